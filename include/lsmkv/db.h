@@ -1,0 +1,67 @@
+// DB: the engine-neutral interface of an lsmkv database.
+//
+// Thread safety: every DB method may be called concurrently from any number
+// of threads without external synchronisation.
+//
+// Errors: every fallible call returns Status; no exception crosses the API.
+// After Close() every call returns an error status (InvalidArgument "closed").
+#ifndef LSMKV_INCLUDE_DB_H_
+#define LSMKV_INCLUDE_DB_H_
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "lsmkv/env.h"
+#include "lsmkv/iterator.h"
+#include "lsmkv/options.h"
+#include "lsmkv/status.h"
+#include "lsmkv/write_batch.h"
+
+namespace lsmkv {
+
+class DB {
+ public:
+  // Opens the database at path. On success *out holds it; on failure *out is
+  // reset and the Status says why (e.g. IOError "lock ... held by another
+  // opener" when the directory is already open in this or another process).
+  static Status Open(const Options& options, const std::string& path, std::unique_ptr<DB>* out);
+
+  DB() = default;
+  DB(const DB&) = delete;
+  DB& operator=(const DB&) = delete;
+  // Runs Close() if it has not run.
+  virtual ~DB() = default;
+
+  // Sets key to value. InvalidArgument if key or value exceeds the size
+  // limits of Options (nothing is written then).
+  virtual Status Put(const WriteOptions& options, std::string_view key, std::string_view value) = 0;
+  // Removes key; OK even if key is absent.
+  virtual Status Delete(const WriteOptions& options, std::string_view key) = 0;
+  // Applies batch atomically. After a crash either all of it or none is visible.
+  virtual Status Write(const WriteOptions& options, WriteBatch* batch) = 0;
+  // Reads key. NotFound if absent (or deleted); *value is set on OK.
+  virtual Status Get(const ReadOptions& options, std::string_view key, std::string* value) = 0;
+
+  // Freezes the active memtable (if it holds anything), writes it and every
+  // older frozen memtable to tables, and waits until they are installed.
+  virtual Status Flush() = 0;
+
+  // Reads a property into *value; false if the name is unknown (or the DB is
+  // closed). Known: "lsmkv.stats", "lsmkv.levels",
+  // "lsmkv.num-entries-active-mem-table", "lsmkv.cur-size-active-mem-table",
+  // "lsmkv.num-immutable-mem-table", "lsmkv.last-sequence".
+  virtual bool GetProperty(std::string_view name, std::string* value) = 0;
+
+  // Stops background work, makes every acknowledged write recoverable and
+  // releases the directory lock. Returns the first error met. Idempotent.
+  virtual Status Close() = 0;
+};
+
+// Removes the database at path and everything lsmkv created in it. Fails if
+// the database is open.
+Status DestroyDB(const std::string& path, const Options& options);
+
+}  // namespace lsmkv
+
+#endif  // LSMKV_INCLUDE_DB_H_

@@ -1,0 +1,103 @@
+// Options that control a database, a read and a write. Every field documents
+// its default. Options are plain values: copy them freely.
+#ifndef LSMKV_INCLUDE_OPTIONS_H_
+#define LSMKV_INCLUDE_OPTIONS_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace lsmkv {
+
+class Env;
+class Snapshot;
+
+// How Open treats damage in the write-ahead log.
+enum class WalRecoveryMode : unsigned char {
+  // Only an incomplete record at the very end of the last log (a torn write)
+  // is accepted and dropped; any other damage fails Open with Corruption.
+  kTolerateCorruptedTail = 0,
+  // Any damage, including a torn tail, fails Open with Corruption.
+  kAbsoluteConsistency = 1,
+  // Replay stops at the first inconsistency; everything before it is kept,
+  // everything after it (in that log and all later logs) is dropped and reported.
+  kPointInTime = 2,
+  // Salvage: damaged records are skipped and reported, replay continues.
+  kSkipAnyCorrupted = 3,
+};
+
+// Per-block compression of sorted tables.
+enum class CompressionType : unsigned char {
+  kNone = 0,
+  kSnappy = 1,
+  kLZ4 = 2,
+  kZstd = 3,
+};
+
+struct Options {
+  // Where all I/O, threads and time come from. Default: Env::Default().
+  Env* env = nullptr;
+
+  // Create the database if it does not exist. Default: false.
+  bool create_if_missing = false;
+  // Fail Open if the database already exists. Default: false.
+  bool error_if_exists = false;
+  // Fail Open on any detected damage instead of salvaging. Default: false.
+  bool paranoid_checks = false;
+  // See WalRecoveryMode. Default: kPointInTime.
+  WalRecoveryMode wal_recovery_mode = WalRecoveryMode::kPointInTime;
+
+  // Largest accepted key, in bytes; larger keys are InvalidArgument. Default: 64 KiB.
+  size_t max_key_size = 64 * 1024;
+  // Largest accepted value, in bytes; larger values are InvalidArgument. Default: 64 MiB.
+  size_t max_value_size = 64 * 1024 * 1024;
+
+  // Bytes of the active memtable before it is frozen and a new log starts.
+  // Default: 64 MiB.
+  size_t write_buffer_size = 64 * 1024 * 1024;
+  // Memtables (active + frozen) held at most; writers wait when the frozen
+  // queue is full. Must be >= 2. Default: 4.
+  int max_write_buffer_number = 4;
+
+  // Sorted tables: uncompressed data bytes per block. Default: 4 KiB.
+  size_t block_size = 4 * 1024;
+  // Keys between restart points in a block. Default: 16.
+  int block_restart_interval = 16;
+  // Compression of table blocks. Default: kNone.
+  CompressionType compression = CompressionType::kNone;
+  // Bloom filter bits per key; 0 disables filters. Default: 10.
+  int bloom_bits_per_key = 10;
+  // Bytes of uncompressed blocks kept in the shared block cache. Default: 32 MiB.
+  size_t block_cache_size = 32 * 1024 * 1024;
+  // Table files kept open at most (LRU). Default: 1000.
+  int max_open_files = 1000;
+  // Target size of a table written by flush or compaction. Default: 64 MiB.
+  uint64_t target_file_size = 64ull * 1024 * 1024;
+  // MANIFEST size after which a new MANIFEST is started. Default: 64 MiB.
+  uint64_t max_manifest_file_size = 64ull * 1024 * 1024;
+};
+
+struct ReadOptions {
+  // Verify the checksum of every block read from disk. Default: true.
+  bool verify_checksums = true;
+  // Keep blocks read by this call in the block cache. Default: true.
+  bool fill_cache = true;
+  // Read as of this snapshot (from DB::GetSnapshot); nullptr reads the latest
+  // state. Default: nullptr.
+  const Snapshot* snapshot = nullptr;
+  // Iterators only: inclusive lower and exclusive upper key bound.
+  std::optional<std::string> lower_bound;
+  std::optional<std::string> upper_bound;
+};
+
+struct WriteOptions {
+  // fdatasync the write-ahead log before the write returns. With false a
+  // crash of the machine (not of the process) may lose recent writes, but
+  // never corrupts earlier synced ones. Default: false.
+  bool sync = false;
+};
+
+}  // namespace lsmkv
+
+#endif  // LSMKV_INCLUDE_OPTIONS_H_

@@ -1,0 +1,100 @@
+// Status: the result of every fallible lsmkv call. No exception crosses the API.
+//
+// An OK status holds no allocation (a null pointer), so success is free. Error
+// statuses carry a code and a message (and an optional errno-like subcode).
+//
+// Thread safety: a const Status may be read from several threads; mutation
+// needs external synchronisation, like std::string.
+#ifndef LSMKV_INCLUDE_STATUS_H_
+#define LSMKV_INCLUDE_STATUS_H_
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+namespace lsmkv {
+
+class [[nodiscard]] Status {
+ public:
+  enum class Code : unsigned char {
+    kOk = 0,
+    kNotFound = 1,
+    kCorruption = 2,
+    kNotSupported = 3,
+    kInvalidArgument = 4,
+    kIOError = 5,
+    kBusy = 6,
+    kAborted = 7,
+  };
+  // Sub-codes refine kIOError so that callers and tests can tell disk-full
+  // from other failures without parsing messages.
+  enum class SubCode : unsigned char { kNone = 0, kNoSpace = 1, kPathNotFound = 2 };
+
+  Status() noexcept = default;
+  Status(const Status& other);
+  Status& operator=(const Status& other);
+  Status(Status&& other) noexcept = default;
+  Status& operator=(Status&& other) noexcept = default;
+  ~Status() = default;
+
+  static Status OK() { return Status(); }
+  static Status NotFound(std::string_view msg, std::string_view msg2 = {}) {
+    return Status(Code::kNotFound, SubCode::kNone, msg, msg2);
+  }
+  static Status Corruption(std::string_view msg, std::string_view msg2 = {}) {
+    return Status(Code::kCorruption, SubCode::kNone, msg, msg2);
+  }
+  static Status NotSupported(std::string_view msg, std::string_view msg2 = {}) {
+    return Status(Code::kNotSupported, SubCode::kNone, msg, msg2);
+  }
+  static Status InvalidArgument(std::string_view msg, std::string_view msg2 = {}) {
+    return Status(Code::kInvalidArgument, SubCode::kNone, msg, msg2);
+  }
+  static Status IOError(std::string_view msg, std::string_view msg2 = {},
+                        SubCode sub = SubCode::kNone) {
+    return Status(Code::kIOError, sub, msg, msg2);
+  }
+  static Status NoSpace(std::string_view msg, std::string_view msg2 = {}) {
+    return Status(Code::kIOError, SubCode::kNoSpace, msg, msg2);
+  }
+  static Status Busy(std::string_view msg, std::string_view msg2 = {}) {
+    return Status(Code::kBusy, SubCode::kNone, msg, msg2);
+  }
+  static Status Aborted(std::string_view msg, std::string_view msg2 = {}) {
+    return Status(Code::kAborted, SubCode::kNone, msg, msg2);
+  }
+
+  bool ok() const { return state_ == nullptr; }
+  bool IsNotFound() const { return code() == Code::kNotFound; }
+  bool IsCorruption() const { return code() == Code::kCorruption; }
+  bool IsNotSupported() const { return code() == Code::kNotSupported; }
+  bool IsInvalidArgument() const { return code() == Code::kInvalidArgument; }
+  bool IsIOError() const { return code() == Code::kIOError; }
+  bool IsNoSpace() const { return IsIOError() && subcode() == SubCode::kNoSpace; }
+  bool IsBusy() const { return code() == Code::kBusy; }
+  bool IsAborted() const { return code() == Code::kAborted; }
+
+  Code code() const { return state_ ? state_->code : Code::kOk; }
+  SubCode subcode() const { return state_ ? state_->subcode : SubCode::kNone; }
+  // The message alone, without the code prefix ("" for OK).
+  std::string_view message() const { return state_ ? std::string_view(state_->message) : ""; }
+  // "OK", or "<Code>: <message>", e.g. "Corruption: 000005.log: checksum mismatch".
+  std::string ToString() const;
+
+  // Explicitly discards a status the caller has decided not to act on.
+  void PermitUncheckedError() const {}
+
+ private:
+  struct State {
+    Code code;
+    SubCode subcode;
+    std::string message;
+  };
+  Status(Code code, SubCode sub, std::string_view msg, std::string_view msg2);
+
+  std::unique_ptr<State> state_;
+};
+
+}  // namespace lsmkv
+
+#endif  // LSMKV_INCLUDE_STATUS_H_

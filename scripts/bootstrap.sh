@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs every Debian package the build, the tests and the benchmarks need.
+# Idempotent: packages already present are not touched and apt is not run at all
+# when nothing is missing. Usage: scripts/bootstrap.sh [--bench]
+set -euo pipefail
+
+packages=(
+  build-essential g++ cmake make pkg-config
+  libgtest-dev libgmock-dev          # unit tests
+  libcli11-dev                       # command-line parsing
+  libsnappy-dev liblz4-dev libzstd-dev  # block compression
+  clang libclang-rt-14-dev           # libFuzzer and sanitizer runtimes
+)
+if [[ "${1:-}" == "--bench" ]]; then
+  packages+=(librocksdb-dev libleveldb-dev)  # peers for the comparison benchmark
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [[ ${#missing[@]} -eq 0 ]]; then
+  exit 0
+fi
+echo "bootstrap: installing ${missing[*]}"
+SUDO=""
+if [[ $(id -u) -ne 0 ]]; then SUDO="sudo"; fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"

@@ -1,0 +1,179 @@
+// Background flush of frozen memtables into level-0 tables, and removal of
+// files nothing refers to any more.
+#include <algorithm>
+#include <set>
+
+#include "db/db_impl.h"
+#include "db/filename.h"
+#include "memtable/memtable.h"
+#include "table/table_builder.h"
+
+namespace lsmkv {
+
+namespace {
+// A flushed table goes below L0 when it overlaps nothing on the way down, at
+// most to this level (deeper placement would make later compactions costly).
+constexpr int kMaxLevelForFlushedTable = 2;
+}  // namespace
+
+void DBImpl::MaybeScheduleFlush() {
+  if (bg_scheduled_ || shutting_down_ || !bg_error_.ok() || imm_.empty()) return;
+  bg_scheduled_ = true;
+  env_->Schedule([this] { BackgroundCall(); });
+}
+
+void DBImpl::BackgroundCall() {
+  std::unique_lock<std::mutex> lock(mu_);
+  if (!shutting_down_ && bg_error_.ok() && !imm_.empty()) {
+    Status s = FlushOldestMemTable(lock);
+    if (!s.ok()) {
+      LSMKV_LOG(info_log_.get(), "flush failed: %s", s.ToString().c_str());
+      SetBackgroundError(s);
+    }
+  }
+  bg_scheduled_ = false;
+  MaybeScheduleFlush();
+  bg_cv_.notify_all();
+}
+
+// Writes the oldest frozen memtable to a table, commits it to the MANIFEST
+// and only then drops the memtable and the WAL files it no longer needs.
+// REQUIRES: mu_ held via lock; called only from the background thread.
+Status DBImpl::FlushOldestMemTable(std::unique_lock<std::mutex>& lock) {
+  const uint64_t start = env_->NowMicros();
+  FrozenMemTable frozen = imm_.front();
+  FileMetaData meta;
+  meta.number = versions_->NewFileNumber();
+  std::shared_ptr<Version> base = versions_->current();
+  lock.unlock();
+  Status s = WriteLevel0Table(frozen.mem.get(), &meta);
+  lock.lock();
+  if (!s.ok()) return s;
+
+  VersionEdit edit;
+  if (meta.file_size > 0) {
+    int level = 0;
+    const std::string_view lo = ExtractUserKey(meta.smallest);
+    const std::string_view hi = ExtractUserKey(meta.largest);
+    if (!base->OverlapInLevel(0, lo, hi)) {
+      while (level < kMaxLevelForFlushedTable && !base->OverlapInLevel(level + 1, lo, hi)) level++;
+    }
+    edit.AddFile(level, meta);
+  }
+  // The oldest WAL still needed is the one of the next frozen memtable, or
+  // the active memtable's.
+  const uint64_t needed_log = imm_.size() > 1 ? imm_[1].log_number : mem_log_number_;
+  edit.SetLogNumber(needed_log);
+  s = versions_->LogAndApply(&edit, &lock);
+  if (!s.ok()) return s;  // the table stays as an orphan; Open removes it
+
+  imm_.pop_front();
+  InstallView();
+  stats_.flushes++;
+  stats_.flush_bytes += meta.file_size;
+  stats_.flush_micros += env_->NowMicros() - start;
+  LSMKV_LOG(info_log_.get(), "flushed memtable of log %llu to table %llu (%llu bytes, %llu entries)",
+            static_cast<unsigned long long>(frozen.log_number),
+            static_cast<unsigned long long>(meta.number),
+            static_cast<unsigned long long>(meta.file_size),
+            static_cast<unsigned long long>(meta.num_entries));
+  DeleteObsoleteFiles(lock);
+  return Status::OK();
+}
+
+// Builds table meta->number from mem, syncs it and its directory entry.
+// On success meta describes the file (file_size 0 if mem was empty and no
+// file was kept). Does not touch the DB mutex.
+Status DBImpl::WriteLevel0Table(MemTable* mem, FileMetaData* meta) {
+  const std::string fname = TableFileName(dbname_, meta->number);
+  std::unique_ptr<Iterator> iter(mem->NewIterator());
+  iter->SeekToFirst();
+  if (!iter->Valid()) {
+    meta->file_size = 0;
+    return iter->status();
+  }
+  std::unique_ptr<WritableFile> file;
+  Status s = env_->NewWritableFile(fname, &file);
+  if (!s.ok()) return s;
+  TableBuilder builder(table_options_, file.get());
+  meta->smallest.assign(iter->key().data(), iter->key().size());
+  meta->smallest_seqno = kMaxSequenceNumber;
+  meta->largest_seqno = 0;
+  for (; iter->Valid(); iter->Next()) {
+    const std::string_view key = iter->key();
+    ParsedInternalKey parsed;
+    if (!ParseInternalKey(key, &parsed)) {
+      s = Status::Corruption("memtable", "bad internal key during flush");
+      break;
+    }
+    meta->smallest_seqno = std::min(meta->smallest_seqno, parsed.sequence);
+    meta->largest_seqno = std::max(meta->largest_seqno, parsed.sequence);
+    if (parsed.type == kTypeDeletion) meta->num_deletions++;
+    meta->largest.assign(key.data(), key.size());
+    s = builder.Add(key, iter->value());
+    if (!s.ok()) break;
+  }
+  if (s.ok()) s = iter->status();
+  if (s.ok()) {
+    s = builder.Finish();  // syncs the file
+  } else {
+    builder.Abandon();
+  }
+  if (s.ok()) s = file->Close();
+  if (s.ok()) s = env_->SyncDir(dbname_);
+  meta->num_entries = builder.NumEntries();
+  meta->file_size = builder.FileSize();
+  if (s.ok()) {
+    // Read it back through the table cache: a table that cannot be opened
+    // must never be committed.
+    std::unique_ptr<Iterator> check(table_cache_->NewIterator(ReadOptions(), meta->number,
+                                                              meta->file_size));
+    s = check->status();
+  }
+  if (!s.ok()) {
+    file.reset();
+    table_cache_->Evict(meta->number);
+    env_->RemoveFile(fname).PermitUncheckedError();
+  }
+  return s;
+}
+
+// Removes tables no version references and WAL/MANIFEST files older than
+// what the MANIFEST needs. Does nothing once the DB is in its error state: a
+// failed MANIFEST write may have left an edit that still refers to them.
+// REQUIRES: mu_ held via lock; released during the removals.
+void DBImpl::DeleteObsoleteFiles(std::unique_lock<std::mutex>& lock) {
+  if (!bg_error_.ok()) return;
+  std::vector<uint64_t> tables = versions_->obsolete_files()->Take();
+  std::set<uint64_t> live;
+  versions_->AddLiveFiles(&live);
+  const uint64_t log_number = versions_->LogNumber();
+  const uint64_t manifest_number = versions_->ManifestFileNumber();
+  lock.unlock();
+  for (uint64_t number : tables) {
+    if (live.count(number) != 0) continue;
+    table_cache_->Evict(number);
+    Status s = env_->RemoveFile(TableFileName(dbname_, number));
+    if (s.ok()) {
+      LSMKV_LOG(info_log_.get(), "deleted obsolete table %llu",
+                static_cast<unsigned long long>(number));
+    }
+  }
+  std::vector<std::string> children;
+  if (env_->GetChildren(dbname_, &children).ok()) {
+    for (const std::string& child : children) {
+      uint64_t number = 0;
+      FileType type;
+      if (!ParseFileName(child, &number, &type)) continue;
+      const bool obsolete = (type == FileType::kLogFile && number < log_number) ||
+                            (type == FileType::kDescriptorFile && number < manifest_number);
+      if (!obsolete) continue;
+      if (env_->RemoveFile(dbname_ + "/" + child).ok()) {
+        LSMKV_LOG(info_log_.get(), "deleted obsolete %s", child.c_str());
+      }
+    }
+  }
+  lock.lock();
+}
+
+}  // namespace lsmkv

@@ -1,0 +1,160 @@
+// DBImpl: the LSM engine behind lsmkv::DB.
+//
+// Locks (acquire in this order; never the reverse):
+//   1. mu_  — guards everything marked "GUARDED_BY(mu_)": the writer queue,
+//             memtable rotation, the version set, sync progress, bg state.
+//             Never held during file I/O (the group leader, the syncer and
+//             the background thread release it around every write/sync).
+//   2. VersionSet and TableCache internals take their own leaf locks.
+// Readers take no lock: they load view_ (an atomic shared_ptr to an immutable
+// ReadView) and read memtables and tables from it.
+//
+// Threads: user threads (writers queue; the front one leads a group), one
+// background thread from Env::Schedule (flushes), and whichever writer
+// performs a WAL sync on behalf of all waiting sync writers.
+#ifndef LSMKV_DB_DB_IMPL_H_
+#define LSMKV_DB_DB_IMPL_H_
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "db/dbformat.h"
+#include "db/version_set.h"
+#include "memtable/memtable.h"
+#include "lsmkv/db.h"
+#include "table/cache.h"
+#include "table/table_cache.h"
+#include "table/table_counters.h"
+#include "util/info_log.h"
+
+namespace lsmkv {
+
+class MemTable;
+namespace log {
+class Writer;
+}
+
+// A memtable owned through shared_ptr: the last owner's release Unrefs it.
+inline std::shared_ptr<MemTable> NewMemTable(const InternalKeyComparator& icmp);
+
+// What a read sees: the memtables and the table version, pinned together.
+struct ReadView {
+  std::shared_ptr<MemTable> mem;
+  std::vector<std::shared_ptr<MemTable>> imm;  // frozen memtables, newest first
+  std::shared_ptr<Version> version;
+};
+
+class DBImpl final : public DB {
+ public:
+  DBImpl(const Options& options, const std::string& dbname);
+  ~DBImpl() override;
+
+  Status Put(const WriteOptions& options, std::string_view key, std::string_view value) override;
+  Status Delete(const WriteOptions& options, std::string_view key) override;
+  Status Write(const WriteOptions& options, WriteBatch* batch) override;
+  Status Get(const ReadOptions& options, std::string_view key, std::string* value) override;
+  bool GetProperty(std::string_view name, std::string* value) override;
+  Status Flush() override;
+  Status Close() override;
+
+  // Opens: lock, recover (MANIFEST + WAL replay + flush of recovered data),
+  // new WAL, removal of unreferenced files. Called once by DB::Open.
+  Status OpenAndRecover();
+
+  // For tests: the number of frozen memtables waiting for flush.
+  size_t TEST_ImmutableCount();
+  // For tests: waits until no flush is pending or running.
+  Status TEST_WaitForBackgroundWork();
+
+ private:
+  struct Writer;
+  struct FrozenMemTable {
+    std::shared_ptr<MemTable> mem;
+    uint64_t log_number;  // the WAL holding this memtable's data
+  };
+
+  // --- open / recovery (db_open.cc) ---
+  Status NewDB();
+  Status Recover(VersionEdit* edit, bool* created);
+  Status ReplayLogFile(uint64_t log_number, bool last_log, SequenceNumber* max_sequence,
+                       VersionEdit* edit, std::shared_ptr<MemTable>* mem, bool* stop_replay,
+                       std::string* pending_hole);
+
+  // --- write path (db_impl.cc) ---
+  Status ValidateBatch(const WriteBatch* batch) const;
+  Status WriteImpl(const WriteOptions& options, WriteBatch* batch);
+  WriteBatch* BuildBatchGroup(Writer** last_writer) /* REQUIRES mu_ */;
+  Status MakeRoomForWrite(std::unique_lock<std::mutex>& lock, bool force);
+  Status SwitchToNewLog(std::unique_lock<std::mutex>& lock);
+  Status SyncLogUpTo(std::unique_lock<std::mutex>& lock, uint64_t log_number, uint64_t offset);
+  void SetBackgroundError(const Status& s) /* REQUIRES mu_ */;
+  void InstallView() /* REQUIRES mu_ */;
+
+  // --- flush (db_flush.cc) ---
+  void MaybeScheduleFlush() /* REQUIRES mu_ */;
+  void BackgroundCall();
+  Status FlushOldestMemTable(std::unique_lock<std::mutex>& lock);
+  Status WriteLevel0Table(MemTable* mem, FileMetaData* meta);
+  void DeleteObsoleteFiles(std::unique_lock<std::mutex>& lock);
+
+  std::shared_ptr<const ReadView> LoadView() const { return view_.load(std::memory_order_acquire); }
+
+  // Immutable after construction.
+  const Options options_;  // sanitized
+  const std::string dbname_;
+  Env* const env_;
+  const InternalKeyComparator icmp_;
+  TableCounters table_counters_;
+  std::unique_ptr<Cache> block_cache_;
+  TableOptions table_options_;
+  std::unique_ptr<TableCache> table_cache_;
+  std::unique_ptr<InfoLog> info_log_;
+
+  std::atomic<std::shared_ptr<const ReadView>> view_;
+  std::atomic<bool> closed_{false};
+
+  std::mutex mu_;
+  std::condition_variable bg_cv_;    // background work finished a step
+  std::condition_variable sync_cv_;  // a WAL sync finished
+  FileLock* db_lock_ = nullptr;
+  std::unique_ptr<VersionSet> versions_;
+
+  // GUARDED_BY(mu_):
+  std::deque<Writer*> writers_;
+  std::shared_ptr<MemTable> mem_;
+  uint64_t mem_log_number_ = 0;
+  std::deque<FrozenMemTable> imm_;  // oldest first
+  std::unique_ptr<WritableFile> logfile_;
+  std::unique_ptr<log::Writer> log_;
+  uint64_t log_written_ = 0;          // bytes appended and flushed to logfile_
+  uint64_t synced_log_number_ = 0;    // (synced_log_number_, synced_offset_): every
+  uint64_t synced_offset_ = 0;        //   WAL byte before this position is durable
+  bool sync_in_progress_ = false;
+  bool bg_scheduled_ = false;
+  bool shutting_down_ = false;
+  Status bg_error_;
+  WriteBatch group_batch_;  // scratch for the leader's combined batch
+
+  // Statistics (atomics: read by GetProperty without mu_).
+  struct Stats {
+    std::atomic<uint64_t> writes{0}, write_groups{0}, wal_syncs{0}, wal_bytes{0};
+    std::atomic<uint64_t> flushes{0}, flush_bytes{0}, flush_micros{0};
+    std::atomic<uint64_t> stall_count{0}, stall_micros{0}, slowdown_count{0};
+    std::atomic<uint64_t> memtable_hits{0}, table_gets{0};
+  } stats_;
+};
+
+inline std::shared_ptr<MemTable> NewMemTable(const InternalKeyComparator& icmp) {
+  auto* mem = new MemTable(icmp);
+  mem->Ref();
+  return std::shared_ptr<MemTable>(mem, [](MemTable* m) { m->Unref(); });
+}
+
+}  // namespace lsmkv
+
+#endif  // LSMKV_DB_DB_IMPL_H_

@@ -1,0 +1,334 @@
+// Opening a database: lock, MANIFEST, WAL replay under the recovery mode,
+// flush of recovered data, a fresh WAL, removal of unreferenced files.
+#include <algorithm>
+#include <set>
+
+#include "db/db_impl.h"
+#include "db/filename.h"
+#include "db/write_batch_internal.h"
+#include "memtable/memtable.h"
+#include "wal/log_reader.h"
+#include "wal/log_writer.h"
+
+namespace lsmkv {
+
+namespace {
+
+Status ValidateOptions(const Options& o) {
+  if (o.max_write_buffer_number < 2) {
+    return Status::InvalidArgument("max_write_buffer_number must be at least 2");
+  }
+  if (o.write_buffer_size < 4096) {
+    return Status::InvalidArgument("write_buffer_size must be at least 4096 bytes");
+  }
+  if (o.max_key_size == 0 || o.max_key_size > (1u << 30)) {
+    return Status::InvalidArgument("max_key_size must be in [1, 2^30]");
+  }
+  if (o.max_value_size > (size_t{1} << 31)) {
+    return Status::InvalidArgument("max_value_size must be at most 2^31");
+  }
+  if (o.block_size < 64 || o.block_restart_interval < 1) {
+    return Status::InvalidArgument("block_size must be >= 64 and block_restart_interval >= 1");
+  }
+  if (o.max_open_files < 1) return Status::InvalidArgument("max_open_files must be >= 1");
+  return Status::OK();
+}
+
+const char* ModeName(WalRecoveryMode mode) {
+  switch (mode) {
+    case WalRecoveryMode::kTolerateCorruptedTail: return "kTolerateCorruptedTail";
+    case WalRecoveryMode::kAbsoluteConsistency: return "kAbsoluteConsistency";
+    case WalRecoveryMode::kPointInTime: return "kPointInTime";
+    case WalRecoveryMode::kSkipAnyCorrupted: return "kSkipAnyCorrupted";
+  }
+  return "?";
+}
+
+struct LogReporter : public log::Reader::Reporter {
+  std::vector<std::pair<uint64_t, Status>> damage;  // (bytes dropped, reason)
+  void Corruption(uint64_t offset, size_t bytes, const Status& reason) override {
+    damage.emplace_back(bytes, reason);
+  }
+};
+
+}  // namespace
+
+Status DB::Open(const Options& options, const std::string& path, std::unique_ptr<DB>* out) {
+  out->reset();
+  Status s = ValidateOptions(options);
+  if (!s.ok()) return s;
+  auto impl = std::make_unique<DBImpl>(options, path);
+  s = impl->OpenAndRecover();
+  if (!s.ok()) return s;  // ~DBImpl releases whatever was acquired
+  *out = std::move(impl);
+  return Status::OK();
+}
+
+Status DBImpl::OpenAndRecover() {
+  if (!options_.create_if_missing && !env_->FileExists(CurrentFileName(dbname_))) {
+    return Status::InvalidArgument(dbname_, "does not exist (create_if_missing is false)");
+  }
+  if (options_.create_if_missing) {
+    Status s = env_->CreateDir(dbname_);
+    if (!s.ok()) return Status::IOError("cannot create database directory " + dbname_, s.ToString());
+  }
+  Status s = env_->LockFile(LockFileName(dbname_), &db_lock_);
+  if (!s.ok()) {
+    db_lock_ = nullptr;
+    return s;
+  }
+  env_->RenameFile(InfoLogFileName(dbname_), OldInfoLogFileName(dbname_)).PermitUncheckedError();
+  if (!InfoLog::Open(env_, InfoLogFileName(dbname_), &info_log_).ok()) info_log_.reset();
+  versions_ = std::make_unique<VersionSet>(dbname_, &options_, table_cache_.get(), &icmp_,
+                                           info_log_.get());
+
+  VersionEdit edit;
+  bool created = false;
+  s = Recover(&edit, &created);
+  if (!s.ok()) {
+    LSMKV_LOG(info_log_.get(), "open failed: %s", s.ToString().c_str());
+    return s;
+  }
+
+  std::unique_lock<std::mutex> lock(mu_);
+  // A fresh WAL for new writes; the recovered logs become obsolete once the
+  // edit below (recording the new log number) is durable.
+  const uint64_t log_number = versions_->NewFileNumber();
+  std::unique_ptr<WritableFile> file;
+  lock.unlock();
+  s = env_->NewWritableFile(LogFileName(dbname_, log_number), &file);
+  if (s.ok()) s = env_->SyncDir(dbname_);
+  lock.lock();
+  if (!s.ok()) return s;
+  edit.SetLogNumber(log_number);
+  s = versions_->LogAndApply(&edit, &lock);
+  if (!s.ok()) return s;
+  logfile_ = std::move(file);
+  log_ = std::make_unique<log::Writer>(logfile_.get(), log_number);
+  mem_ = NewMemTable(icmp_);
+  mem_log_number_ = log_number;
+  synced_log_number_ = log_number;
+  synced_offset_ = 0;
+  InstallView();
+
+  // Anything the MANIFEST does not account for is garbage from a crash.
+  std::set<uint64_t> live;
+  versions_->AddLiveFiles(&live);
+  const uint64_t manifest_number = versions_->ManifestFileNumber();
+  versions_->obsolete_files()->Take();  // files of superseded versions, all covered below
+  lock.unlock();
+  std::vector<std::string> children;
+  if (env_->GetChildren(dbname_, &children).ok()) {
+    for (const std::string& child : children) {
+      uint64_t number = 0;
+      FileType type;
+      if (!ParseFileName(child, &number, &type)) continue;
+      bool remove = false;
+      switch (type) {
+        case FileType::kLogFile: remove = number < log_number; break;
+        case FileType::kTableFile: remove = live.count(number) == 0; break;
+        case FileType::kDescriptorFile: remove = number != manifest_number; break;
+        case FileType::kTempFile: remove = true; break;
+        default: break;
+      }
+      if (!remove) continue;
+      if (type == FileType::kTableFile) table_cache_->Evict(number);
+      if (env_->RemoveFile(dbname_ + "/" + child).ok()) {
+        LSMKV_LOG(info_log_.get(), "removed unreferenced file %s", child.c_str());
+      }
+    }
+  }
+  lock.lock();
+  LSMKV_LOG(info_log_.get(), "opened %s: %s, last sequence %llu, log %llu%s", dbname_.c_str(),
+            versions_->current()->LevelSummary().c_str(),
+            static_cast<unsigned long long>(versions_->LastSequence()),
+            static_cast<unsigned long long>(log_number), created ? " (new database)" : "");
+  return Status::OK();
+}
+
+// Reads the MANIFEST (creating a new database if allowed) and replays every
+// WAL the MANIFEST does not cover into level-0 tables recorded in *edit.
+Status DBImpl::Recover(VersionEdit* edit, bool* created) {
+  const bool exists = env_->FileExists(CurrentFileName(dbname_));
+  if (!exists) {
+    if (!options_.create_if_missing) {
+      return Status::InvalidArgument(dbname_, "does not exist (create_if_missing is false)");
+    }
+    Status s = VersionSet::CreateNewDatabase(env_, dbname_, icmp_);
+    if (!s.ok()) return s;
+    *created = true;
+  } else if (options_.error_if_exists) {
+    return Status::InvalidArgument(dbname_, "exists (error_if_exists is true)");
+  }
+  Status s = versions_->Recover();
+  if (!s.ok()) return s;
+
+  std::vector<std::string> children;
+  s = env_->GetChildren(dbname_, &children);
+  if (!s.ok()) return s;
+  std::vector<uint64_t> logs;
+  for (const std::string& child : children) {
+    uint64_t number = 0;
+    FileType type;
+    if (!ParseFileName(child, &number, &type)) continue;
+    versions_->MarkFileNumberUsed(number);
+    if (type == FileType::kLogFile && number >= versions_->LogNumber()) logs.push_back(number);
+  }
+  std::sort(logs.begin(), logs.end());
+
+  SequenceNumber max_sequence = versions_->LastSequence();
+  std::shared_ptr<MemTable> mem;
+  bool stop_replay = false;
+  std::string pending_hole;
+  for (size_t i = 0; i < logs.size(); i++) {
+    s = ReplayLogFile(logs[i], i + 1 == logs.size(), &max_sequence, edit, &mem, &stop_replay,
+                      &pending_hole);
+    if (!s.ok()) return s;
+  }
+  if (mem != nullptr && !mem->Empty()) {
+    FileMetaData meta;
+    meta.number = versions_->NewFileNumber();
+    s = WriteLevel0Table(mem.get(), &meta);
+    if (!s.ok()) return s;
+    if (meta.file_size > 0) edit->AddFile(0, meta);
+  }
+  // Sequence numbers are never reused, not even those of records that the
+  // recovery mode dropped.
+  versions_->SetLastSequence(max_sequence);
+  return Status::OK();
+}
+
+// Replays one WAL file into *mem (flushing it to a level-0 table whenever it
+// outgrows the write buffer). Damage is handled per wal_recovery_mode; see
+// docs/format/wal.md. *stop_replay: kPointInTime has met an inconsistency and
+// every later record is dropped (but still read, for its sequence numbers).
+Status DBImpl::ReplayLogFile(uint64_t log_number, bool last_log, SequenceNumber* max_sequence,
+                             VersionEdit* edit, std::shared_ptr<MemTable>* mem, bool* stop_replay,
+                             std::string* pending_hole) {
+  const std::string fname = LogFileName(dbname_, log_number);
+  std::unique_ptr<SequentialFile> file;
+  Status s = env_->NewSequentialFile(fname, &file);
+  if (!s.ok()) return s;
+  const WalRecoveryMode mode = options_.wal_recovery_mode;
+  LogReporter reporter;
+  log::Reader reader(file.get(), &reporter, /*verify_checksums=*/true, log_number, fname);
+  std::string record;
+  WriteBatch batch;
+  uint64_t applied = 0, dropped_records = 0;
+  size_t damage_seen = 0;
+
+  auto damage_status = [&](const std::string& what) {
+    return Status::Corruption(fname, what + " (wal_recovery_mode " + ModeName(mode) + ")");
+  };
+  // Applies the recovery mode to damage just reported; returns non-OK to fail Open.
+  auto handle_damage = [&]() -> Status {
+    while (damage_seen < reporter.damage.size()) {
+      const auto& [bytes, reason] = reporter.damage[damage_seen++];
+      LSMKV_LOG(info_log_.get(), "WAL damage: %s (%llu bytes dropped)", reason.ToString().c_str(),
+                static_cast<unsigned long long>(bytes));
+      if (options_.paranoid_checks || mode == WalRecoveryMode::kAbsoluteConsistency ||
+          mode == WalRecoveryMode::kTolerateCorruptedTail) {
+        return damage_status(std::string(reason.message()));
+      }
+      if (mode == WalRecoveryMode::kPointInTime && !*stop_replay) {
+        *stop_replay = true;
+        LSMKV_LOG(info_log_.get(), "point-in-time recovery stops at %s", reason.ToString().c_str());
+      }
+    }
+    return Status::OK();
+  };
+
+  while (reader.ReadRecord(&record)) {
+    s = handle_damage();
+    if (!s.ok()) return s;
+    if (!pending_hole->empty()) {
+      // An earlier log ended in a torn record and this one has data: a hole
+      // in history, not a tail.
+      const std::string hole = *pending_hole;
+      pending_hole->clear();
+      LSMKV_LOG(info_log_.get(), "WAL hole: %s is followed by records in %s", hole.c_str(),
+                fname.c_str());
+      if (mode == WalRecoveryMode::kTolerateCorruptedTail) {
+        return Status::Corruption(hole, "incomplete record followed by later records in " + fname +
+                                            " (wal_recovery_mode kTolerateCorruptedTail)");
+      }
+      if (mode == WalRecoveryMode::kPointInTime) *stop_replay = true;
+    }
+    s = WriteBatchInternal::SetContents(&batch, record);
+    if (s.ok()) {
+      struct Counter : WriteBatch::Handler {
+        void Put(std::string_view, std::string_view) override {}
+        void Delete(std::string_view) override {}
+      } counter;
+      s = batch.Iterate(&counter);  // validates the whole batch before any of it is applied
+    }
+    if (!s.ok()) {
+      reporter.damage.emplace_back(record.size(),
+                                   Status::Corruption(fname, "undecodable batch at offset " +
+                                                                 std::to_string(reader.LastRecordOffset()) +
+                                                                 ": " + s.ToString()));
+      s = handle_damage();
+      if (!s.ok()) return s;
+      continue;
+    }
+    const SequenceNumber first = WriteBatchInternal::Sequence(&batch);
+    const SequenceNumber last = first + WriteBatchInternal::Count(&batch) - 1;
+    *max_sequence = std::max(*max_sequence, last);
+    if (*stop_replay) {
+      dropped_records++;
+      continue;
+    }
+    if (*mem == nullptr) *mem = NewMemTable(icmp_);
+    s = WriteBatchInternal::InsertInto(&batch, mem->get());
+    if (!s.ok()) return s;
+    applied++;
+    if ((*mem)->ApproximateMemoryUsage() > options_.write_buffer_size) {
+      FileMetaData meta;
+      meta.number = versions_->NewFileNumber();
+      s = WriteLevel0Table(mem->get(), &meta);
+      if (!s.ok()) return s;
+      if (meta.file_size > 0) edit->AddFile(0, meta);
+      mem->reset();
+    }
+  }
+  s = handle_damage();
+  if (!s.ok()) return s;
+  if (!reader.status().ok()) return reader.status();
+  if (reader.TornTail()) {
+    LSMKV_LOG(info_log_.get(), "%s: incomplete record at the end (%llu bytes), dropped",
+              fname.c_str(), static_cast<unsigned long long>(reader.TornTailBytes()));
+    if (options_.paranoid_checks || mode == WalRecoveryMode::kAbsoluteConsistency) {
+      return damage_status("incomplete record at the end of the log");
+    }
+    if (!last_log) *pending_hole = fname;  // judged when a later log turns out to have data
+  }
+  LSMKV_LOG(info_log_.get(), "replayed %s: %llu batches applied, %llu dropped", fname.c_str(),
+            static_cast<unsigned long long>(applied),
+            static_cast<unsigned long long>(dropped_records));
+  return Status::OK();
+}
+
+Status DestroyDB(const std::string& path, const Options& options) {
+  Env* env = options.env != nullptr ? options.env : Env::Default();
+  std::vector<std::string> children;
+  Status s = env->GetChildren(path, &children);
+  if (!s.ok()) return Status::OK();  // nothing to destroy
+  FileLock* lock = nullptr;
+  const std::string lockname = LockFileName(path);
+  s = env->LockFile(lockname, &lock);
+  if (!s.ok()) return s;
+  Status result;
+  for (const std::string& child : children) {
+    uint64_t number = 0;
+    FileType type;
+    if (!ParseFileName(child, &number, &type) || type == FileType::kLockFile) continue;
+    Status r = env->RemoveFile(path + "/" + child);
+    if (result.ok() && !r.ok()) result = r;
+  }
+  env->UnlockFile(lock).PermitUncheckedError();
+  env->RemoveFile(lockname).PermitUncheckedError();
+  env->RemoveDir(path).PermitUncheckedError();
+  return result;
+}
+
+}  // namespace lsmkv

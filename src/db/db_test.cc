@@ -1,0 +1,321 @@
+// Engine-level tests of DB through the public API (on PosixEnv and MemEnv).
+#include <map>
+#include <thread>
+
+#include "db/db_impl.h"
+#include "gtest/gtest.h"
+#include "lsmkv/db.h"
+#include "util/random.h"
+#include "util/testutil.h"
+
+namespace lsmkv {
+namespace {
+
+class DBTest : public ::testing::TestWithParam<bool /*use_mem_env*/> {
+ protected:
+  void SetUp() override {
+    if (GetParam()) {
+      mem_env_ = NewMemEnv(Env::Default());
+      dbname_ = "/memdb";
+      options_.env = mem_env_.get();
+    } else {
+      dbname_ = test::NewTempDir("dbtest");
+    }
+    options_.create_if_missing = true;
+    ASSERT_TRUE(Reopen().ok());
+  }
+  void TearDown() override {
+    db_.reset();
+    if (!GetParam()) test::RemoveTree(dbname_);
+  }
+
+  Status Reopen() {
+    db_.reset();
+    return DB::Open(options_, dbname_, &db_);
+  }
+  Status Put(std::string_view k, std::string_view v, bool sync = false) {
+    WriteOptions wo;
+    wo.sync = sync;
+    return db_->Put(wo, k, v);
+  }
+  std::string Get(std::string_view k) {
+    std::string v;
+    Status s = db_->Get(ReadOptions(), k, &v);
+    if (s.IsNotFound()) return "NOT_FOUND";
+    if (!s.ok()) return "ERROR: " + s.ToString();
+    return v;
+  }
+  uint64_t LastSequence() {
+    std::string v;
+    EXPECT_TRUE(db_->GetProperty("lsmkv.last-sequence", &v));
+    return std::stoull(v);
+  }
+
+  std::unique_ptr<Env> mem_env_;
+  std::string dbname_;
+  Options options_;
+  std::unique_ptr<DB> db_;
+};
+
+TEST_P(DBTest, EmptyAndMissing) {
+  EXPECT_EQ("NOT_FOUND", Get("a"));
+  EXPECT_EQ("NOT_FOUND", Get(""));
+}
+
+TEST_P(DBTest, BinarySafeRoundTripAcrossReopen) {
+  std::vector<std::pair<std::string, std::string>> data;
+  for (int b = 0; b < 256; b++) {
+    data.emplace_back(std::string("k") + static_cast<char>(b), std::string(3, static_cast<char>(b)));
+  }
+  data.emplace_back("a|b", "c|d");
+  data.emplace_back("line\nbreak", "value\nwith\nnewlines");
+  data.emplace_back(std::string("nul\0key", 7), std::string("nul\0value", 9));
+  data.emplace_back("", "value of the empty key");
+  data.emplace_back("empty value", "");
+  Random rnd(test::TestSeed());
+  data.emplace_back("one MiB", rnd.RandomBytes(1 << 20));
+  for (const auto& [k, v] : data) ASSERT_TRUE(Put(k, v).ok());
+  for (int round = 0; round < 3; round++) {
+    for (const auto& [k, v] : data) ASSERT_EQ(v, Get(k)) << "round " << round;
+    ASSERT_TRUE(Reopen().ok());
+  }
+}
+
+TEST_P(DBTest, DeleteHidesValueAndSurvivesReopen) {
+  ASSERT_TRUE(Put("x", "1").ok());
+  ASSERT_TRUE(db_->Delete(WriteOptions(), "x").ok());
+  ASSERT_TRUE(db_->Delete(WriteOptions(), "never-existed").ok());
+  EXPECT_EQ("NOT_FOUND", Get("x"));
+  ASSERT_TRUE(Reopen().ok());
+  EXPECT_EQ("NOT_FOUND", Get("x"));
+  ASSERT_TRUE(Put("x", "2").ok());
+  EXPECT_EQ("2", Get("x"));
+}
+
+TEST_P(DBTest, BatchIsAtomicAndOrdered) {
+  WriteBatch batch;
+  batch.Put("a", "1");
+  batch.Put("b", "2");
+  batch.Delete("a");
+  batch.Put("c", "3");
+  EXPECT_EQ(4u, batch.Count());
+  ASSERT_TRUE(db_->Write(WriteOptions(), &batch).ok());
+  EXPECT_EQ("NOT_FOUND", Get("a"));
+  EXPECT_EQ("2", Get("b"));
+  EXPECT_EQ("3", Get("c"));
+  EXPECT_EQ(4u, LastSequence());
+  ASSERT_TRUE(Reopen().ok());
+  EXPECT_EQ("NOT_FOUND", Get("a"));
+  EXPECT_EQ("3", Get("c"));
+}
+
+TEST_P(DBTest, OversizedKeyOrValueRejectedAndNotWritten) {
+  options_.max_key_size = 100;
+  options_.max_value_size = 1000;
+  ASSERT_TRUE(Reopen().ok());
+  const uint64_t before = LastSequence();
+  Status s = Put(std::string(101, 'k'), "v");
+  EXPECT_TRUE(s.IsInvalidArgument());
+  EXPECT_NE(std::string::npos, s.ToString().find("max_key_size (100 bytes)")) << s.ToString();
+  s = Put("k", std::string(1001, 'v'));
+  EXPECT_TRUE(s.IsInvalidArgument());
+  EXPECT_NE(std::string::npos, s.ToString().find("max_value_size (1000 bytes)")) << s.ToString();
+  // A batch with one bad operation writes nothing at all.
+  WriteBatch batch;
+  batch.Put("good", "v");
+  batch.Put("bad", std::string(1001, 'v'));
+  EXPECT_TRUE(db_->Write(WriteOptions(), &batch).IsInvalidArgument());
+  EXPECT_EQ(before, LastSequence());
+  EXPECT_EQ("NOT_FOUND", Get("good"));
+  EXPECT_EQ("NOT_FOUND", Get("k"));
+  // The limits themselves are allowed.
+  ASSERT_TRUE(Put(std::string(100, 'k'), std::string(1000, 'v')).ok());
+  ASSERT_TRUE(Reopen().ok());
+  EXPECT_EQ(std::string(1000, 'v'), Get(std::string(100, 'k')));
+}
+
+TEST_P(DBTest, SecondOpenFailsWithClearMessage) {
+  std::unique_ptr<DB> second;
+  Status s = DB::Open(options_, dbname_, &second);
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(nullptr, second);
+  EXPECT_NE(std::string::npos, s.ToString().find("LOCK")) << s.ToString();
+  // The first handle is unaffected.
+  ASSERT_TRUE(Put("k", "v").ok());
+  EXPECT_EQ("v", Get("k"));
+}
+
+TEST_P(DBTest, CallsAfterCloseFailCleanly) {
+  ASSERT_TRUE(Put("k", "v").ok());
+  ASSERT_TRUE(db_->Close().ok());
+  ASSERT_TRUE(db_->Close().ok());  // idempotent
+  std::string v;
+  EXPECT_FALSE(db_->Put(WriteOptions(), "k", "v").ok());
+  EXPECT_FALSE(db_->Delete(WriteOptions(), "k").ok());
+  EXPECT_FALSE(db_->Get(ReadOptions(), "k", &v).ok());
+  WriteBatch batch;
+  batch.Put("a", "b");
+  EXPECT_FALSE(db_->Write(WriteOptions(), &batch).ok());
+  EXPECT_FALSE(db_->Flush().ok());
+  EXPECT_FALSE(db_->GetProperty("lsmkv.stats", &v));
+  // The directory is free again.
+  ASSERT_TRUE(Reopen().ok());
+  EXPECT_EQ("v", Get("k"));
+}
+
+TEST_P(DBTest, OpenOptionsAreChecked) {
+  db_.reset();
+  Options o = options_;
+  o.create_if_missing = false;
+  std::unique_ptr<DB> db;
+  Status s = DB::Open(o, dbname_ + "/nonexistent", &db);
+  EXPECT_TRUE(s.IsInvalidArgument()) << s.ToString();
+  EXPECT_NE(std::string::npos, s.ToString().find("create_if_missing")) << s.ToString();
+  o = options_;
+  o.error_if_exists = true;
+  s = DB::Open(o, dbname_, &db);
+  EXPECT_TRUE(s.IsInvalidArgument()) << s.ToString();
+  o = options_;
+  o.max_write_buffer_number = 1;
+  EXPECT_TRUE(DB::Open(o, dbname_, &db).IsInvalidArgument());
+}
+
+TEST_P(DBTest, SequenceNumbersNeverGoBackwards) {
+  uint64_t last = 0;
+  for (int round = 0; round < 5; round++) {
+    ASSERT_TRUE(Put("k" + std::to_string(round), "v").ok());
+    const uint64_t now = LastSequence();
+    EXPECT_GT(now, last);
+    last = now;
+    ASSERT_TRUE(Reopen().ok());
+    EXPECT_EQ(last, LastSequence());
+  }
+}
+
+TEST_P(DBTest, DestroyRemovesEverythingAndRefusesOpenDB) {
+  ASSERT_TRUE(Put("k", "v").ok());
+  EXPECT_FALSE(DestroyDB(dbname_, options_).ok());  // still open
+  db_.reset();
+  ASSERT_TRUE(DestroyDB(dbname_, options_).ok());
+  std::vector<std::string> children;
+  Env* env = options_.env ? options_.env : Env::Default();
+  env->GetChildren(dbname_, &children).PermitUncheckedError();
+  EXPECT_TRUE(children.empty());
+  ASSERT_TRUE(Reopen().ok());
+  EXPECT_EQ("NOT_FOUND", Get("k"));
+}
+
+// Random puts, deletes and batches against a std::map, with a tiny write
+// buffer (many memtables and tables) and reopens.
+TEST_P(DBTest, ModelWithSmallBuffersAndReopens) {
+  options_.write_buffer_size = 64 * 1024;
+  options_.max_write_buffer_number = 3;
+  ASSERT_TRUE(Reopen().ok());
+  const uint32_t seed = test::TestSeed();
+  SCOPED_TRACE("seed " + std::to_string(seed));
+  Random rnd(seed);
+  std::map<std::string, std::string> model;
+  const int kOps = GetParam() ? 60000 : 30000;
+  for (int i = 0; i < kOps; i++) {
+    const std::string key = "key" + std::to_string(rnd.Uniform(5000));
+    const uint32_t op = rnd.Uniform(10);
+    if (op < 6) {
+      const std::string value = rnd.RandomBytes(rnd.Uniform(200));
+      ASSERT_TRUE(Put(key, value).ok());
+      model[key] = value;
+    } else if (op < 8) {
+      ASSERT_TRUE(db_->Delete(WriteOptions(), key).ok());
+      model.erase(key);
+    } else {
+      WriteBatch batch;
+      for (int j = 0; j < 5; j++) {
+        const std::string k = "key" + std::to_string(rnd.Uniform(5000));
+        if (rnd.OneIn(3)) {
+          batch.Delete(k);
+          model.erase(k);
+        } else {
+          const std::string v = rnd.RandomBytes(rnd.Uniform(50));
+          batch.Put(k, v);
+          model[k] = v;
+        }
+      }
+      ASSERT_TRUE(db_->Write(WriteOptions(), &batch).ok());
+    }
+    if (i % 15000 == 14999) {
+      ASSERT_TRUE(Reopen().ok());
+      for (int k = 0; k < 5000; k++) {
+        const std::string key2 = "key" + std::to_string(k);
+        auto it = model.find(key2);
+        ASSERT_EQ(it == model.end() ? "NOT_FOUND" : it->second, Get(key2)) << key2;
+      }
+    }
+  }
+  std::string levels;
+  ASSERT_TRUE(db_->GetProperty("lsmkv.levels", &levels));
+  for (int k = 0; k < 5000; k++) {
+    const std::string key = "key" + std::to_string(k);
+    auto it = model.find(key);
+    ASSERT_EQ(it == model.end() ? "NOT_FOUND" : it->second, Get(key)) << key;
+  }
+}
+
+// 16 threads x 10,000 writes, every fourth one synced; all present after reopen.
+TEST_P(DBTest, ConcurrentWritersMixedSync) {
+  constexpr int kThreads = 16;
+  constexpr int kPerThread = 10000;
+  std::vector<std::thread> threads;
+  std::atomic<int> failures{0};
+  for (int t = 0; t < kThreads; t++) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread; i++) {
+        WriteOptions wo;
+        wo.sync = (i % 4 == 0) && (i % 100 < 8);  // a few hundred syncs per thread
+        const std::string key = "t" + std::to_string(t) + "-" + std::to_string(i);
+        if (!db_->Put(wo, key, std::to_string(i * 7)).ok()) failures++;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  ASSERT_EQ(0, failures.load());
+  EXPECT_EQ(static_cast<uint64_t>(kThreads * kPerThread), LastSequence());
+  ASSERT_TRUE(Reopen().ok());
+  for (int t = 0; t < kThreads; t++) {
+    for (int i = 0; i < kPerThread; i++) {
+      ASSERT_EQ(std::to_string(i * 7), Get("t" + std::to_string(t) + "-" + std::to_string(i)));
+    }
+  }
+}
+
+// Readers running during flushes never miss a key written before their read began.
+TEST_P(DBTest, ReadersDuringFlushesSeeEverything) {
+  options_.write_buffer_size = 32 * 1024;
+  ASSERT_TRUE(Reopen().ok());
+  std::atomic<int> written{0};
+  std::atomic<bool> stop{false};
+  std::atomic<int> misses{0};
+  std::thread reader([&] {
+    Random rnd(7);
+    while (!stop.load()) {
+      const int n = written.load();
+      if (n == 0) continue;
+      const int k = static_cast<int>(rnd.Uniform(static_cast<uint32_t>(n)));
+      if (Get("key" + std::to_string(k)) != "value" + std::to_string(k)) misses++;
+    }
+  });
+  for (int i = 0; i < 20000; i++) {
+    ASSERT_TRUE(Put("key" + std::to_string(i), "value" + std::to_string(i)).ok());
+    written.store(i + 1);
+  }
+  stop = true;
+  reader.join();
+  EXPECT_EQ(0, misses.load());
+  std::string stats;
+  ASSERT_TRUE(db_->GetProperty("lsmkv.stats", &stats));
+  EXPECT_NE(std::string::npos, stats.find("flushes: ")) << stats;
+}
+
+INSTANTIATE_TEST_SUITE_P(Envs, DBTest, ::testing::Values(false, true),
+                         [](const auto& info) { return info.param ? "MemEnv" : "PosixEnv"; });
+
+}  // namespace
+}  // namespace lsmkv

@@ -1,0 +1,391 @@
+#include "db/version_edit.h"
+
+#include <cassert>
+#include <cstdio>
+
+#include "util/coding.h"
+#include "util/comparator.h"
+
+namespace lsmkv {
+
+namespace {
+
+// Record tags (docs/format/manifest.md). Persisted: never renumber.
+enum Tag : uint32_t {
+  kTagComparator = 1,
+  kTagLogNumber = 2,
+  kTagNextFileNumber = 3,
+  kTagLastSequence = 4,
+  kTagCompactPointer = 5,
+  kTagDeletedFile = 6,
+  kTagNewFile = 7,
+  kTagFormatVersion = 100,
+  kTagEndOfEdit = 101,
+};
+
+bool IsValidInternalKey(std::string_view key) {
+  ParsedInternalKey parsed;
+  return ParseInternalKey(key, &parsed);
+}
+
+// Printable ASCII kept, anything else as \xNN.
+void AppendEscaped(std::string* out, std::string_view s) {
+  for (unsigned char c : s) {
+    if (c >= 0x20 && c < 0x7f && c != '\\' && c != '\'') {
+      out->push_back(static_cast<char>(c));
+    } else {
+      char buf[8];
+      std::snprintf(buf, sizeof(buf), "\\x%02x", c);
+      out->append(buf);
+    }
+  }
+}
+
+// 'user_key'@sequence:type
+void AppendReadableKey(std::string* out, std::string_view key) {
+  ParsedInternalKey parsed;
+  if (!ParseInternalKey(key, &parsed)) {
+    out->append("<invalid internal key '");
+    AppendEscaped(out, key);
+    out->append("'>");
+    return;
+  }
+  out->push_back('\'');
+  AppendEscaped(out, parsed.user_key);
+  out->append("'@");
+  out->append(std::to_string(parsed.sequence));
+  out->append(parsed.type == kTypeValue ? ":value" : ":deletion");
+}
+
+// Reads the fields of one record, turning any failure into a Corruption that
+// names the record and the field.
+class FieldReader {
+ public:
+  FieldReader(std::string_view* input, const char* record) : input_(input), record_(record) {}
+
+  const Status& status() const { return status_; }
+
+  bool Varint64(const char* field, uint64_t* value) {
+    if (GetVarint64(input_, value)) return true;
+    return Fail(std::string("truncated or malformed ") + field);
+  }
+
+  bool Level(int* level) {
+    uint32_t v = 0;
+    if (!GetVarint32(input_, &v)) return Fail("truncated or malformed level");
+    if (v >= static_cast<uint32_t>(kNumLevels)) {
+      return Fail("level " + std::to_string(v) + " out of range [0, " +
+                  std::to_string(kNumLevels) + ")");
+    }
+    *level = static_cast<int>(v);
+    return true;
+  }
+
+  bool Bytes(const char* field, std::string_view* value) {
+    if (GetLengthPrefixed(input_, value)) return true;
+    return Fail(std::string("truncated or malformed ") + field);
+  }
+
+  bool InternalKey(const char* field, std::string_view* value) {
+    if (!Bytes(field, value)) return false;
+    if (IsValidInternalKey(*value)) return true;
+    return Fail(std::string(field) + " is not a valid internal key");
+  }
+
+  bool Fail(const std::string& what) {
+    status_ = Status::Corruption("version edit", std::string(record_) + ": " + what);
+    return false;
+  }
+
+ private:
+  std::string_view* input_;
+  const char* record_;
+  Status status_;
+};
+
+Status Corrupt(const std::string& what) { return Status::Corruption("version edit", what); }
+
+}  // namespace
+
+void VersionEdit::Clear() { *this = VersionEdit(); }
+
+void VersionEdit::SetComparatorName(std::string name) {
+  has_comparator_name_ = true;
+  comparator_name_ = std::move(name);
+}
+
+void VersionEdit::SetLogNumber(uint64_t number) {
+  has_log_number_ = true;
+  log_number_ = number;
+}
+
+void VersionEdit::SetNextFileNumber(uint64_t number) {
+  has_next_file_number_ = true;
+  next_file_number_ = number;
+}
+
+void VersionEdit::SetLastSequence(SequenceNumber seq) {
+  assert(seq <= kMaxSequenceNumber);
+  has_last_sequence_ = true;
+  last_sequence_ = seq;
+}
+
+void VersionEdit::SetCompactPointer(int level, std::string internal_key) {
+  assert(level >= 0 && level < kNumLevels);
+  assert(IsValidInternalKey(internal_key));
+  for (auto& [l, key] : compact_pointers_) {
+    if (l == level) {
+      key = std::move(internal_key);
+      return;
+    }
+  }
+  compact_pointers_.emplace_back(level, std::move(internal_key));
+}
+
+void VersionEdit::AddFile(int level, const FileMetaData& f) {
+  assert(level >= 0 && level < kNumLevels);
+  assert(IsValidInternalKey(f.smallest) && IsValidInternalKey(f.largest));
+  assert(InternalKeyComparator(BytewiseComparator()).Compare(f.smallest, f.largest) <= 0);
+  assert(f.smallest_seqno <= f.largest_seqno && f.largest_seqno <= kMaxSequenceNumber);
+  assert(f.num_deletions <= f.num_entries);
+  FileMetaData copy = f;
+  copy.refs = 0;
+  copy.being_compacted = false;
+  new_files_.emplace_back(level, std::move(copy));
+}
+
+void VersionEdit::RemoveFile(int level, uint64_t number) {
+  assert(level >= 0 && level < kNumLevels);
+  deleted_files_.emplace(level, number);
+}
+
+void VersionEdit::EncodeTo(std::string* dst) const {
+  PutVarint32(dst, kTagFormatVersion);
+  PutVarint32(dst, kVersionEditFormatVersion);
+  if (has_comparator_name_) {
+    PutVarint32(dst, kTagComparator);
+    PutLengthPrefixed(dst, comparator_name_);
+  }
+  if (has_log_number_) {
+    PutVarint32(dst, kTagLogNumber);
+    PutVarint64(dst, log_number_);
+  }
+  if (has_next_file_number_) {
+    PutVarint32(dst, kTagNextFileNumber);
+    PutVarint64(dst, next_file_number_);
+  }
+  if (has_last_sequence_) {
+    PutVarint32(dst, kTagLastSequence);
+    PutVarint64(dst, last_sequence_);
+  }
+  for (const auto& [level, key] : compact_pointers_) {
+    PutVarint32(dst, kTagCompactPointer);
+    PutVarint32(dst, static_cast<uint32_t>(level));
+    PutLengthPrefixed(dst, key);
+  }
+  for (const auto& [level, number] : deleted_files_) {
+    PutVarint32(dst, kTagDeletedFile);
+    PutVarint32(dst, static_cast<uint32_t>(level));
+    PutVarint64(dst, number);
+  }
+  for (const auto& [level, f] : new_files_) {
+    PutVarint32(dst, kTagNewFile);
+    PutVarint32(dst, static_cast<uint32_t>(level));
+    PutVarint64(dst, f.number);
+    PutVarint64(dst, f.file_size);
+    PutLengthPrefixed(dst, f.smallest);
+    PutLengthPrefixed(dst, f.largest);
+    PutVarint64(dst, f.smallest_seqno);
+    PutVarint64(dst, f.largest_seqno);
+    PutVarint64(dst, f.num_entries);
+    PutVarint64(dst, f.num_deletions);
+  }
+  PutVarint32(dst, kTagEndOfEdit);
+}
+
+Status VersionEdit::DecodeFrom(std::string_view src) {
+  Clear();
+  Status s = DecodeRecords(src);
+  if (!s.ok()) Clear();
+  return s;
+}
+
+Status VersionEdit::DecodeRecords(std::string_view input) {
+  uint32_t tag = 0;
+  if (input.empty()) return Corrupt("empty input");
+  if (!GetVarint32(&input, &tag)) return Corrupt("malformed first tag");
+  if (tag != kTagFormatVersion) {
+    return Corrupt("first record has tag " + std::to_string(tag) +
+                   ", not the format version tag " + std::to_string(kTagFormatVersion));
+  }
+  uint32_t version = 0;
+  if (!GetVarint32(&input, &version)) return Corrupt("truncated or malformed format version");
+  if (version > kVersionEditFormatVersion) {
+    return Status::NotSupported("version edit format version " + std::to_string(version),
+                                "this build reads only version " +
+                                    std::to_string(kVersionEditFormatVersion));
+  }
+  if (version != kVersionEditFormatVersion) {
+    return Corrupt("invalid format version " + std::to_string(version));
+  }
+
+  const InternalKeyComparator icmp(BytewiseComparator());
+  for (size_t record = 1;; record++) {
+    if (input.empty()) return Corrupt("truncated: no end-of-edit marker");
+    if (!GetVarint32(&input, &tag)) {
+      return Corrupt("malformed tag of record " + std::to_string(record));
+    }
+    switch (tag) {
+      case kTagEndOfEdit:
+        if (!input.empty()) {
+          return Corrupt(std::to_string(input.size()) + " bytes after the end-of-edit marker");
+        }
+        return Status::OK();
+
+      case kTagComparator: {
+        FieldReader r(&input, "comparator");
+        std::string_view name;
+        if (has_comparator_name_) return Corrupt("comparator given twice");
+        if (!r.Bytes("name", &name)) return r.status();
+        SetComparatorName(std::string(name));
+        break;
+      }
+
+      case kTagLogNumber: {
+        FieldReader r(&input, "log number");
+        if (has_log_number_) return Corrupt("log number given twice");
+        if (!r.Varint64("number", &log_number_)) return r.status();
+        has_log_number_ = true;
+        break;
+      }
+
+      case kTagNextFileNumber: {
+        FieldReader r(&input, "next file number");
+        if (has_next_file_number_) return Corrupt("next file number given twice");
+        if (!r.Varint64("number", &next_file_number_)) return r.status();
+        has_next_file_number_ = true;
+        break;
+      }
+
+      case kTagLastSequence: {
+        FieldReader r(&input, "last sequence");
+        if (has_last_sequence_) return Corrupt("last sequence given twice");
+        if (!r.Varint64("sequence", &last_sequence_)) return r.status();
+        if (last_sequence_ > kMaxSequenceNumber) {
+          r.Fail("sequence " + std::to_string(last_sequence_) + " exceeds 2^56-1");
+          return r.status();
+        }
+        has_last_sequence_ = true;
+        break;
+      }
+
+      case kTagCompactPointer: {
+        FieldReader r(&input, "compact pointer");
+        int level = 0;
+        std::string_view key;
+        if (!r.Level(&level) || !r.InternalKey("key", &key)) return r.status();
+        for (const auto& cp : compact_pointers_) {
+          if (cp.first == level) {
+            return Corrupt("compact pointer for level " + std::to_string(level) + " given twice");
+          }
+        }
+        compact_pointers_.emplace_back(level, std::string(key));
+        break;
+      }
+
+      case kTagDeletedFile: {
+        FieldReader r(&input, "deleted file");
+        int level = 0;
+        uint64_t number = 0;
+        if (!r.Level(&level) || !r.Varint64("number", &number)) return r.status();
+        if (!deleted_files_.emplace(level, number).second) {
+          return Corrupt("deleted file " + std::to_string(number) + " at level " +
+                         std::to_string(level) + " listed twice");
+        }
+        break;
+      }
+
+      case kTagNewFile: {
+        Status s = DecodeNewFile(&input, icmp);
+        if (!s.ok()) return s;
+        break;
+      }
+
+      case kTagFormatVersion:
+        return Corrupt("format version given twice");
+
+      default:
+        return Corrupt("unknown tag " + std::to_string(tag) + " in record " +
+                       std::to_string(record));
+    }
+  }
+}
+
+Status VersionEdit::DecodeNewFile(std::string_view* input, const InternalKeyComparator& icmp) {
+  FieldReader r(input, "new file");
+  int level = 0;
+  FileMetaData f;
+  std::string_view smallest, largest;
+  if (!r.Level(&level) || !r.Varint64("number", &f.number) ||
+      !r.Varint64("file size", &f.file_size) || !r.InternalKey("smallest key", &smallest) ||
+      !r.InternalKey("largest key", &largest) ||
+      !r.Varint64("smallest seqno", &f.smallest_seqno) ||
+      !r.Varint64("largest seqno", &f.largest_seqno) ||
+      !r.Varint64("entry count", &f.num_entries) ||
+      !r.Varint64("deletion count", &f.num_deletions)) {
+    return r.status();
+  }
+  const std::string which = "file " + std::to_string(f.number);
+  if (icmp.Compare(smallest, largest) > 0) {
+    r.Fail(which + ": smallest key is after largest key");
+  } else if (f.smallest_seqno > f.largest_seqno) {
+    r.Fail(which + ": smallest seqno " + std::to_string(f.smallest_seqno) +
+           " > largest seqno " + std::to_string(f.largest_seqno));
+  } else if (f.largest_seqno > kMaxSequenceNumber) {
+    r.Fail(which + ": largest seqno " + std::to_string(f.largest_seqno) + " exceeds 2^56-1");
+  } else if (f.num_deletions > f.num_entries) {
+    r.Fail(which + ": " + std::to_string(f.num_deletions) + " deletions > " +
+           std::to_string(f.num_entries) + " entries");
+  }
+  if (!r.status().ok()) return r.status();
+  f.smallest.assign(smallest.data(), smallest.size());
+  f.largest.assign(largest.data(), largest.size());
+  new_files_.emplace_back(level, std::move(f));
+  return Status::OK();
+}
+
+std::string VersionEdit::DebugString() const {
+  std::string r = "VersionEdit {\n";
+  if (has_comparator_name_) {
+    r.append("  comparator: '");
+    AppendEscaped(&r, comparator_name_);
+    r.append("'\n");
+  }
+  if (has_log_number_) r.append("  log_number: " + std::to_string(log_number_) + "\n");
+  if (has_next_file_number_) {
+    r.append("  next_file_number: " + std::to_string(next_file_number_) + "\n");
+  }
+  if (has_last_sequence_) r.append("  last_sequence: " + std::to_string(last_sequence_) + "\n");
+  for (const auto& [level, key] : compact_pointers_) {
+    r.append("  compact_pointer: L" + std::to_string(level) + " ");
+    AppendReadableKey(&r, key);
+    r.push_back('\n');
+  }
+  for (const auto& [level, number] : deleted_files_) {
+    r.append("  delete_file: L" + std::to_string(level) + " #" + std::to_string(number) + "\n");
+  }
+  for (const auto& [level, f] : new_files_) {
+    r.append("  add_file: L" + std::to_string(level) + " #" + std::to_string(f.number) +
+             " size=" + std::to_string(f.file_size) + " [");
+    AppendReadableKey(&r, f.smallest);
+    r.append(" .. ");
+    AppendReadableKey(&r, f.largest);
+    r.append("] seqno=[" + std::to_string(f.smallest_seqno) + ", " +
+             std::to_string(f.largest_seqno) + "] entries=" + std::to_string(f.num_entries) +
+             " deletions=" + std::to_string(f.num_deletions) + "\n");
+  }
+  r.append("}\n");
+  return r;
+}
+
+}  // namespace lsmkv

@@ -1,0 +1,449 @@
+#include "db/version_set.h"
+
+#include <algorithm>
+#include <cinttypes>
+
+#include "db/filename.h"
+#include "table/table_cache.h"
+#include "util/info_log.h"
+#include "wal/log_reader.h"
+#include "wal/log_writer.h"
+
+namespace lsmkv {
+
+void ObsoleteFiles::Add(uint64_t number) {
+  std::lock_guard<std::mutex> guard(mu_);
+  numbers_.push_back(number);
+}
+
+std::vector<uint64_t> ObsoleteFiles::Take() {
+  std::lock_guard<std::mutex> guard(mu_);
+  std::vector<uint64_t> result;
+  result.swap(numbers_);
+  return result;
+}
+
+// ----------------------------------------------------------------- Version
+
+uint64_t Version::LevelBytes(int level) const {
+  uint64_t sum = 0;
+  for (const FileRef& f : files_[level]) sum += f->file_size;
+  return sum;
+}
+
+bool Version::OverlapInLevel(int level, std::string_view smallest_user,
+                             std::string_view largest_user) const {
+  const Comparator* ucmp = icmp_->user_comparator();
+  for (const FileRef& f : files_[level]) {
+    if (ucmp->Compare(ExtractUserKey(f->largest), smallest_user) < 0) continue;
+    if (ucmp->Compare(ExtractUserKey(f->smallest), largest_user) > 0) continue;
+    return true;
+  }
+  return false;
+}
+
+std::string Version::LevelSummary() const {
+  std::string r = "files[";
+  for (int level = 0; level < kNumLevels; level++) {
+    r += " " + std::to_string(files_[level].size());
+  }
+  r += " ]";
+  return r;
+}
+
+namespace {
+
+enum class LookupState { kNotFound, kFound, kDeleted, kCorrupt };
+
+struct LookupResult {
+  LookupState state = LookupState::kNotFound;
+  std::string* value = nullptr;
+};
+
+}  // namespace
+
+Status Version::Get(const ReadOptions& options, const LookupKey& key, std::string* value,
+                    int* tables_read) const {
+  const Comparator* ucmp = icmp_->user_comparator();
+  const std::string_view user_key = key.user_key();
+  const std::string_view ikey = key.internal_key();
+  *tables_read = 0;
+
+  // Searches one file; returns true when the lookup is decided.
+  auto search = [&](const FileMetaData& f, Status* status) -> bool {
+    LookupResult result;
+    result.value = value;
+    (*tables_read)++;
+    Status s = table_cache_->Get(
+        options, f.number, f.file_size, ikey,
+        [&](std::string_view found_key, std::string_view found_value) {
+          ParsedInternalKey parsed;
+          if (!ParseInternalKey(found_key, &parsed)) {
+            result.state = LookupState::kCorrupt;
+            return;
+          }
+          if (ucmp->Compare(parsed.user_key, user_key) != 0) return;
+          if (parsed.type == kTypeValue) {
+            result.state = LookupState::kFound;
+            value->assign(found_value.data(), found_value.size());
+          } else {
+            result.state = LookupState::kDeleted;
+          }
+        });
+    if (!s.ok()) {
+      *status = s;
+      return true;
+    }
+    switch (result.state) {
+      case LookupState::kNotFound:
+        return false;
+      case LookupState::kFound:
+        *status = Status::OK();
+        return true;
+      case LookupState::kDeleted:
+        *status = Status::NotFound("");
+        return true;
+      case LookupState::kCorrupt:
+        *status = Status::Corruption("table " + std::to_string(f.number), "bad internal key");
+        return true;
+    }
+    return false;
+  };
+
+  Status status;
+  // Level 0: every file whose range holds the key, newest first.
+  for (const FileRef& f : files_[0]) {
+    if (ucmp->Compare(user_key, ExtractUserKey(f->smallest)) < 0 ||
+        ucmp->Compare(user_key, ExtractUserKey(f->largest)) > 0) {
+      continue;
+    }
+    if (search(*f, &status)) return status;
+  }
+  // Deeper levels: at most one file per level can hold the key.
+  for (int level = 1; level < kNumLevels; level++) {
+    const std::vector<FileRef>& files = files_[level];
+    auto it = std::lower_bound(files.begin(), files.end(), ikey,
+                               [this](const FileRef& f, std::string_view k) {
+                                 return icmp_->Compare(f->largest, k) < 0;
+                               });
+    if (it == files.end()) continue;
+    if (ucmp->Compare(user_key, ExtractUserKey((*it)->smallest)) < 0) continue;
+    if (search(**it, &status)) return status;
+  }
+  return Status::NotFound("");
+}
+
+// ----------------------------------------------------------------- builder
+
+// Applies edits to a base version to produce a new one, validating the result.
+class VersionBuilder {
+ public:
+  VersionBuilder(VersionSet* vset, const Version* base) : vset_(vset), base_(base) {}
+
+  void Apply(const VersionEdit& edit) {
+    for (const auto& [level, number] : edit.deleted_files()) {
+      deleted_[level].insert(number);
+      // A file added by an earlier edit of this batch and removed now.
+      auto& added = added_[level];
+      added.erase(std::remove_if(added.begin(), added.end(),
+                                 [n = number](const FileRef& f) { return f->number == n; }),
+                  added.end());
+    }
+    for (const auto& [level, meta] : edit.new_files()) {
+      deleted_[level].erase(meta.number);
+      added_[level].push_back(vset_->MakeFileRef(meta));
+    }
+  }
+
+  // Builds the new version into *v. Corruption if the result violates the
+  // level invariants (levels >= 1 sorted and non-overlapping).
+  Status SaveTo(Version* v) {
+    const InternalKeyComparator* icmp = vset_->icmp_;
+    for (int level = 0; level < kNumLevels; level++) {
+      std::vector<FileRef>& out = v->files_[level];
+      for (const FileRef& f : base_->files_[level]) {
+        if (deleted_[level].count(f->number) == 0) out.push_back(f);
+      }
+      for (const FileRef& f : added_[level]) {
+        if (deleted_[level].count(f->number) == 0) out.push_back(f);
+      }
+      if (level == 0) {
+        std::sort(out.begin(), out.end(),
+                  [](const FileRef& a, const FileRef& b) { return a->number > b->number; });
+      } else {
+        std::sort(out.begin(), out.end(), [icmp](const FileRef& a, const FileRef& b) {
+          return icmp->Compare(a->smallest, b->smallest) < 0;
+        });
+        for (size_t i = 1; i < out.size(); i++) {
+          if (icmp->Compare(out[i - 1]->largest, out[i]->smallest) >= 0) {
+            return Status::Corruption(
+                "MANIFEST", "overlapping files " + std::to_string(out[i - 1]->number) + " and " +
+                                std::to_string(out[i]->number) + " in level " +
+                                std::to_string(level));
+          }
+        }
+      }
+    }
+    return Status::OK();
+  }
+
+ private:
+  VersionSet* vset_;
+  const Version* base_;
+  std::set<uint64_t> deleted_[kNumLevels];
+  std::vector<FileRef> added_[kNumLevels];
+};
+
+// ----------------------------------------------------------------- VersionSet
+
+VersionSet::VersionSet(std::string dbname, const Options* options, TableCache* table_cache,
+                       const InternalKeyComparator* icmp, InfoLog* info_log)
+    : env_(options->env),
+      dbname_(std::move(dbname)),
+      options_(options),
+      table_cache_(table_cache),
+      icmp_(icmp),
+      info_log_(info_log),
+      obsolete_(std::make_shared<ObsoleteFiles>()),
+      current_(new Version(table_cache, icmp)) {}
+
+VersionSet::~VersionSet() = default;
+
+FileRef VersionSet::MakeFileRef(const FileMetaData& meta) {
+  std::weak_ptr<ObsoleteFiles> obsolete = obsolete_;
+  return FileRef(new FileMetaData(meta), [obsolete](const FileMetaData* f) {
+    if (auto sink = obsolete.lock()) sink->Add(f->number);
+    delete f;
+  });
+}
+
+Status VersionSet::CreateNewDatabase(Env* env, const std::string& dbname,
+                                     const InternalKeyComparator& icmp) {
+  VersionEdit edit;
+  edit.SetComparatorName(icmp.user_comparator()->Name());
+  edit.SetLogNumber(0);
+  edit.SetNextFileNumber(2);
+  edit.SetLastSequence(0);
+  const uint64_t manifest_number = 1;
+  const std::string manifest = DescriptorFileName(dbname, manifest_number);
+  std::unique_ptr<WritableFile> file;
+  Status s = env->NewWritableFile(manifest, &file);
+  if (!s.ok()) return s;
+  {
+    log::Writer writer(file.get(), manifest_number);
+    std::string record;
+    edit.EncodeTo(&record);
+    s = writer.AddRecord(record);
+    if (s.ok()) s = file->Sync();
+    if (s.ok()) s = file->Close();
+  }
+  if (!s.ok()) {
+    env->RemoveFile(manifest).PermitUncheckedError();
+    return s;
+  }
+  // Once SetCurrentFile has run, CURRENT may name the MANIFEST even if it
+  // failed (e.g. the directory sync after the rename): never remove it then.
+  return SetCurrentFile(env, dbname, manifest_number);
+}
+
+namespace {
+
+// Fails recovery on any MANIFEST damage other than a torn tail.
+struct ManifestReporter : public log::Reader::Reporter {
+  Status* status;
+  void Corruption(uint64_t offset, size_t bytes, const Status& reason) override {
+    if (status->ok()) *status = reason;
+  }
+};
+
+}  // namespace
+
+Status VersionSet::Recover() {
+  std::string manifest_name;
+  Status s = ReadCurrentFile(env_, dbname_, &manifest_name);
+  if (!s.ok()) return s;
+  const std::string manifest_path = dbname_ + "/" + manifest_name;
+  uint64_t manifest_number = 0;
+  FileType type;
+  if (!ParseFileName(manifest_name, &manifest_number, &type) || type != FileType::kDescriptorFile) {
+    return Status::Corruption("CURRENT", "names " + manifest_name + ", not a MANIFEST");
+  }
+  std::unique_ptr<SequentialFile> file;
+  s = env_->NewSequentialFile(manifest_path, &file);
+  if (!s.ok()) {
+    return Status::Corruption("CURRENT names " + manifest_name + " which cannot be opened",
+                              s.ToString());
+  }
+
+  bool have_comparator = false, have_log = false, have_next = false, have_seq = false;
+  uint64_t log_number = 0, next_file = 0;
+  SequenceNumber last_sequence = 0;
+  VersionBuilder builder(this, current_.get());
+  Status read_status;
+  ManifestReporter reporter;
+  reporter.status = &read_status;
+  log::Reader reader(file.get(), &reporter, /*verify_checksums=*/true, manifest_number,
+                     manifest_path);
+  std::string record;
+  int edits = 0;
+  while (reader.ReadRecord(&record) && read_status.ok()) {
+    VersionEdit edit;
+    s = edit.DecodeFrom(record);
+    if (!s.ok()) {
+      return Status::Corruption(manifest_path, "edit " + std::to_string(edits) + ": " + s.ToString());
+    }
+    edits++;
+    if (edit.has_comparator_name()) {
+      if (edit.comparator_name() != icmp_->user_comparator()->Name()) {
+        return Status::InvalidArgument(manifest_path, "database uses comparator " +
+                                                          edit.comparator_name() + ", not " +
+                                                          icmp_->user_comparator()->Name());
+      }
+      have_comparator = true;
+    }
+    builder.Apply(edit);
+    if (edit.has_log_number()) {
+      log_number = edit.log_number();
+      have_log = true;
+    }
+    if (edit.has_next_file_number()) {
+      next_file = edit.next_file_number();
+      have_next = true;
+    }
+    if (edit.has_last_sequence()) {
+      last_sequence = edit.last_sequence();
+      have_seq = true;
+    }
+    for (const auto& [level, key] : edit.compact_pointers()) compact_pointer_[level] = key;
+  }
+  if (!read_status.ok()) return Status::Corruption(manifest_path, read_status.ToString());
+  if (!reader.status().ok()) return reader.status();
+  if (reader.TornTail()) {
+    LSMKV_LOG(info_log_, "MANIFEST %s: torn tail of %llu bytes ignored (an unfinished edit)",
+              manifest_path.c_str(), static_cast<unsigned long long>(reader.TornTailBytes()));
+  }
+  if (!have_comparator || !have_log || !have_next || !have_seq) {
+    return Status::Corruption(manifest_path, "missing comparator, log number, next file number "
+                                             "or last sequence (" + std::to_string(edits) +
+                                             " edits read)");
+  }
+
+  auto v = std::shared_ptr<Version>(new Version(table_cache_, icmp_));
+  s = builder.SaveTo(v.get());
+  if (!s.ok()) return Status::Corruption(manifest_path, s.ToString());
+  current_ = std::move(v);
+  manifest_file_number_ = manifest_number;
+  next_file_number_ = next_file;
+  MarkFileNumberUsed(manifest_number);
+  MarkFileNumberUsed(log_number);
+  log_number_ = log_number;
+  SetLastSequence(last_sequence);
+  LSMKV_LOG(info_log_, "recovered %s: %d edits, %s, log %llu, next file %llu, last seq %llu",
+            manifest_name.c_str(), edits, current_->LevelSummary().c_str(),
+            static_cast<unsigned long long>(log_number_),
+            static_cast<unsigned long long>(next_file_number_),
+            static_cast<unsigned long long>(last_sequence));
+  return Status::OK();
+}
+
+void VersionSet::WriteSnapshot(VersionEdit* edit) const {
+  edit->SetComparatorName(icmp_->user_comparator()->Name());
+  for (int level = 0; level < kNumLevels; level++) {
+    if (!compact_pointer_[level].empty()) edit->SetCompactPointer(level, compact_pointer_[level]);
+    for (const FileRef& f : current_->files_[level]) edit->AddFile(level, *f);
+  }
+}
+
+Status VersionSet::LogAndApply(VersionEdit* edit, std::unique_lock<std::mutex>* lock) {
+  if (edit->has_log_number()) {
+    if (edit->log_number() < log_number_ || edit->log_number() >= next_file_number_) {
+      return Status::InvalidArgument("version edit log number out of range");
+    }
+  } else {
+    edit->SetLogNumber(log_number_);
+  }
+  edit->SetLastSequence(LastSequence());
+
+  auto v = std::shared_ptr<Version>(new Version(table_cache_, icmp_));
+  {
+    VersionBuilder builder(this, current_.get());
+    builder.Apply(*edit);
+    Status s = builder.SaveTo(v.get());
+    if (!s.ok()) return s;
+  }
+
+  // A new MANIFEST starts with a snapshot of the state before this edit.
+  const bool new_manifest = manifest_log_ == nullptr || manifest_size_ >= options_->max_manifest_file_size;
+  uint64_t new_manifest_number = 0;
+  std::string snapshot_record;
+  if (new_manifest) {
+    new_manifest_number = NewFileNumber();
+    VersionEdit snapshot;
+    WriteSnapshot(&snapshot);
+    snapshot.SetLogNumber(log_number_);
+    snapshot.SetNextFileNumber(next_file_number_);
+    snapshot.SetLastSequence(LastSequence());
+    snapshot.EncodeTo(&snapshot_record);
+  }
+  edit->SetNextFileNumber(next_file_number_);
+  std::string record;
+  edit->EncodeTo(&record);
+
+  std::unique_ptr<WritableFile> new_file;
+  std::unique_ptr<log::Writer> new_writer;
+  const std::string new_manifest_path = DescriptorFileName(dbname_, new_manifest_number);
+  Status s;
+  lock->unlock();
+  {
+    log::Writer* writer = manifest_log_.get();
+    WritableFile* file = manifest_file_.get();
+    if (new_manifest) {
+      s = env_->NewWritableFile(new_manifest_path, &new_file);
+      if (s.ok()) {
+        new_writer = std::make_unique<log::Writer>(new_file.get(), new_manifest_number);
+        s = new_writer->AddRecord(snapshot_record);
+      }
+      writer = new_writer.get();
+      file = new_file.get();
+    }
+    if (s.ok()) s = writer->AddRecord(record);
+    if (s.ok()) s = file->Sync();
+    if (!s.ok() && new_manifest) {
+      new_writer.reset();
+      new_file.reset();
+      env_->RemoveFile(new_manifest_path).PermitUncheckedError();
+    } else if (s.ok() && new_manifest) {
+      // After this call CURRENT may name the new MANIFEST even on failure (a
+      // failed directory sync follows the rename): it is never removed here.
+      s = SetCurrentFile(env_, dbname_, new_manifest_number);
+    }
+  }
+  lock->lock();
+
+  if (!s.ok()) {
+    // The MANIFEST may now end in a partial record: never append to it again.
+    manifest_log_.reset();
+    manifest_file_.reset();
+    LSMKV_LOG(info_log_, "MANIFEST write failed: %s", s.ToString().c_str());
+    return s;
+  }
+  if (new_manifest) {
+    if (manifest_file_ != nullptr) manifest_file_->Close().PermitUncheckedError();
+    manifest_log_ = std::move(new_writer);
+    manifest_file_ = std::move(new_file);
+    manifest_file_number_ = new_manifest_number;
+    manifest_size_ = 0;
+  }
+  manifest_size_ = manifest_log_->file_size();
+  log_number_ = edit->log_number();
+  current_ = std::move(v);
+  return Status::OK();
+}
+
+void VersionSet::AddLiveFiles(std::set<uint64_t>* live) const {
+  for (int level = 0; level < kNumLevels; level++) {
+    for (const FileRef& f : current_->files_[level]) live->insert(f->number);
+  }
+}
+
+}  // namespace lsmkv

@@ -1,0 +1,153 @@
+// Versions: which table files make up the database, per level.
+//
+// A Version is immutable once built and shared through std::shared_ptr: a
+// reader or iterator that holds one keeps every file in it alive. Each
+// FileMetaData is itself shared between the versions containing it; when the
+// last version holding a file is gone the file is reported to ObsoleteFiles,
+// and only then may it be deleted (durability protocol, invariant 4).
+//
+// VersionSet owns the current version and the MANIFEST. Thread safety: every
+// method REQUIRES the DB mutex, which LogAndApply releases during file I/O.
+// Callers guarantee that at most one LogAndApply runs at a time (only the
+// background thread and Open call it).
+#ifndef LSMKV_DB_VERSION_SET_H_
+#define LSMKV_DB_VERSION_SET_H_
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "db/dbformat.h"
+#include "db/version_edit.h"
+#include "lsmkv/env.h"
+#include "lsmkv/options.h"
+
+namespace lsmkv {
+
+class TableCache;
+class InfoLog;
+namespace log {
+class Writer;
+}
+
+// Table files no version references any more. Thread safe.
+class ObsoleteFiles {
+ public:
+  void Add(uint64_t number);
+  std::vector<uint64_t> Take();
+
+ private:
+  std::mutex mu_;
+  std::vector<uint64_t> numbers_;
+};
+
+using FileRef = std::shared_ptr<const FileMetaData>;
+
+class Version {
+ public:
+  // Looks key up in the tables, level by level, newest data first.
+  // Returns OK and sets *value, NotFound when the newest visible entry is a
+  // deletion or nothing is found, or the error met (e.g. Corruption).
+  // *tables_read counts the tables whose filter or blocks were consulted.
+  Status Get(const ReadOptions& options, const LookupKey& key, std::string* value,
+             int* tables_read) const;
+
+  const std::vector<FileRef>& files(int level) const { return files_[level]; }
+  int NumFiles(int level) const { return static_cast<int>(files_[level].size()); }
+  uint64_t LevelBytes(int level) const;
+  // True if any file in level overlaps [smallest_user, largest_user].
+  bool OverlapInLevel(int level, std::string_view smallest_user,
+                      std::string_view largest_user) const;
+  // "files[ 3 0 0 0 0 0 0 ]"
+  std::string LevelSummary() const;
+
+ private:
+  friend class VersionSet;
+  friend class VersionBuilder;
+  Version(TableCache* table_cache, const InternalKeyComparator* icmp)
+      : table_cache_(table_cache), icmp_(icmp) {}
+
+  TableCache* table_cache_;
+  const InternalKeyComparator* icmp_;
+  // Level 0: newest file first (files may overlap). Levels >= 1: sorted by
+  // smallest key, never overlapping.
+  std::vector<FileRef> files_[kNumLevels];
+};
+
+class VersionSet {
+ public:
+  VersionSet(std::string dbname, const Options* options, TableCache* table_cache,
+             const InternalKeyComparator* icmp, InfoLog* info_log);
+  ~VersionSet();
+  VersionSet(const VersionSet&) = delete;
+  VersionSet& operator=(const VersionSet&) = delete;
+
+  // Writes the MANIFEST of a new, empty database and points CURRENT at it.
+  static Status CreateNewDatabase(Env* env, const std::string& dbname,
+                                  const InternalKeyComparator& icmp);
+
+  // Reads CURRENT and the MANIFEST it names, and installs the version they
+  // describe. Corruption naming the file if either is damaged.
+  Status Recover();
+
+  // Applies edit to the current version, appends it to the MANIFEST (starting
+  // a new MANIFEST with a full snapshot first if there is none open or the
+  // current one is too large), syncs, and installs the result as current.
+  // Fills in the edit's log number, next file number and last sequence.
+  // REQUIRES: *lock holds the DB mutex; it is released during I/O.
+  // On error nothing is installed and the MANIFEST must not be used again
+  // (the DB enters its error state).
+  Status LogAndApply(VersionEdit* edit, std::unique_lock<std::mutex>* lock);
+
+  std::shared_ptr<Version> current() const { return current_; }
+  std::shared_ptr<ObsoleteFiles> obsolete_files() const { return obsolete_; }
+
+  uint64_t NewFileNumber() { return next_file_number_++; }
+  // Ensures NewFileNumber never returns number or anything below it.
+  void MarkFileNumberUsed(uint64_t number) {
+    if (next_file_number_ <= number) next_file_number_ = number + 1;
+  }
+  uint64_t NextFileNumber() const { return next_file_number_; }
+  uint64_t ManifestFileNumber() const { return manifest_file_number_; }
+  // WAL files numbered below this hold nothing that is not in tables.
+  uint64_t LogNumber() const { return log_number_; }
+
+  SequenceNumber LastSequence() const { return last_sequence_.load(std::memory_order_acquire); }
+  void SetLastSequence(SequenceNumber s) { last_sequence_.store(s, std::memory_order_release); }
+
+  // Adds the number of every file of the current version to *live.
+  void AddLiveFiles(std::set<uint64_t>* live) const;
+
+ private:
+  friend class VersionBuilder;
+  // Encodes the whole current state as one edit (start of a new MANIFEST).
+  void WriteSnapshot(VersionEdit* edit) const;
+  FileRef MakeFileRef(const FileMetaData& meta);
+
+  Env* const env_;
+  const std::string dbname_;
+  const Options* const options_;
+  TableCache* const table_cache_;
+  const InternalKeyComparator* const icmp_;
+  InfoLog* const info_log_;
+  std::shared_ptr<ObsoleteFiles> obsolete_;
+
+  uint64_t next_file_number_ = 2;
+  uint64_t manifest_file_number_ = 0;
+  uint64_t log_number_ = 0;
+  std::atomic<SequenceNumber> last_sequence_{0};
+  std::string compact_pointer_[kNumLevels];
+
+  std::unique_ptr<WritableFile> manifest_file_;
+  std::unique_ptr<log::Writer> manifest_log_;
+  uint64_t manifest_size_ = 0;
+  std::shared_ptr<Version> current_;
+};
+
+}  // namespace lsmkv
+
+#endif  // LSMKV_DB_VERSION_SET_H_

@@ -1,0 +1,234 @@
+// FaultInjectionEnv: an EnvWrapper for crash and error tests. It simulates
+// power loss (DropUnsyncedData) and injects I/O errors into chosen operations.
+//
+// What is modelled (precisely):
+//
+// File data. For every file written through this Env the wrapper knows how
+// many bytes were appended and the "synced size": the size at the last
+// successful WritableFile::Sync. Close does NOT sync. A file opened with
+// NewWritableFile starts with synced size 0, even if it existed before (the
+// truncation is not assumed durable; after a crash the file holds only the
+// synced prefix of what was written since). A file opened with
+// NewAppendableFile keeps its existing bytes as synced. Files never written
+// through this Env are fully durable. Appended bytes are buffered in the
+// wrapper and reach the target on Flush, Sync, Close or when 64 KiB are
+// pending, so nothing is left in the target's own buffers.
+//
+// Directory entries. Creating a file (New*File of a missing name, LinkFile),
+// RenameFile and RemoveFile are recorded as pending in the parent directory of
+// the affected name (for RenameFile: the directory of the target name) and
+// become durable at the next successful SyncDir of that directory. CreateDir
+// and RemoveDir are passed through and treated as immediately durable;
+// RemoveDir forgets the directory's pending operations.
+//
+// DropUnsyncedData() (simulated power loss), in this order:
+//   1. every file truncated to its synced size (read the synced prefix,
+//      rewrite the file through the target Env);
+//   2. every pending directory operation undone, newest first:
+//      - a creation: the name is removed;
+//      - a removal: the name is recreated with the synced content the file had
+//        when it was removed (kept in memory until the directory is synced);
+//      - a rename src -> dst: dst is renamed back to src, and if dst existed
+//        durably before, its previous synced content is written back to dst.
+//   Afterwards everything on the target is considered durable.
+//   Memory cost: the synced content of every durable file removed or renamed
+//   over since its directory was last synced.
+//
+// REQUIRES for DropUnsyncedData: every WritableFile opened through this Env
+// is closed or destroyed, or the filesystem is inactive (see below), so that
+// nothing written later lands on top of the restored state.
+//
+// Simulated crash point: SetFilesystemActive(false). While inactive, every
+// mutating call (New{Writable,Appendable}File, Append, Flush, Sync, Close,
+// RemoveFile, RenameFile, LinkFile, CreateDir, RemoveDir, SyncDir) returns
+// IOError("filesystem inactive (simulated crash)") and nothing reaches the
+// target; buffered appends are discarded. Reads, FileExists, GetChildren,
+// GetFileSize, LockFile and UnlockFile still work, so a DB can be destroyed
+// and reopened after DropUnsyncedData + SetFilesystemActive(true).
+//
+// Error injection. Every call of a FaultOp is counted (CallCount). A failing
+// call returns Status::IOError (kEIO) or Status::NoSpace (kENOSPC) with a
+// message containing "injected", and has no effect on the target: a failed
+// Append buffers nothing, a failed Sync marks nothing synced, a failed open,
+// rename, remove or link does not happen. A failed Close discards the bytes
+// not yet flushed and closes the target file. Counted ops:
+//   kOpen: NewSequentialFile, NewRandomAccessFile, NewWritableFile,
+//          NewAppendableFile; kRead: SequentialFile::Read/Skip and
+//          RandomAccessFile::Read; kAppend: WritableFile::Append;
+//   kSync: WritableFile::Sync; kClose: WritableFile::Close;
+//   kRename: RenameFile; kRemove: RemoveFile and RemoveDir; kSyncDir;
+//   kLock: LockFile; kGetFileSize; kGetChildren; kCreateDir; kLink: LinkFile.
+// Each op has one fault setting at a time; a new FailNth/FailFrom/FailRandomly
+// for an op replaces the previous one.
+//
+// Thread safety: all methods may be called concurrently (one internal mutex).
+// The files returned follow the Env contracts (RandomAccessFile is thread
+// safe; others are not). This Env must outlive every file it returned.
+#ifndef LSMKV_ENV_FAULT_INJECTION_ENV_H_
+#define LSMKV_ENV_FAULT_INJECTION_ENV_H_
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <random>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "lsmkv/env.h"
+
+namespace lsmkv {
+
+enum class FaultOp {
+  kOpen,  // New*File
+  kRead,
+  kAppend,
+  kSync,  // WritableFile::Sync
+  kClose,
+  kRename,
+  kRemove,
+  kSyncDir,
+  kLock,
+  kGetFileSize,
+  kGetChildren,
+  kCreateDir,
+  kLink,
+};
+inline constexpr int kNumFaultOps = static_cast<int>(FaultOp::kLink) + 1;
+
+enum class FaultKind { kEIO, kENOSPC };
+
+// "Open", "Read", ... for messages.
+const char* FaultOpName(FaultOp op);
+
+class FaultInjectionEnv : public EnvWrapper {
+ public:
+  // target must outlive this Env.
+  explicit FaultInjectionEnv(Env* target);
+  ~FaultInjectionEnv() override;
+
+  // ---- Power loss.
+  // See the file comment. Returns the first error met while restoring (it
+  // keeps going after an error).
+  Status DropUnsyncedData();
+  // While inactive, mutating calls fail and reach nothing (a crash in progress).
+  void SetFilesystemActive(bool active);
+  bool IsFilesystemActive() const;
+
+  // ---- Error injection.
+  // The nth call (n >= 1; 1 = the next call) of op from now fails, once.
+  void FailNth(FaultOp op, uint64_t n, FaultKind kind = FaultKind::kEIO);
+  // The nth call of op from now and every later call fail.
+  void FailFrom(FaultOp op, uint64_t n, FaultKind kind = FaultKind::kEIO);
+  // Each call of op fails with the given probability, decided by a PRNG
+  // seeded with seed: the same seed gives the same sequence of failures.
+  void FailRandomly(FaultOp op, double probability, uint64_t seed,
+                    FaultKind kind = FaultKind::kEIO);
+  // Each successful non-empty read has one bit flipped with this probability.
+  void CorruptReads(double probability, uint64_t seed);
+  // Removes every fault and read corruption (counters are kept).
+  void ClearFaults();
+
+  // Calls of op seen since construction or ResetCounts(), failed ones included.
+  uint64_t CallCount(FaultOp op) const;
+  void ResetCounts();
+  // Errors injected so far (not reset by ResetCounts).
+  uint64_t InjectedCount() const;
+  // Reads corrupted by CorruptReads so far.
+  uint64_t CorruptedReadCount() const;
+
+  // ---- Env.
+  Status NewSequentialFile(const std::string& fname,
+                           std::unique_ptr<SequentialFile>* result) override;
+  Status NewRandomAccessFile(const std::string& fname,
+                             std::unique_ptr<RandomAccessFile>* result) override;
+  Status NewWritableFile(const std::string& fname,
+                         std::unique_ptr<WritableFile>* result) override;
+  Status NewAppendableFile(const std::string& fname,
+                           std::unique_ptr<WritableFile>* result) override;
+  Status GetChildren(const std::string& dir, std::vector<std::string>* result) override;
+  Status RemoveFile(const std::string& fname) override;
+  Status CreateDir(const std::string& dir) override;
+  Status RemoveDir(const std::string& dir) override;
+  Status GetFileSize(const std::string& fname, uint64_t* size) override;
+  Status RenameFile(const std::string& src, const std::string& target) override;
+  Status LinkFile(const std::string& src, const std::string& target) override;
+  Status SyncDir(const std::string& dir) override;
+  Status LockFile(const std::string& fname, FileLock** lock) override;
+
+ private:
+  friend class FaultWritableFile;
+  friend class FaultSequentialFile;
+  friend class FaultRandomAccessFile;
+
+  // Durability state of one written file ("inode"); shared by its names and
+  // by its open WritableFile.
+  struct FileInfo {
+    uint64_t size = 0;    // Bytes accepted by Append.
+    uint64_t synced = 0;  // Bytes durable.
+  };
+  using FileInfoRef = std::shared_ptr<FileInfo>;
+
+  // A directory operation not yet made durable by SyncDir.
+  struct PendingOp {
+    enum class Type { kCreate, kRemove, kRename };
+    Type type;
+    uint64_t seq;          // Global order, for undoing newest first.
+    std::string name;      // kCreate/kRemove: the name; kRename: the target.
+    std::string src;       // kRename: the source.
+    bool restore = false;  // kRemove/kRename: write saved back to name.
+    std::string saved;     // Synced content of the file that name referred to.
+  };
+
+  struct Fault {
+    enum class Mode { kNone, kNth, kFrom, kRandom };
+    Mode mode = Mode::kNone;
+    FaultKind kind = FaultKind::kEIO;
+    uint64_t n = 0;     // kNth/kFrom: which call (1-based) since armed.
+    uint64_t seen = 0;  // kNth/kFrom: calls since armed.
+    double probability = 0;
+    std::mt19937_64 rng;
+  };
+
+  // Counts a call of op and decides whether it fails. Returns the injected
+  // error, or OK. Takes mu_.
+  Status MaybeFail(FaultOp op, const std::string& what);
+  Status MaybeFailLocked(FaultOp op, const std::string& what);
+  // IOError if inactive. REQUIRES: mu_ held.
+  Status CheckActiveLocked(const std::string& what) const;
+  // Both checks under one lock: inactive first, then injection.
+  Status CheckMutation(FaultOp op, const std::string& what);
+  // Flips a bit of *result (copying into scratch) if read corruption fires.
+  void MaybeCorruptRead(std::string_view* result, char* scratch);
+
+  Status OpenWritable(const std::string& fname, bool append,
+                      std::unique_ptr<WritableFile>* result);
+  // Synced size of the file called path. REQUIRES: mu_ held.
+  Status DurableSizeLocked(const std::string& path, uint64_t* size);
+  // First n bytes of fname read through the target.
+  Status ReadPrefix(const std::string& fname, uint64_t n, std::string* out);
+  // Replaces fname's content on the target with data.
+  Status RewriteFile(const std::string& fname, std::string_view data);
+  void AddPendingLocked(const std::string& dir, PendingOp op);
+  bool IsNewNameLocked(const std::string& path) const;
+
+  mutable std::mutex mu_;
+  bool active_ = true;                                      // Guarded by mu_.
+  uint64_t next_seq_ = 1;                                   // Guarded by mu_.
+  std::map<std::string, FileInfoRef> files_;                // Guarded by mu_.
+  std::map<std::string, std::vector<PendingOp>> pending_;   // Guarded by mu_.
+  // Per directory, names whose current entry was created, renamed into or
+  // linked since the directory's last SyncDir (not durable yet).
+  std::map<std::string, std::set<std::string>> new_names_;  // Guarded by mu_.
+  Fault faults_[kNumFaultOps];                              // Guarded by mu_.
+  uint64_t counts_[kNumFaultOps] = {};                      // Guarded by mu_.
+  uint64_t injected_ = 0;                                   // Guarded by mu_.
+  double corrupt_probability_ = 0;                          // Guarded by mu_.
+  std::mt19937_64 corrupt_rng_;                             // Guarded by mu_.
+  uint64_t corrupted_reads_ = 0;                            // Guarded by mu_.
+};
+
+}  // namespace lsmkv
+
+#endif  // LSMKV_ENV_FAULT_INJECTION_ENV_H_

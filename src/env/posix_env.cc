@@ -1,0 +1,467 @@
+// PosixEnv: the Env returned by Env::Default(), built directly on POSIX file
+// descriptors.
+//
+// Error mapping (PosixError): ENOENT -> IOError with SubCode::kPathNotFound,
+// ENOSPC -> Status::NoSpace, anything else -> IOError. Every message names the
+// file (or directory) and includes strerror(errno).
+//
+// Every descriptor is opened with O_CLOEXEC so that a child process started
+// with exec never inherits database files or the LOCK file.
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <condition_variable>
+#include <cstring>
+#include <deque>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "lsmkv/env.h"
+
+namespace lsmkv {
+
+namespace {
+
+// Size of the user-space buffer of a PosixWritableFile.
+constexpr size_t kWritableBufferSize = 64 * 1024;
+
+Status PosixError(const std::string& context, int err) {
+  std::string detail = std::strerror(err);
+  switch (err) {
+    case ENOENT:
+      return Status::IOError(context, detail, Status::SubCode::kPathNotFound);
+    case ENOSPC:
+      return Status::NoSpace(context, detail);
+    default:
+      return Status::IOError(context, detail);
+  }
+}
+
+// Closes fd, retrying nothing: after EINTR the descriptor is already gone on
+// Linux, so a retry could close someone else's descriptor.
+Status CloseFd(const std::string& fname, int fd) {
+  if (::close(fd) != 0 && errno != EINTR) return PosixError(fname, errno);
+  return Status::OK();
+}
+
+class PosixSequentialFile final : public SequentialFile {
+ public:
+  PosixSequentialFile(std::string fname, int fd) : fname_(std::move(fname)), fd_(fd) {}
+  ~PosixSequentialFile() override { ::close(fd_); }
+
+  Status Read(size_t n, std::string_view* result, char* scratch) override {
+    size_t done = 0;
+    while (done < n) {
+      ssize_t r = ::read(fd_, scratch + done, n - done);
+      if (r < 0) {
+        if (errno == EINTR) continue;
+        *result = std::string_view();
+        return PosixError(fname_, errno);
+      }
+      if (r == 0) break;  // End of file.
+      done += static_cast<size_t>(r);
+    }
+    *result = std::string_view(scratch, done);
+    return Status::OK();
+  }
+
+  Status Skip(uint64_t n) override {
+    if (::lseek(fd_, static_cast<off_t>(n), SEEK_CUR) < 0) return PosixError(fname_, errno);
+    return Status::OK();
+  }
+
+ private:
+  const std::string fname_;
+  const int fd_;
+};
+
+// Thread safe: pread does not move a shared file offset.
+class PosixRandomAccessFile final : public RandomAccessFile {
+ public:
+  PosixRandomAccessFile(std::string fname, int fd) : fname_(std::move(fname)), fd_(fd) {}
+  ~PosixRandomAccessFile() override { ::close(fd_); }
+
+  Status Read(uint64_t offset, size_t n, std::string_view* result,
+              char* scratch) const override {
+    size_t done = 0;
+    while (done < n) {
+      ssize_t r = ::pread(fd_, scratch + done, n - done, static_cast<off_t>(offset + done));
+      if (r < 0) {
+        if (errno == EINTR) continue;
+        *result = std::string_view();
+        return PosixError(fname_, errno);
+      }
+      if (r == 0) break;  // End of file.
+      done += static_cast<size_t>(r);
+    }
+    *result = std::string_view(scratch, done);
+    return Status::OK();
+  }
+
+ private:
+  const std::string fname_;
+  const int fd_;
+};
+
+class PosixWritableFile final : public WritableFile {
+ public:
+  PosixWritableFile(std::string fname, int fd) : fname_(std::move(fname)), fd_(fd) {
+    buffer_.reserve(kWritableBufferSize);
+  }
+  ~PosixWritableFile() override {
+    if (fd_ >= 0) Close().PermitUncheckedError();
+  }
+
+  Status Append(std::string_view data) override {
+    std::lock_guard<std::mutex> guard(buffer_mu_);
+    if (fd_ < 0) return ClosedError();
+    if (buffer_.size() + data.size() <= kWritableBufferSize) {
+      buffer_.append(data);
+      return Status::OK();
+    }
+    Status s = FlushBuffer();
+    if (!s.ok()) return s;
+    if (data.size() <= kWritableBufferSize / 2) {
+      buffer_.append(data);
+      return Status::OK();
+    }
+    return WriteFully(data);  // Large writes bypass the buffer.
+  }
+
+  Status Flush() override {
+    std::lock_guard<std::mutex> guard(buffer_mu_);
+    if (fd_ < 0) return ClosedError();
+    return FlushBuffer();
+  }
+
+  // May run concurrently with Append/Flush (env.h): the buffer is flushed
+  // under buffer_mu_, the fdatasync runs without it so appends go on.
+  Status Sync() override {
+    int fd;
+    {
+      std::lock_guard<std::mutex> guard(buffer_mu_);
+      if (fd_ < 0) return ClosedError();
+      Status s = FlushBuffer();
+      if (!s.ok()) return s;
+      fd = fd_;
+    }
+    while (::fdatasync(fd) != 0) {
+      if (errno != EINTR) return PosixError(fname_, errno);
+    }
+    return Status::OK();
+  }
+
+  Status Close() override {
+    std::lock_guard<std::mutex> guard(buffer_mu_);
+    if (fd_ < 0) return Status::OK();  // Closing twice is harmless.
+    Status s = FlushBuffer();
+    Status c = CloseFd(fname_, fd_);
+    fd_ = -1;
+    buffer_.clear();
+    return s.ok() ? c : s;
+  }
+
+ private:
+  Status ClosedError() const { return Status::IOError(fname_, "file already closed"); }
+
+  Status FlushBuffer() {
+    if (buffer_.empty()) return Status::OK();
+    Status s = WriteFully(buffer_);
+    // On error the buffered bytes are dropped: retrying them later could
+    // duplicate a partially written prefix.
+    buffer_.clear();
+    return s;
+  }
+
+  Status WriteFully(std::string_view data) {
+    while (!data.empty()) {
+      ssize_t w = ::write(fd_, data.data(), data.size());
+      if (w < 0) {
+        if (errno == EINTR) continue;
+        return PosixError(fname_, errno);
+      }
+      data.remove_prefix(static_cast<size_t>(w));
+    }
+    return Status::OK();
+  }
+
+  const std::string fname_;
+  std::mutex buffer_mu_;  // guards fd_ and buffer_ (Sync may run on another thread)
+  int fd_;                // -1 once closed.
+  std::string buffer_;
+};
+
+class PosixFileLock final : public FileLock {
+ public:
+  PosixFileLock(std::string fname, int fd) : fname_(std::move(fname)), fd_(fd) {}
+  const std::string& fname() const { return fname_; }
+  int fd() const { return fd_; }
+
+ private:
+  const std::string fname_;
+  const int fd_;
+};
+
+// The paths this process has locked through PosixEnv. flock alone would also
+// refuse a second lock from this process (each open() is a separate open file
+// description), but the set gives a clearer message and does not depend on it.
+class LockTable {
+ public:
+  // Returns false if fname is already locked by this process.
+  bool Insert(const std::string& fname) {
+    std::lock_guard<std::mutex> guard(mu_);
+    ForgetIfForked();
+    return locked_.insert(fname).second;
+  }
+  void Erase(const std::string& fname) {
+    std::lock_guard<std::mutex> guard(mu_);
+    ForgetIfForked();
+    locked_.erase(fname);
+  }
+
+ private:
+  // A child created by fork() inherits the set, but the locks belong to the
+  // parent; the child starts afresh (flock still sees the parent's locks).
+  void ForgetIfForked() {
+    pid_t pid = ::getpid();
+    if (pid != owner_pid_) {
+      locked_.clear();
+      owner_pid_ = pid;
+    }
+  }
+
+  std::mutex mu_;
+  std::set<std::string> locked_;  // Guarded by mu_.
+  pid_t owner_pid_ = ::getpid();  // Guarded by mu_.
+};
+
+// A single background thread running scheduled functions in FIFO order.
+// Started on first use; never stopped (the PosixEnv is never destroyed).
+class BackgroundQueue {
+ public:
+  void Schedule(std::function<void()> fn) {
+    std::lock_guard<std::mutex> guard(mu_);
+    if (!started_) {
+      started_ = true;
+      std::thread(&BackgroundQueue::Run, this).detach();
+    }
+    queue_.push_back(std::move(fn));
+    cv_.notify_one();
+  }
+
+ private:
+  void Run() {
+    for (;;) {
+      std::function<void()> fn;
+      {
+        std::unique_lock<std::mutex> lock(mu_);
+        cv_.wait(lock, [this] { return !queue_.empty(); });
+        fn = std::move(queue_.front());
+        queue_.pop_front();
+      }
+      fn();
+    }
+  }
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool started_ = false;                     // Guarded by mu_.
+  std::deque<std::function<void()>> queue_;  // Guarded by mu_.
+};
+
+class PosixEnv final : public Env {
+ public:
+  Status NewSequentialFile(const std::string& fname,
+                           std::unique_ptr<SequentialFile>* result) override {
+    result->reset();
+    int fd = OpenRetry(fname, O_RDONLY | O_CLOEXEC, 0);
+    if (fd < 0) return PosixError(fname, errno);
+    *result = std::make_unique<PosixSequentialFile>(fname, fd);
+    return Status::OK();
+  }
+
+  Status NewRandomAccessFile(const std::string& fname,
+                             std::unique_ptr<RandomAccessFile>* result) override {
+    result->reset();
+    int fd = OpenRetry(fname, O_RDONLY | O_CLOEXEC, 0);
+    if (fd < 0) return PosixError(fname, errno);
+    *result = std::make_unique<PosixRandomAccessFile>(fname, fd);
+    return Status::OK();
+  }
+
+  Status NewWritableFile(const std::string& fname,
+                         std::unique_ptr<WritableFile>* result) override {
+    return OpenWritable(fname, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, result);
+  }
+
+  Status NewAppendableFile(const std::string& fname,
+                           std::unique_ptr<WritableFile>* result) override {
+    return OpenWritable(fname, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, result);
+  }
+
+  bool FileExists(const std::string& fname) override {
+    return ::access(fname.c_str(), F_OK) == 0;
+  }
+
+  Status GetChildren(const std::string& dir, std::vector<std::string>* result) override {
+    result->clear();
+    DIR* d = ::opendir(dir.c_str());
+    if (d == nullptr) return PosixError(dir, errno);
+    for (;;) {
+      errno = 0;
+      struct dirent* entry = ::readdir(d);
+      if (entry == nullptr) {
+        int err = errno;
+        ::closedir(d);
+        if (err != 0) return PosixError(dir, err);
+        return Status::OK();
+      }
+      if (std::strcmp(entry->d_name, ".") == 0 || std::strcmp(entry->d_name, "..") == 0) {
+        continue;
+      }
+      result->emplace_back(entry->d_name);
+    }
+  }
+
+  Status RemoveFile(const std::string& fname) override {
+    if (::unlink(fname.c_str()) != 0) return PosixError(fname, errno);
+    return Status::OK();
+  }
+
+  Status CreateDir(const std::string& dir) override {
+    if (::mkdir(dir.c_str(), 0755) == 0) return Status::OK();
+    int err = errno;
+    struct stat st;
+    if (err == EEXIST && ::stat(dir.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
+      return Status::OK();
+    }
+    return PosixError(dir, err);
+  }
+
+  Status RemoveDir(const std::string& dir) override {
+    if (::rmdir(dir.c_str()) != 0) return PosixError(dir, errno);
+    return Status::OK();
+  }
+
+  Status GetFileSize(const std::string& fname, uint64_t* size) override {
+    struct stat st;
+    if (::stat(fname.c_str(), &st) != 0) {
+      *size = 0;
+      return PosixError(fname, errno);
+    }
+    *size = static_cast<uint64_t>(st.st_size);
+    return Status::OK();
+  }
+
+  Status RenameFile(const std::string& src, const std::string& target) override {
+    if (::rename(src.c_str(), target.c_str()) != 0) {
+      return PosixError("rename " + src + " to " + target, errno);
+    }
+    return Status::OK();
+  }
+
+  Status LinkFile(const std::string& src, const std::string& target) override {
+    if (::link(src.c_str(), target.c_str()) != 0) {
+      return PosixError("link " + src + " to " + target, errno);
+    }
+    return Status::OK();
+  }
+
+  Status SyncDir(const std::string& dir) override {
+    int fd = OpenRetry(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+    if (fd < 0) return PosixError(dir, errno);
+    Status s;
+    while (::fsync(fd) != 0) {
+      if (errno != EINTR) {
+        s = PosixError(dir, errno);
+        break;
+      }
+    }
+    Status c = CloseFd(dir, fd);
+    return s.ok() ? c : s;
+  }
+
+  Status LockFile(const std::string& fname, FileLock** lock) override {
+    *lock = nullptr;
+    if (!locks_.Insert(fname)) {
+      return Status::IOError("lock " + fname + " already held by this process");
+    }
+    int fd = OpenRetry(fname, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) {
+      Status s = PosixError("lock " + fname, errno);
+      locks_.Erase(fname);
+      return s;
+    }
+    if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+      int err = errno;
+      ::close(fd);
+      locks_.Erase(fname);
+      if (err == EWOULDBLOCK) {
+        return Status::IOError("lock " + fname +
+                               " held by another process (is the database open elsewhere?)");
+      }
+      return PosixError("lock " + fname, err);
+    }
+    *lock = new PosixFileLock(fname, fd);
+    return Status::OK();
+  }
+
+  Status UnlockFile(FileLock* lock) override {
+    auto* posix_lock = static_cast<PosixFileLock*>(lock);
+    Status s;
+    if (::flock(posix_lock->fd(), LOCK_UN) != 0) s = PosixError("unlock " + posix_lock->fname(), errno);
+    Status c = CloseFd(posix_lock->fname(), posix_lock->fd());
+    locks_.Erase(posix_lock->fname());
+    delete posix_lock;
+    return s.ok() ? c : s;
+  }
+
+  void Schedule(std::function<void()> fn) override { background_.Schedule(std::move(fn)); }
+
+  void StartThread(std::function<void()> fn) override { std::thread(std::move(fn)).detach(); }
+
+  uint64_t NowMicros() override {
+    auto now = std::chrono::steady_clock::now().time_since_epoch();
+    return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(now).count());
+  }
+
+  void SleepForMicroseconds(int micros) override {
+    std::this_thread::sleep_for(std::chrono::microseconds(micros));
+  }
+
+ private:
+  static int OpenRetry(const std::string& fname, int flags, mode_t mode) {
+    for (;;) {
+      int fd = ::open(fname.c_str(), flags, mode);
+      if (fd >= 0 || errno != EINTR) return fd;
+    }
+  }
+
+  static Status OpenWritable(const std::string& fname, int flags,
+                             std::unique_ptr<WritableFile>* result) {
+    result->reset();
+    int fd = OpenRetry(fname, flags, 0644);
+    if (fd < 0) return PosixError(fname, errno);
+    *result = std::make_unique<PosixWritableFile>(fname, fd);
+    return Status::OK();
+  }
+
+  LockTable locks_;
+  BackgroundQueue background_;
+};
+
+}  // namespace
+
+Env* Env::Default() {
+  // Deliberately leaked: background threads may still use it during exit.
+  static Env* const env = new PosixEnv();
+  return env;
+}
+
+}  // namespace lsmkv

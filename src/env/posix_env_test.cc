@@ -1,0 +1,120 @@
+// PosixEnv-only behaviour: errno mapping and cross-process locking.
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "gtest/gtest.h"
+#include "lsmkv/env.h"
+#include "util/testutil.h"
+
+namespace lsmkv {
+namespace {
+
+class PosixEnvTest : public testing::Test {
+ protected:
+  void SetUp() override { dir_ = test::NewTempDir("posix_env_test"); }
+  void TearDown() override { test::RemoveTree(dir_); }
+
+  Env* env_ = Env::Default();
+  std::string dir_;
+};
+
+TEST_F(PosixEnvTest, DefaultIsASingleton) { EXPECT_EQ(Env::Default(), Env::Default()); }
+
+TEST_F(PosixEnvTest, EnoentMessageNamesFileAndReason) {
+  const std::string missing = dir_ + "/absent";
+  std::unique_ptr<SequentialFile> file;
+  Status s = env_->NewSequentialFile(missing, &file);
+  ASSERT_TRUE(s.IsIOError());
+  EXPECT_EQ(Status::SubCode::kPathNotFound, s.subcode());
+  EXPECT_FALSE(s.IsNoSpace());
+  EXPECT_NE(std::string::npos, s.ToString().find(missing)) << s.ToString();
+  EXPECT_NE(std::string::npos, s.ToString().find("No such file")) << s.ToString();
+  s = env_->SyncDir(dir_ + "/absent-dir");
+  EXPECT_EQ(Status::SubCode::kPathNotFound, s.subcode());
+}
+
+TEST_F(PosixEnvTest, EnospcIsNoSpace) {
+  // Every write to /dev/full fails with ENOSPC.
+  ASSERT_TRUE(env_->FileExists("/dev/full"));
+  std::unique_ptr<WritableFile> file;
+  ASSERT_TRUE(env_->NewAppendableFile("/dev/full", &file).ok());
+  ASSERT_TRUE(file->Append("data").ok()) << "buffered, not yet written";
+  Status s = file->Flush();
+  EXPECT_TRUE(s.IsNoSpace()) << s.ToString();
+  EXPECT_NE(std::string::npos, s.ToString().find("/dev/full")) << s.ToString();
+  EXPECT_TRUE(file->Close().ok()) << "nothing left to flush";
+}
+
+TEST_F(PosixEnvTest, OtherErrorsArePlainIOError) {
+  const std::string file_path = dir_ + "/plain";
+  ASSERT_TRUE(WriteStringToFile(env_, "x", file_path, false).ok());
+  std::vector<std::string> children;
+  Status s = env_->GetChildren(file_path, &children);  // ENOTDIR
+  EXPECT_TRUE(s.IsIOError());
+  EXPECT_EQ(Status::SubCode::kNone, s.subcode());
+  EXPECT_NE(std::string::npos, s.ToString().find(file_path)) << s.ToString();
+}
+
+TEST_F(PosixEnvTest, LockHeldByParentFailsInChildProcess) {
+  const std::string lock_name = dir_ + "/LOCK";
+  FileLock* lock = nullptr;
+  ASSERT_TRUE(env_->LockFile(lock_name, &lock).ok());
+
+  pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    // Child: the lock must be refused with the cross-process message.
+    FileLock* child_lock = nullptr;
+    Status s = env_->LockFile(lock_name, &child_lock);
+    int code = 0;
+    if (s.ok()) {
+      code = 1;
+    } else if (s.ToString().find("held by another process") == std::string::npos ||
+               s.ToString().find(lock_name) == std::string::npos) {
+      code = 2;
+    }
+    _exit(code);
+  }
+  int status = 0;
+  ASSERT_EQ(pid, waitpid(pid, &status, 0));
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(0, WEXITSTATUS(status)) << "1: child got the lock; 2: wrong message";
+
+  // Once released, a child can take it.
+  ASSERT_TRUE(env_->UnlockFile(lock).ok());
+  pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    FileLock* child_lock = nullptr;
+    _exit(env_->LockFile(lock_name, &child_lock).ok() ? 0 : 1);
+  }
+  ASSERT_EQ(pid, waitpid(pid, &status, 0));
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(0, WEXITSTATUS(status));
+}
+
+TEST_F(PosixEnvTest, CloseTwiceIsHarmless) {
+  std::unique_ptr<WritableFile> file;
+  ASSERT_TRUE(env_->NewWritableFile(dir_ + "/f", &file).ok());
+  ASSERT_TRUE(file->Append("abc").ok());
+  ASSERT_TRUE(file->Close().ok());
+  EXPECT_TRUE(file->Close().ok());
+  EXPECT_FALSE(file->Sync().ok());
+  std::string data;
+  ASSERT_TRUE(ReadFileToString(env_, dir_ + "/f", &data).ok());
+  EXPECT_EQ("abc", data);
+}
+
+TEST_F(PosixEnvTest, DestructorFlushes) {
+  {
+    std::unique_ptr<WritableFile> file;
+    ASSERT_TRUE(env_->NewWritableFile(dir_ + "/f", &file).ok());
+    ASSERT_TRUE(file->Append("buffered").ok());
+  }
+  std::string data;
+  ASSERT_TRUE(ReadFileToString(env_, dir_ + "/f", &data).ok());
+  EXPECT_EQ("buffered", data);
+}
+
+}  // namespace
+}  // namespace lsmkv

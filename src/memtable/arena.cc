@@ -1,0 +1,64 @@
+#include "memtable/arena.h"
+
+#include <cassert>
+#include <cstdint>
+
+namespace lsmkv {
+
+static_assert(Arena::kAlignment <= alignof(std::max_align_t),
+              "blocks from operator new[] must already be aligned");
+
+Arena::Arena(size_t block_size) : block_size_(block_size) { assert(block_size >= 64); }
+
+char* Arena::Allocate(size_t bytes) {
+  assert(bytes > 0);
+  if (bytes <= remaining_ && bytes <= block_size_ / 4) {
+    char* result = cursor_;
+    cursor_ += bytes;
+    remaining_ -= bytes;
+    return result;
+  }
+  return AllocateSlow(bytes);
+}
+
+char* Arena::AllocateAligned(size_t bytes) {
+  assert(bytes > 0);
+  const size_t misalignment = reinterpret_cast<uintptr_t>(cursor_) & (kAlignment - 1);
+  const size_t padding = misalignment == 0 ? 0 : kAlignment - misalignment;
+  if (padding + bytes <= remaining_ && bytes <= block_size_ / 4) {
+    char* result = cursor_ + padding;
+    cursor_ += padding + bytes;
+    remaining_ -= padding + bytes;
+    assert((reinterpret_cast<uintptr_t>(result) & (kAlignment - 1)) == 0);
+    return result;
+  }
+  // Every block starts aligned, so the slow path needs no padding.
+  char* result = AllocateSlow(bytes);
+  assert((reinterpret_cast<uintptr_t>(result) & (kAlignment - 1)) == 0);
+  return result;
+}
+
+char* Arena::AllocateSlow(size_t bytes) {
+  if (bytes > block_size_ / 4) {
+    // A block of its own; the current block keeps serving small requests.
+    return NewBlock(bytes);
+  }
+  // Abandon the (small) tail of the current block and start a fresh one.
+  char* block = NewBlock(block_size_);
+  cursor_ = block + bytes;
+  remaining_ = block_size_ - bytes;
+  return block;
+}
+
+char* Arena::NewBlock(size_t block_bytes) {
+  blocks_.push_back(std::make_unique_for_overwrite<char[]>(block_bytes));
+  char* block = blocks_.back().get();
+  assert((reinterpret_cast<uintptr_t>(block) & (kAlignment - 1)) == 0);
+  // Single writer: a relaxed read-modify-write pair is enough; readers only
+  // need an untorn value.
+  memory_usage_.store(MemoryUsage() + block_bytes + sizeof(std::unique_ptr<char[]>),
+                      std::memory_order_relaxed);
+  return block;
+}
+
+}  // namespace lsmkv

@@ -1,0 +1,137 @@
+#include "memtable/arena.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <cstdint>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "util/random.h"
+#include "util/testutil.h"
+
+namespace lsmkv {
+namespace {
+
+bool IsAligned(const char* p) {
+  return (reinterpret_cast<uintptr_t>(p) & (Arena::kAlignment - 1)) == 0;
+}
+
+TEST(ArenaTest, EmptyArenaUsesNoMemory) {
+  Arena arena;
+  EXPECT_EQ(arena.MemoryUsage(), 0u);
+}
+
+TEST(ArenaTest, AlignmentConstant) {
+  EXPECT_GE(Arena::kAlignment, sizeof(void*));
+  EXPECT_GE(Arena::kAlignment, 8u);
+}
+
+TEST(ArenaTest, AlignedAllocationsAreAlignedAfterOddSizes) {
+  Arena arena;
+  Random rnd(test::TestSeed());
+  for (int i = 0; i < 5000; i++) {
+    // An unaligned allocation moves the cursor to an odd offset...
+    const size_t odd_n = 1 + rnd.Uniform(13);
+    char* odd = arena.Allocate(odd_n);
+    ASSERT_NE(odd, nullptr);
+    // ...and the next aligned one must pad past it.
+    const size_t n = 1 + rnd.Skewed(11);  // sometimes above a quarter block
+    char* aligned = arena.AllocateAligned(n);
+    ASSERT_TRUE(IsAligned(aligned)) << "i=" << i << " n=" << n;
+    ASSERT_TRUE(aligned >= odd + odd_n || aligned + n <= odd) << "overlap at i=" << i;
+  }
+}
+
+TEST(ArenaTest, LargeRequestGetsOwnBlockAndCurrentBlockKeepsServing) {
+  Arena arena;
+  char* a = arena.Allocate(16);
+  const size_t after_first = arena.MemoryUsage();
+  EXPECT_GE(after_first, Arena::kBlockSize);
+
+  const size_t big = Arena::kBlockSize / 4 + 1;
+  char* b = arena.Allocate(big);
+  EXPECT_GE(arena.MemoryUsage(), after_first + big);
+  EXPECT_LT(arena.MemoryUsage(), after_first + Arena::kBlockSize);  // not a whole extra block
+
+  const size_t after_big = arena.MemoryUsage();
+  char* c = arena.Allocate(16);
+  EXPECT_EQ(c, a + 16);  // still carved from the first block
+  EXPECT_EQ(arena.MemoryUsage(), after_big);
+  EXPECT_TRUE(b + big <= a || b >= a + Arena::kBlockSize);
+}
+
+TEST(ArenaTest, ManyRandomAllocationsKeepTheirContents) {
+  Arena arena;
+  Random rnd(test::TestSeed());
+  std::vector<std::pair<char*, size_t>> allocated;
+  size_t total = 0;
+  size_t last_usage = 0;
+  constexpr int kCount = 100000;
+  for (int i = 0; i < kCount; i++) {
+    size_t n;
+    if (i % 5000 == 0) {
+      n = 1 + rnd.Uniform(6000);  // occasionally large
+    } else {
+      n = 1 + rnd.Skewed(10);
+    }
+    char* p = (i % 3 == 0) ? arena.AllocateAligned(n) : arena.Allocate(n);
+    if (i % 3 == 0) {
+      ASSERT_TRUE(IsAligned(p));
+    }
+    for (size_t j = 0; j < n; j++) p[j] = static_cast<char>((i * 31 + j) & 0xff);
+    allocated.emplace_back(p, n);
+    total += n;
+    const size_t usage = arena.MemoryUsage();
+    ASSERT_GE(usage, total);
+    ASSERT_GE(usage, last_usage);
+    last_usage = usage;
+  }
+  // Waste is bounded: a quarter block per block at most, plus padding and
+  // bookkeeping.
+  EXPECT_LE(arena.MemoryUsage(), total * 2 + Arena::kBlockSize);
+  for (size_t i = 0; i < allocated.size(); i++) {
+    const auto [p, n] = allocated[i];
+    for (size_t j = 0; j < n; j++) {
+      ASSERT_EQ(p[j], static_cast<char>((i * 31 + j) & 0xff)) << "allocation " << i;
+    }
+  }
+}
+
+TEST(ArenaTest, SmallBlockSize) {
+  Arena arena(64);
+  char* a = arena.Allocate(10);
+  char* b = arena.Allocate(10);
+  EXPECT_EQ(b, a + 10);
+  char* big = arena.Allocate(17);  // > 64 / 4: own block
+  EXPECT_TRUE(big + 17 <= a || big >= a + 64);
+  EXPECT_EQ(arena.Allocate(10), a + 20);
+}
+
+TEST(ArenaTest, MemoryUsageReadableWhileAllocating) {
+  Arena arena;
+  std::atomic<bool> done{false};
+  std::atomic<bool> saw_decrease{false};
+  std::thread reader([&] {
+    size_t last = 0;
+    while (!done.load(std::memory_order_acquire)) {
+      const size_t now = arena.MemoryUsage();
+      if (now < last) saw_decrease.store(true);
+      last = now;
+    }
+  });
+  size_t total = 0;
+  for (int i = 0; i < 20000; i++) {
+    const size_t n = 1 + static_cast<size_t>(i % 700);
+    arena.Allocate(n)[0] = 'x';
+    total += n;
+  }
+  done.store(true, std::memory_order_release);
+  reader.join();
+  EXPECT_FALSE(saw_decrease.load());
+  EXPECT_GE(arena.MemoryUsage(), total);
+}
+
+}  // namespace
+}  // namespace lsmkv

@@ -1,0 +1,149 @@
+#include "memtable/memtable.h"
+
+#include <cassert>
+#include <cstring>
+
+#include "util/coding.h"
+
+namespace lsmkv {
+
+namespace {
+
+// Reads a varint32 length and that many bytes starting at p. The bytes come
+// from our own arena, so they are trusted: a varint32 never exceeds 5 bytes.
+std::string_view DecodeLengthPrefixed(const char* p) {
+  uint32_t len = 0;
+  const char* data = GetVarint32Ptr(p, p + kMaxVarint32Length, &len);
+  assert(data != nullptr);
+  return std::string_view(data, len);
+}
+
+// The value that follows the internal key ikey in its entry.
+std::string_view ValueAfter(std::string_view ikey) {
+  return DecodeLengthPrefixed(ikey.data() + ikey.size());
+}
+
+// Encodes target as a memtable key (varint32 length + bytes) into *scratch.
+const char* EncodeSearchKey(std::string* scratch, std::string_view target) {
+  scratch->clear();
+  PutLengthPrefixed(scratch, target);
+  return scratch->data();
+}
+
+}  // namespace
+
+int MemTable::EntryComparator::operator()(const char* a, const char* b) const {
+  return internal->Compare(DecodeLengthPrefixed(a), DecodeLengthPrefixed(b));
+}
+
+// Iterates over the skiplist, presenting entries as internal key / value.
+class MemTable::IteratorImpl final : public Iterator {
+ public:
+  explicit IteratorImpl(const MemTable* mem) : mem_(mem), iter_(&mem->table_) {}
+
+  bool Valid() const override { return iter_.Valid(); }
+  void SeekToFirst() override { iter_.SeekToFirst(); }
+  void SeekToLast() override { iter_.SeekToLast(); }
+  void Seek(std::string_view target) override { iter_.Seek(EncodeSearchKey(&scratch_, target)); }
+  void SeekForPrev(std::string_view target) override {
+    Seek(target);
+    if (!iter_.Valid()) {
+      iter_.SeekToLast();  // every entry is < target
+    } else if (mem_->comparator_.Compare(key(), target) > 0) {
+      iter_.Prev();
+    }
+  }
+  void Next() override { iter_.Next(); }
+  void Prev() override { iter_.Prev(); }
+  std::string_view key() const override { return DecodeLengthPrefixed(iter_.key()); }
+  std::string_view value() const override { return ValueAfter(key()); }
+  Status status() const override { return Status::OK(); }
+
+ private:
+  const MemTable* const mem_;
+  Table::Iterator iter_;
+  std::string scratch_;  // the encoded target of the last Seek
+};
+
+MemTable::MemTable(const InternalKeyComparator& cmp)
+    : comparator_(cmp.user_comparator()), table_(EntryComparator{&comparator_}, &arena_) {}
+
+MemTable::~MemTable() { assert(refs_ == 0); }
+
+void MemTable::Unref() {
+  assert(refs_ > 0);
+  if (--refs_ == 0) delete this;
+}
+
+void MemTable::Add(SequenceNumber seq, ValueType type, std::string_view user_key,
+                   std::string_view value) {
+  assert(seq <= kMaxSequenceNumber);
+  assert(user_key.size() + 8 <= UINT32_MAX && value.size() <= UINT32_MAX);
+  const auto ikey_size = static_cast<uint32_t>(user_key.size() + 8);
+  const auto value_size = static_cast<uint32_t>(value.size());
+  const size_t entry_size = static_cast<size_t>(VarintLength(ikey_size)) + ikey_size +
+                            static_cast<size_t>(VarintLength(value_size)) + value_size;
+
+  char* const entry = arena_.Allocate(entry_size);
+  char* p = EncodeVarint32(entry, ikey_size);
+  std::memcpy(p, user_key.data(), user_key.size());
+  p += user_key.size();
+  EncodeFixed64(p, PackSequenceAndType(seq, type));
+  p += 8;
+  p = EncodeVarint32(p, value_size);
+  if (value_size > 0) std::memcpy(p, value.data(), value_size);
+  assert(p + value_size == entry + entry_size);
+
+  // Statistics first: a reader that finds the entry also sees them updated.
+  const bool first = NumEntries() == 0;
+  if (first || seq < FirstSequence()) first_sequence_.store(seq, std::memory_order_release);
+  if (first || seq > LargestSequence()) largest_sequence_.store(seq, std::memory_order_release);
+  if (type == kTypeDeletion) {
+    num_deletes_.store(NumDeletes() + 1, std::memory_order_release);
+  }
+  num_entries_.store(NumEntries() + 1, std::memory_order_release);
+
+  table_.Insert(entry);
+}
+
+bool MemTable::Get(const LookupKey& key, std::string* value, Status* s) const {
+  Table::Iterator iter(&table_);
+  // Lands on the newest entry of the user key with sequence <= the lookup
+  // sequence, if there is one.
+  iter.Seek(key.memtable_key().data());
+  if (!iter.Valid()) return false;
+
+  const std::string_view ikey = DecodeLengthPrefixed(iter.key());
+  if (comparator_.user_comparator()->Compare(ExtractUserKey(ikey), key.user_key()) != 0) {
+    return false;
+  }
+  switch (static_cast<ValueType>(ExtractTag(ikey) & 0xff)) {
+    case kTypeValue: {
+      const std::string_view v = ValueAfter(ikey);
+      value->assign(v.data(), v.size());
+      *s = Status::OK();
+      return true;
+    }
+    case kTypeDeletion:
+      *s = Status::NotFound("");
+      return true;
+  }
+  assert(false && "memtable holds an entry of unknown type");
+  return false;
+}
+
+bool MemTable::KeyWrittenAfter(std::string_view user_key, SequenceNumber seq) const {
+  if (LargestSequence() <= seq) return false;  // no entry at all is that new
+  // The newest entry of user_key sorts first among its entries.
+  const LookupKey newest(user_key, kMaxSequenceNumber);
+  Table::Iterator iter(&table_);
+  iter.Seek(newest.memtable_key().data());
+  if (!iter.Valid()) return false;
+  const std::string_view ikey = DecodeLengthPrefixed(iter.key());
+  if (comparator_.user_comparator()->Compare(ExtractUserKey(ikey), user_key) != 0) return false;
+  return (ExtractTag(ikey) >> 8) > seq;
+}
+
+Iterator* MemTable::NewIterator() const { return new IteratorImpl(this); }
+
+}  // namespace lsmkv

@@ -1,0 +1,109 @@
+// MemTable: the in-memory, sorted buffer of recent writes, searched before
+// any table. Entries are internal keys (user key, sequence, type) with values;
+// nothing is ever removed or overwritten — a newer version or a deletion
+// marker is simply another entry.
+//
+// Each entry lives in the memtable's Arena, and the skiplist holds a pointer
+// to it:
+//   entry := varint32(internal_key length) internal_key
+//            varint32(value length) value
+//   internal_key := user_key fixed64((sequence << 8) | type)   (db/dbformat.h)
+//
+// Thread safety:
+//  - Add() needs external synchronisation: one writer at a time.
+//  - Get(), KeyWrittenAfter(), iterators and the statistics accessors are
+//    lock-free and may run in any number of threads concurrently with Add().
+//  - Ref() and Unref() must be called with the DB mutex held (the count is a
+//    plain int guarded by that mutex).
+#ifndef LSMKV_MEMTABLE_MEMTABLE_H_
+#define LSMKV_MEMTABLE_MEMTABLE_H_
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "db/dbformat.h"
+#include "lsmkv/iterator.h"
+#include "lsmkv/status.h"
+#include "memtable/arena.h"
+#include "memtable/skiplist.h"
+
+namespace lsmkv {
+
+class MemTable {
+ public:
+  // A new memtable has no references: the creator must Ref() it. Only the
+  // user comparator of cmp is kept (cmp itself need not outlive the memtable,
+  // but its user comparator must).
+  explicit MemTable(const InternalKeyComparator& cmp);
+  MemTable(const MemTable&) = delete;
+  MemTable& operator=(const MemTable&) = delete;
+
+  // REQUIRES: DB mutex held.
+  void Ref() { ++refs_; }
+  // Drops a reference; deletes the memtable when none are left.
+  // REQUIRES: DB mutex held; a reference is held.
+  void Unref();
+
+  // Adds an entry mapping (user_key, seq, type) to value (value should be
+  // empty for a deletion).
+  // REQUIRES: one writer at a time; seq unique in this memtable and
+  // <= kMaxSequenceNumber.
+  void Add(SequenceNumber seq, ValueType type, std::string_view user_key, std::string_view value);
+
+  // Looks for the newest entry of key.user_key() with sequence <= the lookup
+  // sequence. If it is a value: stores it in *value, sets *s to OK and
+  // returns true. If it is a deletion: sets *s to NotFound and returns true.
+  // If there is no such entry: returns false and leaves *value and *s alone
+  // (the caller looks in older memtables and tables).
+  bool Get(const LookupKey& key, std::string* value, Status* s) const;
+
+  // True iff some entry of user_key has a sequence > seq.
+  bool KeyWrittenAfter(std::string_view user_key, SequenceNumber seq) const;
+
+  // An iterator over the entries in internal key order: key() is the internal
+  // key, value() the value; status() is always OK. Sees entries added before
+  // each positioning call and possibly some added concurrently.
+  // REQUIRES: the caller keeps a reference to the memtable until the
+  // iterator is deleted. The caller owns the result.
+  Iterator* NewIterator() const;
+
+  // Bytes of memory held (a little over the sum of entry sizes).
+  size_t ApproximateMemoryUsage() const { return arena_.MemoryUsage(); }
+  uint64_t NumEntries() const { return num_entries_.load(std::memory_order_acquire); }
+  uint64_t NumDeletes() const { return num_deletes_.load(std::memory_order_acquire); }
+  bool Empty() const { return NumEntries() == 0; }
+  // The smallest / largest sequence added so far; 0 while empty.
+  SequenceNumber FirstSequence() const { return first_sequence_.load(std::memory_order_acquire); }
+  SequenceNumber LargestSequence() const {
+    return largest_sequence_.load(std::memory_order_acquire);
+  }
+
+ private:
+  class IteratorImpl;
+
+  // Orders entry pointers by their internal keys.
+  struct EntryComparator {
+    const InternalKeyComparator* internal;
+    int operator()(const char* a, const char* b) const;
+  };
+  using Table = SkipList<const char*, EntryComparator>;
+
+  ~MemTable();  // only Unref() deletes
+
+  const InternalKeyComparator comparator_;
+  int refs_ = 0;  // guarded by the DB mutex
+  Arena arena_;
+  Table table_;
+  // Written by the writer only; atomics so that readers may look at any time.
+  std::atomic<uint64_t> num_entries_{0};
+  std::atomic<uint64_t> num_deletes_{0};
+  std::atomic<SequenceNumber> first_sequence_{0};
+  std::atomic<SequenceNumber> largest_sequence_{0};
+};
+
+}  // namespace lsmkv
+
+#endif  // LSMKV_MEMTABLE_MEMTABLE_H_

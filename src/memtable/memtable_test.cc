@@ -1,0 +1,416 @@
+#include "memtable/memtable.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <atomic>
+#include <map>
+#include <memory>
+#include <numeric>
+#include <string>
+#include <thread>
+#include <tuple>
+#include <vector>
+
+#include "db/dbformat.h"
+#include "util/comparator.h"
+#include "util/random.h"
+#include "util/testutil.h"
+
+namespace lsmkv {
+namespace {
+
+// Holds one reference to a fresh memtable for the duration of a test.
+class MemTableTest : public testing::Test {
+ protected:
+  MemTableTest() : icmp_(BytewiseComparator()), mem_(new MemTable(icmp_)) { mem_->Ref(); }
+  ~MemTableTest() override { mem_->Unref(); }
+
+  // "V:<value>", "DEL", or "MISS" (not decided by this memtable).
+  std::string Get(std::string_view user_key, SequenceNumber seq) const {
+    LookupKey lookup(user_key, seq);
+    std::string value = "untouched";
+    Status s = Status::Corruption("untouched");
+    if (!mem_->Get(lookup, &value, &s)) {
+      EXPECT_EQ(value, "untouched");
+      EXPECT_TRUE(s.IsCorruption());
+      return "MISS";
+    }
+    if (s.ok()) return "V:" + value;
+    EXPECT_TRUE(s.IsNotFound()) << s.ToString();
+    return "DEL";
+  }
+
+  static std::string IKey(std::string_view user_key, SequenceNumber seq, ValueType t) {
+    std::string k;
+    AppendInternalKey(&k, user_key, seq, t);
+    return k;
+  }
+
+  InternalKeyComparator icmp_;
+  MemTable* mem_;
+};
+
+TEST_F(MemTableTest, EmptyMemTable) {
+  EXPECT_TRUE(mem_->Empty());
+  EXPECT_EQ(mem_->NumEntries(), 0u);
+  EXPECT_EQ(mem_->NumDeletes(), 0u);
+  EXPECT_EQ(mem_->FirstSequence(), 0u);
+  EXPECT_EQ(mem_->LargestSequence(), 0u);
+  EXPECT_EQ(Get("a", kMaxSequenceNumber), "MISS");
+  EXPECT_FALSE(mem_->KeyWrittenAfter("a", 0));
+
+  std::unique_ptr<Iterator> iter(mem_->NewIterator());
+  iter->SeekToFirst();
+  EXPECT_FALSE(iter->Valid());
+  iter->SeekToLast();
+  EXPECT_FALSE(iter->Valid());
+  iter->Seek(IKey("a", 1, kTypeValue));
+  EXPECT_FALSE(iter->Valid());
+  iter->SeekForPrev(IKey("a", 1, kTypeValue));
+  EXPECT_FALSE(iter->Valid());
+  EXPECT_TRUE(iter->status().ok());
+}
+
+TEST_F(MemTableTest, GetNewestVersionAtEachSnapshot) {
+  mem_->Add(1, kTypeValue, "k", "v1");
+  mem_->Add(5, kTypeValue, "k", "v5");
+  mem_->Add(9, kTypeDeletion, "k", "");
+  mem_->Add(12, kTypeValue, "k", "v12");
+  mem_->Add(3, kTypeValue, "j", "j3");
+  mem_->Add(4, kTypeValue, "l", "l4");
+
+  EXPECT_EQ(Get("k", 0), "MISS");
+  for (SequenceNumber s = 1; s <= 4; s++) EXPECT_EQ(Get("k", s), "V:v1") << s;
+  for (SequenceNumber s = 5; s <= 8; s++) EXPECT_EQ(Get("k", s), "V:v5") << s;
+  for (SequenceNumber s = 9; s <= 11; s++) EXPECT_EQ(Get("k", s), "DEL") << s;
+  EXPECT_EQ(Get("k", 12), "V:v12");
+  EXPECT_EQ(Get("k", kMaxSequenceNumber), "V:v12");
+
+  EXPECT_EQ(Get("j", 2), "MISS");
+  EXPECT_EQ(Get("j", 3), "V:j3");
+  EXPECT_EQ(Get("l", 100), "V:l4");
+  // Neighbours and prefixes of stored keys are not found.
+  EXPECT_EQ(Get("", 100), "MISS");
+  EXPECT_EQ(Get("kk", 100), "MISS");
+  EXPECT_EQ(Get(std::string_view("k\0", 2), 100), "MISS");
+  EXPECT_EQ(Get("m", 100), "MISS");
+
+  EXPECT_EQ(mem_->NumEntries(), 6u);
+  EXPECT_EQ(mem_->NumDeletes(), 1u);
+  EXPECT_EQ(mem_->FirstSequence(), 1u);
+  EXPECT_EQ(mem_->LargestSequence(), 12u);
+  EXPECT_FALSE(mem_->Empty());
+}
+
+TEST_F(MemTableTest, DeletionHidesOlderValueOnly) {
+  mem_->Add(10, kTypeValue, "a", "old");
+  mem_->Add(20, kTypeDeletion, "a", "");
+  mem_->Add(30, kTypeValue, "b", "b30");
+  mem_->Add(40, kTypeDeletion, "b", "");
+  EXPECT_EQ(Get("a", 15), "V:old");
+  EXPECT_EQ(Get("a", 20), "DEL");
+  EXPECT_EQ(Get("a", 1000), "DEL");
+  EXPECT_EQ(Get("b", 39), "V:b30");
+  EXPECT_EQ(Get("b", 40), "DEL");
+  EXPECT_EQ(mem_->NumDeletes(), 2u);
+}
+
+TEST_F(MemTableTest, KeyWrittenAfter) {
+  mem_->Add(5, kTypeValue, "a", "x");
+  mem_->Add(8, kTypeDeletion, "a", "");
+  mem_->Add(20, kTypeValue, "b", "y");
+  EXPECT_TRUE(mem_->KeyWrittenAfter("a", 0));
+  EXPECT_TRUE(mem_->KeyWrittenAfter("a", 7));
+  EXPECT_FALSE(mem_->KeyWrittenAfter("a", 8));
+  EXPECT_FALSE(mem_->KeyWrittenAfter("a", 15));  // b is newer, a is not
+  EXPECT_TRUE(mem_->KeyWrittenAfter("b", 19));
+  EXPECT_FALSE(mem_->KeyWrittenAfter("b", 20));
+  EXPECT_FALSE(mem_->KeyWrittenAfter("c", 0));
+  EXPECT_FALSE(mem_->KeyWrittenAfter("", 0));
+}
+
+TEST_F(MemTableTest, EveryByteValueAndEmptyKeysAndValues) {
+  SequenceNumber seq = 1;
+  std::map<std::string, std::string> expected;
+  for (int b = 0; b < 256; b++) {
+    const std::string key(1, static_cast<char>(b));
+    const std::string value = std::string(3, static_cast<char>(255 - b)) + '\0' + key;
+    mem_->Add(seq++, kTypeValue, key, value);
+    expected[key] = value;
+  }
+  const std::string embedded_nul("x\0y\xff", 4);
+  mem_->Add(seq++, kTypeValue, embedded_nul, "");
+  expected[embedded_nul] = "";
+  const SequenceNumber empty_key_seq = seq;
+  mem_->Add(seq++, kTypeValue, "", "empty key");
+  mem_->Add(seq++, kTypeValue, "", "");  // newer, with an empty value
+  expected[""] = "";
+  const std::string big_value(100000, '\x80');  // larger than an arena block
+  mem_->Add(seq++, kTypeValue, "big", big_value);
+  expected["big"] = big_value;
+
+  for (const auto& [key, value] : expected) {
+    EXPECT_EQ(Get(key, kMaxSequenceNumber), "V:" + value) << testing::PrintToString(key);
+  }
+  EXPECT_EQ(Get("", empty_key_seq), "V:empty key");
+
+  // The iterator orders user keys as unsigned bytes (std::string does too),
+  // so its newest entries per key follow the map.
+  std::unique_ptr<Iterator> iter(mem_->NewIterator());
+  auto it = expected.begin();
+  for (iter->SeekToFirst(); iter->Valid(); iter->Next()) {
+    ParsedInternalKey parsed;
+    ASSERT_TRUE(ParseInternalKey(iter->key(), &parsed));
+    if (it != expected.begin() && std::prev(it)->first == parsed.user_key) {
+      continue;  // an older version of the previous key
+    }
+    ASSERT_NE(it, expected.end());
+    EXPECT_EQ(parsed.user_key, it->first);
+    EXPECT_EQ(iter->value(), it->second);
+    ++it;
+  }
+  EXPECT_EQ(it, expected.end());
+  EXPECT_GE(mem_->ApproximateMemoryUsage(), big_value.size());
+}
+
+TEST_F(MemTableTest, IteratorOrdersVersionsNewestFirst) {
+  for (SequenceNumber s : {3, 1, 7, 5}) mem_->Add(s, kTypeValue, "k", "v" + std::to_string(s));
+  mem_->Add(6, kTypeDeletion, "k", "");
+  mem_->Add(2, kTypeValue, "a", "a2");
+  mem_->Add(4, kTypeValue, "z", "z4");
+
+  const std::vector<std::tuple<std::string, SequenceNumber, ValueType, std::string>> want = {
+      {"a", 2, kTypeValue, "a2"}, {"k", 7, kTypeValue, "v7"}, {"k", 6, kTypeDeletion, ""},
+      {"k", 5, kTypeValue, "v5"}, {"k", 3, kTypeValue, "v3"}, {"k", 1, kTypeValue, "v1"},
+      {"z", 4, kTypeValue, "z4"}};
+  std::unique_ptr<Iterator> iter(mem_->NewIterator());
+  size_t i = 0;
+  for (iter->SeekToFirst(); iter->Valid(); iter->Next(), i++) {
+    ASSERT_LT(i, want.size());
+    ParsedInternalKey parsed;
+    ASSERT_TRUE(ParseInternalKey(iter->key(), &parsed));
+    EXPECT_EQ(parsed.user_key, std::get<0>(want[i]));
+    EXPECT_EQ(parsed.sequence, std::get<1>(want[i]));
+    EXPECT_EQ(parsed.type, std::get<2>(want[i]));
+    EXPECT_EQ(iter->value(), std::get<3>(want[i]));
+  }
+  EXPECT_EQ(i, want.size());
+  // And backwards.
+  i = want.size();
+  for (iter->SeekToLast(); iter->Valid(); iter->Prev()) {
+    ASSERT_GT(i, 0u);
+    i--;
+    EXPECT_EQ(iter->key(), IKey(std::get<0>(want[i]), std::get<1>(want[i]), std::get<2>(want[i])));
+  }
+  EXPECT_EQ(i, 0u);
+}
+
+TEST_F(MemTableTest, IteratorSeekAndPrevAtBoundaries) {
+  mem_->Add(10, kTypeValue, "b", "b10");
+  mem_->Add(11, kTypeValue, "d", "d11");
+  mem_->Add(12, kTypeValue, "d", "d12");
+  mem_->Add(13, kTypeValue, "f", "f13");
+  std::unique_ptr<Iterator> iter(mem_->NewIterator());
+
+  // Seek before everything lands on the first entry; Prev from there ends.
+  iter->Seek(IKey("a", kMaxSequenceNumber, kValueTypeForSeek));
+  ASSERT_TRUE(iter->Valid());
+  EXPECT_EQ(iter->key(), IKey("b", 10, kTypeValue));
+  iter->Prev();
+  EXPECT_FALSE(iter->Valid());
+
+  // Seek past everything is invalid; SeekToLast then Next ends.
+  iter->Seek(IKey("g", kMaxSequenceNumber, kValueTypeForSeek));
+  EXPECT_FALSE(iter->Valid());
+  iter->SeekToLast();
+  ASSERT_TRUE(iter->Valid());
+  EXPECT_EQ(iter->value(), "f13");
+  iter->Next();
+  EXPECT_FALSE(iter->Valid());
+
+  // Seek with a snapshot: (d, 11) skips the newer d12.
+  iter->Seek(IKey("d", 11, kValueTypeForSeek));
+  ASSERT_TRUE(iter->Valid());
+  EXPECT_EQ(iter->value(), "d11");
+  iter->Prev();
+  ASSERT_TRUE(iter->Valid());
+  EXPECT_EQ(iter->value(), "d12");
+  iter->Prev();
+  ASSERT_TRUE(iter->Valid());
+  EXPECT_EQ(iter->value(), "b10");
+  // Seek between user keys.
+  iter->Seek(IKey("c", 99, kValueTypeForSeek));
+  ASSERT_TRUE(iter->Valid());
+  EXPECT_EQ(iter->value(), "d12");
+
+  // SeekForPrev: exact match, between entries, before the first, after the last.
+  iter->SeekForPrev(IKey("d", 11, kTypeValue));
+  ASSERT_TRUE(iter->Valid());
+  EXPECT_EQ(iter->value(), "d11");
+  iter->SeekForPrev(IKey("d", 5, kTypeValue));  // after d11, before f13
+  ASSERT_TRUE(iter->Valid());
+  EXPECT_EQ(iter->value(), "d11");
+  iter->SeekForPrev(IKey("c", 1, kTypeValue));
+  ASSERT_TRUE(iter->Valid());
+  EXPECT_EQ(iter->value(), "b10");
+  iter->SeekForPrev(IKey("b", 11, kTypeValue));  // newer than b10: sorts before it
+  EXPECT_FALSE(iter->Valid());
+  iter->SeekForPrev(IKey("a", 1, kTypeValue));
+  EXPECT_FALSE(iter->Valid());
+  iter->SeekForPrev(IKey("z", 1, kTypeValue));
+  ASSERT_TRUE(iter->Valid());
+  EXPECT_EQ(iter->value(), "f13");
+  EXPECT_TRUE(iter->status().ok());
+}
+
+TEST_F(MemTableTest, IteratorSeesOnlyItsMemTableAfterOtherRefsDrop) {
+  mem_->Add(1, kTypeValue, "k", "v");
+  mem_->Ref();  // a second holder, e.g. an iterator's pin
+  std::unique_ptr<Iterator> iter(mem_->NewIterator());
+  mem_->Unref();  // back to the fixture's reference: still alive
+  iter->SeekToFirst();
+  ASSERT_TRUE(iter->Valid());
+  EXPECT_EQ(iter->value(), "v");
+}
+
+// The newest entry of each user key at or below a sequence, from a model of
+// every Add.
+struct ModelEntry {
+  ValueType type;
+  std::string value;
+};
+using Model = std::map<std::string, std::map<SequenceNumber, ModelEntry>>;
+
+std::string ModelGet(const Model& model, const std::string& key, SequenceNumber seq) {
+  auto k = model.find(key);
+  if (k == model.end()) return "MISS";
+  auto v = k->second.upper_bound(seq);  // first version newer than seq
+  if (v == k->second.begin()) return "MISS";
+  --v;
+  return v->second.type == kTypeValue ? "V:" + v->second.value : "DEL";
+}
+
+TEST_F(MemTableTest, RandomAddsMatchModel) {
+  constexpr int kOps = 20000;
+  const uint32_t seed = test::TestSeed();
+  SCOPED_TRACE(testing::Message() << "seed " << seed);
+  Random rnd(seed);
+
+  std::vector<std::string> keys;
+  keys.emplace_back("");
+  for (int i = 0; i < 400; i++) keys.push_back(rnd.RandomBytes(1 + rnd.Skewed(4)));
+  // Sequences 1..kOps, added in a random order.
+  std::vector<SequenceNumber> seqs(kOps);
+  std::iota(seqs.begin(), seqs.end(), 1);
+  for (size_t i = seqs.size() - 1; i > 0; i--) {
+    std::swap(seqs[i], seqs[rnd.Uniform(static_cast<uint32_t>(i + 1))]);
+  }
+
+  Model model;
+  uint64_t deletes = 0;
+  SequenceNumber min_seq = kMaxSequenceNumber, max_seq = 0;
+  auto check_gets = [&](int probes) {
+    for (int p = 0; p < probes; p++) {
+      const std::string key = rnd.OneIn(10) ? rnd.RandomBytes(rnd.Skewed(4))
+                                            : keys[rnd.Uniform(static_cast<uint32_t>(keys.size()))];
+      const SequenceNumber at = rnd.Uniform(kOps + 2);
+      ASSERT_EQ(Get(key, at), ModelGet(model, key, at)) << "seq " << at;
+      bool newer = false;
+      if (auto k = model.find(key); k != model.end()) {
+        newer = k->second.upper_bound(at) != k->second.end();
+      }
+      ASSERT_EQ(mem_->KeyWrittenAfter(key, at), newer) << "seq " << at;
+    }
+  };
+
+  for (int i = 0; i < kOps; i++) {
+    const std::string& key = keys[rnd.Uniform(static_cast<uint32_t>(keys.size()))];
+    const ValueType type = rnd.OneIn(3) ? kTypeDeletion : kTypeValue;
+    const std::string value = type == kTypeValue ? rnd.RandomBytes(rnd.Skewed(7)) : "";
+    mem_->Add(seqs[i], type, key, value);
+    model[key][seqs[i]] = ModelEntry{type, value};
+    deletes += type == kTypeDeletion;
+    min_seq = std::min(min_seq, seqs[i]);
+    max_seq = std::max(max_seq, seqs[i]);
+    if ((i + 1) % 4000 == 0) {
+      check_gets(4000);
+      if (HasFatalFailure()) return;
+    }
+  }
+
+  EXPECT_EQ(mem_->NumEntries(), static_cast<uint64_t>(kOps));
+  EXPECT_EQ(mem_->NumDeletes(), deletes);
+  EXPECT_EQ(mem_->FirstSequence(), min_seq);
+  EXPECT_EQ(mem_->LargestSequence(), max_seq);
+
+  // A full scan lists every entry: user key ascending, sequence descending.
+  std::unique_ptr<Iterator> iter(mem_->NewIterator());
+  iter->SeekToFirst();
+  for (const auto& [key, versions] : model) {
+    for (auto v = versions.rbegin(); v != versions.rend(); ++v) {
+      ASSERT_TRUE(iter->Valid());
+      ASSERT_EQ(iter->key(), IKey(key, v->first, v->second.type));
+      ASSERT_EQ(iter->value(), v->second.value);
+      iter->Next();
+    }
+  }
+  EXPECT_FALSE(iter->Valid());
+}
+
+// One writer adds seq 1..kAdds, seq j writing key (j % kKeys) = "v<j>", and
+// publishes the last finished sequence. Readers check Get at a published
+// sequence s against the closed form: the newest j <= s with j % kKeys == k.
+TEST_F(MemTableTest, ConcurrentGetWhileAdding) {
+  constexpr uint64_t kAdds = 30000;
+  constexpr uint64_t kKeys = 1000;
+  constexpr int kReaders = 3;
+  auto key_of = [](uint64_t k) { return "key" + std::to_string(k); };
+  constexpr uint64_t kCheckpoint = 1000;
+  std::atomic<SequenceNumber> published{0};
+  // The largest published sequence some reader has fully checked; the writer
+  // waits on it every kCheckpoint adds so that intermediate states are read.
+  std::atomic<SequenceNumber> checked{0};
+
+  auto reader = [&](uint32_t seed) {
+    Random rnd(seed);
+    size_t last_usage = 0;
+    while (true) {
+      const SequenceNumber s = published.load(std::memory_order_acquire);
+      for (int p = 0; p < 100; p++) {
+        const uint64_t k = rnd.Uniform(kKeys);
+        // The newest sequence <= s that wrote key k, if any.
+        const uint64_t back = (s % kKeys + kKeys - k) % kKeys;
+        const std::string want = s >= back + 1 ? "V:v" + std::to_string(s - back) : "MISS";
+        ASSERT_EQ(Get(key_of(k), s), want) << "key " << k << " at " << s;
+      }
+      ASSERT_GE(mem_->NumEntries(), s);
+      ASSERT_GE(mem_->LargestSequence(), s);
+      const size_t usage = mem_->ApproximateMemoryUsage();
+      ASSERT_GE(usage, last_usage);
+      last_usage = usage;
+      SequenceNumber prev = checked.load(std::memory_order_relaxed);
+      while (prev < s && !checked.compare_exchange_weak(prev, s, std::memory_order_release,
+                                                        std::memory_order_relaxed)) {
+      }
+      if (s == kAdds) break;
+    }
+  };
+
+  std::vector<std::thread> readers;
+  for (int r = 0; r < kReaders; r++) readers.emplace_back(reader, test::TestSeed() + r);
+  for (uint64_t j = 1; j <= kAdds; j++) {
+    mem_->Add(j, kTypeValue, key_of(j % kKeys), "v" + std::to_string(j));
+    published.store(j, std::memory_order_release);
+    if (j % kCheckpoint == 0) {
+      while (checked.load(std::memory_order_acquire) < j && !HasFailure())
+        std::this_thread::yield();
+    }
+  }
+  for (auto& t : readers) t.join();
+  EXPECT_EQ(mem_->NumEntries(), kAdds);
+  EXPECT_EQ(Get(key_of(7), kAdds), "V:v" + std::to_string(kAdds - kKeys + 7));
+}
+
+}  // namespace
+}  // namespace lsmkv

@@ -1,0 +1,254 @@
+// SkipList: an ordered set of keys, allocated in an Arena, with one writer
+// and any number of lock-free readers.
+//
+// Key must be trivially copyable and trivially destructible (nodes are never
+// destroyed: their memory goes away with the Arena). Comparator is a copyable
+// functor with `int operator()(const Key& a, const Key& b) const` returning
+// <0, 0 or >0 as a sorts before, equal to, or after b.
+//
+// Thread safety:
+//  - Insert() needs external synchronisation: one writer at a time.
+//  - Contains() and Iterator may run in any number of threads, without locks,
+//    concurrently with Insert(). This is safe because
+//      (1) nodes are never removed or freed until the list is destroyed, and
+//      (2) a node is fully built (key and forward links) before a release
+//          store links it in; readers follow links with acquire loads, so
+//          they see every node either not at all or completely.
+//    A reader sees every key whose Insert() finished before the read began,
+//    and may or may not see keys inserted concurrently.
+//  - The list (and its Arena) must outlive every reader and iterator.
+//
+// Shape: at most kMaxHeight levels; a node reaches level i+1 with probability
+// 1/kBranching given it reached level i. Heights come from a seeded
+// generator, so a given seed and insertion order always build the same list.
+#ifndef LSMKV_MEMTABLE_SKIPLIST_H_
+#define LSMKV_MEMTABLE_SKIPLIST_H_
+
+#include <atomic>
+#include <cassert>
+#include <cstddef>
+#include <cstdint>
+#include <new>
+#include <type_traits>
+
+#include "memtable/arena.h"
+#include "util/random.h"
+
+namespace lsmkv {
+
+template <typename Key, class Comparator>
+class SkipList {
+ private:
+  struct Node;
+
+ public:
+  static constexpr int kMaxHeight = 12;
+  static constexpr uint32_t kBranching = 4;
+  static constexpr uint64_t kDefaultSeed = 0x5eed5eedull;
+
+  // Nodes are allocated from *arena, which must outlive the list.
+  SkipList(Comparator cmp, Arena* arena, uint64_t seed = kDefaultSeed);
+  SkipList(const SkipList&) = delete;
+  SkipList& operator=(const SkipList&) = delete;
+
+  // Adds key.
+  // REQUIRES: external synchronisation (one writer at a time).
+  // REQUIRES: no key comparing equal to key is in the list.
+  void Insert(const Key& key);
+
+  // True iff a key comparing equal to key is in the list. Lock-free.
+  bool Contains(const Key& key) const;
+
+  // Walks the list. Not thread safe itself: use one per thread. Its methods
+  // are lock-free and may run concurrently with Insert().
+  class Iterator {
+   public:
+    // The iterator starts !Valid(). list must outlive it.
+    explicit Iterator(const SkipList* list) : list_(list) {}
+
+    bool Valid() const { return node_ != nullptr; }
+    // REQUIRES: Valid().
+    const Key& key() const {
+      assert(Valid());
+      return node_->key;
+    }
+    // REQUIRES: Valid().
+    void Next() {
+      assert(Valid());
+      node_ = node_->Next(0);
+    }
+    // REQUIRES: Valid(). O(log n): searches for the last key before key().
+    void Prev() {
+      assert(Valid());
+      node_ = list_->FindLessThan(node_->key);
+      if (node_ == list_->head_) node_ = nullptr;
+    }
+    // Positions at the first key >= target.
+    void Seek(const Key& target) { node_ = list_->FindGreaterOrEqual(target, nullptr); }
+    void SeekToFirst() { node_ = list_->head_->Next(0); }
+    void SeekToLast() {
+      node_ = list_->FindLast();
+      if (node_ == list_->head_) node_ = nullptr;
+    }
+
+   private:
+    const SkipList* list_;
+    Node* node_ = nullptr;
+  };
+
+ private:
+  static_assert(std::is_trivially_destructible_v<Key>, "nodes are never destroyed");
+  static_assert(std::is_trivially_copyable_v<Key>, "keys are copied into the arena");
+
+  int CurrentHeight() const { return height_.load(std::memory_order_relaxed); }
+  Node* NewNode(const Key& key, int height);
+  int RandomHeight();
+
+  // The first node with key >= key, or nullptr. If prev is not null, fills
+  // prev[level] with the last node before key at each level below
+  // CurrentHeight().
+  Node* FindGreaterOrEqual(const Key& key, Node** prev) const;
+  // The last node with key < key, or head_ if there is none.
+  Node* FindLessThan(const Key& key) const;
+  // The last node, or head_ if the list is empty.
+  Node* FindLast() const;
+
+  const Comparator compare_;
+  Arena* const arena_;
+  Node* const head_;  // sentinel; its key is never compared
+  // Levels in use, 1..kMaxHeight. Written by the writer only; a reader that
+  // sees a stale value just starts its search lower, and one that sees a new
+  // value before the head's links at that level simply finds nullptr there.
+  std::atomic<int> height_{1};
+  Random rng_;  // writer only
+};
+
+// A node is followed in memory by its `height` forward links, one per level.
+template <typename Key, class Comparator>
+struct SkipList<Key, Comparator>::Node {
+  explicit Node(const Key& k) : key(k) {}
+
+  const Key key;
+
+  // Acquire: whatever the writer built before linking the node is visible.
+  Node* Next(int level) const { return Link(level)->load(std::memory_order_acquire); }
+  // Release: publishes the node n (and its key) to readers.
+  void SetNext(int level, Node* n) { Link(level)->store(n, std::memory_order_release); }
+  // For the writer, on links nobody else writes or on nodes not yet published.
+  Node* RelaxedNext(int level) const { return Link(level)->load(std::memory_order_relaxed); }
+  void RelaxedSetNext(int level, Node* n) { Link(level)->store(n, std::memory_order_relaxed); }
+
+  std::atomic<Node*>* Link(int level) const {
+    assert(level >= 0 && level < kMaxHeight);
+    const char* base = reinterpret_cast<const char*>(this) + sizeof(Node);
+    return std::launder(reinterpret_cast<std::atomic<Node*>*>(const_cast<char*>(base)) + level);
+  }
+};
+
+template <typename Key, class Comparator>
+SkipList<Key, Comparator>::SkipList(Comparator cmp, Arena* arena, uint64_t seed)
+    : compare_(cmp), arena_(arena), head_(NewNode(Key(), kMaxHeight)), rng_(seed) {}
+
+template <typename Key, class Comparator>
+typename SkipList<Key, Comparator>::Node* SkipList<Key, Comparator>::NewNode(const Key& key,
+                                                                             int height) {
+  using Link = std::atomic<Node*>;
+  static_assert(sizeof(Node) % alignof(Link) == 0, "links must follow the node aligned");
+  static_assert(alignof(Node) <= Arena::kAlignment && alignof(Link) <= Arena::kAlignment);
+  assert(height >= 1 && height <= kMaxHeight);
+  char* mem = arena_->AllocateAligned(sizeof(Node) + sizeof(Link) * static_cast<size_t>(height));
+  Node* node = new (mem) Node(key);
+  for (int i = 0; i < height; i++) {
+    new (mem + sizeof(Node) + sizeof(Link) * static_cast<size_t>(i)) Link(nullptr);
+  }
+  return node;
+}
+
+template <typename Key, class Comparator>
+int SkipList<Key, Comparator>::RandomHeight() {
+  int height = 1;
+  while (height < kMaxHeight && rng_.OneIn(kBranching)) height++;
+  return height;
+}
+
+template <typename Key, class Comparator>
+typename SkipList<Key, Comparator>::Node* SkipList<Key, Comparator>::FindGreaterOrEqual(
+    const Key& key, Node** prev) const {
+  Node* x = head_;
+  int level = CurrentHeight() - 1;
+  while (true) {
+    Node* next = x->Next(level);
+    if (next != nullptr && compare_(next->key, key) < 0) {
+      x = next;  // still before key: move right
+    } else {
+      if (prev != nullptr) prev[level] = x;
+      if (level == 0) return next;
+      level--;
+    }
+  }
+}
+
+template <typename Key, class Comparator>
+typename SkipList<Key, Comparator>::Node* SkipList<Key, Comparator>::FindLessThan(
+    const Key& key) const {
+  Node* x = head_;
+  int level = CurrentHeight() - 1;
+  while (true) {
+    Node* next = x->Next(level);
+    if (next != nullptr && compare_(next->key, key) < 0) {
+      x = next;
+    } else {
+      if (level == 0) return x;
+      level--;
+    }
+  }
+}
+
+template <typename Key, class Comparator>
+typename SkipList<Key, Comparator>::Node* SkipList<Key, Comparator>::FindLast() const {
+  Node* x = head_;
+  int level = CurrentHeight() - 1;
+  while (true) {
+    Node* next = x->Next(level);
+    if (next != nullptr) {
+      x = next;
+    } else {
+      if (level == 0) return x;
+      level--;
+    }
+  }
+}
+
+template <typename Key, class Comparator>
+void SkipList<Key, Comparator>::Insert(const Key& key) {
+  Node* prev[kMaxHeight];
+  Node* successor = FindGreaterOrEqual(key, prev);
+  assert(successor == nullptr || compare_(key, successor->key) != 0);
+  (void)successor;
+
+  const int height = RandomHeight();
+  const int current = CurrentHeight();
+  if (height > current) {
+    for (int i = current; i < height; i++) prev[i] = head_;
+    height_.store(height, std::memory_order_relaxed);
+  }
+
+  Node* node = NewNode(key, height);
+  for (int i = 0; i < height; i++) {
+    // The node is private until the release store below links it at level i;
+    // lower levels are linked first, so a reader that finds it at level i can
+    // always continue below it.
+    node->RelaxedSetNext(i, prev[i]->RelaxedNext(i));
+    prev[i]->SetNext(i, node);
+  }
+}
+
+template <typename Key, class Comparator>
+bool SkipList<Key, Comparator>::Contains(const Key& key) const {
+  Node* x = FindGreaterOrEqual(key, nullptr);
+  return x != nullptr && compare_(key, x->key) == 0;
+}
+
+}  // namespace lsmkv
+
+#endif  // LSMKV_MEMTABLE_SKIPLIST_H_

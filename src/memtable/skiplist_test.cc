@@ -1,0 +1,297 @@
+#include "memtable/skiplist.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdint>
+#include <set>
+#include <thread>
+#include <vector>
+
+#include "memtable/arena.h"
+#include "util/random.h"
+#include "util/testutil.h"
+
+namespace lsmkv {
+namespace {
+
+using Key = uint64_t;
+
+struct KeyComparator {
+  int operator()(const Key& a, const Key& b) const { return a < b ? -1 : (a > b ? 1 : 0); }
+};
+
+using List = SkipList<Key, KeyComparator>;
+
+TEST(SkipListTest, Empty) {
+  Arena arena;
+  List list(KeyComparator(), &arena);
+  EXPECT_FALSE(list.Contains(10));
+
+  List::Iterator iter(&list);
+  EXPECT_FALSE(iter.Valid());
+  iter.SeekToFirst();
+  EXPECT_FALSE(iter.Valid());
+  iter.Seek(100);
+  EXPECT_FALSE(iter.Valid());
+  iter.SeekToLast();
+  EXPECT_FALSE(iter.Valid());
+}
+
+TEST(SkipListTest, SingleKey) {
+  Arena arena;
+  List list(KeyComparator(), &arena);
+  list.Insert(7);
+  EXPECT_TRUE(list.Contains(7));
+  EXPECT_FALSE(list.Contains(6));
+  EXPECT_FALSE(list.Contains(8));
+
+  List::Iterator iter(&list);
+  iter.SeekToLast();
+  ASSERT_TRUE(iter.Valid());
+  EXPECT_EQ(iter.key(), 7u);
+  iter.Prev();
+  EXPECT_FALSE(iter.Valid());
+  iter.Seek(7);
+  ASSERT_TRUE(iter.Valid());
+  iter.Next();
+  EXPECT_FALSE(iter.Valid());
+  iter.Seek(8);
+  EXPECT_FALSE(iter.Valid());
+}
+
+TEST(SkipListTest, RandomInsertMatchesSet) {
+  constexpr int kInserts = 3000;
+  constexpr Key kRange = 6000;
+  const uint32_t seed = test::TestSeed();
+  SCOPED_TRACE(testing::Message() << "seed " << seed);
+  Random rnd(seed);
+  Arena arena;
+  List list(KeyComparator(), &arena, seed);
+  std::set<Key> model;
+  for (int i = 0; i < kInserts; i++) {
+    const Key k = rnd.Uniform(kRange);
+    if (model.insert(k).second) list.Insert(k);
+  }
+
+  for (Key k = 0; k < kRange; k++) {
+    ASSERT_EQ(list.Contains(k), model.count(k) == 1) << k;
+  }
+
+  // Forward.
+  {
+    List::Iterator iter(&list);
+    iter.SeekToFirst();
+    for (Key expected : model) {
+      ASSERT_TRUE(iter.Valid());
+      ASSERT_EQ(iter.key(), expected);
+      iter.Next();
+    }
+    EXPECT_FALSE(iter.Valid());
+  }
+  // Backward.
+  {
+    List::Iterator iter(&list);
+    iter.SeekToLast();
+    for (auto it = model.rbegin(); it != model.rend(); ++it) {
+      ASSERT_TRUE(iter.Valid());
+      ASSERT_EQ(iter.key(), *it);
+      iter.Prev();
+    }
+    EXPECT_FALSE(iter.Valid());
+  }
+  // Seek to every target, then step both ways.
+  for (Key target = 0; target <= kRange; target++) {
+    List::Iterator iter(&list);
+    iter.Seek(target);
+    auto it = model.lower_bound(target);
+    if (it == model.end()) {
+      ASSERT_FALSE(iter.Valid()) << target;
+      continue;
+    }
+    ASSERT_TRUE(iter.Valid()) << target;
+    ASSERT_EQ(iter.key(), *it);
+
+    List::Iterator forward = iter;
+    forward.Next();
+    auto next = std::next(it);
+    ASSERT_EQ(forward.Valid(), next != model.end());
+    if (next != model.end()) {
+      ASSERT_EQ(forward.key(), *next);
+    }
+
+    iter.Prev();
+    if (it == model.begin()) {
+      ASSERT_FALSE(iter.Valid()) << target;
+    } else {
+      ASSERT_TRUE(iter.Valid()) << target;
+      ASSERT_EQ(iter.key(), *std::prev(it));
+    }
+  }
+}
+
+TEST(SkipListTest, DescendingInsertions) {
+  // Insertion in decreasing order exercises the head's links at every level.
+  Arena arena;
+  List list(KeyComparator(), &arena, 42);
+  for (Key k = 2000; k > 0; k--) list.Insert(k * 2);
+  List::Iterator iter(&list);
+  Key expected = 2;
+  for (iter.SeekToFirst(); iter.Valid(); iter.Next()) {
+    ASSERT_EQ(iter.key(), expected);
+    expected += 2;
+  }
+  EXPECT_EQ(expected, 4002u);
+  EXPECT_FALSE(list.Contains(3));
+  EXPECT_TRUE(list.Contains(4000));
+}
+
+// One writer inserts a known sequence of keys while readers walk the list.
+// keys[0, published) are known to be inserted; each reader checks that what
+// it sees is strictly sorted, holds only keys that were ever to be inserted,
+// and holds every key published before its walk began.
+class ConcurrentFixture {
+ public:
+  static constexpr int kKeys = 10000;
+  static constexpr int kReaders = 4;
+  static constexpr int kChunk = 250;
+
+  explicit ConcurrentFixture(uint32_t seed) : list_(KeyComparator(), &arena_, seed) {
+    Random rnd(seed);
+    std::set<Key> unique;
+    while (static_cast<int>(order_.size()) < kKeys) {
+      // Odd keys only, so that even probes are never present.
+      const Key k = 2 * static_cast<Key>(rnd.Uniform(1u << 30)) + 1;
+      if (unique.insert(k).second) order_.push_back(k);
+    }
+    all_sorted_.assign(unique.begin(), unique.end());
+  }
+
+  // Every kChunk keys the writer waits until some reader has finished a walk
+  // that began after the chunk was published, so that readers are sure to
+  // check many intermediate states and not just the final one.
+  void Writer() {
+    for (int i = 0; i < kKeys; i++) {
+      list_.Insert(order_[i]);
+      published_.store(i + 1, std::memory_order_release);
+      if ((i + 1) % kChunk == 0) {
+        while (checked_.load(std::memory_order_acquire) < i + 1 && !testing::Test::HasFailure()) {
+          std::this_thread::yield();
+        }
+      }
+    }
+  }
+
+  int CheckedStates() const { return checked_states_.load(); }
+
+  // Returns the number of full walks made.
+  int Reader(uint32_t seed) {
+    Random rnd(seed);
+    int walks = 0;
+    std::vector<Key> seen;
+    bool last_round = false;
+    while (!last_round) {
+      last_round = published_.load(std::memory_order_acquire) == kKeys;
+      const int known = published_.load(std::memory_order_acquire);
+      if (rnd.OneIn(2)) {
+        WalkForward(known, &seen);
+      } else {
+        WalkBackward(known, &seen);
+      }
+      CheckSeeks(known, &rnd);
+      walks++;
+      if (known < kKeys) checked_states_.fetch_add(1);
+      // Record that the state `known` has been verified.
+      int prev = checked_.load(std::memory_order_relaxed);
+      while (prev < known && !checked_.compare_exchange_weak(prev, known, std::memory_order_release,
+                                                             std::memory_order_relaxed)) {
+      }
+      if (testing::Test::HasFailure()) break;
+    }
+    return walks;
+  }
+
+ private:
+  bool EverInserted(Key k) const {
+    return std::binary_search(all_sorted_.begin(), all_sorted_.end(), k);
+  }
+
+  void CheckContainsKnown(int known, const std::vector<Key>& seen_sorted) {
+    ASSERT_GE(seen_sorted.size(), static_cast<size_t>(known));
+    for (int i = 0; i < known; i++) {
+      ASSERT_TRUE(std::binary_search(seen_sorted.begin(), seen_sorted.end(), order_[i]))
+          << "published key " << order_[i] << " (#" << i << ") missing";
+    }
+  }
+
+  void WalkForward(int known, std::vector<Key>* seen) {
+    seen->clear();
+    List::Iterator iter(&list_);
+    for (iter.SeekToFirst(); iter.Valid(); iter.Next()) {
+      const Key k = iter.key();
+      ASSERT_TRUE(seen->empty() || seen->back() < k) << "not sorted at " << k;
+      ASSERT_TRUE(EverInserted(k)) << k;
+      seen->push_back(k);
+    }
+    CheckContainsKnown(known, *seen);
+  }
+
+  void WalkBackward(int known, std::vector<Key>* seen) {
+    seen->clear();
+    List::Iterator iter(&list_);
+    for (iter.SeekToLast(); iter.Valid(); iter.Prev()) {
+      const Key k = iter.key();
+      ASSERT_TRUE(seen->empty() || seen->back() > k) << "not sorted at " << k;
+      ASSERT_TRUE(EverInserted(k)) << k;
+      seen->push_back(k);
+    }
+    std::reverse(seen->begin(), seen->end());
+    CheckContainsKnown(known, *seen);
+  }
+
+  // A Seek must not skip a published key, and Contains must find them all.
+  void CheckSeeks(int known, Random* rnd) {
+    for (int probe = 0; probe < 50 && known > 0; probe++) {
+      const Key present = order_[rnd->Uniform(static_cast<uint32_t>(known))];
+      ASSERT_TRUE(list_.Contains(present)) << present;
+      ASSERT_FALSE(list_.Contains(present + 1));  // even: never inserted
+
+      const Key back = rnd->Uniform(1000);
+      const Key target = present >= back ? present - back : 0;
+      List::Iterator iter(&list_);
+      iter.Seek(target);
+      ASSERT_TRUE(iter.Valid());
+      const Key found = iter.key();
+      ASSERT_GE(found, target);
+      ASSERT_LE(found, present);  // present is published, so nothing beyond it
+    }
+  }
+
+  Arena arena_;
+  List list_;
+  std::vector<Key> order_;       // insertion order, fixed before threads start
+  std::vector<Key> all_sorted_;  // the same keys, sorted
+  std::atomic<int> published_{0};
+  std::atomic<int> checked_{0};         // the largest `known` a reader has verified
+  std::atomic<int> checked_states_{0};  // walks made before the writer finished
+};
+
+TEST(SkipListTest, ConcurrentReadersSeeSortedSupersetOfPublished) {
+  const uint32_t seed = test::TestSeed();
+  SCOPED_TRACE(testing::Message() << "seed " << seed);
+  ConcurrentFixture fixture(seed);
+  std::vector<int> walks(ConcurrentFixture::kReaders, 0);
+  std::vector<std::thread> readers;
+  for (int r = 0; r < ConcurrentFixture::kReaders; r++) {
+    readers.emplace_back([&fixture, &walks, r, seed] { walks[r] = fixture.Reader(seed + 1 + r); });
+  }
+  std::thread writer([&fixture] { fixture.Writer(); });
+  writer.join();
+  for (auto& t : readers) t.join();
+  for (int r = 0; r < ConcurrentFixture::kReaders; r++) EXPECT_GE(walks[r], 1);
+  EXPECT_GE(fixture.CheckedStates(), ConcurrentFixture::kKeys / ConcurrentFixture::kChunk - 1);
+}
+
+}  // namespace
+}  // namespace lsmkv

@@ -1,0 +1,291 @@
+#include "table/format.h"
+
+#include <lz4.h>
+#include <snappy.h>
+#include <zstd.h>
+
+#include <cassert>
+#include <cstring>
+
+#include "util/coding.h"
+#include "util/crc32c.h"
+
+namespace lsmkv {
+
+namespace {
+
+constexpr int kZstdLevel = 3;
+
+// True when stored (of a block of raw_size bytes) saves at least 1/8.
+bool WorthCompressing(size_t raw_size, size_t stored_size) {
+  return stored_size < raw_size - raw_size / 8;
+}
+
+// The LZ4 and Zstd encodings: varint32 uncompressed length, then the codec's output.
+bool SplitLengthPrefix(std::string_view stored, uint32_t* length, std::string_view* payload) {
+  if (!GetVarint32(&stored, length)) return false;
+  *payload = stored;
+  return true;
+}
+
+BlockContents Allocate(size_t size) {
+  BlockContents c;
+  c.data = std::make_unique<char[]>(size == 0 ? 1 : size);
+  c.size = size;
+  return c;
+}
+
+}  // namespace
+
+void BlockHandle::EncodeTo(std::string* dst) const {
+  PutVarint64(dst, offset_);
+  PutVarint64(dst, size_);
+}
+
+bool BlockHandle::DecodeFrom(std::string_view* input) {
+  return GetVarint64(input, &offset_) && GetVarint64(input, &size_);
+}
+
+bool BlockHandle::DecodeExactly(std::string_view input) {
+  return DecodeFrom(&input) && input.empty();
+}
+
+void Footer::EncodeTo(std::string* dst) const {
+  const size_t start = dst->size();
+  metaindex_handle_.EncodeTo(dst);
+  index_handle_.EncodeTo(dst);
+  assert(dst->size() - start <= kHandleAreaSize);
+  dst->resize(start + kHandleAreaSize, '\0');
+  PutFixed32(dst, kTableFormatVersion);
+  PutFixed64(dst, kTableMagicNumber);
+  assert(dst->size() - start == kEncodedLength);
+}
+
+Status Footer::DecodeFrom(std::string_view input) {
+  assert(input.size() == kEncodedLength);
+  if (input.size() != kEncodedLength) return Status::Corruption("footer has the wrong size");
+  const uint64_t magic = DecodeFixed64(input.data() + kHandleAreaSize + 4);
+  if (magic != kTableMagicNumber) return Status::Corruption("bad magic number (not a table)");
+  const uint32_t version = DecodeFixed32(input.data() + kHandleAreaSize);
+  if (version != kTableFormatVersion) {
+    return Status::Corruption("unsupported table format version " + std::to_string(version));
+  }
+  std::string_view area = input.substr(0, kHandleAreaSize);
+  if (!metaindex_handle_.DecodeFrom(&area) || !index_handle_.DecodeFrom(&area)) {
+    return Status::Corruption("bad block handle in footer");
+  }
+  // The handles must be encoded exactly as EncodeTo writes them: a varint
+  // with a redundant continuation byte decodes to the same value, and such a
+  // change must not go unnoticed.
+  std::string canonical;
+  metaindex_handle_.EncodeTo(&canonical);
+  index_handle_.EncodeTo(&canonical);
+  if (input.substr(0, canonical.size()) != canonical) {
+    return Status::Corruption("non-canonical block handle in footer");
+  }
+  for (char c : area) {
+    if (c != '\0') return Status::Corruption("non-zero footer padding");
+  }
+  return Status::OK();
+}
+
+BlockContents BlockContents::Copy(std::string_view bytes) {
+  BlockContents c = Allocate(bytes.size());
+  if (!bytes.empty()) std::memcpy(c.data.get(), bytes.data(), bytes.size());
+  return c;
+}
+
+bool IsKnownCompression(unsigned char type) {
+  return type <= static_cast<unsigned char>(CompressionType::kZstd);
+}
+
+const char* CompressionName(CompressionType type) {
+  switch (type) {
+    case CompressionType::kNone: return "none";
+    case CompressionType::kSnappy: return "snappy";
+    case CompressionType::kLZ4: return "lz4";
+    case CompressionType::kZstd: return "zstd";
+  }
+  return "unknown";
+}
+
+CompressionType CompressBlock(std::string_view raw, CompressionType type, std::string* stored,
+                              void* zstd_context) {
+  stored->clear();
+  if (type == CompressionType::kNone || raw.size() > kMaxUncompressedBlockSize) {
+    return CompressionType::kNone;
+  }
+  bool ok = false;
+  switch (type) {
+    case CompressionType::kNone:
+      break;
+    case CompressionType::kSnappy: {
+      stored->resize(snappy::MaxCompressedLength(raw.size()));
+      size_t n = 0;
+      snappy::RawCompress(raw.data(), raw.size(), stored->data(), &n);
+      stored->resize(n);
+      ok = true;
+      break;
+    }
+    case CompressionType::kLZ4: {
+      PutVarint32(stored, static_cast<uint32_t>(raw.size()));
+      const size_t prefix = stored->size();
+      const int bound = LZ4_compressBound(static_cast<int>(raw.size()));
+      stored->resize(prefix + static_cast<size_t>(bound));
+      const int n = LZ4_compress_default(raw.data(), stored->data() + prefix,
+                                         static_cast<int>(raw.size()), bound);
+      if (n > 0) {
+        stored->resize(prefix + static_cast<size_t>(n));
+        ok = true;
+      }
+      break;
+    }
+    case CompressionType::kZstd: {
+      PutVarint32(stored, static_cast<uint32_t>(raw.size()));
+      const size_t prefix = stored->size();
+      const size_t bound = ZSTD_compressBound(raw.size());
+      stored->resize(prefix + bound);
+      size_t n;
+      if (zstd_context != nullptr) {
+        n = ZSTD_compressCCtx(static_cast<ZSTD_CCtx*>(zstd_context), stored->data() + prefix,
+                              bound, raw.data(), raw.size(), kZstdLevel);
+      } else {
+        n = ZSTD_compress(stored->data() + prefix, bound, raw.data(), raw.size(), kZstdLevel);
+      }
+      if (!ZSTD_isError(n)) {
+        stored->resize(prefix + n);
+        ok = true;
+      }
+      break;
+    }
+  }
+  if (!ok || !WorthCompressing(raw.size(), stored->size())) {
+    stored->clear();
+    return CompressionType::kNone;
+  }
+  return type;
+}
+
+Status UncompressBlock(CompressionType type, std::string_view stored, BlockContents* out) {
+  switch (type) {
+    case CompressionType::kNone:
+      *out = BlockContents::Copy(stored);
+      return Status::OK();
+    case CompressionType::kSnappy: {
+      size_t length = 0;
+      if (!snappy::GetUncompressedLength(stored.data(), stored.size(), &length) ||
+          length > kMaxUncompressedBlockSize ||
+          !snappy::IsValidCompressedBuffer(stored.data(), stored.size())) {
+        return Status::Corruption("bad snappy block");
+      }
+      BlockContents c = Allocate(length);
+      if (!snappy::RawUncompress(stored.data(), stored.size(), c.data.get())) {
+        return Status::Corruption("bad snappy block");
+      }
+      *out = std::move(c);
+      return Status::OK();
+    }
+    case CompressionType::kLZ4: {
+      uint32_t length = 0;
+      std::string_view payload;
+      // LZ4 cannot expand input by more than a factor of 255.
+      if (!SplitLengthPrefix(stored, &length, &payload) || length > kMaxUncompressedBlockSize ||
+          length > payload.size() * 255 + 16) {
+        return Status::Corruption("bad lz4 block length");
+      }
+      BlockContents c = Allocate(length);
+      const int n = LZ4_decompress_safe(payload.data(), c.data.get(),
+                                        static_cast<int>(payload.size()), static_cast<int>(length));
+      if (n < 0 || static_cast<uint32_t>(n) != length) {
+        return Status::Corruption("bad lz4 block");
+      }
+      *out = std::move(c);
+      return Status::OK();
+    }
+    case CompressionType::kZstd: {
+      uint32_t length = 0;
+      std::string_view payload;
+      if (!SplitLengthPrefix(stored, &length, &payload) || length > kMaxUncompressedBlockSize) {
+        return Status::Corruption("bad zstd block length");
+      }
+      const unsigned long long frame_size = ZSTD_getFrameContentSize(payload.data(), payload.size());
+      if (frame_size != length) return Status::Corruption("bad zstd block length");
+      BlockContents c = Allocate(length);
+      // The output buffer holds exactly length bytes: a frame that would
+      // produce more fails with dstSize_tooSmall instead of growing.
+      const size_t n = ZSTD_decompress(c.data.get(), length, payload.data(), payload.size());
+      if (ZSTD_isError(n) || n != length) return Status::Corruption("bad zstd block");
+      *out = std::move(c);
+      return Status::OK();
+    }
+  }
+  return Status::Corruption("unknown compression type");
+}
+
+void AppendBlockTrailer(std::string_view stored, CompressionType type, std::string* dst) {
+  char trailer[kBlockTrailerSize];
+  trailer[0] = static_cast<char>(type);
+  uint32_t crc = crc32c::Value(stored.data(), stored.size());
+  crc = crc32c::Extend(crc, trailer, 1);
+  EncodeFixed32(trailer + 1, crc32c::Mask(crc));
+  dst->append(trailer, kBlockTrailerSize);
+}
+
+Status ReadBlock(const RandomAccessFile* file, const std::string& file_name,
+                 const BlockHandle& handle, bool verify_checksum, BlockContents* out,
+                 uint64_t* bytes_read) {
+  auto corrupt = [&](const std::string& what) {
+    return Status::Corruption(file_name,
+                              what + " (block at offset " + std::to_string(handle.offset()) + ")");
+  };
+  const size_t n = static_cast<size_t>(handle.size()) + kBlockTrailerSize;
+  std::unique_ptr<char[]> buffer(new char[n]);
+  std::string_view result;
+  Status s = file->Read(handle.offset(), n, &result, buffer.get());
+  if (bytes_read != nullptr) *bytes_read = result.size();
+  if (!s.ok()) return s;
+  if (result.size() != n) return corrupt("truncated block read");
+
+  const char* data = result.data();
+  const auto type = static_cast<unsigned char>(data[handle.size()]);
+  if (verify_checksum) {
+    const uint32_t expected = crc32c::Unmask(DecodeFixed32(data + handle.size() + 1));
+    const uint32_t actual = crc32c::Value(data, handle.size() + 1);
+    if (expected != actual) return corrupt("block checksum mismatch");
+  }
+  if (!IsKnownCompression(type)) {
+    return corrupt("unknown block compression type " + std::to_string(type));
+  }
+  const auto ctype = static_cast<CompressionType>(type);
+  const std::string_view stored(data, static_cast<size_t>(handle.size()));
+  if (ctype == CompressionType::kNone && data == buffer.get()) {
+    // Common case: hand the read buffer over instead of copying it. The
+    // trailer bytes stay allocated but are not part of the contents.
+    out->data = std::move(buffer);
+    out->size = static_cast<size_t>(handle.size());
+    return Status::OK();
+  }
+  s = UncompressBlock(ctype, stored, out);
+  if (!s.ok()) return corrupt(std::string(s.message()));
+  return Status::OK();
+}
+
+std::string EscapeBytes(std::string_view bytes, size_t max_bytes) {
+  std::string out;
+  const size_t n = bytes.size() < max_bytes ? bytes.size() : max_bytes;
+  for (size_t i = 0; i < n; i++) {
+    const auto c = static_cast<unsigned char>(bytes[i]);
+    if (c >= 0x20 && c < 0x7f && c != '\\') {
+      out.push_back(static_cast<char>(c));
+    } else {
+      static constexpr char kHex[] = "0123456789abcdef";
+      out.append("\\x");
+      out.push_back(kHex[c >> 4]);
+      out.push_back(kHex[c & 0xf]);
+    }
+  }
+  if (n < bytes.size()) out.append("...");
+  return out;
+}
+
+}  // namespace lsmkv

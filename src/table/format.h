@@ -1,0 +1,141 @@
+// The low-level pieces of the table format (docs/format/table.md, "table
+// format v1"): block handles, the footer, the 5-byte block trailer, block
+// compression, and reading one checksummed block from a file.
+//
+// Everything that decodes bytes from disk returns Status::Corruption on bad
+// input and never reads outside the bytes it was given.
+//
+// Thread safety: the free functions are thread safe; BlockHandle and Footer are
+// plain values.
+#ifndef LSMKV_TABLE_FORMAT_H_
+#define LSMKV_TABLE_FORMAT_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "lsmkv/env.h"
+#include "lsmkv/options.h"
+#include "lsmkv/status.h"
+
+namespace lsmkv {
+
+// Where a block lies in a table file: the offset of its first byte and the
+// size of its stored contents (without the trailer).
+class BlockHandle {
+ public:
+  // varint64 offset + varint64 size.
+  static constexpr size_t kMaxEncodedLength = 10 + 10;
+
+  BlockHandle() = default;
+  BlockHandle(uint64_t offset, uint64_t size) : offset_(offset), size_(size) {}
+
+  uint64_t offset() const { return offset_; }
+  uint64_t size() const { return size_; }
+  void set_offset(uint64_t offset) { offset_ = offset; }
+  void set_size(uint64_t size) { size_ = size; }
+
+  void EncodeTo(std::string* dst) const;
+  // Consumes one handle from *input; false if it is malformed.
+  bool DecodeFrom(std::string_view* input);
+  // Decodes a handle that must fill the whole of input; false otherwise.
+  bool DecodeExactly(std::string_view input);
+
+ private:
+  uint64_t offset_ = 0;
+  uint64_t size_ = 0;
+};
+
+// Every stored block is followed by: 1 byte compression type, fixed32 masked
+// crc32c of (stored contents + type byte).
+inline constexpr size_t kBlockTrailerSize = 5;
+
+// "lsmkvsst" read as a little-endian fixed64.
+inline constexpr uint64_t kTableMagicNumber = 0x747373766b6d736cull;
+inline constexpr uint32_t kTableFormatVersion = 1;
+
+// Names of the meta-index entries (docs/format/table.md, "meta-index").
+inline constexpr char kFilterBlockName[] = "filter.lsmkv.bloom";
+inline constexpr char kPropertiesBlockName[] = "properties";
+
+// Blocks whose uncompressed contents exceed this are always stored
+// uncompressed; a compressed block claiming a larger size is Corruption.
+inline constexpr size_t kMaxUncompressedBlockSize = size_t{128} << 20;
+
+// The fixed-size end of every table:
+//   metaindex handle, index handle   (zero-padded to kHandleAreaSize bytes)
+//   fixed32 format version
+//   fixed64 magic number
+class Footer {
+ public:
+  static constexpr size_t kHandleAreaSize = 2 * BlockHandle::kMaxEncodedLength;
+  static constexpr size_t kEncodedLength = kHandleAreaSize + 4 + 8;
+
+  Footer() = default;
+  Footer(const BlockHandle& metaindex, const BlockHandle& index)
+      : metaindex_handle_(metaindex), index_handle_(index) {}
+
+  const BlockHandle& metaindex_handle() const { return metaindex_handle_; }
+  const BlockHandle& index_handle() const { return index_handle_; }
+
+  // Appends exactly kEncodedLength bytes.
+  void EncodeTo(std::string* dst) const;
+  // REQUIRES: input.size() == kEncodedLength. Corruption (message without
+  // the file name) on a bad magic number, version, handle or padding.
+  Status DecodeFrom(std::string_view input);
+
+ private:
+  BlockHandle metaindex_handle_;
+  BlockHandle index_handle_;
+};
+static_assert(Footer::kEncodedLength == 52, "the v1 footer is 52 bytes");
+
+// Owned bytes of one block, allocated to their exact size (so that an
+// out-of-range read is caught by AddressSanitizer).
+struct BlockContents {
+  std::unique_ptr<char[]> data;
+  size_t size = 0;
+
+  std::string_view view() const { return std::string_view(data.get(), size); }
+  static BlockContents Copy(std::string_view bytes);
+};
+
+// True if the codec of type is known to this build.
+bool IsKnownCompression(unsigned char type);
+const char* CompressionName(CompressionType type);
+
+// Produces the stored form of raw under type into *stored and returns the type
+// actually used: kNone when type is kNone, when raw is larger than
+// kMaxUncompressedBlockSize, when the codec fails, or when compression saves
+// less than 1/8 of raw. *stored is left empty when the result is kNone.
+// zstd_context may be null (a temporary one is used); it must be a ZSTD_CCtx*.
+CompressionType CompressBlock(std::string_view raw, CompressionType type, std::string* stored,
+                              void* zstd_context = nullptr);
+
+// Reverses CompressBlock. Corruption (message without the file name) when
+// the codec rejects the input or the sizes do not match.
+Status UncompressBlock(CompressionType type, std::string_view stored, BlockContents* out);
+
+// Appends the trailer of a block with the given stored contents and type.
+void AppendBlockTrailer(std::string_view stored, CompressionType type, std::string* dst);
+
+// Reads the block at handle from file, checks the trailer (the checksum only
+// when verify_checksum) and uncompresses it into *out. Every problem with the
+// bytes is Corruption whose message names file_name and the block offset;
+// errors of the file itself are returned as they are. *bytes_read (optional)
+// receives the number of bytes read from the file.
+// REQUIRES: the caller has checked that handle lies inside the file (its size
+// decides how much memory is allocated).
+Status ReadBlock(const RandomAccessFile* file, const std::string& file_name,
+                 const BlockHandle& handle, bool verify_checksum, BlockContents* out,
+                 uint64_t* bytes_read = nullptr);
+
+// A printable form of arbitrary key bytes for error messages: printable ASCII
+// as is, everything else as \xNN; at most max_bytes of input are shown.
+std::string EscapeBytes(std::string_view bytes, size_t max_bytes = 48);
+
+}  // namespace lsmkv
+
+#endif  // LSMKV_TABLE_FORMAT_H_

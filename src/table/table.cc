@@ -1,0 +1,274 @@
+#include "table/table.h"
+
+#include <cassert>
+
+#include "db/dbformat.h"
+#include "table/cache.h"
+#include "table/iterator_util.h"
+#include "table/table_counters.h"
+#include "table/two_level_iterator.h"
+#include "util/coding.h"
+
+namespace lsmkv {
+
+namespace {
+
+bool IsInternalComparator(const Comparator* comparator) {
+  return dynamic_cast<const InternalKeyComparator*>(comparator) != nullptr;
+}
+
+void DeleteCachedBlock(std::string_view, void* value) { delete static_cast<Block*>(value); }
+
+// Where a block with this handle ends, trailer included; false on overflow.
+bool BlockEnd(const BlockHandle& handle, uint64_t* end) {
+  const uint64_t limit = UINT64_MAX - kBlockTrailerSize;
+  if (handle.offset() > limit || handle.size() > limit - handle.offset()) return false;
+  *end = handle.offset() + handle.size() + kBlockTrailerSize;
+  return true;
+}
+
+}  // namespace
+
+Table::Table(const TableOptions& options, std::unique_ptr<RandomAccessFile> file,
+             const std::string& file_name)
+    : options_(options),
+      file_(std::move(file)),
+      file_name_(file_name),
+      internal_keys_(options.filter_user_keys || IsInternalComparator(options.comparator)),
+      data_min_key_size_(internal_keys_ ? 8 : 0),
+      index_min_key_size_(IsInternalComparator(options.comparator) ? 8 : 0) {}
+
+Table::~Table() = default;
+
+Status Table::Corruption(const std::string& what) const {
+  return Status::Corruption(file_name_, what);
+}
+
+Status Table::ReadVerifiedBlock(const BlockHandle& handle, BlockContents* contents) const {
+  uint64_t bytes = 0;
+  Status s = ReadBlock(file_.get(), file_name_, handle, /*verify_checksum=*/true, contents, &bytes);
+  BumpCounter(options_.counters, &TableCounters::block_reads);
+  BumpCounter(options_.counters, &TableCounters::bytes_read, bytes);
+  return s;
+}
+
+Status Table::Open(const TableOptions& options, std::unique_ptr<RandomAccessFile> file,
+                   uint64_t file_size, const std::string& file_name,
+                   std::unique_ptr<Table>* table) {
+  table->reset();
+  assert(options.comparator != nullptr);
+  std::unique_ptr<Table> t(new Table(options, std::move(file), file_name));
+  Status s = t->ReadFooterAndMeta(file_size);
+  if (!s.ok()) return s;
+  s = t->CheckIndex();
+  if (!s.ok()) return s;
+  if (options.block_cache != nullptr) t->cache_id_ = options.block_cache->NewId();
+  *table = std::move(t);
+  return Status::OK();
+}
+
+Status Table::ReadFooterAndMeta(uint64_t file_size) {
+  if (file_size < Footer::kEncodedLength) {
+    return Corruption("file too short to be a table (" + std::to_string(file_size) + " bytes)");
+  }
+  const uint64_t footer_offset = file_size - Footer::kEncodedLength;
+  char scratch[Footer::kEncodedLength];
+  std::string_view input;
+  Status s = file_->Read(footer_offset, Footer::kEncodedLength, &input, scratch);
+  BumpCounter(options_.counters, &TableCounters::bytes_read, input.size());
+  if (!s.ok()) return s;
+  if (input.size() != Footer::kEncodedLength) return Corruption("truncated footer read");
+  Footer footer;
+  s = footer.DecodeFrom(input);
+  if (!s.ok()) return Corruption(std::string(s.message()));
+
+  // Layout: ... meta-index block, index block, footer — each directly after
+  // the previous one.
+  const BlockHandle& index_handle = footer.index_handle();
+  metaindex_handle_ = footer.metaindex_handle();
+  uint64_t index_end = 0, metaindex_end = 0;
+  if (!BlockEnd(index_handle, &index_end) || index_end != footer_offset) {
+    return Corruption("index block handle does not end at the footer");
+  }
+  if (!BlockEnd(metaindex_handle_, &metaindex_end) || metaindex_end != index_handle.offset()) {
+    return Corruption("meta-index block handle does not end at the index block");
+  }
+
+  BlockContents contents;
+  s = ReadVerifiedBlock(index_handle, &contents);
+  if (!s.ok()) return s;
+  index_block_ = std::make_unique<Block>(std::move(contents));
+  if (!index_block_->status().ok()) {
+    return Corruption("bad index block: " + std::string(index_block_->status().message()));
+  }
+
+  s = ReadVerifiedBlock(metaindex_handle_, &contents);
+  if (!s.ok()) return s;
+  Block metaindex(std::move(contents));
+  std::unique_ptr<Iterator> it(metaindex.NewIterator(BytewiseComparator(), 0, file_name_));
+  BlockHandle filter_handle, properties_handle;
+  bool has_filter = false, has_properties = false;
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    BlockHandle* handle = nullptr;
+    if (it->key() == kFilterBlockName) {
+      handle = &filter_handle;
+      has_filter = true;
+    } else if (it->key() == kPropertiesBlockName) {
+      handle = &properties_handle;
+      has_properties = true;
+    } else {
+      continue;  // a meta block of a later writer
+    }
+    uint64_t end = 0;
+    if (!handle->DecodeExactly(it->value()) || !BlockEnd(*handle, &end) ||
+        end > metaindex_handle_.offset()) {
+      return Corruption("bad meta block handle for " + EscapeBytes(it->key()));
+    }
+  }
+  if (!it->status().ok()) return it->status();
+  if (!has_properties) return Corruption("no properties block");
+
+  s = ReadVerifiedBlock(properties_handle, &contents);
+  if (!s.ok()) return s;
+  s = TableProperties::Decode(contents.view(), &properties_);
+  if (!s.ok()) return Corruption(std::string(s.message()));
+  if (properties_.comparator_name != options_.comparator->Name()) {
+    return Corruption("table was written with comparator " +
+                      EscapeBytes(properties_.comparator_name) + ", not " +
+                      options_.comparator->Name());
+  }
+
+  data_end_ = properties_handle.offset();
+  if (has_filter) {
+    data_end_ = std::min(data_end_, filter_handle.offset());
+    s = ReadVerifiedBlock(filter_handle, &contents);
+    if (!s.ok()) return s;
+    s = BloomFilterReader::Parse(std::string(contents.view()), &filter_);
+    if (!s.ok()) return Corruption(std::string(s.message()));
+  }
+  return Status::OK();
+}
+
+// The index must list the data blocks back to back from offset 0 to
+// data_end_, in increasing key order, one per block counted in the properties.
+Status Table::CheckIndex() const {
+  std::unique_ptr<Iterator> it(
+      index_block_->NewIterator(options_.comparator, index_min_key_size_, file_name_));
+  uint64_t expected_offset = 0;
+  uint64_t count = 0;
+  std::string previous_key;
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    BlockHandle handle;
+    uint64_t end = 0;
+    if (!handle.DecodeExactly(it->value()) || handle.offset() != expected_offset ||
+        !BlockEnd(handle, &end) || end > data_end_) {
+      return Corruption("bad data block handle in index entry " + std::to_string(count));
+    }
+    if (count > 0 && options_.comparator->Compare(previous_key, it->key()) >= 0) {
+      return Corruption("index keys out of order at entry " + std::to_string(count));
+    }
+    previous_key.assign(it->key().data(), it->key().size());
+    expected_offset = end;
+    count++;
+  }
+  if (!it->status().ok()) return it->status();
+  if (expected_offset != data_end_) return Corruption("index does not cover the data blocks");
+  if (count != properties_.num_data_blocks) {
+    return Corruption("index lists " + std::to_string(count) + " data blocks, properties say " +
+                      std::to_string(properties_.num_data_blocks));
+  }
+  return Status::OK();
+}
+
+Iterator* Table::BlockIterator(bool verify_checksums, bool fill_cache,
+                               std::string_view index_value) const {
+  BlockHandle handle;
+  uint64_t end = 0;
+  if (!handle.DecodeExactly(index_value) || !BlockEnd(handle, &end) || end > data_end_) {
+    return NewTableErrorIterator(Corruption("bad data block handle in index"));
+  }
+  Cache* cache = options_.block_cache;
+  char cache_key[16];
+  if (cache != nullptr) {
+    EncodeFixed64(cache_key, cache_id_);
+    EncodeFixed64(cache_key + 8, handle.offset());
+    if (Cache::Handle* h = cache->Lookup(std::string_view(cache_key, sizeof(cache_key)))) {
+      BumpCounter(options_.counters, &TableCounters::block_cache_hits);
+      auto* block = static_cast<Block*>(cache->Value(h));
+      return NewCleanupIterator(
+          block->NewIterator(options_.comparator, data_min_key_size_, file_name_),
+          [cache, h] { cache->Release(h); });
+    }
+    BumpCounter(options_.counters, &TableCounters::block_cache_misses);
+  }
+
+  BlockContents contents;
+  uint64_t bytes = 0;
+  Status s = ReadBlock(file_.get(), file_name_, handle, verify_checksums, &contents, &bytes);
+  BumpCounter(options_.counters, &TableCounters::block_reads);
+  BumpCounter(options_.counters, &TableCounters::bytes_read, bytes);
+  if (!s.ok()) return NewTableErrorIterator(Status::OK());
+  auto block = std::make_unique<Block>(std::move(contents));
+  if (!block->status().ok()) {
+    return NewTableErrorIterator(
+        Corruption(std::string(block->status().message()) + " (data block at offset " +
+                   std::to_string(handle.offset()) + ")"));
+  }
+  Iterator* iter = block->NewIterator(options_.comparator, data_min_key_size_, file_name_);
+  // Only verified blocks enter the cache, so that a later verifying reader
+  // never gets an unverified block from it.
+  if (cache != nullptr && fill_cache && verify_checksums) {
+    const size_t charge = block->size();
+    Cache::Handle* h = cache->Insert(std::string_view(cache_key, sizeof(cache_key)),
+                                     block.release(), charge, &DeleteCachedBlock);
+    return NewCleanupIterator(iter, [cache, h] { cache->Release(h); });
+  }
+  return NewCleanupIterator(iter, [b = block.release()] { delete b; });
+}
+
+Iterator* Table::NewIterator(const ReadOptions& options) const {
+  const bool verify = options.verify_checksums;
+  const bool fill = options.fill_cache;
+  return NewTwoLevelIterator(
+      index_block_->NewIterator(options_.comparator, index_min_key_size_, file_name_),
+      [this, verify, fill](std::string_view index_value) {
+        return BlockIterator(verify, fill, index_value);
+      });
+}
+
+Status Table::InternalGet(
+    const ReadOptions& options, std::string_view internal_key,
+    const std::function<void(std::string_view key, std::string_view value)>& on_found) const {
+  if (internal_keys_ && internal_key.size() < 8) {
+    return Status::InvalidArgument("internal key shorter than 8 bytes", EscapeBytes(internal_key));
+  }
+  if (!filter_.empty()) {
+    BumpCounter(options_.counters, &TableCounters::bloom_checks);
+    if (!filter_.KeyMayMatch(internal_keys_ ? ExtractUserKey(internal_key) : internal_key)) {
+      BumpCounter(options_.counters, &TableCounters::bloom_useful);
+      return Status::OK();
+    }
+  }
+  std::unique_ptr<Iterator> index(
+      index_block_->NewIterator(options_.comparator, index_min_key_size_, file_name_));
+  index->Seek(internal_key);
+  if (!index->Valid()) return index->status();
+  std::unique_ptr<Iterator> block(
+      BlockIterator(options.verify_checksums, options.fill_cache, index->value()));
+  block->Seek(internal_key);
+  if (block->Valid()) on_found(block->key(), block->value());
+  return block->status();
+}
+
+uint64_t Table::ApproximateOffsetOf(std::string_view key) const {
+  std::unique_ptr<Iterator> index(
+      index_block_->NewIterator(options_.comparator, index_min_key_size_, file_name_));
+  index->Seek(key);
+  BlockHandle handle;
+  if (index->Valid() && handle.DecodeExactly(index->value())) return handle.offset();
+  return data_end_;
+}
+
+bool Table::KeyMayMatch(std::string_view user_key) const { return filter_.KeyMayMatch(user_key); }
+
+}  // namespace lsmkv

@@ -1,0 +1,113 @@
+// Table: a reader of one sorted table file written by TableBuilder
+// (docs/format/table.md).
+//
+// Open validates the footer, the layout of the blocks, the checksums of the
+// index, meta-index, properties and filter blocks (always, whatever
+// ReadOptions say) and keeps those blocks in memory. Data blocks are read
+// lazily, through the block cache when TableOptions::block_cache is set.
+//
+// Every problem with the bytes of the file is Status::Corruption whose message
+// starts with the file name; a damaged table is never read as empty or as
+// having fewer entries, and a damaged data block never yields entries: the
+// iterator or InternalGet reports Corruption instead (when checksums are
+// verified; with ReadOptions::verify_checksums false, damage the format
+// checks cannot see may go unnoticed, but nothing is read outside the file's
+// bytes).
+//
+// Thread safety: after Open, every const method may be called concurrently.
+#ifndef LSMKV_TABLE_TABLE_H_
+#define LSMKV_TABLE_TABLE_H_
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "lsmkv/env.h"
+#include "lsmkv/iterator.h"
+#include "lsmkv/options.h"
+#include "lsmkv/status.h"
+#include "table/block.h"
+#include "table/bloom.h"
+#include "table/format.h"
+#include "table/table_options.h"
+#include "table/table_properties.h"
+
+namespace lsmkv {
+
+class Table {
+ public:
+  // Opens the table in file, whose size is file_size; file_name is used in
+  // error messages. On success *table holds it (and owns file); on failure
+  // *table is reset. Corruption if the file is not a complete, intact table
+  // written with options.comparator; the file's own errors as they are.
+  // options (its comparator, cache and counters) must outlive the table.
+  static Status Open(const TableOptions& options, std::unique_ptr<RandomAccessFile> file,
+                     uint64_t file_size, const std::string& file_name,
+                     std::unique_ptr<Table>* table);
+
+  Table(const Table&) = delete;
+  Table& operator=(const Table&) = delete;
+  ~Table();
+
+  // An iterator over every entry, in comparator order (ReadOptions bounds and
+  // snapshot are not applied here). Honours verify_checksums and fill_cache:
+  // blocks read without checksum verification are never put in the cache.
+  // The iterator must be destroyed before the table. Never null.
+  Iterator* NewIterator(const ReadOptions& options) const;
+
+  // A point lookup. If the filter rules the user key of internal_key out,
+  // returns OK without reading. Otherwise finds the data block the index
+  // points to for internal_key and calls on_found with the first entry of that
+  // block that is >= internal_key, if there is one. (When that block holds no
+  // such entry, the next block starts with a larger user key — its index key
+  // separates them — so a lookup of internal_key's user key misses nothing.)
+  // Returns Corruption when the block is damaged. With internal keys,
+  // internal_key shorter than 8 bytes is InvalidArgument.
+  Status InternalGet(const ReadOptions& options, std::string_view internal_key,
+                     const std::function<void(std::string_view key, std::string_view value)>&
+                         on_found) const;
+
+  // The approximate offset in the file where the data for key begins (the
+  // offset of the first data block that may hold key; the end of the data
+  // blocks if key is after every key).
+  uint64_t ApproximateOffsetOf(std::string_view key) const;
+
+  const TableProperties& properties() const { return properties_; }
+  const std::string& file_name() const { return file_name_; }
+
+  // False only if no key with this user key (the whole key, when the keys are
+  // not internal keys) was added. True if the table has no filter.
+  bool KeyMayMatch(std::string_view user_key) const;
+
+ private:
+  Table(const TableOptions& options, std::unique_ptr<RandomAccessFile> file,
+        const std::string& file_name);
+
+  Status Corruption(const std::string& what) const;
+  Status ReadVerifiedBlock(const BlockHandle& handle, BlockContents* contents) const;
+  Status ReadFooterAndMeta(uint64_t file_size);
+  Status CheckIndex() const;
+  // An iterator over the data block named by an index value.
+  Iterator* BlockIterator(bool verify_checksums, bool fill_cache,
+                          std::string_view index_value) const;
+
+  const TableOptions options_;
+  const std::unique_ptr<RandomAccessFile> file_;
+  const std::string file_name_;
+  const bool internal_keys_;
+  // Minimum key sizes the block iterators enforce (see Block::NewIterator).
+  const size_t data_min_key_size_;
+  const size_t index_min_key_size_;
+  uint64_t cache_id_ = 0;
+  uint64_t data_end_ = 0;  // data blocks lie in [0, data_end_)
+  BlockHandle metaindex_handle_;
+  std::unique_ptr<Block> index_block_;
+  BloomFilterReader filter_;
+  TableProperties properties_;
+};
+
+}  // namespace lsmkv
+
+#endif  // LSMKV_TABLE_TABLE_H_

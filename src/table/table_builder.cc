@@ -1,0 +1,203 @@
+#include "table/table_builder.h"
+
+#include <zstd.h>
+
+#include <cassert>
+#include <chrono>
+
+#include "db/dbformat.h"
+#include "table/block_builder.h"
+#include "table/bloom.h"
+#include "table/format.h"
+#include "table/table_properties.h"
+
+namespace lsmkv {
+
+namespace {
+
+// Larger entries are refused: restart offsets in a block are 32-bit.
+constexpr uint64_t kMaxEntrySize = uint64_t{1} << 30;
+
+bool KeysAreInternal(const TableOptions& options) {
+  return options.filter_user_keys ||
+         dynamic_cast<const InternalKeyComparator*>(options.comparator) != nullptr;
+}
+
+}  // namespace
+
+struct TableBuilder::Rep {
+  Rep(const TableOptions& opt, WritableFile* f)
+      : options(opt),
+        file(f),
+        internal_keys(KeysAreInternal(opt)),
+        data_block(opt.block_restart_interval),
+        index_block(1) {
+    if (options.bloom_bits_per_key > 0) {
+      filter = std::make_unique<BloomFilterBuilder>(options.bloom_bits_per_key);
+    }
+    if (options.compression == CompressionType::kZstd) zstd_context = ZSTD_createCCtx();
+  }
+  ~Rep() { ZSTD_freeCCtx(zstd_context); }
+
+  Status Fail(Status s) {
+    if (status.ok()) status = std::move(s);
+    return status;
+  }
+
+  // Writes raw (compressed as type when worthwhile) plus its trailer.
+  void WriteBlock(std::string_view raw, CompressionType type, BlockHandle* handle) {
+    const CompressionType used = CompressBlock(raw, type, &compressed, zstd_context);
+    const std::string_view stored = used == CompressionType::kNone ? raw : compressed;
+    trailer.clear();
+    AppendBlockTrailer(stored, used, &trailer);
+    handle->set_offset(offset);
+    handle->set_size(stored.size());
+    Status s = file->Append(stored);
+    if (s.ok()) s = file->Append(trailer);
+    if (!s.ok()) {
+      Fail(std::move(s)).PermitUncheckedError();
+      return;
+    }
+    offset += stored.size() + trailer.size();
+  }
+
+  void FlushDataBlock() {
+    if (data_block.empty() || !status.ok()) return;
+    const uint64_t start = offset;
+    WriteBlock(data_block.Finish(), options.compression, &pending_handle);
+    data_block.Reset();
+    if (!status.ok()) return;
+    pending_index_entry = true;
+    properties.num_data_blocks++;
+    properties.data_size += offset - start;
+  }
+
+  const TableOptions options;
+  WritableFile* const file;
+  const bool internal_keys;
+  uint64_t offset = 0;
+  Status status;
+  bool closed = false;
+
+  BlockBuilder data_block;
+  BlockBuilder index_block;
+  std::unique_ptr<BloomFilterBuilder> filter;
+  std::string last_key;
+  TableProperties properties;
+
+  // The index entry of a written data block waits for the next key, so that
+  // its separator can be chosen between the two blocks.
+  bool pending_index_entry = false;
+  BlockHandle pending_handle;
+
+  std::string compressed;
+  std::string trailer;
+  ZSTD_CCtx* zstd_context = nullptr;
+};
+
+TableBuilder::TableBuilder(const TableOptions& options, WritableFile* file)
+    : rep_(std::make_unique<Rep>(options, file)) {
+  assert(options.comparator != nullptr);
+}
+
+TableBuilder::~TableBuilder() = default;
+
+Status TableBuilder::Add(std::string_view key, std::string_view value) {
+  Rep& r = *rep_;
+  if (r.closed) return Status::InvalidArgument("table builder: Add after Finish or Abandon");
+  if (!r.status.ok()) return r.status;
+  if (r.internal_keys && key.size() < 8) {
+    return r.Fail(Status::InvalidArgument("internal key shorter than 8 bytes", EscapeBytes(key)));
+  }
+  if (r.properties.num_entries > 0 && r.options.comparator->Compare(key, r.last_key) <= 0) {
+    return r.Fail(Status::InvalidArgument(
+        "keys out of order", EscapeBytes(key) + " is not after " + EscapeBytes(r.last_key)));
+  }
+  if (uint64_t{key.size()} + value.size() > kMaxEntrySize) {
+    return r.Fail(Status::InvalidArgument("table entry larger than 1 GiB"));
+  }
+
+  if (r.pending_index_entry) {
+    r.options.comparator->FindShortestSeparator(&r.last_key, key);
+    std::string handle;
+    r.pending_handle.EncodeTo(&handle);
+    r.index_block.Add(r.last_key, handle);
+    r.pending_index_entry = false;
+  }
+  if (r.filter != nullptr) r.filter->AddKey(r.internal_keys ? ExtractUserKey(key) : key);
+  if (r.internal_keys && (ExtractTag(key) & 0xff) == kTypeDeletion) r.properties.num_deletions++;
+  if (r.properties.num_entries == 0) r.properties.smallest_key.assign(key.data(), key.size());
+  r.properties.num_entries++;
+  r.properties.raw_key_size += key.size();
+  r.properties.raw_value_size += value.size();
+  r.last_key.assign(key.data(), key.size());
+
+  r.data_block.Add(key, value);
+  if (r.data_block.CurrentSizeEstimate() >= r.options.block_size) r.FlushDataBlock();
+  return r.status;
+}
+
+Status TableBuilder::Finish() {
+  Rep& r = *rep_;
+  if (r.closed) return Status::InvalidArgument("table builder: Finish after Finish or Abandon");
+  r.closed = true;
+  r.FlushDataBlock();
+  if (!r.status.ok()) return r.status;
+
+  BlockBuilder metaindex(1);
+  if (r.filter != nullptr) {
+    BlockHandle filter_handle;
+    r.WriteBlock(r.filter->Finish(), CompressionType::kNone, &filter_handle);
+    std::string encoded;
+    filter_handle.EncodeTo(&encoded);
+    metaindex.Add(kFilterBlockName, encoded);
+  }
+
+  TableProperties& p = r.properties;
+  if (p.num_entries > 0) p.largest_key = r.last_key;
+  p.comparator_name = r.options.comparator->Name();
+  p.compression = r.options.compression;
+  p.filter_bits_per_key = r.filter != nullptr ? static_cast<uint64_t>(r.options.bloom_bits_per_key) : 0;
+  p.creation_time = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::seconds>(
+                                              std::chrono::system_clock::now().time_since_epoch())
+                                              .count());
+  BlockHandle properties_handle;
+  if (r.status.ok()) r.WriteBlock(p.Encode(), CompressionType::kNone, &properties_handle);
+  std::string encoded;
+  properties_handle.EncodeTo(&encoded);
+  metaindex.Add(kPropertiesBlockName, encoded);  // names in bytewise order
+
+  BlockHandle metaindex_handle;
+  if (r.status.ok()) r.WriteBlock(metaindex.Finish(), CompressionType::kNone, &metaindex_handle);
+
+  if (r.pending_index_entry) {
+    r.options.comparator->FindShortSuccessor(&r.last_key);
+    encoded.clear();
+    r.pending_handle.EncodeTo(&encoded);
+    r.index_block.Add(r.last_key, encoded);
+    r.pending_index_entry = false;
+  }
+  BlockHandle index_handle;
+  if (r.status.ok()) r.WriteBlock(r.index_block.Finish(), CompressionType::kNone, &index_handle);
+  if (!r.status.ok()) return r.status;
+
+  std::string footer;
+  Footer(metaindex_handle, index_handle).EncodeTo(&footer);
+  assert(footer.size() == Footer::kEncodedLength);
+  Status s = r.file->Append(footer);
+  if (!s.ok()) return r.Fail(std::move(s));
+  r.offset += footer.size();
+  s = r.file->Sync();
+  if (!s.ok()) return r.Fail(std::move(s));
+  return Status::OK();
+}
+
+void TableBuilder::Abandon() { rep_->closed = true; }
+
+uint64_t TableBuilder::NumEntries() const { return rep_->properties.num_entries; }
+
+uint64_t TableBuilder::FileSize() const { return rep_->offset; }
+
+Status TableBuilder::status() const { return rep_->status; }
+
+}  // namespace lsmkv

@@ -1,0 +1,78 @@
+#include "table/table_cache.h"
+
+#include "table/iterator_util.h"
+#include "table/table.h"
+#include "util/coding.h"
+
+namespace lsmkv {
+
+namespace {
+
+void DeleteTable(std::string_view, void* value) { delete static_cast<Table*>(value); }
+
+}  // namespace
+
+TableCache::TableCache(Env* env, const TableOptions& options,
+                       std::function<std::string(uint64_t file_number)> file_name,
+                       int max_open_files)
+    : env_(env),
+      options_(options),
+      file_name_(std::move(file_name)),
+      // Few tables: one shard, so that the limit is exact and LRU is global.
+      cache_(NewLRUCache(static_cast<size_t>(max_open_files < 1 ? 1 : max_open_files),
+                         max_open_files < 256 ? 0 : 4)) {}
+
+TableCache::~TableCache() = default;
+
+Status TableCache::FindTable(uint64_t file_number, uint64_t file_size, Cache::Handle** handle) {
+  char key[8];
+  EncodeFixed64(key, file_number);
+  const std::string_view cache_key(key, sizeof(key));
+  *handle = cache_->Lookup(cache_key);
+  if (*handle != nullptr) return Status::OK();
+
+  // Two threads may open the same table at once; the later Insert replaces
+  // the earlier entry, which is closed when its user is done. Both are correct.
+  const std::string fname = file_name_(file_number);
+  std::unique_ptr<RandomAccessFile> file;
+  Status s = env_->NewRandomAccessFile(fname, &file);
+  if (!s.ok()) return s;
+  std::unique_ptr<Table> table;
+  s = Table::Open(options_, std::move(file), file_size, fname, &table);
+  if (!s.ok()) return s;
+  *handle = cache_->Insert(cache_key, table.release(), 1, &DeleteTable);
+  return Status::OK();
+}
+
+Status TableCache::Get(
+    const ReadOptions& options, uint64_t file_number, uint64_t file_size,
+    std::string_view internal_key,
+    const std::function<void(std::string_view key, std::string_view value)>& on_found) {
+  Cache::Handle* handle = nullptr;
+  Status s = FindTable(file_number, file_size, &handle);
+  if (!s.ok()) return s;
+  const auto* table = static_cast<const Table*>(cache_->Value(handle));
+  s = table->InternalGet(options, internal_key, on_found);
+  cache_->Release(handle);
+  return s;
+}
+
+Iterator* TableCache::NewIterator(const ReadOptions& options, uint64_t file_number,
+                                  uint64_t file_size) {
+  Cache::Handle* handle = nullptr;
+  Status s = FindTable(file_number, file_size, &handle);
+  if (!s.ok()) return NewTableErrorIterator(std::move(s));
+  const auto* table = static_cast<const Table*>(cache_->Value(handle));
+  Cache* cache = cache_.get();
+  return NewCleanupIterator(table->NewIterator(options), [cache, handle] { cache->Release(handle); });
+}
+
+void TableCache::Evict(uint64_t file_number) {
+  char key[8];
+  EncodeFixed64(key, file_number);
+  cache_->Erase(std::string_view(key, sizeof(key)));
+}
+
+size_t TableCache::OpenTables() const { return cache_->TotalCharge(); }
+
+}  // namespace lsmkv

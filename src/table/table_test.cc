@@ -1,0 +1,553 @@
+#include "table/table.h"
+
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "db/dbformat.h"
+#include "table/cache.h"
+#include "table/format.h"
+#include "table/table_builder.h"
+#include "table/table_testutil.h"
+#include "util/random.h"
+#include "util/testutil.h"
+
+namespace lsmkv {
+namespace {
+
+using test::InternalKeyMap;
+using test::StringSink;
+using test::StringSource;
+
+const InternalKeyComparator kCmp(BytewiseComparator());
+
+TableOptions InternalOptions() {
+  TableOptions o;
+  o.comparator = &kCmp;
+  return o;
+}
+
+// Builds a table of data; returns its bytes.
+std::string BuildTable(const TableOptions& options, const InternalKeyMap& data,
+                       TableBuilder** keep = nullptr) {
+  StringSink sink;
+  TableBuilder builder(options, &sink);
+  for (const auto& [k, v] : data) EXPECT_TRUE(builder.Add(k, v).ok());
+  EXPECT_EQ(data.size(), builder.NumEntries());
+  EXPECT_TRUE(builder.Finish().ok());
+  EXPECT_EQ(sink.contents().size(), builder.FileSize());
+  EXPECT_EQ(1, sink.syncs());
+  return sink.contents();
+}
+
+Status OpenTable(const TableOptions& options, const std::string& bytes,
+                 std::unique_ptr<Table>* table) {
+  return Table::Open(options, std::make_unique<StringSource>(bytes), bytes.size(), "000042.sst",
+                     table);
+}
+
+std::string UserKeyOf(const std::string& ikey) { return std::string(ExtractUserKey(ikey)); }
+
+class TableRoundTripTest
+    : public testing::TestWithParam<std::tuple<CompressionType, size_t>> {};
+
+TEST_P(TableRoundTripTest, EveryEntryBackEveryWay) {
+  const auto [compression, block_size] = GetParam();
+  const uint32_t seed = test::TestSeed() + static_cast<uint32_t>(block_size) +
+                        static_cast<uint32_t>(compression);
+  SCOPED_TRACE("seed " + std::to_string(seed));
+  Random rnd(seed);
+  const InternalKeyMap data = test::RandomInternalData(&rnd, 3000, &kCmp, 120);
+  std::vector<std::pair<std::string, std::string>> entries(data.begin(), data.end());
+
+  TableOptions options = InternalOptions();
+  options.compression = compression;
+  options.block_size = block_size;
+  options.block_restart_interval = 1 + static_cast<int>(rnd.Uniform(20));
+  const std::string bytes = BuildTable(options, data);
+  std::unique_ptr<Table> table;
+  ASSERT_TRUE(OpenTable(options, bytes, &table).ok());
+
+  const TableProperties& p = table->properties();
+  EXPECT_EQ(data.size(), p.num_entries);
+  uint64_t deletions = 0, key_bytes = 0, value_bytes = 0;
+  for (const auto& [k, v] : data) {
+    deletions += (ExtractTag(k) & 0xff) == kTypeDeletion;
+    key_bytes += k.size();
+    value_bytes += v.size();
+  }
+  EXPECT_EQ(deletions, p.num_deletions);
+  EXPECT_EQ(key_bytes, p.raw_key_size);
+  EXPECT_EQ(value_bytes, p.raw_value_size);
+  EXPECT_EQ(entries.front().first, p.smallest_key);
+  EXPECT_EQ(entries.back().first, p.largest_key);
+  EXPECT_EQ(std::string(kCmp.Name()), p.comparator_name);
+  EXPECT_EQ(compression, p.compression);
+  EXPECT_EQ(10u, p.filter_bits_per_key);
+  EXPECT_GE(p.num_data_blocks, (key_bytes + value_bytes) / (block_size + 4096) + 1);
+  EXPECT_LT(p.data_size, bytes.size());
+  EXPECT_GT(p.creation_time, 1600000000u);
+
+  ReadOptions ro;
+  std::unique_ptr<Iterator> it(table->NewIterator(ro));
+  size_t i = 0;
+  for (it->SeekToFirst(); it->Valid(); it->Next(), i++) {
+    ASSERT_LT(i, entries.size());
+    ASSERT_EQ(entries[i].first, it->key());
+    ASSERT_EQ(entries[i].second, it->value());
+  }
+  ASSERT_EQ(entries.size(), i);
+  ASSERT_TRUE(it->status().ok());
+  for (it->SeekToLast(); it->Valid(); it->Prev()) {
+    ASSERT_GT(i, 0u);
+    i--;
+    ASSERT_EQ(entries[i].first, it->key());
+    ASSERT_EQ(entries[i].second, it->value());
+  }
+  ASSERT_EQ(0u, i);
+  ASSERT_TRUE(it->status().ok());
+
+  // Seek and SeekForPrev to every key; step across block boundaries.
+  for (size_t j = 0; j < entries.size(); j++) {
+    it->Seek(entries[j].first);
+    ASSERT_TRUE(it->Valid());
+    ASSERT_EQ(entries[j].first, it->key());
+    it->Prev();
+    ASSERT_EQ(j > 0, it->Valid());
+    if (j > 0) {
+      ASSERT_EQ(entries[j - 1].first, it->key());
+    }
+    it->SeekForPrev(entries[j].first);
+    ASSERT_TRUE(it->Valid());
+    ASSERT_EQ(entries[j].second, it->value());
+    it->Next();
+    ASSERT_EQ(j + 1 < entries.size(), it->Valid());
+    if (j + 1 < entries.size()) {
+      ASSERT_EQ(entries[j + 1].first, it->key());
+    }
+  }
+  // Seek / SeekForPrev to (user key, random sequence) targets, which mostly
+  // fall between entries, and compare with the model.
+  for (int t = 0; t < 2000; t++) {
+    std::string target;
+    const std::string& base = entries[rnd.Uniform(static_cast<uint32_t>(entries.size()))].first;
+    AppendInternalKey(&target, rnd.OneIn(4) ? test::RandomUserKey(&rnd) : UserKeyOf(base),
+                      rnd.Next64() & kMaxSequenceNumber, rnd.OneIn(2) ? kTypeValue : kTypeDeletion);
+    auto lower = data.lower_bound(target);
+    it->Seek(target);
+    ASSERT_EQ(lower != data.end(), it->Valid());
+    if (it->Valid()) {
+      ASSERT_EQ(lower->first, it->key());
+    }
+    auto upper = data.upper_bound(target);
+    it->SeekForPrev(target);
+    ASSERT_EQ(upper != data.begin(), it->Valid());
+    if (it->Valid()) {
+      ASSERT_EQ(std::prev(upper)->first, it->key());
+    }
+
+    // InternalGet must report the first entry >= target whenever that entry
+    // has target's user key (what a point lookup needs).
+    bool found = false;
+    std::string got_key, got_value;
+    ASSERT_TRUE(table
+                    ->InternalGet(ro, target,
+                                  [&](std::string_view k, std::string_view v) {
+                                    found = true;
+                                    got_key = k;
+                                    got_value = v;
+                                  })
+                    .ok());
+    if (lower != data.end() && UserKeyOf(lower->first) == UserKeyOf(target)) {
+      ASSERT_TRUE(found);
+      ASSERT_EQ(lower->first, got_key);
+      ASSERT_EQ(lower->second, got_value);
+    } else if (found) {
+      ASSERT_NE(UserKeyOf(target), UserKeyOf(got_key));
+    }
+  }
+  ASSERT_TRUE(it->status().ok());
+
+  // InternalGet of every key finds exactly it.
+  for (const auto& [k, v] : entries) {
+    int calls = 0;
+    ASSERT_TRUE(table
+                    ->InternalGet(ro, k,
+                                  [&](std::string_view fk, std::string_view fv) {
+                                    calls++;
+                                    ASSERT_EQ(k, fk);
+                                    ASSERT_EQ(v, fv);
+                                  })
+                    .ok());
+    ASSERT_EQ(1, calls);
+    ASSERT_TRUE(table->KeyMayMatch(UserKeyOf(k)));
+  }
+
+  // Offsets grow with the key and stay inside the data.
+  uint64_t last = 0;
+  for (size_t j = 0; j < entries.size(); j += 7) {
+    const uint64_t off = table->ApproximateOffsetOf(entries[j].first);
+    ASSERT_GE(off, last);
+    last = off;
+  }
+  EXPECT_EQ(0u, table->ApproximateOffsetOf(entries.front().first));
+  std::string beyond;
+  AppendInternalKey(&beyond, std::string(40, '\xff'), 0, kTypeDeletion);
+  EXPECT_EQ(p.data_size, table->ApproximateOffsetOf(beyond));
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    AllCompressionsAndBlockSizes, TableRoundTripTest,
+    testing::Combine(testing::Values(CompressionType::kNone, CompressionType::kSnappy,
+                                     CompressionType::kLZ4, CompressionType::kZstd),
+                     testing::Values(size_t{256}, size_t{4096}, size_t{65536})));
+
+TEST(TableTest, FilterSavesReadsForAbsentKeys) {
+  Random rnd(17);
+  const InternalKeyMap data = test::RandomInternalData(&rnd, 2000, &kCmp);
+  TableCounters counters;
+  TableOptions options = InternalOptions();
+  options.counters = &counters;
+  const std::string bytes = BuildTable(options, data);
+  std::unique_ptr<Table> table;
+  ASSERT_TRUE(OpenTable(options, bytes, &table).ok());
+  const uint64_t reads_after_open = counters.block_reads.load();
+  EXPECT_EQ(4u, reads_after_open);  // index, meta-index, properties, filter
+
+  int absent = 0;
+  for (int i = 0; i < 1000; i++) {
+    const std::string user_key = "absent-" + std::to_string(i);
+    LookupKey lk(user_key, kMaxSequenceNumber);
+    bool found = false;
+    ASSERT_TRUE(table
+                    ->InternalGet(ReadOptions(), lk.internal_key(),
+                                  [&](std::string_view k, std::string_view) {
+                                    found = ExtractUserKey(k) == user_key;
+                                  })
+                    .ok());
+    EXPECT_FALSE(found);
+    absent++;
+  }
+  EXPECT_EQ(1000u, counters.bloom_checks.load());
+  EXPECT_GE(counters.bloom_useful.load(), 970u);  // ~1% false positives
+  EXPECT_EQ(reads_after_open + (1000 - counters.bloom_useful.load()), counters.block_reads.load());
+
+  const uint64_t useful = counters.bloom_useful.load();
+  for (const auto& [k, v] : data) {
+    ASSERT_TRUE(table->InternalGet(ReadOptions(), k, [](std::string_view, std::string_view) {}).ok());
+  }
+  EXPECT_EQ(useful, counters.bloom_useful.load());  // never for present keys
+  EXPECT_EQ(1000u + data.size(), counters.bloom_checks.load());
+}
+
+TEST(TableTest, NoFilterWhenDisabled) {
+  Random rnd(3);
+  const InternalKeyMap data = test::RandomInternalData(&rnd, 200, &kCmp);
+  TableCounters counters;
+  TableOptions options = InternalOptions();
+  options.bloom_bits_per_key = 0;
+  options.counters = &counters;
+  std::unique_ptr<Table> table;
+  ASSERT_TRUE(OpenTable(options, BuildTable(options, data), &table).ok());
+  EXPECT_EQ(0u, table->properties().filter_bits_per_key);
+  EXPECT_TRUE(table->KeyMayMatch("certainly absent"));
+  LookupKey lk("certainly absent", 5);
+  ASSERT_TRUE(table->InternalGet(ReadOptions(), lk.internal_key(),
+                                 [](std::string_view, std::string_view) {})
+                  .ok());
+  EXPECT_EQ(0u, counters.bloom_checks.load());
+}
+
+TEST(TableTest, PlainKeysWithBytewiseComparator) {
+  TableOptions options;
+  options.filter_user_keys = false;
+  options.block_size = 128;
+  StringSink sink;
+  TableBuilder builder(options, &sink);
+  std::vector<std::string> keys = {"", "a", "ab", std::string(1, '\xff')};
+  for (const auto& k : keys) ASSERT_TRUE(builder.Add(k, "v" + k).ok());
+  ASSERT_TRUE(builder.Finish().ok());
+  std::unique_ptr<Table> table;
+  ASSERT_TRUE(OpenTable(options, sink.contents(), &table).ok());
+  for (const auto& k : keys) {
+    EXPECT_TRUE(table->KeyMayMatch(k));
+    std::string value;
+    ASSERT_TRUE(table->InternalGet(ReadOptions(), k,
+                                   [&](std::string_view, std::string_view v) { value = v; })
+                    .ok());
+    EXPECT_EQ("v" + k, value);
+  }
+  EXPECT_EQ(0u, table->properties().num_deletions);
+}
+
+TEST(TableTest, EmptyTableIsValid) {
+  TableOptions options = InternalOptions();
+  StringSink sink;
+  TableBuilder builder(options, &sink);
+  ASSERT_TRUE(builder.Finish().ok());
+  std::unique_ptr<Table> table;
+  ASSERT_TRUE(OpenTable(options, sink.contents(), &table).ok());
+  EXPECT_EQ(0u, table->properties().num_entries);
+  EXPECT_EQ(0u, table->properties().num_data_blocks);
+  std::unique_ptr<Iterator> it(table->NewIterator(ReadOptions()));
+  it->SeekToFirst();
+  EXPECT_FALSE(it->Valid());
+  it->SeekToLast();
+  EXPECT_FALSE(it->Valid());
+  EXPECT_TRUE(it->status().ok());
+  LookupKey lk("k", 1);
+  bool found = false;
+  ASSERT_TRUE(table->InternalGet(ReadOptions(), lk.internal_key(),
+                                 [&](std::string_view, std::string_view) { found = true; })
+                  .ok());
+  EXPECT_FALSE(found);
+}
+
+TEST(TableTest, BuilderRejectsOutOfOrderAndDuplicateKeys) {
+  std::string k1, k2, k2_older;
+  AppendInternalKey(&k1, "a", 5, kTypeValue);
+  AppendInternalKey(&k2, "b", 9, kTypeValue);
+  AppendInternalKey(&k2_older, "b", 3, kTypeValue);
+  struct Case {
+    std::vector<std::string> keys;
+  };
+  const std::vector<std::vector<std::string>> cases = {
+      {k2, k1},        // user keys out of order
+      {k1, k1},        // duplicate
+      {k2_older, k2},  // same user key, newer after older
+      {k1, "short"},   // not an internal key
+  };
+  for (const auto& keys : cases) {
+    StringSink sink;
+    TableBuilder builder(InternalOptions(), &sink);
+    ASSERT_TRUE(builder.Add(keys[0], "v").ok());
+    Status s = builder.Add(keys[1], "v");
+    ASSERT_TRUE(s.IsInvalidArgument()) << s.ToString();
+    EXPECT_TRUE(builder.status().IsInvalidArgument());
+    EXPECT_TRUE(builder.Add(k2 + "z", "v").IsInvalidArgument());  // stays failed
+    EXPECT_EQ(1u, builder.NumEntries());
+    EXPECT_TRUE(builder.Finish().IsInvalidArgument());
+    EXPECT_EQ(0, sink.syncs());
+    std::unique_ptr<Table> table;
+    EXPECT_TRUE(OpenTable(InternalOptions(), sink.contents(), &table).IsCorruption());
+  }
+  StringSink sink;
+  TableBuilder builder(InternalOptions(), &sink);
+  Status s = builder.Add(k2, "v");
+  ASSERT_TRUE(s.ok());
+  s = builder.Add(k1, "v");
+  EXPECT_NE(std::string::npos, s.ToString().find("keys out of order")) << s.ToString();
+  // Add after Finish is refused too.
+  StringSink sink2;
+  TableBuilder done(InternalOptions(), &sink2);
+  ASSERT_TRUE(done.Finish().ok());
+  EXPECT_TRUE(done.Add(k1, "v").IsInvalidArgument());
+}
+
+TEST(TableTest, WriteErrorFailsBuilder) {
+  Random rnd(8);
+  const InternalKeyMap data = test::RandomInternalData(&rnd, 500, &kCmp);
+  StringSink sink;
+  TableOptions options = InternalOptions();
+  options.block_size = 256;
+  TableBuilder builder(options, &sink);
+  sink.set_fail_appends(true);
+  Status first_error;
+  for (const auto& [k, v] : data) {
+    Status s = builder.Add(k, v);
+    if (!s.ok()) {
+      first_error = s;
+      break;
+    }
+  }
+  EXPECT_TRUE(first_error.IsIOError());
+  EXPECT_TRUE(builder.Finish().IsIOError());
+  EXPECT_EQ(0, sink.syncs());
+}
+
+TEST(TableTest, ComparatorMismatchIsRefused) {
+  Random rnd(4);
+  const InternalKeyMap data = test::RandomInternalData(&rnd, 50, &kCmp);
+  const std::string bytes = BuildTable(InternalOptions(), data);
+  TableOptions other;  // bytewise comparator
+  std::unique_ptr<Table> table;
+  Status s = OpenTable(other, bytes, &table);
+  EXPECT_TRUE(s.IsCorruption());
+  EXPECT_NE(std::string::npos, s.ToString().find("comparator")) << s.ToString();
+  EXPECT_NE(std::string::npos, s.ToString().find("000042.sst")) << s.ToString();
+  EXPECT_EQ(nullptr, table);
+}
+
+TEST(TableTest, CompressionShrinksCompressibleData) {
+  InternalKeyMap data(test::InternalKeyLess{&kCmp});
+  for (int i = 0; i < 2000; i++) {
+    std::string k;
+    AppendInternalKey(&k, "key" + std::to_string(100000 + i), 1, kTypeValue);
+    data[k] = std::string(100, static_cast<char>('a' + i % 3)) + std::to_string(i);
+  }
+  TableOptions options = InternalOptions();
+  const size_t plain = BuildTable(options, data).size();
+  for (CompressionType c :
+       {CompressionType::kSnappy, CompressionType::kLZ4, CompressionType::kZstd}) {
+    options.compression = c;
+    const std::string bytes = BuildTable(options, data);
+    EXPECT_LT(bytes.size(), plain / 2) << CompressionName(c);
+    std::unique_ptr<Table> table;
+    ASSERT_TRUE(OpenTable(options, bytes, &table).ok());
+    std::unique_ptr<Iterator> it(table->NewIterator(ReadOptions()));
+    auto expected = data.begin();
+    for (it->SeekToFirst(); it->Valid(); it->Next(), ++expected) {
+      ASSERT_EQ(expected->first, it->key());
+      ASSERT_EQ(expected->second, it->value());
+    }
+    EXPECT_EQ(data.end(), expected);
+    EXPECT_TRUE(it->status().ok());
+  }
+}
+
+TEST(TableTest, BlockCacheHitsAndFillCache) {
+  Random rnd(21);
+  const InternalKeyMap data = test::RandomInternalData(&rnd, 1000, &kCmp);
+  std::unique_ptr<Cache> cache = NewLRUCache(1 << 20);
+  TableCounters counters;
+  TableOptions options = InternalOptions();
+  options.block_size = 512;
+  options.block_cache = cache.get();
+  options.counters = &counters;
+  const std::string bytes = BuildTable(options, data);
+  std::unique_ptr<Table> table, twin;
+  ASSERT_TRUE(OpenTable(options, bytes, &table).ok());
+  ASSERT_TRUE(OpenTable(options, bytes, &twin).ok());
+  const uint64_t blocks = table->properties().num_data_blocks;
+
+  auto scan = [&](const Table& t, const ReadOptions& ro) {
+    std::unique_ptr<Iterator> it(t.NewIterator(ro));
+    size_t n = 0;
+    for (it->SeekToFirst(); it->Valid(); it->Next()) n++;
+    EXPECT_TRUE(it->status().ok());
+    return n;
+  };
+  ReadOptions no_fill;
+  no_fill.fill_cache = false;
+  EXPECT_EQ(data.size(), scan(*table, no_fill));
+  EXPECT_EQ(0u, cache->TotalCharge());
+  ReadOptions no_verify;
+  no_verify.verify_checksums = false;
+  EXPECT_EQ(data.size(), scan(*table, no_verify));
+  EXPECT_EQ(0u, cache->TotalCharge());  // unverified blocks are not cached
+  EXPECT_EQ(0u, counters.block_cache_hits.load());
+
+  EXPECT_EQ(data.size(), scan(*table, ReadOptions()));
+  EXPECT_GT(cache->TotalCharge(), 0u);
+  const uint64_t reads = counters.block_reads.load();
+  EXPECT_EQ(data.size(), scan(*table, ReadOptions()));
+  EXPECT_EQ(blocks, counters.block_cache_hits.load());
+  EXPECT_EQ(reads, counters.block_reads.load());  // all from the cache
+  // Another table (same bytes, other cache id) does not see these blocks.
+  EXPECT_EQ(data.size(), scan(*twin, ReadOptions()));
+  EXPECT_EQ(blocks, counters.block_cache_hits.load());
+  EXPECT_GT(counters.block_reads.load(), reads);
+}
+
+TEST(FormatTest, FooterRoundTripAndChecks) {
+  Footer footer(BlockHandle(123456789, 4000), BlockHandle(~0ull >> 1, ~0ull));
+  std::string bytes;
+  footer.EncodeTo(&bytes);
+  ASSERT_EQ(Footer::kEncodedLength, bytes.size());
+  Footer decoded;
+  ASSERT_TRUE(decoded.DecodeFrom(bytes).ok());
+  EXPECT_EQ(123456789u, decoded.metaindex_handle().offset());
+  EXPECT_EQ(4000u, decoded.metaindex_handle().size());
+  EXPECT_EQ(~0ull >> 1, decoded.index_handle().offset());
+  EXPECT_EQ(~0ull, decoded.index_handle().size());
+  std::string bad_magic = bytes;
+  bad_magic.back() ^= 1;
+  EXPECT_TRUE(decoded.DecodeFrom(bad_magic).IsCorruption());
+  std::string bad_version = bytes;
+  bad_version[Footer::kHandleAreaSize] ^= 2;
+  EXPECT_TRUE(decoded.DecodeFrom(bad_version).IsCorruption());
+  std::string zeros(Footer::kEncodedLength, '\0');
+  EXPECT_TRUE(decoded.DecodeFrom(zeros).IsCorruption());
+  Footer small(BlockHandle(1, 2), BlockHandle(3, 4));
+  std::string padded;
+  small.EncodeTo(&padded);
+  padded[10] = 1;  // padding must be zero
+  EXPECT_TRUE(decoded.DecodeFrom(padded).IsCorruption());
+  // A redundant varint continuation byte (size 4 written as 0x84 0x00)
+  // decodes to the same handle but is not what the writer wrote.
+  std::string redundant;
+  small.EncodeTo(&redundant);
+  ASSERT_EQ(4, redundant[3]);
+  redundant[3] = static_cast<char>(0x84);
+  Footer tricky;
+  EXPECT_TRUE(tricky.DecodeFrom(redundant).IsCorruption());
+}
+
+TEST(FormatTest, CompressionRoundTripAndTwelvePercentRule) {
+  Random rnd(2);
+  std::string compressible;
+  while (compressible.size() < 20000) compressible += "lsmkv " + std::to_string(rnd.Uniform(50));
+  const std::string random = rnd.RandomBytes(20000);
+  for (CompressionType c :
+       {CompressionType::kSnappy, CompressionType::kLZ4, CompressionType::kZstd}) {
+    SCOPED_TRACE(CompressionName(c));
+    std::string stored;
+    ASSERT_EQ(c, CompressBlock(compressible, c, &stored));
+    BlockContents out;
+    ASSERT_TRUE(UncompressBlock(c, stored, &out).ok());
+    EXPECT_EQ(compressible, out.view());
+    // Random bytes do not compress by 1/8: stored raw.
+    EXPECT_EQ(CompressionType::kNone, CompressBlock(random, c, &stored));
+    EXPECT_TRUE(stored.empty());
+    // 7/8 random + 1/8 zeros saves less than 12.5% (headers): stored raw.
+    const std::string mixed = rnd.RandomBytes(17600) + std::string(2400, '\0');
+    EXPECT_EQ(CompressionType::kNone, CompressBlock(mixed, c, &stored));
+    // Half zeros saves plenty.
+    const std::string half = rnd.RandomBytes(10000) + std::string(10000, '\0');
+    EXPECT_EQ(c, CompressBlock(half, c, &stored));
+  }
+  std::string stored;
+  EXPECT_EQ(CompressionType::kNone, CompressBlock(compressible, CompressionType::kNone, &stored));
+}
+
+TEST(FormatTest, BadCompressedBlocksAreCorruption) {
+  Random rnd(9);
+  std::string text;
+  while (text.size() < 5000) text += "some text " + std::to_string(rnd.Uniform(100));
+  for (CompressionType c :
+       {CompressionType::kSnappy, CompressionType::kLZ4, CompressionType::kZstd}) {
+    SCOPED_TRACE(CompressionName(c));
+    std::string stored;
+    ASSERT_EQ(c, CompressBlock(text, c, &stored));
+    BlockContents out;
+    EXPECT_TRUE(UncompressBlock(c, "", &out).IsCorruption());
+    EXPECT_TRUE(UncompressBlock(c, stored.substr(0, stored.size() / 2), &out).IsCorruption());
+    EXPECT_TRUE(UncompressBlock(c, rnd.RandomBytes(300), &out).IsCorruption());
+    if (c != CompressionType::kSnappy) {
+      // A length prefix that disagrees with the payload.
+      std::string_view payload(stored);
+      uint32_t length = 0;
+      ASSERT_TRUE(GetVarint32(&payload, &length));
+      for (uint32_t wrong : {length - 1, length + 1, uint32_t{1} << 30}) {
+        std::string bad;
+        PutVarint32(&bad, wrong);
+        bad.append(payload.data(), payload.size());
+        EXPECT_TRUE(UncompressBlock(c, bad, &out).IsCorruption()) << wrong;
+      }
+    }
+    // Every single-byte change either fails or (rarely) decodes to some
+    // bytes — never crashes (ASan) or exceeds the claimed size.
+    for (size_t pos = 0; pos < stored.size(); pos += 3) {
+      std::string bad = stored;
+      bad[pos] = static_cast<char>(bad[pos] ^ 0x5a);
+      Status s = UncompressBlock(c, bad, &out);
+      EXPECT_TRUE(s.ok() || s.IsCorruption());
+    }
+  }
+}
+
+}  // namespace
+}  // namespace lsmkv

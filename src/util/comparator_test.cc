@@ -1,0 +1,136 @@
+#include "util/comparator.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "util/random.h"
+#include "util/testutil.h"
+
+namespace lsmkv {
+namespace {
+
+const Comparator* Cmp() { return BytewiseComparator(); }
+
+int Sign(int x) { return (x > 0) - (x < 0); }
+
+std::string Separator(std::string start, std::string_view limit) {
+  Cmp()->FindShortestSeparator(&start, limit);
+  return start;
+}
+
+std::string Successor(std::string key) {
+  Cmp()->FindShortSuccessor(&key);
+  return key;
+}
+
+// Random strings over a small alphabet that includes 0x00 and 0xff, so that
+// long shared prefixes and the 0xff edge cases are common.
+std::string RandomEdgyString(Random* rnd, size_t max_len) {
+  static const char kAlphabet[] = {'\x00', '\x01', 'a', 'b', '\x7f', '\x80', '\xfe', '\xff'};
+  std::string s(rnd->Uniform(static_cast<uint32_t>(max_len) + 1), '\0');
+  for (char& c : s) c = kAlphabet[rnd->Uniform(sizeof(kAlphabet))];
+  return s;
+}
+
+TEST(BytewiseComparatorTest, SingletonAndName) {
+  EXPECT_EQ(BytewiseComparator(), BytewiseComparator());
+  EXPECT_STREQ("lsmkv.BytewiseComparator", Cmp()->Name());
+}
+
+TEST(BytewiseComparatorTest, ComparesUnsignedBytes) {
+  EXPECT_EQ(0, Cmp()->Compare("", ""));
+  EXPECT_EQ(0, Cmp()->Compare("abc", "abc"));
+  EXPECT_LT(Cmp()->Compare("", "a"), 0);
+  EXPECT_LT(Cmp()->Compare("a", "ab"), 0);
+  EXPECT_LT(Cmp()->Compare("ab", "b"), 0);
+  EXPECT_GT(Cmp()->Compare("b", "ab"), 0);
+  // 0x80 and 0xff sort after ASCII (bytes are unsigned).
+  EXPECT_LT(Cmp()->Compare("z", "\x80"), 0);
+  EXPECT_LT(Cmp()->Compare("\x7f", "\xff"), 0);
+  EXPECT_LT(Cmp()->Compare(std::string_view("a\0", 2), std::string_view("a\x01", 2)), 0);
+  EXPECT_LT(Cmp()->Compare("a", std::string_view("a\0", 2)), 0);
+}
+
+TEST(BytewiseComparatorTest, CompareIsAntisymmetric) {
+  Random rnd(test::TestSeed());
+  for (int i = 0; i < 10000; i++) {
+    const std::string a = RandomEdgyString(&rnd, 6);
+    const std::string b = RandomEdgyString(&rnd, 6);
+    const int ab = Sign(Cmp()->Compare(a, b));
+    ASSERT_EQ(-ab, Sign(Cmp()->Compare(b, a)));
+    ASSERT_EQ(ab == 0, a == b);
+    // Agrees with a byte-by-byte unsigned comparison.
+    int expected = 0;
+    for (size_t k = 0; k < std::min(a.size(), b.size()) && expected == 0; k++) {
+      expected = Sign(static_cast<unsigned char>(a[k]) - static_cast<unsigned char>(b[k]));
+    }
+    if (expected == 0) expected = Sign(static_cast<int>(a.size()) - static_cast<int>(b.size()));
+    ASSERT_EQ(expected, ab);
+  }
+}
+
+TEST(BytewiseComparatorTest, ShortestSeparatorExamples) {
+  EXPECT_EQ("abd", Separator("abcdef", "abzzz"));
+  EXPECT_EQ("b", Separator("a", "c"));
+  // Adjacent bytes: no shorter separator exists at that position.
+  EXPECT_EQ("abc1", Separator("abc1", "abd"));
+  // start is a prefix of limit, or limit a prefix of start: unchanged.
+  EXPECT_EQ("abc", Separator("abc", "abcdef"));
+  EXPECT_EQ("", Separator("", "a"));
+  // High bytes: the first differing byte is incremented when that stays
+  // below limit, whatever follows it.
+  EXPECT_EQ("\x01", Separator(std::string("\x00\xff\xff", 3), "\x03"));
+  EXPECT_EQ("\x11", Separator("\x10\xff\xff", "\xff"));
+  EXPECT_EQ("\xfe\xff", Separator("\xfe\xff", "\xff"));  // 0xfe + 1 == 0xff
+  EXPECT_EQ("a\xff\xff", Separator("a\xff\xff", "b"));
+  // Equal strings (allowed by callers with equal user keys) stay unchanged.
+  EXPECT_EQ("same", Separator("same", "same"));
+}
+
+TEST(BytewiseComparatorTest, ShortSuccessorExamples) {
+  EXPECT_EQ("b", Successor("abc"));
+  EXPECT_EQ("\xff\xff\x02", Successor("\xff\xff\x01zzz"));
+  EXPECT_EQ("\xff\xff", Successor("\xff\xff"));  // nothing shorter and larger
+  EXPECT_EQ("", Successor(""));
+  EXPECT_EQ("\x01", Successor(std::string("\x00\x00", 2)));
+}
+
+TEST(BytewiseComparatorTest, SeparatorKeepsOrderOnRandomStrings) {
+  Random rnd(test::TestSeed() + 1);
+  int shortened = 0;
+  for (int i = 0; i < 50000; i++) {
+    std::string a = RandomEdgyString(&rnd, 8);
+    std::string b = RandomEdgyString(&rnd, 8);
+    if (rnd.OneIn(4)) b = a + RandomEdgyString(&rnd, 3);  // prefix cases
+    const int c = Cmp()->Compare(a, b);
+    if (c == 0) continue;
+    const std::string& start = c < 0 ? a : b;
+    const std::string& limit = c < 0 ? b : a;
+    const std::string s = Separator(start, limit);
+    ASSERT_LE(Cmp()->Compare(start, s), 0) << testing::PrintToString(start);
+    ASSERT_LT(Cmp()->Compare(s, limit), 0) << testing::PrintToString(start);
+    ASSERT_LE(s.size(), start.size());
+    if (s != start) shortened++;
+  }
+  EXPECT_GT(shortened, 1000);  // the shortening actually happens
+}
+
+TEST(BytewiseComparatorTest, SuccessorKeepsOrderOnRandomStrings) {
+  Random rnd(test::TestSeed() + 2);
+  int shortened = 0;
+  for (int i = 0; i < 50000; i++) {
+    const std::string key = RandomEdgyString(&rnd, 8);
+    const std::string s = Successor(key);
+    ASSERT_GE(Cmp()->Compare(s, key), 0) << testing::PrintToString(key);
+    ASSERT_LE(s.size(), key.size());
+    if (s != key) {
+      shortened++;
+      ASSERT_GT(Cmp()->Compare(s, key), 0);
+    }
+  }
+  EXPECT_GT(shortened, 1000);
+}
+
+}  // namespace
+}  // namespace lsmkv

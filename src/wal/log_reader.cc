@@ -1,0 +1,242 @@
+#include "wal/log_reader.h"
+
+#include <algorithm>
+#include <cassert>
+#include <string>
+#include <utility>
+
+#include "util/coding.h"
+#include "util/crc32c.h"
+
+namespace lsmkv::log {
+namespace {
+
+bool AllZero(const char* p, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    if (p[i] != 0) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+Reader::Reader(SequentialFile* file, Reporter* reporter, bool verify_checksums, uint64_t log_number,
+               std::string file_name_for_reports)
+    : file_(file),
+      reporter_(reporter),
+      verify_checksums_(verify_checksums),
+      log_number_(static_cast<uint32_t>(log_number)),
+      file_name_(std::move(file_name_for_reports)),
+      backing_store_(new char[kBlockSize]) {
+  assert(file_ != nullptr);
+  for (int t = 0; t <= kMaxRecordType; t++) {
+    crc_seed_[t] = FragmentCrcSeed(static_cast<uint8_t>(t), log_number_);
+  }
+}
+
+Reader::~Reader() = default;
+
+bool Reader::ReadRecord(std::string* record) {
+  record->clear();
+  if (done_) return false;
+
+  // A record being assembled from FIRST and MIDDLE fragments occupies
+  // [record_start, record_end) of the file.
+  bool pending = false;
+  uint64_t record_start = 0;
+  uint64_t record_end = 0;
+  auto drop_pending = [&](std::string_view problem) {
+    if (!pending) return;
+    ReportDrop(record_start, record_end - record_start, problem);
+    pending = false;
+    record->clear();
+  };
+
+  while (true) {
+    Fragment f = ReadFragment();
+    if (f.kind == Kind::kEnd) {
+      done_ = true;
+      if (pending && end_reason_ != End::kIOError) end_reason_ = End::kTornTail;
+      if (end_reason_ == End::kTornTail) {
+        assert(logical_end_ >= accounted_end_);
+        torn_tail_bytes_ = logical_end_ - accounted_end_;
+      }
+      record->clear();
+      return false;
+    }
+    if (f.kind == Kind::kBad) {
+      drop_pending("record lost its remaining fragments to later damage");
+      ReportDrop(f.offset, f.end - f.offset, f.problem);
+      continue;
+    }
+
+    switch (f.type) {
+      case kFullType:
+        drop_pending("FIRST fragment without LAST");
+        record->assign(f.payload);
+        last_record_offset_ = f.offset;
+        accounted_end_ = f.end;
+        return true;
+      case kFirstType:
+        drop_pending("FIRST fragment without LAST");
+        pending = true;
+        record_start = f.offset;
+        record_end = f.end;
+        record->assign(f.payload);
+        break;
+      case kMiddleType:
+        if (!pending) {
+          ReportDrop(f.offset, f.end - f.offset, "MIDDLE fragment without FIRST");
+        } else {
+          record->append(f.payload);
+          record_end = f.end;
+        }
+        break;
+      case kLastType:
+        if (!pending) {
+          ReportDrop(f.offset, f.end - f.offset, "LAST fragment without FIRST");
+          break;
+        }
+        record->append(f.payload);
+        last_record_offset_ = record_start;
+        accounted_end_ = f.end;
+        return true;
+      default:
+        // ReadFragment returns only the four valid types.
+        assert(false);
+        break;
+    }
+  }
+}
+
+bool Reader::ReadBlock() {
+  buffer_ = {};
+  if (eof_) return false;
+  std::string_view result;
+  Status s = file_->Read(kBlockSize, &result, backing_store_.get());
+  if (!s.ok()) {
+    status_ = std::move(s);
+    eof_ = true;
+    return false;
+  }
+  // Blocks must stay aligned with the file: never trust more than asked for.
+  if (result.size() > kBlockSize) result = result.substr(0, kBlockSize);
+  buffer_ = result;
+  end_of_buffer_offset_ += result.size();
+  if (result.size() < kBlockSize) eof_ = true;
+  return !result.empty();
+}
+
+bool Reader::ChecksumMatches(uint32_t number, uint32_t length) const {
+  assert(kHeaderSize + length <= buffer_.size());
+  const char* header = buffer_.data();
+  const auto type = static_cast<uint8_t>(header[kTypeOffset]);
+  uint32_t crc = (number == log_number_ && type <= kMaxRecordType) ? crc_seed_[type]
+                                                                   : FragmentCrcSeed(type, number);
+  crc = crc32c::Extend(crc, header + kLengthOffset, 2);
+  if (length > 0) crc = crc32c::Extend(crc, header + kHeaderSize, length);
+  return crc == crc32c::Unmask(DecodeFixed32(header + kCrcOffset));
+}
+
+Reader::Fragment Reader::ReadFragment() {
+  Fragment f;
+  // Finds a header: skips a block's trailer, refills at block boundaries.
+  while (buffer_.size() < kHeaderSize) {
+    if (eof_) {
+      // The file ends here: cleanly, or inside a header.
+      f.kind = Kind::kEnd;
+      logical_end_ = end_of_buffer_offset_;
+      end_reason_ = (!status_.ok()) ? End::kIOError : buffer_.empty() ? End::kEof : End::kTornTail;
+      buffer_ = {};
+      return f;
+    }
+    // A full block's last bytes, too few for a header, are its trailer. The
+    // writer emits a trailer together with the next fragment, so a file that
+    // ends right after one was cut inside that fragment's record.
+    const bool skipped_trailer = !buffer_.empty();
+    if (!ReadBlock()) {
+      f.kind = Kind::kEnd;
+      logical_end_ = end_of_buffer_offset_;
+      end_reason_ = (!status_.ok()) ? End::kIOError : skipped_trailer ? End::kTornTail : End::kEof;
+      return f;
+    }
+  }
+
+  const char* header = buffer_.data();
+  const uint64_t offset = BufferOffset();
+  f.offset = offset;
+  if (AllZero(header, kHeaderSize)) {
+    f.kind = Kind::kEnd;
+    logical_end_ = offset;
+    end_reason_ = End::kZeroHeader;
+    buffer_ = {};
+    return f;
+  }
+
+  const uint32_t length =
+      static_cast<uint32_t>(static_cast<uint8_t>(header[kLengthOffset])) |
+      (static_cast<uint32_t>(static_cast<uint8_t>(header[kLengthOffset + 1])) << 8);
+  const auto type = static_cast<uint8_t>(header[kTypeOffset]);
+  const uint32_t number = DecodeFixed32(header + kLogNumberOffset);
+  // Reads are block aligned, so buffer_ ends at the block's end or at the
+  // end of the file, whichever comes first.
+  const uint64_t room = kBlockSize - offset % kBlockSize;
+  assert(buffer_.size() <= room);
+
+  // Everything from here to the block's end is untrusted after damage.
+  auto bad = [&](const char* problem) {
+    f.kind = Kind::kBad;
+    f.end = end_of_buffer_offset_;
+    f.problem = problem;
+    buffer_ = {};
+    return f;
+  };
+  if (kHeaderSize + length > room) return bad("fragment length runs past the end of its block");
+  if (kHeaderSize + length > buffer_.size()) {
+    // Fits in its block but the file ends first: a torn write.
+    assert(eof_);
+    f.kind = Kind::kEnd;
+    logical_end_ = end_of_buffer_offset_;
+    end_reason_ = End::kTornTail;
+    buffer_ = {};
+    return f;
+  }
+  if (number != log_number_) {
+    // A valid fragment of another log number is stale data left by an
+    // earlier use of the file: the end of this log. Checked even when
+    // verify_checksums_ is off, so that a damaged number is not taken for
+    // the end.
+    if (ChecksumMatches(number, length)) {
+      f.kind = Kind::kEnd;
+      logical_end_ = offset;
+      end_reason_ = End::kStaleLogNumber;
+      buffer_ = {};
+      return f;
+    }
+    return bad("checksum mismatch");
+  }
+  if (verify_checksums_ && !ChecksumMatches(number, length)) return bad("checksum mismatch");
+  if (type == kZeroType || type > kMaxRecordType) return bad("unknown fragment type");
+
+  f.kind = Kind::kFragment;
+  f.type = static_cast<RecordType>(type);
+  f.payload = buffer_.substr(kHeaderSize, length);
+  f.end = offset + kHeaderSize + length;
+  buffer_.remove_prefix(kHeaderSize + length);
+  return f;
+}
+
+void Reader::ReportDrop(uint64_t offset, uint64_t bytes, std::string_view problem) {
+  accounted_end_ = std::max(accounted_end_, offset + bytes);
+  if (reporter_ == nullptr) return;
+  std::string detail = "offset ";
+  detail.append(std::to_string(offset));
+  detail.append(": ");
+  detail.append(problem);
+  detail.append(" (");
+  detail.append(std::to_string(bytes));
+  detail.append(" bytes dropped)");
+  reporter_->Corruption(offset, static_cast<size_t>(bytes), Status::Corruption(file_name_, detail));
+}
+
+}  // namespace lsmkv::log

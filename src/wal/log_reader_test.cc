@@ -1,0 +1,517 @@
+// log::Reader on damaged, truncated, pre-allocated and recycled logs.
+#include "wal/log_reader.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "util/random.h"
+#include "util/testutil.h"
+#include "wal/log_format.h"
+#include "wal/log_testutil.h"
+#include "wal/log_writer.h"
+
+namespace lsmkv::log {
+namespace {
+
+using logtest::EncodeFragment;
+using logtest::LogBuilder;
+using logtest::ReadLog;
+using logtest::ReadResult;
+using logtest::Report;
+using logtest::StringSource;
+using logtest::WrittenRecord;
+
+constexpr uint64_t kLogNumber = 7;
+
+// Reports are disjoint, in file order, and inside [0, file_size).
+void ExpectSaneReports(const ReadResult& r, uint64_t file_size) {
+  uint64_t prev_end = 0;
+  for (const Report& rep : r.reports) {
+    EXPECT_TRUE(rep.reason.IsCorruption()) << rep.reason.ToString();
+    EXPECT_GE(rep.offset, prev_end) << rep.reason.ToString();
+    EXPECT_LE(rep.offset + rep.bytes, file_size) << rep.reason.ToString();
+    prev_end = rep.offset + rep.bytes;
+  }
+}
+
+bool Contains(std::string_view haystack, std::string_view needle) {
+  return haystack.find(needle) != std::string_view::npos;
+}
+
+// ---------------------------------------------------------------- torn tails
+
+// Cuts log at every offset in [from, size] and checks the reader returns the
+// records whose Append completed before the cut, reports nothing, and says
+// TornTail exactly when the cut fell inside a record's bytes.
+void ExpectTornTailAtEveryCut(const LogBuilder& log, uint64_t from) {
+  const std::string& file = log.contents();
+  const std::vector<WrittenRecord>& recs = log.records();
+  int torn_cuts = 0;
+  for (uint64_t cut = from; cut <= file.size(); cut++) {
+    ReadResult r = ReadLog(std::string_view(file).substr(0, cut), kLogNumber, true,
+                           /*copy_to_scratch=*/false);
+    size_t complete = 0;
+    while (complete < recs.size() && recs[complete].end <= cut) complete++;
+    const bool cut_inside = complete < recs.size() && recs[complete].append_start < cut;
+
+    ASSERT_TRUE(r.reports.empty()) << "cut " << cut << ": " << r.reports[0].reason.ToString();
+    ASSERT_TRUE(r.status.ok());
+    ASSERT_EQ(r.records.size(), complete) << "cut " << cut;
+    for (size_t i = 0; i < complete; i++) ASSERT_EQ(r.records[i], recs[i].payload);
+    ASSERT_EQ(r.torn, cut_inside) << "cut " << cut;
+    if (cut_inside) {
+      torn_cuts++;
+      ASSERT_EQ(r.end, Reader::End::kTornTail);
+      ASSERT_EQ(r.torn_bytes, cut - recs[complete].append_start) << "cut " << cut;
+    } else {
+      ASSERT_EQ(r.end, Reader::End::kEof);
+      ASSERT_EQ(r.torn_bytes, 0u);
+    }
+  }
+  EXPECT_GT(torn_cuts, 0);
+}
+
+// Three blocks; a record crosses blocks 0-1 and block 1 ends in a trailer.
+TEST(LogReaderTest, TornTailAtEveryCutWithTrailer) {
+  LogBuilder log(kLogNumber);
+  log.Add("");
+  log.Add(std::string(5000, 'a'));
+  log.Add(std::string(40000, 'b'));  // FIRST in block 0, LAST in block 1.
+  log.Add("");
+  log.Add("c");
+  log.AddEndingBefore(5, 'd');     // Block 1 ends with a 5-byte trailer...
+  log.Add(std::string(100, 'e'));  // ...written with this record.
+  log.Add("");
+  log.Add(std::string(3000, 'f'));
+  ASSERT_EQ(log.records()[6].append_start, 2 * kBlockSize - 5);
+  ASSERT_EQ(log.contents().size() / kBlockSize, 2u);
+  ExpectTornTailAtEveryCut(log, kBlockSize);
+}
+
+// Three blocks; a record is FIRST/MIDDLE/LAST and the log ends with an empty
+// record whose header exactly fills the last block.
+TEST(LogReaderTest, TornTailAtEveryCutInsideMultiBlockRecord) {
+  LogBuilder log(kLogNumber);
+  log.Add(std::string(10, 'a'));
+  log.Add(std::string(70000, 'b'));
+  log.Add("");
+  log.AddEndingBefore(kHeaderSize, 'c');
+  log.Add("");
+  ASSERT_EQ(log.contents().size(), 3 * kBlockSize);
+  ExpectTornTailAtEveryCut(log, kBlockSize);
+}
+
+// ------------------------------------------------------------ end of the log
+
+TEST(LogReaderTest, ZeroHeaderEndsTheLog) {
+  // Pre-allocated space after the last record, within the block, to the
+  // block's end, and across a whole further block.
+  const size_t zero_lengths[] = {kHeaderSize, 100, kBlockSize};
+  for (size_t zeros : zero_lengths) {
+    for (size_t gap : {size_t{0}, size_t{5}, size_t{500}}) {
+      SCOPED_TRACE("zeros " + std::to_string(zeros) + " gap " + std::to_string(gap));
+      LogBuilder log(kLogNumber);
+      log.Add("one");
+      log.AddEndingBefore(gap, 't');
+      // A gap too small for a header is a trailer: the zero header then
+      // starts the next block.
+      const size_t trailer = gap < kHeaderSize ? gap : 0;
+      std::string file = log.contents() + std::string(std::max(zeros, trailer + kHeaderSize), '\0');
+      ReadResult r = ReadLog(file, kLogNumber);
+      EXPECT_EQ(r.records, log.payloads());
+      EXPECT_TRUE(r.reports.empty());
+      EXPECT_EQ(r.end, Reader::End::kZeroHeader);
+      EXPECT_FALSE(r.torn);
+    }
+  }
+}
+
+// A multi-block record whose later block never reached the disk of a
+// pre-allocated file: a torn tail, not corruption.
+TEST(LogReaderTest, ZeroHeaderInsideRecordIsTornTail) {
+  LogBuilder log(kLogNumber);
+  log.Add("kept");
+  log.Add(std::string(50000, 'x'));
+  std::string file = log.contents();
+  std::fill(file.begin() + kBlockSize, file.end(), '\0');
+  file += std::string(kBlockSize, '\0');
+  ReadResult r = ReadLog(file, kLogNumber);
+  EXPECT_EQ(r.records, std::vector<std::string>{"kept"});
+  EXPECT_TRUE(r.reports.empty());
+  EXPECT_EQ(r.end, Reader::End::kTornTail);
+  EXPECT_EQ(r.torn_bytes, kBlockSize - log.records()[1].append_start);
+}
+
+// A recycled file: log 7 overwrote the start of log 6. The first fragment
+// of log 6 that follows is valid but stale: the end of log 7.
+TEST(LogReaderTest, StaleLogNumberEndsTheLog) {
+  Random rnd(test::TestSeed());
+  std::vector<size_t> sizes;
+  for (int i = 0; i < 60; i++) sizes.push_back(rnd.Uniform(4000));
+  sizes[20] = 50000;  // A multi-block record in the middle.
+
+  LogBuilder old_log(6);
+  for (size_t n : sizes) old_log.Add(std::string(n, 'o'));
+  for (size_t keep : {size_t{0}, size_t{1}, size_t{19}, size_t{21}, size_t{40}}) {
+    SCOPED_TRACE("keep " + std::to_string(keep));
+    LogBuilder new_log(kLogNumber);
+    for (size_t i = 0; i < keep; i++) new_log.Add(rnd.RandomBytes(sizes[i]));
+    std::string file = new_log.contents() + old_log.contents().substr(new_log.contents().size());
+    ReadResult r = ReadLog(file, kLogNumber);
+    EXPECT_EQ(r.records, new_log.payloads());
+    EXPECT_TRUE(r.reports.empty()) << r.reports[0].reason.ToString();
+    EXPECT_EQ(r.end, Reader::End::kStaleLogNumber);
+    EXPECT_FALSE(r.torn);
+    // Old log 6 is stale from its very first fragment for a reader of log 7...
+    r = ReadLog(old_log.contents(), kLogNumber);
+    EXPECT_TRUE(r.records.empty());
+    EXPECT_EQ(r.end, Reader::End::kStaleLogNumber);
+    // ...even without checksum verification.
+    r = ReadLog(file, kLogNumber, /*verify_checksums=*/false);
+    EXPECT_EQ(r.records, new_log.payloads());
+    EXPECT_EQ(r.end, Reader::End::kStaleLogNumber);
+  }
+}
+
+// A stale fragment while a record is incomplete: the incomplete record is a
+// torn tail.
+TEST(LogReaderTest, StaleFragmentInsideRecordIsTornTail) {
+  std::string file = EncodeFragment(kFullType, "a", kLogNumber) +
+                     EncodeFragment(kFirstType, "b1", kLogNumber) +
+                     EncodeFragment(kLastType, "b2", kLogNumber - 1);
+  ReadResult r = ReadLog(file, kLogNumber);
+  EXPECT_EQ(r.records, std::vector<std::string>{"a"});
+  EXPECT_TRUE(r.reports.empty());
+  EXPECT_EQ(r.end, Reader::End::kTornTail);
+  EXPECT_EQ(r.torn_bytes, kHeaderSize + 2);
+}
+
+// ---------------------------------------------------------------- corruption
+
+// Damages one header byte of record B (of A B C in block 0, D E in block 1).
+TEST(LogReaderTest, CorruptedHeaderFieldsAreDetected) {
+  LogBuilder log(kLogNumber);
+  log.Add("record A");
+  log.Add("record B");
+  log.Add("record C");
+  log.AddEndingBefore(0, 'f');
+  log.Add("record D");
+  log.Add("record E");
+  const std::vector<std::string> expected = {"record A", "record D", "record E"};
+  const uint64_t b = log.records()[1].header_start;
+
+  struct Case {
+    size_t byte;
+    uint8_t mask;
+    bool detected_without_checksums;
+  };
+  // detected_without_checksums: a length past the block, an unknown type
+  // and a log number are caught even with verification off.
+  const Case cases[] = {
+      {kCrcOffset, 0x01, false},          {kCrcOffset + 3, 0x80, false},
+      {kLengthOffset, 0x01, false},       {kLengthOffset, 0x04, false},
+      {kLengthOffset + 1, 0x80, true},    {kTypeOffset, 0x01, false},
+      {kTypeOffset, 0x02, false},         {kTypeOffset, 0x80, true},
+      {kLogNumberOffset, 0x01, true},     {kLogNumberOffset + 1, 0x10, true},
+      {kLogNumberOffset + 3, 0x80, true},
+  };
+  for (const Case& c : cases) {
+    for (bool verify : {true, false}) {
+      if (!verify && !c.detected_without_checksums) continue;
+      SCOPED_TRACE("byte " + std::to_string(c.byte) + " mask " + std::to_string(c.mask) +
+                   (verify ? " verified" : " unverified"));
+      std::string file = log.contents();
+      file[b + c.byte] = static_cast<char>(file[b + c.byte] ^ c.mask);
+      ReadResult r = ReadLog(file, kLogNumber, verify);
+      EXPECT_EQ(r.records, expected);
+      ASSERT_EQ(r.reports.size(), 1u);
+      EXPECT_EQ(r.reports[0].offset, b);
+      EXPECT_EQ(r.reports[0].bytes, kBlockSize - b);
+      EXPECT_EQ(r.end, Reader::End::kEof);
+      ExpectSaneReports(r, file.size());
+    }
+  }
+}
+
+// Headers with a valid checksum but impossible contents.
+TEST(LogReaderTest, ValidChecksumButBadFields) {
+  const std::string a = EncodeFragment(kFullType, "a", kLogNumber);
+  const std::string z = EncodeFragment(kFullType, "z", kLogNumber);
+  struct Case {
+    std::string fragment;
+    const char* fault;
+  };
+  const Case cases[] = {
+      {EncodeFragment(9, "x", kLogNumber), "unknown fragment type"},
+      {EncodeFragment(kZeroType, "x", kLogNumber), "unknown fragment type"},
+      {EncodeFragment(kFullType, "x", kLogNumber, kBlockSize), "past the end of its block"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.fault);
+    std::string file = a + c.fragment;
+    file.resize(kBlockSize, 'p');  // Whatever follows in the block is dropped.
+    file += z;
+    ReadResult r = ReadLog(file, kLogNumber);
+    EXPECT_EQ(r.records, (std::vector<std::string>{"a", "z"}));
+    ASSERT_EQ(r.reports.size(), 1u);
+    EXPECT_EQ(r.reports[0].offset, a.size());
+    EXPECT_EQ(r.reports[0].bytes, kBlockSize - a.size());
+    EXPECT_TRUE(Contains(r.reports[0].reason.message(), c.fault)) << r.reports[0].reason.ToString();
+  }
+}
+
+TEST(LogReaderTest, FragmentSequenceErrors) {
+  const std::vector<std::string> frags = {
+      EncodeFragment(kFullType, "a", kLogNumber),     // 0: a
+      EncodeFragment(kFirstType, "b1", kLogNumber),   // 1: FIRST without LAST
+      EncodeFragment(kFullType, "c", kLogNumber),     // 2: c
+      EncodeFragment(kMiddleType, "m", kLogNumber),   // 3: MIDDLE without FIRST
+      EncodeFragment(kLastType, "l", kLogNumber),     // 4: LAST without FIRST
+      EncodeFragment(kFirstType, "d1", kLogNumber),   // 5: FIRST without LAST
+      EncodeFragment(kFirstType, "e1", kLogNumber),   // 6: e1
+      EncodeFragment(kMiddleType, "e2", kLogNumber),  // 7: e2
+      EncodeFragment(kLastType, "e3", kLogNumber),    // 8: e3
+      EncodeFragment(kFullType, "", kLogNumber),      // 9: empty record
+  };
+  std::string file;
+  std::vector<uint64_t> at;
+  for (const std::string& f : frags) {
+    at.push_back(file.size());
+    file += f;
+  }
+  ReadResult r = ReadLog(file, kLogNumber);
+  EXPECT_EQ(r.records, (std::vector<std::string>{"a", "c", "e1e2e3", ""}));
+  EXPECT_EQ(r.offsets, (std::vector<uint64_t>{at[0], at[2], at[6], at[9]}));
+  ASSERT_EQ(r.reports.size(), 4u);
+  const struct {
+    size_t fragment;
+    const char* fault;
+  } expected[] = {{1, "FIRST fragment without LAST"},
+                  {3, "MIDDLE fragment without FIRST"},
+                  {4, "LAST fragment without FIRST"},
+                  {5, "FIRST fragment without LAST"}};
+  for (size_t i = 0; i < 4; i++) {
+    SCOPED_TRACE(i);
+    EXPECT_EQ(r.reports[i].offset, at[expected[i].fragment]);
+    EXPECT_EQ(r.reports[i].bytes, frags[expected[i].fragment].size());
+    EXPECT_TRUE(Contains(r.reports[i].reason.message(), expected[i].fault))
+        << r.reports[i].reason.ToString();
+  }
+  EXPECT_EQ(r.end, Reader::End::kEof);
+}
+
+TEST(LogReaderTest, ReportNamesFileOffsetAndFault) {
+  LogBuilder log(kLogNumber);
+  log.Add("first");
+  log.Add("second");
+  std::string file = log.contents();
+  const uint64_t b = log.records()[1].header_start;
+  file[b + kHeaderSize] ^= 0x20;  // A payload byte.
+  ReadResult r = ReadLog(file, kLogNumber);
+  ASSERT_EQ(r.reports.size(), 1u);
+  const Status& reason = r.reports[0].reason;
+  EXPECT_TRUE(reason.IsCorruption());
+  EXPECT_TRUE(Contains(reason.message(), logtest::kTestFileName)) << reason.ToString();
+  EXPECT_TRUE(Contains(reason.message(), "offset " + std::to_string(b))) << reason.ToString();
+  EXPECT_TRUE(Contains(reason.message(), "checksum mismatch")) << reason.ToString();
+  EXPECT_EQ(r.reports[0].bytes, file.size() - b);
+}
+
+// Without checksum verification a damaged payload goes unnoticed (the
+// caller's choice); a damaged log number is still caught, not taken as the end.
+TEST(LogReaderTest, VerifyChecksumsOff) {
+  LogBuilder log(kLogNumber);
+  log.Add("payload");
+  log.Add("after");
+  std::string file = log.contents();
+  file[kHeaderSize] = 'P';
+  ReadResult r = ReadLog(file, kLogNumber, /*verify_checksums=*/false);
+  EXPECT_EQ(r.records, (std::vector<std::string>{"Payload", "after"}));
+  EXPECT_TRUE(r.reports.empty());
+  r = ReadLog(file, kLogNumber, /*verify_checksums=*/true);
+  EXPECT_EQ(r.records, std::vector<std::string>{});
+  EXPECT_EQ(r.reports.size(), 1u);
+}
+
+TEST(LogReaderTest, NullReporterIsAllowed) {
+  LogBuilder log(kLogNumber);
+  log.Add("a");
+  log.AddEndingBefore(0, 'b');
+  log.Add("c");
+  std::string file = log.contents();
+  file[1] ^= 1;
+  StringSource source(file);
+  Reader reader(&source, nullptr, true, kLogNumber, "x.log");
+  std::string record;
+  ASSERT_TRUE(reader.ReadRecord(&record));
+  EXPECT_EQ(record, "c");
+  EXPECT_FALSE(reader.ReadRecord(&record));
+}
+
+// A 4-block log damaged at damage_pos. The reader drops from the damaged
+// fragment (starting at fragment_start) to the end of its block, and every
+// record touching that range, and recovers every other record.
+void ExpectRecoveryAfterDamage(const LogBuilder& log, const std::string& file,
+                               uint64_t fragment_start) {
+  const uint64_t block_end = (fragment_start / kBlockSize + 1) * kBlockSize;
+  std::vector<std::string> expected;
+  std::vector<uint64_t> expected_offsets;
+  uint64_t lost_begin = UINT64_MAX;
+  uint64_t lost_end = 0;
+  bool lost_spanning_record = false;
+  for (const WrittenRecord& rec : log.records()) {
+    if (rec.end <= fragment_start || rec.header_start >= block_end) {
+      expected.push_back(rec.payload);
+      expected_offsets.push_back(rec.header_start);
+    } else {
+      lost_begin = std::min(lost_begin, rec.header_start);
+      lost_end = std::max(lost_end, rec.end);
+      if (rec.header_start < fragment_start || rec.end > block_end) lost_spanning_record = true;
+    }
+  }
+  ASSERT_TRUE(lost_spanning_record) << "the test log should lose a multi-block record";
+
+  ReadResult r = ReadLog(file, kLogNumber);
+  EXPECT_EQ(r.records, expected);
+  EXPECT_EQ(r.offsets, expected_offsets);
+  ExpectSaneReports(r, file.size());
+  ASSERT_FALSE(r.reports.empty());
+  // The damaged region itself is reported in one piece...
+  bool damage_reported = false;
+  for (const Report& rep : r.reports) {
+    if (rep.offset == fragment_start && rep.offset + rep.bytes == block_end) damage_reported = true;
+    // ...and every report lies within the lost records.
+    EXPECT_GE(rep.offset, lost_begin);
+    EXPECT_LE(rep.offset + rep.bytes, lost_end);
+  }
+  EXPECT_TRUE(damage_reported);
+  EXPECT_EQ(r.end, Reader::End::kEof);
+}
+
+TEST(LogReaderTest, DamagedMiddleBlockRecordsAfterItRecovered) {
+  LogBuilder log(kLogNumber);
+  log.Add(std::string(1000, 'a'));
+  log.Add(std::string(80000, 'b'));  // FIRST block 0, MIDDLE block 1, LAST block 2.
+  for (int i = 0; i < 5; i++) log.Add(std::string(3000, static_cast<char>('c' + i)));
+  log.Add(std::string(9000, 'h'));  // Crosses into block 3.
+  for (int i = 0; i < 5; i++) log.Add(std::string(2000, static_cast<char>('i' + i)));
+  ASSERT_EQ(log.contents().size() / kBlockSize, 3u);
+  // A MIDDLE fragment's header, then its payload.
+  for (uint64_t pos : {kBlockSize + 2, kBlockSize + 20000}) {
+    SCOPED_TRACE(pos);
+    std::string file = log.contents();
+    file[pos] ^= 0x40;
+    ExpectRecoveryAfterDamage(log, file, kBlockSize);
+  }
+  // The whole block overwritten with garbage.
+  Random rnd(test::TestSeed());
+  std::string file = log.contents();
+  file.replace(kBlockSize, kBlockSize, rnd.RandomBytes(kBlockSize));
+  ExpectRecoveryAfterDamage(log, file, kBlockSize);
+}
+
+TEST(LogReaderTest, DamageInsideBlockKeepsEarlierRecordsOfThatBlock) {
+  LogBuilder log(kLogNumber);
+  log.Add(std::string(1000, 'a'));
+  log.Add(std::string(40000, 'b'));  // Ends in block 1.
+  for (int i = 0; i < 4; i++) log.Add(std::string(3000, static_cast<char>('c' + i)));
+  log.Add(std::string(30000, 'g'));  // Crosses into block 2.
+  for (int i = 0; i < 3; i++) log.Add(std::string(5000, static_cast<char>('h' + i)));
+  log.Add(std::string(40000, 'k'));  // Crosses into block 3.
+  const WrittenRecord& victim = log.records()[4];
+  ASSERT_EQ(victim.header_start / kBlockSize, 1u);
+  std::string file = log.contents();
+  file[victim.header_start + kHeaderSize + 17] ^= 0x01;
+  ExpectRecoveryAfterDamage(log, file, victim.header_start);
+}
+
+// ---------------------------------------------------------------- I/O errors
+
+TEST(LogReaderTest, ReadErrorStopsWithIOError) {
+  LogBuilder log(kLogNumber);
+  log.Add("one");
+  log.Add("two");
+  log.Add(std::string(40000, 'x'));  // Needs the second block.
+  log.Add("three");
+  StringSource source(log.contents());
+  source.fail_at_read_ = 2;
+  logtest::RecordingReporter reporter;
+  Reader reader(&source, &reporter, true, kLogNumber, "x.log");
+  std::string record;
+  ASSERT_TRUE(reader.ReadRecord(&record));
+  EXPECT_EQ(record, "one");
+  ASSERT_TRUE(reader.ReadRecord(&record));
+  EXPECT_EQ(record, "two");
+  EXPECT_FALSE(reader.ReadRecord(&record));
+  EXPECT_TRUE(reader.status().IsIOError()) << reader.status().ToString();
+  EXPECT_EQ(reader.EndReason(), Reader::End::kIOError);
+  EXPECT_FALSE(reader.TornTail());
+  EXPECT_TRUE(reporter.reports_.empty());
+  EXPECT_FALSE(reader.ReadRecord(&record));
+  EXPECT_EQ(source.reads_, 2);
+}
+
+// ---------------------------------------------------------------- fuzzing
+
+// Random files and randomly damaged logs: the reader never reads outside its
+// buffer (run under ASan), never returns a record that was not written, and
+// its reports are disjoint and inside the file.
+TEST(LogReaderTest, RandomDamageNeverMisbehaves) {
+  const uint32_t seed = test::TestSeed();
+  SCOPED_TRACE("seed " + std::to_string(seed));
+  Random rnd(seed);
+  for (int iter = 0; iter < 300; iter++) {
+    LogBuilder log(kLogNumber);
+    const int n = static_cast<int>(rnd.Uniform(30));
+    for (int i = 0; i < n; i++) log.Add(rnd.RandomBytes(rnd.Skewed(16)));
+    std::string file = log.contents();
+    switch (rnd.Uniform(5)) {
+      case 0:  // Pure garbage.
+        file = rnd.RandomBytes(rnd.Uniform(3 * kBlockSize));
+        break;
+      case 1:  // Scattered byte damage.
+        for (int k = rnd.Uniform(20); k > 0 && !file.empty(); k--) {
+          file[rnd.Uniform(static_cast<uint32_t>(file.size()))] = static_cast<char>(rnd.Next());
+        }
+        break;
+      case 2:  // A zeroed range.
+        if (!file.empty()) {
+          const size_t at = rnd.Uniform(static_cast<uint32_t>(file.size()));
+          std::fill_n(file.begin() + at, std::min<size_t>(file.size() - at, rnd.Skewed(14)), '\0');
+        }
+        break;
+      case 3:  // Truncated, then damaged near the end.
+        file.resize(rnd.Uniform(static_cast<uint32_t>(file.size()) + 1));
+        if (!file.empty())
+          file[file.size() - 1 - rnd.Uniform(std::min<uint32_t>(20, file.size()))] ^= 0x11;
+        break;
+      default:  // A block duplicated or dropped.
+        if (file.size() > 2 * kBlockSize) {
+          if (rnd.OneIn(2)) {
+            file.insert(kBlockSize, file.substr(0, kBlockSize));
+          } else {
+            file.erase(0, kBlockSize);
+          }
+        }
+        break;
+    }
+    const std::vector<std::string> written = log.payloads();
+    for (bool verify : {true, false}) {
+      ReadResult r = ReadLog(file, kLogNumber, verify);
+      ExpectSaneReports(r, file.size());
+      EXPECT_LE(r.torn_bytes, file.size());
+      if (verify) {
+        for (const std::string& rec : r.records) {
+          EXPECT_NE(std::find(written.begin(), written.end(), rec), written.end())
+              << "iteration " << iter << ": a record that was never written";
+        }
+      }
+    }
+  }
+}
+
+}  // namespace
+}  // namespace lsmkv::log

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs the build into a temporary prefix, then builds examples/hello.cc
+# against it three ways: find_package (shared and static) and pkg-config.
+set -euo pipefail
+build_dir=$1
+source_dir=$2
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+prefix="$work/prefix"
+cmake --install "$build_dir" --prefix "$prefix" >/dev/null
+for f in include/lsmkv/db.h lib/liblsmkv.a lib/liblsmkv.so bin/lsmkv \
+         lib/cmake/lsmkv/lsmkvConfig.cmake lib/pkgconfig/lsmkv.pc; do
+  [[ -e "$prefix/$f" ]] || { echo "install_test: missing $f"; exit 1; }
+done
+cmake -S "$source_dir/tests/install_consumer" -B "$work/consumer" \
+  -DCMAKE_PREFIX_PATH="$prefix" -DEXAMPLE_SOURCE="$source_dir/examples/hello.cc" >/dev/null
+cmake --build "$work/consumer" -j 2 >/dev/null
+LD_LIBRARY_PATH="$prefix/lib" "$work/consumer/hello_shared" "$work/db1" | grep -q 'hello -> world'
+"$work/consumer/hello_static" "$work/db2" | grep -q 'hello -> world'
+export PKG_CONFIG_PATH="$prefix/lib/pkgconfig"
+g++ -std=c++20 "$source_dir/examples/hello.cc" -o "$work/hello_pc" \
+  $(pkg-config --cflags lsmkv) $(pkg-config --static --libs lsmkv)
+LD_LIBRARY_PATH="$prefix/lib" "$work/hello_pc" "$work/db3" | grep -q 'hello -> world'
+pkg-config --static --libs lsmkv | grep -q -- '-lzstd' || { echo "install_test: --static lacks private deps"; exit 1; }
+echo "install_test: headers, libraries, tool, CMake package and pkg-config all work"
