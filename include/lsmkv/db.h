@@ -50,7 +50,8 @@ class DB {
   // Reads a property into *value; false if the name is unknown (or the DB is
   // closed). Known: "lsmkv.stats", "lsmkv.levels",
   // "lsmkv.num-entries-active-mem-table", "lsmkv.cur-size-active-mem-table",
-  // "lsmkv.num-immutable-mem-table", "lsmkv.last-sequence".
+  // "lsmkv.num-immutable-mem-table", "lsmkv.last-sequence", "lsmkv.live-files"
+  // (numbers of the table files in use, ascending, space separated).
   virtual bool GetProperty(std::string_view name, std::string* value) = 0;
 
   // Stops background work, makes every acknowledged write recoverable and

@@ -4,6 +4,7 @@
 
 #include <cinttypes>
 #include <cstdio>
+#include <set>
 
 #include "db/filename.h"
 #include "db/write_batch_internal.h"
@@ -424,6 +425,18 @@ bool DBImpl::GetProperty(std::string_view name, std::string* value) {
   }
   if (name == "lsmkv.last-sequence") {
     *value = std::to_string(versions_->LastSequence());
+    return true;
+  }
+  if (name == "lsmkv.live-files") {
+    // Numbers of the table files of the current version, ascending.
+    std::set<uint64_t> live;
+    for (int level = 0; level < kNumLevels; level++) {
+      for (const FileRef& f : view->version->files(level)) live.insert(f->number);
+    }
+    for (uint64_t number : live) {
+      if (!value->empty()) value->push_back(' ');
+      value->append(std::to_string(number));
+    }
     return true;
   }
   if (name == "lsmkv.levels") {

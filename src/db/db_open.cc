@@ -167,14 +167,36 @@ Status DBImpl::Recover(VersionEdit* edit, bool* created) {
   s = env_->GetChildren(dbname_, &children);
   if (!s.ok()) return s;
   std::vector<uint64_t> logs;
+  std::set<uint64_t> tables_present;
   for (const std::string& child : children) {
     uint64_t number = 0;
     FileType type;
     if (!ParseFileName(child, &number, &type)) continue;
     versions_->MarkFileNumberUsed(number);
     if (type == FileType::kLogFile && number >= versions_->LogNumber()) logs.push_back(number);
+    if (type == FileType::kTableFile) tables_present.insert(number);
   }
   std::sort(logs.begin(), logs.end());
+
+  // The MANIFEST must account for what is on disk. The WAL it names as the
+  // oldest needed is only deleted after a later edit names a newer one, and
+  // a table only after an edit removes it; if either is missing, edits were
+  // lost (e.g. a damaged last MANIFEST record read as a torn tail) and
+  // opening would silently lose data.
+  const uint64_t manifest_log = versions_->LogNumber();
+  if (manifest_log != 0 && (logs.empty() || logs.front() != manifest_log)) {
+    return Status::Corruption(DescriptorFileName(dbname_, versions_->ManifestFileNumber()),
+                              "needs WAL " + LogFileName(dbname_, manifest_log) +
+                                  ", which is missing (the MANIFEST lost edits?)");
+  }
+  std::set<uint64_t> live;
+  versions_->AddLiveFiles(&live);
+  for (uint64_t number : live) {
+    if (tables_present.count(number) == 0) {
+      return Status::Corruption(TableFileName(dbname_, number),
+                                "is in the MANIFEST but missing from the directory");
+    }
+  }
 
   SequenceNumber max_sequence = versions_->LastSequence();
   std::shared_ptr<MemTable> mem;

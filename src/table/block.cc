@@ -119,7 +119,7 @@ class Block::Iter final : public Iterator {
     assert(Valid());
     const uint32_t original = current_;
     // Back up to the last restart point before the current entry.
-    while (RestartOffset(restart_index_) > original) {
+    while (RestartOffset(restart_index_) >= original) {
       if (restart_index_ == 0) {
         MarkInvalid();  // current_ was the first entry
         return;

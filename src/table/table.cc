@@ -143,8 +143,12 @@ Status Table::ReadFooterAndMeta(uint64_t file_size) {
     data_end_ = std::min(data_end_, filter_handle.offset());
     s = ReadVerifiedBlock(filter_handle, &contents);
     if (!s.ok()) return s;
-    s = BloomFilterReader::Parse(std::string(contents.view()), &filter_);
+    BloomFilterReader filter;
+    s = BloomFilterReader::Parse(std::string(contents.view()), &filter);
     if (!s.ok()) return Corruption(std::string(s.message()));
+    // A filter over other keys than this reader would probe with is not
+    // used: it could rule out keys that are present.
+    if ((properties_.filter_user_keys == 1) == internal_keys_) filter_ = std::move(filter);
   }
   return Status::OK();
 }
@@ -207,7 +211,7 @@ Iterator* Table::BlockIterator(bool verify_checksums, bool fill_cache,
   Status s = ReadBlock(file_.get(), file_name_, handle, verify_checksums, &contents, &bytes);
   BumpCounter(options_.counters, &TableCounters::block_reads);
   BumpCounter(options_.counters, &TableCounters::bytes_read, bytes);
-  if (!s.ok()) return NewTableErrorIterator(Status::OK());
+  if (!s.ok()) return NewTableErrorIterator(std::move(s));
   auto block = std::make_unique<Block>(std::move(contents));
   if (!block->status().ok()) {
     return NewTableErrorIterator(

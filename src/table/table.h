@@ -78,7 +78,8 @@ class Table {
   const std::string& file_name() const { return file_name_; }
 
   // False only if no key with this user key (the whole key, when the keys are
-  // not internal keys) was added. True if the table has no filter.
+  // not internal keys) was added. True if the table has no filter, or one
+  // built over another kind of key than these options say (filter_user_keys).
   bool KeyMayMatch(std::string_view user_key) const;
 
  private:

@@ -157,7 +157,9 @@ Status TableBuilder::Finish() {
   if (p.num_entries > 0) p.largest_key = r.last_key;
   p.comparator_name = r.options.comparator->Name();
   p.compression = r.options.compression;
-  p.filter_bits_per_key = r.filter != nullptr ? static_cast<uint64_t>(r.options.bloom_bits_per_key) : 0;
+  p.filter_bits_per_key =
+      r.filter != nullptr ? static_cast<uint64_t>(r.options.bloom_bits_per_key) : 0;
+  p.filter_user_keys = r.internal_keys ? 1 : 0;
   p.creation_time = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::seconds>(
                                               std::chrono::system_clock::now().time_since_epoch())
                                               .count());

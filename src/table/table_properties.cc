@@ -18,6 +18,7 @@ constexpr char kCompression[] = "lsmkv.compression";
 constexpr char kCreationTime[] = "lsmkv.creation-time";
 constexpr char kDataSize[] = "lsmkv.data-size";
 constexpr char kFilterBitsPerKey[] = "lsmkv.filter-bits-per-key";
+constexpr char kFilterUserKeys[] = "lsmkv.filter-user-keys";
 constexpr char kLargestKey[] = "lsmkv.largest-key";
 constexpr char kNumDataBlocks[] = "lsmkv.num-data-blocks";
 constexpr char kNumDeletions[] = "lsmkv.num-deletions";
@@ -46,6 +47,7 @@ std::string TableProperties::Encode() const {
       {kCreationTime, Varint(creation_time)},
       {kDataSize, Varint(data_size)},
       {kFilterBitsPerKey, Varint(filter_bits_per_key)},
+      {kFilterUserKeys, Varint(filter_user_keys)},
       {kLargestKey, largest_key},
       {kNumDataBlocks, Varint(num_data_blocks)},
       {kNumDeletions, Varint(num_deletions)},
@@ -67,6 +69,7 @@ Status TableProperties::Decode(std::string_view block_bytes, TableProperties* ou
   const std::map<std::string_view, uint64_t*> integers = {
       {kCompression, &compression},       {kCreationTime, &p.creation_time},
       {kDataSize, &p.data_size},          {kFilterBitsPerKey, &p.filter_bits_per_key},
+      {kFilterUserKeys, &p.filter_user_keys},
       {kNumDataBlocks, &p.num_data_blocks}, {kNumDeletions, &p.num_deletions},
       {kNumEntries, &p.num_entries},      {kRawKeySize, &p.raw_key_size},
       {kRawValueSize, &p.raw_value_size},
@@ -105,7 +108,7 @@ Status TableProperties::Decode(std::string_view block_bytes, TableProperties* ou
   }
   p.compression = static_cast<CompressionType>(compression);
   if (p.num_deletions > p.num_entries || (p.num_entries == 0) != (p.num_data_blocks == 0) ||
-      p.num_data_blocks > p.num_entries) {
+      p.num_data_blocks > p.num_entries || p.filter_user_keys > 1) {
     return Status::Corruption("inconsistent entry and block counts in properties");
   }
   *out = std::move(p);

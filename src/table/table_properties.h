@@ -27,6 +27,8 @@ struct TableProperties {
   uint64_t data_size = 0;
   // Bloom filter bits per key (0: no filter).
   uint64_t filter_bits_per_key = 0;
+  // 1 if the filter holds the user keys of internal keys, 0 if whole keys.
+  uint64_t filter_user_keys = 0;
   // First and last key added ("" when num_entries == 0).
   std::string smallest_key;
   std::string largest_key;

@@ -31,8 +31,7 @@ TableOptions InternalOptions() {
 }
 
 // Builds a table of data; returns its bytes.
-std::string BuildTable(const TableOptions& options, const InternalKeyMap& data,
-                       TableBuilder** keep = nullptr) {
+std::string BuildTable(const TableOptions& options, const InternalKeyMap& data) {
   StringSink sink;
   TableBuilder builder(options, &sink);
   for (const auto& [k, v] : data) EXPECT_TRUE(builder.Add(k, v).ok());
@@ -87,6 +86,7 @@ TEST_P(TableRoundTripTest, EveryEntryBackEveryWay) {
   EXPECT_EQ(std::string(kCmp.Name()), p.comparator_name);
   EXPECT_EQ(compression, p.compression);
   EXPECT_EQ(10u, p.filter_bits_per_key);
+  EXPECT_EQ(1u, p.filter_user_keys);
   EXPECT_GE(p.num_data_blocks, (key_bytes + value_bytes) / (block_size + 4096) + 1);
   EXPECT_LT(p.data_size, bytes.size());
   EXPECT_GT(p.creation_time, 1600000000u);
@@ -281,6 +281,38 @@ TEST(TableTest, PlainKeysWithBytewiseComparator) {
     EXPECT_EQ("v" + k, value);
   }
   EXPECT_EQ(0u, table->properties().num_deletions);
+  EXPECT_EQ(0u, table->properties().filter_user_keys);
+}
+
+TEST(TableTest, FilterOfAnotherKeyKindIsNotUsed) {
+  // Written with a filter over user keys (8-byte tags stripped) ...
+  TableOptions writer;
+  writer.filter_user_keys = true;
+  StringSink sink;
+  TableBuilder builder(writer, &sink);
+  std::vector<std::string> keys;
+  for (int i = 0; i < 100; i++) keys.push_back("key-" + std::to_string(1000 + i) + "-tag-tag");
+  for (const auto& k : keys) ASSERT_TRUE(builder.Add(k, "v").ok());
+  ASSERT_TRUE(builder.Finish().ok());
+  // ... read as plain keys: probing with whole keys would miss them all.
+  TableOptions reader;
+  reader.filter_user_keys = false;
+  std::unique_ptr<Table> table;
+  ASSERT_TRUE(OpenTable(reader, sink.contents(), &table).ok());
+  for (const auto& k : keys) {
+    EXPECT_TRUE(table->KeyMayMatch(k));
+    int found = 0;
+    ASSERT_TRUE(table->InternalGet(ReadOptions(), k,
+                                   [&](std::string_view fk, std::string_view) { found += fk == k; })
+                    .ok());
+    EXPECT_EQ(1, found);
+  }
+  // Read as written, the filter works.
+  ASSERT_TRUE(OpenTable(writer, sink.contents(), &table).ok());
+  EXPECT_TRUE(table->KeyMayMatch("key-1000"));
+  int rejected = 0;
+  for (int i = 0; i < 100; i++) rejected += !table->KeyMayMatch("absent-" + std::to_string(i));
+  EXPECT_GE(rejected, 90);
 }
 
 TEST(TableTest, EmptyTableIsValid) {
@@ -450,103 +482,6 @@ TEST(TableTest, BlockCacheHitsAndFillCache) {
   EXPECT_EQ(data.size(), scan(*twin, ReadOptions()));
   EXPECT_EQ(blocks, counters.block_cache_hits.load());
   EXPECT_GT(counters.block_reads.load(), reads);
-}
-
-TEST(FormatTest, FooterRoundTripAndChecks) {
-  Footer footer(BlockHandle(123456789, 4000), BlockHandle(~0ull >> 1, ~0ull));
-  std::string bytes;
-  footer.EncodeTo(&bytes);
-  ASSERT_EQ(Footer::kEncodedLength, bytes.size());
-  Footer decoded;
-  ASSERT_TRUE(decoded.DecodeFrom(bytes).ok());
-  EXPECT_EQ(123456789u, decoded.metaindex_handle().offset());
-  EXPECT_EQ(4000u, decoded.metaindex_handle().size());
-  EXPECT_EQ(~0ull >> 1, decoded.index_handle().offset());
-  EXPECT_EQ(~0ull, decoded.index_handle().size());
-  std::string bad_magic = bytes;
-  bad_magic.back() ^= 1;
-  EXPECT_TRUE(decoded.DecodeFrom(bad_magic).IsCorruption());
-  std::string bad_version = bytes;
-  bad_version[Footer::kHandleAreaSize] ^= 2;
-  EXPECT_TRUE(decoded.DecodeFrom(bad_version).IsCorruption());
-  std::string zeros(Footer::kEncodedLength, '\0');
-  EXPECT_TRUE(decoded.DecodeFrom(zeros).IsCorruption());
-  Footer small(BlockHandle(1, 2), BlockHandle(3, 4));
-  std::string padded;
-  small.EncodeTo(&padded);
-  padded[10] = 1;  // padding must be zero
-  EXPECT_TRUE(decoded.DecodeFrom(padded).IsCorruption());
-  // A redundant varint continuation byte (size 4 written as 0x84 0x00)
-  // decodes to the same handle but is not what the writer wrote.
-  std::string redundant;
-  small.EncodeTo(&redundant);
-  ASSERT_EQ(4, redundant[3]);
-  redundant[3] = static_cast<char>(0x84);
-  Footer tricky;
-  EXPECT_TRUE(tricky.DecodeFrom(redundant).IsCorruption());
-}
-
-TEST(FormatTest, CompressionRoundTripAndTwelvePercentRule) {
-  Random rnd(2);
-  std::string compressible;
-  while (compressible.size() < 20000) compressible += "lsmkv " + std::to_string(rnd.Uniform(50));
-  const std::string random = rnd.RandomBytes(20000);
-  for (CompressionType c :
-       {CompressionType::kSnappy, CompressionType::kLZ4, CompressionType::kZstd}) {
-    SCOPED_TRACE(CompressionName(c));
-    std::string stored;
-    ASSERT_EQ(c, CompressBlock(compressible, c, &stored));
-    BlockContents out;
-    ASSERT_TRUE(UncompressBlock(c, stored, &out).ok());
-    EXPECT_EQ(compressible, out.view());
-    // Random bytes do not compress by 1/8: stored raw.
-    EXPECT_EQ(CompressionType::kNone, CompressBlock(random, c, &stored));
-    EXPECT_TRUE(stored.empty());
-    // 7/8 random + 1/8 zeros saves less than 12.5% (headers): stored raw.
-    const std::string mixed = rnd.RandomBytes(17600) + std::string(2400, '\0');
-    EXPECT_EQ(CompressionType::kNone, CompressBlock(mixed, c, &stored));
-    // Half zeros saves plenty.
-    const std::string half = rnd.RandomBytes(10000) + std::string(10000, '\0');
-    EXPECT_EQ(c, CompressBlock(half, c, &stored));
-  }
-  std::string stored;
-  EXPECT_EQ(CompressionType::kNone, CompressBlock(compressible, CompressionType::kNone, &stored));
-}
-
-TEST(FormatTest, BadCompressedBlocksAreCorruption) {
-  Random rnd(9);
-  std::string text;
-  while (text.size() < 5000) text += "some text " + std::to_string(rnd.Uniform(100));
-  for (CompressionType c :
-       {CompressionType::kSnappy, CompressionType::kLZ4, CompressionType::kZstd}) {
-    SCOPED_TRACE(CompressionName(c));
-    std::string stored;
-    ASSERT_EQ(c, CompressBlock(text, c, &stored));
-    BlockContents out;
-    EXPECT_TRUE(UncompressBlock(c, "", &out).IsCorruption());
-    EXPECT_TRUE(UncompressBlock(c, stored.substr(0, stored.size() / 2), &out).IsCorruption());
-    EXPECT_TRUE(UncompressBlock(c, rnd.RandomBytes(300), &out).IsCorruption());
-    if (c != CompressionType::kSnappy) {
-      // A length prefix that disagrees with the payload.
-      std::string_view payload(stored);
-      uint32_t length = 0;
-      ASSERT_TRUE(GetVarint32(&payload, &length));
-      for (uint32_t wrong : {length - 1, length + 1, uint32_t{1} << 30}) {
-        std::string bad;
-        PutVarint32(&bad, wrong);
-        bad.append(payload.data(), payload.size());
-        EXPECT_TRUE(UncompressBlock(c, bad, &out).IsCorruption()) << wrong;
-      }
-    }
-    // Every single-byte change either fails or (rarely) decodes to some
-    // bytes — never crashes (ASan) or exceeds the claimed size.
-    for (size_t pos = 0; pos < stored.size(); pos += 3) {
-      std::string bad = stored;
-      bad[pos] = static_cast<char>(bad[pos] ^ 0x5a);
-      Status s = UncompressBlock(c, bad, &out);
-      EXPECT_TRUE(s.ok() || s.IsCorruption());
-    }
-  }
 }
 
 }  // namespace

@@ -138,6 +138,24 @@ bool Reader::ChecksumMatches(uint32_t number, uint32_t length) const {
   return crc == crc32c::Unmask(DecodeFixed32(header + kCrcOffset));
 }
 
+bool Reader::ContainsCompleteFragment(std::string_view bytes) const {
+  for (size_t i = 0; i + kHeaderSize <= bytes.size(); i++) {
+    const char* header = bytes.data() + i;
+    if (DecodeFixed32(header + kLogNumberOffset) != log_number_) continue;
+    const auto type = static_cast<uint8_t>(header[kTypeOffset]);
+    if (type == kZeroType || type > kMaxRecordType) continue;
+    const uint32_t length =
+        static_cast<uint32_t>(static_cast<uint8_t>(header[kLengthOffset])) |
+        (static_cast<uint32_t>(static_cast<uint8_t>(header[kLengthOffset + 1])) << 8);
+    if (kHeaderSize + length > bytes.size() - i) continue;
+    uint32_t crc = crc_seed_[type];
+    crc = crc32c::Extend(crc, header + kLengthOffset, 2);
+    if (length > 0) crc = crc32c::Extend(crc, header + kHeaderSize, length);
+    if (crc == crc32c::Unmask(DecodeFixed32(header + kCrcOffset))) return true;
+  }
+  return false;
+}
+
 Reader::Fragment Reader::ReadFragment() {
   Fragment f;
   // Finds a header: skips a block's trailer, refills at block boundaries.
@@ -193,8 +211,12 @@ Reader::Fragment Reader::ReadFragment() {
   };
   if (kHeaderSize + length > room) return bad("fragment length runs past the end of its block");
   if (kHeaderSize + length > buffer_.size()) {
-    // Fits in its block but the file ends first: a torn write.
+    // Fits in its block but the file ends first: a torn write — unless a
+    // complete fragment follows, which a cut write can never leave behind.
     assert(eof_);
+    if (ContainsCompleteFragment(buffer_.substr(1))) {
+      return bad("fragment length runs past the end of the file over complete later fragments");
+    }
     f.kind = Kind::kEnd;
     logical_end_ = end_of_buffer_offset_;
     end_reason_ = End::kTornTail;

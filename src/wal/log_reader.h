@@ -112,6 +112,11 @@ class Reader {
   // Returns true if the fragment at the front of buffer_ (header intact,
   // payload within buffer_) has a valid checksum for log number number.
   bool ChecksumMatches(uint32_t number, uint32_t length) const;
+  // True if bytes holds, at some offset, a complete fragment of this log
+  // whose checksum is valid. A genuinely torn write is the last thing in the
+  // file, so a "torn" record with such a fragment inside its claimed extent
+  // is damage (typically a corrupted length field), not a torn tail.
+  bool ContainsCompleteFragment(std::string_view bytes) const;
   void ReportDrop(uint64_t offset, uint64_t bytes, std::string_view problem);
   // Offset of the first byte of buffer_ in the file.
   uint64_t BufferOffset() const { return end_of_buffer_offset_ - buffer_.size(); }
