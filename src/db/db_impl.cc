@@ -339,7 +339,7 @@ void DBImpl::InstallView() {
   view->imm.reserve(imm_.size());
   for (auto it = imm_.rbegin(); it != imm_.rend(); ++it) view->imm.push_back(it->mem);
   view->version = versions_->current();
-  view_.store(std::move(view), std::memory_order_release);
+  StoreView(std::move(view));
 }
 
 Status DBImpl::Get(const ReadOptions& options, std::string_view key, std::string* value) {
@@ -506,7 +506,7 @@ Status DBImpl::Close() {
     log_.reset();
     logfile_.reset();
   }
-  view_.store(nullptr, std::memory_order_release);
+  StoreView(nullptr);
   imm_.clear();
   mem_.reset();
   versions_.reset();

@@ -6,8 +6,8 @@
 //             Never held during file I/O (the group leader, the syncer and
 //             the background thread release it around every write/sync).
 //   2. VersionSet and TableCache internals take their own leaf locks.
-// Readers take no lock: they load view_ (an atomic shared_ptr to an immutable
-// ReadView) and read memtables and tables from it.
+// Readers take no DB lock: they copy view_ (a shared_ptr to an immutable
+// ReadView, under the leaf lock view_mu_) and read memtables and tables from it.
 //
 // Threads: user threads (writers queue; the front one leads a group), one
 // background thread from Env::Schedule (flushes), and whichever writer
@@ -102,7 +102,15 @@ class DBImpl final : public DB {
   Status WriteLevel0Table(MemTable* mem, FileMetaData* meta);
   void DeleteObsoleteFiles(std::unique_lock<std::mutex>& lock);
 
-  std::shared_ptr<const ReadView> LoadView() const { return view_.load(std::memory_order_acquire); }
+  // The current view; readers hold it for the duration of a read.
+  std::shared_ptr<const ReadView> LoadView() const {
+    std::lock_guard<std::mutex> guard(view_mu_);
+    return view_;
+  }
+  void StoreView(std::shared_ptr<const ReadView> view) {
+    std::lock_guard<std::mutex> guard(view_mu_);
+    view_.swap(view);
+  }
 
   // Immutable after construction.
   const Options options_;  // sanitized
@@ -115,7 +123,11 @@ class DBImpl final : public DB {
   std::unique_ptr<TableCache> table_cache_;
   std::unique_ptr<InfoLog> info_log_;
 
-  std::atomic<std::shared_ptr<const ReadView>> view_;
+  // A leaf lock held only to copy or replace the view pointer (no I/O, no
+  // other lock taken under it). Not std::atomic<shared_ptr>: libstdc++ 12's
+  // lock-bit implementation is opaque to ThreadSanitizer.
+  mutable std::mutex view_mu_;
+  std::shared_ptr<const ReadView> view_;
   std::atomic<bool> closed_{false};
 
   std::mutex mu_;

@@ -2,6 +2,7 @@
 #include "env/fault_injection_env.h"
 
 #include <algorithm>
+#include <atomic>
 #include <functional>
 #include <random>
 #include <thread>
@@ -581,6 +582,64 @@ TEST_P(FaultInjectionEnvTest, ConcurrentWritersThenCrash) {
   for (int i = 0; i < 200; i++) expected += std::to_string(i) + ";";
   for (int t = 0; t < kThreads; t++) EXPECT_EQ(expected, OnTarget("w" + std::to_string(t)));
   EXPECT_EQ(static_cast<uint64_t>(kThreads * 201), env_->CallCount(FaultOp::kAppend));
+}
+
+TEST_P(FaultInjectionEnvTest, FailedCloseDiscardsUnflushedBytes) {
+  std::unique_ptr<WritableFile> w;
+  ASSERT_TRUE(env_->NewWritableFile(Path("f"), &w).ok());
+  ASSERT_TRUE(w->Append("flushed").ok());
+  ASSERT_TRUE(w->Flush().ok());
+  ASSERT_TRUE(w->Append("buffered").ok());
+  env_->FailNth(FaultOp::kClose, 1);
+  EXPECT_TRUE(IsInjected(w->Close()));
+  EXPECT_EQ("flushed", OnTarget("f"));
+  EXPECT_FALSE(w->Append("x").ok()) << "the file is closed even though Close failed";
+  w.reset();
+  EXPECT_EQ("flushed", OnTarget("f"));
+}
+
+// env.h: Sync may run on another thread while Append/Flush go on; it makes
+// durable at least every byte appended and flushed before it was called.
+TEST_P(FaultInjectionEnvTest, SyncFromAnotherThreadCoversFlushedBytes) {
+  std::unique_ptr<WritableFile> w;
+  ASSERT_TRUE(env_->NewWritableFile(Path("wal"), &w).ok());
+  ASSERT_TRUE(env_->SyncDir(dir_).ok());
+  std::atomic<size_t> flushed{0};
+  std::atomic<size_t> guaranteed{0};
+  std::atomic<int> syncs{0};
+  std::atomic<int> sync_errors{0};
+  std::atomic<bool> done{false};
+  std::thread syncer([&] {
+    while (!done.load()) {
+      size_t before = flushed.load();
+      if (!w->Sync().ok()) {
+        sync_errors++;
+        continue;
+      }
+      if (before > guaranteed.load()) guaranteed.store(before);
+      syncs++;
+    }
+  });
+  std::string expected;
+  for (int i = 0; i < 2000 || syncs.load() < 5; i++) {
+    std::string rec = "r" + std::to_string(i) + ";";
+    ASSERT_TRUE(w->Append(rec).ok());
+    ASSERT_TRUE(w->Flush().ok());
+    expected += rec;
+    flushed.store(expected.size());
+  }
+  done.store(true);
+  syncer.join();
+  EXPECT_EQ(0, sync_errors.load());
+  ASSERT_TRUE(w->Append("TAIL").ok());  // Never synced.
+  ASSERT_TRUE(w->Close().ok());
+  EXPECT_EQ(expected + "TAIL", OnTarget("wal"));
+  Crash();
+  const std::string after = OnTarget("wal");
+  EXPECT_GE(after.size(), guaranteed.load());
+  EXPECT_GT(guaranteed.load(), 0u);
+  EXPECT_LE(after.size(), expected.size()) << "the unsynced tail is lost";
+  EXPECT_EQ(expected.substr(0, after.size()), after);
 }
 
 INSTANTIATE_TEST_SUITE_P(Targets, FaultInjectionEnvTest,

@@ -164,7 +164,14 @@ TEST_F(TableCacheTest, OpenErrorsReachTheCaller) {
 }
 
 TEST_F(TableCacheTest, ConcurrentReaders) {
-  TableCache cache(&env_, options_, FileName, 6);
+  // A small shared block cache, so that blocks are inserted, hit and evicted
+  // concurrently too.
+  std::unique_ptr<Cache> block_cache = NewLRUCache(16 * 1024);
+  TableCounters counters;
+  TableOptions options = options_;
+  options.block_cache = block_cache.get();
+  options.counters = &counters;
+  TableCache cache(&env_, options, FileName, 6);
   std::atomic<int> wrong{0};
   std::vector<std::thread> threads;
   for (int t = 0; t < 4; t++) {
@@ -193,6 +200,9 @@ TEST_F(TableCacheTest, ConcurrentReaders) {
   EXPECT_EQ(0, wrong.load());
   EXPECT_LE(cache.OpenTables(), 6u);
   EXPECT_LE(env_.live_files(), 6);
+  EXPECT_GT(counters.block_cache_hits.load(), 0u);
+  EXPECT_GT(counters.block_cache_misses.load(), 0u);
+  EXPECT_LE(block_cache->TotalCharge(), 16u * 1024);
 }
 
 }  // namespace
