@@ -68,6 +68,7 @@ Status DBImpl::FlushOldestMemTable(std::unique_lock<std::mutex>& lock) {
   if (!s.ok()) return s;  // the table stays as an orphan; Open removes it
 
   imm_.pop_front();
+  obsolete_logs_.push_back(frozen.log_number);
   InstallView();
   stats_.flushes++;
   stats_.flush_bytes += meta.file_size;
@@ -138,9 +139,11 @@ Status DBImpl::WriteLevel0Table(MemTable* mem, FileMetaData* meta) {
   return s;
 }
 
-// Removes tables no version references and WAL/MANIFEST files older than
-// what the MANIFEST needs. Does nothing once the DB is in its error state: a
-// failed MANIFEST write may have left an edit that still refers to them.
+// Removes tables no version references, WAL files whose data a committed
+// edit placed in tables, and replaced MANIFESTs — exactly the files known to
+// be obsolete, without listing the directory (Open removes any leftovers).
+// Does nothing once the DB is in its error state: a failed MANIFEST write may
+// have left an edit that still refers to them.
 // REQUIRES: mu_ held via lock; released during the removals.
 void DBImpl::DeleteObsoleteFiles(std::unique_lock<std::mutex>& lock) {
   if (!bg_error_.ok()) return;
@@ -148,7 +151,19 @@ void DBImpl::DeleteObsoleteFiles(std::unique_lock<std::mutex>& lock) {
   std::set<uint64_t> live;
   versions_->AddLiveFiles(&live);
   const uint64_t log_number = versions_->LogNumber();
-  const uint64_t manifest_number = versions_->ManifestFileNumber();
+  std::vector<std::string> others;
+  std::vector<uint64_t> logs;
+  logs.swap(obsolete_logs_);
+  for (uint64_t number : logs) {
+    if (number < log_number) {
+      others.push_back(LogFileName(dbname_, number));
+    } else {
+      obsolete_logs_.push_back(number);  // not yet covered by the MANIFEST
+    }
+  }
+  for (uint64_t number : versions_->TakeObsoleteManifests()) {
+    others.push_back(DescriptorFileName(dbname_, number));
+  }
   lock.unlock();
   for (uint64_t number : tables) {
     if (live.count(number) != 0) continue;
@@ -159,18 +174,9 @@ void DBImpl::DeleteObsoleteFiles(std::unique_lock<std::mutex>& lock) {
                 static_cast<unsigned long long>(number));
     }
   }
-  std::vector<std::string> children;
-  if (env_->GetChildren(dbname_, &children).ok()) {
-    for (const std::string& child : children) {
-      uint64_t number = 0;
-      FileType type;
-      if (!ParseFileName(child, &number, &type)) continue;
-      const bool obsolete = (type == FileType::kLogFile && number < log_number) ||
-                            (type == FileType::kDescriptorFile && number < manifest_number);
-      if (!obsolete) continue;
-      if (env_->RemoveFile(dbname_ + "/" + child).ok()) {
-        LSMKV_LOG(info_log_.get(), "deleted obsolete %s", child.c_str());
-      }
+  for (const std::string& fname : others) {
+    if (env_->RemoveFile(fname).ok()) {
+      LSMKV_LOG(info_log_.get(), "deleted obsolete %s", fname.c_str());
     }
   }
   lock.lock();

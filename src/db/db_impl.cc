@@ -266,8 +266,10 @@ Status DBImpl::MakeRoomForWrite(std::unique_lock<std::mutex>& lock, bool force) 
       stats_.stall_micros += env_->NowMicros() - start;
       continue;
     }
+    // An empty memtable is never frozen: with a tiny write buffer its arena
+    // alone may exceed the limit, and rotating it would loop.
+    if (mem_->Empty()) return Status::OK();
     if (!force && mem_->ApproximateMemoryUsage() <= options_.write_buffer_size) return Status::OK();
-    if (force && mem_->Empty()) return Status::OK();
     if (imm_.size() >= frozen_limit) {
       // Queue full: wait for the flush. Nothing is ever dropped.
       stats_.stall_count++;

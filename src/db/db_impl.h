@@ -141,6 +141,7 @@ class DBImpl final : public DB {
   std::shared_ptr<MemTable> mem_;
   uint64_t mem_log_number_ = 0;
   std::deque<FrozenMemTable> imm_;  // oldest first
+  std::vector<uint64_t> obsolete_logs_;  // WALs whose data is in committed tables
   std::unique_ptr<WritableFile> logfile_;
   std::unique_ptr<log::Writer> log_;
   uint64_t log_written_ = 0;          // bytes appended and flushed to logfile_

@@ -429,6 +429,7 @@ Status VersionSet::LogAndApply(VersionEdit* edit, std::unique_lock<std::mutex>* 
   }
   if (new_manifest) {
     if (manifest_file_ != nullptr) manifest_file_->Close().PermitUncheckedError();
+    if (manifest_file_number_ != 0) obsolete_manifests_.push_back(manifest_file_number_);
     manifest_log_ = std::move(new_writer);
     manifest_file_ = std::move(new_file);
     manifest_file_number_ = new_manifest_number;

@@ -119,6 +119,13 @@ class VersionSet {
   SequenceNumber LastSequence() const { return last_sequence_.load(std::memory_order_acquire); }
   void SetLastSequence(SequenceNumber s) { last_sequence_.store(s, std::memory_order_release); }
 
+  // MANIFEST files replaced by a newer one since the last call (to delete).
+  std::vector<uint64_t> TakeObsoleteManifests() {
+    std::vector<uint64_t> r;
+    r.swap(obsolete_manifests_);
+    return r;
+  }
+
   // Adds the number of every file of the current version to *live.
   void AddLiveFiles(std::set<uint64_t>* live) const;
 
@@ -145,6 +152,7 @@ class VersionSet {
   std::unique_ptr<WritableFile> manifest_file_;
   std::unique_ptr<log::Writer> manifest_log_;
   uint64_t manifest_size_ = 0;
+  std::vector<uint64_t> obsolete_manifests_;
   std::shared_ptr<Version> current_;
 };
 
