@@ -4,8 +4,8 @@
 //
 // Workloads (keys 16 bytes, values 100 bytes by default):
 //   fillseq      sequential keys, sync=false, one thread
-//   fillrandom   random keys, sync=false, one thread
-//   fillsync     random keys, sync=true, with --sync_threads (default 1,4,16)
+//   fillrandom   every key once, in random order, sync=false, one thread
+//   fillsync     like fillrandom with sync=true, with --sync_threads (default 1,4,16)
 //   readrandom   random Gets of keys written by the preceding fill (all present)
 //   readmissing  random Gets of keys that were never written
 // Each workload prints ops/sec, MB/s and latency percentiles (microseconds).
@@ -109,8 +109,15 @@ class Bench {
     }
   }
 
-  // Writes num keys (sequential or random order) from `threads` threads.
+  // Writes keys 0..num-1 exactly once each — in order, or in a random
+  // permutation — split across `threads` threads.
   Result Fill(uint64_t num, bool sequential, bool sync, int threads) {
+    std::vector<uint64_t> order(num);
+    for (uint64_t i = 0; i < num; i++) order[i] = i;
+    if (!sequential) {
+      lsmkv::Random shuffle(1000);
+      for (uint64_t i = num; i > 1; i--) std::swap(order[i - 1], order[shuffle.Next64() % i]);
+    }
     Result total;
     std::vector<Result> per_thread(static_cast<size_t>(threads));
     std::atomic<bool> failed{false};
@@ -119,13 +126,12 @@ class Bench {
     std::vector<std::thread> workers;
     for (int t = 0; t < threads; t++) {
       workers.emplace_back([&, t] {
-        lsmkv::Random rnd(1000 + static_cast<uint64_t>(t));
         lsmkv::WriteOptions wo;
         wo.sync = sync;
         Result& r = per_thread[static_cast<size_t>(t)];
         const uint64_t share = num / static_cast<uint64_t>(threads);
         for (uint64_t i = 0; i < share; i++) {
-          const uint64_t k = sequential ? static_cast<uint64_t>(t) * share + i : rnd.Next64() % num;
+          const uint64_t k = order[static_cast<uint64_t>(t) * share + i];
           const std::string key = MakeKey(k, c_.key_size);
           const double t0 = NowSeconds();
           lsmkv::Status s = db_->Put(wo, key, value);

@@ -4,6 +4,7 @@
 set -euo pipefail
 build_dir=$1
 source_dir=$2
+extra_flags=${3:-}  # sanitizer flags of a sanitizer build: consumers must use them too
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 prefix="$work/prefix"
@@ -13,12 +14,13 @@ for f in include/lsmkv/db.h lib/liblsmkv.a lib/liblsmkv.so bin/lsmkv \
   [[ -e "$prefix/$f" ]] || { echo "install_test: missing $f"; exit 1; }
 done
 cmake -S "$source_dir/tests/install_consumer" -B "$work/consumer" \
-  -DCMAKE_PREFIX_PATH="$prefix" -DEXAMPLE_SOURCE="$source_dir/examples/hello.cc" >/dev/null
+  -DCMAKE_PREFIX_PATH="$prefix" -DEXAMPLE_SOURCE="$source_dir/examples/hello.cc" \
+  -DCMAKE_CXX_FLAGS="$extra_flags" -DCMAKE_EXE_LINKER_FLAGS="$extra_flags" >/dev/null
 cmake --build "$work/consumer" -j 2 >/dev/null
 LD_LIBRARY_PATH="$prefix/lib" "$work/consumer/hello_shared" "$work/db1" | grep -q 'hello -> world'
 "$work/consumer/hello_static" "$work/db2" | grep -q 'hello -> world'
 export PKG_CONFIG_PATH="$prefix/lib/pkgconfig"
-g++ -std=c++20 "$source_dir/examples/hello.cc" -o "$work/hello_pc" \
+g++ -std=c++20 $extra_flags "$source_dir/examples/hello.cc" -o "$work/hello_pc" \
   $(pkg-config --cflags lsmkv) $(pkg-config --static --libs lsmkv)
 LD_LIBRARY_PATH="$prefix/lib" "$work/hello_pc" "$work/db3" | grep -q 'hello -> world'
 pkg-config --static --libs lsmkv | grep -q -- '-lzstd' || { echo "install_test: --static lacks private deps"; exit 1; }

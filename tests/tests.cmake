@@ -1,9 +1,15 @@
 # Tests of the tools and the installed package (shell scripts driven by ctest).
 add_test(NAME cli_test COMMAND bash ${PROJECT_SOURCE_DIR}/tests/cli_test.sh $<TARGET_FILE:lsmkv_cli>)
 add_test(NAME install_test
-         COMMAND bash ${PROJECT_SOURCE_DIR}/tests/install_test.sh ${PROJECT_BINARY_DIR} ${PROJECT_SOURCE_DIR})
+         COMMAND bash ${PROJECT_SOURCE_DIR}/tests/install_test.sh ${PROJECT_BINARY_DIR} ${PROJECT_SOURCE_DIR}
+                 "${LSMKV_SANITIZE_FLAGS}")
 set_tests_properties(install_test PROPERTIES TIMEOUT 300)
 if(LSMKV_BUILD_BENCH)
   add_test(NAME bench_smoke COMMAND lsmkv_bench --num=10000 --sync_num=400 --db=${PROJECT_BINARY_DIR}/bench_smoke_db)
   set_tests_properties(bench_smoke PROPERTIES TIMEOUT 300)
 endif()
+# Kill -9 loop over lsmkv_stress (docs/RELIABILITY.md): 20 cycles with short kill delays.
+add_test(NAME crashtest_smoke
+         COMMAND bash ${PROJECT_SOURCE_DIR}/scripts/crashtest.sh --cycles 20 --max-sleep 1 --seconds 240
+                 --build-dir $<TARGET_FILE_DIR:lsmkv_stress>)
+set_tests_properties(crashtest_smoke PROPERTIES TIMEOUT 300)
