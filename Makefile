@@ -5,8 +5,9 @@ JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 PREFIX ?= /usr/local
 DATA_DIR ?= ./data
+CRASHTEST_SECONDS ?= 1800
 
-.PHONY: all bootstrap build run test asan tsan install bench clean
+.PHONY: all bootstrap build run test asan tsan install bench crashtest clean
 
 all: build
 
@@ -47,6 +48,11 @@ install: build
 # Write-path figures (see docs/BENCHMARKS.md).
 bench: build
 	@$(BUILD_DIR)/lsmkv_bench
+
+# Kill -9 loop over lsmkv_stress with full verification after every kill,
+# for CRASHTEST_SECONDS (see docs/RELIABILITY.md).
+crashtest: build
+	@bash scripts/crashtest.sh --seconds $(CRASHTEST_SECONDS) --build-dir $(BUILD_DIR)
 
 clean:
 	rm -rf $(BUILD_DIR) build-asan build-tsan

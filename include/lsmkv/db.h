@@ -20,6 +20,15 @@
 
 namespace lsmkv {
 
+// A point-in-time view of the database, from DB::GetSnapshot. Reads with
+// ReadOptions::snapshot see exactly the writes acknowledged before it was
+// taken, however many flushes happen meanwhile. Release it with
+// DB::ReleaseSnapshot (the DB keeps old versions alive until then).
+class Snapshot {
+ protected:
+  virtual ~Snapshot() = default;
+};
+
 class DB {
  public:
   // Opens the database at path. On success *out holds it; on failure *out is
@@ -42,6 +51,19 @@ class DB {
   virtual Status Write(const WriteOptions& options, WriteBatch* batch) = 0;
   // Reads key. NotFound if absent (or deleted); *value is set on OK.
   virtual Status Get(const ReadOptions& options, std::string_view key, std::string* value) = 0;
+
+  // An iterator over the database as of options.snapshot (or of this call),
+  // within [options.lower_bound, options.upper_bound). It streams (memory
+  // does not grow with the range) and pins the memtables and table files it
+  // reads until destroyed; destroy it before the DB. Errors met while
+  // iterating (e.g. Corruption) show in status(), never as skipped data.
+  virtual std::unique_ptr<Iterator> NewIterator(const ReadOptions& options) = 0;
+
+  // A snapshot of the current state; release it with ReleaseSnapshot.
+  // Returns nullptr after Close().
+  virtual const Snapshot* GetSnapshot() = 0;
+  // REQUIRES: snapshot came from this DB's GetSnapshot and is released once.
+  virtual void ReleaseSnapshot(const Snapshot* snapshot) = 0;
 
   // Freezes the active memtable (if it holds anything), writes it and every
   // older frozen memtable to tables, and waits until they are installed.

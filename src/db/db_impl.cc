@@ -6,9 +6,13 @@
 #include <cstdio>
 #include <set>
 
+#include "db/db_iter.h"
 #include "db/filename.h"
+#include "db/level_iterator.h"
+#include "db/merging_iterator.h"
 #include "db/write_batch_internal.h"
 #include "memtable/memtable.h"
+#include "table/iterator_util.h"
 #include "wal/log_writer.h"
 
 namespace lsmkv {
@@ -344,6 +348,78 @@ void DBImpl::InstallView() {
   StoreView(std::move(view));
 }
 
+class DBImpl::SnapshotImpl final : public Snapshot {
+ public:
+  explicit SnapshotImpl(SequenceNumber sequence) : sequence_(sequence) {}
+  ~SnapshotImpl() override = default;
+  SequenceNumber sequence() const { return sequence_; }
+
+ private:
+  const SequenceNumber sequence_;
+};
+
+SequenceNumber DBImpl::ReadSequence(const ReadOptions& options) const {
+  if (options.snapshot != nullptr) {
+    return static_cast<const SnapshotImpl*>(options.snapshot)->sequence();
+  }
+  return versions_->LastSequence();
+}
+
+const Snapshot* DBImpl::GetSnapshot() {
+  if (closed_.load(std::memory_order_acquire)) return nullptr;
+  std::lock_guard<std::mutex> guard(mu_);
+  const SequenceNumber sequence = versions_->LastSequence();
+  snapshots_.insert(sequence);
+  return new SnapshotImpl(sequence);
+}
+
+void DBImpl::ReleaseSnapshot(const Snapshot* snapshot) {
+  if (snapshot == nullptr) return;
+  const auto* impl = static_cast<const SnapshotImpl*>(snapshot);
+  {
+    std::lock_guard<std::mutex> guard(mu_);
+    auto it = snapshots_.find(impl->sequence());
+    if (it != snapshots_.end()) snapshots_.erase(it);
+  }
+  delete impl;
+}
+
+std::unique_ptr<Iterator> DBImpl::NewIterator(const ReadOptions& options) {
+  if (closed_.load(std::memory_order_acquire)) {
+    return std::unique_ptr<Iterator>(NewEmptyIterator(ClosedError()));
+  }
+  // Sequence first, then the view (see Get).
+  const SequenceNumber sequence = ReadSequence(options);
+  std::shared_ptr<const ReadView> view = LoadView();
+  if (view == nullptr) return std::unique_ptr<Iterator>(NewEmptyIterator(ClosedError()));
+
+  const Comparator* ucmp = icmp_.user_comparator();
+  auto outside_bounds = [&](const FileMetaData& f) {
+    if (options.lower_bound && ucmp->Compare(ExtractUserKey(f.largest), *options.lower_bound) < 0) {
+      return true;
+    }
+    return options.upper_bound &&
+           ucmp->Compare(ExtractUserKey(f.smallest), *options.upper_bound) >= 0;
+  };
+  std::vector<std::unique_ptr<Iterator>> children;
+  children.emplace_back(view->mem->NewIterator());
+  for (const auto& imm : view->imm) children.emplace_back(imm->NewIterator());
+  for (const FileRef& f : view->version->files(0)) {
+    if (outside_bounds(*f)) continue;  // never opened
+    children.emplace_back(table_cache_->NewIterator(options, f->number, f->file_size));
+  }
+  for (int level = 1; level < kNumLevels; level++) {
+    const std::vector<FileRef>& files = view->version->files(level);
+    if (files.empty()) continue;
+    children.emplace_back(NewLevelIterator(table_cache_.get(), options, &icmp_, files));
+  }
+  Iterator* internal = NewMergingIterator(&icmp_, std::move(children));
+  Iterator* db_iter =
+      NewDBIterator(ucmp, internal, sequence, options.lower_bound, options.upper_bound);
+  // The iterator pins the view (memtables and table files) until destroyed.
+  return std::unique_ptr<Iterator>(NewCleanupIterator(db_iter, [view]() {}));
+}
+
 Status DBImpl::Get(const ReadOptions& options, std::string_view key, std::string* value) {
   if (closed_.load(std::memory_order_acquire)) return ClosedError();
   if (key.size() > options_.max_key_size) {
@@ -353,7 +429,7 @@ Status DBImpl::Get(const ReadOptions& options, std::string_view key, std::string
   }
   // Sequence first, then the view: every write at or below the sequence is
   // in a memtable of this view or in its version.
-  const SequenceNumber sequence = versions_->LastSequence();
+  const SequenceNumber sequence = ReadSequence(options);
   std::shared_ptr<const ReadView> view = LoadView();
   if (view == nullptr) return ClosedError();
   LookupKey lkey(key, sequence);

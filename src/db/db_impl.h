@@ -20,6 +20,7 @@
 #include <deque>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -58,6 +59,9 @@ class DBImpl final : public DB {
   Status Delete(const WriteOptions& options, std::string_view key) override;
   Status Write(const WriteOptions& options, WriteBatch* batch) override;
   Status Get(const ReadOptions& options, std::string_view key, std::string* value) override;
+  std::unique_ptr<Iterator> NewIterator(const ReadOptions& options) override;
+  const Snapshot* GetSnapshot() override;
+  void ReleaseSnapshot(const Snapshot* snapshot) override;
   bool GetProperty(std::string_view name, std::string* value) override;
   Status Flush() override;
   Status Close() override;
@@ -73,6 +77,9 @@ class DBImpl final : public DB {
 
  private:
   struct Writer;
+  class SnapshotImpl;
+  // The sequence a read with these options sees.
+  SequenceNumber ReadSequence(const ReadOptions& options) const;
   struct FrozenMemTable {
     std::shared_ptr<MemTable> mem;
     uint64_t log_number;  // the WAL holding this memtable's data
@@ -142,6 +149,7 @@ class DBImpl final : public DB {
   uint64_t mem_log_number_ = 0;
   std::deque<FrozenMemTable> imm_;  // oldest first
   std::vector<uint64_t> obsolete_logs_;  // WALs whose data is in committed tables
+  std::multiset<SequenceNumber> snapshots_;  // sequences of live snapshots
   std::unique_ptr<WritableFile> logfile_;
   std::unique_ptr<log::Writer> log_;
   uint64_t log_written_ = 0;          // bytes appended and flushed to logfile_

@@ -1,0 +1,241 @@
+#include "db/db_iter.h"
+
+#include <cassert>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+
+namespace lsmkv {
+
+namespace {
+
+// Two positioning modes:
+//  kForward: iter_ is at the entry yielding the current user key (its newest
+//    visible version, a value); key() and value() come from iter_.
+//  kReverse: iter_ is before every entry of the current user key (at the
+//    last entry of a smaller user key, or invalid); the current key and value
+//    are copies in saved_key_ / saved_value_.
+class DBIter final : public Iterator {
+ public:
+  DBIter(const Comparator* ucmp, Iterator* iter, SequenceNumber sequence,
+         std::optional<std::string> lower, std::optional<std::string> upper)
+      : ucmp_(ucmp),
+        iter_(iter),
+        sequence_(sequence),
+        lower_(std::move(lower)),
+        upper_(std::move(upper)) {
+    assert(iter_ != nullptr);
+  }
+
+  bool Valid() const override { return valid_; }
+
+  std::string_view key() const override {
+    assert(valid_);
+    return direction_ == kForward ? ExtractUserKey(iter_->key()) : std::string_view(saved_key_);
+  }
+  std::string_view value() const override {
+    assert(valid_);
+    return direction_ == kForward ? iter_->value() : std::string_view(saved_value_);
+  }
+  Status status() const override { return status_.ok() ? iter_->status() : status_; }
+
+  void Seek(std::string_view target) override {
+    if (lower_ && ucmp_->Compare(target, *lower_) < 0) target = *lower_;
+    // Built before StartSeek: target may point into saved_key_ (key()).
+    std::string seek_key;
+    AppendInternalKey(&seek_key, target, sequence_, kValueTypeForSeek);
+    StartSeek(kForward);
+    iter_->Seek(seek_key);
+    FindNextUserEntry(false);
+  }
+
+  void SeekForPrev(std::string_view target) override {
+    if (upper_ && ucmp_->Compare(target, *upper_) >= 0) {
+      SeekToLast();
+      return;
+    }
+    // (target, 0, kTypeDeletion) is the last possible internal key of target.
+    std::string seek_key;
+    AppendInternalKey(&seek_key, target, 0, kTypeDeletion);
+    StartSeek(kReverse);
+    iter_->SeekForPrev(seek_key);
+    FindPrevUserEntry();
+  }
+
+  void SeekToFirst() override {
+    if (lower_) {
+      Seek(*lower_);
+      return;
+    }
+    StartSeek(kForward);
+    iter_->SeekToFirst();
+    FindNextUserEntry(false);
+  }
+
+  void SeekToLast() override {
+    StartSeek(kReverse);
+    if (upper_) {
+      // The last entry before every entry of upper_ (whose first possible
+      // internal key is (upper_, kMaxSequenceNumber, kValueTypeForSeek)); an
+      // entry equal to that key is skipped by FindPrevUserEntry.
+      std::string seek_key;
+      AppendInternalKey(&seek_key, *upper_, kMaxSequenceNumber, kValueTypeForSeek);
+      iter_->SeekForPrev(seek_key);
+    } else {
+      iter_->SeekToLast();
+    }
+    FindPrevUserEntry();
+  }
+
+  void Next() override {
+    assert(valid_);
+    if (direction_ == kReverse) {
+      // iter_ is before the entries of saved_key_: step onto them; the scan
+      // below skips them (and anything smaller).
+      direction_ = kForward;
+      if (iter_->Valid()) {
+        iter_->Next();
+      } else {
+        iter_->SeekToFirst();
+      }
+    } else {
+      SaveUserKey(ExtractUserKey(iter_->key()));
+      iter_->Next();
+    }
+    FindNextUserEntry(true);
+  }
+
+  void Prev() override {
+    assert(valid_);
+    if (direction_ == kForward) {
+      // Step back over the current key's entries (its newer, invisible
+      // versions included) to the last entry of a smaller user key.
+      SaveUserKey(ExtractUserKey(iter_->key()));
+      direction_ = kReverse;
+      while (true) {
+        iter_->Prev();
+        if (!iter_->Valid()) break;
+        ParsedInternalKey ikey;
+        if (!Parse(&ikey)) return;
+        if (ucmp_->Compare(ikey.user_key, saved_key_) < 0) break;
+      }
+      if (!iter_->status().ok()) {
+        Invalidate();
+        return;
+      }
+    }
+    FindPrevUserEntry();
+  }
+
+ private:
+  enum Direction { kForward, kReverse };
+
+  void StartSeek(Direction direction) {
+    status_ = Status::OK();
+    direction_ = direction;
+    saved_key_.clear();
+    saved_value_.clear();
+  }
+
+  void SaveUserKey(std::string_view user_key) { saved_key_.assign(user_key.data(), user_key.size()); }
+
+  void Invalidate() {
+    valid_ = false;
+    saved_key_.clear();
+    saved_value_.clear();
+  }
+
+  // Parses iter_'s current key; on failure records Corruption and makes the
+  // iterator invalid.
+  bool Parse(ParsedInternalKey* ikey) {
+    if (ParseInternalKey(iter_->key(), ikey)) return true;
+    status_ = Status::Corruption("unparsable internal key in iterator");
+    Invalidate();
+    return false;
+  }
+
+  // Forward: from iter_'s position, finds the first entry that is the newest
+  // visible version of a user key, is a value, and (if skipping) has a user
+  // key after saved_key_. Stops (invalid) at upper_ and on errors.
+  void FindNextUserEntry(bool skipping) {
+    assert(direction_ == kForward);
+    for (; iter_->Valid(); iter_->Next()) {
+      ParsedInternalKey ikey;
+      if (!Parse(&ikey)) return;
+      if (upper_ && ucmp_->Compare(ikey.user_key, *upper_) >= 0) break;
+      if (ikey.sequence > sequence_) continue;  // invisible
+      if (skipping && ucmp_->Compare(ikey.user_key, saved_key_) <= 0) continue;  // hidden
+      if (ikey.type == kTypeDeletion) {
+        // Older versions of this key are hidden by the deletion.
+        SaveUserKey(ikey.user_key);
+        skipping = true;
+        continue;
+      }
+      valid_ = true;
+      return;
+    }
+    Invalidate();
+  }
+
+  // Backward: iter_ is at the last entry of some user key (or invalid).
+  // Walks back over the entries of that key, oldest first, keeping the
+  // newest visible version; moves on to smaller keys while that version is
+  // a deletion (or there is none). Stops at lower_ and on errors.
+  void FindPrevUserEntry() {
+    assert(direction_ == kReverse);
+    bool have_value = false;
+    saved_key_.clear();
+    saved_value_.clear();
+    for (; iter_->Valid(); iter_->Prev()) {
+      ParsedInternalKey ikey;
+      if (!Parse(&ikey)) return;
+      if (upper_ && ucmp_->Compare(ikey.user_key, *upper_) >= 0) continue;
+      if (lower_ && ucmp_->Compare(ikey.user_key, *lower_) < 0) break;
+      if (ikey.sequence > sequence_) continue;  // invisible
+      if (have_value && ucmp_->Compare(ikey.user_key, saved_key_) < 0) {
+        // iter_ is at the last entry of the previous user key: done.
+        break;
+      }
+      if (ikey.type == kTypeDeletion) {
+        have_value = false;
+        saved_key_.clear();
+        saved_value_.clear();
+      } else {
+        have_value = true;
+        SaveUserKey(ikey.user_key);
+        const std::string_view v = iter_->value();
+        saved_value_.assign(v.data(), v.size());
+      }
+    }
+    if (!iter_->status().ok() || !have_value) {
+      Invalidate();
+      return;
+    }
+    valid_ = true;
+  }
+
+  const Comparator* const ucmp_;
+  const std::unique_ptr<Iterator> iter_;
+  const SequenceNumber sequence_;
+  const std::optional<std::string> lower_;
+  const std::optional<std::string> upper_;
+
+  Direction direction_ = kForward;
+  bool valid_ = false;
+  Status status_;
+  // Forward: the user key being skipped. Reverse: the current user key.
+  std::string saved_key_;
+  std::string saved_value_;  // reverse only
+};
+
+}  // namespace
+
+Iterator* NewDBIterator(const Comparator* user_comparator, Iterator* internal_iter,
+                        SequenceNumber sequence, std::optional<std::string> lower_bound,
+                        std::optional<std::string> upper_bound) {
+  return new DBIter(user_comparator, internal_iter, sequence, std::move(lower_bound),
+                    std::move(upper_bound));
+}
+
+}  // namespace lsmkv
