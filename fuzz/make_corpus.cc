@@ -3,6 +3,7 @@
 //   make_corpus <dir>     writes <dir>/<target>/<name> for every target.
 // The checked-in corpus was made with it; rerun it after a format change.
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <string>
