@@ -65,6 +65,12 @@ class DB {
   // REQUIRES: snapshot came from this DB's GetSnapshot and is released once.
   virtual void ReleaseSnapshot(const Snapshot* snapshot) = 0;
 
+  // Flushes the memtable, then compacts every level's files overlapping the
+  // user-key range [*begin, *end] (nullptr = unbounded on that side) down to
+  // the deepest level holding data in the range, and waits. Afterwards old
+  // versions and deletions in the range that no snapshot needs are gone.
+  virtual Status CompactRange(const std::string* begin, const std::string* end) = 0;
+
   // Freezes the active memtable (if it holds anything), writes it and every
   // older frozen memtable to tables, and waits until they are installed.
   virtual Status Flush() = 0;

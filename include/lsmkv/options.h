@@ -72,8 +72,25 @@ struct Options {
   size_t block_cache_size = 32 * 1024 * 1024;
   // Table files kept open at most (LRU). Default: 1000.
   int max_open_files = 1000;
-  // Target size of a table written by flush or compaction. Default: 64 MiB.
-  uint64_t target_file_size = 64ull * 1024 * 1024;
+  // Compaction outputs are cut at about this size. Default: 8 MiB.
+  uint64_t target_file_size = 8ull * 1024 * 1024;
+  // Leveled compaction. Level 0 holds at most about level0_file_limit files;
+  // level 1 holds max_bytes_for_level_base bytes and each deeper level
+  // level_size_multiplier times more. A level is compacted when its score
+  // (L0: files / level0_file_limit; others: bytes / budget) reaches
+  // compaction_soft_limit. Default: 4 files, 64 MiB, x10, 0.85.
+  int level0_file_limit = 4;
+  uint64_t max_bytes_for_level_base = 64ull * 1024 * 1024;
+  int level_size_multiplier = 10;
+  double compaction_soft_limit = 0.85;
+  // Writes are delayed (1 ms each) when level 0 holds this many files, and
+  // stop until compaction catches up at level0_stop_writes_trigger.
+  // Default: 8 and 12.
+  int level0_slowdown_writes_trigger = 8;
+  int level0_stop_writes_trigger = 12;
+  // Bytes per second that compaction may write (token bucket); 0 = no limit.
+  // Default: 0.
+  uint64_t rate_limit_bytes_per_sec = 0;
   // MANIFEST size after which a new MANIFEST is started. Default: 64 MiB.
   uint64_t max_manifest_file_size = 64ull * 1024 * 1024;
 };

@@ -10,29 +10,35 @@
 
 namespace lsmkv {
 
-namespace {
-// A flushed table goes below L0 when it overlaps nothing on the way down, at
-// most to this level (deeper placement would make later compactions costly).
-constexpr int kMaxLevelForFlushedTable = 2;
-}  // namespace
-
-void DBImpl::MaybeScheduleFlush() {
-  if (bg_scheduled_ || shutting_down_ || !bg_error_.ok() || imm_.empty()) return;
+// Schedules the background thread if there is a frozen memtable to flush, a
+// manual compaction request, or a level over its soft limit.
+void DBImpl::MaybeScheduleBackgroundWork() {
+  if (bg_scheduled_ || shutting_down_ || !bg_error_.ok()) return;
+  const bool manual = manual_ != nullptr && !manual_->done;
+  if (imm_.empty() && !manual && !NeedsCompaction()) return;
   bg_scheduled_ = true;
   env_->Schedule([this] { BackgroundCall(); });
 }
 
+// One unit of background work: a flush (always first), else one compaction.
 void DBImpl::BackgroundCall() {
   std::unique_lock<std::mutex> lock(mu_);
-  if (!shutting_down_ && bg_error_.ok() && !imm_.empty()) {
-    Status s = FlushOldestMemTable(lock);
-    if (!s.ok()) {
-      LSMKV_LOG(info_log_.get(), "flush failed: %s", s.ToString().c_str());
+  if (!shutting_down_ && bg_error_.ok()) {
+    Status s;
+    const char* what = "flush";
+    if (!imm_.empty()) {
+      s = FlushOldestMemTable(lock);
+    } else if ((manual_ != nullptr && !manual_->done) || NeedsCompaction()) {
+      what = "compaction";
+      s = BackgroundCompaction(lock);
+    }
+    if (!s.ok() && !(s.IsAborted() && shutting_down_)) {
+      LSMKV_LOG(info_log_.get(), "%s failed: %s", what, s.ToString().c_str());
       SetBackgroundError(s);
     }
   }
   bg_scheduled_ = false;
-  MaybeScheduleFlush();
+  MaybeScheduleBackgroundWork();
   bg_cv_.notify_all();
 }
 
@@ -44,22 +50,15 @@ Status DBImpl::FlushOldestMemTable(std::unique_lock<std::mutex>& lock) {
   FrozenMemTable frozen = imm_.front();
   FileMetaData meta;
   meta.number = versions_->NewFileNumber();
-  std::shared_ptr<Version> base = versions_->current();
   lock.unlock();
   Status s = WriteLevel0Table(frozen.mem.get(), &meta);
   lock.lock();
   if (!s.ok()) return s;
 
+  // Flushed tables always go to level 0: placing one deeper could put it
+  // inside a range a running compaction is about to fill.
   VersionEdit edit;
-  if (meta.file_size > 0) {
-    int level = 0;
-    const std::string_view lo = ExtractUserKey(meta.smallest);
-    const std::string_view hi = ExtractUserKey(meta.largest);
-    if (!base->OverlapInLevel(0, lo, hi)) {
-      while (level < kMaxLevelForFlushedTable && !base->OverlapInLevel(level + 1, lo, hi)) level++;
-    }
-    edit.AddFile(level, meta);
-  }
+  if (meta.file_size > 0) edit.AddFile(0, meta);
   // The oldest WAL still needed is the one of the next frozen memtable, or
   // the active memtable's.
   const uint64_t needed_log = imm_.size() > 1 ? imm_[1].log_number : mem_log_number_;
@@ -68,6 +67,7 @@ Status DBImpl::FlushOldestMemTable(std::unique_lock<std::mutex>& lock) {
   if (!s.ok()) return s;  // the table stays as an orphan; Open removes it
 
   imm_.pop_front();
+  imm_pending_.store(!imm_.empty(), std::memory_order_release);
   obsolete_logs_.push_back(frozen.log_number);
   InstallView();
   stats_.flushes++;

@@ -258,7 +258,9 @@ Status DBImpl::MakeRoomForWrite(std::unique_lock<std::mutex>& lock, bool force) 
   while (true) {
     if (!bg_error_.ok()) return bg_error_;
     if (shutting_down_) return ClosedError();
-    if (allow_slowdown && frozen_limit >= 2 && imm_.size() + 1 >= frozen_limit) {
+    const int l0_files = versions_->current()->NumFiles(0);
+    if (allow_slowdown && (l0_files >= options_.level0_slowdown_writes_trigger ||
+                           (frozen_limit >= 2 && imm_.size() + 1 >= frozen_limit))) {
       // The frozen queue is one short of full: slow this write down a little
       // so the flush can catch up before writers must stop.
       allow_slowdown = false;
@@ -274,11 +276,12 @@ Status DBImpl::MakeRoomForWrite(std::unique_lock<std::mutex>& lock, bool force) 
     // alone may exceed the limit, and rotating it would loop.
     if (mem_->Empty()) return Status::OK();
     if (!force && mem_->ApproximateMemoryUsage() <= options_.write_buffer_size) return Status::OK();
-    if (imm_.size() >= frozen_limit) {
-      // Queue full: wait for the flush. Nothing is ever dropped.
+    if (imm_.size() >= frozen_limit || l0_files >= options_.level0_stop_writes_trigger) {
+      // Queue full or level 0 too deep: wait for the background work.
+      // Nothing is ever dropped.
       stats_.stall_count++;
       const uint64_t start = env_->NowMicros();
-      MaybeScheduleFlush();
+      MaybeScheduleBackgroundWork();
       bg_cv_.wait(lock);
       stats_.stall_micros += env_->NowMicros() - start;
       continue;
@@ -317,6 +320,7 @@ Status DBImpl::SwitchToNewLog(std::unique_lock<std::mutex>& lock) {
     return s;
   }
   imm_.push_back(FrozenMemTable{mem_, mem_log_number_});
+  imm_pending_.store(true, std::memory_order_release);
   mem_ = NewMemTable(icmp_);
   mem_log_number_ = new_number;
   logfile_ = std::move(file);
@@ -325,7 +329,7 @@ Status DBImpl::SwitchToNewLog(std::unique_lock<std::mutex>& lock) {
   synced_log_number_ = new_number;
   synced_offset_ = 0;
   InstallView();
-  MaybeScheduleFlush();
+  MaybeScheduleBackgroundWork();
   return Status::OK();
 }
 
@@ -460,7 +464,7 @@ Status DBImpl::Flush() {
   Status s = WriteImpl(WriteOptions(), nullptr);  // freezes the memtable in queue order
   if (!s.ok()) return s;
   std::unique_lock<std::mutex> lock(mu_);
-  MaybeScheduleFlush();
+  MaybeScheduleBackgroundWork();
   while (bg_error_.ok() && !shutting_down_ && versions_->LogNumber() <= frozen_log &&
          !(imm_.empty() && mem_log_number_ == frozen_log)) {
     bg_cv_.wait(lock);
@@ -478,7 +482,7 @@ size_t DBImpl::TEST_ImmutableCount() {
 Status DBImpl::TEST_WaitForBackgroundWork() {
   std::unique_lock<std::mutex> lock(mu_);
   while (bg_error_.ok() && (bg_scheduled_ || !imm_.empty())) {
-    MaybeScheduleFlush();
+    MaybeScheduleBackgroundWork();
     bg_cv_.wait(lock);
   }
   return bg_error_;
@@ -519,10 +523,17 @@ bool DBImpl::GetProperty(std::string_view name, std::string* value) {
   }
   if (name == "lsmkv.levels") {
     char line[128];
-    value->append("level  files        bytes\n");
+    int compacting = -1;
+    {
+      std::lock_guard<std::mutex> guard(mu_);
+      compacting = compacting_level_;
+    }
+    value->append("level  files        bytes  score  compacting\n");
     for (int level = 0; level < kNumLevels; level++) {
-      std::snprintf(line, sizeof(line), "L%-5d %5d %12" PRIu64 "\n", level,
-                    view->version->NumFiles(level), view->version->LevelBytes(level));
+      std::snprintf(line, sizeof(line), "L%-5d %5d %12" PRIu64 " %6.2f  %s\n", level,
+                    view->version->NumFiles(level), view->version->LevelBytes(level),
+                    LevelScore(options_, *view->version, level),
+                    compacting == level ? "yes" : "no");
       value->append(line);
     }
     return true;
@@ -553,6 +564,25 @@ bool DBImpl::GetProperty(std::string_view name, std::string* value) {
     row("block cache misses", table_counters_.block_cache_misses);
     row("blocks read", table_counters_.block_reads);
     row("open tables", table_cache_->OpenTables());
+    uint64_t table_bytes = stats_.flush_bytes;
+    {
+      std::lock_guard<std::mutex> guard(mu_);
+      char line[160];
+      value->append("level  compactions  moves  bytes read  bytes written  seconds\n");
+      for (int level = 1; level < kNumLevels; level++) {
+        const LevelStats& ls = level_stats_[level];
+        table_bytes += ls.bytes_written;
+        std::snprintf(line, sizeof(line), "L%-5d %11" PRIu64 " %6" PRIu64 " %11" PRIu64
+                      " %14" PRIu64 " %8.1f\n", level, ls.compactions, ls.moves, ls.bytes_read,
+                      ls.bytes_written, static_cast<double>(ls.micros) / 1e6);
+        value->append(line);
+      }
+    }
+    const uint64_t user_bytes = stats_.wal_bytes;
+    char amp[96];
+    std::snprintf(amp, sizeof(amp), "write amplification (table bytes written / WAL bytes): %.2f\n",
+                  user_bytes == 0 ? 0.0 : static_cast<double>(table_bytes) / user_bytes);
+    value->append(amp);
     value->append(view->version->LevelSummary());
     value->push_back('\n');
     return true;
@@ -565,6 +595,7 @@ Status DBImpl::Close() {
   Status result;
   std::unique_lock<std::mutex> lock(mu_);
   shutting_down_ = true;
+  shutting_down_flag_.store(true, std::memory_order_release);
   // In-flight writers and syncs finish; new ones are refused.
   while (!writers_.empty() || sync_in_progress_ || bg_scheduled_) {
     bg_cv_.notify_all();

@@ -1,6 +1,7 @@
 // DB iterators and snapshots through the public API, against std::map models.
 #include <cstring>
 #include <map>
+#include <sstream>
 #include <thread>
 
 #include "gtest/gtest.h"
@@ -19,7 +20,9 @@ class DBIteratorTest : public ::testing::Test {
     env_ = NewMemEnv(Env::Default());
     options_.env = env_.get();
     options_.create_if_missing = true;
-    options_.write_buffer_size = 64 * 1024;  // many memtables and tables
+    options_.write_buffer_size = 16 * 1024;  // many memtables, tables and compactions
+    options_.target_file_size = 16 * 1024;
+    options_.max_bytes_for_level_base = 64 * 1024;
     ASSERT_TRUE(Reopen().ok());
   }
   Status Reopen() {
@@ -97,9 +100,7 @@ TEST_F(DBIteratorTest, ModelWithSnapshotsFlushesAndReopens) {
     Model model;
   };
   std::vector<Snap> snaps;
-  // 30,000 operations: without compaction (a later issue) every flush adds a
-  // level-0 table that each iterator merges, so longer runs get slow.
-  for (int i = 0; i < 30000; i++) {
+  for (int i = 0; i < 100000; i++) {
     const uint32_t op = rnd.Uniform(100);
     if (op < 55) {
       const std::string k = RandomKey(&rnd), v = rnd.RandomBytes(rnd.Uniform(40));
@@ -189,6 +190,57 @@ TEST_F(DBIteratorTest, IteratorPinsItsViewAcrossFlushes) {
   }
   ASSERT_TRUE(it->status().ok());
   EXPECT_EQ(model.size(), n);
+}
+
+// An iterator left open across 20 compactions keeps returning its data; the
+// tables those compactions replaced stay on disk until it is destroyed and
+// are deleted afterwards.
+TEST_F(DBIteratorTest, IteratorPinsFilesAcrossCompactions) {
+  Model model;
+  for (int i = 0; i < 3000; i++) {
+    const std::string k = "key" + std::to_string(i);
+    ASSERT_TRUE(db_->Put(WriteOptions(), k, "v1-" + std::to_string(i)).ok());
+    model[k] = "v1-" + std::to_string(i);
+  }
+  ASSERT_TRUE(db_->CompactRange(nullptr, nullptr).ok());
+  std::string pinned_files;
+  ASSERT_TRUE(db_->GetProperty("lsmkv.live-files", &pinned_files));
+  ASSERT_FALSE(pinned_files.empty());
+  std::unique_ptr<Iterator> it = db_->NewIterator(ReadOptions());
+  for (int round = 0; round < 20; round++) {
+    for (int i = round % 3; i < 3000; i += 3) {
+      ASSERT_TRUE(db_->Put(WriteOptions(), "key" + std::to_string(i), "r" + std::to_string(round)).ok());
+    }
+    ASSERT_TRUE(db_->CompactRange(nullptr, nullptr).ok());
+  }
+  std::string live_now;
+  ASSERT_TRUE(db_->GetProperty("lsmkv.live-files", &live_now));
+  std::istringstream pinned(pinned_files);
+  std::vector<uint64_t> old_files;
+  for (uint64_t n; pinned >> n;) {
+    old_files.push_back(n);
+    EXPECT_EQ(std::string::npos, (" " + live_now + " ").find(" " + std::to_string(n) + " "))
+        << "table " << n << " should have been compacted away";
+  }
+  auto table_exists = [&](uint64_t n) {
+    char name[64];
+    std::snprintf(name, sizeof(name), "/iterdb/%06llu.sst", static_cast<unsigned long long>(n));
+    return env_->FileExists(name);
+  };
+  for (uint64_t n : old_files) EXPECT_TRUE(table_exists(n)) << "pinned table " << n << " deleted";
+  size_t count = 0;
+  auto m = model.begin();
+  for (it->SeekToFirst(); it->Valid(); it->Next(), ++m, ++count) {
+    ASSERT_EQ(m->first, it->key());
+    ASSERT_EQ(m->second, it->value());
+  }
+  ASSERT_TRUE(it->status().ok());
+  EXPECT_EQ(model.size(), count);
+  it.reset();
+  // The next background step deletes what nothing references any more.
+  ASSERT_TRUE(db_->Put(WriteOptions(), "trigger", "x").ok());
+  ASSERT_TRUE(db_->Flush().ok());
+  for (uint64_t n : old_files) EXPECT_FALSE(table_exists(n)) << "table " << n << " not deleted";
 }
 
 TEST_F(DBIteratorTest, ConcurrentIteratorsAndWriters) {
