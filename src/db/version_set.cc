@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cinttypes>
+#include <map>
 
 #include "db/filename.h"
 #include "table/table_cache.h"
@@ -151,8 +152,25 @@ class VersionBuilder {
     }
     for (const auto& [level, meta] : edit.new_files()) {
       deleted_[level].erase(meta.number);
-      added_[level].push_back(vset_->MakeFileRef(meta));
+      added_[level].push_back(RefFor(meta));
     }
+  }
+
+  // One FileMetaData object per file number across all versions: a file
+  // moved to another level (or re-added) keeps the object older versions
+  // share, so it is reported obsolete only when no version holds it at all.
+  FileRef RefFor(const FileMetaData& meta) {
+    if (!known_initialized_) {
+      for (int level = 0; level < kNumLevels; level++) {
+        for (const FileRef& f : base_->files_[level]) known_.emplace(f->number, f);
+      }
+      known_initialized_ = true;
+    }
+    auto it = known_.find(meta.number);
+    if (it != known_.end()) return it->second;
+    FileRef ref = vset_->MakeFileRef(meta);
+    known_.emplace(meta.number, ref);
+    return ref;
   }
 
   // Builds the new version into *v. Corruption if the result violates the
@@ -192,6 +210,8 @@ class VersionBuilder {
   const Version* base_;
   std::set<uint64_t> deleted_[kNumLevels];
   std::vector<FileRef> added_[kNumLevels];
+  std::map<uint64_t, FileRef> known_;  // every file object seen or made
+  bool known_initialized_ = false;
 };
 
 // ----------------------------------------------------------------- VersionSet
