@@ -6,6 +6,7 @@ CMAKE_FLAGS ?=
 PREFIX ?= /usr/local
 DATA_DIR ?= ./data
 CRASHTEST_SECONDS ?= 1800
+FUZZ_SECONDS ?= 60
 
 .PHONY: all bootstrap build run test asan tsan install bench crashtest clean
 
@@ -45,14 +46,22 @@ tsan: bootstrap
 install: build
 	@cmake --install $(BUILD_DIR) --prefix $(PREFIX)
 
-# Write-path figures (see docs/BENCHMARKS.md).
+# lsmkv vs RocksDB vs LevelDB, every workload, default settings (bounded at
+# 25 minutes by `timeout`); writes docs/BENCHMARKS-peers.md. The write-path
+# driver alone: $(BUILD_DIR)/lsmkv_bench (see docs/BENCHMARKS.md).
 bench: build
-	@$(BUILD_DIR)/lsmkv_bench
+	@timeout 25m $(BUILD_DIR)/lsmkv_peer_bench --report=docs/BENCHMARKS-peers.md
 
 # Kill -9 loop over lsmkv_stress with full verification after every kill,
 # for CRASHTEST_SECONDS (see docs/RELIABILITY.md).
 crashtest: build
 	@bash scripts/crashtest.sh --seconds $(CRASHTEST_SECONDS) --build-dir $(BUILD_DIR)
 
+# libFuzzer targets over the decoders (fuzz/, built with clang into build-fuzz),
+# FUZZ_SECONDS each (see docs/RELIABILITY.md).
+.PHONY: fuzz
+fuzz: bootstrap
+	@bash scripts/fuzz.sh --seconds-per-target $(FUZZ_SECONDS)
+
 clean:
-	rm -rf $(BUILD_DIR) build-asan build-tsan
+	rm -rf $(BUILD_DIR) build-asan build-tsan build-fuzz

@@ -8,8 +8,24 @@ if(LSMKV_BUILD_BENCH)
   add_test(NAME bench_smoke COMMAND lsmkv_bench --num=10000 --sync_num=400 --db=${PROJECT_BINARY_DIR}/bench_smoke_db)
   set_tests_properties(bench_smoke PROPERTIES TIMEOUT 300)
 endif()
+if(TARGET lsmkv_peer_bench)
+  # Every workload once on lsmkv, RocksDB and LevelDB, 10,000 entries.
+  add_test(NAME peer_bench_smoke
+           COMMAND lsmkv_peer_bench --num=10000 --sync_num=400 --runs=1 --machine_mb=16
+                   --db=${PROJECT_BINARY_DIR}/peer_bench_smoke_db
+                   --report=${PROJECT_BINARY_DIR}/peer_bench_smoke.md)
+  set_tests_properties(peer_bench_smoke PROPERTIES TIMEOUT 300)
+endif()
 # Kill -9 loop over lsmkv_stress (docs/RELIABILITY.md): 20 cycles with short kill delays.
 add_test(NAME crashtest_smoke
          COMMAND bash ${PROJECT_SOURCE_DIR}/scripts/crashtest.sh --cycles 20 --max-sleep 1 --seconds 240
                  --build-dir $<TARGET_FILE_DIR:lsmkv_stress>)
 set_tests_properties(crashtest_smoke PROPERTIES TIMEOUT 300)
+# libFuzzer targets (scripts/fuzz.sh, docs/RELIABILITY.md): built with clang, 10 s each. Skipped
+# in the sanitizer builds (the fuzz build is ASan+UBSan already) and when clang is missing.
+if(LSMKV_SANITIZE STREQUAL "")
+  add_test(NAME fuzz_smoke
+           COMMAND bash ${PROJECT_SOURCE_DIR}/scripts/fuzz.sh --seconds-per-target 10
+                   --build-dir ${PROJECT_BINARY_DIR}/fuzz --allow-missing-clang)
+  set_tests_properties(fuzz_smoke PROPERTIES TIMEOUT 600)
+endif()

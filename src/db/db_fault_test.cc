@@ -227,8 +227,8 @@ std::pair<int, int> OrphanAndMissingTables(Env* env, const std::string& dbname, 
   return {orphans, missing};
 }
 
-// The disk dies at every step of the write path, flush and MANIFEST update
-// in turn: from the Nth call of one kind of operation on, that operation
+// The disk dies at every step of the write path, flush, compaction and
+// MANIFEST update in turn: from the Nth call of one kind of operation on, that operation
 // fails; then the power goes. Reopen must recover a prefix of the
 // acknowledged writes containing every synced one, resurrect no deleted
 // key, and leave no orphan or missing table.
@@ -249,6 +249,11 @@ TEST(CrashAtEveryStepTest, FlushAndManifestSteps) {
       options.create_if_missing = true;
       options.write_buffer_size = 4096;      // a flush every ~12 writes
       options.max_manifest_file_size = 1024;  // CURRENT switches during the run
+      // Compactions into L1 and deeper happen inside the crash window too.
+      options.level0_file_limit = 2;
+      options.target_file_size = 4096;
+      options.max_bytes_for_level_base = 8192;
+      options.level_size_multiplier = 2;
       std::unique_ptr<DB> db;
       ASSERT_TRUE(DB::Open(options, dbname, &db).ok());
       env.ResetCounts();
