@@ -117,9 +117,9 @@ class LsmkvEngine : public Engine {
             std::to_string(s.bloom_bits) + " (full filter per table)",
             Mib(s.block_cache_size) + " LRU",
             s.compression,
-            "64 MiB (default)",
+            Mib(lsmkv::Options().target_file_size) + " (default)",
             std::to_string(s.max_open_files),
-            "1 flush thread (fixed)",
+            "1 thread: flush, then compaction (fixed)",
             "on (verify_checksums default true)"};
   }
 

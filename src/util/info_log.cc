@@ -11,7 +11,7 @@ Status InfoLog::Open(Env* env, const std::string& fname, std::unique_ptr<InfoLog
   std::unique_ptr<WritableFile> file;
   Status s = env->NewAppendableFile(fname, &file);
   if (!s.ok()) return s;
-  result->reset(new InfoLog(env, std::move(file)));
+  result->reset(new InfoLog(std::move(file)));
   return Status::OK();
 }
 

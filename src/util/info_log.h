@@ -22,8 +22,7 @@ class InfoLog {
   Status status();
 
  private:
-  InfoLog(Env* env, std::unique_ptr<WritableFile> file) : env_(env), file_(std::move(file)) {}
-  Env* env_;
+  explicit InfoLog(std::unique_ptr<WritableFile> file) : file_(std::move(file)) {}
   std::mutex mu_;
   std::unique_ptr<WritableFile> file_;
   Status status_;
