@@ -7,30 +7,6 @@ namespace lsmkv {
 
 namespace {
 
-class ErrorIterator final : public Iterator {
- public:
-  explicit ErrorIterator(Status s) : status_(std::move(s)) {}
-  bool Valid() const override { return false; }
-  void SeekToFirst() override {}
-  void SeekToLast() override {}
-  void Seek(std::string_view) override {}
-  void SeekForPrev(std::string_view) override {}
-  void Next() override { assert(false); }
-  void Prev() override { assert(false); }
-  std::string_view key() const override {
-    assert(false);
-    return {};
-  }
-  std::string_view value() const override {
-    assert(false);
-    return {};
-  }
-  Status status() const override { return status_; }
-
- private:
-  Status status_;
-};
-
 class CleanupIterator final : public Iterator {
  public:
   CleanupIterator(Iterator* base, std::function<void()> cleanup)
@@ -57,7 +33,7 @@ class CleanupIterator final : public Iterator {
 
 }  // namespace
 
-Iterator* NewTableErrorIterator(Status s) { return new ErrorIterator(std::move(s)); }
+Iterator* NewTableErrorIterator(Status s) { return NewEmptyIterator(std::move(s)); }
 
 Iterator* NewCleanupIterator(Iterator* base, std::function<void()> cleanup) {
   return new CleanupIterator(base, std::move(cleanup));

@@ -1,5 +1,7 @@
 #include "lsmkv/iterator.h"
 
+#include <cassert>
+
 namespace lsmkv {
 namespace {
 
@@ -13,10 +15,17 @@ class EmptyIterator final : public Iterator {
   void SeekToLast() override {}
   void Seek(std::string_view) override {}
   void SeekForPrev(std::string_view) override {}
-  void Next() override {}
-  void Prev() override {}
-  std::string_view key() const override { return {}; }
-  std::string_view value() const override { return {}; }
+  // Next, Prev, key and value REQUIRE Valid(), which is never true.
+  void Next() override { assert(false); }
+  void Prev() override { assert(false); }
+  std::string_view key() const override {
+    assert(false);
+    return {};
+  }
+  std::string_view value() const override {
+    assert(false);
+    return {};
+  }
   Status status() const override { return status_; }
 
  private:
