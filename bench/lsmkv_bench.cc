@@ -8,6 +8,9 @@
 //   fillsync     like fillrandom with sync=true, with --sync_threads (default 1,4,16)
 //   readrandom   random Gets of keys written by the preceding fill (all present)
 //   readmissing  random Gets of keys that were never written
+//   readseq      full forward scan (also prints the peak RSS during the scan)
+//   readreverse  full reverse scan (likewise)
+//   seekrandom   num/10 random seeks, each followed by 10 Next
 // Each workload prints ops/sec, MB/s and latency percentiles (microseconds).
 // read workloads also print the tables consulted per lookup and the bloom
 // filter's useful skips, from the engine's "lsmkv.stats" property.
@@ -32,7 +35,8 @@ namespace {
 
 struct Config {
   std::string db = "/tmp/lsmkv_bench";
-  std::string benchmarks = "fillseq,fillrandom,readrandom,readmissing,fillsync";
+  std::string benchmarks =
+      "fillseq,fillrandom,readrandom,readmissing,readseq,readreverse,seekrandom,fillsync";
   uint64_t num = 1000000;
   uint64_t sync_num = 20000;
   std::string sync_threads = "1,4,16";
@@ -68,9 +72,14 @@ struct Result {
 void Report(const std::string& name, const Result& r, const std::string& extra = "") {
   const double ops_per_sec = r.ops / r.seconds;
   const double mb_per_sec = r.bytes / r.seconds / 1048576.0;
-  std::printf("%-22s %12.0f ops/s %8.1f MB/s  p50 %7.1f us  p99 %8.1f us  p99.9 %8.1f us %s\n",
-              name.c_str(), ops_per_sec, mb_per_sec, r.latency_us.Percentile(50),
-              r.latency_us.Percentile(99), r.latency_us.Percentile(99.9), extra.c_str());
+  if (r.latency_us.Count() == 0) {  // scans: per-entry latency is not timed
+    std::printf("%-22s %12.0f ops/s %8.1f MB/s %s\n", name.c_str(), ops_per_sec, mb_per_sec,
+                extra.c_str());
+  } else {
+    std::printf("%-22s %12.0f ops/s %8.1f MB/s  p50 %7.1f us  p99 %8.1f us  p99.9 %8.1f us %s\n",
+                name.c_str(), ops_per_sec, mb_per_sec, r.latency_us.Percentile(50),
+                r.latency_us.Percentile(99), r.latency_us.Percentile(99.9), extra.c_str());
+  }
   std::fflush(stdout);
 }
 
@@ -183,6 +192,75 @@ class Bench {
     return r;
   }
 
+  // Resident set size of this process in bytes (from /proc/self/statm).
+  static uint64_t RssBytes() {
+    FILE* f = std::fopen("/proc/self/statm", "r");
+    if (f == nullptr) return 0;
+    unsigned long long pages_total = 0, pages_resident = 0;
+    const int n = std::fscanf(f, "%llu %llu", &pages_total, &pages_resident);
+    std::fclose(f);
+    return n == 2 ? pages_resident * 4096ull : 0;
+  }
+
+  // Full forward or reverse scan; reports entries/sec and, sampled every
+  // 5 ms by a second thread, the peak resident set during the scan.
+  Result Scan(bool reverse, uint64_t* peak_rss, uint64_t* rss_before) {
+    Result r;
+    *rss_before = RssBytes();
+    std::atomic<bool> done{false};
+    std::atomic<uint64_t> peak{*rss_before};
+    std::thread sampler([&] {
+      while (!done.load()) {
+        const uint64_t now = RssBytes();
+        if (now > peak.load()) peak.store(now);
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      }
+    });
+    std::unique_ptr<lsmkv::Iterator> it = db_->NewIterator(lsmkv::ReadOptions());
+    const double start = NowSeconds();
+    if (reverse) {
+      for (it->SeekToLast(); it->Valid(); it->Prev()) {
+        r.ops++;
+        r.bytes += it->key().size() + it->value().size();
+      }
+    } else {
+      for (it->SeekToFirst(); it->Valid(); it->Next()) {
+        r.ops++;
+        r.bytes += it->key().size() + it->value().size();
+      }
+    }
+    r.seconds = NowSeconds() - start;
+    if (!it->status().ok()) {
+      std::fprintf(stderr, "scan: %s\n", it->status().ToString().c_str());
+      std::exit(1);
+    }
+    done = true;
+    sampler.join();
+    *peak_rss = peak.load();
+    return r;
+  }
+
+  // Seek to a random present key, then 10 Next.
+  Result SeekRandom(uint64_t seeks) {
+    Result r;
+    lsmkv::Random rnd(302);
+    std::unique_ptr<lsmkv::Iterator> it = db_->NewIterator(lsmkv::ReadOptions());
+    const double start = NowSeconds();
+    for (uint64_t i = 0; i < seeks; i++) {
+      const std::string key = MakeKey(rnd.Next64() % c_.num, c_.key_size);
+      const double t0 = NowSeconds();
+      it->Seek(key);
+      for (int j = 0; j < 10 && it->Valid(); j++) {
+        r.bytes += it->key().size() + it->value().size();
+        it->Next();
+      }
+      r.latency_us.Add((NowSeconds() - t0) * 1e6);
+      r.ops++;
+    }
+    r.seconds = NowSeconds() - start;
+    return r;
+  }
+
   void Run() {
     std::printf("lsmkv_bench: keys %d bytes, values %d bytes, num %" PRIu64
                 ", write buffer %zu MiB, block cache %zu MiB, bloom %d bits/key, db %s\n",
@@ -231,6 +309,25 @@ class Bench {
                       r.found, static_cast<double>(tables) / static_cast<double>(r.ops), checks,
                       useful);
         Report(name, r, extra);
+      } else if (name == "readseq" || name == "readreverse" || name == "seekrandom") {
+        if (!filled) {
+          OpenFresh();
+          Fill(c_.num, false, false, 1);
+          filled = true;
+        }
+        db_->Flush().PermitUncheckedError();
+        Open();
+        if (name == "seekrandom") {
+          Report(name, SeekRandom(c_.num / 10), "(seek + 10 Next)");
+        } else {
+          uint64_t peak = 0, before = 0;
+          Result r = Scan(name == "readreverse", &peak, &before);
+          char extra[160];
+          std::snprintf(extra, sizeof(extra),
+                        "(%" PRIu64 " entries; RSS before %.1f MiB, peak during scan %.1f MiB)",
+                        r.ops, before / 1048576.0, peak / 1048576.0);
+          Report(name, r, extra);
+        }
       } else if (!name.empty()) {
         std::fprintf(stderr, "unknown benchmark %s\n", name.c_str());
         std::exit(2);

@@ -90,8 +90,13 @@ void CheckIterator(Iterator* it, const Model& m, const ReadOptions& ro, Random* 
   }
 }
 
-TEST_F(DBIteratorTest, ModelWithSnapshotsFlushesAndReopens) {
-  const uint32_t seed = test::TestSeed(11);
+class DBIteratorModelTest : public DBIteratorTest,
+                            public ::testing::WithParamInterface<uint32_t> {};
+
+// Several seeds (the parameter is added to $LSMKV_TEST_SEED or 11), each
+// 100,000 operations.
+TEST_P(DBIteratorModelTest, ModelWithSnapshotsFlushesAndReopens) {
+  const uint32_t seed = test::TestSeed(11) + GetParam();
   SCOPED_TRACE("seed " + std::to_string(seed));
   Random rnd(seed);
   Model model;
@@ -164,6 +169,8 @@ TEST_F(DBIteratorTest, ModelWithSnapshotsFlushesAndReopens) {
   }
   for (const Snap& s : snaps) db_->ReleaseSnapshot(s.snapshot);
 }
+
+INSTANTIATE_TEST_SUITE_P(Seeds, DBIteratorModelTest, ::testing::Values(0u, 1u, 2u));
 
 // An iterator keeps seeing its state while writes and flushes replace the
 // memtables and tables it reads.
