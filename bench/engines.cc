@@ -128,31 +128,35 @@ class LsmkvEngine : public Engine {
 };
 
 // ------------------------------------------------------------------ RocksDB
-class RocksIterator : public EngineIterator {
+// Adapts a RocksDB or LevelDB iterator (same shape, different namespaces).
+template <typename PeerIter, typename PeerSlice>
+class PeerIterator : public EngineIterator {
  public:
-  explicit RocksIterator(rocksdb::Iterator* it) : it_(it) {}
+  explicit PeerIterator(PeerIter* it) : it_(it) {}
   void SeekToFirst() override { it_->SeekToFirst(); }
   void SeekToLast() override { it_->SeekToLast(); }
-  void Seek(std::string_view k) override { it_->Seek(rocksdb::Slice(k.data(), k.size())); }
+  void Seek(std::string_view k) override { it_->Seek(PeerSlice(k.data(), k.size())); }
   void Next() override { it_->Next(); }
   void Prev() override { it_->Prev(); }
   bool Valid() const override { return it_->Valid(); }
   std::string_view key() const override {
-    rocksdb::Slice s = it_->key();
+    PeerSlice s = it_->key();
     return {s.data(), s.size()};
   }
   std::string_view value() const override {
-    rocksdb::Slice s = it_->value();
+    PeerSlice s = it_->value();
     return {s.data(), s.size()};
   }
   std::string status() const override {
-    rocksdb::Status s = it_->status();
+    auto s = it_->status();
     return s.ok() ? std::string() : s.ToString();
   }
 
  private:
-  std::unique_ptr<rocksdb::Iterator> it_;
+  std::unique_ptr<PeerIter> it_;
 };
+
+using RocksIterator = PeerIterator<rocksdb::Iterator, rocksdb::Slice>;
 
 std::string Err(const rocksdb::Status& s) { return s.ok() ? std::string() : s.ToString(); }
 
@@ -249,31 +253,7 @@ class RocksEngine : public Engine {
 };
 
 // ------------------------------------------------------------------ LevelDB
-class LevelIterator : public EngineIterator {
- public:
-  explicit LevelIterator(leveldb::Iterator* it) : it_(it) {}
-  void SeekToFirst() override { it_->SeekToFirst(); }
-  void SeekToLast() override { it_->SeekToLast(); }
-  void Seek(std::string_view k) override { it_->Seek(leveldb::Slice(k.data(), k.size())); }
-  void Next() override { it_->Next(); }
-  void Prev() override { it_->Prev(); }
-  bool Valid() const override { return it_->Valid(); }
-  std::string_view key() const override {
-    leveldb::Slice s = it_->key();
-    return {s.data(), s.size()};
-  }
-  std::string_view value() const override {
-    leveldb::Slice s = it_->value();
-    return {s.data(), s.size()};
-  }
-  std::string status() const override {
-    leveldb::Status s = it_->status();
-    return s.ok() ? std::string() : s.ToString();
-  }
-
- private:
-  std::unique_ptr<leveldb::Iterator> it_;
-};
+using LevelIterator = PeerIterator<leveldb::Iterator, leveldb::Slice>;
 
 std::string Err(const leveldb::Status& s) { return s.ok() ? std::string() : s.ToString(); }
 

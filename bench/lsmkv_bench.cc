@@ -261,6 +261,18 @@ class Bench {
     return r;
   }
 
+  // Reads run on the data of the preceding fill (filling first if there was
+  // none) and measure the on-disk path: flush, then reopen (cold block cache).
+  void PrepareReads(bool* filled) {
+    if (!*filled) {
+      OpenFresh();
+      Fill(c_.num, false, false, 1);
+      *filled = true;
+    }
+    db_->Flush().PermitUncheckedError();
+    Open();
+  }
+
   void Run() {
     std::printf("lsmkv_bench: keys %d bytes, values %d bytes, num %" PRIu64
                 ", write buffer %zu MiB, block cache %zu MiB, bloom %d bits/key, db %s\n",
@@ -287,14 +299,7 @@ class Bench {
         }
         filled = false;
       } else if (name == "readrandom" || name == "readmissing") {
-        if (!filled) {
-          OpenFresh();
-          Fill(c_.num, false, false, 1);
-          filled = true;
-        }
-        // Reads measure the on-disk path: flush and reopen (cold block cache).
-        db_->Flush().PermitUncheckedError();
-        Open();
+        PrepareReads(&filled);
         const uint64_t tables0 = StatValue(db_.get(), "tables read by gets");
         const uint64_t useful0 = StatValue(db_.get(), "bloom filter useful");
         const uint64_t checks0 = StatValue(db_.get(), "bloom filter checks");
@@ -310,13 +315,7 @@ class Bench {
                       useful);
         Report(name, r, extra);
       } else if (name == "readseq" || name == "readreverse" || name == "seekrandom") {
-        if (!filled) {
-          OpenFresh();
-          Fill(c_.num, false, false, 1);
-          filled = true;
-        }
-        db_->Flush().PermitUncheckedError();
-        Open();
+        PrepareReads(&filled);
         if (name == "seekrandom") {
           Report(name, SeekRandom(c_.num / 10), "(seek + 10 Next)");
         } else {

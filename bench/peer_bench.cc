@@ -924,11 +924,7 @@ int main(int argc, char** argv) {
     out << "\n> " << kCaveat << ".\n";
     out.close();
     std::printf("report written to %s\n", c.report.c_str());
-    if (std::system("command -v gnuplot >/dev/null 2>&1") == 0) {
-      std::printf("note: gnuplot is installed but chart output is not implemented yet; no charts written\n");
-    } else {
-      std::printf("note: gnuplot not installed: no charts written\n");
-    }
+    std::printf("note: this harness writes no charts (tables only)\n");
   }
   fs::remove_all(c.db, ec);
   if (any_failed) std::printf("FAILED: some runs failed (see above)\n");
