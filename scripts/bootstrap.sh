@@ -11,6 +11,11 @@ packages=(
   libsnappy-dev liblz4-dev libzstd-dev  # block compression
   clang libclang-rt-14-dev           # libFuzzer and sanitizer runtimes
   librocksdb-dev libleveldb-dev      # peers of the comparison benchmark (and its smoke test)
+  gnuplot-nox                        # benchmark charts (docs/BENCHMARKS-peers.md)
+  libasio-dev                        # lsmkv-server's event loop (standalone Asio)
+  prometheus-cpp-dev                 # lsmkv-server's --metrics-port
+  nlohmann-json3-dev                 # `lsmkv load` of JSON lines
+  redis-tools redis-server           # server tests (redis-cli) and the redis-benchmark comparison
 )
 if [[ "${1:-}" == "--bench" ]]; then
   :  # nothing extra any more: the peers are in the default list

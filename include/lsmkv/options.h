@@ -5,11 +5,13 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 
 namespace lsmkv {
 
+class CompactionFilter;
 class Env;
 class Snapshot;
 
@@ -93,6 +95,13 @@ struct Options {
   uint64_t rate_limit_bytes_per_sec = 0;
   // MANIFEST size after which a new MANIFEST is started. Default: 64 MiB.
   uint64_t max_manifest_file_size = 64ull * 1024 * 1024;
+  // Threads running compactions in the background (flushes take priority on
+  // the first). Compactions whose inputs and outputs do not overlap run in
+  // parallel. Default: 1.
+  int max_background_compactions = 1;
+  // Called for values during compaction; see lsmkv/compaction_filter.h.
+  // Default: none.
+  std::shared_ptr<const CompactionFilter> compaction_filter;
 };
 
 struct ReadOptions {
