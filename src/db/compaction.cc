@@ -81,7 +81,7 @@ uint64_t TotalBytes(const std::vector<FileRef>& files) {
 // Fills inputs[1] and grandparents from inputs[0]; grows inputs[0] when that
 // takes in more of level without growing the overlap below.
 void SetupOtherInputs(const Options& options, const Comparator* ucmp, const Version& v,
-                      Compaction* c) {
+                      const CompactionsInFlight* inflight, Compaction* c) {
   std::string lo, hi;
   Range(c->inputs[0], ucmp, &lo, &hi);
   std::string_view lov = lo, hiv = hi;
@@ -93,7 +93,11 @@ void SetupOtherInputs(const Options& options, const Comparator* ucmp, const Vers
     Range(all, ucmp, &all_lo, &all_hi);
     std::string_view alo = all_lo, ahi = all_hi;
     std::vector<FileRef> expanded0 = OverlappingFiles(v, c->level, ucmp, &alo, &ahi);
-    if (expanded0.size() > c->inputs[0].size() &&
+    const bool expansion_free =
+        inflight == nullptr ||
+        std::none_of(expanded0.begin(), expanded0.end(),
+                     [inflight](const FileRef& f) { return inflight->IsBusy(f->number); });
+    if (expansion_free && expanded0.size() > c->inputs[0].size() &&
         TotalBytes(expanded0) + TotalBytes(c->inputs[1]) < 25 * options.target_file_size) {
       std::string elo, ehi;
       Range(expanded0, ucmp, &elo, &ehi);
@@ -118,50 +122,120 @@ void SetupOtherInputs(const Options& options, const Comparator* ucmp, const Vers
 
 }  // namespace
 
+bool CompactionsInFlight::Conflicts(const Compaction& c, const Comparator* ucmp) const {
+  for (const auto& which : c.inputs) {
+    for (const FileRef& f : which) {
+      if (IsBusy(f->number)) return true;
+    }
+  }
+  std::string lo, hi;
+  std::vector<FileRef> all = c.inputs[0];
+  all.insert(all.end(), c.inputs[1].begin(), c.inputs[1].end());
+  Range(all, ucmp, &lo, &hi);
+  for (const auto& [id, r] : running_) {
+    if (r.level + 1 != c.output_level()) continue;
+    if (ucmp->Compare(hi, r.lo) >= 0 && ucmp->Compare(lo, r.hi) <= 0) return true;
+  }
+  return false;
+}
+
+void CompactionsInFlight::Add(Compaction* c, const Comparator* ucmp) {
+  c->id = next_id_++;
+  Running r;
+  r.level = c->level;
+  std::vector<FileRef> all = c->inputs[0];
+  all.insert(all.end(), c->inputs[1].begin(), c->inputs[1].end());
+  Range(all, ucmp, &r.lo, &r.hi);
+  for (const FileRef& f : all) files_.insert(f->number);
+  running_.emplace(c->id, std::move(r));
+}
+
+void CompactionsInFlight::Remove(const Compaction& c) {
+  for (const auto& which : c.inputs) {
+    for (const FileRef& f : which) files_.erase(f->number);
+  }
+  running_.erase(c.id);
+}
+
+int CompactionsInFlight::RunningFromLevel(int level) const {
+  int n = 0;
+  for (const auto& [id, r] : running_) n += r.level == level ? 1 : 0;
+  return n;
+}
+
 bool PickCompaction(const Options& options, const InternalKeyComparator& icmp, const Version& v,
-                    std::string cursor[kNumLevels], Compaction* c) {
+                    const CompactionsInFlight& inflight, std::string cursor[kNumLevels],
+                    Compaction* c) {
   const Comparator* ucmp = icmp.user_comparator();
-  int best_level = -1;
-  double best_score = 0;
+  std::vector<std::pair<double, int>> urgent;  // (score, level), most urgent first
   for (int level = 0; level < kNumLevels - 1; level++) {
     const double score = LevelScore(options, v, level);
-    if (score >= options.compaction_soft_limit && score > best_score) {
-      best_score = score;
-      best_level = level;
-    }
+    if (score >= options.compaction_soft_limit) urgent.emplace_back(score, level);
   }
-  if (best_level < 0) return false;
-  c->level = best_level;
-  if (best_level == 0) {
-    c->inputs[0] = v.files(0);  // level-0 files overlap: take them all
-  } else {
-    // The file whose compaction rewrites the least of the next level per
-    // byte of its own; among equals the first after the cursor.
-    const std::vector<FileRef>& files = v.files(best_level);
+  std::stable_sort(urgent.begin(), urgent.end(),
+                   [](const auto& a, const auto& b) { return a.first > b.first; });
+  for (const auto& [score, level] : urgent) {
+    Compaction candidate;
+    candidate.level = level;
+    if (level == 0) {
+      candidate.inputs[0] = v.files(0);  // level-0 files overlap: take them all
+      SetupOtherInputs(options, ucmp, v, &inflight, &candidate);
+      if (inflight.Conflicts(candidate, ucmp)) continue;
+      *c = std::move(candidate);
+      return true;
+    }
+    // Files in order of how little of the next level their compaction
+    // rewrites per byte of their own; among equals the first after the cursor.
+    const std::vector<FileRef>& files = v.files(level);
     const size_t n = files.size();
     size_t start = 0;
-    if (!cursor[best_level].empty()) {
-      while (start < n && icmp.Compare(files[start]->largest, cursor[best_level]) <= 0) start++;
+    if (!cursor[level].empty()) {
+      while (start < n && icmp.Compare(files[start]->largest, cursor[level]) <= 0) start++;
       if (start == n) start = 0;
     }
-    size_t best = start;
-    double best_ratio = -1;
+    std::vector<std::pair<double, size_t>> order;  // (ratio, position after the cursor)
     for (size_t k = 0; k < n; k++) {
       const FileRef& f = files[(start + k) % n];
+      if (inflight.IsBusy(f->number)) continue;
       const std::string_view lo = ExtractUserKey(f->smallest), hi = ExtractUserKey(f->largest);
-      const uint64_t overlap = TotalBytes(OverlappingFiles(v, best_level + 1, ucmp, &lo, &hi));
-      const double ratio =
-          static_cast<double>(overlap) / static_cast<double>(std::max<uint64_t>(f->file_size, 1));
-      if (best_ratio < 0 || ratio < best_ratio) {
-        best_ratio = ratio;
-        best = (start + k) % n;
-      }
+      const uint64_t overlap = TotalBytes(OverlappingFiles(v, level + 1, ucmp, &lo, &hi));
+      order.emplace_back(
+          static_cast<double>(overlap) / static_cast<double>(std::max<uint64_t>(f->file_size, 1)),
+          k);
     }
-    c->inputs[0] = {files[best]};
-    cursor[best_level] = files[best]->largest;
+    std::stable_sort(order.begin(), order.end());
+    for (const auto& [ratio, k] : order) {
+      const FileRef& f = files[(start + k) % n];
+      Compaction pick;
+      pick.level = level;
+      pick.inputs[0] = {f};
+      SetupOtherInputs(options, ucmp, v, &inflight, &pick);
+      if (inflight.Conflicts(pick, ucmp)) continue;
+      cursor[level] = f->largest;
+      *c = std::move(pick);
+      return true;
+    }
   }
-  SetupOtherInputs(options, ucmp, v, c);
-  return true;
+  return false;
+}
+
+uint64_t EstimatePendingCompactionBytes(const Options& options, const Version& v) {
+  uint64_t pending = 0;
+  if (LevelScore(options, v, 0) >= options.compaction_soft_limit) {
+    pending += v.LevelBytes(0) + v.LevelBytes(1);  // L0 merges with all of L1, roughly
+  }
+  for (int level = 1; level < kNumLevels - 1; level++) {
+    const double budget =
+        static_cast<double>(MaxBytesForLevel(options, level)) * options.compaction_soft_limit;
+    const double bytes = static_cast<double>(v.LevelBytes(level));
+    if (bytes <= budget) continue;
+    const double excess = bytes - budget;
+    // The excess moves down and rewrites the next level's data it overlaps:
+    // in proportion, next-level bytes per byte of this level.
+    const double fanout = bytes > 0 ? static_cast<double>(v.LevelBytes(level + 1)) / bytes : 0;
+    pending += static_cast<uint64_t>(excess * (1.0 + fanout));
+  }
+  return pending;
 }
 
 bool PickRangeCompaction(const Options& options, const InternalKeyComparator& icmp,
@@ -177,7 +251,7 @@ bool PickRangeCompaction(const Options& options, const InternalKeyComparator& ic
   c->level = level;
   c->manual = true;
   c->inputs[0] = level == 0 ? v.files(0) : std::move(inputs);
-  SetupOtherInputs(options, ucmp, v, c);
+  SetupOtherInputs(options, ucmp, v, nullptr, c);
   return true;
 }
 

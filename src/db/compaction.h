@@ -5,6 +5,8 @@
 #define LSMKV_DB_COMPACTION_H_
 
 #include <cstdint>
+#include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -21,6 +23,7 @@ uint64_t MaxBytesForLevel(const Options& options, int level);
 double LevelScore(const Options& options, const Version& v, int level);
 
 struct Compaction {
+  uint64_t id = 0;                  // set by CompactionsInFlight::Add
   int level = 0;                    // inputs[0] are in level, inputs[1] in level + 1
   std::vector<FileRef> inputs[2];
   std::vector<FileRef> grandparents;  // level + 2 files overlapping the inputs
@@ -39,12 +42,47 @@ struct Compaction {
                          const Comparator* ucmp) const;
 };
 
-// Picks the most urgent compaction in v, or returns false if no level's
-// score reaches options.compaction_soft_limit. Levels >= 1 pick the file
-// whose compaction rewrites the least next-level data relative to its size
-// (ties broken round-robin after *cursor[level], which is updated).
+// What the running compactions hold, so that concurrent compactions never
+// share an input file and never write overlapping key ranges into one level.
+// Not thread safe: the DB guards it with its mutex.
+class CompactionsInFlight {
+ public:
+  // True if c uses a file a running compaction uses, or would write into a
+  // level a running compaction writes into, over an overlapping key range.
+  bool Conflicts(const Compaction& c, const Comparator* ucmp) const;
+  bool IsBusy(uint64_t file_number) const { return files_.count(file_number) != 0; }
+  // Registers c (assigning c->id). REQUIRES: !Conflicts(*c).
+  void Add(Compaction* c, const Comparator* ucmp);
+  // Unregisters a compaction added before.
+  void Remove(const Compaction& c);
+  bool empty() const { return running_.empty(); }
+  // Running compactions whose input level is level.
+  int RunningFromLevel(int level) const;
+
+ private:
+  struct Running {
+    int level;
+    std::string lo, hi;  // user-key range of all inputs (= of all outputs)
+  };
+  uint64_t next_id_ = 1;
+  std::set<uint64_t> files_;
+  std::map<uint64_t, Running> running_;
+};
+
+// Picks the most urgent compaction in v that does not conflict with
+// inflight, or returns false if no level's score reaches
+// options.compaction_soft_limit (or every candidate conflicts). Levels are
+// tried by descending score. Levels >= 1 pick the file whose compaction
+// rewrites the least next-level data relative to its size (ties broken
+// round-robin after cursor[level], which is updated).
 bool PickCompaction(const Options& options, const InternalKeyComparator& icmp, const Version& v,
-                    std::string cursor[kNumLevels], Compaction* c);
+                    const CompactionsInFlight& inflight, std::string cursor[kNumLevels],
+                    Compaction* c);
+
+// Bytes that compaction still has to rewrite to bring every level under its
+// soft limit: for each level over it, the excess and the share of the next
+// level it will be merged with (an estimate, as RocksDB's).
+uint64_t EstimatePendingCompactionBytes(const Options& options, const Version& v);
 
 // A compaction of every file of level overlapping the user-key range
 // [begin, end] (nullptr = unbounded) into level + 1; false if none overlaps.

@@ -6,36 +6,54 @@
 #include "db/db_impl.h"
 #include "db/filename.h"
 #include "db/merging_iterator.h"
+#include "lsmkv/compaction_filter.h"
 #include "table/table_builder.h"
 
 namespace lsmkv {
 
-bool DBImpl::NeedsCompaction() const {
-  const Version& v = *versions_->current();
-  for (int level = 0; level < kNumLevels - 1; level++) {
-    if (LevelScore(options_, v, level) >= options_.compaction_soft_limit) return true;
-  }
-  return false;
-}
-
-// One step of background compaction: the pending manual request first, else
-// the most urgent level. REQUIRES: mu_ held via lock; background thread only.
-Status DBImpl::BackgroundCompaction(std::unique_lock<std::mutex>& lock) {
-  Compaction c;
-  std::shared_ptr<Version> base = versions_->current();
-  if (manual_ != nullptr) {
+bool DBImpl::PickNextCompaction(Compaction* c) {
+  const Comparator* ucmp = icmp_.user_comparator();
+  std::shared_ptr<Version> v = versions_->current();
+  if (manual_ != nullptr && !manual_->done && !manual_->in_progress) {
     ManualCompaction* m = manual_;
-    const bool picked = PickRangeCompaction(options_, icmp_, *base, m->level, m->begin, m->end, &c);
-    m->done = true;  // one level per request; CompactRange walks the levels
-    if (!picked) return Status::OK();
-  } else if (!PickCompaction(options_, icmp_, *base, compact_cursor_, &c)) {
-    return Status::OK();
+    if (!PickRangeCompaction(options_, icmp_, *v, m->level, m->begin, m->end, c)) {
+      m->done = true;  // nothing of the range in this level
+      bg_cv_.notify_all();
+    } else if (inflight_.Conflicts(*c, ucmp)) {
+      return false;  // waits for the running compactions; nothing else starts meanwhile
+    } else {
+      m->in_progress = true;
+      inflight_.Add(c, ucmp);
+      return true;
+    }
   }
-  return RunCompaction(lock, &c);
+  if (!PickCompaction(options_, icmp_, *v, inflight_, compact_cursor_, c)) return false;
+  inflight_.Add(c, ucmp);
+  return true;
 }
 
-// REQUIRES: mu_ held via lock; released during the merge.
-Status DBImpl::RunCompaction(std::unique_lock<std::mutex>& lock, Compaction* c) {
+// Runs one compaction picked (and registered) by MaybeScheduleBackgroundWork
+// on its own thread, then lets the scheduler start whatever is due next.
+void DBImpl::BackgroundCompactionCall(std::shared_ptr<Compaction> c) {
+  MutexLock lock(mu_);
+  if (!shutting_down_ && bg_error_.ok()) {
+    Status s = RunCompaction(lock, c.get());
+    if (!s.ok() && !(s.IsAborted() && shutting_down_)) {
+      LSMKV_LOG(info_log_.get(), "compaction L%d->L%d failed: %s", c->level, c->output_level(),
+                s.ToString().c_str());
+      SetBackgroundError(s);
+    }
+  }
+  inflight_.Remove(*c);
+  if (c->manual && manual_ != nullptr) manual_->done = true;
+  bg_compactions_running_--;
+  MaybeScheduleBackgroundWork();
+  bg_cv_.notify_all();
+}
+
+// REQUIRES: mu_ held via lock; released during the merge. c is registered in
+// inflight_, so no other compaction touches its files or its output range.
+Status DBImpl::RunCompaction(MutexLock& lock, Compaction* c) {
   const uint64_t start = env_->NowMicros();
   VersionEdit edit;
   LevelStats& stats = level_stats_[c->output_level()];
@@ -52,16 +70,16 @@ Status DBImpl::RunCompaction(std::unique_lock<std::mutex>& lock, Compaction* c) 
     return Status::OK();
   }
 
-  const SequenceNumber smallest_snapshot =
-      snapshots_.empty() ? versions_->LastSequence() : *snapshots_.begin();
+  SnapshotBounds snapshots;
+  snapshots.any = !snapshots_.empty();
+  snapshots.smallest = snapshots.any ? *snapshots_.begin() : versions_->LastSequence();
+  snapshots.newest = snapshots.any ? *snapshots_.rbegin() : 0;
   std::shared_ptr<Version> base = versions_->current();
   std::vector<FileMetaData> outputs;
-  compacting_level_ = c->level;
   lock.unlock();
-  Status s = MergeCompactionInputs(*c, *base, smallest_snapshot, &outputs, &lock);
+  Status s = MergeCompactionInputs(*c, *base, snapshots, &outputs, &lock);
   if (s.ok() && !outputs.empty()) s = env_->SyncDir(dbname_);
-  if (!lock.owns_lock()) lock.lock();
-  compacting_level_ = -1;
+  lock.lock();
 
   if (s.ok()) {
     for (int which = 0; which < 2; which++) {
@@ -79,7 +97,9 @@ Status DBImpl::RunCompaction(std::unique_lock<std::mutex>& lock, Compaction* c) 
   stats.compactions++;
   stats.bytes_read += c->InputBytes();
   stats.bytes_written += written;
-  stats.micros += env_->NowMicros() - start;
+  const uint64_t micros = env_->NowMicros() - start;
+  stats.micros += micros;
+  compaction_micros_.Add(static_cast<double>(micros));
   InstallView();
   LSMKV_LOG(info_log_.get(), "compacted %zu+%zu files L%d->L%d: %zu outputs, %llu bytes; %s",
             c->inputs[0].size(), c->inputs[1].size(), c->level, c->output_level(), outputs.size(),
@@ -89,12 +109,14 @@ Status DBImpl::RunCompaction(std::unique_lock<std::mutex>& lock, Compaction* c) 
 }
 
 // Streams the inputs through a merging iterator into new tables, applying the
-// drop rules. Runs without the DB mutex (takes it briefly to allocate file
-// numbers and to flush a waiting memtable first, which has priority).
+// drop rules and the compaction filter. Runs without the DB mutex (takes it
+// briefly to allocate file numbers).
 Status DBImpl::MergeCompactionInputs(const Compaction& c, const Version& base,
-                                     SequenceNumber smallest_snapshot,
-                                     std::vector<FileMetaData>* outputs,
-                                     std::unique_lock<std::mutex>* lock) {
+                                     SnapshotBounds snapshots, std::vector<FileMetaData>* outputs,
+                                     MutexLock* lock) {
+  const SequenceNumber smallest_snapshot = snapshots.smallest;
+  const CompactionFilter* filter = options_.compaction_filter.get();
+  std::string filtered_key;  // a value the filter removed, re-keyed as a deletion
   const Comparator* ucmp = icmp_.user_comparator();
   ReadOptions ro;
   ro.verify_checksums = true;
@@ -128,6 +150,8 @@ Status DBImpl::MergeCompactionInputs(const Compaction& c, const Version& base,
   uint64_t overlapped_bytes = 0;
   bool seen_key = false;
   uint64_t entries = 0;
+  uint64_t rate_charged = 0;
+  uint64_t filtered_values = 0;  // bytes of the current output passed through the rate limiter
 
   for (input->SeekToFirst(); input->Valid() && s.ok(); input->Next()) {
     if ((++entries & 0x3ff) == 0) {
@@ -135,23 +159,13 @@ Status DBImpl::MergeCompactionInputs(const Compaction& c, const Version& base,
         s = Status::Aborted("compaction", "database is closing");
         break;
       }
-      if (imm_pending_.load(std::memory_order_acquire)) {
-        // A frozen memtable waits: flush it first so writers do not stall.
-        lock->lock();
-        Status fs = imm_.empty() ? Status::OK() : FlushOldestMemTable(*lock);
-        lock->unlock();
-        if (!fs.ok()) {
-          s = fs;
-          break;
-        }
-      }
-      if (builder != nullptr) {
-        const uint64_t size = builder->FileSize();
-        if (size > rate_counted_) RateLimit(size - rate_counted_);
-        rate_counted_ = size;
+      if (builder != nullptr && builder->FileSize() >= rate_charged + kRateLimitChunk) {
+        rate_limiter_.Request(builder->FileSize() - rate_charged);
+        rate_charged = builder->FileSize();
       }
     }
-    const std::string_view key = input->key();
+    std::string_view key = input->key();
+    std::string_view value = input->value();
     ParsedInternalKey parsed;
     if (!ParseInternalKey(key, &parsed)) {
       s = Status::Corruption("compaction input", "unparsable internal key");
@@ -170,6 +184,22 @@ Status DBImpl::MergeCompactionInputs(const Compaction& c, const Version& base,
     } else if (parsed.type == kTypeDeletion && parsed.sequence <= smallest_snapshot &&
                c.IsBaseLevelForKey(base, parsed.user_key, ucmp)) {
       drop = true;  // nothing older below can be uncovered, and every snapshot sees the delete
+    }
+    if (!drop && filter != nullptr && parsed.type == kTypeValue &&
+        (!snapshots.any || parsed.sequence > snapshots.newest) &&
+        filter->Filter(c.output_level(), parsed.user_key, value) ==
+            CompactionFilter::Decision::kRemove) {
+      // No snapshot can read this value: it becomes a deletion at its own
+      // sequence, which hides older versions like a Delete would.
+      filtered_key.clear();
+      AppendInternalKey(&filtered_key, parsed.user_key, parsed.sequence, kTypeDeletion);
+      key = filtered_key;
+      value = std::string_view();
+      parsed.type = kTypeDeletion;
+      filtered_values++;
+      if (parsed.sequence <= smallest_snapshot && c.IsBaseLevelForKey(base, parsed.user_key, ucmp)) {
+        drop = true;
+      }
     }
     last_sequence_for_key = parsed.sequence;
 
@@ -191,7 +221,7 @@ Status DBImpl::MergeCompactionInputs(const Compaction& c, const Version& base,
       if (!s.ok()) break;
     }
     if (builder == nullptr) {
-      rate_counted_ = 0;
+      rate_charged = 0;
       lock->lock();
       meta = FileMetaData();
       meta.number = versions_->NewFileNumber();
@@ -206,7 +236,11 @@ Status DBImpl::MergeCompactionInputs(const Compaction& c, const Version& base,
     meta.smallest_seqno = std::min(meta.smallest_seqno, parsed.sequence);
     meta.largest_seqno = std::max(meta.largest_seqno, parsed.sequence);
     if (parsed.type == kTypeDeletion) meta.num_deletions++;
-    s = builder->Add(key, input->value());
+    s = builder->Add(key, value);
+  }
+  if (filtered_values > 0) {
+    LSMKV_LOG(info_log_.get(), "compaction filter %s removed %llu values", filter->Name(),
+              static_cast<unsigned long long>(filtered_values));
   }
   if (s.ok()) s = input->status();
   if (s.ok() && builder != nullptr) s = finish_output();
@@ -222,24 +256,11 @@ Status DBImpl::MergeCompactionInputs(const Compaction& c, const Version& base,
   return s;
 }
 
-// Token bucket over compaction and flush writes (Options::rate_limit_bytes_per_sec).
-void DBImpl::RateLimit(uint64_t bytes) {
-  if (options_.rate_limit_bytes_per_sec == 0) return;
-  const uint64_t now = env_->NowMicros();
-  const double rate = static_cast<double>(options_.rate_limit_bytes_per_sec);
-  rate_tokens_ = std::min(rate, rate_tokens_ + (now - rate_last_micros_) * rate / 1e6);
-  rate_last_micros_ = now;
-  rate_tokens_ -= static_cast<double>(bytes);
-  if (rate_tokens_ < 0) {
-    env_->SleepForMicroseconds(static_cast<int>(-rate_tokens_ / rate * 1e6));
-  }
-}
-
 Status DBImpl::CompactRange(const std::string* begin, const std::string* end) {
   if (closed_.load(std::memory_order_acquire)) return Status::InvalidArgument("database is closed");
   Status s = Flush();
   if (!s.ok()) return s;
-  std::unique_lock<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   // The deepest level holding data in the range: everything ends up there.
   int max_level = 1;
   {
@@ -260,10 +281,10 @@ Status DBImpl::CompactRange(const std::string* begin, const std::string* end) {
     m.level = level;
     m.begin = begin;
     m.end = end;
-    while (manual_ != nullptr) bg_cv_.wait(lock);  // one manual compaction at a time
+    while (manual_ != nullptr && !shutting_down_) mu_.Wait(bg_cv_, lock);  // one at a time
     manual_ = &m;
     MaybeScheduleBackgroundWork();
-    while (!m.done && bg_error_.ok() && !shutting_down_) bg_cv_.wait(lock);
+    while (!m.done && bg_error_.ok() && !shutting_down_) mu_.Wait(bg_cv_, lock);
     manual_ = nullptr;
     bg_cv_.notify_all();
     if (!bg_error_.ok()) return bg_error_;
@@ -275,7 +296,7 @@ Status DBImpl::CompactRange(const std::string* begin, const std::string* end) {
 Status DBImpl::TEST_CheckInvariants() {
   std::shared_ptr<Version> v;
   {
-    std::lock_guard<std::mutex> guard(mu_);
+    std::lock_guard<InstrumentedMutex> guard(mu_);
     v = versions_->current();
   }
   const Comparator* ucmp = icmp_.user_comparator();

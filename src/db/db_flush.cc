@@ -10,34 +10,37 @@
 
 namespace lsmkv {
 
-// Schedules the background thread if there is a frozen memtable to flush, a
-// manual compaction request, or a level over its soft limit.
+// Schedules a flush on the Env's background thread if a frozen memtable
+// waits, and starts compaction threads (up to max_background_compactions)
+// for every compaction that may run now without conflicting with running ones.
 void DBImpl::MaybeScheduleBackgroundWork() {
-  if (bg_scheduled_ || shutting_down_ || !bg_error_.ok()) return;
-  const bool manual = manual_ != nullptr && !manual_->done;
-  if (imm_.empty() && !manual && !NeedsCompaction()) return;
-  bg_scheduled_ = true;
-  env_->Schedule([this] { BackgroundCall(); });
+  if (shutting_down_ || !bg_error_.ok()) return;
+  if (!imm_.empty() && !bg_flush_scheduled_) {
+    bg_flush_scheduled_ = true;
+    env_->Schedule([this] { BackgroundFlushCall(); });
+  }
+  while (bg_compactions_running_ < options_.max_background_compactions) {
+    auto c = std::make_shared<Compaction>();
+    if (!PickNextCompaction(c.get())) break;
+    bg_compactions_running_++;
+    compactions_started_++;
+    env_->StartThread([this, c] { BackgroundCompactionCall(c); });
+  }
 }
 
-// One unit of background work: a flush (always first), else one compaction.
-void DBImpl::BackgroundCall() {
-  std::unique_lock<std::mutex> lock(mu_);
-  if (!shutting_down_ && bg_error_.ok()) {
-    Status s;
-    const char* what = "flush";
-    if (!imm_.empty()) {
-      s = FlushOldestMemTable(lock);
-    } else if ((manual_ != nullptr && !manual_->done) || NeedsCompaction()) {
-      what = "compaction";
-      s = BackgroundCompaction(lock);
-    }
-    if (!s.ok() && !(s.IsAborted() && shutting_down_)) {
-      LSMKV_LOG(info_log_.get(), "%s failed: %s", what, s.ToString().c_str());
+// Flushes frozen memtables, oldest first, until none is left.
+void DBImpl::BackgroundFlushCall() {
+  MutexLock lock(mu_);
+  while (!shutting_down_ && bg_error_.ok() && !imm_.empty()) {
+    Status s = FlushOldestMemTable(lock);
+    if (!s.ok()) {
+      LSMKV_LOG(info_log_.get(), "flush failed: %s", s.ToString().c_str());
       SetBackgroundError(s);
     }
+    MaybeScheduleBackgroundWork();  // level 0 grew: a compaction may be due
+    bg_cv_.notify_all();
   }
-  bg_scheduled_ = false;
+  bg_flush_scheduled_ = false;
   MaybeScheduleBackgroundWork();
   bg_cv_.notify_all();
 }
@@ -45,7 +48,7 @@ void DBImpl::BackgroundCall() {
 // Writes the oldest frozen memtable to a table, commits it to the MANIFEST
 // and only then drops the memtable and the WAL files it no longer needs.
 // REQUIRES: mu_ held via lock; called only from the background thread.
-Status DBImpl::FlushOldestMemTable(std::unique_lock<std::mutex>& lock) {
+Status DBImpl::FlushOldestMemTable(MutexLock& lock) {
   const uint64_t start = env_->NowMicros();
   FrozenMemTable frozen = imm_.front();
   FileMetaData meta;
@@ -67,7 +70,6 @@ Status DBImpl::FlushOldestMemTable(std::unique_lock<std::mutex>& lock) {
   if (!s.ok()) return s;  // the table stays as an orphan; Open removes it
 
   imm_.pop_front();
-  imm_pending_.store(!imm_.empty(), std::memory_order_release);
   obsolete_logs_.push_back(frozen.log_number);
   InstallView();
   stats_.flushes++;
@@ -97,6 +99,7 @@ Status DBImpl::WriteLevel0Table(MemTable* mem, FileMetaData* meta) {
   Status s = env_->NewWritableFile(fname, &file);
   if (!s.ok()) return s;
   TableBuilder builder(table_options_, file.get());
+  uint64_t charged = 0;  // bytes already passed through the rate limiter
   meta->smallest.assign(iter->key().data(), iter->key().size());
   meta->smallest_seqno = kMaxSequenceNumber;
   meta->largest_seqno = 0;
@@ -113,6 +116,10 @@ Status DBImpl::WriteLevel0Table(MemTable* mem, FileMetaData* meta) {
     meta->largest.assign(key.data(), key.size());
     s = builder.Add(key, iter->value());
     if (!s.ok()) break;
+    if (builder.FileSize() >= charged + kRateLimitChunk) {
+      rate_limiter_.Request(builder.FileSize() - charged);
+      charged = builder.FileSize();
+    }
   }
   if (s.ok()) s = iter->status();
   if (s.ok()) {
@@ -145,7 +152,7 @@ Status DBImpl::WriteLevel0Table(MemTable* mem, FileMetaData* meta) {
 // Does nothing once the DB is in its error state: a failed MANIFEST write may
 // have left an edit that still refers to them.
 // REQUIRES: mu_ held via lock; released during the removals.
-void DBImpl::DeleteObsoleteFiles(std::unique_lock<std::mutex>& lock) {
+void DBImpl::DeleteObsoleteFiles(MutexLock& lock) {
   if (!bg_error_.ok()) return;
   std::vector<uint64_t> tables = versions_->obsolete_files()->Take();
   std::set<uint64_t> live;

@@ -46,7 +46,8 @@ DBImpl::DBImpl(const Options& options, const std::string& dbname)
       dbname_(dbname),
       env_(options_.env),
       icmp_(BytewiseComparator()),
-      block_cache_(NewLRUCache(options_.block_cache_size)) {
+      block_cache_(NewLRUCache(options_.block_cache_size)),
+      rate_limiter_(env_, options_.rate_limit_bytes_per_sec) {
   table_options_.comparator = &icmp_;
   table_options_.block_size = options_.block_size;
   table_options_.block_restart_interval = options_.block_restart_interval;
@@ -111,10 +112,10 @@ Status DBImpl::Write(const WriteOptions& options, WriteBatch* batch) {
 
 Status DBImpl::WriteImpl(const WriteOptions& options, WriteBatch* batch) {
   Writer w(batch, options.sync);
-  std::unique_lock<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   if (shutting_down_) return ClosedError();
   writers_.push_back(&w);
-  while (!w.done && &w != writers_.front()) w.cv.wait(lock);
+  while (!w.done && &w != writers_.front()) mu_.Wait(w.cv, lock);
   if (w.done) return w.status;
 
   // This thread leads a group.
@@ -217,7 +218,7 @@ WriteBatch* DBImpl::BuildBatchGroup(Writer** last_writer) {
 // callers share syncs: one thread syncs everything flushed so far while the
 // others wait, so N waiting sync writers cost one fdatasync.
 // REQUIRES: mu_ held via lock.
-Status DBImpl::SyncLogUpTo(std::unique_lock<std::mutex>& lock, uint64_t log_number,
+Status DBImpl::SyncLogUpTo(MutexLock& lock, uint64_t log_number,
                            uint64_t offset) {
   while (true) {
     if (synced_log_number_ > log_number ||
@@ -226,7 +227,7 @@ Status DBImpl::SyncLogUpTo(std::unique_lock<std::mutex>& lock, uint64_t log_numb
     }
     if (!bg_error_.ok()) return bg_error_;
     if (sync_in_progress_) {
-      sync_cv_.wait(lock);
+      mu_.Wait(sync_cv_, lock);
       continue;
     }
     sync_in_progress_ = true;
@@ -252,7 +253,7 @@ Status DBImpl::SyncLogUpTo(std::unique_lock<std::mutex>& lock, uint64_t log_numb
 }
 
 // REQUIRES: mu_ held via lock; the caller leads the writer queue.
-Status DBImpl::MakeRoomForWrite(std::unique_lock<std::mutex>& lock, bool force) {
+Status DBImpl::MakeRoomForWrite(MutexLock& lock, bool force) {
   bool allow_slowdown = !force;
   const size_t frozen_limit = static_cast<size_t>(options_.max_write_buffer_number - 1);
   while (true) {
@@ -282,7 +283,7 @@ Status DBImpl::MakeRoomForWrite(std::unique_lock<std::mutex>& lock, bool force) 
       stats_.stall_count++;
       const uint64_t start = env_->NowMicros();
       MaybeScheduleBackgroundWork();
-      bg_cv_.wait(lock);
+      mu_.Wait(bg_cv_, lock);
       stats_.stall_micros += env_->NowMicros() - start;
       continue;
     }
@@ -296,8 +297,8 @@ Status DBImpl::MakeRoomForWrite(std::unique_lock<std::mutex>& lock, bool force) 
 // synced first, so that after a power loss the recovered writes are always a
 // prefix of the acknowledged ones, even across log files.
 // REQUIRES: mu_ held via lock; the caller leads the writer queue.
-Status DBImpl::SwitchToNewLog(std::unique_lock<std::mutex>& lock) {
-  while (sync_in_progress_) sync_cv_.wait(lock);
+Status DBImpl::SwitchToNewLog(MutexLock& lock) {
+  while (sync_in_progress_) mu_.Wait(sync_cv_, lock);
   sync_in_progress_ = true;  // keeps syncers off the old file while it closes
   const uint64_t new_number = versions_->NewFileNumber();
   const std::string new_name = LogFileName(dbname_, new_number);
@@ -320,7 +321,6 @@ Status DBImpl::SwitchToNewLog(std::unique_lock<std::mutex>& lock) {
     return s;
   }
   imm_.push_back(FrozenMemTable{mem_, mem_log_number_});
-  imm_pending_.store(true, std::memory_order_release);
   mem_ = NewMemTable(icmp_);
   mem_log_number_ = new_number;
   logfile_ = std::move(file);
@@ -371,7 +371,7 @@ SequenceNumber DBImpl::ReadSequence(const ReadOptions& options) const {
 
 const Snapshot* DBImpl::GetSnapshot() {
   if (closed_.load(std::memory_order_acquire)) return nullptr;
-  std::lock_guard<std::mutex> guard(mu_);
+  std::lock_guard<InstrumentedMutex> guard(mu_);
   const SequenceNumber sequence = versions_->LastSequence();
   snapshots_.insert(sequence);
   return new SnapshotImpl(sequence);
@@ -381,7 +381,7 @@ void DBImpl::ReleaseSnapshot(const Snapshot* snapshot) {
   if (snapshot == nullptr) return;
   const auto* impl = static_cast<const SnapshotImpl*>(snapshot);
   {
-    std::lock_guard<std::mutex> guard(mu_);
+    std::lock_guard<InstrumentedMutex> guard(mu_);
     auto it = snapshots_.find(impl->sequence());
     if (it != snapshots_.end()) snapshots_.erase(it);
   }
@@ -458,16 +458,16 @@ Status DBImpl::Flush() {
   if (closed_.load(std::memory_order_acquire)) return ClosedError();
   uint64_t frozen_log = 0;
   {
-    std::lock_guard<std::mutex> guard(mu_);
+    std::lock_guard<InstrumentedMutex> guard(mu_);
     frozen_log = mem_log_number_;
   }
   Status s = WriteImpl(WriteOptions(), nullptr);  // freezes the memtable in queue order
   if (!s.ok()) return s;
-  std::unique_lock<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   MaybeScheduleBackgroundWork();
   while (bg_error_.ok() && !shutting_down_ && versions_->LogNumber() <= frozen_log &&
          !(imm_.empty() && mem_log_number_ == frozen_log)) {
-    bg_cv_.wait(lock);
+    mu_.Wait(bg_cv_, lock);
   }
   if (!bg_error_.ok()) return bg_error_;
   if (shutting_down_) return ClosedError();
@@ -475,15 +475,15 @@ Status DBImpl::Flush() {
 }
 
 size_t DBImpl::TEST_ImmutableCount() {
-  std::lock_guard<std::mutex> guard(mu_);
+  std::lock_guard<InstrumentedMutex> guard(mu_);
   return imm_.size();
 }
 
 Status DBImpl::TEST_WaitForBackgroundWork() {
-  std::unique_lock<std::mutex> lock(mu_);
-  while (bg_error_.ok() && (bg_scheduled_ || !imm_.empty())) {
+  MutexLock lock(mu_);
+  while (bg_error_.ok() && (bg_flush_scheduled_ || bg_compactions_running_ > 0 || !imm_.empty())) {
     MaybeScheduleBackgroundWork();
-    bg_cv_.wait(lock);
+    mu_.Wait(bg_cv_, lock);
   }
   return bg_error_;
 }
@@ -523,17 +523,22 @@ bool DBImpl::GetProperty(std::string_view name, std::string* value) {
   }
   if (name == "lsmkv.levels") {
     char line[128];
-    int compacting = -1;
+    int compacting[kNumLevels];
     {
-      std::lock_guard<std::mutex> guard(mu_);
-      compacting = compacting_level_;
+      std::lock_guard<InstrumentedMutex> guard(mu_);
+      for (int level = 0; level < kNumLevels; level++) {
+        compacting[level] = inflight_.RunningFromLevel(level);
+      }
     }
+    // "compacting": compactions now running from this level (0 = "no").
     value->append("level  files        bytes  score  compacting\n");
     for (int level = 0; level < kNumLevels; level++) {
+      char running[24] = "no";
+      if (compacting[level] == 1) std::snprintf(running, sizeof(running), "yes");
+      if (compacting[level] > 1) std::snprintf(running, sizeof(running), "yes (%d)", compacting[level]);
       std::snprintf(line, sizeof(line), "L%-5d %5d %12" PRIu64 " %6.2f  %s\n", level,
                     view->version->NumFiles(level), view->version->LevelBytes(level),
-                    LevelScore(options_, *view->version, level),
-                    compacting == level ? "yes" : "no");
+                    LevelScore(options_, *view->version, level), running);
       value->append(line);
     }
     return true;
@@ -566,7 +571,7 @@ bool DBImpl::GetProperty(std::string_view name, std::string* value) {
     row("open tables", table_cache_->OpenTables());
     uint64_t table_bytes = stats_.flush_bytes;
     {
-      std::lock_guard<std::mutex> guard(mu_);
+      std::lock_guard<InstrumentedMutex> guard(mu_);
       char line[160];
       value->append("level  compactions  moves  bytes read  bytes written  seconds\n");
       for (int level = 1; level < kNumLevels; level++) {
@@ -583,6 +588,41 @@ bool DBImpl::GetProperty(std::string_view name, std::string* value) {
     std::snprintf(amp, sizeof(amp), "write amplification (table bytes written / WAL bytes): %.2f\n",
                   user_bytes == 0 ? 0.0 : static_cast<double>(table_bytes) / user_bytes);
     value->append(amp);
+    row("pending compaction bytes", EstimatePendingCompactionBytes(options_, *view->version));
+    {
+      // Copies taken under the DB mutex (the histograms are written by its holders).
+      Histogram wait, hold, compaction;
+      uint64_t started = 0;
+      int running = 0;
+      {
+        std::lock_guard<InstrumentedMutex> guard(mu_);
+        wait = mu_.wait_micros();
+        hold = mu_.hold_micros();
+        compaction = compaction_micros_;
+        started = compactions_started_;
+        running = bg_compactions_running_;
+      }
+      const double uptime_s = static_cast<double>(env_->NowMicros() - open_micros_) / 1e6;
+      char line[256];
+      std::snprintf(line, sizeof(line),
+                    "compactions: %" PRIu64 " started, %d running (max %d), %.3f per second; "
+                    "merge duration ms: p50 %.1f p99 %.1f max %.1f\n",
+                    started, running, options_.max_background_compactions,
+                    uptime_s > 0 ? static_cast<double>(started) / uptime_s : 0.0,
+                    compaction.Median() / 1e3, compaction.Percentile(99) / 1e3,
+                    compaction.Max() / 1e3);
+      value->append(line);
+      auto mutex_row = [&](const char* label, const Histogram& h) {
+        std::snprintf(line, sizeof(line),
+                      "db mutex %s micros: count %" PRIu64 " avg %.3f p50 %.3f p99 %.3f "
+                      "p99.9 %.3f max %.1f total %.0f\n",
+                      label, h.Count(), h.Average(), h.Median(), h.Percentile(99),
+                      h.Percentile(99.9), h.Max(), h.Average() * static_cast<double>(h.Count()));
+        value->append(line);
+      };
+      mutex_row("wait", wait);
+      mutex_row("hold", hold);
+    }
     value->append(view->version->LevelSummary());
     value->push_back('\n');
     return true;
@@ -593,16 +633,17 @@ bool DBImpl::GetProperty(std::string_view name, std::string* value) {
 Status DBImpl::Close() {
   if (closed_.exchange(true, std::memory_order_acq_rel)) return Status::OK();
   Status result;
-  std::unique_lock<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   shutting_down_ = true;
   shutting_down_flag_.store(true, std::memory_order_release);
   // In-flight writers and syncs finish; new ones are refused.
-  while (!writers_.empty() || sync_in_progress_ || bg_scheduled_) {
+  while (!writers_.empty() || sync_in_progress_ || bg_flush_scheduled_ ||
+         bg_compactions_running_ > 0) {
     bg_cv_.notify_all();
     if (sync_in_progress_) {
-      sync_cv_.wait(lock);
+      mu_.Wait(sync_cv_, lock);
     } else {
-      bg_cv_.wait_for(lock, std::chrono::milliseconds(10));
+      mu_.WaitFor(bg_cv_, lock, std::chrono::milliseconds(10));
     }
   }
   if (logfile_ != nullptr) {

@@ -9,9 +9,12 @@
 // Readers take no DB lock: they copy view_ (a shared_ptr to an immutable
 // ReadView, under the leaf lock view_mu_) and read memtables and tables from it.
 //
-// Threads: user threads (writers queue; the front one leads a group), one
-// background thread from Env::Schedule (flushes), and whichever writer
-// performs a WAL sync on behalf of all waiting sync writers.
+// Threads: user threads (writers queue; the front one leads a group), the
+// Env's background thread (Env::Schedule: flushes only, so a flush never waits
+// behind a compaction), up to max_background_compactions compaction threads
+// (Env::StartThread, one per compaction; CompactionsInFlight keeps their
+// inputs and output ranges disjoint), and whichever writer performs a WAL
+// sync on behalf of all waiting sync writers.
 #ifndef LSMKV_DB_DB_IMPL_H_
 #define LSMKV_DB_DB_IMPL_H_
 
@@ -33,6 +36,9 @@
 #include "table/table_cache.h"
 #include "table/table_counters.h"
 #include "util/info_log.h"
+#include "util/histogram.h"
+#include "util/instrumented_mutex.h"
+#include "util/rate_limiter.h"
 
 namespace lsmkv {
 
@@ -40,6 +46,9 @@ class MemTable;
 namespace log {
 class Writer;
 }
+
+// Flush and compaction charge the rate limiter in steps of this many bytes.
+inline constexpr uint64_t kRateLimitChunk = 64 * 1024;
 
 // A memtable owned through shared_ptr: the last owner's release Unrefs it.
 inline std::shared_ptr<MemTable> NewMemTable(const InternalKeyComparator& icmp);
@@ -82,6 +91,10 @@ class DBImpl final : public DB {
   // violation.
   Status TEST_CheckInvariants();
 
+  // Writes a consistent copy of the open database into the new directory
+  // dir (CreateCheckpoint in lsmkv/tools.h; db_checkpoint.cc).
+  Status Checkpoint(const std::string& dir);
+
  private:
   struct Writer;
   class SnapshotImpl;
@@ -103,9 +116,9 @@ class DBImpl final : public DB {
   Status ValidateBatch(const WriteBatch* batch) const;
   Status WriteImpl(const WriteOptions& options, WriteBatch* batch);
   WriteBatch* BuildBatchGroup(Writer** last_writer) /* REQUIRES mu_ */;
-  Status MakeRoomForWrite(std::unique_lock<std::mutex>& lock, bool force);
-  Status SwitchToNewLog(std::unique_lock<std::mutex>& lock);
-  Status SyncLogUpTo(std::unique_lock<std::mutex>& lock, uint64_t log_number, uint64_t offset);
+  Status MakeRoomForWrite(MutexLock& lock, bool force);
+  Status SwitchToNewLog(MutexLock& lock);
+  Status SyncLogUpTo(MutexLock& lock, uint64_t log_number, uint64_t offset);
   void SetBackgroundError(const Status& s) /* REQUIRES mu_ */;
   void InstallView() /* REQUIRES mu_ */;
 
@@ -114,22 +127,29 @@ class DBImpl final : public DB {
     int level = 0;
     const std::string* begin = nullptr;
     const std::string* end = nullptr;
+    bool in_progress = false;  // its compaction is running
     bool done = false;
   };
-  bool NeedsCompaction() const /* REQUIRES mu_ */;
-  Status BackgroundCompaction(std::unique_lock<std::mutex>& lock);
-  Status RunCompaction(std::unique_lock<std::mutex>& lock, Compaction* c);
-  Status MergeCompactionInputs(const Compaction& c, const Version& base,
-                               SequenceNumber smallest_snapshot, std::vector<FileMetaData>* outputs,
-                               std::unique_lock<std::mutex>* lock);
-  void RateLimit(uint64_t bytes);
+  // Picks the next compaction to run (the pending manual request first) and
+  // registers it in inflight_; false if there is none that may run now.
+  bool PickNextCompaction(Compaction* c) /* REQUIRES mu_ */;
+  void BackgroundCompactionCall(std::shared_ptr<Compaction> c);
+  Status RunCompaction(MutexLock& lock, Compaction* c);
+  // The live snapshots a compaction must preserve, oldest first.
+  struct SnapshotBounds {
+    SequenceNumber smallest;  // oldest live snapshot, or the last sequence if none
+    SequenceNumber newest;    // newest live snapshot, or 0 if none
+    bool any;
+  };
+  Status MergeCompactionInputs(const Compaction& c, const Version& base, SnapshotBounds snapshots,
+                               std::vector<FileMetaData>* outputs, MutexLock* lock);
 
   // --- flush (db_flush.cc) ---
   void MaybeScheduleBackgroundWork() /* REQUIRES mu_ */;
-  void BackgroundCall();
-  Status FlushOldestMemTable(std::unique_lock<std::mutex>& lock);
+  void BackgroundFlushCall();
+  Status FlushOldestMemTable(MutexLock& lock);
   Status WriteLevel0Table(MemTable* mem, FileMetaData* meta);
-  void DeleteObsoleteFiles(std::unique_lock<std::mutex>& lock);
+  void DeleteObsoleteFiles(MutexLock& lock);
 
   // The current view; readers hold it for the duration of a read.
   std::shared_ptr<const ReadView> LoadView() const {
@@ -159,7 +179,7 @@ class DBImpl final : public DB {
   std::shared_ptr<const ReadView> view_;
   std::atomic<bool> closed_{false};
 
-  std::mutex mu_;
+  InstrumentedMutex mu_;
   std::condition_variable bg_cv_;    // background work finished a step
   std::condition_variable sync_cv_;  // a WAL sync finished
   FileLock* db_lock_ = nullptr;
@@ -177,21 +197,22 @@ class DBImpl final : public DB {
   struct LevelStats {
     uint64_t compactions = 0, moves = 0, bytes_read = 0, bytes_written = 0, micros = 0;
   } level_stats_[kNumLevels];
-  int compacting_level_ = -1;  // level being compacted, -1 if none
+  CompactionsInFlight inflight_;               // running compactions' files and ranges
+  int bg_compactions_running_ = 0;
+  // Compactions started / finished, for "lsmkv.stats" (frequency).
+  uint64_t compactions_started_ = 0;
+  Histogram compaction_micros_;  // duration of each merging compaction
+  uint64_t open_micros_ = 0;     // when Open finished (compaction frequency)
   // Mirrors read without mu_ by the compaction loop.
   std::atomic<bool> shutting_down_flag_{false};
-  std::atomic<bool> imm_pending_{false};
-  // Rate limiter state (background thread only).
-  double rate_tokens_ = 0;
-  uint64_t rate_last_micros_ = 0;
-  uint64_t rate_counted_ = 0;  // bytes of the current output already charged
+  RateLimiter rate_limiter_;  // flush and compaction writes
   std::unique_ptr<WritableFile> logfile_;
   std::unique_ptr<log::Writer> log_;
   uint64_t log_written_ = 0;          // bytes appended and flushed to logfile_
   uint64_t synced_log_number_ = 0;    // (synced_log_number_, synced_offset_): every
   uint64_t synced_offset_ = 0;        //   WAL byte before this position is durable
   bool sync_in_progress_ = false;
-  bool bg_scheduled_ = false;
+  bool bg_flush_scheduled_ = false;
   bool shutting_down_ = false;
   Status bg_error_;
   WriteBatch group_batch_;  // scratch for the leader's combined batch

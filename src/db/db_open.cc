@@ -31,6 +31,15 @@ Status ValidateOptions(const Options& o) {
     return Status::InvalidArgument("block_size must be >= 64 and block_restart_interval >= 1");
   }
   if (o.max_open_files < 1) return Status::InvalidArgument("max_open_files must be >= 1");
+  if (o.max_background_compactions < 1 || o.max_background_compactions > 64) {
+    return Status::InvalidArgument("max_background_compactions must be in [1, 64]");
+  }
+  if (o.level0_file_limit < 1 || o.level_size_multiplier < 2 || o.max_bytes_for_level_base == 0 ||
+      !(o.compaction_soft_limit > 0 && o.compaction_soft_limit <= 1)) {
+    return Status::InvalidArgument(
+        "level0_file_limit must be >= 1, level_size_multiplier >= 2, max_bytes_for_level_base > 0 "
+        "and compaction_soft_limit in (0, 1]");
+  }
   return Status::OK();
 }
 
@@ -90,7 +99,7 @@ Status DBImpl::OpenAndRecover() {
     return s;
   }
 
-  std::unique_lock<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   // A fresh WAL for new writes; the recovered logs become obsolete once the
   // edit below (recording the new log number) is durable.
   const uint64_t log_number = versions_->NewFileNumber();
@@ -109,6 +118,7 @@ Status DBImpl::OpenAndRecover() {
   mem_log_number_ = log_number;
   synced_log_number_ = log_number;
   synced_offset_ = 0;
+  open_micros_ = env_->NowMicros();
   InstallView();
 
   // Anything the MANIFEST does not account for is garbage from a crash.

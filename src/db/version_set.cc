@@ -374,7 +374,18 @@ void VersionSet::WriteSnapshot(VersionEdit* edit) const {
   }
 }
 
-Status VersionSet::LogAndApply(VersionEdit* edit, std::unique_lock<std::mutex>* lock) {
+Status VersionSet::LogAndApply(VersionEdit* edit, MutexLock* lock) {
+  // One edit at a time: each is built on the version the previous one
+  // installed (flush and compaction threads commit concurrently).
+  while (manifest_busy_) lock->mutex()->Wait(manifest_cv_, *lock);
+  manifest_busy_ = true;
+  Status s = LogAndApplyExclusive(edit, lock);
+  manifest_busy_ = false;
+  manifest_cv_.notify_all();
+  return s;
+}
+
+Status VersionSet::LogAndApplyExclusive(VersionEdit* edit, MutexLock* lock) {
   if (edit->has_log_number()) {
     if (edit->log_number() < log_number_ || edit->log_number() >= next_file_number_) {
       return Status::InvalidArgument("version edit log number out of range");

@@ -14,6 +14,7 @@
 #define LSMKV_DB_VERSION_SET_H_
 
 #include <atomic>
+#include <condition_variable>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -25,6 +26,7 @@
 #include "db/version_edit.h"
 #include "lsmkv/env.h"
 #include "lsmkv/options.h"
+#include "util/instrumented_mutex.h"
 
 namespace lsmkv {
 
@@ -101,7 +103,8 @@ class VersionSet {
   // REQUIRES: *lock holds the DB mutex; it is released during I/O.
   // On error nothing is installed and the MANIFEST must not be used again
   // (the DB enters its error state).
-  Status LogAndApply(VersionEdit* edit, std::unique_lock<std::mutex>* lock);
+  // Concurrent callers are served one after the other.
+  Status LogAndApply(VersionEdit* edit, MutexLock* lock);
 
   std::shared_ptr<Version> current() const { return current_; }
   std::shared_ptr<ObsoleteFiles> obsolete_files() const { return obsolete_; }
@@ -134,6 +137,8 @@ class VersionSet {
   // Encodes the whole current state as one edit (start of a new MANIFEST).
   void WriteSnapshot(VersionEdit* edit) const;
   FileRef MakeFileRef(const FileMetaData& meta);
+  // LogAndApply's work, with the MANIFEST reserved for this caller.
+  Status LogAndApplyExclusive(VersionEdit* edit, MutexLock* lock);
 
   Env* const env_;
   const std::string dbname_;
@@ -154,6 +159,9 @@ class VersionSet {
   uint64_t manifest_size_ = 0;
   std::vector<uint64_t> obsolete_manifests_;
   std::shared_ptr<Version> current_;
+  // GUARDED_BY(the DB mutex): a LogAndApply is writing the MANIFEST; others wait on manifest_cv_.
+  bool manifest_busy_ = false;
+  std::condition_variable manifest_cv_;
 };
 
 }  // namespace lsmkv
