@@ -69,6 +69,8 @@ class DB {
   // user-key range [*begin, *end] (nullptr = unbounded on that side) down to
   // the deepest level holding data in the range, and waits. Afterwards old
   // versions and deletions in the range that no snapshot needs are gone.
+  // With Options::compaction_filter set, the deepest level's files in the
+  // range are rewritten as well, so the filter sees every value of the range.
   virtual Status CompactRange(const std::string* begin, const std::string* end) = 0;
 
   // Freezes the active memtable (if it holds anything), writes it and every

@@ -133,7 +133,7 @@ bool CompactionsInFlight::Conflicts(const Compaction& c, const Comparator* ucmp)
   all.insert(all.end(), c.inputs[1].begin(), c.inputs[1].end());
   Range(all, ucmp, &lo, &hi);
   for (const auto& [id, r] : running_) {
-    if (r.level + 1 != c.output_level()) continue;
+    if (r.output_level != c.output_level()) continue;
     if (ucmp->Compare(hi, r.lo) >= 0 && ucmp->Compare(lo, r.hi) <= 0) return true;
   }
   return false;
@@ -143,6 +143,7 @@ void CompactionsInFlight::Add(Compaction* c, const Comparator* ucmp) {
   c->id = next_id_++;
   Running r;
   r.level = c->level;
+  r.output_level = c->output_level();
   std::vector<FileRef> all = c->inputs[0];
   all.insert(all.end(), c->inputs[1].begin(), c->inputs[1].end());
   Range(all, ucmp, &r.lo, &r.hi);

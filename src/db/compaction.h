@@ -30,8 +30,11 @@ struct Compaction {
   uint64_t max_output_file_size = 0;
   uint64_t max_grandparent_overlap = 0;  // cut an output before it overlaps more
   bool manual = false;
+  // A bottommost rewrite (CompactRange with a compaction filter) writes back
+  // into its own level; every other compaction into level + 1.
+  bool same_level_output = false;
 
-  int output_level() const { return level + 1; }
+  int output_level() const { return same_level_output ? level : level + 1; }
   uint64_t InputBytes() const;
   // One input file, nothing to merge with below, little grandparent overlap:
   // the file can move down by a MANIFEST edit alone.
@@ -62,6 +65,7 @@ class CompactionsInFlight {
  private:
   struct Running {
     int level;
+    int output_level;
     std::string lo, hi;  // user-key range of all inputs (= of all outputs)
   };
   uint64_t next_id_ = 1;

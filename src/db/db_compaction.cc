@@ -16,7 +16,13 @@ bool DBImpl::PickNextCompaction(Compaction* c) {
   std::shared_ptr<Version> v = versions_->current();
   if (manual_ != nullptr && !manual_->done && !manual_->in_progress) {
     ManualCompaction* m = manual_;
-    if (!PickRangeCompaction(options_, icmp_, *v, m->level, m->begin, m->end, c)) {
+    const bool picked = PickRangeCompaction(options_, icmp_, *v, m->level, m->begin, m->end, c);
+    if (picked && m->bottommost) {
+      c->same_level_output = true;  // the level is the deepest holding the range
+      c->inputs[1].clear();
+      c->grandparents.clear();
+    }
+    if (!picked) {
       m->done = true;  // nothing of the range in this level
       bg_cv_.notify_all();
     } else if (inflight_.Conflicts(*c, ucmp)) {
@@ -46,6 +52,11 @@ void DBImpl::BackgroundCompactionCall(std::shared_ptr<Compaction> c) {
   }
   inflight_.Remove(*c);
   if (c->manual && manual_ != nullptr) manual_->done = true;
+  // Drop this compaction's references to its input files, so that the
+  // deletion pass below finds them unreferenced and removes them now.
+  for (auto& which : c->inputs) which.clear();
+  c->grandparents.clear();
+  DeleteObsoleteFiles(lock);
   bg_compactions_running_--;
   MaybeScheduleBackgroundWork();
   bg_cv_.notify_all();
@@ -104,8 +115,7 @@ Status DBImpl::RunCompaction(MutexLock& lock, Compaction* c) {
   LSMKV_LOG(info_log_.get(), "compacted %zu+%zu files L%d->L%d: %zu outputs, %llu bytes; %s",
             c->inputs[0].size(), c->inputs[1].size(), c->level, c->output_level(), outputs.size(),
             static_cast<unsigned long long>(written), versions_->current()->LevelSummary().c_str());
-  DeleteObsoleteFiles(lock);
-  return Status::OK();
+  return Status::OK();  // the caller removes the inputs once it released them
 }
 
 // Streams the inputs through a merging iterator into new tables, applying the
@@ -276,9 +286,13 @@ Status DBImpl::CompactRange(const std::string* begin, const std::string* end) {
       }
     }
   }
-  for (int level = 0; level < max_level; level++) {
+  // With a compaction filter the deepest level is rewritten too, into
+  // itself, so that the filter sees every value of the range.
+  const int last_step = options_.compaction_filter != nullptr ? max_level : max_level - 1;
+  for (int level = 0; level <= last_step; level++) {
     ManualCompaction m;
     m.level = level;
+    m.bottommost = level == max_level;
     m.begin = begin;
     m.end = end;
     while (manual_ != nullptr && !shutting_down_) mu_.Wait(bg_cv_, lock);  // one at a time

@@ -23,6 +23,7 @@ void DBImpl::MaybeScheduleBackgroundWork() {
     auto c = std::make_shared<Compaction>();
     if (!PickNextCompaction(c.get())) break;
     bg_compactions_running_++;
+    peak_compactions_running_ = std::max(peak_compactions_running_, bg_compactions_running_);
     compactions_started_++;
     env_->StartThread([this, c] { BackgroundCompactionCall(c); });
   }
@@ -144,6 +145,19 @@ Status DBImpl::WriteLevel0Table(MemTable* mem, FileMetaData* meta) {
     env_->RemoveFile(fname).PermitUncheckedError();
   }
   return s;
+}
+
+void DBImpl::PurgeObsoleteFilesIfNeeded() {
+  if (obsolete_files_ == nullptr || !obsolete_files_->HasPending()) return;
+  MutexLock lock(mu_);
+  if (bg_purge_scheduled_ || shutting_down_) return;
+  bg_purge_scheduled_ = true;
+  env_->Schedule([this] {
+    MutexLock bg_lock(mu_);
+    if (!shutting_down_) DeleteObsoleteFiles(bg_lock);
+    bg_purge_scheduled_ = false;
+    bg_cv_.notify_all();
+  });
 }
 
 // Removes tables no version references, WAL files whose data a committed

@@ -421,7 +421,10 @@ std::unique_ptr<Iterator> DBImpl::NewIterator(const ReadOptions& options) {
   Iterator* db_iter =
       NewDBIterator(ucmp, internal, sequence, options.lower_bound, options.upper_bound);
   // The iterator pins the view (memtables and table files) until destroyed.
-  return std::unique_ptr<Iterator>(NewCleanupIterator(db_iter, [view]() {}));
+  return std::unique_ptr<Iterator>(NewCleanupIterator(db_iter, [this, view]() mutable {
+    view.reset();
+    PurgeObsoleteFilesIfNeeded();
+  }));
 }
 
 Status DBImpl::Get(const ReadOptions& options, std::string_view key, std::string* value) {
@@ -436,6 +439,15 @@ Status DBImpl::Get(const ReadOptions& options, std::string_view key, std::string
   const SequenceNumber sequence = ReadSequence(options);
   std::shared_ptr<const ReadView> view = LoadView();
   if (view == nullptr) return ClosedError();
+  // On every return: drop the view, then delete what only it kept alive.
+  struct ViewRelease {
+    DBImpl* db;
+    std::shared_ptr<const ReadView>* view;
+    ~ViewRelease() {
+      view->reset();
+      db->PurgeObsoleteFilesIfNeeded();
+    }
+  } release{this, &view};
   LookupKey lkey(key, sequence);
   Status s;
   if (view->mem->Get(lkey, value, &s)) {
@@ -481,7 +493,8 @@ size_t DBImpl::TEST_ImmutableCount() {
 
 Status DBImpl::TEST_WaitForBackgroundWork() {
   MutexLock lock(mu_);
-  while (bg_error_.ok() && (bg_flush_scheduled_ || bg_compactions_running_ > 0 || !imm_.empty())) {
+  while (bg_error_.ok() && (bg_flush_scheduled_ || bg_compactions_running_ > 0 ||
+                            bg_purge_scheduled_ || !imm_.empty())) {
     MaybeScheduleBackgroundWork();
     mu_.Wait(bg_cv_, lock);
   }
@@ -593,7 +606,7 @@ bool DBImpl::GetProperty(std::string_view name, std::string* value) {
       // Copies taken under the DB mutex (the histograms are written by its holders).
       Histogram wait, hold, compaction;
       uint64_t started = 0;
-      int running = 0;
+      int running = 0, peak = 0;
       {
         std::lock_guard<InstrumentedMutex> guard(mu_);
         wait = mu_.wait_micros();
@@ -601,13 +614,14 @@ bool DBImpl::GetProperty(std::string_view name, std::string* value) {
         compaction = compaction_micros_;
         started = compactions_started_;
         running = bg_compactions_running_;
+        peak = peak_compactions_running_;
       }
       const double uptime_s = static_cast<double>(env_->NowMicros() - open_micros_) / 1e6;
       char line[256];
       std::snprintf(line, sizeof(line),
-                    "compactions: %" PRIu64 " started, %d running (max %d), %.3f per second; "
-                    "merge duration ms: p50 %.1f p99 %.1f max %.1f\n",
-                    started, running, options_.max_background_compactions,
+                    "compactions: %" PRIu64 " started, %d running (peak %d, max %d), %.3f per "
+                    "second; merge duration ms: p50 %.1f p99 %.1f max %.1f\n",
+                    started, running, peak, options_.max_background_compactions,
                     uptime_s > 0 ? static_cast<double>(started) / uptime_s : 0.0,
                     compaction.Median() / 1e3, compaction.Percentile(99) / 1e3,
                     compaction.Max() / 1e3);
@@ -638,7 +652,7 @@ Status DBImpl::Close() {
   shutting_down_flag_.store(true, std::memory_order_release);
   // In-flight writers and syncs finish; new ones are refused.
   while (!writers_.empty() || sync_in_progress_ || bg_flush_scheduled_ ||
-         bg_compactions_running_ > 0) {
+         bg_compactions_running_ > 0 || bg_purge_scheduled_) {
     bg_cv_.notify_all();
     if (sync_in_progress_) {
       mu_.Wait(sync_cv_, lock);

@@ -127,6 +127,7 @@ class DBImpl final : public DB {
     int level = 0;
     const std::string* begin = nullptr;
     const std::string* end = nullptr;
+    bool bottommost = false;   // rewrite level into itself (for the compaction filter)
     bool in_progress = false;  // its compaction is running
     bool done = false;
   };
@@ -150,6 +151,10 @@ class DBImpl final : public DB {
   Status FlushOldestMemTable(MutexLock& lock);
   Status WriteLevel0Table(MemTable* mem, FileMetaData* meta);
   void DeleteObsoleteFiles(MutexLock& lock);
+  // Called by readers after dropping a view: if that released the last
+  // reference to some table, schedules a deletion pass (readers never delete
+  // files themselves). Takes mu_ only when there is something to delete.
+  void PurgeObsoleteFilesIfNeeded();
 
   // The current view; readers hold it for the duration of a read.
   std::shared_ptr<const ReadView> LoadView() const {
@@ -199,6 +204,7 @@ class DBImpl final : public DB {
   } level_stats_[kNumLevels];
   CompactionsInFlight inflight_;               // running compactions' files and ranges
   int bg_compactions_running_ = 0;
+  int peak_compactions_running_ = 0;  // most compactions ever running at once
   // Compactions started / finished, for "lsmkv.stats" (frequency).
   uint64_t compactions_started_ = 0;
   Histogram compaction_micros_;  // duration of each merging compaction
@@ -213,6 +219,8 @@ class DBImpl final : public DB {
   uint64_t synced_offset_ = 0;        //   WAL byte before this position is durable
   bool sync_in_progress_ = false;
   bool bg_flush_scheduled_ = false;
+  bool bg_purge_scheduled_ = false;  // a deletion pass asked for by a reader is queued
+  std::shared_ptr<ObsoleteFiles> obsolete_files_;  // set at Open; outlives versions_
   bool shutting_down_ = false;
   Status bg_error_;
   WriteBatch group_batch_;  // scratch for the leader's combined batch

@@ -90,6 +90,7 @@ Status DBImpl::OpenAndRecover() {
   if (!InfoLog::Open(env_, InfoLogFileName(dbname_), &info_log_).ok()) info_log_.reset();
   versions_ = std::make_unique<VersionSet>(dbname_, &options_, table_cache_.get(), &icmp_,
                                            info_log_.get());
+  obsolete_files_ = versions_->obsolete_files();
 
   VersionEdit edit;
   bool created = false;
@@ -153,6 +154,9 @@ Status DBImpl::OpenAndRecover() {
             versions_->current()->LevelSummary().c_str(),
             static_cast<unsigned long long>(versions_->LastSequence()),
             static_cast<unsigned long long>(log_number), created ? " (new database)" : "");
+  // Levels may already be over their limits (e.g. options changed): start
+  // compacting now rather than at the first write.
+  MaybeScheduleBackgroundWork();
   return Status::OK();
 }
 

@@ -15,12 +15,14 @@ namespace lsmkv {
 void ObsoleteFiles::Add(uint64_t number) {
   std::lock_guard<std::mutex> guard(mu_);
   numbers_.push_back(number);
+  pending_.store(true, std::memory_order_release);
 }
 
 std::vector<uint64_t> ObsoleteFiles::Take() {
   std::lock_guard<std::mutex> guard(mu_);
   std::vector<uint64_t> result;
   result.swap(numbers_);
+  pending_.store(false, std::memory_order_release);
   return result;
 }
 

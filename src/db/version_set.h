@@ -41,10 +41,13 @@ class ObsoleteFiles {
  public:
   void Add(uint64_t number);
   std::vector<uint64_t> Take();
+  // True if Add ran since the last Take (a cheap check for readers).
+  bool HasPending() const { return pending_.load(std::memory_order_acquire); }
 
  private:
   std::mutex mu_;
   std::vector<uint64_t> numbers_;
+  std::atomic<bool> pending_{false};
 };
 
 using FileRef = std::shared_ptr<const FileMetaData>;

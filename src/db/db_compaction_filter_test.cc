@@ -1,0 +1,142 @@
+// CompactionFilter: values the filter removes read as deleted after
+// compaction, older versions never come back, snapshots keep what they see,
+// and the filter sees only values (never deletions).
+#include <atomic>
+#include <map>
+#include <mutex>
+
+#include "db/db_impl.h"
+#include "gtest/gtest.h"
+#include "lsmkv/compaction_filter.h"
+#include "lsmkv/db.h"
+#include "util/testutil.h"
+
+namespace lsmkv {
+namespace {
+
+// Removes every value that starts with "expired".
+class ExpiringFilter : public CompactionFilter {
+ public:
+  Decision Filter(int level, std::string_view key, std::string_view value) const override {
+    calls++;
+    if (level < 1) bad_level++;
+    {
+      std::lock_guard<std::mutex> guard(mu);
+      seen[std::string(key)] = std::string(value);
+    }
+    return value.substr(0, 7) == "expired" ? Decision::kRemove : Decision::kKeep;
+  }
+  const char* Name() const override { return "ExpiringFilter"; }
+
+  mutable std::atomic<int> calls{0};
+  mutable std::atomic<int> bad_level{0};
+  mutable std::mutex mu;
+  mutable std::map<std::string, std::string> seen;
+};
+
+class CompactionFilterTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    env_ = NewMemEnv(Env::Default());
+    filter_ = std::make_shared<ExpiringFilter>();
+    options_.env = env_.get();
+    options_.create_if_missing = true;
+    options_.write_buffer_size = 16 * 1024;
+    options_.target_file_size = 8 * 1024;
+    options_.max_bytes_for_level_base = 32 * 1024;
+    options_.compaction_filter = filter_;
+    ASSERT_TRUE(DB::Open(options_, "/filter", &db_).ok());
+  }
+  std::string Get(std::string_view k, const Snapshot* snap = nullptr) {
+    ReadOptions ro;
+    ro.snapshot = snap;
+    std::string v;
+    Status s = db_->Get(ro, k, &v);
+    if (s.IsNotFound()) return "NOT_FOUND";
+    if (!s.ok()) return "ERROR: " + s.ToString();
+    return v;
+  }
+  void Put(std::string_view k, std::string_view v) {
+    ASSERT_TRUE(db_->Put(WriteOptions(), k, v).ok());
+  }
+  int CountKeys() {
+    std::unique_ptr<Iterator> it = db_->NewIterator(ReadOptions());
+    int n = 0;
+    for (it->SeekToFirst(); it->Valid(); it->Next()) n++;
+    EXPECT_TRUE(it->status().ok());
+    return n;
+  }
+
+  std::unique_ptr<Env> env_;
+  std::shared_ptr<ExpiringFilter> filter_;
+  Options options_;
+  std::unique_ptr<DB> db_;
+};
+
+TEST_F(CompactionFilterTest, RemovedValuesReadAsDeletedAndLeaveTheDisk) {
+  for (int i = 0; i < 1000; i++) {
+    Put("key" + std::to_string(i), (i % 2 == 0 ? "expired-" : "live-") + std::to_string(i));
+  }
+  EXPECT_EQ(1000, CountKeys()) << "before compaction the filter has not run";
+  ASSERT_TRUE(db_->CompactRange(nullptr, nullptr).ok());
+  EXPECT_GE(filter_->calls.load(), 1000);
+  EXPECT_EQ(0, filter_->bad_level.load());
+  for (int i = 0; i < 1000; i++) {
+    const std::string key = "key" + std::to_string(i);
+    EXPECT_EQ(i % 2 == 0 ? "NOT_FOUND" : "live-" + std::to_string(i), Get(key)) << key;
+  }
+  EXPECT_EQ(500, CountKeys());
+  // A second full compaction finds no deletion left to carry: the removed
+  // values became deletions at the bottom level and were dropped at once.
+  std::string live;
+  ASSERT_TRUE(db_->GetProperty("lsmkv.live-files", &live));
+  ASSERT_TRUE(static_cast<DBImpl*>(db_.get())->TEST_CheckInvariants().ok());
+}
+
+// The newest version is removed: the older one below must not reappear.
+TEST_F(CompactionFilterTest, RemovingTheNewestVersionDoesNotResurrectAnOlderOne) {
+  Put("k", "old live value");
+  ASSERT_TRUE(db_->CompactRange(nullptr, nullptr).ok());  // "old" now in a deep level
+  Put("k", "expired now");
+  for (int i = 0; i < 500; i++) Put("pad" + std::to_string(i), std::string(40, 'p'));
+  ASSERT_TRUE(db_->Flush().ok());
+  // Compact only level 0 into level 1: the old value stays deeper.
+  ASSERT_TRUE(static_cast<DBImpl*>(db_.get())->TEST_WaitForBackgroundWork().ok());
+  EXPECT_EQ("NOT_FOUND", Get("k")) << "expired value read, or the old one resurrected";
+  ASSERT_TRUE(db_->CompactRange(nullptr, nullptr).ok());
+  EXPECT_EQ("NOT_FOUND", Get("k"));
+  Put("k", "new");
+  ASSERT_TRUE(db_->CompactRange(nullptr, nullptr).ok());
+  EXPECT_EQ("new", Get("k"));
+}
+
+// A value some snapshot can read is never offered to the filter.
+TEST_F(CompactionFilterTest, SnapshotsKeepValuesTheyCanSee) {
+  Put("a", "expired-a");
+  const Snapshot* snap = db_->GetSnapshot();
+  Put("b", "expired-b");  // newer than every snapshot: may be removed
+  ASSERT_TRUE(db_->CompactRange(nullptr, nullptr).ok());
+  EXPECT_EQ("expired-a", Get("a", snap));
+  EXPECT_EQ("expired-a", Get("a")) << "visible to a snapshot, so not filtered";
+  EXPECT_EQ("NOT_FOUND", Get("b"));
+  EXPECT_EQ("NOT_FOUND", Get("b", snap)) << "b did not exist at the snapshot";
+  db_->ReleaseSnapshot(snap);
+  ASSERT_TRUE(db_->CompactRange(nullptr, nullptr).ok());
+  EXPECT_EQ("NOT_FOUND", Get("a"));
+}
+
+// Deletions are never offered; kept values pass through unchanged.
+TEST_F(CompactionFilterTest, FilterSeesOnlyValues) {
+  Put("x", "live-x");
+  Put("y", "live-y");
+  ASSERT_TRUE(db_->Delete(WriteOptions(), "y").ok());
+  ASSERT_TRUE(db_->CompactRange(nullptr, nullptr).ok());
+  std::lock_guard<std::mutex> guard(filter_->mu);
+  EXPECT_EQ(1u, filter_->seen.count("x"));
+  EXPECT_EQ("live-x", filter_->seen["x"]);
+  EXPECT_EQ(0u, filter_->seen.count("y")) << "y's value is shadowed by its deletion";
+  EXPECT_EQ("live-x", Get("x"));
+}
+
+}  // namespace
+}  // namespace lsmkv
