@@ -299,14 +299,15 @@ TEST_F(CompactionTest, StatsReportContentionPendingBytesAndCompactions) {
   ASSERT_TRUE(impl()->TEST_WaitForBackgroundWork().ok());
   std::string stats;
   ASSERT_TRUE(db_->GetProperty("lsmkv.stats", &stats));
-  for (const char* needle : {"pending compaction bytes: ", "db mutex wait micros: count ",
-                             "db mutex hold micros: count ", "compactions: ", "write stops: ",
+  for (const char* needle : {"pending compaction bytes: ", "db mutex wait ns: count ",
+                             "db mutex hold ns: count ", "compactions: ", "write stops: ",
                              "stall micros: ", "write amplification"}) {
     EXPECT_NE(std::string::npos, stats.find(needle)) << needle << "\n" << stats;
   }
-  const size_t at = stats.find("db mutex hold micros: count ");
+  const std::string hold = "db mutex hold ns: count ";
+  const size_t at = stats.find(hold);
   ASSERT_NE(std::string::npos, at);
-  EXPECT_GT(std::stoull(stats.substr(at + 28)), 3000u) << "every write holds the DB mutex";
+  EXPECT_GT(std::stoull(stats.substr(at + hold.size())), 3000u) << "every write holds the DB mutex";
   std::string levels;
   ASSERT_TRUE(db_->GetProperty("lsmkv.levels", &levels));
   EXPECT_NE(std::string::npos, levels.find("compacting")) << levels;

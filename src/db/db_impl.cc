@@ -609,8 +609,8 @@ bool DBImpl::GetProperty(std::string_view name, std::string* value) {
       int running = 0, peak = 0;
       {
         std::lock_guard<InstrumentedMutex> guard(mu_);
-        wait = mu_.wait_micros();
-        hold = mu_.hold_micros();
+        wait = mu_.wait_nanos();
+        hold = mu_.hold_nanos();
         compaction = compaction_micros_;
         started = compactions_started_;
         running = bg_compactions_running_;
@@ -628,10 +628,10 @@ bool DBImpl::GetProperty(std::string_view name, std::string* value) {
       value->append(line);
       auto mutex_row = [&](const char* label, const Histogram& h) {
         std::snprintf(line, sizeof(line),
-                      "db mutex %s micros: count %" PRIu64 " avg %.3f p50 %.3f p99 %.3f "
-                      "p99.9 %.3f max %.1f total %.0f\n",
+                      "db mutex %s ns: count %" PRIu64 " avg %.0f p50 %.0f p99 %.0f "
+                      "p99.9 %.0f max %.0f total ms %.1f\n",
                       label, h.Count(), h.Average(), h.Median(), h.Percentile(99),
-                      h.Percentile(99.9), h.Max(), h.Average() * static_cast<double>(h.Count()));
+                      h.Percentile(99.9), h.Max(), h.Average() * static_cast<double>(h.Count()) / 1e6);
         value->append(line);
       };
       mutex_row("wait", wait);
