@@ -1,148 +1,70 @@
 // lsmkv: command-line access to a database directory.
 //
-//   lsmkv --db DIR put KEY VALUE      lsmkv --db DIR get KEY
-//   lsmkv --db DIR del KEY            lsmkv --db DIR stats
+//   lsmkv --db DIR put KEY VALUE          lsmkv --db DIR get KEY
+//   lsmkv --db DIR del KEY                lsmkv --db DIR scan [--from A] [--to B] ...
+//   lsmkv --db DIR load FILE              lsmkv --db DIR stats
+//   lsmkv --db DIR compact                lsmkv --db DIR verify
+//   lsmkv --db DIR repair                 lsmkv dump FILE
+//   lsmkv --db DIR checkpoint NEWDIR
 //
 // Keys and values are taken literally from the arguments, or as hex with
-// --hex. Output escapes non-printable bytes (\xNN) unless --hex or --raw.
-// Exit codes: 0 success, 1 key not found, 2 usage error, 3 database error.
+// --hex. Output escapes non-printable bytes (\xNN, backslash as \\) unless
+// --hex or --raw. The subcommands live in tools/cli/; the exit codes are in
+// tools/cli/cli.h and below.
 #include <CLI/CLI.hpp>
-
-#include <cstdio>
 #include <iostream>
-#include <memory>
-#include <string>
+#include <vector>
 
-#include "lsmkv/db.h"
-
-namespace {
-
-constexpr int kExitNotFound = 1;
-constexpr int kExitUsage = 2;
-constexpr int kExitDbError = 3;
-
-bool HexDecode(const std::string& in, std::string* out) {
-  if (in.size() % 2 != 0) return false;
-  out->clear();
-  for (size_t i = 0; i < in.size(); i += 2) {
-    auto nibble = [](char c) -> int {
-      if (c >= '0' && c <= '9') return c - '0';
-      if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-      if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-      return -1;
-    };
-    int hi = nibble(in[i]), lo = nibble(in[i + 1]);
-    if (hi < 0 || lo < 0) return false;
-    out->push_back(static_cast<char>(hi * 16 + lo));
-  }
-  return true;
-}
-
-std::string HexEncode(std::string_view in) {
-  static const char kDigits[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : in) {
-    out.push_back(kDigits[c >> 4]);
-    out.push_back(kDigits[c & 15]);
-  }
-  return out;
-}
-
-// Printable ASCII stays as is; backslash and everything else become escapes.
-std::string Escape(std::string_view in) {
-  std::string out;
-  char buf[8];
-  for (unsigned char c : in) {
-    if (c == '\\') {
-      out += "\\\\";
-    } else if (c >= 0x20 && c < 0x7f) {
-      out.push_back(static_cast<char>(c));
-    } else {
-      std::snprintf(buf, sizeof(buf), "\\x%02x", c);
-      out += buf;
-    }
-  }
-  return out;
-}
-
-int Fail(const std::string& what, const lsmkv::Status& s) {
-  std::cerr << "lsmkv: " << what << ": " << s.ToString() << "\n";
-  return kExitDbError;
-}
-
-}  // namespace
+#include "cli/cli.h"
 
 int main(int argc, char** argv) {
-  CLI::App app{"lsmkv: read and write an lsmkv database directory"};
+  using namespace lsmkv::cli;
+  std::ios::sync_with_stdio(false);
+  CLI::App app{"lsmkv: read, write, check and repair an lsmkv database directory"};
+  app.footer(
+      "Keys and values are bytes: arguments are taken literally (or as hex with --hex); output\n"
+      "escapes bytes outside printable ASCII as \\xNN and a backslash as \\\\ (--raw: raw bytes,\n"
+      "--hex: hex). Options may come before or after the subcommand; use -- before a key that\n"
+      "starts with '-'.\n"
+      "\n"
+      "Exit codes:\n"
+      "  0  success\n"
+      "  1  get: key not found\n"
+      "  2  usage error, or a malformed line in a load file (named with its line number)\n"
+      "  3  database error: cannot open, I/O error, damage met while reading (see stderr)\n"
+      "  4  verify/dump found damage; repair had to drop data (the report says what)");
   app.require_subcommand(1);
-  std::string db_path = "./data";
-  bool hex = false, raw = false, sync = false, create = true;
-  app.add_option("--db", db_path, "database directory")->capture_default_str();
-  app.add_flag("--hex", hex, "keys and values on the command line and in the output are hex");
-  app.add_flag("--raw", raw, "print values as raw bytes instead of escaping non-printable ones");
-  app.add_flag("--sync", sync, "fdatasync the write-ahead log before a write returns");
-  app.add_flag("!--no-create", create, "fail if the database does not exist");
+  app.fallthrough();
 
-  std::string key, value;
-  auto* put = app.add_subcommand("put", "set KEY to VALUE");
-  put->add_option("key", key, "key")->required();
-  put->add_option("value", value, "value")->required();
-  auto* get = app.add_subcommand("get", "print the value of KEY (exit 1 if absent)");
-  get->add_option("key", key, "key")->required();
-  auto* del = app.add_subcommand("del", "delete KEY");
-  del->add_option("key", key, "key")->required();
-  auto* stats = app.add_subcommand("stats", "print engine statistics and levels");
+  Global g;
+  app.add_option("--db", g.db, "database directory")->capture_default_str();
+  app.add_flag("--hex", g.hex, "keys and values in arguments, input files and output are hex");
+  app.add_flag("--raw", g.raw, "print keys and values as raw bytes instead of escaping them");
+  app.add_flag("--sync", g.sync, "fdatasync the write-ahead log before each write returns");
+  app.add_flag("--no-create", g.no_create,
+               "fail instead of creating a missing database (put, del, load)");
+  app.add_flag("--progress", g.progress,
+               "show a progress bar on stderr even if it is not a terminal");
+  app.add_flag("--no-progress", g.no_progress, "never show a progress bar");
+
+  std::vector<Command> commands;
+  AddDataCommands(&app, &g, &commands);
+  AddLoadCommand(&app, &g, &commands);
+  AddToolCommands(&app, &g, &commands);
 
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    int code = app.exit(e);
-    return code == 0 ? 0 : kExitUsage;
+    const int code = app.exit(e);
+    return code == 0 ? kExitOk : kExitUsage;
   }
-  if (hex) {
-    if (!HexDecode(std::string(key), &key) || !HexDecode(std::string(value), &value)) {
-      std::cerr << "lsmkv: --hex expects an even number of hex digits\n";
-      return kExitUsage;
+  if (g.hex && g.raw) return UsageError("--hex and --raw exclude each other");
+  for (const Command& c : commands) {
+    if (c.app->parsed()) {
+      const int code = c.run();
+      std::cout.flush();
+      return code;
     }
   }
-
-  lsmkv::Options options;
-  options.create_if_missing = create;
-  std::unique_ptr<lsmkv::DB> db;
-  lsmkv::Status s = lsmkv::DB::Open(options, db_path, &db);
-  if (!s.ok()) return Fail("cannot open " + db_path, s);
-
-  lsmkv::WriteOptions wo;
-  wo.sync = sync;
-  int code = 0;
-  if (*put) {
-    s = db->Put(wo, key, value);
-    if (!s.ok()) code = Fail("put", s);
-  } else if (*get) {
-    std::string result;
-    s = db->Get(lsmkv::ReadOptions(), key, &result);
-    if (s.IsNotFound()) {
-      std::cerr << "lsmkv: key not found\n";
-      code = kExitNotFound;
-    } else if (!s.ok()) {
-      code = Fail("get", s);
-    } else if (hex) {
-      std::cout << HexEncode(result) << "\n";
-    } else if (raw) {
-      std::cout.write(result.data(), static_cast<std::streamsize>(result.size()));
-      std::cout << "\n";
-    } else {
-      std::cout << Escape(result) << "\n";
-    }
-  } else if (*del) {
-    s = db->Delete(wo, key);
-    if (!s.ok()) code = Fail("del", s);
-  } else if (*stats) {
-    std::string text;
-    if (db->GetProperty("lsmkv.stats", &text)) std::cout << text;
-    if (db->GetProperty("lsmkv.levels", &text)) std::cout << text;
-  }
-  s = db->Close();
-  if (!s.ok() && code == 0) code = Fail("close", s);
-  return code;
+  return UsageError("no subcommand (see --help)");
 }

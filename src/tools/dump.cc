@@ -1,0 +1,317 @@
+// DumpFile (lsmkv/tools.h): a readable rendering of one WAL, MANIFEST, table
+// or CURRENT file. Fields are separated by tabs; keys and values are escaped
+// (or hex), so they never contain a tab or a newline.
+#include <memory>
+#include <ostream>
+
+#include "db/dbformat.h"
+#include "db/filename.h"
+#include "db/write_batch_internal.h"
+#include "table/table.h"
+#include "table/table_options.h"
+#include "tools/manifest_reader.h"
+#include "tools/table_walker.h"
+#include "tools/tool_util.h"
+#include "wal/log_reader.h"
+
+namespace lsmkv {
+
+namespace {
+
+std::string Num(uint64_t n) { return std::to_string(n); }
+
+const char* EndName(log::Reader::End end) {
+  switch (end) {
+    case log::Reader::End::kEof: return "end of file";
+    case log::Reader::End::kTornTail: return "incomplete last record (torn tail)";
+    case log::Reader::End::kZeroHeader: return "all-zero header (unwritten space)";
+    case log::Reader::End::kStaleLogNumber: return "fragment of another log number (stale data)";
+    case log::Reader::End::kIOError: return "read error";
+  }
+  return "?";
+}
+
+class Dumper {
+ public:
+  Dumper(const DumpOptions& options, std::ostream* out)
+      : env_(options.env != nullptr ? options.env : Env::Default()),
+        options_(options),
+        out_(*out),
+        icmp_(BytewiseComparator()) {}
+
+  Status Log(const std::string& path, uint64_t number);
+  Status Manifest(const std::string& path, uint64_t number);
+  Status Table(const std::string& path);
+  Status Current(const std::string& path);
+
+ private:
+  std::string R(std::string_view bytes) const { return tools::Render(bytes, options_.hex); }
+  void Damage(const std::string& line) {
+    damage_++;
+    out_ << "!! " << line << "\n";
+  }
+  Status Result(const std::string& path) const {
+    if (damage_ == 0) return Status::OK();
+    return Status::Corruption(path, Num(damage_) + " damaged region(s); see the \"!!\" lines");
+  }
+  void PrintInternalEntry(std::string_view key, std::string_view value);
+  void PrintProperties(const TableProperties& p);
+  void PrintBatch(const WriteBatch& batch);
+
+  Env* const env_;
+  const DumpOptions& options_;
+  std::ostream& out_;
+  const InternalKeyComparator icmp_;
+  uint64_t damage_ = 0;
+};
+
+class DumpReporter : public log::Reader::Reporter {
+ public:
+  explicit DumpReporter(std::function<void(const std::string&)> fn) : fn_(std::move(fn)) {}
+  void Corruption(uint64_t offset, size_t bytes, const Status& reason) override {
+    fn_(reason.ToString() + " (" + std::to_string(bytes) + " bytes dropped at offset " +
+        std::to_string(offset) + ")");
+  }
+
+ private:
+  std::function<void(const std::string&)> fn_;
+};
+
+void Dumper::PrintBatch(const WriteBatch& batch) {
+  struct Printer : WriteBatch::Handler {
+    Dumper* d;
+    SequenceNumber seq;
+    void Put(std::string_view key, std::string_view value) override {
+      d->out_ << "  put\t" << seq++ << "\t" << d->R(key) << "\t" << d->R(value) << "\n";
+    }
+    void Delete(std::string_view key) override {
+      d->out_ << "  del\t" << seq++ << "\t" << d->R(key) << "\n";
+    }
+  } printer;
+  printer.d = this;
+  printer.seq = WriteBatchInternal::Sequence(&batch);
+  batch.Iterate(&printer).PermitUncheckedError();  // validated by the caller
+}
+
+Status Dumper::Log(const std::string& path, uint64_t number) {
+  std::unique_ptr<SequentialFile> file;
+  Status s = env_->NewSequentialFile(path, &file);
+  if (!s.ok()) return s;
+  out_ << "file\t" << path << "\twrite-ahead log " << number << ", "
+       << tools::FileSizeOrZero(env_, path) << " bytes\n";
+  out_ << "# record: @offset batch first_sequence ops bytes; then op sequence key [value]\n";
+  DumpReporter reporter([this](const std::string& line) { Damage(line); });
+  log::Reader reader(file.get(), &reporter, /*verify_checksums=*/true, number, path);
+  std::string record;
+  WriteBatch batch;
+  struct Validator : WriteBatch::Handler {
+    void Put(std::string_view, std::string_view) override {}
+    void Delete(std::string_view) override {}
+  } validator;
+  uint64_t records = 0, ops = 0;
+  while (reader.ReadRecord(&record)) {
+    const std::string at = "@" + Num(reader.LastRecordOffset());
+    s = WriteBatchInternal::SetContents(&batch, record);
+    if (s.ok()) s = batch.Iterate(&validator);
+    if (!s.ok()) {
+      Damage(path + ": record " + at + " (" + Num(record.size()) +
+             " bytes) is not a valid write batch: " + s.ToString());
+      continue;
+    }
+    records++;
+    ops += WriteBatchInternal::Count(&batch);
+    out_ << at << "\tbatch\t" << WriteBatchInternal::Sequence(&batch) << "\t"
+         << WriteBatchInternal::Count(&batch) << " ops\t" << record.size() << " bytes\n";
+    PrintBatch(batch);
+  }
+  if (!reader.status().ok()) return reader.status();
+  out_ << "end\t" << EndName(reader.EndReason());
+  if (reader.TornTail()) out_ << " (" << reader.TornTailBytes() << " bytes)";
+  out_ << "\n";
+  out_ << "summary\t" << records << " records, " << ops << " operations, " << damage_
+       << " damaged region(s)\n";
+  return Result(path);
+}
+
+Status Dumper::Manifest(const std::string& path, uint64_t number) {
+  out_ << "file\t" << path << "\tMANIFEST " << number << ", " << tools::FileSizeOrZero(env_, path)
+       << " bytes\n";
+  tools::ManifestVisitor visitor;
+  uint64_t index = 0;
+  visitor.on_edit = [&](uint64_t offset, const VersionEdit& edit) {
+    out_ << "@" << offset << "\tedit " << index++ << "\n";
+    std::string text = edit.DebugString();
+    size_t start = 0;
+    while (start < text.size()) {
+      size_t end = text.find('\n', start);
+      if (end == std::string::npos) end = text.size();
+      if (end > start) out_ << "  " << std::string_view(text).substr(start, end - start) << "\n";
+      start = end + 1;
+    }
+  };
+  visitor.on_damage = [this](const std::string& line) { Damage(line); };
+  tools::ManifestContents contents;
+  Status s = tools::ReadManifest(env_, path, number, &contents, &visitor);
+  if (!s.ok()) return s;
+  if (contents.torn_tail) {
+    out_ << "end\tincomplete last edit (" << contents.torn_tail_bytes << " bytes, never synced)\n";
+  }
+  out_ << "state\tlog number " << contents.log_number << ", next file " << contents.next_file_number
+       << ", last sequence " << contents.last_sequence << ", " << contents.live.size()
+       << " live tables\n";
+  for (const auto& [n, live] : contents.live) {
+    out_ << "  L" << live.level << "\t" << n << "\t" << live.meta.file_size << " bytes\t"
+         << live.meta.num_entries << " entries\t" << R(ExtractUserKey(live.meta.smallest)) << " .. "
+         << R(ExtractUserKey(live.meta.largest)) << "\n";
+  }
+  for (const std::string& p : tools::CheckLevels(contents, icmp_)) Damage(p);
+  out_ << "summary\t" << contents.edits << " edits, " << damage_ << " damaged region(s)\n";
+  return Result(path);
+}
+
+void Dumper::PrintInternalEntry(std::string_view key, std::string_view value) {
+  ParsedInternalKey parsed;
+  ParseInternalKey(key, &parsed);  // validated by the walker
+  if (parsed.type == kTypeValue) {
+    out_ << "  put\t" << parsed.sequence << "\t" << R(parsed.user_key) << "\t" << R(value) << "\n";
+  } else {
+    out_ << "  del\t" << parsed.sequence << "\t" << R(parsed.user_key) << "\n";
+  }
+}
+
+void Dumper::PrintProperties(const TableProperties& p) {
+  out_ << "properties\n";
+  out_ << "  entries\t" << p.num_entries << "\n";
+  out_ << "  deletions\t" << p.num_deletions << "\n";
+  out_ << "  data blocks\t" << p.num_data_blocks << "\n";
+  out_ << "  data bytes\t" << p.data_size << "\n";
+  out_ << "  raw key bytes\t" << p.raw_key_size << "\n";
+  out_ << "  raw value bytes\t" << p.raw_value_size << "\n";
+  out_ << "  filter bits per key\t" << p.filter_bits_per_key
+       << (p.filter_user_keys ? " (user keys)" : "") << "\n";
+  out_ << "  compression\t" << CompressionName(p.compression) << "\n";
+  out_ << "  comparator\t" << tools::EscapeAll(p.comparator_name) << "\n";
+  out_ << "  creation time\t" << p.creation_time << "\n";
+  auto user = [this](const std::string& ikey) {
+    ParsedInternalKey parsed;
+    if (!ParseInternalKey(ikey, &parsed)) return R(ikey);
+    return R(parsed.user_key) + " @" + Num(parsed.sequence);
+  };
+  out_ << "  smallest key\t" << (p.num_entries ? user(p.smallest_key) : "") << "\n";
+  out_ << "  largest key\t" << (p.num_entries ? user(p.largest_key) : "") << "\n";
+}
+
+Status Dumper::Table(const std::string& path) {
+  tools::TableWalker walker(&icmp_);
+  Status s = walker.Open(env_, path);
+  out_ << "file\t" << path << "\ttable, " << tools::FileSizeOrZero(env_, path) << " bytes\n";
+  if (!s.ok()) {
+    if (!s.IsCorruption()) return s;
+    Damage(s.ToString() + " (no block of the table can be located)");
+    return Result(path);
+  }
+  const Footer& f = walker.footer();
+  out_ << "footer\tmeta-index @" << f.metaindex_handle().offset() << "+"
+       << f.metaindex_handle().size() << ", index @" << f.index_handle().offset() << "+"
+       << f.index_handle().size() << ", format " << kTableFormatVersion << "\n";
+  if (walker.has_properties()) {
+    PrintProperties(walker.properties());
+    TableOptions table_options;
+    table_options.comparator = &icmp_;
+    std::unique_ptr<RandomAccessFile> file;
+    std::unique_ptr<lsmkv::Table> table;
+    s = env_->NewRandomAccessFile(path, &file);
+    if (s.ok())
+      s = lsmkv::Table::Open(table_options, std::move(file), walker.file_size(), path, &table);
+    if (!s.ok()) Damage("does not open as a table: " + s.ToString());
+  } else {
+    Damage(walker.properties_status().ToString());
+  }
+  const auto& blocks = walker.blocks();
+  out_ << "index\t" << blocks.size() << " data blocks\n";
+  for (size_t i = 0; i < blocks.size(); i++) {
+    ParsedInternalKey sep;
+    const bool ok = ParseInternalKey(blocks[i].separator, &sep);
+    out_ << "  block " << i << "\t@" << blocks[i].handle.offset() << "+" << blocks[i].handle.size()
+         << "\t" << (ok ? R(sep.user_key) + " @" + Num(sep.sequence) : R(blocks[i].separator))
+         << "\n";
+  }
+  if (!options_.table_entries) return Result(path);
+  out_ << "# entry: op sequence user_key [value]\n";
+  uint64_t entries = 0;
+  std::vector<tools::TableWalker::Entry> block;
+  for (size_t i = 0; i < blocks.size(); i++) {
+    block.clear();
+    s = walker.ReadDataBlock(i, &block);
+    if (!s.ok()) {
+      if (!s.IsCorruption()) return s;
+      Damage(s.ToString());
+      continue;
+    }
+    out_ << "block " << i << "\t" << block.size() << " entries\n";
+    for (const auto& e : block) PrintInternalEntry(e.key, e.value);
+    entries += block.size();
+  }
+  out_ << "summary\t" << entries << " entries read, " << damage_ << " damaged region(s)\n";
+  return Result(path);
+}
+
+Status Dumper::Current(const std::string& path) {
+  std::string contents;
+  Status s = ReadFileToString(env_, path, &contents);
+  if (!s.ok()) return s;
+  out_ << "file\t" << path << "\tCURRENT, " << contents.size() << " bytes\n";
+  out_ << "names\t" << tools::EscapeAll(contents) << "\n";
+  return Status::OK();
+}
+
+// The number stamped in the first fragment header of a log file (bytes 7..10).
+uint64_t LogNumberFromHeader(Env* env, const std::string& path) {
+  std::unique_ptr<SequentialFile> file;
+  if (!env->NewSequentialFile(path, &file).ok()) return 0;
+  char scratch[log::kHeaderSize];
+  std::string_view header;
+  if (!file->Read(log::kHeaderSize, &header, scratch).ok() || header.size() < log::kHeaderSize) {
+    return 0;
+  }
+  return DecodeFixed32(header.data() + log::kLogNumberOffset);
+}
+
+}  // namespace
+
+Status DumpFile(const std::string& path, const DumpOptions& options, std::ostream* out) {
+  Env* env = options.env != nullptr ? options.env : Env::Default();
+  const size_t slash = path.rfind('/');
+  const std::string name = slash == std::string::npos ? path : path.substr(slash + 1);
+  uint64_t number = 0;
+  FileType file_type;
+  const bool parsed = ParseFileName(name, &number, &file_type);
+  DumpFileType type = options.type;
+  Dumper dumper(options, out);
+  if (type == DumpFileType::kAuto) {
+    if (parsed && file_type == FileType::kCurrentFile) return dumper.Current(path);
+    if (parsed && file_type == FileType::kLogFile) type = DumpFileType::kLog;
+    if (parsed && file_type == FileType::kTableFile) type = DumpFileType::kTable;
+    if (parsed && file_type == FileType::kDescriptorFile) type = DumpFileType::kManifest;
+    if (type == DumpFileType::kAuto) {
+      return Status::InvalidArgument(path,
+                                     "the file type cannot be told from its name (expected "
+                                     "NNN.log, NNN.sst, MANIFEST-NNN or CURRENT); give "
+                                     "the type");
+    }
+  }
+  if (!env->FileExists(path)) return Status::NotFound(path, "no such file");
+  if (type != DumpFileType::kTable &&
+      !(parsed && (file_type == FileType::kLogFile || file_type == FileType::kDescriptorFile))) {
+    number = LogNumberFromHeader(env, path);  // a renamed copy
+  }
+  switch (type) {
+    case DumpFileType::kLog: return dumper.Log(path, number);
+    case DumpFileType::kManifest: return dumper.Manifest(path, number);
+    case DumpFileType::kTable: return dumper.Table(path);
+    case DumpFileType::kAuto: break;
+  }
+  return Status::InvalidArgument(path, "unknown dump type");
+}
+
+}  // namespace lsmkv

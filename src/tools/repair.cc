@@ -1,0 +1,775 @@
+// RepairDB (lsmkv/tools.h): rebuilds a damaged database from what is
+// readable in its tables and write-ahead logs.
+//
+// Steps: (1) read the old MANIFEST, if any, and decide whether to trust it;
+// (2) walk every source table block by block, noting damaged blocks and the
+// key ranges they covered; (3) replay the source WALs with skip-corrupted
+// semantics into a memtable; (4) merge everything (newest version per user
+// key; deletions applied; keys that a lost block may have held a newer
+// version of are withheld) into new tables at the last level; (5) write a
+// new empty WAL and a new MANIFEST, hard-link every old file into lost/,
+// switch CURRENT, then remove the old names.
+#include <algorithm>
+#include <cstdio>
+#include <memory>
+#include <set>
+
+#include "db/dbformat.h"
+#include "db/filename.h"
+#include "db/merging_iterator.h"
+#include "db/write_batch_internal.h"
+#include "memtable/memtable.h"
+#include "table/table.h"
+#include "table/table_builder.h"
+#include "table/table_options.h"
+#include "tools/manifest_reader.h"
+#include "tools/table_walker.h"
+#include "tools/tool_util.h"
+#include "wal/log_reader.h"
+#include "wal/log_writer.h"
+
+namespace lsmkv {
+
+namespace {
+
+using tools::TableWalker;
+
+std::string Num(uint64_t n) { return std::to_string(n); }
+
+// A user-key range whose table data was lost, with the newest sequence
+// number that data may have had. A surviving version (user_key, s) in the
+// range may be stale iff s < that bound (sequence numbers are unique: a
+// version with the bound's own sequence is the lost entry itself, or newer).
+struct LostRange {
+  bool lo_unbounded = false, hi_unbounded = false;
+  std::string lo, hi;  // inclusive user keys
+  SequenceNumber max_sequence = kMaxSequenceNumber;
+  // For user key lo only: the lost block's entries follow the previous
+  // block's separator (lo, lo_max_sequence) in internal-key order, so their
+  // versions of lo are older than that.
+  SequenceNumber lo_max_sequence = kMaxSequenceNumber;
+};
+
+// Answers "may a lost entry be newer than (user_key, sequence)?" for user
+// keys presented in increasing order.
+class LostRangeIndex {
+ public:
+  LostRangeIndex(std::vector<LostRange> ranges, const Comparator* ucmp)
+      : ranges_(std::move(ranges)), ucmp_(ucmp) {
+    std::sort(ranges_.begin(), ranges_.end(), [this](const LostRange& a, const LostRange& b) {
+      if (a.lo_unbounded != b.lo_unbounded) return a.lo_unbounded;
+      return ucmp_->Compare(a.lo, b.lo) < 0;
+    });
+  }
+  bool Shadows(std::string_view user_key, SequenceNumber sequence) {
+    while (next_ < ranges_.size() &&
+           (ranges_[next_].lo_unbounded || ucmp_->Compare(ranges_[next_].lo, user_key) <= 0)) {
+      active_.push_back(&ranges_[next_++]);
+    }
+    active_.erase(std::remove_if(active_.begin(), active_.end(),
+                                 [&](const LostRange* r) {
+                                   return !r->hi_unbounded && ucmp_->Compare(r->hi, user_key) < 0;
+                                 }),
+                  active_.end());
+    for (const LostRange* r : active_) {
+      SequenceNumber bound = r->max_sequence;
+      if (!r->lo_unbounded && ucmp_->Compare(r->lo, user_key) == 0) {
+        bound = std::min(bound, r->lo_max_sequence);
+      }
+      if (sequence < bound) return true;
+    }
+    return false;
+  }
+
+ private:
+  std::vector<LostRange> ranges_;
+  const Comparator* ucmp_;
+  size_t next_ = 0;
+  std::vector<const LostRange*> active_;
+};
+
+// The good blocks of one table, entry by entry. Forward only (SeekToFirst
+// and Next): all a merge needs. A block that read well in the first pass
+// and fails now is an error, never skipped.
+class SalvageIterator final : public Iterator {
+ public:
+  SalvageIterator(const TableWalker* walker, std::vector<size_t> good_blocks,
+                  tools::Progress* progress)
+      : walker_(walker), good_(std::move(good_blocks)), progress_(progress) {}
+
+  bool Valid() const override { return status_.ok() && pos_ < entries_.size(); }
+  void SeekToFirst() override {
+    status_ = Status::OK();
+    block_ = 0;
+    Load();
+  }
+  void Next() override {
+    if (++pos_ == entries_.size()) {
+      block_++;
+      Load();
+    }
+  }
+  void SeekToLast() override { Unsupported(); }
+  void Seek(std::string_view) override { Unsupported(); }
+  void SeekForPrev(std::string_view) override { Unsupported(); }
+  void Prev() override { Unsupported(); }
+  std::string_view key() const override { return entries_[pos_].key; }
+  std::string_view value() const override { return entries_[pos_].value; }
+  Status status() const override { return status_; }
+
+ private:
+  void Load() {
+    entries_.clear();
+    pos_ = 0;
+    for (; block_ < good_.size(); block_++) {
+      const size_t index = good_[block_];
+      Status s = walker_->ReadDataBlock(index, &entries_);
+      progress_->Add(walker_->blocks()[index].handle.size() + kBlockTrailerSize);
+      if (!s.ok()) {
+        status_ = Status::IOError(walker_->path(), "changed during the repair: " + s.ToString());
+        entries_.clear();
+        return;
+      }
+      if (!entries_.empty()) return;
+    }
+  }
+  void Unsupported() {
+    entries_.clear();
+    status_ = Status::NotSupported("salvage iterator is forward only");
+  }
+
+  const TableWalker* walker_;
+  const std::vector<size_t> good_;
+  tools::Progress* progress_;
+  size_t block_ = 0;
+  std::vector<TableWalker::Entry> entries_;
+  size_t pos_ = 0;
+  Status status_;
+};
+
+// A memtable referenced by this tool only.
+struct MemTableUnref {
+  void operator()(MemTable* m) const { m->Unref(); }
+};
+using MemTablePtr = std::unique_ptr<MemTable, MemTableUnref>;
+
+class Repairer {
+ public:
+  Repairer(const std::string& dbname, const RepairOptions& options, RepairReport* report)
+      : dbname_(dbname),
+        options_(options.db_options),
+        env_(options_.env != nullptr ? options_.env : Env::Default()),
+        progress_fn_(options.progress),
+        report_(report),
+        icmp_(BytewiseComparator()) {
+    table_options_.comparator = &icmp_;
+    table_options_.block_size = options_.block_size;
+    table_options_.block_restart_interval = options_.block_restart_interval;
+    table_options_.compression = options_.compression;
+    table_options_.bloom_bits_per_key = options_.bloom_bits_per_key;
+    table_options_.filter_user_keys = true;
+  }
+
+  Status Run();
+
+ private:
+  Status RunLocked();
+  struct TableSource {
+    uint64_t number = 0;
+    std::unique_ptr<TableWalker> walker;
+    std::vector<size_t> good_blocks;
+  };
+
+  void ReadOldManifest();
+  void SelectSources(std::vector<uint64_t>* tables, std::vector<uint64_t>* logs);
+  const FileMetaData* KnownMeta(uint64_t number) const;
+  void AddWholeFileLoss(uint64_t number, const std::string& why, RepairFileReport* r);
+  Status ScanTable(uint64_t number);
+  Status ReplayLog(uint64_t number);
+  Status WriteMerged();
+  Status AddOutput(std::string_view key, std::string_view value);
+  Status FinishOutput();
+  Status Install();
+  Status RetireOldFiles(std::vector<std::string>* linked);
+  void NoteSequence(SequenceNumber s) { max_sequence_ = std::max(max_sequence_, s); }
+
+  const std::string dbname_;
+  const Options options_;
+  Env* const env_;
+  const ProgressFunction progress_fn_;
+  RepairReport* const report_;
+  const InternalKeyComparator icmp_;
+  TableOptions table_options_;
+
+  tools::DbFiles files_;  // as found, before the repair wrote anything
+  tools::ManifestContents old_;
+  bool have_old_ = false;
+  uint64_t next_number_ = 1;
+  SequenceNumber max_sequence_ = 0;
+  std::unique_ptr<tools::Progress> progress_;
+
+  std::vector<TableSource> tables_;
+  std::vector<LostRange> lost_ranges_;
+  MemTablePtr mem_;
+  SequenceNumber mem_last_sequence_ = 0;
+
+  // The output table being written, and the finished ones.
+  std::unique_ptr<WritableFile> out_file_;
+  std::unique_ptr<TableBuilder> builder_;
+  FileMetaData out_meta_;
+  std::vector<FileMetaData> outputs_;
+};
+
+const FileMetaData* Repairer::KnownMeta(uint64_t number) const {
+  if (!have_old_) return nullptr;
+  auto it = old_.ever_added.find(number);
+  return it == old_.ever_added.end() ? nullptr : &it->second;
+}
+
+void Repairer::ReadOldManifest() {
+  std::string name;
+  uint64_t number = 0;
+  FileType type;
+  Status s = ReadCurrentFile(env_, dbname_, &name);
+  if (!s.ok() || !ParseFileName(name, &number, &type) || type != FileType::kDescriptorFile) {
+    if (files_.manifests.empty()) {
+      report_->warnings.push_back(
+          "no usable CURRENT and no MANIFEST: every table and WAL present "
+          "was salvaged");
+      return;
+    }
+    number = files_.manifests.rbegin()->first;
+    name = files_.manifests.rbegin()->second;
+    report_->warnings.push_back("CURRENT is missing or damaged (" + s.ToString() +
+                                "); read the newest MANIFEST present, " + name);
+  }
+  s = tools::ReadManifest(env_, dbname_ + "/" + name, number, &old_);
+  if (!s.ok()) {
+    report_->warnings.push_back(name + " cannot be read: " + s.ToString());
+    return;
+  }
+  have_old_ = true;
+  report_->old_manifest = name;
+  // Numbers and sequences are never reused, whatever else is wrong with it.
+  if (old_.has_next_file_number) next_number_ = std::max(next_number_, old_.next_file_number);
+  if (old_.has_last_sequence) NoteSequence(old_.last_sequence);
+  std::string why_not;
+  if (!old_.damage.empty()) {
+    why_not = old_.damage.front();
+  } else if (old_.comparator != BytewiseComparator()->Name()) {
+    why_not = "it names comparator " + tools::EscapeAll(old_.comparator);
+  } else if (!tools::CheckLevels(old_, icmp_).empty()) {
+    why_not = tools::CheckLevels(old_, icmp_).front();
+  } else if (old_.log_number != 0 && files_.logs.count(old_.log_number) == 0) {
+    why_not = "the WAL it needs, " + LogFileName(dbname_, old_.log_number) +
+              ", is missing (edits were lost)";
+  }
+  if (!why_not.empty()) {
+    report_->warnings.push_back(
+        name + " is damaged (" + why_not +
+        "): every table and WAL present was salvaged, so data deleted long ago may reappear "
+        "if an obsolete file was still present");
+    return;
+  }
+  report_->old_manifest_trusted = true;
+}
+
+void Repairer::SelectSources(std::vector<uint64_t>* tables, std::vector<uint64_t>* logs) {
+  const bool trusted = report_->old_manifest_trusted;
+  for (const auto& [number, name] : files_.tables) {
+    if (!trusted || old_.live.count(number) != 0) {
+      tables->push_back(number);
+    } else {
+      RepairFileReport r;
+      r.file = name;
+      r.outcome = "not needed";
+      r.records_lost = 0;
+      r.details.push_back("not referenced by " + report_->old_manifest +
+                          " (left by an interrupted flush or compaction)");
+      report_->files.push_back(std::move(r));
+    }
+  }
+  if (trusted) {
+    for (const auto& [number, live] : old_.live) {
+      if (files_.tables.count(number) != 0) continue;
+      RepairFileReport r;
+      r.file = TableFileName("", number).substr(1);
+      AddWholeFileLoss(number, "in " + report_->old_manifest + " but missing from the directory",
+                       &r);
+      r.outcome = "missing";
+      report_->files.push_back(std::move(r));
+    }
+  }
+  for (const auto& [number, name] : files_.logs) {
+    if (!trusted || number >= old_.log_number) {
+      logs->push_back(number);
+    } else {
+      RepairFileReport r;
+      r.file = name;
+      r.outcome = "not needed";
+      r.records_lost = 0;
+      r.details.push_back("older than the log number of " + report_->old_manifest +
+                          " (its contents are in tables)");
+      report_->files.push_back(std::move(r));
+    }
+  }
+}
+
+// Records that nothing of table `number` could be read, and protects its
+// key range (if known) against stale older versions.
+void Repairer::AddWholeFileLoss(uint64_t number, const std::string& why, RepairFileReport* r) {
+  r->details.push_back(why);
+  const FileMetaData* meta = KnownMeta(number);
+  if (meta == nullptr) {
+    report_->warnings.push_back(
+        r->file +
+        ": its key range is unknown (no MANIFEST entry): keys it held a newer "
+        "version of may show an older one");
+    return;
+  }
+  r->records_lost = meta->num_entries;
+  LostRange range;
+  range.lo = std::string(ExtractUserKey(meta->smallest));
+  range.hi = std::string(ExtractUserKey(meta->largest));
+  range.max_sequence = meta->largest_seqno;
+  lost_ranges_.push_back(std::move(range));
+}
+
+Status Repairer::ScanTable(uint64_t number) {
+  const std::string path = TableFileName(dbname_, number);
+  RepairFileReport r;
+  r.file = files_.tables[number];
+  const uint64_t size = tools::FileSizeOrZero(env_, path);
+  auto walker = std::make_unique<TableWalker>(&icmp_);
+  Status s = walker->Open(env_, path);
+  if (!s.ok()) {
+    if (!s.IsCorruption()) return s;
+    r.outcome = "unreadable";
+    r.bytes_lost = size;
+    AddWholeFileLoss(number, s.ToString(), &r);
+    report_->files.push_back(std::move(r));
+    progress_->Add(2 * size);
+    return Status::OK();
+  }
+  const FileMetaData* meta = KnownMeta(number);
+  TableSource source;
+  source.number = number;
+  std::vector<TableWalker::Entry> entries;
+  std::vector<size_t> bad;
+  for (size_t i = 0; i < walker->blocks().size(); i++) {
+    entries.clear();
+    s = walker->ReadDataBlock(i, &entries);
+    if (!s.ok()) {
+      if (!s.IsCorruption()) return s;
+      bad.push_back(i);
+      r.details.push_back(s.ToString());
+      r.bytes_lost += walker->blocks()[i].handle.size() + kBlockTrailerSize;
+      continue;
+    }
+    source.good_blocks.push_back(i);
+    r.records_salvaged += entries.size();
+    for (const auto& e : entries) NoteSequence(ExtractTag(e.key) >> 8);
+  }
+  // The newest sequence a lost block may hold: only the MANIFEST knows it
+  // (the surviving blocks say nothing about the lost ones).
+  const SequenceNumber table_max = meta != nullptr ? meta->largest_seqno : kMaxSequenceNumber;
+  for (size_t i : bad) {
+    LostRange range;
+    range.lo_unbounded = i == 0;
+    if (i > 0) {
+      const std::string& previous = walker->blocks()[i - 1].separator;
+      range.lo = std::string(ExtractUserKey(previous));
+      range.lo_max_sequence = ExtractTag(previous) >> 8;
+    }
+    range.hi = std::string(ExtractUserKey(walker->blocks()[i].separator));
+    range.max_sequence = table_max;
+    lost_ranges_.push_back(std::move(range));
+  }
+  uint64_t total = 0;
+  bool total_known = false;
+  if (walker->has_properties()) {
+    total = walker->properties().num_entries;
+    total_known = true;
+  } else {
+    r.details.push_back(walker->properties_status().ToString());
+    if (meta != nullptr) {
+      total = meta->num_entries;
+      total_known = true;
+    }
+  }
+  if (bad.empty()) {
+    r.records_lost = 0;
+  } else if (total_known && total >= r.records_salvaged) {
+    r.records_lost = total - r.records_salvaged;
+  }
+  r.outcome = bad.empty() ? "salvaged" : "partly salvaged";
+  report_->files.push_back(std::move(r));
+  source.walker = std::move(walker);
+  tables_.push_back(std::move(source));
+  progress_->Add(size);
+  return Status::OK();
+}
+
+class LogLoss : public log::Reader::Reporter {
+ public:
+  explicit LogLoss(RepairFileReport* r) : r_(r) {}
+  void Corruption(uint64_t offset, size_t bytes, const Status& reason) override {
+    r_->bytes_lost += bytes;
+    r_->details.push_back(reason.ToString() + " (" + std::to_string(bytes) +
+                          " bytes dropped at offset " + std::to_string(offset) + ")");
+    regions++;
+  }
+  uint64_t regions = 0;
+
+ private:
+  RepairFileReport* r_;
+};
+
+Status Repairer::ReplayLog(uint64_t number) {
+  const std::string path = LogFileName(dbname_, number);
+  RepairFileReport r;
+  r.file = files_.logs[number];
+  std::unique_ptr<SequentialFile> file;
+  Status s = env_->NewSequentialFile(path, &file);
+  if (!s.ok()) return s;
+  LogLoss reporter(&r);
+  log::Reader reader(file.get(), &reporter, /*verify_checksums=*/true, number, path);
+  std::string record;
+  WriteBatch batch;
+  struct Validator : WriteBatch::Handler {
+    void Put(std::string_view, std::string_view) override {}
+    void Delete(std::string_view) override {}
+  } validator;
+  uint64_t undecodable = 0;
+  while (reader.ReadRecord(&record)) {
+    const std::string where = "record at offset " + Num(reader.LastRecordOffset());
+    s = WriteBatchInternal::SetContents(&batch, record);
+    if (s.ok()) s = batch.Iterate(&validator);
+    if (!s.ok()) {
+      undecodable++;
+      r.bytes_lost += record.size();
+      r.details.push_back(where + ": not a valid write batch: " + s.ToString());
+      continue;
+    }
+    const uint32_t count = WriteBatchInternal::Count(&batch);
+    if (count == 0) continue;
+    const SequenceNumber first = WriteBatchInternal::Sequence(&batch);
+    const SequenceNumber last = first + count - 1;
+    NoteSequence(last);
+    if (first <= mem_last_sequence_) {
+      // Replayed already (or out of order): inserting it again could put two
+      // entries with one sequence number into the memtable.
+      report_->warnings.push_back(r.file + ": " + where + " repeats sequence " + Num(first) +
+                                  " (not above " + Num(mem_last_sequence_) + "); skipped");
+      continue;
+    }
+    s = WriteBatchInternal::InsertInto(&batch, mem_.get());
+    if (!s.ok()) return s;
+    mem_last_sequence_ = last;
+    r.records_salvaged += count;
+  }
+  if (!reader.status().ok()) return reader.status();
+  if (reader.TornTail()) {
+    // A write cut by a crash before it was complete, hence before it was
+    // acknowledged as synced: Open drops it the same way. Not a loss.
+    r.details.push_back("incomplete last record (" + Num(reader.TornTailBytes()) +
+                        " bytes), cut by a crash; dropped as Open would");
+  }
+  const bool lost = reporter.regions > 0 || undecodable > 0;
+  if (reporter.regions == 0) r.records_lost = undecodable;
+  r.outcome = !lost ? "salvaged" : (r.records_salvaged > 0 ? "partly salvaged" : "unreadable");
+  report_->files.push_back(std::move(r));
+  progress_->Add(tools::FileSizeOrZero(env_, path));
+  return Status::OK();
+}
+
+Status Repairer::AddOutput(std::string_view key, std::string_view value) {
+  if (builder_ == nullptr) {
+    out_meta_ = FileMetaData();
+    out_meta_.number = next_number_++;
+    Status s = env_->NewWritableFile(TableFileName(dbname_, out_meta_.number), &out_file_);
+    if (!s.ok()) return s;
+    builder_ = std::make_unique<TableBuilder>(table_options_, out_file_.get());
+    out_meta_.smallest.assign(key.data(), key.size());
+    out_meta_.smallest_seqno = kMaxSequenceNumber;
+  }
+  const SequenceNumber seq = ExtractTag(key) >> 8;
+  out_meta_.smallest_seqno = std::min(out_meta_.smallest_seqno, seq);
+  out_meta_.largest_seqno = std::max(out_meta_.largest_seqno, seq);
+  out_meta_.largest.assign(key.data(), key.size());
+  Status s = builder_->Add(key, value);
+  if (!s.ok()) return s;
+  report_->entries_written++;
+  if (builder_->FileSize() >= options_.target_file_size) return FinishOutput();
+  return Status::OK();
+}
+
+Status Repairer::FinishOutput() {
+  if (builder_ == nullptr) return Status::OK();
+  Status s = builder_->Finish();  // syncs
+  if (s.ok()) s = out_file_->Close();
+  out_meta_.num_entries = builder_->NumEntries();
+  out_meta_.file_size = builder_->FileSize();
+  builder_.reset();
+  out_file_.reset();
+  const std::string path = TableFileName(dbname_, out_meta_.number);
+  if (s.ok()) {
+    // Read it back: a table that does not open is never installed.
+    std::unique_ptr<RandomAccessFile> file;
+    std::unique_ptr<Table> table;
+    s = env_->NewRandomAccessFile(path, &file);
+    if (s.ok()) s = Table::Open(table_options_, std::move(file), out_meta_.file_size, path, &table);
+  }
+  if (!s.ok()) {
+    env_->RemoveFile(path).PermitUncheckedError();
+    return s;
+  }
+  report_->tables_written++;
+  report_->bytes_written += out_meta_.file_size;
+  outputs_.push_back(out_meta_);
+  return Status::OK();
+}
+
+Status Repairer::WriteMerged() {
+  std::vector<std::unique_ptr<Iterator>> children;
+  for (TableSource& t : tables_) {
+    children.emplace_back(new SalvageIterator(t.walker.get(), t.good_blocks, progress_.get()));
+  }
+  children.emplace_back(mem_->NewIterator());
+  std::unique_ptr<Iterator> it(NewMergingIterator(&icmp_, std::move(children)));
+  LostRangeIndex lost(lost_ranges_, icmp_.user_comparator());
+  std::string user_key;
+  bool have_key = false;
+  Status s;
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    ParsedInternalKey parsed;
+    if (!ParseInternalKey(it->key(), &parsed)) {
+      return Status::Corruption("repair", "merged entry is not a valid internal key");
+    }
+    if (have_key && parsed.user_key == user_key) {
+      report_->superseded_dropped++;  // an older version of a key already decided
+      continue;
+    }
+    user_key.assign(parsed.user_key.data(), parsed.user_key.size());
+    have_key = true;
+    if (lost.Shadows(parsed.user_key, parsed.sequence)) {
+      report_->keys_withheld++;
+      continue;
+    }
+    if (parsed.type == kTypeDeletion) {
+      report_->superseded_dropped++;  // nothing older survives below the last level
+      continue;
+    }
+    s = AddOutput(it->key(), it->value());
+    if (!s.ok()) return s;
+  }
+  if (!it->status().ok()) return it->status();
+  return FinishOutput();
+}
+
+// Hard-links every file found before the repair into lost/ (renaming it there
+// when links are not possible). *linked receives the names whose original
+// must be removed once CURRENT names the new MANIFEST.
+Status Repairer::RetireOldFiles(std::vector<std::string>* linked) {
+  const std::string lost = dbname_ + "/lost";
+  Status s = env_->CreateDir(lost);
+  if (!s.ok()) return s;
+  report_->lost_dir = lost;
+  std::vector<std::string> names;
+  for (const auto* group : {&files_.tables, &files_.logs, &files_.manifests, &files_.temps}) {
+    for (const auto& [number, name] : *group) names.push_back(name);
+  }
+  for (const std::string& name : names) {
+    std::string target = lost + "/" + name;
+    for (int i = 1; env_->FileExists(target); i++) target = lost + "/" + name + "." + Num(i);
+    const std::string source = dbname_ + "/" + name;
+    if (env_->LinkFile(source, target).ok()) {
+      linked->push_back(source);
+    } else {
+      s = env_->RenameFile(source, target);
+      if (!s.ok()) return s;
+    }
+  }
+  s = env_->SyncDir(lost);
+  if (s.ok()) s = env_->SyncDir(dbname_);
+  return s;
+}
+
+Status Repairer::Install() {
+  // An empty WAL that the new MANIFEST names: nothing older is replayed again.
+  const uint64_t log_number = next_number_++;
+  std::unique_ptr<WritableFile> log_file;
+  Status s = env_->NewWritableFile(LogFileName(dbname_, log_number), &log_file);
+  if (s.ok()) s = log_file->Sync();
+  if (s.ok()) s = log_file->Close();
+  if (!s.ok()) return s;
+
+  const uint64_t manifest_number = next_number_++;
+  VersionEdit edit;
+  edit.SetComparatorName(BytewiseComparator()->Name());
+  edit.SetLogNumber(log_number);
+  edit.SetNextFileNumber(next_number_);
+  edit.SetLastSequence(max_sequence_);
+  for (const FileMetaData& f : outputs_) edit.AddFile(kNumLevels - 1, f);
+  std::string record;
+  edit.EncodeTo(&record);
+  std::unique_ptr<WritableFile> file;
+  s = env_->NewWritableFile(DescriptorFileName(dbname_, manifest_number), &file);
+  if (!s.ok()) return s;
+  {
+    log::Writer writer(file.get(), manifest_number);
+    s = writer.AddRecord(record);
+  }
+  if (s.ok()) s = file->Sync();
+  Status c = file->Close();
+  if (s.ok()) s = c;
+  if (s.ok()) s = env_->SyncDir(dbname_);
+  if (!s.ok()) return s;
+  report_->new_manifest = DescriptorFileName("", manifest_number).substr(1);
+
+  std::vector<std::string> linked;
+  s = RetireOldFiles(&linked);
+  if (!s.ok()) return s;
+  s = SetCurrentFile(env_, dbname_, manifest_number);
+  if (!s.ok()) {
+    return Status::IOError("switching CURRENT to " + report_->new_manifest +
+                               " failed (CURRENT "
+                               "may name either MANIFEST; run repair again)",
+                           s.ToString());
+  }
+  for (const std::string& f : linked) env_->RemoveFile(f).PermitUncheckedError();
+  return env_->SyncDir(dbname_);
+}
+
+Status Repairer::Run() {
+  Status s = tools::ListDbFiles(env_, dbname_, &files_);
+  if (!s.ok()) return Status::NotFound(dbname_, "cannot be listed: " + s.ToString());
+  if (!files_.has_current && files_.manifests.empty() && files_.tables.empty() &&
+      files_.logs.empty()) {
+    return Status::NotFound(dbname_, "holds no lsmkv files to repair");
+  }
+  FileLock* lock = nullptr;
+  s = env_->LockFile(LockFileName(dbname_), &lock);
+  if (!s.ok()) {
+    return Status::IOError(dbname_, "is open (" + s.ToString() + "); close it before repairing");
+  }
+  s = RunLocked();
+  env_->UnlockFile(lock).PermitUncheckedError();
+  std::sort(report_->files.begin(), report_->files.end(),
+            [](const RepairFileReport& a, const RepairFileReport& b) { return a.file < b.file; });
+  return s;
+}
+
+Status Repairer::RunLocked() {
+  for (const auto* group : {&files_.tables, &files_.logs, &files_.manifests, &files_.temps}) {
+    for (const auto& [number, name] : *group) next_number_ = std::max(next_number_, number + 1);
+  }
+  ReadOldManifest();
+  std::vector<uint64_t> tables, logs;
+  SelectSources(&tables, &logs);
+  uint64_t total = 0;
+  for (uint64_t n : tables) total += 2 * tools::FileSizeOrZero(env_, TableFileName(dbname_, n));
+  for (uint64_t n : logs) total += tools::FileSizeOrZero(env_, LogFileName(dbname_, n));
+  progress_ = std::make_unique<tools::Progress>(progress_fn_, total);
+
+  Status s;
+  for (uint64_t n : tables) {
+    s = ScanTable(n);
+    if (!s.ok()) return s;
+  }
+  mem_.reset(new MemTable(icmp_));
+  mem_->Ref();
+  for (uint64_t n : logs) {
+    s = ReplayLog(n);
+    if (!s.ok()) return s;
+  }
+  s = WriteMerged();
+  if (s.ok()) s = Install();
+  if (!s.ok() && report_->new_manifest.empty()) {
+    // Nothing refers to the new tables yet: remove them.
+    if (builder_ != nullptr) {
+      builder_->Abandon();
+      builder_.reset();
+      out_file_.reset();
+      env_->RemoveFile(TableFileName(dbname_, out_meta_.number)).PermitUncheckedError();
+    }
+    for (const FileMetaData& f : outputs_) {
+      env_->RemoveFile(TableFileName(dbname_, f.number)).PermitUncheckedError();
+    }
+  }
+  progress_->Finish();
+  return s;
+}
+
+}  // namespace
+
+bool RepairReport::LostData() const {
+  if (keys_withheld > 0) return true;
+  for (const RepairFileReport& f : files) {
+    if (f.outcome == "missing" || f.outcome == "unreadable" || f.bytes_lost > 0) return true;
+    if (f.records_lost.has_value() && *f.records_lost > 0) return true;
+  }
+  return false;
+}
+
+std::string RepairReport::ToString() const {
+  std::string r;
+  if (old_manifest.empty()) {
+    r += "no readable MANIFEST: every table and WAL present was salvaged\n";
+  } else if (old_manifest_trusted) {
+    r += "read " + old_manifest + " (intact: its live tables and WALs were salvaged)\n";
+  } else {
+    r += "read " + old_manifest + " (damaged: every table and WAL present was salvaged)\n";
+  }
+  char line[256];
+  std::snprintf(line, sizeof(line), "%-18s %-16s %12s %12s %12s\n", "file", "outcome", "salvaged",
+                "lost", "bytes lost");
+  r += line;
+  uint64_t lost_records = 0, lost_bytes = 0;
+  bool unknown = false;
+  for (const RepairFileReport& f : files) {
+    const std::string lost = f.records_lost.has_value() ? std::to_string(*f.records_lost) : "?";
+    std::snprintf(line, sizeof(line), "%-18s %-16s %12llu %12s %12s\n", f.file.c_str(),
+                  f.outcome.c_str(), static_cast<unsigned long long>(f.records_salvaged),
+                  lost.c_str(), tools::HumanBytes(f.bytes_lost).c_str());
+    r += line;
+    for (const std::string& d : f.details) r += "    " + d + "\n";
+    if (f.records_lost.has_value()) {
+      lost_records += *f.records_lost;
+    } else {
+      unknown = true;
+    }
+    lost_bytes += f.bytes_lost;
+  }
+  if (keys_withheld > 0) {
+    r += "keys withheld (their newest surviving version may be older than one in a lost block): " +
+         std::to_string(keys_withheld) + "\n";
+  }
+  r += "superseded entries and deletions not rewritten (not a loss): " +
+       std::to_string(superseded_dropped) + "\n";
+  r += "written: " + std::to_string(tables_written) + " tables, " +
+       std::to_string(entries_written) + " entries (" + tools::HumanBytes(bytes_written) +
+       ") at level " + std::to_string(kNumLevels - 1);
+  if (!new_manifest.empty()) r += "; new " + new_manifest;
+  r += "\n";
+  if (!lost_dir.empty()) {
+    r += "previous files: in " + lost_dir + " (nothing was deleted; remove it when satisfied)\n";
+  }
+  for (const std::string& w : warnings) r += "warning: " + w + "\n";
+  if (!LostData()) {
+    r += "RESULT: nothing lost\n";
+  } else {
+    r += "RESULT: data lost: " + std::to_string(lost_records) +
+         (unknown ? "+ (some counts unknown)" : "") + " records, " + tools::HumanBytes(lost_bytes) +
+         " of files, " + std::to_string(keys_withheld) + " keys withheld\n";
+  }
+  return r;
+}
+
+Status RepairDB(const std::string& dbname, const RepairOptions& options, RepairReport* report) {
+  *report = RepairReport();
+  Repairer repairer(dbname, options, report);
+  return repairer.Run();
+}
+
+}  // namespace lsmkv

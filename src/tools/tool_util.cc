@@ -1,0 +1,124 @@
+#include "tools/tool_util.h"
+
+#include <cstdio>
+#include <memory>
+
+namespace lsmkv::tools {
+
+namespace {
+constexpr char kHexDigits[] = "0123456789abcdef";
+}  // namespace
+
+std::string EscapeAll(std::string_view bytes) {
+  std::string out;
+  out.reserve(bytes.size());
+  for (unsigned char c : bytes) {
+    if (c == '\\') {
+      out += "\\\\";
+    } else if (c >= 0x20 && c < 0x7f) {
+      out.push_back(static_cast<char>(c));
+    } else {
+      out += "\\x";
+      out.push_back(kHexDigits[c >> 4]);
+      out.push_back(kHexDigits[c & 15]);
+    }
+  }
+  return out;
+}
+
+std::string HexString(std::string_view bytes) {
+  std::string out;
+  out.reserve(bytes.size() * 2);
+  for (unsigned char c : bytes) {
+    out.push_back(kHexDigits[c >> 4]);
+    out.push_back(kHexDigits[c & 15]);
+  }
+  return out;
+}
+
+Status ListDbFiles(Env* env, const std::string& dbname, DbFiles* files) {
+  *files = DbFiles();
+  std::vector<std::string> children;
+  Status s = env->GetChildren(dbname, &children);
+  if (!s.ok()) return s;
+  for (const std::string& child : children) {
+    uint64_t number = 0;
+    FileType type;
+    if (!ParseFileName(child, &number, &type)) continue;
+    switch (type) {
+      case FileType::kTableFile: files->tables[number] = child; break;
+      case FileType::kLogFile: files->logs[number] = child; break;
+      case FileType::kDescriptorFile: files->manifests[number] = child; break;
+      case FileType::kTempFile: files->temps[number] = child; break;
+      case FileType::kCurrentFile: files->has_current = true; break;
+      case FileType::kLockFile: files->has_lock = true; break;
+      default: break;
+    }
+  }
+  return Status::OK();
+}
+
+uint64_t FileSizeOrZero(Env* env, const std::string& fname) {
+  uint64_t size = 0;
+  if (!env->GetFileSize(fname, &size).ok()) return 0;
+  return size;
+}
+
+Status CopyOpenFile(Env* env, SequentialFile* src, const std::string& src_name,
+                    const std::string& dst, uint64_t limit) {
+  std::unique_ptr<WritableFile> out;
+  Status s = env->NewWritableFile(dst, &out);
+  if (!s.ok()) return s;
+  constexpr size_t kChunk = 1 << 16;
+  std::unique_ptr<char[]> buffer(new char[kChunk]);
+  uint64_t copied = 0;
+  while (s.ok() && copied < limit) {
+    const uint64_t want64 = limit - copied < kChunk ? limit - copied : kChunk;
+    std::string_view chunk;
+    s = src->Read(static_cast<size_t>(want64), &chunk, buffer.get());
+    if (!s.ok()) break;
+    if (chunk.empty()) {
+      if (limit != UINT64_MAX) {
+        s = Status::IOError(src_name, "has " + std::to_string(copied) + " bytes, " +
+                                          std::to_string(limit) + " expected");
+      }
+      break;
+    }
+    s = out->Append(chunk);
+    copied += chunk.size();
+  }
+  if (s.ok()) s = out->Sync();
+  Status c = out->Close();
+  if (s.ok()) s = c;
+  if (!s.ok()) {
+    out.reset();
+    env->RemoveFile(dst).PermitUncheckedError();
+  }
+  return s;
+}
+
+Status CopyFile(Env* env, const std::string& src, const std::string& dst, uint64_t limit) {
+  std::unique_ptr<SequentialFile> in;
+  Status s = env->NewSequentialFile(src, &in);
+  if (!s.ok()) return s;
+  return CopyOpenFile(env, in.get(), src, dst, limit);
+}
+
+std::string HumanBytes(uint64_t bytes) {
+  static const char* const kUnits[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  double v = static_cast<double>(bytes);
+  int unit = 0;
+  while (v >= 1024 && unit < 4) {
+    v /= 1024;
+    unit++;
+  }
+  char buf[32];
+  if (unit == 0) {
+    std::snprintf(buf, sizeof(buf), "%llu B", static_cast<unsigned long long>(bytes));
+  } else {
+    std::snprintf(buf, sizeof(buf), "%.1f %s", v, kUnits[unit]);
+  }
+  return buf;
+}
+
+}  // namespace lsmkv::tools

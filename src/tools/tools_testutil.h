@@ -1,0 +1,149 @@
+// Helpers for the tests of the operator tools (verify, repair, dump,
+// checkpoint): a database in a fresh directory, a model of its contents, and
+// ways to damage its files. Test binaries only.
+#ifndef LSMKV_TOOLS_TOOLS_TESTUTIL_H_
+#define LSMKV_TOOLS_TOOLS_TESTUTIL_H_
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "db/filename.h"
+#include "gtest/gtest.h"
+#include "lsmkv/db.h"
+#include "lsmkv/tools.h"
+#include "util/testutil.h"
+
+namespace lsmkv::test {
+
+inline std::string KeyFor(int i) {
+  char key[32];
+  std::snprintf(key, sizeof(key), "key%06d", i);
+  return key;
+}
+
+// A value that names its key and version, so a stale or foreign value is
+// recognised.
+inline std::string ValueFor(int i, int version, size_t size = 100) {
+  std::string v = "v" + std::to_string(version) + ":" + KeyFor(i) + ":";
+  while (v.size() < size) v.push_back(static_cast<char>('a' + (i + v.size()) % 26));
+  return v;
+}
+
+class ToolsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    root_ = NewTempDir("tools");
+    dbname_ = root_ + "/db";
+    options_.create_if_missing = true;
+    options_.block_size = 1024;        // many data blocks per table
+    options_.level0_file_limit = 100;  // no compaction unless a test asks
+    options_.level0_slowdown_writes_trigger = 200;
+    options_.level0_stop_writes_trigger = 300;
+  }
+  void TearDown() override {
+    db_.reset();
+    RemoveTree(root_);
+  }
+
+  Status Open() {
+    db_.reset();
+    return DB::Open(options_, dbname_, &db_);
+  }
+  void Close() {
+    if (db_ != nullptr) {
+      ASSERT_TRUE(db_->Close().ok());
+    }
+    db_.reset();
+  }
+  void Put(int i, int version) {
+    const std::string v = ValueFor(i, version);
+    ASSERT_TRUE(db_->Put(WriteOptions(), KeyFor(i), v).ok());
+    model_[KeyFor(i)] = v;
+  }
+  void Delete(int i) {
+    ASSERT_TRUE(db_->Delete(WriteOptions(), KeyFor(i)).ok());
+    model_.erase(KeyFor(i));
+  }
+  // Writes keys [from, to) at version, then flushes if asked.
+  void Fill(int from, int to, int version, bool flush) {
+    for (int i = from; i < to; i++) Put(i, version);
+    if (flush) {
+      ASSERT_TRUE(db_->Flush().ok());
+    }
+  }
+
+  // Every key and value of the database at dir.
+  std::map<std::string, std::string> Contents(DB* db) {
+    std::map<std::string, std::string> result;
+    std::unique_ptr<Iterator> it = db->NewIterator(ReadOptions());
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      result[std::string(it->key())] = std::string(it->value());
+    }
+    EXPECT_TRUE(it->status().ok()) << it->status().ToString();
+    return result;
+  }
+
+  // Paths of the files of type in the database directory, ascending.
+  std::vector<std::string> Files(FileType wanted, const std::string& dir = "") {
+    const std::string d = dir.empty() ? dbname_ : dir;
+    std::vector<std::string> children, result;
+    EXPECT_TRUE(Env::Default()->GetChildren(d, &children).ok());
+    for (const std::string& c : children) {
+      uint64_t n;
+      FileType t;
+      if (ParseFileName(c, &n, &t) && t == wanted) result.push_back(d + "/" + c);
+    }
+    std::sort(result.begin(), result.end());
+    return result;
+  }
+  static std::string Basename(const std::string& path) { return path.substr(path.rfind('/') + 1); }
+  static uint64_t Size(const std::string& path) {
+    struct stat st;
+    EXPECT_EQ(0, ::stat(path.c_str(), &st)) << path;
+    return static_cast<uint64_t>(st.st_size);
+  }
+  static std::string ReadAll(const std::string& path) {
+    std::string data;
+    EXPECT_TRUE(ReadFileToString(Env::Default(), path, &data).ok()) << path;
+    return data;
+  }
+  static void WriteAll(const std::string& path, const std::string& data) {
+    ASSERT_TRUE(WriteStringToFile(Env::Default(), data, path, true).ok()) << path;
+  }
+  static void FlipByte(const std::string& path, uint64_t offset) {
+    std::string data = ReadAll(path);
+    ASSERT_LT(offset, data.size());
+    data[offset] = static_cast<char>(data[offset] ^ 0x5a);
+    WriteAll(path, data);
+  }
+  static void Truncate(const std::string& path, uint64_t size) {
+    ASSERT_EQ(0, ::truncate(path.c_str(), static_cast<off_t>(size)));
+  }
+  // Name, size and contents of every file in the directory tree of dir.
+  static std::map<std::string, std::string> Snapshot(const std::string& dir) {
+    std::map<std::string, std::string> result;
+    std::vector<std::string> children;
+    if (!Env::Default()->GetChildren(dir, &children).ok()) return result;
+    for (const std::string& c : children) {
+      std::string data;
+      if (ReadFileToString(Env::Default(), dir + "/" + c, &data).ok()) result[c] = data;
+    }
+    return result;
+  }
+
+  std::string root_, dbname_;
+  Options options_;
+  std::unique_ptr<DB> db_;
+  std::map<std::string, std::string> model_;
+};
+
+}  // namespace lsmkv::test
+
+#endif  // LSMKV_TOOLS_TOOLS_TESTUTIL_H_

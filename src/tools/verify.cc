@@ -1,0 +1,352 @@
+// VerifyDB (lsmkv/tools.h): a read-only check of every file of a database.
+#include <algorithm>
+#include <memory>
+
+#include "db/dbformat.h"
+#include "db/filename.h"
+#include "db/write_batch_internal.h"
+#include "table/table.h"
+#include "table/table_options.h"
+#include "tools/manifest_reader.h"
+#include "tools/table_walker.h"
+#include "tools/tool_util.h"
+#include "wal/log_reader.h"
+
+namespace lsmkv {
+
+namespace {
+
+using tools::ManifestContents;
+
+std::string Num(uint64_t n) { return std::to_string(n); }
+
+class Verifier {
+ public:
+  Verifier(const std::string& dbname, const VerifyOptions& options, VerifyReport* report)
+      : dbname_(dbname),
+        env_(options.env != nullptr ? options.env : Env::Default()),
+        options_(options),
+        report_(report),
+        icmp_(BytewiseComparator()) {}
+
+  Status Run();
+
+ private:
+  void Problem(std::string line) { report_->problems.push_back(std::move(line)); }
+  void Note(std::string line) { report_->notes.push_back(std::move(line)); }
+  // Picks and reads the MANIFEST; false if none could be read.
+  bool ReadLiveManifest();
+  void CheckFilesPresent();
+  void CheckTable(uint64_t number, const ManifestContents::LiveFile& live);
+  void CheckTableContents(const tools::TableWalker& walker, const FileMetaData& meta);
+  void CheckLog(uint64_t number);
+
+  const std::string dbname_;
+  Env* const env_;
+  const VerifyOptions& options_;
+  VerifyReport* const report_;
+  const InternalKeyComparator icmp_;
+  tools::DbFiles files_;
+  ManifestContents manifest_;
+  std::unique_ptr<tools::Progress> progress_;
+  // WAL checks across files.
+  SequenceNumber last_log_sequence_ = 0;
+  std::string pending_hole_;  // a non-last WAL ended in a torn record
+};
+
+Status Verifier::Run() {
+  Status s = tools::ListDbFiles(env_, dbname_, &files_);
+  if (!s.ok()) return Status::NotFound(dbname_, "cannot be listed: " + s.ToString());
+  if (!files_.has_current && files_.manifests.empty()) {
+    return Status::NotFound(dbname_, "holds no lsmkv database (no CURRENT, no MANIFEST)");
+  }
+  // Lock only an existing LOCK file: verify never creates anything.
+  FileLock* lock = nullptr;
+  if (files_.has_lock) {
+    s = env_->LockFile(LockFileName(dbname_), &lock);
+    if (!s.ok()) {
+      return Status::IOError(
+          dbname_, "is open (" + s.ToString() + "); close it first, or verify a checkpoint of it");
+    }
+  }
+  if (ReadLiveManifest()) CheckFilesPresent();
+  if (lock != nullptr) env_->UnlockFile(lock).PermitUncheckedError();
+  if (progress_ != nullptr) progress_->Finish();
+  if (report_->problems.empty()) return Status::OK();
+  return Status::Corruption(Num(report_->problems.size()) + " problem(s) found; first",
+                            report_->problems.front());
+}
+
+bool Verifier::ReadLiveManifest() {
+  std::string name;
+  Status s = ReadCurrentFile(env_, dbname_, &name);
+  uint64_t number = 0;
+  FileType type;
+  if (s.ok() && (!ParseFileName(name, &number, &type) || type != FileType::kDescriptorFile)) {
+    s = Status::Corruption(CurrentFileName(dbname_), "does not name a MANIFEST");
+  }
+  if (!s.ok()) {
+    Problem(files_.has_current ? CurrentFileName(dbname_) + ": " + s.ToString()
+                               : CurrentFileName(dbname_) + ": missing");
+    if (files_.manifests.empty()) {
+      Problem(dbname_ + ": no MANIFEST file: the set of live files is unknown");
+      return false;
+    }
+    number = files_.manifests.rbegin()->first;
+    name = files_.manifests.rbegin()->second;
+    Note("checking the newest MANIFEST present, " + name + ", instead");
+  }
+  const std::string path = dbname_ + "/" + name;
+  report_->manifest = name;
+  s = tools::ReadManifest(env_, path, number, &manifest_);
+  if (!s.ok()) {
+    Problem(path + ": cannot be read: " + s.ToString());
+    return false;
+  }
+  report_->manifest_edits = manifest_.edits;
+  for (const std::string& line : manifest_.damage) Problem(line);
+  if (manifest_.torn_tail) {
+    Note(path + ": incomplete last edit (" + Num(manifest_.torn_tail_bytes) +
+         " bytes), cut by a crash before it was synced; Open ignores it");
+  }
+  if (manifest_.has_comparator && manifest_.comparator != BytewiseComparator()->Name()) {
+    Problem(path + ": written with comparator " + tools::EscapeAll(manifest_.comparator) +
+            ", this build knows only " + BytewiseComparator()->Name());
+  }
+  for (std::string& line : tools::CheckLevels(manifest_, icmp_)) Problem(std::move(line));
+  return true;
+}
+
+void Verifier::CheckFilesPresent() {
+  uint64_t total = 0;
+  for (const auto& [number, live] : manifest_.live) {
+    if (files_.tables.count(number))
+      total += tools::FileSizeOrZero(env_, TableFileName(dbname_, number));
+  }
+  std::vector<uint64_t> logs_to_check;
+  for (const auto& [number, name] : files_.logs) {
+    if (manifest_.has_log_number && number < manifest_.log_number) {
+      Note(LogFileName(dbname_, number) + ": older than the MANIFEST's log number " +
+           Num(manifest_.log_number) + " (already in tables; Open removes it)");
+    } else if (options_.check_logs) {
+      logs_to_check.push_back(number);
+      total += tools::FileSizeOrZero(env_, LogFileName(dbname_, number));
+    }
+  }
+  progress_ = std::make_unique<tools::Progress>(options_.progress, total);
+
+  for (const auto& [number, live] : manifest_.live) {
+    if (files_.tables.count(number) == 0) {
+      Problem(TableFileName(dbname_, number) + ": in the MANIFEST (level " + Num(live.level) +
+              ") but missing from the directory");
+      continue;
+    }
+    CheckTable(number, live);
+  }
+  for (const auto& [number, name] : files_.tables) {
+    if (manifest_.live.count(number) == 0) {
+      Note(dbname_ + "/" + name +
+           ": not referenced by the MANIFEST (left by an interrupted "
+           "flush or compaction; Open removes it)");
+    }
+  }
+  if (manifest_.has_log_number && manifest_.log_number != 0 &&
+      files_.logs.count(manifest_.log_number) == 0) {
+    Problem(manifest_.path + ": needs WAL " + LogFileName(dbname_, manifest_.log_number) +
+            ", which is missing (the MANIFEST lost edits, or the WAL was deleted)");
+  }
+  for (uint64_t number : logs_to_check) CheckLog(number);
+  if (!pending_hole_.empty()) {
+    Note(pending_hole_ + ": incomplete last record (a write cut by a crash; Open drops it)");
+  }
+  for (const auto& [number, name] : files_.manifests) {
+    if (number != manifest_.number) {
+      Note(dbname_ + "/" + name + ": not the live MANIFEST (Open removes it)");
+    }
+  }
+  for (const auto& [number, name] : files_.temps) {
+    Note(dbname_ + "/" + name + ": temporary file left by a crash (Open removes it)");
+  }
+}
+
+void Verifier::CheckTable(uint64_t number, const ManifestContents::LiveFile& live) {
+  const std::string path = TableFileName(dbname_, number);
+  const FileMetaData& meta = live.meta;
+  report_->tables++;
+  const uint64_t size = tools::FileSizeOrZero(env_, path);
+  report_->table_bytes += size;
+  if (size != meta.file_size) {
+    Problem(path + ": " + Num(size) + " bytes, the MANIFEST says " + Num(meta.file_size));
+  }
+  tools::TableWalker walker(&icmp_);
+  Status s = walker.Open(env_, path);
+  if (!s.ok()) {
+    Problem(s.ToString());
+    progress_->Add(size);
+    return;
+  }
+  if (!walker.has_properties()) {
+    Problem(walker.properties_status().ToString());
+  } else {
+    // Everything Open checks beyond the walker: filter, layout, comparator.
+    TableOptions table_options;
+    table_options.comparator = &icmp_;
+    std::unique_ptr<RandomAccessFile> file;
+    std::unique_ptr<Table> table;
+    s = env_->NewRandomAccessFile(path, &file);
+    if (s.ok()) s = Table::Open(table_options, std::move(file), size, path, &table);
+    if (!s.ok()) Problem(path + ": does not open as a table: " + s.ToString());
+  }
+  CheckTableContents(walker, meta);
+  progress_->Add(size);
+}
+
+void Verifier::CheckTableContents(const tools::TableWalker& walker, const FileMetaData& meta) {
+  const std::string& path = walker.path();
+  const size_t n = walker.blocks().size();
+  uint64_t entries = 0, deletions = 0, bad_blocks = 0;
+  SequenceNumber lo = kMaxSequenceNumber, hi = 0;
+  std::string first, last;
+  bool first_known = false, last_known = false;
+  std::vector<tools::TableWalker::Entry> block;
+  for (size_t i = 0; i < n; i++) {
+    block.clear();
+    Status s = walker.ReadDataBlock(i, &block);
+    report_->data_blocks++;
+    if (!s.ok()) {
+      Problem(s.ToString());
+      bad_blocks++;
+      continue;
+    }
+    for (const auto& e : block) {
+      ParsedInternalKey parsed;
+      ParseInternalKey(e.key, &parsed);  // the walker checked it
+      entries++;
+      if (parsed.type == kTypeDeletion) deletions++;
+      lo = std::min(lo, parsed.sequence);
+      hi = std::max(hi, parsed.sequence);
+    }
+    if (!block.empty()) {
+      if (i == 0) {
+        first = block.front().key;
+        first_known = true;
+      }
+      if (i + 1 == n) {
+        last = block.back().key;
+        last_known = true;
+      }
+    }
+  }
+  report_->entries += entries;
+  auto mismatch = [&](const std::string& what, const std::string& found, const std::string& want) {
+    Problem(path + ": " + what + " is " + found + ", the MANIFEST says " + want);
+  };
+  if (first_known && first != meta.smallest) {
+    mismatch("the first key", tools::EscapeAll(first), tools::EscapeAll(meta.smallest));
+  }
+  if (last_known && last != meta.largest) {
+    mismatch("the last key", tools::EscapeAll(last), tools::EscapeAll(meta.largest));
+  }
+  if (bad_blocks > 0) return;  // counts over the whole table are unknown
+  if (entries != meta.num_entries) mismatch("the entry count", Num(entries), Num(meta.num_entries));
+  if (walker.has_properties() && entries != walker.properties().num_entries) {
+    Problem(path + ": holds " + Num(entries) + " entries, its properties say " +
+            Num(walker.properties().num_entries));
+  }
+  if (deletions != meta.num_deletions) {
+    mismatch("the deletion count", Num(deletions), Num(meta.num_deletions));
+  }
+  if (entries > 0 && (lo != meta.smallest_seqno || hi != meta.largest_seqno)) {
+    mismatch("the sequence range", Num(lo) + ".." + Num(hi),
+             Num(meta.smallest_seqno) + ".." + Num(meta.largest_seqno));
+  }
+}
+
+class LogProblems : public log::Reader::Reporter {
+ public:
+  explicit LogProblems(VerifyReport* report) : report_(report) {}
+  void Corruption(uint64_t offset, size_t bytes, const Status& reason) override {
+    report_->problems.push_back(reason.ToString() + " (" + std::to_string(bytes) +
+                                " bytes dropped at offset " + std::to_string(offset) + ")");
+  }
+
+ private:
+  VerifyReport* report_;
+};
+
+void Verifier::CheckLog(uint64_t number) {
+  const std::string path = LogFileName(dbname_, number);
+  const uint64_t size = tools::FileSizeOrZero(env_, path);
+  report_->logs++;
+  report_->log_bytes += size;
+  std::unique_ptr<SequentialFile> file;
+  Status s = env_->NewSequentialFile(path, &file);
+  if (!s.ok()) {
+    Problem(path + ": cannot be read: " + s.ToString());
+    return;
+  }
+  LogProblems reporter(report_);
+  log::Reader reader(file.get(), &reporter, /*verify_checksums=*/true, number, path);
+  std::string record;
+  WriteBatch batch;
+  struct Validator : WriteBatch::Handler {
+    void Put(std::string_view, std::string_view) override {}
+    void Delete(std::string_view) override {}
+  } validator;
+  while (reader.ReadRecord(&record)) {
+    const std::string where = path + ": record at offset " + Num(reader.LastRecordOffset());
+    if (!pending_hole_.empty()) {
+      Problem(pending_hole_ + ": incomplete record followed by later records in " + path +
+              " (a hole in the write history)");
+      pending_hole_.clear();
+    }
+    s = WriteBatchInternal::SetContents(&batch, record);
+    if (s.ok()) s = batch.Iterate(&validator);
+    if (!s.ok()) {
+      Problem(where + " is not a valid write batch: " + s.ToString());
+      continue;
+    }
+    report_->log_records++;
+    const uint32_t count = WriteBatchInternal::Count(&batch);
+    if (count == 0) continue;
+    const SequenceNumber first = WriteBatchInternal::Sequence(&batch);
+    if (first <= last_log_sequence_) {
+      Problem(where + ": sequence " + Num(first) + " is not above the previous record's " +
+              Num(last_log_sequence_));
+    }
+    last_log_sequence_ = first + count - 1;
+  }
+  if (!reader.status().ok()) Problem(path + ": read error: " + reader.status().ToString());
+  if (reader.TornTail()) pending_hole_ = path;
+  progress_->Add(size);
+}
+
+}  // namespace
+
+std::string VerifyReport::ToString() const {
+  std::string r;
+  if (!manifest.empty()) r += manifest + ": " + std::to_string(manifest_edits) + " edits\n";
+  r += "tables: " + std::to_string(tables) + " (" + tools::HumanBytes(table_bytes) + "), " +
+       std::to_string(data_blocks) + " data blocks, " + std::to_string(entries) + " entries\n";
+  r += "logs: " + std::to_string(logs) + " (" + tools::HumanBytes(log_bytes) + "), " +
+       std::to_string(log_records) + " records\n";
+  if (!problems.empty()) {
+    r += "problems (" + std::to_string(problems.size()) + "):\n";
+    for (const std::string& p : problems) r += "  " + p + "\n";
+  }
+  if (!notes.empty()) {
+    r += "notes (" + std::to_string(notes.size()) + "):\n";
+    for (const std::string& n : notes) r += "  " + n + "\n";
+  }
+  r += problems.empty() ? "OK: no damage found\n"
+                        : "DAMAGED: " + std::to_string(problems.size()) + " problem(s) found\n";
+  return r;
+}
+
+Status VerifyDB(const std::string& dbname, const VerifyOptions& options, VerifyReport* report) {
+  *report = VerifyReport();
+  Verifier verifier(dbname, options, report);
+  return verifier.Run();
+}
+
+}  // namespace lsmkv
