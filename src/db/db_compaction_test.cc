@@ -4,6 +4,7 @@
 #include <thread>
 
 #include "db/db_impl.h"
+#include "env/fault_injection_env.h"
 #include "gtest/gtest.h"
 #include "lsmkv/db.h"
 #include "util/random.h"
@@ -311,6 +312,59 @@ TEST_F(CompactionTest, StatsReportContentionPendingBytesAndCompactions) {
   std::string levels;
   ASSERT_TRUE(db_->GetProperty("lsmkv.levels", &levels));
   EXPECT_NE(std::string::npos, levels.find("compacting")) << levels;
+}
+
+// A background compaction that fails (the disk refuses its table writes)
+// puts the DB in its error state: writes fail, nothing acknowledged is lost,
+// and a reopen without faults finds everything and a consistent tree.
+TEST(CompactionErrorTest, BackgroundCompactionErrorEntersErrorStateWithoutLoss) {
+  for (FaultOp op : {FaultOp::kAppend, FaultOp::kSync, FaultOp::kOpen}) {
+    SCOPED_TRACE(std::string(FaultOpName(op)));
+    auto mem = NewMemEnv(Env::Default());
+    FaultInjectionEnv env(mem.get());
+    Options options;
+    options.env = &env;
+    options.create_if_missing = true;
+    options.write_buffer_size = 16 * 1024;
+    options.level0_file_limit = 100;  // no automatic compaction
+    options.level0_slowdown_writes_trigger = 200;
+    options.level0_stop_writes_trigger = 300;
+    std::unique_ptr<DB> db;
+    ASSERT_TRUE(DB::Open(options, "/bg-error", &db).ok());
+    std::map<std::string, std::string> model;
+    for (int i = 0; i < 3000; i++) {
+      const std::string key = "key" + std::to_string(i % 1500);
+      const std::string value = std::to_string(i) + std::string(30, 'v');
+      ASSERT_TRUE(db->Put(WriteOptions(), key, value).ok());
+      model[key] = value;
+    }
+    ASSERT_TRUE(db->Flush().ok());
+    ASSERT_TRUE(db->Close().ok());
+    db.reset();
+    ASSERT_TRUE(DB::Open(options, "/bg-error", &db).ok());
+    // From now on every call of op fails: the compaction (run on a
+    // background thread, as every compaction is) cannot write its outputs.
+    env.ResetCounts();
+    env.FailFrom(op, 1);
+    Status compact = db->CompactRange(nullptr, nullptr);
+    EXPECT_TRUE(compact.IsIOError()) << compact.ToString();
+    Status put = db->Put(WriteOptions(), "after", "error");
+    EXPECT_TRUE(put.IsIOError()) << "a write must fail in the error state: " << put.ToString();
+    db.reset();
+    EXPECT_GT(env.InjectedCount(), 0u);
+    env.ClearFaults();
+    ASSERT_TRUE(DB::Open(options, "/bg-error", &db).ok());
+    auto* impl = static_cast<DBImpl*>(db.get());
+    ASSERT_TRUE(impl->TEST_WaitForBackgroundWork().ok());
+    ASSERT_TRUE(impl->TEST_CheckInvariants().ok());
+    for (const auto& [key, value] : model) {
+      std::string got;
+      ASSERT_TRUE(db->Get(ReadOptions(), key, &got).ok()) << key;
+      ASSERT_EQ(value, got) << key;
+    }
+    std::string missing;
+    EXPECT_TRUE(db->Get(ReadOptions(), "after", &missing).IsNotFound());
+  }
 }
 
 // Invalid compaction options are refused at Open, naming the option.
