@@ -33,6 +33,7 @@
 #include <thread>
 #include <vector>
 
+#include "charts.h"
 #include "engines.h"
 #include "util/histogram.h"
 #include "util/random.h"
@@ -897,6 +898,31 @@ int main(int argc, char** argv) {
         << "flushed and settled; workloads that modify it run on a copy. The data set fits in the page cache, "
         << "so reads measure the engines, not the disk.\n\n";
     out << settings_md.str() << "\n";
+    peerbench::ChartInput chart;
+    chart.workloads = workloads;
+    chart.engines = engines;
+    for (const auto& w : workloads) {
+      std::vector<peerbench::ChartPoint> row;
+      for (const auto& name : engines) {
+        const Summary& s = results[w][name];
+        row.push_back({s.ops_med, s.p50, s.p99, s.p999});
+      }
+      chart.points.push_back(row);
+    }
+    const peerbench::ChartFiles charts = peerbench::WriteCharts(c.report, chart);
+    std::printf("%s\n", charts.note.c_str());
+    if (!charts.ratios_png.empty() || !charts.latency_png.empty()) {
+      out << "## Charts\n\n";
+      if (!charts.ratios_png.empty()) {
+        out << "Throughput of lsmkv divided by each peer's (median ops/s; the solid line is parity, the "
+            << "dashed one 0.8):\n\n![lsmkv / peer throughput](" << charts.ratios_png << ")\n\n";
+      }
+      if (!charts.latency_png.empty()) {
+        out << "Latency percentiles per operation (median-throughput run, log scale):\n\n"
+            << "![latency percentiles](" << charts.latency_png << ")\n\n";
+      }
+      out << "Data and gnuplot script beside this file (`*-ratios.dat`, `*-latency.dat`, `*.gp`).\n\n";
+    }
     out << "## Results\n\n";
     out << "ops/s: median of the runs [min–max]. Latency percentiles (microseconds) of the median run. "
         << "RSS: peak resident set of the run's process (ru_maxrss), median. W-amp: bytes the process wrote "
@@ -924,7 +950,6 @@ int main(int argc, char** argv) {
     out << "\n> " << kCaveat << ".\n";
     out.close();
     std::printf("report written to %s\n", c.report.c_str());
-    std::printf("note: this harness writes no charts (tables only)\n");
   }
   fs::remove_all(c.db, ec);
   if (any_failed) std::printf("FAILED: some runs failed (see above)\n");

@@ -1,6 +1,7 @@
 #include "db/db_iter.h"
 
 #include <cassert>
+#include <cstring>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -19,8 +20,11 @@ namespace {
 class DBIter final : public Iterator {
  public:
   DBIter(const Comparator* ucmp, Iterator* iter, SequenceNumber sequence,
-         std::optional<std::string> lower, std::optional<std::string> upper)
-      : ucmp_(ucmp),
+         std::optional<std::string> lower, std::optional<std::string> upper,
+         std::shared_ptr<const void> keep_alive)
+      : keep_alive_(std::move(keep_alive)),
+        ucmp_(ucmp),
+        bytewise_(ucmp == BytewiseComparator()),
         iter_(iter),
         sequence_(sequence),
         lower_(std::move(lower)),
@@ -41,7 +45,7 @@ class DBIter final : public Iterator {
   Status status() const override { return status_.ok() ? iter_->status() : status_; }
 
   void Seek(std::string_view target) override {
-    if (lower_ && ucmp_->Compare(target, *lower_) < 0) target = *lower_;
+    if (lower_ && CompareUser(target, *lower_) < 0) target = *lower_;
     // Built before StartSeek: target may point into saved_key_ (key()).
     std::string seek_key;
     AppendInternalKey(&seek_key, target, sequence_, kValueTypeForSeek);
@@ -51,7 +55,7 @@ class DBIter final : public Iterator {
   }
 
   void SeekForPrev(std::string_view target) override {
-    if (upper_ && ucmp_->Compare(target, *upper_) >= 0) {
+    if (upper_ && CompareUser(target, *upper_) >= 0) {
       SeekToLast();
       return;
     }
@@ -118,7 +122,7 @@ class DBIter final : public Iterator {
         if (!iter_->Valid()) break;
         ParsedInternalKey ikey;
         if (!Parse(&ikey)) return;
-        if (ucmp_->Compare(ikey.user_key, saved_key_) < 0) break;
+        if (CompareUser(ikey.user_key, saved_key_) < 0) break;
       }
       if (!iter_->status().ok()) {
         Invalidate();
@@ -138,7 +142,15 @@ class DBIter final : public Iterator {
     saved_value_.clear();
   }
 
-  void SaveUserKey(std::string_view user_key) { saved_key_.assign(user_key.data(), user_key.size()); }
+  void SaveUserKey(std::string_view user_key) {
+    saved_key_.resize(user_key.size());
+    if (!user_key.empty()) std::memcpy(saved_key_.data(), user_key.data(), user_key.size());
+  }
+
+  // ucmp_->Compare, without the virtual call for the default comparator.
+  int CompareUser(std::string_view a, std::string_view b) const {
+    return bytewise_ ? a.compare(b) : ucmp_->Compare(a, b);
+  }
 
   void Invalidate() {
     valid_ = false;
@@ -163,9 +175,9 @@ class DBIter final : public Iterator {
     for (; iter_->Valid(); iter_->Next()) {
       ParsedInternalKey ikey;
       if (!Parse(&ikey)) return;
-      if (upper_ && ucmp_->Compare(ikey.user_key, *upper_) >= 0) break;
+      if (upper_ && CompareUser(ikey.user_key, *upper_) >= 0) break;
       if (ikey.sequence > sequence_) continue;  // invisible
-      if (skipping && ucmp_->Compare(ikey.user_key, saved_key_) <= 0) continue;  // hidden
+      if (skipping && CompareUser(ikey.user_key, saved_key_) <= 0) continue;  // hidden
       if (ikey.type == kTypeDeletion) {
         // Older versions of this key are hidden by the deletion.
         SaveUserKey(ikey.user_key);
@@ -190,10 +202,10 @@ class DBIter final : public Iterator {
     for (; iter_->Valid(); iter_->Prev()) {
       ParsedInternalKey ikey;
       if (!Parse(&ikey)) return;
-      if (upper_ && ucmp_->Compare(ikey.user_key, *upper_) >= 0) continue;
-      if (lower_ && ucmp_->Compare(ikey.user_key, *lower_) < 0) break;
+      if (upper_ && CompareUser(ikey.user_key, *upper_) >= 0) continue;
+      if (lower_ && CompareUser(ikey.user_key, *lower_) < 0) break;
       if (ikey.sequence > sequence_) continue;  // invisible
-      if (have_value && ucmp_->Compare(ikey.user_key, saved_key_) < 0) {
+      if (have_value && CompareUser(ikey.user_key, saved_key_) < 0) {
         // iter_ is at the last entry of the previous user key: done.
         break;
       }
@@ -215,7 +227,10 @@ class DBIter final : public Iterator {
     valid_ = true;
   }
 
+  // Declared first: released after iter_ is destroyed.
+  const std::shared_ptr<const void> keep_alive_;
   const Comparator* const ucmp_;
+  const bool bytewise_;  // ucmp_ is BytewiseComparator()
   const std::unique_ptr<Iterator> iter_;
   const SequenceNumber sequence_;
   const std::optional<std::string> lower_;
@@ -233,9 +248,10 @@ class DBIter final : public Iterator {
 
 Iterator* NewDBIterator(const Comparator* user_comparator, Iterator* internal_iter,
                         SequenceNumber sequence, std::optional<std::string> lower_bound,
-                        std::optional<std::string> upper_bound) {
+                        std::optional<std::string> upper_bound,
+                        std::shared_ptr<const void> keep_alive) {
   return new DBIter(user_comparator, internal_iter, sequence, std::move(lower_bound),
-                    std::move(upper_bound));
+                    std::move(upper_bound), std::move(keep_alive));
 }
 
 }  // namespace lsmkv

@@ -21,6 +21,7 @@
 #ifndef LSMKV_DB_DB_ITER_H_
 #define LSMKV_DB_DB_ITER_H_
 
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -32,10 +33,14 @@ namespace lsmkv {
 
 // Takes ownership of internal_iter (ordered by an InternalKeyComparator over
 // user_comparator). user_comparator must outlive the result. The bounds are
-// user keys: lower_bound inclusive, upper_bound exclusive. Never null.
+// user keys: lower_bound inclusive, upper_bound exclusive. keep_alive
+// (optional) is held until internal_iter has been destroyed: what the
+// internal iterator reads (e.g. a DB's read view) without a wrapper layer
+// per call. Never null.
 Iterator* NewDBIterator(const Comparator* user_comparator, Iterator* internal_iter,
                         SequenceNumber sequence, std::optional<std::string> lower_bound,
-                        std::optional<std::string> upper_bound);
+                        std::optional<std::string> upper_bound,
+                        std::shared_ptr<const void> keep_alive = nullptr);
 
 }  // namespace lsmkv
 

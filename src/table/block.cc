@@ -1,6 +1,8 @@
 #include "table/block.h"
 
+#include <algorithm>
 #include <cassert>
+#include <cstring>
 #include <string>
 
 #include "table/iterator_util.h"
@@ -42,23 +44,27 @@ Block::Block(BlockContents contents) : contents_(std::move(contents)) {
 class Block::Iter final : public Iterator {
  public:
   Iter(const Comparator* comparator, const char* data, uint32_t restarts_offset,
-       uint32_t num_restarts, size_t min_key_size, std::string_view error_context)
+       uint32_t num_restarts, size_t min_key_size, std::string_view error_context,
+       IteratorPin pin)
       : comparator_(comparator),
         data_(data),
         restarts_offset_(restarts_offset),
         num_restarts_(num_restarts),
         min_key_size_(min_key_size),
         error_context_(error_context),
+        pin_(pin),
         current_(restarts_offset),
-        restart_index_(num_restarts) {
+        restart_index_(num_restarts),
+        next_restart_(restarts_offset) {
     assert(num_restarts_ > 0);
   }
+  ~Iter() override { pin_.Release(); }
 
   bool Valid() const override { return current_ < restarts_offset_; }
   Status status() const override { return status_; }
   std::string_view key() const override {
     assert(Valid());
-    return key_;
+    return std::string_view(key_buf_.data(), key_size_);
   }
   std::string_view value() const override {
     assert(Valid());
@@ -95,7 +101,7 @@ class Block::Iter final : public Iterator {
     }
     SeekToRestartPoint(left);
     while (ParseNextEntry()) {
-      if (comparator_->Compare(key_, target) >= 0) return;
+      if (comparator_->Compare(key(), target) >= 0) return;
     }
   }
 
@@ -105,7 +111,7 @@ class Block::Iter final : public Iterator {
     if (!status_.ok()) return;
     if (!Valid()) {
       SeekToLast();
-    } else if (comparator_->Compare(key_, target) > 0) {
+    } else if (comparator_->Compare(key(), target) > 0) {
       Prev();
     }
   }
@@ -140,6 +146,13 @@ class Block::Iter final : public Iterator {
     return DecodeFixed32(data_ + restarts_offset_ + index * sizeof(uint32_t));
   }
 
+  // The offset of the restart point after restart_index_, or
+  // restarts_offset_ when restart_index_ is the last one.
+  uint32_t FollowingRestart() const {
+    return restart_index_ + 1 < num_restarts_ ? RestartOffset(restart_index_ + 1)
+                                              : restarts_offset_;
+  }
+
   uint32_t NextEntryOffset() const {
     return static_cast<uint32_t>((value_.data() + value_.size()) - data_);
   }
@@ -147,7 +160,8 @@ class Block::Iter final : public Iterator {
   void MarkInvalid() {
     current_ = restarts_offset_;
     restart_index_ = num_restarts_;
-    key_.clear();
+    next_restart_ = restarts_offset_;
+    key_size_ = 0;
     value_ = {};
   }
 
@@ -158,8 +172,9 @@ class Block::Iter final : public Iterator {
   }
 
   void SeekToRestartPoint(uint32_t index) {
-    key_.clear();
+    key_size_ = 0;
     restart_index_ = index;
+    next_restart_ = FollowingRestart();
     // value_ is placed so that NextEntryOffset() is the restart offset.
     value_ = std::string_view(data_ + RestartOffset(index), 0);
   }
@@ -169,6 +184,20 @@ class Block::Iter final : public Iterator {
   const char* DecodeEntry(const char* p, uint32_t* shared, uint32_t* non_shared,
                           uint32_t* value_length) const {
     const char* limit = data_ + restarts_offset_;
+    if (limit - p >= 3) {
+      // Fast path: the three lengths are one byte each (< 128).
+      const auto a = static_cast<unsigned char>(p[0]);
+      const auto b = static_cast<unsigned char>(p[1]);
+      const auto c = static_cast<unsigned char>(p[2]);
+      if ((a | b | c) < 128) {
+        *shared = a;
+        *non_shared = b;
+        *value_length = c;
+        p += 3;
+        if (uint64_t{b} + c > static_cast<uint64_t>(limit - p)) return nullptr;
+        return p;
+      }
+    }
     if ((p = GetVarint32Ptr(p, limit, shared)) == nullptr) return nullptr;
     if ((p = GetVarint32Ptr(p, limit, non_shared)) == nullptr) return nullptr;
     if ((p = GetVarint32Ptr(p, limit, value_length)) == nullptr) return nullptr;
@@ -203,19 +232,23 @@ class Block::Iter final : public Iterator {
     }
     uint32_t shared, non_shared, value_length;
     const char* p = DecodeEntry(data_ + current_, &shared, &non_shared, &value_length);
-    if (p == nullptr || shared > key_.size()) {
+    if (p == nullptr || shared > key_size_) {
       Corrupt("bad entry in block");
       return false;
     }
-    key_.resize(shared);
-    key_.append(p, non_shared);
-    if (key_.size() < min_key_size_) {
+    // The first `shared` bytes of the previous key stay; the rest is copied.
+    const size_t size = size_t{shared} + non_shared;
+    if (size > key_buf_.size()) key_buf_.resize(std::max(size, 2 * key_buf_.size()));
+    std::memcpy(key_buf_.data() + shared, p, non_shared);
+    key_size_ = size;
+    if (key_size_ < min_key_size_) {
       Corrupt("key too short in block");
       return false;
     }
     value_ = std::string_view(p + non_shared, value_length);
-    while (restart_index_ + 1 < num_restarts_ && RestartOffset(restart_index_ + 1) <= current_) {
+    while (next_restart_ <= current_) {
       restart_index_++;
+      next_restart_ = FollowingRestart();
     }
     return true;
   }
@@ -226,22 +259,31 @@ class Block::Iter final : public Iterator {
   const uint32_t num_restarts_;
   const size_t min_key_size_;
   const std::string_view error_context_;
+  IteratorPin pin_;
 
   uint32_t current_;        // offset of the current entry; restarts_offset_ if !Valid()
   uint32_t restart_index_;  // restart point at or before current_
-  std::string key_;
+  uint32_t next_restart_;   // FollowingRestart() of restart_index_
+  // The current key is the first key_size_ bytes of key_buf_ (whose size is
+  // only a capacity: it grows, never shrinks).
+  std::string key_buf_;
+  size_t key_size_ = 0;
   std::string_view value_;
   Status status_;
 };
 
 Iterator* Block::NewIterator(const Comparator* comparator, size_t min_key_size,
-                             std::string_view error_context) const {
+                             std::string_view error_context, IteratorPin pin) const {
   if (!status_.ok()) {
-    if (error_context.empty()) return NewTableErrorIterator(status_);
-    return NewTableErrorIterator(Status::Corruption(error_context, status_.message()));
+    // Built before the pin is released: releasing may free this block.
+    Iterator* error = error_context.empty()
+                          ? NewTableErrorIterator(status_)
+                          : NewTableErrorIterator(Status::Corruption(error_context, status_.message()));
+    pin.Release();
+    return error;
   }
   return new Iter(comparator, contents_.data.get(), restarts_offset_, num_restarts_, min_key_size,
-                  error_context);
+                  error_context, pin);
 }
 
 }  // namespace lsmkv

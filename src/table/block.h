@@ -18,6 +18,7 @@
 #include "lsmkv/iterator.h"
 #include "lsmkv/status.h"
 #include "table/format.h"
+#include "table/iterator_util.h"
 #include "util/comparator.h"
 
 namespace lsmkv {
@@ -41,9 +42,11 @@ class Block {
   // min_key_size are Corruption (internal keys need 8 bytes before they may be
   // given to InternalKeyComparator). Corruption messages start with
   // error_context (e.g. a file name) when it is not empty; it must outlive the
-  // iterator, as must the block. Never null.
+  // iterator, as must the block — unless pin keeps the block alive: it is
+  // released when the iterator is destroyed (at once if the block is
+  // malformed). Never null.
   Iterator* NewIterator(const Comparator* comparator, size_t min_key_size = 0,
-                        std::string_view error_context = {}) const;
+                        std::string_view error_context = {}, IteratorPin pin = {}) const;
 
  private:
   class Iter;

@@ -2,9 +2,10 @@
 
 #include <atomic>
 #include <cassert>
+#include <cstdint>
+#include <cstring>
 #include <mutex>
-#include <string>
-#include <unordered_map>
+#include <new>
 #include <vector>
 
 #include "table/table_hash.h"
@@ -13,17 +14,104 @@ namespace lsmkv {
 
 namespace {
 
+// One allocation per entry: the fields, then the key bytes.
 struct Entry : Cache::Handle {
-  std::string key;
   void* value = nullptr;
-  size_t charge = 0;
   Cache::Deleter deleter = nullptr;
-  // Pins from handles, plus one while the entry is in the map.
-  uint32_t refs = 0;
-  bool in_cache = false;
+  size_t charge = 0;
+  uint64_t hash = 0;
+  Entry* next_hash = nullptr;  // chain of the hash bucket
   // Links in the LRU list; an entry is in that list iff in_cache && refs == 1.
   Entry* prev = nullptr;
   Entry* next = nullptr;
+  // Pins from handles, plus one while the entry is in the map.
+  uint32_t refs = 0;
+  bool in_cache = false;
+  uint32_t key_size = 0;
+
+  std::string_view key() const {
+    return std::string_view(reinterpret_cast<const char*>(this + 1), key_size);
+  }
+
+  static Entry* New(std::string_view key, uint64_t hash) {
+    assert(key.size() <= UINT32_MAX);
+    void* memory = ::operator new(sizeof(Entry) + key.size());
+    auto* e = new (memory) Entry;
+    e->hash = hash;
+    e->key_size = static_cast<uint32_t>(key.size());
+    if (!key.empty()) std::memcpy(e + 1, key.data(), key.size());
+    return e;
+  }
+  static void Free(Entry* e) {
+    e->deleter(e->key(), e->value);
+    e->~Entry();
+    ::operator delete(e);
+  }
+};
+
+// Open hashing with chains through Entry::next_hash; a power-of-two number of
+// buckets indexed by the low bits of the hash (the shard is chosen by the
+// high bits). Grows to keep the chains about one entry long.
+class HashTable {
+ public:
+  HashTable() : buckets_(16, nullptr) {}
+
+  // The slot that points to the entry of key, or the null slot at the end of
+  // its chain.
+  Entry** Find(std::string_view key, uint64_t hash) {
+    Entry** slot = &buckets_[hash & (buckets_.size() - 1)];
+    while (*slot != nullptr && ((*slot)->hash != hash || (*slot)->key() != key)) {
+      slot = &(*slot)->next_hash;
+    }
+    return slot;
+  }
+
+  // REQUIRES: no entry of e's key is in the table.
+  void Insert(Entry* e) {
+    Entry** slot = Find(e->key(), e->hash);
+    assert(*slot == nullptr);
+    e->next_hash = nullptr;
+    *slot = e;
+    if (++size_ > buckets_.size()) Grow();
+  }
+
+  // REQUIRES: *slot is an entry (from Find).
+  void Remove(Entry** slot) {
+    Entry* e = *slot;
+    *slot = e->next_hash;
+    e->next_hash = nullptr;
+    size_--;
+  }
+
+  template <typename F>
+  void ForEach(F&& f) {
+    for (Entry* head : buckets_) {
+      while (head != nullptr) {
+        Entry* next = head->next_hash;
+        f(head);
+        head = next;
+      }
+    }
+  }
+
+ private:
+  void Grow() {
+    std::vector<Entry*> grown(buckets_.size() * 2, nullptr);
+    const size_t mask = grown.size() - 1;
+    for (Entry* head : buckets_) {
+      while (head != nullptr) {
+        Entry* next = head->next_hash;
+        Entry*& bucket = grown[head->hash & mask];
+        head->next_hash = bucket;
+        bucket = head;
+        head = next;
+      }
+    }
+    buckets_.swap(grown);
+  }
+
+  std::vector<Entry*> buckets_;
+  size_t size_ = 0;
 };
 
 // One shard: a map and an LRU list of unpinned entries, under one mutex.
@@ -37,70 +125,70 @@ class LRUShard {
   LRUShard& operator=(const LRUShard&) = delete;
 
   ~LRUShard() {
-    for (auto& [key, e] : table_) {
+    table_.ForEach([](Entry* e) {
       assert(e->refs == 1);  // every handle was released
-      e->deleter(e->key, e->value);
-      delete e;
-    }
+      Entry::Free(e);
+    });
   }
 
   void set_capacity(size_t capacity) { capacity_ = capacity; }
 
-  Cache::Handle* Insert(std::string_view key, void* value, size_t charge, Cache::Deleter deleter) {
-    auto* e = new Entry;
-    e->key.assign(key.data(), key.size());
+  Cache::Handle* Insert(std::string_view key, uint64_t hash, void* value, size_t charge,
+                        Cache::Deleter deleter) {
+    Entry* e = Entry::New(key, hash);
     e->value = value;
     e->charge = charge;
     e->deleter = deleter;
     e->refs = 2;  // the returned handle and the map
     e->in_cache = true;
-    std::vector<Entry*> dead;
+    Entry* dead = nullptr;  // chained through next_hash
     {
       std::lock_guard<std::mutex> lock(mutex_);
-      if (auto it = table_.find(key); it != table_.end()) RemoveLocked(it, &dead);
-      table_.emplace(std::string_view(e->key), e);
+      Entry** slot = table_.Find(key, hash);
+      if (*slot != nullptr) RemoveLocked(slot, &dead);
+      table_.Insert(e);
       usage_ += charge;
       EvictLocked(&dead);
     }
-    Free(dead);
+    FreeAll(dead);
     return e;
   }
 
-  Cache::Handle* Lookup(std::string_view key) {
+  Cache::Handle* Lookup(std::string_view key, uint64_t hash) {
     std::lock_guard<std::mutex> lock(mutex_);
-    auto it = table_.find(key);
-    if (it == table_.end()) return nullptr;
-    Entry* e = it->second;
+    Entry* e = *table_.Find(key, hash);
+    if (e == nullptr) return nullptr;
     if (e->refs == 1) Unlink(e);  // it becomes pinned
     e->refs++;
     return e;
   }
 
-  void Release(Cache::Handle* handle) {
-    auto* e = static_cast<Entry*>(handle);
-    std::vector<Entry*> dead;
+  void Release(Entry* e) {
+    Entry* dead = nullptr;
     {
       std::lock_guard<std::mutex> lock(mutex_);
       assert(e->refs > 0);
       e->refs--;
       if (e->refs == 0) {
         assert(!e->in_cache);
-        dead.push_back(e);
+        e->next_hash = dead;
+        dead = e;
       } else if (e->in_cache && e->refs == 1) {
         Append(e);  // unpinned: most recently used
         EvictLocked(&dead);
       }
     }
-    Free(dead);
+    FreeAll(dead);
   }
 
-  void Erase(std::string_view key) {
-    std::vector<Entry*> dead;
+  void Erase(std::string_view key, uint64_t hash) {
+    Entry* dead = nullptr;
     {
       std::lock_guard<std::mutex> lock(mutex_);
-      if (auto it = table_.find(key); it != table_.end()) RemoveLocked(it, &dead);
+      Entry** slot = table_.Find(key, hash);
+      if (*slot != nullptr) RemoveLocked(slot, &dead);
     }
-    Free(dead);
+    FreeAll(dead);
   }
 
   size_t TotalCharge() const {
@@ -109,8 +197,6 @@ class LRUShard {
   }
 
  private:
-  using Table = std::unordered_map<std::string_view, Entry*>;
-
   static void Unlink(Entry* e) {
     e->next->prev = e->prev;
     e->prev->next = e->next;
@@ -124,30 +210,46 @@ class LRUShard {
     e->next->prev = e;
   }
 
-  // Takes the entry out of the map; collects it in *dead if nothing pins it.
-  void RemoveLocked(Table::iterator it, std::vector<Entry*>* dead) {
-    Entry* e = it->second;
-    table_.erase(it);
+  // Takes the entry at *slot out of the map; prepends it to *dead (a chain
+  // through next_hash) if nothing pins it.
+  void RemoveLocked(Entry** slot, Entry** dead) {
+    Entry* e = *slot;
+    table_.Remove(slot);
     assert(e->in_cache);
     e->in_cache = false;
     usage_ -= e->charge;
     if (e->refs == 1) Unlink(e);
-    if (--e->refs == 0) dead->push_back(e);
-  }
-
-  void EvictLocked(std::vector<Entry*>* dead) {
-    while (usage_ > capacity_ && lru_.next != &lru_) {
-      Entry* oldest = lru_.next;
-      assert(oldest->refs == 1);
-      RemoveLocked(table_.find(oldest->key), dead);
+    if (--e->refs == 0) {
+      e->next_hash = *dead;
+      *dead = e;
     }
   }
 
-  // Runs deleters outside the lock.
-  static void Free(const std::vector<Entry*>& dead) {
-    for (Entry* e : dead) {
-      e->deleter(e->key, e->value);
-      delete e;
+  void EvictLocked(Entry** dead) {
+    while (usage_ > capacity_ && lru_.next != &lru_) {
+      Entry* oldest = lru_.next;
+      assert(oldest->refs == 1);
+      Entry** slot = table_.Find(oldest->key(), oldest->hash);
+      assert(*slot == oldest);
+      RemoveLocked(slot, dead);
+    }
+  }
+
+  // Runs deleters outside the lock, in the order the entries died (the
+  // chain holds them newest first).
+  static void FreeAll(Entry* dead) {
+    Entry* reversed = nullptr;
+    while (dead != nullptr) {
+      Entry* next = dead->next_hash;
+      dead->next_hash = reversed;
+      reversed = dead;
+      dead = next;
+    }
+    dead = reversed;
+    while (dead != nullptr) {
+      Entry* next = dead->next_hash;
+      Entry::Free(dead);
+      dead = next;
     }
   }
 
@@ -155,7 +257,7 @@ class LRUShard {
   size_t capacity_ = 0;
   size_t usage_ = 0;
   Entry lru_;  // sentinel: lru_.next is the least recently used
-  Table table_;
+  HashTable table_;
 };
 
 class ShardedLRUCache final : public Cache {
@@ -171,14 +273,22 @@ class ShardedLRUCache final : public Cache {
   }
 
   Handle* Insert(std::string_view key, void* value, size_t charge, Deleter deleter) override {
-    return Shard(key).Insert(key, value, charge, deleter);
+    const uint64_t hash = TableHash64(key);
+    return Shard(hash).Insert(key, hash, value, charge, deleter);
   }
-  Handle* Lookup(std::string_view key) override { return Shard(key).Lookup(key); }
+  Handle* Lookup(std::string_view key) override {
+    const uint64_t hash = TableHash64(key);
+    return Shard(hash).Lookup(key, hash);
+  }
   void Release(Handle* handle) override {
-    Shard(static_cast<Entry*>(handle)->key).Release(handle);
+    auto* e = static_cast<Entry*>(handle);
+    Shard(e->hash).Release(e);
   }
   void* Value(Handle* handle) override { return static_cast<Entry*>(handle)->value; }
-  void Erase(std::string_view key) override { Shard(key).Erase(key); }
+  void Erase(std::string_view key) override {
+    const uint64_t hash = TableHash64(key);
+    Shard(hash).Erase(key, hash);
+  }
   uint64_t NewId() override { return last_id_.fetch_add(1, std::memory_order_relaxed) + 1; }
   size_t TotalCharge() const override {
     size_t total = 0;
@@ -188,9 +298,9 @@ class ShardedLRUCache final : public Cache {
   size_t Capacity() const override { return capacity_; }
 
  private:
-  LRUShard& Shard(std::string_view key) {
+  LRUShard& Shard(uint64_t hash) {
     if (shard_bits_ == 0) return shards_[0];
-    return shards_[TableHash64(key) >> (64 - shard_bits_)];
+    return shards_[hash >> (64 - shard_bits_)];
   }
 
   const size_t capacity_;

@@ -30,7 +30,8 @@ bool SplitLengthPrefix(std::string_view stored, uint32_t* length, std::string_vi
 
 BlockContents Allocate(size_t size) {
   BlockContents c;
-  c.data = std::make_unique<char[]>(size == 0 ? 1 : size);
+  // Not zeroed (make_unique<char[]> would): every byte is written next.
+  c.data.reset(new char[size == 0 ? 1 : size]);
   c.size = size;
   return c;
 }
@@ -231,22 +232,20 @@ void AppendBlockTrailer(std::string_view stored, CompressionType type, std::stri
   dst->append(trailer, kBlockTrailerSize);
 }
 
-Status ReadBlock(const RandomAccessFile* file, const std::string& file_name,
-                 const BlockHandle& handle, bool verify_checksum, BlockContents* out,
-                 uint64_t* bytes_read) {
+namespace {
+
+// The checks shared by ReadBlock and DecodeBlock. raw is the stored block and
+// its trailer; if owned is not null it is the buffer raw lies at the start
+// of, and an uncompressed block takes it over instead of being copied.
+Status CheckAndDecode(const std::string& file_name, const BlockHandle& handle, std::string_view raw,
+                      bool verify_checksum, std::unique_ptr<char[]>* owned, BlockContents* out) {
   auto corrupt = [&](const std::string& what) {
     return Status::Corruption(file_name,
                               what + " (block at offset " + std::to_string(handle.offset()) + ")");
   };
   const size_t n = static_cast<size_t>(handle.size()) + kBlockTrailerSize;
-  std::unique_ptr<char[]> buffer(new char[n]);
-  std::string_view result;
-  Status s = file->Read(handle.offset(), n, &result, buffer.get());
-  if (bytes_read != nullptr) *bytes_read = result.size();
-  if (!s.ok()) return s;
-  if (result.size() != n) return corrupt("truncated block read");
-
-  const char* data = result.data();
+  if (raw.size() != n) return corrupt("truncated block read");
+  const char* data = raw.data();
   const auto type = static_cast<unsigned char>(data[handle.size()]);
   if (verify_checksum) {
     const uint32_t expected = crc32c::Unmask(DecodeFixed32(data + handle.size() + 1));
@@ -258,16 +257,35 @@ Status ReadBlock(const RandomAccessFile* file, const std::string& file_name,
   }
   const auto ctype = static_cast<CompressionType>(type);
   const std::string_view stored(data, static_cast<size_t>(handle.size()));
-  if (ctype == CompressionType::kNone && data == buffer.get()) {
+  if (ctype == CompressionType::kNone && owned != nullptr && data == owned->get()) {
     // Common case: hand the read buffer over instead of copying it. The
     // trailer bytes stay allocated but are not part of the contents.
-    out->data = std::move(buffer);
+    out->data = std::move(*owned);
     out->size = static_cast<size_t>(handle.size());
     return Status::OK();
   }
-  s = UncompressBlock(ctype, stored, out);
+  Status s = UncompressBlock(ctype, stored, out);
   if (!s.ok()) return corrupt(std::string(s.message()));
   return Status::OK();
+}
+
+}  // namespace
+
+Status ReadBlock(const RandomAccessFile* file, const std::string& file_name,
+                 const BlockHandle& handle, bool verify_checksum, BlockContents* out,
+                 uint64_t* bytes_read) {
+  const size_t n = static_cast<size_t>(handle.size()) + kBlockTrailerSize;
+  std::unique_ptr<char[]> buffer(new char[n]);
+  std::string_view result;
+  Status s = file->Read(handle.offset(), n, &result, buffer.get());
+  if (bytes_read != nullptr) *bytes_read = result.size();
+  if (!s.ok()) return s;
+  return CheckAndDecode(file_name, handle, result, verify_checksum, &buffer, out);
+}
+
+Status DecodeBlock(const std::string& file_name, const BlockHandle& handle, std::string_view raw,
+                   bool verify_checksum, BlockContents* out) {
+  return CheckAndDecode(file_name, handle, raw, verify_checksum, nullptr, out);
 }
 
 std::string EscapeBytes(std::string_view bytes, size_t max_bytes) {

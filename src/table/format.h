@@ -132,6 +132,14 @@ Status ReadBlock(const RandomAccessFile* file, const std::string& file_name,
                  const BlockHandle& handle, bool verify_checksum, BlockContents* out,
                  uint64_t* bytes_read = nullptr);
 
+// ReadBlock's checks and decoding for a block already in memory: raw is the
+// stored contents followed by the trailer, as read from the file at handle
+// (a raw of another size than handle.size() + kBlockTrailerSize is
+// Corruption, "truncated block read"). The contents are copied (or
+// uncompressed) into *out.
+Status DecodeBlock(const std::string& file_name, const BlockHandle& handle, std::string_view raw,
+                   bool verify_checksum, BlockContents* out);
+
 // A printable form of arbitrary key bytes for error messages: printable ASCII
 // as is, everything else as \xNN; at most max_bytes of input are shown.
 std::string EscapeBytes(std::string_view bytes, size_t max_bytes = 48);

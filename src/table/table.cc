@@ -1,6 +1,8 @@
 #include "table/table.h"
 
+#include <algorithm>
 #include <cassert>
+#include <memory>
 
 #include "db/dbformat.h"
 #include "table/cache.h"
@@ -184,13 +186,79 @@ Status Table::CheckIndex() const {
   return Status::OK();
 }
 
+// Per-iterator state of sequential reading (see NewIterator).
+struct Table::Readahead {
+  static constexpr uint64_t kNone = UINT64_MAX;
+  uint64_t last_offset = kNone;  // the data block opened last, [last_offset, last_end)
+  uint64_t last_end = 0;
+  int forward_run = 0;   // consecutive opens of the block right after the previous one
+  int backward_run = 0;  // ... right before it
+  std::unique_ptr<char[]> buffer;
+  size_t capacity = 0;
+  std::string_view window;  // file bytes [window_offset, + size), in buffer or the file's memory
+  uint64_t window_offset = 0;
+
+  void Note(uint64_t offset, uint64_t end) {
+    forward_run = (last_offset != kNone && offset == last_end) ? forward_run + 1 : 0;
+    backward_run = (last_offset != kNone && end == last_offset) ? backward_run + 1 : 0;
+    last_offset = offset;
+    last_end = end;
+  }
+  bool Sequential() const { return forward_run >= 2 || backward_run >= 2; }
+};
+
+Status Table::ReadAhead(Readahead* ra, const BlockHandle& handle, uint64_t end,
+                        bool verify_checksums, BlockContents* contents) const {
+  const uint64_t offset = handle.offset();
+  const bool inside = !ra->window.empty() && offset >= ra->window_offset &&
+                      end <= ra->window_offset + ra->window.size();
+  if (!inside) {
+    const uint64_t want = std::max<uint64_t>(kScanReadahead, end - offset);
+    uint64_t start = offset;
+    uint64_t limit = std::max(end, std::min(data_end_, offset + want));
+    if (ra->backward_run >= 2) {  // reading backward: the window ends with this block
+      start = end > want ? end - want : 0;
+      limit = end;
+    }
+    const auto n = static_cast<size_t>(limit - start);
+    if (ra->capacity < n) {
+      ra->buffer.reset(new char[n]);
+      ra->capacity = n;
+    }
+    ra->window = {};
+    std::string_view result;
+    Status s = file_->Read(start, n, &result, ra->buffer.get());
+    BumpCounter(options_.counters, &TableCounters::bytes_read, result.size());
+    if (!s.ok()) return s;
+    ra->window = result;
+    ra->window_offset = start;
+  }
+  BumpCounter(options_.counters, &TableCounters::block_reads);
+  // A window cut short by the end of the file gives a short raw block:
+  // DecodeBlock reports it as a truncated read.
+  const uint64_t skip = offset - ra->window_offset;
+  const std::string_view raw =
+      skip >= ra->window.size() ? std::string_view() : ra->window.substr(skip, end - offset);
+  return DecodeBlock(file_name_, handle, raw, verify_checksums, contents);
+}
+
+namespace {
+
+void ReleaseCacheHandle(void* cache, void* handle) {
+  static_cast<Cache*>(cache)->Release(static_cast<Cache::Handle*>(handle));
+}
+void DeleteBlock(void* block, void*) { delete static_cast<Block*>(block); }
+
+}  // namespace
+
 Iterator* Table::BlockIterator(bool verify_checksums, bool fill_cache,
-                               std::string_view index_value) const {
+                               std::string_view index_value, Readahead* readahead) const {
   BlockHandle handle;
   uint64_t end = 0;
   if (!handle.DecodeExactly(index_value) || !BlockEnd(handle, &end) || end > data_end_) {
     return NewTableErrorIterator(Corruption("bad data block handle in index"));
   }
+  if (readahead != nullptr) readahead->Note(handle.offset(), end);
   Cache* cache = options_.block_cache;
   char cache_key[16];
   if (cache != nullptr) {
@@ -199,18 +267,22 @@ Iterator* Table::BlockIterator(bool verify_checksums, bool fill_cache,
     if (Cache::Handle* h = cache->Lookup(std::string_view(cache_key, sizeof(cache_key)))) {
       BumpCounter(options_.counters, &TableCounters::block_cache_hits);
       auto* block = static_cast<Block*>(cache->Value(h));
-      return NewCleanupIterator(
-          block->NewIterator(options_.comparator, data_min_key_size_, file_name_),
-          [cache, h] { cache->Release(h); });
+      return block->NewIterator(options_.comparator, data_min_key_size_, file_name_,
+                                IteratorPin{&ReleaseCacheHandle, cache, h});
     }
     BumpCounter(options_.counters, &TableCounters::block_cache_misses);
   }
 
   BlockContents contents;
-  uint64_t bytes = 0;
-  Status s = ReadBlock(file_.get(), file_name_, handle, verify_checksums, &contents, &bytes);
-  BumpCounter(options_.counters, &TableCounters::block_reads);
-  BumpCounter(options_.counters, &TableCounters::bytes_read, bytes);
+  Status s;
+  if (readahead != nullptr && readahead->Sequential()) {
+    s = ReadAhead(readahead, handle, end, verify_checksums, &contents);
+  } else {
+    uint64_t bytes = 0;
+    s = ReadBlock(file_.get(), file_name_, handle, verify_checksums, &contents, &bytes);
+    BumpCounter(options_.counters, &TableCounters::block_reads);
+    BumpCounter(options_.counters, &TableCounters::bytes_read, bytes);
+  }
   if (!s.ok()) return NewTableErrorIterator(std::move(s));
   auto block = std::make_unique<Block>(std::move(contents));
   if (!block->status().ok()) {
@@ -218,26 +290,31 @@ Iterator* Table::BlockIterator(bool verify_checksums, bool fill_cache,
         Corruption(std::string(block->status().message()) + " (data block at offset " +
                    std::to_string(handle.offset()) + ")"));
   }
-  Iterator* iter = block->NewIterator(options_.comparator, data_min_key_size_, file_name_);
   // Only verified blocks enter the cache, so that a later verifying reader
   // never gets an unverified block from it.
   if (cache != nullptr && fill_cache && verify_checksums) {
     const size_t charge = block->size();
-    Cache::Handle* h = cache->Insert(std::string_view(cache_key, sizeof(cache_key)),
-                                     block.release(), charge, &DeleteCachedBlock);
-    return NewCleanupIterator(iter, [cache, h] { cache->Release(h); });
+    Block* cached = block.release();
+    Cache::Handle* h = cache->Insert(std::string_view(cache_key, sizeof(cache_key)), cached,
+                                     charge, &DeleteCachedBlock);
+    return cached->NewIterator(options_.comparator, data_min_key_size_, file_name_,
+                               IteratorPin{&ReleaseCacheHandle, cache, h});
   }
-  return NewCleanupIterator(iter, [b = block.release()] { delete b; });
+  Block* owned = block.release();
+  return owned->NewIterator(options_.comparator, data_min_key_size_, file_name_,
+                            IteratorPin{&DeleteBlock, owned, nullptr});
 }
 
-Iterator* Table::NewIterator(const ReadOptions& options) const {
+Iterator* Table::NewIterator(const ReadOptions& options, IteratorPin pin) const {
   const bool verify = options.verify_checksums;
   const bool fill = options.fill_cache;
+  auto readahead = std::make_shared<Readahead>();
   return NewTwoLevelIterator(
       index_block_->NewIterator(options_.comparator, index_min_key_size_, file_name_),
-      [this, verify, fill](std::string_view index_value) {
-        return BlockIterator(verify, fill, index_value);
-      });
+      [this, verify, fill, readahead](std::string_view index_value) {
+        return BlockIterator(verify, fill, index_value, readahead.get());
+      },
+      pin);
 }
 
 Status Table::InternalGet(
@@ -258,7 +335,7 @@ Status Table::InternalGet(
   index->Seek(internal_key);
   if (!index->Valid()) return index->status();
   std::unique_ptr<Iterator> block(
-      BlockIterator(options.verify_checksums, options.fill_cache, index->value()));
+      BlockIterator(options.verify_checksums, options.fill_cache, index->value(), nullptr));
   block->Seek(internal_key);
   if (block->Valid()) on_found(block->key(), block->value());
   return block->status();

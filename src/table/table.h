@@ -31,6 +31,7 @@
 #include "table/block.h"
 #include "table/bloom.h"
 #include "table/format.h"
+#include "table/iterator_util.h"
 #include "table/table_options.h"
 #include "table/table_properties.h"
 
@@ -54,8 +55,16 @@ class Table {
   // An iterator over every entry, in comparator order (ReadOptions bounds and
   // snapshot are not applied here). Honours verify_checksums and fill_cache:
   // blocks read without checksum verification are never put in the cache.
-  // The iterator must be destroyed before the table. Never null.
-  Iterator* NewIterator(const ReadOptions& options) const;
+  // Once it has moved through consecutive data blocks (Next or Prev into the
+  // adjacent block, twice in a row), blocks missing from the cache are read
+  // ahead kScanReadahead bytes per file read instead of one block per read;
+  // they are cached as usual. The iterator must be destroyed before the
+  // table, unless pin keeps the table alive: it is released when the
+  // iterator is destroyed. Never null.
+  Iterator* NewIterator(const ReadOptions& options, IteratorPin pin = {}) const;
+
+  // Bytes a scanning iterator reads from the file at once.
+  static constexpr size_t kScanReadahead = 64 * 1024;
 
   // A point lookup. If the filter rules the user key of internal_key out,
   // returns OK without reading. Otherwise finds the data block the index
@@ -90,9 +99,16 @@ class Table {
   Status ReadVerifiedBlock(const BlockHandle& handle, BlockContents* contents) const;
   Status ReadFooterAndMeta(uint64_t file_size);
   Status CheckIndex() const;
-  // An iterator over the data block named by an index value.
-  Iterator* BlockIterator(bool verify_checksums, bool fill_cache,
-                          std::string_view index_value) const;
+  struct Readahead;
+  // An iterator over the data block named by an index value. readahead (the
+  // calling iterator's state; null for point lookups) serves sequential
+  // misses from larger reads.
+  Iterator* BlockIterator(bool verify_checksums, bool fill_cache, std::string_view index_value,
+                          Readahead* readahead) const;
+  // Reads the block at handle (ending at end, trailer included) through
+  // readahead's window, refilling it if the block is not inside.
+  Status ReadAhead(Readahead* readahead, const BlockHandle& handle, uint64_t end,
+                   bool verify_checksums, BlockContents* contents) const;
 
   const TableOptions options_;
   const std::unique_ptr<RandomAccessFile> file_;

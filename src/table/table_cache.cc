@@ -10,6 +10,10 @@ namespace {
 
 void DeleteTable(std::string_view, void* value) { delete static_cast<Table*>(value); }
 
+void ReleaseTable(void* cache, void* handle) {
+  static_cast<Cache*>(cache)->Release(static_cast<Cache::Handle*>(handle));
+}
+
 }  // namespace
 
 TableCache::TableCache(Env* env, const TableOptions& options,
@@ -63,8 +67,7 @@ Iterator* TableCache::NewIterator(const ReadOptions& options, uint64_t file_numb
   Status s = FindTable(file_number, file_size, &handle);
   if (!s.ok()) return NewTableErrorIterator(std::move(s));
   const auto* table = static_cast<const Table*>(cache_->Value(handle));
-  Cache* cache = cache_.get();
-  return NewCleanupIterator(table->NewIterator(options), [cache, handle] { cache->Release(handle); });
+  return table->NewIterator(options, IteratorPin{&ReleaseTable, cache_.get(), handle});
 }
 
 void TableCache::Evict(uint64_t file_number) {

@@ -8,9 +8,12 @@
 #include <vector>
 
 #include "db/dbformat.h"
+#include "table/block.h"
+#include "table/block_builder.h"
 #include "table/cache.h"
 #include "table/format.h"
 #include "table/table_builder.h"
+#include "table/table_counters.h"
 #include "table/table_testutil.h"
 #include "util/random.h"
 #include "util/testutil.h"
@@ -482,6 +485,109 @@ TEST(TableTest, BlockCacheHitsAndFillCache) {
   EXPECT_EQ(data.size(), scan(*twin, ReadOptions()));
   EXPECT_EQ(blocks, counters.block_cache_hits.load());
   EXPECT_GT(counters.block_reads.load(), reads);
+}
+
+}  // namespace
+}  // namespace lsmkv
+
+namespace lsmkv {
+namespace {
+
+// Scans read sequential blocks Table::kScanReadahead bytes at a time, both
+// ways, and give the same entries as one block per read; a damaged block met
+// through the readahead window is still Corruption.
+TEST(TableTest, ScansReadAheadBothWays) {
+  Random rnd(test::TestSeed() + 77);
+  const InternalKeyMap data = test::RandomInternalData(&rnd, 15000, &kCmp, 60);
+  TableOptions options = InternalOptions();
+  options.block_size = 256;
+  TableCounters counters;
+  options.counters = &counters;
+  const std::string bytes = BuildTable(options, data);
+  auto source = std::make_unique<StringSource>(bytes);
+  const StringSource* file = source.get();
+  std::unique_ptr<Table> table;
+  ASSERT_TRUE(Table::Open(options, std::move(source), bytes.size(), "000042.sst", &table).ok());
+  const uint64_t blocks = table->properties().num_data_blocks;
+  ASSERT_GT(blocks * 256, 4 * Table::kScanReadahead);  // several windows
+
+  const int reads_at_open = file->reads();
+  const uint64_t block_reads_at_open = counters.block_reads.load();
+  std::unique_ptr<Iterator> it(table->NewIterator(ReadOptions()));
+  auto expected = data.begin();
+  for (it->SeekToFirst(); it->Valid(); it->Next(), ++expected) {
+    ASSERT_NE(expected, data.end());
+    ASSERT_EQ(expected->first, it->key());
+    ASSERT_EQ(expected->second, it->value());
+  }
+  ASSERT_TRUE(it->status().ok());
+  EXPECT_EQ(data.end(), expected);
+  const int forward_reads = file->reads() - reads_at_open;
+  // Two single-block reads before the run is recognised, then one per window.
+  EXPECT_LE(forward_reads, 2 + static_cast<int>(bytes.size() / Table::kScanReadahead) + 1);
+  EXPECT_EQ(blocks, counters.block_reads.load() - block_reads_at_open);  // each block once
+
+  auto reverse = data.rbegin();
+  for (it->SeekToLast(); it->Valid(); it->Prev(), ++reverse) {
+    ASSERT_NE(reverse, data.rend());
+    ASSERT_EQ(reverse->first, it->key());
+    ASSERT_EQ(reverse->second, it->value());
+  }
+  ASSERT_TRUE(it->status().ok());
+  EXPECT_EQ(data.rend(), reverse);
+  const int backward_reads = file->reads() - reads_at_open - forward_reads;
+  EXPECT_LE(backward_reads, 2 + static_cast<int>(bytes.size() / Table::kScanReadahead) + 1);
+
+  // A seek, then a few Next: no run, no readahead (one read per block).
+  const int before_seek = file->reads();
+  it->Seek(std::next(data.begin(), 7000)->first);
+  for (int i = 0; i < 3 && it->Valid(); i++) it->Next();
+  ASSERT_TRUE(it->Valid());
+  EXPECT_LE(file->reads() - before_seek, 2);
+
+  // Damage one byte of a data block near the middle (the file is sequential
+  // from offset 0 in 256-byte blocks): the forward scan stops there.
+  std::string damaged = bytes;
+  damaged[bytes.size() / 3] ^= 0x40;
+  std::unique_ptr<Table> bad;
+  ASSERT_TRUE(OpenTable(options, damaged, &bad).ok());
+  for (bool forward : {true, false}) {
+    std::unique_ptr<Iterator> scan(bad->NewIterator(ReadOptions()));
+    size_t n = 0;
+    if (forward) {
+      for (scan->SeekToFirst(); scan->Valid(); scan->Next()) n++;
+    } else {
+      for (scan->SeekToLast(); scan->Valid(); scan->Prev()) n++;
+    }
+    EXPECT_TRUE(scan->status().IsCorruption()) << scan->status().ToString();
+    EXPECT_GT(n, 0u);
+    EXPECT_LT(n, data.size());
+  }
+}
+
+TEST(IteratorPinTest, ReleasesOnceWhenTheIteratorGoes) {
+  int released = 0;
+  auto count = [](void* counter, void*) { ++*static_cast<int*>(counter); };
+  BlockBuilder builder(16);
+  builder.Add("a", "1");
+  builder.Add("b", "2");
+  Block block(BlockContents::Copy(builder.Finish()));
+  {
+    std::unique_ptr<Iterator> it(
+        block.NewIterator(BytewiseComparator(), 0, {}, IteratorPin{count, &released, nullptr}));
+    it->SeekToFirst();
+    EXPECT_EQ("a", it->key());
+    EXPECT_EQ(0, released);
+  }
+  EXPECT_EQ(1, released);
+  // A malformed block releases at once; its error iterator holds nothing.
+  Block broken(BlockContents::Copy(std::string("\x01\x02", 2)));
+  std::unique_ptr<Iterator> error(
+      broken.NewIterator(BytewiseComparator(), 0, {}, IteratorPin{count, &released, nullptr}));
+  EXPECT_EQ(2, released);
+  EXPECT_TRUE(error->status().IsCorruption());
+  error.reset();
+  EXPECT_EQ(2, released);
 }
 
 }  // namespace

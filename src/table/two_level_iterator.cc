@@ -12,12 +12,16 @@ namespace {
 
 class TwoLevelIterator final : public Iterator {
  public:
-  TwoLevelIterator(Iterator* index_iter, BlockIteratorFunction block_function)
-      : index_iter_(index_iter), block_function_(std::move(block_function)) {}
-
-  bool Valid() const override {
-    return status_.ok() && data_iter_ != nullptr && data_iter_->Valid();
+  TwoLevelIterator(Iterator* index_iter, BlockIteratorFunction block_function, IteratorPin pin)
+      : index_iter_(index_iter), block_function_(std::move(block_function)), pin_(pin) {}
+  ~TwoLevelIterator() override {
+    data_iter_.reset();
+    index_iter_.reset();
+    pin_.Release();
   }
+
+  // Fail() drops data_iter_, so an error leaves no valid data iterator.
+  bool Valid() const override { return data_iter_ != nullptr && data_iter_->Valid(); }
   std::string_view key() const override {
     assert(Valid());
     return data_iter_->key();
@@ -64,15 +68,18 @@ class TwoLevelIterator final : public Iterator {
     SkipEmptyBlocksBackward();
   }
 
+  // Fast paths: a block iterator that is still valid has an OK status.
   void Next() override {
     assert(Valid());
     data_iter_->Next();
+    if (data_iter_->Valid()) return;
     SkipEmptyBlocksForward();
   }
 
   void Prev() override {
     assert(Valid());
     data_iter_->Prev();
+    if (data_iter_->Valid()) return;
     SkipEmptyBlocksBackward();
   }
 
@@ -144,12 +151,14 @@ class TwoLevelIterator final : public Iterator {
   std::unique_ptr<Iterator> data_iter_;  // over the block named by data_handle_
   std::string data_handle_;
   Status status_;
+  IteratorPin pin_;
 };
 
 }  // namespace
 
-Iterator* NewTwoLevelIterator(Iterator* index_iter, BlockIteratorFunction block_function) {
-  return new TwoLevelIterator(index_iter, std::move(block_function));
+Iterator* NewTwoLevelIterator(Iterator* index_iter, BlockIteratorFunction block_function,
+                              IteratorPin pin) {
+  return new TwoLevelIterator(index_iter, std::move(block_function), pin);
 }
 
 }  // namespace lsmkv

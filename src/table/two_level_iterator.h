@@ -16,6 +16,7 @@
 #include <string_view>
 
 #include "lsmkv/iterator.h"
+#include "table/iterator_util.h"
 
 namespace lsmkv {
 
@@ -23,8 +24,11 @@ namespace lsmkv {
 // iterator with an error status instead).
 using BlockIteratorFunction = std::function<Iterator*(std::string_view index_value)>;
 
-// Takes ownership of index_iter.
-Iterator* NewTwoLevelIterator(Iterator* index_iter, BlockIteratorFunction block_function);
+// Takes ownership of index_iter. pin (optional) is released when the result
+// is destroyed, after the index and block iterators are gone (e.g. to keep
+// the table that owns the index block open).
+Iterator* NewTwoLevelIterator(Iterator* index_iter, BlockIteratorFunction block_function,
+                              IteratorPin pin = {});
 
 }  // namespace lsmkv
 
