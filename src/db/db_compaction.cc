@@ -49,6 +49,13 @@ void DBImpl::BackgroundCompactionCall(std::shared_ptr<Compaction> c) {
                 s.ToString().c_str());
       SetBackgroundError(s);
     }
+    if (s.ok() && check_after_compaction_.load(std::memory_order_relaxed)) {
+      lock.unlock();
+      Status inv = TEST_CheckInvariants();
+      lock.lock();
+      invariant_checks_++;
+      if (!inv.ok() && first_invariant_violation_.ok()) first_invariant_violation_ = inv;
+    }
   }
   inflight_.Remove(*c);
   if (c->manual && manual_ != nullptr) manual_->done = true;
@@ -305,6 +312,12 @@ Status DBImpl::CompactRange(const std::string* begin, const std::string* end) {
     if (shutting_down_) return Status::InvalidArgument("database is closed");
   }
   return Status::OK();
+}
+
+uint64_t DBImpl::TEST_InvariantChecks(Status* first_violation) {
+  std::lock_guard<InstrumentedMutex> guard(mu_);
+  *first_violation = first_invariant_violation_;
+  return invariant_checks_;
 }
 
 Status DBImpl::TEST_CheckInvariants() {

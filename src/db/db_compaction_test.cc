@@ -154,6 +154,13 @@ TEST_F(CompactionTest, ModelFillsEveryLevelAndKeepsInvariants) {
     db_.reset();
     ASSERT_TRUE(DestroyDB("/compact", options_).ok());
     ASSERT_TRUE(Reopen().ok());
+    impl()->TEST_CheckInvariantsAfterEveryCompaction(true);
+    uint64_t checks = 0;  // summed over the reopens of this seed
+    auto collect_checks = [&] {
+      Status violation;
+      checks += impl()->TEST_InvariantChecks(&violation);
+      ASSERT_TRUE(violation.ok()) << "after a compaction: " << violation.ToString();
+    };
     Random rnd(seed);
     std::map<std::string, std::string> model;
     for (int i = 1; i <= 100000; i++) {
@@ -179,7 +186,10 @@ TEST_F(CompactionTest, ModelFillsEveryLevelAndKeepsInvariants) {
         const std::string b = "k" + std::to_string(rnd.Uniform(8000));
         ASSERT_TRUE(db_->CompactRange(&std::min(a, b), &std::max(a, b)).ok());
       } else if (rnd.OneIn(10)) {
+        ASSERT_TRUE(impl()->TEST_WaitForBackgroundWork().ok());
+        collect_checks();
         ASSERT_TRUE(Reopen().ok());
+        impl()->TEST_CheckInvariantsAfterEveryCompaction(true);
       }
       if (i % 25000 == 0) {
         ASSERT_TRUE(impl()->TEST_WaitForBackgroundWork().ok());
@@ -192,6 +202,11 @@ TEST_F(CompactionTest, ModelFillsEveryLevelAndKeepsInvariants) {
         }
       }
     }
+    ASSERT_TRUE(impl()->TEST_WaitForBackgroundWork().ok());
+    collect_checks();
+    EXPECT_GT(checks, 100u) << "invariants are checked after every compaction";
+    std::printf("seed %u: invariants checked after %llu compactions\n", seed,
+                static_cast<unsigned long long>(checks));
     int levels_used = 0;
     for (int level = 1; level < kNumLevels; level++) levels_used += FilesAtLevel(level) > 0;
     EXPECT_GE(levels_used, 2) << "data should span several levels";

@@ -90,6 +90,11 @@ class DBImpl final : public DB {
   // entry count equal to what the file holds. Corruption describing the first
   // violation.
   Status TEST_CheckInvariants();
+  // For tests: run TEST_CheckInvariants after every compaction; the number of
+  // checks run and the first violation found are returned by
+  // TEST_InvariantChecks.
+  void TEST_CheckInvariantsAfterEveryCompaction(bool on) { check_after_compaction_ = on; }
+  uint64_t TEST_InvariantChecks(Status* first_violation);
 
   // Writes a consistent copy of the open database into the new directory
   // dir (CreateCheckpoint in lsmkv/tools.h; db_checkpoint.cc).
@@ -205,6 +210,9 @@ class DBImpl final : public DB {
   CompactionsInFlight inflight_;               // running compactions' files and ranges
   int bg_compactions_running_ = 0;
   int peak_compactions_running_ = 0;  // most compactions ever running at once
+  std::atomic<bool> check_after_compaction_{false};  // TEST_CheckInvariantsAfterEveryCompaction
+  uint64_t invariant_checks_ = 0;
+  Status first_invariant_violation_;
   // Compactions started / finished, for "lsmkv.stats" (frequency).
   uint64_t compactions_started_ = 0;
   Histogram compaction_micros_;  // duration of each merging compaction
