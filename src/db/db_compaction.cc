@@ -321,6 +321,12 @@ uint64_t DBImpl::TEST_InvariantChecks(Status* first_violation) {
 }
 
 Status DBImpl::TEST_CheckInvariants() {
+  Status s = CheckInvariantsOfCurrentVersion();
+  PurgeObsoleteFilesIfNeeded();  // the version it held may have been the last user of a table
+  return s;
+}
+
+Status DBImpl::CheckInvariantsOfCurrentVersion() {
   std::shared_ptr<Version> v;
   {
     std::lock_guard<InstrumentedMutex> guard(mu_);

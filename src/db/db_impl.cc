@@ -439,15 +439,7 @@ Status DBImpl::Get(const ReadOptions& options, std::string_view key, std::string
   const SequenceNumber sequence = ReadSequence(options);
   std::shared_ptr<const ReadView> view = LoadView();
   if (view == nullptr) return ClosedError();
-  // On every return: drop the view, then delete what only it kept alive.
-  struct ViewRelease {
-    DBImpl* db;
-    std::shared_ptr<const ReadView>* view;
-    ~ViewRelease() {
-      view->reset();
-      db->PurgeObsoleteFilesIfNeeded();
-    }
-  } release{this, &view};
+  ViewRelease release{this, &view};  // on every return
   LookupKey lkey(key, sequence);
   Status s;
   if (view->mem->Get(lkey, value, &s)) {
@@ -506,6 +498,7 @@ bool DBImpl::GetProperty(std::string_view name, std::string* value) {
   if (closed_.load(std::memory_order_acquire)) return false;
   std::shared_ptr<const ReadView> view = LoadView();
   if (view == nullptr) return false;
+  ViewRelease release{this, &view};  // on every return
   if (name == "lsmkv.num-entries-active-mem-table") {
     *value = std::to_string(view->mem->NumEntries());
     return true;

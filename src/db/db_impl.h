@@ -96,6 +96,11 @@ class DBImpl final : public DB {
   void TEST_CheckInvariantsAfterEveryCompaction(bool on) { check_after_compaction_ = on; }
   uint64_t TEST_InvariantChecks(Status* first_violation);
 
+ private:
+  Status CheckInvariantsOfCurrentVersion();
+
+ public:
+
   // Writes a consistent copy of the open database into the new directory
   // dir (CreateCheckpoint in lsmkv/tools.h; db_checkpoint.cc).
   Status Checkpoint(const std::string& dir);
@@ -160,6 +165,16 @@ class DBImpl final : public DB {
   // reference to some table, schedules a deletion pass (readers never delete
   // files themselves). Takes mu_ only when there is something to delete.
   void PurgeObsoleteFilesIfNeeded();
+  // Drops a reader's view when it goes out of scope, then runs
+  // PurgeObsoleteFilesIfNeeded. Declare it after the view it releases.
+  struct ViewRelease {
+    DBImpl* db;
+    std::shared_ptr<const ReadView>* view;
+    ~ViewRelease() {
+      view->reset();
+      db->PurgeObsoleteFilesIfNeeded();
+    }
+  };
 
   // The current view; readers hold it for the duration of a read.
   std::shared_ptr<const ReadView> LoadView() const {

@@ -203,6 +203,16 @@ Status DBImpl::Recover(VersionEdit* edit, bool* created) {
                               "needs WAL " + LogFileName(dbname_, manifest_log) +
                                   ", which is missing (the MANIFEST lost edits?)");
   }
+  // Log number 0: no Open of this database ever committed its first edit,
+  // so no table can have been written. Tables on disk mean the MANIFEST lost
+  // its edits (e.g. truncated inside its second record, which then reads as
+  // a torn tail); opening would delete them as unreferenced.
+  if (manifest_log == 0 && !tables_present.empty()) {
+    return Status::Corruption(DescriptorFileName(dbname_, versions_->ManifestFileNumber()),
+                              "describes a database never opened, but " +
+                                  std::to_string(tables_present.size()) +
+                                  " table files exist (the MANIFEST lost edits?)");
+  }
   std::set<uint64_t> live;
   versions_->AddLiveFiles(&live);
   for (uint64_t number : live) {

@@ -293,6 +293,9 @@ Status VersionSet::Recover() {
   std::unique_ptr<SequentialFile> file;
   s = env_->NewSequentialFile(manifest_path, &file);
   if (!s.ok()) {
+    // A missing MANIFEST is damage; any other failure (permission, EIO, too
+    // many open files) is the I/O error it is — the database may be intact.
+    if (s.subcode() != Status::SubCode::kPathNotFound) return s;
     return Status::Corruption("CURRENT names " + manifest_name + " which cannot be opened",
                               s.ToString());
   }

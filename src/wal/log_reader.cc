@@ -184,9 +184,27 @@ Reader::Fragment Reader::ReadFragment() {
   const uint64_t offset = BufferOffset();
   f.offset = offset;
   if (AllZero(header, kHeaderSize)) {
+    // Unwritten (zero) space ends the log only if nothing but zeros follows.
+    // Zeros with data after them are damage: the rest of this block cannot
+    // be parsed (its fragment lengths are gone); later blocks can.
+    if (!AllZero(buffer_.data(), buffer_.size())) {
+      f.kind = Kind::kBad;
+      f.end = offset + buffer_.size();
+      f.problem = "all-zero fragment header followed by data in the same block";
+      buffer_ = {};
+      return f;
+    }
+    while (ReadBlock()) {
+      if (!AllZero(buffer_.data(), buffer_.size())) {
+        f.kind = Kind::kBad;
+        f.end = BufferOffset();  // parsing resumes at this block
+        f.problem = "all-zero region followed by data";
+        return f;
+      }
+    }
     f.kind = Kind::kEnd;
     logical_end_ = offset;
-    end_reason_ = End::kZeroHeader;
+    end_reason_ = status_.ok() ? End::kZeroHeader : End::kIOError;
     buffer_ = {};
     return f;
   }
