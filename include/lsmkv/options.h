@@ -45,7 +45,9 @@ struct Options {
   bool create_if_missing = false;
   // Fail Open if the database already exists. Default: false.
   bool error_if_exists = false;
-  // Fail Open on any detected damage instead of salvaging. Default: false.
+  // Fail Open on any detected damage instead of salvaging: WAL, MANIFEST and
+  // CURRENT damage, and every live table is read whole with checksums
+  // verified (a full read of the database at Open). Default: false.
   bool paranoid_checks = false;
   // See WalRecoveryMode. Default: kPointInTime.
   WalRecoveryMode wal_recovery_mode = WalRecoveryMode::kPointInTime;
