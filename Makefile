@@ -6,9 +6,11 @@ CMAKE_FLAGS ?=
 PREFIX ?= /usr/local
 DATA_DIR ?= ./data
 CRASHTEST_SECONDS ?= 1800
+KILLPOINT_ROUNDS ?= 3
+SOAK_SECONDS ?= 1800
 FUZZ_SECONDS ?= 60
 
-.PHONY: all bootstrap build run test asan tsan install bench crashtest clean
+.PHONY: all bootstrap build run demo test asan tsan install bench crashtest clean
 
 all: build
 
@@ -20,9 +22,15 @@ build: bootstrap
 	@cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=Release $(CMAKE_FLAGS) >/dev/null
 	@cmake --build $(BUILD_DIR) -j $(JOBS)
 
-# Builds and runs the lsmkv tool on the embedded default data directory:
-# a put, a get and the database statistics, so a newcomer sees it work.
+# Builds and starts lsmkv-server (Redis protocol) in the foreground on
+# 127.0.0.1:6380 with the data directory DATA_DIR (created if missing).
+# Talk to it with redis-cli -p 6380; stop it with Ctrl-C (a clean shutdown).
 run: build
+	@$(BUILD_DIR)/lsmkv-server --bind 127.0.0.1 --port 6380 --dir $(DATA_DIR)
+
+# Runs the lsmkv tool on the data directory: a put, a get and the database
+# statistics, so a newcomer sees the engine work without a server.
+demo: build
 	@bash scripts/run_demo.sh $(BUILD_DIR)/lsmkv $(DATA_DIR)
 
 # Every test: unit, integration, crash smoke. Prints ctest's summary line.
@@ -53,9 +61,17 @@ bench: build
 	@timeout 25m $(BUILD_DIR)/lsmkv_peer_bench --report=docs/BENCHMARKS-peers.md
 
 # Kill -9 loop over lsmkv_stress with full verification after every kill,
-# for CRASHTEST_SECONDS (see docs/RELIABILITY.md).
+# for CRASHTEST_SECONDS, after KILLPOINT_ROUNDS rounds over every kill point
+# (each before and after its step; see docs/RELIABILITY.md).
 crashtest: build
+	@bash scripts/crashtest.sh --kill-points --rounds $(KILLPOINT_ROUNDS) --build-dir $(BUILD_DIR)
 	@bash scripts/crashtest.sh --seconds $(CRASHTEST_SECONDS) --build-dir $(BUILD_DIR)
+
+# Memory soak: the stress workload for SOAK_SECONDS with its RSS sampled;
+# fails if it grows more than 1 MB/hour after the warm-up (docs/RELIABILITY.md).
+.PHONY: soak
+soak: build
+	@bash scripts/soak.sh --seconds $(SOAK_SECONDS) --build-dir $(BUILD_DIR)
 
 # libFuzzer targets over the decoders (fuzz/, built with clang into build-fuzz),
 # FUZZ_SECONDS each (see docs/RELIABILITY.md).

@@ -20,7 +20,7 @@ seconds=60
 build_dir=$repo/build-fuzz
 only_target=""
 allow_missing_clang=0
-targets=(wal_reader_fuzz write_batch_fuzz block_fuzz table_fuzz version_edit_fuzz)
+targets=(wal_reader_fuzz write_batch_fuzz block_fuzz table_fuzz version_edit_fuzz resp_fuzz)
 
 usage() { sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
 while [[ $# -gt 0 ]]; do

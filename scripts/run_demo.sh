@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# `make run`: shows the lsmkv tool working on the default data directory.
-# (The Redis-protocol server will take over `make run` when it lands.)
+# `make demo`: shows the lsmkv tool working on the default data directory
+# (`make run` starts lsmkv-server instead).
 set -euo pipefail
 bin=${1:?path to the lsmkv binary}
 dir=${2:-./data}

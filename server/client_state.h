@@ -1,0 +1,78 @@
+// ClientState: what the server knows about one connection that commands read
+// and change (protocol version, authentication, name, MULTI queue, WATCHed
+// keys), and ClientRegistry, the set of connected clients (CLIENT LIST,
+// INFO clients, maxclients).
+//
+// Thread safety: a ClientState is used by its connection's handlers, which
+// never run concurrently. Fields other threads read (CLIENT LIST) are atomics
+// or guarded by info_mu. The registry is thread-safe.
+#ifndef LSMKV_SERVER_CLIENT_STATE_H_
+#define LSMKV_SERVER_CLIENT_STATE_H_
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "server/key_locks.h"
+
+namespace lsmkv::server {
+
+struct CommandSpec;
+
+struct ClientState {
+  uint64_t id = 0;
+  std::string address;        // peer "ip:port"
+  std::string local_address;  // "ip:port" it connected to
+  int64_t created_ms = 0;     // Unix ms
+
+  std::atomic<int> protocol{2};  // RESP version: 2 or 3
+  bool authenticated = false;
+
+  // MULTI: queued commands and whether queueing one failed (EXECABORT).
+  bool in_multi = false;
+  bool multi_failed = false;
+  std::vector<std::vector<std::string>> queued;
+
+  // WATCH: the keys, each with the deadline it had when watched (0 = none
+  // or absent): a key that expires before EXEC counts as changed.
+  WatchState watch;
+  std::vector<std::pair<std::string, int64_t>> watched;
+
+  // Set by a handler: close the connection once the reply is written (QUIT)
+  // or at once without a reply (SHUTDOWN closes every client anyway).
+  bool close_after_reply = false;
+
+  // Read by CLIENT LIST from other threads.
+  std::atomic<int64_t> last_interaction_ms{0};
+  std::atomic<const CommandSpec*> last_command{nullptr};
+  std::atomic<uint64_t> query_buffer_bytes{0};
+  std::atomic<uint64_t> output_buffer_bytes{0};
+  mutable std::mutex info_mu;
+  std::string name;  // guarded by info_mu
+};
+
+class ClientRegistry {
+ public:
+  void Add(ClientState* client);
+  void Remove(ClientState* client);
+  size_t size() const { return size_.load(std::memory_order_acquire); }
+  // Calls fn for every client, in id order, under the registry lock.
+  void ForEach(const std::function<void(const ClientState&)>& fn) const;
+  // Returns the next client id (1, 2, ...).
+  uint64_t NextId() { return next_id_.fetch_add(1, std::memory_order_relaxed); }
+
+ private:
+  mutable std::mutex mu_;
+  std::map<uint64_t, ClientState*> clients_;  // guarded by mu_
+  std::atomic<size_t> size_{0};
+  std::atomic<uint64_t> next_id_{1};
+};
+
+}  // namespace lsmkv::server
+
+#endif  // LSMKV_SERVER_CLIENT_STATE_H_

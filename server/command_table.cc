@@ -1,0 +1,63 @@
+#include "server/command_table.h"
+
+#include <cctype>
+
+namespace lsmkv::server {
+
+void CommandStats::Record(uint64_t elapsed_micros, bool failed) {
+  calls.fetch_add(1, std::memory_order_relaxed);
+  micros.fetch_add(elapsed_micros, std::memory_order_relaxed);
+  if (failed) failed_calls.fetch_add(1, std::memory_order_relaxed);
+  size_t bucket = 0;
+  while (bucket < kLatencyBucketsMicros.size() && elapsed_micros > kLatencyBucketsMicros[bucket]) {
+    bucket++;
+  }
+  buckets[bucket].fetch_add(1, std::memory_order_relaxed);
+}
+
+void CommandStats::Reset() {
+  calls.store(0, std::memory_order_relaxed);
+  micros.store(0, std::memory_order_relaxed);
+  failed_calls.store(0, std::memory_order_relaxed);
+  rejected_calls.store(0, std::memory_order_relaxed);
+  for (auto& b : buckets) b.store(0, std::memory_order_relaxed);
+}
+
+void CollectKeys(const CommandSpec& spec, const std::vector<std::string>& args,
+                 std::vector<std::string_view>* keys) {
+  if (spec.first_key <= 0) return;
+  const int argc = static_cast<int>(args.size());
+  const int last = spec.last_key < 0 ? argc + spec.last_key : spec.last_key;
+  const int step = spec.key_step > 0 ? spec.key_step : 1;
+  for (int i = spec.first_key; i <= last && i < argc; i += step) keys->push_back(args[i]);
+}
+
+std::string ArityError(std::string_view full_name) {
+  return "ERR wrong number of arguments for '" + std::string(full_name) + "' command";
+}
+
+std::string InvalidExpireError(std::string_view name) {
+  return "ERR invalid expire time in '" + std::string(name) + "' command";
+}
+
+CommandTable::CommandTable() {
+  RegisterConnectionCommands(&specs_);
+  RegisterStringCommands(&specs_);
+  RegisterKeyCommands(&specs_);
+  RegisterExpireCommands(&specs_);
+  RegisterServerCommands(&specs_);
+  RegisterTransactionCommands(&specs_);
+  for (const auto& spec : specs_) by_name_[spec->name] = spec.get();
+}
+
+const CommandSpec* CommandTable::Find(std::string_view name) const {
+  char lower[32];
+  if (name.empty() || name.size() >= sizeof(lower)) return nullptr;
+  for (size_t i = 0; i < name.size(); i++) {
+    lower[i] = static_cast<char>(std::tolower(static_cast<unsigned char>(name[i])));
+  }
+  auto it = by_name_.find(std::string(lower, name.size()));
+  return it == by_name_.end() ? nullptr : it->second;
+}
+
+}  // namespace lsmkv::server

@@ -1,0 +1,48 @@
+// Helpers shared by the command handlers: argument parsing with Redis's
+// error replies, typed key reads, and expire-time arithmetic.
+#ifndef LSMKV_SERVER_COMMAND_UTIL_H_
+#define LSMKV_SERVER_COMMAND_UTIL_H_
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "server/command.h"
+#include "server/resp_parser.h"
+
+namespace lsmkv::server {
+
+// ASCII case-insensitive equality (option names).
+bool EqualsIgnoreCase(std::string_view a, std::string_view b);
+std::string ToLower(std::string_view text);
+
+// Parses an integer argument; on failure replies kNotInteger and returns false.
+bool ParseIntArg(CommandContext& ctx, std::string_view text, int64_t* value);
+
+// Reads key through ctx.txn. Returns false after replying with an error
+// (engine failure). *found is false for absent or expired keys.
+bool ReadKey(CommandContext& ctx, std::string_view key, Entry* entry, bool* found);
+// Like ReadKey, and replies WRONGTYPE (returning false) for a non-string.
+bool ReadString(CommandContext& ctx, std::string_view key, Entry* entry, bool* found);
+
+// How an expire argument is to be read.
+enum class ExpireUnit { kSeconds, kMilliseconds };
+enum class ExpireBase { kRelative, kAbsolute };
+
+// Converts an expire argument to an absolute deadline the way SET/GETEX/
+// SETEX do: the value must be a positive integer whose deadline fits in
+// int64. On failure replies (not-an-integer or "invalid expire time in
+// '<name>' command") and returns false.
+bool ParsePositiveExpire(CommandContext& ctx, std::string_view text, ExpireUnit unit,
+                         ExpireBase base, std::string_view command_name, int64_t* deadline_ms);
+
+// True if total bytes would exceed proto-max-bulk-len (replies the error).
+bool StringTooLong(CommandContext& ctx, uint64_t total_bytes);
+
+// Parses a Redis long double (INCRBYFLOAT's rules: no leading space, the
+// whole text consumed, no NaN, no overflow to infinity from finite digits).
+bool ParseLongDouble(std::string_view text, long double* value);
+
+}  // namespace lsmkv::server
+
+#endif  // LSMKV_SERVER_COMMAND_UTIL_H_

@@ -1,0 +1,265 @@
+// Connection commands: PING, ECHO, HELLO, AUTH, QUIT, SELECT, CLIENT.
+#include <algorithm>
+#include <iterator>
+#include <limits>
+
+#include "server/command_util.h"
+#include "server/config.h"
+#include "server/dispatcher.h"
+
+namespace lsmkv::server {
+
+namespace {
+
+// Compares without an early exit, so timing does not reveal the password.
+bool SecretEquals(std::string_view a, std::string_view b) {
+  unsigned char diff = a.size() == b.size() ? 0 : 1;
+  const size_t n = std::max(a.size(), b.size());
+  for (size_t i = 0; i < n; i++) {
+    const unsigned char x = i < a.size() ? static_cast<unsigned char>(a[i]) : 0;
+    const unsigned char y = i < b.size() ? static_cast<unsigned char>(b[i]) : 0;
+    diff |= static_cast<unsigned char>(x ^ y);
+  }
+  return diff == 0;
+}
+
+// The "default" user's check: with no requirepass every password passes.
+bool CheckCredentials(CommandContext& ctx, std::string_view user, std::string_view password) {
+  if (user != "default") return false;
+  const std::string required = ctx.server.config->String(Setting::kRequirepass);
+  return required.empty() || SecretEquals(password, required);
+}
+
+// Client names are printable ASCII without spaces ('!' to '~').
+bool ValidClientName(std::string_view name) {
+  for (char c : name) {
+    if (c < '!' || c > '~') return false;
+  }
+  return true;
+}
+
+void SetClientName(ClientState& client, std::string_view name) {
+  std::lock_guard<std::mutex> lock(client.info_mu);
+  client.name.assign(name);
+}
+
+void Ping(CommandContext& ctx) {
+  if (ctx.args.size() > 2) {
+    ctx.reply.Error(ArityError("ping"));
+  } else if (ctx.args.size() == 2) {
+    ctx.reply.Bulk(ctx.args[1]);
+  } else {
+    ctx.reply.Status("PONG");
+  }
+}
+
+void Echo(CommandContext& ctx) { ctx.reply.Bulk(ctx.args[1]); }
+
+void Auth(CommandContext& ctx) {
+  if (ctx.args.size() > 3) {
+    ctx.reply.Error(errors::kSyntax);
+    return;
+  }
+  const bool has_user = ctx.args.size() == 3;
+  if (!has_user && ctx.server.config->String(Setting::kRequirepass).empty()) {
+    ctx.reply.Error(
+        "ERR AUTH <password> called without any password configured for the default user. Are "
+        "you sure your configuration is correct?");
+    return;
+  }
+  const std::string_view user = has_user ? std::string_view(ctx.args[1]) : "default";
+  const std::string_view password = ctx.args.back();
+  if (!CheckCredentials(ctx, user, password)) {
+    ctx.reply.Error("WRONGPASS invalid username-password pair or user is disabled.");
+    return;
+  }
+  ctx.client.authenticated = true;
+  ctx.reply.Ok();
+}
+
+// HELLO [protover [AUTH username password] [SETNAME clientname]]
+void Hello(CommandContext& ctx) {
+  const auto& args = ctx.args;
+  int64_t version = 0;
+  if (args.size() >= 2) {
+    if (!ParseInt64(args[1], &version)) {
+      ctx.reply.Error("ERR Protocol version is not an integer or out of range");
+      return;
+    }
+    if (version < 2 || version > 3) {
+      ctx.reply.Error("NOPROTO unsupported protocol version");
+      return;
+    }
+  }
+  const std::string* user = nullptr;
+  const std::string* password = nullptr;
+  const std::string* name = nullptr;
+  for (size_t j = 2; j < args.size(); j++) {
+    const size_t more = args.size() - 1 - j;
+    if (EqualsIgnoreCase(args[j], "auth") && more >= 2) {
+      user = &args[j + 1];
+      password = &args[j + 2];
+      j += 2;
+    } else if (EqualsIgnoreCase(args[j], "setname") && more >= 1) {
+      name = &args[j + 1];
+      if (!ValidClientName(*name)) {
+        ctx.reply.Error("ERR Client names cannot contain spaces, newlines or special characters.");
+        return;
+      }
+      j++;
+    } else {
+      ctx.reply.Error("ERR Syntax error in HELLO option '" + args[j] + "'");
+      return;
+    }
+  }
+  if (user != nullptr) {
+    if (!CheckCredentials(ctx, *user, *password)) {
+      ctx.reply.Error("WRONGPASS invalid username-password pair or user is disabled.");
+      return;
+    }
+    ctx.client.authenticated = true;
+  }
+  if (!ctx.client.authenticated && !ctx.server.config->String(Setting::kRequirepass).empty()) {
+    ctx.reply.Error(
+        "NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO "
+        "AUTH <user> <pass> option can be used to authenticate the client and select the RESP "
+        "protocol version at the same time");
+    return;
+  }
+  if (name != nullptr) SetClientName(ctx.client, *name);
+  if (version != 0) {
+    ctx.client.protocol.store(static_cast<int>(version), std::memory_order_relaxed);
+    ctx.reply.set_protocol(static_cast<int>(version));
+  }
+  Reply& r = ctx.reply;
+  r.Map(7);
+  r.Bulk("server");
+  r.Bulk("lsmkv");
+  r.Bulk("version");
+  r.Bulk(kRedisCompatVersion);
+  r.Bulk("proto");
+  r.Integer(ctx.client.protocol.load(std::memory_order_relaxed));
+  r.Bulk("id");
+  r.Integer(static_cast<int64_t>(ctx.client.id));
+  r.Bulk("mode");
+  r.Bulk("standalone");
+  r.Bulk("role");
+  r.Bulk("master");
+  r.Bulk("modules");
+  r.Array(0);
+}
+
+void Quit(CommandContext& ctx) {
+  ctx.client.close_after_reply = true;
+  ctx.reply.Ok();
+}
+
+void Select(CommandContext& ctx) {
+  int64_t index = 0;
+  if (!ParseIntArg(ctx, ctx.args[1], &index)) return;
+  if (index < std::numeric_limits<int32_t>::min() || index > std::numeric_limits<int32_t>::max()) {
+    ctx.reply.Error(errors::kNotInteger);
+    return;
+  }
+  if (index != 0) {
+    ctx.reply.Error("ERR DB index is out of range");
+    return;
+  }
+  ctx.reply.Ok();
+}
+
+// One CLIENT LIST line (Redis's field names; fields lsmkv-server does not
+// track are reported as Redis reports an idle client).
+std::string ClientLine(const ClientState& c, int64_t now_ms) {
+  std::string name;
+  {
+    std::lock_guard<std::mutex> lock(c.info_mu);
+    name = c.name;
+  }
+  const CommandSpec* last = c.last_command.load(std::memory_order_relaxed);
+  const int64_t age = (now_ms - c.created_ms) / 1000;
+  const int64_t idle = (now_ms - c.last_interaction_ms.load(std::memory_order_relaxed)) / 1000;
+  return "id=" + std::to_string(c.id) + " addr=" + c.address + " laddr=" + c.local_address +
+         " fd=-1 name=" + name + " age=" + std::to_string(age) +
+         " idle=" + std::to_string(idle < 0 ? 0 : idle) + " flags=N db=0 sub=0 psub=0 ssub=0" +
+         " multi=-1 qbuf=" + std::to_string(c.query_buffer_bytes.load(std::memory_order_relaxed)) +
+         " qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=" +
+         std::to_string(c.output_buffer_bytes.load(std::memory_order_relaxed)) +
+         " tot-mem=0 events=r cmd=" + (last ? last->name : "NULL") +
+         " user=default redir=-1 resp=" + std::to_string(c.protocol.load(std::memory_order_relaxed)) +
+         "\n";
+}
+
+void Client(CommandContext& ctx) {
+  const auto& args = ctx.args;
+  const std::string sub = ToLower(args[1]);
+  auto arity = [&](size_t n, bool at_least = false) {
+    if (at_least ? args.size() >= n : args.size() == n) return true;
+    ctx.reply.Error(ArityError("client|" + sub));
+    return false;
+  };
+  if (sub == "id") {
+    if (arity(2)) ctx.reply.Integer(static_cast<int64_t>(ctx.client.id));
+  } else if (sub == "getname") {
+    if (!arity(2)) return;
+    std::string name;
+    {
+      std::lock_guard<std::mutex> lock(ctx.client.info_mu);
+      name = ctx.client.name;
+    }
+    if (name.empty()) {
+      ctx.reply.Null();
+    } else {
+      ctx.reply.Bulk(name);
+    }
+  } else if (sub == "setname") {
+    if (!arity(3)) return;
+    if (!ValidClientName(args[2])) {
+      ctx.reply.Error("ERR Client names cannot contain spaces, newlines or special characters.");
+      return;
+    }
+    SetClientName(ctx.client, args[2]);
+    ctx.reply.Ok();
+  } else if (sub == "list") {
+    if (!arity(2, true)) return;
+    const int64_t now = UnixTimeMs();
+    std::string text;
+    ctx.server.clients->ForEach([&](const ClientState& c) { text += ClientLine(c, now); });
+    ctx.reply.Verbatim(text);
+  } else if (sub == "info") {
+    if (arity(2)) ctx.reply.Verbatim(ClientLine(ctx.client, UnixTimeMs()));
+  } else if (sub == "help") {
+    if (!arity(2)) return;
+    static const char* const kLines[] = {
+        "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+        "GETNAME", "    Return the name of the current connection.",
+        "ID", "    Return the ID of the current connection.",
+        "INFO", "    Return information about the current client connection.",
+        "LIST", "    Return information about client connections.",
+        "SETNAME <name>", "    Assign the name <name> to the current connection.",
+        "HELP", "    Print this help."};
+    ctx.reply.Array(std::size(kLines));
+    for (const char* line : kLines) ctx.reply.Status(line);
+  } else {
+    ctx.reply.Error(UnknownSubcommandError(args[1], "CLIENT"));
+  }
+}
+
+void Add(CommandList* list, const char* name, int arity, uint32_t flags, CommandHandler handler) {
+  list->push_back(std::unique_ptr<CommandSpec>(
+      new CommandSpec{name, arity, flags, 0, 0, 0, "connection", handler, {}}));
+}
+
+}  // namespace
+
+void RegisterConnectionCommands(CommandList* list) {
+  Add(list, "ping", -1, kCmdFast, Ping);
+  Add(list, "echo", 2, kCmdFast, Echo);
+  Add(list, "auth", -2, kCmdNoAuth | kCmdFast, Auth);
+  Add(list, "hello", -1, kCmdNoAuth | kCmdFast, Hello);
+  Add(list, "quit", -1, kCmdNoAuth | kCmdFast | kCmdTransaction, Quit);
+  Add(list, "select", 2, kCmdFast, Select);
+  Add(list, "client", -2, 0, Client);
+}
+
+}  // namespace lsmkv::server

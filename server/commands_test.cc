@@ -1,0 +1,730 @@
+// Command semantics in process: the dispatcher and handlers over a real
+// database in a temporary directory, replies compared byte for byte with
+// what Redis 7.0 sends.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <set>
+#include <thread>
+
+#include "lsmkv/db.h"
+#include "server/client_state.h"
+#include "server/command_table.h"
+#include "server/config.h"
+#include "server/dispatcher.h"
+#include "server/expiry_filter.h"
+#include "server/expiry_sweeper.h"
+#include "server/keyspace.h"
+#include "server/scan_cursors.h"
+#include "server/test_client.h"
+
+namespace lsmkv::server {
+namespace {
+
+using Args = std::vector<std::string>;
+
+class CommandsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = test::MakeTempDir("lsmkv_commands_test");
+    ASSERT_FALSE(dir_.empty());
+    filter_ = std::make_shared<ExpiryFilter>();
+    Options options;
+    options.create_if_missing = true;
+    options.compaction_filter = filter_;
+    ASSERT_TRUE(DB::Open(options, dir_, &db_).ok());
+    keyspace_ = std::make_unique<Keyspace>(db_.get());
+    context_.config = &config_;
+    context_.keyspace = keyspace_.get();
+    context_.commands = &commands_;
+    context_.clients = &clients_;
+    context_.cursors = &cursors_;
+    context_.expiry_filter = filter_.get();
+    context_.stats = &stats_;
+    context_.request_shutdown = [this] { shutdown_requested_ = true; };
+    context_.start_time_ms = UnixTimeMs();
+    client_ = NewClient();
+  }
+
+  void TearDown() override {
+    for (auto& c : clients_owned_) DiscardTransaction(context_, *c);
+    keyspace_.reset();
+    if (db_) {
+      EXPECT_TRUE(db_->Close().ok());
+    }
+    db_.reset();
+    test::RemoveTree(dir_);
+  }
+
+  ClientState* NewClient() {
+    auto c = std::make_unique<ClientState>();
+    c->id = clients_.NextId();
+    c->authenticated = config_.String(Setting::kRequirepass).empty();
+    clients_owned_.push_back(std::move(c));
+    return clients_owned_.back().get();
+  }
+
+  std::string Run(ClientState* c, Args args) {
+    std::string out;
+    Reply reply(&out, c->protocol.load());
+    ExecuteCommand(context_, *c, args, reply);
+    return out;
+  }
+  std::string Run(Args args) { return Run(client_, std::move(args)); }
+
+  std::string dir_;
+  std::shared_ptr<ExpiryFilter> filter_;
+  std::unique_ptr<DB> db_;
+  std::unique_ptr<Keyspace> keyspace_;
+  Config config_;
+  CommandTable commands_;
+  ClientRegistry clients_;
+  ScanCursors cursors_;
+  ServerStats stats_;
+  ServerContext context_;
+  bool shutdown_requested_ = false;
+  std::vector<std::unique_ptr<ClientState>> clients_owned_;
+  ClientState* client_ = nullptr;
+};
+
+const char kOk[] = "+OK\r\n";
+const char kNil[] = "$-1\r\n";
+
+std::string Bulk(const std::string& s) { return "$" + std::to_string(s.size()) + "\r\n" + s + "\r\n"; }
+std::string Int(int64_t v) { return ":" + std::to_string(v) + "\r\n"; }
+std::string Err(const std::string& s) { return "-" + s + "\r\n"; }
+
+TEST_F(CommandsTest, UnknownCommandAndArity) {
+  EXPECT_EQ(Run({"foo", "a", "b"}), Err("ERR unknown command 'foo', with args beginning with: 'a' 'b' "));
+  EXPECT_EQ(Run({"foo"}), Err("ERR unknown command 'foo', with args beginning with: "));
+  EXPECT_EQ(Run({"GET"}), Err("ERR wrong number of arguments for 'get' command"));
+  EXPECT_EQ(Run({"get", "a", "b"}), Err("ERR wrong number of arguments for 'get' command"));
+  EXPECT_EQ(Run({"ping", "a", "b"}), Err("ERR wrong number of arguments for 'ping' command"));
+  EXPECT_EQ(Run({"mset", "a"}), Err("ERR wrong number of arguments for 'mset' command"));
+  EXPECT_EQ(Run({"msetnx", "a", "b", "c"}), Err("ERR wrong number of arguments for 'msetnx' command"));
+  EXPECT_EQ(Run({"config", "set", "a"}), Err("ERR wrong number of arguments for 'config|set' command"));
+  EXPECT_EQ(Run({"client", "foo"}), Err("ERR unknown subcommand 'foo'. Try CLIENT HELP."));
+  EXPECT_EQ(Run({"command", "foo"}), Err("ERR unknown subcommand 'foo'. Try COMMAND HELP."));
+}
+
+TEST_F(CommandsTest, ConnectionCommands) {
+  EXPECT_EQ(Run({"PING"}), "+PONG\r\n");
+  EXPECT_EQ(Run({"ping", "hi"}), Bulk("hi"));
+  EXPECT_EQ(Run({"echo", "x y"}), Bulk("x y"));
+  EXPECT_EQ(Run({"select", "0"}), kOk);
+  EXPECT_EQ(Run({"select", "1"}), Err("ERR DB index is out of range"));
+  EXPECT_EQ(Run({"select", "abc"}), Err("ERR value is not an integer or out of range"));
+  EXPECT_EQ(Run({"client", "getname"}), kNil);
+  EXPECT_EQ(Run({"client", "setname", "a b"}),
+            Err("ERR Client names cannot contain spaces, newlines or special characters."));
+  EXPECT_EQ(Run({"client", "setname", "worker-1"}), kOk);
+  EXPECT_EQ(Run({"client", "getname"}), Bulk("worker-1"));
+  EXPECT_EQ(Run({"client", "id"}), Int(static_cast<int64_t>(client_->id)));
+  EXPECT_EQ(Run({"hello", "4"}), Err("NOPROTO unsupported protocol version"));
+  EXPECT_EQ(Run({"hello", "abc"}), Err("ERR Protocol version is not an integer or out of range"));
+  EXPECT_EQ(Run({"hello", "3", "foo"}), Err("ERR Syntax error in HELLO option 'foo'"));
+  EXPECT_EQ(Run({"auth", "foo"}),
+            Err("ERR AUTH <password> called without any password configured for the default "
+                "user. Are you sure your configuration is correct?"));
+  EXPECT_EQ(Run({"auth", "a", "b"}), Err("WRONGPASS invalid username-password pair or user is disabled."));
+  EXPECT_EQ(Run({"auth", "a", "b", "c"}), Err("ERR syntax error"));
+  EXPECT_EQ(Run({"quit"}), kOk);
+  EXPECT_TRUE(client_->close_after_reply);
+}
+
+TEST_F(CommandsTest, Resp3AfterHello) {
+  const std::string hello = Run({"hello", "3"});
+  EXPECT_EQ(hello.rfind("%7\r\n$6\r\nserver\r\n$5\r\nlsmkv\r\n$7\r\nversion\r\n", 0), 0u) << hello;
+  EXPECT_NE(hello.find("$5\r\nproto\r\n:3\r\n"), std::string::npos);
+  EXPECT_EQ(client_->protocol.load(), 3);
+  EXPECT_EQ(Run({"get", "missing"}), "_\r\n");
+  EXPECT_EQ(Run({"config", "get", "maxmemory"}), "%1\r\n$9\r\nmaxmemory\r\n$1\r\n0\r\n");
+  EXPECT_EQ(Run({"hello", "2"}).rfind("*14\r\n", 0), 0u);
+  EXPECT_EQ(Run({"get", "missing"}), kNil);
+}
+
+TEST_F(CommandsTest, SetOptions) {
+  EXPECT_EQ(Run({"set", "k", "v"}), kOk);
+  EXPECT_EQ(Run({"get", "k"}), Bulk("v"));
+  EXPECT_EQ(Run({"set", "k", "v", "xx", "nx"}), Err("ERR syntax error"));
+  EXPECT_EQ(Run({"set", "k", "v", "keepttl", "ex", "10"}), Err("ERR syntax error"));
+  EXPECT_EQ(Run({"set", "k", "v", "ex"}), Err("ERR syntax error"));
+  EXPECT_EQ(Run({"set", "k", "v", "ex", "0"}), Err("ERR invalid expire time in 'set' command"));
+  EXPECT_EQ(Run({"set", "k", "v", "ex", "-1"}), Err("ERR invalid expire time in 'set' command"));
+  EXPECT_EQ(Run({"set", "k", "v", "ex", "abc"}), Err("ERR value is not an integer or out of range"));
+  EXPECT_EQ(Run({"set", "k", "v", "px", "9223372036854775807"}),
+            Err("ERR invalid expire time in 'set' command"));
+  EXPECT_EQ(Run({"set", "k", "v", "ex", "9223372036854775"}),
+            Err("ERR invalid expire time in 'set' command"));
+  EXPECT_EQ(Run({"set", "n", "v", "xx"}), kNil);
+  EXPECT_EQ(Run({"exists", "n"}), Int(0));
+  EXPECT_EQ(Run({"set", "k", "v2", "nx"}), kNil);
+  EXPECT_EQ(Run({"set", "k", "v2", "xx", "get"}), Bulk("v"));
+  EXPECT_EQ(Run({"set", "k", "v3", "nx", "get"}), Bulk("v2"));  // GET replies, NX stops the write
+  EXPECT_EQ(Run({"get", "k"}), Bulk("v2"));
+  EXPECT_EQ(Run({"set", "new", "v", "get"}), kNil);
+  EXPECT_EQ(Run({"get", "new"}), Bulk("v"));
+  EXPECT_EQ(Run({"set", "k", "v", "ex", "100"}), kOk);
+  EXPECT_EQ(Run({"set", "k", "v4", "keepttl"}), kOk);
+  EXPECT_EQ(Run({"ttl", "k"}), Int(100));
+  EXPECT_EQ(Run({"set", "k", "v5"}), kOk);
+  EXPECT_EQ(Run({"ttl", "k"}), Int(-1));
+  EXPECT_EQ(Run({"set", "k", "v", "exat", "1"}), kOk);  // a deadline in the past deletes
+  EXPECT_EQ(Run({"exists", "k"}), Int(0));
+  EXPECT_EQ(Run({"set", "k", "v", "PXAT", std::to_string(UnixTimeMs() + 100000)}), kOk);
+  EXPECT_EQ(Run({"ttl", "k"}), Int(100));
+}
+
+TEST_F(CommandsTest, SetVariants) {
+  EXPECT_EQ(Run({"setnx", "a", "1"}), Int(1));
+  EXPECT_EQ(Run({"setnx", "a", "2"}), Int(0));
+  EXPECT_EQ(Run({"setex", "b", "0", "v"}), Err("ERR invalid expire time in 'setex' command"));
+  EXPECT_EQ(Run({"psetex", "b", "-1", "v"}), Err("ERR invalid expire time in 'psetex' command"));
+  EXPECT_EQ(Run({"setex", "b", "100", "v"}), kOk);
+  EXPECT_EQ(Run({"ttl", "b"}), Int(100));
+  EXPECT_EQ(Run({"psetex", "c", "100000", "v"}), kOk);
+  EXPECT_EQ(Run({"ttl", "c"}), Int(100));
+  EXPECT_EQ(Run({"getset", "a", "3"}), Bulk("1"));
+  EXPECT_EQ(Run({"getset", "z", "3"}), kNil);
+  EXPECT_EQ(Run({"getset", "b", "4"}), Bulk("v"));
+  EXPECT_EQ(Run({"ttl", "b"}), Int(-1));  // GETSET clears the TTL
+  EXPECT_EQ(Run({"getdel", "a"}), Bulk("3"));
+  EXPECT_EQ(Run({"getdel", "a"}), kNil);
+  EXPECT_EQ(Run({"set", "g", "v"}), kOk);
+  EXPECT_EQ(Run({"getex", "g", "persist", "ex", "10"}), Err("ERR syntax error"));
+  EXPECT_EQ(Run({"getex", "g", "ex", "0"}), Err("ERR invalid expire time in 'getex' command"));
+  EXPECT_EQ(Run({"getex", "g", "ex", "50"}), Bulk("v"));
+  EXPECT_EQ(Run({"ttl", "g"}), Int(50));
+  EXPECT_EQ(Run({"getex", "g", "persist"}), Bulk("v"));
+  EXPECT_EQ(Run({"ttl", "g"}), Int(-1));
+  EXPECT_EQ(Run({"getex", "nokey", "ex", "10"}), kNil);
+  EXPECT_EQ(Run({"getex", "g", "exat", "1"}), Bulk("v"));
+  EXPECT_EQ(Run({"exists", "g"}), Int(0));
+}
+
+TEST_F(CommandsTest, MultiKey) {
+  EXPECT_EQ(Run({"mset", "a", "1", "b", "2", "a", "3"}), kOk);
+  EXPECT_EQ(Run({"mget", "a", "b", "c"}), "*3\r\n" + Bulk("3") + Bulk("2") + kNil);
+  EXPECT_EQ(Run({"msetnx", "x1", "1", "a", "2"}), Int(0));
+  EXPECT_EQ(Run({"exists", "x1"}), Int(0));
+  EXPECT_EQ(Run({"msetnx", "x1", "1", "x2", "2"}), Int(1));
+  EXPECT_EQ(Run({"exists", "x1", "x1", "x2", "nokey"}), Int(3));
+  EXPECT_EQ(Run({"del", "a", "a", "nokey"}), Int(1));
+  EXPECT_EQ(Run({"unlink", "b", "x1"}), Int(2));
+  EXPECT_EQ(Run({"type", "x2"}), "+string\r\n");
+  EXPECT_EQ(Run({"type", "nokey"}), "+none\r\n");
+}
+
+TEST_F(CommandsTest, Counters) {
+  EXPECT_EQ(Run({"incr", "n"}), Int(1));
+  EXPECT_EQ(Run({"incrby", "n", "10"}), Int(11));
+  EXPECT_EQ(Run({"decr", "n"}), Int(10));
+  EXPECT_EQ(Run({"decrby", "n", "20"}), Int(-10));
+  EXPECT_EQ(Run({"incrby", "n", "abc"}), Err("ERR value is not an integer or out of range"));
+  EXPECT_EQ(Run({"decrby", "n", "-9223372036854775808"}), Err("ERR decrement would overflow"));
+  EXPECT_EQ(Run({"set", "n", "9223372036854775807"}), kOk);
+  EXPECT_EQ(Run({"incr", "n"}), Err("ERR increment or decrement would overflow"));
+  EXPECT_EQ(Run({"set", "n", "-9223372036854775808"}), kOk);
+  EXPECT_EQ(Run({"decr", "n"}), Err("ERR increment or decrement would overflow"));
+  for (const char* bad : {" 1", "01", "+1", "-0", "1.5", "abc", ""}) {
+    EXPECT_EQ(Run({"set", "n", bad}), kOk);
+    EXPECT_EQ(Run({"incr", "n"}), Err("ERR value is not an integer or out of range")) << bad;
+  }
+  EXPECT_EQ(Run({"set", "t", "5", "ex", "100"}), kOk);
+  EXPECT_EQ(Run({"incr", "t"}), Int(6));
+  EXPECT_EQ(Run({"ttl", "t"}), Int(100));  // INCR keeps the TTL
+}
+
+TEST_F(CommandsTest, IncrByFloat) {
+  EXPECT_EQ(Run({"set", "f", "10.5"}), kOk);
+  EXPECT_EQ(Run({"incrbyfloat", "f", "0.1"}), Bulk("10.6"));
+  EXPECT_EQ(Run({"incrbyfloat", "f", "abc"}), Err("ERR value is not a valid float"));
+  EXPECT_EQ(Run({"incrbyfloat", "f", "inf"}), Err("ERR increment would produce NaN or Infinity"));
+  EXPECT_EQ(Run({"incrbyfloat", "f", " 1"}), Err("ERR value is not a valid float"));
+  EXPECT_EQ(Run({"set", "f", "1e3"}), kOk);
+  EXPECT_EQ(Run({"incrbyfloat", "f", "1"}), Bulk("1001"));
+  EXPECT_EQ(Run({"incrbyfloat", "f", ".5"}), Bulk("1001.5"));
+  EXPECT_EQ(Run({"incrbyfloat", "f", "0x10"}), Bulk("1017.5"));
+  EXPECT_EQ(Run({"set", "f", "abc"}), kOk);
+  EXPECT_EQ(Run({"incrbyfloat", "f", "1"}), Err("ERR value is not a valid float"));
+  EXPECT_EQ(Run({"incrbyfloat", "new", "-2.5"}), Bulk("-2.5"));
+  EXPECT_EQ(Run({"set", "f", "3"}), kOk);
+  EXPECT_EQ(Run({"incrbyfloat", "f", "0.0"}), Bulk("3"));
+}
+
+TEST_F(CommandsTest, StringEditing) {
+  EXPECT_EQ(Run({"append", "s", "Hello"}), Int(5));
+  EXPECT_EQ(Run({"append", "s", " World"}), Int(11));
+  EXPECT_EQ(Run({"strlen", "s"}), Int(11));
+  EXPECT_EQ(Run({"strlen", "nokey"}), Int(0));
+  EXPECT_EQ(Run({"getrange", "s", "0", "3"}), Bulk("Hell"));
+  EXPECT_EQ(Run({"getrange", "s", "-3", "-1"}), Bulk("rld"));
+  EXPECT_EQ(Run({"getrange", "s", "0", "-100"}), Bulk("H"));
+  EXPECT_EQ(Run({"getrange", "s", "5", "3"}), Bulk(""));
+  EXPECT_EQ(Run({"getrange", "s", "-100", "-50"}), Bulk("H"));
+  EXPECT_EQ(Run({"getrange", "s", "100", "200"}), Bulk(""));
+  EXPECT_EQ(Run({"getrange", "s", "a", "b"}), Err("ERR value is not an integer or out of range"));
+  EXPECT_EQ(Run({"getrange", "nokey", "0", "-1"}), Bulk(""));
+  EXPECT_EQ(Run({"substr", "s", "0", "0"}), Bulk("H"));
+  EXPECT_EQ(Run({"setrange", "s", "20", "xyz"}), Int(23));
+  EXPECT_EQ(Run({"get", "s"}), Bulk(std::string("Hello World") + std::string(9, '\0') + "xyz"));
+  EXPECT_EQ(Run({"setrange", "s", "0", "J"}), Int(23));
+  EXPECT_EQ(Run({"getrange", "s", "0", "4"}), Bulk("Jello"));
+  EXPECT_EQ(Run({"setrange", "s", "-1", "a"}), Err("ERR offset is out of range"));
+  EXPECT_EQ(Run({"setrange", "s", "536870912", "a"}),
+            Err("ERR string exceeds maximum allowed size (proto-max-bulk-len)"));
+  EXPECT_EQ(Run({"setrange", "nokey", "0", ""}), Int(0));
+  EXPECT_EQ(Run({"exists", "nokey"}), Int(0));
+  EXPECT_EQ(Run({"setrange", "s", "0", ""}), Int(23));
+  EXPECT_EQ(Run({"config", "set", "proto-max-bulk-len", "1mb"}), kOk);
+  EXPECT_EQ(Run({"append", "s", std::string(1024 * 1024, 'a')}),
+            Err("ERR string exceeds maximum allowed size (proto-max-bulk-len)"));
+}
+
+TEST_F(CommandsTest, ExpireFamily) {
+  EXPECT_EQ(Run({"set", "k", "v"}), kOk);
+  EXPECT_EQ(Run({"ttl", "k"}), Int(-1));
+  EXPECT_EQ(Run({"ttl", "nokey"}), Int(-2));
+  EXPECT_EQ(Run({"pttl", "nokey"}), Int(-2));
+  EXPECT_EQ(Run({"expire", "nokey", "10"}), Int(0));
+  EXPECT_EQ(Run({"expire", "k", "abc"}), Err("ERR value is not an integer or out of range"));
+  EXPECT_EQ(Run({"expire", "k", "10", "nx", "xx"}),
+            Err("ERR NX and XX, GT or LT options at the same time are not compatible"));
+  EXPECT_EQ(Run({"expire", "k", "10", "gt", "lt"}),
+            Err("ERR GT and LT options at the same time are not compatible"));
+  EXPECT_EQ(Run({"expire", "k", "10", "foo"}), Err("ERR Unsupported option foo"));
+  EXPECT_EQ(Run({"expire", "k", "9223372036854775807"}),
+            Err("ERR invalid expire time in 'expire' command"));
+  EXPECT_EQ(Run({"pexpire", "k", "9223372036854775807"}),
+            Err("ERR invalid expire time in 'pexpire' command"));
+  EXPECT_EQ(Run({"expireat", "k", "9223372036854775807"}),
+            Err("ERR invalid expire time in 'expireat' command"));
+  EXPECT_EQ(Run({"expire", "k", "100", "gt"}), Int(0));  // no TTL counts as infinite
+  EXPECT_EQ(Run({"expire", "k", "100", "lt"}), Int(1));
+  EXPECT_EQ(Run({"expire", "k", "100", "nx"}), Int(0));
+  EXPECT_EQ(Run({"expire", "k", "100", "xx"}), Int(1));
+  EXPECT_EQ(Run({"expire", "k", "50", "gt"}), Int(0));
+  EXPECT_EQ(Run({"expire", "k", "200", "gt"}), Int(1));
+  EXPECT_EQ(Run({"ttl", "k"}), Int(200));
+  EXPECT_EQ(Run({"pexpire", "k", "2000"}), Int(1));
+  EXPECT_EQ(Run({"ttl", "k"}), Int(2));  // 1999 ms rounds to 2 s, like Redis
+  const int64_t pttl = std::stoll(Run({"pttl", "k"}).substr(1));
+  EXPECT_LE(pttl, 2000);
+  EXPECT_GT(pttl, 1000);  // (slow sanitizer builds take a few milliseconds here)
+  const int64_t deadline = UnixTimeMs() + 100000;
+  EXPECT_EQ(Run({"pexpireat", "k", std::to_string(deadline)}), Int(1));
+  EXPECT_EQ(Run({"pexpiretime", "k"}), Int(deadline));
+  EXPECT_EQ(Run({"expiretime", "k"}), Int(deadline / 1000));
+  EXPECT_EQ(Run({"persist", "k"}), Int(1));
+  EXPECT_EQ(Run({"persist", "k"}), Int(0));
+  EXPECT_EQ(Run({"persist", "nokey"}), Int(0));
+  EXPECT_EQ(Run({"expire", "k", "-1"}), Int(1));  // a deadline in the past deletes
+  EXPECT_EQ(Run({"exists", "k"}), Int(0));
+  EXPECT_EQ(Run({"set", "k", "v"}), kOk);
+  EXPECT_EQ(Run({"expireat", "k", "1"}), Int(1));
+  EXPECT_EQ(Run({"get", "k"}), kNil);
+}
+
+TEST_F(CommandsTest, ExpiryToTheMillisecond) {
+  EXPECT_EQ(Run({"set", "k", "v", "px", "100"}), kOk);
+  const auto start = std::chrono::steady_clock::now();
+  std::this_thread::sleep_until(start + std::chrono::milliseconds(50));
+  EXPECT_EQ(Run({"get", "k"}), Bulk("v"));
+  std::this_thread::sleep_until(start + std::chrono::milliseconds(150));
+  EXPECT_EQ(Run({"get", "k"}), kNil);
+  EXPECT_EQ(Run({"exists", "k"}), Int(0));
+  EXPECT_EQ(Run({"ttl", "k"}), Int(-2));
+  EXPECT_EQ(Run({"dbsize"}), Int(0));
+  EXPECT_EQ(Run({"keys", "*"}), "*0\r\n");
+  // An expired key is absent for writes too.
+  EXPECT_EQ(Run({"set", "k", "again", "nx"}), kOk);
+}
+
+TEST_F(CommandsTest, SweepRemovesExpiredKeysAndHints) {
+  for (int i = 0; i < 50; i++) {
+    EXPECT_EQ(Run({"set", "gone" + std::to_string(i), "v", "px", "1"}), kOk);
+  }
+  EXPECT_EQ(Run({"set", "stays", "v", "px", "100000"}), kOk);
+  EXPECT_EQ(Run({"set", "rewritten", "v", "px", "1"}), kOk);
+  EXPECT_EQ(Run({"set", "rewritten", "v2"}), kOk);  // its hint is now stale
+  std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  uint64_t removed = 0;
+  ASSERT_TRUE(SweepExpired(keyspace_.get(), UnixTimeMs(), 1000, &removed).ok());
+  EXPECT_EQ(removed, 50u);
+  std::string value;
+  EXPECT_TRUE(db_->Get(ReadOptions(), DataKey("gone7"), &value).IsNotFound());
+  EXPECT_EQ(Run({"get", "rewritten"}), Bulk("v2"));
+  EXPECT_EQ(Run({"ttl", "stays"}), Int(100));
+  // Only the live key's hint remains.
+  ReadOptions options;
+  options.lower_bound = std::string(1, kExpiryHintPrefix);
+  options.upper_bound = std::string(1, kExpiryHintPrefix + 1);
+  auto it = db_->NewIterator(options);
+  int hints = 0;
+  for (it->SeekToFirst(); it->Valid(); it->Next()) hints++;
+  EXPECT_EQ(hints, 1);
+  EXPECT_EQ(keyspace_->expired_keys.load(), 50u);
+}
+
+TEST_F(CommandsTest, CompactionFilterDropsExpiredValues) {
+  EXPECT_EQ(Run({"set", "short", "v", "px", "1"}), kOk);
+  EXPECT_EQ(Run({"set", "long", "v", "px", "1000000"}), kOk);
+  std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  ASSERT_TRUE(db_->CompactRange(nullptr, nullptr).ok());
+  std::string value;
+  EXPECT_TRUE(db_->Get(ReadOptions(), DataKey("short"), &value).IsNotFound())
+      << "the engine did not apply Options::compaction_filter";
+  EXPECT_TRUE(db_->Get(ReadOptions(), DataKey("long"), &value).ok());
+  EXPECT_GE(filter_->removed(), 1u);
+}
+
+TEST_F(CommandsTest, ScanVisitsEveryKeyOnce) {
+  std::set<std::string> expected;
+  for (int i = 0; i < 500; i++) {
+    const std::string key = "key:" + std::to_string(i);
+    EXPECT_EQ(Run({"set", key, "v"}), kOk);
+    expected.insert(key);
+  }
+  EXPECT_EQ(Run({"set", "other", "v"}), kOk);
+  EXPECT_EQ(Run({"set", "expired", "v", "px", "1"}), kOk);
+  std::this_thread::sleep_for(std::chrono::milliseconds(3));
+  std::set<std::string> seen;
+  std::string cursor = "0";
+  int rounds = 0;
+  do {
+    std::string out;
+    Reply reply(&out, 2);
+    Args args = {"scan", cursor, "match", "key:*", "count", "37"};
+    ExecuteCommand(context_, *client_, args, reply);
+    // *2 $<n> cursor *<m> keys...
+    ASSERT_EQ(out.rfind("*2\r\n$", 0), 0u) << out;
+    size_t pos = out.find("\r\n", 4) + 2;
+    const size_t end = out.find("\r\n", pos);
+    cursor = out.substr(pos, end - pos);
+    pos = end + 2;
+    ASSERT_EQ(out[pos], '*');
+    const size_t count_end = out.find("\r\n", pos);
+    const int n = std::stoi(out.substr(pos + 1, count_end - pos - 1));
+    pos = count_end + 2;
+    for (int i = 0; i < n; i++) {
+      const size_t len_end = out.find("\r\n", pos);
+      const size_t len = std::stoul(out.substr(pos + 1, len_end - pos - 1));
+      const std::string key = out.substr(len_end + 2, len);
+      EXPECT_TRUE(seen.insert(key).second) << "returned twice: " << key;
+      pos = len_end + 2 + len + 2;
+    }
+    ASSERT_LT(++rounds, 100);
+  } while (cursor != "0");
+  EXPECT_EQ(seen, expected);
+  EXPECT_EQ(Run({"scan", "abc"}), Err("ERR invalid cursor"));
+  EXPECT_EQ(Run({"scan", "123456789"}), Err("ERR invalid cursor"));
+  EXPECT_EQ(Run({"scan", "0", "count", "0"}), Err("ERR syntax error"));
+  EXPECT_EQ(Run({"scan", "0", "match"}), Err("ERR syntax error"));
+  EXPECT_EQ(Run({"scan", "0", "foo", "bar"}), Err("ERR syntax error"));
+  EXPECT_EQ(Run({"scan", "0", "type", "list", "count", "10000"}).rfind("*2\r\n$1\r\n0\r\n*0\r\n", 0), 0u);
+  EXPECT_EQ(Run({"dbsize"}), Int(501));
+  EXPECT_EQ(Run({"keys", "oth?r"}), "*1\r\n" + Bulk("other"));
+  const std::string random = Run({"randomkey"});
+  ASSERT_EQ(random[0], '$');
+  const std::string picked = test::BulkValue(random);
+  EXPECT_TRUE(expected.count(picked) || picked == "other") << picked;
+}
+
+TEST_F(CommandsTest, FlushDb) {
+  EXPECT_EQ(Run({"mset", "a", "1", "b", "2"}), kOk);
+  EXPECT_EQ(Run({"set", "c", "3", "ex", "100"}), kOk);
+  EXPECT_EQ(Run({"flushdb", "foo"}), Err("ERR syntax error"));
+  EXPECT_EQ(Run({"flushdb"}), kOk);
+  EXPECT_EQ(Run({"dbsize"}), Int(0));
+  EXPECT_EQ(Run({"randomkey"}), kNil);
+  EXPECT_EQ(Run({"set", "a", "1"}), kOk);
+  EXPECT_EQ(Run({"flushall", "async"}), kOk);
+  EXPECT_EQ(Run({"get", "a"}), kNil);
+}
+
+TEST_F(CommandsTest, MultiExec) {
+  EXPECT_EQ(Run({"exec"}), Err("ERR EXEC without MULTI"));
+  EXPECT_EQ(Run({"discard"}), Err("ERR DISCARD without MULTI"));
+  EXPECT_EQ(Run({"multi"}), kOk);
+  EXPECT_EQ(Run({"multi"}), Err("ERR MULTI calls can not be nested"));
+  EXPECT_EQ(Run({"set", "a", "1"}), "+QUEUED\r\n");
+  EXPECT_EQ(Run({"incr", "a"}), "+QUEUED\r\n");
+  EXPECT_EQ(Run({"get", "a"}), "+QUEUED\r\n");
+  EXPECT_EQ(Run({"incr", "nonint"}), "+QUEUED\r\n");
+  EXPECT_EQ(Run({"watch", "a"}), Err("ERR WATCH inside MULTI is not allowed"));
+  EXPECT_EQ(Run({"exec"}), "*4\r\n" + std::string(kOk) + Int(2) + Bulk("2") + Int(1));
+  // Errors while queueing abort the transaction.
+  EXPECT_EQ(Run({"multi"}), kOk);
+  EXPECT_EQ(Run({"set", "a", "5"}), "+QUEUED\r\n");
+  EXPECT_EQ(Run({"foo"}), Err("ERR unknown command 'foo', with args beginning with: "));
+  EXPECT_EQ(Run({"exec"}), Err("EXECABORT Transaction discarded because of previous errors."));
+  EXPECT_EQ(Run({"get", "a"}), Bulk("2"));
+  EXPECT_EQ(Run({"multi"}), kOk);
+  EXPECT_EQ(Run({"get"}), Err("ERR wrong number of arguments for 'get' command"));
+  EXPECT_EQ(Run({"exec"}), Err("EXECABORT Transaction discarded because of previous errors."));
+  // A runtime error fails only its own command.
+  EXPECT_EQ(Run({"set", "s", "abc"}), kOk);
+  EXPECT_EQ(Run({"multi"}), kOk);
+  EXPECT_EQ(Run({"incr", "s"}), "+QUEUED\r\n");
+  EXPECT_EQ(Run({"set", "t", "1"}), "+QUEUED\r\n");
+  EXPECT_EQ(Run({"exec"}), "*2\r\n" + Err("ERR value is not an integer or out of range") + kOk);
+  EXPECT_EQ(Run({"multi"}), kOk);
+  EXPECT_EQ(Run({"set", "d", "1"}), "+QUEUED\r\n");
+  EXPECT_EQ(Run({"discard"}), kOk);
+  EXPECT_EQ(Run({"get", "d"}), kNil);
+  EXPECT_EQ(Run({"multi"}), kOk);
+  EXPECT_EQ(Run({"exec"}), "*0\r\n");
+  // DEL inside EXEC sees the transaction's own writes.
+  EXPECT_EQ(Run({"multi"}), kOk);
+  EXPECT_EQ(Run({"set", "x", "1"}), "+QUEUED\r\n");
+  EXPECT_EQ(Run({"del", "x"}), "+QUEUED\r\n");
+  EXPECT_EQ(Run({"exists", "x"}), "+QUEUED\r\n");
+  EXPECT_EQ(Run({"set", "y", "1"}), "+QUEUED\r\n");
+  EXPECT_EQ(Run({"flushdb"}), "+QUEUED\r\n");
+  EXPECT_EQ(Run({"set", "z", "1"}), "+QUEUED\r\n");
+  EXPECT_EQ(Run({"exec"}), "*6\r\n" + std::string(kOk) + Int(1) + Int(0) + kOk + kOk + kOk);
+  EXPECT_EQ(Run({"mget", "y", "z"}), "*2\r\n" + std::string(kNil) + Bulk("1"));
+}
+
+TEST_F(CommandsTest, WatchAbortsWhenAnotherClientWrites) {
+  ClientState* other = NewClient();
+  EXPECT_EQ(Run({"set", "w", "1"}), kOk);
+  EXPECT_EQ(Run({"watch", "w"}), kOk);
+  EXPECT_EQ(Run(other, {"set", "w", "2"}), kOk);
+  EXPECT_EQ(Run({"multi"}), kOk);
+  EXPECT_EQ(Run({"set", "w", "3"}), "+QUEUED\r\n");
+  EXPECT_EQ(Run({"exec"}), "*-1\r\n");
+  EXPECT_EQ(Run({"get", "w"}), Bulk("2"));
+  // Unchanged: executes. UNWATCH forgets.
+  EXPECT_EQ(Run({"watch", "w"}), kOk);
+  EXPECT_EQ(Run(other, {"get", "w"}), Bulk("2"));  // reads do not count
+  EXPECT_EQ(Run({"multi"}), kOk);
+  EXPECT_EQ(Run({"incr", "w"}), "+QUEUED\r\n");
+  EXPECT_EQ(Run({"exec"}), "*1\r\n" + Int(3));
+  EXPECT_EQ(Run({"watch", "w"}), kOk);
+  EXPECT_EQ(Run({"unwatch"}), kOk);
+  EXPECT_EQ(Run(other, {"set", "w", "9"}), kOk);
+  EXPECT_EQ(Run({"multi"}), kOk);
+  EXPECT_EQ(Run({"get", "w"}), "+QUEUED\r\n");
+  EXPECT_EQ(Run({"exec"}), "*1\r\n" + Bulk("9"));
+  // A watched key that expires counts as changed; so does FLUSHDB.
+  EXPECT_EQ(Run({"set", "e", "v", "px", "20"}), kOk);
+  EXPECT_EQ(Run({"watch", "e"}), kOk);
+  std::this_thread::sleep_for(std::chrono::milliseconds(30));
+  EXPECT_EQ(Run({"multi"}), kOk);
+  EXPECT_EQ(Run({"exec"}), "*-1\r\n");
+  EXPECT_EQ(Run({"watch", "w"}), kOk);
+  EXPECT_EQ(Run(other, {"flushdb"}), kOk);
+  EXPECT_EQ(Run({"multi"}), kOk);
+  EXPECT_EQ(Run({"exec"}), "*-1\r\n");
+  // Watching a missing key: creating it aborts.
+  EXPECT_EQ(Run({"watch", "fresh"}), kOk);
+  EXPECT_EQ(Run(other, {"set", "fresh", "1"}), kOk);
+  EXPECT_EQ(Run({"multi"}), kOk);
+  EXPECT_EQ(Run({"exec"}), "*-1\r\n");
+  // RESP3 null for an aborted EXEC.
+  EXPECT_EQ(Run({"hello", "3"}).substr(0, 2), "%7");
+  EXPECT_EQ(Run({"watch", "w"}), kOk);
+  EXPECT_EQ(Run(other, {"set", "w", "1"}), kOk);
+  EXPECT_EQ(Run({"multi"}), kOk);
+  EXPECT_EQ(Run({"exec"}), "_\r\n");
+}
+
+TEST_F(CommandsTest, ConcurrentIncrIsExact) {
+  constexpr int kThreads = 8;
+  constexpr int kPerThread = 1000;
+  std::vector<ClientState*> clients;
+  for (int t = 0; t < kThreads; t++) clients.push_back(NewClient());
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; t++) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread; i++) {
+        Run(clients[t], {"incr", "counter"});
+        Run(clients[t], {"append", "log", "x"});
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(Run({"get", "counter"}), Bulk(std::to_string(kThreads * kPerThread)));
+  EXPECT_EQ(Run({"strlen", "log"}), Int(kThreads * kPerThread));
+}
+
+TEST_F(CommandsTest, OptimisticTransactionsUnderContention) {
+  // Each thread increments with WATCH/GET/MULTI/SET/EXEC and retries on a
+  // nil EXEC: the total is exact only if WATCH never misses a change.
+  constexpr int kThreads = 4;
+  constexpr int kPerThread = 200;
+  EXPECT_EQ(Run({"set", "balance", "0"}), kOk);
+  std::vector<ClientState*> clients;
+  for (int t = 0; t < kThreads; t++) clients.push_back(NewClient());
+  std::atomic<int> aborts{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; t++) {
+    threads.emplace_back([&, t] {
+      ClientState* c = clients[t];
+      for (int i = 0; i < kPerThread; i++) {
+        while (true) {
+          Run(c, {"watch", "balance"});
+          const int64_t value = std::stoll(test::BulkValue(Run(c, {"get", "balance"})));
+          Run(c, {"multi"});
+          Run(c, {"set", "balance", std::to_string(value + 1)});
+          if (Run(c, {"exec"}) != "*-1\r\n") break;
+          aborts++;
+        }
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(Run({"get", "balance"}), Bulk(std::to_string(kThreads * kPerThread)));
+  std::printf("optimistic increments: %d aborted EXECs retried\n", aborts.load());
+}
+
+TEST_F(CommandsTest, PipelineBatchSharesOneWriteAndSeesItsOwnWrites) {
+  ClientState* other = NewClient();
+  PipelineBatch batch(keyspace_.get());
+  std::string out;
+  Reply reply(&out, 2);
+  auto run = [&](Args args) { ExecuteCommand(context_, *client_, args, reply, &batch); };
+  const uint64_t generation = keyspace_->write_generation();
+  run({"set", "a", "1"});
+  run({"incr", "a"});
+  run({"get", "a"});
+  run({"append", "b", "x"});
+  run({"mset", "c", "1", "d", "2"});
+  EXPECT_FALSE(batch.empty());
+  // Nothing is visible (or acknowledged) before Finish.
+  EXPECT_EQ(Run(other, {"get", "a"}), kNil);
+  batch.Finish(reply);
+  EXPECT_TRUE(batch.empty());
+  EXPECT_EQ(keyspace_->write_generation(), generation + 1);  // one engine write
+  EXPECT_EQ(out, std::string(kOk) + Int(2) + Bulk("2") + Int(1) + kOk);
+  EXPECT_EQ(Run(other, {"mget", "a", "b", "c", "d"}),
+            "*4\r\n" + Bulk("2") + Bulk("x") + Bulk("1") + Bulk("2"));
+  // Keyspace-wide and transaction commands end the batch first.
+  out.clear();
+  run({"set", "e", "1"});
+  run({"dbsize"});
+  EXPECT_TRUE(batch.empty());
+  run({"set", "f", "1"});
+  run({"multi"});
+  EXPECT_TRUE(batch.empty());
+  run({"set", "g", "1"});
+  run({"exec"});
+  batch.Finish(reply);
+  EXPECT_EQ(out, std::string(kOk) + Int(5) + kOk + kOk + "+QUEUED\r\n" + "*1\r\n" + kOk);
+  // A stripe held elsewhere cuts the batch instead of deadlocking.
+  out.clear();
+  std::atomic<bool> holding{false};
+  std::thread releaser([&] {
+    KeyLocks::Guard held = keyspace_->locks().LockOne("busy");
+    holding = true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  });
+  while (!holding) std::this_thread::yield();
+  run({"set", "h", "1"});
+  run({"set", "busy", "1"});  // waits for the releaser after committing "h"
+  EXPECT_EQ(Run(other, {"get", "h"}), Bulk("1"));
+  batch.Finish(reply);
+  releaser.join();
+  EXPECT_EQ(out, std::string(kOk) + kOk);
+  EXPECT_EQ(Run(other, {"get", "busy"}), Bulk("1"));
+}
+
+TEST_F(CommandsTest, Authentication) {
+  ASSERT_EQ(config_.Set(*Config::Find("requirepass"), "secret"), "");
+  ClientState* c = NewClient();
+  EXPECT_FALSE(c->authenticated);
+  const std::string noauth = Err("NOAUTH Authentication required.");
+  for (Args args : std::vector<Args>{{"get", "a"}, {"ping"}, {"set", "a", "b"}, {"select", "0"},
+                                     {"multi"}, {"client", "id"}, {"command"}, {"info"},
+                                     {"config", "get", "*"}, {"flushall"}, {"shutdown"}}) {
+    EXPECT_EQ(Run(c, args), noauth) << args[0];
+  }
+  EXPECT_FALSE(shutdown_requested_);
+  EXPECT_EQ(Run(c, {"foo"}), Err("ERR unknown command 'foo', with args beginning with: "));
+  EXPECT_EQ(Run(c, {"hello", "3"}).substr(0, 7), "-NOAUTH");
+  EXPECT_EQ(Run(c, {"auth", "wrong"}), Err("WRONGPASS invalid username-password pair or user is disabled."));
+  EXPECT_EQ(Run(c, {"hello", "3", "auth", "default", "wrong"}),
+            Err("WRONGPASS invalid username-password pair or user is disabled."));
+  EXPECT_EQ(Run(c, {"auth", "secret"}), kOk);
+  EXPECT_EQ(Run(c, {"get", "a"}), kNil);
+  ClientState* d = NewClient();
+  EXPECT_EQ(Run(d, {"hello", "3", "auth", "default", "secret", "setname", "n1"}).substr(0, 2), "%7");
+  EXPECT_EQ(Run(d, {"client", "getname"}), Bulk("n1"));
+  ClientState* e = NewClient();
+  EXPECT_EQ(Run(e, {"auth", "default", "secret"}), kOk);
+  EXPECT_EQ(Run(e, {"quit"}), kOk);
+}
+
+TEST_F(CommandsTest, ConfigGetSet) {
+  EXPECT_EQ(Run({"config", "get", "save"}), "*2\r\n$4\r\nsave\r\n$0\r\n\r\n");
+  EXPECT_EQ(Run({"config", "get", "appendonly"}), "*2\r\n" + Bulk("appendonly") + Bulk("yes"));
+  EXPECT_EQ(Run({"config", "get", "nonexist"}), "*0\r\n");
+  EXPECT_EQ(Run({"config", "get", "MAXC*", "maxm*"}).substr(0, 4), "*4\r\n");  // maxclients, maxmemory
+  EXPECT_EQ(Run({"config", "set", "foo", "bar"}),
+            Err("ERR Unknown option or number of arguments for CONFIG SET - 'foo'"));
+  EXPECT_EQ(Run({"config", "set", "port", "1"}),
+            Err("ERR CONFIG SET failed (possibly related to argument 'port') - can't set immutable config"));
+  EXPECT_EQ(Run({"config", "set", "maxclients", "abc"}),
+            Err("ERR CONFIG SET failed (possibly related to argument 'maxclients') - argument couldn't be parsed into an integer"));
+  EXPECT_EQ(Run({"config", "set", "appendfsync", "always", "timeout", "7"}), kOk);
+  EXPECT_EQ(keyspace_->fsync_policy(), FsyncPolicy::kAlways);
+  EXPECT_EQ(Run({"config", "get", "timeout"}), "*2\r\n" + Bulk("timeout") + Bulk("7"));
+  // All or nothing.
+  EXPECT_EQ(Run({"config", "set", "timeout", "9", "maxclients", "-5"}).substr(0, 18), "-ERR CONFIG SET fa");
+  EXPECT_EQ(Run({"config", "get", "timeout"}), "*2\r\n" + Bulk("timeout") + Bulk("7"));
+  EXPECT_EQ(Run({"set", "k", "v"}), kOk);  // works under appendfsync always
+  EXPECT_EQ(Run({"config", "resetstat"}), kOk);
+}
+
+TEST_F(CommandsTest, CommandAndInfo) {
+  const std::string count = Run({"command", "count"});
+  EXPECT_EQ(count, Int(static_cast<int64_t>(commands_.all().size())));
+  EXPECT_EQ(Run({"command", "info", "get"}).rfind("*1\r\n*10\r\n$3\r\nget\r\n:2\r\n*2\r\n+readonly\r\n+fast\r\n:1\r\n:1\r\n:1\r\n", 0), 0u);
+  EXPECT_EQ(Run({"command", "docs"}), "*0\r\n");
+  EXPECT_EQ(Run({"command", "getkeys", "mset", "a", "1", "b", "2"}), "*2\r\n" + Bulk("a") + Bulk("b"));
+  EXPECT_EQ(Run({"command"}).rfind("*" + std::to_string(commands_.all().size()) + "\r\n", 0), 0u);
+  EXPECT_EQ(Run({"set", "k", "v", "ex", "100"}), kOk);
+  const std::string info = test::BulkValue(Run({"info"}));
+  for (const char* needle : {"# Server\r\nredis_version:", "# Clients\r\nconnected_clients:",
+                             "# Memory\r\nused_memory:", "# Persistence\r\n", "# Stats\r\n",
+                             "# Keyspace\r\ndb0:keys=1,expires=1,avg_ttl=0\r\n", "# Lsmkv\r\n",
+                             "lsmkv_level_L0:files=", "lsmkv_wal_syncs:", "aof_enabled:1"}) {
+    EXPECT_NE(info.find(needle), std::string::npos) << needle << "\n" << info;
+  }
+  EXPECT_EQ(info.find("# Commandstats"), std::string::npos);
+  const std::string all = test::BulkValue(Run({"info", "all"}));
+  EXPECT_NE(all.find("cmdstat_set:calls="), std::string::npos);
+  const std::string one = test::BulkValue(Run({"info", "keyspace"}));
+  EXPECT_EQ(one, "# Keyspace\r\ndb0:keys=1,expires=1,avg_ttl=0\r\n");
+}
+
+TEST_F(CommandsTest, ShutdownCommand) {
+  EXPECT_EQ(Run({"shutdown", "foo"}), Err("ERR syntax error"));
+  EXPECT_EQ(Run({"shutdown", "save", "nosave"}), Err("ERR syntax error"));
+  EXPECT_FALSE(shutdown_requested_);
+  EXPECT_EQ(Run({"shutdown", "nosave"}), "");  // no reply: the connection closes
+  EXPECT_TRUE(shutdown_requested_);
+  EXPECT_TRUE(client_->close_after_reply);
+}
+
+TEST_F(CommandsTest, DataSurvivesReopen) {
+  EXPECT_EQ(Run({"set", "persist", "me", "ex", "1000"}), kOk);
+  EXPECT_EQ(Run({"incrby", "n", "42"}), Int(42));
+  keyspace_.reset();
+  ASSERT_TRUE(db_->Close().ok());
+  db_.reset();
+  Options options;
+  options.compaction_filter = filter_;
+  ASSERT_TRUE(DB::Open(options, dir_, &db_).ok());
+  keyspace_ = std::make_unique<Keyspace>(db_.get());
+  context_.keyspace = keyspace_.get();
+  EXPECT_EQ(Run({"get", "persist"}), Bulk("me"));
+  EXPECT_EQ(Run({"ttl", "persist"}), Int(1000));
+  EXPECT_EQ(Run({"get", "n"}), Bulk("42"));
+}
+
+}  // namespace
+}  // namespace lsmkv::server

@@ -1,0 +1,113 @@
+// Config: every lsmkv-server setting, named as Redis names it where Redis has
+// it. One table serves the command line (--name value), the config file
+// (redis.conf style "name value" lines), --help, and CONFIG GET/SET.
+//
+// Values are validated with Redis's CONFIG SET wording. Settings marked
+// immutable (bind, port, dir, engine options...) are read at startup only.
+//
+// Thread safety: getters and Set may be called concurrently; numeric
+// settings are atomics, strings are guarded by a mutex.
+#ifndef LSMKV_SERVER_CONFIG_H_
+#define LSMKV_SERVER_CONFIG_H_
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace lsmkv::server {
+
+enum class Setting : int {
+  kBind,
+  kPort,
+  kDir,
+  kAppendfsync,
+  kAppendonly,
+  kSave,
+  kDatabases,
+  kMaxclients,
+  kTimeout,
+  kRequirepass,
+  kProtoMaxBulkLen,
+  kClientQueryBufferLimit,
+  kClientOutputBufferLimit,
+  kIoThreads,
+  kHz,
+  kMetricsPort,
+  kMaxmemory,
+  kWriteBufferSize,
+  kBlockCacheSize,
+  kCompression,
+  kMaxOpenFiles,
+  kBloomBitsPerKey,
+  kMaxBackgroundCompactions,
+  kTargetFileSize,
+  kBlockSize,
+  kCount,
+};
+
+enum class SettingKind { kString, kInt, kBytes, kEnum, kBool, kOutputLimit };
+
+struct SettingInfo {
+  Setting id;
+  const char* name;
+  SettingKind kind;
+  bool mutable_at_runtime;
+  const char* default_value;
+  int64_t min;  // kInt / kBytes bounds (inclusive)
+  int64_t max;
+  std::vector<std::string> choices;  // kEnum, in order; the value is the index
+  const char* help;
+};
+
+class Config {
+ public:
+  Config();
+
+  // The table, in --help order.
+  static const std::vector<SettingInfo>& Table();
+  // nullptr if unknown (name compared without case).
+  static const SettingInfo* Find(std::string_view name);
+
+  // Validates and stores text. Returns "" on success, else the reason in
+  // Redis's wording ("argument couldn't be parsed into an integer").
+  // Immutability is the caller's rule (CONFIG SET checks it).
+  std::string Set(const SettingInfo& info, std::string_view text);
+  // The current value as CONFIG GET shows it.
+  std::string Get(const SettingInfo& info) const;
+
+  int64_t Int(Setting id) const {
+    return ints_[static_cast<int>(id)].load(std::memory_order_relaxed);
+  }
+  std::string String(Setting id) const;
+
+  // Parses argv (after the program name): "--name value" pairs, "--config
+  // FILE", a leading positional config file path. The file is read first, so
+  // the command line overrides it. Returns "" or an error message; *help is
+  // set if --help was given, *version for --version.
+  std::string ParseCommandLine(const std::vector<std::string>& args, bool* help, bool* version);
+  // Reads a redis.conf-style file: "name value..." per line, '#' comments,
+  // quoting as in inline commands. Returns "" or "FILE:LINE: reason".
+  std::string LoadFile(const std::string& path);
+  const std::string& config_file() const { return config_file_; }
+
+  // The --help text.
+  static std::string HelpText();
+
+ private:
+  std::atomic<int64_t> ints_[static_cast<int>(Setting::kCount)];
+  mutable std::mutex strings_mu_;
+  std::string strings_[static_cast<int>(Setting::kCount)];  // guarded by strings_mu_
+  std::string config_file_;
+};
+
+// Parses a Redis memory value ("512mb", "1gb", "100k", "4096"); false if invalid.
+bool ParseMemory(std::string_view text, int64_t* bytes);
+
+}  // namespace lsmkv::server
+
+#endif  // LSMKV_SERVER_CONFIG_H_

@@ -1,0 +1,258 @@
+#include "server/connection.h"
+
+#include "server/config.h"
+#include "server/dispatcher.h"
+#include "server/reply.h"
+#include "server/server.h"
+#include "server/value_codec.h"
+
+namespace lsmkv::server {
+
+namespace {
+
+// Replies pending past this are written before more commands run.
+constexpr size_t kWriteThreshold = 64 * 1024;
+// Bytes asked of the parser for each read.
+constexpr size_t kReadChunk = 16 * 1024;
+// A drained reply buffer larger than this is released.
+constexpr size_t kKeepOutputCapacity = 1024 * 1024;
+
+std::string Endpoint(const asio::ip::tcp::endpoint& endpoint) {
+  const asio::ip::address address = endpoint.address();
+  std::string host = address.to_string();
+  if (address.is_v6()) host = "[" + host + "]";
+  return host + ":" + std::to_string(endpoint.port());
+}
+
+}  // namespace
+
+Connection::Connection(Server* server, asio::ip::tcp::socket socket)
+    : server_(server), socket_(std::move(socket)), batch_(server->context().keyspace) {
+  ServerContext& ctx = server_->context();
+  state_.id = ctx.clients->NextId();
+  state_.created_ms = UnixTimeMs();
+  state_.last_interaction_ms.store(state_.created_ms, std::memory_order_relaxed);
+  state_.authenticated = ctx.config->String(Setting::kRequirepass).empty();
+  asio::error_code ec;
+  const auto remote = socket_.remote_endpoint(ec);
+  if (!ec) state_.address = Endpoint(remote);
+  const auto local = socket_.local_endpoint(ec);
+  if (!ec) state_.local_address = Endpoint(local);
+}
+
+Connection::~Connection() {
+  // Close() normally ran; this covers a connection destroyed unstarted.
+  if (registered_) server_->context().clients->Remove(&state_);
+}
+
+void Connection::Start() {
+  auto self = shared_from_this();
+  asio::post(socket_.get_executor(), [self] {
+    if (self->closed_) return;
+    self->server_->context().clients->Add(&self->state_);
+    self->registered_ = true;
+    asio::error_code ec;
+    self->socket_.set_option(asio::ip::tcp::no_delay(true), ec);
+    self->socket_.non_blocking(true, ec);  // WriteNow must never block
+    if (self->stopping_ || self->server_->stopping()) {
+      self->Close();
+      return;
+    }
+    self->DoRead();
+  });
+}
+
+void Connection::Stop() {
+  auto self = shared_from_this();
+  asio::post(socket_.get_executor(), [self] {
+    if (self->closed_) return;
+    self->stopping_ = true;
+    if (self->reading_) {
+      asio::error_code ec;
+      self->socket_.cancel(ec);  // OnRead sees operation_aborted and closes
+    } else if (!self->writing_) {
+      self->Close();
+    }
+  });
+}
+
+void Connection::CheckIdle(int64_t now_ms, int64_t timeout_ms) {
+  auto self = shared_from_this();
+  asio::post(socket_.get_executor(), [self, now_ms, timeout_ms] {
+    if (self->closed_) return;
+    const int64_t last = self->state_.last_interaction_ms.load(std::memory_order_relaxed);
+    if (now_ms - last >= timeout_ms) self->Close();
+  });
+}
+
+void Connection::RefreshParserLimits() {
+  Config& config = *server_->context().config;
+  RespLimits limits;
+  limits.max_bulk_length = static_cast<uint64_t>(config.Int(Setting::kProtoMaxBulkLen));
+  limits.max_query_buffer = static_cast<uint64_t>(config.Int(Setting::kClientQueryBufferLimit));
+  parser_.set_limits(limits);
+  if (!state_.authenticated && config.String(Setting::kRequirepass).empty()) {
+    state_.authenticated = true;  // the password was removed
+  }
+  parser_.set_authenticated(state_.authenticated);
+}
+
+void Connection::DoRead() {
+  if (closed_) return;
+  RefreshParserLimits();
+  size_t available = 0;
+  char* buffer = parser_.PrepareWrite(kReadChunk, &available);
+  reading_ = true;
+  auto self = shared_from_this();
+  socket_.async_read_some(asio::buffer(buffer, available),
+                          [self](const asio::error_code& error, size_t bytes) {
+                            self->OnRead(error, bytes);
+                          });
+}
+
+void Connection::OnRead(const asio::error_code& error, size_t bytes) {
+  reading_ = false;
+  if (error || stopping_) {
+    Close();
+    return;
+  }
+  parser_.Commit(bytes);
+  server_->context().stats->net_input_bytes.fetch_add(bytes, std::memory_order_relaxed);
+  state_.last_interaction_ms.store(UnixTimeMs(), std::memory_order_relaxed);
+  Process();
+}
+
+void Connection::Process() {
+  ServerContext& ctx = server_->context();
+  Reply reply(&out_, state_.protocol.load(std::memory_order_relaxed));
+  while (true) {
+    ExecuteBuffered(ctx, reply);
+    state_.query_buffer_bytes.store(parser_.buffered(), std::memory_order_relaxed);
+    const bool finishing = close_after_write_ || stopping_ || server_->stopping();
+    if (out_.empty()) {
+      if (finishing) {
+        Close();
+      } else {
+        DoRead();
+      }
+      return;
+    }
+    // Most replies fit in the socket buffer: write them now and save a
+    // round through the event loop; whatever does not fit goes async.
+    if (!WriteNow()) {
+      DoWrite();
+      return;
+    }
+    if (finishing || close_after_write_) {
+      Close();
+      return;
+    }
+    if (parser_.buffered() == 0) {
+      DoRead();
+      return;
+    }
+    // More pipelined requests are buffered: run them.
+  }
+}
+
+void Connection::ExecuteBuffered(ServerContext& ctx, Reply& reply) {
+  while (!close_after_write_ && out_.size() < kWriteThreshold) {
+    RespParser::Result result = parser_.Next(&args_);
+    if (result == RespParser::Result::kNeedMore) break;
+    if (result == RespParser::Result::kError) {
+      batch_.Finish(reply);
+      ctx.stats->protocol_errors.fetch_add(1, std::memory_order_relaxed);
+      ctx.stats->error_replies.fetch_add(1, std::memory_order_relaxed);
+      reply.Error("ERR " + parser_.error());
+      close_after_write_ = true;
+      break;
+    }
+    reply.set_protocol(state_.protocol.load(std::memory_order_relaxed));
+    ExecuteCommand(ctx, state_, args_, reply, &batch_);
+    // AUTH may have lifted the unauthenticated limits for what follows.
+    parser_.set_authenticated(state_.authenticated);
+    const int64_t limit = ctx.config->Int(Setting::kClientOutputBufferLimit);
+    if (limit > 0 && out_.size() > static_cast<uint64_t>(limit)) {
+      batch_.Finish(reply);
+      out_.clear();
+      reply.Error("ERR client output buffer limit reached (client-output-buffer-limit); closing "
+                  "the connection");
+      close_after_write_ = true;
+      break;
+    }
+    if (state_.close_after_reply) {
+      close_after_write_ = true;
+      break;
+    }
+    if (stopping_ || server_->stopping()) break;
+  }
+  // Replies leave only after the writes they acknowledge are committed.
+  batch_.Finish(reply);
+  state_.output_buffer_bytes.store(out_.size(), std::memory_order_relaxed);
+}
+
+bool Connection::WriteNow() {
+  asio::error_code ec;
+  const size_t written = socket_.write_some(asio::buffer(out_), ec);
+  if (ec && ec != asio::error::would_block && ec != asio::error::try_again) {
+    out_.clear();
+    close_after_write_ = true;  // the peer is gone; Close follows
+    return true;
+  }
+  server_->context().stats->net_output_bytes.fetch_add(written, std::memory_order_relaxed);
+  if (written == out_.size()) {
+    if (out_.capacity() > kKeepOutputCapacity) {
+      std::string().swap(out_);
+    } else {
+      out_.clear();
+    }
+    state_.output_buffer_bytes.store(0, std::memory_order_relaxed);
+    return true;
+  }
+  out_.erase(0, written);
+  return false;
+}
+
+void Connection::DoWrite() {
+  sending_.swap(out_);
+  out_.clear();
+  writing_ = true;
+  auto self = shared_from_this();
+  asio::async_write(socket_, asio::buffer(sending_),
+                    [self](const asio::error_code& error, size_t bytes) {
+                      self->OnWrite(error, bytes);
+                    });
+}
+
+void Connection::OnWrite(const asio::error_code& error, size_t bytes) {
+  writing_ = false;
+  server_->context().stats->net_output_bytes.fetch_add(bytes, std::memory_order_relaxed);
+  if (sending_.capacity() > kKeepOutputCapacity) {
+    std::string().swap(sending_);
+  } else {
+    sending_.clear();
+  }
+  state_.output_buffer_bytes.store(0, std::memory_order_relaxed);
+  if (error || close_after_write_ || stopping_ || server_->stopping()) {
+    Close();
+    return;
+  }
+  Process();
+}
+
+void Connection::Close() {
+  if (closed_) return;
+  closed_ = true;
+  asio::error_code ec;
+  socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
+  socket_.close(ec);
+  ServerContext& ctx = server_->context();
+  DiscardTransaction(ctx, state_);
+  if (registered_) {
+    ctx.clients->Remove(&state_);
+    registered_ = false;
+  }
+  server_->OnConnectionClosed(id());
+}
+
+}  // namespace lsmkv::server

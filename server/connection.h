@@ -1,0 +1,88 @@
+// Connection: one client socket on the Asio event loop.
+//
+// A connection alternates between reading and writing, never both: it reads
+// a chunk, executes every complete command in it (pipelining) until about
+// 64 KiB of replies are pending, writes them, and continues with the
+// buffered commands or the next read. A client that does not read its
+// replies therefore stops being served instead of growing server memory;
+// a single reply over client-output-buffer-limit is replaced by an error and
+// the connection closed. Protocol errors get Redis's "-ERR Protocol error:
+// ..." reply, then the connection closes; nothing else is affected.
+//
+// Thread safety: all handlers of one connection run on its strand (the
+// socket's executor). Stop and CheckIdle may be called from any thread.
+#ifndef LSMKV_SERVER_CONNECTION_H_
+#define LSMKV_SERVER_CONNECTION_H_
+
+#ifndef ASIO_STANDALONE
+#define ASIO_STANDALONE
+#endif
+#include <asio.hpp>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "server/client_state.h"
+#include "server/dispatcher.h"
+#include "server/reply.h"
+#include "server/server_context.h"
+#include "server/resp_parser.h"
+
+namespace lsmkv::server {
+
+class Server;
+
+class Connection : public std::enable_shared_from_this<Connection> {
+ public:
+  // REQUIRES: socket's executor is a strand; server outlives the connection.
+  Connection(Server* server, asio::ip::tcp::socket socket);
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+  ~Connection();
+
+  uint64_t id() const { return state_.id; }
+  ClientState& state() { return state_; }
+
+  // Registers the client and starts reading.
+  void Start();
+  // Graceful stop for shutdown: the command running (if any) completes and
+  // its reply is written, then the socket closes. Thread-safe.
+  void Stop();
+  // Closes the connection if it has been idle for at least timeout_ms.
+  // Thread-safe.
+  void CheckIdle(int64_t now_ms, int64_t timeout_ms);
+
+ private:
+  void DoRead();
+  void OnRead(const asio::error_code& error, size_t bytes);
+  // Executes buffered commands, then writes, reads or closes.
+  void Process();
+  // Executes complete buffered commands until about kWriteThreshold bytes of
+  // replies are pending (or the connection is to close), then commits them.
+  void ExecuteBuffered(ServerContext& ctx, Reply& reply);
+  // Writes out_ without blocking; true if nothing is left to send.
+  bool WriteNow();
+  void DoWrite();
+  void OnWrite(const asio::error_code& error, size_t bytes);
+  void Close();
+  void RefreshParserLimits();
+
+  Server* server_;
+  asio::ip::tcp::socket socket_;
+  RespParser parser_;
+  std::vector<std::string> args_;
+  std::string out_;      // replies not yet handed to the socket
+  std::string sending_;  // replies being written
+  ClientState state_;
+  PipelineBatch batch_;
+  bool reading_ = false;
+  bool writing_ = false;
+  bool stopping_ = false;
+  bool close_after_write_ = false;
+  bool closed_ = false;
+  bool registered_ = false;
+};
+
+}  // namespace lsmkv::server
+
+#endif  // LSMKV_SERVER_CONNECTION_H_

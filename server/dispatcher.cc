@@ -1,0 +1,260 @@
+#include "server/dispatcher.h"
+
+#include <chrono>
+
+#include "server/command.h"
+#include "server/command_table.h"
+#include "server/config.h"
+#include "server/keyspace.h"
+
+namespace lsmkv::server {
+
+namespace {
+
+// Unix time in microseconds: one clock read gives a command both its expiry
+// clock (milliseconds) and the start of its latency measurement.
+int64_t NowMicros() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+bool ArityOk(const CommandSpec& spec, size_t argc) {
+  const int n = static_cast<int>(argc);
+  return spec.arity > 0 ? n == spec.arity : n >= -spec.arity;
+}
+
+bool NeedsAuth(ServerContext& server, const ClientState& client, const CommandSpec& spec) {
+  if (client.authenticated || (spec.flags & kCmdNoAuth)) return false;
+  return !server.config->String(Setting::kRequirepass).empty();
+}
+
+void Reject(ServerContext& server, ClientState& client, const CommandSpec* spec, Reply& reply,
+            std::string_view error) {
+  if (client.in_multi) client.multi_failed = true;
+  if (spec != nullptr) spec->stats.rejected_calls.fetch_add(1, std::memory_order_relaxed);
+  server.stats->error_replies.fetch_add(1, std::memory_order_relaxed);
+  reply.Error(error);
+}
+
+bool KeysTooLarge(const std::vector<std::string_view>& keys) {
+  for (std::string_view key : keys) {
+    if (key.size() > kMaxKeyBytes) return true;
+  }
+  return false;
+}
+
+// Runs spec's handler in txn and records its statistics (latency from
+// start_us, a NowMicros reading taken when the command began).
+void RunHandler(ServerContext& server, ClientState& client, const CommandSpec& spec,
+                const std::vector<std::string>& args, Reply& reply, Txn& txn, bool in_exec,
+                int64_t start_us) {
+  const uint64_t errors_before = reply.errors();
+  CommandContext ctx{server, client, spec, args, reply, txn, in_exec};
+  spec.handler(ctx);
+  const bool failed = reply.errors() != errors_before;
+  if (failed) server.stats->error_replies.fetch_add(1, std::memory_order_relaxed);
+  const int64_t elapsed = NowMicros() - start_us;  // the wall clock may step back
+  spec.stats.Record(elapsed > 0 ? static_cast<uint64_t>(elapsed) : 0, failed);
+  server.stats->commands_processed.fetch_add(1, std::memory_order_relaxed);
+}
+
+}  // namespace
+
+std::string UnknownCommandError(const std::vector<std::string>& args) {
+  std::string listed;
+  for (size_t i = 1; i < args.size() && listed.size() < 128; i++) {
+    listed += "'";
+    listed += args[i].substr(0, 128 - listed.size());
+    listed += "' ";
+  }
+  return "ERR unknown command '" + args[0].substr(0, 128) + "', with args beginning with: " +
+         listed;
+}
+
+std::string UnknownSubcommandError(std::string_view subcommand, std::string_view command) {
+  return "ERR unknown subcommand '" + std::string(subcommand.substr(0, 128)) + "'. Try " +
+         std::string(command) + " HELP.";
+}
+
+namespace {
+
+// Commands a pipeline batch can hold: not transactions, administration or
+// keyspace-wide commands (those must see, and be seen by, committed state).
+bool Batchable(const CommandSpec& spec) {
+  return (spec.flags & (kCmdTransaction | kCmdLockAll | kCmdKeyspace | kCmdAdmin)) == 0;
+}
+
+// A batch is cut at about this many bytes of pending writes.
+constexpr size_t kMaxBatchBytes = 4 << 20;
+
+}  // namespace
+
+PipelineBatch::~PipelineBatch() {
+  // The owner runs Finish before dropping a batch; a batch with writes here
+  // would lose them, so commit rather than drop.
+  if (txn_.has_writes()) txn_.Commit().PermitUncheckedError();
+}
+
+void PipelineBatch::Finish(Reply& reply) {
+  if (commands_ == 0) return;
+  Status s;
+  if (txn_.has_writes()) s = txn_.Commit();
+  guard_.Release();
+  if (!s.ok()) {
+    reply.buffer()->resize(reply_start_);
+    for (size_t i = 0; i < commands_; i++) reply.Error("ERR " + s.ToString());
+  }
+  commands_ = 0;
+}
+
+void ExecuteCommand(ServerContext& server, ClientState& client, std::vector<std::string>& args,
+                    Reply& reply, PipelineBatch* batch) {
+  const CommandSpec* spec = server.commands->Find(args[0]);
+  if (spec == nullptr) {
+    Reject(server, client, nullptr, reply, UnknownCommandError(args));
+    return;
+  }
+  client.last_command.store(spec, std::memory_order_relaxed);
+  if (!ArityOk(*spec, args.size())) {
+    Reject(server, client, spec, reply, ArityError(spec->name));
+    return;
+  }
+  if (NeedsAuth(server, client, *spec)) {
+    Reject(server, client, spec, reply, errors::kNoAuth);
+    return;
+  }
+  if (client.in_multi && !(spec->flags & kCmdTransaction)) {
+    client.queued.push_back(std::move(args));
+    reply.Status("QUEUED");
+    return;
+  }
+
+  thread_local std::vector<std::string_view> keys;
+  keys.clear();
+  CollectKeys(*spec, args, &keys);
+  if ((spec->flags & kCmdWrite) && KeysTooLarge(keys)) {
+    Reject(server, client, spec, reply,
+           "ERR key is too large (lsmkv-server keys are at most 65536 bytes)");
+    return;
+  }
+  KeyLocks& locks = server.keyspace->locks();
+  const bool needs_locks = !(spec->flags & kCmdTransaction) &&
+                           (keys.size() > 1 || (keys.size() == 1 && (spec->flags & kCmdWrite)));
+
+  if (batch != nullptr && Batchable(*spec)) {
+    if (needs_locks && !locks.TryExtend(&batch->guard_, keys)) {
+      batch->Finish(reply);
+      batch->guard_ = locks.Lock(keys);
+    }
+    if (batch->commands_ == 0) batch->reply_start_ = reply.buffer()->size();
+    const int64_t start_us = NowMicros();
+    batch->txn_.set_now_ms(start_us / 1000);
+    batch->commands_++;
+    RunHandler(server, client, *spec, args, reply, batch->txn_, /*in_exec=*/false, start_us);
+    if (batch->txn_.pending_bytes() >= kMaxBatchBytes) batch->Finish(reply);
+    return;
+  }
+  if (batch != nullptr) batch->Finish(reply);
+
+  KeyLocks::Guard guard;
+  if (spec->flags & kCmdTransaction) {
+    // MULTI/EXEC/DISCARD/WATCH/QUIT manage locks themselves.
+  } else if (spec->flags & kCmdLockAll) {
+    guard = locks.LockAll();
+  } else if (needs_locks) {
+    guard = keys.size() == 1 ? locks.LockOne(keys[0]) : locks.Lock(keys);
+  }
+  const int64_t start_us = NowMicros();
+  Txn txn(server.keyspace, start_us / 1000);
+  std::string* out = reply.buffer();
+  const size_t mark = out->size();
+  RunHandler(server, client, *spec, args, reply, txn, /*in_exec=*/false, start_us);
+  if (txn.has_writes()) {
+    Status s = txn.Commit();
+    if (!s.ok()) {
+      out->resize(mark);
+      server.stats->error_replies.fetch_add(1, std::memory_order_relaxed);
+      spec->stats.failed_calls.fetch_add(1, std::memory_order_relaxed);
+      reply.Error("ERR " + s.ToString());
+    }
+  }
+}
+
+void UnwatchAll(ServerContext& server, ClientState& client) {
+  for (const auto& [key, deadline] : client.watched) {
+    server.keyspace->locks().Unwatch(key, &client.watch);
+  }
+  client.watched.clear();
+  client.watch.dirty.store(false, std::memory_order_release);
+}
+
+void DiscardTransaction(ServerContext& server, ClientState& client) {
+  client.in_multi = false;
+  client.multi_failed = false;
+  client.queued.clear();
+  UnwatchAll(server, client);
+}
+
+void ExecuteTransaction(ServerContext& server, ClientState& client, Reply& reply) {
+  if (!client.in_multi) {
+    reply.Error("ERR EXEC without MULTI");
+    return;
+  }
+  if (client.multi_failed) {
+    DiscardTransaction(server, client);
+    reply.Error("EXECABORT Transaction discarded because of previous errors.");
+    return;
+  }
+  // Lock every key the transaction names or watches (every stripe if a
+  // command works on the whole keyspace).
+  std::vector<const CommandSpec*> specs;
+  specs.reserve(client.queued.size());
+  std::vector<std::string_view> keys;
+  bool lock_all = false;
+  for (const auto& args : client.queued) {
+    const CommandSpec* spec = server.commands->Find(args[0]);
+    specs.push_back(spec);
+    if (spec->flags & (kCmdKeyspace | kCmdLockAll)) lock_all = true;
+    CollectKeys(*spec, args, &keys);
+  }
+  for (const auto& [key, deadline] : client.watched) keys.push_back(key);
+  KeyLocks::Guard guard =
+      lock_all ? server.keyspace->locks().LockAll() : server.keyspace->locks().Lock(keys);
+
+  const int64_t now = UnixTimeMs();
+  bool changed = client.watch.dirty.load(std::memory_order_acquire);
+  for (const auto& [key, deadline] : client.watched) {
+    if (IsExpired(deadline, now)) changed = true;
+  }
+  if (changed) {
+    guard.Release();
+    DiscardTransaction(server, client);
+    reply.NullArray();
+    return;
+  }
+
+  std::vector<std::vector<std::string>> queued;
+  queued.swap(client.queued);
+  client.in_multi = false;
+  Txn txn(server.keyspace, now, /*overlay=*/true);
+  std::string* out = reply.buffer();
+  const size_t mark = out->size();
+  reply.Array(queued.size());
+  for (size_t i = 0; i < queued.size(); i++) {
+    const CommandSpec& spec = *specs[i];
+    client.last_command.store(&spec, std::memory_order_relaxed);
+    RunHandler(server, client, spec, queued[i], reply, txn, /*in_exec=*/true, NowMicros());
+  }
+  if (txn.has_writes()) {
+    Status s = txn.Commit();
+    if (!s.ok()) {
+      out->resize(mark);
+      reply.Error("EXECABORT Transaction discarded: " + s.ToString());
+    }
+  }
+  guard.Release();
+  DiscardTransaction(server, client);
+}
+
+}  // namespace lsmkv::server

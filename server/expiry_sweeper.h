@@ -1,0 +1,26 @@
+// The background expiry sweep: reads the expiry hints ('x' keys, ordered by
+// deadline) that are due, and deletes each hinted key whose stored value has
+// in fact expired, together with the hint. A hint whose key was since
+// overwritten, persisted or given a later deadline is just dropped (the new
+// deadline, if any, has its own hint). Each slice handles at most max_keys
+// hints and holds the key stripes of its keys while it decides and commits,
+// so it never deletes a value a client has just rewritten.
+#ifndef LSMKV_SERVER_EXPIRY_SWEEPER_H_
+#define LSMKV_SERVER_EXPIRY_SWEEPER_H_
+
+#include <cstdint>
+
+#include "lsmkv/status.h"
+#include "server/keyspace.h"
+
+namespace lsmkv::server {
+
+inline constexpr size_t kSweepKeysPerSlice = 1000;
+
+// One slice at now_ms. *removed counts the keys deleted (also added to
+// keyspace->expired_keys).
+Status SweepExpired(Keyspace* keyspace, int64_t now_ms, size_t max_keys, uint64_t* removed);
+
+}  // namespace lsmkv::server
+
+#endif  // LSMKV_SERVER_EXPIRY_SWEEPER_H_

@@ -1,0 +1,272 @@
+#include "server/info.h"
+
+#include <sys/resource.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <set>
+
+#include "server/client_state.h"
+#include "server/command_table.h"
+#include "server/config.h"
+#include "server/engine_stats.h"
+#include "server/expiry_filter.h"
+#include "server/keyspace.h"
+
+namespace lsmkv::server {
+
+namespace {
+
+const char* const kDefaultSections[] = {"server",      "clients", "memory", "persistence",
+                                        "stats",       "replication", "cpu", "keyspace",
+                                        "lsmkv"};
+const char* const kAllSections[] = {"server", "clients",      "memory",   "persistence",
+                                    "stats",  "replication",  "cpu",      "commandstats",
+                                    "keyspace", "lsmkv"};
+
+class Section {
+ public:
+  Section(std::string* out, const char* title) : out_(out) {
+    if (!out_->empty()) out_->append("\r\n");
+    out_->append("# ").append(title).append("\r\n");
+  }
+  void Field(const std::string& name, const std::string& value) {
+    out_->append(name).append(":").append(value).append("\r\n");
+  }
+  void Field(const std::string& name, uint64_t value) { Field(name, std::to_string(value)); }
+  void Field(const std::string& name, int64_t value) { Field(name, std::to_string(value)); }
+  void Field(const std::string& name, int value) { Field(name, std::to_string(value)); }
+  void FieldDouble(const std::string& name, double value, int decimals = 2) {
+    char buf[64];
+    std::snprintf(buf, sizeof(buf), "%.*f", decimals, value);
+    Field(name, std::string(buf));
+  }
+
+ private:
+  std::string* out_;
+};
+
+std::string HumanBytes(uint64_t bytes) {
+  const char* units[] = {"B", "K", "M", "G", "T"};
+  double value = static_cast<double>(bytes);
+  int unit = 0;
+  while (value >= 1024 && unit < 4) {
+    value /= 1024;
+    unit++;
+  }
+  char buf[32];
+  if (unit == 0) {
+    std::snprintf(buf, sizeof(buf), "%lluB", static_cast<unsigned long long>(bytes));
+  } else {
+    std::snprintf(buf, sizeof(buf), "%.2f%s", value, units[unit]);
+  }
+  return buf;
+}
+
+uint64_t Load(const std::atomic<uint64_t>& v) { return v.load(std::memory_order_relaxed); }
+
+uint64_t EngineProperty(DB* db, const char* name) {
+  std::string value;
+  if (!db->GetProperty(name, &value)) return 0;
+  return std::strtoull(value.c_str(), nullptr, 10);
+}
+
+void ServerSection(ServerContext& server, std::string* out) {
+  Section s(out, "Server");
+  struct utsname name;
+  std::string os = "Linux";
+  if (uname(&name) == 0) os = std::string(name.sysname) + " " + name.release + " " + name.machine;
+  const int64_t now = UnixTimeMs();
+  const int64_t uptime = (now - server.start_time_ms) / 1000;
+  s.Field("redis_version", kRedisCompatVersion);
+  s.Field("lsmkv_version", kServerVersion);
+  s.Field("redis_mode", "standalone");
+  s.Field("os", os);
+  s.Field("arch_bits", static_cast<int>(sizeof(void*) * 8));
+  s.Field("multiplexing_api", "epoll");
+  s.Field("process_id", static_cast<int64_t>(getpid()));
+  s.Field("tcp_port", server.tcp_port);
+  s.Field("server_time_usec", now * 1000);
+  s.Field("uptime_in_seconds", uptime);
+  s.Field("uptime_in_days", uptime / 86400);
+  s.Field("hz", server.config->Int(Setting::kHz));
+  s.Field("configured_hz", server.config->Int(Setting::kHz));
+  s.Field("executable", server.executable);
+  s.Field("config_file", server.config->config_file());
+  s.Field("io_threads_active", server.io_threads > 1 ? 1 : 0);
+  s.Field("io_threads", server.io_threads);
+}
+
+void ClientsSection(ServerContext& server, std::string* out) {
+  Section s(out, "Clients");
+  s.Field("connected_clients", static_cast<uint64_t>(server.clients->size()));
+  s.Field("cluster_connections", 0);
+  s.Field("maxclients", server.config->Int(Setting::kMaxclients));
+  s.Field("blocked_clients", 0);
+  s.Field("tracking_clients", 0);
+  s.Field("clients_in_timeout_table", 0);
+}
+
+void MemorySection(ServerContext& server, std::string* out) {
+  Section s(out, "Memory");
+  const uint64_t rss = ResidentBytes();
+  DB* db = server.keyspace->db();
+  // Redis's used_memory is what its allocator holds for data; here the data
+  // is on disk, so the process's resident size is the honest figure.
+  s.Field("used_memory", rss);
+  s.Field("used_memory_human", HumanBytes(rss));
+  s.Field("used_memory_rss", rss);
+  s.Field("used_memory_rss_human", HumanBytes(rss));
+  s.Field("maxmemory", 0);
+  s.Field("maxmemory_human", "0B");
+  s.Field("maxmemory_policy", "noeviction");
+  s.Field("mem_allocator", "libc");
+  s.Field("lsmkv_memtable_bytes", EngineProperty(db, "lsmkv.cur-size-active-mem-table"));
+  s.Field("lsmkv_immutable_memtables", EngineProperty(db, "lsmkv.num-immutable-mem-table"));
+  s.Field("lsmkv_block_cache_capacity", server.config->Int(Setting::kBlockCacheSize));
+}
+
+void PersistenceSection(ServerContext& server, std::string* out) {
+  Section s(out, "Persistence");
+  Keyspace& ks = *server.keyspace;
+  s.Field("loading", 0);
+  s.Field("async_loading", 0);
+  s.Field("rdb_changes_since_last_save", ks.write_generation());
+  s.Field("rdb_bgsave_in_progress", 0);
+  s.Field("rdb_last_save_time", server.start_time_ms / 1000);
+  s.Field("rdb_last_bgsave_status", "ok");
+  s.Field("aof_enabled", 1);
+  s.Field("aof_rewrite_in_progress", 0);
+  s.Field("aof_rewrite_scheduled", 0);
+  s.Field("aof_last_bgrewrite_status", "ok");
+  s.Field("aof_last_write_status",
+          ks.last_sync_error_ms.load(std::memory_order_relaxed) == 0 ? "ok" : "err");
+  s.Field("appendfsync", server.config->Get(*Config::Find("appendfsync")));
+  s.Field("lsmkv_background_syncs", Load(ks.syncs));
+}
+
+void StatsSection(ServerContext& server, std::string* out) {
+  Section s(out, "Stats");
+  ServerStats& st = *server.stats;
+  Keyspace& ks = *server.keyspace;
+  const uint64_t by_compaction = server.expiry_filter ? server.expiry_filter->removed() : 0;
+  s.Field("total_connections_received", Load(st.connections_received));
+  s.Field("total_commands_processed", Load(st.commands_processed));
+  s.Field("instantaneous_ops_per_sec", Load(st.instantaneous_ops_per_sec));
+  s.Field("total_net_input_bytes", Load(st.net_input_bytes));
+  s.Field("total_net_output_bytes", Load(st.net_output_bytes));
+  s.Field("rejected_connections", Load(st.rejected_connections));
+  s.Field("expired_keys", Load(ks.expired_keys) + by_compaction);
+  s.Field("expired_keys_by_sweep", Load(ks.expired_keys));
+  s.Field("expired_keys_by_compaction", by_compaction);
+  s.Field("evicted_keys", 0);
+  s.Field("keyspace_hits", Load(ks.keyspace_hits));
+  s.Field("keyspace_misses", Load(ks.keyspace_misses));
+  s.Field("pubsub_channels", 0);
+  s.Field("pubsub_patterns", 0);
+  s.Field("total_error_replies", Load(st.error_replies));
+  s.Field("total_protocol_errors", Load(st.protocol_errors));
+}
+
+void ReplicationSection(std::string* out) {
+  Section s(out, "Replication");
+  s.Field("role", "master");
+  s.Field("connected_slaves", 0);
+  s.Field("master_repl_offset", 0);
+}
+
+void CpuSection(std::string* out) {
+  Section s(out, "CPU");
+  struct rusage usage;
+  getrusage(RUSAGE_SELF, &usage);
+  auto seconds = [](const timeval& tv) { return tv.tv_sec + tv.tv_usec / 1e6; };
+  s.FieldDouble("used_cpu_sys", seconds(usage.ru_stime), 6);
+  s.FieldDouble("used_cpu_user", seconds(usage.ru_utime), 6);
+}
+
+void CommandStatsSection(ServerContext& server, std::string* out) {
+  Section s(out, "Commandstats");
+  for (const auto& spec : server.commands->all()) {
+    const CommandStats& st = spec->stats;
+    const uint64_t calls = Load(st.calls);
+    const uint64_t rejected = Load(st.rejected_calls);
+    if (calls == 0 && rejected == 0) continue;
+    const uint64_t micros = Load(st.micros);
+    char line[256];
+    std::snprintf(line, sizeof(line),
+                  "calls=%llu,usec=%llu,usec_per_call=%.2f,rejected_calls=%llu,failed_calls=%llu",
+                  static_cast<unsigned long long>(calls), static_cast<unsigned long long>(micros),
+                  calls ? static_cast<double>(micros) / calls : 0.0,
+                  static_cast<unsigned long long>(rejected),
+                  static_cast<unsigned long long>(Load(st.failed_calls)));
+    s.Field(std::string("cmdstat_") + spec->name, std::string(line));
+  }
+}
+
+void KeyspaceSection(ServerContext& server, std::string* out) {
+  Section s(out, "Keyspace");
+  uint64_t keys = 0, with_deadline = 0;
+  if (!server.keyspace->CountKeys(UnixTimeMs(), &keys, &with_deadline).ok() || keys == 0) return;
+  s.Field("db0", "keys=" + std::to_string(keys) + ",expires=" + std::to_string(with_deadline) +
+                     ",avg_ttl=0");
+}
+
+void LsmkvSection(ServerContext& server, std::string* out) {
+  Section s(out, "Lsmkv");
+  const EngineStats stats = ReadEngineStats(server.keyspace->db());
+  for (const auto& [name, value] : stats.counters) {
+    if (name == "write_amplification") {
+      s.FieldDouble("lsmkv_" + name, value);
+    } else {
+      s.Field("lsmkv_" + name, static_cast<uint64_t>(value));
+    }
+  }
+  for (const LevelStats& l : stats.levels) {
+    char line[256];
+    std::snprintf(line, sizeof(line),
+                  "files=%.0f,bytes=%.0f,score=%.2f,compactions=%.0f,compaction_bytes_read=%.0f,"
+                  "compaction_bytes_written=%.0f,compaction_seconds=%.1f",
+                  l.files, l.bytes, l.score, l.compactions, l.compaction_bytes_read,
+                  l.compaction_bytes_written, l.compaction_seconds);
+    s.Field("lsmkv_level_" + l.level, std::string(line));
+  }
+}
+
+}  // namespace
+
+uint64_t ResidentBytes() {
+  std::ifstream statm("/proc/self/statm");
+  uint64_t size = 0, resident = 0;
+  if (!(statm >> size >> resident)) return 0;
+  return resident * static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
+}
+
+std::string BuildInfo(ServerContext& server, const std::vector<std::string>& requested) {
+  std::set<std::string> wanted;
+  if (requested.empty()) wanted.insert("default");
+  for (const std::string& name : requested) wanted.insert(name);
+  if (wanted.erase("default")) wanted.insert(std::begin(kDefaultSections), std::end(kDefaultSections));
+  if (wanted.erase("all") + wanted.erase("everything") > 0) {
+    wanted.insert(std::begin(kAllSections), std::end(kAllSections));
+  }
+  std::string out;
+  for (const char* name : kAllSections) {
+    if (!wanted.count(name)) continue;
+    const std::string section = name;
+    if (section == "server") ServerSection(server, &out);
+    if (section == "clients") ClientsSection(server, &out);
+    if (section == "memory") MemorySection(server, &out);
+    if (section == "persistence") PersistenceSection(server, &out);
+    if (section == "stats") StatsSection(server, &out);
+    if (section == "replication") ReplicationSection(&out);
+    if (section == "cpu") CpuSection(&out);
+    if (section == "commandstats") CommandStatsSection(server, &out);
+    if (section == "keyspace") KeyspaceSection(server, &out);
+    if (section == "lsmkv") LsmkvSection(server, &out);
+  }
+  return out;
+}
+
+}  // namespace lsmkv::server

@@ -1,0 +1,138 @@
+#include "server/key_locks.h"
+
+#include <algorithm>
+#include <functional>
+
+namespace lsmkv::server {
+
+KeyLocks::Guard::Guard(Guard&& other) noexcept
+    : owner_(other.owner_),
+      stripes_(std::move(other.stripes_)),
+      held_(other.held_),
+      all_(other.all_) {
+  other.owner_ = nullptr;
+  other.stripes_.clear();
+  other.held_.reset();
+  other.all_ = false;
+}
+
+KeyLocks::Guard& KeyLocks::Guard::operator=(Guard&& other) noexcept {
+  if (this != &other) {
+    Release();
+    owner_ = other.owner_;
+    stripes_ = std::move(other.stripes_);
+    held_ = other.held_;
+    all_ = other.all_;
+    other.owner_ = nullptr;
+    other.stripes_.clear();
+    other.held_.reset();
+    other.all_ = false;
+  }
+  return *this;
+}
+
+void KeyLocks::Guard::Release() {
+  if (owner_ == nullptr) return;
+  // Reverse order of acquisition.
+  for (auto it = stripes_.rbegin(); it != stripes_.rend(); ++it) owner_->stripes_[*it].mu.unlock();
+  stripes_.clear();
+  held_.reset();
+  owner_ = nullptr;
+  all_ = false;
+}
+
+KeyLocks::KeyLocks() : stripes_(new Stripe[kStripes]) {}
+
+size_t KeyLocks::StripeOf(std::string_view key) const {
+  return std::hash<std::string_view>()(key) % kStripes;
+}
+
+void KeyLocks::LockStripes(std::vector<size_t>* stripes) {
+  std::sort(stripes->begin(), stripes->end());
+  stripes->erase(std::unique(stripes->begin(), stripes->end()), stripes->end());
+  for (size_t s : *stripes) stripes_[s].mu.lock();
+}
+
+KeyLocks::Guard KeyLocks::Lock(const std::vector<std::string_view>& keys) {
+  Guard guard;
+  guard.owner_ = this;
+  guard.stripes_.reserve(keys.size());
+  for (std::string_view key : keys) guard.stripes_.push_back(StripeOf(key));
+  LockStripes(&guard.stripes_);
+  for (size_t s : guard.stripes_) guard.held_.set(s);
+  return guard;
+}
+
+KeyLocks::Guard KeyLocks::LockOne(std::string_view key) {
+  Guard guard;
+  guard.owner_ = this;
+  guard.stripes_.push_back(StripeOf(key));
+  stripes_[guard.stripes_[0]].mu.lock();
+  guard.held_.set(guard.stripes_[0]);
+  return guard;
+}
+
+KeyLocks::Guard KeyLocks::LockAll() {
+  Guard guard;
+  guard.owner_ = this;
+  guard.all_ = true;
+  guard.stripes_.reserve(kStripes);
+  for (size_t i = 0; i < kStripes; i++) guard.stripes_.push_back(i);
+  for (size_t i = 0; i < kStripes; i++) stripes_[i].mu.lock();
+  guard.held_.set();
+  return guard;
+}
+
+bool KeyLocks::TryExtend(Guard* guard, const std::vector<std::string_view>& keys) {
+  if (guard->all_) return true;
+  const size_t before = guard->stripes_.size();
+  for (std::string_view key : keys) {
+    const size_t s = StripeOf(key);
+    if (guard->held_.test(s)) continue;
+    if (!stripes_[s].mu.try_lock()) {
+      // Undo this call's acquisitions.
+      for (size_t i = before; i < guard->stripes_.size(); i++) {
+        stripes_[guard->stripes_[i]].mu.unlock();
+        guard->held_.reset(guard->stripes_[i]);
+      }
+      guard->stripes_.resize(before);
+      return false;
+    }
+    guard->held_.set(s);
+    guard->stripes_.push_back(s);
+  }
+  if (!guard->stripes_.empty()) guard->owner_ = this;
+  return true;
+}
+
+void KeyLocks::Watch(std::string_view key, WatchState* w) {
+  Stripe& stripe = stripes_[StripeOf(key)];
+  std::lock_guard<StripeMutex> lock(stripe.mu);
+  auto [it, inserted] = stripe.watchers.try_emplace(std::string(key));
+  if (std::find(it->second.begin(), it->second.end(), w) != it->second.end()) return;
+  it->second.push_back(w);
+  if (inserted) watched_keys_.fetch_add(1, std::memory_order_acq_rel);
+}
+
+void KeyLocks::Unwatch(std::string_view key, WatchState* w) {
+  Stripe& stripe = stripes_[StripeOf(key)];
+  std::lock_guard<StripeMutex> lock(stripe.mu);
+  auto it = stripe.watchers.find(std::string(key));
+  if (it == stripe.watchers.end()) return;
+  auto& list = it->second;
+  list.erase(std::remove(list.begin(), list.end(), w), list.end());
+  if (list.empty()) {
+    stripe.watchers.erase(it);
+    watched_keys_.fetch_sub(1, std::memory_order_acq_rel);
+  }
+}
+
+void KeyLocks::Touch(std::string_view key) {
+  if (watched_keys() == 0) return;
+  Stripe& stripe = stripes_[StripeOf(key)];
+  auto it = stripe.watchers.find(std::string(key));
+  if (it == stripe.watchers.end()) return;
+  for (WatchState* w : it->second) w->dirty.store(true, std::memory_order_release);
+}
+
+}  // namespace lsmkv::server

@@ -1,0 +1,74 @@
+#include "server/key_locks.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <thread>
+
+namespace lsmkv::server {
+namespace {
+
+TEST(KeyLocksTest, LockExcludesOtherHolders) {
+  KeyLocks locks;
+  KeyLocks::Guard guard = locks.Lock({"a", "b", "a"});
+  std::atomic<bool> got{false};
+  std::thread other([&] {
+    KeyLocks::Guard g = locks.LockOne("b");
+    got = true;
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(30));
+  EXPECT_FALSE(got.load());
+  guard.Release();
+  other.join();
+  EXPECT_TRUE(got.load());
+}
+
+TEST(KeyLocksTest, TryExtendNeverBlocksAndUndoesOnFailure) {
+  KeyLocks locks;
+  KeyLocks::Guard mine;
+  ASSERT_TRUE(locks.TryExtend(&mine, {"x", "y"}));
+  EXPECT_FALSE(mine.empty());
+  ASSERT_TRUE(locks.TryExtend(&mine, {"x"}));  // already held: nothing to take
+  std::atomic<bool> holding{false};
+  std::atomic<bool> release{false};
+  std::thread other([&] {
+    KeyLocks::Guard g = locks.LockOne("busy");
+    holding = true;
+    while (!release) std::this_thread::yield();
+  });
+  while (!holding) std::this_thread::yield();
+  // "fresh" would be taken, "busy" cannot: neither is kept.
+  EXPECT_FALSE(locks.TryExtend(&mine, {"fresh", "busy"}));
+  release = true;
+  other.join();
+  mine.Release();
+  // Nothing leaked: every stripe can be taken again.
+  KeyLocks::Guard all = locks.LockAll();
+  EXPECT_TRUE(all.holds_all());
+}
+
+TEST(KeyLocksTest, TouchMarksWatchersOfThatKeyOnly) {
+  KeyLocks locks;
+  WatchState a, b;
+  locks.Watch("k1", &a);
+  locks.Watch("k2", &b);
+  locks.Watch("k1", &a);  // twice is once
+  EXPECT_EQ(locks.watched_keys(), 2u);
+  {
+    KeyLocks::Guard g = locks.LockOne("k1");
+    locks.Touch("k1");
+  }
+  EXPECT_TRUE(a.dirty.load());
+  EXPECT_FALSE(b.dirty.load());
+  locks.Unwatch("k1", &a);
+  locks.Unwatch("k2", &b);
+  EXPECT_EQ(locks.watched_keys(), 0u);
+  {
+    KeyLocks::Guard all = locks.LockAll();
+    locks.TouchWatchedIf([](const std::string&) { return true; });
+  }
+  EXPECT_FALSE(b.dirty.load());
+}
+
+}  // namespace
+}  // namespace lsmkv::server

@@ -1,0 +1,133 @@
+#include "server/reply.h"
+
+#include <charconv>
+#include <cmath>
+#include <cstdio>
+#include <vector>
+
+namespace lsmkv::server {
+
+void Reply::Header(char marker, uint64_t count) {
+  char buf[32];
+  buf[0] = marker;
+  auto [end, ec] = std::to_chars(buf + 1, buf + sizeof(buf) - 2, count);
+  (void)ec;
+  *end++ = '\r';
+  *end++ = '\n';
+  out_->append(buf, end - buf);
+}
+
+void Reply::Status(std::string_view text) {
+  out_->push_back('+');
+  out_->append(text);
+  out_->append("\r\n", 2);
+}
+
+void Reply::Error(std::string_view text) {
+  errors_++;
+  out_->push_back('-');
+  const size_t start = out_->size();
+  out_->append(text);
+  for (size_t i = start; i < out_->size(); i++) {
+    if ((*out_)[i] == '\r' || (*out_)[i] == '\n') (*out_)[i] = ' ';
+  }
+  out_->append("\r\n", 2);
+}
+
+void Reply::Integer(int64_t value) {
+  char buf[32];
+  buf[0] = ':';
+  auto [end, ec] = std::to_chars(buf + 1, buf + sizeof(buf) - 2, value);
+  (void)ec;
+  *end++ = '\r';
+  *end++ = '\n';
+  out_->append(buf, end - buf);
+}
+
+void Reply::Bulk(std::string_view value) {
+  Header('$', value.size());
+  out_->append(value);
+  out_->append("\r\n", 2);
+}
+
+void Reply::Null() {
+  if (protocol_ >= 3) {
+    out_->append("_\r\n", 3);
+  } else {
+    out_->append("$-1\r\n", 5);
+  }
+}
+
+void Reply::NullArray() {
+  if (protocol_ >= 3) {
+    out_->append("_\r\n", 3);
+  } else {
+    out_->append("*-1\r\n", 5);
+  }
+}
+
+void Reply::Array(size_t count) { Header('*', count); }
+
+void Reply::Map(size_t pairs) {
+  if (protocol_ >= 3) {
+    Header('%', pairs);
+  } else {
+    Header('*', pairs * 2);
+  }
+}
+
+void Reply::Set(size_t count) { Header(protocol_ >= 3 ? '~' : '*', count); }
+
+void Reply::Double(double value) {
+  char buf[64];
+  int n;
+  if (std::isinf(value)) {
+    n = std::snprintf(buf, sizeof(buf), "%s", value > 0 ? "inf" : "-inf");
+  } else {
+    n = std::snprintf(buf, sizeof(buf), "%.17g", value);
+  }
+  if (protocol_ >= 3) {
+    out_->push_back(',');
+    out_->append(buf, n);
+    out_->append("\r\n", 2);
+  } else {
+    Bulk(std::string_view(buf, n));
+  }
+}
+
+void Reply::Bool(bool value) {
+  if (protocol_ >= 3) {
+    out_->append(value ? "#t\r\n" : "#f\r\n", 4);
+  } else {
+    out_->append(value ? ":1\r\n" : ":0\r\n", 4);
+  }
+}
+
+void Reply::Verbatim(std::string_view text) {
+  if (protocol_ >= 3) {
+    Header('=', text.size() + 4);
+    out_->append("txt:", 4);
+    out_->append(text);
+    out_->append("\r\n", 2);
+  } else {
+    Bulk(text);
+  }
+}
+
+std::string FormatLongDouble(long double value) {
+  // "%.17Lf" of the largest long double needs ~4950 digits.
+  std::vector<char> buf(5200);
+  int n = std::snprintf(buf.data(), buf.size(), "%.17Lf", value);
+  if (n < 0) return "0";
+  size_t length = static_cast<size_t>(n);
+  if (length >= buf.size()) length = buf.size() - 1;
+  std::string text(buf.data(), length);
+  if (text.find('.') != std::string::npos) {
+    while (!text.empty() && text.back() == '0') text.pop_back();
+    if (!text.empty() && text.back() == '.') text.pop_back();
+  }
+  if (text == "-0") text = "0";
+  return text;
+}
+
+}  // namespace lsmkv::server

@@ -1,0 +1,272 @@
+#include "server/resp_parser.h"
+
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+namespace lsmkv::server {
+namespace {
+
+using Args = std::vector<std::string>;
+
+std::string Encode(const Args& args) {
+  std::string out = "*" + std::to_string(args.size()) + "\r\n";
+  for (const auto& a : args) out += "$" + std::to_string(a.size()) + "\r\n" + a + "\r\n";
+  return out;
+}
+
+// Feeds input in one piece and returns every command (stops at an error).
+std::vector<Args> ParseAll(RespParser* parser, const std::string& input,
+                           RespParser::Result* last = nullptr) {
+  parser->Append(input);
+  std::vector<Args> commands;
+  Args args;
+  RespParser::Result r;
+  while ((r = parser->Next(&args)) == RespParser::Result::kCommand) commands.push_back(args);
+  if (last) *last = r;
+  return commands;
+}
+
+TEST(RespParserTest, MultiBulkCommand) {
+  RespParser parser;
+  auto commands = ParseAll(&parser, Encode({"SET", "key", "value"}));
+  ASSERT_EQ(commands.size(), 1u);
+  EXPECT_EQ(commands[0], (Args{"SET", "key", "value"}));
+  EXPECT_EQ(parser.buffered(), 0u);
+}
+
+TEST(RespParserTest, BinarySafeBulks) {
+  RespParser parser;
+  const std::string binary("a\r\nb\0c\xff", 7);
+  auto commands = ParseAll(&parser, Encode({"SET", binary, ""}));
+  ASSERT_EQ(commands.size(), 1u);
+  EXPECT_EQ(commands[0][1], binary);
+  EXPECT_EQ(commands[0][2], "");
+}
+
+TEST(RespParserTest, EveryFragmentation) {
+  const std::string input = Encode({"SET", "k", "v"}) + Encode({"GET", "k"}) + "PING\r\n";
+  // Split the stream at every position: the commands must come out the same.
+  for (size_t cut = 0; cut <= input.size(); cut++) {
+    RespParser parser;
+    std::vector<Args> commands;
+    Args args;
+    parser.Append(input.substr(0, cut));
+    while (parser.Next(&args) == RespParser::Result::kCommand) commands.push_back(args);
+    parser.Append(input.substr(cut));
+    while (parser.Next(&args) == RespParser::Result::kCommand) commands.push_back(args);
+    ASSERT_EQ(commands.size(), 3u) << "cut at " << cut;
+    EXPECT_EQ(commands[0], (Args{"SET", "k", "v"}));
+    EXPECT_EQ(commands[1], (Args{"GET", "k"}));
+    EXPECT_EQ(commands[2], (Args{"PING"}));
+  }
+}
+
+TEST(RespParserTest, ByteByByte) {
+  const std::string input = Encode({"MSET", "a", "1", "b", std::string(1000, 'x')});
+  RespParser parser;
+  Args args;
+  for (size_t i = 0; i + 1 < input.size(); i++) {
+    parser.Append(input.substr(i, 1));
+    ASSERT_EQ(parser.Next(&args), RespParser::Result::kNeedMore) << "at byte " << i;
+  }
+  parser.Append(input.substr(input.size() - 1));
+  ASSERT_EQ(parser.Next(&args), RespParser::Result::kCommand);
+  EXPECT_EQ(args.size(), 5u);
+  EXPECT_EQ(args[4], std::string(1000, 'x'));
+}
+
+TEST(RespParserTest, PipelineOfManyCommands) {
+  std::string input;
+  for (int i = 0; i < 1000; i++) input += Encode({"INCR", "counter" + std::to_string(i % 7)});
+  RespParser parser;
+  auto commands = ParseAll(&parser, input);
+  ASSERT_EQ(commands.size(), 1000u);
+  EXPECT_EQ(commands[999], (Args{"INCR", "counter" + std::to_string(999 % 7)}));
+}
+
+TEST(RespParserTest, ZeroCopyWritesAndLargeBulk) {
+  const std::string big(3 * 1024 * 1024 + 17, 'z');
+  const std::string input = Encode({"SET", "big", big});
+  RespParser parser;
+  size_t fed = 0;
+  Args args;
+  RespParser::Result r = RespParser::Result::kNeedMore;
+  while (fed < input.size()) {
+    size_t available = 0;
+    char* dst = parser.PrepareWrite(16 * 1024, &available);
+    ASSERT_GE(available, 16u * 1024);
+    const size_t n = std::min(available, input.size() - fed);
+    std::memcpy(dst, input.data() + fed, n);
+    parser.Commit(n);
+    fed += n;
+    r = parser.Next(&args);
+    if (fed < input.size()) {
+      ASSERT_EQ(r, RespParser::Result::kNeedMore);
+    }
+  }
+  ASSERT_EQ(r, RespParser::Result::kCommand);
+  EXPECT_EQ(args[2], big);
+}
+
+TEST(RespParserTest, InlineCommands) {
+  RespParser parser;
+  auto commands = ParseAll(&parser,
+                           "PING\r\n"
+                           "set key \"hello world\"\n"
+                           "\r\n"
+                           "   \r\n"
+                           "echo 'it\\'s' \"a\\x41\\n\"\r\n");
+  ASSERT_EQ(commands.size(), 3u);
+  EXPECT_EQ(commands[0], (Args{"PING"}));
+  EXPECT_EQ(commands[1], (Args{"set", "key", "hello world"}));
+  EXPECT_EQ(commands[2], (Args{"echo", "it's", "aA\n"}));
+}
+
+TEST(RespParserTest, EmptyArraysAreIgnored) {
+  RespParser parser;
+  auto commands = ParseAll(&parser, "*0\r\n*-1\r\n" + Encode({"PING"}));
+  ASSERT_EQ(commands.size(), 1u);
+  EXPECT_EQ(commands[0], (Args{"PING"}));
+}
+
+struct ErrorCase {
+  std::string input;
+  std::string error;
+};
+
+TEST(RespParserTest, ProtocolErrorsUseRedisWording) {
+  const std::vector<ErrorCase> cases = {
+      {"*abc\r\n", "Protocol error: invalid multibulk length"},
+      {"*3000000000\r\n", "Protocol error: invalid multibulk length"},
+      {"*2\r\n$4\r\nPING\r\n:1\r\n", "Protocol error: expected '$', got ':'"},
+      {"*1\r\n$abc\r\n", "Protocol error: invalid bulk length"},
+      {"*1\r\n$-1\r\n", "Protocol error: invalid bulk length"},
+      {"*1\r\n$600000000\r\n", "Protocol error: invalid bulk length"},
+      {"echo \"abc\r\n", "Protocol error: unbalanced quotes in request"},
+      {"echo \"abc\"def\r\n", "Protocol error: unbalanced quotes in request"},
+      {std::string(70 * 1024, 'a'), "Protocol error: too big inline request"},
+      {"*" + std::string(70 * 1024, '1'), "Protocol error: too big mbulk count string"},
+      {"*1\r\n$" + std::string(70 * 1024, '1'), "Protocol error: too big bulk count string"},
+  };
+  for (const auto& c : cases) {
+    RespParser parser;
+    RespParser::Result last;
+    ParseAll(&parser, c.input, &last);
+    EXPECT_EQ(last, RespParser::Result::kError) << c.input.substr(0, 40);
+    EXPECT_EQ(parser.error(), c.error) << c.input.substr(0, 40);
+    // The parser stays failed.
+    Args args;
+    parser.Append("PING\r\n");
+    EXPECT_EQ(parser.Next(&args), RespParser::Result::kError);
+  }
+}
+
+TEST(RespParserTest, CommandsBeforeAnErrorAreReturned) {
+  RespParser parser;
+  RespParser::Result last;
+  auto commands = ParseAll(&parser, Encode({"SET", "a", "1"}) + "*x\r\n", &last);
+  ASSERT_EQ(commands.size(), 1u);
+  EXPECT_EQ(last, RespParser::Result::kError);
+}
+
+TEST(RespParserTest, ConfiguredBulkLimit) {
+  RespLimits limits;
+  limits.max_bulk_length = 1024 * 1024;
+  RespParser parser(limits);
+  Args args;
+  parser.Append("*1\r\n$1048576\r\n");
+  EXPECT_EQ(parser.Next(&args), RespParser::Result::kNeedMore);
+  RespParser parser2(limits);
+  parser2.Append("*1\r\n$1048577\r\n");
+  EXPECT_EQ(parser2.Next(&args), RespParser::Result::kError);
+  EXPECT_EQ(parser2.error(), "Protocol error: invalid bulk length");
+}
+
+TEST(RespParserTest, QueryBufferLimit) {
+  RespLimits limits;
+  limits.max_query_buffer = 64 * 1024;
+  RespParser parser(limits);
+  std::string input = "*100\r\n";
+  for (int i = 0; i < 99; i++) input += "$1000\r\n" + std::string(1000, 'q') + "\r\n";
+  RespParser::Result last;
+  ParseAll(&parser, input, &last);
+  EXPECT_EQ(last, RespParser::Result::kError);
+  EXPECT_EQ(parser.error(), "Protocol error: query buffer limit exceeded");
+}
+
+TEST(RespParserTest, UnauthenticatedLimits) {
+  {
+    RespParser parser;
+    parser.set_authenticated(false);
+    RespParser::Result last;
+    ParseAll(&parser, "*20\r\n", &last);
+    EXPECT_EQ(parser.error(), "Protocol error: unauthenticated multibulk length");
+  }
+  {
+    RespParser parser;
+    parser.set_authenticated(false);
+    RespParser::Result last;
+    ParseAll(&parser, "*1\r\n$200000\r\n", &last);
+    EXPECT_EQ(parser.error(), "Protocol error: unauthenticated bulk length");
+  }
+  {
+    RespParser parser;
+    parser.set_authenticated(false);
+    auto commands = ParseAll(&parser, Encode({"AUTH", "secret"}));
+    EXPECT_EQ(commands.size(), 1u);
+  }
+}
+
+TEST(RespParserTest, RandomGarbageNeverCrashes) {
+  std::mt19937 rng(42);
+  const std::string alphabet = "*$:\r\n-+0123456789abc \"'\\x";
+  for (int round = 0; round < 2000; round++) {
+    RespParser parser;
+    std::string input;
+    const int length = static_cast<int>(rng() % 200);
+    for (int i = 0; i < length; i++) input.push_back(alphabet[rng() % alphabet.size()]);
+    Args args;
+    parser.Append(input);
+    int guard = 0;
+    while (parser.Next(&args) == RespParser::Result::kCommand && guard++ < 1000) {
+      EXPECT_FALSE(args.empty());
+    }
+  }
+}
+
+TEST(ParseInt64Test, RedisRules) {
+  int64_t v = 0;
+  EXPECT_TRUE(ParseInt64("0", &v));
+  EXPECT_EQ(v, 0);
+  EXPECT_TRUE(ParseInt64("-17", &v));
+  EXPECT_EQ(v, -17);
+  EXPECT_TRUE(ParseInt64("9223372036854775807", &v));
+  EXPECT_EQ(v, INT64_MAX);
+  EXPECT_TRUE(ParseInt64("-9223372036854775808", &v));
+  EXPECT_EQ(v, INT64_MIN);
+  for (const char* bad : {"", "-", "01", "-0", "+1", " 1", "1 ", "1.5", "9223372036854775808",
+                          "-9223372036854775809", "18446744073709551616", "abc", "1e3"}) {
+    EXPECT_FALSE(ParseInt64(bad, &v)) << bad;
+  }
+}
+
+TEST(SplitInlineArgsTest, Quoting) {
+  Args args;
+  ASSERT_TRUE(SplitInlineArgs("a  b\tc", &args));
+  EXPECT_EQ(args, (Args{"a", "b", "c"}));
+  ASSERT_TRUE(SplitInlineArgs("\"\\x4g\" \"\\q\" ''", &args));
+  EXPECT_EQ(args, (Args{"x4g", "q", ""}));
+  ASSERT_TRUE(SplitInlineArgs("x\"a b\"", &args));  // a quote inside a word starts quoting
+  EXPECT_EQ(args, (Args{"xa b"}));
+  EXPECT_FALSE(SplitInlineArgs("'abc", &args));
+  EXPECT_FALSE(SplitInlineArgs("'a'b", &args));
+  ASSERT_TRUE(SplitInlineArgs(std::string("a\0b c", 5), &args));  // ends at NUL
+  EXPECT_EQ(args, (Args{"a"}));
+}
+
+}  // namespace
+}  // namespace lsmkv::server

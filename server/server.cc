@@ -1,0 +1,277 @@
+#include "server/server.h"
+
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+
+#include "server/background.h"
+#include "server/connection.h"
+#include "server/dispatcher.h"
+#include "server/metrics.h"
+#include "server/value_codec.h"
+
+namespace lsmkv::server {
+
+namespace {
+
+// Connections get this long to finish after shutdown starts; then the event
+// loop is stopped regardless.
+constexpr auto kShutdownGrace = std::chrono::seconds(10);
+
+CompressionType CompressionFromConfig(int64_t index) {
+  static const CompressionType kTypes[] = {CompressionType::kNone, CompressionType::kSnappy,
+                                           CompressionType::kLZ4, CompressionType::kZstd};
+  return kTypes[index];
+}
+
+FsyncPolicy PolicyFromConfig(int64_t index) {
+  static const FsyncPolicy kPolicies[] = {FsyncPolicy::kEverySec, FsyncPolicy::kAlways,
+                                          FsyncPolicy::kNo};
+  return kPolicies[index];
+}
+
+}  // namespace
+
+Server::Server(Config* config, std::string executable)
+    : config_(config),
+      executable_(std::move(executable)),
+      work_(asio::make_work_guard(io_)),
+      strand_(asio::make_strand(io_)),
+      acceptor_(strand_),
+      signals_(strand_, SIGINT, SIGTERM),
+      tick_timer_(strand_),
+      accept_retry_timer_(strand_) {
+  int threads = static_cast<int>(config_->Int(Setting::kIoThreads));
+  if (threads <= 0) threads = static_cast<int>(std::thread::hardware_concurrency());
+  io_threads_ = threads > 0 ? threads : 1;
+}
+
+Server::~Server() {
+  if (background_) background_->Stop();
+  metrics_.reset();
+  if (db_) db_->Close().PermitUncheckedError();
+}
+
+Status Server::Open() {
+  const std::string dir = config_->String(Setting::kDir);
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return Status::IOError("cannot create data directory " + dir, ec.message());
+
+  expiry_filter_ = std::make_shared<ExpiryFilter>();
+  Options options;
+  options.create_if_missing = true;
+  options.compaction_filter = expiry_filter_;
+  options.write_buffer_size = static_cast<size_t>(config_->Int(Setting::kWriteBufferSize));
+  options.block_cache_size = static_cast<size_t>(config_->Int(Setting::kBlockCacheSize));
+  options.compression = CompressionFromConfig(config_->Int(Setting::kCompression));
+  options.max_open_files = static_cast<int>(config_->Int(Setting::kMaxOpenFiles));
+  options.bloom_bits_per_key = static_cast<int>(config_->Int(Setting::kBloomBitsPerKey));
+  options.max_background_compactions =
+      static_cast<int>(config_->Int(Setting::kMaxBackgroundCompactions));
+  options.target_file_size = static_cast<uint64_t>(config_->Int(Setting::kTargetFileSize));
+  options.block_size = static_cast<size_t>(config_->Int(Setting::kBlockSize));
+  // Keys carry a one-byte prefix (expiry hints nine bytes); values a header
+  // of up to nine bytes over proto-max-bulk-len.
+  options.max_key_size = kMaxKeyBytes + kExpiryHintOverhead + 16;
+  options.max_value_size =
+      static_cast<size_t>(config_->Int(Setting::kProtoMaxBulkLen)) + kMaxValueHeader;
+  Status s = DB::Open(options, dir, &db_);
+  if (!s.ok()) return s;
+
+  keyspace_ = std::make_unique<Keyspace>(db_.get());
+  keyspace_->set_fsync_policy(PolicyFromConfig(config_->Int(Setting::kAppendfsync)));
+
+  context_.config = config_;
+  context_.keyspace = keyspace_.get();
+  context_.commands = &commands_;
+  context_.clients = &clients_;
+  context_.cursors = &cursors_;
+  context_.expiry_filter = expiry_filter_.get();
+  context_.stats = &stats_;
+  context_.request_shutdown = [this] { RequestShutdown(); };
+  context_.start_time_ms = UnixTimeMs();
+  context_.executable = executable_;
+  context_.io_threads = io_threads_;
+  return Status::OK();
+}
+
+bool Server::Listen(std::string* error) {
+  const std::string bind = config_->String(Setting::kBind);
+  asio::error_code ec;
+  const asio::ip::address address = asio::ip::make_address(bind, ec);
+  if (ec) {
+    *error = "invalid bind address '" + bind + "': " + ec.message();
+    return false;
+  }
+  const asio::ip::tcp::endpoint endpoint(address,
+                                         static_cast<unsigned short>(config_->Int(Setting::kPort)));
+  acceptor_.open(endpoint.protocol(), ec);
+  if (!ec) acceptor_.set_option(asio::ip::tcp::acceptor::reuse_address(true), ec);
+  if (!ec) acceptor_.bind(endpoint, ec);
+  if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    *error = "cannot listen on " + bind + ":" + std::to_string(config_->Int(Setting::kPort)) +
+             ": " + ec.message();
+    return false;
+  }
+  context_.tcp_port = acceptor_.local_endpoint().port();
+
+  const int64_t metrics_port = config_->Int(Setting::kMetricsPort);
+  if (metrics_port >= 0) {
+    metrics_ = std::make_unique<MetricsEndpoint>(&context_);
+    if (!metrics_->Start(bind, static_cast<int>(metrics_port), error)) return false;
+    metrics_port_ = metrics_->port();
+  }
+  return true;
+}
+
+std::string Server::listen_address() const {
+  asio::error_code ec;
+  const auto endpoint = acceptor_.local_endpoint(ec);
+  if (ec) return "?";
+  std::string host = endpoint.address().to_string();
+  if (endpoint.address().is_v6()) host = "[" + host + "]";
+  return host + ":" + std::to_string(endpoint.port());
+}
+
+Status Server::Run() {
+  signals_.async_wait([this](const asio::error_code& error, int) {
+    if (!error) RequestShutdown();
+  });
+  background_ = std::make_unique<BackgroundWorker>(&context_);
+  background_->Start();
+  DoAccept();
+  ScheduleTick();
+
+  std::mutex done_mu;
+  std::condition_variable done_cv;
+  int running = io_threads_;
+  std::vector<std::thread> threads;
+  for (int i = 0; i < io_threads_; i++) {
+    threads.emplace_back([&] {
+      io_.run();
+      std::lock_guard<std::mutex> lock(done_mu);
+      running--;
+      done_cv.notify_all();
+    });
+  }
+  {
+    std::unique_lock<std::mutex> lock(shutdown_mu_);
+    shutdown_cv_.wait(lock, [this] { return shutdown_requested_; });
+  }
+  {
+    std::unique_lock<std::mutex> lock(done_mu);
+    if (!done_cv.wait_for(lock, kShutdownGrace, [&] { return running == 0; })) {
+      std::fprintf(stderr, "lsmkv-server: connections still busy after %lld s; stopping anyway\n",
+                   static_cast<long long>(kShutdownGrace.count()));
+      io_.stop();
+    }
+  }
+  for (std::thread& t : threads) t.join();
+  background_->Stop();
+  metrics_.reset();
+  Status s = db_->Close();
+  return s;
+}
+
+void Server::RequestShutdown() {
+  if (stopping_.exchange(true, std::memory_order_acq_rel)) return;
+  asio::post(strand_, [this] { BeginShutdown(); });
+  std::lock_guard<std::mutex> lock(shutdown_mu_);
+  shutdown_requested_ = true;
+  shutdown_cv_.notify_all();
+}
+
+void Server::BeginShutdown() {
+  asio::error_code ec;
+  acceptor_.close(ec);
+  signals_.cancel(ec);
+  tick_timer_.cancel();
+  accept_retry_timer_.cancel();
+  std::vector<std::shared_ptr<Connection>> open;
+  {
+    std::lock_guard<std::mutex> lock(connections_mu_);
+    for (auto& [id, weak] : connections_) {
+      if (auto c = weak.lock()) open.push_back(std::move(c));
+    }
+  }
+  for (auto& c : open) c->Stop();
+  work_.reset();
+}
+
+void Server::DoAccept() {
+  acceptor_.async_accept(asio::make_strand(io_),
+                         [this](const asio::error_code& error, asio::ip::tcp::socket socket) {
+                           OnAccept(error, std::move(socket));
+                         });
+}
+
+void Server::OnAccept(const asio::error_code& error, asio::ip::tcp::socket socket) {
+  if (stopping() || !acceptor_.is_open()) return;
+  if (error) {
+    // E.g. out of file descriptors: retry shortly instead of spinning.
+    std::fprintf(stderr, "lsmkv-server: accept: %s\n", error.message().c_str());
+    accept_retry_timer_.expires_after(std::chrono::milliseconds(100));
+    accept_retry_timer_.async_wait([this](const asio::error_code& e) {
+      if (!e && !stopping()) DoAccept();
+    });
+    return;
+  }
+  stats_.connections_received.fetch_add(1, std::memory_order_relaxed);
+  size_t open_connections = 0;
+  {
+    std::lock_guard<std::mutex> lock(connections_mu_);
+    open_connections = connections_.size();
+  }
+  if (open_connections >= static_cast<size_t>(config_->Int(Setting::kMaxclients))) {
+    stats_.rejected_connections.fetch_add(1, std::memory_order_relaxed);
+    static const char kRefusal[] = "-ERR max number of clients reached\r\n";
+    asio::error_code ec;
+    asio::write(socket, asio::buffer(kRefusal, sizeof(kRefusal) - 1), ec);
+    socket.close(ec);
+  } else {
+    auto connection = std::make_shared<Connection>(this, std::move(socket));
+    {
+      std::lock_guard<std::mutex> lock(connections_mu_);
+      connections_[connection->id()] = connection;
+    }
+    connection->Start();
+  }
+  DoAccept();
+}
+
+void Server::OnConnectionClosed(uint64_t id) {
+  std::lock_guard<std::mutex> lock(connections_mu_);
+  connections_.erase(id);
+}
+
+void Server::ScheduleTick() {
+  tick_timer_.expires_after(std::chrono::seconds(1));
+  tick_timer_.async_wait([this](const asio::error_code& error) {
+    if (error || stopping()) return;
+    Tick();
+    ScheduleTick();
+  });
+}
+
+void Server::Tick() {
+  const uint64_t processed = stats_.commands_processed.load(std::memory_order_relaxed);
+  stats_.instantaneous_ops_per_sec.store(processed - last_tick_commands_,
+                                         std::memory_order_relaxed);
+  last_tick_commands_ = processed;
+  const int64_t timeout_s = config_->Int(Setting::kTimeout);
+  if (timeout_s <= 0) return;
+  const int64_t now = UnixTimeMs();
+  std::vector<std::shared_ptr<Connection>> open;
+  {
+    std::lock_guard<std::mutex> lock(connections_mu_);
+    for (auto& [id, weak] : connections_) {
+      if (auto c = weak.lock()) open.push_back(std::move(c));
+    }
+  }
+  for (auto& c : open) c->CheckIdle(now, timeout_s * 1000);
+}
+
+}  // namespace lsmkv::server

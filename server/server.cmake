@@ -1,0 +1,58 @@
+# lsmkv-server: the Redis-protocol server (server/) and its tests.
+# Included by the top-level CMakeLists.txt. Needs standalone Asio (Debian
+# libasio-dev) and prometheus-cpp (prometheus-cpp-dev), both installed by
+# scripts/bootstrap.sh.
+find_path(ASIO_INCLUDE_DIR NAMES asio.hpp)
+find_package(prometheus-cpp CONFIG QUIET)
+if(NOT ASIO_INCLUDE_DIR OR NOT prometheus-cpp_FOUND)
+  message(STATUS "lsmkv-server skipped: libasio-dev and prometheus-cpp-dev are needed (scripts/bootstrap.sh)")
+  return()
+endif()
+
+# Everything but main() and the tests, shared by the binary and the tests.
+file(GLOB LSMKV_SERVER_SOURCES CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/server/*.cc)
+list(FILTER LSMKV_SERVER_SOURCES EXCLUDE REGEX "(_test|server_main)\\.cc$")
+add_library(lsmkv_server_lib STATIC ${LSMKV_SERVER_SOURCES})
+target_include_directories(lsmkv_server_lib PUBLIC ${PROJECT_SOURCE_DIR})
+target_include_directories(lsmkv_server_lib SYSTEM PUBLIC ${ASIO_INCLUDE_DIR})
+target_compile_definitions(lsmkv_server_lib PUBLIC ASIO_STANDALONE)
+target_link_libraries(lsmkv_server_lib PUBLIC lsmkv_static prometheus-cpp::pull Threads::Threads)
+if(LSMKV_SANITIZE STREQUAL "thread")
+  # g++ 12 warns (-Wtsan) that Asio's std::atomic_thread_fence is invisible to
+  # ThreadSanitizer; the warning is about Asio's headers, not our code.
+  target_compile_options(lsmkv_server_lib PUBLIC -Wno-tsan)
+endif()
+
+add_executable(lsmkv_server server/server_main.cc)
+set_target_properties(lsmkv_server PROPERTIES OUTPUT_NAME lsmkv-server)
+target_link_libraries(lsmkv_server PRIVATE lsmkv_server_lib)
+include(GNUInstallDirs)
+install(TARGETS lsmkv_server RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+
+if(LSMKV_BUILD_TESTS)
+  find_package(GTest REQUIRED)
+  # Unit tests: parser, replies, glob, value encoding, config, command logic.
+  file(GLOB LSMKV_SERVER_TESTS CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/server/*_test.cc)
+  list(FILTER LSMKV_SERVER_TESTS EXCLUDE REGEX "server_integration_test\\.cc$")
+  foreach(test_source ${LSMKV_SERVER_TESTS})
+    get_filename_component(test_name ${test_source} NAME_WE)
+    add_executable(server_${test_name} ${test_source})
+    target_link_libraries(server_${test_name} PRIVATE lsmkv_server_lib GTest::gtest GTest::gtest_main)
+    add_test(NAME server_${test_name} COMMAND server_${test_name})
+    set_tests_properties(server_${test_name} PROPERTIES TIMEOUT 120)
+  endforeach()
+
+  # Integration: starts lsmkv-server processes on free loopback ports and
+  # drives them with a RESP client (and redis-server, when installed, as the
+  # reference for exact replies).
+  add_executable(server_integration_test server/server_integration_test.cc server/test_client.cc)
+  target_link_libraries(server_integration_test PRIVATE lsmkv_server_lib GTest::gtest GTest::gtest_main)
+  add_test(NAME server_integration_test COMMAND server_integration_test)
+  set_tests_properties(server_integration_test PROPERTIES TIMEOUT 300
+    ENVIRONMENT "LSMKV_SERVER_BIN=$<TARGET_FILE:lsmkv_server>")
+
+  # redis-cli and redis-benchmark against the server (Debian redis-tools).
+  add_test(NAME server_cli_test
+           COMMAND bash ${PROJECT_SOURCE_DIR}/tests/server_cli_test.sh $<TARGET_FILE:lsmkv_server>)
+  set_tests_properties(server_cli_test PROPERTIES TIMEOUT 300)
+endif()

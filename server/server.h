@@ -1,0 +1,119 @@
+// Server: lsmkv-server's process-level object. It opens the database with
+// the configured engine options (and the expiry compaction filter), listens,
+// runs the Asio event loop on io-threads threads, the background worker
+// (appendfsync everysec, expiry sweep) and the metrics endpoint, and shuts
+// all of it down in order.
+//
+// Shutdown (SIGTERM, SIGINT, SHUTDOWN): stop accepting; every connection
+// finishes the command it is running, writes its replies and closes; the
+// event loop drains; the background worker stops; the database is closed
+// (every acknowledged write recoverable). Run then returns.
+//
+// Thread safety: RequestShutdown, stopping and context may be used from any
+// thread; Open, Listen and Run are called once, in that order, by main.
+#ifndef LSMKV_SERVER_SERVER_H_
+#define LSMKV_SERVER_SERVER_H_
+
+#ifndef ASIO_STANDALONE
+#define ASIO_STANDALONE
+#endif
+#include <asio.hpp>
+#include <atomic>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "lsmkv/db.h"
+#include "server/client_state.h"
+#include "server/command_table.h"
+#include "server/config.h"
+#include "server/expiry_filter.h"
+#include "server/keyspace.h"
+#include "server/scan_cursors.h"
+#include "server/server_context.h"
+
+namespace lsmkv::server {
+
+class BackgroundWorker;
+class Connection;
+class MetricsEndpoint;
+
+class Server {
+ public:
+  // REQUIRES: config outlives the server.
+  Server(Config* config, std::string executable);
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+  ~Server();
+
+  // Creates the data directory if missing and opens the database there.
+  Status Open();
+  // Binds the listening socket (and the metrics endpoint). Error message in
+  // *error on failure.
+  bool Listen(std::string* error);
+  // Serves clients until shutdown, then closes everything. Returns the
+  // database's Close status.
+  Status Run();
+
+  void RequestShutdown();
+  bool stopping() const { return stopping_.load(std::memory_order_acquire); }
+
+  ServerContext& context() { return context_; }
+  // "127.0.0.1:6380" as actually bound.
+  std::string listen_address() const;
+  int metrics_port() const { return metrics_port_; }
+
+  // Called by a connection when it closes.
+  void OnConnectionClosed(uint64_t id);
+
+ private:
+  void DoAccept();
+  void OnAccept(const asio::error_code& error, asio::ip::tcp::socket socket);
+  void ScheduleTick();
+  void Tick();
+  void BeginShutdown();  // runs on strand_
+
+  Config* config_;
+  std::string executable_;
+  std::shared_ptr<ExpiryFilter> expiry_filter_;
+  std::unique_ptr<DB> db_;
+  std::unique_ptr<Keyspace> keyspace_;
+  CommandTable commands_;
+  ClientRegistry clients_;
+  ScanCursors cursors_;
+  ServerStats stats_;
+  ServerContext context_;
+
+  asio::io_context io_;
+  asio::executor_work_guard<asio::io_context::executor_type> work_;
+  // The acceptor, the signals and the timers share this strand, so their
+  // handlers and BeginShutdown never run concurrently.
+  asio::strand<asio::io_context::executor_type> strand_;
+  asio::ip::tcp::acceptor acceptor_;
+  asio::signal_set signals_;
+  asio::steady_timer tick_timer_;
+  asio::steady_timer accept_retry_timer_;
+  int io_threads_ = 1;
+
+  std::mutex connections_mu_;
+  std::unordered_map<uint64_t, std::weak_ptr<Connection>> connections_;  // guarded
+
+  std::unique_ptr<BackgroundWorker> background_;
+  std::unique_ptr<MetricsEndpoint> metrics_;
+  int metrics_port_ = -1;
+
+  std::atomic<bool> stopping_{false};
+  std::mutex shutdown_mu_;
+  std::condition_variable shutdown_cv_;
+  bool shutdown_requested_ = false;  // guarded by shutdown_mu_
+
+  uint64_t last_tick_commands_ = 0;  // strand_ only
+};
+
+}  // namespace lsmkv::server
+
+#endif  // LSMKV_SERVER_SERVER_H_

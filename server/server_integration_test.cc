@@ -1,0 +1,511 @@
+// lsmkv-server end to end: real server processes on free loopback ports,
+// driven over TCP by a RESP client. Covers pipelining, concurrency, expiry to
+// the millisecond, MULTI/EXEC/WATCH across connections, restarts (clean and
+// kill -9 with appendfsync always), authentication, bad input, limits,
+// signals, the metrics endpoint, and a byte-for-byte comparison of replies
+// with Debian's redis-server.
+//
+// LSMKV_SERVER_BIN names the lsmkv-server binary (set by ctest).
+#include <arpa/inet.h>
+#include <ifaddrs.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include "server/test_client.h"
+
+namespace lsmkv::server::test {
+namespace {
+
+using Args = std::vector<std::string>;
+
+std::string ServerBinary() {
+  const char* bin = std::getenv("LSMKV_SERVER_BIN");
+  return bin ? bin : "./lsmkv-server";
+}
+
+std::string Bulk(const std::string& s) { return "$" + std::to_string(s.size()) + "\r\n" + s + "\r\n"; }
+std::string Int(int64_t v) { return ":" + std::to_string(v) + "\r\n"; }
+
+class ServerTest : public ::testing::Test {
+ protected:
+  void SetUp() override { dir_ = MakeTempDir("lsmkv_server_it"); }
+  void TearDown() override {
+    server_.reset();
+    RemoveTree(dir_);
+  }
+
+  // Starts (or restarts) the server on dir_ with extra flags.
+  void StartServer(const Args& extra = {}) {
+    server_ = std::make_unique<ServerProcess>();
+    std::string log;
+    ASSERT_TRUE(server_->Start(ServerBinary(), dir_, extra, &log)) << log;
+  }
+
+  std::unique_ptr<RespClient> Connect() {
+    auto client = std::make_unique<RespClient>();
+    EXPECT_TRUE(client->Connect(server_->port()));
+    return client;
+  }
+
+  std::string dir_;
+  std::unique_ptr<ServerProcess> server_;
+};
+
+TEST_F(ServerTest, BindsLoopbackByDefaultAndPrintsWhere) {
+  StartServer();
+  EXPECT_NE(server_->output().find("listening on 127.0.0.1:" + std::to_string(server_->port())),
+            std::string::npos);
+  auto c = Connect();
+  EXPECT_EQ(c->Call({"PING"}), "+PONG\r\n");
+  // Not reachable on the machine's other addresses.
+  ifaddrs* addrs = nullptr;
+  ASSERT_EQ(getifaddrs(&addrs), 0);
+  int checked = 0;
+  for (ifaddrs* a = addrs; a != nullptr; a = a->ifa_next) {
+    if (a->ifa_addr == nullptr || a->ifa_addr->sa_family != AF_INET) continue;
+    sockaddr_in addr = *reinterpret_cast<sockaddr_in*>(a->ifa_addr);
+    if ((ntohl(addr.sin_addr.s_addr) >> 24) == 127) continue;
+    addr.sin_port = htons(static_cast<uint16_t>(server_->port()));
+    const int fd = socket(AF_INET, SOCK_STREAM, 0);
+    EXPECT_NE(connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0)
+        << "reachable on " << inet_ntoa(addr.sin_addr);
+    close(fd);
+    checked++;
+  }
+  freeifaddrs(addrs);
+  std::printf("non-loopback IPv4 addresses checked: %d\n", checked);
+}
+
+TEST_F(ServerTest, PipelineOfTenThousandCommands) {
+  StartServer();
+  auto c = Connect();
+  std::string batch;
+  for (int i = 0; i < 10000; i++) {
+    batch += EncodeCommand({"SET", "key:" + std::to_string(i), "value:" + std::to_string(i)});
+    batch += EncodeCommand({"GET", "key:" + std::to_string(i)});
+  }
+  batch += "PING\r\n";  // inline, mixed in
+  ASSERT_TRUE(c->SendRaw(batch));
+  for (int i = 0; i < 10000; i++) {
+    ASSERT_EQ(c->ReadReply(), "+OK\r\n") << i;
+    ASSERT_EQ(c->ReadReply(), Bulk("value:" + std::to_string(i))) << i;
+  }
+  EXPECT_EQ(c->ReadReply(), "+PONG\r\n");
+  EXPECT_EQ(c->Call({"DBSIZE"}), Int(10000));
+}
+
+TEST_F(ServerTest, InlineAndBinarySafe) {
+  StartServer();
+  auto c = Connect();
+  ASSERT_TRUE(c->SendRaw("set greeting \"hello world\"\r\nget greeting\r\n"));
+  EXPECT_EQ(c->ReadReply(), "+OK\r\n");
+  EXPECT_EQ(c->ReadReply(), Bulk("hello world"));
+  std::string binary;
+  for (uint32_t i = 0; i < 1024 * 1024; i++) binary.push_back(static_cast<char>(i * 7919u % 256));
+  EXPECT_EQ(c->Call({"SET", std::string("bin\0key", 7), binary}), "+OK\r\n");
+  EXPECT_EQ(c->Call({"GET", std::string("bin\0key", 7)}), Bulk(binary));
+}
+
+TEST_F(ServerTest, ConcurrentClientsIncrementExactly) {
+  StartServer();
+  constexpr int kClients = 8;
+  constexpr int kIncrements = 1000;
+  std::vector<std::thread> threads;
+  std::atomic<int> failures{0};
+  for (int t = 0; t < kClients; t++) {
+    threads.emplace_back([&, t] {
+      RespClient c;
+      if (!c.Connect(server_->port())) {
+        failures++;
+        return;
+      }
+      for (int i = 0; i < kIncrements; i++) {
+        // Half the clients pipeline in groups of 10.
+        if (t % 2 == 0) {
+          if (c.Call({"INCR", "counter"})[0] != ':') failures++;
+        } else if (i % 10 == 0) {
+          std::string group;
+          for (int j = 0; j < 10; j++) group += EncodeCommand({"INCR", "counter"});
+          c.SendRaw(group);
+          for (int j = 0; j < 10; j++) {
+            if (c.ReadReply()[0] != ':') failures++;
+          }
+        }
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(failures.load(), 0);
+  auto c = Connect();
+  EXPECT_EQ(c->Call({"GET", "counter"}), Bulk(std::to_string(kClients * kIncrements)));
+}
+
+TEST_F(ServerTest, ExpiryToTheMillisecond) {
+  StartServer();
+  auto c = Connect();
+  EXPECT_EQ(c->Call({"SET", "k", "v", "PX", "100"}), "+OK\r\n");
+  const auto start = std::chrono::steady_clock::now();
+  std::this_thread::sleep_until(start + std::chrono::milliseconds(50));
+  EXPECT_EQ(c->Call({"GET", "k"}), Bulk("v"));
+  std::this_thread::sleep_until(start + std::chrono::milliseconds(150));
+  EXPECT_EQ(c->Call({"GET", "k"}), "$-1\r\n");
+  EXPECT_EQ(c->Call({"PTTL", "k"}), Int(-2));
+  // The background sweep deletes expired keys (hz 10: within a few slices).
+  for (int i = 0; i < 20; i++) c->Call({"SET", "s" + std::to_string(i), "v", "PX", "10"});
+  std::this_thread::sleep_for(std::chrono::milliseconds(600));
+  const std::string info = BulkValue(c->Call({"INFO", "stats"}));
+  EXPECT_NE(info.find("expired_keys_by_sweep:21"), std::string::npos) << info;
+}
+
+TEST_F(ServerTest, WatchAcrossConnections) {
+  StartServer();
+  auto a = Connect();
+  auto b = Connect();
+  EXPECT_EQ(a->Call({"SET", "w", "1"}), "+OK\r\n");
+  EXPECT_EQ(a->Call({"WATCH", "w"}), "+OK\r\n");
+  EXPECT_EQ(b->Call({"SET", "w", "2"}), "+OK\r\n");
+  EXPECT_EQ(a->Call({"MULTI"}), "+OK\r\n");
+  EXPECT_EQ(a->Call({"INCR", "w"}), "+QUEUED\r\n");
+  EXPECT_EQ(a->Call({"EXEC"}), "*-1\r\n");
+  EXPECT_EQ(a->Call({"WATCH", "w"}), "+OK\r\n");
+  EXPECT_EQ(a->Call({"MULTI"}), "+OK\r\n");
+  EXPECT_EQ(a->Call({"INCR", "w"}), "+QUEUED\r\n");
+  EXPECT_EQ(a->Call({"SET", "x", "y"}), "+QUEUED\r\n");
+  EXPECT_EQ(a->Call({"EXEC"}), "*2\r\n:3\r\n+OK\r\n");
+  // A disconnect mid-MULTI leaves nothing behind.
+  EXPECT_EQ(b->Call({"MULTI"}), "+OK\r\n");
+  EXPECT_EQ(b->Call({"SET", "never", "1"}), "+QUEUED\r\n");
+  b->Close();
+  EXPECT_EQ(a->Call({"EXISTS", "never"}), Int(0));
+}
+
+TEST_F(ServerTest, RestartKeepsData) {
+  StartServer();
+  {
+    auto c = Connect();
+    EXPECT_EQ(c->Call({"MSET", "a", "1", "b", "2"}), "+OK\r\n");
+    EXPECT_EQ(c->Call({"SET", "t", "v", "EX", "1000"}), "+OK\r\n");
+    EXPECT_EQ(c->Call({"SHUTDOWN"}), "");  // no reply: the server closes the connection
+  }
+  const int status = server_->Wait();
+  ASSERT_TRUE(WIFEXITED(status)) << status;
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+  EXPECT_NE(server_->output().find("shut down cleanly"), std::string::npos);
+  StartServer();
+  auto c = Connect();
+  EXPECT_EQ(c->Call({"MGET", "a", "b"}), "*2\r\n" + Bulk("1") + Bulk("2"));
+  EXPECT_EQ(c->Call({"TTL", "t"}), Int(1000));
+}
+
+TEST_F(ServerTest, KillNineWithAppendfsyncAlwaysLosesNoAcknowledgedWrite) {
+  StartServer({"--appendfsync", "always"});
+  std::mutex mu;
+  std::map<std::string, std::string> acknowledged;
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> writers;
+  for (int t = 0; t < 4; t++) {
+    writers.emplace_back([&, t] {
+      RespClient c;
+      if (!c.Connect(server_->port())) return;
+      for (int i = 0; !stop.load(); i++) {
+        const std::string key = "k" + std::to_string(t) + ":" + std::to_string(i);
+        const std::string value = "v" + std::to_string(i);
+        const std::string reply = c.Call({"SET", key, value}, 2000);
+        if (reply != "+OK\r\n") break;  // the server is gone
+        std::lock_guard<std::mutex> lock(mu);
+        acknowledged[key] = value;
+      }
+    });
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(400));
+  const int status = server_->StopWith(SIGKILL);
+  stop = true;
+  for (auto& t : writers) t.join();
+  ASSERT_TRUE(WIFSIGNALED(status));
+  ASSERT_GT(acknowledged.size(), 10u);
+  StartServer();
+  auto c = Connect();
+  std::string batch;
+  for (const auto& [key, value] : acknowledged) batch += EncodeCommand({"GET", key});
+  ASSERT_TRUE(c->SendRaw(batch));
+  size_t missing = 0;
+  for (const auto& [key, value] : acknowledged) {
+    if (c->ReadReply() != Bulk(value)) missing++;
+  }
+  EXPECT_EQ(missing, 0u) << "of " << acknowledged.size() << " acknowledged writes";
+  std::printf("kill -9: %zu acknowledged writes, all present after restart\n", acknowledged.size());
+}
+
+TEST_F(ServerTest, RequirePassRefusesEverythingButAuthHelloQuit) {
+  StartServer({"--requirepass", "s3cret"});
+  auto c = Connect();
+  const std::string noauth = "-NOAUTH Authentication required.\r\n";
+  const std::vector<Args> commands = {
+      {"PING"}, {"ECHO", "x"}, {"SELECT", "0"}, {"COMMAND"}, {"CLIENT", "ID"}, {"GET", "k"},
+      {"SET", "k", "v"}, {"SETNX", "k", "v"}, {"SETEX", "k", "1", "v"}, {"PSETEX", "k", "1", "v"},
+      {"GETSET", "k", "v"}, {"GETDEL", "k"}, {"GETEX", "k"}, {"MGET", "k"}, {"MSET", "k", "v"},
+      {"MSETNX", "k", "v"}, {"DEL", "k"}, {"UNLINK", "k"}, {"EXISTS", "k"}, {"TYPE", "k"},
+      {"INCR", "k"}, {"DECR", "k"}, {"INCRBY", "k", "1"}, {"DECRBY", "k", "1"},
+      {"INCRBYFLOAT", "k", "1"}, {"APPEND", "k", "v"}, {"STRLEN", "k"}, {"GETRANGE", "k", "0", "1"},
+      {"SETRANGE", "k", "0", "v"}, {"EXPIRE", "k", "1"}, {"PEXPIRE", "k", "1"},
+      {"EXPIREAT", "k", "1"}, {"PEXPIREAT", "k", "1"}, {"TTL", "k"}, {"PTTL", "k"},
+      {"PERSIST", "k"}, {"SCAN", "0"}, {"KEYS", "*"}, {"RANDOMKEY"}, {"DBSIZE"}, {"FLUSHDB"},
+      {"FLUSHALL"}, {"MULTI"}, {"EXEC"}, {"DISCARD"}, {"WATCH", "k"}, {"UNWATCH"}, {"INFO"},
+      {"CONFIG", "GET", "*"}, {"SHUTDOWN"}};
+  for (const Args& args : commands) EXPECT_EQ(c->Call(args), noauth) << args[0];
+  EXPECT_EQ(c->Call({"HELLO", "3"}).substr(0, 7), "-NOAUTH");
+  EXPECT_EQ(c->Call({"AUTH", "nope"}),
+            "-WRONGPASS invalid username-password pair or user is disabled.\r\n");
+  EXPECT_EQ(c->Call({"AUTH", "s3cret"}), "+OK\r\n");
+  EXPECT_EQ(c->Call({"GET", "k"}), "$-1\r\n");
+  auto d = Connect();
+  EXPECT_EQ(d->Call({"HELLO", "3", "AUTH", "default", "s3cret"}).substr(0, 2), "%7");
+  EXPECT_EQ(d->Call({"GET", "k"}), "_\r\n");
+  auto e = Connect();
+  EXPECT_EQ(e->Call({"QUIT"}), "+OK\r\n");
+  EXPECT_TRUE(e->WaitClosed());
+  // Before AUTH, big requests are protocol errors (as in Redis).
+  auto f = Connect();
+  ASSERT_TRUE(f->SendRaw("*20\r\n"));
+  EXPECT_EQ(f->ReadReply(), "-ERR Protocol error: unauthenticated multibulk length\r\n");
+  EXPECT_TRUE(f->WaitClosed());
+}
+
+TEST_F(ServerTest, MalformedInputClosesOnlyThatConnection) {
+  StartServer({"--proto-max-bulk-len", "1mb"});
+  auto good = Connect();
+  EXPECT_EQ(good->Call({"SET", "a", "1"}), "+OK\r\n");
+  struct Case {
+    std::string input;
+    std::string reply;
+  };
+  const std::vector<Case> cases = {
+      {"*1\r\n$abc\r\n", "-ERR Protocol error: invalid bulk length\r\n"},
+      {"*2\r\n$4\r\nPING\r\n:1\r\n", "-ERR Protocol error: expected '$', got ':'\r\n"},
+      {"*x\r\n", "-ERR Protocol error: invalid multibulk length\r\n"},
+      {"*1\r\n$1048577\r\n", "-ERR Protocol error: invalid bulk length\r\n"},
+      {"echo \"unbalanced\r\n", "-ERR Protocol error: unbalanced quotes in request\r\n"},
+      {std::string(70 * 1024, 'x'), "-ERR Protocol error: too big inline request\r\n"},
+      {"*" + std::string(70 * 1024, '9'), "-ERR Protocol error: too big mbulk count string\r\n"},
+  };
+  for (const Case& c : cases) {
+    auto bad = Connect();
+    ASSERT_TRUE(bad->SendRaw(c.input));
+    EXPECT_EQ(bad->ReadReply(), c.reply) << c.input.substr(0, 30);
+    EXPECT_TRUE(bad->WaitClosed()) << c.input.substr(0, 30);
+    EXPECT_EQ(good->Call({"INCR", "a"})[0], ':');
+  }
+  // Random bytes never take the server down.
+  for (int i = 0; i < 50; i++) {
+    RespClient junk;
+    ASSERT_TRUE(junk.Connect(server_->port()));
+    std::string noise;
+    for (int j = 0; j < 300; j++) noise.push_back(static_cast<char>((i * 131 + j * 17) % 256));
+    junk.SendRaw(noise);
+  }
+  EXPECT_EQ(good->Call({"GET", "a"}), Bulk(std::to_string(1 + cases.size())));
+}
+
+TEST_F(ServerTest, OutputBufferLimitClosesTheGreedyClient) {
+  StartServer({"--client-output-buffer-limit", "normal 100kb 0 0"});
+  auto c = Connect();
+  auto other = Connect();
+  EXPECT_EQ(c->Call({"SET", "big", std::string(200 * 1024, 'b')}), "+OK\r\n");
+  EXPECT_EQ(c->Call({"GET", "big"}),
+            "-ERR client output buffer limit reached (client-output-buffer-limit); closing the "
+            "connection\r\n");
+  EXPECT_TRUE(c->WaitClosed());
+  EXPECT_EQ(other->Call({"STRLEN", "big"}), Int(200 * 1024));
+}
+
+TEST_F(ServerTest, MaxClientsAndIdleTimeout) {
+  StartServer({"--maxclients", "2", "--timeout", "1"});
+  auto a = Connect();
+  auto b = Connect();
+  EXPECT_EQ(a->Call({"PING"}), "+PONG\r\n");
+  EXPECT_EQ(b->Call({"PING"}), "+PONG\r\n");
+  RespClient third;
+  ASSERT_TRUE(third.Connect(server_->port()));
+  EXPECT_EQ(third.ReadReply(), "-ERR max number of clients reached\r\n");
+  EXPECT_TRUE(third.WaitClosed());
+  // Idle clients are closed after about a second; a busy one is not.
+  const auto start = std::chrono::steady_clock::now();
+  while (std::chrono::steady_clock::now() - start < std::chrono::milliseconds(2500)) {
+    EXPECT_EQ(b->Call({"PING"}), "+PONG\r\n");
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  EXPECT_TRUE(a->WaitClosed(100));
+  EXPECT_EQ(b->Call({"PING"}), "+PONG\r\n");
+}
+
+TEST_F(ServerTest, SigtermAndSigintExitZero) {
+  for (int signal : {SIGTERM, SIGINT}) {
+    StartServer();
+    auto c = Connect();
+    EXPECT_EQ(c->Call({"SET", "s", std::to_string(signal)}), "+OK\r\n");
+    const int status = server_->StopWith(signal);
+    ASSERT_TRUE(WIFEXITED(status)) << "signal " << signal;
+    EXPECT_EQ(WEXITSTATUS(status), 0);
+    EXPECT_TRUE(c->WaitClosed());
+  }
+  StartServer();
+  auto c = Connect();
+  EXPECT_EQ(c->Call({"GET", "s"}), Bulk(std::to_string(SIGINT)));
+}
+
+TEST_F(ServerTest, ShutdownWhileClientsAreBusy) {
+  StartServer();
+  std::atomic<bool> stop{false};
+  std::atomic<int> acknowledged{0};
+  std::vector<std::thread> writers;
+  for (int t = 0; t < 4; t++) {
+    writers.emplace_back([&, t] {
+      RespClient c;
+      if (!c.Connect(server_->port())) return;
+      for (int i = 0; !stop; i++) {
+        if (c.Call({"INCR", "busy"}, 3000)[0] != ':') break;
+        acknowledged++;
+      }
+    });
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  const int status = server_->StopWith(SIGTERM);
+  stop = true;
+  for (auto& t : writers) t.join();
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+  StartServer();
+  auto c = Connect();
+  // Every acknowledged INCR is there (a command in flight may have been
+  // applied without its reply reaching the client).
+  const int64_t value = std::stoll(BulkValue(c->Call({"GET", "busy"})));
+  EXPECT_GE(value, acknowledged.load());
+  EXPECT_LE(value, acknowledged.load() + 4);
+}
+
+TEST_F(ServerTest, MetricsEndpoint) {
+  StartServer({"--metrics-port", "0"});
+  ASSERT_GT(server_->metrics_port(), 0) << server_->output();
+  auto c = Connect();
+  EXPECT_EQ(c->Call({"SET", "m", "1"}), "+OK\r\n");
+  EXPECT_EQ(c->Call({"GET", "m"}), Bulk("1"));
+  RespClient http;  // a plain TCP client is enough for one HTTP request
+  ASSERT_TRUE(http.Connect(server_->metrics_port()));
+  ASSERT_TRUE(http.SendRaw("GET /metrics HTTP/1.0\r\nHost: localhost\r\n\r\n"));
+  const std::string body = http.ReadAll(5000);
+  for (const char* needle :
+       {"lsmkv_server_commands_total{command=\"set\"} 1",
+        "lsmkv_server_command_duration_seconds_bucket{command=\"get\",le=\"+Inf\"} 1",
+        "lsmkv_server_connected_clients", "lsmkv_engine_writes", "lsmkv_engine_level_files{level=\"L0\"}"}) {
+    EXPECT_NE(body.find(needle), std::string::npos) << needle << "\n" << body.substr(0, 3000);
+  }
+}
+
+// The same commands against redis-server and lsmkv-server: every reply must
+// be byte-identical.
+TEST_F(ServerTest, RepliesMatchRedisServer) {
+  const char* kRedis = "/usr/bin/redis-server";
+  ASSERT_EQ(access(kRedis, X_OK), 0) << "redis-server is needed (scripts/bootstrap.sh installs it)";
+  StartServer();
+  // A free port for redis-server (it cannot report one it picked itself).
+  const int probe = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(bind(probe, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  socklen_t len = sizeof(addr);
+  getsockname(probe, reinterpret_cast<sockaddr*>(&addr), &len);
+  const int redis_port = ntohs(addr.sin_port);
+  close(probe);
+  const std::string redis_dir = dir_ + "-redis";
+  std::filesystem::create_directories(redis_dir);
+  const pid_t redis = fork();
+  if (redis == 0) {
+    const std::string port = std::to_string(redis_port);
+    execl(kRedis, kRedis, "--port", port.c_str(), "--bind", "127.0.0.1", "--save", "",
+          "--appendonly", "no", "--dir", redis_dir.c_str(), "--loglevel", "warning",
+          static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  RespClient r;
+  ASSERT_TRUE(r.Connect(redis_port, 10000));
+  auto l = Connect();
+  const std::vector<Args> script = {
+      {"PING"}, {"PING", "hello"}, {"ECHO", "x"}, {"FOO", "a", "b"}, {"GET"}, {"GET", "a", "b"},
+      {"SET", "k", "v", "XX", "NX"}, {"SET", "k", "v", "EX", "0"}, {"SET", "k", "v", "EX", "-1"},
+      {"SET", "k", "v", "EX", "abc"}, {"SET", "k", "v", "PX", "9223372036854775807"},
+      {"SET", "k", "v", "KEEPTTL", "EX", "10"}, {"SET", "k", "v", "GET"}, {"SET", "k", "10"},
+      {"INCRBY", "k", "9223372036854775800"}, {"INCRBY", "k", "abc"},
+      {"DECRBY", "k", "-9223372036854775808"}, {"SET", "f", "abc"}, {"INCR", "f"},
+      {"INCRBYFLOAT", "f", "1"}, {"SET", "f", "10.5"}, {"INCRBYFLOAT", "f", "0.1"},
+      {"INCRBYFLOAT", "f", "abc"}, {"INCRBYFLOAT", "f", "inf"}, {"SET", "f", "5.0e3"},
+      {"INCRBYFLOAT", "f", "1e308"}, {"INCRBYFLOAT", "f", "-1e308"}, {"SET", "f", "3"},
+      {"SETRANGE", "f", "-1", "a"}, {"SETRANGE", "f", "536870912", "a"},
+      {"SETRANGE", "nokey", "0", ""}, {"GETRANGE", "f", "0", "-1"}, {"EXPIRE", "f", "abc"},
+      {"EXPIRE", "f", "10", "NX", "XX"}, {"EXPIRE", "f", "10", "GT", "LT"},
+      {"EXPIRE", "f", "9223372036854775807"}, {"TTL", "f"}, {"SELECT", "abc"}, {"SELECT", "0"},
+      {"CLIENT", "SETNAME", "a b"}, {"CLIENT", "GETNAME"}, {"CLIENT", "foo"}, {"CLIENT"},
+      {"CONFIG", "SET", "foo", "bar"}, {"CONFIG", "GET", "save"}, {"CONFIG", "GET", "nonexist"},
+      {"CONFIG", "GET", "maxmemory"}, {"CONFIG", "GET", "appendfsync"}, {"CONFIG", "GET", "timeout"},
+      {"CONFIG", "SET", "timeout", "-1"}, {"CONFIG", "SET", "maxclients", "abc"},
+      {"CONFIG", "SET", "appendfsync", "foo"}, {"CONFIG", "SET", "a"}, {"CONFIG", "GET"},
+      {"TYPE", "f"}, {"TYPE", "nokey"}, {"SCAN", "abc"}, {"SCAN", "0", "COUNT", "0"},
+      {"SCAN", "0", "MATCH"}, {"MSET", "a"}, {"MSETNX", "a", "b", "c"}, {"AUTH", "foo"},
+      {"AUTH", "a", "b"}, {"HELLO", "4"}, {"HELLO", "abc"}, {"HELLO", "2", "AUTH", "a", "b"},
+      {"ECHO"}, {"PING", "a", "b"}, {"MULTI"}, {"MULTI"}, {"WATCH", "a"}, {"FOO"}, {"EXEC"},
+      {"EXEC"}, {"DISCARD"}, {"GETEX", "f", "PERSIST", "EX", "10"}, {"GETEX", "f", "EX", "0"},
+      {"SETEX", "k", "0", "v"}, {"PSETEX", "k", "-1", "v"}, {"SHUTDOWN", "foo"},
+      {"SET", "s", "Hello World"}, {"GETRANGE", "s", "0", "3"}, {"GETRANGE", "s", "-3", "-1"},
+      {"GETRANGE", "s", "0", "-100"}, {"GETRANGE", "s", "5", "3"}, {"GETRANGE", "s", "-100", "-50"},
+      {"GETRANGE", "s", "100", "200"}, {"SETRANGE", "s", "20", "xyz"}, {"GET", "s"},
+      {"APPEND", "s", "!"}, {"STRLEN", "s"}, {"EXISTS", "s", "s", "nokey"}, {"DEL", "s", "s", "x"},
+      {"SET", "k", "v"}, {"EXPIRE", "k", "100", "GT"}, {"EXPIRE", "k", "100", "LT"},
+      {"EXPIRE", "k", "100", "XX"}, {"TTL", "k"}, {"EXPIRE", "k", "50", "GT"},
+      {"EXPIRE", "k", "200", "GT"}, {"TTL", "k"}, {"PERSIST", "k"}, {"PERSIST", "k"},
+      {"EXPIRE", "k", "-1"}, {"EXISTS", "k"}, {"SET", "k", "v", "EX", "100"},
+      {"SET", "k", "v2", "KEEPTTL"}, {"TTL", "k"}, {"SET", "k", "v3", "NX", "GET"},
+      {"SET", "k", "v4", "XX", "GET"}, {"SET", "nx1", "v", "XX", "GET"}, {"GETEX", "k"},
+      {"GETEX", "k", "PERSIST"}, {"TTL", "k"}, {"GETEX", "nokey", "EX", "10"},
+      {"GETEX", "k", "EXAT", "1"}, {"EXISTS", "k"}, {"SET", "n", "9223372036854775807"},
+      {"INCR", "n"}, {"SET", "n", " 1"}, {"INCR", "n"}, {"SET", "n", "01"}, {"INCR", "n"},
+      {"SET", "n", "1.5"}, {"INCRBYFLOAT", "n", "1.5"}, {"INCRBYFLOAT", "n", "0x10"},
+      {"INCRBYFLOAT", "n", "1e-20"}, {"MGET", "a", "b", "n"}, {"MSETNX", "x1", "1", "n", "2"},
+      {"MSETNX", "x1", "1", "x2", "2"}, {"MSET", "a", "1", "a", "2"}, {"GET", "a"},
+      {"GETSET", "a", "3"}, {"GETDEL", "a"}, {"GETDEL", "a"}, {"SETNX", "a", "1"}, {"SETNX", "a", "2"},
+      {"DECR", "a"}, {"KEYS", "x1*"}, {"SCAN", "0", "MATCH", "x2*", "COUNT", "1000"}, {"DBSIZE"},
+      {"MULTI"}, {"SET", "t", "1"}, {"INCR", "t"}, {"INCR", "s"}, {"GET", "t"}, {"EXEC"},
+      {"WATCH", "t"}, {"UNWATCH"}, {"HELLO", "3", "SETNAME", "a b"}, {"FLUSHDB", "foo"},
+      {"FLUSHDB"}, {"DBSIZE"}, {"RANDOMKEY"}, {"FLUSHALL", "SYNC"}, {"SCAN", "0"}};
+  int compared = 0;
+  for (const Args& args : script) {
+    const std::string expected = r.Call(args);
+    ASSERT_FALSE(expected.empty()) << "redis-server did not answer " << args[0];
+    EXPECT_EQ(l->Call(args), expected) << [&] {
+      std::string s;
+      for (const auto& a : args) s += a + " ";
+      return s;
+    }();
+    compared++;
+  }
+  std::printf("%d replies identical to redis-server's\n", compared);
+  r.Call({"SHUTDOWN", "NOSAVE"});
+  int status = 0;
+  waitpid(redis, &status, 0);
+  RemoveTree(redis_dir);
+}
+
+}  // namespace
+}  // namespace lsmkv::server::test

@@ -1,0 +1,85 @@
+#include "server/value_codec.h"
+
+#include <chrono>
+
+namespace lsmkv::server {
+
+namespace {
+
+constexpr uint8_t kTypeMask = 0x0f;
+constexpr uint8_t kHasDeadline = 0x80;
+constexpr uint8_t kKnownFlags = kTypeMask | kHasDeadline;
+
+}  // namespace
+
+void EncodeValue(ValueType type, int64_t deadline_ms, std::string_view payload, std::string* out) {
+  uint8_t flags = static_cast<uint8_t>(type);
+  if (deadline_ms > 0) flags |= kHasDeadline;
+  out->reserve(out->size() + kMaxValueHeader + payload.size());
+  out->push_back(static_cast<char>(flags));
+  if (deadline_ms > 0) {
+    const uint64_t d = static_cast<uint64_t>(deadline_ms);
+    for (int i = 0; i < 8; i++) out->push_back(static_cast<char>((d >> (8 * i)) & 0xff));
+  }
+  out->append(payload);
+}
+
+bool DecodeValue(std::string_view stored, DecodedValue* out) {
+  if (stored.empty()) return false;
+  const uint8_t flags = static_cast<uint8_t>(stored[0]);
+  if ((flags & ~kKnownFlags) != 0) return false;
+  if ((flags & kTypeMask) != static_cast<uint8_t>(ValueType::kString)) return false;
+  out->type = ValueType::kString;
+  size_t header = 1;
+  out->deadline_ms = 0;
+  if (flags & kHasDeadline) {
+    if (stored.size() < 9) return false;
+    uint64_t d = 0;
+    for (int i = 0; i < 8; i++) d |= static_cast<uint64_t>(static_cast<uint8_t>(stored[1 + i])) << (8 * i);
+    if (d == 0 || d > static_cast<uint64_t>(INT64_MAX)) return false;
+    out->deadline_ms = static_cast<int64_t>(d);
+    header = 9;
+  }
+  out->payload = stored.substr(header);
+  return true;
+}
+
+void AppendDataKey(std::string_view user_key, std::string* out) {
+  out->reserve(out->size() + 1 + user_key.size());
+  out->push_back(kDataPrefix);
+  out->append(user_key);
+}
+
+std::string DataKey(std::string_view user_key) {
+  std::string key;
+  AppendDataKey(user_key, &key);
+  return key;
+}
+
+std::string ExpiryHintKey(int64_t deadline_ms, std::string_view user_key) {
+  std::string key;
+  key.reserve(kExpiryHintOverhead + user_key.size());
+  key.push_back(kExpiryHintPrefix);
+  const uint64_t d = static_cast<uint64_t>(deadline_ms);
+  for (int i = 7; i >= 0; i--) key.push_back(static_cast<char>((d >> (8 * i)) & 0xff));
+  key.append(user_key);
+  return key;
+}
+
+bool DecodeExpiryHintKey(std::string_view key, int64_t* deadline_ms, std::string_view* user_key) {
+  if (key.size() < kExpiryHintOverhead || key[0] != kExpiryHintPrefix) return false;
+  uint64_t d = 0;
+  for (int i = 0; i < 8; i++) d = (d << 8) | static_cast<uint8_t>(key[1 + i]);
+  if (d > static_cast<uint64_t>(INT64_MAX)) return false;
+  *deadline_ms = static_cast<int64_t>(d);
+  *user_key = key.substr(kExpiryHintOverhead);
+  return true;
+}
+
+int64_t UnixTimeMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace lsmkv::server

@@ -1,0 +1,93 @@
+#include "server/value_codec.h"
+
+#include <gtest/gtest.h>
+
+#include "server/engine_stats.h"
+#include "server/expiry_filter.h"
+
+namespace lsmkv::server {
+namespace {
+
+TEST(ValueCodecTest, RoundTrip) {
+  for (int64_t deadline : {int64_t{0}, int64_t{1}, int64_t{1700000000123}, INT64_MAX}) {
+    for (const std::string& payload : {std::string(), std::string("v"), std::string("\0\xff", 2)}) {
+      std::string encoded;
+      EncodeValue(ValueType::kString, deadline, payload, &encoded);
+      EXPECT_EQ(encoded.size(), payload.size() + (deadline ? 9u : 1u));
+      DecodedValue decoded;
+      ASSERT_TRUE(DecodeValue(encoded, &decoded));
+      EXPECT_EQ(decoded.type, ValueType::kString);
+      EXPECT_EQ(decoded.deadline_ms, deadline);
+      EXPECT_EQ(decoded.payload, payload);
+    }
+  }
+}
+
+TEST(ValueCodecTest, RejectsDamage) {
+  DecodedValue decoded;
+  EXPECT_FALSE(DecodeValue("", &decoded));
+  EXPECT_FALSE(DecodeValue(std::string(1, '\x01'), &decoded));  // unknown type
+  EXPECT_FALSE(DecodeValue(std::string(1, '\x40'), &decoded));  // unknown flag
+  EXPECT_FALSE(DecodeValue(std::string("\x80\x01\x02", 3), &decoded));  // truncated deadline
+  EXPECT_FALSE(DecodeValue(std::string("\x80\0\0\0\0\0\0\0\0", 9), &decoded));  // zero deadline
+}
+
+TEST(ValueCodecTest, KeysAndHints) {
+  EXPECT_EQ(DataKey("abc"), "kabc");
+  const std::string early = ExpiryHintKey(1000, "zzz");
+  const std::string late = ExpiryHintKey(2000, "aaa");
+  EXPECT_LT(early, late);  // hints sort by deadline first
+  EXPECT_LT(ExpiryHintKey(255, "k"), ExpiryHintKey(256, "k"));
+  int64_t deadline = 0;
+  std::string_view key;
+  ASSERT_TRUE(DecodeExpiryHintKey(late, &deadline, &key));
+  EXPECT_EQ(deadline, 2000);
+  EXPECT_EQ(key, "aaa");
+  EXPECT_FALSE(DecodeExpiryHintKey("kabc", &deadline, &key));
+  EXPECT_FALSE(DecodeExpiryHintKey("x123", &deadline, &key));
+}
+
+TEST(ExpiryFilterTest, RemovesOnlyExpiredDataValues) {
+  int64_t now = 5000;
+  ExpiryFilter filter([&] { return now; });
+  std::string live, expired, forever;
+  EncodeValue(ValueType::kString, 6000, "v", &live);
+  EncodeValue(ValueType::kString, 5000, "v", &expired);
+  EncodeValue(ValueType::kString, 0, "v", &forever);
+  using D = CompactionFilter::Decision;
+  EXPECT_EQ(filter.Filter(1, "ka", live), D::kKeep);
+  EXPECT_EQ(filter.Filter(1, "ka", expired), D::kRemove);
+  EXPECT_EQ(filter.Filter(1, "ka", forever), D::kKeep);
+  EXPECT_EQ(filter.Filter(1, "xhint", expired), D::kKeep);  // not a data key
+  EXPECT_EQ(filter.Filter(1, "ka", "garbage"), D::kKeep);    // undecodable: kept
+  EXPECT_EQ(filter.removed(), 1u);
+  now = 6000;
+  EXPECT_EQ(filter.Filter(1, "ka", live), D::kRemove);
+}
+
+TEST(EngineStatsTest, ParsesPropertyText) {
+  const std::string stats =
+      "writes: 10\nwal syncs: 3\nblock cache hits: 7\n"
+      "level  compactions  moves  bytes read  bytes written  seconds\n"
+      "L1               2      1        1000           900      0.5\n"
+      "write amplification (table bytes written / WAL bytes): 1.25\nfiles[ 1 2 0 ]\n";
+  const std::string levels =
+      "level  files        bytes  score  compacting\n"
+      "L0         1         4096   0.25  no\n"
+      "L1         2         8192   0.10  yes\n";
+  EngineStats parsed = ParseEngineStats(stats, levels);
+  ASSERT_GE(parsed.counters.size(), 4u);
+  EXPECT_EQ(parsed.counters[0].first, "writes");
+  EXPECT_EQ(parsed.counters[1].first, "wal_syncs");
+  EXPECT_EQ(parsed.counters[1].second, 3);
+  EXPECT_EQ(parsed.counters.back().first, "write_amplification");
+  EXPECT_DOUBLE_EQ(parsed.counters.back().second, 1.25);
+  ASSERT_EQ(parsed.levels.size(), 2u);
+  EXPECT_EQ(parsed.levels[0].level, "L0");
+  EXPECT_EQ(parsed.levels[1].files, 2);
+  EXPECT_EQ(parsed.levels[1].compactions, 2);
+  EXPECT_EQ(parsed.levels[1].compaction_bytes_written, 900);
+}
+
+}  // namespace
+}  // namespace lsmkv::server
