@@ -3,14 +3,27 @@
 #
 #   scripts/crashtest.sh [--seconds S] [--cycles N] [--build-dir DIR]
 #                        [--max-sleep SECS] [--keys K] [--threads T] [--seed N]
+#                        [--no-kill-odds]
+#   scripts/crashtest.sh --kill-points [--rounds R] [--build-dir DIR]
+#                        [--keys K] [--threads T] [--seed N]
 #
 # Each cycle runs lsmkv_stress with a new seed on the same database and
 # expected-state file, kills it with SIGKILL after a random 0.2..max seconds,
 # then reopens and verifies every key (lsmkv_stress --verify-only). The max
-# grows from 1 s to --max-sleep (default min(120, S/10)). Stops after S seconds
+# grows from 1 s to --max-sleep (default min(120, S/10)). Every other cycle
+# the workload also kills itself at a random kill point (--kill_odds, odds
+# 1/1000 .. 1/100000 per step) unless --no-kill-odds. Stops after S seconds
 # or N cycles, whichever comes first (0: no bound; at least one is required).
-# Because compaction does not exist yet, the database is restarted from empty
-# when it holds more than 3000 tables or 2 GiB (each restart is printed).
+# The database is restarted from empty when it holds more than 3000 tables or
+# 2 GiB (each restart is printed).
+#
+# --kill-points: R rounds (default 1) over every kill point of
+# lsmkv_stress --list_kill_points, each once just before and once just after
+# its step, at a random hit 1..K of the point (K: 2 for rare steps, 200 for
+# appends), with a MANIFEST limit of 2..16 KiB so that MANIFEST and CURRENT
+# switches happen during the workload; a point not reached is retried at its
+# first hit. After each kill the database is reopened and verified. Fails if
+# a point is never reached.
 #
 # Exit 0 if every verification passed; otherwise 1, with the seed, the command
 # that reproduces the failing step, and the kept work directory.
@@ -23,10 +36,13 @@ max_sleep=""
 keys=10000
 threads=4
 base_seed=""
+kill_odds=1
+kill_points=0
+rounds=1
 max_tables=3000
 max_db_kib=$((2 * 1024 * 1024))
 
-usage() { sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+usage() { sed -n '2,29p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
 while [[ $# -gt 0 ]]; do
   case $1 in
     --seconds) seconds=$2; shift 2 ;;
@@ -36,11 +52,14 @@ while [[ $# -gt 0 ]]; do
     --keys) keys=$2; shift 2 ;;
     --threads) threads=$2; shift 2 ;;
     --seed) base_seed=$2; shift 2 ;;
+    --no-kill-odds) kill_odds=0; shift ;;
+    --kill-points) kill_points=1; shift ;;
+    --rounds) rounds=$2; shift 2 ;;
     -h|--help) usage ;;
     *) echo "crashtest: unknown argument $1" >&2; usage ;;
   esac
 done
-if [[ $seconds -eq 0 && $cycles -eq 0 ]]; then
+if [[ $kill_points -eq 0 && $seconds -eq 0 && $cycles -eq 0 ]]; then
   echo "crashtest: give --seconds or --cycles" >&2
   exit 2
 fi
@@ -89,11 +108,99 @@ fail() {  # fail MESSAGE LOG COMMAND
   exit 1
 }
 
-echo "crashtest: base seed $base_seed, keys $keys, threads $threads, max sleep ${max_sleep}s," \
-     "bound: ${seconds}s / ${cycles} cycles, work dir $work"
+# Reopens and verifies after a kill; adds to keys_verified and sets verified
+# and inflight for the cycle's line.
+verify_after_kill() {
+  verify_log=$work/verify.log
+  verify_cmd="$stress --db $db --expected $expected --seed $seed --keys $keys --verify-only"
+  if ! $verify_cmd >"$verify_log" 2>&1; then
+    fail "verification after the kill failed" "$verify_log" "$verify_cmd"
+  fi
+  verified=$(sed -n 's/.*verified \([0-9]*\) keys.*/\1/p' "$verify_log" | tail -n 1)
+  keys_verified=$((keys_verified + ${verified:-0}))
+  inflight=$(sed -n 's/.*in-flight writes: \(.*\)) in \(.*\) s$/\1; verify \2 s/p' "$verify_log" | tail -n 1)
+}
+
+# Runs the workload (command in run_cmd) in the background, so that the INT
+# trap can run, and waits for it to end; sets rc.
+run_to_end() {
+  $run_cmd >"$run_log" 2>&1 &
+  pid=$!
+  wait "$pid" 2>/dev/null  # no "Killed" notice from the shell
+  rc=$?
+  pid=""
+}
+
 done_cycles=0
 keys_verified=0
 restarts=0
+
+if [[ $kill_points -eq 1 ]]; then
+  mapfile -t points < <("$stress" --list_kill_points)
+  if [[ ${#points[@]} -eq 0 ]]; then
+    echo "crashtest: $stress --list_kill_points listed nothing" >&2
+    exit 2
+  fi
+  echo "crashtest: kill points: ${#points[@]} points x 2 (before, after) x $rounds round(s), base seed" \
+       "$base_seed, keys $keys, threads $threads, work dir $work"
+  run_log=$work/run.log
+  attempts=0
+  retries=0
+  declare -A kills_at=()  # point -> kills there
+  for ((round = 1; round <= rounds; round++)); do
+    for point in "${points[@]}"; do
+      for timing in after before; do
+        case $point in
+          *.append) max_hit=200 ;;
+          wal.sync | dir.sync | manifest.sync | table.*) max_hit=20 ;;
+          *) max_hit=2 ;;
+        esac
+        hit=$((1 + RANDOM % max_hit))
+        flag=""
+        [[ $timing == before ]] && flag=" --kill_before"
+        reached=0
+        for run_seconds in 3 15; do
+          seed=$((base_seed + attempts))
+          attempts=$((attempts + 1))
+          run_cmd="$stress --db $db --expected $expected --seed $seed --threads $threads --keys $keys"
+          # A small MANIFEST limit: MANIFEST and CURRENT switches happen while
+          # the workload runs, not only at open.
+          run_cmd+=" --max_manifest_file_size $((2048 << RANDOM % 4))"
+          run_cmd+=" --seconds $run_seconds --kill_point $point --kill_after $hit$flag"
+          run_to_end
+          if [[ $rc -eq 137 ]] && grep -q "^kill point $point ($timing hit" "$run_log"; then
+            reached=1
+            break
+          fi
+          if [[ $rc -ne 0 ]]; then
+            fail "lsmkv_stress exited with code $rc, not killed at $point" "$run_log" "$run_cmd"
+          fi
+          # The run ended before that hit: retry at the point's first hit.
+          retries=$((retries + 1))
+          hit=1
+        done
+        if [[ $reached -eq 0 ]]; then
+          fail "kill point $point was never reached" "$run_log" "$run_cmd"
+        fi
+        done_cycles=$((done_cycles + 1))
+        kills_at[$point]=$(( ${kills_at[$point]:-0} + 1 ))
+        verify_after_kill
+        echo "crashtest: cycle $done_cycles: killed $timing hit $hit of $point (seed $seed):" \
+             "verified ${verified:-0} keys (in-flight: $inflight)"
+      done
+    done
+  done
+  total_s=$(awk -v ms="$(elapsed_ms)" 'BEGIN { printf "%.1f", ms / 1000 }')
+  echo "crashtest: PASSED: kill points: ${#kills_at[@]} of ${#points[@]} points hit, each before and" \
+       "after its step, $rounds round(s): $done_cycles kills in ${total_s} s ($retries retries at a first" \
+       "hit), $keys_verified keys verified"
+  exit 0
+fi
+
+echo "crashtest: base seed $base_seed, keys $keys, threads $threads, max sleep ${max_sleep}s," \
+     "bound: ${seconds}s / ${cycles} cycles, kill odds $([[ $kill_odds -eq 1 ]] && echo "every other cycle" || echo off)," \
+     "work dir $work"
+self_kills=0
 cur_max_ms=1000
 [[ $cur_max_ms -gt $max_sleep_ms ]] && cur_max_ms=$max_sleep_ms
 while :; do
@@ -104,6 +211,9 @@ while :; do
   seed=$((base_seed + done_cycles))
   run_log=$work/run.log
   run_cmd="$stress --db $db --expected $expected --seed $seed --threads $threads --keys $keys --seconds 100000"
+  if [[ $kill_odds -eq 1 && $((done_cycles % 2)) -eq 1 ]]; then
+    run_cmd+=" --kill_odds $((1000 + ((RANDOM << 15) | RANDOM) % 99001))"
+  fi
   $run_cmd >"$run_log" 2>&1 &
   pid=$!
   sleep_ms=$(( 200 + ((RANDOM << 15) | RANDOM) % (cur_max_ms - 200 + 1) ))
@@ -113,38 +223,38 @@ while :; do
   sleep_pid=$!
   wait "$sleep_pid"
   sleep_pid=""
+  how="killed after ${sleep_ms} ms"
   if ! kill -0 "$pid" 2>/dev/null; then
     wait "$pid"
     rc=$?
     pid=""
-    fail "lsmkv_stress exited by itself with code $rc before the kill" "$run_log" "$run_cmd"
+    point=$(sed -n 's/^kill point \(.*\)$/\1/p' "$run_log" | tail -n 1)
+    if [[ $rc -ne 137 || -z $point ]]; then
+      fail "lsmkv_stress exited by itself with code $rc before the kill" "$run_log" "$run_cmd"
+    fi
+    how="killed itself at kill point $point"
+    self_kills=$((self_kills + 1))
+  else
+    kill -9 "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null
+    pid=""
   fi
-  kill -9 "$pid" 2>/dev/null
-  wait "$pid" 2>/dev/null
-  pid=""
   done_cycles=$((done_cycles + 1))
 
-  verify_log=$work/verify.log
-  verify_cmd="$stress --db $db --expected $expected --seed $seed --keys $keys --verify-only"
-  if ! $verify_cmd >"$verify_log" 2>&1; then
-    fail "verification after the kill failed" "$verify_log" "$verify_cmd"
-  fi
-  verified=$(sed -n 's/.*verified \([0-9]*\) keys.*/\1/p' "$verify_log" | tail -n 1)
-  keys_verified=$((keys_verified + ${verified:-0}))
-  inflight=$(sed -n 's/.*in-flight writes: \(.*\)) in \(.*\) s$/\1; verify \2 s/p' "$verify_log" | tail -n 1)
-  echo "crashtest: cycle $done_cycles seed $seed killed after ${sleep_ms} ms: verified ${verified:-0} keys (in-flight: $inflight)"
+  verify_after_kill
+  echo "crashtest: cycle $done_cycles seed $seed $how: verified ${verified:-0} keys (in-flight: $inflight)"
 
   tables=$(find "$db" -name '*.sst' | wc -l)
   db_kib=$(du -sk "$db" | cut -f1)
   if [[ $tables -gt $max_tables || $db_kib -gt $max_db_kib ]]; then
     "$stress" --db "$db" --expected "$expected" --destroy >/dev/null || fail "--destroy failed" /dev/null "$stress --db $db --expected $expected --destroy"
     restarts=$((restarts + 1))
-    echo "crashtest: database restarted from empty ($tables tables, $db_kib KiB; no compaction yet)"
+    echo "crashtest: database restarted from empty ($tables tables, $db_kib KiB)"
   fi
   cur_max_ms=$(( cur_max_ms * 3 / 2 ))
   [[ $cur_max_ms -gt $max_sleep_ms ]] && cur_max_ms=$max_sleep_ms
 done
 
 total_s=$(awk -v ms="$(elapsed_ms)" 'BEGIN { printf "%.1f", ms / 1000 }')
-echo "crashtest: PASSED: $done_cycles kill cycles in ${total_s} s, $keys_verified keys verified," \
-     "$restarts database restarts"
+echo "crashtest: PASSED: $done_cycles kill cycles ($self_kills at a random kill point) in ${total_s} s," \
+     "$keys_verified keys verified, $restarts database restarts"

@@ -21,6 +21,12 @@ add_test(NAME crashtest_smoke
          COMMAND bash ${PROJECT_SOURCE_DIR}/scripts/crashtest.sh --cycles 20 --max-sleep 1 --seconds 240
                  --build-dir $<TARGET_FILE_DIR:lsmkv_stress>)
 set_tests_properties(crashtest_smoke PROPERTIES TIMEOUT 300)
+# Kill points (src/env/kill_point_env.h): every point once just before and once just after its
+# step, reopen and verify after each kill; prints how many points were hit.
+add_test(NAME crashtest_killpoints
+         COMMAND bash ${PROJECT_SOURCE_DIR}/scripts/crashtest.sh --kill-points --keys 2000
+                 --build-dir $<TARGET_FILE_DIR:lsmkv_stress>)
+set_tests_properties(crashtest_killpoints PROPERTIES TIMEOUT 300)
 # libFuzzer targets (scripts/fuzz.sh, docs/RELIABILITY.md): built with clang, 10 s each. Skipped
 # in the sanitizer builds (the fuzz build is ASan+UBSan already) and when clang is missing.
 if(LSMKV_SANITIZE STREQUAL "")

@@ -4,8 +4,17 @@
 //
 //   lsmkv_stress --db DIR --expected FILE [--seed N] [--threads T] [--keys K]
 //                [--seconds S] [--ops N]      verify, run the workload, verify
+//                [--max_manifest_file_size B] [--block_cache_size B] [--write_buffer_size B]
+//                                             these options instead of the drawn ones
 //   lsmkv_stress --db DIR --expected FILE --verify-only   reopen and verify
 //   lsmkv_stress --db DIR --expected FILE --destroy       remove both
+//   lsmkv_stress --list_kill_points                        print the kill points
+//
+// Kill points (src/env/kill_point_env.h): --kill_point NAME --kill_after N
+// kills the process with SIGKILL at the Nth hit of NAME (just after the step,
+// or just before it with --kill_before); --kill_odds N kills at any hit of any
+// point (of --kill_point, if given) with odds 1/N. Every run ends by printing
+// the points it hit.
 //
 // Each of the T threads owns a disjoint slice of the K keys, so every key has
 // one writer and the expected state of a key is exact except while its write
@@ -14,6 +23,12 @@
 // pending key may show its old or its new state (all keys of one batch the
 // same one); every other key must hold exactly its expected value or be
 // absent. The DB options are drawn from the seed and printed.
+//
+// Besides puts, deletes, batches and gets, threads scan ranges of their own
+// keys (forward or backward, which must equal the expected state exactly),
+// check snapshots (a range read at a snapshot after more writes, flushes and
+// compactions must equal the state when the snapshot was taken), flush and
+// compact key ranges.
 //
 // Exit codes: 0 success, 1 verification failure, 2 usage or expected-state
 // file error, 3 unexpected database error (including a failed Open).
@@ -36,6 +51,7 @@
 #include <thread>
 #include <vector>
 
+#include "env/kill_point_env.h"
 #include "lsmkv/db.h"
 #include "stress_expected.h"
 #include "util/random.h"
@@ -63,10 +79,22 @@ struct Config {
   double seconds = 60;
   uint64_t ops = 0;
 
+  // Kill points (see the file comment).
+  std::string kill_point;
+  uint64_t kill_after = 1;
+  bool kill_before = false;
+  uint64_t kill_odds = 0;
+  // Nonzero: these options instead of the drawn values.
+  uint64_t max_manifest_file_size_override = 0;
+  uint64_t block_cache_size_override = 0;
+  uint64_t write_buffer_size_override = 0;
+
   lsmkv::Options options;
-  uint32_t sync_percent = 0;    // share of writes with WriteOptions::sync
-  uint32_t flush_one_in = 0;    // a thread calls Flush with probability 1/flush_one_in per op
-  uint32_t batch_keys_max = 2;  // keys per batch: 2..batch_keys_max
+  uint32_t sync_percent = 0;     // share of writes with WriteOptions::sync
+  uint32_t flush_one_in = 0;     // a thread calls Flush with probability 1/flush_one_in per op
+  uint32_t compact_one_in = 0;   // ... CompactRange of a random range, 1/compact_one_in
+  uint32_t batch_keys_max = 2;   // keys per batch: 2..batch_keys_max
+  uint32_t scan_keys_max = 1;    // keys in the range of a scan or snapshot check: 1..scan_keys_max
 };
 
 const char* CompressionName(lsmkv::CompressionType type) {
@@ -98,31 +126,88 @@ void Randomize(Config* config) {
   o.write_buffer_size = (size_t{64} << 10 << rnd.Uniform(8)) + rnd.Uniform(4096);
   o.max_write_buffer_number = 2 + static_cast<int>(rnd.Uniform(5));
   o.block_size = size_t{256} << rnd.Uniform(9);  // 256 B .. 64 KiB
+  o.block_restart_interval = 1 + static_cast<int>(rnd.Uniform(32));
   o.compression = static_cast<lsmkv::CompressionType>(rnd.Uniform(4));
   o.bloom_bits_per_key = static_cast<int>(rnd.Uniform(17));
-  o.wal_recovery_mode = rnd.OneIn(2) ? lsmkv::WalRecoveryMode::kPointInTime
-                                     : lsmkv::WalRecoveryMode::kTolerateCorruptedTail;
+  // kAbsoluteConsistency is left out: a kill during a multi-page write(2)
+  // can tear the last WAL record, which that mode rejects by design.
+  static constexpr lsmkv::WalRecoveryMode kModes[] = {
+      lsmkv::WalRecoveryMode::kPointInTime, lsmkv::WalRecoveryMode::kTolerateCorruptedTail,
+      lsmkv::WalRecoveryMode::kSkipAnyCorrupted};
+  o.wal_recovery_mode = kModes[rnd.Uniform(3)];
+  // For the workload's own opens, which follow a clean Close; see Run.
+  o.paranoid_checks = rnd.OneIn(2);
+  o.block_cache_size = size_t{64} << 10 << rnd.Uniform(10);  // 64 KiB .. 32 MiB
+  o.max_open_files = rnd.OneIn(4) ? 4 + static_cast<int>(rnd.Uniform(16)) : 1000;
+  o.target_file_size = uint64_t{32} << 10 << rnd.Uniform(9);  // 32 KiB .. 8 MiB
+  o.level0_file_limit = 2 + static_cast<int>(rnd.Uniform(5));
+  o.level0_slowdown_writes_trigger = o.level0_file_limit * 2;
+  o.level0_stop_writes_trigger = o.level0_file_limit * 3;
+  o.max_bytes_for_level_base = uint64_t{256} << 10 << rnd.Uniform(9);  // 256 KiB .. 64 MiB
+  o.level_size_multiplier = 2 + static_cast<int>(rnd.Uniform(9));
+  o.max_manifest_file_size = rnd.OneIn(3) ? uint64_t{2} << 10 << rnd.Uniform(6)  // 2 .. 64 KiB
+                                          : uint64_t{64} << 20;
+  o.max_background_compactions = 1 + static_cast<int>(rnd.Uniform(3));
   static constexpr uint32_t kSyncPercents[] = {0, 1, 10, 50};
   config->sync_percent = kSyncPercents[rnd.Uniform(4)];
-  config->flush_one_in = 500u << rnd.Uniform(5);  // 500 .. 8000
-  config->batch_keys_max = 2 + rnd.Uniform(15);   // 2 .. 16
+  config->flush_one_in = 500u << rnd.Uniform(5);     // 500 .. 8000
+  config->compact_one_in = 2000u << rnd.Uniform(4);  // 2000 .. 16000
+  config->batch_keys_max = 2 + rnd.Uniform(15);      // 2 .. 16
+  config->scan_keys_max = 8u << rnd.Uniform(5);      // 8 .. 128
+}
+
+// The kill-point flags of c, as a command line suffix ("" if none).
+std::string KillFlags(const Config& c) {
+  std::string out;
+  if (!c.kill_point.empty()) {
+    out += " --kill_point " + c.kill_point + " --kill_after " + std::to_string(c.kill_after);
+    if (c.kill_before) out += " --kill_before";
+  }
+  if (c.kill_odds > 0) out += " --kill_odds " + std::to_string(c.kill_odds);
+  return out;
+}
+
+// Options given on the command line instead of drawn from the seed.
+std::string OverrideFlags(const Config& c) {
+  std::string out;
+  if (c.max_manifest_file_size_override != 0) {
+    out += " --max_manifest_file_size " + std::to_string(c.max_manifest_file_size_override);
+  }
+  if (c.block_cache_size_override != 0) {
+    out += " --block_cache_size " + std::to_string(c.block_cache_size_override);
+  }
+  if (c.write_buffer_size_override != 0) {
+    out += " --write_buffer_size " + std::to_string(c.write_buffer_size_override);
+  }
+  return out;
 }
 
 void PrintConfig(const Config& c, const char* mode) {
   const lsmkv::Options& o = c.options;
+  const bool verify_only = std::string(mode) == "verify-only";
   std::printf(
       "lsmkv_stress: %s seed=%" PRIu64 " threads=%u keys=%u seconds=%g ops=%" PRIu64 "\n"
-      "  write_buffer_size=%zu max_write_buffer_number=%d block_size=%zu compression=%s "
-      "bloom_bits_per_key=%d wal_recovery_mode=%s\n"
-      "  sync_percent=%u flush_one_in=%u batch_keys_max=%u\n"
+      "  write_buffer_size=%zu max_write_buffer_number=%d block_size=%zu "
+      "block_restart_interval=%d compression=%s bloom_bits_per_key=%d wal_recovery_mode=%s "
+      "paranoid_checks=%d\n"
+      "  block_cache_size=%zu max_open_files=%d target_file_size=%" PRIu64
+      " level0_file_limit=%d max_bytes_for_level_base=%" PRIu64
+      " level_size_multiplier=%d max_manifest_file_size=%" PRIu64
+      " max_background_compactions=%d\n"
+      "  sync_percent=%u flush_one_in=%u compact_one_in=%u batch_keys_max=%u "
+      "scan_keys_max=%u\n"
       "  reproduce: lsmkv_stress --db %s --expected %s --seed %" PRIu64
-      " --threads %u --keys %u --seconds %g --ops %" PRIu64 "%s\n",
+      " --threads %u --keys %u --seconds %g --ops %" PRIu64 "%s%s%s\n",
       mode, c.seed, c.threads, c.keys, c.seconds, c.ops, o.write_buffer_size,
-      o.max_write_buffer_number, o.block_size, CompressionName(o.compression),
-      o.bloom_bits_per_key, RecoveryModeName(o.wal_recovery_mode), c.sync_percent,
-      c.flush_one_in, c.batch_keys_max, c.db_path.c_str(), c.expected_path.c_str(), c.seed,
-      c.threads, c.keys, c.seconds, c.ops,
-      std::string(mode) == "verify-only" ? " --verify-only" : "");
+      o.max_write_buffer_number, o.block_size, o.block_restart_interval,
+      CompressionName(o.compression), o.bloom_bits_per_key,
+      RecoveryModeName(o.wal_recovery_mode), verify_only ? 0 : o.paranoid_checks ? 1 : 0,
+      o.block_cache_size, o.max_open_files, o.target_file_size, o.level0_file_limit,
+      o.max_bytes_for_level_base, o.level_size_multiplier, o.max_manifest_file_size,
+      o.max_background_compactions, c.sync_percent, c.flush_one_in, c.compact_one_in,
+      c.batch_keys_max, c.scan_keys_max, c.db_path.c_str(), c.expected_path.c_str(), c.seed,
+      c.threads, c.keys, c.seconds, c.ops, OverrideFlags(c).c_str(),
+      verify_only ? " --verify-only" : "", verify_only ? "" : KillFlags(c).c_str());
   std::fflush(stdout);
 }
 
@@ -159,6 +244,14 @@ std::string KeyName(uint32_t index) {
   return "key " + std::to_string(index) + " ('" + KeyFor(index) + "')";
 }
 
+// The first 8 bytes of KeyFor(index): KeyPrefix(i) <= KeyFor(i) < KeyPrefix(i + 1),
+// so [KeyPrefix(a), KeyPrefix(b)) holds exactly the keys a..b-1.
+std::string KeyPrefix(uint32_t index) {
+  char prefix[9];
+  std::snprintf(prefix, sizeof(prefix), "%08x", index);
+  return std::string(prefix, 8);
+}
+
 // Collects the first error of any thread; later ones are counted only.
 class Failure {
  public:
@@ -189,6 +282,7 @@ struct VerifyResult {
   uint64_t pending_old = 0;  // pending keys that showed their old state
   uint64_t pending_new = 0;
   uint64_t batches = 0;  // pending batches met
+  uint64_t scanned = 0;  // keys matched by the full scan
   std::vector<std::string> mismatches;
   uint64_t mismatch_count = 0;
 };
@@ -196,6 +290,49 @@ struct VerifyResult {
 void AddMismatch(VerifyResult* r, const std::string& text) {
   r->mismatch_count++;
   if (r->mismatches.size() < kMaxReportedMismatches) r->mismatches.push_back(text);
+}
+
+// With no key pending, a scan of the whole database must show exactly the
+// keys that exist, in order, with their values.
+bool VerifyByIteration(lsmkv::DB* db, const ExpectedState& expected, VerifyResult* r,
+                       std::string* error) {
+  std::unique_ptr<lsmkv::Iterator> it = db->NewIterator(lsmkv::ReadOptions());
+  uint32_t next = 0;  // every key below next has been matched or reported
+  auto next_existing = [&] {
+    while (next < expected.num_keys() && !expected.Get(next).exists()) next++;
+  };
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    next_existing();
+    const std::string key(it->key());
+    // Keys that exist but sort before the iterator's key were skipped.
+    while (next < expected.num_keys() && KeyFor(next) < key) {
+      AddMismatch(r, "full scan skipped " + KeyName(next) + " (expected " +
+                         DescribeState(next, true, expected.Get(next).value_id) + ")");
+      next++;
+      next_existing();
+    }
+    if (next >= expected.num_keys() || KeyFor(next) != key) {
+      AddMismatch(r, "full scan found unexpected key '" + ToHex(key, 40) + "'");
+      continue;
+    }
+    const Slot& slot = expected.Get(next);
+    if (it->value() != ValueFor(next, slot.value_id)) {
+      AddMismatch(r, "full scan: " + KeyName(next) + " expected " +
+                         DescribeState(next, true, slot.value_id) + ", found " +
+                         DescribeFound(next, slot, true, std::string(it->value())));
+    }
+    r->scanned++;
+    next++;
+  }
+  if (!it->status().ok()) {
+    *error = "full scan failed: " + it->status().ToString();
+    return false;
+  }
+  for (next_existing(); next < expected.num_keys(); next++, next_existing()) {
+    AddMismatch(r, "full scan ended before " + KeyName(next) + " (expected " +
+                       DescribeState(next, true, expected.Get(next).value_id) + ")");
+  }
+  return true;
 }
 
 // Reads every key and checks it against the expected state. Pending keys are
@@ -277,7 +414,7 @@ bool Verify(lsmkv::DB* db, ExpectedState* expected, VerifyResult* r, std::string
     slot.batch_id = 0;
     if (!expected->Set(index, slot, error)) return false;
   }
-  return true;
+  return VerifyByIteration(db, *expected, r, error);
 }
 
 // Verifies and prints the outcome. Returns an exit code (0 if all is well).
@@ -306,9 +443,9 @@ int VerifyAndReport(const Config& config, lsmkv::DB* db, ExpectedState* expected
     return kExitMismatch;
   }
   std::printf("lsmkv_stress: %s verification OK: verified %" PRIu64 " keys (%" PRIu64
-              " present, in-flight writes: %" PRIu64 " old, %" PRIu64 " new, %" PRIu64
-              " batches) in %.2f s\n",
-              when, r.keys, r.present, r.pending_old, r.pending_new, r.batches, secs);
+              " present, %" PRIu64 " matched by a full scan, in-flight writes: %" PRIu64
+              " old, %" PRIu64 " new, %" PRIu64 " batches) in %.2f s\n",
+              when, r.keys, r.present, r.scanned, r.pending_old, r.pending_new, r.batches, secs);
   std::fflush(stdout);
   return 0;
 }
@@ -323,6 +460,10 @@ struct Counters {
   std::atomic<uint64_t> batch_keys{0};
   std::atomic<uint64_t> gets{0};
   std::atomic<uint64_t> flushes{0};
+  std::atomic<uint64_t> compactions{0};
+  std::atomic<uint64_t> scans{0};
+  std::atomic<uint64_t> scan_keys{0};
+  std::atomic<uint64_t> snapshot_checks{0};
 };
 
 // One thread of the workload: writes and reads the keys [begin, end).
@@ -348,15 +489,23 @@ class Worker {
         DoFlush();
         continue;
       }
+      if (rnd_.OneIn(config_.compact_one_in)) {
+        DoCompactRange();
+        continue;
+      }
       const uint32_t r = rnd_.Uniform(100);
-      if (r < 40) {
+      if (r < 36) {
         DoSingleWrite(true);
-      } else if (r < 55) {
+      } else if (r < 50) {
         DoSingleWrite(false);
-      } else if (r < 70) {
+      } else if (r < 64) {
         DoBatch();
-      } else {
+      } else if (r < 88) {
         DoGet();
+      } else if (r < 98) {
+        DoScan();
+      } else {
+        DoSnapshotCheck();
       }
     }
   }
@@ -473,6 +622,174 @@ class Worker {
     counters_->flushes.fetch_add(1, std::memory_order_relaxed);
   }
 
+  // CompactRange over a random range of all keys (other threads' included:
+  // compaction changes no visible state), unbounded on either side at times.
+  void DoCompactRange() {
+    const uint32_t a = rnd_.Uniform(config_.keys);
+    const uint32_t b = a + 1 + rnd_.Uniform(config_.keys - a);
+    const std::string begin = KeyPrefix(a), end = KeyPrefix(b);
+    lsmkv::Status s = db_->CompactRange(rnd_.OneIn(4) ? nullptr : &begin,
+                                        rnd_.OneIn(4) ? nullptr : &end);
+    if (!s.ok()) {
+      failure_->Set(kExitDbError, "CompactRange failed: " + s.ToString() + " [seed " +
+                                      std::to_string(config_.seed) + "]");
+      return;
+    }
+    counters_->compactions.fetch_add(1, std::memory_order_relaxed);
+  }
+
+  // A random range [*a, *b) of this thread's keys, at most scan_keys_max long.
+  void PickRange(uint32_t* a, uint32_t* b) {
+    const uint32_t slice = end_ - begin_;
+    const uint32_t len = 1 + rnd_.Uniform(std::min(slice, config_.scan_keys_max));
+    *a = begin_ + rnd_.Uniform(slice - len + 1);
+    *b = *a + len;
+  }
+
+  // Reads [a, b) with an iterator (forward or backward, from a Seek inside
+  // the range at times) and compares it with want[0..b-a): only this thread
+  // writes those keys, so the expected state is exact. Returns false after
+  // reporting a mismatch or an error.
+  bool CheckRange(const lsmkv::ReadOptions& base, uint32_t a, uint32_t b,
+                  const std::vector<Slot>& want, const char* what) {
+    lsmkv::ReadOptions ro = base;
+    ro.lower_bound = KeyPrefix(a);
+    ro.upper_bound = KeyPrefix(b);
+    std::vector<uint32_t> expect;  // existing keys of the range, ascending
+    for (uint32_t i = a; i < b; i++) {
+      if (want[i - a].exists()) expect.push_back(i);
+    }
+    const bool forward = rnd_.OneIn(2);
+    // Start at a key of the range (exact or a prefix that sorts before it).
+    const uint32_t from = a + rnd_.Uniform(b - a);
+    const bool seek = rnd_.OneIn(3);
+    std::unique_ptr<lsmkv::Iterator> it = db_->NewIterator(ro);
+    if (forward) {
+      if (seek) {
+        it->Seek(KeyPrefix(from));
+        expect.erase(expect.begin(), std::lower_bound(expect.begin(), expect.end(), from));
+      } else {
+        it->SeekToFirst();
+      }
+    } else {
+      if (seek) {
+        it->SeekForPrev(KeyFor(from));
+        expect.erase(std::upper_bound(expect.begin(), expect.end(), from), expect.end());
+      } else {
+        it->SeekToLast();
+      }
+      std::reverse(expect.begin(), expect.end());
+    }
+    size_t n = 0;
+    for (; it->Valid(); forward ? it->Next() : it->Prev()) {
+      const std::string key(it->key());
+      if (n >= expect.size() || key != KeyFor(expect[n])) {
+        const std::string wanted = n < expect.size() ? KeyName(expect[n]) : "the end";
+        return RangeMismatch(what, a, b, forward, "found key '" + ToHex(key, 40) +
+                                                     "' where " + wanted + " was expected");
+      }
+      const Slot& slot = want[expect[n] - a];
+      if (it->value() != ValueFor(expect[n], slot.value_id)) {
+        return RangeMismatch(what, a, b, forward,
+                             KeyName(expect[n]) + " expected " +
+                                 DescribeState(expect[n], true, slot.value_id) + ", found " +
+                                 DescribeFound(expect[n], slot, true, std::string(it->value())));
+      }
+      n++;
+    }
+    if (!it->status().ok()) {
+      failure_->Set(kExitDbError, std::string(what) + " iterator failed: " +
+                                      it->status().ToString() + " [seed " +
+                                      std::to_string(config_.seed) + "]");
+      return false;
+    }
+    if (n != expect.size()) {
+      return RangeMismatch(what, a, b, forward,
+                           "ended before " + KeyName(expect[n]) + " (" +
+                               std::to_string(expect.size() - n) + " keys missing)");
+    }
+    counters_->scan_keys.fetch_add(n, std::memory_order_relaxed);
+    return true;
+  }
+
+  bool RangeMismatch(const char* what, uint32_t a, uint32_t b, bool forward,
+                     const std::string& text) {
+    failure_->Set(kExitMismatch, std::string("MISMATCH (") + what + ", keys " +
+                                     std::to_string(a) + ".." + std::to_string(b - 1) +
+                                     (forward ? ", forward" : ", backward") + ") " + text +
+                                     " [seed " + std::to_string(config_.seed) + "]");
+    return false;
+  }
+
+  std::vector<Slot> CurrentSlots(uint32_t a, uint32_t b) const {
+    std::vector<Slot> slots;
+    for (uint32_t i = a; i < b; i++) slots.push_back(expected_->Get(i));
+    return slots;
+  }
+
+  void DoScan() {
+    uint32_t a, b;
+    PickRange(&a, &b);
+    if (CheckRange(lsmkv::ReadOptions(), a, b, CurrentSlots(a, b), "scan")) {
+      counters_->scans.fetch_add(1, std::memory_order_relaxed);
+    }
+  }
+
+  // Takes a snapshot, writes more (single writes and atomic batches, at
+  // times a flush or a compaction of the range), then reads the range at
+  // the snapshot with an iterator and with Gets: it must show exactly the
+  // state when the snapshot was taken, so a batch written after it is wholly
+  // invisible and one written before it wholly visible.
+  void DoSnapshotCheck() {
+    uint32_t a, b;
+    PickRange(&a, &b);
+    const std::vector<Slot> then = CurrentSlots(a, b);
+    const lsmkv::Snapshot* snapshot = db_->GetSnapshot();
+    const int writes = 1 + static_cast<int>(rnd_.Uniform(6));
+    for (int i = 0; i < writes && !failure_->failed(); i++) {
+      const uint32_t r = rnd_.Uniform(100);
+      if (r < 40) {
+        DoSingleWrite(true);
+      } else if (r < 55) {
+        DoSingleWrite(false);
+      } else if (r < 90) {
+        DoBatch();
+      } else if (r < 97) {
+        DoFlush();
+      } else {
+        const std::string begin = KeyPrefix(a), end = KeyPrefix(b);
+        lsmkv::Status s = db_->CompactRange(&begin, &end);
+        if (!s.ok()) {
+          failure_->Set(kExitDbError, "CompactRange failed: " + s.ToString() + " [seed " +
+                                          std::to_string(config_.seed) + "]");
+        }
+      }
+    }
+    lsmkv::ReadOptions ro;
+    ro.snapshot = snapshot;
+    bool ok = !failure_->failed() && CheckRange(ro, a, b, then, "snapshot scan");
+    for (int i = 0; ok && i < 3; i++) {
+      const uint32_t index = a + rnd_.Uniform(b - a);
+      const Slot& slot = then[index - a];
+      std::string value;
+      lsmkv::Status s = db_->Get(ro, KeyFor(index), &value);
+      if (!s.ok() && !s.IsNotFound()) {
+        DbError("Get at a snapshot", index, s);
+        ok = false;
+      } else if (slot.exists() ? !(s.ok() && value == ValueFor(index, slot.value_id))
+                               : !s.IsNotFound()) {
+        failure_->Set(kExitMismatch, "MISMATCH (Get at a snapshot) " + KeyName(index) +
+                                         ": expected " +
+                                         DescribeState(index, slot.exists(), slot.value_id) +
+                                         ", found " + DescribeFound(index, slot, s.ok(), value) +
+                                         " [seed " + std::to_string(config_.seed) + "]");
+        ok = false;
+      }
+    }
+    db_->ReleaseSnapshot(snapshot);
+    if (ok) counters_->snapshot_checks.fetch_add(1, std::memory_order_relaxed);
+  }
+
   const Config& config_;
   lsmkv::Random rnd_;
   const uint32_t begin_;
@@ -502,9 +819,13 @@ int RunWorkload(const Config& config, lsmkv::DB* db, ExpectedState* expected) {
   const double secs =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::printf("lsmkv_stress: workload: %" PRIu64 " puts, %" PRIu64 " deletes, %" PRIu64
-              " batches (%" PRIu64 " keys), %" PRIu64 " gets, %" PRIu64 " flushes in %.2f s\n",
+              " batches (%" PRIu64 " keys), %" PRIu64 " gets, %" PRIu64 " scans (%" PRIu64
+              " keys), %" PRIu64 " snapshot checks, %" PRIu64 " flushes, %" PRIu64
+              " compactions in %.2f s\n",
               counters.puts.load(), counters.deletes.load(), counters.batches.load(),
-              counters.batch_keys.load(), counters.gets.load(), counters.flushes.load(), secs);
+              counters.batch_keys.load(), counters.gets.load(), counters.scans.load(),
+              counters.scan_keys.load(), counters.snapshot_checks.load(),
+              counters.flushes.load(), counters.compactions.load(), secs);
   std::fflush(stdout);
   if (failure.failed()) {
     std::fprintf(stderr, "lsmkv_stress: FAILED: %s\n", failure.message().c_str());
@@ -550,7 +871,10 @@ int Destroy(const Config& config) {
 }
 
 // Reopen-and-verify, optionally followed by the workload and a second
-// reopen-and-verify (which catches writes lost by a clean Close).
+// reopen-and-verify (which catches writes lost by a clean Close). A
+// verify-only run opens without paranoid_checks: after a kill the last WAL
+// record may be torn, which paranoid_checks rejects by design; the
+// workload's opens follow a clean Close and use the drawn value.
 int Run(const Config& config, bool verify_only) {
   ExpectedState expected;
   std::string error;
@@ -575,10 +899,26 @@ int Run(const Config& config, bool verify_only) {
 int main(int argc, char** argv) {
   CLI::App app{"lsmkv_stress: randomized workload checked against a crash-proof expected state"};
   Config config;
-  bool verify_only = false, destroy = false;
+  bool verify_only = false, destroy = false, list_kill_points = false;
   std::optional<uint64_t> seed;
-  app.add_option("--db", config.db_path, "database directory")->required();
-  app.add_option("--expected", config.expected_path, "expected-state file")->required();
+  app.add_flag("--list_kill_points", list_kill_points,
+               "print the names of the kill points, one a line, and exit");
+  app.add_option("--db", config.db_path, "database directory (required)");
+  app.add_option("--expected", config.expected_path, "expected-state file (required)");
+  app.add_option("--kill_point", config.kill_point,
+                 "kill the process (SIGKILL) at the --kill_after'th hit of this point")
+      ->check([](const std::string& name) {
+        return lsmkv::KillPointEnv::IsPoint(name) ? std::string()
+                                                  : "unknown kill point (see --list_kill_points)";
+      });
+  app.add_option("--kill_after", config.kill_after, "which hit of --kill_point kills (1 = first)")
+      ->capture_default_str()
+      ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 62));
+  app.add_flag("--kill_before", config.kill_before,
+               "kill just before the step instead of just after it returns");
+  app.add_option("--kill_odds", config.kill_odds,
+                 "kill at each hit of any point (of --kill_point if given) with odds 1/N")
+      ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 62));
   app.add_option("--seed", seed, "seed of the options and the workload (default: from the clock)");
   app.add_option("--threads", config.threads, "writer threads, each owning a slice of the keys")
       ->capture_default_str()
@@ -591,6 +931,15 @@ int main(int argc, char** argv) {
       ->check(CLI::NonNegativeNumber);
   app.add_option("--ops", config.ops, "stop the workload after this many operations (0: no limit)")
       ->capture_default_str();
+  app.add_option("--max_manifest_file_size", config.max_manifest_file_size_override,
+                 "use this MANIFEST size limit instead of the one drawn from the seed")
+      ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 40));
+  app.add_option("--block_cache_size", config.block_cache_size_override,
+                 "use this block cache size instead of the one drawn from the seed")
+      ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 40));
+  app.add_option("--write_buffer_size", config.write_buffer_size_override,
+                 "use this write buffer size instead of the one drawn from the seed")
+      ->check(CLI::Range(uint64_t{4096}, uint64_t{1} << 34));
   auto* verify_flag =
       app.add_flag("--verify-only", verify_only, "reopen, verify every key, resolve and exit");
   app.add_flag("--destroy", destroy, "remove the database and the expected-state file and exit")
@@ -600,6 +949,16 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     const int code = app.exit(e);
     return code == 0 ? 0 : kExitUsage;
+  }
+  if (list_kill_points) {
+    for (const std::string& point : lsmkv::KillPointEnv::AllPoints()) {
+      std::printf("%s\n", point.c_str());
+    }
+    return 0;
+  }
+  if (config.db_path.empty() || config.expected_path.empty()) {
+    std::fprintf(stderr, "lsmkv_stress: --db and --expected are required\n");
+    return kExitUsage;
   }
   if (destroy) return Destroy(config);
   if (!verify_only && config.seconds == 0 && config.ops == 0) {
@@ -611,8 +970,37 @@ int main(int argc, char** argv) {
                     : static_cast<uint64_t>(
                           std::chrono::system_clock::now().time_since_epoch().count());
   Randomize(&config);
+  if (config.max_manifest_file_size_override != 0) {
+    config.options.max_manifest_file_size = config.max_manifest_file_size_override;
+  }
+  if (config.block_cache_size_override != 0) {
+    config.options.block_cache_size = static_cast<size_t>(config.block_cache_size_override);
+  }
+  if (config.write_buffer_size_override != 0) {
+    config.options.write_buffer_size = static_cast<size_t>(config.write_buffer_size_override);
+  }
+  // Every step of the run goes through the kill-point env: it kills when
+  // armed and reports the points hit. Never destroyed (a background thread
+  // of the DB may still be using it while the process exits).
+  auto* kill_env = new lsmkv::KillPointEnv(lsmkv::Env::Default());
+  if (verify_only) {
+    config.options.paranoid_checks = false;  // see Run
+  } else {
+    config.options.env = kill_env;
+    if (!config.kill_point.empty() && config.kill_odds == 0) {
+      kill_env->KillAt(config.kill_point, config.kill_after,
+                       config.kill_before ? lsmkv::KillPointEnv::Timing::kBefore
+                                          : lsmkv::KillPointEnv::Timing::kAfter);
+    }
+    if (config.kill_odds > 0) {
+      kill_env->KillRandomly(config.kill_odds, config.seed ^ 0x6b696c6cull, config.kill_point);
+    }
+  }
   PrintConfig(config, verify_only ? "verify-only" : "run");
   const int code = Run(config, verify_only);
+  if (!verify_only) {
+    std::printf("lsmkv_stress: kill points hit: %s\n", kill_env->HitSummary().c_str());
+  }
   if (code == 0) std::printf("lsmkv_stress: OK\n");
   return code;
 }

@@ -67,7 +67,7 @@ class FaultSequentialFile final : public SequentialFile {
     Status s = env_->MaybeFail(FaultOp::kRead, fname_);
     if (!s.ok()) return s;
     s = target_->Read(n, result, scratch);
-    if (s.ok()) env_->MaybeCorruptRead(result, scratch);
+    if (s.ok()) env_->MaybeCorruptRead(fname_, result, scratch);
     return s;
   }
 
@@ -94,7 +94,7 @@ class FaultRandomAccessFile final : public RandomAccessFile {
     Status s = env_->MaybeFail(FaultOp::kRead, fname_);
     if (!s.ok()) return s;
     s = target_->Read(offset, n, result, scratch);
-    if (s.ok()) env_->MaybeCorruptRead(result, scratch);
+    if (s.ok()) env_->MaybeCorruptRead(fname_, result, scratch);
     return s;
   }
 
@@ -243,8 +243,11 @@ Status FaultInjectionEnv::MaybeFailLocked(FaultOp op, const std::string& what) {
   }
   if (!fail) return Status::OK();
   injected_++;
-  std::string msg = std::string("injected ") + (f.kind == FaultKind::kENOSPC ? "ENOSPC" : "EIO") +
-                    " in " + FaultOpName(op);
+  if (observer_) observer_(op, what);
+  const char* kind = f.kind == FaultKind::kENOSPC   ? "ENOSPC"
+                     : f.kind == FaultKind::kEACCES ? "EACCES (Permission denied)"
+                                                    : "EIO";
+  std::string msg = std::string("injected ") + kind + " in " + FaultOpName(op);
   if (f.kind == FaultKind::kENOSPC) return Status::NoSpace(msg, what);
   return Status::IOError(msg, what);
 }
@@ -263,8 +266,18 @@ Status FaultInjectionEnv::CheckMutation(FaultOp op, const std::string& what) {
   return MaybeFailLocked(op, what);
 }
 
-void FaultInjectionEnv::MaybeCorruptRead(std::string_view* result, char* scratch) {
+void FaultInjectionEnv::MaybeCorruptRead(const std::string& fname, std::string_view* result,
+                                         char* scratch) {
   std::lock_guard<std::mutex> guard(mu_);
+  if (fname.size() < damage_suffix_.size() ||
+      fname.compare(fname.size() - damage_suffix_.size(), std::string::npos, damage_suffix_) != 0) {
+    return;
+  }
+  if (short_probability_ > 0 && !result->empty() &&
+      NextUniform(&short_rng_) < short_probability_) {
+    *result = result->substr(0, static_cast<size_t>(short_rng_() % result->size()));
+    shortened_reads_++;
+  }
   if (corrupt_probability_ <= 0 || result->empty()) return;
   if (NextUniform(&corrupt_rng_) >= corrupt_probability_) return;
   const size_t size = result->size();
@@ -309,10 +322,28 @@ void FaultInjectionEnv::CorruptReads(double probability, uint64_t seed) {
   corrupt_rng_.seed(seed);
 }
 
+void FaultInjectionEnv::ShortReads(double probability, uint64_t seed) {
+  std::lock_guard<std::mutex> guard(mu_);
+  short_probability_ = probability;
+  short_rng_.seed(seed);
+}
+
+void FaultInjectionEnv::SetReadDamageFilter(std::string suffix) {
+  std::lock_guard<std::mutex> guard(mu_);
+  damage_suffix_ = std::move(suffix);
+}
+
+void FaultInjectionEnv::SetInjectionObserver(
+    std::function<void(FaultOp op, const std::string& what)> fn) {
+  std::lock_guard<std::mutex> guard(mu_);
+  observer_ = std::move(fn);
+}
+
 void FaultInjectionEnv::ClearFaults() {
   std::lock_guard<std::mutex> guard(mu_);
   for (Fault& f : faults_) f.mode = Fault::Mode::kNone;
   corrupt_probability_ = 0;
+  short_probability_ = 0;
 }
 
 uint64_t FaultInjectionEnv::CallCount(FaultOp op) const {
@@ -333,6 +364,11 @@ uint64_t FaultInjectionEnv::InjectedCount() const {
 uint64_t FaultInjectionEnv::CorruptedReadCount() const {
   std::lock_guard<std::mutex> guard(mu_);
   return corrupted_reads_;
+}
+
+uint64_t FaultInjectionEnv::ShortenedReadCount() const {
+  std::lock_guard<std::mutex> guard(mu_);
+  return shortened_reads_;
 }
 
 void FaultInjectionEnv::SetFilesystemActive(bool active) {

@@ -59,7 +59,13 @@
 //   kRename: RenameFile; kRemove: RemoveFile and RemoveDir; kSyncDir;
 //   kLock: LockFile; kGetFileSize; kGetChildren; kCreateDir; kLink: LinkFile.
 // Each op has one fault setting at a time; a new FailNth/FailFrom/FailRandomly
-// for an op replaces the previous one.
+// for an op replaces the previous one. kEACCES fails like a permission
+// denial: Status::IOError whose message says "Permission denied".
+//
+// Read damage (successful reads only, both kinds of read file): CorruptReads
+// flips one bit of a result, ShortReads returns a strict prefix of it (OK
+// status, as at the end of the file). SetInjectionObserver is told about
+// every injected error.
 //
 // Thread safety: all methods may be called concurrently (one internal mutex).
 // The files returned follow the Env contracts (RandomAccessFile is thread
@@ -68,6 +74,7 @@
 #define LSMKV_ENV_FAULT_INJECTION_ENV_H_
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -97,7 +104,7 @@ enum class FaultOp {
 };
 inline constexpr int kNumFaultOps = static_cast<int>(FaultOp::kLink) + 1;
 
-enum class FaultKind { kEIO, kENOSPC };
+enum class FaultKind { kEIO, kENOSPC, kEACCES };
 
 // "Open", "Read", ... for messages.
 const char* FaultOpName(FaultOp op);
@@ -127,7 +134,17 @@ class FaultInjectionEnv : public EnvWrapper {
                     FaultKind kind = FaultKind::kEIO);
   // Each successful non-empty read has one bit flipped with this probability.
   void CorruptReads(double probability, uint64_t seed);
-  // Removes every fault and read corruption (counters are kept).
+  // Each successful non-empty read is cut to a random strict prefix (maybe
+  // empty) with this probability, with OK status.
+  void ShortReads(double probability, uint64_t seed);
+  // CorruptReads and ShortReads damage only reads of files whose name ends
+  // with suffix ("" = every file, the default).
+  void SetReadDamageFilter(std::string suffix);
+  // Called with the op and the file (or "rename A to B") of every injected
+  // error, with the env's mutex held: fn must not call this env. Empty: none.
+  void SetInjectionObserver(std::function<void(FaultOp op, const std::string& what)> fn);
+  // Removes every fault, read corruption and short read (counters and the
+  // observer are kept).
   void ClearFaults();
 
   // Calls of op seen since construction or ResetCounts(), failed ones included.
@@ -137,6 +154,8 @@ class FaultInjectionEnv : public EnvWrapper {
   uint64_t InjectedCount() const;
   // Reads corrupted by CorruptReads so far.
   uint64_t CorruptedReadCount() const;
+  // Reads cut short by ShortReads so far.
+  uint64_t ShortenedReadCount() const;
 
   // ---- Env.
   Status NewSequentialFile(const std::string& fname,
@@ -199,8 +218,9 @@ class FaultInjectionEnv : public EnvWrapper {
   Status CheckActiveLocked(const std::string& what) const;
   // Both checks under one lock: inactive first, then injection.
   Status CheckMutation(FaultOp op, const std::string& what);
-  // Flips a bit of *result (copying into scratch) if read corruption fires.
-  void MaybeCorruptRead(std::string_view* result, char* scratch);
+  // Flips a bit of *result (copying into scratch) if read corruption fires,
+  // and cuts it short if ShortReads fires.
+  void MaybeCorruptRead(const std::string& fname, std::string_view* result, char* scratch);
 
   Status OpenWritable(const std::string& fname, bool append,
                       std::unique_ptr<WritableFile>* result);
@@ -227,6 +247,11 @@ class FaultInjectionEnv : public EnvWrapper {
   double corrupt_probability_ = 0;                          // Guarded by mu_.
   std::mt19937_64 corrupt_rng_;                             // Guarded by mu_.
   uint64_t corrupted_reads_ = 0;                            // Guarded by mu_.
+  double short_probability_ = 0;                            // Guarded by mu_.
+  std::mt19937_64 short_rng_;                               // Guarded by mu_.
+  uint64_t shortened_reads_ = 0;                            // Guarded by mu_.
+  std::string damage_suffix_;                               // Guarded by mu_.
+  std::function<void(FaultOp, const std::string&)> observer_;  // Guarded by mu_.
 };
 
 }  // namespace lsmkv

@@ -556,6 +556,66 @@ TEST_P(FaultInjectionEnvTest, CorruptReadsFlipsOneBit) {
   EXPECT_TRUE(piece == data);
 }
 
+TEST_P(FaultInjectionEnvTest, ShortReadsReturnAStrictPrefix) {
+  const std::string data = "0123456789abcdef";
+  ASSERT_TRUE(WriteStringToFile(target_, data, Path("f"), false).ok());
+  std::unique_ptr<RandomAccessFile> r;
+  ASSERT_TRUE(env_->NewRandomAccessFile(Path("f"), &r).ok());
+  std::unique_ptr<SequentialFile> q;
+  ASSERT_TRUE(env_->NewSequentialFile(Path("f"), &q).ok());
+  char scratch[16];
+  std::string_view piece;
+  env_->ShortReads(1.0, 5);
+  for (int i = 0; i < 20; i++) {
+    ASSERT_TRUE(r->Read(0, data.size(), &piece, scratch).ok());
+    EXPECT_LT(piece.size(), data.size());
+    EXPECT_EQ(data.substr(0, piece.size()), piece);
+  }
+  ASSERT_TRUE(q->Read(data.size(), &piece, scratch).ok());
+  EXPECT_LT(piece.size(), data.size());
+  EXPECT_EQ(data.substr(0, piece.size()), piece);
+  EXPECT_EQ(21u, env_->ShortenedReadCount());
+  env_->ClearFaults();
+  ASSERT_TRUE(r->Read(0, data.size(), &piece, scratch).ok());
+  EXPECT_EQ(data, piece);
+  // Only files with the filter's suffix are damaged.
+  env_->SetReadDamageFilter(".log");
+  env_->ShortReads(1.0, 5);
+  env_->CorruptReads(1.0, 5);
+  ASSERT_TRUE(r->Read(0, data.size(), &piece, scratch).ok());
+  EXPECT_EQ(data, piece);
+  ASSERT_TRUE(WriteStringToFile(target_, data, Path("000001.log"), false).ok());
+  ASSERT_TRUE(env_->NewRandomAccessFile(Path("000001.log"), &r).ok());
+  ASSERT_TRUE(r->Read(0, data.size(), &piece, scratch).ok());
+  EXPECT_LT(piece.size(), data.size());
+  EXPECT_EQ(21u + 1u, env_->ShortenedReadCount());
+}
+
+TEST_P(FaultInjectionEnvTest, ObserverSeesEveryInjectedError) {
+  std::vector<std::string> seen;
+  env_->SetInjectionObserver([&seen](FaultOp op, const std::string& what) {
+    seen.push_back(std::string(FaultOpName(op)) + " " + what);
+  });
+  env_->FailFrom(FaultOp::kOpen, 2);
+  std::unique_ptr<WritableFile> w;
+  ASSERT_TRUE(env_->NewWritableFile(Path("a"), &w).ok());
+  EXPECT_TRUE(IsInjected(env_->NewWritableFile(Path("b"), &w)));
+  EXPECT_TRUE(IsInjected(env_->NewWritableFile(Path("c"), &w)));
+  ASSERT_EQ(2u, seen.size());
+  EXPECT_EQ("Open " + Path("b"), seen[0]);
+  EXPECT_EQ("Open " + Path("c"), seen[1]);
+}
+
+TEST_P(FaultInjectionEnvTest, PermissionDeniedNamesTheFile) {
+  env_->FailNth(FaultOp::kOpen, 1, FaultKind::kEACCES);
+  std::unique_ptr<WritableFile> w;
+  Status s = env_->NewWritableFile(Path("denied"), &w);
+  EXPECT_TRUE(s.IsIOError()) << s.ToString();
+  EXPECT_FALSE(s.IsNoSpace());
+  EXPECT_NE(std::string::npos, s.ToString().find("Permission denied")) << s.ToString();
+  EXPECT_NE(std::string::npos, s.ToString().find(Path("denied"))) << s.ToString();
+}
+
 TEST_P(FaultInjectionEnvTest, ConcurrentWritersThenCrash) {
   constexpr int kThreads = 4;
   std::vector<std::thread> threads;

@@ -1,0 +1,520 @@
+// Corruption survival: bytes flipped, files truncated and ranges zeroed in
+// each file type (table, WAL, MANIFEST, CURRENT) of a closed database, then
+// Open and reads. The rules:
+//   - never wrong data: a Get returns the written value, NotFound for a key
+//     never written (or dropped by WAL recovery, see below), or an error; a
+//     scan yields exactly the model's entries in order and stops with a
+//     non-OK status at the damage;
+//   - errors name the damaged file: Corruption "<dir>/000005.sst: ..." etc.;
+//   - WAL damage follows Options::wal_recovery_mode (docs/format/wal.md):
+//     kAbsoluteConsistency and kTolerateCorruptedTail fail Open with
+//     Corruption naming the log for damage before the tail, kPointInTime
+//     (the default) keeps exactly a prefix of the writes, kSkipAnyCorrupted
+//     keeps every record outside the damaged 32 KiB block(s); each loss is
+//     reported in the LOG ("WAL damage ... bytes dropped"); paranoid_checks
+//     fails Open on any WAL damage;
+//   - MANIFEST and CURRENT damage fails Open with Corruption naming the file,
+//     or (bytes that carry no meaning) opens with every key intact.
+// What survives is measured and printed (docs/RELIABILITY.md): for one
+// flipped byte in a table of 100 keys, how many keys stay readable.
+#include <algorithm>
+#include <map>
+
+#include "db/filename.h"
+#include "gtest/gtest.h"
+#include "lsmkv/db.h"
+#include "util/random.h"
+
+namespace lsmkv {
+namespace {
+
+constexpr char kDbName[] = "/corrupt";
+
+std::string Key(int i) {
+  char buf[16];
+  std::snprintf(buf, sizeof(buf), "key%04d", i);
+  return buf;
+}
+
+std::string Value(int i, int version) {
+  std::string v = "value-" + std::to_string(i) + "-v" + std::to_string(version) + "-";
+  v.resize(60 + (i * 37) % 80, static_cast<char>('a' + (i + version) % 26));
+  return v;
+}
+
+class CorruptionTest : public ::testing::Test {
+ protected:
+  CorruptionTest() : env_(NewMemEnv(Env::Default())) {
+    options_.env = env_.get();
+    options_.create_if_missing = true;
+  }
+
+  // The files of the closed database, to restore before every trial.
+  void SavePristine() {
+    pristine_.clear();
+    std::vector<std::string> children;
+    ASSERT_TRUE(env_->GetChildren(kDbName, &children).ok());
+    for (const std::string& c : children) {
+      uint64_t number;
+      FileType type;
+      if (!ParseFileName(c, &number, &type) || type == FileType::kLockFile) continue;
+      std::string data;
+      ASSERT_TRUE(ReadFileToString(env_.get(), Path(c), &data).ok());
+      pristine_[c] = data;
+    }
+  }
+  void Restore() {
+    std::vector<std::string> children;
+    ASSERT_TRUE(env_->GetChildren(kDbName, &children).ok());
+    for (const std::string& c : children) {
+      if (c != "LOCK") {
+        ASSERT_TRUE(env_->RemoveFile(Path(c)).ok());
+      }
+    }
+    for (const auto& [name, data] : pristine_) {
+      ASSERT_TRUE(WriteStringToFile(env_.get(), data, Path(name), false).ok());
+    }
+  }
+  static std::string Path(const std::string& name) { return std::string(kDbName) + "/" + name; }
+
+  // The one pristine file of a type (its name).
+  std::string FileOfType(FileType wanted) const {
+    std::string found;
+    for (const auto& [name, data] : pristine_) {
+      uint64_t number;
+      FileType type;
+      if (ParseFileName(name, &number, &type) && type == wanted) {
+        EXPECT_TRUE(found.empty()) << "more than one file of the type: " << found << ", " << name;
+        found = name;
+      }
+    }
+    EXPECT_FALSE(found.empty());
+    return found;
+  }
+
+  void Damage(const std::string& name, const std::string& data) {
+    ASSERT_TRUE(WriteStringToFile(env_.get(), data, Path(name), false).ok());
+  }
+
+  // Reads keys 0..n-1 against model (absent = never written). Counts
+  // readable (right value, or NotFound for an absent key), errors, and
+  // checks that no read returns wrong data and that errors name file_hint.
+  struct ReadCounts {
+    int readable = 0, errors = 0, missing = 0;
+  };
+  ReadCounts ReadAll(const std::map<std::string, std::string>& model, int n,
+                     const std::string& file_hint, bool missing_allowed) {
+    ReadCounts counts;
+    for (int i = 0; i < n; i++) {
+      std::string value;
+      Status s = db_->Get(ReadOptions(), Key(i), &value);
+      auto it = model.find(Key(i));
+      if (s.ok()) {
+        EXPECT_TRUE(it != model.end() && it->second == value) << "wrong value for " << Key(i);
+        counts.readable++;
+      } else if (s.IsNotFound()) {
+        if (it == model.end()) {
+          counts.readable++;
+        } else {
+          EXPECT_TRUE(missing_allowed) << Key(i) << " silently missing";
+          counts.missing++;
+        }
+      } else {
+        EXPECT_TRUE(s.IsCorruption()) << s.ToString();
+        EXPECT_NE(std::string::npos, s.ToString().find(file_hint)) << s.ToString();
+        counts.errors++;
+      }
+      if (::testing::Test::HasFailure()) break;  // one report per trial is enough
+    }
+    return counts;
+  }
+
+  // A forward scan yields the model's entries in order (a subset of them if
+  // missing_allowed: WAL recovery dropped some) and stops with an error
+  // naming file_hint, or yields all of them.
+  void CheckScan(const std::map<std::string, std::string>& model, const std::string& file_hint,
+                 bool missing_allowed) {
+    std::unique_ptr<Iterator> it = db_->NewIterator(ReadOptions());
+    auto m = model.begin();
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      if (missing_allowed) {
+        while (m != model.end() && m->first < it->key()) ++m;
+      }
+      ASSERT_TRUE(m != model.end()) << "scan yielded an entry past the model's last";
+      ASSERT_EQ(m->first, it->key()) << "scan skipped or invented a key";
+      ASSERT_EQ(m->second, it->value()) << "scan returned a wrong value";
+      ++m;
+    }
+    if (it->status().ok()) {
+      if (!missing_allowed) {
+        EXPECT_TRUE(m == model.end()) << "scan ended early with OK status";
+      }
+    } else {
+      EXPECT_TRUE(it->status().IsCorruption()) << it->status().ToString();
+      EXPECT_NE(std::string::npos, it->status().ToString().find(file_hint))
+          << it->status().ToString();
+    }
+  }
+
+  std::string InfoLog() {
+    std::string data;
+    EXPECT_TRUE(ReadFileToString(env_.get(), InfoLogFileName(kDbName), &data).ok());
+    return data;
+  }
+
+  std::unique_ptr<Env> env_;
+  Options options_;
+  std::unique_ptr<DB> db_;
+  std::map<std::string, std::string> pristine_;
+};
+
+// ---------------------------------------------------------------- tables
+
+struct SurvivalFigures {
+  int trials = 0;
+  int all_readable = 0;     // the flip hit nothing that mattered
+  int at_least_90 = 0;      // 90..99 readable
+  int some_lost = 0;        // 1..89 readable
+  int table_lost = 0;       // 0 readable (footer, index, filter, properties)
+  int open_failed = 0;
+  long readable_sum = 0;
+  int min_readable_in_data = 100;  // among flips that left some key readable
+  int paranoid_failed = 0;         // paranoid Opens that failed naming the table
+};
+
+class TableSurvivalTest : public CorruptionTest, public ::testing::WithParamInterface<size_t> {};
+
+// One table of 100 keys; its bytes flipped in turn (every byte of a table up
+// to 4000 bytes, every k-th byte of a larger one, so at most ~4000 trials).
+// No read is ever wrong; the error names the table; keys in undamaged blocks
+// stay readable; a paranoid Open fails on every damage a read finds.
+TEST_P(TableSurvivalTest, OneFlippedByteInATableOf100Keys) {
+  options_.block_size = GetParam();
+  options_.compression = CompressionType::kNone;
+  std::map<std::string, std::string> model;
+  ASSERT_TRUE(DB::Open(options_, kDbName, &db_).ok());
+  for (int i = 0; i < 100; i++) {
+    ASSERT_TRUE(db_->Put(WriteOptions(), Key(i), Value(i, 0)).ok());
+    model[Key(i)] = Value(i, 0);
+  }
+  ASSERT_TRUE(db_->Flush().ok());
+  ASSERT_TRUE(db_->Close().ok());
+  db_.reset();
+  SavePristine();
+  const std::string table = FileOfType(FileType::kTableFile);
+  const std::string good = pristine_[table];
+  const size_t stride = std::max<size_t>(1, good.size() / 4000);
+  SurvivalFigures f;
+  for (size_t offset = 0; offset < good.size(); offset += stride) {
+    SCOPED_TRACE("byte " + std::to_string(offset) + " of " + std::to_string(good.size()));
+    Restore();
+    std::string bad = good;
+    bad[offset] = static_cast<char>(bad[offset] ^ 0xff);
+    Damage(table, bad);
+    Status s = DB::Open(options_, kDbName, &db_);
+    f.trials++;
+    if (!s.ok()) {
+      EXPECT_TRUE(s.IsCorruption()) << s.ToString();
+      EXPECT_NE(std::string::npos, s.ToString().find(table)) << s.ToString();
+      f.open_failed++;
+      f.table_lost++;
+      continue;
+    }
+    const ReadCounts counts = ReadAll(model, 100, table, /*missing_allowed=*/false);
+    ASSERT_NO_FATAL_FAILURE(CheckScan(model, table, false));
+    if (::testing::Test::HasFailure()) return;
+    db_.reset();
+    if (counts.readable < 100) {
+      // Damage a read finds, a paranoid Open finds too (it reads every table).
+      Options paranoid = options_;
+      paranoid.paranoid_checks = true;
+      Status ps = DB::Open(paranoid, kDbName, &db_);
+      EXPECT_TRUE(ps.IsCorruption()) << "paranoid Open: " << ps.ToString();
+      EXPECT_NE(std::string::npos, ps.ToString().find(table)) << ps.ToString();
+      if (ps.IsCorruption()) f.paranoid_failed++;
+    }
+    f.readable_sum += counts.readable;
+    if (counts.readable == 100) {
+      f.all_readable++;
+    } else if (counts.readable >= 90) {
+      f.at_least_90++;
+    } else if (counts.readable > 0) {
+      f.some_lost++;
+    } else {
+      f.table_lost++;
+    }
+    if (counts.readable > 0) f.min_readable_in_data = std::min(f.min_readable_in_data, counts.readable);
+    db_.reset();
+  }
+  std::printf(
+      "table of 100 keys, block_size %zu, %zu bytes, one byte flipped at %d offsets: "
+      "100 readable %d, 90-99 readable %d, 1-89 readable %d, table unreadable %d (Open failed "
+      "%d); mean readable %.1f; fewest readable when any survived %d; wrong values 0; "
+      "paranoid Open failed naming the table %d\n",
+      GetParam(), good.size(), f.trials, f.all_readable, f.at_least_90, f.some_lost, f.table_lost,
+      f.open_failed, static_cast<double>(f.readable_sum) / f.trials, f.min_readable_in_data,
+      f.paranoid_failed);
+  // A flip inside a data block loses that block's keys only.
+  EXPECT_GT(f.all_readable + f.at_least_90 + f.some_lost, f.trials / 2);
+}
+
+INSTANTIATE_TEST_SUITE_P(BlockSizes, TableSurvivalTest, ::testing::Values(256, 1024, 4096),
+                         [](const auto& info) { return "block" + std::to_string(info.param); });
+
+// Truncations and zeroed ranges of a table: the same rules.
+TEST_F(CorruptionTest, TruncatedOrZeroedTable) {
+  options_.block_size = 512;
+  std::map<std::string, std::string> model;
+  ASSERT_TRUE(DB::Open(options_, kDbName, &db_).ok());
+  for (int i = 0; i < 100; i++) {
+    ASSERT_TRUE(db_->Put(WriteOptions(), Key(i), Value(i, 0)).ok());
+    model[Key(i)] = Value(i, 0);
+  }
+  ASSERT_TRUE(db_->Flush().ok());
+  ASSERT_TRUE(db_->Close().ok());
+  db_.reset();
+  SavePristine();
+  const std::string table = FileOfType(FileType::kTableFile);
+  const std::string good = pristine_[table];
+  int trials = 0, open_failed = 0, reads_failed = 0;
+  for (int kind = 0; kind < 2; kind++) {
+    for (size_t offset = 0; offset < good.size(); offset += 97) {
+      Restore();
+      std::string bad = good;
+      if (kind == 0) {
+        bad.resize(offset);
+      } else {
+        std::fill(bad.begin() + static_cast<long>(offset),
+                  bad.begin() + static_cast<long>(std::min(good.size(), offset + 64)), '\0');
+        if (bad == good) continue;
+      }
+      SCOPED_TRACE(std::string(kind == 0 ? "truncated to " : "zeroed 64 bytes at ") +
+                   std::to_string(offset));
+      Damage(table, bad);
+      trials++;
+      Status s = DB::Open(options_, kDbName, &db_);
+      if (!s.ok()) {
+        EXPECT_TRUE(s.IsCorruption()) << s.ToString();
+        EXPECT_NE(std::string::npos, s.ToString().find(table)) << s.ToString();
+        open_failed++;
+        continue;
+      }
+      const ReadCounts counts = ReadAll(model, 100, table, false);
+      ASSERT_NO_FATAL_FAILURE(CheckScan(model, table, false));
+      if (counts.errors > 0) reads_failed++;
+      db_.reset();
+    }
+  }
+  std::printf("table truncated or zeroed (64 bytes) at %d points: Open failed %d, reads reported "
+              "Corruption %d, wrong values 0\n",
+              trials, open_failed, reads_failed);
+  EXPECT_EQ(trials, open_failed + reads_failed) << "some damage went unnoticed";
+}
+
+// ---------------------------------------------------------------- WAL
+
+const char* ModeName(WalRecoveryMode m) {
+  switch (m) {
+    case WalRecoveryMode::kTolerateCorruptedTail: return "kTolerateCorruptedTail";
+    case WalRecoveryMode::kAbsoluteConsistency: return "kAbsoluteConsistency";
+    case WalRecoveryMode::kPointInTime: return "kPointInTime";
+    case WalRecoveryMode::kSkipAnyCorrupted: return "kSkipAnyCorrupted";
+  }
+  return "?";
+}
+
+// 600 writes of one key each, ~3 per 32 KiB... (values 60..140 bytes: about
+// 300 records per block), left in one WAL by Close.
+TEST_F(CorruptionTest, WalDamageUnderEachRecoveryMode) {
+  options_.write_buffer_size = 4 << 20;
+  constexpr int kWrites = 600;
+  std::map<std::string, std::string> model;
+  ASSERT_TRUE(DB::Open(options_, kDbName, &db_).ok());
+  for (int i = 0; i < kWrites; i++) {
+    ASSERT_TRUE(db_->Put(WriteOptions(), Key(i), Value(i, 1)).ok());
+    model[Key(i)] = Value(i, 1);
+  }
+  ASSERT_TRUE(db_->Close().ok());
+  db_.reset();
+  SavePristine();
+  const std::string wal = FileOfType(FileType::kLogFile);
+  const std::string good = pristine_[wal];
+  ASSERT_GT(good.size(), 32u * 1024) << "the log should span several blocks";
+
+  const WalRecoveryMode modes[] = {WalRecoveryMode::kAbsoluteConsistency,
+                                   WalRecoveryMode::kTolerateCorruptedTail,
+                                   WalRecoveryMode::kPointInTime,
+                                   WalRecoveryMode::kSkipAnyCorrupted};
+  const char* kinds[] = {"flip", "zero 64", "truncate"};
+  Random rnd(301);
+  std::vector<size_t> offsets;
+  for (int i = 0; i < 24; i++) offsets.push_back(rnd.Uniform(static_cast<uint32_t>(good.size())));
+  for (int paranoid = 0; paranoid < 2; paranoid++) {
+    for (WalRecoveryMode mode : modes) {
+      for (int kind = 0; kind < 3; kind++) {
+        int trials = 0, open_failed = 0, opened = 0;
+        long lost = 0, max_lost = 0;
+        for (size_t offset : offsets) {
+          SCOPED_TRACE(std::string(ModeName(mode)) + (paranoid ? " paranoid " : " ") +
+                       kinds[kind] + " at " + std::to_string(offset));
+          Restore();
+          std::string bad = good;
+          if (kind == 0) {
+            bad[offset] = static_cast<char>(bad[offset] ^ 0x20);
+          } else if (kind == 1) {
+            std::fill(bad.begin() + static_cast<long>(offset),
+                      bad.begin() + static_cast<long>(std::min(good.size(), offset + 64)), '\0');
+          } else {
+            bad.resize(offset);
+          }
+          Damage(wal, bad);
+          trials++;
+          Options o = options_;
+          o.wal_recovery_mode = mode;
+          o.paranoid_checks = paranoid == 1;
+          Status s = DB::Open(o, kDbName, &db_);
+          if (!s.ok()) {
+            EXPECT_TRUE(s.IsCorruption()) << s.ToString();
+            EXPECT_NE(std::string::npos, s.ToString().find(wal)) << s.ToString();
+            open_failed++;
+            continue;
+          }
+          opened++;
+          const ReadCounts counts = ReadAll(model, kWrites, wal, /*missing_allowed=*/true);
+          EXPECT_EQ(0, counts.errors);
+          ASSERT_NO_FATAL_FAILURE(CheckScan(model, wal, true));
+          lost += counts.missing;
+          max_lost = std::max<long>(max_lost, counts.missing);
+          if (counts.missing > 0 && kind != 2) {
+            EXPECT_NE(std::string::npos, InfoLog().find("WAL damage"))
+                << "a loss not reported in the LOG";
+          }
+          if (mode == WalRecoveryMode::kPointInTime) {
+            // Exactly a prefix.
+            int first_missing = kWrites;
+            for (int i = 0; i < kWrites && first_missing == kWrites; i++) {
+              std::string v;
+              if (db_->Get(ReadOptions(), Key(i), &v).IsNotFound()) first_missing = i;
+            }
+            EXPECT_EQ(kWrites - counts.missing, first_missing) << "not a prefix";
+          }
+          db_.reset();
+        }
+        std::printf("WAL %-8s %-22s%s: %2d trials, Open failed %2d, opened %2d, writes lost "
+                    "%ld (mean %.0f, max %ld of %d)\n",
+                    kinds[kind], ModeName(mode), paranoid ? " paranoid" : "         ", trials,
+                    open_failed, opened, lost, opened ? static_cast<double>(lost) / opened : 0.0,
+                    max_lost, kWrites);
+        if (paranoid == 1 && kind != 2) {
+          EXPECT_EQ(0, opened) << "paranoid_checks must fail Open on any damage";
+        }
+        if (kind != 2 && (mode == WalRecoveryMode::kAbsoluteConsistency ||
+                          (mode == WalRecoveryMode::kTolerateCorruptedTail && paranoid == 0))) {
+          // Damage is caught (flip/zero of a 33 KB log is rarely in the last record).
+          EXPECT_GE(open_failed, trials - 2);
+        }
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------- MANIFEST, CURRENT
+
+// A database with several tables on two levels and data in the WAL.
+void BuildManyTables(DB* db, std::map<std::string, std::string>* model) {
+  for (int round = 0; round < 4; round++) {
+    for (int i = 0; i < 150; i++) {
+      const int k = (i * 7 + round * 13) % 200;
+      ASSERT_TRUE(db->Put(WriteOptions(), Key(k), Value(k, round)).ok());
+      (*model)[Key(k)] = Value(k, round);
+    }
+    ASSERT_TRUE(db->Flush().ok());
+    if (round == 1) {
+      ASSERT_TRUE(db->CompactRange(nullptr, nullptr).ok());
+    }
+  }
+  ASSERT_TRUE(db->Put(WriteOptions(), Key(0), "in the WAL").ok());
+  (*model)[Key(0)] = "in the WAL";
+}
+
+TEST_F(CorruptionTest, ManifestAndCurrentDamageFailsOpenOrKeepsEverything) {
+  options_.block_size = 512;
+  options_.max_manifest_file_size = 1 << 20;
+  std::map<std::string, std::string> model;
+  ASSERT_TRUE(DB::Open(options_, kDbName, &db_).ok());
+  ASSERT_NO_FATAL_FAILURE(BuildManyTables(db_.get(), &model));
+  ASSERT_TRUE(db_->Close().ok());
+  db_.reset();
+  SavePristine();
+  const std::string manifest = FileOfType(FileType::kDescriptorFile);
+  const std::string current = FileOfType(FileType::kCurrentFile);
+  int total_missing = 0;
+  std::string all_missing_cases;
+  for (const std::string& file : {manifest, current}) {
+    const std::string good = pristine_[file];
+    for (int paranoid = 0; paranoid < 2; paranoid++) {
+      int trials = 0, open_failed = 0, opened_intact = 0, opened_missing = 0;
+      std::string missing_cases;
+      for (int kind = 0; kind < 3; kind++) {
+        for (size_t offset = 0; offset < good.size(); offset++) {
+          std::string bad = good;
+          if (kind == 0) {
+            bad[offset] = static_cast<char>(bad[offset] ^ 0x04);
+          } else if (kind == 1) {
+            std::fill(bad.begin() + static_cast<long>(offset),
+                      bad.begin() + static_cast<long>(std::min(good.size(), offset + 16)), '\0');
+            if (bad == good) continue;
+          } else {
+            bad.resize(offset);
+          }
+          SCOPED_TRACE(file + (kind == 0 ? " flip at " : kind == 1 ? " zero 16 at " : " cut at ") +
+                       std::to_string(offset) + (paranoid ? " paranoid" : ""));
+          Restore();
+          Damage(file, bad);
+          trials++;
+          Options o = options_;
+          o.paranoid_checks = paranoid == 1;
+          Status s = DB::Open(o, kDbName, &db_);
+          if (!s.ok()) {
+            EXPECT_TRUE(s.IsCorruption()) << s.ToString();
+            // The damaged file, or CURRENT when it no longer names a MANIFEST.
+            EXPECT_TRUE(s.ToString().find(file) != std::string::npos ||
+                        s.ToString().find("CURRENT") != std::string::npos)
+                << s.ToString();
+            open_failed++;
+            continue;
+          }
+          // Missing keys are counted (and fail the test below); a wrong
+          // value or a read error stops it here.
+          const ReadCounts counts = ReadAll(model, 200, file, /*missing_allowed=*/true);
+          EXPECT_EQ(0, counts.errors);
+          ASSERT_NO_FATAL_FAILURE(CheckScan(model, file, /*missing_allowed=*/true));
+          if (::testing::Test::HasFailure()) return;
+          if (counts.missing > 0) {
+            opened_missing++;
+            if (opened_missing <= 5) {
+              missing_cases += std::string(kind == 0 ? " flip" : kind == 1 ? " zero16" : " cut") +
+                               "@" + std::to_string(offset) + (paranoid ? "(paranoid)" : "") +
+                               ":" + std::to_string(counts.missing) + "/200 keys gone;";
+            }
+          } else {
+            opened_intact++;
+          }
+          db_.reset();
+        }
+      }
+      std::printf("%-16s flipped/zeroed/truncated%s: %3d trials, Open failed (Corruption naming "
+                  "it) %3d, opened with every key intact %3d, opened with data missing %d%s\n",
+                  file.c_str(), paranoid ? " (paranoid)" : "", trials, open_failed,
+                  opened_intact, opened_missing, missing_cases.c_str());
+      total_missing += opened_missing;
+      all_missing_cases += missing_cases;
+    }
+  }
+  EXPECT_EQ(0, total_missing) << "Open succeeded with keys gone (and their tables deleted):"
+                              << all_missing_cases
+                              << " (db_manifest_zero_header_test.cc is the minimal case)";
+}
+
+}  // namespace
+}  // namespace lsmkv
