@@ -1,4 +1,4 @@
-// Regression test for an engine defect, fixed in 2026-11-21 . What it was:
+// Regression test for an engine defect, fixed in 2026-11-21. What it was:
 // VersionSet::Recover (src/db/version_set.cc) turned every failure to open
 // the MANIFEST named by CURRENT into Status::Corruption("CURRENT names
 // MANIFEST-... which cannot be opened", ...). A MANIFEST that exists but

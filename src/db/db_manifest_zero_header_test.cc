@@ -1,4 +1,4 @@
-// Regression test for an engine defect, fixed in 2026-11-21 . What it was:
+// Regression test for an engine defect, fixed in 2026-11-21. What it was:
 // 16 zero bytes over the header of the MANIFEST's second record (or the
 // MANIFEST truncated anywhere in that record) made Open succeed with almost
 // all data gone, and Open then deleted every table file as "unreferenced" —

@@ -1,4 +1,4 @@
-// Regression test for an engine defect, fixed in 2026-11-21 . What it was:
+// Regression test for an engine defect, fixed in 2026-11-21. What it was:
 // obsolete table files are deleted by a deletion pass that runs after a
 // flush or a compaction, or that a reader schedules when it drops the last
 // reference to a view (DBImpl::PurgeObsoleteFilesIfNeeded). Only Get and

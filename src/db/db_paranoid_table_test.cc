@@ -1,4 +1,4 @@
-// Regression test for an engine gap, closed in 2026-11-21 . What it was:
+// Regression test for an engine gap, closed in 2026-11-21. What it was:
 // "paranoid_checks fails Open on any damage" (issue 6) held for the WAL, the
 // MANIFEST and CURRENT but not for tables: Open (DBImpl::Recover,
 // src/db/db_open.cc) only checked that every table the MANIFEST lists
