@@ -119,7 +119,8 @@ class LsmkvEngine : public Engine {
             s.compression,
             Mib(lsmkv::Options().target_file_size) + " (default)",
             std::to_string(s.max_open_files),
-            "1 thread: flush, then compaction (fixed)",
+            "1 flush thread + " + std::to_string(lsmkv::Options().max_background_compactions) +
+                " compaction thread (max_background_compactions default)",
             "on (verify_checksums default true)"};
   }
 

@@ -85,7 +85,8 @@ class DB {
   virtual bool GetProperty(std::string_view name, std::string* value) = 0;
 
   // Stops background work, makes every acknowledged write recoverable and
-  // releases the directory lock. Returns the first error met. Idempotent.
+  // releases the directory lock. Returns the first error met, including the
+  // background error of a DB in its error state. Idempotent.
   virtual Status Close() = 0;
 };
 

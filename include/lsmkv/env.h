@@ -41,6 +41,11 @@ class RandomAccessFile {
   // shorter than n with OK status means the file ended.
   virtual Status Read(uint64_t offset, size_t n, std::string_view* result,
                       char* scratch) const = 0;
+  // If Read may return file-owned memory: a handle that keeps that memory
+  // valid for as long as it is held, even after the file is destroyed (e.g.
+  // a memory mapping), so readers may use the bytes in place. nullptr (the
+  // default): readers must not keep file-owned results beyond the file.
+  virtual std::shared_ptr<const void> Pin() const { return nullptr; }
 };
 
 // A file written sequentially. The implementation may buffer; Flush hands the

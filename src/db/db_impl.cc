@@ -663,6 +663,9 @@ Status DBImpl::Close() {
     log_.reset();
     logfile_.reset();
   }
+  // A background error (e.g. a flush that failed while Close waited for it)
+  // is reported here too, even if no write met it.
+  if (result.ok() && !bg_error_.ok()) result = bg_error_;
   StoreView(nullptr);
   imm_.clear();
   mem_.reset();

@@ -10,9 +10,11 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <condition_variable>
@@ -82,6 +84,48 @@ class PosixSequentialFile final : public SequentialFile {
 };
 
 // Thread safe: pread does not move a shared file offset.
+// Table files are memory-mapped (read-only) while at most kMaxMappedFiles
+// are; beyond that they are read with pread. A mapping lives as long as its
+// file object or a Pin() of it, whichever is longer.
+constexpr int kMaxMappedFiles = 1000;
+std::atomic<int> mapped_files{0};
+
+struct Mapping {
+  Mapping(void* b, size_t n) : base(b), size(n) {}
+  Mapping(const Mapping&) = delete;
+  Mapping& operator=(const Mapping&) = delete;
+  ~Mapping() {
+    ::munmap(base, size);
+    mapped_files.fetch_sub(1, std::memory_order_relaxed);
+  }
+  void* const base;
+  const size_t size;
+};
+
+class PosixMmapRandomAccessFile final : public RandomAccessFile {
+ public:
+  explicit PosixMmapRandomAccessFile(std::shared_ptr<const Mapping> mapping)
+      : mapping_(std::move(mapping)) {}
+
+  Status Read(uint64_t offset, size_t n, std::string_view* result,
+              char* scratch) const override {
+    const size_t size = mapping_->size;
+    if (offset >= size) {
+      *result = std::string_view();  // past the end: a short (empty) read, as with pread
+      return Status::OK();
+    }
+    const size_t available = size - static_cast<size_t>(offset);
+    *result = std::string_view(static_cast<const char*>(mapping_->base) + offset,
+                               n < available ? n : available);
+    (void)scratch;
+    return Status::OK();
+  }
+  std::shared_ptr<const void> Pin() const override { return mapping_; }
+
+ private:
+  const std::shared_ptr<const Mapping> mapping_;
+};
+
 class PosixRandomAccessFile final : public RandomAccessFile {
  public:
   PosixRandomAccessFile(std::string fname, int fd) : fname_(std::move(fname)), fd_(fd) {}
@@ -291,6 +335,20 @@ class PosixEnv final : public Env {
     result->reset();
     int fd = OpenRetry(fname, O_RDONLY | O_CLOEXEC, 0);
     if (fd < 0) return PosixError(fname, errno);
+    struct stat st;
+    if (::fstat(fd, &st) == 0 && st.st_size > 0) {
+      if (mapped_files.fetch_add(1, std::memory_order_relaxed) < kMaxMappedFiles) {
+        const auto size = static_cast<size_t>(st.st_size);
+        void* base = ::mmap(nullptr, size, PROT_READ, MAP_SHARED, fd, 0);
+        if (base != MAP_FAILED) {
+          ::close(fd);
+          *result = std::make_unique<PosixMmapRandomAccessFile>(
+              std::make_shared<const Mapping>(base, size));
+          return Status::OK();
+        }
+      }
+      mapped_files.fetch_sub(1, std::memory_order_relaxed);  // not mapped: pread
+    }
     *result = std::make_unique<PosixRandomAccessFile>(fname, fd);
     return Status::OK();
   }

@@ -116,5 +116,38 @@ TEST_F(PosixEnvTest, DestructorFlushes) {
   EXPECT_EQ("buffered", data);
 }
 
+// Random-access files are memory-mapped: reads return the file's own bytes,
+// a read past the end is short (as with pread), and Pin() keeps the bytes
+// valid after the file object is gone. An empty file is read with pread.
+TEST_F(PosixEnvTest, RandomAccessFilesAreMappedAndPinnable) {
+  std::string contents;
+  for (int i = 0; i < 10000; i++) contents.push_back(static_cast<char>('a' + i % 26));
+  ASSERT_TRUE(WriteStringToFile(env_, contents, dir_ + "/table", true).ok());
+  std::unique_ptr<RandomAccessFile> file;
+  ASSERT_TRUE(env_->NewRandomAccessFile(dir_ + "/table", &file).ok());
+  char scratch[100];
+  std::string_view result;
+  ASSERT_TRUE(file->Read(5000, 100, &result, scratch).ok());
+  EXPECT_EQ(contents.substr(5000, 100), std::string(result));
+  EXPECT_NE(scratch, result.data()) << "a mapped file returns its own memory";
+  ASSERT_TRUE(file->Read(9950, 100, &result, scratch).ok());
+  EXPECT_EQ(contents.substr(9950), std::string(result)) << "short read at the end";
+  ASSERT_TRUE(file->Read(20000, 100, &result, scratch).ok());
+  EXPECT_TRUE(result.empty());
+  std::shared_ptr<const void> pin = file->Pin();
+  ASSERT_NE(nullptr, pin);
+  ASSERT_TRUE(file->Read(0, 26, &result, scratch).ok());
+  file.reset();
+  ASSERT_TRUE(env_->RemoveFile(dir_ + "/table").ok());
+  EXPECT_EQ(contents.substr(0, 26), std::string(result)) << "pinned bytes outlive the file";
+  pin.reset();
+
+  ASSERT_TRUE(WriteStringToFile(env_, "", dir_ + "/empty", true).ok());
+  ASSERT_TRUE(env_->NewRandomAccessFile(dir_ + "/empty", &file).ok());
+  ASSERT_TRUE(file->Read(0, 10, &result, scratch).ok());
+  EXPECT_TRUE(result.empty());
+  EXPECT_EQ(nullptr, file->Pin());
+}
+
 }  // namespace
 }  // namespace lsmkv

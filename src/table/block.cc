@@ -12,7 +12,7 @@ namespace lsmkv {
 
 Block::Block(BlockContents contents) : contents_(std::move(contents)) {
   const size_t size = contents_.size;
-  const char* data = contents_.data.get();
+  const char* data = contents_.bytes();
   if (size < sizeof(uint32_t) || size > UINT32_MAX) {
     status_ = Status::Corruption("bad block size " + std::to_string(size));
     return;
@@ -282,7 +282,7 @@ Iterator* Block::NewIterator(const Comparator* comparator, size_t min_key_size,
     pin.Release();
     return error;
   }
-  return new Iter(comparator, contents_.data.get(), restarts_offset_, num_restarts_, min_key_size,
+  return new Iter(comparator, contents_.bytes(), restarts_offset_, num_restarts_, min_key_size,
                   error_context, pin);
 }
 

@@ -236,7 +236,8 @@ namespace {
 
 // The checks shared by ReadBlock and DecodeBlock. raw is the stored block and
 // its trailer; if owned is not null it is the buffer raw lies at the start
-// of, and an uncompressed block takes it over instead of being copied.
+// of, and an uncompressed block takes it over instead of being copied. With
+// out null only the checks run.
 Status CheckAndDecode(const std::string& file_name, const BlockHandle& handle, std::string_view raw,
                       bool verify_checksum, std::unique_ptr<char[]>* owned, BlockContents* out) {
   auto corrupt = [&](const std::string& what) {
@@ -255,6 +256,7 @@ Status CheckAndDecode(const std::string& file_name, const BlockHandle& handle, s
   if (!IsKnownCompression(type)) {
     return corrupt("unknown block compression type " + std::to_string(type));
   }
+  if (out == nullptr) return Status::OK();
   const auto ctype = static_cast<CompressionType>(type);
   const std::string_view stored(data, static_cast<size_t>(handle.size()));
   if (ctype == CompressionType::kNone && owned != nullptr && data == owned->get()) {
@@ -273,13 +275,27 @@ Status CheckAndDecode(const std::string& file_name, const BlockHandle& handle, s
 
 Status ReadBlock(const RandomAccessFile* file, const std::string& file_name,
                  const BlockHandle& handle, bool verify_checksum, BlockContents* out,
-                 uint64_t* bytes_read) {
+                 uint64_t* bytes_read, bool in_place) {
   const size_t n = static_cast<size_t>(handle.size()) + kBlockTrailerSize;
   std::unique_ptr<char[]> buffer(new char[n]);
   std::string_view result;
   Status s = file->Read(handle.offset(), n, &result, buffer.get());
   if (bytes_read != nullptr) *bytes_read = result.size();
   if (!s.ok()) return s;
+  if (in_place && result.data() != buffer.get() && result.size() == n &&
+      static_cast<unsigned char>(result[handle.size()]) ==
+          static_cast<unsigned char>(CompressionType::kNone)) {
+    std::shared_ptr<const void> pin = file->Pin();
+    if (pin != nullptr) {
+      s = CheckAndDecode(file_name, handle, result, verify_checksum, nullptr, nullptr);
+      if (!s.ok()) return s;
+      out->data.reset();
+      out->external = result.data();
+      out->keep_alive = std::move(pin);
+      out->size = static_cast<size_t>(handle.size());
+      return Status::OK();
+    }
+  }
   return CheckAndDecode(file_name, handle, result, verify_checksum, &buffer, out);
 }
 

@@ -92,13 +92,18 @@ class Footer {
 };
 static_assert(Footer::kEncodedLength == 52, "the v1 footer is 52 bytes");
 
-// Owned bytes of one block, allocated to their exact size (so that an
-// out-of-range read is caught by AddressSanitizer).
+// The bytes of one block: owned (allocated to their exact size, so that an
+// out-of-range read is caught by AddressSanitizer), or, for an uncompressed
+// block of a memory-mapped file, used in place: `external` points into the
+// mapping and `keep_alive` holds it (RandomAccessFile::Pin).
 struct BlockContents {
   std::unique_ptr<char[]> data;
+  const char* external = nullptr;
+  std::shared_ptr<const void> keep_alive;
   size_t size = 0;
 
-  std::string_view view() const { return std::string_view(data.get(), size); }
+  const char* bytes() const { return external != nullptr ? external : data.get(); }
+  std::string_view view() const { return std::string_view(bytes(), size); }
   static BlockContents Copy(std::string_view bytes);
 };
 
@@ -128,9 +133,12 @@ void AppendBlockTrailer(std::string_view stored, CompressionType type, std::stri
 // receives the number of bytes read from the file.
 // REQUIRES: the caller has checked that handle lies inside the file (its size
 // decides how much memory is allocated).
+// With in_place, an uncompressed block that the file returns from pinnable
+// memory (RandomAccessFile::Pin) is checked but not copied: *out refers to
+// it and holds the pin.
 Status ReadBlock(const RandomAccessFile* file, const std::string& file_name,
                  const BlockHandle& handle, bool verify_checksum, BlockContents* out,
-                 uint64_t* bytes_read = nullptr);
+                 uint64_t* bytes_read = nullptr, bool in_place = false);
 
 // ReadBlock's checks and decoding for a block already in memory: raw is the
 // stored contents followed by the trailer, as read from the file at handle

@@ -35,6 +35,7 @@ Table::Table(const TableOptions& options, std::unique_ptr<RandomAccessFile> file
              const std::string& file_name)
     : options_(options),
       file_(std::move(file)),
+      in_place_(file_->Pin() != nullptr),
       file_name_(file_name),
       internal_keys_(options.filter_user_keys || IsInternalComparator(options.comparator)),
       data_min_key_size_(internal_keys_ ? 8 : 0),
@@ -275,15 +276,19 @@ Iterator* Table::BlockIterator(bool verify_checksums, bool fill_cache,
 
   BlockContents contents;
   Status s;
-  if (readahead != nullptr && readahead->Sequential()) {
+  if (readahead != nullptr && readahead->Sequential() && !in_place_) {
     s = ReadAhead(readahead, handle, end, verify_checksums, &contents);
   } else {
     uint64_t bytes = 0;
-    s = ReadBlock(file_.get(), file_name_, handle, verify_checksums, &contents, &bytes);
+    s = ReadBlock(file_.get(), file_name_, handle, verify_checksums, &contents, &bytes, in_place_);
     BumpCounter(options_.counters, &TableCounters::block_reads);
     BumpCounter(options_.counters, &TableCounters::bytes_read, bytes);
   }
   if (!s.ok()) return NewTableErrorIterator(std::move(s));
+  const bool to_cache = cache != nullptr && fill_cache && verify_checksums;
+  if (to_cache && contents.external != nullptr) {
+    contents = BlockContents::Copy(contents.view());  // the cache never pins a mapping
+  }
   auto block = std::make_unique<Block>(std::move(contents));
   if (!block->status().ok()) {
     return NewTableErrorIterator(
@@ -292,7 +297,7 @@ Iterator* Table::BlockIterator(bool verify_checksums, bool fill_cache,
   }
   // Only verified blocks enter the cache, so that a later verifying reader
   // never gets an unverified block from it.
-  if (cache != nullptr && fill_cache && verify_checksums) {
+  if (to_cache) {
     const size_t charge = block->size();
     Block* cached = block.release();
     Cache::Handle* h = cache->Insert(std::string_view(cache_key, sizeof(cache_key)), cached,

@@ -112,6 +112,11 @@ class Table {
 
   const TableOptions options_;
   const std::unique_ptr<RandomAccessFile> file_;
+  // The file's bytes can be used in place (a mapping, RandomAccessFile::Pin):
+  // data blocks are read without a copy and without readahead; a block that
+  // enters the block cache is copied first, so that the cache never keeps a
+  // mapping (and the disk space of a deleted table) alive.
+  const bool in_place_;
   const std::string file_name_;
   const bool internal_keys_;
   // Minimum key sizes the block iterators enforce (see Block::NewIterator).
