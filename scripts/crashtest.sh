@@ -221,11 +221,11 @@ while :; do
   # In the background: a trap runs during wait, not during a foreground sleep.
   sleep "$(awk -v ms="$sleep_ms" 'BEGIN { printf "%.3f", ms / 1000 }')" &
   sleep_pid=$!
-  wait "$sleep_pid"
+  wait "$sleep_pid" 2>/dev/null  # also keeps the shell quiet about a self-killed workload
   sleep_pid=""
   how="killed after ${sleep_ms} ms"
   if ! kill -0 "$pid" 2>/dev/null; then
-    wait "$pid"
+    wait "$pid" 2>/dev/null
     rc=$?
     pid=""
     point=$(sed -n 's/^kill point \(.*\)$/\1/p' "$run_log" | tail -n 1)

@@ -165,6 +165,13 @@ std::string PosixPermissionChecks() {
       std::printf("unreadable table: Open OK, Get: %s\n", g.ToString().c_str());
       it.reset();
       db.reset();
+      // A paranoid Open reads every table, so it reports it at Open.
+      Options paranoid;
+      paranoid.paranoid_checks = true;
+      Status ps = DB::Open(paranoid, p.dir, &db);
+      expect_denied(ps, path, "paranoid Open with an unreadable table");
+      std::printf("unreadable table, paranoid Open: %s\n", ps.ToString().c_str());
+      db.reset();
     }
     ::chmod(path.c_str(), 0644);
   }
