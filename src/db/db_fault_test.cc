@@ -6,11 +6,13 @@
 // synced. Batches are single operations here, so "a prefix" also means no
 // batch is ever partially visible.
 #include <map>
+#include <mutex>
 #include <set>
 #include <sstream>
 
 #include "env/fault_injection_env.h"
 #include "db/db_impl.h"
+#include "db/filename.h"
 #include "gtest/gtest.h"
 #include "lsmkv/db.h"
 #include "util/random.h"
@@ -318,6 +320,14 @@ TEST_P(WriteErrorTest, ErrorStateThenReopenRecoversAcknowledgedWrites) {
     options.max_manifest_file_size = 2048;  // new MANIFESTs (and CURRENT renames) during the run
     std::unique_ptr<DB> db;
     ASSERT_TRUE(DB::Open(options, dbname, &db).ok());
+    // Failures of the info log (LOG) are tolerated by design; with flush and
+    // compaction on their own threads, which call lands there varies by run.
+    std::mutex injected_mu;
+    std::string injected_at;
+    env.SetInjectionObserver([&](FaultOp, const std::string& what) {
+      std::lock_guard<std::mutex> guard(injected_mu);
+      injected_at = what;
+    });
     env.ResetCounts();
     env.FailNth(c.op, n, c.kind);
     State acked;
@@ -348,6 +358,10 @@ TEST_P(WriteErrorTest, ErrorStateThenReopenRecoversAcknowledgedWrites) {
       if (failure.ok()) acked = acked_plus_failed;
     }
     if (env.InjectedCount() == 0) continue;  // the workload never made n calls
+    {
+      std::lock_guard<std::mutex> guard(injected_mu);
+      if (injected_at == InfoLogFileName(dbname)) continue;  // tolerated: see above
+    }
     sites_failed++;
     ASSERT_FALSE(failure.ok()) << "an injected error went unreported";
     if (c.kind == FaultKind::kENOSPC) {
