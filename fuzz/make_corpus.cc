@@ -16,6 +16,7 @@
 #include "fuzz/fuzz_util.h"
 #include "lsmkv/write_batch.h"
 #include "table/block_builder.h"
+#include "table/format.h"
 #include "table/table_builder.h"
 #include "table/table_options.h"
 #include "wal/log_writer.h"
@@ -77,7 +78,7 @@ std::string BlockSeed(bool internal_keys, int restart_interval, int entries) {
 }
 
 std::string Table(bool internal_keys, lsmkv::CompressionType compression, int bloom_bits,
-                  int entries) {
+                  int entries, uint32_t format_version = lsmkv::kTableFormatVersion) {
   static const lsmkv::InternalKeyComparator icmp(lsmkv::BytewiseComparator());
   lsmkv::TableOptions options;
   options.comparator = internal_keys ? static_cast<const lsmkv::Comparator*>(&icmp)
@@ -87,6 +88,7 @@ std::string Table(bool internal_keys, lsmkv::CompressionType compression, int bl
   options.block_restart_interval = 4;
   options.compression = compression;
   options.bloom_bits_per_key = bloom_bits;
+  options.format_version = format_version;
   std::string contents;
   StringWritableFile file(&contents);
   lsmkv::TableBuilder builder(options, &file);
@@ -159,6 +161,8 @@ int main(int argc, char** argv) {
   ok &= WriteSeed(dir, "table_fuzz", "snappy", Table(true, lsmkv::CompressionType::kSnappy, 10, 40));
   ok &= WriteSeed(dir, "table_fuzz", "lz4", Table(false, lsmkv::CompressionType::kLZ4, 8, 40));
   ok &= WriteSeed(dir, "table_fuzz", "zstd", Table(true, lsmkv::CompressionType::kZstd, 0, 40));
+  ok &= WriteSeed(dir, "table_fuzz", "format_v1",
+                  Table(true, lsmkv::CompressionType::kNone, 10, 40, 1));
 
   ok &= WriteSeed(dir, "version_edit_fuzz", "minimal", Edit(0).substr(0, 2));
   ok &= WriteSeed(dir, "version_edit_fuzz", "one_file", Edit(1));

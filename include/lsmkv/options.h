@@ -15,17 +15,35 @@ class CompactionFilter;
 class Env;
 class Snapshot;
 
-// How Open treats damage in the write-ahead log.
+// How Open treats damage in the write-ahead log (docs/format/wal.md).
+// Whatever the mode: a record is applied only if its checksums are valid
+// and its batch decodes; a torn tail (an incomplete record at the very end
+// of the last log, left by a crash) is dropped as normal, not as damage;
+// every region dropped is written to the LOG (log file, offset, bytes,
+// reason) and counted in the "lsmkv.stats" property; the last sequence
+// number covers every intact record read, dropped or not. With
+// Options::paranoid_checks any damage, a torn tail included, fails Open
+// whatever the mode.
 enum class WalRecoveryMode : unsigned char {
-  // Only an incomplete record at the very end of the last log (a torn write)
-  // is accepted and dropped; any other damage fails Open with Corruption.
+  // Keeps every record but a torn tail of the last log. Any other damage
+  // (damage before the end of a log, or a log ending inside a record while
+  // a later log has records) fails Open with Corruption naming the log.
   kTolerateCorruptedTail = 0,
-  // Any damage, including a torn tail, fails Open with Corruption.
+  // Keeps everything or fails: any damage, a torn tail included, fails Open
+  // with Corruption naming the log.
   kAbsoluteConsistency = 1,
-  // Replay stops at the first inconsistency; everything before it is kept,
-  // everything after it (in that log and all later logs) is dropped and reported.
+  // Keeps the records before the first damage: a consistent prefix of the
+  // writes. Drops every record after it, in that log and all later logs,
+  // damaged or intact.
   kPointInTime = 2,
-  // Salvage: damaged records are skipped and reported, replay continues.
+  // Drops only the damaged records: the log reader resynchronises at the
+  // next intact record after a damaged region (record granularity, not
+  // block), so a flipped byte loses the one record holding it. A record
+  // with any damaged fragment is dropped whole, as are the fragments of a
+  // record whose beginning was lost; a log ending inside a record while a
+  // later log has records loses that record. Replay continues with the
+  // later records and logs, so what is kept need not be a prefix of the
+  // writes: a lost batch may be followed by later batches that are kept.
   kSkipAnyCorrupted = 3,
 };
 
@@ -47,10 +65,15 @@ struct Options {
   bool error_if_exists = false;
   // Fail Open on any detected damage instead of salvaging: WAL, MANIFEST and
   // CURRENT damage, and every live table is read whole with checksums
-  // verified (a full read of the database at Open). Default: false.
+  // verified (a full read of the database at Open), including the table
+  // damage reads would work around (a damaged footer copy, filter,
+  // properties, index or salvage block, a partly salvageable data block).
+  // Default: false.
   bool paranoid_checks = false;
-  // See WalRecoveryMode. Default: kPointInTime.
-  WalRecoveryMode wal_recovery_mode = WalRecoveryMode::kPointInTime;
+  // What WAL replay at Open keeps and drops when a log is damaged; see
+  // WalRecoveryMode. Default: kSkipAnyCorrupted (only the damaged records
+  // are lost, and the loss is reported in the LOG and in "lsmkv.stats").
+  WalRecoveryMode wal_recovery_mode = WalRecoveryMode::kSkipAnyCorrupted;
 
   // Largest accepted key, in bytes; larger keys are InvalidArgument. Default: 64 KiB.
   size_t max_key_size = 64 * 1024;
@@ -66,8 +89,10 @@ struct Options {
 
   // Sorted tables: uncompressed data bytes per block. Default: 4 KiB.
   size_t block_size = 4 * 1024;
-  // Keys between restart points in a block. Default: 16.
-  int block_restart_interval = 16;
+  // Keys between restart points in a block. A restart interval is also the
+  // unit a damaged block is salvaged in (docs/format/table.md): a flipped
+  // byte loses at most the keys of one interval. Default: 8.
+  int block_restart_interval = 8;
   // Compression of table blocks. Default: kNone.
   CompressionType compression = CompressionType::kNone;
   // Bloom filter bits per key; 0 disables filters. Default: 10.
@@ -104,6 +129,14 @@ struct Options {
   // Called for values during compaction; see lsmkv/compaction_filter.h.
   // Default: none.
   std::shared_ptr<const CompactionFilter> compaction_filter;
+  // Read-triggered compaction: a table file that reads keep having to look
+  // past (a point lookup that consulted it and then another table; a sampled
+  // iterator read where it and another file both cover the key) is compacted
+  // into the next level once it has cost max(100, file size / this many
+  // bytes) such reads, even when no level is over its size budget. It makes
+  // a read-mostly database converge to fewer overlapping files. 0 = off.
+  // Default: 16 KiB.
+  uint64_t read_compaction_bytes_per_seek = 16 * 1024;
 };
 
 struct ReadOptions {

@@ -71,13 +71,14 @@ struct VerifyReport {
 };
 
 // Checks the database in dbname without modifying anything: CURRENT, every
-// record of the MANIFEST it names, every live table (footer, index, meta
-// blocks, the checksum of every data block, internal keys in strictly
-// increasing order, first/last key, sequence range, entry and deletion
-// counts equal to the MANIFEST's record of the file), the MANIFEST against
-// the files present (missing and unreferenced files), and the WAL files the
-// MANIFEST still needs (every record's checksum, decodable batches,
-// increasing sequence numbers).
+// record of the MANIFEST it names, every live table (both footer copies,
+// index, meta blocks including the salvage block, the checksum of every
+// data block, internal keys in strictly increasing order, first/last key,
+// sequence range, entry and deletion counts equal to the MANIFEST's record
+// of the file; damage that reads work around is reported all the same), the
+// MANIFEST against the files present (missing and unreferenced files), and
+// the WAL files the MANIFEST still needs (every record's checksum,
+// decodable batches, increasing sequence numbers).
 //
 // Returns OK if no damage was found, Corruption ("N problems; first: ...")
 // if some was (report->problems lists all of it), or another error if the

@@ -220,6 +220,25 @@ bool PickCompaction(const Options& options, const InternalKeyComparator& icmp, c
   return false;
 }
 
+bool PickReadCompaction(const Options& options, const InternalKeyComparator& icmp,
+                        const Version& v, const CompactionsInFlight& inflight, int level,
+                        const FileRef& f, Compaction* c) {
+  if (level < 0 || level >= kNumLevels - 1) return false;
+  const std::vector<FileRef>& files = v.files(level);
+  if (std::find(files.begin(), files.end(), f) == files.end()) return false;
+  Compaction pick;
+  pick.level = level;
+  if (level == 0) {
+    pick.inputs[0] = files;
+  } else {
+    pick.inputs[0] = {f};
+  }
+  SetupOtherInputs(options, icmp.user_comparator(), v, &inflight, &pick);
+  if (inflight.Conflicts(pick, icmp.user_comparator())) return false;
+  *c = std::move(pick);
+  return true;
+}
+
 uint64_t EstimatePendingCompactionBytes(const Options& options, const Version& v) {
   uint64_t pending = 0;
   if (LevelScore(options, v, 0) >= options.compaction_soft_limit) {

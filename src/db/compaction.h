@@ -83,6 +83,13 @@ bool PickCompaction(const Options& options, const InternalKeyComparator& icmp, c
                     const CompactionsInFlight& inflight, std::string cursor[kNumLevels],
                     Compaction* c);
 
+// A read-triggered compaction of file f of level (into level + 1; at level
+// 0 with every level-0 file, as they overlap). False if f is no longer in v,
+// is in the last level, or the compaction conflicts with inflight.
+bool PickReadCompaction(const Options& options, const InternalKeyComparator& icmp,
+                        const Version& v, const CompactionsInFlight& inflight, int level,
+                        const FileRef& f, Compaction* c);
+
 // Bytes that compaction still has to rewrite to bring every level under its
 // soft limit: for each level over it, the excess and the share of the next
 // level it will be merged with (an estimate, as RocksDB's).

@@ -33,9 +33,31 @@ bool DBImpl::PickNextCompaction(Compaction* c) {
       return true;
     }
   }
-  if (!PickCompaction(options_, icmp_, *v, inflight_, compact_cursor_, c)) return false;
-  inflight_.Add(c, ucmp);
-  return true;
+  if (PickCompaction(options_, icmp_, *v, inflight_, compact_cursor_, c)) {
+    inflight_.Add(c, ucmp);
+    return true;
+  }
+  // No level is over its budget: compact a file reads keep looking past.
+  // Files gone from the current version are forgotten; one whose compaction
+  // conflicts with a running one waits.
+  for (auto it = read_compaction_files_.begin(); it != read_compaction_files_.end();) {
+    const auto& [level, file] = *it;
+    const std::vector<FileRef>& files = v->files(level);
+    const bool present = level < kNumLevels - 1 &&
+                         std::find(files.begin(), files.end(), file) != files.end();
+    if (!present) {
+      it = read_compaction_files_.erase(it);
+      continue;
+    }
+    if (PickReadCompaction(options_, icmp_, *v, inflight_, level, file, c)) {
+      read_compaction_files_.erase(it);
+      read_compactions_++;
+      inflight_.Add(c, ucmp);
+      return true;
+    }
+    ++it;
+  }
+  return false;
 }
 
 // Runs one compaction picked (and registered) by MaybeScheduleBackgroundWork

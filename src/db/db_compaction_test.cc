@@ -148,8 +148,13 @@ TEST_F(CompactionTest, ModelFillsEveryLevelAndKeepsInvariants) {
   for (int run = 0; run < 3; run++) {
     const uint32_t seed = seeds[run];
     options_.max_background_compactions = threads[run];
+    // The last seed also runs read-triggered compaction (the verification
+    // reads below then push the data down into one level); the others keep
+    // it off so that data spans several levels.
+    const bool read_compaction = run == 2;
+    options_.read_compaction_bytes_per_seek = read_compaction ? 16 * 1024 : 0;
     SCOPED_TRACE("seed " + std::to_string(seed) + ", " + std::to_string(threads[run]) +
-                 " compaction threads");
+                 " compaction threads" + (read_compaction ? ", read-triggered compaction" : ""));
     ASSERT_TRUE(DestroyDB("/compact", options_).ok() || true);
     db_.reset();
     ASSERT_TRUE(DestroyDB("/compact", options_).ok());
@@ -209,9 +214,13 @@ TEST_F(CompactionTest, ModelFillsEveryLevelAndKeepsInvariants) {
                 static_cast<unsigned long long>(checks));
     int levels_used = 0;
     for (int level = 1; level < kNumLevels; level++) levels_used += FilesAtLevel(level) > 0;
-    EXPECT_GE(levels_used, 2) << "data should span several levels";
     std::string stats;
     ASSERT_TRUE(db_->GetProperty("lsmkv.stats", &stats));
+    if (read_compaction) {
+      EXPECT_EQ(std::string::npos, stats.find(" started (0 read-triggered)")) << stats;
+    } else {
+      EXPECT_GE(levels_used, 2) << "data should span several levels";
+    }
     EXPECT_NE(std::string::npos, stats.find("write amplification")) << stats;
   }
 }
@@ -307,6 +316,99 @@ TEST_F(CompactionTest, CompactionsRunInParallel) {
   ASSERT_TRUE(inv.ok()) << inv.ToString();
   for (const auto& [key, value] : model) ASSERT_EQ(value, Get(key)) << key;
   EXPECT_GT(FilesAtLevel(2), 0);
+}
+
+// Read-triggered compaction: three overlapping level-0 files, below the
+// level-0 limit, so no size budget asks for a compaction.
+class ReadCompactionTest : public CompactionTest {
+ protected:
+  void Build(uint64_t bytes_per_seek) {
+    options_.write_buffer_size = 1 << 20;
+    options_.level0_file_limit = 100;
+    options_.level0_slowdown_writes_trigger = 200;
+    options_.level0_stop_writes_trigger = 300;
+    options_.read_compaction_bytes_per_seek = bytes_per_seek;
+    ASSERT_TRUE(Reopen().ok());
+    for (int file = 0; file < 3; file++) {
+      for (int i = file; i < 3000; i += 3) {
+        char key[32];
+        std::snprintf(key, sizeof(key), "key%06d", i);
+        ASSERT_TRUE(db_->Put(WriteOptions(), key, "v" + std::to_string(i)).ok());
+      }
+      ASSERT_TRUE(db_->Flush().ok());
+    }
+    ASSERT_TRUE(impl()->TEST_WaitForBackgroundWork().ok());
+    ASSERT_EQ(3, FilesAtLevel(0));
+  }
+  uint64_t ReadTriggered() {
+    std::string stats;
+    EXPECT_TRUE(db_->GetProperty("lsmkv.stats", &stats));
+    const std::string tag = " started (";
+    const size_t at = stats.find(tag);
+    EXPECT_NE(std::string::npos, at) << stats;
+    return at == std::string::npos ? 0 : std::stoull(stats.substr(at + tag.size()));
+  }
+  void ExpectEveryKey() {
+    for (int i = 0; i < 3000; i++) {
+      char key[32];
+      std::snprintf(key, sizeof(key), "key%06d", i);
+      ASSERT_EQ("v" + std::to_string(i), Get(key)) << key;
+    }
+  }
+};
+
+TEST_F(ReadCompactionTest, PointLookupsThatLookPastAFileCompactIt) {
+  Build(16 * 1024);
+  // Keys of the oldest file: every lookup consults the two newer files first.
+  for (int round = 0; round < 3 && FilesAtLevel(0) != 0; round++) {
+    for (int i = 0; i < 3000; i += 3) {
+      char key[32];
+      std::snprintf(key, sizeof(key), "key%06d", i);
+      ASSERT_EQ("v" + std::to_string(i), Get(key));
+    }
+    ASSERT_TRUE(impl()->TEST_WaitForBackgroundWork().ok());
+  }
+  EXPECT_EQ(0, FilesAtLevel(0));
+  EXPECT_GT(FilesAtLevel(1), 0);
+  EXPECT_GE(ReadTriggered(), 1u);
+  ExpectEveryKey();
+  Status inv = impl()->TEST_CheckInvariants();
+  ASSERT_TRUE(inv.ok()) << inv.ToString();
+}
+
+TEST_F(ReadCompactionTest, IteratorSeeksThatLookPastAFileCompactIt) {
+  Build(16 * 1024);
+  for (int round = 0; round < 3 && FilesAtLevel(0) != 0; round++) {
+    std::unique_ptr<Iterator> it = db_->NewIterator(ReadOptions());
+    for (int i = 0; i < 1000; i++) {
+      char key[32];
+      std::snprintf(key, sizeof(key), "key%06d", (i * 7) % 3000);
+      it->Seek(key);
+      ASSERT_TRUE(it->Valid()) << it->status().ToString();
+      ASSERT_EQ(key, it->key());
+    }
+    it.reset();
+    ASSERT_TRUE(impl()->TEST_WaitForBackgroundWork().ok());
+  }
+  EXPECT_EQ(0, FilesAtLevel(0));
+  EXPECT_GE(ReadTriggered(), 1u);
+  ExpectEveryKey();
+}
+
+TEST_F(ReadCompactionTest, OffWhenBytesPerSeekIsZero) {
+  Build(0);
+  for (int round = 0; round < 3; round++) {
+    for (int i = 0; i < 3000; i += 3) {
+      char key[32];
+      std::snprintf(key, sizeof(key), "key%06d", i);
+      ASSERT_EQ("v" + std::to_string(i), Get(key));
+    }
+    std::unique_ptr<Iterator> it = db_->NewIterator(ReadOptions());
+    for (int i = 0; i < 1000; i++) it->Seek("key" + std::to_string(100000 + i));
+  }
+  ASSERT_TRUE(impl()->TEST_WaitForBackgroundWork().ok());
+  EXPECT_EQ(3, FilesAtLevel(0));
+  EXPECT_EQ(0u, ReadTriggered());
 }
 
 // lsmkv.stats carries the observability figures the issue asks for.

@@ -56,6 +56,11 @@ DBImpl::DBImpl(const Options& options, const std::string& dbname)
   table_options_.filter_user_keys = true;
   table_options_.block_cache = block_cache_.get();
   table_options_.counters = &table_counters_;
+  // Damage the table readers worked around goes to the LOG (info_log_ is
+  // opened by Open, before any table is read).
+  table_options_.damage_reporter = [this](const std::string& message) {
+    LSMKV_LOG(info_log_.get(), "table damage: %s", message.c_str());
+  };
   const std::string name = dbname_;
   table_cache_ = std::make_unique<TableCache>(
       env_, table_options_, [name](uint64_t number) { return TableFileName(name, number); },
@@ -418,8 +423,16 @@ std::unique_ptr<Iterator> DBImpl::NewIterator(const ReadOptions& options) {
     children.emplace_back(NewLevelIterator(table_cache_.get(), options, &icmp_, files));
   }
   Iterator* internal = NewMergingIterator(&icmp_, std::move(children));
-  Iterator* db_iter =
-      NewDBIterator(ucmp, internal, sequence, options.lower_bound, options.upper_bound);
+  ReadSampler sampler;
+  if (options_.read_compaction_bytes_per_seek != 0) {
+    // The iterator outlives no DB (API contract) and its version is pinned by view.
+    sampler = [this, version = view->version.get()](std::string_view ikey) {
+      ReadCharge charge;
+      if (version->RecordReadSample(ikey, &charge)) ChargeRead(charge);
+    };
+  }
+  Iterator* db_iter = NewDBIterator(ucmp, internal, sequence, options.lower_bound,
+                                    options.upper_bound, nullptr, std::move(sampler));
   // The iterator pins the view (memtables and table files) until destroyed.
   return std::unique_ptr<Iterator>(NewCleanupIterator(db_iter, [this, view]() mutable {
     view.reset();
@@ -452,10 +465,18 @@ Status DBImpl::Get(const ReadOptions& options, std::string_view key, std::string
       return s;
     }
   }
-  int tables_read = 0;
-  s = view->version->Get(options, lkey, value, &tables_read);
-  stats_.table_gets += static_cast<uint64_t>(tables_read);
+  ReadCharge charge;
+  s = view->version->Get(options, lkey, value, &charge);
+  stats_.table_gets += static_cast<uint64_t>(charge.tables_read);
+  if (charge.file != nullptr) ChargeRead(charge);
   return s;
+}
+
+void DBImpl::ChargeRead(const ReadCharge& charge) {
+  if (!charge.Apply()) return;
+  MutexLock lock(mu_);
+  read_compaction_files_.emplace_back(charge.level, charge.file);
+  MaybeScheduleBackgroundWork();
 }
 
 Status DBImpl::Flush() {
@@ -569,11 +590,17 @@ bool DBImpl::GetProperty(std::string_view name, std::string* value) {
     row("stall micros", stats_.stall_micros);
     row("memtable hits", stats_.memtable_hits);
     row("tables read by gets", stats_.table_gets);
+    row("wal damaged regions dropped at open", stats_.wal_damaged_regions);
+    row("wal damaged bytes dropped at open", stats_.wal_damaged_bytes);
+    row("wal intact records dropped at open", stats_.wal_intact_dropped);
     row("bloom filter checks", table_counters_.bloom_checks);
     row("bloom filter useful", table_counters_.bloom_useful);
     row("block cache hits", table_counters_.block_cache_hits);
     row("block cache misses", table_counters_.block_cache_misses);
     row("blocks read", table_counters_.block_reads);
+    row("tables opened with damage", table_counters_.damaged_tables_opened);
+    row("data blocks salvaged", table_counters_.blocks_salvaged);
+    row("entry groups lost", table_counters_.salvage_groups_lost);
     row("open tables", table_cache_->OpenTables());
     uint64_t table_bytes = stats_.flush_bytes;
     {
@@ -598,7 +625,7 @@ bool DBImpl::GetProperty(std::string_view name, std::string* value) {
     {
       // Copies taken under the DB mutex (the histograms are written by its holders).
       Histogram wait, hold, compaction;
-      uint64_t started = 0;
+      uint64_t started = 0, read_triggered = 0;
       int running = 0, peak = 0;
       {
         std::lock_guard<InstrumentedMutex> guard(mu_);
@@ -608,13 +635,15 @@ bool DBImpl::GetProperty(std::string_view name, std::string* value) {
         started = compactions_started_;
         running = bg_compactions_running_;
         peak = peak_compactions_running_;
+        read_triggered = read_compactions_;
       }
       const double uptime_s = static_cast<double>(env_->NowMicros() - open_micros_) / 1e6;
       char line[256];
       std::snprintf(line, sizeof(line),
-                    "compactions: %" PRIu64 " started, %d running (peak %d, max %d), %.3f per "
-                    "second; merge duration ms: p50 %.1f p99 %.1f max %.1f\n",
-                    started, running, peak, options_.max_background_compactions,
+                    "compactions: %" PRIu64 " started (%" PRIu64 " read-triggered), %d running "
+                    "(peak %d, max %d), %.3f per second; merge duration ms: p50 %.1f p99 %.1f "
+                    "max %.1f\n",
+                    started, read_triggered, running, peak, options_.max_background_compactions,
                     uptime_s > 0 ? static_cast<double>(started) / uptime_s : 0.0,
                     compaction.Median() / 1e3, compaction.Percentile(99) / 1e3,
                     compaction.Max() / 1e3);

@@ -118,9 +118,15 @@ class DBImpl final : public DB {
   // --- open / recovery (db_open.cc) ---
   Status NewDB();
   Status Recover(VersionEdit* edit, bool* created);
+  // A log that ended inside a record: a hole in history if a later log
+  // turns out to have records (file empty: none pending).
+  struct WalHole {
+    std::string file;
+    uint64_t bytes = 0;
+  };
   Status ReplayLogFile(uint64_t log_number, bool last_log, SequenceNumber* max_sequence,
                        VersionEdit* edit, std::shared_ptr<MemTable>* mem, bool* stop_replay,
-                       std::string* pending_hole);
+                       WalHole* pending_hole);
 
   // --- write path (db_impl.cc) ---
   Status ValidateBatch(const WriteBatch* batch) const;
@@ -165,6 +171,10 @@ class DBImpl final : public DB {
   // reference to some table, schedules a deletion pass (readers never delete
   // files themselves). Takes mu_ only when there is something to delete.
   void PurgeObsoleteFilesIfNeeded();
+  // Charges a read to the file it had to look past (read-triggered
+  // compaction); when that uses up the file's budget, remembers the file and
+  // schedules its compaction. Thread safe; takes mu_ only then.
+  void ChargeRead(const ReadCharge& charge);
   // Drops a reader's view when it goes out of scope, then runs
   // PurgeObsoleteFilesIfNeeded. Declare it after the view it releases.
   struct ViewRelease {
@@ -219,6 +229,9 @@ class DBImpl final : public DB {
   std::multiset<SequenceNumber> snapshots_;  // sequences of live snapshots
   ManualCompaction* manual_ = nullptr;        // CompactRange's pending request
   std::string compact_cursor_[kNumLevels];    // round-robin position per level
+  // Files whose read budget ran out, waiting for a read-triggered compaction.
+  std::vector<std::pair<int, FileRef>> read_compaction_files_;
+  uint64_t read_compactions_ = 0;  // compactions started for that reason
   struct LevelStats {
     uint64_t compactions = 0, moves = 0, bytes_read = 0, bytes_written = 0, micros = 0;
   } level_stats_[kNumLevels];
@@ -254,6 +267,10 @@ class DBImpl final : public DB {
     std::atomic<uint64_t> flushes{0}, flush_bytes{0}, flush_micros{0};
     std::atomic<uint64_t> stall_count{0}, stall_micros{0}, slowdown_count{0};
     std::atomic<uint64_t> memtable_hits{0}, table_gets{0};
+    // WAL replay at Open: damaged regions dropped (reader reports,
+    // undecodable batches, holes) and their bytes; intact records dropped
+    // by kPointInTime after the first damage.
+    std::atomic<uint64_t> wal_damaged_regions{0}, wal_damaged_bytes{0}, wal_intact_dropped{0};
   } stats_;
 };
 

@@ -21,8 +21,9 @@ class DBIter final : public Iterator {
  public:
   DBIter(const Comparator* ucmp, Iterator* iter, SequenceNumber sequence,
          std::optional<std::string> lower, std::optional<std::string> upper,
-         std::shared_ptr<const void> keep_alive)
+         std::shared_ptr<const void> keep_alive, ReadSampler sampler)
       : keep_alive_(std::move(keep_alive)),
+        sampler_(std::move(sampler)),
         ucmp_(ucmp),
         bytewise_(ucmp == BytewiseComparator()),
         iter_(iter),
@@ -51,6 +52,7 @@ class DBIter final : public Iterator {
     AppendInternalKey(&seek_key, target, sequence_, kValueTypeForSeek);
     StartSeek(kForward);
     iter_->Seek(seek_key);
+    if (sampler_) sampler_(seek_key);
     FindNextUserEntry(false);
   }
 
@@ -64,6 +66,7 @@ class DBIter final : public Iterator {
     AppendInternalKey(&seek_key, target, 0, kTypeDeletion);
     StartSeek(kReverse);
     iter_->SeekForPrev(seek_key);
+    if (sampler_) sampler_(seek_key);
     FindPrevUserEntry();
   }
 
@@ -152,6 +155,21 @@ class DBIter final : public Iterator {
     return bytewise_ ? a.compare(b) : ucmp_->Compare(a, b);
   }
 
+  // Counts the bytes of iter_'s current entry; about every kSamplePeriod
+  // bytes (randomized) hands its key to the sampler.
+  void CountRead() {
+    if (!sampler_) return;
+    const int64_t n = static_cast<int64_t>(iter_->key().size() + iter_->value().size());
+    bytes_until_sample_ -= n;
+    if (bytes_until_sample_ > 0) return;
+    // xorshift64: a cheap period in [0, 2 * kSamplePeriod).
+    rng_ ^= rng_ << 13;
+    rng_ ^= rng_ >> 7;
+    rng_ ^= rng_ << 17;
+    bytes_until_sample_ += static_cast<int64_t>(rng_ % (2 * kSamplePeriod));
+    sampler_(iter_->key());
+  }
+
   void Invalidate() {
     valid_ = false;
     saved_key_.clear();
@@ -175,6 +193,7 @@ class DBIter final : public Iterator {
     for (; iter_->Valid(); iter_->Next()) {
       ParsedInternalKey ikey;
       if (!Parse(&ikey)) return;
+      CountRead();
       if (upper_ && CompareUser(ikey.user_key, *upper_) >= 0) break;
       if (ikey.sequence > sequence_) continue;  // invisible
       if (skipping && CompareUser(ikey.user_key, saved_key_) <= 0) continue;  // hidden
@@ -202,6 +221,7 @@ class DBIter final : public Iterator {
     for (; iter_->Valid(); iter_->Prev()) {
       ParsedInternalKey ikey;
       if (!Parse(&ikey)) return;
+      CountRead();
       if (upper_ && CompareUser(ikey.user_key, *upper_) >= 0) continue;
       if (lower_ && CompareUser(ikey.user_key, *lower_) < 0) break;
       if (ikey.sequence > sequence_) continue;  // invisible
@@ -227,8 +247,13 @@ class DBIter final : public Iterator {
     valid_ = true;
   }
 
+  static constexpr uint64_t kSamplePeriod = 1 << 20;
+
   // Declared first: released after iter_ is destroyed.
   const std::shared_ptr<const void> keep_alive_;
+  const ReadSampler sampler_;
+  uint64_t rng_ = 0x9e3779b97f4a7c15ull;
+  int64_t bytes_until_sample_ = static_cast<int64_t>(kSamplePeriod);
   const Comparator* const ucmp_;
   const bool bytewise_;  // ucmp_ is BytewiseComparator()
   const std::unique_ptr<Iterator> iter_;
@@ -249,9 +274,9 @@ class DBIter final : public Iterator {
 Iterator* NewDBIterator(const Comparator* user_comparator, Iterator* internal_iter,
                         SequenceNumber sequence, std::optional<std::string> lower_bound,
                         std::optional<std::string> upper_bound,
-                        std::shared_ptr<const void> keep_alive) {
+                        std::shared_ptr<const void> keep_alive, ReadSampler sampler) {
   return new DBIter(user_comparator, internal_iter, sequence, std::move(lower_bound),
-                    std::move(upper_bound), std::move(keep_alive));
+                    std::move(upper_bound), std::move(keep_alive), std::move(sampler));
 }
 
 }  // namespace lsmkv

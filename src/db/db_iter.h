@@ -21,9 +21,11 @@
 #ifndef LSMKV_DB_DB_ITER_H_
 #define LSMKV_DB_DB_ITER_H_
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "db/dbformat.h"
 #include "lsmkv/iterator.h"
@@ -37,10 +39,16 @@ namespace lsmkv {
 // (optional) is held until internal_iter has been destroyed: what the
 // internal iterator reads (e.g. a DB's read view) without a wrapper layer
 // per call. Never null.
+// Read sampling (read-triggered compaction): sampler, if set, is called
+// with the internal key of every Seek / SeekForPrev target and, while the
+// iterator moves, of one entry about every 1 MiB of keys and values read.
+using ReadSampler = std::function<void(std::string_view internal_key)>;
+
 Iterator* NewDBIterator(const Comparator* user_comparator, Iterator* internal_iter,
                         SequenceNumber sequence, std::optional<std::string> lower_bound,
                         std::optional<std::string> upper_bound,
-                        std::shared_ptr<const void> keep_alive = nullptr);
+                        std::shared_ptr<const void> keep_alive = nullptr,
+                        ReadSampler sampler = nullptr);
 
 }  // namespace lsmkv
 

@@ -9,6 +9,7 @@
 #ifndef LSMKV_DB_VERSION_EDIT_H_
 #define LSMKV_DB_VERSION_EDIT_H_
 
+#include <atomic>
 #include <cstdint>
 #include <set>
 #include <string>
@@ -39,6 +40,22 @@ struct FileMetaData {
   // whether a compaction has picked it.
   int refs = 0;
   bool being_compacted = false;
+  // In memory only: reads that had to look past this file (a point lookup
+  // that consulted it and then another table, or a sampled iterator read
+  // where it overlapped the key together with another file) it may still
+  // cost before it is compacted (read-triggered compaction). Set by
+  // VersionSet when the file joins a version; charged concurrently by
+  // readers, hence atomic (copies take a snapshot of the value).
+  struct SeekBudget {
+    std::atomic<int64_t> remaining{0};
+    SeekBudget() = default;
+    SeekBudget(const SeekBudget& o) : remaining(o.remaining.load(std::memory_order_relaxed)) {}
+    SeekBudget& operator=(const SeekBudget& o) {
+      remaining.store(o.remaining.load(std::memory_order_relaxed), std::memory_order_relaxed);
+      return *this;
+    }
+  };
+  mutable SeekBudget allowed_seeks;
 };
 
 class VersionEdit {

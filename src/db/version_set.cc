@@ -66,17 +66,26 @@ struct LookupResult {
 }  // namespace
 
 Status Version::Get(const ReadOptions& options, const LookupKey& key, std::string* value,
-                    int* tables_read) const {
+                    ReadCharge* charge) const {
   const Comparator* ucmp = icmp_->user_comparator();
   const std::string_view user_key = key.user_key();
   const std::string_view ikey = key.internal_key();
-  *tables_read = 0;
+  *charge = ReadCharge();
+  const FileRef* first_file = nullptr;
+  int first_level = 0;
 
   // Searches one file; returns true when the lookup is decided.
-  auto search = [&](const FileMetaData& f, Status* status) -> bool {
+  auto search = [&](const FileRef& file, int level, Status* status) -> bool {
+    const FileMetaData& f = *file;
     LookupResult result;
     result.value = value;
-    (*tables_read)++;
+    if (++charge->tables_read == 1) {
+      first_file = &file;
+      first_level = level;
+    } else if (charge->tables_read == 2) {
+      charge->file = *first_file;  // looked past the first file consulted
+      charge->level = first_level;
+    }
     Status s = table_cache_->Get(
         options, f.number, f.file_size, ikey,
         [&](std::string_view found_key, std::string_view found_value) {
@@ -120,7 +129,7 @@ Status Version::Get(const ReadOptions& options, const LookupKey& key, std::strin
         ucmp->Compare(user_key, ExtractUserKey(f->largest)) > 0) {
       continue;
     }
-    if (search(*f, &status)) return status;
+    if (search(f, 0, &status)) return status;
   }
   // Deeper levels: at most one file per level can hold the key.
   for (int level = 1; level < kNumLevels; level++) {
@@ -131,9 +140,45 @@ Status Version::Get(const ReadOptions& options, const LookupKey& key, std::strin
                                });
     if (it == files.end()) continue;
     if (ucmp->Compare(user_key, ExtractUserKey((*it)->smallest)) < 0) continue;
-    if (search(**it, &status)) return status;
+    if (search(*it, level, &status)) return status;
   }
   return Status::NotFound("");
+}
+
+bool Version::RecordReadSample(std::string_view internal_key, ReadCharge* charge) const {
+  const Comparator* ucmp = icmp_->user_comparator();
+  const std::string_view user_key = ExtractUserKey(internal_key);
+  *charge = ReadCharge();
+  auto consider = [&](const FileRef& f, int level) {
+    if (++charge->tables_read == 1) {
+      charge->file = f;
+      charge->level = level;
+    }
+  };
+  for (const FileRef& f : files_[0]) {
+    if (ucmp->Compare(user_key, ExtractUserKey(f->smallest)) >= 0 &&
+        ucmp->Compare(user_key, ExtractUserKey(f->largest)) <= 0) {
+      consider(f, 0);
+    }
+  }
+  for (int level = 1; level < kNumLevels; level++) {
+    const std::vector<FileRef>& files = files_[level];
+    auto it = std::lower_bound(files.begin(), files.end(), internal_key,
+                               [this](const FileRef& f, std::string_view k) {
+                                 return icmp_->Compare(f->largest, k) < 0;
+                               });
+    if (it == files.end()) continue;
+    if (ucmp->Compare(user_key, ExtractUserKey((*it)->smallest)) < 0) continue;
+    consider(*it, level);
+  }
+  if (charge->tables_read < 2) charge->file.reset();
+  return charge->file != nullptr;
+}
+
+bool ReadCharge::Apply() const {
+  if (file == nullptr) return false;
+  // Exactly one reader sees the budget reach zero.
+  return file->allowed_seeks.remaining.fetch_sub(1, std::memory_order_relaxed) == 1;
 }
 
 // ----------------------------------------------------------------- builder
@@ -233,7 +278,13 @@ VersionSet::~VersionSet() = default;
 
 FileRef VersionSet::MakeFileRef(const FileMetaData& meta) {
   std::weak_ptr<ObsoleteFiles> obsolete = obsolete_;
-  return FileRef(new FileMetaData(meta), [obsolete](const FileMetaData* f) {
+  auto* f = new FileMetaData(meta);
+  const uint64_t per_seek = options_->read_compaction_bytes_per_seek;
+  f->allowed_seeks.remaining.store(
+      per_seek == 0 ? INT64_MAX
+                    : static_cast<int64_t>(std::max<uint64_t>(100, meta.file_size / per_seek)),
+      std::memory_order_relaxed);
+  return FileRef(f, [obsolete](const FileMetaData* f) {
     if (auto sink = obsolete.lock()) sink->Add(f->number);
     delete f;
   });

@@ -52,14 +52,29 @@ class ObsoleteFiles {
 
 using FileRef = std::shared_ptr<const FileMetaData>;
 
+// What a read cost, for read-triggered compaction: the tables consulted and,
+// when the read had to look past one, that file (the one to charge).
+struct ReadCharge {
+  int tables_read = 0;
+  FileRef file;   // null: nothing to charge
+  int level = 0;  // file's level
+  // Charges one read to file. True for the one call that uses up its budget
+  // (the caller then schedules its compaction). Thread safe.
+  bool Apply() const;
+};
+
 class Version {
  public:
   // Looks key up in the tables, level by level, newest data first.
   // Returns OK and sets *value, NotFound when the newest visible entry is a
   // deletion or nothing is found, or the error met (e.g. Corruption).
-  // *tables_read counts the tables whose filter or blocks were consulted.
+  // charge->tables_read counts the tables whose filter or blocks were
+  // consulted; charge->file is the first of them if there were several.
   Status Get(const ReadOptions& options, const LookupKey& key, std::string* value,
-             int* tables_read) const;
+             ReadCharge* charge) const;
+  // For a sampled iterator read at internal_key: true, with charge->file the
+  // newest file that covers the key, if at least two files cover it.
+  bool RecordReadSample(std::string_view internal_key, ReadCharge* charge) const;
 
   const std::vector<FileRef>& files(int level) const { return files_[level]; }
   int NumFiles(int level) const { return static_cast<int>(files_[level].size()); }

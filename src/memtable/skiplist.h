@@ -56,6 +56,20 @@ class SkipList {
   // REQUIRES: no key comparing equal to key is in the list.
   void Insert(const Key& key);
 
+  // Insert in two steps, for keys that point to bytes the caller writes
+  // (e.g. const char* into an encoded entry): Reserve allocates a node of
+  // random height with `payload` bytes right after its links and returns
+  // them; the caller fills them and passes the key (normally pointing into
+  // them) to Insert. A search then finds a node and the start of its key in
+  // the same cache line instead of two. REQUIRES: as for Insert.
+  struct Reservation {
+    char* payload;
+    char* node_memory;
+    int height;
+  };
+  Reservation Reserve(size_t payload);
+  void Insert(const Reservation& r, const Key& key);
+
   // True iff a key comparing equal to key is in the list. Lock-free.
   bool Contains(const Key& key) const;
 
@@ -102,6 +116,10 @@ class SkipList {
 
   int CurrentHeight() const { return height_.load(std::memory_order_relaxed); }
   Node* NewNode(const Key& key, int height);
+  // Builds a node in memory of sizeof(Node) + height links.
+  static Node* ConstructNode(char* mem, const Key& key, int height);
+  // Links node (of height) in after the nodes FindGreaterOrEqual found.
+  void Link(Node* node, int height, Node** prev);
   int RandomHeight();
 
   // The first node with key >= key, or nullptr. If prev is not null, fills
@@ -157,11 +175,39 @@ typename SkipList<Key, Comparator>::Node* SkipList<Key, Comparator>::NewNode(con
   static_assert(alignof(Node) <= Arena::kAlignment && alignof(Link) <= Arena::kAlignment);
   assert(height >= 1 && height <= kMaxHeight);
   char* mem = arena_->AllocateAligned(sizeof(Node) + sizeof(Link) * static_cast<size_t>(height));
+  return ConstructNode(mem, key, height);
+}
+
+template <typename Key, class Comparator>
+typename SkipList<Key, Comparator>::Node* SkipList<Key, Comparator>::ConstructNode(
+    char* mem, const Key& key, int height) {
+  using Link = std::atomic<Node*>;
   Node* node = new (mem) Node(key);
   for (int i = 0; i < height; i++) {
     new (mem + sizeof(Node) + sizeof(Link) * static_cast<size_t>(i)) Link(nullptr);
   }
   return node;
+}
+
+template <typename Key, class Comparator>
+typename SkipList<Key, Comparator>::Reservation SkipList<Key, Comparator>::Reserve(
+    size_t payload) {
+  using Link = std::atomic<Node*>;
+  Reservation r;
+  r.height = RandomHeight();
+  const size_t node_bytes = sizeof(Node) + sizeof(Link) * static_cast<size_t>(r.height);
+  r.node_memory = arena_->AllocateAligned(node_bytes + payload);
+  r.payload = r.node_memory + node_bytes;
+  return r;
+}
+
+template <typename Key, class Comparator>
+void SkipList<Key, Comparator>::Insert(const Reservation& r, const Key& key) {
+  Node* prev[kMaxHeight];
+  Node* successor = FindGreaterOrEqual(key, prev);
+  assert(successor == nullptr || compare_(key, successor->key) != 0);
+  (void)successor;
+  Link(ConstructNode(r.node_memory, key, r.height), r.height, prev);
 }
 
 template <typename Key, class Comparator>
@@ -227,13 +273,16 @@ void SkipList<Key, Comparator>::Insert(const Key& key) {
   (void)successor;
 
   const int height = RandomHeight();
+  Link(NewNode(key, height), height, prev);
+}
+
+template <typename Key, class Comparator>
+void SkipList<Key, Comparator>::Link(Node* node, int height, Node** prev) {
   const int current = CurrentHeight();
   if (height > current) {
     for (int i = current; i < height; i++) prev[i] = head_;
     height_.store(height, std::memory_order_relaxed);
   }
-
-  Node* node = NewNode(key, height);
   for (int i = 0; i < height; i++) {
     // The node is private until the release store below links it at level i;
     // lower levels are linked first, so a reader that finds it at level i can

@@ -51,27 +51,51 @@ bool BlockHandle::DecodeExactly(std::string_view input) {
   return DecodeFrom(&input) && input.empty();
 }
 
+namespace {
+
+// The checksum of a version 2 footer: over its handle area and its last 12
+// bytes (version and magic), i.e. every byte but the checksum itself.
+uint32_t FooterChecksum(const char* footer) {
+  uint32_t crc = crc32c::Value(footer, Footer::kHandleAreaSize);
+  crc = crc32c::Extend(crc, footer + Footer::kHandleAreaSize + 4, 12);
+  return crc32c::Mask(crc);
+}
+
+}  // namespace
+
 void Footer::EncodeTo(std::string* dst) const {
+  assert(version_ == 1 || version_ == 2);
   const size_t start = dst->size();
   metaindex_handle_.EncodeTo(dst);
   index_handle_.EncodeTo(dst);
   assert(dst->size() - start <= kHandleAreaSize);
   dst->resize(start + kHandleAreaSize, '\0');
-  PutFixed32(dst, kTableFormatVersion);
+  if (version_ >= 2) PutFixed32(dst, 0);  // the checksum, filled in below
+  PutFixed32(dst, version_);
   PutFixed64(dst, kTableMagicNumber);
-  assert(dst->size() - start == kEncodedLength);
+  assert(dst->size() - start == encoded_length());
+  if (version_ >= 2) {
+    char* footer = dst->data() + start;
+    EncodeFixed32(footer + kHandleAreaSize, FooterChecksum(footer));
+  }
 }
 
 Status Footer::DecodeFrom(std::string_view input) {
-  assert(input.size() == kEncodedLength);
-  if (input.size() != kEncodedLength) return Status::Corruption("footer has the wrong size");
-  const uint64_t magic = DecodeFixed64(input.data() + kHandleAreaSize + 4);
+  if (input.size() < 12) return Status::Corruption("footer too short");
+  const char* end = input.data() + input.size();
+  const uint64_t magic = DecodeFixed64(end - 8);
   if (magic != kTableMagicNumber) return Status::Corruption("bad magic number (not a table)");
-  const uint32_t version = DecodeFixed32(input.data() + kHandleAreaSize);
-  if (version != kTableFormatVersion) {
+  const uint32_t version = DecodeFixed32(end - 12);
+  if (version < kMinTableFormatVersion || version > kTableFormatVersion) {
     return Status::Corruption("unsupported table format version " + std::to_string(version));
   }
-  std::string_view area = input.substr(0, kHandleAreaSize);
+  const size_t length = EncodedLength(version);
+  if (input.size() < length) return Status::Corruption("footer too short");
+  const char* footer = end - length;
+  if (version >= 2 && DecodeFixed32(footer + kHandleAreaSize) != FooterChecksum(footer)) {
+    return Status::Corruption("footer checksum mismatch");
+  }
+  std::string_view area(footer, kHandleAreaSize);
   if (!metaindex_handle_.DecodeFrom(&area) || !index_handle_.DecodeFrom(&area)) {
     return Status::Corruption("bad block handle in footer");
   }
@@ -81,13 +105,67 @@ Status Footer::DecodeFrom(std::string_view input) {
   std::string canonical;
   metaindex_handle_.EncodeTo(&canonical);
   index_handle_.EncodeTo(&canonical);
-  if (input.substr(0, canonical.size()) != canonical) {
+  if (std::string_view(footer, canonical.size()) != canonical) {
     return Status::Corruption("non-canonical block handle in footer");
   }
   for (char c : area) {
     if (c != '\0') return Status::Corruption("non-zero footer padding");
   }
+  version_ = version;
   return Status::OK();
+}
+
+Status ReadTableFooter(const RandomAccessFile* file, uint64_t file_size, TableFooter* out,
+                       uint64_t* bytes_read) {
+  if (bytes_read != nullptr) *bytes_read = 0;
+  if (file_size < Footer::kV1EncodedLength) {
+    return Status::Corruption("file too short to be a table (" + std::to_string(file_size) +
+                              " bytes)");
+  }
+  // Both copies of a version 2 footer in one read (a version 1 footer is the
+  // last 52 of these bytes).
+  constexpr size_t kBoth = 2 * Footer::kV2EncodedLength;
+  const size_t n = file_size < kBoth ? static_cast<size_t>(file_size) : kBoth;
+  char scratch[kBoth];
+  std::string_view input;
+  Status s = file->Read(file_size - n, n, &input, scratch);
+  if (bytes_read != nullptr) *bytes_read = input.size();
+  if (!s.ok()) return s;
+  if (input.size() != n) return Status::Corruption("truncated footer read");
+
+  Footer last;
+  s = last.DecodeFrom(input);
+  if (s.ok()) {
+    out->footer = last;
+    out->damage.clear();
+    if (last.version() == 1) {
+      out->footer_start = file_size - Footer::kV1EncodedLength;
+      return Status::OK();
+    }
+    if (n < kBoth) return Status::Corruption("file too short for a version 2 table");
+    out->footer_start = file_size - kBoth;
+    const std::string_view copy = input.substr(0, Footer::kV2EncodedLength);
+    if (copy != input.substr(Footer::kV2EncodedLength)) {
+      Footer f;
+      const Status cs = f.DecodeFrom(copy);
+      out->damage = "footer copy at offset " + std::to_string(out->footer_start) + " damaged (" +
+                    (cs.ok() ? std::string("differs from the footer") : std::string(cs.message())) +
+                    ")";
+    }
+    return Status::OK();
+  }
+  // The last footer is unusable: a version 2 table has a copy before it.
+  if (n == kBoth) {
+    Footer copy;
+    if (copy.DecodeFrom(input.substr(0, Footer::kV2EncodedLength)).ok() && copy.version() >= 2) {
+      out->footer = copy;
+      out->footer_start = file_size - kBoth;
+      out->damage = "footer at offset " + std::to_string(file_size - Footer::kV2EncodedLength) +
+                    " damaged (" + std::string(s.message()) + "), its copy used";
+      return Status::OK();
+    }
+  }
+  return s;
 }
 
 BlockContents BlockContents::Copy(std::string_view bytes) {

@@ -1,6 +1,6 @@
-// The low-level pieces of the table format (docs/format/table.md, "table
-// format v1"): block handles, the footer, the 5-byte block trailer, block
-// compression, and reading one checksummed block from a file.
+// The low-level pieces of the table format (docs/format/table.md, table
+// format versions 1 and 2): block handles, the footer, the 5-byte block
+// trailer, block compression, and reading one checksummed block from a file.
 //
 // Everything that decodes bytes from disk returns Status::Corruption on bad
 // input and never reads outside the bytes it was given.
@@ -54,11 +54,17 @@ inline constexpr size_t kBlockTrailerSize = 5;
 
 // "lsmkvsst" read as a little-endian fixed64.
 inline constexpr uint64_t kTableMagicNumber = 0x747373766b6d736cull;
-inline constexpr uint32_t kTableFormatVersion = 1;
+// The version TableBuilder writes by default. Version 1 tables (no salvage
+// data, one footer without a checksum) are still read, and written when
+// TableOptions::format_version says 1.
+inline constexpr uint32_t kTableFormatVersion = 2;
+inline constexpr uint32_t kMinTableFormatVersion = 1;
 
 // Names of the meta-index entries (docs/format/table.md, "meta-index").
 inline constexpr char kFilterBlockName[] = "filter.lsmkv.bloom";
 inline constexpr char kPropertiesBlockName[] = "properties";
+// Version 2: per data block, the lengths and checksums of its entry groups.
+inline constexpr char kSalvageBlockName[] = "salvage.lsmkv";
 
 // Blocks whose uncompressed contents exceed this are always stored
 // uncompressed; a compressed block claiming a larger size is Corruption.
@@ -66,31 +72,70 @@ inline constexpr size_t kMaxUncompressedBlockSize = size_t{128} << 20;
 
 // The fixed-size end of every table:
 //   metaindex handle, index handle   (zero-padded to kHandleAreaSize bytes)
+//   fixed32 masked crc32c of the other 52 bytes      (version 2 only)
 //   fixed32 format version
 //   fixed64 magic number
+// The version and the magic number are the last 12 bytes in both versions,
+// so a reader can tell the footer's length from its end. A version 2 table
+// ends with two identical footers (the copy right before the last one).
 class Footer {
  public:
   static constexpr size_t kHandleAreaSize = 2 * BlockHandle::kMaxEncodedLength;
-  static constexpr size_t kEncodedLength = kHandleAreaSize + 4 + 8;
+  static constexpr size_t kV1EncodedLength = kHandleAreaSize + 4 + 8;
+  static constexpr size_t kV2EncodedLength = kHandleAreaSize + 4 + 4 + 8;
+  static constexpr size_t kMaxEncodedLength = kV2EncodedLength;
 
   Footer() = default;
-  Footer(const BlockHandle& metaindex, const BlockHandle& index)
-      : metaindex_handle_(metaindex), index_handle_(index) {}
+  Footer(const BlockHandle& metaindex, const BlockHandle& index,
+         uint32_t version = kTableFormatVersion)
+      : metaindex_handle_(metaindex), index_handle_(index), version_(version) {}
 
   const BlockHandle& metaindex_handle() const { return metaindex_handle_; }
   const BlockHandle& index_handle() const { return index_handle_; }
+  uint32_t version() const { return version_; }
+  // kV1EncodedLength or kV2EncodedLength, by version().
+  size_t encoded_length() const { return EncodedLength(version_); }
+  static size_t EncodedLength(uint32_t version) {
+    return version >= 2 ? kV2EncodedLength : kV1EncodedLength;
+  }
 
-  // Appends exactly kEncodedLength bytes.
+  // Appends exactly encoded_length() bytes.
+  // REQUIRES: version() is 1 or 2.
   void EncodeTo(std::string* dst) const;
-  // REQUIRES: input.size() == kEncodedLength. Corruption (message without
-  // the file name) on a bad magic number, version, handle or padding.
+  // Decodes the footer that ends where input ends (input may hold more bytes
+  // before it). Corruption (message without the file name) when input is
+  // too short for the footer its version calls for, on a bad magic number,
+  // an unknown version, a checksum mismatch (version 2), a bad or
+  // non-canonical handle or non-zero padding.
   Status DecodeFrom(std::string_view input);
 
  private:
   BlockHandle metaindex_handle_;
   BlockHandle index_handle_;
+  uint32_t version_ = kTableFormatVersion;
 };
-static_assert(Footer::kEncodedLength == 52, "the v1 footer is 52 bytes");
+static_assert(Footer::kV1EncodedLength == 52, "the v1 footer is 52 bytes");
+static_assert(Footer::kV2EncodedLength == 56, "the v2 footer is 56 bytes");
+
+// The footer of a table file, as ReadTableFooter found it.
+struct TableFooter {
+  Footer footer;
+  // Where the footer area begins, i.e. where the index block must end:
+  // file_size - 52 (version 1) or file_size - 112 (version 2: two copies).
+  uint64_t footer_start = 0;
+  // Version 2: what was wrong with one of the two copies ("" if both are
+  // intact). The other copy was used.
+  std::string damage;
+};
+
+// Reads and decodes the footer at the end of a table file of file_size
+// bytes. A version 2 table's last footer is used when it is valid, else the
+// copy before it; a valid last footer whose copy differs is used and the
+// copy reported in out->damage. Corruption (message without the file name)
+// when no usable footer is found; the file's own errors as they are.
+// *bytes_read (optional) receives the bytes read.
+Status ReadTableFooter(const RandomAccessFile* file, uint64_t file_size, TableFooter* out,
+                       uint64_t* bytes_read = nullptr);
 
 // The bytes of one block: owned (allocated to their exact size, so that an
 // out-of-range read is caught by AddressSanitizer), or, for an uncompressed

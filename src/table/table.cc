@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "db/dbformat.h"
+#include "table/block_builder.h"
 #include "table/cache.h"
 #include "table/iterator_util.h"
 #include "table/table_counters.h"
@@ -63,34 +64,55 @@ Status Table::Open(const TableOptions& options, std::unique_ptr<RandomAccessFile
   std::unique_ptr<Table> t(new Table(options, std::move(file), file_name));
   Status s = t->ReadFooterAndMeta(file_size);
   if (!s.ok()) return s;
-  s = t->CheckIndex();
-  if (!s.ok()) return s;
+  if (!t->damage_.empty()) {
+    BumpCounter(options.counters, &TableCounters::damaged_tables_opened);
+    t->Report(file_name + ": " + t->damage_);
+  }
   if (options.block_cache != nullptr) t->cache_id_ = options.block_cache->NewId();
   *table = std::move(t);
   return Status::OK();
 }
 
-Status Table::ReadFooterAndMeta(uint64_t file_size) {
-  if (file_size < Footer::kEncodedLength) {
-    return Corruption("file too short to be a table (" + std::to_string(file_size) + " bytes)");
-  }
-  const uint64_t footer_offset = file_size - Footer::kEncodedLength;
-  char scratch[Footer::kEncodedLength];
-  std::string_view input;
-  Status s = file_->Read(footer_offset, Footer::kEncodedLength, &input, scratch);
-  BumpCounter(options_.counters, &TableCounters::bytes_read, input.size());
-  if (!s.ok()) return s;
-  if (input.size() != Footer::kEncodedLength) return Corruption("truncated footer read");
-  Footer footer;
-  s = footer.DecodeFrom(input);
-  if (!s.ok()) return Corruption(std::string(s.message()));
+std::string Table::Detail(const Status& s) const {
+  std::string_view m = s.message();
+  const std::string prefix = file_name_ + ": ";
+  if (m.substr(0, prefix.size()) == prefix) m.remove_prefix(prefix.size());
+  return std::string(m);
+}
 
-  // Layout: ... meta-index block, index block, footer — each directly after
-  // the previous one.
-  const BlockHandle& index_handle = footer.index_handle();
-  metaindex_handle_ = footer.metaindex_handle();
+void Table::NoteDamage(const std::string& what) {
+  if (!damage_.empty()) damage_ += "; ";
+  damage_ += what;
+}
+
+void Table::Report(const std::string& message) const {
+  if (options_.damage_reporter) options_.damage_reporter(message);
+}
+
+Status Table::damage() const {
+  return damage_.empty() ? Status::OK() : Corruption(damage_);
+}
+
+Status Table::ReadFooterAndMeta(uint64_t file_size) {
+  TableFooter found;
+  uint64_t footer_bytes = 0;
+  Status s = ReadTableFooter(file_.get(), file_size, &found, &footer_bytes);
+  BumpCounter(options_.counters, &TableCounters::bytes_read, footer_bytes);
+  if (!s.ok()) return s.IsCorruption() ? Corruption(std::string(s.message())) : s;
+  format_version_ = found.footer.version();
+  const bool v2 = format_version_ >= 2;
+  if (!found.damage.empty()) NoteDamage(found.damage);
+  // Version 2 survives a damaged footer copy, filter, properties, meta-index
+  // or index block (checksum failures, i.e. Corruption; the file's own
+  // errors fail Open). Version 1 fails on any of them.
+  auto tolerable = [v2](const Status& st) { return v2 && st.IsCorruption(); };
+
+  // Layout: ... meta-index block, index block, footer(s) — each directly
+  // after the previous one.
+  const BlockHandle& index_handle = found.footer.index_handle();
+  metaindex_handle_ = found.footer.metaindex_handle();
   uint64_t index_end = 0, metaindex_end = 0;
-  if (!BlockEnd(index_handle, &index_end) || index_end != footer_offset) {
+  if (!BlockEnd(index_handle, &index_end) || index_end != found.footer_start) {
     return Corruption("index block handle does not end at the footer");
   }
   if (!BlockEnd(metaindex_handle_, &metaindex_end) || metaindex_end != index_handle.offset()) {
@@ -98,69 +120,121 @@ Status Table::ReadFooterAndMeta(uint64_t file_size) {
   }
 
   BlockContents contents;
+  Status index_damage;
   s = ReadVerifiedBlock(index_handle, &contents);
-  if (!s.ok()) return s;
-  index_block_ = std::make_unique<Block>(std::move(contents));
-  if (!index_block_->status().ok()) {
-    return Corruption("bad index block: " + std::string(index_block_->status().message()));
+  if (s.ok()) {
+    index_block_ = std::make_unique<Block>(std::move(contents));
+    if (!index_block_->status().ok()) {
+      s = Corruption("bad index block: " + std::string(index_block_->status().message()));
+    }
+  }
+  if (!s.ok()) {
+    if (!tolerable(s)) return s;
+    index_block_.reset();
+    index_damage = s;
   }
 
-  s = ReadVerifiedBlock(metaindex_handle_, &contents);
-  if (!s.ok()) return s;
-  Block metaindex(std::move(contents));
-  std::unique_ptr<Iterator> it(metaindex.NewIterator(BytewiseComparator(), 0, file_name_));
+  bool metaindex_ok = true;
   BlockHandle filter_handle, properties_handle;
   bool has_filter = false, has_properties = false;
-  for (it->SeekToFirst(); it->Valid(); it->Next()) {
-    BlockHandle* handle = nullptr;
-    if (it->key() == kFilterBlockName) {
-      handle = &filter_handle;
-      has_filter = true;
-    } else if (it->key() == kPropertiesBlockName) {
-      handle = &properties_handle;
-      has_properties = true;
+  s = ReadVerifiedBlock(metaindex_handle_, &contents);
+  if (!s.ok()) {
+    if (!tolerable(s)) return s;
+    metaindex_ok = false;
+    has_properties_ = false;
+    NoteDamage("meta-index block damaged (" + Detail(s) +
+               "): opened without the filter, properties and salvage data");
+  } else {
+    Block metaindex(std::move(contents));
+    std::unique_ptr<Iterator> it(metaindex.NewIterator(BytewiseComparator(), 0, file_name_));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      BlockHandle* handle = nullptr;
+      if (it->key() == kFilterBlockName) {
+        handle = &filter_handle;
+        has_filter = true;
+      } else if (it->key() == kPropertiesBlockName) {
+        handle = &properties_handle;
+        has_properties = true;
+      } else if (v2 && it->key() == kSalvageBlockName) {
+        handle = &salvage_handle_;
+        has_salvage_ = true;
+      } else {
+        continue;  // a meta block of a later writer
+      }
+      uint64_t end = 0;
+      if (!handle->DecodeExactly(it->value()) || !BlockEnd(*handle, &end) ||
+          end > metaindex_handle_.offset()) {
+        return Corruption("bad meta block handle for " + EscapeBytes(it->key()));
+      }
+    }
+    if (!it->status().ok()) return it->status();
+    if (!has_properties) return Corruption("no properties block");
+    if (v2 && !has_salvage_) return Corruption("no salvage block");
+  }
+
+  if (metaindex_ok) {
+    s = ReadVerifiedBlock(properties_handle, &contents);
+    if (s.ok()) {
+      s = TableProperties::Decode(contents.view(), &properties_);
+      if (!s.ok()) return Corruption(std::string(s.message()));
+      if (properties_.comparator_name != options_.comparator->Name()) {
+        return Corruption("table was written with comparator " +
+                          EscapeBytes(properties_.comparator_name) + ", not " +
+                          options_.comparator->Name());
+      }
+    } else if (tolerable(s)) {
+      has_properties_ = false;
+      NoteDamage("properties block damaged (" + Detail(s) +
+                 "): opened without the properties and the filter");
     } else {
-      continue;  // a meta block of a later writer
+      return s;
     }
-    uint64_t end = 0;
-    if (!handle->DecodeExactly(it->value()) || !BlockEnd(*handle, &end) ||
-        end > metaindex_handle_.offset()) {
-      return Corruption("bad meta block handle for " + EscapeBytes(it->key()));
+
+    data_end_ = properties_handle.offset();
+    if (has_salvage_) data_end_ = std::min(data_end_, salvage_handle_.offset());
+    if (has_filter) {
+      data_end_ = std::min(data_end_, filter_handle.offset());
+      // Without the properties, the kind of key the filter holds is unknown.
+      if (has_properties_) {
+        s = ReadVerifiedBlock(filter_handle, &contents);
+        if (s.ok()) {
+          BloomFilterReader filter;
+          s = BloomFilterReader::Parse(std::string(contents.view()), &filter);
+          if (!s.ok()) return Corruption(std::string(s.message()));
+          // A filter over other keys than this reader would probe with is
+          // not used: it could rule out keys that are present.
+          if ((properties_.filter_user_keys == 1) == internal_keys_) filter_ = std::move(filter);
+        } else if (tolerable(s)) {
+          NoteDamage("filter block damaged (" + Detail(s) + "): opened without the filter");
+        } else {
+          return s;
+        }
+      }
     }
   }
-  if (!it->status().ok()) return it->status();
-  if (!has_properties) return Corruption("no properties block");
 
-  s = ReadVerifiedBlock(properties_handle, &contents);
-  if (!s.ok()) return s;
-  s = TableProperties::Decode(contents.view(), &properties_);
-  if (!s.ok()) return Corruption(std::string(s.message()));
-  if (properties_.comparator_name != options_.comparator->Name()) {
-    return Corruption("table was written with comparator " +
-                      EscapeBytes(properties_.comparator_name) + ", not " +
-                      options_.comparator->Name());
-  }
-
-  data_end_ = properties_handle.offset();
-  if (has_filter) {
-    data_end_ = std::min(data_end_, filter_handle.offset());
-    s = ReadVerifiedBlock(filter_handle, &contents);
+  if (!index_damage.ok()) {
+    s = RebuildIndex(index_damage);
     if (!s.ok()) return s;
-    BloomFilterReader filter;
-    s = BloomFilterReader::Parse(std::string(contents.view()), &filter);
-    if (!s.ok()) return Corruption(std::string(s.message()));
-    // A filter over other keys than this reader would probe with is not
-    // used: it could rule out keys that are present.
-    if ((properties_.filter_user_keys == 1) == internal_keys_) filter_ = std::move(filter);
+    return CheckIndex(metaindex_ok);
   }
-  return Status::OK();
+  s = CheckIndex(metaindex_ok);
+  // An index that decodes but is inconsistent is rebuilt too (version 2).
+  if (!s.ok() && tolerable(s) && metaindex_ok) {
+    s = RebuildIndex(s);
+    if (s.ok()) s = CheckIndex(metaindex_ok);
+  }
+  return s;
 }
 
 // The index must list the data blocks back to back from offset 0 to
 // data_end_, in increasing key order, one per block counted in the properties.
-Status Table::CheckIndex() const {
+Status Table::CheckIndex(bool data_end_known) {
   std::unique_ptr<Iterator> it(
       index_block_->NewIterator(options_.comparator, index_min_key_size_, file_name_));
+  // Without the meta-index, the data blocks end where the index says, before
+  // the meta blocks.
+  const uint64_t limit = data_end_known ? data_end_ : metaindex_handle_.offset();
   uint64_t expected_offset = 0;
   uint64_t count = 0;
   std::string previous_key;
@@ -168,7 +242,7 @@ Status Table::CheckIndex() const {
     BlockHandle handle;
     uint64_t end = 0;
     if (!handle.DecodeExactly(it->value()) || handle.offset() != expected_offset ||
-        !BlockEnd(handle, &end) || end > data_end_) {
+        !BlockEnd(handle, &end) || end > limit) {
       return Corruption("bad data block handle in index entry " + std::to_string(count));
     }
     if (count > 0 && options_.comparator->Compare(previous_key, it->key()) >= 0) {
@@ -179,12 +253,138 @@ Status Table::CheckIndex() const {
     count++;
   }
   if (!it->status().ok()) return it->status();
+  if (!data_end_known) data_end_ = expected_offset;
   if (expected_offset != data_end_) return Corruption("index does not cover the data blocks");
-  if (count != properties_.num_data_blocks) {
+  if (has_properties_ && count != properties_.num_data_blocks) {
     return Corruption("index lists " + std::to_string(count) + " data blocks, properties say " +
                       std::to_string(properties_.num_data_blocks));
   }
   return Status::OK();
+}
+
+Status Table::RebuildIndex(const Status& index_damage) {
+  auto fail = [&](const Status& why) {
+    if (!why.IsCorruption()) return why;
+    return Corruption(Detail(index_damage) + "; the index cannot be rebuilt: " + Detail(why));
+  };
+  std::shared_ptr<const SalvageData> salvage;
+  Status s = LoadSalvage(&salvage);
+  if (!s.ok()) return fail(s);
+  // The last key of a block is a valid index key: >= every key of the block,
+  // < every key of the next one.
+  BlockBuilder builder(1);
+  std::string encoded;
+  for (const SalvageRecord& record : salvage->records()) {
+    BlockContents contents;
+    s = ReadVerifiedBlock(record.handle, &contents);
+    if (!s.ok()) return fail(s);
+    Block block(std::move(contents));
+    std::unique_ptr<Iterator> it(
+        block.NewIterator(options_.comparator, data_min_key_size_, file_name_));
+    it->SeekToLast();
+    if (!it->Valid()) {
+      return fail(it->status().ok() ? Corruption("empty data block at offset " +
+                                                 std::to_string(record.handle.offset()))
+                                    : it->status());
+    }
+    if (it->key().size() < index_min_key_size_) return fail(Corruption("key too short"));
+    encoded.clear();
+    record.handle.EncodeTo(&encoded);
+    builder.Add(it->key(), encoded);
+  }
+  index_block_ = std::make_unique<Block>(BlockContents::Copy(builder.Finish()));
+  NoteDamage("index block damaged (" + Detail(index_damage) + "): rebuilt from its " +
+             std::to_string(salvage->records().size()) + " data blocks");
+  return Status::OK();
+}
+
+Status Table::LoadSalvage(std::shared_ptr<const SalvageData>* out) const {
+  std::lock_guard<std::mutex> lock(salvage_mu_);
+  if (salvage_ != nullptr) {
+    *out = salvage_;
+    return Status::OK();
+  }
+  if (!salvage_status_.ok()) return salvage_status_;
+  if (!has_salvage_) {
+    return Corruption(format_version_ >= 2 ? "no salvage data (the meta-index block is damaged)"
+                                           : "no salvage data (a version 1 table)");
+  }
+  BlockContents contents;
+  Status s = ReadVerifiedBlock(salvage_handle_, &contents);
+  auto data = std::make_shared<SalvageData>();
+  if (s.ok()) {
+    s = SalvageData::Decode(contents.view(), data.get());
+    if (!s.ok()) s = Corruption(std::string(s.message()));
+  }
+  if (s.ok() && data->data_end() != data_end_) {
+    s = Corruption("salvage block does not describe the data blocks");
+  }
+  if (s.IsCorruption() && Detail(s).find("salvage block") == std::string::npos) {
+    s = Corruption("salvage block: " + Detail(s));
+  }
+  if (!s.ok()) {
+    if (s.IsCorruption()) salvage_status_ = s;
+    return s;
+  }
+  salvage_ = data;
+  *out = std::move(data);
+  return Status::OK();
+}
+
+Status Table::VerifyMetadata() const {
+  Status s = damage();
+  if (!s.ok() || format_version_ < 2) return s;
+  std::shared_ptr<const SalvageData> salvage;
+  s = LoadSalvage(&salvage);
+  if (!s.ok()) return s;
+  const auto& records = salvage->records();
+  std::unique_ptr<Iterator> it(
+      index_block_->NewIterator(options_.comparator, index_min_key_size_, file_name_));
+  size_t i = 0;
+  for (it->SeekToFirst(); it->Valid(); it->Next(), i++) {
+    BlockHandle handle;
+    if (!handle.DecodeExactly(it->value()) || i >= records.size() ||
+        records[i].handle.offset() != handle.offset() ||
+        records[i].handle.size() != handle.size()) {
+      return Corruption("salvage block does not match index entry " + std::to_string(i));
+    }
+  }
+  if (!it->status().ok()) return it->status();
+  if (i != records.size()) return Corruption("salvage block lists more data blocks than the index");
+  return Status::OK();
+}
+
+Status Table::Verify(uint64_t* num_entries) const {
+  *num_entries = 0;
+  Status s = VerifyMetadata();
+  if (!s.ok()) return s;
+  std::shared_ptr<const SalvageData> salvage;
+  if (format_version_ >= 2) {
+    s = LoadSalvage(&salvage);
+    if (!s.ok()) return s;
+  }
+  std::unique_ptr<Iterator> index(
+      index_block_->NewIterator(options_.comparator, index_min_key_size_, file_name_));
+  for (index->SeekToFirst(); index->Valid(); index->Next()) {
+    BlockHandle handle;
+    if (!handle.DecodeExactly(index->value())) return Corruption("bad data block handle in index");
+    const std::string where = "data block at offset " + std::to_string(handle.offset());
+    BlockContents contents;
+    s = ReadVerifiedBlock(handle, &contents);
+    if (!s.ok()) return s;
+    if (salvage != nullptr) {
+      const SalvageRecord* record = salvage->Find(handle.offset());
+      if (record == nullptr || !SalvageData::GroupsMatch(*record, contents.view())) {
+        return Corruption(where + " does not match its salvage data");
+      }
+    }
+    Block block(std::move(contents));
+    std::unique_ptr<Iterator> it(
+        block.NewIterator(options_.comparator, data_min_key_size_, file_name_));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) ++*num_entries;
+    if (!it->status().ok()) return Corruption(Detail(it->status()) + " (" + where + ")");
+  }
+  return index->status();
 }
 
 // Per-iterator state of sequential reading (see NewIterator).
@@ -284,16 +484,24 @@ Iterator* Table::BlockIterator(bool verify_checksums, bool fill_cache,
     BumpCounter(options_.counters, &TableCounters::block_reads);
     BumpCounter(options_.counters, &TableCounters::bytes_read, bytes);
   }
-  if (!s.ok()) return NewTableErrorIterator(std::move(s));
+  if (!s.ok()) {
+    // Only damage found by the checksum leads to salvage: without it the
+    // groups could not be trusted either.
+    if (s.IsCorruption() && verify_checksums && has_salvage_) {
+      return SalvagedBlockIterator(handle, s);
+    }
+    return NewTableErrorIterator(std::move(s));
+  }
   const bool to_cache = cache != nullptr && fill_cache && verify_checksums;
   if (to_cache && contents.external != nullptr) {
     contents = BlockContents::Copy(contents.view());  // the cache never pins a mapping
   }
   auto block = std::make_unique<Block>(std::move(contents));
   if (!block->status().ok()) {
-    return NewTableErrorIterator(
-        Corruption(std::string(block->status().message()) + " (data block at offset " +
-                   std::to_string(handle.offset()) + ")"));
+    Status bad = Corruption(std::string(block->status().message()) + " (data block at offset " +
+                            std::to_string(handle.offset()) + ")");
+    if (verify_checksums && has_salvage_) return SalvagedBlockIterator(handle, bad);
+    return NewTableErrorIterator(std::move(bad));
   }
   // Only verified blocks enter the cache, so that a later verifying reader
   // never gets an unverified block from it.
@@ -308,6 +516,42 @@ Iterator* Table::BlockIterator(bool verify_checksums, bool fill_cache,
   Block* owned = block.release();
   return owned->NewIterator(options_.comparator, data_min_key_size_, file_name_,
                             IteratorPin{&DeleteBlock, owned, nullptr});
+}
+
+Iterator* Table::SalvagedBlockIterator(const BlockHandle& handle, const Status& damage) const {
+  const std::string what = Detail(damage);
+  std::shared_ptr<const SalvageData> salvage;
+  Status s = LoadSalvage(&salvage);
+  const SalvageRecord* record = nullptr;
+  if (s.ok()) {
+    record = salvage->Find(handle.offset());
+    if (record == nullptr || record->handle.size() != handle.size()) {
+      s = Corruption("no salvage record for the block");
+    }
+  }
+  if (!s.ok()) return NewTableErrorIterator(Corruption(what + "; not salvaged: " + Detail(s)));
+  // The block again, unchecked: its groups are checked one by one.
+  const size_t n = static_cast<size_t>(handle.size()) + kBlockTrailerSize;
+  std::unique_ptr<char[]> buffer(new char[n]);
+  std::string_view raw;
+  s = file_->Read(handle.offset(), n, &raw, buffer.get());
+  BumpCounter(options_.counters, &TableCounters::block_reads);
+  BumpCounter(options_.counters, &TableCounters::bytes_read, raw.size());
+  if (!s.ok()) return NewTableErrorIterator(std::move(s));
+  SalvagedBlock salvaged = SalvageBlock(*record, raw);
+  BumpCounter(options_.counters, &TableCounters::blocks_salvaged);
+  BumpCounter(options_.counters, &TableCounters::salvage_groups_lost, salvaged.groups_lost);
+  const std::string lost = std::to_string(salvaged.groups_lost) + " of " +
+                           std::to_string(salvaged.groups) + " entry groups lost";
+  bool first_report = false;
+  {
+    std::lock_guard<std::mutex> lock(salvage_mu_);
+    first_report = reported_blocks_.insert(handle.offset()).second;
+  }
+  if (first_report) Report(file_name_ + ": damaged data block salvaged: " + what + "; " + lost);
+  return NewSalvagedBlockIterator(
+      std::move(salvaged), options_.comparator, data_min_key_size_, file_name_,
+      Corruption(what + "; salvaged with " + lost + ", the entry sought may be in one"));
 }
 
 Iterator* Table::NewIterator(const ReadOptions& options, IteratorPin pin) const {

@@ -8,11 +8,22 @@
 //
 // Every problem with the bytes of the file is Status::Corruption whose message
 // starts with the file name; a damaged table is never read as empty or as
-// having fewer entries, and a damaged data block never yields entries: the
-// iterator or InternalGet reports Corruption instead (when checksums are
-// verified; with ReadOptions::verify_checksums false, damage the format
-// checks cannot see may go unnoticed, but nothing is read outside the file's
-// bytes).
+// having fewer entries, and a damaged data block never yields entries that
+// are not verified: the iterator or InternalGet reports Corruption instead
+// (when checksums are verified; with ReadOptions::verify_checksums false,
+// damage the format checks cannot see may go unnoticed, but nothing is read
+// outside the file's bytes).
+//
+// Format version 2 tables survive damage to any one block (docs/format/
+// table.md, "Validation by the reader"): Open uses the footer's copy when the
+// footer is damaged, opens without the filter (and properties) when those
+// blocks are damaged, and rebuilds the index from the data blocks when it is
+// damaged; damage() and TableOptions::damage_reporter report it. A data
+// block that fails its checksum is salvaged: its entry groups whose own
+// checksums match stay readable, and reads report Corruption only where the
+// answer could lie in a lost group. Salvaged blocks never enter the block
+// cache. Version 1 tables are read as before: any such damage fails Open or
+// the read.
 //
 // Thread safety: after Open, every const method may be called concurrently.
 #ifndef LSMKV_TABLE_TABLE_H_
@@ -21,6 +32,8 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
+#include <set>
 #include <string>
 #include <string_view>
 
@@ -32,6 +45,7 @@
 #include "table/bloom.h"
 #include "table/format.h"
 #include "table/iterator_util.h"
+#include "table/salvage.h"
 #include "table/table_options.h"
 #include "table/table_properties.h"
 
@@ -42,8 +56,11 @@ class Table {
   // Opens the table in file, whose size is file_size; file_name is used in
   // error messages. On success *table holds it (and owns file); on failure
   // *table is reset. Corruption if the file is not a complete, intact table
-  // written with options.comparator; the file's own errors as they are.
-  // options (its comparator, cache and counters) must outlive the table.
+  // written with options.comparator — except that a version 2 table whose
+  // footer copy, filter, properties, meta-index or index block fails its
+  // checksum is opened around it (damage() says what; counted and reported
+  // through options); the file's own errors as they are. options (its
+  // comparator, cache, counters and damage reporter) must outlive the table.
   static Status Open(const TableOptions& options, std::unique_ptr<RandomAccessFile> file,
                      uint64_t file_size, const std::string& file_name,
                      std::unique_ptr<Table>* table);
@@ -83,8 +100,32 @@ class Table {
   // blocks if key is after every key).
   uint64_t ApproximateOffsetOf(std::string_view key) const;
 
+  // The table's properties; all zero (has_properties() false) when a
+  // version 2 table was opened with its properties or meta-index block
+  // damaged.
   const TableProperties& properties() const { return properties_; }
+  bool has_properties() const { return has_properties_; }
   const std::string& file_name() const { return file_name_; }
+  // The format version of the table (1 or 2).
+  uint32_t format_version() const { return format_version_; }
+
+  // OK if Open found the footer and every meta block intact; otherwise
+  // Corruption naming the file and what Open worked around (version 2 only:
+  // a damaged version 1 table fails Open).
+  Status damage() const;
+
+  // Checks what reads do not need: damage() and, for version 2, that the
+  // salvage block is intact and describes exactly the data blocks of the
+  // index. Reads no data block.
+  Status VerifyMetadata() const;
+
+  // A strict check of the whole table, for paranoid_checks and the tools:
+  // VerifyMetadata, then every data block read with its checksum verified
+  // (no salvage), decoded entry by entry, and (version 2) its entry groups
+  // compared with the salvage data. *num_entries receives the entries
+  // counted. The first problem is returned (Corruption naming the file and
+  // block); the block cache is not used.
+  Status Verify(uint64_t* num_entries) const;
 
   // False only if no key with this user key (the whole key, when the keys are
   // not internal keys) was added. True if the table has no filter, or one
@@ -96,9 +137,25 @@ class Table {
         const std::string& file_name);
 
   Status Corruption(const std::string& what) const;
+  // The message of s without a leading "<file name>: ".
+  std::string Detail(const Status& s) const;
   Status ReadVerifiedBlock(const BlockHandle& handle, BlockContents* contents) const;
   Status ReadFooterAndMeta(uint64_t file_size);
-  Status CheckIndex() const;
+  // Version 2: records damage Open worked around.
+  void NoteDamage(const std::string& what);
+  // data_end_known: false when the meta-index was unusable; data_end_ is
+  // then set to where the index's last data block ends.
+  Status CheckIndex(bool data_end_known);
+  // Version 2, index block damaged: builds an index from the salvage data's
+  // handles and the last key of each data block.
+  Status RebuildIndex(const Status& index_damage);
+  // The parsed salvage block (read on first use, then kept). Corruption if
+  // the table has none or it is damaged.
+  Status LoadSalvage(std::shared_ptr<const SalvageData>* salvage) const;
+  // An iterator over what can be salvaged of the data block at handle,
+  // which failed with damage.
+  Iterator* SalvagedBlockIterator(const BlockHandle& handle, const Status& damage) const;
+  void Report(const std::string& message) const;
   struct Readahead;
   // An iterator over the data block named by an index value. readahead (the
   // calling iterator's state; null for point lookups) serves sequential
@@ -124,10 +181,22 @@ class Table {
   const size_t index_min_key_size_;
   uint64_t cache_id_ = 0;
   uint64_t data_end_ = 0;  // data blocks lie in [0, data_end_)
+  uint32_t format_version_ = 1;
   BlockHandle metaindex_handle_;
   std::unique_ptr<Block> index_block_;
   BloomFilterReader filter_;
   TableProperties properties_;
+  bool has_properties_ = true;
+  bool has_salvage_ = false;
+  BlockHandle salvage_handle_;
+  std::string damage_;  // what Open worked around; "" if nothing
+
+  // The salvage block, loaded on first use; a Corruption while loading it is
+  // kept (the file's own errors are retried).
+  mutable std::mutex salvage_mu_;
+  mutable std::shared_ptr<const SalvageData> salvage_;
+  mutable Status salvage_status_;
+  mutable std::set<uint64_t> reported_blocks_;  // salvaged blocks reported
 };
 
 }  // namespace lsmkv

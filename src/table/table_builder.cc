@@ -9,6 +9,7 @@
 #include "table/block_builder.h"
 #include "table/bloom.h"
 #include "table/format.h"
+#include "table/salvage.h"
 #include "table/table_properties.h"
 
 namespace lsmkv {
@@ -30,6 +31,7 @@ struct TableBuilder::Rep {
       : options(opt),
         file(f),
         internal_keys(KeysAreInternal(opt)),
+        version(opt.format_version == 1 ? 1 : kTableFormatVersion),
         data_block(opt.block_restart_interval),
         index_block(1) {
     if (options.bloom_bits_per_key > 0) {
@@ -44,8 +46,9 @@ struct TableBuilder::Rep {
     return status;
   }
 
-  // Writes raw (compressed as type when worthwhile) plus its trailer.
-  void WriteBlock(std::string_view raw, CompressionType type, BlockHandle* handle) {
+  // Writes raw (compressed as type when worthwhile) plus its trailer;
+  // returns the type used.
+  CompressionType WriteBlock(std::string_view raw, CompressionType type, BlockHandle* handle) {
     const CompressionType used = CompressBlock(raw, type, &compressed, zstd_context);
     const std::string_view stored = used == CompressionType::kNone ? raw : compressed;
     trailer.clear();
@@ -56,15 +59,18 @@ struct TableBuilder::Rep {
     if (s.ok()) s = file->Append(trailer);
     if (!s.ok()) {
       Fail(std::move(s)).PermitUncheckedError();
-      return;
+      return used;
     }
     offset += stored.size() + trailer.size();
+    return used;
   }
 
   void FlushDataBlock() {
     if (data_block.empty() || !status.ok()) return;
     const uint64_t start = offset;
-    WriteBlock(data_block.Finish(), options.compression, &pending_handle);
+    const std::string_view raw = data_block.Finish();
+    const CompressionType used = WriteBlock(raw, options.compression, &pending_handle);
+    if (status.ok() && version >= 2) salvage.AddDataBlock(pending_handle, used, raw);
     data_block.Reset();
     if (!status.ok()) return;
     pending_index_entry = true;
@@ -75,12 +81,14 @@ struct TableBuilder::Rep {
   const TableOptions options;
   WritableFile* const file;
   const bool internal_keys;
+  const uint32_t version;  // of the format written
   uint64_t offset = 0;
   Status status;
   bool closed = false;
 
   BlockBuilder data_block;
   BlockBuilder index_block;
+  SalvageBuilder salvage;  // version 2
   std::unique_ptr<BloomFilterBuilder> filter;
   std::string last_key;
   TableProperties properties;
@@ -168,6 +176,13 @@ Status TableBuilder::Finish() {
   std::string encoded;
   properties_handle.EncodeTo(&encoded);
   metaindex.Add(kPropertiesBlockName, encoded);  // names in bytewise order
+  if (r.version >= 2) {
+    BlockHandle salvage_handle;
+    if (r.status.ok()) r.WriteBlock(r.salvage.Finish(), CompressionType::kNone, &salvage_handle);
+    encoded.clear();
+    salvage_handle.EncodeTo(&encoded);
+    metaindex.Add(kSalvageBlockName, encoded);
+  }
 
   BlockHandle metaindex_handle;
   if (r.status.ok()) r.WriteBlock(metaindex.Finish(), CompressionType::kNone, &metaindex_handle);
@@ -184,8 +199,9 @@ Status TableBuilder::Finish() {
   if (!r.status.ok()) return r.status;
 
   std::string footer;
-  Footer(metaindex_handle, index_handle).EncodeTo(&footer);
-  assert(footer.size() == Footer::kEncodedLength);
+  Footer(metaindex_handle, index_handle, r.version).EncodeTo(&footer);
+  // Version 2 writes the footer twice: a reader uses either intact copy.
+  if (r.version >= 2) footer += footer;
   Status s = r.file->Append(footer);
   if (!s.ok()) return r.Fail(std::move(s));
   r.offset += footer.size();

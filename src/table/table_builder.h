@@ -1,4 +1,6 @@
-// TableBuilder: writes a sorted table (docs/format/table.md) to a file.
+// TableBuilder: writes a sorted table (docs/format/table.md) to a file, in
+// format version 2 (salvage data for every data block, footer written twice
+// with a checksum) unless TableOptions::format_version is 1.
 //
 // Keys must be added in strictly increasing order of options.comparator.
 // Anything else is rejected: Add returns InvalidArgument and the builder
@@ -40,8 +42,9 @@ class TableBuilder {
   // of the file if writing a full block fails.
   Status Add(std::string_view key, std::string_view value);
 
-  // Writes the last data block, the filter, properties, meta-index and index
-  // blocks and the footer, then syncs the file. Returns the first error of
+  // Writes the last data block, the filter, properties, salvage (version 2),
+  // meta-index and index blocks and the footer (twice in version 2), then
+  // syncs the file. Returns the first error of
   // the builder instead (then nothing more is written). A table without
   // entries is valid. Must be called at most once.
   Status Finish();

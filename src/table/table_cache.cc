@@ -70,6 +70,17 @@ Iterator* TableCache::NewIterator(const ReadOptions& options, uint64_t file_numb
   return table->NewIterator(options, IteratorPin{&ReleaseTable, cache_.get(), handle});
 }
 
+Status TableCache::Verify(uint64_t file_number, uint64_t file_size, uint64_t* num_entries) {
+  *num_entries = 0;
+  Cache::Handle* handle = nullptr;
+  Status s = FindTable(file_number, file_size, &handle);
+  if (!s.ok()) return s;
+  const auto* table = static_cast<const Table*>(cache_->Value(handle));
+  s = table->Verify(num_entries);
+  cache_->Release(handle);
+  return s;
+}
+
 void TableCache::Evict(uint64_t file_number) {
   char key[8];
   EncodeFixed64(key, file_number);

@@ -50,6 +50,11 @@ class TableCache {
   // its status() is the error. Never null.
   Iterator* NewIterator(const ReadOptions& options, uint64_t file_number, uint64_t file_size);
 
+  // Table::Verify on the table of file_number (a strict read of all of it,
+  // for paranoid_checks): *num_entries receives its entry count. Errors of
+  // opening the table are returned.
+  Status Verify(uint64_t file_number, uint64_t file_size, uint64_t* num_entries);
+
   // Closes the table of file_number once no one uses it (call it before the
   // file is deleted). Does nothing if the table is not open.
   void Evict(uint64_t file_number);

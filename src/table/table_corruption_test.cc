@@ -1,11 +1,14 @@
 // Attacks on table files: every single-byte change of a small table, every
 // truncation, zero-filled and garbage files. A damaged table must be refused
-// at Open or report Corruption when the damaged entry is read — it must never
-// return a wrong entry, skip entries silently, or crash.
+// at Open, report Corruption when a damaged entry is read, or (format
+// version 2) be read around the damage, which Table::damage() or
+// Table::Verify reports — it must never return a wrong entry, skip entries
+// silently, or crash.
 #include <gtest/gtest.h>
 
 #include <memory>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "db/dbformat.h"
@@ -25,12 +28,13 @@ using test::InternalKeyMap;
 const InternalKeyComparator kCmp(BytewiseComparator());
 constexpr char kFileName[] = "000777.sst";
 
-TableOptions Options(CompressionType compression) {
+TableOptions Options(CompressionType compression, uint32_t format_version = kTableFormatVersion) {
   TableOptions o;
   o.comparator = &kCmp;
   o.block_size = 256;
   o.block_restart_interval = 4;
   o.compression = compression;
+  o.format_version = format_version;
   return o;
 }
 
@@ -58,13 +62,13 @@ bool IsNamedCorruption(const Status& s) {
 // The regions of a table file, from its footer and meta-index.
 struct Layout {
   uint64_t data_end = 0;
-  BlockHandle filter, properties, metaindex, index;
+  BlockHandle filter, properties, salvage, metaindex, index;
 };
 
 Layout Parse(const std::string& bytes) {
   Layout layout;
   Footer footer;
-  EXPECT_TRUE(footer.DecodeFrom(std::string_view(bytes).substr(bytes.size() - Footer::kEncodedLength)).ok());
+  EXPECT_TRUE(footer.DecodeFrom(bytes).ok());
   layout.metaindex = footer.metaindex_handle();
   layout.index = footer.index_handle();
   Block meta(BlockContents::Copy(
@@ -75,6 +79,7 @@ Layout Parse(const std::string& bytes) {
     EXPECT_TRUE(h.DecodeExactly(it->value()));
     if (it->key() == kFilterBlockName) layout.filter = h;
     if (it->key() == kPropertiesBlockName) layout.properties = h;
+    if (it->key() == kSalvageBlockName) layout.salvage = h;
   }
   layout.data_end = layout.filter.offset();
   return layout;
@@ -83,6 +88,8 @@ Layout Parse(const std::string& bytes) {
 struct Outcome {
   bool open_failed = false;
   bool read_failed = false;
+  bool damage_at_open = false;  // opened, Table::damage() reports damage
+  bool verify_failed = false;   // Table::Verify found damage
 };
 
 // Opens the damaged table and reads everything every way, checking each entry
@@ -98,7 +105,21 @@ Outcome ReadAll(const TableOptions& options, const std::string& bytes, const Int
     outcome.open_failed = true;
     return outcome;
   }
-  EXPECT_EQ(data.size(), table->properties().num_entries);
+  outcome.damage_at_open = !table->damage().ok();
+  if (outcome.damage_at_open) {
+    EXPECT_TRUE(IsNamedCorruption(table->damage())) << table->damage().ToString();
+  }
+  if (table->has_properties()) {
+    EXPECT_EQ(data.size(), table->properties().num_entries);
+  }
+  uint64_t verified_entries = 0;
+  const Status verified = table->Verify(&verified_entries);
+  if (verified.ok()) {
+    EXPECT_EQ(data.size(), verified_entries);
+  } else {
+    EXPECT_TRUE(IsNamedCorruption(verified)) << verified.ToString();
+    outcome.verify_failed = true;
+  }
   const std::vector<std::pair<std::string, std::string>> entries(data.begin(), data.end());
   ReadOptions ro;
 
@@ -174,10 +195,11 @@ void ReadWithoutChecksums(const TableOptions& options, const std::string& bytes,
   }
 }
 
-class TableCorruptionTest : public testing::TestWithParam<CompressionType> {};
+class TableCorruptionTest
+    : public testing::TestWithParam<std::tuple<CompressionType, uint32_t>> {};
 
 TEST_P(TableCorruptionTest, EverySingleByteChangeIsDetected) {
-  const CompressionType compression = GetParam();
+  const auto [compression, version] = GetParam();
   Random rnd(test::TestSeed() + 77);
   // Values repeat a little so that every codec actually compresses.
   InternalKeyMap data(test::InternalKeyLess{&kCmp});
@@ -187,19 +209,21 @@ TEST_P(TableCorruptionTest, EverySingleByteChangeIsDetected) {
                       rnd.OneIn(4) ? kTypeDeletion : kTypeValue);
     data[k] = rnd.OneIn(5) ? "" : std::string(rnd.Uniform(30), 'x') + rnd.RandomBytes(4);
   }
-  const TableOptions options = Options(compression);
+  const TableOptions options = Options(compression, version);
   const std::string good = Build(options, data);
   const Layout layout = Parse(good);
   ASSERT_GT(layout.data_end, 0u);
+  ASSERT_EQ(version >= 2, layout.salvage.size() > 0);
   ASSERT_NO_FATAL_FAILURE({
     const Outcome clean = ReadAll(options, good, data);
-    ASSERT_FALSE(clean.open_failed || clean.read_failed);
+    ASSERT_FALSE(clean.open_failed || clean.read_failed || clean.damage_at_open ||
+                 clean.verify_failed);
   });
 
   const std::vector<unsigned> masks = compression == CompressionType::kNone
                                           ? std::vector<unsigned>{0x01, 0x80, 0xff, 0x5a, 0x10}
                                           : std::vector<unsigned>{0x01, 0x80};
-  int open_detections = 0, read_detections = 0, trials = 0;
+  int open_detections = 0, read_detections = 0, open_reports = 0, verify_only = 0, trials = 0;
   for (size_t pos = 0; pos < good.size(); pos++) {
     for (unsigned mask : masks) {
       std::string bad = good;
@@ -207,26 +231,54 @@ TEST_P(TableCorruptionTest, EverySingleByteChangeIsDetected) {
       SCOPED_TRACE("byte " + std::to_string(pos) + " xor " + std::to_string(mask));
       const Outcome outcome = ReadAll(options, bad, data);
       ASSERT_FALSE(HasFailure());
-      // Bytes past the data blocks are all checked at Open.
-      if (pos >= layout.data_end) {
-        ASSERT_TRUE(outcome.open_failed);
+      if (version == 1) {
+        // Bytes past the data blocks are all checked at Open.
+        if (pos >= layout.data_end) {
+          ASSERT_TRUE(outcome.open_failed);
+        }
+        ASSERT_TRUE(outcome.open_failed || outcome.read_failed) << "damage went unnoticed";
+      } else {
+        // Version 2 opens despite any one damaged byte; the strict check
+        // finds every one, and metadata damage is reported at Open (but for
+        // the salvage block, which Open does not read).
+        ASSERT_FALSE(outcome.open_failed);
+        ASSERT_TRUE(outcome.verify_failed) << "damage went unnoticed";
+        const bool in_salvage = pos >= layout.salvage.offset() &&
+                                pos < layout.salvage.offset() + layout.salvage.size() + 5;
+        if (pos >= layout.data_end && !in_salvage) {
+          ASSERT_TRUE(outcome.damage_at_open);
+        }
+        if (pos < layout.data_end || in_salvage) {
+          ASSERT_FALSE(outcome.damage_at_open);
+        }
+        if (!outcome.read_failed && !outcome.damage_at_open) verify_only++;
       }
-      ASSERT_TRUE(outcome.open_failed || outcome.read_failed) << "damage went unnoticed";
       open_detections += outcome.open_failed;
       read_detections += outcome.read_failed;
+      open_reports += outcome.damage_at_open;
       trials++;
       if (pos % 4 == 0) ReadWithoutChecksums(options, bad, data);
     }
   }
-  std::printf("%s: %d corruptions: %d refused at Open, %d reported on read\n",
-              CompressionName(compression), trials, open_detections, read_detections);
-  EXPECT_EQ(trials, open_detections + read_detections);
+  std::printf("%s, format %u: %d corruptions: %d refused at Open, %d reported by Open (table "
+              "opened), %d reported on read, %d seen only by Table::Verify\n",
+              CompressionName(compression), version, trials, open_detections, open_reports,
+              read_detections, verify_only);
+  if (version == 1) {
+    EXPECT_EQ(trials, open_detections + read_detections);
+  }
   EXPECT_GT(read_detections, 0);
 }
 
-INSTANTIATE_TEST_SUITE_P(Compressions, TableCorruptionTest,
-                         testing::Values(CompressionType::kNone, CompressionType::kSnappy,
-                                         CompressionType::kLZ4, CompressionType::kZstd));
+INSTANTIATE_TEST_SUITE_P(
+    Compressions, TableCorruptionTest,
+    testing::Combine(testing::Values(CompressionType::kNone, CompressionType::kSnappy,
+                                     CompressionType::kLZ4, CompressionType::kZstd),
+                     testing::Values(1u, 2u)),
+    [](const auto& info) {
+      return std::string(CompressionName(std::get<0>(info.param))) + "_v" +
+             std::to_string(std::get<1>(info.param));
+    });
 
 class TableDamageTest : public testing::Test {
  protected:
@@ -269,17 +321,24 @@ TEST_F(TableDamageTest, ZeroFilledAndGarbageFilesAreRefused) {
     ASSERT_TRUE(IsNamedCorruption(s)) << size << ": " << s.ToString();
   }
   Random rnd(test::TestSeed());
-  const std::string footer = good_.substr(good_.size() - Footer::kEncodedLength);
+  const std::string footer = good_.substr(good_.size() - 2 * Footer::kV2EncodedLength);
   for (int i = 0; i < 500; i++) {
     std::string garbage = rnd.RandomBytes(rnd.Uniform(5000));
     ASSERT_TRUE(IsNamedCorruption(OpenBytes(garbage)));
     // Garbage that ends with a real footer.
     ASSERT_TRUE(IsNamedCorruption(OpenBytes(garbage + footer)));
     // A real table whose end was overwritten with zeros (unwritten pages).
+    // Up to one footer's worth: the copy before it is used, and reported.
     std::string tail_zeroed = good_;
     const size_t zeros = 1 + rnd.Uniform(static_cast<uint32_t>(good_.size()));
     std::fill(tail_zeroed.end() - static_cast<std::ptrdiff_t>(zeros), tail_zeroed.end(), '\0');
-    ASSERT_TRUE(IsNamedCorruption(OpenBytes(tail_zeroed)));
+    if (zeros <= Footer::kV2EncodedLength) {
+      std::unique_ptr<Table> table;
+      ASSERT_TRUE(Open(Options(CompressionType::kNone), tail_zeroed, &table).ok()) << zeros;
+      ASSERT_TRUE(IsNamedCorruption(table->damage())) << zeros;
+    } else {
+      ASSERT_TRUE(IsNamedCorruption(OpenBytes(tail_zeroed))) << zeros;
+    }
   }
   // Two tables back to back are not one table.
   ASSERT_TRUE(IsNamedCorruption(OpenBytes(good_ + good_)));

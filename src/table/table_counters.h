@@ -23,6 +23,14 @@ struct TableCounters {
   // reads returned (trailers and footers included).
   std::atomic<uint64_t> block_reads{0};
   std::atomic<uint64_t> bytes_read{0};
+  // Damage worked around (format version 2): tables opened although a footer
+  // copy or their filter, properties, meta-index or index block was damaged;
+  // data blocks salvaged after failing their checksum, and the entry groups
+  // (restart intervals) those salvages lost. A block read again is salvaged
+  // (and counted) again.
+  std::atomic<uint64_t> damaged_tables_opened{0};
+  std::atomic<uint64_t> blocks_salvaged{0};
+  std::atomic<uint64_t> salvage_groups_lost{0};
 };
 
 // Adds n to counter when counters is not null.

@@ -8,6 +8,9 @@
 #define LSMKV_TABLE_TABLE_OPTIONS_H_
 
 #include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <string>
 
 #include "lsmkv/options.h"
 #include "table/table_counters.h"
@@ -25,8 +28,11 @@ struct TableOptions {
   // Uncompressed bytes of entries per data block (a block is cut once it
   // reaches this size). Default: 4 KiB.
   size_t block_size = 4096;
-  // Entries between restart points in data blocks (< 1 means 1). Default: 16.
-  int block_restart_interval = 16;
+  // Entries between restart points in data blocks (< 1 means 1). A restart
+  // interval is also the unit of salvage (format version 2): a data block
+  // that fails its checksum loses only the intervals whose own checksums
+  // fail. Default: 8.
+  int block_restart_interval = 8;
   // Compression of data blocks (meta, index and filter blocks are never
   // compressed). Default: kNone.
   CompressionType compression = CompressionType::kNone;
@@ -42,6 +48,17 @@ struct TableOptions {
   Cache* block_cache = nullptr;
   // Statistics updated by readers; nullptr disables them. Default: nullptr.
   TableCounters* counters = nullptr;
+  // The table format TableBuilder writes: 2 (footer written twice with a
+  // checksum, salvage data for data blocks) or 1 (the older format, still
+  // read; for tests and for tables that older readers must open). Readers
+  // read both whatever this says. Default: kTableFormatVersion (2).
+  uint32_t format_version = 2;
+  // Told about damage a reader worked around (docs/format/table.md,
+  // "Validation by the reader"): a table opened with a damaged footer copy,
+  // filter, properties, meta-index or index block (once per Table::Open), a
+  // data block salvaged (once per block and open table). The message names
+  // the file. Called from reading threads; must be thread safe. Default: none.
+  std::function<void(const std::string& message)> damage_reporter;
 };
 
 }  // namespace lsmkv

@@ -545,10 +545,13 @@ TEST(TableTest, ScansReadAheadBothWays) {
   ASSERT_TRUE(it->Valid());
   EXPECT_LE(file->reads() - before_seek, 2);
 
-  // Damage one byte of a data block near the middle (the file is sequential
-  // from offset 0 in 256-byte blocks): the forward scan stops there.
+  // Damage the first key of a data block near the middle (a byte of an
+  // entry, so that salvage cannot recover that entry's group): the scans
+  // stop there.
   std::string damaged = bytes;
-  damaged[bytes.size() / 3] ^= 0x40;
+  const uint64_t block_start = table->ApproximateOffsetOf(std::next(data.begin(), 5000)->first);
+  ASSERT_GT(block_start, 0u);
+  damaged[block_start + 3] ^= 0x40;
   std::unique_ptr<Table> bad;
   ASSERT_TRUE(OpenTable(options, damaged, &bad).ok());
   for (bool forward : {true, false}) {

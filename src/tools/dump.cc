@@ -213,7 +213,25 @@ Status Dumper::Table(const std::string& path) {
   const Footer& f = walker.footer();
   out_ << "footer\tmeta-index @" << f.metaindex_handle().offset() << "+"
        << f.metaindex_handle().size() << ", index @" << f.index_handle().offset() << "+"
-       << f.index_handle().size() << ", format " << kTableFormatVersion << "\n";
+       << f.index_handle().size() << ", format " << f.version()
+       << (f.version() >= 2 ? " (written twice)" : "") << "\n";
+  for (const auto& meta : walker.meta_blocks()) {
+    out_ << "meta\t" << tools::EscapeAll(meta.name) << "\t@" << meta.handle.offset() << "+"
+         << meta.handle.size();
+    if (meta.name == kSalvageBlockName) {
+      SalvageData salvage;
+      s = walker.ReadSalvageData(&salvage);
+      if (s.ok()) {
+        uint64_t groups = 0;
+        for (const SalvageRecord& r : salvage.records()) groups += r.groups.size();
+        out_ << "\t" << salvage.records().size() << " data blocks, " << groups
+             << " entry groups checksummed";
+      } else {
+        out_ << "\tunreadable";
+      }
+    }
+    out_ << "\n";
+  }
   if (walker.has_properties()) {
     PrintProperties(walker.properties());
     TableOptions table_options;
@@ -223,9 +241,15 @@ Status Dumper::Table(const std::string& path) {
     s = env_->NewRandomAccessFile(path, &file);
     if (s.ok())
       s = lsmkv::Table::Open(table_options, std::move(file), walker.file_size(), path, &table);
-    if (!s.ok()) Damage("does not open as a table: " + s.ToString());
+    if (!s.ok()) {
+      Damage("does not open as a table: " + s.ToString());
+    } else if (s = table->VerifyMetadata(); !s.ok()) {
+      // Damage reads work around (format version 2), and the salvage block.
+      Damage(s.ToString());
+    }
   } else {
     Damage(walker.properties_status().ToString());
+    if (!walker.footer_damage().ok()) Damage(walker.footer_damage().ToString());
   }
   const auto& blocks = walker.blocks();
   out_ << "index\t" << blocks.size() << " data blocks\n";

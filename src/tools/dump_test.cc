@@ -85,6 +85,11 @@ TEST_F(DumpTest, TableShowsPropertiesIndexAndEntries) {
   EXPECT_TRUE(Has("properties\n  entries\t301\n  deletions\t1\n")) << text_;
   EXPECT_TRUE(Has("  comparator\tlsmkv.InternalKeyComparator")) << text_;
   EXPECT_TRUE(Has("index\t")) << text_;
+  // Format version 2: the footer (written twice) and the salvage block.
+  EXPECT_TRUE(Has(", format 2 (written twice)\n")) << text_;
+  EXPECT_TRUE(Has("meta\tproperties\t@")) << text_;
+  EXPECT_TRUE(Has("meta\tsalvage.lsmkv\t@")) << text_;
+  EXPECT_TRUE(Has(" entry groups checksummed\n")) << text_;
   EXPECT_TRUE(Has("  put\t1\t" + test::KeyFor(0) + "\t" + test::ValueFor(0, 1) + "\n")) << text_;
   EXPECT_TRUE(Has("  del\t301\t" + test::KeyFor(7) + "\n")) << text_;
   EXPECT_EQ(301u, Count("  put\t") + Count("  del\t"));
@@ -94,6 +99,21 @@ TEST_F(DumpTest, TableShowsPropertiesIndexAndEntries) {
   ASSERT_TRUE(Dump(table, no_entries).ok());
   EXPECT_TRUE(Has("properties")) << text_;
   EXPECT_EQ(0u, Count("  put\t"));
+}
+
+// Damage the reader works around (here the footer, the copy before it is
+// used) is still shown as damage.
+TEST_F(DumpTest, DamagedFooterIsShownAndTheCopyUsed) {
+  ASSERT_TRUE(Open().ok());
+  Fill(0, 300, 1, true);
+  Close();
+  const std::string table = Files(FileType::kTableFile)[0];
+  FlipByte(table, Size(table) - 20);
+  Status s = Dump(table);
+  ASSERT_TRUE(s.IsCorruption()) << s.ToString();
+  EXPECT_EQ(1u, Count("!! ")) << text_;
+  EXPECT_TRUE(Has("its copy used")) << text_;
+  EXPECT_EQ(300u, Count("  put\t")) << text_;
 }
 
 TEST_F(DumpTest, DamagedTableShowsTheOtherBlocks) {

@@ -28,21 +28,20 @@ std::string TableWalker::Detail(const Status& s) const {
 Status TableWalker::Open(Env* env, const std::string& path) {
   path_ = path;
   blocks_.clear();
+  meta_blocks_.clear();
+  footer_damage_ = Status::OK();
   Status s = env->GetFileSize(path, &file_size_);
   if (!s.ok()) return s;
   s = env->NewRandomAccessFile(path, &file_);
   if (!s.ok()) return s;
-  if (file_size_ < Footer::kEncodedLength) {
-    return Status::Corruption(
-        path, "file too short to be a table (" + std::to_string(file_size_) + " bytes)");
+  TableFooter found;
+  s = ReadTableFooter(file_.get(), file_size_, &found);
+  if (!s.ok()) {
+    return s.IsCorruption() ? Status::Corruption(path, "footer: " + std::string(s.message())) : s;
   }
-  char scratch[Footer::kEncodedLength];
-  std::string_view input;
-  s = file_->Read(file_size_ - Footer::kEncodedLength, Footer::kEncodedLength, &input, scratch);
-  if (!s.ok()) return s;
-  if (input.size() != Footer::kEncodedLength) return Status::Corruption(path, "short footer read");
-  s = footer_.DecodeFrom(input);
-  if (!s.ok()) return Status::Corruption(path, "footer: " + std::string(s.message()));
+  footer_ = found.footer;
+  footer_start_ = found.footer_start;
+  if (!found.damage.empty()) footer_damage_ = Status::Corruption(path, found.damage);
   s = ReadIndex();
   if (!s.ok()) return s;
   ReadProperties();
@@ -50,10 +49,9 @@ Status TableWalker::Open(Env* env, const std::string& path) {
 }
 
 Status TableWalker::ReadIndex() {
-  const uint64_t footer_offset = file_size_ - Footer::kEncodedLength;
   const BlockHandle& index_handle = footer_.index_handle();
   uint64_t index_end = 0;
-  if (!BlockEnd(index_handle, &index_end) || index_end > footer_offset) {
+  if (!BlockEnd(index_handle, &index_end) || index_end > footer_start_) {
     return Status::Corruption(path_, "index block handle points outside the file");
   }
   BlockContents contents;
@@ -107,11 +105,15 @@ void TableWalker::ReadProperties() {
   BlockHandle handle;
   bool found = false;
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
-    if (it->key() != kPropertiesBlockName) continue;
+    BlockHandle h;
     uint64_t end = 0;
-    found =
-        handle.DecodeExactly(it->value()) && BlockEnd(handle, &end) && end <= meta_handle.offset();
-    break;
+    const bool usable =
+        h.DecodeExactly(it->value()) && BlockEnd(h, &end) && end <= meta_handle.offset();
+    if (usable) meta_blocks_.push_back(MetaBlock{std::string(it->key()), h});
+    if (it->key() == kPropertiesBlockName) {
+      found = usable;
+      handle = h;
+    }
   }
   if (!it->status().ok()) {
     properties_status_ = it->status();
@@ -129,6 +131,18 @@ void TableWalker::ReadProperties() {
     return;
   }
   properties_status_ = Status::OK();
+}
+
+Status TableWalker::ReadSalvageData(SalvageData* out) const {
+  for (const MetaBlock& m : meta_blocks_) {
+    if (m.name != kSalvageBlockName) continue;
+    BlockContents contents;
+    Status s = ReadBlock(file_.get(), path_, m.handle, /*verify_checksum=*/true, &contents);
+    if (s.ok()) s = SalvageData::Decode(contents.view(), out);
+    if (!s.ok() && s.IsCorruption()) return Status::Corruption(path_, "salvage block: " + Detail(s));
+    return s;
+  }
+  return Status::NotFound(path_, "has no salvage block");
 }
 
 Status TableWalker::ReadDataBlock(size_t i, std::vector<Entry>* entries) const {

@@ -21,6 +21,7 @@
 #include "lsmkv/env.h"
 #include "lsmkv/status.h"
 #include "table/format.h"
+#include "table/salvage.h"
 #include "table/table_properties.h"
 
 namespace lsmkv::tools {
@@ -51,13 +52,26 @@ class TableWalker {
 
   const std::string& path() const { return path_; }
   uint64_t file_size() const { return file_size_; }
+  // The footer used (format version 2: the copy, if the last footer is
+  // damaged); footer_damage() is OK unless one of the two copies is damaged.
   const Footer& footer() const { return footer_; }
+  const Status& footer_damage() const { return footer_damage_; }
   const std::vector<DataBlock>& blocks() const { return blocks_; }
   // The properties block, when it could be read and decoded; otherwise
   // properties_status() says why (and properties() is all zero).
   bool has_properties() const { return properties_status_.ok(); }
   const TableProperties& properties() const { return properties_; }
   const Status& properties_status() const { return properties_status_; }
+  // The entries of the meta-index with a usable handle (empty if the
+  // meta-index could not be read).
+  struct MetaBlock {
+    std::string name;
+    BlockHandle handle;
+  };
+  const std::vector<MetaBlock>& meta_blocks() const { return meta_blocks_; }
+  // Reads and decodes the salvage block (format version 2). NotFound if the
+  // meta-index lists none; Corruption naming the file if it is damaged.
+  Status ReadSalvageData(SalvageData* out) const;
 
   // Reads data block i (REQUIRES: i < blocks().size()), verifying its
   // checksum, and appends its entries to *entries. Corruption naming the file
@@ -78,7 +92,10 @@ class TableWalker {
   std::unique_ptr<RandomAccessFile> file_;
   uint64_t file_size_ = 0;
   Footer footer_;
+  uint64_t footer_start_ = 0;  // where the footer area (both copies) begins
+  Status footer_damage_;
   std::vector<DataBlock> blocks_;
+  std::vector<MetaBlock> meta_blocks_;
   TableProperties properties_;
   Status properties_status_ = Status::NotFound("properties not read");
 };

@@ -2,6 +2,7 @@
 // each kind of damage — a flipped byte in a table, a truncated MANIFEST, a
 // deleted table, a damaged WAL, a damaged CURRENT — is reported naming the
 // file.
+#include "tools/table_walker.h"
 #include "tools/tools_testutil.h"
 
 namespace lsmkv {
@@ -85,6 +86,38 @@ TEST_F(VerifyTest, DamagedTableFooterIsReported) {
   ASSERT_TRUE(Verify().IsCorruption());
   EXPECT_TRUE(ProblemMentions(Basename(table))) << Problems();
   EXPECT_TRUE(ProblemMentions("footer")) << Problems();
+}
+
+// Damage reads work around (format version 2) is still damage to verify:
+// a filter block Open does without, a salvage block no read needs.
+TEST_F(VerifyTest, DamageReadsWorkAroundIsReported) {
+  Build();
+  const std::string table = Files(FileType::kTableFile)[0];
+  const std::string good = ReadAll(table);
+  const InternalKeyComparator icmp(BytewiseComparator());
+  tools::TableWalker walker(&icmp);
+  ASSERT_TRUE(walker.Open(Env::Default(), table).ok());
+  int checked = 0;
+  for (const auto& meta : walker.meta_blocks()) {
+    if (meta.name != kFilterBlockName && meta.name != kSalvageBlockName) continue;
+    SCOPED_TRACE(meta.name);
+    WriteAll(table, good);
+    FlipByte(table, meta.handle.offset() + 3);
+    // Reads are unaffected...
+    ASSERT_TRUE(Open().ok());
+    EXPECT_EQ(1200u, Contents(db_.get()).size());
+    Close();
+    // ... verify is not.
+    Status s = Verify();
+    ASSERT_TRUE(s.IsCorruption()) << Problems();
+    EXPECT_EQ(1u, report_.problems.size()) << Problems();
+    EXPECT_TRUE(ProblemMentions(Basename(table))) << Problems();
+    EXPECT_TRUE(ProblemMentions(meta.name == kFilterBlockName ? "filter block damaged"
+                                                              : "salvage block"))
+        << Problems();
+    checked++;
+  }
+  EXPECT_EQ(2, checked);
 }
 
 TEST_F(VerifyTest, TruncatedManifestIsReported) {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cassert>
+#include <cstring>
 #include <string>
 #include <utility>
 
@@ -138,22 +139,51 @@ bool Reader::ChecksumMatches(uint32_t number, uint32_t length) const {
   return crc == crc32c::Unmask(DecodeFixed32(header + kCrcOffset));
 }
 
-bool Reader::ContainsCompleteFragment(std::string_view bytes) const {
-  for (size_t i = 0; i + kHeaderSize <= bytes.size(); i++) {
-    const char* header = bytes.data() + i;
+size_t Reader::FindValidFragment(size_t from) const {
+  // buffer_ ends at its block's end or at the end of the file, so a fragment
+  // that lies inside buffer_ also lies inside its block.
+  const char* const base = buffer_.data();
+  const size_t n = buffer_.size();
+  // The first stored byte of this log's number: memchr skips to the next
+  // place where it sits at a header's log-number position.
+  const char number_byte = static_cast<char>(log_number_ & 0xff);
+  for (size_t i = from; i + kHeaderSize <= n; i++) {
+    const void* hit = std::memchr(base + i + kLogNumberOffset, number_byte,
+                                  n - kHeaderSize + 1 - i);
+    if (hit == nullptr) break;
+    i = static_cast<size_t>(static_cast<const char*>(hit) - base) - kLogNumberOffset;
+    const char* header = base + i;
+    // Cheap filters first: most damaged bytes fail one of them, so a
+    // checksum is computed only for plausible headers.
     if (DecodeFixed32(header + kLogNumberOffset) != log_number_) continue;
     const auto type = static_cast<uint8_t>(header[kTypeOffset]);
     if (type == kZeroType || type > kMaxRecordType) continue;
     const uint32_t length =
         static_cast<uint32_t>(static_cast<uint8_t>(header[kLengthOffset])) |
         (static_cast<uint32_t>(static_cast<uint8_t>(header[kLengthOffset + 1])) << 8);
-    if (kHeaderSize + length > bytes.size() - i) continue;
-    uint32_t crc = crc_seed_[type];
-    crc = crc32c::Extend(crc, header + kLengthOffset, 2);
+    if (kHeaderSize + length > n - i) continue;
+    uint32_t crc = crc32c::Extend(crc_seed_[type], header + kLengthOffset, 2);
     if (length > 0) crc = crc32c::Extend(crc, header + kHeaderSize, length);
-    if (crc == crc32c::Unmask(DecodeFixed32(header + kCrcOffset))) return true;
+    if (crc == crc32c::Unmask(DecodeFixed32(header + kCrcOffset))) return i;
   }
-  return false;
+  return kNotFound;
+}
+
+Reader::Fragment Reader::DropUntil(uint64_t damage_offset, size_t next, const char* problem) {
+  Fragment f;
+  f.kind = Kind::kBad;
+  f.offset = damage_offset;
+  f.problem = problem;
+  if (next == kNotFound) {
+    // Nothing valid in the rest of the block: parsing resumes at the next
+    // block boundary, where the writer always starts a fragment.
+    f.end = end_of_buffer_offset_;
+    buffer_ = {};
+  } else {
+    f.end = BufferOffset() + next;
+    buffer_.remove_prefix(next);
+  }
+  return f;
 }
 
 Reader::Fragment Reader::ReadFragment() {
@@ -185,21 +215,16 @@ Reader::Fragment Reader::ReadFragment() {
   f.offset = offset;
   if (AllZero(header, kHeaderSize)) {
     // Unwritten (zero) space ends the log only if nothing but zeros follows.
-    // Zeros with data after them are damage: the rest of this block cannot
-    // be parsed (its fragment lengths are gone); later blocks can.
+    // Zeros with data after them are damage: the reader resynchronises at
+    // the next valid fragment (zeros never form one: type 0 is invalid).
     if (!AllZero(buffer_.data(), buffer_.size())) {
-      f.kind = Kind::kBad;
-      f.end = offset + buffer_.size();
-      f.problem = "all-zero fragment header followed by data in the same block";
-      buffer_ = {};
-      return f;
+      return DropUntil(offset, FindValidFragment(1),
+                       "all-zero fragment header followed by data in the same block");
     }
     while (ReadBlock()) {
       if (!AllZero(buffer_.data(), buffer_.size())) {
-        f.kind = Kind::kBad;
-        f.end = BufferOffset();  // parsing resumes at this block
-        f.problem = "all-zero region followed by data";
-        return f;
+        // Usually this block starts with a valid fragment (found at 0).
+        return DropUntil(offset, FindValidFragment(0), "all-zero region followed by data");
       }
     }
     f.kind = Kind::kEnd;
@@ -219,21 +244,21 @@ Reader::Fragment Reader::ReadFragment() {
   const uint64_t room = kBlockSize - offset % kBlockSize;
   assert(buffer_.size() <= room);
 
-  // Everything from here to the block's end is untrusted after damage.
-  auto bad = [&](const char* problem) {
-    f.kind = Kind::kBad;
-    f.end = end_of_buffer_offset_;
-    f.problem = problem;
-    buffer_ = {};
-    return f;
-  };
+  // A damaged fragment: whatever its header says (length included) is
+  // untrusted, so the reader resynchronises at the next complete,
+  // checksum-valid fragment of this log after the header's first byte, or
+  // at the next block if there is none.
+  auto bad = [&](const char* problem) { return DropUntil(offset, FindValidFragment(1), problem); };
   if (kHeaderSize + length > room) return bad("fragment length runs past the end of its block");
   if (kHeaderSize + length > buffer_.size()) {
     // Fits in its block but the file ends first: a torn write — unless a
     // complete fragment follows, which a cut write can never leave behind.
     assert(eof_);
-    if (ContainsCompleteFragment(buffer_.substr(1))) {
-      return bad("fragment length runs past the end of the file over complete later fragments");
+    const size_t next = FindValidFragment(1);
+    if (next != kNotFound) {
+      return DropUntil(offset, next,
+                       "fragment length runs past the end of the file over complete later "
+                       "fragments");
     }
     f.kind = Kind::kEnd;
     logical_end_ = end_of_buffer_offset_;

@@ -10,8 +10,13 @@
 //    last write). Normal after a crash: not reported as corruption, but
 //    visible through TornTail()/TornTailBytes();
 //  - corruption before the end: reported to the Reporter with its offset and
-//    the bytes dropped; the reader then resynchronises and goes on. Whether
-//    to stop at the first report is the caller's (recovery mode) decision;
+//    the bytes dropped; the reader then resynchronises at record
+//    granularity -- at the next complete fragment of this log whose checksum
+//    is valid, found by a byte-by-byte scan of the damaged region (within
+//    the block, then block by block) -- and goes on. Only the damaged
+//    records are lost: fragments of a record whose start was lost (orphan
+//    MIDDLE/LAST) are dropped and reported too. Whether to stop at the first
+//    report is the caller's (recovery mode) decision;
 //  - an I/O error: ReadRecord returns false and status() holds the error.
 // A record is returned whole or not at all: when any fragment of a
 // multi-fragment record is damaged, the whole record is dropped and reported.
@@ -112,11 +117,19 @@ class Reader {
   // Returns true if the fragment at the front of buffer_ (header intact,
   // payload within buffer_) has a valid checksum for log number number.
   bool ChecksumMatches(uint32_t number, uint32_t length) const;
-  // True if bytes holds, at some offset, a complete fragment of this log
-  // whose checksum is valid. A genuinely torn write is the last thing in the
+  static constexpr size_t kNotFound = static_cast<size_t>(-1);
+  // Index in buffer_, at or after from, of the first complete fragment of
+  // this log (known type, payload inside buffer_) whose checksum is valid;
+  // kNotFound if there is none. The resync scan: one byte at a time, a
+  // checksum computed only where type and log number are plausible. Also
+  // decides torn tails: a genuinely torn write is the last thing in the
   // file, so a "torn" record with such a fragment inside its claimed extent
   // is damage (typically a corrupted length field), not a torn tail.
-  bool ContainsCompleteFragment(std::string_view bytes) const;
+  size_t FindValidFragment(size_t from) const;
+  // The kBad outcome for damage starting at file offset damage_offset:
+  // drops buffer_ up to index next (a valid fragment, from
+  // FindValidFragment) or, with kNotFound, to the end of the block.
+  Fragment DropUntil(uint64_t damage_offset, size_t next, const char* problem);
   void ReportDrop(uint64_t offset, uint64_t bytes, std::string_view problem);
   // Offset of the first byte of buffer_ in the file.
   uint64_t BufferOffset() const { return end_of_buffer_offset_ - buffer_.size(); }

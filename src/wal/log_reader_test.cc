@@ -200,8 +200,11 @@ TEST(LogReaderTest, CorruptedHeaderFieldsAreDetected) {
   log.AddEndingBefore(0, 'f');
   log.Add("record D");
   log.Add("record E");
-  const std::vector<std::string> expected = {"record A", "record D", "record E"};
+  // Only B is lost: the reader resynchronises at C's header.
+  const std::vector<std::string> expected = {"record A", "record C", log.records()[3].payload,
+                                             "record D", "record E"};
   const uint64_t b = log.records()[1].header_start;
+  const uint64_t c_start = log.records()[2].header_start;
 
   struct Case {
     size_t byte;
@@ -229,7 +232,7 @@ TEST(LogReaderTest, CorruptedHeaderFieldsAreDetected) {
       EXPECT_EQ(r.records, expected);
       ASSERT_EQ(r.reports.size(), 1u);
       EXPECT_EQ(r.reports[0].offset, b);
-      EXPECT_EQ(r.reports[0].bytes, kBlockSize - b);
+      EXPECT_EQ(r.reports[0].bytes, c_start - b);
       EXPECT_EQ(r.end, Reader::End::kEof);
       ExpectSaneReports(r, file.size());
     }
@@ -239,6 +242,7 @@ TEST(LogReaderTest, CorruptedHeaderFieldsAreDetected) {
 // Headers with a valid checksum but impossible contents.
 TEST(LogReaderTest, ValidChecksumButBadFields) {
   const std::string a = EncodeFragment(kFullType, "a", kLogNumber);
+  const std::string b = EncodeFragment(kFullType, "b", kLogNumber);
   const std::string z = EncodeFragment(kFullType, "z", kLogNumber);
   struct Case {
     std::string fragment;
@@ -251,15 +255,20 @@ TEST(LogReaderTest, ValidChecksumButBadFields) {
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(c.fault);
-    std::string file = a + c.fragment;
-    file.resize(kBlockSize, 'p');  // Whatever follows in the block is dropped.
+    // The reader resynchronises at b, right after the bad fragment; the
+    // filler after b is not a fragment.
+    std::string file = a + c.fragment + b;
+    file.resize(kBlockSize, 'p');
     file += z;
     ReadResult r = ReadLog(file, kLogNumber);
-    EXPECT_EQ(r.records, (std::vector<std::string>{"a", "z"}));
-    ASSERT_EQ(r.reports.size(), 1u);
+    EXPECT_EQ(r.records, (std::vector<std::string>{"a", "b", "z"}));
+    ASSERT_EQ(r.reports.size(), 2u);
     EXPECT_EQ(r.reports[0].offset, a.size());
-    EXPECT_EQ(r.reports[0].bytes, kBlockSize - a.size());
+    EXPECT_EQ(r.reports[0].bytes, c.fragment.size());
     EXPECT_TRUE(Contains(r.reports[0].reason.message(), c.fault)) << r.reports[0].reason.ToString();
+    // The filler: no valid fragment up to the block's end.
+    EXPECT_EQ(r.reports[1].offset, a.size() + c.fragment.size() + b.size());
+    EXPECT_EQ(r.reports[1].offset + r.reports[1].bytes, kBlockSize);
   }
 }
 
@@ -332,8 +341,10 @@ TEST(LogReaderTest, VerifyChecksumsOff) {
   EXPECT_EQ(r.records, (std::vector<std::string>{"Payload", "after"}));
   EXPECT_TRUE(r.reports.empty());
   r = ReadLog(file, kLogNumber, /*verify_checksums=*/true);
-  EXPECT_EQ(r.records, std::vector<std::string>{});
-  EXPECT_EQ(r.reports.size(), 1u);
+  EXPECT_EQ(r.records, std::vector<std::string>{"after"});
+  ASSERT_EQ(r.reports.size(), 1u);
+  EXPECT_EQ(r.reports[0].offset, 0u);
+  EXPECT_EQ(r.reports[0].bytes, log.records()[1].header_start);
 }
 
 TEST(LogReaderTest, NullReporterIsAllowed) {
@@ -347,50 +358,309 @@ TEST(LogReaderTest, NullReporterIsAllowed) {
   Reader reader(&source, nullptr, true, kLogNumber, "x.log");
   std::string record;
   ASSERT_TRUE(reader.ReadRecord(&record));
+  EXPECT_EQ(record, log.records()[1].payload);
+  ASSERT_TRUE(reader.ReadRecord(&record));
   EXPECT_EQ(record, "c");
   EXPECT_FALSE(reader.ReadRecord(&record));
 }
 
-// A 4-block log damaged at damage_pos. The reader drops from the damaged
-// fragment (starting at fragment_start) to the end of its block, and every
-// record touching that range, and recovers every other record.
-void ExpectRecoveryAfterDamage(const LogBuilder& log, const std::string& file,
-                               uint64_t fragment_start) {
-  const uint64_t block_end = (fragment_start / kBlockSize + 1) * kBlockSize;
-  std::vector<std::string> expected;
-  std::vector<uint64_t> expected_offsets;
-  uint64_t lost_begin = UINT64_MAX;
-  uint64_t lost_end = 0;
-  bool lost_spanning_record = false;
-  for (const WrittenRecord& rec : log.records()) {
-    if (rec.end <= fragment_start || rec.header_start >= block_end) {
-      expected.push_back(rec.payload);
-      expected_offsets.push_back(rec.header_start);
-    } else {
-      lost_begin = std::min(lost_begin, rec.header_start);
-      lost_end = std::max(lost_end, rec.end);
-      if (rec.header_start < fragment_start || rec.end > block_end) lost_spanning_record = true;
+// ---------------------------------------------------------------- resync
+
+// Reads file, a damaged copy of log.contents() (same size), and checks the
+// record-granularity resync: exactly the records with a changed byte in
+// their fragments are lost, every other record is returned (in order, at
+// its offset); every byte of a lost record is reported, and nothing but
+// lost records and block trailers is. Returns the result for more checks.
+ReadResult ExpectOnlyDamagedRecordsLost(const LogBuilder& log, const std::string& file,
+                                        size_t* lost = nullptr) {
+  const std::string& good = log.contents();
+  EXPECT_EQ(good.size(), file.size());
+  std::vector<size_t> expected;  // Indices of the records that must survive.
+  std::vector<char> lost_byte(file.size(), 0);
+  std::vector<char> may_report(file.size(), 0);
+  size_t lost_records = 0;
+  for (size_t i = 0; i < log.records().size(); i++) {
+    const WrittenRecord& rec = log.records()[i];
+    const bool changed = good.compare(rec.header_start, rec.end - rec.header_start, file,
+                                      rec.header_start, rec.end - rec.header_start) != 0;
+    if (!changed) {
+      expected.push_back(i);
+      continue;
     }
+    lost_records++;
+    for (uint64_t b = rec.header_start; b < rec.end; b++) lost_byte[b] = may_report[b] = 1;
   }
-  ASSERT_TRUE(lost_spanning_record) << "the test log should lose a multi-block record";
+  for (const auto& [begin, end] : logtest::ParseLayout(good).trailers) {
+    for (uint64_t b = begin; b < end; b++) may_report[b] = 1;
+  }
+  if (lost != nullptr) *lost = lost_records;
 
   ReadResult r = ReadLog(file, kLogNumber);
-  EXPECT_EQ(r.records, expected);
-  EXPECT_EQ(r.offsets, expected_offsets);
-  ExpectSaneReports(r, file.size());
-  ASSERT_FALSE(r.reports.empty());
-  // The damaged region itself is reported in one piece...
-  bool damage_reported = false;
-  for (const Report& rep : r.reports) {
-    if (rep.offset == fragment_start && rep.offset + rep.bytes == block_end) damage_reported = true;
-    // ...and every report lies within the lost records.
-    EXPECT_GE(rep.offset, lost_begin);
-    EXPECT_LE(rep.offset + rep.bytes, lost_end);
+  // Compared by index, not by payload, to keep failure output short.
+  EXPECT_EQ(r.records.size(), expected.size());
+  for (size_t k = 0; k < std::min(r.records.size(), expected.size()); k++) {
+    const WrittenRecord& rec = log.records()[expected[k]];
+    EXPECT_TRUE(r.records[k] == rec.payload) << "returned record " << k << " is not record "
+                                             << expected[k];
+    EXPECT_EQ(r.offsets[k], rec.header_start) << "returned record " << k;
   }
-  EXPECT_TRUE(damage_reported);
+  ExpectSaneReports(r, file.size());
+  std::vector<char> reported(file.size(), 0);
+  for (const Report& rep : r.reports) {
+    for (uint64_t b = rep.offset; b < rep.offset + rep.bytes && b < file.size(); b++) {
+      reported[b] = 1;
+    }
+  }
+  size_t over_reported = 0, unreported = 0;
+  for (size_t b = 0; b < file.size(); b++) {
+    if (reported[b] && !may_report[b]) over_reported++;
+    if (lost_byte[b] && !reported[b]) unreported++;
+  }
+  EXPECT_EQ(over_reported, 0u) << "bytes of intact records reported as dropped";
+  EXPECT_EQ(unreported, 0u) << "bytes of lost records not reported";
   EXPECT_EQ(r.end, Reader::End::kEof);
+  EXPECT_FALSE(r.torn);
+  return r;
 }
 
+// About three blocks of small records (20..140 bytes, no zero bytes).
+void AddManySmallRecords(LogBuilder* log, int n) {
+  for (int i = 0; i < n; i++) {
+    log->Add(std::string(20 + (i * 37) % 121, static_cast<char>('A' + i % 50)));
+  }
+}
+
+// The index of the first record whose header lies at or after offset.
+size_t RecordAt(const LogBuilder& log, uint64_t offset) {
+  size_t i = 0;
+  while (i < log.records().size() && log.records()[i].header_start < offset) i++;
+  return i;
+}
+
+// Every byte of a record, flipped: that record alone is lost, in one report
+// from its header to the next valid fragment (or its block's end).
+TEST(LogReaderTest, ResyncFlipInOneRecordLosesOnlyThatRecord) {
+  LogBuilder log(kLogNumber);
+  AddManySmallRecords(&log, 1200);
+  const std::vector<WrittenRecord>& recs = log.records();
+  ASSERT_GE(log.contents().size(), 3 * kBlockSize);
+  // First record, one mid block 0, the one starting last in block 0 (it
+  // crosses into block 1 as FIRST + LAST), the first starting in block 1,
+  // one mid block 2 and one in the last, short block (not the file's last).
+  const size_t crossing = RecordAt(log, kBlockSize - kHeaderSize) - 1;
+  const size_t victims[] = {0,
+                            RecordAt(log, kBlockSize / 2),
+                            crossing,
+                            crossing + 1,
+                            RecordAt(log, 2 * kBlockSize + kBlockSize / 2),
+                            recs.size() - 3};
+  ASSERT_EQ(recs[crossing].end / kBlockSize, 1u) << "this log should have a FIRST + LAST record";
+  ASSERT_GT(recs[victims[5]].header_start, log.contents().size() / kBlockSize * kBlockSize);
+  for (size_t v : victims) {
+    const WrittenRecord& victim = recs[v];
+    for (uint64_t pos = victim.header_start; pos < victim.end; pos++) {
+      for (uint8_t mask : {uint8_t{0x01}, uint8_t{0x80}}) {
+        SCOPED_TRACE("record " + std::to_string(v) + " byte " +
+                     std::to_string(pos - victim.header_start) + " mask " + std::to_string(mask));
+        std::string file = log.contents();
+        file[pos] = static_cast<char>(file[pos] ^ mask);
+        size_t lost = 0;
+        ReadResult r = ExpectOnlyDamagedRecordsLost(log, file, &lost);
+        ASSERT_EQ(lost, 1u);
+        ASSERT_EQ(r.records.size(), recs.size() - 1);
+        if (v == crossing) {
+          // FIRST and LAST: one of them damaged, the other dropped with it.
+          ASSERT_EQ(r.reports.size(), 2u);
+          EXPECT_EQ(r.reports[0].offset, victim.header_start);
+          EXPECT_EQ(r.ReportedBytes(), victim.end - victim.header_start);
+          continue;
+        }
+        ASSERT_EQ(r.reports.size(), 1u);
+        EXPECT_EQ(r.reports[0].offset, victim.header_start);
+        // To the next record's header, or to the block's end (its trailer).
+        const uint64_t next = v + 1 < recs.size() ? recs[v + 1].header_start : file.size();
+        const uint64_t block_end = (victim.header_start / kBlockSize + 1) * kBlockSize;
+        EXPECT_EQ(r.reports[0].offset + r.reports[0].bytes, std::min(next, block_end));
+        if (::testing::Test::HasFailure()) return;
+      }
+    }
+  }
+}
+
+// A damaged length field: claiming more (over later valid headers, or past
+// the block or the file), less, or nothing. The reader does not trust it: it
+// finds the next header that validates.
+TEST(LogReaderTest, ResyncAfterDamagedLengthField) {
+  LogBuilder log(kLogNumber);
+  AddManySmallRecords(&log, 1200);
+  const std::vector<WrittenRecord>& recs = log.records();
+  const uint64_t last_block = log.contents().size() / kBlockSize * kBlockSize;
+  struct Case {
+    size_t victim;
+    uint32_t length;
+    const char* fault;
+  };
+  const size_t mid = RecordAt(log, kBlockSize / 3);
+  const size_t tail = RecordAt(log, last_block + 100);  // In the short last block.
+  const uint32_t mid_len = static_cast<uint32_t>(recs[mid].payload.size());
+  ASSERT_LT(tail + 5, recs.size());
+  // For the record in the last block: a length that ends 100 bytes past the
+  // end of the file (inside the block: it would be a torn write but for the
+  // complete fragments after it), and one a byte past the block.
+  const uint64_t tail_h = recs[tail].header_start;
+  const uint32_t past_file = static_cast<uint32_t>(log.contents().size() + 100 - tail_h - kHeaderSize);
+  const uint32_t past_block = static_cast<uint32_t>(kBlockSize - tail_h % kBlockSize - kHeaderSize + 1);
+  ASSERT_LT(past_file, past_block);
+  const Case cases[] = {
+      {mid, mid_len + 300, "checksum mismatch"},   // Over ~3 later headers.
+      {mid, mid_len + 1, "checksum mismatch"},     // Into the next header.
+      {mid, mid_len - 1, "checksum mismatch"},     // Short of it.
+      {mid, 0, "checksum mismatch"},
+      {mid, 0xffff, "past the end of its block"},
+      {tail, past_file, "past the end of the file over complete later fragments"},
+      {tail, past_block, "past the end of its block"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE("record " + std::to_string(c.victim) + " length " + std::to_string(c.length));
+    std::string file = log.contents();
+    const uint64_t h = recs[c.victim].header_start;
+    file[h + kLengthOffset] = static_cast<char>(c.length & 0xff);
+    file[h + kLengthOffset + 1] = static_cast<char>(c.length >> 8);
+    ReadResult r = ExpectOnlyDamagedRecordsLost(log, file);
+    ASSERT_EQ(r.records.size(), recs.size() - 1);
+    ASSERT_EQ(r.reports.size(), 1u);
+    EXPECT_EQ(r.reports[0].offset, h);
+    EXPECT_EQ(r.reports[0].bytes, recs[c.victim + 1].header_start - h);
+    EXPECT_TRUE(Contains(r.reports[0].reason.message(), c.fault)) << r.reports[0].reason.ToString();
+  }
+}
+
+// A record of FIRST (block 0), MIDDLE (block 1), LAST (block 2): when its
+// beginning is lost, its later fragments are orphans, dropped and reported,
+// and the record after it is read.
+TEST(LogReaderTest, ResyncDropsOrphansOfRecordWithLostBeginning) {
+  LogBuilder log(kLogNumber);
+  for (int i = 0; i < 20; i++) log.Add(std::string(300, static_cast<char>('a' + i)));
+  log.Add(std::string(80000, 'X'));
+  for (int i = 0; i < 20; i++) log.Add(std::string(300, static_cast<char>('A' + i)));
+  const WrittenRecord& big = log.records()[20];
+  ASSERT_EQ(big.header_start / kBlockSize, 0u);
+  ASSERT_EQ(big.end / kBlockSize, 2u);
+  struct Case {
+    uint64_t pos;
+    std::vector<std::string> faults;  // The reports, in order.
+  };
+  const Case cases[] = {
+      // FIRST's payload: FIRST dropped, then the MIDDLE and LAST orphans.
+      {big.header_start + kHeaderSize + 10,
+       {"checksum mismatch", "MIDDLE fragment without FIRST", "LAST fragment without FIRST"}},
+      // FIRST's type byte.
+      {big.header_start + kTypeOffset,
+       {"checksum mismatch", "MIDDLE fragment without FIRST", "LAST fragment without FIRST"}},
+      // MIDDLE's header: FIRST lost its continuation; LAST is an orphan.
+      {kBlockSize + kCrcOffset,
+       {"record lost its remaining fragments to later damage", "checksum mismatch",
+        "LAST fragment without FIRST"}},
+      // LAST's payload.
+      {2 * kBlockSize + kHeaderSize + 5,
+       {"record lost its remaining fragments to later damage", "checksum mismatch"}},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE("damage at " + std::to_string(c.pos));
+    std::string file = log.contents();
+    file[c.pos] = static_cast<char>(file[c.pos] ^ 0x10);
+    size_t lost = 0;
+    ReadResult r = ExpectOnlyDamagedRecordsLost(log, file, &lost);
+    EXPECT_EQ(lost, 1u);
+    ASSERT_EQ(r.records.size(), 40u);
+    EXPECT_EQ(r.records[20], std::string(300, 'A'));  // The record right after the big one.
+    ASSERT_EQ(r.reports.size(), c.faults.size());
+    for (size_t i = 0; i < c.faults.size(); i++) {
+      EXPECT_TRUE(Contains(r.reports[i].reason.message(), c.faults[i]))
+          << r.reports[i].reason.ToString();
+    }
+    EXPECT_EQ(r.ReportedBytes(), big.end - big.header_start);
+  }
+}
+
+// 64 zeroed bytes: inside a payload, from a header on (an all-zero header
+// followed by data), over two records, and across a block boundary. Only
+// the records overlapping the zeros are lost.
+TEST(LogReaderTest, ResyncAfterZeroedRange) {
+  LogBuilder log(kLogNumber);
+  AddManySmallRecords(&log, 1200);
+  const std::vector<WrittenRecord>& recs = log.records();
+  const size_t mid = RecordAt(log, kBlockSize / 2);
+  const size_t at_block1 = RecordAt(log, kBlockSize);
+  const uint64_t starts[] = {
+      recs[mid].header_start + kHeaderSize + 3,   // Payload (and maybe the next header).
+      recs[mid].header_start,                     // A header: zero header, data after.
+      recs[mid].end - 10,                         // The end of one record and the next.
+      kBlockSize - 20,                            // Across the block boundary.
+      recs[at_block1].header_start,               // The first header of block 1.
+      2 * kBlockSize + 1000,
+  };
+  for (uint64_t start : starts) {
+    SCOPED_TRACE("zeros at " + std::to_string(start));
+    std::string file = log.contents();
+    std::fill_n(file.begin() + static_cast<long>(start), 64, '\0');
+    size_t lost = 0;
+    ReadResult r = ExpectOnlyDamagedRecordsLost(log, file, &lost);
+    EXPECT_GE(lost, 1u);
+    EXPECT_LE(lost, 3u);  // 64 bytes overlap at most 3 records of >= 31 bytes.
+    if (start == recs[mid].header_start) {
+      ASSERT_FALSE(r.reports.empty());
+      EXPECT_TRUE(Contains(r.reports[0].reason.message(), "all-zero fragment header followed by data"))
+          << r.reports[0].reason.ToString();
+    }
+  }
+}
+
+// A damaged fragment whose payload holds something that looks like a
+// header of this log (right log number, type and length) but fails its
+// checksum: resync skips it and never returns it.
+TEST(LogReaderTest, ResyncNeverReturnsAnUnverifiedFragment) {
+  std::string fake = EncodeFragment(kFullType, "forged record", kLogNumber);
+  fake[0] = static_cast<char>(fake[0] ^ 0x01);  // Its checksum no longer matches.
+  LogBuilder log(kLogNumber);
+  log.Add("before");
+  log.Add("payload with " + fake + " inside");
+  log.Add("after");
+  std::string file = log.contents();
+  file[log.records()[1].header_start + 1] ^= 0x04;  // The carrier's checksum.
+  ReadResult r = ReadLog(file, kLogNumber);
+  EXPECT_EQ(r.records, (std::vector<std::string>{"before", "after"}));
+  ASSERT_EQ(r.reports.size(), 1u);
+  EXPECT_EQ(r.reports[0].offset, log.records()[1].header_start);
+  EXPECT_EQ(r.reports[0].bytes, log.records()[2].header_start - log.records()[1].header_start);
+}
+
+// Damage in the middle, then a write cut by a crash: the damage is reported,
+// the records around it are kept, and the end is still a torn tail.
+TEST(LogReaderTest, TornTailAfterResyncIsStillTorn) {
+  LogBuilder log(kLogNumber);
+  AddManySmallRecords(&log, 1200);
+  const std::vector<WrittenRecord>& recs = log.records();
+  const size_t victim = RecordAt(log, kBlockSize + 500);
+  const WrittenRecord& last = recs.back();
+  for (uint64_t cut = last.append_start + 1; cut < last.end; cut++) {
+    SCOPED_TRACE("cut at " + std::to_string(cut));
+    std::string file = log.contents().substr(0, cut);
+    file[recs[victim].header_start + kHeaderSize] ^= 0x01;
+    ReadResult r = ReadLog(file, kLogNumber);
+    ASSERT_EQ(r.records.size(), recs.size() - 2);
+    EXPECT_TRUE(r.records[victim] == recs[victim + 1].payload);
+    ASSERT_EQ(r.reports.size(), 1u);
+    EXPECT_EQ(r.reports[0].offset, recs[victim].header_start);
+    EXPECT_EQ(r.reports[0].bytes, recs[victim + 1].header_start - recs[victim].header_start);
+    ASSERT_TRUE(r.torn);
+    EXPECT_EQ(r.end, Reader::End::kTornTail);
+    EXPECT_EQ(r.torn_bytes, cut - last.append_start);
+  }
+}
+
+// A whole block overwritten with garbage: the records with bytes in it are
+// lost (the multi-block one through its orphans), every other one is read.
 TEST(LogReaderTest, DamagedMiddleBlockRecordsAfterItRecovered) {
   LogBuilder log(kLogNumber);
   log.Add(std::string(1000, 'a'));
@@ -404,16 +674,24 @@ TEST(LogReaderTest, DamagedMiddleBlockRecordsAfterItRecovered) {
     SCOPED_TRACE(pos);
     std::string file = log.contents();
     file[pos] ^= 0x40;
-    ExpectRecoveryAfterDamage(log, file, kBlockSize);
+    size_t lost = 0;
+    ExpectOnlyDamagedRecordsLost(log, file, &lost);
+    EXPECT_EQ(lost, 1u);
   }
-  // The whole block overwritten with garbage.
   Random rnd(test::TestSeed());
   std::string file = log.contents();
   file.replace(kBlockSize, kBlockSize, rnd.RandomBytes(kBlockSize));
-  ExpectRecoveryAfterDamage(log, file, kBlockSize);
+  size_t lost = 0;
+  ExpectOnlyDamagedRecordsLost(log, file, &lost);
+  EXPECT_EQ(lost, 1u);
+  // Garbage over blocks 1 and 2: the big record and the five after it.
+  file = log.contents();
+  file.replace(kBlockSize, 2 * kBlockSize, rnd.RandomBytes(2 * kBlockSize));
+  ExpectOnlyDamagedRecordsLost(log, file, &lost);
+  EXPECT_EQ(lost, 7u);
 }
 
-TEST(LogReaderTest, DamageInsideBlockKeepsEarlierRecordsOfThatBlock) {
+TEST(LogReaderTest, DamageInsideBlockKeepsEveryOtherRecordOfThatBlock) {
   LogBuilder log(kLogNumber);
   log.Add(std::string(1000, 'a'));
   log.Add(std::string(40000, 'b'));  // Ends in block 1.
@@ -425,7 +703,10 @@ TEST(LogReaderTest, DamageInsideBlockKeepsEarlierRecordsOfThatBlock) {
   ASSERT_EQ(victim.header_start / kBlockSize, 1u);
   std::string file = log.contents();
   file[victim.header_start + kHeaderSize + 17] ^= 0x01;
-  ExpectRecoveryAfterDamage(log, file, victim.header_start);
+  size_t lost = 0;
+  ReadResult r = ExpectOnlyDamagedRecordsLost(log, file, &lost);
+  EXPECT_EQ(lost, 1u);
+  EXPECT_EQ(r.records.size(), log.records().size() - 1);
 }
 
 // ---------------------------------------------------------------- I/O errors
