@@ -65,6 +65,31 @@ struct LookupResult {
 
 }  // namespace
 
+template <typename Visitor>
+void Version::ForEachFileCovering(std::string_view internal_key, Visitor&& visit) const {
+  const Comparator* ucmp = icmp_->user_comparator();
+  const std::string_view user_key = ExtractUserKey(internal_key);
+  // Level 0: every file whose range holds the key, newest first.
+  for (const FileRef& f : files_[0]) {
+    if (ucmp->Compare(user_key, ExtractUserKey(f->smallest)) < 0 ||
+        ucmp->Compare(user_key, ExtractUserKey(f->largest)) > 0) {
+      continue;
+    }
+    if (visit(f, 0)) return;
+  }
+  // Deeper levels: at most one file per level can hold the key.
+  for (int level = 1; level < kNumLevels; level++) {
+    const std::vector<FileRef>& files = files_[level];
+    auto it = std::lower_bound(files.begin(), files.end(), internal_key,
+                               [this](const FileRef& f, std::string_view k) {
+                                 return icmp_->Compare(f->largest, k) < 0;
+                               });
+    if (it == files.end()) continue;
+    if (ucmp->Compare(user_key, ExtractUserKey((*it)->smallest)) < 0) continue;
+    if (visit(*it, level)) return;
+  }
+}
+
 Status Version::Get(const ReadOptions& options, const LookupKey& key, std::string* value,
                     ReadCharge* charge) const {
   const Comparator* ucmp = icmp_->user_comparator();
@@ -123,54 +148,23 @@ Status Version::Get(const ReadOptions& options, const LookupKey& key, std::strin
   };
 
   Status status;
-  // Level 0: every file whose range holds the key, newest first.
-  for (const FileRef& f : files_[0]) {
-    if (ucmp->Compare(user_key, ExtractUserKey(f->smallest)) < 0 ||
-        ucmp->Compare(user_key, ExtractUserKey(f->largest)) > 0) {
-      continue;
-    }
-    if (search(f, 0, &status)) return status;
-  }
-  // Deeper levels: at most one file per level can hold the key.
-  for (int level = 1; level < kNumLevels; level++) {
-    const std::vector<FileRef>& files = files_[level];
-    auto it = std::lower_bound(files.begin(), files.end(), ikey,
-                               [this](const FileRef& f, std::string_view k) {
-                                 return icmp_->Compare(f->largest, k) < 0;
-                               });
-    if (it == files.end()) continue;
-    if (ucmp->Compare(user_key, ExtractUserKey((*it)->smallest)) < 0) continue;
-    if (search(*it, level, &status)) return status;
-  }
-  return Status::NotFound("");
+  bool decided = false;
+  ForEachFileCovering(ikey, [&](const FileRef& f, int level) {
+    decided = search(f, level, &status);
+    return decided;
+  });
+  return decided ? status : Status::NotFound("");
 }
 
 bool Version::RecordReadSample(std::string_view internal_key, ReadCharge* charge) const {
-  const Comparator* ucmp = icmp_->user_comparator();
-  const std::string_view user_key = ExtractUserKey(internal_key);
   *charge = ReadCharge();
-  auto consider = [&](const FileRef& f, int level) {
+  ForEachFileCovering(internal_key, [charge](const FileRef& f, int level) {
     if (++charge->tables_read == 1) {
       charge->file = f;
       charge->level = level;
     }
-  };
-  for (const FileRef& f : files_[0]) {
-    if (ucmp->Compare(user_key, ExtractUserKey(f->smallest)) >= 0 &&
-        ucmp->Compare(user_key, ExtractUserKey(f->largest)) <= 0) {
-      consider(f, 0);
-    }
-  }
-  for (int level = 1; level < kNumLevels; level++) {
-    const std::vector<FileRef>& files = files_[level];
-    auto it = std::lower_bound(files.begin(), files.end(), internal_key,
-                               [this](const FileRef& f, std::string_view k) {
-                                 return icmp_->Compare(f->largest, k) < 0;
-                               });
-    if (it == files.end()) continue;
-    if (ucmp->Compare(user_key, ExtractUserKey((*it)->smallest)) < 0) continue;
-    consider(*it, level);
-  }
+    return false;  // visit them all
+  });
   if (charge->tables_read < 2) charge->file.reset();
   return charge->file != nullptr;
 }

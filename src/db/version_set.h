@@ -88,6 +88,11 @@ class Version {
  private:
   friend class VersionSet;
   friend class VersionBuilder;
+  // Calls visit(file, level) for every file whose key range holds the user
+  // key of internal_key, newest data first (level 0 newest file first, then
+  // one file per deeper level), until visit returns true.
+  template <typename Visitor>
+  void ForEachFileCovering(std::string_view internal_key, Visitor&& visit) const;
   Version(TableCache* table_cache, const InternalKeyComparator* icmp)
       : table_cache_(table_cache), icmp_(icmp) {}
 
