@@ -49,15 +49,33 @@ class MutexClock {
  private:
   static double Calibrate() {
 #if defined(__x86_64__)
+    // Each clock reading is bracketed by two counter readings; a trial in
+    // which the thread was descheduled inside a bracket has a wide one and
+    // loses to the trial with the narrowest brackets.
     using Clock = std::chrono::steady_clock;
-    const auto t0 = Clock::now();
-    const uint64_t c0 = __rdtsc();
-    auto t1 = t0;
-    while (t1 - t0 < std::chrono::milliseconds(1)) t1 = Clock::now();
-    const uint64_t c1 = __rdtsc();
-    const double ns = static_cast<double>(
-        std::chrono::duration_cast<std::chrono::nanoseconds>(t1 - t0).count());
-    return c1 > c0 ? ns / static_cast<double>(c1 - c0) : 1.0;
+    double best = 1.0;
+    uint64_t best_slack = UINT64_MAX;
+    for (int trial = 0; trial < 5; trial++) {
+      const uint64_t a0 = __rdtsc();
+      const auto t0 = Clock::now();
+      const uint64_t b0 = __rdtsc();
+      while (Clock::now() - t0 < std::chrono::milliseconds(1)) {
+      }
+      const uint64_t a1 = __rdtsc();
+      const auto t1 = Clock::now();
+      const uint64_t b1 = __rdtsc();
+      if (a1 <= b0) continue;
+      const uint64_t slack = (b0 - a0) + (b1 - a1);
+      if (slack >= best_slack) continue;
+      const double ns = static_cast<double>(
+          std::chrono::duration_cast<std::chrono::nanoseconds>(t1 - t0).count());
+      // t0 lies in [a0, b0] and t1 in [a1, b1]: midpoint to midpoint.
+      const double ticks = 0.5 * static_cast<double>(a1 + b1) - 0.5 * static_cast<double>(a0 + b0);
+      best = ns / ticks;
+      best_slack = slack;
+      if (slack * 1000 < b1 - a0) break;  // brackets under 0.1 % of the interval
+    }
+    return best;
 #else
     return 1e9 * std::chrono::steady_clock::period::num / std::chrono::steady_clock::period::den;
 #endif

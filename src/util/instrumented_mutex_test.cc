@@ -3,6 +3,7 @@
 // split holds instead of counting the sleep.
 #include "util/instrumented_mutex.h"
 
+#include <atomic>
 #include <thread>
 
 #include "gtest/gtest.h"
@@ -43,7 +44,12 @@ TEST(InstrumentedMutexTest, CountsEveryAcquisitionAndMeasuresHolds) {
 TEST(InstrumentedMutexTest, MeasuresContendedWaits) {
   InstrumentedMutex mu;
   std::unique_lock<InstrumentedMutex> lock(mu);
-  std::thread waiter([&] { std::lock_guard<InstrumentedMutex> guard(mu); });
+  std::atomic<bool> started{false};
+  std::thread waiter([&] {
+    started = true;
+    std::lock_guard<InstrumentedMutex> guard(mu);
+  });
+  while (!started) std::this_thread::yield();
   SpinFor(std::chrono::milliseconds(10));
   lock.unlock();
   waiter.join();
