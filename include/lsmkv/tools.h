@@ -109,8 +109,12 @@ struct RepairFileReport {
   // the MANIFEST) give its entry count; a WAL region whose framing is damaged
   // hides how many records it held (then unset; bytes_lost still counts it).
   std::optional<uint64_t> records_lost;
-  uint64_t bytes_lost = 0;           // bytes of the file whose contents were dropped
-  std::vector<std::string> details;  // one line per damaged region
+  // Bytes of the file whose contents were dropped (for a salvaged table
+  // block: the lengths of its lost entry groups, uncompressed).
+  uint64_t bytes_lost = 0;
+  // One line per damaged region (a table's damaged footer copy or index
+  // block, each damaged data block with the entry groups it lost).
+  std::vector<std::string> details;
 };
 
 struct RepairReport {
@@ -124,8 +128,8 @@ struct RepairReport {
   uint64_t entries_written = 0;
   uint64_t bytes_written = 0;
   // Keys withheld because their newest surviving version might be older
-  // than a version in a lost table block (showing it could be a stale
-  // value). They count as lost.
+  // than a version in a lost table block or entry group (showing it could
+  // be a stale value). They count as lost.
   uint64_t keys_withheld = 0;
   // Entries not rewritten because a newer version of the key (or a deletion)
   // supersedes them: not a loss.
@@ -145,18 +149,21 @@ struct RepairReport {
 // the newest MANIFEST present) reads without damage and everything it needs
 // is present, its live tables and the WALs it still needs; otherwise every
 // table and every WAL in the directory (report->warnings then says so). Each
-// table is read block by block — a block that fails its checksum is skipped
-// and counted, the blocks after it are still read; each WAL is read with
-// skip-corrupted semantics (damaged records skipped, the rest replayed).
+// table is read block by block, its blocks located through its index or
+// (format version 2, index damaged) its salvage block — a block that fails
+// its checksum keeps its entry groups whose own checksums match (format
+// version 2; otherwise it is skipped whole) and the loss is counted, the
+// blocks after it are still read; each WAL is read with skip-corrupted
+// semantics (damaged records skipped, the rest replayed).
 //
 // Never a wrong value: a key whose newest surviving version could be older
-// than a version in a lost table block (same key range, not provably newer)
-// is withheld rather than shown stale. Everything salvaged is merged (newest
-// version per key, deletions applied) into new tables at the last level, a
-// new MANIFEST is written and synced, and CURRENT is switched to it
-// (temp file + sync + rename + directory sync). Every previous table, WAL and
-// MANIFEST is moved to dbname/lost/ — nothing is deleted; remove that
-// directory once satisfied.
+// than a version in a lost table block or entry group (same key range, not
+// provably newer) is withheld rather than shown stale. Everything salvaged
+// is merged (newest version per key, deletions applied) into new tables at
+// the last level, a new MANIFEST is written and synced, and CURRENT is
+// switched to it (temp file + sync + rename + directory sync). Every
+// previous table, WAL and MANIFEST is moved to dbname/lost/ — nothing is
+// deleted; remove that directory once satisfied.
 //
 // Resources: the salvaged WAL contents are held in memory, and one file per
 // source table is open during the merge.
@@ -195,7 +202,9 @@ struct DumpOptions {
 // footer, properties, index and (optionally) every entry with its user key,
 // sequence, type and value; for CURRENT its contents. Damaged regions are
 // printed where they are met ("!! ..." lines) and reading goes on after
-// them.
+// them. A format version 2 table with a damaged index is read through its
+// salvage block; of a damaged data block, the entries of its intact entry
+// groups are printed and the lost groups named.
 //
 // Returns OK if the file is intact, Corruption if anything was damaged
 // (after printing everything readable), InvalidArgument if the type cannot

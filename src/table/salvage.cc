@@ -146,43 +146,59 @@ bool SalvageData::GroupsMatch(const SalvageRecord& record, std::string_view cont
   return pos == entries_end;
 }
 
-SalvagedBlock SalvageBlock(const SalvageRecord& record, std::string_view raw) {
-  SalvagedBlock out;
-  out.groups = record.groups.size();
+CheckedGroups CheckGroups(const SalvageRecord& record, std::string_view raw) {
+  CheckedGroups out;
+  out.intact.resize(record.groups.size());
   std::string_view contents;
-  BlockContents uncompressed;
   const std::string_view stored = raw.substr(0, std::min<size_t>(raw.size(), record.handle.size()));
-  bool usable = stored.size() == record.handle.size();
-  if (usable && record.type == CompressionType::kNone) {
+  if (stored.size() != record.handle.size()) {
+    out.status = Status::Corruption("block shorter than its handle (" +
+                                    std::to_string(stored.size()) + " of " +
+                                    std::to_string(record.handle.size()) + " bytes)");
+  } else if (record.type == CompressionType::kNone) {
     contents = stored;
-  } else if (usable) {
-    usable = UncompressBlock(record.type, stored, &uncompressed).ok();
-    if (usable) contents = uncompressed.view();
+  } else {
+    out.status = UncompressBlock(record.type, stored, &out.uncompressed);
+    if (out.status.ok()) contents = out.uncompressed.view();
   }
   uint64_t total = 0;
   for (const SalvageGroup& g : record.groups) total += g.length;
-  if (contents.size() < total) usable = false;
-
-  std::string bytes;
-  std::vector<uint32_t> restarts;
+  if (out.status.ok() && contents.size() < total) {
+    out.status = Status::Corruption("contents shorter than their entry groups");
+  }
+  if (!out.status.ok()) return out;
   size_t pos = 0;
-  bool previous_lost = false;
   for (size_t i = 0; i < record.groups.size(); i++) {
     const SalvageGroup& g = record.groups[i];
-    bool intact = false;
+    const std::string_view group = contents.substr(pos, g.length);
     std::string_view key;
-    if (usable) {
-      const std::string_view group = contents.substr(pos, g.length);
-      intact = GroupChecksum(group) == g.masked_crc && FirstKey(group, &key);
-      if (intact) {
-        if (previous_lost) out.keys_after_gap.emplace_back(key);
-        restarts.push_back(static_cast<uint32_t>(bytes.size()));
-        bytes.append(group.data(), group.size());
-      }
-    }
+    if (GroupChecksum(group) == g.masked_crc && FirstKey(group, &key)) out.intact[i] = group;
     pos += g.length;
-    if (!intact) out.groups_lost++;
-    previous_lost = !intact;
+  }
+  return out;
+}
+
+SalvagedBlock SalvageBlock(const SalvageRecord& record, std::string_view raw) {
+  const CheckedGroups checked = CheckGroups(record, raw);
+  SalvagedBlock out;
+  out.groups = record.groups.size();
+  std::string bytes;
+  std::vector<uint32_t> restarts;
+  bool previous_lost = false;
+  for (const std::string_view group : checked.intact) {
+    if (group.empty()) {
+      out.groups_lost++;
+      previous_lost = true;
+      continue;
+    }
+    if (previous_lost) {
+      std::string_view key;
+      FirstKey(group, &key);  // checked by CheckGroups
+      out.keys_after_gap.emplace_back(key);
+    }
+    restarts.push_back(static_cast<uint32_t>(bytes.size()));
+    bytes.append(group.data(), group.size());
+    previous_lost = false;
   }
   out.lost_tail = previous_lost;
   if (restarts.empty()) restarts.push_back(0);

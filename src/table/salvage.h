@@ -84,6 +84,27 @@ class SalvageData {
   uint64_t data_end_ = 0;
 };
 
+// The first step of SalvageBlock: the entry groups of a damaged data block,
+// located by the record's lengths from offset 0 and checked one by one.
+struct CheckedGroups {
+  // A compressed block's uncompressed contents, which the intact groups of
+  // such a block point into (those of an uncompressed block point into the
+  // raw bytes given to CheckGroups).
+  BlockContents uncompressed;
+  // OK, or why no group could be checked (the block is shorter than its
+  // handle says, its codec failed, or it is shorter than its groups).
+  Status status;
+  // Per group of the record, in order: its bytes when intact — its checksum
+  // matches and its first entry decodes with shared == 0 — else empty (a
+  // group is never empty).
+  std::vector<std::string_view> intact;
+};
+
+// Checks the groups of the data block whose stored bytes are raw (as for
+// SalvageBlock). The views in the result stay valid while raw and the
+// result live (moving the result keeps them valid).
+CheckedGroups CheckGroups(const SalvageRecord& record, std::string_view raw);
+
 // What SalvageBlock recovered of one damaged data block.
 struct SalvagedBlock {
   // The intact groups, in order, back to back, each one a restart point.

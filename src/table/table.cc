@@ -265,7 +265,8 @@ Status Table::CheckIndex(bool data_end_known) {
 Status Table::RebuildIndex(const Status& index_damage) {
   auto fail = [&](const Status& why) {
     if (!why.IsCorruption()) return why;
-    return Corruption(Detail(index_damage) + "; the index cannot be rebuilt: " + Detail(why));
+    return Corruption("index block damaged (" + Detail(index_damage) +
+                      "); the index cannot be rebuilt: " + Detail(why));
   };
   std::shared_ptr<const SalvageData> salvage;
   Status s = LoadSalvage(&salvage);

@@ -131,6 +131,93 @@ TEST_F(DumpTest, DamagedTableShowsTheOtherBlocks) {
   EXPECT_LT(shown, 300u);
 }
 
+// Format version 2, the index block damaged: the data blocks are located
+// through the salvage block, and every entry is shown.
+TEST_F(DumpTest, DamagedIndexIsRebuiltFromTheSalvageBlock) {
+  ASSERT_TRUE(Open().ok());
+  Fill(0, 300, 1, true);
+  Close();
+  const std::string table = Files(FileType::kTableFile)[0];
+  const BlockHandle index = IndexHandle(table);
+  FlipByte(table, index.offset() + index.size() / 2);
+  Status s = Dump(table);
+  ASSERT_TRUE(s.IsCorruption()) << s.ToString();
+  EXPECT_EQ(1u, Count("!! ")) << text_;
+  EXPECT_TRUE(Has("!! Corruption: " + table + ": index block damaged")) << text_;
+  EXPECT_TRUE(Has(" data blocks, rebuilt from the salvage block (the index block is damaged)"))
+      << text_;
+  EXPECT_TRUE(Has("  block 0\t@0+")) << text_;
+  EXPECT_EQ(300u, Count("  put\t")) << text_;
+  for (int i = 0; i < 300; i++) {
+    EXPECT_TRUE(Has("  put\t" + std::to_string(i + 1) + "\t" + test::KeyFor(i) + "\t" +
+                    test::ValueFor(i, 1) + "\n"))
+        << i;
+  }
+  EXPECT_TRUE(Has("summary\t300 entries read, 1 damaged region(s)\n")) << text_;
+}
+
+// The index and the properties damaged: the table cannot be opened, the
+// walker still locates every block through the salvage block; both damaged
+// blocks are shown.
+TEST_F(DumpTest, DamagedIndexAndPropertiesAreBothShown) {
+  ASSERT_TRUE(Open().ok());
+  Fill(0, 300, 1, true);
+  Close();
+  const std::string table = Files(FileType::kTableFile)[0];
+  const InternalKeyComparator icmp(BytewiseComparator());
+  tools::TableWalker walker(&icmp);
+  ASSERT_TRUE(walker.Open(Env::Default(), table).ok());
+  uint64_t properties = 0;
+  for (const auto& meta : walker.meta_blocks()) {
+    if (meta.name == kPropertiesBlockName) properties = meta.handle.offset();
+  }
+  const BlockHandle index = walker.footer().index_handle();
+  FlipByte(table, properties + 3);
+  FlipByte(table, index.offset() + index.size() / 2);
+  Status s = Dump(table);
+  ASSERT_TRUE(s.IsCorruption()) << s.ToString();
+  EXPECT_EQ(2u, Count("!! ")) << text_;
+  EXPECT_TRUE(Has("located through the salvage block")) << text_;
+  EXPECT_EQ(300u, Count("  put\t")) << text_;
+}
+
+// Format version 2, one entry group of a data block damaged: the block's
+// other groups are shown, the lost one is named where it lay.
+TEST_F(DumpTest, DamagedEntryGroupShowsTheOtherGroups) {
+  options_.block_size = 4096;  // several entry groups per block
+  ASSERT_TRUE(Open().ok());
+  Fill(0, 300, 1, true);
+  Close();
+  const std::string table = Files(FileType::kTableFile)[0];
+  const GroupLocation g = LocateGroup(table, 2, 1);
+  ASSERT_EQ(8u, g.user_keys.size());
+  ASSERT_GE(g.groups_in_block, 3u);
+  const int first = std::stoi(g.user_keys[0].substr(3));  // "key000123"
+  FlipByte(table, g.offset + g.length / 2);
+  Status s = Dump(table);
+  ASSERT_TRUE(s.IsCorruption()) << s.ToString();
+  EXPECT_EQ(1u, Count("!! ")) << text_;
+  const std::string groups = std::to_string(g.groups_in_block);
+  EXPECT_TRUE(Has("data block 2: block checksum mismatch")) << text_;
+  EXPECT_TRUE(Has("; salvaged: 1 of " + groups + " entry groups lost (group 1)\n")) << text_;
+  EXPECT_TRUE(Has(" entries salvaged, 1 of " + groups + " entry groups lost\n")) << text_;
+  const std::string lost_line =
+      "  lost\tgroup 1\t" + std::to_string(g.length) + " bytes\tchecksum mismatch\n";
+  EXPECT_TRUE(Has(lost_line)) << text_;
+  EXPECT_EQ(292u, Count("  put\t")) << text_;
+  for (const std::string& k : g.user_keys) EXPECT_FALSE(Has("\t" + k + "\t")) << k;
+  // The gap is shown where it lies: between the keys around it.
+  const size_t before = text_.find("\t" + test::KeyFor(first - 1) + "\t");
+  const size_t gap = text_.find(lost_line);
+  const size_t after = text_.find("\t" + test::KeyFor(first + 8) + "\t");
+  ASSERT_NE(std::string::npos, before);
+  ASSERT_NE(std::string::npos, after);
+  EXPECT_LT(before, gap);
+  EXPECT_LT(gap, after);
+  EXPECT_TRUE(Has("summary\t292 entries read, 1 entry groups lost, 1 damaged region(s)\n"))
+      << text_;
+}
+
 TEST_F(DumpTest, CurrentIsShown) {
   ASSERT_TRUE(Open().ok());
   Close();

@@ -2,11 +2,14 @@
 // readable in its tables and write-ahead logs.
 //
 // Steps: (1) read the old MANIFEST, if any, and decide whether to trust it;
-// (2) walk every source table block by block, noting damaged blocks and the
-// key ranges they covered; (3) replay the source WALs with skip-corrupted
-// semantics into a memtable; (4) merge everything (newest version per user
-// key; deletions applied; keys that a lost block may have held a newer
-// version of are withheld) into new tables at the last level; (5) write a
+// (2) walk every source table block by block (located through its index,
+// or through its salvage block when the index is unusable), salvaging the
+// intact entry groups of a damaged block (format version 2) and noting the
+// key ranges of what was lost; (3) replay the source WALs with
+// skip-corrupted semantics into a memtable; (4) merge everything (newest
+// version per user key; deletions applied; keys that a lost block or group
+// may have held a newer version of are withheld) into new tables at the
+// last level; (5) write a
 // new empty WAL and a new MANIFEST, hard-link every old file into lost/,
 // switch CURRENT, then remove the old names.
 #include <algorithm>
@@ -88,14 +91,23 @@ class LostRangeIndex {
   std::vector<const LostRange*> active_;
 };
 
-// The good blocks of one table, entry by entry. Forward only (SeekToFirst
-// and Next): all a merge needs. A block that read well in the first pass
-// and fails now is an error, never skipped.
+// How the merge reads one data block of a source table: as a whole
+// (verified by its checksum) or, format version 2, salvaged entry group by
+// entry group; and how many entries the scan found in it.
+struct BlockPlan {
+  size_t index = 0;
+  bool salvaged = false;
+  size_t entries = 0;
+};
+
+// The readable blocks of one table, entry by entry. Forward only
+// (SeekToFirst and Next): all a merge needs. A block that does not give
+// the scan's entries again is an error, never skipped.
 class SalvageIterator final : public Iterator {
  public:
-  SalvageIterator(const TableWalker* walker, std::vector<size_t> good_blocks,
+  SalvageIterator(const TableWalker* walker, std::vector<BlockPlan> blocks,
                   tools::Progress* progress)
-      : walker_(walker), good_(std::move(good_blocks)), progress_(progress) {}
+      : walker_(walker), blocks_(std::move(blocks)), progress_(progress) {}
 
   bool Valid() const override { return status_.ok() && pos_ < entries_.size(); }
   void SeekToFirst() override {
@@ -121,10 +133,22 @@ class SalvageIterator final : public Iterator {
   void Load() {
     entries_.clear();
     pos_ = 0;
-    for (; block_ < good_.size(); block_++) {
-      const size_t index = good_[block_];
-      Status s = walker_->ReadDataBlock(index, &entries_);
-      progress_->Add(walker_->blocks()[index].handle.size() + kBlockTrailerSize);
+    for (; block_ < blocks_.size(); block_++) {
+      const BlockPlan& plan = blocks_[block_];
+      Status s;
+      if (plan.salvaged) {
+        TableWalker::BlockSalvage salvage;
+        s = walker_->SalvageDataBlock(plan.index, &salvage);
+        entries_ = std::move(salvage.entries);
+      } else {
+        s = walker_->ReadDataBlock(plan.index, &entries_);
+      }
+      progress_->Add(walker_->blocks()[plan.index].handle.size() + kBlockTrailerSize);
+      if (s.ok() && entries_.size() != plan.entries) {
+        s = Status::Corruption("data block " + std::to_string(plan.index) + " gave " +
+                               std::to_string(entries_.size()) + " entries, " +
+                               std::to_string(plan.entries) + " before");
+      }
       if (!s.ok()) {
         status_ = Status::IOError(walker_->path(), "changed during the repair: " + s.ToString());
         entries_.clear();
@@ -139,12 +163,64 @@ class SalvageIterator final : public Iterator {
   }
 
   const TableWalker* walker_;
-  const std::vector<size_t> good_;
+  const std::vector<BlockPlan> blocks_;
   tools::Progress* progress_;
   size_t block_ = 0;
   std::vector<TableWalker::Entry> entries_;
   size_t pos_ = 0;
   Status status_;
+};
+
+// The user-key ranges a table lost, found by walking it in key order: a
+// gap (lost entry groups or blocks) lies between the last key known before
+// it and the first key known after it — entries read intact, and block
+// separators (>= every key of their block, < every key of the next).
+class GapTracker {
+ public:
+  GapTracker(SequenceNumber table_max, std::vector<LostRange>* out)
+      : table_max_(table_max), out_(out) {}
+  // An internal key known to be in the table's key order here.
+  void Known(std::string_view key) {
+    if (in_gap_) {
+      gap_.hi = std::string(ExtractUserKey(key));
+      out_->push_back(std::move(gap_));
+      in_gap_ = false;
+    }
+    known_.assign(key.data(), key.size());
+  }
+  // Entries were lost here.
+  void Lost() {
+    if (in_gap_) return;
+    in_gap_ = true;
+    gap_ = LostRange();
+    gap_.max_sequence = table_max_;
+    if (known_.empty()) {
+      gap_.lo_unbounded = true;
+    } else {
+      // Lost entries follow known_ in internal-key order: their versions of
+      // its user key are older than it.
+      gap_.lo = std::string(ExtractUserKey(known_));
+      gap_.lo_max_sequence = ExtractTag(known_) >> 8;
+    }
+  }
+  // The end of the table; largest: its last key, if known.
+  void Finish(const std::string* largest) {
+    if (!in_gap_) return;
+    if (largest != nullptr) {
+      gap_.hi = std::string(ExtractUserKey(*largest));
+    } else {
+      gap_.hi_unbounded = true;
+    }
+    out_->push_back(std::move(gap_));
+    in_gap_ = false;
+  }
+
+ private:
+  const SequenceNumber table_max_;
+  std::vector<LostRange>* const out_;
+  std::string known_;  // internal keys are never empty
+  bool in_gap_ = false;
+  LostRange gap_;
 };
 
 // A memtable referenced by this tool only.
@@ -177,7 +253,7 @@ class Repairer {
   struct TableSource {
     uint64_t number = 0;
     std::unique_ptr<TableWalker> walker;
-    std::vector<size_t> good_blocks;
+    std::vector<BlockPlan> blocks;
   };
 
   void ReadOldManifest();
@@ -354,36 +430,69 @@ Status Repairer::ScanTable(uint64_t number) {
   const FileMetaData* meta = KnownMeta(number);
   TableSource source;
   source.number = number;
+  if (!walker->footer_damage().ok()) {
+    r.details.push_back(walker->footer_damage().ToString() + " (no entry lost to it)");
+  }
+  if (!walker->index_damage().ok()) {
+    r.details.push_back(walker->index_damage().ToString() + " (no entry lost to it)");
+  }
+  // The newest sequence a lost block or group may hold: only the MANIFEST
+  // knows it (the surviving entries say nothing about the lost ones).
+  const SequenceNumber table_max = meta != nullptr ? meta->largest_seqno : kMaxSequenceNumber;
+  GapTracker gaps(table_max, &lost_ranges_);
   std::vector<TableWalker::Entry> entries;
-  std::vector<size_t> bad;
+  bool lost_any = false;  // a whole block or an entry group
   for (size_t i = 0; i < walker->blocks().size(); i++) {
+    const TableWalker::DataBlock& block = walker->blocks()[i];
     entries.clear();
     s = walker->ReadDataBlock(i, &entries);
-    if (!s.ok()) {
+    if (s.ok()) {
+      source.blocks.push_back(BlockPlan{i, false, entries.size()});
+      r.records_salvaged += entries.size();
+      for (const auto& e : entries) NoteSequence(ExtractTag(e.key) >> 8);
+      if (!entries.empty()) {
+        gaps.Known(entries.front().key);
+        gaps.Known(entries.back().key);
+      }
+    } else {
       if (!s.IsCorruption()) return s;
-      bad.push_back(i);
-      r.details.push_back(s.ToString());
-      r.bytes_lost += walker->blocks()[i].handle.size() + kBlockTrailerSize;
-      continue;
+      // Format version 2: keep the entry groups whose checksums still match.
+      TableWalker::BlockSalvage salvage;
+      Status ss = walker->SalvageDataBlock(i, &salvage);
+      if (!ss.ok() && !ss.IsCorruption() && !ss.IsNotFound()) return ss;
+      if (ss.ok() && !salvage.entries.empty()) {
+        source.blocks.push_back(BlockPlan{i, true, salvage.entries.size()});
+        r.records_salvaged += salvage.entries.size();
+        for (const auto& e : salvage.entries) NoteSequence(ExtractTag(e.key) >> 8);
+        std::string lost;
+        for (size_t g = 0; g < salvage.groups.size(); g++) {
+          const TableWalker::Group& group = salvage.groups[g];
+          if (group.intact) {
+            gaps.Known(salvage.entries[group.first_entry].key);
+            gaps.Known(salvage.entries[group.first_entry + group.num_entries - 1].key);
+            continue;
+          }
+          gaps.Lost();
+          lost += (lost.empty() ? "group " : ", group ") + Num(g) + " (" + Num(group.length) +
+                  " bytes, " + group.why_lost + ")";
+        }
+        r.bytes_lost += salvage.bytes_lost;
+        lost_any = lost_any || salvage.groups_lost > 0;
+        r.details.push_back(s.ToString() + "; salvaged " + Num(salvage.entries.size()) +
+                            " entries of " + Num(salvage.groups.size() - salvage.groups_lost) +
+                            " intact entry groups, lost " + Num(salvage.groups_lost) + " of " +
+                            Num(salvage.groups.size()) + (salvage.groups_lost > 0 ? ": " : "") +
+                            lost);
+      } else {
+        gaps.Lost();
+        lost_any = true;
+        r.bytes_lost += block.handle.size() + kBlockTrailerSize;
+        r.details.push_back(s.ToString() + (ss.ok() ? "; every entry group lost"
+                                                    : "; not salvaged: " + ss.ToString()) +
+                            "; the whole block is lost");
+      }
     }
-    source.good_blocks.push_back(i);
-    r.records_salvaged += entries.size();
-    for (const auto& e : entries) NoteSequence(ExtractTag(e.key) >> 8);
-  }
-  // The newest sequence a lost block may hold: only the MANIFEST knows it
-  // (the surviving blocks say nothing about the lost ones).
-  const SequenceNumber table_max = meta != nullptr ? meta->largest_seqno : kMaxSequenceNumber;
-  for (size_t i : bad) {
-    LostRange range;
-    range.lo_unbounded = i == 0;
-    if (i > 0) {
-      const std::string& previous = walker->blocks()[i - 1].separator;
-      range.lo = std::string(ExtractUserKey(previous));
-      range.lo_max_sequence = ExtractTag(previous) >> 8;
-    }
-    range.hi = std::string(ExtractUserKey(walker->blocks()[i].separator));
-    range.max_sequence = table_max;
-    lost_ranges_.push_back(std::move(range));
+    if (!block.separator.empty()) gaps.Known(block.separator);
   }
   uint64_t total = 0;
   bool total_known = false;
@@ -397,12 +506,20 @@ Status Repairer::ScanTable(uint64_t number) {
       total_known = true;
     }
   }
-  if (bad.empty()) {
+  // After the last block: up to the table's last key, if known.
+  std::string largest;
+  if (walker->has_properties() && walker->properties().num_entries > 0) {
+    largest = walker->properties().largest_key;
+  } else if (meta != nullptr) {
+    largest = meta->largest;
+  }
+  gaps.Finish(largest.empty() ? nullptr : &largest);
+  if (!lost_any) {
     r.records_lost = 0;
   } else if (total_known && total >= r.records_salvaged) {
     r.records_lost = total - r.records_salvaged;
   }
-  r.outcome = bad.empty() ? "salvaged" : "partly salvaged";
+  r.outcome = lost_any ? "partly salvaged" : "salvaged";
   report_->files.push_back(std::move(r));
   source.walker = std::move(walker);
   tables_.push_back(std::move(source));
@@ -533,7 +650,7 @@ Status Repairer::FinishOutput() {
 Status Repairer::WriteMerged() {
   std::vector<std::unique_ptr<Iterator>> children;
   for (TableSource& t : tables_) {
-    children.emplace_back(new SalvageIterator(t.walker.get(), t.good_blocks, progress_.get()));
+    children.emplace_back(new SalvageIterator(t.walker.get(), t.blocks, progress_.get()));
   }
   children.emplace_back(mem_->NewIterator());
   std::unique_ptr<Iterator> it(NewMergingIterator(&icmp_, std::move(children)));
@@ -742,7 +859,8 @@ std::string RepairReport::ToString() const {
     lost_bytes += f.bytes_lost;
   }
   if (keys_withheld > 0) {
-    r += "keys withheld (their newest surviving version may be older than one in a lost block): " +
+    r += "keys withheld (their newest surviving version may be older than one in a lost block "
+         "or entry group): " +
          std::to_string(keys_withheld) + "\n";
   }
   r += "superseded entries and deletions not rewritten (not a loss): " +

@@ -91,7 +91,9 @@ TEST_F(RepairTest, HealthyDatabaseLosesNothing) {
   ExpectVerifies();
 }
 
-TEST_F(RepairTest, FlippedByteInTableLosesOneBlockAndNothingWrong) {
+// Format version 2: a flipped byte in a data block loses only the entry
+// group (restart interval) it lies in; the block's other groups are kept.
+TEST_F(RepairTest, FlippedByteInTableLosesOneEntryGroupAndNothingWrong) {
   ASSERT_TRUE(Open().ok());
   Fill(0, 1000, 1, true);
   Close();
@@ -104,19 +106,22 @@ TEST_F(RepairTest, FlippedByteInTableLosesOneBlockAndNothingWrong) {
   EXPECT_EQ("partly salvaged", f->outcome);
   ASSERT_TRUE(f->records_lost.has_value()) << Report();
   EXPECT_GT(*f->records_lost, 0u);
+  EXPECT_LE(*f->records_lost, 8u) << Report();  // one restart interval
   EXPECT_EQ(1000u, f->records_salvaged + *f->records_lost) << Report();
   EXPECT_GT(f->bytes_lost, 0u);
   ASSERT_EQ(1u, f->details.size()) << Report();
   EXPECT_NE(std::string::npos, f->details[0].find("data block")) << Report();
-  EXPECT_EQ(f->records_salvaged, report_.entries_written);
-  // One 1 KiB block of ~100-byte entries: at least 98 % survive, none wrong.
+  EXPECT_NE(std::string::npos, f->details[0].find("lost 1 of 2: group ")) << Report();
+  // At most the first key after the lost group is withheld besides it.
+  EXPECT_LE(report_.keys_withheld, 1u) << Report();
+  EXPECT_EQ(f->records_salvaged - report_.keys_withheld, report_.entries_written);
   const size_t present = CheckNoWrongValues();
-  EXPECT_EQ(f->records_salvaged, present);
-  EXPECT_GE(present, 980u) << Report();
+  EXPECT_EQ(report_.entries_written, present);
+  EXPECT_GE(present, 991u) << Report();
   ExpectVerifies();
 }
 
-TEST_F(RepairTest, OlderVersionIsWithheldWhenTheNewerBlockIsLost) {
+TEST_F(RepairTest, OlderVersionIsWithheldWhenTheNewerGroupIsLost) {
   ASSERT_TRUE(Open().ok());
   Fill(0, 500, 1, true);  // table A: version 1
   Fill(0, 500, 2, true);  // table B: version 2 of the same keys
@@ -125,16 +130,22 @@ TEST_F(RepairTest, OlderVersionIsWithheldWhenTheNewerBlockIsLost) {
   const std::vector<std::string> tables = Files(FileType::kTableFile);
   ASSERT_EQ(2u, tables.size());
   const std::string newer = tables[1];
-  // Damage the first data block of B (~9 entries: keys 0..8).
-  FlipByte(newer, 100);
+  // Damage the first entry group of B's first data block (keys 0..7; the
+  // block's second group holds key 8).
+  const GroupLocation g = LocateGroup(newer, 0, 0);
+  ASSERT_EQ(8u, g.user_keys.size());
+  ASSERT_EQ(2u, g.groups_in_block);
+  FlipByte(newer, g.offset + g.length / 2);
   ASSERT_TRUE(Repair().ok()) << Report();
   const RepairFileReport* f = FileReport(Basename(newer));
   ASSERT_NE(nullptr, f) << Report();
   ASSERT_TRUE(f->records_lost.has_value());
-  ASSERT_GT(*f->records_lost, 3u) << Report();
-  // Keys 0..2 have a newer version in the WAL; the other keys of the lost
-  // block have only version 1 left, which would be stale: withheld.
-  EXPECT_EQ(*f->records_lost - 3, report_.keys_withheld) << Report();
+  ASSERT_EQ(8u, *f->records_lost) << Report();
+  EXPECT_EQ(g.length, f->bytes_lost);
+  // Keys 0..2 have a newer version in the WAL; keys 3..7 have only version
+  // 1 left, which would be stale: withheld. So is key 8, the first key
+  // after the lost group: the group may have held a newer version of it.
+  EXPECT_EQ(*f->records_lost - 3 + 1, report_.keys_withheld) << Report();
   const size_t present = CheckNoWrongValues();  // never version 1 where version 2 existed
   EXPECT_EQ(500u - report_.keys_withheld, present) << Report();
   for (int i = 0; i < 3; i++) {
@@ -142,25 +153,178 @@ TEST_F(RepairTest, OlderVersionIsWithheldWhenTheNewerBlockIsLost) {
     ASSERT_TRUE(db_->Get(ReadOptions(), test::KeyFor(i), &v).ok()) << i;
     EXPECT_EQ(test::ValueFor(i, 3), v);
   }
+  for (int i = 3; i <= 8; i++) {
+    std::string v;
+    EXPECT_TRUE(db_->Get(ReadOptions(), test::KeyFor(i), &v).IsNotFound()) << i;
+  }
   ExpectVerifies();
 }
 
+// A data block that cannot be salvaged (here: the salvage block is damaged
+// too) is lost whole; the index separators around it bound its key range.
 TEST_F(RepairTest, OlderVersionIsWithheldAroundALostMiddleBlock) {
   ASSERT_TRUE(Open().ok());
   Fill(0, 500, 1, true);  // table A: version 1
   Fill(0, 500, 2, true);  // table B: version 2
   Close();
   const std::string newer = Files(FileType::kTableFile)[1];
-  FlipByte(newer, Size(newer) / 2);
+  const InternalKeyComparator icmp(BytewiseComparator());
+  tools::TableWalker walker(&icmp);
+  ASSERT_TRUE(walker.Open(Env::Default(), newer).ok());
+  uint64_t salvage_offset = 0;
+  for (const auto& meta : walker.meta_blocks()) {
+    if (meta.name == kSalvageBlockName) salvage_offset = meta.handle.offset();
+  }
+  ASSERT_GT(salvage_offset, 0u);
+  const GroupLocation g = LocateGroup(newer, walker.blocks().size() / 2, 0);
+  FlipByte(newer, g.offset + g.length / 2);
+  FlipByte(newer, salvage_offset + 3);
   ASSERT_TRUE(Repair().ok()) << Report();
   const RepairFileReport* f = FileReport(Basename(newer));
   ASSERT_NE(nullptr, f) << Report();
   ASSERT_TRUE(f->records_lost.has_value());
   EXPECT_GT(*f->records_lost, 0u);
+  ASSERT_EQ(1u, f->details.size()) << Report();
+  EXPECT_NE(std::string::npos, f->details[0].find("not salvaged")) << Report();
+  EXPECT_NE(std::string::npos, f->details[0].find("salvage block")) << Report();
   // Exactly the keys of the lost block are withheld; their neighbours in the
   // surviving blocks (the block boundaries included) keep version 2.
   EXPECT_EQ(*f->records_lost, report_.keys_withheld) << Report();
   EXPECT_EQ(500u - report_.keys_withheld, CheckNoWrongValues());
+}
+
+// Format version 2, the index block damaged: the data blocks are located
+// through the salvage block and every entry is kept.
+TEST_F(RepairTest, DamagedIndexBlockLosesNothing) {
+  ASSERT_TRUE(Open().ok());
+  Fill(0, 1000, 1, true);
+  Close();
+  const std::string table = Files(FileType::kTableFile)[0];
+  const BlockHandle index = IndexHandle(table);
+  FlipByte(table, index.offset() + index.size() / 2);
+  ASSERT_TRUE(Repair().ok()) << Report();
+  EXPECT_FALSE(report_.LostData()) << Report();
+  EXPECT_NE(std::string::npos, Report().find("RESULT: nothing lost")) << Report();
+  const RepairFileReport* f = FileReport(Basename(table));
+  ASSERT_NE(nullptr, f) << Report();
+  EXPECT_EQ("salvaged", f->outcome) << Report();
+  EXPECT_EQ(1000u, f->records_salvaged);
+  ASSERT_TRUE(f->records_lost.has_value());
+  EXPECT_EQ(0u, *f->records_lost);
+  EXPECT_EQ(0u, f->bytes_lost);
+  ASSERT_EQ(1u, f->details.size()) << Report();
+  EXPECT_NE(std::string::npos, f->details[0].find("index block")) << Report();
+  EXPECT_NE(std::string::npos, f->details[0].find("located through the salvage block")) << Report();
+  EXPECT_EQ(0u, report_.keys_withheld);
+  EXPECT_EQ(1000u, report_.entries_written);
+  EXPECT_EQ(1000u, CheckNoWrongValues());
+  EXPECT_EQ(model_, Contents(db_.get()));
+  ExpectVerifies();
+}
+
+// One damaged entry group in the middle of a block: exactly its entries are
+// lost, and the first key after it is withheld (the group may have held a
+// newer version of it); everything else written is kept.
+TEST_F(RepairTest, DamagedEntryGroupLosesOnlyItsEntries) {
+  options_.block_size = 4096;  // several entry groups per block
+  ASSERT_TRUE(Open().ok());
+  Fill(0, 1000, 1, true);
+  Close();
+  const std::string table = Files(FileType::kTableFile)[0];
+  const size_t block = LocateGroup(table, 0, 0).blocks / 2;
+  const GroupLocation g = LocateGroup(table, block, 1);
+  ASSERT_GE(g.groups_in_block, 3u);
+  ASSERT_EQ(8u, g.user_keys.size());
+  const std::string after = LocateGroup(table, block, 2).user_keys.at(0);
+  FlipByte(table, g.offset + g.length / 2);
+  ASSERT_TRUE(Repair().ok()) << Report();
+  EXPECT_TRUE(report_.LostData());
+  const RepairFileReport* f = FileReport(Basename(table));
+  ASSERT_NE(nullptr, f) << Report();
+  EXPECT_EQ("partly salvaged", f->outcome);
+  EXPECT_EQ(992u, f->records_salvaged) << Report();
+  ASSERT_TRUE(f->records_lost.has_value());
+  EXPECT_EQ(8u, *f->records_lost) << Report();
+  EXPECT_EQ(g.length, f->bytes_lost) << Report();
+  ASSERT_EQ(1u, f->details.size()) << Report();
+  EXPECT_NE(std::string::npos, f->details[0].find("data block " + std::to_string(block)))
+      << Report();
+  EXPECT_NE(std::string::npos,
+            f->details[0].find("lost 1 of " + std::to_string(g.groups_in_block) + ": group 1 (" +
+                               std::to_string(g.length) + " bytes, checksum mismatch)"))
+      << Report();
+  EXPECT_EQ(1u, report_.keys_withheld) << Report();
+  EXPECT_NE(std::string::npos, Report().find("RESULT: data lost: 8 records")) << Report();
+  auto expected = model_;
+  for (const std::string& k : g.user_keys) expected.erase(k);
+  expected.erase(after);
+  EXPECT_EQ(991u, CheckNoWrongValues());
+  EXPECT_EQ(expected, Contents(db_.get()));
+  ExpectVerifies();
+}
+
+// The last group of a block lost: the block's separator bounds the gap, so
+// nothing but the group's own entries is lost.
+TEST_F(RepairTest, DamagedLastEntryGroupOfABlockLosesOnlyItsEntries) {
+  options_.block_size = 4096;
+  ASSERT_TRUE(Open().ok());
+  Fill(0, 1000, 1, true);
+  Close();
+  const std::string table = Files(FileType::kTableFile)[0];
+  const size_t block = LocateGroup(table, 0, 0).blocks / 2;
+  const size_t groups = LocateGroup(table, block, 0).groups_in_block;
+  const GroupLocation g = LocateGroup(table, block, groups - 1);
+  ASSERT_FALSE(g.user_keys.empty());
+  FlipByte(table, g.offset + g.length / 2);
+  ASSERT_TRUE(Repair().ok()) << Report();
+  const RepairFileReport* f = FileReport(Basename(table));
+  ASSERT_NE(nullptr, f) << Report();
+  ASSERT_TRUE(f->records_lost.has_value());
+  EXPECT_EQ(g.user_keys.size(), *f->records_lost) << Report();
+  EXPECT_EQ(1000u - g.user_keys.size(), f->records_salvaged) << Report();
+  EXPECT_EQ(g.length, f->bytes_lost) << Report();
+  EXPECT_EQ(0u, report_.keys_withheld) << Report();
+  auto expected = model_;
+  for (const std::string& k : g.user_keys) expected.erase(k);
+  EXPECT_EQ(expected.size(), CheckNoWrongValues());
+  EXPECT_EQ(expected, Contents(db_.get()));
+  ExpectVerifies();
+}
+
+// The index and a data block both damaged: Open cannot rebuild the index
+// (it needs every data block intact), the walker can: only the damaged
+// group is lost.
+TEST_F(RepairTest, DamagedIndexAndEntryGroupLoseOnlyTheGroup) {
+  options_.block_size = 4096;
+  ASSERT_TRUE(Open().ok());
+  Fill(0, 1000, 1, true);
+  Close();
+  const std::string table = Files(FileType::kTableFile)[0];
+  const size_t block = LocateGroup(table, 0, 0).blocks / 2;
+  const GroupLocation g = LocateGroup(table, block, 1);
+  ASSERT_EQ(8u, g.user_keys.size());
+  const std::string after = LocateGroup(table, block, 2).user_keys.at(0);
+  const BlockHandle index = IndexHandle(table);
+  FlipByte(table, index.offset() + index.size() / 2);
+  FlipByte(table, g.offset + g.length / 2);
+  ASSERT_TRUE(Repair().ok()) << Report();
+  const RepairFileReport* f = FileReport(Basename(table));
+  ASSERT_NE(nullptr, f) << Report();
+  EXPECT_EQ("partly salvaged", f->outcome);
+  ASSERT_TRUE(f->records_lost.has_value());
+  EXPECT_EQ(8u, *f->records_lost) << Report();
+  EXPECT_EQ(992u, f->records_salvaged) << Report();
+  EXPECT_EQ(g.length, f->bytes_lost) << Report();
+  ASSERT_EQ(2u, f->details.size()) << Report();
+  EXPECT_NE(std::string::npos, f->details[0].find("located through the salvage block")) << Report();
+  EXPECT_NE(std::string::npos, f->details[1].find("lost 1 of")) << Report();
+  EXPECT_EQ(1u, report_.keys_withheld) << Report();
+  auto expected = model_;
+  for (const std::string& k : g.user_keys) expected.erase(k);
+  expected.erase(after);
+  EXPECT_EQ(991u, CheckNoWrongValues());
+  EXPECT_EQ(expected, Contents(db_.get()));
+  ExpectVerifies();
 }
 
 TEST_F(RepairTest, DeletedTableIsReportedMissing) {

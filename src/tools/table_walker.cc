@@ -1,6 +1,9 @@
 #include "tools/table_walker.h"
 
+#include <algorithm>
+
 #include "table/block.h"
+#include "util/coding.h"
 
 namespace lsmkv::tools {
 
@@ -28,8 +31,16 @@ std::string TableWalker::Detail(const Status& s) const {
 Status TableWalker::Open(Env* env, const std::string& path) {
   path_ = path;
   blocks_.clear();
+  bounds_.clear();
   meta_blocks_.clear();
   footer_damage_ = Status::OK();
+  index_damage_ = Status::OK();
+  metaindex_read_ = false;
+  data_end_ = 0;
+  salvage_.reset();
+  salvage_status_ = Status::NotFound(path, "salvage block not read");
+  properties_ = TableProperties();
+  properties_status_ = Status::NotFound("properties not read");
   Status s = env->GetFileSize(path, &file_size_);
   if (!s.ok()) return s;
   s = env->NewRandomAccessFile(path, &file_);
@@ -42,9 +53,83 @@ Status TableWalker::Open(Env* env, const std::string& path) {
   footer_ = found.footer;
   footer_start_ = found.footer_start;
   if (!found.damage.empty()) footer_damage_ = Status::Corruption(path, found.damage);
-  s = ReadIndex();
-  if (!s.ok()) return s;
+  const Status index_status = ReadIndex();
+  if (!index_status.ok() && !index_status.IsCorruption()) return index_status;
   ReadProperties();
+  LoadSalvage();
+  if (index_status.ok()) {
+    for (const DataBlock& b : blocks_) bounds_.push_back(b.separator);
+    return Status::OK();
+  }
+  blocks_.clear();
+  if (salvage_ == nullptr) {
+    if (footer_.version() < 2) return index_status;
+    if (!salvage_status_.IsCorruption() && !salvage_status_.IsNotFound()) return salvage_status_;
+    return Status::Corruption(path_, Detail(index_status) +
+                                         "; the data blocks cannot be located through the "
+                                         "salvage block either: " +
+                                         Detail(salvage_status_));
+  }
+  return LocateThroughSalvage(index_status);
+}
+
+void TableWalker::LoadSalvage() {
+  salvage_.reset();
+  if (footer_.version() < 2) {
+    salvage_status_ = Status::NotFound(path_, "has no salvage block (format version 1)");
+    return;
+  }
+  if (!metaindex_read_) {
+    salvage_status_ =
+        Status::Corruption(path_, "salvage block cannot be located: " + Detail(properties_status_));
+    return;
+  }
+  auto data = std::make_shared<SalvageData>();
+  Status s = ReadSalvageData(data.get());
+  if (s.ok() && data->data_end() != data_end_) {
+    s = Status::Corruption(path_,
+                           "salvage block does not describe the data blocks (it says they end at " +
+                               std::to_string(data->data_end()) + ", the meta blocks start at " +
+                               std::to_string(data_end_) + ")");
+  }
+  salvage_status_ = s;
+  if (s.ok()) salvage_ = std::move(data);
+}
+
+Status TableWalker::LocateThroughSalvage(const Status& why) {
+  blocks_.clear();
+  bounds_.clear();
+  for (const SalvageRecord& r : salvage_->records()) {
+    blocks_.push_back(DataBlock{std::string(), r.handle});
+  }
+  bounds_.resize(blocks_.size());
+  index_damage_ =
+      Status::Corruption(path_, Detail(why) + " (the " + std::to_string(blocks_.size()) +
+                                    " data blocks were located through the salvage block)");
+  // Each block's last key becomes its separator, as Table::Open does when it
+  // rebuilds an index; a damaged block gives it when its last group is intact.
+  std::vector<Entry> entries;
+  for (size_t i = 0; i < blocks_.size(); i++) {
+    entries.clear();
+    Status s = ReadDataBlock(i, &entries);
+    if (s.ok()) {
+      if (!entries.empty()) blocks_[i].separator = entries.back().key;
+    } else if (s.IsCorruption()) {
+      BlockSalvage salvage;
+      s = SalvageDataBlock(i, &salvage);
+      if (!s.ok() && !s.IsCorruption() && !s.IsNotFound()) return s;
+      if (s.ok() && !salvage.entries.empty()) {
+        if (salvage.groups.back().intact) {
+          blocks_[i].separator = salvage.entries.back().key;
+        } else {
+          bounds_[i] = salvage.entries.back().key;
+        }
+      }
+    } else {
+      return s;
+    }
+    if (!blocks_[i].separator.empty()) bounds_[i] = blocks_[i].separator;
+  }
   return Status::OK();
 }
 
@@ -104,6 +189,8 @@ void TableWalker::ReadProperties() {
   std::unique_ptr<Iterator> it(metaindex.NewIterator(BytewiseComparator(), 0, path_));
   BlockHandle handle;
   bool found = false;
+  // The data blocks end where the first meta block starts.
+  uint64_t data_end = meta_handle.offset();
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
     BlockHandle h;
     uint64_t end = 0;
@@ -114,11 +201,17 @@ void TableWalker::ReadProperties() {
       found = usable;
       handle = h;
     }
+    if (usable && (it->key() == kPropertiesBlockName || it->key() == kFilterBlockName ||
+                   it->key() == kSalvageBlockName)) {
+      data_end = std::min(data_end, h.offset());
+    }
   }
   if (!it->status().ok()) {
     properties_status_ = it->status();
     return;
   }
+  metaindex_read_ = true;
+  data_end_ = data_end;
   if (!found) {
     properties_status_ = Status::Corruption(path_, "no usable properties block handle");
     return;
@@ -145,6 +238,40 @@ Status TableWalker::ReadSalvageData(SalvageData* out) const {
   return Status::NotFound(path_, "has no salvage block");
 }
 
+const std::string* TableWalker::LowerBound(size_t i) const {
+  while (i-- > 0) {
+    if (!bounds_[i].empty()) return &bounds_[i];
+  }
+  return nullptr;
+}
+
+Status TableWalker::DecodeEntries(size_t i, const Block& block, std::string* previous,
+                                  std::vector<Entry>* out) const {
+  if (!block.status().ok()) return Status::Corruption(Detail(block.status()));
+  const std::string* lower = LowerBound(i);
+  const std::string& upper = blocks_[i].separator;
+  std::unique_ptr<Iterator> it(block.NewIterator(icmp_, 8, path_));
+  size_t n = 0;
+  for (it->SeekToFirst(); it->Valid(); it->Next(), n++) {
+    const std::string entry = "entry " + std::to_string(n);
+    ParsedInternalKey parsed;
+    if (!ParseInternalKey(it->key(), &parsed)) {
+      return Status::Corruption(entry + " is not a valid internal key");
+    }
+    if (!previous->empty() && icmp_->Compare(*previous, it->key()) >= 0) {
+      return Status::Corruption("keys out of order at " + entry);
+    }
+    if ((!upper.empty() && icmp_->Compare(it->key(), upper) > 0) ||
+        (lower != nullptr && icmp_->Compare(it->key(), *lower) <= 0)) {
+      return Status::Corruption(entry + " lies outside the block's index range");
+    }
+    previous->assign(it->key().data(), it->key().size());
+    out->push_back(Entry{*previous, std::string(it->value())});
+  }
+  if (!it->status().ok()) return Status::Corruption(Detail(it->status()));
+  return Status::OK();
+}
+
 Status TableWalker::ReadDataBlock(size_t i, std::vector<Entry>* entries) const {
   const DataBlock& block = blocks_[i];
   const std::string where = "data block " + std::to_string(i);
@@ -156,32 +283,65 @@ Status TableWalker::ReadDataBlock(size_t i, std::vector<Entry>* entries) const {
     return Status::Corruption(path_, where + ": " + Detail(s));
   }
   Block data(std::move(contents));
-  if (!data.status().ok()) {
-    return Status::Corruption(path_, where_at + ": " + Detail(data.status()));
-  }
   std::vector<Entry> found;
-  std::unique_ptr<Iterator> it(data.NewIterator(icmp_, 8, path_));
-  for (it->SeekToFirst(); it->Valid(); it->Next()) {
-    ParsedInternalKey parsed;
-    if (!ParseInternalKey(it->key(), &parsed)) {
-      return Status::Corruption(path_, where_at + ": entry " + std::to_string(found.size()) +
-                                           " is not a valid internal key");
-    }
-    if (!found.empty() && icmp_->Compare(found.back().key, it->key()) >= 0) {
-      return Status::Corruption(
-          path_, where_at + ": keys out of order at entry " + std::to_string(found.size()));
-    }
-    if (icmp_->Compare(it->key(), block.separator) > 0 ||
-        (i > 0 && icmp_->Compare(it->key(), blocks_[i - 1].separator) <= 0)) {
-      return Status::Corruption(path_, where_at + ": entry " + std::to_string(found.size()) +
-                                           " lies outside the block's index range");
-    }
-    found.push_back(Entry{std::string(it->key()), std::string(it->value())});
-  }
-  if (!it->status().ok()) {
-    return Status::Corruption(path_, where_at + ": " + Detail(it->status()));
-  }
+  std::string previous;
+  s = DecodeEntries(i, data, &previous, &found);
+  if (!s.ok()) return Status::Corruption(path_, where_at + ": " + std::string(s.message()));
   for (Entry& e : found) entries->push_back(std::move(e));
+  return Status::OK();
+}
+
+Status TableWalker::SalvageDataBlock(size_t i, BlockSalvage* out) const {
+  *out = BlockSalvage();
+  const DataBlock& block = blocks_[i];
+  const std::string where_at =
+      "data block " + std::to_string(i) + " at offset " + std::to_string(block.handle.offset());
+  if (salvage_ == nullptr) return salvage_status_;
+  const SalvageRecord* record = salvage_->Find(block.handle.offset());
+  if (record == nullptr || record->handle.size() != block.handle.size()) {
+    return Status::Corruption(path_, where_at + ": the salvage block has no record of it");
+  }
+  // The block's bytes again, unchecked: its groups are checked one by one.
+  const size_t n = static_cast<size_t>(block.handle.size()) + kBlockTrailerSize;
+  std::unique_ptr<char[]> scratch(new char[n]);
+  std::string_view raw;
+  Status s = file_->Read(block.handle.offset(), n, &raw, scratch.get());
+  if (!s.ok()) return s;
+  const CheckedGroups checked = CheckGroups(*record, raw);
+  std::string previous;
+  for (size_t g = 0; g < record->groups.size(); g++) {
+    Group group;
+    group.length = record->groups[g].length;
+    const std::string_view bytes = checked.intact[g];
+    if (bytes.empty()) {
+      group.why_lost =
+          checked.status.ok() ? "checksum mismatch" : std::string(checked.status.message());
+    } else {
+      // The group on its own: a block with one restart point.
+      std::string contents(bytes);
+      PutFixed32(&contents, 0);
+      PutFixed32(&contents, 1);
+      const Block one(BlockContents::Copy(contents));
+      std::vector<Entry> found;
+      std::string last = previous;
+      s = DecodeEntries(i, one, &last, &found);
+      if (s.ok() && found.empty()) s = Status::Corruption("no entries");
+      if (s.ok()) {
+        group.intact = true;
+        group.first_entry = out->entries.size();
+        group.num_entries = found.size();
+        for (Entry& e : found) out->entries.push_back(std::move(e));
+        previous = std::move(last);
+      } else {
+        group.why_lost = std::string(s.message());
+      }
+    }
+    if (!group.intact) {
+      out->groups_lost++;
+      out->bytes_lost += group.length;
+    }
+    out->groups.push_back(std::move(group));
+  }
   return Status::OK();
 }
 

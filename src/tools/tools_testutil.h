@@ -14,10 +14,12 @@
 #include <string>
 #include <vector>
 
+#include "db/dbformat.h"
 #include "db/filename.h"
 #include "gtest/gtest.h"
 #include "lsmkv/db.h"
 #include "lsmkv/tools.h"
+#include "tools/table_walker.h"
 #include "util/testutil.h"
 
 namespace lsmkv::test {
@@ -126,6 +128,55 @@ class ToolsTest : public ::testing::Test {
   static void Truncate(const std::string& path, uint64_t size) {
     ASSERT_EQ(0, ::truncate(path.c_str(), static_cast<off_t>(size)));
   }
+  // Entry group `group` of data block `block` of the (uncompressed, format
+  // version 2) table at path: where its bytes lie in the file, the user keys
+  // of its entries (every block_restart_interval-th entry starts a group),
+  // and how many groups and blocks there are.
+  struct GroupLocation {
+    uint64_t offset = 0;
+    uint32_t length = 0;
+    std::vector<std::string> user_keys;
+    size_t groups_in_block = 0;
+    size_t blocks = 0;
+  };
+  GroupLocation LocateGroup(const std::string& path, size_t block, size_t group) {
+    GroupLocation where;
+    const InternalKeyComparator icmp(BytewiseComparator());
+    tools::TableWalker walker(&icmp);
+    EXPECT_TRUE(walker.Open(Env::Default(), path).ok()) << path;
+    SalvageData salvage;
+    EXPECT_TRUE(walker.ReadSalvageData(&salvage).ok()) << path;
+    where.blocks = salvage.records().size();
+    if (block >= salvage.records().size()) {
+      ADD_FAILURE() << path << " has no data block " << block;
+      return where;
+    }
+    const SalvageRecord& record = salvage.records()[block];
+    EXPECT_EQ(CompressionType::kNone, record.type);
+    where.groups_in_block = record.groups.size();
+    if (group >= record.groups.size()) {
+      ADD_FAILURE() << "data block " << block << " has no entry group " << group;
+      return where;
+    }
+    where.offset = record.handle.offset();
+    for (size_t g = 0; g < group; g++) where.offset += record.groups[g].length;
+    where.length = record.groups[group].length;
+    std::vector<tools::TableWalker::Entry> entries;
+    EXPECT_TRUE(walker.ReadDataBlock(block, &entries).ok());
+    const auto interval = static_cast<size_t>(options_.block_restart_interval);
+    for (size_t i = group * interval; i < entries.size() && i < (group + 1) * interval; i++) {
+      where.user_keys.emplace_back(ExtractUserKey(entries[i].key));
+    }
+    return where;
+  }
+  // The index block of the table at path (its handle, from the footer).
+  static BlockHandle IndexHandle(const std::string& path) {
+    const InternalKeyComparator icmp(BytewiseComparator());
+    tools::TableWalker walker(&icmp);
+    EXPECT_TRUE(walker.Open(Env::Default(), path).ok()) << path;
+    return walker.footer().index_handle();
+  }
+
   // Name, size and contents of every file in the directory tree of dir.
   static std::map<std::string, std::string> Snapshot(const std::string& dir) {
     std::map<std::string, std::string> result;

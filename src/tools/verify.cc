@@ -186,7 +186,11 @@ void Verifier::CheckTable(uint64_t number, const ManifestContents::LiveFile& liv
     return;
   }
   if (!walker.has_properties()) {
+    // The table is not opened without its properties: the walker's own
+    // findings stand for what Table::VerifyMetadata would report.
     Problem(walker.properties_status().ToString());
+    if (!walker.footer_damage().ok()) Problem(walker.footer_damage().ToString());
+    if (!walker.index_damage().ok()) Problem(walker.index_damage().ToString());
   } else {
     // Everything Open checks beyond the walker: filter, layout, comparator;
     // and (format version 2) the damage Open works around — a footer copy,
@@ -203,8 +207,13 @@ void Verifier::CheckTable(uint64_t number, const ManifestContents::LiveFile& liv
       Problem(path + ": does not open as a table: " + s.ToString());
     } else if (s = table->VerifyMetadata(); !s.ok()) {
       Problem(s.ToString());
+    } else if (!walker.index_damage().ok()) {
+      // An index the reader accepts but the walker could not use.
+      Problem(walker.index_damage().ToString());
     }
   }
+  // With the index damaged (format version 2) the walker located the data
+  // blocks through the salvage block: every one of them is still checked.
   CheckTableContents(walker, meta);
   progress_->Add(size);
 }

@@ -120,6 +120,33 @@ TEST_F(VerifyTest, DamageReadsWorkAroundIsReported) {
   EXPECT_EQ(2, checked);
 }
 
+// Format version 2: a damaged index block is worked around by reads (and
+// by repair and dump, through the salvage block) but is still damage.
+TEST_F(VerifyTest, DamagedIndexBlockIsReported) {
+  Build();
+  const std::string table = Files(FileType::kTableFile)[0];
+  const InternalKeyComparator icmp(BytewiseComparator());
+  tools::TableWalker walker(&icmp);
+  ASSERT_TRUE(walker.Open(Env::Default(), table).ok());
+  const BlockHandle index = walker.footer().index_handle();
+  FlipByte(table, index.offset() + index.size() / 2);
+  Status s = Verify();
+  ASSERT_TRUE(s.IsCorruption()) << Problems();
+  EXPECT_EQ(1u, report_.problems.size()) << Problems();
+  EXPECT_TRUE(ProblemMentions(Basename(table) + ": index block damaged")) << Problems();
+  EXPECT_EQ(1000u, report_.entries) << Problems();  // every block still checked
+  // With a damaged data block too (Open cannot rebuild the index then),
+  // both are reported.
+  ASSERT_TRUE(walker.Open(Env::Default(), table).ok());
+  ASSERT_FALSE(walker.index_damage().ok());
+  ASSERT_GT(walker.blocks().size(), 2u);
+  FlipByte(table, walker.blocks()[1].handle.offset() + 10);
+  ASSERT_TRUE(Verify().IsCorruption());
+  EXPECT_EQ(2u, report_.problems.size()) << Problems();
+  EXPECT_TRUE(ProblemMentions("index block")) << Problems();
+  EXPECT_TRUE(ProblemMentions("data block 1")) << Problems();
+}
+
 TEST_F(VerifyTest, TruncatedManifestIsReported) {
   Build();
   const std::string manifest = Files(FileType::kDescriptorFile)[0];
