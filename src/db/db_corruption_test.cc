@@ -51,6 +51,20 @@ class CorruptionTest : public ::testing::Test {
     options_.create_if_missing = true;
   }
 
+  // A closed database whose data is one table of keys Key(0..99) (into
+  // *model), saved as the pristine copy.
+  void WriteOneTableOf100Keys(std::map<std::string, std::string>* model) {
+    ASSERT_TRUE(DB::Open(options_, kDbName, &db_).ok());
+    for (int i = 0; i < 100; i++) {
+      ASSERT_TRUE(db_->Put(WriteOptions(), Key(i), Value(i, 0)).ok());
+      (*model)[Key(i)] = Value(i, 0);
+    }
+    ASSERT_TRUE(db_->Flush().ok());
+    ASSERT_TRUE(db_->Close().ok());
+    db_.reset();
+    SavePristine();
+  }
+
   // The files of the closed database, to restore before every trial.
   void SavePristine() {
     pristine_.clear();
@@ -212,15 +226,7 @@ TEST_P(TableSurvivalTest, OneFlippedByteInATableOf100Keys) {
   options_.block_size = GetParam();
   options_.compression = CompressionType::kNone;
   std::map<std::string, std::string> model;
-  ASSERT_TRUE(DB::Open(options_, kDbName, &db_).ok());
-  for (int i = 0; i < 100; i++) {
-    ASSERT_TRUE(db_->Put(WriteOptions(), Key(i), Value(i, 0)).ok());
-    model[Key(i)] = Value(i, 0);
-  }
-  ASSERT_TRUE(db_->Flush().ok());
-  ASSERT_TRUE(db_->Close().ok());
-  db_.reset();
-  SavePristine();
+  WriteOneTableOf100Keys(&model);
   const std::string table = FileOfType(FileType::kTableFile);
   const std::string good = pristine_[table];
   const size_t stride = std::max<size_t>(1, good.size() / 4000);
@@ -310,15 +316,7 @@ INSTANTIATE_TEST_SUITE_P(BlockSizes, TableSurvivalTest, ::testing::Values(256, 1
 TEST_F(CorruptionTest, TruncatedOrZeroedTable) {
   options_.block_size = 512;
   std::map<std::string, std::string> model;
-  ASSERT_TRUE(DB::Open(options_, kDbName, &db_).ok());
-  for (int i = 0; i < 100; i++) {
-    ASSERT_TRUE(db_->Put(WriteOptions(), Key(i), Value(i, 0)).ok());
-    model[Key(i)] = Value(i, 0);
-  }
-  ASSERT_TRUE(db_->Flush().ok());
-  ASSERT_TRUE(db_->Close().ok());
-  db_.reset();
-  SavePristine();
+  WriteOneTableOf100Keys(&model);
   const std::string table = FileOfType(FileType::kTableFile);
   const std::string good = pristine_[table];
   int trials = 0, open_failed = 0, reads_failed = 0, logged = 0, paranoid_failed = 0;
