@@ -93,16 +93,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   Recorder recorder;
   const Status s = batch.Iterate(&recorder);
   const lsmkv::SequenceNumber sequence = WriteBatchInternal::Sequence(&batch);
-  // Sequence numbers past kMaxSequenceNumber are refused by recovery before
-  // insertion (PackSequenceAndType asserts on them), so they are not inserted.
-  const bool insertable =
-      sequence <= lsmkv::kMaxSequenceNumber &&
-      lsmkv::kMaxSequenceNumber - sequence >= uint64_t{batch.Count()} + 1;
+  // Sequence numbers that would pass kMaxSequenceNumber are refused by
+  // InsertInto (WriteBatchInternal::CheckSequenceRange) before anything is
+  // inserted, and recovery treats such a record as damage.
+  const bool insertable = WriteBatchInternal::CheckSequenceRange(&batch).ok();
   if (!s.ok()) {
     FUZZ_CHECK(s.IsCorruption(), "a damaged batch is Corruption");
-    if (insertable) CheckInsertInto(batch, nullptr);
+    CheckInsertInto(batch, nullptr);
     return 0;
   }
+  if (!insertable) CheckInsertInto(batch, nullptr);
   FUZZ_CHECK(batch.Count() == recorder.operations.size(), "Count() equals operations iterated");
 
   WriteBatch rebuilt;

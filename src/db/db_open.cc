@@ -345,6 +345,7 @@ Status DBImpl::ReplayLogFile(uint64_t log_number, bool last_log, SequenceNumber*
       } counter;
       s = batch.Iterate(&counter);  // validates the whole batch before any of it is applied
     }
+    if (s.ok()) s = WriteBatchInternal::CheckSequenceRange(&batch);
     if (!s.ok()) {
       reporter.damage.emplace_back(
           record.size(), Status::Corruption(fname, "offset " +

@@ -49,6 +49,12 @@ Status ForEachOperation(std::string_view rep, Fn&& fn) {
   std::string_view input = rep.substr(WriteBatchInternal::kHeaderSize);
   uint32_t found = 0;
   while (!input.empty()) {
+    if (found == expected) {
+      // Refused before fn sees it: a caller that applies operations as they
+      // come never applies more than the header announced.
+      return Status::Corruption("write batch", "header counts " + std::to_string(expected) +
+                                                   " operations, found more");
+    }
     const auto type = static_cast<unsigned char>(input[0]);
     input.remove_prefix(1);
     std::string_view key, value;
@@ -107,7 +113,20 @@ Status WriteBatchInternal::SetContents(WriteBatch* batch, std::string_view conte
   return Status::OK();
 }
 
+Status WriteBatchInternal::CheckSequenceRange(const WriteBatch* batch) {
+  const SequenceNumber first = Sequence(batch);
+  const uint64_t count = Count(batch);
+  if (first > kMaxSequenceNumber || kMaxSequenceNumber - first < count) {
+    return Status::Corruption("write batch", "sequence numbers " + std::to_string(first) + " + " +
+                                                 std::to_string(count) +
+                                                 " operations exceed the largest sequence number");
+  }
+  return Status::OK();
+}
+
 Status WriteBatchInternal::InsertInto(const WriteBatch* batch, MemTable* memtable) {
+  Status range = CheckSequenceRange(batch);
+  if (!range.ok()) return range;
   SequenceNumber seq = Sequence(batch);
   return ForEachOperation(batch->rep_, [&](ValueType type, std::string_view key,
                                            std::string_view value) {

@@ -34,8 +34,14 @@ class WriteBatchInternal {
   // starting at Sequence(batch). Corruption if the encoding is damaged (then
   // nothing should be trusted: callers validate with Iterate first when the
   // bytes come from disk).
+  // A batch whose sequence numbers would pass kMaxSequenceNumber is
+  // Corruption before anything is inserted, and no more operations than the
+  // header counts are ever inserted.
   // REQUIRES: the caller is the memtable's single writer.
   static Status InsertInto(const WriteBatch* batch, MemTable* memtable);
+  // Corruption if Sequence(batch) .. Sequence(batch) + Count(batch) passes
+  // kMaxSequenceNumber (bytes from disk that no writer of ours produced).
+  static Status CheckSequenceRange(const WriteBatch* batch);
 
   // Appends src's operations to dst (dst keeps its sequence number).
   static void Append(WriteBatch* dst, const WriteBatch* src);
