@@ -51,6 +51,17 @@ class CorruptionTest : public ::testing::Test {
     options_.create_if_missing = true;
   }
 
+  // Opens the database with paranoid_checks into db_ and expects Corruption
+  // naming file; true if Open failed with Corruption.
+  bool ParanoidOpenFailsNaming(const std::string& file) {
+    Options paranoid = options_;
+    paranoid.paranoid_checks = true;
+    Status s = DB::Open(paranoid, kDbName, &db_);
+    EXPECT_TRUE(s.IsCorruption()) << "paranoid Open: " << s.ToString();
+    EXPECT_NE(std::string::npos, s.ToString().find(file)) << s.ToString();
+    return s.IsCorruption();
+  }
+
   // A closed database whose data is one table of keys Key(0..99) (into
   // *model), saved as the pristine copy.
   void WriteOneTableOf100Keys(std::map<std::string, std::string>* model) {
@@ -273,12 +284,7 @@ TEST_P(TableSurvivalTest, OneFlippedByteInATableOf100Keys) {
     }
     db_.reset();
     // The strict check of a paranoid Open finds every flip.
-    Options paranoid = options_;
-    paranoid.paranoid_checks = true;
-    Status ps = DB::Open(paranoid, kDbName, &db_);
-    EXPECT_TRUE(ps.IsCorruption()) << "paranoid Open: " << ps.ToString();
-    EXPECT_NE(std::string::npos, ps.ToString().find(table)) << ps.ToString();
-    if (ps.IsCorruption()) f.paranoid_failed++;
+    if (ParanoidOpenFailsNaming(table)) f.paranoid_failed++;
     f.readable_sum += counts.readable;
     f.min_readable = std::min(f.min_readable, counts.readable);
     if (counts.readable == 100) {
@@ -351,12 +357,7 @@ TEST_F(CorruptionTest, TruncatedOrZeroedTable) {
       }
       db_.reset();
       // The strict check of a paranoid Open sees all of it.
-      Options paranoid = options_;
-      paranoid.paranoid_checks = true;
-      Status ps = DB::Open(paranoid, kDbName, &db_);
-      EXPECT_TRUE(ps.IsCorruption()) << "paranoid Open: " << ps.ToString();
-      EXPECT_NE(std::string::npos, ps.ToString().find(table)) << ps.ToString();
-      if (ps.IsCorruption()) paranoid_failed++;
+      if (ParanoidOpenFailsNaming(table)) paranoid_failed++;
       db_.reset();
     }
   }
