@@ -1,6 +1,8 @@
 # lsmkv — every workflow starts here. `make run` and `make test` work on a
 # fresh Debian machine: they install what is missing, build and run.
 BUILD_DIR ?= build
+# `make test` builds apart from the release build: same -O2, assertions on.
+TEST_BUILD_DIR ?= build-check
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 PREFIX ?= /usr/local
@@ -33,9 +35,16 @@ run: build
 demo: build
 	@bash scripts/run_demo.sh $(BUILD_DIR)/lsmkv $(DATA_DIR)
 
-# Every test: unit, integration, crash smoke. Prints ctest's summary line.
-test: build
-	@cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
+# Every test: unit, integration, crash smoke, the layering check, built as
+# CMAKE_BUILD_TYPE=Check (-O2 without NDEBUG: assert and DCHECK on).
+# Prints ctest's summary line.
+.PHONY: build-check
+build-check: bootstrap
+	@cmake -S . -B $(TEST_BUILD_DIR) -DCMAKE_BUILD_TYPE=Check $(CMAKE_FLAGS) >/dev/null
+	@cmake --build $(TEST_BUILD_DIR) -j $(JOBS)
+
+test: build-check
+	@cd $(TEST_BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
 
 # AddressSanitizer + UndefinedBehaviorSanitizer (with LeakSanitizer), asserts on.
 asan: bootstrap
@@ -80,4 +89,4 @@ fuzz: bootstrap
 	@bash scripts/fuzz.sh --seconds-per-target $(FUZZ_SECONDS)
 
 clean:
-	rm -rf $(BUILD_DIR) build-asan build-tsan build-fuzz
+	rm -rf $(BUILD_DIR) $(TEST_BUILD_DIR) build-asan build-tsan build-fuzz

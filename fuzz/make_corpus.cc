@@ -10,7 +10,7 @@
 #include <string_view>
 #include <vector>
 
-#include "db/dbformat.h"
+#include "base/dbformat.h"
 #include "db/version_edit.h"
 #include "db/write_batch_internal.h"
 #include "fuzz/fuzz_util.h"
@@ -83,7 +83,7 @@ std::string Table(bool internal_keys, lsmkv::CompressionType compression, int bl
   lsmkv::TableOptions options;
   options.comparator = internal_keys ? static_cast<const lsmkv::Comparator*>(&icmp)
                                      : lsmkv::BytewiseComparator();
-  options.filter_user_keys = internal_keys;
+  options.internal_keys = internal_keys;
   options.block_size = 256;
   options.block_restart_interval = 4;
   options.compression = compression;

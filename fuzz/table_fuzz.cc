@@ -22,7 +22,7 @@
 #include <utility>
 #include <vector>
 
-#include "db/dbformat.h"
+#include "base/dbformat.h"
 #include "fuzz/fuzz_util.h"
 #include "lsmkv/iterator.h"
 #include "table/block.h"
@@ -161,7 +161,7 @@ void CheckGets(const lsmkv::Table& table, const lsmkv::TableOptions& options,
     if (calls == 1) FUZZ_CHECK(cmp->Compare(found_key, target) >= 0, "found key >= target");
     if (!trusted || !sorted) continue;
     const std::string_view user_key =
-        options.filter_user_keys ? lsmkv::ExtractUserKey(target) : std::string_view(target);
+        options.internal_keys ? lsmkv::ExtractUserKey(target) : std::string_view(target);
     if (!table.KeyMayMatch(user_key)) continue;
     FUZZ_CHECK(s.ok(), "an intact table answers InternalGet");
     FUZZ_CHECK(calls == 1 && found_key == target, "InternalGet finds a present key");
@@ -197,10 +197,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static const lsmkv::InternalKeyComparator internal_comparator(lsmkv::BytewiseComparator());
   lsmkv::TableOptions user_keys;
   user_keys.comparator = lsmkv::BytewiseComparator();
-  user_keys.filter_user_keys = false;
+  user_keys.internal_keys = false;
   lsmkv::TableOptions internal_keys;
   internal_keys.comparator = &internal_comparator;
-  internal_keys.filter_user_keys = true;
+  internal_keys.internal_keys = true;
 
   std::string file(reinterpret_cast<const char*>(data), size);
   for (const lsmkv::TableOptions* options : {&user_keys, &internal_keys}) {

@@ -14,7 +14,7 @@
 #include <string_view>
 #include <vector>
 
-#include "db/dbformat.h"
+#include "base/dbformat.h"
 #include "db/write_batch_internal.h"
 #include "fuzz/fuzz_util.h"
 #include "lsmkv/iterator.h"

@@ -16,9 +16,9 @@
 #include <vector>
 
 #include "db/db_impl.h"
-#include "db/filename.h"
+#include "base/filename.h"
 #include "lsmkv/tools.h"
-#include "tools/tool_util.h"
+#include "env/env_util.h"
 #include "wal/log_writer.h"
 
 namespace lsmkv {
@@ -139,7 +139,7 @@ Status DBImpl::Checkpoint(const std::string& dir) {
         linked++;
       } else {
         // Another filesystem, or an Env without links: copy.
-        s = tools::CopyFile(env_, src, dst, f->file_size);
+        s = CopyFile(env_, src, dst, f->file_size);
         copied++;
       }
       if (!s.ok()) break;
@@ -149,7 +149,7 @@ Status DBImpl::Checkpoint(const std::string& dir) {
   for (LiveLog& log : state.logs) {
     if (!s.ok()) break;
     const std::string dst = LogFileName(dir, log.number);
-    s = tools::CopyOpenFile(env_, log.file.get(), LogFileName(dbname_, log.number), dst, log.size);
+    s = CopyOpenFile(env_, log.file.get(), LogFileName(dbname_, log.number), dst, log.size);
     if (s.ok()) created.push_back(dst);
   }
   const uint64_t manifest_number = state.next_file_number;

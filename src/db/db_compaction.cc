@@ -4,7 +4,7 @@
 
 #include "db/compaction.h"
 #include "db/db_impl.h"
-#include "db/filename.h"
+#include "base/filename.h"
 #include "db/merging_iterator.h"
 #include "lsmkv/compaction_filter.h"
 #include "table/table_builder.h"

@@ -20,7 +20,7 @@
 #include <algorithm>
 #include <map>
 
-#include "db/filename.h"
+#include "base/filename.h"
 #include "gtest/gtest.h"
 #include "lsmkv/db.h"
 #include "util/random.h"

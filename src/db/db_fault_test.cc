@@ -12,7 +12,7 @@
 
 #include "env/fault_injection_env.h"
 #include "db/db_impl.h"
-#include "db/filename.h"
+#include "base/filename.h"
 #include "gtest/gtest.h"
 #include "lsmkv/db.h"
 #include "util/random.h"

@@ -4,7 +4,7 @@
 #include <set>
 
 #include "db/db_impl.h"
-#include "db/filename.h"
+#include "base/filename.h"
 #include "memtable/memtable.h"
 #include "table/table_builder.h"
 

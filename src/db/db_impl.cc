@@ -7,7 +7,7 @@
 #include <set>
 
 #include "db/db_iter.h"
-#include "db/filename.h"
+#include "base/filename.h"
 #include "db/level_iterator.h"
 #include "db/merging_iterator.h"
 #include "db/write_batch_internal.h"
@@ -48,12 +48,7 @@ DBImpl::DBImpl(const Options& options, const std::string& dbname)
       icmp_(BytewiseComparator()),
       block_cache_(NewLRUCache(options_.block_cache_size)),
       rate_limiter_(env_, options_.rate_limit_bytes_per_sec) {
-  table_options_.comparator = &icmp_;
-  table_options_.block_size = options_.block_size;
-  table_options_.block_restart_interval = options_.block_restart_interval;
-  table_options_.compression = options_.compression;
-  table_options_.bloom_bits_per_key = options_.bloom_bits_per_key;
-  table_options_.filter_user_keys = true;
+  table_options_ = TableOptionsFromOptions(options_, &icmp_);
   table_options_.block_cache = block_cache_.get();
   table_options_.counters = &table_counters_;
   // Damage the table readers worked around goes to the LOG (info_log_ is

@@ -27,7 +27,7 @@
 #include <string>
 #include <vector>
 
-#include "db/dbformat.h"
+#include "base/dbformat.h"
 #include "db/compaction.h"
 #include "db/version_set.h"
 #include "memtable/memtable.h"

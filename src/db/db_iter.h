@@ -27,7 +27,7 @@
 #include <string>
 #include <string_view>
 
-#include "db/dbformat.h"
+#include "base/dbformat.h"
 #include "lsmkv/iterator.h"
 #include "util/comparator.h"
 

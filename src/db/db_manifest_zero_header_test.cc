@@ -13,7 +13,7 @@
 // number 0, and the removal of unreferenced files deleted every table.
 // Fixed by treating zeros followed by data as damage, and by failing Open
 // when a MANIFEST at that never-opened state finds tables on disk.
-#include "db/filename.h"
+#include "base/filename.h"
 #include "gtest/gtest.h"
 #include "lsmkv/db.h"
 

@@ -4,7 +4,7 @@
 #include <set>
 
 #include "db/db_impl.h"
-#include "db/filename.h"
+#include "base/filename.h"
 #include "db/write_batch_internal.h"
 #include "memtable/memtable.h"
 #include "wal/log_reader.h"

@@ -5,7 +5,7 @@
 // exists. A table with a damaged footer, index or data block opened fine,
 // with paranoid_checks too, and the damage surfaced only at the first read.
 // Now a paranoid Open reads every live table whole with checksums verified.
-#include "db/filename.h"
+#include "base/filename.h"
 #include "gtest/gtest.h"
 #include "lsmkv/db.h"
 

@@ -6,7 +6,7 @@
 #include <thread>
 
 #include "db/db_impl.h"
-#include "db/filename.h"
+#include "base/filename.h"
 #include "gtest/gtest.h"
 #include "lsmkv/db.h"
 #include "util/random.h"

@@ -18,7 +18,7 @@
 
 #include <vector>
 
-#include "db/dbformat.h"
+#include "base/dbformat.h"
 #include "db/version_set.h"
 #include "lsmkv/iterator.h"
 #include "lsmkv/options.h"

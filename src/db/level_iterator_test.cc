@@ -13,7 +13,7 @@
 #include <utility>
 #include <vector>
 
-#include "db/dbformat.h"
+#include "base/dbformat.h"
 #include "lsmkv/env.h"
 #include "table/table_builder.h"
 #include "util/random.h"
@@ -64,7 +64,7 @@ class LevelIteratorTest : public testing::Test {
   LevelIteratorTest() : mem_env_(NewMemEnv(Env::Default())), env_(mem_env_.get()) {
     EXPECT_TRUE(env_.CreateDir("/level").ok());
     table_options_.comparator = &kIcmp;
-    table_options_.filter_user_keys = true;
+    table_options_.internal_keys = true;
     table_options_.block_size = 256;  // several blocks per table
   }
 

@@ -8,7 +8,7 @@
 #include <utility>
 #include <vector>
 
-#include "db/dbformat.h"
+#include "base/dbformat.h"
 #include "util/random.h"
 #include "util/testutil.h"
 

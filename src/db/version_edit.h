@@ -17,7 +17,7 @@
 #include <utility>
 #include <vector>
 
-#include "db/dbformat.h"
+#include "base/dbformat.h"
 #include "lsmkv/status.h"
 
 namespace lsmkv {

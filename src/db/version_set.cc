@@ -4,7 +4,7 @@
 #include <cinttypes>
 #include <map>
 
-#include "db/filename.h"
+#include "base/filename.h"
 #include "table/table_cache.h"
 #include "util/info_log.h"
 #include "wal/log_reader.h"

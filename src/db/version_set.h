@@ -22,7 +22,7 @@
 #include <string>
 #include <vector>
 
-#include "db/dbformat.h"
+#include "base/dbformat.h"
 #include "db/version_edit.h"
 #include "lsmkv/env.h"
 #include "lsmkv/options.h"

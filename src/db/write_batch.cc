@@ -5,7 +5,7 @@
 //   lenprefixed := length:varint32 bytes[length]
 #include "lsmkv/write_batch.h"
 
-#include "db/dbformat.h"
+#include "base/dbformat.h"
 #include "db/write_batch_internal.h"
 #include "memtable/memtable.h"
 #include "util/coding.h"

@@ -5,7 +5,7 @@
 
 #include <string_view>
 
-#include "db/dbformat.h"
+#include "base/dbformat.h"
 #include "lsmkv/write_batch.h"
 
 namespace lsmkv {

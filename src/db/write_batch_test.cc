@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-#include "db/dbformat.h"
+#include "base/dbformat.h"
 #include "db/write_batch_internal.h"
 #include "gtest/gtest.h"
 #include "lsmkv/iterator.h"

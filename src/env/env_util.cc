@@ -1,5 +1,7 @@
-// Helpers declared at the end of lsmkv/env.h.
-#include "lsmkv/env.h"
+// Helpers declared at the end of lsmkv/env.h and in env/env_util.h.
+#include "env/env_util.h"
+
+#include <memory>
 
 namespace lsmkv {
 
@@ -32,6 +34,46 @@ Status ReadFileToString(Env* env, const std::string& fname, std::string* data) {
     data->append(piece);
   }
   return s;
+}
+
+Status CopyOpenFile(Env* env, SequentialFile* src, const std::string& src_name,
+                    const std::string& dst, uint64_t limit) {
+  std::unique_ptr<WritableFile> out;
+  Status s = env->NewWritableFile(dst, &out);
+  if (!s.ok()) return s;
+  constexpr size_t kChunk = 1 << 16;
+  std::unique_ptr<char[]> buffer(new char[kChunk]);
+  uint64_t copied = 0;
+  while (s.ok() && copied < limit) {
+    const uint64_t want64 = limit - copied < kChunk ? limit - copied : kChunk;
+    std::string_view chunk;
+    s = src->Read(static_cast<size_t>(want64), &chunk, buffer.get());
+    if (!s.ok()) break;
+    if (chunk.empty()) {
+      if (limit != UINT64_MAX) {
+        s = Status::IOError(src_name, "has " + std::to_string(copied) + " bytes, " +
+                                          std::to_string(limit) + " expected");
+      }
+      break;
+    }
+    s = out->Append(chunk);
+    copied += chunk.size();
+  }
+  if (s.ok()) s = out->Sync();
+  Status c = out->Close();
+  if (s.ok()) s = c;
+  if (!s.ok()) {
+    out.reset();
+    env->RemoveFile(dst).PermitUncheckedError();
+  }
+  return s;
+}
+
+Status CopyFile(Env* env, const std::string& src, const std::string& dst, uint64_t limit) {
+  std::unique_ptr<SequentialFile> in;
+  Status s = env->NewSequentialFile(src, &in);
+  if (!s.ok()) return s;
+  return CopyOpenFile(env, in.get(), src, dst, limit);
 }
 
 }  // namespace lsmkv

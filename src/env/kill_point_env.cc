@@ -8,7 +8,7 @@
 #include <cinttypes>
 #include <cstdio>
 
-#include "db/filename.h"
+#include "base/filename.h"
 
 namespace lsmkv {
 

@@ -24,7 +24,7 @@
 #include <string>
 #include <string_view>
 
-#include "db/dbformat.h"
+#include "base/dbformat.h"
 #include "lsmkv/iterator.h"
 #include "lsmkv/status.h"
 #include "memtable/arena.h"

@@ -12,7 +12,7 @@
 #include <tuple>
 #include <vector>
 
-#include "db/dbformat.h"
+#include "base/dbformat.h"
 #include "util/comparator.h"
 #include "util/random.h"
 #include "util/testutil.h"

@@ -4,7 +4,7 @@
 #include <cassert>
 #include <memory>
 
-#include "db/dbformat.h"
+#include "base/dbformat.h"
 #include "table/block_builder.h"
 #include "table/cache.h"
 #include "table/iterator_util.h"
@@ -15,10 +15,6 @@
 namespace lsmkv {
 
 namespace {
-
-bool IsInternalComparator(const Comparator* comparator) {
-  return dynamic_cast<const InternalKeyComparator*>(comparator) != nullptr;
-}
 
 void DeleteCachedBlock(std::string_view, void* value) { delete static_cast<Block*>(value); }
 
@@ -38,9 +34,9 @@ Table::Table(const TableOptions& options, std::unique_ptr<RandomAccessFile> file
       file_(std::move(file)),
       in_place_(file_->Pin() != nullptr),
       file_name_(file_name),
-      internal_keys_(options.filter_user_keys || IsInternalComparator(options.comparator)),
+      internal_keys_(options.internal_keys),
       data_min_key_size_(internal_keys_ ? 8 : 0),
-      index_min_key_size_(IsInternalComparator(options.comparator) ? 8 : 0) {}
+      index_min_key_size_(options.comparator->MinimumKeySize()) {}
 
 Table::~Table() = default;
 

@@ -129,7 +129,7 @@ class Table {
 
   // False only if no key with this user key (the whole key, when the keys are
   // not internal keys) was added. True if the table has no filter, or one
-  // built over another kind of key than these options say (filter_user_keys).
+  // built over another kind of key than these options say (internal_keys).
   bool KeyMayMatch(std::string_view user_key) const;
 
  private:

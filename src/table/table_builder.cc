@@ -5,7 +5,7 @@
 #include <cassert>
 #include <chrono>
 
-#include "db/dbformat.h"
+#include "base/dbformat.h"
 #include "table/block_builder.h"
 #include "table/bloom.h"
 #include "table/format.h"
@@ -19,18 +19,13 @@ namespace {
 // Larger entries are refused: restart offsets in a block are 32-bit.
 constexpr uint64_t kMaxEntrySize = uint64_t{1} << 30;
 
-bool KeysAreInternal(const TableOptions& options) {
-  return options.filter_user_keys ||
-         dynamic_cast<const InternalKeyComparator*>(options.comparator) != nullptr;
-}
-
 }  // namespace
 
 struct TableBuilder::Rep {
   Rep(const TableOptions& opt, WritableFile* f)
       : options(opt),
         file(f),
-        internal_keys(KeysAreInternal(opt)),
+        internal_keys(opt.internal_keys),
         version(opt.format_version == 1 ? 1 : kTableFormatVersion),
         data_block(opt.block_restart_interval),
         index_block(1) {

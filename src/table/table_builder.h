@@ -7,7 +7,7 @@
 // fails for good — every later Add returns that error, and Finish returns it
 // without writing the rest of the table (no footer, so the partial file can
 // never be opened as a table). The same holds for keys shorter than 8 bytes
-// when the keys are internal keys (TableOptions::filter_user_keys) and for
+// when the keys are internal keys (TableOptions::internal_keys) and for
 // errors of the file.
 //
 // Usage: Add* then exactly one of Finish (complete, synced table) or Abandon

@@ -10,7 +10,7 @@
 #include <thread>
 #include <vector>
 
-#include "db/dbformat.h"
+#include "base/dbformat.h"
 #include "table/table_builder.h"
 #include "table/table_testutil.h"
 #include "util/random.h"

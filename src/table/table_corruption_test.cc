@@ -11,7 +11,7 @@
 #include <tuple>
 #include <vector>
 
-#include "db/dbformat.h"
+#include "base/dbformat.h"
 #include "table/block.h"
 #include "table/format.h"
 #include "table/table.h"
@@ -360,7 +360,7 @@ TEST_F(TableDamageTest, WrongClaimedSizeOrOptionsNeverCrash) {
   // Reading a table of internal keys as plain keys still works (same bytes,
   // different comparator is refused).
   TableOptions plain;
-  plain.filter_user_keys = false;
+  plain.internal_keys = false;
   EXPECT_TRUE(IsNamedCorruption(Open(plain, good_, &table)));
 }
 

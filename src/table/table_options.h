@@ -40,9 +40,9 @@ struct TableOptions {
   int bloom_bits_per_key = 10;
   // The keys are internal keys (docs/format/table.md, "internal key"): every
   // key must be at least 8 bytes, the filter is built over the user key part
-  // and num_deletions is counted. Also implied when comparator is an
-  // InternalKeyComparator. Default: true.
-  bool filter_user_keys = true;
+  // and num_deletions is counted. False for tables of plain keys. Recorded in
+  // the table's properties as filter_user_keys. Default: true.
+  bool internal_keys = true;
   // Shared cache of uncompressed data blocks; nullptr disables caching. Must
   // outlive every table using it. Default: nullptr.
   Cache* block_cache = nullptr;
@@ -60,6 +60,23 @@ struct TableOptions {
   // the file. Called from reading threads; must be thread safe. Default: none.
   std::function<void(const std::string& message)> damage_reporter;
 };
+
+// The table options a database opened with `options` writes and reads its
+// tables with: internal keys ordered by `internal_comparator` (which must
+// outlive the tables), block size, restart interval, compression and bloom
+// bits from `options`; no cache, counters or damage reporter (the caller adds
+// what it has).
+inline TableOptions TableOptionsFromOptions(const Options& options,
+                                            const Comparator* internal_comparator) {
+  TableOptions t;
+  t.comparator = internal_comparator;
+  t.block_size = options.block_size;
+  t.block_restart_interval = options.block_restart_interval;
+  t.compression = options.compression;
+  t.bloom_bits_per_key = options.bloom_bits_per_key;
+  t.internal_keys = true;
+  return t;
+}
 
 }  // namespace lsmkv
 

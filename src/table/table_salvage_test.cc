@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "db/dbformat.h"
+#include "base/dbformat.h"
 #include "table/block.h"
 #include "table/block_builder.h"
 #include "table/cache.h"

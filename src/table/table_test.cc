@@ -7,7 +7,7 @@
 #include <tuple>
 #include <vector>
 
-#include "db/dbformat.h"
+#include "base/dbformat.h"
 #include "table/block.h"
 #include "table/block_builder.h"
 #include "table/cache.h"
@@ -266,7 +266,7 @@ TEST(TableTest, NoFilterWhenDisabled) {
 
 TEST(TableTest, PlainKeysWithBytewiseComparator) {
   TableOptions options;
-  options.filter_user_keys = false;
+  options.internal_keys = false;
   options.block_size = 128;
   StringSink sink;
   TableBuilder builder(options, &sink);
@@ -290,7 +290,7 @@ TEST(TableTest, PlainKeysWithBytewiseComparator) {
 TEST(TableTest, FilterOfAnotherKeyKindIsNotUsed) {
   // Written with a filter over user keys (8-byte tags stripped) ...
   TableOptions writer;
-  writer.filter_user_keys = true;
+  writer.internal_keys = true;
   StringSink sink;
   TableBuilder builder(writer, &sink);
   std::vector<std::string> keys;
@@ -299,7 +299,7 @@ TEST(TableTest, FilterOfAnotherKeyKindIsNotUsed) {
   ASSERT_TRUE(builder.Finish().ok());
   // ... read as plain keys: probing with whole keys would miss them all.
   TableOptions reader;
-  reader.filter_user_keys = false;
+  reader.internal_keys = false;
   std::unique_ptr<Table> table;
   ASSERT_TRUE(OpenTable(reader, sink.contents(), &table).ok());
   for (const auto& k : keys) {

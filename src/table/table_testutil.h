@@ -12,7 +12,7 @@
 #include <utility>
 #include <vector>
 
-#include "db/dbformat.h"
+#include "base/dbformat.h"
 #include "lsmkv/env.h"
 #include "util/random.h"
 

@@ -3,6 +3,7 @@
 #ifndef LSMKV_UTIL_COMPARATOR_H_
 #define LSMKV_UTIL_COMPARATOR_H_
 
+#include <cstddef>
 #include <string>
 #include <string_view>
 
@@ -20,6 +21,9 @@ class Comparator {
   virtual void FindShortestSeparator(std::string* start, std::string_view limit) const = 0;
   // May change *key to a shorter string s >= *key.
   virtual void FindShortSuccessor(std::string* key) const = 0;
+  // The length below which a key cannot be ordered by this comparator (a
+  // reader treats a shorter stored key as damage). Default: 0.
+  virtual size_t MinimumKeySize() const { return 0; }
 };
 
 // Lexicographic order of unsigned bytes. A process-wide singleton.

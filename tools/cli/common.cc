@@ -5,7 +5,7 @@
 #include <iostream>
 
 #include "cli/cli.h"
-#include "tools/tool_util.h"
+#include "admin/tool_util.h"
 
 namespace lsmkv::cli {
 

@@ -18,7 +18,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/cli.h"
-#include "tools/tool_util.h"
+#include "admin/tool_util.h"
 
 namespace lsmkv::cli {
 

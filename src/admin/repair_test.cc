@@ -1,7 +1,7 @@
 // RepairDB: what survives each kind of damage, that nothing wrong or stale
 // is ever returned afterwards, that the loss is reported exactly, and that
 // the previous files are kept in lost/.
-#include "tools/tools_testutil.h"
+#include "admin/tools_testutil.h"
 
 namespace lsmkv {
 namespace {

@@ -2,8 +2,8 @@
 // each kind of damage — a flipped byte in a table, a truncated MANIFEST, a
 // deleted table, a damaged WAL, a damaged CURRENT — is reported naming the
 // file.
-#include "tools/table_walker.h"
-#include "tools/tools_testutil.h"
+#include "admin/table_walker.h"
+#include "admin/tools_testutil.h"
 
 namespace lsmkv {
 namespace {

@@ -14,8 +14,8 @@
 // numbered files share one counter recorded in the MANIFEST.
 //
 // Thread safety: the free functions here are thread safe.
-#ifndef LSMKV_DB_FILENAME_H_
-#define LSMKV_DB_FILENAME_H_
+#ifndef LSMKV_BASE_FILENAME_H_
+#define LSMKV_BASE_FILENAME_H_
 
 #include <cstdint>
 #include <string>
@@ -81,4 +81,4 @@ Status ReadCurrentFile(Env* env, const std::string& dbname, std::string* manifes
 
 }  // namespace lsmkv
 
-#endif  // LSMKV_DB_FILENAME_H_
+#endif  // LSMKV_BASE_FILENAME_H_

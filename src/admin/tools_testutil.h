@@ -1,8 +1,8 @@
 // Helpers for the tests of the operator tools (verify, repair, dump,
 // checkpoint): a database in a fresh directory, a model of its contents, and
 // ways to damage its files. Test binaries only.
-#ifndef LSMKV_TOOLS_TOOLS_TESTUTIL_H_
-#define LSMKV_TOOLS_TOOLS_TESTUTIL_H_
+#ifndef LSMKV_ADMIN_TOOLS_TESTUTIL_H_
+#define LSMKV_ADMIN_TOOLS_TESTUTIL_H_
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -14,12 +14,12 @@
 #include <string>
 #include <vector>
 
-#include "db/dbformat.h"
-#include "db/filename.h"
+#include "base/dbformat.h"
+#include "base/filename.h"
 #include "gtest/gtest.h"
 #include "lsmkv/db.h"
 #include "lsmkv/tools.h"
-#include "tools/table_walker.h"
+#include "admin/table_walker.h"
 #include "util/testutil.h"
 
 namespace lsmkv::test {
@@ -197,4 +197,4 @@ class ToolsTest : public ::testing::Test {
 
 }  // namespace lsmkv::test
 
-#endif  // LSMKV_TOOLS_TOOLS_TESTUTIL_H_
+#endif  // LSMKV_ADMIN_TOOLS_TESTUTIL_H_

@@ -1,4 +1,4 @@
-#include "tools/manifest_reader.h"
+#include "admin/manifest_reader.h"
 
 #include <algorithm>
 #include <memory>

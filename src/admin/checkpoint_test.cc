@@ -4,7 +4,7 @@
 #include <atomic>
 #include <thread>
 
-#include "tools/tools_testutil.h"
+#include "admin/tools_testutil.h"
 
 namespace lsmkv {
 namespace {

@@ -3,8 +3,8 @@
 // first problem (VersionSet::Recover, which serves Open, stops there).
 //
 // Thread safety: not thread safe; ManifestContents is a plain value.
-#ifndef LSMKV_TOOLS_MANIFEST_READER_H_
-#define LSMKV_TOOLS_MANIFEST_READER_H_
+#ifndef LSMKV_ADMIN_MANIFEST_READER_H_
+#define LSMKV_ADMIN_MANIFEST_READER_H_
 
 #include <cstdint>
 #include <functional>
@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "db/dbformat.h"
+#include "base/dbformat.h"
 #include "db/version_edit.h"
 #include "lsmkv/env.h"
 #include "lsmkv/status.h"
@@ -73,4 +73,4 @@ std::vector<std::string> CheckLevels(const ManifestContents& contents,
 
 }  // namespace lsmkv::tools
 
-#endif  // LSMKV_TOOLS_MANIFEST_READER_H_
+#endif  // LSMKV_ADMIN_MANIFEST_READER_H_

@@ -2,7 +2,7 @@
 // damaged files (reported inline, the rest still shown), type detection.
 #include <sstream>
 
-#include "tools/tools_testutil.h"
+#include "admin/tools_testutil.h"
 
 namespace lsmkv {
 namespace {

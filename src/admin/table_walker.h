@@ -12,15 +12,15 @@
 // salvaged entry group by entry group (SalvageDataBlock).
 //
 // Thread safety: after Open, const methods may be called concurrently.
-#ifndef LSMKV_TOOLS_TABLE_WALKER_H_
-#define LSMKV_TOOLS_TABLE_WALKER_H_
+#ifndef LSMKV_ADMIN_TABLE_WALKER_H_
+#define LSMKV_ADMIN_TABLE_WALKER_H_
 
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
 
-#include "db/dbformat.h"
+#include "base/dbformat.h"
 #include "lsmkv/env.h"
 #include "lsmkv/status.h"
 #include "table/format.h"
@@ -165,4 +165,4 @@ class TableWalker {
 
 }  // namespace lsmkv::tools
 
-#endif  // LSMKV_TOOLS_TABLE_WALKER_H_
+#endif  // LSMKV_ADMIN_TABLE_WALKER_H_

@@ -1,10 +1,10 @@
 // Helpers shared by the operator tools (verify, repair, dump, checkpoint):
-// rendering of arbitrary bytes, the files of a database directory, copying a
-// file, and throttled progress reports.
+// rendering of arbitrary bytes, the files of a database directory and
+// throttled progress reports (copying a file is env/env_util.h).
 //
 // Thread safety: the free functions are thread safe; Progress is not.
-#ifndef LSMKV_TOOLS_TOOL_UTIL_H_
-#define LSMKV_TOOLS_TOOL_UTIL_H_
+#ifndef LSMKV_ADMIN_TOOL_UTIL_H_
+#define LSMKV_ADMIN_TOOL_UTIL_H_
 
 #include <cstdint>
 #include <map>
@@ -12,7 +12,7 @@
 #include <string_view>
 #include <vector>
 
-#include "db/filename.h"
+#include "base/filename.h"
 #include "lsmkv/env.h"
 #include "lsmkv/status.h"
 #include "lsmkv/tools.h"
@@ -40,14 +40,6 @@ Status ListDbFiles(Env* env, const std::string& dbname, DbFiles* files);
 
 // The size of fname, or 0 if it cannot be read.
 uint64_t FileSizeOrZero(Env* env, const std::string& fname);
-
-// Copies the first `limit` bytes of src (the whole file if limit is
-// UINT64_MAX) to a new file dst and syncs it. IOError if src holds fewer
-// than limit bytes. dst is removed on failure.
-Status CopyFile(Env* env, const std::string& src, const std::string& dst, uint64_t limit);
-// The same from an already open file (read from its current position).
-Status CopyOpenFile(Env* env, SequentialFile* src, const std::string& src_name,
-                    const std::string& dst, uint64_t limit);
 
 // "12.3 KiB", "4.0 MiB".
 std::string HumanBytes(uint64_t bytes);
@@ -77,4 +69,4 @@ class Progress {
 
 }  // namespace lsmkv::tools
 
-#endif  // LSMKV_TOOLS_TOOL_UTIL_H_
+#endif  // LSMKV_ADMIN_TOOL_UTIL_H_

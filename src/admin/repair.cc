@@ -17,17 +17,17 @@
 #include <memory>
 #include <set>
 
-#include "db/dbformat.h"
-#include "db/filename.h"
+#include "base/dbformat.h"
+#include "base/filename.h"
 #include "db/merging_iterator.h"
 #include "db/write_batch_internal.h"
 #include "memtable/memtable.h"
 #include "table/table.h"
 #include "table/table_builder.h"
 #include "table/table_options.h"
-#include "tools/manifest_reader.h"
-#include "tools/table_walker.h"
-#include "tools/tool_util.h"
+#include "admin/manifest_reader.h"
+#include "admin/table_walker.h"
+#include "admin/tool_util.h"
 #include "wal/log_reader.h"
 #include "wal/log_writer.h"
 
@@ -238,12 +238,7 @@ class Repairer {
         progress_fn_(options.progress),
         report_(report),
         icmp_(BytewiseComparator()) {
-    table_options_.comparator = &icmp_;
-    table_options_.block_size = options_.block_size;
-    table_options_.block_restart_interval = options_.block_restart_interval;
-    table_options_.compression = options_.compression;
-    table_options_.bloom_bits_per_key = options_.bloom_bits_per_key;
-    table_options_.filter_user_keys = true;
+    table_options_ = TableOptionsFromOptions(options_, &icmp_);
   }
 
   Status Run();

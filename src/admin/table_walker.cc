@@ -1,4 +1,4 @@
-#include "tools/table_walker.h"
+#include "admin/table_walker.h"
 
 #include <algorithm>
 

@@ -7,8 +7,8 @@
 // sequence descending, then type descending — so the newest version of a key
 // comes first and a Seek to (key, snapshot_seq) lands on the newest version
 // visible at that snapshot.
-#ifndef LSMKV_DB_DBFORMAT_H_
-#define LSMKV_DB_DBFORMAT_H_
+#ifndef LSMKV_BASE_DBFORMAT_H_
+#define LSMKV_BASE_DBFORMAT_H_
 
 #include <cassert>
 #include <cstdint>
@@ -86,6 +86,8 @@ class InternalKeyComparator final : public Comparator {
   const char* Name() const override { return "lsmkv.InternalKeyComparator"; }
   void FindShortestSeparator(std::string* start, std::string_view limit) const override;
   void FindShortSuccessor(std::string* key) const override;
+  // Every internal key ends in its 8-byte tag.
+  size_t MinimumKeySize() const override { return 8; }
   const Comparator* user_comparator() const { return user_comparator_; }
 
  private:
@@ -115,4 +117,4 @@ class LookupKey {
 
 }  // namespace lsmkv
 
-#endif  // LSMKV_DB_DBFORMAT_H_
+#endif  // LSMKV_BASE_DBFORMAT_H_
