@@ -122,8 +122,10 @@ inline ChartFiles WriteCharts(const std::string& report_path, const ChartInput& 
       dat << "\n";
     }
     gp << "\nset output " << Quoted(ratios_png) << "\n";
-    gp << "set title \"lsmkv throughput / peer throughput (median ops/s of the runs; above 1 = lsmkv faster)\"\n";
-    gp << "set ylabel \"ratio\"\nset yrange [0:" << Num(top * 1.1, "%.2f") << "]\nunset logscale y\n";
+    gp << "set title \"lsmkv throughput / peer throughput (median ops/s of the runs; above 1 = "
+          "lsmkv faster)\"\n";
+    gp << "set ylabel \"ratio\"\nset yrange [0:" << Num(top * 1.1, "%.2f")
+       << "]\nunset logscale y\n";
     gp << "set arrow 1 from graph 0, first 1 to graph 1, first 1 nohead lw 2 lc rgb \"black\"\n";
     gp << "set arrow 2 from graph 0, first 0.8 to graph 1, first 0.8 nohead dt 2 lc rgb \"red\"\n";
     gp << "plot ";
@@ -158,7 +160,8 @@ inline ChartFiles WriteCharts(const std::string& report_path, const ChartInput& 
     }
     gp << "\nset terminal pngcairo size 1400,1300 font \",10\"\n";
     gp << "set output " << Quoted(latency_png) << "\n";
-    gp << "set multiplot layout 3,1 title \"Latency percentiles per operation (microseconds, log scale; "
+    gp << "set multiplot layout 3,1 title \"Latency percentiles per operation (microseconds, log "
+          "scale; "
           "median-throughput run)\"\n";
     gp << "set logscale y\nset yrange [*:*]\nset ylabel \"us\"\n";
     const char* names[3] = {"p50", "p99", "p99.9"};

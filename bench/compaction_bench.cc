@@ -32,8 +32,7 @@
 namespace {
 
 double NowSeconds() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch())
-      .count();
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
 std::string Key(uint64_t i) {
@@ -87,12 +86,14 @@ Result RunOnce(const std::string& path, uint64_t num, int value_size, int thread
   std::string stats;
   auto sample_pending = [&] {
     db->GetProperty("lsmkv.stats", &stats);
-    r.peak_pending_mb = std::max(r.peak_pending_mb, Field(stats, "pending compaction bytes: ") / 1e6);
+    r.peak_pending_mb =
+        std::max(r.peak_pending_mb, Field(stats, "pending compaction bytes: ") / 1e6);
   };
 
   std::vector<uint64_t> order(num);
   for (uint64_t i = 0; i < num; i++) order[i] = i;
-  for (uint64_t i = num; i > 1; i--) std::swap(order[i - 1], order[rnd.Uniform(static_cast<uint32_t>(i))]);
+  for (uint64_t i = num; i > 1; i--)
+    std::swap(order[i - 1], order[rnd.Uniform(static_cast<uint32_t>(i))]);
   double start = NowSeconds();
   for (uint64_t i = 0; i < num; i++) {
     Check(db->Put(lsmkv::WriteOptions(), Key(order[i]), value), "fillrandom put");
@@ -164,16 +165,20 @@ void Print(const char* label, int threads, const Result& r) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"lsmkv_compaction_bench: fillrandom + overwrite + readrandom with compaction figures"};
+  CLI::App app{
+      "lsmkv_compaction_bench: fillrandom + overwrite + readrandom with compaction figures"};
   std::string db = "/tmp/lsmkv_compaction_bench";
   uint64_t num = 1000000;
   int value_size = 100;
   int runs = 3;
   std::string thread_list = "1,2";
   app.add_option("--db", db, "scratch database directory (destroyed)")->capture_default_str();
-  app.add_option("--num", num, "keys written by fillrandom, overwrites, reads")->capture_default_str();
+  app.add_option("--num", num, "keys written by fillrandom, overwrites, reads")
+      ->capture_default_str();
   app.add_option("--value_size", value_size, "value bytes")->capture_default_str();
-  app.add_option("--runs", runs, "runs per thread count")->check(CLI::Range(1, 50))->capture_default_str();
+  app.add_option("--runs", runs, "runs per thread count")
+      ->check(CLI::Range(1, 50))
+      ->capture_default_str();
   app.add_option("--compaction_threads", thread_list, "comma-separated max_background_compactions")
       ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
@@ -201,11 +206,11 @@ int main(int argc, char** argv) {
       return Median(v);
     };
     Result m;
-    for (double Result::*f : {&Result::fill_ops, &Result::overwrite_ops, &Result::read_ops,
-                              &Result::write_amp, &Result::space_amp, &Result::stall_s,
-                              &Result::stops, &Result::slowdowns, &Result::peak_pending_mb,
-                              &Result::settle_s, &Result::mutex_wait_p99, &Result::mutex_hold_p99,
-                              &Result::peak_parallel}) {
+    for (double Result::*f :
+         {&Result::fill_ops, &Result::overwrite_ops, &Result::read_ops, &Result::write_amp,
+          &Result::space_amp, &Result::stall_s, &Result::stops, &Result::slowdowns,
+          &Result::peak_pending_mb, &Result::settle_s, &Result::mutex_wait_p99,
+          &Result::mutex_hold_p99, &Result::peak_parallel}) {
       m.*f = med(f);
     }
     Print("median", t, m);

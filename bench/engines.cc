@@ -189,7 +189,8 @@ class RocksEngine : public Engine {
   std::string Put(std::string_view k, std::string_view v, bool sync) override {
     rocksdb::WriteOptions wo;
     wo.sync = sync;
-    return Err(db_->Put(wo, rocksdb::Slice(k.data(), k.size()), rocksdb::Slice(v.data(), v.size())));
+    return Err(
+        db_->Put(wo, rocksdb::Slice(k.data(), k.size()), rocksdb::Slice(v.data(), v.size())));
   }
   std::string Delete(std::string_view k, bool sync) override {
     rocksdb::WriteOptions wo;
@@ -273,7 +274,8 @@ class LevelEngine : public Engine {
     o.write_buffer_size = s.write_buffer_size;
     o.block_size = s.block_size;
     o.max_open_files = s.max_open_files;
-    o.compression = s.compression == "snappy" ? leveldb::kSnappyCompression : leveldb::kNoCompression;
+    o.compression =
+        s.compression == "snappy" ? leveldb::kSnappyCompression : leveldb::kNoCompression;
     if (!filter_) filter_.reset(leveldb::NewBloomFilterPolicy(s.bloom_bits));
     if (!cache_) cache_.reset(leveldb::NewLRUCache(s.block_cache_size));
     o.filter_policy = filter_.get();
@@ -286,7 +288,8 @@ class LevelEngine : public Engine {
   std::string Put(std::string_view k, std::string_view v, bool sync) override {
     leveldb::WriteOptions wo;
     wo.sync = sync;
-    return Err(db_->Put(wo, leveldb::Slice(k.data(), k.size()), leveldb::Slice(v.data(), v.size())));
+    return Err(
+        db_->Put(wo, leveldb::Slice(k.data(), k.size()), leveldb::Slice(v.data(), v.size())));
   }
   std::string Delete(std::string_view k, bool sync) override {
     leveldb::WriteOptions wo;
@@ -354,9 +357,10 @@ class LevelEngine : public Engine {
 }  // namespace
 
 std::vector<std::string> SettingLabels() {
-  return {"write buffer",     "memtables (max)",  "block size",      "bloom bits/key",
-          "block cache",      "compression",      "target file size", "max open files",
-          "background threads", "block checksums on read"};
+  return {"write buffer",           "memtables (max)", "block size",
+          "bloom bits/key",         "block cache",     "compression",
+          "target file size",       "max open files",  "background threads",
+          "block checksums on read"};
 }
 
 std::vector<std::string> AllEngineNames() { return {"lsmkv", "rocksdb", "leveldb"}; }

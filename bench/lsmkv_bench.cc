@@ -48,8 +48,7 @@ struct Config {
 };
 
 double NowSeconds() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch())
-      .count();
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
 // Key i as key_size bytes: the decimal number, zero padded (sortable).
@@ -294,8 +293,8 @@ class Bench {
           const int threads = std::stoi(t);
           OpenFresh();
           Result r = Fill(c_.sync_num, false, true, threads);
-          Report("fillsync/" + t + "thr", r, "(" + std::to_string(StatValue(db_.get(), "wal syncs")) +
-                                                 " fdatasyncs)");
+          Report("fillsync/" + t + "thr", r,
+                 "(" + std::to_string(StatValue(db_.get(), "wal syncs")) + " fdatasyncs)");
         }
         filled = false;
       } else if (name == "readrandom" || name == "readmissing") {
@@ -352,11 +351,16 @@ int main(int argc, char** argv) {
   app.add_option("--benchmarks", c.benchmarks, "comma-separated workloads")->capture_default_str();
   app.add_option("--num", c.num, "entries for fill/read workloads")->capture_default_str();
   app.add_option("--sync_num", c.sync_num, "entries for fillsync")->capture_default_str();
-  app.add_option("--sync_threads", c.sync_threads, "thread counts for fillsync")->capture_default_str();
-  app.add_option("--key_size", c.key_size, "key bytes")->capture_default_str()->check(CLI::Range(8, 1024));
+  app.add_option("--sync_threads", c.sync_threads, "thread counts for fillsync")
+      ->capture_default_str();
+  app.add_option("--key_size", c.key_size, "key bytes")
+      ->capture_default_str()
+      ->check(CLI::Range(8, 1024));
   app.add_option("--value_size", c.value_size, "value bytes")->capture_default_str();
-  app.add_option("--write_buffer_size", c.write_buffer_size, "memtable bytes")->capture_default_str();
-  app.add_option("--block_cache_size", c.block_cache_size, "block cache bytes")->capture_default_str();
+  app.add_option("--write_buffer_size", c.write_buffer_size, "memtable bytes")
+      ->capture_default_str();
+  app.add_option("--block_cache_size", c.block_cache_size, "block cache bytes")
+      ->capture_default_str();
   app.add_option("--bloom_bits", c.bloom_bits, "bloom bits per key")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
   Bench(c).Run();

@@ -49,17 +49,17 @@ constexpr const char* kCaveat =
     "build of RocksDB 7.8.3 ran 1.2–1.7x faster on this machine, LevelDB 1.0–1.2x";
 
 const std::vector<std::string> kAllWorkloads = {
-    "fillseq",     "fillrandom", "overwrite",  "fillsync",     "fillsync16",
-    "readrandom",  "readmissing", "readseq",   "readreverse",  "seekrandom",
-    "deleterandom", "readwhilewriting", "ycsb-a", "ycsb-e",    "readrandom-smallcache"};
+    "fillseq",      "fillrandom",       "overwrite", "fillsync",    "fillsync16",
+    "readrandom",   "readmissing",      "readseq",   "readreverse", "seekrandom",
+    "deleterandom", "readwhilewriting", "ycsb-a",    "ycsb-e",      "readrandom-smallcache"};
 
 struct Config {
   std::string db = "/tmp/lsmkv_peer_bench";
   std::string benchmarks = "all";
   std::string engines = "lsmkv,rocksdb,leveldb";
   uint64_t num = 1000000;
-  uint64_t reads = 0;   // 0: num
-  uint64_t seeks = 0;   // 0: num / 10
+  uint64_t reads = 0;  // 0: num
+  uint64_t seeks = 0;  // 0: num / 10
   uint64_t sync_num = 20000;
   double sync_seconds = 10;  // fillsync runs stop after this long (fdatasync rates vary 10x on VMs)
   int runs = 3;
@@ -79,7 +79,8 @@ std::string MakeKey(uint64_t i, int key_size) {
   char buf[32];
   std::snprintf(buf, sizeof(buf), "%016" PRIu64, i);
   std::string k(buf);
-  if (static_cast<int>(k.size()) > key_size) return k.substr(k.size() - static_cast<size_t>(key_size));
+  if (static_cast<int>(k.size()) > key_size)
+    return k.substr(k.size() - static_cast<size_t>(key_size));
   return std::string(static_cast<size_t>(key_size) - k.size(), '0') + k;
 }
 
@@ -124,7 +125,8 @@ class Zipfian {
     } else if (uz < 1.0 + std::pow(0.5, kTheta)) {
       rank = 1;
     } else {
-      rank = static_cast<uint64_t>(static_cast<double>(n_) * std::pow(eta_ * u - eta_ + 1.0, alpha_));
+      rank =
+          static_cast<uint64_t>(static_cast<double>(n_) * std::pow(eta_ * u - eta_ + 1.0, alpha_));
     }
     // Scramble so the hot keys are spread over the key space.
     uint64_t z = rank + 0x9e3779b97f4a7c15ull;
@@ -170,8 +172,8 @@ void Check(const std::string& err, const char* what) {
 uint64_t DirSize(const std::string& dir) {
   uint64_t total = 0;
   std::error_code ec;
-  for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::recursive_directory_iterator();
-       it.increment(ec)) {
+  for (auto it = fs::recursive_directory_iterator(dir, ec);
+       !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
     std::error_code ec2;
     if (it->is_regular_file(ec2)) total += it->file_size(ec2);
   }
@@ -195,7 +197,8 @@ void Settle(Engine* e) {
 
 class Runner {
  public:
-  explicit Runner(const Config& c) : c_(c), entry_bytes_(static_cast<uint64_t>(c.key_size + c.value_size)) {}
+  explicit Runner(const Config& c)
+      : c_(c), entry_bytes_(static_cast<uint64_t>(c.key_size + c.value_size)) {}
 
   std::string BaseDir(const std::string& engine) const { return c_.db + "/base-" + engine; }
   std::string WorkDir(const std::string& engine) const { return c_.db + "/work-" + engine; }
@@ -211,10 +214,11 @@ class Runner {
     std::unique_ptr<Engine> e = peerbench::NewEngine(engine_name);
     EngineSettings s = c_.settings;
     const std::string work = WorkDir(engine_name);
-    const bool fresh = workload == "fillseq" || workload == "fillrandom" || workload == "fillsync" ||
-                       workload == "fillsync16" || workload == "prepare";
+    const bool fresh = workload == "fillseq" || workload == "fillrandom" ||
+                       workload == "fillsync" || workload == "fillsync16" || workload == "prepare";
     const bool modifies = workload == "overwrite" || workload == "deleterandom" ||
-                          workload == "readwhilewriting" || workload == "ycsb-a" || workload == "ycsb-e";
+                          workload == "readwhilewriting" || workload == "ycsb-a" ||
+                          workload == "ycsb-e";
     std::string dir = BaseDir(engine_name);
     if (fresh) {
       if (workload != "prepare") dir = work;
@@ -224,7 +228,8 @@ class Runner {
       fs::copy(dir, work, fs::copy_options::recursive);
       dir = work;
     }
-    if (workload == "readrandom-smallcache") s.block_cache_size = std::max<uint64_t>(64 << 10, c_.num * entry_bytes_ / 4);
+    if (workload == "readrandom-smallcache")
+      s.block_cache_size = std::max<uint64_t>(64 << 10, c_.num * entry_bytes_ / 4);
     Check(e->Open(dir, s), "open");
 
     std::vector<lsmkv::Histogram> hists(1);
@@ -315,7 +320,8 @@ class Runner {
         r.bytes += key.size();
       }
       r.ops = c_.num;
-    } else if (workload == "readrandom" || workload == "readmissing" || workload == "readrandom-smallcache") {
+    } else if (workload == "readrandom" || workload == "readmissing" ||
+               workload == "readrandom-smallcache") {
       lsmkv::Random rnd(4000);
       const bool missing = workload == "readmissing";
       for (uint64_t i = 0; i < reads(); i++) {
@@ -327,16 +333,24 @@ class Runner {
         }
       }
       r.ops = reads();
-      if (!missing && r.found != r.ops) throw Failure{"readrandom found " + std::to_string(r.found) + " of " + std::to_string(r.ops)};
+      if (!missing && r.found != r.ops)
+        throw Failure{"readrandom found " + std::to_string(r.found) + " of " +
+                      std::to_string(r.ops)};
     } else if (workload == "readseq" || workload == "readreverse") {
       std::unique_ptr<peerbench::EngineIterator> it = e->NewIterator();
       const bool fwd = workload == "readseq";
       double t0 = Now();
-      if (fwd) it->SeekToFirst(); else it->SeekToLast();
+      if (fwd)
+        it->SeekToFirst();
+      else
+        it->SeekToLast();
       while (it->Valid()) {
         r.bytes += it->key().size() + it->value().size();
         r.ops++;
-        if (fwd) it->Next(); else it->Prev();
+        if (fwd)
+          it->Next();
+        else
+          it->Prev();
         const double t1 = Now();
         hists[0].Add((t1 - t0) * 1e6);
         t0 = t1;
@@ -600,7 +614,8 @@ Summary Summarize(const std::vector<ChildResult>& runs) {
     mbps.push_back(static_cast<double>(r.bytes) / r.seconds / 1048576.0);
     rss.push_back(static_cast<double>(r.max_rss_kb) / 1024.0);
     if (r.has_amp && r.user_write_bytes > 0)
-      wamp.push_back(static_cast<double>(r.disk_write_bytes) / static_cast<double>(r.user_write_bytes));
+      wamp.push_back(static_cast<double>(r.disk_write_bytes) /
+                     static_cast<double>(r.user_write_bytes));
     if (r.has_amp && r.live_bytes > 0)
       samp.push_back(static_cast<double>(r.db_size) / static_cast<double>(r.live_bytes));
   }
@@ -667,15 +682,18 @@ std::string WorkloadNote(const std::string& w, const Config& c, uint64_t reads, 
   if (w == "fillseq") return n(c.num) + " puts, ascending keys";
   if (w == "fillrandom") return n(c.num) + " puts, random order, each key once";
   if (w == "overwrite") return n(c.num) + " puts of random existing keys";
-  if (w == "fillsync") return n(c.sync_num) + " sync puts (at most " + Fmt("%.0f", c.sync_seconds) + " s), 1 thread";
-  if (w == "fillsync16") return n(c.sync_num) + " sync puts (at most " + Fmt("%.0f", c.sync_seconds) + " s), 16 threads";
+  if (w == "fillsync")
+    return n(c.sync_num) + " sync puts (at most " + Fmt("%.0f", c.sync_seconds) + " s), 1 thread";
+  if (w == "fillsync16")
+    return n(c.sync_num) + " sync puts (at most " + Fmt("%.0f", c.sync_seconds) + " s), 16 threads";
   if (w == "readrandom") return n(reads) + " gets, all present";
   if (w == "readmissing") return n(reads) + " gets, all absent";
   if (w == "readseq") return "full forward scan";
   if (w == "readreverse") return "full reverse scan";
   if (w == "seekrandom") return n(seeks) + " seeks + 10 Next";
   if (w == "deleterandom") return n(c.num) + " deletes of random keys";
-  if (w == "readwhilewriting") return n(std::max<uint64_t>(1, reads / 10)) + " gets by 1 reader while 1 writer overwrites";
+  if (w == "readwhilewriting")
+    return n(std::max<uint64_t>(1, reads / 10)) + " gets by 1 reader while 1 writer overwrites";
   if (w == "ycsb-a") return n(reads) + " ops, zipfian 0.99, 50% get / 50% update";
   if (w == "ycsb-e") return n(seeks) + " ops, zipfian 0.99, 95% scan 1-100 / 5% insert";
   if (w == "readrandom-smallcache") return n(reads) + " gets, block cache = 1/4 of the data";
@@ -690,28 +708,43 @@ int main(int argc, char** argv) {
   if (const char* env = std::getenv("BENCH_NUM")) c.num = std::strtoull(env, nullptr, 10);
   CLI::App app{"lsmkv_peer_bench: lsmkv, RocksDB and LevelDB on db_bench-style workloads"};
   app.add_option("--db", c.db, "scratch directory (removed)")->capture_default_str();
-  app.add_option("--benchmarks", c.benchmarks, "comma-separated workloads or 'all'")->capture_default_str();
+  app.add_option("--benchmarks", c.benchmarks, "comma-separated workloads or 'all'")
+      ->capture_default_str();
   app.add_option("--engines", c.engines, "comma-separated engines")->capture_default_str();
   app.add_option("--num", c.num, "entries (default BENCH_NUM or 1000000)")->capture_default_str();
-  app.add_option("--reads", c.reads, "ops of get workloads and ycsb-a (0: num; readwhilewriting: a tenth)")
+  app.add_option("--reads", c.reads,
+                 "ops of get workloads and ycsb-a (0: num; readwhilewriting: a tenth)")
       ->capture_default_str();
-  app.add_option("--seeks", c.seeks, "ops of seekrandom and ycsb-e (0: num/10)")->capture_default_str();
+  app.add_option("--seeks", c.seeks, "ops of seekrandom and ycsb-e (0: num/10)")
+      ->capture_default_str();
   app.add_option("--sync_num", c.sync_num, "puts of fillsync workloads")->capture_default_str();
   app.add_option("--sync_seconds", c.sync_seconds, "fillsync runs stop after this many seconds")
       ->capture_default_str();
-  app.add_option("--runs", c.runs, "runs per engine and workload")->capture_default_str()->check(CLI::Range(1, 100));
-  app.add_option("--key_size", c.key_size, "key bytes")->capture_default_str()->check(CLI::Range(8, 1024));
-  app.add_option("--value_size", c.value_size, "value bytes")->capture_default_str()->check(CLI::Range(1, 1 << 20));
-  app.add_option("--write_buffer_size", c.settings.write_buffer_size, "memtable bytes")->capture_default_str();
+  app.add_option("--runs", c.runs, "runs per engine and workload")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 100));
+  app.add_option("--key_size", c.key_size, "key bytes")
+      ->capture_default_str()
+      ->check(CLI::Range(8, 1024));
+  app.add_option("--value_size", c.value_size, "value bytes")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1 << 20));
+  app.add_option("--write_buffer_size", c.settings.write_buffer_size, "memtable bytes")
+      ->capture_default_str();
   app.add_option("--block_size", c.settings.block_size, "table block bytes")->capture_default_str();
-  app.add_option("--bloom_bits", c.settings.bloom_bits, "bloom bits per key")->capture_default_str();
-  app.add_option("--cache_size", c.settings.block_cache_size, "block cache bytes")->capture_default_str();
+  app.add_option("--bloom_bits", c.settings.bloom_bits, "bloom bits per key")
+      ->capture_default_str();
+  app.add_option("--cache_size", c.settings.block_cache_size, "block cache bytes")
+      ->capture_default_str();
   app.add_option("--compression", c.settings.compression, "none|snappy|lz4|zstd")
-      ->capture_default_str()->check(CLI::IsMember({"none", "snappy", "lz4", "zstd"}));
-  app.add_option("--rocksdb_background_jobs", c.settings.rocksdb_background_jobs, "RocksDB max_background_jobs")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"none", "snappy", "lz4", "zstd"}));
+  app.add_option("--rocksdb_background_jobs", c.settings.rocksdb_background_jobs,
+                 "RocksDB max_background_jobs")
       ->capture_default_str();
   app.add_option("--report", c.report, "write a markdown report here");
-  app.add_option("--machine_mb", c.machine_mb, "MiB for the sequential bandwidth probes")->capture_default_str();
+  app.add_option("--machine_mb", c.machine_mb, "MiB for the sequential bandwidth probes")
+      ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
   if (c.num < 100) {
     std::fprintf(stderr, "--num must be at least 100\n");
@@ -733,7 +766,8 @@ int main(int argc, char** argv) {
       return 2;
     }
     if (!e->SupportsCompression(c.settings.compression)) {
-      std::printf("note: %s does not support %s compression: skipped\n", name.c_str(), c.settings.compression.c_str());
+      std::printf("note: %s does not support %s compression: skipped\n", name.c_str(),
+                  c.settings.compression.c_str());
       continue;
     }
     engines.push_back(name);
@@ -748,7 +782,8 @@ int main(int argc, char** argv) {
 
   // Settings side by side.
   std::vector<std::vector<std::string>> described;
-  for (const auto& name : engines) described.push_back(peerbench::NewEngine(name)->DescribeSettings(c.settings));
+  for (const auto& name : engines)
+    described.push_back(peerbench::NewEngine(name)->DescribeSettings(c.settings));
   std::ostringstream settings_md, settings_txt;
   settings_md << "| setting |";
   for (const auto& name : engines) settings_md << " " << name << " |";
@@ -779,15 +814,17 @@ int main(int argc, char** argv) {
     settings_md << "\n";
     settings_txt << "\n";
   }
-  std::printf("lsmkv_peer_bench: num %" PRIu64 ", keys %d B, values %d B, runs %d, engines alternate per run\n",
+  std::printf("lsmkv_peer_bench: num %" PRIu64
+              ", keys %d B, values %d B, runs %d, engines alternate per run\n",
               c.num, c.key_size, c.value_size, c.runs);
   std::printf("%s", settings_txt.str().c_str());
   std::printf("caveat: %s\n\n", kCaveat);
 
   const MachineLimits machine = MeasureMachine(c.db, c.machine_mb);
-  std::printf("machine: fdatasync %.0f/s (4 KiB appends), sequential write %.0f MB/s (with fsync), "
-              "sequential read %.0f MB/s (page cache)\n\n",
-              machine.fdatasync_per_sec, machine.seq_write_mbps, machine.seq_read_mbps);
+  std::printf(
+      "machine: fdatasync %.0f/s (4 KiB appends), sequential write %.0f MB/s (with fsync), "
+      "sequential read %.0f MB/s (page cache)\n\n",
+      machine.fdatasync_per_sec, machine.seq_write_mbps, machine.seq_read_mbps);
 
   // Base databases for the read workloads.
   bool need_base = false;
@@ -799,14 +836,15 @@ int main(int argc, char** argv) {
       const double t0 = Now();
       ChildResult r = runner.RunInChild("prepare", name);
       if (!r.ok) base_error[name] = r.error;
-      std::printf("prepared %s base: %" PRIu64 " entries in %.1f s%s%s\n", name.c_str(), c.num, Now() - t0,
-                  r.ok ? "" : ", FAILED: ", r.error);
+      std::printf("prepared %s base: %" PRIu64 " entries in %.1f s%s%s\n", name.c_str(), c.num,
+                  Now() - t0, r.ok ? "" : ", FAILED: ", r.error);
     }
     std::printf("\n");
   }
 
-  std::printf("%-22s %-8s %12s %12s %12s %8s %9s %9s %9s %8s %6s %6s\n", "workload", "engine", "ops/s med",
-              "min", "max", "MB/s", "p50 us", "p99 us", "p99.9 us", "RSS MiB", "W-amp", "S-amp");
+  std::printf("%-22s %-8s %12s %12s %12s %8s %9s %9s %9s %8s %6s %6s\n", "workload", "engine",
+              "ops/s med", "min", "max", "MB/s", "p50 us", "p99 us", "p99.9 us", "RSS MiB", "W-amp",
+              "S-amp");
   std::map<std::string, std::map<std::string, Summary>> results;
   bool any_failed = !base_error.empty();
   for (const auto& w : workloads) {
@@ -831,9 +869,10 @@ int main(int argc, char** argv) {
         std::printf("%-22s %-8s FAILED: %s\n", w.c_str(), name.c_str(), s.error.c_str());
         continue;
       }
-      std::printf("%-22s %-8s %12.0f %12.0f %12.0f %8.1f %9s %9s %9s %8.1f %6s %6s%s%s\n", w.c_str(), name.c_str(),
-                  s.ops_med, s.ops_min, s.ops_max, s.mbps, Lat(s.p50).c_str(), Lat(s.p99).c_str(),
-                  Lat(s.p999).c_str(), s.rss_mib, Amp(s.wamp).c_str(), Amp(s.samp).c_str(),
+      std::printf("%-22s %-8s %12.0f %12.0f %12.0f %8.1f %9s %9s %9s %8.1f %6s %6s%s%s\n",
+                  w.c_str(), name.c_str(), s.ops_med, s.ops_min, s.ops_max, s.mbps,
+                  Lat(s.p50).c_str(), Lat(s.p99).c_str(), Lat(s.p999).c_str(), s.rss_mib,
+                  Amp(s.wamp).c_str(), Amp(s.samp).c_str(),
                   s.ok ? "" : "  (some runs failed: ", s.ok ? "" : (s.error + ")").c_str());
     }
     std::fflush(stdout);
@@ -854,13 +893,16 @@ int main(int argc, char** argv) {
           best_name = name;
         }
       }
-      if (best > 0 && l.ops_med > 0) ratio[w] = Fmt("%.2fx", l.ops_med / best) + " (vs " + best_name + ")";
-      else ratio[w] = "-";
+      if (best > 0 && l.ops_med > 0)
+        ratio[w] = Fmt("%.2fx", l.ops_med / best) + " (vs " + best_name + ")";
+      else
+        ratio[w] = "-";
     }
   }
   const double elapsed = Now() - t_start;
   std::printf("\nlsmkv / best peer (median ops/s):\n");
-  for (const auto& w : workloads) std::printf("  %-22s %s\n", w.c_str(), ratio.count(w) ? ratio[w].c_str() : "-");
+  for (const auto& w : workloads)
+    std::printf("  %-22s %s\n", w.c_str(), ratio.count(w) ? ratio[w].c_str() : "-");
   std::printf("\ntotal %.0f s. caveat: %s\n", elapsed, kCaveat);
 
   if (!c.report.empty()) {
@@ -880,22 +922,28 @@ int main(int argc, char** argv) {
     if (report.has_parent_path()) fs::create_directories(report.parent_path(), ec);
     std::ofstream out(c.report);
     out << "# lsmkv vs RocksDB vs LevelDB\n\n";
-    out << "Generated by `lsmkv_peer_bench` on " << date << " in " << Fmt("%.0f", elapsed) << " s.\n\n";
+    out << "Generated by `lsmkv_peer_bench` on " << date << " in " << Fmt("%.0f", elapsed)
+        << " s.\n\n";
     out << "> **Caveat:** " << kCaveat << ".\n\n";
     out << "Command: `" << c.command << "`\n\n";
     out << "## Machine\n\n";
-    out << "- " << std::thread::hardware_concurrency() << " CPUs (nproc)" << (cpu.empty() ? "" : ", " + cpu) << "\n";
+    out << "- " << std::thread::hardware_concurrency() << " CPUs (nproc)"
+        << (cpu.empty() ? "" : ", " + cpu) << "\n";
     out << "- memory: " << mem << "\n";
     out << "- kernel: " << u.sysname << " " << u.release << " " << u.machine << "\n";
     out << "- measured in the same run, in the benchmark directory: fdatasync "
         << Fmt("%.0f", machine.fdatasync_per_sec) << "/s on 4 KiB appends; sequential write "
-        << Fmt("%.0f", machine.seq_write_mbps) << " MB/s (" << c.machine_mb << " MiB, final fsync); sequential read "
-        << Fmt("%.0f", machine.seq_read_mbps) << " MB/s (page cache)\n\n";
+        << Fmt("%.0f", machine.seq_write_mbps) << " MB/s (" << c.machine_mb
+        << " MiB, final fsync); sequential read " << Fmt("%.0f", machine.seq_read_mbps)
+        << " MB/s (page cache)\n\n";
     out << "## Settings\n\n";
-    out << "Keys " << c.key_size << " bytes, values " << c.value_size << " bytes (half compressible), " << c.num
-        << " entries, " << c.runs << " run(s) per engine and workload, engines alternating (A B C A B C ...). "
-        << "Every run is a forked process; read workloads open a per-engine database filled by fillrandom, "
-        << "flushed and settled; workloads that modify it run on a copy. The data set fits in the page cache, "
+    out << "Keys " << c.key_size << " bytes, values " << c.value_size
+        << " bytes (half compressible), " << c.num << " entries, " << c.runs
+        << " run(s) per engine and workload, engines alternating (A B C A B C ...). "
+        << "Every run is a forked process; read workloads open a per-engine database filled by "
+           "fillrandom, "
+        << "flushed and settled; workloads that modify it run on a copy. The data set fits in the "
+           "page cache, "
         << "so reads measure the engines, not the disk.\n\n";
     out << settings_md.str() << "\n";
     peerbench::ChartInput chart;
@@ -914,34 +962,41 @@ int main(int argc, char** argv) {
     if (!charts.ratios_png.empty() || !charts.latency_png.empty()) {
       out << "## Charts\n\n";
       if (!charts.ratios_png.empty()) {
-        out << "Throughput of lsmkv divided by each peer's (median ops/s; the solid line is parity, the "
+        out << "Throughput of lsmkv divided by each peer's (median ops/s; the solid line is "
+               "parity, the "
             << "dashed one 0.8):\n\n![lsmkv / peer throughput](" << charts.ratios_png << ")\n\n";
       }
       if (!charts.latency_png.empty()) {
         out << "Latency percentiles per operation (median-throughput run, log scale):\n\n"
             << "![latency percentiles](" << charts.latency_png << ")\n\n";
       }
-      out << "Data and gnuplot script beside this file (`*-ratios.dat`, `*-latency.dat`, `*.gp`).\n\n";
+      out << "Data and gnuplot script beside this file (`*-ratios.dat`, `*-latency.dat`, "
+             "`*.gp`).\n\n";
     }
     out << "## Results\n\n";
-    out << "ops/s: median of the runs [min–max]. Latency percentiles (microseconds) of the median run. "
-        << "RSS: peak resident set of the run's process (ru_maxrss), median. W-amp: bytes the process wrote "
-        << "to storage (/proc/self/io write_bytes, through flush and settling) / user bytes written. "
+    out << "ops/s: median of the runs [min–max]. Latency percentiles (microseconds) of the median "
+           "run. "
+        << "RSS: peak resident set of the run's process (ru_maxrss), median. W-amp: bytes the "
+           "process wrote "
+        << "to storage (/proc/self/io write_bytes, through flush and settling) / user bytes "
+           "written. "
         << "S-amp: database size on disk after flush and settling / live key+value bytes.\n\n";
-    out << "| workload | what | engine | ops/s | MB/s | p50 | p99 | p99.9 | RSS MiB | W-amp | S-amp | lsmkv / best peer |\n";
+    out << "| workload | what | engine | ops/s | MB/s | p50 | p99 | p99.9 | RSS MiB | W-amp | "
+           "S-amp | lsmkv / best peer |\n";
     out << "|---|---|---|---|---|---|---|---|---|---|---|---|\n";
     for (const auto& w : workloads) {
       bool first = true;
       for (const auto& name : engines) {
         const Summary& s = results[w][name];
-        out << "| " << (first ? w : "") << " | " << (first ? WorkloadNote(w, c, reads, seeks) : "") << " | " << name
-            << " | ";
+        out << "| " << (first ? w : "") << " | " << (first ? WorkloadNote(w, c, reads, seeks) : "")
+            << " | " << name << " | ";
         if (!s.ok && s.ops_med == 0) {
           out << "FAILED: " << s.error << " | | | | | | | | |\n";
         } else {
-          out << Fmt("%.0f", s.ops_med) << " [" << Fmt("%.0f", s.ops_min) << "–" << Fmt("%.0f", s.ops_max) << "] | "
-              << Fmt("%.1f", s.mbps) << " | " << Lat(s.p50) << " | " << Lat(s.p99) << " | " << Lat(s.p999) << " | "
-              << Fmt("%.1f", s.rss_mib) << " | " << Amp(s.wamp) << " | " << Amp(s.samp) << " | "
+          out << Fmt("%.0f", s.ops_med) << " [" << Fmt("%.0f", s.ops_min) << "–"
+              << Fmt("%.0f", s.ops_max) << "] | " << Fmt("%.1f", s.mbps) << " | " << Lat(s.p50)
+              << " | " << Lat(s.p99) << " | " << Lat(s.p999) << " | " << Fmt("%.1f", s.rss_mib)
+              << " | " << Amp(s.wamp) << " | " << Amp(s.samp) << " | "
               << (first && ratio.count(w) ? ratio[w] : "") << " |\n";
         }
         first = false;

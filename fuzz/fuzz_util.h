@@ -18,13 +18,13 @@
 #include "lsmkv/status.h"
 
 // Aborts the fuzzer (a crash it saves as an input) when cond is false.
-#define FUZZ_CHECK(cond, what)                                                          \
-  do {                                                                                  \
-    if (!(cond)) {                                                                      \
-      std::fprintf(stderr, "%s:%d: invariant violated: %s (%s)\n", __FILE__, __LINE__, \
-                   #cond, what);                                                        \
-      __builtin_trap();                                                                 \
-    }                                                                                   \
+#define FUZZ_CHECK(cond, what)                                                                \
+  do {                                                                                        \
+    if (!(cond)) {                                                                            \
+      std::fprintf(stderr, "%s:%d: invariant violated: %s (%s)\n", __FILE__, __LINE__, #cond, \
+                   what);                                                                     \
+      __builtin_trap();                                                                       \
+    }                                                                                         \
   } while (0)
 
 namespace lsmkv::fuzz {
@@ -54,8 +54,7 @@ class StringSequentialFile final : public SequentialFile {
 class StringRandomAccessFile final : public RandomAccessFile {
  public:
   explicit StringRandomAccessFile(std::string data) : data_(std::move(data)) {}
-  Status Read(uint64_t offset, size_t n, std::string_view* result,
-              char* scratch) const override {
+  Status Read(uint64_t offset, size_t n, std::string_view* result, char* scratch) const override {
     if (offset >= data_.size()) {
       *result = {};
       return Status::OK();

@@ -81,8 +81,8 @@ std::string Table(bool internal_keys, lsmkv::CompressionType compression, int bl
                   int entries, uint32_t format_version = lsmkv::kTableFormatVersion) {
   static const lsmkv::InternalKeyComparator icmp(lsmkv::BytewiseComparator());
   lsmkv::TableOptions options;
-  options.comparator = internal_keys ? static_cast<const lsmkv::Comparator*>(&icmp)
-                                     : lsmkv::BytewiseComparator();
+  options.comparator =
+      internal_keys ? static_cast<const lsmkv::Comparator*>(&icmp) : lsmkv::BytewiseComparator();
   options.internal_keys = internal_keys;
   options.block_size = 256;
   options.block_restart_interval = 4;
@@ -95,9 +95,9 @@ std::string Table(bool internal_keys, lsmkv::CompressionType compression, int bl
   for (int i = 0; i < entries; i++) {
     const std::string user_key = "key" + std::to_string(10000 + i * 3);
     const std::string key =
-        internal_keys ? InternalKey(user_key, 5000 - i, i % 5 == 0 ? lsmkv::kTypeDeletion
-                                                                   : lsmkv::kTypeValue)
-                      : user_key;
+        internal_keys
+            ? InternalKey(user_key, 5000 - i, i % 5 == 0 ? lsmkv::kTypeDeletion : lsmkv::kTypeValue)
+            : user_key;
     if (!builder.Add(key, std::string(20, static_cast<char>('a' + i % 26))).ok()) std::abort();
   }
   if (!builder.Finish().ok()) std::abort();
@@ -156,9 +156,12 @@ int main(int argc, char** argv) {
   ok &= WriteSeed(dir, "block_fuzz", "one_restart", BlockSeed(false, 16, 9));
 
   ok &= WriteSeed(dir, "table_fuzz", "empty", Table(true, lsmkv::CompressionType::kNone, 10, 0));
-  ok &= WriteSeed(dir, "table_fuzz", "internal", Table(true, lsmkv::CompressionType::kNone, 10, 40));
-  ok &= WriteSeed(dir, "table_fuzz", "user_keys", Table(false, lsmkv::CompressionType::kNone, 0, 30));
-  ok &= WriteSeed(dir, "table_fuzz", "snappy", Table(true, lsmkv::CompressionType::kSnappy, 10, 40));
+  ok &=
+      WriteSeed(dir, "table_fuzz", "internal", Table(true, lsmkv::CompressionType::kNone, 10, 40));
+  ok &=
+      WriteSeed(dir, "table_fuzz", "user_keys", Table(false, lsmkv::CompressionType::kNone, 0, 30));
+  ok &=
+      WriteSeed(dir, "table_fuzz", "snappy", Table(true, lsmkv::CompressionType::kSnappy, 10, 40));
   ok &= WriteSeed(dir, "table_fuzz", "lz4", Table(false, lsmkv::CompressionType::kLZ4, 8, 40));
   ok &= WriteSeed(dir, "table_fuzz", "zstd", Table(true, lsmkv::CompressionType::kZstd, 0, 40));
   ok &= WriteSeed(dir, "table_fuzz", "format_v1",

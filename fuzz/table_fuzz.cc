@@ -61,8 +61,8 @@ Entries BlockEntries(const BlockHandle& handle, const std::string& file) {
   if (handle.offset() > file.size() || handle.size() > file.size() - handle.offset()) {
     return entries;
   }
-  lsmkv::Block block(lsmkv::BlockContents::Copy(
-      std::string_view(file).substr(handle.offset(), handle.size())));
+  lsmkv::Block block(
+      lsmkv::BlockContents::Copy(std::string_view(file).substr(handle.offset(), handle.size())));
   std::unique_ptr<lsmkv::Iterator> it(block.NewIterator(lsmkv::BytewiseComparator()));
   for (it->SeekToFirst(); it->Valid() && entries.size() < kMaxEntries; it->Next()) {
     entries.emplace_back(it->key(), it->value());
@@ -150,12 +150,12 @@ void CheckGets(const lsmkv::Table& table, const lsmkv::TableOptions& options,
     std::string found_key, found_value;
     lsmkv::ReadOptions read_options;
     read_options.verify_checksums = trusted;
-    const Status s = table.InternalGet(read_options, target,
-                                       [&](std::string_view key, std::string_view value) {
-                                         calls++;
-                                         found_key.assign(key);
-                                         found_value.assign(value);
-                                       });
+    const Status s =
+        table.InternalGet(read_options, target, [&](std::string_view key, std::string_view value) {
+          calls++;
+          found_key.assign(key);
+          found_value.assign(value);
+        });
     FUZZ_CHECK(s.ok() || s.IsCorruption(), "InternalGet fails only with Corruption");
     FUZZ_CHECK(calls <= 1, "InternalGet calls back at most once");
     if (calls == 1) FUZZ_CHECK(cmp->Compare(found_key, target) >= 0, "found key >= target");

@@ -9,7 +9,8 @@ packages=(
   libgtest-dev libgmock-dev          # unit tests
   libcli11-dev                       # command-line parsing
   libsnappy-dev liblz4-dev libzstd-dev  # block compression
-  clang libclang-rt-14-dev           # libFuzzer and sanitizer runtimes
+  clang libclang-rt-14-dev           # libFuzzer and sanitizer runtimes, make tsa
+  clang-format                       # the formatting check (scripts/check_format.sh)
   librocksdb-dev libleveldb-dev      # peers of the comparison benchmark (and its smoke test)
   gnuplot-nox                        # benchmark charts (docs/BENCHMARKS-peers.md)
   libasio-dev                        # lsmkv-server's event loop (standalone Asio)

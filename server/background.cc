@@ -9,7 +9,9 @@
 
 namespace lsmkv::server {
 
-void BackgroundWorker::Start() { thread_ = std::thread([this] { Loop(); }); }
+void BackgroundWorker::Start() {
+  thread_ = std::thread([this] { Loop(); });
+}
 
 void BackgroundWorker::Stop() {
   {

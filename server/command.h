@@ -25,22 +25,22 @@
 namespace lsmkv::server {
 
 enum CommandFlag : uint32_t {
-  kCmdWrite = 1 << 0,     // changes keys: stripes of its keys are locked
-  kCmdReadOnly = 1 << 1,  // only reads keys
-  kCmdAdmin = 1 << 2,     // server administration (CONFIG, SHUTDOWN)
-  kCmdNoAuth = 1 << 3,    // allowed before authentication (AUTH, HELLO, QUIT)
-  kCmdFast = 1 << 4,      // O(1) or O(log N)
-  kCmdKeyspace = 1 << 5,  // reads or changes the whole keyspace: EXEC locks every stripe
-  kCmdLockAll = 1 << 6,   // takes every stripe even outside EXEC (FLUSHDB)
+  kCmdWrite = 1 << 0,        // changes keys: stripes of its keys are locked
+  kCmdReadOnly = 1 << 1,     // only reads keys
+  kCmdAdmin = 1 << 2,        // server administration (CONFIG, SHUTDOWN)
+  kCmdNoAuth = 1 << 3,       // allowed before authentication (AUTH, HELLO, QUIT)
+  kCmdFast = 1 << 4,         // O(1) or O(log N)
+  kCmdKeyspace = 1 << 5,     // reads or changes the whole keyspace: EXEC locks every stripe
+  kCmdLockAll = 1 << 6,      // takes every stripe even outside EXEC (FLUSHDB)
   kCmdTransaction = 1 << 7,  // MULTI, EXEC, DISCARD, WATCH: never queued
-  kCmdNoMulti = 1 << 8,   // refused inside MULTI (SHUTDOWN is run at once in Redis)
+  kCmdNoMulti = 1 << 8,      // refused inside MULTI (SHUTDOWN is run at once in Redis)
 };
 
 // Latency buckets (upper bounds, microseconds) of CommandStats; the last
 // bucket is +Inf.
 inline constexpr std::array<uint64_t, 16> kLatencyBucketsMicros = {
-    10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 500000,
-    1000000};
+    10,   25,    50,    100,   250,    500,    1000,   2500,
+    5000, 10000, 25000, 50000, 100000, 250000, 500000, 1000000};
 
 // Thread safety: every field is an atomic updated with relaxed ordering.
 struct CommandStats {
@@ -61,8 +61,8 @@ struct CommandSpec {
   const char* name;  // lowercase
   int arity;         // > 0: exactly; < 0: at least -arity (the name counts)
   uint32_t flags;
-  int first_key;     // 0 = no keys
-  int last_key;      // negative counts from the end (-1 = last argument)
+  int first_key;  // 0 = no keys
+  int last_key;   // negative counts from the end (-1 = last argument)
   int key_step;
   const char* group;  // COMMAND DOCS / ACL category: string, keyspace, connection...
   CommandHandler handler;

@@ -186,8 +186,8 @@ std::string ClientLine(const ClientState& c, int64_t now_ms) {
          " qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=" +
          std::to_string(c.output_buffer_bytes.load(std::memory_order_relaxed)) +
          " tot-mem=0 events=r cmd=" + (last ? last->name : "NULL") +
-         " user=default redir=-1 resp=" + std::to_string(c.protocol.load(std::memory_order_relaxed)) +
-         "\n";
+         " user=default redir=-1 resp=" +
+         std::to_string(c.protocol.load(std::memory_order_relaxed)) + "\n";
 }
 
 void Client(CommandContext& ctx) {
@@ -232,12 +232,18 @@ void Client(CommandContext& ctx) {
     if (!arity(2)) return;
     static const char* const kLines[] = {
         "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-        "GETNAME", "    Return the name of the current connection.",
-        "ID", "    Return the ID of the current connection.",
-        "INFO", "    Return information about the current client connection.",
-        "LIST", "    Return information about client connections.",
-        "SETNAME <name>", "    Assign the name <name> to the current connection.",
-        "HELP", "    Print this help."};
+        "GETNAME",
+        "    Return the name of the current connection.",
+        "ID",
+        "    Return the ID of the current connection.",
+        "INFO",
+        "    Return information about the current client connection.",
+        "LIST",
+        "    Return information about client connections.",
+        "SETNAME <name>",
+        "    Assign the name <name> to the current connection.",
+        "HELP",
+        "    Print this help."};
     ctx.reply.Array(std::size(kLines));
     for (const char* line : kLines) ctx.reply.Status(line);
   } else {

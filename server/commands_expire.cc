@@ -77,7 +77,9 @@ void ExpireGeneric(CommandContext& ctx, ExpireUnit unit, ExpireBase base) {
   ctx.reply.Integer(1);
 }
 
-void Expire(CommandContext& ctx) { ExpireGeneric(ctx, ExpireUnit::kSeconds, ExpireBase::kRelative); }
+void Expire(CommandContext& ctx) {
+  ExpireGeneric(ctx, ExpireUnit::kSeconds, ExpireBase::kRelative);
+}
 void PExpire(CommandContext& ctx) {
   ExpireGeneric(ctx, ExpireUnit::kMilliseconds, ExpireBase::kRelative);
 }

@@ -233,9 +233,8 @@ void DbSize(CommandContext& ctx) {
 
 // FLUSHDB / FLUSHALL [ASYNC|SYNC]. The dispatcher holds every stripe.
 void FlushDb(CommandContext& ctx) {
-  if (ctx.args.size() > 2 ||
-      (ctx.args.size() == 2 && !EqualsIgnoreCase(ctx.args[1], "async") &&
-       !EqualsIgnoreCase(ctx.args[1], "sync"))) {
+  if (ctx.args.size() > 2 || (ctx.args.size() == 2 && !EqualsIgnoreCase(ctx.args[1], "async") &&
+                              !EqualsIgnoreCase(ctx.args[1], "sync"))) {
     ctx.reply.Error(errors::kSyntax);
     return;
   }

@@ -60,8 +60,8 @@ void Unwatch(CommandContext& ctx) {
 
 void Add(CommandList* list, const char* name, int arity, uint32_t flags, int first, int last,
          CommandHandler handler) {
-  list->push_back(std::unique_ptr<CommandSpec>(
-      new CommandSpec{name, arity, flags, first, last, first ? 1 : 0, "transactions", handler, {}}));
+  list->push_back(std::unique_ptr<CommandSpec>(new CommandSpec{
+      name, arity, flags, first, last, first ? 1 : 0, "transactions", handler, {}}));
 }
 
 }  // namespace

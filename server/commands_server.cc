@@ -102,9 +102,9 @@ void ConfigCommand(CommandContext& ctx) {
     }
     for (const auto& spec : ctx.server.commands->all()) spec->stats.Reset();
     ServerStats& st = *ctx.server.stats;
-    for (auto* counter : {&st.connections_received, &st.rejected_connections,
-                          &st.commands_processed, &st.net_input_bytes, &st.net_output_bytes,
-                          &st.error_replies, &st.protocol_errors}) {
+    for (auto* counter :
+         {&st.connections_received, &st.rejected_connections, &st.commands_processed,
+          &st.net_input_bytes, &st.net_output_bytes, &st.error_replies, &st.protocol_errors}) {
       counter->store(0, std::memory_order_relaxed);
     }
     ctx.server.keyspace->keyspace_hits.store(0, std::memory_order_relaxed);
@@ -116,10 +116,14 @@ void ConfigCommand(CommandContext& ctx) {
   } else if (sub == "help") {
     static const char* const kLines[] = {
         "CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-        "GET <pattern>", "    Return parameters matching the glob-like <pattern> and their values.",
-        "SET <directive> <value>", "    Set the configuration <directive> to <value>.",
-        "RESETSTAT", "    Reset statistics reported by the INFO command.",
-        "HELP", "    Print this help."};
+        "GET <pattern>",
+        "    Return parameters matching the glob-like <pattern> and their values.",
+        "SET <directive> <value>",
+        "    Set the configuration <directive> to <value>.",
+        "RESETSTAT",
+        "    Reset statistics reported by the INFO command.",
+        "HELP",
+        "    Print this help."};
     ctx.reply.Array(std::size(kLines));
     for (const char* line : kLines) ctx.reply.Status(line);
   } else {
@@ -138,8 +142,8 @@ void CommandEntry(Reply& r, const CommandSpec& spec) {
   if (spec.flags & kCmdFast) flags.push_back("fast");
   std::vector<std::string> categories;
   categories.push_back(spec.flags & kCmdWrite ? "@write" : "@read");
-  categories.push_back(std::string("@") + (std::string(spec.group) == "generic" ? "keyspace"
-                                                                                : spec.group));
+  categories.push_back(std::string("@") +
+                       (std::string(spec.group) == "generic" ? "keyspace" : spec.group));
   categories.push_back(spec.flags & kCmdFast ? "@fast" : "@slow");
   if (spec.flags & kCmdAdmin) categories.push_back("@dangerous");
   r.Array(10);
@@ -220,13 +224,20 @@ void CommandCommand(CommandContext& ctx) {
   } else if (sub == "help") {
     static const char* const kLines[] = {
         "COMMAND <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-        "(no subcommand)", "    Return details about all commands.",
-        "COUNT", "    Return the total number of commands in this server.",
-        "LIST", "    Return a list of all commands in this server.",
-        "INFO [<command-name> ...]", "    Return details about multiple commands.",
-        "DOCS [<command-name> ...]", "    Return documentation details about multiple commands.",
-        "GETKEYS <full-command>", "    Return the keys from a full command.",
-        "HELP", "    Print this help."};
+        "(no subcommand)",
+        "    Return details about all commands.",
+        "COUNT",
+        "    Return the total number of commands in this server.",
+        "LIST",
+        "    Return a list of all commands in this server.",
+        "INFO [<command-name> ...]",
+        "    Return details about multiple commands.",
+        "DOCS [<command-name> ...]",
+        "    Return documentation details about multiple commands.",
+        "GETKEYS <full-command>",
+        "    Return the keys from a full command.",
+        "HELP",
+        "    Print this help."};
     ctx.reply.Array(std::size(kLines));
     for (const char* line : kLines) ctx.reply.Status(line);
   } else {

@@ -182,8 +182,7 @@ void GetEx(CommandContext& ctx) {
   }
   const bool has_expire = expire_index != 0;
   int64_t deadline = 0;
-  if (has_expire &&
-      !ParsePositiveExpire(ctx, args[expire_index], unit, base, "getex", &deadline)) {
+  if (has_expire && !ParsePositiveExpire(ctx, args[expire_index], unit, base, "getex", &deadline)) {
     return;
   }
   Entry entry;
@@ -353,8 +352,8 @@ void GetRange(CommandContext& ctx) {
     ctx.reply.Bulk("");
     return;
   }
-  ctx.reply.Bulk(std::string_view(entry.payload).substr(static_cast<size_t>(start),
-                                                        static_cast<size_t>(end - start + 1)));
+  ctx.reply.Bulk(std::string_view(entry.payload)
+                     .substr(static_cast<size_t>(start), static_cast<size_t>(end - start + 1)));
 }
 
 void SetRange(CommandContext& ctx) {

@@ -92,19 +92,24 @@ class CommandsTest : public ::testing::Test {
 const char kOk[] = "+OK\r\n";
 const char kNil[] = "$-1\r\n";
 
-std::string Bulk(const std::string& s) { return "$" + std::to_string(s.size()) + "\r\n" + s + "\r\n"; }
+std::string Bulk(const std::string& s) {
+  return "$" + std::to_string(s.size()) + "\r\n" + s + "\r\n";
+}
 std::string Int(int64_t v) { return ":" + std::to_string(v) + "\r\n"; }
 std::string Err(const std::string& s) { return "-" + s + "\r\n"; }
 
 TEST_F(CommandsTest, UnknownCommandAndArity) {
-  EXPECT_EQ(Run({"foo", "a", "b"}), Err("ERR unknown command 'foo', with args beginning with: 'a' 'b' "));
+  EXPECT_EQ(Run({"foo", "a", "b"}),
+            Err("ERR unknown command 'foo', with args beginning with: 'a' 'b' "));
   EXPECT_EQ(Run({"foo"}), Err("ERR unknown command 'foo', with args beginning with: "));
   EXPECT_EQ(Run({"GET"}), Err("ERR wrong number of arguments for 'get' command"));
   EXPECT_EQ(Run({"get", "a", "b"}), Err("ERR wrong number of arguments for 'get' command"));
   EXPECT_EQ(Run({"ping", "a", "b"}), Err("ERR wrong number of arguments for 'ping' command"));
   EXPECT_EQ(Run({"mset", "a"}), Err("ERR wrong number of arguments for 'mset' command"));
-  EXPECT_EQ(Run({"msetnx", "a", "b", "c"}), Err("ERR wrong number of arguments for 'msetnx' command"));
-  EXPECT_EQ(Run({"config", "set", "a"}), Err("ERR wrong number of arguments for 'config|set' command"));
+  EXPECT_EQ(Run({"msetnx", "a", "b", "c"}),
+            Err("ERR wrong number of arguments for 'msetnx' command"));
+  EXPECT_EQ(Run({"config", "set", "a"}),
+            Err("ERR wrong number of arguments for 'config|set' command"));
   EXPECT_EQ(Run({"client", "foo"}), Err("ERR unknown subcommand 'foo'. Try CLIENT HELP."));
   EXPECT_EQ(Run({"command", "foo"}), Err("ERR unknown subcommand 'foo'. Try COMMAND HELP."));
 }
@@ -128,7 +133,8 @@ TEST_F(CommandsTest, ConnectionCommands) {
   EXPECT_EQ(Run({"auth", "foo"}),
             Err("ERR AUTH <password> called without any password configured for the default "
                 "user. Are you sure your configuration is correct?"));
-  EXPECT_EQ(Run({"auth", "a", "b"}), Err("WRONGPASS invalid username-password pair or user is disabled."));
+  EXPECT_EQ(Run({"auth", "a", "b"}),
+            Err("WRONGPASS invalid username-password pair or user is disabled."));
   EXPECT_EQ(Run({"auth", "a", "b", "c"}), Err("ERR syntax error"));
   EXPECT_EQ(Run({"quit"}), kOk);
   EXPECT_TRUE(client_->close_after_reply);
@@ -153,7 +159,8 @@ TEST_F(CommandsTest, SetOptions) {
   EXPECT_EQ(Run({"set", "k", "v", "ex"}), Err("ERR syntax error"));
   EXPECT_EQ(Run({"set", "k", "v", "ex", "0"}), Err("ERR invalid expire time in 'set' command"));
   EXPECT_EQ(Run({"set", "k", "v", "ex", "-1"}), Err("ERR invalid expire time in 'set' command"));
-  EXPECT_EQ(Run({"set", "k", "v", "ex", "abc"}), Err("ERR value is not an integer or out of range"));
+  EXPECT_EQ(Run({"set", "k", "v", "ex", "abc"}),
+            Err("ERR value is not an integer or out of range"));
   EXPECT_EQ(Run({"set", "k", "v", "px", "9223372036854775807"}),
             Err("ERR invalid expire time in 'set' command"));
   EXPECT_EQ(Run({"set", "k", "v", "ex", "9223372036854775"}),
@@ -423,7 +430,8 @@ TEST_F(CommandsTest, ScanVisitsEveryKeyOnce) {
   EXPECT_EQ(Run({"scan", "0", "count", "0"}), Err("ERR syntax error"));
   EXPECT_EQ(Run({"scan", "0", "match"}), Err("ERR syntax error"));
   EXPECT_EQ(Run({"scan", "0", "foo", "bar"}), Err("ERR syntax error"));
-  EXPECT_EQ(Run({"scan", "0", "type", "list", "count", "10000"}).rfind("*2\r\n$1\r\n0\r\n*0\r\n", 0), 0u);
+  EXPECT_EQ(
+      Run({"scan", "0", "type", "list", "count", "10000"}).rfind("*2\r\n$1\r\n0\r\n*0\r\n", 0), 0u);
   EXPECT_EQ(Run({"dbsize"}), Int(501));
   EXPECT_EQ(Run({"keys", "oth?r"}), "*1\r\n" + Bulk("other"));
   const std::string random = Run({"randomkey"});
@@ -637,21 +645,31 @@ TEST_F(CommandsTest, Authentication) {
   ClientState* c = NewClient();
   EXPECT_FALSE(c->authenticated);
   const std::string noauth = Err("NOAUTH Authentication required.");
-  for (Args args : std::vector<Args>{{"get", "a"}, {"ping"}, {"set", "a", "b"}, {"select", "0"},
-                                     {"multi"}, {"client", "id"}, {"command"}, {"info"},
-                                     {"config", "get", "*"}, {"flushall"}, {"shutdown"}}) {
+  for (Args args : std::vector<Args>{{"get", "a"},
+                                     {"ping"},
+                                     {"set", "a", "b"},
+                                     {"select", "0"},
+                                     {"multi"},
+                                     {"client", "id"},
+                                     {"command"},
+                                     {"info"},
+                                     {"config", "get", "*"},
+                                     {"flushall"},
+                                     {"shutdown"}}) {
     EXPECT_EQ(Run(c, args), noauth) << args[0];
   }
   EXPECT_FALSE(shutdown_requested_);
   EXPECT_EQ(Run(c, {"foo"}), Err("ERR unknown command 'foo', with args beginning with: "));
   EXPECT_EQ(Run(c, {"hello", "3"}).substr(0, 7), "-NOAUTH");
-  EXPECT_EQ(Run(c, {"auth", "wrong"}), Err("WRONGPASS invalid username-password pair or user is disabled."));
+  EXPECT_EQ(Run(c, {"auth", "wrong"}),
+            Err("WRONGPASS invalid username-password pair or user is disabled."));
   EXPECT_EQ(Run(c, {"hello", "3", "auth", "default", "wrong"}),
             Err("WRONGPASS invalid username-password pair or user is disabled."));
   EXPECT_EQ(Run(c, {"auth", "secret"}), kOk);
   EXPECT_EQ(Run(c, {"get", "a"}), kNil);
   ClientState* d = NewClient();
-  EXPECT_EQ(Run(d, {"hello", "3", "auth", "default", "secret", "setname", "n1"}).substr(0, 2), "%7");
+  EXPECT_EQ(Run(d, {"hello", "3", "auth", "default", "secret", "setname", "n1"}).substr(0, 2),
+            "%7");
   EXPECT_EQ(Run(d, {"client", "getname"}), Bulk("n1"));
   ClientState* e = NewClient();
   EXPECT_EQ(Run(e, {"auth", "default", "secret"}), kOk);
@@ -662,18 +680,22 @@ TEST_F(CommandsTest, ConfigGetSet) {
   EXPECT_EQ(Run({"config", "get", "save"}), "*2\r\n$4\r\nsave\r\n$0\r\n\r\n");
   EXPECT_EQ(Run({"config", "get", "appendonly"}), "*2\r\n" + Bulk("appendonly") + Bulk("yes"));
   EXPECT_EQ(Run({"config", "get", "nonexist"}), "*0\r\n");
-  EXPECT_EQ(Run({"config", "get", "MAXC*", "maxm*"}).substr(0, 4), "*4\r\n");  // maxclients, maxmemory
+  EXPECT_EQ(Run({"config", "get", "MAXC*", "maxm*"}).substr(0, 4),
+            "*4\r\n");  // maxclients, maxmemory
   EXPECT_EQ(Run({"config", "set", "foo", "bar"}),
             Err("ERR Unknown option or number of arguments for CONFIG SET - 'foo'"));
   EXPECT_EQ(Run({"config", "set", "port", "1"}),
-            Err("ERR CONFIG SET failed (possibly related to argument 'port') - can't set immutable config"));
+            Err("ERR CONFIG SET failed (possibly related to argument 'port') - can't set immutable "
+                "config"));
   EXPECT_EQ(Run({"config", "set", "maxclients", "abc"}),
-            Err("ERR CONFIG SET failed (possibly related to argument 'maxclients') - argument couldn't be parsed into an integer"));
+            Err("ERR CONFIG SET failed (possibly related to argument 'maxclients') - argument "
+                "couldn't be parsed into an integer"));
   EXPECT_EQ(Run({"config", "set", "appendfsync", "always", "timeout", "7"}), kOk);
   EXPECT_EQ(keyspace_->fsync_policy(), FsyncPolicy::kAlways);
   EXPECT_EQ(Run({"config", "get", "timeout"}), "*2\r\n" + Bulk("timeout") + Bulk("7"));
   // All or nothing.
-  EXPECT_EQ(Run({"config", "set", "timeout", "9", "maxclients", "-5"}).substr(0, 18), "-ERR CONFIG SET fa");
+  EXPECT_EQ(Run({"config", "set", "timeout", "9", "maxclients", "-5"}).substr(0, 18),
+            "-ERR CONFIG SET fa");
   EXPECT_EQ(Run({"config", "get", "timeout"}), "*2\r\n" + Bulk("timeout") + Bulk("7"));
   EXPECT_EQ(Run({"set", "k", "v"}), kOk);  // works under appendfsync always
   EXPECT_EQ(Run({"config", "resetstat"}), kOk);
@@ -682,16 +704,21 @@ TEST_F(CommandsTest, ConfigGetSet) {
 TEST_F(CommandsTest, CommandAndInfo) {
   const std::string count = Run({"command", "count"});
   EXPECT_EQ(count, Int(static_cast<int64_t>(commands_.all().size())));
-  EXPECT_EQ(Run({"command", "info", "get"}).rfind("*1\r\n*10\r\n$3\r\nget\r\n:2\r\n*2\r\n+readonly\r\n+fast\r\n:1\r\n:1\r\n:1\r\n", 0), 0u);
+  EXPECT_EQ(
+      Run({"command", "info", "get"})
+          .rfind("*1\r\n*10\r\n$3\r\nget\r\n:2\r\n*2\r\n+readonly\r\n+fast\r\n:1\r\n:1\r\n:1\r\n",
+                 0),
+      0u);
   EXPECT_EQ(Run({"command", "docs"}), "*0\r\n");
-  EXPECT_EQ(Run({"command", "getkeys", "mset", "a", "1", "b", "2"}), "*2\r\n" + Bulk("a") + Bulk("b"));
+  EXPECT_EQ(Run({"command", "getkeys", "mset", "a", "1", "b", "2"}),
+            "*2\r\n" + Bulk("a") + Bulk("b"));
   EXPECT_EQ(Run({"command"}).rfind("*" + std::to_string(commands_.all().size()) + "\r\n", 0), 0u);
   EXPECT_EQ(Run({"set", "k", "v", "ex", "100"}), kOk);
   const std::string info = test::BulkValue(Run({"info"}));
-  for (const char* needle : {"# Server\r\nredis_version:", "# Clients\r\nconnected_clients:",
-                             "# Memory\r\nused_memory:", "# Persistence\r\n", "# Stats\r\n",
-                             "# Keyspace\r\ndb0:keys=1,expires=1,avg_ttl=0\r\n", "# Lsmkv\r\n",
-                             "lsmkv_level_L0:files=", "lsmkv_wal_syncs:", "aof_enabled:1"}) {
+  for (const char* needle :
+       {"# Server\r\nredis_version:", "# Clients\r\nconnected_clients:", "# Memory\r\nused_memory:",
+        "# Persistence\r\n", "# Stats\r\n", "# Keyspace\r\ndb0:keys=1,expires=1,avg_ttl=0\r\n",
+        "# Lsmkv\r\n", "lsmkv_level_L0:files=", "lsmkv_wal_syncs:", "aof_enabled:1"}) {
     EXPECT_NE(info.find(needle), std::string::npos) << needle << "\n" << info;
   }
   EXPECT_EQ(info.find("# Commandstats"), std::string::npos);

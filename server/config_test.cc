@@ -79,9 +79,9 @@ TEST(ConfigTest, CommandLineAndFile) {
   }
   Config config;
   bool help = false, version = false;
-  EXPECT_EQ(config.ParseCommandLine({"--config", path, "--port", "7001", "--timeout=5"}, &help,
-                                    &version),
-            "");
+  EXPECT_EQ(
+      config.ParseCommandLine({"--config", path, "--port", "7001", "--timeout=5"}, &help, &version),
+      "");
   EXPECT_EQ(config.Int(Setting::kPort), 7001);  // the command line wins
   EXPECT_EQ(config.String(Setting::kRequirepass), "two words");
   EXPECT_EQ(config.Int(Setting::kTimeout), 5);

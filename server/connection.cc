@@ -104,10 +104,9 @@ void Connection::DoRead() {
   char* buffer = parser_.PrepareWrite(kReadChunk, &available);
   reading_ = true;
   auto self = shared_from_this();
-  socket_.async_read_some(asio::buffer(buffer, available),
-                          [self](const asio::error_code& error, size_t bytes) {
-                            self->OnRead(error, bytes);
-                          });
+  socket_.async_read_some(
+      asio::buffer(buffer, available),
+      [self](const asio::error_code& error, size_t bytes) { self->OnRead(error, bytes); });
 }
 
 void Connection::OnRead(const asio::error_code& error, size_t bytes) {
@@ -175,8 +174,9 @@ void Connection::ExecuteBuffered(ServerContext& ctx, Reply& reply) {
     if (limit > 0 && out_.size() > static_cast<uint64_t>(limit)) {
       batch_.Finish(reply);
       out_.clear();
-      reply.Error("ERR client output buffer limit reached (client-output-buffer-limit); closing "
-                  "the connection");
+      reply.Error(
+          "ERR client output buffer limit reached (client-output-buffer-limit); closing "
+          "the connection");
       close_after_write_ = true;
       break;
     }
@@ -218,10 +218,9 @@ void Connection::DoWrite() {
   out_.clear();
   writing_ = true;
   auto self = shared_from_this();
-  asio::async_write(socket_, asio::buffer(sending_),
-                    [self](const asio::error_code& error, size_t bytes) {
-                      self->OnWrite(error, bytes);
-                    });
+  asio::async_write(
+      socket_, asio::buffer(sending_),
+      [self](const asio::error_code& error, size_t bytes) { self->OnWrite(error, bytes); });
 }
 
 void Connection::OnWrite(const asio::error_code& error, size_t bytes) {

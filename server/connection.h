@@ -25,8 +25,8 @@
 #include "server/client_state.h"
 #include "server/dispatcher.h"
 #include "server/reply.h"
-#include "server/server_context.h"
 #include "server/resp_parser.h"
+#include "server/server_context.h"
 
 namespace lsmkv::server {
 

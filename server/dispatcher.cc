@@ -68,8 +68,8 @@ std::string UnknownCommandError(const std::vector<std::string>& args) {
     listed += args[i].substr(0, 128 - listed.size());
     listed += "' ";
   }
-  return "ERR unknown command '" + args[0].substr(0, 128) + "', with args beginning with: " +
-         listed;
+  return "ERR unknown command '" + args[0].substr(0, 128) +
+         "', with args beginning with: " + listed;
 }
 
 std::string UnknownSubcommandError(std::string_view subcommand, std::string_view command) {

@@ -19,11 +19,11 @@ namespace lsmkv::server {
 
 namespace {
 
-const char* const kDefaultSections[] = {"server",      "clients", "memory", "persistence",
-                                        "stats",       "replication", "cpu", "keyspace",
-                                        "lsmkv"};
-const char* const kAllSections[] = {"server", "clients",      "memory",   "persistence",
-                                    "stats",  "replication",  "cpu",      "commandstats",
+const char* const kDefaultSections[] = {"server",      "clients",  "memory",
+                                        "persistence", "stats",    "replication",
+                                        "cpu",         "keyspace", "lsmkv"};
+const char* const kAllSections[] = {"server",   "clients",     "memory", "persistence",
+                                    "stats",    "replication", "cpu",    "commandstats",
                                     "keyspace", "lsmkv"};
 
 class Section {
@@ -247,7 +247,8 @@ std::string BuildInfo(ServerContext& server, const std::vector<std::string>& req
   std::set<std::string> wanted;
   if (requested.empty()) wanted.insert("default");
   for (const std::string& name : requested) wanted.insert(name);
-  if (wanted.erase("default")) wanted.insert(std::begin(kDefaultSections), std::end(kDefaultSections));
+  if (wanted.erase("default"))
+    wanted.insert(std::begin(kDefaultSections), std::end(kDefaultSections));
   if (wanted.erase("all") + wanted.erase("everything") > 0) {
     wanted.insert(std::begin(kAllSections), std::end(kAllSections));
   }

@@ -19,8 +19,8 @@
 #include <atomic>
 #include <bitset>
 #include <cstddef>
-#include <memory>
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <string_view>

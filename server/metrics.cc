@@ -63,13 +63,11 @@ class MetricsCollector : public prometheus::Collectable {
   void CollectCommands(std::vector<MetricFamily>* out) const {
     MetricFamily calls = Family("lsmkv_server_commands_total", "Commands executed, by command.",
                                 MetricType::Counter);
-    MetricFamily failures =
-        Family("lsmkv_server_command_errors_total",
-               "Commands that replied with an error or were rejected, by command.",
-               MetricType::Counter);
-    MetricFamily latency =
-        Family("lsmkv_server_command_duration_seconds", "Command execution time, by command.",
-               MetricType::Histogram);
+    MetricFamily failures = Family(
+        "lsmkv_server_command_errors_total",
+        "Commands that replied with an error or were rejected, by command.", MetricType::Counter);
+    MetricFamily latency = Family("lsmkv_server_command_duration_seconds",
+                                  "Command execution time, by command.", MetricType::Histogram);
     for (const auto& spec : context_->commands->all()) {
       const CommandStats& st = spec->stats;
       const double n = Load(st.calls);
@@ -142,8 +140,8 @@ class MetricsCollector : public prometheus::Collectable {
   void CollectEngine(std::vector<MetricFamily>* out) const {
     const EngineStats stats = ReadEngineStats(context_->keyspace->db());
     for (const auto& [name, value] : stats.counters) {
-      MetricFamily f =
-          Family("lsmkv_engine_" + name, "lsmkv engine statistic '" + name + "'.", MetricType::Gauge);
+      MetricFamily f = Family("lsmkv_engine_" + name, "lsmkv engine statistic '" + name + "'.",
+                              MetricType::Gauge);
       AddSample(&f, value);
       out->push_back(std::move(f));
     }

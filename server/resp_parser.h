@@ -84,9 +84,9 @@ class RespParser {
   size_t end_ = 0;    // one past the last received byte
 
   State state_ = State::kStart;
-  int64_t remaining_args_ = 0;   // bulks still expected in the current array
-  int64_t bulk_length_ = 0;      // length of the bulk being read (kBulkBody)
-  uint64_t pending_bytes_ = 0;   // bytes in the arguments parsed so far
+  int64_t remaining_args_ = 0;        // bulks still expected in the current array
+  int64_t bulk_length_ = 0;           // length of the bulk being read (kBulkBody)
+  uint64_t pending_bytes_ = 0;        // bytes in the arguments parsed so far
   std::vector<std::string> partial_;  // arguments of the unfinished command
   std::string error_;
 };

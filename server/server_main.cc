@@ -30,8 +30,8 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (version) {
-    std::printf("lsmkv-server %s (Redis %s protocol and commands)\n",
-                lsmkv::server::kServerVersion, lsmkv::server::kRedisCompatVersion);
+    std::printf("lsmkv-server %s (Redis %s protocol and commands)\n", lsmkv::server::kServerVersion,
+                lsmkv::server::kRedisCompatVersion);
     return 0;
   }
 
@@ -48,10 +48,11 @@ int main(int argc, char** argv) {
     return 1;
   }
   const auto& fsync_info = *Config::Find("appendfsync");
-  std::printf("lsmkv-server %s listening on %s (data directory %s, appendfsync %s, %d io threads)\n",
-              lsmkv::server::kServerVersion, server.listen_address().c_str(),
-              config.String(Setting::kDir).c_str(), config.Get(fsync_info).c_str(),
-              server.context().io_threads);
+  std::printf(
+      "lsmkv-server %s listening on %s (data directory %s, appendfsync %s, %d io threads)\n",
+      lsmkv::server::kServerVersion, server.listen_address().c_str(),
+      config.String(Setting::kDir).c_str(), config.Get(fsync_info).c_str(),
+      server.context().io_threads);
   if (server.metrics_port() >= 0) {
     std::printf("lsmkv-server metrics on http://%s:%d/metrics\n",
                 config.String(Setting::kBind).c_str(), server.metrics_port());

@@ -101,15 +101,26 @@ size_t RespClient::CompleteReplyLength(size_t offset) const {
   const char type = buffer_[offset];
   const std::string header = buffer_.substr(offset + 1, line_end - offset - 3);
   switch (type) {
-    case '+': case '-': case ':': case '_': case ',': case '#': case '(':
+    case '+':
+    case '-':
+    case ':':
+    case '_':
+    case ',':
+    case '#':
+    case '(':
       return line_end - offset;
-    case '$': case '=': case '!': {
+    case '$':
+    case '=':
+    case '!': {
       const long long length = std::atoll(header.c_str());
       if (length < 0) return line_end - offset;
       const size_t end = line_end + static_cast<size_t>(length) + 2;
       return end <= buffer_.size() ? end - offset : 0;
     }
-    case '*': case '~': case '%': case '>': {
+    case '*':
+    case '~':
+    case '%':
+    case '>': {
       long long count = std::atoll(header.c_str());
       if (count < 0) return line_end - offset;
       if (type == '%') count *= 2;

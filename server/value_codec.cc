@@ -35,7 +35,8 @@ bool DecodeValue(std::string_view stored, DecodedValue* out) {
   if (flags & kHasDeadline) {
     if (stored.size() < 9) return false;
     uint64_t d = 0;
-    for (int i = 0; i < 8; i++) d |= static_cast<uint64_t>(static_cast<uint8_t>(stored[1 + i])) << (8 * i);
+    for (int i = 0; i < 8; i++)
+      d |= static_cast<uint64_t>(static_cast<uint8_t>(stored[1 + i])) << (8 * i);
     if (d == 0 || d > static_cast<uint64_t>(INT64_MAX)) return false;
     out->deadline_ms = static_cast<int64_t>(d);
     header = 9;

@@ -26,8 +26,8 @@ TEST(ValueCodecTest, RoundTrip) {
 TEST(ValueCodecTest, RejectsDamage) {
   DecodedValue decoded;
   EXPECT_FALSE(DecodeValue("", &decoded));
-  EXPECT_FALSE(DecodeValue(std::string(1, '\x01'), &decoded));  // unknown type
-  EXPECT_FALSE(DecodeValue(std::string(1, '\x40'), &decoded));  // unknown flag
+  EXPECT_FALSE(DecodeValue(std::string(1, '\x01'), &decoded));          // unknown type
+  EXPECT_FALSE(DecodeValue(std::string(1, '\x40'), &decoded));          // unknown flag
   EXPECT_FALSE(DecodeValue(std::string("\x80\x01\x02", 3), &decoded));  // truncated deadline
   EXPECT_FALSE(DecodeValue(std::string("\x80\0\0\0\0\0\0\0\0", 9), &decoded));  // zero deadline
 }
@@ -59,7 +59,7 @@ TEST(ExpiryFilterTest, RemovesOnlyExpiredDataValues) {
   EXPECT_EQ(filter.Filter(1, "ka", expired), D::kRemove);
   EXPECT_EQ(filter.Filter(1, "ka", forever), D::kKeep);
   EXPECT_EQ(filter.Filter(1, "xhint", expired), D::kKeep);  // not a data key
-  EXPECT_EQ(filter.Filter(1, "ka", "garbage"), D::kKeep);    // undecodable: kept
+  EXPECT_EQ(filter.Filter(1, "ka", "garbage"), D::kKeep);   // undecodable: kept
   EXPECT_EQ(filter.removed(), 1u);
   now = 6000;
   EXPECT_EQ(filter.Filter(1, "ka", live), D::kRemove);

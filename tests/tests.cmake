@@ -1,6 +1,8 @@
 # The layering check (docs/design.md, "Layers"): no include from a lower layer
 # into a higher one or between siblings.
 add_test(NAME layering_check COMMAND bash ${PROJECT_SOURCE_DIR}/scripts/check_layers.sh)
+# The formatting check: every C++ file as clang-format writes it (.clang-format).
+add_test(NAME format_check COMMAND bash ${PROJECT_SOURCE_DIR}/scripts/check_format.sh)
 # Tests of the tools and the installed package (shell scripts driven by ctest).
 add_test(NAME cli_test COMMAND bash ${PROJECT_SOURCE_DIR}/tests/cli_test.sh $<TARGET_FILE:lsmkv_cli>)
 add_test(NAME install_test

@@ -90,29 +90,37 @@ struct Config {
   uint64_t write_buffer_size_override = 0;
 
   lsmkv::Options options;
-  uint32_t sync_percent = 0;     // share of writes with WriteOptions::sync
-  uint32_t flush_one_in = 0;     // a thread calls Flush with probability 1/flush_one_in per op
-  uint32_t compact_one_in = 0;   // ... CompactRange of a random range, 1/compact_one_in
-  uint32_t batch_keys_max = 2;   // keys per batch: 2..batch_keys_max
-  uint32_t scan_keys_max = 1;    // keys in the range of a scan or snapshot check: 1..scan_keys_max
+  uint32_t sync_percent = 0;    // share of writes with WriteOptions::sync
+  uint32_t flush_one_in = 0;    // a thread calls Flush with probability 1/flush_one_in per op
+  uint32_t compact_one_in = 0;  // ... CompactRange of a random range, 1/compact_one_in
+  uint32_t batch_keys_max = 2;  // keys per batch: 2..batch_keys_max
+  uint32_t scan_keys_max = 1;   // keys in the range of a scan or snapshot check: 1..scan_keys_max
 };
 
 const char* CompressionName(lsmkv::CompressionType type) {
   switch (type) {
-    case lsmkv::CompressionType::kNone: return "none";
-    case lsmkv::CompressionType::kSnappy: return "snappy";
-    case lsmkv::CompressionType::kLZ4: return "lz4";
-    case lsmkv::CompressionType::kZstd: return "zstd";
+    case lsmkv::CompressionType::kNone:
+      return "none";
+    case lsmkv::CompressionType::kSnappy:
+      return "snappy";
+    case lsmkv::CompressionType::kLZ4:
+      return "lz4";
+    case lsmkv::CompressionType::kZstd:
+      return "zstd";
   }
   return "?";
 }
 
 const char* RecoveryModeName(lsmkv::WalRecoveryMode mode) {
   switch (mode) {
-    case lsmkv::WalRecoveryMode::kTolerateCorruptedTail: return "kTolerateCorruptedTail";
-    case lsmkv::WalRecoveryMode::kAbsoluteConsistency: return "kAbsoluteConsistency";
-    case lsmkv::WalRecoveryMode::kPointInTime: return "kPointInTime";
-    case lsmkv::WalRecoveryMode::kSkipAnyCorrupted: return "kSkipAnyCorrupted";
+    case lsmkv::WalRecoveryMode::kTolerateCorruptedTail:
+      return "kTolerateCorruptedTail";
+    case lsmkv::WalRecoveryMode::kAbsoluteConsistency:
+      return "kAbsoluteConsistency";
+    case lsmkv::WalRecoveryMode::kPointInTime:
+      return "kPointInTime";
+    case lsmkv::WalRecoveryMode::kSkipAnyCorrupted:
+      return "kSkipAnyCorrupted";
   }
   return "?";
 }
@@ -185,29 +193,32 @@ std::string OverrideFlags(const Config& c) {
 void PrintConfig(const Config& c, const char* mode) {
   const lsmkv::Options& o = c.options;
   const bool verify_only = std::string(mode) == "verify-only";
-  std::printf(
-      "lsmkv_stress: %s seed=%" PRIu64 " threads=%u keys=%u seconds=%g ops=%" PRIu64 "\n"
-      "  write_buffer_size=%zu max_write_buffer_number=%d block_size=%zu "
-      "block_restart_interval=%d compression=%s bloom_bits_per_key=%d wal_recovery_mode=%s "
-      "paranoid_checks=%d\n"
-      "  block_cache_size=%zu max_open_files=%d target_file_size=%" PRIu64
-      " level0_file_limit=%d max_bytes_for_level_base=%" PRIu64
-      " level_size_multiplier=%d max_manifest_file_size=%" PRIu64
-      " max_background_compactions=%d\n"
-      "  sync_percent=%u flush_one_in=%u compact_one_in=%u batch_keys_max=%u "
-      "scan_keys_max=%u\n"
-      "  reproduce: lsmkv_stress --db %s --expected %s --seed %" PRIu64
-      " --threads %u --keys %u --seconds %g --ops %" PRIu64 "%s%s%s\n",
-      mode, c.seed, c.threads, c.keys, c.seconds, c.ops, o.write_buffer_size,
-      o.max_write_buffer_number, o.block_size, o.block_restart_interval,
-      CompressionName(o.compression), o.bloom_bits_per_key,
-      RecoveryModeName(o.wal_recovery_mode), verify_only ? 0 : o.paranoid_checks ? 1 : 0,
-      o.block_cache_size, o.max_open_files, o.target_file_size, o.level0_file_limit,
-      o.max_bytes_for_level_base, o.level_size_multiplier, o.max_manifest_file_size,
-      o.max_background_compactions, c.sync_percent, c.flush_one_in, c.compact_one_in,
-      c.batch_keys_max, c.scan_keys_max, c.db_path.c_str(), c.expected_path.c_str(), c.seed,
-      c.threads, c.keys, c.seconds, c.ops, OverrideFlags(c).c_str(),
-      verify_only ? " --verify-only" : "", verify_only ? "" : KillFlags(c).c_str());
+  std::printf("lsmkv_stress: %s seed=%" PRIu64 " threads=%u keys=%u seconds=%g ops=%" PRIu64
+              "\n"
+              "  write_buffer_size=%zu max_write_buffer_number=%d block_size=%zu "
+              "block_restart_interval=%d compression=%s bloom_bits_per_key=%d wal_recovery_mode=%s "
+              "paranoid_checks=%d\n"
+              "  block_cache_size=%zu max_open_files=%d target_file_size=%" PRIu64
+              " level0_file_limit=%d max_bytes_for_level_base=%" PRIu64
+              " level_size_multiplier=%d max_manifest_file_size=%" PRIu64
+              " max_background_compactions=%d\n"
+              "  sync_percent=%u flush_one_in=%u compact_one_in=%u batch_keys_max=%u "
+              "scan_keys_max=%u\n"
+              "  reproduce: lsmkv_stress --db %s --expected %s --seed %" PRIu64
+              " --threads %u --keys %u --seconds %g --ops %" PRIu64 "%s%s%s\n",
+              mode, c.seed, c.threads, c.keys, c.seconds, c.ops, o.write_buffer_size,
+              o.max_write_buffer_number, o.block_size, o.block_restart_interval,
+              CompressionName(o.compression), o.bloom_bits_per_key,
+              RecoveryModeName(o.wal_recovery_mode),
+              verify_only         ? 0
+              : o.paranoid_checks ? 1
+                                  : 0,
+              o.block_cache_size, o.max_open_files, o.target_file_size, o.level0_file_limit,
+              o.max_bytes_for_level_base, o.level_size_multiplier, o.max_manifest_file_size,
+              o.max_background_compactions, c.sync_percent, c.flush_one_in, c.compact_one_in,
+              c.batch_keys_max, c.scan_keys_max, c.db_path.c_str(), c.expected_path.c_str(), c.seed,
+              c.threads, c.keys, c.seconds, c.ops, OverrideFlags(c).c_str(),
+              verify_only ? " --verify-only" : "", verify_only ? "" : KillFlags(c).c_str());
   std::fflush(stdout);
 }
 
@@ -235,7 +246,8 @@ std::string DescribeFound(uint32_t index, const Slot& slot, bool found, const st
   if (!found) return "absent";
   const uint32_t newest = std::max(slot.value_id, slot.pending_value_id) + 4;
   for (uint32_t id = newest; id >= 1 && id + 64 > newest; id--) {
-    if (ValueFor(index, id) == value) return "value id " + std::to_string(id) + " (stale or future)";
+    if (ValueFor(index, id) == value)
+      return "value id " + std::to_string(id) + " (stale or future)";
   }
   return "unknown value of " + std::to_string(value.size()) + " bytes: " + ToHex(value, 24);
 }
@@ -432,8 +444,8 @@ int VerifyAndReport(const Config& config, lsmkv::DB* db, ExpectedState* expected
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   if (r.mismatch_count > 0) {
     for (const std::string& m : r.mismatches) {
-      std::fprintf(stderr, "lsmkv_stress: MISMATCH (%s verification) %s [seed %" PRIu64 "]\n",
-                   when, m.c_str(), config.seed);
+      std::fprintf(stderr, "lsmkv_stress: MISMATCH (%s verification) %s [seed %" PRIu64 "]\n", when,
+                   m.c_str(), config.seed);
     }
     std::fprintf(stderr,
                  "lsmkv_stress: FAILED: %" PRIu64 " mismatches among %" PRIu64
@@ -544,9 +556,8 @@ class Worker {
   }
 
   void DbError(const char* op, uint32_t index, const lsmkv::Status& s) {
-    failure_->Set(kExitDbError, std::string(op) + " of " + KeyName(index) +
-                                    " failed: " + s.ToString() + " [seed " +
-                                    std::to_string(config_.seed) + "]");
+    failure_->Set(kExitDbError, std::string(op) + " of " + KeyName(index) + " failed: " +
+                                    s.ToString() + " [seed " + std::to_string(config_.seed) + "]");
   }
 
   void DoSingleWrite(bool put) {
@@ -555,8 +566,8 @@ class Worker {
     if (!SetSlot(index, pending)) return;
     const lsmkv::WriteOptions wo = NextWriteOptions();
     const std::string key = KeyFor(index);
-    lsmkv::Status s = put ? db_->Put(wo, key, ValueFor(index, pending.pending_value_id))
-                          : db_->Delete(wo, key);
+    lsmkv::Status s =
+        put ? db_->Put(wo, key, ValueFor(index, pending.pending_value_id)) : db_->Delete(wo, key);
     if (!s.ok()) return DbError(put ? "Put" : "Delete", index, s);
     if (!SetSlot(index, Committed(pending))) return;
     (put ? counters_->puts : counters_->deletes).fetch_add(1, std::memory_order_relaxed);
@@ -600,8 +611,8 @@ class Worker {
     std::string value;
     lsmkv::Status s = db_->Get(lsmkv::ReadOptions(), KeyFor(index), &value);
     if (!s.ok() && !s.IsNotFound()) return DbError("Get", index, s);
-    const bool ok = slot.exists() ? s.ok() && value == ValueFor(index, slot.value_id)
-                                  : s.IsNotFound();
+    const bool ok =
+        slot.exists() ? s.ok() && value == ValueFor(index, slot.value_id) : s.IsNotFound();
     if (!ok) {
       failure_->Set(kExitMismatch, "MISMATCH (while running) " + KeyName(index) + ": expected " +
                                        DescribeState(index, slot.exists(), slot.value_id) +
@@ -628,8 +639,8 @@ class Worker {
     const uint32_t a = rnd_.Uniform(config_.keys);
     const uint32_t b = a + 1 + rnd_.Uniform(config_.keys - a);
     const std::string begin = KeyPrefix(a), end = KeyPrefix(b);
-    lsmkv::Status s = db_->CompactRange(rnd_.OneIn(4) ? nullptr : &begin,
-                                        rnd_.OneIn(4) ? nullptr : &end);
+    lsmkv::Status s =
+        db_->CompactRange(rnd_.OneIn(4) ? nullptr : &begin, rnd_.OneIn(4) ? nullptr : &end);
     if (!s.ok()) {
       failure_->Set(kExitDbError, "CompactRange failed: " + s.ToString() + " [seed " +
                                       std::to_string(config_.seed) + "]");
@@ -685,8 +696,9 @@ class Worker {
       const std::string key(it->key());
       if (n >= expect.size() || key != KeyFor(expect[n])) {
         const std::string wanted = n < expect.size() ? KeyName(expect[n]) : "the end";
-        return RangeMismatch(what, a, b, forward, "found key '" + ToHex(key, 40) +
-                                                     "' where " + wanted + " was expected");
+        return RangeMismatch(
+            what, a, b, forward,
+            "found key '" + ToHex(key, 40) + "' where " + wanted + " was expected");
       }
       const Slot& slot = want[expect[n] - a];
       if (it->value() != ValueFor(expect[n], slot.value_id)) {
@@ -698,8 +710,8 @@ class Worker {
       n++;
     }
     if (!it->status().ok()) {
-      failure_->Set(kExitDbError, std::string(what) + " iterator failed: " +
-                                      it->status().ToString() + " [seed " +
+      failure_->Set(kExitDbError, std::string(what) +
+                                      " iterator failed: " + it->status().ToString() + " [seed " +
                                       std::to_string(config_.seed) + "]");
       return false;
     }
@@ -714,8 +726,8 @@ class Worker {
 
   bool RangeMismatch(const char* what, uint32_t a, uint32_t b, bool forward,
                      const std::string& text) {
-    failure_->Set(kExitMismatch, std::string("MISMATCH (") + what + ", keys " +
-                                     std::to_string(a) + ".." + std::to_string(b - 1) +
+    failure_->Set(kExitMismatch, std::string("MISMATCH (") + what + ", keys " + std::to_string(a) +
+                                     ".." + std::to_string(b - 1) +
                                      (forward ? ", forward" : ", backward") + ") " + text +
                                      " [seed " + std::to_string(config_.seed) + "]");
     return false;
@@ -811,8 +823,8 @@ int RunWorkload(const Config& config, lsmkv::DB* db, ExpectedState* expected) {
   for (uint32_t t = 0; t < config.threads; t++) {
     const auto begin = static_cast<uint32_t>(uint64_t{config.keys} * t / config.threads);
     const auto end = static_cast<uint32_t>(uint64_t{config.keys} * (t + 1) / config.threads);
-    workers.push_back(std::make_unique<Worker>(config, t, begin, end, db, expected, &counters,
-                                               &failure));
+    workers.push_back(
+        std::make_unique<Worker>(config, t, begin, end, db, expected, &counters, &failure));
   }
   for (auto& w : workers) threads.emplace_back([&w, deadline] { w->Run(deadline); });
   for (auto& t : threads) t.join();
@@ -824,8 +836,8 @@ int RunWorkload(const Config& config, lsmkv::DB* db, ExpectedState* expected) {
               " compactions in %.2f s\n",
               counters.puts.load(), counters.deletes.load(), counters.batches.load(),
               counters.batch_keys.load(), counters.gets.load(), counters.scans.load(),
-              counters.scan_keys.load(), counters.snapshot_checks.load(),
-              counters.flushes.load(), counters.compactions.load(), secs);
+              counters.scan_keys.load(), counters.snapshot_checks.load(), counters.flushes.load(),
+              counters.compactions.load(), secs);
   std::fflush(stdout);
   if (failure.failed()) {
     std::fprintf(stderr, "lsmkv_stress: FAILED: %s\n", failure.message().c_str());
@@ -848,8 +860,8 @@ int CloseDb(const Config& config, std::unique_ptr<lsmkv::DB>* db) {
   lsmkv::Status s = (*db)->Close();
   db->reset();
   if (s.ok()) return 0;
-  std::fprintf(stderr, "lsmkv_stress: FAILED: Close: %s [seed %" PRIu64 "]\n",
-               s.ToString().c_str(), config.seed);
+  std::fprintf(stderr, "lsmkv_stress: FAILED: Close: %s [seed %" PRIu64 "]\n", s.ToString().c_str(),
+               config.seed);
   return kExitDbError;
 }
 
@@ -965,10 +977,10 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "lsmkv_stress: --seconds 0 and --ops 0: the workload would never end\n");
     return kExitUsage;
   }
-  config.seed = seed.has_value()
-                    ? *seed
-                    : static_cast<uint64_t>(
-                          std::chrono::system_clock::now().time_since_epoch().count());
+  config.seed =
+      seed.has_value()
+          ? *seed
+          : static_cast<uint64_t>(std::chrono::system_clock::now().time_since_epoch().count());
   Randomize(&config);
   if (config.max_manifest_file_size_override != 0) {
     config.options.max_manifest_file_size = config.max_manifest_file_size_override;

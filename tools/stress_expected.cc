@@ -152,8 +152,8 @@ bool ExpectedState::Set(uint32_t index, const Slot& slot, std::string* error) {
   EncodeSlot(slot, buf);
   slots_[index] = slot;
   if (!WriteAll(fd_, buf, kSlotSize, SlotOffset(index))) {
-    *error = "cannot write expected state of key " + std::to_string(index) + ": " +
-             std::strerror(errno);
+    *error =
+        "cannot write expected state of key " + std::to_string(index) + ": " + std::strerror(errno);
     return false;
   }
   return true;

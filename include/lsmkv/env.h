@@ -39,8 +39,7 @@ class RandomAccessFile {
   // Reads up to n bytes at offset. *result points into scratch (n bytes) or
   // into memory owned by the file and valid for the file's lifetime. A result
   // shorter than n with OK status means the file ended.
-  virtual Status Read(uint64_t offset, size_t n, std::string_view* result,
-                      char* scratch) const = 0;
+  virtual Status Read(uint64_t offset, size_t n, std::string_view* result, char* scratch) const = 0;
   // If Read may return file-owned memory: a handle that keeps that memory
   // valid for as long as it is held, even after the file is destroyed (e.g.
   // a memory mapping), so readers may use the bytes in place. nullptr (the
@@ -135,8 +134,7 @@ class EnvWrapper : public Env {
   Status NewSequentialFile(const std::string& f, std::unique_ptr<SequentialFile>* r) override {
     return target_->NewSequentialFile(f, r);
   }
-  Status NewRandomAccessFile(const std::string& f,
-                             std::unique_ptr<RandomAccessFile>* r) override {
+  Status NewRandomAccessFile(const std::string& f, std::unique_ptr<RandomAccessFile>* r) override {
     return target_->NewRandomAccessFile(f, r);
   }
   Status NewWritableFile(const std::string& f, std::unique_ptr<WritableFile>* r) override {
@@ -178,8 +176,7 @@ class EnvWrapper : public Env {
 std::unique_ptr<Env> NewMemEnv(Env* base);
 
 // Convenience helpers built on Env.
-Status WriteStringToFile(Env* env, std::string_view data, const std::string& fname,
-                         bool sync);
+Status WriteStringToFile(Env* env, std::string_view data, const std::string& fname, bool sync);
 Status ReadFileToString(Env* env, const std::string& fname, std::string* data);
 
 }  // namespace lsmkv

@@ -4,14 +4,14 @@
 #include <memory>
 #include <ostream>
 
+#include "admin/manifest_reader.h"
+#include "admin/table_walker.h"
+#include "admin/tool_util.h"
 #include "base/dbformat.h"
 #include "base/filename.h"
 #include "db/write_batch_internal.h"
 #include "table/table.h"
 #include "table/table_options.h"
-#include "admin/manifest_reader.h"
-#include "admin/table_walker.h"
-#include "admin/tool_util.h"
 #include "wal/log_reader.h"
 
 namespace lsmkv {
@@ -22,11 +22,16 @@ std::string Num(uint64_t n) { return std::to_string(n); }
 
 const char* EndName(log::Reader::End end) {
   switch (end) {
-    case log::Reader::End::kEof: return "end of file";
-    case log::Reader::End::kTornTail: return "incomplete last record (torn tail)";
-    case log::Reader::End::kZeroHeader: return "all-zero header (unwritten space)";
-    case log::Reader::End::kStaleLogNumber: return "fragment of another log number (stale data)";
-    case log::Reader::End::kIOError: return "read error";
+    case log::Reader::End::kEof:
+      return "end of file";
+    case log::Reader::End::kTornTail:
+      return "incomplete last record (torn tail)";
+    case log::Reader::End::kZeroHeader:
+      return "all-zero header (unwritten space)";
+    case log::Reader::End::kStaleLogNumber:
+      return "fragment of another log number (stale data)";
+    case log::Reader::End::kIOError:
+      return "read error";
   }
   return "?";
 }
@@ -373,10 +378,14 @@ Status DumpFile(const std::string& path, const DumpOptions& options, std::ostrea
     number = LogNumberFromHeader(env, path);  // a renamed copy
   }
   switch (type) {
-    case DumpFileType::kLog: return dumper.Log(path, number);
-    case DumpFileType::kManifest: return dumper.Manifest(path, number);
-    case DumpFileType::kTable: return dumper.Table(path);
-    case DumpFileType::kAuto: break;
+    case DumpFileType::kLog:
+      return dumper.Log(path, number);
+    case DumpFileType::kManifest:
+      return dumper.Manifest(path, number);
+    case DumpFileType::kTable:
+      return dumper.Table(path);
+    case DumpFileType::kAuto:
+      break;
   }
   return Status::InvalidArgument(path, "unknown dump type");
 }

@@ -17,6 +17,9 @@
 #include <memory>
 #include <set>
 
+#include "admin/manifest_reader.h"
+#include "admin/table_walker.h"
+#include "admin/tool_util.h"
 #include "base/dbformat.h"
 #include "base/filename.h"
 #include "db/merging_iterator.h"
@@ -25,9 +28,6 @@
 #include "table/table.h"
 #include "table/table_builder.h"
 #include "table/table_options.h"
-#include "admin/manifest_reader.h"
-#include "admin/table_walker.h"
-#include "admin/tool_util.h"
 #include "wal/log_reader.h"
 #include "wal/log_writer.h"
 
@@ -482,9 +482,10 @@ Status Repairer::ScanTable(uint64_t number) {
         gaps.Lost();
         lost_any = true;
         r.bytes_lost += block.handle.size() + kBlockTrailerSize;
-        r.details.push_back(s.ToString() + (ss.ok() ? "; every entry group lost"
-                                                    : "; not salvaged: " + ss.ToString()) +
-                            "; the whole block is lost");
+        r.details.push_back(
+            s.ToString() +
+            (ss.ok() ? "; every entry group lost" : "; not salvaged: " + ss.ToString()) +
+            "; the whole block is lost");
       }
     }
     if (!block.separator.empty()) gaps.Known(block.separator);

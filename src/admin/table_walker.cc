@@ -232,7 +232,8 @@ Status TableWalker::ReadSalvageData(SalvageData* out) const {
     BlockContents contents;
     Status s = ReadBlock(file_.get(), path_, m.handle, /*verify_checksum=*/true, &contents);
     if (s.ok()) s = SalvageData::Decode(contents.view(), out);
-    if (!s.ok() && s.IsCorruption()) return Status::Corruption(path_, "salvage block: " + Detail(s));
+    if (!s.ok() && s.IsCorruption())
+      return Status::Corruption(path_, "salvage block: " + Detail(s));
     return s;
   }
   return Status::NotFound(path_, "has no salvage block");

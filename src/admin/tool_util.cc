@@ -46,13 +46,26 @@ Status ListDbFiles(Env* env, const std::string& dbname, DbFiles* files) {
     FileType type;
     if (!ParseFileName(child, &number, &type)) continue;
     switch (type) {
-      case FileType::kTableFile: files->tables[number] = child; break;
-      case FileType::kLogFile: files->logs[number] = child; break;
-      case FileType::kDescriptorFile: files->manifests[number] = child; break;
-      case FileType::kTempFile: files->temps[number] = child; break;
-      case FileType::kCurrentFile: files->has_current = true; break;
-      case FileType::kLockFile: files->has_lock = true; break;
-      default: break;
+      case FileType::kTableFile:
+        files->tables[number] = child;
+        break;
+      case FileType::kLogFile:
+        files->logs[number] = child;
+        break;
+      case FileType::kDescriptorFile:
+        files->manifests[number] = child;
+        break;
+      case FileType::kTempFile:
+        files->temps[number] = child;
+        break;
+      case FileType::kCurrentFile:
+        files->has_current = true;
+        break;
+      case FileType::kLockFile:
+        files->has_lock = true;
+        break;
+      default:
+        break;
     }
   }
   return Status::OK();

@@ -14,12 +14,12 @@
 #include <string>
 #include <vector>
 
+#include "admin/table_walker.h"
 #include "base/dbformat.h"
 #include "base/filename.h"
 #include "gtest/gtest.h"
 #include "lsmkv/db.h"
 #include "lsmkv/tools.h"
-#include "admin/table_walker.h"
 #include "util/testutil.h"
 
 namespace lsmkv::test {

@@ -2,14 +2,14 @@
 #include <algorithm>
 #include <memory>
 
+#include "admin/manifest_reader.h"
+#include "admin/table_walker.h"
+#include "admin/tool_util.h"
 #include "base/dbformat.h"
 #include "base/filename.h"
 #include "db/write_batch_internal.h"
 #include "table/table.h"
 #include "table/table_options.h"
-#include "admin/manifest_reader.h"
-#include "admin/table_walker.h"
-#include "admin/tool_util.h"
 #include "wal/log_reader.h"
 
 namespace lsmkv {

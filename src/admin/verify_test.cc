@@ -112,8 +112,8 @@ TEST_F(VerifyTest, DamageReadsWorkAroundIsReported) {
     ASSERT_TRUE(s.IsCorruption()) << Problems();
     EXPECT_EQ(1u, report_.problems.size()) << Problems();
     EXPECT_TRUE(ProblemMentions(Basename(table))) << Problems();
-    EXPECT_TRUE(ProblemMentions(meta.name == kFilterBlockName ? "filter block damaged"
-                                                              : "salvage block"))
+    EXPECT_TRUE(
+        ProblemMentions(meta.name == kFilterBlockName ? "filter block damaged" : "salvage block"))
         << Problems();
     checked++;
   }

@@ -42,10 +42,14 @@ std::string RandomUserKey(Random* rnd) {
 
 SequenceNumber RandomSequence(Random* rnd) {
   switch (rnd->Uniform(4)) {
-    case 0: return 0;
-    case 1: return kMaxSequenceNumber - rnd->Uniform(3);
-    case 2: return rnd->Uniform(10);
-    default: return rnd->Next64() & kMaxSequenceNumber;
+    case 0:
+      return 0;
+    case 1:
+      return kMaxSequenceNumber - rnd->Uniform(3);
+    case 2:
+      return rnd->Uniform(10);
+    default:
+      return rnd->Next64() & kMaxSequenceNumber;
   }
 }
 
@@ -61,10 +65,9 @@ TEST(DbFormatTest, InternalKeyEncoding) {
 }
 
 TEST(DbFormatTest, ParseAppendRoundTrip) {
-  const std::string keys[] = {"", "k", "hello", std::string(300, '\xff'),
-                              std::string("\0\0\0", 3)};
-  const SequenceNumber seqs[] = {0,   1,   100, (1ull << 32) - 1, 1ull << 32, kMaxSequenceNumber - 1,
-                                 kMaxSequenceNumber};
+  const std::string keys[] = {"", "k", "hello", std::string(300, '\xff'), std::string("\0\0\0", 3)};
+  const SequenceNumber seqs[] = {
+      0, 1, 100, (1ull << 32) - 1, 1ull << 32, kMaxSequenceNumber - 1, kMaxSequenceNumber};
   for (const std::string& key : keys) {
     for (SequenceNumber seq : seqs) {
       for (ValueType type : {kTypeValue, kTypeDeletion}) {
@@ -202,8 +205,8 @@ TEST(DbFormatTest, SeparatorAndSuccessorKeepOrderOnRandomKeys) {
   Random rnd(test::TestSeed() + 1);
   int shortened = 0;
   for (int i = 0; i < 20000; i++) {
-    std::string a = IKey(RandomUserKey(&rnd), RandomSequence(&rnd),
-                         rnd.OneIn(2) ? kTypeValue : kTypeDeletion);
+    std::string a =
+        IKey(RandomUserKey(&rnd), RandomSequence(&rnd), rnd.OneIn(2) ? kTypeValue : kTypeDeletion);
     std::string b = IKey(rnd.OneIn(4) ? std::string(ExtractUserKey(a)) : RandomUserKey(&rnd),
                          RandomSequence(&rnd), rnd.OneIn(2) ? kTypeValue : kTypeDeletion);
     const int c = ICmp().Compare(a, b);

@@ -43,8 +43,10 @@ struct Numbered {
 };
 
 const Numbered kNumbered[] = {
-    {LogFileName, FileType::kLogFile},         {TableFileName, FileType::kTableFile},
-    {DescriptorFileName, FileType::kDescriptorFile}, {OptionsFileName, FileType::kOptionsFile},
+    {LogFileName, FileType::kLogFile},
+    {TableFileName, FileType::kTableFile},
+    {DescriptorFileName, FileType::kDescriptorFile},
+    {OptionsFileName, FileType::kOptionsFile},
     {TempFileName, FileType::kTempFile},
 };
 
@@ -57,8 +59,8 @@ void ExpectParses(const std::string& name, uint64_t want_number, FileType want_t
 }
 
 TEST(FileNameTest, NumberedNamesRoundTrip) {
-  std::vector<uint64_t> numbers = {0,       1,          5,          999999,
-                                   1000000, 4294967296, UINT64_MAX - 1, UINT64_MAX};
+  std::vector<uint64_t> numbers = {0,         1, 5, 999999, 1000000, 4294967296, UINT64_MAX - 1,
+                                   UINT64_MAX};
   Random rnd(test::TestSeed());
   for (int i = 0; i < 200; i++) numbers.push_back(rnd.OneIn(2) ? rnd.Next64() : rnd.Skewed(32));
   for (const Numbered& n : kNumbered) {

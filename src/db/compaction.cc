@@ -115,7 +115,8 @@ void SetupOtherInputs(const Options& options, const Comparator* ucmp, const Vers
   Range(all, ucmp, &lo, &hi);
   lov = lo;
   hiv = hi;
-  if (c->level + 2 < kNumLevels) c->grandparents = OverlappingFiles(v, c->level + 2, ucmp, &lov, &hiv);
+  if (c->level + 2 < kNumLevels)
+    c->grandparents = OverlappingFiles(v, c->level + 2, ucmp, &lov, &hiv);
   c->max_output_file_size = options.target_file_size;
   c->max_grandparent_overlap = 10 * options.target_file_size;
 }
@@ -220,9 +221,9 @@ bool PickCompaction(const Options& options, const InternalKeyComparator& icmp, c
   return false;
 }
 
-bool PickReadCompaction(const Options& options, const InternalKeyComparator& icmp,
-                        const Version& v, const CompactionsInFlight& inflight, int level,
-                        const FileRef& f, Compaction* c) {
+bool PickReadCompaction(const Options& options, const InternalKeyComparator& icmp, const Version& v,
+                        const CompactionsInFlight& inflight, int level, const FileRef& f,
+                        Compaction* c) {
   if (level < 0 || level >= kNumLevels - 1) return false;
   const std::vector<FileRef>& files = v.files(level);
   if (std::find(files.begin(), files.end(), f) == files.end()) return false;

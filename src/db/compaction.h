@@ -23,8 +23,8 @@ uint64_t MaxBytesForLevel(const Options& options, int level);
 double LevelScore(const Options& options, const Version& v, int level);
 
 struct Compaction {
-  uint64_t id = 0;                  // set by CompactionsInFlight::Add
-  int level = 0;                    // inputs[0] are in level, inputs[1] in level + 1
+  uint64_t id = 0;  // set by CompactionsInFlight::Add
+  int level = 0;    // inputs[0] are in level, inputs[1] in level + 1
   std::vector<FileRef> inputs[2];
   std::vector<FileRef> grandparents;  // level + 2 files overlapping the inputs
   uint64_t max_output_file_size = 0;
@@ -41,8 +41,7 @@ struct Compaction {
   bool IsTrivialMove() const;
   // True if no level below output_level() can contain user_key, so a
   // deletion of it that every snapshot can see may be dropped.
-  bool IsBaseLevelForKey(const Version& v, std::string_view user_key,
-                         const Comparator* ucmp) const;
+  bool IsBaseLevelForKey(const Version& v, std::string_view user_key, const Comparator* ucmp) const;
 };
 
 // What the running compactions hold, so that concurrent compactions never
@@ -86,9 +85,9 @@ bool PickCompaction(const Options& options, const InternalKeyComparator& icmp, c
 // A read-triggered compaction of file f of level (into level + 1; at level
 // 0 with every level-0 file, as they overlap). False if f is no longer in v,
 // is in the last level, or the compaction conflicts with inflight.
-bool PickReadCompaction(const Options& options, const InternalKeyComparator& icmp,
-                        const Version& v, const CompactionsInFlight& inflight, int level,
-                        const FileRef& f, Compaction* c);
+bool PickReadCompaction(const Options& options, const InternalKeyComparator& icmp, const Version& v,
+                        const CompactionsInFlight& inflight, int level, const FileRef& f,
+                        Compaction* c);
 
 // Bytes that compaction still has to rewrite to bring every level under its
 // soft limit: for each level over it, the excess and the share of the next

@@ -15,10 +15,10 @@
 #include <memory>
 #include <vector>
 
-#include "db/db_impl.h"
 #include "base/filename.h"
-#include "lsmkv/tools.h"
+#include "db/db_impl.h"
 #include "env/env_util.h"
+#include "lsmkv/tools.h"
 #include "wal/log_writer.h"
 
 namespace lsmkv {

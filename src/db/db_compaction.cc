@@ -2,9 +2,9 @@
 // manual CompactRange, and the drop rules for old versions and tombstones.
 #include <algorithm>
 
+#include "base/filename.h"
 #include "db/compaction.h"
 #include "db/db_impl.h"
-#include "base/filename.h"
 #include "db/merging_iterator.h"
 #include "lsmkv/compaction_filter.h"
 #include "table/table_builder.h"
@@ -43,8 +43,8 @@ bool DBImpl::PickNextCompaction(Compaction* c) {
   for (auto it = read_compaction_files_.begin(); it != read_compaction_files_.end();) {
     const auto& [level, file] = *it;
     const std::vector<FileRef>& files = v->files(level);
-    const bool present = level < kNumLevels - 1 &&
-                         std::find(files.begin(), files.end(), file) != files.end();
+    const bool present =
+        level < kNumLevels - 1 && std::find(files.begin(), files.end(), file) != files.end();
     if (!present) {
       it = read_compaction_files_.erase(it);
       continue;
@@ -236,7 +236,8 @@ Status DBImpl::MergeCompactionInputs(const Compaction& c, const Version& base,
       value = std::string_view();
       parsed.type = kTypeDeletion;
       filtered_values++;
-      if (parsed.sequence <= smallest_snapshot && c.IsBaseLevelForKey(base, parsed.user_key, ucmp)) {
+      if (parsed.sequence <= smallest_snapshot &&
+          c.IsBaseLevelForKey(base, parsed.user_key, ucmp)) {
         drop = true;
       }
     }
@@ -289,7 +290,8 @@ Status DBImpl::MergeCompactionInputs(const Compaction& c, const Version& base,
     for (const FileMetaData& out : *outputs) {
       env_->RemoveFile(TableFileName(dbname_, out.number)).PermitUncheckedError();
     }
-    if (meta.number != 0) env_->RemoveFile(TableFileName(dbname_, meta.number)).PermitUncheckedError();
+    if (meta.number != 0)
+      env_->RemoveFile(TableFileName(dbname_, meta.number)).PermitUncheckedError();
     outputs->clear();
   }
   return s;

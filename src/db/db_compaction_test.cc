@@ -225,7 +225,8 @@ TEST_F(CompactionTest, ModelFillsEveryLevelAndKeepsInvariants) {
   }
 }
 
-class ConcurrentCompactionTest : public CompactionTest, public ::testing::WithParamInterface<int> {};
+class ConcurrentCompactionTest : public CompactionTest,
+                                 public ::testing::WithParamInterface<int> {};
 
 INSTANTIATE_TEST_SUITE_P(Threads, ConcurrentCompactionTest, ::testing::Values(1, 4));
 
@@ -417,9 +418,9 @@ TEST_F(CompactionTest, StatsReportContentionPendingBytesAndCompactions) {
   ASSERT_TRUE(impl()->TEST_WaitForBackgroundWork().ok());
   std::string stats;
   ASSERT_TRUE(db_->GetProperty("lsmkv.stats", &stats));
-  for (const char* needle : {"pending compaction bytes: ", "db mutex wait ns: count ",
-                             "db mutex hold ns: count ", "compactions: ", "write stops: ",
-                             "stall micros: ", "write amplification"}) {
+  for (const char* needle :
+       {"pending compaction bytes: ", "db mutex wait ns: count ", "db mutex hold ns: count ",
+        "compactions: ", "write stops: ", "stall micros: ", "write amplification"}) {
     EXPECT_NE(std::string::npos, stats.find(needle)) << needle << "\n" << stats;
   }
   const std::string hold = "db mutex hold ns: count ";

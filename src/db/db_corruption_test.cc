@@ -199,18 +199,19 @@ class CorruptionTest : public ::testing::Test {
 
 struct SurvivalFigures {
   int trials = 0;
-  int all_readable = 0;     // the flip cost no key
-  int at_least_90 = 0;      // 90..99 readable
-  int below_90 = 0;         // fewer than 90 readable (fails the test)
-  int open_failed = 0;      // (fails the test)
+  int all_readable = 0;  // the flip cost no key
+  int at_least_90 = 0;   // 90..99 readable
+  int below_90 = 0;      // fewer than 90 readable (fails the test)
+  int open_failed = 0;   // (fails the test)
   long readable_sum = 0;
   int min_readable = 100;
   // Where the flip landed, as the readers saw it (lsmkv.stats counters):
-  int in_data = 0;            // a data block failed its checksum and was salvaged...
-  int fully_salvaged = 0;     // ... with every entry group intact (restart array, trailer)
-  int metadata_at_open = 0;   // footer, filter, properties, meta-index or index: Open worked around it
-  int unseen_by_reads = 0;    // bytes no read needs (salvage block): only the strict check sees it
-  int paranoid_failed = 0;    // paranoid Opens that failed naming the table
+  int in_data = 0;         // a data block failed its checksum and was salvaged...
+  int fully_salvaged = 0;  // ... with every entry group intact (restart array, trailer)
+  int metadata_at_open =
+      0;  // footer, filter, properties, meta-index or index: Open worked around it
+  int unseen_by_reads = 0;  // bytes no read needs (salvage block): only the strict check sees it
+  int paranoid_failed = 0;  // paranoid Opens that failed naming the table
 };
 
 // The value of one "name: N" line of the lsmkv.stats property.
@@ -302,9 +303,9 @@ TEST_P(TableSurvivalTest, OneFlippedByteInATableOf100Keys) {
       "%.1f; wrong values 0; flips in a data block %d (every entry group intact %d), in "
       "metadata worked around at Open %d, in bytes no read needs (salvage block) %d; paranoid "
       "Open failed naming the table %d\n",
-      GetParam(), good.size(), f.trials, f.all_readable, f.at_least_90, f.below_90,
-      f.open_failed, f.min_readable, static_cast<double>(f.readable_sum) / f.trials, f.in_data,
-      f.fully_salvaged, f.metadata_at_open, f.unseen_by_reads, f.paranoid_failed);
+      GetParam(), good.size(), f.trials, f.all_readable, f.at_least_90, f.below_90, f.open_failed,
+      f.min_readable, static_cast<double>(f.readable_sum) / f.trials, f.in_data, f.fully_salvaged,
+      f.metadata_at_open, f.unseen_by_reads, f.paranoid_failed);
   EXPECT_EQ(0, f.open_failed);
   EXPECT_EQ(0, f.below_90) << "first: " << first_below_90;
   EXPECT_GE(f.min_readable, 90);
@@ -361,9 +362,10 @@ TEST_F(CorruptionTest, TruncatedOrZeroedTable) {
       db_.reset();
     }
   }
-  std::printf("table truncated or zeroed (64 bytes) at %d points: Open failed %d, reads reported "
-              "Corruption %d, read around and logged %d, wrong values 0; paranoid Open failed %d\n",
-              trials, open_failed, reads_failed, logged, paranoid_failed);
+  std::printf(
+      "table truncated or zeroed (64 bytes) at %d points: Open failed %d, reads reported "
+      "Corruption %d, read around and logged %d, wrong values 0; paranoid Open failed %d\n",
+      trials, open_failed, reads_failed, logged, paranoid_failed);
   EXPECT_EQ(trials, open_failed + paranoid_failed) << "some damage went unnoticed";
 }
 
@@ -371,10 +373,14 @@ TEST_F(CorruptionTest, TruncatedOrZeroedTable) {
 
 const char* ModeName(WalRecoveryMode m) {
   switch (m) {
-    case WalRecoveryMode::kTolerateCorruptedTail: return "kTolerateCorruptedTail";
-    case WalRecoveryMode::kAbsoluteConsistency: return "kAbsoluteConsistency";
-    case WalRecoveryMode::kPointInTime: return "kPointInTime";
-    case WalRecoveryMode::kSkipAnyCorrupted: return "kSkipAnyCorrupted";
+    case WalRecoveryMode::kTolerateCorruptedTail:
+      return "kTolerateCorruptedTail";
+    case WalRecoveryMode::kAbsoluteConsistency:
+      return "kAbsoluteConsistency";
+    case WalRecoveryMode::kPointInTime:
+      return "kPointInTime";
+    case WalRecoveryMode::kSkipAnyCorrupted:
+      return "kSkipAnyCorrupted";
   }
   return "?";
 }
@@ -416,8 +422,8 @@ TEST_F(CorruptionTest, WalDamageUnderEachRecoveryMode) {
       uint64_t pos = reader.LastRecordOffset();
       size_t left = record.size();
       do {
-        const size_t n = std::min<size_t>(left, log::kBlockSize - pos % log::kBlockSize -
-                                                    log::kHeaderSize);
+        const size_t n =
+            std::min<size_t>(left, log::kBlockSize - pos % log::kBlockSize - log::kHeaderSize);
         pos += log::kHeaderSize + n;
         left -= n;
       } while (left > 0);
@@ -427,10 +433,9 @@ TEST_F(CorruptionTest, WalDamageUnderEachRecoveryMode) {
     ASSERT_EQ(good.size(), extent.back().second);
   }
 
-  const WalRecoveryMode modes[] = {WalRecoveryMode::kAbsoluteConsistency,
-                                   WalRecoveryMode::kTolerateCorruptedTail,
-                                   WalRecoveryMode::kPointInTime,
-                                   WalRecoveryMode::kSkipAnyCorrupted};
+  const WalRecoveryMode modes[] = {
+      WalRecoveryMode::kAbsoluteConsistency, WalRecoveryMode::kTolerateCorruptedTail,
+      WalRecoveryMode::kPointInTime, WalRecoveryMode::kSkipAnyCorrupted};
   const char* kinds[] = {"flip", "zero 64", "truncate"};
   Random rnd(301);
   std::vector<size_t> offsets;
@@ -441,8 +446,8 @@ TEST_F(CorruptionTest, WalDamageUnderEachRecoveryMode) {
         int trials = 0, open_failed = 0, opened = 0;
         long lost = 0, max_lost = 0, damaged = 0;
         for (size_t offset : offsets) {
-          SCOPED_TRACE(std::string(ModeName(mode)) + (paranoid ? " paranoid " : " ") +
-                       kinds[kind] + " at " + std::to_string(offset));
+          SCOPED_TRACE(std::string(ModeName(mode)) + (paranoid ? " paranoid " : " ") + kinds[kind] +
+                       " at " + std::to_string(offset));
           Restore();
           std::string bad = good;
           if (kind == 0) {
@@ -513,11 +518,12 @@ TEST_F(CorruptionTest, WalDamageUnderEachRecoveryMode) {
           }
           db_.reset();
         }
-        std::printf("WAL %-8s %-22s%s: %2d trials, Open failed %2d, opened %2d, writes lost "
-                    "%ld (mean %.1f, max %ld of %d; writes with a damaged record %ld)\n",
-                    kinds[kind], ModeName(mode), paranoid ? " paranoid" : "         ", trials,
-                    open_failed, opened, lost, opened ? static_cast<double>(lost) / opened : 0.0,
-                    max_lost, kWrites, damaged);
+        std::printf(
+            "WAL %-8s %-22s%s: %2d trials, Open failed %2d, opened %2d, writes lost "
+            "%ld (mean %.1f, max %ld of %d; writes with a damaged record %ld)\n",
+            kinds[kind], ModeName(mode), paranoid ? " paranoid" : "         ", trials, open_failed,
+            opened, lost, opened ? static_cast<double>(lost) / opened : 0.0, max_lost, kWrites,
+            damaged);
         if (paranoid == 1 && kind != 2) {
           EXPECT_EQ(0, opened) << "paranoid_checks must fail Open on any damage";
         }
@@ -587,7 +593,10 @@ TEST_F(CorruptionTest, ManifestAndCurrentDamageFailsOpenOrKeepsEverything) {
           } else {
             bad.resize(offset);
           }
-          SCOPED_TRACE(file + (kind == 0 ? " flip at " : kind == 1 ? " zero 16 at " : " cut at ") +
+          SCOPED_TRACE(file +
+                       (kind == 0   ? " flip at "
+                        : kind == 1 ? " zero 16 at "
+                                    : " cut at ") +
                        std::to_string(offset) + (paranoid ? " paranoid" : ""));
           Restore();
           Damage(file, bad);
@@ -613,9 +622,11 @@ TEST_F(CorruptionTest, ManifestAndCurrentDamageFailsOpenOrKeepsEverything) {
           if (counts.missing > 0) {
             opened_missing++;
             if (opened_missing <= 5) {
-              missing_cases += std::string(kind == 0 ? " flip" : kind == 1 ? " zero16" : " cut") +
-                               "@" + std::to_string(offset) + (paranoid ? "(paranoid)" : "") +
-                               ":" + std::to_string(counts.missing) + "/200 keys gone;";
+              missing_cases += std::string(kind == 0   ? " flip"
+                                           : kind == 1 ? " zero16"
+                                                       : " cut") +
+                               "@" + std::to_string(offset) + (paranoid ? "(paranoid)" : "") + ":" +
+                               std::to_string(counts.missing) + "/200 keys gone;";
             }
           } else {
             opened_intact++;
@@ -623,10 +634,11 @@ TEST_F(CorruptionTest, ManifestAndCurrentDamageFailsOpenOrKeepsEverything) {
           db_.reset();
         }
       }
-      std::printf("%-16s flipped/zeroed/truncated%s: %3d trials, Open failed (Corruption naming "
-                  "it) %3d, opened with every key intact %3d, opened with data missing %d%s\n",
-                  file.c_str(), paranoid ? " (paranoid)" : "", trials, open_failed,
-                  opened_intact, opened_missing, missing_cases.c_str());
+      std::printf(
+          "%-16s flipped/zeroed/truncated%s: %3d trials, Open failed (Corruption naming "
+          "it) %3d, opened with every key intact %3d, opened with data missing %d%s\n",
+          file.c_str(), paranoid ? " (paranoid)" : "", trials, open_failed, opened_intact,
+          opened_missing, missing_cases.c_str());
       total_missing += opened_missing;
       all_missing_cases += missing_cases;
     }

@@ -34,9 +34,12 @@ enum class Phase { kFlush, kCompaction, kWrites };
 
 const char* PhaseName(Phase p) {
   switch (p) {
-    case Phase::kFlush: return "Flush";
-    case Phase::kCompaction: return "Compaction";
-    case Phase::kWrites: return "Writes";
+    case Phase::kFlush:
+      return "Flush";
+    case Phase::kCompaction:
+      return "Compaction";
+    case Phase::kWrites:
+      return "Writes";
   }
   return "?";
 }
@@ -129,9 +132,15 @@ class DiskFullTest : public ::testing::TestWithParam<std::tuple<Phase, FaultOp>>
     env.FailFrom(op(), n, FaultKind::kENOSPC);
     Status first;
     switch (phase()) {
-      case Phase::kFlush: first = db_->Flush(); break;
-      case Phase::kCompaction: first = db_->CompactRange(nullptr, nullptr); break;
-      case Phase::kWrites: first = Writes(400); break;
+      case Phase::kFlush:
+        first = db_->Flush();
+        break;
+      case Phase::kCompaction:
+        first = db_->CompactRange(nullptr, nullptr);
+        break;
+      case Phase::kWrites:
+        first = Writes(400);
+        break;
     }
     const bool full = env.InjectedCount() > 0;
     figures->trials++;
@@ -207,28 +216,29 @@ TEST_P(DiskFullTest, FailsCleanlyAndReopensAfterSpaceIsFreed) {
   Figures figures;
   uint64_t n = 1;
   for (; n <= 2000; n++) {
-    SCOPED_TRACE(std::string(PhaseName(phase())) + ", ENOSPC from " + FaultOpName(op()) +
-                 " call " + std::to_string(n));
+    SCOPED_TRACE(std::string(PhaseName(phase())) + ", ENOSPC from " + FaultOpName(op()) + " call " +
+                 std::to_string(n));
     const bool full = Trial(n, &figures);
     if (::testing::Test::HasFailure()) return;
     if (!full) break;
   }
   EXPECT_GT(figures.reached, 0);
   EXPECT_EQ(figures.trials, figures.reopened);
-  std::printf("disk full during %-10s from %-6s call N=1..%llu: %d trials, disk full reached in "
-              "%d, reopened after freeing space in %d\n",
-              PhaseName(phase()), FaultOpName(op()), static_cast<unsigned long long>(n),
-              figures.trials, figures.reached, figures.reopened);
+  std::printf(
+      "disk full during %-10s from %-6s call N=1..%llu: %d trials, disk full reached in "
+      "%d, reopened after freeing space in %d\n",
+      PhaseName(phase()), FaultOpName(op()), static_cast<unsigned long long>(n), figures.trials,
+      figures.reached, figures.reopened);
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Phases, DiskFullTest,
-    ::testing::Combine(::testing::Values(Phase::kFlush, Phase::kCompaction, Phase::kWrites),
-                       ::testing::Values(FaultOp::kAppend, FaultOp::kSync)),
-    [](const auto& info) {
-      return std::string(PhaseName(std::get<0>(info.param))) + "_" +
-             FaultOpName(std::get<1>(info.param));
-    });
+INSTANTIATE_TEST_SUITE_P(Phases, DiskFullTest,
+                         ::testing::Combine(::testing::Values(Phase::kFlush, Phase::kCompaction,
+                                                              Phase::kWrites),
+                                            ::testing::Values(FaultOp::kAppend, FaultOp::kSync)),
+                         [](const auto& info) {
+                           return std::string(PhaseName(std::get<0>(info.param))) + "_" +
+                                  FaultOpName(std::get<1>(info.param));
+                         });
 
 }  // namespace
 }  // namespace lsmkv

@@ -10,9 +10,9 @@
 #include <set>
 #include <sstream>
 
-#include "env/fault_injection_env.h"
-#include "db/db_impl.h"
 #include "base/filename.h"
+#include "db/db_impl.h"
+#include "env/fault_injection_env.h"
 #include "gtest/gtest.h"
 #include "lsmkv/db.h"
 #include "util/random.h"
@@ -142,7 +142,7 @@ TEST_P(PowerLossTest, RecoveredStateIsAPrefixIncludingEverySyncedWrite) {
   // keeps the run linear); 40 on disk.
   const int kCrashesPerDb = GetParam() ? 40 : 250;
   const int kDatabases = GetParam() ? 1 : 8;
-  std::vector<Op> acked;  // every acknowledged op since the database was created
+  std::vector<Op> acked;      // every acknowledged op since the database was created
   size_t durable_prefix = 0;  // ops that must survive (through the last synced one)
   int serial = 0;
   int lost_total = 0;
@@ -171,7 +171,7 @@ TEST_P(PowerLossTest, RecoveredStateIsAPrefixIncludingEverySyncedWrite) {
                          << durable_prefix << " (every synced write)";
     lost_total += static_cast<int>(acked.size()) - prefix;
     acked.resize(static_cast<size_t>(prefix));  // history continues from what survived
-    durable_prefix = acked.size();  // recovered data was flushed and synced by Open
+    durable_prefix = acked.size();              // recovered data was flushed and synced by Open
 
     const int ops = 1 + static_cast<int>(rnd.Uniform(400));
     for (int i = 0; i < ops; i++) {
@@ -257,9 +257,8 @@ std::pair<int, int> OrphanAndMissingTables(Env* env, const std::string& dbname, 
 // acknowledged writes containing every synced one, resurrect no deleted
 // key, and leave no orphan or missing table.
 TEST(CrashAtEveryStepTest, FlushAndManifestSteps) {
-  const FaultOp kOps[] = {FaultOp::kAppend, FaultOp::kSync,   FaultOp::kClose,
-                          FaultOp::kOpen,   FaultOp::kRename, FaultOp::kSyncDir,
-                          FaultOp::kRemove};
+  const FaultOp kOps[] = {FaultOp::kAppend, FaultOp::kSync,    FaultOp::kClose, FaultOp::kOpen,
+                          FaultOp::kRename, FaultOp::kSyncDir, FaultOp::kRemove};
   int crashes = 0;
   for (FaultOp fault_op : kOps) {
     int reached = 0;
@@ -271,7 +270,7 @@ TEST(CrashAtEveryStepTest, FlushAndManifestSteps) {
       Options options;
       options.env = &env;
       options.create_if_missing = true;
-      options.write_buffer_size = 4096;      // a flush every ~12 writes
+      options.write_buffer_size = 4096;       // a flush every ~12 writes
       options.max_manifest_file_size = 1024;  // CURRENT switches during the run
       // Compactions into L1 and deeper happen inside the crash window too.
       options.level0_file_limit = 2;
@@ -405,20 +404,19 @@ TEST_P(WriteErrorTest, ErrorStateThenReopenRecoversAcknowledgedWrites) {
   EXPECT_GT(sites_failed, 0) << "no call of " << FaultOpName(c.op) << " was ever made";
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Ops, WriteErrorTest,
-    ::testing::Values(ErrorCase{FaultOp::kAppend, FaultKind::kEIO},
-                      ErrorCase{FaultOp::kAppend, FaultKind::kENOSPC},
-                      ErrorCase{FaultOp::kSync, FaultKind::kEIO},
-                      ErrorCase{FaultOp::kSync, FaultKind::kENOSPC},
-                      ErrorCase{FaultOp::kOpen, FaultKind::kEIO},
-                      ErrorCase{FaultOp::kOpen, FaultKind::kENOSPC},
-                      ErrorCase{FaultOp::kSyncDir, FaultKind::kEIO},
-                      ErrorCase{FaultOp::kRename, FaultKind::kEIO}),
-    [](const auto& info) {
-      return std::string(FaultOpName(info.param.op)) +
-             (info.param.kind == FaultKind::kEIO ? "_EIO" : "_ENOSPC");
-    });
+INSTANTIATE_TEST_SUITE_P(Ops, WriteErrorTest,
+                         ::testing::Values(ErrorCase{FaultOp::kAppend, FaultKind::kEIO},
+                                           ErrorCase{FaultOp::kAppend, FaultKind::kENOSPC},
+                                           ErrorCase{FaultOp::kSync, FaultKind::kEIO},
+                                           ErrorCase{FaultOp::kSync, FaultKind::kENOSPC},
+                                           ErrorCase{FaultOp::kOpen, FaultKind::kEIO},
+                                           ErrorCase{FaultOp::kOpen, FaultKind::kENOSPC},
+                                           ErrorCase{FaultOp::kSyncDir, FaultKind::kEIO},
+                                           ErrorCase{FaultOp::kRename, FaultKind::kEIO}),
+                         [](const auto& info) {
+                           return std::string(FaultOpName(info.param.op)) +
+                                  (info.param.kind == FaultKind::kEIO ? "_EIO" : "_ENOSPC");
+                         });
 
 }  // namespace
 }  // namespace lsmkv

@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <set>
 
-#include "db/db_impl.h"
 #include "base/filename.h"
+#include "db/db_impl.h"
 #include "memtable/memtable.h"
 #include "table/table_builder.h"
 
@@ -76,11 +76,11 @@ Status DBImpl::FlushOldestMemTable(MutexLock& lock) {
   stats_.flushes++;
   stats_.flush_bytes += meta.file_size;
   stats_.flush_micros += env_->NowMicros() - start;
-  LSMKV_LOG(info_log_.get(), "flushed memtable of log %llu to table %llu (%llu bytes, %llu entries)",
-            static_cast<unsigned long long>(frozen.log_number),
-            static_cast<unsigned long long>(meta.number),
-            static_cast<unsigned long long>(meta.file_size),
-            static_cast<unsigned long long>(meta.num_entries));
+  LSMKV_LOG(
+      info_log_.get(), "flushed memtable of log %llu to table %llu (%llu bytes, %llu entries)",
+      static_cast<unsigned long long>(frozen.log_number),
+      static_cast<unsigned long long>(meta.number), static_cast<unsigned long long>(meta.file_size),
+      static_cast<unsigned long long>(meta.num_entries));
   DeleteObsoleteFiles(lock);
   return Status::OK();
 }
@@ -135,8 +135,8 @@ Status DBImpl::WriteLevel0Table(MemTable* mem, FileMetaData* meta) {
   if (s.ok()) {
     // Read it back through the table cache: a table that cannot be opened
     // must never be committed.
-    std::unique_ptr<Iterator> check(table_cache_->NewIterator(ReadOptions(), meta->number,
-                                                              meta->file_size));
+    std::unique_ptr<Iterator> check(
+        table_cache_->NewIterator(ReadOptions(), meta->number, meta->file_size));
     s = check->status();
   }
   if (!s.ok()) {

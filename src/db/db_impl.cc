@@ -6,8 +6,8 @@
 #include <cstdio>
 #include <set>
 
-#include "db/db_iter.h"
 #include "base/filename.h"
+#include "db/db_iter.h"
 #include "db/level_iterator.h"
 #include "db/merging_iterator.h"
 #include "db/write_batch_internal.h"
@@ -83,13 +83,13 @@ Status DBImpl::ValidateBatch(const WriteBatch* batch) const {
     void Check(std::string_view key, size_t value_size) {
       if (!status.ok()) return;
       if (key.size() > max_key) {
-        status = Status::InvalidArgument(
-            "key of " + std::to_string(key.size()) + " bytes exceeds max_key_size (" +
-            std::to_string(max_key) + " bytes)");
+        status = Status::InvalidArgument("key of " + std::to_string(key.size()) +
+                                         " bytes exceeds max_key_size (" + std::to_string(max_key) +
+                                         " bytes)");
       } else if (value_size > max_value) {
-        status = Status::InvalidArgument(
-            "value of " + std::to_string(value_size) + " bytes exceeds max_value_size (" +
-            std::to_string(max_value) + " bytes)");
+        status = Status::InvalidArgument("value of " + std::to_string(value_size) +
+                                         " bytes exceeds max_value_size (" +
+                                         std::to_string(max_value) + " bytes)");
       }
     }
     void Put(std::string_view key, std::string_view value) override { Check(key, value.size()); }
@@ -218,8 +218,7 @@ WriteBatch* DBImpl::BuildBatchGroup(Writer** last_writer) {
 // callers share syncs: one thread syncs everything flushed so far while the
 // others wait, so N waiting sync writers cost one fdatasync.
 // REQUIRES: mu_ held via lock.
-Status DBImpl::SyncLogUpTo(MutexLock& lock, uint64_t log_number,
-                           uint64_t offset) {
+Status DBImpl::SyncLogUpTo(MutexLock& lock, uint64_t log_number, uint64_t offset) {
   while (true) {
     if (synced_log_number_ > log_number ||
         (synced_log_number_ == log_number && synced_offset_ >= offset)) {
@@ -557,7 +556,8 @@ bool DBImpl::GetProperty(std::string_view name, std::string* value) {
     for (int level = 0; level < kNumLevels; level++) {
       char running[24] = "no";
       if (compacting[level] == 1) std::snprintf(running, sizeof(running), "yes");
-      if (compacting[level] > 1) std::snprintf(running, sizeof(running), "yes (%d)", compacting[level]);
+      if (compacting[level] > 1)
+        std::snprintf(running, sizeof(running), "yes (%d)", compacting[level]);
       std::snprintf(line, sizeof(line), "L%-5d %5d %12" PRIu64 " %6.2f  %s\n", level,
                     view->version->NumFiles(level), view->version->LevelBytes(level),
                     LevelScore(options_, *view->version, level), running);
@@ -605,9 +605,10 @@ bool DBImpl::GetProperty(std::string_view name, std::string* value) {
       for (int level = 1; level < kNumLevels; level++) {
         const LevelStats& ls = level_stats_[level];
         table_bytes += ls.bytes_written;
-        std::snprintf(line, sizeof(line), "L%-5d %11" PRIu64 " %6" PRIu64 " %11" PRIu64
-                      " %14" PRIu64 " %8.1f\n", level, ls.compactions, ls.moves, ls.bytes_read,
-                      ls.bytes_written, static_cast<double>(ls.micros) / 1e6);
+        std::snprintf(line, sizeof(line),
+                      "L%-5d %11" PRIu64 " %6" PRIu64 " %11" PRIu64 " %14" PRIu64 " %8.1f\n", level,
+                      ls.compactions, ls.moves, ls.bytes_read, ls.bytes_written,
+                      static_cast<double>(ls.micros) / 1e6);
         value->append(line);
       }
     }
@@ -635,7 +636,8 @@ bool DBImpl::GetProperty(std::string_view name, std::string* value) {
       const double uptime_s = static_cast<double>(env_->NowMicros() - open_micros_) / 1e6;
       char line[256];
       std::snprintf(line, sizeof(line),
-                    "compactions: %" PRIu64 " started (%" PRIu64 " read-triggered), %d running "
+                    "compactions: %" PRIu64 " started (%" PRIu64
+                    " read-triggered), %d running "
                     "(peak %d, max %d), %.3f per second; merge duration ms: p50 %.1f p99 %.1f "
                     "max %.1f\n",
                     started, read_triggered, running, peak, options_.max_background_compactions,
@@ -645,10 +647,12 @@ bool DBImpl::GetProperty(std::string_view name, std::string* value) {
       value->append(line);
       auto mutex_row = [&](const char* label, const Histogram& h) {
         std::snprintf(line, sizeof(line),
-                      "db mutex %s ns: count %" PRIu64 " avg %.0f p50 %.0f p99 %.0f "
+                      "db mutex %s ns: count %" PRIu64
+                      " avg %.0f p50 %.0f p99 %.0f "
                       "p99.9 %.0f max %.0f total ms %.1f\n",
                       label, h.Count(), h.Average(), h.Median(), h.Percentile(99),
-                      h.Percentile(99.9), h.Max(), h.Average() * static_cast<double>(h.Count()) / 1e6);
+                      h.Percentile(99.9), h.Max(),
+                      h.Average() * static_cast<double>(h.Count()) / 1e6);
         value->append(line);
       };
       mutex_row("wait", wait);

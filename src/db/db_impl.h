@@ -30,13 +30,13 @@
 #include "base/dbformat.h"
 #include "db/compaction.h"
 #include "db/version_set.h"
-#include "memtable/memtable.h"
 #include "lsmkv/db.h"
+#include "memtable/memtable.h"
 #include "table/cache.h"
 #include "table/table_cache.h"
 #include "table/table_counters.h"
-#include "util/info_log.h"
 #include "util/histogram.h"
+#include "util/info_log.h"
 #include "util/instrumented_mutex.h"
 #include "util/rate_limiter.h"
 
@@ -100,7 +100,6 @@ class DBImpl final : public DB {
   Status CheckInvariantsOfCurrentVersion();
 
  public:
-
   // Writes a consistent copy of the open database into the new directory
   // dir (CreateCheckpoint in lsmkv/tools.h; db_checkpoint.cc).
   Status Checkpoint(const std::string& dir);
@@ -224,20 +223,20 @@ class DBImpl final : public DB {
   std::deque<Writer*> writers_;
   std::shared_ptr<MemTable> mem_;
   uint64_t mem_log_number_ = 0;
-  std::deque<FrozenMemTable> imm_;  // oldest first
-  std::vector<uint64_t> obsolete_logs_;  // WALs whose data is in committed tables
+  std::deque<FrozenMemTable> imm_;           // oldest first
+  std::vector<uint64_t> obsolete_logs_;      // WALs whose data is in committed tables
   std::multiset<SequenceNumber> snapshots_;  // sequences of live snapshots
-  ManualCompaction* manual_ = nullptr;        // CompactRange's pending request
-  std::string compact_cursor_[kNumLevels];    // round-robin position per level
+  ManualCompaction* manual_ = nullptr;       // CompactRange's pending request
+  std::string compact_cursor_[kNumLevels];   // round-robin position per level
   // Files whose read budget ran out, waiting for a read-triggered compaction.
   std::vector<std::pair<int, FileRef>> read_compaction_files_;
   uint64_t read_compactions_ = 0;  // compactions started for that reason
   struct LevelStats {
     uint64_t compactions = 0, moves = 0, bytes_read = 0, bytes_written = 0, micros = 0;
   } level_stats_[kNumLevels];
-  CompactionsInFlight inflight_;               // running compactions' files and ranges
+  CompactionsInFlight inflight_;  // running compactions' files and ranges
   int bg_compactions_running_ = 0;
-  int peak_compactions_running_ = 0;  // most compactions ever running at once
+  int peak_compactions_running_ = 0;                 // most compactions ever running at once
   std::atomic<bool> check_after_compaction_{false};  // TEST_CheckInvariantsAfterEveryCompaction
   uint64_t invariant_checks_ = 0;
   Status first_invariant_violation_;
@@ -250,9 +249,9 @@ class DBImpl final : public DB {
   RateLimiter rate_limiter_;  // flush and compaction writes
   std::unique_ptr<WritableFile> logfile_;
   std::unique_ptr<log::Writer> log_;
-  uint64_t log_written_ = 0;          // bytes appended and flushed to logfile_
-  uint64_t synced_log_number_ = 0;    // (synced_log_number_, synced_offset_): every
-  uint64_t synced_offset_ = 0;        //   WAL byte before this position is durable
+  uint64_t log_written_ = 0;        // bytes appended and flushed to logfile_
+  uint64_t synced_log_number_ = 0;  // (synced_log_number_, synced_offset_): every
+  uint64_t synced_offset_ = 0;      //   WAL byte before this position is durable
   bool sync_in_progress_ = false;
   bool bg_flush_scheduled_ = false;
   bool bg_purge_scheduled_ = false;  // a deletion pass asked for by a reader is queued

@@ -74,8 +74,8 @@ enum class Ending { kCleanReopen, kPowerLoss };
 // What one run (one N) saw.
 struct RunOutcome {
   uint64_t injected = 0;
-  bool reported = false;     // an API call returned an error
-  std::string failed_step;   // the step whose call returned it
+  bool reported = false;    // an API call returned an error
+  std::string failed_step;  // the step whose call returned it
   std::string first_error;
   // "<file kind> during <step>" for every injected error.
   std::set<std::string> sites;
@@ -89,17 +89,22 @@ struct RunOutcome {
 class SweepRun {
  public:
   SweepRun(FaultOp op, uint64_t n, bool from, Ending ending)
-      : op_(op), n_(n), from_(from), ending_(ending), mem_(NewMemEnv(Env::Default())),
-        env_(mem_.get()), gen_(kWorkloadSeed, kKeys, 20) {}
+      : op_(op),
+        n_(n),
+        from_(from),
+        ending_(ending),
+        mem_(NewMemEnv(Env::Default())),
+        env_(mem_.get()),
+        gen_(kWorkloadSeed, kKeys, 20) {}
 
   RunOutcome Run() {
     env_.SetInjectionObserver([this](FaultOp op, const std::string& what) {
       // Called with the env's lock held: sites needs no other lock.
-      const bool dir = op == FaultOp::kSyncDir || op == FaultOp::kCreateDir ||
-                       op == FaultOp::kGetChildren;
+      const bool dir =
+          op == FaultOp::kSyncDir || op == FaultOp::kCreateDir || op == FaultOp::kGetChildren;
       const DbFileKind kind = ClassifyDbFile(FileOf(what));
-      const std::string site = std::string(dir ? "dir" : DbFileKindName(kind)) + " during " +
-                               step_.load();
+      const std::string site =
+          std::string(dir ? "dir" : DbFileKindName(kind)) + " during " + step_.load();
       outcome_.sites.insert(site);
       if (MustReport(op, kind)) outcome_.must_report_sites.insert(site);
     });
@@ -111,7 +116,8 @@ class SweepRun {
     Workload();
     End();
     outcome_.injected = env_.InjectedCount();
-    for (int i = 0; i < kNumFaultOps; i++) outcome_.calls[i] = env_.CallCount(static_cast<FaultOp>(i));
+    for (int i = 0; i < kNumFaultOps; i++)
+      outcome_.calls[i] = env_.CallCount(static_cast<FaultOp>(i));
     CheckAfterReopen();
     return outcome_;
   }
@@ -305,7 +311,8 @@ class SweepRun {
       ReadFileToString(&env_, std::string(kDbName) + "/LOG", &log).PermitUncheckedError();
       ADD_FAILURE() << "table files present (" << ::testing::PrintToString(present)
                     << ") differ from the live ones (" << ::testing::PrintToString(live)
-                    << "); LOG of the verifying open:\n" << log;
+                    << "); LOG of the verifying open:\n"
+                    << log;
     }
   }
 
@@ -369,13 +376,14 @@ TEST_P(IoErrorSweepTest, EveryCallFailsInTurn) {
   for (const auto& [step, count] : failed_steps) steps += " " + step + "=" + std::to_string(count);
   for (const std::string& s : sites) site_list += " [" + s + "]";
   for (const std::string& s : tolerated_sites) tolerated_list += " [" + s + "]";
-  std::printf("sweep %-28s N=1..%-5llu fired %llu, reported %llu, tolerated %llu; reported by:%s\n"
-              "      call sites (file kind during step): %zu:%s\n"
-              "      tolerated at:%s\n",
-              CaseName(c).c_str(), static_cast<unsigned long long>(n - 1),
-              static_cast<unsigned long long>(fired), static_cast<unsigned long long>(reported),
-              static_cast<unsigned long long>(tolerated), steps.c_str(), sites.size(),
-              site_list.c_str(), tolerated_list.empty() ? " none" : tolerated_list.c_str());
+  std::printf(
+      "sweep %-28s N=1..%-5llu fired %llu, reported %llu, tolerated %llu; reported by:%s\n"
+      "      call sites (file kind during step): %zu:%s\n"
+      "      tolerated at:%s\n",
+      CaseName(c).c_str(), static_cast<unsigned long long>(n - 1),
+      static_cast<unsigned long long>(fired), static_cast<unsigned long long>(reported),
+      static_cast<unsigned long long>(tolerated), steps.c_str(), sites.size(), site_list.c_str(),
+      tolerated_list.empty() ? " none" : tolerated_list.c_str());
   RecordProperty("n_values_fired", static_cast<int>(fired));
   RecordProperty("call_sites", static_cast<int>(sites.size()));
 }

@@ -195,7 +195,7 @@ class DBIter final : public Iterator {
       if (!Parse(&ikey)) return;
       CountRead();
       if (upper_ && CompareUser(ikey.user_key, *upper_) >= 0) break;
-      if (ikey.sequence > sequence_) continue;  // invisible
+      if (ikey.sequence > sequence_) continue;                                // invisible
       if (skipping && CompareUser(ikey.user_key, saved_key_) <= 0) continue;  // hidden
       if (ikey.type == kTypeDeletion) {
         // Older versions of this key are hidden by the deletion.

@@ -123,12 +123,18 @@ std::unique_ptr<Iterator> MakeDBIter(const std::vector<Op>& history, SequenceNum
 }
 
 // Keys with every kind of byte; a small space so that versions pile up.
-const std::vector<std::string> kKeys = {std::string(),       std::string("\0", 1),
-                                        "a",                 std::string("a\0b", 3),
-                                        "ab",                "b",
-                                        "bb",                "c",
-                                        "cat",               "d",
-                                        std::string("\xff"), std::string("\xff\xff")};
+const std::vector<std::string> kKeys = {std::string(),
+                                        std::string("\0", 1),
+                                        "a",
+                                        std::string("a\0b", 3),
+                                        "ab",
+                                        "b",
+                                        "bb",
+                                        "c",
+                                        "cat",
+                                        "d",
+                                        std::string("\xff"),
+                                        std::string("\xff\xff")};
 
 std::string PickKey(Random* rnd) {
   if (rnd->OneIn(5)) return rnd->RandomKey(1 + rnd->Uniform(2));  // mostly not in kKeys
@@ -140,18 +146,16 @@ void Compare(const std::vector<Entry>& model, Iterator* it, Random* rnd, int ops
   const size_t n = model.size();
   size_t pos = n;
   auto lower_bound = [&](const std::string& t) {
-    return static_cast<size_t>(std::lower_bound(model.begin(), model.end(), t,
-                                                [](const Entry& e, const std::string& k) {
-                                                  return e.first < k;
-                                                }) -
-                               model.begin());
+    return static_cast<size_t>(
+        std::lower_bound(model.begin(), model.end(), t,
+                         [](const Entry& e, const std::string& k) { return e.first < k; }) -
+        model.begin());
   };
   auto upper_bound = [&](const std::string& t) {
-    return static_cast<size_t>(std::upper_bound(model.begin(), model.end(), t,
-                                                [](const std::string& k, const Entry& e) {
-                                                  return k < e.first;
-                                                }) -
-                               model.begin());
+    return static_cast<size_t>(
+        std::upper_bound(model.begin(), model.end(), t,
+                         [](const std::string& k, const Entry& e) { return k < e.first; }) -
+        model.begin());
   };
   std::string trace;
   for (int op = 0; op < ops; op++) {
@@ -179,7 +183,9 @@ void Compare(const std::vector<Entry>& model, Iterator* it, Random* rnd, int ops
         it->SeekToLast();
         pos = n == 0 ? 0 : n - 1;
         break;
-      case 4: case 5: case 6:
+      case 4:
+      case 5:
+      case 6:
         trace += " Next";
         it->Next();
         pos++;
@@ -208,7 +214,8 @@ std::vector<Op> RandomHistory(Random* rnd, int length) {
     op.seq = seq;
     seq += 1 + rnd->Uniform(3);  // gaps: snapshots between writes
     op.type = rnd->OneIn(3) ? kTypeDeletion : kTypeValue;
-    if (op.type == kTypeValue) op.value = "v" + std::to_string(op.seq) + rnd->RandomBytes(rnd->Uniform(3));
+    if (op.type == kTypeValue)
+      op.value = "v" + std::to_string(op.seq) + rnd->RandomBytes(rnd->Uniform(3));
     history.push_back(std::move(op));
   }
   return history;
@@ -227,7 +234,8 @@ TEST(DBIterTest, RandomHistoriesMatchModel) {
       if (rnd.OneIn(2)) lower = PickKey(&rnd);
       if (rnd.OneIn(2)) upper = PickKey(&rnd);
       SCOPED_TRACE("round " + std::to_string(round) + " seq " + std::to_string(seq) + " lower " +
-                   (lower ? "'" + *lower + "'" : "-") + " upper " + (upper ? "'" + *upper + "'" : "-"));
+                   (lower ? "'" + *lower + "'" : "-") + " upper " +
+                   (upper ? "'" + *upper + "'" : "-"));
       const std::vector<Entry> model = Expected(history, seq, lower, upper);
       auto it = MakeDBIter(history, seq, lower, upper);
       Compare(model, it.get(), &rnd, 200);
@@ -256,8 +264,8 @@ std::vector<std::string> ScanBackward(Iterator* it) {
 using Keys = std::vector<std::string>;
 
 TEST(DBIterTest, DirectionChangeAcrossDeletedKeys) {
-  const std::vector<Op> history = {{"a", 1, kTypeValue, "va"}, {"b", 2, kTypeValue, "vb"},
-                                   {"c", 3, kTypeValue, "vc"}, {"d", 4, kTypeValue, "vd"},
+  const std::vector<Op> history = {{"a", 1, kTypeValue, "va"},  {"b", 2, kTypeValue, "vb"},
+                                   {"c", 3, kTypeValue, "vc"},  {"d", 4, kTypeValue, "vd"},
                                    {"b", 5, kTypeDeletion, ""}, {"c", 6, kTypeDeletion, ""}};
   auto it = MakeDBIter(history, 10);
   it->Seek("d");
@@ -342,8 +350,8 @@ TEST(DBIterTest, Bounds) {
 }
 
 TEST(DBIterTest, FirstAndLastKey) {
-  const std::vector<Op> history = {{"a", 1, kTypeValue, "1"}, {"b", 2, kTypeValue, "2"},
-                                   {"c", 3, kTypeValue, "3"}};
+  const std::vector<Op> history = {
+      {"a", 1, kTypeValue, "1"}, {"b", 2, kTypeValue, "2"}, {"c", 3, kTypeValue, "3"}};
   auto it = MakeDBIter(history, 3);
   it->SeekToFirst();
   it->Prev();
@@ -409,7 +417,8 @@ TEST(DBIterTest, ManyVersionsAboveAndBelowTheSnapshot) {
   EXPECT_EQ("m-visible", it->value());
   // Many visible versions: the newest wins both ways.
   std::vector<Op> versions;
-  for (SequenceNumber s = 1; s <= 3000; s++) versions.push_back({"k", s, kTypeValue, std::to_string(s)});
+  for (SequenceNumber s = 1; s <= 3000; s++)
+    versions.push_back({"k", s, kTypeValue, std::to_string(s)});
   auto v = MakeDBIter(versions, 2000);
   v->SeekToLast();
   ASSERT_TRUE(v->Valid());
@@ -422,8 +431,10 @@ TEST(DBIterTest, ManyVersionsAboveAndBelowTheSnapshot) {
 }
 
 TEST(DBIterTest, EmptyRanges) {
-  const std::vector<Op> history = {{"a", 1, kTypeValue, "1"}, {"b", 2, kTypeValue, "2"},
-                                   {"c", 3, kTypeDeletion, ""}, {"d", 4, kTypeValue, "4"}};
+  const std::vector<Op> history = {{"a", 1, kTypeValue, "1"},
+                                   {"b", 2, kTypeValue, "2"},
+                                   {"c", 3, kTypeDeletion, ""},
+                                   {"d", 4, kTypeValue, "4"}};
   for (auto [lower, upper] : std::vector<std::pair<std::string, std::string>>{
            {"b", "b"}, {"c", "b"}, {"c", "d"}, {"bb", "c"}, {"e", "z"}}) {
     SCOPED_TRACE(lower + ".." + upper);
@@ -450,9 +461,8 @@ std::string BadKey(const std::string& user, SequenceNumber seq) {
 }
 
 TEST(DBIterTest, CorruptedInternalKeyIsReported) {
-  std::vector<Entry> entries = {{IKey("a", 1, kTypeValue), "a"},
-                                {BadKey("b", 2), "b"},
-                                {IKey("c", 3, kTypeValue), "c"}};
+  std::vector<Entry> entries = {
+      {IKey("a", 1, kTypeValue), "a"}, {BadKey("b", 2), "b"}, {IKey("c", 3, kTypeValue), "c"}};
   for (int how = 0; how < 5; how++) {
     SCOPED_TRACE(how);
     std::unique_ptr<Iterator> it(NewDBIterator(BytewiseComparator(), new VectorIterator(entries),
@@ -505,8 +515,9 @@ TEST(DBIterTest, InternalIteratorErrorIsReported) {
     entries.emplace_back(IKey(std::string(1, static_cast<char>('a' + i)), i + 1, kTypeValue), "v");
   }
   for (size_t fail_at : {0u, 4u, 9u}) {
-    std::unique_ptr<Iterator> it(NewDBIterator(
-        BytewiseComparator(), new VectorIterator(entries, fail_at), 100, std::nullopt, std::nullopt));
+    std::unique_ptr<Iterator> it(NewDBIterator(BytewiseComparator(),
+                                               new VectorIterator(entries, fail_at), 100,
+                                               std::nullopt, std::nullopt));
     size_t n = 0;
     for (it->SeekToFirst(); it->Valid(); it->Next()) n++;
     EXPECT_EQ(fail_at, n);

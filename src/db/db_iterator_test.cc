@@ -216,7 +216,8 @@ TEST_F(DBIteratorTest, IteratorPinsFilesAcrossCompactions) {
   std::unique_ptr<Iterator> it = db_->NewIterator(ReadOptions());
   for (int round = 0; round < 20; round++) {
     for (int i = round % 3; i < 3000; i += 3) {
-      ASSERT_TRUE(db_->Put(WriteOptions(), "key" + std::to_string(i), "r" + std::to_string(round)).ok());
+      ASSERT_TRUE(
+          db_->Put(WriteOptions(), "key" + std::to_string(i), "r" + std::to_string(round)).ok());
     }
     ASSERT_TRUE(db_->CompactRange(nullptr, nullptr).ok());
   }

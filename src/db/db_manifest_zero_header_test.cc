@@ -49,7 +49,8 @@ TEST(ManifestZeroHeaderTest, ZeroedRecordHeaderDoesNotOpenWithDataMissing) {
   if (s.ok()) {
     int present = 0;
     std::string value;
-    for (int i = 0; i < 100; i++) present += db->Get(ReadOptions(), "key" + std::to_string(i), &value).ok();
+    for (int i = 0; i < 100; i++)
+      present += db->Get(ReadOptions(), "key" + std::to_string(i), &value).ok();
     EXPECT_EQ(100, present) << "Open succeeded with " << 100 - present << " of 100 keys gone";
   } else {
     EXPECT_TRUE(s.IsCorruption()) << s.ToString();

@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <set>
 
-#include "db/db_impl.h"
 #include "base/filename.h"
+#include "db/db_impl.h"
 #include "db/write_batch_internal.h"
 #include "memtable/memtable.h"
 #include "wal/log_reader.h"
@@ -45,10 +45,14 @@ Status ValidateOptions(const Options& o) {
 
 const char* ModeName(WalRecoveryMode mode) {
   switch (mode) {
-    case WalRecoveryMode::kTolerateCorruptedTail: return "kTolerateCorruptedTail";
-    case WalRecoveryMode::kAbsoluteConsistency: return "kAbsoluteConsistency";
-    case WalRecoveryMode::kPointInTime: return "kPointInTime";
-    case WalRecoveryMode::kSkipAnyCorrupted: return "kSkipAnyCorrupted";
+    case WalRecoveryMode::kTolerateCorruptedTail:
+      return "kTolerateCorruptedTail";
+    case WalRecoveryMode::kAbsoluteConsistency:
+      return "kAbsoluteConsistency";
+    case WalRecoveryMode::kPointInTime:
+      return "kPointInTime";
+    case WalRecoveryMode::kSkipAnyCorrupted:
+      return "kSkipAnyCorrupted";
   }
   return "?";
 }
@@ -79,7 +83,8 @@ Status DBImpl::OpenAndRecover() {
   }
   if (options_.create_if_missing) {
     Status s = env_->CreateDir(dbname_);
-    if (!s.ok()) return Status::IOError("cannot create database directory " + dbname_, s.ToString());
+    if (!s.ok())
+      return Status::IOError("cannot create database directory " + dbname_, s.ToString());
   }
   Status s = env_->LockFile(LockFileName(dbname_), &db_lock_);
   if (!s.ok()) {
@@ -88,8 +93,8 @@ Status DBImpl::OpenAndRecover() {
   }
   env_->RenameFile(InfoLogFileName(dbname_), OldInfoLogFileName(dbname_)).PermitUncheckedError();
   if (!InfoLog::Open(env_, InfoLogFileName(dbname_), &info_log_).ok()) info_log_.reset();
-  versions_ = std::make_unique<VersionSet>(dbname_, &options_, table_cache_.get(), &icmp_,
-                                           info_log_.get());
+  versions_ =
+      std::make_unique<VersionSet>(dbname_, &options_, table_cache_.get(), &icmp_, info_log_.get());
   obsolete_files_ = versions_->obsolete_files();
 
   VersionEdit edit;
@@ -136,11 +141,20 @@ Status DBImpl::OpenAndRecover() {
       if (!ParseFileName(child, &number, &type)) continue;
       bool remove = false;
       switch (type) {
-        case FileType::kLogFile: remove = number < log_number; break;
-        case FileType::kTableFile: remove = live.count(number) == 0; break;
-        case FileType::kDescriptorFile: remove = number != manifest_number; break;
-        case FileType::kTempFile: remove = true; break;
-        default: break;
+        case FileType::kLogFile:
+          remove = number < log_number;
+          break;
+        case FileType::kTableFile:
+          remove = live.count(number) == 0;
+          break;
+        case FileType::kDescriptorFile:
+          remove = number != manifest_number;
+          break;
+        case FileType::kTempFile:
+          remove = true;
+          break;
+        default:
+          break;
       }
       if (!remove) continue;
       if (type == FileType::kTableFile) table_cache_->Evict(number);
@@ -236,7 +250,8 @@ Status DBImpl::Recover(VersionEdit* edit, bool* created) {
         Status ts = table_cache_->Verify(f->number, f->file_size, &entries);
         if (ts.ok() && entries != f->num_entries) {
           ts = Status::Corruption(TableFileName(dbname_, f->number),
-                                  "holds " + std::to_string(entries) + " entries, the MANIFEST says " +
+                                  "holds " + std::to_string(entries) +
+                                      " entries, the MANIFEST says " +
                                       std::to_string(f->num_entries));
         }
         if (!ts.ok()) {
@@ -348,11 +363,10 @@ Status DBImpl::ReplayLogFile(uint64_t log_number, bool last_log, SequenceNumber*
     if (s.ok()) s = WriteBatchInternal::CheckSequenceRange(&batch);
     if (!s.ok()) {
       reporter.damage.emplace_back(
-          record.size(), Status::Corruption(fname, "offset " +
-                                                       std::to_string(reader.LastRecordOffset()) +
-                                                       ": undecodable batch: " + s.ToString() + " (" +
-                                                       std::to_string(record.size()) +
-                                                       " bytes dropped)"));
+          record.size(),
+          Status::Corruption(fname, "offset " + std::to_string(reader.LastRecordOffset()) +
+                                        ": undecodable batch: " + s.ToString() + " (" +
+                                        std::to_string(record.size()) + " bytes dropped)"));
       s = handle_damage();
       if (!s.ok()) return s;
       continue;

@@ -143,7 +143,7 @@ std::string PosixPermissionChecks() {
     const std::string path = std::string(which) == "CURRENT"    ? p.dir + "/CURRENT"
                              : std::string(which) == "MANIFEST" ? p.manifest
                              : std::string(which) == "WAL"      ? p.wal
-                                                                 : p.table;
+                                                                : p.table;
     check(::chmod(path.c_str(), 0) == 0, "chmod " + path);
     Status s = DB::Open(Options(), p.dir, &db);
     if (std::string(which) != "table") {
@@ -186,7 +186,8 @@ TEST(PermissionPosixTest, ClearErrorsNamingThePath) {
     return;
   }
   // Root ignores permission bits: run the checks as nobody in a child.
-  if (std::getenv("LSMKV_NO_SETUID_CHILD") != nullptr) GTEST_SKIP() << "disabled by the environment";
+  if (std::getenv("LSMKV_NO_SETUID_CHILD") != nullptr)
+    GTEST_SKIP() << "disabled by the environment";
   GTEST_FLAG_SET(death_test_style, "threadsafe");
   EXPECT_EXIT(
       {
@@ -221,9 +222,9 @@ TEST(PermissionSimulatedTest, EveryOpenStepNamesThePath) {
     ASSERT_TRUE(db->Put(WriteOptions(), "k2", "v2").ok());
   }
   int steps = 0, named = 0, tolerated = 0;
-  for (FaultOp op : {FaultOp::kCreateDir, FaultOp::kLock, FaultOp::kGetChildren, FaultOp::kOpen,
-                     FaultOp::kRead, FaultOp::kRename, FaultOp::kAppend, FaultOp::kSync,
-                     FaultOp::kSyncDir}) {
+  for (FaultOp op :
+       {FaultOp::kCreateDir, FaultOp::kLock, FaultOp::kGetChildren, FaultOp::kOpen, FaultOp::kRead,
+        FaultOp::kRename, FaultOp::kAppend, FaultOp::kSync, FaultOp::kSyncDir}) {
     for (uint64_t n = 1;; n++) {
       SCOPED_TRACE(std::string(FaultOpName(op)) + " call " + std::to_string(n));
       FaultInjectionEnv env(mem.get());
@@ -255,9 +256,10 @@ TEST(PermissionSimulatedTest, EveryOpenStepNamesThePath) {
       ASSERT_TRUE(again->Get(ReadOptions(), "k2", &v).ok());
     }
   }
-  std::printf("simulated permission errors at Open: %d steps failed, %d reported naming the path, "
-              "%d tolerated\n",
-              steps, named, tolerated);
+  std::printf(
+      "simulated permission errors at Open: %d steps failed, %d reported naming the path, "
+      "%d tolerated\n",
+      steps, named, tolerated);
   EXPECT_GT(named, 10);
 }
 

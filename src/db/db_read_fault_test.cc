@@ -25,9 +25,12 @@ enum class ReadFault { kEIO, kShortRead, kCorruptBuffer };
 
 const char* FaultName(ReadFault f) {
   switch (f) {
-    case ReadFault::kEIO: return "EIO";
-    case ReadFault::kShortRead: return "ShortRead";
-    case ReadFault::kCorruptBuffer: return "CorruptBuffer";
+    case ReadFault::kEIO:
+      return "EIO";
+    case ReadFault::kShortRead:
+      return "ShortRead";
+    case ReadFault::kCorruptBuffer:
+      return "CorruptBuffer";
   }
   return "?";
 }
@@ -109,9 +112,15 @@ class ReadFaultTest : public ::testing::TestWithParam<ReadFault> {
 
   void Arm(double probability, uint64_t seed) {
     switch (GetParam()) {
-      case ReadFault::kEIO: env_->FailRandomly(FaultOp::kRead, probability, seed); break;
-      case ReadFault::kShortRead: env_->ShortReads(probability, seed); break;
-      case ReadFault::kCorruptBuffer: env_->CorruptReads(probability, seed); break;
+      case ReadFault::kEIO:
+        env_->FailRandomly(FaultOp::kRead, probability, seed);
+        break;
+      case ReadFault::kShortRead:
+        env_->ShortReads(probability, seed);
+        break;
+      case ReadFault::kCorruptBuffer:
+        env_->CorruptReads(probability, seed);
+        break;
     }
   }
 
@@ -126,7 +135,8 @@ class ReadFaultTest : public ::testing::TestWithParam<ReadFault> {
         ASSERT_EQ(it->second, value) << "Get(" << Key(i) << ") returned a wrong value";
         tally->gets_right++;
       } else if (s.IsNotFound()) {
-        ASSERT_TRUE(it == model_.end()) << "Get(" << Key(i) << ") returned NotFound for a present key";
+        ASSERT_TRUE(it == model_.end())
+            << "Get(" << Key(i) << ") returned NotFound for a present key";
         tally->gets_right++;
       } else {
         tally->gets_error++;
@@ -143,7 +153,8 @@ class ReadFaultTest : public ::testing::TestWithParam<ReadFault> {
     const bool from_edge = rnd->OneIn(3);
     std::vector<std::pair<std::string, std::string>> expect;
     if (forward) {
-      for (auto m = from_edge ? model_.begin() : model_.lower_bound(start); m != model_.end(); ++m) {
+      for (auto m = from_edge ? model_.begin() : model_.lower_bound(start); m != model_.end();
+           ++m) {
         expect.emplace_back(*m);
       }
       from_edge ? it->SeekToFirst() : it->Seek(start);
@@ -159,8 +170,8 @@ class ReadFaultTest : public ::testing::TestWithParam<ReadFault> {
     for (; it->Valid(); forward ? it->Next() : it->Prev()) {
       ASSERT_LT(n, expect.size()) << "scan yielded an entry past the model's last";
       ASSERT_EQ(expect[n].first, it->key()) << "scan skipped or invented a key";
-      ASSERT_EQ(expect[n].second, it->value()) << "scan returned a wrong value for "
-                                               << expect[n].first;
+      ASSERT_EQ(expect[n].second, it->value())
+          << "scan returned a wrong value for " << expect[n].first;
       n++;
     }
     if (it->status().ok()) {
@@ -197,15 +208,16 @@ class ReadFaultTest : public ::testing::TestWithParam<ReadFault> {
   }
 
   static void Print(const char* what, const Tally& t) {
-    std::printf("%-40s gets right %llu / error %llu; scans complete %llu / error %llu; "
-                "compactions ok %llu / error %llu; faults injected %llu\n",
-                what, static_cast<unsigned long long>(t.gets_right),
-                static_cast<unsigned long long>(t.gets_error),
-                static_cast<unsigned long long>(t.scans_complete),
-                static_cast<unsigned long long>(t.scans_error),
-                static_cast<unsigned long long>(t.compactions_ok),
-                static_cast<unsigned long long>(t.compactions_error),
-                static_cast<unsigned long long>(t.injected));
+    std::printf(
+        "%-40s gets right %llu / error %llu; scans complete %llu / error %llu; "
+        "compactions ok %llu / error %llu; faults injected %llu\n",
+        what, static_cast<unsigned long long>(t.gets_right),
+        static_cast<unsigned long long>(t.gets_error),
+        static_cast<unsigned long long>(t.scans_complete),
+        static_cast<unsigned long long>(t.scans_error),
+        static_cast<unsigned long long>(t.compactions_ok),
+        static_cast<unsigned long long>(t.compactions_error),
+        static_cast<unsigned long long>(t.injected));
   }
 
   uint64_t FaultsSoFar() const {
@@ -326,9 +338,10 @@ TEST(ReadFaultWalReplayTest, FailedReadsNeverShortenRecovery) {
     ASSERT_EQ(model, c.by_get) << "recovery lost acknowledged writes: "
                                << test::DescribeDifference(model, c.by_get);
   }
-  std::printf("WAL replay with the Nth read failing (N=1..%llu): Open failed %d, "
-              "opened with the fault fired %d\n",
-              static_cast<unsigned long long>(n - 1), failed, opened);
+  std::printf(
+      "WAL replay with the Nth read failing (N=1..%llu): Open failed %d, "
+      "opened with the fault fired %d\n",
+      static_cast<unsigned long long>(n - 1), failed, opened);
   EXPECT_GT(failed, 0);
 }
 
@@ -403,10 +416,11 @@ TEST(ReadFaultWalReplayTest, CorruptedReadIsTreatedAsDamage) {
       }
       lost_total += writes.size() - present;
     }
-    std::printf("WAL replay with corrupted reads, mode %d: Open failed %d, opened %d, "
-                "writes lost %llu of %d\n",
-                static_cast<int>(mode), failed, opened, static_cast<unsigned long long>(lost_total),
-                opened * 2000);
+    std::printf(
+        "WAL replay with corrupted reads, mode %d: Open failed %d, opened %d, "
+        "writes lost %llu of %d\n",
+        static_cast<int>(mode), failed, opened, static_cast<unsigned long long>(lost_total),
+        opened * 2000);
     if (mode == WalRecoveryMode::kAbsoluteConsistency ||
         mode == WalRecoveryMode::kTolerateCorruptedTail) {
       EXPECT_EQ(0, opened) << "damage in the middle of the log must fail Open in this mode";

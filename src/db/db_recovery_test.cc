@@ -5,8 +5,8 @@
 #include <map>
 #include <thread>
 
-#include "db/db_impl.h"
 #include "base/filename.h"
+#include "db/db_impl.h"
 #include "gtest/gtest.h"
 #include "lsmkv/db.h"
 #include "util/random.h"
@@ -61,7 +61,8 @@ class RecoveryTest : public ::testing::Test {
     for (int i = 0; i < n; i++) {
       char key[16];
       std::snprintf(key, sizeof(key), "k%04d", i);
-      EXPECT_TRUE(db_->Put(WriteOptions(), key, std::string(1000, static_cast<char>('a' + i % 26))).ok());
+      EXPECT_TRUE(
+          db_->Put(WriteOptions(), key, std::string(1000, static_cast<char>('a' + i % 26))).ok());
     }
     EXPECT_TRUE(db_->Close().ok());
     db_.reset();
@@ -109,7 +110,7 @@ TEST_F(RecoveryTest, MidLogCorruptionUnderEachMode) {
   const Case cases[] = {
       {WalRecoveryMode::kAbsoluteConsistency, false, 0, 0},
       {WalRecoveryMode::kTolerateCorruptedTail, false, 0, 0},
-      {WalRecoveryMode::kPointInTime, true, 45, 55},      // the records before the damage
+      {WalRecoveryMode::kPointInTime, true, 45, 55},       // the records before the damage
       {WalRecoveryMode::kSkipAnyCorrupted, true, 99, 99},  // only the damaged record lost
   };
   for (const Case& c : cases) {
@@ -335,7 +336,8 @@ TEST_F(RecoveryTest, ModelWithManyTablesAcrossReopens) {
   std::string levels;
   ASSERT_TRUE(db_->GetProperty("lsmkv.live-files", &levels));
   const size_t tables = static_cast<size_t>(std::count(levels.begin(), levels.end(), ' ') + 1);
-  EXPECT_EQ(tables, Files(FileType::kTableFile).size()) << "orphan or missing table files; live: " << levels;
+  EXPECT_EQ(tables, Files(FileType::kTableFile).size())
+      << "orphan or missing table files; live: " << levels;
   // Many level-0 tables were written (compaction then merges them).
   EXPECT_GT(total_flushes, 100u);
   std::string stats;

@@ -65,7 +65,8 @@ TEST_P(DBTest, EmptyAndMissing) {
 TEST_P(DBTest, BinarySafeRoundTripAcrossReopen) {
   std::vector<std::pair<std::string, std::string>> data;
   for (int b = 0; b < 256; b++) {
-    data.emplace_back(std::string("k") + static_cast<char>(b), std::string(3, static_cast<char>(b)));
+    data.emplace_back(std::string("k") + static_cast<char>(b),
+                      std::string(3, static_cast<char>(b)));
   }
   data.emplace_back("a|b", "c|d");
   data.emplace_back("line\nbreak", "value\nwith\nnewlines");

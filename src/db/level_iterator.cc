@@ -59,7 +59,10 @@ class LevelIterator final : public Iterator {
     size_t lo = 0, hi = files_.size();
     while (lo < hi) {
       const size_t mid = lo + (hi - lo) / 2;
-      if (icmp_->Compare(files_[mid]->largest, target) < 0) lo = mid + 1; else hi = mid;
+      if (icmp_->Compare(files_[mid]->largest, target) < 0)
+        lo = mid + 1;
+      else
+        hi = mid;
     }
     // Files entirely below the lower bound hold nothing to produce.
     if (options_.lower_bound) lo = std::max(lo, FirstNotBeforeLower());
@@ -73,7 +76,10 @@ class LevelIterator final : public Iterator {
     size_t lo = 0, hi = files_.size();
     while (lo < hi) {
       const size_t mid = lo + (hi - lo) / 2;
-      if (icmp_->Compare(files_[mid]->smallest, target) <= 0) lo = mid + 1; else hi = mid;
+      if (icmp_->Compare(files_[mid]->smallest, target) <= 0)
+        lo = mid + 1;
+      else
+        hi = mid;
     }
     if (options_.upper_bound) lo = std::min(lo, FirstAtOrAfterUpper());
     if (!OpenBackward(lo)) return;
@@ -107,7 +113,10 @@ class LevelIterator final : public Iterator {
     size_t lo = 0, hi = files_.size();
     while (lo < hi) {
       const size_t mid = lo + (hi - lo) / 2;
-      if (BeforeLower(*files_[mid])) lo = mid + 1; else hi = mid;
+      if (BeforeLower(*files_[mid]))
+        lo = mid + 1;
+      else
+        hi = mid;
     }
     return lo;
   }
@@ -116,7 +125,10 @@ class LevelIterator final : public Iterator {
     size_t lo = 0, hi = files_.size();
     while (lo < hi) {
       const size_t mid = lo + (hi - lo) / 2;
-      if (!AtOrAfterUpper(*files_[mid])) lo = mid + 1; else hi = mid;
+      if (!AtOrAfterUpper(*files_[mid]))
+        lo = mid + 1;
+      else
+        hi = mid;
     }
     return lo;
   }

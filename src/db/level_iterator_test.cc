@@ -152,7 +152,11 @@ void RunRandomOps(const std::vector<Entry>& model, const std::vector<std::string
   for (int op = 0; op < ops; op++) {
     const std::string& t = probes[rnd->Uniform(static_cast<uint32_t>(probes.size()))];
     switch (rnd->Uniform(pos < n ? 10 : 4)) {
-      case 0: trace += " Seek"; it->Seek(t); pos = bound(t, false); break;
+      case 0:
+        trace += " Seek";
+        it->Seek(t);
+        pos = bound(t, false);
+        break;
       case 1: {
         trace += " SeekForPrev";
         it->SeekForPrev(t);
@@ -160,10 +164,28 @@ void RunRandomOps(const std::vector<Entry>& model, const std::vector<std::string
         pos = u == 0 ? n : u - 1;
         break;
       }
-      case 2: trace += " SeekToFirst"; it->SeekToFirst(); pos = 0; break;
-      case 3: trace += " SeekToLast"; it->SeekToLast(); pos = n == 0 ? 0 : n - 1; break;
-      case 4: case 5: case 6: trace += " Next"; it->Next(); pos++; break;
-      default: trace += " Prev"; it->Prev(); pos = pos == 0 ? n : pos - 1; break;
+      case 2:
+        trace += " SeekToFirst";
+        it->SeekToFirst();
+        pos = 0;
+        break;
+      case 3:
+        trace += " SeekToLast";
+        it->SeekToLast();
+        pos = n == 0 ? 0 : n - 1;
+        break;
+      case 4:
+      case 5:
+      case 6:
+        trace += " Next";
+        it->Next();
+        pos++;
+        break;
+      default:
+        trace += " Prev";
+        it->Prev();
+        pos = pos == 0 ? n : pos - 1;
+        break;
     }
     ASSERT_TRUE(it->status().ok()) << it->status().ToString();
     ASSERT_EQ(pos < n, it->Valid()) << trace;
@@ -176,7 +198,8 @@ void RunRandomOps(const std::vector<Entry>& model, const std::vector<std::string
 
 std::vector<std::string> Probes(Random* rnd, const std::vector<Entry>& model) {
   std::vector<std::string> probes;
-  for (int i = 0; i < 50; i++) probes.push_back(IKey(rnd->RandomKey(1 + rnd->Uniform(4)), rnd->Uniform(200)));
+  for (int i = 0; i < 50; i++)
+    probes.push_back(IKey(rnd->RandomKey(1 + rnd->Uniform(4)), rnd->Uniform(200)));
   for (size_t i = 0; i < model.size(); i += 3) probes.push_back(model[i].first);
   return probes;
 }
@@ -226,7 +249,8 @@ TEST_F(LevelIteratorTest, BoundsSkipFilesOutside) {
     // Bounds: user keys taken from the data or random.
     auto pick = [&]() {
       return rnd.OneIn(3) ? rnd.RandomKey(1 + rnd.Uniform(3))
-                          : std::string(ExtractUserKey(model_[rnd.Uniform(static_cast<uint32_t>(model_.size()))].first));
+                          : std::string(ExtractUserKey(
+                                model_[rnd.Uniform(static_cast<uint32_t>(model_.size()))].first));
     };
     if (!rnd.OneIn(4)) ro.lower_bound = pick();
     if (!rnd.OneIn(4)) ro.upper_bound = pick();

@@ -59,7 +59,10 @@ class VectorIterator final : public Iterator {
     size_t lo = 0, hi = entries_.size();
     while (lo < hi) {
       size_t mid = (lo + hi) / 2;
-      if (cmp_->Compare(entries_[mid].first, t) < 0) lo = mid + 1; else hi = mid;
+      if (cmp_->Compare(entries_[mid].first, t) < 0)
+        lo = mid + 1;
+      else
+        hi = mid;
     }
     return lo;
   }
@@ -67,7 +70,10 @@ class VectorIterator final : public Iterator {
     size_t lo = 0, hi = entries_.size();
     while (lo < hi) {
       size_t mid = (lo + hi) / 2;
-      if (cmp_->Compare(entries_[mid].first, t) <= 0) lo = mid + 1; else hi = mid;
+      if (cmp_->Compare(entries_[mid].first, t) <= 0)
+        lo = mid + 1;
+      else
+        hi = mid;
     }
     return lo;
   }
@@ -131,8 +137,9 @@ std::vector<std::vector<Entry>> Split(const Comparator* cmp, const std::vector<s
     for (const Entry& e : parts[c]) model->entries.push_back(e);
   }
   // Stable on the key: equal keys stay in child order.
-  std::stable_sort(model->entries.begin(), model->entries.end(),
-                   [&](const Entry& a, const Entry& b) { return cmp->Compare(a.first, b.first) < 0; });
+  std::stable_sort(
+      model->entries.begin(), model->entries.end(),
+      [&](const Entry& a, const Entry& b) { return cmp->Compare(a.first, b.first) < 0; });
   return parts;
 }
 
@@ -140,8 +147,8 @@ std::unique_ptr<Iterator> Merge(const Comparator* cmp, const std::vector<std::ve
                                 size_t failing_child = SIZE_MAX, size_t fail_at = SIZE_MAX) {
   std::vector<std::unique_ptr<Iterator>> children;
   for (size_t c = 0; c < parts.size(); c++) {
-    children.push_back(std::make_unique<VectorIterator>(
-        cmp, parts[c], c == failing_child ? fail_at : SIZE_MAX));
+    children.push_back(
+        std::make_unique<VectorIterator>(cmp, parts[c], c == failing_child ? fail_at : SIZE_MAX));
   }
   return std::unique_ptr<Iterator>(NewMergingIterator(cmp, std::move(children)));
 }
@@ -177,7 +184,9 @@ void RunRandomOps(const Comparator* cmp, const Model& model, Iterator* it, Rando
         it->SeekToLast();
         pos = n == 0 ? 0 : n - 1;
         break;
-      case 4: case 5: case 6:
+      case 4:
+      case 5:
+      case 6:
         what = "Next";
         it->Next();
         pos++;
@@ -211,7 +220,8 @@ TEST(MergingIteratorTest, RandomInternalKeysMatchSortedUnion) {
       const std::string user = rnd.RandomKey(1 + rnd.Uniform(3));
       keys.push_back(IKey(user, seq++, rnd.OneIn(4) ? kTypeDeletion : kTypeValue));
     }
-    for (int i = 0; i < 20; i++) probes.push_back(IKey(rnd.RandomKey(1 + rnd.Uniform(3)), rnd.Uniform(300)));
+    for (int i = 0; i < 20; i++)
+      probes.push_back(IKey(rnd.RandomKey(1 + rnd.Uniform(3)), rnd.Uniform(300)));
     for (const std::string& k : keys) probes.push_back(k);
     Model model;
     auto parts = Split(&kIcmp, keys, num_children, &rnd, &model);
@@ -228,7 +238,8 @@ TEST(MergingIteratorTest, EqualKeysAcrossChildrenKeepAStrictOrder) {
     const int num_children = 2 + static_cast<int>(rnd.Uniform(7));
     std::vector<std::string> keys;
     // A tiny key space: most keys are present in several children.
-    for (int i = 0; i < 60; i++) keys.push_back(std::string(1, static_cast<char>('a' + rnd.Uniform(8))));
+    for (int i = 0; i < 60; i++)
+      keys.push_back(std::string(1, static_cast<char>('a' + rnd.Uniform(8))));
     std::vector<std::string> probes;
     for (char c = 'a' - 1; c <= 'a' + 8; c++) probes.push_back(std::string(1, c));
     Model model;
@@ -246,7 +257,8 @@ TEST(MergingIteratorTest, FullScansBothWays) {
   auto parts = Split(&kIcmp, keys, 5, &rnd, &model);
   auto it = Merge(&kIcmp, parts);
   size_t i = 0;
-  for (it->SeekToFirst(); it->Valid(); it->Next(), i++) ASSERT_EQ(model.entries[i].first, it->key());
+  for (it->SeekToFirst(); it->Valid(); it->Next(), i++)
+    ASSERT_EQ(model.entries[i].first, it->key());
   EXPECT_EQ(model.entries.size(), i);
   for (it->SeekToLast(); it->Valid(); it->Prev()) ASSERT_EQ(model.entries[--i].first, it->key());
   EXPECT_EQ(0u, i);

@@ -58,8 +58,8 @@ inline Status ExecuteOp(DB* db, const ModelOp& op) {
 struct DbContents {
   bool ok = true;
   std::string error;
-  ModelState by_get;   // a Get of every key in keys
-  ModelState by_scan;  // a forward scan of everything
+  ModelState by_get;             // a Get of every key in keys
+  ModelState by_scan;            // a forward scan of everything
   bool backward_matches = true;  // a backward scan shows by_scan reversed
 };
 

@@ -74,8 +74,8 @@ class FieldReader {
     uint32_t v = 0;
     if (!GetVarint32(input_, &v)) return Fail("truncated or malformed level");
     if (v >= static_cast<uint32_t>(kNumLevels)) {
-      return Fail("level " + std::to_string(v) + " out of range [0, " +
-                  std::to_string(kNumLevels) + ")");
+      return Fail("level " + std::to_string(v) + " out of range [0, " + std::to_string(kNumLevels) +
+                  ")");
     }
     *level = static_cast<int>(v);
     return true;
@@ -215,15 +215,15 @@ Status VersionEdit::DecodeRecords(std::string_view input) {
   if (input.empty()) return Corrupt("empty input");
   if (!GetVarint32(&input, &tag)) return Corrupt("malformed first tag");
   if (tag != kTagFormatVersion) {
-    return Corrupt("first record has tag " + std::to_string(tag) +
-                   ", not the format version tag " + std::to_string(kTagFormatVersion));
+    return Corrupt("first record has tag " + std::to_string(tag) + ", not the format version tag " +
+                   std::to_string(kTagFormatVersion));
   }
   uint32_t version = 0;
   if (!GetVarint32(&input, &version)) return Corrupt("truncated or malformed format version");
   if (version > kVersionEditFormatVersion) {
-    return Status::NotSupported("version edit format version " + std::to_string(version),
-                                "this build reads only version " +
-                                    std::to_string(kVersionEditFormatVersion));
+    return Status::NotSupported(
+        "version edit format version " + std::to_string(version),
+        "this build reads only version " + std::to_string(kVersionEditFormatVersion));
   }
   if (version != kVersionEditFormatVersion) {
     return Corrupt("invalid format version " + std::to_string(version));
@@ -328,8 +328,7 @@ Status VersionEdit::DecodeNewFile(std::string_view* input, const InternalKeyComp
   std::string_view smallest, largest;
   if (!r.Level(&level) || !r.Varint64("number", &f.number) ||
       !r.Varint64("file size", &f.file_size) || !r.InternalKey("smallest key", &smallest) ||
-      !r.InternalKey("largest key", &largest) ||
-      !r.Varint64("smallest seqno", &f.smallest_seqno) ||
+      !r.InternalKey("largest key", &largest) || !r.Varint64("smallest seqno", &f.smallest_seqno) ||
       !r.Varint64("largest seqno", &f.largest_seqno) ||
       !r.Varint64("entry count", &f.num_entries) ||
       !r.Varint64("deletion count", &f.num_deletions)) {
@@ -339,8 +338,8 @@ Status VersionEdit::DecodeNewFile(std::string_view* input, const InternalKeyComp
   if (icmp.Compare(smallest, largest) > 0) {
     r.Fail(which + ": smallest key is after largest key");
   } else if (f.smallest_seqno > f.largest_seqno) {
-    r.Fail(which + ": smallest seqno " + std::to_string(f.smallest_seqno) +
-           " > largest seqno " + std::to_string(f.largest_seqno));
+    r.Fail(which + ": smallest seqno " + std::to_string(f.smallest_seqno) + " > largest seqno " +
+           std::to_string(f.largest_seqno));
   } else if (f.largest_seqno > kMaxSequenceNumber) {
     r.Fail(which + ": largest seqno " + std::to_string(f.largest_seqno) + " exceeds 2^56-1");
   } else if (f.num_deletions > f.num_entries) {

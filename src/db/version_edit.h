@@ -31,9 +31,9 @@ inline constexpr uint32_t kVersionEditFormatVersion = 1;
 
 struct FileMetaData {
   uint64_t number = 0;
-  uint64_t file_size = 0;    // bytes
-  std::string smallest;      // smallest internal key in the table
-  std::string largest;       // largest internal key in the table
+  uint64_t file_size = 0;  // bytes
+  std::string smallest;    // smallest internal key in the table
+  std::string largest;     // largest internal key in the table
   SequenceNumber smallest_seqno = 0, largest_seqno = 0;
   uint64_t num_entries = 0, num_deletions = 0;
   // In memory only, never encoded: versions referencing this file, and

@@ -19,8 +19,7 @@ namespace {
 // Tag values of docs/format/manifest.md, spelled out here so that the tests
 // pin the format instead of echoing the implementation.
 constexpr uint32_t kComparator = 1, kLogNumber = 2, kNextFile = 3, kLastSeq = 4,
-                   kCompactPointer = 5, kDeletedFile = 6, kNewFile = 7, kVersion = 100,
-                   kEnd = 101;
+                   kCompactPointer = 5, kDeletedFile = 6, kNewFile = 7, kVersion = 100, kEnd = 101;
 
 std::string IKey(std::string_view user_key, SequenceNumber seq, ValueType t = kTypeValue) {
   std::string k;
@@ -50,10 +49,18 @@ class Enc {
     return *this;
   }
   Enc& NewFile(uint32_t level, uint64_t number, const std::string& smallest,
-               const std::string& largest, uint64_t smallest_seqno = 1,
-               uint64_t largest_seqno = 2, uint64_t entries = 3, uint64_t deletions = 1) {
-    return V32(kNewFile).V32(level).V64(number).V64(4096).Bytes(smallest).Bytes(largest)
-        .V64(smallest_seqno).V64(largest_seqno).V64(entries).V64(deletions);
+               const std::string& largest, uint64_t smallest_seqno = 1, uint64_t largest_seqno = 2,
+               uint64_t entries = 3, uint64_t deletions = 1) {
+    return V32(kNewFile)
+        .V32(level)
+        .V64(number)
+        .V64(4096)
+        .Bytes(smallest)
+        .Bytes(largest)
+        .V64(smallest_seqno)
+        .V64(largest_seqno)
+        .V64(entries)
+        .V64(deletions);
   }
   std::string End() const {
     std::string r = s_;
@@ -176,18 +183,27 @@ TEST(VersionEditTest, GoldenEncoding) {
   std::string got;
   e.EncodeTo(&got);
   const std::string want =
-      std::string("\x64\x01", 2) +                      // version tag 100, version 1
-      std::string("\x01\x03" "cmp", 5) +                // comparator
-      std::string("\x02\x05", 2) +                      // log number 5
-      std::string("\x03\xac\x02", 3) +                  // next file number 300
-      std::string("\x04\x07", 2) +                      // last sequence 7
+      std::string("\x64\x01", 2) +  // version tag 100, version 1
+      std::string(
+          "\x01\x03"
+          "cmp",
+          5) +                                                // comparator
+      std::string("\x02\x05", 2) +                            // log number 5
+      std::string("\x03\xac\x02", 3) +                        // next file number 300
+      std::string("\x04\x07", 2) +                            // last sequence 7
       std::string("\x05\x02\x09k\x01\x01\0\0\0\0\0\0", 12) +  // compact pointer L2 k@1
-      std::string("\x06\x01\x09", 3) +                  // delete L1 #9
-      std::string("\x07\x00\x0a\x80\x01", 5) +          // new file L0 #10 size 128
-      std::string("\x09" "a\x01\x03\0\0\0\0\0\0", 10) +  // smallest a@3:value
-      std::string("\x09" "b\x00\x02\0\0\0\0\0\0", 10) +  // largest b@2:deletion
-      std::string("\x02\x03\x02\x01", 4) +              // seqnos 2..3, 2 entries, 1 deletion
-      std::string("\x65", 1);                           // end of edit
+      std::string("\x06\x01\x09", 3) +                        // delete L1 #9
+      std::string("\x07\x00\x0a\x80\x01", 5) +                // new file L0 #10 size 128
+      std::string(
+          "\x09"
+          "a\x01\x03\0\0\0\0\0\0",
+          10) +  // smallest a@3:value
+      std::string(
+          "\x09"
+          "b\x00\x02\0\0\0\0\0\0",
+          10) +                             // largest b@2:deletion
+      std::string("\x02\x03\x02\x01", 4) +  // seqnos 2..3, 2 entries, 1 deletion
+      std::string("\x65", 1);               // end of edit
   EXPECT_EQ(got, want);
   VersionEdit d;
   ASSERT_TRUE(d.DecodeFrom(want).ok());
@@ -244,8 +260,8 @@ TEST(VersionEditTest, EveryTruncationFails) {
     for (size_t len = 0; len < enc.size(); len++) {
       VersionEdit d;
       Status s = d.DecodeFrom(std::string_view(enc).substr(0, len));
-      ASSERT_TRUE(s.IsCorruption()) << "prefix " << len << " of " << enc.size() << ": "
-                                    << s.ToString();
+      ASSERT_TRUE(s.IsCorruption())
+          << "prefix " << len << " of " << enc.size() << ": " << s.ToString();
       ASSERT_TRUE(IsEmpty(d));
     }
   }
@@ -301,7 +317,7 @@ TEST(VersionEditTest, LevelOutOfRangeRejected) {
 
 TEST(VersionEditTest, InvalidInternalKeysRejected) {
   const std::string good = IKey("m", 4);
-  const std::string short_key = "1234567";       // under 8 bytes
+  const std::string short_key = "1234567";  // under 8 bytes
   const std::string bad_type = IKey("m", 4).substr(0, 1) + std::string("\x02\x04\0\0\0\0\0\0", 8);
   for (const std::string& bad : {short_key, bad_type, std::string()}) {
     ExpectCorrupt(Enc::WithHeader().NewFile(1, 5, bad, good).End(),
@@ -336,8 +352,7 @@ TEST(VersionEditTest, CountsAndSequencesChecked) {
                 "smallest seqno 9 > largest seqno 8");
   ExpectCorrupt(Enc::WithHeader().NewFile(0, 5, a, b, 1, kMaxSequenceNumber + 1).End(),
                 "exceeds 2^56-1");
-  ExpectCorrupt(Enc::WithHeader().NewFile(0, 5, a, b, 1, 2, 3, 4).End(),
-                "4 deletions > 3 entries");
+  ExpectCorrupt(Enc::WithHeader().NewFile(0, 5, a, b, 1, 2, 3, 4).End(), "4 deletions > 3 entries");
   ExpectCorrupt(Enc::WithHeader().V32(kLastSeq).V64(kMaxSequenceNumber + 1).End(),
                 "exceeds 2^56-1");
   VersionEdit e;
@@ -360,10 +375,15 @@ TEST(VersionEditTest, RepeatedFieldsRejected) {
   ExpectCorrupt(Enc::WithHeader().V32(kLastSeq).V64(1).V32(kLastSeq).V64(2).End(),
                 "last sequence given twice");
   const std::string k = IKey("k", 1);
-  ExpectCorrupt(
-      Enc::WithHeader().V32(kCompactPointer).V32(3).Bytes(k).V32(kCompactPointer).V32(3).Bytes(k)
-          .End(),
-      "compact pointer for level 3 given twice");
+  ExpectCorrupt(Enc::WithHeader()
+                    .V32(kCompactPointer)
+                    .V32(3)
+                    .Bytes(k)
+                    .V32(kCompactPointer)
+                    .V32(3)
+                    .Bytes(k)
+                    .End(),
+                "compact pointer for level 3 given twice");
   ExpectCorrupt(
       Enc::WithHeader().V32(kDeletedFile).V32(2).V64(8).V32(kDeletedFile).V32(2).V64(8).End(),
       "deleted file 8 at level 2 listed twice");
@@ -485,11 +505,21 @@ TEST(VersionEditTest, FuzzNeverCrashes) {
         for (int m = 1 + rnd.Uniform(4); m > 0 && !input.empty(); m--) {
           const uint32_t pos = rnd.Uniform(static_cast<uint32_t>(input.size()));
           switch (rnd.Uniform(5)) {
-            case 0: input[pos] = static_cast<char>(input[pos] ^ (1 << rnd.Uniform(8))); break;
-            case 1: input[pos] = static_cast<char>(rnd.Uniform(256)); break;
-            case 2: input.insert(pos, rnd.RandomBytes(1 + rnd.Uniform(8))); break;
-            case 3: input.erase(pos, 1 + rnd.Uniform(8)); break;
-            default: input.resize(pos); break;
+            case 0:
+              input[pos] = static_cast<char>(input[pos] ^ (1 << rnd.Uniform(8)));
+              break;
+            case 1:
+              input[pos] = static_cast<char>(rnd.Uniform(256));
+              break;
+            case 2:
+              input.insert(pos, rnd.RandomBytes(1 + rnd.Uniform(8)));
+              break;
+            case 3:
+              input.erase(pos, 1 + rnd.Uniform(8));
+              break;
+            default:
+              input.resize(pos);
+              break;
           }
         }
       }

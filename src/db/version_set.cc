@@ -80,10 +80,9 @@ void Version::ForEachFileCovering(std::string_view internal_key, Visitor&& visit
   // Deeper levels: at most one file per level can hold the key.
   for (int level = 1; level < kNumLevels; level++) {
     const std::vector<FileRef>& files = files_[level];
-    auto it = std::lower_bound(files.begin(), files.end(), internal_key,
-                               [this](const FileRef& f, std::string_view k) {
-                                 return icmp_->Compare(f->largest, k) < 0;
-                               });
+    auto it = std::lower_bound(
+        files.begin(), files.end(), internal_key,
+        [this](const FileRef& f, std::string_view k) { return icmp_->Compare(f->largest, k) < 0; });
     if (it == files.end()) continue;
     if (ucmp->Compare(user_key, ExtractUserKey((*it)->smallest)) < 0) continue;
     if (visit(*it, level)) return;
@@ -111,22 +110,21 @@ Status Version::Get(const ReadOptions& options, const LookupKey& key, std::strin
       charge->file = *first_file;  // looked past the first file consulted
       charge->level = first_level;
     }
-    Status s = table_cache_->Get(
-        options, f.number, f.file_size, ikey,
-        [&](std::string_view found_key, std::string_view found_value) {
-          ParsedInternalKey parsed;
-          if (!ParseInternalKey(found_key, &parsed)) {
-            result.state = LookupState::kCorrupt;
-            return;
-          }
-          if (ucmp->Compare(parsed.user_key, user_key) != 0) return;
-          if (parsed.type == kTypeValue) {
-            result.state = LookupState::kFound;
-            value->assign(found_value.data(), found_value.size());
-          } else {
-            result.state = LookupState::kDeleted;
-          }
-        });
+    Status s = table_cache_->Get(options, f.number, f.file_size, ikey,
+                                 [&](std::string_view found_key, std::string_view found_value) {
+                                   ParsedInternalKey parsed;
+                                   if (!ParseInternalKey(found_key, &parsed)) {
+                                     result.state = LookupState::kCorrupt;
+                                     return;
+                                   }
+                                   if (ucmp->Compare(parsed.user_key, user_key) != 0) return;
+                                   if (parsed.type == kTypeValue) {
+                                     result.state = LookupState::kFound;
+                                     value->assign(found_value.data(), found_value.size());
+                                   } else {
+                                     result.state = LookupState::kDeleted;
+                                   }
+                                 });
     if (!s.ok()) {
       *status = s;
       return true;
@@ -235,10 +233,10 @@ class VersionBuilder {
         });
         for (size_t i = 1; i < out.size(); i++) {
           if (icmp->Compare(out[i - 1]->largest, out[i]->smallest) >= 0) {
-            return Status::Corruption(
-                "MANIFEST", "overlapping files " + std::to_string(out[i - 1]->number) + " and " +
-                                std::to_string(out[i]->number) + " in level " +
-                                std::to_string(level));
+            return Status::Corruption("MANIFEST", "overlapping files " +
+                                                      std::to_string(out[i - 1]->number) + " and " +
+                                                      std::to_string(out[i]->number) +
+                                                      " in level " + std::to_string(level));
           }
         }
       }
@@ -360,7 +358,8 @@ Status VersionSet::Recover() {
     VersionEdit edit;
     s = edit.DecodeFrom(record);
     if (!s.ok()) {
-      return Status::Corruption(manifest_path, "edit " + std::to_string(edits) + ": " + s.ToString());
+      return Status::Corruption(manifest_path,
+                                "edit " + std::to_string(edits) + ": " + s.ToString());
     }
     edits++;
     if (edit.has_comparator_name()) {
@@ -393,9 +392,10 @@ Status VersionSet::Recover() {
               manifest_path.c_str(), static_cast<unsigned long long>(reader.TornTailBytes()));
   }
   if (!have_comparator || !have_log || !have_next || !have_seq) {
-    return Status::Corruption(manifest_path, "missing comparator, log number, next file number "
-                                             "or last sequence (" + std::to_string(edits) +
-                                             " edits read)");
+    return Status::Corruption(manifest_path,
+                              "missing comparator, log number, next file number "
+                              "or last sequence (" +
+                                  std::to_string(edits) + " edits read)");
   }
 
   auto v = std::shared_ptr<Version>(new Version(table_cache_, icmp_));
@@ -454,7 +454,8 @@ Status VersionSet::LogAndApplyExclusive(VersionEdit* edit, MutexLock* lock) {
   }
 
   // A new MANIFEST starts with a snapshot of the state before this edit.
-  const bool new_manifest = manifest_log_ == nullptr || manifest_size_ >= options_->max_manifest_file_size;
+  const bool new_manifest =
+      manifest_log_ == nullptr || manifest_size_ >= options_->max_manifest_file_size;
   uint64_t new_manifest_number = 0;
   std::string snapshot_record;
   if (new_manifest) {

@@ -52,8 +52,8 @@ Status ForEachOperation(std::string_view rep, Fn&& fn) {
     if (found == expected) {
       // Refused before fn sees it: a caller that applies operations as they
       // come never applies more than the header announced.
-      return Status::Corruption("write batch", "header counts " + std::to_string(expected) +
-                                                   " operations, found more");
+      return Status::Corruption(
+          "write batch", "header counts " + std::to_string(expected) + " operations, found more");
     }
     const auto type = static_cast<unsigned char>(input[0]);
     input.remove_prefix(1);
@@ -82,14 +82,14 @@ Status ForEachOperation(std::string_view rep, Fn&& fn) {
 }  // namespace
 
 Status WriteBatch::Iterate(Handler* handler) const {
-  return ForEachOperation(rep_, [handler](ValueType type, std::string_view key,
-                                          std::string_view value) {
-    if (type == kTypeValue) {
-      handler->Put(key, value);
-    } else {
-      handler->Delete(key);
-    }
-  });
+  return ForEachOperation(rep_,
+                          [handler](ValueType type, std::string_view key, std::string_view value) {
+                            if (type == kTypeValue) {
+                              handler->Put(key, value);
+                            } else {
+                              handler->Delete(key);
+                            }
+                          });
 }
 
 uint32_t WriteBatchInternal::Count(const WriteBatch* batch) {
@@ -128,10 +128,10 @@ Status WriteBatchInternal::InsertInto(const WriteBatch* batch, MemTable* memtabl
   Status range = CheckSequenceRange(batch);
   if (!range.ok()) return range;
   SequenceNumber seq = Sequence(batch);
-  return ForEachOperation(batch->rep_, [&](ValueType type, std::string_view key,
-                                           std::string_view value) {
-    memtable->Add(seq++, type, key, value);
-  });
+  return ForEachOperation(batch->rep_,
+                          [&](ValueType type, std::string_view key, std::string_view value) {
+                            memtable->Add(seq++, type, key, value);
+                          });
 }
 
 void WriteBatchInternal::Append(WriteBatch* dst, const WriteBatch* src) {

@@ -48,8 +48,9 @@ TEST(WriteBatchTest, RoundTripAndInsert) {
   WriteBatchInternal::SetSequence(&batch, 100);
   Recorder r;
   ASSERT_TRUE(batch.Iterate(&r).ok());
-  EXPECT_EQ((std::vector<std::string>{"Put(a,1)", "Delete(b)", "Put(c," + std::string(300, 'x') + ")"}),
-            r.ops);
+  EXPECT_EQ(
+      (std::vector<std::string>{"Put(a,1)", "Delete(b)", "Put(c," + std::string(300, 'x') + ")"}),
+      r.ops);
   EXPECT_EQ(3u, batch.Count());
   MemTableHolder mem;
   ASSERT_TRUE(WriteBatchInternal::InsertInto(&batch, mem.get()).ok());
@@ -76,8 +77,8 @@ TEST(WriteBatchTest, MoreOperationsThanTheHeaderCountsAreNeverApplied) {
 }
 
 TEST(WriteBatchTest, SequenceNumbersPastTheLargestAreRefusedBeforeInserting) {
-  for (const SequenceNumber first : {kMaxSequenceNumber - 1, kMaxSequenceNumber,
-                                     kMaxSequenceNumber + 1, ~SequenceNumber{0}}) {
+  for (const SequenceNumber first :
+       {kMaxSequenceNumber - 1, kMaxSequenceNumber, kMaxSequenceNumber + 1, ~SequenceNumber{0}}) {
     WriteBatch batch;
     batch.Put("a", "1");
     batch.Put("b", "2");

@@ -5,8 +5,7 @@
 
 namespace lsmkv {
 
-Status WriteStringToFile(Env* env, std::string_view data, const std::string& fname,
-                         bool sync) {
+Status WriteStringToFile(Env* env, std::string_view data, const std::string& fname, bool sync) {
   std::unique_ptr<WritableFile> file;
   Status s = env->NewWritableFile(fname, &file);
   if (!s.ok()) return s;

@@ -29,27 +29,38 @@ std::string ParentDir(const std::string& path) {
   return path.substr(0, slash);
 }
 
-double NextUniform(std::mt19937_64* rng) {
-  return static_cast<double>((*rng)() >> 11) * 0x1.0p-53;
-}
+double NextUniform(std::mt19937_64* rng) { return static_cast<double>((*rng)() >> 11) * 0x1.0p-53; }
 
 }  // namespace
 
 const char* FaultOpName(FaultOp op) {
   switch (op) {
-    case FaultOp::kOpen: return "Open";
-    case FaultOp::kRead: return "Read";
-    case FaultOp::kAppend: return "Append";
-    case FaultOp::kSync: return "Sync";
-    case FaultOp::kClose: return "Close";
-    case FaultOp::kRename: return "Rename";
-    case FaultOp::kRemove: return "Remove";
-    case FaultOp::kSyncDir: return "SyncDir";
-    case FaultOp::kLock: return "Lock";
-    case FaultOp::kGetFileSize: return "GetFileSize";
-    case FaultOp::kGetChildren: return "GetChildren";
-    case FaultOp::kCreateDir: return "CreateDir";
-    case FaultOp::kLink: return "Link";
+    case FaultOp::kOpen:
+      return "Open";
+    case FaultOp::kRead:
+      return "Read";
+    case FaultOp::kAppend:
+      return "Append";
+    case FaultOp::kSync:
+      return "Sync";
+    case FaultOp::kClose:
+      return "Close";
+    case FaultOp::kRename:
+      return "Rename";
+    case FaultOp::kRemove:
+      return "Remove";
+    case FaultOp::kSyncDir:
+      return "SyncDir";
+    case FaultOp::kLock:
+      return "Lock";
+    case FaultOp::kGetFileSize:
+      return "GetFileSize";
+    case FaultOp::kGetChildren:
+      return "GetChildren";
+    case FaultOp::kCreateDir:
+      return "CreateDir";
+    case FaultOp::kLink:
+      return "Link";
   }
   return "Unknown";
 }
@@ -88,8 +99,7 @@ class FaultRandomAccessFile final : public RandomAccessFile {
                         std::unique_ptr<RandomAccessFile> target)
       : env_(env), fname_(std::move(fname)), target_(std::move(target)) {}
 
-  Status Read(uint64_t offset, size_t n, std::string_view* result,
-              char* scratch) const override {
+  Status Read(uint64_t offset, size_t n, std::string_view* result, char* scratch) const override {
     *result = std::string_view();
     Status s = env_->MaybeFail(FaultOp::kRead, fname_);
     if (!s.ok()) return s;
@@ -108,8 +118,7 @@ class FaultRandomAccessFile final : public RandomAccessFile {
 // data, so the target never holds bytes a simulated crash should have lost.
 class FaultWritableFile final : public WritableFile {
  public:
-  FaultWritableFile(FaultInjectionEnv* env, std::string fname,
-                    std::unique_ptr<WritableFile> target,
+  FaultWritableFile(FaultInjectionEnv* env, std::string fname, std::unique_ptr<WritableFile> target,
                     std::shared_ptr<FaultInjectionEnv::FileInfo> info)
       : env_(env), fname_(std::move(fname)), target_(std::move(target)), info_(std::move(info)) {}
 
@@ -273,8 +282,7 @@ void FaultInjectionEnv::MaybeCorruptRead(const std::string& fname, std::string_v
       fname.compare(fname.size() - damage_suffix_.size(), std::string::npos, damage_suffix_) != 0) {
     return;
   }
-  if (short_probability_ > 0 && !result->empty() &&
-      NextUniform(&short_rng_) < short_probability_) {
+  if (short_probability_ > 0 && !result->empty() && NextUniform(&short_rng_) < short_probability_) {
     *result = result->substr(0, static_cast<size_t>(short_rng_() % result->size()));
     shortened_reads_++;
   }

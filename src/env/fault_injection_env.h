@@ -162,8 +162,7 @@ class FaultInjectionEnv : public EnvWrapper {
                            std::unique_ptr<SequentialFile>* result) override;
   Status NewRandomAccessFile(const std::string& fname,
                              std::unique_ptr<RandomAccessFile>* result) override;
-  Status NewWritableFile(const std::string& fname,
-                         std::unique_ptr<WritableFile>* result) override;
+  Status NewWritableFile(const std::string& fname, std::unique_ptr<WritableFile>* result) override;
   Status NewAppendableFile(const std::string& fname,
                            std::unique_ptr<WritableFile>* result) override;
   Status GetChildren(const std::string& dir, std::vector<std::string>* result) override;
@@ -222,8 +221,7 @@ class FaultInjectionEnv : public EnvWrapper {
   // and cuts it short if ShortReads fires.
   void MaybeCorruptRead(const std::string& fname, std::string_view* result, char* scratch);
 
-  Status OpenWritable(const std::string& fname, bool append,
-                      std::unique_ptr<WritableFile>* result);
+  Status OpenWritable(const std::string& fname, bool append, std::unique_ptr<WritableFile>* result);
   // Synced size of the file called path. REQUIRES: mu_ held.
   Status DurableSizeLocked(const std::string& path, uint64_t* size);
   // First n bytes of fname read through the target.
@@ -234,23 +232,23 @@ class FaultInjectionEnv : public EnvWrapper {
   bool IsNewNameLocked(const std::string& path) const;
 
   mutable std::mutex mu_;
-  bool active_ = true;                                      // Guarded by mu_.
-  uint64_t next_seq_ = 1;                                   // Guarded by mu_.
-  std::map<std::string, FileInfoRef> files_;                // Guarded by mu_.
-  std::map<std::string, std::vector<PendingOp>> pending_;   // Guarded by mu_.
+  bool active_ = true;                                     // Guarded by mu_.
+  uint64_t next_seq_ = 1;                                  // Guarded by mu_.
+  std::map<std::string, FileInfoRef> files_;               // Guarded by mu_.
+  std::map<std::string, std::vector<PendingOp>> pending_;  // Guarded by mu_.
   // Per directory, names whose current entry was created, renamed into or
   // linked since the directory's last SyncDir (not durable yet).
-  std::map<std::string, std::set<std::string>> new_names_;  // Guarded by mu_.
-  Fault faults_[kNumFaultOps];                              // Guarded by mu_.
-  uint64_t counts_[kNumFaultOps] = {};                      // Guarded by mu_.
-  uint64_t injected_ = 0;                                   // Guarded by mu_.
-  double corrupt_probability_ = 0;                          // Guarded by mu_.
-  std::mt19937_64 corrupt_rng_;                             // Guarded by mu_.
-  uint64_t corrupted_reads_ = 0;                            // Guarded by mu_.
-  double short_probability_ = 0;                            // Guarded by mu_.
-  std::mt19937_64 short_rng_;                               // Guarded by mu_.
-  uint64_t shortened_reads_ = 0;                            // Guarded by mu_.
-  std::string damage_suffix_;                               // Guarded by mu_.
+  std::map<std::string, std::set<std::string>> new_names_;     // Guarded by mu_.
+  Fault faults_[kNumFaultOps];                                 // Guarded by mu_.
+  uint64_t counts_[kNumFaultOps] = {};                         // Guarded by mu_.
+  uint64_t injected_ = 0;                                      // Guarded by mu_.
+  double corrupt_probability_ = 0;                             // Guarded by mu_.
+  std::mt19937_64 corrupt_rng_;                                // Guarded by mu_.
+  uint64_t corrupted_reads_ = 0;                               // Guarded by mu_.
+  double short_probability_ = 0;                               // Guarded by mu_.
+  std::mt19937_64 short_rng_;                                  // Guarded by mu_.
+  uint64_t shortened_reads_ = 0;                               // Guarded by mu_.
+  std::string damage_suffix_;                                  // Guarded by mu_.
   std::function<void(FaultOp, const std::string&)> observer_;  // Guarded by mu_.
 };
 

@@ -276,8 +276,8 @@ TEST_P(FaultInjectionEnvTest, InactiveFilesystemBlocksEveryMutation) {
   EXPECT_FALSE(env_->IsFilesystemActive());
   std::unique_ptr<WritableFile> w;
   auto is_inactive = [](const Status& s) {
-    return s.IsIOError() && s.ToString().find("filesystem inactive (simulated crash)") !=
-                                std::string::npos;
+    return s.IsIOError() &&
+           s.ToString().find("filesystem inactive (simulated crash)") != std::string::npos;
   };
   EXPECT_TRUE(is_inactive(env_->NewWritableFile(Path("n"), &w)));
   EXPECT_TRUE(is_inactive(env_->NewAppendableFile(Path("f"), &w)));

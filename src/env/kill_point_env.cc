@@ -21,35 +21,53 @@ static std::string PointFor(DbFileKind kind, const char* op) {
 
 DbFileKind ClassifyDbFile(const std::string& path) {
   const size_t slash = path.rfind('/');
-  const std::string_view name =
-      slash == std::string::npos ? std::string_view(path) : std::string_view(path).substr(slash + 1);
+  const std::string_view name = slash == std::string::npos
+                                    ? std::string_view(path)
+                                    : std::string_view(path).substr(slash + 1);
   uint64_t number = 0;
   FileType type;
   if (!ParseFileName(name, &number, &type)) return DbFileKind::kOther;
   switch (type) {
-    case FileType::kLogFile: return DbFileKind::kWal;
-    case FileType::kTableFile: return DbFileKind::kTable;
-    case FileType::kDescriptorFile: return DbFileKind::kManifest;
-    case FileType::kCurrentFile: return DbFileKind::kCurrent;
-    case FileType::kTempFile: return DbFileKind::kCurrentTemp;
-    case FileType::kInfoLogFile: return DbFileKind::kInfoLog;
-    case FileType::kLockFile: return DbFileKind::kLock;
-    case FileType::kOptionsFile: return DbFileKind::kOptions;
+    case FileType::kLogFile:
+      return DbFileKind::kWal;
+    case FileType::kTableFile:
+      return DbFileKind::kTable;
+    case FileType::kDescriptorFile:
+      return DbFileKind::kManifest;
+    case FileType::kCurrentFile:
+      return DbFileKind::kCurrent;
+    case FileType::kTempFile:
+      return DbFileKind::kCurrentTemp;
+    case FileType::kInfoLogFile:
+      return DbFileKind::kInfoLog;
+    case FileType::kLockFile:
+      return DbFileKind::kLock;
+    case FileType::kOptionsFile:
+      return DbFileKind::kOptions;
   }
   return DbFileKind::kOther;
 }
 
 const char* DbFileKindName(DbFileKind kind) {
   switch (kind) {
-    case DbFileKind::kWal: return "wal";
-    case DbFileKind::kTable: return "table";
-    case DbFileKind::kManifest: return "manifest";
-    case DbFileKind::kCurrent: return "current";
-    case DbFileKind::kCurrentTemp: return "current.tmp";
-    case DbFileKind::kInfoLog: return "infolog";
-    case DbFileKind::kLock: return "lock";
-    case DbFileKind::kOptions: return "options";
-    case DbFileKind::kOther: return "other";
+    case DbFileKind::kWal:
+      return "wal";
+    case DbFileKind::kTable:
+      return "table";
+    case DbFileKind::kManifest:
+      return "manifest";
+    case DbFileKind::kCurrent:
+      return "current";
+    case DbFileKind::kCurrentTemp:
+      return "current.tmp";
+    case DbFileKind::kInfoLog:
+      return "infolog";
+    case DbFileKind::kLock:
+      return "lock";
+    case DbFileKind::kOptions:
+      return "options";
+    case DbFileKind::kOther:
+      return "other";
   }
   return "other";
 }
@@ -90,12 +108,12 @@ class KillPointWritableFile final : public WritableFile {
 
 const std::vector<std::string>& KillPointEnv::AllPoints() {
   static const std::vector<std::string> kPoints = {
-      "dir.create",         "dir.sync",
-      "wal.create",         "wal.append",         "wal.sync",          "wal.close",
-      "wal.remove",         "table.create",       "table.append",      "table.sync",
-      "table.close",        "table.remove",       "manifest.create",   "manifest.append",
-      "manifest.sync",      "manifest.close",     "manifest.remove",   "current.tmp.create",
-      "current.tmp.append", "current.tmp.sync",   "current.tmp.close", "current.rename",
+      "dir.create",        "dir.sync",           "wal.create",         "wal.append",
+      "wal.sync",          "wal.close",          "wal.remove",         "table.create",
+      "table.append",      "table.sync",         "table.close",        "table.remove",
+      "manifest.create",   "manifest.append",    "manifest.sync",      "manifest.close",
+      "manifest.remove",   "current.tmp.create", "current.tmp.append", "current.tmp.sync",
+      "current.tmp.close", "current.rename",
   };
   return kPoints;
 }
@@ -193,8 +211,8 @@ void KillPointEnv::Kill(const std::string& point, uint64_t hit, Timing timing) {
                               point.c_str(), timing == Timing::kBefore ? "before" : "after", hit);
   if (n > 0) {
     // write(2) directly: no stdio buffer to flush, safe from any thread.
-    const ssize_t written =
-        ::write(STDERR_FILENO, message, std::min<size_t>(static_cast<size_t>(n), sizeof(message) - 1));
+    const ssize_t written = ::write(STDERR_FILENO, message,
+                                    std::min<size_t>(static_cast<size_t>(n), sizeof(message) - 1));
     (void)written;
   }
   ::kill(::getpid(), SIGKILL);

@@ -94,8 +94,7 @@ class KillPointEnv : public EnvWrapper {
   std::string HitSummary() const;
 
   // ---- Env.
-  Status NewWritableFile(const std::string& fname,
-                         std::unique_ptr<WritableFile>* result) override;
+  Status NewWritableFile(const std::string& fname, std::unique_ptr<WritableFile>* result) override;
   Status NewAppendableFile(const std::string& fname,
                            std::unique_ptr<WritableFile>* result) override;
   Status RemoveFile(const std::string& fname) override;
@@ -110,15 +109,14 @@ class KillPointEnv : public EnvWrapper {
   // if armed so. An empty point only runs op.
   Status Step(const std::string& point, const std::function<Status()>& op);
   void Kill(const std::string& point, uint64_t hit, Timing timing);
-  Status OpenWritable(const std::string& fname, bool append,
-                      std::unique_ptr<WritableFile>* result);
+  Status OpenWritable(const std::string& fname, bool append, std::unique_ptr<WritableFile>* result);
 
   mutable std::mutex mu_;
   std::map<std::string, uint64_t> hits_;  // Guarded by mu_.
   // KillAt: the armed point, its hit count when armed, n and timing.
-  std::string kill_point_;  // Guarded by mu_; empty = not armed.
-  uint64_t kill_base_ = 0;  // Guarded by mu_.
-  uint64_t kill_nth_ = 0;   // Guarded by mu_.
+  std::string kill_point_;               // Guarded by mu_; empty = not armed.
+  uint64_t kill_base_ = 0;               // Guarded by mu_.
+  uint64_t kill_nth_ = 0;                // Guarded by mu_.
   Timing kill_timing_ = Timing::kAfter;  // Guarded by mu_.
   // KillRandomly.
   uint64_t odds_ = 0;           // Guarded by mu_; 0 = off.

@@ -83,7 +83,8 @@ TEST(KillPointEnvTest, EngineWorkloadHitsEveryPoint) {
 
 // The kill function runs exactly once, at the nth hit, before or after the step.
 TEST(KillPointEnvTest, KillAtNthHitBeforeOrAfter) {
-  for (KillPointEnv::Timing timing : {KillPointEnv::Timing::kBefore, KillPointEnv::Timing::kAfter}) {
+  for (KillPointEnv::Timing timing :
+       {KillPointEnv::Timing::kBefore, KillPointEnv::Timing::kAfter}) {
     auto mem = NewMemEnv(Env::Default());
     KillPointEnv env(mem.get());
     std::vector<std::string> kills;
@@ -96,7 +97,7 @@ TEST(KillPointEnvTest, KillAtNthHitBeforeOrAfter) {
     ASSERT_TRUE(env.CreateDir("/d").ok());
     std::unique_ptr<WritableFile> f;
     ASSERT_TRUE(env.NewWritableFile("/d/000001.log", &f).ok());  // wal.create hit 1
-    env.KillAt("wal.create", 2, timing);                             // counted from now
+    env.KillAt("wal.create", 2, timing);                         // counted from now
     ASSERT_TRUE(env.NewWritableFile("/d/000002.log", &f).ok());
     EXPECT_TRUE(kills.empty());
     ASSERT_TRUE(env.NewWritableFile("/d/000003.log", &f).ok());

@@ -98,8 +98,7 @@ class MemRandomAccessFile final : public RandomAccessFile {
  public:
   explicit MemRandomAccessFile(FileRef file) : file_(std::move(file)) {}
 
-  Status Read(uint64_t offset, size_t n, std::string_view* result,
-              char* scratch) const override {
+  Status Read(uint64_t offset, size_t n, std::string_view* result, char* scratch) const override {
     *result = std::string_view(scratch, file_->Read(offset, n, scratch));
     return Status::OK();
   }
@@ -164,8 +163,7 @@ class MemEnv final : public Env {
     return Status::OK();
   }
 
-  Status NewWritableFile(const std::string& fname,
-                         std::unique_ptr<WritableFile>* result) override {
+  Status NewWritableFile(const std::string& fname, std::unique_ptr<WritableFile>* result) override {
     return OpenWritable(fname, /*truncate=*/true, result);
   }
 
@@ -247,7 +245,8 @@ class MemEnv final : public Env {
     auto it = files_.find(from);
     if (it == files_.end()) return NotFoundError("rename " + src + " to " + target);
     if (from == to) return Status::OK();
-    if (dirs_.count(to) != 0) return Status::IOError("rename " + src + " to " + target, "Is a directory");
+    if (dirs_.count(to) != 0)
+      return Status::IOError("rename " + src + " to " + target, "Is a directory");
     FileRef file = it->second;
     files_.erase(it);
     files_[to] = std::move(file);
@@ -305,9 +304,7 @@ class MemEnv final : public Env {
   void SleepForMicroseconds(int micros) override { base_->SleepForMicroseconds(micros); }
 
  private:
-  static std::string DirPrefix(const std::string& dir) {
-    return dir == "/" ? dir : dir + "/";
-  }
+  static std::string DirPrefix(const std::string& dir) { return dir == "/" ? dir : dir + "/"; }
 
   FileRef Find(const std::string& fname) {
     std::lock_guard<std::mutex> guard(mu_);

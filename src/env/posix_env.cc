@@ -107,8 +107,7 @@ class PosixMmapRandomAccessFile final : public RandomAccessFile {
   explicit PosixMmapRandomAccessFile(std::shared_ptr<const Mapping> mapping)
       : mapping_(std::move(mapping)) {}
 
-  Status Read(uint64_t offset, size_t n, std::string_view* result,
-              char* scratch) const override {
+  Status Read(uint64_t offset, size_t n, std::string_view* result, char* scratch) const override {
     const size_t size = mapping_->size;
     if (offset >= size) {
       *result = std::string_view();  // past the end: a short (empty) read, as with pread
@@ -131,8 +130,7 @@ class PosixRandomAccessFile final : public RandomAccessFile {
   PosixRandomAccessFile(std::string fname, int fd) : fname_(std::move(fname)), fd_(fd) {}
   ~PosixRandomAccessFile() override { ::close(fd_); }
 
-  Status Read(uint64_t offset, size_t n, std::string_view* result,
-              char* scratch) const override {
+  Status Read(uint64_t offset, size_t n, std::string_view* result, char* scratch) const override {
     size_t done = 0;
     while (done < n) {
       ssize_t r = ::pread(fd_, scratch + done, n - done, static_cast<off_t>(offset + done));
@@ -353,8 +351,7 @@ class PosixEnv final : public Env {
     return Status::OK();
   }
 
-  Status NewWritableFile(const std::string& fname,
-                         std::unique_ptr<WritableFile>* result) override {
+  Status NewWritableFile(const std::string& fname, std::unique_ptr<WritableFile>* result) override {
     return OpenWritable(fname, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, result);
   }
 
@@ -363,9 +360,7 @@ class PosixEnv final : public Env {
     return OpenWritable(fname, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, result);
   }
 
-  bool FileExists(const std::string& fname) override {
-    return ::access(fname.c_str(), F_OK) == 0;
-  }
+  bool FileExists(const std::string& fname) override { return ::access(fname.c_str(), F_OK) == 0; }
 
   Status GetChildren(const std::string& dir, std::vector<std::string>* result) override {
     result->clear();
@@ -473,7 +468,8 @@ class PosixEnv final : public Env {
   Status UnlockFile(FileLock* lock) override {
     auto* posix_lock = static_cast<PosixFileLock*>(lock);
     Status s;
-    if (::flock(posix_lock->fd(), LOCK_UN) != 0) s = PosixError("unlock " + posix_lock->fname(), errno);
+    if (::flock(posix_lock->fd(), LOCK_UN) != 0)
+      s = PosixError("unlock " + posix_lock->fname(), errno);
     Status c = CloseFd(posix_lock->fname(), posix_lock->fd());
     locks_.Erase(posix_lock->fname());
     delete posix_lock;
@@ -486,7 +482,8 @@ class PosixEnv final : public Env {
 
   uint64_t NowMicros() override {
     auto now = std::chrono::steady_clock::now().time_since_epoch();
-    return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(now).count());
+    return static_cast<uint64_t>(
+        std::chrono::duration_cast<std::chrono::microseconds>(now).count());
   }
 
   void SleepForMicroseconds(int micros) override {

@@ -179,8 +179,9 @@ typename SkipList<Key, Comparator>::Node* SkipList<Key, Comparator>::NewNode(con
 }
 
 template <typename Key, class Comparator>
-typename SkipList<Key, Comparator>::Node* SkipList<Key, Comparator>::ConstructNode(
-    char* mem, const Key& key, int height) {
+typename SkipList<Key, Comparator>::Node* SkipList<Key, Comparator>::ConstructNode(char* mem,
+                                                                                   const Key& key,
+                                                                                   int height) {
   using Link = std::atomic<Node*>;
   Node* node = new (mem) Node(key);
   for (int i = 0; i < height; i++) {
@@ -190,8 +191,7 @@ typename SkipList<Key, Comparator>::Node* SkipList<Key, Comparator>::ConstructNo
 }
 
 template <typename Key, class Comparator>
-typename SkipList<Key, Comparator>::Reservation SkipList<Key, Comparator>::Reserve(
-    size_t payload) {
+typename SkipList<Key, Comparator>::Reservation SkipList<Key, Comparator>::Reserve(size_t payload) {
   using Link = std::atomic<Node*>;
   Reservation r;
   r.height = RandomHeight();

@@ -6,8 +6,8 @@
 #include <atomic>
 #include <cstdint>
 #include <cstring>
-#include <string>
 #include <set>
+#include <string>
 #include <thread>
 #include <vector>
 

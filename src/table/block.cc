@@ -20,8 +20,8 @@ Block::Block(BlockContents contents) : contents_(std::move(contents)) {
   const uint32_t count = DecodeFixed32(data + size - sizeof(uint32_t));
   const size_t max_restarts = (size - sizeof(uint32_t)) / sizeof(uint32_t);
   if (count == 0 || count > max_restarts) {
-    status_ = Status::Corruption("bad restart count " + std::to_string(count) +
-                                 " in a block of " + std::to_string(size) + " bytes");
+    status_ = Status::Corruption("bad restart count " + std::to_string(count) + " in a block of " +
+                                 std::to_string(size) + " bytes");
     return;
   }
   const auto restarts_offset =
@@ -44,8 +44,7 @@ Block::Block(BlockContents contents) : contents_(std::move(contents)) {
 class Block::Iter final : public Iterator {
  public:
   Iter(const Comparator* comparator, const char* data, uint32_t restarts_offset,
-       uint32_t num_restarts, size_t min_key_size, std::string_view error_context,
-       IteratorPin pin)
+       uint32_t num_restarts, size_t min_key_size, std::string_view error_context, IteratorPin pin)
       : comparator_(comparator),
         data_(data),
         restarts_offset_(restarts_offset),
@@ -276,9 +275,10 @@ Iterator* Block::NewIterator(const Comparator* comparator, size_t min_key_size,
                              std::string_view error_context, IteratorPin pin) const {
   if (!status_.ok()) {
     // Built before the pin is released: releasing may free this block.
-    Iterator* error = error_context.empty()
-                          ? NewTableErrorIterator(status_)
-                          : NewTableErrorIterator(Status::Corruption(error_context, status_.message()));
+    Iterator* error =
+        error_context.empty()
+            ? NewTableErrorIterator(status_)
+            : NewTableErrorIterator(Status::Corruption(error_context, status_.message()));
     pin.Release();
     return error;
   }

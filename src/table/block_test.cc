@@ -146,7 +146,8 @@ TEST(BlockTest, RoundTripEveryRestartInterval) {
 
 TEST(BlockTest, SingleEntryAndEmptyBlock) {
   Random rnd(7);
-  for (const Model& model : {Model{{"", ""}}, Model{{"k", "v"}}, Model{{std::string(1, '\xff'), "x"}}}) {
+  for (const Model& model :
+       {Model{{"", ""}}, Model{{"k", "v"}}, Model{{std::string(1, '\xff'), "x"}}}) {
     Block block(BlockContents::Copy(BuildBlock(model, 16)));
     CheckBlock(block, model, &rnd);
   }

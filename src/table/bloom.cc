@@ -75,8 +75,8 @@ bool BloomFilterReader::KeyMayMatch(std::string_view key) const {
   const uint64_t delta = ProbeDelta(h);
   for (int i = 0; i < probes_; i++) {
     const uint64_t bit = h % num_bits_;
-    if ((static_cast<unsigned char>(filter_[static_cast<size_t>(bit / 8)]) &
-         (1u << (bit % 8))) == 0) {
+    if ((static_cast<unsigned char>(filter_[static_cast<size_t>(bit / 8)]) & (1u << (bit % 8))) ==
+        0) {
       return false;
     }
     h += delta;

@@ -70,8 +70,8 @@ TEST(BloomTest, MoreBitsFewerFalsePositives) {
 
 TEST(BloomTest, ProbeCount) {
   EXPECT_EQ(1, BloomFilterBuilder::ProbesFor(1));
-  EXPECT_EQ(1, BloomFilterBuilder::ProbesFor(2));  // 1.39
-  EXPECT_EQ(3, BloomFilterBuilder::ProbesFor(4));  // 2.77
+  EXPECT_EQ(1, BloomFilterBuilder::ProbesFor(2));   // 1.39
+  EXPECT_EQ(3, BloomFilterBuilder::ProbesFor(4));   // 2.77
   EXPECT_EQ(7, BloomFilterBuilder::ProbesFor(10));  // 6.93
   EXPECT_EQ(30, BloomFilterBuilder::ProbesFor(100));
   BloomFilterBuilder b(20);

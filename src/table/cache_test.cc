@@ -193,7 +193,8 @@ TEST(ShardedCacheTest, ConcurrentInsertLookupErase) {
         switch (rnd.Uniform(4)) {
           case 0: {
             live.fetch_add(1);
-            Cache::Handle* h = cache->Insert(Key(k), new Value{k, &live}, 1 + rnd.Uniform(10), deleter);
+            Cache::Handle* h =
+                cache->Insert(Key(k), new Value{k, &live}, 1 + rnd.Uniform(10), deleter);
             if (rnd.OneIn(3)) {
               held.push_back(h);
             } else {

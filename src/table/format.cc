@@ -180,10 +180,14 @@ bool IsKnownCompression(unsigned char type) {
 
 const char* CompressionName(CompressionType type) {
   switch (type) {
-    case CompressionType::kNone: return "none";
-    case CompressionType::kSnappy: return "snappy";
-    case CompressionType::kLZ4: return "lz4";
-    case CompressionType::kZstd: return "zstd";
+    case CompressionType::kNone:
+      return "none";
+    case CompressionType::kSnappy:
+      return "snappy";
+    case CompressionType::kLZ4:
+      return "lz4";
+    case CompressionType::kZstd:
+      return "zstd";
   }
   return "unknown";
 }
@@ -226,8 +230,8 @@ CompressionType CompressBlock(std::string_view raw, CompressionType type, std::s
       stored->resize(prefix + bound);
       size_t n;
       if (zstd_context != nullptr) {
-        n = ZSTD_compressCCtx(static_cast<ZSTD_CCtx*>(zstd_context), stored->data() + prefix,
-                              bound, raw.data(), raw.size(), kZstdLevel);
+        n = ZSTD_compressCCtx(static_cast<ZSTD_CCtx*>(zstd_context), stored->data() + prefix, bound,
+                              raw.data(), raw.size(), kZstdLevel);
       } else {
         n = ZSTD_compress(stored->data() + prefix, bound, raw.data(), raw.size(), kZstdLevel);
       }
@@ -287,7 +291,8 @@ Status UncompressBlock(CompressionType type, std::string_view stored, BlockConte
       if (!SplitLengthPrefix(stored, &length, &payload) || length > kMaxUncompressedBlockSize) {
         return Status::Corruption("bad zstd block length");
       }
-      const unsigned long long frame_size = ZSTD_getFrameContentSize(payload.data(), payload.size());
+      const unsigned long long frame_size =
+          ZSTD_getFrameContentSize(payload.data(), payload.size());
       if (frame_size != length) return Status::Corruption("bad zstd block length");
       BlockContents c = Allocate(length);
       // The output buffer holds exactly length bytes: a frame that would

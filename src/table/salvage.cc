@@ -73,7 +73,9 @@ std::string SalvageBuilder::Finish() const {
 }
 
 Status SalvageData::Decode(std::string_view input, SalvageData* out) {
-  auto bad = [](const std::string& what) { return Status::Corruption("bad salvage block: " + what); };
+  auto bad = [](const std::string& what) {
+    return Status::Corruption("bad salvage block: " + what);
+  };
   uint64_t count = 0;
   if (!GetVarint64(&input, &count)) return bad("no record count");
   // A record takes at least 9 bytes (two handle varints, type, group count, one group).
@@ -120,9 +122,9 @@ Status SalvageData::Decode(std::string_view input, SalvageData* out) {
 }
 
 const SalvageRecord* SalvageData::Find(uint64_t offset) const {
-  auto it = std::lower_bound(
-      records_.begin(), records_.end(), offset,
-      [](const SalvageRecord& r, uint64_t o) { return r.handle.offset() < o; });
+  auto it =
+      std::lower_bound(records_.begin(), records_.end(), offset,
+                       [](const SalvageRecord& r, uint64_t o) { return r.handle.offset() < o; });
   if (it == records_.end() || it->handle.offset() != offset) return nullptr;
   return &*it;
 }
@@ -130,8 +132,7 @@ const SalvageRecord* SalvageData::Find(uint64_t offset) const {
 bool SalvageData::GroupsMatch(const SalvageRecord& record, std::string_view contents) {
   std::vector<uint32_t> restarts;
   size_t entries_end = 0;
-  if (!RestartArray(contents, &restarts, &entries_end) ||
-      restarts.size() != record.groups.size()) {
+  if (!RestartArray(contents, &restarts, &entries_end) || restarts.size() != record.groups.size()) {
     return false;
   }
   size_t pos = 0;
@@ -152,9 +153,9 @@ CheckedGroups CheckGroups(const SalvageRecord& record, std::string_view raw) {
   std::string_view contents;
   const std::string_view stored = raw.substr(0, std::min<size_t>(raw.size(), record.handle.size()));
   if (stored.size() != record.handle.size()) {
-    out.status = Status::Corruption("block shorter than its handle (" +
-                                    std::to_string(stored.size()) + " of " +
-                                    std::to_string(record.handle.size()) + " bytes)");
+    out.status =
+        Status::Corruption("block shorter than its handle (" + std::to_string(stored.size()) +
+                           " of " + std::to_string(record.handle.size()) + " bytes)");
   } else if (record.type == CompressionType::kNone) {
     contents = stored;
   } else {

@@ -85,9 +85,7 @@ void Table::Report(const std::string& message) const {
   if (options_.damage_reporter) options_.damage_reporter(message);
 }
 
-Status Table::damage() const {
-  return damage_.empty() ? Status::OK() : Corruption(damage_);
-}
+Status Table::damage() const { return damage_.empty() ? Status::OK() : Corruption(damage_); }
 
 Status Table::ReadFooterAndMeta(uint64_t file_size) {
   TableFooter found;
@@ -449,8 +447,8 @@ void DeleteBlock(void* block, void*) { delete static_cast<Block*>(block); }
 
 }  // namespace
 
-Iterator* Table::BlockIterator(bool verify_checksums, bool fill_cache,
-                               std::string_view index_value, Readahead* readahead) const {
+Iterator* Table::BlockIterator(bool verify_checksums, bool fill_cache, std::string_view index_value,
+                               Readahead* readahead) const {
   BlockHandle handle;
   uint64_t end = 0;
   if (!handle.DecodeExactly(index_value) || !BlockEnd(handle, &end) || end > data_end_) {
@@ -505,8 +503,8 @@ Iterator* Table::BlockIterator(bool verify_checksums, bool fill_cache,
   if (to_cache) {
     const size_t charge = block->size();
     Block* cached = block.release();
-    Cache::Handle* h = cache->Insert(std::string_view(cache_key, sizeof(cache_key)), cached,
-                                     charge, &DeleteCachedBlock);
+    Cache::Handle* h = cache->Insert(std::string_view(cache_key, sizeof(cache_key)), cached, charge,
+                                     &DeleteCachedBlock);
     return cached->NewIterator(options_.comparator, data_min_key_size_, file_name_,
                                IteratorPin{&ReleaseCacheHandle, cache, h});
   }

@@ -91,9 +91,9 @@ class Table {
   // separates them — so a lookup of internal_key's user key misses nothing.)
   // Returns Corruption when the block is damaged. With internal keys,
   // internal_key shorter than 8 bytes is InvalidArgument.
-  Status InternalGet(const ReadOptions& options, std::string_view internal_key,
-                     const std::function<void(std::string_view key, std::string_view value)>&
-                         on_found) const;
+  Status InternalGet(
+      const ReadOptions& options, std::string_view internal_key,
+      const std::function<void(std::string_view key, std::string_view value)>& on_found) const;
 
   // The approximate offset in the file where the data for key begins (the
   // offset of the first data block that may hold key; the end of the data

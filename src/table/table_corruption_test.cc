@@ -48,8 +48,8 @@ std::string Build(const TableOptions& options, const InternalKeyMap& data) {
 
 Status Open(const TableOptions& options, const std::string& bytes, std::unique_ptr<Table>* t,
             uint64_t claimed_size) {
-  return Table::Open(options, std::make_unique<test::StringSource>(bytes), claimed_size,
-                     kFileName, t);
+  return Table::Open(options, std::make_unique<test::StringSource>(bytes), claimed_size, kFileName,
+                     t);
 }
 Status Open(const TableOptions& options, const std::string& bytes, std::unique_ptr<Table>* t) {
   return Open(options, bytes, t, bytes.size());
@@ -195,8 +195,7 @@ void ReadWithoutChecksums(const TableOptions& options, const std::string& bytes,
   }
 }
 
-class TableCorruptionTest
-    : public testing::TestWithParam<std::tuple<CompressionType, uint32_t>> {};
+class TableCorruptionTest : public testing::TestWithParam<std::tuple<CompressionType, uint32_t>> {};
 
 TEST_P(TableCorruptionTest, EverySingleByteChangeIsDetected) {
   const auto [compression, version] = GetParam();
@@ -260,10 +259,11 @@ TEST_P(TableCorruptionTest, EverySingleByteChangeIsDetected) {
       if (pos % 4 == 0) ReadWithoutChecksums(options, bad, data);
     }
   }
-  std::printf("%s, format %u: %d corruptions: %d refused at Open, %d reported by Open (table "
-              "opened), %d reported on read, %d seen only by Table::Verify\n",
-              CompressionName(compression), version, trials, open_detections, open_reports,
-              read_detections, verify_only);
+  std::printf(
+      "%s, format %u: %d corruptions: %d refused at Open, %d reported by Open (table "
+      "opened), %d reported on read, %d seen only by Table::Verify\n",
+      CompressionName(compression), version, trials, open_detections, open_reports, read_detections,
+      verify_only);
   if (version == 1) {
     EXPECT_EQ(trials, open_detections + read_detections);
   }
@@ -345,7 +345,8 @@ TEST_F(TableDamageTest, ZeroFilledAndGarbageFilesAreRefused) {
   // Zeroed data blocks under an intact index: Open works, reading reports it.
   const Layout layout = Parse(good_);
   std::string zero_data = good_;
-  std::fill(zero_data.begin(), zero_data.begin() + static_cast<std::ptrdiff_t>(layout.data_end), '\0');
+  std::fill(zero_data.begin(), zero_data.begin() + static_cast<std::ptrdiff_t>(layout.data_end),
+            '\0');
   const Outcome outcome = ReadAll(Options(CompressionType::kNone), zero_data, data_);
   EXPECT_FALSE(outcome.open_failed);
   EXPECT_TRUE(outcome.read_failed);

@@ -2,9 +2,9 @@
 // shard choice. Persisted through the filter bits: never change its output
 // for a given (bytes, seed) — doing so needs a new table format version.
 //
-// Design: the state starts from the seed, a constant and the length; the input is consumed in little-endian 8-byte words; each word is
-// scrambled (multiply, rotate, multiply) and folded into the state, which is
-// rotated and stepped after every word; the tail (0..7 bytes) is one last,
+// Design: the state starts from the seed, a constant and the length; the input is consumed in
+// little-endian 8-byte words; each word is scrambled (multiply, rotate, multiply) and folded into
+// the state, which is rotated and stepped after every word; the tail (0..7 bytes) is one last,
 // zero-extended word; a 64-bit avalanche finalizer ends it.
 //
 // Thread safety: a pure function.

@@ -67,11 +67,15 @@ Status TableProperties::Decode(std::string_view block_bytes, TableProperties* ou
   TableProperties p;
   uint64_t compression = 0;
   const std::map<std::string_view, uint64_t*> integers = {
-      {kCompression, &compression},       {kCreationTime, &p.creation_time},
-      {kDataSize, &p.data_size},          {kFilterBitsPerKey, &p.filter_bits_per_key},
+      {kCompression, &compression},
+      {kCreationTime, &p.creation_time},
+      {kDataSize, &p.data_size},
+      {kFilterBitsPerKey, &p.filter_bits_per_key},
       {kFilterUserKeys, &p.filter_user_keys},
-      {kNumDataBlocks, &p.num_data_blocks}, {kNumDeletions, &p.num_deletions},
-      {kNumEntries, &p.num_entries},      {kRawKeySize, &p.raw_key_size},
+      {kNumDataBlocks, &p.num_data_blocks},
+      {kNumDeletions, &p.num_deletions},
+      {kNumEntries, &p.num_entries},
+      {kRawKeySize, &p.raw_key_size},
       {kRawValueSize, &p.raw_value_size},
   };
   const std::map<std::string_view, std::string*> strings = {

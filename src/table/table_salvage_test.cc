@@ -232,7 +232,8 @@ TEST(TableSalvageTest, FormatVersion2Layout) {
   // The salvage data describes every data block, one group per restart
   // interval (default 8 entries).
   SalvageData salvage;
-  ASSERT_TRUE(SalvageData::Decode(bytes.substr(l.salvage.offset(), l.salvage.size()), &salvage).ok());
+  ASSERT_TRUE(
+      SalvageData::Decode(bytes.substr(l.salvage.offset(), l.salvage.size()), &salvage).ok());
   ASSERT_EQ(l.data.size(), salvage.records().size());
   for (size_t b = 0; b < l.data.size(); b++) {
     const SalvageRecord& r = salvage.records()[b];
@@ -335,8 +336,8 @@ TEST(TableSalvageTest, DamagedGroupLosesExactlyItsKeys) {
       EXPECT_EQ(counters.blocks_salvaged.load(), counters.salvage_groups_lost.load());
       ASSERT_EQ(1u, reports.size());
       EXPECT_NE(std::string::npos, reports[0].find(kFileName)) << reports[0];
-      EXPECT_NE(std::string::npos, reports[0].find("1 of " + std::to_string(restarts.size()) +
-                                                   " entry groups lost"))
+      EXPECT_NE(std::string::npos,
+                reports[0].find("1 of " + std::to_string(restarts.size()) + " entry groups lost"))
           << reports[0];
       uint64_t entries = 0;
       EXPECT_TRUE(IsNamedCorruption(table->Verify(&entries)));
@@ -351,8 +352,8 @@ TEST(TableSalvageTest, DamageOutsideTheEntriesLosesNothing) {
   const std::string good = Build(options);
   const Layout l = Parse(good);
   const BlockHandle& h = l.data[3];
-  for (uint64_t at : {h.offset() + h.size() - 1, h.offset() + h.size() - 6,
-                      h.offset() + h.size(), h.offset() + h.size() + 3}) {
+  for (uint64_t at : {h.offset() + h.size() - 1, h.offset() + h.size() - 6, h.offset() + h.size(),
+                      h.offset() + h.size() + 3}) {
     SCOPED_TRACE("byte " + std::to_string(at));
     std::string bad = good;
     bad[at] ^= 0x01;
@@ -395,7 +396,7 @@ TEST(TableSalvageTest, SalvagedBlocksStayOutOfTheCache) {
     ASSERT_TRUE(Get(*table, good_key, &value, &found).ok());
     EXPECT_TRUE(found);
   }
-  EXPECT_EQ(3u, counters.blocks_salvaged.load());  // salvaged on every read
+  EXPECT_EQ(3u, counters.blocks_salvaged.load());   // salvaged on every read
   EXPECT_EQ(2u, counters.block_cache_hits.load());  // only the good block is cached
   // A later verifying read of the damaged block is still salvaged, never
   // served intact from the cache.
@@ -571,23 +572,40 @@ TEST(TableSalvageTest, Version1TablesAreStillRead) {
 // kept as bytes so that a change of the writer cannot hide a change of what
 // readers accept.
 const char kVersion1Table[] =
-    "000e1b76316b657930010a00000000000076616c7565302d616161616161616161616161616161616161616105091b31"
-    "010b00000000000076616c7565312d6262626262626262626262626262626262626262000e1b76316b657932010c0000"
-    "0000000076616c7565322d636363636363636363636363636363636363636300000000530000000200000000a7636bc4"
-    "000e1b76316b657933010d00000000000076616c7565332d646464646464646464646464646464646464646405090034"
-    "000e000000000000000e1b76316b657935010f00000000000076616c7565352d66666666666666666666666666666666"
-    "6666666600000000380000000200000000c4286fdf2df7060b58aad0c7070091f6422a00101b6c736d6b762e636f6d70"
-    "617261746f726c736d6b762e496e7465726e616c4b6579436f6d70617261746f720011016c736d6b762e636f6d707265"
-    "7373696f6e000013056c736d6b762e6372656174696f6e2d74696d65e28586d806000f026c736d6b762e646174612d73"
-    "697a6585020019016c736d6b762e66696c7465722d626974732d7065722d6b65790a0016016c736d6b762e66696c7465"
-    "722d757365722d6b6579730100110e6c736d6b762e6c6172676573742d6b657976316b657935010f0000000000000015"
-    "016c736d6b762e6e756d2d646174612d626c6f636b73020013016c736d6b762e6e756d2d64656c6574696f6e73010011"
-    "016c736d6b762e6e756d2d656e7472696573060012016c736d6b762e7261772d6b65792d73697a65540014026c736d6b"
-    "762e7261772d76616c75652d73697a65870100120e6c736d6b762e736d616c6c6573742d6b657976316b657930010a00"
-    "0000000000000000002e000000430000005e000000720000008f000000a9000000cb000000e4000000fb000000100100"
-    "00260100003f0100000d00000000e6edac5300120366696c7465722e6c736d6b762e626c6f6f6d850209000a0470726f"
-    "7065727469657393029a0300000000180000000200000000b374dbfe000e0376316b657932010c000000000000008b01"
-    "0009037701ffffffffffffff90017000000000140000000200000000607b8b4fb20535ec052f00000000000000000000"
+    "000e1b76316b657930010a00000000000076616c7565302d616161616161616161616161616161616161616105091b"
+    "31"
+    "010b00000000000076616c7565312d6262626262626262626262626262626262626262000e1b76316b657932010c00"
+    "00"
+    "0000000076616c7565322d636363636363636363636363636363636363636300000000530000000200000000a7636b"
+    "c4"
+    "000e1b76316b657933010d00000000000076616c7565332d6464646464646464646464646464646464646464050900"
+    "34"
+    "000e000000000000000e1b76316b657935010f00000000000076616c7565352d666666666666666666666666666666"
+    "66"
+    "6666666600000000380000000200000000c4286fdf2df7060b58aad0c7070091f6422a00101b6c736d6b762e636f6d"
+    "70"
+    "617261746f726c736d6b762e496e7465726e616c4b6579436f6d70617261746f720011016c736d6b762e636f6d7072"
+    "65"
+    "7373696f6e000013056c736d6b762e6372656174696f6e2d74696d65e28586d806000f026c736d6b762e646174612d"
+    "73"
+    "697a6585020019016c736d6b762e66696c7465722d626974732d7065722d6b65790a0016016c736d6b762e66696c74"
+    "65"
+    "722d757365722d6b6579730100110e6c736d6b762e6c6172676573742d6b657976316b657935010f00000000000000"
+    "15"
+    "016c736d6b762e6e756d2d646174612d626c6f636b73020013016c736d6b762e6e756d2d64656c6574696f6e730100"
+    "11"
+    "016c736d6b762e6e756d2d656e7472696573060012016c736d6b762e7261772d6b65792d73697a65540014026c736d"
+    "6b"
+    "762e7261772d76616c75652d73697a65870100120e6c736d6b762e736d616c6c6573742d6b657976316b657930010a"
+    "00"
+    "0000000000000000002e000000430000005e000000720000008f000000a9000000cb000000e4000000fb0000001001"
+    "00"
+    "00260100003f0100000d00000000e6edac5300120366696c7465722e6c736d6b762e626c6f6f6d850209000a047072"
+    "6f"
+    "7065727469657393029a0300000000180000000200000000b374dbfe000e0376316b657932010c000000000000008b"
+    "01"
+    "0009037701ffffffffffffff90017000000000140000000200000000607b8b4fb20535ec052f000000000000000000"
+    "00"
     "000000000000000000000000000000000000000000000000010000006c736d6b76737374";
 
 TEST(TableSalvageTest, Version1FixtureIsRead) {
@@ -659,7 +677,8 @@ TEST(SalvageDataTest, MalformedSalvageBlocksAreCorruption) {
 // the last group lost.
 TEST(SalvageDataTest, SalvagedIteratorStopsAtEveryGap) {
   BlockBuilder block(2);
-  for (int i = 0; i < 8; i++) block.Add(IKey(i), "v" + std::to_string(i));  // groups {0,1} {2,3} {4,5} {6,7}
+  for (int i = 0; i < 8; i++)
+    block.Add(IKey(i), "v" + std::to_string(i));  // groups {0,1} {2,3} {4,5} {6,7}
   std::string raw(block.Finish());
   SalvageBuilder builder;
   builder.AddDataBlock(BlockHandle(0, raw.size()), CompressionType::kNone, raw);

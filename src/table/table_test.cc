@@ -53,13 +53,12 @@ Status OpenTable(const TableOptions& options, const std::string& bytes,
 
 std::string UserKeyOf(const std::string& ikey) { return std::string(ExtractUserKey(ikey)); }
 
-class TableRoundTripTest
-    : public testing::TestWithParam<std::tuple<CompressionType, size_t>> {};
+class TableRoundTripTest : public testing::TestWithParam<std::tuple<CompressionType, size_t>> {};
 
 TEST_P(TableRoundTripTest, EveryEntryBackEveryWay) {
   const auto [compression, block_size] = GetParam();
-  const uint32_t seed = test::TestSeed() + static_cast<uint32_t>(block_size) +
-                        static_cast<uint32_t>(compression);
+  const uint32_t seed =
+      test::TestSeed() + static_cast<uint32_t>(block_size) + static_cast<uint32_t>(compression);
   SCOPED_TRACE("seed " + std::to_string(seed));
   Random rnd(seed);
   const InternalKeyMap data = test::RandomInternalData(&rnd, 3000, &kCmp, 120);
@@ -240,7 +239,8 @@ TEST(TableTest, FilterSavesReadsForAbsentKeys) {
 
   const uint64_t useful = counters.bloom_useful.load();
   for (const auto& [k, v] : data) {
-    ASSERT_TRUE(table->InternalGet(ReadOptions(), k, [](std::string_view, std::string_view) {}).ok());
+    ASSERT_TRUE(
+        table->InternalGet(ReadOptions(), k, [](std::string_view, std::string_view) {}).ok());
   }
   EXPECT_EQ(useful, counters.bloom_useful.load());  // never for present keys
   EXPECT_EQ(1000u + data.size(), counters.bloom_checks.load());
@@ -258,9 +258,10 @@ TEST(TableTest, NoFilterWhenDisabled) {
   EXPECT_EQ(0u, table->properties().filter_bits_per_key);
   EXPECT_TRUE(table->KeyMayMatch("certainly absent"));
   LookupKey lk("certainly absent", 5);
-  ASSERT_TRUE(table->InternalGet(ReadOptions(), lk.internal_key(),
-                                 [](std::string_view, std::string_view) {})
-                  .ok());
+  ASSERT_TRUE(
+      table
+          ->InternalGet(ReadOptions(), lk.internal_key(), [](std::string_view, std::string_view) {})
+          .ok());
   EXPECT_EQ(0u, counters.bloom_checks.load());
 }
 
@@ -278,8 +279,9 @@ TEST(TableTest, PlainKeysWithBytewiseComparator) {
   for (const auto& k : keys) {
     EXPECT_TRUE(table->KeyMayMatch(k));
     std::string value;
-    ASSERT_TRUE(table->InternalGet(ReadOptions(), k,
-                                   [&](std::string_view, std::string_view v) { value = v; })
+    ASSERT_TRUE(table
+                    ->InternalGet(ReadOptions(), k,
+                                  [&](std::string_view, std::string_view v) { value = v; })
                     .ok());
     EXPECT_EQ("v" + k, value);
   }
@@ -305,8 +307,9 @@ TEST(TableTest, FilterOfAnotherKeyKindIsNotUsed) {
   for (const auto& k : keys) {
     EXPECT_TRUE(table->KeyMayMatch(k));
     int found = 0;
-    ASSERT_TRUE(table->InternalGet(ReadOptions(), k,
-                                   [&](std::string_view fk, std::string_view) { found += fk == k; })
+    ASSERT_TRUE(table
+                    ->InternalGet(ReadOptions(), k,
+                                  [&](std::string_view fk, std::string_view) { found += fk == k; })
                     .ok());
     EXPECT_EQ(1, found);
   }
@@ -335,8 +338,9 @@ TEST(TableTest, EmptyTableIsValid) {
   EXPECT_TRUE(it->status().ok());
   LookupKey lk("k", 1);
   bool found = false;
-  ASSERT_TRUE(table->InternalGet(ReadOptions(), lk.internal_key(),
-                                 [&](std::string_view, std::string_view) { found = true; })
+  ASSERT_TRUE(table
+                  ->InternalGet(ReadOptions(), lk.internal_key(),
+                                [&](std::string_view, std::string_view) { found = true; })
                   .ok());
   EXPECT_FALSE(found);
 }

@@ -55,8 +55,7 @@ class StringSource final : public RandomAccessFile {
   ~StringSource() override {
     if (live_ != nullptr) live_->fetch_sub(1);
   }
-  Status Read(uint64_t offset, size_t n, std::string_view* result,
-              char* scratch) const override {
+  Status Read(uint64_t offset, size_t n, std::string_view* result, char* scratch) const override {
     reads_.fetch_add(1);
     if (offset >= contents_.size()) {
       *result = std::string_view(scratch, 0);
@@ -90,11 +89,16 @@ using InternalKeyMap = std::map<std::string, std::string, InternalKeyLess>;
 // made of 0xff / 0x00 bytes.
 inline std::string RandomUserKey(Random* rnd) {
   switch (rnd->Uniform(8)) {
-    case 0: return std::string();
-    case 1: return std::string(1 + rnd->Uniform(4), '\xff');
-    case 2: return std::string(1 + rnd->Uniform(4), '\0');
-    case 3: return "common/prefix/" + rnd->RandomBytes(rnd->Uniform(12));
-    default: return rnd->RandomBytes(rnd->Uniform(24));
+    case 0:
+      return std::string();
+    case 1:
+      return std::string(1 + rnd->Uniform(4), '\xff');
+    case 2:
+      return std::string(1 + rnd->Uniform(4), '\0');
+    case 3:
+      return "common/prefix/" + rnd->RandomBytes(rnd->Uniform(12));
+    default:
+      return rnd->RandomBytes(rnd->Uniform(24));
   }
 }
 

@@ -32,14 +32,14 @@ namespace lsmkv::check_internal {
 // aborts. Never returns.
 [[noreturn]] void Fail(const char* file, int line, const char* expr);
 [[noreturn]] void FailOp(const char* file, int line, const char* expr, long long a, long long b);
-[[noreturn]] void FailOpUnsigned(const char* file, int line, const char* expr,
-                                 unsigned long long a, unsigned long long b);
+[[noreturn]] void FailOpUnsigned(const char* file, int line, const char* expr, unsigned long long a,
+                                 unsigned long long b);
 
 template <typename A, typename B>
 [[noreturn]] void FailCompare(const char* file, int line, const char* expr, const A& a,
                               const B& b) {
-  if constexpr ((std::is_integral_v<A> || std::is_enum_v<A>) &&
-                (std::is_integral_v<B> || std::is_enum_v<B>)) {
+  if constexpr ((std::is_integral_v<A> || std::is_enum_v<A>)&&(std::is_integral_v<B> ||
+                                                               std::is_enum_v<B>)) {
     if constexpr (std::is_unsigned_v<A> || std::is_unsigned_v<B>) {
       FailOpUnsigned(file, line, expr, static_cast<unsigned long long>(a),
                      static_cast<unsigned long long>(b));
@@ -53,21 +53,21 @@ template <typename A, typename B>
 
 }  // namespace lsmkv::check_internal
 
-#define CHECK(cond)                                                         \
-  do {                                                                      \
-    if (__builtin_expect(!(cond), 0)) {                                     \
-      ::lsmkv::check_internal::Fail(__FILE__, __LINE__, #cond);             \
-    }                                                                       \
+#define CHECK(cond)                                             \
+  do {                                                          \
+    if (__builtin_expect(!(cond), 0)) {                         \
+      ::lsmkv::check_internal::Fail(__FILE__, __LINE__, #cond); \
+    }                                                           \
   } while (0)
 
-#define LSMKV_CHECK_OP(a, op, b)                                                            \
-  do {                                                                                      \
-    const auto& lsmkv_check_a = (a);                                                        \
-    const auto& lsmkv_check_b = (b);                                                        \
-    if (__builtin_expect(!(lsmkv_check_a op lsmkv_check_b), 0)) {                           \
-      ::lsmkv::check_internal::FailCompare(__FILE__, __LINE__, #a " " #op " " #b,           \
-                                           lsmkv_check_a, lsmkv_check_b);                   \
-    }                                                                                       \
+#define LSMKV_CHECK_OP(a, op, b)                                                                 \
+  do {                                                                                           \
+    const auto& lsmkv_check_a = (a);                                                             \
+    const auto& lsmkv_check_b = (b);                                                             \
+    if (__builtin_expect(!(lsmkv_check_a op lsmkv_check_b), 0)) {                                \
+      ::lsmkv::check_internal::FailCompare(__FILE__, __LINE__, #a " " #op " " #b, lsmkv_check_a, \
+                                           lsmkv_check_b);                                       \
+    }                                                                                            \
   } while (0)
 
 #define CHECK_EQ(a, b) LSMKV_CHECK_OP(a, ==, b)

@@ -56,7 +56,8 @@ class GuardedBuffer {
  public:
   explicit GuardedBuffer(std::string_view contents) {
     page_ = static_cast<size_t>(sysconf(_SC_PAGESIZE));
-    void* mem = mmap(nullptr, 2 * page_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    void* mem =
+        mmap(nullptr, 2 * page_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     EXPECT_NE(MAP_FAILED, mem);
     base_ = static_cast<char*>(mem);
     EXPECT_EQ(0, mprotect(base_ + page_, page_, PROT_NONE));
@@ -281,7 +282,10 @@ TEST(CodingTest, LengthPrefixedRejectsShortInputWithoutOverread) {
   EXPECT_EQ(std::string(200, 'z'), out);
   EXPECT_TRUE(in.empty());
   // A length far beyond the input.
-  std::string_view lying("\xff\xff\xff\xff\x0f" "abc", 8);
+  std::string_view lying(
+      "\xff\xff\xff\xff\x0f"
+      "abc",
+      8);
   EXPECT_FALSE(GetLengthPrefixed(&lying, &out));
 }
 

@@ -60,7 +60,7 @@ inline uint32_t StepByte(uint32_t reg, unsigned char byte) {
 
 #if LSMKV_CRC32C_HAVE_SSE42
 __attribute__((target("sse4.2"))) uint32_t ExtendHardware(uint32_t init_crc, const char* data,
-                                                           size_t n) {
+                                                          size_t n) {
   const auto* p = reinterpret_cast<const unsigned char*>(data);
   const unsigned char* const end = p + n;
   uint64_t reg = ~init_crc & 0xffffffffu;

@@ -123,14 +123,13 @@ std::string Histogram::ToString() const {
   std::snprintf(line, sizeof(line), "Count: %llu  Average: %.4f  StdDev: %.2f\n",
                 static_cast<unsigned long long>(count_), Average(), StandardDeviation());
   out.append(line);
-  std::snprintf(line, sizeof(line), "Min: %.4f  Median: %.4f  Max: %.4f\n", Min(), Median(),
-                Max());
+  std::snprintf(line, sizeof(line), "Min: %.4f  Median: %.4f  Max: %.4f\n", Min(), Median(), Max());
   out.append(line);
   std::snprintf(line, sizeof(line),
                 "Percentiles: P50: %.2f  P75: %.2f  P90: %.2f  P99: %.2f  P99.9: %.2f  "
                 "P99.99: %.2f\n",
-                Percentile(50), Percentile(75), Percentile(90), Percentile(99),
-                Percentile(99.9), Percentile(99.99));
+                Percentile(50), Percentile(75), Percentile(90), Percentile(99), Percentile(99.9),
+                Percentile(99.99));
   out.append(line);
   out.append(std::string(72, '-')).append("\n");
   if (count_ == 0) return out;

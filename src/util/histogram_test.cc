@@ -28,8 +28,8 @@ double BucketWidthAt(double value) {
 
 void ExpectPercentilesClose(const Histogram& h, std::vector<double> values) {
   std::sort(values.begin(), values.end());
-  for (double p : {0.0, 0.1, 1.0, 5.0, 10.0, 25.0, 33.3, 50.0, 66.6, 75.0, 90.0, 95.0, 99.0,
-                   99.9, 100.0}) {
+  for (double p :
+       {0.0, 0.1, 1.0, 5.0, 10.0, 25.0, 33.3, 50.0, 66.6, 75.0, 90.0, 95.0, 99.0, 99.9, 100.0}) {
     const double exact = ExactPercentile(values, p);
     const double estimate = h.Percentile(p);
     EXPECT_NEAR(exact, estimate, BucketWidthAt(exact)) << "p=" << p;

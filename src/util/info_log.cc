@@ -1,9 +1,9 @@
 #include "util/info_log.h"
 
+#include <sys/time.h>
 #include <cstdarg>
 #include <cstdio>
 #include <ctime>
-#include <sys/time.h>
 
 namespace lsmkv {
 

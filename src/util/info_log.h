@@ -31,8 +31,8 @@ class InfoLog {
 }  // namespace lsmkv
 
 // Logs to an InfoLog* that may be null.
-#define LSMKV_LOG(info_log, ...)                  \
-  do {                                            \
+#define LSMKV_LOG(info_log, ...)                             \
+  do {                                                       \
     if ((info_log) != nullptr) (info_log)->Log(__VA_ARGS__); \
   } while (0)
 

@@ -1,6 +1,7 @@
 // InstrumentedMutex: a std::mutex that measures how long callers wait to
 // acquire it and how long each holder keeps it, into two histograms (in
-// nanoseconds: most holds are far below a microsecond). Used for the DB mutex, whose contention "lsmkv.stats" reports.
+// nanoseconds: most holds are far below a microsecond). Used for the DB mutex, whose contention
+// "lsmkv.stats" reports.
 //
 // It satisfies Lockable, so std::unique_lock<InstrumentedMutex> and
 // std::lock_guard<InstrumentedMutex> work. Waiting on a condition variable

@@ -25,14 +25,30 @@ std::string Status::ToString() const {
   if (state_ == nullptr) return "OK";
   const char* name = "Unknown";
   switch (state_->code) {
-    case Code::kOk: name = "OK"; break;
-    case Code::kNotFound: name = "NotFound"; break;
-    case Code::kCorruption: name = "Corruption"; break;
-    case Code::kNotSupported: name = "Not supported"; break;
-    case Code::kInvalidArgument: name = "Invalid argument"; break;
-    case Code::kIOError: name = "IO error"; break;
-    case Code::kBusy: name = "Busy"; break;
-    case Code::kAborted: name = "Aborted"; break;
+    case Code::kOk:
+      name = "OK";
+      break;
+    case Code::kNotFound:
+      name = "NotFound";
+      break;
+    case Code::kCorruption:
+      name = "Corruption";
+      break;
+    case Code::kNotSupported:
+      name = "Not supported";
+      break;
+    case Code::kInvalidArgument:
+      name = "Invalid argument";
+      break;
+    case Code::kIOError:
+      name = "IO error";
+      break;
+    case Code::kBusy:
+      name = "Busy";
+      break;
+    case Code::kAborted:
+      name = "Aborted";
+      break;
   }
   std::string result(name);
   if (state_->subcode == SubCode::kNoSpace) result.append(" (no space left)");

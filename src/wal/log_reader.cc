@@ -148,8 +148,8 @@ size_t Reader::FindValidFragment(size_t from) const {
   // place where it sits at a header's log-number position.
   const char number_byte = static_cast<char>(log_number_ & 0xff);
   for (size_t i = from; i + kHeaderSize <= n; i++) {
-    const void* hit = std::memchr(base + i + kLogNumberOffset, number_byte,
-                                  n - kHeaderSize + 1 - i);
+    const void* hit =
+        std::memchr(base + i + kLogNumberOffset, number_byte, n - kHeaderSize + 1 - i);
     if (hit == nullptr) break;
     i = static_cast<size_t>(static_cast<const char*>(hit) - base) - kLogNumberOffset;
     const char* header = base + i;

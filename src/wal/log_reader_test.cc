@@ -400,8 +400,8 @@ ReadResult ExpectOnlyDamagedRecordsLost(const LogBuilder& log, const std::string
   EXPECT_EQ(r.records.size(), expected.size());
   for (size_t k = 0; k < std::min(r.records.size(), expected.size()); k++) {
     const WrittenRecord& rec = log.records()[expected[k]];
-    EXPECT_TRUE(r.records[k] == rec.payload) << "returned record " << k << " is not record "
-                                             << expected[k];
+    EXPECT_TRUE(r.records[k] == rec.payload)
+        << "returned record " << k << " is not record " << expected[k];
     EXPECT_EQ(r.offsets[k], rec.header_start) << "returned record " << k;
   }
   ExpectSaneReports(r, file.size());
@@ -508,13 +508,15 @@ TEST(LogReaderTest, ResyncAfterDamagedLengthField) {
   // end of the file (inside the block: it would be a torn write but for the
   // complete fragments after it), and one a byte past the block.
   const uint64_t tail_h = recs[tail].header_start;
-  const uint32_t past_file = static_cast<uint32_t>(log.contents().size() + 100 - tail_h - kHeaderSize);
-  const uint32_t past_block = static_cast<uint32_t>(kBlockSize - tail_h % kBlockSize - kHeaderSize + 1);
+  const uint32_t past_file =
+      static_cast<uint32_t>(log.contents().size() + 100 - tail_h - kHeaderSize);
+  const uint32_t past_block =
+      static_cast<uint32_t>(kBlockSize - tail_h % kBlockSize - kHeaderSize + 1);
   ASSERT_LT(past_file, past_block);
   const Case cases[] = {
-      {mid, mid_len + 300, "checksum mismatch"},   // Over ~3 later headers.
-      {mid, mid_len + 1, "checksum mismatch"},     // Into the next header.
-      {mid, mid_len - 1, "checksum mismatch"},     // Short of it.
+      {mid, mid_len + 300, "checksum mismatch"},  // Over ~3 later headers.
+      {mid, mid_len + 1, "checksum mismatch"},    // Into the next header.
+      {mid, mid_len - 1, "checksum mismatch"},    // Short of it.
       {mid, 0, "checksum mismatch"},
       {mid, 0xffff, "past the end of its block"},
       {tail, past_file, "past the end of the file over complete later fragments"},
@@ -593,11 +595,11 @@ TEST(LogReaderTest, ResyncAfterZeroedRange) {
   const size_t mid = RecordAt(log, kBlockSize / 2);
   const size_t at_block1 = RecordAt(log, kBlockSize);
   const uint64_t starts[] = {
-      recs[mid].header_start + kHeaderSize + 3,   // Payload (and maybe the next header).
-      recs[mid].header_start,                     // A header: zero header, data after.
-      recs[mid].end - 10,                         // The end of one record and the next.
-      kBlockSize - 20,                            // Across the block boundary.
-      recs[at_block1].header_start,               // The first header of block 1.
+      recs[mid].header_start + kHeaderSize + 3,  // Payload (and maybe the next header).
+      recs[mid].header_start,                    // A header: zero header, data after.
+      recs[mid].end - 10,                        // The end of one record and the next.
+      kBlockSize - 20,                           // Across the block boundary.
+      recs[at_block1].header_start,              // The first header of block 1.
       2 * kBlockSize + 1000,
   };
   for (uint64_t start : starts) {
@@ -610,7 +612,8 @@ TEST(LogReaderTest, ResyncAfterZeroedRange) {
     EXPECT_LE(lost, 3u);  // 64 bytes overlap at most 3 records of >= 31 bytes.
     if (start == recs[mid].header_start) {
       ASSERT_FALSE(r.reports.empty());
-      EXPECT_TRUE(Contains(r.reports[0].reason.message(), "all-zero fragment header followed by data"))
+      EXPECT_TRUE(
+          Contains(r.reports[0].reason.message(), "all-zero fragment header followed by data"))
           << r.reports[0].reason.ToString();
     }
   }

@@ -4,8 +4,8 @@
 #include <cstdio>
 #include <iostream>
 
-#include "cli/cli.h"
 #include "admin/tool_util.h"
+#include "cli/cli.h"
 
 namespace lsmkv::cli {
 
@@ -71,11 +71,21 @@ bool Unescape(std::string_view in, std::string* out, std::string* error) {
     }
     const char c = in[++i];
     switch (c) {
-      case '\\': out->push_back('\\'); break;
-      case 't': out->push_back('\t'); break;
-      case 'n': out->push_back('\n'); break;
-      case 'r': out->push_back('\r'); break;
-      case '0': out->push_back('\0'); break;
+      case '\\':
+        out->push_back('\\');
+        break;
+      case 't':
+        out->push_back('\t');
+        break;
+      case 'n':
+        out->push_back('\n');
+        break;
+      case 'r':
+        out->push_back('\r');
+        break;
+      case '0':
+        out->push_back('\0');
+        break;
       case 'x': {
         const int hi = i + 1 < in.size() ? HexNibble(in[i + 1]) : -1;
         const int lo = i + 2 < in.size() ? HexNibble(in[i + 2]) : -1;

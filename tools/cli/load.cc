@@ -17,8 +17,8 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
-#include "cli/cli.h"
 #include "admin/tool_util.h"
+#include "cli/cli.h"
 
 namespace lsmkv::cli {
 
