@@ -35,9 +35,10 @@ bool BackgroundWorker::WaitForStop(int64_t period_ms) {
 }
 
 void BackgroundWorker::Loop() {
-  using Clock = std::chrono::steady_clock;
+  // The everysec cadence is real time; expiry decisions use keyspace.clock().
+  using SteadyClock = std::chrono::steady_clock;
   Keyspace& keyspace = *context_->keyspace;
-  auto last_sync = Clock::now();
+  auto last_sync = SteadyClock::now();
   while (true) {
     const int64_t hz = context_->config->Int(Setting::kHz);
     if (WaitForStop(1000 / (hz > 0 ? hz : 10))) break;
@@ -46,8 +47,8 @@ void BackgroundWorker::Loop() {
     if (!s.ok()) std::fprintf(stderr, "lsmkv-server: expiry sweep: %s\n", s.ToString().c_str());
     context_->stats->sweep_runs.fetch_add(1, std::memory_order_relaxed);
     if (keyspace.fsync_policy() == FsyncPolicy::kEverySec &&
-        Clock::now() - last_sync >= std::chrono::seconds(1)) {
-      last_sync = Clock::now();
+        SteadyClock::now() - last_sync >= std::chrono::seconds(1)) {
+      last_sync = SteadyClock::now();
       s = keyspace.SyncIfDirty();
       if (!s.ok()) {
         keyspace.last_sync_error_ms.store(keyspace.clock()->NowMs(), std::memory_order_relaxed);
