@@ -11,8 +11,9 @@
 # the coverage reached (libFuzzer's final "cov" edges and "ft" features).
 # Exit 0 if no target crashed, leaked or timed out; otherwise 1, naming each
 # failing target, its log and the input that fails (under DIR/runs/<target>/).
-# Without a working clang++ -fsanitize=fuzzer it exits 1, or 0 with
-# --allow-missing-clang (what the fuzz_smoke test passes).
+# Without a working clang++ -fsanitize=fuzzer it exits 1, or 77 ("skipped":
+# nothing was fuzzed) with --allow-missing-clang, which the fuzz_smoke test
+# passes so that ctest reports it Skipped (SKIP_RETURN_CODE 77), never Passed.
 set -uo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -21,6 +22,10 @@ build_dir=$repo/build-fuzz
 only_target=""
 allow_missing_clang=0
 targets=(wal_reader_fuzz write_batch_fuzz block_fuzz table_fuzz version_edit_fuzz resp_fuzz)
+
+# The exit status meaning "skipped, nothing ran" (the Automake convention;
+# tests/tests.cmake gives fuzz_smoke SKIP_RETURN_CODE 77).
+readonly kSkipped=77
 
 usage() { sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
 while [[ $# -gt 0 ]]; do
@@ -51,8 +56,8 @@ missing_clang() {
   echo "fuzz: $1" >&2
   echo "fuzz: libFuzzer needs clang (Debian: apt-get install clang libclang-rt-14-dev, or scripts/bootstrap.sh)" >&2
   if [[ $allow_missing_clang -eq 1 ]]; then
-    echo "fuzz: skipped (--allow-missing-clang)"
-    exit 0
+    echo "fuzz: SKIPPED, nothing was fuzzed (--allow-missing-clang; exit $kSkipped)"
+    exit $kSkipped
   fi
   exit 1
 }

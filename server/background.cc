@@ -15,36 +15,43 @@ void BackgroundWorker::Start() {
 
 void BackgroundWorker::Stop() {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     if (stop_ && !thread_.joinable()) return;
     stop_ = true;
   }
-  cv_.notify_all();
+  cv_.SignalAll();
   if (thread_.joinable()) thread_.join();
 }
 
+bool BackgroundWorker::WaitForStop(int64_t period_ms) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(period_ms);
+  MutexLock lock(&mu_);
+  while (!stop_) {
+    const auto left = deadline - std::chrono::steady_clock::now();
+    if (left <= std::chrono::steady_clock::duration::zero()) break;
+    cv_.WaitFor(&mu_, left);
+  }
+  return stop_;
+}
+
 void BackgroundWorker::Loop() {
-  using Clock = std::chrono::steady_clock;
+  // The everysec cadence is real time; expiry decisions use keyspace.clock().
+  using SteadyClock = std::chrono::steady_clock;
   Keyspace& keyspace = *context_->keyspace;
-  auto last_sync = Clock::now();
+  auto last_sync = SteadyClock::now();
   while (true) {
     const int64_t hz = context_->config->Int(Setting::kHz);
-    {
-      std::unique_lock<std::mutex> lock(mu_);
-      cv_.wait_for(lock, std::chrono::milliseconds(1000 / (hz > 0 ? hz : 10)),
-                   [this] { return stop_; });
-      if (stop_) break;
-    }
+    if (WaitForStop(1000 / (hz > 0 ? hz : 10))) break;
     uint64_t removed = 0;
-    Status s = SweepExpired(&keyspace, UnixTimeMs(), kSweepKeysPerSlice, &removed);
+    Status s = SweepExpired(&keyspace, keyspace.clock()->NowMs(), kSweepKeysPerSlice, &removed);
     if (!s.ok()) std::fprintf(stderr, "lsmkv-server: expiry sweep: %s\n", s.ToString().c_str());
     context_->stats->sweep_runs.fetch_add(1, std::memory_order_relaxed);
     if (keyspace.fsync_policy() == FsyncPolicy::kEverySec &&
-        Clock::now() - last_sync >= std::chrono::seconds(1)) {
-      last_sync = Clock::now();
+        SteadyClock::now() - last_sync >= std::chrono::seconds(1)) {
+      last_sync = SteadyClock::now();
       s = keyspace.SyncIfDirty();
       if (!s.ok()) {
-        keyspace.last_sync_error_ms.store(UnixTimeMs(), std::memory_order_relaxed);
+        keyspace.last_sync_error_ms.store(keyspace.clock()->NowMs(), std::memory_order_relaxed);
         std::fprintf(stderr, "lsmkv-server: background fsync: %s\n", s.ToString().c_str());
       }
     }

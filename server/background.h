@@ -1,17 +1,18 @@
 // BackgroundWorker: the server's housekeeping thread. Every 1/hz seconds it
 // runs one expiry sweep slice (see expiry_sweeper.h); about once a second,
 // with appendfsync everysec, it makes unsynced writes durable
-// (Keyspace::SyncIfDirty).
+// (Keyspace::SyncIfDirty). The period is real time (steady_clock); what a
+// sweep expires is decided on the keyspace's Clock (clock.h).
 //
 // Thread safety: Start and Stop are called by one owner thread.
 #ifndef LSMKV_SERVER_BACKGROUND_H_
 #define LSMKV_SERVER_BACKGROUND_H_
 
-#include <condition_variable>
-#include <mutex>
 #include <thread>
 
 #include "server/server_context.h"
+#include "util/mutex.h"
+#include "util/thread_annotations.h"
 
 namespace lsmkv::server {
 
@@ -22,16 +23,18 @@ class BackgroundWorker {
 
   void Start();
   // Finishes the current slice, performs a last sync if everysec, joins.
-  void Stop();
+  void Stop() EXCLUDES(mu_);
 
  private:
-  void Loop();
+  void Loop() EXCLUDES(mu_);
+  // Waits up to period_ms for Stop; true if Stop was called.
+  bool WaitForStop(int64_t period_ms) EXCLUDES(mu_);
 
   ServerContext* context_;
   std::thread thread_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool stop_ = false;  // guarded by mu_
+  Mutex mu_;
+  CondVar cv_;  // signalled when stop_ is set
+  bool stop_ GUARDED_BY(mu_) = false;
 };
 
 }  // namespace lsmkv::server

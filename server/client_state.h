@@ -13,12 +13,13 @@
 #include <cstdint>
 #include <functional>
 #include <map>
-#include <mutex>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "server/key_locks.h"
+#include "util/mutex.h"
+#include "util/thread_annotations.h"
 
 namespace lsmkv::server {
 
@@ -52,23 +53,25 @@ struct ClientState {
   std::atomic<const CommandSpec*> last_command{nullptr};
   std::atomic<uint64_t> query_buffer_bytes{0};
   std::atomic<uint64_t> output_buffer_bytes{0};
-  mutable std::mutex info_mu;
-  std::string name;  // guarded by info_mu
+  mutable Mutex info_mu;
+  std::string name GUARDED_BY(info_mu);  // written by its own connection only
 };
 
 class ClientRegistry {
  public:
-  void Add(ClientState* client);
-  void Remove(ClientState* client);
+  void Add(ClientState* client) EXCLUDES(mu_);
+  void Remove(ClientState* client) EXCLUDES(mu_);
   size_t size() const { return size_.load(std::memory_order_acquire); }
-  // Calls fn for every client, in id order, under the registry lock.
-  void ForEach(const std::function<void(const ClientState&)>& fn) const;
+  // Calls fn for every client, in id order, under the registry lock (so a
+  // client listed cannot be removed, and its ClientState not destroyed,
+  // while fn reads it; fn must not call back into the registry).
+  void ForEach(const std::function<void(const ClientState&)>& fn) const EXCLUDES(mu_);
   // Returns the next client id (1, 2, ...).
   uint64_t NextId() { return next_id_.fetch_add(1, std::memory_order_relaxed); }
 
  private:
-  mutable std::mutex mu_;
-  std::map<uint64_t, ClientState*> clients_;  // guarded by mu_
+  mutable Mutex mu_;
+  std::map<uint64_t, ClientState*> clients_ GUARDED_BY(mu_);
   std::atomic<size_t> size_{0};
   std::atomic<uint64_t> next_id_{1};
 };

@@ -39,7 +39,7 @@ bool ValidClientName(std::string_view name) {
 }
 
 void SetClientName(ClientState& client, std::string_view name) {
-  std::lock_guard<std::mutex> lock(client.info_mu);
+  MutexLock lock(&client.info_mu);
   client.name.assign(name);
 }
 
@@ -173,7 +173,7 @@ void Select(CommandContext& ctx) {
 std::string ClientLine(const ClientState& c, int64_t now_ms) {
   std::string name;
   {
-    std::lock_guard<std::mutex> lock(c.info_mu);
+    MutexLock lock(&c.info_mu);
     name = c.name;
   }
   const CommandSpec* last = c.last_command.load(std::memory_order_relaxed);
@@ -204,7 +204,7 @@ void Client(CommandContext& ctx) {
     if (!arity(2)) return;
     std::string name;
     {
-      std::lock_guard<std::mutex> lock(ctx.client.info_mu);
+      MutexLock lock(&ctx.client.info_mu);
       name = ctx.client.name;
     }
     if (name.empty()) {
@@ -222,12 +222,12 @@ void Client(CommandContext& ctx) {
     ctx.reply.Ok();
   } else if (sub == "list") {
     if (!arity(2, true)) return;
-    const int64_t now = UnixTimeMs();
+    const int64_t now = ctx.server.keyspace->clock()->NowMs();
     std::string text;
     ctx.server.clients->ForEach([&](const ClientState& c) { text += ClientLine(c, now); });
     ctx.reply.Verbatim(text);
   } else if (sub == "info") {
-    if (arity(2)) ctx.reply.Verbatim(ClientLine(ctx.client, UnixTimeMs()));
+    if (arity(2)) ctx.reply.Verbatim(ClientLine(ctx.client, ctx.server.keyspace->clock()->NowMs()));
   } else if (sub == "help") {
     if (!arity(2)) return;
     static const char* const kLines[] = {

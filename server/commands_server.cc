@@ -1,6 +1,5 @@
 // Server commands: INFO, CONFIG GET/SET/RESETSTAT/HELP, COMMAND (COUNT,
 // INFO, DOCS, LIST, GETKEYS), SHUTDOWN, TIME.
-#include <chrono>
 #include <set>
 
 #include "server/command_table.h"
@@ -278,8 +277,7 @@ void Shutdown(CommandContext& ctx) {
 }
 
 void Time(CommandContext& ctx) {
-  const auto now = std::chrono::system_clock::now().time_since_epoch();
-  const int64_t micros = std::chrono::duration_cast<std::chrono::microseconds>(now).count();
+  const int64_t micros = ctx.server.keyspace->clock()->NowUs();
   ctx.reply.Array(2);
   ctx.reply.Bulk(std::to_string(micros / 1000000));
   ctx.reply.Bulk(std::to_string(micros % 1000000));

@@ -1,16 +1,17 @@
 // Command semantics in process: the dispatcher and handlers over a real
 // database in a temporary directory, replies compared byte for byte with
-// what Redis 7.0 sends.
+// what Redis 7.0 sends. Time is a ManualClock that tests move explicitly, so
+// expiry is checked at exact millisecond values, without sleeping.
 #include <gtest/gtest.h>
 
 #include <atomic>
-#include <chrono>
 #include <memory>
 #include <set>
 #include <thread>
 
 #include "lsmkv/db.h"
 #include "server/client_state.h"
+#include "server/clock.h"
 #include "server/command_table.h"
 #include "server/config.h"
 #include "server/dispatcher.h"
@@ -25,17 +26,20 @@ namespace {
 
 using Args = std::vector<std::string>;
 
+// Where every test's clock starts: 2023-11-14 22:13:20 UTC.
+constexpr int64_t kStartMs = 1700000000000;
+
 class CommandsTest : public ::testing::Test {
  protected:
   void SetUp() override {
     dir_ = test::MakeTempDir("lsmkv_commands_test");
     ASSERT_FALSE(dir_.empty());
-    filter_ = std::make_shared<ExpiryFilter>();
+    filter_ = std::make_shared<ExpiryFilter>(&clock_);
     Options options;
     options.create_if_missing = true;
     options.compaction_filter = filter_;
     ASSERT_TRUE(DB::Open(options, dir_, &db_).ok());
-    keyspace_ = std::make_unique<Keyspace>(db_.get());
+    keyspace_ = std::make_unique<Keyspace>(db_.get(), &clock_);
     context_.config = &config_;
     context_.keyspace = keyspace_.get();
     context_.commands = &commands_;
@@ -44,7 +48,7 @@ class CommandsTest : public ::testing::Test {
     context_.expiry_filter = filter_.get();
     context_.stats = &stats_;
     context_.request_shutdown = [this] { shutdown_requested_ = true; };
-    context_.start_time_ms = UnixTimeMs();
+    context_.start_time_ms = clock_.NowMs();
     client_ = NewClient();
   }
 
@@ -74,6 +78,7 @@ class CommandsTest : public ::testing::Test {
   }
   std::string Run(Args args) { return Run(client_, std::move(args)); }
 
+  ManualClock clock_{kStartMs * 1000};
   std::string dir_;
   std::shared_ptr<ExpiryFilter> filter_;
   std::unique_ptr<DB> db_;
@@ -180,7 +185,7 @@ TEST_F(CommandsTest, SetOptions) {
   EXPECT_EQ(Run({"ttl", "k"}), Int(-1));
   EXPECT_EQ(Run({"set", "k", "v", "exat", "1"}), kOk);  // a deadline in the past deletes
   EXPECT_EQ(Run({"exists", "k"}), Int(0));
-  EXPECT_EQ(Run({"set", "k", "v", "PXAT", std::to_string(UnixTimeMs() + 100000)}), kOk);
+  EXPECT_EQ(Run({"set", "k", "v", "PXAT", std::to_string(clock_.NowMs() + 100000)}), kOk);
   EXPECT_EQ(Run({"ttl", "k"}), Int(100));
 }
 
@@ -316,11 +321,21 @@ TEST_F(CommandsTest, ExpireFamily) {
   EXPECT_EQ(Run({"expire", "k", "200", "gt"}), Int(1));
   EXPECT_EQ(Run({"ttl", "k"}), Int(200));
   EXPECT_EQ(Run({"pexpire", "k", "2000"}), Int(1));
+  EXPECT_EQ(Run({"pttl", "k"}), Int(2000));
+  clock_.AdvanceMs(1);
   EXPECT_EQ(Run({"ttl", "k"}), Int(2));  // 1999 ms rounds to 2 s, like Redis
   const int64_t pttl = std::stoll(Run({"pttl", "k"}).substr(1));
   EXPECT_LE(pttl, 2000);
-  EXPECT_GT(pttl, 1000);  // (slow sanitizer builds take a few milliseconds here)
-  const int64_t deadline = UnixTimeMs() + 100000;
+  EXPECT_GT(pttl, 1000);
+  EXPECT_EQ(pttl, 1999);  // exact: the clock moved by 1 ms
+  clock_.AdvanceMs(1498);
+  EXPECT_EQ(Run({"ttl", "k"}), Int(1));  // 501 ms rounds to 1 s
+  clock_.AdvanceMs(1);
+  EXPECT_EQ(Run({"ttl", "k"}), Int(1));  // 500 ms rounds up
+  clock_.AdvanceMs(1);
+  EXPECT_EQ(Run({"ttl", "k"}), Int(0));  // 499 ms rounds down
+  EXPECT_EQ(Run({"pttl", "k"}), Int(499));
+  const int64_t deadline = clock_.NowMs() + 100000;
   EXPECT_EQ(Run({"pexpireat", "k", std::to_string(deadline)}), Int(1));
   EXPECT_EQ(Run({"pexpiretime", "k"}), Int(deadline));
   EXPECT_EQ(Run({"expiretime", "k"}), Int(deadline / 1000));
@@ -336,10 +351,16 @@ TEST_F(CommandsTest, ExpireFamily) {
 
 TEST_F(CommandsTest, ExpiryToTheMillisecond) {
   EXPECT_EQ(Run({"set", "k", "v", "px", "100"}), kOk);
-  const auto start = std::chrono::steady_clock::now();
-  std::this_thread::sleep_until(start + std::chrono::milliseconds(50));
+  clock_.AdvanceMs(50);
   EXPECT_EQ(Run({"get", "k"}), Bulk("v"));
-  std::this_thread::sleep_until(start + std::chrono::milliseconds(150));
+  EXPECT_EQ(Run({"pttl", "k"}), Int(50));
+  clock_.AdvanceMs(49);  // 1 ms before the deadline: still there
+  EXPECT_EQ(Run({"get", "k"}), Bulk("v"));
+  EXPECT_EQ(Run({"pttl", "k"}), Int(1));
+  clock_.AdvanceMs(1);  // at the deadline: gone
+  EXPECT_EQ(Run({"get", "k"}), kNil);
+  EXPECT_EQ(Run({"pttl", "k"}), Int(-2));
+  clock_.AdvanceMs(50);  // 150 ms after the SET
   EXPECT_EQ(Run({"get", "k"}), kNil);
   EXPECT_EQ(Run({"exists", "k"}), Int(0));
   EXPECT_EQ(Run({"ttl", "k"}), Int(-2));
@@ -356,9 +377,12 @@ TEST_F(CommandsTest, SweepRemovesExpiredKeysAndHints) {
   EXPECT_EQ(Run({"set", "stays", "v", "px", "100000"}), kOk);
   EXPECT_EQ(Run({"set", "rewritten", "v", "px", "1"}), kOk);
   EXPECT_EQ(Run({"set", "rewritten", "v2"}), kOk);  // its hint is now stale
-  std::this_thread::sleep_for(std::chrono::milliseconds(5));
   uint64_t removed = 0;
-  ASSERT_TRUE(SweepExpired(keyspace_.get(), UnixTimeMs(), 1000, &removed).ok());
+  // Before the deadline the sweep removes nothing (and keeps every hint).
+  ASSERT_TRUE(SweepExpired(keyspace_.get(), clock_.NowMs(), 1000, &removed).ok());
+  EXPECT_EQ(removed, 0u);
+  clock_.AdvanceMs(5);
+  ASSERT_TRUE(SweepExpired(keyspace_.get(), clock_.NowMs(), 1000, &removed).ok());
   EXPECT_EQ(removed, 50u);
   std::string value;
   EXPECT_TRUE(db_->Get(ReadOptions(), DataKey("gone7"), &value).IsNotFound());
@@ -378,7 +402,7 @@ TEST_F(CommandsTest, SweepRemovesExpiredKeysAndHints) {
 TEST_F(CommandsTest, CompactionFilterDropsExpiredValues) {
   EXPECT_EQ(Run({"set", "short", "v", "px", "1"}), kOk);
   EXPECT_EQ(Run({"set", "long", "v", "px", "1000000"}), kOk);
-  std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  clock_.AdvanceMs(5);
   ASSERT_TRUE(db_->CompactRange(nullptr, nullptr).ok());
   std::string value;
   EXPECT_TRUE(db_->Get(ReadOptions(), DataKey("short"), &value).IsNotFound())
@@ -396,7 +420,7 @@ TEST_F(CommandsTest, ScanVisitsEveryKeyOnce) {
   }
   EXPECT_EQ(Run({"set", "other", "v"}), kOk);
   EXPECT_EQ(Run({"set", "expired", "v", "px", "1"}), kOk);
-  std::this_thread::sleep_for(std::chrono::milliseconds(3));
+  clock_.AdvanceMs(3);
   std::set<std::string> seen;
   std::string cursor = "0";
   int rounds = 0;
@@ -520,7 +544,7 @@ TEST_F(CommandsTest, WatchAbortsWhenAnotherClientWrites) {
   // A watched key that expires counts as changed; so does FLUSHDB.
   EXPECT_EQ(Run({"set", "e", "v", "px", "20"}), kOk);
   EXPECT_EQ(Run({"watch", "e"}), kOk);
-  std::this_thread::sleep_for(std::chrono::milliseconds(30));
+  clock_.AdvanceMs(30);
   EXPECT_EQ(Run({"multi"}), kOk);
   EXPECT_EQ(Run({"exec"}), "*-1\r\n");
   EXPECT_EQ(Run({"watch", "w"}), kOk);
@@ -624,11 +648,13 @@ TEST_F(CommandsTest, PipelineBatchSharesOneWriteAndSeesItsOwnWrites) {
   EXPECT_EQ(out, std::string(kOk) + Int(5) + kOk + kOk + "+QUEUED\r\n" + "*1\r\n" + kOk);
   // A stripe held elsewhere cuts the batch instead of deadlocking.
   out.clear();
+  // The releaser holds "busy" until this thread waits for it (KeyLocks
+  // counts waiters), then lets go.
   std::atomic<bool> holding{false};
   std::thread releaser([&] {
     KeyLocks::Guard held = keyspace_->locks().LockOne("busy");
     holding = true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    while (keyspace_->locks().waiters() == 0) std::this_thread::yield();
   });
   while (!holding) std::this_thread::yield();
   run({"set", "h", "1"});
@@ -746,7 +772,7 @@ TEST_F(CommandsTest, DataSurvivesReopen) {
   Options options;
   options.compaction_filter = filter_;
   ASSERT_TRUE(DB::Open(options, dir_, &db_).ok());
-  keyspace_ = std::make_unique<Keyspace>(db_.get());
+  keyspace_ = std::make_unique<Keyspace>(db_.get(), &clock_);
   context_.keyspace = keyspace_.get();
   EXPECT_EQ(Run({"get", "persist"}), Bulk("me"));
   EXPECT_EQ(Run({"ttl", "persist"}), Int(1000));

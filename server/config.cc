@@ -310,7 +310,7 @@ std::string Config::Set(const SettingInfo& info, std::string_view text) {
       if (info.id == Setting::kSave && !text.empty()) {
         return "lsmkv-server takes no RDB snapshots; save must be empty";
       }
-      std::lock_guard<std::mutex> lock(strings_mu_);
+      MutexLock lock(&strings_mu_);
       strings_[index] = std::string(text);
       return "";
     }
@@ -396,7 +396,7 @@ std::string Config::Get(const SettingInfo& info) const {
 }
 
 std::string Config::String(Setting id) const {
-  std::lock_guard<std::mutex> lock(strings_mu_);
+  MutexLock lock(&strings_mu_);
   return strings_[static_cast<int>(id)];
 }
 

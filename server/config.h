@@ -13,11 +13,13 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
-#include <mutex>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
+
+#include "util/mutex.h"
+#include "util/thread_annotations.h"
 
 namespace lsmkv::server {
 
@@ -76,14 +78,14 @@ class Config {
   // Validates and stores text. Returns "" on success, else the reason in
   // Redis's wording ("argument couldn't be parsed into an integer").
   // Immutability is the caller's rule (CONFIG SET checks it).
-  std::string Set(const SettingInfo& info, std::string_view text);
+  std::string Set(const SettingInfo& info, std::string_view text) EXCLUDES(strings_mu_);
   // The current value as CONFIG GET shows it.
   std::string Get(const SettingInfo& info) const;
 
   int64_t Int(Setting id) const {
     return ints_[static_cast<int>(id)].load(std::memory_order_relaxed);
   }
-  std::string String(Setting id) const;
+  std::string String(Setting id) const EXCLUDES(strings_mu_);
 
   // Parses argv (after the program name): "--name value" pairs, "--config
   // FILE", a leading positional config file path. The file is read first, so
@@ -100,8 +102,8 @@ class Config {
 
  private:
   std::atomic<int64_t> ints_[static_cast<int>(Setting::kCount)];
-  mutable std::mutex strings_mu_;
-  std::string strings_[static_cast<int>(Setting::kCount)];  // guarded by strings_mu_
+  mutable Mutex strings_mu_;
+  std::string strings_[static_cast<int>(Setting::kCount)] GUARDED_BY(strings_mu_);
   std::string config_file_;
 };
 

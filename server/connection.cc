@@ -30,7 +30,7 @@ Connection::Connection(Server* server, asio::ip::tcp::socket socket)
     : server_(server), socket_(std::move(socket)), batch_(server->context().keyspace) {
   ServerContext& ctx = server_->context();
   state_.id = ctx.clients->NextId();
-  state_.created_ms = UnixTimeMs();
+  state_.created_ms = ctx.keyspace->clock()->NowMs();
   state_.last_interaction_ms.store(state_.created_ms, std::memory_order_relaxed);
   state_.authenticated = ctx.config->String(Setting::kRequirepass).empty();
   asio::error_code ec;
@@ -117,7 +117,8 @@ void Connection::OnRead(const asio::error_code& error, size_t bytes) {
   }
   parser_.Commit(bytes);
   server_->context().stats->net_input_bytes.fetch_add(bytes, std::memory_order_relaxed);
-  state_.last_interaction_ms.store(UnixTimeMs(), std::memory_order_relaxed);
+  state_.last_interaction_ms.store(server_->context().keyspace->clock()->NowMs(),
+                                   std::memory_order_relaxed);
   Process();
 }
 

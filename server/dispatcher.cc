@@ -1,7 +1,5 @@
 #include "server/dispatcher.h"
 
-#include <chrono>
-
 #include "server/command.h"
 #include "server/command_table.h"
 #include "server/config.h"
@@ -11,13 +9,10 @@ namespace lsmkv::server {
 
 namespace {
 
-// Unix time in microseconds: one clock read gives a command both its expiry
-// clock (milliseconds) and the start of its latency measurement.
-int64_t NowMicros() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
+// Unix time in microseconds on the keyspace's clock: one read gives a
+// command both its expiry clock (milliseconds) and the start of its latency
+// measurement.
+int64_t NowMicros(ServerContext& server) { return server.keyspace->clock()->NowUs(); }
 
 bool ArityOk(const CommandSpec& spec, size_t argc) {
   const int n = static_cast<int>(argc);
@@ -45,7 +40,7 @@ bool KeysTooLarge(const std::vector<std::string_view>& keys) {
 }
 
 // Runs spec's handler in txn and records its statistics (latency from
-// start_us, a NowMicros reading taken when the command began).
+// start_us, a NowMicros(server) reading taken when the command began).
 void RunHandler(ServerContext& server, ClientState& client, const CommandSpec& spec,
                 const std::vector<std::string>& args, Reply& reply, Txn& txn, bool in_exec,
                 int64_t start_us) {
@@ -54,7 +49,7 @@ void RunHandler(ServerContext& server, ClientState& client, const CommandSpec& s
   spec.handler(ctx);
   const bool failed = reply.errors() != errors_before;
   if (failed) server.stats->error_replies.fetch_add(1, std::memory_order_relaxed);
-  const int64_t elapsed = NowMicros() - start_us;  // the wall clock may step back
+  const int64_t elapsed = NowMicros(server) - start_us;  // the wall clock may step back
   spec.stats.Record(elapsed > 0 ? static_cast<uint64_t>(elapsed) : 0, failed);
   server.stats->commands_processed.fetch_add(1, std::memory_order_relaxed);
 }
@@ -148,8 +143,8 @@ void ExecuteCommand(ServerContext& server, ClientState& client, std::vector<std:
       batch->guard_ = locks.Lock(keys);
     }
     if (batch->commands_ == 0) batch->reply_start_ = reply.buffer()->size();
-    const int64_t start_us = NowMicros();
-    batch->txn_.set_now_ms(start_us / 1000);
+    const int64_t start_us = NowMicros(server);
+    batch->txn_.set_now_ms(Clock::MicrosToMillis(start_us));
     batch->commands_++;
     RunHandler(server, client, *spec, args, reply, batch->txn_, /*in_exec=*/false, start_us);
     if (batch->txn_.pending_bytes() >= kMaxBatchBytes) batch->Finish(reply);
@@ -165,8 +160,8 @@ void ExecuteCommand(ServerContext& server, ClientState& client, std::vector<std:
   } else if (needs_locks) {
     guard = keys.size() == 1 ? locks.LockOne(keys[0]) : locks.Lock(keys);
   }
-  const int64_t start_us = NowMicros();
-  Txn txn(server.keyspace, start_us / 1000);
+  const int64_t start_us = NowMicros(server);
+  Txn txn(server.keyspace, Clock::MicrosToMillis(start_us));
   std::string* out = reply.buffer();
   const size_t mark = out->size();
   RunHandler(server, client, *spec, args, reply, txn, /*in_exec=*/false, start_us);
@@ -222,7 +217,7 @@ void ExecuteTransaction(ServerContext& server, ClientState& client, Reply& reply
   KeyLocks::Guard guard =
       lock_all ? server.keyspace->locks().LockAll() : server.keyspace->locks().Lock(keys);
 
-  const int64_t now = UnixTimeMs();
+  const int64_t now = server.keyspace->clock()->NowMs();
   bool changed = client.watch.dirty.load(std::memory_order_acquire);
   for (const auto& [key, deadline] : client.watched) {
     if (IsExpired(deadline, now)) changed = true;
@@ -244,7 +239,7 @@ void ExecuteTransaction(ServerContext& server, ClientState& client, Reply& reply
   for (size_t i = 0; i < queued.size(); i++) {
     const CommandSpec& spec = *specs[i];
     client.last_command.store(&spec, std::memory_order_relaxed);
-    RunHandler(server, client, spec, queued[i], reply, txn, /*in_exec=*/true, NowMicros());
+    RunHandler(server, client, spec, queued[i], reply, txn, /*in_exec=*/true, NowMicros(server));
   }
   if (txn.has_writes()) {
     Status s = txn.Commit();

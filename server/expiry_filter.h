@@ -11,16 +11,18 @@
 
 #include <atomic>
 #include <cstdint>
-#include <functional>
 
 #include "lsmkv/compaction_filter.h"
+#include "server/clock.h"
 
 namespace lsmkv::server {
 
 class ExpiryFilter : public CompactionFilter {
  public:
-  // clock returns Unix milliseconds; default UnixTimeMs (tests inject one).
-  explicit ExpiryFilter(std::function<int64_t()> clock = nullptr);
+  // Values are expired as of clock->NowMs() when compaction sees them (the
+  // server's clock, so a test's ManualClock decides here too).
+  // REQUIRES: clock outlives the filter.
+  explicit ExpiryFilter(const Clock* clock) : clock_(clock) {}
 
   Decision Filter(int level, std::string_view key, std::string_view value) const override;
   const char* Name() const override { return "lsmkv-server.ExpiryFilter"; }
@@ -29,7 +31,7 @@ class ExpiryFilter : public CompactionFilter {
   uint64_t removed() const { return removed_.load(std::memory_order_relaxed); }
 
  private:
-  std::function<int64_t()> clock_;
+  const Clock* const clock_;
   mutable std::atomic<uint64_t> removed_{0};
 };
 

@@ -78,7 +78,7 @@ void ServerSection(ServerContext& server, std::string* out) {
   struct utsname name;
   std::string os = "Linux";
   if (uname(&name) == 0) os = std::string(name.sysname) + " " + name.release + " " + name.machine;
-  const int64_t now = UnixTimeMs();
+  const int64_t now = server.keyspace->clock()->NowMs();
   const int64_t uptime = (now - server.start_time_ms) / 1000;
   s.Field("redis_version", kRedisCompatVersion);
   s.Field("lsmkv_version", kServerVersion);
@@ -208,7 +208,9 @@ void CommandStatsSection(ServerContext& server, std::string* out) {
 void KeyspaceSection(ServerContext& server, std::string* out) {
   Section s(out, "Keyspace");
   uint64_t keys = 0, with_deadline = 0;
-  if (!server.keyspace->CountKeys(UnixTimeMs(), &keys, &with_deadline).ok() || keys == 0) return;
+  if (!server.keyspace->CountKeys(server.keyspace->clock()->NowMs(), &keys, &with_deadline).ok() ||
+      keys == 0)
+    return;
   s.Field("db0", "keys=" + std::to_string(keys) + ",expires=" + std::to_string(with_deadline) +
                      ",avg_ttl=0");
 }

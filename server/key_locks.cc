@@ -5,6 +5,22 @@
 
 namespace lsmkv::server {
 
+namespace {
+
+// Holds one StripeMutex for its scope (std::lock_guard, annotated).
+class SCOPED_CAPABILITY StripeLock {
+ public:
+  explicit StripeLock(StripeMutex* mu) ACQUIRE(mu) : mu_(mu) { mu_->lock(); }
+  ~StripeLock() RELEASE() { mu_->unlock(); }
+  StripeLock(const StripeLock&) = delete;
+  StripeLock& operator=(const StripeLock&) = delete;
+
+ private:
+  StripeMutex* const mu_;
+};
+
+}  // namespace
+
 KeyLocks::Guard::Guard(Guard&& other) noexcept
     : owner_(other.owner_),
       stripes_(std::move(other.stripes_)),
@@ -47,10 +63,18 @@ size_t KeyLocks::StripeOf(std::string_view key) const {
   return std::hash<std::string_view>()(key) % kStripes;
 }
 
+void KeyLocks::LockStripe(size_t s) {
+  StripeMutex& mu = stripes_[s].mu;
+  if (mu.try_lock()) return;
+  waiters_.fetch_add(1, std::memory_order_acq_rel);
+  mu.lock();
+  waiters_.fetch_sub(1, std::memory_order_acq_rel);
+}
+
 void KeyLocks::LockStripes(std::vector<size_t>* stripes) {
   std::sort(stripes->begin(), stripes->end());
   stripes->erase(std::unique(stripes->begin(), stripes->end()), stripes->end());
-  for (size_t s : *stripes) stripes_[s].mu.lock();
+  for (size_t s : *stripes) LockStripe(s);
 }
 
 KeyLocks::Guard KeyLocks::Lock(const std::vector<std::string_view>& keys) {
@@ -67,7 +91,7 @@ KeyLocks::Guard KeyLocks::LockOne(std::string_view key) {
   Guard guard;
   guard.owner_ = this;
   guard.stripes_.push_back(StripeOf(key));
-  stripes_[guard.stripes_[0]].mu.lock();
+  LockStripe(guard.stripes_[0]);
   guard.held_.set(guard.stripes_[0]);
   return guard;
 }
@@ -78,7 +102,7 @@ KeyLocks::Guard KeyLocks::LockAll() {
   guard.all_ = true;
   guard.stripes_.reserve(kStripes);
   for (size_t i = 0; i < kStripes; i++) guard.stripes_.push_back(i);
-  for (size_t i = 0; i < kStripes; i++) stripes_[i].mu.lock();
+  for (size_t i = 0; i < kStripes; i++) LockStripe(i);
   guard.held_.set();
   return guard;
 }
@@ -107,7 +131,7 @@ bool KeyLocks::TryExtend(Guard* guard, const std::vector<std::string_view>& keys
 
 void KeyLocks::Watch(std::string_view key, WatchState* w) {
   Stripe& stripe = stripes_[StripeOf(key)];
-  std::lock_guard<StripeMutex> lock(stripe.mu);
+  StripeLock lock(&stripe.mu);
   auto [it, inserted] = stripe.watchers.try_emplace(std::string(key));
   if (std::find(it->second.begin(), it->second.end(), w) != it->second.end()) return;
   it->second.push_back(w);
@@ -116,7 +140,7 @@ void KeyLocks::Watch(std::string_view key, WatchState* w) {
 
 void KeyLocks::Unwatch(std::string_view key, WatchState* w) {
   Stripe& stripe = stripes_[StripeOf(key)];
-  std::lock_guard<StripeMutex> lock(stripe.mu);
+  StripeLock lock(&stripe.mu);
   auto it = stripe.watchers.find(std::string(key));
   if (it == stripe.watchers.end()) return;
   auto& list = it->second;
@@ -130,6 +154,7 @@ void KeyLocks::Unwatch(std::string_view key, WatchState* w) {
 void KeyLocks::Touch(std::string_view key) {
   if (watched_keys() == 0) return;
   Stripe& stripe = stripes_[StripeOf(key)];
+  stripe.mu.AssertHeld();  // the caller's Guard holds it
   auto it = stripe.watchers.find(std::string(key));
   if (it == stripe.watchers.end()) return;
   for (WatchState* w : it->second) w->dirty.store(true, std::memory_order_release);

@@ -12,6 +12,14 @@
 // watched keys while it checks the flag and commits, so a write to a watched
 // key either happens before the check (EXEC aborts) or after the commit.
 //
+// Locking annotations (util/thread_annotations.h): a stripe's watcher map is
+// GUARDED_BY its StripeMutex. Which stripes a Guard holds is decided at run
+// time, which the static analysis cannot follow, so the functions that take
+// and drop stripes for a Guard are NO_THREAD_SAFETY_ANALYSIS, and functions
+// that rely on a Guard's stripes (Touch, TouchWatchedIf) tell the analysis so
+// with StripeMutex::AssertHeld, which also checks at run time (DCHECK) that
+// the stripe is held by someone.
+//
 // Thread safety: all methods are thread-safe given the REQUIRES clauses.
 #ifndef LSMKV_SERVER_KEY_LOCKS_H_
 #define LSMKV_SERVER_KEY_LOCKS_H_
@@ -21,11 +29,13 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 #include <vector>
+
+#include "util/check.h"
+#include "util/thread_annotations.h"
 
 namespace lsmkv::server {
 
@@ -41,9 +51,9 @@ struct WatchState {
 // detector, which tracks at most 64 mutexes per thread; TSan still sees the
 // acquire/release ordering of the atomic. Deadlock freedom comes from
 // KeyLocks' ascending acquisition order. Meets BasicLockable.
-class StripeMutex {
+class CAPABILITY("mutex") StripeMutex {
  public:
-  void lock() {
+  void lock() ACQUIRE() {
     uint32_t state = 0;
     if (state_.compare_exchange_strong(state, 1, std::memory_order_acquire)) return;
     if (state != 2) state = state_.exchange(2, std::memory_order_acquire);
@@ -52,12 +62,17 @@ class StripeMutex {
       state = state_.exchange(2, std::memory_order_acquire);
     }
   }
-  bool try_lock() {
+  bool try_lock() TRY_ACQUIRE(true) {
     uint32_t state = 0;
     return state_.compare_exchange_strong(state, 1, std::memory_order_acquire);
   }
-  void unlock() {
+  void unlock() RELEASE() {
     if (state_.exchange(0, std::memory_order_release) == 2) state_.notify_one();
+  }
+  // For the analysis: the caller holds this stripe (through a Guard). At run
+  // time it can only check that someone holds it.
+  void AssertHeld() const ASSERT_CAPABILITY(this) {
+    DCHECK(state_.load(std::memory_order_relaxed) != 0);
   }
 
  private:
@@ -77,7 +92,7 @@ class KeyLocks {
     Guard(const Guard&) = delete;
     Guard& operator=(const Guard&) = delete;
     ~Guard() { Release(); }
-    void Release();
+    void Release() NO_THREAD_SAFETY_ANALYSIS;  // drops stripes chosen at run time
     bool holds_all() const { return all_; }
     bool empty() const { return stripes_.empty(); }
 
@@ -92,15 +107,17 @@ class KeyLocks {
   KeyLocks();
 
   size_t StripeOf(std::string_view key) const;
-  // Locks the stripes of keys (any order, duplicates allowed).
-  Guard Lock(const std::vector<std::string_view>& keys);
-  Guard LockOne(std::string_view key);
-  Guard LockAll();
+  // Locks the stripes of keys (any order, duplicates allowed). The Lock*
+  // functions and TryExtend leave stripes held in the returned Guard, which
+  // the analysis cannot follow: NO_THREAD_SAFETY_ANALYSIS.
+  Guard Lock(const std::vector<std::string_view>& keys) NO_THREAD_SAFETY_ANALYSIS;
+  Guard LockOne(std::string_view key) NO_THREAD_SAFETY_ANALYSIS;
+  Guard LockAll() NO_THREAD_SAFETY_ANALYSIS;
   // Adds the stripes of keys that guard lacks, without blocking: if any is
   // taken by someone else, nothing is added and false is returned (the
   // caller then releases everything and blocks in Lock, so lock order never
   // inverts). REQUIRES: guard came from this KeyLocks (or is empty).
-  bool TryExtend(Guard* guard, const std::vector<std::string_view>& keys);
+  bool TryExtend(Guard* guard, const std::vector<std::string_view>& keys) NO_THREAD_SAFETY_ANALYSIS;
 
   // Registers w as a watcher of key. Takes the key's stripe itself.
   void Watch(std::string_view key, WatchState* w);
@@ -114,23 +131,31 @@ class KeyLocks {
   void TouchWatchedIf(Fn fn);
   // Keys watched by any client (a fast check that skips Touch lookups).
   size_t watched_keys() const { return watched_keys_.load(std::memory_order_acquire); }
+  // Threads blocked (or about to block) waiting for a stripe someone else
+  // holds: tests use it to know that a thread has reached a lock it cannot
+  // take, instead of sleeping.
+  size_t waiters() const { return waiters_.load(std::memory_order_acquire); }
 
  private:
   struct alignas(64) Stripe {
     StripeMutex mu;
-    std::unordered_map<std::string, std::vector<WatchState*>> watchers;  // guarded by mu
+    std::unordered_map<std::string, std::vector<WatchState*>> watchers GUARDED_BY(mu);
   };
 
-  void LockStripes(std::vector<size_t>* stripes);
+  // Takes stripe s, counting this thread in waiters_ while it must wait.
+  void LockStripe(size_t s) NO_THREAD_SAFETY_ANALYSIS;
+  void LockStripes(std::vector<size_t>* stripes) NO_THREAD_SAFETY_ANALYSIS;
 
   std::unique_ptr<Stripe[]> stripes_;
   std::atomic<size_t> watched_keys_{0};
+  std::atomic<size_t> waiters_{0};
 };
 
 template <typename Fn>
 void KeyLocks::TouchWatchedIf(Fn fn) {
   if (watched_keys() == 0) return;
   for (size_t i = 0; i < kStripes; i++) {
+    stripes_[i].mu.AssertHeld();
     for (auto& [key, watchers] : stripes_[i].watchers) {
       if (!fn(key)) continue;
       for (WatchState* w : watchers) w->dirty.store(true, std::memory_order_release);

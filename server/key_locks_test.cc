@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <thread>
+#include <vector>
 
 namespace lsmkv::server {
 namespace {
@@ -12,15 +13,48 @@ TEST(KeyLocksTest, LockExcludesOtherHolders) {
   KeyLocks locks;
   KeyLocks::Guard guard = locks.Lock({"a", "b", "a"});
   std::atomic<bool> got{false};
+  EXPECT_EQ(locks.waiters(), 0u);
   std::thread other([&] {
     KeyLocks::Guard g = locks.LockOne("b");
     got = true;
   });
-  std::this_thread::sleep_for(std::chrono::milliseconds(30));
+  // The other thread has found "b" taken and waits (or is about to).
+  while (locks.waiters() == 0) std::this_thread::yield();
   EXPECT_FALSE(got.load());
   guard.Release();
   other.join();
   EXPECT_TRUE(got.load());
+  EXPECT_EQ(locks.waiters(), 0u);
+}
+
+TEST(KeyLocksTest, WaitersCountsEveryBlockedLocker) {
+  KeyLocks locks;
+  KeyLocks::Guard all = locks.LockAll();
+  std::atomic<int> done{0};
+  std::vector<std::thread> threads;
+  threads.emplace_back([&] {
+    KeyLocks::Guard g = locks.LockOne("x");
+    done++;
+  });
+  threads.emplace_back([&] {
+    KeyLocks::Guard g = locks.Lock({"y", "z"});
+    done++;
+  });
+  threads.emplace_back([&] {
+    KeyLocks::Guard g = locks.LockAll();
+    done++;
+  });
+  while (locks.waiters() < 3) std::this_thread::yield();
+  EXPECT_EQ(locks.waiters(), 3u);
+  EXPECT_EQ(done.load(), 0);
+  // Uncontended locking never counts as waiting.
+  KeyLocks other;
+  KeyLocks::Guard free = other.Lock({"a", "b"});
+  EXPECT_EQ(other.waiters(), 0u);
+  all.Release();
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(done.load(), 3);
+  EXPECT_EQ(locks.waiters(), 0u);
 }
 
 TEST(KeyLocksTest, TryExtendNeverBlocksAndUndoesOnFailure) {

@@ -31,7 +31,7 @@ Status DecodeEntry(std::string_view stored, Entry* out, int64_t now_ms, bool* fo
 
 }  // namespace
 
-Keyspace::Keyspace(DB* db) : db_(db) {}
+Keyspace::Keyspace(DB* db, const Clock* clock) : db_(db), clock_(clock) {}
 
 Status Keyspace::Read(std::string_view user_key, int64_t now_ms, Entry* out, bool* found) {
   thread_local std::string key;
@@ -104,7 +104,7 @@ Status Keyspace::FlushAll(int64_t now_ms) {
 }
 
 Status Keyspace::CountKeys(int64_t now_ms, uint64_t* keys, uint64_t* with_deadline) {
-  std::lock_guard<std::mutex> lock(count_mu_);
+  MutexLock lock(&count_mu_);
   const uint64_t generation = write_generation();
   if (count_valid_ && count_generation_ == generation && now_ms < count_valid_until_ms_) {
     *keys = count_keys_;

@@ -9,6 +9,9 @@
 // SET NX... atomic. EXEC runs all queued commands in one Txn, whose reads
 // then see the transaction's own earlier writes.
 //
+// Time: every expiry decision reads the Keyspace's Clock (clock.h), once per
+// command: the dispatcher builds each Txn at clock()->NowMs().
+//
 // Thread safety: Keyspace is thread-safe. A Txn belongs to one thread.
 #ifndef LSMKV_SERVER_KEYSPACE_H_
 #define LSMKV_SERVER_KEYSPACE_H_
@@ -16,7 +19,6 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -24,8 +26,11 @@
 
 #include "lsmkv/db.h"
 #include "lsmkv/write_batch.h"
+#include "server/clock.h"
 #include "server/key_locks.h"
 #include "server/value_codec.h"
+#include "util/mutex.h"
+#include "util/thread_annotations.h"
 
 namespace lsmkv::server {
 
@@ -40,13 +45,15 @@ struct Entry {
 
 class Keyspace {
  public:
-  // REQUIRES: db outlives the Keyspace.
-  explicit Keyspace(DB* db);
+  // REQUIRES: db and clock outlive the Keyspace.
+  Keyspace(DB* db, const Clock* clock);
   Keyspace(const Keyspace&) = delete;
   Keyspace& operator=(const Keyspace&) = delete;
 
   DB* db() { return db_; }
   KeyLocks& locks() { return locks_; }
+  // The clock every expiry decision on this keyspace uses.
+  const Clock* clock() const { return clock_; }
 
   void set_fsync_policy(FsyncPolicy policy) { policy_.store(policy, std::memory_order_relaxed); }
   FsyncPolicy fsync_policy() const { return policy_.load(std::memory_order_relaxed); }
@@ -72,7 +79,7 @@ class Keyspace {
 
   // Live keys and keys with a deadline, from a full scan; cached while no
   // write happened and no counted deadline has passed.
-  Status CountKeys(int64_t now_ms, uint64_t* keys, uint64_t* with_deadline);
+  Status CountKeys(int64_t now_ms, uint64_t* keys, uint64_t* with_deadline) EXCLUDES(count_mu_);
 
   // Bumped by every applied write (cache invalidation, INFO).
   uint64_t write_generation() const { return generation_.load(std::memory_order_acquire); }
@@ -85,18 +92,21 @@ class Keyspace {
   std::atomic<int64_t> last_sync_error_ms{0};
 
  private:
-  DB* db_;
+  DB* const db_;
+  const Clock* const clock_;
   KeyLocks locks_;
   std::atomic<FsyncPolicy> policy_{FsyncPolicy::kEverySec};
   std::atomic<uint64_t> generation_{0};
   std::atomic<uint64_t> unsynced_writes_{0};
 
-  std::mutex count_mu_;
-  bool count_valid_ = false;          // guarded by count_mu_
-  uint64_t count_generation_ = 0;     // guarded by count_mu_
-  int64_t count_valid_until_ms_ = 0;  // guarded by count_mu_ (earliest counted deadline)
-  uint64_t count_keys_ = 0;           // guarded by count_mu_
-  uint64_t count_with_deadline_ = 0;  // guarded by count_mu_
+  // CountKeys' cache; held during the scan, so concurrent DBSIZE/INFO
+  // callers wait for one scan instead of each running their own.
+  Mutex count_mu_;
+  bool count_valid_ GUARDED_BY(count_mu_) = false;
+  uint64_t count_generation_ GUARDED_BY(count_mu_) = 0;
+  int64_t count_valid_until_ms_ GUARDED_BY(count_mu_) = 0;  // earliest counted deadline
+  uint64_t count_keys_ GUARDED_BY(count_mu_) = 0;
+  uint64_t count_with_deadline_ GUARDED_BY(count_mu_) = 0;
 };
 
 class Txn {

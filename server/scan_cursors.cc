@@ -6,7 +6,7 @@ ScanCursors::ScanCursors(size_t max_cursors, size_t max_bytes)
     : max_cursors_(max_cursors), max_bytes_(max_bytes) {}
 
 uint64_t ScanCursors::Save(std::string_view position) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   while (!order_.empty() &&
          (positions_.size() >= max_cursors_ || bytes_ + position.size() > max_bytes_)) {
     auto it = positions_.find(order_.front());
@@ -22,7 +22,7 @@ uint64_t ScanCursors::Save(std::string_view position) {
 }
 
 bool ScanCursors::Find(uint64_t cursor, std::string* position) const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   auto it = positions_.find(cursor);
   if (it == positions_.end()) return false;
   *position = it->second;

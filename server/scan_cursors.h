@@ -10,10 +10,12 @@
 
 #include <cstdint>
 #include <deque>
-#include <mutex>
 #include <string>
 #include <string_view>
 #include <unordered_map>
+
+#include "util/mutex.h"
+#include "util/thread_annotations.h"
 
 namespace lsmkv::server {
 
@@ -23,18 +25,18 @@ class ScanCursors {
   explicit ScanCursors(size_t max_cursors = 65536, size_t max_bytes = 64 << 20);
 
   // Remembers position and returns a new non-zero cursor for it.
-  uint64_t Save(std::string_view position);
+  uint64_t Save(std::string_view position) EXCLUDES(mu_);
   // The position of cursor; false if unknown (never issued or forgotten).
-  bool Find(uint64_t cursor, std::string* position) const;
+  bool Find(uint64_t cursor, std::string* position) const EXCLUDES(mu_);
 
  private:
   const size_t max_cursors_;
   const size_t max_bytes_;
-  mutable std::mutex mu_;
-  uint64_t next_ = 1;                                    // guarded by mu_
-  std::unordered_map<uint64_t, std::string> positions_;  // guarded by mu_
-  std::deque<uint64_t> order_;                           // guarded by mu_, oldest first
-  size_t bytes_ = 0;                                     // guarded by mu_
+  mutable Mutex mu_;
+  uint64_t next_ GUARDED_BY(mu_) = 1;
+  std::unordered_map<uint64_t, std::string> positions_ GUARDED_BY(mu_);
+  std::deque<uint64_t> order_ GUARDED_BY(mu_);  // oldest first
+  size_t bytes_ GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace lsmkv::server

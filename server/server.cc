@@ -33,9 +33,10 @@ FsyncPolicy PolicyFromConfig(int64_t index) {
 
 }  // namespace
 
-Server::Server(Config* config, std::string executable)
+Server::Server(Config* config, std::string executable, const Clock* clock)
     : config_(config),
       executable_(std::move(executable)),
+      clock_(clock),
       work_(asio::make_work_guard(io_)),
       strand_(asio::make_strand(io_)),
       acceptor_(strand_),
@@ -59,7 +60,7 @@ Status Server::Open() {
   std::filesystem::create_directories(dir, ec);
   if (ec) return Status::IOError("cannot create data directory " + dir, ec.message());
 
-  expiry_filter_ = std::make_shared<ExpiryFilter>();
+  expiry_filter_ = std::make_shared<ExpiryFilter>(clock_);
   Options options;
   options.create_if_missing = true;
   options.compaction_filter = expiry_filter_;
@@ -80,7 +81,7 @@ Status Server::Open() {
   Status s = DB::Open(options, dir, &db_);
   if (!s.ok()) return s;
 
-  keyspace_ = std::make_unique<Keyspace>(db_.get());
+  keyspace_ = std::make_unique<Keyspace>(db_.get(), clock_);
   keyspace_->set_fsync_policy(PolicyFromConfig(config_->Int(Setting::kAppendfsync)));
 
   context_.config = config_;
@@ -91,7 +92,7 @@ Status Server::Open() {
   context_.expiry_filter = expiry_filter_.get();
   context_.stats = &stats_;
   context_.request_shutdown = [this] { RequestShutdown(); };
-  context_.start_time_ms = UnixTimeMs();
+  context_.start_time_ms = clock_->NowMs();
   context_.executable = executable_;
   context_.io_threads = io_threads_;
   return Status::OK();
@@ -145,29 +146,38 @@ Status Server::Run() {
   DoAccept();
   ScheduleTick();
 
-  std::mutex done_mu;
-  std::condition_variable done_cv;
-  int running = io_threads_;
+  {
+    MutexLock lock(&io_done_mu_);
+    io_running_ = io_threads_;
+  }
   std::vector<std::thread> threads;
   for (int i = 0; i < io_threads_; i++) {
-    threads.emplace_back([&] {
+    threads.emplace_back([this] {
       io_.run();
-      std::lock_guard<std::mutex> lock(done_mu);
-      running--;
-      done_cv.notify_all();
+      MutexLock lock(&io_done_mu_);
+      io_running_--;
+      io_done_cv_.SignalAll();
     });
   }
   {
-    std::unique_lock<std::mutex> lock(shutdown_mu_);
-    shutdown_cv_.wait(lock, [this] { return shutdown_requested_; });
+    MutexLock lock(&shutdown_mu_);
+    while (!shutdown_requested_) shutdown_cv_.Wait(&shutdown_mu_);
   }
+  bool drained = false;
   {
-    std::unique_lock<std::mutex> lock(done_mu);
-    if (!done_cv.wait_for(lock, kShutdownGrace, [&] { return running == 0; })) {
-      std::fprintf(stderr, "lsmkv-server: connections still busy after %lld s; stopping anyway\n",
-                   static_cast<long long>(kShutdownGrace.count()));
-      io_.stop();
+    const auto deadline = std::chrono::steady_clock::now() + kShutdownGrace;
+    MutexLock lock(&io_done_mu_);
+    while (io_running_ > 0) {
+      const auto left = deadline - std::chrono::steady_clock::now();
+      if (left <= std::chrono::steady_clock::duration::zero()) break;
+      io_done_cv_.WaitFor(&io_done_mu_, left);
     }
+    drained = io_running_ == 0;
+  }
+  if (!drained) {
+    std::fprintf(stderr, "lsmkv-server: connections still busy after %lld s; stopping anyway\n",
+                 static_cast<long long>(kShutdownGrace.count()));
+    io_.stop();
   }
   for (std::thread& t : threads) t.join();
   background_->Stop();
@@ -179,9 +189,9 @@ Status Server::Run() {
 void Server::RequestShutdown() {
   if (stopping_.exchange(true, std::memory_order_acq_rel)) return;
   asio::post(strand_, [this] { BeginShutdown(); });
-  std::lock_guard<std::mutex> lock(shutdown_mu_);
+  MutexLock lock(&shutdown_mu_);
   shutdown_requested_ = true;
-  shutdown_cv_.notify_all();
+  shutdown_cv_.SignalAll();
 }
 
 void Server::BeginShutdown() {
@@ -190,15 +200,17 @@ void Server::BeginShutdown() {
   signals_.cancel(ec);
   tick_timer_.cancel();
   accept_retry_timer_.cancel();
-  std::vector<std::shared_ptr<Connection>> open;
-  {
-    std::lock_guard<std::mutex> lock(connections_mu_);
-    for (auto& [id, weak] : connections_) {
-      if (auto c = weak.lock()) open.push_back(std::move(c));
-    }
-  }
-  for (auto& c : open) c->Stop();
+  for (auto& c : OpenConnections()) c->Stop();
   work_.reset();
+}
+
+std::vector<std::shared_ptr<Connection>> Server::OpenConnections() {
+  std::vector<std::shared_ptr<Connection>> open;
+  MutexLock lock(&connections_mu_);
+  for (auto& [id, weak] : connections_) {
+    if (auto c = weak.lock()) open.push_back(std::move(c));
+  }
+  return open;
 }
 
 void Server::DoAccept() {
@@ -222,7 +234,7 @@ void Server::OnAccept(const asio::error_code& error, asio::ip::tcp::socket socke
   stats_.connections_received.fetch_add(1, std::memory_order_relaxed);
   size_t open_connections = 0;
   {
-    std::lock_guard<std::mutex> lock(connections_mu_);
+    MutexLock lock(&connections_mu_);
     open_connections = connections_.size();
   }
   if (open_connections >= static_cast<size_t>(config_->Int(Setting::kMaxclients))) {
@@ -234,7 +246,7 @@ void Server::OnAccept(const asio::error_code& error, asio::ip::tcp::socket socke
   } else {
     auto connection = std::make_shared<Connection>(this, std::move(socket));
     {
-      std::lock_guard<std::mutex> lock(connections_mu_);
+      MutexLock lock(&connections_mu_);
       connections_[connection->id()] = connection;
     }
     connection->Start();
@@ -243,7 +255,7 @@ void Server::OnAccept(const asio::error_code& error, asio::ip::tcp::socket socke
 }
 
 void Server::OnConnectionClosed(uint64_t id) {
-  std::lock_guard<std::mutex> lock(connections_mu_);
+  MutexLock lock(&connections_mu_);
   connections_.erase(id);
 }
 
@@ -263,15 +275,8 @@ void Server::Tick() {
   last_tick_commands_ = processed;
   const int64_t timeout_s = config_->Int(Setting::kTimeout);
   if (timeout_s <= 0) return;
-  const int64_t now = UnixTimeMs();
-  std::vector<std::shared_ptr<Connection>> open;
-  {
-    std::lock_guard<std::mutex> lock(connections_mu_);
-    for (auto& [id, weak] : connections_) {
-      if (auto c = weak.lock()) open.push_back(std::move(c));
-    }
-  }
-  for (auto& c : open) c->CheckIdle(now, timeout_s * 1000);
+  const int64_t now = clock_->NowMs();
+  for (auto& c : OpenConnections()) c->CheckIdle(now, timeout_s * 1000);
 }
 
 }  // namespace lsmkv::server

@@ -9,6 +9,10 @@
 // event loop drains; the background worker stops; the database is closed
 // (every acknowledged write recoverable). Run then returns.
 //
+// Time: the server reads the time from the Clock it is built with (clock.h):
+// SystemClock() in lsmkv-server, a ManualClock in tests that run a server
+// in process and move its time explicitly.
+//
 // Thread safety: RequestShutdown, stopping and context may be used from any
 // thread; Open, Listen and Run are called once, in that order, by main.
 #ifndef LSMKV_SERVER_SERVER_H_
@@ -19,9 +23,7 @@
 #endif
 #include <asio.hpp>
 #include <atomic>
-#include <condition_variable>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <thread>
 #include <unordered_map>
@@ -29,12 +31,15 @@
 
 #include "lsmkv/db.h"
 #include "server/client_state.h"
+#include "server/clock.h"
 #include "server/command_table.h"
 #include "server/config.h"
 #include "server/expiry_filter.h"
 #include "server/keyspace.h"
 #include "server/scan_cursors.h"
 #include "server/server_context.h"
+#include "util/mutex.h"
+#include "util/thread_annotations.h"
 
 namespace lsmkv::server {
 
@@ -44,8 +49,8 @@ class MetricsEndpoint;
 
 class Server {
  public:
-  // REQUIRES: config outlives the server.
-  Server(Config* config, std::string executable);
+  // REQUIRES: config and clock outlive the server.
+  Server(Config* config, std::string executable, const Clock* clock = SystemClock());
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
   ~Server();
@@ -57,9 +62,9 @@ class Server {
   bool Listen(std::string* error);
   // Serves clients until shutdown, then closes everything. Returns the
   // database's Close status.
-  Status Run();
+  Status Run() EXCLUDES(shutdown_mu_, io_done_mu_);
 
-  void RequestShutdown();
+  void RequestShutdown() EXCLUDES(shutdown_mu_);
   bool stopping() const { return stopping_.load(std::memory_order_acquire); }
 
   ServerContext& context() { return context_; }
@@ -68,17 +73,22 @@ class Server {
   int metrics_port() const { return metrics_port_; }
 
   // Called by a connection when it closes.
-  void OnConnectionClosed(uint64_t id);
+  void OnConnectionClosed(uint64_t id) EXCLUDES(connections_mu_);
 
  private:
   void DoAccept();
-  void OnAccept(const asio::error_code& error, asio::ip::tcp::socket socket);
+  void OnAccept(const asio::error_code& error, asio::ip::tcp::socket socket)
+      EXCLUDES(connections_mu_);
   void ScheduleTick();
-  void Tick();
-  void BeginShutdown();  // runs on strand_
+  void Tick() EXCLUDES(connections_mu_);
+  void BeginShutdown() EXCLUDES(connections_mu_);  // runs on strand_
+  // Strong references to every open connection (for Stop and CheckIdle,
+  // called without connections_mu_ held).
+  std::vector<std::shared_ptr<Connection>> OpenConnections() EXCLUDES(connections_mu_);
 
   Config* config_;
   std::string executable_;
+  const Clock* const clock_;
   std::shared_ptr<ExpiryFilter> expiry_filter_;
   std::unique_ptr<DB> db_;
   std::unique_ptr<Keyspace> keyspace_;
@@ -99,17 +109,22 @@ class Server {
   asio::steady_timer accept_retry_timer_;
   int io_threads_ = 1;
 
-  std::mutex connections_mu_;
-  std::unordered_map<uint64_t, std::weak_ptr<Connection>> connections_;  // guarded
+  Mutex connections_mu_;
+  std::unordered_map<uint64_t, std::weak_ptr<Connection>> connections_ GUARDED_BY(connections_mu_);
 
   std::unique_ptr<BackgroundWorker> background_;
   std::unique_ptr<MetricsEndpoint> metrics_;
   int metrics_port_ = -1;
 
   std::atomic<bool> stopping_{false};
-  std::mutex shutdown_mu_;
-  std::condition_variable shutdown_cv_;
-  bool shutdown_requested_ = false;  // guarded by shutdown_mu_
+  Mutex shutdown_mu_;
+  CondVar shutdown_cv_;  // signalled when shutdown_requested_ is set
+  bool shutdown_requested_ GUARDED_BY(shutdown_mu_) = false;
+
+  // Run's io threads: how many are still in io_.run().
+  Mutex io_done_mu_;
+  CondVar io_done_cv_;  // signalled when io_running_ drops
+  int io_running_ GUARDED_BY(io_done_mu_) = 0;
 
   uint64_t last_tick_commands_ = 0;  // strand_ only
 };

@@ -5,6 +5,12 @@
 // signals, the metrics endpoint, and a byte-for-byte comparison of replies
 // with Debian's redis-server.
 //
+// No test sleeps for a while and hopes: tests about time (expiry, the idle
+// timeout) run the server in this process on a ManualClock and move its time
+// explicitly; tests that need work to have happened wait for it (a count of
+// acknowledged writes, a connection closing, an INFO field), bounded by a
+// generous timeout.
+//
 // LSMKV_SERVER_BIN names the lsmkv-server binary (set by ctest).
 #include <arpa/inet.h>
 #include <ifaddrs.h>
@@ -21,10 +27,14 @@
 #include <cstdlib>
 #include <filesystem>
 #include <map>
-#include <mutex>
 #include <thread>
 
+#include "server/clock.h"
+#include "server/config.h"
+#include "server/server.h"
 #include "server/test_client.h"
+#include "util/mutex.h"
+#include "util/thread_annotations.h"
 
 namespace lsmkv::server::test {
 namespace {
@@ -40,6 +50,110 @@ std::string Bulk(const std::string& s) {
   return "$" + std::to_string(s.size()) + "\r\n" + s + "\r\n";
 }
 std::string Int(int64_t v) { return ":" + std::to_string(v) + "\r\n"; }
+
+// How long a test waits for something that should happen within
+// milliseconds (a generous bound for loaded machines and sanitizer builds).
+constexpr int kPatienceMs = 20000;
+constexpr auto kPatience = std::chrono::milliseconds(kPatienceMs);
+
+// Counts what writer threads have done, so a test can wait until they have
+// done enough instead of sleeping.
+class Progress {
+ public:
+  void Add() EXCLUDES(mu_) {
+    MutexLock lock(&mu_);
+    count_++;
+    cv_.SignalAll();
+  }
+  int count() EXCLUDES(mu_) {
+    MutexLock lock(&mu_);
+    return count_;
+  }
+  // True once at least n were added; false if kPatience ran out first.
+  bool WaitFor(int n) EXCLUDES(mu_) {
+    const auto deadline = std::chrono::steady_clock::now() + kPatience;
+    MutexLock lock(&mu_);
+    while (count_ < n) {
+      const auto left = deadline - std::chrono::steady_clock::now();
+      if (left <= std::chrono::steady_clock::duration::zero()) return false;
+      cv_.WaitFor(&mu_, left);
+    }
+    return true;
+  }
+
+ private:
+  Mutex mu_;
+  CondVar cv_;  // signalled by Add
+  int count_ GUARDED_BY(mu_) = 0;
+};
+
+// Calls fn until it returns true (with a short pause between calls, so a
+// server is not flooded); false if kPatience ran out first. For state only
+// observable from outside, e.g. an INFO field the background sweep updates.
+template <typename Fn>
+bool PollUntil(Fn fn) {
+  const auto deadline = std::chrono::steady_clock::now() + kPatience;
+  while (!fn()) {
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  return true;
+}
+
+// lsmkv-server in this process, on a ManualClock that starts at kStartMs and
+// moves only when the test moves it. Runs Server::Run on a thread; the
+// destructor shuts the server down as SHUTDOWN would.
+class InProcessServer {
+ public:
+  static constexpr int64_t kStartMs = 1700000000000;  // 2023-11-14 22:13:20 UTC
+
+  // settings: name/value pairs as on the command line, without "--".
+  InProcessServer(const std::string& dir, const std::vector<Args>& settings) {
+    std::vector<Args> all = {{"port", "0"}, {"dir", dir}, {"io-threads", "2"}};
+    all.insert(all.end(), settings.begin(), settings.end());
+    for (const Args& s : all) {
+      const SettingInfo* info = Config::Find(s[0]);
+      if (info == nullptr) {
+        error_ = "unknown setting " + s[0];
+        return;
+      }
+      const std::string e = config_.Set(*info, s[1]);
+      if (!e.empty()) error_ = s[0] + ": " + e;
+    }
+  }
+  ~InProcessServer() {
+    if (thread_.joinable()) {
+      server_->RequestShutdown();
+      thread_.join();
+      EXPECT_TRUE(run_status_.ok()) << run_status_.ToString();
+    }
+  }
+
+  // Opens, listens and starts serving; false (with error()) on failure.
+  bool Start() {
+    if (!error_.empty()) return false;
+    server_ = std::make_unique<Server>(&config_, "server_integration_test", &clock_);
+    Status s = server_->Open();
+    if (!s.ok()) {
+      error_ = s.ToString();
+      return false;
+    }
+    if (!server_->Listen(&error_)) return false;
+    thread_ = std::thread([this] { run_status_ = server_->Run(); });
+    return true;
+  }
+  const std::string& error() const { return error_; }
+  int port() { return server_->context().tcp_port; }
+  ManualClock& clock() { return clock_; }
+
+ private:
+  Config config_;
+  ManualClock clock_{kStartMs * 1000};
+  std::unique_ptr<Server> server_;
+  std::thread thread_;
+  Status run_status_;
+  std::string error_;
+};
 
 class ServerTest : public ::testing::Test {
  protected:
@@ -156,20 +270,34 @@ TEST_F(ServerTest, ConcurrentClientsIncrementExactly) {
 }
 
 TEST_F(ServerTest, ExpiryToTheMillisecond) {
-  StartServer();
-  auto c = Connect();
+  InProcessServer server(dir_, {});
+  ASSERT_TRUE(server.Start()) << server.error();
+  RespClient client;
+  ASSERT_TRUE(client.Connect(server.port()));
+  RespClient* c = &client;
+  EXPECT_EQ(c->Call({"TIME"}), "*2\r\n" + Bulk(std::to_string(InProcessServer::kStartMs / 1000)) +
+                                   Bulk("0"));  // the server runs on the test's clock
   EXPECT_EQ(c->Call({"SET", "k", "v", "PX", "100"}), "+OK\r\n");
-  const auto start = std::chrono::steady_clock::now();
-  std::this_thread::sleep_until(start + std::chrono::milliseconds(50));
+  server.clock().AdvanceMs(50);
   EXPECT_EQ(c->Call({"GET", "k"}), Bulk("v"));
-  std::this_thread::sleep_until(start + std::chrono::milliseconds(150));
+  server.clock().AdvanceMs(49);
+  EXPECT_EQ(c->Call({"PTTL", "k"}), Int(1));
+  server.clock().AdvanceMs(1);  // the deadline itself: gone
+  EXPECT_EQ(c->Call({"GET", "k"}), "$-1\r\n");
+  server.clock().AdvanceMs(50);  // 150 ms after the SET
   EXPECT_EQ(c->Call({"GET", "k"}), "$-1\r\n");
   EXPECT_EQ(c->Call({"PTTL", "k"}), Int(-2));
-  // The background sweep deletes expired keys (hz 10: within a few slices).
+  // The background sweep deletes expired keys: "k" and, once their 10 ms
+  // have passed on the clock, these 20 (it runs hz times a second).
   for (int i = 0; i < 20; i++) c->Call({"SET", "s" + std::to_string(i), "v", "PX", "10"});
-  std::this_thread::sleep_for(std::chrono::milliseconds(600));
-  const std::string info = BulkValue(c->Call({"INFO", "stats"}));
+  server.clock().AdvanceMs(10);
+  std::string info;
+  EXPECT_TRUE(PollUntil([&] {
+    info = BulkValue(c->Call({"INFO", "stats"}));
+    return info.find("expired_keys_by_sweep:21") != std::string::npos;
+  })) << info;
   EXPECT_NE(info.find("expired_keys_by_sweep:21"), std::string::npos) << info;
+  EXPECT_EQ(c->Call({"DBSIZE"}), Int(0));
 }
 
 TEST_F(ServerTest, WatchAcrossConnections) {
@@ -214,8 +342,9 @@ TEST_F(ServerTest, RestartKeepsData) {
 
 TEST_F(ServerTest, KillNineWithAppendfsyncAlwaysLosesNoAcknowledgedWrite) {
   StartServer({"--appendfsync", "always"});
-  std::mutex mu;
-  std::map<std::string, std::string> acknowledged;
+  Mutex mu;
+  std::map<std::string, std::string> acknowledged;  // guarded by mu
+  Progress progress;
   std::atomic<bool> stop{false};
   std::vector<std::thread> writers;
   for (int t = 0; t < 4; t++) {
@@ -227,12 +356,17 @@ TEST_F(ServerTest, KillNineWithAppendfsyncAlwaysLosesNoAcknowledgedWrite) {
         const std::string value = "v" + std::to_string(i);
         const std::string reply = c.Call({"SET", key, value}, 2000);
         if (reply != "+OK\r\n") break;  // the server is gone
-        std::lock_guard<std::mutex> lock(mu);
-        acknowledged[key] = value;
+        {
+          MutexLock lock(&mu);
+          acknowledged[key] = value;
+        }
+        progress.Add();
       }
     });
   }
-  std::this_thread::sleep_for(std::chrono::milliseconds(400));
+  // Kill while the writers are busy, once they have had a few hundred writes
+  // acknowledged.
+  EXPECT_TRUE(progress.WaitFor(200)) << progress.count();
   const int status = server_->StopWith(SIGKILL);
   stop = true;
   for (auto& t : writers) t.join();
@@ -372,23 +506,27 @@ TEST_F(ServerTest, OutputBufferLimitClosesTheGreedyClient) {
 }
 
 TEST_F(ServerTest, MaxClientsAndIdleTimeout) {
-  StartServer({"--maxclients", "2", "--timeout", "1"});
-  auto a = Connect();
-  auto b = Connect();
-  EXPECT_EQ(a->Call({"PING"}), "+PONG\r\n");
-  EXPECT_EQ(b->Call({"PING"}), "+PONG\r\n");
+  InProcessServer server(dir_, {{"maxclients", "2"}, {"timeout", "1"}});
+  ASSERT_TRUE(server.Start()) << server.error();
+  RespClient a, b;
+  ASSERT_TRUE(a.Connect(server.port()));
+  ASSERT_TRUE(b.Connect(server.port()));
+  EXPECT_EQ(a.Call({"PING"}), "+PONG\r\n");
+  EXPECT_EQ(b.Call({"PING"}), "+PONG\r\n");
   RespClient third;
-  ASSERT_TRUE(third.Connect(server_->port()));
+  ASSERT_TRUE(third.Connect(server.port()));
   EXPECT_EQ(third.ReadReply(), "-ERR max number of clients reached\r\n");
   EXPECT_TRUE(third.WaitClosed());
-  // Idle clients are closed after about a second; a busy one is not.
-  const auto start = std::chrono::steady_clock::now();
-  while (std::chrono::steady_clock::now() - start < std::chrono::milliseconds(2500)) {
-    EXPECT_EQ(b->Call({"PING"}), "+PONG\r\n");
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  // Idle clients are closed once a second (timeout 1) has passed on the
+  // server's clock; a busy one is not. b talks every 600 ms of clock time,
+  // so whenever the once-a-second check runs, b has been idle < 1 s while a
+  // has been idle 1.2 s by the end.
+  for (int i = 0; i < 2; i++) {
+    server.clock().AdvanceMs(600);
+    EXPECT_EQ(b.Call({"PING"}), "+PONG\r\n");
   }
-  EXPECT_TRUE(a->WaitClosed(100));
-  EXPECT_EQ(b->Call({"PING"}), "+PONG\r\n");
+  EXPECT_TRUE(a.WaitClosed(kPatienceMs));
+  EXPECT_EQ(b.Call({"PING"}), "+PONG\r\n");
 }
 
 TEST_F(ServerTest, SigtermAndSigintExitZero) {
@@ -410,6 +548,7 @@ TEST_F(ServerTest, ShutdownWhileClientsAreBusy) {
   StartServer();
   std::atomic<bool> stop{false};
   std::atomic<int> acknowledged{0};
+  Progress progress;
   std::vector<std::thread> writers;
   for (int t = 0; t < 4; t++) {
     writers.emplace_back([&, t] {
@@ -418,10 +557,13 @@ TEST_F(ServerTest, ShutdownWhileClientsAreBusy) {
       for (int i = 0; !stop; i++) {
         if (c.Call({"INCR", "busy"}, 3000)[0] != ':') break;
         acknowledged++;
+        progress.Add();
       }
     });
   }
-  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  // SIGTERM while the writers are busy, once they have a few hundred INCRs
+  // acknowledged.
+  EXPECT_TRUE(progress.WaitFor(200)) << progress.count();
   const int status = server_->StopWith(SIGTERM);
   stop = true;
   for (auto& t : writers) t.join();

@@ -1,7 +1,5 @@
 #include "server/value_codec.h"
 
-#include <chrono>
-
 namespace lsmkv::server {
 
 namespace {
@@ -75,12 +73,6 @@ bool DecodeExpiryHintKey(std::string_view key, int64_t* deadline_ms, std::string
   *deadline_ms = static_cast<int64_t>(d);
   *user_key = key.substr(kExpiryHintOverhead);
   return true;
-}
-
-int64_t UnixTimeMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
 }
 
 }  // namespace lsmkv::server

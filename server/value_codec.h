@@ -11,8 +11,9 @@
 //
 //   encoded value := flags:uint8 [deadline-ms:fixed64-little-endian] payload
 //   flags: bits 0-3 the value type (0 = string), bit 7 set if a deadline
-//   follows. A deadline is a Unix time in milliseconds after which the key
-//   no longer exists.
+//   follows. A deadline is a Unix time in milliseconds from which on the key
+//   no longer exists (IsExpired; the time is read from the server's Clock,
+//   clock.h).
 #ifndef LSMKV_SERVER_VALUE_CODEC_H_
 #define LSMKV_SERVER_VALUE_CODEC_H_
 
@@ -62,9 +63,6 @@ std::string ExpiryHintKey(int64_t deadline_ms, std::string_view user_key);
 // Splits a hint key; false if key is not one.
 [[nodiscard]] bool DecodeExpiryHintKey(std::string_view key, int64_t* deadline_ms,
                                        std::string_view* user_key);
-
-// Milliseconds since the Unix epoch (the clock every deadline uses).
-int64_t UnixTimeMs();
 
 }  // namespace lsmkv::server
 

@@ -48,8 +48,8 @@ TEST(ValueCodecTest, KeysAndHints) {
 }
 
 TEST(ExpiryFilterTest, RemovesOnlyExpiredDataValues) {
-  int64_t now = 5000;
-  ExpiryFilter filter([&] { return now; });
+  ManualClock clock(5000 * 1000);
+  ExpiryFilter filter(&clock);
   std::string live, expired, forever;
   EncodeValue(ValueType::kString, 6000, "v", &live);
   EncodeValue(ValueType::kString, 5000, "v", &expired);
@@ -61,7 +61,9 @@ TEST(ExpiryFilterTest, RemovesOnlyExpiredDataValues) {
   EXPECT_EQ(filter.Filter(1, "xhint", expired), D::kKeep);  // not a data key
   EXPECT_EQ(filter.Filter(1, "ka", "garbage"), D::kKeep);   // undecodable: kept
   EXPECT_EQ(filter.removed(), 1u);
-  now = 6000;
+  clock.AdvanceMs(999);  // 5999: still live
+  EXPECT_EQ(filter.Filter(1, "ka", live), D::kKeep);
+  clock.AdvanceMs(1);  // 6000: the deadline itself is expired
   EXPECT_EQ(filter.Filter(1, "ka", live), D::kRemove);
 }
 

@@ -2,8 +2,13 @@
 // and CURRENT, removal of unreferenced files, write stalls, and a long model
 // test with many level-0 tables across reopens.
 #include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <functional>
 #include <map>
+#include <mutex>
 #include <thread>
+#include <vector>
 
 #include "base/filename.h"
 #include "db/db_impl.h"
@@ -258,32 +263,97 @@ TEST_F(RecoveryTest, UnreferencedFilesAreRemovedAtOpen) {
   EXPECT_EQ(TableFileName(dbname_, std::stoull(live)), Files(FileType::kTableFile)[0]);
 }
 
-// An Env whose background thread is slow: flushes lag behind the writers.
-class SlowFlushEnv : public EnvWrapper {
+// An Env that holds the jobs given to Schedule (the flushes, the file purges)
+// until the test releases them: flushes lag behind the writer exactly as long
+// as the test decides, not as long as a delay happens to last.
+class HeldJobsEnv : public EnvWrapper {
  public:
-  explicit SlowFlushEnv(Env* base) : EnvWrapper(base) {}
+  explicit HeldJobsEnv(Env* base) : EnvWrapper(base) {}
+  ~HeldJobsEnv() override { Open(); }
+
   void Schedule(std::function<void()> fn) override {
-    EnvWrapper::Schedule([fn = std::move(fn), ms = delay_ms] {
-      std::this_thread::sleep_for(std::chrono::milliseconds(ms));
-      fn();
-    });
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (!open_) {
+        held_.push_back(std::move(fn));
+        return;
+      }
+    }
+    EnvWrapper::Schedule(std::move(fn));
   }
-  int delay_ms = 20;
+  // Hands every held job to the background thread, in order.
+  void ReleaseHeld() {
+    std::vector<std::function<void()>> jobs;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      jobs.swap(held_);
+    }
+    for (auto& job : jobs) EnvWrapper::Schedule(std::move(job));
+  }
+  // Releases the held jobs and runs later ones at once.
+  void Open() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      open_ = true;
+    }
+    ReleaseHeld();
+  }
+
+ private:
+  std::mutex mu_;
+  bool open_ = false;                        // guarded by mu_
+  std::vector<std::function<void()>> held_;  // guarded by mu_
 };
 
+// The "name: N" counter of the lsmkv.stats property.
+uint64_t StatsCounter(DB* db, const std::string& name) {
+  std::string stats;
+  if (!db->GetProperty("lsmkv.stats", &stats)) return 0;
+  const size_t at = stats.find(name + ": ");
+  return at == std::string::npos ? 0 : std::stoull(stats.substr(at + name.size() + 2));
+}
+
 TEST_F(RecoveryTest, FullFrozenQueueStallsWritersAndDropsNothing) {
-  SlowFlushEnv slow(env_.get());
-  options_.env = &slow;
-  slow.delay_ms = 100;
+  HeldJobsEnv held(env_.get());
+  options_.env = &held;
   options_.write_buffer_size = 8 * 1024;
   options_.max_write_buffer_number = 3;
   ASSERT_TRUE(Open().ok());
   auto* impl = static_cast<DBImpl*>(db_.get());
+  // A writer thread fills memtables while every flush is held back, so the
+  // frozen queue fills and the writer must slow down, then stop. Only once it
+  // has stopped (the "write stops" counter grew) are the held flushes let
+  // go; then the next stop, and so on until the writes are done.
+  std::atomic<bool> writer_done{false};
+  std::atomic<bool> write_failed{false};
   size_t max_frozen = 0;
-  for (int i = 0; i < 200; i++) {
-    ASSERT_TRUE(db_->Put(WriteOptions(), "key" + std::to_string(i), std::string(1000, 'x')).ok());
-    max_frozen = std::max(max_frozen, impl->TEST_ImmutableCount());
+  std::thread writer([&] {
+    for (int i = 0; i < 200 && !write_failed; i++) {
+      if (!db_->Put(WriteOptions(), "key" + std::to_string(i), std::string(1000, 'x')).ok()) {
+        write_failed = true;
+      }
+      max_frozen = std::max(max_frozen, impl->TEST_ImmutableCount());
+    }
+    writer_done = true;
+  });
+  uint64_t stops_seen = 0;
+  int releases = 0;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (!writer_done && std::chrono::steady_clock::now() < deadline) {
+    const uint64_t stops = StatsCounter(db_.get(), "write stops");
+    if (stops > stops_seen) {
+      stops_seen = stops;
+      held.ReleaseHeld();
+      releases++;
+    } else {
+      std::this_thread::yield();  // polling the stop counter, the writer's observable state
+    }
   }
+  held.Open();
+  writer.join();
+  ASSERT_TRUE(writer_done) << "the writer did not finish within 60 s";
+  ASSERT_FALSE(write_failed);
+  EXPECT_GT(releases, 0);
   EXPECT_LE(max_frozen, 2u);  // max_write_buffer_number - 1
   std::string stats;
   ASSERT_TRUE(db_->GetProperty("lsmkv.stats", &stats));
