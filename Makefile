@@ -96,7 +96,7 @@ fuzz: bootstrap
 # The metamorphic test (src/db/db_metamorphic_test.cc) for METAMORPHIC_SECONDS:
 # consecutive seeds from METAMORPHIC_SEED_BASE, METAMORPHIC_OPS operations each,
 # every sequence over every option set and a std::map model; a failure is
-# shrunk (METAMORPHIC_SHRINK=1). `make test` runs the same binary on 3 seeds.
+# shrunk (METAMORPHIC_SHRINK=1). `make test` runs the same binary on 4 seeds.
 .PHONY: metamorphic
 metamorphic: bootstrap
 	@cmake -S . -B $(TEST_BUILD_DIR) -DCMAKE_BUILD_TYPE=Check $(CMAKE_FLAGS) >/dev/null
