@@ -11,6 +11,11 @@ CRASHTEST_SECONDS ?= 1800
 KILLPOINT_ROUNDS ?= 3
 SOAK_SECONDS ?= 1800
 FUZZ_SECONDS ?= 60
+METAMORPHIC_SECONDS ?= 600
+METAMORPHIC_OPS ?= 3000
+# Consecutive seeds from here; the default differs per run (the time), and each
+# seed is printed, so a failure reruns with METAMORPHIC_SEED=<seed>.
+METAMORPHIC_SEED_BASE ?= $(shell date +%s)
 
 .PHONY: all bootstrap build run demo test asan tsan install bench crashtest clean
 
@@ -87,6 +92,18 @@ soak: build
 .PHONY: fuzz
 fuzz: bootstrap
 	@bash scripts/fuzz.sh --seconds-per-target $(FUZZ_SECONDS)
+
+# The metamorphic test (src/db/db_metamorphic_test.cc) for METAMORPHIC_SECONDS:
+# consecutive seeds from METAMORPHIC_SEED_BASE, METAMORPHIC_OPS operations each,
+# every sequence over every option set and a std::map model; a failure is
+# shrunk (METAMORPHIC_SHRINK=1). `make test` runs the same binary on 4 seeds.
+.PHONY: metamorphic
+metamorphic: bootstrap
+	@cmake -S . -B $(TEST_BUILD_DIR) -DCMAKE_BUILD_TYPE=Check $(CMAKE_FLAGS) >/dev/null
+	@cmake --build $(TEST_BUILD_DIR) -j $(JOBS) --target db_metamorphic_test
+	@METAMORPHIC_SECONDS=$(METAMORPHIC_SECONDS) METAMORPHIC_OPS=$(METAMORPHIC_OPS) \
+	  METAMORPHIC_SEED_BASE=$(METAMORPHIC_SEED_BASE) METAMORPHIC_SHRINK=1 \
+	  $(TEST_BUILD_DIR)/db_metamorphic_test --gtest_filter='DbMetamorphicTest.SameResultsUnderEveryOptionSet'
 
 clean:
 	rm -rf $(BUILD_DIR) $(TEST_BUILD_DIR) build-asan build-tsan build-fuzz

@@ -17,6 +17,7 @@
 #include "admin/table_walker.h"
 #include "base/dbformat.h"
 #include "base/filename.h"
+#include "db/db_testutil.h"
 #include "gtest/gtest.h"
 #include "lsmkv/db.h"
 #include "lsmkv/tools.h"
@@ -82,28 +83,11 @@ class ToolsTest : public ::testing::Test {
   }
 
   // Every key and value of the database at dir.
-  std::map<std::string, std::string> Contents(DB* db) {
-    std::map<std::string, std::string> result;
-    std::unique_ptr<Iterator> it = db->NewIterator(ReadOptions());
-    for (it->SeekToFirst(); it->Valid(); it->Next()) {
-      result[std::string(it->key())] = std::string(it->value());
-    }
-    EXPECT_TRUE(it->status().ok()) << it->status().ToString();
-    return result;
-  }
+  std::map<std::string, std::string> Contents(DB* db) { return ScanContents(db); }
 
   // Paths of the files of type in the database directory, ascending.
   std::vector<std::string> Files(FileType wanted, const std::string& dir = "") {
-    const std::string d = dir.empty() ? dbname_ : dir;
-    std::vector<std::string> children, result;
-    EXPECT_TRUE(Env::Default()->GetChildren(d, &children).ok());
-    for (const std::string& c : children) {
-      uint64_t n;
-      FileType t;
-      if (ParseFileName(c, &n, &t) && t == wanted) result.push_back(d + "/" + c);
-    }
-    std::sort(result.begin(), result.end());
-    return result;
+    return FilesOfType(Env::Default(), dir.empty() ? dbname_ : dir, wanted);
   }
   static std::string Basename(const std::string& path) { return path.substr(path.rfind('/') + 1); }
   static uint64_t Size(const std::string& path) {

@@ -6,6 +6,7 @@
 #include <mutex>
 
 #include "db/db_impl.h"
+#include "db/db_testutil.h"
 #include "gtest/gtest.h"
 #include "lsmkv/compaction_filter.h"
 #include "lsmkv/db.h"
@@ -34,43 +35,21 @@ class ExpiringFilter : public CompactionFilter {
   mutable std::map<std::string, std::string> seen;
 };
 
-class CompactionFilterTest : public ::testing::Test {
+class CompactionFilterTest : public test::DBTestBase<> {
  protected:
   void SetUp() override {
-    env_ = NewMemEnv(Env::Default());
     filter_ = std::make_shared<ExpiringFilter>();
-    options_.env = env_.get();
-    options_.create_if_missing = true;
+    dbname_ = "/filter";
     options_.write_buffer_size = 16 * 1024;
     options_.target_file_size = 8 * 1024;
     options_.max_bytes_for_level_base = 32 * 1024;
     options_.compaction_filter = filter_;
-    ASSERT_TRUE(DB::Open(options_, "/filter", &db_).ok());
+    ASSERT_TRUE(Reopen().ok());
   }
-  std::string Get(std::string_view k, const Snapshot* snap = nullptr) {
-    ReadOptions ro;
-    ro.snapshot = snap;
-    std::string v;
-    Status s = db_->Get(ro, k, &v);
-    if (s.IsNotFound()) return "NOT_FOUND";
-    if (!s.ok()) return "ERROR: " + s.ToString();
-    return v;
-  }
-  void Put(std::string_view k, std::string_view v) {
-    ASSERT_TRUE(db_->Put(WriteOptions(), k, v).ok());
-  }
-  int CountKeys() {
-    std::unique_ptr<Iterator> it = db_->NewIterator(ReadOptions());
-    int n = 0;
-    for (it->SeekToFirst(); it->Valid(); it->Next()) n++;
-    EXPECT_TRUE(it->status().ok());
-    return n;
-  }
+  void Put(std::string_view k, std::string_view v) { ASSERT_TRUE(DBTestBase::Put(k, v).ok()); }
+  int CountKeys() { return static_cast<int>(Contents().size()); }
 
-  std::unique_ptr<Env> env_;
   std::shared_ptr<ExpiringFilter> filter_;
-  Options options_;
-  std::unique_ptr<DB> db_;
 };
 
 TEST_F(CompactionFilterTest, RemovedValuesReadAsDeletedAndLeaveTheDisk) {

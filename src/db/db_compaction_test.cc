@@ -4,6 +4,7 @@
 #include <thread>
 
 #include "db/db_impl.h"
+#include "db/db_testutil.h"
 #include "env/fault_injection_env.h"
 #include "gtest/gtest.h"
 #include "lsmkv/db.h"
@@ -13,12 +14,10 @@
 namespace lsmkv {
 namespace {
 
-class CompactionTest : public ::testing::Test {
+class CompactionTest : public test::DBTestBase<> {
  protected:
   void SetUp() override {
-    env_ = NewMemEnv(Env::Default());
-    options_.env = env_.get();
-    options_.create_if_missing = true;
+    dbname_ = "/compact";
     // Tiny sizes so that every level fills.
     options_.write_buffer_size = 16 * 1024;
     options_.target_file_size = 8 * 1024;
@@ -26,20 +25,6 @@ class CompactionTest : public ::testing::Test {
     options_.level_size_multiplier = 4;
     options_.block_size = 512;
     ASSERT_TRUE(Reopen().ok());
-  }
-  Status Reopen() {
-    db_.reset();
-    return DB::Open(options_, "/compact", &db_);
-  }
-  DBImpl* impl() { return static_cast<DBImpl*>(db_.get()); }
-  std::string Get(std::string_view k, const Snapshot* snap = nullptr) {
-    ReadOptions ro;
-    ro.snapshot = snap;
-    std::string v;
-    Status s = db_->Get(ro, k, &v);
-    if (s.IsNotFound()) return "NOT_FOUND";
-    if (!s.ok()) return "ERROR: " + s.ToString();
-    return v;
   }
   int FilesAtLevel(int level) {
     std::string text;
@@ -61,10 +46,6 @@ class CompactionTest : public ::testing::Test {
       ASSERT_TRUE(db_->Put(WriteOptions(), key, value).ok());
     }
   }
-
-  std::unique_ptr<Env> env_;
-  Options options_;
-  std::unique_ptr<DB> db_;
 };
 
 // The scenario that resurrected deleted keys in the Python store: X lives in

@@ -21,6 +21,7 @@
 #include <map>
 
 #include "base/filename.h"
+#include "db/db_testutil.h"
 #include "gtest/gtest.h"
 #include "lsmkv/db.h"
 #include "util/random.h"
@@ -44,12 +45,9 @@ std::string Value(int i, int version) {
   return v;
 }
 
-class CorruptionTest : public ::testing::Test {
+class CorruptionTest : public test::DBTestBase<> {
  protected:
-  CorruptionTest() : env_(NewMemEnv(Env::Default())) {
-    options_.env = env_.get();
-    options_.create_if_missing = true;
-  }
+  CorruptionTest() { dbname_ = kDbName; }
 
   // Opens the database with paranoid_checks into db_ and expects Corruption
   // naming file; true if Open failed with Corruption.
@@ -189,9 +187,6 @@ class CorruptionTest : public ::testing::Test {
     return data;
   }
 
-  std::unique_ptr<Env> env_;
-  Options options_;
-  std::unique_ptr<DB> db_;
   std::map<std::string, std::string> pristine_;
 };
 

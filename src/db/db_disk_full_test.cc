@@ -16,6 +16,7 @@
 #include <sstream>
 
 #include "db/db_impl.h"
+#include "db/db_testutil.h"
 #include "db/model_testutil.h"
 #include "env/fault_injection_env.h"
 #include "gtest/gtest.h"
@@ -188,19 +189,9 @@ class DiskFullTest : public ::testing::TestWithParam<std::tuple<Phase, FaultOp>>
     // Open may have started a compaction: its output is not live yet.
     Status bg = static_cast<DBImpl*>(db_.get())->TEST_WaitForBackgroundWork();
     ASSERT_TRUE(bg.ok()) << bg.ToString();
-    std::string live_text;
-    ASSERT_TRUE(db_->GetProperty("lsmkv.live-files", &live_text));
-    std::set<uint64_t> live;
-    std::istringstream in(live_text);
-    for (uint64_t number; in >> number;) live.insert(number);
-    std::vector<std::string> children;
-    ASSERT_TRUE(env->GetChildren(kDbName, &children).ok());
-    std::set<uint64_t> present;
-    for (const std::string& child : children) {
-      if (child.size() > 4 && child.compare(child.size() - 4, 4, ".sst") == 0) {
-        present.insert(std::stoull(child));
-      }
-    }
+    std::set<uint64_t> live, present;
+    ASSERT_TRUE(test::LiveTableNumbers(db_.get(), &live));
+    ASSERT_TRUE(test::TableNumbersInDir(env, kDbName, &present).ok());
     EXPECT_EQ(live, present) << "table files left over after the disk-full episode";
   }
 

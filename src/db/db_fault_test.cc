@@ -12,6 +12,7 @@
 
 #include "base/filename.h"
 #include "db/db_impl.h"
+#include "db/db_testutil.h"
 #include "env/fault_injection_env.h"
 #include "gtest/gtest.h"
 #include "lsmkv/db.h"
@@ -230,22 +231,11 @@ std::pair<int, int> OrphanAndMissingTables(Env* env, const std::string& dbname, 
   // Open starts due compactions at once: their unfinished outputs are not
   // orphans, so count only once background work has settled.
   EXPECT_TRUE(static_cast<DBImpl*>(db)->TEST_WaitForBackgroundWork().ok());
-  std::string live_text;
-  EXPECT_TRUE(db->GetProperty("lsmkv.live-files", &live_text));
-  std::set<uint64_t> live;
-  std::istringstream in(live_text);
-  for (uint64_t n; in >> n;) live.insert(n);
-  std::vector<std::string> children;
-  EXPECT_TRUE(env->GetChildren(dbname, &children).ok());
+  std::set<uint64_t> live, present;
+  EXPECT_TRUE(test::LiveTableNumbers(db, &live));
+  EXPECT_TRUE(test::TableNumbersInDir(env, dbname, &present).ok());
   int orphans = 0;
-  std::set<uint64_t> present;
-  for (const std::string& c : children) {
-    if (c.size() > 4 && c.substr(c.size() - 4) == ".sst") {
-      const uint64_t n = std::stoull(c.substr(0, c.size() - 4));
-      present.insert(n);
-      if (live.count(n) == 0) orphans++;
-    }
-  }
+  for (uint64_t n : present) orphans += live.count(n) == 0 ? 1 : 0;
   int missing = 0;
   for (uint64_t n : live) missing += present.count(n) == 0 ? 1 : 0;
   return {orphans, missing};

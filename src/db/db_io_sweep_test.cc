@@ -33,6 +33,7 @@
 #include <sstream>
 
 #include "db/db_impl.h"
+#include "db/db_testutil.h"
 #include "db/model_testutil.h"
 #include "env/fault_injection_env.h"
 #include "env/kill_point_env.h"
@@ -295,17 +296,9 @@ class SweepRun {
     // db_open_compaction_leak_test.cc for a reader that does.)
     Status bg = static_cast<DBImpl*>(db_.get())->TEST_WaitForBackgroundWork();
     ASSERT_TRUE(bg.ok()) << bg.ToString();
-    std::string live_text;
-    ASSERT_TRUE(db_->GetProperty("lsmkv.live-files", &live_text));
-    std::set<uint64_t> live;
-    std::istringstream in(live_text);
-    for (uint64_t number; in >> number;) live.insert(number);
-    std::vector<std::string> children;
-    ASSERT_TRUE(env_.GetChildren(kDbName, &children).ok());
-    std::set<uint64_t> present;
-    for (const std::string& child : children) {
-      if (ClassifyDbFile(child) == DbFileKind::kTable) present.insert(std::stoull(child));
-    }
+    std::set<uint64_t> live, present;
+    ASSERT_TRUE(test::LiveTableNumbers(db_.get(), &live));
+    ASSERT_TRUE(test::TableNumbersInDir(&env_, kDbName, &present).ok());
     if (live != present) {
       std::string log;
       ReadFileToString(&env_, std::string(kDbName) + "/LOG", &log).PermitUncheckedError();

@@ -4,6 +4,7 @@
 #include <sstream>
 #include <thread>
 
+#include "db/db_testutil.h"
 #include "gtest/gtest.h"
 #include "lsmkv/db.h"
 #include "util/random.h"
@@ -14,25 +15,15 @@ namespace {
 
 using Model = std::map<std::string, std::string>;
 
-class DBIteratorTest : public ::testing::Test {
+class DBIteratorTest : public test::DBTestBase<> {
  protected:
   void SetUp() override {
-    env_ = NewMemEnv(Env::Default());
-    options_.env = env_.get();
-    options_.create_if_missing = true;
+    dbname_ = "/iterdb";
     options_.write_buffer_size = 16 * 1024;  // many memtables, tables and compactions
     options_.target_file_size = 16 * 1024;
     options_.max_bytes_for_level_base = 64 * 1024;
     ASSERT_TRUE(Reopen().ok());
   }
-  Status Reopen() {
-    db_.reset();
-    return DB::Open(options_, "/iterdb", &db_);
-  }
-
-  std::unique_ptr<Env> env_;
-  Options options_;
-  std::unique_ptr<DB> db_;
 };
 
 std::string RandomKey(Random* rnd) {
@@ -43,51 +34,6 @@ std::string RandomKey(Random* rnd) {
     return std::string(k, (k[0] == '\0' && rnd->OneIn(2)) ? 1 : std::strlen(k));
   }
   return "k" + std::to_string(rnd->Uniform(300));
-}
-
-// Walks `it` and the model `m` in lockstep through random operations.
-void CheckIterator(Iterator* it, const Model& m, const ReadOptions& ro, Random* rnd, int steps) {
-  auto in_bounds = [&](const std::string& k) {
-    return (!ro.lower_bound || k >= *ro.lower_bound) && (!ro.upper_bound || k < *ro.upper_bound);
-  };
-  Model view;
-  for (const auto& [k, v] : m) {
-    if (in_bounds(k)) view.emplace(k, v);
-  }
-  auto pos = view.end();  // end() == not valid
-  for (int step = 0; step < steps; step++) {
-    const uint32_t op = rnd->Uniform(8);
-    if (op == 0) {
-      it->SeekToFirst();
-      pos = view.begin();
-    } else if (op == 1) {
-      it->SeekToLast();
-      pos = view.empty() ? view.end() : std::prev(view.end());
-    } else if (op == 2) {
-      const std::string target = RandomKey(rnd);
-      it->Seek(target);
-      pos = view.lower_bound(target);
-    } else if (op == 3) {
-      const std::string target = RandomKey(rnd);
-      it->SeekForPrev(target);
-      pos = view.upper_bound(target);
-      pos = (pos == view.begin()) ? view.end() : std::prev(pos);
-    } else if (op < 6) {
-      if (pos == view.end()) continue;
-      it->Next();
-      ++pos;
-    } else {
-      if (pos == view.end()) continue;
-      it->Prev();
-      pos = (pos == view.begin()) ? view.end() : std::prev(pos);
-    }
-    ASSERT_TRUE(it->status().ok()) << it->status().ToString();
-    ASSERT_EQ(pos != view.end(), it->Valid()) << "step " << step << " op " << op;
-    if (pos != view.end()) {
-      ASSERT_EQ(pos->first, it->key());
-      ASSERT_EQ(pos->second, it->value());
-    }
-  }
 }
 
 class DBIteratorModelTest : public DBIteratorTest,
@@ -152,7 +98,7 @@ TEST_P(DBIteratorModelTest, ModelWithSnapshotsFlushesAndReopens) {
       if (rnd.OneIn(3)) ro.lower_bound = RandomKey(&rnd);
       if (rnd.OneIn(3)) ro.upper_bound = RandomKey(&rnd);
       std::unique_ptr<Iterator> it = db_->NewIterator(ro);
-      CheckIterator(it.get(), *expected, ro, &rnd, 30);
+      test::ExpectIteratorMatchesModel(it.get(), *expected, ro, &rnd, 30, RandomKey);
       if (HasFatalFailure()) return;
       // Point reads at the same snapshot agree too.
       const std::string k = RandomKey(&rnd);
@@ -189,14 +135,7 @@ TEST_F(DBIteratorTest, IteratorPinsItsViewAcrossFlushes) {
     }
     ASSERT_TRUE(db_->Flush().ok());
   }
-  size_t n = 0;
-  auto m = model.begin();
-  for (it->SeekToFirst(); it->Valid(); it->Next(), ++m, ++n) {
-    ASSERT_EQ(m->first, it->key());
-    ASSERT_EQ(m->second, it->value());
-  }
-  ASSERT_TRUE(it->status().ok());
-  EXPECT_EQ(model.size(), n);
+  test::ExpectScanMatchesModel(it.get(), model);
 }
 
 // An iterator left open across 20 compactions keeps returning its data; the
@@ -236,14 +175,8 @@ TEST_F(DBIteratorTest, IteratorPinsFilesAcrossCompactions) {
     return env_->FileExists(name);
   };
   for (uint64_t n : old_files) EXPECT_TRUE(table_exists(n)) << "pinned table " << n << " deleted";
-  size_t count = 0;
-  auto m = model.begin();
-  for (it->SeekToFirst(); it->Valid(); it->Next(), ++m, ++count) {
-    ASSERT_EQ(m->first, it->key());
-    ASSERT_EQ(m->second, it->value());
-  }
-  ASSERT_TRUE(it->status().ok());
-  EXPECT_EQ(model.size(), count);
+  test::ExpectScanMatchesModel(it.get(), model);
+  if (HasFatalFailure()) return;
   it.reset();
   // The next background step deletes what nothing references any more.
   ASSERT_TRUE(db_->Put(WriteOptions(), "trigger", "x").ok());

@@ -16,6 +16,7 @@
 #include <sstream>
 
 #include "db/db_impl.h"
+#include "db/db_testutil.h"
 #include "env/fault_injection_env.h"
 #include "gtest/gtest.h"
 #include "lsmkv/db.h"
@@ -85,23 +86,15 @@ TEST(OpenCompactionLeakTest, InputsOfACompactionStartedByOpenAreDeleted) {
       ASSERT_TRUE(db->GetProperty("lsmkv.levels", &levels));
     }
     ASSERT_TRUE(static_cast<DBImpl*>(db.get())->TEST_WaitForBackgroundWork().ok());
-    std::string text;
-    ASSERT_TRUE(db->GetProperty("lsmkv.live-files", &text));
-    std::set<uint64_t> live;
-    std::istringstream in(text);
-    for (uint64_t n; in >> n;) live.insert(n);
-    std::vector<std::string> children;
-    ASSERT_TRUE(mem->GetChildren("/db", &children).ok());
-    std::set<uint64_t> present;
-    for (const std::string& c : children) {
-      if (c.size() > 4 && c.compare(c.size() - 4, 4, ".sst") == 0) present.insert(std::stoull(c));
-    }
+    std::set<uint64_t> live, present;
+    ASSERT_TRUE(test::LiveTableNumbers(db.get(), &live));
+    ASSERT_TRUE(test::TableNumbersInDir(mem.get(), "/db", &present).ok());
     if (live != present) {
       leaked++;
       if (example.empty()) {
         ASSERT_TRUE(ReadFileToString(mem.get(), "/db/LOG", &example).ok());
-        example = "live " + text + "; present " + ::testing::PrintToString(present) + "; LOG:\n" +
-                  example;
+        example = "live " + ::testing::PrintToString(live) + "; present " +
+                  ::testing::PrintToString(present) + "; LOG:\n" + example;
       }
     }
     ASSERT_TRUE(db->Close().ok());

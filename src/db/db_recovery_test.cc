@@ -12,6 +12,7 @@
 
 #include "base/filename.h"
 #include "db/db_impl.h"
+#include "db/db_testutil.h"
 #include "gtest/gtest.h"
 #include "lsmkv/db.h"
 #include "util/random.h"
@@ -20,34 +21,11 @@
 namespace lsmkv {
 namespace {
 
-class RecoveryTest : public ::testing::Test {
+class RecoveryTest : public test::DBTestBase<> {
  protected:
-  void SetUp() override {
-    env_ = NewMemEnv(Env::Default());
-    options_.env = env_.get();
-    options_.create_if_missing = true;
-  }
-  Status Open() {
-    db_.reset();
-    return DB::Open(options_, dbname_, &db_);
-  }
-  std::string Get(std::string_view k) {
-    std::string v;
-    Status s = db_->Get(ReadOptions(), k, &v);
-    if (s.IsNotFound()) return "NOT_FOUND";
-    if (!s.ok()) return "ERROR: " + s.ToString();
-    return v;
-  }
+  RecoveryTest() { dbname_ = "/recovery"; }
   std::vector<std::string> Files(FileType wanted) {
-    std::vector<std::string> children, result;
-    EXPECT_TRUE(env_->GetChildren(dbname_, &children).ok());
-    for (const std::string& c : children) {
-      uint64_t n;
-      FileType t;
-      if (ParseFileName(c, &n, &t) && t == wanted) result.push_back(dbname_ + "/" + c);
-    }
-    std::sort(result.begin(), result.end());
-    return result;
+    return test::FilesOfType(env_.get(), dbname_, wanted);
   }
   std::string ReadFile(const std::string& f) {
     std::string data;
@@ -62,7 +40,7 @@ class RecoveryTest : public ::testing::Test {
   // Writes n records of ~1 KiB (keys k0000..) and closes, leaving them in
   // one WAL (the write buffer is large). Returns the WAL's name.
   std::string WriteLog(int n) {
-    EXPECT_TRUE(Open().ok());
+    EXPECT_TRUE(Reopen().ok());
     for (int i = 0; i < n; i++) {
       char key[16];
       std::snprintf(key, sizeof(key), "k%04d", i);
@@ -97,11 +75,6 @@ class RecoveryTest : public ::testing::Test {
     }
     return present;
   }
-
-  std::unique_ptr<Env> env_;
-  Options options_;
-  std::string dbname_ = "/recovery";
-  std::unique_ptr<DB> db_;
 };
 
 // Damage in the middle of the log (in record 50 of 100, ~33 records per
@@ -127,7 +100,7 @@ TEST_F(RecoveryTest, MidLogCorruptionUnderEachMode) {
     data[damage] ^= 0x40;
     WriteFile(log, data);
     options_.wal_recovery_mode = c.mode;
-    Status s = Open();
+    Status s = Reopen();
     EXPECT_EQ(c.open_ok, s.ok()) << s.ToString();
     if (!s.ok()) {
       EXPECT_TRUE(s.IsCorruption()) << s.ToString();
@@ -167,7 +140,7 @@ TEST_F(RecoveryTest, TornTailUnderEachMode) {
     data.resize(data.size() - 300);  // cuts the last record
     WriteFile(log, data);
     options_.wal_recovery_mode = mode;
-    Status s = Open();
+    Status s = Reopen();
     if (mode == WalRecoveryMode::kAbsoluteConsistency) {
       EXPECT_TRUE(s.IsCorruption()) << s.ToString();
       continue;
@@ -186,11 +159,11 @@ TEST_F(RecoveryTest, ParanoidChecksFailOnAnyDamage) {
   WriteFile(log, data);
   options_.paranoid_checks = true;
   options_.wal_recovery_mode = WalRecoveryMode::kSkipAnyCorrupted;
-  EXPECT_TRUE(Open().IsCorruption());
+  EXPECT_TRUE(Reopen().IsCorruption());
 }
 
 TEST_F(RecoveryTest, DamagedManifestOrCurrentFailsOpenNamingTheFile) {
-  ASSERT_TRUE(Open().ok());
+  ASSERT_TRUE(Reopen().ok());
   ASSERT_TRUE(db_->Put(WriteOptions(), "k", "v").ok());
   ASSERT_TRUE(db_->Flush().ok());
   db_.reset();
@@ -208,13 +181,13 @@ TEST_F(RecoveryTest, DamagedManifestOrCurrentFailsOpenNamingTheFile) {
     std::string bad = good_manifest;
     bad[i] ^= 0x10;
     WriteFile(manifest, bad);
-    Status s = Open();
+    Status s = Reopen();
     if (s.ok()) {
       EXPECT_EQ("v", Get("k")) << "byte " << i;
       db_.reset();
       // Open wrote a new MANIFEST: restore the original layout.
       ASSERT_TRUE(DestroyDB(dbname_, options_).ok());
-      ASSERT_TRUE(Open().ok());
+      ASSERT_TRUE(Reopen().ok());
       ASSERT_TRUE(db_->Put(WriteOptions(), "k", "v").ok());
       ASSERT_TRUE(db_->Flush().ok());
       db_.reset();
@@ -235,14 +208,14 @@ TEST_F(RecoveryTest, DamagedManifestOrCurrentFailsOpenNamingTheFile) {
   for (const std::string& bad : {std::string(""), std::string("MANIFEST-00000x\n"),
                                  std::string("garbage"), std::string("MANIFEST-999999\n")}) {
     WriteFile(CurrentFileName(dbname_), bad);
-    Status s = Open();
+    Status s = Reopen();
     EXPECT_TRUE(s.IsCorruption()) << s.ToString();
     EXPECT_NE(std::string::npos, s.ToString().find("CURRENT")) << s.ToString();
   }
 }
 
 TEST_F(RecoveryTest, UnreferencedFilesAreRemovedAtOpen) {
-  ASSERT_TRUE(Open().ok());
+  ASSERT_TRUE(Reopen().ok());
   ASSERT_TRUE(db_->Put(WriteOptions(), "k", "v").ok());
   ASSERT_TRUE(db_->Flush().ok());
   db_.reset();
@@ -250,7 +223,7 @@ TEST_F(RecoveryTest, UnreferencedFilesAreRemovedAtOpen) {
   WriteFile(TableFileName(dbname_, 900), "half-written table");
   WriteFile(LogFileName(dbname_, 1), "old log");
   WriteFile(TempFileName(dbname_, 901), "temp");
-  ASSERT_TRUE(Open().ok());
+  ASSERT_TRUE(Reopen().ok());
   EXPECT_FALSE(env_->FileExists(TableFileName(dbname_, 900)));
   EXPECT_FALSE(env_->FileExists(LogFileName(dbname_, 1)));
   EXPECT_FALSE(env_->FileExists(TempFileName(dbname_, 901)));
@@ -318,7 +291,7 @@ TEST_F(RecoveryTest, FullFrozenQueueStallsWritersAndDropsNothing) {
   options_.env = &held;
   options_.write_buffer_size = 8 * 1024;
   options_.max_write_buffer_number = 3;
-  ASSERT_TRUE(Open().ok());
+  ASSERT_TRUE(Reopen().ok());
   auto* impl = static_cast<DBImpl*>(db_.get());
   // A writer thread fills memtables while every flush is held back, so the
   // frozen queue fills and the writer must slow down, then stop. Only once it
@@ -369,7 +342,7 @@ TEST_F(RecoveryTest, FullFrozenQueueStallsWritersAndDropsNothing) {
 // tables; after each of several reopens every Get matches a std::map.
 TEST_F(RecoveryTest, ModelWithManyTablesAcrossReopens) {
   options_.write_buffer_size = 64 * 1024;
-  ASSERT_TRUE(Open().ok());
+  ASSERT_TRUE(Reopen().ok());
   const uint32_t seed = test::TestSeed(77);
   SCOPED_TRACE("seed " + std::to_string(seed));
   Random rnd(seed);
@@ -397,7 +370,7 @@ TEST_F(RecoveryTest, ModelWithManyTablesAcrossReopens) {
       std::string stats;
       ASSERT_TRUE(db_->GetProperty("lsmkv.stats", &stats));
       total_flushes += std::stoull(stats.substr(stats.find("flushes: ") + 9));
-      ASSERT_TRUE(Open().ok());
+      ASSERT_TRUE(Reopen().ok());
       verify();
     }
   }

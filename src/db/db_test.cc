@@ -3,6 +3,7 @@
 #include <thread>
 
 #include "db/db_impl.h"
+#include "db/db_testutil.h"
 #include "gtest/gtest.h"
 #include "lsmkv/db.h"
 #include "util/random.h"
@@ -11,17 +12,15 @@
 namespace lsmkv {
 namespace {
 
-class DBTest : public ::testing::TestWithParam<bool /*use_mem_env*/> {
+class DBTest : public test::DBTestBase<::testing::TestWithParam<bool /*use_mem_env*/>> {
  protected:
   void SetUp() override {
     if (GetParam()) {
-      mem_env_ = NewMemEnv(Env::Default());
       dbname_ = "/memdb";
-      options_.env = mem_env_.get();
     } else {
+      options_.env = nullptr;  // Env::Default()
       dbname_ = test::NewTempDir("dbtest");
     }
-    options_.create_if_missing = true;
     ASSERT_TRUE(Reopen().ok());
   }
   void TearDown() override {
@@ -29,32 +28,11 @@ class DBTest : public ::testing::TestWithParam<bool /*use_mem_env*/> {
     if (!GetParam()) test::RemoveTree(dbname_);
   }
 
-  Status Reopen() {
-    db_.reset();
-    return DB::Open(options_, dbname_, &db_);
-  }
-  Status Put(std::string_view k, std::string_view v, bool sync = false) {
-    WriteOptions wo;
-    wo.sync = sync;
-    return db_->Put(wo, k, v);
-  }
-  std::string Get(std::string_view k) {
-    std::string v;
-    Status s = db_->Get(ReadOptions(), k, &v);
-    if (s.IsNotFound()) return "NOT_FOUND";
-    if (!s.ok()) return "ERROR: " + s.ToString();
-    return v;
-  }
   uint64_t LastSequence() {
     std::string v;
     EXPECT_TRUE(db_->GetProperty("lsmkv.last-sequence", &v));
     return std::stoull(v);
   }
-
-  std::unique_ptr<Env> mem_env_;
-  std::string dbname_;
-  Options options_;
-  std::unique_ptr<DB> db_;
 };
 
 TEST_P(DBTest, EmptyAndMissing) {
