@@ -7,11 +7,13 @@ PATHs are files or directories (default: src server tools bench, relative to
 the repository root). Prints one line per function longer than LINES (default
 120), longest first:
 
-    <lines>  <file>:<first line>  <name>
+    <lines>  <file>:<first line>  <name>  [one data table]
 
-and a final summary line. Exit status 0 whatever it finds: this is a report
-for people (docs: "functions under ~120 lines unless a single state
-machine"), not a gate of `make test`.
+and a final summary line. "[one data table]" marks a body holding a braced
+list, without control flow, of at most three statements (a table of rows
+built and returned): long because of its rows, not its logic. Exit status 0
+whatever it finds: this is a report for people (docs: "functions under ~120
+lines unless a single state machine"), not a gate of `make test`.
 
 A function's length counts the lines from the one holding its name to the one
 holding its closing brace, both included (comments and blank lines inside
@@ -27,8 +29,13 @@ How it works, and its limits (a brace-matching heuristic, not a parser):
     not start with namespace/class/struct/union/enum/extern or hold an `=`
     before its first `(` (a variable's brace initialiser). Everything inside
     a function body - lambdas, local classes - belongs to that function.
-  * Lambdas at namespace scope (`auto f = [](...) {`) are not reported; nor
-    are functions written entirely by a macro. Macro invocations used as
+  * A constructor's brace initialisers (`Foo() : a_{1}, b_{} {`) are told
+    from its body by the `) :` before them and the member name ending the
+    text before the brace; braces inside open parentheses (default
+    arguments `= {}`, a lambda in an initialiser list) are skipped.
+  * Lambdas at namespace scope (`auto f = [](...) {`) are not reported, nor
+    are functions written entirely by a macro; lambdas in the rows of a
+    namespace-scope table are reported as `[]`. Macro invocations used as
     function heads (TEST, TEST_F, TEST_P) are reported under the macro text.
   * The name is the (qualified) identifier before the first top-level `(` of
     the head, e.g. `DBImpl::Write` or `TEST_F(DBTest, Reopen)`.
@@ -113,6 +120,19 @@ NON_FUNCTION_HEAD = re.compile(r"^\s*(?:template\s*<.*>\s*)?(namespace|class|str
 ACCESS_LABEL = re.compile(r"\b(public|private|protected)\s*:(?!:)")
 
 
+CTOR_INIT_COLON = re.compile(r"\)\s*(?:noexcept\s*)?:(?!:)")
+HEAD_SUFFIXES = {"const", "override", "final", "noexcept", "mutable", "try", "volatile"}
+
+
+def is_member_initializer(head):
+    """True if the `{` after head opens a member's brace initialiser in a
+    constructor's initialiser list (`... ) : a_(1), b_{`), not the body."""
+    if not CTOR_INIT_COLON.search(head):
+        return False
+    m = re.search(r"(\w+)\s*(?:<[^<>]*>)?\s*$", head)
+    return m is not None and m.group(1) not in HEAD_SUFFIXES
+
+
 def function_name(head):
     """The identifier before the first top-level '(' of a function head."""
     depth = 0
@@ -123,7 +143,7 @@ def function_name(head):
             depth = max(0, depth - 1)
         elif ch == "(":
             before = head[:k].rstrip()
-            m = re.search(r"((?:[A-Za-z_~][\w]*\s*(?:<[^()]*>)?\s*::\s*)*"
+            m = re.search(r"((?:[A-Za-z_~][\w]*\s*(?:<[^()<>]*>)?\s*::\s*)*"
                           r"(?:operator\s*[^\s(]+|operator\s*\(\s*\)|~?[A-Za-z_]\w*))$", before)
             if m:
                 name = re.sub(r"\s+", "", m.group(1))
@@ -140,14 +160,37 @@ def is_function_head(head):
         return False
     if NON_FUNCTION_HEAD.match(head):
         return False
-    first_paren = head.index("(")
-    if "=" in head[:first_paren].replace("operator=", "").replace("==", ""):
+    # An `=` before the first `(` makes a variable's initialiser, unless it is
+    # part of an operator's name.
+    head = re.sub(r"\boperator\s*(?:\(\s*\)|[^\s(]+)", "operator", head)
+    if "(" not in head or "=" in head[:head.index("(")]:
         return False
     return True
 
 
+CONTROL_FLOW = re.compile(r"\b(if|else|for|while|do|switch|case|goto|try|catch)\b")
+
+
+def is_data_table(body):
+    """True if a function body (comments and literals blanked) is one data
+    table: a braced list, no control flow and at most three statements at
+    its top level (say `using ...; std::vector<Row> t = {...}; return t;`)."""
+    if CONTROL_FLOW.search(body) or "{" not in body:
+        return False
+    depth, statements = 0, 0
+    for ch in body:
+        if ch in "{([":
+            depth += 1
+        elif ch in "})]":
+            depth -= 1
+        elif ch == ";" and depth == 0:
+            statements += 1
+    return statements <= 3
+
+
 def scan(path):
-    """Yields (name, first_line, last_line) for every function defined in path."""
+    """Yields (name, first_line, last_line, is_data_table) for every function
+    defined in path."""
     with open(path, encoding="utf-8", errors="replace") as f:
         code = blank_non_code(f.read())
     head_start = 0  # offset where the current head (statement) begins
@@ -166,7 +209,7 @@ def scan(path):
     # Outside function bodies braces open scopes whose contents are scanned like
     # the file's; inside one only its depth matters.
     fn_depth = 0  # brace depth inside the current function body
-    fn_name, fn_line = None, 0
+    fn_name, fn_line, body_start = None, 0, 0
     i, n = 0, len(code)
     while i < n:
         c = code[i]
@@ -176,7 +219,7 @@ def scan(path):
             elif c == "}":
                 fn_depth -= 1
                 if fn_depth == 0:
-                    yield fn_name, fn_line, line_of(i)
+                    yield fn_name, fn_line, line_of(i), is_data_table(code[body_start:i])
                     head_start = i + 1
             i += 1
             continue
@@ -190,8 +233,21 @@ def scan(path):
                 head_start_eff = head_start + label.end()
             else:
                 head_start_eff = head_start
+            if head.count("(") > head.count(")") or (is_function_head(head) and
+                                                     is_member_initializer(head)):
+                # A brace inside parentheses (a default argument `= {}`, a
+                # lambda in a constructor's initialiser list) or a member's
+                # brace initialiser (`Foo::Foo() : x_{0} {`): skip it; the
+                # head goes on to the body.
+                depth = 1
+                i += 1
+                while i < n and depth > 0:
+                    depth += {"{": 1, "}": -1}.get(code[i], 0)
+                    i += 1
+                continue
             if is_function_head(head):
                 fn_depth = 1
+                body_start = i + 1
                 fn_name = function_name(head)
                 stripped = len(head) - len(head.lstrip())
                 fn_line = line_of(head_start_eff + stripped)
@@ -232,13 +288,13 @@ def main():
 
     found = []
     for path in sorted(files):
-        for name, first, last in scan(path):
+        for name, first, last, data in scan(path):
             length = last - first + 1
             if length > args.lines:
-                found.append((length, os.path.relpath(path, root), first, name))
+                found.append((length, os.path.relpath(path, root), first, name, data))
     found.sort(key=lambda r: (-r[0], r[1], r[2]))
-    for length, path, first, name in found:
-        print("%5d  %s:%d  %s" % (length, path, first, name))
+    for length, path, first, name, data in found:
+        print("%5d  %s:%d  %s%s" % (length, path, first, name, "  [one data table]" if data else ""))
     print("long_functions: %d function(s) longer than %d lines in %d file(s)" %
           (len(found), args.lines, len(files)))
     return 0
