@@ -286,12 +286,15 @@ def main():
         files = [f for f in files
                  if not re.search(r"(_test|_fuzz)\.\w+$|testutil", os.path.basename(f))]
 
+    # Files are shown from the repository root, or from the current directory
+    # when the paths were given.
+    base = os.getcwd() if args.paths else root
     found = []
     for path in sorted(files):
         for name, first, last, data in scan(path):
             length = last - first + 1
             if length > args.lines:
-                found.append((length, os.path.relpath(path, root), first, name, data))
+                found.append((length, os.path.relpath(path, base), first, name, data))
     found.sort(key=lambda r: (-r[0], r[1], r[2]))
     for length, path, first, name, data in found:
         print("%5d  %s:%d  %s%s" % (length, path, first, name, "  [one data table]" if data else ""))
