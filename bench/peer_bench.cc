@@ -7,7 +7,9 @@
 // Every measured run is a forked child (its ru_maxrss is that engine's peak
 // RSS); disk writes come from the child's /proc/self/io write_bytes.
 // Read workloads use a per-engine base database filled once by fillrandom,
-// flushed and settled; workloads that modify it run on a copy.
+// flushed and settled; workloads that modify it run on a copy. Each workload
+// is one row of kWorkloads (its database setup, run function and report
+// note); adding a workload is adding a row.
 #include <CLI/CLI.hpp>
 
 #include <fcntl.h>
