@@ -7,7 +7,9 @@
 // Every measured run is a forked child (its ru_maxrss is that engine's peak
 // RSS); disk writes come from the child's /proc/self/io write_bytes.
 // Read workloads use a per-engine base database filled once by fillrandom,
-// flushed and settled; workloads that modify it run on a copy.
+// flushed and settled; workloads that modify it run on a copy. Each workload
+// is one row of kWorkloads (its database setup, run function and report
+// note); adding a workload is adding a row.
 #include <CLI/CLI.hpp>
 
 #include <fcntl.h>
@@ -28,6 +30,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -48,11 +51,6 @@ constexpr const char* kCaveat =
     "Debian's librocksdb and libleveldb are built without -DNDEBUG (assertions on); a release "
     "build of RocksDB 7.8.3 ran 1.2–1.7x faster on this machine, LevelDB 1.0–1.2x";
 
-const std::vector<std::string> kAllWorkloads = {
-    "fillseq",      "fillrandom",       "overwrite", "fillsync",    "fillsync16",
-    "readrandom",   "readmissing",      "readseq",   "readreverse", "seekrandom",
-    "deleterandom", "readwhilewriting", "ycsb-a",    "ycsb-e",      "readrandom-smallcache"};
-
 struct Config {
   std::string db = "/tmp/lsmkv_peer_bench";
   std::string benchmarks = "all";
@@ -70,6 +68,10 @@ struct Config {
   uint64_t machine_mb = 256;
   std::string command;
 };
+
+// Operations of the get workloads and ycsb-a, and of seekrandom and ycsb-e.
+uint64_t Reads(const Config& c) { return c.reads ? c.reads : c.num; }
+uint64_t Seeks(const Config& c) { return c.seeks ? c.seeks : std::max<uint64_t>(1, c.num / 10); }
 
 double Now() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
@@ -195,6 +197,400 @@ void Settle(Engine* e) {
   e->WaitForBackgroundWork();
 }
 
+// ------------------------------------------------------------------ workloads
+// Each workload is one row of kWorkloads: how it gets its database, whether
+// its run is a write measured for amplification, an optional settings change,
+// the function that runs it and the line describing it in the report. Adding
+// a workload is adding a row (and its run function).
+
+// How a workload's database is set up before it runs (in the child).
+enum class DbSetup {
+  kNewWork,     // an empty database in the work directory (the fill workloads)
+  kNewBase,     // an empty database in the base directory (only "prepare", which fills it)
+  kBase,        // the base database, as it is (workloads that only read)
+  kCopyOfBase,  // a fresh copy of the base database in the work directory (workloads that modify)
+};
+
+// What a run function works with and fills in, in the child process. The
+// run function does the workload's operations on e (the engine is open),
+// adds one latency sample per operation to hists (one histogram per thread),
+// and sets r.ops, r.found and r.bytes; it may move start (the throughput
+// clock) past its own setup, set r.seconds itself, and lower live_entries
+// (entries live at the end, for S-amp; 0: unknown). It reports a failure by
+// throwing Failure.
+struct WorkloadRun {
+  WorkloadRun(const std::string& name, const Config& c, Engine* e, uint64_t entry_bytes)
+      : name(name), c(c), e(e), entry_bytes(entry_bytes), values(c.value_size) {}
+
+  uint64_t reads() const { return Reads(c); }
+  uint64_t seeks() const { return Seeks(c); }
+  // readwhilewriting shares 2 cores with a writer: a tenth of the reads.
+  uint64_t rww_reads() const { return std::max<uint64_t>(1, reads() / 10); }
+
+  // Get with its latency added to h; returns 1 found, 0 not found (throws on
+  // an error).
+  int TimedGet(lsmkv::Histogram& h, const std::string& key, std::string* v) {
+    const double t0 = Now();
+    const int found = e->Get(key, v);
+    h.Add((Now() - t0) * 1e6);
+    if (found < 0) throw Failure{"get: " + *v};
+    return found;
+  }
+
+  // Put (not synced) with its latency added to hists[0].
+  void TimedPut(const std::string& key, std::string_view v) {
+    const double t0 = Now();
+    Check(e->Put(key, v, false), "put");
+    hists[0].Add((Now() - t0) * 1e6);
+  }
+
+  const std::string& name;
+  const Config& c;
+  Engine* const e;
+  const uint64_t entry_bytes;
+  ChildResult r;
+  std::vector<lsmkv::Histogram> hists = std::vector<lsmkv::Histogram>(1);
+  ValueSource values;
+  std::string value;  // scratch for Get
+  uint64_t live_entries = c.num;
+  double start = 0;
+};
+
+// fillseq, fillrandom, prepare: every key once, ascending or shuffled.
+void RunFill(WorkloadRun* w, bool shuffled) {
+  const Config& c = w->c;
+  std::vector<uint64_t> order(c.num);
+  for (uint64_t i = 0; i < c.num; i++) order[i] = i;
+  if (shuffled) {
+    lsmkv::Random shuffle(1000);
+    for (uint64_t i = c.num; i > 1; i--) std::swap(order[i - 1], order[shuffle.Next64() % i]);
+  }
+  w->start = Now();
+  for (uint64_t k : order) {
+    const std::string key = MakeKey(k, c.key_size);
+    const std::string_view v = w->values.Next();
+    w->TimedPut(key, v);
+    w->r.bytes += key.size() + v.size();
+  }
+  w->r.ops = c.num;
+}
+
+// fillsync, fillsync16: sync puts of random keys by threads threads, until
+// sync_num puts or sync_seconds.
+void RunFillSync(WorkloadRun* w, int threads) {
+  const Config& c = w->c;
+  w->hists.resize(static_cast<size_t>(threads));
+  const uint64_t share = c.sync_num / static_cast<uint64_t>(threads);
+  std::vector<std::thread> workers;
+  std::vector<std::string> errors(static_cast<size_t>(threads));
+  std::vector<uint64_t> done(static_cast<size_t>(threads));
+  const double deadline = Now() + c.sync_seconds;
+  for (int t = 0; t < threads; t++) {
+    workers.emplace_back([&, t] {
+      ValueSource vs(c.value_size);
+      lsmkv::Random rnd(77 + static_cast<uint64_t>(t));
+      for (uint64_t i = 0; i < share; i++) {
+        const std::string key = MakeKey(rnd.Next64() % c.num, c.key_size);
+        const double t0 = Now();
+        if (t0 > deadline) return;
+        std::string err = w->e->Put(key, vs.Next(), true);
+        w->hists[static_cast<size_t>(t)].Add((Now() - t0) * 1e6);
+        if (!err.empty()) {
+          errors[static_cast<size_t>(t)] = err;
+          return;
+        }
+        done[static_cast<size_t>(t)]++;
+      }
+    });
+  }
+  for (auto& worker : workers) worker.join();
+  for (auto& err : errors) Check(err, "sync put");
+  for (uint64_t d : done) w->r.ops += d;
+  w->r.bytes = w->r.ops * w->entry_bytes;
+  w->live_entries = 0;  // unknown exactly (random keys with repeats); no space amp
+}
+
+void RunOverwrite(WorkloadRun* w) {
+  lsmkv::Random rnd(2000);
+  for (uint64_t i = 0; i < w->c.num; i++) {
+    const std::string key = MakeKey(rnd.Next64() % w->c.num, w->c.key_size);
+    w->TimedPut(key, w->values.Next());
+  }
+  w->r.ops = w->c.num;
+  w->r.bytes = w->r.ops * w->entry_bytes;
+}
+
+void RunDeleteRandom(WorkloadRun* w) {
+  lsmkv::Random rnd(3000);
+  std::vector<bool> deleted(w->c.num);
+  for (uint64_t i = 0; i < w->c.num; i++) {
+    const uint64_t k = rnd.Next64() % w->c.num;
+    const std::string key = MakeKey(k, w->c.key_size);
+    const double t0 = Now();
+    Check(w->e->Delete(key, false), "delete");
+    w->hists[0].Add((Now() - t0) * 1e6);
+    if (!deleted[k]) w->live_entries--;
+    deleted[k] = true;
+    w->r.bytes += key.size();
+  }
+  w->r.ops = w->c.num;
+}
+
+// readrandom, readmissing, readrandom-smallcache: gets of random keys, all
+// present (missing: all absent).
+void RunReadRandom(WorkloadRun* w, bool missing) {
+  ChildResult& r = w->r;
+  lsmkv::Random rnd(4000);
+  for (uint64_t i = 0; i < w->reads(); i++) {
+    std::string key = MakeKey(rnd.Next64() % w->c.num, w->c.key_size);
+    if (missing) key.back() = '.';
+    if (w->TimedGet(w->hists[0], key, &w->value) == 1) {
+      r.found++;
+      r.bytes += key.size() + w->value.size();
+    }
+  }
+  r.ops = w->reads();
+  if (!missing && r.found != r.ops)
+    throw Failure{"readrandom found " + std::to_string(r.found) + " of " + std::to_string(r.ops)};
+}
+
+// readseq, readreverse: a full scan, which must see every entry.
+void RunFullScan(WorkloadRun* w, bool fwd) {
+  ChildResult& r = w->r;
+  std::unique_ptr<peerbench::EngineIterator> it = w->e->NewIterator();
+  double t0 = Now();
+  if (fwd)
+    it->SeekToFirst();
+  else
+    it->SeekToLast();
+  while (it->Valid()) {
+    r.bytes += it->key().size() + it->value().size();
+    r.ops++;
+    if (fwd)
+      it->Next();
+    else
+      it->Prev();
+    const double t1 = Now();
+    w->hists[0].Add((t1 - t0) * 1e6);
+    t0 = t1;
+  }
+  Check(it->status(), "iterator");
+  r.found = r.ops;
+  if (r.ops != w->c.num) throw Failure{w->name + " saw " + std::to_string(r.ops) + " entries"};
+}
+
+void RunSeekRandom(WorkloadRun* w) {
+  ChildResult& r = w->r;
+  lsmkv::Random rnd(5000);
+  std::unique_ptr<peerbench::EngineIterator> it = w->e->NewIterator();
+  for (uint64_t i = 0; i < w->seeks(); i++) {
+    const std::string key = MakeKey(rnd.Next64() % w->c.num, w->c.key_size);
+    const double t0 = Now();
+    it->Seek(key);
+    for (int n = 0; n < 10 && it->Valid(); n++) {
+      r.bytes += it->key().size() + it->value().size();
+      it->Next();
+    }
+    w->hists[0].Add((Now() - t0) * 1e6);
+    if (it->Valid() || i + 10 >= w->c.num) r.found++;
+  }
+  Check(it->status(), "iterator");
+  r.ops = w->seeks();
+}
+
+// One reader (measured) while one writer overwrites random keys.
+void RunReadWhileWriting(WorkloadRun* w) {
+  ChildResult& r = w->r;
+  const Config& c = w->c;
+  std::atomic<bool> done{false};
+  std::string writer_error;
+  std::thread writer([&] {
+    lsmkv::Random rnd(6000);
+    ValueSource vs(c.value_size);
+    while (!done.load(std::memory_order_relaxed)) {
+      std::string err = w->e->Put(MakeKey(rnd.Next64() % c.num, c.key_size), vs.Next(), false);
+      if (!err.empty()) {
+        writer_error = err;
+        return;
+      }
+    }
+  });
+  lsmkv::Random rnd(6001);
+  w->start = Now();
+  try {
+    for (uint64_t i = 0; i < w->rww_reads(); i++) {
+      const std::string key = MakeKey(rnd.Next64() % c.num, c.key_size);
+      if (w->TimedGet(w->hists[0], key, &w->value) == 1) {
+        r.found++;
+        r.bytes += key.size() + w->value.size();
+      }
+    }
+  } catch (...) {
+    done = true;
+    writer.join();
+    throw;
+  }
+  r.seconds = Now() - w->start;
+  done = true;
+  writer.join();
+  Check(writer_error, "writer put");
+  r.ops = w->rww_reads();
+}
+
+// 50% gets, 50% updates of zipfian keys.
+void RunYcsbA(WorkloadRun* w) {
+  ChildResult& r = w->r;
+  Zipfian zipf(w->c.num, 7000);
+  lsmkv::Random rnd(7001);
+  w->start = Now();
+  for (uint64_t i = 0; i < w->reads(); i++) {
+    const std::string key = MakeKey(zipf.Next(), w->c.key_size);
+    if (rnd.OneIn(2)) {
+      if (w->TimedGet(w->hists[0], key, &w->value) == 1) r.found++;
+      r.bytes += key.size() + w->value.size();
+    } else {
+      const std::string_view v = w->values.Next();
+      w->TimedPut(key, v);
+      r.bytes += key.size() + v.size();
+    }
+  }
+  r.ops = w->reads();
+}
+
+// 95% scans of 1..100 entries from a zipfian key, 5% inserts of new keys.
+void RunYcsbE(WorkloadRun* w) {
+  ChildResult& r = w->r;
+  Zipfian zipf(w->c.num, 8000);
+  lsmkv::Random rnd(8001);
+  uint64_t next_insert = w->c.num;
+  w->start = Now();
+  for (uint64_t i = 0; i < w->seeks(); i++) {
+    const double t0 = Now();
+    if (rnd.Uniform(100) < 95) {
+      const std::string key = MakeKey(zipf.Next(), w->c.key_size);
+      const uint32_t len = 1 + rnd.Uniform(100);
+      std::unique_ptr<peerbench::EngineIterator> it = w->e->NewIterator();
+      it->Seek(key);
+      for (uint32_t n = 0; n < len && it->Valid(); n++) {
+        r.bytes += it->key().size() + it->value().size();
+        it->Next();
+      }
+      Check(it->status(), "iterator");
+    } else {
+      const std::string key = MakeKey(next_insert++, w->c.key_size);
+      const std::string_view v = w->values.Next();
+      Check(w->e->Put(key, v, false), "put");
+      r.bytes += key.size() + v.size();
+    }
+    w->hists[0].Add((Now() - t0) * 1e6);
+  }
+  r.ops = w->seeks();
+}
+
+// The figures a workload's report line quotes.
+struct NoteArgs {
+  const Config& c;
+  uint64_t reads;
+  uint64_t seeks;
+};
+
+std::string Count(uint64_t v) { return std::to_string(v); }
+
+std::string Fmt(const char* fmt, double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), fmt, v);
+  return buf;
+}
+
+// kWrite: after the run the engine is flushed and settled, and the run
+// reports W-amp and S-amp (disk bytes written, database size).
+enum class Kind { kRead, kWrite };
+
+struct Workload {
+  const char* name;
+  DbSetup setup;
+  Kind kind;
+  void (*adjust_settings)(const Config& c, uint64_t entry_bytes, EngineSettings* s);  // or null
+  void (*run)(WorkloadRun* w);
+  std::string (*note)(const NoteArgs& a);  // what the workload does, for the report
+
+  bool needs_base() const { return setup == DbSetup::kBase || setup == DbSetup::kCopyOfBase; }
+};
+
+// Every workload --benchmarks accepts, in the order of --benchmarks=all.
+const Workload kWorkloads[] = {
+    {"fillseq", DbSetup::kNewWork, Kind::kWrite, nullptr,
+     [](WorkloadRun* w) { RunFill(w, /*shuffled=*/false); },
+     [](const NoteArgs& a) { return Count(a.c.num) + " puts, ascending keys"; }},
+    {"fillrandom", DbSetup::kNewWork, Kind::kWrite, nullptr,
+     [](WorkloadRun* w) { RunFill(w, /*shuffled=*/true); },
+     [](const NoteArgs& a) { return Count(a.c.num) + " puts, random order, each key once"; }},
+    {"overwrite", DbSetup::kCopyOfBase, Kind::kWrite, nullptr, RunOverwrite,
+     [](const NoteArgs& a) { return Count(a.c.num) + " puts of random existing keys"; }},
+    {"fillsync", DbSetup::kNewWork, Kind::kWrite, nullptr,
+     [](WorkloadRun* w) { RunFillSync(w, 1); },
+     [](const NoteArgs& a) {
+       return Count(a.c.sync_num) + " sync puts (at most " + Fmt("%.0f", a.c.sync_seconds) +
+              " s), 1 thread";
+     }},
+    {"fillsync16", DbSetup::kNewWork, Kind::kWrite, nullptr,
+     [](WorkloadRun* w) { RunFillSync(w, 16); },
+     [](const NoteArgs& a) {
+       return Count(a.c.sync_num) + " sync puts (at most " + Fmt("%.0f", a.c.sync_seconds) +
+              " s), 16 threads";
+     }},
+    {"readrandom", DbSetup::kBase, Kind::kRead, nullptr,
+     [](WorkloadRun* w) { RunReadRandom(w, /*missing=*/false); },
+     [](const NoteArgs& a) { return Count(a.reads) + " gets, all present"; }},
+    {"readmissing", DbSetup::kBase, Kind::kRead, nullptr,
+     [](WorkloadRun* w) { RunReadRandom(w, /*missing=*/true); },
+     [](const NoteArgs& a) { return Count(a.reads) + " gets, all absent"; }},
+    {"readseq", DbSetup::kBase, Kind::kRead, nullptr,
+     [](WorkloadRun* w) { RunFullScan(w, /*fwd=*/true); },
+     [](const NoteArgs&) { return std::string("full forward scan"); }},
+    {"readreverse", DbSetup::kBase, Kind::kRead, nullptr,
+     [](WorkloadRun* w) { RunFullScan(w, /*fwd=*/false); },
+     [](const NoteArgs&) { return std::string("full reverse scan"); }},
+    {"seekrandom", DbSetup::kBase, Kind::kRead, nullptr, RunSeekRandom,
+     [](const NoteArgs& a) { return Count(a.seeks) + " seeks + 10 Next"; }},
+    {"deleterandom", DbSetup::kCopyOfBase, Kind::kWrite, nullptr, RunDeleteRandom,
+     [](const NoteArgs& a) { return Count(a.c.num) + " deletes of random keys"; }},
+    {"readwhilewriting", DbSetup::kCopyOfBase, Kind::kRead, nullptr, RunReadWhileWriting,
+     [](const NoteArgs& a) {
+       return Count(std::max<uint64_t>(1, a.reads / 10)) +
+              " gets by 1 reader while 1 writer overwrites";
+     }},
+    {"ycsb-a", DbSetup::kCopyOfBase, Kind::kRead, nullptr, RunYcsbA,
+     [](const NoteArgs& a) { return Count(a.reads) + " ops, zipfian 0.99, 50% get / 50% update"; }},
+    {"ycsb-e", DbSetup::kCopyOfBase, Kind::kRead, nullptr, RunYcsbE,
+     [](const NoteArgs& a) {
+       return Count(a.seeks) + " ops, zipfian 0.99, 95% scan 1-100 / 5% insert";
+     }},
+    {"readrandom-smallcache", DbSetup::kBase, Kind::kRead,
+     [](const Config& c, uint64_t entry_bytes, EngineSettings* s) {
+       s->block_cache_size = std::max<uint64_t>(64 << 10, c.num * entry_bytes / 4);
+     },
+     [](WorkloadRun* w) { RunReadRandom(w, /*missing=*/false); },
+     [](const NoteArgs& a) { return Count(a.reads) + " gets, block cache = 1/4 of the data"; }},
+};
+
+// The base database of the read workloads: fillrandom into the base
+// directory, flushed and settled. Not a --benchmarks choice.
+const Workload kPrepare = {"prepare",
+                           DbSetup::kNewBase,
+                           Kind::kWrite,
+                           nullptr,
+                           [](WorkloadRun* w) { RunFill(w, /*shuffled=*/true); },
+                           [](const NoteArgs&) { return std::string(); }};
+
+// The row of kWorkloads named name; nullptr if there is none.
+const Workload* FindWorkload(const std::string& name) {
+  for (const Workload& w : kWorkloads) {
+    if (name == w.name) return &w;
+  }
+  return nullptr;
+}
+
 class Runner {
  public:
   explicit Runner(const Config& c)
@@ -203,275 +599,34 @@ class Runner {
   std::string BaseDir(const std::string& engine) const { return c_.db + "/base-" + engine; }
   std::string WorkDir(const std::string& engine) const { return c_.db + "/work-" + engine; }
 
-  uint64_t reads() const { return c_.reads ? c_.reads : c_.num; }
-  uint64_t seeks() const { return c_.seeks ? c_.seeks : std::max<uint64_t>(1, c_.num / 10); }
-  // readwhilewriting shares 2 cores with a writer: a tenth of the reads.
-  uint64_t rww_reads() const { return std::max<uint64_t>(1, reads() / 10); }
-
   // Runs one workload on one engine in this (child) process.
-  ChildResult RunWorkload(const std::string& workload, const std::string& engine_name) {
-    ChildResult r;
+  ChildResult RunWorkload(const Workload& workload, const std::string& engine_name) {
     std::unique_ptr<Engine> e = peerbench::NewEngine(engine_name);
     EngineSettings s = c_.settings;
-    const std::string work = WorkDir(engine_name);
-    const bool fresh = workload == "fillseq" || workload == "fillrandom" ||
-                       workload == "fillsync" || workload == "fillsync16" || workload == "prepare";
-    const bool modifies = workload == "overwrite" || workload == "deleterandom" ||
-                          workload == "readwhilewriting" || workload == "ycsb-a" ||
-                          workload == "ycsb-e";
-    std::string dir = BaseDir(engine_name);
-    if (fresh) {
-      if (workload != "prepare") dir = work;
-      e->Destroy(dir);
-    } else if (modifies) {
-      e->Destroy(work);
-      fs::copy(dir, work, fs::copy_options::recursive);
-      dir = work;
-    }
-    if (workload == "readrandom-smallcache")
-      s.block_cache_size = std::max<uint64_t>(64 << 10, c_.num * entry_bytes_ / 4);
+    const std::string dir = SetUpDirectory(workload.setup, engine_name, e.get());
+    if (workload.adjust_settings != nullptr) workload.adjust_settings(c_, entry_bytes_, &s);
     Check(e->Open(dir, s), "open");
 
-    std::vector<lsmkv::Histogram> hists(1);
-    ValueSource values(c_.value_size);
-    std::string value;
-    uint64_t live_entries = c_.num;
+    const std::string name = workload.name;
+    WorkloadRun w(name, c_, e.get(), entry_bytes_);
     const uint64_t io0 = peerbench::ProcessDiskWriteBytes();
-    double start = Now();
-
-    auto timed_get = [&](lsmkv::Histogram& h, const std::string& key, std::string* v) {
-      const double t0 = Now();
-      const int found = e->Get(key, v);
-      h.Add((Now() - t0) * 1e6);
-      if (found < 0) throw Failure{"get: " + *v};
-      return found;
-    };
-
-    if (workload == "fillseq" || workload == "fillrandom" || workload == "prepare") {
-      std::vector<uint64_t> order(c_.num);
-      for (uint64_t i = 0; i < c_.num; i++) order[i] = i;
-      if (workload != "fillseq") {
-        lsmkv::Random shuffle(1000);
-        for (uint64_t i = c_.num; i > 1; i--) std::swap(order[i - 1], order[shuffle.Next64() % i]);
-      }
-      start = Now();
-      for (uint64_t k : order) {
-        const std::string key = MakeKey(k, c_.key_size);
-        const std::string_view v = values.Next();
-        const double t0 = Now();
-        Check(e->Put(key, v, false), "put");
-        hists[0].Add((Now() - t0) * 1e6);
-        r.bytes += key.size() + v.size();
-      }
-      r.ops = c_.num;
-    } else if (workload == "fillsync" || workload == "fillsync16") {
-      const int threads = workload == "fillsync" ? 1 : 16;
-      hists.resize(static_cast<size_t>(threads));
-      const uint64_t share = c_.sync_num / static_cast<uint64_t>(threads);
-      std::vector<std::thread> workers;
-      std::vector<std::string> errors(static_cast<size_t>(threads));
-      std::vector<uint64_t> done(static_cast<size_t>(threads));
-      const double deadline = Now() + c_.sync_seconds;
-      for (int t = 0; t < threads; t++) {
-        workers.emplace_back([&, t] {
-          ValueSource vs(c_.value_size);
-          lsmkv::Random rnd(77 + static_cast<uint64_t>(t));
-          for (uint64_t i = 0; i < share; i++) {
-            const std::string key = MakeKey(rnd.Next64() % c_.num, c_.key_size);
-            const double t0 = Now();
-            if (t0 > deadline) return;
-            std::string err = e->Put(key, vs.Next(), true);
-            hists[static_cast<size_t>(t)].Add((Now() - t0) * 1e6);
-            if (!err.empty()) {
-              errors[static_cast<size_t>(t)] = err;
-              return;
-            }
-            done[static_cast<size_t>(t)]++;
-          }
-        });
-      }
-      for (auto& w : workers) w.join();
-      for (auto& err : errors) Check(err, "sync put");
-      for (uint64_t d : done) r.ops += d;
-      r.bytes = r.ops * entry_bytes_;
-      live_entries = 0;  // unknown exactly (random keys with repeats); no space amp
-    } else if (workload == "overwrite") {
-      lsmkv::Random rnd(2000);
-      for (uint64_t i = 0; i < c_.num; i++) {
-        const std::string key = MakeKey(rnd.Next64() % c_.num, c_.key_size);
-        const std::string_view v = values.Next();
-        const double t0 = Now();
-        Check(e->Put(key, v, false), "put");
-        hists[0].Add((Now() - t0) * 1e6);
-      }
-      r.ops = c_.num;
-      r.bytes = r.ops * entry_bytes_;
-    } else if (workload == "deleterandom") {
-      lsmkv::Random rnd(3000);
-      std::vector<bool> deleted(c_.num);
-      for (uint64_t i = 0; i < c_.num; i++) {
-        const uint64_t k = rnd.Next64() % c_.num;
-        const std::string key = MakeKey(k, c_.key_size);
-        const double t0 = Now();
-        Check(e->Delete(key, false), "delete");
-        hists[0].Add((Now() - t0) * 1e6);
-        if (!deleted[k]) live_entries--;
-        deleted[k] = true;
-        r.bytes += key.size();
-      }
-      r.ops = c_.num;
-    } else if (workload == "readrandom" || workload == "readmissing" ||
-               workload == "readrandom-smallcache") {
-      lsmkv::Random rnd(4000);
-      const bool missing = workload == "readmissing";
-      for (uint64_t i = 0; i < reads(); i++) {
-        std::string key = MakeKey(rnd.Next64() % c_.num, c_.key_size);
-        if (missing) key.back() = '.';
-        if (timed_get(hists[0], key, &value) == 1) {
-          r.found++;
-          r.bytes += key.size() + value.size();
-        }
-      }
-      r.ops = reads();
-      if (!missing && r.found != r.ops)
-        throw Failure{"readrandom found " + std::to_string(r.found) + " of " +
-                      std::to_string(r.ops)};
-    } else if (workload == "readseq" || workload == "readreverse") {
-      std::unique_ptr<peerbench::EngineIterator> it = e->NewIterator();
-      const bool fwd = workload == "readseq";
-      double t0 = Now();
-      if (fwd)
-        it->SeekToFirst();
-      else
-        it->SeekToLast();
-      while (it->Valid()) {
-        r.bytes += it->key().size() + it->value().size();
-        r.ops++;
-        if (fwd)
-          it->Next();
-        else
-          it->Prev();
-        const double t1 = Now();
-        hists[0].Add((t1 - t0) * 1e6);
-        t0 = t1;
-      }
-      Check(it->status(), "iterator");
-      r.found = r.ops;
-      if (r.ops != c_.num) throw Failure{workload + " saw " + std::to_string(r.ops) + " entries"};
-    } else if (workload == "seekrandom") {
-      lsmkv::Random rnd(5000);
-      std::unique_ptr<peerbench::EngineIterator> it = e->NewIterator();
-      for (uint64_t i = 0; i < seeks(); i++) {
-        const std::string key = MakeKey(rnd.Next64() % c_.num, c_.key_size);
-        const double t0 = Now();
-        it->Seek(key);
-        for (int n = 0; n < 10 && it->Valid(); n++) {
-          r.bytes += it->key().size() + it->value().size();
-          it->Next();
-        }
-        hists[0].Add((Now() - t0) * 1e6);
-        if (it->Valid() || i + 10 >= c_.num) r.found++;
-      }
-      Check(it->status(), "iterator");
-      r.ops = seeks();
-    } else if (workload == "readwhilewriting") {
-      std::atomic<bool> done{false};
-      std::string writer_error;
-      std::thread writer([&] {
-        lsmkv::Random rnd(6000);
-        ValueSource vs(c_.value_size);
-        while (!done.load(std::memory_order_relaxed)) {
-          std::string err = e->Put(MakeKey(rnd.Next64() % c_.num, c_.key_size), vs.Next(), false);
-          if (!err.empty()) {
-            writer_error = err;
-            return;
-          }
-        }
-      });
-      lsmkv::Random rnd(6001);
-      start = Now();
-      try {
-        for (uint64_t i = 0; i < rww_reads(); i++) {
-          const std::string key = MakeKey(rnd.Next64() % c_.num, c_.key_size);
-          if (timed_get(hists[0], key, &value) == 1) {
-            r.found++;
-            r.bytes += key.size() + value.size();
-          }
-        }
-      } catch (...) {
-        done = true;
-        writer.join();
-        throw;
-      }
-      r.seconds = Now() - start;
-      done = true;
-      writer.join();
-      Check(writer_error, "writer put");
-      r.ops = rww_reads();
-    } else if (workload == "ycsb-a") {
-      Zipfian zipf(c_.num, 7000);
-      lsmkv::Random rnd(7001);
-      start = Now();
-      for (uint64_t i = 0; i < reads(); i++) {
-        const std::string key = MakeKey(zipf.Next(), c_.key_size);
-        if (rnd.OneIn(2)) {
-          if (timed_get(hists[0], key, &value) == 1) r.found++;
-          r.bytes += key.size() + value.size();
-        } else {
-          const std::string_view v = values.Next();
-          const double t0 = Now();
-          Check(e->Put(key, v, false), "put");
-          hists[0].Add((Now() - t0) * 1e6);
-          r.bytes += key.size() + v.size();
-        }
-      }
-      r.ops = reads();
-    } else if (workload == "ycsb-e") {
-      // 95% scans of 1..100 entries from a zipfian key, 5% inserts of new keys.
-      Zipfian zipf(c_.num, 8000);
-      lsmkv::Random rnd(8001);
-      uint64_t next_insert = c_.num;
-      start = Now();
-      for (uint64_t i = 0; i < seeks(); i++) {
-        const double t0 = Now();
-        if (rnd.Uniform(100) < 95) {
-          const std::string key = MakeKey(zipf.Next(), c_.key_size);
-          const uint32_t len = 1 + rnd.Uniform(100);
-          std::unique_ptr<peerbench::EngineIterator> it = e->NewIterator();
-          it->Seek(key);
-          for (uint32_t n = 0; n < len && it->Valid(); n++) {
-            r.bytes += it->key().size() + it->value().size();
-            it->Next();
-          }
-          Check(it->status(), "iterator");
-        } else {
-          const std::string key = MakeKey(next_insert++, c_.key_size);
-          const std::string_view v = values.Next();
-          Check(e->Put(key, v, false), "put");
-          r.bytes += key.size() + v.size();
-        }
-        hists[0].Add((Now() - t0) * 1e6);
-      }
-      r.ops = seeks();
-    } else {
-      throw Failure{"unknown workload " + workload};
-    }
-    if (r.seconds == 0) r.seconds = Now() - start;
+    w.start = Now();
+    workload.run(&w);
+    ChildResult& r = w.r;
+    if (r.seconds == 0) r.seconds = Now() - w.start;
     lsmkv::Histogram all;
-    for (const auto& h : hists) all.Merge(h);
+    for (const auto& h : w.hists) all.Merge(h);
     r.p50 = all.Percentile(50);
     r.p99 = all.Percentile(99);
     r.p999 = all.Percentile(99.9);
 
-    const bool is_write = fresh || workload == "overwrite" || workload == "deleterandom";
-    if (is_write) {
+    if (workload.kind == Kind::kWrite) {
       Check(e->Flush(), "flush");
       Settle(e.get());
       r.has_amp = 1;
       r.disk_write_bytes = peerbench::ProcessDiskWriteBytes() - io0;
       r.user_write_bytes = r.bytes;
-      r.live_bytes = live_entries * entry_bytes_;
-      if (workload == "fillsync" || workload == "fillsync16") r.live_bytes = 0;
+      r.live_bytes = w.live_entries * entry_bytes_;
       r.db_size = DirSize(dir);
     }
     Check(e->Close(), "close");
@@ -480,7 +635,7 @@ class Runner {
   }
 
   // Forks a child for one workload on one engine; returns its result.
-  ChildResult RunInChild(const std::string& workload, const std::string& engine) {
+  ChildResult RunInChild(const Workload& workload, const std::string& engine) {
     std::fflush(stdout);
     std::fflush(stderr);
     int fds[2];
@@ -537,6 +692,28 @@ class Runner {
   }
 
  private:
+  // Sets up the database directory of a workload on one engine as setup
+  // says (removing what a fresh database replaces) and returns it.
+  std::string SetUpDirectory(DbSetup setup, const std::string& engine_name, Engine* e) const {
+    const std::string base = BaseDir(engine_name);
+    const std::string work = WorkDir(engine_name);
+    switch (setup) {
+      case DbSetup::kNewWork:
+        e->Destroy(work);
+        return work;
+      case DbSetup::kNewBase:
+        e->Destroy(base);
+        return base;
+      case DbSetup::kBase:
+        return base;
+      case DbSetup::kCopyOfBase:
+        e->Destroy(work);
+        fs::copy(base, work, fs::copy_options::recursive);
+        return work;
+    }
+    return base;
+  }
+
   const Config& c_;
   const uint64_t entry_bytes_;
 };
@@ -639,12 +816,6 @@ Summary Summarize(const std::vector<ChildResult>& runs) {
   return s;
 }
 
-std::string Fmt(const char* fmt, double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof(buf), fmt, v);
-  return buf;
-}
-
 std::string Amp(double v) { return v < 0 ? "-" : Fmt("%.2f", v); }
 
 std::string Lat(double us) {
@@ -677,113 +848,110 @@ std::vector<std::string> Split(const std::string& s) {
   return out;
 }
 
-std::string WorkloadNote(const std::string& w, const Config& c, uint64_t reads, uint64_t seeks) {
-  auto n = [](uint64_t v) { return std::to_string(v); };
-  if (w == "fillseq") return n(c.num) + " puts, ascending keys";
-  if (w == "fillrandom") return n(c.num) + " puts, random order, each key once";
-  if (w == "overwrite") return n(c.num) + " puts of random existing keys";
-  if (w == "fillsync")
-    return n(c.sync_num) + " sync puts (at most " + Fmt("%.0f", c.sync_seconds) + " s), 1 thread";
-  if (w == "fillsync16")
-    return n(c.sync_num) + " sync puts (at most " + Fmt("%.0f", c.sync_seconds) + " s), 16 threads";
-  if (w == "readrandom") return n(reads) + " gets, all present";
-  if (w == "readmissing") return n(reads) + " gets, all absent";
-  if (w == "readseq") return "full forward scan";
-  if (w == "readreverse") return "full reverse scan";
-  if (w == "seekrandom") return n(seeks) + " seeks + 10 Next";
-  if (w == "deleterandom") return n(c.num) + " deletes of random keys";
-  if (w == "readwhilewriting")
-    return n(std::max<uint64_t>(1, reads / 10)) + " gets by 1 reader while 1 writer overwrites";
-  if (w == "ycsb-a") return n(reads) + " ops, zipfian 0.99, 50% get / 50% update";
-  if (w == "ycsb-e") return n(seeks) + " ops, zipfian 0.99, 95% scan 1-100 / 5% insert";
-  if (w == "readrandom-smallcache") return n(reads) + " gets, block cache = 1/4 of the data";
-  return "";
-}
+// ------------------------------------------------------------------ the run
 
-}  // namespace
-
-int main(int argc, char** argv) {
-  Config c;
-  for (int i = 0; i < argc; i++) c.command += (i ? " " : "") + ShellQuote(argv[i]);
-  if (const char* env = std::getenv("BENCH_NUM")) c.num = std::strtoull(env, nullptr, 10);
+// Parses the command line into *c (c->command: the command line, quoted).
+// Returns an exit code to stop with (usage errors, --help), or nullopt to go
+// on.
+std::optional<int> ParseFlags(int argc, char** argv, Config* c) {
+  for (int i = 0; i < argc; i++) c->command += (i ? " " : "") + ShellQuote(argv[i]);
+  if (const char* env = std::getenv("BENCH_NUM")) c->num = std::strtoull(env, nullptr, 10);
   CLI::App app{"lsmkv_peer_bench: lsmkv, RocksDB and LevelDB on db_bench-style workloads"};
-  app.add_option("--db", c.db, "scratch directory (removed)")->capture_default_str();
-  app.add_option("--benchmarks", c.benchmarks, "comma-separated workloads or 'all'")
+  app.add_option("--db", c->db, "scratch directory (removed)")->capture_default_str();
+  app.add_option("--benchmarks", c->benchmarks, "comma-separated workloads or 'all'")
       ->capture_default_str();
-  app.add_option("--engines", c.engines, "comma-separated engines")->capture_default_str();
-  app.add_option("--num", c.num, "entries (default BENCH_NUM or 1000000)")->capture_default_str();
-  app.add_option("--reads", c.reads,
+  app.add_option("--engines", c->engines, "comma-separated engines")->capture_default_str();
+  app.add_option("--num", c->num, "entries (default BENCH_NUM or 1000000)")->capture_default_str();
+  app.add_option("--reads", c->reads,
                  "ops of get workloads and ycsb-a (0: num; readwhilewriting: a tenth)")
       ->capture_default_str();
-  app.add_option("--seeks", c.seeks, "ops of seekrandom and ycsb-e (0: num/10)")
+  app.add_option("--seeks", c->seeks, "ops of seekrandom and ycsb-e (0: num/10)")
       ->capture_default_str();
-  app.add_option("--sync_num", c.sync_num, "puts of fillsync workloads")->capture_default_str();
-  app.add_option("--sync_seconds", c.sync_seconds, "fillsync runs stop after this many seconds")
+  app.add_option("--sync_num", c->sync_num, "puts of fillsync workloads")->capture_default_str();
+  app.add_option("--sync_seconds", c->sync_seconds, "fillsync runs stop after this many seconds")
       ->capture_default_str();
-  app.add_option("--runs", c.runs, "runs per engine and workload")
+  app.add_option("--runs", c->runs, "runs per engine and workload")
       ->capture_default_str()
       ->check(CLI::Range(1, 100));
-  app.add_option("--key_size", c.key_size, "key bytes")
+  app.add_option("--key_size", c->key_size, "key bytes")
       ->capture_default_str()
       ->check(CLI::Range(8, 1024));
-  app.add_option("--value_size", c.value_size, "value bytes")
+  app.add_option("--value_size", c->value_size, "value bytes")
       ->capture_default_str()
       ->check(CLI::Range(1, 1 << 20));
-  app.add_option("--write_buffer_size", c.settings.write_buffer_size, "memtable bytes")
+  app.add_option("--write_buffer_size", c->settings.write_buffer_size, "memtable bytes")
       ->capture_default_str();
-  app.add_option("--block_size", c.settings.block_size, "table block bytes")->capture_default_str();
-  app.add_option("--bloom_bits", c.settings.bloom_bits, "bloom bits per key")
+  app.add_option("--block_size", c->settings.block_size, "table block bytes")
       ->capture_default_str();
-  app.add_option("--cache_size", c.settings.block_cache_size, "block cache bytes")
+  app.add_option("--bloom_bits", c->settings.bloom_bits, "bloom bits per key")
       ->capture_default_str();
-  app.add_option("--compression", c.settings.compression, "none|snappy|lz4|zstd")
+  app.add_option("--cache_size", c->settings.block_cache_size, "block cache bytes")
+      ->capture_default_str();
+  app.add_option("--compression", c->settings.compression, "none|snappy|lz4|zstd")
       ->capture_default_str()
       ->check(CLI::IsMember({"none", "snappy", "lz4", "zstd"}));
-  app.add_option("--rocksdb_background_jobs", c.settings.rocksdb_background_jobs,
+  app.add_option("--rocksdb_background_jobs", c->settings.rocksdb_background_jobs,
                  "RocksDB max_background_jobs")
       ->capture_default_str();
-  app.add_option("--report", c.report, "write a markdown report here");
-  app.add_option("--machine_mb", c.machine_mb, "MiB for the sequential bandwidth probes")
+  app.add_option("--report", c->report, "write a markdown report here");
+  app.add_option("--machine_mb", c->machine_mb, "MiB for the sequential bandwidth probes")
       ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
-  if (c.num < 100) {
+  if (c->num < 100) {
     std::fprintf(stderr, "--num must be at least 100\n");
     return 2;
   }
+  return std::nullopt;
+}
 
-  std::vector<std::string> workloads = c.benchmarks == "all" ? kAllWorkloads : Split(c.benchmarks);
-  for (const auto& w : workloads) {
-    if (std::find(kAllWorkloads.begin(), kAllWorkloads.end(), w) == kAllWorkloads.end()) {
+// The workloads of --benchmarks, in its order ("all": kWorkloads' order).
+// False after a message on stderr if one is unknown.
+bool SelectWorkloads(const Config& c, std::vector<std::string>* workloads) {
+  if (c.benchmarks == "all") {
+    for (const Workload& w : kWorkloads) workloads->push_back(w.name);
+    return true;
+  }
+  *workloads = Split(c.benchmarks);
+  for (const auto& w : *workloads) {
+    if (FindWorkload(w) == nullptr) {
       std::fprintf(stderr, "unknown workload %s\n", w.c_str());
-      return 2;
+      return false;
     }
   }
-  std::vector<std::string> engines;
+  return true;
+}
+
+// The engines of --engines that support --compression (the others are
+// skipped with a note on stdout). False after a message on stderr if one is
+// unknown.
+bool SelectEngines(const Config& c, std::vector<std::string>* engines) {
   for (const auto& name : Split(c.engines)) {
     std::unique_ptr<Engine> e = peerbench::NewEngine(name);
     if (!e) {
       std::fprintf(stderr, "unknown engine %s\n", name.c_str());
-      return 2;
+      return false;
     }
     if (!e->SupportsCompression(c.settings.compression)) {
       std::printf("note: %s does not support %s compression: skipped\n", name.c_str(),
                   c.settings.compression.c_str());
       continue;
     }
-    engines.push_back(name);
+    engines->push_back(name);
   }
-  if (engines.empty()) return 2;
+  return true;
+}
 
-  const double t_start = Now();
-  std::error_code ec;
-  fs::remove_all(c.db, ec);
-  fs::create_directories(c.db);
-  Runner runner(c);
+// The engines' settings side by side, as a markdown table and as text.
+struct SettingsTables {
+  std::string markdown;
+  std::string text;
+};
 
-  // Settings side by side.
+SettingsTables DescribeSettings(const std::vector<std::string>& engines,
+                                const EngineSettings& settings) {
   std::vector<std::vector<std::string>> described;
   for (const auto& name : engines)
-    described.push_back(peerbench::NewEngine(name)->DescribeSettings(c.settings));
+    described.push_back(peerbench::NewEngine(name)->DescribeSettings(settings));
   std::ostringstream settings_md, settings_txt;
   settings_md << "| setting |";
   for (const auto& name : engines) settings_md << " " << name << " |";
@@ -814,57 +982,63 @@ int main(int argc, char** argv) {
     settings_md << "\n";
     settings_txt << "\n";
   }
-  std::printf("lsmkv_peer_bench: num %" PRIu64
-              ", keys %d B, values %d B, runs %d, engines alternate per run\n",
-              c.num, c.key_size, c.value_size, c.runs);
-  std::printf("%s", settings_txt.str().c_str());
-  std::printf("caveat: %s\n\n", kCaveat);
+  return {settings_md.str(), settings_txt.str()};
+}
 
-  const MachineLimits machine = MeasureMachine(c.db, c.machine_mb);
-  std::printf(
-      "machine: fdatasync %.0f/s (4 KiB appends), sequential write %.0f MB/s (with fsync), "
-      "sequential read %.0f MB/s (page cache)\n\n",
-      machine.fdatasync_per_sec, machine.seq_write_mbps, machine.seq_read_mbps);
-
-  // Base databases for the read workloads.
+// Fills each engine's base database (kPrepare) if a workload needs one, and
+// prints how long it took. Returns the error of each engine whose base
+// failed (its workloads that need a base then fail without running).
+std::map<std::string, std::string> PrepareBases(Runner* runner, const Config& c,
+                                                const std::vector<std::string>& workloads,
+                                                const std::vector<std::string>& engines) {
+  std::map<std::string, std::string> base_error;
   bool need_base = false;
   for (const auto& w : workloads)
-    if (w.rfind("fill", 0) != 0) need_base = true;
-  std::map<std::string, std::string> base_error;
-  if (need_base) {
-    for (const auto& name : engines) {
-      const double t0 = Now();
-      ChildResult r = runner.RunInChild("prepare", name);
-      if (!r.ok) base_error[name] = r.error;
-      std::printf("prepared %s base: %" PRIu64 " entries in %.1f s%s%s\n", name.c_str(), c.num,
-                  Now() - t0, r.ok ? "" : ", FAILED: ", r.error);
-    }
-    std::printf("\n");
+    if (FindWorkload(w)->needs_base()) need_base = true;
+  if (!need_base) return base_error;
+  for (const auto& name : engines) {
+    const double t0 = Now();
+    ChildResult r = runner->RunInChild(kPrepare, name);
+    if (!r.ok) base_error[name] = r.error;
+    std::printf("prepared %s base: %" PRIu64 " entries in %.1f s%s%s\n", name.c_str(), c.num,
+                Now() - t0, r.ok ? "" : ", FAILED: ", r.error);
   }
+  std::printf("\n");
+  return base_error;
+}
 
+// results[workload][engine].
+using Results = std::map<std::string, std::map<std::string, Summary>>;
+
+// Runs every workload c.runs times on every engine, the engines alternating
+// within each round, and prints one summary line per workload and engine.
+// Sets *any_failed if a run failed.
+Results RunWorkloads(Runner* runner, const Config& c, const std::vector<std::string>& workloads,
+                     const std::vector<std::string>& engines,
+                     const std::map<std::string, std::string>& base_error, bool* any_failed) {
   std::printf("%-22s %-8s %12s %12s %12s %8s %9s %9s %9s %8s %6s %6s\n", "workload", "engine",
               "ops/s med", "min", "max", "MB/s", "p50 us", "p99 us", "p99.9 us", "RSS MiB", "W-amp",
               "S-amp");
-  std::map<std::string, std::map<std::string, Summary>> results;
-  bool any_failed = !base_error.empty();
+  Results results;
   for (const auto& w : workloads) {
+    const Workload& workload = *FindWorkload(w);
     std::map<std::string, std::vector<ChildResult>> runs;
     for (int run = 0; run < c.runs; run++) {
       for (const auto& name : engines) {
-        const bool needs_base = w.rfind("fill", 0) != 0;
-        if (needs_base && base_error.count(name)) {
+        if (workload.needs_base() && base_error.count(name)) {
           ChildResult r;
-          std::snprintf(r.error, sizeof(r.error), "no base database: %s", base_error[name].c_str());
+          std::snprintf(r.error, sizeof(r.error), "no base database: %s",
+                        base_error.at(name).c_str());
           runs[name].push_back(r);
           continue;
         }
-        runs[name].push_back(runner.RunInChild(w, name));
+        runs[name].push_back(runner->RunInChild(workload, name));
       }
     }
     for (const auto& name : engines) {
       Summary s = Summarize(runs[name]);
       results[w][name] = s;
-      if (!s.ok) any_failed = true;
+      if (!s.ok) *any_failed = true;
       if (!s.ok && s.ops_med == 0) {
         std::printf("%-22s %-8s FAILED: %s\n", w.c_str(), name.c_str(), s.error.c_str());
         continue;
@@ -877,135 +1051,210 @@ int main(int argc, char** argv) {
     }
     std::fflush(stdout);
   }
-  // Ratios lsmkv / best peer.
-  const bool have_lsmkv = std::find(engines.begin(), engines.end(), "lsmkv") != engines.end();
-  std::ostringstream ratio_txt;
+  return results;
+}
+
+// Per workload: lsmkv's median ops/s divided by the best peer's, as
+// "1.23x (vs rocksdb)" or "-" (no figure). Empty without lsmkv or a peer.
+std::map<std::string, std::string> Ratios(const std::vector<std::string>& workloads,
+                                          const std::vector<std::string>& engines,
+                                          const Results& results) {
   std::map<std::string, std::string> ratio;
-  if (have_lsmkv && engines.size() > 1) {
-    for (const auto& w : workloads) {
-      const Summary& l = results[w]["lsmkv"];
-      double best = 0;
-      std::string best_name;
-      for (const auto& name : engines) {
-        if (name == "lsmkv") continue;
-        if (results[w][name].ops_med > best) {
-          best = results[w][name].ops_med;
-          best_name = name;
-        }
+  const bool have_lsmkv = std::find(engines.begin(), engines.end(), "lsmkv") != engines.end();
+  if (!have_lsmkv || engines.size() <= 1) return ratio;
+  for (const auto& w : workloads) {
+    const Summary& l = results.at(w).at("lsmkv");
+    double best = 0;
+    std::string best_name;
+    for (const auto& name : engines) {
+      if (name == "lsmkv") continue;
+      if (results.at(w).at(name).ops_med > best) {
+        best = results.at(w).at(name).ops_med;
+        best_name = name;
       }
-      if (best > 0 && l.ops_med > 0)
-        ratio[w] = Fmt("%.2fx", l.ops_med / best) + " (vs " + best_name + ")";
-      else
-        ratio[w] = "-";
+    }
+    if (best > 0 && l.ops_med > 0)
+      ratio[w] = Fmt("%.2fx", l.ops_med / best) + " (vs " + best_name + ")";
+    else
+      ratio[w] = "-";
+  }
+  return ratio;
+}
+
+// ------------------------------------------------------------------ the report
+
+// Everything the markdown report shows besides the Config.
+struct Outcome {
+  std::vector<std::string> workloads;
+  std::vector<std::string> engines;
+  std::string settings_md;
+  MachineLimits machine;
+  Results results;
+  std::map<std::string, std::string> ratio;
+  double elapsed = 0;
+};
+
+// The title, the machine and the settings sections.
+void WriteReportIntro(std::ostream& out, const Config& c, const Outcome& o) {
+  struct utsname u {};
+  uname(&u);
+  char date[64];
+  const std::time_t now = std::time(nullptr);
+  std::strftime(date, sizeof(date), "%Y-%m-%d %H:%M UTC", std::gmtime(&now));
+  std::string mem = ReadFirstLine("/proc/meminfo", "MemTotal:");
+  std::string cpu = ReadFirstLine("/proc/cpuinfo", "model name");
+  if (auto p = cpu.find(':'); p != std::string::npos) cpu = cpu.substr(p + 2);
+  if (auto p = mem.find_first_of("0123456789"); p != std::string::npos) mem = mem.substr(p);
+
+  out << "# lsmkv vs RocksDB vs LevelDB\n\n";
+  out << "Generated by `lsmkv_peer_bench` on " << date << " in " << Fmt("%.0f", o.elapsed)
+      << " s.\n\n";
+  out << "> **Caveat:** " << kCaveat << ".\n\n";
+  out << "Command: `" << c.command << "`\n\n";
+  out << "## Machine\n\n";
+  out << "- " << std::thread::hardware_concurrency() << " CPUs (nproc)"
+      << (cpu.empty() ? "" : ", " + cpu) << "\n";
+  out << "- memory: " << mem << "\n";
+  out << "- kernel: " << u.sysname << " " << u.release << " " << u.machine << "\n";
+  out << "- measured in the same run, in the benchmark directory: fdatasync "
+      << Fmt("%.0f", o.machine.fdatasync_per_sec) << "/s on 4 KiB appends; sequential write "
+      << Fmt("%.0f", o.machine.seq_write_mbps) << " MB/s (" << c.machine_mb
+      << " MiB, final fsync); sequential read " << Fmt("%.0f", o.machine.seq_read_mbps)
+      << " MB/s (page cache)\n\n";
+  out << "## Settings\n\n";
+  out << "Keys " << c.key_size << " bytes, values " << c.value_size
+      << " bytes (half compressible), " << c.num << " entries, " << c.runs
+      << " run(s) per engine and workload, engines alternating (A B C A B C ...). "
+      << "Every run is a forked process; read workloads open a per-engine database filled by "
+         "fillrandom, "
+      << "flushed and settled; workloads that modify it run on a copy. The data set fits in the "
+         "page cache, "
+      << "so reads measure the engines, not the disk.\n\n";
+  out << o.settings_md << "\n";
+}
+
+// Writes the charts beside the report (charts.h), prints what happened, and
+// adds the charts section if any PNG was made.
+void WriteChartsSection(std::ostream& out, const Config& c, const Outcome& o) {
+  peerbench::ChartInput chart;
+  chart.workloads = o.workloads;
+  chart.engines = o.engines;
+  for (const auto& w : o.workloads) {
+    std::vector<peerbench::ChartPoint> row;
+    for (const auto& name : o.engines) {
+      const Summary& s = o.results.at(w).at(name);
+      row.push_back({s.ops_med, s.p50, s.p99, s.p999});
+    }
+    chart.points.push_back(row);
+  }
+  const peerbench::ChartFiles charts = peerbench::WriteCharts(c.report, chart);
+  std::printf("%s\n", charts.note.c_str());
+  if (charts.ratios_png.empty() && charts.latency_png.empty()) return;
+  out << "## Charts\n\n";
+  if (!charts.ratios_png.empty()) {
+    out << "Throughput of lsmkv divided by each peer's (median ops/s; the solid line is "
+           "parity, the "
+        << "dashed one 0.8):\n\n![lsmkv / peer throughput](" << charts.ratios_png << ")\n\n";
+  }
+  if (!charts.latency_png.empty()) {
+    out << "Latency percentiles per operation (median-throughput run, log scale):\n\n"
+        << "![latency percentiles](" << charts.latency_png << ")\n\n";
+  }
+  out << "Data and gnuplot script beside this file (`*-ratios.dat`, `*-latency.dat`, "
+         "`*.gp`).\n\n";
+}
+
+// The results table: one row per workload and engine.
+void WriteResultsSection(std::ostream& out, const Config& c, const Outcome& o) {
+  const NoteArgs note_args{c, Reads(c), Seeks(c)};
+  out << "## Results\n\n";
+  out << "ops/s: median of the runs [min–max]. Latency percentiles (microseconds) of the median "
+         "run. "
+      << "RSS: peak resident set of the run's process (ru_maxrss), median. W-amp: bytes the "
+         "process wrote "
+      << "to storage (/proc/self/io write_bytes, through flush and settling) / user bytes "
+         "written. "
+      << "S-amp: database size on disk after flush and settling / live key+value bytes.\n\n";
+  out << "| workload | what | engine | ops/s | MB/s | p50 | p99 | p99.9 | RSS MiB | W-amp | "
+         "S-amp | lsmkv / best peer |\n";
+  out << "|---|---|---|---|---|---|---|---|---|---|---|---|\n";
+  for (const auto& w : o.workloads) {
+    bool first = true;
+    for (const auto& name : o.engines) {
+      const Summary& s = o.results.at(w).at(name);
+      out << "| " << (first ? w : "") << " | " << (first ? FindWorkload(w)->note(note_args) : "")
+          << " | " << name << " | ";
+      if (!s.ok && s.ops_med == 0) {
+        out << "FAILED: " << s.error << " | | | | | | | | |\n";
+      } else {
+        out << Fmt("%.0f", s.ops_med) << " [" << Fmt("%.0f", s.ops_min) << "–"
+            << Fmt("%.0f", s.ops_max) << "] | " << Fmt("%.1f", s.mbps) << " | " << Lat(s.p50)
+            << " | " << Lat(s.p99) << " | " << Lat(s.p999) << " | " << Fmt("%.1f", s.rss_mib)
+            << " | " << Amp(s.wamp) << " | " << Amp(s.samp) << " | "
+            << (first && o.ratio.count(w) ? o.ratio.at(w) : "") << " |\n";
+      }
+      first = false;
     }
   }
-  const double elapsed = Now() - t_start;
+  out << "\n> " << kCaveat << ".\n";
+}
+
+// Writes the markdown report to c.report (creating its directory) and the
+// charts beside it.
+void WriteReport(const Config& c, const Outcome& o) {
+  std::error_code ec;
+  fs::path report(c.report);
+  if (report.has_parent_path()) fs::create_directories(report.parent_path(), ec);
+  std::ofstream out(c.report);
+  WriteReportIntro(out, c, o);
+  WriteChartsSection(out, c, o);
+  WriteResultsSection(out, c, o);
+  out.close();
+  std::printf("report written to %s\n", c.report.c_str());
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Config c;
+  if (std::optional<int> code = ParseFlags(argc, argv, &c)) return *code;
+  Outcome o;
+  if (!SelectWorkloads(c, &o.workloads)) return 2;
+  if (!SelectEngines(c, &o.engines)) return 2;
+  if (o.engines.empty()) return 2;
+
+  const double t_start = Now();
+  std::error_code ec;
+  fs::remove_all(c.db, ec);
+  fs::create_directories(c.db);
+  Runner runner(c);
+
+  const SettingsTables settings = DescribeSettings(o.engines, c.settings);
+  o.settings_md = settings.markdown;
+  std::printf("lsmkv_peer_bench: num %" PRIu64
+              ", keys %d B, values %d B, runs %d, engines alternate per run\n",
+              c.num, c.key_size, c.value_size, c.runs);
+  std::printf("%s", settings.text.c_str());
+  std::printf("caveat: %s\n\n", kCaveat);
+
+  o.machine = MeasureMachine(c.db, c.machine_mb);
+  std::printf(
+      "machine: fdatasync %.0f/s (4 KiB appends), sequential write %.0f MB/s (with fsync), "
+      "sequential read %.0f MB/s (page cache)\n\n",
+      o.machine.fdatasync_per_sec, o.machine.seq_write_mbps, o.machine.seq_read_mbps);
+
+  const std::map<std::string, std::string> base_error =
+      PrepareBases(&runner, c, o.workloads, o.engines);
+  bool any_failed = !base_error.empty();
+  o.results = RunWorkloads(&runner, c, o.workloads, o.engines, base_error, &any_failed);
+  o.ratio = Ratios(o.workloads, o.engines, o.results);
+  o.elapsed = Now() - t_start;
   std::printf("\nlsmkv / best peer (median ops/s):\n");
-  for (const auto& w : workloads)
-    std::printf("  %-22s %s\n", w.c_str(), ratio.count(w) ? ratio[w].c_str() : "-");
-  std::printf("\ntotal %.0f s. caveat: %s\n", elapsed, kCaveat);
+  for (const auto& w : o.workloads)
+    std::printf("  %-22s %s\n", w.c_str(), o.ratio.count(w) ? o.ratio.at(w).c_str() : "-");
+  std::printf("\ntotal %.0f s. caveat: %s\n", o.elapsed, kCaveat);
 
-  if (!c.report.empty()) {
-    const uint64_t reads = c.reads ? c.reads : c.num;
-    const uint64_t seeks = c.seeks ? c.seeks : std::max<uint64_t>(1, c.num / 10);
-    struct utsname u {};
-    uname(&u);
-    char date[64];
-    const std::time_t now = std::time(nullptr);
-    std::strftime(date, sizeof(date), "%Y-%m-%d %H:%M UTC", std::gmtime(&now));
-    std::string mem = ReadFirstLine("/proc/meminfo", "MemTotal:");
-    std::string cpu = ReadFirstLine("/proc/cpuinfo", "model name");
-    if (auto p = cpu.find(':'); p != std::string::npos) cpu = cpu.substr(p + 2);
-    if (auto p = mem.find_first_of("0123456789"); p != std::string::npos) mem = mem.substr(p);
-
-    fs::path report(c.report);
-    if (report.has_parent_path()) fs::create_directories(report.parent_path(), ec);
-    std::ofstream out(c.report);
-    out << "# lsmkv vs RocksDB vs LevelDB\n\n";
-    out << "Generated by `lsmkv_peer_bench` on " << date << " in " << Fmt("%.0f", elapsed)
-        << " s.\n\n";
-    out << "> **Caveat:** " << kCaveat << ".\n\n";
-    out << "Command: `" << c.command << "`\n\n";
-    out << "## Machine\n\n";
-    out << "- " << std::thread::hardware_concurrency() << " CPUs (nproc)"
-        << (cpu.empty() ? "" : ", " + cpu) << "\n";
-    out << "- memory: " << mem << "\n";
-    out << "- kernel: " << u.sysname << " " << u.release << " " << u.machine << "\n";
-    out << "- measured in the same run, in the benchmark directory: fdatasync "
-        << Fmt("%.0f", machine.fdatasync_per_sec) << "/s on 4 KiB appends; sequential write "
-        << Fmt("%.0f", machine.seq_write_mbps) << " MB/s (" << c.machine_mb
-        << " MiB, final fsync); sequential read " << Fmt("%.0f", machine.seq_read_mbps)
-        << " MB/s (page cache)\n\n";
-    out << "## Settings\n\n";
-    out << "Keys " << c.key_size << " bytes, values " << c.value_size
-        << " bytes (half compressible), " << c.num << " entries, " << c.runs
-        << " run(s) per engine and workload, engines alternating (A B C A B C ...). "
-        << "Every run is a forked process; read workloads open a per-engine database filled by "
-           "fillrandom, "
-        << "flushed and settled; workloads that modify it run on a copy. The data set fits in the "
-           "page cache, "
-        << "so reads measure the engines, not the disk.\n\n";
-    out << settings_md.str() << "\n";
-    peerbench::ChartInput chart;
-    chart.workloads = workloads;
-    chart.engines = engines;
-    for (const auto& w : workloads) {
-      std::vector<peerbench::ChartPoint> row;
-      for (const auto& name : engines) {
-        const Summary& s = results[w][name];
-        row.push_back({s.ops_med, s.p50, s.p99, s.p999});
-      }
-      chart.points.push_back(row);
-    }
-    const peerbench::ChartFiles charts = peerbench::WriteCharts(c.report, chart);
-    std::printf("%s\n", charts.note.c_str());
-    if (!charts.ratios_png.empty() || !charts.latency_png.empty()) {
-      out << "## Charts\n\n";
-      if (!charts.ratios_png.empty()) {
-        out << "Throughput of lsmkv divided by each peer's (median ops/s; the solid line is "
-               "parity, the "
-            << "dashed one 0.8):\n\n![lsmkv / peer throughput](" << charts.ratios_png << ")\n\n";
-      }
-      if (!charts.latency_png.empty()) {
-        out << "Latency percentiles per operation (median-throughput run, log scale):\n\n"
-            << "![latency percentiles](" << charts.latency_png << ")\n\n";
-      }
-      out << "Data and gnuplot script beside this file (`*-ratios.dat`, `*-latency.dat`, "
-             "`*.gp`).\n\n";
-    }
-    out << "## Results\n\n";
-    out << "ops/s: median of the runs [min–max]. Latency percentiles (microseconds) of the median "
-           "run. "
-        << "RSS: peak resident set of the run's process (ru_maxrss), median. W-amp: bytes the "
-           "process wrote "
-        << "to storage (/proc/self/io write_bytes, through flush and settling) / user bytes "
-           "written. "
-        << "S-amp: database size on disk after flush and settling / live key+value bytes.\n\n";
-    out << "| workload | what | engine | ops/s | MB/s | p50 | p99 | p99.9 | RSS MiB | W-amp | "
-           "S-amp | lsmkv / best peer |\n";
-    out << "|---|---|---|---|---|---|---|---|---|---|---|---|\n";
-    for (const auto& w : workloads) {
-      bool first = true;
-      for (const auto& name : engines) {
-        const Summary& s = results[w][name];
-        out << "| " << (first ? w : "") << " | " << (first ? WorkloadNote(w, c, reads, seeks) : "")
-            << " | " << name << " | ";
-        if (!s.ok && s.ops_med == 0) {
-          out << "FAILED: " << s.error << " | | | | | | | | |\n";
-        } else {
-          out << Fmt("%.0f", s.ops_med) << " [" << Fmt("%.0f", s.ops_min) << "–"
-              << Fmt("%.0f", s.ops_max) << "] | " << Fmt("%.1f", s.mbps) << " | " << Lat(s.p50)
-              << " | " << Lat(s.p99) << " | " << Lat(s.p999) << " | " << Fmt("%.1f", s.rss_mib)
-              << " | " << Amp(s.wamp) << " | " << Amp(s.samp) << " | "
-              << (first && ratio.count(w) ? ratio[w] : "") << " |\n";
-        }
-        first = false;
-      }
-    }
-    out << "\n> " << kCaveat << ".\n";
-    out.close();
-    std::printf("report written to %s\n", c.report.c_str());
-  }
+  if (!c.report.empty()) WriteReport(c, o);
   fs::remove_all(c.db, ec);
   if (any_failed) std::printf("FAILED: some runs failed (see above)\n");
   return any_failed ? 1 : 0;

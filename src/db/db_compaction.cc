@@ -147,15 +147,172 @@ Status DBImpl::RunCompaction(MutexLock& lock, Compaction* c) {
   return Status::OK();  // the caller removes the inputs once it released them
 }
 
+namespace {
+
+// The drop rules and the compaction filter, applied to the merged input in
+// internal key order (each user key's entries newest first): whether an
+// entry is dropped depends on the entries of its user key seen before it.
+class DropRules {
+ public:
+  // smallest_snapshot: the oldest live snapshot (the last sequence if none);
+  // newest_snapshot and any_snapshot: the newest live one, if any. filter
+  // may be null.
+  DropRules(const Compaction& c, const Version& base, const Comparator* ucmp,
+            const CompactionFilter* filter, SequenceNumber smallest_snapshot,
+            SequenceNumber newest_snapshot, bool any_snapshot)
+      : c_(c),
+        base_(base),
+        ucmp_(ucmp),
+        filter_(filter),
+        smallest_snapshot_(smallest_snapshot),
+        newest_snapshot_(newest_snapshot),
+        any_snapshot_(any_snapshot) {}
+
+  // Decides the next input entry (*key, *value), whose key parsed as *parsed;
+  // returns true if it is dropped. A value the filter removes comes back as
+  // a deletion at its own sequence, which hides older versions like a
+  // Delete would: *key then points into this object (valid until the next
+  // call), *value is empty and parsed->type is kTypeDeletion.
+  // *new_user_key: whether the entry is the first of its user key.
+  bool Drop(ParsedInternalKey* parsed, std::string_view* key, std::string_view* value,
+            bool* new_user_key) {
+    *new_user_key =
+        !has_current_user_key_ || ucmp_->Compare(parsed->user_key, current_user_key_) != 0;
+    if (*new_user_key) {
+      current_user_key_.assign(parsed->user_key);
+      has_current_user_key_ = true;
+      last_sequence_for_key_ = kMaxSequenceNumber;
+    }
+    bool drop = false;
+    if (last_sequence_for_key_ <= smallest_snapshot_) {
+      drop = true;  // a newer version of this key is visible to every snapshot
+    } else if (parsed->type == kTypeDeletion && parsed->sequence <= smallest_snapshot_ &&
+               c_.IsBaseLevelForKey(base_, parsed->user_key, ucmp_)) {
+      drop = true;  // nothing older below can be uncovered, and every snapshot sees the delete
+    }
+    if (!drop && filter_ != nullptr && parsed->type == kTypeValue &&
+        (!any_snapshot_ || parsed->sequence > newest_snapshot_) &&
+        filter_->Filter(c_.output_level(), parsed->user_key, *value) ==
+            CompactionFilter::Decision::kRemove) {
+      // No snapshot can read this value: it becomes a deletion at its own
+      // sequence, which hides older versions like a Delete would.
+      filtered_key_.clear();
+      AppendInternalKey(&filtered_key_, parsed->user_key, parsed->sequence, kTypeDeletion);
+      *key = filtered_key_;
+      *value = std::string_view();
+      parsed->type = kTypeDeletion;
+      filtered_values_++;
+      if (parsed->sequence <= smallest_snapshot_ &&
+          c_.IsBaseLevelForKey(base_, parsed->user_key, ucmp_)) {
+        drop = true;
+      }
+    }
+    last_sequence_for_key_ = parsed->sequence;
+    return drop;
+  }
+
+  // Values the compaction filter removed so far.
+  uint64_t filtered_values() const { return filtered_values_; }
+
+ private:
+  const Compaction& c_;
+  const Version& base_;
+  const Comparator* const ucmp_;
+  const CompactionFilter* const filter_;
+  const SequenceNumber smallest_snapshot_;
+  const SequenceNumber newest_snapshot_;
+  const bool any_snapshot_;
+  std::string current_user_key_;
+  bool has_current_user_key_ = false;
+  SequenceNumber last_sequence_for_key_ = kMaxSequenceNumber;
+  std::string filtered_key_;  // a value the filter removed, re-keyed as a deletion
+  uint64_t filtered_values_ = 0;
+};
+
+// The tables one compaction writes: at most one open at a time (the caller
+// decides where to cut); each finished one is appended to *outputs. Used
+// without the DB mutex: the caller allocates the file numbers.
+class CompactionOutputs {
+ public:
+  CompactionOutputs(Env* env, const std::string& dbname, const TableOptions& options,
+                    std::vector<FileMetaData>* outputs)
+      : env_(env), dbname_(dbname), options_(options), outputs_(outputs) {}
+
+  bool open() const { return builder_ != nullptr; }
+  // Bytes of the open table so far. Requires open().
+  uint64_t FileSize() const { return builder_->FileSize(); }
+
+  // Creates table file number (which RemoveAll removes from now on, even if
+  // this fails); first_key is the first key it will hold. Requires !open().
+  Status Open(uint64_t number, std::string_view first_key) {
+    meta_ = FileMetaData();
+    meta_.number = number;
+    Status s = env_->NewWritableFile(TableFileName(dbname_, meta_.number), &file_);
+    if (!s.ok()) return s;
+    builder_ = std::make_unique<TableBuilder>(options_, file_.get());
+    meta_.smallest.assign(first_key.data(), first_key.size());
+    meta_.smallest_seqno = kMaxSequenceNumber;
+    return Status::OK();
+  }
+
+  // Adds an entry to the open table (requires open()), widening its key and
+  // sequence ranges.
+  Status Add(std::string_view key, std::string_view value, const ParsedInternalKey& parsed) {
+    meta_.largest.assign(key.data(), key.size());
+    meta_.smallest_seqno = std::min(meta_.smallest_seqno, parsed.sequence);
+    meta_.largest_seqno = std::max(meta_.largest_seqno, parsed.sequence);
+    if (parsed.type == kTypeDeletion) meta_.num_deletions++;
+    return builder_->Add(key, value);
+  }
+
+  // Finishes and closes the open table (requires open()); appends it to
+  // *outputs if both worked. Leaves no table open either way.
+  Status Finish() {
+    Status fs = builder_->Finish();
+    if (fs.ok()) fs = file_->Close();
+    meta_.file_size = builder_->FileSize();
+    meta_.num_entries = builder_->NumEntries();
+    builder_.reset();
+    file_.reset();
+    if (fs.ok()) outputs_->push_back(meta_);
+    return fs;
+  }
+
+  // Abandons the open table, if any (its file stays until RemoveAll).
+  void AbandonOpen() {
+    if (builder_ != nullptr) builder_->Abandon();
+  }
+
+  // After a failure (none of the tables is installed): removes the file of
+  // every table this compaction created and clears *outputs.
+  void RemoveAll() {
+    file_.reset();
+    for (const FileMetaData& out : *outputs_) {
+      env_->RemoveFile(TableFileName(dbname_, out.number)).PermitUncheckedError();
+    }
+    if (meta_.number != 0)
+      env_->RemoveFile(TableFileName(dbname_, meta_.number)).PermitUncheckedError();
+    outputs_->clear();
+  }
+
+ private:
+  Env* const env_;
+  const std::string& dbname_;
+  const TableOptions& options_;
+  std::vector<FileMetaData>* const outputs_;
+  std::unique_ptr<WritableFile> file_;
+  std::unique_ptr<TableBuilder> builder_;  // null: no table open
+  FileMetaData meta_;                      // of the open (or last opened) table
+};
+
+}  // namespace
+
 // Streams the inputs through a merging iterator into new tables, applying the
-// drop rules and the compaction filter. Runs without the DB mutex (takes it
-// briefly to allocate file numbers).
+// drop rules and the compaction filter (DropRules). Runs without the DB mutex
+// (takes it briefly to allocate file numbers). On failure no output is left.
 Status DBImpl::MergeCompactionInputs(const Compaction& c, const Version& base,
                                      SnapshotBounds snapshots, std::vector<FileMetaData>* outputs,
                                      MutexLock* lock) {
-  const SequenceNumber smallest_snapshot = snapshots.smallest;
-  const CompactionFilter* filter = options_.compaction_filter.get();
-  std::string filtered_key;  // a value the filter removed, re-keyed as a deletion
   const Comparator* ucmp = icmp_.user_comparator();
   ReadOptions ro;
   ro.verify_checksums = true;
@@ -168,29 +325,15 @@ Status DBImpl::MergeCompactionInputs(const Compaction& c, const Version& base,
   }
   std::unique_ptr<Iterator> input(NewMergingIterator(&icmp_, std::move(children)));
 
-  std::unique_ptr<WritableFile> file;
-  std::unique_ptr<TableBuilder> builder;
-  FileMetaData meta;
+  const CompactionFilter* filter = options_.compaction_filter.get();
+  DropRules rules(c, base, ucmp, filter, snapshots.smallest, snapshots.newest, snapshots.any);
+  CompactionOutputs out(env_, dbname_, table_options_, outputs);
   Status s;
-  auto finish_output = [&]() -> Status {
-    Status fs = builder->Finish();
-    if (fs.ok()) fs = file->Close();
-    meta.file_size = builder->FileSize();
-    meta.num_entries = builder->NumEntries();
-    builder.reset();
-    file.reset();
-    if (fs.ok()) outputs->push_back(meta);
-    return fs;
-  };
-  std::string current_user_key;
-  bool has_current_user_key = false;
-  SequenceNumber last_sequence_for_key = kMaxSequenceNumber;
   size_t grandparent_index = 0;
   uint64_t overlapped_bytes = 0;
   bool seen_key = false;
   uint64_t entries = 0;
-  uint64_t rate_charged = 0;
-  uint64_t filtered_values = 0;  // bytes of the current output passed through the rate limiter
+  uint64_t rate_charged = 0;  // bytes of the open output passed through the rate limiter
 
   for (input->SeekToFirst(); input->Valid() && s.ok(); input->Next()) {
     if ((++entries & 0x3ff) == 0) {
@@ -198,9 +341,9 @@ Status DBImpl::MergeCompactionInputs(const Compaction& c, const Version& base,
         s = Status::Aborted("compaction", "database is closing");
         break;
       }
-      if (builder != nullptr && builder->FileSize() >= rate_charged + kRateLimitChunk) {
-        rate_limiter_.Request(builder->FileSize() - rate_charged);
-        rate_charged = builder->FileSize();
+      if (out.open() && out.FileSize() >= rate_charged + kRateLimitChunk) {
+        rate_limiter_.Request(out.FileSize() - rate_charged);
+        rate_charged = out.FileSize();
       }
     }
     std::string_view key = input->key();
@@ -210,38 +353,8 @@ Status DBImpl::MergeCompactionInputs(const Compaction& c, const Version& base,
       s = Status::Corruption("compaction input", "unparsable internal key");
       break;
     }
-    const bool new_user_key =
-        !has_current_user_key || ucmp->Compare(parsed.user_key, current_user_key) != 0;
-    if (new_user_key) {
-      current_user_key.assign(parsed.user_key);
-      has_current_user_key = true;
-      last_sequence_for_key = kMaxSequenceNumber;
-    }
-    bool drop = false;
-    if (last_sequence_for_key <= smallest_snapshot) {
-      drop = true;  // a newer version of this key is visible to every snapshot
-    } else if (parsed.type == kTypeDeletion && parsed.sequence <= smallest_snapshot &&
-               c.IsBaseLevelForKey(base, parsed.user_key, ucmp)) {
-      drop = true;  // nothing older below can be uncovered, and every snapshot sees the delete
-    }
-    if (!drop && filter != nullptr && parsed.type == kTypeValue &&
-        (!snapshots.any || parsed.sequence > snapshots.newest) &&
-        filter->Filter(c.output_level(), parsed.user_key, value) ==
-            CompactionFilter::Decision::kRemove) {
-      // No snapshot can read this value: it becomes a deletion at its own
-      // sequence, which hides older versions like a Delete would.
-      filtered_key.clear();
-      AppendInternalKey(&filtered_key, parsed.user_key, parsed.sequence, kTypeDeletion);
-      key = filtered_key;
-      value = std::string_view();
-      parsed.type = kTypeDeletion;
-      filtered_values++;
-      if (parsed.sequence <= smallest_snapshot &&
-          c.IsBaseLevelForKey(base, parsed.user_key, ucmp)) {
-        drop = true;
-      }
-    }
-    last_sequence_for_key = parsed.sequence;
+    bool new_user_key = false;
+    const bool drop = rules.Drop(&parsed, &key, &value, &new_user_key);
 
     // Grandparent overlap so far (for cutting outputs early).
     while (grandparent_index < c.grandparents.size() &&
@@ -253,47 +366,31 @@ Status DBImpl::MergeCompactionInputs(const Compaction& c, const Version& base,
     if (drop) continue;
 
     // Cut outputs only between user keys: a level never has one user key in two files.
-    if (builder != nullptr && new_user_key &&
-        (builder->FileSize() >= c.max_output_file_size ||
+    if (out.open() && new_user_key &&
+        (out.FileSize() >= c.max_output_file_size ||
          overlapped_bytes > c.max_grandparent_overlap)) {
-      s = finish_output();
+      s = out.Finish();
       overlapped_bytes = 0;
       if (!s.ok()) break;
     }
-    if (builder == nullptr) {
+    if (!out.open()) {
       rate_charged = 0;
       lock->lock();
-      meta = FileMetaData();
-      meta.number = versions_->NewFileNumber();
+      const uint64_t number = versions_->NewFileNumber();
       lock->unlock();
-      s = env_->NewWritableFile(TableFileName(dbname_, meta.number), &file);
+      s = out.Open(number, key);
       if (!s.ok()) break;
-      builder = std::make_unique<TableBuilder>(table_options_, file.get());
-      meta.smallest.assign(key.data(), key.size());
-      meta.smallest_seqno = kMaxSequenceNumber;
     }
-    meta.largest.assign(key.data(), key.size());
-    meta.smallest_seqno = std::min(meta.smallest_seqno, parsed.sequence);
-    meta.largest_seqno = std::max(meta.largest_seqno, parsed.sequence);
-    if (parsed.type == kTypeDeletion) meta.num_deletions++;
-    s = builder->Add(key, value);
+    s = out.Add(key, value, parsed);
   }
-  if (filtered_values > 0) {
+  if (rules.filtered_values() > 0) {
     LSMKV_LOG(info_log_.get(), "compaction filter %s removed %llu values", filter->Name(),
-              static_cast<unsigned long long>(filtered_values));
+              static_cast<unsigned long long>(rules.filtered_values()));
   }
   if (s.ok()) s = input->status();
-  if (s.ok() && builder != nullptr) s = finish_output();
-  if (builder != nullptr) builder->Abandon();
-  if (!s.ok()) {
-    file.reset();
-    for (const FileMetaData& out : *outputs) {
-      env_->RemoveFile(TableFileName(dbname_, out.number)).PermitUncheckedError();
-    }
-    if (meta.number != 0)
-      env_->RemoveFile(TableFileName(dbname_, meta.number)).PermitUncheckedError();
-    outputs->clear();
-  }
+  if (s.ok() && out.open()) s = out.Finish();
+  out.AbandonOpen();
+  if (!s.ok()) out.RemoveAll();
   return s;
 }
 

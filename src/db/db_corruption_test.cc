@@ -45,6 +45,21 @@ std::string Value(int i, int version) {
   return v;
 }
 
+// The WAL damage test: 600 writes of one key each (values 60..140 bytes: one
+// record of about 90..170 bytes per write, a 3-block log), left in one WAL
+// by Close. Record i is the batch of Key(i).
+constexpr int kWalWrites = 600;
+
+// Where each write's record lies in a log: [begin, end) holds its fragments
+// (headers and payloads, not a trailer before it).
+using RecordExtents = std::vector<std::pair<uint64_t, uint64_t>>;
+
+// What the trials of one (paranoid, mode, kind of damage) saw.
+struct WalTrialTally {
+  int trials = 0, open_failed = 0, opened = 0;
+  long lost = 0, max_lost = 0, damaged = 0;
+};
+
 class CorruptionTest : public test::DBTestBase<> {
  protected:
   CorruptionTest() { dbname_ = kDbName; }
@@ -187,6 +202,16 @@ class CorruptionTest : public test::DBTestBase<> {
     return data;
   }
 
+  // The WAL damage test (defined in the WAL section below).
+  // Reads the pristine log wal and sets *extent[i] to where record i lies.
+  void FindRecordExtents(const std::string& wal, RecordExtents* extent);
+  // One trial: restores the database, damages wal (pristine bytes good) with
+  // kind (an index of kWalDamageKinds) at offset, opens it with mode and
+  // paranoid, and checks what survived against model under that mode's
+  // rule; counts into *tally.
+  void RunWalTrial(WalRecoveryMode mode, int paranoid, int kind, size_t offset,
+                   const std::string& wal, const std::string& good, const RecordExtents& extent,
+                   const std::map<std::string, std::string>& model, WalTrialTally* tally);
   std::map<std::string, std::string> pristine_;
 };
 
@@ -380,16 +405,155 @@ const char* ModeName(WalRecoveryMode m) {
   return "?";
 }
 
-// 600 writes of one key each (values 60..140 bytes: one record of about
-// 90..170 bytes per write, a 3-block log), left in one WAL by Close.
+// The kinds of damage, by index: one byte flipped, 64 bytes zeroed (or up to
+// the end), the log truncated.
+const char* const kWalDamageKinds[] = {"flip", "zero 64", "truncate"};
+
+// good with damage of kind (an index of kWalDamageKinds) at offset.
+std::string DamagedLog(const std::string& good, int kind, size_t offset) {
+  std::string bad = good;
+  if (kind == 0) {
+    bad[offset] = static_cast<char>(bad[offset] ^ 0x20);
+  } else if (kind == 1) {
+    std::fill(bad.begin() + static_cast<long>(offset),
+              bad.begin() + static_cast<long>(std::min(good.size(), offset + 64)), '\0');
+  } else {
+    bad.resize(offset);
+  }
+  return bad;
+}
+
+// The writes whose record has a changed byte in bad (flip, zeros; none
+// for a truncation, kind 2).
+std::vector<int> DamagedWrites(const std::string& good, const std::string& bad,
+                               const RecordExtents& extent, int kind) {
+  std::vector<int> damaged_writes;
+  if (kind == 2) return damaged_writes;
+  for (int i = 0; i < kWalWrites; i++) {
+    const auto [begin, end] = extent[i];
+    if (good.compare(begin, end - begin, bad, begin, end - begin) != 0) {
+      damaged_writes.push_back(i);
+    }
+  }
+  return damaged_writes;
+}
+
+void CorruptionTest::FindRecordExtents(const std::string& wal, RecordExtents* extent) {
+  uint64_t number = 0;
+  FileType type;
+  ASSERT_TRUE(ParseFileName(wal, &number, &type));
+  std::unique_ptr<SequentialFile> file;
+  ASSERT_TRUE(env_->NewSequentialFile(Path(wal), &file).ok());
+  log::Reader reader(file.get(), nullptr, true, number, wal);
+  std::string record;
+  while (reader.ReadRecord(&record)) {
+    // Replays the writer's fragmentation to find the record's end.
+    uint64_t pos = reader.LastRecordOffset();
+    size_t left = record.size();
+    do {
+      const size_t n =
+          std::min<size_t>(left, log::kBlockSize - pos % log::kBlockSize - log::kHeaderSize);
+      pos += log::kHeaderSize + n;
+      left -= n;
+    } while (left > 0);
+    extent->emplace_back(reader.LastRecordOffset(), pos);
+  }
+}
+
+void CorruptionTest::RunWalTrial(WalRecoveryMode mode, int paranoid, int kind, size_t offset,
+                                 const std::string& wal, const std::string& good,
+                                 const RecordExtents& extent,
+                                 const std::map<std::string, std::string>& model,
+                                 WalTrialTally* tally) {
+  Restore();
+  const std::string bad = DamagedLog(good, kind, offset);
+  const std::vector<int> damaged_writes = DamagedWrites(good, bad, extent, kind);
+  Damage(wal, bad);
+  tally->trials++;
+  Options o = options_;
+  o.wal_recovery_mode = mode;
+  o.paranoid_checks = paranoid == 1;
+  Status s = DB::Open(o, kDbName, &db_);
+  if (!s.ok()) {
+    EXPECT_TRUE(s.IsCorruption()) << s.ToString();
+    EXPECT_NE(std::string::npos, s.ToString().find(wal)) << s.ToString();
+    tally->open_failed++;
+    return;
+  }
+  tally->opened++;
+  tally->damaged += static_cast<long>(damaged_writes.size());
+  const ReadCounts counts = ReadAll(model, kWalWrites, wal, /*missing_allowed=*/true);
+  EXPECT_EQ(0, counts.errors);
+  ASSERT_NO_FATAL_FAILURE(CheckScan(model, wal, true));
+  tally->lost += counts.missing;
+  tally->max_lost = std::max<long>(tally->max_lost, counts.missing);
+  std::vector<int> missing;
+  for (int i = 0; i < kWalWrites; i++) {
+    std::string v;
+    if (db_->Get(ReadOptions(), Key(i), &v).IsNotFound()) missing.push_back(i);
+  }
+  if (counts.missing > 0 && kind != 2) {
+    // Reported in the LOG (log file, offset, bytes) and in the stats.
+    const std::string info = InfoLog();
+    EXPECT_NE(std::string::npos, info.find("WAL damage: Corruption: " + Path(wal)))
+        << "a loss not reported in the LOG";
+    EXPECT_NE(std::string::npos, info.find("bytes dropped")) << info;
+    std::string stats;
+    ASSERT_TRUE(db_->GetProperty("lsmkv.stats", &stats));
+    const size_t at = stats.find("wal damaged bytes dropped at open: ");
+    ASSERT_NE(std::string::npos, at) << stats;
+    EXPECT_GT(std::stoull(stats.substr(at + 35)), 0u) << stats;
+  }
+  if (mode == WalRecoveryMode::kSkipAnyCorrupted && kind != 2) {
+    // Exactly the writes whose record the damage touched are lost.
+    EXPECT_EQ(damaged_writes, missing) << "lost other records than the damaged ones";
+  }
+  if (mode == WalRecoveryMode::kPointInTime) {
+    // Exactly a prefix: up to the first damaged record.
+    const int first_missing = missing.empty() ? kWalWrites : missing.front();
+    EXPECT_EQ(kWalWrites - counts.missing, first_missing) << "not a prefix";
+    if (kind != 2) {
+      EXPECT_EQ(damaged_writes.empty() ? kWalWrites : damaged_writes.front(), first_missing);
+    }
+  }
+  db_.reset();
+}
+
+// Prints the figures of one (paranoid, mode, kind) and checks the rules
+// that hold over all of its trials.
+void CheckWalTally(const WalTrialTally& t, WalRecoveryMode mode, int paranoid, int kind) {
+  std::printf(
+      "WAL %-8s %-22s%s: %2d trials, Open failed %2d, opened %2d, writes lost "
+      "%ld (mean %.1f, max %ld of %d; writes with a damaged record %ld)\n",
+      kWalDamageKinds[kind], ModeName(mode), paranoid ? " paranoid" : "         ", t.trials,
+      t.open_failed, t.opened, t.lost, t.opened ? static_cast<double>(t.lost) / t.opened : 0.0,
+      t.max_lost, kWalWrites, t.damaged);
+  if (paranoid == 1 && kind != 2) {
+    EXPECT_EQ(0, t.opened) << "paranoid_checks must fail Open on any damage";
+  }
+  if (paranoid == 0 && mode == WalRecoveryMode::kSkipAnyCorrupted && kind != 2) {
+    // The default mode: every trial opens; a flipped byte loses at most
+    // its one record, 64 zeroed bytes at most the 2 records they overlap
+    // (records are longer than 64 bytes).
+    EXPECT_EQ(t.trials, t.opened);
+    EXPECT_LE(t.max_lost, kind == 0 ? 1 : 2);
+  }
+  if (kind != 2 && (mode == WalRecoveryMode::kAbsoluteConsistency ||
+                    (mode == WalRecoveryMode::kTolerateCorruptedTail && paranoid == 0))) {
+    // Damage is caught (flip/zero of a 33 KB log is rarely in the last record).
+    EXPECT_GE(t.open_failed, t.trials - 2);
+  }
+}
+
+// kWalWrites writes in one WAL, damaged at 24 random offsets by each kind of
+// damage, opened under each recovery mode, with and without paranoid_checks.
 TEST_F(CorruptionTest, WalDamageUnderEachRecoveryMode) {
   options_.write_buffer_size = 4 << 20;
   // The mode measured as "(default)" below.
   ASSERT_EQ(Options().wal_recovery_mode, WalRecoveryMode::kSkipAnyCorrupted);
-  constexpr int kWrites = 600;
   std::map<std::string, std::string> model;
   ASSERT_TRUE(DB::Open(options_, kDbName, &db_).ok());
-  for (int i = 0; i < kWrites; i++) {
+  for (int i = 0; i < kWalWrites; i++) {
     ASSERT_TRUE(db_->Put(WriteOptions(), Key(i), Value(i, 1)).ok());
     model[Key(i)] = Value(i, 1);
   }
@@ -400,140 +564,28 @@ TEST_F(CorruptionTest, WalDamageUnderEachRecoveryMode) {
   const std::string good = pristine_[wal];
   ASSERT_GT(good.size(), 32u * 1024) << "the log should span several blocks";
 
-  // Where each write's record lies in the pristine log: [begin, end) holds
-  // its fragments (headers and payloads, not a trailer before it). Record
-  // i is the batch of Key(i).
-  std::vector<std::pair<uint64_t, uint64_t>> extent;
-  {
-    uint64_t number = 0;
-    FileType type;
-    ASSERT_TRUE(ParseFileName(wal, &number, &type));
-    std::unique_ptr<SequentialFile> file;
-    ASSERT_TRUE(env_->NewSequentialFile(Path(wal), &file).ok());
-    log::Reader reader(file.get(), nullptr, true, number, wal);
-    std::string record;
-    while (reader.ReadRecord(&record)) {
-      // Replays the writer's fragmentation to find the record's end.
-      uint64_t pos = reader.LastRecordOffset();
-      size_t left = record.size();
-      do {
-        const size_t n =
-            std::min<size_t>(left, log::kBlockSize - pos % log::kBlockSize - log::kHeaderSize);
-        pos += log::kHeaderSize + n;
-        left -= n;
-      } while (left > 0);
-      extent.emplace_back(reader.LastRecordOffset(), pos);
-    }
-    ASSERT_EQ(static_cast<size_t>(kWrites), extent.size());
-    ASSERT_EQ(good.size(), extent.back().second);
-  }
+  RecordExtents extent;
+  ASSERT_NO_FATAL_FAILURE(FindRecordExtents(wal, &extent));
+  ASSERT_EQ(static_cast<size_t>(kWalWrites), extent.size());
+  ASSERT_EQ(good.size(), extent.back().second);
 
   const WalRecoveryMode modes[] = {
       WalRecoveryMode::kAbsoluteConsistency, WalRecoveryMode::kTolerateCorruptedTail,
       WalRecoveryMode::kPointInTime, WalRecoveryMode::kSkipAnyCorrupted};
-  const char* kinds[] = {"flip", "zero 64", "truncate"};
   Random rnd(301);
   std::vector<size_t> offsets;
   for (int i = 0; i < 24; i++) offsets.push_back(rnd.Uniform(static_cast<uint32_t>(good.size())));
   for (int paranoid = 0; paranoid < 2; paranoid++) {
     for (WalRecoveryMode mode : modes) {
       for (int kind = 0; kind < 3; kind++) {
-        int trials = 0, open_failed = 0, opened = 0;
-        long lost = 0, max_lost = 0, damaged = 0;
+        WalTrialTally tally;
         for (size_t offset : offsets) {
-          SCOPED_TRACE(std::string(ModeName(mode)) + (paranoid ? " paranoid " : " ") + kinds[kind] +
-                       " at " + std::to_string(offset));
-          Restore();
-          std::string bad = good;
-          if (kind == 0) {
-            bad[offset] = static_cast<char>(bad[offset] ^ 0x20);
-          } else if (kind == 1) {
-            std::fill(bad.begin() + static_cast<long>(offset),
-                      bad.begin() + static_cast<long>(std::min(good.size(), offset + 64)), '\0');
-          } else {
-            bad.resize(offset);
-          }
-          // The writes whose record has a changed byte (flip, zeros).
-          std::vector<int> damaged_writes;
-          if (kind != 2) {
-            for (int i = 0; i < kWrites; i++) {
-              const auto [begin, end] = extent[i];
-              if (good.compare(begin, end - begin, bad, begin, end - begin) != 0) {
-                damaged_writes.push_back(i);
-              }
-            }
-          }
-          Damage(wal, bad);
-          trials++;
-          Options o = options_;
-          o.wal_recovery_mode = mode;
-          o.paranoid_checks = paranoid == 1;
-          Status s = DB::Open(o, kDbName, &db_);
-          if (!s.ok()) {
-            EXPECT_TRUE(s.IsCorruption()) << s.ToString();
-            EXPECT_NE(std::string::npos, s.ToString().find(wal)) << s.ToString();
-            open_failed++;
-            continue;
-          }
-          opened++;
-          damaged += static_cast<long>(damaged_writes.size());
-          const ReadCounts counts = ReadAll(model, kWrites, wal, /*missing_allowed=*/true);
-          EXPECT_EQ(0, counts.errors);
-          ASSERT_NO_FATAL_FAILURE(CheckScan(model, wal, true));
-          lost += counts.missing;
-          max_lost = std::max<long>(max_lost, counts.missing);
-          std::vector<int> missing;
-          for (int i = 0; i < kWrites; i++) {
-            std::string v;
-            if (db_->Get(ReadOptions(), Key(i), &v).IsNotFound()) missing.push_back(i);
-          }
-          if (counts.missing > 0 && kind != 2) {
-            // Reported in the LOG (log file, offset, bytes) and in the stats.
-            const std::string info = InfoLog();
-            EXPECT_NE(std::string::npos, info.find("WAL damage: Corruption: " + Path(wal)))
-                << "a loss not reported in the LOG";
-            EXPECT_NE(std::string::npos, info.find("bytes dropped")) << info;
-            std::string stats;
-            ASSERT_TRUE(db_->GetProperty("lsmkv.stats", &stats));
-            const size_t at = stats.find("wal damaged bytes dropped at open: ");
-            ASSERT_NE(std::string::npos, at) << stats;
-            EXPECT_GT(std::stoull(stats.substr(at + 35)), 0u) << stats;
-          }
-          if (mode == WalRecoveryMode::kSkipAnyCorrupted && kind != 2) {
-            // Exactly the writes whose record the damage touched are lost.
-            EXPECT_EQ(damaged_writes, missing) << "lost other records than the damaged ones";
-          }
-          if (mode == WalRecoveryMode::kPointInTime) {
-            // Exactly a prefix: up to the first damaged record.
-            const int first_missing = missing.empty() ? kWrites : missing.front();
-            EXPECT_EQ(kWrites - counts.missing, first_missing) << "not a prefix";
-            if (kind != 2) {
-              EXPECT_EQ(damaged_writes.empty() ? kWrites : damaged_writes.front(), first_missing);
-            }
-          }
-          db_.reset();
+          SCOPED_TRACE(std::string(ModeName(mode)) + (paranoid ? " paranoid " : " ") +
+                       kWalDamageKinds[kind] + " at " + std::to_string(offset));
+          ASSERT_NO_FATAL_FAILURE(
+              RunWalTrial(mode, paranoid, kind, offset, wal, good, extent, model, &tally));
         }
-        std::printf(
-            "WAL %-8s %-22s%s: %2d trials, Open failed %2d, opened %2d, writes lost "
-            "%ld (mean %.1f, max %ld of %d; writes with a damaged record %ld)\n",
-            kinds[kind], ModeName(mode), paranoid ? " paranoid" : "         ", trials, open_failed,
-            opened, lost, opened ? static_cast<double>(lost) / opened : 0.0, max_lost, kWrites,
-            damaged);
-        if (paranoid == 1 && kind != 2) {
-          EXPECT_EQ(0, opened) << "paranoid_checks must fail Open on any damage";
-        }
-        if (paranoid == 0 && mode == WalRecoveryMode::kSkipAnyCorrupted && kind != 2) {
-          // The default mode: every trial opens; a flipped byte loses at most
-          // its one record, 64 zeroed bytes at most the 2 records they overlap
-          // (records are longer than 64 bytes).
-          EXPECT_EQ(trials, opened);
-          EXPECT_LE(max_lost, kind == 0 ? 1 : 2);
-        }
-        if (kind != 2 && (mode == WalRecoveryMode::kAbsoluteConsistency ||
-                          (mode == WalRecoveryMode::kTolerateCorruptedTail && paranoid == 0))) {
-          // Damage is caught (flip/zero of a 33 KB log is rarely in the last record).
-          EXPECT_GE(open_failed, trials - 2);
-        }
+        CheckWalTally(tally, mode, paranoid, kind);
       }
     }
   }

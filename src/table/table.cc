@@ -94,12 +94,7 @@ Status Table::ReadFooterAndMeta(uint64_t file_size) {
   BumpCounter(options_.counters, &TableCounters::bytes_read, footer_bytes);
   if (!s.ok()) return s.IsCorruption() ? Corruption(std::string(s.message())) : s;
   format_version_ = found.footer.version();
-  const bool v2 = format_version_ >= 2;
   if (!found.damage.empty()) NoteDamage(found.damage);
-  // Version 2 survives a damaged footer copy, filter, properties, meta-index
-  // or index block (checksum failures, i.e. Corruption; the file's own
-  // errors fail Open). Version 1 fails on any of them.
-  auto tolerable = [v2](const Status& st) { return v2 && st.IsCorruption(); };
 
   // Layout: ... meta-index block, index block, footer(s) — each directly
   // after the previous one.
@@ -113,98 +108,16 @@ Status Table::ReadFooterAndMeta(uint64_t file_size) {
     return Corruption("meta-index block handle does not end at the index block");
   }
 
-  BlockContents contents;
   Status index_damage;
-  s = ReadVerifiedBlock(index_handle, &contents);
-  if (s.ok()) {
-    index_block_ = std::make_unique<Block>(std::move(contents));
-    if (!index_block_->status().ok()) {
-      s = Corruption("bad index block: " + std::string(index_block_->status().message()));
-    }
-  }
-  if (!s.ok()) {
-    if (!tolerable(s)) return s;
-    index_block_.reset();
-    index_damage = s;
-  }
-
+  s = ReadIndexBlock(index_handle, &index_damage);
+  if (!s.ok()) return s;
+  MetaBlocks meta;
   bool metaindex_ok = true;
-  BlockHandle filter_handle, properties_handle;
-  bool has_filter = false, has_properties = false;
-  s = ReadVerifiedBlock(metaindex_handle_, &contents);
-  if (!s.ok()) {
-    if (!tolerable(s)) return s;
-    metaindex_ok = false;
-    has_properties_ = false;
-    NoteDamage("meta-index block damaged (" + Detail(s) +
-               "): opened without the filter, properties and salvage data");
-  } else {
-    Block metaindex(std::move(contents));
-    std::unique_ptr<Iterator> it(metaindex.NewIterator(BytewiseComparator(), 0, file_name_));
-    for (it->SeekToFirst(); it->Valid(); it->Next()) {
-      BlockHandle* handle = nullptr;
-      if (it->key() == kFilterBlockName) {
-        handle = &filter_handle;
-        has_filter = true;
-      } else if (it->key() == kPropertiesBlockName) {
-        handle = &properties_handle;
-        has_properties = true;
-      } else if (v2 && it->key() == kSalvageBlockName) {
-        handle = &salvage_handle_;
-        has_salvage_ = true;
-      } else {
-        continue;  // a meta block of a later writer
-      }
-      uint64_t end = 0;
-      if (!handle->DecodeExactly(it->value()) || !BlockEnd(*handle, &end) ||
-          end > metaindex_handle_.offset()) {
-        return Corruption("bad meta block handle for " + EscapeBytes(it->key()));
-      }
-    }
-    if (!it->status().ok()) return it->status();
-    if (!has_properties) return Corruption("no properties block");
-    if (v2 && !has_salvage_) return Corruption("no salvage block");
-  }
-
+  s = ReadMetaIndex(&meta, &metaindex_ok);
+  if (!s.ok()) return s;
   if (metaindex_ok) {
-    s = ReadVerifiedBlock(properties_handle, &contents);
-    if (s.ok()) {
-      s = TableProperties::Decode(contents.view(), &properties_);
-      if (!s.ok()) return Corruption(std::string(s.message()));
-      if (properties_.comparator_name != options_.comparator->Name()) {
-        return Corruption("table was written with comparator " +
-                          EscapeBytes(properties_.comparator_name) + ", not " +
-                          options_.comparator->Name());
-      }
-    } else if (tolerable(s)) {
-      has_properties_ = false;
-      NoteDamage("properties block damaged (" + Detail(s) +
-                 "): opened without the properties and the filter");
-    } else {
-      return s;
-    }
-
-    data_end_ = properties_handle.offset();
-    if (has_salvage_) data_end_ = std::min(data_end_, salvage_handle_.offset());
-    if (has_filter) {
-      data_end_ = std::min(data_end_, filter_handle.offset());
-      // Without the properties, the kind of key the filter holds is unknown.
-      if (has_properties_) {
-        s = ReadVerifiedBlock(filter_handle, &contents);
-        if (s.ok()) {
-          BloomFilterReader filter;
-          s = BloomFilterReader::Parse(std::string(contents.view()), &filter);
-          if (!s.ok()) return Corruption(std::string(s.message()));
-          // A filter over other keys than this reader would probe with is
-          // not used: it could rule out keys that are present.
-          if ((properties_.filter_user_keys == 1) == internal_keys_) filter_ = std::move(filter);
-        } else if (tolerable(s)) {
-          NoteDamage("filter block damaged (" + Detail(s) + "): opened without the filter");
-        } else {
-          return s;
-        }
-      }
-    }
+    s = ReadPropertiesAndFilter(meta);
+    if (!s.ok()) return s;
   }
 
   if (!index_damage.ok()) {
@@ -214,11 +127,114 @@ Status Table::ReadFooterAndMeta(uint64_t file_size) {
   }
   s = CheckIndex(metaindex_ok);
   // An index that decodes but is inconsistent is rebuilt too (version 2).
-  if (!s.ok() && tolerable(s) && metaindex_ok) {
+  if (!s.ok() && Tolerable(s) && metaindex_ok) {
     s = RebuildIndex(s);
     if (s.ok()) s = CheckIndex(metaindex_ok);
   }
   return s;
+}
+
+// Version 2 survives a damaged footer copy, filter, properties, meta-index
+// or index block (checksum failures, i.e. Corruption; the file's own errors
+// fail Open). Version 1 fails on any of them.
+bool Table::Tolerable(const Status& s) const { return format_version_ >= 2 && s.IsCorruption(); }
+
+Status Table::ReadIndexBlock(const BlockHandle& index_handle, Status* damage) {
+  BlockContents contents;
+  Status s = ReadVerifiedBlock(index_handle, &contents);
+  if (s.ok()) {
+    index_block_ = std::make_unique<Block>(std::move(contents));
+    if (!index_block_->status().ok()) {
+      s = Corruption("bad index block: " + std::string(index_block_->status().message()));
+    }
+  }
+  if (!s.ok()) {
+    if (!Tolerable(s)) return s;
+    index_block_.reset();
+    *damage = s;
+  }
+  return Status::OK();
+}
+
+Status Table::ReadMetaIndex(MetaBlocks* meta, bool* metaindex_ok) {
+  const bool v2 = format_version_ >= 2;
+  BlockContents contents;
+  Status s = ReadVerifiedBlock(metaindex_handle_, &contents);
+  if (!s.ok()) {
+    if (!Tolerable(s)) return s;
+    *metaindex_ok = false;
+    has_properties_ = false;
+    NoteDamage("meta-index block damaged (" + Detail(s) +
+               "): opened without the filter, properties and salvage data");
+    return Status::OK();
+  }
+  Block metaindex(std::move(contents));
+  std::unique_ptr<Iterator> it(metaindex.NewIterator(BytewiseComparator(), 0, file_name_));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    BlockHandle* handle = nullptr;
+    if (it->key() == kFilterBlockName) {
+      handle = &meta->filter;
+      meta->has_filter = true;
+    } else if (it->key() == kPropertiesBlockName) {
+      handle = &meta->properties;
+      meta->has_properties = true;
+    } else if (v2 && it->key() == kSalvageBlockName) {
+      handle = &salvage_handle_;
+      has_salvage_ = true;
+    } else {
+      continue;  // a meta block of a later writer
+    }
+    uint64_t end = 0;
+    if (!handle->DecodeExactly(it->value()) || !BlockEnd(*handle, &end) ||
+        end > metaindex_handle_.offset()) {
+      return Corruption("bad meta block handle for " + EscapeBytes(it->key()));
+    }
+  }
+  if (!it->status().ok()) return it->status();
+  if (!meta->has_properties) return Corruption("no properties block");
+  if (v2 && !has_salvage_) return Corruption("no salvage block");
+  return Status::OK();
+}
+
+Status Table::ReadPropertiesAndFilter(const MetaBlocks& meta) {
+  BlockContents contents;
+  Status s = ReadVerifiedBlock(meta.properties, &contents);
+  if (s.ok()) {
+    s = TableProperties::Decode(contents.view(), &properties_);
+    if (!s.ok()) return Corruption(std::string(s.message()));
+    if (properties_.comparator_name != options_.comparator->Name()) {
+      return Corruption("table was written with comparator " +
+                        EscapeBytes(properties_.comparator_name) + ", not " +
+                        options_.comparator->Name());
+    }
+  } else if (Tolerable(s)) {
+    has_properties_ = false;
+    NoteDamage("properties block damaged (" + Detail(s) +
+               "): opened without the properties and the filter");
+  } else {
+    return s;
+  }
+
+  data_end_ = meta.properties.offset();
+  if (has_salvage_) data_end_ = std::min(data_end_, salvage_handle_.offset());
+  if (!meta.has_filter) return Status::OK();
+  data_end_ = std::min(data_end_, meta.filter.offset());
+  // Without the properties, the kind of key the filter holds is unknown.
+  if (!has_properties_) return Status::OK();
+  s = ReadVerifiedBlock(meta.filter, &contents);
+  if (s.ok()) {
+    BloomFilterReader filter;
+    s = BloomFilterReader::Parse(std::string(contents.view()), &filter);
+    if (!s.ok()) return Corruption(std::string(s.message()));
+    // A filter over other keys than this reader would probe with is
+    // not used: it could rule out keys that are present.
+    if ((properties_.filter_user_keys == 1) == internal_keys_) filter_ = std::move(filter);
+  } else if (Tolerable(s)) {
+    NoteDamage("filter block damaged (" + Detail(s) + "): opened without the filter");
+  } else {
+    return s;
+  }
+  return Status::OK();
 }
 
 // The index must list the data blocks back to back from offset 0 to

@@ -140,7 +140,34 @@ class Table {
   // The message of s without a leading "<file name>: ".
   std::string Detail(const Status& s) const;
   Status ReadVerifiedBlock(const BlockHandle& handle, BlockContents* contents) const;
+  // Open's reading of the footer, the index, the meta-index, the properties
+  // and the filter, and the checks of their layout (damage that format
+  // version 2 tolerates is noted, not returned).
   Status ReadFooterAndMeta(uint64_t file_size);
+  // Whether s (from reading a footer copy, the filter, properties,
+  // meta-index or index block) is damage Open works around: a Corruption in
+  // a version 2 table.
+  bool Tolerable(const Status& s) const;
+  // Reads the index block at handle into index_block_. Tolerable damage
+  // leaves index_block_ null and sets *damage (the caller rebuilds the
+  // index) and returns OK; any other failure is returned.
+  Status ReadIndexBlock(const BlockHandle& handle, Status* damage);
+  // The meta blocks the meta-index lists (besides the salvage block).
+  struct MetaBlocks {
+    BlockHandle filter;
+    BlockHandle properties;
+    bool has_filter = false;
+    bool has_properties = false;
+  };
+  // Reads the meta-index at metaindex_handle_ into *meta and salvage_handle_
+  // / has_salvage_, checking that every handle ends before it. Tolerable
+  // damage sets *metaindex_ok false and has_properties_ false, notes it and
+  // returns OK. Requires format_version_ and metaindex_handle_ set.
+  Status ReadMetaIndex(MetaBlocks* meta, bool* metaindex_ok);
+  // Reads the properties (which must name options_.comparator) and the
+  // filter (kept only if it holds the kind of keys this reader probes), and
+  // sets data_end_. Requires an intact meta-index (ReadMetaIndex).
+  Status ReadPropertiesAndFilter(const MetaBlocks& meta);
   // Version 2: records damage Open worked around.
   void NoteDamage(const std::string& what);
   // data_end_known: false when the meta-index was unusable; data_end_ is

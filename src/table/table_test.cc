@@ -53,26 +53,12 @@ Status OpenTable(const TableOptions& options, const std::string& bytes,
 
 std::string UserKeyOf(const std::string& ikey) { return std::string(ExtractUserKey(ikey)); }
 
-class TableRoundTripTest : public testing::TestWithParam<std::tuple<CompressionType, size_t>> {};
+using Entries = std::vector<std::pair<std::string, std::string>>;
 
-TEST_P(TableRoundTripTest, EveryEntryBackEveryWay) {
-  const auto [compression, block_size] = GetParam();
-  const uint32_t seed =
-      test::TestSeed() + static_cast<uint32_t>(block_size) + static_cast<uint32_t>(compression);
-  SCOPED_TRACE("seed " + std::to_string(seed));
-  Random rnd(seed);
-  const InternalKeyMap data = test::RandomInternalData(&rnd, 3000, &kCmp, 120);
-  std::vector<std::pair<std::string, std::string>> entries(data.begin(), data.end());
-
-  TableOptions options = InternalOptions();
-  options.compression = compression;
-  options.block_size = block_size;
-  options.block_restart_interval = 1 + static_cast<int>(rnd.Uniform(20));
-  const std::string bytes = BuildTable(options, data);
-  std::unique_ptr<Table> table;
-  ASSERT_TRUE(OpenTable(options, bytes, &table).ok());
-
-  const TableProperties& p = table->properties();
+// The properties of a table built from data with these options.
+void CheckRoundTripProperties(const TableProperties& p, const InternalKeyMap& data,
+                              const Entries& entries, CompressionType compression,
+                              size_t block_size, size_t file_size) {
   EXPECT_EQ(data.size(), p.num_entries);
   uint64_t deletions = 0, key_bytes = 0, value_bytes = 0;
   for (const auto& [k, v] : data) {
@@ -90,11 +76,12 @@ TEST_P(TableRoundTripTest, EveryEntryBackEveryWay) {
   EXPECT_EQ(10u, p.filter_bits_per_key);
   EXPECT_EQ(1u, p.filter_user_keys);
   EXPECT_GE(p.num_data_blocks, (key_bytes + value_bytes) / (block_size + 4096) + 1);
-  EXPECT_LT(p.data_size, bytes.size());
+  EXPECT_LT(p.data_size, file_size);
   EXPECT_GT(p.creation_time, 1600000000u);
+}
 
-  ReadOptions ro;
-  std::unique_ptr<Iterator> it(table->NewIterator(ro));
+// A forward then a backward scan of it show exactly entries.
+void CheckFullScans(Iterator* it, const Entries& entries) {
   size_t i = 0;
   for (it->SeekToFirst(); it->Valid(); it->Next(), i++) {
     ASSERT_LT(i, entries.size());
@@ -111,8 +98,10 @@ TEST_P(TableRoundTripTest, EveryEntryBackEveryWay) {
   }
   ASSERT_EQ(0u, i);
   ASSERT_TRUE(it->status().ok());
+}
 
-  // Seek and SeekForPrev to every key; step across block boundaries.
+// Seek and SeekForPrev to every key; step across block boundaries.
+void CheckSeeksToEveryKey(Iterator* it, const Entries& entries) {
   for (size_t j = 0; j < entries.size(); j++) {
     it->Seek(entries[j].first);
     ASSERT_TRUE(it->Valid());
@@ -131,13 +120,20 @@ TEST_P(TableRoundTripTest, EveryEntryBackEveryWay) {
       ASSERT_EQ(entries[j + 1].first, it->key());
     }
   }
-  // Seek / SeekForPrev to (user key, random sequence) targets, which mostly
-  // fall between entries, and compare with the model.
+}
+
+// Seek / SeekForPrev to (user key, random sequence) targets drawn from rnd,
+// which mostly fall between entries, compared with the model; InternalGet of
+// the same targets.
+void CheckRandomTargets(Table* table, Iterator* it, const InternalKeyMap& data,
+                        const Entries& entries, Random* rnd) {
+  ReadOptions ro;
   for (int t = 0; t < 2000; t++) {
     std::string target;
-    const std::string& base = entries[rnd.Uniform(static_cast<uint32_t>(entries.size()))].first;
-    AppendInternalKey(&target, rnd.OneIn(4) ? test::RandomUserKey(&rnd) : UserKeyOf(base),
-                      rnd.Next64() & kMaxSequenceNumber, rnd.OneIn(2) ? kTypeValue : kTypeDeletion);
+    const std::string& base = entries[rnd->Uniform(static_cast<uint32_t>(entries.size()))].first;
+    AppendInternalKey(&target, rnd->OneIn(4) ? test::RandomUserKey(rnd) : UserKeyOf(base),
+                      rnd->Next64() & kMaxSequenceNumber,
+                      rnd->OneIn(2) ? kTypeValue : kTypeDeletion);
     auto lower = data.lower_bound(target);
     it->Seek(target);
     ASSERT_EQ(lower != data.end(), it->Valid());
@@ -172,8 +168,11 @@ TEST_P(TableRoundTripTest, EveryEntryBackEveryWay) {
     }
   }
   ASSERT_TRUE(it->status().ok());
+}
 
-  // InternalGet of every key finds exactly it.
+// InternalGet of every key finds exactly it.
+void CheckInternalGetOfEveryKey(Table* table, const Entries& entries) {
+  ReadOptions ro;
   for (const auto& [k, v] : entries) {
     int calls = 0;
     ASSERT_TRUE(table
@@ -187,8 +186,10 @@ TEST_P(TableRoundTripTest, EveryEntryBackEveryWay) {
     ASSERT_EQ(1, calls);
     ASSERT_TRUE(table->KeyMayMatch(UserKeyOf(k)));
   }
+}
 
-  // Offsets grow with the key and stay inside the data.
+// Offsets grow with the key and stay inside the data.
+void CheckOffsets(Table* table, const Entries& entries, uint64_t data_size) {
   uint64_t last = 0;
   for (size_t j = 0; j < entries.size(); j += 7) {
     const uint64_t off = table->ApproximateOffsetOf(entries[j].first);
@@ -198,7 +199,37 @@ TEST_P(TableRoundTripTest, EveryEntryBackEveryWay) {
   EXPECT_EQ(0u, table->ApproximateOffsetOf(entries.front().first));
   std::string beyond;
   AppendInternalKey(&beyond, std::string(40, '\xff'), 0, kTypeDeletion);
-  EXPECT_EQ(p.data_size, table->ApproximateOffsetOf(beyond));
+  EXPECT_EQ(data_size, table->ApproximateOffsetOf(beyond));
+}
+
+class TableRoundTripTest : public testing::TestWithParam<std::tuple<CompressionType, size_t>> {};
+
+TEST_P(TableRoundTripTest, EveryEntryBackEveryWay) {
+  const auto [compression, block_size] = GetParam();
+  const uint32_t seed =
+      test::TestSeed() + static_cast<uint32_t>(block_size) + static_cast<uint32_t>(compression);
+  SCOPED_TRACE("seed " + std::to_string(seed));
+  Random rnd(seed);
+  const InternalKeyMap data = test::RandomInternalData(&rnd, 3000, &kCmp, 120);
+  const Entries entries(data.begin(), data.end());
+
+  TableOptions options = InternalOptions();
+  options.compression = compression;
+  options.block_size = block_size;
+  options.block_restart_interval = 1 + static_cast<int>(rnd.Uniform(20));
+  const std::string bytes = BuildTable(options, data);
+  std::unique_ptr<Table> table;
+  ASSERT_TRUE(OpenTable(options, bytes, &table).ok());
+
+  const TableProperties& p = table->properties();
+  CheckRoundTripProperties(p, data, entries, compression, block_size, bytes.size());
+
+  std::unique_ptr<Iterator> it(table->NewIterator(ReadOptions()));
+  ASSERT_NO_FATAL_FAILURE(CheckFullScans(it.get(), entries));
+  ASSERT_NO_FATAL_FAILURE(CheckSeeksToEveryKey(it.get(), entries));
+  ASSERT_NO_FATAL_FAILURE(CheckRandomTargets(table.get(), it.get(), data, entries, &rnd));
+  ASSERT_NO_FATAL_FAILURE(CheckInternalGetOfEveryKey(table.get(), entries));
+  ASSERT_NO_FATAL_FAILURE(CheckOffsets(table.get(), entries, p.data_size));
 }
 
 INSTANTIATE_TEST_SUITE_P(

@@ -12,8 +12,8 @@
 //
 // Thread safety: Get/Set of distinct keys may run concurrently (one writer per
 // key); Open/Create are not thread safe.
-#ifndef LSMKV_TOOLS_STRESS_EXPECTED_H_
-#define LSMKV_TOOLS_STRESS_EXPECTED_H_
+#ifndef LSMKV_TOOLS_STRESS_EXPECTED_STATE_H_
+#define LSMKV_TOOLS_STRESS_EXPECTED_STATE_H_
 
 #include <cstdint>
 #include <string>
@@ -43,6 +43,9 @@ struct Slot {
 std::string KeyFor(uint32_t index);
 // The value with id value_id of key index: 0..1000 arbitrary bytes.
 std::string ValueFor(uint32_t index, uint32_t value_id);
+// The first 8 bytes of KeyFor(index): KeyPrefix(i) <= KeyFor(i) < KeyPrefix(i + 1),
+// so [KeyPrefix(a), KeyPrefix(b)) holds exactly the keys a..b-1.
+std::string KeyPrefix(uint32_t index);
 
 class ExpectedState {
  public:
@@ -69,4 +72,4 @@ class ExpectedState {
 
 }  // namespace lsmkv::stress
 
-#endif  // LSMKV_TOOLS_STRESS_EXPECTED_H_
+#endif  // LSMKV_TOOLS_STRESS_EXPECTED_STATE_H_

@@ -1,4 +1,4 @@
-#include "stress_expected.h"
+#include "stress/expected_state.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -79,6 +79,12 @@ std::string KeyFor(uint32_t index) {
 std::string ValueFor(uint32_t index, uint32_t value_id) {
   Random rnd((static_cast<uint64_t>(index) << 32) | value_id);
   return rnd.RandomBytes(rnd.Uniform(1001));
+}
+
+std::string KeyPrefix(uint32_t index) {
+  char prefix[9];
+  std::snprintf(prefix, sizeof(prefix), "%08x", index);
+  return std::string(prefix, 8);
 }
 
 ExpectedState::~ExpectedState() {

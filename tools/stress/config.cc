@@ -1,0 +1,150 @@
+#include "stress/config.h"
+
+#include <cinttypes>
+#include <cstdio>
+
+#include "util/random.h"
+
+namespace lsmkv::stress {
+
+namespace {
+
+const char* CompressionName(lsmkv::CompressionType type) {
+  switch (type) {
+    case lsmkv::CompressionType::kNone:
+      return "none";
+    case lsmkv::CompressionType::kSnappy:
+      return "snappy";
+    case lsmkv::CompressionType::kLZ4:
+      return "lz4";
+    case lsmkv::CompressionType::kZstd:
+      return "zstd";
+  }
+  return "?";
+}
+
+const char* RecoveryModeName(lsmkv::WalRecoveryMode mode) {
+  switch (mode) {
+    case lsmkv::WalRecoveryMode::kTolerateCorruptedTail:
+      return "kTolerateCorruptedTail";
+    case lsmkv::WalRecoveryMode::kAbsoluteConsistency:
+      return "kAbsoluteConsistency";
+    case lsmkv::WalRecoveryMode::kPointInTime:
+      return "kPointInTime";
+    case lsmkv::WalRecoveryMode::kSkipAnyCorrupted:
+      return "kSkipAnyCorrupted";
+  }
+  return "?";
+}
+
+// Draws the DB options and the workload parameters from config->seed.
+void DrawFromSeed(Config* config) {
+  lsmkv::Random rnd(config->seed ^ 0x6f7074696f6e73ull);
+  lsmkv::Options& o = config->options;
+  o.create_if_missing = true;
+  // 64 KiB .. 8 MiB, log-uniform, not always a power of two.
+  o.write_buffer_size = (size_t{64} << 10 << rnd.Uniform(8)) + rnd.Uniform(4096);
+  o.max_write_buffer_number = 2 + static_cast<int>(rnd.Uniform(5));
+  o.block_size = size_t{256} << rnd.Uniform(9);  // 256 B .. 64 KiB
+  o.block_restart_interval = 1 + static_cast<int>(rnd.Uniform(32));
+  o.compression = static_cast<lsmkv::CompressionType>(rnd.Uniform(4));
+  o.bloom_bits_per_key = static_cast<int>(rnd.Uniform(17));
+  // kAbsoluteConsistency is left out: a kill during a multi-page write(2)
+  // can tear the last WAL record, which that mode rejects by design.
+  static constexpr lsmkv::WalRecoveryMode kModes[] = {
+      lsmkv::WalRecoveryMode::kPointInTime, lsmkv::WalRecoveryMode::kTolerateCorruptedTail,
+      lsmkv::WalRecoveryMode::kSkipAnyCorrupted};
+  o.wal_recovery_mode = kModes[rnd.Uniform(3)];
+  // For the workload's own opens, which follow a clean Close; see Run in main.cc.
+  o.paranoid_checks = rnd.OneIn(2);
+  o.block_cache_size = size_t{64} << 10 << rnd.Uniform(10);  // 64 KiB .. 32 MiB
+  o.max_open_files = rnd.OneIn(4) ? 4 + static_cast<int>(rnd.Uniform(16)) : 1000;
+  o.target_file_size = uint64_t{32} << 10 << rnd.Uniform(9);  // 32 KiB .. 8 MiB
+  o.level0_file_limit = 2 + static_cast<int>(rnd.Uniform(5));
+  o.level0_slowdown_writes_trigger = o.level0_file_limit * 2;
+  o.level0_stop_writes_trigger = o.level0_file_limit * 3;
+  o.max_bytes_for_level_base = uint64_t{256} << 10 << rnd.Uniform(9);  // 256 KiB .. 64 MiB
+  o.level_size_multiplier = 2 + static_cast<int>(rnd.Uniform(9));
+  o.max_manifest_file_size = rnd.OneIn(3) ? uint64_t{2} << 10 << rnd.Uniform(6)  // 2 .. 64 KiB
+                                          : uint64_t{64} << 20;
+  o.max_background_compactions = 1 + static_cast<int>(rnd.Uniform(3));
+  static constexpr uint32_t kSyncPercents[] = {0, 1, 10, 50};
+  config->sync_percent = kSyncPercents[rnd.Uniform(4)];
+  config->flush_one_in = 500u << rnd.Uniform(5);     // 500 .. 8000
+  config->compact_one_in = 2000u << rnd.Uniform(4);  // 2000 .. 16000
+  config->batch_keys_max = 2 + rnd.Uniform(15);      // 2 .. 16
+  config->scan_keys_max = 8u << rnd.Uniform(5);      // 8 .. 128
+}
+
+}  // namespace
+
+void Randomize(Config* config) {
+  DrawFromSeed(config);
+  if (config->max_manifest_file_size_override != 0) {
+    config->options.max_manifest_file_size = config->max_manifest_file_size_override;
+  }
+  if (config->block_cache_size_override != 0) {
+    config->options.block_cache_size = static_cast<size_t>(config->block_cache_size_override);
+  }
+  if (config->write_buffer_size_override != 0) {
+    config->options.write_buffer_size = static_cast<size_t>(config->write_buffer_size_override);
+  }
+}
+
+std::string KillFlags(const Config& c) {
+  std::string out;
+  if (!c.kill_point.empty()) {
+    out += " --kill_point " + c.kill_point + " --kill_after " + std::to_string(c.kill_after);
+    if (c.kill_before) out += " --kill_before";
+  }
+  if (c.kill_odds > 0) out += " --kill_odds " + std::to_string(c.kill_odds);
+  return out;
+}
+
+std::string OverrideFlags(const Config& c) {
+  std::string out;
+  if (c.max_manifest_file_size_override != 0) {
+    out += " --max_manifest_file_size " + std::to_string(c.max_manifest_file_size_override);
+  }
+  if (c.block_cache_size_override != 0) {
+    out += " --block_cache_size " + std::to_string(c.block_cache_size_override);
+  }
+  if (c.write_buffer_size_override != 0) {
+    out += " --write_buffer_size " + std::to_string(c.write_buffer_size_override);
+  }
+  return out;
+}
+
+void PrintConfig(const Config& c, const char* mode) {
+  const lsmkv::Options& o = c.options;
+  const bool verify_only = std::string(mode) == "verify-only";
+  std::printf("lsmkv_stress: %s seed=%" PRIu64 " threads=%u keys=%u seconds=%g ops=%" PRIu64
+              "\n"
+              "  write_buffer_size=%zu max_write_buffer_number=%d block_size=%zu "
+              "block_restart_interval=%d compression=%s bloom_bits_per_key=%d wal_recovery_mode=%s "
+              "paranoid_checks=%d\n"
+              "  block_cache_size=%zu max_open_files=%d target_file_size=%" PRIu64
+              " level0_file_limit=%d max_bytes_for_level_base=%" PRIu64
+              " level_size_multiplier=%d max_manifest_file_size=%" PRIu64
+              " max_background_compactions=%d\n"
+              "  sync_percent=%u flush_one_in=%u compact_one_in=%u batch_keys_max=%u "
+              "scan_keys_max=%u\n"
+              "  reproduce: lsmkv_stress --db %s --expected %s --seed %" PRIu64
+              " --threads %u --keys %u --seconds %g --ops %" PRIu64 "%s%s%s\n",
+              mode, c.seed, c.threads, c.keys, c.seconds, c.ops, o.write_buffer_size,
+              o.max_write_buffer_number, o.block_size, o.block_restart_interval,
+              CompressionName(o.compression), o.bloom_bits_per_key,
+              RecoveryModeName(o.wal_recovery_mode),
+              verify_only         ? 0
+              : o.paranoid_checks ? 1
+                                  : 0,
+              o.block_cache_size, o.max_open_files, o.target_file_size, o.level0_file_limit,
+              o.max_bytes_for_level_base, o.level_size_multiplier, o.max_manifest_file_size,
+              o.max_background_compactions, c.sync_percent, c.flush_one_in, c.compact_one_in,
+              c.batch_keys_max, c.scan_keys_max, c.db_path.c_str(), c.expected_path.c_str(), c.seed,
+              c.threads, c.keys, c.seconds, c.ops, OverrideFlags(c).c_str(),
+              verify_only ? " --verify-only" : "", verify_only ? "" : KillFlags(c).c_str());
+  std::fflush(stdout);
+}
+
+}  // namespace lsmkv::stress
