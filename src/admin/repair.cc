@@ -527,9 +527,7 @@ Status Repairer::ScanTable(uint64_t number) {
 // The repair policy over the WAL events: skip-corrupted replay into mem_;
 // each log gets a file report of what was salvaged and lost.
 Status Repairer::ReplayLogs(const std::vector<uint64_t>& numbers) {
-  std::vector<log::WalFile> files;
-  for (uint64_t number : numbers) files.push_back({number, LogFileName(dbname_, number)});
-  log::BatchReader reader(env_, std::move(files));
+  log::BatchReader reader(env_, dbname_, numbers);
   log::WalEvent e;
   WriteBatch batch;
   RepairFileReport r;  // of the log being read

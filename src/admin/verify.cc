@@ -277,9 +277,7 @@ void Verifier::CheckTableContents(const tools::TableWalker& walker, const FileMe
 // tail not followed by records a note; batches are counted and their
 // sequence numbers must increase.
 void Verifier::CheckLogs(const std::vector<uint64_t>& numbers) {
-  std::vector<log::WalFile> files;
-  for (uint64_t number : numbers) files.push_back({number, LogFileName(dbname_, number)});
-  log::BatchReader reader(env_, std::move(files));
+  log::BatchReader reader(env_, dbname_, numbers);
   log::WalEvent e;
   uint64_t size = 0;                 // of the log being read
   SequenceNumber last_sequence = 0;  // of the last batch with operations

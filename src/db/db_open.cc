@@ -286,9 +286,7 @@ Status DBImpl::Recover(VersionEdit* edit, bool* created) {
 Status DBImpl::ReplayLogs(const std::vector<uint64_t>& log_numbers, SequenceNumber* max_sequence,
                           VersionEdit* edit, std::shared_ptr<MemTable>* mem) {
   const WalRecoveryMode mode = options_.wal_recovery_mode;
-  std::vector<log::WalFile> files;
-  for (uint64_t number : log_numbers) files.push_back({number, LogFileName(dbname_, number)});
-  log::BatchReader reader(env_, std::move(files));
+  log::BatchReader reader(env_, dbname_, log_numbers);
   // kPointInTime has met an inconsistency: every later batch is dropped (but
   // still read, for its sequence numbers).
   bool stop_replay = false;

@@ -3,6 +3,7 @@
 #include <cassert>
 #include <utility>
 
+#include "base/filename.h"
 #include "base/write_batch_format.h"
 
 namespace lsmkv::log {
@@ -32,6 +33,20 @@ const char* WalEventTypeName(WalEvent::Type type) {
 BatchReader::BatchReader(Env* env, std::vector<WalFile> logs) : env_(env), logs_(std::move(logs)) {
   assert(env_ != nullptr);
 }
+
+namespace {
+
+std::vector<WalFile> LogsOf(const std::string& dbname, const std::vector<uint64_t>& numbers) {
+  std::vector<WalFile> logs;
+  for (uint64_t number : numbers) logs.push_back({number, LogFileName(dbname, number)});
+  return logs;
+}
+
+}  // namespace
+
+BatchReader::BatchReader(Env* env, const std::string& dbname,
+                         const std::vector<uint64_t>& log_numbers)
+    : BatchReader(env, LogsOf(dbname, log_numbers)) {}
 
 BatchReader::~BatchReader() = default;
 

@@ -100,6 +100,8 @@ class BatchReader {
   // numbers) through env, which must outlive the reader. Checksums are
   // always verified: this is for recovery and the tools.
   BatchReader(Env* env, std::vector<WalFile> logs);
+  // Reads the WALs numbered log_numbers (ascending) of database dbname.
+  BatchReader(Env* env, const std::string& dbname, const std::vector<uint64_t>& log_numbers);
 
   BatchReader(const BatchReader&) = delete;
   BatchReader& operator=(const BatchReader&) = delete;

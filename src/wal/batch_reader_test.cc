@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "base/filename.h"
 #include "base/write_batch_format.h"
 #include "lsmkv/env.h"
 #include "util/coding.h"
@@ -55,7 +56,7 @@ struct Ev {
   uint64_t hole_log_number = 0;
 };
 
-std::string Path(uint64_t number) { return "/wal/" + std::to_string(number) + ".log"; }
+std::string Path(uint64_t number) { return LogFileName("/wal", number); }
 
 class BatchReaderTest : public testing::Test {
  protected:
@@ -66,9 +67,7 @@ class BatchReaderTest : public testing::Test {
   }
 
   std::vector<Ev> ReadAll(const std::vector<uint64_t>& numbers, Env* env = nullptr) {
-    std::vector<WalFile> files;
-    for (uint64_t n : numbers) files.push_back({n, Path(n)});
-    BatchReader reader(env != nullptr ? env : env_.get(), std::move(files));
+    BatchReader reader(env != nullptr ? env : env_.get(), "/wal", numbers);
     std::vector<Ev> out;
     WalEvent e;
     while (reader.Next(&e)) {
