@@ -12,7 +12,7 @@
 #include "db/write_batch_internal.h"
 #include "table/table.h"
 #include "table/table_options.h"
-#include "wal/log_reader.h"
+#include "wal/batch_reader.h"
 
 namespace lsmkv {
 
@@ -70,18 +70,6 @@ class Dumper {
   uint64_t damage_ = 0;
 };
 
-class DumpReporter : public log::Reader::Reporter {
- public:
-  explicit DumpReporter(std::function<void(const std::string&)> fn) : fn_(std::move(fn)) {}
-  void Corruption(uint64_t offset, size_t bytes, const Status& reason) override {
-    fn_(reason.ToString() + " (" + std::to_string(bytes) + " bytes dropped at offset " +
-        std::to_string(offset) + ")");
-  }
-
- private:
-  std::function<void(const std::string&)> fn_;
-};
-
 void Dumper::PrintBatch(const WriteBatch& batch) {
   struct Printer : WriteBatch::Handler {
     Dumper* d;
@@ -98,41 +86,52 @@ void Dumper::PrintBatch(const WriteBatch& batch) {
   batch.Iterate(&printer).PermitUncheckedError();  // validated by the caller
 }
 
+// The dump policy over the WAL events of one log: batches are printed,
+// damage is a "!!" line.
 Status Dumper::Log(const std::string& path, uint64_t number) {
-  std::unique_ptr<SequentialFile> file;
-  Status s = env_->NewSequentialFile(path, &file);
-  if (!s.ok()) return s;
-  out_ << "file\t" << path << "\twrite-ahead log " << number << ", "
-       << tools::FileSizeOrZero(env_, path) << " bytes\n";
-  out_ << "# record: @offset batch first_sequence ops bytes; then op sequence key [value]\n";
-  DumpReporter reporter([this](const std::string& line) { Damage(line); });
-  log::Reader reader(file.get(), &reporter, /*verify_checksums=*/true, number, path);
-  std::string record;
+  log::BatchReader reader(env_, {log::WalFile{number, path}});
+  log::WalEvent e;
   WriteBatch batch;
-  struct Validator : WriteBatch::Handler {
-    void Put(std::string_view, std::string_view) override {}
-    void Delete(std::string_view) override {}
-  } validator;
-  uint64_t records = 0, ops = 0;
-  while (reader.ReadRecord(&record)) {
-    const std::string at = "@" + Num(reader.LastRecordOffset());
-    s = WriteBatchInternal::SetContents(&batch, record);
-    if (s.ok()) s = batch.Iterate(&validator);
-    if (!s.ok()) {
-      Damage(path + ": record " + at + " (" + Num(record.size()) +
-             " bytes) is not a valid write batch: " + s.ToString());
-      continue;
+  uint64_t records = 0, ops = 0, torn_bytes = 0;
+  while (reader.Next(&e)) {
+    switch (e.type) {
+      case log::WalEvent::Type::kLogUnreadable:
+        return e.status;
+      case log::WalEvent::Type::kLogStart:
+        out_ << "file\t" << path << "\twrite-ahead log " << number << ", "
+             << tools::FileSizeOrZero(env_, path) << " bytes\n";
+        out_ << "# record: @offset batch first_sequence ops bytes; then op sequence key [value]\n";
+        break;
+      case log::WalEvent::Type::kDropped:
+        Damage(tools::DescribeWalDrop(e));
+        break;
+      case log::WalEvent::Type::kBadBatch:
+        Damage(path + ": record @" + Num(e.offset) + " (" + Num(e.bytes) +
+               " bytes) is not a valid write batch: " + e.status.ToString());
+        break;
+      case log::WalEvent::Type::kBatch: {
+        Status s = WriteBatchInternal::SetContents(&batch, e.record);
+        if (!s.ok()) return s;  // the reader validated it
+        records++;
+        ops += e.count;
+        out_ << "@" << e.offset << "\tbatch\t" << e.sequence << "\t" << e.count << " ops\t"
+             << e.bytes << " bytes\n";
+        PrintBatch(batch);
+        break;
+      }
+      case log::WalEvent::Type::kHole:  // one log: never
+        break;
+      case log::WalEvent::Type::kTornTail:
+        torn_bytes = e.bytes;
+        break;
+      case log::WalEvent::Type::kLogEnd:
+        if (!e.status.ok()) return e.status;
+        out_ << "end\t" << EndName(e.end);
+        if (e.end == log::Reader::End::kTornTail) out_ << " (" << torn_bytes << " bytes)";
+        out_ << "\n";
+        break;
     }
-    records++;
-    ops += WriteBatchInternal::Count(&batch);
-    out_ << at << "\tbatch\t" << WriteBatchInternal::Sequence(&batch) << "\t"
-         << WriteBatchInternal::Count(&batch) << " ops\t" << record.size() << " bytes\n";
-    PrintBatch(batch);
   }
-  if (!reader.status().ok()) return reader.status();
-  out_ << "end\t" << EndName(reader.EndReason());
-  if (reader.TornTail()) out_ << " (" << reader.TornTailBytes() << " bytes)";
-  out_ << "\n";
   out_ << "summary\t" << records << " records, " << ops << " operations, " << damage_
        << " damaged region(s)\n";
   return Result(path);

@@ -28,7 +28,7 @@
 #include "table/table.h"
 #include "table/table_builder.h"
 #include "table/table_options.h"
-#include "wal/log_reader.h"
+#include "wal/batch_reader.h"
 #include "wal/log_writer.h"
 
 namespace lsmkv {
@@ -256,7 +256,8 @@ class Repairer {
   const FileMetaData* KnownMeta(uint64_t number) const;
   void AddWholeFileLoss(uint64_t number, const std::string& why, RepairFileReport* r);
   Status ScanTable(uint64_t number);
-  Status ReplayLog(uint64_t number);
+  // Replays the WALs numbers (oldest first) into mem_.
+  Status ReplayLogs(const std::vector<uint64_t>& numbers);
   Status WriteMerged();
   Status AddOutput(std::string_view key, std::string_view value);
   Status FinishOutput();
@@ -523,76 +524,73 @@ Status Repairer::ScanTable(uint64_t number) {
   return Status::OK();
 }
 
-class LogLoss : public log::Reader::Reporter {
- public:
-  explicit LogLoss(RepairFileReport* r) : r_(r) {}
-  void Corruption(uint64_t offset, size_t bytes, const Status& reason) override {
-    r_->bytes_lost += bytes;
-    r_->details.push_back(reason.ToString() + " (" + std::to_string(bytes) +
-                          " bytes dropped at offset " + std::to_string(offset) + ")");
-    regions++;
-  }
-  uint64_t regions = 0;
-
- private:
-  RepairFileReport* r_;
-};
-
-Status Repairer::ReplayLog(uint64_t number) {
-  const std::string path = LogFileName(dbname_, number);
-  RepairFileReport r;
-  r.file = files_.logs[number];
-  std::unique_ptr<SequentialFile> file;
-  Status s = env_->NewSequentialFile(path, &file);
-  if (!s.ok()) return s;
-  LogLoss reporter(&r);
-  log::Reader reader(file.get(), &reporter, /*verify_checksums=*/true, number, path);
-  std::string record;
+// The repair policy over the WAL events: skip-corrupted replay into mem_;
+// each log gets a file report of what was salvaged and lost.
+Status Repairer::ReplayLogs(const std::vector<uint64_t>& numbers) {
+  log::BatchReader reader(env_, dbname_, numbers);
+  log::WalEvent e;
   WriteBatch batch;
-  struct Validator : WriteBatch::Handler {
-    void Put(std::string_view, std::string_view) override {}
-    void Delete(std::string_view) override {}
-  } validator;
-  uint64_t undecodable = 0;
-  while (reader.ReadRecord(&record)) {
-    const std::string where = "record at offset " + Num(reader.LastRecordOffset());
-    s = WriteBatchInternal::SetContents(&batch, record);
-    if (s.ok()) s = batch.Iterate(&validator);
-    if (!s.ok()) {
-      undecodable++;
-      r.bytes_lost += record.size();
-      r.details.push_back(where + ": not a valid write batch: " + s.ToString());
-      continue;
+  RepairFileReport r;  // of the log being read
+  uint64_t regions = 0, undecodable = 0;
+  while (reader.Next(&e)) {
+    switch (e.type) {
+      case log::WalEvent::Type::kLogUnreadable:
+        return e.status;
+      case log::WalEvent::Type::kLogStart:
+        r = RepairFileReport();
+        r.file = files_.logs[e.log_number];
+        regions = undecodable = 0;
+        break;
+      case log::WalEvent::Type::kDropped:
+        r.bytes_lost += e.bytes;
+        r.details.push_back(tools::DescribeWalDrop(e));
+        regions++;
+        break;
+      case log::WalEvent::Type::kBadBatch:
+        undecodable++;
+        r.bytes_lost += e.bytes;
+        r.details.push_back("record at offset " + Num(e.offset) +
+                            ": not a valid write batch: " + e.status.ToString());
+        break;
+      case log::WalEvent::Type::kHole:  // Not a loss of this log: its tail is reported.
+        break;
+      case log::WalEvent::Type::kBatch: {
+        if (e.count == 0) break;
+        const SequenceNumber last = e.sequence + e.count - 1;
+        NoteSequence(last);
+        if (e.sequence <= mem_last_sequence_) {
+          // Replayed already (or out of order): inserting it again could put
+          // two entries with one sequence number into the memtable.
+          report_->warnings.push_back(r.file + ": record at offset " + Num(e.offset) +
+                                      " repeats sequence " + Num(e.sequence) + " (not above " +
+                                      Num(mem_last_sequence_) + "); skipped");
+          break;
+        }
+        Status s = WriteBatchInternal::SetContents(&batch, e.record);
+        if (s.ok()) s = WriteBatchInternal::InsertInto(&batch, mem_.get());
+        if (!s.ok()) return s;
+        mem_last_sequence_ = last;
+        r.records_salvaged += e.count;
+        break;
+      }
+      case log::WalEvent::Type::kTornTail:
+        // A write cut by a crash before it was complete, hence before it was
+        // acknowledged as synced: Open drops it the same way. Not a loss.
+        r.details.push_back("incomplete last record (" + Num(e.bytes) +
+                            " bytes), cut by a crash; dropped as Open would");
+        break;
+      case log::WalEvent::Type::kLogEnd: {
+        if (!e.status.ok()) return e.status;
+        const bool lost = regions > 0 || undecodable > 0;
+        if (regions == 0) r.records_lost = undecodable;
+        r.outcome =
+            !lost ? "salvaged" : (r.records_salvaged > 0 ? "partly salvaged" : "unreadable");
+        report_->files.push_back(std::move(r));
+        progress_->Add(tools::FileSizeOrZero(env_, std::string(e.path)));
+        break;
+      }
     }
-    const uint32_t count = WriteBatchInternal::Count(&batch);
-    if (count == 0) continue;
-    const SequenceNumber first = WriteBatchInternal::Sequence(&batch);
-    const SequenceNumber last = first + count - 1;
-    NoteSequence(last);
-    if (first <= mem_last_sequence_) {
-      // Replayed already (or out of order): inserting it again could put two
-      // entries with one sequence number into the memtable.
-      report_->warnings.push_back(r.file + ": " + where + " repeats sequence " + Num(first) +
-                                  " (not above " + Num(mem_last_sequence_) + "); skipped");
-      continue;
-    }
-    s = WriteBatchInternal::InsertInto(&batch, mem_.get());
-    if (!s.ok()) return s;
-    mem_last_sequence_ = last;
-    r.records_salvaged += count;
   }
-  if (!reader.status().ok()) return reader.status();
-  if (reader.TornTail()) {
-    // A write cut by a crash before it was complete, hence before it was
-    // acknowledged as synced: Open drops it the same way. Not a loss.
-    r.details.push_back("incomplete last record (" + Num(reader.TornTailBytes()) +
-                        " bytes), cut by a crash; dropped as Open would");
-  }
-  const bool lost = reporter.regions > 0 || undecodable > 0;
-  if (reporter.regions == 0) r.records_lost = undecodable;
-  r.outcome = !lost ? "salvaged" : (r.records_salvaged > 0 ? "partly salvaged" : "unreadable");
-  report_->files.push_back(std::move(r));
-  progress_->Add(tools::FileSizeOrZero(env_, path));
   return Status::OK();
 }
 
@@ -792,10 +790,8 @@ Status Repairer::RunLocked() {
   }
   mem_.reset(new MemTable(icmp_));
   mem_->Ref();
-  for (uint64_t n : logs) {
-    s = ReplayLog(n);
-    if (!s.ok()) return s;
-  }
+  s = ReplayLogs(logs);
+  if (!s.ok()) return s;
   s = WriteMerged();
   if (s.ok()) s = Install();
   if (!s.ok() && report_->new_manifest.empty()) {

@@ -372,6 +372,32 @@ TEST_F(RepairTest, DamagedWalSkipsOnlyTheDamagedRecords) {
   ExpectVerifies();
 }
 
+// A checksum-valid record whose sequence numbers overflow is damage, as at
+// Open: that record is lost and counted, the repair goes on.
+TEST_F(RepairTest, WalBatchWithOverflowingSequenceIsLostNotFatal) {
+  ASSERT_TRUE(Open().ok());
+  Fill(0, 100, 1, false);
+  Close();
+  const std::string log = Files(FileType::kLogFile).back();
+  WriteBatch bad;
+  bad.Put("zzz", "never");
+  AppendWalBatch(log, bad, kMaxSequenceNumber);
+  ASSERT_TRUE(Repair().ok()) << Report();
+  const RepairFileReport* f = FileReport(Basename(log));
+  ASSERT_NE(nullptr, f) << Report();
+  EXPECT_EQ("partly salvaged", f->outcome);
+  EXPECT_EQ(100u, f->records_salvaged);
+  ASSERT_TRUE(f->records_lost.has_value());
+  EXPECT_EQ(1u, *f->records_lost);
+  EXPECT_EQ(bad.ApproximateSize(), f->bytes_lost);
+  ASSERT_EQ(1u, f->details.size()) << Report();
+  EXPECT_NE(std::string::npos, f->details[0].find("not a valid write batch")) << Report();
+  EXPECT_NE(std::string::npos, f->details[0].find("exceed the largest sequence number"))
+      << Report();
+  EXPECT_EQ(100u, CheckNoWrongValues());
+  ExpectVerifies();
+}
+
 TEST_F(RepairTest, TruncatedManifestIsRebuiltFromEveryFile) {
   ASSERT_TRUE(Open().ok());
   Fill(0, 300, 1, true);

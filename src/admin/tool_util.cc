@@ -77,6 +77,11 @@ uint64_t FileSizeOrZero(Env* env, const std::string& fname) {
   return size;
 }
 
+std::string DescribeWalDrop(const log::WalEvent& dropped) {
+  return dropped.status.ToString() + " (" + std::to_string(dropped.bytes) +
+         " bytes dropped at offset " + std::to_string(dropped.offset) + ")";
+}
+
 std::string HumanBytes(uint64_t bytes) {
   static const char* const kUnits[] = {"B", "KiB", "MiB", "GiB", "TiB"};
   double v = static_cast<double>(bytes);

@@ -1,6 +1,7 @@
 // Helpers shared by the operator tools (verify, repair, dump, checkpoint):
-// rendering of arbitrary bytes, the files of a database directory and
-// throttled progress reports (copying a file is env/env_util.h).
+// rendering of arbitrary bytes, the files of a database directory, the line
+// for a damaged WAL region and throttled progress reports (copying a file is
+// env/env_util.h).
 //
 // Thread safety: the free functions are thread safe; Progress is not.
 #ifndef LSMKV_ADMIN_TOOL_UTIL_H_
@@ -16,6 +17,7 @@
 #include "lsmkv/env.h"
 #include "lsmkv/status.h"
 #include "lsmkv/tools.h"
+#include "wal/batch_reader.h"
 
 namespace lsmkv::tools {
 
@@ -40,6 +42,10 @@ Status ListDbFiles(Env* env, const std::string& dbname, DbFiles* files);
 
 // The size of fname, or 0 if it cannot be read.
 uint64_t FileSizeOrZero(Env* env, const std::string& fname);
+
+// How verify, repair and dump describe a kDropped event: its reason, then
+// "(<bytes> bytes dropped at offset <offset>)".
+std::string DescribeWalDrop(const log::WalEvent& dropped);
 
 // "12.3 KiB", "4.0 MiB".
 std::string HumanBytes(uint64_t bytes);

@@ -18,10 +18,12 @@
 #include "base/dbformat.h"
 #include "base/filename.h"
 #include "db/db_testutil.h"
+#include "db/write_batch_internal.h"
 #include "gtest/gtest.h"
 #include "lsmkv/db.h"
 #include "lsmkv/tools.h"
 #include "util/testutil.h"
+#include "wal/log_writer.h"
 
 namespace lsmkv::test {
 
@@ -108,6 +110,21 @@ class ToolsTest : public ::testing::Test {
     ASSERT_LT(offset, data.size());
     data[offset] = static_cast<char>(data[offset] ^ 0x5a);
     WriteAll(path, data);
+  }
+  // Appends to the WAL at path a record holding batch, its header set to
+  // sequence: bytes the engine never writes when sequence is out of range.
+  static void AppendWalBatch(const std::string& path, WriteBatch batch, SequenceNumber sequence) {
+    uint64_t number = 0;
+    FileType type;
+    ASSERT_TRUE(ParseFileName(Basename(path), &number, &type)) << path;
+    const uint64_t length = Size(path);
+    WriteBatchInternal::SetSequence(&batch, sequence);
+    std::unique_ptr<WritableFile> file;
+    ASSERT_TRUE(Env::Default()->NewAppendableFile(path, &file).ok()) << path;
+    log::Writer writer(file.get(), number, length);
+    ASSERT_TRUE(writer.AddRecord(WriteBatchInternal::Contents(&batch)).ok());
+    ASSERT_TRUE(file->Sync().ok());
+    ASSERT_TRUE(file->Close().ok());
   }
   static void Truncate(const std::string& path, uint64_t size) {
     ASSERT_EQ(0, ::truncate(path.c_str(), static_cast<off_t>(size)));

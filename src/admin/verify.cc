@@ -7,10 +7,9 @@
 #include "admin/tool_util.h"
 #include "base/dbformat.h"
 #include "base/filename.h"
-#include "db/write_batch_internal.h"
 #include "table/table.h"
 #include "table/table_options.h"
-#include "wal/log_reader.h"
+#include "wal/batch_reader.h"
 
 namespace lsmkv {
 
@@ -39,7 +38,8 @@ class Verifier {
   void CheckFilesPresent();
   void CheckTable(uint64_t number, const ManifestContents::LiveFile& live);
   void CheckTableContents(const tools::TableWalker& walker, const FileMetaData& meta);
-  void CheckLog(uint64_t number);
+  // Reads the WALs numbers, oldest first.
+  void CheckLogs(const std::vector<uint64_t>& numbers);
 
   const std::string dbname_;
   Env* const env_;
@@ -49,9 +49,6 @@ class Verifier {
   tools::DbFiles files_;
   ManifestContents manifest_;
   std::unique_ptr<tools::Progress> progress_;
-  // WAL checks across files.
-  SequenceNumber last_log_sequence_ = 0;
-  std::string pending_hole_;  // a non-last WAL ended in a torn record
 };
 
 Status Verifier::Run() {
@@ -155,10 +152,7 @@ void Verifier::CheckFilesPresent() {
     Problem(manifest_.path + ": needs WAL " + LogFileName(dbname_, manifest_.log_number) +
             ", which is missing (the MANIFEST lost edits, or the WAL was deleted)");
   }
-  for (uint64_t number : logs_to_check) CheckLog(number);
-  if (!pending_hole_.empty()) {
-    Note(pending_hole_ + ": incomplete last record (a write cut by a crash; Open drops it)");
-  }
+  CheckLogs(logs_to_check);
   for (const auto& [number, name] : files_.manifests) {
     if (number != manifest_.number) {
       Note(dbname_ + "/" + name + ": not the live MANIFEST (Open removes it)");
@@ -279,63 +273,58 @@ void Verifier::CheckTableContents(const tools::TableWalker& walker, const FileMe
   }
 }
 
-class LogProblems : public log::Reader::Reporter {
- public:
-  explicit LogProblems(VerifyReport* report) : report_(report) {}
-  void Corruption(uint64_t offset, size_t bytes, const Status& reason) override {
-    report_->problems.push_back(reason.ToString() + " (" + std::to_string(bytes) +
-                                " bytes dropped at offset " + std::to_string(offset) + ")");
-  }
-
- private:
-  VerifyReport* report_;
-};
-
-void Verifier::CheckLog(uint64_t number) {
-  const std::string path = LogFileName(dbname_, number);
-  const uint64_t size = tools::FileSizeOrZero(env_, path);
-  report_->logs++;
-  report_->log_bytes += size;
-  std::unique_ptr<SequentialFile> file;
-  Status s = env_->NewSequentialFile(path, &file);
-  if (!s.ok()) {
-    Problem(path + ": cannot be read: " + s.ToString());
-    return;
-  }
-  LogProblems reporter(report_);
-  log::Reader reader(file.get(), &reporter, /*verify_checksums=*/true, number, path);
-  std::string record;
-  WriteBatch batch;
-  struct Validator : WriteBatch::Handler {
-    void Put(std::string_view, std::string_view) override {}
-    void Delete(std::string_view) override {}
-  } validator;
-  while (reader.ReadRecord(&record)) {
-    const std::string where = path + ": record at offset " + Num(reader.LastRecordOffset());
-    if (!pending_hole_.empty()) {
-      Problem(pending_hole_ + ": incomplete record followed by later records in " + path +
-              " (a hole in the write history)");
-      pending_hole_.clear();
+// The verify policy over the WAL events: every loss is a problem, a torn
+// tail not followed by records a note; batches are counted and their
+// sequence numbers must increase.
+void Verifier::CheckLogs(const std::vector<uint64_t>& numbers) {
+  log::BatchReader reader(env_, dbname_, numbers);
+  log::WalEvent e;
+  uint64_t size = 0;                 // of the log being read
+  SequenceNumber last_sequence = 0;  // of the last batch with operations
+  std::string torn;  // the last log that ended inside a record, if no record followed
+  while (reader.Next(&e)) {
+    const std::string path(e.path);
+    switch (e.type) {
+      case log::WalEvent::Type::kLogStart:
+      case log::WalEvent::Type::kLogUnreadable:
+        size = tools::FileSizeOrZero(env_, path);
+        report_->logs++;
+        report_->log_bytes += size;
+        if (!e.status.ok()) Problem(path + ": cannot be read: " + e.status.ToString());
+        break;
+      case log::WalEvent::Type::kDropped:
+        Problem(tools::DescribeWalDrop(e));
+        break;
+      case log::WalEvent::Type::kHole:
+        Problem(std::string(e.hole_path) + ": incomplete record followed by later records in " +
+                path + " (a hole in the write history)");
+        torn.clear();
+        break;
+      case log::WalEvent::Type::kBadBatch:
+        Problem(path + ": record at offset " + Num(e.offset) +
+                " is not a valid write batch: " + e.status.ToString());
+        break;
+      case log::WalEvent::Type::kBatch:
+        report_->log_records++;
+        if (e.count == 0) break;
+        if (e.sequence <= last_sequence) {
+          Problem(path + ": record at offset " + Num(e.offset) + ": sequence " + Num(e.sequence) +
+                  " is not above the previous record's " + Num(last_sequence));
+        }
+        last_sequence = e.sequence + e.count - 1;
+        break;
+      case log::WalEvent::Type::kTornTail:
+        torn = path;
+        break;
+      case log::WalEvent::Type::kLogEnd:
+        if (!e.status.ok()) Problem(path + ": read error: " + e.status.ToString());
+        progress_->Add(size);
+        break;
     }
-    s = WriteBatchInternal::SetContents(&batch, record);
-    if (s.ok()) s = batch.Iterate(&validator);
-    if (!s.ok()) {
-      Problem(where + " is not a valid write batch: " + s.ToString());
-      continue;
-    }
-    report_->log_records++;
-    const uint32_t count = WriteBatchInternal::Count(&batch);
-    if (count == 0) continue;
-    const SequenceNumber first = WriteBatchInternal::Sequence(&batch);
-    if (first <= last_log_sequence_) {
-      Problem(where + ": sequence " + Num(first) + " is not above the previous record's " +
-              Num(last_log_sequence_));
-    }
-    last_log_sequence_ = first + count - 1;
   }
-  if (!reader.status().ok()) Problem(path + ": read error: " + reader.status().ToString());
-  if (reader.TornTail()) pending_hole_ = path;
-  progress_->Add(size);
+  if (!torn.empty()) {
+    Note(torn + ": incomplete last record (a write cut by a crash; Open drops it)");
+  }
 }
 
 }  // namespace

@@ -176,6 +176,22 @@ TEST_F(VerifyTest, DamagedWalIsReportedWithOffset) {
   EXPECT_LT(report_.log_records, 200u);
 }
 
+// What Open would drop as damage, verify reports: here a checksum-valid
+// record whose sequence numbers overflow.
+TEST_F(VerifyTest, WalBatchWithOverflowingSequenceIsReported) {
+  Build();
+  const std::string log = Files(FileType::kLogFile).back();
+  WriteBatch bad;
+  bad.Put("zzz", "never");
+  AppendWalBatch(log, bad, kMaxSequenceNumber);
+  ASSERT_TRUE(Verify().IsCorruption());
+  ASSERT_EQ(1u, report_.problems.size()) << Problems();
+  EXPECT_TRUE(ProblemMentions(Basename(log) + ": record at offset ")) << Problems();
+  EXPECT_TRUE(ProblemMentions("is not a valid write batch")) << Problems();
+  EXPECT_TRUE(ProblemMentions("exceed the largest sequence number")) << Problems();
+  EXPECT_EQ(200u, report_.log_records);
+}
+
 TEST_F(VerifyTest, WalChecksCanBeSkipped) {
   Build();
   FlipByte(Files(FileType::kLogFile).back(), 100);

@@ -117,15 +117,8 @@ class DBImpl final : public DB {
   // --- open / recovery (db_open.cc) ---
   Status NewDB();
   Status Recover(VersionEdit* edit, bool* created);
-  // A log that ended inside a record: a hole in history if a later log
-  // turns out to have records (file empty: none pending).
-  struct WalHole {
-    std::string file;
-    uint64_t bytes = 0;
-  };
-  Status ReplayLogFile(uint64_t log_number, bool last_log, SequenceNumber* max_sequence,
-                       VersionEdit* edit, std::shared_ptr<MemTable>* mem, bool* stop_replay,
-                       WalHole* pending_hole);
+  Status ReplayLogs(const std::vector<uint64_t>& log_numbers, SequenceNumber* max_sequence,
+                    VersionEdit* edit, std::shared_ptr<MemTable>* mem);
 
   // --- write path (db_impl.cc) ---
   Status ValidateBatch(const WriteBatch* batch) const;

@@ -7,7 +7,7 @@
 #include "db/db_impl.h"
 #include "db/write_batch_internal.h"
 #include "memtable/memtable.h"
-#include "wal/log_reader.h"
+#include "wal/batch_reader.h"
 #include "wal/log_writer.h"
 
 namespace lsmkv {
@@ -56,13 +56,6 @@ const char* ModeName(WalRecoveryMode mode) {
   }
   return "?";
 }
-
-struct LogReporter : public log::Reader::Reporter {
-  std::vector<std::pair<uint64_t, Status>> damage;  // (bytes dropped, reason)
-  void Corruption(uint64_t offset, size_t bytes, const Status& reason) override {
-    damage.emplace_back(bytes, reason);
-  }
-};
 
 }  // namespace
 
@@ -269,13 +262,8 @@ Status DBImpl::Recover(VersionEdit* edit, bool* created) {
 
   SequenceNumber max_sequence = versions_->LastSequence();
   std::shared_ptr<MemTable> mem;
-  bool stop_replay = false;
-  WalHole pending_hole;
-  for (size_t i = 0; i < logs.size(); i++) {
-    s = ReplayLogFile(logs[i], i + 1 == logs.size(), &max_sequence, edit, &mem, &stop_replay,
-                      &pending_hole);
-    if (!s.ok()) return s;
-  }
+  s = ReplayLogs(logs, &max_sequence, edit, &mem);
+  if (!s.ok()) return s;
   if (mem != nullptr && !mem->Empty()) {
     FileMetaData meta;
     meta.number = versions_->NewFileNumber();
@@ -289,129 +277,128 @@ Status DBImpl::Recover(VersionEdit* edit, bool* created) {
   return Status::OK();
 }
 
-// Replays one WAL file into *mem (flushing it to a level-0 table whenever it
-// outgrows the write buffer). Damage is handled per wal_recovery_mode; see
-// docs/format/wal.md. *stop_replay: kPointInTime has met an inconsistency and
-// every later record is dropped (but still read, for its sequence numbers).
-Status DBImpl::ReplayLogFile(uint64_t log_number, bool last_log, SequenceNumber* max_sequence,
-                             VersionEdit* edit, std::shared_ptr<MemTable>* mem, bool* stop_replay,
-                             WalHole* pending_hole) {
-  const std::string fname = LogFileName(dbname_, log_number);
-  std::unique_ptr<SequentialFile> file;
-  Status s = env_->NewSequentialFile(fname, &file);
-  if (!s.ok()) return s;
+// Replays the WALs log_numbers (ascending) into *mem, flushing it to a
+// level-0 table (recorded in *edit) whenever it outgrows the write buffer:
+// the recovery policy over log::BatchReader's events. Damage is handled per
+// wal_recovery_mode (docs/format/wal.md); every loss is logged and counted in
+// stats_. *max_sequence is raised to the last sequence number of every valid
+// batch read, applied or not.
+Status DBImpl::ReplayLogs(const std::vector<uint64_t>& log_numbers, SequenceNumber* max_sequence,
+                          VersionEdit* edit, std::shared_ptr<MemTable>* mem) {
   const WalRecoveryMode mode = options_.wal_recovery_mode;
-  LogReporter reporter;
-  log::Reader reader(file.get(), &reporter, /*verify_checksums=*/true, log_number, fname);
-  std::string record;
+  log::BatchReader reader(env_, dbname_, log_numbers);
+  // kPointInTime has met an inconsistency: every later batch is dropped (but
+  // still read, for its sequence numbers).
+  bool stop_replay = false;
+  // For the log's summary line.
+  uint64_t applied = 0, dropped_records = 0, damaged_regions = 0, damaged_bytes = 0;
   WriteBatch batch;
-  uint64_t applied = 0, dropped_records = 0, damaged_bytes = 0;
-  size_t damage_seen = 0;
+  log::WalEvent e;
 
   auto damage_status = [&](const std::string& what) {
-    return Status::Corruption(fname, what + " (wal_recovery_mode " + ModeName(mode) + ")");
+    return Status::Corruption(std::string(e.path),
+                              what + " (wal_recovery_mode " + ModeName(mode) + ")");
   };
-  // Applies the recovery mode to damage just reported; returns non-OK to fail Open.
-  auto handle_damage = [&]() -> Status {
-    while (damage_seen < reporter.damage.size()) {
-      const auto& [bytes, reason] = reporter.damage[damage_seen++];
-      // The reason names the log, the offset, the fault and the bytes dropped.
-      LSMKV_LOG(info_log_.get(), "WAL damage: %s", reason.ToString().c_str());
-      damaged_bytes += bytes;
-      stats_.wal_damaged_regions++;
-      stats_.wal_damaged_bytes += bytes;
-      if (options_.paranoid_checks || mode == WalRecoveryMode::kAbsoluteConsistency ||
-          mode == WalRecoveryMode::kTolerateCorruptedTail) {
-        return damage_status(std::string(reason.message()));
-      }
-      if (mode == WalRecoveryMode::kPointInTime && !*stop_replay) {
-        *stop_replay = true;
-        LSMKV_LOG(info_log_.get(), "point-in-time recovery stops at %s", reason.ToString().c_str());
-      }
+  // Applies the recovery mode to a region of bytes bytes lost to damage
+  // (reason names the log, the offset, the fault and the bytes); returns
+  // non-OK to fail Open.
+  auto on_damage = [&](uint64_t bytes, const Status& reason) -> Status {
+    LSMKV_LOG(info_log_.get(), "WAL damage: %s", reason.ToString().c_str());
+    damaged_regions++;
+    damaged_bytes += bytes;
+    stats_.wal_damaged_regions++;
+    stats_.wal_damaged_bytes += bytes;
+    if (options_.paranoid_checks || mode == WalRecoveryMode::kAbsoluteConsistency ||
+        mode == WalRecoveryMode::kTolerateCorruptedTail) {
+      return damage_status(std::string(reason.message()));
+    }
+    if (mode == WalRecoveryMode::kPointInTime && !stop_replay) {
+      stop_replay = true;
+      LSMKV_LOG(info_log_.get(), "point-in-time recovery stops at %s", reason.ToString().c_str());
     }
     return Status::OK();
   };
 
-  while (reader.ReadRecord(&record)) {
-    s = handle_damage();
-    if (!s.ok()) return s;
-    if (!pending_hole->file.empty()) {
-      // An earlier log ended in a torn record and this one has data: a hole
-      // in history, not a tail.
-      const std::string hole = pending_hole->file;
-      pending_hole->file.clear();
-      LSMKV_LOG(info_log_.get(),
-                "WAL hole: %s ends inside a record (%llu bytes dropped) and is followed by "
-                "records in %s",
-                hole.c_str(), static_cast<unsigned long long>(pending_hole->bytes), fname.c_str());
-      stats_.wal_damaged_regions++;
-      stats_.wal_damaged_bytes += pending_hole->bytes;
-      if (mode == WalRecoveryMode::kTolerateCorruptedTail) {
-        return Status::Corruption(hole, "incomplete record followed by later records in " + fname +
-                                            " (wal_recovery_mode kTolerateCorruptedTail)");
+  while (reader.Next(&e)) {
+    Status s;
+    switch (e.type) {
+      case log::WalEvent::Type::kLogStart:
+        applied = dropped_records = damaged_regions = damaged_bytes = 0;
+        break;
+      case log::WalEvent::Type::kLogUnreadable:
+        return e.status;
+      case log::WalEvent::Type::kDropped:
+        s = on_damage(e.bytes, e.status);
+        break;
+      case log::WalEvent::Type::kBadBatch:
+        s = on_damage(e.bytes,
+                      Status::Corruption(std::string(e.path),
+                                         "offset " + std::to_string(e.offset) +
+                                             ": undecodable batch: " + e.status.ToString() + " (" +
+                                             std::to_string(e.bytes) + " bytes dropped)"));
+        break;
+      case log::WalEvent::Type::kHole: {
+        // An earlier log ended in a torn record and this one has data: a
+        // hole in history, not a tail.
+        const std::string hole(e.hole_path), fname(e.path);
+        LSMKV_LOG(info_log_.get(),
+                  "WAL hole: %s ends inside a record (%llu bytes dropped) and is followed by "
+                  "records in %s",
+                  hole.c_str(), static_cast<unsigned long long>(e.bytes), fname.c_str());
+        stats_.wal_damaged_regions++;
+        stats_.wal_damaged_bytes += e.bytes;
+        if (mode == WalRecoveryMode::kTolerateCorruptedTail) {
+          return Status::Corruption(hole, "incomplete record followed by later records in " +
+                                              fname +
+                                              " (wal_recovery_mode kTolerateCorruptedTail)");
+        }
+        if (mode == WalRecoveryMode::kPointInTime) stop_replay = true;
+        break;
       }
-      if (mode == WalRecoveryMode::kPointInTime) *stop_replay = true;
+      case log::WalEvent::Type::kBatch:
+        // A batch of no operations consumes no sequence number.
+        if (e.count > 0) *max_sequence = std::max(*max_sequence, e.sequence + e.count - 1);
+        if (stop_replay) {
+          dropped_records++;
+          stats_.wal_intact_dropped++;
+          break;
+        }
+        s = WriteBatchInternal::SetContents(&batch, e.record);
+        if (s.ok() && *mem == nullptr) *mem = NewMemTable(icmp_);
+        if (s.ok()) s = WriteBatchInternal::InsertInto(&batch, mem->get());
+        if (!s.ok()) return s;
+        applied++;
+        if ((*mem)->ApproximateMemoryUsage() > options_.write_buffer_size) {
+          FileMetaData meta;
+          meta.number = versions_->NewFileNumber();
+          s = WriteLevel0Table(mem->get(), &meta);
+          if (!s.ok()) return s;
+          if (meta.file_size > 0) edit->AddFile(0, meta);
+          mem->reset();
+        }
+        break;
+      case log::WalEvent::Type::kTornTail:
+        // A later log with records turns this into a hole (kHole).
+        LSMKV_LOG(info_log_.get(), "%s: incomplete record at the end (%llu bytes), dropped",
+                  std::string(e.path).c_str(), static_cast<unsigned long long>(e.bytes));
+        if (options_.paranoid_checks || mode == WalRecoveryMode::kAbsoluteConsistency) {
+          return damage_status("incomplete record at the end of the log");
+        }
+        break;
+      case log::WalEvent::Type::kLogEnd:
+        if (!e.status.ok()) return e.status;
+        LSMKV_LOG(info_log_.get(),
+                  "replayed %s (wal_recovery_mode %s): %llu batches applied, %llu intact batches "
+                  "dropped, %llu damaged regions (%llu bytes) dropped",
+                  std::string(e.path).c_str(), ModeName(mode),
+                  static_cast<unsigned long long>(applied),
+                  static_cast<unsigned long long>(dropped_records),
+                  static_cast<unsigned long long>(damaged_regions),
+                  static_cast<unsigned long long>(damaged_bytes));
+        break;
     }
-    s = WriteBatchInternal::SetContents(&batch, record);
-    if (s.ok()) {
-      struct Counter : WriteBatch::Handler {
-        void Put(std::string_view, std::string_view) override {}
-        void Delete(std::string_view) override {}
-      } counter;
-      s = batch.Iterate(&counter);  // validates the whole batch before any of it is applied
-    }
-    if (s.ok()) s = WriteBatchInternal::CheckSequenceRange(&batch);
-    if (!s.ok()) {
-      reporter.damage.emplace_back(
-          record.size(),
-          Status::Corruption(fname, "offset " + std::to_string(reader.LastRecordOffset()) +
-                                        ": undecodable batch: " + s.ToString() + " (" +
-                                        std::to_string(record.size()) + " bytes dropped)"));
-      s = handle_damage();
-      if (!s.ok()) return s;
-      continue;
-    }
-    const SequenceNumber first = WriteBatchInternal::Sequence(&batch);
-    const SequenceNumber last = first + WriteBatchInternal::Count(&batch) - 1;
-    *max_sequence = std::max(*max_sequence, last);
-    if (*stop_replay) {
-      dropped_records++;
-      stats_.wal_intact_dropped++;
-      continue;
-    }
-    if (*mem == nullptr) *mem = NewMemTable(icmp_);
-    s = WriteBatchInternal::InsertInto(&batch, mem->get());
     if (!s.ok()) return s;
-    applied++;
-    if ((*mem)->ApproximateMemoryUsage() > options_.write_buffer_size) {
-      FileMetaData meta;
-      meta.number = versions_->NewFileNumber();
-      s = WriteLevel0Table(mem->get(), &meta);
-      if (!s.ok()) return s;
-      if (meta.file_size > 0) edit->AddFile(0, meta);
-      mem->reset();
-    }
   }
-  s = handle_damage();
-  if (!s.ok()) return s;
-  if (!reader.status().ok()) return reader.status();
-  if (reader.TornTail()) {
-    LSMKV_LOG(info_log_.get(), "%s: incomplete record at the end (%llu bytes), dropped",
-              fname.c_str(), static_cast<unsigned long long>(reader.TornTailBytes()));
-    if (options_.paranoid_checks || mode == WalRecoveryMode::kAbsoluteConsistency) {
-      return damage_status("incomplete record at the end of the log");
-    }
-    if (!last_log) {
-      // Judged when a later log turns out to have data.
-      *pending_hole = WalHole{fname, reader.TornTailBytes()};
-    }
-  }
-  LSMKV_LOG(info_log_.get(),
-            "replayed %s (wal_recovery_mode %s): %llu batches applied, %llu intact batches "
-            "dropped, %zu damaged regions (%llu bytes) dropped",
-            fname.c_str(), ModeName(mode), static_cast<unsigned long long>(applied),
-            static_cast<unsigned long long>(dropped_records), damage_seen,
-            static_cast<unsigned long long>(damaged_bytes));
   return Status::OK();
 }
 

@@ -7,16 +7,19 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <vector>
 
 #include "base/filename.h"
 #include "db/db_impl.h"
 #include "db/db_testutil.h"
+#include "db/write_batch_internal.h"
 #include "gtest/gtest.h"
 #include "lsmkv/db.h"
 #include "util/random.h"
 #include "util/testutil.h"
+#include "wal/log_writer.h"
 
 namespace lsmkv {
 namespace {
@@ -74,6 +77,28 @@ class RecoveryTest : public test::DBTestBase<> {
       }
     }
     return present;
+  }
+
+  // Appends to WAL number `number` (created if missing) a record holding
+  // batch with its header set to sequence and, if given, count.
+  void AppendBatch(uint64_t number, WriteBatch batch, SequenceNumber sequence,
+                   std::optional<uint32_t> count = std::nullopt) {
+    WriteBatchInternal::SetSequence(&batch, sequence);
+    if (count.has_value()) WriteBatchInternal::SetCount(&batch, *count);
+    const std::string name = LogFileName(dbname_, number);
+    const uint64_t length = env_->FileExists(name) ? ReadFile(name).size() : 0;
+    std::unique_ptr<WritableFile> file;
+    ASSERT_TRUE(env_->NewAppendableFile(name, &file).ok());
+    log::Writer writer(file.get(), number, length);
+    ASSERT_TRUE(writer.AddRecord(WriteBatchInternal::Contents(&batch)).ok());
+    ASSERT_TRUE(file->Close().ok());
+  }
+  uint64_t Stat(const std::string& row) {
+    std::string stats;
+    EXPECT_TRUE(db_->GetProperty("lsmkv.stats", &stats));
+    const size_t at = stats.find(row + ": ");
+    EXPECT_NE(std::string::npos, at) << stats;
+    return at == std::string::npos ? 0 : std::stoull(stats.substr(at + row.size() + 2));
   }
 };
 
@@ -150,6 +175,77 @@ TEST_F(RecoveryTest, TornTailUnderEachMode) {
     EXPECT_EQ("NOT_FOUND", Get("k0009"));
     db_.reset();
   }
+}
+
+// A log that ends inside a record followed by a log with records: a hole in
+// the write history, not a torn tail, under each mode.
+TEST_F(RecoveryTest, TornLogFollowedByALogWithRecordsIsAHole) {
+  const WalRecoveryMode modes[] = {
+      WalRecoveryMode::kAbsoluteConsistency, WalRecoveryMode::kTolerateCorruptedTail,
+      WalRecoveryMode::kPointInTime, WalRecoveryMode::kSkipAnyCorrupted};
+  for (WalRecoveryMode mode : modes) {
+    SCOPED_TRACE(static_cast<int>(mode));
+    options_.wal_recovery_mode = WalRecoveryMode::kPointInTime;
+    ASSERT_TRUE(DestroyDB(dbname_, options_).ok());
+    const std::string log = WriteLog(10);  // sequences 1..10
+    std::string data = ReadFile(log);
+    data.resize(data.size() - 300);  // cuts record 10
+    WriteFile(log, data);
+    uint64_t number = 0;
+    FileType type;
+    ASSERT_TRUE(ParseFileName(log.substr(log.rfind('/') + 1), &number, &type));
+    WriteBatch later;
+    later.Put("k0100", "later");
+    AppendBatch(number + 50, later, 11);
+    options_.wal_recovery_mode = mode;
+    Status s = Reopen();
+    if (mode == WalRecoveryMode::kAbsoluteConsistency) {
+      EXPECT_TRUE(s.IsCorruption()) << s.ToString();
+      continue;
+    }
+    if (mode == WalRecoveryMode::kTolerateCorruptedTail) {
+      EXPECT_TRUE(s.IsCorruption()) << s.ToString();
+      EXPECT_NE(std::string::npos, s.ToString().find(log)) << s.ToString();
+      EXPECT_NE(std::string::npos, s.ToString().find("followed by later records")) << s.ToString();
+      continue;
+    }
+    ASSERT_TRUE(s.ok()) << s.ToString();
+    EXPECT_EQ(9, CountPresent(10));
+    EXPECT_NE(std::string::npos, InfoLog().find("WAL hole: " + log + " ends inside a record"))
+        << InfoLog();
+    EXPECT_EQ(1u, Stat("wal damaged regions dropped at open"));
+    EXPECT_GT(Stat("wal damaged bytes dropped at open"), 0u);
+    if (mode == WalRecoveryMode::kPointInTime) {
+      EXPECT_EQ("NOT_FOUND", Get("k0100"));  // after the hole: dropped
+      EXPECT_EQ(1u, Stat("wal intact records dropped at open"));
+    } else {
+      EXPECT_EQ("later", Get("k0100"));
+      EXPECT_EQ(0u, Stat("wal intact records dropped at open"));
+    }
+    std::string seq;
+    ASSERT_TRUE(db_->GetProperty("lsmkv.last-sequence", &seq));
+    EXPECT_EQ("11", seq);
+    db_.reset();
+  }
+}
+
+// A batch of no operations (never written by the engine, valid by the
+// format) consumes no sequence number: a header sequence of 0 must not make
+// the last sequence wrap around.
+TEST_F(RecoveryTest, EmptyBatchConsumesNoSequenceNumber) {
+  const std::string log = WriteLog(5);  // sequences 1..5
+  uint64_t number = 0;
+  FileType type;
+  ASSERT_TRUE(ParseFileName(log.substr(log.rfind('/') + 1), &number, &type));
+  AppendBatch(number, WriteBatch(), 0, 0);
+  ASSERT_TRUE(Reopen().ok());
+  std::string seq;
+  ASSERT_TRUE(db_->GetProperty("lsmkv.last-sequence", &seq));
+  EXPECT_EQ("5", seq);
+  EXPECT_EQ(5, CountPresent(5));
+  ASSERT_TRUE(db_->Put(WriteOptions(), "after", "v").ok());
+  ASSERT_TRUE(Reopen().ok());
+  EXPECT_EQ("v", Get("after"));
 }
 
 TEST_F(RecoveryTest, ParanoidChecksFailOnAnyDamage) {

@@ -6,6 +6,7 @@
 #include <string_view>
 
 #include "base/dbformat.h"
+#include "base/write_batch_format.h"
 #include "lsmkv/write_batch.h"
 
 namespace lsmkv {
@@ -15,7 +16,7 @@ class MemTable;
 class WriteBatchInternal {
  public:
   // Header: fixed64 first sequence number, fixed32 operation count.
-  static constexpr size_t kHeaderSize = 12;
+  static constexpr size_t kHeaderSize = batch_format::kHeaderSize;
 
   static uint32_t Count(const WriteBatch* batch);
   static void SetCount(WriteBatch* batch, uint32_t n);

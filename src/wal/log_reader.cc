@@ -76,6 +76,7 @@ bool Reader::ReadRecord(std::string* record) {
         drop_pending("FIRST fragment without LAST");
         record->assign(f.payload);
         last_record_offset_ = f.offset;
+        last_record_end_ = f.end;
         accounted_end_ = f.end;
         return true;
       case kFirstType:
@@ -100,6 +101,7 @@ bool Reader::ReadRecord(std::string* record) {
         }
         record->append(f.payload);
         last_record_offset_ = record_start;
+        last_record_end_ = f.end;
         accounted_end_ = f.end;
         return true;
       default:

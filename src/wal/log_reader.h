@@ -80,6 +80,9 @@ class Reader {
   // File offset of the first fragment of the record ReadRecord last
   // returned. 0 before the first record.
   uint64_t LastRecordOffset() const { return last_record_offset_; }
+  // File offset just past the last fragment of that record. 0 before the
+  // first record.
+  uint64_t LastRecordEnd() const { return last_record_end_; }
 
   // OK, or the I/O error that stopped the reader.
   const Status& status() const { return status_; }
@@ -96,6 +99,11 @@ class Reader {
   // occupied, including the zero trailer written before its first header.
   // 0 otherwise.
   uint64_t TornTailBytes() const { return torn_tail_bytes_; }
+  // Once ReadRecord has returned false: the file offset where the log ended
+  // (the end of the file, the zero header or the stale fragment; with
+  // kIOError, the end of what was read). Bytes from there to the end of the
+  // file belong to no record and are not reported. 0 before.
+  uint64_t LogicalEnd() const { return done_ ? logical_end_ : 0; }
 
  private:
   enum class Kind { kFragment, kBad, kEnd };
@@ -154,6 +162,7 @@ class Reader {
   uint64_t accounted_end_ = 0;  // Past the last returned record or drop.
   uint64_t torn_tail_bytes_ = 0;
   uint64_t last_record_offset_ = 0;
+  uint64_t last_record_end_ = 0;
 };
 
 }  // namespace lsmkv::log
