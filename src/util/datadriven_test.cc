@@ -110,6 +110,18 @@ TEST(DataDrivenTest, CompareReportsPositionAndLineDiff) {
             "+line 2\n"
             "(run with LSMKV_REWRITE=1 to accept the actual output)\n");
   EXPECT_NE(CompareOutput(cases[1], "x"), "");
+  // Common lines far from a change are elided.
+  TestData long_case;
+  long_case.file = "f";
+  long_case.line = 9;
+  long_case.cmd = "c";
+  long_case.expected = "1\n2\n3\n4\n5\n6\n7\n8\n9\n10\n";
+  EXPECT_EQ(CompareOutput(long_case, "1\n2\n3\n4\n5\nsix\n7\n8\n9\n10\n"),
+            "f:9: output of 'c' differs (-expected +actual):\n"
+            "...\n"
+            " 3\n 4\n 5\n-6\n+six\n 7\n 8\n 9\n"
+            "...\n"
+            "(run with LSMKV_REWRITE=1 to accept the actual output)\n");
   EXPECT_NE(CompareOutput(cases[2], "first\nthird\n"), "");
   // A single-separator output cannot hold a blank line.
   EXPECT_NE(CompareOutput(cases[3], "done\n\n"), "");

@@ -130,8 +130,10 @@ std::vector<std::string> RenderOutputBlock(const std::string& output) {
 }
 
 // A line diff of a and b: LCS, then "-" for lines only in a, "+" for lines
-// only in b, " " for common ones. Beyond a size limit, both texts in full.
+// only in b, " " for common ones, common lines more than kContext away from
+// a change elided ("..."). Beyond a size limit, both texts in full.
 std::string LineDiff(const std::vector<std::string>& a, const std::vector<std::string>& b) {
+  constexpr size_t kContext = 3;
   const size_t n = a.size(), m = b.size();
   std::string out;
   if (n * m > 4'000'000) {
@@ -146,15 +148,30 @@ std::string LineDiff(const std::vector<std::string>& a, const std::vector<std::s
       lcs[i][j] = a[i] == b[j] ? lcs[i + 1][j + 1] + 1 : std::max(lcs[i + 1][j], lcs[i][j + 1]);
     }
   }
+  std::vector<std::string> lines;  // the whole diff, one entry per line
   size_t i = 0, j = 0;
   while (i < n || j < m) {
     if (i < n && j < m && a[i] == b[j]) {
-      out += " " + a[i++] + "\n";
+      lines.push_back(" " + a[i++]);
       j++;
     } else if (j == m || (i < n && lcs[i + 1][j] >= lcs[i][j + 1])) {
-      out += "-" + a[i++] + "\n";
+      lines.push_back("-" + a[i++]);
     } else {
-      out += "+" + b[j++] + "\n";
+      lines.push_back("+" + b[j++]);
+    }
+  }
+  std::vector<bool> keep(lines.size(), false);
+  for (size_t k = 0; k < lines.size(); k++) {
+    if (lines[k][0] == ' ') continue;
+    const size_t lo = k >= kContext ? k - kContext : 0;
+    const size_t hi = std::min(lines.size(), k + kContext + 1);
+    for (size_t x = lo; x < hi; x++) keep[x] = true;
+  }
+  for (size_t k = 0; k < lines.size(); k++) {
+    if (keep[k]) {
+      out += lines[k] + "\n";
+    } else if (k == 0 || keep[k - 1]) {
+      out += "...\n";
     }
   }
   return out;
