@@ -261,7 +261,7 @@ uint64_t EstimatePendingCompactionBytes(const Options& options, const Version& v
 
 bool PickRangeCompaction(const Options& options, const InternalKeyComparator& icmp,
                          const Version& v, int level, const std::string* begin,
-                         const std::string* end, Compaction* c) {
+                         const std::string* end, bool bottommost, Compaction* c) {
   const Comparator* ucmp = icmp.user_comparator();
   std::string_view lo, hi;
   if (begin != nullptr) lo = *begin;
@@ -273,6 +273,11 @@ bool PickRangeCompaction(const Options& options, const InternalKeyComparator& ic
   c->manual = true;
   c->inputs[0] = level == 0 ? v.files(0) : std::move(inputs);
   SetupOtherInputs(options, ucmp, v, nullptr, c);
+  if (bottommost) {
+    c->same_level_output = true;
+    c->inputs[1].clear();
+    c->grandparents.clear();
+  }
   return true;
 }
 

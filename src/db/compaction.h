@@ -94,11 +94,15 @@ bool PickReadCompaction(const Options& options, const InternalKeyComparator& icm
 // level it will be merged with (an estimate, as RocksDB's).
 uint64_t EstimatePendingCompactionBytes(const Options& options, const Version& v);
 
-// A compaction of every file of level overlapping the user-key range
-// [begin, end] (nullptr = unbounded) into level + 1; false if none overlaps.
+// A manual compaction (CompactRange) of every file of level overlapping the
+// user-key range [begin, end] (nullptr = unbounded) into level + 1; false if
+// none overlaps. With bottommost (level is the deepest level holding the
+// range) the files are rewritten into level itself (same_level_output), with
+// no next-level inputs and no grandparents. Does not look at the running
+// compactions: the caller checks CompactionsInFlight::Conflicts.
 bool PickRangeCompaction(const Options& options, const InternalKeyComparator& icmp,
                          const Version& v, int level, const std::string* begin,
-                         const std::string* end, Compaction* c);
+                         const std::string* end, bool bottommost, Compaction* c);
 
 // Files of level overlapping the user-key range [lo, hi] (nullptr = unbounded).
 std::vector<FileRef> OverlappingFiles(const Version& v, int level, const Comparator* ucmp,

@@ -16,12 +16,8 @@ bool DBImpl::PickNextCompaction(Compaction* c) {
   std::shared_ptr<Version> v = versions_->current();
   if (manual_ != nullptr && !manual_->done && !manual_->in_progress) {
     ManualCompaction* m = manual_;
-    const bool picked = PickRangeCompaction(options_, icmp_, *v, m->level, m->begin, m->end, c);
-    if (picked && m->bottommost) {
-      c->same_level_output = true;  // the level is the deepest holding the range
-      c->inputs[1].clear();
-      c->grandparents.clear();
-    }
+    const bool picked =
+        PickRangeCompaction(options_, icmp_, *v, m->level, m->begin, m->end, m->bottommost, c);
     if (!picked) {
       m->done = true;  // nothing of the range in this level
       bg_cv_.notify_all();

@@ -88,6 +88,7 @@ class Version {
  private:
   friend class VersionSet;
   friend class VersionBuilder;
+  friend class VersionTestPeer;  // db/version_testutil.h: versions built in memory for tests
   // Calls visit(file, level) for every file whose key range holds the user
   // key of internal_key, newest data first (level 0 newest file first, then
   // one file per deeper level), until visit returns true.
