@@ -97,6 +97,11 @@ struct Options {
   CompressionType compression = CompressionType::kNone;
   // Bloom filter bits per key; 0 disables filters. Default: 10.
   int bloom_bits_per_key = 10;
+  // The format new tables are written in (docs/format/table.md): 2 (salvage
+  // data for damaged blocks, a checksummed footer written twice) or 1 (the
+  // older format, for tables that older readers must open). Tables of either
+  // format are read whatever this says. Default: 2.
+  uint32_t table_format_version = 2;
   // Bytes of uncompressed blocks kept in the shared block cache. Default: 32 MiB.
   size_t block_cache_size = 32 * 1024 * 1024;
   // Table files kept open at most (LRU). Default: 1000.

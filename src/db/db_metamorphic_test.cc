@@ -826,8 +826,9 @@ std::vector<OptionSet> StandardOptionSets() {
          o->write_buffer_size = 32 * 1024;
          o->wal_recovery_mode = WalRecoveryMode::kTolerateCorruptedTail;
        }},
-      {"512 B blocks, bloom 1, tiny block cache, 1 open table, 4 KiB buffer",
+      {"table format 1, 512 B blocks, bloom 1, tiny block cache, 1 open table, 4 KiB buffer",
        [](Options* o) {
+         o->table_format_version = 1;
          o->block_size = 512;
          o->bloom_bits_per_key = 1;
          o->block_cache_size = 1024;

@@ -31,6 +31,9 @@ Status ValidateOptions(const Options& o) {
     return Status::InvalidArgument("block_size must be >= 64 and block_restart_interval >= 1");
   }
   if (o.max_open_files < 1) return Status::InvalidArgument("max_open_files must be >= 1");
+  if (o.table_format_version != 1 && o.table_format_version != 2) {
+    return Status::InvalidArgument("table_format_version must be 1 or 2");
+  }
   if (o.max_background_compactions < 1 || o.max_background_compactions > 64) {
     return Status::InvalidArgument("max_background_compactions must be in [1, 64]");
   }

@@ -1,11 +1,14 @@
 // Engine-level tests of DB through the public API (on PosixEnv and MemEnv).
 #include <map>
+#include <set>
 #include <thread>
 
+#include "base/filename.h"
 #include "db/db_impl.h"
 #include "db/db_testutil.h"
 #include "gtest/gtest.h"
 #include "lsmkv/db.h"
+#include "table/format.h"
 #include "util/random.h"
 #include "util/testutil.h"
 
@@ -157,6 +160,55 @@ TEST_P(DBTest, OpenOptionsAreChecked) {
   o = options_;
   o.max_write_buffer_number = 1;
   EXPECT_TRUE(DB::Open(o, dbname_, &db).IsInvalidArgument());
+}
+
+// Options::table_format_version picks the format new tables are written in;
+// tables of both formats are read whatever it says; other values are refused.
+TEST_P(DBTest, TableFormatVersionOption) {
+  Env* env = options_.env != nullptr ? options_.env : Env::Default();
+  auto table_versions = [&] {
+    std::set<uint64_t> numbers;
+    EXPECT_TRUE(test::TableNumbersInDir(env, dbname_, &numbers).ok());
+    std::map<uint64_t, uint32_t> versions;
+    for (uint64_t n : numbers) {
+      const std::string name = TableFileName(dbname_, n);
+      uint64_t size = 0;
+      EXPECT_TRUE(env->GetFileSize(name, &size).ok());
+      std::unique_ptr<RandomAccessFile> file;
+      EXPECT_TRUE(env->NewRandomAccessFile(name, &file).ok());
+      TableFooter footer;
+      EXPECT_TRUE(ReadTableFooter(file.get(), size, &footer).ok()) << name;
+      versions[n] = footer.footer.version();
+    }
+    return versions;
+  };
+  options_.table_format_version = 1;
+  ASSERT_TRUE(Reopen().ok());
+  ASSERT_TRUE(Put("a", "1").ok());
+  ASSERT_TRUE(db_->Flush().ok());
+  std::map<uint64_t, uint32_t> v1 = table_versions();
+  ASSERT_EQ(1u, v1.size());
+  EXPECT_EQ(1u, v1.begin()->second);
+
+  options_.table_format_version = 2;
+  ASSERT_TRUE(Reopen().ok());
+  ASSERT_TRUE(Put("b", "2").ok());
+  ASSERT_TRUE(db_->Flush().ok());
+  std::map<uint64_t, uint32_t> both = table_versions();
+  ASSERT_EQ(2u, both.size());
+  EXPECT_EQ(1u, both.begin()->second);
+  EXPECT_EQ(2u, both.rbegin()->second);
+  EXPECT_EQ("1", Get("a"));
+  EXPECT_EQ("2", Get("b"));
+
+  for (uint32_t bad : {0u, 3u}) {
+    options_.table_format_version = bad;
+    Status s = Reopen();
+    EXPECT_TRUE(s.IsInvalidArgument()) << s.ToString();
+    EXPECT_NE(std::string::npos, s.ToString().find("table_format_version")) << s.ToString();
+  }
+  options_.table_format_version = 2;
+  ASSERT_TRUE(Reopen().ok());
 }
 
 TEST_P(DBTest, SequenceNumbersNeverGoBackwards) {

@@ -63,9 +63,9 @@ struct TableOptions {
 
 // The table options a database opened with `options` writes and reads its
 // tables with: internal keys ordered by `internal_comparator` (which must
-// outlive the tables), block size, restart interval, compression and bloom
-// bits from `options`; no cache, counters or damage reporter (the caller adds
-// what it has).
+// outlive the tables), block size, restart interval, compression, bloom
+// bits and table format version from `options`; no cache, counters or damage reporter (the caller
+// adds what it has).
 inline TableOptions TableOptionsFromOptions(const Options& options,
                                             const Comparator* internal_comparator) {
   TableOptions t;
@@ -74,6 +74,7 @@ inline TableOptions TableOptionsFromOptions(const Options& options,
   t.block_restart_interval = options.block_restart_interval;
   t.compression = options.compression;
   t.bloom_bits_per_key = options.bloom_bits_per_key;
+  t.format_version = options.table_format_version;
   t.internal_keys = true;
   return t;
 }
