@@ -14,6 +14,8 @@ file(GLOB LSMKV_SERVER_SOURCES CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/server/*.
 list(FILTER LSMKV_SERVER_SOURCES EXCLUDE REGEX "(_test|server_main)\\.cc$")
 add_library(lsmkv_server_lib STATIC ${LSMKV_SERVER_SOURCES})
 target_include_directories(lsmkv_server_lib PUBLIC ${PROJECT_SOURCE_DIR})
+# util/check.h (CHECK/DCHECK) for the server's own .cc files.
+target_include_directories(lsmkv_server_lib PRIVATE ${PROJECT_SOURCE_DIR}/src)
 target_include_directories(lsmkv_server_lib SYSTEM PUBLIC ${ASIO_INCLUDE_DIR})
 target_compile_definitions(lsmkv_server_lib PUBLIC ASIO_STANDALONE)
 target_link_libraries(lsmkv_server_lib PUBLIC lsmkv_static prometheus-cpp::pull Threads::Threads)

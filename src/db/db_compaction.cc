@@ -6,8 +6,10 @@
 #include "db/compaction.h"
 #include "db/db_impl.h"
 #include "db/merging_iterator.h"
+#include "db/version_invariants.h"
 #include "lsmkv/compaction_filter.h"
 #include "table/table_builder.h"
+#include "util/check.h"
 
 namespace lsmkv {
 
@@ -98,6 +100,9 @@ Status DBImpl::RunCompaction(MutexLock& lock, Compaction* c) {
   VersionEdit edit;
   LevelStats& stats = level_stats_[c->output_level()];
   if (c->IsTrivialMove()) {
+    DCHECK_EQ(c->inputs[0].size(), 1u);
+    DCHECK(c->inputs[1].empty());
+    DCHECK_EQ(c->output_level(), c->level + 1);
     const FileRef& f = c->inputs[0][0];
     edit.RemoveFile(c->level, f->number);
     edit.AddFile(c->output_level(), *f);
@@ -122,6 +127,20 @@ Status DBImpl::RunCompaction(MutexLock& lock, Compaction* c) {
   lock.lock();
 
   if (s.ok()) {
+#if LSMKV_DCHECK_IS_ON
+    // Outputs are new files, in key order, never sharing a user key.
+    for (size_t i = 0; i < outputs.size(); i++) {
+      for (int which = 0; which < 2; which++) {
+        for (const FileRef& f : c->inputs[which]) DCHECK_NE(outputs[i].number, f->number);
+      }
+      if (i > 0) {
+        DCHECK_GT(outputs[i].number, outputs[i - 1].number);
+        DCHECK_LT(icmp_.user_comparator()->Compare(ExtractUserKey(outputs[i - 1].largest),
+                                                   ExtractUserKey(outputs[i].smallest)),
+                  0);
+      }
+    }
+#endif
     for (int which = 0; which < 2; which++) {
       for (const FileRef& f : c->inputs[which]) edit.RemoveFile(c->level + which, f->number);
     }
@@ -173,6 +192,7 @@ Status DBImpl::MergeCompactionInputs(const Compaction& c, const Version& base,
   FileMetaData meta;
   Status s;
   auto finish_output = [&]() -> Status {
+    DCHECK_GT(builder->NumEntries(), 0u);  // an output is opened for a key it then takes
     Status fs = builder->Finish();
     if (fs.ok()) fs = file->Close();
     meta.file_size = builder->FileSize();
@@ -184,6 +204,7 @@ Status DBImpl::MergeCompactionInputs(const Compaction& c, const Version& base,
   };
   std::string current_user_key;
   bool has_current_user_key = false;
+  std::string previous_key;  // the input's previous internal key
   SequenceNumber last_sequence_for_key = kMaxSequenceNumber;
   size_t grandparent_index = 0;
   uint64_t overlapped_bytes = 0;
@@ -210,6 +231,13 @@ Status DBImpl::MergeCompactionInputs(const Compaction& c, const Version& base,
       s = Status::Corruption("compaction input", "unparsable internal key");
       break;
     }
+    // The inputs are tables read from disk: their order is checked, not
+    // assumed, so that everything below may assert on it.
+    if (entries > 1 && icmp_.Compare(previous_key, key) >= 0) {
+      s = Status::Corruption("compaction input", "keys out of order");
+      break;
+    }
+    previous_key.assign(key.data(), key.size());
     const bool new_user_key =
         !has_current_user_key || ucmp->Compare(parsed.user_key, current_user_key) != 0;
     if (new_user_key) {
@@ -261,17 +289,24 @@ Status DBImpl::MergeCompactionInputs(const Compaction& c, const Version& base,
       if (!s.ok()) break;
     }
     if (builder == nullptr) {
+      // An output starts at a new user key, after everything already written.
+      DCHECK(outputs->empty() || new_user_key);
+      DCHECK(outputs->empty() || icmp_.Compare(outputs->back().largest, key) < 0);
       rate_charged = 0;
       lock->lock();
       meta = FileMetaData();
       meta.number = versions_->NewFileNumber();
       lock->unlock();
+      DCHECK(outputs->empty() || outputs->back().number < meta.number);
       s = env_->NewWritableFile(TableFileName(dbname_, meta.number), &file);
       if (!s.ok()) break;
       builder = std::make_unique<TableBuilder>(table_options_, file.get());
       meta.smallest.assign(key.data(), key.size());
       meta.smallest_seqno = kMaxSequenceNumber;
     }
+    // Strictly increasing internal keys into the builder (the filter's
+    // re-keyed deletion sorts right after the value it replaces).
+    DCHECK(builder->NumEntries() == 0 || icmp_.Compare(meta.largest, key) < 0);
     meta.largest.assign(key.data(), key.size());
     meta.smallest_seqno = std::min(meta.smallest_seqno, parsed.sequence);
     meta.largest_seqno = std::max(meta.largest_seqno, parsed.sequence);
@@ -352,20 +387,21 @@ Status DBImpl::TEST_CheckInvariants() {
 
 Status DBImpl::CheckInvariantsOfCurrentVersion() {
   std::shared_ptr<Version> v;
+  uint64_t next_file_number = 0;
   {
     std::lock_guard<InstrumentedMutex> guard(mu_);
     v = versions_->current();
+    next_file_number = versions_->NextFileNumber();
   }
-  const Comparator* ucmp = icmp_.user_comparator();
+  // The metadata first (the part LogAndApply asserts in DCHECK builds), then
+  // each table's contents against its metadata.
+  Status meta_status = CheckVersionInvariants(*v, icmp_, next_file_number);
+  if (!meta_status.ok()) return meta_status;
   for (int level = 0; level < kNumLevels; level++) {
     const std::vector<FileRef>& files = v->files(level);
     for (size_t i = 0; i < files.size(); i++) {
       const FileMetaData& f = *files[i];
       const std::string where = "L" + std::to_string(level) + " table " + std::to_string(f.number);
-      if (level > 0 && i > 0 &&
-          ucmp->Compare(ExtractUserKey(files[i - 1]->largest), ExtractUserKey(f.smallest)) >= 0) {
-        return Status::Corruption(where, "overlaps the previous file of its level");
-      }
       std::unique_ptr<Iterator> it(table_cache_->NewIterator(ReadOptions(), f.number, f.file_size));
       uint64_t entries = 0;
       SequenceNumber lo = kMaxSequenceNumber, hi = 0;

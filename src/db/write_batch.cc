@@ -8,6 +8,7 @@
 #include "base/dbformat.h"
 #include "db/write_batch_internal.h"
 #include "memtable/memtable.h"
+#include "util/check.h"
 #include "util/coding.h"
 
 namespace lsmkv {
@@ -92,16 +93,22 @@ Status WriteBatch::Iterate(Handler* handler) const {
                           });
 }
 
+// rep_ always holds at least the header: Clear() writes one and
+// SetContents refuses anything shorter.
 uint32_t WriteBatchInternal::Count(const WriteBatch* batch) {
+  DCHECK_GE(batch->rep_.size(), kHeaderSize);
   return DecodeFixed32(batch->rep_.data() + 8);
 }
 void WriteBatchInternal::SetCount(WriteBatch* batch, uint32_t n) {
+  DCHECK_GE(batch->rep_.size(), kHeaderSize);
   EncodeFixed32(batch->rep_.data() + 8, n);
 }
 SequenceNumber WriteBatchInternal::Sequence(const WriteBatch* batch) {
+  DCHECK_GE(batch->rep_.size(), kHeaderSize);
   return DecodeFixed64(batch->rep_.data());
 }
 void WriteBatchInternal::SetSequence(WriteBatch* batch, SequenceNumber seq) {
+  DCHECK_GE(batch->rep_.size(), kHeaderSize);
   EncodeFixed64(batch->rep_.data(), seq);
 }
 
@@ -128,13 +135,17 @@ Status WriteBatchInternal::InsertInto(const WriteBatch* batch, MemTable* memtabl
   Status range = CheckSequenceRange(batch);
   if (!range.ok()) return range;
   SequenceNumber seq = Sequence(batch);
-  return ForEachOperation(batch->rep_,
-                          [&](ValueType type, std::string_view key, std::string_view value) {
-                            memtable->Add(seq++, type, key, value);
-                          });
+  Status s = ForEachOperation(batch->rep_,
+                              [&](ValueType type, std::string_view key, std::string_view value) {
+                                memtable->Add(seq++, type, key, value);
+                              });
+  // OK means every operation the header counts was inserted, one sequence each.
+  DCHECK(!s.ok() || seq == Sequence(batch) + Count(batch));
+  return s;
 }
 
 void WriteBatchInternal::Append(WriteBatch* dst, const WriteBatch* src) {
+  DCHECK_LE(Count(src), UINT32_MAX - Count(dst));  // the count field cannot wrap
   SetCount(dst, Count(dst) + Count(src));
   dst->rep_.append(src->rep_.data() + kHeaderSize, src->rep_.size() - kHeaderSize);
 }
