@@ -175,20 +175,27 @@ void VersionEdit::EncodeTo(std::string* dst) const {
     PutVarint64(dst, next_file_number_);
   }
   if (has_last_sequence_) {
+    DCHECK_LE(last_sequence_, kMaxSequenceNumber);
     PutVarint32(dst, kTagLastSequence);
     PutVarint64(dst, last_sequence_);
   }
+  // Every field below is in the range DecodeFrom accepts, whether it came
+  // from the setters or from DecodeFrom itself: what is written reads back.
   for (const auto& [level, key] : compact_pointers_) {
+    DCHECK(level >= 0 && level < kNumLevels);
     PutVarint32(dst, kTagCompactPointer);
     PutVarint32(dst, static_cast<uint32_t>(level));
     PutLengthPrefixed(dst, key);
   }
   for (const auto& [level, number] : deleted_files_) {
+    DCHECK(level >= 0 && level < kNumLevels);
     PutVarint32(dst, kTagDeletedFile);
     PutVarint32(dst, static_cast<uint32_t>(level));
     PutVarint64(dst, number);
   }
   for (const auto& [level, f] : new_files_) {
+    DCHECK(level >= 0 && level < kNumLevels);
+    DCHECK(f.smallest_seqno <= f.largest_seqno && f.num_deletions <= f.num_entries);
     PutVarint32(dst, kTagNewFile);
     PutVarint32(dst, static_cast<uint32_t>(level));
     PutVarint64(dst, f.number);
