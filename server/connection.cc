@@ -5,6 +5,7 @@
 #include "server/reply.h"
 #include "server/server.h"
 #include "server/value_codec.h"
+#include "util/check.h"
 
 namespace lsmkv::server {
 
@@ -99,6 +100,8 @@ void Connection::RefreshParserLimits() {
 
 void Connection::DoRead() {
   if (closed_) return;
+  // One socket operation at a time: a read never overlaps a write.
+  DCHECK(!reading_ && !writing_);
   RefreshParserLimits();
   size_t available = 0;
   char* buffer = parser_.PrepareWrite(kReadChunk, &available);
@@ -110,6 +113,7 @@ void Connection::DoRead() {
 }
 
 void Connection::OnRead(const asio::error_code& error, size_t bytes) {
+  DCHECK(reading_);
   reading_ = false;
   if (error || stopping_) {
     Close();
@@ -123,6 +127,7 @@ void Connection::OnRead(const asio::error_code& error, size_t bytes) {
 }
 
 void Connection::Process() {
+  DCHECK(!reading_ && !writing_);  // runs between socket operations
   ServerContext& ctx = server_->context();
   Reply reply(&out_, state_.protocol.load(std::memory_order_relaxed));
   while (true) {
@@ -193,8 +198,12 @@ void Connection::ExecuteBuffered(ServerContext& ctx, Reply& reply) {
 }
 
 bool Connection::WriteNow() {
+  // Never beside an async write: the bytes would interleave.
+  DCHECK(!writing_ && sending_.empty());
+  DCHECK(!out_.empty());
   asio::error_code ec;
   const size_t written = socket_.write_some(asio::buffer(out_), ec);
+  DCHECK_LE(written, out_.size());
   if (ec && ec != asio::error::would_block && ec != asio::error::try_again) {
     out_.clear();
     close_after_write_ = true;  // the peer is gone; Close follows
@@ -215,6 +224,8 @@ bool Connection::WriteNow() {
 }
 
 void Connection::DoWrite() {
+  DCHECK(!writing_ && sending_.empty());  // OnWrite emptied the previous one
+  DCHECK(!out_.empty());
   sending_.swap(out_);
   out_.clear();
   writing_ = true;
@@ -225,6 +236,8 @@ void Connection::DoWrite() {
 }
 
 void Connection::OnWrite(const asio::error_code& error, size_t bytes) {
+  DCHECK(writing_);
+  DCHECK(error || bytes == sending_.size());  // async_write writes all or fails
   writing_ = false;
   server_->context().stats->net_output_bytes.fetch_add(bytes, std::memory_order_relaxed);
   if (sending_.capacity() > kKeepOutputCapacity) {

@@ -5,12 +5,16 @@
 #include <cstdio>
 #include <vector>
 
+#include "util/check.h"
+
 namespace lsmkv::server {
 
 void Reply::Header(char marker, uint64_t count) {
+  DCHECK(protocol_ == 2 || protocol_ == 3);
   char buf[32];
   buf[0] = marker;
   auto [end, ec] = std::to_chars(buf + 1, buf + sizeof(buf) - 2, count);
+  DCHECK(ec == std::errc());  // 20 digits at most: room for the CRLF stays
   (void)ec;
   *end++ = '\r';
   *end++ = '\n';
@@ -18,6 +22,9 @@ void Reply::Header(char marker, uint64_t count) {
 }
 
 void Reply::Status(std::string_view text) {
+  // Status texts are the server's own words, never client bytes: a CR or LF
+  // would end the reply early and desynchronise the client.
+  DCHECK(text.find_first_of("\r\n") == std::string_view::npos);
   out_->push_back('+');
   out_->append(text);
   out_->append("\r\n", 2);
@@ -38,6 +45,7 @@ void Reply::Integer(int64_t value) {
   char buf[32];
   buf[0] = ':';
   auto [end, ec] = std::to_chars(buf + 1, buf + sizeof(buf) - 2, value);
+  DCHECK(ec == std::errc());
   (void)ec;
   *end++ = '\r';
   *end++ = '\n';
@@ -86,6 +94,7 @@ void Reply::Double(double value) {
   } else {
     n = std::snprintf(buf, sizeof(buf), "%.17g", value);
   }
+  DCHECK(n > 0 && static_cast<size_t>(n) < sizeof(buf));  // "%.17g" needs ~25 bytes
   if (protocol_ >= 3) {
     out_->push_back(',');
     out_->append(buf, n);

@@ -4,6 +4,8 @@
 #include <cstring>
 #include <limits>
 
+#include "util/check.h"
+
 namespace lsmkv::server {
 
 namespace {
@@ -180,6 +182,7 @@ void RespParser::Reserve(size_t bytes) {
   capacity_ = new_capacity;
   begin_ = 0;
   end_ = used;
+  DCHECK_GE(capacity_ - end_, bytes);
 }
 
 char* RespParser::PrepareWrite(size_t min_bytes, size_t* available) {
@@ -192,10 +195,17 @@ char* RespParser::PrepareWrite(size_t min_bytes, size_t* available) {
   }
   Reserve(want);
   *available = capacity_ - end_;
+  DCHECK_GE(*available, min_bytes);
+  DCHECK(begin_ <= end_ && end_ <= capacity_);
+  DCHECK(*available == 0 || buffer_ != nullptr);  // nothing allocated until asked for
   return buffer_.get() + end_;
 }
 
-void RespParser::Commit(size_t bytes) { end_ += std::min(bytes, capacity_ - end_); }
+void RespParser::Commit(size_t bytes) {
+  // The caller wrote at most the area PrepareWrite offered.
+  DCHECK_LE(bytes, capacity_ - end_);
+  end_ += std::min(bytes, capacity_ - end_);
+}
 
 void RespParser::Append(std::string_view bytes) {
   size_t available = 0;
@@ -248,6 +258,7 @@ RespParser::Result RespParser::ParseCount(char marker, int64_t* value, bool* nee
     }
   }
   begin_ += line_length + 2;
+  DCHECK_LE(begin_, end_);  // the line and the byte after '\r' had arrived
   *value = parsed;
   return Result::kCommand;
 }
@@ -264,6 +275,7 @@ RespParser::Result RespParser::ParseInline(std::vector<std::string>* args) {
   }
   size_t line_length = static_cast<const char*>(lf) - start;
   begin_ += line_length + 1;
+  DCHECK_LE(begin_, end_);
   if (line_length > 0 && start[line_length - 1] == '\r') line_length--;
   if (!SplitInlineArgs(std::string_view(start, line_length), args)) {
     return Fail("Protocol error: unbalanced quotes in request");
@@ -274,6 +286,9 @@ RespParser::Result RespParser::ParseInline(std::vector<std::string>* args) {
 RespParser::Result RespParser::Next(std::vector<std::string>* args) {
   if (!error_.empty()) return Result::kError;
   while (true) {
+    DCHECK(begin_ <= end_ && end_ <= capacity_);
+    // Between commands no argument is pending.
+    DCHECK(state_ != State::kStart || (remaining_args_ == 0 && partial_.empty()));
     if (pending_bytes_ + (end_ - begin_) > limits_.max_query_buffer) {
       return Fail("Protocol error: query buffer limit exceeded");
     }
@@ -309,6 +324,8 @@ RespParser::Result RespParser::Next(std::vector<std::string>* args) {
         break;
       }
       case State::kBulkBody: {
+        DCHECK_GE(bulk_length_, 0);  // ParseCount refuses negative bulk lengths
+        DCHECK_GT(remaining_args_, 0);
         const uint64_t needed = static_cast<uint64_t>(bulk_length_) + 2;
         if (end_ - begin_ < needed) return Result::kNeedMore;
         // Like Redis, the two bytes after the bulk are taken as its CRLF.

@@ -13,7 +13,7 @@ endif()
 file(GLOB LSMKV_SERVER_SOURCES CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/server/*.cc)
 list(FILTER LSMKV_SERVER_SOURCES EXCLUDE REGEX "(_test|server_main)\\.cc$")
 add_library(lsmkv_server_lib STATIC ${LSMKV_SERVER_SOURCES})
-# server/ headers use src/util (Mutex, thread-safety annotations).
+# server/ headers use src/util (Mutex, thread-safety annotations, CHECK/DCHECK).
 target_include_directories(lsmkv_server_lib PUBLIC ${PROJECT_SOURCE_DIR} ${PROJECT_SOURCE_DIR}/src)
 target_include_directories(lsmkv_server_lib SYSTEM PUBLIC ${ASIO_INCLUDE_DIR})
 target_compile_definitions(lsmkv_server_lib PUBLIC ASIO_STANDALONE)

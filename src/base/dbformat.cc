@@ -22,8 +22,8 @@ void InternalKeyComparator::FindShortestSeparator(std::string* start,
     // The user key became shorter and larger: give it the earliest tag so the
     // separator still sorts before every entry of that user key.
     PutFixed64(&tmp, PackSequenceAndType(kMaxSequenceNumber, kValueTypeForSeek));
-    assert(Compare(*start, tmp) < 0);
-    assert(Compare(tmp, limit) < 0);
+    DCHECK(Compare(*start, tmp) < 0);
+    DCHECK(Compare(tmp, limit) < 0);
     start->swap(tmp);
   }
 }
@@ -34,7 +34,7 @@ void InternalKeyComparator::FindShortSuccessor(std::string* key) const {
   user_comparator_->FindShortSuccessor(&tmp);
   if (tmp.size() < user_key.size() && user_comparator_->Compare(user_key, tmp) < 0) {
     PutFixed64(&tmp, PackSequenceAndType(kMaxSequenceNumber, kValueTypeForSeek));
-    assert(Compare(*key, tmp) < 0);
+    DCHECK(Compare(*key, tmp) < 0);
     key->swap(tmp);
   }
 }

@@ -10,11 +10,11 @@
 #ifndef LSMKV_BASE_DBFORMAT_H_
 #define LSMKV_BASE_DBFORMAT_H_
 
-#include <cassert>
 #include <cstdint>
 #include <string>
 #include <string_view>
 
+#include "util/check.h"
 #include "util/coding.h"
 #include "util/comparator.h"
 
@@ -37,7 +37,7 @@ inline constexpr ValueType kValueTypeForSeek = kTypeValue;
 inline bool IsValidValueType(unsigned t) { return t <= kTypeValue; }
 
 inline uint64_t PackSequenceAndType(SequenceNumber seq, ValueType t) {
-  assert(seq <= kMaxSequenceNumber);
+  DCHECK(seq <= kMaxSequenceNumber);
   return (seq << 8) | t;
 }
 
@@ -68,11 +68,11 @@ inline bool ParseInternalKey(std::string_view internal_key, ParsedInternalKey* o
 
 // REQUIRES: internal_key.size() >= 8.
 inline std::string_view ExtractUserKey(std::string_view internal_key) {
-  assert(internal_key.size() >= 8);
+  DCHECK(internal_key.size() >= 8);
   return internal_key.substr(0, internal_key.size() - 8);
 }
 inline uint64_t ExtractTag(std::string_view internal_key) {
-  assert(internal_key.size() >= 8);
+  DCHECK(internal_key.size() >= 8);
   return DecodeFixed64(internal_key.data() + internal_key.size() - 8);
 }
 

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "util/check.h"
+
 namespace lsmkv {
 
 uint64_t MaxBytesForLevel(const Options& options, int level) {
@@ -49,6 +51,7 @@ bool Compaction::IsBaseLevelForKey(const Version& v, std::string_view user_key,
 
 std::vector<FileRef> OverlappingFiles(const Version& v, int level, const Comparator* ucmp,
                                       const std::string_view* lo, const std::string_view* hi) {
+  DCHECK(level >= 0 && level < kNumLevels);
   std::vector<FileRef> result;
   for (const FileRef& f : v.files(level)) {
     if (lo != nullptr && ucmp->Compare(ExtractUserKey(f->largest), *lo) < 0) continue;
@@ -82,10 +85,14 @@ uint64_t TotalBytes(const std::vector<FileRef>& files) {
 // takes in more of level without growing the overlap below.
 void SetupOtherInputs(const Options& options, const Comparator* ucmp, const Version& v,
                       const CompactionsInFlight* inflight, Compaction* c) {
+  DCHECK(!c->inputs[0].empty());
+  DCHECK(c->level >= 0 && c->level < kNumLevels);
   std::string lo, hi;
   Range(c->inputs[0], ucmp, &lo, &hi);
   std::string_view lov = lo, hiv = hi;
-  c->inputs[1] = OverlappingFiles(v, c->level + 1, ucmp, &lov, &hiv);
+  // The last level has no level below (a bottommost rewrite of it writes
+  // back into itself).
+  if (c->level + 1 < kNumLevels) c->inputs[1] = OverlappingFiles(v, c->level + 1, ucmp, &lov, &hiv);
   if (c->level > 0 && !c->inputs[1].empty()) {
     std::vector<FileRef> all = c->inputs[0];
     all.insert(all.end(), c->inputs[1].begin(), c->inputs[1].end());
@@ -141,6 +148,8 @@ bool CompactionsInFlight::Conflicts(const Compaction& c, const Comparator* ucmp)
 }
 
 void CompactionsInFlight::Add(Compaction* c, const Comparator* ucmp) {
+  DCHECK(!Conflicts(*c, ucmp));
+  DCHECK(!c->inputs[0].empty());
   c->id = next_id_++;
   Running r;
   r.level = c->level;
@@ -148,15 +157,22 @@ void CompactionsInFlight::Add(Compaction* c, const Comparator* ucmp) {
   std::vector<FileRef> all = c->inputs[0];
   all.insert(all.end(), c->inputs[1].begin(), c->inputs[1].end());
   Range(all, ucmp, &r.lo, &r.hi);
-  for (const FileRef& f : all) files_.insert(f->number);
+  for (const FileRef& f : all) {
+    // CHECK: a file in two running compactions would be merged twice.
+    CHECK(files_.insert(f->number).second);
+  }
   running_.emplace(c->id, std::move(r));
 }
 
 void CompactionsInFlight::Remove(const Compaction& c) {
   for (const auto& which : c.inputs) {
-    for (const FileRef& f : which) files_.erase(f->number);
+    for (const FileRef& f : which) {
+      [[maybe_unused]] const size_t erased = files_.erase(f->number);
+      DCHECK_EQ(erased, 1u);  // registered by Add, removed once
+    }
   }
-  running_.erase(c.id);
+  [[maybe_unused]] const size_t erased = running_.erase(c.id);
+  DCHECK_EQ(erased, 1u);
 }
 
 int CompactionsInFlight::RunningFromLevel(int level) const {

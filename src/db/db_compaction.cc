@@ -6,8 +6,10 @@
 #include "db/compaction.h"
 #include "db/db_impl.h"
 #include "db/merging_iterator.h"
+#include "db/version_invariants.h"
 #include "lsmkv/compaction_filter.h"
 #include "table/table_builder.h"
+#include "util/check.h"
 
 namespace lsmkv {
 
@@ -94,6 +96,9 @@ Status DBImpl::RunCompaction(MutexLock& lock, Compaction* c) {
   VersionEdit edit;
   LevelStats& stats = level_stats_[c->output_level()];
   if (c->IsTrivialMove()) {
+    DCHECK_EQ(c->inputs[0].size(), 1u);
+    DCHECK(c->inputs[1].empty());
+    DCHECK_EQ(c->output_level(), c->level + 1);
     const FileRef& f = c->inputs[0][0];
     edit.RemoveFile(c->level, f->number);
     edit.AddFile(c->output_level(), *f);
@@ -118,6 +123,20 @@ Status DBImpl::RunCompaction(MutexLock& lock, Compaction* c) {
   lock.lock();
 
   if (s.ok()) {
+#if LSMKV_DCHECK_IS_ON
+    // Outputs are new files, in key order, never sharing a user key.
+    for (size_t i = 0; i < outputs.size(); i++) {
+      for (int which = 0; which < 2; which++) {
+        for (const FileRef& f : c->inputs[which]) DCHECK_NE(outputs[i].number, f->number);
+      }
+      if (i > 0) {
+        DCHECK_GT(outputs[i].number, outputs[i - 1].number);
+        DCHECK_LT(icmp_.user_comparator()->Compare(ExtractUserKey(outputs[i - 1].largest),
+                                                   ExtractUserKey(outputs[i].smallest)),
+                  0);
+      }
+    }
+#endif
     for (int which = 0; which < 2; which++) {
       for (const FileRef& f : c->inputs[which]) edit.RemoveFile(c->level + which, f->number);
     }
@@ -254,6 +273,9 @@ class CompactionOutputs {
   // Adds an entry to the open table (requires open()), widening its key and
   // sequence ranges.
   Status Add(std::string_view key, std::string_view value, const ParsedInternalKey& parsed) {
+    // Strictly increasing internal keys into the builder (the filter's
+    // re-keyed deletion sorts right after the value it replaces).
+    DCHECK(builder_->NumEntries() == 0 || options_.comparator->Compare(meta_.largest, key) < 0);
     meta_.largest.assign(key.data(), key.size());
     meta_.smallest_seqno = std::min(meta_.smallest_seqno, parsed.sequence);
     meta_.largest_seqno = std::max(meta_.largest_seqno, parsed.sequence);
@@ -264,6 +286,7 @@ class CompactionOutputs {
   // Finishes and closes the open table (requires open()); appends it to
   // *outputs if both worked. Leaves no table open either way.
   Status Finish() {
+    DCHECK_GT(builder_->NumEntries(), 0u);  // an output is opened for a key it then takes
     Status fs = builder_->Finish();
     if (fs.ok()) fs = file_->Close();
     meta_.file_size = builder_->FileSize();
@@ -325,6 +348,7 @@ Status DBImpl::MergeCompactionInputs(const Compaction& c, const Version& base,
   DropRules rules(c, base, ucmp, filter, snapshots.smallest, snapshots.newest, snapshots.any);
   CompactionOutputs out(env_, dbname_, table_options_, outputs);
   Status s;
+  std::string previous_key;  // the input's previous internal key
   size_t grandparent_index = 0;
   uint64_t overlapped_bytes = 0;
   bool seen_key = false;
@@ -349,6 +373,13 @@ Status DBImpl::MergeCompactionInputs(const Compaction& c, const Version& base,
       s = Status::Corruption("compaction input", "unparsable internal key");
       break;
     }
+    // The inputs are tables read from disk: their order is checked, not
+    // assumed, so that everything below may assert on it.
+    if (entries > 1 && icmp_.Compare(previous_key, key) >= 0) {
+      s = Status::Corruption("compaction input", "keys out of order");
+      break;
+    }
+    previous_key.assign(key.data(), key.size());
     bool new_user_key = false;
     const bool drop = rules.Drop(&parsed, &key, &value, &new_user_key);
 
@@ -370,10 +401,14 @@ Status DBImpl::MergeCompactionInputs(const Compaction& c, const Version& base,
       if (!s.ok()) break;
     }
     if (!out.open()) {
+      // An output starts at a new user key, after everything already written.
+      DCHECK(outputs->empty() || new_user_key);
+      DCHECK(outputs->empty() || icmp_.Compare(outputs->back().largest, key) < 0);
       rate_charged = 0;
       lock->lock();
       const uint64_t number = versions_->NewFileNumber();
       lock->unlock();
+      DCHECK(outputs->empty() || outputs->back().number < number);
       s = out.Open(number, key);
       if (!s.ok()) break;
     }
@@ -445,20 +480,21 @@ Status DBImpl::TEST_CheckInvariants() {
 
 Status DBImpl::CheckInvariantsOfCurrentVersion() {
   std::shared_ptr<Version> v;
+  uint64_t next_file_number = 0;
   {
     std::lock_guard<InstrumentedMutex> guard(mu_);
     v = versions_->current();
+    next_file_number = versions_->NextFileNumber();
   }
-  const Comparator* ucmp = icmp_.user_comparator();
+  // The metadata first (the part LogAndApply asserts in DCHECK builds), then
+  // each table's contents against its metadata.
+  Status meta_status = CheckVersionInvariants(*v, icmp_, next_file_number);
+  if (!meta_status.ok()) return meta_status;
   for (int level = 0; level < kNumLevels; level++) {
     const std::vector<FileRef>& files = v->files(level);
     for (size_t i = 0; i < files.size(); i++) {
       const FileMetaData& f = *files[i];
       const std::string where = "L" + std::to_string(level) + " table " + std::to_string(f.number);
-      if (level > 0 && i > 0 &&
-          ucmp->Compare(ExtractUserKey(files[i - 1]->largest), ExtractUserKey(f.smallest)) >= 0) {
-        return Status::Corruption(where, "overlaps the previous file of its level");
-      }
       std::unique_ptr<Iterator> it(table_cache_->NewIterator(ReadOptions(), f.number, f.file_size));
       uint64_t entries = 0;
       SequenceNumber lo = kMaxSequenceNumber, hi = 0;

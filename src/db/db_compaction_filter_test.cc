@@ -117,5 +117,37 @@ TEST_F(CompactionFilterTest, FilterSeesOnlyValues) {
   EXPECT_EQ("live-x", Get("x"));
 }
 
+// CompactRange with a filter rewrites the deepest level holding the range
+// into itself, also when that is the last level (kNumLevels - 1). Before the
+// fix, picking that compaction looked for inputs in level kNumLevels, one past
+// the version's array (the DCHECK in OverlappingFiles found it).
+TEST_F(CompactionFilterTest, CompactRangeRewritesTheLastLevel) {
+  db_.reset();
+  options_.max_bytes_for_level_base = 1;  // every level >= 1 holding data is over budget
+  options_.level_size_multiplier = 2;
+  options_.level0_file_limit = 1;  // and level 0 with one file
+  ASSERT_TRUE(DB::Open(options_, "/filter-last", &db_).ok());
+  for (int i = 0; i < 100; i++) {
+    Put("key" + std::to_string(i), (i % 2 == 0 ? "expired-" : "live-") + std::to_string(i));
+  }
+  ASSERT_TRUE(db_->Flush().ok());
+  // Automatic compactions carry the table down to the last level.
+  ASSERT_TRUE(static_cast<DBImpl*>(db_.get())->TEST_WaitForBackgroundWork().ok());
+  std::string levels;
+  ASSERT_TRUE(db_->GetProperty("lsmkv.levels", &levels));
+  const std::string last = "\nL" + std::to_string(kNumLevels - 1) + " ";
+  const size_t at = levels.find(last);
+  ASSERT_NE(std::string::npos, at) << levels;
+  ASSERT_GE(std::stoi(levels.substr(at + last.size())), 1) << levels;
+
+  ASSERT_TRUE(db_->CompactRange(nullptr, nullptr).ok());
+  for (int i = 0; i < 100; i++) {
+    const std::string key = "key" + std::to_string(i);
+    EXPECT_EQ(i % 2 == 0 ? "NOT_FOUND" : "live-" + std::to_string(i), Get(key)) << key;
+  }
+  EXPECT_EQ(50, CountKeys());
+  EXPECT_TRUE(static_cast<DBImpl*>(db_.get())->TEST_CheckInvariants().ok());
+}
+
 }  // namespace
 }  // namespace lsmkv

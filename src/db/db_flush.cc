@@ -7,6 +7,7 @@
 #include "db/db_impl.h"
 #include "memtable/memtable.h"
 #include "table/table_builder.h"
+#include "util/check.h"
 
 namespace lsmkv {
 
@@ -51,6 +52,7 @@ void DBImpl::BackgroundFlushCall() {
 // REQUIRES: mu_ held via lock; called only from the background thread.
 Status DBImpl::FlushOldestMemTable(MutexLock& lock) {
   const uint64_t start = env_->NowMicros();
+  DCHECK(!imm_.empty());
   FrozenMemTable frozen = imm_.front();
   FileMetaData meta;
   meta.number = versions_->NewFileNumber();
@@ -66,10 +68,15 @@ Status DBImpl::FlushOldestMemTable(MutexLock& lock) {
   // The oldest WAL still needed is the one of the next frozen memtable, or
   // the active memtable's.
   const uint64_t needed_log = imm_.size() > 1 ? imm_[1].log_number : mem_log_number_;
+  // The edit retires exactly the flushed memtable's WAL (WALs are numbered
+  // in the order their memtables were frozen).
+  DCHECK_GT(needed_log, frozen.log_number);
   edit.SetLogNumber(needed_log);
   s = versions_->LogAndApply(&edit, &lock);
   if (!s.ok()) return s;  // the table stays as an orphan; Open removes it
 
+  // Only this thread pops imm_: the memtable just flushed is still the oldest.
+  DCHECK(!imm_.empty() && imm_.front().mem == frozen.mem);
   imm_.pop_front();
   obsolete_logs_.push_back(frozen.log_number);
   InstallView();
@@ -111,6 +118,9 @@ Status DBImpl::WriteLevel0Table(MemTable* mem, FileMetaData* meta) {
       s = Status::Corruption("memtable", "bad internal key during flush");
       break;
     }
+    // The memtable yields strictly increasing internal keys (no sequence
+    // is used twice), as TableBuilder::Add requires.
+    DCHECK(builder.NumEntries() == 0 || icmp_.Compare(meta->largest, key) < 0);
     meta->smallest_seqno = std::min(meta->smallest_seqno, parsed.sequence);
     meta->largest_seqno = std::max(meta->largest_seqno, parsed.sequence);
     if (parsed.type == kTypeDeletion) meta->num_deletions++;
@@ -124,7 +134,8 @@ Status DBImpl::WriteLevel0Table(MemTable* mem, FileMetaData* meta) {
   }
   if (s.ok()) s = iter->status();
   if (s.ok()) {
-    s = builder.Finish();  // syncs the file
+    DCHECK_EQ(builder.NumEntries(), mem->NumEntries());  // every entry, once
+    s = builder.Finish();                                // syncs the file
   } else {
     builder.Abandon();
   }
@@ -177,12 +188,16 @@ void DBImpl::DeleteObsoleteFiles(MutexLock& lock) {
   logs.swap(obsolete_logs_);
   for (uint64_t number : logs) {
     if (number < log_number) {
+      // CHECK: removing a WAL a memtable still depends on loses writes.
+      CHECK_LT(number, mem_log_number_);
+      for (const FrozenMemTable& f : imm_) CHECK_NE(number, f.log_number);
       others.push_back(LogFileName(dbname_, number));
     } else {
       obsolete_logs_.push_back(number);  // not yet covered by the MANIFEST
     }
   }
   for (uint64_t number : versions_->TakeObsoleteManifests()) {
+    CHECK_NE(number, versions_->ManifestFileNumber());
     others.push_back(DescriptorFileName(dbname_, number));
   }
   lock.unlock();

@@ -13,6 +13,7 @@
 #include "db/write_batch_internal.h"
 #include "memtable/memtable.h"
 #include "table/iterator_util.h"
+#include "util/check.h"
 #include "wal/log_writer.h"
 
 namespace lsmkv {
@@ -119,6 +120,7 @@ Status DBImpl::WriteImpl(const WriteOptions& options, WriteBatch* batch) {
   if (w.done) return w.status;
 
   // This thread leads a group.
+  DCHECK(writers_.front() == &w);
   Status s = MakeRoomForWrite(lock, /*force=*/batch == nullptr);
   Writer* last_writer = &w;
   bool need_sync = w.sync;
@@ -130,12 +132,17 @@ Status DBImpl::WriteImpl(const WriteOptions& options, WriteBatch* batch) {
       need_sync |= x->sync;
       if (x == last_writer) break;
     }
-    SequenceNumber last_sequence = versions_->LastSequence();
-    WriteBatchInternal::SetSequence(group, last_sequence + 1);
-    last_sequence += WriteBatchInternal::Count(group);
+    const SequenceNumber first_sequence = versions_->LastSequence() + 1;
+    WriteBatchInternal::SetSequence(group, first_sequence);
+    const uint32_t group_count = WriteBatchInternal::Count(group);
+    DCHECK_GT(group_count, 0u);  // Write refuses empty batches
+    const SequenceNumber last_sequence = first_sequence + group_count - 1;
     log::Writer* log = log_.get();
     WritableFile* file = logfile_.get();
     MemTable* mem = mem_.get();
+    // Sequences only increase: the active memtable holds nothing as new as
+    // this group (only the leader inserts, one group at a time).
+    DCHECK(mem->Empty() || mem->LargestSequence() < first_sequence);
     log_number = mem_log_number_;
 
     // Only the leader touches the log writer and the active memtable, so the
@@ -148,6 +155,11 @@ Status DBImpl::WriteImpl(const WriteOptions& options, WriteBatch* batch) {
     lock.lock();
 
     if (s.ok()) {
+      // Nobody else moved the last sequence while the lock was released: the
+      // leader is the only writer of sequences after Open.
+      CHECK_EQ(versions_->LastSequence(), first_sequence - 1);
+      DCHECK_EQ(mem->LargestSequence(), last_sequence);
+      DCHECK_GE(log->file_size(), log_written_);  // the WAL only grows
       log_written_ = log->file_size();
       versions_->SetLastSequence(last_sequence);  // now visible to readers
       stats_.write_groups++;
@@ -163,6 +175,7 @@ Status DBImpl::WriteImpl(const WriteOptions& options, WriteBatch* batch) {
   // after the WAL sync below, which runs without holding the queue.
   std::vector<Writer*> sync_waiters;
   while (true) {
+    DCHECK(!writers_.empty());  // last_writer is still queued
     Writer* ready = writers_.front();
     writers_.pop_front();
     if (ready != &w) {
@@ -192,7 +205,10 @@ Status DBImpl::WriteImpl(const WriteOptions& options, WriteBatch* batch) {
 
 // REQUIRES: mu_ held; writers_ non-empty with a real batch at the front.
 WriteBatch* DBImpl::BuildBatchGroup(Writer** last_writer) {
+  DCHECK(!writers_.empty());
   Writer* first = writers_.front();
+  DCHECK(first->batch != nullptr);
+  DCHECK(group_batch_.Count() == 0);  // the previous leader cleared the scratch batch
   WriteBatch* result = first->batch;
   size_t size = WriteBatchInternal::ByteSize(first->batch);
   size_t max_size = kMaxGroupBytes;
@@ -211,6 +227,8 @@ WriteBatch* DBImpl::BuildBatchGroup(Writer** last_writer) {
     WriteBatchInternal::Append(result, w->batch);
     *last_writer = w;
   }
+  // A group outgrows the limit only when its first batch alone does.
+  DCHECK(result == first->batch || WriteBatchInternal::ByteSize(result) <= max_size);
   return result;
 }
 
@@ -243,6 +261,9 @@ Status DBImpl::SyncLogUpTo(MutexLock& lock, uint64_t log_number, uint64_t offset
       SetBackgroundError(s);
       return s;
     }
+    // The synced position never passes what was flushed to the log.
+    DCHECK(target_log >= synced_log_number_);
+    DCHECK(target_log != mem_log_number_ || target_offset <= log_written_);
     if (target_log > synced_log_number_ ||
         (target_log == synced_log_number_ && target_offset > synced_offset_)) {
       synced_log_number_ = target_log;
@@ -300,6 +321,8 @@ Status DBImpl::SwitchToNewLog(MutexLock& lock) {
   while (sync_in_progress_) mu_.Wait(sync_cv_, lock);
   sync_in_progress_ = true;  // keeps syncers off the old file while it closes
   const uint64_t new_number = versions_->NewFileNumber();
+  // WAL numbers increase: replay order at Open is file number order.
+  CHECK_GT(new_number, mem_log_number_);
   const std::string new_name = LogFileName(dbname_, new_number);
   WritableFile* old_file = logfile_.get();
   std::unique_ptr<WritableFile> file;
@@ -319,6 +342,8 @@ Status DBImpl::SwitchToNewLog(MutexLock& lock) {
     SetBackgroundError(s);
     return s;
   }
+  DCHECK(!mem_->Empty());  // an empty memtable is never frozen (MakeRoomForWrite)
+  DCHECK(imm_.empty() || imm_.back().log_number < mem_log_number_);
   imm_.push_back(FrozenMemTable{mem_, mem_log_number_});
   mem_ = NewMemTable(icmp_);
   mem_log_number_ = new_number;

@@ -1,11 +1,12 @@
 #include "db/db_iter.h"
 
-#include <cassert>
 #include <cstring>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
+
+#include "util/check.h"
 
 namespace lsmkv {
 
@@ -30,17 +31,18 @@ class DBIter final : public Iterator {
         sequence_(sequence),
         lower_(std::move(lower)),
         upper_(std::move(upper)) {
-    assert(iter_ != nullptr);
+    DCHECK(iter_ != nullptr);
   }
 
   bool Valid() const override { return valid_; }
 
   std::string_view key() const override {
-    assert(valid_);
+    DCHECK(valid_);
+    DCHECK(direction_ == kReverse || iter_->Valid());  // kForward: iter_ is on the entry
     return direction_ == kForward ? ExtractUserKey(iter_->key()) : std::string_view(saved_key_);
   }
   std::string_view value() const override {
-    assert(valid_);
+    DCHECK(valid_);
     return direction_ == kForward ? iter_->value() : std::string_view(saved_value_);
   }
   Status status() const override { return status_.ok() ? iter_->status() : status_; }
@@ -96,7 +98,7 @@ class DBIter final : public Iterator {
   }
 
   void Next() override {
-    assert(valid_);
+    DCHECK(valid_);
     if (direction_ == kReverse) {
       // iter_ is before the entries of saved_key_: step onto them; the scan
       // below skips them (and anything smaller).
@@ -114,7 +116,7 @@ class DBIter final : public Iterator {
   }
 
   void Prev() override {
-    assert(valid_);
+    DCHECK(valid_);
     if (direction_ == kForward) {
       // Step back over the current key's entries (its newer, invisible
       // versions included) to the last entry of a smaller user key.
@@ -189,7 +191,7 @@ class DBIter final : public Iterator {
   // visible version of a user key, is a value, and (if skipping) has a user
   // key after saved_key_. Stops (invalid) at upper_ and on errors.
   void FindNextUserEntry(bool skipping) {
-    assert(direction_ == kForward);
+    DCHECK(direction_ == kForward);
     for (; iter_->Valid(); iter_->Next()) {
       ParsedInternalKey ikey;
       if (!Parse(&ikey)) return;
@@ -214,7 +216,7 @@ class DBIter final : public Iterator {
   // newest visible version; moves on to smaller keys while that version is
   // a deletion (or there is none). Stops at lower_ and on errors.
   void FindPrevUserEntry() {
-    assert(direction_ == kReverse);
+    DCHECK(direction_ == kReverse);
     bool have_value = false;
     saved_key_.clear();
     saved_value_.clear();

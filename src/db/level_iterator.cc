@@ -1,10 +1,11 @@
 #include "db/level_iterator.h"
 
 #include <algorithm>
-#include <cassert>
 #include <memory>
 #include <string_view>
 #include <utility>
+
+#include "util/check.h"
 
 namespace lsmkv {
 
@@ -21,17 +22,17 @@ class LevelIterator final : public Iterator {
         files_(std::move(files)),
         index_(files_.size()) {
     for (size_t i = 1; i < files_.size(); i++) {
-      assert(icmp_->Compare(files_[i - 1]->largest, files_[i]->smallest) < 0);
+      DCHECK(icmp_->Compare(files_[i - 1]->largest, files_[i]->smallest) < 0);
     }
   }
 
   bool Valid() const override { return table_iter_ != nullptr && table_iter_->Valid(); }
   std::string_view key() const override {
-    assert(Valid());
+    DCHECK(Valid());
     return table_iter_->key();
   }
   std::string_view value() const override {
-    assert(Valid());
+    DCHECK(Valid());
     return table_iter_->value();
   }
   Status status() const override {
@@ -88,13 +89,13 @@ class LevelIterator final : public Iterator {
   }
 
   void Next() override {
-    assert(Valid());
+    DCHECK(Valid());
     table_iter_->Next();
     SkipEmptyForward();
   }
 
   void Prev() override {
-    assert(Valid());
+    DCHECK(Valid());
     table_iter_->Prev();
     SkipEmptyBackward();
   }
@@ -145,6 +146,7 @@ class LevelIterator final : public Iterator {
     index_ = i;
     const FileMetaData& f = *files_[i];
     table_iter_.reset(table_cache_->NewIterator(options_, f.number, f.file_size));
+    DCHECK(table_iter_ != nullptr);  // a failed open is an error iterator
   }
 
   // Going forward: file i unless it (and so every later file) lies above the
@@ -166,6 +168,8 @@ class LevelIterator final : public Iterator {
   // Moves to the first entry of the next files while the current table is
   // exhausted; stops on an error.
   void SkipEmptyForward() {
+    // A table is open exactly when some file is current.
+    DCHECK_EQ(table_iter_ != nullptr, index_ < files_.size());
     while (table_iter_ != nullptr && !table_iter_->Valid()) {
       if (!table_iter_->status().ok()) return;
       if (!OpenForward(index_ + 1)) return;
@@ -173,6 +177,7 @@ class LevelIterator final : public Iterator {
     }
   }
   void SkipEmptyBackward() {
+    DCHECK_EQ(table_iter_ != nullptr, index_ < files_.size());
     while (table_iter_ != nullptr && !table_iter_->Valid()) {
       if (!table_iter_->status().ok()) return;
       if (!OpenBackward(index_)) return;

@@ -1,8 +1,9 @@
 #include "db/merging_iterator.h"
 
-#include <cassert>
 #include <string_view>
 #include <utility>
+
+#include "util/check.h"
 
 namespace lsmkv {
 
@@ -15,7 +16,7 @@ class MergingIterator final : public Iterator {
  public:
   MergingIterator(const Comparator* cmp, std::vector<std::unique_ptr<Iterator>> children)
       : cmp_(cmp), children_(std::move(children)) {
-    for ([[maybe_unused]] const auto& child : children_) assert(child != nullptr);
+    for ([[maybe_unused]] const auto& child : children_) DCHECK(child != nullptr);
     heap_.reserve(children_.size());
     keys_.resize(children_.size());
   }
@@ -23,11 +24,11 @@ class MergingIterator final : public Iterator {
   bool Valid() const override { return !has_error_ && !heap_.empty(); }
 
   std::string_view key() const override {
-    assert(Valid());
+    DCHECK(Valid());
     return keys_[heap_[0]];
   }
   std::string_view value() const override {
-    assert(Valid());
+    DCHECK(Valid());
     return children_[heap_[0]]->value();
   }
 
@@ -57,7 +58,7 @@ class MergingIterator final : public Iterator {
   }
 
   void Next() override {
-    assert(Valid());
+    DCHECK(Valid());
     if (direction_ != kForward) {
       SwitchDirection(kForward);
       if (has_error_) return;
@@ -67,7 +68,7 @@ class MergingIterator final : public Iterator {
   }
 
   void Prev() override {
-    assert(Valid());
+    DCHECK(Valid());
     if (direction_ != kReverse) {
       SwitchDirection(kReverse);
       if (has_error_) return;
@@ -119,11 +120,23 @@ class MergingIterator final : public Iterator {
     has_error_ = false;
     for (size_t i = 0; i < children_.size(); i++) Collect(i);
     for (size_t pos = heap_.size() / 2; pos-- > 0;) SiftDown(pos);
+    DCHECK(IsHeap());
+  }
+
+  // The heap property over the cached keys: no child is before its parent.
+  // (Holds whatever order the children's keys come in: it is about heap_
+  // alone.) O(children); for DCHECKs.
+  bool IsHeap() const {
+    for (size_t pos = 1; pos < heap_.size(); pos++) {
+      if (Before(heap_[pos], heap_[(pos - 1) / 2])) return false;
+    }
+    return heap_.size() <= children_.size();
   }
 
   // The top child moved one step: restore the heap, dropping the child if
   // it ran out (or failed).
   void AfterTopMoved() {
+    DCHECK(!heap_.empty());
     const size_t top = heap_[0];
     Iterator* child = children_[top].get();
     if (child->Valid()) {
@@ -134,6 +147,7 @@ class MergingIterator final : public Iterator {
       heap_.pop_back();
     }
     if (heap_.size() > 1) SiftDown(0);
+    DCHECK(IsHeap());
   }
 
   // Positions every child other than the current one just past the current
@@ -162,7 +176,7 @@ class MergingIterator final : public Iterator {
     heap_.push_back(current);
     direction_ = direction;
     for (size_t pos = heap_.size() / 2; pos-- > 0;) SiftDown(pos);
-    assert(heap_[0] == current);  // (key, current) is the extreme of the order
+    DCHECK(heap_[0] == current);  // (key, current) is the extreme of the order
   }
 
   const Comparator* const cmp_;

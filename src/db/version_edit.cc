@@ -1,8 +1,8 @@
 #include "db/version_edit.h"
 
-#include <cassert>
 #include <cstdio>
 
+#include "util/check.h"
 #include "util/coding.h"
 #include "util/comparator.h"
 
@@ -125,14 +125,14 @@ void VersionEdit::SetNextFileNumber(uint64_t number) {
 }
 
 void VersionEdit::SetLastSequence(SequenceNumber seq) {
-  assert(seq <= kMaxSequenceNumber);
+  DCHECK(seq <= kMaxSequenceNumber);
   has_last_sequence_ = true;
   last_sequence_ = seq;
 }
 
 void VersionEdit::SetCompactPointer(int level, std::string internal_key) {
-  assert(level >= 0 && level < kNumLevels);
-  assert(IsValidInternalKey(internal_key));
+  DCHECK(level >= 0 && level < kNumLevels);
+  DCHECK(IsValidInternalKey(internal_key));
   for (auto& [l, key] : compact_pointers_) {
     if (l == level) {
       key = std::move(internal_key);
@@ -143,11 +143,11 @@ void VersionEdit::SetCompactPointer(int level, std::string internal_key) {
 }
 
 void VersionEdit::AddFile(int level, const FileMetaData& f) {
-  assert(level >= 0 && level < kNumLevels);
-  assert(IsValidInternalKey(f.smallest) && IsValidInternalKey(f.largest));
-  assert(InternalKeyComparator(BytewiseComparator()).Compare(f.smallest, f.largest) <= 0);
-  assert(f.smallest_seqno <= f.largest_seqno && f.largest_seqno <= kMaxSequenceNumber);
-  assert(f.num_deletions <= f.num_entries);
+  DCHECK(level >= 0 && level < kNumLevels);
+  DCHECK(IsValidInternalKey(f.smallest) && IsValidInternalKey(f.largest));
+  DCHECK(InternalKeyComparator(BytewiseComparator()).Compare(f.smallest, f.largest) <= 0);
+  DCHECK(f.smallest_seqno <= f.largest_seqno && f.largest_seqno <= kMaxSequenceNumber);
+  DCHECK(f.num_deletions <= f.num_entries);
   FileMetaData copy = f;
   copy.refs = 0;
   copy.being_compacted = false;
@@ -155,7 +155,7 @@ void VersionEdit::AddFile(int level, const FileMetaData& f) {
 }
 
 void VersionEdit::RemoveFile(int level, uint64_t number) {
-  assert(level >= 0 && level < kNumLevels);
+  DCHECK(level >= 0 && level < kNumLevels);
   deleted_files_.emplace(level, number);
 }
 
@@ -175,20 +175,27 @@ void VersionEdit::EncodeTo(std::string* dst) const {
     PutVarint64(dst, next_file_number_);
   }
   if (has_last_sequence_) {
+    DCHECK_LE(last_sequence_, kMaxSequenceNumber);
     PutVarint32(dst, kTagLastSequence);
     PutVarint64(dst, last_sequence_);
   }
+  // Every field below is in the range DecodeFrom accepts, whether it came
+  // from the setters or from DecodeFrom itself: what is written reads back.
   for (const auto& [level, key] : compact_pointers_) {
+    DCHECK(level >= 0 && level < kNumLevels);
     PutVarint32(dst, kTagCompactPointer);
     PutVarint32(dst, static_cast<uint32_t>(level));
     PutLengthPrefixed(dst, key);
   }
   for (const auto& [level, number] : deleted_files_) {
+    DCHECK(level >= 0 && level < kNumLevels);
     PutVarint32(dst, kTagDeletedFile);
     PutVarint32(dst, static_cast<uint32_t>(level));
     PutVarint64(dst, number);
   }
   for (const auto& [level, f] : new_files_) {
+    DCHECK(level >= 0 && level < kNumLevels);
+    DCHECK(f.smallest_seqno <= f.largest_seqno && f.num_deletions <= f.num_entries);
     PutVarint32(dst, kTagNewFile);
     PutVarint32(dst, static_cast<uint32_t>(level));
     PutVarint64(dst, f.number);

@@ -2,15 +2,37 @@
 
 #include <algorithm>
 #include <cinttypes>
+#include <cstdio>
 #include <map>
 
 #include "base/filename.h"
+#include "db/version_invariants.h"
 #include "table/table_cache.h"
+#include "util/check.h"
 #include "util/info_log.h"
 #include "wal/log_reader.h"
 #include "wal/log_writer.h"
 
 namespace lsmkv {
+
+namespace {
+
+#if LSMKV_DCHECK_IS_ON
+// DCHECK(s.ok()), printing s first: the violation is the useful part.
+void DcheckOk(const Status& s) {
+  if (!s.ok()) std::fprintf(stderr, "invariant violated: %s\n", s.ToString().c_str());
+  DCHECK(s.ok());
+}
+
+bool VersionHasFile(const Version& v, int level, uint64_t number) {
+  for (const FileRef& f : v.files(level)) {
+    if (f->number == number) return true;
+  }
+  return false;
+}
+#endif
+
+}  // namespace
 
 void ObsoleteFiles::Add(uint64_t number) {
   std::lock_guard<std::mutex> guard(mu_);
@@ -401,6 +423,15 @@ Status VersionSet::Recover() {
   auto v = std::shared_ptr<Version>(new Version(table_cache_, icmp_));
   s = builder.SaveTo(v.get());
   if (!s.ok()) return Status::Corruption(manifest_path, s.ToString());
+  {
+    // Reported, not refused (Open's checks decide what is fatal); while the
+    // damage lasts, LogAndApply's invariant assertions stand down.
+    Status inv = CheckVersionInvariants(*v, *icmp_, std::max(next_file, manifest_number + 1));
+    if (!inv.ok()) {
+      LSMKV_LOG(info_log_, "MANIFEST %s describes an inconsistent version: %s",
+                manifest_path.c_str(), inv.ToString().c_str());
+    }
+  }
   current_ = std::move(v);
   manifest_file_number_ = manifest_number;
   next_file_number_ = next_file;
@@ -430,6 +461,7 @@ Status VersionSet::LogAndApply(VersionEdit* edit, MutexLock* lock) {
   while (manifest_busy_) lock->mutex()->Wait(manifest_cv_, *lock);
   manifest_busy_ = true;
   Status s = LogAndApplyExclusive(edit, lock);
+  DCHECK(manifest_busy_);  // the exclusive section kept its reservation
   manifest_busy_ = false;
   manifest_cv_.notify_all();
   return s;
@@ -444,6 +476,15 @@ Status VersionSet::LogAndApplyExclusive(VersionEdit* edit, MutexLock* lock) {
     edit->SetLogNumber(log_number_);
   }
   edit->SetLastSequence(LastSequence());
+#if LSMKV_DCHECK_IS_ON
+  // Edits come from this engine (flush, compaction, Open): new files were
+  // numbered by NewFileNumber, removed files are in the version they leave.
+  for (const auto& [level, f] : edit->new_files()) DCHECK_LT(f.number, next_file_number_);
+  for (const auto& [level, number] : edit->deleted_files()) {
+    DCHECK(VersionHasFile(*current_, level, number));
+  }
+  const bool base_consistent = CheckVersionInvariants(*current_, *icmp_, next_file_number_).ok();
+#endif
 
   auto v = std::shared_ptr<Version>(new Version(table_cache_, icmp_));
   {
@@ -452,6 +493,11 @@ Status VersionSet::LogAndApplyExclusive(VersionEdit* edit, MutexLock* lock) {
     Status s = builder.SaveTo(v.get());
     if (!s.ok()) return s;
   }
+#if LSMKV_DCHECK_IS_ON
+  // Checked before the MANIFEST records it. A version recovered damaged is
+  // input, not this code's doing: only a consistent base must stay so.
+  if (base_consistent) DcheckOk(CheckVersionInvariants(*v, *icmp_, next_file_number_));
+#endif
 
   // A new MANIFEST starts with a snapshot of the state before this edit.
   const bool new_manifest =
@@ -470,6 +516,15 @@ Status VersionSet::LogAndApplyExclusive(VersionEdit* edit, MutexLock* lock) {
   edit->SetNextFileNumber(next_file_number_);
   std::string record;
   edit->EncodeTo(&record);
+#if LSMKV_DCHECK_IS_ON
+  {
+    // The record reads back (the MANIFEST is replayed with DecodeFrom).
+    VersionEdit decoded;
+    DcheckOk(decoded.DecodeFrom(record));
+    DCHECK_EQ(decoded.new_files().size(), edit->new_files().size());
+    DCHECK(decoded.deleted_files() == edit->deleted_files());
+  }
+#endif
 
   std::unique_ptr<WritableFile> new_file;
   std::unique_ptr<log::Writer> new_writer;
@@ -509,7 +564,9 @@ Status VersionSet::LogAndApplyExclusive(VersionEdit* edit, MutexLock* lock) {
     LSMKV_LOG(info_log_, "MANIFEST write failed: %s", s.ToString().c_str());
     return s;
   }
+  DCHECK_GE(edit->log_number(), log_number_);  // WALs once obsolete stay so
   if (new_manifest) {
+    DCHECK_GT(new_manifest_number, manifest_file_number_);
     if (manifest_file_ != nullptr) manifest_file_->Close().PermitUncheckedError();
     if (manifest_file_number_ != 0) obsolete_manifests_.push_back(manifest_file_number_);
     manifest_log_ = std::move(new_writer);

@@ -26,6 +26,7 @@
 #include "db/version_edit.h"
 #include "lsmkv/env.h"
 #include "lsmkv/options.h"
+#include "util/check.h"
 #include "util/instrumented_mutex.h"
 
 namespace lsmkv {
@@ -144,7 +145,12 @@ class VersionSet {
   uint64_t LogNumber() const { return log_number_; }
 
   SequenceNumber LastSequence() const { return last_sequence_.load(std::memory_order_acquire); }
-  void SetLastSequence(SequenceNumber s) { last_sequence_.store(s, std::memory_order_release); }
+  // Sequence numbers are never reused: the last one only grows (Recover
+  // sets it before anything else reads it).
+  void SetLastSequence(SequenceNumber s) {
+    DCHECK_GE(s, LastSequence());
+    last_sequence_.store(s, std::memory_order_release);
+  }
 
   // MANIFEST files replaced by a newer one since the last call (to delete).
   std::vector<uint64_t> TakeObsoleteManifests() {

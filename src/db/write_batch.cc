@@ -11,6 +11,7 @@
 #include "base/write_batch_format.h"
 #include "db/write_batch_internal.h"
 #include "memtable/memtable.h"
+#include "util/check.h"
 #include "util/coding.h"
 
 namespace lsmkv {
@@ -50,16 +51,22 @@ Status WriteBatch::Iterate(Handler* handler) const {
       });
 }
 
+// rep_ always holds at least the header: Clear() writes one and
+// SetContents refuses anything shorter.
 uint32_t WriteBatchInternal::Count(const WriteBatch* batch) {
+  DCHECK_GE(batch->rep_.size(), kHeaderSize);
   return batch_format::Count(batch->rep_);
 }
 void WriteBatchInternal::SetCount(WriteBatch* batch, uint32_t n) {
+  DCHECK_GE(batch->rep_.size(), kHeaderSize);
   EncodeFixed32(batch->rep_.data() + batch_format::kCountOffset, n);
 }
 SequenceNumber WriteBatchInternal::Sequence(const WriteBatch* batch) {
+  DCHECK_GE(batch->rep_.size(), kHeaderSize);
   return batch_format::Sequence(batch->rep_);
 }
 void WriteBatchInternal::SetSequence(WriteBatch* batch, SequenceNumber seq) {
+  DCHECK_GE(batch->rep_.size(), kHeaderSize);
   EncodeFixed64(batch->rep_.data() + batch_format::kSequenceOffset, seq);
 }
 
@@ -78,13 +85,17 @@ Status WriteBatchInternal::InsertInto(const WriteBatch* batch, MemTable* memtabl
   Status range = CheckSequenceRange(batch);
   if (!range.ok()) return range;
   SequenceNumber seq = Sequence(batch);
-  return batch_format::ForEachOperation(
+  Status s = batch_format::ForEachOperation(
       batch->rep_, [&](ValueType type, std::string_view key, std::string_view value) {
         memtable->Add(seq++, type, key, value);
       });
+  // OK means every operation the header counts was inserted, one sequence each.
+  DCHECK(!s.ok() || seq == Sequence(batch) + Count(batch));
+  return s;
 }
 
 void WriteBatchInternal::Append(WriteBatch* dst, const WriteBatch* src) {
+  DCHECK_LE(Count(src), UINT32_MAX - Count(dst));  // the count field cannot wrap
   SetCount(dst, Count(dst) + Count(src));
   dst->rep_.append(src->rep_.data() + kHeaderSize, src->rep_.size() - kHeaderSize);
 }

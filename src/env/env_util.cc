@@ -3,6 +3,8 @@
 
 #include <memory>
 
+#include "util/check.h"
+
 namespace lsmkv {
 
 Status WriteStringToFile(Env* env, std::string_view data, const std::string& fname, bool sync) {
@@ -30,6 +32,7 @@ Status ReadFileToString(Env* env, const std::string& fname, std::string* data) {
     std::string_view piece;
     s = file->Read(kChunk, &piece, scratch.get());
     if (!s.ok() || piece.empty()) break;
+    DCHECK_LE(piece.size(), kChunk);  // SequentialFile::Read's contract
     data->append(piece);
   }
   return s;
@@ -55,9 +58,11 @@ Status CopyOpenFile(Env* env, SequentialFile* src, const std::string& src_name,
       }
       break;
     }
+    DCHECK_LE(chunk.size(), want64);
     s = out->Append(chunk);
     copied += chunk.size();
   }
+  DCHECK(limit == UINT64_MAX || copied <= limit);
   if (s.ok()) s = out->Sync();
   Status c = out->Close();
   if (s.ok()) s = c;

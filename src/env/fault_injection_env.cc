@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "util/check.h"
+
 namespace lsmkv {
 
 namespace {
@@ -123,6 +125,7 @@ class FaultWritableFile final : public WritableFile {
       : env_(env), fname_(std::move(fname)), target_(std::move(target)), info_(std::move(info)) {}
 
   ~FaultWritableFile() override {
+    DCHECK(!closed_ || buffer_.empty());          // Close pushed or dropped everything
     if (!closed_) Push().PermitUncheckedError();  // Push drops the bytes if inactive.
     // target_'s destructor closes it; its own buffer is empty.
   }
@@ -136,6 +139,7 @@ class FaultWritableFile final : public WritableFile {
     {
       std::lock_guard<std::mutex> guard(env_->mu_);
       info_->size += data.size();
+      DCHECK_LE(info_->synced, info_->size);
     }
     return buffer_.size() >= kPushThreshold ? Push() : Status::OK();
   }
@@ -167,6 +171,7 @@ class FaultWritableFile final : public WritableFile {
       if (env_->CheckActiveLocked(fname_).ok() && pushed_size > info_->synced) {
         info_->synced = std::min(pushed_size, info_->size);
       }
+      DCHECK_LE(info_->synced, info_->size);  // durable bytes were all appended
     }
     return s;
   }
@@ -182,6 +187,7 @@ class FaultWritableFile final : public WritableFile {
       return s;
     }
     s = Push();
+    DCHECK(buffer_.empty());
     Status c = target_->Close();
     return s.ok() ? c : s;
   }
@@ -202,7 +208,7 @@ class FaultWritableFile final : public WritableFile {
     }
     if (buffer_.empty()) return target_->Flush();
     Status s = target_->Append(buffer_);
-    buffer_.clear();
+    buffer_.clear();  // handed over or lost: never appended twice
     if (s.ok()) s = target_->Flush();
     return s;
   }
@@ -231,6 +237,7 @@ Status FaultInjectionEnv::MaybeFail(FaultOp op, const std::string& what) {
 
 Status FaultInjectionEnv::MaybeFailLocked(FaultOp op, const std::string& what) {
   const int i = static_cast<int>(op);
+  DCHECK(i >= 0 && static_cast<size_t>(i) < std::size(faults_));
   counts_[i]++;
   Fault& f = faults_[i];
   bool fail = false;
@@ -238,6 +245,7 @@ Status FaultInjectionEnv::MaybeFailLocked(FaultOp op, const std::string& what) {
     case Fault::Mode::kNone:
       break;
     case Fault::Mode::kNth:
+      DCHECK_LT(f.seen, f.n);  // the nth call fails once, then the fault disarms
       if (++f.seen == f.n) {
         fail = true;
         f.mode = Fault::Mode::kNone;
@@ -283,7 +291,9 @@ void FaultInjectionEnv::MaybeCorruptRead(const std::string& fname, std::string_v
     return;
   }
   if (short_probability_ > 0 && !result->empty() && NextUniform(&short_rng_) < short_probability_) {
+    const size_t before = result->size();
     *result = result->substr(0, static_cast<size_t>(short_rng_() % result->size()));
+    DCHECK_LT(result->size(), before);  // a short read is strictly shorter
     shortened_reads_++;
   }
   if (corrupt_probability_ <= 0 || result->empty()) return;
@@ -291,6 +301,7 @@ void FaultInjectionEnv::MaybeCorruptRead(const std::string& fname, std::string_v
   const size_t size = result->size();
   if (result->data() != scratch) std::memmove(scratch, result->data(), size);
   const size_t index = static_cast<size_t>(corrupt_rng_() % size);
+  DCHECK_LT(index, size);
   scratch[index] = static_cast<char>(scratch[index] ^ (1 << (corrupt_rng_() % 8)));
   *result = std::string_view(scratch, size);
   corrupted_reads_++;
@@ -403,8 +414,10 @@ Status FaultInjectionEnv::ReadPrefix(const std::string& fname, uint64_t n, std::
     s = file->Read(want, &piece, scratch.data());
     if (!s.ok()) return s;
     if (piece.empty()) break;
+    DCHECK_LE(piece.size(), want);
     out->append(piece);
   }
+  DCHECK_LE(out->size(), n);
   return Status::OK();
 }
 
@@ -511,6 +524,7 @@ Status FaultInjectionEnv::OpenWritable(const std::string& fname, bool append,
     info->size = current_size;
     info->synced = std::min(info->synced, current_size);
   }
+  DCHECK_LE(info->synced, info->size);
   *result = std::make_unique<FaultWritableFile>(this, fname, std::move(file), info);
   return Status::OK();
 }
@@ -619,6 +633,7 @@ Status FaultInjectionEnv::RenameFile(const std::string& src, const std::string& 
   auto it = files_.find(from);
   if (it != files_.end()) {
     FileInfoRef info = std::move(it->second);
+    DCHECK(info != nullptr);  // every tracked name has its bookkeeping
     files_.erase(it);
     files_[to] = std::move(info);
   } else {
@@ -704,6 +719,8 @@ Status FaultInjectionEnv::DropUnsyncedData() {
     if (!target()->GetFileSize(path, &actual).ok() || actual <= info->synced) continue;
     std::string prefix;
     Status s = ReadPrefix(path, info->synced, &prefix);
+    // The file is longer than its synced size, so the whole prefix is there.
+    DCHECK(!s.ok() || prefix.size() == info->synced);
     if (s.ok()) s = RewriteFile(path, prefix);
     note(s);
   }

@@ -4,11 +4,11 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cassert>
 #include <cinttypes>
 #include <cstdio>
 
 #include "base/filename.h"
+#include "util/check.h"
 
 namespace lsmkv {
 
@@ -128,7 +128,7 @@ KillPointEnv::KillPointEnv(Env* target) : EnvWrapper(target) {}
 KillPointEnv::~KillPointEnv() = default;
 
 void KillPointEnv::KillAt(const std::string& point, uint64_t nth, Timing timing) {
-  assert(IsPoint(point));
+  DCHECK(IsPoint(point));
   std::lock_guard<std::mutex> guard(mu_);
   kill_point_ = point;
   kill_base_ = hits_[point];
@@ -137,6 +137,7 @@ void KillPointEnv::KillAt(const std::string& point, uint64_t nth, Timing timing)
 }
 
 void KillPointEnv::KillRandomly(uint64_t odds, uint64_t seed, const std::string& point) {
+  DCHECK(point.empty() || IsPoint(point));
   std::lock_guard<std::mutex> guard(mu_);
   odds_ = std::max<uint64_t>(odds, 1);
   odds_point_ = point;
@@ -177,12 +178,15 @@ std::string KillPointEnv::HitSummary() const {
 
 Status KillPointEnv::Step(const std::string& point, const std::function<Status()>& op) {
   if (point.empty()) return op();
+  DCHECK(IsPoint(point));  // PointFor and the callers name only listed points
   bool kill_before = false, kill_after = false;
   uint64_t hit = 0;
   KillFunction fn;
   {
     std::lock_guard<std::mutex> guard(mu_);
     hit = ++hits_[point];
+    // An armed point is disarmed when it fires, so its count never passes it.
+    DCHECK(kill_point_.empty() || point != kill_point_ || hit - kill_base_ <= kill_nth_);
     if (!kill_point_.empty() && point == kill_point_ && hit - kill_base_ == kill_nth_) {
       (kill_timing_ == Timing::kBefore ? kill_before : kill_after) = true;
       kill_point_.clear();

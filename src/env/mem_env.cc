@@ -22,6 +22,7 @@
 #include <set>
 
 #include "lsmkv/env.h"
+#include "util/check.h"
 
 namespace lsmkv {
 
@@ -35,6 +36,9 @@ std::string NormalizePath(const std::string& path) {
     out.push_back(c);
   }
   if (out.size() > 1 && out.back() == '/') out.pop_back();
+  // The name table relies on one spelling per path.
+  DCHECK(out.find("//") == std::string::npos);
+  DCHECK(out.size() <= 1 || out.back() != '/');
   return out;
 }
 
@@ -54,7 +58,8 @@ class FileData {
     if (offset >= data_.size()) return 0;
     size_t avail = static_cast<size_t>(data_.size() - offset);
     size_t count = n < avail ? n : avail;
-    data_.copy(scratch, count, static_cast<size_t>(offset));
+    [[maybe_unused]] const size_t copied = data_.copy(scratch, count, static_cast<size_t>(offset));
+    DCHECK_EQ(copied, count);
     return count;
   }
   void Append(std::string_view data) {
@@ -79,6 +84,7 @@ class MemSequentialFile final : public SequentialFile {
 
   Status Read(size_t n, std::string_view* result, char* scratch) override {
     size_t count = file_->Read(pos_, n, scratch);
+    DCHECK_LE(count, n);
     pos_ += count;
     *result = std::string_view(scratch, count);
     return Status::OK();
@@ -114,7 +120,10 @@ class MemWritableFile final : public WritableFile {
 
   Status Append(std::string_view data) override {
     if (closed_) return ClosedError();
+    [[maybe_unused]] const uint64_t before = file_->Size();
     file_->Append(data);
+    // Appends only grow the buffer (another handle may append concurrently).
+    DCHECK_GE(file_->Size(), before + data.size());
     return Status::OK();
   }
   Status Flush() override { return closed_ ? ClosedError() : Status::OK(); }
@@ -188,6 +197,8 @@ class MemEnv final : public Env {
     auto collect = [&](const std::string& entry) {
       if (entry.size() <= prefix.size() || entry.compare(0, prefix.size(), prefix) != 0) return;
       std::string rest = entry.substr(prefix.size());
+      // Normalised paths have no empty component: every child has a name.
+      DCHECK(!rest.empty() && rest[0] != '/');
       names.insert(rest.substr(0, rest.find('/')));  // Subdirectories by their first component.
     };
     for (auto it = files_.lower_bound(prefix); it != files_.end(); ++it) {
@@ -289,10 +300,12 @@ class MemEnv final : public Env {
   }
 
   Status UnlockFile(FileLock* lock) override {
+    DCHECK(lock != nullptr);
     auto* mem_lock = static_cast<MemFileLock*>(lock);
     {
       std::lock_guard<std::mutex> guard(mu_);
-      locks_.erase(mem_lock->fname());
+      [[maybe_unused]] const size_t erased = locks_.erase(mem_lock->fname());
+      DCHECK_EQ(erased, 1u);  // a lock object is in the table until unlocked
     }
     delete mem_lock;
     return Status::OK();

@@ -25,6 +25,7 @@
 #include <thread>
 
 #include "lsmkv/env.h"
+#include "util/check.h"
 
 namespace lsmkv {
 
@@ -54,7 +55,9 @@ Status CloseFd(const std::string& fname, int fd) {
 
 class PosixSequentialFile final : public SequentialFile {
  public:
-  PosixSequentialFile(std::string fname, int fd) : fname_(std::move(fname)), fd_(fd) {}
+  PosixSequentialFile(std::string fname, int fd) : fname_(std::move(fname)), fd_(fd) {
+    DCHECK_GE(fd_, 0);
+  }
   ~PosixSequentialFile() override { ::close(fd_); }
 
   Status Read(size_t n, std::string_view* result, char* scratch) override {
@@ -66,7 +69,8 @@ class PosixSequentialFile final : public SequentialFile {
         *result = std::string_view();
         return PosixError(fname_, errno);
       }
-      if (r == 0) break;  // End of file.
+      if (r == 0) break;                            // End of file.
+      DCHECK_LE(static_cast<size_t>(r), n - done);  // never past scratch's n bytes
       done += static_cast<size_t>(r);
     }
     *result = std::string_view(scratch, done);
@@ -91,12 +95,16 @@ constexpr int kMaxMappedFiles = 1000;
 std::atomic<int> mapped_files{0};
 
 struct Mapping {
-  Mapping(void* b, size_t n) : base(b), size(n) {}
+  Mapping(void* b, size_t n) : base(b), size(n) {
+    DCHECK(base != nullptr && base != MAP_FAILED);
+    DCHECK_GT(size, 0u);  // an empty file is never mapped (mmap refuses length 0)
+  }
   Mapping(const Mapping&) = delete;
   Mapping& operator=(const Mapping&) = delete;
   ~Mapping() {
     ::munmap(base, size);
-    mapped_files.fetch_sub(1, std::memory_order_relaxed);
+    [[maybe_unused]] const int before = mapped_files.fetch_sub(1, std::memory_order_relaxed);
+    DCHECK_GT(before, 0);  // counted when mapped
   }
   void* const base;
   const size_t size;
@@ -116,6 +124,8 @@ class PosixMmapRandomAccessFile final : public RandomAccessFile {
     const size_t available = size - static_cast<size_t>(offset);
     *result = std::string_view(static_cast<const char*>(mapping_->base) + offset,
                                n < available ? n : available);
+    // The view stays inside the mapping (it lives as long as Pin()'s result).
+    DCHECK_LE(offset + result->size(), size);
     (void)scratch;
     return Status::OK();
   }
@@ -127,7 +137,9 @@ class PosixMmapRandomAccessFile final : public RandomAccessFile {
 
 class PosixRandomAccessFile final : public RandomAccessFile {
  public:
-  PosixRandomAccessFile(std::string fname, int fd) : fname_(std::move(fname)), fd_(fd) {}
+  PosixRandomAccessFile(std::string fname, int fd) : fname_(std::move(fname)), fd_(fd) {
+    DCHECK_GE(fd_, 0);
+  }
   ~PosixRandomAccessFile() override { ::close(fd_); }
 
   Status Read(uint64_t offset, size_t n, std::string_view* result, char* scratch) const override {
@@ -140,6 +152,7 @@ class PosixRandomAccessFile final : public RandomAccessFile {
         return PosixError(fname_, errno);
       }
       if (r == 0) break;  // End of file.
+      DCHECK_LE(static_cast<size_t>(r), n - done);
       done += static_cast<size_t>(r);
     }
     *result = std::string_view(scratch, done);
@@ -154,6 +167,7 @@ class PosixRandomAccessFile final : public RandomAccessFile {
 class PosixWritableFile final : public WritableFile {
  public:
   PosixWritableFile(std::string fname, int fd) : fname_(std::move(fname)), fd_(fd) {
+    DCHECK_GE(fd_, 0);
     buffer_.reserve(kWritableBufferSize);
   }
   ~PosixWritableFile() override {
@@ -163,12 +177,14 @@ class PosixWritableFile final : public WritableFile {
   Status Append(std::string_view data) override {
     std::lock_guard<std::mutex> guard(buffer_mu_);
     if (fd_ < 0) return ClosedError();
+    DCHECK_LE(buffer_.size(), kWritableBufferSize);
     if (buffer_.size() + data.size() <= kWritableBufferSize) {
       buffer_.append(data);
       return Status::OK();
     }
     Status s = FlushBuffer();
     if (!s.ok()) return s;
+    DCHECK(buffer_.empty());  // bytes are never written out of order
     if (data.size() <= kWritableBufferSize / 2) {
       buffer_.append(data);
       return Status::OK();
@@ -203,9 +219,9 @@ class PosixWritableFile final : public WritableFile {
     std::lock_guard<std::mutex> guard(buffer_mu_);
     if (fd_ < 0) return Status::OK();  // Closing twice is harmless.
     Status s = FlushBuffer();
+    DCHECK(buffer_.empty());  // FlushBuffer drops what it could not write
     Status c = CloseFd(fname_, fd_);
     fd_ = -1;
-    buffer_.clear();
     return s.ok() ? c : s;
   }
 
@@ -222,12 +238,14 @@ class PosixWritableFile final : public WritableFile {
   }
 
   Status WriteFully(std::string_view data) {
+    DCHECK_GE(fd_, 0);  // callers refuse closed files
     while (!data.empty()) {
       ssize_t w = ::write(fd_, data.data(), data.size());
       if (w < 0) {
         if (errno == EINTR) continue;
         return PosixError(fname_, errno);
       }
+      DCHECK_LE(static_cast<size_t>(w), data.size());
       data.remove_prefix(static_cast<size_t>(w));
     }
     return Status::OK();
@@ -466,7 +484,9 @@ class PosixEnv final : public Env {
   }
 
   Status UnlockFile(FileLock* lock) override {
+    DCHECK(lock != nullptr);
     auto* posix_lock = static_cast<PosixFileLock*>(lock);
+    DCHECK_GE(posix_lock->fd(), 0);
     Status s;
     if (::flock(posix_lock->fd(), LOCK_UN) != 0)
       s = PosixError("unlock " + posix_lock->fname(), errno);

@@ -1,17 +1,18 @@
 #include "memtable/arena.h"
 
-#include <cassert>
 #include <cstdint>
+
+#include "util/check.h"
 
 namespace lsmkv {
 
 static_assert(Arena::kAlignment <= alignof(std::max_align_t),
               "blocks from operator new[] must already be aligned");
 
-Arena::Arena(size_t block_size) : block_size_(block_size) { assert(block_size >= 64); }
+Arena::Arena(size_t block_size) : block_size_(block_size) { DCHECK(block_size >= 64); }
 
 char* Arena::Allocate(size_t bytes) {
-  assert(bytes > 0);
+  DCHECK(bytes > 0);
   if (bytes <= remaining_ && bytes <= block_size_ / 4) {
     char* result = cursor_;
     cursor_ += bytes;
@@ -22,19 +23,19 @@ char* Arena::Allocate(size_t bytes) {
 }
 
 char* Arena::AllocateAligned(size_t bytes) {
-  assert(bytes > 0);
+  DCHECK(bytes > 0);
   const size_t misalignment = reinterpret_cast<uintptr_t>(cursor_) & (kAlignment - 1);
   const size_t padding = misalignment == 0 ? 0 : kAlignment - misalignment;
   if (padding + bytes <= remaining_ && bytes <= block_size_ / 4) {
     char* result = cursor_ + padding;
     cursor_ += padding + bytes;
     remaining_ -= padding + bytes;
-    assert((reinterpret_cast<uintptr_t>(result) & (kAlignment - 1)) == 0);
+    DCHECK((reinterpret_cast<uintptr_t>(result) & (kAlignment - 1)) == 0);
     return result;
   }
   // Every block starts aligned, so the slow path needs no padding.
   char* result = AllocateSlow(bytes);
-  assert((reinterpret_cast<uintptr_t>(result) & (kAlignment - 1)) == 0);
+  DCHECK((reinterpret_cast<uintptr_t>(result) & (kAlignment - 1)) == 0);
   return result;
 }
 
@@ -53,7 +54,7 @@ char* Arena::AllocateSlow(size_t bytes) {
 char* Arena::NewBlock(size_t block_bytes) {
   blocks_.push_back(std::make_unique_for_overwrite<char[]>(block_bytes));
   char* block = blocks_.back().get();
-  assert((reinterpret_cast<uintptr_t>(block) & (kAlignment - 1)) == 0);
+  DCHECK((reinterpret_cast<uintptr_t>(block) & (kAlignment - 1)) == 0);
   // Single writer: a relaxed read-modify-write pair is enough; readers only
   // need an untorn value.
   memory_usage_.store(MemoryUsage() + block_bytes + sizeof(std::unique_ptr<char[]>),

@@ -1,8 +1,8 @@
 #include "memtable/memtable.h"
 
-#include <cassert>
 #include <cstring>
 
+#include "util/check.h"
 #include "util/coding.h"
 
 namespace lsmkv {
@@ -14,7 +14,7 @@ namespace {
 std::string_view DecodeLengthPrefixed(const char* p) {
   uint32_t len = 0;
   const char* data = GetVarint32Ptr(p, p + kMaxVarint32Length, &len);
-  assert(data != nullptr);
+  DCHECK(data != nullptr);
   return std::string_view(data, len);
 }
 
@@ -68,17 +68,18 @@ class MemTable::IteratorImpl final : public Iterator {
 MemTable::MemTable(const InternalKeyComparator& cmp)
     : comparator_(cmp.user_comparator()), table_(EntryComparator{&comparator_}, &arena_) {}
 
-MemTable::~MemTable() { assert(refs_ == 0); }
+MemTable::~MemTable() { DCHECK(refs_ == 0); }
 
 void MemTable::Unref() {
-  assert(refs_ > 0);
+  DCHECK(refs_ > 0);
   if (--refs_ == 0) delete this;
 }
 
 void MemTable::Add(SequenceNumber seq, ValueType type, std::string_view user_key,
                    std::string_view value) {
-  assert(seq <= kMaxSequenceNumber);
-  assert(user_key.size() + 8 <= UINT32_MAX && value.size() <= UINT32_MAX);
+  // CHECK: a larger sequence would spill into the type byte of the tag.
+  CHECK_LE(seq, kMaxSequenceNumber);
+  DCHECK(user_key.size() + 8 <= UINT32_MAX && value.size() <= UINT32_MAX);
   const auto ikey_size = static_cast<uint32_t>(user_key.size() + 8);
   const auto value_size = static_cast<uint32_t>(value.size());
   const size_t entry_size = static_cast<size_t>(VarintLength(ikey_size)) + ikey_size +
@@ -95,7 +96,7 @@ void MemTable::Add(SequenceNumber seq, ValueType type, std::string_view user_key
   p += 8;
   p = EncodeVarint32(p, value_size);
   if (value_size > 0) std::memcpy(p, value.data(), value_size);
-  assert(p + value_size == entry + entry_size);
+  DCHECK(p + value_size == entry + entry_size);
 
   // Statistics first: a reader that finds the entry also sees them updated.
   const bool first = NumEntries() == 0;
@@ -131,7 +132,7 @@ bool MemTable::Get(const LookupKey& key, std::string* value, Status* s) const {
       *s = Status::NotFound("");
       return true;
   }
-  assert(false && "memtable holds an entry of unknown type");
+  DCHECK(false && "memtable holds an entry of unknown type");
   return false;
 }
 

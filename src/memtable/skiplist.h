@@ -25,13 +25,13 @@
 #define LSMKV_MEMTABLE_SKIPLIST_H_
 
 #include <atomic>
-#include <cassert>
 #include <cstddef>
 #include <cstdint>
 #include <new>
 #include <type_traits>
 
 #include "memtable/arena.h"
+#include "util/check.h"
 #include "util/random.h"
 
 namespace lsmkv {
@@ -83,17 +83,17 @@ class SkipList {
     bool Valid() const { return node_ != nullptr; }
     // REQUIRES: Valid().
     const Key& key() const {
-      assert(Valid());
+      DCHECK(Valid());
       return node_->key;
     }
     // REQUIRES: Valid().
     void Next() {
-      assert(Valid());
+      DCHECK(Valid());
       node_ = node_->Next(0);
     }
     // REQUIRES: Valid(). O(log n): searches for the last key before key().
     void Prev() {
-      assert(Valid());
+      DCHECK(Valid());
       node_ = list_->FindLessThan(node_->key);
       if (node_ == list_->head_) node_ = nullptr;
     }
@@ -157,7 +157,7 @@ struct SkipList<Key, Comparator>::Node {
   void RelaxedSetNext(int level, Node* n) { Link(level)->store(n, std::memory_order_relaxed); }
 
   std::atomic<Node*>* Link(int level) const {
-    assert(level >= 0 && level < kMaxHeight);
+    DCHECK(level >= 0 && level < kMaxHeight);
     const char* base = reinterpret_cast<const char*>(this) + sizeof(Node);
     return std::launder(reinterpret_cast<std::atomic<Node*>*>(const_cast<char*>(base)) + level);
   }
@@ -173,7 +173,7 @@ typename SkipList<Key, Comparator>::Node* SkipList<Key, Comparator>::NewNode(con
   using Link = std::atomic<Node*>;
   static_assert(sizeof(Node) % alignof(Link) == 0, "links must follow the node aligned");
   static_assert(alignof(Node) <= Arena::kAlignment && alignof(Link) <= Arena::kAlignment);
-  assert(height >= 1 && height <= kMaxHeight);
+  DCHECK(height >= 1 && height <= kMaxHeight);
   char* mem = arena_->AllocateAligned(sizeof(Node) + sizeof(Link) * static_cast<size_t>(height));
   return ConstructNode(mem, key, height);
 }
@@ -205,7 +205,7 @@ template <typename Key, class Comparator>
 void SkipList<Key, Comparator>::Insert(const Reservation& r, const Key& key) {
   Node* prev[kMaxHeight];
   Node* successor = FindGreaterOrEqual(key, prev);
-  assert(successor == nullptr || compare_(key, successor->key) != 0);
+  DCHECK(successor == nullptr || compare_(key, successor->key) != 0);
   (void)successor;
   Link(ConstructNode(r.node_memory, key, r.height), r.height, prev);
 }
@@ -269,7 +269,7 @@ template <typename Key, class Comparator>
 void SkipList<Key, Comparator>::Insert(const Key& key) {
   Node* prev[kMaxHeight];
   Node* successor = FindGreaterOrEqual(key, prev);
-  assert(successor == nullptr || compare_(key, successor->key) != 0);
+  DCHECK(successor == nullptr || compare_(key, successor->key) != 0);
   (void)successor;
 
   const int height = RandomHeight();

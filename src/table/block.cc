@@ -1,11 +1,11 @@
 #include "table/block.h"
 
 #include <algorithm>
-#include <cassert>
 #include <cstring>
 #include <string>
 
 #include "table/iterator_util.h"
+#include "util/check.h"
 #include "util/coding.h"
 
 namespace lsmkv {
@@ -39,6 +39,7 @@ Block::Block(BlockContents contents) : contents_(std::move(contents)) {
   }
   restarts_offset_ = restarts_offset;
   num_restarts_ = count;
+  DCHECK_EQ(restarts_offset_ + sizeof(uint32_t) * (size_t{num_restarts_} + 1), size);
 }
 
 class Block::Iter final : public Iterator {
@@ -55,18 +56,18 @@ class Block::Iter final : public Iterator {
         current_(restarts_offset),
         restart_index_(num_restarts),
         next_restart_(restarts_offset) {
-    assert(num_restarts_ > 0);
+    DCHECK(num_restarts_ > 0);
   }
   ~Iter() override { pin_.Release(); }
 
   bool Valid() const override { return current_ < restarts_offset_; }
   Status status() const override { return status_; }
   std::string_view key() const override {
-    assert(Valid());
+    DCHECK(Valid());
     return std::string_view(key_buf_.data(), key_size_);
   }
   std::string_view value() const override {
-    assert(Valid());
+    DCHECK(Valid());
     return value_;
   }
 
@@ -116,12 +117,12 @@ class Block::Iter final : public Iterator {
   }
 
   void Next() override {
-    assert(Valid());
+    DCHECK(Valid());
     ParseNextEntry();
   }
 
   void Prev() override {
-    assert(Valid());
+    DCHECK(Valid());
     const uint32_t original = current_;
     // Back up to the last restart point before the current entry.
     while (RestartOffset(restart_index_) >= original) {
@@ -131,6 +132,7 @@ class Block::Iter final : public Iterator {
       }
       restart_index_--;
     }
+    DCHECK_LT(RestartOffset(restart_index_), original);
     SeekToRestartPoint(restart_index_);
     while (ParseNextEntry() && NextEntryOffset() < original) {
     }
@@ -141,7 +143,7 @@ class Block::Iter final : public Iterator {
 
  private:
   uint32_t RestartOffset(uint32_t index) const {
-    assert(index < num_restarts_);
+    DCHECK(index < num_restarts_);
     return DecodeFixed32(data_ + restarts_offset_ + index * sizeof(uint32_t));
   }
 
@@ -249,6 +251,11 @@ class Block::Iter final : public Iterator {
       restart_index_++;
       next_restart_ = FollowingRestart();
     }
+    // DecodeEntry kept the entry inside the entries area, and restart_index_
+    // is the last restart point at or before it.
+    DCHECK_LE(NextEntryOffset(), restarts_offset_);
+    DCHECK(restart_index_ < num_restarts_ && RestartOffset(restart_index_) <= current_);
+    DCHECK_GT(next_restart_, current_);
     return true;
   }
 

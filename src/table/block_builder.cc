@@ -1,8 +1,8 @@
 #include "table/block_builder.h"
 
 #include <algorithm>
-#include <cassert>
 
+#include "util/check.h"
 #include "util/coding.h"
 
 namespace lsmkv {
@@ -23,11 +23,13 @@ void BlockBuilder::Reset() {
 }
 
 void BlockBuilder::Add(std::string_view key, std::string_view value) {
-  assert(!finished_);
-  assert(counter_ <= restart_interval_);
+  DCHECK(!finished_);
+  DCHECK(counter_ <= restart_interval_);
   size_t shared = 0;
   if (counter_ == restart_interval_) {
     // Start a restart point: the entry stores its whole key.
+    DCHECK_LE(buffer_.size(), UINT32_MAX);        // restart offsets are 32-bit
+    DCHECK_GT(buffer_.size(), restarts_.back());  // strictly increasing, as Block requires
     restarts_.push_back(static_cast<uint32_t>(buffer_.size()));
     counter_ = 0;
   } else {
@@ -43,13 +45,17 @@ void BlockBuilder::Add(std::string_view key, std::string_view value) {
 
   last_key_.resize(shared);
   last_key_.append(key.data() + shared, non_shared);
-  assert(last_key_ == key);
+  DCHECK(last_key_ == key);
   counter_++;
   num_entries_++;
 }
 
 std::string_view BlockBuilder::Finish() {
-  assert(!finished_);
+  DCHECK(!finished_);
+  // What Block's constructor checks: a first restart at 0, at least one.
+  DCHECK(!restarts_.empty() && restarts_[0] == 0);
+  const size_t interval = static_cast<size_t>(restart_interval_);
+  DCHECK_EQ(restarts_.size(), num_entries_ == 0 ? 1 : (num_entries_ + interval - 1) / interval);
   for (uint32_t offset : restarts_) PutFixed32(&buffer_, offset);
   PutFixed32(&buffer_, static_cast<uint32_t>(restarts_.size()));
   finished_ = true;

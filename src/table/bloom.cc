@@ -1,10 +1,10 @@
 #include "table/bloom.h"
 
 #include <bit>
-#include <cassert>
 #include <cmath>
 
 #include "table/table_hash.h"
+#include "util/check.h"
 
 namespace lsmkv {
 
@@ -50,6 +50,9 @@ std::string BloomFilterBuilder::Finish() {
     }
   }
   filter.push_back(static_cast<char>(k));
+  // What Parse accepts: at least kMinBits of bits and a probe count in range.
+  DCHECK_GE(filter.size(), kMinBits / 8 + 1);
+  DCHECK(k >= 1 && k <= kMaxProbes);
   hashes_.clear();
   last_key_.clear();
   return filter;
@@ -71,6 +74,8 @@ Status BloomFilterReader::Parse(std::string filter, BloomFilterReader* out) {
 
 bool BloomFilterReader::KeyMayMatch(std::string_view key) const {
   if (filter_.empty()) return true;
+  DCHECK_GT(num_bits_, 0u);  // set by Parse with the filter
+  DCHECK_EQ(num_bits_, static_cast<uint64_t>(filter_.size() - 1) * 8);
   uint64_t h = TableHash64(key);
   const uint64_t delta = ProbeDelta(h);
   for (int i = 0; i < probes_; i++) {

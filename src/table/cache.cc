@@ -1,7 +1,6 @@
 #include "table/cache.h"
 
 #include <atomic>
-#include <cassert>
 #include <cstdint>
 #include <cstring>
 #include <mutex>
@@ -9,6 +8,7 @@
 #include <vector>
 
 #include "table/table_hash.h"
+#include "util/check.h"
 
 namespace lsmkv {
 
@@ -34,7 +34,7 @@ struct Entry : Cache::Handle {
   }
 
   static Entry* New(std::string_view key, uint64_t hash) {
-    assert(key.size() <= UINT32_MAX);
+    DCHECK(key.size() <= UINT32_MAX);
     void* memory = ::operator new(sizeof(Entry) + key.size());
     auto* e = new (memory) Entry;
     e->hash = hash;
@@ -69,7 +69,7 @@ class HashTable {
   // REQUIRES: no entry of e's key is in the table.
   void Insert(Entry* e) {
     Entry** slot = Find(e->key(), e->hash);
-    assert(*slot == nullptr);
+    DCHECK(*slot == nullptr);
     e->next_hash = nullptr;
     *slot = e;
     if (++size_ > buckets_.size()) Grow();
@@ -126,7 +126,7 @@ class LRUShard {
 
   ~LRUShard() {
     table_.ForEach([](Entry* e) {
-      assert(e->refs == 1);  // every handle was released
+      DCHECK(e->refs == 1);  // every handle was released
       Entry::Free(e);
     });
   }
@@ -167,10 +167,10 @@ class LRUShard {
     Entry* dead = nullptr;
     {
       std::lock_guard<std::mutex> lock(mutex_);
-      assert(e->refs > 0);
+      DCHECK(e->refs > 0);
       e->refs--;
       if (e->refs == 0) {
-        assert(!e->in_cache);
+        DCHECK(!e->in_cache);
         e->next_hash = dead;
         dead = e;
       } else if (e->in_cache && e->refs == 1) {
@@ -215,7 +215,7 @@ class LRUShard {
   void RemoveLocked(Entry** slot, Entry** dead) {
     Entry* e = *slot;
     table_.Remove(slot);
-    assert(e->in_cache);
+    DCHECK(e->in_cache);
     e->in_cache = false;
     usage_ -= e->charge;
     if (e->refs == 1) Unlink(e);
@@ -228,9 +228,9 @@ class LRUShard {
   void EvictLocked(Entry** dead) {
     while (usage_ > capacity_ && lru_.next != &lru_) {
       Entry* oldest = lru_.next;
-      assert(oldest->refs == 1);
+      DCHECK(oldest->refs == 1);
       Entry** slot = table_.Find(oldest->key(), oldest->hash);
-      assert(*slot == oldest);
+      DCHECK(*slot == oldest);
       RemoveLocked(slot, dead);
     }
   }

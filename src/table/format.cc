@@ -4,9 +4,9 @@
 #include <snappy.h>
 #include <zstd.h>
 
-#include <cassert>
 #include <cstring>
 
+#include "util/check.h"
 #include "util/coding.h"
 #include "util/crc32c.h"
 
@@ -39,8 +39,10 @@ BlockContents Allocate(size_t size) {
 }  // namespace
 
 void BlockHandle::EncodeTo(std::string* dst) const {
+  [[maybe_unused]] const size_t start = dst->size();
   PutVarint64(dst, offset_);
   PutVarint64(dst, size_);
+  DCHECK_LE(dst->size() - start, kMaxEncodedLength);  // fits the footer's handle area
 }
 
 bool BlockHandle::DecodeFrom(std::string_view* input) {
@@ -64,20 +66,30 @@ uint32_t FooterChecksum(const char* footer) {
 }  // namespace
 
 void Footer::EncodeTo(std::string* dst) const {
-  assert(version_ == 1 || version_ == 2);
+  DCHECK(version_ == 1 || version_ == 2);
   const size_t start = dst->size();
   metaindex_handle_.EncodeTo(dst);
   index_handle_.EncodeTo(dst);
-  assert(dst->size() - start <= kHandleAreaSize);
+  CHECK_LE(dst->size() - start, kHandleAreaSize);  // resize below would cut a handle
   dst->resize(start + kHandleAreaSize, '\0');
   if (version_ >= 2) PutFixed32(dst, 0);  // the checksum, filled in below
   PutFixed32(dst, version_);
   PutFixed64(dst, kTableMagicNumber);
-  assert(dst->size() - start == encoded_length());
+  DCHECK(dst->size() - start == encoded_length());
   if (version_ >= 2) {
     char* footer = dst->data() + start;
     EncodeFixed32(footer + kHandleAreaSize, FooterChecksum(footer));
   }
+#if LSMKV_DCHECK_IS_ON
+  {
+    // The footer reads back as written (handles, version, checksum).
+    Footer decoded;
+    DCHECK(decoded.DecodeFrom(std::string_view(*dst).substr(start)).ok());
+    DCHECK_EQ(decoded.version_, version_);
+    DCHECK_EQ(decoded.index_handle_.offset(), index_handle_.offset());
+    DCHECK_EQ(decoded.metaindex_handle_.size(), metaindex_handle_.size());
+  }
+#endif
 }
 
 Status Footer::DecodeFrom(std::string_view input) {
@@ -246,6 +258,14 @@ CompressionType CompressBlock(std::string_view raw, CompressionType type, std::s
     stored->clear();
     return CompressionType::kNone;
   }
+#if LSMKV_DCHECK_IS_ON
+  {
+    // A compressed block decompresses to the raw bytes it replaces.
+    BlockContents check;
+    DCHECK(UncompressBlock(type, *stored, &check).ok());
+    DCHECK(std::string_view(check.bytes(), check.size) == raw);
+  }
+#endif
   return type;
 }
 
@@ -307,6 +327,7 @@ Status UncompressBlock(CompressionType type, std::string_view stored, BlockConte
 }
 
 void AppendBlockTrailer(std::string_view stored, CompressionType type, std::string* dst) {
+  DCHECK(IsKnownCompression(static_cast<unsigned char>(type)));  // readers refuse others
   char trailer[kBlockTrailerSize];
   trailer[0] = static_cast<char>(type);
   uint32_t crc = crc32c::Value(stored.data(), stored.size());
@@ -365,6 +386,7 @@ Status ReadBlock(const RandomAccessFile* file, const std::string& file_name,
   Status s = file->Read(handle.offset(), n, &result, buffer.get());
   if (bytes_read != nullptr) *bytes_read = result.size();
   if (!s.ok()) return s;
+  DCHECK_LE(result.size(), n);  // RandomAccessFile::Read's contract
   if (in_place && result.data() != buffer.get() && result.size() == n &&
       static_cast<unsigned char>(result[handle.size()]) ==
           static_cast<unsigned char>(CompressionType::kNone)) {

@@ -1,7 +1,8 @@
 #include "table/iterator_util.h"
 
-#include <cassert>
 #include <memory>
+
+#include "util/check.h"
 
 namespace lsmkv {
 

@@ -1,8 +1,8 @@
 #include "table/salvage.h"
 
 #include <algorithm>
-#include <cassert>
 
+#include "util/check.h"
 #include "util/coding.h"
 #include "util/crc32c.h"
 
@@ -51,7 +51,7 @@ void SalvageBuilder::AddDataBlock(const BlockHandle& handle, CompressionType typ
   std::vector<uint32_t> restarts;
   size_t entries_end = 0;
   const bool ok = RestartArray(raw, &restarts, &entries_end);
-  assert(ok);
+  DCHECK(ok);
   if (!ok) return;
   handle.EncodeTo(&records_);
   records_.push_back(static_cast<char>(type));
@@ -236,7 +236,7 @@ class SalvagedIterator final : public Iterator {
     ArrivedForward();
   }
   void Next() override {
-    assert(Valid());
+    DCHECK(Valid());
     inner_->Next();
     ArrivedForward();
   }
@@ -249,7 +249,7 @@ class SalvagedIterator final : public Iterator {
     inner_->SeekToLast();
   }
   void Prev() override {
-    assert(Valid());
+    DCHECK(Valid());
     // The entry before the first one after a gap may be in the gap.
     if (GapBefore(inner_->key())) {
       status_ = gap_error_;

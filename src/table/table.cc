@@ -1,7 +1,6 @@
 #include "table/table.h"
 
 #include <algorithm>
-#include <cassert>
 #include <memory>
 
 #include "base/dbformat.h"
@@ -10,6 +9,7 @@
 #include "table/iterator_util.h"
 #include "table/table_counters.h"
 #include "table/two_level_iterator.h"
+#include "util/check.h"
 #include "util/coding.h"
 
 namespace lsmkv {
@@ -56,7 +56,7 @@ Status Table::Open(const TableOptions& options, std::unique_ptr<RandomAccessFile
                    uint64_t file_size, const std::string& file_name,
                    std::unique_ptr<Table>* table) {
   table->reset();
-  assert(options.comparator != nullptr);
+  DCHECK(options.comparator != nullptr);
   std::unique_ptr<Table> t(new Table(options, std::move(file), file_name));
   Status s = t->ReadFooterAndMeta(file_size);
   if (!s.ok()) return s;

@@ -2,7 +2,6 @@
 
 #include <zstd.h>
 
-#include <cassert>
 #include <chrono>
 
 #include "base/dbformat.h"
@@ -11,6 +10,7 @@
 #include "table/format.h"
 #include "table/salvage.h"
 #include "table/table_properties.h"
+#include "util/check.h"
 
 namespace lsmkv {
 
@@ -44,6 +44,8 @@ struct TableBuilder::Rep {
   // Writes raw (compressed as type when worthwhile) plus its trailer;
   // returns the type used.
   CompressionType WriteBlock(std::string_view raw, CompressionType type, BlockHandle* handle) {
+    // Never after a failed append: offsets would no longer match the file.
+    DCHECK(status.ok());
     const CompressionType used = CompressBlock(raw, type, &compressed, zstd_context);
     const std::string_view stored = used == CompressionType::kNone ? raw : compressed;
     trailer.clear();
@@ -62,6 +64,9 @@ struct TableBuilder::Rep {
 
   void FlushDataBlock() {
     if (data_block.empty() || !status.ok()) return;
+    // The previous block's index entry was written when this block got its
+    // first key.
+    DCHECK(!pending_index_entry);
     const uint64_t start = offset;
     const std::string_view raw = data_block.Finish();
     const CompressionType used = WriteBlock(raw, options.compression, &pending_handle);
@@ -100,7 +105,7 @@ struct TableBuilder::Rep {
 
 TableBuilder::TableBuilder(const TableOptions& options, WritableFile* file)
     : rep_(std::make_unique<Rep>(options, file)) {
-  assert(options.comparator != nullptr);
+  DCHECK(options.comparator != nullptr);
 }
 
 TableBuilder::~TableBuilder() = default;
@@ -121,7 +126,10 @@ Status TableBuilder::Add(std::string_view key, std::string_view value) {
   }
 
   if (r.pending_index_entry) {
+    DCHECK(r.data_block.empty());  // the block it indexes was just flushed
     r.options.comparator->FindShortestSeparator(&r.last_key, key);
+    // The separator divides the blocks: last key of one <= it < key.
+    DCHECK_LT(r.options.comparator->Compare(r.last_key, key), 0);
     std::string handle;
     r.pending_handle.EncodeTo(&handle);
     r.index_block.Add(r.last_key, handle);
@@ -193,6 +201,8 @@ Status TableBuilder::Finish() {
   if (r.status.ok()) r.WriteBlock(r.index_block.Finish(), CompressionType::kNone, &index_handle);
   if (!r.status.ok()) return r.status;
 
+  // The index block is the last block: the footer follows it directly.
+  DCHECK_EQ(index_handle.offset() + index_handle.size() + kBlockTrailerSize, r.offset);
   std::string footer;
   Footer(metaindex_handle, index_handle, r.version).EncodeTo(&footer);
   // Version 2 writes the footer twice: a reader uses either intact copy.

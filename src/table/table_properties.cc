@@ -6,6 +6,7 @@
 #include "table/block.h"
 #include "table/block_builder.h"
 #include "table/format.h"
+#include "util/check.h"
 #include "util/coding.h"
 
 namespace lsmkv {
@@ -58,7 +59,19 @@ std::string TableProperties::Encode() const {
   };
   BlockBuilder builder(1);
   for (const auto& [name, value] : entries) builder.Add(name, value);
-  return std::string(builder.Finish());
+  std::string encoded(builder.Finish());
+#if LSMKV_DCHECK_IS_ON
+  {
+    // What a table carries must read back (Decode's consistency rules
+    // included): a builder that wrote counts Decode refuses would make
+    // every table it writes unreadable.
+    TableProperties decoded;
+    DCHECK(Decode(encoded, &decoded).ok());
+    DCHECK_EQ(decoded.num_entries, num_entries);
+    DCHECK(decoded.smallest_key == smallest_key && decoded.largest_key == largest_key);
+  }
+#endif
+  return encoded;
 }
 
 Status TableProperties::Decode(std::string_view block_bytes, TableProperties* out) {

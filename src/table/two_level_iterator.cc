@@ -1,10 +1,10 @@
 #include "table/two_level_iterator.h"
 
-#include <cassert>
 #include <memory>
 #include <string>
 
 #include "lsmkv/status.h"
+#include "util/check.h"
 
 namespace lsmkv {
 
@@ -23,11 +23,11 @@ class TwoLevelIterator final : public Iterator {
   // Fail() drops data_iter_, so an error leaves no valid data iterator.
   bool Valid() const override { return data_iter_ != nullptr && data_iter_->Valid(); }
   std::string_view key() const override {
-    assert(Valid());
+    DCHECK(Valid());
     return data_iter_->key();
   }
   std::string_view value() const override {
-    assert(Valid());
+    DCHECK(Valid());
     return data_iter_->value();
   }
   Status status() const override { return status_; }
@@ -70,14 +70,14 @@ class TwoLevelIterator final : public Iterator {
 
   // Fast paths: a block iterator that is still valid has an OK status.
   void Next() override {
-    assert(Valid());
+    DCHECK(Valid());
     data_iter_->Next();
     if (data_iter_->Valid()) return;
     SkipEmptyBlocksForward();
   }
 
   void Prev() override {
-    assert(Valid());
+    DCHECK(Valid());
     data_iter_->Prev();
     if (data_iter_->Valid()) return;
     SkipEmptyBlocksBackward();

@@ -4,6 +4,9 @@
 //                        file:line and the condition to stderr and aborts.
 //   CHECK_EQ(a, b) etc.  the same for a comparison, printing both operands
 //                        (CHECK_NE, CHECK_LT, CHECK_LE, CHECK_GT, CHECK_GE).
+//                        Each operand is evaluated once and copied (so that
+//                        CHECK_LE(x, std::max(a, b)) holds no dangling
+//                        reference): compare integers, pointers, enums.
 //   DCHECK(cond), DCHECK_EQ(a, b) ...
 //                        the same where LSMKV_DCHECK_IS_ON (every build without
 //                        NDEBUG: Debug, the `make test` build, the sanitizer
@@ -62,8 +65,8 @@ template <typename A, typename B>
 
 #define LSMKV_CHECK_OP(a, op, b)                                                                 \
   do {                                                                                           \
-    const auto& lsmkv_check_a = (a);                                                             \
-    const auto& lsmkv_check_b = (b);                                                             \
+    const auto lsmkv_check_a = (a);                                                              \
+    const auto lsmkv_check_b = (b);                                                              \
     if (__builtin_expect(!(lsmkv_check_a op lsmkv_check_b), 0)) {                                \
       ::lsmkv::check_internal::FailCompare(__FILE__, __LINE__, #a " " #op " " #b, lsmkv_check_a, \
                                            lsmkv_check_b);                                       \

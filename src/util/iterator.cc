@@ -1,6 +1,6 @@
 #include "lsmkv/iterator.h"
 
-#include <cassert>
+#include "util/check.h"
 
 namespace lsmkv {
 namespace {
@@ -16,14 +16,14 @@ class EmptyIterator final : public Iterator {
   void Seek(std::string_view) override {}
   void SeekForPrev(std::string_view) override {}
   // Next, Prev, key and value REQUIRE Valid(), which is never true.
-  void Next() override { assert(false); }
-  void Prev() override { assert(false); }
+  void Next() override { DCHECK(false); }
+  void Prev() override { DCHECK(false); }
   std::string_view key() const override {
-    assert(false);
+    DCHECK(false);
     return {};
   }
   std::string_view value() const override {
-    assert(false);
+    DCHECK(false);
     return {};
   }
   Status status() const override { return status_; }

@@ -9,10 +9,11 @@
 #ifndef LSMKV_UTIL_RANDOM_H_
 #define LSMKV_UTIL_RANDOM_H_
 
-#include <cassert>
 #include <cstddef>
 #include <cstdint>
 #include <string>
+
+#include "util/check.h"
 
 namespace lsmkv {
 
@@ -35,7 +36,7 @@ class Random {
   // Uniform in [0, n), without modulo bias.
   // REQUIRES: n > 0.
   uint32_t Uniform(uint32_t n) {
-    assert(n > 0);
+    DCHECK(n > 0);
     // Multiply-shift reduction; reject the few low products that would make
     // some outcomes one draw more likely than others.
     uint64_t product = static_cast<uint64_t>(Next()) * n;
@@ -58,7 +59,7 @@ class Random {
   // [0, 2^base): small values are much more likely than large ones.
   // REQUIRES: 0 <= max_log <= 32.
   uint32_t Skewed(int max_log) {
-    assert(max_log >= 0 && max_log <= 32);
+    DCHECK(max_log >= 0 && max_log <= 32);
     const uint32_t base = Uniform(static_cast<uint32_t>(max_log) + 1);
     if (base == 0) return 0;
     const uint32_t mask = base >= 32 ? 0xffffffffu : (uint32_t{1} << base) - 1;

@@ -1,11 +1,11 @@
 #include "wal/log_reader.h"
 
 #include <algorithm>
-#include <cassert>
 #include <cstring>
 #include <string>
 #include <utility>
 
+#include "util/check.h"
 #include "util/coding.h"
 #include "util/crc32c.h"
 
@@ -29,7 +29,7 @@ Reader::Reader(SequentialFile* file, Reporter* reporter, bool verify_checksums, 
       log_number_(static_cast<uint32_t>(log_number)),
       file_name_(std::move(file_name_for_reports)),
       backing_store_(new char[kBlockSize]) {
-  assert(file_ != nullptr);
+  DCHECK(file_ != nullptr);
   for (int t = 0; t <= kMaxRecordType; t++) {
     crc_seed_[t] = FragmentCrcSeed(static_cast<uint8_t>(t), log_number_);
   }
@@ -59,7 +59,7 @@ bool Reader::ReadRecord(std::string* record) {
       done_ = true;
       if (pending && end_reason_ != End::kIOError) end_reason_ = End::kTornTail;
       if (end_reason_ == End::kTornTail) {
-        assert(logical_end_ >= accounted_end_);
+        DCHECK(logical_end_ >= accounted_end_);
         torn_tail_bytes_ = logical_end_ - accounted_end_;
       }
       record->clear();
@@ -106,7 +106,7 @@ bool Reader::ReadRecord(std::string* record) {
         return true;
       default:
         // ReadFragment returns only the four valid types.
-        assert(false);
+        DCHECK(false);
         break;
     }
   }
@@ -131,7 +131,7 @@ bool Reader::ReadBlock() {
 }
 
 bool Reader::ChecksumMatches(uint32_t number, uint32_t length) const {
-  assert(kHeaderSize + length <= buffer_.size());
+  DCHECK(kHeaderSize + length <= buffer_.size());
   const char* header = buffer_.data();
   const auto type = static_cast<uint8_t>(header[kTypeOffset]);
   uint32_t crc = (number == log_number_ && type <= kMaxRecordType) ? crc_seed_[type]
@@ -244,7 +244,7 @@ Reader::Fragment Reader::ReadFragment() {
   // Reads are block aligned, so buffer_ ends at the block's end or at the
   // end of the file, whichever comes first.
   const uint64_t room = kBlockSize - offset % kBlockSize;
-  assert(buffer_.size() <= room);
+  DCHECK(buffer_.size() <= room);
 
   // A damaged fragment: whatever its header says (length included) is
   // untrusted, so the reader resynchronises at the next complete,
@@ -255,7 +255,7 @@ Reader::Fragment Reader::ReadFragment() {
   if (kHeaderSize + length > buffer_.size()) {
     // Fits in its block but the file ends first: a torn write — unless a
     // complete fragment follows, which a cut write can never leave behind.
-    assert(eof_);
+    DCHECK(eof_);
     const size_t next = FindValidFragment(1);
     if (next != kNotFound) {
       return DropUntil(offset, next,

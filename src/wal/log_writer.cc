@@ -1,8 +1,8 @@
 #include "wal/log_writer.h"
 
 #include <algorithm>
-#include <cassert>
 
+#include "util/check.h"
 #include "util/coding.h"
 #include "util/crc32c.h"
 
@@ -22,7 +22,7 @@ Writer::Writer(WritableFile* dest, uint64_t log_number, uint64_t dest_length)
       log_number_(static_cast<uint32_t>(log_number)),
       block_offset_(static_cast<size_t>(dest_length % kBlockSize)),
       file_size_(dest_length) {
-  assert(dest_ != nullptr);
+  DCHECK(dest_ != nullptr);
   for (int t = 0; t <= kMaxRecordType; t++) {
     type_crc_[t] = FragmentCrcSeed(static_cast<uint8_t>(t), log_number_);
   }
@@ -41,13 +41,14 @@ Status Writer::AddRecord(std::string_view payload) {
   // fragment with no payload.
   bool begin = true;
   do {
+    DCHECK_LE(block_offset_, kBlockSize);
     const size_t leftover = kBlockSize - block_offset_;
     if (leftover < kHeaderSize) {
       // No room for a header: zero-fill the block's trailer.
       record_buffer_.append(leftover, '\0');
       block_offset_ = 0;
     }
-    assert(kBlockSize - block_offset_ >= kHeaderSize);
+    DCHECK(kBlockSize - block_offset_ >= kHeaderSize);
     const size_t avail = kBlockSize - block_offset_ - kHeaderSize;
     const size_t n = std::min(left, avail);
     const bool end = (n == left);
@@ -66,6 +67,10 @@ Status Writer::AddRecord(std::string_view payload) {
     left -= n;
     begin = false;
   } while (left > 0);
+  DCHECK(ptr == payload.data() + payload.size());  // every payload byte is in a fragment
+  // The writer's block position is the file position modulo the block size
+  // (a reader finds fragment headers only at those positions).
+  DCHECK_EQ((file_size_ + record_buffer_.size()) % kBlockSize, block_offset_ % kBlockSize);
 
   Status s = dest_->Append(record_buffer_);
   if (s.ok()) {
@@ -80,8 +85,11 @@ Status Writer::AddRecord(std::string_view payload) {
 }
 
 void Writer::EmitFragment(RecordType type, const char* data, size_t n) {
-  assert(n <= 0xffff);
-  assert(block_offset_ + kHeaderSize + n <= kBlockSize);
+  DCHECK(type >= kFullType && type <= kLastType);  // kZeroType is padding, never written
+  // CHECK: a fragment that overflowed its length field or its block would
+  // make every later record of the log unreadable.
+  CHECK_LE(n, 0xffffu);
+  CHECK_LE(block_offset_ + kHeaderSize + n, kBlockSize);
   char header[kHeaderSize];
   header[kLengthOffset] = static_cast<char>(n & 0xff);
   header[kLengthOffset + 1] = static_cast<char>(n >> 8);
