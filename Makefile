@@ -12,7 +12,7 @@ KILLPOINT_ROUNDS ?= 3
 SOAK_SECONDS ?= 1800
 FUZZ_SECONDS ?= 60
 
-.PHONY: all bootstrap build run demo test asan tsan install bench crashtest clean
+.PHONY: all bootstrap build run demo test asan tsan tsa install bench crashtest clean
 
 all: build
 
@@ -45,6 +45,13 @@ build-check: bootstrap
 
 test: build-check
 	@cd $(TEST_BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
+
+# Clang's thread-safety analysis (-Wthread-safety -Werror) over every non-test
+# .cc of src/ and server/: GUARDED_BY / REQUIRES / EXCLUDES are checked
+# (docs/design.md, "Locking"). --self-test first proves it rejects known
+# locking mistakes. Prints one summary line.
+tsa: bootstrap
+	@bash scripts/tsa.sh --self-test --jobs $(JOBS)
 
 # AddressSanitizer + UndefinedBehaviorSanitizer (with LeakSanitizer), asserts on.
 asan: bootstrap

@@ -129,7 +129,7 @@ KillPointEnv::~KillPointEnv() = default;
 
 void KillPointEnv::KillAt(const std::string& point, uint64_t nth, Timing timing) {
   assert(IsPoint(point));
-  std::lock_guard<std::mutex> guard(mu_);
+  MutexLock guard(&mu_);
   kill_point_ = point;
   kill_base_ = hits_[point];
   kill_nth_ = std::max<uint64_t>(nth, 1);
@@ -137,25 +137,25 @@ void KillPointEnv::KillAt(const std::string& point, uint64_t nth, Timing timing)
 }
 
 void KillPointEnv::KillRandomly(uint64_t odds, uint64_t seed, const std::string& point) {
-  std::lock_guard<std::mutex> guard(mu_);
+  MutexLock guard(&mu_);
   odds_ = std::max<uint64_t>(odds, 1);
   odds_point_ = point;
   rng_.seed(seed);
 }
 
 void KillPointEnv::Disarm() {
-  std::lock_guard<std::mutex> guard(mu_);
+  MutexLock guard(&mu_);
   kill_point_.clear();
   odds_ = 0;
 }
 
 void KillPointEnv::SetKillFunction(KillFunction fn) {
-  std::lock_guard<std::mutex> guard(mu_);
+  MutexLock guard(&mu_);
   kill_function_ = std::move(fn);
 }
 
 std::map<std::string, uint64_t> KillPointEnv::HitCounts() const {
-  std::lock_guard<std::mutex> guard(mu_);
+  MutexLock guard(&mu_);
   std::map<std::string, uint64_t> result;
   for (const auto& [point, hits] : hits_) {
     if (hits > 0) result[point] = hits;
@@ -181,7 +181,7 @@ Status KillPointEnv::Step(const std::string& point, const std::function<Status()
   uint64_t hit = 0;
   KillFunction fn;
   {
-    std::lock_guard<std::mutex> guard(mu_);
+    MutexLock guard(&mu_);
     hit = ++hits_[point];
     if (!kill_point_.empty() && point == kill_point_ && hit - kill_base_ == kill_nth_) {
       (kill_timing_ == Timing::kBefore ? kill_before : kill_after) = true;

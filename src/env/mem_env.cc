@@ -18,10 +18,11 @@
 // Thread safety: the name table has one mutex; each buffer has its own, so
 // readers may read a file while a writer appends to it.
 #include <map>
-#include <mutex>
 #include <set>
 
 #include "lsmkv/env.h"
+#include "util/mutex.h"
+#include "util/thread_annotations.h"
 
 namespace lsmkv {
 
@@ -45,12 +46,12 @@ Status NotFoundError(const std::string& what) {
 class FileData {
  public:
   uint64_t Size() const {
-    std::lock_guard<std::mutex> guard(mu_);
+    MutexLock guard(&mu_);
     return data_.size();
   }
   // Copies up to n bytes at offset into scratch; returns the count copied.
   size_t Read(uint64_t offset, size_t n, char* scratch) const {
-    std::lock_guard<std::mutex> guard(mu_);
+    MutexLock guard(&mu_);
     if (offset >= data_.size()) return 0;
     size_t avail = static_cast<size_t>(data_.size() - offset);
     size_t count = n < avail ? n : avail;
@@ -58,17 +59,17 @@ class FileData {
     return count;
   }
   void Append(std::string_view data) {
-    std::lock_guard<std::mutex> guard(mu_);
+    MutexLock guard(&mu_);
     data_.append(data);
   }
   void Truncate() {
-    std::lock_guard<std::mutex> guard(mu_);
+    MutexLock guard(&mu_);
     data_.clear();
   }
 
  private:
-  mutable std::mutex mu_;
-  std::string data_;  // Guarded by mu_.
+  mutable Mutex mu_;  // a leaf lock
+  std::string data_ GUARDED_BY(mu_);
 };
 
 using FileRef = std::shared_ptr<FileData>;
@@ -174,14 +175,14 @@ class MemEnv final : public Env {
 
   bool FileExists(const std::string& fname) override {
     std::string path = NormalizePath(fname);
-    std::lock_guard<std::mutex> guard(mu_);
+    MutexLock guard(&mu_);
     return files_.count(path) != 0 || DirExistsLocked(path);
   }
 
   Status GetChildren(const std::string& dir, std::vector<std::string>* result) override {
     result->clear();
     std::string path = NormalizePath(dir);
-    std::lock_guard<std::mutex> guard(mu_);
+    MutexLock guard(&mu_);
     if (!DirExistsLocked(path)) return NotFoundError(dir);
     const std::string prefix = DirPrefix(path);
     std::set<std::string> names;
@@ -203,14 +204,14 @@ class MemEnv final : public Env {
   }
 
   Status RemoveFile(const std::string& fname) override {
-    std::lock_guard<std::mutex> guard(mu_);
+    MutexLock guard(&mu_);
     if (files_.erase(NormalizePath(fname)) == 0) return NotFoundError(fname);
     return Status::OK();
   }
 
   Status CreateDir(const std::string& dir) override {
     std::string path = NormalizePath(dir);
-    std::lock_guard<std::mutex> guard(mu_);
+    MutexLock guard(&mu_);
     if (files_.count(path) != 0) return Status::IOError(dir, "File exists");
     dirs_.insert(path);
     return Status::OK();
@@ -218,7 +219,7 @@ class MemEnv final : public Env {
 
   Status RemoveDir(const std::string& dir) override {
     std::string path = NormalizePath(dir);
-    std::lock_guard<std::mutex> guard(mu_);
+    MutexLock guard(&mu_);
     if (!DirExistsLocked(path)) return NotFoundError(dir);
     const std::string prefix = DirPrefix(path);
     auto f = files_.lower_bound(prefix);
@@ -241,7 +242,7 @@ class MemEnv final : public Env {
   Status RenameFile(const std::string& src, const std::string& target) override {
     std::string from = NormalizePath(src);
     std::string to = NormalizePath(target);
-    std::lock_guard<std::mutex> guard(mu_);
+    MutexLock guard(&mu_);
     auto it = files_.find(from);
     if (it == files_.end()) return NotFoundError("rename " + src + " to " + target);
     if (from == to) return Status::OK();
@@ -256,7 +257,7 @@ class MemEnv final : public Env {
   Status LinkFile(const std::string& src, const std::string& target) override {
     std::string from = NormalizePath(src);
     std::string to = NormalizePath(target);
-    std::lock_guard<std::mutex> guard(mu_);
+    MutexLock guard(&mu_);
     auto it = files_.find(from);
     if (it == files_.end()) return NotFoundError("link " + src + " to " + target);
     if (files_.count(to) != 0 || DirExistsLocked(to)) {
@@ -267,7 +268,7 @@ class MemEnv final : public Env {
   }
 
   Status SyncDir(const std::string& dir) override {
-    std::lock_guard<std::mutex> guard(mu_);
+    MutexLock guard(&mu_);
     if (!DirExistsLocked(NormalizePath(dir))) return NotFoundError(dir);
     return Status::OK();
   }
@@ -275,7 +276,7 @@ class MemEnv final : public Env {
   Status LockFile(const std::string& fname, FileLock** lock) override {
     *lock = nullptr;
     std::string path = NormalizePath(fname);
-    std::lock_guard<std::mutex> guard(mu_);
+    MutexLock guard(&mu_);
     if (locks_.count(path) != 0) {
       return Status::IOError("lock " + fname + " already held by this process");
     }
@@ -291,7 +292,7 @@ class MemEnv final : public Env {
   Status UnlockFile(FileLock* lock) override {
     auto* mem_lock = static_cast<MemFileLock*>(lock);
     {
-      std::lock_guard<std::mutex> guard(mu_);
+      MutexLock guard(&mu_);
       locks_.erase(mem_lock->fname());
     }
     delete mem_lock;
@@ -307,13 +308,13 @@ class MemEnv final : public Env {
   static std::string DirPrefix(const std::string& dir) { return dir == "/" ? dir : dir + "/"; }
 
   FileRef Find(const std::string& fname) {
-    std::lock_guard<std::mutex> guard(mu_);
+    MutexLock guard(&mu_);
     auto it = files_.find(NormalizePath(fname));
     return it == files_.end() ? nullptr : it->second;
   }
 
   // A directory exists if it was created or if some file or directory lies below it.
-  bool DirExistsLocked(const std::string& path) const {
+  bool DirExistsLocked(const std::string& path) const REQUIRES(mu_) {
     if (dirs_.count(path) != 0) return true;
     const std::string prefix = DirPrefix(path);
     auto f = files_.lower_bound(prefix);
@@ -328,7 +329,7 @@ class MemEnv final : public Env {
     std::string path = NormalizePath(fname);
     FileRef file;
     {
-      std::lock_guard<std::mutex> guard(mu_);
+      MutexLock guard(&mu_);
       if (DirExistsLocked(path)) return Status::IOError(fname, "Is a directory");
       FileRef& slot = files_[path];
       if (!slot) {
@@ -343,10 +344,11 @@ class MemEnv final : public Env {
   }
 
   Env* const base_;
-  std::mutex mu_;
-  std::map<std::string, FileRef> files_;  // Guarded by mu_.
-  std::set<std::string> dirs_;            // Guarded by mu_.
-  std::set<std::string> locks_;           // Guarded by mu_.
+  // The name table's lock; taken before a FileData's own (Truncate under it).
+  mutable Mutex mu_;
+  std::map<std::string, FileRef> files_ GUARDED_BY(mu_);
+  std::set<std::string> dirs_ GUARDED_BY(mu_);
+  std::set<std::string> locks_ GUARDED_BY(mu_);
 };
 
 }  // namespace
