@@ -5,8 +5,10 @@
 #   scripts/tsa.sh [--self-test] [--jobs N]
 #
 # Compiles every non-test .cc of src/ and server/ with clang++ -fsyntax-only
-# -Wthread-safety -Werror (-std=c++20, the include directories the CMake build
-# uses), N files at a time (default 2), and prints one summary line. Exit 0 if
+# -Wthread-safety -Wthread-safety-beta -Werror (-std=c++20, the include
+# directories the CMake build uses), N files at a time (default 2), and prints
+# one summary line. -Wthread-safety-beta adds the lock-order check
+# (ACQUIRED_AFTER / ACQUIRED_BEFORE). Exit 0 if
 # every file compiles without a warning; otherwise 1, printing the
 # diagnostics of each failing file. Fails (exit 1) when clang++ is missing:
 # scripts/bootstrap.sh installs it.
@@ -48,7 +50,7 @@ if [[ -z $CXX ]] || ! "$CXX" --version 2>/dev/null | grep -q clang; then
   exit 1
 fi
 
-flags=(-std=c++20 -fsyntax-only -Wthread-safety -Werror)
+flags=(-std=c++20 -fsyntax-only -Wthread-safety -Wthread-safety-beta -Werror)
 src_includes=(-I"$repo/include" -I"$repo/src")
 server_includes=(-I"$repo" -I"$repo/include" -DASIO_STANDALONE)
 
@@ -63,14 +65,16 @@ compile_snippet() {
 
 if [[ $self_test -eq 1 ]]; then
   # Each case: a body (inside a class with an InstrumentedMutex mu_, a Mutex
-  # leaf_, fields a_ GUARDED_BY(mu_) and b_ GUARDED_BY(leaf_)) that must be
-  # rejected, and its fixed twin that must be accepted.
+  # leaf_ ACQUIRED_AFTER(mu_), fields a_ GUARDED_BY(mu_) and b_
+  # GUARDED_BY(leaf_)) that must be rejected, and its fixed twin that must be
+  # accepted.
   cases=(
     "unguarded write|void F() { a_ = 1; }|void F() { InstrumentedMutexLock l(&mu_); a_ = 1; }"
     "write after the scoped lock's Unlock|void F() { InstrumentedMutexLock l(&mu_); l.Unlock(); a_ = 1; l.Lock(); }|void F() { InstrumentedMutexLock l(&mu_); l.Unlock(); l.Lock(); a_ = 1; }"
     "REQUIRES not met|void G() REQUIRES(mu_) { a_++; } void F() { G(); }|void G() REQUIRES(mu_) { a_++; } void F() { InstrumentedMutexLock l(&mu_); G(); }"
     "condition wait without the mutex|InstrumentedCondVar cv_; void F() { cv_.Wait(&mu_); }|InstrumentedCondVar cv_; void F() { InstrumentedMutexLock l(&mu_); while (a_ == 0) cv_.Wait(&mu_); }"
     "wrong lock for a Mutex field|void F() { InstrumentedMutexLock l(&mu_); b_ = 1; }|void F() { MutexLock l(&leaf_); b_ = 1; }"
+    "lock order (leaf_ is ACQUIRED_AFTER mu_)|void F() { MutexLock l(&leaf_); InstrumentedMutexLock m(&mu_); a_ = b_; }|void F() { InstrumentedMutexLock m(&mu_); MutexLock l(&leaf_); a_ = b_; }"
     "EXCLUDES violated|void G() EXCLUDES(mu_) { InstrumentedMutexLock l(&mu_); } void F() { InstrumentedMutexLock l(&mu_); G(); }|void G() EXCLUDES(mu_) { InstrumentedMutexLock l(&mu_); } void F() { G(); }"
   )
   failures=0
@@ -84,7 +88,7 @@ if [[ $self_test -eq 1 ]]; then
 namespace lsmkv {
 class SelfTest {
   InstrumentedMutex mu_;
-  Mutex leaf_;
+  Mutex leaf_ ACQUIRED_AFTER(mu_);
   int a_ GUARDED_BY(mu_) = 0;
   int b_ GUARDED_BY(leaf_) = 0;
   $body
@@ -153,4 +157,4 @@ if [[ -s $work/failed ]]; then
   echo "tsa: FAILED: $count of $total files (${#src_files[@]} src, ${#server_files[@]} server) with $warnings diagnostics, ${elapsed}s"
   exit 1
 fi
-echo "tsa: OK: $total files (${#src_files[@]} src, ${#server_files[@]} server) clean under -Wthread-safety -Werror, ${elapsed}s"
+echo "tsa: OK: $total files (${#src_files[@]} src, ${#server_files[@]} server) clean under -Wthread-safety -Wthread-safety-beta -Werror, ${elapsed}s"

@@ -213,8 +213,8 @@ class FaultWritableFile final : public WritableFile {
   // *info_ is guarded by env_->mu_ (not annotated: the analysis does not
   // see shared_ptr's operator->, which libstdc++ inherits from a base).
   const std::shared_ptr<FaultInjectionEnv::FileInfo> info_;
-  // Taken before env_->mu_. Sync may run on another thread.
-  Mutex file_mu_;
+  // Sync may run on another thread.
+  Mutex file_mu_ ACQUIRED_BEFORE(env_->mu_);
   std::string buffer_ GUARDED_BY(file_mu_);
   bool closed_ GUARDED_BY(file_mu_) = false;
 };
