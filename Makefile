@@ -17,7 +17,7 @@ METAMORPHIC_OPS ?= 3000
 # seed is printed, so a failure reruns with METAMORPHIC_SEED=<seed>.
 METAMORPHIC_SEED_BASE ?= $(shell date +%s)
 
-.PHONY: all bootstrap build run demo test asan tsan install bench crashtest clean
+.PHONY: all bootstrap build run demo test asan tsan tsa install bench crashtest clean
 
 all: build
 
@@ -50,6 +50,13 @@ build-check: bootstrap
 
 test: build-check
 	@cd $(TEST_BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
+
+# Clang's thread-safety analysis (-Wthread-safety -Werror) over every non-test
+# .cc of src/ and server/: GUARDED_BY / REQUIRES / EXCLUDES are checked
+# (docs/design.md, "Locking"). --self-test first proves it rejects known
+# locking mistakes. Prints one summary line.
+tsa: bootstrap
+	@bash scripts/tsa.sh --self-test --jobs $(JOBS)
 
 # AddressSanitizer + UndefinedBehaviorSanitizer (with LeakSanitizer), asserts on.
 asan: bootstrap

@@ -1,6 +1,11 @@
 # The layering check (docs/design.md, "Layers"): no include from a lower layer
 # into a higher one or between siblings.
 add_test(NAME layering_check COMMAND bash ${PROJECT_SOURCE_DIR}/scripts/check_layers.sh)
+# Clang's thread-safety analysis over src/ and server/ (scripts/tsa.sh): first a
+# self-test (known locking mistakes must be rejected), then every non-test .cc with
+# -Wthread-safety -Werror. Fails when clang++ is missing (bootstrap installs it).
+add_test(NAME tsa_check COMMAND bash ${PROJECT_SOURCE_DIR}/scripts/tsa.sh --self-test --jobs 2)
+set_tests_properties(tsa_check PROPERTIES TIMEOUT 600)
 # The formatting check: every C++ file as clang-format writes it (.clang-format).
 add_test(NAME format_check COMMAND bash ${PROJECT_SOURCE_DIR}/scripts/check_format.sh)
 # Tests of the tools and the installed package (shell scripts driven by ctest).

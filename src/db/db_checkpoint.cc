@@ -91,12 +91,12 @@ Status DBImpl::Checkpoint(const std::string& dir) {
   for (int attempt = 0; attempt < kMaxCaptures && !captured; attempt++) {
     state = CheckpointState();
     {
-      std::unique_lock<decltype(mu_)> lock(mu_);
+      InstrumentedMutexLock lock(&mu_);
       if (shutting_down_) return Status::InvalidArgument("database is closed");
       state.version = versions_->current();
       state.log_number = versions_->LogNumber();
       state.next_file_number = versions_->NextFileNumber();
-      state.last_sequence = versions_->LastSequence();
+      state.last_sequence = last_sequence_.load(std::memory_order_relaxed);
       for (const FrozenMemTable& frozen : imm_) {
         if (frozen.log_number >= state.log_number)
           state.logs.push_back({frozen.log_number, UINT64_MAX, nullptr});

@@ -22,7 +22,7 @@ bool DBImpl::PickNextCompaction(Compaction* c) {
         PickRangeCompaction(options_, icmp_, *v, m->level, m->begin, m->end, m->bottommost, c);
     if (!picked) {
       m->done = true;  // nothing of the range in this level
-      bg_cv_.notify_all();
+      bg_cv_.SignalAll();
     } else if (inflight_.Conflicts(*c, ucmp)) {
       return false;  // waits for the running compactions; nothing else starts meanwhile
     } else {
@@ -61,18 +61,18 @@ bool DBImpl::PickNextCompaction(Compaction* c) {
 // Runs one compaction picked (and registered) by MaybeScheduleBackgroundWork
 // on its own thread, then lets the scheduler start whatever is due next.
 void DBImpl::BackgroundCompactionCall(std::shared_ptr<Compaction> c) {
-  MutexLock lock(mu_);
+  InstrumentedMutexLock lock(&mu_);
   if (!shutting_down_ && bg_error_.ok()) {
-    Status s = RunCompaction(lock, c.get());
+    Status s = RunCompaction(c.get());
     if (!s.ok() && !(s.IsAborted() && shutting_down_)) {
       LSMKV_LOG(info_log_.get(), "compaction L%d->L%d failed: %s", c->level, c->output_level(),
                 s.ToString().c_str());
       SetBackgroundError(s);
     }
     if (s.ok() && check_after_compaction_.load(std::memory_order_relaxed)) {
-      lock.unlock();
+      lock.Unlock();
       Status inv = TEST_CheckInvariants();
-      lock.lock();
+      lock.Lock();
       invariant_checks_++;
       if (!inv.ok() && first_invariant_violation_.ok()) first_invariant_violation_ = inv;
     }
@@ -83,15 +83,15 @@ void DBImpl::BackgroundCompactionCall(std::shared_ptr<Compaction> c) {
   // deletion pass below finds them unreferenced and removes them now.
   for (auto& which : c->inputs) which.clear();
   c->grandparents.clear();
-  DeleteObsoleteFiles(lock);
+  DeleteObsoleteFiles();
   bg_compactions_running_--;
   MaybeScheduleBackgroundWork();
-  bg_cv_.notify_all();
+  bg_cv_.SignalAll();
 }
 
-// REQUIRES: mu_ held via lock; released during the merge. c is registered in
-// inflight_, so no other compaction touches its files or its output range.
-Status DBImpl::RunCompaction(MutexLock& lock, Compaction* c) {
+// Releases mu_ during the merge. c is registered in inflight_, so no other
+// compaction touches its files or its output range.
+Status DBImpl::RunCompaction(Compaction* c) {
   const uint64_t start = env_->NowMicros();
   VersionEdit edit;
   LevelStats& stats = level_stats_[c->output_level()];
@@ -102,7 +102,7 @@ Status DBImpl::RunCompaction(MutexLock& lock, Compaction* c) {
     const FileRef& f = c->inputs[0][0];
     edit.RemoveFile(c->level, f->number);
     edit.AddFile(c->output_level(), *f);
-    Status s = versions_->LogAndApply(&edit, &lock);
+    Status s = versions_->LogAndApply(&edit);
     if (!s.ok()) return s;
     stats.moves++;
     InstallView();
@@ -117,10 +117,10 @@ Status DBImpl::RunCompaction(MutexLock& lock, Compaction* c) {
   snapshots.newest = snapshots.any ? *snapshots_.rbegin() : 0;
   std::shared_ptr<Version> base = versions_->current();
   std::vector<FileMetaData> outputs;
-  lock.unlock();
-  Status s = MergeCompactionInputs(*c, *base, snapshots, &outputs, &lock);
+  mu_.Unlock();
+  Status s = MergeCompactionInputs(*c, *base, snapshots, &outputs);
   if (s.ok() && !outputs.empty()) s = env_->SyncDir(dbname_);
-  lock.lock();
+  mu_.Lock();
 
   if (s.ok()) {
 #if LSMKV_DCHECK_IS_ON
@@ -141,7 +141,7 @@ Status DBImpl::RunCompaction(MutexLock& lock, Compaction* c) {
       for (const FileRef& f : c->inputs[which]) edit.RemoveFile(c->level + which, f->number);
     }
     for (const FileMetaData& out : outputs) edit.AddFile(c->output_level(), out);
-    s = versions_->LogAndApply(&edit, &lock);
+    s = versions_->LogAndApply(&edit);
   }
   if (!s.ok()) {
     // Outputs the MANIFEST may not know about are removed at the next Open.
@@ -330,8 +330,7 @@ class CompactionOutputs {
 // drop rules and the compaction filter (DropRules). Runs without the DB mutex
 // (takes it briefly to allocate file numbers). On failure no output is left.
 Status DBImpl::MergeCompactionInputs(const Compaction& c, const Version& base,
-                                     SnapshotBounds snapshots, std::vector<FileMetaData>* outputs,
-                                     MutexLock* lock) {
+                                     SnapshotBounds snapshots, std::vector<FileMetaData>* outputs) {
   const Comparator* ucmp = icmp_.user_comparator();
   ReadOptions ro;
   ro.verify_checksums = true;
@@ -405,9 +404,11 @@ Status DBImpl::MergeCompactionInputs(const Compaction& c, const Version& base,
       DCHECK(outputs->empty() || new_user_key);
       DCHECK(outputs->empty() || icmp_.Compare(outputs->back().largest, key) < 0);
       rate_charged = 0;
-      lock->lock();
-      const uint64_t number = versions_->NewFileNumber();
-      lock->unlock();
+      uint64_t number = 0;
+      {
+        InstrumentedMutexLock lock(&mu_);
+        number = versions_->NewFileNumber();
+      }
       DCHECK(outputs->empty() || outputs->back().number < number);
       s = out.Open(number, key);
       if (!s.ok()) break;
@@ -429,7 +430,9 @@ Status DBImpl::CompactRange(const std::string* begin, const std::string* end) {
   if (closed_.load(std::memory_order_acquire)) return Status::InvalidArgument("database is closed");
   Status s = Flush();
   if (!s.ok()) return s;
-  MutexLock lock(mu_);
+  InstrumentedMutexLock lock(&mu_);
+  // Close may have run since Flush returned (versions_ is gone then).
+  if (shutting_down_) return Status::InvalidArgument("database is closed");
   // The deepest level holding data in the range: everything ends up there.
   int max_level = 1;
   {
@@ -454,12 +457,12 @@ Status DBImpl::CompactRange(const std::string* begin, const std::string* end) {
     m.bottommost = level == max_level;
     m.begin = begin;
     m.end = end;
-    while (manual_ != nullptr && !shutting_down_) mu_.Wait(bg_cv_, lock);  // one at a time
+    while (manual_ != nullptr && !shutting_down_) bg_cv_.Wait(&mu_);  // one at a time
     manual_ = &m;
     MaybeScheduleBackgroundWork();
-    while (!m.done && bg_error_.ok() && !shutting_down_) mu_.Wait(bg_cv_, lock);
+    while (!m.done && bg_error_.ok() && !shutting_down_) bg_cv_.Wait(&mu_);
     manual_ = nullptr;
-    bg_cv_.notify_all();
+    bg_cv_.SignalAll();
     if (!bg_error_.ok()) return bg_error_;
     if (shutting_down_) return Status::InvalidArgument("database is closed");
   }
@@ -467,7 +470,7 @@ Status DBImpl::CompactRange(const std::string* begin, const std::string* end) {
 }
 
 uint64_t DBImpl::TEST_InvariantChecks(Status* first_violation) {
-  std::lock_guard<InstrumentedMutex> guard(mu_);
+  InstrumentedMutexLock lock(&mu_);
   *first_violation = first_invariant_violation_;
   return invariant_checks_;
 }
@@ -482,7 +485,8 @@ Status DBImpl::CheckInvariantsOfCurrentVersion() {
   std::shared_ptr<Version> v;
   uint64_t next_file_number = 0;
   {
-    std::lock_guard<InstrumentedMutex> guard(mu_);
+    InstrumentedMutexLock lock(&mu_);
+    if (shutting_down_) return Status::InvalidArgument("database is closed");
     v = versions_->current();
     next_file_number = versions_->NextFileNumber();
   }

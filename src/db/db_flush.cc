@@ -32,33 +32,33 @@ void DBImpl::MaybeScheduleBackgroundWork() {
 
 // Flushes frozen memtables, oldest first, until none is left.
 void DBImpl::BackgroundFlushCall() {
-  MutexLock lock(mu_);
+  InstrumentedMutexLock lock(&mu_);
   while (!shutting_down_ && bg_error_.ok() && !imm_.empty()) {
-    Status s = FlushOldestMemTable(lock);
+    Status s = FlushOldestMemTable();
     if (!s.ok()) {
       LSMKV_LOG(info_log_.get(), "flush failed: %s", s.ToString().c_str());
       SetBackgroundError(s);
     }
     MaybeScheduleBackgroundWork();  // level 0 grew: a compaction may be due
-    bg_cv_.notify_all();
+    bg_cv_.SignalAll();
   }
   bg_flush_scheduled_ = false;
   MaybeScheduleBackgroundWork();
-  bg_cv_.notify_all();
+  bg_cv_.SignalAll();
 }
 
 // Writes the oldest frozen memtable to a table, commits it to the MANIFEST
 // and only then drops the memtable and the WAL files it no longer needs.
-// REQUIRES: mu_ held via lock; called only from the background thread.
-Status DBImpl::FlushOldestMemTable(MutexLock& lock) {
+// Called only from the background queue (one flush at a time).
+Status DBImpl::FlushOldestMemTable() {
   const uint64_t start = env_->NowMicros();
   DCHECK(!imm_.empty());
   FrozenMemTable frozen = imm_.front();
   FileMetaData meta;
   meta.number = versions_->NewFileNumber();
-  lock.unlock();
+  mu_.Unlock();
   Status s = WriteLevel0Table(frozen.mem.get(), &meta);
-  lock.lock();
+  mu_.Lock();
   if (!s.ok()) return s;
 
   // Flushed tables always go to level 0: placing one deeper could put it
@@ -72,7 +72,7 @@ Status DBImpl::FlushOldestMemTable(MutexLock& lock) {
   // in the order their memtables were frozen).
   DCHECK_GT(needed_log, frozen.log_number);
   edit.SetLogNumber(needed_log);
-  s = versions_->LogAndApply(&edit, &lock);
+  s = versions_->LogAndApply(&edit);
   if (!s.ok()) return s;  // the table stays as an orphan; Open removes it
 
   // Only this thread pops imm_: the memtable just flushed is still the oldest.
@@ -88,7 +88,7 @@ Status DBImpl::FlushOldestMemTable(MutexLock& lock) {
       static_cast<unsigned long long>(frozen.log_number),
       static_cast<unsigned long long>(meta.number), static_cast<unsigned long long>(meta.file_size),
       static_cast<unsigned long long>(meta.num_entries));
-  DeleteObsoleteFiles(lock);
+  DeleteObsoleteFiles();
   return Status::OK();
 }
 
@@ -160,14 +160,14 @@ Status DBImpl::WriteLevel0Table(MemTable* mem, FileMetaData* meta) {
 
 void DBImpl::PurgeObsoleteFilesIfNeeded() {
   if (obsolete_files_ == nullptr || !obsolete_files_->HasPending()) return;
-  MutexLock lock(mu_);
+  InstrumentedMutexLock lock(&mu_);
   if (bg_purge_scheduled_ || shutting_down_) return;
   bg_purge_scheduled_ = true;
   env_->Schedule([this] {
-    MutexLock bg_lock(mu_);
-    if (!shutting_down_) DeleteObsoleteFiles(bg_lock);
+    InstrumentedMutexLock bg_lock(&mu_);
+    if (!shutting_down_) DeleteObsoleteFiles();
     bg_purge_scheduled_ = false;
-    bg_cv_.notify_all();
+    bg_cv_.SignalAll();
   });
 }
 
@@ -176,8 +176,8 @@ void DBImpl::PurgeObsoleteFilesIfNeeded() {
 // be obsolete, without listing the directory (Open removes any leftovers).
 // Does nothing once the DB is in its error state: a failed MANIFEST write may
 // have left an edit that still refers to them.
-// REQUIRES: mu_ held via lock; released during the removals.
-void DBImpl::DeleteObsoleteFiles(MutexLock& lock) {
+// Releases mu_ during the removals.
+void DBImpl::DeleteObsoleteFiles() {
   if (!bg_error_.ok()) return;
   std::vector<uint64_t> tables = versions_->obsolete_files()->Take();
   std::set<uint64_t> live;
@@ -200,7 +200,7 @@ void DBImpl::DeleteObsoleteFiles(MutexLock& lock) {
     CHECK_NE(number, versions_->ManifestFileNumber());
     others.push_back(DescriptorFileName(dbname_, number));
   }
-  lock.unlock();
+  mu_.Unlock();
   for (uint64_t number : tables) {
     if (live.count(number) != 0) continue;
     table_cache_->Evict(number);
@@ -215,7 +215,7 @@ void DBImpl::DeleteObsoleteFiles(MutexLock& lock) {
       LSMKV_LOG(info_log_.get(), "deleted obsolete %s", fname.c_str());
     }
   }
-  lock.lock();
+  mu_.Lock();
 }
 
 }  // namespace lsmkv

@@ -1,10 +1,6 @@
-// DBImpl: write path (group commit), reads, properties and Close.
-// Open/recovery live in db_open.cc, flush in db_flush.cc.
+// DBImpl: write path (group commit), reads and Close. Open/recovery live in
+// db_open.cc, flush in db_flush.cc, GetProperty in db_properties.cc.
 #include "db/db_impl.h"
-
-#include <cinttypes>
-#include <cstdio>
-#include <set>
 
 #include "base/filename.h"
 #include "db/db_iter.h"
@@ -25,7 +21,7 @@ struct DBImpl::Writer {
   bool sync;
   bool done = false;
   Status status;
-  std::condition_variable cv;
+  InstrumentedCondVar cv;  // waited on with the DB mutex
   Writer(WriteBatch* b, bool s) : batch(b), sync(s) {}
 };
 
@@ -113,15 +109,15 @@ Status DBImpl::Write(const WriteOptions& options, WriteBatch* batch) {
 
 Status DBImpl::WriteImpl(const WriteOptions& options, WriteBatch* batch) {
   Writer w(batch, options.sync);
-  MutexLock lock(mu_);
+  InstrumentedMutexLock lock(&mu_);
   if (shutting_down_) return ClosedError();
   writers_.push_back(&w);
-  while (!w.done && &w != writers_.front()) mu_.Wait(w.cv, lock);
+  while (!w.done && &w != writers_.front()) w.cv.Wait(&mu_);
   if (w.done) return w.status;
 
   // This thread leads a group.
   DCHECK(writers_.front() == &w);
-  Status s = MakeRoomForWrite(lock, /*force=*/batch == nullptr);
+  Status s = MakeRoomForWrite(/*force=*/batch == nullptr);
   Writer* last_writer = &w;
   bool need_sync = w.sync;
   uint64_t log_number = mem_log_number_;
@@ -147,12 +143,12 @@ Status DBImpl::WriteImpl(const WriteOptions& options, WriteBatch* batch) {
 
     // Only the leader touches the log writer and the active memtable, so the
     // WAL append and memtable insert run without the DB mutex.
-    lock.unlock();
+    lock.Unlock();
     std::string_view record = WriteBatchInternal::Contents(group);
     s = log->AddRecord(record);
     if (s.ok()) s = file->Flush();
     if (s.ok()) s = WriteBatchInternal::InsertInto(group, mem);
-    lock.lock();
+    lock.Lock();
 
     if (s.ok()) {
       // Nobody else moved the last sequence while the lock was released: the
@@ -184,21 +180,21 @@ Status DBImpl::WriteImpl(const WriteOptions& options, WriteBatch* batch) {
       } else {
         ready->status = s;
         ready->done = true;
-        ready->cv.notify_one();
+        ready->cv.Signal();
       }
     }
     stats_.writes++;
     if (ready == last_writer) break;
   }
-  if (!writers_.empty()) writers_.front()->cv.notify_one();
+  if (!writers_.empty()) writers_.front()->cv.Signal();
 
   if (s.ok() && need_sync && batch != nullptr) {
-    s = SyncLogUpTo(lock, log_number, log_end);
+    s = SyncLogUpTo(log_number, log_end);
   }
   for (Writer* ready : sync_waiters) {
     ready->status = s;
     ready->done = true;
-    ready->cv.notify_one();
+    ready->cv.Signal();
   }
   return s;
 }
@@ -235,8 +231,7 @@ WriteBatch* DBImpl::BuildBatchGroup(Writer** last_writer) {
 // Makes every WAL byte before (log_number, offset) durable. Concurrent
 // callers share syncs: one thread syncs everything flushed so far while the
 // others wait, so N waiting sync writers cost one fdatasync.
-// REQUIRES: mu_ held via lock.
-Status DBImpl::SyncLogUpTo(MutexLock& lock, uint64_t log_number, uint64_t offset) {
+Status DBImpl::SyncLogUpTo(uint64_t log_number, uint64_t offset) {
   while (true) {
     if (synced_log_number_ > log_number ||
         (synced_log_number_ == log_number && synced_offset_ >= offset)) {
@@ -244,18 +239,18 @@ Status DBImpl::SyncLogUpTo(MutexLock& lock, uint64_t log_number, uint64_t offset
     }
     if (!bg_error_.ok()) return bg_error_;
     if (sync_in_progress_) {
-      mu_.Wait(sync_cv_, lock);
+      sync_cv_.Wait(&mu_);
       continue;
     }
     sync_in_progress_ = true;
     const uint64_t target_log = mem_log_number_;
     const uint64_t target_offset = log_written_;
     WritableFile* file = logfile_.get();
-    lock.unlock();
+    mu_.Unlock();
     Status s = file->Sync();
-    lock.lock();
+    mu_.Lock();
     sync_in_progress_ = false;
-    sync_cv_.notify_all();
+    sync_cv_.SignalAll();
     stats_.wal_syncs++;
     if (!s.ok()) {
       SetBackgroundError(s);
@@ -272,8 +267,8 @@ Status DBImpl::SyncLogUpTo(MutexLock& lock, uint64_t log_number, uint64_t offset
   }
 }
 
-// REQUIRES: mu_ held via lock; the caller leads the writer queue.
-Status DBImpl::MakeRoomForWrite(MutexLock& lock, bool force) {
+// REQUIRES: the caller leads the writer queue.
+Status DBImpl::MakeRoomForWrite(bool force) {
   bool allow_slowdown = !force;
   const size_t frozen_limit = static_cast<size_t>(options_.max_write_buffer_number - 1);
   while (true) {
@@ -287,9 +282,9 @@ Status DBImpl::MakeRoomForWrite(MutexLock& lock, bool force) {
       allow_slowdown = false;
       stats_.slowdown_count++;
       const uint64_t start = env_->NowMicros();
-      lock.unlock();
+      mu_.Unlock();
       env_->SleepForMicroseconds(1000);
-      lock.lock();
+      mu_.Lock();
       stats_.stall_micros += env_->NowMicros() - start;
       continue;
     }
@@ -303,11 +298,11 @@ Status DBImpl::MakeRoomForWrite(MutexLock& lock, bool force) {
       stats_.stall_count++;
       const uint64_t start = env_->NowMicros();
       MaybeScheduleBackgroundWork();
-      mu_.Wait(bg_cv_, lock);
+      bg_cv_.Wait(&mu_);
       stats_.stall_micros += env_->NowMicros() - start;
       continue;
     }
-    Status s = SwitchToNewLog(lock);
+    Status s = SwitchToNewLog();
     if (!s.ok()) return s;
     force = false;
   }
@@ -316,9 +311,9 @@ Status DBImpl::MakeRoomForWrite(MutexLock& lock, bool force) {
 // Freezes the active memtable and starts a new WAL file. The old log is
 // synced first, so that after a power loss the recovered writes are always a
 // prefix of the acknowledged ones, even across log files.
-// REQUIRES: mu_ held via lock; the caller leads the writer queue.
-Status DBImpl::SwitchToNewLog(MutexLock& lock) {
-  while (sync_in_progress_) mu_.Wait(sync_cv_, lock);
+// REQUIRES: the caller leads the writer queue.
+Status DBImpl::SwitchToNewLog() {
+  while (sync_in_progress_) sync_cv_.Wait(&mu_);
   sync_in_progress_ = true;  // keeps syncers off the old file while it closes
   const uint64_t new_number = versions_->NewFileNumber();
   // WAL numbers increase: replay order at Open is file number order.
@@ -326,7 +321,7 @@ Status DBImpl::SwitchToNewLog(MutexLock& lock) {
   const std::string new_name = LogFileName(dbname_, new_number);
   WritableFile* old_file = logfile_.get();
   std::unique_ptr<WritableFile> file;
-  lock.unlock();
+  mu_.Unlock();
   Status s = env_->NewWritableFile(new_name, &file);
   if (s.ok()) s = env_->SyncDir(dbname_);
   if (s.ok()) s = old_file->Sync();
@@ -335,9 +330,9 @@ Status DBImpl::SwitchToNewLog(MutexLock& lock) {
     file.reset();
     env_->RemoveFile(new_name).PermitUncheckedError();
   }
-  lock.lock();
+  mu_.Lock();
   sync_in_progress_ = false;
-  sync_cv_.notify_all();
+  sync_cv_.SignalAll();
   if (!s.ok()) {
     SetBackgroundError(s);
     return s;
@@ -362,8 +357,8 @@ void DBImpl::SetBackgroundError(const Status& s) {
     bg_error_ = s;
     LSMKV_LOG(info_log_.get(), "entering error state (writes refused until reopen): %s",
               s.ToString().c_str());
-    bg_cv_.notify_all();
-    sync_cv_.notify_all();
+    bg_cv_.SignalAll();
+    sync_cv_.SignalAll();
   }
 }
 
@@ -390,13 +385,13 @@ SequenceNumber DBImpl::ReadSequence(const ReadOptions& options) const {
   if (options.snapshot != nullptr) {
     return static_cast<const SnapshotImpl*>(options.snapshot)->sequence();
   }
-  return versions_->LastSequence();
+  return last_sequence_.load(std::memory_order_acquire);
 }
 
 const Snapshot* DBImpl::GetSnapshot() {
   if (closed_.load(std::memory_order_acquire)) return nullptr;
-  std::lock_guard<InstrumentedMutex> guard(mu_);
-  const SequenceNumber sequence = versions_->LastSequence();
+  InstrumentedMutexLock lock(&mu_);
+  const SequenceNumber sequence = last_sequence_.load(std::memory_order_relaxed);
   snapshots_.insert(sequence);
   return new SnapshotImpl(sequence);
 }
@@ -405,7 +400,7 @@ void DBImpl::ReleaseSnapshot(const Snapshot* snapshot) {
   if (snapshot == nullptr) return;
   const auto* impl = static_cast<const SnapshotImpl*>(snapshot);
   {
-    std::lock_guard<InstrumentedMutex> guard(mu_);
+    InstrumentedMutexLock lock(&mu_);
     auto it = snapshots_.find(impl->sequence());
     if (it != snapshots_.end()) snapshots_.erase(it);
   }
@@ -493,7 +488,7 @@ Status DBImpl::Get(const ReadOptions& options, std::string_view key, std::string
 
 void DBImpl::ChargeRead(const ReadCharge& charge) {
   if (!charge.Apply()) return;
-  MutexLock lock(mu_);
+  InstrumentedMutexLock lock(&mu_);
   read_compaction_files_.emplace_back(charge.level, charge.file);
   MaybeScheduleBackgroundWork();
 }
@@ -502,16 +497,16 @@ Status DBImpl::Flush() {
   if (closed_.load(std::memory_order_acquire)) return ClosedError();
   uint64_t frozen_log = 0;
   {
-    std::lock_guard<InstrumentedMutex> guard(mu_);
+    InstrumentedMutexLock lock(&mu_);
     frozen_log = mem_log_number_;
   }
   Status s = WriteImpl(WriteOptions(), nullptr);  // freezes the memtable in queue order
   if (!s.ok()) return s;
-  MutexLock lock(mu_);
+  InstrumentedMutexLock lock(&mu_);
   MaybeScheduleBackgroundWork();
   while (bg_error_.ok() && !shutting_down_ && versions_->LogNumber() <= frozen_log &&
          !(imm_.empty() && mem_log_number_ == frozen_log)) {
-    mu_.Wait(bg_cv_, lock);
+    bg_cv_.Wait(&mu_);
   }
   if (!bg_error_.ok()) return bg_error_;
   if (shutting_down_) return ClosedError();
@@ -519,191 +514,34 @@ Status DBImpl::Flush() {
 }
 
 size_t DBImpl::TEST_ImmutableCount() {
-  std::lock_guard<InstrumentedMutex> guard(mu_);
+  InstrumentedMutexLock lock(&mu_);
   return imm_.size();
 }
 
 Status DBImpl::TEST_WaitForBackgroundWork() {
-  MutexLock lock(mu_);
+  InstrumentedMutexLock lock(&mu_);
   while (bg_error_.ok() && (bg_flush_scheduled_ || bg_compactions_running_ > 0 ||
                             bg_purge_scheduled_ || !imm_.empty())) {
     MaybeScheduleBackgroundWork();
-    mu_.Wait(bg_cv_, lock);
+    bg_cv_.Wait(&mu_);
   }
   return bg_error_;
-}
-
-bool DBImpl::GetProperty(std::string_view name, std::string* value) {
-  value->clear();
-  if (closed_.load(std::memory_order_acquire)) return false;
-  std::shared_ptr<const ReadView> view = LoadView();
-  if (view == nullptr) return false;
-  ViewRelease release{this, &view};  // on every return
-  if (name == "lsmkv.num-entries-active-mem-table") {
-    *value = std::to_string(view->mem->NumEntries());
-    return true;
-  }
-  if (name == "lsmkv.num-immutable-mem-table") {
-    *value = std::to_string(view->imm.size());
-    return true;
-  }
-  if (name == "lsmkv.cur-size-active-mem-table") {
-    *value = std::to_string(view->mem->ApproximateMemoryUsage());
-    return true;
-  }
-  if (name == "lsmkv.last-sequence") {
-    *value = std::to_string(versions_->LastSequence());
-    return true;
-  }
-  if (name == "lsmkv.live-files") {
-    // Numbers of the table files of the current version, ascending.
-    std::set<uint64_t> live;
-    for (int level = 0; level < kNumLevels; level++) {
-      for (const FileRef& f : view->version->files(level)) live.insert(f->number);
-    }
-    for (uint64_t number : live) {
-      if (!value->empty()) value->push_back(' ');
-      value->append(std::to_string(number));
-    }
-    return true;
-  }
-  if (name == "lsmkv.levels") {
-    char line[128];
-    int compacting[kNumLevels];
-    {
-      std::lock_guard<InstrumentedMutex> guard(mu_);
-      for (int level = 0; level < kNumLevels; level++) {
-        compacting[level] = inflight_.RunningFromLevel(level);
-      }
-    }
-    // "compacting": compactions now running from this level (0 = "no").
-    value->append("level  files        bytes  score  compacting\n");
-    for (int level = 0; level < kNumLevels; level++) {
-      char running[24] = "no";
-      if (compacting[level] == 1) std::snprintf(running, sizeof(running), "yes");
-      if (compacting[level] > 1)
-        std::snprintf(running, sizeof(running), "yes (%d)", compacting[level]);
-      std::snprintf(line, sizeof(line), "L%-5d %5d %12" PRIu64 " %6.2f  %s\n", level,
-                    view->version->NumFiles(level), view->version->LevelBytes(level),
-                    LevelScore(options_, *view->version, level), running);
-      value->append(line);
-    }
-    return true;
-  }
-  if (name == "lsmkv.stats") {
-    auto row = [value](const char* label, uint64_t n) {
-      value->append(label);
-      value->append(": ");
-      value->append(std::to_string(n));
-      value->push_back('\n');
-    };
-    row("writes", stats_.writes);
-    row("write groups", stats_.write_groups);
-    row("wal bytes", stats_.wal_bytes);
-    row("wal syncs", stats_.wal_syncs);
-    row("memtables frozen", view->imm.size());
-    row("flushes", stats_.flushes);
-    row("bytes flushed", stats_.flush_bytes);
-    row("flush micros", stats_.flush_micros);
-    row("write slowdowns", stats_.slowdown_count);
-    row("write stops", stats_.stall_count);
-    row("stall micros", stats_.stall_micros);
-    row("memtable hits", stats_.memtable_hits);
-    row("tables read by gets", stats_.table_gets);
-    row("wal damaged regions dropped at open", stats_.wal_damaged_regions);
-    row("wal damaged bytes dropped at open", stats_.wal_damaged_bytes);
-    row("wal intact records dropped at open", stats_.wal_intact_dropped);
-    row("bloom filter checks", table_counters_.bloom_checks);
-    row("bloom filter useful", table_counters_.bloom_useful);
-    row("block cache hits", table_counters_.block_cache_hits);
-    row("block cache misses", table_counters_.block_cache_misses);
-    row("blocks read", table_counters_.block_reads);
-    row("tables opened with damage", table_counters_.damaged_tables_opened);
-    row("data blocks salvaged", table_counters_.blocks_salvaged);
-    row("entry groups lost", table_counters_.salvage_groups_lost);
-    row("open tables", table_cache_->OpenTables());
-    uint64_t table_bytes = stats_.flush_bytes;
-    {
-      std::lock_guard<InstrumentedMutex> guard(mu_);
-      char line[160];
-      value->append("level  compactions  moves  bytes read  bytes written  seconds\n");
-      for (int level = 1; level < kNumLevels; level++) {
-        const LevelStats& ls = level_stats_[level];
-        table_bytes += ls.bytes_written;
-        std::snprintf(line, sizeof(line),
-                      "L%-5d %11" PRIu64 " %6" PRIu64 " %11" PRIu64 " %14" PRIu64 " %8.1f\n", level,
-                      ls.compactions, ls.moves, ls.bytes_read, ls.bytes_written,
-                      static_cast<double>(ls.micros) / 1e6);
-        value->append(line);
-      }
-    }
-    const uint64_t user_bytes = stats_.wal_bytes;
-    char amp[96];
-    std::snprintf(amp, sizeof(amp), "write amplification (table bytes written / WAL bytes): %.2f\n",
-                  user_bytes == 0 ? 0.0 : static_cast<double>(table_bytes) / user_bytes);
-    value->append(amp);
-    row("pending compaction bytes", EstimatePendingCompactionBytes(options_, *view->version));
-    {
-      // Copies taken under the DB mutex (the histograms are written by its holders).
-      Histogram wait, hold, compaction;
-      uint64_t started = 0, read_triggered = 0;
-      int running = 0, peak = 0;
-      {
-        std::lock_guard<InstrumentedMutex> guard(mu_);
-        wait = mu_.wait_nanos();
-        hold = mu_.hold_nanos();
-        compaction = compaction_micros_;
-        started = compactions_started_;
-        running = bg_compactions_running_;
-        peak = peak_compactions_running_;
-        read_triggered = read_compactions_;
-      }
-      const double uptime_s = static_cast<double>(env_->NowMicros() - open_micros_) / 1e6;
-      char line[256];
-      std::snprintf(line, sizeof(line),
-                    "compactions: %" PRIu64 " started (%" PRIu64
-                    " read-triggered), %d running "
-                    "(peak %d, max %d), %.3f per second; merge duration ms: p50 %.1f p99 %.1f "
-                    "max %.1f\n",
-                    started, read_triggered, running, peak, options_.max_background_compactions,
-                    uptime_s > 0 ? static_cast<double>(started) / uptime_s : 0.0,
-                    compaction.Median() / 1e3, compaction.Percentile(99) / 1e3,
-                    compaction.Max() / 1e3);
-      value->append(line);
-      auto mutex_row = [&](const char* label, const Histogram& h) {
-        std::snprintf(line, sizeof(line),
-                      "db mutex %s ns: count %" PRIu64
-                      " avg %.0f p50 %.0f p99 %.0f "
-                      "p99.9 %.0f max %.0f total ms %.1f\n",
-                      label, h.Count(), h.Average(), h.Median(), h.Percentile(99),
-                      h.Percentile(99.9), h.Max(),
-                      h.Average() * static_cast<double>(h.Count()) / 1e6);
-        value->append(line);
-      };
-      mutex_row("wait", wait);
-      mutex_row("hold", hold);
-    }
-    value->append(view->version->LevelSummary());
-    value->push_back('\n');
-    return true;
-  }
-  return false;
 }
 
 Status DBImpl::Close() {
   if (closed_.exchange(true, std::memory_order_acq_rel)) return Status::OK();
   Status result;
-  MutexLock lock(mu_);
+  InstrumentedMutexLock lock(&mu_);
   shutting_down_ = true;
   shutting_down_flag_.store(true, std::memory_order_release);
   // In-flight writers and syncs finish; new ones are refused.
   while (!writers_.empty() || sync_in_progress_ || bg_flush_scheduled_ ||
          bg_compactions_running_ > 0 || bg_purge_scheduled_) {
-    bg_cv_.notify_all();
+    bg_cv_.SignalAll();
     if (sync_in_progress_) {
-      mu_.Wait(sync_cv_, lock);
+      sync_cv_.Wait(&mu_);
     } else {
-      mu_.WaitFor(bg_cv_, lock, std::chrono::milliseconds(10));
+      bg_cv_.WaitFor(&mu_, std::chrono::milliseconds(10));
     }
   }
   if (logfile_ != nullptr) {
@@ -723,7 +561,7 @@ Status DBImpl::Close() {
   imm_.clear();
   mem_.reset();
   versions_.reset();
-  lock.unlock();
+  lock.Unlock();
   if (db_lock_ != nullptr) {
     Status s = env_->UnlockFile(db_lock_);
     if (result.ok()) result = s;

@@ -1,25 +1,31 @@
 // DBImpl: the LSM engine behind lsmkv::DB.
 //
-// Locks (acquire in this order; never the reverse):
-//   1. mu_  — guards everything marked "GUARDED_BY(mu_)": the writer queue,
-//             memtable rotation, the version set, sync progress, bg state.
-//             Never held during file I/O (the group leader, the syncer and
-//             the background thread release it around every write/sync).
-//   2. VersionSet and TableCache internals take their own leaf locks.
+// Locks (acquire in this order; never the reverse), checked by clang's
+// thread-safety analysis (`make tsa`, scripts/tsa.sh):
+//   1. mu_       the DB mutex (an InstrumentedMutex): guards every field
+//                marked GUARDED_BY(mu_) and, through versions_ (PT_GUARDED_BY),
+//                all of the VersionSet. Never held during file I/O (the group
+//                leader, the syncer and the background threads release it
+//                around every write, sync and removal).
+//   2. view_mu_  a leaf lock held only to copy or replace view_.
+//   Below both: leaf locks of the table cache and block cache shards, the
+//   ObsoleteFiles list, the InfoLog and the RateLimiter (taken with or
+//   without mu_; nothing is taken under them).
 // Readers take no DB lock: they copy view_ (a shared_ptr to an immutable
-// ReadView, under the leaf lock view_mu_) and read memtables and tables from it.
+// ReadView, under view_mu_) and read memtables and tables from it; they read
+// last_sequence_ (atomic) and never touch versions_, which Close destroys.
 //
 // Threads: user threads (writers queue; the front one leads a group), the
-// Env's background thread (Env::Schedule: flushes only, so a flush never waits
-// behind a compaction), up to max_background_compactions compaction threads
-// (Env::StartThread, one per compaction; CompactionsInFlight keeps their
-// inputs and output ranges disjoint), and whichever writer performs a WAL
-// sync on behalf of all waiting sync writers.
+// Env's background queue (Env::Schedule, one thread, FIFO: memtable flushes
+// and the file-deletion passes readers ask for; never compactions, so a flush
+// never waits behind a merge), up to max_background_compactions compaction
+// threads (Env::StartThread, one per compaction; CompactionsInFlight keeps
+// their inputs and output ranges disjoint), and whichever writer performs a
+// WAL sync on behalf of all waiting sync writers.
 #ifndef LSMKV_DB_DB_IMPL_H_
 #define LSMKV_DB_DB_IMPL_H_
 
 #include <atomic>
-#include <condition_variable>
 #include <deque>
 #include <memory>
 #include <mutex>
@@ -38,7 +44,9 @@
 #include "util/histogram.h"
 #include "util/info_log.h"
 #include "util/instrumented_mutex.h"
+#include "util/mutex.h"
 #include "util/rate_limiter.h"
+#include "util/thread_annotations.h"
 
 namespace lsmkv {
 
@@ -65,49 +73,54 @@ class DBImpl final : public DB {
   DBImpl(const Options& options, const std::string& dbname);
   ~DBImpl() override;
 
-  Status Put(const WriteOptions& options, std::string_view key, std::string_view value) override;
-  Status Delete(const WriteOptions& options, std::string_view key) override;
-  Status Write(const WriteOptions& options, WriteBatch* batch) override;
-  Status Get(const ReadOptions& options, std::string_view key, std::string* value) override;
-  std::unique_ptr<Iterator> NewIterator(const ReadOptions& options) override;
-  const Snapshot* GetSnapshot() override;
-  void ReleaseSnapshot(const Snapshot* snapshot) override;
-  bool GetProperty(std::string_view name, std::string* value) override;
-  Status Flush() override;
-  Status CompactRange(const std::string* begin, const std::string* end) override;
-  Status Close() override;
+  // The DB API: every method is called without the DB mutex and takes it
+  // itself when it needs it.
+  Status Put(const WriteOptions& options, std::string_view key, std::string_view value) override
+      EXCLUDES(mu_);
+  Status Delete(const WriteOptions& options, std::string_view key) override EXCLUDES(mu_);
+  Status Write(const WriteOptions& options, WriteBatch* batch) override EXCLUDES(mu_);
+  Status Get(const ReadOptions& options, std::string_view key, std::string* value) override
+      EXCLUDES(mu_);
+  std::unique_ptr<Iterator> NewIterator(const ReadOptions& options) override EXCLUDES(mu_);
+  const Snapshot* GetSnapshot() override EXCLUDES(mu_);
+  void ReleaseSnapshot(const Snapshot* snapshot) override EXCLUDES(mu_);
+  // db_properties.cc.
+  bool GetProperty(std::string_view name, std::string* value) override EXCLUDES(mu_);
+  Status Flush() override EXCLUDES(mu_);
+  Status CompactRange(const std::string* begin, const std::string* end) override EXCLUDES(mu_);
+  Status Close() override EXCLUDES(mu_);
 
   // Opens: lock, recover (MANIFEST + WAL replay + flush of recovered data),
   // new WAL, removal of unreferenced files. Called once by DB::Open.
-  Status OpenAndRecover();
+  Status OpenAndRecover() EXCLUDES(mu_);
 
   // For tests: the number of frozen memtables waiting for flush.
-  size_t TEST_ImmutableCount();
+  size_t TEST_ImmutableCount() EXCLUDES(mu_);
   // For tests: waits until no flush is pending or running.
-  Status TEST_WaitForBackgroundWork();
+  Status TEST_WaitForBackgroundWork() EXCLUDES(mu_);
   // For tests: checks the current version — levels >= 1 sorted with disjoint
   // user-key ranges, and every file's smallest/largest key, sequence range and
   // entry count equal to what the file holds. Corruption describing the first
   // violation.
-  Status TEST_CheckInvariants();
+  Status TEST_CheckInvariants() EXCLUDES(mu_);
   // For tests: run TEST_CheckInvariants after every compaction; the number of
   // checks run and the first violation found are returned by
   // TEST_InvariantChecks.
   void TEST_CheckInvariantsAfterEveryCompaction(bool on) { check_after_compaction_ = on; }
-  uint64_t TEST_InvariantChecks(Status* first_violation);
+  uint64_t TEST_InvariantChecks(Status* first_violation) EXCLUDES(mu_);
 
  private:
-  Status CheckInvariantsOfCurrentVersion();
+  Status CheckInvariantsOfCurrentVersion() EXCLUDES(mu_);
 
  public:
   // Writes a consistent copy of the open database into the new directory
   // dir (CreateCheckpoint in lsmkv/tools.h; db_checkpoint.cc).
-  Status Checkpoint(const std::string& dir);
+  Status Checkpoint(const std::string& dir) EXCLUDES(mu_);
 
  private:
   struct Writer;
   class SnapshotImpl;
-  // The sequence a read with these options sees.
+  // The sequence a read with these options sees. Takes no lock.
   SequenceNumber ReadSequence(const ReadOptions& options) const;
   struct FrozenMemTable {
     std::shared_ptr<MemTable> mem;
@@ -115,20 +128,26 @@ class DBImpl final : public DB {
   };
 
   // --- open / recovery (db_open.cc) ---
-  Status NewDB();
-  Status Recover(VersionEdit* edit, bool* created);
+  // Recover and ReplayLogs run inside Open before the DB is visible to any
+  // other thread and before any background work is scheduled, so they use
+  // versions_ and the recovery state without mu_; the analysis cannot know
+  // that no other thread exists yet, hence NO_THREAD_SAFETY_ANALYSIS.
+  Status NewDB() EXCLUDES(mu_);
+  Status Recover(VersionEdit* edit, bool* created) NO_THREAD_SAFETY_ANALYSIS;
   Status ReplayLogs(const std::vector<uint64_t>& log_numbers, SequenceNumber* max_sequence,
-                    VersionEdit* edit, std::shared_ptr<MemTable>* mem);
+                    VersionEdit* edit, std::shared_ptr<MemTable>* mem) NO_THREAD_SAFETY_ANALYSIS;
 
   // --- write path (db_impl.cc) ---
   Status ValidateBatch(const WriteBatch* batch) const;
-  Status WriteImpl(const WriteOptions& options, WriteBatch* batch);
-  WriteBatch* BuildBatchGroup(Writer** last_writer) /* REQUIRES mu_ */;
-  Status MakeRoomForWrite(MutexLock& lock, bool force);
-  Status SwitchToNewLog(MutexLock& lock);
-  Status SyncLogUpTo(MutexLock& lock, uint64_t log_number, uint64_t offset);
-  void SetBackgroundError(const Status& s) /* REQUIRES mu_ */;
-  void InstallView() /* REQUIRES mu_ */;
+  Status WriteImpl(const WriteOptions& options, WriteBatch* batch) EXCLUDES(mu_);
+  WriteBatch* BuildBatchGroup(Writer** last_writer) REQUIRES(mu_);
+  // The three below release mu_ while they wait or do I/O and hold it again
+  // when they return.
+  Status MakeRoomForWrite(bool force) REQUIRES(mu_);
+  Status SwitchToNewLog() REQUIRES(mu_);
+  Status SyncLogUpTo(uint64_t log_number, uint64_t offset) REQUIRES(mu_);
+  void SetBackgroundError(const Status& s) REQUIRES(mu_);
+  void InstallView() REQUIRES(mu_) EXCLUDES(view_mu_);
 
   // --- compaction (db_compaction.cc) ---
   struct ManualCompaction {
@@ -141,32 +160,37 @@ class DBImpl final : public DB {
   };
   // Picks the next compaction to run (the pending manual request first) and
   // registers it in inflight_; false if there is none that may run now.
-  bool PickNextCompaction(Compaction* c) /* REQUIRES mu_ */;
-  void BackgroundCompactionCall(std::shared_ptr<Compaction> c);
-  Status RunCompaction(MutexLock& lock, Compaction* c);
+  bool PickNextCompaction(Compaction* c) REQUIRES(mu_);
+  void BackgroundCompactionCall(std::shared_ptr<Compaction> c) EXCLUDES(mu_);
+  // Releases mu_ during the merge.
+  Status RunCompaction(Compaction* c) REQUIRES(mu_);
   // The live snapshots a compaction must preserve, oldest first.
   struct SnapshotBounds {
     SequenceNumber smallest;  // oldest live snapshot, or the last sequence if none
     SequenceNumber newest;    // newest live snapshot, or 0 if none
     bool any;
   };
+  // Runs without mu_ (takes it briefly to allocate file numbers).
   Status MergeCompactionInputs(const Compaction& c, const Version& base, SnapshotBounds snapshots,
-                               std::vector<FileMetaData>* outputs, MutexLock* lock);
+                               std::vector<FileMetaData>* outputs) EXCLUDES(mu_);
 
   // --- flush (db_flush.cc) ---
-  void MaybeScheduleBackgroundWork() /* REQUIRES mu_ */;
-  void BackgroundFlushCall();
-  Status FlushOldestMemTable(MutexLock& lock);
-  Status WriteLevel0Table(MemTable* mem, FileMetaData* meta);
-  void DeleteObsoleteFiles(MutexLock& lock);
+  void MaybeScheduleBackgroundWork() REQUIRES(mu_);
+  void BackgroundFlushCall() EXCLUDES(mu_);
+  // Releases mu_ while the table is written and the MANIFEST updated.
+  Status FlushOldestMemTable() REQUIRES(mu_);
+  // File I/O only: touches no state mu_ guards.
+  Status WriteLevel0Table(MemTable* mem, FileMetaData* meta) EXCLUDES(mu_);
+  // Releases mu_ during the removals.
+  void DeleteObsoleteFiles() REQUIRES(mu_);
   // Called by readers after dropping a view: if that released the last
   // reference to some table, schedules a deletion pass (readers never delete
   // files themselves). Takes mu_ only when there is something to delete.
-  void PurgeObsoleteFilesIfNeeded();
+  void PurgeObsoleteFilesIfNeeded() EXCLUDES(mu_);
   // Charges a read to the file it had to look past (read-triggered
   // compaction); when that uses up the file's budget, remembers the file and
   // schedules its compaction. Thread safe; takes mu_ only then.
-  void ChargeRead(const ReadCharge& charge);
+  void ChargeRead(const ReadCharge& charge) EXCLUDES(mu_);
   // Drops a reader's view when it goes out of scope, then runs
   // PurgeObsoleteFilesIfNeeded. Declare it after the view it releases.
   struct ViewRelease {
@@ -179,79 +203,114 @@ class DBImpl final : public DB {
   };
 
   // The current view; readers hold it for the duration of a read.
-  std::shared_ptr<const ReadView> LoadView() const {
-    std::lock_guard<std::mutex> guard(view_mu_);
+  std::shared_ptr<const ReadView> LoadView() const EXCLUDES(view_mu_) {
+    MutexLock guard(&view_mu_);
     return view_;
   }
-  void StoreView(std::shared_ptr<const ReadView> view) {
-    std::lock_guard<std::mutex> guard(view_mu_);
+  void StoreView(std::shared_ptr<const ReadView> view) EXCLUDES(view_mu_) {
+    MutexLock guard(&view_mu_);
     view_.swap(view);
   }
 
-  // Immutable after construction.
+  // --- properties (db_properties.cc) ---
+  // One helper per family of properties; each takes the locks it needs.
+  void AppendStatsCounters(const ReadView& view, std::string* value) EXCLUDES(mu_);
+  uint64_t AppendLevelStats(std::string* value) EXCLUDES(mu_);
+  void AppendCompactionAndMutexStats(std::string* value) EXCLUDES(mu_);
+  void AppendLevelsTable(const ReadView& view, std::string* value) EXCLUDES(mu_);
+
+  // Immutable after construction (no lock needed; the objects behind the
+  // pointers are thread safe).
   const Options options_;  // sanitized
   const std::string dbname_;
   Env* const env_;
   const InternalKeyComparator icmp_;
-  TableCounters table_counters_;
+  TableCounters table_counters_;  // atomics
   std::unique_ptr<Cache> block_cache_;
   TableOptions table_options_;
   std::unique_ptr<TableCache> table_cache_;
+  // Set by Open before any other thread sees the DB, then immutable.
   std::unique_ptr<InfoLog> info_log_;
 
   // A leaf lock held only to copy or replace the view pointer (no I/O, no
   // other lock taken under it). Not std::atomic<shared_ptr>: libstdc++ 12's
   // lock-bit implementation is opaque to ThreadSanitizer.
-  mutable std::mutex view_mu_;
-  std::shared_ptr<const ReadView> view_;
-  std::atomic<bool> closed_{false};
+  mutable Mutex view_mu_ ACQUIRED_AFTER(mu_);
+  std::shared_ptr<const ReadView> view_ GUARDED_BY(view_mu_);
+  std::atomic<bool> closed_{false};  // Close ran (exchange admits one Close)
 
   InstrumentedMutex mu_;
-  std::condition_variable bg_cv_;    // background work finished a step
-  std::condition_variable sync_cv_;  // a WAL sync finished
+  InstrumentedCondVar bg_cv_;    // background work finished a step
+  InstrumentedCondVar sync_cv_;  // a WAL sync finished
+  // Taken by Open and released by the one Close (closed_ admits one), never
+  // concurrently: not guarded.
   FileLock* db_lock_ = nullptr;
-  std::unique_ptr<VersionSet> versions_;
+  // Created by Open before the DB is shared, destroyed by Close under mu_.
+  // Every use of the VersionSet holds mu_ (it has no lock of its own).
+  std::unique_ptr<VersionSet> versions_ PT_GUARDED_BY(mu_);
+  // The newest sequence readers may see. DBImpl owns it (the VersionSet
+  // reads and advances it through a pointer) so that readers, which take no
+  // lock, never touch versions_; written only with mu_ held.
+  std::atomic<SequenceNumber> last_sequence_{0};
 
-  // GUARDED_BY(mu_):
-  std::deque<Writer*> writers_;
-  std::shared_ptr<MemTable> mem_;
-  uint64_t mem_log_number_ = 0;
-  std::deque<FrozenMemTable> imm_;           // oldest first
-  std::vector<uint64_t> obsolete_logs_;      // WALs whose data is in committed tables
-  std::multiset<SequenceNumber> snapshots_;  // sequences of live snapshots
-  ManualCompaction* manual_ = nullptr;       // CompactRange's pending request
-  std::string compact_cursor_[kNumLevels];   // round-robin position per level
+  std::deque<Writer*> writers_ GUARDED_BY(mu_);
+  // The active memtable. The pointer is guarded; the memtable itself is
+  // written only by the write-group leader (without mu_, through a copy of
+  // the pointer taken under it) and read by anyone holding a view.
+  std::shared_ptr<MemTable> mem_ GUARDED_BY(mu_);
+  uint64_t mem_log_number_ GUARDED_BY(mu_) = 0;
+  std::deque<FrozenMemTable> imm_ GUARDED_BY(mu_);       // oldest first
+  std::vector<uint64_t> obsolete_logs_ GUARDED_BY(mu_);  // WALs whose data is in committed tables
+  std::multiset<SequenceNumber> snapshots_ GUARDED_BY(mu_);  // sequences of live snapshots
+  // CompactRange's pending request (on CompactRange's stack; read and marked
+  // done by the compaction threads).
+  ManualCompaction* manual_ GUARDED_BY(mu_) PT_GUARDED_BY(mu_) = nullptr;
+  std::string compact_cursor_[kNumLevels] GUARDED_BY(mu_);  // round-robin position per level
   // Files whose read budget ran out, waiting for a read-triggered compaction.
-  std::vector<std::pair<int, FileRef>> read_compaction_files_;
-  uint64_t read_compactions_ = 0;  // compactions started for that reason
+  std::vector<std::pair<int, FileRef>> read_compaction_files_ GUARDED_BY(mu_);
+  uint64_t read_compactions_ GUARDED_BY(mu_) = 0;  // compactions started for that reason
   struct LevelStats {
     uint64_t compactions = 0, moves = 0, bytes_read = 0, bytes_written = 0, micros = 0;
-  } level_stats_[kNumLevels];
-  CompactionsInFlight inflight_;  // running compactions' files and ranges
-  int bg_compactions_running_ = 0;
-  int peak_compactions_running_ = 0;                 // most compactions ever running at once
-  std::atomic<bool> check_after_compaction_{false};  // TEST_CheckInvariantsAfterEveryCompaction
-  uint64_t invariant_checks_ = 0;
-  Status first_invariant_violation_;
+  } level_stats_[kNumLevels] GUARDED_BY(mu_);
+  CompactionsInFlight inflight_ GUARDED_BY(mu_);  // running compactions' files and ranges
+  int bg_compactions_running_ GUARDED_BY(mu_) = 0;
+  int peak_compactions_running_ GUARDED_BY(mu_) = 0;  // most compactions ever running at once
+  std::atomic<bool> check_after_compaction_{false};   // TEST_CheckInvariantsAfterEveryCompaction
+  uint64_t invariant_checks_ GUARDED_BY(mu_) = 0;
+  Status first_invariant_violation_ GUARDED_BY(mu_);
   // Compactions started / finished, for "lsmkv.stats" (frequency).
-  uint64_t compactions_started_ = 0;
-  Histogram compaction_micros_;  // duration of each merging compaction
-  uint64_t open_micros_ = 0;     // when Open finished (compaction frequency)
-  // Mirrors read without mu_ by the compaction loop.
+  uint64_t compactions_started_ GUARDED_BY(mu_) = 0;
+  Histogram compaction_micros_ GUARDED_BY(mu_);  // duration of each merging compaction
+  // When Open finished (compaction frequency): set by Open before any other
+  // thread sees the DB, then immutable; read without mu_.
+  uint64_t open_micros_ = 0;
+  // Mirrors shutting_down_, read without mu_ by the compaction loop (atomic).
   std::atomic<bool> shutting_down_flag_{false};
-  RateLimiter rate_limiter_;  // flush and compaction writes
-  std::unique_ptr<WritableFile> logfile_;
-  std::unique_ptr<log::Writer> log_;
-  uint64_t log_written_ = 0;        // bytes appended and flushed to logfile_
-  uint64_t synced_log_number_ = 0;  // (synced_log_number_, synced_offset_): every
-  uint64_t synced_offset_ = 0;      //   WAL byte before this position is durable
-  bool sync_in_progress_ = false;
-  bool bg_flush_scheduled_ = false;
-  bool bg_purge_scheduled_ = false;  // a deletion pass asked for by a reader is queued
-  std::shared_ptr<ObsoleteFiles> obsolete_files_;  // set at Open; outlives versions_
-  bool shutting_down_ = false;
-  Status bg_error_;
-  WriteBatch group_batch_;  // scratch for the leader's combined batch
+  RateLimiter rate_limiter_;  // flush and compaction writes; locks itself
+  // The WAL. The pointers are guarded (replaced by SwitchToNewLog, read by
+  // the leader and the syncer under mu_); the objects are used without mu_
+  // through copies of the pointers: log_ and appends to logfile_ by the
+  // write-group leader only, Sync by the one syncer (sync_in_progress_), and
+  // WritableFile allows a Sync concurrent with an Append.
+  std::unique_ptr<WritableFile> logfile_ GUARDED_BY(mu_);
+  std::unique_ptr<log::Writer> log_ GUARDED_BY(mu_);
+  uint64_t log_written_ GUARDED_BY(mu_) = 0;  // bytes appended and flushed to logfile_
+  // (synced_log_number_, synced_offset_): every WAL byte before this
+  // position is durable.
+  uint64_t synced_log_number_ GUARDED_BY(mu_) = 0;
+  uint64_t synced_offset_ GUARDED_BY(mu_) = 0;
+  bool sync_in_progress_ GUARDED_BY(mu_) = false;
+  bool bg_flush_scheduled_ GUARDED_BY(mu_) = false;
+  bool bg_purge_scheduled_ GUARDED_BY(mu_) = false;  // a reader's deletion pass is queued
+  // Set by Open before any other thread sees the DB, then immutable (the
+  // object locks itself); outlives versions_. Read by readers without mu_.
+  std::shared_ptr<ObsoleteFiles> obsolete_files_;
+  bool shutting_down_ GUARDED_BY(mu_) = false;
+  Status bg_error_ GUARDED_BY(mu_);
+  // Scratch for the leader's combined batch: filled and cleared under mu_,
+  // read by the leader without mu_ through the pointer BuildBatchGroup
+  // returned (no other writer leads meanwhile).
+  WriteBatch group_batch_ GUARDED_BY(mu_);
 
   // Statistics (atomics: read by GetProperty without mu_).
   struct Stats {

@@ -89,9 +89,14 @@ Status DBImpl::OpenAndRecover() {
   }
   env_->RenameFile(InfoLogFileName(dbname_), OldInfoLogFileName(dbname_)).PermitUncheckedError();
   if (!InfoLog::Open(env_, InfoLogFileName(dbname_), &info_log_).ok()) info_log_.reset();
-  versions_ =
-      std::make_unique<VersionSet>(dbname_, &options_, table_cache_.get(), &icmp_, info_log_.get());
-  obsolete_files_ = versions_->obsolete_files();
+  versions_ = std::make_unique<VersionSet>(dbname_, &options_, table_cache_.get(), &icmp_,
+                                           info_log_.get(), &mu_, &last_sequence_);
+  {
+    // No other thread exists yet; the lock only satisfies versions_'s
+    // PT_GUARDED_BY(mu_).
+    InstrumentedMutexLock lock(&mu_);
+    obsolete_files_ = versions_->obsolete_files();
+  }
 
   VersionEdit edit;
   bool created = false;
@@ -101,18 +106,18 @@ Status DBImpl::OpenAndRecover() {
     return s;
   }
 
-  MutexLock lock(mu_);
+  InstrumentedMutexLock lock(&mu_);
   // A fresh WAL for new writes; the recovered logs become obsolete once the
   // edit below (recording the new log number) is durable.
   const uint64_t log_number = versions_->NewFileNumber();
   std::unique_ptr<WritableFile> file;
-  lock.unlock();
+  lock.Unlock();
   s = env_->NewWritableFile(LogFileName(dbname_, log_number), &file);
   if (s.ok()) s = env_->SyncDir(dbname_);
-  lock.lock();
+  lock.Lock();
   if (!s.ok()) return s;
   edit.SetLogNumber(log_number);
-  s = versions_->LogAndApply(&edit, &lock);
+  s = versions_->LogAndApply(&edit);
   if (!s.ok()) return s;
   logfile_ = std::move(file);
   log_ = std::make_unique<log::Writer>(logfile_.get(), log_number);
@@ -128,7 +133,7 @@ Status DBImpl::OpenAndRecover() {
   versions_->AddLiveFiles(&live);
   const uint64_t manifest_number = versions_->ManifestFileNumber();
   versions_->obsolete_files()->Take();  // files of superseded versions, all covered below
-  lock.unlock();
+  lock.Unlock();
   std::vector<std::string> children;
   if (env_->GetChildren(dbname_, &children).ok()) {
     for (const std::string& child : children) {
@@ -159,7 +164,7 @@ Status DBImpl::OpenAndRecover() {
       }
     }
   }
-  lock.lock();
+  lock.Lock();
   LSMKV_LOG(info_log_.get(), "opened %s: %s, last sequence %llu, log %llu%s", dbname_.c_str(),
             versions_->current()->LevelSummary().c_str(),
             static_cast<unsigned long long>(versions_->LastSequence()),

@@ -35,13 +35,13 @@ bool VersionHasFile(const Version& v, int level, uint64_t number) {
 }  // namespace
 
 void ObsoleteFiles::Add(uint64_t number) {
-  std::lock_guard<std::mutex> guard(mu_);
+  MutexLock guard(&mu_);
   numbers_.push_back(number);
   pending_.store(true, std::memory_order_release);
 }
 
 std::vector<uint64_t> ObsoleteFiles::Take() {
-  std::lock_guard<std::mutex> guard(mu_);
+  MutexLock guard(&mu_);
   std::vector<uint64_t> result;
   result.swap(numbers_);
   pending_.store(false, std::memory_order_release);
@@ -278,7 +278,8 @@ class VersionBuilder {
 // ----------------------------------------------------------------- VersionSet
 
 VersionSet::VersionSet(std::string dbname, const Options* options, TableCache* table_cache,
-                       const InternalKeyComparator* icmp, InfoLog* info_log)
+                       const InternalKeyComparator* icmp, InfoLog* info_log, InstrumentedMutex* mu,
+                       std::atomic<SequenceNumber>* last_sequence)
     : env_(options->env),
       dbname_(std::move(dbname)),
       options_(options),
@@ -286,6 +287,8 @@ VersionSet::VersionSet(std::string dbname, const Options* options, TableCache* t
       icmp_(icmp),
       info_log_(info_log),
       obsolete_(std::make_shared<ObsoleteFiles>()),
+      mu_(mu),
+      last_sequence_(last_sequence),
       current_(new Version(table_cache, icmp)) {}
 
 VersionSet::~VersionSet() = default;
@@ -455,19 +458,20 @@ void VersionSet::WriteSnapshot(VersionEdit* edit) const {
   }
 }
 
-Status VersionSet::LogAndApply(VersionEdit* edit, MutexLock* lock) {
+Status VersionSet::LogAndApply(VersionEdit* edit) {
+  mu_->AssertHeld();
   // One edit at a time: each is built on the version the previous one
   // installed (flush and compaction threads commit concurrently).
-  while (manifest_busy_) lock->mutex()->Wait(manifest_cv_, *lock);
+  while (manifest_busy_) manifest_cv_.Wait(mu_);
   manifest_busy_ = true;
-  Status s = LogAndApplyExclusive(edit, lock);
+  Status s = LogAndApplyExclusive(edit);
   DCHECK(manifest_busy_);  // the exclusive section kept its reservation
   manifest_busy_ = false;
-  manifest_cv_.notify_all();
+  manifest_cv_.SignalAll();
   return s;
 }
 
-Status VersionSet::LogAndApplyExclusive(VersionEdit* edit, MutexLock* lock) {
+Status VersionSet::LogAndApplyExclusive(VersionEdit* edit) {
   if (edit->has_log_number()) {
     if (edit->log_number() < log_number_ || edit->log_number() >= next_file_number_) {
       return Status::InvalidArgument("version edit log number out of range");
@@ -530,10 +534,12 @@ Status VersionSet::LogAndApplyExclusive(VersionEdit* edit, MutexLock* lock) {
   std::unique_ptr<log::Writer> new_writer;
   const std::string new_manifest_path = DescriptorFileName(dbname_, new_manifest_number);
   Status s;
-  lock->unlock();
+  // This caller owns the MANIFEST (manifest_busy_): the objects are used
+  // without mu_ through these copies of the pointers.
+  log::Writer* writer = manifest_log_.get();
+  WritableFile* file = manifest_file_.get();
+  mu_->Unlock();
   {
-    log::Writer* writer = manifest_log_.get();
-    WritableFile* file = manifest_file_.get();
     if (new_manifest) {
       s = env_->NewWritableFile(new_manifest_path, &new_file);
       if (s.ok()) {
@@ -555,7 +561,7 @@ Status VersionSet::LogAndApplyExclusive(VersionEdit* edit, MutexLock* lock) {
       s = SetCurrentFile(env_, dbname_, new_manifest_number);
     }
   }
-  lock->lock();
+  mu_->Lock();
 
   if (!s.ok()) {
     // The MANIFEST may now end in a partial record: never append to it again.
@@ -581,6 +587,7 @@ Status VersionSet::LogAndApplyExclusive(VersionEdit* edit, MutexLock* lock) {
 }
 
 void VersionSet::AddLiveFiles(std::set<uint64_t>* live) const {
+  mu_->AssertHeld();
   for (int level = 0; level < kNumLevels; level++) {
     for (const FileRef& f : current_->files_[level]) live->insert(f->number);
   }

@@ -6,15 +6,23 @@
 // last version holding a file is gone the file is reported to ObsoleteFiles,
 // and only then may it be deleted (durability protocol, invariant 4).
 //
-// VersionSet owns the current version and the MANIFEST. Thread safety: every
-// method REQUIRES the DB mutex, which LogAndApply releases during file I/O.
-// Callers guarantee that at most one LogAndApply runs at a time (only the
-// background thread and Open call it).
+// VersionSet owns the current version and the MANIFEST. Thread safety: it
+// has no lock of its own; its state is guarded by the DB mutex, which it is
+// given at construction (mu_) and which LogAndApply releases during file I/O.
+// Several LogAndApply calls may be in progress at once (the flush thread and
+// every compaction thread commit edits): they are served one after the other
+// (manifest_busy_), each edit built on the version the previous one installed.
+//
+// How `make tsa` checks it: the owner's pointer is PT_GUARDED_BY(the DB mutex)
+// (DBImpl::versions_), so every call is checked to hold the mutex at the
+// call site; inside, the fields are GUARDED_BY(mu_) and each public method
+// starts with mu_->AssertHeld() to tell the analysis the caller's mutex is
+// mu_ (the analysis cannot see that DBImpl::mu_ and versions_->mu_ are one
+// object). Recover runs in Open before any other thread exists.
 #ifndef LSMKV_DB_VERSION_SET_H_
 #define LSMKV_DB_VERSION_SET_H_
 
 #include <atomic>
-#include <condition_variable>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -28,6 +36,8 @@
 #include "lsmkv/options.h"
 #include "util/check.h"
 #include "util/instrumented_mutex.h"
+#include "util/mutex.h"
+#include "util/thread_annotations.h"
 
 namespace lsmkv {
 
@@ -38,17 +48,19 @@ class Writer;
 }
 
 // Table files no version references any more. Thread safe.
+// Add runs wherever the last reference to a file drops (any thread, with or
+// without the DB mutex): mu_ is a leaf lock.
 class ObsoleteFiles {
  public:
-  void Add(uint64_t number);
-  std::vector<uint64_t> Take();
+  void Add(uint64_t number) EXCLUDES(mu_);
+  std::vector<uint64_t> Take() EXCLUDES(mu_);
   // True if Add ran since the last Take (a cheap check for readers).
   bool HasPending() const { return pending_.load(std::memory_order_acquire); }
 
  private:
-  std::mutex mu_;
-  std::vector<uint64_t> numbers_;
-  std::atomic<bool> pending_{false};
+  Mutex mu_;
+  std::vector<uint64_t> numbers_ GUARDED_BY(mu_);
+  std::atomic<bool> pending_{false};  // atomic: read without mu_ by HasPending
 };
 
 using FileRef = std::shared_ptr<const FileMetaData>;
@@ -107,8 +119,12 @@ class Version {
 
 class VersionSet {
  public:
+  // mu is the DB mutex that guards this set; last_sequence is the DB's
+  // last-sequence counter (written only with mu held, read by anyone). Both
+  // must outlive the set.
   VersionSet(std::string dbname, const Options* options, TableCache* table_cache,
-             const InternalKeyComparator* icmp, InfoLog* info_log);
+             const InternalKeyComparator* icmp, InfoLog* info_log, InstrumentedMutex* mu,
+             std::atomic<SequenceNumber>* last_sequence);
   ~VersionSet();
   VersionSet(const VersionSet&) = delete;
   VersionSet& operator=(const VersionSet&) = delete;
@@ -118,42 +134,66 @@ class VersionSet {
                                   const InternalKeyComparator& icmp);
 
   // Reads CURRENT and the MANIFEST it names, and installs the version they
-  // describe. Corruption naming the file if either is damaged.
-  Status Recover();
+  // describe. Corruption naming the file if either is damaged. Runs in Open
+  // before any other thread can reach the set (hence no mutex, and
+  // NO_THREAD_SAFETY_ANALYSIS: the analysis cannot know that).
+  Status Recover() NO_THREAD_SAFETY_ANALYSIS;
 
   // Applies edit to the current version, appends it to the MANIFEST (starting
   // a new MANIFEST with a full snapshot first if there is none open or the
   // current one is too large), syncs, and installs the result as current.
   // Fills in the edit's log number, next file number and last sequence.
-  // REQUIRES: *lock holds the DB mutex; it is released during I/O.
-  // On error nothing is installed and the MANIFEST must not be used again
-  // (the DB enters its error state).
+  // REQUIRES: the DB mutex is held; it is released during I/O and held
+  // again on return. On error nothing is installed and the MANIFEST must not
+  // be used again (the DB enters its error state).
   // Concurrent callers are served one after the other.
-  Status LogAndApply(VersionEdit* edit, MutexLock* lock);
+  Status LogAndApply(VersionEdit* edit);
 
-  std::shared_ptr<Version> current() const { return current_; }
+  // Every method below REQUIRES the DB mutex (checked at the caller through
+  // DBImpl::versions_, see the top of this file).
+  std::shared_ptr<Version> current() const {
+    mu_->AssertHeld();
+    return current_;
+  }
+  // Immutable: no lock needed.
   std::shared_ptr<ObsoleteFiles> obsolete_files() const { return obsolete_; }
 
-  uint64_t NewFileNumber() { return next_file_number_++; }
+  uint64_t NewFileNumber() {
+    mu_->AssertHeld();
+    return next_file_number_++;
+  }
   // Ensures NewFileNumber never returns number or anything below it.
   void MarkFileNumberUsed(uint64_t number) {
+    mu_->AssertHeld();
     if (next_file_number_ <= number) next_file_number_ = number + 1;
   }
-  uint64_t NextFileNumber() const { return next_file_number_; }
-  uint64_t ManifestFileNumber() const { return manifest_file_number_; }
+  uint64_t NextFileNumber() const {
+    mu_->AssertHeld();
+    return next_file_number_;
+  }
+  uint64_t ManifestFileNumber() const {
+    mu_->AssertHeld();
+    return manifest_file_number_;
+  }
   // WAL files numbered below this hold nothing that is not in tables.
-  uint64_t LogNumber() const { return log_number_; }
+  uint64_t LogNumber() const {
+    mu_->AssertHeld();
+    return log_number_;
+  }
 
-  SequenceNumber LastSequence() const { return last_sequence_.load(std::memory_order_acquire); }
+  // The DB's last sequence (atomic: LastSequence needs no lock).
+  SequenceNumber LastSequence() const { return last_sequence_->load(std::memory_order_acquire); }
   // Sequence numbers are never reused: the last one only grows (Recover
   // sets it before anything else reads it).
   void SetLastSequence(SequenceNumber s) {
+    mu_->AssertHeld();
     DCHECK_GE(s, LastSequence());
-    last_sequence_.store(s, std::memory_order_release);
+    last_sequence_->store(s, std::memory_order_release);
   }
 
   // MANIFEST files replaced by a newer one since the last call (to delete).
   std::vector<uint64_t> TakeObsoleteManifests() {
+    mu_->AssertHeld();
     std::vector<uint64_t> r;
     r.swap(obsolete_manifests_);
     return r;
@@ -165,33 +205,38 @@ class VersionSet {
  private:
   friend class VersionBuilder;
   // Encodes the whole current state as one edit (start of a new MANIFEST).
-  void WriteSnapshot(VersionEdit* edit) const;
+  void WriteSnapshot(VersionEdit* edit) const REQUIRES(mu_);
+  // Immutable state only (options_, obsolete_): no lock needed.
   FileRef MakeFileRef(const FileMetaData& meta);
   // LogAndApply's work, with the MANIFEST reserved for this caller.
-  Status LogAndApplyExclusive(VersionEdit* edit, MutexLock* lock);
+  Status LogAndApplyExclusive(VersionEdit* edit) REQUIRES(mu_);
 
+  // Immutable after construction.
   Env* const env_;
   const std::string dbname_;
   const Options* const options_;
   TableCache* const table_cache_;
   const InternalKeyComparator* const icmp_;
   InfoLog* const info_log_;
-  std::shared_ptr<ObsoleteFiles> obsolete_;
+  const std::shared_ptr<ObsoleteFiles> obsolete_;
+  InstrumentedMutex* const mu_;  // the DB mutex
+  std::atomic<SequenceNumber>* const last_sequence_;
 
-  uint64_t next_file_number_ = 2;
-  uint64_t manifest_file_number_ = 0;
-  uint64_t log_number_ = 0;
-  std::atomic<SequenceNumber> last_sequence_{0};
-  std::string compact_pointer_[kNumLevels];
+  uint64_t next_file_number_ GUARDED_BY(mu_) = 2;
+  uint64_t manifest_file_number_ GUARDED_BY(mu_) = 0;
+  uint64_t log_number_ GUARDED_BY(mu_) = 0;
+  std::string compact_pointer_[kNumLevels] GUARDED_BY(mu_);
 
-  std::unique_ptr<WritableFile> manifest_file_;
-  std::unique_ptr<log::Writer> manifest_log_;
-  uint64_t manifest_size_ = 0;
-  std::vector<uint64_t> obsolete_manifests_;
-  std::shared_ptr<Version> current_;
-  // GUARDED_BY(the DB mutex): a LogAndApply is writing the MANIFEST; others wait on manifest_cv_.
-  bool manifest_busy_ = false;
-  std::condition_variable manifest_cv_;
+  // The open MANIFEST. The pointers are guarded; the objects are written
+  // without mu_ only by the LogAndApply that holds manifest_busy_.
+  std::unique_ptr<WritableFile> manifest_file_ GUARDED_BY(mu_);
+  std::unique_ptr<log::Writer> manifest_log_ GUARDED_BY(mu_);
+  uint64_t manifest_size_ GUARDED_BY(mu_) = 0;
+  std::vector<uint64_t> obsolete_manifests_ GUARDED_BY(mu_);
+  std::shared_ptr<Version> current_ GUARDED_BY(mu_);
+  // A LogAndApply is writing the MANIFEST; others wait on manifest_cv_.
+  bool manifest_busy_ GUARDED_BY(mu_) = false;
+  InstrumentedCondVar manifest_cv_;
 };
 
 }  // namespace lsmkv

@@ -131,13 +131,13 @@ class FaultWritableFile final : public WritableFile {
   }
 
   Status Append(std::string_view data) override {
-    std::lock_guard<std::mutex> file_guard(file_mu_);
+    MutexLock file_guard(&file_mu_);
     if (closed_) return ClosedError();
     Status s = env_->CheckMutation(FaultOp::kAppend, fname_);
     if (!s.ok()) return s;
     buffer_.append(data);
     {
-      std::lock_guard<std::mutex> guard(env_->mu_);
+      MutexLock guard(&env_->mu_);
       info_->size += data.size();
       DCHECK_LE(info_->synced, info_->size);
     }
@@ -145,7 +145,7 @@ class FaultWritableFile final : public WritableFile {
   }
 
   Status Flush() override {
-    std::lock_guard<std::mutex> file_guard(file_mu_);
+    MutexLock file_guard(&file_mu_);
     if (closed_) return ClosedError();
     return Push();
   }
@@ -155,18 +155,18 @@ class FaultWritableFile final : public WritableFile {
   Status Sync() override {
     uint64_t pushed_size = 0;
     {
-      std::lock_guard<std::mutex> file_guard(file_mu_);
+      MutexLock file_guard(&file_mu_);
       if (closed_) return ClosedError();
       Status s = env_->CheckMutation(FaultOp::kSync, fname_);
       if (!s.ok()) return s;
       s = Push();
       if (!s.ok()) return s;
-      std::lock_guard<std::mutex> guard(env_->mu_);
+      MutexLock guard(&env_->mu_);
       pushed_size = info_->size;
     }
     Status s = target_->Sync();
     if (s.ok()) {
-      std::lock_guard<std::mutex> guard(env_->mu_);
+      MutexLock guard(&env_->mu_);
       // A power loss may have been simulated meanwhile; never extend past it.
       if (env_->CheckActiveLocked(fname_).ok() && pushed_size > info_->synced) {
         info_->synced = std::min(pushed_size, info_->size);
@@ -177,7 +177,7 @@ class FaultWritableFile final : public WritableFile {
   }
 
   Status Close() override {
-    std::lock_guard<std::mutex> file_guard(file_mu_);
+    MutexLock file_guard(&file_mu_);
     if (closed_) return Status::OK();
     closed_ = true;
     Status s = env_->CheckMutation(FaultOp::kClose, fname_);
@@ -197,9 +197,9 @@ class FaultWritableFile final : public WritableFile {
 
   // Hands the buffered bytes to the target and flushes it; drops them instead
   // if the filesystem is inactive.
-  Status Push() {
+  Status Push() REQUIRES(file_mu_) EXCLUDES(env_->mu_) {
     {
-      std::lock_guard<std::mutex> guard(env_->mu_);
+      MutexLock guard(&env_->mu_);
       Status s = env_->CheckActiveLocked(fname_);
       if (!s.ok()) {
         buffer_.clear();
@@ -216,10 +216,13 @@ class FaultWritableFile final : public WritableFile {
   FaultInjectionEnv* const env_;
   const std::string fname_;
   const std::unique_ptr<WritableFile> target_;
+  // *info_ is guarded by env_->mu_ (not annotated: the analysis does not
+  // see shared_ptr's operator->, which libstdc++ inherits from a base).
   const std::shared_ptr<FaultInjectionEnv::FileInfo> info_;
-  std::mutex file_mu_;  // guards buffer_ and closed_ (Sync may run on another thread)
-  std::string buffer_;
-  bool closed_ = false;
+  // Sync may run on another thread.
+  Mutex file_mu_ ACQUIRED_BEFORE(env_->mu_);
+  std::string buffer_ GUARDED_BY(file_mu_);
+  bool closed_ GUARDED_BY(file_mu_) = false;
 };
 
 // ---------------------------------------------------------------- env
@@ -231,7 +234,7 @@ FaultInjectionEnv::~FaultInjectionEnv() = default;
 // ---- Fault bookkeeping.
 
 Status FaultInjectionEnv::MaybeFail(FaultOp op, const std::string& what) {
-  std::lock_guard<std::mutex> guard(mu_);
+  MutexLock guard(&mu_);
   return MaybeFailLocked(op, what);
 }
 
@@ -275,7 +278,7 @@ Status FaultInjectionEnv::CheckActiveLocked(const std::string& what) const {
 }
 
 Status FaultInjectionEnv::CheckMutation(FaultOp op, const std::string& what) {
-  std::lock_guard<std::mutex> guard(mu_);
+  MutexLock guard(&mu_);
   if (!active_) {
     counts_[static_cast<int>(op)]++;
     return CheckActiveLocked(what);
@@ -285,7 +288,7 @@ Status FaultInjectionEnv::CheckMutation(FaultOp op, const std::string& what) {
 
 void FaultInjectionEnv::MaybeCorruptRead(const std::string& fname, std::string_view* result,
                                          char* scratch) {
-  std::lock_guard<std::mutex> guard(mu_);
+  MutexLock guard(&mu_);
   if (fname.size() < damage_suffix_.size() ||
       fname.compare(fname.size() - damage_suffix_.size(), std::string::npos, damage_suffix_) != 0) {
     return;
@@ -308,7 +311,7 @@ void FaultInjectionEnv::MaybeCorruptRead(const std::string& fname, std::string_v
 }
 
 void FaultInjectionEnv::FailNth(FaultOp op, uint64_t n, FaultKind kind) {
-  std::lock_guard<std::mutex> guard(mu_);
+  MutexLock guard(&mu_);
   Fault& f = faults_[static_cast<int>(op)];
   f.mode = Fault::Mode::kNth;
   f.kind = kind;
@@ -317,7 +320,7 @@ void FaultInjectionEnv::FailNth(FaultOp op, uint64_t n, FaultKind kind) {
 }
 
 void FaultInjectionEnv::FailFrom(FaultOp op, uint64_t n, FaultKind kind) {
-  std::lock_guard<std::mutex> guard(mu_);
+  MutexLock guard(&mu_);
   Fault& f = faults_[static_cast<int>(op)];
   f.mode = Fault::Mode::kFrom;
   f.kind = kind;
@@ -327,7 +330,7 @@ void FaultInjectionEnv::FailFrom(FaultOp op, uint64_t n, FaultKind kind) {
 
 void FaultInjectionEnv::FailRandomly(FaultOp op, double probability, uint64_t seed,
                                      FaultKind kind) {
-  std::lock_guard<std::mutex> guard(mu_);
+  MutexLock guard(&mu_);
   Fault& f = faults_[static_cast<int>(op)];
   f.mode = Fault::Mode::kRandom;
   f.kind = kind;
@@ -336,67 +339,67 @@ void FaultInjectionEnv::FailRandomly(FaultOp op, double probability, uint64_t se
 }
 
 void FaultInjectionEnv::CorruptReads(double probability, uint64_t seed) {
-  std::lock_guard<std::mutex> guard(mu_);
+  MutexLock guard(&mu_);
   corrupt_probability_ = probability;
   corrupt_rng_.seed(seed);
 }
 
 void FaultInjectionEnv::ShortReads(double probability, uint64_t seed) {
-  std::lock_guard<std::mutex> guard(mu_);
+  MutexLock guard(&mu_);
   short_probability_ = probability;
   short_rng_.seed(seed);
 }
 
 void FaultInjectionEnv::SetReadDamageFilter(std::string suffix) {
-  std::lock_guard<std::mutex> guard(mu_);
+  MutexLock guard(&mu_);
   damage_suffix_ = std::move(suffix);
 }
 
 void FaultInjectionEnv::SetInjectionObserver(
     std::function<void(FaultOp op, const std::string& what)> fn) {
-  std::lock_guard<std::mutex> guard(mu_);
+  MutexLock guard(&mu_);
   observer_ = std::move(fn);
 }
 
 void FaultInjectionEnv::ClearFaults() {
-  std::lock_guard<std::mutex> guard(mu_);
+  MutexLock guard(&mu_);
   for (Fault& f : faults_) f.mode = Fault::Mode::kNone;
   corrupt_probability_ = 0;
   short_probability_ = 0;
 }
 
 uint64_t FaultInjectionEnv::CallCount(FaultOp op) const {
-  std::lock_guard<std::mutex> guard(mu_);
+  MutexLock guard(&mu_);
   return counts_[static_cast<int>(op)];
 }
 
 void FaultInjectionEnv::ResetCounts() {
-  std::lock_guard<std::mutex> guard(mu_);
+  MutexLock guard(&mu_);
   std::fill(std::begin(counts_), std::end(counts_), 0);
 }
 
 uint64_t FaultInjectionEnv::InjectedCount() const {
-  std::lock_guard<std::mutex> guard(mu_);
+  MutexLock guard(&mu_);
   return injected_;
 }
 
 uint64_t FaultInjectionEnv::CorruptedReadCount() const {
-  std::lock_guard<std::mutex> guard(mu_);
+  MutexLock guard(&mu_);
   return corrupted_reads_;
 }
 
 uint64_t FaultInjectionEnv::ShortenedReadCount() const {
-  std::lock_guard<std::mutex> guard(mu_);
+  MutexLock guard(&mu_);
   return shortened_reads_;
 }
 
 void FaultInjectionEnv::SetFilesystemActive(bool active) {
-  std::lock_guard<std::mutex> guard(mu_);
+  MutexLock guard(&mu_);
   active_ = active;
 }
 
 bool FaultInjectionEnv::IsFilesystemActive() const {
-  std::lock_guard<std::mutex> guard(mu_);
+  MutexLock guard(&mu_);
   return active_;
 }
 
@@ -487,7 +490,7 @@ Status FaultInjectionEnv::OpenWritable(const std::string& fname, bool append,
                                        std::unique_ptr<WritableFile>* result) {
   result->reset();
   const std::string path = NormalizePath(fname);
-  std::lock_guard<std::mutex> guard(mu_);
+  MutexLock guard(&mu_);
   Status s = CheckActiveLocked(fname);
   if (!s.ok()) {
     counts_[static_cast<int>(FaultOp::kOpen)]++;
@@ -541,7 +544,7 @@ Status FaultInjectionEnv::GetChildren(const std::string& dir, std::vector<std::s
 Status FaultInjectionEnv::RemoveFile(const std::string& fname) {
   const std::string path = NormalizePath(fname);
   const std::string dir = ParentDir(path);
-  std::lock_guard<std::mutex> guard(mu_);
+  MutexLock guard(&mu_);
   Status s = CheckActiveLocked(fname);
   if (!s.ok()) {
     counts_[static_cast<int>(FaultOp::kRemove)]++;
@@ -578,7 +581,7 @@ Status FaultInjectionEnv::CreateDir(const std::string& dir) {
 }
 
 Status FaultInjectionEnv::RemoveDir(const std::string& dir) {
-  std::lock_guard<std::mutex> guard(mu_);
+  MutexLock guard(&mu_);
   Status s = CheckActiveLocked(dir);
   if (!s.ok()) {
     counts_[static_cast<int>(FaultOp::kRemove)]++;
@@ -607,7 +610,7 @@ Status FaultInjectionEnv::GetFileSize(const std::string& fname, uint64_t* size) 
 Status FaultInjectionEnv::RenameFile(const std::string& src, const std::string& target_name) {
   const std::string from = NormalizePath(src);
   const std::string to = NormalizePath(target_name);
-  std::lock_guard<std::mutex> guard(mu_);
+  MutexLock guard(&mu_);
   Status s = CheckActiveLocked(src);
   if (!s.ok()) {
     counts_[static_cast<int>(FaultOp::kRename)]++;
@@ -654,7 +657,7 @@ Status FaultInjectionEnv::RenameFile(const std::string& src, const std::string& 
 Status FaultInjectionEnv::LinkFile(const std::string& src, const std::string& target_name) {
   const std::string from = NormalizePath(src);
   const std::string to = NormalizePath(target_name);
-  std::lock_guard<std::mutex> guard(mu_);
+  MutexLock guard(&mu_);
   Status s = CheckActiveLocked(src);
   if (!s.ok()) {
     counts_[static_cast<int>(FaultOp::kLink)]++;
@@ -676,7 +679,7 @@ Status FaultInjectionEnv::LinkFile(const std::string& src, const std::string& ta
 }
 
 Status FaultInjectionEnv::SyncDir(const std::string& dir) {
-  std::lock_guard<std::mutex> guard(mu_);
+  MutexLock guard(&mu_);
   Status s = CheckActiveLocked(dir);
   if (!s.ok()) {
     counts_[static_cast<int>(FaultOp::kSyncDir)]++;
@@ -705,7 +708,7 @@ Status FaultInjectionEnv::LockFile(const std::string& fname, FileLock** lock) {
 // ---- Power loss.
 
 Status FaultInjectionEnv::DropUnsyncedData() {
-  std::lock_guard<std::mutex> guard(mu_);
+  MutexLock guard(&mu_);
   Status result;
   auto note = [&result](const Status& s) {
     if (result.ok() && !s.ok()) result = s;

@@ -77,13 +77,14 @@
 #include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <random>
 #include <set>
 #include <string>
 #include <vector>
 
 #include "lsmkv/env.h"
+#include "util/mutex.h"
+#include "util/thread_annotations.h"
 
 namespace lsmkv {
 
@@ -211,45 +212,48 @@ class FaultInjectionEnv : public EnvWrapper {
 
   // Counts a call of op and decides whether it fails. Returns the injected
   // error, or OK. Takes mu_.
-  Status MaybeFail(FaultOp op, const std::string& what);
-  Status MaybeFailLocked(FaultOp op, const std::string& what);
-  // IOError if inactive. REQUIRES: mu_ held.
-  Status CheckActiveLocked(const std::string& what) const;
+  Status MaybeFail(FaultOp op, const std::string& what) EXCLUDES(mu_);
+  Status MaybeFailLocked(FaultOp op, const std::string& what) REQUIRES(mu_);
+  // IOError if inactive.
+  Status CheckActiveLocked(const std::string& what) const REQUIRES(mu_);
   // Both checks under one lock: inactive first, then injection.
-  Status CheckMutation(FaultOp op, const std::string& what);
+  Status CheckMutation(FaultOp op, const std::string& what) EXCLUDES(mu_);
   // Flips a bit of *result (copying into scratch) if read corruption fires,
   // and cuts it short if ShortReads fires.
-  void MaybeCorruptRead(const std::string& fname, std::string_view* result, char* scratch);
+  void MaybeCorruptRead(const std::string& fname, std::string_view* result, char* scratch)
+      EXCLUDES(mu_);
 
   Status OpenWritable(const std::string& fname, bool append, std::unique_ptr<WritableFile>* result);
-  // Synced size of the file called path. REQUIRES: mu_ held.
-  Status DurableSizeLocked(const std::string& path, uint64_t* size);
+  // Synced size of the file called path.
+  Status DurableSizeLocked(const std::string& path, uint64_t* size) REQUIRES(mu_);
   // First n bytes of fname read through the target.
   Status ReadPrefix(const std::string& fname, uint64_t n, std::string* out);
   // Replaces fname's content on the target with data.
   Status RewriteFile(const std::string& fname, std::string_view data);
-  void AddPendingLocked(const std::string& dir, PendingOp op);
-  bool IsNewNameLocked(const std::string& path) const;
+  void AddPendingLocked(const std::string& dir, PendingOp op) REQUIRES(mu_);
+  bool IsNewNameLocked(const std::string& path) const REQUIRES(mu_);
 
-  mutable std::mutex mu_;
-  bool active_ = true;                                     // Guarded by mu_.
-  uint64_t next_seq_ = 1;                                  // Guarded by mu_.
-  std::map<std::string, FileInfoRef> files_;               // Guarded by mu_.
-  std::map<std::string, std::vector<PendingOp>> pending_;  // Guarded by mu_.
+  // One lock for all of the env's state and every FileInfo (a leaf lock,
+  // except that the observer runs under it).
+  mutable Mutex mu_;
+  bool active_ GUARDED_BY(mu_) = true;
+  uint64_t next_seq_ GUARDED_BY(mu_) = 1;
+  std::map<std::string, FileInfoRef> files_ GUARDED_BY(mu_);
+  std::map<std::string, std::vector<PendingOp>> pending_ GUARDED_BY(mu_);
   // Per directory, names whose current entry was created, renamed into or
   // linked since the directory's last SyncDir (not durable yet).
-  std::map<std::string, std::set<std::string>> new_names_;     // Guarded by mu_.
-  Fault faults_[kNumFaultOps];                                 // Guarded by mu_.
-  uint64_t counts_[kNumFaultOps] = {};                         // Guarded by mu_.
-  uint64_t injected_ = 0;                                      // Guarded by mu_.
-  double corrupt_probability_ = 0;                             // Guarded by mu_.
-  std::mt19937_64 corrupt_rng_;                                // Guarded by mu_.
-  uint64_t corrupted_reads_ = 0;                               // Guarded by mu_.
-  double short_probability_ = 0;                               // Guarded by mu_.
-  std::mt19937_64 short_rng_;                                  // Guarded by mu_.
-  uint64_t shortened_reads_ = 0;                               // Guarded by mu_.
-  std::string damage_suffix_;                                  // Guarded by mu_.
-  std::function<void(FaultOp, const std::string&)> observer_;  // Guarded by mu_.
+  std::map<std::string, std::set<std::string>> new_names_ GUARDED_BY(mu_);
+  Fault faults_[kNumFaultOps] GUARDED_BY(mu_);
+  uint64_t counts_[kNumFaultOps] GUARDED_BY(mu_) = {};
+  uint64_t injected_ GUARDED_BY(mu_) = 0;
+  double corrupt_probability_ GUARDED_BY(mu_) = 0;
+  std::mt19937_64 corrupt_rng_ GUARDED_BY(mu_);
+  uint64_t corrupted_reads_ GUARDED_BY(mu_) = 0;
+  double short_probability_ GUARDED_BY(mu_) = 0;
+  std::mt19937_64 short_rng_ GUARDED_BY(mu_);
+  uint64_t shortened_reads_ GUARDED_BY(mu_) = 0;
+  std::string damage_suffix_ GUARDED_BY(mu_);
+  std::function<void(FaultOp, const std::string&)> observer_ GUARDED_BY(mu_);
 };
 
 }  // namespace lsmkv

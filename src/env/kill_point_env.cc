@@ -129,7 +129,7 @@ KillPointEnv::~KillPointEnv() = default;
 
 void KillPointEnv::KillAt(const std::string& point, uint64_t nth, Timing timing) {
   DCHECK(IsPoint(point));
-  std::lock_guard<std::mutex> guard(mu_);
+  MutexLock guard(&mu_);
   kill_point_ = point;
   kill_base_ = hits_[point];
   kill_nth_ = std::max<uint64_t>(nth, 1);
@@ -138,25 +138,25 @@ void KillPointEnv::KillAt(const std::string& point, uint64_t nth, Timing timing)
 
 void KillPointEnv::KillRandomly(uint64_t odds, uint64_t seed, const std::string& point) {
   DCHECK(point.empty() || IsPoint(point));
-  std::lock_guard<std::mutex> guard(mu_);
+  MutexLock guard(&mu_);
   odds_ = std::max<uint64_t>(odds, 1);
   odds_point_ = point;
   rng_.seed(seed);
 }
 
 void KillPointEnv::Disarm() {
-  std::lock_guard<std::mutex> guard(mu_);
+  MutexLock guard(&mu_);
   kill_point_.clear();
   odds_ = 0;
 }
 
 void KillPointEnv::SetKillFunction(KillFunction fn) {
-  std::lock_guard<std::mutex> guard(mu_);
+  MutexLock guard(&mu_);
   kill_function_ = std::move(fn);
 }
 
 std::map<std::string, uint64_t> KillPointEnv::HitCounts() const {
-  std::lock_guard<std::mutex> guard(mu_);
+  MutexLock guard(&mu_);
   std::map<std::string, uint64_t> result;
   for (const auto& [point, hits] : hits_) {
     if (hits > 0) result[point] = hits;
@@ -183,7 +183,7 @@ Status KillPointEnv::Step(const std::string& point, const std::function<Status()
   uint64_t hit = 0;
   KillFunction fn;
   {
-    std::lock_guard<std::mutex> guard(mu_);
+    MutexLock guard(&mu_);
     hit = ++hits_[point];
     // An armed point is disarmed when it fires, so its count never passes it.
     DCHECK(kill_point_.empty() || point != kill_point_ || hit - kill_base_ <= kill_nth_);

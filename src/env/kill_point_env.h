@@ -30,12 +30,13 @@
 #include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <random>
 #include <string>
 #include <vector>
 
 #include "lsmkv/env.h"
+#include "util/mutex.h"
+#include "util/thread_annotations.h"
 
 namespace lsmkv {
 
@@ -107,22 +108,22 @@ class KillPointEnv : public EnvWrapper {
 
   // Counts a hit of point and runs op, killing just before or just after it
   // if armed so. An empty point only runs op.
-  Status Step(const std::string& point, const std::function<Status()>& op);
+  Status Step(const std::string& point, const std::function<Status()>& op) EXCLUDES(mu_);
   void Kill(const std::string& point, uint64_t hit, Timing timing);
   Status OpenWritable(const std::string& fname, bool append, std::unique_ptr<WritableFile>* result);
 
-  mutable std::mutex mu_;
-  std::map<std::string, uint64_t> hits_;  // Guarded by mu_.
+  mutable Mutex mu_;  // a leaf lock (kill functions run without it)
+  std::map<std::string, uint64_t> hits_ GUARDED_BY(mu_);
   // KillAt: the armed point, its hit count when armed, n and timing.
-  std::string kill_point_;               // Guarded by mu_; empty = not armed.
-  uint64_t kill_base_ = 0;               // Guarded by mu_.
-  uint64_t kill_nth_ = 0;                // Guarded by mu_.
-  Timing kill_timing_ = Timing::kAfter;  // Guarded by mu_.
+  std::string kill_point_ GUARDED_BY(mu_);  // empty = not armed
+  uint64_t kill_base_ GUARDED_BY(mu_) = 0;
+  uint64_t kill_nth_ GUARDED_BY(mu_) = 0;
+  Timing kill_timing_ GUARDED_BY(mu_) = Timing::kAfter;
   // KillRandomly.
-  uint64_t odds_ = 0;           // Guarded by mu_; 0 = off.
-  std::string odds_point_;      // Guarded by mu_; empty = every point.
-  std::mt19937_64 rng_;         // Guarded by mu_.
-  KillFunction kill_function_;  // Guarded by mu_; empty = SIGKILL.
+  uint64_t odds_ GUARDED_BY(mu_) = 0;       // 0 = off
+  std::string odds_point_ GUARDED_BY(mu_);  // empty = every point
+  std::mt19937_64 rng_ GUARDED_BY(mu_);
+  KillFunction kill_function_ GUARDED_BY(mu_);  // empty = SIGKILL
 };
 
 }  // namespace lsmkv

@@ -18,11 +18,12 @@
 // Thread safety: the name table has one mutex; each buffer has its own, so
 // readers may read a file while a writer appends to it.
 #include <map>
-#include <mutex>
 #include <set>
 
 #include "lsmkv/env.h"
 #include "util/check.h"
+#include "util/mutex.h"
+#include "util/thread_annotations.h"
 
 namespace lsmkv {
 
@@ -49,12 +50,12 @@ Status NotFoundError(const std::string& what) {
 class FileData {
  public:
   uint64_t Size() const {
-    std::lock_guard<std::mutex> guard(mu_);
+    MutexLock guard(&mu_);
     return data_.size();
   }
   // Copies up to n bytes at offset into scratch; returns the count copied.
   size_t Read(uint64_t offset, size_t n, char* scratch) const {
-    std::lock_guard<std::mutex> guard(mu_);
+    MutexLock guard(&mu_);
     if (offset >= data_.size()) return 0;
     size_t avail = static_cast<size_t>(data_.size() - offset);
     size_t count = n < avail ? n : avail;
@@ -63,17 +64,17 @@ class FileData {
     return count;
   }
   void Append(std::string_view data) {
-    std::lock_guard<std::mutex> guard(mu_);
+    MutexLock guard(&mu_);
     data_.append(data);
   }
   void Truncate() {
-    std::lock_guard<std::mutex> guard(mu_);
+    MutexLock guard(&mu_);
     data_.clear();
   }
 
  private:
-  mutable std::mutex mu_;
-  std::string data_;  // Guarded by mu_.
+  mutable Mutex mu_;  // a leaf lock
+  std::string data_ GUARDED_BY(mu_);
 };
 
 using FileRef = std::shared_ptr<FileData>;
@@ -183,14 +184,14 @@ class MemEnv final : public Env {
 
   bool FileExists(const std::string& fname) override {
     std::string path = NormalizePath(fname);
-    std::lock_guard<std::mutex> guard(mu_);
+    MutexLock guard(&mu_);
     return files_.count(path) != 0 || DirExistsLocked(path);
   }
 
   Status GetChildren(const std::string& dir, std::vector<std::string>* result) override {
     result->clear();
     std::string path = NormalizePath(dir);
-    std::lock_guard<std::mutex> guard(mu_);
+    MutexLock guard(&mu_);
     if (!DirExistsLocked(path)) return NotFoundError(dir);
     const std::string prefix = DirPrefix(path);
     std::set<std::string> names;
@@ -214,14 +215,14 @@ class MemEnv final : public Env {
   }
 
   Status RemoveFile(const std::string& fname) override {
-    std::lock_guard<std::mutex> guard(mu_);
+    MutexLock guard(&mu_);
     if (files_.erase(NormalizePath(fname)) == 0) return NotFoundError(fname);
     return Status::OK();
   }
 
   Status CreateDir(const std::string& dir) override {
     std::string path = NormalizePath(dir);
-    std::lock_guard<std::mutex> guard(mu_);
+    MutexLock guard(&mu_);
     if (files_.count(path) != 0) return Status::IOError(dir, "File exists");
     dirs_.insert(path);
     return Status::OK();
@@ -229,7 +230,7 @@ class MemEnv final : public Env {
 
   Status RemoveDir(const std::string& dir) override {
     std::string path = NormalizePath(dir);
-    std::lock_guard<std::mutex> guard(mu_);
+    MutexLock guard(&mu_);
     if (!DirExistsLocked(path)) return NotFoundError(dir);
     const std::string prefix = DirPrefix(path);
     auto f = files_.lower_bound(prefix);
@@ -252,7 +253,7 @@ class MemEnv final : public Env {
   Status RenameFile(const std::string& src, const std::string& target) override {
     std::string from = NormalizePath(src);
     std::string to = NormalizePath(target);
-    std::lock_guard<std::mutex> guard(mu_);
+    MutexLock guard(&mu_);
     auto it = files_.find(from);
     if (it == files_.end()) return NotFoundError("rename " + src + " to " + target);
     if (from == to) return Status::OK();
@@ -267,7 +268,7 @@ class MemEnv final : public Env {
   Status LinkFile(const std::string& src, const std::string& target) override {
     std::string from = NormalizePath(src);
     std::string to = NormalizePath(target);
-    std::lock_guard<std::mutex> guard(mu_);
+    MutexLock guard(&mu_);
     auto it = files_.find(from);
     if (it == files_.end()) return NotFoundError("link " + src + " to " + target);
     if (files_.count(to) != 0 || DirExistsLocked(to)) {
@@ -278,7 +279,7 @@ class MemEnv final : public Env {
   }
 
   Status SyncDir(const std::string& dir) override {
-    std::lock_guard<std::mutex> guard(mu_);
+    MutexLock guard(&mu_);
     if (!DirExistsLocked(NormalizePath(dir))) return NotFoundError(dir);
     return Status::OK();
   }
@@ -286,7 +287,7 @@ class MemEnv final : public Env {
   Status LockFile(const std::string& fname, FileLock** lock) override {
     *lock = nullptr;
     std::string path = NormalizePath(fname);
-    std::lock_guard<std::mutex> guard(mu_);
+    MutexLock guard(&mu_);
     if (locks_.count(path) != 0) {
       return Status::IOError("lock " + fname + " already held by this process");
     }
@@ -303,7 +304,7 @@ class MemEnv final : public Env {
     DCHECK(lock != nullptr);
     auto* mem_lock = static_cast<MemFileLock*>(lock);
     {
-      std::lock_guard<std::mutex> guard(mu_);
+      MutexLock guard(&mu_);
       [[maybe_unused]] const size_t erased = locks_.erase(mem_lock->fname());
       DCHECK_EQ(erased, 1u);  // a lock object is in the table until unlocked
     }
@@ -320,13 +321,13 @@ class MemEnv final : public Env {
   static std::string DirPrefix(const std::string& dir) { return dir == "/" ? dir : dir + "/"; }
 
   FileRef Find(const std::string& fname) {
-    std::lock_guard<std::mutex> guard(mu_);
+    MutexLock guard(&mu_);
     auto it = files_.find(NormalizePath(fname));
     return it == files_.end() ? nullptr : it->second;
   }
 
   // A directory exists if it was created or if some file or directory lies below it.
-  bool DirExistsLocked(const std::string& path) const {
+  bool DirExistsLocked(const std::string& path) const REQUIRES(mu_) {
     if (dirs_.count(path) != 0) return true;
     const std::string prefix = DirPrefix(path);
     auto f = files_.lower_bound(prefix);
@@ -341,7 +342,7 @@ class MemEnv final : public Env {
     std::string path = NormalizePath(fname);
     FileRef file;
     {
-      std::lock_guard<std::mutex> guard(mu_);
+      MutexLock guard(&mu_);
       if (DirExistsLocked(path)) return Status::IOError(fname, "Is a directory");
       FileRef& slot = files_[path];
       if (!slot) {
@@ -356,10 +357,11 @@ class MemEnv final : public Env {
   }
 
   Env* const base_;
-  std::mutex mu_;
-  std::map<std::string, FileRef> files_;  // Guarded by mu_.
-  std::set<std::string> dirs_;            // Guarded by mu_.
-  std::set<std::string> locks_;           // Guarded by mu_.
+  // The name table's lock; taken before a FileData's own (Truncate under it).
+  mutable Mutex mu_;
+  std::map<std::string, FileRef> files_ GUARDED_BY(mu_);
+  std::set<std::string> dirs_ GUARDED_BY(mu_);
+  std::set<std::string> locks_ GUARDED_BY(mu_);
 };
 
 }  // namespace

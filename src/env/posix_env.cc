@@ -17,15 +17,15 @@
 #include <atomic>
 #include <cerrno>
 #include <chrono>
-#include <condition_variable>
 #include <cstring>
 #include <deque>
-#include <mutex>
 #include <set>
 #include <thread>
 
 #include "lsmkv/env.h"
 #include "util/check.h"
+#include "util/mutex.h"
+#include "util/thread_annotations.h"
 
 namespace lsmkv {
 
@@ -174,8 +174,8 @@ class PosixWritableFile final : public WritableFile {
     if (fd_ >= 0) Close().PermitUncheckedError();
   }
 
-  Status Append(std::string_view data) override {
-    std::lock_guard<std::mutex> guard(buffer_mu_);
+  Status Append(std::string_view data) override EXCLUDES(buffer_mu_) {
+    MutexLock guard(&buffer_mu_);
     if (fd_ < 0) return ClosedError();
     DCHECK_LE(buffer_.size(), kWritableBufferSize);
     if (buffer_.size() + data.size() <= kWritableBufferSize) {
@@ -192,18 +192,18 @@ class PosixWritableFile final : public WritableFile {
     return WriteFully(data);  // Large writes bypass the buffer.
   }
 
-  Status Flush() override {
-    std::lock_guard<std::mutex> guard(buffer_mu_);
+  Status Flush() override EXCLUDES(buffer_mu_) {
+    MutexLock guard(&buffer_mu_);
     if (fd_ < 0) return ClosedError();
     return FlushBuffer();
   }
 
   // May run concurrently with Append/Flush (env.h): the buffer is flushed
   // under buffer_mu_, the fdatasync runs without it so appends go on.
-  Status Sync() override {
+  Status Sync() override EXCLUDES(buffer_mu_) {
     int fd;
     {
-      std::lock_guard<std::mutex> guard(buffer_mu_);
+      MutexLock guard(&buffer_mu_);
       if (fd_ < 0) return ClosedError();
       Status s = FlushBuffer();
       if (!s.ok()) return s;
@@ -215,8 +215,8 @@ class PosixWritableFile final : public WritableFile {
     return Status::OK();
   }
 
-  Status Close() override {
-    std::lock_guard<std::mutex> guard(buffer_mu_);
+  Status Close() override EXCLUDES(buffer_mu_) {
+    MutexLock guard(&buffer_mu_);
     if (fd_ < 0) return Status::OK();  // Closing twice is harmless.
     Status s = FlushBuffer();
     DCHECK(buffer_.empty());  // FlushBuffer drops what it could not write
@@ -228,7 +228,7 @@ class PosixWritableFile final : public WritableFile {
  private:
   Status ClosedError() const { return Status::IOError(fname_, "file already closed"); }
 
-  Status FlushBuffer() {
+  Status FlushBuffer() REQUIRES(buffer_mu_) {
     if (buffer_.empty()) return Status::OK();
     Status s = WriteFully(buffer_);
     // On error the buffered bytes are dropped: retrying them later could
@@ -237,7 +237,7 @@ class PosixWritableFile final : public WritableFile {
     return s;
   }
 
-  Status WriteFully(std::string_view data) {
+  Status WriteFully(std::string_view data) REQUIRES(buffer_mu_) {
     DCHECK_GE(fd_, 0);  // callers refuse closed files
     while (!data.empty()) {
       ssize_t w = ::write(fd_, data.data(), data.size());
@@ -252,9 +252,9 @@ class PosixWritableFile final : public WritableFile {
   }
 
   const std::string fname_;
-  std::mutex buffer_mu_;  // guards fd_ and buffer_ (Sync may run on another thread)
-  int fd_;                // -1 once closed.
-  std::string buffer_;
+  Mutex buffer_mu_;                // Sync may run on another thread (a leaf lock)
+  int fd_ GUARDED_BY(buffer_mu_);  // -1 once closed.
+  std::string buffer_ GUARDED_BY(buffer_mu_);
 };
 
 class PosixFileLock final : public FileLock {
@@ -274,13 +274,13 @@ class PosixFileLock final : public FileLock {
 class LockTable {
  public:
   // Returns false if fname is already locked by this process.
-  bool Insert(const std::string& fname) {
-    std::lock_guard<std::mutex> guard(mu_);
+  bool Insert(const std::string& fname) EXCLUDES(mu_) {
+    MutexLock guard(&mu_);
     ForgetIfForked();
     return locked_.insert(fname).second;
   }
-  void Erase(const std::string& fname) {
-    std::lock_guard<std::mutex> guard(mu_);
+  void Erase(const std::string& fname) EXCLUDES(mu_) {
+    MutexLock guard(&mu_);
     ForgetIfForked();
     locked_.erase(fname);
   }
@@ -288,7 +288,7 @@ class LockTable {
  private:
   // A child created by fork() inherits the set, but the locks belong to the
   // parent; the child starts afresh (flock still sees the parent's locks).
-  void ForgetIfForked() {
+  void ForgetIfForked() REQUIRES(mu_) {
     pid_t pid = ::getpid();
     if (pid != owner_pid_) {
       locked_.clear();
@@ -296,32 +296,32 @@ class LockTable {
     }
   }
 
-  std::mutex mu_;
-  std::set<std::string> locked_;  // Guarded by mu_.
-  pid_t owner_pid_ = ::getpid();  // Guarded by mu_.
+  Mutex mu_;
+  std::set<std::string> locked_ GUARDED_BY(mu_);
+  pid_t owner_pid_ GUARDED_BY(mu_) = ::getpid();
 };
 
 // A single background thread running scheduled functions in FIFO order.
 // Started on first use; never stopped (the PosixEnv is never destroyed).
 class BackgroundQueue {
  public:
-  void Schedule(std::function<void()> fn) {
-    std::lock_guard<std::mutex> guard(mu_);
+  void Schedule(std::function<void()> fn) EXCLUDES(mu_) {
+    MutexLock guard(&mu_);
     if (!started_) {
       started_ = true;
       std::thread(&BackgroundQueue::Run, this).detach();
     }
     queue_.push_back(std::move(fn));
-    cv_.notify_one();
+    cv_.Signal();
   }
 
  private:
-  void Run() {
+  void Run() EXCLUDES(mu_) {
     for (;;) {
       std::function<void()> fn;
       {
-        std::unique_lock<std::mutex> lock(mu_);
-        cv_.wait(lock, [this] { return !queue_.empty(); });
+        MutexLock lock(&mu_);
+        while (queue_.empty()) cv_.Wait(&mu_);
         fn = std::move(queue_.front());
         queue_.pop_front();
       }
@@ -329,10 +329,10 @@ class BackgroundQueue {
     }
   }
 
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool started_ = false;                     // Guarded by mu_.
-  std::deque<std::function<void()>> queue_;  // Guarded by mu_.
+  Mutex mu_;
+  CondVar cv_;
+  bool started_ GUARDED_BY(mu_) = false;
+  std::deque<std::function<void()>> queue_ GUARDED_BY(mu_);
 };
 
 class PosixEnv final : public Env {

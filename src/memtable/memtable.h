@@ -13,8 +13,11 @@
 //  - Add() needs external synchronisation: one writer at a time.
 //  - Get(), KeyWrittenAfter(), iterators and the statistics accessors are
 //    lock-free and may run in any number of threads concurrently with Add().
-//  - Ref() and Unref() must be called with the DB mutex held (the count is a
-//    plain int guarded by that mutex).
+//  - Ref() and Unref() need external synchronisation (the count is a plain
+//    int). The DB calls each exactly once per memtable through a shared_ptr
+//    (db_impl.h, NewMemTable): Ref at creation, Unref from the deleter of
+//    whichever thread drops the last owner — a reader, without the DB mutex;
+//    the shared_ptr's atomic count orders the two.
 #ifndef LSMKV_MEMTABLE_MEMTABLE_H_
 #define LSMKV_MEMTABLE_MEMTABLE_H_
 
@@ -41,10 +44,10 @@ class MemTable {
   MemTable(const MemTable&) = delete;
   MemTable& operator=(const MemTable&) = delete;
 
-  // REQUIRES: DB mutex held.
+  // REQUIRES: no concurrent Ref/Unref (see the file comment).
   void Ref() { ++refs_; }
   // Drops a reference; deletes the memtable when none are left.
-  // REQUIRES: DB mutex held; a reference is held.
+  // REQUIRES: no concurrent Ref/Unref; a reference is held.
   void Unref();
 
   // Adds an entry mapping (user_key, seq, type) to value (value should be
@@ -94,7 +97,7 @@ class MemTable {
   ~MemTable();  // only Unref() deletes
 
   const InternalKeyComparator comparator_;
-  int refs_ = 0;  // guarded by the DB mutex
+  int refs_ = 0;  // externally synchronised (file comment)
   Arena arena_;
   Table table_;
   // Written by the writer only; atomics so that readers may look at any time.

@@ -3,12 +3,13 @@
 #include <atomic>
 #include <cstdint>
 #include <cstring>
-#include <mutex>
 #include <new>
 #include <vector>
 
 #include "table/table_hash.h"
 #include "util/check.h"
+#include "util/mutex.h"
+#include "util/thread_annotations.h"
 
 namespace lsmkv {
 
@@ -131,10 +132,14 @@ class LRUShard {
     });
   }
 
-  void set_capacity(size_t capacity) { capacity_ = capacity; }
+  // Called once, before the shard is shared.
+  void set_capacity(size_t capacity) EXCLUDES(mutex_) {
+    MutexLock lock(&mutex_);
+    capacity_ = capacity;
+  }
 
   Cache::Handle* Insert(std::string_view key, uint64_t hash, void* value, size_t charge,
-                        Cache::Deleter deleter) {
+                        Cache::Deleter deleter) EXCLUDES(mutex_) {
     Entry* e = Entry::New(key, hash);
     e->value = value;
     e->charge = charge;
@@ -143,7 +148,7 @@ class LRUShard {
     e->in_cache = true;
     Entry* dead = nullptr;  // chained through next_hash
     {
-      std::lock_guard<std::mutex> lock(mutex_);
+      MutexLock lock(&mutex_);
       Entry** slot = table_.Find(key, hash);
       if (*slot != nullptr) RemoveLocked(slot, &dead);
       table_.Insert(e);
@@ -154,8 +159,8 @@ class LRUShard {
     return e;
   }
 
-  Cache::Handle* Lookup(std::string_view key, uint64_t hash) {
-    std::lock_guard<std::mutex> lock(mutex_);
+  Cache::Handle* Lookup(std::string_view key, uint64_t hash) EXCLUDES(mutex_) {
+    MutexLock lock(&mutex_);
     Entry* e = *table_.Find(key, hash);
     if (e == nullptr) return nullptr;
     if (e->refs == 1) Unlink(e);  // it becomes pinned
@@ -163,10 +168,10 @@ class LRUShard {
     return e;
   }
 
-  void Release(Entry* e) {
+  void Release(Entry* e) EXCLUDES(mutex_) {
     Entry* dead = nullptr;
     {
-      std::lock_guard<std::mutex> lock(mutex_);
+      MutexLock lock(&mutex_);
       DCHECK(e->refs > 0);
       e->refs--;
       if (e->refs == 0) {
@@ -181,18 +186,18 @@ class LRUShard {
     FreeAll(dead);
   }
 
-  void Erase(std::string_view key, uint64_t hash) {
+  void Erase(std::string_view key, uint64_t hash) EXCLUDES(mutex_) {
     Entry* dead = nullptr;
     {
-      std::lock_guard<std::mutex> lock(mutex_);
+      MutexLock lock(&mutex_);
       Entry** slot = table_.Find(key, hash);
       if (*slot != nullptr) RemoveLocked(slot, &dead);
     }
     FreeAll(dead);
   }
 
-  size_t TotalCharge() const {
-    std::lock_guard<std::mutex> lock(mutex_);
+  size_t TotalCharge() const EXCLUDES(mutex_) {
+    MutexLock lock(&mutex_);
     return usage_;
   }
 
@@ -203,7 +208,7 @@ class LRUShard {
     e->prev = e->next = nullptr;
   }
 
-  void Append(Entry* e) {
+  void Append(Entry* e) REQUIRES(mutex_) {
     e->next = &lru_;
     e->prev = lru_.prev;
     e->prev->next = e;
@@ -212,7 +217,7 @@ class LRUShard {
 
   // Takes the entry at *slot out of the map; prepends it to *dead (a chain
   // through next_hash) if nothing pins it.
-  void RemoveLocked(Entry** slot, Entry** dead) {
+  void RemoveLocked(Entry** slot, Entry** dead) REQUIRES(mutex_) {
     Entry* e = *slot;
     table_.Remove(slot);
     DCHECK(e->in_cache);
@@ -225,7 +230,7 @@ class LRUShard {
     }
   }
 
-  void EvictLocked(Entry** dead) {
+  void EvictLocked(Entry** dead) REQUIRES(mutex_) {
     while (usage_ > capacity_ && lru_.next != &lru_) {
       Entry* oldest = lru_.next;
       DCHECK(oldest->refs == 1);
@@ -253,11 +258,16 @@ class LRUShard {
     }
   }
 
-  mutable std::mutex mutex_;
-  size_t capacity_ = 0;
-  size_t usage_ = 0;
-  Entry lru_;  // sentinel: lru_.next is the least recently used
-  HashTable table_;
+  // A leaf lock: deleters run after it is released (FreeAll).
+  mutable Mutex mutex_;
+  size_t capacity_ GUARDED_BY(mutex_) = 0;
+  size_t usage_ GUARDED_BY(mutex_) = 0;
+  // Sentinel: lru_.next is the least recently used. The list links and the
+  // refs/in_cache fields of every entry are guarded by mutex_ as well (the
+  // analysis sees only lru_ and table_); an entry's key, hash and value are
+  // immutable once inserted.
+  Entry lru_ GUARDED_BY(mutex_);
+  HashTable table_ GUARDED_BY(mutex_);
 };
 
 class ShardedLRUCache final : public Cache {

@@ -310,7 +310,7 @@ Status Table::RebuildIndex(const Status& index_damage) {
 }
 
 Status Table::LoadSalvage(std::shared_ptr<const SalvageData>* out) const {
-  std::lock_guard<std::mutex> lock(salvage_mu_);
+  MutexLock lock(&salvage_mu_);
   if (salvage_ != nullptr) {
     *out = salvage_;
     return Status::OK();
@@ -556,7 +556,7 @@ Iterator* Table::SalvagedBlockIterator(const BlockHandle& handle, const Status& 
                            std::to_string(salvaged.groups) + " entry groups lost";
   bool first_report = false;
   {
-    std::lock_guard<std::mutex> lock(salvage_mu_);
+    MutexLock lock(&salvage_mu_);
     first_report = reported_blocks_.insert(handle.offset()).second;
   }
   if (first_report) Report(file_name_ + ": damaged data block salvaged: " + what + "; " + lost);

@@ -32,7 +32,6 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <set>
 #include <string>
 #include <string_view>
@@ -48,6 +47,8 @@
 #include "table/salvage.h"
 #include "table/table_options.h"
 #include "table/table_properties.h"
+#include "util/mutex.h"
+#include "util/thread_annotations.h"
 
 namespace lsmkv {
 
@@ -178,10 +179,11 @@ class Table {
   Status RebuildIndex(const Status& index_damage);
   // The parsed salvage block (read on first use, then kept). Corruption if
   // the table has none or it is damaged.
-  Status LoadSalvage(std::shared_ptr<const SalvageData>* salvage) const;
+  Status LoadSalvage(std::shared_ptr<const SalvageData>* salvage) const EXCLUDES(salvage_mu_);
   // An iterator over what can be salvaged of the data block at handle,
   // which failed with damage.
-  Iterator* SalvagedBlockIterator(const BlockHandle& handle, const Status& damage) const;
+  Iterator* SalvagedBlockIterator(const BlockHandle& handle, const Status& damage) const
+      EXCLUDES(salvage_mu_);
   void Report(const std::string& message) const;
   struct Readahead;
   // An iterator over the data block named by an index value. readahead (the
@@ -194,6 +196,8 @@ class Table {
   Status ReadAhead(Readahead* readahead, const BlockHandle& handle, uint64_t end,
                    bool verify_checksums, BlockContents* contents) const;
 
+  // The fields up to damage_ are set by Open (and RebuildIndex, which Open
+  // calls) before the table is shared, then only read: no lock.
   const TableOptions options_;
   const std::unique_ptr<RandomAccessFile> file_;
   // The file's bytes can be used in place (a mapping, RandomAccessFile::Pin):
@@ -219,11 +223,12 @@ class Table {
   std::string damage_;  // what Open worked around; "" if nothing
 
   // The salvage block, loaded on first use; a Corruption while loading it is
-  // kept (the file's own errors are retried).
-  mutable std::mutex salvage_mu_;
-  mutable std::shared_ptr<const SalvageData> salvage_;
-  mutable Status salvage_status_;
-  mutable std::set<uint64_t> reported_blocks_;  // salvaged blocks reported
+  // kept (the file's own errors are retried). A leaf lock (held across the
+  // read of the salvage block, no other lock taken under it).
+  mutable Mutex salvage_mu_;
+  mutable std::shared_ptr<const SalvageData> salvage_ GUARDED_BY(salvage_mu_);
+  mutable Status salvage_status_ GUARDED_BY(salvage_mu_);
+  mutable std::set<uint64_t> reported_blocks_ GUARDED_BY(salvage_mu_);  // salvaged blocks reported
 };
 
 }  // namespace lsmkv

@@ -8,7 +8,9 @@
 //
 // Open failures are not remembered: the next use tries again.
 //
-// Thread safety: every method may be called concurrently.
+// Thread safety: every method may be called concurrently. It has no lock of
+// its own: its only mutable state is cache_, whose shards lock themselves
+// (table/cache.cc, LRUShard::mutex_, a leaf lock).
 #ifndef LSMKV_TABLE_TABLE_CACHE_H_
 #define LSMKV_TABLE_TABLE_CACHE_H_
 

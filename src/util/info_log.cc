@@ -35,7 +35,7 @@ void InfoLog::Log(const char* format, ...) {
   line.append(body, std::min<size_t>(static_cast<size_t>(n), sizeof(body) - 1));
   if (static_cast<size_t>(n) >= sizeof(body)) line.append("...");
   line.push_back('\n');
-  std::lock_guard<std::mutex> guard(mu_);
+  MutexLock guard(&mu_);
   if (!status_.ok()) return;
   Status s = file_->Append(line);
   if (s.ok()) s = file_->Flush();
@@ -43,7 +43,7 @@ void InfoLog::Log(const char* format, ...) {
 }
 
 Status InfoLog::status() {
-  std::lock_guard<std::mutex> guard(mu_);
+  MutexLock guard(&mu_);
   return status_;
 }
 

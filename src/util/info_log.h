@@ -5,10 +5,11 @@
 #define LSMKV_UTIL_INFO_LOG_H_
 
 #include <memory>
-#include <mutex>
 #include <string>
 
 #include "lsmkv/env.h"
+#include "util/mutex.h"
+#include "util/thread_annotations.h"
 
 namespace lsmkv {
 
@@ -18,14 +19,15 @@ class InfoLog {
   // continue with a null InfoLog (Log on nullptr is allowed via LogTo).
   static Status Open(Env* env, const std::string& fname, std::unique_ptr<InfoLog>* result);
 
-  void Log(const char* format, ...) __attribute__((format(printf, 2, 3)));
-  Status status();
+  void Log(const char* format, ...) __attribute__((format(printf, 2, 3))) EXCLUDES(mu_);
+  Status status() EXCLUDES(mu_);
 
  private:
   explicit InfoLog(std::unique_ptr<WritableFile> file) : file_(std::move(file)) {}
-  std::mutex mu_;
-  std::unique_ptr<WritableFile> file_;
-  Status status_;
+  // A leaf lock: one line is appended at a time, in one piece.
+  Mutex mu_;
+  const std::unique_ptr<WritableFile> file_ PT_GUARDED_BY(mu_);
+  Status status_ GUARDED_BY(mu_);
 };
 
 }  // namespace lsmkv

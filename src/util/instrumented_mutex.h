@@ -3,11 +3,12 @@
 // nanoseconds: most holds are far below a microsecond). Used for the DB mutex, whose contention
 // "lsmkv.stats" reports.
 //
-// It satisfies Lockable, so std::unique_lock<InstrumentedMutex> and
-// std::lock_guard<InstrumentedMutex> work. Waiting on a condition variable
-// goes through Wait/WaitFor, which end the current hold before sleeping and
-// start a new one when the mutex is reacquired (time asleep is neither wait
-// nor hold time).
+// It is a CAPABILITY for clang's thread-safety analysis (`make tsa`): take it
+// with InstrumentedMutexLock (or Lock/Unlock), wait on it with
+// InstrumentedCondVar::Wait(&mu), which ends the current hold before sleeping
+// and starts a new one when the mutex is reacquired (time asleep is neither
+// wait nor hold time). It also satisfies Lockable (std::lock_guard works),
+// but the analysis does not follow std lock types.
 //
 // Thread safety: the histograms are written only by the holder of the mutex,
 // so they need no lock of their own; read them with the mutex held.
@@ -24,6 +25,7 @@
 #endif
 
 #include "util/histogram.h"
+#include "util/thread_annotations.h"
 
 namespace lsmkv {
 
@@ -83,13 +85,15 @@ class MutexClock {
   }
 };
 
-class InstrumentedMutex {
+// The DB mutex: a capability for the thread-safety analysis (fields marked
+// GUARDED_BY(mu_) may be touched only with it held; `make tsa`).
+class CAPABILITY("mutex") InstrumentedMutex {
  public:
   InstrumentedMutex() : nanos_per_tick_(MutexClock::NanosPerTick()) {}
   InstrumentedMutex(const InstrumentedMutex&) = delete;
   InstrumentedMutex& operator=(const InstrumentedMutex&) = delete;
 
-  void lock() {
+  void Lock() ACQUIRE() {
     if (mu_.try_lock()) {  // uncontended: no wait to time
       acquired_ = MutexClock::Now();
       wait_nanos_.Add(0);
@@ -100,56 +104,110 @@ class InstrumentedMutex {
     acquired_ = MutexClock::Now();
     wait_nanos_.Add(Nanos(start, acquired_));
   }
-  bool try_lock() {
+  bool TryLock() TRY_ACQUIRE(true) {
     if (!mu_.try_lock()) return false;
     acquired_ = MutexClock::Now();
     wait_nanos_.Add(0);
     return true;
   }
-  void unlock() {
+  void Unlock() RELEASE() {
     hold_nanos_.Add(Nanos(acquired_, MutexClock::Now()));
     mu_.unlock();
   }
+  // Tells the analysis that the caller holds this mutex where it cannot see
+  // the acquisition (no run-time check; say at the call where it was taken).
+  void AssertHeld() const ASSERT_CAPABILITY(this) {}
 
-  // cv.wait(lock) for a lock on this mutex. REQUIRES: lock owns this mutex.
-  void Wait(std::condition_variable& cv, std::unique_lock<InstrumentedMutex>& lock) {
-    hold_nanos_.Add(Nanos(acquired_, MutexClock::Now()));
-    std::unique_lock<std::mutex> inner(mu_, std::adopt_lock);
-    cv.wait(inner);
-    inner.release();
-    acquired_ = MutexClock::Now();
-    (void)lock;
-  }
-  // As Wait, returning after at most timeout.
-  template <typename Rep, typename Period>
-  void WaitFor(std::condition_variable& cv, std::unique_lock<InstrumentedMutex>& lock,
-               std::chrono::duration<Rep, Period> timeout) {
-    hold_nanos_.Add(Nanos(acquired_, MutexClock::Now()));
-    std::unique_lock<std::mutex> inner(mu_, std::adopt_lock);
-    cv.wait_for(inner, timeout);
-    inner.release();
-    acquired_ = MutexClock::Now();
-    (void)lock;
-  }
+  // Lockable, so std::lock_guard / std::unique_lock work (tests); the
+  // analysis follows only InstrumentedMutexLock and Lock/Unlock.
+  void lock() ACQUIRE() { Lock(); }
+  bool try_lock() TRY_ACQUIRE(true) { return TryLock(); }
+  void unlock() RELEASE() { Unlock(); }
 
-  // REQUIRES: the mutex is held by the caller.
-  const Histogram& wait_nanos() const { return wait_nanos_; }
-  const Histogram& hold_nanos() const { return hold_nanos_; }
+  // Histograms in nanoseconds. Written only by the holder. REQUIRES: held.
+  const Histogram& wait_nanos() const REQUIRES(this) { return wait_nanos_; }
+  const Histogram& hold_nanos() const REQUIRES(this) { return hold_nanos_; }
 
  private:
+  friend class InstrumentedCondVar;
+
   double Nanos(uint64_t from, uint64_t to) const {
     return to > from ? static_cast<double>(to - from) * nanos_per_tick_ : 0.0;
   }
+  // Around a condition wait: the hold ends before sleeping and a new one
+  // starts on waking (time asleep is neither wait nor hold time).
+  void EndHold() { hold_nanos_.Add(Nanos(acquired_, MutexClock::Now())); }
+  void StartHold() { acquired_ = MutexClock::Now(); }
 
   std::mutex mu_;
   const double nanos_per_tick_;
+  // The holder's bookkeeping: written only by the thread holding mu_ (they
+  // are the mutex's own state, so not GUARDED_BY(this): the analysis would
+  // demand the capability inside Lock before it is acquired).
   uint64_t acquired_ = 0;  // MutexClock::Now() when the current holder acquired mu_
   Histogram wait_nanos_;
   Histogram hold_nanos_;
 };
 
-// The DB mutex's lock type.
-using MutexLock = std::unique_lock<InstrumentedMutex>;
+// Holds an InstrumentedMutex for its scope. Unlock/Lock drop and retake it in
+// the middle of the scope (around file I/O); the destructor releases it only
+// if held.
+class SCOPED_CAPABILITY InstrumentedMutexLock {
+ public:
+  explicit InstrumentedMutexLock(InstrumentedMutex* mu) ACQUIRE(mu) : mu_(mu) { mu_->Lock(); }
+  ~InstrumentedMutexLock() RELEASE() {
+    if (held_) mu_->Unlock();
+  }
+  InstrumentedMutexLock(const InstrumentedMutexLock&) = delete;
+  InstrumentedMutexLock& operator=(const InstrumentedMutexLock&) = delete;
+
+  // REQUIRES: held.
+  void Unlock() RELEASE() {
+    held_ = false;
+    mu_->Unlock();
+  }
+  // REQUIRES: not held.
+  void Lock() ACQUIRE() {
+    mu_->Lock();
+    held_ = true;
+  }
+
+ private:
+  InstrumentedMutex* const mu_;
+  bool held_ = true;
+};
+
+// A condition variable used with an InstrumentedMutex. Wait* take the mutex
+// the caller holds, release it while asleep and hold it again when they
+// return (spurious wake-ups happen: wait in a loop on the condition).
+class InstrumentedCondVar {
+ public:
+  InstrumentedCondVar() = default;
+  InstrumentedCondVar(const InstrumentedCondVar&) = delete;
+  InstrumentedCondVar& operator=(const InstrumentedCondVar&) = delete;
+
+  void Wait(InstrumentedMutex* mu) REQUIRES(mu) {
+    mu->EndHold();
+    std::unique_lock<std::mutex> inner(mu->mu_, std::adopt_lock);
+    cv_.wait(inner);
+    inner.release();  // still held: ownership stays with the caller
+    mu->StartHold();
+  }
+  // As Wait, returning after at most timeout.
+  template <typename Rep, typename Period>
+  void WaitFor(InstrumentedMutex* mu, std::chrono::duration<Rep, Period> timeout) REQUIRES(mu) {
+    mu->EndHold();
+    std::unique_lock<std::mutex> inner(mu->mu_, std::adopt_lock);
+    cv_.wait_for(inner, timeout);
+    inner.release();
+    mu->StartHold();
+  }
+  void Signal() { cv_.notify_one(); }
+  void SignalAll() { cv_.notify_all(); }
+
+ private:
+  std::condition_variable cv_;
+};
 
 }  // namespace lsmkv
 

@@ -59,17 +59,17 @@ TEST(InstrumentedMutexTest, MeasuresContendedWaits) {
 
 TEST(InstrumentedMutexTest, ConditionWaitSplitsTheHold) {
   InstrumentedMutex mu;
-  std::condition_variable cv;
+  InstrumentedCondVar cv;
   bool ready = false;
   std::thread signaller([&] {
     SpinFor(std::chrono::milliseconds(20));
     std::lock_guard<InstrumentedMutex> guard(mu);
     ready = true;
-    cv.notify_one();
+    cv.Signal();
   });
   {
-    std::unique_lock<InstrumentedMutex> lock(mu);
-    while (!ready) mu.Wait(cv, lock);
+    InstrumentedMutexLock lock(&mu);
+    while (!ready) cv.Wait(&mu);
   }
   signaller.join();
   std::lock_guard<InstrumentedMutex> guard(mu);

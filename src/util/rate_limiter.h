@@ -9,9 +9,10 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <mutex>
 
 #include "lsmkv/env.h"
+#include "util/mutex.h"
+#include "util/thread_annotations.h"
 
 namespace lsmkv {
 
@@ -20,11 +21,11 @@ class RateLimiter {
   // bytes_per_sec == 0 disables limiting (Request returns at once).
   RateLimiter(Env* env, uint64_t bytes_per_sec) : env_(env), rate_(bytes_per_sec) {}
 
-  void Request(uint64_t bytes) {
+  void Request(uint64_t bytes) EXCLUDES(mu_) {
     if (rate_ == 0 || bytes == 0) return;
     int64_t sleep_micros = 0;
     {
-      std::lock_guard<std::mutex> guard(mu_);
+      MutexLock guard(&mu_);
       const uint64_t now = env_->NowMicros();
       const double rate = static_cast<double>(rate_);
       if (last_micros_ == 0) last_micros_ = now;
@@ -41,9 +42,9 @@ class RateLimiter {
  private:
   Env* const env_;
   const uint64_t rate_;
-  std::mutex mu_;
-  double tokens_ = 0;         // GUARDED_BY(mu_); negative = debt
-  uint64_t last_micros_ = 0;  // GUARDED_BY(mu_)
+  Mutex mu_;
+  double tokens_ GUARDED_BY(mu_) = 0;  // negative = debt
+  uint64_t last_micros_ GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace lsmkv

@@ -1,7 +1,7 @@
 #include "wal/batch_reader.h"
 
-#include <cassert>
 #include <utility>
+#include "util/check.h"
 
 #include "base/filename.h"
 #include "base/write_batch_format.h"
@@ -31,7 +31,7 @@ const char* WalEventTypeName(WalEvent::Type type) {
 }
 
 BatchReader::BatchReader(Env* env, std::vector<WalFile> logs) : env_(env), logs_(std::move(logs)) {
-  assert(env_ != nullptr);
+  DCHECK(env_ != nullptr);
 }
 
 namespace {
@@ -97,7 +97,7 @@ bool BatchReader::Next(WalEvent* event) {
 
       case Step::kHole:
         // A torn tail ends its log, so the pending one is an earlier log's.
-        assert(hole_log_ < current_);
+        DCHECK(hole_log_ < current_);
         event->type = WalEvent::Type::kHole;
         event->bytes = hole_bytes_;
         event->hole_path = logs_[hole_log_].path;
@@ -128,7 +128,7 @@ bool BatchReader::Next(WalEvent* event) {
         event->type = WalEvent::Type::kTornTail;
         event->bytes = reader_->TornTailBytes();
         event->limit = reader_->LogicalEnd();
-        assert(event->limit >= event->bytes);
+        DCHECK(event->limit >= event->bytes);
         event->offset = event->limit - event->bytes;
         hole_log_ = current_;
         hole_bytes_ = event->bytes;
