@@ -47,6 +47,21 @@ enum class WalRecoveryMode : unsigned char {
   kSkipAnyCorrupted = 3,
 };
 
+// The enumerator's name ("kPointInTime", ...), or "?" for a value outside it.
+inline const char* WalRecoveryModeName(WalRecoveryMode mode) {
+  switch (mode) {
+    case WalRecoveryMode::kTolerateCorruptedTail:
+      return "kTolerateCorruptedTail";
+    case WalRecoveryMode::kAbsoluteConsistency:
+      return "kAbsoluteConsistency";
+    case WalRecoveryMode::kPointInTime:
+      return "kPointInTime";
+    case WalRecoveryMode::kSkipAnyCorrupted:
+      return "kSkipAnyCorrupted";
+  }
+  return "?";
+}
+
 // Per-block compression of sorted tables.
 enum class CompressionType : unsigned char {
   kNone = 0,

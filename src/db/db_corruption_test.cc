@@ -391,20 +391,6 @@ TEST_F(CorruptionTest, TruncatedOrZeroedTable) {
 
 // ---------------------------------------------------------------- WAL
 
-const char* ModeName(WalRecoveryMode m) {
-  switch (m) {
-    case WalRecoveryMode::kTolerateCorruptedTail:
-      return "kTolerateCorruptedTail";
-    case WalRecoveryMode::kAbsoluteConsistency:
-      return "kAbsoluteConsistency";
-    case WalRecoveryMode::kPointInTime:
-      return "kPointInTime";
-    case WalRecoveryMode::kSkipAnyCorrupted:
-      return "kSkipAnyCorrupted";
-  }
-  return "?";
-}
-
 // The kinds of damage, by index: one byte flipped, 64 bytes zeroed (or up to
 // the end), the log truncated.
 const char* const kWalDamageKinds[] = {"flip", "zero 64", "truncate"};
@@ -525,9 +511,9 @@ void CheckWalTally(const WalTrialTally& t, WalRecoveryMode mode, int paranoid, i
   std::printf(
       "WAL %-8s %-22s%s: %2d trials, Open failed %2d, opened %2d, writes lost "
       "%ld (mean %.1f, max %ld of %d; writes with a damaged record %ld)\n",
-      kWalDamageKinds[kind], ModeName(mode), paranoid ? " paranoid" : "         ", t.trials,
-      t.open_failed, t.opened, t.lost, t.opened ? static_cast<double>(t.lost) / t.opened : 0.0,
-      t.max_lost, kWalWrites, t.damaged);
+      kWalDamageKinds[kind], WalRecoveryModeName(mode), paranoid ? " paranoid" : "         ",
+      t.trials, t.open_failed, t.opened, t.lost,
+      t.opened ? static_cast<double>(t.lost) / t.opened : 0.0, t.max_lost, kWalWrites, t.damaged);
   if (paranoid == 1 && kind != 2) {
     EXPECT_EQ(0, t.opened) << "paranoid_checks must fail Open on any damage";
   }
@@ -580,7 +566,7 @@ TEST_F(CorruptionTest, WalDamageUnderEachRecoveryMode) {
       for (int kind = 0; kind < 3; kind++) {
         WalTrialTally tally;
         for (size_t offset : offsets) {
-          SCOPED_TRACE(std::string(ModeName(mode)) + (paranoid ? " paranoid " : " ") +
+          SCOPED_TRACE(std::string(WalRecoveryModeName(mode)) + (paranoid ? " paranoid " : " ") +
                        kWalDamageKinds[kind] + " at " + std::to_string(offset));
           ASSERT_NO_FATAL_FAILURE(
               RunWalTrial(mode, paranoid, kind, offset, wal, good, extent, model, &tally));

@@ -46,20 +46,6 @@ Status ValidateOptions(const Options& o) {
   return Status::OK();
 }
 
-const char* ModeName(WalRecoveryMode mode) {
-  switch (mode) {
-    case WalRecoveryMode::kTolerateCorruptedTail:
-      return "kTolerateCorruptedTail";
-    case WalRecoveryMode::kAbsoluteConsistency:
-      return "kAbsoluteConsistency";
-    case WalRecoveryMode::kPointInTime:
-      return "kPointInTime";
-    case WalRecoveryMode::kSkipAnyCorrupted:
-      return "kSkipAnyCorrupted";
-  }
-  return "?";
-}
-
 }  // namespace
 
 Status DB::Open(const Options& options, const std::string& path, std::unique_ptr<DB>* out) {
@@ -305,7 +291,7 @@ Status DBImpl::ReplayLogs(const std::vector<uint64_t>& log_numbers, SequenceNumb
 
   auto damage_status = [&](const std::string& what) {
     return Status::Corruption(std::string(e.path),
-                              what + " (wal_recovery_mode " + ModeName(mode) + ")");
+                              what + " (wal_recovery_mode " + WalRecoveryModeName(mode) + ")");
   };
   // Applies the recovery mode to a region of bytes bytes lost to damage
   // (reason names the log, the offset, the fault and the bytes); returns
@@ -398,7 +384,7 @@ Status DBImpl::ReplayLogs(const std::vector<uint64_t>& log_numbers, SequenceNumb
         LSMKV_LOG(info_log_.get(),
                   "replayed %s (wal_recovery_mode %s): %llu batches applied, %llu intact batches "
                   "dropped, %llu damaged regions (%llu bytes) dropped",
-                  std::string(e.path).c_str(), ModeName(mode),
+                  std::string(e.path).c_str(), WalRecoveryModeName(mode),
                   static_cast<unsigned long long>(applied),
                   static_cast<unsigned long long>(dropped_records),
                   static_cast<unsigned long long>(damaged_regions),

@@ -23,20 +23,6 @@ const char* CompressionName(lsmkv::CompressionType type) {
   return "?";
 }
 
-const char* RecoveryModeName(lsmkv::WalRecoveryMode mode) {
-  switch (mode) {
-    case lsmkv::WalRecoveryMode::kTolerateCorruptedTail:
-      return "kTolerateCorruptedTail";
-    case lsmkv::WalRecoveryMode::kAbsoluteConsistency:
-      return "kAbsoluteConsistency";
-    case lsmkv::WalRecoveryMode::kPointInTime:
-      return "kPointInTime";
-    case lsmkv::WalRecoveryMode::kSkipAnyCorrupted:
-      return "kSkipAnyCorrupted";
-  }
-  return "?";
-}
-
 // Draws the DB options and the workload parameters from config->seed.
 void DrawFromSeed(Config* config) {
   lsmkv::Random rnd(config->seed ^ 0x6f7074696f6e73ull);
@@ -134,7 +120,7 @@ void PrintConfig(const Config& c, const char* mode) {
               mode, c.seed, c.threads, c.keys, c.seconds, c.ops, o.write_buffer_size,
               o.max_write_buffer_number, o.block_size, o.block_restart_interval,
               CompressionName(o.compression), o.bloom_bits_per_key,
-              RecoveryModeName(o.wal_recovery_mode),
+              lsmkv::WalRecoveryModeName(o.wal_recovery_mode),
               verify_only         ? 0
               : o.paranoid_checks ? 1
                                   : 0,
