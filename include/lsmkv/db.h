@@ -81,13 +81,28 @@ class DB {
   // closed). Known: "lsmkv.stats", "lsmkv.levels",
   // "lsmkv.num-entries-active-mem-table", "lsmkv.cur-size-active-mem-table",
   // "lsmkv.num-immutable-mem-table", "lsmkv.last-sequence", "lsmkv.live-files"
-  // (numbers of the table files in use, ascending, space separated).
+  // (numbers of the table files in use, ascending, space separated),
+  // "lsmkv.error-state" ("none", "recoverable": writes refused until space
+  // is back, retried automatically; "fatal": writes refused until reopen),
+  // "lsmkv.background-error" ("OK" or the error that put the DB in its
+  // error state).
   virtual bool GetProperty(std::string_view name, std::string* value) = 0;
 
   // Stops background work, makes every acknowledged write recoverable and
   // releases the directory lock. Returns the first error met, including the
   // background error of a DB in its error state. Idempotent.
   virtual Status Close() = 0;
+
+  // Error states. A write, flush or compaction that fails puts the DB in an
+  // error state where writes are refused with that error (reads go on).
+  // A no-space error is recoverable: the DB retries by itself (on later
+  // writes and on a background thread, with a backoff) and resumes writes
+  // once space is available, with nothing acknowledged lost; a compaction
+  // that runs out of space only backs off. Any other error (an EIO from
+  // fsync, corruption) is fatal until the DB is reopened.
+  // Resume attempts recovery now, ignoring the backoff: OK if the DB
+  // accepts writes on return, else the error that still holds.
+  virtual Status Resume() = 0;
 };
 
 // Removes the database at path and everything lsmkv created in it. Fails if

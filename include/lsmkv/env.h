@@ -108,6 +108,15 @@ class Env {
   virtual Status LinkFile(const std::string& src, const std::string& target) = 0;
   // Makes the directory's entries (creations, renames, removals) durable.
   virtual Status SyncDir(const std::string& dir) = 0;
+  // Bytes an unprivileged writer may still add to the filesystem holding
+  // path (statvfs's f_bavail * f_frsize on POSIX). NotSupported where the
+  // Env cannot tell; the DB then skips its space checks and relies on the
+  // errors of the writes themselves.
+  virtual Status GetFreeSpace(const std::string& path, uint64_t* bytes) {
+    (void)path;
+    (void)bytes;
+    return Status::NotSupported("GetFreeSpace");
+  }
 
   // Takes an exclusive lock on fname (creating it if needed). Fails with
   // IOError naming the file if another holder (process or thread) has it.
@@ -160,6 +169,9 @@ class EnvWrapper : public Env {
     return target_->LinkFile(s, t);
   }
   Status SyncDir(const std::string& d) override { return target_->SyncDir(d); }
+  Status GetFreeSpace(const std::string& p, uint64_t* b) override {
+    return target_->GetFreeSpace(p, b);
+  }
   Status LockFile(const std::string& f, FileLock** l) override { return target_->LockFile(f, l); }
   Status UnlockFile(FileLock* l) override { return target_->UnlockFile(l); }
   void Schedule(std::function<void()> fn) override { target_->Schedule(std::move(fn)); }

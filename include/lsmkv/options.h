@@ -146,6 +146,14 @@ struct Options {
   // the first). Compactions whose inputs and outputs do not overlap run in
   // parallel. Default: 1.
   int max_background_compactions = 1;
+
+  // Free space (bytes) that compactions leave for flushes. A compaction
+  // starts only if the filesystem holding the DB has room for its estimated
+  // output (the size of its inputs, less what running compactions already
+  // reserved) plus this much; otherwise compactions wait and are retried
+  // with a backoff, while writes go on as long as flushes fit. 0 means
+  // 2 * write_buffer_size. Without Env::GetFreeSpace support, no check.
+  uint64_t compaction_space_headroom = 0;
   // Called for values during compaction; see lsmkv/compaction_filter.h.
   // Default: none.
   std::shared_ptr<const CompactionFilter> compaction_filter;

@@ -63,8 +63,19 @@ bool DBImpl::PickNextCompaction(Compaction* c) {
 void DBImpl::BackgroundCompactionCall(std::shared_ptr<Compaction> c) {
   InstrumentedMutexLock lock(&mu_);
   if (!shutting_down_ && bg_error_.ok()) {
-    Status s = RunCompaction(c.get());
-    if (!s.ok() && !(s.IsAborted() && shutting_down_)) {
+    bool manifest_failed = false;
+    Status s = RunCompaction(c.get(), &manifest_failed);
+    if (s.ok()) {
+      compaction_backoff_micros_ = 0;
+    } else if (s.IsNoSpace() && !manifest_failed) {
+      // Nothing changed but the space the outputs took, now released: the
+      // DB stays writable and compactions try again after a backoff.
+      stats_.compactions_out_of_space++;
+      LSMKV_LOG(info_log_.get(), "compaction L%d->L%d ran out of space: %s", c->level,
+                c->output_level(), s.ToString().c_str());
+      BackOffCompactions("a compaction ran out of space");
+      if (c->manual && manual_ != nullptr) manual_->status = s;
+    } else if (!(s.IsAborted() && shutting_down_)) {
       LSMKV_LOG(info_log_.get(), "compaction L%d->L%d failed: %s", c->level, c->output_level(),
                 s.ToString().c_str());
       SetBackgroundError(s);
@@ -78,6 +89,9 @@ void DBImpl::BackgroundCompactionCall(std::shared_ptr<Compaction> c) {
     }
   }
   inflight_.Remove(*c);
+  const uint64_t estimate = c->IsTrivialMove() ? 0 : c->InputBytes();
+  DCHECK_GE(compaction_bytes_reserved_, estimate);
+  compaction_bytes_reserved_ -= estimate;
   if (c->manual && manual_ != nullptr) manual_->done = true;
   // Drop this compaction's references to its input files, so that the
   // deletion pass below finds them unreferenced and removes them now.
@@ -91,7 +105,8 @@ void DBImpl::BackgroundCompactionCall(std::shared_ptr<Compaction> c) {
 
 // Releases mu_ during the merge. c is registered in inflight_, so no other
 // compaction touches its files or its output range.
-Status DBImpl::RunCompaction(Compaction* c) {
+Status DBImpl::RunCompaction(Compaction* c, bool* manifest_failed) {
+  *manifest_failed = false;
   const uint64_t start = env_->NowMicros();
   VersionEdit edit;
   LevelStats& stats = level_stats_[c->output_level()];
@@ -103,7 +118,10 @@ Status DBImpl::RunCompaction(Compaction* c) {
     edit.RemoveFile(c->level, f->number);
     edit.AddFile(c->output_level(), *f);
     Status s = versions_->LogAndApply(&edit);
-    if (!s.ok()) return s;
+    if (!s.ok()) {
+      *manifest_failed = true;
+      return s;
+    }
     stats.moves++;
     InstallView();
     LSMKV_LOG(info_log_.get(), "moved table %llu from L%d to L%d",
@@ -142,9 +160,22 @@ Status DBImpl::RunCompaction(Compaction* c) {
     }
     for (const FileMetaData& out : outputs) edit.AddFile(c->output_level(), out);
     s = versions_->LogAndApply(&edit);
+    if (!s.ok()) {
+      // The edit may be on disk: the outputs go only once the MANIFEST is
+      // rewritten (TryResume) or at the next Open.
+      *manifest_failed = true;
+      for (const FileMetaData& out : outputs) orphan_tables_.push_back(out.number);
+      return s;
+    }
   }
   if (!s.ok()) {
-    // Outputs the MANIFEST may not know about are removed at the next Open.
+    // No MANIFEST knows the outputs (the merge removed its own on failure;
+    // these are complete tables whose directory sync failed).
+    mu_.Unlock();
+    for (const FileMetaData& out : outputs) {
+      env_->RemoveFile(TableFileName(dbname_, out.number)).PermitUncheckedError();
+    }
+    mu_.Lock();
     return s;
   }
   uint64_t written = 0;
@@ -464,6 +495,7 @@ Status DBImpl::CompactRange(const std::string* begin, const std::string* end) {
     manual_ = nullptr;
     bg_cv_.SignalAll();
     if (!bg_error_.ok()) return bg_error_;
+    if (!m.status.ok()) return m.status;
     if (shutting_down_) return Status::InvalidArgument("database is closed");
   }
   return Status::OK();

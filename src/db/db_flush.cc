@@ -21,8 +21,27 @@ void DBImpl::MaybeScheduleBackgroundWork() {
     env_->Schedule([this] { BackgroundFlushCall(); });
   }
   while (bg_compactions_running_ < options_.max_background_compactions) {
+    // While compactions back off for space only a waiting CompactRange is
+    // picked (to be told so below).
+    if (env_->NowMicros() < compaction_retry_micros_ &&
+        (manual_ == nullptr || manual_->done || manual_->in_progress)) {
+      break;
+    }
     auto c = std::make_shared<Compaction>();
     if (!PickNextCompaction(c.get())) break;
+    const uint64_t estimate = c->IsTrivialMove() ? 0 : c->InputBytes();
+    if (estimate > 0 && !SpaceForCompaction(estimate)) {
+      inflight_.Remove(*c);
+      if (c->manual && manual_ != nullptr) {
+        manual_->in_progress = false;
+        manual_->done = true;
+        manual_->status =
+            Status::NoSpace(dbname_, "too little free disk space for the compaction's output");
+        bg_cv_.SignalAll();
+      }
+      break;
+    }
+    compaction_bytes_reserved_ += estimate;
     bg_compactions_running_++;
     peak_compactions_running_ = std::max(peak_compactions_running_, bg_compactions_running_);
     compactions_started_++;
@@ -73,7 +92,12 @@ Status DBImpl::FlushOldestMemTable() {
   DCHECK_GT(needed_log, frozen.log_number);
   edit.SetLogNumber(needed_log);
   s = versions_->LogAndApply(&edit);
-  if (!s.ok()) return s;  // the table stays as an orphan; Open removes it
+  if (!s.ok()) {
+    // The edit may be on disk: the table goes only once the MANIFEST is
+    // rewritten (TryResume) or at the next Open.
+    if (meta.file_size > 0) orphan_tables_.push_back(meta.number);
+    return s;
+  }
 
   // Only this thread pops imm_: the memtable just flushed is still the oldest.
   DCHECK(!imm_.empty() && imm_.front().mem == frozen.mem);
@@ -174,11 +198,11 @@ void DBImpl::PurgeObsoleteFilesIfNeeded() {
 // Removes tables no version references, WAL files whose data a committed
 // edit placed in tables, and replaced MANIFESTs — exactly the files known to
 // be obsolete, without listing the directory (Open removes any leftovers).
-// Does nothing once the DB is in its error state: a failed MANIFEST write may
-// have left an edit that still refers to them.
+// Does nothing while the DB is in an error state or a MANIFEST write has
+// failed: the failed edit may still refer to them.
 // Releases mu_ during the removals.
 void DBImpl::DeleteObsoleteFiles() {
-  if (!bg_error_.ok()) return;
+  if (!bg_error_.ok() || versions_->ManifestWriteFailed()) return;
   std::vector<uint64_t> tables = versions_->obsolete_files()->Take();
   std::set<uint64_t> live;
   versions_->AddLiveFiles(&live);

@@ -104,7 +104,9 @@ Status DBImpl::Write(const WriteOptions& options, WriteBatch* batch) {
   Status s = ValidateBatch(batch);
   if (!s.ok()) return s;
   if (batch->Count() == 0) return Status::OK();
-  return WriteImpl(options, batch);
+  s = WriteImpl(options, batch);
+  if (!s.ok()) stats_.failed_writes++;
+  return s;
 }
 
 Status DBImpl::WriteImpl(const WriteOptions& options, WriteBatch* batch) {
@@ -161,6 +163,9 @@ Status DBImpl::WriteImpl(const WriteOptions& options, WriteBatch* batch) {
       stats_.write_groups++;
       stats_.wal_bytes += record.size();
     } else {
+      // The WAL may now end in part of this record: never append to it
+      // again (TryResume starts a new one).
+      log_poisoned_ = true;
       SetBackgroundError(s);
     }
     if (group == &group_batch_) group_batch_.Clear();
@@ -253,6 +258,9 @@ Status DBImpl::SyncLogUpTo(uint64_t log_number, uint64_t offset) {
     sync_cv_.SignalAll();
     stats_.wal_syncs++;
     if (!s.ok()) {
+      // What the kernel kept of the unsynced tail is unknown: the data is
+      // made durable by flushing the memtable instead (TryResume).
+      log_poisoned_ = true;
       SetBackgroundError(s);
       return s;
     }
@@ -272,7 +280,13 @@ Status DBImpl::MakeRoomForWrite(bool force) {
   bool allow_slowdown = !force;
   const size_t frozen_limit = static_cast<size_t>(options_.max_write_buffer_number - 1);
   while (true) {
-    if (!bg_error_.ok()) return bg_error_;
+    if (!bg_error_.ok()) {
+      // A recoverable error clears here as soon as space allows (this
+      // thread leads the queue, as TryResume requires).
+      Status r = TryResume(/*ignore_backoff=*/false);
+      if (!r.ok()) return r;
+      continue;
+    }
     if (shutting_down_) return ClosedError();
     const int l0_files = versions_->current()->NumFiles(0);
     if (allow_slowdown && (l0_files >= options_.level0_slowdown_writes_trigger ||
@@ -298,6 +312,12 @@ Status DBImpl::MakeRoomForWrite(bool force) {
       stats_.stall_count++;
       const uint64_t start = env_->NowMicros();
       MaybeScheduleBackgroundWork();
+      if (l0_files >= options_.level0_stop_writes_trigger && bg_compactions_running_ == 0 &&
+          start < compaction_retry_micros_) {
+        // Level 0 is full and compactions wait for free space: refuse this
+        // write rather than stall it indefinitely (the DB stays writable).
+        return Status::NoSpace(dbname_, "level 0 is full and compactions wait for free disk space");
+      }
       bg_cv_.Wait(&mu_);
       stats_.stall_micros += env_->NowMicros() - start;
       continue;
@@ -334,6 +354,8 @@ Status DBImpl::SwitchToNewLog() {
   sync_in_progress_ = false;
   sync_cv_.SignalAll();
   if (!s.ok()) {
+    // The old WAL may be closed or its sync may have failed: replace it.
+    log_poisoned_ = true;
     SetBackgroundError(s);
     return s;
   }
@@ -350,16 +372,6 @@ Status DBImpl::SwitchToNewLog() {
   InstallView();
   MaybeScheduleBackgroundWork();
   return Status::OK();
-}
-
-void DBImpl::SetBackgroundError(const Status& s) {
-  if (bg_error_.ok() && !s.ok()) {
-    bg_error_ = s;
-    LSMKV_LOG(info_log_.get(), "entering error state (writes refused until reopen): %s",
-              s.ToString().c_str());
-    bg_cv_.SignalAll();
-    sync_cv_.SignalAll();
-  }
 }
 
 void DBImpl::InstallView() {
@@ -528,15 +540,40 @@ Status DBImpl::TEST_WaitForBackgroundWork() {
   return bg_error_;
 }
 
+Status DBImpl::Resume() {
+  if (closed_.load(std::memory_order_acquire)) return ClosedError();
+  InstrumentedMutexLock lock(&mu_);
+  if (shutting_down_) return ClosedError();
+  return ResumeInWriterQueue(/*ignore_backoff=*/true);
+}
+
+// A writer without a batch: takes its turn like a write group, so that no
+// group is in flight while the WAL is replaced.
+Status DBImpl::ResumeInWriterQueue(bool ignore_backoff) {
+  Writer w(nullptr, false);
+  writers_.push_back(&w);
+  while (&w != writers_.front()) w.cv.Wait(&mu_);
+  Status s = TryResume(ignore_backoff);
+  DCHECK(writers_.front() == &w);
+  writers_.pop_front();
+  if (!writers_.empty()) writers_.front()->cv.Signal();
+  return s;
+}
+
 Status DBImpl::Close() {
   if (closed_.exchange(true, std::memory_order_acq_rel)) return Status::OK();
   Status result;
   InstrumentedMutexLock lock(&mu_);
+  // Last chance to leave a recoverable error state: if space is back, the
+  // memtables are flushed and Close succeeds.
+  if (!bg_error_.ok() && bg_error_recoverable_) {
+    ResumeInWriterQueue(/*ignore_backoff=*/true).PermitUncheckedError();
+  }
   shutting_down_ = true;
   shutting_down_flag_.store(true, std::memory_order_release);
   // In-flight writers and syncs finish; new ones are refused.
   while (!writers_.empty() || sync_in_progress_ || bg_flush_scheduled_ ||
-         bg_compactions_running_ > 0 || bg_purge_scheduled_) {
+         bg_compactions_running_ > 0 || bg_purge_scheduled_ || recovery_thread_running_) {
     bg_cv_.SignalAll();
     if (sync_in_progress_) {
       sync_cv_.Wait(&mu_);
@@ -547,8 +584,9 @@ Status DBImpl::Close() {
   if (logfile_ != nullptr) {
     // Leave a complete, synced log: every acknowledged write is recoverable.
     Status s;
-    if (bg_error_.ok()) s = logfile_->Sync();
+    if (bg_error_.ok() && !log_poisoned_) s = logfile_->Sync();
     Status c = logfile_->Close();
+    if (log_poisoned_) c = Status::OK();  // its tail does not matter: the error is reported
     if (s.ok()) s = c;
     if (!s.ok() && bg_error_.ok()) result = s;
     log_.reset();

@@ -89,6 +89,7 @@ class DBImpl final : public DB {
   Status Flush() override EXCLUDES(mu_);
   Status CompactRange(const std::string* begin, const std::string* end) override EXCLUDES(mu_);
   Status Close() override EXCLUDES(mu_);
+  Status Resume() override EXCLUDES(mu_);
 
   // Opens: lock, recover (MANIFEST + WAL replay + flush of recovered data),
   // new WAL, removal of unreferenced files. Called once by DB::Open.
@@ -98,6 +99,9 @@ class DBImpl final : public DB {
   size_t TEST_ImmutableCount() EXCLUDES(mu_);
   // For tests: waits until no flush is pending or running.
   Status TEST_WaitForBackgroundWork() EXCLUDES(mu_);
+  // For tests: waits until the background recovery thread (started on a
+  // recoverable error) has stopped; returns the error state then.
+  Status TEST_WaitForRecoveryThread() EXCLUDES(mu_);
   // For tests: checks the current version — levels >= 1 sorted with disjoint
   // user-key ranges, and every file's smallest/largest key, sequence range and
   // entry count equal to what the file holds. Corruption describing the first
@@ -146,7 +150,39 @@ class DBImpl final : public DB {
   Status MakeRoomForWrite(bool force) REQUIRES(mu_);
   Status SwitchToNewLog() REQUIRES(mu_);
   Status SyncLogUpTo(uint64_t log_number, uint64_t offset) REQUIRES(mu_);
+  // Enters the error state with s (the first error wins, except that a fatal
+  // error replaces a recoverable one). A no-space error is recoverable
+  // (TryResume retries); any other error is fatal: writes are refused until
+  // the DB is reopened.
   void SetBackgroundError(const Status& s) REQUIRES(mu_);
+
+  // --- recovery from a full disk (db_resume.cc) ---
+  // Leaves a recoverable error state if space allows: starts a new WAL if
+  // the active one may end in a partial record, flushes every memtable
+  // (which retires that WAL), rewrites the MANIFEST if a write of it failed,
+  // removes the tables failed edits left behind, then clears the error.
+  // Attempts are spaced out by a backoff after a failed one unless
+  // ignore_backoff, and skipped while the Env reports less free space than
+  // the memtables need. Returns OK if the DB is writable on return, else
+  // the (possibly new) background error.
+  // REQUIRES: the caller leads the writer queue (no write group is in
+  // flight; the WAL is this thread's). Releases mu_ during I/O.
+  Status TryResume(bool ignore_backoff) REQUIRES(mu_);
+  // Starts a new WAL in place of the poisoned one and freezes the active
+  // memtable (if not empty) with the old WAL. REQUIRES as TryResume.
+  Status ReplacePoisonedLog() REQUIRES(mu_);
+  // Joins the writer queue, runs TryResume at its head, leaves the queue.
+  Status ResumeInWriterQueue(bool ignore_backoff) REQUIRES(mu_);
+  // The thread started on entering a recoverable error: retries TryResume
+  // now and then until the error clears or the DB closes.
+  void BackgroundRecoveryCall() EXCLUDES(mu_);
+  // Whether a compaction of about `bytes` output may start: false while
+  // compactions back off after running out of space, or if the Env reports
+  // less free space than bytes plus the headroom kept for flushes (then
+  // starts a backoff). REQUIRES: mu_ held.
+  bool SpaceForCompaction(uint64_t bytes) REQUIRES(mu_);
+  // A compaction failed for lack of space: back off before the next one.
+  void BackOffCompactions(const char* why) REQUIRES(mu_);
   void InstallView() REQUIRES(mu_) EXCLUDES(view_mu_);
 
   // --- compaction (db_compaction.cc) ---
@@ -157,13 +193,15 @@ class DBImpl final : public DB {
     bool bottommost = false;   // rewrite level into itself (for the compaction filter)
     bool in_progress = false;  // its compaction is running
     bool done = false;
+    Status status;  // why it stopped early (no space), if it did
   };
   // Picks the next compaction to run (the pending manual request first) and
   // registers it in inflight_; false if there is none that may run now.
   bool PickNextCompaction(Compaction* c) REQUIRES(mu_);
   void BackgroundCompactionCall(std::shared_ptr<Compaction> c) EXCLUDES(mu_);
-  // Releases mu_ during the merge.
-  Status RunCompaction(Compaction* c) REQUIRES(mu_);
+  // Releases mu_ during the merge. *manifest_failed: the error came from
+  // the MANIFEST write (the outputs are then orphan_tables_).
+  Status RunCompaction(Compaction* c, bool* manifest_failed) REQUIRES(mu_);
   // The live snapshots a compaction must preserve, oldest first.
   struct SnapshotBounds {
     SequenceNumber smallest;  // oldest live snapshot, or the last sequence if none
@@ -307,6 +345,24 @@ class DBImpl final : public DB {
   std::shared_ptr<ObsoleteFiles> obsolete_files_;
   bool shutting_down_ GUARDED_BY(mu_) = false;
   Status bg_error_ GUARDED_BY(mu_);
+  // bg_error_ is a no-space error that TryResume clears once space is back.
+  bool bg_error_recoverable_ GUARDED_BY(mu_) = false;
+  // The active WAL may end in a partial record (an append, sync or switch
+  // failed): nothing is appended to it again; TryResume replaces it.
+  bool log_poisoned_ GUARDED_BY(mu_) = false;
+  // Tables written by a flush or compaction whose MANIFEST edit failed: the
+  // edit may be on disk, so they are removed only after the MANIFEST is
+  // rewritten (TryResume), or by the next Open.
+  std::vector<uint64_t> orphan_tables_ GUARDED_BY(mu_);
+  uint64_t next_resume_micros_ GUARDED_BY(mu_) = 0;  // env_->NowMicros() of the next attempt
+  uint64_t resume_backoff_micros_ GUARDED_BY(mu_) = 0;
+  bool recovery_thread_running_ GUARDED_BY(mu_) = false;
+  // Compactions do not start before this time (NowMicros) after one ran out
+  // of space or found too little free space.
+  uint64_t compaction_retry_micros_ GUARDED_BY(mu_) = 0;
+  uint64_t compaction_backoff_micros_ GUARDED_BY(mu_) = 0;
+  // Estimated output bytes of the compactions running now (reserved space).
+  uint64_t compaction_bytes_reserved_ GUARDED_BY(mu_) = 0;
   // Scratch for the leader's combined batch: filled and cleared under mu_,
   // read by the leader without mu_ through the pointer BuildBatchGroup
   // returned (no other writer leads meanwhile).
@@ -322,6 +378,12 @@ class DBImpl final : public DB {
     // undecodable batches, holes) and their bytes; intact records dropped
     // by kPointInTime after the first damage.
     std::atomic<uint64_t> wal_damaged_regions{0}, wal_damaged_bytes{0}, wal_intact_dropped{0};
+    // Writes (Put, Delete, Write, each caller counted) that returned an
+    // error; error states entered; recoveries from them; attempts to
+    // recover that failed; compactions that ran out of space, and
+    // compactions not started for lack of free space.
+    std::atomic<uint64_t> failed_writes{0}, bg_errors{0}, recoveries{0}, failed_recoveries{0};
+    std::atomic<uint64_t> compactions_out_of_space{0}, compactions_deferred{0};
   } stats_;
 };
 

@@ -60,6 +60,15 @@ bool DBImpl::GetProperty(std::string_view name, std::string* value) {
     AppendLevelsTable(*view, value);
     return true;
   }
+  if (name == "lsmkv.error-state" || name == "lsmkv.background-error") {
+    InstrumentedMutexLock lock(&mu_);
+    if (name == "lsmkv.background-error") {
+      *value = bg_error_.ToString();
+    } else {
+      *value = bg_error_.ok() ? "none" : bg_error_recoverable_ ? "recoverable" : "fatal";
+    }
+    return true;
+  }
   if (name == "lsmkv.stats") {
     AppendStatsCounters(*view, value);
     const uint64_t flushed = stats_.flush_bytes;
@@ -116,6 +125,12 @@ void DBImpl::AppendStatsCounters(const ReadView& view, std::string* value) {
   AppendRow(value, "write slowdowns", stats_.slowdown_count);
   AppendRow(value, "write stops", stats_.stall_count);
   AppendRow(value, "stall micros", stats_.stall_micros);
+  AppendRow(value, "failed writes", stats_.failed_writes);
+  AppendRow(value, "background errors", stats_.bg_errors);
+  AppendRow(value, "background error recoveries", stats_.recoveries);
+  AppendRow(value, "failed recovery attempts", stats_.failed_recoveries);
+  AppendRow(value, "compactions out of space", stats_.compactions_out_of_space);
+  AppendRow(value, "compactions deferred for space", stats_.compactions_deferred);
   AppendRow(value, "memtable hits", stats_.memtable_hits);
   AppendRow(value, "tables read by gets", stats_.table_gets);
   AppendRow(value, "wal damaged regions dropped at open", stats_.wal_damaged_regions);

@@ -567,6 +567,7 @@ Status VersionSet::LogAndApplyExclusive(VersionEdit* edit) {
     // The MANIFEST may now end in a partial record: never append to it again.
     manifest_log_.reset();
     manifest_file_.reset();
+    manifest_write_failed_ = true;
     LSMKV_LOG(info_log_, "MANIFEST write failed: %s", s.ToString().c_str());
     return s;
   }
@@ -581,6 +582,7 @@ Status VersionSet::LogAndApplyExclusive(VersionEdit* edit) {
     manifest_size_ = 0;
   }
   manifest_size_ = manifest_log_->file_size();
+  manifest_write_failed_ = false;  // the new MANIFEST holds the whole state
   log_number_ = edit->log_number();
   current_ = std::move(v);
   return Status::OK();

@@ -171,6 +171,14 @@ class VersionSet {
     mu_->AssertHeld();
     return next_file_number_;
   }
+  // True after a MANIFEST write failed, until a later LogAndApply succeeds
+  // (which starts a new MANIFEST). Meanwhile the failed edit may or may not
+  // be on disk, so files it added or removed must be neither deleted nor
+  // trusted: the DB deletes nothing until this clears.
+  bool ManifestWriteFailed() const {
+    mu_->AssertHeld();
+    return manifest_write_failed_;
+  }
   uint64_t ManifestFileNumber() const {
     mu_->AssertHeld();
     return manifest_file_number_;
@@ -232,6 +240,7 @@ class VersionSet {
   std::unique_ptr<WritableFile> manifest_file_ GUARDED_BY(mu_);
   std::unique_ptr<log::Writer> manifest_log_ GUARDED_BY(mu_);
   uint64_t manifest_size_ GUARDED_BY(mu_) = 0;
+  bool manifest_write_failed_ GUARDED_BY(mu_) = false;  // see ManifestWriteFailed
   std::vector<uint64_t> obsolete_manifests_ GUARDED_BY(mu_);
   std::shared_ptr<Version> current_ GUARDED_BY(mu_);
   // A LogAndApply is writing the MANIFEST; others wait on manifest_cv_.

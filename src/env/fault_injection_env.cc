@@ -135,13 +135,19 @@ class FaultWritableFile final : public WritableFile {
     if (closed_) return ClosedError();
     Status s = env_->CheckMutation(FaultOp::kAppend, fname_);
     if (!s.ok()) return s;
-    buffer_.append(data);
+    const uint64_t fit = env_->ChargeSpace(data.size());
+    DCHECK_LE(fit, data.size());
+    buffer_.append(data.substr(0, fit));
     {
       MutexLock guard(&env_->mu_);
-      info_->size += data.size();
+      info_->size += fit;
       DCHECK_LE(info_->synced, info_->size);
     }
-    return buffer_.size() >= kPushThreshold ? Push() : Status::OK();
+    s = buffer_.size() >= kPushThreshold ? Push() : Status::OK();
+    if (s.ok() && fit < data.size()) {
+      return Status::NoSpace(fname_, "no space left on device (simulated full disk)");
+    }
+    return s;
   }
 
   Status Flush() override {
@@ -361,6 +367,59 @@ void FaultInjectionEnv::SetInjectionObserver(
   observer_ = std::move(fn);
 }
 
+void FaultInjectionEnv::SetSpaceLimit(uint64_t bytes) {
+  MutexLock guard(&mu_);
+  space_limited_ = true;
+  space_left_ = bytes;
+}
+
+void FaultInjectionEnv::AddSpace(uint64_t bytes) {
+  MutexLock guard(&mu_);
+  space_left_ += bytes;
+}
+
+void FaultInjectionEnv::ClearSpaceLimit() {
+  MutexLock guard(&mu_);
+  space_limited_ = false;
+}
+
+uint64_t FaultInjectionEnv::NoSpaceCount() const {
+  MutexLock guard(&mu_);
+  return no_space_count_;
+}
+
+uint64_t FaultInjectionEnv::ChargeSpace(uint64_t n) {
+  MutexLock guard(&mu_);
+  if (!space_limited_) return n;
+  const uint64_t fit = std::min(n, space_left_);
+  space_left_ -= fit;
+  if (fit < n) no_space_count_++;
+  return fit;
+}
+
+void FaultInjectionEnv::RefundSpaceLocked(const std::string& path) {
+  if (!space_limited_) return;
+  uint64_t size = 0;
+  auto it = files_.find(path);
+  if (it != files_.end()) {
+    size = it->second->size;  // includes bytes still buffered in the open file
+  } else if (!target()->GetFileSize(path, &size).ok()) {
+    return;
+  }
+  space_left_ += size;
+}
+
+Status FaultInjectionEnv::GetFreeSpace(const std::string& path, uint64_t* bytes) {
+  {
+    MutexLock guard(&mu_);
+    if (space_limited_) {
+      *bytes = space_left_;
+      return Status::OK();
+    }
+  }
+  return target()->GetFreeSpace(path, bytes);
+}
+
 void FaultInjectionEnv::ClearFaults() {
   MutexLock guard(&mu_);
   for (Fault& f : faults_) f.mode = Fault::Mode::kNone;
@@ -500,9 +559,14 @@ Status FaultInjectionEnv::OpenWritable(const std::string& fname, bool append,
   if (!s.ok()) return s;
 
   const bool existed = target()->FileExists(path);
+  const uint64_t left_before = space_left_;
+  if (existed && !append) RefundSpaceLocked(path);  // truncated
   std::unique_ptr<WritableFile> file;
   s = append ? target()->NewAppendableFile(fname, &file) : target()->NewWritableFile(fname, &file);
-  if (!s.ok()) return s;
+  if (!s.ok()) {
+    space_left_ = left_before;
+    return s;
+  }
   uint64_t current_size = 0;
   if (existed && append) {
     s = target()->GetFileSize(path, &current_size);
@@ -563,8 +627,13 @@ Status FaultInjectionEnv::RemoveFile(const std::string& fname) {
     if (!s.ok()) return s;
     op.restore = true;
   }
+  uint64_t left_before = space_left_;
+  RefundSpaceLocked(path);
   s = target()->RemoveFile(fname);
-  if (!s.ok()) return s;
+  if (!s.ok()) {
+    space_left_ = left_before;
+    return s;
+  }
   files_.erase(path);
   if (is_new) {
     // Never durable: undoing its creation is enough.
@@ -630,8 +699,13 @@ Status FaultInjectionEnv::RenameFile(const std::string& src, const std::string& 
     if (!s.ok()) return s;
     op.restore = true;
   }
+  const uint64_t left_before = space_left_;
+  if (target()->FileExists(to)) RefundSpaceLocked(to);  // replaced
   s = target()->RenameFile(src, target_name);
-  if (!s.ok()) return s;
+  if (!s.ok()) {
+    space_left_ = left_before;
+    return s;
+  }
 
   auto it = files_.find(from);
   if (it != files_.end()) {

@@ -62,6 +62,15 @@
 // for an op replaces the previous one. kEACCES fails like a permission
 // denial: Status::IOError whose message says "Permission denied".
 //
+// Simulated full disk: SetSpaceLimit(n) lets appends add at most n more bytes
+// (net: removing a file, or truncating one by opening it with
+// NewWritableFile, or renaming over one, gives its size back). An Append that
+// does not fit writes the prefix that fits and fails with Status::NoSpace, as
+// a real filesystem does (the file then ends in a partial write).
+// GetFreeSpace reports the bytes left while a limit is set, and the target's
+// answer otherwise. AddSpace(n) frees n bytes (an operator deleting a filler
+// file); ClearSpaceLimit() removes the limit. ClearFaults leaves it.
+//
 // Read damage (successful reads only, both kinds of read file): CorruptReads
 // flips one bit of a result, ShortReads returns a strict prefix of it (OK
 // status, as at the end of the file). SetInjectionObserver is told about
@@ -133,6 +142,13 @@ class FaultInjectionEnv : public EnvWrapper {
   // seeded with seed: the same seed gives the same sequence of failures.
   void FailRandomly(FaultOp op, double probability, uint64_t seed,
                     FaultKind kind = FaultKind::kEIO);
+  // ---- Simulated full disk (see the file comment).
+  void SetSpaceLimit(uint64_t bytes);
+  void AddSpace(uint64_t bytes);
+  void ClearSpaceLimit();
+  // Appends refused (in whole or in part) for lack of space so far.
+  uint64_t NoSpaceCount() const;
+
   // Each successful non-empty read has one bit flipped with this probability.
   void CorruptReads(double probability, uint64_t seed);
   // Each successful non-empty read is cut to a random strict prefix (maybe
@@ -174,6 +190,7 @@ class FaultInjectionEnv : public EnvWrapper {
   Status RenameFile(const std::string& src, const std::string& target) override;
   Status LinkFile(const std::string& src, const std::string& target) override;
   Status SyncDir(const std::string& dir) override;
+  Status GetFreeSpace(const std::string& path, uint64_t* bytes) override;
   Status LockFile(const std::string& fname, FileLock** lock) override;
 
  private:
@@ -214,6 +231,13 @@ class FaultInjectionEnv : public EnvWrapper {
   // error, or OK. Takes mu_.
   Status MaybeFail(FaultOp op, const std::string& what) EXCLUDES(mu_);
   Status MaybeFailLocked(FaultOp op, const std::string& what) REQUIRES(mu_);
+  // With a space limit: how many of n bytes appended to a file fit (all of
+  // them without a limit); charges them. Takes mu_.
+  uint64_t ChargeSpace(uint64_t n) EXCLUDES(mu_);
+  // With a space limit: the bytes of path (tracked or on the target) return
+  // to the budget; call before path is removed or overwritten.
+  void RefundSpaceLocked(const std::string& path) REQUIRES(mu_);
+
   // IOError if inactive.
   Status CheckActiveLocked(const std::string& what) const REQUIRES(mu_);
   // Both checks under one lock: inactive first, then injection.
@@ -254,6 +278,9 @@ class FaultInjectionEnv : public EnvWrapper {
   uint64_t shortened_reads_ GUARDED_BY(mu_) = 0;
   std::string damage_suffix_ GUARDED_BY(mu_);
   std::function<void(FaultOp, const std::string&)> observer_ GUARDED_BY(mu_);
+  bool space_limited_ GUARDED_BY(mu_) = false;
+  uint64_t space_left_ GUARDED_BY(mu_) = 0;
+  uint64_t no_space_count_ GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace lsmkv

@@ -103,6 +103,46 @@ TEST_P(FaultInjectionEnvTest, UnsyncedTailIsCutAtSyncedSize) {
   EXPECT_EQ("", OnTarget("never_synced")) << "entry durable, data not";
 }
 
+// ---------------------------------------------------------------- full disk
+
+// An append that does not fit writes what fits and fails with NoSpace;
+// removing, truncating or renaming over a file gives its bytes back;
+// GetFreeSpace reports what is left.
+TEST_P(FaultInjectionEnvTest, SpaceLimitCutsAppendsAndRefundsRemovals) {
+  Write("old", "0123456789", true);
+  env_->SetSpaceLimit(10);
+  uint64_t free_bytes = 0;
+  ASSERT_TRUE(env_->GetFreeSpace(dir_, &free_bytes).ok());
+  EXPECT_EQ(10u, free_bytes);
+  std::unique_ptr<WritableFile> f;
+  ASSERT_TRUE(env_->NewWritableFile(Path("f"), &f).ok());
+  ASSERT_TRUE(f->Append("abcdef").ok());
+  Status s = f->Append("ghijkl");
+  EXPECT_TRUE(s.IsNoSpace()) << s.ToString();
+  ASSERT_TRUE(f->Close().ok());
+  EXPECT_EQ("abcdefghij", OnTarget("f")) << "the part that fitted is written";
+  EXPECT_EQ(1u, env_->NoSpaceCount());
+  ASSERT_TRUE(env_->GetFreeSpace(dir_, &free_bytes).ok());
+  EXPECT_EQ(0u, free_bytes);
+
+  ASSERT_TRUE(env_->RemoveFile(Path("old")).ok());  // written before the limit: refunded too
+  ASSERT_TRUE(env_->GetFreeSpace(dir_, &free_bytes).ok());
+  EXPECT_EQ(10u, free_bytes);
+  ASSERT_TRUE(env_->NewWritableFile(Path("f"), &f).ok());  // truncates f
+  ASSERT_TRUE(env_->GetFreeSpace(dir_, &free_bytes).ok());
+  EXPECT_EQ(20u, free_bytes);
+  ASSERT_TRUE(f->Append(std::string(20, 'x')).ok());
+  EXPECT_TRUE(f->Append("y").IsNoSpace());
+  env_->AddSpace(5);
+  EXPECT_TRUE(f->Append("y").ok());
+  ASSERT_TRUE(f->Close().ok());
+  env_->ClearSpaceLimit();
+  std::unique_ptr<WritableFile> g;
+  ASSERT_TRUE(env_->NewWritableFile(Path("g"), &g).ok());
+  EXPECT_TRUE(g->Append(std::string(1000, 'z')).ok()) << "no limit any more";
+  ASSERT_TRUE(g->Close().ok());
+}
+
 TEST_P(FaultInjectionEnvTest, NewFileWithoutSyncDirDisappears) {
   Write("new", "synced data", true);
   ASSERT_TRUE(env_->CreateDir(Path("sub")).ok());

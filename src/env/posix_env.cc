@@ -12,6 +12,7 @@
 #include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -456,6 +457,15 @@ class PosixEnv final : public Env {
     }
     Status c = CloseFd(dir, fd);
     return s.ok() ? c : s;
+  }
+
+  Status GetFreeSpace(const std::string& path, uint64_t* bytes) override {
+    struct statvfs st;
+    while (::statvfs(path.c_str(), &st) != 0) {
+      if (errno != EINTR) return PosixError("statvfs " + path, errno);
+    }
+    *bytes = static_cast<uint64_t>(st.f_bavail) * static_cast<uint64_t>(st.f_frsize);
+    return Status::OK();
   }
 
   Status LockFile(const std::string& fname, FileLock** lock) override {
