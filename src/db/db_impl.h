@@ -100,7 +100,8 @@ class DBImpl final : public DB {
   // For tests: waits until no flush is pending or running.
   Status TEST_WaitForBackgroundWork() EXCLUDES(mu_);
   // For tests: waits until the background recovery thread (started on a
-  // recoverable error) has stopped; returns the error state then.
+  // recoverable error) has stopped; returns the error state then, or Busy
+  // if the thread still runs after 60 s of real time.
   Status TEST_WaitForRecoveryThread() EXCLUDES(mu_);
   // For tests: checks the current version — levels >= 1 sorted with disjoint
   // user-key ranges, and every file's smallest/largest key, sequence range and

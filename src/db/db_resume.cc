@@ -17,6 +17,7 @@
 //     that), no file is deleted (DeleteObsoleteFiles checks bg_error_) and
 //     the tables the failed edit named stay (orphan_tables_), then go.
 #include <algorithm>
+#include <chrono>
 
 #include "base/filename.h"
 #include "db/db_impl.h"
@@ -202,8 +203,17 @@ Status DBImpl::ReplacePoisonedLog() {
 }
 
 Status DBImpl::TEST_WaitForRecoveryThread() {
+  // Real time bounds the wait so that a recovery which never succeeds fails
+  // the test instead of hanging it.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
   InstrumentedMutexLock lock(&mu_);
-  while (recovery_thread_running_) bg_cv_.Wait(&mu_);
+  while (recovery_thread_running_) {
+    if (std::chrono::steady_clock::now() >= deadline) {
+      return Status::Busy("recovery thread still running after 60 s; error: ",
+                          bg_error_.ToString());
+    }
+    bg_cv_.WaitFor(&mu_, std::chrono::milliseconds(100));
+  }
   return bg_error_;
 }
 
