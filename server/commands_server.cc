@@ -103,9 +103,10 @@ void ConfigCommand(CommandContext& ctx) {
     ServerStats& st = *ctx.server.stats;
     for (auto* counter :
          {&st.connections_received, &st.rejected_connections, &st.commands_processed,
-          &st.net_input_bytes, &st.net_output_bytes, &st.error_replies, &st.protocol_errors}) {
+          &st.net_input_bytes, &st.net_output_bytes, &st.protocol_errors}) {
       counter->store(0, std::memory_order_relaxed);
     }
+    st.errors.Reset();
     ctx.server.keyspace->keyspace_hits.store(0, std::memory_order_relaxed);
     ctx.server.keyspace->keyspace_misses.store(0, std::memory_order_relaxed);
     ctx.server.keyspace->expired_keys.store(0, std::memory_order_relaxed);

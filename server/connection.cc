@@ -130,6 +130,7 @@ void Connection::Process() {
   DCHECK(!reading_ && !writing_);  // runs between socket operations
   ServerContext& ctx = server_->context();
   Reply reply(&out_, state_.protocol.load(std::memory_order_relaxed));
+  reply.set_error_stats(&ctx.stats->errors);
   while (true) {
     ExecuteBuffered(ctx, reply);
     state_.query_buffer_bytes.store(parser_.buffered(), std::memory_order_relaxed);
@@ -167,7 +168,6 @@ void Connection::ExecuteBuffered(ServerContext& ctx, Reply& reply) {
     if (result == RespParser::Result::kError) {
       batch_.Finish(reply);
       ctx.stats->protocol_errors.fetch_add(1, std::memory_order_relaxed);
-      ctx.stats->error_replies.fetch_add(1, std::memory_order_relaxed);
       reply.Error("ERR " + parser_.error());
       close_after_write_ = true;
       break;

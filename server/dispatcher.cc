@@ -28,7 +28,6 @@ void Reject(ServerContext& server, ClientState& client, const CommandSpec* spec,
             std::string_view error) {
   if (client.in_multi) client.multi_failed = true;
   if (spec != nullptr) spec->stats.rejected_calls.fetch_add(1, std::memory_order_relaxed);
-  server.stats->error_replies.fetch_add(1, std::memory_order_relaxed);
   reply.Error(error);
 }
 
@@ -48,7 +47,6 @@ void RunHandler(ServerContext& server, ClientState& client, const CommandSpec& s
   CommandContext ctx{server, client, spec, args, reply, txn, in_exec};
   spec.handler(ctx);
   const bool failed = reply.errors() != errors_before;
-  if (failed) server.stats->error_replies.fetch_add(1, std::memory_order_relaxed);
   const int64_t elapsed = NowMicros(server) - start_us;  // the wall clock may step back
   spec.stats.Record(elapsed > 0 ? static_cast<uint64_t>(elapsed) : 0, failed);
   server.stats->commands_processed.fetch_add(1, std::memory_order_relaxed);
@@ -99,8 +97,12 @@ void PipelineBatch::Finish(Reply& reply) {
   if (!s.ok()) {
     reply.buffer()->resize(reply_start_);
     for (size_t i = 0; i < commands_; i++) reply.Error("ERR " + s.ToString());
+    for (const CommandSpec* spec : specs_) {
+      spec->stats.failed_calls.fetch_add(1, std::memory_order_relaxed);
+    }
   }
   commands_ = 0;
+  specs_.clear();
 }
 
 void ExecuteCommand(ServerContext& server, ClientState& client, std::vector<std::string>& args,
@@ -146,6 +148,7 @@ void ExecuteCommand(ServerContext& server, ClientState& client, std::vector<std:
     const int64_t start_us = NowMicros(server);
     batch->txn_.set_now_ms(Clock::MicrosToMillis(start_us));
     batch->commands_++;
+    batch->specs_.push_back(spec);
     RunHandler(server, client, *spec, args, reply, batch->txn_, /*in_exec=*/false, start_us);
     if (batch->txn_.pending_bytes() >= kMaxBatchBytes) batch->Finish(reply);
     return;
@@ -169,7 +172,6 @@ void ExecuteCommand(ServerContext& server, ClientState& client, std::vector<std:
     Status s = txn.Commit();
     if (!s.ok()) {
       out->resize(mark);
-      server.stats->error_replies.fetch_add(1, std::memory_order_relaxed);
       spec->stats.failed_calls.fetch_add(1, std::memory_order_relaxed);
       reply.Error("ERR " + s.ToString());
     }

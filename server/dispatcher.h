@@ -52,6 +52,8 @@ class PipelineBatch {
   KeyLocks::Guard guard_;
   size_t reply_start_ = 0;
   size_t commands_ = 0;
+  // The batch's commands: each counts as failed if the commit fails.
+  std::vector<const CommandSpec*> specs_;
 };
 
 // Executes args (args[0] is the command name) for client, appending the

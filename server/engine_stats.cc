@@ -86,4 +86,20 @@ EngineStats ReadEngineStats(DB* db) {
   return ParseEngineStats(stats_text, levels_text);
 }
 
+std::string EngineErrorState(DB* db) {
+  std::string state;
+  if (!db->GetProperty("lsmkv.error-state", &state)) return "unknown";
+  return state;
+}
+
+std::string EngineBackgroundError(DB* db) {
+  if (EngineErrorState(db) == "none") return "none";
+  std::string text;
+  if (!db->GetProperty("lsmkv.background-error", &text)) return "unknown";
+  for (char& c : text) {
+    if (c == '\r' || c == '\n') c = ' ';
+  }
+  return text;
+}
+
 }  // namespace lsmkv::server

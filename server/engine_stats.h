@@ -36,6 +36,13 @@ EngineStats ParseEngineStats(const std::string& stats_text, const std::string& l
 // Reads and parses the properties of db.
 EngineStats ReadEngineStats(DB* db);
 
+// The engine's error state (property "lsmkv.error-state"): "none",
+// "recoverable" (writes refused until the background error clears, e.g. a
+// full disk) or "fatal" (writes refused until the database is reopened).
+std::string EngineErrorState(DB* db);
+// The background error's text on one line ("none" without one).
+std::string EngineBackgroundError(DB* db);
+
 }  // namespace lsmkv::server
 
 #endif  // LSMKV_SERVER_ENGINE_STATS_H_

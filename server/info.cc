@@ -19,12 +19,12 @@ namespace lsmkv::server {
 
 namespace {
 
-const char* const kDefaultSections[] = {"server",      "clients",  "memory",
-                                        "persistence", "stats",    "replication",
-                                        "cpu",         "keyspace", "lsmkv"};
-const char* const kAllSections[] = {"server",   "clients",     "memory", "persistence",
-                                    "stats",    "replication", "cpu",    "commandstats",
-                                    "keyspace", "lsmkv"};
+const char* const kDefaultSections[] = {"server",   "clients",     "memory", "persistence",
+                                        "stats",    "replication", "cpu",    "errorstats",
+                                        "keyspace", "lsmkv"};
+const char* const kAllSections[] = {"server",     "clients",     "memory", "persistence",
+                                    "stats",      "replication", "cpu",    "commandstats",
+                                    "errorstats", "keyspace",    "lsmkv"};
 
 class Section {
  public:
@@ -141,8 +141,11 @@ void PersistenceSection(ServerContext& server, std::string* out) {
   s.Field("aof_rewrite_in_progress", 0);
   s.Field("aof_rewrite_scheduled", 0);
   s.Field("aof_last_bgrewrite_status", "ok");
-  s.Field("aof_last_write_status",
-          ks.last_sync_error_ms.load(std::memory_order_relaxed) == 0 ? "ok" : "err");
+  // "err" while the engine refuses writes (a full disk, an I/O error) or
+  // since the last background fsync failed.
+  const bool write_error = ks.last_sync_error_ms.load(std::memory_order_relaxed) != 0 ||
+                           EngineErrorState(ks.db()) != "none";
+  s.Field("aof_last_write_status", write_error ? "err" : "ok");
   s.Field("appendfsync", server.config->Get(*Config::Find("appendfsync")));
   s.Field("lsmkv_background_syncs", Load(ks.syncs));
 }
@@ -166,7 +169,7 @@ void StatsSection(ServerContext& server, std::string* out) {
   s.Field("keyspace_misses", Load(ks.keyspace_misses));
   s.Field("pubsub_channels", 0);
   s.Field("pubsub_patterns", 0);
-  s.Field("total_error_replies", Load(st.error_replies));
+  s.Field("total_error_replies", st.errors.total());
   s.Field("total_protocol_errors", Load(st.protocol_errors));
 }
 
@@ -205,6 +208,13 @@ void CommandStatsSection(ServerContext& server, std::string* out) {
   }
 }
 
+void ErrorStatsSection(ServerContext& server, std::string* out) {
+  Section s(out, "Errorstats");
+  for (const auto& [code, count] : server.stats->errors.ByCode()) {
+    s.Field("errorstat_" + code, "count=" + std::to_string(count));
+  }
+}
+
 void KeyspaceSection(ServerContext& server, std::string* out) {
   Section s(out, "Keyspace");
   uint64_t keys = 0, with_deadline = 0;
@@ -217,6 +227,9 @@ void KeyspaceSection(ServerContext& server, std::string* out) {
 
 void LsmkvSection(ServerContext& server, std::string* out) {
   Section s(out, "Lsmkv");
+  DB* db = server.keyspace->db();
+  s.Field("lsmkv_error_state", EngineErrorState(db));
+  s.Field("lsmkv_background_error", EngineBackgroundError(db));
   const EngineStats stats = ReadEngineStats(server.keyspace->db());
   for (const auto& [name, value] : stats.counters) {
     if (name == "write_amplification") {
@@ -266,6 +279,7 @@ std::string BuildInfo(ServerContext& server, const std::vector<std::string>& req
     if (section == "replication") ReplicationSection(&out);
     if (section == "cpu") CpuSection(&out);
     if (section == "commandstats") CommandStatsSection(server, &out);
+    if (section == "errorstats") ErrorStatsSection(server, &out);
     if (section == "keyspace") KeyspaceSection(server, &out);
     if (section == "lsmkv") LsmkvSection(server, &out);
   }

@@ -133,12 +133,30 @@ class MetricsCollector : public prometheus::Collectable {
               context_->expiry_filter ? static_cast<double>(context_->expiry_filter->removed()) : 0,
               {{"by", "compaction"}});
     out->push_back(std::move(expired));
+    MetricFamily errors =
+        Family("lsmkv_server_error_replies_total",
+               "Error replies sent, by error code (ERR, WRONGTYPE, ...).", MetricType::Counter);
+    for (const auto& [code, count] : st.errors.ByCode()) {
+      AddSample(&errors, static_cast<double>(count), {{"code", code}});
+    }
+    out->push_back(std::move(errors));
     gauge("lsmkv_server_resident_memory_bytes", "Resident set size of the process.",
           static_cast<double>(ResidentBytes()));
   }
 
   void CollectEngine(std::vector<MetricFamily>* out) const {
-    const EngineStats stats = ReadEngineStats(context_->keyspace->db());
+    DB* db = context_->keyspace->db();
+    // 1 for the state the engine is in, 0 for the others.
+    MetricFamily state = Family("lsmkv_engine_error_state",
+                                "The engine's error state: none, recoverable (writes refused "
+                                "until the error clears, e.g. a full disk) or fatal.",
+                                MetricType::Gauge);
+    const std::string current = EngineErrorState(db);
+    for (const char* name : {"none", "recoverable", "fatal"}) {
+      AddSample(&state, current == name ? 1 : 0, {{"state", name}});
+    }
+    out->push_back(std::move(state));
+    const EngineStats stats = ReadEngineStats(db);
     for (const auto& [name, value] : stats.counters) {
       MetricFamily f = Family("lsmkv_engine_" + name, "lsmkv engine statistic '" + name + "'.",
                               MetricType::Gauge);

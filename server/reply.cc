@@ -32,6 +32,7 @@ void Reply::Status(std::string_view text) {
 
 void Reply::Error(std::string_view text) {
   errors_++;
+  if (error_stats_ != nullptr) error_stats_->Record(text);
   out_->push_back('-');
   const size_t start = out_->size();
   out_->append(text);

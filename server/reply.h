@@ -13,6 +13,8 @@
 #include <string>
 #include <string_view>
 
+#include "server/error_stats.h"
+
 namespace lsmkv::server {
 
 class Reply {
@@ -23,6 +25,9 @@ class Reply {
   int protocol() const { return protocol_; }
   void set_protocol(int protocol) { protocol_ = protocol; }
   std::string* buffer() { return out_; }
+  // Every Error() is also recorded in *stats (the server's error counts).
+  // REQUIRES: stats outlives this object.
+  void set_error_stats(ErrorStats* stats) { error_stats_ = stats; }
 
   // "+text": REQUIRES text holds no CR or LF.
   void Status(std::string_view text);
@@ -51,6 +56,7 @@ class Reply {
   std::string* out_;
   int protocol_;
   uint64_t errors_ = 0;
+  ErrorStats* error_stats_ = nullptr;
 };
 
 // Formats like Redis's "%.17Lf" with trailing zeros (and a trailing '.')

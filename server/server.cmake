@@ -34,7 +34,7 @@ if(LSMKV_BUILD_TESTS)
   find_package(GTest REQUIRED)
   # Unit tests: parser, replies, glob, value encoding, config, command logic.
   file(GLOB LSMKV_SERVER_TESTS CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/server/*_test.cc)
-  list(FILTER LSMKV_SERVER_TESTS EXCLUDE REGEX "server_integration_test\\.cc$")
+  list(FILTER LSMKV_SERVER_TESTS EXCLUDE REGEX "(server_integration_test|server_full_disk_test)\\.cc$")
   foreach(test_source ${LSMKV_SERVER_TESTS})
     get_filename_component(test_name ${test_source} NAME_WE)
     add_executable(server_${test_name} ${test_source})
@@ -50,6 +50,14 @@ if(LSMKV_BUILD_TESTS)
   target_link_libraries(server_integration_test PRIVATE lsmkv_server_lib GTest::gtest GTest::gtest_main)
   add_test(NAME server_integration_test COMMAND server_integration_test)
   set_tests_properties(server_integration_test PROPERTIES TIMEOUT 300
+    ENVIRONMENT "LSMKV_SERVER_BIN=$<TARGET_FILE:lsmkv_server>")
+
+  # A real full disk: mounts a small tmpfs (root only; exits 77, reported as
+  # skipped, without the right to mount) and fills it through the server.
+  add_executable(server_full_disk_test server/server_full_disk_test.cc server/test_client.cc)
+  target_link_libraries(server_full_disk_test PRIVATE lsmkv_server_lib GTest::gtest)
+  add_test(NAME server_full_disk_test COMMAND server_full_disk_test)
+  set_tests_properties(server_full_disk_test PROPERTIES TIMEOUT 180 SKIP_RETURN_CODE 77
     ENVIRONMENT "LSMKV_SERVER_BIN=$<TARGET_FILE:lsmkv_server>")
 
   # redis-cli and redis-benchmark against the server (Debian redis-tools).

@@ -11,6 +11,8 @@
 #include <functional>
 #include <string>
 
+#include "server/error_stats.h"
+
 namespace lsmkv::server {
 
 class ClientRegistry;
@@ -26,7 +28,7 @@ struct ServerStats {
   std::atomic<uint64_t> commands_processed{0};
   std::atomic<uint64_t> net_input_bytes{0};
   std::atomic<uint64_t> net_output_bytes{0};
-  std::atomic<uint64_t> error_replies{0};
+  ErrorStats errors;  // every error reply, by code
   std::atomic<uint64_t> protocol_errors{0};
   std::atomic<uint64_t> sweep_runs{0};
   // Maintained by the server's once-a-second tick.

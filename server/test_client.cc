@@ -197,9 +197,13 @@ bool ServerProcess::Start(const std::string& binary, const std::string& dir,
   log_path_ = dir + ".log";
   std::vector<std::string> args = {binary, "--port", "0", "--dir", dir};
   args.insert(args.end(), extra.begin(), extra.end());
+  // Empty the log before the child starts: a previous server's "listening
+  // on" line must not be read as this one's.
+  const int truncated = open(log_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  if (truncated >= 0) close(truncated);
   pid_ = fork();
   if (pid_ == 0) {
-    const int fd = open(log_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    const int fd = open(log_path_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
     dup2(fd, 1);
     dup2(fd, 2);
     std::vector<char*> argv;
