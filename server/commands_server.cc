@@ -103,7 +103,7 @@ void ConfigCommand(CommandContext& ctx) {
     ServerStats& st = *ctx.server.stats;
     for (auto* counter :
          {&st.connections_received, &st.rejected_connections, &st.commands_processed,
-          &st.net_input_bytes, &st.net_output_bytes, &st.protocol_errors}) {
+          &st.net_input_bytes, &st.net_output_bytes, &st.protocol_errors, &st.request_timeouts}) {
       counter->store(0, std::memory_order_relaxed);
     }
     st.errors.Reset();

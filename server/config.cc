@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "server/resp_parser.h"
+#include "server/value_codec.h"
 
 namespace lsmkv::server {
 
@@ -16,6 +17,8 @@ namespace {
 constexpr int64_t kIntMax = std::numeric_limits<int32_t>::max();
 constexpr int64_t kLongMax = std::numeric_limits<int64_t>::max();
 constexpr int64_t kMiB = 1024 * 1024;
+// The engine takes values up to 2^31 bytes; a value is a bulk plus a header.
+constexpr int64_t kMaxBulkLen = (int64_t{1} << 31) - static_cast<int64_t>(kMaxValueHeader);
 
 std::string Lower(std::string_view text) {
   std::string out(text);
@@ -123,9 +126,10 @@ std::vector<SettingInfo> BuildTable() {
        true,
        "512mb",
        kMiB,
-       kLongMax,
+       kMaxBulkLen,
        {},
-       "largest bulk string in a request (and largest value)"},
+       "largest bulk string in a request (and largest value); at run time at most "
+       "max(512mb, the value at startup)"},
       {Setting::kClientQueryBufferLimit,
        "client-query-buffer-limit",
        K::kBytes,
@@ -145,6 +149,24 @@ std::vector<SettingInfo> BuildTable() {
        {},
        "\"normal HARD SOFT SECONDS\": a client whose pending replies exceed HARD bytes gets an "
        "error and is disconnected (0 = unlimited; SOFT and SECONDS are accepted and ignored)"},
+      {Setting::kProtoMaxMultibulkLen,
+       "proto-max-multibulk-len",
+       K::kInt,
+       true,
+       "1048576",
+       1,
+       kIntMax,
+       {},
+       "most arguments in one command; more is a protocol error"},
+      {Setting::kClientRequestTimeout,
+       "client-request-timeout",
+       K::kInt,
+       true,
+       "60",
+       0,
+       kIntMax,
+       {},
+       "close a client whose request stays incomplete this many seconds (0 = never)"},
       {Setting::kIoThreads,
        "io-threads",
        K::kInt,
@@ -297,10 +319,21 @@ const SettingInfo* Config::Find(std::string_view name) {
 
 Config::Config() {
   for (auto& v : ints_) v.store(0, std::memory_order_relaxed);
+  for (auto& v : bounds_) v.store(0, std::memory_order_relaxed);
   for (const SettingInfo& info : Table()) {
     std::string error = Set(info, info.default_value);
     (void)error;  // defaults are valid by construction (config_test checks)
   }
+}
+
+bool Config::SetUpperBound(Setting id, int64_t max) {
+  bounds_[static_cast<int>(id)].store(max, std::memory_order_relaxed);
+  return Int(id) <= max;
+}
+
+int64_t Config::UpperBound(const SettingInfo& info) const {
+  const int64_t bound = bounds_[static_cast<int>(info.id)].load(std::memory_order_relaxed);
+  return bound > 0 ? std::min(bound, info.max) : info.max;
 }
 
 std::string Config::Set(const SettingInfo& info, std::string_view text) {
@@ -317,14 +350,16 @@ std::string Config::Set(const SettingInfo& info, std::string_view text) {
     case SettingKind::kInt: {
       int64_t value = 0;
       if (!ParseInt64(text, &value)) return "argument couldn't be parsed into an integer";
-      if (value < info.min || value > info.max) return RangeError(info.min, info.max);
+      if (value < info.min || value > UpperBound(info))
+        return RangeError(info.min, UpperBound(info));
       ints_[index].store(value, std::memory_order_relaxed);
       return "";
     }
     case SettingKind::kBytes: {
       int64_t value = 0;
       if (!ParseMemory(text, &value)) return "argument must be a memory value";
-      if (value < info.min || value > info.max) return RangeError(info.min, info.max);
+      if (value < info.min || value > UpperBound(info))
+        return RangeError(info.min, UpperBound(info));
       ints_[index].store(value, std::memory_order_relaxed);
       return "";
     }

@@ -37,6 +37,8 @@ enum class Setting : int {
   kProtoMaxBulkLen,
   kClientQueryBufferLimit,
   kClientOutputBufferLimit,
+  kProtoMaxMultibulkLen,
+  kClientRequestTimeout,
   kIoThreads,
   kHz,
   kMetricsPort,
@@ -87,6 +89,14 @@ class Config {
   }
   std::string String(Setting id) const EXCLUDES(strings_mu_);
 
+  // Lowers the largest value Set accepts for a numeric setting below the
+  // table's max, for limits that must agree with something fixed at startup
+  // (proto-max-bulk-len with the engine's value limit, maxclients with the
+  // open-file limit). Returns false if the current value is above max (the
+  // caller decides whether to lower it).
+  bool SetUpperBound(Setting id, int64_t max);
+  int64_t UpperBound(const SettingInfo& info) const;
+
   // Parses argv (after the program name): "--name value" pairs, "--config
   // FILE", a leading positional config file path. The file is read first, so
   // the command line overrides it. Returns "" or an error message; *help is
@@ -102,6 +112,8 @@ class Config {
 
  private:
   std::atomic<int64_t> ints_[static_cast<int>(Setting::kCount)];
+  // 0 = the table's max applies.
+  std::atomic<int64_t> bounds_[static_cast<int>(Setting::kCount)];
   mutable Mutex strings_mu_;
   std::string strings_[static_cast<int>(Setting::kCount)] GUARDED_BY(strings_mu_);
   std::string config_file_;

@@ -28,7 +28,10 @@ std::string Endpoint(const asio::ip::tcp::endpoint& endpoint) {
 }  // namespace
 
 Connection::Connection(Server* server, asio::ip::tcp::socket socket)
-    : server_(server), socket_(std::move(socket)), batch_(server->context().keyspace) {
+    : server_(server),
+      socket_(std::move(socket)),
+      stop_timer_(socket_.get_executor()),
+      batch_(server->context().keyspace) {
   ServerContext& ctx = server_->context();
   state_.id = ctx.clients->NextId();
   state_.created_ms = ctx.keyspace->clock()->NowMs();
@@ -73,16 +76,37 @@ void Connection::Stop() {
       self->socket_.cancel(ec);  // OnRead sees operation_aborted and closes
     } else if (!self->writing_) {
       self->Close();
+    } else {
+      // A write is pending: give the client a moment to take it, then
+      // cancel it (OnWrite sees the error and closes).
+      self->stop_timer_.expires_after(kStalledWriterGrace);
+      self->stop_timer_.async_wait([self](const asio::error_code& error) {
+        if (error || self->closed_ || !self->writing_) return;
+        asio::error_code ec;
+        self->socket_.cancel(ec);
+      });
     }
   });
 }
 
-void Connection::CheckIdle(int64_t now_ms, int64_t timeout_ms) {
+void Connection::CheckTimeouts(int64_t now_ms, int64_t idle_timeout_ms,
+                               int64_t request_timeout_ms) {
   auto self = shared_from_this();
-  asio::post(socket_.get_executor(), [self, now_ms, timeout_ms] {
+  asio::post(socket_.get_executor(), [self, now_ms, idle_timeout_ms, request_timeout_ms] {
     if (self->closed_) return;
     const int64_t last = self->state_.last_interaction_ms.load(std::memory_order_relaxed);
-    if (now_ms - last >= timeout_ms) self->Close();
+    if (idle_timeout_ms > 0 && now_ms - last >= idle_timeout_ms) {
+      self->Close();
+      return;
+    }
+    // Only while waiting for the client's bytes: a client slow to read its
+    // replies is the output buffer's business, not this limit's.
+    const int64_t started = self->request_started_ms_;
+    if (request_timeout_ms > 0 && self->reading_ && started > 0 &&
+        now_ms - started >= request_timeout_ms) {
+      self->server_->context().stats->request_timeouts.fetch_add(1, std::memory_order_relaxed);
+      self->Close();
+    }
   });
 }
 
@@ -91,6 +115,7 @@ void Connection::RefreshParserLimits() {
   RespLimits limits;
   limits.max_bulk_length = static_cast<uint64_t>(config.Int(Setting::kProtoMaxBulkLen));
   limits.max_query_buffer = static_cast<uint64_t>(config.Int(Setting::kClientQueryBufferLimit));
+  limits.max_args = config.Int(Setting::kProtoMaxMultibulkLen);
   parser_.set_limits(limits);
   if (!state_.authenticated && config.String(Setting::kRequirepass).empty()) {
     state_.authenticated = true;  // the password was removed
@@ -103,6 +128,7 @@ void Connection::DoRead() {
   // One socket operation at a time: a read never overlaps a write.
   DCHECK(!reading_ && !writing_);
   RefreshParserLimits();
+  parser_.ReleaseMemory();
   size_t available = 0;
   char* buffer = parser_.PrepareWrite(kReadChunk, &available);
   reading_ = true;
@@ -121,8 +147,11 @@ void Connection::OnRead(const asio::error_code& error, size_t bytes) {
   }
   parser_.Commit(bytes);
   server_->context().stats->net_input_bytes.fetch_add(bytes, std::memory_order_relaxed);
-  state_.last_interaction_ms.store(server_->context().keyspace->clock()->NowMs(),
-                                   std::memory_order_relaxed);
+  const int64_t now = server_->context().keyspace->clock()->NowMs();
+  state_.last_interaction_ms.store(now, std::memory_order_relaxed);
+  // A request's clock starts with its first bytes; the commands this read
+  // completes reset it (ExecuteBuffered), and what is left over starts now.
+  if (request_started_ms_ == 0) request_started_ms_ = now;
   Process();
 }
 
@@ -174,6 +203,12 @@ void Connection::ExecuteBuffered(ServerContext& ctx, Reply& reply) {
     }
     reply.set_protocol(state_.protocol.load(std::memory_order_relaxed));
     ExecuteCommand(ctx, state_, args_, reply, &batch_);
+    // A huge command's argument vector is not kept for the next one.
+    if (args_.capacity() > 1024) std::vector<std::string>().swap(args_);
+    // The leftover bytes (if any) belong to a request that began with the
+    // read that brought them.
+    request_started_ms_ =
+        parser_.in_request() ? state_.last_interaction_ms.load(std::memory_order_relaxed) : 0;
     // AUTH may have lifted the unauthenticated limits for what follows.
     parser_.set_authenticated(state_.authenticated);
     const int64_t limit = ctx.config->Int(Setting::kClientOutputBufferLimit);
@@ -246,6 +281,8 @@ void Connection::OnWrite(const asio::error_code& error, size_t bytes) {
     sending_.clear();
   }
   state_.output_buffer_bytes.store(0, std::memory_order_relaxed);
+  // Time spent writing does not count against a buffered request.
+  if (request_started_ms_ != 0) request_started_ms_ = server_->context().keyspace->clock()->NowMs();
   if (error || close_after_write_ || stopping_ || server_->stopping()) {
     Close();
     return;
@@ -256,6 +293,7 @@ void Connection::OnWrite(const asio::error_code& error, size_t bytes) {
 void Connection::Close() {
   if (closed_) return;
   closed_ = true;
+  stop_timer_.cancel();
   asio::error_code ec;
   socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
   socket_.close(ec);

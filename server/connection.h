@@ -10,7 +10,7 @@
 // ..." reply, then the connection closes; nothing else is affected.
 //
 // Thread safety: all handlers of one connection run on its strand (the
-// socket's executor). Stop and CheckIdle may be called from any thread.
+// socket's executor). Stop and CheckTimeouts may be called from any thread.
 #ifndef LSMKV_SERVER_CONNECTION_H_
 #define LSMKV_SERVER_CONNECTION_H_
 
@@ -18,6 +18,7 @@
 #define ASIO_STANDALONE
 #endif
 #include <asio.hpp>
+#include <chrono>
 #include <memory>
 #include <string>
 #include <vector>
@@ -31,6 +32,10 @@
 namespace lsmkv::server {
 
 class Server;
+
+// How long shutdown waits for a client to take replies already being
+// written before the connection is dropped.
+inline constexpr std::chrono::milliseconds kStalledWriterGrace{1000};
 
 class Connection : public std::enable_shared_from_this<Connection> {
  public:
@@ -46,11 +51,15 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // Registers the client and starts reading.
   void Start();
   // Graceful stop for shutdown: the command running (if any) completes and
-  // its reply is written, then the socket closes. Thread-safe.
+  // its reply is written, then the socket closes. A client that does not
+  // take its pending replies within kStalledWriterGrace is dropped, so that
+  // one stalled reader cannot hold up shutdown. Thread-safe.
   void Stop();
-  // Closes the connection if it has been idle for at least timeout_ms.
-  // Thread-safe.
-  void CheckIdle(int64_t now_ms, int64_t timeout_ms);
+  // Closes the connection if it has been idle for at least idle_timeout_ms,
+  // or if a request has stayed incomplete for at least request_timeout_ms
+  // (a client trickling a command byte by byte is not idle, but is not
+  // served either). A timeout of 0 is not checked. Thread-safe.
+  void CheckTimeouts(int64_t now_ms, int64_t idle_timeout_ms, int64_t request_timeout_ms);
 
  private:
   void DoRead();
@@ -69,6 +78,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   Server* server_;
   asio::ip::tcp::socket socket_;
+  asio::steady_timer stop_timer_;  // Stop's grace for a pending write
   RespParser parser_;
   std::vector<std::string> args_;
   std::string out_;      // replies not yet handed to the socket
@@ -81,6 +91,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool close_after_write_ = false;
   bool closed_ = false;
   bool registered_ = false;
+  // When the first bytes of the incomplete request arrived (clock ms), or 0
+  // when no request is incomplete.
+  int64_t request_started_ms_ = 0;
 };
 
 }  // namespace lsmkv::server

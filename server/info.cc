@@ -171,6 +171,7 @@ void StatsSection(ServerContext& server, std::string* out) {
   s.Field("pubsub_patterns", 0);
   s.Field("total_error_replies", st.errors.total());
   s.Field("total_protocol_errors", Load(st.protocol_errors));
+  s.Field("lsmkv_request_timeouts", Load(st.request_timeouts));
 }
 
 void ReplicationSection(std::string* out) {

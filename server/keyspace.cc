@@ -33,16 +33,28 @@ Status DecodeEntry(std::string_view stored, Entry* out, int64_t now_ms, bool* fo
 
 Keyspace::Keyspace(DB* db, const Clock* clock) : db_(db), clock_(clock) {}
 
+namespace {
+
+// Each I/O thread keeps its read buffer for the next read, up to this
+// capacity; a buffer grown by a larger value is released after use.
+constexpr size_t kKeepReadBuffer = 1024 * 1024;
+
+thread_local std::string t_read_buffer;
+
+}  // namespace
+
+size_t Keyspace::TEST_ReadBufferCapacity() { return t_read_buffer.capacity(); }
+
 Status Keyspace::Read(std::string_view user_key, int64_t now_ms, Entry* out, bool* found) {
   thread_local std::string key;
-  thread_local std::string stored;
   key.clear();
   AppendDataKey(user_key, &key);
   *found = false;
-  Status s = db_->Get(ReadOptions(), key, &stored);
-  if (s.IsNotFound()) return Status::OK();
-  if (!s.ok()) return s;
-  return DecodeEntry(stored, out, now_ms, found);
+  Status s = db_->Get(ReadOptions(), key, &t_read_buffer);
+  if (s.ok()) s = DecodeEntry(t_read_buffer, out, now_ms, found);
+  if (s.IsNotFound()) s = Status::OK();
+  if (t_read_buffer.capacity() > kKeepReadBuffer) std::string().swap(t_read_buffer);
+  return s;
 }
 
 Status Keyspace::Apply(WriteBatch* batch) {
@@ -228,8 +240,15 @@ Status Txn::Commit() {
     }
   }
   Status s = keyspace_->Apply(&batch_);
-  batch_.Clear();
-  overlay_.clear();
+  // A Txn may be reused (a connection's pipeline batch): what a large one
+  // grew is not kept.
+  if (pending_bytes_ > kKeepReadBuffer) {
+    batch_ = WriteBatch();
+    OverlayMap().swap(overlay_);
+  } else {
+    batch_.Clear();
+    overlay_.clear();
+  }
   pending_bytes_ = 0;
   return s;
 }

@@ -61,7 +61,11 @@ class Keyspace {
   // Reads user_key as of now_ms. *found is false if it is absent or expired.
   // Errors: the engine's (Corruption, IOError), or Corruption if the stored
   // value is not a valid encoding.
+  // The calling thread's read buffer is kept for its next read only up to
+  // 1 MiB; a larger value's buffer is released after the read.
   Status Read(std::string_view user_key, int64_t now_ms, Entry* out, bool* found);
+  // For tests: the capacity of the calling thread's read buffer.
+  static size_t TEST_ReadBufferCapacity();
 
   // Applies batch (one atomic engine write) with the current fsync policy:
   // always = synced before returning; everysec = synced within about a second

@@ -122,6 +122,10 @@ class MetricsCollector : public prometheus::Collectable {
             Load(st.net_output_bytes));
     counter("lsmkv_server_protocol_errors_total", "Connections closed for a protocol error.",
             Load(st.protocol_errors));
+    counter("lsmkv_server_request_timeouts_total",
+            "Connections closed because a request stayed incomplete past "
+            "client-request-timeout.",
+            Load(st.request_timeouts));
     counter("lsmkv_server_keyspace_hits_total", "Key lookups that found a key.",
             Load(ks.keyspace_hits));
     counter("lsmkv_server_keyspace_misses_total", "Key lookups that found nothing.",

@@ -156,7 +156,32 @@ bool SplitInlineArgs(std::string_view line, std::vector<std::string>* args) {
   }
 }
 
+uint64_t ArgumentMemory(uint64_t length) {
+  constexpr uint64_t kInlineCapacity = 15;  // libstdc++'s small-string buffer
+  uint64_t bytes = sizeof(std::string);
+  if (length > kInlineCapacity) bytes += (length + 1 + 8 + 15) & ~uint64_t{15};
+  return bytes;
+}
+
 RespParser::RespParser(const RespLimits& limits) : limits_(limits) {}
+
+uint64_t RespParser::pending_memory() const {
+  // The vector's slots beyond its arguments are held too.
+  const uint64_t unused_slots = partial_.capacity() - partial_.size();
+  return pending_bytes_ + unused_slots * sizeof(std::string) + (end_ - begin_);
+}
+
+void RespParser::ReleaseMemory() {
+  constexpr size_t kKeepArgs = 1024;
+  if (state_ == State::kStart && partial_.capacity() > kKeepArgs) {
+    std::vector<std::string>().swap(partial_);
+  }
+  if (begin_ == end_ && capacity_ > kShrinkThreshold) {
+    buffer_.reset();
+    capacity_ = 0;
+    begin_ = end_ = 0;
+  }
+}
 
 void RespParser::Reserve(size_t bytes) {
   if (begin_ == end_) {
@@ -246,6 +271,10 @@ RespParser::Result RespParser::ParseCount(char marker, int64_t* value, bool* nee
   const bool ok = ParseInt64(std::string_view(start + 1, line_length - 1), &parsed);
   if (marker == '*') {
     if (!ok || parsed > kMaxArrayLength) return Fail("Protocol error: invalid multibulk length");
+    if (parsed > limits_.max_args) {
+      return Fail("Protocol error: invalid multibulk length (more than " +
+                  std::to_string(limits_.max_args) + " arguments, proto-max-multibulk-len)");
+    }
     if (!authenticated_ && parsed > kUnauthenticatedMaxArgs) {
       return Fail("Protocol error: unauthenticated multibulk length");
     }
@@ -289,7 +318,7 @@ RespParser::Result RespParser::Next(std::vector<std::string>* args) {
     DCHECK(begin_ <= end_ && end_ <= capacity_);
     // Between commands no argument is pending.
     DCHECK(state_ != State::kStart || (remaining_args_ == 0 && partial_.empty()));
-    if (pending_bytes_ + (end_ - begin_) > limits_.max_query_buffer) {
+    if (pending_memory() > limits_.max_query_buffer) {
       return Fail("Protocol error: query buffer limit exceeded");
     }
     switch (state_) {
@@ -331,7 +360,7 @@ RespParser::Result RespParser::Next(std::vector<std::string>* args) {
         // Like Redis, the two bytes after the bulk are taken as its CRLF.
         partial_.emplace_back(buffer_.get() + begin_, static_cast<size_t>(bulk_length_));
         begin_ += needed;
-        pending_bytes_ += needed;
+        pending_bytes_ += ArgumentMemory(static_cast<uint64_t>(bulk_length_));
         state_ = State::kBulkHeader;
         if (--remaining_args_ == 0) {
           state_ = State::kStart;

@@ -28,9 +28,13 @@ struct RespLimits {
   uint64_t max_bulk_length = 512ull * 1024 * 1024;
   // Longest inline request or count line without a line end. Default: 64 KiB.
   size_t max_inline_length = 64 * 1024;
-  // Most bytes one unfinished command may hold (its parsed arguments plus
-  // buffered input); Redis's client-query-buffer-limit. Default: 1 GiB.
+  // Most bytes one unfinished command may hold: the memory of its parsed
+  // arguments (string objects, their heap blocks, the vector holding them;
+  // see ArgumentMemory) plus buffered input. Redis's client-query-buffer-
+  // limit. Default: 1 GiB.
   uint64_t max_query_buffer = 1024ull * 1024 * 1024;
+  // Most arguments in one command (proto-max-multibulk-len). Default: 1M.
+  int64_t max_args = 1024 * 1024;
 };
 
 class RespParser {
@@ -66,6 +70,16 @@ class RespParser {
   const std::string& error() const { return error_; }
   // Unparsed bytes held (for CLIENT LIST qbuf and the query buffer limit).
   size_t buffered() const { return end_ - begin_; }
+  // Memory the unfinished command holds: its arguments so far (as
+  // ArgumentMemory counts them) plus buffered input. What the query buffer
+  // limit is checked against.
+  uint64_t pending_memory() const;
+  // True while a command has begun but not completed (some of it is
+  // buffered or parsed): what an unfinished-request time limit watches.
+  bool in_request() const { return state_ != State::kStart || begin_ != end_; }
+  // Gives up memory kept from large commands (the argument vector's
+  // capacity, a drained input buffer) once nothing is pending.
+  void ReleaseMemory();
 
  private:
   enum class State { kStart, kBulkHeader, kBulkBody };
@@ -86,10 +100,16 @@ class RespParser {
   State state_ = State::kStart;
   int64_t remaining_args_ = 0;        // bulks still expected in the current array
   int64_t bulk_length_ = 0;           // length of the bulk being read (kBulkBody)
-  uint64_t pending_bytes_ = 0;        // bytes in the arguments parsed so far
+  uint64_t pending_bytes_ = 0;        // ArgumentMemory of the arguments parsed so far
   std::vector<std::string> partial_;  // arguments of the unfinished command
   std::string error_;
 };
+
+// The memory one parsed argument of length bytes takes in a
+// std::vector<std::string>: the string object, and for strings too long for
+// its inline buffer a heap block rounded up as malloc rounds it (16 bytes,
+// with 8 of overhead).
+uint64_t ArgumentMemory(uint64_t length);
 
 // Parses a signed decimal the way Redis's string2ll does: no spaces, no '+',
 // no leading zeros (except "0"), no "-0", within int64. Returns false otherwise.

@@ -270,3 +270,69 @@ TEST(SplitInlineArgsTest, Quoting) {
 
 }  // namespace
 }  // namespace lsmkv::server
+
+namespace lsmkv::server {
+namespace {
+
+// The query buffer limit counts what arguments really take: 10,000 empty
+// bulks are 320 KB of string objects, not 20 KB of wire bytes. (Counting
+// wire bytes, as before, let `*10000001` + empty bulks hold 15x the limit.)
+TEST(RespParserLimitsTest, QueryBufferLimitCountsArgumentMemory) {
+  RespLimits limits;
+  limits.max_query_buffer = 256 * 1024;
+  RespParser parser(limits);
+  std::string input = "*10001\r\n$4\r\nECHO\r\n";
+  for (int i = 0; i < 10000; i++) input += "$0\r\n\r\n";
+  ASSERT_LT(input.size(), limits.max_query_buffer);  // the bytes alone fit
+  parser.Append(input);
+  std::vector<std::string> args;
+  EXPECT_EQ(RespParser::Result::kError, parser.Next(&args));
+  EXPECT_EQ("Protocol error: query buffer limit exceeded", parser.error());
+}
+
+TEST(RespParserLimitsTest, ArgumentMemoryMatchesTheAllocator) {
+  EXPECT_EQ(sizeof(std::string), ArgumentMemory(0));
+  EXPECT_EQ(sizeof(std::string), ArgumentMemory(15));  // inline
+  EXPECT_EQ(sizeof(std::string) + 32, ArgumentMemory(16));
+  EXPECT_EQ(sizeof(std::string) + 1024 + 16, ArgumentMemory(1024));
+  // Never less than the bytes themselves.
+  for (uint64_t n : {16u, 17u, 100u, 4096u, 1000000u}) EXPECT_GT(ArgumentMemory(n), n);
+}
+
+TEST(RespParserLimitsTest, ArgumentCountIsCapped) {
+  RespLimits limits;
+  limits.max_args = 1000;
+  RespParser parser(limits);
+  parser.Append("*1000\r\n");
+  std::vector<std::string> args;
+  EXPECT_EQ(RespParser::Result::kNeedMore, parser.Next(&args));
+  RespParser over(limits);
+  over.Append("*1001\r\n");
+  EXPECT_EQ(RespParser::Result::kError, over.Next(&args));
+  EXPECT_EQ(
+      "Protocol error: invalid multibulk length (more than 1000 arguments, "
+      "proto-max-multibulk-len)",
+      over.error());
+}
+
+TEST(RespParserLimitsTest, LargeCommandsLeaveNoMemoryBehind) {
+  RespParser parser;
+  std::string input = "*5001\r\n$3\r\nDEL\r\n";
+  for (int i = 0; i < 5000; i++) input += "$1\r\nk\r\n";
+  parser.Append(input);
+  std::vector<std::string> args;
+  ASSERT_EQ(RespParser::Result::kCommand, parser.Next(&args));
+  EXPECT_EQ(5001u, args.size());
+  EXPECT_FALSE(parser.in_request());
+  // The parser holds the previous command's vector after the swap; it is
+  // released, and nothing is pending.
+  parser.ReleaseMemory();
+  EXPECT_EQ(0u, parser.pending_memory());
+  parser.Append("*2\r\n$3\r\nGET\r\n$1\r\n");
+  EXPECT_EQ(RespParser::Result::kNeedMore, parser.Next(&args));
+  EXPECT_TRUE(parser.in_request());
+  EXPECT_GE(parser.pending_memory(), ArgumentMemory(3));
+}
+
+}  // namespace
+}  // namespace lsmkv::server

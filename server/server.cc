@@ -1,5 +1,9 @@
 #include "server/server.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+#include <algorithm>
+
 #include <chrono>
 #include <csignal>
 #include <cstdio>
@@ -8,8 +12,10 @@
 #include "server/background.h"
 #include "server/connection.h"
 #include "server/dispatcher.h"
+#include "server/fd_limits.h"
 #include "server/metrics.h"
 #include "server/value_codec.h"
+#include "util/check.h"
 
 namespace lsmkv::server {
 
@@ -49,6 +55,7 @@ Server::Server(Config* config, std::string executable, const Clock* clock)
 }
 
 Server::~Server() {
+  if (spare_fd_ >= 0) ::close(spare_fd_);
   if (background_) background_->Stop();
   metrics_.reset();
   if (db_) db_->Close().PermitUncheckedError();
@@ -59,6 +66,22 @@ Status Server::Open() {
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   if (ec) return Status::IOError("cannot create data directory " + dir, ec.message());
+
+  // Every client must be able to get a descriptor (fd_limits.h).
+  const int64_t wanted = config_->Int(Setting::kMaxclients);
+  std::string explanation;
+  const int64_t fit = FitMaxClients(wanted, config_->Int(Setting::kMaxOpenFiles), &explanation);
+  if (fit < 1) {
+    return Status::InvalidArgument("no room for clients under the open-file limit", explanation);
+  }
+  config_->SetUpperBound(Setting::kMaxclients, fit);
+  if (fit < wanted) {
+    const std::string error = config_->Set(*Config::Find("maxclients"), std::to_string(fit));
+    DCHECK(error.empty());
+    (void)error;
+    std::fprintf(stderr, "lsmkv-server: maxclients lowered from %lld to %lld: %s\n",
+                 static_cast<long long>(wanted), static_cast<long long>(fit), explanation.c_str());
+  }
 
   expiry_filter_ = std::make_shared<ExpiryFilter>(clock_);
   Options options;
@@ -76,8 +99,13 @@ Status Server::Open() {
   // Keys carry a one-byte prefix (expiry hints nine bytes); values a header
   // of up to nine bytes over proto-max-bulk-len.
   options.max_key_size = kMaxKeyBytes + kExpiryHintOverhead + 16;
-  options.max_value_size =
-      static_cast<size_t>(config_->Int(Setting::kProtoMaxBulkLen)) + kMaxValueHeader;
+  // The engine's value limit is fixed now; proto-max-bulk-len may change at
+  // run time but never above it (a bulk the engine would refuse is refused
+  // by the parser before it is received).
+  const int64_t max_bulk =
+      std::max<int64_t>(config_->Int(Setting::kProtoMaxBulkLen), int64_t{512} << 20);
+  options.max_value_size = static_cast<size_t>(max_bulk) + kMaxValueHeader;
+  config_->SetUpperBound(Setting::kProtoMaxBulkLen, max_bulk);
   Status s = DB::Open(options, dir, &db_);
   if (!s.ok()) return s;
 
@@ -118,6 +146,11 @@ bool Server::Listen(std::string* error) {
     return false;
   }
   context_.tcp_port = acceptor_.local_endpoint().port();
+  // RefuseWithSpareDescriptor's synchronous accept must never wait.
+  acceptor_.non_blocking(true, ec);
+  // Held so that, out of descriptors, the server can still accept a client
+  // to tell it so (RefuseWithSpareDescriptor).
+  spare_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
 
   const int64_t metrics_port = config_->Int(Setting::kMetricsPort);
   if (metrics_port >= 0) {
@@ -222,6 +255,10 @@ void Server::DoAccept() {
 
 void Server::OnAccept(const asio::error_code& error, asio::ip::tcp::socket socket) {
   if (stopping() || !acceptor_.is_open()) return;
+  if (error == asio::error::no_descriptors && RefuseWithSpareDescriptor()) {
+    DoAccept();
+    return;
+  }
   if (error) {
     // E.g. out of file descriptors: retry shortly instead of spinning.
     std::fprintf(stderr, "lsmkv-server: accept: %s\n", error.message().c_str());
@@ -238,11 +275,7 @@ void Server::OnAccept(const asio::error_code& error, asio::ip::tcp::socket socke
     open_connections = connections_.size();
   }
   if (open_connections >= static_cast<size_t>(config_->Int(Setting::kMaxclients))) {
-    stats_.rejected_connections.fetch_add(1, std::memory_order_relaxed);
-    static const char kRefusal[] = "-ERR max number of clients reached\r\n";
-    asio::error_code ec;
-    asio::write(socket, asio::buffer(kRefusal, sizeof(kRefusal) - 1), ec);
-    socket.close(ec);
+    Refuse(socket);
   } else {
     auto connection = std::make_shared<Connection>(this, std::move(socket));
     {
@@ -252,6 +285,30 @@ void Server::OnAccept(const asio::error_code& error, asio::ip::tcp::socket socke
     connection->Start();
   }
   DoAccept();
+}
+
+void Server::Refuse(asio::ip::tcp::socket& socket) {
+  stats_.rejected_connections.fetch_add(1, std::memory_order_relaxed);
+  static const char kRefusal[] = "-ERR max number of clients reached\r\n";
+  asio::error_code ec;
+  socket.non_blocking(true, ec);  // a full socket buffer must not block the strand
+  socket.write_some(asio::buffer(kRefusal, sizeof(kRefusal) - 1), ec);
+  socket.close(ec);
+}
+
+bool Server::RefuseWithSpareDescriptor() {
+  if (spare_fd_ < 0) return false;
+  ::close(spare_fd_);
+  spare_fd_ = -1;
+  asio::ip::tcp::socket socket(io_);
+  asio::error_code ec;
+  acceptor_.accept(socket, ec);
+  if (!ec) {
+    stats_.connections_received.fetch_add(1, std::memory_order_relaxed);
+    Refuse(socket);
+  }
+  spare_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  return !ec;
 }
 
 void Server::OnConnectionClosed(uint64_t id) {
@@ -273,10 +330,11 @@ void Server::Tick() {
   stats_.instantaneous_ops_per_sec.store(processed - last_tick_commands_,
                                          std::memory_order_relaxed);
   last_tick_commands_ = processed;
-  const int64_t timeout_s = config_->Int(Setting::kTimeout);
-  if (timeout_s <= 0) return;
+  const int64_t idle_s = config_->Int(Setting::kTimeout);
+  const int64_t request_s = config_->Int(Setting::kClientRequestTimeout);
+  if (idle_s <= 0 && request_s <= 0) return;
   const int64_t now = clock_->NowMs();
-  for (auto& c : OpenConnections()) c->CheckIdle(now, timeout_s * 1000);
+  for (auto& c : OpenConnections()) c->CheckTimeouts(now, idle_s * 1000, request_s * 1000);
 }
 
 }  // namespace lsmkv::server

@@ -79,10 +79,17 @@ class Server {
   void DoAccept();
   void OnAccept(const asio::error_code& error, asio::ip::tcp::socket socket)
       EXCLUDES(connections_mu_);
+  // Tells a client it cannot be served ("-ERR max number of clients
+  // reached"), without blocking, and closes its socket.
+  void Refuse(asio::ip::tcp::socket& socket);
+  // Out of descriptors (EMFILE): frees the spare descriptor, accepts one
+  // waiting client, refuses it, and takes the spare back. False if there was
+  // no spare or nobody to accept. Runs on strand_.
+  bool RefuseWithSpareDescriptor();
   void ScheduleTick();
   void Tick() EXCLUDES(connections_mu_);
   void BeginShutdown() EXCLUDES(connections_mu_);  // runs on strand_
-  // Strong references to every open connection (for Stop and CheckIdle,
+  // Strong references to every open connection (for Stop and CheckTimeouts,
   // called without connections_mu_ held).
   std::vector<std::shared_ptr<Connection>> OpenConnections() EXCLUDES(connections_mu_);
 
@@ -127,6 +134,7 @@ class Server {
   int io_running_ GUARDED_BY(io_done_mu_) = 0;
 
   uint64_t last_tick_commands_ = 0;  // strand_ only
+  int spare_fd_ = -1;                // strand_ only (after Listen)
 };
 
 }  // namespace lsmkv::server

@@ -30,6 +30,8 @@ struct ServerStats {
   std::atomic<uint64_t> net_output_bytes{0};
   ErrorStats errors;  // every error reply, by code
   std::atomic<uint64_t> protocol_errors{0};
+  // Connections closed because a request stayed incomplete too long.
+  std::atomic<uint64_t> request_timeouts{0};
   std::atomic<uint64_t> sweep_runs{0};
   // Maintained by the server's once-a-second tick.
   std::atomic<uint64_t> instantaneous_ops_per_sec{0};

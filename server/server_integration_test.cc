@@ -821,5 +821,127 @@ TEST_F(ServerTest, RepliesMatchRedisServer) {
   RemoveTree(redis_dir);
 }
 
+// The value of "name:value" in an INFO reply's text.
+std::string InfoValue(const std::string& info, const std::string& name) {
+  const std::string prefix = "\r\n" + name + ":";
+  size_t pos = info.find(prefix);
+  if (pos == std::string::npos) return "<absent>";
+  pos += prefix.size();
+  return info.substr(pos, info.find("\r\n", pos) - pos);
+}
+
+// One byte at a time keeps a connection from being idle, but a request that
+// never completes is closed after client-request-timeout seconds of the
+// server's clock; complete requests, however slow the client, are not.
+TEST_F(ServerTest, UnfinishedRequestTimesOut) {
+  InProcessServer server(dir_, {{"timeout", "100"}, {"client-request-timeout", "5"}});
+  ASSERT_TRUE(server.Start()) << server.error();
+  RespClient slow, steady, observer;
+  ASSERT_TRUE(slow.Connect(server.port()));
+  ASSERT_TRUE(steady.Connect(server.port()));
+  ASSERT_TRUE(observer.Connect(server.port()));
+  ASSERT_TRUE(slow.SendRaw("*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$100\r\n"));
+  EXPECT_EQ(steady.Call({"PING"}), "+PONG\r\n");  // the server has read slow's bytes by now
+  for (int second = 0; second < 7; second++) {
+    server.clock().AdvanceMs(1000);
+    ASSERT_TRUE(slow.SendRaw("x")) << second;
+    EXPECT_EQ(steady.Call({"PING"}), "+PONG\r\n") << second;
+  }
+  EXPECT_TRUE(slow.WaitClosed(kPatienceMs));
+  EXPECT_EQ(steady.Call({"PING"}), "+PONG\r\n");
+  EXPECT_EQ(InfoValue(BulkValue(observer.Call({"INFO", "stats"})), "lsmkv_request_timeouts"), "1");
+  EXPECT_EQ(BulkValue(observer.Call({"GET", "k"})), "<nil>");
+}
+
+// proto-max-bulk-len cannot be raised at run time past the engine's value
+// limit (fixed at startup), so a value is never received whole only to be
+// refused.
+TEST_F(ServerTest, ProtoMaxBulkLenAgreesWithTheEngine) {
+  InProcessServer server(dir_, {});
+  ASSERT_TRUE(server.Start()) << server.error();
+  RespClient c;
+  ASSERT_TRUE(c.Connect(server.port()));
+  EXPECT_EQ(c.Call({"CONFIG", "SET", "proto-max-bulk-len", "600mb"}),
+            "-ERR CONFIG SET failed (possibly related to argument 'proto-max-bulk-len') - argument "
+            "must be between 1048576 and 536870912 inclusive\r\n");
+  EXPECT_EQ(c.Call({"CONFIG", "SET", "proto-max-bulk-len", "1mb"}), "+OK\r\n");
+  EXPECT_EQ(c.Call({"CONFIG", "SET", "proto-max-bulk-len", "512mb"}), "+OK\r\n");
+  // A bulk over the limit is refused from its header, before its bytes.
+  EXPECT_EQ(c.Call({"CONFIG", "SET", "proto-max-bulk-len", "1mb"}), "+OK\r\n");
+  ASSERT_TRUE(c.SendRaw("*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$2000000\r\n"));
+  EXPECT_EQ(c.ReadReply(), "-ERR Protocol error: invalid bulk length\r\n");
+  EXPECT_TRUE(c.WaitClosed());
+}
+
+TEST_F(ServerTest, ArgumentCountIsCapped) {
+  InProcessServer server(dir_, {{"proto-max-multibulk-len", "1000"}});
+  ASSERT_TRUE(server.Start()) << server.error();
+  RespClient c;
+  ASSERT_TRUE(c.Connect(server.port()));
+  Args del = {"DEL"};
+  for (int i = 0; i < 999; i++) del.push_back("k" + std::to_string(i));
+  EXPECT_EQ(c.Call(del), Int(0));
+  ASSERT_TRUE(c.SendRaw("*10000001\r\n$4\r\nECHO\r\n"));
+  EXPECT_EQ(c.ReadReply(),
+            "-ERR Protocol error: invalid multibulk length (more than 1000 arguments, "
+            "proto-max-multibulk-len)\r\n");
+  EXPECT_TRUE(c.WaitClosed());
+}
+
+// Under a low open-file limit, maxclients is lowered at startup to what fits
+// (with a message saying why), and clients beyond it get Redis's error
+// instead of waiting forever for a descriptor.
+TEST_F(ServerTest, MaxclientsFitsTheOpenFileLimit) {
+  server_ = std::make_unique<ServerProcess>();
+  server_->set_fd_limit(128);
+  std::string log;
+  ASSERT_TRUE(server_->Start(ServerBinary(), dir_, {"--max-open-files", "16"}, &log)) << log;
+  EXPECT_NE(server_->output().find("maxclients lowered from 10000 to "), std::string::npos)
+      << server_->output();
+  auto admin = Connect();
+  const std::string reply = admin->Call({"CONFIG", "GET", "maxclients"});
+  const size_t at = reply.rfind("$");
+  ASSERT_NE(at, std::string::npos) << reply;
+  const int maxclients = std::atoi(BulkValue(reply.substr(at)).c_str());
+  ASSERT_GT(maxclients, 1);
+  ASSERT_LT(maxclients, 128);
+  EXPECT_EQ(
+      admin->Call({"CONFIG", "SET", "maxclients", "10000"}).rfind("-ERR CONFIG SET failed", 0), 0u);
+  std::vector<std::unique_ptr<RespClient>> clients;
+  for (int i = 1; i < maxclients; i++) {  // admin is one
+    clients.push_back(Connect());
+    ASSERT_EQ(clients.back()->Call({"PING"}), "+PONG\r\n") << i;
+  }
+  for (int i = 0; i < 3; i++) {
+    RespClient extra;
+    ASSERT_TRUE(extra.Connect(server_->port()));
+    EXPECT_EQ(extra.ReadReply(), "-ERR max number of clients reached\r\n") << i;
+    EXPECT_TRUE(extra.WaitClosed());
+  }
+  EXPECT_EQ(admin->Call({"PING"}), "+PONG\r\n");
+}
+
+// A client that stops reading in the middle of a large reply does not hold
+// up shutdown: it is dropped after a short grace.
+TEST_F(ServerTest, ShutdownDropsAStalledReader) {
+  StartServer();
+  auto c = Connect();
+  EXPECT_EQ(c->Call({"SET", "big", std::string(8 << 20, 'b')}), "+OK\r\n");
+  RespClient stalled;
+  ASSERT_TRUE(stalled.Connect(server_->port()));
+  ASSERT_TRUE(stalled.SendRaw(EncodeCommand({"GET", "big"}) + EncodeCommand({"GET", "big"}) +
+                              EncodeCommand({"GET", "big"})));
+  // Wait until the first GET ran (its reply is then being written to a
+  // client that reads nothing).
+  ASSERT_TRUE(PollUntil([&] {
+    const std::string info = BulkValue(c->Call({"INFO", "commandstats"}));
+    return info.find("cmdstat_get:calls=") != std::string::npos;
+  }));
+  const int status = server_->StopWith(SIGTERM, /*timeout_ms=*/6000);
+  ASSERT_NE(status, -1) << "shutdown waited for the stalled reader";
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << server_->output();
+  EXPECT_EQ(server_->output().find("still busy"), std::string::npos) << server_->output();
+}
+
 }  // namespace
 }  // namespace lsmkv::server::test

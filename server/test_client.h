@@ -65,6 +65,8 @@ class ServerProcess {
   // "listening on" line and records the port. False (with *log) on failure.
   bool Start(const std::string& binary, const std::string& dir,
              const std::vector<std::string>& extra, std::string* log = nullptr);
+  // The child's RLIMIT_NOFILE, soft and hard (0 = inherited). Set before Start.
+  void set_fd_limit(int limit) { fd_limit_ = limit; }
   int port() const { return port_; }
   int metrics_port() const { return metrics_port_; }
   pid_t pid() const { return pid_; }
@@ -79,6 +81,7 @@ class ServerProcess {
   pid_t pid_ = -1;
   int port_ = 0;
   int metrics_port_ = -1;
+  int fd_limit_ = 0;
   std::string log_path_;
 };
 
