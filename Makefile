@@ -10,6 +10,7 @@ DATA_DIR ?= ./data
 CRASHTEST_SECONDS ?= 1800
 KILLPOINT_ROUNDS ?= 3
 SOAK_SECONDS ?= 1800
+SOAK_SERVER_SECONDS ?= 600
 FUZZ_SECONDS ?= 60
 METAMORPHIC_SECONDS ?= 600
 METAMORPHIC_OPS ?= 3000
@@ -93,6 +94,14 @@ crashtest: build
 .PHONY: soak
 soak: build
 	@bash scripts/soak.sh --seconds $(SOAK_SECONDS) --build-dir $(BUILD_DIR)
+
+# lsmkv-server under redis-benchmark load and hostile clients for
+# SOAK_SERVER_SECONDS; fails on a slow PING, RSS growth or errors
+# (docs/RELIABILITY.md, "Server soak").
+.PHONY: soak-server
+soak-server: build
+	@timeout $$(( $(SOAK_SERVER_SECONDS) + 300 )) bash scripts/soak_server.sh \
+	  --seconds $(SOAK_SERVER_SECONDS) --build-dir $(BUILD_DIR)
 
 # libFuzzer targets over the decoders (fuzz/, built with clang into build-fuzz),
 # FUZZ_SECONDS each (see docs/RELIABILITY.md).

@@ -168,7 +168,11 @@ RespParser::RespParser(const RespLimits& limits) : limits_(limits) {}
 uint64_t RespParser::pending_memory() const {
   // The vector's slots beyond its arguments are held too.
   const uint64_t unused_slots = partial_.capacity() - partial_.size();
-  return pending_bytes_ + unused_slots * sizeof(std::string) + (end_ - begin_);
+  // The input buffer holds the request's bytes from its start (parsed ones
+  // too, until the next compaction) and the unparsed bytes after it.
+  // Between requests a drained buffer holds nothing (it is reused).
+  const uint64_t buffered = in_request() ? end_ : 0;
+  return pending_bytes_ + unused_slots * sizeof(std::string) + buffered;
 }
 
 void RespParser::ReleaseMemory() {

@@ -30,7 +30,7 @@ struct RespLimits {
   size_t max_inline_length = 64 * 1024;
   // Most bytes one unfinished command may hold: the memory of its parsed
   // arguments (string objects, their heap blocks, the vector holding them;
-  // see ArgumentMemory) plus buffered input. Redis's client-query-buffer-
+  // see ArgumentMemory) plus the input buffer. Redis's client-query-buffer-
   // limit. Default: 1 GiB.
   uint64_t max_query_buffer = 1024ull * 1024 * 1024;
   // Most arguments in one command (proto-max-multibulk-len). Default: 1M.
@@ -71,8 +71,9 @@ class RespParser {
   // Unparsed bytes held (for CLIENT LIST qbuf and the query buffer limit).
   size_t buffered() const { return end_ - begin_; }
   // Memory the unfinished command holds: its arguments so far (as
-  // ArgumentMemory counts them) plus buffered input. What the query buffer
-  // limit is checked against.
+  // ArgumentMemory counts them, with the argument vector's unused slots)
+  // plus the input buffer's bytes up to the last received. What the query
+  // buffer limit is checked against.
   uint64_t pending_memory() const;
   // True while a command has begun but not completed (some of it is
   // buffered or parsed): what an unfinished-request time limit watches.

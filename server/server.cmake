@@ -11,7 +11,7 @@ endif()
 
 # Everything but main() and the tests, shared by the binary and the tests.
 file(GLOB LSMKV_SERVER_SOURCES CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/server/*.cc)
-list(FILTER LSMKV_SERVER_SOURCES EXCLUDE REGEX "(_test|server_main)\\.cc$")
+list(FILTER LSMKV_SERVER_SOURCES EXCLUDE REGEX "(_test|_main)\\.cc$")
 add_library(lsmkv_server_lib STATIC ${LSMKV_SERVER_SOURCES})
 # server/ headers use src/util (Mutex, thread-safety annotations, CHECK/DCHECK).
 target_include_directories(lsmkv_server_lib PUBLIC ${PROJECT_SOURCE_DIR} ${PROJECT_SOURCE_DIR}/src)
@@ -27,6 +27,10 @@ endif()
 add_executable(lsmkv_server server/server_main.cc)
 set_target_properties(lsmkv_server PROPERTIES OUTPUT_NAME lsmkv-server)
 target_link_libraries(lsmkv_server PRIVATE lsmkv_server_lib)
+# The hostile clients of scripts/soak_server.sh (not installed).
+add_executable(lsmkv_abuse server/abuse_main.cc)
+set_target_properties(lsmkv_abuse PROPERTIES OUTPUT_NAME lsmkv-abuse)
+target_link_libraries(lsmkv_abuse PRIVATE lsmkv_server_lib)
 include(GNUInstallDirs)
 install(TARGETS lsmkv_server RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 
@@ -59,6 +63,15 @@ if(LSMKV_BUILD_TESTS)
   add_test(NAME server_full_disk_test COMMAND server_full_disk_test)
   set_tests_properties(server_full_disk_test PROPERTIES TIMEOUT 180 SKIP_RETURN_CODE 77
     ENVIRONMENT "LSMKV_SERVER_BIN=$<TARGET_FILE:lsmkv_server>")
+
+  # A short run of make soak-server (scripts/soak_server.sh): bounds loose
+  # enough for a loaded machine and the Check build; exits 77 (skipped)
+  # without redis-tools.
+  add_test(NAME server_soak_smoke
+           COMMAND bash ${PROJECT_SOURCE_DIR}/scripts/soak_server.sh --seconds 20
+                   --build-dir ${PROJECT_BINARY_DIR} --max-ping-ms 5000 --max-p99-ms 1000
+                   --max-growth-mb 512 --allow-missing-tools)
+  set_tests_properties(server_soak_smoke PROPERTIES TIMEOUT 300 SKIP_RETURN_CODE 77)
 
   # redis-cli and redis-benchmark against the server (Debian redis-tools).
   add_test(NAME server_cli_test

@@ -75,6 +75,11 @@ void RespClient::Close() {
   buffer_.clear();
 }
 
+void RespClient::set_send_timeout(int ms) {
+  timeval tv{ms / 1000, (ms % 1000) * 1000};
+  setsockopt(fd_, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+}
+
 bool RespClient::SendRaw(const std::string& bytes) {
   size_t sent = 0;
   while (sent < bytes.size()) {

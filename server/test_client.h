@@ -28,6 +28,8 @@ class RespClient {
   void Close();
   bool connected() const { return fd_ >= 0; }
 
+  // Sends of more than ms block no longer: SendRaw then returns false.
+  void set_send_timeout(int ms);
   // Sends raw bytes; false if the connection is gone.
   bool SendRaw(const std::string& bytes);
   bool Send(const std::vector<std::string>& args) { return SendRaw(EncodeCommand(args)); }
