@@ -14,6 +14,7 @@
 #include <functional>
 #include <map>
 #include <string>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -38,11 +39,13 @@ struct ClientState {
   bool in_multi = false;
   bool multi_failed = false;
   std::vector<std::vector<std::string>> queued;
+  uint64_t queued_bytes = 0;  // memory of queued, as QueuedCommandMemory counts it
 
   // WATCH: the keys, each with the deadline it had when watched (0 = none
   // or absent): a key that expires before EXEC counts as changed.
   WatchState watch;
-  std::vector<std::pair<std::string, int64_t>> watched;
+  // A hash map, so WATCH of n keys takes O(n), duplicates included.
+  std::unordered_map<std::string, int64_t> watched;
 
   // Set by a handler: close the connection once the reply is written (QUIT)
   // or at once without a reply (SHUTDOWN closes every client anyway).

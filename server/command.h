@@ -34,6 +34,8 @@ enum CommandFlag : uint32_t {
   kCmdLockAll = 1 << 6,      // takes every stripe even outside EXEC (FLUSHDB)
   kCmdTransaction = 1 << 7,  // MULTI, EXEC, DISCARD, WATCH: never queued
   kCmdNoMulti = 1 << 8,      // refused inside MULTI (SHUTDOWN is run at once in Redis)
+  kCmdSlow = 1 << 9,         // O(N) in the keyspace: runs on the slow-command threads,
+                             // off the event loop (connection.h)
 };
 
 // Latency buckets (upper bounds, microseconds) of CommandStats; the last

@@ -268,11 +268,13 @@ void RegisterKeyCommands(CommandList* list) {
   Add(list, "exists", -2, kCmdReadOnly | kCmdFast, 1, -1, 1, Exists);
   Add(list, "type", 2, kCmdReadOnly | kCmdFast, 1, 1, 1, Type);
   Add(list, "scan", -2, kCmdReadOnly | kCmdKeyspace, 0, 0, 0, Scan);
-  Add(list, "keys", 2, kCmdReadOnly | kCmdKeyspace, 0, 0, 0, Keys);
+  Add(list, "keys", 2, kCmdReadOnly | kCmdKeyspace | kCmdSlow, 0, 0, 0, Keys);
   Add(list, "randomkey", 1, kCmdReadOnly | kCmdKeyspace, 0, 0, 0, RandomKey);
-  Add(list, "dbsize", 1, kCmdReadOnly | kCmdFast | kCmdKeyspace, 0, 0, 0, DbSize);
-  Add(list, "flushdb", -1, kCmdWrite | kCmdKeyspace | kCmdLockAll, 0, 0, 0, FlushDb);
-  Add(list, "flushall", -1, kCmdWrite | kCmdKeyspace | kCmdLockAll, 0, 0, 0, FlushDb);
+  // Not fast: after any write DBSIZE counts the keyspace again (Keyspace::
+  // CountKeys caches the count only until the next write).
+  Add(list, "dbsize", 1, kCmdReadOnly | kCmdKeyspace | kCmdSlow, 0, 0, 0, DbSize);
+  Add(list, "flushdb", -1, kCmdWrite | kCmdKeyspace | kCmdLockAll | kCmdSlow, 0, 0, 0, FlushDb);
+  Add(list, "flushall", -1, kCmdWrite | kCmdKeyspace | kCmdLockAll | kCmdSlow, 0, 0, 0, FlushDb);
 }
 
 }  // namespace lsmkv::server

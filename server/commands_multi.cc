@@ -15,6 +15,7 @@ void Multi(CommandContext& ctx) {
   ctx.client.in_multi = true;
   ctx.client.multi_failed = false;
   ctx.client.queued.clear();
+  ctx.client.queued_bytes = 0;
   ctx.reply.Ok();
 }
 
@@ -38,17 +39,13 @@ void Watch(CommandContext& ctx) {
   }
   for (size_t i = 1; i < ctx.args.size(); i++) {
     const std::string& key = ctx.args[i];
-    bool already = false;
-    for (const auto& [watched, deadline] : ctx.client.watched) {
-      if (watched == key) already = true;
-    }
-    if (already) continue;
+    if (ctx.client.watched.count(key) != 0) continue;
     ctx.server.keyspace->locks().Watch(key, &ctx.client.watch);
     Entry entry;
     bool found = false;
     int64_t deadline = 0;
     if (ctx.txn.Peek(key, &entry, &found).ok() && found) deadline = entry.deadline_ms;
-    ctx.client.watched.emplace_back(key, deadline);
+    ctx.client.watched.emplace(key, deadline);
   }
   ctx.reply.Ok();
 }

@@ -292,7 +292,7 @@ void Add(CommandList* list, const char* name, int arity, uint32_t flags, Command
 }  // namespace
 
 void RegisterServerCommands(CommandList* list) {
-  Add(list, "info", -1, kCmdKeyspace, Info);
+  Add(list, "info", -1, kCmdKeyspace | kCmdSlow, Info);
   Add(list, "config", -2, kCmdAdmin, ConfigCommand);
   Add(list, "command", -1, 0, CommandCommand);
   Add(list, "shutdown", -1, kCmdAdmin, Shutdown);

@@ -779,5 +779,64 @@ TEST_F(CommandsTest, DataSurvivesReopen) {
   EXPECT_EQ(Run({"get", "n"}), Bulk("42"));
 }
 
+// WATCH takes time linear in its keys: 200,000 keys, half of them
+// duplicates, are watched in one call (quadratic, this took minutes).
+TEST_F(CommandsTest, WatchOfManyKeysIsLinear) {
+  Args watch = {"watch"};
+  for (int i = 0; i < 200000; i++) watch.push_back("w" + std::to_string(i % 100000));
+  EXPECT_EQ(Run(watch), kOk);
+  EXPECT_EQ(client_->watched.size(), 100000u);
+  ClientState* other = NewClient();
+  EXPECT_EQ(Run(other, {"set", "w99999", "x"}), kOk);
+  EXPECT_EQ(Run({"multi"}), kOk);
+  EXPECT_EQ(Run({"set", "a", "1"}), "+QUEUED\r\n");
+  EXPECT_EQ(Run({"exec"}), "*-1\r\n");
+  EXPECT_EQ(client_->watched.size(), 0u);
+  EXPECT_EQ(Run({"get", "a"}), kNil);
+}
+
+// The MULTI queue is capped in commands and in memory; going over dooms the
+// transaction (EXECABORT), writes nothing, and the queue's memory is given
+// back.
+TEST_F(CommandsTest, MultiQueueIsBounded) {
+  ASSERT_EQ(config_.Set(*Config::Find("multi-max-commands"), "3"), "");
+  EXPECT_EQ(Run({"multi"}), kOk);
+  for (int i = 0; i < 3; i++) EXPECT_EQ(Run({"set", "k" + std::to_string(i), "v"}), "+QUEUED\r\n");
+  EXPECT_EQ(Run({"set", "k3", "v"}),
+            Err("ERR MULTI queue limit reached (multi-max-commands 3, multi-max-bytes 67108864)"));
+  EXPECT_EQ(client_->queued.size(), 3u);
+  EXPECT_EQ(Run({"exec"}), Err("EXECABORT Transaction discarded because of previous errors."));
+  EXPECT_EQ(Run({"exists", "k0", "k1", "k2", "k3"}), Int(0));
+  EXPECT_EQ(client_->queued.capacity(), 0u);
+  EXPECT_EQ(client_->queued_bytes, 0u);
+
+  ASSERT_EQ(config_.Set(*Config::Find("multi-max-commands"), "100000"), "");
+  ASSERT_EQ(config_.Set(*Config::Find("multi-max-bytes"), "4096"), "");
+  EXPECT_EQ(Run({"multi"}), kOk);
+  EXPECT_EQ(Run({"set", "small", "v"}), "+QUEUED\r\n");
+  EXPECT_GT(client_->queued_bytes, 0u);
+  EXPECT_EQ(Run({"set", "big", std::string(4096, 'b')}),
+            Err("ERR MULTI queue limit reached (multi-max-commands 100000, multi-max-bytes 4096)"));
+  EXPECT_EQ(Run({"discard"}), kOk);
+  EXPECT_EQ(client_->queued.capacity(), 0u);
+  EXPECT_EQ(client_->queued_bytes, 0u);
+  // Within the limits a transaction works as before.
+  EXPECT_EQ(Run({"multi"}), kOk);
+  EXPECT_EQ(Run({"set", "small", "v"}), "+QUEUED\r\n");
+  EXPECT_EQ(Run({"exec"}), "*1\r\n" + std::string(kOk));
+  EXPECT_EQ(Run({"get", "small"}), Bulk("v"));
+}
+
+// DBSIZE counts the keyspace again after a write, so it is not flagged fast;
+// it and the other O(N) commands are flagged to run off the event loop.
+TEST_F(CommandsTest, KeyspaceWideCommandsAreNotFast) {
+  for (const char* name : {"dbsize", "keys", "flushall", "flushdb", "info"}) {
+    const CommandSpec* spec = commands_.Find(name);
+    ASSERT_NE(spec, nullptr) << name;
+    EXPECT_FALSE(spec->flags & kCmdFast) << name;
+    EXPECT_TRUE(spec->flags & kCmdSlow) << name;
+  }
+}
+
 }  // namespace
 }  // namespace lsmkv::server

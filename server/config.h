@@ -39,6 +39,8 @@ enum class Setting : int {
   kClientOutputBufferLimit,
   kProtoMaxMultibulkLen,
   kClientRequestTimeout,
+  kMultiMaxCommands,
+  kMultiMaxBytes,
   kIoThreads,
   kHz,
   kMetricsPort,

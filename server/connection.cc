@@ -1,5 +1,7 @@
 #include "server/connection.h"
 
+#include "server/command.h"
+#include "server/command_table.h"
 #include "server/config.h"
 #include "server/dispatcher.h"
 #include "server/reply.h"
@@ -74,6 +76,8 @@ void Connection::Stop() {
     if (self->reading_) {
       asio::error_code ec;
       self->socket_.cancel(ec);  // OnRead sees operation_aborted and closes
+    } else if (self->executing_) {
+      // OffLoopDone writes the command's reply, then closes.
     } else if (!self->writing_) {
       self->Close();
     } else {
@@ -165,6 +169,7 @@ void Connection::Process() {
     state_.query_buffer_bytes.store(parser_.buffered(), std::memory_order_relaxed);
     const bool finishing = close_after_write_ || stopping_ || server_->stopping();
     if (out_.empty()) {
+      if (executing_) return;  // OffLoopDone continues
       if (finishing) {
         Close();
       } else {
@@ -178,6 +183,7 @@ void Connection::Process() {
       DoWrite();
       return;
     }
+    if (executing_) return;  // OffLoopDone continues
     if (finishing || close_after_write_) {
       Close();
       return;
@@ -191,7 +197,7 @@ void Connection::Process() {
 }
 
 void Connection::ExecuteBuffered(ServerContext& ctx, Reply& reply) {
-  while (!close_after_write_ && out_.size() < kWriteThreshold) {
+  while (!executing_ && !close_after_write_ && out_.size() < kWriteThreshold) {
     RespParser::Result result = parser_.Next(&args_);
     if (result == RespParser::Result::kNeedMore) break;
     if (result == RespParser::Result::kError) {
@@ -201,35 +207,95 @@ void Connection::ExecuteBuffered(ServerContext& ctx, Reply& reply) {
       close_after_write_ = true;
       break;
     }
-    reply.set_protocol(state_.protocol.load(std::memory_order_relaxed));
-    ExecuteCommand(ctx, state_, args_, reply, &batch_);
-    // A huge command's argument vector is not kept for the next one.
-    if (args_.capacity() > 1024) std::vector<std::string>().swap(args_);
     // The leftover bytes (if any) belong to a request that began with the
     // read that brought them.
     request_started_ms_ =
         parser_.in_request() ? state_.last_interaction_ms.load(std::memory_order_relaxed) : 0;
-    // AUTH may have lifted the unauthenticated limits for what follows.
-    parser_.set_authenticated(state_.authenticated);
-    const int64_t limit = ctx.config->Int(Setting::kClientOutputBufferLimit);
-    if (limit > 0 && out_.size() > static_cast<uint64_t>(limit)) {
-      batch_.Finish(reply);
-      out_.clear();
-      reply.Error(
-          "ERR client output buffer limit reached (client-output-buffer-limit); closing "
-          "the connection");
-      close_after_write_ = true;
+    if (RunsOffLoop(ctx)) {
+      batch_.Finish(reply);  // the earlier replies' writes first
+      ExecuteOffLoop(ctx);
       break;
     }
-    if (state_.close_after_reply) {
-      close_after_write_ = true;
-      break;
-    }
-    if (stopping_ || server_->stopping()) break;
+    reply.set_protocol(state_.protocol.load(std::memory_order_relaxed));
+    ExecuteCommand(ctx, state_, args_, reply, &batch_);
+    if (!AfterCommand(ctx, reply)) break;
   }
   // Replies leave only after the writes they acknowledge are committed.
   batch_.Finish(reply);
   state_.output_buffer_bytes.store(out_.size(), std::memory_order_relaxed);
+}
+
+bool Connection::AfterCommand(ServerContext& ctx, Reply& reply) {
+  // A huge command's argument vector is not kept for the next one.
+  if (args_.capacity() > 1024) std::vector<std::string>().swap(args_);
+  // AUTH may have lifted the unauthenticated limits for what follows.
+  parser_.set_authenticated(state_.authenticated);
+  const int64_t limit = ctx.config->Int(Setting::kClientOutputBufferLimit);
+  if (limit > 0 && out_.size() > static_cast<uint64_t>(limit)) {
+    batch_.Finish(reply);
+    out_.clear();
+    reply.Error(
+        "ERR client output buffer limit reached (client-output-buffer-limit); closing "
+        "the connection");
+    close_after_write_ = true;
+    return false;
+  }
+  if (state_.close_after_reply) {
+    close_after_write_ = true;
+    return false;
+  }
+  return !(stopping_ || server_->stopping());
+}
+
+bool Connection::RunsOffLoop(ServerContext& ctx) const {
+  // An EXEC of more commands than this runs off the loop too.
+  constexpr size_t kOffLoopExec = 1000;
+  const CommandSpec* spec = ctx.commands->Find(args_[0]);
+  if (spec == nullptr) return false;
+  if (spec->flags & kCmdSlow) return !state_.in_multi;  // inside MULTI it is only queued
+  return state_.in_multi && state_.queued.size() > kOffLoopExec &&
+         std::string_view(spec->name) == "exec";
+}
+
+void Connection::ExecuteOffLoop(ServerContext& ctx) {
+  DCHECK(!executing_ && !reading_);
+  executing_ = true;
+  auto self = shared_from_this();
+  auto executor = socket_.get_executor();
+  // Keeps the event loop running until the reply is back on the strand.
+  auto work = asio::make_work_guard(executor);
+  const int protocol = state_.protocol.load(std::memory_order_relaxed);
+  asio::post(server_->slow_pool(), [self, &ctx, executor, work = std::move(work), protocol,
+                                    args = std::move(args_)]() mutable {
+    // The strand runs nothing of this connection until OffLoopDone, so the
+    // client state is this thread's alone meanwhile.
+    std::string out;
+    Reply reply(&out, protocol);
+    reply.set_error_stats(&ctx.stats->errors);
+    ExecuteCommand(ctx, self->state_, args, reply, nullptr);
+    asio::post(executor, [self, work = std::move(work), out = std::move(out)]() mutable {
+      self->OffLoopDone(std::move(out));
+    });
+  });
+  args_.clear();
+}
+
+void Connection::OffLoopDone(std::string out) {
+  DCHECK(executing_);
+  executing_ = false;
+  if (close_pending_) {
+    Close();
+    return;
+  }
+  ServerContext& ctx = server_->context();
+  out_.append(out);
+  Reply reply(&out_, state_.protocol.load(std::memory_order_relaxed));
+  reply.set_error_stats(&ctx.stats->errors);
+  AfterCommand(ctx, reply);
+  state_.output_buffer_bytes.store(out_.size(), std::memory_order_relaxed);
+  // A write of earlier replies may still be under way: its OnWrite
+  // continues then.
+  if (!writing_) Process();
 }
 
 bool Connection::WriteNow() {
@@ -292,6 +358,11 @@ void Connection::OnWrite(const asio::error_code& error, size_t bytes) {
 
 void Connection::Close() {
   if (closed_) return;
+  if (executing_) {
+    // The slow-command thread uses the client state: close when it is done.
+    close_pending_ = true;
+    return;
+  }
   closed_ = true;
   stop_timer_.cancel();
   asio::error_code ec;

@@ -1,5 +1,10 @@
 // Connection: one client socket on the Asio event loop.
 //
+// Commands that take time in proportion to the keyspace (kCmdSlow) and large
+// EXECs run on the server's slow-command threads instead of the event
+// loop, one at a time per connection, so that they do not delay other
+// clients' commands.
+//
 // A connection alternates between reading and writing, never both: it reads
 // a chunk, executes every complete command in it (pipelining) until about
 // 64 KiB of replies are pending, writes them, and continues with the
@@ -75,6 +80,17 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void OnWrite(const asio::error_code& error, size_t bytes);
   void Close();
   void RefreshParserLimits();
+  // True if the command in args_ should run on the slow-command threads.
+  bool RunsOffLoop(ServerContext& ctx) const;
+  // Runs args_ on the server's slow-command threads; its reply is appended
+  // to out_ on the strand afterwards, and Process continues. Nothing else
+  // of this connection runs meanwhile (no read, no other command).
+  void ExecuteOffLoop(ServerContext& ctx);
+  // What follows every command: the output limit, QUIT. False if the
+  // connection is to close after the write.
+  bool AfterCommand(ServerContext& ctx, Reply& reply);
+  // Back on the strand with the off-loop command's reply.
+  void OffLoopDone(std::string out);
 
   Server* server_;
   asio::ip::tcp::socket socket_;
@@ -91,6 +107,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool close_after_write_ = false;
   bool closed_ = false;
   bool registered_ = false;
+  bool executing_ = false;      // a command runs on the slow-command threads
+  bool close_pending_ = false;  // Close was asked for while executing_
   // When the first bytes of the incomplete request arrived (clock ms), or 0
   // when no request is incomplete.
   int64_t request_started_ms_ = 0;

@@ -4,6 +4,7 @@
 #include "server/command_table.h"
 #include "server/config.h"
 #include "server/keyspace.h"
+#include "server/resp_parser.h"
 
 namespace lsmkv::server {
 
@@ -122,6 +123,19 @@ void ExecuteCommand(ServerContext& server, ClientState& client, std::vector<std:
     return;
   }
   if (client.in_multi && !(spec->flags & kCmdTransaction)) {
+    const uint64_t bytes = QueuedCommandMemory(args);
+    const int64_t max_commands = server.config->Int(Setting::kMultiMaxCommands);
+    const int64_t max_bytes = server.config->Int(Setting::kMultiMaxBytes);
+    if (client.queued.size() >= static_cast<uint64_t>(max_commands) ||
+        client.queued_bytes + bytes > static_cast<uint64_t>(max_bytes)) {
+      // Like any error while queueing, this dooms the transaction (EXEC
+      // replies EXECABORT); the queue stops growing.
+      Reject(server, client, spec, reply,
+             "ERR MULTI queue limit reached (multi-max-commands " + std::to_string(max_commands) +
+                 ", multi-max-bytes " + std::to_string(max_bytes) + ")");
+      return;
+    }
+    client.queued_bytes += bytes;
     client.queued.push_back(std::move(args));
     reply.Status("QUEUED");
     return;
@@ -182,14 +196,25 @@ void UnwatchAll(ServerContext& server, ClientState& client) {
   for (const auto& [key, deadline] : client.watched) {
     server.keyspace->locks().Unwatch(key, &client.watch);
   }
-  client.watched.clear();
+  if (client.watched.size() > 1024) {
+    std::unordered_map<std::string, int64_t>().swap(client.watched);  // give the buckets back
+  } else {
+    client.watched.clear();
+  }
   client.watch.dirty.store(false, std::memory_order_release);
+}
+
+uint64_t QueuedCommandMemory(const std::vector<std::string>& args) {
+  uint64_t bytes = sizeof(args) + (args.capacity() - args.size()) * sizeof(std::string);
+  for (const std::string& a : args) bytes += ArgumentMemory(a.size());
+  return bytes;
 }
 
 void DiscardTransaction(ServerContext& server, ClientState& client) {
   client.in_multi = false;
   client.multi_failed = false;
-  client.queued.clear();
+  std::vector<std::vector<std::string>>().swap(client.queued);  // the memory, not just the size
+  client.queued_bytes = 0;
   UnwatchAll(server, client);
 }
 

@@ -67,6 +67,10 @@ void ExecuteCommand(ServerContext& server, ClientState& client, std::vector<std:
 // locked) unless a watched key changed, then leaves MULTI and unwatches.
 void ExecuteTransaction(ServerContext& server, ClientState& client, Reply& reply);
 
+// The memory a queued command takes (its argument vector and strings, as
+// the parser counts arguments): what multi-max-bytes limits.
+uint64_t QueuedCommandMemory(const std::vector<std::string>& args);
+
 // Leaves MULTI and forgets every watched key (DISCARD, EXEC, disconnect).
 void DiscardTransaction(ServerContext& server, ClientState& client);
 void UnwatchAll(ServerContext& server, ClientState& client);

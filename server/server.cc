@@ -213,6 +213,9 @@ Status Server::Run() {
     io_.stop();
   }
   for (std::thread& t : threads) t.join();
+  // A slow command still running (only if the event loop was stopped
+  // before its connection finished) completes before the database closes.
+  slow_pool_.join();
   background_->Stop();
   metrics_.reset();
   Status s = db_->Close();

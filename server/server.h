@@ -72,6 +72,11 @@ class Server {
   std::string listen_address() const;
   int metrics_port() const { return metrics_port_; }
 
+  // Threads for commands that are O(N) in the keyspace (kCmdSlow: KEYS,
+  // DBSIZE, FLUSHALL, INFO) and for large EXECs, so that they never hold an
+  // event-loop thread: other clients keep being served meanwhile.
+  asio::thread_pool& slow_pool() { return slow_pool_; }
+
   // Called by a connection when it closes.
   void OnConnectionClosed(uint64_t id) EXCLUDES(connections_mu_);
 
@@ -106,6 +111,7 @@ class Server {
   ServerContext context_;
 
   asio::io_context io_;
+  asio::thread_pool slow_pool_{2};
   asio::executor_work_guard<asio::io_context::executor_type> work_;
   // The acceptor, the signals and the timers share this strand, so their
   // handlers and BeginShutdown never run concurrently.

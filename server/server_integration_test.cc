@@ -144,6 +144,7 @@ class InProcessServer {
   }
   const std::string& error() const { return error_; }
   int port() { return server_->context().tcp_port; }
+  ServerContext& context() { return server_->context(); }
   ManualClock& clock() { return clock_; }
 
  private:
@@ -941,6 +942,26 @@ TEST_F(ServerTest, ShutdownDropsAStalledReader) {
   ASSERT_NE(status, -1) << "shutdown waited for the stalled reader";
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << server_->output();
   EXPECT_EQ(server_->output().find("still busy"), std::string::npos) << server_->output();
+}
+
+// Keyspace-wide commands run on the slow-command threads: with a single
+// event-loop thread, a FLUSHALL that waits (here for stripe locks the test
+// holds, as it would for a long scan) does not stop another client's PING
+// from being answered. On the event loop, the PING would wait with it.
+TEST_F(ServerTest, SlowCommandsDoNotHoldTheEventLoop) {
+  InProcessServer server(dir_, {{"io-threads", "1"}});
+  ASSERT_TRUE(server.Start()) << server.error();
+  RespClient flusher, ping;
+  ASSERT_TRUE(flusher.Connect(server.port()));
+  ASSERT_TRUE(ping.Connect(server.port()));
+  EXPECT_EQ(flusher.Call({"SET", "k", "v"}), "+OK\r\n");
+  KeyLocks::Guard held = server.context().keyspace->locks().LockAll();
+  ASSERT_TRUE(flusher.Send({"FLUSHALL"}));
+  for (int i = 0; i < 3; i++) EXPECT_EQ(ping.Call({"PING"}, 5000), "+PONG\r\n") << i;
+  EXPECT_EQ(flusher.ReadReply(100), "");  // still waiting for the locks
+  held.Release();
+  EXPECT_EQ(flusher.ReadReply(kPatienceMs), "+OK\r\n");
+  EXPECT_EQ(ping.Call({"DBSIZE"}), Int(0));
 }
 
 }  // namespace
