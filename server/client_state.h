@@ -34,6 +34,8 @@ struct ClientState {
 
   std::atomic<int> protocol{2};  // RESP version: 2 or 3
   bool authenticated = false;
+  bool read_only = false;     // authenticated as the read-only user
+  int64_t auth_failures = 0;  // failed AUTHs on this connection
 
   // MULTI: queued commands and whether queueing one failed (EXECABORT).
   bool in_multi = false;

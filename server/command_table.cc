@@ -50,6 +50,22 @@ CommandTable::CommandTable() {
   for (const auto& spec : specs_) by_name_[spec->name] = spec.get();
 }
 
+std::string CommandTable::Rename(std::string_view name, std::string_view new_name) {
+  std::string from(name), to(new_name);
+  for (char& c : from) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (char& c : to) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  auto it = by_name_.find(from);
+  if (it == by_name_.end()) return "rename-command: no command '" + from + "'";
+  if (!to.empty() && by_name_.count(to) != 0) {
+    return "rename-command: '" + to + "' is already a command name";
+  }
+  if (to.size() >= 32) return "rename-command: '" + to + "' is too long (at most 31 bytes)";
+  const CommandSpec* spec = it->second;
+  by_name_.erase(it);
+  if (!to.empty()) by_name_[to] = spec;
+  return "";
+}
+
 const CommandSpec* CommandTable::Find(std::string_view name) const {
   char lower[32];
   if (name.empty() || name.size() >= sizeof(lower)) return nullptr;

@@ -1,7 +1,8 @@
 // CommandTable: every command lsmkv-server knows, looked up by name without
 // case. Built once at startup from the per-family registration functions.
 //
-// Thread safety: immutable after construction (statistics are atomics).
+// Thread safety: immutable once the server serves (statistics are atomics);
+// Rename only at startup.
 #ifndef LSMKV_SERVER_COMMAND_TABLE_H_
 #define LSMKV_SERVER_COMMAND_TABLE_H_
 
@@ -22,6 +23,10 @@ class CommandTable {
 
   // nullptr if name is not a command.
   const CommandSpec* Find(std::string_view name) const;
+  // rename-command: name is found as new_name from now on, or not at all if
+  // new_name is empty. Returns "" or why not (unknown command, new name
+  // taken). REQUIRES: before the table is shared (startup).
+  std::string Rename(std::string_view name, std::string_view new_name);
   // Every command, in registration order.
   const CommandList& all() const { return specs_; }
 

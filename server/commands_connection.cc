@@ -3,6 +3,7 @@
 #include <iterator>
 #include <limits>
 
+#include "server/auth_guard.h"
 #include "server/command_util.h"
 #include "server/config.h"
 #include "server/dispatcher.h"
@@ -23,11 +24,60 @@ bool SecretEquals(std::string_view a, std::string_view b) {
   return diff == 0;
 }
 
-// The "default" user's check: with no requirepass every password passes.
-bool CheckCredentials(CommandContext& ctx, std::string_view user, std::string_view password) {
-  if (user != "default") return false;
+// The users: "default" (requirepass; with none every password passes) and
+// "readonly" (readonly-password, if set). AUTH with a password alone tries
+// the default user, then the read-only one.
+bool CheckCredentials(CommandContext& ctx, std::string_view user, bool has_user,
+                      std::string_view password, bool* read_only) {
   const std::string required = ctx.server.config->String(Setting::kRequirepass);
-  return required.empty() || SecretEquals(password, required);
+  const std::string readonly = ctx.server.config->String(Setting::kReadonlyPassword);
+  *read_only = false;
+  if ((!has_user || user == "default") && (required.empty() || SecretEquals(password, required))) {
+    return true;
+  }
+  if ((!has_user || user == "readonly") && !readonly.empty() && SecretEquals(password, readonly)) {
+    *read_only = true;
+    return true;
+  }
+  return false;
+}
+
+// Checks a password under the limits on guessing (auth_guard.h): a blocked
+// source is refused unchecked, and a connection is closed at its
+// auth-max-failures-th failure. Writes the error reply on failure.
+bool Authenticate(CommandContext& ctx, std::string_view user, bool has_user,
+                  std::string_view password) {
+  ServerStats& stats = *ctx.server.stats;
+  const Config& config = *ctx.server.config;
+  const int64_t max_failures = config.Int(Setting::kAuthMaxFailures);
+  const int64_t block_ms = config.Int(Setting::kAuthBlockSeconds) * 1000;
+  const int64_t now = ctx.server.keyspace->clock()->NowMs();
+  const std::string_view source = AuthGuard::SourceOf(ctx.client.address);
+  AuthGuard* guard = ctx.server.auth_guard;
+  if (guard != nullptr && !guard->Allowed(source, now, max_failures, block_ms)) {
+    stats.auth_rate_limited.fetch_add(1, std::memory_order_relaxed);
+    ctx.reply.Error("ERR too many failed AUTH attempts from this address; try again in " +
+                    std::to_string(block_ms / 1000) + " seconds (auth-block-seconds)");
+    ctx.client.close_after_reply = true;
+    return false;
+  }
+  bool read_only = false;
+  if (!CheckCredentials(ctx, user, has_user, password, &read_only)) {
+    stats.auth_failures.fetch_add(1, std::memory_order_relaxed);
+    if (guard != nullptr) guard->RecordFailure(source, now, block_ms);
+    ctx.reply.Error("WRONGPASS invalid username-password pair or user is disabled.");
+    if (++ctx.client.auth_failures >= max_failures) {
+      // Whatever else the client pipelined is not looked at.
+      stats.auth_disconnects.fetch_add(1, std::memory_order_relaxed);
+      ctx.client.close_after_reply = true;
+    }
+    return false;
+  }
+  if (guard != nullptr) guard->RecordSuccess(source);
+  ctx.client.auth_failures = 0;
+  ctx.client.authenticated = true;
+  ctx.client.read_only = read_only;
+  return true;
 }
 
 // Client names are printable ASCII without spaces ('!' to '~').
@@ -68,12 +118,7 @@ void Auth(CommandContext& ctx) {
     return;
   }
   const std::string_view user = has_user ? std::string_view(ctx.args[1]) : "default";
-  const std::string_view password = ctx.args.back();
-  if (!CheckCredentials(ctx, user, password)) {
-    ctx.reply.Error("WRONGPASS invalid username-password pair or user is disabled.");
-    return;
-  }
-  ctx.client.authenticated = true;
+  if (!Authenticate(ctx, user, has_user, ctx.args.back())) return;
   ctx.reply.Ok();
 }
 
@@ -113,11 +158,7 @@ void Hello(CommandContext& ctx) {
     }
   }
   if (user != nullptr) {
-    if (!CheckCredentials(ctx, *user, *password)) {
-      ctx.reply.Error("WRONGPASS invalid username-password pair or user is disabled.");
-      return;
-    }
-    ctx.client.authenticated = true;
+    if (!Authenticate(ctx, *user, /*has_user=*/true, *password)) return;
   }
   if (!ctx.client.authenticated && !ctx.server.config->String(Setting::kRequirepass).empty()) {
     ctx.reply.Error(

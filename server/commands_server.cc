@@ -103,7 +103,9 @@ void ConfigCommand(CommandContext& ctx) {
     ServerStats& st = *ctx.server.stats;
     for (auto* counter :
          {&st.connections_received, &st.rejected_connections, &st.commands_processed,
-          &st.net_input_bytes, &st.net_output_bytes, &st.protocol_errors, &st.request_timeouts}) {
+          &st.net_input_bytes, &st.net_output_bytes, &st.protocol_errors, &st.request_timeouts,
+          &st.auth_failures, &st.auth_rate_limited, &st.auth_disconnects,
+          &st.protected_mode_refusals}) {
       counter->store(0, std::memory_order_relaxed);
     }
     st.errors.Reset();

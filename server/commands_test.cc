@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "lsmkv/db.h"
+#include "server/auth_guard.h"
 #include "server/client_state.h"
 #include "server/clock.h"
 #include "server/command_table.h"
@@ -47,6 +48,7 @@ class CommandsTest : public ::testing::Test {
     context_.cursors = &cursors_;
     context_.expiry_filter = filter_.get();
     context_.stats = &stats_;
+    context_.auth_guard = &auth_guard_;
     context_.request_shutdown = [this] { shutdown_requested_ = true; };
     context_.start_time_ms = clock_.NowMs();
     client_ = NewClient();
@@ -88,6 +90,7 @@ class CommandsTest : public ::testing::Test {
   ClientRegistry clients_;
   ScanCursors cursors_;
   ServerStats stats_;
+  AuthGuard auth_guard_;
   ServerContext context_;
   bool shutdown_requested_ = false;
   std::vector<std::unique_ptr<ClientState>> clients_owned_;
@@ -836,6 +839,127 @@ TEST_F(CommandsTest, KeyspaceWideCommandsAreNotFast) {
     EXPECT_FALSE(spec->flags & kCmdFast) << name;
     EXPECT_TRUE(spec->flags & kCmdSlow) << name;
   }
+}
+
+// Password guessing: a connection is closed at its 10th wrong AUTH (nothing
+// it pipelined after is checked), and its address is blocked: AUTHs from it
+// are refused unchecked — even the right password — until auth-block-seconds
+// after its last failure.
+TEST_F(CommandsTest, FailedAuthsAreLimited) {
+  ASSERT_EQ(config_.Set(*Config::Find("requirepass"), "secret"), "");
+  ClientState* guesser = NewClient();
+  guesser->address = "10.1.2.3:50000";
+  int checked = 0;
+  for (int i = 0; i < 100000 && !guesser->close_after_reply; i++, checked++) {
+    EXPECT_EQ(Run(guesser, {"auth", "guess" + std::to_string(i)}),
+              Err("WRONGPASS invalid username-password pair or user is disabled."));
+  }
+  EXPECT_EQ(checked, 10);
+  EXPECT_EQ(stats_.auth_failures.load(), 10u);
+  EXPECT_EQ(stats_.auth_disconnects.load(), 1u);
+
+  ClientState* again = NewClient();
+  again->address = "10.1.2.3:50001";  // same address, new connection
+  EXPECT_EQ(Run(again, {"auth", "secret"}),
+            Err("ERR too many failed AUTH attempts from this address; try again in 10 seconds "
+                "(auth-block-seconds)"));
+  EXPECT_TRUE(again->close_after_reply);
+  EXPECT_FALSE(again->authenticated);
+  EXPECT_EQ(stats_.auth_rate_limited.load(), 1u);
+  // Another address is not affected.
+  ClientState* other = NewClient();
+  other->address = "10.9.9.9:1";
+  EXPECT_EQ(Run(other, {"auth", "secret"}), kOk);
+  // After the block, the address may try again.
+  clock_.AdvanceMs(10000);
+  ClientState* later = NewClient();
+  later->address = "10.1.2.3:50002";
+  EXPECT_EQ(Run(later, {"auth", "secret"}), kOk);
+  EXPECT_EQ(auth_guard_.sources(), 0u);  // success forgets the address
+  const std::string info = test::BulkValue(Run(later, {"info", "stats"}));
+  EXPECT_NE(info.find("lsmkv_auth_failures:10\r\n"), std::string::npos) << info;
+  EXPECT_NE(info.find("lsmkv_auth_rate_limited:1\r\n"), std::string::npos) << info;
+  EXPECT_NE(info.find("lsmkv_auth_disconnects:1\r\n"), std::string::npos) << info;
+}
+
+TEST(AuthGuardTest, TableIsBoundedAndFailuresDecay) {
+  AuthGuard guard(/*max_sources=*/3);
+  for (int i = 0; i < 10; i++) guard.RecordFailure("a", 1000, 5000);
+  EXPECT_FALSE(guard.Allowed("a", 1000, 10, 5000));
+  EXPECT_TRUE(guard.Allowed("a", 6000, 10, 5000));  // a block period without failures
+  for (const char* s : {"b", "c", "d"}) guard.RecordFailure(s, 7000, 5000);
+  EXPECT_EQ(guard.sources(), 3u);  // "a" (oldest) was forgotten
+  EXPECT_TRUE(guard.Allowed("a", 7000, 1, 5000));
+  EXPECT_FALSE(guard.Allowed("d", 7000, 1, 5000));
+  EXPECT_EQ(AuthGuard::SourceOf("10.0.0.1:6380"), "10.0.0.1");
+  EXPECT_EQ(AuthGuard::SourceOf("[::1]:6380"), "::1");
+  EXPECT_TRUE(AuthGuard::ProtectedModeRefuses(true, false, false, false));
+  EXPECT_FALSE(AuthGuard::ProtectedModeRefuses(true, false, false, true));    // loopback peer
+  EXPECT_FALSE(AuthGuard::ProtectedModeRefuses(true, true, false, false));    // a password
+  EXPECT_FALSE(AuthGuard::ProtectedModeRefuses(true, false, true, false));    // loopback bind
+  EXPECT_FALSE(AuthGuard::ProtectedModeRefuses(false, false, false, false));  // mode off
+}
+
+// CONFIG GET never shows a password, and the mask cannot be set back.
+TEST_F(CommandsTest, PasswordsAreNeverShown) {
+  EXPECT_EQ(Run({"config", "get", "requirepass"}), "*2\r\n" + Bulk("requirepass") + Bulk(""));
+  EXPECT_EQ(Run({"config", "set", "requirepass", "s3cret", "readonly-password", "r0"}), kOk);
+  client_->authenticated = true;
+  EXPECT_EQ(Run({"config", "get", "requirepass"}),
+            "*2\r\n" + Bulk("requirepass") + Bulk("********"));
+  const std::string all = Run({"config", "get", "*"});
+  EXPECT_EQ(all.find("s3cret"), std::string::npos);
+  EXPECT_EQ(all.find("r0\r\n"), std::string::npos);
+  EXPECT_EQ(Run({"config", "set", "requirepass", "********"}),
+            Err("ERR CONFIG SET failed (possibly related to argument 'requirepass') - this is the "
+                "mask CONFIG GET shows for a password, not a password"));
+  EXPECT_EQ(test::BulkValue(Run({"info", "everything"})).find("s3cret"), std::string::npos);
+  EXPECT_EQ(config_.String(Setting::kRequirepass), "s3cret");
+}
+
+// The read-only user reads, but neither writes nor administers.
+TEST_F(CommandsTest, ReadOnlyUser) {
+  EXPECT_EQ(Run({"set", "k", "v"}), kOk);
+  EXPECT_EQ(Run({"config", "set", "requirepass", "pw", "readonly-password", "ro"}), kOk);
+  ClientState* reader = NewClient();
+  EXPECT_EQ(Run(reader, {"get", "k"}), Err("NOAUTH Authentication required."));
+  EXPECT_EQ(Run(reader, {"auth", "default", "ro"}),
+            Err("WRONGPASS invalid username-password pair or user is disabled."));
+  EXPECT_EQ(Run(reader, {"auth", "readonly", "ro"}), kOk);
+  EXPECT_EQ(Run(reader, {"get", "k"}), Bulk("v"));
+  EXPECT_EQ(Run(reader, {"set", "k", "w"}),
+            Err("NOPERM User readonly has no permissions to run the 'set' command"));
+  EXPECT_EQ(Run(reader, {"flushall"}),
+            Err("NOPERM User readonly has no permissions to run the 'flushall' command"));
+  EXPECT_EQ(Run(reader, {"config", "set", "requirepass", ""}),
+            Err("NOPERM User readonly has no permissions to run the 'config' command"));
+  EXPECT_EQ(Run(reader, {"shutdown"}),
+            Err("NOPERM User readonly has no permissions to run the 'shutdown' command"));
+  EXPECT_FALSE(shutdown_requested_);
+  EXPECT_EQ(Run(reader, {"multi"}), kOk);
+  EXPECT_EQ(Run(reader, {"del", "k"}),
+            Err("NOPERM User readonly has no permissions to run the 'del' command"));
+  EXPECT_EQ(Run(reader, {"exec"}),
+            Err("EXECABORT Transaction discarded because of previous errors."));
+  // A password alone: the default user's first, then the read-only one's.
+  ClientState* plain = NewClient();
+  EXPECT_EQ(Run(plain, {"auth", "ro"}), kOk);
+  EXPECT_TRUE(plain->read_only);
+  EXPECT_EQ(Run(plain, {"auth", "pw"}), kOk);
+  EXPECT_FALSE(plain->read_only);
+  EXPECT_EQ(Run(plain, {"set", "k", "w"}), kOk);
+}
+
+TEST(CommandTableTest, RenameAndDisable) {
+  CommandTable table;
+  EXPECT_EQ(table.Rename("FLUSHALL", ""), "");
+  EXPECT_EQ(table.Find("flushall"), nullptr);
+  EXPECT_EQ(table.Rename("config", "cfg-7f3a"), "");
+  EXPECT_EQ(table.Find("config"), nullptr);
+  ASSERT_NE(table.Find("CFG-7F3A"), nullptr);
+  EXPECT_STREQ(table.Find("cfg-7f3a")->name, "config");
+  EXPECT_EQ(table.Rename("nosuch", "x"), "rename-command: no command 'nosuch'");
+  EXPECT_EQ(table.Rename("get", "set"), "rename-command: 'set' is already a command name");
 }
 
 }  // namespace

@@ -26,6 +26,11 @@ std::string Lower(std::string_view text) {
   return out;
 }
 
+// Passwords: CONFIG GET shows kMaskedSecret instead.
+bool IsSecret(Setting id) {
+  return id == Setting::kRequirepass || id == Setting::kReadonlyPassword;
+}
+
 std::vector<SettingInfo> BuildTable() {
   using K = SettingKind;
   std::vector<SettingInfo> t = {
@@ -185,6 +190,42 @@ std::vector<SettingInfo> BuildTable() {
        kLongMax,
        {},
        "most memory one MULTI's queued commands may take; more aborts the transaction"},
+      {Setting::kProtectedMode,
+       "protected-mode",
+       K::kBool,
+       true,
+       "yes",
+       0,
+       0,
+       {},
+       "without requirepass and bound to a non-loopback address, refuse non-loopback clients"},
+      {Setting::kReadonlyPassword,
+       "readonly-password",
+       K::kString,
+       true,
+       "",
+       0,
+       0,
+       {},
+       "password of the read-only user (AUTH readonly PASSWORD): no writes, no admin commands"},
+      {Setting::kAuthMaxFailures,
+       "auth-max-failures",
+       K::kInt,
+       true,
+       "10",
+       1,
+       kIntMax,
+       {},
+       "failed AUTHs after which a connection is closed and its address blocked"},
+      {Setting::kAuthBlockSeconds,
+       "auth-block-seconds",
+       K::kInt,
+       true,
+       "10",
+       1,
+       kIntMax,
+       {},
+       "how long an address stays blocked after its last failed AUTH"},
       {Setting::kIoThreads,
        "io-threads",
        K::kInt,
@@ -361,6 +402,9 @@ std::string Config::Set(const SettingInfo& info, std::string_view text) {
       if (info.id == Setting::kSave && !text.empty()) {
         return "lsmkv-server takes no RDB snapshots; save must be empty";
       }
+      if (IsSecret(info.id) && text == kMaskedSecret) {
+        return "this is the mask CONFIG GET shows for a password, not a password";
+      }
       MutexLock lock(&strings_mu_);
       strings_[index] = std::string(text);
       return "";
@@ -434,6 +478,7 @@ std::string Config::Get(const SettingInfo& info) const {
   const int64_t value = Int(info.id);
   switch (info.kind) {
     case SettingKind::kString:
+      if (IsSecret(info.id)) return String(info.id).empty() ? "" : kMaskedSecret;
       return String(info.id);
     case SettingKind::kInt:
     case SettingKind::kBytes:
@@ -466,6 +511,13 @@ std::string Config::LoadFile(const std::string& path) {
     const std::string where = path + ":" + std::to_string(number) + ": ";
     if (!SplitInlineArgs(line, &words)) return where + "unbalanced quotes";
     if (words.empty()) continue;
+    if (Lower(words[0]) == "rename-command") {
+      if (words.size() != 3)
+        return where + "rename-command needs NAME NEWNAME (\"\" disables NAME)";
+      const std::string error = AddRename(words[1], words[2]);
+      if (!error.empty()) return where + error;
+      continue;
+    }
     const SettingInfo* info = Find(words[0]);
     if (info == nullptr) return where + "unknown setting '" + words[0] + "'";
     std::string value;
@@ -477,6 +529,16 @@ std::string Config::LoadFile(const std::string& path) {
     if (!error.empty()) return where + words[0] + ": " + error;
   }
   config_file_ = path;
+  return "";
+}
+
+std::string Config::AddRename(std::string_view command, std::string_view new_name) {
+  if (command.empty()) return "rename-command needs a command name";
+  for (char c : new_name) {
+    if (c <= ' ' || c > '~')
+      return "rename-command: the new name must be printable, without spaces";
+  }
+  renames_.emplace_back(Lower(command), Lower(new_name));
   return "";
 }
 
@@ -492,6 +554,7 @@ std::string Config::ParseCommandLine(const std::vector<std::string>& args, bool*
     first = 1;
   }
   std::vector<std::pair<std::string, std::string>> flags;
+  std::vector<std::pair<std::string, std::string>> renames;
   for (size_t i = first; i < args.size(); i++) {
     const std::string& arg = args[i];
     if (arg == "-h" || arg == "--help") {
@@ -517,11 +580,22 @@ std::string Config::ParseCommandLine(const std::vector<std::string>& args, bool*
       file = value;
       continue;
     }
+    if (name == "rename-command") {  // two values: NAME NEWNAME
+      if (eq != std::string::npos || i + 1 >= args.size()) {
+        return "--rename-command needs two values: NAME NEWNAME (\"\" disables NAME)";
+      }
+      renames.emplace_back(value, args[++i]);  // after the file's
+      continue;
+    }
     flags.emplace_back(name, value);
   }
   if (!file.empty()) {
     std::string error = LoadFile(file);
     if (!error.empty()) return error;
+  }
+  for (const auto& [command, new_name] : renames) {
+    const std::string error = AddRename(command, new_name);
+    if (!error.empty()) return "--rename-command: " + error;
   }
   for (const auto& [name, value] : flags) {
     const SettingInfo* info = Find(name);

@@ -41,6 +41,10 @@ enum class Setting : int {
   kClientRequestTimeout,
   kMultiMaxCommands,
   kMultiMaxBytes,
+  kProtectedMode,
+  kReadonlyPassword,
+  kAuthMaxFailures,
+  kAuthBlockSeconds,
   kIoThreads,
   kHz,
   kMetricsPort,
@@ -109,6 +113,11 @@ class Config {
   std::string LoadFile(const std::string& path);
   const std::string& config_file() const { return config_file_; }
 
+  // rename-command NAME NEWNAME (config file) / --rename-command NAME NEWNAME:
+  // NAME is served as NEWNAME ("" disables it). Read at startup only.
+  std::string AddRename(std::string_view command, std::string_view new_name);
+  const std::vector<std::pair<std::string, std::string>>& renames() const { return renames_; }
+
   // The --help text.
   static std::string HelpText();
 
@@ -119,7 +128,11 @@ class Config {
   mutable Mutex strings_mu_;
   std::string strings_[static_cast<int>(Setting::kCount)] GUARDED_BY(strings_mu_);
   std::string config_file_;
+  std::vector<std::pair<std::string, std::string>> renames_;  // startup only
 };
+
+// What CONFIG GET shows for a password that is set (never the password).
+inline constexpr char kMaskedSecret[] = "********";
 
 // Parses a Redis memory value ("512mb", "1gb", "100k", "4096"); false if invalid.
 bool ParseMemory(std::string_view text, int64_t* bytes);

@@ -108,6 +108,32 @@ TEST(ConfigTest, CommandLineAndFile) {
   EXPECT_TRUE(help);
 }
 
+TEST(ConfigTest, RenameCommandInFileAndOnTheCommandLine) {
+  const std::string path = ::testing::TempDir() + "/lsmkv_server_rename_test.conf";
+  {
+    std::ofstream out(path);
+    out << "rename-command FLUSHALL \"\"\n"
+        << "rename-command config cfg-secret\n";
+  }
+  Config config;
+  bool help = false, version = false;
+  EXPECT_EQ(
+      config.ParseCommandLine({path, "--rename-command", "SHUTDOWN", "stop-7"}, &help, &version),
+      "");
+  const std::vector<std::pair<std::string, std::string>> expected = {
+      {"flushall", ""}, {"config", "cfg-secret"}, {"shutdown", "stop-7"}};
+  EXPECT_EQ(config.renames(), expected);
+  Config bad;
+  EXPECT_NE(bad.ParseCommandLine({"--rename-command", "get"}, &help, &version), "");
+  EXPECT_NE(bad.ParseCommandLine({"--rename-command", "get", "two words"}, &help, &version), "");
+  {
+    std::ofstream out(path);
+    out << "rename-command get\n";
+  }
+  EXPECT_NE(bad.LoadFile(path).find(":1: rename-command needs NAME NEWNAME"), std::string::npos);
+  std::remove(path.c_str());
+}
+
 TEST(ConfigTest, HelpDocumentsEverySetting) {
   const std::string help = Config::HelpText();
   for (const SettingInfo& info : Config::Table()) {

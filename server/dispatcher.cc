@@ -122,6 +122,12 @@ void ExecuteCommand(ServerContext& server, ClientState& client, std::vector<std:
     Reject(server, client, spec, reply, errors::kNoAuth);
     return;
   }
+  if (client.read_only && (spec->flags & (kCmdWrite | kCmdAdmin))) {
+    Reject(server, client, spec, reply,
+           "NOPERM User readonly has no permissions to run the '" + std::string(spec->name) +
+               "' command");
+    return;
+  }
   if (client.in_multi && !(spec->flags & kCmdTransaction)) {
     const uint64_t bytes = QueuedCommandMemory(args);
     const int64_t max_commands = server.config->Int(Setting::kMultiMaxCommands);

@@ -172,6 +172,10 @@ void StatsSection(ServerContext& server, std::string* out) {
   s.Field("total_error_replies", st.errors.total());
   s.Field("total_protocol_errors", Load(st.protocol_errors));
   s.Field("lsmkv_request_timeouts", Load(st.request_timeouts));
+  s.Field("lsmkv_auth_failures", Load(st.auth_failures));
+  s.Field("lsmkv_auth_rate_limited", Load(st.auth_rate_limited));
+  s.Field("lsmkv_auth_disconnects", Load(st.auth_disconnects));
+  s.Field("lsmkv_protected_mode_refusals", Load(st.protected_mode_refusals));
 }
 
 void ReplicationSection(std::string* out) {

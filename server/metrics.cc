@@ -126,6 +126,15 @@ class MetricsCollector : public prometheus::Collectable {
             "Connections closed because a request stayed incomplete past "
             "client-request-timeout.",
             Load(st.request_timeouts));
+    counter("lsmkv_server_auth_failures_total", "AUTH attempts with a wrong password.",
+            Load(st.auth_failures));
+    counter("lsmkv_server_auth_rate_limited_total",
+            "AUTH attempts refused unchecked: their address had too many failures.",
+            Load(st.auth_rate_limited));
+    counter("lsmkv_server_auth_disconnects_total",
+            "Connections closed at auth-max-failures failed AUTHs.", Load(st.auth_disconnects));
+    counter("lsmkv_server_protected_mode_refusals_total",
+            "Non-loopback clients refused by protected mode.", Load(st.protected_mode_refusals));
     counter("lsmkv_server_keyspace_hits_total", "Key lookups that found a key.",
             Load(ks.keyspace_hits));
     counter("lsmkv_server_keyspace_misses_total", "Key lookups that found nothing.",

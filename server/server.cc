@@ -67,6 +67,10 @@ Status Server::Open() {
   std::filesystem::create_directories(dir, ec);
   if (ec) return Status::IOError("cannot create data directory " + dir, ec.message());
 
+  for (const auto& [name, new_name] : config_->renames()) {
+    const std::string error = commands_.Rename(name, new_name);
+    if (!error.empty()) return Status::InvalidArgument(error);
+  }
   // Every client must be able to get a descriptor (fd_limits.h).
   const int64_t wanted = config_->Int(Setting::kMaxclients);
   std::string explanation;
@@ -117,6 +121,7 @@ Status Server::Open() {
   context_.commands = &commands_;
   context_.clients = &clients_;
   context_.cursors = &cursors_;
+  context_.auth_guard = &auth_guard_;
   context_.expiry_filter = expiry_filter_.get();
   context_.stats = &stats_;
   context_.request_shutdown = [this] { RequestShutdown(); };
@@ -277,7 +282,23 @@ void Server::OnAccept(const asio::error_code& error, asio::ip::tcp::socket socke
     MutexLock lock(&connections_mu_);
     open_connections = connections_.size();
   }
-  if (open_connections >= static_cast<size_t>(config_->Int(Setting::kMaxclients))) {
+  asio::error_code ec;
+  const auto peer = socket.remote_endpoint(ec);
+  if (!ec && AuthGuard::ProtectedModeRefuses(config_->Int(Setting::kProtectedMode) != 0,
+                                             !config_->String(Setting::kRequirepass).empty(),
+                                             acceptor_.local_endpoint(ec).address().is_loopback(),
+                                             peer.address().is_loopback())) {
+    stats_.protected_mode_refusals.fetch_add(1, std::memory_order_relaxed);
+    static const char kDenied[] =
+        "-DENIED Redis is running in protected mode because protected mode is enabled and no "
+        "password is set for the default user. lsmkv-server then accepts clients from the "
+        "loopback interface only. To accept others: set a password (requirepass), or, on a "
+        "trusted network only, CONFIG SET protected-mode no from a loopback client (or start "
+        "with --protected-mode no).\r\n";
+    socket.non_blocking(true, ec);
+    socket.write_some(asio::buffer(kDenied, sizeof(kDenied) - 1), ec);
+    socket.close(ec);
+  } else if (open_connections >= static_cast<size_t>(config_->Int(Setting::kMaxclients))) {
     Refuse(socket);
   } else {
     auto connection = std::make_shared<Connection>(this, std::move(socket));

@@ -30,6 +30,7 @@
 #include <vector>
 
 #include "lsmkv/db.h"
+#include "server/auth_guard.h"
 #include "server/client_state.h"
 #include "server/clock.h"
 #include "server/command_table.h"
@@ -107,6 +108,7 @@ class Server {
   CommandTable commands_;
   ClientRegistry clients_;
   ScanCursors cursors_;
+  AuthGuard auth_guard_;
   ServerStats stats_;
   ServerContext context_;
 

@@ -15,6 +15,7 @@
 
 namespace lsmkv::server {
 
+class AuthGuard;
 class ClientRegistry;
 class CommandTable;
 class Config;
@@ -32,6 +33,13 @@ struct ServerStats {
   std::atomic<uint64_t> protocol_errors{0};
   // Connections closed because a request stayed incomplete too long.
   std::atomic<uint64_t> request_timeouts{0};
+  // AUTH: wrong passwords, attempts refused unchecked (source blocked),
+  // connections closed for too many failures, clients refused by protected
+  // mode.
+  std::atomic<uint64_t> auth_failures{0};
+  std::atomic<uint64_t> auth_rate_limited{0};
+  std::atomic<uint64_t> auth_disconnects{0};
+  std::atomic<uint64_t> protected_mode_refusals{0};
   std::atomic<uint64_t> sweep_runs{0};
   // Maintained by the server's once-a-second tick.
   std::atomic<uint64_t> instantaneous_ops_per_sec{0};
@@ -44,6 +52,7 @@ struct ServerContext {
   ClientRegistry* clients = nullptr;
   ScanCursors* cursors = nullptr;
   const ExpiryFilter* expiry_filter = nullptr;
+  AuthGuard* auth_guard = nullptr;  // nullptr: failed AUTHs are not limited per source
   ServerStats* stats = nullptr;
   // Asks the server to stop accepting, finish in-flight commands, close the
   // database and exit 0. Safe to call from any thread, more than once.

@@ -964,5 +964,116 @@ TEST_F(ServerTest, SlowCommandsDoNotHoldTheEventLoop) {
   EXPECT_EQ(ping.Call({"DBSIZE"}), Int(0));
 }
 
+// 100,000 wrong AUTHs in one pipeline: ten are checked, then the connection
+// is closed; the rest are never looked at.
+TEST_F(ServerTest, PipelinedPasswordGuessingIsCutOff) {
+  InProcessServer server(dir_, {{"requirepass", "secret"}});
+  ASSERT_TRUE(server.Start()) << server.error();
+  RespClient guesser, admin;
+  ASSERT_TRUE(guesser.Connect(server.port()));
+  std::string pipeline;
+  for (int i = 0; i < 100000; i++) pipeline += EncodeCommand({"AUTH", "g" + std::to_string(i)});
+  guesser.set_send_timeout(5000);
+  guesser.SendRaw(pipeline);  // may fail part way: the server closes
+  int wrong = 0;
+  while (guesser.ReadReply(kPatienceMs) ==
+         "-WRONGPASS invalid username-password pair or user is disabled.\r\n") {
+    wrong++;
+  }
+  EXPECT_EQ(wrong, 10);
+  EXPECT_TRUE(guesser.WaitClosed());
+  // The address (127.0.0.1) is blocked for auth-block-seconds, on the
+  // server's clock.
+  ASSERT_TRUE(admin.Connect(server.port()));
+  EXPECT_EQ(admin.Call({"AUTH", "secret"}),
+            "-ERR too many failed AUTH attempts from this address; try again in 10 seconds "
+            "(auth-block-seconds)\r\n");
+  EXPECT_TRUE(admin.WaitClosed());
+  server.clock().AdvanceMs(10000);
+  RespClient later;
+  ASSERT_TRUE(later.Connect(server.port()));
+  EXPECT_EQ(later.Call({"AUTH", "secret"}), "+OK\r\n");
+  const std::string info = BulkValue(later.Call({"INFO", "stats"}));
+  EXPECT_EQ(InfoValue(info, "lsmkv_auth_failures"), "10");
+  EXPECT_EQ(InfoValue(info, "lsmkv_auth_disconnects"), "1");
+  EXPECT_EQ(InfoValue(info, "lsmkv_auth_rate_limited"), "1");
+}
+
+// rename-command at startup: the old names are unknown, a disabled command
+// is gone, the new name works.
+TEST_F(ServerTest, RenamedAndDisabledCommands) {
+  StartServer({"--rename-command", "FLUSHALL", "", "--rename-command", "CONFIG", "cfg-4d2e"});
+  auto c = Connect();
+  EXPECT_EQ(c->Call({"SET", "k", "v"}), "+OK\r\n");
+  EXPECT_EQ(c->Call({"FLUSHALL"}),
+            "-ERR unknown command 'FLUSHALL', with args beginning with: \r\n");
+  EXPECT_EQ(c->Call({"CONFIG", "GET", "port"}),
+            "-ERR unknown command 'CONFIG', with args beginning with: 'GET' 'port' \r\n");
+  EXPECT_EQ(c->Call({"CFG-4D2E", "GET", "maxclients"}),
+            "*2\r\n" + Bulk("maxclients") + Bulk("10000"));
+  EXPECT_EQ(c->Call({"GET", "k"}), Bulk("v"));
+}
+
+// Protected mode: bound to every address without a password, the server
+// refuses clients that do not come from loopback, with Redis's -DENIED.
+TEST_F(ServerTest, ProtectedModeRefusesNonLoopbackClients) {
+  ifaddrs* addrs = nullptr;
+  ASSERT_EQ(getifaddrs(&addrs), 0);
+  sockaddr_in outside{};
+  bool found = false;
+  for (ifaddrs* a = addrs; a != nullptr && !found; a = a->ifa_next) {
+    if (a->ifa_addr == nullptr || a->ifa_addr->sa_family != AF_INET) continue;
+    outside = *reinterpret_cast<sockaddr_in*>(a->ifa_addr);
+    found = (ntohl(outside.sin_addr.s_addr) >> 24) != 127;
+  }
+  freeifaddrs(addrs);
+  if (!found) GTEST_SKIP() << "this machine has no non-loopback IPv4 address to connect from";
+  auto connect_from_outside = [&](int port) {
+    sockaddr_in addr = outside;
+    addr.sin_port = htons(static_cast<uint16_t>(port));
+    const int fd = socket(AF_INET, SOCK_STREAM, 0);
+    EXPECT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+    const std::string ping = EncodeCommand({"PING"});
+    EXPECT_EQ(send(fd, ping.data(), ping.size(), MSG_NOSIGNAL), static_cast<ssize_t>(ping.size()));
+    std::string reply;
+    char buffer[4096];
+    ssize_t n;
+    timeval patience{kPatienceMs / 1000, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &patience, sizeof(patience));
+    // One line is the whole reply (+PONG, -DENIED ..., -NOAUTH ...).
+    while (reply.find("\r\n") == std::string::npos &&
+           (n = recv(fd, buffer, sizeof(buffer), 0)) > 0) {
+      reply.append(buffer, static_cast<size_t>(n));
+    }
+    close(fd);
+    return reply;
+  };
+  {
+    InProcessServer server(dir_, {{"bind", "0.0.0.0"}});
+    ASSERT_TRUE(server.Start()) << server.error();
+    EXPECT_EQ(
+        connect_from_outside(server.port())
+            .rfind("-DENIED Redis is running in protected mode because protected mode is enabled "
+                   "and no password is set for the default user.",
+                   0),
+        0u);
+    RespClient local;
+    ASSERT_TRUE(local.Connect(server.port()));
+    EXPECT_EQ(local.Call({"PING"}), "+PONG\r\n");
+    EXPECT_EQ(InfoValue(BulkValue(local.Call({"INFO", "stats"})), "lsmkv_protected_mode_refusals"),
+              "1");
+  }
+  {
+    InProcessServer server(dir_, {{"bind", "0.0.0.0"}, {"protected-mode", "no"}});
+    ASSERT_TRUE(server.Start()) << server.error();
+    EXPECT_EQ(connect_from_outside(server.port()), "+PONG\r\n");
+  }
+  {
+    InProcessServer server(dir_, {{"bind", "0.0.0.0"}, {"requirepass", "pw"}});
+    ASSERT_TRUE(server.Start()) << server.error();
+    EXPECT_EQ(connect_from_outside(server.port()), "-NOAUTH Authentication required.\r\n");
+  }
+}
+
 }  // namespace
 }  // namespace lsmkv::server::test
