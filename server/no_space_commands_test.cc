@@ -23,20 +23,14 @@
 #include "server/info.h"
 #include "server/keyspace.h"
 #include "server/scan_cursors.h"
+#include "server/test_client.h"
 
 namespace lsmkv::server {
 namespace {
 
-using Args = std::vector<std::string>;
+using test::InfoField;
 
-// The value of "name:value" in an INFO text; "<absent>" if missing.
-std::string InfoField(const std::string& info, const std::string& name) {
-  const std::string prefix = "\r\n" + name + ":";
-  size_t pos = info.find(prefix);
-  if (pos == std::string::npos) return "<absent>";
-  pos += prefix.size();
-  return info.substr(pos, info.find("\r\n", pos) - pos);
-}
+using Args = std::vector<std::string>;
 
 class NoSpaceCommandsTest : public ::testing::Test {
  protected:

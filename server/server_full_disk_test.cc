@@ -39,14 +39,6 @@ std::string ServerBinary() {
   return bin ? bin : "./lsmkv-server";
 }
 
-std::string InfoField(const std::string& info, const std::string& name) {
-  const std::string prefix = "\r\n" + name + ":";
-  size_t pos = info.find(prefix);
-  if (pos == std::string::npos) return "<absent>";
-  pos += prefix.size();
-  return info.substr(pos, info.find("\r\n", pos) - pos);
-}
-
 bool WriteFiller(const std::string& path, size_t bytes) {
   std::ofstream out(path, std::ios::binary);
   const std::string chunk(64 * 1024, 'f');

@@ -822,15 +822,6 @@ TEST_F(ServerTest, RepliesMatchRedisServer) {
   RemoveTree(redis_dir);
 }
 
-// The value of "name:value" in an INFO reply's text.
-std::string InfoValue(const std::string& info, const std::string& name) {
-  const std::string prefix = "\r\n" + name + ":";
-  size_t pos = info.find(prefix);
-  if (pos == std::string::npos) return "<absent>";
-  pos += prefix.size();
-  return info.substr(pos, info.find("\r\n", pos) - pos);
-}
-
 // One byte at a time keeps a connection from being idle, but a request that
 // never completes is closed after client-request-timeout seconds of the
 // server's clock; complete requests, however slow the client, are not.
@@ -850,7 +841,7 @@ TEST_F(ServerTest, UnfinishedRequestTimesOut) {
   }
   EXPECT_TRUE(slow.WaitClosed(kPatienceMs));
   EXPECT_EQ(steady.Call({"PING"}), "+PONG\r\n");
-  EXPECT_EQ(InfoValue(BulkValue(observer.Call({"INFO", "stats"})), "lsmkv_request_timeouts"), "1");
+  EXPECT_EQ(InfoField(BulkValue(observer.Call({"INFO", "stats"})), "lsmkv_request_timeouts"), "1");
   EXPECT_EQ(BulkValue(observer.Call({"GET", "k"})), "<nil>");
 }
 
@@ -994,9 +985,9 @@ TEST_F(ServerTest, PipelinedPasswordGuessingIsCutOff) {
   ASSERT_TRUE(later.Connect(server.port()));
   EXPECT_EQ(later.Call({"AUTH", "secret"}), "+OK\r\n");
   const std::string info = BulkValue(later.Call({"INFO", "stats"}));
-  EXPECT_EQ(InfoValue(info, "lsmkv_auth_failures"), "10");
-  EXPECT_EQ(InfoValue(info, "lsmkv_auth_disconnects"), "1");
-  EXPECT_EQ(InfoValue(info, "lsmkv_auth_rate_limited"), "1");
+  EXPECT_EQ(InfoField(info, "lsmkv_auth_failures"), "10");
+  EXPECT_EQ(InfoField(info, "lsmkv_auth_disconnects"), "1");
+  EXPECT_EQ(InfoField(info, "lsmkv_auth_rate_limited"), "1");
 }
 
 // rename-command at startup: the old names are unknown, a disabled command
@@ -1060,7 +1051,7 @@ TEST_F(ServerTest, ProtectedModeRefusesNonLoopbackClients) {
     RespClient local;
     ASSERT_TRUE(local.Connect(server.port()));
     EXPECT_EQ(local.Call({"PING"}), "+PONG\r\n");
-    EXPECT_EQ(InfoValue(BulkValue(local.Call({"INFO", "stats"})), "lsmkv_protected_mode_refusals"),
+    EXPECT_EQ(InfoField(BulkValue(local.Call({"INFO", "stats"})), "lsmkv_protected_mode_refusals"),
               "1");
   }
   {

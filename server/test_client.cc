@@ -182,6 +182,14 @@ std::string RespClient::ReadAll(int timeout_ms) {
   return all;
 }
 
+std::string InfoField(const std::string& info, const std::string& name) {
+  const std::string prefix = "\r\n" + name + ":";
+  size_t pos = info.find(prefix);
+  if (pos == std::string::npos) return "<absent>";
+  pos += prefix.size();
+  return info.substr(pos, info.find("\r\n", pos) - pos);
+}
+
 std::string BulkValue(const std::string& raw) {
   if (raw.rfind("$-1\r\n", 0) == 0 || raw == "_\r\n") return "<nil>";
   if (raw.empty() || raw[0] != '$') return "<not a bulk: " + raw + ">";

@@ -53,6 +53,10 @@ class RespClient {
   std::string buffer_;
 };
 
+// The value of "name:value" in an INFO text; "<absent>" if it has no such
+// line.
+std::string InfoField(const std::string& info, const std::string& name);
+
 // Decodes a bulk-string reply ("$3\r\nabc\r\n" -> "abc"); "<nil>" for a null.
 std::string BulkValue(const std::string& raw);
 
