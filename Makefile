@@ -11,6 +11,9 @@ CRASHTEST_SECONDS ?= 1800
 KILLPOINT_ROUNDS ?= 3
 SOAK_SECONDS ?= 1800
 SOAK_SERVER_SECONDS ?= 600
+# Release builds of LevelDB and RocksDB (scripts/build_release_peers.sh), kept
+# outside the build directories so they are made once.
+PEER_CACHE ?= $(HOME)/.cache/lsmkv-peers
 FUZZ_SECONDS ?= 60
 METAMORPHIC_SECONDS ?= 600
 METAMORPHIC_OPS ?= 3000
@@ -80,6 +83,11 @@ install: build
 # 25 minutes by `timeout`); writes docs/BENCHMARKS-peers.md. The write-path
 # driver alone: $(BUILD_DIR)/lsmkv_bench (see docs/BENCHMARKS.md).
 bench: build
+	@bash scripts/build_release_peers.sh --cache $(PEER_CACHE) && \
+	  cmake -S . -B $(BUILD_DIR) -DLSMKV_RELEASE_PEERS_DIR=$(PEER_CACHE) >/dev/null || \
+	  { echo "bench: WARNING: no release peers; comparing with Debian's builds (assertions on)"; \
+	    cmake -S . -B $(BUILD_DIR) -DLSMKV_RELEASE_PEERS_DIR= >/dev/null; }
+	@cmake --build $(BUILD_DIR) -j $(JOBS) --target lsmkv_peer_bench
 	@timeout 25m $(BUILD_DIR)/lsmkv_peer_bench --report=docs/BENCHMARKS-peers.md
 
 # Kill -9 loop over lsmkv_stress with full verification after every kill,

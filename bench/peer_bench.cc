@@ -47,9 +47,18 @@ using peerbench::EngineSettings;
 
 namespace {
 
+#ifdef LSMKV_PEERS_RELEASE
+// Linked with scripts/build_release_peers.sh's builds (CMake
+// LSMKV_RELEASE_PEERS_DIR).
 constexpr const char* kCaveat =
-    "Debian's librocksdb and libleveldb are built without -DNDEBUG (assertions on); a release "
+    "peers: release builds (-O3 -DNDEBUG) of LevelDB 1.23-4 and RocksDB 7.8.3-2 from Debian's "
+    "source packages (scripts/build_release_peers.sh)";
+#else
+constexpr const char* kCaveat =
+    "WARNING: peers are Debian's librocksdb and libleveldb, built without -DNDEBUG (assertions "
+    "on), not release builds (scripts/build_release_peers.sh failed or was not used); a release "
     "build of RocksDB 7.8.3 ran 1.2–1.7x faster on this machine, LevelDB 1.0–1.2x";
+#endif
 
 struct Config {
   std::string db = "/tmp/lsmkv_peer_bench";
