@@ -211,13 +211,14 @@ void Connection::ExecuteBuffered(ServerContext& ctx, Reply& reply) {
     // read that brought them.
     request_started_ms_ =
         parser_.in_request() ? state_.last_interaction_ms.load(std::memory_order_relaxed) : 0;
-    if (RunsOffLoop(ctx)) {
+    const CommandSpec* spec = ctx.commands->Find(args_[0]);  // once per command
+    if (RunsOffLoop(spec)) {
       batch_.Finish(reply);  // the earlier replies' writes first
       ExecuteOffLoop(ctx);
       break;
     }
     reply.set_protocol(state_.protocol.load(std::memory_order_relaxed));
-    ExecuteCommand(ctx, state_, args_, reply, &batch_);
+    ExecuteCommand(ctx, state_, spec, args_, reply, &batch_);
     if (!AfterCommand(ctx, reply)) break;
   }
   // Replies leave only after the writes they acknowledge are committed.
@@ -247,10 +248,9 @@ bool Connection::AfterCommand(ServerContext& ctx, Reply& reply) {
   return !(stopping_ || server_->stopping());
 }
 
-bool Connection::RunsOffLoop(ServerContext& ctx) const {
+bool Connection::RunsOffLoop(const CommandSpec* spec) const {
   // An EXEC of more commands than this runs off the loop too.
   constexpr size_t kOffLoopExec = 1000;
-  const CommandSpec* spec = ctx.commands->Find(args_[0]);
   if (spec == nullptr) return false;
   if (spec->flags & kCmdSlow) return !state_.in_multi;  // inside MULTI it is only queued
   return state_.in_multi && state_.queued.size() > kOffLoopExec &&

@@ -80,8 +80,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void OnWrite(const asio::error_code& error, size_t bytes);
   void Close();
   void RefreshParserLimits();
-  // True if the command in args_ should run on the slow-command threads.
-  bool RunsOffLoop(ServerContext& ctx) const;
+  // True if the command in args_ (spec: its lookup, nullptr if unknown)
+  // should run on the slow-command threads.
+  bool RunsOffLoop(const CommandSpec* spec) const;
   // Runs args_ on the server's slow-command threads; its reply is appended
   // to out_ on the strand afterwards, and Process continues. Nothing else
   // of this connection runs meanwhile (no read, no other command).

@@ -108,7 +108,11 @@ void PipelineBatch::Finish(Reply& reply) {
 
 void ExecuteCommand(ServerContext& server, ClientState& client, std::vector<std::string>& args,
                     Reply& reply, PipelineBatch* batch) {
-  const CommandSpec* spec = server.commands->Find(args[0]);
+  ExecuteCommand(server, client, server.commands->Find(args[0]), args, reply, batch);
+}
+
+void ExecuteCommand(ServerContext& server, ClientState& client, const CommandSpec* spec,
+                    std::vector<std::string>& args, Reply& reply, PipelineBatch* batch) {
   if (spec == nullptr) {
     Reject(server, client, nullptr, reply, UnknownCommandError(args));
     return;

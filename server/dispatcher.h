@@ -46,8 +46,8 @@ class PipelineBatch {
   void Finish(Reply& reply);
 
  private:
-  friend void ExecuteCommand(ServerContext&, ClientState&, std::vector<std::string>&, Reply&,
-                             PipelineBatch*);
+  friend void ExecuteCommand(ServerContext&, ClientState&, const CommandSpec*,
+                             std::vector<std::string>&, Reply&, PipelineBatch*);
   Txn txn_;  // reused from batch to batch
   KeyLocks::Guard guard_;
   size_t reply_start_ = 0;
@@ -62,6 +62,10 @@ class PipelineBatch {
 // left for batch->Finish, which the caller runs before sending replies.
 void ExecuteCommand(ServerContext& server, ClientState& client, std::vector<std::string>& args,
                     Reply& reply, PipelineBatch* batch = nullptr);
+// The same, for a caller that has looked args[0] up already: spec is
+// server.commands->Find(args[0]) (nullptr: unknown command).
+void ExecuteCommand(ServerContext& server, ClientState& client, const CommandSpec* spec,
+                    std::vector<std::string>& args, Reply& reply, PipelineBatch* batch);
 
 // EXEC: runs client.queued atomically (one WriteBatch, every involved stripe
 // locked) unless a watched key changed, then leaves MULTI and unwatches.

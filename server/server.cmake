@@ -59,7 +59,7 @@ if(LSMKV_BUILD_TESTS)
   # A real full disk: mounts a small tmpfs (root only; exits 77, reported as
   # skipped, without the right to mount) and fills it through the server.
   add_executable(server_full_disk_test server/server_full_disk_test.cc server/test_client.cc)
-  target_link_libraries(server_full_disk_test PRIVATE lsmkv_server_lib GTest::gtest)
+  target_link_libraries(server_full_disk_test PRIVATE lsmkv_server_lib lsmkv_testutil GTest::gtest)
   add_test(NAME server_full_disk_test COMMAND server_full_disk_test)
   set_tests_properties(server_full_disk_test PROPERTIES TIMEOUT 180 SKIP_RETURN_CODE 77
     ENVIRONMENT "LSMKV_SERVER_BIN=$<TARGET_FILE:lsmkv_server>")

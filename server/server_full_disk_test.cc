@@ -11,16 +11,13 @@
 // Waiting: the engine's recovery thread retries on its own schedule, so the
 // test polls (bounded) for the SET to succeed rather than sleeping.
 #include <signal.h>
-#include <sys/mount.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
 
-#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <fstream>
 #include <map>
 #include <string>
@@ -28,6 +25,7 @@
 #include <vector>
 
 #include "server/test_client.h"
+#include "util/testutil.h"
 
 namespace lsmkv::server::test {
 namespace {
@@ -137,24 +135,5 @@ TEST(ServerFullDiskTest, WritesResumeWhenSpaceReturnsWithoutRestart) {
 
 int main(int argc, char** argv) {
   ::testing::InitGoogleTest(&argc, argv);
-  char dir_template[] = "/tmp/lsmkv_server_full_disk_XXXXXX";
-  if (::mkdtemp(dir_template) == nullptr) {
-    std::perror("mkdtemp");
-    return 1;
-  }
-  lsmkv::server::test::g_mount_dir = dir_template;
-  if (::mount("tmpfs", dir_template, "tmpfs", 0, "size=8m") != 0) {
-    const int err = errno;
-    ::rmdir(dir_template);
-    if (err == EPERM || err == EACCES) {
-      std::printf("SKIPPED: mounting a tmpfs needs root (%s)\n", std::strerror(err));
-      return 77;
-    }
-    std::fprintf(stderr, "mount tmpfs: %s\n", std::strerror(err));
-    return 1;
-  }
-  const int result = RUN_ALL_TESTS();
-  if (::umount(dir_template) != 0) std::perror("umount");
-  ::rmdir(dir_template);
-  return result;
+  return lsmkv::test::RunAllTestsOnTmpfs("size=8m", &lsmkv::server::test::g_mount_dir);
 }

@@ -5,13 +5,10 @@
 // cleanly while full, resume by itself once a filler file is removed (no
 // reopen), and keep every acknowledged write across a reopen, after which
 // writes (and compactions) go on.
-#include <sys/mount.h>
 #include <unistd.h>
 
-#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <fstream>
 #include <map>
 #include <set>
@@ -20,6 +17,7 @@
 #include "db/db_impl.h"
 #include "db/db_testutil.h"
 #include "gtest/gtest.h"
+#include "util/testutil.h"
 
 namespace lsmkv {
 namespace {
@@ -105,24 +103,5 @@ TEST(TmpfsNoSpaceTest, FullDiskResumesWithoutReopen) {
 
 int main(int argc, char** argv) {
   ::testing::InitGoogleTest(&argc, argv);
-  char dir_template[] = "/tmp/lsmkv-tmpfs-XXXXXX";
-  if (::mkdtemp(dir_template) == nullptr) {
-    std::perror("mkdtemp");
-    return 1;
-  }
-  lsmkv::g_mount_dir = dir_template;
-  if (::mount("tmpfs", dir_template, "tmpfs", 0, "size=4m") != 0) {
-    const int err = errno;
-    ::rmdir(dir_template);
-    if (err == EPERM || err == EACCES) {
-      std::printf("SKIPPED: mounting a tmpfs needs root (%s)\n", std::strerror(err));
-      return 77;
-    }
-    std::fprintf(stderr, "mount tmpfs: %s\n", std::strerror(err));
-    return 1;
-  }
-  const int result = RUN_ALL_TESTS();
-  if (::umount(dir_template) != 0) std::perror("umount");
-  ::rmdir(dir_template);
-  return result;
+  return lsmkv::test::RunAllTestsOnTmpfs("size=4m", &lsmkv::g_mount_dir);
 }

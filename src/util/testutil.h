@@ -18,6 +18,14 @@ void RemoveTree(const std::string& path);
 // Tests print the seed they use so that a failure can be reproduced.
 uint32_t TestSeed(uint32_t default_seed = 301);
 
+// For tests of a real full filesystem: mounts a tmpfs of mount_options
+// (e.g. "size=4m") on a fresh directory, sets *mount_dir to it, runs every
+// test (REQUIRES: testing::InitGoogleTest ran), unmounts and removes it, and
+// returns RUN_ALL_TESTS()'s result. Without the right to mount (not root)
+// it prints SKIPPED and returns 77, which ctest reports as skipped when the
+// test has SKIP_RETURN_CODE 77; other mount failures return 1.
+int RunAllTestsOnTmpfs(const char* mount_options, std::string* mount_dir);
+
 }  // namespace lsmkv::test
 
 #endif  // LSMKV_UTIL_TESTUTIL_H_
