@@ -16,6 +16,7 @@
 #include "lsmkv/iterator.h"
 #include "lsmkv/options.h"
 #include "lsmkv/status.h"
+#include "lsmkv/transaction.h"
 #include "lsmkv/write_batch.h"
 
 namespace lsmkv {
@@ -64,6 +65,14 @@ class DB {
   virtual const Snapshot* GetSnapshot() = 0;
   // REQUIRES: snapshot came from this DB's GetSnapshot and is released once.
   virtual void ReleaseSnapshot(const Snapshot* snapshot) = 0;
+
+  // Starts an optimistic transaction (lsmkv/transaction.h) reading as of
+  // now; Commit writes with options. Never nullptr: when no transaction can
+  // start (the DB is closed, or was opened with
+  // WalRecoveryMode::kSkipAnyCorrupted) every call of the returned
+  // transaction fails with the reason (InvalidArgument).
+  virtual std::unique_ptr<Transaction> BeginTransaction(const WriteOptions& options,
+                                                        const TransactionOptions& txn_options) = 0;
 
   // Flushes the memtable, then compacts every level's files overlapping the
   // user-key range [*begin, *end] (nullptr = unbounded on that side) down to

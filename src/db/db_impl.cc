@@ -19,6 +19,10 @@ namespace lsmkv {
 struct DBImpl::Writer {
   WriteBatch* batch;  // nullptr: a request to freeze the memtable (Flush)
   bool sync;
+  // A transaction's commit: validated by the leader before its batch joins
+  // the group (and skipped, with txn->result set, on a conflict).
+  TxnValidation* txn = nullptr;
+  bool skipped = false;
   bool done = false;
   Status status;
   InstrumentedCondVar cv;  // waited on with the DB mutex
@@ -104,13 +108,27 @@ Status DBImpl::Write(const WriteOptions& options, WriteBatch* batch) {
   Status s = ValidateBatch(batch);
   if (!s.ok()) return s;
   if (batch->Count() == 0) return Status::OK();
-  s = WriteImpl(options, batch);
+  s = WriteImpl(options, batch, /*txn=*/nullptr);
   if (!s.ok()) stats_.failed_writes++;
   return s;
 }
 
-Status DBImpl::WriteImpl(const WriteOptions& options, WriteBatch* batch) {
+Status DBImpl::CommitTransaction(const WriteOptions& options, WriteBatch* batch,
+                                 TxnValidation* txn) {
+  if (closed_.load(std::memory_order_acquire)) return ClosedError();
+  DCHECK(batch != nullptr && txn != nullptr);
+  Status s = ValidateBatch(batch);
+  if (!s.ok()) return s;
+  if (batch->Count() == 0) return Status::OK();
+  s = WriteImpl(options, batch, txn);
+  if (s.ok()) stats_.txn_commits++;
+  if (!s.ok() && !txn->result.IsBusy()) stats_.failed_writes++;
+  return s;
+}
+
+Status DBImpl::WriteImpl(const WriteOptions& options, WriteBatch* batch, TxnValidation* txn) {
   Writer w(batch, options.sync);
+  w.txn = txn;
   InstrumentedMutexLock lock(&mu_);
   if (shutting_down_) return ClosedError();
   writers_.push_back(&w);
@@ -121,13 +139,14 @@ Status DBImpl::WriteImpl(const WriteOptions& options, WriteBatch* batch) {
   DCHECK(writers_.front() == &w);
   Status s = MakeRoomForWrite(/*force=*/batch == nullptr);
   Writer* last_writer = &w;
-  bool need_sync = w.sync;
+  bool need_sync = false;
   uint64_t log_number = mem_log_number_;
   uint64_t log_end = 0;
-  if (s.ok() && batch != nullptr) {
-    WriteBatch* group = BuildBatchGroup(&last_writer);
+  WriteBatch* group = nullptr;
+  if (s.ok() && batch != nullptr) group = BuildBatchGroup(&last_writer);
+  if (group != nullptr) {
     for (Writer* x : writers_) {
-      need_sync |= x->sync;
+      need_sync |= x->sync && !x->skipped;
       if (x == last_writer) break;
     }
     const SequenceNumber first_sequence = versions_->LastSequence() + 1;
@@ -159,6 +178,8 @@ Status DBImpl::WriteImpl(const WriteOptions& options, WriteBatch* batch) {
       DCHECK_EQ(mem->LargestSequence(), last_sequence);
       DCHECK_GE(log->file_size(), log_written_);  // the WAL only grows
       log_written_ = log->file_size();
+      if (tracker_.active()) RecordGroupForTransactions(group, first_sequence);
+      SetCommitSequences(last_writer, first_sequence);
       versions_->SetLastSequence(last_sequence);  // now visible to readers
       stats_.write_groups++;
       stats_.wal_bytes += record.size();
@@ -179,8 +200,15 @@ Status DBImpl::WriteImpl(const WriteOptions& options, WriteBatch* batch) {
     DCHECK(!writers_.empty());  // last_writer is still queued
     Writer* ready = writers_.front();
     writers_.pop_front();
+    if (ready->skipped) {
+      ready->status = ready->txn->result;  // a conflict: nothing of it was written
+      stats_.txn_conflicts++;
+    }
     if (ready != &w) {
-      if (s.ok() && ready->sync) {
+      if (ready->skipped) {
+        ready->done = true;
+        ready->cv.Signal();
+      } else if (s.ok() && ready->sync) {
         sync_waiters.push_back(ready);
       } else {
         ready->status = s;
@@ -193,44 +221,105 @@ Status DBImpl::WriteImpl(const WriteOptions& options, WriteBatch* batch) {
   }
   if (!writers_.empty()) writers_.front()->cv.Signal();
 
-  if (s.ok() && need_sync && batch != nullptr) {
-    s = SyncLogUpTo(log_number, log_end);
-  }
+  if (s.ok() && need_sync) s = SyncLogUpTo(log_number, log_end);
   for (Writer* ready : sync_waiters) {
     ready->status = s;
     ready->done = true;
     ready->cv.Signal();
   }
-  return s;
+  return w.skipped ? w.status : s;
 }
 
+namespace {
+// Adds the keys of batch to *keys (views into batch).
+void AddBatchKeys(const WriteBatch* batch, std::set<std::string_view>* keys) {
+  struct Collector : public WriteBatch::Handler {
+    std::set<std::string_view>* keys;
+    void Put(std::string_view key, std::string_view) override { keys->insert(key); }
+    void Delete(std::string_view key) override { keys->insert(key); }
+  } collector;
+  collector.keys = keys;
+  batch->Iterate(&collector).PermitUncheckedError();  // validated on entry
+}
+}  // namespace
+
 // REQUIRES: mu_ held; writers_ non-empty with a real batch at the front.
+// The group is the front writer and the followers whose batches fit; each
+// transaction among them is validated in queue order against the tracker
+// (every published write) and the members before it, and skipped on a
+// conflict. Returns the batch of the members not skipped, nullptr if all
+// were skipped.
 WriteBatch* DBImpl::BuildBatchGroup(Writer** last_writer) {
   DCHECK(!writers_.empty());
   Writer* first = writers_.front();
   DCHECK(first->batch != nullptr);
   DCHECK(group_batch_.Count() == 0);  // the previous leader cleared the scratch batch
-  WriteBatch* result = first->batch;
   size_t size = WriteBatchInternal::ByteSize(first->batch);
   size_t max_size = kMaxGroupBytes;
   if (size <= kSmallWriteBytes) max_size = size + kSmallWriteBytes;
   *last_writer = first;
-  for (auto it = writers_.begin() + 1; it != writers_.end(); ++it) {
-    Writer* w = *it;
+  bool any_txn = first->txn != nullptr;
+  auto end = writers_.begin() + 1;
+  for (; end != writers_.end(); ++end) {
+    Writer* w = *end;
     if (w->batch == nullptr) break;  // a Flush request leads its own group
     size += WriteBatchInternal::ByteSize(w->batch);
     if (size > max_size) break;
-    if (result == first->batch) {
-      result = &group_batch_;
-      WriteBatchInternal::SetContents(result, WriteBatchInternal::Contents(first->batch))
-          .PermitUncheckedError();
-    }
-    WriteBatchInternal::Append(result, w->batch);
+    any_txn |= w->txn != nullptr;
     *last_writer = w;
   }
+  std::set<std::string_view> group_keys;  // written by members so far
+  WriteBatch* result = nullptr;
+  for (auto it = writers_.begin(); it != end; ++it) {
+    Writer* w = *it;
+    if (w->txn != nullptr) {
+      w->txn->result = ValidateTransaction(tracker_, *w->txn, group_keys);
+      if (!w->txn->result.ok()) {
+        w->skipped = true;
+        continue;
+      }
+    }
+    if (any_txn) AddBatchKeys(w->batch, &group_keys);
+    if (result == nullptr) {
+      result = w->batch;
+    } else {
+      if (result != &group_batch_) {
+        WriteBatchInternal::SetContents(&group_batch_, WriteBatchInternal::Contents(result))
+            .PermitUncheckedError();
+        result = &group_batch_;
+      }
+      WriteBatchInternal::Append(result, w->batch);
+    }
+  }
   // A group outgrows the limit only when its first batch alone does.
-  DCHECK(result == first->batch || WriteBatchInternal::ByteSize(result) <= max_size);
+  DCHECK(result != &group_batch_ || WriteBatchInternal::ByteSize(result) <= max_size);
   return result;
+}
+
+// REQUIRES: mu_ held; group is about to be published from first_sequence.
+void DBImpl::RecordGroupForTransactions(const WriteBatch* group, SequenceNumber first_sequence) {
+  struct Recorder : public WriteBatch::Handler {
+    ConflictTracker* tracker;
+    SequenceNumber sequence;
+    void Put(std::string_view key, std::string_view) override { tracker->Record(key, sequence++); }
+    void Delete(std::string_view key) override { tracker->Record(key, sequence++); }
+  } recorder;
+  recorder.tracker = &tracker_;
+  recorder.sequence = first_sequence;
+  group->Iterate(&recorder).PermitUncheckedError();  // validated on entry
+}
+
+// REQUIRES: mu_ held; the group ending at last_writer was published from
+// first_sequence. Sets each committed transaction's commit sequence.
+void DBImpl::SetCommitSequences(Writer* last_writer, SequenceNumber first_sequence) {
+  SequenceNumber next = first_sequence;
+  for (Writer* x : writers_) {
+    if (!x->skipped) {
+      next += WriteBatchInternal::Count(x->batch);
+      if (x->txn != nullptr) x->txn->commit_sequence = next - 1;
+    }
+    if (x == last_writer) break;
+  }
 }
 
 // Makes every WAL byte before (log_number, offset) durable. Concurrent
@@ -419,6 +508,42 @@ void DBImpl::ReleaseSnapshot(const Snapshot* snapshot) {
   delete impl;
 }
 
+Status DBImpl::BeginTransactionView(TransactionView* view) {
+  if (closed_.load(std::memory_order_acquire)) return ClosedError();
+  if (options_.wal_recovery_mode == WalRecoveryMode::kSkipAnyCorrupted) {
+    return Status::InvalidArgument(
+        "transactions need a prefix-keeping wal_recovery_mode",
+        "the database was opened with kSkipAnyCorrupted, which could keep a transaction whose "
+        "inputs a damaged log lost; open it with kPointInTime (or kTolerateCorruptedTail, "
+        "kAbsoluteConsistency)");
+  }
+  const uint64_t now = env_->NowMicros();
+  InstrumentedMutexLock lock(&mu_);
+  if (shutting_down_) return ClosedError();
+  // Under mu_, which publishes sequences: every write after this sequence is
+  // published later and so recorded for this transaction.
+  const SequenceNumber sequence = last_sequence_.load(std::memory_order_relaxed);
+  snapshots_.insert(sequence);
+  view->snapshot = new SnapshotImpl(sequence);
+  view->sequence = sequence;
+  view->handle = tracker_.Register(sequence, now);
+  stats_.txn_begun++;
+  return Status::OK();
+}
+
+void DBImpl::EndTransactionView(TransactionView* view) {
+  if (view->snapshot == nullptr) return;
+  const auto* impl = static_cast<const SnapshotImpl*>(view->snapshot);
+  {
+    InstrumentedMutexLock lock(&mu_);
+    auto it = snapshots_.find(impl->sequence());
+    if (it != snapshots_.end()) snapshots_.erase(it);
+    tracker_.Unregister(view->handle);
+  }
+  delete impl;
+  view->snapshot = nullptr;
+}
+
 std::unique_ptr<Iterator> DBImpl::NewIterator(const ReadOptions& options) {
   if (closed_.load(std::memory_order_acquire)) {
     return std::unique_ptr<Iterator>(NewEmptyIterator(ClosedError()));
@@ -512,7 +637,7 @@ Status DBImpl::Flush() {
     InstrumentedMutexLock lock(&mu_);
     frozen_log = mem_log_number_;
   }
-  Status s = WriteImpl(WriteOptions(), nullptr);  // freezes the memtable in queue order
+  Status s = WriteImpl(WriteOptions(), nullptr, nullptr);  // freezes the memtable in queue order
   if (!s.ok()) return s;
   InstrumentedMutexLock lock(&mu_);
   MaybeScheduleBackgroundWork();

@@ -35,6 +35,7 @@
 
 #include "base/dbformat.h"
 #include "db/compaction.h"
+#include "db/conflict_tracker.h"
 #include "db/version_set.h"
 #include "lsmkv/db.h"
 #include "memtable/memtable.h"
@@ -91,6 +92,30 @@ class DBImpl final : public DB {
   Status Close() override EXCLUDES(mu_);
   Status Resume() override EXCLUDES(mu_);
 
+  // Transactions (lsmkv/transaction.h). BeginTransaction is defined in
+  // src/txn/, the layer above, which uses the three calls below; db/ itself
+  // includes nothing of txn/.
+  std::unique_ptr<Transaction> BeginTransaction(const WriteOptions& options,
+                                                const TransactionOptions& txn_options) override;
+  // A transaction's read view: a snapshot registered with the conflict
+  // tracker, so that every write published after it is recorded until
+  // EndTransactionView. InvalidArgument if the DB is closed or its WAL
+  // recovery mode is not prefix-keeping.
+  struct TransactionView {
+    const Snapshot* snapshot = nullptr;
+    SequenceNumber sequence = 0;
+    ConflictTracker::Handle handle;
+  };
+  Status BeginTransactionView(TransactionView* view) EXCLUDES(mu_);
+  // Releases the snapshot and the registration (idempotent: clears view).
+  void EndTransactionView(TransactionView* view) EXCLUDES(mu_);
+  // Validates txn in the write group (see BuildBatchGroup) and writes batch
+  // if it passes. Busy (txn->result) on a conflict, nothing written.
+  Status CommitTransaction(const WriteOptions& options, WriteBatch* batch, TxnValidation* txn)
+      EXCLUDES(mu_);
+  void NoteTransactionExpired() { stats_.txn_expired++; }
+  const Options& options() const { return options_; }
+
   // Opens: lock, recover (MANIFEST + WAL replay + flush of recovered data),
   // new WAL, removal of unreferenced files. Called once by DB::Open.
   Status OpenAndRecover() EXCLUDES(mu_);
@@ -144,8 +169,13 @@ class DBImpl final : public DB {
 
   // --- write path (db_impl.cc) ---
   Status ValidateBatch(const WriteBatch* batch) const;
-  Status WriteImpl(const WriteOptions& options, WriteBatch* batch) EXCLUDES(mu_);
+  // txn: a transaction's commit to validate in the write group, or nullptr.
+  Status WriteImpl(const WriteOptions& options, WriteBatch* batch, TxnValidation* txn)
+      EXCLUDES(mu_);
   WriteBatch* BuildBatchGroup(Writer** last_writer) REQUIRES(mu_);
+  void RecordGroupForTransactions(const WriteBatch* group, SequenceNumber first_sequence)
+      REQUIRES(mu_);
+  void SetCommitSequences(Writer* last_writer, SequenceNumber first_sequence) REQUIRES(mu_);
   // The three below release mu_ while they wait or do I/O and hold it again
   // when they return.
   Status MakeRoomForWrite(bool force) REQUIRES(mu_);
@@ -300,7 +330,9 @@ class DBImpl final : public DB {
   uint64_t mem_log_number_ GUARDED_BY(mu_) = 0;
   std::deque<FrozenMemTable> imm_ GUARDED_BY(mu_);       // oldest first
   std::vector<uint64_t> obsolete_logs_ GUARDED_BY(mu_);  // WALs whose data is in committed tables
-  std::multiset<SequenceNumber> snapshots_ GUARDED_BY(mu_);  // sequences of live snapshots
+  std::multiset<SequenceNumber> snapshots_ GUARDED_BY(mu_);
+  // Writes since the oldest running transaction's start (transactions).
+  ConflictTracker tracker_ GUARDED_BY(mu_);  // sequences of live snapshots
   // CompactRange's pending request (on CompactRange's stack; read and marked
   // done by the compaction threads).
   ManualCompaction* manual_ GUARDED_BY(mu_) PT_GUARDED_BY(mu_) = nullptr;
@@ -372,6 +404,7 @@ class DBImpl final : public DB {
   // Statistics (atomics: read by GetProperty without mu_).
   struct Stats {
     std::atomic<uint64_t> writes{0}, write_groups{0}, wal_syncs{0}, wal_bytes{0};
+    std::atomic<uint64_t> txn_begun{0}, txn_commits{0}, txn_conflicts{0}, txn_expired{0};
     std::atomic<uint64_t> flushes{0}, flush_bytes{0}, flush_micros{0};
     std::atomic<uint64_t> stall_count{0}, stall_micros{0}, slowdown_count{0};
     std::atomic<uint64_t> memtable_hits{0}, table_gets{0};

@@ -44,6 +44,26 @@ bool DBImpl::GetProperty(std::string_view name, std::string* value) {
     *value = std::to_string(last_sequence_.load(std::memory_order_acquire));
     return true;
   }
+  if (name.starts_with("lsmkv.txn-")) {
+    InstrumentedMutexLock lock(&mu_);
+    const SequenceNumber last = last_sequence_.load(std::memory_order_relaxed);
+    if (name == "lsmkv.txn-running") {
+      *value = std::to_string(tracker_.running());
+    } else if (name == "lsmkv.txn-oldest-age-micros") {
+      const uint64_t begin = tracker_.OldestBeginMicros();
+      const uint64_t now = env_->NowMicros();
+      *value = std::to_string(begin == 0 || now < begin ? 0 : now - begin);
+    } else if (name == "lsmkv.txn-pinned-sequences") {
+      *value = std::to_string(tracker_.active() ? last - tracker_.OldestStart() : 0);
+    } else if (name == "lsmkv.txn-tracked-keys") {
+      *value = std::to_string(tracker_.tracked_keys());
+    } else if (name == "lsmkv.txn-tracker-bytes") {
+      *value = std::to_string(tracker_.ApproximateMemory());
+    } else {
+      return false;
+    }
+    return true;
+  }
   if (name == "lsmkv.live-files") {
     // Numbers of the table files of the current version, ascending.
     std::set<uint64_t> live;
@@ -126,6 +146,10 @@ void DBImpl::AppendStatsCounters(const ReadView& view, std::string* value) {
   AppendRow(value, "write stops", stats_.stall_count);
   AppendRow(value, "stall micros", stats_.stall_micros);
   AppendRow(value, "failed writes", stats_.failed_writes);
+  AppendRow(value, "transactions begun", stats_.txn_begun);
+  AppendRow(value, "transactions committed", stats_.txn_commits);
+  AppendRow(value, "transaction conflicts", stats_.txn_conflicts);
+  AppendRow(value, "transactions expired", stats_.txn_expired);
   AppendRow(value, "background errors", stats_.bg_errors);
   AppendRow(value, "background error recoveries", stats_.recoveries);
   AppendRow(value, "failed recovery attempts", stats_.failed_recoveries);

@@ -1,0 +1,144 @@
+#include "db/conflict_tracker.h"
+
+#include <algorithm>
+
+#include "util/check.h"
+
+namespace lsmkv {
+
+namespace {
+// Heap bytes of one map node holding key, plus its log entry (approximate).
+size_t EntryBytes(const std::string& key) { return key.capacity() + 96; }
+}  // namespace
+
+ConflictTracker::Handle ConflictTracker::Register(SequenceNumber start, uint64_t begin_micros) {
+  return running_.emplace(start, begin_micros);
+}
+
+void ConflictTracker::Unregister(Handle handle) {
+  running_.erase(handle);
+  Prune();
+}
+
+SequenceNumber ConflictTracker::OldestStart() const {
+  return running_.empty() ? 0 : running_.begin()->first;
+}
+
+uint64_t ConflictTracker::OldestBeginMicros() const {
+  uint64_t oldest = 0;
+  for (const auto& [start, micros] : running_) {
+    if (oldest == 0 || micros < oldest) oldest = micros;
+  }
+  return oldest;
+}
+
+void ConflictTracker::Record(std::string_view key, SequenceNumber sequence) {
+  DCHECK(log_.empty() || log_.back().first < sequence);
+  auto it = latest_.find(key);
+  if (it == latest_.end()) {
+    it = latest_.emplace(std::string(key), sequence).first;
+    memory_ += EntryBytes(it->first);
+  } else {
+    it->second = sequence;
+  }
+  log_.emplace_back(sequence, &it->first);
+}
+
+void ConflictTracker::Prune() {
+  // A write at or below every running transaction's start cannot conflict
+  // with any of them; with none running nothing is needed.
+  const bool none = running_.empty();
+  const SequenceNumber keep_after = none ? 0 : running_.begin()->first;
+  while (!log_.empty() && (none || log_.front().first <= keep_after)) {
+    const auto [sequence, key] = log_.front();
+    log_.pop_front();
+    auto it = latest_.find(*key);
+    DCHECK(it != latest_.end());
+    if (it->second == sequence) {  // the key's latest write: no later entry names it
+      memory_ -= EntryBytes(it->first);
+      latest_.erase(it);
+    }
+  }
+  if (none) {
+    DCHECK(latest_.empty());
+    log_.shrink_to_fit();
+    memory_ = 0;
+  }
+}
+
+SequenceNumber ConflictTracker::LastWrite(std::string_view key) const {
+  auto it = latest_.find(key);
+  return it == latest_.end() ? 0 : it->second;
+}
+
+bool ConflictTracker::WrittenInRangeAfter(const KeyRange& range, SequenceNumber start,
+                                          std::string* key) const {
+  auto it = range.lo ? latest_.lower_bound(*range.lo) : latest_.begin();
+  for (; it != latest_.end() && (!range.hi || it->first < *range.hi); ++it) {
+    if (it->second > start) {
+      *key = it->first;
+      return true;
+    }
+  }
+  return false;
+}
+
+std::string PrintableKey(std::string_view key) {
+  std::string out;
+  const size_t limit = 64;
+  for (size_t i = 0; i < key.size() && i < limit; i++) {
+    const auto c = static_cast<unsigned char>(key[i]);
+    if (c >= 0x20 && c < 0x7f && c != '\\' && c != '\'') {
+      out.push_back(static_cast<char>(c));
+    } else {
+      static const char kHex[] = "0123456789abcdef";
+      out += "\\x";
+      out.push_back(kHex[c >> 4]);
+      out.push_back(kHex[c & 15]);
+    }
+  }
+  if (key.size() > limit) out += "...(" + std::to_string(key.size()) + " bytes)";
+  return "'" + out + "'";
+}
+
+namespace {
+std::string RangeText(const KeyRange& r) {
+  return "[" + (r.lo ? PrintableKey(*r.lo) : std::string("-inf")) + ", " +
+         (r.hi ? PrintableKey(*r.hi) : std::string("+inf")) + ")";
+}
+}  // namespace
+
+Status ValidateTransaction(const ConflictTracker& tracker, const TxnValidation& v,
+                           const std::set<std::string_view>& group_keys) {
+  const std::string what = std::string("transaction conflict (") + v.level + ")";
+  for (const std::string& key : v.keys) {
+    const SequenceNumber last = tracker.LastWrite(key);
+    if (last > v.start) {
+      return Status::Busy(what, "key " + PrintableKey(key) + " written at sequence " +
+                                    std::to_string(last) + " after the transaction's start " +
+                                    std::to_string(v.start));
+    }
+    if (group_keys.count(key) != 0) {
+      return Status::Busy(what, "key " + PrintableKey(key) +
+                                    " written by a write committed just before in the same group");
+    }
+  }
+  for (const KeyRange& range : v.ranges) {
+    std::string key;
+    if (tracker.WrittenInRangeAfter(range, v.start, &key)) {
+      return Status::Busy(what, "range " + RangeText(range) + " read by an iterator: key " +
+                                    PrintableKey(key) + " written at sequence " +
+                                    std::to_string(tracker.LastWrite(key)) +
+                                    " after the transaction's start " + std::to_string(v.start));
+    }
+    auto it = range.lo ? group_keys.lower_bound(*range.lo) : group_keys.begin();
+    if (it != group_keys.end() && range.Contains(*it)) {
+      return Status::Busy(what, "range " + RangeText(range) + " read by an iterator: key " +
+                                    PrintableKey(*it) +
+                                    " written by a write committed just before in the same group");
+    }
+  }
+  return Status::OK();
+}
+
+}  // namespace lsmkv

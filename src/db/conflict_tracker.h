@@ -1,0 +1,100 @@
+// ConflictTracker: what optimistic transactions validate against — the keys
+// written since the start of the oldest running transaction, each with the
+// sequence number of its latest write (docs/transactions.md, "Conflict
+// detection").
+//
+// The DB records every published write group while at least one transaction
+// is registered; nothing is recorded otherwise. A transaction registers its
+// start sequence S under the same lock the DB publishes sequences under, so
+// every write with a sequence above S is recorded. Entries at or below the
+// oldest registered start can never decide a conflict and are pruned as
+// transactions end: memory is bounded by the writes made during the oldest
+// running transaction's life.
+//
+// Not thread-safe: the DB guards it with its mutex.
+#ifndef LSMKV_DB_CONFLICT_TRACKER_H_
+#define LSMKV_DB_CONFLICT_TRACKER_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/dbformat.h"
+#include "lsmkv/status.h"
+
+namespace lsmkv {
+
+// A user-key range [lo, hi): an absent lo is the smallest key, an absent hi
+// the end of the key space.
+struct KeyRange {
+  std::optional<std::string> lo;
+  std::optional<std::string> hi;
+  bool Contains(std::string_view key) const { return (!lo || key >= *lo) && (!hi || key < *hi); }
+};
+
+// What a transaction's commit must validate: nothing in keys or ranges may
+// have been written after start. Filled by the transaction; result and
+// commit_sequence are set by the write path.
+struct TxnValidation {
+  SequenceNumber start = 0;
+  std::vector<std::string> keys;  // sorted, distinct
+  std::vector<KeyRange> ranges;
+  const char* level = "snapshot";  // named in conflict messages
+  Status result;                   // Busy on a conflict
+  SequenceNumber commit_sequence = 0;
+};
+
+class ConflictTracker {
+ public:
+  // A transaction starting at sequence start, at begin_micros. Returns a
+  // handle for Unregister.
+  using Handle = std::multimap<SequenceNumber, uint64_t>::iterator;
+  Handle Register(SequenceNumber start, uint64_t begin_micros);
+  // Ends a registration and prunes what no registered transaction needs.
+  void Unregister(Handle handle);
+  bool active() const { return !running_.empty(); }
+  size_t running() const { return running_.size(); }
+  // The oldest registered start and begin time (0 when none).
+  SequenceNumber OldestStart() const;
+  uint64_t OldestBeginMicros() const;
+
+  // Records that key was written at sequence. REQUIRES: sequences are
+  // recorded in increasing order.
+  void Record(std::string_view key, SequenceNumber sequence);
+
+  // The sequence of key's latest recorded write, or 0.
+  SequenceNumber LastWrite(std::string_view key) const;
+  // Some key in range written after start: sets *key to it and returns true.
+  bool WrittenInRangeAfter(const KeyRange& range, SequenceNumber start, std::string* key) const;
+
+  size_t tracked_keys() const { return latest_.size(); }
+  // Approximate heap bytes held.
+  size_t ApproximateMemory() const { return memory_; }
+
+ private:
+  void Prune();
+
+  std::multimap<SequenceNumber, uint64_t> running_;  // start -> begin micros
+  std::map<std::string, SequenceNumber, std::less<>> latest_;
+  // Every recorded write in sequence order, for pruning.
+  std::deque<std::pair<SequenceNumber, const std::string*>> log_;
+  size_t memory_ = 0;
+};
+
+// Checks v against the tracker and against keys (sorted) written by earlier
+// members of the same write group. OK, or Busy naming the first conflict.
+Status ValidateTransaction(const ConflictTracker& tracker, const TxnValidation& v,
+                           const std::set<std::string_view>& group_keys);
+
+// A printable form of a key for messages: escapes, at most 64 bytes.
+std::string PrintableKey(std::string_view key);
+
+}  // namespace lsmkv
+
+#endif  // LSMKV_DB_CONFLICT_TRACKER_H_

@@ -1,0 +1,243 @@
+// OptimisticTransaction: lsmkv/transaction.h over the LSM engine. Reads go to
+// the DB at the transaction's snapshot (DBImpl::BeginTransactionView), writes
+// are buffered in a sorted map, and Commit hands the batch with what to
+// validate to the DB's write group (DBImpl::CommitTransaction), which checks
+// it against the conflict tracker in commit order (docs/transactions.md).
+#include <algorithm>
+#include <iterator>
+#include <ranges>
+#include <set>
+#include <utility>
+
+#include "db/db_impl.h"
+#include "lsmkv/transaction.h"
+#include "txn/txn_iterator.h"
+
+namespace lsmkv {
+
+namespace {
+
+Status FinishedError() {
+  return Status::InvalidArgument("transaction is finished (Commit or Rollback ran)");
+}
+
+class OptimisticTransaction final : public Transaction {
+ public:
+  OptimisticTransaction(DBImpl* db, const WriteOptions& write_options,
+                        const TransactionOptions& options)
+      : db_(db), write_options_(write_options), options_(options) {
+    begin_micros_ = db_->options().env->NowMicros();
+    init_status_ = db_->BeginTransactionView(&view_);
+    sink_.ranges = &ranges_;
+    sink_.may_add = [this] { return MayTrack(); };
+  }
+
+  ~OptimisticTransaction() override { db_->EndTransactionView(&view_); }
+
+  Status Get(const ReadOptions& options, std::string_view key, std::string* value) override {
+    return Read(options, key, value, serializable());
+  }
+
+  Status GetForUpdate(const ReadOptions& options, std::string_view key,
+                      std::string* value) override {
+    return Read(options, key, value, /*track=*/true);
+  }
+
+  Status Put(std::string_view key, std::string_view value) override {
+    return Buffer(key, std::optional<std::string_view>(value));
+  }
+
+  Status Delete(std::string_view key) override { return Buffer(key, std::nullopt); }
+
+  std::unique_ptr<Iterator> NewIterator(const ReadOptions& options) override {
+    Status s = Usable();
+    if (s.ok() && options.snapshot != nullptr) s = SnapshotGiven();
+    if (!s.ok()) return std::unique_ptr<Iterator>(NewEmptyIterator(s));
+    ReadOptions read = options;
+    read.snapshot = view_.snapshot;
+    return NewTxnIterator(db_->NewIterator(read), &writes_, options.lower_bound,
+                          options.upper_bound, serializable() ? &sink_ : nullptr);
+  }
+
+  Status Commit() override {
+    Status s = Usable();
+    if (!s.ok()) return s;
+    finished_ = true;
+    if (writes_.empty()) {
+      // Read-only: its reads come from one snapshot, so it serializes at its
+      // start whatever committed since.
+      db_->EndTransactionView(&view_);
+      return Status::OK();
+    }
+    WriteBatch batch;
+    for (const auto& [key, value] : writes_) {
+      if (value) {
+        batch.Put(key, *value);
+      } else {
+        batch.Delete(key);
+      }
+    }
+    TxnValidation validation;
+    validation.start = view_.sequence;
+    validation.level = serializable() ? "serializable" : "snapshot";
+    validation.keys.reserve(writes_.size() + read_keys_.size());
+    // Both sorted: their union, sorted and distinct.
+    auto write_keys = std::views::keys(writes_);
+    std::set_union(write_keys.begin(), write_keys.end(), read_keys_.begin(), read_keys_.end(),
+                   std::back_inserter(validation.keys));
+    validation.ranges = std::move(ranges_);
+    s = db_->CommitTransaction(write_options_, &batch, &validation);
+    if (s.ok()) commit_sequence_ = validation.commit_sequence;
+    db_->EndTransactionView(&view_);
+    return s;
+  }
+
+  Status Rollback() override {
+    Status s = Usable();
+    if (!s.ok()) return s;
+    finished_ = true;
+    writes_.clear();
+    db_->EndTransactionView(&view_);
+    return Status::OK();
+  }
+
+  void SetSavePoint() override { savepoints_.push_back({writes_, write_bytes_}); }
+
+  Status RollbackToSavePoint() override {
+    Status s = Usable();
+    if (!s.ok()) return s;
+    if (savepoints_.empty()) return Status::NotFound("no savepoint to roll back to");
+    writes_ = std::move(savepoints_.back().writes);
+    write_bytes_ = savepoints_.back().write_bytes;
+    savepoints_.pop_back();
+    return Status::OK();
+  }
+
+  uint64_t GetReadSequence() const override { return view_.sequence; }
+  uint64_t GetCommitSequence() const override { return commit_sequence_; }
+  size_t GetNumWrites() const override { return writes_.size(); }
+  size_t GetNumTrackedReads() const override { return read_keys_.size() + ranges_.size(); }
+
+ private:
+  bool serializable() const { return options_.isolation == IsolationLevel::kSerializable; }
+
+  static Status SnapshotGiven() {
+    return Status::InvalidArgument("a transaction reads at its own snapshot: leave snapshot unset");
+  }
+
+  // OK if the transaction may still be used; expires it when it has
+  // outlived max_lifetime_micros (and releases what it pins).
+  Status Usable() {
+    if (!init_status_.ok()) return init_status_;
+    if (expired_) return ExpiredError();
+    if (finished_) return FinishedError();
+    if (options_.max_lifetime_micros != 0 &&
+        db_->options().env->NowMicros() - begin_micros_ > options_.max_lifetime_micros) {
+      expired_ = true;
+      db_->NoteTransactionExpired();
+      db_->EndTransactionView(&view_);
+      writes_.clear();
+      return ExpiredError();
+    }
+    return Status::OK();
+  }
+
+  Status ExpiredError() const {
+    return Status::Aborted("transaction expired", "older than max_lifetime_micros (" +
+                                                      std::to_string(options_.max_lifetime_micros) +
+                                                      " us); roll back and retry");
+  }
+
+  Status MayTrack() const {
+    if (read_keys_.size() + ranges_.size() >= options_.max_tracked_reads) {
+      return Status::InvalidArgument(
+          "transaction tracks too many reads",
+          "max_tracked_reads is " + std::to_string(options_.max_tracked_reads));
+    }
+    return Status::OK();
+  }
+
+  Status Read(const ReadOptions& options, std::string_view key, std::string* value, bool track) {
+    Status s = Usable();
+    if (!s.ok()) return s;
+    if (options.snapshot != nullptr) return SnapshotGiven();
+    if (track && read_keys_.find(key) == read_keys_.end()) {
+      s = MayTrack();
+      if (!s.ok()) return s;
+      read_keys_.emplace(key);
+    }
+    auto it = writes_.find(key);
+    if (it != writes_.end()) {
+      if (!it->second) return Status::NotFound("deleted in this transaction");
+      *value = *it->second;
+      return Status::OK();
+    }
+    ReadOptions read = options;
+    read.snapshot = view_.snapshot;
+    return db_->Get(read, key, value);
+  }
+
+  Status Buffer(std::string_view key, std::optional<std::string_view> value) {
+    Status s = Usable();
+    if (!s.ok()) return s;
+    const Options& db_options = db_->options();
+    if (key.size() > db_options.max_key_size) {
+      return Status::InvalidArgument("key of " + std::to_string(key.size()) +
+                                     " bytes exceeds max_key_size (" +
+                                     std::to_string(db_options.max_key_size) + " bytes)");
+    }
+    if (value && value->size() > db_options.max_value_size) {
+      return Status::InvalidArgument("value of " + std::to_string(value->size()) +
+                                     " bytes exceeds max_value_size (" +
+                                     std::to_string(db_options.max_value_size) + " bytes)");
+    }
+    auto it = writes_.find(key);
+    const size_t old_bytes =
+        it == writes_.end() ? 0 : it->first.size() + (it->second ? it->second->size() : 0);
+    const size_t new_bytes = key.size() + (value ? value->size() : 0);
+    if (write_bytes_ - old_bytes + new_bytes > options_.max_write_bytes) {
+      return Status::InvalidArgument("transaction too large",
+                                     "buffered writes would exceed max_write_bytes (" +
+                                         std::to_string(options_.max_write_bytes) + " bytes)");
+    }
+    write_bytes_ = write_bytes_ - old_bytes + new_bytes;
+    std::optional<std::string> stored;
+    if (value) stored.emplace(*value);
+    if (it == writes_.end()) {
+      writes_.emplace(std::string(key), std::move(stored));
+    } else {
+      it->second = std::move(stored);
+    }
+    return Status::OK();
+  }
+
+  DBImpl* const db_;
+  const WriteOptions write_options_;
+  const TransactionOptions options_;
+  DBImpl::TransactionView view_;
+  Status init_status_;
+  uint64_t begin_micros_ = 0;
+  bool finished_ = false;
+  bool expired_ = false;
+  TxnWriteMap writes_;
+  size_t write_bytes_ = 0;
+  std::set<std::string, std::less<>> read_keys_;  // tracked point reads
+  std::vector<KeyRange> ranges_;                  // tracked iterator ranges
+  RangeSink sink_;
+  struct SavePoint {
+    TxnWriteMap writes;
+    size_t write_bytes;
+  };
+  std::vector<SavePoint> savepoints_;
+  uint64_t commit_sequence_ = 0;
+};
+
+}  // namespace
+
+// Declared in db/db_impl.h; defined here so that db/ includes nothing of txn/.
+std::unique_ptr<Transaction> DBImpl::BeginTransaction(const WriteOptions& options,
+                                                      const TransactionOptions& txn_options) {
+  return std::make_unique<OptimisticTransaction>(this, options, txn_options);
+}
+
+}  // namespace lsmkv

@@ -1,0 +1,41 @@
+// TxnIterator: a transaction's iterator — the DB's iterator at the
+// transaction's snapshot merged with its buffered writes (which win; a
+// buffered delete hides the key), within the read bounds. It can record the
+// key ranges it covers for serializable validation.
+#ifndef LSMKV_TXN_TXN_ITERATOR_H_
+#define LSMKV_TXN_TXN_ITERATOR_H_
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "db/conflict_tracker.h"
+#include "lsmkv/iterator.h"
+
+namespace lsmkv {
+
+// key -> value, or nullopt for a buffered delete.
+using TxnWriteMap = std::map<std::string, std::optional<std::string>, std::less<>>;
+
+// Where an iterator records the ranges it covers: NewRange returns the index
+// of a new (empty) range in *ranges, or an error status if the transaction
+// may track no more.
+struct RangeSink {
+  std::vector<KeyRange>* ranges = nullptr;
+  std::function<Status()> may_add;
+};
+
+// base: the DB's iterator at the snapshot, with the same bounds. writes is
+// read live and must outlive the iterator (and not be replaced while it is
+// used). sink: nullptr not to track.
+std::unique_ptr<Iterator> NewTxnIterator(std::unique_ptr<Iterator> base, const TxnWriteMap* writes,
+                                         std::optional<std::string> lower_bound,
+                                         std::optional<std::string> upper_bound,
+                                         const RangeSink* sink);
+
+}  // namespace lsmkv
+
+#endif  // LSMKV_TXN_TXN_ITERATOR_H_
