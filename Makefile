@@ -9,6 +9,7 @@ PREFIX ?= /usr/local
 DATA_DIR ?= ./data
 CRASHTEST_SECONDS ?= 1800
 KILLPOINT_ROUNDS ?= 3
+TXN_CRASH_CYCLES ?= 2000
 SOAK_SECONDS ?= 1800
 SOAK_SERVER_SECONDS ?= 600
 # Release builds of LevelDB and RocksDB (scripts/build_release_peers.sh), kept
@@ -96,6 +97,7 @@ bench: build
 crashtest: build
 	@bash scripts/crashtest.sh --kill-points --rounds $(KILLPOINT_ROUNDS) --build-dir $(BUILD_DIR)
 	@bash scripts/crashtest.sh --seconds $(CRASHTEST_SECONDS) --build-dir $(BUILD_DIR)
+	@LSMKV_TXN_CRASH_CYCLES=$(TXN_CRASH_CYCLES) $(BUILD_DIR)/transaction_crash_test
 
 # Memory soak: the stress workload for SOAK_SECONDS with its RSS sampled;
 # fails if it grows more than 1 MB/hour after the warm-up (docs/RELIABILITY.md).
