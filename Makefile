@@ -88,8 +88,9 @@ bench: build
 	  cmake -S . -B $(BUILD_DIR) -DLSMKV_RELEASE_PEERS_DIR=$(PEER_CACHE) >/dev/null || \
 	  { echo "bench: WARNING: no release peers; comparing with Debian's builds (assertions on)"; \
 	    cmake -S . -B $(BUILD_DIR) -DLSMKV_RELEASE_PEERS_DIR= >/dev/null; }
-	@cmake --build $(BUILD_DIR) -j $(JOBS) --target lsmkv_peer_bench
+	@cmake --build $(BUILD_DIR) -j $(JOBS) --target lsmkv_peer_bench lsmkv_txn_bench
 	@timeout 25m $(BUILD_DIR)/lsmkv_peer_bench --report=docs/BENCHMARKS-peers.md
+	@timeout 10m $(BUILD_DIR)/lsmkv_txn_bench --report=docs/BENCHMARKS-txn.md
 
 # Kill -9 loop over lsmkv_stress with full verification after every kill,
 # for CRASHTEST_SECONDS, after KILLPOINT_ROUNDS rounds over every kill point

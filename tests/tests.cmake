@@ -25,6 +25,12 @@ if(TARGET lsmkv_peer_bench)
                    --db=${PROJECT_BINARY_DIR}/peer_bench_smoke_db
                    --report=${PROJECT_BINARY_DIR}/peer_bench_smoke.md)
   set_tests_properties(peer_bench_smoke PROPERTIES TIMEOUT 300)
+  # The transaction benchmark, every engine and distribution, briefly.
+  add_test(NAME txn_bench_smoke
+           COMMAND lsmkv_txn_bench --keys=2000 --seconds=0.2 --runs=1 --threads=1,4
+                   --db=${PROJECT_BINARY_DIR}/txn_bench_smoke_db
+                   --report=${PROJECT_BINARY_DIR}/txn_bench_smoke.md)
+  set_tests_properties(txn_bench_smoke PROPERTIES TIMEOUT 120)
 endif()
 # Kill -9 loop over lsmkv_stress (docs/RELIABILITY.md): 20 cycles with short kill delays.
 add_test(NAME crashtest_smoke

@@ -94,7 +94,10 @@ class DB {
   // "lsmkv.error-state" ("none", "recoverable": writes refused until space
   // is back, retried automatically; "fatal": writes refused until reopen),
   // "lsmkv.background-error" ("OK" or the error that put the DB in its
-  // error state).
+  // error state), and for transactions "lsmkv.txn-running",
+  // "lsmkv.txn-oldest-age-micros", "lsmkv.txn-pinned-sequences" (writes
+  // since the oldest running transaction's start), "lsmkv.txn-tracked-keys"
+  // and "lsmkv.txn-tracker-bytes" (the conflict tracker's size).
   virtual bool GetProperty(std::string_view name, std::string* value) = 0;
 
   // Stops background work, makes every acknowledged write recoverable and

@@ -98,7 +98,8 @@ std::vector<size_t> Path(const Graph& g, size_t from, size_t to, unsigned mask) 
 
 std::string Members(const std::vector<size_t>& txns) {
   std::string s;
-  for (size_t i = 0; i < txns.size() && i < 12; i++) s += (i ? " " : "") + ("T" + std::to_string(txns[i]));
+  for (size_t i = 0; i < txns.size() && i < 12; i++)
+    s += (i ? " " : "") + ("T" + std::to_string(txns[i]));
   if (txns.size() > 12) s += " ... (" + std::to_string(txns.size()) + ")";
   return s;
 }
@@ -118,9 +119,9 @@ std::string HistoryReport::ToString() const {
   return out.str();
 }
 
-HistoryReport CheckListAppendHistory(const std::vector<HistoryTxn>& txns,
-                                     const std::map<std::string, std::vector<uint64_t>>& final_lists,
-                                     bool allow_g2) {
+HistoryReport CheckListAppendHistory(
+    const std::vector<HistoryTxn>& txns,
+    const std::map<std::string, std::vector<uint64_t>>& final_lists, bool allow_g2) {
   HistoryReport report;
   auto anomaly = [&](const std::string& line) {
     if (report.anomalies.size() < 50) report.anomalies.push_back(line);
@@ -174,8 +175,8 @@ HistoryReport CheckListAppendHistory(const std::vector<HistoryTxn>& txns,
       for (size_t i = 0; prefix && i < op.read.size(); i++) prefix = op.read[i] == list[i];
       for (uint64_t v : op.read) {
         if (aborted_values.count(v) != 0) {
-          anomaly("G1a: T" + std::to_string(t) + " read aborted T" +
-                  std::to_string(appender[v]) + "'s append " + std::to_string(v) + " in " + op.key);
+          anomaly("G1a: T" + std::to_string(t) + " read aborted T" + std::to_string(appender[v]) +
+                  "'s append " + std::to_string(v) + " in " + op.key);
         }
       }
       if (!prefix) {
@@ -190,7 +191,8 @@ HistoryReport CheckListAppendHistory(const std::vector<HistoryTxn>& txns,
     }
   }
   for (const auto& [key, list] : final_lists) {
-    for (size_t i = 0; i + 1 < list.size(); i++) g.Add(writer_at(key, i), writer_at(key, i + 1), kWW);
+    for (size_t i = 0; i + 1 < list.size(); i++)
+      g.Add(writer_at(key, i), writer_at(key, i + 1), kWW);
   }
   for (const auto& edges : g.out) {
     for (const auto& [to, kind] : edges) {

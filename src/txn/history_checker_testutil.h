@@ -26,10 +26,10 @@
 namespace lsmkv::test {
 
 struct HistoryOp {
-  bool append = false;          // else a read
+  bool append = false;  // else a read
   std::string key;
-  uint64_t value = 0;           // append: the value appended
-  std::vector<uint64_t> read;   // read: the list seen
+  uint64_t value = 0;          // append: the value appended
+  std::vector<uint64_t> read;  // read: the list seen
 };
 
 struct HistoryTxn {
@@ -47,9 +47,9 @@ struct HistoryReport {
 // final_lists: every object's list after the history (read when nothing ran).
 // allow_g2: true checks snapshot isolation (G2 permitted), false
 // serializability (every cycle is an anomaly).
-HistoryReport CheckListAppendHistory(const std::vector<HistoryTxn>& txns,
-                                     const std::map<std::string, std::vector<uint64_t>>& final_lists,
-                                     bool allow_g2);
+HistoryReport CheckListAppendHistory(
+    const std::vector<HistoryTxn>& txns,
+    const std::map<std::string, std::vector<uint64_t>>& final_lists, bool allow_g2);
 
 }  // namespace lsmkv::test
 

@@ -5,7 +5,6 @@
 // it against the conflict tracker in commit order (docs/transactions.md).
 #include <algorithm>
 #include <iterator>
-#include <ranges>
 #include <set>
 #include <utility>
 
@@ -82,9 +81,18 @@ class OptimisticTransaction final : public Transaction {
     validation.level = serializable() ? "serializable" : "snapshot";
     validation.keys.reserve(writes_.size() + read_keys_.size());
     // Both sorted: their union, sorted and distinct.
-    auto write_keys = std::views::keys(writes_);
-    std::set_union(write_keys.begin(), write_keys.end(), read_keys_.begin(), read_keys_.end(),
-                   std::back_inserter(validation.keys));
+    auto w = writes_.begin();
+    auto r = read_keys_.begin();
+    while (w != writes_.end() || r != read_keys_.end()) {
+      if (r == read_keys_.end() || (w != writes_.end() && w->first < *r)) {
+        validation.keys.push_back((w++)->first);
+      } else if (w == writes_.end() || *r < w->first) {
+        validation.keys.push_back(*r++);
+      } else {
+        validation.keys.push_back((w++)->first);
+        ++r;
+      }
+    }
     validation.ranges = std::move(ranges_);
     s = db_->CommitTransaction(write_options_, &batch, &validation);
     if (s.ok()) commit_sequence_ = validation.commit_sequence;

@@ -154,7 +154,8 @@ class TransactionConcurrencyTest : public DBTestBase<::testing::Test> {
             if (rnd.OneIn(5)) {  // a scan: reads every list through an iterator
               auto it = t->NewIterator(ReadOptions());
               std::map<std::string, std::string> seen;
-              for (it->SeekToFirst(); it->Valid(); it->Next()) seen[std::string(it->key())] = it->value();
+              for (it->SeekToFirst(); it->Valid(); it->Next())
+                seen[std::string(it->key())] = it->value();
               failed |= !it->status().ok();
               for (int k = 0; k < kKeys; k++) {
                 const std::string key = "k" + std::to_string(k);
@@ -243,7 +244,8 @@ void RunBank(DB* db, IsolationLevel level, int accounts, int movers, int moves_e
     int64_t sum = 0;
     int n = 0;
     auto it = t->NewIterator(ReadOptions());
-    for (it->SeekToFirst(); it->Valid(); it->Next(), n++) sum += std::stoll(std::string(it->value()));
+    for (it->SeekToFirst(); it->Valid(); it->Next(), n++)
+      sum += std::stoll(std::string(it->value()));
     EXPECT_TRUE(it->status().ok()) << it->status().ToString();
     EXPECT_EQ(accounts, n);
     it.reset();

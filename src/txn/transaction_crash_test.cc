@@ -113,8 +113,8 @@ void RunAndKill(const std::string& dir, int commits, uint32_t seed) {
   int status = 0;
   ASSERT_EQ(pid, waitpid(pid, &status, 0));
   close(fds[0]);
-  ASSERT_TRUE(WIFSIGNALED(status)) << "the bank child exited by itself, status "
-                                   << WEXITSTATUS(status);
+  ASSERT_TRUE(WIFSIGNALED(status))
+      << "the bank child exited by itself, status " << WEXITSTATUS(status);
   ASSERT_GE(seen, commits);
 }
 
@@ -192,7 +192,8 @@ TEST(TransactionCrashTest, BankTotalSurvivesWalByteFlipsWithPrefixRecovery) {
     // overwritten by later transfers anyway), and intact records follow it.
     const uint64_t offset = size * 7 / 8 + rnd.Uniform(static_cast<uint32_t>(size / 8 - 100));
     const int bit = static_cast<int>(rnd.Uniform(8));
-    for (WalRecoveryMode mode : {WalRecoveryMode::kPointInTime, WalRecoveryMode::kSkipAnyCorrupted}) {
+    for (WalRecoveryMode mode :
+         {WalRecoveryMode::kPointInTime, WalRecoveryMode::kSkipAnyCorrupted}) {
       const std::string copy = base + "/copy";
       RemoveTree(copy);
       std::filesystem::copy(pristine, copy);
