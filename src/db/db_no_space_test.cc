@@ -25,16 +25,7 @@
 namespace lsmkv {
 namespace {
 
-// The time the DB sees (backoffs) moves only when the test says so.
-class ManualClockEnv : public EnvWrapper {
- public:
-  explicit ManualClockEnv(Env* target) : EnvWrapper(target) {}
-  uint64_t NowMicros() override { return now_.load(); }
-  void Advance(uint64_t micros) { now_.fetch_add(micros); }
-
- private:
-  std::atomic<uint64_t> now_{1'000'000};
-};
+using test::ManualClockEnv;
 
 // Hides the free space: compactions start without a space check, so they
 // can run out of space half way.

@@ -7,6 +7,7 @@
 #define LSMKV_DB_DB_TESTUTIL_H_
 
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <iterator>
@@ -152,6 +153,18 @@ inline std::vector<std::string> FilesOfType(Env* env, const std::string& dir, Fi
   std::sort(result.begin(), result.end());
   return result;
 }
+
+// An Env whose clock (NowMicros: backoffs, ages, expiries) moves only when
+// the test says so; everything else goes to target.
+class ManualClockEnv : public EnvWrapper {
+ public:
+  explicit ManualClockEnv(Env* target) : EnvWrapper(target) {}
+  uint64_t NowMicros() override { return now_.load(); }
+  void Advance(uint64_t micros) { now_.fetch_add(micros); }
+
+ private:
+  std::atomic<uint64_t> now_{1'000'000};
+};
 
 // A test fixture with a database on a MemEnv: env_, options_ (env_,
 // create_if_missing; adjust before Reopen), dbname_ and db_. TestBase is

@@ -17,17 +17,6 @@ namespace {
 constexpr IsolationLevel kSI = IsolationLevel::kSnapshot;
 constexpr IsolationLevel kSER = IsolationLevel::kSerializable;
 
-// The time the DB sees moves only when the test says so.
-class ManualClockEnv : public EnvWrapper {
- public:
-  explicit ManualClockEnv(Env* target) : EnvWrapper(target) {}
-  uint64_t NowMicros() override { return now_.load(); }
-  void Advance(uint64_t micros) { now_.fetch_add(micros); }
-
- private:
-  std::atomic<uint64_t> now_{1'000'000};
-};
-
 class TransactionTest : public DBTestBase<::testing::Test> {
  protected:
   TransactionTest() : clock_(env_.get()) {
