@@ -95,9 +95,31 @@ class LsmkvTxn : public Txn {
   std::unique_ptr<lsmkv::Transaction> t_;
 };
 
+// No transaction: reads from the DB, writes collected in a WriteBatch and
+// written at Commit (never a conflict). The baseline of what the
+// transactional engines add.
+class LsmkvPlainTxn : public Txn {
+ public:
+  explicit LsmkvPlainTxn(lsmkv::DB* db) : db_(db) {}
+  int Get(const std::string& key, std::string* value) override {
+    lsmkv::Status s = db_->Get(lsmkv::ReadOptions(), key, value);
+    return s.ok() ? 1 : s.IsNotFound() ? 0 : -1;
+  }
+  bool Put(const std::string& key, const std::string& value) override {
+    batch_.Put(key, value);
+    return true;
+  }
+  int Commit() override { return db_->Write(lsmkv::WriteOptions(), &batch_).ok() ? 0 : -1; }
+
+ private:
+  lsmkv::DB* db_;
+  lsmkv::WriteBatch batch_;
+};
+
 class LsmkvEngine : public TxnEngine {
  public:
-  explicit LsmkvEngine(lsmkv::IsolationLevel level) : level_(level) {}
+  // plain: no transactions (LsmkvPlainTxn).
+  LsmkvEngine(lsmkv::IsolationLevel level, bool plain) : level_(level), plain_(plain) {}
   std::string Open(const std::string& dir) override {
     lsmkv::Options o;
     o.create_if_missing = true;
@@ -106,6 +128,7 @@ class LsmkvEngine : public TxnEngine {
     return s.ok() ? "" : s.ToString();
   }
   std::unique_ptr<Txn> Begin() override {
+    if (plain_) return std::make_unique<LsmkvPlainTxn>(db_.get());
     lsmkv::TransactionOptions to;
     to.isolation = level_;
     return std::make_unique<LsmkvTxn>(db_->BeginTransaction(lsmkv::WriteOptions(), to));
@@ -116,6 +139,7 @@ class LsmkvEngine : public TxnEngine {
 
  private:
   lsmkv::IsolationLevel level_;
+  bool plain_;
   std::unique_ptr<lsmkv::DB> db_;
 };
 
@@ -201,9 +225,14 @@ class RocksPessimisticEngine : public TxnEngine {
 };
 
 std::unique_ptr<TxnEngine> NewTxnEngine(const std::string& name) {
-  if (name == "lsmkv-si") return std::make_unique<LsmkvEngine>(lsmkv::IsolationLevel::kSnapshot);
+  if (name == "lsmkv-si") {
+    return std::make_unique<LsmkvEngine>(lsmkv::IsolationLevel::kSnapshot, false);
+  }
   if (name == "lsmkv-ser") {
-    return std::make_unique<LsmkvEngine>(lsmkv::IsolationLevel::kSerializable);
+    return std::make_unique<LsmkvEngine>(lsmkv::IsolationLevel::kSerializable, false);
+  }
+  if (name == "lsmkv-plain") {
+    return std::make_unique<LsmkvEngine>(lsmkv::IsolationLevel::kSnapshot, true);
   }
   if (name == "rocksdb-optimistic") return std::make_unique<RocksOptimisticEngine>();
   if (name == "rocksdb-pessimistic") return std::make_unique<RocksPessimisticEngine>();
@@ -223,7 +252,7 @@ struct Config {
   std::vector<int> threads = {1, 4, 16};
   std::vector<std::string> dists = {"uniform", "zipfian"};
   std::vector<std::string> engines = {"lsmkv-si", "lsmkv-ser", "rocksdb-optimistic",
-                                      "rocksdb-pessimistic"};
+                                      "rocksdb-pessimistic", "lsmkv-plain"};
   std::string dir = "/tmp/lsmkv_txn_bench";
   std::string report;
 };
@@ -336,7 +365,9 @@ int main(int argc, char** argv) {
   app.add_option("--runs", c.runs, "runs per engine and configuration")->capture_default_str();
   app.add_option("--threads", threads, "thread counts")->capture_default_str();
   app.add_option("--dists", dists, "uniform,zipfian")->capture_default_str();
-  app.add_option("--engines", engines, "lsmkv-si,lsmkv-ser,rocksdb-optimistic,rocksdb-pessimistic");
+  app.add_option("--engines", engines,
+                 "lsmkv-si,lsmkv-ser,rocksdb-optimistic,rocksdb-pessimistic (and lsmkv-plain: "
+                 "the same reads and batched writes without a transaction)");
   app.add_option("--db", c.dir, "scratch directory (removed)")->capture_default_str();
   app.add_option("--report", c.report, "write a markdown report here");
   CLI11_PARSE(app, argc, argv);
@@ -411,7 +442,8 @@ int main(int argc, char** argv) {
            "OptimisticTransactionDB in the same configuration. RocksDB reads with GetForUpdate; "
            "lsmkv-si with Get (the written keys are checked at commit anyway), lsmkv-ser tracks "
            "every read. rocksdb-pessimistic is TransactionDB (row locks, 100 ms lock timeout, "
-           "deadlock detection).\n\n"
+           "deadlock detection). lsmkv-plain is the baseline without transactions: the same "
+           "reads from the DB and the writes in one WriteBatch (no validation, no conflicts).\n\n"
         << "RocksDB build: "
 #ifdef LSMKV_PEERS_RELEASE
         << "release (scripts/build_release_peers.sh, Debian's 7.8.3 source, -DNDEBUG)"

@@ -6,8 +6,9 @@
 #                   [--block-cache-size B] [--write-buffer-size B]
 #
 # Runs one lsmkv_stress process for S seconds (default 1800) on a fresh
-# database: puts, deletes, batches, gets, scans, snapshots, flushes and
-# compactions over K keys (default 10000) with T threads (default 4), options
+# database: puts, deletes, batches, transactions (read-modify-write ones and,
+# now and then, one held open for up to 2,000 operations; lsmkv_stress
+# --transactions), gets, scans, snapshots, flushes and compactions over K keys (default 10000) with T threads (default 4), options
 # drawn from the seed (printed; default: from the clock) except the block
 # cache and the write buffer, 256 KiB each by default: the bounded consumers
 # of memory then fill within seconds, so what still grows after the warm-up
@@ -84,7 +85,7 @@ trap cleanup EXIT
 trap 'echo "soak: interrupted"; exit 130' INT TERM
 
 cmd="$stress --db $work/db --expected $work/expected --seed $seed --threads $threads --keys $keys --seconds $seconds"
-cmd+=" --block_cache_size $block_cache_size --write_buffer_size $write_buffer_size"
+cmd+=" --block_cache_size $block_cache_size --write_buffer_size $write_buffer_size --transactions"
 echo "soak: $seconds s, warm-up $warmup s, a sample every $interval s, limit $max_growth MB/hour"
 echo "soak: $cmd"
 $cmd >"$log" 2>&1 &

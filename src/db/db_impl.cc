@@ -23,6 +23,9 @@ struct DBImpl::Writer {
   // the group (and skipped, with txn->result set, on a conflict).
   TxnValidation* txn = nullptr;
   bool skipped = false;
+  // The committing transaction's view, ended when the writer is retired
+  // (under the mutex the retirement holds anyway).
+  DBImpl::TransactionView* end_view = nullptr;
   bool done = false;
   Status status;
   InstrumentedCondVar cv;  // waited on with the DB mutex
@@ -108,27 +111,34 @@ Status DBImpl::Write(const WriteOptions& options, WriteBatch* batch) {
   Status s = ValidateBatch(batch);
   if (!s.ok()) return s;
   if (batch->Count() == 0) return Status::OK();
-  s = WriteImpl(options, batch, /*txn=*/nullptr);
+  s = WriteImpl(options, batch, /*txn=*/nullptr, /*end_view=*/nullptr);
   if (!s.ok()) stats_.failed_writes++;
   return s;
 }
 
-Status DBImpl::CommitTransaction(const WriteOptions& options, WriteBatch* batch,
-                                 TxnValidation* txn) {
-  if (closed_.load(std::memory_order_acquire)) return ClosedError();
-  DCHECK(batch != nullptr && txn != nullptr);
-  Status s = ValidateBatch(batch);
-  if (!s.ok()) return s;
-  if (batch->Count() == 0) return Status::OK();
-  s = WriteImpl(options, batch, txn);
-  if (s.ok()) stats_.txn_commits++;
-  if (!s.ok() && !txn->result.IsBusy()) stats_.failed_writes++;
+Status DBImpl::CommitTransaction(const WriteOptions& options, WriteBatch* batch, TxnValidation* txn,
+                                 TransactionView* view) {
+  DCHECK(batch != nullptr && txn != nullptr && view != nullptr);
+  Status s;
+  if (closed_.load(std::memory_order_acquire)) {
+    s = ClosedError();
+  } else {
+    s = ValidateBatch(batch);
+  }
+  if (s.ok() && batch->Count() != 0) {
+    s = WriteImpl(options, batch, txn, view);
+    if (s.ok()) stats_.txn_commits++;
+    if (!s.ok() && !txn->result.IsBusy()) stats_.failed_writes++;
+  }
+  EndTransactionView(view);  // a no-op if the write path ended it
   return s;
 }
 
-Status DBImpl::WriteImpl(const WriteOptions& options, WriteBatch* batch, TxnValidation* txn) {
+Status DBImpl::WriteImpl(const WriteOptions& options, WriteBatch* batch, TxnValidation* txn,
+                         TransactionView* end_view) {
   Writer w(batch, options.sync);
   w.txn = txn;
+  w.end_view = end_view;
   InstrumentedMutexLock lock(&mu_);
   if (shutting_down_) return ClosedError();
   writers_.push_back(&w);
@@ -204,6 +214,7 @@ Status DBImpl::WriteImpl(const WriteOptions& options, WriteBatch* batch, TxnVali
       ready->status = ready->txn->result;  // a conflict: nothing of it was written
       stats_.txn_conflicts++;
     }
+    if (ready->end_view != nullptr) EndTransactionViewLocked(ready->end_view);
     if (ready != &w) {
       if (ready->skipped) {
         ready->done = true;
@@ -533,13 +544,16 @@ Status DBImpl::BeginTransactionView(TransactionView* view) {
 
 void DBImpl::EndTransactionView(TransactionView* view) {
   if (view->snapshot == nullptr) return;
+  InstrumentedMutexLock lock(&mu_);
+  EndTransactionViewLocked(view);
+}
+
+void DBImpl::EndTransactionViewLocked(TransactionView* view) {
+  if (view->snapshot == nullptr) return;
   const auto* impl = static_cast<const SnapshotImpl*>(view->snapshot);
-  {
-    InstrumentedMutexLock lock(&mu_);
-    auto it = snapshots_.find(impl->sequence());
-    if (it != snapshots_.end()) snapshots_.erase(it);
-    tracker_.Unregister(view->handle);
-  }
+  auto it = snapshots_.find(impl->sequence());
+  if (it != snapshots_.end()) snapshots_.erase(it);
+  tracker_.Unregister(view->handle);
   delete impl;
   view->snapshot = nullptr;
 }
@@ -637,7 +651,8 @@ Status DBImpl::Flush() {
     InstrumentedMutexLock lock(&mu_);
     frozen_log = mem_log_number_;
   }
-  Status s = WriteImpl(WriteOptions(), nullptr, nullptr);  // freezes the memtable in queue order
+  Status s =
+      WriteImpl(WriteOptions(), nullptr, nullptr, nullptr);  // freezes the memtable in queue order
   if (!s.ok()) return s;
   InstrumentedMutexLock lock(&mu_);
   MaybeScheduleBackgroundWork();

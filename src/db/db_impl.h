@@ -110,9 +110,11 @@ class DBImpl final : public DB {
   // Releases the snapshot and the registration (idempotent: clears view).
   void EndTransactionView(TransactionView* view) EXCLUDES(mu_);
   // Validates txn in the write group (see BuildBatchGroup) and writes batch
-  // if it passes. Busy (txn->result) on a conflict, nothing written.
-  Status CommitTransaction(const WriteOptions& options, WriteBatch* batch, TxnValidation* txn)
-      EXCLUDES(mu_);
+  // if it passes. Busy (txn->result) on a conflict, nothing written. Ends
+  // view whatever the outcome (in the write path when the batch got there,
+  // saving the committing thread a separate acquisition of the DB mutex).
+  Status CommitTransaction(const WriteOptions& options, WriteBatch* batch, TxnValidation* txn,
+                           TransactionView* view) EXCLUDES(mu_);
   void NoteTransactionExpired() { stats_.txn_expired++; }
   const Options& options() const { return options_; }
 
@@ -169,9 +171,11 @@ class DBImpl final : public DB {
 
   // --- write path (db_impl.cc) ---
   Status ValidateBatch(const WriteBatch* batch) const;
-  // txn: a transaction's commit to validate in the write group, or nullptr.
-  Status WriteImpl(const WriteOptions& options, WriteBatch* batch, TxnValidation* txn)
-      EXCLUDES(mu_);
+  // txn: a transaction's commit to validate in the write group, or nullptr;
+  // end_view: a transaction view to end when the writer is retired.
+  Status WriteImpl(const WriteOptions& options, WriteBatch* batch, TxnValidation* txn,
+                   TransactionView* end_view) EXCLUDES(mu_);
+  void EndTransactionViewLocked(TransactionView* view) REQUIRES(mu_);
   WriteBatch* BuildBatchGroup(Writer** last_writer) REQUIRES(mu_);
   void RecordGroupForTransactions(const WriteBatch* group, SequenceNumber first_sequence)
       REQUIRES(mu_);

@@ -94,9 +94,8 @@ class OptimisticTransaction final : public Transaction {
       }
     }
     validation.ranges = std::move(ranges_);
-    s = db_->CommitTransaction(write_options_, &batch, &validation);
+    s = db_->CommitTransaction(write_options_, &batch, &validation, &view_);  // ends view_
     if (s.ok()) commit_sequence_ = validation.commit_sequence;
-    db_->EndTransactionView(&view_);
     return s;
   }
 

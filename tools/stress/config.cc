@@ -75,6 +75,10 @@ void Randomize(Config* config) {
   if (config->write_buffer_size_override != 0) {
     config->options.write_buffer_size = static_cast<size_t>(config->write_buffer_size_override);
   }
+  if (config->transactions &&
+      config->options.wal_recovery_mode == lsmkv::WalRecoveryMode::kSkipAnyCorrupted) {
+    config->options.wal_recovery_mode = lsmkv::WalRecoveryMode::kPointInTime;
+  }
 }
 
 std::string KillFlags(const Config& c) {
@@ -98,6 +102,7 @@ std::string OverrideFlags(const Config& c) {
   if (c.write_buffer_size_override != 0) {
     out += " --write_buffer_size " + std::to_string(c.write_buffer_size_override);
   }
+  if (c.transactions) out += " --transactions";
   return out;
 }
 

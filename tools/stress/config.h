@@ -38,6 +38,9 @@ struct Config {
   uint64_t max_manifest_file_size_override = 0;
   uint64_t block_cache_size_override = 0;
   uint64_t write_buffer_size_override = 0;
+  // --transactions: a drawn kSkipAnyCorrupted recovery mode becomes
+  // kPointInTime, so that the workload always runs transactions.
+  bool transactions = false;
 
   lsmkv::Options options;
   uint32_t sync_percent = 0;    // share of writes with WriteOptions::sync

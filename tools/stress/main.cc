@@ -169,6 +169,9 @@ void AddFlags(CLI::App* app, Config* config, Flags* flags) {
   app->add_option("--write_buffer_size", config->write_buffer_size_override,
                   "use this write buffer size instead of the one drawn from the seed")
       ->check(CLI::Range(uint64_t{4096}, uint64_t{1} << 34));
+  app->add_flag("--transactions", config->transactions,
+                "always run transactions (a drawn kSkipAnyCorrupted recovery mode, which "
+                "transactions refuse, becomes kPointInTime)");
   auto* verify_flag = app->add_flag("--verify-only", flags->verify_only,
                                     "reopen, verify every key, resolve and exit");
   app->add_flag("--destroy", flags->destroy,

@@ -53,6 +53,8 @@ struct Counters {
   std::atomic<uint64_t> scans{0};
   std::atomic<uint64_t> scan_keys{0};
   std::atomic<uint64_t> snapshot_checks{0};
+  std::atomic<uint64_t> transactions{0};
+  std::atomic<uint64_t> long_transactions{0};
 };
 
 // One thread of the workload: writes and reads the keys [begin, end).
@@ -88,7 +90,13 @@ class Worker {
       } else if (r < 50) {
         DoSingleWrite(false);
       } else if (r < 64) {
-        DoBatch();
+        // Half the batches are transactions where the recovery mode allows
+        // them (lsmkv/transaction.h).
+        if (TransactionsAllowed() && rnd_.OneIn(2)) {
+          DoTransaction();
+        } else {
+          DoBatch();
+        }
       } else if (r < 88) {
         DoGet();
       } else if (r < 98) {
@@ -96,7 +104,9 @@ class Worker {
       } else {
         DoSnapshotCheck();
       }
+      if (long_txn_ != nullptr && --long_txn_ops_left_ == 0) EndLongTransaction();
     }
+    if (long_txn_ != nullptr) EndLongTransaction();
   }
 
  private:
@@ -179,6 +189,94 @@ class Worker {
     }
     counters_->batches.fetch_add(1, std::memory_order_relaxed);
     counters_->batch_keys.fetch_add(keys.size(), std::memory_order_relaxed);
+  }
+
+  bool TransactionsAllowed() const {
+    return config_.options.wal_recovery_mode != lsmkv::WalRecoveryMode::kSkipAnyCorrupted;
+  }
+
+  // A read-modify-write transaction over keys of this thread's slice: each
+  // key is read (and checked: only this thread writes it) and rewritten or
+  // deleted, at a random isolation level. Nobody else writes these keys, so
+  // the commit must succeed: a conflict is a failure. Now and then a
+  // transaction is left open for a while (up to 2,000 of this thread's
+  // operations) holding its snapshot, then checked and committed: the
+  // versions and conflict-tracker entries it pins must be released.
+  void DoTransaction() {
+    const uint32_t slice = end_ - begin_;
+    const uint32_t want = std::min(slice, 1 + rnd_.Uniform(config_.batch_keys_max));
+    std::vector<uint32_t> keys;
+    while (keys.size() < want) {
+      const uint32_t index = PickKey();
+      if (std::find(keys.begin(), keys.end(), index) == keys.end()) keys.push_back(index);
+    }
+    uint32_t batch_id = 0;
+    while (batch_id == 0) batch_id = rnd_.Next();
+    lsmkv::TransactionOptions to;
+    to.isolation =
+        rnd_.OneIn(2) ? lsmkv::IsolationLevel::kSerializable : lsmkv::IsolationLevel::kSnapshot;
+    std::unique_ptr<lsmkv::Transaction> txn = db_->BeginTransaction(NextWriteOptions(), to);
+    std::vector<Slot> pending;
+    for (uint32_t index : keys) {
+      const Slot slot = expected_->Get(index);
+      std::string value;
+      lsmkv::Status s = txn->Get(lsmkv::ReadOptions(), KeyFor(index), &value);
+      if (!s.ok() && !s.IsNotFound()) return DbError("Transaction::Get", index, s);
+      if (slot.exists() ? !(s.ok() && value == ValueFor(index, slot.value_id)) : !s.IsNotFound()) {
+        failure_->Set(kExitMismatch, "MISMATCH (transaction read) " + KeyName(index) +
+                                         ": expected " +
+                                         DescribeState(index, slot.exists(), slot.value_id) +
+                                         ", found " + DescribeFound(index, slot, s.ok(), value) +
+                                         " [seed " + std::to_string(config_.seed) + "]");
+        return;
+      }
+      const bool put = rnd_.Uniform(4) != 0;
+      pending.push_back(MakePending(index, put, batch_id));
+      if (!SetSlot(index, pending.back())) return;
+      s = put ? txn->Put(KeyFor(index), ValueFor(index, pending.back().pending_value_id))
+              : txn->Delete(KeyFor(index));
+      if (!s.ok()) return DbError("Transaction::Put/Delete", index, s);
+    }
+    lsmkv::Status s = txn->Commit();
+    if (!s.ok()) return DbError("Transaction::Commit", keys[0], s);
+    for (size_t i = 0; i < keys.size(); i++) {
+      if (!SetSlot(keys[i], Committed(pending[i]))) return;
+    }
+    counters_->transactions.fetch_add(1, std::memory_order_relaxed);
+    counters_->batch_keys.fetch_add(keys.size(), std::memory_order_relaxed);
+    if (long_txn_ == nullptr && rnd_.OneIn(50)) StartLongTransaction();
+  }
+
+  void StartLongTransaction() {
+    long_txn_ = db_->BeginTransaction(lsmkv::WriteOptions(), lsmkv::TransactionOptions());
+    long_txn_key_ = PickKey();
+    const Slot slot = expected_->Get(long_txn_key_);
+    long_txn_exists_ = slot.exists();
+    long_txn_value_id_ = slot.value_id;
+    long_txn_ops_left_ = 1 + rnd_.Uniform(2000);
+  }
+
+  // Reads the key noted at the start: the snapshot must still show it as it
+  // was, however much this thread wrote since.
+  void EndLongTransaction() {
+    std::unique_ptr<lsmkv::Transaction> txn = std::move(long_txn_);
+    std::string value;
+    lsmkv::Status s = txn->Get(lsmkv::ReadOptions(), KeyFor(long_txn_key_), &value);
+    if (!s.ok() && !s.IsNotFound()) return DbError("Transaction::Get (long)", long_txn_key_, s);
+    const bool ok = long_txn_exists_
+                        ? s.ok() && value == ValueFor(long_txn_key_, long_txn_value_id_)
+                        : s.IsNotFound();
+    if (!ok) {
+      failure_->Set(kExitMismatch,
+                    "MISMATCH (long transaction's snapshot) " + KeyName(long_txn_key_) +
+                        ": expected " +
+                        DescribeState(long_txn_key_, long_txn_exists_, long_txn_value_id_) +
+                        " [seed " + std::to_string(config_.seed) + "]");
+      return;
+    }
+    s = txn->Commit();  // read-only
+    if (!s.ok()) return DbError("Transaction::Commit (long)", long_txn_key_, s);
+    counters_->long_transactions.fetch_add(1, std::memory_order_relaxed);
   }
 
   // Only this thread writes the key, so its expected state is exact.
@@ -387,6 +485,13 @@ class Worker {
   ExpectedState* const expected_;
   Counters* const counters_;
   Failure* const failure_;
+  // A transaction this thread keeps open across operations (see
+  // DoTransaction), the key it checks at the end and what it expects.
+  std::unique_ptr<lsmkv::Transaction> long_txn_;
+  uint32_t long_txn_key_ = 0;
+  bool long_txn_exists_ = false;
+  uint32_t long_txn_value_id_ = 0;
+  uint32_t long_txn_ops_left_ = 0;
 };
 
 }  // namespace
@@ -410,11 +515,12 @@ int RunWorkload(const Config& config, lsmkv::DB* db, ExpectedState* expected) {
   const double secs =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::printf("lsmkv_stress: workload: %" PRIu64 " puts, %" PRIu64 " deletes, %" PRIu64
-              " batches (%" PRIu64 " keys), %" PRIu64 " gets, %" PRIu64 " scans (%" PRIu64
-              " keys), %" PRIu64 " snapshot checks, %" PRIu64 " flushes, %" PRIu64
-              " compactions in %.2f s\n",
+              " batches + %" PRIu64 " transactions (%" PRIu64 " keys), %" PRIu64
+              " long transactions, %" PRIu64 " gets, %" PRIu64 " scans (%" PRIu64 " keys), %" PRIu64
+              " snapshot checks, %" PRIu64 " flushes, %" PRIu64 " compactions in %.2f s\n",
               counters.puts.load(), counters.deletes.load(), counters.batches.load(),
-              counters.batch_keys.load(), counters.gets.load(), counters.scans.load(),
+              counters.transactions.load(), counters.batch_keys.load(),
+              counters.long_transactions.load(), counters.gets.load(), counters.scans.load(),
               counters.scan_keys.load(), counters.snapshot_checks.load(), counters.flushes.load(),
               counters.compactions.load(), secs);
   std::fflush(stdout);
