@@ -18,6 +18,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <iterator>
 #include <map>
 #include <optional>
 #include <set>
@@ -62,6 +63,10 @@ class ConflictTracker {
   size_t running() const { return running_.size(); }
   // The oldest registered start and begin time (0 when none).
   SequenceNumber OldestStart() const;
+  // The newest registered start (0 when none).
+  SequenceNumber NewestStart() const {
+    return running_.empty() ? 0 : std::prev(running_.end())->first;
+  }
   uint64_t OldestBeginMicros() const;
 
   // Records that key was written at sequence. REQUIRES: sequences are

@@ -133,6 +133,17 @@ Status DBImpl::RunCompaction(Compaction* c, bool* manifest_failed) {
   snapshots.any = !snapshots_.empty();
   snapshots.smallest = snapshots.any ? *snapshots_.begin() : versions_->LastSequence();
   snapshots.newest = snapshots.any ? *snapshots_.rbegin() : 0;
+  {
+    // Running transactions' read views count as snapshots (they are not in
+    // snapshots_; see BeginTransactionView).
+    MutexLock txn_lock(&txn_mu_);
+    if (tracker_.active()) {
+      snapshots.smallest = snapshots.any ? std::min(snapshots.smallest, tracker_.OldestStart())
+                                         : tracker_.OldestStart();
+      snapshots.newest = std::max(snapshots.newest, tracker_.NewestStart());
+      snapshots.any = true;
+    }
+  }
   std::shared_ptr<Version> base = versions_->current();
   std::vector<FileMetaData> outputs;
   mu_.Unlock();

@@ -188,9 +188,15 @@ Status DBImpl::WriteImpl(const WriteOptions& options, WriteBatch* batch, TxnVali
       DCHECK_EQ(mem->LargestSequence(), last_sequence);
       DCHECK_GE(log->file_size(), log_written_);  // the WAL only grows
       log_written_ = log->file_size();
-      if (tracker_.active()) RecordGroupForTransactions(group, first_sequence);
       SetCommitSequences(last_writer, first_sequence);
-      versions_->SetLastSequence(last_sequence);  // now visible to readers
+      {
+        // Recording and publishing under txn_mu_: a transaction registers
+        // either before (and this group is recorded for it) or after (and
+        // its start covers this group).
+        MutexLock txn_lock(&txn_mu_);
+        if (tracker_.active()) RecordGroupForTransactions(group, first_sequence);
+        versions_->SetLastSequence(last_sequence);  // now visible to readers
+      }
       stats_.write_groups++;
       stats_.wal_bytes += record.size();
     } else {
@@ -214,7 +220,10 @@ Status DBImpl::WriteImpl(const WriteOptions& options, WriteBatch* batch, TxnVali
       ready->status = ready->txn->result;  // a conflict: nothing of it was written
       stats_.txn_conflicts++;
     }
-    if (ready->end_view != nullptr) EndTransactionViewLocked(ready->end_view);
+    if (ready->end_view != nullptr) {
+      MutexLock txn_lock(&txn_mu_);
+      EndTransactionViewLocked(ready->end_view);
+    }
     if (ready != &w) {
       if (ready->skipped) {
         ready->done = true;
@@ -284,6 +293,7 @@ WriteBatch* DBImpl::BuildBatchGroup(Writer** last_writer) {
   for (auto it = writers_.begin(); it != end; ++it) {
     Writer* w = *it;
     if (w->txn != nullptr) {
+      MutexLock txn_lock(&txn_mu_);
       w->txn->result = ValidateTransaction(tracker_, *w->txn, group_keys);
       if (!w->txn->result.ok()) {
         w->skipped = true;
@@ -529,12 +539,12 @@ Status DBImpl::BeginTransactionView(TransactionView* view) {
         "kAbsoluteConsistency)");
   }
   const uint64_t now = env_->NowMicros();
-  InstrumentedMutexLock lock(&mu_);
-  if (shutting_down_) return ClosedError();
-  // Under mu_, which publishes sequences: every write after this sequence is
-  // published later and so recorded for this transaction.
-  const SequenceNumber sequence = last_sequence_.load(std::memory_order_relaxed);
-  snapshots_.insert(sequence);
+  MutexLock lock(&txn_mu_);
+  // Under txn_mu_, which publishes sequences: every write after this
+  // sequence is published later and so recorded for this transaction. The
+  // snapshot is not in snapshots_: compactions keep what the registered
+  // starts need (SnapshotBoundsLocked).
+  const SequenceNumber sequence = last_sequence_.load(std::memory_order_acquire);
   view->snapshot = new SnapshotImpl(sequence);
   view->sequence = sequence;
   view->handle = tracker_.Register(sequence, now);
@@ -544,17 +554,14 @@ Status DBImpl::BeginTransactionView(TransactionView* view) {
 
 void DBImpl::EndTransactionView(TransactionView* view) {
   if (view->snapshot == nullptr) return;
-  InstrumentedMutexLock lock(&mu_);
+  MutexLock lock(&txn_mu_);
   EndTransactionViewLocked(view);
 }
 
 void DBImpl::EndTransactionViewLocked(TransactionView* view) {
   if (view->snapshot == nullptr) return;
-  const auto* impl = static_cast<const SnapshotImpl*>(view->snapshot);
-  auto it = snapshots_.find(impl->sequence());
-  if (it != snapshots_.end()) snapshots_.erase(it);
   tracker_.Unregister(view->handle);
-  delete impl;
+  delete static_cast<const SnapshotImpl*>(view->snapshot);
   view->snapshot = nullptr;
 }
 

@@ -175,10 +175,10 @@ class DBImpl final : public DB {
   // end_view: a transaction view to end when the writer is retired.
   Status WriteImpl(const WriteOptions& options, WriteBatch* batch, TxnValidation* txn,
                    TransactionView* end_view) EXCLUDES(mu_);
-  void EndTransactionViewLocked(TransactionView* view) REQUIRES(mu_);
+  void EndTransactionViewLocked(TransactionView* view) REQUIRES(txn_mu_);
   WriteBatch* BuildBatchGroup(Writer** last_writer) REQUIRES(mu_);
   void RecordGroupForTransactions(const WriteBatch* group, SequenceNumber first_sequence)
-      REQUIRES(mu_);
+      REQUIRES(mu_, txn_mu_);
   void SetCommitSequences(Writer* last_writer, SequenceNumber first_sequence) REQUIRES(mu_);
   // The three below release mu_ while they wait or do I/O and hold it again
   // when they return.
@@ -334,9 +334,14 @@ class DBImpl final : public DB {
   uint64_t mem_log_number_ GUARDED_BY(mu_) = 0;
   std::deque<FrozenMemTable> imm_ GUARDED_BY(mu_);       // oldest first
   std::vector<uint64_t> obsolete_logs_ GUARDED_BY(mu_);  // WALs whose data is in committed tables
-  std::multiset<SequenceNumber> snapshots_ GUARDED_BY(mu_);
-  // Writes since the oldest running transaction's start (transactions).
-  ConflictTracker tracker_ GUARDED_BY(mu_);  // sequences of live snapshots
+  std::multiset<SequenceNumber> snapshots_ GUARDED_BY(mu_);  // sequences of live snapshots
+  // Transactions: the running ones' read views and the writes since the
+  // oldest one's start. Its own mutex, so that beginning and ending a
+  // transaction never waits for the DB mutex; the write leader takes it
+  // (after mu_) to validate and to publish sequences, so a registration
+  // and a publication are ordered (conflict_tracker.h).
+  mutable Mutex txn_mu_ ACQUIRED_AFTER(mu_);
+  ConflictTracker tracker_ GUARDED_BY(txn_mu_);
   // CompactRange's pending request (on CompactRange's stack; read and marked
   // done by the compaction threads).
   ManualCompaction* manual_ GUARDED_BY(mu_) PT_GUARDED_BY(mu_) = nullptr;
