@@ -165,6 +165,14 @@ struct Options {
   // a read-mostly database converge to fewer overlapping files. 0 = off.
   // Default: 16 KiB.
   uint64_t read_compaction_bytes_per_seek = 16 * 1024;
+
+  // Transactions (lsmkv/transaction.h): the most memory the conflict tracker
+  // (the keys written while transactions run, since the oldest one began)
+  // may hold. Past it the oldest running transaction is expired: its further
+  // calls and its Commit fail with Aborted ("transaction expired"), and what
+  // it pinned is released — so a transaction left open cannot make memory
+  // grow without bound. 0 = no limit. Default: 64 MiB.
+  size_t max_transaction_tracker_bytes = 64u << 20;
 };
 
 struct ReadOptions {

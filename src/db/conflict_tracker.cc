@@ -11,8 +11,20 @@ namespace {
 size_t EntryBytes(const std::string& key) { return key.capacity() + 96; }
 }  // namespace
 
-ConflictTracker::Handle ConflictTracker::Register(SequenceNumber start, uint64_t begin_micros) {
-  return running_.emplace(start, begin_micros);
+ConflictTracker::Handle ConflictTracker::Register(SequenceNumber start, uint64_t begin_micros,
+                                                  std::atomic<bool>* expired) {
+  return running_.emplace(start, Registration{begin_micros, expired});
+}
+
+size_t ConflictTracker::ExpireOldestOver(size_t max_bytes) {
+  size_t expired = 0;
+  while (max_bytes != 0 && memory_ > max_bytes && !running_.empty()) {
+    running_.begin()->second.expired->store(true, std::memory_order_release);
+    running_.erase(running_.begin());
+    Prune();
+    expired++;
+  }
+  return expired;
 }
 
 void ConflictTracker::Unregister(Handle handle) {
@@ -26,7 +38,8 @@ SequenceNumber ConflictTracker::OldestStart() const {
 
 uint64_t ConflictTracker::OldestBeginMicros() const {
   uint64_t oldest = 0;
-  for (const auto& [start, micros] : running_) {
+  for (const auto& [start, registration] : running_) {
+    const uint64_t micros = registration.begin_micros;
     if (oldest == 0 || micros < oldest) oldest = micros;
   }
   return oldest;
@@ -110,6 +123,11 @@ std::string RangeText(const KeyRange& r) {
 
 Status ValidateTransaction(const ConflictTracker& tracker, const TxnValidation& v,
                            const std::set<std::string_view>& group_keys) {
+  if (v.expired != nullptr && v.expired->load(std::memory_order_acquire)) {
+    return Status::Aborted("transaction expired",
+                           "the conflict tracker outgrew max_transaction_tracker_bytes while it "
+                           "ran, and it was the oldest; retry");
+  }
   const std::string what = std::string("transaction conflict (") + v.level + ")";
   for (const std::string& key : v.keys) {
     const SequenceNumber last = tracker.LastWrite(key);

@@ -15,6 +15,7 @@
 #ifndef LSMKV_DB_CONFLICT_TRACKER_H_
 #define LSMKV_DB_CONFLICT_TRACKER_H_
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <deque>
@@ -47,18 +48,32 @@ struct TxnValidation {
   std::vector<std::string> keys;  // sorted, distinct
   std::vector<KeyRange> ranges;
   const char* level = "snapshot";  // named in conflict messages
-  Status result;                   // Busy on a conflict
+  // Set (under the tracker's lock) when the tracker expired the
+  // transaction: validation then fails with Aborted.
+  const std::atomic<bool>* expired = nullptr;
+  Status result;  // Busy on a conflict, Aborted if expired
   SequenceNumber commit_sequence = 0;
 };
 
 class ConflictTracker {
  public:
+  // A registered transaction: when it began, and the flag ExpireOldest
+  // sets (owned by the transaction, which outlives its registration).
+  struct Registration {
+    uint64_t begin_micros;
+    std::atomic<bool>* expired;
+  };
   // A transaction starting at sequence start, at begin_micros. Returns a
   // handle for Unregister.
-  using Handle = std::multimap<SequenceNumber, uint64_t>::iterator;
-  Handle Register(SequenceNumber start, uint64_t begin_micros);
+  using Handle = std::multimap<SequenceNumber, Registration>::iterator;
+  Handle Register(SequenceNumber start, uint64_t begin_micros, std::atomic<bool>* expired);
   // Ends a registration and prunes what no registered transaction needs.
+  // REQUIRES: the registration was not expired (its flag is false).
   void Unregister(Handle handle);
+  // While the tracker holds more than max_bytes (0: no limit) and a
+  // transaction is registered, expires the oldest one: sets its flag, drops
+  // its registration and prunes. Returns how many were expired.
+  size_t ExpireOldestOver(size_t max_bytes);
   bool active() const { return !running_.empty(); }
   size_t running() const { return running_.size(); }
   // The oldest registered start and begin time (0 when none).
@@ -85,7 +100,7 @@ class ConflictTracker {
  private:
   void Prune();
 
-  std::multimap<SequenceNumber, uint64_t> running_;  // start -> begin micros
+  std::multimap<SequenceNumber, Registration> running_;  // by start
   std::map<std::string, SequenceNumber, std::less<>> latest_;
   // Every recorded write in sequence order, for pruning.
   std::deque<std::pair<SequenceNumber, const std::string*>> log_;
@@ -93,7 +108,8 @@ class ConflictTracker {
 };
 
 // Checks v against the tracker and against keys (sorted) written by earlier
-// members of the same write group. OK, or Busy naming the first conflict.
+// members of the same write group. OK, Busy naming the first conflict, or
+// Aborted if the transaction was expired.
 Status ValidateTransaction(const ConflictTracker& tracker, const TxnValidation& v,
                            const std::set<std::string_view>& group_keys);
 

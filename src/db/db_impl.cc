@@ -128,7 +128,7 @@ Status DBImpl::CommitTransaction(const WriteOptions& options, WriteBatch* batch,
   if (s.ok() && batch->Count() != 0) {
     s = WriteImpl(options, batch, txn, view);
     if (s.ok()) stats_.txn_commits++;
-    if (!s.ok() && !txn->result.IsBusy()) stats_.failed_writes++;
+    if (!s.ok() && txn->result.ok()) stats_.failed_writes++;
   }
   EndTransactionView(view);  // a no-op if the write path ended it
   return s;
@@ -194,7 +194,10 @@ Status DBImpl::WriteImpl(const WriteOptions& options, WriteBatch* batch, TxnVali
         // either before (and this group is recorded for it) or after (and
         // its start covers this group).
         MutexLock txn_lock(&txn_mu_);
-        if (tracker_.active()) RecordGroupForTransactions(group, first_sequence);
+        if (tracker_.active()) {
+          RecordGroupForTransactions(group, first_sequence);
+          stats_.txn_expired += tracker_.ExpireOldestOver(options_.max_transaction_tracker_bytes);
+        }
         versions_->SetLastSequence(last_sequence);  // now visible to readers
       }
       stats_.write_groups++;
@@ -217,8 +220,8 @@ Status DBImpl::WriteImpl(const WriteOptions& options, WriteBatch* batch, TxnVali
     Writer* ready = writers_.front();
     writers_.pop_front();
     if (ready->skipped) {
-      ready->status = ready->txn->result;  // a conflict: nothing of it was written
-      stats_.txn_conflicts++;
+      ready->status = ready->txn->result;  // a conflict (or expiry): nothing was written
+      if (ready->status.IsBusy()) stats_.txn_conflicts++;
     }
     if (ready->end_view != nullptr) {
       MutexLock txn_lock(&txn_mu_);
@@ -547,7 +550,8 @@ Status DBImpl::BeginTransactionView(TransactionView* view) {
   const SequenceNumber sequence = last_sequence_.load(std::memory_order_acquire);
   view->snapshot = new SnapshotImpl(sequence);
   view->sequence = sequence;
-  view->handle = tracker_.Register(sequence, now);
+  view->expired.store(false, std::memory_order_relaxed);
+  view->handle = tracker_.Register(sequence, now, &view->expired);
   stats_.txn_begun++;
   return Status::OK();
 }
@@ -560,7 +564,8 @@ void DBImpl::EndTransactionView(TransactionView* view) {
 
 void DBImpl::EndTransactionViewLocked(TransactionView* view) {
   if (view->snapshot == nullptr) return;
-  tracker_.Unregister(view->handle);
+  // An expired view's registration is gone already.
+  if (!view->expired.load(std::memory_order_relaxed)) tracker_.Unregister(view->handle);
   delete static_cast<const SnapshotImpl*>(view->snapshot);
   view->snapshot = nullptr;
 }

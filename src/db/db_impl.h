@@ -105,6 +105,10 @@ class DBImpl final : public DB {
     const Snapshot* snapshot = nullptr;
     SequenceNumber sequence = 0;
     ConflictTracker::Handle handle;
+    // Set when the DB expired the transaction to bound the tracker
+    // (Options::max_transaction_tracker_bytes): its registration is gone and
+    // its snapshot no longer holds versions; reads and commit must fail.
+    std::atomic<bool> expired{false};
   };
   Status BeginTransactionView(TransactionView* view) EXCLUDES(mu_);
   // Releases the snapshot and the registration (idempotent: clears view).

@@ -78,6 +78,7 @@ class OptimisticTransaction final : public Transaction {
     }
     TxnValidation validation;
     validation.start = view_.sequence;
+    validation.expired = &view_.expired;
     validation.level = serializable() ? "serializable" : "snapshot";
     validation.keys.reserve(writes_.size() + read_keys_.size());
     // Both sorted: their union, sorted and distinct.
@@ -138,18 +139,31 @@ class OptimisticTransaction final : public Transaction {
     if (!init_status_.ok()) return init_status_;
     if (expired_) return ExpiredError();
     if (finished_) return FinishedError();
+    if (view_.expired.load(std::memory_order_acquire)) return ExpireNow(/*by_tracker=*/true);
     if (options_.max_lifetime_micros != 0 &&
         db_->options().env->NowMicros() - begin_micros_ > options_.max_lifetime_micros) {
-      expired_ = true;
       db_->NoteTransactionExpired();
-      db_->EndTransactionView(&view_);
-      writes_.clear();
-      return ExpiredError();
+      return ExpireNow(/*by_tracker=*/false);
     }
     return Status::OK();
   }
 
+  // Finishes an expired transaction (by its lifetime limit, or by the DB
+  // bounding its conflict tracker) and returns the error every call gives.
+  Status ExpireNow(bool by_tracker) {
+    expired_ = true;
+    expired_by_tracker_ = by_tracker;
+    db_->EndTransactionView(&view_);
+    writes_.clear();
+    return ExpiredError();
+  }
+
   Status ExpiredError() const {
+    if (expired_by_tracker_) {
+      return Status::Aborted("transaction expired",
+                             "the conflict tracker outgrew max_transaction_tracker_bytes while it "
+                             "ran, and it was the oldest; retry");
+    }
     return Status::Aborted("transaction expired", "older than max_lifetime_micros (" +
                                                       std::to_string(options_.max_lifetime_micros) +
                                                       " us); roll back and retry");
@@ -181,7 +195,11 @@ class OptimisticTransaction final : public Transaction {
     }
     ReadOptions read = options;
     read.snapshot = view_.snapshot;
-    return db_->Get(read, key, value);
+    s = db_->Get(read, key, value);
+    // Expired while reading: compactions may no longer keep the snapshot's
+    // versions, so the result cannot be trusted.
+    if (view_.expired.load(std::memory_order_acquire)) return ExpireNow(/*by_tracker=*/true);
+    return s;
   }
 
   Status Buffer(std::string_view key, std::optional<std::string_view> value) {
@@ -226,6 +244,7 @@ class OptimisticTransaction final : public Transaction {
   uint64_t begin_micros_ = 0;
   bool finished_ = false;
   bool expired_ = false;
+  bool expired_by_tracker_ = false;
   TxnWriteMap writes_;
   size_t write_bytes_ = 0;
   std::set<std::string, std::less<>> read_keys_;  // tracked point reads

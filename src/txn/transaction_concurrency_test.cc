@@ -132,8 +132,17 @@ class TransactionConcurrencyTest : public DBTestBase<::testing::Test> {
     churn.join();
   }
 
+  // tracker_cap: Options::max_transaction_tracker_bytes (0: the default);
+  // a small one makes the DB expire running transactions, which must then
+  // fail (Aborted) and never commit.
   HistoryReport RunListAppend(IsolationLevel level, int threads, int txns_per_thread,
-                              size_t* committed_out) {
+                              size_t* committed_out, size_t tracker_cap = 0,
+                              size_t* expired_out = nullptr) {
+    if (tracker_cap != 0) {
+      options_.max_transaction_tracker_bytes = tracker_cap;
+      EXPECT_TRUE(Reopen().ok());
+    }
+    std::atomic<size_t> expired_count{0};
     const int kKeys = 6;
     std::mutex mu;
     std::vector<HistoryTxn> history;
@@ -150,34 +159,47 @@ class TransactionConcurrencyTest : public DBTestBase<::testing::Test> {
             auto t = db_->BeginTransaction(WriteOptions(), to);
             HistoryTxn record;
             const int ops = 1 + static_cast<int>(rnd.Uniform(4));
-            bool failed = false;
+            bool failed = false, expired = false;
+            auto note = [&](const Status& st) {  // an expiry ends the transaction's work
+              if (st.IsAborted() && tracker_cap != 0) {
+                expired = true;
+              } else if (!st.ok() && !st.IsNotFound()) {
+                failed = true;
+              }
+            };
             if (rnd.OneIn(5)) {  // a scan: reads every list through an iterator
               auto it = t->NewIterator(ReadOptions());
               std::map<std::string, std::string> seen;
               for (it->SeekToFirst(); it->Valid(); it->Next())
                 seen[std::string(it->key())] = it->value();
-              failed |= !it->status().ok();
-              for (int k = 0; k < kKeys; k++) {
+              note(it->status());
+              for (int k = 0; k < kKeys && !expired; k++) {
                 const std::string key = "k" + std::to_string(k);
                 record.ops.push_back(Read(key, ParseList(seen[key])));
               }
             }
-            for (int o = 0; o < ops && !failed; o++) {
+            for (int o = 0; o < ops && !failed && !expired; o++) {
               const std::string key = "k" + std::to_string(rnd.Uniform(kKeys));
               std::string list;
               Status s = t->Get(ReadOptions(), key, &list);
               if (s.IsNotFound()) list.clear();
-              if (!s.ok() && !s.IsNotFound()) failed = true;
+              note(s);
+              if (expired) break;
               record.ops.push_back(Read(key, ParseList(list)));
               if (rnd.OneIn(2)) {
                 const uint64_t v = next_value++;
-                failed |= !t->Put(key, list + std::to_string(v) + ",").ok();
+                note(t->Put(key, list + std::to_string(v) + ","));
                 record.ops.push_back(Append(key, v));
               }
             }
             EXPECT_FALSE(failed);
             Status s = t->Commit();
-            EXPECT_TRUE(s.ok() || s.IsBusy()) << s.ToString();
+            EXPECT_TRUE(s.ok() || s.IsBusy() || (tracker_cap != 0 && s.IsAborted()))
+                << s.ToString();
+            if (expired) {
+              EXPECT_FALSE(s.ok()) << "an expired transaction committed";
+            }
+            if (s.IsAborted()) expired_count++;
             record.committed = s.ok();
             // Reads after the transaction's own append would see it: the
             // workload reads each key before appending to it, and a second
@@ -210,6 +232,7 @@ class TransactionConcurrencyTest : public DBTestBase<::testing::Test> {
     }
     *committed_out = 0;
     for (const auto& t : history) *committed_out += t.committed;
+    if (expired_out != nullptr) *expired_out = expired_count.load();
     return CheckListAppendHistory(history, final_lists, level == IsolationLevel::kSnapshot);
   }
 };
@@ -229,6 +252,18 @@ TEST_F(TransactionConcurrencyTest, ListAppendHistoryAtSnapshotIsolationShowsOnly
   EXPECT_TRUE(r.anomalies.empty()) << r.ToString();
   EXPECT_GT(committed, 100u);
   std::printf("snapshot: %zu of 1600 committed; %s\n", committed, r.ToString().c_str());
+}
+
+TEST_F(TransactionConcurrencyTest, ListAppendHistoryStaysSerializableWhileTheTrackerCapExpires) {
+  size_t committed = 0, expired = 0;
+  HistoryReport r = RunListAppend(IsolationLevel::kSerializable, 4, 400, &committed,
+                                  /*tracker_cap=*/300, &expired);
+  EXPECT_TRUE(r.anomalies.empty()) << r.ToString();
+  EXPECT_GT(committed, 50u);
+  EXPECT_GT(expired, 0u)
+      << "a 300-byte cap (about 3 keys) must expire transactions under this load";
+  std::printf("serializable, 300-byte tracker cap: %zu of 1600 committed, %zu expired; %s\n",
+              committed, expired, r.ToString().c_str());
 }
 
 // Accounts, threads moving money in transactions with retries, readers

@@ -228,6 +228,37 @@ TEST_F(TransactionTest, TrackerShrinksWhenTransactionsEnd) {
   EXPECT_EQ(0u, Property("lsmkv.txn-tracked-keys"));  // nothing recorded with none running
 }
 
+TEST_F(TransactionTest, TrackerCapExpiresTheOldestTransaction) {
+  options_.max_transaction_tracker_bytes = 16 * 1024;  // ~140 tracked keys
+  ASSERT_TRUE(Reopen().ok());
+  ASSERT_TRUE(Put("a", "old").ok());
+  auto forgotten = Begin(kSER);
+  EXPECT_EQ("old", TGet(forgotten.get(), "a"));
+  ASSERT_TRUE(forgotten->Put("b", "1").ok());
+  for (int i = 0; i < 100; i++) ASSERT_TRUE(Put("k" + std::to_string(i), "v").ok());
+  auto young = Begin(kSER);
+  ASSERT_TRUE(young->Put("c", "1").ok());
+  EXPECT_EQ(2u, Property("lsmkv.txn-running"));
+  for (int i = 0; i < 100; i++) ASSERT_TRUE(Put("m" + std::to_string(i), "v").ok());
+  // Over the cap: the oldest went, the young one stays and is enough.
+  EXPECT_EQ(1u, Property("lsmkv.txn-running"));
+  EXPECT_LE(Property("lsmkv.txn-tracker-bytes"), 16u * 1024);
+  EXPECT_EQ(100u, Property("lsmkv.txn-tracked-keys"));
+  std::string v;
+  Status s = forgotten->Get(ReadOptions(), "a", &v);
+  EXPECT_TRUE(s.IsAborted()) << s.ToString();
+  EXPECT_NE(std::string::npos, s.ToString().find("max_transaction_tracker_bytes")) << s.ToString();
+  EXPECT_TRUE(forgotten->Commit().IsAborted());
+  EXPECT_EQ("NOT_FOUND", Get("b"));
+  ASSERT_TRUE(young->Commit().ok());
+  EXPECT_EQ("1", Get("c"));
+  std::string stats;
+  ASSERT_TRUE(db_->GetProperty("lsmkv.stats", &stats));
+  EXPECT_NE(std::string::npos, stats.find("transactions expired")) << stats;
+  forgotten.reset();  // ending an expired transaction is harmless
+  EXPECT_EQ(0u, Property("lsmkv.txn-tracked-keys"));
+}
+
 TEST_F(TransactionTest, PlainWritesConflictToo) {
   SeedRows();
   auto t = Begin(kSI);
