@@ -18,7 +18,7 @@
 //
 // Conflicts are detected against every write committed after the start,
 // transactional or not (DB::Put, DB::Write). Read-only transactions always
-// commit. A database must be opened with a prefix-keeping
+// commit (unless they used GetForUpdate). A database must be opened with a prefix-keeping
 // Options::wal_recovery_mode (not kSkipAnyCorrupted) to begin transactions:
 // recovery then never keeps a transaction whose inputs a damaged log lost.
 #ifndef LSMKV_INCLUDE_TRANSACTION_H_
@@ -68,8 +68,9 @@ class Transaction {
   // At kSerializable the key is tracked (found or not).
   virtual Status Get(const ReadOptions& options, std::string_view key, std::string* value) = 0;
   // Get, and the key is tracked at either level: Commit fails if another
-  // writer committed key after the start. Use it to make a read that decides
-  // a write conflict-checked under snapshot isolation.
+  // writer committed key after the snapshot it was read at — also when the
+  // transaction writes nothing. Use it to make a read that decides a write
+  // conflict-checked under snapshot isolation.
   virtual Status GetForUpdate(const ReadOptions& options, std::string_view key,
                               std::string* value) = 0;
   // Buffer a write; visible to this transaction's reads at once, to others
@@ -104,6 +105,13 @@ class Transaction {
   // RollbackToSavePoint must not be used after it.
   virtual void SetSavePoint() = 0;
   virtual Status RollbackToSavePoint() = 0;
+
+  // Moves the transaction's snapshot to now: later reads (and iterators
+  // created later) see what committed meanwhile. Keys and ranges tracked so
+  // far stay checked from the snapshot they were read at; written keys are
+  // checked from the newest snapshot. (The pattern of Redis's WATCH: track
+  // keys early with GetForUpdate, SetSnapshot, then read and write.)
+  virtual Status SetSnapshot() = 0;
 
   // The sequence number the transaction reads at (its snapshot), and after
   // a successful Commit the sequence number of its last write (0 before, or

@@ -129,25 +129,34 @@ Status ValidateTransaction(const ConflictTracker& tracker, const TxnValidation& 
                            "ran, and it was the oldest; retry");
   }
   const std::string what = std::string("transaction conflict (") + v.level + ")";
-  for (const std::string& key : v.keys) {
+  auto check_key = [&](const std::string& key, SequenceNumber since) {
     const SequenceNumber last = tracker.LastWrite(key);
-    if (last > v.start) {
+    if (last > since) {
       return Status::Busy(what, "key " + PrintableKey(key) + " written at sequence " +
-                                    std::to_string(last) + " after the transaction's start " +
-                                    std::to_string(v.start));
+                                    std::to_string(last) + " after the transaction read it at " +
+                                    std::to_string(since));
     }
     if (group_keys.count(key) != 0) {
       return Status::Busy(what, "key " + PrintableKey(key) +
                                     " written by a write committed just before in the same group");
     }
+    return Status::OK();
+  };
+  for (const std::string& key : v.keys) {
+    Status s = check_key(key, v.start);
+    if (!s.ok()) return s;
+  }
+  for (const auto& [key, since] : v.keys_since) {
+    Status s = check_key(key, since);
+    if (!s.ok()) return s;
   }
   for (const KeyRange& range : v.ranges) {
     std::string key;
-    if (tracker.WrittenInRangeAfter(range, v.start, &key)) {
-      return Status::Busy(what, "range " + RangeText(range) + " read by an iterator: key " +
-                                    PrintableKey(key) + " written at sequence " +
-                                    std::to_string(tracker.LastWrite(key)) +
-                                    " after the transaction's start " + std::to_string(v.start));
+    if (tracker.WrittenInRangeAfter(range, range.since, &key)) {
+      return Status::Busy(
+          what, "range " + RangeText(range) + " read by an iterator: key " + PrintableKey(key) +
+                    " written at sequence " + std::to_string(tracker.LastWrite(key)) +
+                    " after the iterator read it at " + std::to_string(range.since));
     }
     auto it = range.lo ? group_keys.lower_bound(*range.lo) : group_keys.begin();
     if (it != group_keys.end() && range.Contains(*it)) {

@@ -37,6 +37,8 @@ namespace lsmkv {
 struct KeyRange {
   std::optional<std::string> lo;
   std::optional<std::string> hi;
+  // Validation: a write in the range after this sequence conflicts.
+  SequenceNumber since = 0;
   bool Contains(std::string_view key) const { return (!lo || key >= *lo) && (!hi || key < *hi); }
 };
 
@@ -45,8 +47,11 @@ struct KeyRange {
 // commit_sequence are set by the write path.
 struct TxnValidation {
   SequenceNumber start = 0;
-  std::vector<std::string> keys;  // sorted, distinct
-  std::vector<KeyRange> ranges;
+  std::vector<std::string> keys;  // written keys (checked since start), sorted, distinct
+  // Tracked reads, each checked since the snapshot it was read at (earlier
+  // than start after Transaction::SetSnapshot).
+  std::vector<std::pair<std::string, SequenceNumber>> keys_since;
+  std::vector<KeyRange> ranges;    // checked since their own sequence
   const char* level = "snapshot";  // named in conflict messages
   // Set (under the tracker's lock) when the tracker expired the
   // transaction: validation then fails with Aborted.

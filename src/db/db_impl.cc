@@ -556,6 +556,21 @@ Status DBImpl::BeginTransactionView(TransactionView* view) {
   return Status::OK();
 }
 
+Status DBImpl::ValidateTransactionNow(TxnValidation* txn) {
+  MutexLock lock(&txn_mu_);  // everything published so far is recorded
+  txn->result = ValidateTransaction(tracker_, *txn, {});
+  if (txn->result.IsBusy()) stats_.txn_conflicts++;
+  return txn->result;
+}
+
+void DBImpl::RefreshTransactionView(TransactionView* view) {
+  DCHECK(view->snapshot != nullptr);
+  const SequenceNumber sequence = last_sequence_.load(std::memory_order_acquire);
+  delete static_cast<const SnapshotImpl*>(view->snapshot);
+  view->snapshot = new SnapshotImpl(sequence);
+  view->sequence = sequence;
+}
+
 void DBImpl::EndTransactionView(TransactionView* view) {
   if (view->snapshot == nullptr) return;
   MutexLock lock(&txn_mu_);

@@ -120,6 +120,12 @@ class DBImpl final : public DB {
   Status CommitTransaction(const WriteOptions& options, WriteBatch* batch, TxnValidation* txn,
                            TransactionView* view) EXCLUDES(mu_);
   void NoteTransactionExpired() { stats_.txn_expired++; }
+  // Validates txn now, writing nothing (a transaction without writes whose
+  // keys must still be checked). OK, Busy or Aborted, also in txn->result.
+  Status ValidateTransactionNow(TxnValidation* txn) EXCLUDES(txn_mu_);
+  // Moves view's snapshot to the newest sequence (Transaction::SetSnapshot);
+  // its registration, and so what the tracker keeps, stays as it was.
+  void RefreshTransactionView(TransactionView* view);
   const Options& options() const { return options_; }
 
   // Opens: lock, recover (MANIFEST + WAL replay + flush of recovered data),

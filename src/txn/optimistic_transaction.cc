@@ -5,7 +5,7 @@
 // it against the conflict tracker in commit order (docs/transactions.md).
 #include <algorithm>
 #include <iterator>
-#include <set>
+#include <map>
 #include <utility>
 
 #include "db/db_impl.h"
@@ -34,12 +34,12 @@ class OptimisticTransaction final : public Transaction {
   ~OptimisticTransaction() override { db_->EndTransactionView(&view_); }
 
   Status Get(const ReadOptions& options, std::string_view key, std::string* value) override {
-    return Read(options, key, value, serializable());
+    return Read(options, key, value, serializable(), /*for_update=*/false);
   }
 
   Status GetForUpdate(const ReadOptions& options, std::string_view key,
                       std::string* value) override {
-    return Read(options, key, value, /*track=*/true);
+    return Read(options, key, value, /*track=*/true, /*for_update=*/true);
   }
 
   Status Put(std::string_view key, std::string_view value) override {
@@ -54,8 +54,10 @@ class OptimisticTransaction final : public Transaction {
     if (!s.ok()) return std::unique_ptr<Iterator>(NewEmptyIterator(s));
     ReadOptions read = options;
     read.snapshot = view_.snapshot;
+    RangeSink sink = sink_;
+    sink.since = view_.sequence;  // the ranges it covers are read at this snapshot
     return NewTxnIterator(db_->NewIterator(read), &writes_, options.lower_bound,
-                          options.upper_bound, serializable() ? &sink_ : nullptr);
+                          options.upper_bound, serializable() ? &sink : nullptr);
   }
 
   Status Commit() override {
@@ -64,9 +66,18 @@ class OptimisticTransaction final : public Transaction {
     finished_ = true;
     if (writes_.empty()) {
       // Read-only: its reads come from one snapshot, so it serializes at its
-      // start whatever committed since.
+      // start whatever committed since — except that GetForUpdate asked for
+      // its keys to be checked: those are validated, nothing is written.
+      TxnValidation validation;
+      validation.start = view_.sequence;
+      validation.level = serializable() ? "serializable" : "snapshot";
+      validation.expired = &view_.expired;
+      for (const auto& [key, read] : read_keys_) {
+        if (read.for_update) validation.keys_since.emplace_back(key, read.since);
+      }
+      if (!validation.keys_since.empty()) s = db_->ValidateTransactionNow(&validation);
       db_->EndTransactionView(&view_);
-      return Status::OK();
+      return s;
     }
     WriteBatch batch;
     for (const auto& [key, value] : writes_) {
@@ -80,20 +91,10 @@ class OptimisticTransaction final : public Transaction {
     validation.start = view_.sequence;
     validation.expired = &view_.expired;
     validation.level = serializable() ? "serializable" : "snapshot";
-    validation.keys.reserve(writes_.size() + read_keys_.size());
-    // Both sorted: their union, sorted and distinct.
-    auto w = writes_.begin();
-    auto r = read_keys_.begin();
-    while (w != writes_.end() || r != read_keys_.end()) {
-      if (r == read_keys_.end() || (w != writes_.end() && w->first < *r)) {
-        validation.keys.push_back((w++)->first);
-      } else if (w == writes_.end() || *r < w->first) {
-        validation.keys.push_back(*r++);
-      } else {
-        validation.keys.push_back((w++)->first);
-        ++r;
-      }
-    }
+    validation.keys.reserve(writes_.size());
+    for (const auto& entry : writes_) validation.keys.push_back(entry.first);
+    validation.keys_since.reserve(read_keys_.size());
+    for (const auto& [key, read] : read_keys_) validation.keys_since.emplace_back(key, read.since);
     validation.ranges = std::move(ranges_);
     s = db_->CommitTransaction(write_options_, &batch, &validation, &view_);  // ends view_
     if (s.ok()) commit_sequence_ = validation.commit_sequence;
@@ -118,6 +119,13 @@ class OptimisticTransaction final : public Transaction {
     writes_ = std::move(savepoints_.back().writes);
     write_bytes_ = savepoints_.back().write_bytes;
     savepoints_.pop_back();
+    return Status::OK();
+  }
+
+  Status SetSnapshot() override {
+    Status s = Usable();
+    if (!s.ok()) return s;
+    db_->RefreshTransactionView(&view_);
     return Status::OK();
   }
 
@@ -178,14 +186,21 @@ class OptimisticTransaction final : public Transaction {
     return Status::OK();
   }
 
-  Status Read(const ReadOptions& options, std::string_view key, std::string* value, bool track) {
+  Status Read(const ReadOptions& options, std::string_view key, std::string* value, bool track,
+              bool for_update) {
     Status s = Usable();
     if (!s.ok()) return s;
     if (options.snapshot != nullptr) return SnapshotGiven();
-    if (track && read_keys_.find(key) == read_keys_.end()) {
-      s = MayTrack();
-      if (!s.ok()) return s;
-      read_keys_.emplace(key);
+    if (track) {
+      auto tracked = read_keys_.find(key);
+      if (tracked == read_keys_.end()) {
+        s = MayTrack();
+        if (!s.ok()) return s;
+        // Checked from the snapshot it is read at; a key read again after
+        // SetSnapshot keeps its first (older) sequence: stricter.
+        tracked = read_keys_.emplace(std::string(key), TrackedRead{view_.sequence, false}).first;
+      }
+      tracked->second.for_update |= for_update;
     }
     auto it = writes_.find(key);
     if (it != writes_.end()) {
@@ -247,8 +262,12 @@ class OptimisticTransaction final : public Transaction {
   bool expired_by_tracker_ = false;
   TxnWriteMap writes_;
   size_t write_bytes_ = 0;
-  std::set<std::string, std::less<>> read_keys_;  // tracked point reads
-  std::vector<KeyRange> ranges_;                  // tracked iterator ranges
+  struct TrackedRead {
+    SequenceNumber since;  // the snapshot it was read at
+    bool for_update;       // by GetForUpdate: validated even if nothing is written
+  };
+  std::map<std::string, TrackedRead, std::less<>> read_keys_;  // tracked point reads
+  std::vector<KeyRange> ranges_;                               // tracked iterator ranges
   RangeSink sink_;
   struct SavePoint {
     TxnWriteMap writes;

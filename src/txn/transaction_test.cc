@@ -259,6 +259,60 @@ TEST_F(TransactionTest, TrackerCapExpiresTheOldestTransaction) {
   EXPECT_EQ(0u, Property("lsmkv.txn-tracked-keys"));
 }
 
+TEST_F(TransactionTest, ReadOnlyWithGetForUpdateIsValidated) {
+  SeedRows();
+  for (IsolationLevel level : {kSI, kSER}) {
+    auto t = Begin(level);
+    std::string v;
+    ASSERT_TRUE(t->GetForUpdate(ReadOptions(), "1", &v).ok());
+    ASSERT_TRUE(Put("1", "changed").ok());
+    Status s = t->Commit();
+    EXPECT_TRUE(s.IsBusy()) << s.ToString();
+    // Plain reads only: a read-only transaction commits whatever changed.
+    auto u = Begin(level);
+    EXPECT_EQ("changed", TGet(u.get(), "1"));
+    ASSERT_TRUE(Put("1", "again").ok());
+    EXPECT_TRUE(u->Commit().ok());
+  }
+}
+
+// WATCH-style use: keys tracked early stay checked from when they were read;
+// after SetSnapshot reads see newer commits and written keys are checked
+// from the new snapshot only.
+TEST_F(TransactionTest, SetSnapshotKeepsEarlierKeysCheckedFromTheirRead) {
+  SeedRows();
+  auto t = Begin(kSI);
+  std::string v;
+  ASSERT_TRUE(t->GetForUpdate(ReadOptions(), "1", &v).ok());
+  const uint64_t first = t->GetReadSequence();
+  ASSERT_TRUE(Put("2", "21").ok());  // a key t will write, before SetSnapshot
+  EXPECT_EQ("20", TGet(t.get(), "2"));
+  ASSERT_TRUE(t->SetSnapshot().ok());
+  EXPECT_GT(t->GetReadSequence(), first);
+  EXPECT_EQ("21", TGet(t.get(), "2"));
+  ASSERT_TRUE(t->Put("2", "22").ok());
+  EXPECT_TRUE(t->Commit().ok());  // "2" changed before the new snapshot: no conflict
+  EXPECT_EQ("22", Get("2"));
+
+  auto w = Begin(kSI);
+  ASSERT_TRUE(w->GetForUpdate(ReadOptions(), "1", &v).ok());
+  ASSERT_TRUE(Put("1", "11").ok());  // the watched key, before SetSnapshot
+  ASSERT_TRUE(w->SetSnapshot().ok());
+  EXPECT_EQ("11", TGet(w.get(), "1"));  // reads see it...
+  ASSERT_TRUE(w->Put("2", "23").ok());
+  Status s = w->Commit();  // ...but it was tracked before: conflict
+  EXPECT_TRUE(s.IsBusy()) << s.ToString();
+  EXPECT_EQ("22", Get("2"));
+
+  // Serializable: an iterator's range keeps its own snapshot too.
+  auto r = Begin(kSER);
+  EXPECT_EQ("1=11 2=22 ", Scan(r.get()));
+  ASSERT_TRUE(Put("15", "x").ok());
+  ASSERT_TRUE(r->SetSnapshot().ok());
+  ASSERT_TRUE(r->Put("3", "30").ok());
+  EXPECT_TRUE(r->Commit().IsBusy());
+}
+
 TEST_F(TransactionTest, PlainWritesConflictToo) {
   SeedRows();
   auto t = Begin(kSI);

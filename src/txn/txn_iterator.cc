@@ -24,7 +24,7 @@ class TxnIterator final : public Iterator {
         writes_(writes),
         lower_(std::move(lower_bound)),
         upper_(std::move(upper_bound)),
-        sink_(sink) {}
+        sink_(sink == nullptr ? std::nullopt : std::optional<RangeSink>(*sink)) {}
 
   bool Valid() const override { return valid_; }
 
@@ -208,7 +208,7 @@ class TxnIterator final : public Iterator {
       valid_ = false;
       return false;
     }
-    if (sink_ == nullptr) return true;
+    if (!sink_) return true;
     Status s = sink_->may_add();
     if (!s.ok()) {
       status_ = s;
@@ -216,11 +216,12 @@ class TxnIterator final : public Iterator {
       return false;
     }
     sink_->ranges->emplace_back();
+    sink_->ranges->back().since = sink_->since;
     range_ = sink_->ranges->size() - 1;
     return true;
   }
   KeyRange* Range() {
-    if (sink_ == nullptr || range_ >= sink_->ranges->size()) return nullptr;
+    if (!sink_ || range_ >= sink_->ranges->size()) return nullptr;
     return &(*sink_->ranges)[range_];
   }
   // The range a seek covers: [lo, hi), nullopt meaning unbounded.
@@ -255,7 +256,7 @@ class TxnIterator final : public Iterator {
   std::unique_ptr<Iterator> base_;
   const TxnWriteMap* writes_;
   const std::optional<std::string> lower_, upper_;
-  const RangeSink* sink_;
+  std::optional<RangeSink> sink_;  // a copy: since is this iterator's
   size_t range_ = 0;
   TxnWriteMap::const_iterator wit_;
   bool w_valid_ = false;

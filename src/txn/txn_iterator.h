@@ -20,17 +20,19 @@ namespace lsmkv {
 // key -> value, or nullopt for a buffered delete.
 using TxnWriteMap = std::map<std::string, std::optional<std::string>, std::less<>>;
 
-// Where an iterator records the ranges it covers: NewRange returns the index
-// of a new (empty) range in *ranges, or an error status if the transaction
-// may track no more.
+// Where an iterator records the ranges it covers, appending to *ranges while
+// may_add() allows (it returns the error to report otherwise).
 struct RangeSink {
   std::vector<KeyRange>* ranges = nullptr;
   std::function<Status()> may_add;
+  // The sequence the iterator reads at (a new range's KeyRange::since).
+  SequenceNumber since = 0;
 };
 
 // base: the DB's iterator at the snapshot, with the same bounds. writes is
 // read live and must outlive the iterator (and not be replaced while it is
-// used). sink: nullptr not to track.
+// used). sink: nullptr not to track; copied (its ranges vector must outlive
+// the iterator).
 std::unique_ptr<Iterator> NewTxnIterator(std::unique_ptr<Iterator> base, const TxnWriteMap* writes,
                                          std::optional<std::string> lower_bound,
                                          std::optional<std::string> upper_bound,
