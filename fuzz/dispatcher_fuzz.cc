@@ -60,6 +60,7 @@ void RunInput(uint8_t mode, std::string_view input) {
   Options options;
   options.env = env.get();
   options.create_if_missing = true;
+  options.wal_recovery_mode = WalRecoveryMode::kPointInTime;  // WATCH uses transactions
   options.write_buffer_size = 64 * 1024;
   options.max_value_size = (1 << 20) + 16;
   std::unique_ptr<DB> db;

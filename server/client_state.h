@@ -13,12 +13,13 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <string>
 #include <unordered_map>
 #include <utility>
 #include <vector>
 
-#include "server/key_locks.h"
+#include "lsmkv/transaction.h"
 #include "util/mutex.h"
 #include "util/thread_annotations.h"
 
@@ -43,10 +44,12 @@ struct ClientState {
   std::vector<std::vector<std::string>> queued;
   uint64_t queued_bytes = 0;  // memory of queued, as QueuedCommandMemory counts it
 
-  // WATCH: the keys, each with the deadline it had when watched (0 = none
-  // or absent): a key that expires before EXEC counts as changed.
-  WatchState watch;
-  // A hash map, so WATCH of n keys takes O(n), duplicates included.
+  // WATCH: an engine transaction (lsmkv/transaction.h) whose tracked reads
+  // are the watched keys — EXEC validates them against every write committed
+  // since — and the keys, each with the deadline it had when watched (0 =
+  // none or absent): a key that expires before EXEC counts as changed. A
+  // hash map, so WATCH of n keys takes O(n), duplicates included.
+  std::unique_ptr<Transaction> watch_txn;
   std::unordered_map<std::string, int64_t> watched;
 
   // Set by a handler: close the connection once the reply is written (QUIT)

@@ -246,7 +246,7 @@ void FlushDb(CommandContext& ctx) {
       return;
     }
   }
-  Status s = ctx.txn.keyspace()->FlushAll(ctx.txn.now_ms());
+  Status s = ctx.txn.keyspace()->FlushAll();
   if (!s.ok()) {
     ctx.reply.Error("ERR " + s.ToString());
     return;

@@ -2,6 +2,7 @@
 // "Transactions"). EXEC itself is ExecuteTransaction in dispatcher.cc.
 #include "server/command_util.h"
 #include "server/dispatcher.h"
+#include "server/value_codec.h"
 
 namespace lsmkv::server {
 
@@ -30,22 +31,48 @@ void Discard(CommandContext& ctx) {
   ctx.reply.Ok();
 }
 
-// Registers the watch before reading the key's deadline: a change in between
-// marks the client dirty, so nothing is missed.
+// WATCH = an engine transaction's optimistic read set: each new key is read
+// with GetForUpdate at a fresh snapshot, so EXEC fails if any write commits
+// to it afterwards. The key's deadline is read after that (a change in
+// between is caught by the engine), so nothing is missed.
 void Watch(CommandContext& ctx) {
   if (ctx.client.in_multi) {
     ctx.reply.Error("ERR WATCH inside MULTI is not allowed");
     return;
   }
-  for (size_t i = 1; i < ctx.args.size(); i++) {
+  ClientState& client = ctx.client;
+  if (client.watch_txn == nullptr) {
+    client.watch_txn =
+        ctx.server.keyspace->db()->BeginTransaction(WriteOptions(), TransactionOptions());
+  }
+  Status s = client.watch_txn->SetSnapshot();  // this WATCH's keys count from now
+  std::string data_key, raw;
+  for (size_t i = 1; i < ctx.args.size() && s.ok(); i++) {
     const std::string& key = ctx.args[i];
-    if (ctx.client.watched.count(key) != 0) continue;
-    ctx.server.keyspace->locks().Watch(key, &ctx.client.watch);
+    if (client.watched.count(key) != 0) continue;
+    data_key.clear();
+    AppendDataKey(key, &data_key);
+    s = client.watch_txn->GetForUpdate(ReadOptions(), data_key, &raw);
+    if (s.IsNotFound()) s = Status::OK();
+    if (!s.ok()) break;
     Entry entry;
     bool found = false;
     int64_t deadline = 0;
     if (ctx.txn.Peek(key, &entry, &found).ok() && found) deadline = entry.deadline_ms;
-    ctx.client.watched.emplace(key, deadline);
+    client.watched.emplace(key, deadline);
+  }
+  if (s.IsAborted()) {
+    // The engine expired the transaction (its conflict tracker outgrew
+    // max_transaction_tracker_bytes while this client watched): whether the
+    // watched keys changed is no longer known, so EXEC will abort. WATCH
+    // itself succeeded as far as the client is concerned.
+    s = Status::OK();
+  }
+  if (!s.ok()) {
+    // Too many keys (max_tracked_reads): the keys watched so far stay
+    // watched.
+    ctx.reply.Error("ERR WATCH failed: " + s.ToString());
+    return;
   }
   ctx.reply.Ok();
 }

@@ -38,6 +38,7 @@ class CommandsTest : public ::testing::Test {
     filter_ = std::make_shared<ExpiryFilter>(&clock_);
     Options options;
     options.create_if_missing = true;
+    options.wal_recovery_mode = WalRecoveryMode::kPointInTime;  // WATCH uses transactions
     options.compaction_filter = filter_;
     ASSERT_TRUE(DB::Open(options, dir_, &db_).ok());
     keyspace_ = std::make_unique<Keyspace>(db_.get(), &clock_);
@@ -773,6 +774,7 @@ TEST_F(CommandsTest, DataSurvivesReopen) {
   ASSERT_TRUE(db_->Close().ok());
   db_.reset();
   Options options;
+  options.wal_recovery_mode = WalRecoveryMode::kPointInTime;  // WATCH uses transactions
   options.compaction_filter = filter_;
   ASSERT_TRUE(DB::Open(options, dir_, &db_).ok());
   keyspace_ = std::make_unique<Keyspace>(db_.get(), &clock_);
@@ -784,6 +786,48 @@ TEST_F(CommandsTest, DataSurvivesReopen) {
 
 // WATCH takes time linear in its keys: 200,000 keys, half of them
 // duplicates, are watched in one call (quadratic, this took minutes).
+// WATCH runs on an engine transaction (its GetForUpdate reads): the cases
+// that depend on what counts as a write since the WATCH.
+TEST_F(CommandsTest, WatchIsTheEnginesOptimisticReadSet) {
+  ClientState* other = NewClient();
+  EXPECT_EQ(Run({"set", "w", "1"}), kOk);
+  // The watcher's own write outside MULTI counts, as in Redis.
+  EXPECT_EQ(Run({"watch", "w"}), kOk);
+  EXPECT_EQ(Run({"set", "w", "2"}), kOk);
+  EXPECT_EQ(Run({"multi"}), kOk);
+  EXPECT_EQ(Run({"get", "w"}), "+QUEUED\r\n");
+  EXPECT_EQ(Run({"exec"}), "*-1\r\n");  // a read-only EXEC aborts too
+  // Writes to other keys do not.
+  EXPECT_EQ(Run({"watch", "w"}), kOk);
+  EXPECT_EQ(Run(other, {"set", "x", "1"}), kOk);
+  EXPECT_EQ(Run({"multi"}), kOk);
+  EXPECT_EQ(Run({"set", "x", "2"}), "+QUEUED\r\n");
+  EXPECT_EQ(Run({"exec"}), std::string("*1\r\n") + kOk);
+  // Each WATCH counts from its own time: b changed before it was watched.
+  EXPECT_EQ(Run({"watch", "w"}), kOk);
+  EXPECT_EQ(Run(other, {"set", "b", "1"}), kOk);
+  EXPECT_EQ(Run({"watch", "b"}), kOk);
+  EXPECT_EQ(Run({"multi"}), kOk);
+  EXPECT_EQ(Run({"get", "b"}), "+QUEUED\r\n");
+  EXPECT_EQ(Run({"exec"}), "*1\r\n" + Bulk("1"));
+  // FLUSHDB aborts only a watch of a key that existed.
+  EXPECT_EQ(Run({"watch", "absent"}), kOk);
+  EXPECT_EQ(Run(other, {"flushdb"}), kOk);
+  EXPECT_EQ(Run({"multi"}), kOk);
+  EXPECT_EQ(Run({"exec"}), "*0\r\n");
+  // The transaction is released by EXEC, DISCARD and UNWATCH.
+  std::string running;
+  ASSERT_TRUE(db_->GetProperty("lsmkv.txn-running", &running));
+  EXPECT_EQ(running, "0");
+  EXPECT_EQ(Run({"watch", "w"}), kOk);
+  ASSERT_TRUE(db_->GetProperty("lsmkv.txn-running", &running));
+  EXPECT_EQ(running, "1");
+  EXPECT_EQ(Run({"multi"}), kOk);
+  EXPECT_EQ(Run({"discard"}), kOk);
+  ASSERT_TRUE(db_->GetProperty("lsmkv.txn-running", &running));
+  EXPECT_EQ(running, "0");
+}
+
 TEST_F(CommandsTest, WatchOfManyKeysIsLinear) {
   Args watch = {"watch"};
   for (int i = 0; i < 200000; i++) watch.push_back("w" + std::to_string(i % 100000));

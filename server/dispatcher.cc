@@ -202,16 +202,13 @@ void ExecuteCommand(ServerContext& server, ClientState& client, const CommandSpe
   }
 }
 
-void UnwatchAll(ServerContext& server, ClientState& client) {
-  for (const auto& [key, deadline] : client.watched) {
-    server.keyspace->locks().Unwatch(key, &client.watch);
-  }
+void UnwatchAll(ServerContext& /*server*/, ClientState& client) {
+  client.watch_txn.reset();  // rolls back: what it tracked is released
   if (client.watched.size() > 1024) {
     std::unordered_map<std::string, int64_t>().swap(client.watched);  // give the buckets back
   } else {
     client.watched.clear();
   }
-  client.watch.dirty.store(false, std::memory_order_release);
 }
 
 uint64_t QueuedCommandMemory(const std::vector<std::string>& args) {
@@ -255,9 +252,24 @@ void ExecuteTransaction(ServerContext& server, ClientState& client, Reply& reply
       lock_all ? server.keyspace->locks().LockAll() : server.keyspace->locks().Lock(keys);
 
   const int64_t now = server.keyspace->clock()->NowMs();
-  bool changed = client.watch.dirty.load(std::memory_order_acquire);
+  bool changed = false;
   for (const auto& [key, deadline] : client.watched) {
     if (IsExpired(deadline, now)) changed = true;
+  }
+  if (!changed && client.watch_txn != nullptr) {
+    // The watched keys are the transaction's GetForUpdate reads: its commit
+    // (which writes nothing) validates them against every write committed
+    // since each was watched. The stripes held from here to this EXEC's
+    // commit keep other writers of those keys out until then.
+    Status s = client.watch_txn->Commit();
+    if (s.IsBusy() || s.IsAborted()) {
+      changed = true;  // written since WATCH (Aborted: expired, so not known)
+    } else if (!s.ok()) {
+      guard.Release();
+      DiscardTransaction(server, client);
+      reply.Error("EXECABORT Transaction discarded: " + s.ToString());
+      return;
+    }
   }
   if (changed) {
     guard.Release();

@@ -129,35 +129,4 @@ bool KeyLocks::TryExtend(Guard* guard, const std::vector<std::string_view>& keys
   return true;
 }
 
-void KeyLocks::Watch(std::string_view key, WatchState* w) {
-  Stripe& stripe = stripes_[StripeOf(key)];
-  StripeLock lock(&stripe.mu);
-  auto [it, inserted] = stripe.watchers.try_emplace(std::string(key));
-  if (std::find(it->second.begin(), it->second.end(), w) != it->second.end()) return;
-  it->second.push_back(w);
-  if (inserted) watched_keys_.fetch_add(1, std::memory_order_acq_rel);
-}
-
-void KeyLocks::Unwatch(std::string_view key, WatchState* w) {
-  Stripe& stripe = stripes_[StripeOf(key)];
-  StripeLock lock(&stripe.mu);
-  auto it = stripe.watchers.find(std::string(key));
-  if (it == stripe.watchers.end()) return;
-  auto& list = it->second;
-  list.erase(std::remove(list.begin(), list.end(), w), list.end());
-  if (list.empty()) {
-    stripe.watchers.erase(it);
-    watched_keys_.fetch_sub(1, std::memory_order_acq_rel);
-  }
-}
-
-void KeyLocks::Touch(std::string_view key) {
-  if (watched_keys() == 0) return;
-  Stripe& stripe = stripes_[StripeOf(key)];
-  stripe.mu.AssertHeld();  // the caller's Guard holds it
-  auto it = stripe.watchers.find(std::string(key));
-  if (it == stripe.watchers.end()) return;
-  for (WatchState* w : it->second) w->dirty.store(true, std::memory_order_release);
-}
-
 }  // namespace lsmkv::server

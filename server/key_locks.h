@@ -1,24 +1,21 @@
 // KeyLocks: striped locks that make every command atomic with respect to the
-// keys it names, plus the registry of WATCHed keys.
+// keys it names.
 //
 // Every write, and every read of several keys, holds the stripes of its keys
 // for its whole read-modify-write and commit; stripes are always taken in
 // ascending order (Guard sorts them), so commands never deadlock. FLUSHDB and
 // EXEC of keyspace-wide commands take every stripe.
 //
-// WATCH: a client registers (key, WatchState*) under the key's stripe; a
-// writer that changes a key calls Touch(key) while it still holds the
-// stripe, which marks every watcher dirty. EXEC holds the stripes of its
-// watched keys while it checks the flag and commits, so a write to a watched
-// key either happens before the check (EXEC aborts) or after the commit.
+// WATCH is not here: it is an engine transaction's tracked reads
+// (dispatcher.cc, ExecuteTransaction). EXEC holds the stripes of its watched
+// keys from the moment it validates them until its commit, so a write to a
+// watched key either commits before the validation (EXEC aborts) or waits
+// until after the EXEC.
 //
-// Locking annotations (util/thread_annotations.h): a stripe's watcher map is
-// GUARDED_BY its StripeMutex. Which stripes a Guard holds is decided at run
-// time, which the static analysis cannot follow, so the functions that take
-// and drop stripes for a Guard are NO_THREAD_SAFETY_ANALYSIS, and functions
-// that rely on a Guard's stripes (Touch, TouchWatchedIf) tell the analysis so
-// with StripeMutex::AssertHeld, which also checks at run time (DCHECK) that
-// the stripe is held by someone.
+// Locking annotations (util/thread_annotations.h): which stripes a Guard
+// holds is decided at run time, which the static analysis cannot follow, so
+// the functions that take and drop stripes for a Guard are
+// NO_THREAD_SAFETY_ANALYSIS.
 //
 // Thread safety: all methods are thread-safe given the REQUIRES clauses.
 #ifndef LSMKV_SERVER_KEY_LOCKS_H_
@@ -38,11 +35,6 @@
 #include "util/thread_annotations.h"
 
 namespace lsmkv::server {
-
-// One client's watch state: set when any key it watches is changed.
-struct WatchState {
-  std::atomic<bool> dirty{false};
-};
 
 // A stripe's lock: a futex-style mutex on one atomic word (0 free, 1 held,
 // 2 held with waiters; waiting uses std::atomic::wait). Unlike std::mutex,
@@ -119,18 +111,6 @@ class KeyLocks {
   // inverts). REQUIRES: guard came from this KeyLocks (or is empty).
   bool TryExtend(Guard* guard, const std::vector<std::string_view>& keys) NO_THREAD_SAFETY_ANALYSIS;
 
-  // Registers w as a watcher of key. Takes the key's stripe itself.
-  void Watch(std::string_view key, WatchState* w);
-  // Removes w's registration for key (no-op if absent). Takes the stripe.
-  void Unwatch(std::string_view key, WatchState* w);
-  // Marks every watcher of key dirty. REQUIRES: key's stripe held.
-  void Touch(std::string_view key);
-  // Calls fn(key) for every watched key and marks its watchers dirty when fn
-  // returns true. REQUIRES: every stripe held (FLUSHDB).
-  template <typename Fn>
-  void TouchWatchedIf(Fn fn);
-  // Keys watched by any client (a fast check that skips Touch lookups).
-  size_t watched_keys() const { return watched_keys_.load(std::memory_order_acquire); }
   // Threads blocked (or about to block) waiting for a stripe someone else
   // holds: tests use it to know that a thread has reached a lock it cannot
   // take, instead of sleeping.
@@ -139,7 +119,6 @@ class KeyLocks {
  private:
   struct alignas(64) Stripe {
     StripeMutex mu;
-    std::unordered_map<std::string, std::vector<WatchState*>> watchers GUARDED_BY(mu);
   };
 
   // Takes stripe s, counting this thread in waiters_ while it must wait.
@@ -147,21 +126,8 @@ class KeyLocks {
   void LockStripes(std::vector<size_t>* stripes) NO_THREAD_SAFETY_ANALYSIS;
 
   std::unique_ptr<Stripe[]> stripes_;
-  std::atomic<size_t> watched_keys_{0};
   std::atomic<size_t> waiters_{0};
 };
-
-template <typename Fn>
-void KeyLocks::TouchWatchedIf(Fn fn) {
-  if (watched_keys() == 0) return;
-  for (size_t i = 0; i < kStripes; i++) {
-    stripes_[i].mu.AssertHeld();
-    for (auto& [key, watchers] : stripes_[i].watchers) {
-      if (!fn(key)) continue;
-      for (WatchState* w : watchers) w->dirty.store(true, std::memory_order_release);
-    }
-  }
-}
 
 }  // namespace lsmkv::server
 

@@ -81,28 +81,5 @@ TEST(KeyLocksTest, TryExtendNeverBlocksAndUndoesOnFailure) {
   EXPECT_TRUE(all.holds_all());
 }
 
-TEST(KeyLocksTest, TouchMarksWatchersOfThatKeyOnly) {
-  KeyLocks locks;
-  WatchState a, b;
-  locks.Watch("k1", &a);
-  locks.Watch("k2", &b);
-  locks.Watch("k1", &a);  // twice is once
-  EXPECT_EQ(locks.watched_keys(), 2u);
-  {
-    KeyLocks::Guard g = locks.LockOne("k1");
-    locks.Touch("k1");
-  }
-  EXPECT_TRUE(a.dirty.load());
-  EXPECT_FALSE(b.dirty.load());
-  locks.Unwatch("k1", &a);
-  locks.Unwatch("k2", &b);
-  EXPECT_EQ(locks.watched_keys(), 0u);
-  {
-    KeyLocks::Guard all = locks.LockAll();
-    locks.TouchWatchedIf([](const std::string&) { return true; });
-  }
-  EXPECT_FALSE(b.dirty.load());
-}
-
 }  // namespace
 }  // namespace lsmkv::server

@@ -88,13 +88,7 @@ Status Keyspace::SyncIfDirty() {
   return s;
 }
 
-Status Keyspace::FlushAll(int64_t now_ms) {
-  // Watched keys that exist are modified by the flush.
-  locks_.TouchWatchedIf([&](const std::string& key) {
-    Entry entry;
-    bool found = false;
-    return Read(key, now_ms, &entry, &found).ok() && found;
-  });
+Status Keyspace::FlushAll() {
   ReadOptions read_options;
   read_options.lower_bound = std::string(1, kDataPrefix);
   read_options.upper_bound = std::string(1, static_cast<char>(kExpiryHintPrefix + 1));
@@ -200,7 +194,6 @@ void Txn::Put(std::string_view user_key, ValueType type, int64_t deadline_ms,
     batch_.Put(ExpiryHintKey(deadline_ms, user_key), std::string_view());
     pending_bytes_ += kExpiryHintOverhead + user_key.size();
   }
-  keyspace_->locks().Touch(user_key);
 }
 
 void Txn::Delete(std::string_view user_key) {
@@ -217,7 +210,6 @@ void Txn::Delete(std::string_view user_key) {
     AppendDataKey(user_key, &scratch_key_);
     batch_.Delete(scratch_key_);
   }
-  keyspace_->locks().Touch(user_key);
 }
 
 Status Txn::Commit() {

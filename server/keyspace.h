@@ -76,10 +76,11 @@ class Keyspace {
   // was not synced (the everysec thread calls it once a second).
   Status SyncIfDirty();
 
-  // Deletes every key (data and expiry hints) in batches, marking watched
-  // keys that existed dirty. REQUIRES: all stripes held (KeyLocks::LockAll).
-  // A crash part-way leaves some keys; each batch is atomic.
-  Status FlushAll(int64_t now_ms);
+  // Deletes every key (data and expiry hints) in batches (engine writes, so
+  // WATCHes of keys that existed see them). REQUIRES: all stripes held
+  // (KeyLocks::LockAll). A crash part-way leaves some keys; each batch is
+  // atomic.
+  Status FlushAll();
 
   // Live keys and keys with a deadline, from a full scan; cached while no
   // write happened and no counted deadline has passed.

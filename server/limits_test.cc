@@ -60,6 +60,7 @@ TEST(KeyspaceMemoryTest, LargeReadBufferIsReleased) {
   Options options;
   options.env = env.get();
   options.create_if_missing = true;
+  options.wal_recovery_mode = WalRecoveryMode::kPointInTime;  // WATCH uses transactions
   std::unique_ptr<DB> db;
   ASSERT_TRUE(DB::Open(options, "/db", &db).ok());
   ManualClock clock(1700000000000 * 1000);

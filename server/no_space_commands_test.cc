@@ -40,6 +40,7 @@ class NoSpaceCommandsTest : public ::testing::Test {
     Options options;
     options.env = &fault_env_;
     options.create_if_missing = true;
+    options.wal_recovery_mode = WalRecoveryMode::kPointInTime;  // WATCH uses transactions
     options.write_buffer_size = 16 * 1024;
     options.target_file_size = 16 * 1024;
     ASSERT_TRUE(DB::Open(options, "/db", &db_).ok());

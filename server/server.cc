@@ -90,6 +90,10 @@ Status Server::Open() {
   expiry_filter_ = std::make_shared<ExpiryFilter>(clock_);
   Options options;
   options.create_if_missing = true;
+  // WATCH runs on engine transactions, which need a prefix-keeping recovery
+  // (lsmkv/transaction.h): a damaged WAL keeps what precedes the damage,
+  // as redis-check-aof truncating an AOF does.
+  options.wal_recovery_mode = WalRecoveryMode::kPointInTime;
   options.compaction_filter = expiry_filter_;
   options.write_buffer_size = static_cast<size_t>(config_->Int(Setting::kWriteBufferSize));
   options.block_cache_size = static_cast<size_t>(config_->Int(Setting::kBlockCacheSize));
