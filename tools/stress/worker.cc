@@ -118,6 +118,23 @@ class Worker {
 
   uint32_t PickKey() { return begin_ + rnd_.Uniform(end_ - begin_); }
 
+  // want distinct keys of this thread's slice. REQUIRES: want <= slice size.
+  std::vector<uint32_t> PickDistinctKeys(uint32_t want) {
+    std::vector<uint32_t> keys;
+    while (keys.size() < want) {
+      const uint32_t index = PickKey();
+      if (std::find(keys.begin(), keys.end(), index) == keys.end()) keys.push_back(index);
+    }
+    return keys;
+  }
+
+  // A nonzero id marking the keys of one batch (or transaction) pending.
+  uint32_t NewBatchId() {
+    uint32_t batch_id = 0;
+    while (batch_id == 0) batch_id = rnd_.Next();
+    return batch_id;
+  }
+
   bool SetSlot(uint32_t index, const Slot& slot) {
     std::string error;
     if (expected_->Set(index, slot, &error)) return true;
@@ -163,13 +180,8 @@ class Worker {
   void DoBatch() {
     const uint32_t slice = end_ - begin_;
     const uint32_t want = std::min(slice, 2 + rnd_.Uniform(config_.batch_keys_max - 1));
-    std::vector<uint32_t> keys;
-    while (keys.size() < want) {
-      const uint32_t index = PickKey();
-      if (std::find(keys.begin(), keys.end(), index) == keys.end()) keys.push_back(index);
-    }
-    uint32_t batch_id = 0;
-    while (batch_id == 0) batch_id = rnd_.Next();
+    const std::vector<uint32_t> keys = PickDistinctKeys(want);
+    const uint32_t batch_id = NewBatchId();
     lsmkv::WriteBatch batch;
     std::vector<Slot> pending;
     for (uint32_t index : keys) {
@@ -205,13 +217,8 @@ class Worker {
   void DoTransaction() {
     const uint32_t slice = end_ - begin_;
     const uint32_t want = std::min(slice, 1 + rnd_.Uniform(config_.batch_keys_max));
-    std::vector<uint32_t> keys;
-    while (keys.size() < want) {
-      const uint32_t index = PickKey();
-      if (std::find(keys.begin(), keys.end(), index) == keys.end()) keys.push_back(index);
-    }
-    uint32_t batch_id = 0;
-    while (batch_id == 0) batch_id = rnd_.Next();
+    const std::vector<uint32_t> keys = PickDistinctKeys(want);
+    const uint32_t batch_id = NewBatchId();
     lsmkv::TransactionOptions to;
     to.isolation =
         rnd_.OneIn(2) ? lsmkv::IsolationLevel::kSerializable : lsmkv::IsolationLevel::kSnapshot;
