@@ -1,13 +1,17 @@
 // lsmkv_peer_bench: db_bench-style workloads run on lsmkv, RocksDB and LevelDB
 // in one run, with equivalent settings, alternating engines (A B C A B C ...).
 //
-//   lsmkv_peer_bench [--num=N] [--runs=3] [--benchmarks=a,b] [--engines=lsmkv,rocksdb,leveldb]
+//   lsmkv_peer_bench [--num=N] [--runs=3] [--mode=both|settled|sequence]
+//                    [--benchmarks=a,b] [--sequence=a,b] [--engines=lsmkv,rocksdb,leveldb]
 //                    [--compression=none|snappy|lz4|zstd] [--report=docs/BENCHMARKS-peers.md]
 //
 // Every measured run is a forked child (its ru_maxrss is that engine's peak
 // RSS); disk writes come from the child's /proc/self/io write_bytes.
-// Read workloads use a per-engine base database filled once by fillrandom,
-// flushed and settled; workloads that modify it run on a copy. Each workload
+// Two modes. Settled: read workloads use a per-engine base database filled
+// once by fillrandom, flushed and settled; workloads that modify it run on a
+// copy. Sequence (db_bench's way): one child per engine and round runs
+// --sequence on one open database, each workload on the state the previous
+// one left. Each workload
 // is one row of kWorkloads (its database setup, run function and report
 // note); adding a workload is adding a row.
 #include <CLI/CLI.hpp>
@@ -65,6 +69,13 @@ constexpr const char* kCaveat =
 struct Config {
   std::string db = "/tmp/lsmkv_peer_bench";
   std::string benchmarks = "all";
+  // settled: each workload on its own settled database (--benchmarks);
+  // sequence: db_bench's way, one process per engine runs --sequence on one
+  // database, each workload on the state the previous one left; both.
+  std::string mode = "both";
+  std::string sequence =
+      "fillseq,fillrandom,overwrite,readrandom,readmissing,readseq,readreverse,seekrandom,"
+      "readwhilewriting,deleterandom,fillsync";
   std::string engines = "lsmkv,rocksdb,leveldb";
   uint64_t num = 1000000;
   uint64_t reads = 0;  // 0: num
@@ -135,8 +146,7 @@ struct ChildResult {
   uint64_t user_write_bytes = 0;
   uint64_t db_size = 0;
   uint64_t live_bytes = 0;
-  // Filled in by the parent.
-  long max_rss_kb = 0;
+  long max_rss_kb = 0;  // the child's peak resident set when the workload ended
 };
 
 struct Failure {
@@ -582,9 +592,66 @@ class Runner {
     const std::string dir = SetUpDirectory(workload.setup, engine_name, e.get());
     if (workload.adjust_settings != nullptr) workload.adjust_settings(c_, entry_bytes_, &s);
     Check(e->Open(dir, s), "open");
+    ChildResult r = Measure(workload, e.get(), dir, /*settle=*/true);
+    Check(e->Close(), "close");
+    return r;
+  }
 
+  // Runs the workloads of seq in order on one engine in this (child)
+  // process, as db_bench does: one database, open throughout, each workload
+  // on the state the previous one left (no flush, no settling); a workload
+  // whose setup is kNewWork starts a fresh database. Returns one result per
+  // workload; after a failure the rest fail with "not run".
+  std::vector<ChildResult> RunSequence(const std::vector<const Workload*>& seq,
+                                       const std::string& engine_name) {
+    std::vector<ChildResult> results(seq.size());
+    const std::string dir = WorkDir(engine_name);
+    std::unique_ptr<Engine> e;
+    size_t i = 0;
+    try {
+      for (; i < seq.size(); i++) {
+        const Workload& workload = *seq[i];
+        if (workload.setup == DbSetup::kNewWork || !e) {
+          if (e) Check(e->Close(), "close");
+          e = peerbench::NewEngine(engine_name);
+          e->Destroy(dir);
+          Check(e->Open(dir, c_.settings), "open");
+        }
+        results[i] = Measure(workload, e.get(), dir, /*settle=*/false);
+      }
+      if (e) Check(e->Close(), "close");
+    } catch (const Failure& f) {
+      if (i < seq.size()) {
+        std::snprintf(results[i].error, sizeof(results[i].error), "%s", f.what.c_str());
+        for (size_t j = i + 1; j < seq.size(); j++)
+          std::snprintf(results[j].error, sizeof(results[j].error), "not run: %s failed",
+                        seq[i]->name);
+      }
+    }
+    return results;
+  }
+
+  // Forks a child for one workload on one engine; returns its result.
+  ChildResult RunInChild(const Workload& workload, const std::string& engine) {
+    return ForkAndCollect(1,
+                          [&] { return std::vector<ChildResult>{RunWorkload(workload, engine)}; })
+        .at(0);
+  }
+
+  // Forks a child for the sequence seq on one engine; returns one result per
+  // workload.
+  std::vector<ChildResult> RunSequenceInChild(const std::vector<const Workload*>& seq,
+                                              const std::string& engine) {
+    return ForkAndCollect(seq.size(), [&] { return RunSequence(seq, engine); });
+  }
+
+ private:
+  // Runs workload on the open engine e (its database in dir) and measures
+  // it. A write workload with settle set is then flushed and settled, and
+  // its W-amp and S-amp figures are filled in. Throws Failure.
+  ChildResult Measure(const Workload& workload, Engine* e, const std::string& dir, bool settle) {
     const std::string name = workload.name;
-    WorkloadRun w(name, c_, e.get(), entry_bytes_);
+    WorkloadRun w(name, c_, e, entry_bytes_);
     const uint64_t io0 = peerbench::ProcessDiskWriteBytes();
     w.start = Now();
     workload.run(&w);
@@ -596,22 +663,28 @@ class Runner {
     r.p99 = all.Percentile(99);
     r.p999 = all.Percentile(99.9);
 
-    if (workload.kind == Kind::kWrite) {
+    if (workload.kind == Kind::kWrite && settle) {
       Check(e->Flush(), "flush");
-      Settle(e.get());
+      Settle(e);
       r.has_amp = 1;
       r.disk_write_bytes = peerbench::ProcessDiskWriteBytes() - io0;
       r.user_write_bytes = r.bytes;
       r.live_bytes = w.live_entries * entry_bytes_;
       r.db_size = DirSize(dir);
     }
-    Check(e->Close(), "close");
+    struct rusage ru {};
+    getrusage(RUSAGE_SELF, &ru);
+    r.max_rss_kb = ru.ru_maxrss;  // the process's peak so far
     r.ok = 1;
     return r;
   }
 
-  // Forks a child for one workload on one engine; returns its result.
-  ChildResult RunInChild(const Workload& workload, const std::string& engine) {
+  // Forks a child that runs body (returning n results; exceptions become
+  // failed results) and sends them back through a pipe. Returns the n
+  // results; those the child did not deliver are failures naming its exit
+  // status.
+  template <typename Body>
+  std::vector<ChildResult> ForkAndCollect(size_t n, Body body) {
     std::fflush(stdout);
     std::fflush(stderr);
     int fds[2];
@@ -626,45 +699,43 @@ class Runner {
     }
     if (pid == 0) {
       close(fds[0]);
-      ChildResult r;
+      std::vector<ChildResult> results(n);
       try {
-        r = RunWorkload(workload, engine);
+        results = body();
       } catch (const Failure& f) {
-        r.ok = 0;
-        std::snprintf(r.error, sizeof(r.error), "%s", f.what.c_str());
+        std::snprintf(results[0].error, sizeof(results[0].error), "%s", f.what.c_str());
       } catch (const std::exception& ex) {
-        r.ok = 0;
-        std::snprintf(r.error, sizeof(r.error), "%s", ex.what());
+        std::snprintf(results[0].error, sizeof(results[0].error), "%s", ex.what());
       }
-      const char* p = reinterpret_cast<const char*>(&r);
-      size_t left = sizeof(r);
+      results.resize(n);
+      const char* p = reinterpret_cast<const char*>(results.data());
+      size_t left = n * sizeof(ChildResult);
       while (left > 0) {
-        const ssize_t n = write(fds[1], p, left);
-        if (n <= 0) break;
-        p += n;
-        left -= static_cast<size_t>(n);
+        const ssize_t k = write(fds[1], p, left);
+        if (k <= 0) break;
+        p += k;
+        left -= static_cast<size_t>(k);
       }
       _exit(0);
     }
     close(fds[1]);
-    ChildResult r;
-    char* p = reinterpret_cast<char*>(&r);
+    std::vector<ChildResult> results(n);
+    char* p = reinterpret_cast<char*>(results.data());
+    const size_t want = n * sizeof(ChildResult);
     size_t got = 0;
-    while (got < sizeof(r)) {
-      const ssize_t n = read(fds[0], p + got, sizeof(r) - got);
-      if (n <= 0) break;
-      got += static_cast<size_t>(n);
+    while (got < want) {
+      const ssize_t k = read(fds[0], p + got, want - got);
+      if (k <= 0) break;
+      got += static_cast<size_t>(k);
     }
     close(fds[0]);
     int status = 0;
-    struct rusage ru {};
-    wait4(pid, &status, 0, &ru);
-    if (got != sizeof(r)) {
-      r = ChildResult();
-      std::snprintf(r.error, sizeof(r.error), "child died (status %d)", status);
+    waitpid(pid, &status, 0);
+    for (size_t i = got / sizeof(ChildResult); i < n; i++) {
+      results[i] = ChildResult();
+      std::snprintf(results[i].error, sizeof(results[i].error), "child died (status %d)", status);
     }
-    r.max_rss_kb = ru.ru_maxrss;
-    return r;
+    return results;
   }
 
  private:
@@ -837,6 +908,14 @@ std::optional<int> ParseFlags(int argc, char** argv, Config* c) {
   app.add_option("--benchmarks", c->benchmarks, "comma-separated workloads or 'all'")
       ->capture_default_str();
   app.add_option("--engines", c->engines, "comma-separated engines")->capture_default_str();
+  app.add_option("--mode", c->mode,
+                 "settled: --benchmarks, each on its own settled database; sequence: "
+                 "--sequence on one database per engine, state carried over (db_bench's way); "
+                 "both")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"settled", "sequence", "both"}));
+  app.add_option("--sequence", c->sequence, "the workloads of the sequence mode, in order")
+      ->capture_default_str();
   app.add_option("--num", c->num, "entries (default BENCH_NUM or 1000000)")->capture_default_str();
   app.add_option("--reads", c->reads,
                  "ops of get workloads and ycsb-a (0: num; readwhilewriting: a tenth)")
@@ -893,6 +972,24 @@ bool SelectWorkloads(const Config& c, std::vector<std::string>* workloads) {
       std::fprintf(stderr, "unknown workload %s\n", w.c_str());
       return false;
     }
+  }
+  return true;
+}
+
+// The workloads of --sequence, in its order. False after a message on
+// stderr if one is unknown, the first does not start a fresh database, or
+// one needs the settled base database's preparation.
+bool SelectSequence(const Config& c, std::vector<std::string>* sequence) {
+  *sequence = Split(c.sequence);
+  for (const auto& w : *sequence) {
+    if (FindWorkload(w) == nullptr) {
+      std::fprintf(stderr, "unknown workload %s in --sequence\n", w.c_str());
+      return false;
+    }
+  }
+  if (sequence->empty() || FindWorkload(sequence->front())->setup != DbSetup::kNewWork) {
+    std::fprintf(stderr, "--sequence must start with a fill workload (a fresh database)\n");
+    return false;
   }
   return true;
 }
@@ -986,15 +1083,41 @@ std::map<std::string, std::string> PrepareBases(Runner* runner, const Config& c,
 // results[workload][engine].
 using Results = std::map<std::string, std::map<std::string, Summary>>;
 
+void PrintSummaryHeader() {
+  std::printf("%-22s %-8s %12s %12s %12s %8s %9s %9s %9s %8s %6s %6s\n", "workload", "engine",
+              "ops/s med", "min", "max", "MB/s", "p50 us", "p99 us", "p99.9 us", "RSS MiB", "W-amp",
+              "S-amp");
+}
+
+// Summarizes the runs of workload w on each engine into results[w], prints
+// one line per engine, and sets *any_failed if a run failed.
+void SummarizeWorkload(const std::string& w, const std::vector<std::string>& engines,
+                       std::map<std::string, std::vector<ChildResult>>& runs, Results* results,
+                       bool* any_failed) {
+  for (const auto& name : engines) {
+    Summary s = Summarize(runs[name]);
+    (*results)[w][name] = s;
+    if (!s.ok) *any_failed = true;
+    if (!s.ok && s.ops_med == 0) {
+      std::printf("%-22s %-8s FAILED: %s\n", w.c_str(), name.c_str(), s.error.c_str());
+      continue;
+    }
+    std::printf("%-22s %-8s %12.0f %12.0f %12.0f %8.1f %9s %9s %9s %8.1f %6s %6s%s%s\n", w.c_str(),
+                name.c_str(), s.ops_med, s.ops_min, s.ops_max, s.mbps, Lat(s.p50).c_str(),
+                Lat(s.p99).c_str(), Lat(s.p999).c_str(), s.rss_mib, Amp(s.wamp).c_str(),
+                Amp(s.samp).c_str(),
+                s.ok ? "" : "  (some runs failed: ", s.ok ? "" : (s.error + ")").c_str());
+  }
+  std::fflush(stdout);
+}
+
 // Runs every workload c.runs times on every engine, the engines alternating
 // within each round, and prints one summary line per workload and engine.
 // Sets *any_failed if a run failed.
 Results RunWorkloads(Runner* runner, const Config& c, const std::vector<std::string>& workloads,
                      const std::vector<std::string>& engines,
                      const std::map<std::string, std::string>& base_error, bool* any_failed) {
-  std::printf("%-22s %-8s %12s %12s %12s %8s %9s %9s %9s %8s %6s %6s\n", "workload", "engine",
-              "ops/s med", "min", "max", "MB/s", "p50 us", "p99 us", "p99.9 us", "RSS MiB", "W-amp",
-              "S-amp");
+  PrintSummaryHeader();
   Results results;
   for (const auto& w : workloads) {
     const Workload& workload = *FindWorkload(w);
@@ -1011,22 +1134,32 @@ Results RunWorkloads(Runner* runner, const Config& c, const std::vector<std::str
         runs[name].push_back(runner->RunInChild(workload, name));
       }
     }
-    for (const auto& name : engines) {
-      Summary s = Summarize(runs[name]);
-      results[w][name] = s;
-      if (!s.ok) *any_failed = true;
-      if (!s.ok && s.ops_med == 0) {
-        std::printf("%-22s %-8s FAILED: %s\n", w.c_str(), name.c_str(), s.error.c_str());
-        continue;
-      }
-      std::printf("%-22s %-8s %12.0f %12.0f %12.0f %8.1f %9s %9s %9s %8.1f %6s %6s%s%s\n",
-                  w.c_str(), name.c_str(), s.ops_med, s.ops_min, s.ops_max, s.mbps,
-                  Lat(s.p50).c_str(), Lat(s.p99).c_str(), Lat(s.p999).c_str(), s.rss_mib,
-                  Amp(s.wamp).c_str(), Amp(s.samp).c_str(),
-                  s.ok ? "" : "  (some runs failed: ", s.ok ? "" : (s.error + ")").c_str());
-    }
-    std::fflush(stdout);
+    SummarizeWorkload(w, engines, runs, &results, any_failed);
   }
+  return results;
+}
+
+// Runs the sequence c.runs times on every engine (one child per engine and
+// round, the engines alternating within each round) and prints one summary
+// line per workload and engine. Sets *any_failed if a run failed.
+Results RunSequences(Runner* runner, const Config& c, const std::vector<std::string>& sequence,
+                     const std::vector<std::string>& engines, bool* any_failed) {
+  std::vector<const Workload*> seq;
+  for (const auto& w : sequence) seq.push_back(FindWorkload(w));
+  // runs[workload][engine]
+  std::map<std::string, std::map<std::string, std::vector<ChildResult>>> runs;
+  for (int run = 0; run < c.runs; run++) {
+    for (const auto& name : engines) {
+      const double t0 = Now();
+      std::vector<ChildResult> rs = runner->RunSequenceInChild(seq, name);
+      for (size_t i = 0; i < seq.size(); i++) runs[sequence[i]][name].push_back(rs[i]);
+      std::printf("sequence round %d, %s: %.1f s\n", run + 1, name.c_str(), Now() - t0);
+    }
+  }
+  std::printf("\n");
+  PrintSummaryHeader();
+  Results results;
+  for (const auto& w : sequence) SummarizeWorkload(w, engines, runs[w], &results, any_failed);
   return results;
 }
 
@@ -1061,7 +1194,12 @@ std::map<std::string, std::string> Ratios(const std::vector<std::string>& worklo
 
 // Everything the markdown report shows besides the Config.
 struct Outcome {
-  std::vector<std::string> workloads;
+  bool settled = false;                // the settled mode ran
+  bool sequence = false;               // the sequence mode ran
+  std::vector<std::string> workloads;  // settled mode
+  std::vector<std::string> sequence_workloads;
+  Results sequence_results;
+  std::map<std::string, std::string> sequence_ratio;
   std::vector<std::string> engines;
   std::string settings_md;
   MachineLimits machine;
@@ -1175,6 +1313,43 @@ void WriteResultsSection(std::ostream& out, const Config& c, const Outcome& o) {
   out << "\n> " << kCaveat << ".\n";
 }
 
+// The sequence mode's table: one row per workload and engine.
+void WriteSequenceSection(std::ostream& out, const Config& c, const Outcome& o) {
+  const NoteArgs note_args{c, Reads(c), Seeks(c)};
+  out << "## Results: db_bench's sequence (state carried over)\n\n";
+  out << "As db_bench runs them: per engine and round one process opens one database and runs `"
+      << c.sequence
+      << "` in that order, each workload on the state the previous one left (no flush, no "
+         "settling, no copies); a fill workload starts a fresh database. So the reads after "
+         "overwrite meet the shape the write burst left (memtables, unmerged level-0 tables, "
+         "pending compactions). ops/s: median of the "
+      << c.runs
+      << " rounds [min–max]; latency percentiles (microseconds) of the median run; RSS: the "
+         "process's peak resident set when the workload ended (it grows along the sequence).\n\n";
+  out << "| workload | what | engine | ops/s | MB/s | p50 | p99 | p99.9 | RSS MiB | lsmkv / best "
+         "peer |\n";
+  out << "|---|---|---|---|---|---|---|---|---|---|\n";
+  for (const auto& w : o.sequence_workloads) {
+    bool first = true;
+    for (const auto& name : o.engines) {
+      const Summary& s = o.sequence_results.at(w).at(name);
+      out << "| " << (first ? w : "") << " | " << (first ? FindWorkload(w)->note(note_args) : "")
+          << " | " << name << " | ";
+      if (!s.ok && s.ops_med == 0) {
+        out << "FAILED: " << s.error << " | | | | | | |\n";
+      } else {
+        out << Fmt("%.0f", s.ops_med) << " [" << Fmt("%.0f", s.ops_min) << "–"
+            << Fmt("%.0f", s.ops_max) << "] | " << Fmt("%.1f", s.mbps) << " | " << Lat(s.p50)
+            << " | " << Lat(s.p99) << " | " << Lat(s.p999) << " | " << Fmt("%.1f", s.rss_mib)
+            << " | " << (first && o.sequence_ratio.count(w) ? o.sequence_ratio.at(w) : "")
+            << " |\n";
+      }
+      first = false;
+    }
+  }
+  out << "\n";
+}
+
 // Writes the markdown report to c.report (creating its directory) and the
 // charts beside it.
 void WriteReport(const Config& c, const Outcome& o) {
@@ -1183,8 +1358,9 @@ void WriteReport(const Config& c, const Outcome& o) {
   if (report.has_parent_path()) fs::create_directories(report.parent_path(), ec);
   std::ofstream out(c.report);
   WriteReportIntro(out, c, o);
-  WriteChartsSection(out, c, o);
-  WriteResultsSection(out, c, o);
+  if (o.settled) WriteChartsSection(out, c, o);
+  if (o.sequence) WriteSequenceSection(out, c, o);
+  if (o.settled) WriteResultsSection(out, c, o);
   out.close();
   std::printf("report written to %s\n", c.report.c_str());
 }
@@ -1195,7 +1371,10 @@ int main(int argc, char** argv) {
   Config c;
   if (std::optional<int> code = ParseFlags(argc, argv, &c)) return *code;
   Outcome o;
-  if (!SelectWorkloads(c, &o.workloads)) return 2;
+  o.settled = c.mode != "sequence";
+  o.sequence = c.mode != "settled";
+  if (o.settled && !SelectWorkloads(c, &o.workloads)) return 2;
+  if (o.sequence && !SelectSequence(c, &o.sequence_workloads)) return 2;
   if (!SelectEngines(c, &o.engines)) return 2;
   if (o.engines.empty()) return 2;
 
@@ -1219,15 +1398,33 @@ int main(int argc, char** argv) {
       "sequential read %.0f MB/s (page cache)\n\n",
       o.machine.fdatasync_per_sec, o.machine.seq_write_mbps, o.machine.seq_read_mbps);
 
-  const std::map<std::string, std::string> base_error =
-      PrepareBases(&runner, c, o.workloads, o.engines);
-  bool any_failed = !base_error.empty();
-  o.results = RunWorkloads(&runner, c, o.workloads, o.engines, base_error, &any_failed);
-  o.ratio = Ratios(o.workloads, o.engines, o.results);
+  bool any_failed = false;
+  if (o.sequence) {
+    std::printf("== sequence mode: %s\n", c.sequence.c_str());
+    o.sequence_results = RunSequences(&runner, c, o.sequence_workloads, o.engines, &any_failed);
+    o.sequence_ratio = Ratios(o.sequence_workloads, o.engines, o.sequence_results);
+    std::printf("\n");
+  }
+  if (o.settled) {
+    std::printf("== settled mode: %s\n", c.benchmarks.c_str());
+    const std::map<std::string, std::string> base_error =
+        PrepareBases(&runner, c, o.workloads, o.engines);
+    if (!base_error.empty()) any_failed = true;
+    o.results = RunWorkloads(&runner, c, o.workloads, o.engines, base_error, &any_failed);
+    o.ratio = Ratios(o.workloads, o.engines, o.results);
+  }
   o.elapsed = Now() - t_start;
-  std::printf("\nlsmkv / best peer (median ops/s):\n");
-  for (const auto& w : o.workloads)
-    std::printf("  %-22s %s\n", w.c_str(), o.ratio.count(w) ? o.ratio.at(w).c_str() : "-");
+  if (o.sequence) {
+    std::printf("\nsequence mode, lsmkv / best peer (median ops/s):\n");
+    for (const auto& w : o.sequence_workloads)
+      std::printf("  %-22s %s\n", w.c_str(),
+                  o.sequence_ratio.count(w) ? o.sequence_ratio.at(w).c_str() : "-");
+  }
+  if (o.settled) {
+    std::printf("\nsettled mode, lsmkv / best peer (median ops/s):\n");
+    for (const auto& w : o.workloads)
+      std::printf("  %-22s %s\n", w.c_str(), o.ratio.count(w) ? o.ratio.at(w).c_str() : "-");
+  }
   std::printf("\ntotal %.0f s. caveat: %s\n", o.elapsed, kCaveat);
 
   if (!c.report.empty()) WriteReport(c, o);
