@@ -4,6 +4,7 @@
 
 #include "util/check.h"
 #include "util/coding.h"
+#include "util/comparator.h"
 
 namespace lsmkv {
 
@@ -11,7 +12,9 @@ namespace {
 
 // Reads a varint32 length and that many bytes starting at p. The bytes come
 // from our own arena, so they are trusted: a varint32 never exceeds 5 bytes.
-std::string_view DecodeLengthPrefixed(const char* p) {
+inline std::string_view DecodeLengthPrefixed(const char* p) {
+  const uint8_t first = static_cast<uint8_t>(*p);
+  if (first < 128) return std::string_view(p + 1, first);  // a one-byte varint
   uint32_t len = 0;
   const char* data = GetVarint32Ptr(p, p + kMaxVarint32Length, &len);
   DCHECK(data != nullptr);
@@ -33,7 +36,20 @@ const char* EncodeSearchKey(std::string* scratch, std::string_view target) {
 }  // namespace
 
 int MemTable::EntryComparator::operator()(const char* a, const char* b) const {
-  return internal->Compare(DecodeLengthPrefixed(a), DecodeLengthPrefixed(b));
+  const std::string_view ka = DecodeLengthPrefixed(a);
+  const std::string_view kb = DecodeLengthPrefixed(b);
+  if (!bytewise) return internal->Compare(ka, kb);
+  // InternalKeyComparator over BytewiseComparator, inline: user keys by
+  // bytes, then the newer tag first.
+  DCHECK(ka.size() >= 8 && kb.size() >= 8);
+  const size_t ua = ka.size() - 8;
+  const size_t ub = kb.size() - 8;
+  const int r = std::memcmp(ka.data(), kb.data(), ua < ub ? ua : ub);
+  if (r != 0) return r;
+  if (ua != ub) return ua < ub ? -1 : +1;
+  const uint64_t ta = DecodeFixed64(ka.data() + ua);
+  const uint64_t tb = DecodeFixed64(kb.data() + ub);
+  return ta > tb ? -1 : (ta < tb ? +1 : 0);
 }
 
 // Iterates over the skiplist, presenting entries as internal key / value.
@@ -66,7 +82,9 @@ class MemTable::IteratorImpl final : public Iterator {
 };
 
 MemTable::MemTable(const InternalKeyComparator& cmp)
-    : comparator_(cmp.user_comparator()), table_(EntryComparator{&comparator_}, &arena_) {}
+    : comparator_(cmp.user_comparator()),
+      table_(EntryComparator{&comparator_, cmp.user_comparator() == BytewiseComparator()},
+             &arena_) {}
 
 MemTable::~MemTable() { DCHECK(refs_ == 0); }
 

@@ -87,9 +87,13 @@ class MemTable {
  private:
   class IteratorImpl;
 
-  // Orders entry pointers by their internal keys.
+  // Orders entry pointers by their internal keys. With the bytewise user
+  // comparator (bytewise set) it compares the bytes itself, without the two
+  // calls through InternalKeyComparator and the virtual user comparator:
+  // the skiplist's searches spend most of their time here.
   struct EntryComparator {
     const InternalKeyComparator* internal;
+    bool bytewise;
     int operator()(const char* a, const char* b) const;
   };
   using Table = SkipList<const char*, EntryComparator>;

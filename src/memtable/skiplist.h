@@ -18,6 +18,12 @@
 //    and may or may not see keys inserted concurrently.
 //  - The list (and its Arena) must outlive every reader and iterator.
 //
+// Inserts in ascending order (and any insert that lands right after the
+// previous one) skip the search: the writer keeps the previous insert's
+// splice (its node and the last node before it at each level) and reuses it
+// when the new key falls between that node and its successor; two
+// comparisons instead of a descent through every level.
+//
 // Shape: at most kMaxHeight levels; a node reaches level i+1 with probability
 // 1/kBranching given it reached level i. Heights come from a seeded
 // generator, so a given seed and insertion order always build the same list.
@@ -118,7 +124,13 @@ class SkipList {
   Node* NewNode(const Key& key, int height);
   // Builds a node in memory of sizeof(Node) + height links.
   static Node* ConstructNode(char* mem, const Key& key, int height);
-  // Links node (of height) in after the nodes FindGreaterOrEqual found.
+  // Fills prev[0..kMaxHeight) with the last node before key at each level
+  // (head_ above the levels in use) and returns the first node >= key: from
+  // the previous insert's splice when key falls right after it, else by a
+  // search. REQUIRES: the writer.
+  Node* FindSplice(const Key& key, Node** prev) const;
+  // Links node (of height) in after the nodes FindSplice found and records
+  // the splice for the next insert. REQUIRES: the writer.
   void Link(Node* node, int height, Node** prev);
   int RandomHeight();
 
@@ -139,6 +151,11 @@ class SkipList {
   // value before the head's links at that level simply finds nullptr there.
   std::atomic<int> height_{1};
   Random rng_;  // writer only
+  // The previous insert's node (nullptr before the first) and, per level,
+  // the last node at or before it (head_ above the levels it reached and
+  // below none). Writer only; nodes never move, so they stay valid.
+  Node* last_ = nullptr;
+  Node* splice_[kMaxHeight];
 };
 
 // A node is followed in memory by its `height` forward links, one per level.
@@ -165,7 +182,9 @@ struct SkipList<Key, Comparator>::Node {
 
 template <typename Key, class Comparator>
 SkipList<Key, Comparator>::SkipList(Comparator cmp, Arena* arena, uint64_t seed)
-    : compare_(cmp), arena_(arena), head_(NewNode(Key(), kMaxHeight)), rng_(seed) {}
+    : compare_(cmp), arena_(arena), head_(NewNode(Key(), kMaxHeight)), rng_(seed) {
+  for (Node*& n : splice_) n = head_;
+}
 
 template <typename Key, class Comparator>
 typename SkipList<Key, Comparator>::Node* SkipList<Key, Comparator>::NewNode(const Key& key,
@@ -204,7 +223,7 @@ typename SkipList<Key, Comparator>::Reservation SkipList<Key, Comparator>::Reser
 template <typename Key, class Comparator>
 void SkipList<Key, Comparator>::Insert(const Reservation& r, const Key& key) {
   Node* prev[kMaxHeight];
-  Node* successor = FindGreaterOrEqual(key, prev);
+  Node* successor = FindSplice(key, prev);
   DCHECK(successor == nullptr || compare_(key, successor->key) != 0);
   (void)successor;
   Link(ConstructNode(r.node_memory, key, r.height), r.height, prev);
@@ -224,6 +243,9 @@ typename SkipList<Key, Comparator>::Node* SkipList<Key, Comparator>::FindGreater
   int level = CurrentHeight() - 1;
   while (true) {
     Node* next = x->Next(level);
+    // The node after next on this level is the one compared next if the
+    // search moves right: start loading it while next's key is compared.
+    if (next != nullptr) __builtin_prefetch(next->RelaxedNext(level));
     if (next != nullptr && compare_(next->key, key) < 0) {
       x = next;  // still before key: move right
     } else {
@@ -268,7 +290,7 @@ typename SkipList<Key, Comparator>::Node* SkipList<Key, Comparator>::FindLast() 
 template <typename Key, class Comparator>
 void SkipList<Key, Comparator>::Insert(const Key& key) {
   Node* prev[kMaxHeight];
-  Node* successor = FindGreaterOrEqual(key, prev);
+  Node* successor = FindSplice(key, prev);
   DCHECK(successor == nullptr || compare_(key, successor->key) != 0);
   (void)successor;
 
@@ -277,12 +299,26 @@ void SkipList<Key, Comparator>::Insert(const Key& key) {
 }
 
 template <typename Key, class Comparator>
-void SkipList<Key, Comparator>::Link(Node* node, int height, Node** prev) {
-  const int current = CurrentHeight();
-  if (height > current) {
-    for (int i = current; i < height; i++) prev[i] = head_;
-    height_.store(height, std::memory_order_relaxed);
+typename SkipList<Key, Comparator>::Node* SkipList<Key, Comparator>::FindSplice(const Key& key,
+                                                                                Node** prev) const {
+  if (last_ != nullptr && compare_(last_->key, key) < 0) {
+    Node* const after = last_->RelaxedNext(0);
+    if (after == nullptr || compare_(key, after->key) < 0) {
+      // key goes right after last_. At each level the recorded node is
+      // before last_ (so before key), and its successor there comes after
+      // last_, so at or after `after` (so after key): the splice still holds.
+      for (int i = 0; i < kMaxHeight; i++) prev[i] = splice_[i];
+      DCHECK(prev[0] == last_);
+      return after;
+    }
   }
+  for (int i = CurrentHeight(); i < kMaxHeight; i++) prev[i] = head_;
+  return FindGreaterOrEqual(key, prev);
+}
+
+template <typename Key, class Comparator>
+void SkipList<Key, Comparator>::Link(Node* node, int height, Node** prev) {
+  if (height > CurrentHeight()) height_.store(height, std::memory_order_relaxed);
   for (int i = 0; i < height; i++) {
     // The node is private until the release store below links it at level i;
     // lower levels are linked first, so a reader that finds it at level i can
@@ -290,6 +326,9 @@ void SkipList<Key, Comparator>::Link(Node* node, int height, Node** prev) {
     node->RelaxedSetNext(i, prev[i]->RelaxedNext(i));
     prev[i]->SetNext(i, node);
   }
+  last_ = node;
+  for (int i = 0; i < height; i++) splice_[i] = node;
+  for (int i = height; i < kMaxHeight; i++) splice_[i] = prev[i];
 }
 
 template <typename Key, class Comparator>

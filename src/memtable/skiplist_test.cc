@@ -188,6 +188,84 @@ TEST(SkipListTest, DescendingInsertions) {
   EXPECT_TRUE(list.Contains(4000));
 }
 
+// Runs of consecutive keys (which reuse the previous insert's splice) mixed
+// with jumps backwards and forwards and with keys landing right after the
+// previous one inside already-filled stretches: the list must match a
+// std::set at every level (Seek and Contains search from the top level).
+TEST(SkipListTest, SpliceReuseMatchesSet) {
+  const uint32_t seed = test::TestSeed();
+  SCOPED_TRACE(testing::Message() << "seed " << seed);
+  Random rnd(seed);
+  Arena arena;
+  List list(KeyComparator(), &arena, seed);
+  std::set<Key> model;
+  constexpr Key kRange = 200000;
+  Key k = rnd.Uniform(kRange);
+  for (int i = 0; i < 20000; i++) {
+    switch (rnd.Uniform(4)) {
+      case 0:
+        k = rnd.Uniform(kRange);  // a jump anywhere
+        break;
+      case 1:
+        k = k + 1 + rnd.Uniform(3);  // right after, or a little past, the previous key
+        break;
+      default:
+        k = k + 1;  // the next key
+        break;
+    }
+    if (model.insert(k).second) list.Insert(k);
+  }
+  List::Iterator iter(&list);
+  iter.SeekToFirst();
+  for (Key expected : model) {
+    ASSERT_TRUE(iter.Valid());
+    ASSERT_EQ(iter.key(), expected);
+    iter.Next();
+  }
+  EXPECT_FALSE(iter.Valid());
+  for (int i = 0; i < 20000; i++) {
+    const Key target = rnd.Uniform(kRange + 10);
+    auto it = model.lower_bound(target);
+    iter.Seek(target);
+    ASSERT_EQ(iter.Valid(), it != model.end()) << target;
+    if (it != model.end()) {
+      ASSERT_EQ(iter.key(), *it) << target;
+    }
+    ASSERT_EQ(list.Contains(target), model.count(target) == 1) << target;
+  }
+}
+
+// Ascending inserts cost two comparisons each (the splice check), not a
+// descent through the levels.
+TEST(SkipListTest, AscendingInsertsReuseTheSplice) {
+  struct CountingComparator {
+    int* count;
+    int operator()(const Key& a, const Key& b) const {
+      ++*count;
+      return a < b ? -1 : (a > b ? 1 : 0);
+    }
+  };
+  int compares = 0;
+  Arena arena;
+  SkipList<Key, CountingComparator> list(CountingComparator{&compares}, &arena, 7);
+  constexpr int kKeys = 100000;
+  for (Key k = 1; k <= kKeys; k++) list.Insert(k);
+  EXPECT_LE(compares, 2 * kKeys);
+  for (Key k = 0; k <= kKeys + 1; k++) ASSERT_EQ(list.Contains(k), k >= 1 && k <= kKeys) << k;
+  // A random order still searches (and stays correct).
+  compares = 0;
+  Arena arena2;
+  SkipList<Key, CountingComparator> shuffled(CountingComparator{&compares}, &arena2, 7);
+  Random rnd(99);
+  std::vector<Key> keys(kKeys);
+  for (int i = 0; i < kKeys; i++) keys[static_cast<size_t>(i)] = static_cast<Key>(i);
+  for (size_t i = keys.size(); i > 1; i--)
+    std::swap(keys[i - 1], keys[rnd.Uniform(static_cast<uint32_t>(i))]);
+  for (Key key : keys) shuffled.Insert(key);
+  EXPECT_GT(compares, 4 * kKeys);
+  for (Key key = 0; key < kKeys; key++) ASSERT_TRUE(shuffled.Contains(key)) << key;
+}
+
 // One writer inserts a known sequence of keys while readers walk the list.
 // keys[0, published) are known to be inserted; each reader checks that what
 // it sees is strictly sorted, holds only keys that were ever to be inserted,
