@@ -64,6 +64,15 @@ class WritableFile {
   // directory entry durable: that needs Env::SyncDir on the parent.
   virtual Status Sync() = 0;
   virtual Status Close() = 0;
+  // Asks the file to reserve disk space ahead of its appends, block_size
+  // bytes at a time (0: never), so that appends land inside space the file
+  // already has: its size does not change with each append, so Sync need
+  // not write the file's metadata as well as its data. Until Close trims it,
+  // the reserved space beyond the last append reads as zeros (readers of
+  // such files must treat zeros as the end; the log format does). A hint:
+  // a file that cannot reserve space (or runs out of it) just grows. Call
+  // before the first Append. Default: ignored.
+  virtual void SetPreallocationBlockSize(uint64_t block_size) { (void)block_size; }
 };
 
 // An exclusive lock on a file, held until Env::UnlockFile.

@@ -101,6 +101,14 @@ struct Options {
   // Memtables (active + frozen) held at most; writers wait when the frozen
   // queue is full. Must be >= 2. Default: 4.
   int max_write_buffer_number = 4;
+  // Each write-ahead log reserves disk space ahead of its appends this many
+  // bytes at a time (fallocate; 0: never), so that a synced write only
+  // writes its data, not also the file's grown size (about 1.35x the
+  // fdatasync rate of growing appends on ext4). The reserved space left
+  // after a crash reads as zeros and ends the log (docs/format/wal.md);
+  // closing a log trims it. File systems that cannot reserve space just
+  // grow the file. Default: 1 MiB.
+  uint64_t wal_preallocate_bytes = 1024 * 1024;
 
   // Sorted tables: uncompressed data bytes per block. Default: 4 KiB.
   size_t block_size = 4 * 1024;

@@ -456,6 +456,7 @@ Status DBImpl::SwitchToNewLog() {
   std::unique_ptr<WritableFile> file;
   mu_.Unlock();
   Status s = env_->NewWritableFile(new_name, &file);
+  if (s.ok()) file->SetPreallocationBlockSize(options_.wal_preallocate_bytes);
   if (s.ok()) s = env_->SyncDir(dbname_);
   if (s.ok()) s = old_file->Sync();
   if (s.ok()) s = old_file->Close();

@@ -95,6 +95,9 @@ class KillPointWritableFile final : public WritableFile {
   Status Close() override {
     return env_->Step(close_point_, [&] { return target_->Close(); });
   }
+  void SetPreallocationBlockSize(uint64_t block_size) override {
+    target_->SetPreallocationBlockSize(block_size);
+  }
 
  private:
   KillPointEnv* const env_;

@@ -167,7 +167,10 @@ class PosixRandomAccessFile final : public RandomAccessFile {
 
 class PosixWritableFile final : public WritableFile {
  public:
-  PosixWritableFile(std::string fname, int fd) : fname_(std::move(fname)), fd_(fd) {
+  // A file opened for appending (its writes land at the end, wherever that
+  // is) never preallocates: can_preallocate false.
+  PosixWritableFile(std::string fname, int fd, bool can_preallocate)
+      : fname_(std::move(fname)), can_preallocate_(can_preallocate), fd_(fd) {
     DCHECK_GE(fd_, 0);
     buffer_.reserve(kWritableBufferSize);
   }
@@ -221,9 +224,23 @@ class PosixWritableFile final : public WritableFile {
     if (fd_ < 0) return Status::OK();  // Closing twice is harmless.
     Status s = FlushBuffer();
     DCHECK(buffer_.empty());  // FlushBuffer drops what it could not write
+    if (s.ok() && allocated_ > written_) {
+      // Trim the reserved space nothing was written to.
+      while (::ftruncate(fd_, static_cast<off_t>(written_)) != 0) {
+        if (errno != EINTR) {
+          s = PosixError(fname_, errno);
+          break;
+        }
+      }
+    }
     Status c = CloseFd(fname_, fd_);
     fd_ = -1;
     return s.ok() ? c : s;
+  }
+
+  void SetPreallocationBlockSize(uint64_t block_size) override EXCLUDES(buffer_mu_) {
+    MutexLock guard(&buffer_mu_);
+    if (can_preallocate_) prealloc_block_ = block_size;
   }
 
  private:
@@ -240,6 +257,7 @@ class PosixWritableFile final : public WritableFile {
 
   Status WriteFully(std::string_view data) REQUIRES(buffer_mu_) {
     DCHECK_GE(fd_, 0);  // callers refuse closed files
+    if (prealloc_block_ > 0 && written_ + data.size() > allocated_) Preallocate(data.size());
     while (!data.empty()) {
       ssize_t w = ::write(fd_, data.data(), data.size());
       if (w < 0) {
@@ -248,14 +266,40 @@ class PosixWritableFile final : public WritableFile {
       }
       DCHECK_LE(static_cast<size_t>(w), data.size());
       data.remove_prefix(static_cast<size_t>(w));
+      written_ += static_cast<uint64_t>(w);
     }
     return Status::OK();
   }
 
+  // Reserves whole blocks of prealloc_block_ bytes from allocated_ up to at
+  // least written_ + bytes. A file system that cannot (EOPNOTSUPP, ENOSPC,
+  // ...) turns preallocation off for this file: appends then grow it, and
+  // fail on their own if the disk is really full.
+  void Preallocate(size_t bytes) REQUIRES(buffer_mu_) {
+    const uint64_t need = written_ + bytes;
+    const uint64_t end = (need + prealloc_block_ - 1) / prealloc_block_ * prealloc_block_;
+    int r;
+    do {
+      r = ::fallocate(fd_, 0, static_cast<off_t>(allocated_), static_cast<off_t>(end - allocated_));
+    } while (r != 0 && errno == EINTR);
+    if (r != 0) {
+      prealloc_block_ = 0;
+      return;
+    }
+    allocated_ = end;
+  }
+
   const std::string fname_;
+  const bool can_preallocate_;
   Mutex buffer_mu_;                // Sync may run on another thread (a leaf lock)
   int fd_ GUARDED_BY(buffer_mu_);  // -1 once closed.
   std::string buffer_ GUARDED_BY(buffer_mu_);
+  // Preallocation (SetPreallocationBlockSize): the block size (0: off), the
+  // bytes written to the file by this object and the end of the space it
+  // reserved (0 if none).
+  uint64_t prealloc_block_ GUARDED_BY(buffer_mu_) = 0;
+  uint64_t written_ GUARDED_BY(buffer_mu_) = 0;
+  uint64_t allocated_ GUARDED_BY(buffer_mu_) = 0;
 };
 
 class PosixFileLock final : public FileLock {
@@ -533,7 +577,7 @@ class PosixEnv final : public Env {
     result->reset();
     int fd = OpenRetry(fname, flags, 0644);
     if (fd < 0) return PosixError(fname, errno);
-    *result = std::make_unique<PosixWritableFile>(fname, fd);
+    *result = std::make_unique<PosixWritableFile>(fname, fd, (flags & O_APPEND) == 0);
     return Status::OK();
   }
 

@@ -1,4 +1,5 @@
 // PosixEnv-only behaviour: errno mapping and cross-process locking.
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -103,6 +104,57 @@ TEST_F(PosixEnvTest, CloseTwiceIsHarmless) {
   std::string data;
   ASSERT_TRUE(ReadFileToString(env_, dir_ + "/f", &data).ok());
   EXPECT_EQ("abc", data);
+}
+
+uint64_t SizeOnDisk(const std::string& path) {
+  struct stat st {};
+  EXPECT_EQ(0, ::stat(path.c_str(), &st)) << path;
+  return static_cast<uint64_t>(st.st_size);
+}
+
+// SetPreallocationBlockSize reserves whole blocks ahead of the appends (the
+// file's size moves in blocks, the reserved bytes read as zeros) and Close
+// trims the file to what was written. Files opened for appending ignore it.
+TEST_F(PosixEnvTest, PreallocationReservesBlocksAndCloseTrims) {
+  const std::string path = dir_ + "/wal";
+  std::unique_ptr<WritableFile> file;
+  ASSERT_TRUE(env_->NewWritableFile(path, &file).ok());
+  file->SetPreallocationBlockSize(4096);
+  std::string written;
+  for (int i = 0; i < 100; i++) {
+    const std::string rec(static_cast<size_t>(37 + i), static_cast<char>('a' + i % 26));
+    ASSERT_TRUE(file->Append(rec).ok());
+    ASSERT_TRUE(file->Flush().ok());
+    written += rec;
+    // The size is the reserved space: whole blocks covering what was written.
+    ASSERT_EQ(SizeOnDisk(path), (written.size() + 4095) / 4096 * 4096) << i;
+  }
+  ASSERT_TRUE(file->Sync().ok());
+  std::string data;
+  ASSERT_TRUE(ReadFileToString(env_, path, &data).ok());
+  ASSERT_EQ(data.size(), (written.size() + 4095) / 4096 * 4096);
+  EXPECT_EQ(data.substr(0, written.size()), written);
+  EXPECT_EQ(data.substr(written.size()), std::string(data.size() - written.size(), '\0'));
+  // A write larger than a block reserves enough blocks for all of it.
+  const std::string big(10000, 'Z');
+  ASSERT_TRUE(file->Append(big).ok());
+  ASSERT_TRUE(file->Flush().ok());
+  written += big;
+  EXPECT_EQ(SizeOnDisk(path), (written.size() + 4095) / 4096 * 4096);
+  ASSERT_TRUE(file->Close().ok());
+  EXPECT_EQ(SizeOnDisk(path), written.size());
+  ASSERT_TRUE(ReadFileToString(env_, path, &data).ok());
+  EXPECT_EQ(data, written);
+
+  // Appendable: writes go to the end, so nothing is reserved.
+  ASSERT_TRUE(env_->NewAppendableFile(path, &file).ok());
+  file->SetPreallocationBlockSize(4096);
+  ASSERT_TRUE(file->Append("tail").ok());
+  ASSERT_TRUE(file->Flush().ok());
+  EXPECT_EQ(SizeOnDisk(path), written.size() + 4);
+  ASSERT_TRUE(file->Close().ok());
+  ASSERT_TRUE(ReadFileToString(env_, path, &data).ok());
+  EXPECT_EQ(data, written + "tail");
 }
 
 TEST_F(PosixEnvTest, DestructorFlushes) {

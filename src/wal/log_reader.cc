@@ -188,6 +188,43 @@ Reader::Fragment Reader::DropUntil(uint64_t damage_offset, size_t next, const ch
   return f;
 }
 
+Reader::Fragment Reader::DamageWithoutResync(uint64_t damage_offset, const char* problem) {
+  DCHECK(BufferOffset() == damage_offset);
+  // Where the zeros at the end of this block begin.
+  size_t data_end = buffer_.size();
+  while (data_end > 0 && buffer_[data_end - 1] == 0) data_end--;
+  const uint64_t zeros_start = damage_offset + data_end;
+  uint64_t zeros = buffer_.size() - data_end;
+  Fragment f;
+  f.offset = damage_offset;
+  f.problem = problem;
+  while (ReadBlock()) {
+    if (!AllZero(buffer_.data(), buffer_.size())) {
+      // Data after the damage: drop up to this block and parse it.
+      f.kind = Kind::kBad;
+      f.end = BufferOffset();
+      return f;
+    }
+    zeros += buffer_.size();
+  }
+  buffer_ = {};
+  if (!status_.ok()) {
+    f.kind = Kind::kEnd;
+    logical_end_ = damage_offset;
+    end_reason_ = End::kIOError;
+    return f;
+  }
+  if (zeros >= kHeaderSize) {
+    f.kind = Kind::kEnd;
+    logical_end_ = zeros_start;
+    end_reason_ = End::kTornTail;
+    return f;
+  }
+  f.kind = Kind::kBad;
+  f.end = end_of_buffer_offset_;
+  return f;
+}
+
 Reader::Fragment Reader::ReadFragment() {
   Fragment f;
   // Finds a header: skips a block's trailer, refills at block boundaries.
@@ -250,7 +287,11 @@ Reader::Fragment Reader::ReadFragment() {
   // untrusted, so the reader resynchronises at the next complete,
   // checksum-valid fragment of this log after the header's first byte, or
   // at the next block if there is none.
-  auto bad = [&](const char* problem) { return DropUntil(offset, FindValidFragment(1), problem); };
+  auto bad = [&](const char* problem) {
+    const size_t next = FindValidFragment(1);
+    if (next == kNotFound) return DamageWithoutResync(offset, problem);
+    return DropUntil(offset, next, problem);
+  };
   if (kHeaderSize + length > room) return bad("fragment length runs past the end of its block");
   if (kHeaderSize + length > buffer_.size()) {
     // Fits in its block but the file ends first: a torn write — unless a

@@ -138,6 +138,14 @@ class Reader {
   // drops buffer_ up to index next (a valid fragment, from
   // FindValidFragment) or, with kNotFound, to the end of the block.
   Fragment DropUntil(uint64_t damage_offset, size_t next, const char* problem);
+  // Damage at the start of buffer_ (file offset damage_offset) with no valid
+  // fragment after it in its block. If nothing but zeros (at least a
+  // header's worth) follows the damaged bytes to the end of the file, it is
+  // a write cut short over preallocated space: the end of the log, a torn
+  // tail. Otherwise the damage is dropped up to the block's end, or through
+  // the all-zero blocks after it up to the first block with data, where
+  // parsing resumes.
+  Fragment DamageWithoutResync(uint64_t damage_offset, const char* problem);
   void ReportDrop(uint64_t offset, uint64_t bytes, std::string_view problem);
   // Offset of the first byte of buffer_ in the file.
   uint64_t BufferOffset() const { return end_of_buffer_offset_ - buffer_.size(); }

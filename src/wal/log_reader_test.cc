@@ -104,6 +104,98 @@ TEST(LogReaderTest, TornTailAtEveryCutInsideMultiBlockRecord) {
   ExpectTornTailAtEveryCut(log, kBlockSize);
 }
 
+// A file with preallocated space (Options::wal_preallocate_bytes): a crash
+// cuts the last append at every offset, the bytes from the cut on read as
+// zeros, and zeros follow to the end of the reserved space. The reader
+// returns the records whose bytes all survived, reports nothing, and ends
+// with a torn tail exactly when the cut record left some of its non-zero
+// bytes behind (all-zero survivors read as unwritten space).
+void ExpectTornTailAtEveryCutOverZeros(const LogBuilder& log, uint64_t from) {
+  const std::string& file = log.contents();
+  const std::vector<WrittenRecord>& recs = log.records();
+  auto all_zero = [&](uint64_t begin, uint64_t end) {
+    return std::all_of(file.begin() + static_cast<ptrdiff_t>(begin),
+                       file.begin() + static_cast<ptrdiff_t>(end), [](char c) { return c == 0; });
+  };
+  int torn_cuts = 0;
+  for (uint64_t cut = from; cut <= file.size(); cut++) {
+    std::string cut_file = file.substr(0, cut) + std::string(file.size() - cut + 4096, '\0');
+    ReadResult r = ReadLog(cut_file, kLogNumber, true, /*copy_to_scratch=*/false);
+    size_t complete = 0;
+    while (complete < recs.size() &&
+           (recs[complete].end <= cut ||
+            all_zero(std::max(cut, recs[complete].append_start), recs[complete].end))) {
+      complete++;
+    }
+    const bool torn = complete < recs.size() && recs[complete].append_start < cut &&
+                      !all_zero(recs[complete].append_start, cut);
+
+    ASSERT_TRUE(r.reports.empty()) << "cut " << cut << ": " << r.reports[0].reason.ToString();
+    ASSERT_TRUE(r.status.ok());
+    ASSERT_EQ(r.records.size(), complete) << "cut " << cut;
+    for (size_t i = 0; i < complete; i++) ASSERT_EQ(r.records[i], recs[i].payload);
+    ASSERT_EQ(r.torn, torn) << "cut " << cut;
+    if (torn) {
+      torn_cuts++;
+      ASSERT_EQ(r.end, Reader::End::kTornTail);
+      ASSERT_GT(r.torn_bytes, 0u) << "cut " << cut;
+      ASSERT_LE(r.torn_bytes, cut - recs[complete].append_start) << "cut " << cut;
+    } else {
+      ASSERT_EQ(r.end, Reader::End::kZeroHeader) << "cut " << cut;
+    }
+  }
+  EXPECT_GT(torn_cuts, 0);
+}
+
+TEST(LogReaderTest, TornTailAtEveryCutOverPreallocatedSpace) {
+  LogBuilder log(kLogNumber);
+  log.Add("");
+  log.Add(std::string(5000, 'a'));
+  log.Add(std::string(40000, 'b'));  // FIRST in block 0, LAST in block 1.
+  log.Add("");
+  log.AddEndingBefore(5, 'd');       // Block 1 ends with a 5-byte trailer...
+  log.Add(std::string(100, 'e'));    // ...written with this record.
+  log.Add(std::string(70000, 'f'));  // FIRST, MIDDLE, LAST.
+  log.Add("g");
+  ExpectTornTailAtEveryCutOverZeros(log, kBlockSize - 100);
+}
+
+// Damage in the last record that is not a cut write over zeros stays
+// corruption: a flipped byte with the record's end intact, and zeros too
+// short for a header after it.
+TEST(LogReaderTest, DamagedLastRecordBeforeZerosIsStillCorruption) {
+  LogBuilder log(kLogNumber);
+  log.Add("kept");
+  log.Add(std::string(300, 'x'));
+  std::string file = log.contents();
+  file[file.size() - 100] ^= 0x10;
+  ReadResult r = ReadLog(file + std::string(kHeaderSize - 1, '\0'), kLogNumber);
+  EXPECT_EQ(r.records, std::vector<std::string>{"kept"});
+  ASSERT_EQ(r.reports.size(), 1u);
+  EXPECT_TRUE(Contains(r.reports[0].reason.ToString(), "checksum mismatch"));
+  // With a header's worth of zeros after it, the same bytes read as a write
+  // cut short over preallocated space (indistinguishable on disk).
+  r = ReadLog(file + std::string(kHeaderSize, '\0'), kLogNumber);
+  EXPECT_EQ(r.records, std::vector<std::string>{"kept"});
+  EXPECT_TRUE(r.reports.empty());
+  EXPECT_EQ(r.end, Reader::End::kTornTail);
+  // Data after the zeros: corruption again, and parsing resumes there.
+  LogBuilder more(kLogNumber);
+  more.Add("kept");
+  more.Add(std::string(300, 'x'));
+  more.AddEndingBefore(0, 'y');  // fill block 0 exactly
+  more.Add("after");
+  std::string damaged = more.contents();
+  damaged[more.records()[1].append_start + 50] ^= 0x10;
+  std::fill(damaged.begin() + static_cast<ptrdiff_t>(more.records()[1].end),
+            damaged.begin() + static_cast<ptrdiff_t>(kBlockSize), '\0');
+  r = ReadLog(damaged, kLogNumber);
+  EXPECT_EQ(r.records, (std::vector<std::string>{"kept", "after"}));
+  ASSERT_EQ(r.reports.size(), 1u);
+  EXPECT_EQ(r.reports[0].offset, more.records()[1].append_start);
+  EXPECT_EQ(r.reports[0].bytes, kBlockSize - more.records()[1].append_start);
+}
+
 // ------------------------------------------------------------ end of the log
 
 TEST(LogReaderTest, ZeroHeaderEndsTheLog) {
