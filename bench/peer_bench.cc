@@ -340,6 +340,52 @@ void RunReadRandom(WorkloadRun* w, bool missing) {
     throw Failure{"readrandom found " + std::to_string(r.found) + " of " + std::to_string(r.ops)};
 }
 
+// readrandom-2t, readrandom-4t: readrandom split among threads threads
+// (each its own keys, histogram and buffer), all present; ops/s counts them
+// all, so the ratio to readrandom is the scaling with threads.
+void RunReadRandomThreads(WorkloadRun* w, int threads) {
+  ChildResult& r = w->r;
+  const Config& c = w->c;
+  w->hists.resize(static_cast<size_t>(threads));
+  const uint64_t share = w->reads() / static_cast<uint64_t>(threads);
+  std::vector<uint64_t> found(static_cast<size_t>(threads));
+  std::vector<uint64_t> bytes(static_cast<size_t>(threads));
+  std::vector<std::string> errors(static_cast<size_t>(threads));
+  std::vector<std::thread> workers;
+  w->start = Now();
+  for (int t = 0; t < threads; t++) {
+    workers.emplace_back([&, t] {
+      const size_t i = static_cast<size_t>(t);
+      lsmkv::Random rnd(4000 + static_cast<uint64_t>(t));
+      std::string value;
+      for (uint64_t n = 0; n < share; n++) {
+        const std::string key = MakeKey(rnd.Next64() % c.num, c.key_size);
+        const double t0 = Now();
+        const int f = w->e->Get(key, &value);
+        w->hists[i].Add((Now() - t0) * 1e6);
+        if (f < 0) {
+          errors[i] = "get: " + value;
+          return;
+        }
+        if (f == 1) {
+          found[i]++;
+          bytes[i] += key.size() + value.size();
+        }
+      }
+    });
+  }
+  for (auto& worker : workers) worker.join();
+  r.seconds = Now() - w->start;
+  for (const auto& err : errors) Check(err, "get");
+  for (int t = 0; t < threads; t++) {
+    r.found += found[static_cast<size_t>(t)];
+    r.bytes += bytes[static_cast<size_t>(t)];
+  }
+  r.ops = share * static_cast<uint64_t>(threads);
+  if (r.found != r.ops)
+    throw Failure{"readrandom found " + std::to_string(r.found) + " of " + std::to_string(r.ops)};
+}
+
 // readseq, readreverse: a full scan, which must see every entry.
 void RunFullScan(WorkloadRun* w, bool fwd) {
   ChildResult& r = w->r;
@@ -528,6 +574,12 @@ const Workload kWorkloads[] = {
     {"readrandom", DbSetup::kBase, Kind::kRead, nullptr,
      [](WorkloadRun* w) { RunReadRandom(w, /*missing=*/false); },
      [](const NoteArgs& a) { return Count(a.reads) + " gets, all present"; }},
+    {"readrandom-2t", DbSetup::kBase, Kind::kRead, nullptr,
+     [](WorkloadRun* w) { RunReadRandomThreads(w, 2); },
+     [](const NoteArgs& a) { return Count(a.reads) + " gets, all present, 2 threads"; }},
+    {"readrandom-4t", DbSetup::kBase, Kind::kRead, nullptr,
+     [](WorkloadRun* w) { RunReadRandomThreads(w, 4); },
+     [](const NoteArgs& a) { return Count(a.reads) + " gets, all present, 4 threads"; }},
     {"readmissing", DbSetup::kBase, Kind::kRead, nullptr,
      [](WorkloadRun* w) { RunReadRandom(w, /*missing=*/true); },
      [](const NoteArgs& a) { return Count(a.reads) + " gets, all absent"; }},
