@@ -186,7 +186,9 @@ struct Options {
 struct ReadOptions {
   // Verify the checksum of every block read from disk. Default: true.
   bool verify_checksums = true;
-  // Keep blocks read by this call in the block cache. Default: true.
+  // Keep blocks read by this call in the block cache. Default: true. (An
+  // iterator scanning a memory-mapped table sequentially reads its blocks
+  // in place and does not cache them either way.)
   bool fill_cache = true;
   // Read as of this snapshot (from DB::GetSnapshot); nullptr reads the latest
   // state. Default: nullptr.

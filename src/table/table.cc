@@ -503,7 +503,12 @@ Iterator* Table::BlockIterator(bool verify_checksums, bool fill_cache, std::stri
     }
     return NewTableErrorIterator(std::move(s));
   }
-  const bool to_cache = cache != nullptr && fill_cache && verify_checksums;
+  // A sequential scan over a mapped table opens each block once: it reads
+  // the mapping in place instead of copying every block into the cache,
+  // where the copies would only evict the point readers' working set.
+  const bool scanning_in_place =
+      contents.external != nullptr && readahead != nullptr && readahead->Sequential();
+  const bool to_cache = cache != nullptr && fill_cache && verify_checksums && !scanning_in_place;
   if (to_cache && contents.external != nullptr) {
     contents = BlockContents::Copy(contents.view());  // the cache never pins a mapping
   }

@@ -603,6 +603,66 @@ TEST(TableTest, ScansReadAheadBothWays) {
   }
 }
 
+// A file whose bytes stay in memory (as a mapped file's do): reads return
+// views into them and Pin() keeps them alive.
+class PinnedSource final : public RandomAccessFile {
+ public:
+  explicit PinnedSource(std::string contents)
+      : contents_(std::make_shared<const std::string>(std::move(contents))) {}
+  Status Read(uint64_t offset, size_t n, std::string_view* result, char*) const override {
+    const size_t at = std::min<size_t>(static_cast<size_t>(offset), contents_->size());
+    *result = std::string_view(*contents_).substr(at, n);
+    return Status::OK();
+  }
+  std::shared_ptr<const void> Pin() const override { return contents_; }
+
+ private:
+  std::shared_ptr<const std::string> contents_;
+};
+
+// A sequential scan over a mapped table reads its blocks in place and leaves
+// the block cache alone (past the first blocks, before the run is
+// recognised); point reads through new iterators still fill it.
+TEST(TableTest, SequentialScanOfAMappedTableDoesNotFillTheCache) {
+  Random rnd(test::TestSeed() + 5);
+  const InternalKeyMap data = test::RandomInternalData(&rnd, 3000, &kCmp);
+  std::unique_ptr<Cache> cache = NewLRUCache(8 << 20);
+  TableCounters counters;
+  TableOptions options = InternalOptions();
+  options.block_size = 512;
+  options.block_cache = cache.get();
+  options.counters = &counters;
+  const std::string bytes = BuildTable(options, data);
+  std::unique_ptr<Table> table;
+  ASSERT_TRUE(Table::Open(options, std::make_unique<PinnedSource>(bytes), bytes.size(),
+                          "000043.sst", &table)
+                  .ok());
+  const uint64_t blocks = table->properties().num_data_blocks;
+  ASSERT_GT(blocks, 20u);
+  for (bool forward : {true, false}) {
+    std::unique_ptr<Iterator> it(table->NewIterator(ReadOptions()));
+    size_t n = 0;
+    if (forward) {
+      for (it->SeekToFirst(); it->Valid(); it->Next()) n++;
+    } else {
+      for (it->SeekToLast(); it->Valid(); it->Prev()) n++;
+    }
+    ASSERT_TRUE(it->status().ok());
+    EXPECT_EQ(data.size(), n);
+  }
+  // At most the two blocks of each direction opened before the run began.
+  EXPECT_LE(cache->TotalCharge(), 4 * 600u);
+  const size_t after_scans = cache->TotalCharge();
+  for (int i = 0; i < 50; i++) {
+    std::unique_ptr<Iterator> it(table->NewIterator(ReadOptions()));
+    auto target = std::next(data.begin(), static_cast<ptrdiff_t>(rnd.Uniform(3000)));
+    it->Seek(target->first);
+    ASSERT_TRUE(it->Valid());
+    EXPECT_EQ(target->first, it->key());
+  }
+  EXPECT_GT(cache->TotalCharge(), after_scans + 10 * 400u);
+}
+
 TEST(IteratorPinTest, ReleasesOnceWhenTheIteratorGoes) {
   int released = 0;
   auto count = [](void* counter, void*) { ++*static_cast<int*>(counter); };
