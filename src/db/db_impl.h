@@ -287,11 +287,11 @@ class DBImpl final : public DB {
 
   // The current view; readers hold it for the duration of a read.
   std::shared_ptr<const ReadView> LoadView() const EXCLUDES(view_mu_) {
-    MutexLock guard(&view_mu_);
+    SpinMutexLock guard(&view_mu_);
     return view_;
   }
   void StoreView(std::shared_ptr<const ReadView> view) EXCLUDES(view_mu_) {
-    MutexLock guard(&view_mu_);
+    SpinMutexLock guard(&view_mu_);
     view_.swap(view);
   }
 
@@ -318,7 +318,7 @@ class DBImpl final : public DB {
   // A leaf lock held only to copy or replace the view pointer (no I/O, no
   // other lock taken under it). Not std::atomic<shared_ptr>: libstdc++ 12's
   // lock-bit implementation is opaque to ThreadSanitizer.
-  mutable Mutex view_mu_ ACQUIRED_AFTER(mu_);
+  mutable SpinMutex view_mu_ ACQUIRED_AFTER(mu_);
   std::shared_ptr<const ReadView> view_ GUARDED_BY(view_mu_);
   std::atomic<bool> closed_{false};  // Close ran (exchange admits one Close)
 

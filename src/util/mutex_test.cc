@@ -2,7 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <cstdint>
 #include <thread>
+#include <vector>
 
 namespace lsmkv {
 namespace {
@@ -62,4 +65,32 @@ TEST(MutexTest, TryLockFailsWhileHeld) {
 }
 
 }  // namespace
+// SpinMutex excludes: more threads than this machine has cores bump a plain
+// counter and a pair that must stay equal under it; every increment counts.
+TEST(SpinMutexTest, ExcludesUnderContention) {
+  SpinMutex mu;
+  uint64_t count = 0;  // a, b and count: only under mu
+  uint64_t a = 0;
+  uint64_t b = 0;
+  constexpr int kThreads = 8;
+  constexpr int kIncrements = 20000;
+  std::atomic<bool> torn{false};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; t++) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < kIncrements; i++) {
+        SpinMutexLock lock(&mu);
+        if (a != b) torn = true;
+        a++;
+        count++;
+        b++;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  SpinMutexLock lock(&mu);
+  EXPECT_EQ(count, uint64_t{kThreads} * kIncrements);
+  EXPECT_FALSE(torn.load());
+}
+
 }  // namespace lsmkv
