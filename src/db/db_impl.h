@@ -7,7 +7,7 @@
 //                all of the VersionSet. Never held during file I/O (the group
 //                leader, the syncer and the background threads release it
 //                around every write, sync and removal).
-//   2. view_mu_  a leaf lock held only to copy or replace view_.
+//   2. view_mu_  a leaf spin lock (SpinMutex) held only to copy or replace view_.
 //   Below both: leaf locks of the table cache and block cache shards, the
 //   ObsoleteFiles list, the InfoLog and the RateLimiter (taken with or
 //   without mu_; nothing is taken under them).
