@@ -60,7 +60,8 @@ class Writer;
 inline constexpr uint64_t kRateLimitChunk = 64 * 1024;
 
 // A memtable owned through shared_ptr: the last owner's release Unrefs it.
-inline std::shared_ptr<MemTable> NewMemTable(const InternalKeyComparator& icmp);
+inline std::shared_ptr<MemTable> NewMemTable(const InternalKeyComparator& icmp,
+                                             size_t filter_bytes);
 
 // What a read sees: the memtables and the table version, pinned together.
 struct ReadView {
@@ -285,6 +286,12 @@ class DBImpl final : public DB {
     }
   };
 
+  // Bytes of each new memtable's key filter (Options::memtable_filter_ratio).
+  size_t MemTableFilterBytes() const {
+    return static_cast<size_t>(static_cast<double>(options_.write_buffer_size) *
+                               options_.memtable_filter_ratio);
+  }
+
   // The current view; readers hold it for the duration of a read.
   std::shared_ptr<const ReadView> LoadView() const EXCLUDES(view_mu_) {
     SpinMutexLock guard(&view_mu_);
@@ -440,8 +447,9 @@ class DBImpl final : public DB {
   } stats_;
 };
 
-inline std::shared_ptr<MemTable> NewMemTable(const InternalKeyComparator& icmp) {
-  auto* mem = new MemTable(icmp);
+inline std::shared_ptr<MemTable> NewMemTable(const InternalKeyComparator& icmp,
+                                             size_t filter_bytes) {
+  auto* mem = new MemTable(icmp, filter_bytes);
   mem->Ref();
   return std::shared_ptr<MemTable>(mem, [](MemTable* m) { m->Unref(); });
 }

@@ -15,6 +15,9 @@ namespace lsmkv {
 namespace {
 
 Status ValidateOptions(const Options& o) {
+  if (!(o.memtable_filter_ratio >= 0 && o.memtable_filter_ratio <= 0.25)) {
+    return Status::InvalidArgument("memtable_filter_ratio must be in [0, 0.25]");
+  }
   if (o.max_write_buffer_number < 2) {
     return Status::InvalidArgument("max_write_buffer_number must be at least 2");
   }
@@ -108,7 +111,7 @@ Status DBImpl::OpenAndRecover() {
   if (!s.ok()) return s;
   logfile_ = std::move(file);
   log_ = std::make_unique<log::Writer>(logfile_.get(), log_number);
-  mem_ = NewMemTable(icmp_);
+  mem_ = NewMemTable(icmp_, MemTableFilterBytes());
   mem_log_number_ = log_number;
   synced_log_number_ = log_number;
   synced_offset_ = 0;
@@ -359,7 +362,7 @@ Status DBImpl::ReplayLogs(const std::vector<uint64_t>& log_numbers, SequenceNumb
           break;
         }
         s = WriteBatchInternal::SetContents(&batch, e.record);
-        if (s.ok() && *mem == nullptr) *mem = NewMemTable(icmp_);
+        if (s.ok() && *mem == nullptr) *mem = NewMemTable(icmp_, MemTableFilterBytes());
         if (s.ok()) s = WriteBatchInternal::InsertInto(&batch, mem->get());
         if (!s.ok()) return s;
         applied++;

@@ -1,10 +1,14 @@
 #include "memtable/memtable.h"
 
+#include <algorithm>
+#include <atomic>
 #include <cstring>
+#include <memory>
 
 #include "util/check.h"
 #include "util/coding.h"
 #include "util/comparator.h"
+#include "util/crc32c.h"
 
 namespace lsmkv {
 
@@ -81,12 +85,89 @@ class MemTable::IteratorImpl final : public Iterator {
   std::string scratch_;  // the encoded target of the last Seek
 };
 
-MemTable::MemTable(const InternalKeyComparator& cmp)
+// A blocked bloom filter over user keys: each key sets kProbes bits inside
+// one 64-byte block (one cache line per Add and per MayContain). One writer
+// adds; any number of readers test concurrently. Bits are only ever set, and
+// a key's bits are set before its entry is inserted into the skiplist (and
+// so before its sequence number is published): a reader that may see the
+// entry has acquired that sequence and so sees the bits (no false negative).
+class MemTable::KeyFilter {
+ public:
+  explicit KeyFilter(size_t bytes)
+      : blocks_(std::max<size_t>(1, bytes / kBlockBytes)),
+        words_(new std::atomic<uint64_t>[blocks_ * kWordsPerBlock]) {
+    for (size_t i = 0; i < blocks_ * kWordsPerBlock; i++) {
+      words_[i].store(0, std::memory_order_relaxed);
+    }
+  }
+
+  void Add(std::string_view key) {
+    uint64_t h = 0;
+    std::atomic<uint64_t>* block = Block(key, &h);
+    for (int i = 0; i < kProbes; i++) {
+      const uint32_t bit = static_cast<uint32_t>(h >> (9 * i)) & 511;
+      block[bit >> 6].fetch_or(uint64_t{1} << (bit & 63), std::memory_order_relaxed);
+    }
+  }
+
+  bool MayContain(std::string_view key) const {
+    uint64_t h = 0;
+    const std::atomic<uint64_t>* block = Block(key, &h);
+    for (int i = 0; i < kProbes; i++) {
+      const uint32_t bit = static_cast<uint32_t>(h >> (9 * i)) & 511;
+      if ((block[bit >> 6].load(std::memory_order_relaxed) & (uint64_t{1} << (bit & 63))) == 0) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  size_t Bytes() const { return blocks_ * kBlockBytes; }
+
+ private:
+  static constexpr size_t kBlockBytes = 64;
+  static constexpr size_t kWordsPerBlock = kBlockBytes / 8;
+  static constexpr int kProbes = 6;  // 54 bits of the probe hash, 9 per probe
+
+  static uint64_t Mix(uint64_t h) {
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdull;
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ull;
+    h ^= h >> 33;
+    return h;
+  }
+
+  // The key's block; *probes: the hash its bit positions come from.
+  std::atomic<uint64_t>* Block(std::string_view key, uint64_t* probes) const {
+    const uint64_t h = Mix((uint64_t{crc32c::Value(key.data(), key.size())} << 32) ^ key.size() ^
+                           0x9e3779b97f4a7c15ull);
+    *probes = Mix(h ^ 0x5bd1e9955bd1e995ull);
+    const auto index = static_cast<size_t>((static_cast<unsigned __int128>(h) * blocks_) >> 64);
+    return &words_[index * kWordsPerBlock];
+  }
+
+  const size_t blocks_;
+  const std::unique_ptr<std::atomic<uint64_t>[]> words_;
+};
+
+MemTable::MemTable(const InternalKeyComparator& cmp, size_t filter_bytes)
     : comparator_(cmp.user_comparator()),
+      // Whole-key hashing finds only byte-identical keys: only for the
+      // bytewise order, where equal keys are identical bytes.
+      filter_(filter_bytes > 0 && cmp.user_comparator() == BytewiseComparator()
+                  ? std::make_unique<KeyFilter>(filter_bytes)
+                  : nullptr),
       table_(EntryComparator{&comparator_, cmp.user_comparator() == BytewiseComparator()},
              &arena_) {}
 
 MemTable::~MemTable() { DCHECK(refs_ == 0); }
+
+size_t MemTable::FilterBytes() const { return filter_ == nullptr ? 0 : filter_->Bytes(); }
+
+bool MemTable::KeyMayBeHere(std::string_view user_key) const {
+  return filter_ == nullptr || filter_->MayContain(user_key);
+}
 
 void MemTable::Unref() {
   DCHECK(refs_ > 0);
@@ -102,6 +183,9 @@ void MemTable::Add(SequenceNumber seq, ValueType type, std::string_view user_key
   const auto value_size = static_cast<uint32_t>(value.size());
   const size_t entry_size = static_cast<size_t>(VarintLength(ikey_size)) + ikey_size +
                             static_cast<size_t>(VarintLength(value_size)) + value_size;
+
+  // The key's filter bits before the entry (see KeyFilter).
+  if (filter_ != nullptr) filter_->Add(user_key);
 
   // The entry lives right after its skip-list node (one cache line per
   // comparison during searches).
@@ -129,6 +213,7 @@ void MemTable::Add(SequenceNumber seq, ValueType type, std::string_view user_key
 }
 
 bool MemTable::Get(const LookupKey& key, std::string* value, Status* s) const {
+  if (!KeyMayBeHere(key.user_key())) return false;
   Table::Iterator iter(&table_);
   // Lands on the newest entry of the user key with sequence <= the lookup
   // sequence, if there is one.

@@ -27,6 +27,8 @@
 #include <string>
 #include <string_view>
 
+#include <memory>
+
 #include "base/dbformat.h"
 #include "lsmkv/iterator.h"
 #include "lsmkv/status.h"
@@ -39,8 +41,12 @@ class MemTable {
  public:
   // A new memtable has no references: the creator must Ref() it. Only the
   // user comparator of cmp is kept (cmp itself need not outlive the memtable,
-  // but its user comparator must).
-  explicit MemTable(const InternalKeyComparator& cmp);
+  // but its user comparator must). With filter_bytes > 0 and the bytewise
+  // user comparator, the memtable keeps a bloom filter of about that many
+  // bytes over the user keys added, so that Get for a key it does not hold
+  // usually skips the skiplist search (a cache miss per level of a large
+  // memtable).
+  explicit MemTable(const InternalKeyComparator& cmp, size_t filter_bytes = 0);
   MemTable(const MemTable&) = delete;
   MemTable& operator=(const MemTable&) = delete;
 
@@ -73,8 +79,14 @@ class MemTable {
   // iterator is deleted. The caller owns the result.
   Iterator* NewIterator() const;
 
-  // Bytes of memory held (a little over the sum of entry sizes).
-  size_t ApproximateMemoryUsage() const { return arena_.MemoryUsage(); }
+  // Bytes of memory held (a little over the sum of entry sizes), the key
+  // filter's included.
+  size_t ApproximateMemoryUsage() const { return arena_.MemoryUsage() + FilterBytes(); }
+  // Bytes of the key filter; 0 without one.
+  size_t FilterBytes() const;
+  // False if the key filter says no entry of user_key was added (Get then
+  // returns false without searching); true otherwise, or without a filter.
+  bool KeyMayBeHere(std::string_view user_key) const;
   uint64_t NumEntries() const { return num_entries_.load(std::memory_order_acquire); }
   uint64_t NumDeletes() const { return num_deletes_.load(std::memory_order_acquire); }
   bool Empty() const { return NumEntries() == 0; }
@@ -100,7 +112,12 @@ class MemTable {
 
   ~MemTable();  // only Unref() deletes
 
+  class KeyFilter;
+
   const InternalKeyComparator comparator_;
+  // Set before any entry is added, never changed; null without a filter.
+  // Written by the writer (Add), read by any reader (Get).
+  const std::unique_ptr<KeyFilter> filter_;
   int refs_ = 0;  // externally synchronised (file comment)
   Arena arena_;
   Table table_;
