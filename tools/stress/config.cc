@@ -63,6 +63,9 @@ void DrawFromSeed(Config* config) {
   // Drawn last so that the draws above stay what they were for old seeds.
   static constexpr uint64_t kPreallocate[] = {0, 4096, 64 << 10, 1 << 20};
   o.wal_preallocate_bytes = kPreallocate[rnd.Uniform(4)];
+  // No memtable filter, a tiny one (many false positives), the default.
+  static constexpr double kFilterRatios[] = {0, 1.0 / 4096, 1.0 / 64};
+  o.memtable_filter_ratio = kFilterRatios[rnd.Uniform(3)];
 }
 
 }  // namespace
@@ -133,7 +136,7 @@ void PrintConfig(const Config& c, const char* mode) {
               verify_only         ? 0
               : o.paranoid_checks ? 1
                                   : 0,
-              o.wal_preallocate_bytes, o.block_cache_size, o.max_open_files, o.target_file_size,
+              o.wal_preallocate_bytes, o.memtable_filter_ratio, o.block_cache_size, o.max_open_files, o.target_file_size,
               o.level0_file_limit, o.max_bytes_for_level_base, o.level_size_multiplier,
               o.max_manifest_file_size, o.max_background_compactions, c.sync_percent,
               c.flush_one_in, c.compact_one_in, c.batch_keys_max, c.scan_keys_max,
