@@ -120,7 +120,7 @@ void PrintConfig(const Config& c, const char* mode) {
               "  write_buffer_size=%zu max_write_buffer_number=%d block_size=%zu "
               "block_restart_interval=%d compression=%s bloom_bits_per_key=%d wal_recovery_mode=%s "
               "paranoid_checks=%d wal_preallocate_bytes=%" PRIu64
-              "\n"
+              " memtable_filter_ratio=%g\n"
               "  block_cache_size=%zu max_open_files=%d target_file_size=%" PRIu64
               " level0_file_limit=%d max_bytes_for_level_base=%" PRIu64
               " level_size_multiplier=%d max_manifest_file_size=%" PRIu64
@@ -136,10 +136,10 @@ void PrintConfig(const Config& c, const char* mode) {
               verify_only         ? 0
               : o.paranoid_checks ? 1
                                   : 0,
-              o.wal_preallocate_bytes, o.memtable_filter_ratio, o.block_cache_size, o.max_open_files, o.target_file_size,
-              o.level0_file_limit, o.max_bytes_for_level_base, o.level_size_multiplier,
-              o.max_manifest_file_size, o.max_background_compactions, c.sync_percent,
-              c.flush_one_in, c.compact_one_in, c.batch_keys_max, c.scan_keys_max,
+              o.wal_preallocate_bytes, o.memtable_filter_ratio, o.block_cache_size,
+              o.max_open_files, o.target_file_size, o.level0_file_limit, o.max_bytes_for_level_base,
+              o.level_size_multiplier, o.max_manifest_file_size, o.max_background_compactions,
+              c.sync_percent, c.flush_one_in, c.compact_one_in, c.batch_keys_max, c.scan_keys_max,
               c.db_path.c_str(), c.expected_path.c_str(), c.seed, c.threads, c.keys, c.seconds,
               c.ops, OverrideFlags(c).c_str(), verify_only ? " --verify-only" : "",
               verify_only ? "" : KillFlags(c).c_str());
