@@ -8,7 +8,7 @@
 #include "util/check.h"
 #include "util/coding.h"
 #include "util/comparator.h"
-#include "util/crc32c.h"
+#include "util/hash.h"
 
 namespace lsmkv {
 
@@ -129,20 +129,10 @@ class MemTable::KeyFilter {
   static constexpr size_t kWordsPerBlock = kBlockBytes / 8;
   static constexpr int kProbes = 6;  // 54 bits of the probe hash, 9 per probe
 
-  static uint64_t Mix(uint64_t h) {
-    h ^= h >> 33;
-    h *= 0xff51afd7ed558ccdull;
-    h ^= h >> 33;
-    h *= 0xc4ceb9fe1a85ec53ull;
-    h ^= h >> 33;
-    return h;
-  }
-
   // The key's block; *probes: the hash its bit positions come from.
   std::atomic<uint64_t>* Block(std::string_view key, uint64_t* probes) const {
-    const uint64_t h = Mix((uint64_t{crc32c::Value(key.data(), key.size())} << 32) ^ key.size() ^
-                           0x9e3779b97f4a7c15ull);
-    *probes = Mix(h ^ 0x5bd1e9955bd1e995ull);
+    const uint64_t h = Hash64(key);
+    *probes = Mix64(h ^ 0x5bd1e9955bd1e995ull);
     const auto index = static_cast<size_t>((static_cast<unsigned __int128>(h) * blocks_) >> 64);
     return &words_[index * kWordsPerBlock];
   }
