@@ -87,10 +87,14 @@ class MemTable::IteratorImpl final : public Iterator {
 
 // A blocked bloom filter over user keys: each key sets kProbes bits inside
 // one 64-byte block (one cache line per Add and per MayContain). One writer
-// adds; any number of readers test concurrently. Bits are only ever set, and
-// a key's bits are set before its entry is inserted into the skiplist (and
-// so before its sequence number is published): a reader that may see the
-// entry has acquired that sequence and so sees the bits (no false negative).
+// adds; any number of readers test concurrently. Bits are only ever set. The
+// writer locates a key's block and starts loading it before the skiplist
+// search (Locate) and sets the bits after the entry is linked (Set), so the
+// search hides the filter's cache miss; both happen inside MemTable::Add,
+// before the write's sequence number is published. A reader whose read
+// sequence covers the entry acquired that publication and sees the bits (no
+// false negative); a reader with an older sequence may meet the linked entry
+// before its bits, but that entry is not visible to it anyway.
 class MemTable::KeyFilter {
  public:
   explicit KeyFilter(size_t bytes)
@@ -101,12 +105,21 @@ class MemTable::KeyFilter {
     }
   }
 
-  void Add(std::string_view key) {
-    uint64_t h = 0;
-    std::atomic<uint64_t>* block = Block(key, &h);
+  // Where a key's bits go; Locate starts loading the block.
+  struct Slot {
+    std::atomic<uint64_t>* block;
+    uint64_t probes;
+  };
+  Slot Locate(std::string_view key) {
+    Slot slot;
+    slot.block = Block(key, &slot.probes);
+    __builtin_prefetch(slot.block, 1);
+    return slot;
+  }
+  void Set(const Slot& slot) {
     for (int i = 0; i < kProbes; i++) {
-      const uint32_t bit = static_cast<uint32_t>(h >> (9 * i)) & 511;
-      block[bit >> 6].fetch_or(uint64_t{1} << (bit & 63), std::memory_order_relaxed);
+      const uint32_t bit = static_cast<uint32_t>(slot.probes >> (9 * i)) & 511;
+      slot.block[bit >> 6].fetch_or(uint64_t{1} << (bit & 63), std::memory_order_relaxed);
     }
   }
 
@@ -174,8 +187,10 @@ void MemTable::Add(SequenceNumber seq, ValueType type, std::string_view user_key
   const size_t entry_size = static_cast<size_t>(VarintLength(ikey_size)) + ikey_size +
                             static_cast<size_t>(VarintLength(value_size)) + value_size;
 
-  // The key's filter bits before the entry (see KeyFilter).
-  if (filter_ != nullptr) filter_->Add(user_key);
+  // The key's filter block starts loading now; its bits are set once the
+  // entry is linked (see KeyFilter).
+  KeyFilter::Slot filter_slot{};
+  if (filter_ != nullptr) filter_slot = filter_->Locate(user_key);
 
   // The entry lives right after its skip-list node (one cache line per
   // comparison during searches).
@@ -200,6 +215,7 @@ void MemTable::Add(SequenceNumber seq, ValueType type, std::string_view user_key
   num_entries_.store(NumEntries() + 1, std::memory_order_release);
 
   table_.Insert(reservation, entry);
+  if (filter_ != nullptr) filter_->Set(filter_slot);
 }
 
 bool MemTable::Get(const LookupKey& key, std::string* value, Status* s) const {
