@@ -1330,9 +1330,39 @@ void WriteChartsSection(std::ostream& out, const Config& c, const Outcome& o) {
          "`*.gp`).\n\n";
 }
 
+// One results table: a row per workload and engine, with W-amp and S-amp
+// columns if with_amp.
+void WriteResultsTable(std::ostream& out, const Config& c,
+                       const std::vector<std::string>& workloads,
+                       const std::vector<std::string>& engines, const Results& results,
+                       const std::map<std::string, std::string>& ratio, bool with_amp) {
+  const NoteArgs note_args{c, Reads(c), Seeks(c)};
+  out << "| workload | what | engine | ops/s | MB/s | p50 | p99 | p99.9 | RSS MiB | "
+      << (with_amp ? "W-amp | S-amp | " : "") << "lsmkv / best peer |\n";
+  out << "|---|---|---|---|---|---|---|---|---|" << (with_amp ? "---|---|" : "") << "---|\n";
+  for (const auto& w : workloads) {
+    bool first = true;
+    for (const auto& name : engines) {
+      const Summary& s = results.at(w).at(name);
+      out << "| " << (first ? w : "") << " | " << (first ? FindWorkload(w)->note(note_args) : "")
+          << " | " << name << " | ";
+      if (!s.ok && s.ops_med == 0) {
+        out << "FAILED: " << s.error << (with_amp ? " | | | | | | | | |\n" : " | | | | | | |\n");
+      } else {
+        out << Fmt("%.0f", s.ops_med) << " [" << Fmt("%.0f", s.ops_min) << "–"
+            << Fmt("%.0f", s.ops_max) << "] | " << Fmt("%.1f", s.mbps) << " | " << Lat(s.p50)
+            << " | " << Lat(s.p99) << " | " << Lat(s.p999) << " | " << Fmt("%.1f", s.rss_mib)
+            << " | ";
+        if (with_amp) out << Amp(s.wamp) << " | " << Amp(s.samp) << " | ";
+        out << (first && ratio.count(w) ? ratio.at(w) : "") << " |\n";
+      }
+      first = false;
+    }
+  }
+}
+
 // The results table: one row per workload and engine.
 void WriteResultsSection(std::ostream& out, const Config& c, const Outcome& o) {
-  const NoteArgs note_args{c, Reads(c), Seeks(c)};
   out << "## Results\n\n";
   out << "ops/s: median of the runs [min–max]. Latency percentiles (microseconds) of the median "
          "run. "
@@ -1341,33 +1371,12 @@ void WriteResultsSection(std::ostream& out, const Config& c, const Outcome& o) {
       << "to storage (/proc/self/io write_bytes, through flush and settling) / user bytes "
          "written. "
       << "S-amp: database size on disk after flush and settling / live key+value bytes.\n\n";
-  out << "| workload | what | engine | ops/s | MB/s | p50 | p99 | p99.9 | RSS MiB | W-amp | "
-         "S-amp | lsmkv / best peer |\n";
-  out << "|---|---|---|---|---|---|---|---|---|---|---|---|\n";
-  for (const auto& w : o.workloads) {
-    bool first = true;
-    for (const auto& name : o.engines) {
-      const Summary& s = o.results.at(w).at(name);
-      out << "| " << (first ? w : "") << " | " << (first ? FindWorkload(w)->note(note_args) : "")
-          << " | " << name << " | ";
-      if (!s.ok && s.ops_med == 0) {
-        out << "FAILED: " << s.error << " | | | | | | | | |\n";
-      } else {
-        out << Fmt("%.0f", s.ops_med) << " [" << Fmt("%.0f", s.ops_min) << "–"
-            << Fmt("%.0f", s.ops_max) << "] | " << Fmt("%.1f", s.mbps) << " | " << Lat(s.p50)
-            << " | " << Lat(s.p99) << " | " << Lat(s.p999) << " | " << Fmt("%.1f", s.rss_mib)
-            << " | " << Amp(s.wamp) << " | " << Amp(s.samp) << " | "
-            << (first && o.ratio.count(w) ? o.ratio.at(w) : "") << " |\n";
-      }
-      first = false;
-    }
-  }
+  WriteResultsTable(out, c, o.workloads, o.engines, o.results, o.ratio, /*with_amp=*/true);
   out << "\n> " << kCaveat << ".\n";
 }
 
 // The sequence mode's table: one row per workload and engine.
 void WriteSequenceSection(std::ostream& out, const Config& c, const Outcome& o) {
-  const NoteArgs note_args{c, Reads(c), Seeks(c)};
   out << "## Results: db_bench's sequence (state carried over)\n\n";
   out << "As db_bench runs them: per engine and round one process opens one database and runs `"
       << c.sequence
@@ -1378,27 +1387,8 @@ void WriteSequenceSection(std::ostream& out, const Config& c, const Outcome& o) 
       << c.runs
       << " rounds [min–max]; latency percentiles (microseconds) of the median run; RSS: the "
          "process's peak resident set when the workload ended (it grows along the sequence).\n\n";
-  out << "| workload | what | engine | ops/s | MB/s | p50 | p99 | p99.9 | RSS MiB | lsmkv / best "
-         "peer |\n";
-  out << "|---|---|---|---|---|---|---|---|---|---|\n";
-  for (const auto& w : o.sequence_workloads) {
-    bool first = true;
-    for (const auto& name : o.engines) {
-      const Summary& s = o.sequence_results.at(w).at(name);
-      out << "| " << (first ? w : "") << " | " << (first ? FindWorkload(w)->note(note_args) : "")
-          << " | " << name << " | ";
-      if (!s.ok && s.ops_med == 0) {
-        out << "FAILED: " << s.error << " | | | | | | |\n";
-      } else {
-        out << Fmt("%.0f", s.ops_med) << " [" << Fmt("%.0f", s.ops_min) << "–"
-            << Fmt("%.0f", s.ops_max) << "] | " << Fmt("%.1f", s.mbps) << " | " << Lat(s.p50)
-            << " | " << Lat(s.p99) << " | " << Lat(s.p999) << " | " << Fmt("%.1f", s.rss_mib)
-            << " | " << (first && o.sequence_ratio.count(w) ? o.sequence_ratio.at(w) : "")
-            << " |\n";
-      }
-      first = false;
-    }
-  }
+  WriteResultsTable(out, c, o.sequence_workloads, o.engines, o.sequence_results, o.sequence_ratio,
+                    /*with_amp=*/false);
   out << "\n";
 }
 
