@@ -8,11 +8,14 @@
 #ifndef LSMKV_INCLUDE_DB_H_
 #define LSMKV_INCLUDE_DB_H_
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
 
+#include "lsmkv/comparator.h"
 #include "lsmkv/env.h"
+#include "lsmkv/filter_policy.h"
 #include "lsmkv/iterator.h"
 #include "lsmkv/options.h"
 #include "lsmkv/status.h"
@@ -28,6 +31,12 @@ namespace lsmkv {
 class Snapshot {
  protected:
   virtual ~Snapshot() = default;
+};
+
+// A range of user keys [start, limit) for DB::GetApproximateSizes.
+struct Range {
+  std::string_view start;
+  std::string_view limit;
 };
 
 class DB {
@@ -81,6 +90,13 @@ class DB {
   // With Options::compaction_filter set, the deepest level's files in the
   // range are rewritten as well, so the filter sees every value of the range.
   virtual Status CompactRange(const std::string* begin, const std::string* end) = 0;
+
+  // For each i in [0, n): sizes[i] = the approximate bytes of table files
+  // holding keys in ranges[i] (start inclusive, limit exclusive, in the
+  // database's key order). Data still only in memtables is not counted, so
+  // recent writes may show as 0 until flushed. Returns OK, or InvalidArgument
+  // if the DB is closed (sizes then all 0).
+  virtual Status GetApproximateSizes(const Range* ranges, int n, uint64_t* sizes) = 0;
 
   // Freezes the active memtable (if it holds anything), writes it and every
   // older frozen memtable to tables, and waits until they are installed.

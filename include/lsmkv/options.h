@@ -12,7 +12,9 @@
 namespace lsmkv {
 
 class CompactionFilter;
+class Comparator;
 class Env;
+class FilterPolicy;
 class Snapshot;
 
 // How Open treats damage in the write-ahead log (docs/format/wal.md).
@@ -90,6 +92,12 @@ struct Options {
   // are lost, and the loss is reported in the LOG and in "lsmkv.stats").
   WalRecoveryMode wal_recovery_mode = WalRecoveryMode::kSkipAnyCorrupted;
 
+  // The order of keys (lsmkv/comparator.h); nullptr means
+  // BytewiseComparator(). Recorded by name when the database is created; Open
+  // with a comparator of another name fails with InvalidArgument. Not owned:
+  // must outlive the database. Default: nullptr (bytewise).
+  const Comparator* comparator = nullptr;
+
   // Largest accepted key, in bytes; larger keys are InvalidArgument. Default: 64 KiB.
   size_t max_key_size = 64 * 1024;
   // Largest accepted value, in bytes; larger values are InvalidArgument. Default: 64 MiB.
@@ -125,7 +133,14 @@ struct Options {
   int block_restart_interval = 8;
   // Compression of table blocks. Default: kNone.
   CompressionType compression = CompressionType::kNone;
-  // Bloom filter bits per key; 0 disables filters. Default: 10.
+  // The filter written with each table (lsmkv/filter_policy.h). nullptr means
+  // the built-in bloom filter with bloom_bits_per_key bits per key (none if
+  // that is 0). A table whose filter was written by a policy of another name
+  // is read without its filter. Default: nullptr.
+  std::shared_ptr<const FilterPolicy> filter_policy;
+  // Bits per key of the built-in bloom filter when filter_policy is nullptr
+  // (with a filter_policy set it is not used); 0 disables filters.
+  // Default: 10.
   int bloom_bits_per_key = 10;
   // The format new tables are written in (docs/format/table.md): 2 (salvage
   // data for damaged blocks, a checksummed footer written twice) or 1 (the

@@ -14,12 +14,15 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <ostream>
 #include <string>
 #include <vector>
 
+#include "lsmkv/comparator.h"
 #include "lsmkv/env.h"
+#include "lsmkv/filter_policy.h"
 #include "lsmkv/options.h"
 #include "lsmkv/status.h"
 
@@ -38,6 +41,14 @@ using ProgressFunction = std::function<void(uint64_t done, uint64_t total)>;
 struct VerifyOptions {
   // Where the files are read from. Default: Env::Default().
   Env* env = nullptr;
+  // The database's comparator (Options::comparator); nullptr: bytewise. A
+  // MANIFEST naming another comparator is reported as a problem (its order
+  // cannot be checked). Default: nullptr.
+  const Comparator* comparator = nullptr;
+  // The database's filter policy (Options::filter_policy), so that its
+  // tables' filters are read as the database reads them. Default: nullptr
+  // (the built-in bloom filter).
+  std::shared_ptr<const FilterPolicy> filter_policy;
   // Also read every record of the write-ahead logs the MANIFEST still needs.
   // Default: true.
   bool check_logs = true;
@@ -89,9 +100,11 @@ Status VerifyDB(const std::string& dbname, const VerifyOptions& options, VerifyR
 // ---------------------------------------------------------------- repair
 
 struct RepairOptions {
-  // env, and how the new tables are written (block_size,
-  // block_restart_interval, compression, bloom_bits_per_key,
-  // target_file_size). Default: Options().
+  // env, the comparator (the database's; the repaired MANIFEST records it,
+  // and an old MANIFEST naming another is not trusted), and how the new
+  // tables are written (block_size, block_restart_interval, compression,
+  // filter_policy / bloom_bits_per_key, target_file_size).
+  // Default: Options().
   Options db_options;
   // Default: none.
   ProgressFunction progress;
@@ -186,6 +199,10 @@ enum class DumpFileType : unsigned char {
 struct DumpOptions {
   // Default: Env::Default().
   Env* env = nullptr;
+  // The comparator of the database the file belongs to; nullptr: bytewise.
+  // A table written with another comparator cannot be opened (Corruption
+  // naming both). Default: nullptr.
+  const Comparator* comparator = nullptr;
   // Default: kAuto.
   DumpFileType type = DumpFileType::kAuto;
   // Keys and values as hex instead of escaped text (printable ASCII as is,

@@ -42,7 +42,7 @@ class Dumper {
       : env_(options.env != nullptr ? options.env : Env::Default()),
         options_(options),
         out_(*out),
-        icmp_(BytewiseComparator()) {}
+        icmp_(options.comparator != nullptr ? options.comparator : BytewiseComparator()) {}
 
   Status Log(const std::string& path, uint64_t number);
   Status Manifest(const std::string& path, uint64_t number);
@@ -155,7 +155,7 @@ Status Dumper::Manifest(const std::string& path, uint64_t number) {
   };
   visitor.on_damage = [this](const std::string& line) { Damage(line); };
   tools::ManifestContents contents;
-  Status s = tools::ReadManifest(env_, path, number, &contents, &visitor);
+  Status s = tools::ReadManifest(env_, path, number, &contents, &visitor, icmp_.user_comparator());
   if (!s.ok()) return s;
   if (contents.torn_tail) {
     out_ << "end\tincomplete last edit (" << contents.torn_tail_bytes << " bytes, never synced)\n";

@@ -57,7 +57,7 @@ void Apply(const VersionEdit& edit, ManifestContents* out) {
 }  // namespace
 
 Status ReadManifest(Env* env, const std::string& path, uint64_t number, ManifestContents* out,
-                    const ManifestVisitor* visitor) {
+                    const ManifestVisitor* visitor, const Comparator* ucmp) {
   *out = ManifestContents();
   out->path = path;
   out->number = number;
@@ -69,7 +69,7 @@ Status ReadManifest(Env* env, const std::string& path, uint64_t number, Manifest
   std::string record;
   while (reader.ReadRecord(&record)) {
     VersionEdit edit;
-    s = edit.DecodeFrom(record);
+    s = edit.DecodeFrom(record, ucmp);
     if (!s.ok()) {
       damage.Add(path + ": record at offset " + std::to_string(reader.LastRecordOffset()) +
                  " is not a valid edit: " + s.ToString());

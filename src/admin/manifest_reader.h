@@ -60,11 +60,14 @@ struct ManifestVisitor {
   std::function<void(const std::string& line)> on_damage;
 };
 
-// Reads the MANIFEST at path (file number `number`) into *out. Returns the
-// Env's error if it cannot be opened or read; damage is not an error here:
-// it is listed in out->damage and reading goes on after it.
+// Reads the MANIFEST at path (file number `number`) into *out, checking key
+// order with user comparator ucmp (edits of a MANIFEST naming another
+// comparator are read without that check). Returns the Env's error if it
+// cannot be opened or read; damage is not an error here: it is listed in
+// out->damage and reading goes on after it.
 Status ReadManifest(Env* env, const std::string& path, uint64_t number, ManifestContents* out,
-                    const ManifestVisitor* visitor = nullptr);
+                    const ManifestVisitor* visitor = nullptr,
+                    const Comparator* ucmp = BytewiseComparator());
 
 // Violations of the level invariants (levels >= 1 sorted by key with disjoint
 // key ranges), one line each naming the MANIFEST and the files.

@@ -237,7 +237,7 @@ class Repairer {
         env_(options_.env != nullptr ? options_.env : Env::Default()),
         progress_fn_(options.progress),
         report_(report),
-        icmp_(BytewiseComparator()) {
+        icmp_(options_.comparator != nullptr ? options_.comparator : BytewiseComparator()) {
     table_options_ = TableOptionsFromOptions(options_, &icmp_);
   }
 
@@ -315,7 +315,8 @@ void Repairer::ReadOldManifest() {
     report_->warnings.push_back("CURRENT is missing or damaged (" + s.ToString() +
                                 "); read the newest MANIFEST present, " + name);
   }
-  s = tools::ReadManifest(env_, dbname_ + "/" + name, number, &old_);
+  s = tools::ReadManifest(env_, dbname_ + "/" + name, number, &old_, nullptr,
+                          icmp_.user_comparator());
   if (!s.ok()) {
     report_->warnings.push_back(name + " cannot be read: " + s.ToString());
     return;
@@ -328,7 +329,7 @@ void Repairer::ReadOldManifest() {
   std::string why_not;
   if (!old_.damage.empty()) {
     why_not = old_.damage.front();
-  } else if (old_.comparator != BytewiseComparator()->Name()) {
+  } else if (old_.comparator != icmp_.user_comparator()->Name()) {
     why_not = "it names comparator " + tools::EscapeAll(old_.comparator);
   } else if (!tools::CheckLevels(old_, icmp_).empty()) {
     why_not = tools::CheckLevels(old_, icmp_).front();
@@ -717,7 +718,7 @@ Status Repairer::Install() {
 
   const uint64_t manifest_number = next_number_++;
   VersionEdit edit;
-  edit.SetComparatorName(BytewiseComparator()->Name());
+  edit.SetComparatorName(icmp_.user_comparator()->Name());
   edit.SetLogNumber(log_number);
   edit.SetNextFileNumber(next_number_);
   edit.SetLastSequence(max_sequence_);

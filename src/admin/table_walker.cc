@@ -201,7 +201,7 @@ void TableWalker::ReadProperties() {
       found = usable;
       handle = h;
     }
-    if (usable && (it->key() == kPropertiesBlockName || it->key() == kFilterBlockName ||
+    if (usable && (it->key() == kPropertiesBlockName || it->key().starts_with("filter.") ||
                    it->key() == kSalvageBlockName)) {
       data_end = std::min(data_end, h.offset());
     }

@@ -26,7 +26,7 @@ class Verifier {
         env_(options.env != nullptr ? options.env : Env::Default()),
         options_(options),
         report_(report),
-        icmp_(BytewiseComparator()) {}
+        icmp_(options.comparator != nullptr ? options.comparator : BytewiseComparator()) {}
 
   Status Run();
 
@@ -95,7 +95,7 @@ bool Verifier::ReadLiveManifest() {
   }
   const std::string path = dbname_ + "/" + name;
   report_->manifest = name;
-  s = tools::ReadManifest(env_, path, number, &manifest_);
+  s = tools::ReadManifest(env_, path, number, &manifest_, nullptr, icmp_.user_comparator());
   if (!s.ok()) {
     Problem(path + ": cannot be read: " + s.ToString());
     return false;
@@ -106,9 +106,9 @@ bool Verifier::ReadLiveManifest() {
     Note(path + ": incomplete last edit (" + Num(manifest_.torn_tail_bytes) +
          " bytes), cut by a crash before it was synced; Open ignores it");
   }
-  if (manifest_.has_comparator && manifest_.comparator != BytewiseComparator()->Name()) {
+  if (manifest_.has_comparator && manifest_.comparator != icmp_.user_comparator()->Name()) {
     Problem(path + ": written with comparator " + tools::EscapeAll(manifest_.comparator) +
-            ", this build knows only " + BytewiseComparator()->Name());
+            ", not " + icmp_.user_comparator()->Name() + " (VerifyOptions::comparator)");
   }
   for (std::string& line : tools::CheckLevels(manifest_, icmp_)) Problem(std::move(line));
   return true;
@@ -191,8 +191,9 @@ void Verifier::CheckTable(uint64_t number, const ManifestContents::LiveFile& liv
     // filter, properties, meta-index or index block — and the salvage block,
     // which reads use only when a data block is damaged. Damage reads
     // survive is still damage.
-    TableOptions table_options;
-    table_options.comparator = &icmp_;
+    Options db_options;
+    db_options.filter_policy = options_.filter_policy;
+    TableOptions table_options = TableOptionsFromOptions(db_options, &icmp_);
     std::unique_ptr<RandomAccessFile> file;
     std::unique_ptr<Table> table;
     s = env_->NewRandomAccessFile(path, &file);

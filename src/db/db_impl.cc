@@ -45,11 +45,12 @@ DBImpl::DBImpl(const Options& options, const std::string& dbname)
     : options_([&options] {
         Options o = options;
         if (o.env == nullptr) o.env = Env::Default();
+        if (o.comparator == nullptr) o.comparator = BytewiseComparator();
         return o;
       }()),
       dbname_(dbname),
       env_(options_.env),
-      icmp_(BytewiseComparator()),
+      icmp_(options_.comparator),
       block_cache_(NewLRUCache(options_.block_cache_size)),
       rate_limiter_(env_, options_.rate_limit_bytes_per_sec) {
   table_options_ = TableOptionsFromOptions(options_, &icmp_);
@@ -67,6 +68,38 @@ DBImpl::DBImpl(const Options& options, const std::string& dbname)
 }
 
 DBImpl::~DBImpl() { Close().PermitUncheckedError(); }
+
+Status DBImpl::GetApproximateSizes(const Range* ranges, int n, uint64_t* sizes) {
+  for (int i = 0; i < n; i++) sizes[i] = 0;
+  if (closed_.load(std::memory_order_acquire)) return ClosedError();
+  const std::shared_ptr<const ReadView> view = LoadView();
+  const Comparator* ucmp = icmp_.user_comparator();
+  for (int i = 0; i < n; i++) {
+    if (ucmp->Compare(ranges[i].start, ranges[i].limit) >= 0) continue;
+    // The largest internal key of a user key sorts first among its versions,
+    // so these bound every version of start and nothing of limit.
+    std::string start, limit;
+    AppendInternalKey(&start, ranges[i].start, kMaxSequenceNumber, kValueTypeForSeek);
+    AppendInternalKey(&limit, ranges[i].limit, kMaxSequenceNumber, kValueTypeForSeek);
+    uint64_t bytes = 0;
+    for (int level = 0; level < kNumLevels; level++) {
+      for (const FileRef& f : view->version->files(level)) {
+        if (icmp_.Compare(f->largest, start) < 0 || icmp_.Compare(f->smallest, limit) >= 0)
+          continue;
+        const uint64_t from =
+            icmp_.Compare(f->smallest, start) >= 0
+                ? 0
+                : table_cache_->ApproximateOffsetOf(f->number, f->file_size, start);
+        const uint64_t to = icmp_.Compare(f->largest, limit) < 0
+                                ? f->file_size
+                                : table_cache_->ApproximateOffsetOf(f->number, f->file_size, limit);
+        if (to > from) bytes += to - from;
+      }
+    }
+    sizes[i] = bytes;
+  }
+  return Status::OK();
+}
 
 Status DBImpl::Put(const WriteOptions& options, std::string_view key, std::string_view value) {
   WriteBatch batch;
@@ -541,6 +574,13 @@ Status DBImpl::BeginTransactionView(TransactionView* view) {
         "the database was opened with kSkipAnyCorrupted, which could keep a transaction whose "
         "inputs a damaged log lost; open it with kPointInTime (or kTolerateCorruptedTail, "
         "kAbsoluteConsistency)");
+  }
+  if (icmp_.user_comparator() != BytewiseComparator()) {
+    // The write buffer, its merge with the snapshot and the conflict
+    // tracker's ranges order keys bytewise.
+    return Status::NotSupported(
+        "transactions need the bytewise comparator",
+        std::string("the database uses ") + icmp_.user_comparator()->Name());
   }
   const uint64_t now = env_->NowMicros();
   MutexLock lock(&txn_mu_);

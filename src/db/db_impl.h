@@ -89,6 +89,7 @@ class DBImpl final : public DB {
   // db_properties.cc.
   bool GetProperty(std::string_view name, std::string* value) override EXCLUDES(mu_);
   Status Flush() override EXCLUDES(mu_);
+  Status GetApproximateSizes(const Range* ranges, int n, uint64_t* sizes) override EXCLUDES(mu_);
   Status CompactRange(const std::string* begin, const std::string* end) override EXCLUDES(mu_);
   Status Close() override EXCLUDES(mu_);
   Status Resume() override EXCLUDES(mu_);

@@ -7,6 +7,8 @@
 #include "db/db_impl.h"
 #include "db/write_batch_internal.h"
 #include "memtable/memtable.h"
+#include "table/filter_policy.h"
+#include "util/comparator.h"
 #include "wal/batch_reader.h"
 #include "wal/log_writer.h"
 
@@ -34,6 +36,24 @@ Status ValidateOptions(const Options& o) {
     return Status::InvalidArgument("block_size must be >= 64 and block_restart_interval >= 1");
   }
   if (o.max_open_files < 1) return Status::InvalidArgument("max_open_files must be >= 1");
+  if (o.comparator != nullptr && o.comparator != BytewiseComparator()) {
+    const char* name = o.comparator->Name();
+    if (name == nullptr || *name == '\0') return Status::InvalidArgument("comparator has no name");
+    if (std::string_view(name).starts_with("lsmkv.")) {
+      return Status::InvalidArgument("comparator name " + std::string(name),
+                                     "names starting with lsmkv. are reserved");
+    }
+  }
+  if (o.filter_policy != nullptr && BuiltinBloomBitsPerKey(o.filter_policy.get()) < 0) {
+    const char* name = o.filter_policy->Name();
+    if (name == nullptr || *name == '\0') {
+      return Status::InvalidArgument("filter policy has no name");
+    }
+    if (std::string_view(name).starts_with("lsmkv.")) {
+      return Status::InvalidArgument("filter policy name " + std::string(name),
+                                     "names starting with lsmkv. are reserved");
+    }
+  }
   if (o.table_format_version != 1 && o.table_format_version != 2) {
     return Status::InvalidArgument("table_format_version must be 1 or 2");
   }

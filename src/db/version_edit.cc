@@ -145,7 +145,6 @@ void VersionEdit::SetCompactPointer(int level, std::string internal_key) {
 void VersionEdit::AddFile(int level, const FileMetaData& f) {
   DCHECK(level >= 0 && level < kNumLevels);
   DCHECK(IsValidInternalKey(f.smallest) && IsValidInternalKey(f.largest));
-  DCHECK(InternalKeyComparator(BytewiseComparator()).Compare(f.smallest, f.largest) <= 0);
   DCHECK(f.smallest_seqno <= f.largest_seqno && f.largest_seqno <= kMaxSequenceNumber);
   DCHECK(f.num_deletions <= f.num_entries);
   FileMetaData copy = f;
@@ -210,14 +209,14 @@ void VersionEdit::EncodeTo(std::string* dst) const {
   PutVarint32(dst, kTagEndOfEdit);
 }
 
-Status VersionEdit::DecodeFrom(std::string_view src) {
+Status VersionEdit::DecodeFrom(std::string_view src, const Comparator* ucmp) {
   Clear();
-  Status s = DecodeRecords(src);
+  Status s = DecodeRecords(src, ucmp);
   if (!s.ok()) Clear();
   return s;
 }
 
-Status VersionEdit::DecodeRecords(std::string_view input) {
+Status VersionEdit::DecodeRecords(std::string_view input, const Comparator* ucmp) {
   uint32_t tag = 0;
   if (input.empty()) return Corrupt("empty input");
   if (!GetVarint32(&input, &tag)) return Corrupt("malformed first tag");
@@ -236,7 +235,8 @@ Status VersionEdit::DecodeRecords(std::string_view input) {
     return Corrupt("invalid format version " + std::to_string(version));
   }
 
-  const InternalKeyComparator icmp(BytewiseComparator());
+  const InternalKeyComparator icmp(ucmp);
+  const InternalKeyComparator* order = &icmp;
   for (size_t record = 1;; record++) {
     if (input.empty()) return Corrupt("truncated: no end-of-edit marker");
     if (!GetVarint32(&input, &tag)) {
@@ -255,6 +255,7 @@ Status VersionEdit::DecodeRecords(std::string_view input) {
         if (has_comparator_name_) return Corrupt("comparator given twice");
         if (!r.Bytes("name", &name)) return r.status();
         SetComparatorName(std::string(name));
+        if (name != ucmp->Name()) order = nullptr;
         break;
       }
 
@@ -313,7 +314,7 @@ Status VersionEdit::DecodeRecords(std::string_view input) {
       }
 
       case kTagNewFile: {
-        Status s = DecodeNewFile(&input, icmp);
+        Status s = DecodeNewFile(&input, order);
         if (!s.ok()) return s;
         break;
       }
@@ -328,7 +329,7 @@ Status VersionEdit::DecodeRecords(std::string_view input) {
   }
 }
 
-Status VersionEdit::DecodeNewFile(std::string_view* input, const InternalKeyComparator& icmp) {
+Status VersionEdit::DecodeNewFile(std::string_view* input, const InternalKeyComparator* icmp) {
   FieldReader r(input, "new file");
   int level = 0;
   FileMetaData f;
@@ -342,7 +343,7 @@ Status VersionEdit::DecodeNewFile(std::string_view* input, const InternalKeyComp
     return r.status();
   }
   const std::string which = "file " + std::to_string(f.number);
-  if (icmp.Compare(smallest, largest) > 0) {
+  if (icmp != nullptr && icmp->Compare(smallest, largest) > 0) {
     r.Fail(which + ": smallest key is after largest key");
   } else if (f.smallest_seqno > f.largest_seqno) {
     r.Fail(which + ": smallest seqno " + std::to_string(f.smallest_seqno) + " > largest seqno " +

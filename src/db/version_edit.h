@@ -114,18 +114,22 @@ class VersionEdit {
   // written with a newer format version, and Corruption with a message naming
   // the problem for any malformed input (unknown tag, truncated field, missing
   // or trailing data, level out of range, invalid internal key, smallest key
-  // after largest under the bytewise internal key order, inconsistent counts,
-  // a field given twice). On error the edit is left cleared. Never reads
-  // outside src and never allocates more than a small multiple of src.size().
-  Status DecodeFrom(std::string_view src);
+  // after largest in the internal key order of user comparator ucmp,
+  // inconsistent counts, a field given twice). An edit naming another
+  // comparator than ucmp's is decoded without the key order check (its order
+  // is unknown here; the caller reports the mismatch). On error the edit is
+  // left cleared. Never reads outside src and never allocates more than a
+  // small multiple of src.size().
+  Status DecodeFrom(std::string_view src, const Comparator* ucmp = BytewiseComparator());
 
   // A multi-line, human-readable rendering (binary bytes escaped as \xNN).
   std::string DebugString() const;
 
  private:
   // Helpers of DecodeFrom; on error they leave the edit partly filled.
-  Status DecodeRecords(std::string_view input);
-  Status DecodeNewFile(std::string_view* input, const InternalKeyComparator& icmp);
+  Status DecodeRecords(std::string_view input, const Comparator* ucmp);
+  // icmp == nullptr: the key order is unknown (not checked).
+  Status DecodeNewFile(std::string_view* input, const InternalKeyComparator* icmp);
 
   std::string comparator_name_;
   uint64_t log_number_ = 0;

@@ -381,7 +381,7 @@ Status VersionSet::Recover() {
   int edits = 0;
   while (reader.ReadRecord(&record) && read_status.ok()) {
     VersionEdit edit;
-    s = edit.DecodeFrom(record);
+    s = edit.DecodeFrom(record, icmp_->user_comparator());
     if (!s.ok()) {
       return Status::Corruption(manifest_path,
                                 "edit " + std::to_string(edits) + ": " + s.ToString());
@@ -524,7 +524,7 @@ Status VersionSet::LogAndApplyExclusive(VersionEdit* edit) {
   {
     // The record reads back (the MANIFEST is replayed with DecodeFrom).
     VersionEdit decoded;
-    DcheckOk(decoded.DecodeFrom(record));
+    DcheckOk(decoded.DecodeFrom(record, icmp_->user_comparator()));
     DCHECK_EQ(decoded.new_files().size(), edit->new_files().size());
     DCHECK(decoded.deleted_files() == edit->deleted_files());
   }

@@ -36,7 +36,10 @@ Table::Table(const TableOptions& options, std::unique_ptr<RandomAccessFile> file
       file_name_(file_name),
       internal_keys_(options.internal_keys),
       data_min_key_size_(internal_keys_ ? 8 : 0),
-      index_min_key_size_(options.comparator->MinimumKeySize()) {}
+      index_min_key_size_(options.comparator->MinimumKeySize()),
+      filter_block_name_(options.filter_policy != nullptr
+                             ? FilterBlockNameFor(options.filter_policy->Name())
+                             : std::string(kFilterBlockName)) {}
 
 Table::~Table() = default;
 
@@ -172,9 +175,12 @@ Status Table::ReadMetaIndex(MetaBlocks* meta, bool* metaindex_ok) {
   std::unique_ptr<Iterator> it(metaindex.NewIterator(BytewiseComparator(), 0, file_name_));
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
     BlockHandle* handle = nullptr;
-    if (it->key() == kFilterBlockName) {
+    BlockHandle other_filter;
+    if (it->key() == filter_block_name_) {
       handle = &meta->filter;
       meta->has_filter = true;
+    } else if (it->key().starts_with("filter.")) {
+      handle = &other_filter;  // another policy's: only bounds the data
     } else if (it->key() == kPropertiesBlockName) {
       handle = &meta->properties;
       meta->has_properties = true;
@@ -188,6 +194,9 @@ Status Table::ReadMetaIndex(MetaBlocks* meta, bool* metaindex_ok) {
     if (!handle->DecodeExactly(it->value()) || !BlockEnd(*handle, &end) ||
         end > metaindex_handle_.offset()) {
       return Corruption("bad meta block handle for " + EscapeBytes(it->key()));
+    }
+    if (handle == &other_filter) {
+      meta->other_filter_offset = std::min(meta->other_filter_offset, other_filter.offset());
     }
   }
   if (!it->status().ok()) return it->status();
@@ -217,18 +226,28 @@ Status Table::ReadPropertiesAndFilter(const MetaBlocks& meta) {
 
   data_end_ = meta.properties.offset();
   if (has_salvage_) data_end_ = std::min(data_end_, salvage_handle_.offset());
+  data_end_ = std::min(data_end_, meta.other_filter_offset);
   if (!meta.has_filter) return Status::OK();
   data_end_ = std::min(data_end_, meta.filter.offset());
   // Without the properties, the kind of key the filter holds is unknown.
   if (!has_properties_) return Status::OK();
   s = ReadVerifiedBlock(meta.filter, &contents);
   if (s.ok()) {
-    BloomFilterReader filter;
-    s = BloomFilterReader::Parse(std::string(contents.view()), &filter);
-    if (!s.ok()) return Corruption(std::string(s.message()));
     // A filter over other keys than this reader would probe with is
     // not used: it could rule out keys that are present.
-    if ((properties_.filter_user_keys == 1) == internal_keys_) filter_ = std::move(filter);
+    const bool usable = (properties_.filter_user_keys == 1) == internal_keys_;
+    if (options_.filter_policy != nullptr) {
+      // A user's filter is opaque: its checksum is all that is checked.
+      if (usable) {
+        policy_filter_.assign(contents.view());
+        has_policy_filter_ = true;
+      }
+    } else {
+      BloomFilterReader filter;
+      s = BloomFilterReader::Parse(std::string(contents.view()), &filter);
+      if (!s.ok()) return Corruption(std::string(s.message()));
+      if (usable) filter_ = std::move(filter);
+    }
   } else if (Tolerable(s)) {
     NoteDamage("filter block damaged (" + Detail(s) + "): opened without the filter");
   } else {
@@ -588,9 +607,9 @@ Status Table::InternalGet(
   if (internal_keys_ && internal_key.size() < 8) {
     return Status::InvalidArgument("internal key shorter than 8 bytes", EscapeBytes(internal_key));
   }
-  if (!filter_.empty()) {
+  if (!filter_.empty() || has_policy_filter_) {
     BumpCounter(options_.counters, &TableCounters::bloom_checks);
-    if (!filter_.KeyMayMatch(internal_keys_ ? ExtractUserKey(internal_key) : internal_key)) {
+    if (!KeyMayMatch(internal_keys_ ? ExtractUserKey(internal_key) : internal_key)) {
       BumpCounter(options_.counters, &TableCounters::bloom_useful);
       return Status::OK();
     }
@@ -615,6 +634,9 @@ uint64_t Table::ApproximateOffsetOf(std::string_view key) const {
   return data_end_;
 }
 
-bool Table::KeyMayMatch(std::string_view user_key) const { return filter_.KeyMayMatch(user_key); }
+bool Table::KeyMayMatch(std::string_view user_key) const {
+  if (has_policy_filter_) return options_.filter_policy->KeyMayMatch(user_key, policy_filter_);
+  return filter_.KeyMayMatch(user_key);
+}
 
 }  // namespace lsmkv

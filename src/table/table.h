@@ -159,6 +159,9 @@ class Table {
     BlockHandle properties;
     bool has_filter = false;
     bool has_properties = false;
+    // Where the first filter of another policy starts (the data blocks end
+    // before it); UINT64_MAX if there is none.
+    uint64_t other_filter_offset = UINT64_MAX;
   };
   // Reads the meta-index at metaindex_handle_ into *meta and salvage_handle_
   // / has_salvage_, checking that every handle ends before it. Tolerable
@@ -215,7 +218,14 @@ class Table {
   uint32_t format_version_ = 1;
   BlockHandle metaindex_handle_;
   std::unique_ptr<Block> index_block_;
+  // The meta-index key of the filter this reader uses ("filter.<name>" of
+  // options_.filter_policy, else of the built-in bloom filter).
+  const std::string filter_block_name_;
+  // The built-in filter, parsed (options_.filter_policy unset) ...
   BloomFilterReader filter_;
+  // ... or the filter of options_.filter_policy, probed through it.
+  std::string policy_filter_;
+  bool has_policy_filter_ = false;
   TableProperties properties_;
   bool has_properties_ = true;
   bool has_salvage_ = false;

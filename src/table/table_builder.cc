@@ -3,6 +3,7 @@
 #include <zstd.h>
 
 #include <chrono>
+#include <vector>
 
 #include "base/dbformat.h"
 #include "table/block_builder.h"
@@ -29,12 +30,39 @@ struct TableBuilder::Rep {
         version(opt.format_version == 1 ? 1 : kTableFormatVersion),
         data_block(opt.block_restart_interval),
         index_block(1) {
-    if (options.bloom_bits_per_key > 0) {
+    if (options.filter_policy == nullptr && options.bloom_bits_per_key > 0) {
       filter = std::make_unique<BloomFilterBuilder>(options.bloom_bits_per_key);
     }
     if (options.compression == CompressionType::kZstd) zstd_context = ZSTD_createCCtx();
   }
   ~Rep() { ZSTD_freeCCtx(zstd_context); }
+
+  // Keeps user_key for the policy's filter unless it repeats the last one.
+  void AddPolicyKey(std::string_view user_key) {
+    const size_t end = policy_key_ends.empty() ? 0 : policy_key_ends.back();
+    if (!policy_key_ends.empty() &&
+        std::string_view(policy_keys).substr(end - last_policy_key_size) == user_key) {
+      return;
+    }
+    policy_keys.append(user_key);
+    policy_key_ends.push_back(policy_keys.size());
+    last_policy_key_size = user_key.size();
+  }
+  size_t last_policy_key_size = 0;
+
+  // The policy's filter over every distinct user key added.
+  std::string PolicyFilter() const {
+    std::vector<std::string_view> keys;
+    keys.reserve(policy_key_ends.size());
+    size_t start = 0;
+    for (size_t end : policy_key_ends) {
+      keys.emplace_back(policy_keys.data() + start, end - start);
+      start = end;
+    }
+    std::string out;
+    options.filter_policy->CreateFilter(keys.data(), keys.size(), &out);
+    return out;
+  }
 
   Status Fail(Status s) {
     if (status.ok()) status = std::move(s);
@@ -90,6 +118,10 @@ struct TableBuilder::Rep {
   BlockBuilder index_block;
   SalvageBuilder salvage;  // version 2
   std::unique_ptr<BloomFilterBuilder> filter;
+  // With options.filter_policy: the distinct user keys added so far, back to
+  // back, and where each ends (the policy gets them all at Finish).
+  std::string policy_keys;
+  std::vector<size_t> policy_key_ends;
   std::string last_key;
   TableProperties properties;
 
@@ -136,6 +168,8 @@ Status TableBuilder::Add(std::string_view key, std::string_view value) {
     r.pending_index_entry = false;
   }
   if (r.filter != nullptr) r.filter->AddKey(r.internal_keys ? ExtractUserKey(key) : key);
+  if (r.options.filter_policy != nullptr)
+    r.AddPolicyKey(r.internal_keys ? ExtractUserKey(key) : key);
   if (r.internal_keys && (ExtractTag(key) & 0xff) == kTypeDeletion) r.properties.num_deletions++;
   if (r.properties.num_entries == 0) r.properties.smallest_key.assign(key.data(), key.size());
   r.properties.num_entries++;
@@ -162,6 +196,12 @@ Status TableBuilder::Finish() {
     std::string encoded;
     filter_handle.EncodeTo(&encoded);
     metaindex.Add(kFilterBlockName, encoded);
+  } else if (r.options.filter_policy != nullptr) {
+    BlockHandle filter_handle;
+    r.WriteBlock(r.PolicyFilter(), CompressionType::kNone, &filter_handle);
+    std::string encoded;
+    filter_handle.EncodeTo(&encoded);
+    metaindex.Add(FilterBlockNameFor(r.options.filter_policy->Name()), encoded);
   }
 
   TableProperties& p = r.properties;

@@ -81,6 +81,16 @@ Status TableCache::Verify(uint64_t file_number, uint64_t file_size, uint64_t* nu
   return s;
 }
 
+uint64_t TableCache::ApproximateOffsetOf(uint64_t file_number, uint64_t file_size,
+                                         std::string_view internal_key) {
+  Cache::Handle* handle = nullptr;
+  if (!FindTable(file_number, file_size, &handle).ok()) return 0;
+  const auto* table = static_cast<const Table*>(cache_->Value(handle));
+  const uint64_t offset = table->ApproximateOffsetOf(internal_key);
+  cache_->Release(handle);
+  return offset;
+}
+
 void TableCache::Evict(uint64_t file_number) {
   char key[8];
   EncodeFixed64(key, file_number);

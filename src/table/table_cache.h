@@ -57,6 +57,13 @@ class TableCache {
   // opening the table are returned.
   Status Verify(uint64_t file_number, uint64_t file_size, uint64_t* num_entries);
 
+  // Table::ApproximateOffsetOf(internal_key) on the table of file_number:
+  // the approximate byte offset in the file where internal_key's data would
+  // be. A table that cannot be opened counts as 0 bytes (the error is not
+  // returned: sizes are estimates and a damaged table is reported by reads).
+  uint64_t ApproximateOffsetOf(uint64_t file_number, uint64_t file_size,
+                               std::string_view internal_key);
+
   // Closes the table of file_number once no one uses it (call it before the
   // file is deleted). Does nothing if the table is not open.
   void Evict(uint64_t file_number);

@@ -10,9 +10,12 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 
+#include "lsmkv/filter_policy.h"
 #include "lsmkv/options.h"
+#include "table/filter_policy.h"
 #include "table/table_counters.h"
 #include "util/comparator.h"
 
@@ -36,8 +39,15 @@ struct TableOptions {
   // Compression of data blocks (meta, index and filter blocks are never
   // compressed). Default: kNone.
   CompressionType compression = CompressionType::kNone;
-  // Bloom filter bits per key; 0 (or less) writes no filter. Default: 10.
+  // Bloom filter bits per key of the built-in filter; 0 (or less) writes no
+  // built-in filter. Not used when filter_policy is set. Default: 10.
   int bloom_bits_per_key = 10;
+  // A user's filter policy (never the built-in one: TableOptionsFromOptions
+  // turns that into bloom_bits_per_key). Set: tables are written with its
+  // filter under "filter.<name>" and read with a filter only of that name.
+  // Unset: the built-in bloom filter ("filter.lsmkv.bloom") is written per
+  // bloom_bits_per_key and read whenever present. Default: unset.
+  std::shared_ptr<const FilterPolicy> filter_policy;
   // The keys are internal keys (docs/format/table.md, "internal key"): every
   // key must be at least 8 bytes, the filter is built over the user key part
   // and num_deletions is counted. False for tables of plain keys. Recorded in
@@ -63,8 +73,9 @@ struct TableOptions {
 
 // The table options a database opened with `options` writes and reads its
 // tables with: internal keys ordered by `internal_comparator` (which must
-// outlive the tables), block size, restart interval, compression, bloom
-// bits and table format version from `options`; no cache, counters or damage reporter (the caller
+// outlive the tables), block size, restart interval, compression, filter
+// (the built-in bloom's bits or a user's policy) and table format version
+// from `options`; no cache, counters or damage reporter (the caller
 // adds what it has).
 inline TableOptions TableOptionsFromOptions(const Options& options,
                                             const Comparator* internal_comparator) {
@@ -74,6 +85,11 @@ inline TableOptions TableOptionsFromOptions(const Options& options,
   t.block_restart_interval = options.block_restart_interval;
   t.compression = options.compression;
   t.bloom_bits_per_key = options.bloom_bits_per_key;
+  if (options.filter_policy != nullptr) {
+    const int builtin_bits = BuiltinBloomBitsPerKey(options.filter_policy.get());
+    t.bloom_bits_per_key = builtin_bits >= 0 ? builtin_bits : 0;
+    if (builtin_bits < 0) t.filter_policy = options.filter_policy;
+  }
   t.format_version = options.table_format_version;
   t.internal_keys = true;
   return t;
