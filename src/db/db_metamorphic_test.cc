@@ -2,10 +2,10 @@
 // (writes, batches, snapshots, point reads, iterators stepped across other
 // operations, flushes, CompactRange, close + reopen, simulated power loss);
 // the same sequence runs over several option sets (block size, restart
-// interval, compression, bloom bits, write buffer size, compaction threads,
-// paranoid checks, WAL recovery mode) and over a std::map model. Every read
-// result and the final contents must be the same everywhere: the option sets
-// change how data is laid out, never what a read returns.
+// interval, compression, bloom bits or a user's filter policy, write buffer
+// size, compaction threads, paranoid checks, WAL recovery mode) and over a std::map model. Every
+// read result and the final contents must be the same everywhere: the option sets change how data
+// is laid out, never what a read returns.
 //
 // Power loss. The FaultInjectionEnv keeps only what was synced. What survives
 // depends on timing (a small write buffer flushes unsynced writes to tables
@@ -22,6 +22,8 @@
 // Rerun one seed: METAMORPHIC_SEED=<seed> [METAMORPHIC_OPS=<n>]. Long run
 // (make metamorphic): METAMORPHIC_SECONDS=<s> [METAMORPHIC_SEED_BASE=<b>]
 // runs seeds b, b+1, ... until the time is up.
+#include <algorithm>
+#include <array>
 #include <chrono>
 #include <cinttypes>
 #include <cstdio>
@@ -40,6 +42,7 @@
 #include "lsmkv/compaction_filter.h"
 #include "lsmkv/db.h"
 #include "lsmkv/env.h"
+#include "lsmkv/filter_policy.h"
 #include "util/random.h"
 
 namespace lsmkv {
@@ -778,6 +781,39 @@ class DbRunner {
 
 // ---------------------------------------------------------------- option sets
 
+// A user's filter policy (Options::filter_policy): two probes into 16 bits
+// per key, hashed with std::hash. Coarse on purpose: many false positives,
+// never a false negative — reads must return the same as with any other.
+class TwoProbePolicy final : public FilterPolicy {
+ public:
+  const char* Name() const override { return "test.two-probe"; }
+  void CreateFilter(const std::string_view* keys, size_t n, std::string* dst) const override {
+    const size_t bits = std::max<size_t>(64, n * 16);
+    std::string filter((bits + 7) / 8, '\0');
+    for (size_t i = 0; i < n; i++) {
+      for (uint64_t h : Probes(keys[i])) {
+        const size_t bit = h % (filter.size() * 8);
+        filter[bit / 8] = static_cast<char>(filter[bit / 8] | (1 << (bit % 8)));
+      }
+    }
+    dst->append(filter);
+  }
+  bool KeyMayMatch(std::string_view key, std::string_view filter) const override {
+    if (filter.empty()) return true;
+    for (uint64_t h : Probes(key)) {
+      const size_t bit = h % (filter.size() * 8);
+      if ((filter[bit / 8] & (1 << (bit % 8))) == 0) return false;
+    }
+    return true;
+  }
+
+ private:
+  static std::array<uint64_t, 2> Probes(std::string_view key) {
+    const uint64_t h = std::hash<std::string_view>()(key);
+    return {h, (h >> 17) | (h << 47)};
+  }
+};
+
 // The option sets every sequence runs over. Each changes how data is laid out
 // and when it moves (flushes, compactions), never what a read may return.
 // The table format version is not among them: it is a TableOptions field that
@@ -846,8 +882,10 @@ std::vector<OptionSet> StandardOptionSets() {
          o->compaction_soft_limit = 0.5;
          o->max_background_compactions = 2;
        }},
-      {"zstd, 8 KiB buffer, 2 memtables, read-triggered compaction, paranoid checks",
+      {"zstd, 8 KiB buffer, 2 memtables, read-triggered compaction, paranoid checks, a user's "
+       "filter policy",
        [](Options* o) {
+         o->filter_policy = std::make_shared<TwoProbePolicy>();
          o->compression = CompressionType::kZstd;
          o->write_buffer_size = 8 * 1024;
          o->max_write_buffer_number = 2;
