@@ -1,0 +1,111 @@
+// lsmkv.Iterator and lsmkv.RawIterator: plyvel's iterators over a DB, a
+// snapshot, a prefixed DB or a transaction.
+//
+// Thread safety: an iterator may be shared between threads; each call holds
+// the iterator's mutex (and the DB's shared lock) with the GIL released.
+#ifndef LSMKV_BINDINGS_PYTHON_PY_ITERATOR_H_
+#define LSMKV_BINDINGS_PYTHON_PY_ITERATOR_H_
+
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include "lsmkv/iterator.h"
+#include "lsmkv/options.h"
+#include "py_common.h"
+
+namespace lsmkv_py {
+
+// What an Iterator covers and yields. Keys here carry strip bytes of a
+// prefixed DB's prefix; yielded keys drop them.
+struct IterSpec {
+  bool reverse = false;
+  bool include_key = true;
+  bool include_value = true;
+  std::optional<std::string> lower;  // with lower_incl
+  std::optional<std::string> upper;  // with upper_incl
+  bool lower_incl = true;
+  bool upper_incl = false;
+  std::optional<std::string> prefix;  // every key starts with it
+  size_t strip = 0;
+};
+
+// Builds a spec from plyvel's iterator arguments under the key prefix kp
+// (TypeError for prefix with start/stop or non-bytes arguments).
+IterSpec MakeSpec(const std::string& kp, bool reverse, py::object start, py::object stop,
+                  bool include_start, bool include_stop, py::object prefix, bool include_key,
+                  bool include_value);
+// The engine bounds implied by spec (exact for any comparator; the prefix
+// bound only with the bytewise comparator).
+void SetEngineBounds(const IterSpec& spec, bool bytewise, lsmkv::ReadOptions* ro);
+
+class PyIterator : public Child {
+ public:
+  // Opens the engine iterator with make(db) under state's shared lock and
+  // registers with registry (the DB's or a transaction's children); owner
+  // is the object it was made from (kept alive). RuntimeError if closed.
+  static std::unique_ptr<PyIterator> Create(
+      std::shared_ptr<DBState> state, ChildSet* registry, py::object owner, IterSpec spec, bool raw,
+      const std::function<std::unique_ptr<lsmkv::Iterator>(lsmkv::DB*)>& make);
+  ~PyIterator() override;
+
+  void DropEngineObjects() override;
+
+  // plyvel Iterator.
+  py::object Next();
+  py::object Prev();
+  void SeekToStart();
+  void SeekToStop();
+  void Seek(py::object target);
+  void Close();
+
+  // plyvel RawIterator.
+  bool RawValid();
+  void RawSeekToFirst();
+  void RawSeekToLast();
+  void RawSeek(py::object target);
+  void RawNext();
+  void RawPrev();
+  py::bytes RawKey();
+  py::bytes RawValue();
+  py::tuple RawItem();
+
+ private:
+  PyIterator() = default;
+  // Runs fn with the GIL released, the DB's shared lock and mu_ held;
+  // RuntimeError if the iterator or its DB is closed; then raises the
+  // engine iterator's error, if any.
+  template <typename F>
+  void Locked(F&& fn);
+  int Cmp(std::string_view a, std::string_view b) const { return state_->cmp->Compare(a, b); }
+  bool InRange(std::string_view k) const;
+  bool BelowRange(std::string_view t) const;
+  void Settle();  // valid_ = engine valid && in range
+  void First();
+  void Last();
+  void SeekBounded(std::string_view t);
+  void StepForward();
+  void StepBackward();
+  void Capture(std::string* key, std::string* value, bool want_value) const;
+  py::object MakeItem(const std::string& key, const std::string& value) const;
+
+  std::shared_ptr<DBState> state_;
+  ChildSet* registry_ = nullptr;
+  py::object owner_;
+  IterSpec spec_;
+  bool raw_ = false;
+  std::mutex mu_;
+  std::unique_ptr<lsmkv::Iterator> it_;  // guarded by mu_; nullptr once closed
+  bool valid_ = false;                   // guarded by mu_
+};
+
+// lsmkv.RawIterator: the same core, bound with plyvel's raw methods.
+struct PyRawIterator {
+  std::unique_ptr<PyIterator> core;
+};
+
+}  // namespace lsmkv_py
+
+#endif  // LSMKV_BINDINGS_PYTHON_PY_ITERATOR_H_

@@ -1,0 +1,205 @@
+# lsmkv.DB beyond plyvel's own suite: properties, closing, membership,
+# comparators with background work, prefixed DBs, snapshots, repair.
+import os
+
+import pytest
+
+import lsmkv
+
+
+def test_exception_hierarchy():
+    assert issubclass(lsmkv.IOError, lsmkv.Error)
+    assert issubclass(lsmkv.IOError, IOError)
+    assert issubclass(lsmkv.CorruptionError, lsmkv.Error)
+    assert issubclass(lsmkv.TransactionConflictError, lsmkv.TransactionError)
+    assert issubclass(lsmkv.TransactionError, lsmkv.Error)
+
+
+def test_contains_and_context_manager(tmp_path):
+    with lsmkv.DB(str(tmp_path), create_if_missing=True) as db:
+        db.put(b"a", b"1")
+        assert b"a" in db
+        assert b"b" not in db
+        assert not db.closed
+    assert db.closed
+    with pytest.raises(RuntimeError):
+        b"a" in db
+
+
+def test_properties(db):
+    for i in range(2000):
+        db.put(b"k%05d" % i, b"v" * 100)
+    db.compact_range()
+    stats = db.get_property(b"lsmkv.stats")
+    assert isinstance(stats, bytes) and stats
+    files = [int(db.get_property(b"lsmkv.num-files-at-level%d" % n)) for n in range(7)]
+    assert sum(files) >= 1
+    assert db.get_property(b"lsmkv.num-files-at-level99") is None
+    assert db.get_property(b"lsmkv.num-files-at-levelx") is None
+    sst = db.get_property(b"lsmkv.sstables")
+    assert b"--- level 0 ---" in sst and b"live table files:" in sst
+    assert int(db.get_property(b"lsmkv.approximate-memory-usage")) >= 0
+    assert db.get_property("lsmkv.levels").startswith(b"level")
+    assert db.get_property(b"leveldb.stats") is None
+    assert db.approximate_size(b"k", b"l") > 0
+    assert db.approximate_sizes((b"k", b"l"), (b"x", b"y"))[1] == 0
+
+
+def test_get_put_delete_types(db):
+    db.put(b"k", bytearray(b"v"), sync=True)
+    assert db.get(b"k") == b"v"
+    assert db.get(b"missing", b"d") == b"d"
+    with pytest.raises(TypeError):
+        db.put("str-key", b"v")
+    with pytest.raises(TypeError):
+        db.get(b"k", None, True)
+    db.delete(b"k", sync=True)
+    assert db.get(b"k") is None
+
+
+def test_closed_db_raises_everywhere(tmp_path):
+    db = lsmkv.DB(str(tmp_path), create_if_missing=True)
+    db.put(b"a", b"1")
+    it = db.iterator()
+    raw = db.raw_iterator()
+    sn = db.snapshot()
+    wb = db.write_batch()
+    pdb = db.prefixed_db(b"a")
+    db.close()
+    db.close()  # idempotent
+    for call in (lambda: next(it), lambda: raw.seek_to_first(), lambda: sn.get(b"a"),
+                 lambda: wb.put(b"x", b"y"), lambda: pdb.get(b""), lambda: db.iterator(),
+                 lambda: db.get_property(b"lsmkv.stats"), lambda: db.compact_range(),
+                 lambda: db.approximate_size(b"a", b"b"), lambda: db.transaction()):
+        with pytest.raises(RuntimeError):
+            call()
+
+
+def test_iterator_keeps_db_alive(tmp_path):
+    def make():
+        db = lsmkv.DB(str(tmp_path), create_if_missing=True)
+        db.put(b"a", b"1")
+        db.put(b"b", b"2")
+        return db.iterator(include_value=False)
+
+    it = make()  # the DB object is only referenced by the iterator now
+    assert list(it) == [b"a", b"b"]
+
+
+def test_close_db_while_iterator_open(tmp_path):
+    db = lsmkv.DB(str(tmp_path), create_if_missing=True)
+    for i in range(100):
+        db.put(b"%03d" % i, b"x")
+    it = db.iterator()
+    assert next(it)[0] == b"000"
+    sn_it = db.snapshot().iterator()
+    db.close()
+    with pytest.raises(RuntimeError):
+        next(it)
+    with pytest.raises(RuntimeError):
+        it.prev()
+    with pytest.raises(RuntimeError):
+        next(sn_it)
+    it.close()
+    # Reopening works: nothing kept the lock.
+    db2 = lsmkv.DB(str(tmp_path))
+    assert db2.get(b"050") == b"x"
+    db2.close()
+
+
+def test_comparator_with_flush_and_compaction(tmp_path):
+    def reverse_cmp(a, b):
+        return (a < b) - (a > b)
+
+    path = str(tmp_path)
+    db = lsmkv.DB(path, create_if_missing=True, comparator=reverse_cmp,
+                  comparator_name=b"test.Reverse", write_buffer_size=64 * 1024)
+    for i in range(3000):
+        db.put(b"%05d" % i, b"v" * 50)
+    db.compact_range()
+    keys = list(db.iterator(include_value=False))
+    assert keys == sorted(keys, reverse=True) and len(keys) == 3000
+    assert list(db.iterator(start=b"00010", stop=b"00005", include_value=False)) == \
+        [b"%05d" % i for i in range(10, 5, -1)]
+    db.close()
+    with pytest.raises(lsmkv.Error):
+        lsmkv.DB(path)  # the bytewise comparator does not match
+    lsmkv.repair_db(path, comparator=reverse_cmp, comparator_name=b"test.Reverse")
+    db = lsmkv.DB(path, comparator=reverse_cmp, comparator_name=b"test.Reverse")
+    assert db.get(b"01234") == b"v" * 50
+    db.close()
+
+
+def test_prefixed_db_and_snapshot(db):
+    a = db.prefixed_db(b"a:")
+    a.put(b"1", b"x")
+    a.put(b"2", b"y")
+    db.put(b"b:1", b"z")
+    assert a.prefix == b"a:" and a.db is db
+    assert b"1" in a and b"3" not in a
+    sn = a.snapshot()
+    a.delete(b"1")
+    assert sn.get(b"1") == b"x"
+    assert list(sn.iterator(include_value=False)) == [b"1", b"2"]
+    assert list(a.iterator(reverse=True)) == [(b"2", b"y")]
+    with a.write_batch(transaction=True) as wb:
+        wb.put(b"3", b"w")
+    assert db.get(b"a:3") == b"w"
+    sn.release()
+    with pytest.raises(RuntimeError):
+        sn.get(b"1")
+
+
+def test_write_batch_extras(db):
+    wb = db.write_batch()
+    wb.put(b"a", b"1")
+    assert wb.approximate_size() > 0
+    wb.write()
+    assert db.get(b"a") == b"1"
+
+
+def test_compression_options(tmp_path):
+    for c in (None, "snappy", "lz4", "zstd"):
+        d = lsmkv.DB(str(tmp_path / str(c)), create_if_missing=True, compression=c)
+        d.put(b"k", b"v" * 1000)
+        d.compact_range()
+        assert d.get(b"k") == b"v" * 1000
+        d.close()
+    with pytest.raises(ValueError):
+        lsmkv.DB(str(tmp_path / "bad"), create_if_missing=True, compression="gzip")
+    with pytest.raises(ValueError):
+        lsmkv.DB(str(tmp_path / "bad"), create_if_missing=True, wal_recovery_mode="nope")
+
+
+def test_destroy_db(tmp_path):
+    path = str(tmp_path / "x")
+    db = lsmkv.DB(path, create_if_missing=True)
+    db.put(b"a", b"b")
+    with pytest.raises(lsmkv.Error):
+        lsmkv.destroy_db(path)  # open
+    db.close()
+    lsmkv.destroy_db(path)
+    assert not os.path.exists(path)
+
+
+def test_open_errors(tmp_path):
+    with pytest.raises(lsmkv.Error):
+        lsmkv.DB(str(tmp_path / "missing"))
+    db = lsmkv.DB(str(tmp_path / "x"), create_if_missing=True)
+    with pytest.raises(lsmkv.IOError):
+        lsmkv.DB(str(tmp_path / "x"))  # locked by the open DB
+    db.close()
+    with pytest.raises(TypeError):
+        lsmkv.DB(str(tmp_path / "y"), create_if_missing=True, block_size="big")
+    with pytest.raises(ValueError):
+        lsmkv.DB(str(tmp_path / "y"), comparator=lambda a, b: 0)  # no comparator_name
+
+
+def test_raw_iterator_item(db):
+    db.put(b"a", b"1")
+    with db.raw_iterator() as it:
+        it.seek_to_first()
+        assert it.item() == (b"a", b"1")
+        it.next()
+        with pytest.raises(lsmkv.IteratorInvalidError):
+            it.next()
