@@ -231,6 +231,7 @@ py::object MakeIterator(std::shared_ptr<DBState> st, py::object owner, const std
     if (snap != nullptr) snap->Use(&ro);
     return db->NewIterator(ro);
   });
+  it->EnableReadAhead();  // a DB's or a snapshot's iterator: an immutable view
   return py::cast(std::move(it));
 }
 

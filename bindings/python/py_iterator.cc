@@ -110,10 +110,21 @@ PyIterator::~PyIterator() {
 void PyIterator::DropEngineObjects() {
   std::lock_guard lock(mu_);
   it_.reset();
+  ahead_.clear();
+  ahead_pos_ = ahead_len_ = 0;
+}
+
+void PyIterator::Unbuffer() {
+  if (ahead_pos_ == ahead_len_) return;
+  // The key exists in the iterator's view, so the seek lands on it whatever
+  // the direction.
+  it_->Seek(ahead_[ahead_pos_].key);
+  ahead_pos_ = ahead_len_ = 0;
+  Settle();
 }
 
 template <typename F>
-void PyIterator::Locked(F&& fn) {
+void PyIterator::Locked(F&& fn, bool check_status) {
   lsmkv::Status s;
   {
     py::gil_scoped_release nogil;
@@ -121,8 +132,9 @@ void PyIterator::Locked(F&& fn) {
     std::lock_guard lock(mu_);
     if (!state_->db) ThrowClosed();
     if (!it_) ThrowClosed("iterator is closed");
+    Unbuffer();
     fn();
-    if (!it_->Valid()) s = it_->status();
+    if (check_status && !it_->Valid()) s = it_->status();
   }
   if (!s.ok()) ThrowStatus(s);
 }
@@ -219,17 +231,54 @@ py::object PyIterator::MakeItem(const std::string& key, const std::string& value
 
 py::object PyIterator::Next() {
   std::string key, value;
-  bool got = false;
-  Locked([&] {
-    if (!valid_) return;
-    Capture(&key, &value, spec_.include_value);
-    got = true;
-    if (spec_.reverse) {
-      StepBackward();
-    } else {
-      StepForward();
+  if (read_ahead_) {
+    // Pop a read-ahead entry with the GIL held (no engine call). The Python
+    // objects are made after mu_ is released.
+    bool got = false;
+    {
+      std::lock_guard lock(mu_);
+      if (it_ && ahead_pos_ < ahead_len_) {
+        Ahead& a = ahead_[ahead_pos_++];
+        if (spec_.include_key) key.assign(a.key, std::min(spec_.strip, a.key.size()));
+        if (spec_.include_value) value.swap(a.value);
+        got = true;
+      }
     }
-  });
+    if (got) return MakeItem(key, value);
+  }
+  // An engine error met while stepping past the returned entry (or reading
+  // ahead) is raised by the next call, which finds the iterator invalid.
+  bool got = false;
+  lsmkv::Status error;
+  Locked(
+      [&] {
+        if (!valid_) {
+          if (!it_->Valid()) error = it_->status();
+          return;
+        }
+        Capture(&key, &value, spec_.include_value);
+        got = true;
+        const auto step = [this] {
+          if (spec_.reverse) {
+            StepBackward();
+          } else {
+            StepForward();
+          }
+        };
+        step();
+        if (!read_ahead_) return;
+        size_t bytes = 0;
+        while (valid_ && ahead_len_ < kReadAhead && bytes < kReadAheadBytes) {
+          if (ahead_.size() == ahead_len_) ahead_.emplace_back();
+          Ahead& a = ahead_[ahead_len_++];
+          a.key.assign(it_->key());
+          if (spec_.include_value) a.value.assign(it_->value());
+          bytes += a.key.size() + a.value.size();
+          step();
+        }
+      },
+      /*check_status=*/false);
+  if (!error.ok()) ThrowStatus(error);
   if (!got) throw py::stop_iteration();
   return MakeItem(key, value);
 }
@@ -404,11 +453,91 @@ py::tuple PyIterator::RawItem() {
   return py::make_tuple(MakeBytes(key), MakeBytes(value));
 }
 
+PyObject* PyIterator::NextSlot() {
+  if (read_ahead_) {
+    PyObject* key = nullptr;
+    PyObject* value = nullptr;
+    bool got = false;
+    {
+      // Bytes objects are not tracked by the garbage collector: making them
+      // runs no Python code, so mu_ may be held meanwhile.
+      std::lock_guard lock(mu_);
+      if (it_ && ahead_pos_ < ahead_len_) {
+        const Ahead& a = ahead_[ahead_pos_++];
+        got = true;
+        if (spec_.include_key) {
+          const size_t strip = std::min(spec_.strip, a.key.size());
+          key = PyBytes_FromStringAndSize(a.key.data() + strip,
+                                          static_cast<Py_ssize_t>(a.key.size() - strip));
+        }
+        if (spec_.include_value) {
+          value =
+              PyBytes_FromStringAndSize(a.value.data(), static_cast<Py_ssize_t>(a.value.size()));
+        }
+      }
+    }
+    if (got) {
+      if ((spec_.include_key && key == nullptr) || (spec_.include_value && value == nullptr)) {
+        Py_XDECREF(key);
+        Py_XDECREF(value);
+        return nullptr;  // MemoryError is set
+      }
+      if (key != nullptr && value != nullptr) {
+        PyObject* pair = PyTuple_New(2);
+        if (pair == nullptr) {
+          Py_DECREF(key);
+          Py_DECREF(value);
+          return nullptr;
+        }
+        PyTuple_SET_ITEM(pair, 0, key);  // steals
+        PyTuple_SET_ITEM(pair, 1, value);
+        return pair;
+      }
+      if (key != nullptr) return key;
+      if (value != nullptr) return value;
+      Py_RETURN_NONE;
+    }
+  }
+  return Next().release().ptr();
+}
+
+namespace {
+
+// tp_iternext of lsmkv.Iterator: NextSlot with C++ exceptions turned into
+// Python ones (StopIteration is the end: nullptr without an exception).
+const py::detail::type_info* g_iterator_type = nullptr;
+
+PyObject* IteratorNextSlot(PyObject* self) {
+  try {
+    auto* inst = reinterpret_cast<py::detail::instance*>(self);
+    PyIterator* it = inst->get_value_and_holder(g_iterator_type).value_ptr<PyIterator>();
+    if (it == nullptr) {
+      PyErr_SetString(PyExc_RuntimeError, "lsmkv.Iterator is not initialised");
+      return nullptr;
+    }
+    return it->NextSlot();
+  } catch (py::stop_iteration&) {
+    return nullptr;
+  } catch (py::error_already_set& e) {
+    e.restore();
+    return nullptr;
+  } catch (py::builtin_exception& e) {
+    e.set_error();
+    return nullptr;
+  } catch (const std::exception& e) {
+    PyErr_SetString(PyExc_RuntimeError, e.what());
+    return nullptr;
+  }
+}
+
+}  // namespace
+
 void RegisterIterators(py::module_& m) {
-  py::class_<PyIterator>(m, "Iterator",
-                         "An iterator over a DB, snapshot, prefixed DB or transaction (plyvel's "
-                         "Iterator): a cursor between entries.")
-      .def("__iter__", [](py::object self) { return self; })
+  py::class_<PyIterator> iterator_class(
+      m, "Iterator",
+      "An iterator over a DB, snapshot, prefixed DB or transaction (plyvel's "
+      "Iterator): a cursor between entries.");
+  iterator_class.def("__iter__", [](py::object self) { return self; })
       .def("__next__", &PyIterator::Next, "The entry after the cursor; moves past it.")
       .def("prev", &PyIterator::Prev, "The entry before the cursor; moves before it.")
       .def("seek_to_start", &PyIterator::SeekToStart,
@@ -420,6 +549,15 @@ void RegisterIterators(py::module_& m) {
       .def("close", &PyIterator::Close, "Releases the iterator; later use raises RuntimeError.")
       .def("__enter__", [](py::object self) { return self; })
       .def("__exit__", [](PyIterator& self, py::args) { self.Close(); });
+  // next(it) and for-loops call tp_iternext directly: point it at
+  // IteratorNextSlot instead of the generic slot that looks __next__ up and
+  // goes through pybind11's dispatcher (argument casting, type lookups) for
+  // every entry. it.__next__() keeps the pybind11 method; both run the same
+  // code.
+  g_iterator_type = py::detail::get_type_info(typeid(PyIterator));
+  auto* type = reinterpret_cast<PyTypeObject*>(iterator_class.ptr());
+  type->tp_iternext = &IteratorNextSlot;
+  PyType_Modified(type);
 
   py::class_<PyRawIterator>(m, "RawIterator",
                             "A thin wrapper of the engine iterator (plyvel's RawIterator).")

@@ -11,6 +11,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "lsmkv/iterator.h"
 #include "lsmkv/options.h"
@@ -53,8 +54,23 @@ class PyIterator : public Child {
 
   void DropEngineObjects() override;
 
+  // Lets __next__ read ahead: each engine round trip (GIL released, locks
+  // taken) captures up to kReadAhead entries, later __next__ calls pop them
+  // with the GIL held. Only for iterators over an immutable view (a DB's or
+  // a snapshot's, which pin their sequence): a transaction's iterator sees
+  // the transaction's later writes, so it must step live. Every other call
+  // first moves the engine iterator back to the first unread entry.
+  void EnableReadAhead() { read_ahead_ = true; }
+  static constexpr size_t kReadAhead = 64;
+  static constexpr size_t kReadAheadBytes = 64 * 1024;
+
   // plyvel Iterator.
   py::object Next();
+  // Next for the type's tp_iternext slot (RegisterIterators): a new
+  // reference, or nullptr at the end (no exception set) or on an error
+  // (exception set). Pops a read-ahead entry straight into bytes objects,
+  // without pybind11's call machinery; the rest goes through Next.
+  PyObject* NextSlot();
   py::object Prev();
   void SeekToStart();
   void SeekToStop();
@@ -75,10 +91,10 @@ class PyIterator : public Child {
  private:
   PyIterator() = default;
   // Runs fn with the GIL released, the DB's shared lock and mu_ held;
-  // RuntimeError if the iterator or its DB is closed; then raises the
-  // engine iterator's error, if any.
+  // RuntimeError if the iterator or its DB is closed; then (check_status)
+  // raises the engine iterator's error, if any.
   template <typename F>
-  void Locked(F&& fn);
+  void Locked(F&& fn, bool check_status = true);
   int Cmp(std::string_view a, std::string_view b) const { return state_->cmp->Compare(a, b); }
   bool InRange(std::string_view k) const;
   bool BelowRange(std::string_view t) const;
@@ -99,6 +115,20 @@ class PyIterator : public Child {
   std::mutex mu_;
   std::unique_ptr<lsmkv::Iterator> it_;  // guarded by mu_; nullptr once closed
   bool valid_ = false;                   // guarded by mu_
+  // Read ahead (EnableReadAhead): entries [ahead_pos_, ahead_len_) of ahead_
+  // were captured by __next__ but not yet returned; the engine iterator is
+  // past them. Guarded by mu_.
+  struct Ahead {
+    std::string key;  // the whole engine key (Unbuffer seeks to it)
+    std::string value;
+  };
+  bool read_ahead_ = false;
+  std::vector<Ahead> ahead_;
+  size_t ahead_pos_ = 0;
+  size_t ahead_len_ = 0;
+  // Moves the engine iterator back to the first unread entry and empties
+  // the read-ahead. REQUIRES: mu_ held, it_ set.
+  void Unbuffer();
 };
 
 // lsmkv.RawIterator: the same core, bound with plyvel's raw methods.

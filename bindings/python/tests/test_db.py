@@ -203,3 +203,67 @@ def test_raw_iterator_item(db):
         it.next()
         with pytest.raises(lsmkv.IteratorInvalidError):
             it.next()
+
+
+def _model_walk(db, keys, seed):
+    """Random next/prev/seek steps on a DB iterator (which reads ahead) and
+    on a plain list of the same keys; both must agree at every step."""
+    import random
+
+    rnd = random.Random(seed)
+    it = db.iterator()
+    pos = 0  # index of the entry the next next() returns; len(keys) = end
+    for step in range(3000):
+        op = rnd.randrange(10)
+        if op < 6:
+            if pos < len(keys):
+                assert next(it) == (keys[pos], b"v" + keys[pos]), step
+                pos += 1
+            else:
+                with pytest.raises(StopIteration):
+                    next(it)
+        elif op < 8:
+            if pos > 0:
+                assert it.prev() == (keys[pos - 1], b"v" + keys[pos - 1]), step
+                pos -= 1
+            else:
+                with pytest.raises(StopIteration):
+                    it.prev()
+        elif op == 8:
+            target = b"k%05d" % rnd.randrange(len(keys) + 10)
+            it.seek(target)
+            pos = sum(1 for k in keys if k < target)
+        else:
+            it.seek_to_start()
+            pos = 0
+
+
+def test_read_ahead_agrees_with_a_model_across_next_prev_and_seek(db):
+    keys = [b"k%05d" % i for i in range(0, 1000, 2)]
+    for k in keys:
+        db.put(k, b"v" + k)
+    for seed in range(5):
+        _model_walk(db, keys, seed)
+
+
+def test_read_ahead_sees_its_snapshot_not_later_writes(db):
+    for i in range(300):
+        db.put(b"a%04d" % i, b"old")
+    it = db.iterator()
+    first = next(it)  # reads ahead
+    for i in range(300):
+        db.put(b"a%04d" % i, b"new")
+    rest = list(it)
+    assert first == (b"a0000", b"old")
+    assert len(rest) == 299 and all(v == b"old" for _, v in rest)
+
+
+def test_close_with_read_ahead_pending_raises(tmp_path):
+    d = lsmkv.DB(str(tmp_path / "db"), create_if_missing=True)
+    for i in range(200):
+        d.put(b"k%04d" % i, b"v")
+    it = d.iterator()
+    next(it)  # the next entries are now read ahead
+    d.close()
+    with pytest.raises(RuntimeError):
+        next(it)
