@@ -17,6 +17,10 @@ packages=(
   prometheus-cpp-dev                 # lsmkv-server's --metrics-port
   nlohmann-json3-dev                 # `lsmkv load` of JSON lines
   redis-tools redis-server           # server tests (redis-cli) and the redis-benchmark comparison
+  python3-dev python3-pybind11       # the Python module (bindings/python), for /usr/bin/python3
+  python3-setuptools python3-pip     # `python3 -m pip install --no-build-isolation .`
+  python3-pytest                     # the Python module's tests
+  python3-plyvel python3-lmdb        # peers of the Python module's tests and benchmark
 )
 if [[ "${1:-}" == "--bench" ]]; then
   :  # nothing extra any more: the peers are in the default list
