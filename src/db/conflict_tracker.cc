@@ -87,7 +87,7 @@ SequenceNumber ConflictTracker::LastWrite(std::string_view key) const {
 bool ConflictTracker::WrittenInRangeAfter(const KeyRange& range, SequenceNumber start,
                                           std::string* key) const {
   auto it = range.lo ? latest_.lower_bound(*range.lo) : latest_.begin();
-  for (; it != latest_.end() && (!range.hi || it->first < *range.hi); ++it) {
+  for (; it != latest_.end() && range.BeforeHi(it->first, less_); ++it) {
     if (it->second > start) {
       *key = it->first;
       return true;
@@ -117,12 +117,12 @@ std::string PrintableKey(std::string_view key) {
 namespace {
 std::string RangeText(const KeyRange& r) {
   return "[" + (r.lo ? PrintableKey(*r.lo) : std::string("-inf")) + ", " +
-         (r.hi ? PrintableKey(*r.hi) : std::string("+inf")) + ")";
+         (r.hi ? PrintableKey(*r.hi) : std::string("+inf")) + (r.hi_inclusive ? "]" : ")");
 }
 }  // namespace
 
 Status ValidateTransaction(const ConflictTracker& tracker, const TxnValidation& v,
-                           const std::set<std::string_view>& group_keys) {
+                           const GroupKeys& group_keys) {
   if (v.expired != nullptr && v.expired->load(std::memory_order_acquire)) {
     return Status::Aborted("transaction expired",
                            "the conflict tracker outgrew max_transaction_tracker_bytes while it "
@@ -159,7 +159,7 @@ Status ValidateTransaction(const ConflictTracker& tracker, const TxnValidation& 
                     " after the iterator read it at " + std::to_string(range.since));
     }
     auto it = range.lo ? group_keys.lower_bound(*range.lo) : group_keys.begin();
-    if (it != group_keys.end() && range.Contains(*it)) {
+    if (it != group_keys.end() && range.Contains(*it, tracker.less())) {
       return Status::Busy(what, "range " + RangeText(range) + " read by an iterator: key " +
                                     PrintableKey(*it) +
                                     " written by a write committed just before in the same group");

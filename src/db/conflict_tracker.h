@@ -29,18 +29,30 @@
 
 #include "base/dbformat.h"
 #include "lsmkv/status.h"
+#include "util/comparator.h"
 
 namespace lsmkv {
 
-// A user-key range [lo, hi): an absent lo is the smallest key, an absent hi
+// A user-key range [lo, hi) — [lo, hi] with hi_inclusive — in the order of
+// the database's comparator: an absent lo is the smallest key, an absent hi
 // the end of the key space.
 struct KeyRange {
   std::optional<std::string> lo;
   std::optional<std::string> hi;
+  bool hi_inclusive = false;
   // Validation: a write in the range after this sequence conflicts.
   SequenceNumber since = 0;
-  bool Contains(std::string_view key) const { return (!lo || key >= *lo) && (!hi || key < *hi); }
+  // key is not past hi.
+  bool BeforeHi(std::string_view key, const ComparatorLess& less) const {
+    return !hi || (hi_inclusive ? !less(*hi, key) : less(key, *hi));
+  }
+  bool Contains(std::string_view key, const ComparatorLess& less) const {
+    return (!lo || !less(key, *lo)) && BeforeHi(key, less);
+  }
 };
+
+// Keys written by the members of a write group, in the database's order.
+using GroupKeys = std::set<std::string_view, ComparatorLess>;
 
 // What a transaction's commit must validate: nothing in keys or ranges may
 // have been written after start. Filled by the transaction; result and
@@ -62,6 +74,11 @@ struct TxnValidation {
 
 class ConflictTracker {
  public:
+  // Keys ordered by user comparator ucmp (which must outlive the tracker).
+  explicit ConflictTracker(const Comparator* ucmp = BytewiseComparator())
+      : less_(ucmp), latest_(less_) {}
+  const ComparatorLess& less() const { return less_; }
+
   // A registered transaction: when it began, and the flag ExpireOldest
   // sets (owned by the transaction, which outlives its registration).
   struct Registration {
@@ -105,8 +122,9 @@ class ConflictTracker {
  private:
   void Prune();
 
+  const ComparatorLess less_;
   std::multimap<SequenceNumber, Registration> running_;  // by start
-  std::map<std::string, SequenceNumber, std::less<>> latest_;
+  std::map<std::string, SequenceNumber, ComparatorLess> latest_;
   // Every recorded write in sequence order, for pruning.
   std::deque<std::pair<SequenceNumber, const std::string*>> log_;
   size_t memory_ = 0;
@@ -116,7 +134,7 @@ class ConflictTracker {
 // members of the same write group. OK, Busy naming the first conflict, or
 // Aborted if the transaction was expired.
 Status ValidateTransaction(const ConflictTracker& tracker, const TxnValidation& v,
-                           const std::set<std::string_view>& group_keys);
+                           const GroupKeys& group_keys);
 
 // A printable form of a key for messages: escapes, at most 64 bytes.
 std::string PrintableKey(std::string_view key);

@@ -52,6 +52,7 @@ DBImpl::DBImpl(const Options& options, const std::string& dbname)
       env_(options_.env),
       icmp_(options_.comparator),
       block_cache_(NewLRUCache(options_.block_cache_size)),
+      tracker_(options_.comparator),
       rate_limiter_(env_, options_.rate_limit_bytes_per_sec) {
   table_options_ = TableOptionsFromOptions(options_, &icmp_);
   table_options_.block_cache = block_cache_.get();
@@ -288,9 +289,9 @@ Status DBImpl::WriteImpl(const WriteOptions& options, WriteBatch* batch, TxnVali
 
 namespace {
 // Adds the keys of batch to *keys (views into batch).
-void AddBatchKeys(const WriteBatch* batch, std::set<std::string_view>* keys) {
+void AddBatchKeys(const WriteBatch* batch, GroupKeys* keys) {
   struct Collector : public WriteBatch::Handler {
-    std::set<std::string_view>* keys;
+    GroupKeys* keys;
     void Put(std::string_view key, std::string_view) override { keys->insert(key); }
     void Delete(std::string_view key) override { keys->insert(key); }
   } collector;
@@ -324,7 +325,7 @@ WriteBatch* DBImpl::BuildBatchGroup(Writer** last_writer) {
     any_txn |= w->txn != nullptr;
     *last_writer = w;
   }
-  std::set<std::string_view> group_keys;  // written by members so far
+  GroupKeys group_keys(ComparatorLess(icmp_.user_comparator()));  // written by members so far
   WriteBatch* result = nullptr;
   for (auto it = writers_.begin(); it != end; ++it) {
     Writer* w = *it;
@@ -574,13 +575,6 @@ Status DBImpl::BeginTransactionView(TransactionView* view) {
         "the database was opened with kSkipAnyCorrupted, which could keep a transaction whose "
         "inputs a damaged log lost; open it with kPointInTime (or kTolerateCorruptedTail, "
         "kAbsoluteConsistency)");
-  }
-  if (icmp_.user_comparator() != BytewiseComparator()) {
-    // The write buffer, its merge with the snapshot and the conflict
-    // tracker's ranges order keys bytewise.
-    return Status::NotSupported(
-        "transactions need the bytewise comparator",
-        std::string("the database uses ") + icmp_.user_comparator()->Name());
   }
   const uint64_t now = env_->NowMicros();
   MutexLock lock(&txn_mu_);

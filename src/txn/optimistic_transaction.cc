@@ -24,7 +24,10 @@ class OptimisticTransaction final : public Transaction {
  public:
   OptimisticTransaction(DBImpl* db, const WriteOptions& write_options,
                         const TransactionOptions& options)
-      : db_(db), write_options_(write_options), options_(options) {
+      : db_(db),
+        write_options_(write_options),
+        options_(options),
+        writes_(ComparatorLess(db->options().comparator)) {
     begin_micros_ = db_->options().env->NowMicros();
     init_status_ = db_->BeginTransactionView(&view_);
     sink_.ranges = &ranges_;

@@ -8,13 +8,6 @@ namespace lsmkv {
 
 namespace {
 
-// The smallest key greater than key.
-std::string Successor(std::string_view key) {
-  std::string s(key);
-  s.push_back('\0');
-  return s;
-}
-
 class TxnIterator final : public Iterator {
  public:
   TxnIterator(std::unique_ptr<Iterator> base, const TxnWriteMap* writes,
@@ -24,6 +17,7 @@ class TxnIterator final : public Iterator {
         writes_(writes),
         lower_(std::move(lower_bound)),
         upper_(std::move(upper_bound)),
+        less_(writes->key_comp()),
         sink_(sink == nullptr ? std::nullopt : std::optional<RangeSink>(*sink)) {}
 
   bool Valid() const override { return valid_; }
@@ -34,38 +28,40 @@ class TxnIterator final : public Iterator {
     base_->SeekToFirst();
     WSeekForward(lower_);
     FindForward();
-    SetCovered(lower_, valid_ ? Successor(key()) : upper_);
+    CoverFrom(lower_);
   }
 
   void SeekToLast() override {
     if (!StartRange()) return;
     forward_ = false;
     base_->SeekToLast();
-    WSeekBackwardBelow(upper_);
+    WSeekBackwardTo(upper_, /*inclusive=*/false);
     FindBackward();
-    SetCovered(valid_ ? std::string(key()) : lower_, upper_);
+    SetCovered(valid_ ? std::string(key()) : lower_, upper_, /*hi_inclusive=*/false);
   }
 
   void Seek(std::string_view target) override {
     if (!StartRange()) return;
     std::string t(target);
-    if (lower_ && t < *lower_) t = *lower_;
+    if (lower_ && less_(t, *lower_)) t = *lower_;
     forward_ = true;
     base_->Seek(t);
     WSeekForward(t);
     FindForward();
-    SetCovered(t, valid_ ? Successor(key()) : upper_);
+    CoverFrom(t);
   }
 
   void SeekForPrev(std::string_view target) override {
     if (!StartRange()) return;
-    std::optional<std::string> hi = Successor(target);
-    if (upper_ && *hi > *upper_) hi = upper_;
+    // Covered down from target (inclusive), or from the upper bound
+    // (exclusive) when target is not below it.
+    const bool at_upper = upper_ && !less_(target, *upper_);
+    std::optional<std::string> hi = at_upper ? upper_ : std::optional<std::string>(target);
     forward_ = false;
     base_->SeekForPrev(target);
-    WSeekBackwardBelow(hi);
+    WSeekBackwardTo(hi, /*inclusive=*/!at_upper);
     FindBackward();
-    SetCovered(valid_ ? std::string(key()) : lower_, hi);
+    SetCovered(valid_ ? std::string(key()) : lower_, std::move(hi), /*hi_inclusive=*/!at_upper);
   }
 
   void Next() override {
@@ -95,7 +91,7 @@ class TxnIterator final : public Iterator {
       const std::string current(key());
       forward_ = false;
       base_->SeekForPrev(current);
-      WSeekBackwardBelow(Successor(current));
+      WSeekBackwardTo(current, /*inclusive=*/true);
       FindBackward();
       DCHECK(valid_ && key() == current);
     }
@@ -122,15 +118,19 @@ class TxnIterator final : public Iterator {
  private:
   // --- the buffered writes: wit_ is meaningful only when w_valid_ ---
   bool WInBounds() const {
-    return w_valid_ && (!lower_ || wit_->first >= *lower_) && (!upper_ || wit_->first < *upper_);
+    return w_valid_ && (!lower_ || !less_(wit_->first, *lower_)) &&
+           (!upper_ || less_(wit_->first, *upper_));
   }
   void WSeekForward(const std::optional<std::string>& target) {
     wit_ = target ? writes_->lower_bound(*target) : writes_->begin();
     w_valid_ = wit_ != writes_->end();
   }
-  // Positions at the last buffered key below limit (no limit: the last).
-  void WSeekBackwardBelow(const std::optional<std::string>& limit) {
-    auto it = limit ? writes_->lower_bound(*limit) : writes_->end();
+  // Positions at the last buffered key below limit, or at or below it with
+  // inclusive (no limit: the last).
+  void WSeekBackwardTo(const std::optional<std::string>& limit, bool inclusive) {
+    auto it = !limit      ? writes_->end()
+              : inclusive ? writes_->upper_bound(*limit)
+                          : writes_->lower_bound(*limit);
     if (it == writes_->begin()) {
       w_valid_ = false;
     } else {
@@ -159,7 +159,7 @@ class TxnIterator final : public Iterator {
         valid_ = false;
         return;
       }
-      const int cmp = !wv ? -1 : !bv ? 1 : base_->key().compare(wit_->first);
+      const int cmp = !wv ? -1 : !bv ? 1 : Compare(base_->key(), wit_->first);
       valid_ = true;
       if (cmp < 0) {
         own_ = false;
@@ -184,7 +184,7 @@ class TxnIterator final : public Iterator {
         valid_ = false;
         return;
       }
-      const int cmp = !wv ? 1 : !bv ? -1 : base_->key().compare(wit_->first);
+      const int cmp = !wv ? 1 : !bv ? -1 : Compare(base_->key(), wit_->first);
       valid_ = true;
       if (cmp > 0) {
         own_ = false;
@@ -224,11 +224,22 @@ class TxnIterator final : public Iterator {
     if (!sink_ || range_ >= sink_->ranges->size()) return nullptr;
     return &(*sink_->ranges)[range_];
   }
-  // The range a seek covers: [lo, hi), nullopt meaning unbounded.
-  void SetCovered(std::optional<std::string> lo, std::optional<std::string> hi) {
+  // The range a seek covers: [lo, hi) or [lo, hi], nullopt meaning
+  // unbounded.
+  void SetCovered(std::optional<std::string> lo, std::optional<std::string> hi, bool hi_inclusive) {
     if (KeyRange* r = Range()) {
       r->lo = std::move(lo);
       r->hi = std::move(hi);
+      r->hi_inclusive = hi_inclusive;
+    }
+  }
+  // After a forward seek from lo: covered up to the current key (inclusive),
+  // or to the upper bound.
+  void CoverFrom(std::optional<std::string> lo) {
+    if (valid_) {
+      SetCovered(std::move(lo), std::string(key()), /*hi_inclusive=*/true);
+    } else {
+      SetCovered(std::move(lo), upper_, /*hi_inclusive=*/false);
     }
   }
   // After a forward move: covered up to the current key, or to the bound.
@@ -237,10 +248,12 @@ class TxnIterator final : public Iterator {
     if (r == nullptr || !r->hi) return;  // already to the end
     if (!valid_) {
       r->hi = upper_;
+      r->hi_inclusive = false;
       return;
     }
-    std::string next = Successor(key());
-    if (*r->hi < next) r->hi = std::move(next);
+    if (r->BeforeHi(key(), less_)) return;  // already covered
+    r->hi = std::string(key());
+    r->hi_inclusive = true;
   }
   // After a backward move: covered down to the current key, or to the bound.
   void ExtendBackward() {
@@ -250,12 +263,16 @@ class TxnIterator final : public Iterator {
       r->lo = lower_;
       return;
     }
-    if (*r->lo > key()) r->lo = std::string(key());
+    if (less_(key(), *r->lo)) r->lo = std::string(key());
   }
 
   std::unique_ptr<Iterator> base_;
   const TxnWriteMap* writes_;
   const std::optional<std::string> lower_, upper_;
+  const ComparatorLess less_;  // the database's key order
+  int Compare(std::string_view a, std::string_view b) const {
+    return less_.bytewise ? a.compare(b) : less_.cmp->Compare(a, b);
+  }
   std::optional<RangeSink> sink_;  // a copy: since is this iterator's
   size_t range_ = 0;
   TxnWriteMap::const_iterator wit_;

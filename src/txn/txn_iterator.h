@@ -14,11 +14,13 @@
 
 #include "db/conflict_tracker.h"
 #include "lsmkv/iterator.h"
+#include "util/comparator.h"
 
 namespace lsmkv {
 
-// key -> value, or nullopt for a buffered delete.
-using TxnWriteMap = std::map<std::string, std::optional<std::string>, std::less<>>;
+// key -> value, or nullopt for a buffered delete; in the database's key
+// order (construct it with the database's ComparatorLess).
+using TxnWriteMap = std::map<std::string, std::optional<std::string>, ComparatorLess>;
 
 // Where an iterator records the ranges it covers, appending to *ranges while
 // may_add() allows (it returns the error to report otherwise).
