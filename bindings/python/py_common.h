@@ -5,7 +5,13 @@
 // Thread safety: DBState is shared between threads; every use of the engine
 // holds DBState::mu shared with the GIL released, Close holds it exclusive.
 // Lock order: the GIL is never held while waiting for mu; mu before any
-// child's own mutex.
+// child's own mutex. A mutex a Python comparator may run under (the engine
+// calls it with the mutex held and takes the GIL) is only waited for with the
+// GIL released (LockReleasingGIL).
+//
+// A Python comparator must not use the database: it runs inside the
+// database's own calls (with their locks held). Every entry point checks
+// CheckNotInComparator and raises RuntimeError instead of deadlocking.
 #ifndef LSMKV_BINDINGS_PYTHON_PY_COMMON_H_
 #define LSMKV_BINDINGS_PYTHON_PY_COMMON_H_
 
@@ -41,6 +47,28 @@ extern Exceptions g_exc;
 // Raises the Python exception matching s (REQUIRES: !s.ok(), GIL held).
 [[noreturn]] void ThrowStatus(const lsmkv::Status& s);
 [[noreturn]] void ThrowClosed(const char* what = "database is closed");
+
+// How many Python comparator calls this thread is inside (PyComparator).
+extern thread_local int g_comparator_depth;
+// RuntimeError if this thread runs a Python comparator (REQUIRES: GIL held).
+inline void CheckNotInComparator() {
+  if (g_comparator_depth > 0) {
+    throw std::runtime_error(
+        "an lsmkv comparator cannot use a database: it runs inside the database's own calls");
+  }
+}
+
+// Locks m, the GIL held; if m is busy, waits with the GIL released (m's
+// holder may be waiting for the GIL, e.g. in a Python comparator).
+template <typename M>
+std::unique_lock<M> LockReleasingGIL(M& m) {
+  std::unique_lock<M> lock(m, std::try_to_lock);
+  if (!lock.owns_lock()) {
+    py::gil_scoped_release nogil;
+    lock.lock();
+  }
+  return lock;
+}
 
 // A bytes-like argument (bytes, bytearray, memoryview, any buffer; never
 // str). view stays valid while the argument object lives.
@@ -122,18 +150,21 @@ class DBState {
   // the database is closed.
   template <typename F>
   auto With(F&& fn) {
+    CheckNotInComparator();
     py::gil_scoped_release nogil;
     std::shared_lock lock(mu);
     if (!db) ThrowClosed();
     return fn(db.get());
   }
   bool closed() {
+    CheckNotInComparator();
     py::gil_scoped_release nogil;
     std::shared_lock lock(mu);
     return db == nullptr;
   }
   // Drops every child's engine objects, then closes the engine. REQUIRES:
-  // the GIL is not held. Idempotent (OK when already closed).
+  // the GIL is not held (callers from Python check CheckNotInComparator
+  // first). Idempotent (OK when already closed).
   lsmkv::Status Close();
 
   // Closes every database still open (the module's atexit hook).

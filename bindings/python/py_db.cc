@@ -140,6 +140,11 @@ class PySnapshot : public Child {
     });
   }
   ~PySnapshot() override { Close(); }
+  // close() / release() / __exit__ from Python.
+  void CloseChecked() {
+    CheckNotInComparator();
+    Close();
+  }
   void DropEngineObjects() override {
     std::lock_guard lock(mu);
     if (snap != nullptr && state->db) state->db->ReleaseSnapshot(snap);
@@ -174,6 +179,8 @@ class PyWriteBatch {
   std::string kp;
   bool sync = false;
   bool transaction = false;
+  // Held by write() across the engine's Write (which may call a Python
+  // comparator): taken with the GIL held only through LockReleasingGIL.
   std::mutex mu;
   lsmkv::WriteBatch batch;  // guarded by mu
 
@@ -185,18 +192,24 @@ class PyWriteBatch {
     std::string k = Prefixed(kp, key, "key");
     BytesArg v;
     ToBytes(value, "value", &v);
-    std::lock_guard lock(mu);
+    auto lock = LockReleasingGIL(mu);
     batch.Put(k, v.view);
   }
   void Delete(py::handle key) {
     CheckOpen();
     std::string k = Prefixed(kp, key, "key");
-    std::lock_guard lock(mu);
+    auto lock = LockReleasingGIL(mu);
     batch.Delete(k);
   }
   void Clear() {
-    std::lock_guard lock(mu);
+    CheckNotInComparator();
+    auto lock = LockReleasingGIL(mu);
     batch.Clear();
+  }
+  size_t ApproximateSize() {
+    CheckNotInComparator();
+    auto lock = LockReleasingGIL(mu);
+    return batch.ApproximateSize();
   }
   void Write() {
     lsmkv::WriteOptions wo;
@@ -328,6 +341,7 @@ void RegisterDB(py::module_& m) {
       .def(
           "close",
           [](PyDB& d) {
+            CheckNotInComparator();
             lsmkv::Status s;
             {
               py::gil_scoped_release nogil;
@@ -339,6 +353,7 @@ void RegisterDB(py::module_& m) {
       .def("__enter__", [](py::object self) { return self; })
       .def("__exit__",
            [](PyDB& d, py::args) {
+             CheckNotInComparator();
              lsmkv::Status s;
              {
                py::gil_scoped_release nogil;
@@ -533,21 +548,18 @@ void RegisterDB(py::module_& m) {
             return MakeRawIterator(sn.state, self, &sn, verify_checksums, fill_cache);
           },
           py::kw_only(), py::arg("verify_checksums") = false, py::arg("fill_cache") = true)
-      .def("close", &PySnapshot::Close, "Releases the snapshot; later reads raise RuntimeError.")
-      .def("release", &PySnapshot::Close, "Same as close().")
+      .def("close", &PySnapshot::CloseChecked,
+           "Releases the snapshot; later reads raise RuntimeError.")
+      .def("release", &PySnapshot::CloseChecked, "Same as close().")
       .def("__enter__", [](py::object self) { return self; })
-      .def("__exit__", [](PySnapshot& sn, py::args) { sn.Close(); });
+      .def("__exit__", [](PySnapshot& sn, py::args) { sn.CloseChecked(); });
 
   py::class_<PyWriteBatch>(m, "WriteBatch", "Writes applied atomically by write().")
       .def("put", &PyWriteBatch::Put, py::arg("key"), py::arg("value"))
       .def("delete", &PyWriteBatch::Delete, py::arg("key"))
       .def("clear", &PyWriteBatch::Clear)
       .def("write", &PyWriteBatch::Write, "Applies the batch (it is not cleared).")
-      .def("approximate_size",
-           [](PyWriteBatch& wb) {
-             std::lock_guard lock(wb.mu);
-             return wb.batch.ApproximateSize();
-           })
+      .def("approximate_size", &PyWriteBatch::ApproximateSize)
       .def("__enter__", [](py::object self) { return self; })
       .def("__exit__", [](PyWriteBatch& wb, py::object exc_type, py::object, py::object) {
         if (wb.transaction && !exc_type.is_none()) return;

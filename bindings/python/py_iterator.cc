@@ -75,15 +75,18 @@ void SetEngineBounds(const IterSpec& spec, bool bytewise, lsmkv::ReadOptions* ro
 
 std::unique_ptr<PyIterator> PyIterator::Create(
     std::shared_ptr<DBState> state, ChildSet* registry, py::object owner, IterSpec spec, bool raw,
-    const std::function<std::unique_ptr<lsmkv::Iterator>(lsmkv::DB*)>& make) {
+    const std::function<std::unique_ptr<lsmkv::Iterator>(lsmkv::DB*)>& make, std::mutex* outer_mu) {
   std::unique_ptr<PyIterator> self(new PyIterator());
   self->state_ = state;
   self->registry_ = registry;
+  self->outer_mu_ = outer_mu;
   self->owner_ = std::move(owner);
   self->spec_ = std::move(spec);
   self->raw_ = raw;
   PyIterator* p = self.get();
   state->With([&](lsmkv::DB* db) {
+    std::unique_lock<std::mutex> outer;
+    if (p->outer_mu_ != nullptr) outer = std::unique_lock(*p->outer_mu_);
     std::lock_guard lock(p->mu_);
     p->it_ = make(db);
     p->registry_->Add(p);
@@ -102,6 +105,8 @@ std::unique_ptr<PyIterator> PyIterator::Create(
 PyIterator::~PyIterator() {
   py::gil_scoped_release nogil;
   std::shared_lock db_lock(state_->mu);
+  std::unique_lock<std::mutex> outer;
+  if (outer_mu_ != nullptr) outer = std::unique_lock(*outer_mu_);
   registry_->Remove(this);
   std::lock_guard lock(mu_);
   it_.reset();
@@ -127,8 +132,11 @@ template <typename F>
 void PyIterator::Locked(F&& fn, bool check_status) {
   lsmkv::Status s;
   {
+    CheckNotInComparator();
     py::gil_scoped_release nogil;
     std::shared_lock db_lock(state_->mu);
+    std::unique_lock<std::mutex> outer;
+    if (outer_mu_ != nullptr) outer = std::unique_lock(*outer_mu_);
     std::lock_guard lock(mu_);
     if (!state_->db) ThrowClosed();
     if (!it_) ThrowClosed("iterator is closed");
@@ -230,13 +238,14 @@ py::object PyIterator::MakeItem(const std::string& key, const std::string& value
 }
 
 py::object PyIterator::Next() {
+  CheckNotInComparator();
   std::string key, value;
   if (read_ahead_) {
     // Pop a read-ahead entry with the GIL held (no engine call). The Python
     // objects are made after mu_ is released.
     bool got = false;
     {
-      std::lock_guard lock(mu_);
+      auto lock = LockReleasingGIL(mu_);
       if (it_ && ahead_pos_ < ahead_len_) {
         Ahead& a = ahead_[ahead_pos_++];
         if (spec_.include_key) key.assign(a.key, std::min(spec_.strip, a.key.size()));
@@ -353,10 +362,19 @@ void PyIterator::Seek(py::object target) {
 }
 
 void PyIterator::Close() {
+  CheckNotInComparator();
+  // The DB's shared lock (and the transaction's mutex) as in the destructor:
+  // once out of the registry, the DB's (or the transaction's) close no
+  // longer drops it_, so it must not end before it_ is reset.
   py::gil_scoped_release nogil;
+  std::shared_lock db_lock(state_->mu);
+  std::unique_lock<std::mutex> outer;
+  if (outer_mu_ != nullptr) outer = std::unique_lock(*outer_mu_);
   registry_->Remove(this);
   std::lock_guard lock(mu_);
   it_.reset();
+  ahead_.clear();
+  ahead_pos_ = ahead_len_ = 0;
 }
 
 bool PyIterator::RawValid() {
@@ -454,6 +472,7 @@ py::tuple PyIterator::RawItem() {
 }
 
 PyObject* PyIterator::NextSlot() {
+  CheckNotInComparator();
   if (read_ahead_) {
     PyObject* key = nullptr;
     PyObject* value = nullptr;
@@ -461,7 +480,7 @@ PyObject* PyIterator::NextSlot() {
     {
       // Bytes objects are not tracked by the garbage collector: making them
       // runs no Python code, so mu_ may be held meanwhile.
-      std::lock_guard lock(mu_);
+      auto lock = LockReleasingGIL(mu_);
       if (it_ && ahead_pos_ < ahead_len_) {
         const Ahead& a = ahead_[ahead_pos_++];
         got = true;

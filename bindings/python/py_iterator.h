@@ -47,9 +47,14 @@ class PyIterator : public Child {
   // Opens the engine iterator with make(db) under state's shared lock and
   // registers with registry (the DB's or a transaction's children); owner
   // is the object it was made from (kept alive). RuntimeError if closed.
+  // outer_mu (a transaction's mutex, which owner keeps alive) is held, after
+  // state's lock and before the iterator's, around every use of the engine
+  // iterator (make included): the engine's transaction and its iterators
+  // are for one thread at a time.
   static std::unique_ptr<PyIterator> Create(
       std::shared_ptr<DBState> state, ChildSet* registry, py::object owner, IterSpec spec, bool raw,
-      const std::function<std::unique_ptr<lsmkv::Iterator>(lsmkv::DB*)>& make);
+      const std::function<std::unique_ptr<lsmkv::Iterator>(lsmkv::DB*)>& make,
+      std::mutex* outer_mu = nullptr);
   ~PyIterator() override;
 
   void DropEngineObjects() override;
@@ -109,9 +114,12 @@ class PyIterator : public Child {
 
   std::shared_ptr<DBState> state_;
   ChildSet* registry_ = nullptr;
+  std::mutex* outer_mu_ = nullptr;  // see Create
   py::object owner_;
   IterSpec spec_;
   bool raw_ = false;
+  // Held around engine calls (which may call a Python comparator): taken
+  // with the GIL held only through LockReleasingGIL.
   std::mutex mu_;
   std::unique_ptr<lsmkv::Iterator> it_;  // guarded by mu_; nullptr once closed
   bool valid_ = false;                   // guarded by mu_

@@ -12,6 +12,7 @@
 namespace lsmkv_py {
 
 Exceptions g_exc;
+thread_local int g_comparator_depth = 0;
 
 void ThrowStatus(const lsmkv::Status& s) {
   PyObject* cls = g_exc.error;
@@ -54,6 +55,10 @@ void ToBytes(py::handle h, const char* what, BytesArg* out) {
 
 int PyComparator::Compare(std::string_view a, std::string_view b) const {
   py::gil_scoped_acquire gil;
+  struct Depth {
+    Depth() { ++g_comparator_depth; }
+    ~Depth() { --g_comparator_depth; }
+  } depth;
   try {
     py::object r = fn_(MakeBytes(a), MakeBytes(b));
     if (!PyLong_Check(r.ptr())) throw py::type_error("comparator must return an int");
@@ -76,14 +81,16 @@ std::mutex g_open_mu;
 std::set<DBState*> g_open;  // guarded by g_open_mu
 }  // namespace
 
+// CloseAll holds g_open_mu without the GIL while closing engines whose
+// background work may call a Python comparator: wait for it without the GIL.
 DBState::DBState() {
-  std::lock_guard lock(g_open_mu);
+  auto lock = LockReleasingGIL(g_open_mu);
   g_open.insert(this);
 }
 
 DBState::~DBState() {
   {
-    std::lock_guard lock(g_open_mu);
+    auto lock = LockReleasingGIL(g_open_mu);
     g_open.erase(this);
   }
   {

@@ -82,6 +82,7 @@ class PyStore {
     if (!s.ok()) ThrowStatus(s);
   }
   void Close() {
+    CheckNotInComparator();
     lsmkv::Status s;
     {
       py::gil_scoped_release nogil;

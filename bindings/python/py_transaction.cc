@@ -99,6 +99,9 @@ class PyTransaction : public Child {
   std::shared_ptr<DBState> state;
   py::object db_obj;
   ChildSet iterators;
+  // Serialises every use of txn and of its iterators (each iterator holds it
+  // around its engine calls). Lock order: DBState::mu, mu, iterators' set,
+  // an iterator's own mutex.
   std::mutex mu;
   std::unique_ptr<lsmkv::Transaction> txn;  // guarded by mu
   bool done = false;                        // guarded by mu
@@ -146,13 +149,14 @@ void RegisterTransaction(py::module_& m) {
             auto it = PyIterator::Create(
                 t.state, &t.iterators, self, std::move(spec), false,
                 [&](lsmkv::DB*) -> std::unique_ptr<lsmkv::Iterator> {
-                  std::lock_guard lock(t.mu);
+                  // t.mu is held (Create's outer_mu).
                   if (!t.txn || t.done) {
                     finished = true;
                     return std::unique_ptr<lsmkv::Iterator>(lsmkv::NewEmptyIterator());
                   }
                   return t.txn->NewIterator(ro);
-                });
+                },
+                &t.mu);
             if (finished) {
               PyErr_SetString(g_exc.transaction_error, "the transaction is finished");
               throw py::error_already_set();
@@ -172,6 +176,7 @@ void RegisterTransaction(py::module_& m) {
           "rollback", [](PyTransaction& t) { t.Finish(false); }, "Drops the buffered writes.")
       .def("__enter__", [](py::object self) { return self; })
       .def("__exit__", [](PyTransaction& t, py::object exc_type, py::object, py::object) {
+        CheckNotInComparator();
         bool open;
         {
           py::gil_scoped_release nogil;

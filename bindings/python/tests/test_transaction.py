@@ -1,4 +1,6 @@
 # Transactions from Python: commit, rollback, conflicts.
+import threading
+
 import pytest
 
 import lsmkv
@@ -71,3 +73,36 @@ def test_close_db_with_open_transaction(tmp_path):
     db.close()
     with pytest.raises(RuntimeError):
         t.commit()
+
+
+# The engine's Transaction is for one thread at a time: a step of the
+# transaction's iterator (here stopped in the comparator) must exclude the
+# transaction's writes from other threads.
+def test_transaction_iterator_step_excludes_transaction_writes(tmp_path):
+    state = {"armed": False, "put_done_early": None}
+
+    def cmp(a, b):
+        if state["armed"] and threading.current_thread().name == "A":
+            state["armed"] = False
+            writer = threading.Thread(target=t.put, args=(b"k5", b"w"))
+            writer.start()
+            writer.join(timeout=0.2)
+            state["put_done_early"] = not writer.is_alive()
+            state["writer"] = writer
+        return (a > b) - (a < b)
+
+    db = lsmkv.DB(str(tmp_path), create_if_missing=True, comparator=cmp, comparator_name="c")
+    for i in range(8):
+        db.put(b"k%d" % i, b"v")
+    t = db.transaction()
+    t.put(b"k3", b"own")
+    it = t.iterator()
+    state["armed"] = True
+    a = threading.Thread(target=lambda: it.seek(b"k2"), name="A")
+    a.start()
+    a.join()
+    state["writer"].join()
+    assert state["put_done_early"] is False
+    assert t.get(b"k5") == b"w"
+    t.rollback()
+    db.close()
