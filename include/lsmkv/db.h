@@ -133,8 +133,9 @@ class DB {
   virtual Status Resume() = 0;
 };
 
-// Removes the database at path and everything lsmkv created in it. Fails if
-// the database is open.
+// Removes the database at path and everything lsmkv created in it (RepairDB's
+// lost/ directory included; files lsmkv did not create are left, and so is
+// a directory holding them). Fails if the database is open.
 Status DestroyDB(const std::string& path, const Options& options);
 
 }  // namespace lsmkv

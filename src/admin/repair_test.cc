@@ -91,6 +91,41 @@ TEST_F(RepairTest, HealthyDatabaseLosesNothing) {
   ExpectVerifies();
 }
 
+// DestroyDB removes what RepairDB left in lost/ too (a repeated name's
+// ".N" copy included), and with it the directory; a file in lost/ that lsmkv
+// did not create is left, and so is lost/.
+TEST_F(RepairTest, DestroyRemovesTheLostDirectory) {
+  ASSERT_TRUE(Open().ok());
+  Fill(0, 300, 1, true);
+  Close();
+  ASSERT_TRUE(Repair().ok()) << Report();
+  ASSERT_TRUE(Repair().ok()) << Report();
+  {
+    // How RetireOldFiles names a file whose name is already in lost/.
+    std::unique_ptr<WritableFile> f;
+    ASSERT_TRUE(Env::Default()->NewWritableFile(dbname_ + "/lost/000007.sst.1", &f).ok());
+    ASSERT_TRUE(f->Close().ok());
+  }
+  ASSERT_TRUE(DestroyDB(dbname_, Options()).ok());
+  EXPECT_FALSE(Env::Default()->FileExists(dbname_ + "/lost"));
+  EXPECT_FALSE(Env::Default()->FileExists(dbname_));
+
+  ASSERT_TRUE(Open().ok());
+  Fill(0, 10, 1, true);
+  Close();
+  ASSERT_TRUE(Repair().ok()) << Report();
+  {
+    std::unique_ptr<WritableFile> f;
+    ASSERT_TRUE(Env::Default()->NewWritableFile(dbname_ + "/lost/notes.txt", &f).ok());
+    ASSERT_TRUE(f->Close().ok());
+  }
+  ASSERT_TRUE(DestroyDB(dbname_, Options()).ok());
+  EXPECT_TRUE(Env::Default()->FileExists(dbname_ + "/lost/notes.txt"));
+  std::vector<std::string> left;
+  ASSERT_TRUE(Env::Default()->GetChildren(dbname_ + "/lost", &left).ok());
+  EXPECT_EQ(std::vector<std::string>{"notes.txt"}, left);
+}
+
 // Format version 2: a flipped byte in a data block loses only the entry
 // group (restart interval) it lies in; the block's other groups are kept.
 TEST_F(RepairTest, FlippedByteInTableLosesOneEntryGroupAndNothingWrong) {

@@ -437,6 +437,28 @@ Status DestroyDB(const std::string& path, const Options& options) {
     Status r = env->RemoveFile(path + "/" + child);
     if (result.ok() && !r.ok()) result = r;
   }
+  // RepairDB's lost/: the database's earlier files, named as they were
+  // (a ".N" suffix when a name repeated). Anything else in it is left, and
+  // so is the directory then.
+  const std::string lost = path + "/lost";
+  std::vector<std::string> lost_children;
+  if (std::find(children.begin(), children.end(), "lost") != children.end() &&
+      env->GetChildren(lost, &lost_children).ok()) {
+    for (const std::string& child : lost_children) {
+      std::string_view name = child;
+      const size_t dot = name.rfind('.');
+      if (dot != std::string_view::npos && dot + 1 < name.size() &&
+          name.find_first_not_of("0123456789", dot + 1) == std::string_view::npos) {
+        name = name.substr(0, dot);  // a repeated name's ".N"
+      }
+      uint64_t number = 0;
+      FileType type;
+      if (!ParseFileName(std::string(name), &number, &type)) continue;
+      Status r = env->RemoveFile(lost + "/" + child);
+      if (result.ok() && !r.ok()) result = r;
+    }
+    env->RemoveDir(lost).PermitUncheckedError();
+  }
   env->UnlockFile(lock).PermitUncheckedError();
   env->RemoveFile(lockname).PermitUncheckedError();
   env->RemoveDir(path).PermitUncheckedError();
