@@ -206,6 +206,18 @@ class PyWriteBatch {
     auto lock = LockReleasingGIL(mu);
     batch.Clear();
   }
+  // Appends other's operations (keys as other stored them: with other's
+  // prefix, if it belongs to a prefixed DB). other may be this batch.
+  void Append(PyWriteBatch& other) {
+    CheckOpen();
+    lsmkv::WriteBatch copy;
+    {
+      auto lock = LockReleasingGIL(other.mu);
+      copy = other.batch;
+    }
+    auto lock = LockReleasingGIL(mu);
+    batch.Append(copy);
+  }
   size_t ApproximateSize() {
     CheckNotInComparator();
     auto lock = LockReleasingGIL(mu);
@@ -559,6 +571,8 @@ void RegisterDB(py::module_& m) {
       .def("delete", &PyWriteBatch::Delete, py::arg("key"))
       .def("clear", &PyWriteBatch::Clear)
       .def("write", &PyWriteBatch::Write, "Applies the batch (it is not cleared).")
+      .def("append", &PyWriteBatch::Append, py::arg("source"),
+           "Appends every operation of another write batch (plyvel 1.5.1).")
       .def("approximate_size", &PyWriteBatch::ApproximateSize)
       .def("__enter__", [](py::object self) { return self; })
       .def("__exit__", [](PyWriteBatch& wb, py::object exc_type, py::object, py::object) {

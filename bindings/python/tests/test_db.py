@@ -267,3 +267,22 @@ def test_close_with_read_ahead_pending_raises(tmp_path):
     d.close()
     with pytest.raises(RuntimeError):
         next(it)
+
+
+def test_write_batch_append_copies_operations_in_order(db):
+    wb = db.write_batch()
+    wb.put(b"a", b"1")
+    other = db.write_batch()
+    other.put(b"b", b"2")
+    other.delete(b"a")
+    wb.append(other)
+    wb.append(wb)  # itself: its operations once more
+    wb.write()
+    assert db.get(b"a") is None and db.get(b"b") == b"2"
+    p = db.prefixed_db(b"p-")
+    pwb = p.write_batch()
+    pwb.put(b"x", b"3")
+    wb2 = db.write_batch()
+    wb2.append(pwb)  # keys keep the prefix they were stored with
+    wb2.write()
+    assert db.get(b"p-x") == b"3"
