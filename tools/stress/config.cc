@@ -1,8 +1,12 @@
 #include "stress/config.h"
 
+#include <algorithm>
 #include <cinttypes>
 #include <cstdio>
+#include <memory>
 
+#include "lsmkv/filter_policy.h"
+#include "util/hash.h"
 #include "util/random.h"
 
 namespace lsmkv::stress {
@@ -22,6 +26,36 @@ const char* CompressionName(lsmkv::CompressionType type) {
   }
   return "?";
 }
+
+// A user's filter policy (Options::filter_policy) for the crash tests: three
+// probes of a 64-bit hash into 12 bits per distinct key. Its tables are read
+// with their filter only by this policy (a run reopening with the built-in
+// one reads them without filters).
+class StressFilterPolicy final : public lsmkv::FilterPolicy {
+ public:
+  const char* Name() const override { return "stress.hash-bits"; }
+  void CreateFilter(const std::string_view* keys, size_t n, std::string* dst) const override {
+    const size_t bytes = std::max<size_t>(8, (n * 12 + 7) / 8);
+    std::string bits(bytes, '\0');
+    for (size_t i = 0; i < n; i++) {
+      uint64_t h = lsmkv::Hash64(keys[i]);
+      for (int probe = 0; probe < 3; probe++, h = lsmkv::Mix64(h)) {
+        const uint64_t bit = h % (bytes * 8);
+        bits[bit / 8] = static_cast<char>(bits[bit / 8] | (1 << (bit % 8)));
+      }
+    }
+    dst->append(bits);
+  }
+  bool KeyMayMatch(std::string_view key, std::string_view filter) const override {
+    if (filter.empty()) return true;
+    uint64_t h = lsmkv::Hash64(key);
+    for (int probe = 0; probe < 3; probe++, h = lsmkv::Mix64(h)) {
+      const uint64_t bit = h % (filter.size() * 8);
+      if ((filter[bit / 8] & (1 << (bit % 8))) == 0) return false;
+    }
+    return true;
+  }
+};
 
 // Draws the DB options and the workload parameters from config->seed.
 void DrawFromSeed(Config* config) {
@@ -66,6 +100,9 @@ void DrawFromSeed(Config* config) {
   // No memtable filter, a tiny one (many false positives), the default.
   static constexpr double kFilterRatios[] = {0, 1.0 / 4096, 1.0 / 64};
   o.memtable_filter_ratio = kFilterRatios[rnd.Uniform(3)];
+  // A third of the runs write and read their tables' filters with a user's
+  // policy instead of the built-in bloom filter.
+  if (rnd.OneIn(3)) o.filter_policy = std::make_shared<StressFilterPolicy>();
 }
 
 }  // namespace
@@ -120,7 +157,7 @@ void PrintConfig(const Config& c, const char* mode) {
               "  write_buffer_size=%zu max_write_buffer_number=%d block_size=%zu "
               "block_restart_interval=%d compression=%s bloom_bits_per_key=%d wal_recovery_mode=%s "
               "paranoid_checks=%d wal_preallocate_bytes=%" PRIu64
-              " memtable_filter_ratio=%g\n"
+              " memtable_filter_ratio=%g filter_policy=%s\n"
               "  block_cache_size=%zu max_open_files=%d target_file_size=%" PRIu64
               " level0_file_limit=%d max_bytes_for_level_base=%" PRIu64
               " level_size_multiplier=%d max_manifest_file_size=%" PRIu64
@@ -136,13 +173,14 @@ void PrintConfig(const Config& c, const char* mode) {
               verify_only         ? 0
               : o.paranoid_checks ? 1
                                   : 0,
-              o.wal_preallocate_bytes, o.memtable_filter_ratio, o.block_cache_size,
-              o.max_open_files, o.target_file_size, o.level0_file_limit, o.max_bytes_for_level_base,
-              o.level_size_multiplier, o.max_manifest_file_size, o.max_background_compactions,
-              c.sync_percent, c.flush_one_in, c.compact_one_in, c.batch_keys_max, c.scan_keys_max,
-              c.db_path.c_str(), c.expected_path.c_str(), c.seed, c.threads, c.keys, c.seconds,
-              c.ops, OverrideFlags(c).c_str(), verify_only ? " --verify-only" : "",
-              verify_only ? "" : KillFlags(c).c_str());
+              o.wal_preallocate_bytes, o.memtable_filter_ratio,
+              o.filter_policy != nullptr ? o.filter_policy->Name() : "builtin-bloom",
+              o.block_cache_size, o.max_open_files, o.target_file_size, o.level0_file_limit,
+              o.max_bytes_for_level_base, o.level_size_multiplier, o.max_manifest_file_size,
+              o.max_background_compactions, c.sync_percent, c.flush_one_in, c.compact_one_in,
+              c.batch_keys_max, c.scan_keys_max, c.db_path.c_str(), c.expected_path.c_str(), c.seed,
+              c.threads, c.keys, c.seconds, c.ops, OverrideFlags(c).c_str(),
+              verify_only ? " --verify-only" : "", verify_only ? "" : KillFlags(c).c_str());
   std::fflush(stdout);
 }
 
