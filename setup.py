@@ -4,7 +4,7 @@
 #   /usr/bin/python3 -m pip install --no-build-isolation .
 #
 # The extension is built by the project's CMake (target lsmkv_python, Release,
-# for the interpreter running this script), then installed with its type stub.
+# for the interpreter running this script), then installed with its type hints (lsmkv.pyi).
 import os
 import shutil
 import subprocess
