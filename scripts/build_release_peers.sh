@@ -37,23 +37,9 @@ done
 
 readonly leveldb_version=1.23-4
 readonly rocksdb_version=7.8.3-2
-sudo_cmd=()
-[[ $(id -u) -eq 0 ]] || sudo_cmd=(sudo)
 
-ensure_deb_src() {
-  if apt-cache showsrc leveldb 2>/dev/null | grep -qx "Version: $leveldb_version"; then
-    return
-  fi
-  echo "build_release_peers: adding a deb-src entry for bookworm (/etc/apt/sources.list.d/lsmkv-deb-src.sources)"
-  "${sudo_cmd[@]}" tee /etc/apt/sources.list.d/lsmkv-deb-src.sources >/dev/null <<'EOF'
-Types: deb-src
-URIs: http://deb.debian.org/debian
-Suites: bookworm
-Components: main
-Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
-EOF
-  "${sudo_cmd[@]}" apt-get update -qq
-}
+# shellcheck source=deb_src.sh
+source "$(dirname "$0")/deb_src.sh"
 
 # build <package> <debian version> <cmake arguments...>
 build() {
@@ -65,7 +51,7 @@ build() {
     echo "build_release_peers: $package $version already built in $prefix"
     return
   fi
-  ensure_deb_src
+  ensure_deb_src build_release_peers leveldb "$leveldb_version"
   local work
   work=$(mktemp -d)
   local start=$SECONDS

@@ -49,25 +49,11 @@ readonly upstream=1.23
 src=$cache/leveldb-src-$version
 testfile=$src/db/c_test.c
 
-sudo_cmd=()
-[[ $(id -u) -eq 0 ]] || sudo_cmd=(sudo)
-ensure_deb_src() {
-  if apt-cache showsrc leveldb 2>/dev/null | grep -qx "Version: $version"; then
-    return
-  fi
-  echo "run_upstream_c_test: adding a deb-src entry for bookworm (/etc/apt/sources.list.d/lsmkv-deb-src.sources)"
-  "${sudo_cmd[@]}" tee /etc/apt/sources.list.d/lsmkv-deb-src.sources >/dev/null <<'SRC'
-Types: deb-src
-URIs: http://deb.debian.org/debian
-Suites: bookworm
-Components: main
-Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
-SRC
-  "${sudo_cmd[@]}" apt-get update -qq
-}
+# shellcheck source=../../scripts/deb_src.sh
+source "$(dirname "$0")/../../scripts/deb_src.sh"
 
 if [[ ! -f $testfile ]]; then
-  ensure_deb_src
+  ensure_deb_src run_upstream_c_test leveldb "$version"
   fetch=$(mktemp -d)
   (cd "$fetch" && apt-get source -qq --download-only "leveldb=$version" >/dev/null 2>&1 &&
      dpkg-source -x --no-check "leveldb_$version.dsc" out >/dev/null 2>&1) ||
