@@ -35,25 +35,11 @@ class Engine:
         self.open_fn = open_fn
 
 
-def lsmkv_engine(lsmkv):
+def plyvel_api_engine(module):
+    """lsmkv and plyvel share plyvel's API: the same calls, the same options."""
     class E:
         def __init__(self, path):
-            self.db = lsmkv.DB(path, create_if_missing=True, compression=None,
-                               bloom_filter_bits=10)
-            self.put, self.get = self.db.put, self.db.get
-
-        def scan(self):
-            return sum(1 for _ in self.db.iterator())
-
-        def close(self):
-            self.db.close()
-    return E
-
-
-def plyvel_engine(plyvel):
-    class E:
-        def __init__(self, path):
-            self.db = plyvel.DB(path, create_if_missing=True, compression=None,
+            self.db = module.DB(path, create_if_missing=True, compression=None,
                                 bloom_filter_bits=10)
             self.put, self.get = self.db.put, self.db.get
 
@@ -120,7 +106,7 @@ def main():
     import plyvel
 
     import lsmkv
-    engines = [("lsmkv", lsmkv_engine(lsmkv)), ("plyvel", plyvel_engine(plyvel)),
+    engines = [("lsmkv", plyvel_api_engine(lsmkv)), ("plyvel", plyvel_api_engine(plyvel)),
                ("lmdb", lmdb_engine(lmdb))]
     rnd = random.Random(42)
     keys = [b"%016d" % i for i in range(a.n)]

@@ -404,70 +404,45 @@ namespace {
 }
 }  // namespace
 
-void PyIterator::RawNext() {
+template <typename F>
+void PyIterator::WhenValid(F&& fn) {
   bool invalid = false;
   Locked([&] {
     if (!it_->Valid()) {
       invalid = true;
       return;
     }
-    it_->Next();
+    fn();
   });
   if (invalid) ThrowInvalid();
 }
 
+void PyIterator::RawNext() {
+  WhenValid([&] { it_->Next(); });
+}
+
 void PyIterator::RawPrev() {
-  bool invalid = false;
-  Locked([&] {
-    if (!it_->Valid()) {
-      invalid = true;
-      return;
-    }
-    it_->Prev();
-  });
-  if (invalid) ThrowInvalid();
+  WhenValid([&] { it_->Prev(); });
 }
 
 py::bytes PyIterator::RawKey() {
   std::string key;
-  bool invalid = false;
-  Locked([&] {
-    if (!it_->Valid()) {
-      invalid = true;
-      return;
-    }
-    key.assign(it_->key());
-  });
-  if (invalid) ThrowInvalid();
+  WhenValid([&] { key.assign(it_->key()); });
   return MakeBytes(key);
 }
 
 py::bytes PyIterator::RawValue() {
   std::string value;
-  bool invalid = false;
-  Locked([&] {
-    if (!it_->Valid()) {
-      invalid = true;
-      return;
-    }
-    value.assign(it_->value());
-  });
-  if (invalid) ThrowInvalid();
+  WhenValid([&] { value.assign(it_->value()); });
   return MakeBytes(value);
 }
 
 py::tuple PyIterator::RawItem() {
   std::string key, value;
-  bool invalid = false;
-  Locked([&] {
-    if (!it_->Valid()) {
-      invalid = true;
-      return;
-    }
+  WhenValid([&] {
     key.assign(it_->key());
     value.assign(it_->value());
   });
-  if (invalid) ThrowInvalid();
   return py::make_tuple(MakeBytes(key), MakeBytes(value));
 }
 

@@ -100,6 +100,10 @@ class PyIterator : public Child {
   // raises the engine iterator's error, if any.
   template <typename F>
   void Locked(F&& fn, bool check_status = true);
+  // The raw iterator's calls: Locked(fn) when the engine iterator is
+  // valid, else plyvel's IteratorInvalidError.
+  template <typename F>
+  void WhenValid(F&& fn);
   int Cmp(std::string_view a, std::string_view b) const { return state_->cmp->Compare(a, b); }
   bool InRange(std::string_view k) const;
   bool BelowRange(std::string_view t) const;
