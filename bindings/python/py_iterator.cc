@@ -102,7 +102,12 @@ std::unique_ptr<PyIterator> PyIterator::Create(
   return self;
 }
 
-PyIterator::~PyIterator() {
+PyIterator::~PyIterator() { Release(); }
+
+void PyIterator::Release() {
+  // The DB's shared lock (and the transaction's mutex): once out of the
+  // registry, the DB's (or the transaction's) close no longer drops it_, so
+  // it must not end before it_ is reset.
   py::gil_scoped_release nogil;
   std::shared_lock db_lock(state_->mu);
   std::unique_lock<std::mutex> outer;
@@ -110,6 +115,8 @@ PyIterator::~PyIterator() {
   registry_->Remove(this);
   std::lock_guard lock(mu_);
   it_.reset();
+  ahead_.clear();
+  ahead_pos_ = ahead_len_ = 0;
 }
 
 void PyIterator::DropEngineObjects() {
@@ -363,18 +370,7 @@ void PyIterator::Seek(py::object target) {
 
 void PyIterator::Close() {
   CheckNotInComparator();
-  // The DB's shared lock (and the transaction's mutex) as in the destructor:
-  // once out of the registry, the DB's (or the transaction's) close no
-  // longer drops it_, so it must not end before it_ is reset.
-  py::gil_scoped_release nogil;
-  std::shared_lock db_lock(state_->mu);
-  std::unique_lock<std::mutex> outer;
-  if (outer_mu_ != nullptr) outer = std::unique_lock(*outer_mu_);
-  registry_->Remove(this);
-  std::lock_guard lock(mu_);
-  it_.reset();
-  ahead_.clear();
-  ahead_pos_ = ahead_len_ = 0;
+  Release();
 }
 
 bool PyIterator::RawValid() {

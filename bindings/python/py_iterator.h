@@ -100,6 +100,10 @@ class PyIterator : public Child {
   // raises the engine iterator's error, if any.
   template <typename F>
   void Locked(F&& fn, bool check_status = true);
+  // Leaves the registry and frees the engine iterator and the read-ahead,
+  // under the DB's shared lock (and the transaction's mutex), GIL released.
+  // Idempotent (the destructor and Close).
+  void Release();
   // The raw iterator's calls: Locked(fn) when the engine iterator is
   // valid, else plyvel's IteratorInvalidError.
   template <typename F>
