@@ -282,7 +282,11 @@ py::object PyIterator::Next() {
           }
         };
         step();
+        ++engine_steps_;
         if (!read_ahead_) return;
+        // Everything read ahead before was returned (Next pops first), so
+        // the buffer refills from its start, reusing its strings' capacity.
+        ahead_pos_ = ahead_len_ = 0;
         size_t bytes = 0;
         while (valid_ && ahead_len_ < kReadAhead && bytes < kReadAheadBytes) {
           if (ahead_.size() == ahead_len_) ahead_.emplace_back();
@@ -537,6 +541,10 @@ void RegisterIterators(py::module_& m) {
       .def("seek", &PyIterator::Seek, py::arg("target"),
            "Moves the cursor before the first key >= target within the range.")
       .def("close", &PyIterator::Close, "Releases the iterator; later use raises RuntimeError.")
+      .def_property_readonly(
+          "_engine_steps", [](PyIterator& self) { return self.EngineSteps(); },
+          "How many times __next__ has called into the engine (for tests: with read-ahead, "
+          "about one call per 64 entries).")
       .def("__enter__", [](py::object self) { return self; })
       .def("__exit__", [](PyIterator& self, py::args) { self.Close(); });
   // next(it) and for-loops call tp_iternext directly: point it at

@@ -68,6 +68,12 @@ class PyIterator : public Child {
   void EnableReadAhead() { read_ahead_ = true; }
   static constexpr size_t kReadAhead = 64;
   static constexpr size_t kReadAheadBytes = 64 * 1024;
+  // How many __next__ calls went to the engine (the others were served
+  // from the read-ahead): what tests use to see that reading ahead works.
+  uint64_t EngineSteps() {
+    auto lock = LockReleasingGIL(mu_);
+    return engine_steps_;
+  }
 
   // plyvel Iterator.
   py::object Next();
@@ -140,6 +146,9 @@ class PyIterator : public Child {
   };
   bool read_ahead_ = false;
   std::vector<Ahead> ahead_;
+  // Calls of __next__ that went to the engine (the rest were served from
+  // ahead_). Guarded by mu_.
+  uint64_t engine_steps_ = 0;
   size_t ahead_pos_ = 0;
   size_t ahead_len_ = 0;
   // Moves the engine iterator back to the first unread entry and empties
