@@ -53,12 +53,34 @@ void ToBytes(py::handle h, const char* what, BytesArg* out) {
   out->view = out->copy;
 }
 
+namespace {
+// Python comparator calls in progress in any thread, and whether the cyclic
+// garbage collector was enabled when the first of them began. Guarded by
+// the GIL.
+int g_gc_pauses = 0;
+bool g_gc_was_enabled = false;
+}  // namespace
+
 int PyComparator::Compare(std::string_view a, std::string_view b) const {
   py::gil_scoped_acquire gil;
   struct Depth {
     Depth() { ++g_comparator_depth; }
     ~Depth() { --g_comparator_depth; }
   } depth;
+  // The cyclic garbage collector is paused while any comparator runs: a
+  // collection triggered by the comparator's allocations would run the
+  // destructors of unreachable lsmkv objects in this thread, and they take
+  // the database's locks, which the engine call running this comparator, or
+  // a close() waiting for this thread, may hold (a deadlock). The collector
+  // resumes, if it was enabled, when the last comparator call returns.
+  struct GcPause {
+    GcPause() {
+      if (g_gc_pauses++ == 0) g_gc_was_enabled = PyGC_Disable() != 0;
+    }
+    ~GcPause() {
+      if (--g_gc_pauses == 0 && g_gc_was_enabled) PyGC_Enable();
+    }
+  } gc_pause;
   try {
     py::object r = fn_(MakeBytes(a), MakeBytes(b));
     if (!PyLong_Check(r.ptr())) throw py::type_error("comparator must return an int");

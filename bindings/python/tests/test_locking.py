@@ -136,3 +136,39 @@ def test_comparator_calling_into_the_database_raises():
     for line in lines[1:8]:
         assert "comparator" in line, line
     assert lines[8] == "(b'03', b'v') b'v'"
+
+
+# The cyclic garbage collector is paused while a Python comparator runs: a
+# collection there would run destructors of unreachable lsmkv objects, which
+# take the database's locks, inside an engine call that may hold them (or
+# while close() holds them and waits for this comparator's thread). It
+# resumes afterwards, and stays off if the program had turned it off.
+def test_garbage_collection_pauses_inside_the_comparator(tmp_path):
+    import gc
+    seen = []
+
+    def cmp(a, b):
+        seen.append(gc.isenabled())
+        return (a > b) - (a < b)
+
+    was = gc.isenabled()
+    try:
+        gc.enable()
+        db = lsmkv.DB(str(tmp_path / "db"), create_if_missing=True, comparator=cmp,
+                      comparator_name=b"py")
+        for i in range(50):
+            db.put(b"k%03d" % (i * 37 % 50), b"v")
+        assert db.get(b"k007") == b"v"
+        assert seen and not any(seen)
+        assert gc.isenabled()
+        gc.disable()
+        seen.clear()
+        assert db.get(b"k011") == b"v"
+        assert seen and not any(seen)
+        assert not gc.isenabled()
+        db.close()
+    finally:
+        if was:
+            gc.enable()
+        else:
+            gc.disable()
