@@ -43,6 +43,7 @@ struct Config {
   int key_size = 16;
   int value_size = 100;
   size_t write_buffer_size = 64 << 20;
+  size_t memtable_huge_page_size = lsmkv::Options().memtable_huge_page_size;
   size_t block_cache_size = 32 << 20;
   int bloom_bits = 10;
 };
@@ -108,6 +109,7 @@ class Bench {
     lsmkv::Options o;
     o.create_if_missing = true;
     o.write_buffer_size = c_.write_buffer_size;
+    o.memtable_huge_page_size = c_.memtable_huge_page_size;
     o.block_cache_size = c_.block_cache_size;
     o.bloom_bits_per_key = c_.bloom_bits;
     lsmkv::Status s = lsmkv::DB::Open(o, c_.db, &db_);
@@ -358,6 +360,9 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(8, 1024));
   app.add_option("--value_size", c.value_size, "value bytes")->capture_default_str();
   app.add_option("--write_buffer_size", c.write_buffer_size, "memtable bytes")
+      ->capture_default_str();
+  app.add_option("--memtable_huge_page_size", c.memtable_huge_page_size,
+                 "memtable huge-page chunk bytes (0: ordinary pages)")
       ->capture_default_str();
   app.add_option("--block_cache_size", c.block_cache_size, "block cache bytes")
       ->capture_default_str();

@@ -116,6 +116,15 @@ struct Options {
   // comparator. Must be in [0, 0.25]. Default: 1/64 (about 14 bits per key
   // at 116-byte entries, under 1% false positives).
   double memtable_filter_ratio = 1.0 / 64;
+  // Memtables of a write buffer of at least 8 times this size take their
+  // memory in chunks of this size, aligned to it and advised as transparent
+  // huge pages (madvise MADV_HUGEPAGE; the system decides), so that a search
+  // through a large memtable, which touches a node per level anywhere in the
+  // buffer, does not also miss the TLB at each of them. The process's
+  // resident memory may then exceed a memtable's counted size by up to one
+  // chunk. 0: ordinary pages. Must be 0 or a power of two in [64 KiB, 1 GiB].
+  // Default: 2 MiB (x86-64's huge page).
+  size_t memtable_huge_page_size = 2 * 1024 * 1024;
   // Each write-ahead log reserves disk space ahead of its appends this many
   // bytes at a time (fallocate; 0: never), so that a synced write only
   // writes its data, not also the file's grown size (about 1.35x the

@@ -510,7 +510,7 @@ Status DBImpl::SwitchToNewLog() {
   DCHECK(!mem_->Empty());  // an empty memtable is never frozen (MakeRoomForWrite)
   DCHECK(imm_.empty() || imm_.back().log_number < mem_log_number_);
   imm_.push_back(FrozenMemTable{mem_, mem_log_number_});
-  mem_ = NewMemTable(icmp_, MemTableFilterBytes());
+  mem_ = NewMemTableForOptions();
   mem_log_number_ = new_number;
   logfile_ = std::move(file);
   log_ = std::make_unique<log::Writer>(logfile_.get(), new_number);

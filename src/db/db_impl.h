@@ -60,8 +60,8 @@ class Writer;
 inline constexpr uint64_t kRateLimitChunk = 64 * 1024;
 
 // A memtable owned through shared_ptr: the last owner's release Unrefs it.
-inline std::shared_ptr<MemTable> NewMemTable(const InternalKeyComparator& icmp,
-                                             size_t filter_bytes);
+inline std::shared_ptr<MemTable> NewMemTable(const InternalKeyComparator& icmp, size_t filter_bytes,
+                                             size_t huge_page_bytes);
 
 // What a read sees: the memtables and the table version, pinned together.
 struct ReadView {
@@ -293,6 +293,19 @@ class DBImpl final : public DB {
                                options_.memtable_filter_ratio);
   }
 
+  // Huge-page chunk size of each new memtable's arena
+  // (Options::memtable_huge_page_size): only for write buffers of at least
+  // kMemTableHugePageMinChunks chunks, so that a small memtable does not
+  // take a whole chunk.
+  static constexpr size_t kMemTableHugePageMinChunks = 8;
+  size_t MemTableHugePageBytes() const {
+    const size_t h = options_.memtable_huge_page_size;
+    return h > 0 && options_.write_buffer_size / kMemTableHugePageMinChunks >= h ? h : 0;
+  }
+  std::shared_ptr<MemTable> NewMemTableForOptions() const {
+    return NewMemTable(icmp_, MemTableFilterBytes(), MemTableHugePageBytes());
+  }
+
   // The current view; readers hold it for the duration of a read.
   std::shared_ptr<const ReadView> LoadView() const EXCLUDES(view_mu_) {
     SpinMutexLock guard(&view_mu_);
@@ -448,9 +461,9 @@ class DBImpl final : public DB {
   } stats_;
 };
 
-inline std::shared_ptr<MemTable> NewMemTable(const InternalKeyComparator& icmp,
-                                             size_t filter_bytes) {
-  auto* mem = new MemTable(icmp, filter_bytes);
+inline std::shared_ptr<MemTable> NewMemTable(const InternalKeyComparator& icmp, size_t filter_bytes,
+                                             size_t huge_page_bytes) {
+  auto* mem = new MemTable(icmp, filter_bytes, huge_page_bytes);
   mem->Ref();
   return std::shared_ptr<MemTable>(mem, [](MemTable* m) { m->Unref(); });
 }

@@ -20,6 +20,11 @@ Status ValidateOptions(const Options& o) {
   if (!(o.memtable_filter_ratio >= 0 && o.memtable_filter_ratio <= 0.25)) {
     return Status::InvalidArgument("memtable_filter_ratio must be in [0, 0.25]");
   }
+  if (const size_t h = o.memtable_huge_page_size;
+      h != 0 && ((h & (h - 1)) != 0 || h < 64 * 1024 || h > (size_t{1} << 30))) {
+    return Status::InvalidArgument(
+        "memtable_huge_page_size must be 0 or a power of two in [64 KiB, 1 GiB]");
+  }
   if (o.max_write_buffer_number < 2) {
     return Status::InvalidArgument("max_write_buffer_number must be at least 2");
   }
@@ -131,7 +136,7 @@ Status DBImpl::OpenAndRecover() {
   if (!s.ok()) return s;
   logfile_ = std::move(file);
   log_ = std::make_unique<log::Writer>(logfile_.get(), log_number);
-  mem_ = NewMemTable(icmp_, MemTableFilterBytes());
+  mem_ = NewMemTableForOptions();
   mem_log_number_ = log_number;
   synced_log_number_ = log_number;
   synced_offset_ = 0;
@@ -382,7 +387,7 @@ Status DBImpl::ReplayLogs(const std::vector<uint64_t>& log_numbers, SequenceNumb
           break;
         }
         s = WriteBatchInternal::SetContents(&batch, e.record);
-        if (s.ok() && *mem == nullptr) *mem = NewMemTable(icmp_, MemTableFilterBytes());
+        if (s.ok() && *mem == nullptr) *mem = NewMemTableForOptions();
         if (s.ok()) s = WriteBatchInternal::InsertInto(&batch, mem->get());
         if (!s.ok()) return s;
         applied++;

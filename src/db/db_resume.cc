@@ -180,7 +180,7 @@ Status DBImpl::ReplacePoisonedLog() {
   if (!mem_->Empty()) {
     DCHECK(imm_.empty() || imm_.back().log_number < old_number);
     imm_.push_back(FrozenMemTable{mem_, old_number});
-    mem_ = NewMemTable(icmp_, MemTableFilterBytes());
+    mem_ = NewMemTableForOptions();
   } else {
     // Nothing acknowledged in the old WAL: retire it with the next edit (or
     // with the one TryResume writes if no memtable waits).

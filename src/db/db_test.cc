@@ -162,6 +162,34 @@ TEST_P(DBTest, OpenOptionsAreChecked) {
   o = options_;
   o.max_write_buffer_number = 1;
   EXPECT_TRUE(DB::Open(o, dbname_, &db).IsInvalidArgument());
+  for (size_t h : {size_t{3} << 20, size_t{4096}, size_t{2} << 30}) {
+    o = options_;
+    o.memtable_huge_page_size = h;
+    s = DB::Open(o, dbname_, &db);
+    EXPECT_TRUE(s.IsInvalidArgument()) << h << ": " << s.ToString();
+    EXPECT_NE(std::string::npos, s.ToString().find("memtable_huge_page_size")) << s.ToString();
+  }
+}
+
+// Memtables take huge-page chunks only when the write buffer holds at least
+// eight of them; either way the data reads back across a reopen.
+TEST_P(DBTest, MemTableHugePages) {
+  for (size_t huge : {size_t{0}, size_t{64} << 10, size_t{2} << 20}) {
+    SCOPED_TRACE(huge);
+    options_.memtable_huge_page_size = huge;
+    options_.write_buffer_size = 1 << 20;  // 16 chunks of 64 KiB; too small for 2 MiB ones
+    ASSERT_TRUE(Reopen().ok());
+    for (int i = 0; i < 3000; i++) {
+      ASSERT_TRUE(Put("k" + std::to_string(i * 7919 % 3000), std::string(100, 'a' + i % 26)).ok());
+    }
+    for (int i = 0; i < 3000; i += 7) {
+      ASSERT_EQ(std::string(100, 'a' + i % 26), Get("k" + std::to_string(i * 7919 % 3000)));
+    }
+    ASSERT_TRUE(Reopen().ok());  // replays the log into a new memtable
+    for (int i = 0; i < 3000; i++) {
+      ASSERT_EQ(std::string(100, 'a' + i % 26), Get("k" + std::to_string(i * 7919 % 3000)));
+    }
+  }
 }
 
 // Options::table_format_version picks the format new tables are written in;

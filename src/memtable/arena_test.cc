@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <cstring>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -131,6 +132,47 @@ TEST(ArenaTest, MemoryUsageReadableWhileAllocating) {
   reader.join();
   EXPECT_FALSE(saw_decrease.load());
   EXPECT_GE(arena.MemoryUsage(), total);
+}
+
+// With huge pages, ordinary blocks come out of aligned chunks, one chunk per
+// huge_page_bytes / block_size blocks; big requests still get blocks of their
+// own; every byte handed out stays distinct and intact.
+TEST(ArenaTest, HugePageChunksHoldOrdinaryBlocks) {
+  constexpr size_t kBlock = 4096;
+  constexpr size_t kHuge = 64 * 1024;  // 16 blocks per chunk
+  Arena arena(kBlock, kHuge);
+  EXPECT_EQ(arena.HugeChunks(), 0u);
+  std::vector<std::pair<char*, size_t>> pieces;
+  size_t total = 0;
+  for (int i = 0; pieces.size() < 2000; i++) {
+    const size_t n = 1 + static_cast<size_t>(i * 37 % 1000);  // all <= kBlock / 4
+    char* p = i % 2 ? arena.Allocate(n) : arena.AllocateAligned(n);
+    if (i % 2 == 0) {
+      EXPECT_EQ(reinterpret_cast<uintptr_t>(p) % Arena::kAlignment, 0u);
+    }
+    std::memset(p, static_cast<int>(i & 0xff), n);
+    pieces.emplace_back(p, n);
+    total += n;
+  }
+  // ~1 MB of small requests in 4 KiB blocks: at least 16 chunks, each
+  // aligned to its size (every block's start is a chunk start plus a
+  // multiple of the block size).
+  EXPECT_GE(arena.HugeChunks(), total / kHuge);
+  // A block abandons a tail shorter than a request (< kBlock / 4).
+  EXPECT_LE(arena.HugeChunks(), (total / (kBlock * 3 / 4) + 1) / (kHuge / kBlock) + 1);
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(pieces[0].first) % kHuge, 0u);
+  const size_t chunks = arena.HugeChunks();
+  char* big = arena.Allocate(kBlock);  // > kBlock / 4: a block of its own
+  std::memset(big, 0x5a, kBlock);
+  EXPECT_EQ(arena.HugeChunks(), chunks);
+  // Pieces never overlap: each still holds the byte it was filled with.
+  for (size_t i = 0; i < pieces.size(); i++) {
+    const auto [p, n] = pieces[i];
+    for (size_t j = 0; j < n; j++) ASSERT_EQ(static_cast<unsigned char>(p[j]), i & 0xff) << i;
+  }
+  // Usage counts the blocks handed out (not the chunks' uncarved tails).
+  EXPECT_GE(arena.MemoryUsage(), total + kBlock);
+  EXPECT_LE(arena.MemoryUsage(), chunks * kHuge + kBlock + 4096);
 }
 
 }  // namespace

@@ -154,13 +154,14 @@ class MemTable::KeyFilter {
   const std::unique_ptr<std::atomic<uint64_t>[]> words_;
 };
 
-MemTable::MemTable(const InternalKeyComparator& cmp, size_t filter_bytes)
+MemTable::MemTable(const InternalKeyComparator& cmp, size_t filter_bytes, size_t huge_page_bytes)
     : comparator_(cmp.user_comparator()),
       // Whole-key hashing finds only byte-identical keys: only for the
       // bytewise order, where equal keys are identical bytes.
       filter_(filter_bytes > 0 && cmp.user_comparator() == BytewiseComparator()
                   ? std::make_unique<KeyFilter>(filter_bytes)
                   : nullptr),
+      arena_(Arena::kBlockSize, huge_page_bytes),
       table_(EntryComparator{&comparator_, cmp.user_comparator() == BytewiseComparator()},
              &arena_) {}
 

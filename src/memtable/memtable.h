@@ -45,8 +45,10 @@ class MemTable {
   // user comparator, the memtable keeps a bloom filter of about that many
   // bytes over the user keys added, so that Get for a key it does not hold
   // usually skips the skiplist search (a cache miss per level of a large
-  // memtable).
-  explicit MemTable(const InternalKeyComparator& cmp, size_t filter_bytes = 0);
+  // memtable). With huge_page_bytes > 0 the entries live in memory of huge
+  // pages of that size (Arena).
+  explicit MemTable(const InternalKeyComparator& cmp, size_t filter_bytes = 0,
+                    size_t huge_page_bytes = 0);
   MemTable(const MemTable&) = delete;
   MemTable& operator=(const MemTable&) = delete;
 

@@ -23,7 +23,11 @@ namespace {
 // Holds one reference to a fresh memtable for the duration of a test.
 class MemTableTest : public testing::Test {
  protected:
-  MemTableTest() : icmp_(BytewiseComparator()), mem_(new MemTable(icmp_)) { mem_->Ref(); }
+  // huge_page_bytes: as MemTable's (0: ordinary pages).
+  explicit MemTableTest(size_t huge_page_bytes = 0)
+      : icmp_(BytewiseComparator()), mem_(new MemTable(icmp_, 0, huge_page_bytes)) {
+    mem_->Ref();
+  }
   ~MemTableTest() override { mem_->Unref(); }
 
   // "V:<value>", "DEL", or "MISS" (not decided by this memtable).
@@ -291,7 +295,19 @@ std::string ModelGet(const Model& model, const std::string& key, SequenceNumber 
   return v->second.type == kTypeValue ? "V:" + v->second.value : "DEL";
 }
 
-TEST_F(MemTableTest, RandomAddsMatchModel) {
+// The same tests with the memtable's memory in ordinary blocks and in
+// huge-page chunks (64 KiB ones here, so that a test spans many chunks).
+class MemTablePagesTest : public MemTableTest, public testing::WithParamInterface<size_t> {
+ protected:
+  MemTablePagesTest() : MemTableTest(GetParam()) {}
+};
+INSTANTIATE_TEST_SUITE_P(Pages, MemTablePagesTest, testing::Values(size_t{0}, size_t{64} << 10),
+                         [](const testing::TestParamInfo<size_t>& info) {
+                           return info.param == 0 ? std::string("Ordinary")
+                                                  : std::string("HugeChunks");
+                         });
+
+TEST_P(MemTablePagesTest, RandomAddsMatchModel) {
   constexpr int kOps = 20000;
   const uint32_t seed = test::TestSeed();
   SCOPED_TRACE(testing::Message() << "seed " << seed);
@@ -361,7 +377,7 @@ TEST_F(MemTableTest, RandomAddsMatchModel) {
 // One writer adds seq 1..kAdds, seq j writing key (j % kKeys) = "v<j>", and
 // publishes the last finished sequence. Readers check Get at a published
 // sequence s against the closed form: the newest j <= s with j % kKeys == k.
-TEST_F(MemTableTest, ConcurrentGetWhileAdding) {
+TEST_P(MemTablePagesTest, ConcurrentGetWhileAdding) {
   constexpr uint64_t kAdds = 30000;
   constexpr uint64_t kKeys = 1000;
   constexpr int kReaders = 3;
