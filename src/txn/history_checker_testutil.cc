@@ -232,4 +232,120 @@ HistoryReport CheckListAppendHistory(
   return report;
 }
 
+std::string AbortReport::ToString() const {
+  std::ostringstream out;
+  out << classified << " aborts classified: " << necessary << " necessary, " << avoidable
+      << " avoidable";
+  if (classified > 0) out << " (" << (100.0 * static_cast<double>(avoidable) / classified) << " %)";
+  return out.str();
+}
+
+AbortReport ClassifyAborts(const std::vector<HistoryTxn>& txns,
+                           const std::map<std::string, std::vector<uint64_t>>& final_lists,
+                           bool allow_g2) {
+  AbortReport report;
+  // Committed appends: who made each value.
+  std::unordered_map<uint64_t, size_t> appender;
+  for (size_t t = 0; t < txns.size(); t++) {
+    if (!txns[t].committed) continue;
+    for (const HistoryOp& op : txns[t].ops) {
+      if (op.append) appender[op.value] = t;
+    }
+  }
+  auto writer_at = [&](const std::string& key, size_t i) -> size_t {
+    return appender.at(final_lists.at(key)[i]);
+  };
+  auto list_of = [&](const std::string& key) -> const std::vector<uint64_t>& {
+    static const std::vector<uint64_t> kEmpty;
+    auto it = final_lists.find(key);
+    return it == final_lists.end() ? kEmpty : it->second;
+  };
+  // The committed transactions' graph, as CheckListAppendHistory builds it;
+  // and who read each key.
+  Graph g(txns.size());
+  std::map<std::string, std::vector<size_t>> readers;
+  for (size_t t = 0; t < txns.size(); t++) {
+    if (!txns[t].committed) continue;
+    for (const HistoryOp& op : txns[t].ops) {
+      if (op.append) continue;
+      const auto& list = list_of(op.key);
+      const size_t n = op.read.size();
+      if (n > list.size()) continue;  // not a prefix: CheckListAppendHistory reports it
+      if (n > 0) g.Add(writer_at(op.key, n - 1), t, kWR);
+      if (n < list.size()) g.Add(t, writer_at(op.key, n), kRW);
+      readers[op.key].push_back(t);
+    }
+  }
+  for (const auto& [key, list] : final_lists) {
+    for (size_t i = 0; i + 1 < list.size(); i++)
+      g.Add(writer_at(key, i), writer_at(key, i + 1), kWW);
+  }
+  const unsigned max_rw = allow_g2 ? 1 : ~0u;
+  for (size_t a = 0; a < txns.size(); a++) {
+    const HistoryTxn& t = txns[a];
+    if (t.committed || t.ticket == 0) continue;
+    auto before = [&](size_t u) { return txns[u].committed && txns[u].ticket <= t.ticket; };
+    // Edges T would have: out (T -> u, always rw: T is last, so its reads
+    // are the only way it can precede anyone) and in (u -> T).
+    std::map<size_t, unsigned> out, in;
+    for (const HistoryOp& op : t.ops) {
+      const auto& list = list_of(op.key);
+      if (!op.append) {
+        const size_t n = op.read.size();
+        if (n > list.size()) continue;
+        if (n > 0) in[writer_at(op.key, n - 1)] |= kWR;
+        // The first later version that committed before T: T read past it.
+        for (size_t i = n; i < list.size(); i++) {
+          if (before(writer_at(op.key, i))) {
+            out[writer_at(op.key, i)] |= kRW;
+            break;
+          }
+        }
+        continue;
+      }
+      // T's append goes after the last element appended before it.
+      for (size_t i = list.size(); i-- > 0;) {
+        if (before(writer_at(op.key, i))) {
+          in[writer_at(op.key, i)] |= kWW;
+          break;
+        }
+      }
+      // Everyone before T who read the key missed T's append.
+      auto r = readers.find(op.key);
+      if (r != readers.end()) {
+        for (size_t u : r->second) {
+          if (before(u)) in[u] |= kRW;
+        }
+      }
+    }
+    // A cycle through T: T -> u (rw) ... -> x -> T, counting rw edges when
+    // snapshot isolation allows cycles with two or more of them. States:
+    // (transaction, rw edges used so far), breadth first.
+    bool cycle = false;
+    std::set<std::pair<size_t, unsigned>> seen;
+    std::deque<std::pair<size_t, unsigned>> queue;
+    auto push = [&](size_t u, unsigned rw) {
+      if (rw <= max_rw && before(u) && seen.emplace(u, std::min(rw, 2u)).second) {
+        queue.emplace_back(u, std::min(rw, 2u));
+      }
+    };
+    for (const auto& [u, kind] : out) push(u, (kind & kRW) != 0 ? 1 : 0);
+    while (!queue.empty() && !cycle) {
+      const auto [u, rw] = queue.front();
+      queue.pop_front();
+      if (auto e = in.find(u); e != in.end()) {
+        // Closing through a non-rw edge costs nothing more; a rw one, one.
+        const unsigned cost = (e->second & (kWW | kWR)) != 0 ? 0 : 1;
+        if (rw + cost <= max_rw) cycle = true;
+      }
+      for (const auto& [w, kind] : g.out[u]) {
+        push(w, rw + ((kind & (kWW | kWR)) != 0 ? 0 : 1));
+      }
+    }
+    report.classified++;
+    (cycle ? report.necessary : report.avoidable)++;
+  }
+  return report;
+}
+
 }  // namespace lsmkv::test

@@ -35,6 +35,13 @@ struct HistoryOp {
 struct HistoryTxn {
   std::vector<HistoryOp> ops;
   bool committed = false;
+  // For ClassifyAborts: where the transaction sits in commit order. A
+  // committed one: its commit sequence (its read sequence if it wrote
+  // nothing). One aborted by a conflict: the database's last sequence just
+  // after its Commit failed (everything its validation saw committed has a
+  // ticket at or below it). 0: not classified (e.g. aborted for another
+  // reason).
+  uint64_t ticket = 0;
 };
 
 struct HistoryReport {
@@ -50,6 +57,27 @@ struct HistoryReport {
 HistoryReport CheckListAppendHistory(
     const std::vector<HistoryTxn>& txns,
     const std::map<std::string, std::vector<uint64_t>>& final_lists, bool allow_g2);
+
+// Whether the aborts of a history were necessary. An aborted transaction T
+// with a ticket is added as if it had committed right after every committed
+// transaction whose ticket is at or below T's (its appends at the end of
+// those transactions' lists; committed transactions with larger tickets are
+// left out: they ran against a database without T). Its abort was necessary
+// if that closes a dependency cycle through T that the level forbids — any
+// cycle for serializability, one with at most one rw edge for snapshot
+// isolation (allow_g2) — and avoidable (a false abort) otherwise. The
+// committed side is judged on the history as it happened, so this is an
+// estimate of what a perfect validator could have let commit, not a claim
+// that one schedule admits all the avoidable ones at once.
+struct AbortReport {
+  size_t classified = 0;  // aborted transactions with a ticket
+  size_t necessary = 0;
+  size_t avoidable = 0;
+  std::string ToString() const;
+};
+AbortReport ClassifyAborts(const std::vector<HistoryTxn>& txns,
+                           const std::map<std::string, std::vector<uint64_t>>& final_lists,
+                           bool allow_g2);
 
 }  // namespace lsmkv::test
 
