@@ -1,7 +1,8 @@
 // Status: the result of every fallible lsmkv call. No exception crosses the API.
 //
-// An OK status holds no allocation (a null pointer), so success is free. Error
-// statuses carry a code and a message (and an optional errno-like subcode).
+// A status holds its code (and an optional errno-like subcode) inline and
+// allocates only for a non-empty message: success, and a NotFound without a
+// message (every lookup of an absent key), are free.
 //
 // Thread safety: a const Status may be read from several threads; mutation
 // needs external synchronisation, like std::string.
@@ -33,8 +34,22 @@ class [[nodiscard]] Status {
   Status() noexcept = default;
   Status(const Status& other);
   Status& operator=(const Status& other);
-  Status(Status&& other) noexcept = default;
-  Status& operator=(Status&& other) noexcept = default;
+  // A moved-from status is OK.
+  Status(Status&& other) noexcept
+      : code_(other.code_), subcode_(other.subcode_), message_(std::move(other.message_)) {
+    other.code_ = Code::kOk;
+    other.subcode_ = SubCode::kNone;
+  }
+  Status& operator=(Status&& other) noexcept {
+    if (this != &other) {
+      code_ = other.code_;
+      subcode_ = other.subcode_;
+      message_ = std::move(other.message_);
+      other.code_ = Code::kOk;
+      other.subcode_ = SubCode::kNone;
+    }
+    return *this;
+  }
   ~Status() = default;
 
   static Status OK() { return Status(); }
@@ -64,7 +79,7 @@ class [[nodiscard]] Status {
     return Status(Code::kAborted, SubCode::kNone, msg, msg2);
   }
 
-  bool ok() const { return state_ == nullptr; }
+  bool ok() const { return code_ == Code::kOk; }
   bool IsNotFound() const { return code() == Code::kNotFound; }
   bool IsCorruption() const { return code() == Code::kCorruption; }
   bool IsNotSupported() const { return code() == Code::kNotSupported; }
@@ -74,10 +89,12 @@ class [[nodiscard]] Status {
   bool IsBusy() const { return code() == Code::kBusy; }
   bool IsAborted() const { return code() == Code::kAborted; }
 
-  Code code() const { return state_ ? state_->code : Code::kOk; }
-  SubCode subcode() const { return state_ ? state_->subcode : SubCode::kNone; }
+  Code code() const { return code_; }
+  SubCode subcode() const { return subcode_; }
   // The message alone, without the code prefix ("" for OK).
-  std::string_view message() const { return state_ ? std::string_view(state_->message) : ""; }
+  std::string_view message() const {
+    return message_ ? std::string_view(*message_) : std::string_view();
+  }
   // "OK", or "<Code>: <message>", e.g. "Corruption: 000005.log: checksum mismatch".
   std::string ToString() const;
 
@@ -85,14 +102,14 @@ class [[nodiscard]] Status {
   void PermitUncheckedError() const {}
 
  private:
-  struct State {
-    Code code;
-    SubCode subcode;
-    std::string message;
-  };
   Status(Code code, SubCode sub, std::string_view msg, std::string_view msg2);
 
-  std::unique_ptr<State> state_;
+  // The code lives inline and the message on the heap only when there is
+  // one: a NotFound without a message (every lookup of an absent key)
+  // allocates nothing.
+  Code code_ = Code::kOk;
+  SubCode subcode_ = SubCode::kNone;
+  std::unique_ptr<std::string> message_;  // null: empty message
 };
 
 }  // namespace lsmkv

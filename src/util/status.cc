@@ -3,28 +3,33 @@
 namespace lsmkv {
 
 Status::Status(Code code, SubCode sub, std::string_view msg, std::string_view msg2)
-    : state_(std::make_unique<State>()) {
-  state_->code = code;
-  state_->subcode = sub;
-  state_->message.assign(msg.data(), msg.size());
+    : code_(code), subcode_(sub) {
+  if (msg.empty() && msg2.empty()) return;
+  message_ = std::make_unique<std::string>(msg);
   if (!msg2.empty()) {
-    state_->message.append(": ");
-    state_->message.append(msg2.data(), msg2.size());
+    message_->append(": ");
+    message_->append(msg2.data(), msg2.size());
   }
 }
 
 Status::Status(const Status& other)
-    : state_(other.state_ ? std::make_unique<State>(*other.state_) : nullptr) {}
+    : code_(other.code_),
+      subcode_(other.subcode_),
+      message_(other.message_ ? std::make_unique<std::string>(*other.message_) : nullptr) {}
 
 Status& Status::operator=(const Status& other) {
-  if (this != &other) state_ = other.state_ ? std::make_unique<State>(*other.state_) : nullptr;
+  if (this != &other) {
+    code_ = other.code_;
+    subcode_ = other.subcode_;
+    message_ = other.message_ ? std::make_unique<std::string>(*other.message_) : nullptr;
+  }
   return *this;
 }
 
 std::string Status::ToString() const {
-  if (state_ == nullptr) return "OK";
+  if (ok()) return "OK";
   const char* name = "Unknown";
-  switch (state_->code) {
+  switch (code_) {
     case Code::kOk:
       name = "OK";
       break;
@@ -51,9 +56,9 @@ std::string Status::ToString() const {
       break;
   }
   std::string result(name);
-  if (state_->subcode == SubCode::kNoSpace) result.append(" (no space left)");
+  if (subcode_ == SubCode::kNoSpace) result.append(" (no space left)");
   result.append(": ");
-  result.append(state_->message);
+  result.append(message());
   return result;
 }
 

@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <cstdlib>
+#include <new>
+
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -136,14 +140,50 @@ TEST(StatusTest, Move) {
   c = std::move(b);
   EXPECT_TRUE(c.IsNoSpace());
   EXPECT_EQ("IO error (no space left): disk full", c.ToString());
-  // A moved-from status may be reassigned and used again.
+  // A moved-from status is OK, and may be reassigned and used again.
+  EXPECT_TRUE(a.ok());
+  EXPECT_TRUE(b.ok());
+  EXPECT_EQ("OK", b.ToString());
   a = Status::NotFound("k");
   EXPECT_TRUE(a.IsNotFound());
 }
 
-TEST(StatusTest, OkCostsNoAllocation) {
-  // An OK Status is one (null) pointer.
-  EXPECT_EQ(sizeof(void*), sizeof(Status));
+// Only a message is allocated: OK and a message-less NotFound (what every
+// lookup of an absent key returns) cost none. Counted through operator new.
+std::atomic<long> g_news{0};
+}  // namespace
+}  // namespace lsmkv
+
+void* operator new(std::size_t n) {
+  lsmkv::g_news.fetch_add(1, std::memory_order_relaxed);
+  if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
+  throw std::bad_alloc();
+}
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+
+namespace lsmkv {
+namespace {
+
+TEST(StatusTest, OnlyMessagesAllocate) {
+  const long before = g_news.load();
+  {
+    Status ok;
+    Status missing = Status::NotFound("");
+    Status copy = missing;
+    Status moved = std::move(copy);
+    EXPECT_TRUE(ok.ok());
+    EXPECT_TRUE(missing.IsNotFound() && moved.IsNotFound());
+    EXPECT_EQ("", missing.message());
+    EXPECT_EQ("NotFound: ", missing.ToString().substr(0, 10));
+  }
+  // ToString builds a std::string (possibly allocating); the statuses none.
+  const long during_to_string = g_news.load() - before;
+  EXPECT_LE(during_to_string, 1);
+  const long mid = g_news.load();
+  Status busy = Status::Busy("key k");
+  EXPECT_EQ(g_news.load() - mid, 1);
+  EXPECT_EQ("Busy: key k", busy.ToString());
 }
 
 }  // namespace
