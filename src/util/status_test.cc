@@ -154,13 +154,15 @@ std::atomic<long> g_news{0};
 }  // namespace
 }  // namespace lsmkv
 
-void* operator new(std::size_t n) {
+// Out of line, so that the compiler never sees free() meet operator new's
+// pointer (-Wmismatched-new-delete at -O1 and above).
+__attribute__((noinline)) void* operator new(std::size_t n) {
   lsmkv::g_news.fetch_add(1, std::memory_order_relaxed);
   if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
   throw std::bad_alloc();
 }
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+__attribute__((noinline)) void operator delete(void* p) noexcept { std::free(p); }
+__attribute__((noinline)) void operator delete(void* p, std::size_t) noexcept { std::free(p); }
 
 namespace lsmkv {
 namespace {
