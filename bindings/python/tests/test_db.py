@@ -309,3 +309,47 @@ def test_write_batch_append_copies_operations_in_order(db):
     wb2.append(pwb)  # keys keep the prefix they were stored with
     wb2.write()
     assert db.get(b"p-x") == b"3"
+
+
+def test_get_and_put_take_their_arguments_as_plyvel_does(db):
+    # DB.get and DB.put use CPython's fast calling convention (not pybind11's
+    # dispatcher): the same arguments, defaults and errors.
+    db.put(b"a", b"1")
+    db.put(key=b"b", value=b"2")
+    db.put(b"c", value=b"3", sync=True)
+    db.put(b"d", b"4", sync=0)
+    db.put(bytearray(b"e"), memoryview(b"5"))
+    assert db.get(b"a") == b"1"
+    assert db.get(key=b"b") == b"2"
+    assert db.get(b"c", verify_checksums=True, fill_cache=False) == b"3"
+    assert db.get(b"e") == b"5"
+    assert db.get(b"zz") is None
+    assert db.get(b"zz", b"dflt") == b"dflt"
+    assert db.get(b"zz", default=7) == 7
+    assert db.get(key=b"zz", default=None) is None
+    with pytest.raises(TypeError):
+        db.get()
+    with pytest.raises(TypeError):
+        db.get(b"a", None, True)  # verify_checksums is keyword-only
+    with pytest.raises(TypeError):
+        db.get(b"a", key=b"a")
+    with pytest.raises(TypeError):
+        db.get(b"a", colour=1)
+    with pytest.raises(TypeError):
+        db.get("a")  # str is not bytes
+    with pytest.raises(TypeError):
+        db.put(b"k")
+    with pytest.raises(TypeError):
+        db.put(value=b"v")
+    with pytest.raises(TypeError):
+        db.put(b"k", b"v", True)  # sync is keyword-only
+    with pytest.raises(TypeError):
+        db.put(b"k", "v")
+    with pytest.raises(TypeError):
+        db.put(b"k", b"v", syncc=True)
+    assert "key" in lsmkv.DB.get.__doc__ and "sync" in lsmkv.DB.put.__doc__
+    db.close()
+    with pytest.raises(RuntimeError):
+        db.get(b"a")
+    with pytest.raises(RuntimeError):
+        db.put(b"a", b"1")
