@@ -103,6 +103,9 @@ void DrawFromSeed(Config* config) {
   // A third of the runs write and read their tables' filters with a user's
   // policy instead of the built-in bloom filter.
   if (rnd.OneIn(3)) o.filter_policy = std::make_shared<StressFilterPolicy>();
+  // Memtables in ordinary pages, or carved out of 64 KiB huge-page chunks
+  // (for write buffers of 512 KiB and more).
+  o.memtable_huge_page_size = rnd.OneIn(2) ? 0 : size_t{64} << 10;
 }
 
 }  // namespace
@@ -157,7 +160,7 @@ void PrintConfig(const Config& c, const char* mode) {
               "  write_buffer_size=%zu max_write_buffer_number=%d block_size=%zu "
               "block_restart_interval=%d compression=%s bloom_bits_per_key=%d wal_recovery_mode=%s "
               "paranoid_checks=%d wal_preallocate_bytes=%" PRIu64
-              " memtable_filter_ratio=%g filter_policy=%s\n"
+              " memtable_filter_ratio=%g filter_policy=%s memtable_huge_page_size=%zu\n"
               "  block_cache_size=%zu max_open_files=%d target_file_size=%" PRIu64
               " level0_file_limit=%d max_bytes_for_level_base=%" PRIu64
               " level_size_multiplier=%d max_manifest_file_size=%" PRIu64
@@ -175,12 +178,13 @@ void PrintConfig(const Config& c, const char* mode) {
                                   : 0,
               o.wal_preallocate_bytes, o.memtable_filter_ratio,
               o.filter_policy != nullptr ? o.filter_policy->Name() : "builtin-bloom",
-              o.block_cache_size, o.max_open_files, o.target_file_size, o.level0_file_limit,
-              o.max_bytes_for_level_base, o.level_size_multiplier, o.max_manifest_file_size,
-              o.max_background_compactions, c.sync_percent, c.flush_one_in, c.compact_one_in,
-              c.batch_keys_max, c.scan_keys_max, c.db_path.c_str(), c.expected_path.c_str(), c.seed,
-              c.threads, c.keys, c.seconds, c.ops, OverrideFlags(c).c_str(),
-              verify_only ? " --verify-only" : "", verify_only ? "" : KillFlags(c).c_str());
+              o.memtable_huge_page_size, o.block_cache_size, o.max_open_files, o.target_file_size,
+              o.level0_file_limit, o.max_bytes_for_level_base, o.level_size_multiplier,
+              o.max_manifest_file_size, o.max_background_compactions, c.sync_percent,
+              c.flush_one_in, c.compact_one_in, c.batch_keys_max, c.scan_keys_max,
+              c.db_path.c_str(), c.expected_path.c_str(), c.seed, c.threads, c.keys, c.seconds,
+              c.ops, OverrideFlags(c).c_str(), verify_only ? " --verify-only" : "",
+              verify_only ? "" : KillFlags(c).c_str());
   std::fflush(stdout);
 }
 
