@@ -70,6 +70,23 @@ std::unique_lock<M> LockReleasingGIL(M& m) {
   return lock;
 }
 
+// For slots and methods installed without pybind11's dispatcher: runs fn
+// and turns the C++ exceptions the binding throws into a set Python error
+// (returning nullptr), as the dispatcher would.
+template <typename F>
+PyObject* CallGuarded(F&& fn) {
+  try {
+    return fn();
+  } catch (py::error_already_set& e) {
+    e.restore();
+  } catch (py::builtin_exception& e) {
+    e.set_error();
+  } catch (const std::exception& e) {
+    PyErr_SetString(PyExc_RuntimeError, e.what());
+  }
+  return nullptr;
+}
+
 // A bytes-like argument (bytes, bytearray, memoryview, any buffer; never
 // str). view stays valid while the argument object lives.
 struct BytesArg {

@@ -330,22 +330,6 @@ const char* kIteratorDoc =
 
 const py::detail::type_info* g_db_type = nullptr;
 
-// Runs fn, turning C++ exceptions into a set Python error (nullptr), as
-// pybind11's dispatcher does for these methods.
-template <typename F>
-PyObject* Guarded(F&& fn) {
-  try {
-    return fn();
-  } catch (py::error_already_set& e) {
-    e.restore();
-  } catch (py::builtin_exception& e) {
-    e.set_error();
-  } catch (const std::exception& e) {
-    PyErr_SetString(PyExc_RuntimeError, e.what());
-  }
-  return nullptr;
-}
-
 PyDB& SelfDB(PyObject* self) {
   auto* inst = reinterpret_cast<py::detail::instance*>(self);
   PyDB* d = inst->get_value_and_holder(g_db_type).value_ptr<PyDB>();
@@ -391,7 +375,7 @@ bool Truthy(PyObject* o, bool dflt) {
 }
 
 PyObject* DbGet(PyObject* self, PyObject* const* args, size_t nargsf, PyObject* kwnames) {
-  return Guarded([&]() -> PyObject* {
+  return CallGuarded([&]() -> PyObject* {
     static constexpr std::array<const char*, 4> kNames = {"key", "default", "verify_checksums",
                                                           "fill_cache"};
     std::array<PyObject*, 4> a;
@@ -407,7 +391,7 @@ PyObject* DbGet(PyObject* self, PyObject* const* args, size_t nargsf, PyObject* 
 }
 
 PyObject* DbPut(PyObject* self, PyObject* const* args, size_t nargsf, PyObject* kwnames) {
-  return Guarded([&]() -> PyObject* {
+  return CallGuarded([&]() -> PyObject* {
     static constexpr std::array<const char*, 3> kNames = {"key", "value", "sync"};
     std::array<PyObject*, 3> a;
     ParseArgs("put", args, PyVectorcall_NARGS(nargsf), kwnames, kNames, 2, &a);

@@ -502,26 +502,16 @@ namespace {
 const py::detail::type_info* g_iterator_type = nullptr;
 
 PyObject* IteratorNextSlot(PyObject* self) {
-  try {
+  return CallGuarded([&]() -> PyObject* {
     auto* inst = reinterpret_cast<py::detail::instance*>(self);
     PyIterator* it = inst->get_value_and_holder(g_iterator_type).value_ptr<PyIterator>();
-    if (it == nullptr) {
-      PyErr_SetString(PyExc_RuntimeError, "lsmkv.Iterator is not initialised");
-      return nullptr;
+    if (it == nullptr) throw std::runtime_error("lsmkv.Iterator is not initialised");
+    try {
+      return it->NextSlot();
+    } catch (py::stop_iteration&) {
+      return nullptr;  // the end: no exception set
     }
-    return it->NextSlot();
-  } catch (py::stop_iteration&) {
-    return nullptr;
-  } catch (py::error_already_set& e) {
-    e.restore();
-    return nullptr;
-  } catch (py::builtin_exception& e) {
-    e.set_error();
-    return nullptr;
-  } catch (const std::exception& e) {
-    PyErr_SetString(PyExc_RuntimeError, e.what());
-    return nullptr;
-  }
+  });
 }
 
 }  // namespace
