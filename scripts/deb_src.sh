@@ -7,6 +7,15 @@
 #     otherwise adds a deb-src entry for bookworm
 #     (/etc/apt/sources.list.d/lsmkv-deb-src.sources, with sudo when not root),
 #     says so on stdout prefixed with <tag>, and runs apt-get update.
+#
+#   fetch_deb_src_files <tag> <source package> <debian version> <dest dir> <path>...
+#     ensure_deb_src, then downloads and unpacks that version of the source
+#     package in a temporary directory and copies each <path> (relative to the
+#     unpacked tree) to <dest dir>/<path>, each one atomically (a .tmp file
+#     renamed). The first path is required; later ones are copied if present.
+#     Returns 1 with a message on stderr prefixed with <tag> if the download,
+#     the unpacking or the first path fails; the temporary directory is
+#     always removed.
 
 ensure_deb_src() {
   # Prefixed names: callers keep readonly variables called version etc.
@@ -25,4 +34,38 @@ Components: main
 Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
 SRC
   "${ds_sudo[@]}" apt-get update -qq
+}
+
+fetch_deb_src_files() {
+  local fs_tag=$1 fs_package=$2 fs_version=$3 fs_dest=$4
+  shift 4
+  ensure_deb_src "$fs_tag" "$fs_package" "$fs_version"
+  local fs_tmp
+  fs_tmp=$(mktemp -d)
+  if ! (cd "$fs_tmp" && apt-get source -qq --download-only "$fs_package=$fs_version" >/dev/null 2>&1 &&
+        dpkg-source -x --no-check "${fs_package}_$fs_version.dsc" out >/dev/null 2>&1); then
+    rm -rf "$fs_tmp"
+    echo "$fs_tag: FAILED: apt-get source $fs_package=$fs_version failed" >&2
+    return 1
+  fi
+  local fs_first=1 fs_path
+  for fs_path in "$@"; do
+    if [[ ! -f $fs_tmp/out/$fs_path ]]; then
+      if [[ $fs_first -eq 1 ]]; then
+        rm -rf "$fs_tmp"
+        echo "$fs_tag: FAILED: no $fs_path in $fs_package $fs_version" >&2
+        return 1
+      fi
+      continue
+    fi
+    if ! { mkdir -p "$(dirname "$fs_dest/$fs_path")" &&
+           cp "$fs_tmp/out/$fs_path" "$fs_dest/$fs_path.tmp" &&
+           mv "$fs_dest/$fs_path.tmp" "$fs_dest/$fs_path"; }; then
+      rm -rf "$fs_tmp"
+      echo "$fs_tag: FAILED: cannot copy $fs_path to $fs_dest" >&2
+      return 1
+    fi
+    fs_first=0
+  done
+  rm -rf "$fs_tmp"
 }

@@ -53,16 +53,7 @@ testfile=$src/db/c_test.c
 source "$(dirname "$0")/../../scripts/deb_src.sh"
 
 if [[ ! -f $testfile ]]; then
-  ensure_deb_src run_upstream_c_test leveldb "$version"
-  fetch=$(mktemp -d)
-  (cd "$fetch" && apt-get source -qq --download-only "leveldb=$version" >/dev/null 2>&1 &&
-     dpkg-source -x --no-check "leveldb_$version.dsc" out >/dev/null 2>&1) ||
-    { rm -rf "$fetch"; fail "apt-get source leveldb=$version failed"; }
-  [[ -f $fetch/out/db/c_test.c ]] || { rm -rf "$fetch"; fail "no db/c_test.c in leveldb $version"; }
-  mkdir -p "$src/db"
-  cp "$fetch/out/db/c_test.c" "$testfile.tmp" && mv "$testfile.tmp" "$testfile"
-  cp "$fetch/out/LICENSE" "$src/LICENSE" 2>/dev/null || true
-  rm -rf "$fetch"
+  fetch_deb_src_files run_upstream_c_test leveldb "$version" "$src" db/c_test.c LICENSE || exit 1
   echo "run_upstream_c_test: cached leveldb $upstream's db/c_test.c in $src"
 fi
 

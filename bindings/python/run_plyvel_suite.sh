@@ -53,15 +53,7 @@ testfile=$src/test/test_plyvel.py
 source "$(dirname "$0")/../../scripts/deb_src.sh"
 
 if [[ ! -f $testfile ]]; then
-  ensure_deb_src run_plyvel_suite plyvel "$version"
-  work=$(mktemp -d)
-  (cd "$work" && apt-get source -qq --download-only "plyvel=$version" >/dev/null 2>&1 &&
-     dpkg-source -x --no-check plyvel_"$version".dsc out >/dev/null 2>&1) ||
-    { rm -rf "$work"; fail "apt-get source plyvel=$version failed"; }
-  [[ -f $work/out/test/test_plyvel.py ]] || { rm -rf "$work"; fail "no test/test_plyvel.py in plyvel $version"; }
-  mkdir -p "$src/test"
-  cp "$work/out/test/test_plyvel.py" "$testfile.tmp" && mv "$testfile.tmp" "$testfile"
-  rm -rf "$work"
+  fetch_deb_src_files run_plyvel_suite plyvel "$version" "$src" test/test_plyvel.py || exit 1
   echo "run_plyvel_suite: cached plyvel $version's test/test_plyvel.py in $src"
 fi
 
