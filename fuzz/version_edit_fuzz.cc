@@ -38,6 +38,18 @@ bool SameEdit(const lsmkv::VersionEdit& a, const lsmkv::VersionEdit& b) {
       return false;
     }
   }
+  if (a.removed_range_tombstones() != b.removed_range_tombstones() ||
+      a.put_range_tombstones().size() != b.put_range_tombstones().size()) {
+    return false;
+  }
+  for (size_t i = 0; i < a.put_range_tombstones().size(); i++) {
+    const lsmkv::RangeTombstoneRecord& x = a.put_range_tombstones()[i];
+    const lsmkv::RangeTombstoneRecord& y = b.put_range_tombstones()[i];
+    if (x.tombstone.seq != y.tombstone.seq || x.tombstone.begin != y.tombstone.begin ||
+        x.tombstone.end != y.tombstone.end || x.pending_files != y.pending_files) {
+      return false;
+    }
+  }
   return true;
 }
 

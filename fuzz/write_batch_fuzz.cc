@@ -2,10 +2,11 @@
 // WriteBatch::Iterate, WriteBatchInternal::InsertInto) with arbitrary bytes
 // as the contents of a WAL record. Invariants, when Iterate succeeds:
 //  - Count() equals the number of operations iterated;
-//  - a batch rebuilt with Put/Delete from those operations (and the same
+//  - a batch rebuilt with Put/Delete/DeleteRange from those operations (and the same
 //    sequence number) iterates to the same operations, has the same count;
 //  - InsertInto agrees with Iterate: it succeeds and the memtable then holds
-//    one entry per operation, with consecutive sequence numbers.
+//    one entry per put or delete and one range tombstone per range deletion,
+//    with consecutive sequence numbers.
 // When Iterate fails, InsertInto must fail too.
 #include <cstddef>
 #include <cstdint>
@@ -27,19 +28,25 @@ using lsmkv::Status;
 using lsmkv::WriteBatch;
 using lsmkv::WriteBatchInternal;
 
+enum class Op { kPut, kDelete, kDeleteRange };
+
 struct Operation {
-  bool is_put;
-  std::string key, value;
+  Op op;
+  std::string key, value;  // a range deletion: begin, end
   bool operator==(const Operation&) const = default;
 };
 
 class Recorder final : public WriteBatch::Handler {
  public:
   void Put(std::string_view key, std::string_view value) override {
-    operations.push_back({true, std::string(key), std::string(value)});
+    operations.push_back({Op::kPut, std::string(key), std::string(value)});
   }
   void Delete(std::string_view key) override {
-    operations.push_back({false, std::string(key), std::string()});
+    operations.push_back({Op::kDelete, std::string(key), std::string()});
+  }
+  bool DeleteRange(std::string_view begin, std::string_view end) override {
+    operations.push_back({Op::kDeleteRange, std::string(begin), std::string(end)});
+    return true;
   }
   std::vector<Operation> operations;
 };
@@ -67,11 +74,25 @@ void CheckInsertInto(const WriteBatch& batch, const std::vector<Operation>* oper
       const Operation& op = (*operations)[index];
       FUZZ_CHECK(!seen[index], "one entry per operation");
       seen[index] = true;
+      FUZZ_CHECK(op.op != Op::kDeleteRange, "a range deletion is not an entry");
       FUZZ_CHECK(parsed.user_key == op.key, "the entry has the operation's key");
-      FUZZ_CHECK((parsed.type == lsmkv::kTypeValue) == op.is_put, "the entry has its type");
-      FUZZ_CHECK(!op.is_put || it->value() == op.value, "the entry has its value");
+      FUZZ_CHECK((parsed.type == lsmkv::kTypeValue) == (op.op == Op::kPut),
+                 "the entry has its type");
+      FUZZ_CHECK(op.op != Op::kPut || it->value() == op.value, "the entry has its value");
       entries++;
     }
+    memtable->ForEachRangeTombstone(
+        [&](lsmkv::SequenceNumber seq, std::string_view begin, std::string_view end) {
+          FUZZ_CHECK(seq >= first && seq - first < operations->size(),
+                     "tombstone sequence numbers are those of the batch");
+          const size_t index = seq - first;
+          const Operation& op = (*operations)[index];
+          FUZZ_CHECK(!seen[index], "one tombstone per operation");
+          seen[index] = true;
+          FUZZ_CHECK(op.op == Op::kDeleteRange, "a tombstone comes from a range deletion");
+          FUZZ_CHECK(begin == op.key && end == op.value, "the tombstone has the range");
+          entries++;
+        });
     FUZZ_CHECK(entries == operations->size(), "every operation is in the memtable");
   }
   memtable->Unref();
@@ -107,10 +128,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
   WriteBatch rebuilt;
   for (const Operation& op : recorder.operations) {
-    if (op.is_put) {
-      rebuilt.Put(op.key, op.value);
-    } else {
-      rebuilt.Delete(op.key);
+    switch (op.op) {
+      case Op::kPut:
+        rebuilt.Put(op.key, op.value);
+        break;
+      case Op::kDelete:
+        rebuilt.Delete(op.key);
+        break;
+      case Op::kDeleteRange:
+        rebuilt.DeleteRange(op.key, op.value);
+        break;
     }
   }
   WriteBatchInternal::SetSequence(&rebuilt, sequence);

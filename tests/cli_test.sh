@@ -40,6 +40,13 @@ expect 0 "$bin" --db "$db" del greeting
 expect 1 "$bin" --db "$db" get greeting
 has err 'key not found: greeting'
 expect 0 "$bin" --db "$db" del never-there
+for k in r1 r2 r3; do expect 0 "$bin" --db "$db" put "$k" v; done
+expect 0 "$bin" --db "$db" delrange r1 r3
+expect 1 "$bin" --db "$db" get r1
+expect 1 "$bin" --db "$db" get r2
+[[ $("$bin" --db "$db" get r3) == 'v' ]] || fail "delrange end is exclusive"; ok
+expect 3 "$bin" --db "$db" delrange r3 r1
+has err 'begin must be before end'
 
 # --- usage errors: exit 2
 expect 2 "$bin" --db "$db" frobnicate

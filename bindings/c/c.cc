@@ -96,17 +96,24 @@ class CFilterPolicy final : public lsmkv::FilterPolicy {
 class CBatchHandler final : public lsmkv::WriteBatch::Handler {
  public:
   CBatchHandler(void* state, void (*put)(void*, const char*, size_t, const char*, size_t),
-                void (*deleted)(void*, const char*, size_t))
-      : state_(state), put_(put), deleted_(deleted) {}
+                void (*deleted)(void*, const char*, size_t),
+                void (*delete_range)(void*, const char*, size_t, const char*, size_t) = nullptr)
+      : state_(state), put_(put), deleted_(deleted), delete_range_(delete_range) {}
   void Put(std::string_view key, std::string_view value) override {
     put_(state_, key.data(), key.size(), value.data(), value.size());
   }
   void Delete(std::string_view key) override { deleted_(state_, key.data(), key.size()); }
+  bool DeleteRange(std::string_view begin, std::string_view end) override {
+    if (delete_range_ == nullptr) return false;  // Iterate stops here
+    delete_range_(state_, begin.data(), begin.size(), end.data(), end.size());
+    return true;
+  }
 
  private:
   void* const state_;
   void (*const put_)(void*, const char*, size_t, const char*, size_t);
   void (*const deleted_)(void*, const char*, size_t);
+  void (*const delete_range_)(void*, const char*, size_t, const char*, size_t);
 };
 
 // A malloc()ed copy of bytes (plus a NUL so that text can be printed).
@@ -226,6 +233,11 @@ void lsmkv_delete(lsmkv_t* db, const lsmkv_writeoptions_t* options, const char* 
   SaveError(errptr, db->rep->Delete(options->rep, {key, keylen}));
 }
 
+void lsmkv_delete_range(lsmkv_t* db, const lsmkv_writeoptions_t* options, const char* begin,
+                        size_t beginlen, const char* end, size_t endlen, char** errptr) {
+  SaveError(errptr, db->rep->DeleteRange(options->rep, {begin, beginlen}, {end, endlen}));
+}
+
 void lsmkv_write(lsmkv_t* db, const lsmkv_writeoptions_t* options, lsmkv_writebatch_t* batch,
                  char** errptr) {
   SaveError(errptr, db->rep->Write(options->rep, &batch->rep));
@@ -343,13 +355,29 @@ void lsmkv_writebatch_delete(lsmkv_writebatch_t* b, const char* key, size_t klen
   b->rep.Delete({key, klen});
 }
 
+void lsmkv_writebatch_delete_range(lsmkv_writebatch_t* b, const char* begin, size_t beginlen,
+                                   const char* end, size_t endlen) {
+  b->rep.DeleteRange({begin, beginlen}, {end, endlen});
+}
+
+void lsmkv_writebatch_iterate_ranges(const lsmkv_writebatch_t* b, void* state,
+                                     void (*put)(void*, const char* k, size_t klen, const char* v,
+                                                 size_t vlen),
+                                     void (*deleted)(void*, const char* k, size_t klen),
+                                     void (*delete_range)(void*, const char* begin, size_t beginlen,
+                                                          const char* end, size_t endlen)) {
+  CBatchHandler handler(state, put, deleted, delete_range);
+  b->rep.Iterate(&handler).PermitUncheckedError();  // always decodes (see below)
+}
+
 void lsmkv_writebatch_iterate(const lsmkv_writebatch_t* b, void* state,
                               void (*put)(void*, const char* k, size_t klen, const char* v,
                                           size_t vlen),
                               void (*deleted)(void*, const char* k, size_t klen)) {
   CBatchHandler handler(state, put, deleted);
   // A batch built through this API always decodes; LevelDB's signature has
-  // no way to report otherwise.
+  // no way to report otherwise (nor a range deletion: iteration stops there,
+  // as c.h says).
   b->rep.Iterate(&handler).PermitUncheckedError();
 }
 

@@ -88,6 +88,14 @@ static void LogDelete(void* state, const char* k, size_t klen) {
   log->calls++;
 }
 
+static void LogDeleteRange(void* state, const char* b, size_t blen, const char* e, size_t elen) {
+  struct BatchLog* log = (struct BatchLog*)state;
+  size_t used = strlen(log->text);
+  snprintf(log->text + used, sizeof(log->text) - used, "delrange(%.*s,%.*s);", (int)blen, b,
+           (int)elen, e);
+  log->calls++;
+}
+
 /* ---- the comparator: bytewise, under its own name */
 static int comparator_destroyed = 0;
 static int comparator_state_token = 0;
@@ -277,6 +285,33 @@ int main(void) {
     CHECK(log.calls == 3);
     CHECK(strcmp(log.text, "put(bar,b);put(box,c);del(bar);") == 0);
     lsmkv_writebatch_destroy(wb);
+  }
+
+  Phase("delete_range");
+  {
+    struct BatchLog log;
+    lsmkv_writebatch_t* wb = lsmkv_writebatch_create();
+    lsmkv_writebatch_put(wb, "dr1", 3, "x", 1);
+    lsmkv_writebatch_put(wb, "dr2", 3, "x", 1);
+    lsmkv_writebatch_delete_range(wb, "dr1", 3, "dr2", 3);
+    lsmkv_write(db, wo, wb, &err);
+    CHECK_OK(err);
+    EXPECT_GET(db, ro, "dr1", NULL);
+    EXPECT_GET(db, ro, "dr2", "x");
+    memset(&log, 0, sizeof(log));
+    lsmkv_writebatch_iterate_ranges(wb, &log, LogPut, LogDelete, LogDeleteRange);
+    CHECK(strcmp(log.text, "put(dr1,x);put(dr2,x);delrange(dr1,dr2);") == 0);
+    memset(&log, 0, sizeof(log));
+    lsmkv_writebatch_iterate(wb, &log, LogPut, LogDelete); /* stops at the range deletion */
+    CHECK(strcmp(log.text, "put(dr1,x);put(dr2,x);") == 0);
+    lsmkv_writebatch_destroy(wb);
+    lsmkv_delete_range(db, wo, "dr", 2, "ds", 2, &err);
+    CHECK_OK(err);
+    EXPECT_GET(db, ro, "dr2", NULL);
+    lsmkv_delete_range(db, wo, "b", 1, "a", 1, &err); /* empty range: an error */
+    CHECK(err != NULL);
+    lsmkv_free(err);
+    err = NULL;
   }
 
   Phase("iter");

@@ -89,6 +89,11 @@ void lsmkv_put(lsmkv_t* db, const lsmkv_writeoptions_t* options, const char* key
 void lsmkv_delete(lsmkv_t* db, const lsmkv_writeoptions_t* options, const char* key, size_t keylen,
                   char** errptr);
 
+/* Removes every key in [begin, end) (end exclusive) with one range tombstone:
+   DB::DeleteRange. An error unless begin < end in the comparator's order. */
+void lsmkv_delete_range(lsmkv_t* db, const lsmkv_writeoptions_t* options, const char* begin,
+                        size_t beginlen, const char* end, size_t endlen, char** errptr);
+
 /* Applies every operation of batch atomically; batch is not changed. */
 void lsmkv_write(lsmkv_t* db, const lsmkv_writeoptions_t* options, lsmkv_writebatch_t* batch,
                  char** errptr);
@@ -167,11 +172,25 @@ void lsmkv_writebatch_clear(lsmkv_writebatch_t*);
 void lsmkv_writebatch_put(lsmkv_writebatch_t*, const char* key, size_t klen, const char* val,
                           size_t vlen);
 void lsmkv_writebatch_delete(lsmkv_writebatch_t*, const char* key, size_t klen);
-/* Calls put or deleted for each operation, in order, with state. */
+/* WriteBatch::DeleteRange: every key in [begin, end) as of this point of the
+   batch. */
+void lsmkv_writebatch_delete_range(lsmkv_writebatch_t*, const char* begin, size_t beginlen,
+                                   const char* end, size_t endlen);
+/* Calls put or deleted for each operation, in order, with state. It stops
+   at the first range deletion, which LevelDB's callbacks cannot express:
+   iterate a batch holding range deletions with lsmkv_writebatch_iterate_ranges. */
 void lsmkv_writebatch_iterate(const lsmkv_writebatch_t*, void* state,
                               void (*put)(void*, const char* k, size_t klen, const char* v,
                                           size_t vlen),
                               void (*deleted)(void*, const char* k, size_t klen));
+/* lsmkv_writebatch_iterate that also calls delete_range(state, begin,
+   beginlen, end, endlen) for each range deletion. */
+void lsmkv_writebatch_iterate_ranges(const lsmkv_writebatch_t*, void* state,
+                                     void (*put)(void*, const char* k, size_t klen, const char* v,
+                                                 size_t vlen),
+                                     void (*deleted)(void*, const char* k, size_t klen),
+                                     void (*delete_range)(void*, const char* begin, size_t beginlen,
+                                                          const char* end, size_t endlen));
 /* Appends source's operations to destination. */
 void lsmkv_writebatch_append(lsmkv_writebatch_t* destination, const lsmkv_writebatch_t* source);
 

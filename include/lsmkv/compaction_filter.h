@@ -23,8 +23,17 @@ class CompactionFilter {
   // live snapshot can see: a value a snapshot can still read is never offered,
   // so snapshots stay exact. `level` is the output level of the compaction.
   //
-  // Contract: must be thread-safe, must not call back into the DB, and must
-  // be deterministic enough that removing the value is always acceptable —
+  // Contract: must be thread-safe and must be deterministic enough that
+  // removing the value is always acceptable. It may read the DB it filters
+  // (Get, NewIterator, GetSnapshot/ReleaseSnapshot: compaction holds no DB
+  // lock while it calls the filter) but must not change it (no Put, Delete,
+  // Write, DeleteRange, Flush, CompactRange, Close, Resume or transaction
+  // commit: those may wait for this very compaction). Reads see every
+  // acknowledged write, including writes whose WAL sync has not completed
+  // yet; a filter that removes a value because of another key's state must
+  // base that on state that is durable (e.g. read at a snapshot taken before
+  // a completed sync), or a power loss could undo the state but not the
+  // removal. Reads after Close began fail; the filter should then keep. And
   // the filter may also never see a value (values still in memtables or not
   // yet compacted are not offered), so readers that need a rule enforced
   // (e.g. expiry) must also apply it on read.

@@ -57,6 +57,21 @@ class DB {
   virtual Status Put(const WriteOptions& options, std::string_view key, std::string_view value) = 0;
   // Removes key; OK even if key is absent.
   virtual Status Delete(const WriteOptions& options, std::string_view key) = 0;
+  // Removes every key in [begin, end) (begin inclusive, end exclusive, in the
+  // order of Options::comparator) in O(1): one range tombstone, whatever the
+  // number of keys, honoured by Get, iterators and snapshots (a snapshot
+  // taken before still sees the keys) and atomic across a crash. Compaction
+  // drops the covered data once no snapshot needs it, and the tombstone with
+  // it (docs/design.md, "Range deletions"). OK if nothing is in the range;
+  // InvalidArgument unless begin < end or if a key exceeds max_key_size;
+  // Busy if Options::max_range_tombstones tombstones are live (compact the
+  // ranges, e.g. with CompactRange, to retire them).
+  virtual Status DeleteRange(const WriteOptions& options, std::string_view begin,
+                             std::string_view end) {
+    WriteBatch batch;
+    batch.DeleteRange(begin, end);
+    return Write(options, &batch);
+  }
   // Applies batch atomically. After a crash either all of it or none is visible.
   virtual Status Write(const WriteOptions& options, WriteBatch* batch) = 0;
   // Reads key. NotFound if absent (or deleted); *value is set on OK.
@@ -113,7 +128,8 @@ class DB {
   // error state), and for transactions "lsmkv.txn-running",
   // "lsmkv.txn-oldest-age-micros", "lsmkv.txn-pinned-sequences" (writes
   // since the oldest running transaction's start), "lsmkv.txn-tracked-keys"
-  // and "lsmkv.txn-tracker-bytes" (the conflict tracker's size).
+  // and "lsmkv.txn-tracker-bytes" (the conflict tracker's size), and
+  // "lsmkv.range-tombstones" (live range tombstones, DeleteRange).
   virtual bool GetProperty(std::string_view name, std::string* value) = 0;
 
   // Stops background work, makes every acknowledged write recoverable and

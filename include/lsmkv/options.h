@@ -212,6 +212,14 @@ struct Options {
   // it pinned is released — so a transaction left open cannot make memory
   // grow without bound. 0 = no limit. Default: 64 MiB.
   size_t max_transaction_tracker_bytes = 64u << 20;
+
+  // Range deletions (DB::DeleteRange): the most range tombstones that may be
+  // live at once (in memtables and in the version). Every read consults the
+  // live ones, so their number is bounded: past it, a write holding a range
+  // deletion fails with Busy until compaction retires some (CompactRange
+  // over a deleted range retires its tombstone when no snapshot needs the
+  // data). Must be in [1, 1000000]. Default: 10000.
+  size_t max_range_tombstones = 10000;
 };
 
 struct ReadOptions {

@@ -144,8 +144,8 @@ struct RepairReport {
   // than a version in a lost table block or entry group (showing it could
   // be a stale value). They count as lost.
   uint64_t keys_withheld = 0;
-  // Entries not rewritten because a newer version of the key (or a deletion)
-  // supersedes them: not a loss.
+  // Entries not rewritten because a newer version of the key (or a deletion,
+  // point or range) supersedes them: not a loss.
   uint64_t superseded_dropped = 0;
 
   // True if any record was lost or withheld.

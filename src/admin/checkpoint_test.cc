@@ -43,6 +43,25 @@ TEST_F(CheckpointTest, HoldsTablesAndLogsAndOpensOnItsOwn) {
   EXPECT_TRUE(VerifyDB(dbname_, VerifyOptions(), &report).ok()) << report.ToString();
 }
 
+// Range deletions: those flushed into the MANIFEST and those still in the
+// WAL both hold in the checkpoint.
+TEST_F(CheckpointTest, KeepsRangeDeletions) {
+  ASSERT_TRUE(Open().ok());
+  Fill(0, 300, 1, true);
+  auto delete_range = [&](int from, int to) {
+    ASSERT_TRUE(db_->DeleteRange(WriteOptions(), test::KeyFor(from), test::KeyFor(to)).ok());
+    model_.erase(model_.lower_bound(test::KeyFor(from)), model_.lower_bound(test::KeyFor(to)));
+  };
+  delete_range(10, 100);
+  ASSERT_TRUE(db_->Flush().ok());  // now a MANIFEST record over the first table
+  delete_range(200, 250);          // only in the WAL
+  ASSERT_TRUE(CreateCheckpoint(db_.get(), Dir()).ok());
+  EXPECT_EQ(model_, OpenContents(Dir(), options_));
+  Close();
+  VerifyReport report;
+  EXPECT_TRUE(VerifyDB(Dir(), VerifyOptions(), &report).ok()) << report.ToString();
+}
+
 TEST_F(CheckpointTest, TablesAreHardLinked) {
   ASSERT_TRUE(Open().ok());
   Fill(0, 300, 1, true);

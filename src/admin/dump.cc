@@ -80,6 +80,10 @@ void Dumper::PrintBatch(const WriteBatch& batch) {
     void Delete(std::string_view key) override {
       d->out_ << "  del\t" << seq++ << "\t" << d->R(key) << "\n";
     }
+    bool DeleteRange(std::string_view begin, std::string_view end) override {
+      d->out_ << "  delrange\t" << seq++ << "\t" << d->R(begin) << "\t" << d->R(end) << "\n";
+      return true;
+    }
   } printer;
   printer.d = this;
   printer.seq = WriteBatchInternal::Sequence(&batch);

@@ -52,6 +52,10 @@ void Apply(const VersionEdit& edit, ManifestContents* out) {
     out->live[meta.number] = ManifestContents::LiveFile{level, meta};
     out->ever_added[meta.number] = meta;
   }
+  for (SequenceNumber seq : edit.removed_range_tombstones()) out->range_tombstones.erase(seq);
+  for (const RangeTombstoneRecord& r : edit.put_range_tombstones()) {
+    out->range_tombstones[r.tombstone.seq] = r.tombstone;
+  }
 }
 
 }  // namespace

@@ -36,6 +36,9 @@ struct ManifestContents {
   SequenceNumber last_sequence = 0;
   // The live tables after applying every decodable edit in order.
   std::map<uint64_t, LiveFile> live;
+  // The live range tombstones (DB::DeleteRange) after every decodable edit,
+  // by sequence.
+  std::map<SequenceNumber, RangeTombstone> range_tombstones;
   // Every table any edit added (also those removed later), for key ranges.
   std::map<uint64_t, FileMetaData> ever_added;
   // Damage, one line each naming the file: dropped log regions, edits that

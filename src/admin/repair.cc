@@ -7,7 +7,7 @@
 // intact entry groups of a damaged block (format version 2) and noting the
 // key ranges of what was lost; (3) replay the source WALs with
 // skip-corrupted semantics into a memtable; (4) merge everything (newest
-// version per user key; deletions applied; keys that a lost block or group
+// version per user key; deletions, point and range, applied; keys that a lost block or group
 // may have held a newer version of are withheld) into new tables at the
 // last level; (5) write a
 // new empty WAL and a new MANIFEST, hard-link every old file into lost/,
@@ -23,6 +23,7 @@
 #include "base/dbformat.h"
 #include "base/filename.h"
 #include "db/merging_iterator.h"
+#include "db/range_tombstones.h"
 #include "db/write_batch_internal.h"
 #include "memtable/memtable.h"
 #include "table/table.h"
@@ -650,6 +651,20 @@ Status Repairer::WriteMerged() {
   children.emplace_back(mem_->NewIterator());
   std::unique_ptr<Iterator> it(NewMergingIterator(&icmp_, std::move(children)));
   LostRangeIndex lost(lost_ranges_, icmp_.user_comparator());
+  // Range deletions, from the old MANIFEST (whether trusted or not: each was
+  // a committed deletion) and from the WALs: applied here, since the new
+  // MANIFEST records none.
+  std::vector<RangeTombstone> deletions;
+  if (have_old_) {
+    for (const auto& [seq, t] : old_.range_tombstones) deletions.push_back(t);
+  }
+  mem_->ForEachRangeTombstone(
+      [&](SequenceNumber seq, std::string_view begin, std::string_view end) {
+        if (icmp_.user_comparator()->Compare(begin, end) < 0) {
+          deletions.push_back(RangeTombstone{seq, std::string(begin), std::string(end)});
+        }
+      });
+  const RangeTombstoneSet range_deleted(icmp_.user_comparator(), deletions);
   std::string user_key;
   bool have_key = false;
   Status s;
@@ -668,7 +683,8 @@ Status Repairer::WriteMerged() {
       report_->keys_withheld++;
       continue;
     }
-    if (parsed.type == kTypeDeletion) {
+    if (parsed.type == kTypeDeletion ||
+        range_deleted.Covers(parsed.user_key, parsed.sequence, kMaxSequenceNumber)) {
       report_->superseded_dropped++;  // nothing older survives below the last level
       continue;
     }

@@ -58,6 +58,29 @@ class RepairTest : public test::ToolsTest {
   RepairReport report_;
 };
 
+// Range deletions live in the MANIFEST (flushed) and in the WAL (not yet):
+// repair applies both, so no deleted key comes back.
+TEST_F(RepairTest, RangeDeletionsStayApplied) {
+  ASSERT_TRUE(Open().ok());
+  Fill(0, 400, 1, true);
+  auto delete_range = [&](int from, int to) {
+    ASSERT_TRUE(db_->DeleteRange(WriteOptions(), test::KeyFor(from), test::KeyFor(to)).ok());
+    model_.erase(model_.lower_bound(test::KeyFor(from)), model_.lower_bound(test::KeyFor(to)));
+  };
+  delete_range(50, 150);
+  Fill(400, 420, 1, true);   // the tombstone is in the MANIFEST now
+  Fill(100, 110, 2, false);  // written after it: live
+  delete_range(300, 350);    // only in the WAL
+  Close();
+  ASSERT_TRUE(Repair().ok()) << Report();
+  EXPECT_FALSE(report_.LostData()) << Report();
+  EXPECT_EQ(model_.size(), CheckNoWrongValues());
+  std::string v;
+  EXPECT_TRUE(db_->GetProperty("lsmkv.range-tombstones", &v));
+  EXPECT_EQ("0", v);  // applied, not carried over
+  ExpectVerifies();
+}
+
 TEST_F(RepairTest, HealthyDatabaseLosesNothing) {
   ASSERT_TRUE(Open().ok());
   Fill(0, 400, 1, true);

@@ -29,11 +29,16 @@ inline constexpr SequenceNumber kMaxSequenceNumber = (uint64_t{1} << 56) - 1;
 enum ValueType : unsigned char {
   kTypeDeletion = 0x0,
   kTypeValue = 0x1,
+  // Only an operation of a write batch (DeleteRange: key = begin, value =
+  // end), never the type of an internal key: range tombstones live beside
+  // the memtable and in the MANIFEST (db/range_tombstones.h).
+  kTypeRangeDeletion = 0x2,
 };
 // The type used when seeking: the highest, so that seeking (key, seq, this)
 // lands before every entry of key with sequence <= seq.
 inline constexpr ValueType kValueTypeForSeek = kTypeValue;
 
+// Of an internal key (kTypeRangeDeletion is not one).
 inline bool IsValidValueType(unsigned t) { return t <= kTypeValue; }
 
 inline uint64_t PackSequenceAndType(SequenceNumber seq, ValueType t) {

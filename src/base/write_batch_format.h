@@ -7,6 +7,7 @@
 //   batch     := sequence:fixed64 count:fixed32 operation{count}
 //   operation := kTypeValue key:lenstr value:lenstr
 //              | kTypeDeletion key:lenstr
+//              | kTypeRangeDeletion begin:lenstr end:lenstr
 //   lenstr    := length:varint32 byte{length}
 //
 // Every constant here is persisted: never change one.
@@ -47,7 +48,8 @@ Status CheckSequenceRange(SequenceNumber first, uint64_t count);
 
 // Decodes every operation of rep in order, calling
 // fn(ValueType type, std::string_view key, std::string_view value) for each
-// (value is empty for a deletion). Corruption, with fn called for the
+// (value is empty for a deletion; for a range deletion key is the range's
+// begin and value its end). Corruption, with fn called for the
 // operations before the fault only, if rep is shorter than the header, an
 // operation is truncated or has an unknown type, or the number of operations
 // differs from the header's count. An operation beyond the header's count is
@@ -72,6 +74,10 @@ Status ForEachOperation(std::string_view rep, Fn&& fn) {
     if (type == kTypeValue) {
       if (!GetLengthPrefixed(&input, &key) || !GetLengthPrefixed(&input, &value)) {
         return Status::Corruption("write batch", "truncated put");
+      }
+    } else if (type == kTypeRangeDeletion) {
+      if (!GetLengthPrefixed(&input, &key) || !GetLengthPrefixed(&input, &value)) {
+        return Status::Corruption("write batch", "truncated range deletion");
       }
     } else if (type == kTypeDeletion) {
       if (!GetLengthPrefixed(&input, &key)) {

@@ -57,6 +57,37 @@ void ConflictTracker::Record(std::string_view key, SequenceNumber sequence) {
   log_.emplace_back(sequence, &it->first);
 }
 
+void ConflictTracker::RecordRange(std::string_view begin, std::string_view end,
+                                  SequenceNumber sequence) {
+  DCHECK(ranges_.empty() || ranges_.back().sequence < sequence);
+  ranges_.push_back(RangeWrite{sequence, std::string(begin), std::string(end)});
+  memory_ += begin.size() + end.size() + 96;
+}
+
+SequenceNumber ConflictTracker::RangeDeletedAfter(std::string_view key,
+                                                  SequenceNumber since) const {
+  SequenceNumber newest = 0;
+  for (const RangeWrite& r : ranges_) {
+    if (r.sequence > since && !less_(key, r.begin) && less_(key, r.end)) newest = r.sequence;
+  }
+  return newest;
+}
+
+SequenceNumber ConflictTracker::RangeDeletionOverlapping(const KeyRange& range,
+                                                         SequenceNumber since,
+                                                         std::string* begin) const {
+  for (const RangeWrite& r : ranges_) {
+    if (r.sequence <= since) continue;
+    // [r.begin, r.end) meets the range: r.end is after range.lo and r.begin
+    // is not past range.hi.
+    if (range.lo && !less_(*range.lo, r.end)) continue;
+    if (!range.BeforeHi(r.begin, less_)) continue;
+    *begin = r.begin;
+    return r.sequence;
+  }
+  return 0;
+}
+
 void ConflictTracker::Prune() {
   // A write at or below every running transaction's start cannot conflict
   // with any of them; with none running nothing is needed.
@@ -71,6 +102,10 @@ void ConflictTracker::Prune() {
       memory_ -= EntryBytes(it->first);
       latest_.erase(it);
     }
+  }
+  while (!ranges_.empty() && (none || ranges_.front().sequence <= keep_after)) {
+    memory_ -= ranges_.front().begin.size() + ranges_.front().end.size() + 96;
+    ranges_.pop_front();
   }
   if (none) {
     DCHECK(latest_.empty());
@@ -136,6 +171,12 @@ Status ValidateTransaction(const ConflictTracker& tracker, const TxnValidation& 
                                     std::to_string(last) + " after the transaction read it at " +
                                     std::to_string(since));
     }
+    if (const SequenceNumber r = tracker.RangeDeletedAfter(key, since); r != 0) {
+      return Status::Busy(what, "key " + PrintableKey(key) +
+                                    " deleted by a range deletion at sequence " +
+                                    std::to_string(r) + " after the transaction read it at " +
+                                    std::to_string(since));
+    }
     if (group_keys.count(key) != 0) {
       return Status::Busy(what, "key " + PrintableKey(key) +
                                     " written by a write committed just before in the same group");
@@ -156,6 +197,14 @@ Status ValidateTransaction(const ConflictTracker& tracker, const TxnValidation& 
       return Status::Busy(
           what, "range " + RangeText(range) + " read by an iterator: key " + PrintableKey(key) +
                     " written at sequence " + std::to_string(tracker.LastWrite(key)) +
+                    " after the iterator read it at " + std::to_string(range.since));
+    }
+    std::string begin;
+    if (const SequenceNumber r = tracker.RangeDeletionOverlapping(range, range.since, &begin);
+        r != 0) {
+      return Status::Busy(
+          what, "range " + RangeText(range) + " read by an iterator: a range deletion from " +
+                    PrintableKey(begin) + " at sequence " + std::to_string(r) +
                     " after the iterator read it at " + std::to_string(range.since));
     }
     auto it = range.lo ? group_keys.lower_bound(*range.lo) : group_keys.begin();

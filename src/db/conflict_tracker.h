@@ -52,6 +52,8 @@ struct KeyRange {
 };
 
 // Keys written by the members of a write group, in the database's order.
+// (A batch holding a range deletion never shares its group with a
+// transaction's commit: DBImpl::BuildBatchGroup.)
 using GroupKeys = std::set<std::string_view, ComparatorLess>;
 
 // What a transaction's commit must validate: nothing in keys or ranges may
@@ -110,6 +112,17 @@ class ConflictTracker {
   // recorded in increasing order.
   void Record(std::string_view key, SequenceNumber sequence);
 
+  // Records that [begin, end) was deleted (DB::DeleteRange) at sequence.
+  // REQUIRES: as Record.
+  void RecordRange(std::string_view begin, std::string_view end, SequenceNumber sequence);
+  // The sequence of the latest recorded range deletion covering key that is
+  // after since, or 0.
+  SequenceNumber RangeDeletedAfter(std::string_view key, SequenceNumber since) const;
+  // A recorded range deletion after since that overlaps range: its sequence
+  // (and *begin, its start), or 0.
+  SequenceNumber RangeDeletionOverlapping(const KeyRange& range, SequenceNumber since,
+                                          std::string* begin) const;
+
   // The sequence of key's latest recorded write, or 0.
   SequenceNumber LastWrite(std::string_view key) const;
   // Some key in range written after start: sets *key to it and returns true.
@@ -127,6 +140,11 @@ class ConflictTracker {
   std::map<std::string, SequenceNumber, ComparatorLess> latest_;
   // Every recorded write in sequence order, for pruning.
   std::deque<std::pair<SequenceNumber, const std::string*>> log_;
+  struct RangeWrite {
+    SequenceNumber sequence;
+    std::string begin, end;
+  };
+  std::deque<RangeWrite> ranges_;  // recorded range deletions, in sequence order
   size_t memory_ = 0;
 };
 

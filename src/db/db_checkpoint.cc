@@ -63,6 +63,10 @@ Status WriteCheckpointManifest(Env* env, const std::string& dir, uint64_t number
   for (int level = 0; level < kNumLevels; level++) {
     for (const FileRef& f : state.version->files(level)) edit.AddFile(level, *f);
   }
+  // The range tombstones go with the tables they still delete from.
+  for (const RangeTombstoneRecord& r : state.version->range_tombstones()) {
+    edit.PutRangeTombstone(r);
+  }
   std::string record;
   edit.EncodeTo(&record);
   std::unique_ptr<WritableFile> file;

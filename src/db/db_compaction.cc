@@ -146,8 +146,9 @@ Status DBImpl::RunCompaction(Compaction* c, bool* manifest_failed) {
   }
   std::shared_ptr<Version> base = versions_->current();
   std::vector<FileMetaData> outputs;
+  KeptTombstones kept;
   mu_.Unlock();
-  Status s = MergeCompactionInputs(*c, *base, snapshots, &outputs);
+  Status s = MergeCompactionInputs(*c, *base, snapshots, &outputs, &kept);
   if (s.ok() && !outputs.empty()) s = env_->SyncDir(dbname_);
   mu_.Lock();
 
@@ -170,6 +171,13 @@ Status DBImpl::RunCompaction(Compaction* c, bool* manifest_failed) {
       for (const FileRef& f : c->inputs[which]) edit.RemoveFile(c->level + which, f->number);
     }
     for (const FileMetaData& out : outputs) edit.AddFile(c->output_level(), out);
+    std::vector<SequenceNumber> known;
+    for (const RangeTombstoneRecord& r : base->range_tombstones()) known.push_back(r.tombstone.seq);
+    for (auto& [number, seqs] : kept) {
+      std::sort(seqs.begin(), seqs.end());
+      seqs.erase(std::unique(seqs.begin(), seqs.end()), seqs.end());
+    }
+    edit.SetCompactionTombstones(std::move(known), std::move(kept));
     s = versions_->LogAndApply(&edit);
     if (!s.ok()) {
       // The edit may be on disk: the outputs go only once the MANIFEST is
@@ -221,6 +229,7 @@ class DropRules {
         base_(base),
         ucmp_(ucmp),
         filter_(filter),
+        tombstones_(base.range_tombstone_set()),
         smallest_snapshot_(smallest_snapshot),
         newest_snapshot_(newest_snapshot),
         any_snapshot_(any_snapshot) {}
@@ -231,8 +240,11 @@ class DropRules {
   // Delete would: *key then points into this object (valid until the next
   // call), *value is empty and parsed->type is kTypeDeletion.
   // *new_user_key: whether the entry is the first of its user key.
+  // *kept_covered: the entry is kept although a range tombstone of the base
+  // version covers it (a snapshot still reads it).
   bool Drop(ParsedInternalKey* parsed, std::string_view* key, std::string_view* value,
-            bool* new_user_key) {
+            bool* new_user_key, bool* kept_covered) {
+    *kept_covered = false;
     *new_user_key =
         !has_current_user_key_ || ucmp_->Compare(parsed->user_key, current_user_key_) != 0;
     if (*new_user_key) {
@@ -246,6 +258,19 @@ class DropRules {
     } else if (parsed->type == kTypeDeletion && parsed->sequence <= smallest_snapshot_ &&
                c_.IsBaseLevelForKey(base_, parsed->user_key, ucmp_)) {
       drop = true;  // nothing older below can be uncovered, and every snapshot sees the delete
+    }
+    if (!drop && tombstones_ != nullptr &&
+        tombstones_->Covers(parsed->user_key, parsed->sequence, kMaxSequenceNumber)) {
+      // Deleted by a range tombstone. Dropped if no snapshot reads it: every
+      // snapshot is at or after a covering tombstone (the oldest one is), or
+      // none is at or after the entry.
+      if (tombstones_->Covers(parsed->user_key, parsed->sequence, smallest_snapshot_) ||
+          (any_snapshot_ && parsed->sequence > newest_snapshot_)) {
+        drop = true;
+        range_deleted_++;
+      } else {
+        *kept_covered = true;
+      }
     }
     if (!drop && filter_ != nullptr && parsed->type == kTypeValue &&
         (!any_snapshot_ || parsed->sequence > newest_snapshot_) &&
@@ -270,12 +295,16 @@ class DropRules {
 
   // Values the compaction filter removed so far.
   uint64_t filtered_values() const { return filtered_values_; }
+  // Entries dropped because a range tombstone deletes them.
+  uint64_t range_deleted() const { return range_deleted_; }
+  const RangeTombstoneSet* tombstones() const { return tombstones_; }
 
  private:
   const Compaction& c_;
   const Version& base_;
   const Comparator* const ucmp_;
   const CompactionFilter* const filter_;
+  const RangeTombstoneSet* const tombstones_;  // the base version's; null if none
   const SequenceNumber smallest_snapshot_;
   const SequenceNumber newest_snapshot_;
   const bool any_snapshot_;
@@ -284,6 +313,7 @@ class DropRules {
   SequenceNumber last_sequence_for_key_ = kMaxSequenceNumber;
   std::string filtered_key_;  // a value the filter removed, re-keyed as a deletion
   uint64_t filtered_values_ = 0;
+  uint64_t range_deleted_ = 0;
 };
 
 // The tables one compaction writes: at most one open at a time (the caller
@@ -296,6 +326,8 @@ class CompactionOutputs {
       : env_(env), dbname_(dbname), options_(options), outputs_(outputs) {}
 
   bool open() const { return builder_ != nullptr; }
+  // The number of the open table. Requires open().
+  uint64_t number() const { return meta_.number; }
   // Bytes of the open table so far. Requires open().
   uint64_t FileSize() const { return builder_->FileSize(); }
 
@@ -372,7 +404,8 @@ class CompactionOutputs {
 // drop rules and the compaction filter (DropRules). Runs without the DB mutex
 // (takes it briefly to allocate file numbers). On failure no output is left.
 Status DBImpl::MergeCompactionInputs(const Compaction& c, const Version& base,
-                                     SnapshotBounds snapshots, std::vector<FileMetaData>* outputs) {
+                                     SnapshotBounds snapshots, std::vector<FileMetaData>* outputs,
+                                     KeptTombstones* kept) {
   const Comparator* ucmp = icmp_.user_comparator();
   ReadOptions ro;
   ro.verify_checksums = true;
@@ -394,7 +427,8 @@ Status DBImpl::MergeCompactionInputs(const Compaction& c, const Version& base,
   uint64_t overlapped_bytes = 0;
   bool seen_key = false;
   uint64_t entries = 0;
-  uint64_t rate_charged = 0;  // bytes of the open output passed through the rate limiter
+  uint64_t rate_charged = 0;             // bytes of the open output passed through the rate limiter
+  std::vector<SequenceNumber> covering;  // scratch
 
   for (input->SeekToFirst(); input->Valid() && s.ok(); input->Next()) {
     if ((++entries & 0x3ff) == 0) {
@@ -422,7 +456,8 @@ Status DBImpl::MergeCompactionInputs(const Compaction& c, const Version& base,
     }
     previous_key.assign(key.data(), key.size());
     bool new_user_key = false;
-    const bool drop = rules.Drop(&parsed, &key, &value, &new_user_key);
+    bool kept_covered = false;
+    const bool drop = rules.Drop(&parsed, &key, &value, &new_user_key, &kept_covered);
 
     // Grandparent overlap so far (for cutting outputs early).
     while (grandparent_index < c.grandparents.size() &&
@@ -455,7 +490,25 @@ Status DBImpl::MergeCompactionInputs(const Compaction& c, const Version& base,
       s = out.Open(number, key);
       if (!s.ok()) break;
     }
+    if (kept_covered) {
+      // This output may hold what these tombstones cover: they stay until
+      // it is compacted again (VersionSet::ResolveRangeTombstones).
+      const uint64_t number = out.number();
+      if (kept->empty() || kept->back().first != number) {
+        kept->emplace_back(number, std::vector<SequenceNumber>());
+      }
+      covering.clear();
+      rules.tombstones()->CoveringAbove(parsed.user_key, parsed.sequence, &covering);
+      std::vector<SequenceNumber>& seqs = kept->back().second;
+      for (SequenceNumber seq : covering) {
+        if (std::find(seqs.begin(), seqs.end(), seq) == seqs.end()) seqs.push_back(seq);
+      }
+    }
     s = out.Add(key, value, parsed);
+  }
+  if (rules.range_deleted() > 0) {
+    LSMKV_LOG(info_log_.get(), "compaction dropped %llu entries deleted by range tombstones",
+              static_cast<unsigned long long>(rules.range_deleted()));
   }
   if (rules.filtered_values() > 0) {
     LSMKV_LOG(info_log_.get(), "compaction filter %s removed %llu values", filter->Name(),
@@ -491,8 +544,16 @@ Status DBImpl::CompactRange(const std::string* begin, const std::string* end) {
     }
   }
   // With a compaction filter the deepest level is rewritten too, into
-  // itself, so that the filter sees every value of the range.
-  const int last_step = options_.compaction_filter != nullptr ? max_level : max_level - 1;
+  // itself, so that the filter sees every value of the range; so it is with
+  // range tombstones, so that the data they delete is dropped (and they are
+  // retired) wherever it lies.
+  bool tombstones = false;
+  {
+    std::shared_ptr<Version> v = versions_->current();
+    tombstones = !v->range_tombstones().empty();
+  }
+  const int last_step =
+      options_.compaction_filter != nullptr || tombstones ? max_level : max_level - 1;
   for (int level = 0; level <= last_step; level++) {
     ManualCompaction m;
     m.level = level;

@@ -73,6 +73,60 @@ TEST_F(CompactionFilterTest, RemovedValuesReadAsDeletedAndLeaveTheDisk) {
 }
 
 // The newest version is removed: the older one below must not reappear.
+// A filter may read the DB it filters (compaction holds no DB lock while it
+// runs): here it removes "child/N" when "parent/N" is gone, reading at a
+// snapshot, with compactions running on several threads and writers going on.
+class ParentFilter : public CompactionFilter {
+ public:
+  Decision Filter(int, std::string_view key, std::string_view) const override {
+    if (key.substr(0, 6) != "child/") return Decision::kKeep;
+    DB* db = db_.load();
+    if (db == nullptr) return Decision::kKeep;
+    const Snapshot* snap = db->GetSnapshot();
+    ReadOptions ro;
+    ro.snapshot = snap;
+    std::string v;
+    Status s = db->Get(ro, "parent/" + std::string(key.substr(6)), &v);
+    db->ReleaseSnapshot(snap);
+    reads++;
+    return s.IsNotFound() ? Decision::kRemove : Decision::kKeep;
+  }
+  const char* Name() const override { return "ParentFilter"; }
+  mutable std::atomic<DB*> db_{nullptr};
+  mutable std::atomic<int> reads{0};
+};
+
+TEST(CompactionFilterReadsTest, AFilterMayReadTheDatabase) {
+  std::unique_ptr<Env> env(NewMemEnv(Env::Default()));
+  auto filter = std::make_shared<ParentFilter>();
+  Options o;
+  o.env = env.get();
+  o.create_if_missing = true;
+  o.write_buffer_size = 16 * 1024;
+  o.target_file_size = 8 * 1024;
+  o.max_background_compactions = 2;
+  o.compaction_filter = filter;
+  std::unique_ptr<DB> db;
+  ASSERT_TRUE(DB::Open(o, "/reads", &db).ok());
+  filter->db_ = db.get();
+  for (int i = 0; i < 600; i++) {
+    ASSERT_TRUE(db->Put(WriteOptions(), "parent/" + std::to_string(i), "p").ok());
+    ASSERT_TRUE(db->Put(WriteOptions(), "child/" + std::to_string(i), std::string(100, 'c')).ok());
+  }
+  for (int i = 0; i < 600; i += 2) {
+    ASSERT_TRUE(db->Delete(WriteOptions(), "parent/" + std::to_string(i)).ok());
+  }
+  ASSERT_TRUE(db->CompactRange(nullptr, nullptr).ok());
+  EXPECT_GT(filter->reads.load(), 0);
+  for (int i = 0; i < 600; i++) {
+    std::string v;
+    Status s = db->Get(ReadOptions(), "child/" + std::to_string(i), &v);
+    EXPECT_EQ(i % 2 == 1, s.ok()) << i << " " << s.ToString();
+  }
+  filter->db_ = nullptr;
+  ASSERT_TRUE(db->Close().ok());
+}
+
 TEST_F(CompactionFilterTest, RemovingTheNewestVersionDoesNotResurrectAnOlderOne) {
   Put("k", "old live value");
   ASSERT_TRUE(db_->CompactRange(nullptr, nullptr).ok());  // "old" now in a deep level

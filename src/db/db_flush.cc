@@ -84,6 +84,7 @@ Status DBImpl::FlushOldestMemTable() {
   // inside a range a running compaction is about to fill.
   VersionEdit edit;
   if (meta.file_size > 0) edit.AddFile(0, meta);
+  AddRangeTombstonesToEdit(icmp_.user_comparator(), *frozen.mem, &edit);
   // The oldest WAL still needed is the one of the next frozen memtable, or
   // the active memtable's.
   const uint64_t needed_log = imm_.size() > 1 ? imm_[1].log_number : mem_log_number_;
@@ -114,6 +115,15 @@ Status DBImpl::FlushOldestMemTable() {
       static_cast<unsigned long long>(meta.num_entries));
   DeleteObsoleteFiles();
   return Status::OK();
+}
+
+void AddRangeTombstonesToEdit(const Comparator* ucmp, const MemTable& mem, VersionEdit* edit) {
+  mem.ForEachRangeTombstone([&](SequenceNumber seq, std::string_view begin, std::string_view end) {
+    // An empty range (from a WAL record no writer of ours made: DB::Write
+    // refuses them) deletes nothing and is not kept.
+    if (ucmp->Compare(begin, end) >= 0) return;
+    edit->AddFlushedRangeTombstone(RangeTombstone{seq, std::string(begin), std::string(end)});
+  });
 }
 
 // Builds table meta->number from mem, syncs it and its directory entry.

@@ -26,6 +26,9 @@ struct DBImpl::Writer {
   // The committing transaction's view, ended when the writer is retired
   // (under the mutex the retirement holds anyway).
   DBImpl::TransactionView* end_view = nullptr;
+  // The batch holds a range deletion: it leads a group of its own, so that
+  // no transaction's commit shares a group with it (BuildBatchGroup).
+  bool range_deletion = false;
   bool done = false;
   Status status;
   InstrumentedCondVar cv;  // waited on with the DB mutex
@@ -37,6 +40,8 @@ namespace {
 // that a lone small write is not delayed behind a huge copy.
 constexpr size_t kMaxGroupBytes = 1 << 20;
 constexpr size_t kSmallWriteBytes = 128 << 10;
+// Range tombstones a memtable takes before it is frozen (MakeRoomForWrite).
+constexpr uint64_t kMaxMemTableRangeTombstones = 64;
 
 Status ClosedError() { return Status::InvalidArgument("database is closed"); }
 }  // namespace
@@ -114,7 +119,7 @@ Status DBImpl::Delete(const WriteOptions& options, std::string_view key) {
   return Write(options, &batch);
 }
 
-Status DBImpl::ValidateBatch(const WriteBatch* batch) const {
+Status DBImpl::ValidateBatch(const WriteBatch* batch, uint32_t* range_deletions) const {
   struct Checker : public WriteBatch::Handler {
     size_t max_key, max_value;
     Status status;
@@ -132,20 +137,57 @@ Status DBImpl::ValidateBatch(const WriteBatch* batch) const {
     }
     void Put(std::string_view key, std::string_view value) override { Check(key, value.size()); }
     void Delete(std::string_view key) override { Check(key, 0); }
+    bool DeleteRange(std::string_view begin, std::string_view end) override {
+      Check(begin, 0);
+      Check(end, 0);
+      if (status.ok() && ucmp->Compare(begin, end) >= 0) {
+        status = Status::InvalidArgument(
+            "DeleteRange: begin must be before end (",
+            "got [" + PrintableKey(begin) + ", " + PrintableKey(end) + "))");
+      }
+      range_deletions++;
+      return true;
+    }
+    const Comparator* ucmp;
+    uint32_t range_deletions = 0;
   } checker;
   checker.max_key = options_.max_key_size;
   checker.max_value = options_.max_value_size;
+  checker.ucmp = icmp_.user_comparator();
   Status s = batch->Iterate(&checker);
-  return s.ok() ? checker.status : s;
+  if (s.ok()) s = checker.status;
+  if (s.ok() && range_deletions != nullptr) *range_deletions = checker.range_deletions;
+  return s;
+}
+
+size_t DBImpl::LiveRangeTombstones() const {
+  const std::shared_ptr<const ReadView> view = LoadView();
+  if (view == nullptr) return 0;
+  size_t n = view->version->range_tombstones().size() + view->mem->NumRangeTombstones();
+  for (const auto& imm : view->imm) n += imm->NumRangeTombstones();
+  return n;
 }
 
 Status DBImpl::Write(const WriteOptions& options, WriteBatch* batch) {
   if (closed_.load(std::memory_order_acquire)) return ClosedError();
   if (batch == nullptr) return Status::InvalidArgument("Write: batch is null");
-  Status s = ValidateBatch(batch);
+  uint32_t range_deletions = 0;
+  Status s = ValidateBatch(batch, &range_deletions);
   if (!s.ok()) return s;
   if (batch->Count() == 0) return Status::OK();
-  s = WriteImpl(options, batch, /*txn=*/nullptr, /*end_view=*/nullptr);
+  if (range_deletions > 0) {
+    // Approximate under concurrent writers (each checks before it queues):
+    // the bound may be passed by the range deletions of one round of them.
+    const size_t live = LiveRangeTombstones();
+    if (live + range_deletions > options_.max_range_tombstones) {
+      return Status::Busy("DeleteRange",
+                          std::to_string(live) +
+                              " range tombstones are live, max_range_tombstones is " +
+                              std::to_string(options_.max_range_tombstones) +
+                              "; compact deleted ranges to retire them");
+    }
+  }
+  s = WriteImpl(options, batch, /*txn=*/nullptr, /*end_view=*/nullptr, range_deletions > 0);
   if (!s.ok()) stats_.failed_writes++;
   return s;
 }
@@ -169,10 +211,11 @@ Status DBImpl::CommitTransaction(const WriteOptions& options, WriteBatch* batch,
 }
 
 Status DBImpl::WriteImpl(const WriteOptions& options, WriteBatch* batch, TxnValidation* txn,
-                         TransactionView* end_view) {
+                         TransactionView* end_view, bool range_deletion) {
   Writer w(batch, options.sync);
   w.txn = txn;
   w.end_view = end_view;
+  w.range_deletion = range_deletion;
   InstrumentedMutexLock lock(&mu_);
   if (shutting_down_) return ClosedError();
   writers_.push_back(&w);
@@ -294,6 +337,9 @@ void AddBatchKeys(const WriteBatch* batch, GroupKeys* keys) {
     GroupKeys* keys;
     void Put(std::string_view key, std::string_view) override { keys->insert(key); }
     void Delete(std::string_view key) override { keys->insert(key); }
+    // Never in a group with a transaction (BuildBatchGroup): nothing to
+    // validate against.
+    bool DeleteRange(std::string_view, std::string_view) override { return true; }
   } collector;
   collector.keys = keys;
   batch->Iterate(&collector).PermitUncheckedError();  // validated on entry
@@ -316,10 +362,15 @@ WriteBatch* DBImpl::BuildBatchGroup(Writer** last_writer) {
   if (size <= kSmallWriteBytes) max_size = size + kSmallWriteBytes;
   *last_writer = first;
   bool any_txn = first->txn != nullptr;
+  bool any_range = first->range_deletion;
   auto end = writers_.begin() + 1;
   for (; end != writers_.end(); ++end) {
     Writer* w = *end;
     if (w->batch == nullptr) break;  // a Flush request leads its own group
+    // A range deletion shares no group with a transaction's commit (whose
+    // validation knows only the keys of the members before it).
+    if ((w->range_deletion && any_txn) || (any_range && w->txn != nullptr)) break;
+    any_range |= w->range_deletion;
     size += WriteBatchInternal::ByteSize(w->batch);
     if (size > max_size) break;
     any_txn |= w->txn != nullptr;
@@ -361,6 +412,10 @@ void DBImpl::RecordGroupForTransactions(const WriteBatch* group, SequenceNumber 
     SequenceNumber sequence;
     void Put(std::string_view key, std::string_view) override { tracker->Record(key, sequence++); }
     void Delete(std::string_view key) override { tracker->Record(key, sequence++); }
+    bool DeleteRange(std::string_view begin, std::string_view end) override {
+      tracker->RecordRange(begin, end, sequence++);
+      return true;
+    }
   } recorder;
   recorder.tracker = &tracker_;
   recorder.sequence = first_sequence;
@@ -452,7 +507,13 @@ Status DBImpl::MakeRoomForWrite(bool force) {
     // An empty memtable is never frozen: with a tiny write buffer its arena
     // alone may exceed the limit, and rotating it would loop.
     if (mem_->Empty()) return Status::OK();
-    if (!force && mem_->ApproximateMemoryUsage() <= options_.write_buffer_size) return Status::OK();
+    // A memtable's range tombstones are searched linearly by every read:
+    // past kMaxMemTableRangeTombstones it is frozen as if full, and its flush
+    // moves them into the version's fragmented (binary-searched) set.
+    if (!force && mem_->ApproximateMemoryUsage() <= options_.write_buffer_size &&
+        mem_->NumRangeTombstones() < kMaxMemTableRangeTombstones) {
+      return Status::OK();
+    }
     if (imm_.size() >= frozen_limit || l0_files >= options_.level0_stop_writes_trigger) {
       // Queue full or level 0 too deep: wait for the background work.
       // Nothing is ever dropped.
@@ -658,8 +719,9 @@ std::unique_ptr<Iterator> DBImpl::NewIterator(const ReadOptions& options) {
       if (version->RecordReadSample(ikey, &charge)) ChargeRead(charge);
     };
   }
-  Iterator* db_iter = NewDBIterator(ucmp, internal, sequence, options.lower_bound,
-                                    options.upper_bound, nullptr, std::move(sampler));
+  Iterator* db_iter =
+      NewDBIterator(ucmp, internal, sequence, options.lower_bound, options.upper_bound, nullptr,
+                    std::move(sampler), ViewRangeTombstones(*view));
   // The iterator pins the view (memtables and table files) until destroyed.
   return std::unique_ptr<Iterator>(NewCleanupIterator(db_iter, [this, view]() mutable {
     view.reset();
@@ -681,22 +743,86 @@ Status DBImpl::Get(const ReadOptions& options, std::string_view key, std::string
   if (view == nullptr) return ClosedError();
   ViewRelease release{this, &view};  // on every return
   LookupKey lkey(key, sequence);
-  Status s;
-  if (view->mem->Get(lkey, value, &s)) {
-    stats_.memtable_hits++;
+  // Range tombstones: the newest one visible that covers key. An entry
+  // older than it is deleted.
+  const SequenceNumber covering = NewestCoveringTombstone(*view, key, sequence);
+  SequenceNumber found = 0;
+  SequenceNumber* found_seq = covering == 0 ? nullptr : &found;
+  auto decide = [&](Status s) {
+    if (covering != 0 && found < covering) {
+      value->clear();
+      return Status::NotFound("");
+    }
     return s;
+  };
+  Status s;
+  if (view->mem->Get(lkey, value, &s, found_seq)) {
+    stats_.memtable_hits++;
+    return decide(s);
   }
   for (const auto& imm : view->imm) {
-    if (imm->Get(lkey, value, &s)) {
+    if (imm->Get(lkey, value, &s, found_seq)) {
       stats_.memtable_hits++;
-      return s;
+      return decide(s);
     }
   }
   ReadCharge charge;
-  s = view->version->Get(options, lkey, value, &charge);
+  s = view->version->Get(options, lkey, value, &charge, found_seq);
   stats_.table_gets += static_cast<uint64_t>(charge.tables_read);
   if (charge.file != nullptr) ChargeRead(charge);
+  if (s.ok() || s.IsNotFound()) return decide(s);
   return s;
+}
+
+SequenceNumber DBImpl::NewestCoveringTombstone(const ReadView& view, std::string_view key,
+                                               SequenceNumber sequence) const {
+  SequenceNumber newest = 0;
+  const Comparator* ucmp = icmp_.user_comparator();
+  auto scan = [&](const MemTable& mem) {
+    if (mem.NumRangeTombstones() == 0) return;
+    mem.ForEachRangeTombstone(
+        [&](SequenceNumber seq, std::string_view begin, std::string_view end) {
+          if (seq <= sequence && seq > newest && ucmp->Compare(begin, key) <= 0 &&
+              ucmp->Compare(key, end) < 0) {
+            newest = seq;
+          }
+        });
+  };
+  scan(*view.mem);
+  for (const auto& imm : view.imm) scan(*imm);
+  if (const RangeTombstoneSet* set = view.version->range_tombstone_set(); set != nullptr) {
+    newest = std::max(newest, set->NewestCovering(key, sequence));
+  }
+  return newest;
+}
+
+std::vector<std::shared_ptr<const RangeTombstoneSet>> DBImpl::ViewRangeTombstones(
+    const ReadView& view) const {
+  std::vector<std::shared_ptr<const RangeTombstoneSet>> sets;
+  // The version's set is shared (the view pins the version); the memtables'
+  // few tombstones (kMaxMemTableRangeTombstones each) get a set of their own.
+  if (const RangeTombstoneSet* flushed = view.version->range_tombstone_set(); flushed != nullptr) {
+    sets.emplace_back(view.version, flushed);
+  }
+  size_t in_memtables = view.mem->NumRangeTombstones();
+  for (const auto& imm : view.imm) in_memtables += imm->NumRangeTombstones();
+  if (in_memtables == 0) return sets;
+  std::vector<RangeTombstone> all;
+  all.reserve(in_memtables);
+  auto collect = [&](const MemTable& mem) {
+    mem.ForEachRangeTombstone(
+        [&](SequenceNumber seq, std::string_view begin, std::string_view end) {
+          // An empty range (from a damaged WAL: DB::Write refuses them) deletes nothing.
+          if (icmp_.user_comparator()->Compare(begin, end) >= 0) return;
+          all.push_back(RangeTombstone{seq, std::string(begin), std::string(end)});
+        });
+  };
+  collect(*view.mem);
+  for (const auto& imm : view.imm) collect(*imm);
+  if (!all.empty()) {
+    sets.push_back(std::make_shared<const RangeTombstoneSet>(icmp_.user_comparator(), all));
+  }
+  return sets;
 }
 
 void DBImpl::ChargeRead(const ReadCharge& charge) {

@@ -63,6 +63,12 @@ inline constexpr uint64_t kRateLimitChunk = 64 * 1024;
 inline std::shared_ptr<MemTable> NewMemTable(const InternalKeyComparator& icmp, size_t filter_bytes,
                                              size_t huge_page_bytes);
 
+// Adds mem's range tombstones to edit as a flush's new tombstones
+// (VersionEdit::AddFlushedRangeTombstone): called with every edit that
+// records the flush of mem (db_flush.cc). Empty ranges (begin >= end under
+// ucmp) are left out.
+void AddRangeTombstonesToEdit(const Comparator* ucmp, const MemTable& mem, VersionEdit* edit);
+
 // What a read sees: the memtables and the table version, pinned together.
 struct ReadView {
   std::shared_ptr<MemTable> mem;
@@ -166,6 +172,14 @@ class DBImpl final : public DB {
   class SnapshotImpl;
   // The sequence a read with these options sees. Takes no lock.
   SequenceNumber ReadSequence(const ReadOptions& options) const;
+  // The largest sequence <= sequence of a range tombstone of view covering
+  // key, or 0. Takes no lock.
+  SequenceNumber NewestCoveringTombstone(const ReadView& view, std::string_view key,
+                                         SequenceNumber sequence) const;
+  // Every range tombstone of view: the version's set and one set of the
+  // memtables' (each left out when empty). Takes no lock.
+  std::vector<std::shared_ptr<const RangeTombstoneSet>> ViewRangeTombstones(
+      const ReadView& view) const;
   struct FrozenMemTable {
     std::shared_ptr<MemTable> mem;
     uint64_t log_number;  // the WAL holding this memtable's data
@@ -182,11 +196,17 @@ class DBImpl final : public DB {
                     VersionEdit* edit, std::shared_ptr<MemTable>* mem) NO_THREAD_SAFETY_ANALYSIS;
 
   // --- write path (db_impl.cc) ---
-  Status ValidateBatch(const WriteBatch* batch) const;
+  // InvalidArgument if a key or value passes its size limit or a range
+  // deletion's begin is not before its end; *range_deletions (if not null):
+  // how many range deletions the batch holds.
+  Status ValidateBatch(const WriteBatch* batch, uint32_t* range_deletions = nullptr) const;
+  // Range tombstones in the current view's memtables and version.
+  size_t LiveRangeTombstones() const EXCLUDES(view_mu_);
   // txn: a transaction's commit to validate in the write group, or nullptr;
   // end_view: a transaction view to end when the writer is retired.
+  // range_deletion: batch holds a range deletion.
   Status WriteImpl(const WriteOptions& options, WriteBatch* batch, TxnValidation* txn,
-                   TransactionView* end_view) EXCLUDES(mu_);
+                   TransactionView* end_view, bool range_deletion = false) EXCLUDES(mu_);
   void EndTransactionViewLocked(TransactionView* view) REQUIRES(txn_mu_);
   WriteBatch* BuildBatchGroup(Writer** last_writer) REQUIRES(mu_);
   void RecordGroupForTransactions(const WriteBatch* group, SequenceNumber first_sequence)
@@ -255,9 +275,13 @@ class DBImpl final : public DB {
     SequenceNumber newest;    // newest live snapshot, or 0 if none
     bool any;
   };
+  // Per output table (by number, in output order): the sequences of the
+  // base version's range tombstones it kept covered entries of.
+  using KeptTombstones = std::vector<std::pair<uint64_t, std::vector<SequenceNumber>>>;
   // Runs without mu_ (takes it briefly to allocate file numbers).
   Status MergeCompactionInputs(const Compaction& c, const Version& base, SnapshotBounds snapshots,
-                               std::vector<FileMetaData>* outputs) EXCLUDES(mu_);
+                               std::vector<FileMetaData>* outputs, KeptTombstones* kept)
+      EXCLUDES(mu_);
 
   // --- flush (db_flush.cc) ---
   void MaybeScheduleBackgroundWork() REQUIRES(mu_);

@@ -22,8 +22,10 @@ class DBIter final : public Iterator {
  public:
   DBIter(const Comparator* ucmp, Iterator* iter, SequenceNumber sequence,
          std::optional<std::string> lower, std::optional<std::string> upper,
-         std::shared_ptr<const void> keep_alive, ReadSampler sampler)
+         std::shared_ptr<const void> keep_alive, ReadSampler sampler,
+         std::vector<std::shared_ptr<const RangeTombstoneSet>> tombstones)
       : keep_alive_(std::move(keep_alive)),
+        tombstones_(std::move(tombstones)),
         sampler_(std::move(sampler)),
         ucmp_(ucmp),
         bytewise_(ucmp == BytewiseComparator()),
@@ -172,6 +174,14 @@ class DBIter final : public Iterator {
     sampler_(iter_->key());
   }
 
+  // A range tombstone visible at sequence_ deletes this entry.
+  bool Covered(const ParsedInternalKey& ikey) const {
+    for (const auto& set : tombstones_) {
+      if (set->Covers(ikey.user_key, ikey.sequence, sequence_)) return true;
+    }
+    return false;
+  }
+
   void Invalidate() {
     valid_ = false;
     saved_key_.clear();
@@ -199,7 +209,7 @@ class DBIter final : public Iterator {
       if (upper_ && CompareUser(ikey.user_key, *upper_) >= 0) break;
       if (ikey.sequence > sequence_) continue;                                // invisible
       if (skipping && CompareUser(ikey.user_key, saved_key_) <= 0) continue;  // hidden
-      if (ikey.type == kTypeDeletion) {
+      if (ikey.type == kTypeDeletion || Covered(ikey)) {
         // Older versions of this key are hidden by the deletion.
         SaveUserKey(ikey.user_key);
         skipping = true;
@@ -231,7 +241,7 @@ class DBIter final : public Iterator {
         // iter_ is at the last entry of the previous user key: done.
         break;
       }
-      if (ikey.type == kTypeDeletion) {
+      if (ikey.type == kTypeDeletion || Covered(ikey)) {
         have_value = false;
         saved_key_.clear();
         saved_value_.clear();
@@ -253,6 +263,7 @@ class DBIter final : public Iterator {
 
   // Declared first: released after iter_ is destroyed.
   const std::shared_ptr<const void> keep_alive_;
+  const std::vector<std::shared_ptr<const RangeTombstoneSet>> tombstones_;  // none empty
   const ReadSampler sampler_;
   uint64_t rng_ = 0x9e3779b97f4a7c15ull;
   int64_t bytes_until_sample_ = static_cast<int64_t>(kSamplePeriod);
@@ -276,9 +287,12 @@ class DBIter final : public Iterator {
 Iterator* NewDBIterator(const Comparator* user_comparator, Iterator* internal_iter,
                         SequenceNumber sequence, std::optional<std::string> lower_bound,
                         std::optional<std::string> upper_bound,
-                        std::shared_ptr<const void> keep_alive, ReadSampler sampler) {
+                        std::shared_ptr<const void> keep_alive, ReadSampler sampler,
+                        std::vector<std::shared_ptr<const RangeTombstoneSet>> tombstones) {
+  std::erase_if(tombstones, [](const auto& set) { return set == nullptr || set->empty(); });
   return new DBIter(user_comparator, internal_iter, sequence, std::move(lower_bound),
-                    std::move(upper_bound), std::move(keep_alive), std::move(sampler));
+                    std::move(upper_bound), std::move(keep_alive), std::move(sampler),
+                    std::move(tombstones));
 }
 
 }  // namespace lsmkv

@@ -3,7 +3,9 @@
 // over user keys as of one sequence number:
 //   - key() is the user key, value() the value of its newest version with
 //     sequence <= the snapshot sequence;
-//   - user keys whose newest visible version is a deletion are skipped;
+//   - user keys whose newest visible version is a deletion, or is covered by
+//     a range tombstone (of any set in tombstones) visible at the sequence,
+//     are skipped;
 //   - entries newer than the snapshot sequence are invisible;
 //   - positions are restricted to [lower_bound, upper_bound) (user keys).
 //
@@ -26,8 +28,10 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "base/dbformat.h"
+#include "db/range_tombstones.h"
 #include "lsmkv/iterator.h"
 #include "util/comparator.h"
 
@@ -48,7 +52,8 @@ Iterator* NewDBIterator(const Comparator* user_comparator, Iterator* internal_it
                         SequenceNumber sequence, std::optional<std::string> lower_bound,
                         std::optional<std::string> upper_bound,
                         std::shared_ptr<const void> keep_alive = nullptr,
-                        ReadSampler sampler = nullptr);
+                        ReadSampler sampler = nullptr,
+                        std::vector<std::shared_ptr<const RangeTombstoneSet>> tombstones = {});
 
 }  // namespace lsmkv
 

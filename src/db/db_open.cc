@@ -25,6 +25,9 @@ Status ValidateOptions(const Options& o) {
     return Status::InvalidArgument(
         "memtable_huge_page_size must be 0 or a power of two in [64 KiB, 1 GiB]");
   }
+  if (o.max_range_tombstones < 1 || o.max_range_tombstones > 1000000) {
+    return Status::InvalidArgument("max_range_tombstones must be in [1, 1000000]");
+  }
   if (o.max_write_buffer_number < 2) {
     return Status::InvalidArgument("max_write_buffer_number must be at least 2");
   }
@@ -293,6 +296,7 @@ Status DBImpl::Recover(VersionEdit* edit, bool* created) {
     s = WriteLevel0Table(mem.get(), &meta);
     if (!s.ok()) return s;
     if (meta.file_size > 0) edit->AddFile(0, meta);
+    AddRangeTombstonesToEdit(icmp_.user_comparator(), *mem, edit);
   }
   // Sequence numbers are never reused, not even those of records that the
   // recovery mode dropped.
@@ -397,6 +401,7 @@ Status DBImpl::ReplayLogs(const std::vector<uint64_t>& log_numbers, SequenceNumb
           s = WriteLevel0Table(mem->get(), &meta);
           if (!s.ok()) return s;
           if (meta.file_size > 0) edit->AddFile(0, meta);
+          AddRangeTombstonesToEdit(icmp_.user_comparator(), **mem, edit);
           mem->reset();
         }
         break;

@@ -32,6 +32,12 @@ bool DBImpl::GetProperty(std::string_view name, std::string* value) {
     *value = std::to_string(view->mem->NumEntries());
     return true;
   }
+  if (name == "lsmkv.range-tombstones") {
+    size_t in_memtables = view->mem->NumRangeTombstones();
+    for (const auto& imm : view->imm) in_memtables += imm->NumRangeTombstones();
+    *value = std::to_string(in_memtables + view->version->range_tombstones().size());
+    return true;
+  }
   if (name == "lsmkv.num-immutable-mem-table") {
     *value = std::to_string(view->imm.size());
     return true;

@@ -1,5 +1,6 @@
 #include "db/version_edit.h"
 
+#include <algorithm>
 #include <cstdio>
 
 #include "util/check.h"
@@ -19,6 +20,8 @@ enum Tag : uint32_t {
   kTagCompactPointer = 5,
   kTagDeletedFile = 6,
   kTagNewFile = 7,
+  kTagRangeTombstone = 8,         // format version 2
+  kTagRemovedRangeTombstone = 9,  // format version 2
   kTagFormatVersion = 100,
   kTagEndOfEdit = 101,
 };
@@ -158,9 +161,30 @@ void VersionEdit::RemoveFile(int level, uint64_t number) {
   deleted_files_.emplace(level, number);
 }
 
+void VersionEdit::PutRangeTombstone(RangeTombstoneRecord r) {
+  DCHECK(!r.pending_files.empty());
+  DCHECK(std::is_sorted(r.pending_files.begin(), r.pending_files.end()));
+  for (RangeTombstoneRecord& existing : put_range_tombstones_) {
+    if (existing.tombstone.seq == r.tombstone.seq) {
+      existing = std::move(r);
+      return;
+    }
+  }
+  removed_range_tombstones_.erase(r.tombstone.seq);
+  put_range_tombstones_.push_back(std::move(r));
+}
+
+void VersionEdit::RemoveRangeTombstone(SequenceNumber seq) {
+  std::erase_if(put_range_tombstones_,
+                [seq](const RangeTombstoneRecord& r) { return r.tombstone.seq == seq; });
+  removed_range_tombstones_.insert(seq);
+}
+
 void VersionEdit::EncodeTo(std::string* dst) const {
+  const bool tombstones = !put_range_tombstones_.empty() || !removed_range_tombstones_.empty();
   PutVarint32(dst, kTagFormatVersion);
-  PutVarint32(dst, kVersionEditFormatVersion);
+  PutVarint32(dst, tombstones ? kVersionEditFormatVersion
+                              : kVersionEditFormatVersionWithoutRangeTombstones);
   if (has_comparator_name_) {
     PutVarint32(dst, kTagComparator);
     PutLengthPrefixed(dst, comparator_name_);
@@ -206,6 +230,18 @@ void VersionEdit::EncodeTo(std::string* dst) const {
     PutVarint64(dst, f.num_entries);
     PutVarint64(dst, f.num_deletions);
   }
+  for (const RangeTombstoneRecord& r : put_range_tombstones_) {
+    PutVarint32(dst, kTagRangeTombstone);
+    PutVarint64(dst, r.tombstone.seq);
+    PutLengthPrefixed(dst, r.tombstone.begin);
+    PutLengthPrefixed(dst, r.tombstone.end);
+    PutVarint64(dst, r.pending_files.size());
+    for (uint64_t number : r.pending_files) PutVarint64(dst, number);
+  }
+  for (SequenceNumber seq : removed_range_tombstones_) {
+    PutVarint32(dst, kTagRemovedRangeTombstone);
+    PutVarint64(dst, seq);
+  }
   PutVarint32(dst, kTagEndOfEdit);
 }
 
@@ -229,9 +265,10 @@ Status VersionEdit::DecodeRecords(std::string_view input, const Comparator* ucmp
   if (version > kVersionEditFormatVersion) {
     return Status::NotSupported(
         "version edit format version " + std::to_string(version),
-        "this build reads only version " + std::to_string(kVersionEditFormatVersion));
+        "this build reads versions up to " + std::to_string(kVersionEditFormatVersion));
   }
-  if (version != kVersionEditFormatVersion) {
+  if (version != kVersionEditFormatVersion &&
+      version != kVersionEditFormatVersionWithoutRangeTombstones) {
     return Corrupt("invalid format version " + std::to_string(version));
   }
 
@@ -319,6 +356,30 @@ Status VersionEdit::DecodeRecords(std::string_view input, const Comparator* ucmp
         break;
       }
 
+      case kTagRangeTombstone: {
+        if (version < kVersionEditFormatVersion) {
+          return Corrupt("range tombstone record in a version " + std::to_string(version) +
+                         " edit");
+        }
+        Status s = DecodeRangeTombstone(&input, order == nullptr ? nullptr : ucmp);
+        if (!s.ok()) return s;
+        break;
+      }
+
+      case kTagRemovedRangeTombstone: {
+        if (version < kVersionEditFormatVersion) {
+          return Corrupt("range tombstone record in a version " + std::to_string(version) +
+                         " edit");
+        }
+        FieldReader r(&input, "removed range tombstone");
+        uint64_t seq = 0;
+        if (!r.Varint64("sequence", &seq)) return r.status();
+        if (!removed_range_tombstones_.insert(seq).second) {
+          return Corrupt("removed range tombstone " + std::to_string(seq) + " listed twice");
+        }
+        break;
+      }
+
       case kTagFormatVersion:
         return Corrupt("format version given twice");
 
@@ -327,6 +388,45 @@ Status VersionEdit::DecodeRecords(std::string_view input, const Comparator* ucmp
                        std::to_string(record));
     }
   }
+}
+
+Status VersionEdit::DecodeRangeTombstone(std::string_view* input, const Comparator* ucmp) {
+  FieldReader r(input, "range tombstone");
+  RangeTombstoneRecord rec;
+  std::string_view begin, end;
+  uint64_t count = 0;
+  if (!r.Varint64("sequence", &rec.tombstone.seq) || !r.Bytes("begin", &begin) ||
+      !r.Bytes("end", &end) || !r.Varint64("pending file count", &count)) {
+    return r.status();
+  }
+  const std::string which = "range tombstone " + std::to_string(rec.tombstone.seq);
+  if (rec.tombstone.seq == 0 || rec.tombstone.seq > kMaxSequenceNumber) {
+    return Corrupt(which + ": sequence out of range");
+  }
+  if (ucmp != nullptr && ucmp->Compare(begin, end) >= 0) {
+    return Corrupt(which + ": begin is not before end");
+  }
+  // Each number takes at least one byte: a count beyond the input is damage,
+  // refused before anything is allocated for it.
+  if (count == 0 || count > input->size()) {
+    return Corrupt(which + ": pending file count " + std::to_string(count) + " out of range");
+  }
+  rec.pending_files.reserve(count);
+  for (uint64_t i = 0; i < count; i++) {
+    uint64_t number = 0;
+    if (!r.Varint64("pending file number", &number)) return r.status();
+    if (!rec.pending_files.empty() && number <= rec.pending_files.back()) {
+      return Corrupt(which + ": pending files not ascending");
+    }
+    rec.pending_files.push_back(number);
+  }
+  for (const RangeTombstoneRecord& existing : put_range_tombstones_) {
+    if (existing.tombstone.seq == rec.tombstone.seq) return Corrupt(which + " given twice");
+  }
+  rec.tombstone.begin.assign(begin.data(), begin.size());
+  rec.tombstone.end.assign(end.data(), end.size());
+  put_range_tombstones_.push_back(std::move(rec));
+  return Status::OK();
 }
 
 Status VersionEdit::DecodeNewFile(std::string_view* input, const InternalKeyComparator* icmp) {
@@ -390,6 +490,21 @@ std::string VersionEdit::DebugString() const {
     r.append("] seqno=[" + std::to_string(f.smallest_seqno) + ", " +
              std::to_string(f.largest_seqno) + "] entries=" + std::to_string(f.num_entries) +
              " deletions=" + std::to_string(f.num_deletions) + "\n");
+  }
+  for (const RangeTombstoneRecord& t : put_range_tombstones_) {
+    r.append("  range_tombstone: @" + std::to_string(t.tombstone.seq) + " ['");
+    AppendEscaped(&r, t.tombstone.begin);
+    r.append("', '");
+    AppendEscaped(&r, t.tombstone.end);
+    r.append("') pending=[");
+    for (size_t i = 0; i < t.pending_files.size(); i++) {
+      if (i > 0) r.push_back(' ');
+      r.append("#" + std::to_string(t.pending_files[i]));
+    }
+    r.append("]\n");
+  }
+  for (SequenceNumber seq : removed_range_tombstones_) {
+    r.append("  remove_range_tombstone: @" + std::to_string(seq) + "\n");
   }
   r.append("}\n");
   return r;

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "base/dbformat.h"
+#include "db/range_tombstones.h"
 #include "lsmkv/status.h"
 
 namespace lsmkv {
@@ -26,8 +27,18 @@ namespace lsmkv {
 // format change.
 inline constexpr int kNumLevels = 7;
 
-// The VersionEdit encoding this code writes and the only one it reads.
-inline constexpr uint32_t kVersionEditFormatVersion = 1;
+// The newest VersionEdit encoding this code writes and reads. Version 2 adds
+// the range tombstone records; an edit without them is written as version 1,
+// so a database that never used DeleteRange stays readable by older builds.
+inline constexpr uint32_t kVersionEditFormatVersion = 2;
+inline constexpr uint32_t kVersionEditFormatVersionWithoutRangeTombstones = 1;
+
+// A range tombstone of the version and the tables that may still hold
+// entries it covers (it is retired when none is left).
+struct RangeTombstoneRecord {
+  RangeTombstone tombstone;
+  std::vector<uint64_t> pending_files;  // ascending, distinct; never empty
+};
 
 struct FileMetaData {
   uint64_t number = 0;
@@ -89,6 +100,45 @@ class VersionEdit {
   // REQUIRES: 0 <= level < kNumLevels.
   void RemoveFile(int level, uint64_t number);
 
+  // Range tombstones (persisted): records r in the version, replacing the
+  // tombstone of the same sequence if there is one.
+  // REQUIRES: begin < end; pending_files ascending, distinct, not empty.
+  void PutRangeTombstone(RangeTombstoneRecord r);
+  // Retires the tombstone of sequence seq.
+  void RemoveRangeTombstone(SequenceNumber seq);
+  const std::vector<RangeTombstoneRecord>& put_range_tombstones() const {
+    return put_range_tombstones_;
+  }
+  const std::set<SequenceNumber>& removed_range_tombstones() const {
+    return removed_range_tombstones_;
+  }
+
+  // In memory only, turned into the records above by VersionSet::LogAndApply
+  // on the version current then:
+  //  - a flush's new tombstones (from the memtable it wrote); the tables
+  //    that may hold what they cover are computed then.
+  void AddFlushedRangeTombstone(RangeTombstone t) { flushed_tombstones_.push_back(std::move(t)); }
+  const std::vector<RangeTombstone>& flushed_range_tombstones() const {
+    return flushed_tombstones_;
+  }
+  //  - what a compaction knew: the tombstones of the version it read
+  //    (known), and per output table (by number) the known tombstones it kept
+  //    covered entries of (a snapshot needed them). A tombstone it did not
+  //    know is assumed to cover every output overlapping it.
+  void SetCompactionTombstones(std::vector<SequenceNumber> known,
+                               std::vector<std::pair<uint64_t, std::vector<SequenceNumber>>> kept) {
+    has_compaction_tombstones_ = true;
+    compaction_known_ = std::move(known);
+    compaction_kept_ = std::move(kept);
+  }
+  bool has_compaction_tombstones() const { return has_compaction_tombstones_; }
+  const std::vector<SequenceNumber>& compaction_known_tombstones() const {
+    return compaction_known_;
+  }
+  const std::vector<std::pair<uint64_t, std::vector<SequenceNumber>>>& compaction_kept() const {
+    return compaction_kept_;
+  }
+
   bool has_comparator_name() const { return has_comparator_name_; }
   const std::string& comparator_name() const { return comparator_name_; }
   bool has_log_number() const { return has_log_number_; }
@@ -130,6 +180,8 @@ class VersionEdit {
   Status DecodeRecords(std::string_view input, const Comparator* ucmp);
   // icmp == nullptr: the key order is unknown (not checked).
   Status DecodeNewFile(std::string_view* input, const InternalKeyComparator* icmp);
+  // ucmp == nullptr: the key order is unknown (not checked).
+  Status DecodeRangeTombstone(std::string_view* input, const Comparator* ucmp);
 
   std::string comparator_name_;
   uint64_t log_number_ = 0;
@@ -143,6 +195,13 @@ class VersionEdit {
   std::vector<std::pair<int, std::string>> compact_pointers_;
   std::vector<std::pair<int, FileMetaData>> new_files_;
   std::set<std::pair<int, uint64_t>> deleted_files_;
+  std::vector<RangeTombstoneRecord> put_range_tombstones_;
+  std::set<SequenceNumber> removed_range_tombstones_;
+
+  std::vector<RangeTombstone> flushed_tombstones_;
+  bool has_compaction_tombstones_ = false;
+  std::vector<SequenceNumber> compaction_known_;
+  std::vector<std::pair<uint64_t, std::vector<SequenceNumber>>> compaction_kept_;
 };
 
 }  // namespace lsmkv

@@ -278,8 +278,12 @@ TEST(VersionEditTest, MissingEndMarkerRejected) {
 }
 
 TEST(VersionEditTest, UnknownTagRejected) {
-  for (uint32_t tag : {0u, 8u, 99u, 102u, 1000u, 0xffffffffu}) {
-    ExpectCorrupt(Enc::WithHeader().V32(tag).V64(1).End(), "unknown tag " + std::to_string(tag));
+  for (uint32_t tag : {0u, 10u, 99u, 102u, 1000u, 0xffffffffu}) {
+    ExpectCorrupt(Enc::WithHeader(2).V32(tag).V64(1).End(), "unknown tag " + std::to_string(tag));
+  }
+  // The range tombstone records exist only from format version 2 on.
+  for (uint32_t tag : {8u, 9u}) {
+    ExpectCorrupt(Enc::WithHeader(1).V32(tag).V64(1).End(), "in a version 1 edit");
   }
   // A varint tag that does not fit in 32 bits.
   ExpectCorrupt(Enc::WithHeader().V64(uint64_t{1} << 40).End(), "malformed tag");
@@ -287,9 +291,11 @@ TEST(VersionEditTest, UnknownTagRejected) {
 
 TEST(VersionEditTest, FormatVersionChecked) {
   VersionEdit e;
-  Status s = e.DecodeFrom(Enc::WithHeader(2).End());
+  Status s = e.DecodeFrom(Enc::WithHeader(3).End());
   EXPECT_TRUE(s.IsNotSupported()) << s.ToString();
-  EXPECT_NE(s.ToString().find("format version 2"), std::string::npos) << s.ToString();
+  EXPECT_NE(s.ToString().find("format version 3"), std::string::npos) << s.ToString();
+  EXPECT_TRUE(e.DecodeFrom(Enc::WithHeader(2).End()).ok());  // range tombstones' version
+  EXPECT_TRUE(e.DecodeFrom(Enc::WithHeader(1).End()).ok());
   s = e.DecodeFrom(Enc::WithHeader(0xffffffffu).End());
   EXPECT_TRUE(s.IsNotSupported()) << s.ToString();
 

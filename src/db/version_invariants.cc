@@ -60,6 +60,24 @@ Status CheckVersionInvariants(const Version& v, const InternalKeyComparator& icm
       }
     }
   }
+  // Range tombstones: a valid range, and pending tables that are in the
+  // version (a table leaves them in the edit that removes it).
+  for (const RangeTombstoneRecord& r : v.range_tombstones()) {
+    const std::string which = "range tombstone @" + std::to_string(r.tombstone.seq);
+    if (ucmp->Compare(r.tombstone.begin, r.tombstone.end) >= 0) {
+      return Status::Corruption("version invariant", which + ": begin is not before end");
+    }
+    if (r.pending_files.empty()) {
+      return Status::Corruption("version invariant", which + ": no pending table (not retired)");
+    }
+    for (uint64_t number : r.pending_files) {
+      if (numbers.count(number) == 0) {
+        return Status::Corruption(
+            "version invariant",
+            which + ": pending table " + std::to_string(number) + " is not in the version");
+      }
+    }
+  }
   return Status::OK();
 }
 

@@ -17,7 +17,9 @@ namespace lsmkv {
 //    smallest_seqno <= largest_seqno and num_deletions <= num_entries;
 //  - level 0 lists the newest (highest-numbered) file first;
 //  - every level >= 1 is sorted by smallest key and its files' user-key
-//    ranges are disjoint (a user key lives in one file per level).
+//    ranges are disjoint (a user key lives in one file per level);
+//  - every range tombstone has begin < end and a non-empty set of pending
+//    tables, all of them in the version.
 // Returns OK, or Corruption naming the first violation.
 //
 // A version recovered from a MANIFEST may violate these (the MANIFEST is

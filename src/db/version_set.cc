@@ -112,7 +112,7 @@ void Version::ForEachFileCovering(std::string_view internal_key, Visitor&& visit
 }
 
 Status Version::Get(const ReadOptions& options, const LookupKey& key, std::string* value,
-                    ReadCharge* charge) const {
+                    ReadCharge* charge, SequenceNumber* found_seq) const {
   const Comparator* ucmp = icmp_->user_comparator();
   const std::string_view user_key = key.user_key();
   const std::string_view ikey = key.internal_key();
@@ -140,6 +140,7 @@ Status Version::Get(const ReadOptions& options, const LookupKey& key, std::strin
                                      return;
                                    }
                                    if (ucmp->Compare(parsed.user_key, user_key) != 0) return;
+                                   if (found_seq != nullptr) *found_seq = parsed.sequence;
                                    if (parsed.type == kTypeValue) {
                                      result.state = LookupState::kFound;
                                      value->assign(found_value.data(), found_value.size());
@@ -215,6 +216,19 @@ class VersionBuilder {
       deleted_[level].erase(meta.number);
       added_[level].push_back(RefFor(meta));
     }
+    if (!edit.put_range_tombstones().empty() || !edit.removed_range_tombstones().empty()) {
+      InitTombstones();
+      for (SequenceNumber seq : edit.removed_range_tombstones()) tombstones_.erase(seq);
+      for (const RangeTombstoneRecord& r : edit.put_range_tombstones()) {
+        tombstones_[r.tombstone.seq] = r;
+      }
+    }
+  }
+
+  void InitTombstones() {
+    if (tombstones_initialized_) return;
+    for (const RangeTombstoneRecord& r : base_->range_tombstones_) tombstones_[r.tombstone.seq] = r;
+    tombstones_initialized_ = true;
   }
 
   // One FileMetaData object per file number across all versions: a file
@@ -238,6 +252,20 @@ class VersionBuilder {
   // level invariants (levels >= 1 sorted and non-overlapping).
   Status SaveTo(Version* v) {
     const InternalKeyComparator* icmp = vset_->icmp_;
+    if (!tombstones_initialized_) {
+      v->range_tombstones_ = base_->range_tombstones_;
+      v->range_tombstone_set_ = base_->range_tombstone_set_;
+    } else {
+      std::vector<RangeTombstone> plain;
+      for (auto& [seq, r] : tombstones_) {
+        v->range_tombstones_.push_back(r);
+        plain.push_back(r.tombstone);
+      }
+      if (!plain.empty()) {
+        v->range_tombstone_set_ =
+            std::make_shared<const RangeTombstoneSet>(icmp->user_comparator(), plain);
+      }
+    }
     for (int level = 0; level < kNumLevels; level++) {
       std::vector<FileRef>& out = v->files_[level];
       for (const FileRef& f : base_->files_[level]) {
@@ -273,6 +301,8 @@ class VersionBuilder {
   std::vector<FileRef> added_[kNumLevels];
   std::map<uint64_t, FileRef> known_;  // every file object seen or made
   bool known_initialized_ = false;
+  std::map<SequenceNumber, RangeTombstoneRecord> tombstones_;  // once initialized
+  bool tombstones_initialized_ = false;
 };
 
 // ----------------------------------------------------------------- VersionSet
@@ -456,6 +486,76 @@ void VersionSet::WriteSnapshot(VersionEdit* edit) const {
     if (!compact_pointer_[level].empty()) edit->SetCompactPointer(level, compact_pointer_[level]);
     for (const FileRef& f : current_->files_[level]) edit->AddFile(level, *f);
   }
+  for (const RangeTombstoneRecord& r : current_->range_tombstones_) edit->PutRangeTombstone(r);
+}
+
+void VersionSet::ResolveRangeTombstones(VersionEdit* edit) const {
+  const Comparator* ucmp = icmp_->user_comparator();
+  // Files the edit removes for good (not moved to another level).
+  std::set<uint64_t> added_numbers;
+  for (const auto& [level, f] : edit->new_files()) added_numbers.insert(f.number);
+  std::set<uint64_t> removed;
+  for (const auto& [level, number] : edit->deleted_files()) {
+    if (added_numbers.count(number) == 0) removed.insert(number);
+  }
+  auto overlaps = [ucmp](const RangeTombstone& t, const FileMetaData& f) {
+    return RangeOverlaps(ucmp, t.begin, t.end, ExtractUserKey(f.smallest),
+                         ExtractUserKey(f.largest));
+  };
+  const std::vector<SequenceNumber>& known = edit->compaction_known_tombstones();
+  auto kept = [edit](uint64_t number, SequenceNumber seq) {
+    for (const auto& [n, seqs] : edit->compaction_kept()) {
+      if (n == number) return std::find(seqs.begin(), seqs.end(), seq) != seqs.end();
+    }
+    return false;
+  };
+
+  // The version's tombstones: drop the removed tables; a compaction's
+  // outputs join a tombstone it kept covered entries of, or any tombstone
+  // it did not know that they overlap. (A flush's tables hold only entries
+  // newer than every tombstone already in the version: memtables are
+  // flushed oldest first.)
+  for (const RangeTombstoneRecord& r : current_->range_tombstones_) {
+    const SequenceNumber seq = r.tombstone.seq;
+    if (edit->removed_range_tombstones().count(seq) != 0) continue;
+    std::set<uint64_t> pending;
+    for (uint64_t n : r.pending_files) {
+      if (removed.count(n) == 0) pending.insert(n);
+    }
+    if (edit->has_compaction_tombstones()) {
+      const bool knew = std::find(known.begin(), known.end(), seq) != known.end();
+      for (const auto& [level, f] : edit->new_files()) {
+        if (removed.count(f.number) != 0 || pending.count(f.number) != 0) continue;
+        if (knew ? kept(f.number, seq) : overlaps(r.tombstone, f)) pending.insert(f.number);
+      }
+    }
+    if (pending.empty()) {
+      edit->RemoveRangeTombstone(seq);
+    } else if (pending.size() != r.pending_files.size() ||
+               !std::equal(pending.begin(), pending.end(), r.pending_files.begin())) {
+      edit->PutRangeTombstone(
+          RangeTombstoneRecord{r.tombstone, std::vector<uint64_t>(pending.begin(), pending.end())});
+    }
+  }
+
+  // A flush's new tombstones: every table that overlaps them may hold an
+  // older entry they cover (the flushed table included). One that overlaps
+  // no table covers nothing and is dropped here.
+  for (const RangeTombstone& t : edit->flushed_range_tombstones()) {
+    std::set<uint64_t> pending;
+    for (int level = 0; level < kNumLevels; level++) {
+      for (const FileRef& f : current_->files_[level]) {
+        if (removed.count(f->number) == 0 && overlaps(t, *f)) pending.insert(f->number);
+      }
+    }
+    for (const auto& [level, f] : edit->new_files()) {
+      if (overlaps(t, f)) pending.insert(f.number);
+    }
+    if (!pending.empty()) {
+      edit->PutRangeTombstone(
+          RangeTombstoneRecord{t, std::vector<uint64_t>(pending.begin(), pending.end())});
+    }
+  }
 }
 
 Status VersionSet::LogAndApply(VersionEdit* edit) {
@@ -472,6 +572,7 @@ Status VersionSet::LogAndApply(VersionEdit* edit) {
 }
 
 Status VersionSet::LogAndApplyExclusive(VersionEdit* edit) {
+  ResolveRangeTombstones(edit);
   if (edit->has_log_number()) {
     if (edit->log_number() < log_number_ || edit->log_number() >= next_file_number_) {
       return Status::InvalidArgument("version edit log number out of range");

@@ -83,13 +83,19 @@ class Version {
   // deletion or nothing is found, or the error met (e.g. Corruption).
   // charge->tables_read counts the tables whose filter or blocks were
   // consulted; charge->file is the first of them if there were several.
+  // *found_seq (if not null) receives the sequence of the entry that
+  // decided the lookup (value or deletion).
   Status Get(const ReadOptions& options, const LookupKey& key, std::string* value,
-             ReadCharge* charge) const;
+             ReadCharge* charge, SequenceNumber* found_seq = nullptr) const;
   // For a sampled iterator read at internal_key: true, with charge->file the
   // newest file that covers the key, if at least two files cover it.
   bool RecordReadSample(std::string_view internal_key, ReadCharge* charge) const;
 
   const std::vector<FileRef>& files(int level) const { return files_[level]; }
+  // The range tombstones flushed and not yet retired, ascending by sequence,
+  // and the same cut into fragments for lookups (null if there are none).
+  const std::vector<RangeTombstoneRecord>& range_tombstones() const { return range_tombstones_; }
+  const RangeTombstoneSet* range_tombstone_set() const { return range_tombstone_set_.get(); }
   int NumFiles(int level) const { return static_cast<int>(files_[level].size()); }
   uint64_t LevelBytes(int level) const;
   // True if any file in level overlaps [smallest_user, largest_user].
@@ -115,6 +121,8 @@ class Version {
   // Level 0: newest file first (files may overlap). Levels >= 1: sorted by
   // smallest key, never overlapping.
   std::vector<FileRef> files_[kNumLevels];
+  std::vector<RangeTombstoneRecord> range_tombstones_;
+  std::shared_ptr<const RangeTombstoneSet> range_tombstone_set_;
 };
 
 class VersionSet {
@@ -218,6 +226,11 @@ class VersionSet {
   FileRef MakeFileRef(const FileMetaData& meta);
   // LogAndApply's work, with the MANIFEST reserved for this caller.
   Status LogAndApplyExclusive(VersionEdit* edit) REQUIRES(mu_);
+  // Turns edit's in-memory range tombstone information (a flush's new
+  // tombstones, a compaction's knowledge) into the persisted records, against
+  // the current version: which tables may still hold entries each tombstone
+  // covers, and which tombstones are retired because none can.
+  void ResolveRangeTombstones(VersionEdit* edit) const REQUIRES(mu_);
 
   // Immutable after construction.
   Env* const env_;

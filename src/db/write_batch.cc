@@ -2,6 +2,7 @@
 //   batch     := sequence:fixed64 count:fixed32 operation*
 //   operation := kTypeValue key:lenprefixed value:lenprefixed
 //              | kTypeDeletion key:lenprefixed
+//              | kTypeRangeDeletion begin:lenprefixed end:lenprefixed
 //   lenprefixed := length:varint32 bytes[length]
 // The decoder (and what makes a batch valid) is base/write_batch_format.h,
 // shared with the WAL batch reader.
@@ -38,17 +39,33 @@ void WriteBatch::Delete(std::string_view key) {
   PutLengthPrefixed(&rep_, key);
 }
 
+void WriteBatch::DeleteRange(std::string_view begin, std::string_view end) {
+  WriteBatchInternal::SetCount(this, WriteBatchInternal::Count(this) + 1);
+  rep_.push_back(static_cast<char>(kTypeRangeDeletion));
+  PutLengthPrefixed(&rep_, begin);
+  PutLengthPrefixed(&rep_, end);
+}
+
 void WriteBatch::Append(const WriteBatch& source) { WriteBatchInternal::Append(this, &source); }
 
 Status WriteBatch::Iterate(Handler* handler) const {
-  return batch_format::ForEachOperation(
-      rep_, [handler](ValueType type, std::string_view key, std::string_view value) {
+  bool unsupported = false;
+  Status s = batch_format::ForEachOperation(
+      rep_, [&](ValueType type, std::string_view key, std::string_view value) {
+        if (unsupported) return;
         if (type == kTypeValue) {
           handler->Put(key, value);
-        } else {
+        } else if (type == kTypeDeletion) {
           handler->Delete(key);
+        } else if (!handler->DeleteRange(key, value)) {
+          unsupported = true;
         }
       });
+  if (s.ok() && unsupported) {
+    return Status::NotSupported("WriteBatch::Iterate",
+                                "the handler does not handle range deletions (DeleteRange)");
+  }
+  return s;
 }
 
 // rep_ always holds at least the header: Clear() writes one and
@@ -87,7 +104,11 @@ Status WriteBatchInternal::InsertInto(const WriteBatch* batch, MemTable* memtabl
   SequenceNumber seq = Sequence(batch);
   Status s = batch_format::ForEachOperation(
       batch->rep_, [&](ValueType type, std::string_view key, std::string_view value) {
-        memtable->Add(seq++, type, key, value);
+        if (type == kTypeRangeDeletion) {
+          memtable->AddRangeTombstone(seq++, key, value);
+        } else {
+          memtable->Add(seq++, type, key, value);
+        }
       });
   // OK means every operation the header counts was inserted, one sequence each.
   DCHECK(!s.ok() || seq == Sequence(batch) + Count(batch));

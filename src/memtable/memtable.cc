@@ -4,6 +4,7 @@
 #include <atomic>
 #include <cstring>
 #include <memory>
+#include <new>
 
 #include "util/check.h"
 #include "util/coding.h"
@@ -207,9 +208,7 @@ void MemTable::Add(SequenceNumber seq, ValueType type, std::string_view user_key
   DCHECK(p + value_size == entry + entry_size);
 
   // Statistics first: a reader that finds the entry also sees them updated.
-  const bool first = NumEntries() == 0;
-  if (first || seq < FirstSequence()) first_sequence_.store(seq, std::memory_order_release);
-  if (first || seq > LargestSequence()) largest_sequence_.store(seq, std::memory_order_release);
+  NoteSequence(seq);
   if (type == kTypeDeletion) {
     num_deletes_.store(NumDeletes() + 1, std::memory_order_release);
   }
@@ -219,7 +218,29 @@ void MemTable::Add(SequenceNumber seq, ValueType type, std::string_view user_key
   if (filter_ != nullptr) filter_->Set(filter_slot);
 }
 
-bool MemTable::Get(const LookupKey& key, std::string* value, Status* s) const {
+void MemTable::NoteSequence(SequenceNumber seq) {
+  const bool first = Empty();
+  if (first || seq < FirstSequence()) first_sequence_.store(seq, std::memory_order_release);
+  if (first || seq > LargestSequence()) largest_sequence_.store(seq, std::memory_order_release);
+}
+
+void MemTable::AddRangeTombstone(SequenceNumber seq, std::string_view begin, std::string_view end) {
+  CHECK_LE(seq, kMaxSequenceNumber);
+  char* mem = arena_.AllocateAligned(sizeof(RangeTombstoneNode) + begin.size() + end.size());
+  char* keys = mem + sizeof(RangeTombstoneNode);
+  if (!begin.empty()) std::memcpy(keys, begin.data(), begin.size());
+  if (!end.empty()) std::memcpy(keys + begin.size(), end.data(), end.size());
+  auto* node =
+      new (mem) RangeTombstoneNode{seq,          keys,
+                                   begin.size(), keys + begin.size(),
+                                   end.size(),   range_tombstones_.load(std::memory_order_relaxed)};
+  NoteSequence(seq);
+  num_range_tombstones_.store(NumRangeTombstones() + 1, std::memory_order_release);
+  range_tombstones_.store(node, std::memory_order_release);
+}
+
+bool MemTable::Get(const LookupKey& key, std::string* value, Status* s,
+                   SequenceNumber* found_seq) const {
   if (!KeyMayBeHere(key.user_key())) return false;
   Table::Iterator iter(&table_);
   // Lands on the newest entry of the user key with sequence <= the lookup
@@ -231,6 +252,7 @@ bool MemTable::Get(const LookupKey& key, std::string* value, Status* s) const {
   if (comparator_.user_comparator()->Compare(ExtractUserKey(ikey), key.user_key()) != 0) {
     return false;
   }
+  if (found_seq != nullptr) *found_seq = ExtractTag(ikey) >> 8;
   switch (static_cast<ValueType>(ExtractTag(ikey) & 0xff)) {
     case kTypeValue: {
       const std::string_view v = ValueAfter(ikey);
@@ -241,6 +263,8 @@ bool MemTable::Get(const LookupKey& key, std::string* value, Status* s) const {
     case kTypeDeletion:
       *s = Status::NotFound("");
       return true;
+    case kTypeRangeDeletion:
+      break;  // never an entry's type
   }
   DCHECK(false && "memtable holds an entry of unknown type");
   return false;

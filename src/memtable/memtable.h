@@ -64,12 +64,32 @@ class MemTable {
   // <= kMaxSequenceNumber.
   void Add(SequenceNumber seq, ValueType type, std::string_view user_key, std::string_view value);
 
+  // Adds the range tombstone [begin, end) @ seq (DB::DeleteRange): it is
+  // kept beside the entries, in a list readers walk lock-free, never in the
+  // skiplist. REQUIRES: as Add; begin < end in the user order.
+  void AddRangeTombstone(SequenceNumber seq, std::string_view begin, std::string_view end);
+  // Calls fn(SequenceNumber seq, std::string_view begin, std::string_view end)
+  // for every range tombstone added before the call (newest first; possibly
+  // some added concurrently). The views stay valid while the memtable lives.
+  template <typename Fn>
+  void ForEachRangeTombstone(Fn&& fn) const {
+    for (const RangeTombstoneNode* n = range_tombstones_.load(std::memory_order_acquire);
+         n != nullptr; n = n->next) {
+      fn(n->seq, std::string_view(n->begin, n->begin_size), std::string_view(n->end, n->end_size));
+    }
+  }
+  uint64_t NumRangeTombstones() const {
+    return num_range_tombstones_.load(std::memory_order_acquire);
+  }
+
   // Looks for the newest entry of key.user_key() with sequence <= the lookup
   // sequence. If it is a value: stores it in *value, sets *s to OK and
   // returns true. If it is a deletion: sets *s to NotFound and returns true.
   // If there is no such entry: returns false and leaves *value and *s alone
   // (the caller looks in older memtables and tables).
-  bool Get(const LookupKey& key, std::string* value, Status* s) const;
+  // *found_seq (if not null) receives the sequence of the entry found.
+  bool Get(const LookupKey& key, std::string* value, Status* s,
+           SequenceNumber* found_seq = nullptr) const;
 
   // True iff some entry of user_key has a sequence > seq.
   bool KeyWrittenAfter(std::string_view user_key, SequenceNumber seq) const;
@@ -91,8 +111,10 @@ class MemTable {
   bool KeyMayBeHere(std::string_view user_key) const;
   uint64_t NumEntries() const { return num_entries_.load(std::memory_order_acquire); }
   uint64_t NumDeletes() const { return num_deletes_.load(std::memory_order_acquire); }
-  bool Empty() const { return NumEntries() == 0; }
-  // The smallest / largest sequence added so far; 0 while empty.
+  // No entry and no range tombstone.
+  bool Empty() const { return NumEntries() == 0 && NumRangeTombstones() == 0; }
+  // The smallest / largest sequence added so far (entries and range
+  // tombstones); 0 while empty.
   SequenceNumber FirstSequence() const { return first_sequence_.load(std::memory_order_acquire); }
   SequenceNumber LargestSequence() const {
     return largest_sequence_.load(std::memory_order_acquire);
@@ -114,6 +136,17 @@ class MemTable {
 
   ~MemTable();  // only Unref() deletes
 
+  // A range tombstone, in the arena; linked newest first.
+  struct RangeTombstoneNode {
+    SequenceNumber seq;
+    const char* begin;
+    size_t begin_size;
+    const char* end;
+    size_t end_size;
+    const RangeTombstoneNode* next;
+  };
+  void NoteSequence(SequenceNumber seq);
+
   class KeyFilter;
 
   const InternalKeyComparator comparator_;
@@ -126,6 +159,9 @@ class MemTable {
   // Written by the writer only; atomics so that readers may look at any time.
   std::atomic<uint64_t> num_entries_{0};
   std::atomic<uint64_t> num_deletes_{0};
+  std::atomic<uint64_t> num_range_tombstones_{0};
+  // Published with release after the node is complete.
+  std::atomic<const RangeTombstoneNode*> range_tombstones_{nullptr};
   std::atomic<SequenceNumber> first_sequence_{0};
   std::atomic<SequenceNumber> largest_sequence_{0};
 };

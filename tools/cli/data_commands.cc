@@ -74,6 +74,23 @@ int RunDel(const Global& g, const KeyValueArgs& a) {
   return s.ok() ? kExitOk : Fail("close", s, g);
 }
 
+// key = begin, value = end.
+int RunDelRange(const Global& g, const KeyValueArgs& a) {
+  std::string begin, end;
+  if (!DecodeArg(a.key, g, "begin", &begin) || !DecodeArg(a.value, g, "end", &end)) {
+    return kExitUsage;
+  }
+  std::unique_ptr<DB> db;
+  Status s = OpenDb(g, /*create=*/true, &db);
+  if (!s.ok()) return Fail("cannot open " + g.db, s, g);
+  WriteOptions wo;
+  wo.sync = g.sync;
+  s = db->DeleteRange(wo, begin, end);
+  if (!s.ok()) return Fail("delrange", s, g);
+  s = db->Close();
+  return s.ok() ? kExitOk : Fail("close", s, g);
+}
+
 int RunScan(const Global& g, const ScanArgs& a) {
   ReadOptions ro;
   ro.fill_cache = false;
@@ -174,6 +191,12 @@ void AddDataCommands(CLI::App* app, const Global* g, std::vector<Command>* comma
   CLI::App* del = app->add_subcommand("del", "delete KEY (no error if absent)");
   del->add_option("key", kv->key, "key")->required();
   commands->push_back({del, [g, kv] { return RunDel(*g, *kv); }});
+
+  CLI::App* delrange = app->add_subcommand(
+      "delrange", "delete every key in [BEGIN, END) (END exclusive) with one range tombstone");
+  delrange->add_option("begin", kv->key, "first key deleted")->required();
+  delrange->add_option("end", kv->value, "first key kept after the range")->required();
+  commands->push_back({delrange, [g, kv] { return RunDelRange(*g, *kv); }});
 
   auto scan_args = std::make_shared<ScanArgs>();
   CLI::App* scan = app->add_subcommand(

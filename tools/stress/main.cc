@@ -24,7 +24,8 @@
 // same one); every other key must hold exactly its expected value or be
 // absent. The DB options are drawn from the seed and printed.
 //
-// Besides puts, deletes, batches and gets, threads scan ranges of their own
+// Besides puts, deletes, range deletions (DeleteRange over up to 16 keys,
+// checked like a batch deleting each), batches and gets, threads scan ranges of their own
 // keys (forward or backward, which must equal the expected state exactly),
 // check snapshots (a range read at a snapshot after more writes, flushes and
 // compactions must equal the state when the snapshot was taken), flush and

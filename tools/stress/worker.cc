@@ -45,6 +45,9 @@ struct Counters {
   std::atomic<uint64_t> ops{0};
   std::atomic<uint64_t> puts{0};
   std::atomic<uint64_t> deletes{0};
+  std::atomic<uint64_t> range_deletes{0};
+  std::atomic<uint64_t> range_delete_keys{0};
+  std::atomic<uint64_t> range_deletes_busy{0};  // refused: max_range_tombstones live
   std::atomic<uint64_t> batches{0};
   std::atomic<uint64_t> batch_keys{0};
   std::atomic<uint64_t> gets{0};
@@ -87,8 +90,10 @@ class Worker {
       const uint32_t r = rnd_.Uniform(100);
       if (r < 36) {
         DoSingleWrite(true);
-      } else if (r < 50) {
+      } else if (r < 48) {
         DoSingleWrite(false);
+      } else if (r < 50) {
+        DoRangeDelete();
       } else if (r < 64) {
         // Half the batches are transactions where the recovery mode allows
         // them (lsmkv/transaction.h).
@@ -201,6 +206,43 @@ class Worker {
     }
     counters_->batches.fetch_add(1, std::memory_order_relaxed);
     counters_->batch_keys.fetch_add(keys.size(), std::memory_order_relaxed);
+  }
+
+  // DeleteRange over up to 16 consecutive keys of this thread's slice: like
+  // a batch deleting each of them (all pending with one batch id, so that
+  // after a crash they show all old or all deleted). Refused with Busy when
+  // max_range_tombstones are live: nothing was written, the keys go back to
+  // their committed state, and a compaction of the slice retires tombstones.
+  void DoRangeDelete() {
+    const uint32_t a = PickKey();
+    const uint32_t b = a + 1 + rnd_.Uniform(std::min<uint32_t>(16, end_ - a));
+    const uint32_t batch_id = NewBatchId();
+    std::vector<Slot> pending;
+    for (uint32_t index = a; index < b; index++) {
+      pending.push_back(MakePending(index, /*put=*/false, batch_id));
+      if (!SetSlot(index, pending.back())) return;
+    }
+    lsmkv::Status s = db_->DeleteRange(NextWriteOptions(), KeyPrefix(a), KeyPrefix(b));
+    if (s.IsBusy()) {
+      for (uint32_t index = a; index < b; index++) {
+        Slot slot = pending[index - a];
+        slot.flags &= Slot::kExists;
+        slot.pending_value_id = 0;
+        slot.batch_id = 0;
+        if (!SetSlot(index, slot)) return;
+      }
+      counters_->range_deletes_busy.fetch_add(1, std::memory_order_relaxed);
+      const std::string lo = KeyPrefix(begin_), hi = KeyPrefix(end_);
+      s = db_->CompactRange(&lo, &hi);
+      if (!s.ok()) return DbError("CompactRange (after a refused DeleteRange)", a, s);
+      return;
+    }
+    if (!s.ok()) return DbError("DeleteRange", a, s);
+    for (uint32_t index = a; index < b; index++) {
+      if (!SetSlot(index, Committed(pending[index - a]))) return;
+    }
+    counters_->range_deletes.fetch_add(1, std::memory_order_relaxed);
+    counters_->range_delete_keys.fetch_add(b - a, std::memory_order_relaxed);
   }
 
   bool TransactionsAllowed() const {
@@ -522,11 +564,14 @@ int RunWorkload(const Config& config, lsmkv::DB* db, ExpectedState* expected) {
   const double secs =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::printf("lsmkv_stress: workload: %" PRIu64 " puts, %" PRIu64 " deletes, %" PRIu64
-              " batches + %" PRIu64 " transactions (%" PRIu64 " keys), %" PRIu64
-              " long transactions, %" PRIu64 " gets, %" PRIu64 " scans (%" PRIu64 " keys), %" PRIu64
-              " snapshot checks, %" PRIu64 " flushes, %" PRIu64 " compactions in %.2f s\n",
-              counters.puts.load(), counters.deletes.load(), counters.batches.load(),
-              counters.transactions.load(), counters.batch_keys.load(),
+              " range deletes (%" PRIu64 " keys, %" PRIu64
+              " refused: too many tombstones), %" PRIu64 " batches + %" PRIu64
+              " transactions (%" PRIu64 " keys), %" PRIu64 " long transactions, %" PRIu64
+              " gets, %" PRIu64 " scans (%" PRIu64 " keys), %" PRIu64 " snapshot checks, %" PRIu64
+              " flushes, %" PRIu64 " compactions in %.2f s\n",
+              counters.puts.load(), counters.deletes.load(), counters.range_deletes.load(),
+              counters.range_delete_keys.load(), counters.range_deletes_busy.load(),
+              counters.batches.load(), counters.transactions.load(), counters.batch_keys.load(),
               counters.long_transactions.load(), counters.gets.load(), counters.scans.load(),
               counters.scan_keys.load(), counters.snapshot_checks.load(), counters.flushes.load(),
               counters.compactions.load(), secs);
