@@ -55,6 +55,63 @@ bool DBImpl::PickNextCompaction(Compaction* c) {
     }
     ++it;
   }
+  // Nothing else to do: reclaim what range tombstones delete.
+  if (PickRangeDeletionCompaction(*v, c)) {
+    range_deletion_compactions_++;
+    inflight_.Add(c, ucmp);
+    return true;
+  }
+  return false;
+}
+
+bool DBImpl::PickRangeDeletionCompaction(const Version& v, Compaction* c) {
+  if (v.range_tombstones().empty()) return false;
+  const Comparator* ucmp = icmp_.user_comparator();
+  // Only tombstones every snapshot sees: then the compaction drops all the
+  // data they cover in its inputs, so their pending tables shrink (a
+  // tombstone a snapshot predates would keep its data, and be picked again
+  // and again).
+  SequenceNumber oldest = snapshots_.empty() ? versions_->LastSequence() : *snapshots_.begin();
+  {
+    MutexLock txn_lock(&txn_mu_);
+    if (tracker_.active()) oldest = std::min(oldest, tracker_.OldestStart());
+  }
+  for (const RangeTombstoneRecord& r : v.range_tombstones()) {  // ascending sequence
+    if (r.tombstone.seq > oldest) break;
+    // The shallowest level holding a pending table, and the deepest holding
+    // anything of the range (rewritten into itself if it is the shallowest:
+    // nothing is below).
+    int shallowest = -1;
+    int deepest = -1;
+    for (int level = 0; level < kNumLevels; level++) {
+      for (const FileRef& f : v.files(level)) {
+        if (!RangeOverlaps(ucmp, r.tombstone.begin, r.tombstone.end, ExtractUserKey(f->smallest),
+                           ExtractUserKey(f->largest))) {
+          continue;
+        }
+        deepest = level;
+        if (shallowest < 0 &&
+            std::binary_search(r.pending_files.begin(), r.pending_files.end(), f->number)) {
+          shallowest = level;
+        }
+      }
+    }
+    if (shallowest < 0) continue;
+    // Level 0 is never rewritten into itself: its files are searched newest
+    // number first, so a new file must hold the newest data (it goes to
+    // level 1 instead).
+    const bool bottommost = shallowest == deepest && shallowest > 0;
+    Compaction candidate;
+    if (!PickRangeCompaction(options_, icmp_, v, shallowest, &r.tombstone.begin, &r.tombstone.end,
+                             bottommost, &candidate)) {
+      continue;
+    }
+    if (inflight_.Conflicts(candidate, ucmp)) continue;
+    *c = std::move(candidate);
+    LSMKV_LOG(info_log_.get(), "compacting L%d over range tombstone @%llu (%zu pending tables)",
+              shallowest, static_cast<unsigned long long>(r.tombstone.seq), r.pending_files.size());
+    return true;
+  }
   return false;
 }
 

@@ -624,6 +624,12 @@ void DBImpl::ReleaseSnapshot(const Snapshot* snapshot) {
     InstrumentedMutexLock lock(&mu_);
     auto it = snapshots_.find(impl->sequence());
     if (it != snapshots_.end()) snapshots_.erase(it);
+    // Range tombstones this snapshot predated may now have their data
+    // reclaimed (PickRangeDeletionCompaction).
+    if (!shutting_down_ && versions_ != nullptr &&
+        !versions_->current()->range_tombstones().empty()) {
+      MaybeScheduleBackgroundWork();
+    }
   }
   delete impl;
 }

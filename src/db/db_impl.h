@@ -265,6 +265,10 @@ class DBImpl final : public DB {
   // Picks the next compaction to run (the pending manual request first) and
   // registers it in inflight_; false if there is none that may run now.
   bool PickNextCompaction(Compaction* c) REQUIRES(mu_);
+  // A compaction of the shallowest level holding a table that a range
+  // tombstone (one every live snapshot sees) is pending on, over the
+  // tombstone's range; false if there is none that may run now.
+  bool PickRangeDeletionCompaction(const Version& v, Compaction* c) REQUIRES(mu_) EXCLUDES(txn_mu_);
   void BackgroundCompactionCall(std::shared_ptr<Compaction> c) EXCLUDES(mu_);
   // Releases mu_ during the merge. *manifest_failed: the error came from
   // the MANIFEST write (the outputs are then orphan_tables_).
@@ -403,7 +407,8 @@ class DBImpl final : public DB {
   std::string compact_cursor_[kNumLevels] GUARDED_BY(mu_);  // round-robin position per level
   // Files whose read budget ran out, waiting for a read-triggered compaction.
   std::vector<std::pair<int, FileRef>> read_compaction_files_ GUARDED_BY(mu_);
-  uint64_t read_compactions_ GUARDED_BY(mu_) = 0;  // compactions started for that reason
+  uint64_t read_compactions_ GUARDED_BY(mu_) = 0;            // compactions started for that reason
+  uint64_t range_deletion_compactions_ GUARDED_BY(mu_) = 0;  // PickRangeDeletionCompaction's
   struct LevelStats {
     uint64_t compactions = 0, moves = 0, bytes_read = 0, bytes_written = 0, micros = 0;
   } level_stats_[kNumLevels] GUARDED_BY(mu_);

@@ -201,7 +201,7 @@ uint64_t DBImpl::AppendLevelStats(std::string* value) {
 // holders), formatted without it.
 void DBImpl::AppendCompactionAndMutexStats(std::string* value) {
   Histogram wait, hold, compaction;
-  uint64_t started = 0, read_triggered = 0;
+  uint64_t started = 0, read_triggered = 0, range_triggered = 0;
   int running = 0, peak = 0;
   {
     InstrumentedMutexLock lock(&mu_);
@@ -212,15 +212,17 @@ void DBImpl::AppendCompactionAndMutexStats(std::string* value) {
     running = bg_compactions_running_;
     peak = peak_compactions_running_;
     read_triggered = read_compactions_;
+    range_triggered = range_deletion_compactions_;
   }
   const double uptime_s = static_cast<double>(env_->NowMicros() - open_micros_) / 1e6;
   char line[256];
   std::snprintf(line, sizeof(line),
-                "compactions: %" PRIu64 " started (%" PRIu64
-                " read-triggered), %d running "
+                "compactions: %" PRIu64 " started (%" PRIu64 " read-triggered, %" PRIu64
+                " for range deletions), %d running "
                 "(peak %d, max %d), %.3f per second; merge duration ms: p50 %.1f p99 %.1f "
                 "max %.1f\n",
-                started, read_triggered, running, peak, options_.max_background_compactions,
+                started, read_triggered, range_triggered, running, peak,
+                options_.max_background_compactions,
                 uptime_s > 0 ? static_cast<double>(started) / uptime_s : 0.0,
                 compaction.Median() / 1e3, compaction.Percentile(99) / 1e3, compaction.Max() / 1e3);
   value->append(line);

@@ -55,6 +55,15 @@ Status CheckVersionInvariants(const Version& v, const InternalKeyComparator& icm
         if (prev.number <= f.number) {
           return Violation(level, f.number, "level 0 is not ordered newest file first");
         }
+        // Reads search level 0 by file number: a newer file must hold only
+        // newer data (no compaction writes into level 0).
+        if (prev.smallest_seqno <= f.largest_seqno) {
+          return Violation(level, f.number,
+                           "holds sequences up to " + std::to_string(f.largest_seqno) +
+                               ", not below those of the newer level-0 file " +
+                               std::to_string(prev.number) + " (from " +
+                               std::to_string(prev.smallest_seqno) + ")");
+        }
       } else if (ucmp->Compare(ExtractUserKey(prev.largest), ExtractUserKey(f.smallest)) >= 0) {
         return Violation(level, f.number, "overlaps the previous file of its level");
       }

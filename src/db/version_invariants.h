@@ -15,7 +15,8 @@ namespace lsmkv {
 //  - every file has a non-zero number below next_file_number, appears in one
 //    level only, has valid internal keys smallest <= largest,
 //    smallest_seqno <= largest_seqno and num_deletions <= num_entries;
-//  - level 0 lists the newest (highest-numbered) file first;
+//  - level 0 lists the newest (highest-numbered) file first, and each file
+//    holds only sequences above those of every older level-0 file;
 //  - every level >= 1 is sorted by smallest key and its files' user-key
 //    ranges are disjoint (a user key lives in one file per level);
 //  - every range tombstone has begin < end and a non-empty set of pending
