@@ -46,8 +46,20 @@ void BackgroundWorker::Loop() {
     Status s = SweepExpired(&keyspace, keyspace.clock()->NowMs(), kSweepKeysPerSlice, &removed);
     if (!s.ok()) std::fprintf(stderr, "lsmkv-server: expiry sweep: %s\n", s.ToString().c_str());
     context_->stats->sweep_runs.fetch_add(1, std::memory_order_relaxed);
-    if (keyspace.fsync_policy() == FsyncPolicy::kEverySec &&
-        SteadyClock::now() - last_sync >= std::chrono::seconds(1)) {
+    // After FLUSHALL: its range deletions go from the memtable to the
+    // version, where the engine's compactions for range deletions reclaim
+    // the data (a memtable that fills slowly would hold them back). Blocks
+    // this thread only, for one memtable flush. Not retried on error: the
+    // memtable's own flush, when it fills, does the same later.
+    if (keyspace.TakeReclaimRequest()) {
+      s = keyspace.db()->Flush();
+      if (!s.ok()) {
+        std::fprintf(stderr, "lsmkv-server: flush after FLUSHALL: %s\n", s.ToString().c_str());
+      }
+    }
+    // In every policy: the sync also publishes the durable state the
+    // compaction filter needs (Keyspace::SyncIfDirty).
+    if (SteadyClock::now() - last_sync >= std::chrono::seconds(1)) {
       last_sync = SteadyClock::now();
       s = keyspace.SyncIfDirty();
       if (!s.ok()) {

@@ -1,8 +1,12 @@
 // BackgroundWorker: the server's housekeeping thread. Every 1/hz seconds it
 // runs one expiry sweep slice (see expiry_sweeper.h); about once a second,
-// with appendfsync everysec, it makes unsynced writes durable
-// (Keyspace::SyncIfDirty). The period is real time (steady_clock); what a
-// sweep expires is decided on the keyspace's Clock (clock.h).
+// whatever appendfsync says, it makes unsynced writes durable and publishes
+// the durable state for the compaction filter (Keyspace::SyncIfDirty; with
+// appendfsync no these are the only syncs the server asks for). After a
+// FLUSHALL it flushes the memtable so that the engine reclaims the deleted
+// data in the background (Keyspace::TakeReclaimRequest). The period
+// is real time (steady_clock); what a sweep expires is decided on the
+// keyspace's Clock (clock.h).
 //
 // Thread safety: Start and Stop are called by one owner thread.
 #ifndef LSMKV_SERVER_BACKGROUND_H_

@@ -107,6 +107,7 @@ std::string InvalidExpireError(std::string_view name);
 using CommandList = std::vector<std::unique_ptr<CommandSpec>>;
 void RegisterConnectionCommands(CommandList* list);
 void RegisterStringCommands(CommandList* list);
+void RegisterHashCommands(CommandList* list);
 void RegisterKeyCommands(CommandList* list);
 void RegisterExpireCommands(CommandList* list);
 void RegisterServerCommands(CommandList* list);

@@ -43,6 +43,7 @@ std::string InvalidExpireError(std::string_view name) {
 CommandTable::CommandTable() {
   RegisterConnectionCommands(&specs_);
   RegisterStringCommands(&specs_);
+  RegisterHashCommands(&specs_);
   RegisterKeyCommands(&specs_);
   RegisterExpireCommands(&specs_);
   RegisterServerCommands(&specs_);

@@ -1,5 +1,6 @@
 #include "server/command_util.h"
 
+#include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <cmath>
@@ -76,6 +77,50 @@ bool StringTooLong(CommandContext& ctx, uint64_t total_bytes) {
   if (total_bytes <= static_cast<uint64_t>(limit)) return false;
   ctx.reply.Error(errors::kTooLarge);
   return true;
+}
+
+bool ParseScanCursor(CommandContext& ctx, const std::string& text, uint64_t* cursor) {
+  errno = 0;
+  char* end = nullptr;
+  const unsigned long long parsed = std::strtoull(text.c_str(), &end, 10);
+  if ((!text.empty() && std::isspace(static_cast<unsigned char>(text[0]))) ||
+      end != text.c_str() + text.size() || errno == ERANGE) {
+    ctx.reply.Error("ERR invalid cursor");
+    return false;
+  }
+  *cursor = parsed;
+  return true;
+}
+
+std::string RandomKeyBetween(std::string_view first, std::string_view last, std::mt19937_64& rng) {
+  std::string target(first);
+  size_t d = 0;
+  while (d < first.size() && d < last.size() && first[d] == last[d]) d++;
+  if (d < last.size()) {
+    const unsigned low = d < first.size() ? static_cast<unsigned char>(first[d]) : 0;
+    const unsigned high = static_cast<unsigned char>(last[d]);
+    target.resize(d);
+    target.push_back(static_cast<char>(low + rng() % (high - low + 1)));
+    // The bytes that follow are drawn from the range of bytes the two keys
+    // use after their common prefix (digits for "f0".."f999"), so seeks
+    // spread over keys of that alphabet instead of landing past them.
+    unsigned min_byte = 0xff, max_byte = 0;
+    for (std::string_view key : {first, last}) {
+      for (size_t i = d; i < key.size(); i++) {
+        min_byte = std::min<unsigned>(min_byte, static_cast<unsigned char>(key[i]));
+        max_byte = std::max<unsigned>(max_byte, static_cast<unsigned char>(key[i]));
+      }
+    }
+    for (int i = 0; i < 8; i++) {
+      target.push_back(static_cast<char>(min_byte + rng() % (max_byte - min_byte + 1)));
+    }
+  }
+  return target;
+}
+
+uint64_t ReplyByteBudget(CommandContext& ctx) {
+  const int64_t limit = ctx.server.config->Int(Setting::kClientOutputBufferLimit);
+  return limit > 0 ? static_cast<uint64_t>(limit) : UINT64_MAX;
 }
 
 bool ParseLongDouble(std::string_view text, long double* value) {

@@ -4,6 +4,7 @@
 #define LSMKV_SERVER_COMMAND_UTIL_H_
 
 #include <cstdint>
+#include <random>
 #include <string>
 #include <string_view>
 
@@ -38,6 +39,23 @@ bool ParsePositiveExpire(CommandContext& ctx, std::string_view text, ExpireUnit 
 
 // True if total bytes would exceed proto-max-bulk-len (replies the error).
 bool StringTooLong(CommandContext& ctx, uint64_t total_bytes);
+
+// Parses a SCAN/HSCAN cursor (an unsigned 64-bit number, as Redis reads
+// it); on failure replies "ERR invalid cursor" and returns false.
+bool ParseScanCursor(CommandContext& ctx, const std::string& text, uint64_t* cursor);
+
+// A random key between first and last (first <= last): their common prefix,
+// a random byte between theirs at the first difference, then random bytes
+// from the range of bytes the two keys hold after the common prefix.
+// Seeking to it picks a key at random, though not uniformly (keys in dense
+// ranges are picked less often).
+std::string RandomKeyBetween(std::string_view first, std::string_view last, std::mt19937_64& rng);
+
+// Bytes a reply may grow to before the command stops producing it:
+// client-output-buffer-limit's normal hard limit (no limit if 0). A reply
+// stopped there is over the limit, so the connection replaces it with the
+// limit error and closes (Connection::AfterCommand).
+uint64_t ReplyByteBudget(CommandContext& ctx);
 
 // Parses a Redis long double (INCRBYFLOAT's rules: no leading space, the
 // whole text consumed, no NaN, no overflow to infinity from finite digits).

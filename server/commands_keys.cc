@@ -1,25 +1,21 @@
-// Keyspace commands: DEL, UNLINK, EXISTS, TYPE, SCAN, KEYS, RANDOMKEY,
-// DBSIZE, FLUSHDB, FLUSHALL.
+// Keyspace commands: DEL, UNLINK, EXISTS, TYPE, RENAME, RENAMENX, SCAN,
+// KEYS, RANDOMKEY, DBSIZE, FLUSHDB, FLUSHALL.
 #include <cerrno>
 #include <cstdlib>
 #include <random>
 #include <unordered_set>
+#include <utility>
+#include <vector>
 
+#include "server/collection.h"
 #include "server/command_util.h"
+#include "server/dispatcher.h"
 #include "server/glob.h"
 #include "server/scan_cursors.h"
 
 namespace lsmkv::server {
 
 namespace {
-
-// The smallest key greater than every key starting with prefix ("" = none).
-std::string PrefixSuccessor(std::string prefix) {
-  while (!prefix.empty() && static_cast<unsigned char>(prefix.back()) == 0xff) prefix.pop_back();
-  if (prefix.empty()) return prefix;
-  prefix.back() = static_cast<char>(static_cast<unsigned char>(prefix.back()) + 1);
-  return prefix;
-}
 
 // An iterator over the data keys whose user key starts with prefix.
 std::unique_ptr<Iterator> NewDataIterator(CommandContext& ctx, std::string_view prefix) {
@@ -30,10 +26,12 @@ std::unique_ptr<Iterator> NewDataIterator(CommandContext& ctx, std::string_view 
   return ctx.txn.keyspace()->db()->NewIterator(options);
 }
 
-// True if the stored value at the iterator is live at now_ms.
-bool IsLive(std::string_view stored, int64_t now_ms) {
+// True if the stored value at the iterator is live at now_ms; sets *type.
+bool IsLive(std::string_view stored, int64_t now_ms, ValueType* type = nullptr) {
   DecodedValue decoded;
-  return DecodeValue(stored, &decoded) && !IsExpired(decoded.deadline_ms, now_ms);
+  if (!DecodeValue(stored, &decoded) || IsExpired(decoded.deadline_ms, now_ms)) return false;
+  if (type != nullptr) *type = decoded.type;
+  return true;
 }
 
 void Del(CommandContext& ctx) {
@@ -66,21 +64,178 @@ void Type(CommandContext& ctx) {
   Entry entry;
   bool found = false;
   if (!ReadKey(ctx, ctx.args[1], &entry, &found)) return;
-  ctx.reply.Status(found ? "string" : "none");
+  ctx.reply.Status(found ? ValueTypeName(entry.type) : "none");
+}
+
+// RENAME moves a hash's fields (their keys hold the user key) in the
+// command's one atomic write, so its work and the batch grow with the hash:
+// it refuses a hash of more than this many fields, or whose fields and
+// values add up to more than kMaxRenameHashBytes, before writing anything.
+constexpr uint64_t kMaxRenameHashFields = 1000000;
+constexpr uint64_t kMaxRenameHashBytes = 64u << 20;
+
+// Buffers in ctx.txn the copy of the fields of hash src (metadata payload
+// *payload) to dst under a new collection version, and rewrites *payload to
+// the metadata of that copy (same count). A new version, not the old one:
+// dst's previous elements, if any, then hold an older version than dst's
+// metadata and the compaction filter reclaims them (ClassifyElement), and
+// versions under each user key keep growing. src's fields are left to the
+// filter, like DEL's: they are unreachable once src's metadata is deleted,
+// and reclaimed once that deletion is durable. Returns false after replying
+// with an error (engine failure, corrupt metadata, hash over the limits);
+// nothing is buffered then.
+bool CopyHashFields(CommandContext& ctx, std::string_view src, std::string_view dst,
+                    std::string* payload) {
+  CollectionMeta meta;
+  if (!DecodeCollectionMeta(*payload, &meta)) {
+    ctx.reply.Error("ERR Corruption: lsmkv-server: undecodable hash metadata");
+    return false;
+  }
+  const std::string too_large = "ERR hash too large to rename (lsmkv-server moves at most " +
+                                std::to_string(kMaxRenameHashFields) + " fields and " +
+                                std::to_string(kMaxRenameHashBytes >> 20) +
+                                " MiB of fields and values in one atomic write)";
+  if (meta.count > kMaxRenameHashFields) {
+    ctx.reply.Error(too_large);
+    return false;
+  }
+  std::string lower;
+  AppendElementPrefix(kHashFieldPrefix, src, meta.version, &lower);
+  const std::string upper = PrefixSuccessor(lower);
+  std::vector<std::pair<std::string, std::string>> fields;
+  fields.reserve(meta.count);
+  uint64_t bytes = 0;
+  bool over = false;
+  Status s = ctx.txn.ScanElements(lower, upper, [&](std::string_view key, std::string_view value) {
+    const std::string_view field = key.substr(lower.size());
+    bytes += field.size() + value.size();
+    if (bytes > kMaxRenameHashBytes || fields.size() >= kMaxRenameHashFields) {
+      over = true;
+      return false;
+    }
+    fields.emplace_back(std::string(field), std::string(value));
+    return true;
+  });
+  if (!s.ok()) {
+    ctx.reply.Error("ERR " + s.ToString());
+    return false;
+  }
+  if (over) {
+    ctx.reply.Error(too_large);
+    return false;
+  }
+  if (fields.empty()) {
+    ctx.reply.Error("ERR Corruption: lsmkv-server: hash metadata without fields");
+    return false;
+  }
+  s = ctx.txn.keyspace()->NewCollectionVersion(&meta.version);
+  if (!s.ok()) {
+    ctx.reply.Error("ERR " + s.ToString());
+    return false;
+  }
+  meta.count = fields.size();
+  std::string key;
+  AppendElementPrefix(kHashFieldPrefix, dst, meta.version, &key);
+  const size_t prefix_size = key.size();
+  for (const auto& [field, value] : fields) {
+    key.resize(prefix_size);
+    key.append(field);
+    ctx.txn.PutElement(key, value);
+  }
+  payload->clear();
+  EncodeCollectionMeta(meta, payload);
+  return true;
+}
+
+// RENAME key newkey / RENAMENX key newkey (Redis 7.0): "ERR no such key" if
+// key is absent (also when newkey == key); renaming an existing key to
+// itself changes nothing (RENAME: OK, RENAMENX: 0); RENAMENX replies 0 if
+// newkey exists. Otherwise newkey gets key's value, type and deadline
+// (whatever newkey held is replaced) and key is deleted, in the command's
+// one write: WATCHes of either key see it. Strings and hashes (a hash's
+// fields move too: CopyHashFields, bounded). The dispatcher holds both
+// keys' stripes.
+void RenameGeneric(CommandContext& ctx, bool nx) {
+  const std::string& src = ctx.args[1];
+  const std::string& dst = ctx.args[2];
+  Entry entry;
+  bool found = false;
+  // Peek: like Redis's write lookups, RENAME counts no keyspace hit or miss.
+  Status s = ctx.txn.Peek(src, &entry, &found);
+  if (s.ok() && found && nx && src != dst) {
+    Entry existing;
+    bool exists = false;
+    s = ctx.txn.Peek(dst, &existing, &exists);
+    if (s.ok() && exists) {
+      ctx.reply.Integer(0);
+      return;
+    }
+  }
+  if (!s.ok()) {
+    ctx.reply.Error("ERR " + s.ToString());
+    return;
+  }
+  if (!found) {
+    ctx.reply.Error("ERR no such key");
+    return;
+  }
+  if (src == dst) {
+    if (nx) {
+      ctx.reply.Integer(0);
+    } else {
+      ctx.reply.Ok();
+    }
+    return;
+  }
+  if (entry.type == ValueType::kHash && !CopyHashFields(ctx, src, dst, &entry.payload)) return;
+  ctx.txn.Delete(src);
+  ctx.txn.Put(dst, entry.type, entry.deadline_ms, entry.payload);
+  if (nx) {
+    ctx.reply.Integer(1);
+  } else {
+    ctx.reply.Ok();
+  }
+}
+
+void Rename(CommandContext& ctx) { RenameGeneric(ctx, /*nx=*/false); }
+void RenameNx(CommandContext& ctx) { RenameGeneric(ctx, /*nx=*/true); }
+
+// OBJECT ENCODING key: strings as Redis 7.0 would encode them (int, embstr
+// up to 44 bytes, raw); hashes "hashtable" (lsmkv has no listpack: every
+// field is an engine key). Other subcommands are unknown.
+void Object(CommandContext& ctx) {
+  if (!EqualsIgnoreCase(ctx.args[1], "encoding")) {
+    ctx.reply.Error(UnknownSubcommandError(ctx.args[1], "OBJECT"));
+    return;
+  }
+  if (ctx.args.size() != 3) {
+    ctx.reply.Error(ArityError("object|encoding"));
+    return;
+  }
+  Entry entry;
+  bool found = false;
+  if (!ReadKey(ctx, ctx.args[2], &entry, &found)) return;
+  if (!found) {
+    ctx.reply.Null();
+    return;
+  }
+  if (entry.type == ValueType::kHash) {
+    ctx.reply.Bulk("hashtable");
+    return;
+  }
+  int64_t integer = 0;
+  if (entry.payload.size() <= 20 && ParseInt64(entry.payload, &integer)) {
+    ctx.reply.Bulk("int");
+  } else {
+    ctx.reply.Bulk(entry.payload.size() <= 44 ? "embstr" : "raw");
+  }
 }
 
 // SCAN cursor [MATCH pattern] [COUNT count] [TYPE type]
 void Scan(CommandContext& ctx) {
   const auto& args = ctx.args;
-  const std::string& cursor_text = args[1];
-  errno = 0;
-  char* end = nullptr;
-  const unsigned long long cursor = std::strtoull(cursor_text.c_str(), &end, 10);
-  if ((!cursor_text.empty() && std::isspace(static_cast<unsigned char>(cursor_text[0]))) ||
-      end != cursor_text.c_str() + cursor_text.size() || errno == ERANGE) {
-    ctx.reply.Error("ERR invalid cursor");
-    return;
-  }
+  uint64_t cursor = 0;
+  if (!ParseScanCursor(ctx, args[1], &cursor)) return;
   int64_t count = 10;
   std::string pattern;
   bool has_pattern = false;
@@ -129,8 +284,9 @@ void Scan(CommandContext& ctx) {
   for (; it->Valid() && examined < count; it->Next(), examined++) {
     std::string_view user_key = it->key().substr(1);
     last.assign(user_key);
-    if (!IsLive(it->value(), now)) continue;
-    if (has_type && type != "string") continue;
+    ValueType value_type;
+    if (!IsLive(it->value(), now, &value_type)) continue;
+    if (has_type && type != ValueTypeName(value_type)) continue;
     if (has_pattern && !GlobMatch(pattern, user_key)) continue;
     found.emplace_back(user_key);
   }
@@ -186,16 +342,7 @@ void RandomKey(CommandContext& ctx) {
   const std::string first(it->key());
   it->SeekToLast();
   const std::string last(it->key());
-  std::string target = first;
-  size_t d = 0;
-  while (d < first.size() && d < last.size() && first[d] == last[d]) d++;
-  if (d < last.size()) {
-    const unsigned low = d < first.size() ? static_cast<unsigned char>(first[d]) : 0;
-    const unsigned high = static_cast<unsigned char>(last[d]);
-    target.resize(d);
-    target.push_back(static_cast<char>(low + rng() % (high - low + 1)));
-    for (int i = 0; i < 8; i++) target.push_back(static_cast<char>(rng() & 0xff));
-  }
+  const std::string target = RandomKeyBetween(first, last, rng);
   const int64_t now = ctx.txn.now_ms();
   it->Seek(target);
   // Walk forward (wrapping once) to the first live key.
@@ -231,7 +378,10 @@ void DbSize(CommandContext& ctx) {
   ctx.reply.Integer(static_cast<int64_t>(keys));
 }
 
-// FLUSHDB / FLUSHALL [ASYNC|SYNC]. The dispatcher holds every stripe.
+// FLUSHDB / FLUSHALL [ASYNC|SYNC]: one atomic write of range deletions
+// (Keyspace::FlushAll), the same work whatever the keyspace holds; ASYNC and
+// SYNC both return at once, as the engine reclaims the space in the
+// background either way. The dispatcher holds every stripe.
 void FlushDb(CommandContext& ctx) {
   if (ctx.args.size() > 2 || (ctx.args.size() == 2 && !EqualsIgnoreCase(ctx.args[1], "async") &&
                               !EqualsIgnoreCase(ctx.args[1], "sync"))) {
@@ -267,6 +417,9 @@ void RegisterKeyCommands(CommandList* list) {
   Add(list, "unlink", -2, kCmdWrite | kCmdFast, 1, -1, 1, Del);
   Add(list, "exists", -2, kCmdReadOnly | kCmdFast, 1, -1, 1, Exists);
   Add(list, "type", 2, kCmdReadOnly | kCmdFast, 1, 1, 1, Type);
+  Add(list, "object", -2, kCmdReadOnly, 2, 2, 1, Object);
+  Add(list, "rename", 3, kCmdWrite, 1, 2, 1, Rename);
+  Add(list, "renamenx", 3, kCmdWrite | kCmdFast, 1, 2, 1, RenameNx);
   Add(list, "scan", -2, kCmdReadOnly | kCmdKeyspace, 0, 0, 0, Scan);
   Add(list, "keys", 2, kCmdReadOnly | kCmdKeyspace | kCmdSlow, 0, 0, 0, Keys);
   Add(list, "randomkey", 1, kCmdReadOnly | kCmdKeyspace, 0, 0, 0, RandomKey);

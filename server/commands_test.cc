@@ -5,107 +5,18 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
+#include <iterator>
 #include <memory>
 #include <set>
 #include <thread>
 
-#include "lsmkv/db.h"
-#include "server/auth_guard.h"
-#include "server/client_state.h"
-#include "server/clock.h"
-#include "server/command_table.h"
-#include "server/config.h"
-#include "server/dispatcher.h"
-#include "server/expiry_filter.h"
+#include "db/db_impl.h"
+#include "server/command_test_fixture.h"
 #include "server/expiry_sweeper.h"
-#include "server/keyspace.h"
-#include "server/scan_cursors.h"
-#include "server/test_client.h"
 
 namespace lsmkv::server {
 namespace {
-
-using Args = std::vector<std::string>;
-
-// Where every test's clock starts: 2023-11-14 22:13:20 UTC.
-constexpr int64_t kStartMs = 1700000000000;
-
-class CommandsTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    dir_ = test::MakeTempDir("lsmkv_commands_test");
-    ASSERT_FALSE(dir_.empty());
-    filter_ = std::make_shared<ExpiryFilter>(&clock_);
-    Options options;
-    options.create_if_missing = true;
-    options.wal_recovery_mode = WalRecoveryMode::kPointInTime;  // WATCH uses transactions
-    options.compaction_filter = filter_;
-    ASSERT_TRUE(DB::Open(options, dir_, &db_).ok());
-    keyspace_ = std::make_unique<Keyspace>(db_.get(), &clock_);
-    context_.config = &config_;
-    context_.keyspace = keyspace_.get();
-    context_.commands = &commands_;
-    context_.clients = &clients_;
-    context_.cursors = &cursors_;
-    context_.expiry_filter = filter_.get();
-    context_.stats = &stats_;
-    context_.auth_guard = &auth_guard_;
-    context_.request_shutdown = [this] { shutdown_requested_ = true; };
-    context_.start_time_ms = clock_.NowMs();
-    client_ = NewClient();
-  }
-
-  void TearDown() override {
-    for (auto& c : clients_owned_) DiscardTransaction(context_, *c);
-    keyspace_.reset();
-    if (db_) {
-      EXPECT_TRUE(db_->Close().ok());
-    }
-    db_.reset();
-    test::RemoveTree(dir_);
-  }
-
-  ClientState* NewClient() {
-    auto c = std::make_unique<ClientState>();
-    c->id = clients_.NextId();
-    c->authenticated = config_.String(Setting::kRequirepass).empty();
-    clients_owned_.push_back(std::move(c));
-    return clients_owned_.back().get();
-  }
-
-  std::string Run(ClientState* c, Args args) {
-    std::string out;
-    Reply reply(&out, c->protocol.load());
-    ExecuteCommand(context_, *c, args, reply);
-    return out;
-  }
-  std::string Run(Args args) { return Run(client_, std::move(args)); }
-
-  ManualClock clock_{kStartMs * 1000};
-  std::string dir_;
-  std::shared_ptr<ExpiryFilter> filter_;
-  std::unique_ptr<DB> db_;
-  std::unique_ptr<Keyspace> keyspace_;
-  Config config_;
-  CommandTable commands_;
-  ClientRegistry clients_;
-  ScanCursors cursors_;
-  ServerStats stats_;
-  AuthGuard auth_guard_;
-  ServerContext context_;
-  bool shutdown_requested_ = false;
-  std::vector<std::unique_ptr<ClientState>> clients_owned_;
-  ClientState* client_ = nullptr;
-};
-
-const char kOk[] = "+OK\r\n";
-const char kNil[] = "$-1\r\n";
-
-std::string Bulk(const std::string& s) {
-  return "$" + std::to_string(s.size()) + "\r\n" + s + "\r\n";
-}
-std::string Int(int64_t v) { return ":" + std::to_string(v) + "\r\n"; }
-std::string Err(const std::string& s) { return "-" + s + "\r\n"; }
 
 TEST_F(CommandsTest, UnknownCommandAndArity) {
   EXPECT_EQ(Run({"foo", "a", "b"}),
@@ -480,6 +391,139 @@ TEST_F(CommandsTest, FlushDb) {
   EXPECT_EQ(Run({"get", "a"}), kNil);
 }
 
+// Every engine key outside the server-state prefix ('m').
+size_t KeyspaceEngineKeys(DB* db) {
+  size_t n = 0;
+  std::unique_ptr<Iterator> it = db->NewIterator(ReadOptions());
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    if (it->key()[0] != kMetaPrefix) n++;
+  }
+  EXPECT_TRUE(it->status().ok());
+  return n;
+}
+
+uint64_t RangeTombstones(DB* db) {
+  std::string value;
+  EXPECT_TRUE(db->GetProperty("lsmkv.range-tombstones", &value));
+  return std::stoull(value);
+}
+
+// FLUSHALL is one engine write of one range deletion per keyspace prefix:
+// the same work for 10 keys as for 20,000 (counted in engine writes and
+// range tombstones, not timed). Strings, deadlines (and their hints) and
+// hash fields go; the server state ('m': the collection-version floor)
+// stays; the cached DBSIZE follows; later writes are visible.
+TEST_F(CommandsTest, FlushAllIsOneWriteWhateverTheKeyspaceHolds) {
+  for (const int n : {10, 20000}) {
+    SCOPED_TRACE(n);
+    Args mset = {"mset"};
+    Args hset = {"hset", "h"};
+    for (int i = 0; i < n; i++) {
+      mset.push_back("k" + std::to_string(i));
+      mset.push_back("v");
+      hset.push_back("f" + std::to_string(i));
+      hset.push_back("v");
+    }
+    ASSERT_EQ(Run(mset), kOk);
+    ASSERT_EQ(Run(hset), Int(n));
+    ASSERT_EQ(Run({"set", "t", "v", "ex", "100"}), kOk);
+    ASSERT_EQ(Run({"dbsize"}), Int(n + 2));  // cached from here
+    const uint64_t writes = keyspace_->write_generation();
+    const uint64_t tombstones = RangeTombstones(db_.get());
+    EXPECT_EQ(Run({"flushall", n == 10 ? "sync" : "async"}), kOk);
+    EXPECT_EQ(keyspace_->write_generation(), writes + 1);
+    EXPECT_EQ(RangeTombstones(db_.get()), tombstones + std::size(kKeyspacePrefixes));
+    EXPECT_TRUE(keyspace_->TakeReclaimRequest());
+    EXPECT_FALSE(keyspace_->TakeReclaimRequest());
+    EXPECT_EQ(Run({"dbsize"}), Int(0));
+    EXPECT_EQ(Run({"exists", "k0", "h", "t"}), Int(0));
+    EXPECT_EQ(Run({"hlen", "h"}), Int(0));
+    EXPECT_EQ(KeyspaceEngineKeys(db_.get()), 0u);
+    std::string floor;
+    EXPECT_TRUE(db_->Get(ReadOptions(), "mcollection-version-floor", &floor).ok());
+    // New writes after the flush are live, the hash's old fields stay gone.
+    EXPECT_EQ(Run({"set", "k0", "new"}), kOk);
+    EXPECT_EQ(Run({"hset", "h", "f1", "new"}), Int(1));
+    EXPECT_EQ(Run({"get", "k0"}), Bulk("new"));
+    EXPECT_EQ(Run({"hgetall", "h"}), "*2\r\n" + Bulk("f1") + Bulk("new"));
+    EXPECT_EQ(Run({"dbsize"}), Int(2));
+    EXPECT_EQ(Run({"flushdb"}), kOk);
+  }
+  EXPECT_EQ(Run({"flushall", "lazy"}), Err("ERR syntax error"));
+  EXPECT_EQ(Run({"flushall", "sync", "async"}), Err("ERR syntax error"));
+}
+
+// The space comes back: after FLUSHALL and the memtable flush the
+// background worker asks for (TakeReclaimRequest), the engine's own
+// compactions for range deletions drop the data from the table files.
+TEST_F(CommandsTest, FlushAllDataIsReclaimedFromDisk) {
+  const std::string value(200, 'v');
+  Args mset = {"mset"};
+  Args hset = {"hset", "h"};
+  for (int i = 0; i < 5000; i++) {
+    mset.push_back("k" + std::to_string(i));
+    mset.push_back(value);
+    hset.push_back("f" + std::to_string(i));
+    hset.push_back(value);
+  }
+  ASSERT_EQ(Run(mset), kOk);
+  ASSERT_EQ(Run(hset), Int(5000));
+  ASSERT_TRUE(db_->Flush().ok());
+  const std::string bounds[] = {"h", "i", "k", "l"};
+  const Range ranges[] = {Range{bounds[0], bounds[1]}, Range{bounds[2], bounds[3]}};
+  uint64_t sizes[2] = {0, 0};
+  ASSERT_TRUE(db_->GetApproximateSizes(ranges, 2, sizes).ok());
+  EXPECT_GT(sizes[0], 500000u);
+  EXPECT_GT(sizes[1], 500000u);
+
+  ASSERT_EQ(Run({"flushall"}), kOk);
+  ASSERT_TRUE(keyspace_->TakeReclaimRequest());
+  ASSERT_TRUE(db_->Flush().ok());  // what the background worker does
+  auto* impl = dynamic_cast<DBImpl*>(db_.get());
+  ASSERT_NE(impl, nullptr);
+  for (int i = 0; i < 100; i++) {
+    ASSERT_TRUE(impl->TEST_WaitForBackgroundWork().ok());
+    ASSERT_TRUE(db_->GetApproximateSizes(ranges, 2, sizes).ok());
+    if (sizes[0] == 0 && sizes[1] == 0) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_EQ(sizes[0], 0u);
+  EXPECT_EQ(sizes[1], 0u);
+  EXPECT_EQ(RangeTombstones(db_.get()), 0u);  // retired with the data
+  EXPECT_EQ(Run({"dbsize"}), Int(0));
+}
+
+// RENAME / RENAMENX of strings, as Redis 7.0 replies.
+TEST_F(CommandsTest, RenameStrings) {
+  EXPECT_EQ(Run({"rename", "nosuch", "b"}), Err("ERR no such key"));
+  EXPECT_EQ(Run({"rename", "nosuch", "nosuch"}), Err("ERR no such key"));
+  EXPECT_EQ(Run({"renamenx", "nosuch", "b"}), Err("ERR no such key"));
+  EXPECT_EQ(Run({"set", "a", "1", "px", "5000"}), kOk);
+  EXPECT_EQ(Run({"rename", "a", "a"}), kOk);
+  EXPECT_EQ(Run({"renamenx", "a", "a"}), Int(0));
+  EXPECT_EQ(Run({"set", "b", "2"}), kOk);
+  EXPECT_EQ(Run({"rename", "a", "b"}), kOk);
+  EXPECT_EQ(Run({"get", "a"}), kNil);
+  EXPECT_EQ(Run({"get", "b"}), Bulk("1"));
+  EXPECT_EQ(Run({"pttl", "b"}), Int(5000));
+  EXPECT_EQ(Run({"set", "c", "3"}), kOk);
+  EXPECT_EQ(Run({"renamenx", "b", "c"}), Int(0));
+  EXPECT_EQ(Run({"get", "b"}), Bulk("1"));
+  EXPECT_EQ(Run({"renamenx", "c", "d"}), Int(1));
+  EXPECT_EQ(Run({"get", "d"}), Bulk("3"));
+  EXPECT_EQ(Run({"ttl", "d"}), Int(-1));
+  // A key without a deadline replaces one with a deadline: none is left.
+  EXPECT_EQ(Run({"rename", "d", "b"}), kOk);
+  EXPECT_EQ(Run({"ttl", "b"}), Int(-1));
+  EXPECT_EQ(Run({"dbsize"}), Int(1));
+  // The deadline moves with the key: it expires under its new name.
+  EXPECT_EQ(Run({"set", "e", "v", "px", "10"}), kOk);
+  EXPECT_EQ(Run({"rename", "e", "f"}), kOk);
+  clock_.AdvanceMs(10);
+  EXPECT_EQ(Run({"get", "f"}), kNil);
+  EXPECT_EQ(Run({"rename", "f", "g"}), Err("ERR no such key"));
+}
+
 TEST_F(CommandsTest, MultiExec) {
   EXPECT_EQ(Run({"exec"}), Err("ERR EXEC without MULTI"));
   EXPECT_EQ(Run({"discard"}), Err("ERR DISCARD without MULTI"));
@@ -770,15 +814,7 @@ TEST_F(CommandsTest, ShutdownCommand) {
 TEST_F(CommandsTest, DataSurvivesReopen) {
   EXPECT_EQ(Run({"set", "persist", "me", "ex", "1000"}), kOk);
   EXPECT_EQ(Run({"incrby", "n", "42"}), Int(42));
-  keyspace_.reset();
-  ASSERT_TRUE(db_->Close().ok());
-  db_.reset();
-  Options options;
-  options.wal_recovery_mode = WalRecoveryMode::kPointInTime;  // WATCH uses transactions
-  options.compaction_filter = filter_;
-  ASSERT_TRUE(DB::Open(options, dir_, &db_).ok());
-  keyspace_ = std::make_unique<Keyspace>(db_.get(), &clock_);
-  context_.keyspace = keyspace_.get();
+  Reopen();
   EXPECT_EQ(Run({"get", "persist"}), Bulk("me"));
   EXPECT_EQ(Run({"ttl", "persist"}), Int(1000));
   EXPECT_EQ(Run({"get", "n"}), Bulk("42"));
@@ -810,9 +846,15 @@ TEST_F(CommandsTest, WatchIsTheEnginesOptimisticReadSet) {
   EXPECT_EQ(Run({"multi"}), kOk);
   EXPECT_EQ(Run({"get", "b"}), "+QUEUED\r\n");
   EXPECT_EQ(Run({"exec"}), "*1\r\n" + Bulk("1"));
-  // FLUSHDB aborts only a watch of a key that existed.
+  // FLUSHDB is a range deletion of the whole keyspace: it aborts every
+  // watch taken before it, also of a key that did not exist (Redis 7.0
+  // aborts only watches of keys that existed; docs/REDIS_COMPAT.md).
   EXPECT_EQ(Run({"watch", "absent"}), kOk);
   EXPECT_EQ(Run(other, {"flushdb"}), kOk);
+  EXPECT_EQ(Run({"multi"}), kOk);
+  EXPECT_EQ(Run({"exec"}), "*-1\r\n");
+  // A watch taken after it is not affected.
+  EXPECT_EQ(Run({"watch", "absent"}), kOk);
   EXPECT_EQ(Run({"multi"}), kOk);
   EXPECT_EQ(Run({"exec"}), "*0\r\n");
   // The transaction is released by EXEC, DISCARD and UNWATCH.

@@ -164,6 +164,10 @@ void StatsSection(ServerContext& server, std::string* out) {
   s.Field("expired_keys", Load(ks.expired_keys) + by_compaction);
   s.Field("expired_keys_by_sweep", Load(ks.expired_keys));
   s.Field("expired_keys_by_compaction", by_compaction);
+  // Fields of deleted, expired or overwritten hashes the compaction filter
+  // removed (lsmkv's own; docs/format/redis.md).
+  s.Field("lsmkv_hash_fields_reclaimed",
+          server.expiry_filter ? server.expiry_filter->elements_removed() : 0);
   s.Field("evicted_keys", 0);
   s.Field("keyspace_hits", Load(ks.keyspace_hits));
   s.Field("keyspace_misses", Load(ks.keyspace_misses));
@@ -235,6 +239,9 @@ void LsmkvSection(ServerContext& server, std::string* out) {
   DB* db = server.keyspace->db();
   s.Field("lsmkv_error_state", EngineErrorState(db));
   s.Field("lsmkv_background_error", EngineBackgroundError(db));
+  // Live range tombstones (FLUSHALL writes one per keyspace prefix; the
+  // engine's compactions retire them as they reclaim the data).
+  s.Field("lsmkv_range_tombstones", EngineProperty(db, "lsmkv.range-tombstones"));
   const EngineStats stats = ReadEngineStats(server.keyspace->db());
   for (const auto& [name, value] : stats.counters) {
     if (name == "write_amplification") {

@@ -4,14 +4,14 @@
 #include <limits>
 #include <vector>
 
+#include "util/check.h"
+
 namespace lsmkv::server {
 
 namespace {
 
-// The key whose deletion, written with sync, makes the log durable (everysec).
+// The key whose deletion, written with sync, makes the log durable (SyncIfDirty).
 const char kSyncMarkerKey[] = "msync-marker";
-// FLUSHDB commits its deletions in batches of about this many bytes.
-constexpr size_t kFlushBatchBytes = 1 << 20;
 
 Status DecodeEntry(std::string_view stored, Entry* out, int64_t now_ms, bool* found) {
   DecodedValue decoded;
@@ -31,7 +31,12 @@ Status DecodeEntry(std::string_view stored, Entry* out, int64_t now_ms, bool* fo
 
 }  // namespace
 
-Keyspace::Keyspace(DB* db, const Clock* clock) : db_(db), clock_(clock) {}
+Keyspace::Keyspace(DB* db, const Clock* clock, DurableView* durable)
+    : db_(db), clock_(clock), durable_(durable) {}
+
+Keyspace::~Keyspace() {
+  if (durable_ != nullptr) durable_->Clear();
+}
 
 namespace {
 
@@ -71,42 +76,101 @@ Status Keyspace::Apply(WriteBatch* batch) {
 }
 
 Status Keyspace::SyncIfDirty() {
+  MutexLock lock(&sync_mu_);
+  // The generation first, then the iterator: a write the iterator misses
+  // bumps the generation after this read, so the next call sees it.
+  const uint64_t generation = write_generation();
+  // A view also pins the table files (and memtables) it reads: once they
+  // changed (a flush or compaction), a fresh view lets the old ones go even
+  // when nothing was written, e.g. when the server is idle after a load.
+  std::string files;
+  std::unique_ptr<Iterator> view;
+  if (durable_ != nullptr) {
+    if (!db_->GetProperty("lsmkv.live-files", &files)) files.clear();
+    if (generation != durable_generation_ || files != durable_files_ || !durable_->published()) {
+      view = db_->NewIterator(ReadOptions());
+    }
+  }
   const uint64_t pending = unsynced_writes_.exchange(0, std::memory_order_acq_rel);
-  if (pending == 0) return Status::OK();
+  if (pending == 0 && view == nullptr) return Status::OK();
   // An empty batch is not logged, so write (and delete) a marker key with
-  // sync: the log is durable up to and including this record.
+  // sync: the log is durable up to and including this record, and with it
+  // every write the iterator sees (they were logged before it).
   WriteBatch batch;
   batch.Delete(kSyncMarkerKey);
   WriteOptions options;
   options.sync = true;
   Status s = db_->Write(options, &batch);
-  if (s.ok()) {
-    syncs.fetch_add(1, std::memory_order_relaxed);
-  } else {
+  if (!s.ok()) {
     unsynced_writes_.fetch_add(pending, std::memory_order_relaxed);
+    return s;
   }
+  syncs.fetch_add(1, std::memory_order_relaxed);
+  if (view != nullptr) {
+    durable_->Publish(std::move(view));
+    durable_generation_ = generation;
+    durable_files_ = std::move(files);
+  }
+  return Status::OK();
+}
+
+namespace {
+
+// The engine key holding the collection version floor.
+const char kVersionFloorKey[] = "mcollection-version-floor";
+// How far the floor is raised past the versions handed out.
+constexpr uint64_t kVersionBlock = uint64_t{1} << 32;
+
+}  // namespace
+
+Status Keyspace::FlushAll() {
+  // One range deletion per keyspace prefix, all in one batch: atomic, and
+  // O(1) whatever the number of keys. The ranges are [p, p+1): every key
+  // whose first byte is p, nothing else ('m' keys are never in one).
+  WriteBatch batch;
+  for (const char prefix : kKeyspacePrefixes) {
+    const std::string begin(1, prefix);
+    const std::string end(1, static_cast<char>(prefix + 1));
+    batch.DeleteRange(begin, end);
+  }
+  Status s = Apply(&batch);
+  if (s.ok()) reclaim_requested_.store(true, std::memory_order_release);
   return s;
 }
 
-Status Keyspace::FlushAll() {
-  ReadOptions read_options;
-  read_options.lower_bound = std::string(1, kDataPrefix);
-  read_options.upper_bound = std::string(1, static_cast<char>(kExpiryHintPrefix + 1));
-  std::unique_ptr<Iterator> it = db_->NewIterator(read_options);
-  WriteBatch batch;
-  for (it->SeekToFirst(); it->Valid(); it->Next()) {
-    const char prefix = it->key()[0];
-    if (prefix != kDataPrefix && prefix != kExpiryHintPrefix) continue;
-    batch.Delete(it->key());
-    if (batch.ApproximateSize() >= kFlushBatchBytes) {
-      Status s = Apply(&batch);
-      if (!s.ok()) return s;
-      batch.Clear();
+Status Keyspace::NewCollectionVersion(uint64_t* version) {
+  MutexLock lock(&version_mu_);
+  if (next_version_ >= version_limit_) {
+    uint64_t floor = 0;
+    std::string stored;
+    Status s = db_->Get(ReadOptions(), kVersionFloorKey, &stored);
+    if (s.ok() && stored.size() == 8) {
+      for (int i = 0; i < 8; i++) {
+        floor |= static_cast<uint64_t>(static_cast<uint8_t>(stored[i])) << (8 * i);
+      }
+    } else if (s.ok()) {
+      return Status::Corruption("lsmkv-server: bad collection version floor");
+    } else if (!s.IsNotFound()) {
+      return s;
     }
+    // Seeded from the clock (microseconds), so that a database whose floor
+    // was lost still starts past versions used before; the floor rules.
+    const int64_t now_us = clock_->NowUs();
+    const uint64_t seed = now_us > 0 ? static_cast<uint64_t>(now_us) : 0;
+    uint64_t next = std::max({next_version_, floor, seed, uint64_t{1}});
+    const uint64_t limit = next + kVersionBlock;
+    std::string value;
+    for (int i = 0; i < 8; i++) value.push_back(static_cast<char>((limit >> (8 * i)) & 0xff));
+    WriteOptions options;
+    options.sync = true;  // durable before any version below it is used
+    s = db_->Put(options, kVersionFloorKey, value);
+    if (!s.ok()) return s;
+    next_version_ = next;
+    version_limit_ = limit;
   }
-  Status s = it->status();
-  if (!s.ok()) return s;
-  return Apply(&batch);
+  DCHECK(next_version_ < version_limit_);
+  *version = next_version_++;
+  return Status::OK();
 }
 
 Status Keyspace::CountKeys(int64_t now_ms, uint64_t* keys, uint64_t* with_deadline) {
@@ -212,6 +276,99 @@ void Txn::Delete(std::string_view user_key) {
   }
 }
 
+void Txn::PutElement(std::string_view key, std::string_view value) {
+  pending_bytes_ += key.size() + value.size() + 16;
+  auto it = elements_.find(key);
+  if (it == elements_.end()) {
+    elements_.emplace(std::string(key), std::string(value));
+  } else {
+    it->second = std::string(value);
+  }
+}
+
+void Txn::DeleteElement(std::string_view key) {
+  pending_bytes_ += key.size() + 16;
+  auto it = elements_.find(key);
+  if (it == elements_.end()) {
+    elements_.emplace(std::string(key), std::nullopt);
+  } else {
+    it->second.reset();
+  }
+}
+
+Status Txn::GetElement(std::string_view key, std::string* value, bool* found) {
+  auto it = elements_.find(key);
+  if (it != elements_.end()) {
+    *found = it->second.has_value();
+    if (*found) value->assign(*it->second);
+    return Status::OK();
+  }
+  Status s = keyspace_->db()->Get(ReadOptions(), key, value);
+  *found = s.ok();
+  return s.IsNotFound() ? Status::OK() : s;
+}
+
+Status Txn::ScanElements(std::string_view lower, std::string_view upper,
+                         const ElementVisitor& visit) {
+  ReadOptions options;
+  options.lower_bound = std::string(lower);
+  options.upper_bound = std::string(upper);
+  std::unique_ptr<Iterator> it = keyspace_->db()->NewIterator(options);
+  it->SeekToFirst();
+  auto pending = elements_.lower_bound(lower);
+  const auto pending_end = elements_.lower_bound(upper);
+  while (true) {
+    const bool engine_valid = it->Valid();
+    const bool pending_valid = pending != pending_end;
+    if (!engine_valid && !pending_valid) break;
+    const int order = !engine_valid ? 1 : !pending_valid ? -1 : it->key().compare(pending->first);
+    if (order < 0) {
+      if (!visit(it->key(), it->value())) return Status::OK();
+      it->Next();
+      continue;
+    }
+    if (order == 0) it->Next();  // the pending write replaces the engine's
+    if (pending->second.has_value() && !visit(pending->first, *pending->second)) {
+      return Status::OK();
+    }
+    ++pending;
+  }
+  return it->status();
+}
+
+Status Txn::LastElement(std::string_view lower, std::string_view upper, std::string* key,
+                        bool* found) {
+  *found = false;
+  ReadOptions options;
+  options.lower_bound = std::string(lower);
+  options.upper_bound = std::string(upper);
+  std::unique_ptr<Iterator> it = keyspace_->db()->NewIterator(options);
+  // The engine's last key that no pending deletion hides.
+  for (it->SeekToLast(); it->Valid(); it->Prev()) {
+    auto pending = elements_.find(it->key());
+    if (pending == elements_.end() || pending->second.has_value()) {
+      key->assign(it->key());
+      *found = true;
+      break;
+    }
+  }
+  Status s = it->status();
+  if (!s.ok()) return s;
+  // The last pending write in range, if greater.
+  auto pending = elements_.lower_bound(upper);
+  while (pending != elements_.begin()) {
+    --pending;
+    if (pending->first < lower) break;
+    if (!pending->second.has_value()) continue;
+    if (!*found || pending->first > *key) {
+      key->assign(pending->first);
+      *found = true;
+    }
+    break;
+  }
+  return Status::OK();
+}
+
 Status Txn::Commit() {
   if (use_overlay_) {
     // In key order: consecutive memtable inserts then walk nearby skiplist
@@ -231,7 +388,15 @@ Status Txn::Commit() {
       }
     }
   }
+  for (const auto& [key, value] : elements_) {
+    if (value.has_value()) {
+      batch_.Put(key, *value);
+    } else {
+      batch_.Delete(key);
+    }
+  }
   Status s = keyspace_->Apply(&batch_);
+  elements_.clear();
   // A Txn may be reused (a connection's pipeline batch): what a large one
   // grew is not kept.
   if (pending_bytes_ > kKeepReadBuffer) {

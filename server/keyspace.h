@@ -18,6 +18,8 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -27,6 +29,7 @@
 #include "lsmkv/db.h"
 #include "lsmkv/write_batch.h"
 #include "server/clock.h"
+#include "server/durable_view.h"
 #include "server/key_locks.h"
 #include "server/value_codec.h"
 #include "util/mutex.h"
@@ -45,8 +48,12 @@ struct Entry {
 
 class Keyspace {
  public:
-  // REQUIRES: db and clock outlive the Keyspace.
-  Keyspace(DB* db, const Clock* clock);
+  // durable (may be null): where SyncIfDirty publishes the durable state for
+  // the compaction filter (durable_view.h, ExpiryFilter::durable_view()).
+  // REQUIRES: db, clock and durable outlive the Keyspace.
+  Keyspace(DB* db, const Clock* clock, DurableView* durable = nullptr);
+  // Clears the durable view (its iterator must not outlive the DB's Close).
+  ~Keyspace();
   Keyspace(const Keyspace&) = delete;
   Keyspace& operator=(const Keyspace&) = delete;
 
@@ -69,18 +76,56 @@ class Keyspace {
 
   // Applies batch (one atomic engine write) with the current fsync policy:
   // always = synced before returning; everysec = synced within about a second
-  // by SyncIfDirty; no = left to the operating system.
+  // by SyncIfDirty; no = left to the operating system (and to SyncIfDirty's
+  // syncs for the durable view, below).
   Status Apply(WriteBatch* batch);
 
-  // Makes every acknowledged write durable if any write since the last call
-  // was not synced (the everysec thread calls it once a second).
-  Status SyncIfDirty();
+  // The background thread's once-a-second durability point, in every fsync
+  // policy. If any write since the last call was not synced, or (with a
+  // durable view) anything was written or the DB's table files changed since
+  // the view was last published, or none is published yet: creates an
+  // iterator over the current state (if the view needs one; it pins the
+  // memtables and files it reads until replaced), then writes a synced
+  // record, which makes every acknowledged write before it durable, and
+  // after that succeeds publishes the iterator as the durable state
+  // (DurableView::Publish). On error nothing is published and the unsynced
+  // writes stay counted for the next call. Calls are serialised (sync_mu_),
+  // so views are published in the order they were created. With appendfsync
+  // no this still syncs the log about once a second when there were writes
+  // (docs/REDIS_COMPAT.md).
+  Status SyncIfDirty() EXCLUDES(sync_mu_);
 
-  // Deletes every key (data and expiry hints) in batches (engine writes, so
-  // WATCHes of keys that existed see them). REQUIRES: all stripes held
-  // (KeyLocks::LockAll). A crash part-way leaves some keys; each batch is
-  // atomic.
+  // Deletes every key of the keyspace — data and metadata records, expiry
+  // hints, collection elements: every prefix of kKeyspacePrefixes — in one
+  // atomic engine write of one range deletion per prefix, so it costs the
+  // same whatever the keyspace holds, and a crash leaves all of it or none.
+  // Server state ('m' keys: the collection-version floor, the sync marker)
+  // is kept. Like any write it goes through Apply (fsync policy, generation:
+  // CountKeys' cache is invalidated). Every WATCH taken before it then fails
+  // its EXEC, whether or not its key existed: the engine's conflict check
+  // treats a range deletion as a write of every key in the range.
+  // On success, asks for the space to be reclaimed (TakeReclaimRequest).
+  // Errors: the engine's; Busy if Options::max_range_tombstones range
+  // deletions are still live (nothing is deleted then).
+  // REQUIRES: all stripes held (KeyLocks::LockAll).
   Status FlushAll();
+
+  // True once after each successful FlushAll (then false until the next):
+  // the background worker then flushes the memtable (DB::Flush) so that the
+  // range deletions reach the version, where the engine's own compactions
+  // for range deletions reclaim the data. Done off the command path: the
+  // client's FLUSHALL never waits for it.
+  bool TakeReclaimRequest() {
+    return reclaim_requested_.exchange(false, std::memory_order_acq_rel);
+  }
+
+  // A collection version (collection.h) never handed out before on this
+  // database, also across restarts and wall-clock steps back: a counter
+  // seeded from the clock that stays below a floor stored, synced, in the
+  // engine ('m' key); the floor is raised 2^32 versions at a time (one
+  // synced write at the first call after startup and every 2^32 calls).
+  // Errors: the engine's, from reading or writing the floor.
+  Status NewCollectionVersion(uint64_t* version) EXCLUDES(version_mu_);
 
   // Live keys and keys with a deadline, from a full scan; cached while no
   // write happened and no counted deadline has passed.
@@ -103,6 +148,16 @@ class Keyspace {
   std::atomic<FsyncPolicy> policy_{FsyncPolicy::kEverySec};
   std::atomic<uint64_t> generation_{0};
   std::atomic<uint64_t> unsynced_writes_{0};
+  std::atomic<bool> reclaim_requested_{false};  // set by FlushAll
+  DurableView* const durable_;                  // null: no durable view to publish
+
+  // Serialises SyncIfDirty (held across its synced write).
+  Mutex sync_mu_;
+  // write_generation() read before the published view's iterator was made:
+  // the view may miss writes counted after it, never writes counted before.
+  uint64_t durable_generation_ GUARDED_BY(sync_mu_) = 0;
+  // The DB's live table files when that view was made ("lsmkv.live-files").
+  std::string durable_files_ GUARDED_BY(sync_mu_);
 
   // CountKeys' cache; held during the scan, so concurrent DBSIZE/INFO
   // callers wait for one scan instead of each running their own.
@@ -112,7 +167,14 @@ class Keyspace {
   int64_t count_valid_until_ms_ GUARDED_BY(count_mu_) = 0;  // earliest counted deadline
   uint64_t count_keys_ GUARDED_BY(count_mu_) = 0;
   uint64_t count_with_deadline_ GUARDED_BY(count_mu_) = 0;
+
+  Mutex version_mu_;
+  uint64_t next_version_ GUARDED_BY(version_mu_) = 0;
+  uint64_t version_limit_ GUARDED_BY(version_mu_) = 0;  // stored floor; 0 = not read yet
 };
+
+// Receives one element (engine key and value); returns false to stop.
+using ElementVisitor = std::function<bool(std::string_view key, std::string_view value)>;
 
 class Txn {
  public:
@@ -142,6 +204,23 @@ class Txn {
   // Buffers a deletion. REQUIRES: the key's stripe is held.
   void Delete(std::string_view user_key);
 
+  // Collection elements (collection.h): engine keys written as they are.
+  // They are kept in key order until Commit, in every mode, so a command —
+  // and the later commands of an EXEC or pipeline batch — reads its own
+  // element writes. REQUIRES: the stripe of the element's user key is held.
+  void PutElement(std::string_view key, std::string_view value);
+  void DeleteElement(std::string_view key);
+  // The value of element key: the Txn's own pending write if any, else the
+  // engine's. *found is false if absent. Errors: the engine's.
+  Status GetElement(std::string_view key, std::string* value, bool* found);
+  // Visits the elements in [lower, upper) in key order, this Txn's pending
+  // element writes merged in, until visit returns false. Errors: the
+  // engine's (visit may have been called before).
+  Status ScanElements(std::string_view lower, std::string_view upper, const ElementVisitor& visit);
+  // The greatest element key in [lower, upper) (pending writes merged in);
+  // *found false if there is none.
+  Status LastElement(std::string_view lower, std::string_view upper, std::string* key, bool* found);
+
   bool has_writes() const { return pending_bytes_ > 0; }
   // Approximate bytes of the buffered writes.
   size_t pending_bytes() const { return pending_bytes_; }
@@ -165,6 +244,8 @@ class Txn {
   using OverlayMap =
       std::unordered_map<std::string, std::optional<std::string>, KeyHash, std::equal_to<>>;
   OverlayMap overlay_;
+  // Pending element writes, by engine key; nullopt = deleted.
+  std::map<std::string, std::optional<std::string>, std::less<>> elements_;
   std::string scratch_key_;
   std::string scratch_value_;
 };

@@ -10,6 +10,7 @@
 #include <filesystem>
 
 #include "server/background.h"
+#include "server/collection.h"
 #include "server/connection.h"
 #include "server/dispatcher.h"
 #include "server/fd_limits.h"
@@ -58,7 +59,10 @@ Server::~Server() {
   if (spare_fd_ >= 0) ::close(spare_fd_);
   if (background_) background_->Stop();
   metrics_.reset();
+  // The durable view's iterator must not outlive the DB's Close.
+  if (expiry_filter_) expiry_filter_->durable_view()->Clear();
   if (db_) db_->Close().PermitUncheckedError();
+  if (expiry_filter_) expiry_filter_->DetachDb();  // no compaction runs after Close
 }
 
 Status Server::Open() {
@@ -104,9 +108,10 @@ Status Server::Open() {
       static_cast<int>(config_->Int(Setting::kMaxBackgroundCompactions));
   options.target_file_size = static_cast<uint64_t>(config_->Int(Setting::kTargetFileSize));
   options.block_size = static_cast<size_t>(config_->Int(Setting::kBlockSize));
-  // Keys carry a one-byte prefix (expiry hints nine bytes); values a header
-  // of up to nine bytes over proto-max-bulk-len.
-  options.max_key_size = kMaxKeyBytes + kExpiryHintOverhead + 16;
+  // Keys carry a one-byte prefix (expiry hints nine bytes), hash fields
+  // their key, field and 13 bytes (collection.h); values a header of up to
+  // nine bytes over proto-max-bulk-len.
+  options.max_key_size = kMaxKeyBytes + kMaxFieldBytes + kElementKeyOverhead + 16;
   // The engine's value limit is fixed now; proto-max-bulk-len may change at
   // run time but never above it (a bulk the engine would refuse is refused
   // by the parser before it is received).
@@ -117,7 +122,10 @@ Status Server::Open() {
   Status s = DB::Open(options, dir, &db_);
   if (!s.ok()) return s;
 
-  keyspace_ = std::make_unique<Keyspace>(db_.get(), clock_);
+  // Stale hash fields are reclaimed from here on (expiry_filter.h).
+  expiry_filter_->AttachDb(db_.get());
+  // The keyspace publishes the durable state the filter decides by.
+  keyspace_ = std::make_unique<Keyspace>(db_.get(), clock_, expiry_filter_->durable_view());
   keyspace_->set_fsync_policy(PolicyFromConfig(config_->Int(Setting::kAppendfsync)));
 
   context_.config = config_;
@@ -227,7 +235,11 @@ Status Server::Run() {
   slow_pool_.join();
   background_->Stop();
   metrics_.reset();
+  // No publication after the background thread stopped; compactions that
+  // run during Close keep every element from here on.
+  expiry_filter_->durable_view()->Clear();
   Status s = db_->Close();
+  expiry_filter_->DetachDb();  // no compaction runs after Close
   return s;
 }
 

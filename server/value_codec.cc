@@ -26,8 +26,12 @@ bool DecodeValue(std::string_view stored, DecodedValue* out) {
   if (stored.empty()) return false;
   const uint8_t flags = static_cast<uint8_t>(stored[0]);
   if ((flags & ~kKnownFlags) != 0) return false;
-  if ((flags & kTypeMask) != static_cast<uint8_t>(ValueType::kString)) return false;
-  out->type = ValueType::kString;
+  const uint8_t type = flags & kTypeMask;
+  if (type != static_cast<uint8_t>(ValueType::kString) &&
+      type != static_cast<uint8_t>(ValueType::kHash)) {
+    return false;
+  }
+  out->type = static_cast<ValueType>(type);
   size_t header = 1;
   out->deadline_ms = 0;
   if (flags & kHasDeadline) {
@@ -41,6 +45,29 @@ bool DecodeValue(std::string_view stored, DecodedValue* out) {
   }
   out->payload = stored.substr(header);
   return true;
+}
+
+const char* ValueTypeName(ValueType type) {
+  switch (type) {
+    case ValueType::kString:
+      return "string";
+    case ValueType::kHash:
+      return "hash";
+    case ValueType::kList:
+      return "list";
+    case ValueType::kSet:
+      return "set";
+    case ValueType::kZSet:
+      return "zset";
+  }
+  return "none";
+}
+
+std::string PrefixSuccessor(std::string prefix) {
+  while (!prefix.empty() && static_cast<unsigned char>(prefix.back()) == 0xff) prefix.pop_back();
+  if (prefix.empty()) return prefix;
+  prefix.back() = static_cast<char>(static_cast<unsigned char>(prefix.back()) + 1);
+  return prefix;
 }
 
 void AppendDataKey(std::string_view user_key, std::string* out) {

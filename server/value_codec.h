@@ -1,7 +1,10 @@
-// How lsmkv-server lays out its data in the engine (docs/REDIS_COMPAT.md,
-// "Storage layout"):
+// How lsmkv-server lays out its data in the engine (docs/format/redis.md has
+// the whole grammar):
 //
-//   key  'k' user-key                      value: encoded value (below)
+//   key  'k' user-key                      value: encoded value (below); for a
+//        string the value itself, for a collection its metadata
+//        (server/collection.h)
+//   key  'h' ...                           a hash field (server/collection.h)
 //   key  'x' fixed64-big-endian(deadline-ms) user-key   value: empty
 //        an expiry hint, written with every value that has a deadline, so the
 //        background sweep finds due keys with one range scan; a hint whose
@@ -10,7 +13,7 @@
 //        "everysec" sync marker, written and deleted to force a log sync)
 //
 //   encoded value := flags:uint8 [deadline-ms:fixed64-little-endian] payload
-//   flags: bits 0-3 the value type (0 = string), bit 7 set if a deadline
+//   flags: bits 0-3 the value type (ValueType), bit 7 set if a deadline
 //   follows. A deadline is a Unix time in milliseconds from which on the key
 //   no longer exists (IsExpired; the time is read from the server's Clock,
 //   clock.h).
@@ -23,13 +26,28 @@
 
 namespace lsmkv::server {
 
+// The type of the value stored under a 'k' key. The numbers are stored:
+// never reuse one. 2-4 are reserved for the collection types still to come.
 enum class ValueType : uint8_t {
   kString = 0,
+  kHash = 1,
+  kList = 2,  // reserved: not yet stored or accepted by DecodeValue
+  kSet = 3,   // reserved
+  kZSet = 4,  // reserved
 };
 
+// The name TYPE and SCAN TYPE use ("string", "hash", ...).
+const char* ValueTypeName(ValueType type);
+
 inline constexpr char kDataPrefix = 'k';
+inline constexpr char kHashFieldPrefix = 'h';
 inline constexpr char kExpiryHintPrefix = 'x';
 inline constexpr char kMetaPrefix = 'm';
+// Every prefix that holds keyspace data (user keys, their elements and
+// expiry hints): what FLUSHALL deletes (Keyspace::FlushAll, one range each).
+// kMetaPrefix is not one of them: server state survives FLUSHALL. A new
+// collection type's element prefix must be added here.
+inline constexpr char kKeyspacePrefixes[] = {kHashFieldPrefix, kDataPrefix, kExpiryHintPrefix};
 // Bytes an encoded value adds to its payload, at most.
 inline constexpr size_t kMaxValueHeader = 9;
 // Bytes an expiry hint key adds to its user key.
@@ -45,14 +63,19 @@ struct DecodedValue {
 // REQUIRES: deadline_ms >= 0 (0 = none).
 void EncodeValue(ValueType type, int64_t deadline_ms, std::string_view payload, std::string* out);
 
-// Decodes stored; false if it is not a valid encoding (unknown type or flag
-// bits, or too short). out->payload points into stored.
+// Decodes stored; false if it is not a valid encoding (unknown or reserved
+// type, unknown flag bits, or too short). out->payload points into stored;
+// a collection's payload is checked by DecodeCollectionMeta, not here.
 [[nodiscard]] bool DecodeValue(std::string_view stored, DecodedValue* out);
 
 // True if a value with this deadline no longer exists at now_ms.
 inline bool IsExpired(int64_t deadline_ms, int64_t now_ms) {
   return deadline_ms != 0 && deadline_ms <= now_ms;
 }
+
+// The smallest key greater than every key starting with prefix ("" if none:
+// prefix is empty or all 0xff).
+std::string PrefixSuccessor(std::string prefix);
 
 // 'k' + user_key.
 std::string DataKey(std::string_view user_key);

@@ -26,8 +26,9 @@ TEST(ValueCodecTest, RoundTrip) {
 TEST(ValueCodecTest, RejectsDamage) {
   DecodedValue decoded;
   EXPECT_FALSE(DecodeValue("", &decoded));
-  EXPECT_FALSE(DecodeValue(std::string(1, '\x01'), &decoded));          // unknown type
-  EXPECT_FALSE(DecodeValue(std::string(1, '\x40'), &decoded));          // unknown flag
+  EXPECT_FALSE(DecodeValue(std::string(1, '\x05'), &decoded));  // unknown type
+  EXPECT_FALSE(DecodeValue(std::string(1, '\x02'), &decoded));  // reserved (list), not stored yet
+  EXPECT_FALSE(DecodeValue(std::string(1, '\x40'), &decoded));  // unknown flag
   EXPECT_FALSE(DecodeValue(std::string("\x80\x01\x02", 3), &decoded));  // truncated deadline
   EXPECT_FALSE(DecodeValue(std::string("\x80\0\0\0\0\0\0\0\0", 9), &decoded));  // zero deadline
 }
