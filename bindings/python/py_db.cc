@@ -202,6 +202,15 @@ class PyWriteBatch {
     auto lock = LockReleasingGIL(mu);
     batch.Delete(k);
   }
+  // Every key in [start, stop) (within this batch's prefix, if any), as of
+  // this point of the batch. write() raises lsmkv.Error unless start < stop.
+  void DeleteRange(py::handle start, py::handle stop) {
+    CheckOpen();
+    std::string b = Prefixed(kp, start, "start");
+    std::string e = Prefixed(kp, stop, "stop");
+    auto lock = LockReleasingGIL(mu);
+    batch.DeleteRange(b, e);
+  }
   void Clear() {
     CheckNotInComparator();
     auto lock = LockReleasingGIL(mu);
@@ -288,6 +297,16 @@ void Delete(DBState& st, const std::string& kp, py::handle key, bool sync) {
   lsmkv::WriteOptions wo;
   wo.sync = sync;
   lsmkv::Status s = st.With([&](lsmkv::DB* db) { return db->Delete(wo, k); });
+  if (!s.ok()) ThrowStatus(s);
+}
+
+// DB::DeleteRange over [kp + start, kp + stop).
+void DeleteRange(DBState& st, const std::string& kp, py::handle start, py::handle stop, bool sync) {
+  std::string b = Prefixed(kp, start, "start");
+  std::string e = Prefixed(kp, stop, "stop");
+  lsmkv::WriteOptions wo;
+  wo.sync = sync;
+  lsmkv::Status s = st.With([&](lsmkv::DB* db) { return db->DeleteRange(wo, b, e); });
   if (!s.ok()) ThrowStatus(s);
 }
 
@@ -497,6 +516,14 @@ void RegisterDB(py::module_& m) {
       .def(
           "delete", [](PyDB& d, py::object k, bool sync) { Delete(*d.state, "", k, sync); },
           py::arg("key"), py::kw_only(), py::arg("sync") = false)
+      .def(
+          "delete_range",
+          [](PyDB& d, py::object start, py::object stop, bool sync) {
+            DeleteRange(*d.state, "", start, stop, sync);
+          },
+          py::arg("start"), py::arg("stop"), py::kw_only(), py::arg("sync") = false,
+          "Deletes every key in [start, stop) in O(1) (DB::DeleteRange); lsmkv.Error unless "
+          "start < stop.")
       .def("__contains__",
            [](PyDB& d, py::object key) {
              return !GetValue(*d.state, "", key, py::none(), lsmkv::ReadOptions()).is_none();
@@ -677,6 +704,7 @@ void RegisterDB(py::module_& m) {
   py::class_<PyWriteBatch>(m, "WriteBatch", "Writes applied atomically by write().")
       .def("put", &PyWriteBatch::Put, py::arg("key"), py::arg("value"))
       .def("delete", &PyWriteBatch::Delete, py::arg("key"))
+      .def("delete_range", &PyWriteBatch::DeleteRange, py::arg("start"), py::arg("stop"))
       .def("clear", &PyWriteBatch::Clear)
       .def("write", &PyWriteBatch::Write, "Applies the batch (it is not cleared).")
       .def("append", &PyWriteBatch::Append, py::arg("source"),
@@ -711,6 +739,12 @@ void RegisterDB(py::module_& m) {
           "delete",
           [](PyPrefixedDB& p, py::object k, bool sync) { Delete(*p.state, p.kp, k, sync); },
           py::arg("key"), py::kw_only(), py::arg("sync") = false)
+      .def(
+          "delete_range",
+          [](PyPrefixedDB& p, py::object start, py::object stop, bool sync) {
+            DeleteRange(*p.state, p.kp, start, stop, sync);
+          },
+          py::arg("start"), py::arg("stop"), py::kw_only(), py::arg("sync") = false)
       .def("__contains__",
            [](PyPrefixedDB& p, py::object key) {
              return !GetValue(*p.state, p.kp, key, py::none(), lsmkv::ReadOptions()).is_none();

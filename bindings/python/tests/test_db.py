@@ -353,3 +353,38 @@ def test_get_and_put_take_their_arguments_as_plyvel_does(db):
         db.get(b"a")
     with pytest.raises(RuntimeError):
         db.put(b"a", b"1")
+
+
+def test_delete_range(db):
+    for i in range(100):
+        db.put(b"k%03d" % i, b"v")
+    snap = db.snapshot()
+    db.delete_range(b"k010", b"k090", sync=True)
+    assert db.get(b"k009") == b"v"
+    assert db.get(b"k010") is None
+    assert db.get(b"k089") is None
+    assert db.get(b"k090") == b"v"  # stop is exclusive
+    assert len(list(db.iterator(include_value=False))) == 20
+    assert snap.get(b"k050") == b"v"  # a snapshot taken before still sees them
+    snap.close()
+    with pytest.raises(lsmkv.Error):
+        db.delete_range(b"k5", b"k1")
+    with pytest.raises(TypeError):
+        db.delete_range("k0", b"k1")
+    # In a batch: writes before it are deleted, writes after it are not.
+    with db.write_batch() as wb:
+        wb.put(b"k050", b"before")
+        wb.delete_range(b"k040", b"k060")
+        wb.put(b"k055", b"after")
+    assert db.get(b"k050") is None
+    assert db.get(b"k055") == b"after"
+    # A prefixed DB deletes within its prefix only.
+    p = db.prefixed_db(b"p/")
+    p.put(b"a", b"1")
+    p.put(b"b", b"2")
+    db.put(b"pa", b"outside")
+    p.delete_range(b"a", b"b")
+    assert p.get(b"a") is None and p.get(b"b") == b"2"
+    assert db.get(b"pa") == b"outside"
+    db.compact_range()
+    assert db.get(b"k050") is None and db.get(b"k055") == b"after"
