@@ -92,6 +92,33 @@ bool ParseScanCursor(CommandContext& ctx, const std::string& text, uint64_t* cur
   return true;
 }
 
+bool ParseScanOptions(CommandContext& ctx, size_t first, bool allow_type, ScanOptions* out) {
+  const auto& args = ctx.args;
+  for (size_t i = first; i < args.size(); i += 2) {
+    if (i + 1 >= args.size()) {
+      ctx.reply.Error(errors::kSyntax);
+      return false;
+    }
+    if (EqualsIgnoreCase(args[i], "count")) {
+      if (!ParseIntArg(ctx, args[i + 1], &out->count)) return false;
+      if (out->count < 1) {
+        ctx.reply.Error(errors::kSyntax);
+        return false;
+      }
+    } else if (EqualsIgnoreCase(args[i], "match")) {
+      out->pattern = args[i + 1];
+      out->has_pattern = out->pattern != "*";
+    } else if (allow_type && EqualsIgnoreCase(args[i], "type")) {
+      out->type = ToLower(args[i + 1]);
+      out->has_type = true;
+    } else {
+      ctx.reply.Error(errors::kSyntax);
+      return false;
+    }
+  }
+  return true;
+}
+
 std::string RandomKeyBetween(std::string_view first, std::string_view last, std::mt19937_64& rng) {
   std::string target(first);
   size_t d = 0;

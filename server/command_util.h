@@ -44,6 +44,20 @@ bool StringTooLong(CommandContext& ctx, uint64_t total_bytes);
 // it); on failure replies "ERR invalid cursor" and returns false.
 bool ParseScanCursor(CommandContext& ctx, const std::string& text, uint64_t* cursor);
 
+// The options of SCAN and its per-type variants: [MATCH pattern] [COUNT n]
+// and, where allowed, [TYPE name] (lower-cased).
+struct ScanOptions {
+  int64_t count = 10;
+  std::string pattern;
+  bool has_pattern = false;  // a pattern other than "*"
+  std::string type;
+  bool has_type = false;
+};
+// Parses the option pairs from ctx.args[first] on. On bad input (a missing
+// value, COUNT < 1 or not an integer, an unknown option, TYPE where not
+// allowed) replies with Redis's error and returns false.
+bool ParseScanOptions(CommandContext& ctx, size_t first, bool allow_type, ScanOptions* out);
+
 // A random key between first and last (first <= last): their common prefix,
 // a random byte between theirs at the first difference, then random bytes
 // from the range of bytes the two keys hold after the common prefix.

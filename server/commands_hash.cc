@@ -335,12 +335,11 @@ void HIncrBy(CommandContext& ctx) {
     ctx.reply.Error("ERR hash value is not an integer");
     return;
   }
-  if ((increment < 0 && current < 0 && increment < kInt64Min - current) ||
-      (increment > 0 && current > 0 && increment > kInt64Max - current)) {
+  int64_t result = 0;
+  if (__builtin_add_overflow(current, increment, &result)) {
     ctx.reply.Error(errors::kOverflow);
     return;
   }
-  const int64_t result = current + increment;
   bool is_new = false;
   if (!SetField(ctx, &hash, ctx.args[2], std::to_string(result), &is_new)) return;
   StoreHash(ctx, key, hash);
@@ -573,28 +572,11 @@ void HScan(CommandContext& ctx) {
     ctx.reply.Array(0);
     return;
   }
-  int64_t count = 10;
-  std::string pattern;
-  bool has_pattern = false;
-  for (size_t i = 3; i < args.size(); i += 2) {
-    if (i + 1 >= args.size()) {
-      ctx.reply.Error(errors::kSyntax);
-      return;
-    }
-    if (EqualsIgnoreCase(args[i], "count")) {
-      if (!ParseIntArg(ctx, args[i + 1], &count)) return;
-      if (count < 1) {
-        ctx.reply.Error(errors::kSyntax);
-        return;
-      }
-    } else if (EqualsIgnoreCase(args[i], "match")) {
-      pattern = args[i + 1];
-      has_pattern = pattern != "*";
-    } else {
-      ctx.reply.Error(errors::kSyntax);
-      return;
-    }
-  }
+  ScanOptions options;
+  if (!ParseScanOptions(ctx, 3, /*allow_type=*/false, &options)) return;
+  const int64_t count = options.count;
+  const std::string& pattern = options.pattern;
+  const bool has_pattern = options.has_pattern;
   std::string lower = hash.prefix;
   if (cursor != 0) {
     std::string position;

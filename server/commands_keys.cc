@@ -236,33 +236,13 @@ void Scan(CommandContext& ctx) {
   const auto& args = ctx.args;
   uint64_t cursor = 0;
   if (!ParseScanCursor(ctx, args[1], &cursor)) return;
-  int64_t count = 10;
-  std::string pattern;
-  bool has_pattern = false;
-  std::string type;
-  bool has_type = false;
-  for (size_t i = 2; i < args.size(); i += 2) {
-    if (i + 1 >= args.size()) {
-      ctx.reply.Error(errors::kSyntax);
-      return;
-    }
-    if (EqualsIgnoreCase(args[i], "count")) {
-      if (!ParseIntArg(ctx, args[i + 1], &count)) return;
-      if (count < 1) {
-        ctx.reply.Error(errors::kSyntax);
-        return;
-      }
-    } else if (EqualsIgnoreCase(args[i], "match")) {
-      pattern = args[i + 1];
-      has_pattern = pattern != "*";
-    } else if (EqualsIgnoreCase(args[i], "type")) {
-      type = ToLower(args[i + 1]);
-      has_type = true;
-    } else {
-      ctx.reply.Error(errors::kSyntax);
-      return;
-    }
-  }
+  ScanOptions options;
+  if (!ParseScanOptions(ctx, 2, /*allow_type=*/true, &options)) return;
+  const int64_t count = options.count;
+  const std::string& pattern = options.pattern;
+  const bool has_pattern = options.has_pattern;
+  const std::string& type = options.type;
+  const bool has_type = options.has_type;
   std::string position;
   if (cursor != 0 && !ctx.server.cursors->Find(cursor, &position)) {
     ctx.reply.Error("ERR invalid cursor");

@@ -255,12 +255,11 @@ void IncrBy(CommandContext& ctx, int64_t increment) {
     ctx.reply.Error(errors::kNotInteger);
     return;
   }
-  if ((increment < 0 && current < 0 && increment < kInt64Min - current) ||
-      (increment > 0 && current > 0 && increment > kInt64Max - current)) {
+  int64_t result = 0;
+  if (__builtin_add_overflow(current, increment, &result)) {
     ctx.reply.Error(errors::kOverflow);
     return;
   }
-  const int64_t result = current + increment;
   ctx.txn.Put(ctx.args[1], ValueType::kString, found ? entry.deadline_ms : 0,
               std::to_string(result));
   ctx.reply.Integer(result);
