@@ -22,20 +22,28 @@ struct CompactArgs {
   std::string from, to;
 };
 
-int RunPut(const Global& g, const KeyValueArgs& a) {
-  std::string key, value;
-  if (!DecodeArg(a.key, g, "key", &key) || !DecodeArg(a.value, g, "value", &value)) {
-    return kExitUsage;
-  }
+// Opens g.db (creating it), applies one write with --sync, closes: the
+// exit code, with the failing step named as `what` (or "close").
+template <typename Write>
+int WriteOnce(const Global& g, const char* what, Write&& write) {
   std::unique_ptr<DB> db;
   Status s = OpenDb(g, /*create=*/true, &db);
   if (!s.ok()) return Fail("cannot open " + g.db, s, g);
   WriteOptions wo;
   wo.sync = g.sync;
-  s = db->Put(wo, key, value);
-  if (!s.ok()) return Fail("put", s, g);
+  s = write(db.get(), wo);
+  if (!s.ok()) return Fail(what, s, g);
   s = db->Close();
   return s.ok() ? kExitOk : Fail("close", s, g);
+}
+
+int RunPut(const Global& g, const KeyValueArgs& a) {
+  std::string key, value;
+  if (!DecodeArg(a.key, g, "key", &key) || !DecodeArg(a.value, g, "value", &value)) {
+    return kExitUsage;
+  }
+  return WriteOnce(g, "put",
+                   [&](DB* db, const WriteOptions& wo) { return db->Put(wo, key, value); });
 }
 
 int RunGet(const Global& g, const KeyValueArgs& a) {
@@ -63,15 +71,7 @@ int RunGet(const Global& g, const KeyValueArgs& a) {
 int RunDel(const Global& g, const KeyValueArgs& a) {
   std::string key;
   if (!DecodeArg(a.key, g, "key", &key)) return kExitUsage;
-  std::unique_ptr<DB> db;
-  Status s = OpenDb(g, /*create=*/true, &db);
-  if (!s.ok()) return Fail("cannot open " + g.db, s, g);
-  WriteOptions wo;
-  wo.sync = g.sync;
-  s = db->Delete(wo, key);
-  if (!s.ok()) return Fail("del", s, g);
-  s = db->Close();
-  return s.ok() ? kExitOk : Fail("close", s, g);
+  return WriteOnce(g, "del", [&](DB* db, const WriteOptions& wo) { return db->Delete(wo, key); });
 }
 
 // key = begin, value = end.
@@ -80,15 +80,8 @@ int RunDelRange(const Global& g, const KeyValueArgs& a) {
   if (!DecodeArg(a.key, g, "begin", &begin) || !DecodeArg(a.value, g, "end", &end)) {
     return kExitUsage;
   }
-  std::unique_ptr<DB> db;
-  Status s = OpenDb(g, /*create=*/true, &db);
-  if (!s.ok()) return Fail("cannot open " + g.db, s, g);
-  WriteOptions wo;
-  wo.sync = g.sync;
-  s = db->DeleteRange(wo, begin, end);
-  if (!s.ok()) return Fail("delrange", s, g);
-  s = db->Close();
-  return s.ok() ? kExitOk : Fail("close", s, g);
+  return WriteOnce(g, "delrange",
+                   [&](DB* db, const WriteOptions& wo) { return db->DeleteRange(wo, begin, end); });
 }
 
 int RunScan(const Global& g, const ScanArgs& a) {
