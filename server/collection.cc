@@ -1,5 +1,8 @@
 #include "server/collection.h"
 
+#include <bit>
+#include <cmath>
+
 #include "util/check.h"
 
 namespace lsmkv::server {
@@ -28,20 +31,103 @@ uint64_t GetFixedBe(std::string_view in, int bytes) {
 
 }  // namespace
 
-void EncodeCollectionMeta(const CollectionMeta& meta, std::string* out) {
-  const size_t before = out->size();
+bool IsCollectionType(ValueType type) {
+  return type == ValueType::kHash || type == ValueType::kList || type == ValueType::kSet ||
+         type == ValueType::kZSet;
+}
+
+void EncodeCollectionMeta(ValueType type, const CollectionMeta& meta, std::string* out) {
+  DCHECK(IsCollectionType(type));
   out->push_back(static_cast<char>(kCollectionFormat));
   PutFixed64Le(meta.version, out);
   PutFixed64Le(meta.count, out);
-  DCHECK(out->size() - before == kCollectionMetaBytes);
-  (void)before;
+  if (type == ValueType::kList) PutFixed64Le(meta.head, out);
 }
 
-bool DecodeCollectionMeta(std::string_view payload, CollectionMeta* out) {
-  if (payload.size() != kCollectionMetaBytes) return false;
+bool DecodeCollectionMeta(ValueType type, std::string_view payload, CollectionMeta* out) {
+  if (!IsCollectionType(type)) return false;
+  const size_t expected = type == ValueType::kList ? kListMetaBytes : kCollectionMetaBytes;
+  if (payload.size() != expected) return false;
   if (static_cast<uint8_t>(payload[0]) != kCollectionFormat) return false;
   out->version = GetFixed64Le(payload.substr(1));
   out->count = GetFixed64Le(payload.substr(9));
+  out->head = type == ValueType::kList ? GetFixed64Le(payload.substr(17)) : 0;
+  return true;
+}
+
+std::string_view ElementPrefixes(ValueType type) {
+  static constexpr char kHash[] = {kHashFieldPrefix, 0};
+  static constexpr char kList[] = {kListElementPrefix, 0};
+  static constexpr char kSet[] = {kSetMemberPrefix, 0};
+  static constexpr char kZSet[] = {kZSetMemberPrefix, kZSetScorePrefix, 0};
+  switch (type) {
+    case ValueType::kHash:
+      return kHash;
+    case ValueType::kList:
+      return kList;
+    case ValueType::kSet:
+      return kSet;
+    case ValueType::kZSet:
+      return kZSet;
+    case ValueType::kString:
+      break;
+  }
+  return {};
+}
+
+bool ElementPrefixType(char prefix, ValueType* type) {
+  switch (prefix) {
+    case kHashFieldPrefix:
+      *type = ValueType::kHash;
+      return true;
+    case kListElementPrefix:
+      *type = ValueType::kList;
+      return true;
+    case kSetMemberPrefix:
+      *type = ValueType::kSet;
+      return true;
+    case kZSetMemberPrefix:
+    case kZSetScorePrefix:
+      *type = ValueType::kZSet;
+      return true;
+    default:
+      return false;
+  }
+}
+
+std::string ListElementKey(std::string_view user_key, uint64_t version, uint64_t position) {
+  std::string key;
+  key.reserve(kElementKeyOverhead + user_key.size() + 8);
+  AppendElementPrefix(kListElementPrefix, user_key, version, &key);
+  PutFixed64Be(position, &key);
+  return key;
+}
+
+void AppendListPosition(uint64_t position, std::string* out) { PutFixed64Be(position, out); }
+
+bool DecodeListPosition(std::string_view suffix, uint64_t* position) {
+  if (suffix.size() != 8) return false;
+  *position = GetFixedBe(suffix, 8);
+  return true;
+}
+
+void AppendOrderedDouble(double score, std::string* out) {
+  DCHECK(!std::isnan(score));
+  if (score == 0) score = 0.0;  // -0.0 sorts and compares as 0.0
+  uint64_t bits = std::bit_cast<uint64_t>(score);
+  // Negative numbers: flip every bit (larger magnitude sorts first);
+  // positive ones: set the sign bit (above every negative).
+  bits = (bits >> 63) != 0 ? ~bits : bits | (uint64_t{1} << 63);
+  PutFixed64Be(bits, out);
+}
+
+bool DecodeOrderedDouble(std::string_view in, double* score) {
+  if (in.size() != 8) return false;
+  uint64_t bits = GetFixedBe(in, 8);
+  bits = (bits >> 63) != 0 ? bits & ~(uint64_t{1} << 63) : ~bits;
+  const double value = std::bit_cast<double>(bits);
+  if (std::isnan(value)) return false;
+  *score = value;
   return true;
 }
 
@@ -85,7 +171,7 @@ ElementFate ClassifyElement(ValueType type, uint64_t version, bool meta_found,
   // a new version. The deadline is ignored (collection.h).
   if (decoded.type != type) return ElementFate::kStale;
   CollectionMeta meta;
-  if (!DecodeCollectionMeta(decoded.payload, &meta)) return ElementFate::kUnknown;
+  if (!DecodeCollectionMeta(type, decoded.payload, &meta)) return ElementFate::kUnknown;
   if (meta.version == version) return ElementFate::kLive;
   if (meta.version > version) return ElementFate::kStale;
   return ElementFate::kUnknown;  // newer than the live metadata: keep, to be safe

@@ -1,13 +1,25 @@
-// The engine encoding of collections (hashes today; lists, sets and sorted
-// sets will follow it). docs/format/redis.md has the whole layout.
+// The engine encoding of collections: hashes, lists, sets and sorted sets.
+// docs/format/redis.md has the whole layout.
 //
 // A collection is one metadata record plus one engine key per element:
 //
-//   'k' user-key  ->  EncodeValue(kHash, deadline, meta)        (value_codec.h)
+//   'k' user-key  ->  EncodeValue(type, deadline, meta)         (value_codec.h)
 //        meta := format:uint8 (= kCollectionFormat)
 //                version:fixed64-little-endian  count:fixed64-little-endian
-//   'h' key-length:fixed32-big-endian user-key version:fixed64-big-endian field
-//        ->  the field's value (raw bytes)
+//                [head:fixed64-little-endian]                 -- lists only
+//   head := prefix key-length:fixed32-big-endian user-key version:fixed64-big-endian
+//   hash field     'h' head field                  ->  the field's value (raw bytes)
+//   list element   'l' head position:fixed64-be    ->  the element (raw bytes)
+//   set member     's' head member                 ->  empty
+//   zset member    'z' head member                 ->  score:ordered-double (8 bytes)
+//   zset score     'i' head score:ordered-double member  ->  empty
+//
+// A list's elements sit at the consecutive positions [head, head + count);
+// a new list starts at kListInitialHead, so LPUSH grows it downwards and
+// RPUSH upwards, and LINDEX is one read. A sorted set writes each member
+// twice, in one batch: by member (ZSCORE, ZADD) and in the score index
+// (ZRANGEBYSCORE is a range scan); OrderedDouble makes the index sort by
+// score, then member.
 //
 // The version is unique per creation of a key (Keyspace::NewCollectionVersion)
 // and is part of every element key, so deleting, expiring or overwriting a
@@ -34,15 +46,49 @@ inline constexpr size_t kElementKeyOverhead = 1 + 4 + 8;
 // Longest hash field accepted (engine keys are bounded; Redis allows 512 MB).
 inline constexpr size_t kMaxFieldBytes = 64 * 1024;
 
+// Lists only: one more fixed64 (head).
+inline constexpr size_t kListMetaBytes = kCollectionMetaBytes + 8;
+// The position of a new list's first element: the middle of the uint64
+// range, so either end can grow 2^63 times.
+inline constexpr uint64_t kListInitialHead = uint64_t{1} << 63;
+
 struct CollectionMeta {
   uint64_t version = 0;
   uint64_t count = 0;  // elements; a live collection has at least one
+  uint64_t head = 0;   // lists only: the position of the first element
 };
 
-// Appends the metadata payload for meta to *out.
-void EncodeCollectionMeta(const CollectionMeta& meta, std::string* out);
-// Decodes a metadata payload; false if its size or format byte is wrong.
-[[nodiscard]] bool DecodeCollectionMeta(std::string_view payload, CollectionMeta* out);
+// True for the collection types (hash, list, set, zset).
+bool IsCollectionType(ValueType type);
+// Appends the metadata payload of a collection of type to *out (the head is
+// written for lists only). REQUIRES: IsCollectionType(type).
+void EncodeCollectionMeta(ValueType type, const CollectionMeta& meta, std::string* out);
+// Decodes a metadata payload of a collection of type; false if its size or
+// format byte is wrong, or type is not a collection type.
+[[nodiscard]] bool DecodeCollectionMeta(ValueType type, std::string_view payload,
+                                        CollectionMeta* out);
+
+// The element prefixes of a collection type, in the order RENAME copies
+// them ("h", "l", "s", "zi"); empty for strings.
+std::string_view ElementPrefixes(ValueType type);
+// The collection type whose elements use prefix; false if none does.
+[[nodiscard]] bool ElementPrefixType(char prefix, ValueType* type);
+
+// The element key of the list element at position.
+std::string ListElementKey(std::string_view user_key, uint64_t version, uint64_t position);
+// Appends position as a list element key suffix (fixed64-be).
+void AppendListPosition(uint64_t position, std::string* out);
+// The position in a list element key suffix (ElementKey::field); false if
+// it is not 8 bytes.
+[[nodiscard]] bool DecodeListPosition(std::string_view suffix, uint64_t* position);
+
+// Order-preserving encoding of a double: 8 bytes whose bytewise order is the
+// numeric order (-inf < ... < -0.0 == 0.0 < ... < +inf; -0.0 is stored as
+// 0.0). REQUIRES: !isnan(score).
+void AppendOrderedDouble(double score, std::string* out);
+// Decodes 8 bytes written by AppendOrderedDouble; false if in is not 8 bytes
+// or decodes to NaN.
+[[nodiscard]] bool DecodeOrderedDouble(std::string_view in, double* score);
 
 // Appends prefix + key-length + user_key + version: the bytes every element
 // key of this collection version starts with. REQUIRES: user_key shorter
@@ -69,7 +115,8 @@ enum class ElementFate {
   kUnknown,  // cannot tell (undecodable metadata...): keep
 };
 
-// Decides an element of the given collection type and version from what a
+// Decides an element of the given collection type (ElementPrefixType of its
+// prefix) and version from what a
 // read of its metadata key returned: meta_found false if the key is absent,
 // else stored is the metadata record's stored value. Stale when the key is
 // absent, of another type, or holds a newer version (a write deleted or

@@ -6,6 +6,11 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
+#include <iterator>
+#include <limits>
+
 #include "server/clock.h"
 #include "server/durable_view.h"
 #include "server/expiry_filter.h"
@@ -18,7 +23,7 @@ namespace {
 std::string Meta(uint64_t version, uint64_t count, int64_t deadline_ms = 0,
                  ValueType type = ValueType::kHash) {
   std::string payload;
-  EncodeCollectionMeta({version, count}, &payload);
+  EncodeCollectionMeta(type, {version, count, kListInitialHead}, &payload);
   std::string stored;
   EncodeValue(type, deadline_ms, payload, &stored);
   return stored;
@@ -27,18 +32,25 @@ std::string Meta(uint64_t version, uint64_t count, int64_t deadline_ms = 0,
 TEST(CollectionTest, MetaRoundTripAndDamage) {
   for (uint64_t version : {uint64_t{0}, uint64_t{1}, uint64_t{1} << 40, UINT64_MAX}) {
     for (uint64_t count : {uint64_t{1}, uint64_t{300}, UINT64_MAX}) {
-      std::string payload;
-      EncodeCollectionMeta({version, count}, &payload);
-      ASSERT_EQ(payload.size(), kCollectionMetaBytes);
-      EXPECT_EQ(static_cast<uint8_t>(payload[0]), kCollectionFormat);
-      CollectionMeta meta;
-      ASSERT_TRUE(DecodeCollectionMeta(payload, &meta));
-      EXPECT_EQ(meta.version, version);
-      EXPECT_EQ(meta.count, count);
-      EXPECT_FALSE(DecodeCollectionMeta(payload.substr(0, payload.size() - 1), &meta));
-      EXPECT_FALSE(DecodeCollectionMeta(payload + "x", &meta));
-      payload[0] = static_cast<char>(kCollectionFormat + 1);  // a format we do not know
-      EXPECT_FALSE(DecodeCollectionMeta(payload, &meta));
+      for (ValueType type :
+           {ValueType::kHash, ValueType::kList, ValueType::kSet, ValueType::kZSet}) {
+        SCOPED_TRACE(ValueTypeName(type));
+        const uint64_t head = version ^ count;
+        std::string payload;
+        EncodeCollectionMeta(type, {version, count, head}, &payload);
+        ASSERT_EQ(payload.size(), type == ValueType::kList ? kListMetaBytes : kCollectionMetaBytes);
+        EXPECT_EQ(static_cast<uint8_t>(payload[0]), kCollectionFormat);
+        CollectionMeta meta;
+        ASSERT_TRUE(DecodeCollectionMeta(type, payload, &meta));
+        EXPECT_EQ(meta.version, version);
+        EXPECT_EQ(meta.count, count);
+        EXPECT_EQ(meta.head, type == ValueType::kList ? head : 0);
+        EXPECT_FALSE(DecodeCollectionMeta(type, payload.substr(0, payload.size() - 1), &meta));
+        EXPECT_FALSE(DecodeCollectionMeta(type, payload + "x", &meta));
+        EXPECT_FALSE(DecodeCollectionMeta(ValueType::kString, payload, &meta));
+        payload[0] = static_cast<char>(kCollectionFormat + 1);  // a format we do not know
+        EXPECT_FALSE(DecodeCollectionMeta(type, payload, &meta));
+      }
     }
   }
   DecodedValue decoded;
@@ -46,6 +58,89 @@ TEST(CollectionTest, MetaRoundTripAndDamage) {
   EXPECT_EQ(decoded.type, ValueType::kHash);
   EXPECT_EQ(decoded.deadline_ms, 123);
   EXPECT_STREQ(ValueTypeName(ValueType::kHash), "hash");
+}
+
+TEST(CollectionTest, ElementPrefixesAndTypes) {
+  for (ValueType type : {ValueType::kHash, ValueType::kList, ValueType::kSet, ValueType::kZSet}) {
+    EXPECT_TRUE(IsCollectionType(type));
+    ASSERT_FALSE(ElementPrefixes(type).empty());
+    for (char prefix : ElementPrefixes(type)) {
+      ValueType found;
+      ASSERT_TRUE(ElementPrefixType(prefix, &found));
+      EXPECT_EQ(found, type);
+      // FLUSHALL deletes every element prefix.
+      EXPECT_NE(std::find(std::begin(kKeyspacePrefixes), std::end(kKeyspacePrefixes), prefix),
+                std::end(kKeyspacePrefixes));
+    }
+  }
+  EXPECT_FALSE(IsCollectionType(ValueType::kString));
+  EXPECT_TRUE(ElementPrefixes(ValueType::kString).empty());
+  ValueType found;
+  for (char prefix : {kDataPrefix, kExpiryHintPrefix, kMetaPrefix}) {
+    EXPECT_FALSE(ElementPrefixType(prefix, &found));
+  }
+}
+
+TEST(CollectionTest, ListPositionsSortNumerically) {
+  const uint64_t positions[] = {
+      0, 1, kListInitialHead - 1, kListInitialHead, kListInitialHead + 1, UINT64_MAX};
+  std::string previous;
+  for (uint64_t position : positions) {
+    const std::string key = ListElementKey("list", 9, position);
+    if (!previous.empty()) {
+      EXPECT_LT(previous, key);
+    }
+    previous = key;
+    ElementKey element;
+    ASSERT_TRUE(DecodeElementKey(key, &element));
+    EXPECT_EQ(element.prefix, kListElementPrefix);
+    uint64_t decoded = 0;
+    ASSERT_TRUE(DecodeListPosition(element.field, &decoded));
+    EXPECT_EQ(decoded, position);
+  }
+  uint64_t decoded = 0;
+  EXPECT_FALSE(DecodeListPosition("1234567", &decoded));
+  EXPECT_FALSE(DecodeListPosition("123456789", &decoded));
+}
+
+TEST(CollectionTest, OrderedDoubleSortsNumerically) {
+  const double inf = std::numeric_limits<double>::infinity();
+  const double scores[] = {-inf,
+                           -1e308,
+                           -2.5,
+                           -1,
+                           -std::numeric_limits<double>::denorm_min(),
+                           0,
+                           std::numeric_limits<double>::denorm_min(),
+                           1e-300,
+                           1,
+                           2.5,
+                           1e308,
+                           inf};
+  std::string previous;
+  for (double score : scores) {
+    std::string encoded;
+    AppendOrderedDouble(score, &encoded);
+    ASSERT_EQ(encoded.size(), 8u);
+    if (!previous.empty()) {
+      EXPECT_LT(previous, encoded) << score;
+    }
+    previous = encoded;
+    double decoded = 0;
+    ASSERT_TRUE(DecodeOrderedDouble(encoded, &decoded));
+    EXPECT_EQ(decoded, score);
+  }
+  // -0.0 is stored as 0.0.
+  std::string negative_zero, zero;
+  AppendOrderedDouble(-0.0, &negative_zero);
+  AppendOrderedDouble(0.0, &zero);
+  EXPECT_EQ(negative_zero, zero);
+  double decoded = 0;
+  ASSERT_TRUE(DecodeOrderedDouble(zero, &decoded));
+  EXPECT_FALSE(std::signbit(decoded));
+  // Damage: wrong size; bytes that decode to NaN.
+  EXPECT_FALSE(DecodeOrderedDouble("1234567", &decoded));
+  EXPECT_FALSE(DecodeOrderedDouble(std::string(8, '\xff'), &decoded));
 }
 
 TEST(CollectionTest, ElementKeys) {
@@ -108,6 +203,19 @@ TEST(CollectionTest, ClassifyElement) {
   std::string bad_meta;
   EncodeValue(ValueType::kHash, 0, "short", &bad_meta);
   EXPECT_EQ(fate(5, true, bad_meta), ElementFate::kUnknown);
+  // Every collection type decides by its own metadata layout; an element
+  // under metadata of another type (same version number even) is stale.
+  for (ValueType type : {ValueType::kList, ValueType::kSet, ValueType::kZSet}) {
+    SCOPED_TRACE(ValueTypeName(type));
+    EXPECT_EQ(ClassifyElement(type, 5, true, Meta(5, 1, 0, type)), ElementFate::kLive);
+    EXPECT_EQ(ClassifyElement(type, 4, true, Meta(5, 1, 0, type)), ElementFate::kStale);
+    EXPECT_EQ(ClassifyElement(type, 5, true, Meta(5, 1)), ElementFate::kStale);  // a hash now
+    EXPECT_EQ(ClassifyElement(ValueType::kHash, 5, true, Meta(5, 1, 0, type)), ElementFate::kStale);
+  }
+  std::string list_with_hash_layout;
+  EncodeValue(ValueType::kList, 0, Meta(5, 1).substr(1), &list_with_hash_layout);
+  EXPECT_EQ(ClassifyElement(ValueType::kList, 5, true, list_with_hash_layout),
+            ElementFate::kUnknown);
 }
 
 // The filter on its own: keeps every element until it has a database to

@@ -44,6 +44,9 @@ CommandTable::CommandTable() {
   RegisterConnectionCommands(&specs_);
   RegisterStringCommands(&specs_);
   RegisterHashCommands(&specs_);
+  RegisterListCommands(&specs_);
+  RegisterSetCommands(&specs_);
+  RegisterZSetCommands(&specs_);
   RegisterKeyCommands(&specs_);
   RegisterExpireCommands(&specs_);
   RegisterServerCommands(&specs_);

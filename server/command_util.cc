@@ -165,4 +165,59 @@ bool ParseLongDouble(std::string_view text, long double* value) {
   return true;
 }
 
+bool ReadCollection(CommandContext& ctx, std::string_view key, ValueType type, Collection* out) {
+  Entry entry;
+  out->prefix.clear();
+  if (!ReadKey(ctx, key, &entry, &out->found)) return false;
+  if (!out->found) return true;
+  if (entry.type != type) {
+    ctx.reply.Error(errors::kWrongType);
+    return false;
+  }
+  if (!DecodeCollectionMeta(type, entry.payload, &out->meta)) {
+    ctx.reply.Error("ERR Corruption: lsmkv-server: undecodable " +
+                    std::string(ValueTypeName(type)) + " metadata");
+    return false;
+  }
+  out->deadline_ms = entry.deadline_ms;
+  AppendElementPrefix(ElementPrefixes(type)[0], key, out->meta.version, &out->prefix);
+  return true;
+}
+
+bool CreateCollectionIfAbsent(CommandContext& ctx, std::string_view key, ValueType type,
+                              Collection* c) {
+  if (c->found) return true;
+  Status s = ctx.txn.keyspace()->NewCollectionVersion(&c->meta.version);
+  if (!s.ok()) {
+    ctx.reply.Error("ERR " + s.ToString());
+    return false;
+  }
+  c->meta.count = 0;
+  c->meta.head = type == ValueType::kList ? kListInitialHead : 0;
+  c->deadline_ms = 0;
+  c->prefix.clear();
+  AppendElementPrefix(ElementPrefixes(type)[0], key, c->meta.version, &c->prefix);
+  c->found = true;
+  return true;
+}
+
+void StoreCollection(CommandContext& ctx, std::string_view key, ValueType type,
+                     const Collection& c) {
+  if (c.meta.count == 0) {
+    ctx.txn.Delete(key);
+    return;
+  }
+  std::string payload;
+  EncodeCollectionMeta(type, c.meta, &payload);
+  ctx.txn.Put(key, type, c.deadline_ms, payload);
+}
+
+std::string ElementKeyOf(const Collection& c, std::string_view suffix) {
+  std::string key;
+  key.reserve(c.prefix.size() + suffix.size());
+  key.append(c.prefix);
+  key.append(suffix);
+  return key;
+}
+
 }  // namespace lsmkv::server

@@ -8,6 +8,7 @@
 #include <string>
 #include <string_view>
 
+#include "server/collection.h"
 #include "server/command.h"
 #include "server/resp_parser.h"
 
@@ -25,6 +26,34 @@ bool ParseIntArg(CommandContext& ctx, std::string_view text, int64_t* value);
 bool ReadKey(CommandContext& ctx, std::string_view key, Entry* entry, bool* found);
 // Like ReadKey, and replies WRONGTYPE (returning false) for a non-string.
 bool ReadString(CommandContext& ctx, std::string_view key, Entry* entry, bool* found);
+
+// A collection key (hash, list, set, sorted set) as a command sees it.
+struct Collection {
+  bool found = false;
+  int64_t deadline_ms = 0;
+  CollectionMeta meta;
+  // The element key prefix of meta.version under the type's first element
+  // prefix (ElementPrefixes: 'h', 'l', 's' or 'z'); other prefixes of the
+  // type (the sorted-set score index 'i') are built with AppendElementPrefix.
+  std::string prefix;
+};
+
+// Reads key as a collection of type. Returns false after replying with an
+// error: engine failure, undecodable metadata (Corruption), or WRONGTYPE if
+// key holds another type. An absent or expired key is found == false.
+bool ReadCollection(CommandContext& ctx, std::string_view key, ValueType type, Collection* out);
+// Makes *c a new empty collection of type under key (a new version; a list
+// starts at kListInitialHead) unless it was found. Returns false after
+// replying with an error (the version could not be allocated).
+bool CreateCollectionIfAbsent(CommandContext& ctx, std::string_view key, ValueType type,
+                              Collection* c);
+// Buffers the metadata write of c in ctx.txn: a deletion of key once it
+// has no element (the key is gone), else the metadata with its deadline.
+// Written even when the count is unchanged, so a WATCH of key sees it.
+void StoreCollection(CommandContext& ctx, std::string_view key, ValueType type,
+                     const Collection& c);
+// c.prefix + suffix: the key of one element of c.
+std::string ElementKeyOf(const Collection& c, std::string_view suffix);
 
 // How an expire argument is to be read.
 enum class ExpireUnit { kSeconds, kMilliseconds };

@@ -33,68 +33,21 @@ constexpr int64_t kInt64Min = std::numeric_limits<int64_t>::min();
 // uniformly; a larger one is sampled by random seeks (not uniform).
 constexpr uint64_t kRandomReadWhole = 1024;
 
-// A hash as a command sees it.
-struct Hash {
-  bool found = false;
-  int64_t deadline_ms = 0;
-  CollectionMeta meta;
-  std::string prefix;  // the element key prefix of meta.version
-};
+using Hash = Collection;
 
-// Reads key as a hash. Returns false after replying with an error (engine
-// failure, undecodable metadata, or WRONGTYPE for another type).
 bool ReadHash(CommandContext& ctx, std::string_view key, Hash* hash) {
-  Entry entry;
-  if (!ReadKey(ctx, key, &entry, &hash->found)) return false;
-  if (!hash->found) return true;
-  if (entry.type != ValueType::kHash) {
-    ctx.reply.Error(errors::kWrongType);
-    return false;
-  }
-  if (!DecodeCollectionMeta(entry.payload, &hash->meta)) {
-    ctx.reply.Error("ERR Corruption: lsmkv-server: undecodable hash metadata");
-    return false;
-  }
-  hash->deadline_ms = entry.deadline_ms;
-  AppendElementPrefix(kHashFieldPrefix, key, hash->meta.version, &hash->prefix);
-  return true;
+  return ReadCollection(ctx, key, ValueType::kHash, hash);
 }
 
-// Makes *hash a new empty hash (a new version) unless it exists. Returns
-// false after replying with an error.
 bool CreateIfAbsent(CommandContext& ctx, std::string_view key, Hash* hash) {
-  if (hash->found) return true;
-  Status s = ctx.txn.keyspace()->NewCollectionVersion(&hash->meta.version);
-  if (!s.ok()) {
-    ctx.reply.Error("ERR " + s.ToString());
-    return false;
-  }
-  hash->meta.count = 0;
-  hash->deadline_ms = 0;
-  hash->prefix.clear();
-  AppendElementPrefix(kHashFieldPrefix, key, hash->meta.version, &hash->prefix);
-  hash->found = true;
-  return true;
+  return CreateCollectionIfAbsent(ctx, key, ValueType::kHash, hash);
 }
 
-// Buffers the metadata write of hash (a deletion once it has no field).
 void StoreHash(CommandContext& ctx, std::string_view key, const Hash& hash) {
-  if (hash.meta.count == 0) {
-    ctx.txn.Delete(key);
-    return;
-  }
-  std::string payload;
-  EncodeCollectionMeta(hash.meta, &payload);
-  ctx.txn.Put(key, ValueType::kHash, hash.deadline_ms, payload);
+  StoreCollection(ctx, key, ValueType::kHash, hash);
 }
 
-std::string FieldKey(const Hash& hash, std::string_view field) {
-  std::string key;
-  key.reserve(hash.prefix.size() + field.size());
-  key.append(hash.prefix);
-  key.append(field);
-  return key;
-}
+std::string FieldKey(const Hash& hash, std::string_view field) { return ElementKeyOf(hash, field); }
 
 // Reads field of an existing hash. Returns false after replying with an
 // error. A field longer than any stored one is simply absent.

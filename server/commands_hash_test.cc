@@ -49,7 +49,7 @@ class HashTest : public CommandsTest {
     DecodedValue decoded;
     CollectionMeta meta;
     if (!DecodeValue(stored, &decoded) || decoded.type != ValueType::kHash ||
-        !DecodeCollectionMeta(decoded.payload, &meta)) {
+        !DecodeCollectionMeta(ValueType::kHash, decoded.payload, &meta)) {
       return 0;
     }
     return meta.version;
@@ -625,8 +625,8 @@ TEST_F(HashTest, RenameOfAHugeHashIsRefused) {
     ASSERT_EQ(Run({"hset", "big", "f" + std::to_string(i), value}), Int(1));
   }
   EXPECT_EQ(Run({"rename", "big", "other"}),
-            Err("ERR hash too large to rename (lsmkv-server moves at most 1000000 fields and 64 "
-                "MiB of fields and values in one atomic write)"));
+            Err("ERR hash too large to rename (lsmkv-server moves at most 1000000 elements and 64 "
+                "MiB of them in one atomic write)"));
   EXPECT_EQ(Run({"hlen", "big"}), Int(65));
   EXPECT_EQ(Run({"exists", "other"}), Int(0));
 }

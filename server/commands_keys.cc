@@ -67,83 +67,97 @@ void Type(CommandContext& ctx) {
   ctx.reply.Status(found ? ValueTypeName(entry.type) : "none");
 }
 
-// RENAME moves a hash's fields (their keys hold the user key) in the
-// command's one atomic write, so its work and the batch grow with the hash:
-// it refuses a hash of more than this many fields, or whose fields and
-// values add up to more than kMaxRenameHashBytes, before writing anything.
-constexpr uint64_t kMaxRenameHashFields = 1000000;
-constexpr uint64_t kMaxRenameHashBytes = 64u << 20;
+// RENAME moves a collection's elements (their keys hold the user key) in
+// the command's one atomic write, so its work and the batch grow with the
+// collection: it refuses one of more than this many elements, or whose
+// elements (keys' suffixes and values) add up to more than
+// kMaxRenameCollectionBytes, before writing anything.
+constexpr uint64_t kMaxRenameCollectionElements = 1000000;
+constexpr uint64_t kMaxRenameCollectionBytes = 64u << 20;
 
-// Buffers in ctx.txn the copy of the fields of hash src (metadata payload
-// *payload) to dst under a new collection version, and rewrites *payload to
-// the metadata of that copy (same count). A new version, not the old one:
-// dst's previous elements, if any, then hold an older version than dst's
-// metadata and the compaction filter reclaims them (ClassifyElement), and
-// versions under each user key keep growing. src's fields are left to the
-// filter, like DEL's: they are unreachable once src's metadata is deleted,
-// and reclaimed once that deletion is durable. Returns false after replying
-// with an error (engine failure, corrupt metadata, hash over the limits);
-// nothing is buffered then.
-bool CopyHashFields(CommandContext& ctx, std::string_view src, std::string_view dst,
-                    std::string* payload) {
+// Buffers in ctx.txn the copy of the elements of collection src (of type,
+// metadata payload *payload) to dst under a new collection version, and
+// rewrites *payload to the metadata of that copy (same count; a list keeps
+// its positions). A new version, not the old one: dst's previous elements,
+// if any, then hold an older version than dst's metadata and the compaction
+// filter reclaims them (ClassifyElement), and versions under each user key
+// keep growing. src's elements are left to the filter, like DEL's: they are
+// unreachable once src's metadata is deleted, and reclaimed once that
+// deletion is durable. Returns false after replying with an error (engine
+// failure, corrupt metadata, collection over the limits); nothing is
+// buffered then.
+bool CopyCollectionElements(CommandContext& ctx, ValueType type, std::string_view src,
+                            std::string_view dst, std::string* payload) {
   CollectionMeta meta;
-  if (!DecodeCollectionMeta(*payload, &meta)) {
-    ctx.reply.Error("ERR Corruption: lsmkv-server: undecodable hash metadata");
+  if (!DecodeCollectionMeta(type, *payload, &meta)) {
+    ctx.reply.Error("ERR Corruption: lsmkv-server: undecodable " +
+                    std::string(ValueTypeName(type)) + " metadata");
     return false;
   }
-  const std::string too_large = "ERR hash too large to rename (lsmkv-server moves at most " +
-                                std::to_string(kMaxRenameHashFields) + " fields and " +
-                                std::to_string(kMaxRenameHashBytes >> 20) +
-                                " MiB of fields and values in one atomic write)";
-  if (meta.count > kMaxRenameHashFields) {
+  const std::string too_large = "ERR " + std::string(ValueTypeName(type)) +
+                                " too large to rename (lsmkv-server moves at most " +
+                                std::to_string(kMaxRenameCollectionElements) + " elements and " +
+                                std::to_string(kMaxRenameCollectionBytes >> 20) +
+                                " MiB of them in one atomic write)";
+  if (meta.count > kMaxRenameCollectionElements) {
     ctx.reply.Error(too_large);
     return false;
   }
-  std::string lower;
-  AppendElementPrefix(kHashFieldPrefix, src, meta.version, &lower);
-  const std::string upper = PrefixSuccessor(lower);
-  std::vector<std::pair<std::string, std::string>> fields;
-  fields.reserve(meta.count);
+  // (prefix, key suffix after the element prefix, value) of every element.
+  struct Element {
+    char prefix;
+    std::string suffix;
+    std::string value;
+  };
+  std::vector<Element> elements;
+  const std::string_view prefixes = ElementPrefixes(type);
+  elements.reserve(meta.count * prefixes.size());
   uint64_t bytes = 0;
   bool over = false;
-  Status s = ctx.txn.ScanElements(lower, upper, [&](std::string_view key, std::string_view value) {
-    const std::string_view field = key.substr(lower.size());
-    bytes += field.size() + value.size();
-    if (bytes > kMaxRenameHashBytes || fields.size() >= kMaxRenameHashFields) {
-      over = true;
+  for (const char prefix : prefixes) {
+    std::string lower;
+    AppendElementPrefix(prefix, src, meta.version, &lower);
+    const std::string upper = PrefixSuccessor(lower);
+    uint64_t in_prefix = 0;
+    Status s =
+        ctx.txn.ScanElements(lower, upper, [&](std::string_view key, std::string_view value) {
+          const std::string_view suffix = key.substr(lower.size());
+          bytes += suffix.size() + value.size();
+          if (bytes > kMaxRenameCollectionBytes || ++in_prefix > kMaxRenameCollectionElements) {
+            over = true;
+            return false;
+          }
+          elements.push_back({prefix, std::string(suffix), std::string(value)});
+          return true;
+        });
+    if (!s.ok()) {
+      ctx.reply.Error("ERR " + s.ToString());
       return false;
     }
-    fields.emplace_back(std::string(field), std::string(value));
-    return true;
-  });
+    if (over) {
+      ctx.reply.Error(too_large);
+      return false;
+    }
+    if (in_prefix == 0) {
+      ctx.reply.Error("ERR Corruption: lsmkv-server: " + std::string(ValueTypeName(type)) +
+                      " metadata without elements");
+      return false;
+    }
+  }
+  Status s = ctx.txn.keyspace()->NewCollectionVersion(&meta.version);
   if (!s.ok()) {
     ctx.reply.Error("ERR " + s.ToString());
     return false;
   }
-  if (over) {
-    ctx.reply.Error(too_large);
-    return false;
-  }
-  if (fields.empty()) {
-    ctx.reply.Error("ERR Corruption: lsmkv-server: hash metadata without fields");
-    return false;
-  }
-  s = ctx.txn.keyspace()->NewCollectionVersion(&meta.version);
-  if (!s.ok()) {
-    ctx.reply.Error("ERR " + s.ToString());
-    return false;
-  }
-  meta.count = fields.size();
   std::string key;
-  AppendElementPrefix(kHashFieldPrefix, dst, meta.version, &key);
-  const size_t prefix_size = key.size();
-  for (const auto& [field, value] : fields) {
-    key.resize(prefix_size);
-    key.append(field);
-    ctx.txn.PutElement(key, value);
+  for (const Element& element : elements) {
+    key.clear();
+    AppendElementPrefix(element.prefix, dst, meta.version, &key);
+    key.append(element.suffix);
+    ctx.txn.PutElement(key, element.value);
   }
   payload->clear();
-  EncodeCollectionMeta(meta, payload);
+  EncodeCollectionMeta(type, meta, payload);
   return true;
 }
 
@@ -152,9 +166,9 @@ bool CopyHashFields(CommandContext& ctx, std::string_view src, std::string_view 
 // itself changes nothing (RENAME: OK, RENAMENX: 0); RENAMENX replies 0 if
 // newkey exists. Otherwise newkey gets key's value, type and deadline
 // (whatever newkey held is replaced) and key is deleted, in the command's
-// one write: WATCHes of either key see it. Strings and hashes (a hash's
-// fields move too: CopyHashFields, bounded). The dispatcher holds both
-// keys' stripes.
+// one write: WATCHes of either key see it. Every type (a collection's
+// elements move too: CopyCollectionElements, bounded). The dispatcher holds
+// both keys' stripes.
 void RenameGeneric(CommandContext& ctx, bool nx) {
   const std::string& src = ctx.args[1];
   const std::string& dst = ctx.args[2];
@@ -187,7 +201,10 @@ void RenameGeneric(CommandContext& ctx, bool nx) {
     }
     return;
   }
-  if (entry.type == ValueType::kHash && !CopyHashFields(ctx, src, dst, &entry.payload)) return;
+  if (IsCollectionType(entry.type) &&
+      !CopyCollectionElements(ctx, entry.type, src, dst, &entry.payload)) {
+    return;
+  }
   ctx.txn.Delete(src);
   ctx.txn.Put(dst, entry.type, entry.deadline_ms, entry.payload);
   if (nx) {
@@ -201,8 +218,9 @@ void Rename(CommandContext& ctx) { RenameGeneric(ctx, /*nx=*/false); }
 void RenameNx(CommandContext& ctx) { RenameGeneric(ctx, /*nx=*/true); }
 
 // OBJECT ENCODING key: strings as Redis 7.0 would encode them (int, embstr
-// up to 44 bytes, raw); hashes "hashtable" (lsmkv has no listpack: every
-// field is an engine key). Other subcommands are unknown.
+// up to 44 bytes, raw); collections by the encoding Redis uses for large
+// ones (hashtable, quicklist, hashtable, skiplist): lsmkv has no listpack
+// or intset, every element is an engine key. Other subcommands are unknown.
 void Object(CommandContext& ctx) {
   if (!EqualsIgnoreCase(ctx.args[1], "encoding")) {
     ctx.reply.Error(UnknownSubcommandError(ctx.args[1], "OBJECT"));
@@ -219,9 +237,19 @@ void Object(CommandContext& ctx) {
     ctx.reply.Null();
     return;
   }
-  if (entry.type == ValueType::kHash) {
-    ctx.reply.Bulk("hashtable");
-    return;
+  switch (entry.type) {
+    case ValueType::kHash:
+    case ValueType::kSet:
+      ctx.reply.Bulk("hashtable");
+      return;
+    case ValueType::kList:
+      ctx.reply.Bulk("quicklist");
+      return;
+    case ValueType::kZSet:
+      ctx.reply.Bulk("skiplist");
+      return;
+    case ValueType::kString:
+      break;
   }
   int64_t integer = 0;
   if (entry.payload.size() <= 20 && ParseInt64(entry.payload, &integer)) {

@@ -39,7 +39,8 @@ ExpiryFilter::ExpiryFilter(const Clock* clock)
 CompactionFilter::Decision ExpiryFilter::Filter(int /*level*/, std::string_view key,
                                                 std::string_view value) const {
   if (key.empty()) return Decision::kKeep;
-  if (key[0] == kHashFieldPrefix) return FilterElement(key);
+  ValueType element_type;
+  if (ElementPrefixType(key[0], &element_type)) return FilterElement(element_type, key);
   if (key[0] != kDataPrefix) return Decision::kKeep;
   DecodedValue decoded;
   if (!DecodeValue(value, &decoded)) return Decision::kKeep;
@@ -48,7 +49,7 @@ CompactionFilter::Decision ExpiryFilter::Filter(int /*level*/, std::string_view 
   return Decision::kRemove;
 }
 
-CompactionFilter::Decision ExpiryFilter::FilterElement(std::string_view key) const {
+CompactionFilter::Decision ExpiryFilter::FilterElement(ValueType type, std::string_view key) const {
   ElementKey element;
   if (!DecodeElementKey(key, &element)) return Decision::kKeep;
   if (!t_stale.Matches(id_, element)) {
@@ -60,7 +61,7 @@ CompactionFilter::Decision ExpiryFilter::FilterElement(std::string_view key) con
     std::string stored;
     Status s = db->Get(ReadOptions(), meta_key, &stored);
     if (!s.ok() && !s.IsNotFound()) return Decision::kKeep;
-    if (ClassifyElement(ValueType::kHash, element.version, s.ok(), stored) != ElementFate::kStale) {
+    if (ClassifyElement(type, element.version, s.ok(), stored) != ElementFate::kStale) {
       return Decision::kKeep;
     }
     // (b) The durable state: the element there (its version was created by
@@ -72,8 +73,7 @@ CompactionFilter::Decision ExpiryFilter::FilterElement(std::string_view key) con
     bool found[2] = {false, false};
     if (!durable_.Read(keys, values, found).ok()) return Decision::kKeep;
     if (!found[0]) return Decision::kKeep;
-    if (ClassifyElement(ValueType::kHash, element.version, found[1], values[1]) !=
-        ElementFate::kStale) {
+    if (ClassifyElement(type, element.version, found[1], values[1]) != ElementFate::kStale) {
       return Decision::kKeep;
     }
     t_stale.filter_id = id_;

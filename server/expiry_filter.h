@@ -2,7 +2,7 @@
 // (Options::compaction_filter). It removes
 //   - data values ('k' keys) whose deadline has passed, so expired keys
 //     leave the disk as compaction reaches them, without a server-side scan;
-//   - collection elements ('h' keys, collection.h) whose collection version
+//   - collection elements ('h', 'l', 's', 'z', 'i' keys, collection.h) whose collection version
 //     a durable write ended: the collection was deleted (by DEL, RENAME to
 //     another key, a range deletion, or the expiry sweep once it expired),
 //     overwritten (also by RENAME onto it), or deleted and created again.
@@ -50,6 +50,7 @@
 #include "lsmkv/db.h"
 #include "server/clock.h"
 #include "server/durable_view.h"
+#include "server/value_codec.h"
 
 namespace lsmkv::server {
 
@@ -81,7 +82,8 @@ class ExpiryFilter : public CompactionFilter {
   uint64_t elements_removed() const { return elements_removed_.load(std::memory_order_relaxed); }
 
  private:
-  Decision FilterElement(std::string_view key) const;
+  // An element of a collection of type (ElementPrefixType of its prefix).
+  Decision FilterElement(ValueType type, std::string_view key) const;
 
   const Clock* const clock_;
   // Unique per filter object in the process: a compaction thread's cache

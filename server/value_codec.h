@@ -4,7 +4,7 @@
 //   key  'k' user-key                      value: encoded value (below); for a
 //        string the value itself, for a collection its metadata
 //        (server/collection.h)
-//   key  'h' ...                           a hash field (server/collection.h)
+//   key  'h' 'l' 's' 'z' 'i' ...           a collection element (server/collection.h)
 //   key  'x' fixed64-big-endian(deadline-ms) user-key   value: empty
 //        an expiry hint, written with every value that has a deadline, so the
 //        background sweep finds due keys with one range scan; a hint whose
@@ -27,13 +27,13 @@
 namespace lsmkv::server {
 
 // The type of the value stored under a 'k' key. The numbers are stored:
-// never reuse one. 2-4 are reserved for the collection types still to come.
+// never reuse one.
 enum class ValueType : uint8_t {
   kString = 0,
   kHash = 1,
-  kList = 2,  // reserved: not yet stored or accepted by DecodeValue
-  kSet = 3,   // reserved
-  kZSet = 4,  // reserved
+  kList = 2,
+  kSet = 3,
+  kZSet = 4,
 };
 
 // The name TYPE and SCAN TYPE use ("string", "hash", ...).
@@ -41,13 +41,19 @@ const char* ValueTypeName(ValueType type);
 
 inline constexpr char kDataPrefix = 'k';
 inline constexpr char kHashFieldPrefix = 'h';
+inline constexpr char kListElementPrefix = 'l';
+inline constexpr char kSetMemberPrefix = 's';
+inline constexpr char kZSetMemberPrefix = 'z';  // member -> score
+inline constexpr char kZSetScorePrefix = 'i';   // score index: score member -> empty
 inline constexpr char kExpiryHintPrefix = 'x';
 inline constexpr char kMetaPrefix = 'm';
 // Every prefix that holds keyspace data (user keys, their elements and
 // expiry hints): what FLUSHALL deletes (Keyspace::FlushAll, one range each).
 // kMetaPrefix is not one of them: server state survives FLUSHALL. A new
 // collection type's element prefix must be added here.
-inline constexpr char kKeyspacePrefixes[] = {kHashFieldPrefix, kDataPrefix, kExpiryHintPrefix};
+inline constexpr char kKeyspacePrefixes[] = {
+    kHashFieldPrefix, kZSetScorePrefix,  kDataPrefix,      kListElementPrefix,
+    kSetMemberPrefix, kExpiryHintPrefix, kZSetMemberPrefix};
 // Bytes an encoded value adds to its payload, at most.
 inline constexpr size_t kMaxValueHeader = 9;
 // Bytes an expiry hint key adds to its user key.

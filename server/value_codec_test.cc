@@ -27,8 +27,12 @@ TEST(ValueCodecTest, RejectsDamage) {
   DecodedValue decoded;
   EXPECT_FALSE(DecodeValue("", &decoded));
   EXPECT_FALSE(DecodeValue(std::string(1, '\x05'), &decoded));  // unknown type
-  EXPECT_FALSE(DecodeValue(std::string(1, '\x02'), &decoded));  // reserved (list), not stored yet
-  EXPECT_FALSE(DecodeValue(std::string(1, '\x40'), &decoded));  // unknown flag
+  EXPECT_FALSE(DecodeValue(std::string(1, '\x0f'), &decoded));  // unknown type
+  for (char type : {'\x02', '\x03', '\x04'}) {                  // list, set, zset
+    ASSERT_TRUE(DecodeValue(std::string(1, type), &decoded));
+    EXPECT_EQ(static_cast<char>(decoded.type), type);
+  }
+  EXPECT_FALSE(DecodeValue(std::string(1, '\x40'), &decoded));          // unknown flag
   EXPECT_FALSE(DecodeValue(std::string("\x80\x01\x02", 3), &decoded));  // truncated deadline
   EXPECT_FALSE(DecodeValue(std::string("\x80\0\0\0\0\0\0\0\0", 9), &decoded));  // zero deadline
 }

@@ -1,0 +1,8 @@
+// Set commands (being written; see docs/REDIS_COMPAT.md).
+#include "server/command_util.h"
+
+namespace lsmkv::server {
+
+void RegisterSetCommands(CommandList* /*list*/) {}
+
+}  // namespace lsmkv::server
