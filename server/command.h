@@ -58,6 +58,13 @@ struct CommandStats {
 
 struct CommandContext;
 using CommandHandler = void (*)(CommandContext& ctx);
+// Finds the key arguments of a command whose keys cannot be described by
+// first_key/last_key/key_step (a numkeys argument: ZUNIONSTORE, LMPOP...).
+// Appends views of args' key arguments to *keys. Must not fail: with a
+// malformed numkeys it appends only the arguments that exist (the handler
+// then replies the error); it never reads past args.
+using KeyFinder = void (*)(const std::vector<std::string>& args,
+                           std::vector<std::string_view>* keys);
 
 struct CommandSpec {
   const char* name;  // lowercase
@@ -69,9 +76,18 @@ struct CommandSpec {
   const char* group;  // COMMAND DOCS / ACL category: string, keyspace, connection...
   CommandHandler handler;
   mutable CommandStats stats;
+  // If set, used instead of first_key/last_key/key_step (CollectKeys).
+  KeyFinder find_keys = nullptr;
 };
 
-// Appends the key arguments of args (per spec's key positions) to *keys.
+// A KeyFinder helper: appends args[first], args[first + 1], ...: count of
+// them, where count is the integer at args[numkeys_index], clamped to the
+// arguments there are (nothing if it is not a positive integer).
+void CollectNumKeys(const std::vector<std::string>& args, size_t numkeys_index, size_t first,
+                    std::vector<std::string_view>* keys);
+
+// Appends the key arguments of args (per spec's key positions, or its
+// find_keys) to *keys.
 void CollectKeys(const CommandSpec& spec, const std::vector<std::string>& args,
                  std::vector<std::string_view>* keys);
 

@@ -25,11 +25,28 @@ void CommandStats::Reset() {
 
 void CollectKeys(const CommandSpec& spec, const std::vector<std::string>& args,
                  std::vector<std::string_view>* keys) {
+  if (spec.find_keys != nullptr) {
+    spec.find_keys(args, keys);
+    return;
+  }
   if (spec.first_key <= 0) return;
   const int argc = static_cast<int>(args.size());
   const int last = spec.last_key < 0 ? argc + spec.last_key : spec.last_key;
   const int step = spec.key_step > 0 ? spec.key_step : 1;
   for (int i = spec.first_key; i <= last && i < argc; i += step) keys->push_back(args[i]);
+}
+
+void CollectNumKeys(const std::vector<std::string>& args, size_t numkeys_index, size_t first,
+                    std::vector<std::string_view>* keys) {
+  if (numkeys_index >= args.size()) return;
+  const std::string& text = args[numkeys_index];
+  if (text.empty() || text.size() > 18) return;
+  uint64_t count = 0;
+  for (char c : text) {
+    if (c < '0' || c > '9') return;
+    count = count * 10 + static_cast<uint64_t>(c - '0');
+  }
+  for (size_t i = first; i < args.size() && count > 0; i++, count--) keys->push_back(args[i]);
 }
 
 std::string ArityError(std::string_view full_name) {

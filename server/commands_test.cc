@@ -18,6 +18,22 @@
 namespace lsmkv::server {
 namespace {
 
+TEST(CollectNumKeysTest, ClampsToTheArguments) {
+  auto keys = [](std::vector<std::string> args, size_t numkeys_index, size_t first) {
+    std::vector<std::string_view> out;
+    CollectNumKeys(args, numkeys_index, first, &out);
+    return std::vector<std::string>(out.begin(), out.end());
+  };
+  using V = std::vector<std::string>;
+  EXPECT_EQ(keys({"zunionstore", "d", "2", "a", "b", "weights", "1", "2"}, 2, 3), (V{"a", "b"}));
+  EXPECT_EQ(keys({"lmpop", "5", "a", "b"}, 1, 2), (V{"a", "b"}));  // more than there are
+  EXPECT_EQ(keys({"lmpop", "0", "a"}, 1, 2), V{});
+  EXPECT_EQ(keys({"lmpop", "-1", "a"}, 1, 2), V{});
+  EXPECT_EQ(keys({"lmpop", "x", "a"}, 1, 2), V{});
+  EXPECT_EQ(keys({"lmpop", "99999999999999999999", "a"}, 1, 2), V{});
+  EXPECT_EQ(keys({"lmpop"}, 1, 2), V{});
+}
+
 TEST_F(CommandsTest, UnknownCommandAndArity) {
   EXPECT_EQ(Run({"foo", "a", "b"}),
             Err("ERR unknown command 'foo', with args beginning with: 'a' 'b' "));
