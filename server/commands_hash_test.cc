@@ -603,6 +603,39 @@ TEST_F(HashTest, RenameMovesFields) {
   EXPECT_EQ(Run({"hget", "h", "f99"}), Bulk("v99"));
 }
 
+// COPY: the copy is independent of the source (a new version), keeps the
+// deadline, and refuses to overwrite without REPLACE.
+TEST_F(HashTest, CopyIsIndependent) {
+  ASSERT_EQ(Run({"hset", "src", "f", "1", "g", "2"}), Int(2));
+  ASSERT_EQ(Run({"expire", "src", "100"}), Int(1));
+  ASSERT_EQ(Run({"set", "str", "s"}), kOk);
+  EXPECT_EQ(Run({"copy", "src", "dst"}), Int(1));
+  EXPECT_NE(VersionOf("dst"), VersionOf("src"));
+  EXPECT_EQ(Run({"hset", "dst", "h", "3"}), Int(1));
+  EXPECT_EQ(Run({"hdel", "src", "f"}), Int(1));
+  EXPECT_EQ(Run({"hgetall", "src"}), "*2\r\n" + Bulk("g") + Bulk("2"));
+  EXPECT_EQ(Run({"hgetall", "dst"}),
+            "*6\r\n" + Bulk("f") + Bulk("1") + Bulk("g") + Bulk("2") + Bulk("h") + Bulk("3"));
+  EXPECT_EQ(Run({"ttl", "dst"}), Int(100));
+  EXPECT_EQ(Run({"copy", "src", "dst"}), Int(0));  // exists
+  EXPECT_EQ(Run({"copy", "src", "str"}), Int(0));
+  EXPECT_EQ(Run({"copy", "src", "str", "replace"}), Int(1));
+  EXPECT_EQ(Run({"type", "str"}), "+hash\r\n");
+  EXPECT_EQ(Run({"hlen", "str"}), Int(1));
+  EXPECT_EQ(Run({"copy", "missing", "x"}), Int(0));
+  EXPECT_EQ(Run({"copy", "src", "src"}), Err("ERR source and destination objects are the same"));
+  EXPECT_EQ(Run({"copy", "src", "x", "db", "0"}), Int(1));
+  EXPECT_EQ(Run({"copy", "src", "y", "db", "1"}), Err("ERR DB index is out of range"));
+  EXPECT_EQ(Run({"copy", "src", "y", "db", "x"}),
+            Err("ERR value is not an integer or out of range"));
+  EXPECT_EQ(Run({"copy", "src", "y", "db"}), Err("ERR syntax error"));
+  EXPECT_EQ(Run({"copy", "src", "y", "nope"}), Err("ERR syntax error"));
+  EXPECT_EQ(Run({"exists", "y"}), Int(0));
+  Reopen();
+  EXPECT_EQ(Run({"hlen", "dst"}), Int(3));
+  EXPECT_EQ(Run({"hget", "x", "g"}), Bulk("2"));
+}
+
 // In EXEC, RENAME moves the fields the transaction itself wrote, and later
 // commands read them under the new name.
 TEST_F(HashTest, RenameInsideExec) {

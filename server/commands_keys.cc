@@ -1,4 +1,4 @@
-// Keyspace commands: DEL, UNLINK, EXISTS, TYPE, RENAME, RENAMENX, SCAN,
+// Keyspace commands: DEL, UNLINK, EXISTS, TYPE, RENAME, RENAMENX, COPY, SCAN,
 // KEYS, RANDOMKEY, DBSIZE, FLUSHDB, FLUSHALL.
 #include <cerrno>
 #include <cstdlib>
@@ -86,16 +86,17 @@ constexpr uint64_t kMaxRenameCollectionBytes = 64u << 20;
 // deletion is durable. Returns false after replying with an error (engine
 // failure, corrupt metadata, collection over the limits); nothing is
 // buffered then.
+// verb names the command in the too-large error ("rename", "copy").
 bool CopyCollectionElements(CommandContext& ctx, ValueType type, std::string_view src,
-                            std::string_view dst, std::string* payload) {
+                            std::string_view dst, std::string_view verb, std::string* payload) {
   CollectionMeta meta;
   if (!DecodeCollectionMeta(type, *payload, &meta)) {
     ctx.reply.Error("ERR Corruption: lsmkv-server: undecodable " +
                     std::string(ValueTypeName(type)) + " metadata");
     return false;
   }
-  const std::string too_large = "ERR " + std::string(ValueTypeName(type)) +
-                                " too large to rename (lsmkv-server moves at most " +
+  const std::string too_large = "ERR " + std::string(ValueTypeName(type)) + " too large to " +
+                                std::string(verb) + " (lsmkv-server moves at most " +
                                 std::to_string(kMaxRenameCollectionElements) + " elements and " +
                                 std::to_string(kMaxRenameCollectionBytes >> 20) +
                                 " MiB of them in one atomic write)";
@@ -202,7 +203,7 @@ void RenameGeneric(CommandContext& ctx, bool nx) {
     return;
   }
   if (IsCollectionType(entry.type) &&
-      !CopyCollectionElements(ctx, entry.type, src, dst, &entry.payload)) {
+      !CopyCollectionElements(ctx, entry.type, src, dst, "rename", &entry.payload)) {
     return;
   }
   ctx.txn.Delete(src);
@@ -216,6 +217,66 @@ void RenameGeneric(CommandContext& ctx, bool nx) {
 
 void Rename(CommandContext& ctx) { RenameGeneric(ctx, /*nx=*/false); }
 void RenameNx(CommandContext& ctx) { RenameGeneric(ctx, /*nx=*/true); }
+
+// COPY source destination [DB destination-db] [REPLACE] (Redis 7.0): 1 if
+// source was copied; 0 if source is absent or destination exists without
+// REPLACE. The copy has source's type, value and deadline; a collection's
+// elements are copied under a new version (CopyCollectionElements, bounded
+// like RENAME). Only database 0 exists (SELECT), so DB accepts 0 alone.
+void Copy(CommandContext& ctx) {
+  const std::string& src = ctx.args[1];
+  const std::string& dst = ctx.args[2];
+  bool replace = false;
+  for (size_t i = 3; i < ctx.args.size(); i++) {
+    if (EqualsIgnoreCase(ctx.args[i], "replace")) {
+      replace = true;
+    } else if (EqualsIgnoreCase(ctx.args[i], "db") && i + 1 < ctx.args.size()) {
+      int64_t db = 0;
+      if (!ParseIntArg(ctx, ctx.args[++i], &db)) return;
+      if (db != 0) {
+        ctx.reply.Error("ERR DB index is out of range");
+        return;
+      }
+    } else {
+      ctx.reply.Error(errors::kSyntax);
+      return;
+    }
+  }
+  if (src == dst) {
+    ctx.reply.Error("ERR source and destination objects are the same");
+    return;
+  }
+  Entry entry;
+  bool found = false;
+  Status s = ctx.txn.Peek(src, &entry, &found);
+  if (!s.ok()) {
+    ctx.reply.Error("ERR " + s.ToString());
+    return;
+  }
+  if (!found) {
+    ctx.reply.Integer(0);
+    return;
+  }
+  if (!replace) {
+    Entry existing;
+    bool exists = false;
+    s = ctx.txn.Peek(dst, &existing, &exists);
+    if (!s.ok()) {
+      ctx.reply.Error("ERR " + s.ToString());
+      return;
+    }
+    if (exists) {
+      ctx.reply.Integer(0);
+      return;
+    }
+  }
+  if (IsCollectionType(entry.type) &&
+      !CopyCollectionElements(ctx, entry.type, src, dst, "copy", &entry.payload)) {
+    return;
+  }
+  ctx.txn.Put(dst, entry.type, entry.deadline_ms, entry.payload);
+  ctx.reply.Integer(1);
+}
 
 // OBJECT ENCODING key: strings as Redis 7.0 would encode them (int, embstr
 // up to 44 bytes, raw); collections by the encoding Redis uses for large
@@ -428,6 +489,7 @@ void RegisterKeyCommands(CommandList* list) {
   Add(list, "object", -2, kCmdReadOnly, 2, 2, 1, Object);
   Add(list, "rename", 3, kCmdWrite, 1, 2, 1, Rename);
   Add(list, "renamenx", 3, kCmdWrite | kCmdFast, 1, 2, 1, RenameNx);
+  Add(list, "copy", -3, kCmdWrite, 1, 2, 1, Copy);
   Add(list, "scan", -2, kCmdReadOnly | kCmdKeyspace, 0, 0, 0, Scan);
   Add(list, "keys", 2, kCmdReadOnly | kCmdKeyspace | kCmdSlow, 0, 0, 0, Keys);
   Add(list, "randomkey", 1, kCmdReadOnly | kCmdKeyspace, 0, 0, 0, RandomKey);

@@ -34,6 +34,20 @@ TEST(CollectNumKeysTest, ClampsToTheArguments) {
   EXPECT_EQ(keys({"lmpop"}, 1, 2), V{});
 }
 
+TEST_F(CommandsTest, CopyString) {
+  ASSERT_EQ(Run({"set", "a", "1", "px", "5000"}), kOk);
+  EXPECT_EQ(Run({"copy", "a", "b"}), Int(1));
+  EXPECT_EQ(Run({"get", "b"}), Bulk("1"));
+  EXPECT_EQ(Run({"pttl", "b"}), Int(5000));
+  EXPECT_EQ(Run({"set", "a", "2"}), kOk);
+  EXPECT_EQ(Run({"get", "b"}), Bulk("1"));
+  EXPECT_EQ(Run({"copy", "a", "b"}), Int(0));
+  EXPECT_EQ(Run({"copy", "a", "b", "REPLACE"}), Int(1));
+  EXPECT_EQ(Run({"get", "b"}), Bulk("2"));
+  EXPECT_EQ(Run({"pttl", "b"}), Int(-1));
+  EXPECT_EQ(Run({"copy", "a"}), Err("ERR wrong number of arguments for 'copy' command"));
+}
+
 TEST_F(CommandsTest, UnknownCommandAndArity) {
   EXPECT_EQ(Run({"foo", "a", "b"}),
             Err("ERR unknown command 'foo', with args beginning with: 'a' 'b' "));
