@@ -7,8 +7,12 @@
 #
 #   server/bench_vs_redis.sh PATH/TO/lsmkv-server [RUNS] [REQUESTS] [FSYNC] [EXTRA]
 #
-# RUNS (default 2) runs of each of: SET, GET, INCR, MSET with 50 clients,
-# without pipelining and with -P 16, REQUESTS (default 100000) requests each.
+# RUNS (default 2) runs of each test with 50 clients, without pipelining and
+# with -P 16, REQUESTS (default 100000) requests each. The tests are
+# redis-benchmark's -t list in BENCH_TESTS (default set,get,incr,mset; the
+# data-model set is lpush,rpush,lpop,rpop,sadd,hset,spop,zadd,zpopmin,
+# lrange_100,mset) and the modes BENCH_MODES (default "P1 P16"). The table
+# ends with the geometric mean of the ratios per mode.
 # EXTRA is passed to redis-benchmark as is, e.g. "-r 1000000" for random keys
 # (without it every SET/GET/MSET uses the one key "key:__rand_int__" and
 # every INCR "counter:__rand_int__").
@@ -19,6 +23,8 @@ runs=${2:-2}
 requests=${3:-100000}
 fsync=${4:-everysec}
 read -r -a extra <<<"${5:-}"
+tests=${BENCH_TESTS:-set,get,incr,mset}
+read -r -a modes <<<"${BENCH_MODES:-P1 P16}"
 for tool in redis-server redis-benchmark redis-cli; do
   command -v "$tool" >/dev/null || { echo "$tool not found (scripts/bootstrap.sh installs it)" >&2; exit 1; }
 done
@@ -55,13 +61,13 @@ results=$work/results.csv  # server,mode,test,rps,p99
 bench() {  # server port mode
   local server=$1 port=$2 mode=$3 pipeline=()
   [[ $mode == "P16" ]] && pipeline=(-P 16)
-  redis-benchmark -p "$port" -t set,get,incr,mset -c 50 -n "$requests" "${pipeline[@]}" "${extra[@]}" --csv 2>/dev/null |
+  redis-benchmark -p "$port" -t "$tests" -c 50 -n "$requests" "${pipeline[@]}" "${extra[@]}" --csv 2>/dev/null |
     tail -n +2 | tr -d '"' | while IFS=, read -r test rps _avg _min _p50 _p95 p99 _max; do
       echo "$server,$mode,${test%% (*},$rps,$p99" | tee -a "$results"
     done
 }
 for run in $(seq "$runs"); do
-  for mode in P1 P16; do
+  for mode in "${modes[@]}"; do
     if (( run % 2 == 1 )); then order=(redis lsmkv); else order=(lsmkv redis); fi
     for server in "${order[@]}"; do
       port=$redis_port
@@ -74,16 +80,27 @@ done
 echo
 echo "| test | pipeline | redis-server ops/s | redis p99 ms | lsmkv-server ops/s | lsmkv p99 ms | lsmkv / redis |"
 echo "|---|---|---:|---:|---:|---:|---:|"
-for mode in P1 P16; do
-  for test in SET GET INCR MSET; do
-    median() {  # server column
-      grep "^$1,$mode,$test," "$results" | cut -d, -f"$2" | sort -g |
-        awk '{v[NR]=$1} END {if (NR%2) print v[(NR+1)/2]; else printf "%.3f\n", (v[NR/2]+v[NR/2+1])/2}'
-    }
+median() {  # server column (mode and test from the caller)
+  grep "^$1,$mode,$test," "$results" | cut -d, -f"$2" | sort -g |
+    awk '{v[NR]=$1} END {if (NR%2) print v[(NR+1)/2]; else printf "%.3f\n", (v[NR/2]+v[NR/2+1])/2}'
+}
+for mode in "${modes[@]}"; do
+  log_sum=0
+  count=0
+  # The tests in the order redis-benchmark ran them (it also runs helpers,
+  # e.g. an LPUSH before LRANGE: each name is reported once).
+  mapfile -t names < <(grep "^redis,$mode," "$results" | cut -d, -f3 | awk '!seen[$0]++')
+  for test in "${names[@]}"; do
     r_rps=$(median redis 4); r_p99=$(median redis 5)
     l_rps=$(median lsmkv 4); l_p99=$(median lsmkv 5)
     ratio=$(awk -v l="$l_rps" -v r="$r_rps" 'BEGIN {printf "%.2f", l / r}')
     label=$([[ $mode == P1 ]] && echo none || echo "-P 16")
     printf '| %s | %s | %.0f | %s | %.0f | %s | %s× |\n' "$test" "$label" "$r_rps" "$r_p99" "$l_rps" "$l_p99" "$ratio"
+    log_sum=$(awk -v s="$log_sum" -v l="$l_rps" -v r="$r_rps" 'BEGIN {print s + log(l / r)}')
+    count=$((count + 1))
   done
+  if (( count > 0 )); then
+    printf '| geometric mean | %s | | | | | %s× |\n' "$label" \
+      "$(awk -v s="$log_sum" -v n="$count" 'BEGIN {printf "%.2f", exp(s / n)}')"
+  fi
 done
