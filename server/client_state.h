@@ -37,6 +37,9 @@ struct ClientState {
   bool authenticated = false;
   bool read_only = false;     // authenticated as the read-only user
   int64_t auth_failures = 0;  // failed AUTHs on this connection
+  // The logical database SELECT chose (Keyspace::PhysicalDb maps it); read
+  // by CLIENT LIST from other threads.
+  std::atomic<int> db{0};
 
   // MULTI: queued commands and whether queueing one failed (EXECABORT).
   bool in_multi = false;
@@ -48,9 +51,13 @@ struct ClientState {
   // are the watched keys — EXEC validates them against every write committed
   // since — and the keys, each with the deadline it had when watched (0 =
   // none or absent): a key that expires before EXEC counts as changed. A
-  // hash map, so WATCH of n keys takes O(n), duplicates included.
+  // hash map, so WATCH of n keys takes O(n), duplicates included. Keyed by
+  // data key (value_codec.h: the database and the user key), so a key
+  // watched in two databases is two entries. watch_epoch is the keyspace's
+  // database_epoch() at the first WATCH: a SWAPDB since fails the EXEC.
   std::unique_ptr<Transaction> watch_txn;
   std::unordered_map<std::string, int64_t> watched;
+  uint64_t watch_epoch = 0;
 
   // Set by a handler: close the connection once the reply is written (QUIT)
   // or at once without a reply (SHUTDOWN closes every client anyway).

@@ -95,10 +95,10 @@ bool ElementPrefixType(char prefix, ValueType* type) {
   }
 }
 
-std::string ListElementKey(std::string_view user_key, uint64_t version, uint64_t position) {
+std::string ListElementKey(int db, std::string_view user_key, uint64_t version, uint64_t position) {
   std::string key;
-  key.reserve(kElementKeyOverhead + user_key.size() + 8);
-  AppendElementPrefix(kListElementPrefix, user_key, version, &key);
+  key.reserve(kElementKeyOverhead + 1 + user_key.size() + 8);
+  AppendElementPrefix(kListElementPrefix, db, user_key, version, &key);
   PutFixed64Be(position, &key);
   return key;
 }
@@ -131,33 +131,36 @@ bool DecodeOrderedDouble(std::string_view in, double* score) {
   return true;
 }
 
-void AppendElementPrefix(char prefix, std::string_view user_key, uint64_t version,
+void AppendElementPrefix(char prefix, int db, std::string_view user_key, uint64_t version,
                          std::string* out) {
   DCHECK(user_key.size() <= UINT32_MAX);
-  out->reserve(out->size() + kElementKeyOverhead + user_key.size());
-  out->push_back(prefix);
+  out->reserve(out->size() + kElementKeyOverhead + 1 + user_key.size());
+  AppendDbKeyPrefix(prefix, db, out);
   const uint32_t length = static_cast<uint32_t>(user_key.size());
   for (int i = 3; i >= 0; i--) out->push_back(static_cast<char>((length >> (8 * i)) & 0xff));
   out->append(user_key);
   PutFixed64Be(version, out);
 }
 
-std::string HashFieldKey(std::string_view user_key, uint64_t version, std::string_view field) {
+std::string HashFieldKey(int db, std::string_view user_key, uint64_t version,
+                         std::string_view field) {
   std::string key;
-  key.reserve(kElementKeyOverhead + user_key.size() + field.size());
-  AppendElementPrefix(kHashFieldPrefix, user_key, version, &key);
+  key.reserve(kElementKeyOverhead + 1 + user_key.size() + field.size());
+  AppendElementPrefix(kHashFieldPrefix, db, user_key, version, &key);
   key.append(field);
   return key;
 }
 
 bool DecodeElementKey(std::string_view key, ElementKey* out) {
-  if (key.size() < kElementKeyOverhead) return false;
-  const uint64_t length = GetFixedBe(key.substr(1), 4);
-  if (length > key.size() - kElementKeyOverhead) return false;
-  out->prefix = key[0];
-  out->user_key = key.substr(5, length);
-  out->version = GetFixedBe(key.substr(5 + length), 8);
-  out->field = key.substr(kElementKeyOverhead + length);
+  std::string_view rest;
+  if (!DecodeDbKeyPrefix(key, &out->prefix, &out->db, &rest)) return false;
+  // rest: key-length user-key version field
+  if (rest.size() < kElementKeyOverhead - 1) return false;
+  const uint64_t length = GetFixedBe(rest, 4);
+  if (length > rest.size() - (kElementKeyOverhead - 1)) return false;
+  out->user_key = rest.substr(4, length);
+  out->version = GetFixedBe(rest.substr(4 + length), 8);
+  out->field = rest.substr(kElementKeyOverhead - 1 + length);
   return true;
 }
 

@@ -41,7 +41,8 @@ namespace lsmkv::server {
 // The format byte of the metadata payload; a reader refuses any other.
 inline constexpr uint8_t kCollectionFormat = 1;
 inline constexpr size_t kCollectionMetaBytes = 1 + 8 + 8;
-// Bytes an element key adds to user key and field: prefix, length, version.
+// Bytes an element key adds to user key and field: prefix, length, version
+// (in database 0; one more, the database byte, in the others).
 inline constexpr size_t kElementKeyOverhead = 1 + 4 + 8;
 // Longest hash field accepted (engine keys are bounded; Redis allows 512 MB).
 inline constexpr size_t kMaxFieldBytes = 64 * 1024;
@@ -71,11 +72,12 @@ void EncodeCollectionMeta(ValueType type, const CollectionMeta& meta, std::strin
 // The element prefixes of a collection type, in the order RENAME copies
 // them ("h", "l", "s", "zi"); empty for strings.
 std::string_view ElementPrefixes(ValueType type);
-// The collection type whose elements use prefix; false if none does.
+// The collection type whose elements use prefix (lower case); false if none
+// does.
 [[nodiscard]] bool ElementPrefixType(char prefix, ValueType* type);
 
 // The element key of the list element at position.
-std::string ListElementKey(std::string_view user_key, uint64_t version, uint64_t position);
+std::string ListElementKey(int db, std::string_view user_key, uint64_t version, uint64_t position);
 // Appends position as a list element key suffix (fixed64-be).
 void AppendListPosition(uint64_t position, std::string* out);
 // The position in a list element key suffix (ElementKey::field); false if
@@ -90,16 +92,19 @@ void AppendOrderedDouble(double score, std::string* out);
 // or decodes to NaN.
 [[nodiscard]] bool DecodeOrderedDouble(std::string_view in, double* score);
 
-// Appends prefix + key-length + user_key + version: the bytes every element
-// key of this collection version starts with. REQUIRES: user_key shorter
-// than 4 GiB.
-void AppendElementPrefix(char prefix, std::string_view user_key, uint64_t version,
+// Appends prefix (AppendDbKeyPrefix: with db's byte for db > 0) +
+// key-length + user_key + version: the bytes every element key of this
+// collection version starts with. REQUIRES: user_key shorter than 4 GiB,
+// 0 <= db < kMaxDatabases.
+void AppendElementPrefix(char prefix, int db, std::string_view user_key, uint64_t version,
                          std::string* out);
-// The element key of field in the hash (user_key, version).
-std::string HashFieldKey(std::string_view user_key, uint64_t version, std::string_view field);
+// The element key of field in the hash (db, user_key, version).
+std::string HashFieldKey(int db, std::string_view user_key, uint64_t version,
+                         std::string_view field);
 
 struct ElementKey {
-  char prefix = 0;
+  char prefix = 0;  // lower case, whatever the database
+  int db = 0;
   std::string_view user_key;
   uint64_t version = 0;
   std::string_view field;

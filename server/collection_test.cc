@@ -86,7 +86,7 @@ TEST(CollectionTest, ListPositionsSortNumerically) {
       0, 1, kListInitialHead - 1, kListInitialHead, kListInitialHead + 1, UINT64_MAX};
   std::string previous;
   for (uint64_t position : positions) {
-    const std::string key = ListElementKey("list", 9, position);
+    const std::string key = ListElementKey(0, "list", 9, position);
     if (!previous.empty()) {
       EXPECT_LT(previous, key);
     }
@@ -144,7 +144,7 @@ TEST(CollectionTest, OrderedDoubleSortsNumerically) {
 }
 
 TEST(CollectionTest, ElementKeys) {
-  const std::string key = HashFieldKey("user", 0x0102030405060708, "field");
+  const std::string key = HashFieldKey(0, "user", 0x0102030405060708, "field");
   EXPECT_EQ(key, std::string("h\0\0\0\x04user\x01\x02\x03\x04\x05\x06\x07\x08"
                              "field",
                              22));
@@ -156,32 +156,32 @@ TEST(CollectionTest, ElementKeys) {
   EXPECT_EQ(element.field, "field");
   // Empty key and field, binary bytes.
   const std::string binary("\0\xff", 2);
-  const std::string empty = HashFieldKey("", 1, "");
+  const std::string empty = HashFieldKey(0, "", 1, "");
   ASSERT_TRUE(DecodeElementKey(empty, &element));
   EXPECT_EQ(element.user_key, "");
   EXPECT_EQ(element.field, "");
-  const std::string binary_key = HashFieldKey(binary, 2, binary);
+  const std::string binary_key = HashFieldKey(0, binary, 2, binary);
   ASSERT_TRUE(DecodeElementKey(binary_key, &element));  // element views binary_key
   EXPECT_EQ(element.user_key, binary);
   EXPECT_EQ(element.field, binary);
   // Damage: too short, or a length running past the end.
   EXPECT_FALSE(DecodeElementKey("h\0\0", &element));
-  std::string overrun = HashFieldKey("ab", 1, "");
+  std::string overrun = HashFieldKey(0, "ab", 1, "");
   overrun[4] = 3;
   EXPECT_FALSE(DecodeElementKey(overrun, &element));
   // The fields of one version are contiguous and sorted by field; a key that
   // extends another user key never falls among them (the length comes first).
   std::string prefix;
-  AppendElementPrefix(kHashFieldPrefix, "a", 5, &prefix);
+  AppendElementPrefix(kHashFieldPrefix, 0, "a", 5, &prefix);
   const std::string upper = PrefixSuccessor(prefix);
-  for (const std::string& other : {HashFieldKey("a", 4, "zzz"), HashFieldKey("a", 6, ""),
-                                   HashFieldKey("ab", 5, ""), HashFieldKey("", 5, "a")}) {
+  for (const std::string& other : {HashFieldKey(0, "a", 4, "zzz"), HashFieldKey(0, "a", 6, ""),
+                                   HashFieldKey(0, "ab", 5, ""), HashFieldKey(0, "", 5, "a")}) {
     EXPECT_TRUE(other < prefix || other >= upper) << other;
   }
-  EXPECT_LT(HashFieldKey("a", 5, "x"), HashFieldKey("a", 5, "y"));
-  EXPECT_LT(HashFieldKey("a", 5, ""), HashFieldKey("a", 5, std::string(1, '\0')));
-  EXPECT_GE(HashFieldKey("a", 5, "\xff\xff"), prefix);
-  EXPECT_LT(HashFieldKey("a", 5, "\xff\xff"), upper);
+  EXPECT_LT(HashFieldKey(0, "a", 5, "x"), HashFieldKey(0, "a", 5, "y"));
+  EXPECT_LT(HashFieldKey(0, "a", 5, ""), HashFieldKey(0, "a", 5, std::string(1, '\0')));
+  EXPECT_GE(HashFieldKey(0, "a", 5, "\xff\xff"), prefix);
+  EXPECT_LT(HashFieldKey(0, "a", 5, "\xff\xff"), upper);
 }
 
 TEST(CollectionTest, ClassifyElement) {
@@ -233,15 +233,15 @@ TEST(CollectionTest, FilterReadsMetadata) {
     auto put = [&](const std::string& key, const std::string& value) {
       ASSERT_TRUE(db->Put(WriteOptions(), key, value).ok());
     };
-    const std::string live = HashFieldKey("live", 9, "f");
-    const std::string old = HashFieldKey("live", 8, "f");
-    const std::string orphan = HashFieldKey("absent", 1, "f");
-    const std::string expiring = HashFieldKey("expiring", 3, "f");
-    put(DataKey("live"), Meta(9, 1));
+    const std::string live = HashFieldKey(0, "live", 9, "f");
+    const std::string old = HashFieldKey(0, "live", 8, "f");
+    const std::string orphan = HashFieldKey(0, "absent", 1, "f");
+    const std::string expiring = HashFieldKey(0, "expiring", 3, "f");
+    put(DataKey(0, "live"), Meta(9, 1));
     put(live, "v");
     put(old, "v");
     put(orphan, "v");
-    put(DataKey("expiring"), Meta(3, 1, 6000));
+    put(DataKey(0, "expiring"), Meta(3, 1, 6000));
     put(expiring, "v");
     ExpiryFilter filter(&clock);
     DurableView* durable = filter.durable_view();
@@ -257,15 +257,15 @@ TEST(CollectionTest, FilterReadsMetadata) {
     EXPECT_EQ(filter.Filter(1, expiring, "v"), D::kKeep);
     clock.AdvanceMs(1000);  // 6000: the deadline passes, but no write ended it
     EXPECT_EQ(filter.Filter(1, expiring, "v"), D::kKeep);
-    ASSERT_TRUE(db->Delete(WriteOptions(), DataKey("expiring")).ok());  // the sweep
-    EXPECT_EQ(filter.Filter(1, expiring, "v"), D::kKeep);               // not durable yet
+    ASSERT_TRUE(db->Delete(WriteOptions(), DataKey(0, "expiring")).ok());  // the sweep
+    EXPECT_EQ(filter.Filter(1, expiring, "v"), D::kKeep);                  // not durable yet
     publish();
     EXPECT_EQ(filter.Filter(1, expiring, "v"), D::kRemove);
     EXPECT_EQ(filter.Filter(1, "h\0", "v"), D::kKeep);  // not an element key: kept
     EXPECT_EQ(filter.elements_removed(), 3u);
     EXPECT_EQ(filter.removed(), 0u);  // expired data values only
     durable->Clear();
-    EXPECT_EQ(filter.Filter(1, HashFieldKey("absent", 2, "f"), "v"), D::kKeep);
+    EXPECT_EQ(filter.Filter(1, HashFieldKey(0, "absent", 2, "f"), "v"), D::kKeep);
     filter.DetachDb();
     ASSERT_TRUE(db->Close().ok());
   }
@@ -292,8 +292,8 @@ TEST(CollectionTest, FilterWaitsForADurableEnd) {
     auto publish = [&] { durable->Publish(db->NewIterator(ReadOptions())); };
     auto create = [&](const std::string& key, uint64_t version) {
       WriteBatch batch;  // as HSET writes them: one batch
-      batch.Put(DataKey(key), Meta(version, 1));
-      batch.Put(HashFieldKey(key, version, "f"), "v");
+      batch.Put(DataKey(0, key), Meta(version, 1));
+      batch.Put(HashFieldKey(0, key, version, "f"), "v");
       ASSERT_TRUE(db->Write(WriteOptions(), &batch).ok());
     };
     using D = CompactionFilter::Decision;
@@ -301,40 +301,40 @@ TEST(CollectionTest, FilterWaitsForADurableEnd) {
     // Created and durable, then deleted: kept until the deletion is durable.
     create("h", 10);
     publish();
-    ASSERT_TRUE(db->Delete(WriteOptions(), DataKey("h")).ok());
-    EXPECT_EQ(filter.Filter(1, HashFieldKey("h", 10, "f"), "v"), D::kKeep);
+    ASSERT_TRUE(db->Delete(WriteOptions(), DataKey(0, "h")).ok());
+    EXPECT_EQ(filter.Filter(1, HashFieldKey(0, "h", 10, "f"), "v"), D::kKeep);
     publish();
-    EXPECT_EQ(filter.Filter(1, HashFieldKey("h", 10, "f"), "v"), D::kRemove);
+    EXPECT_EQ(filter.Filter(1, HashFieldKey(0, "h", 10, "f"), "v"), D::kRemove);
 
     // Created and deleted after the durable state: there its metadata is
     // absent, but so is the field, so nothing is known.
     create("g", 20);
-    ASSERT_TRUE(db->Delete(WriteOptions(), DataKey("g")).ok());
-    EXPECT_EQ(filter.Filter(1, HashFieldKey("g", 20, "f"), "v"), D::kKeep);
+    ASSERT_TRUE(db->Delete(WriteOptions(), DataKey(0, "g")).ok());
+    EXPECT_EQ(filter.Filter(1, HashFieldKey(0, "g", 20, "f"), "v"), D::kKeep);
     publish();
-    EXPECT_EQ(filter.Filter(1, HashFieldKey("g", 20, "f"), "v"), D::kRemove);
+    EXPECT_EQ(filter.Filter(1, HashFieldKey(0, "g", 20, "f"), "v"), D::kRemove);
 
     // Deleted and created again: the old version goes only once the new
     // metadata (or the deletion) is durable; the new one stays.
     create("r", 30);
     publish();
-    ASSERT_TRUE(db->Delete(WriteOptions(), DataKey("r")).ok());
+    ASSERT_TRUE(db->Delete(WriteOptions(), DataKey(0, "r")).ok());
     create("r", 31);
-    EXPECT_EQ(filter.Filter(1, HashFieldKey("r", 30, "f"), "v"), D::kKeep);
-    EXPECT_EQ(filter.Filter(1, HashFieldKey("r", 31, "f"), "v"), D::kKeep);
+    EXPECT_EQ(filter.Filter(1, HashFieldKey(0, "r", 30, "f"), "v"), D::kKeep);
+    EXPECT_EQ(filter.Filter(1, HashFieldKey(0, "r", 31, "f"), "v"), D::kKeep);
     publish();
-    EXPECT_EQ(filter.Filter(1, HashFieldKey("r", 30, "f"), "v"), D::kRemove);
-    EXPECT_EQ(filter.Filter(1, HashFieldKey("r", 31, "f"), "v"), D::kKeep);
+    EXPECT_EQ(filter.Filter(1, HashFieldKey(0, "r", 30, "f"), "v"), D::kRemove);
+    EXPECT_EQ(filter.Filter(1, HashFieldKey(0, "r", 31, "f"), "v"), D::kKeep);
 
     // Overwritten by a string.
     create("s", 40);
     publish();
     std::string string_value;
     EncodeValue(ValueType::kString, 0, "x", &string_value);
-    ASSERT_TRUE(db->Put(WriteOptions(), DataKey("s"), string_value).ok());
-    EXPECT_EQ(filter.Filter(1, HashFieldKey("s", 40, "f"), "v"), D::kKeep);
+    ASSERT_TRUE(db->Put(WriteOptions(), DataKey(0, "s"), string_value).ok());
+    EXPECT_EQ(filter.Filter(1, HashFieldKey(0, "s", 40, "f"), "v"), D::kKeep);
     publish();
-    EXPECT_EQ(filter.Filter(1, HashFieldKey("s", 40, "f"), "v"), D::kRemove);
+    EXPECT_EQ(filter.Filter(1, HashFieldKey(0, "s", 40, "f"), "v"), D::kRemove);
     EXPECT_EQ(filter.elements_removed(), 4u);
     durable->Clear();
     filter.DetachDb();
@@ -366,9 +366,9 @@ TEST(CollectionTest, SyncIfDirtyPublishesTheDurableState) {
       ASSERT_TRUE(keyspace.SyncIfDirty().ok());  // nothing written: no sync
       EXPECT_EQ(keyspace.syncs.load(), 1u);
       WriteBatch batch;
-      batch.Put(DataKey("a"), "x");
+      batch.Put(DataKey(0, "a"), "x");
       ASSERT_TRUE(keyspace.Apply(&batch).ok());  // synced already (always)
-      const std::string key = DataKey("a");
+      const std::string key = DataKey(0, "a");
       const std::string_view keys[1] = {key};
       std::string values[1];
       bool found[1] = {true};

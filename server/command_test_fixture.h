@@ -43,6 +43,7 @@ class CommandsTest : public ::testing::Test {
     ASSERT_TRUE(DB::Open(options, dir_, &db_).ok());
     filter_->AttachDb(db_.get());
     keyspace_ = std::make_unique<Keyspace>(db_.get(), &clock_, filter_->durable_view());
+    ASSERT_TRUE(keyspace_->LoadDatabaseMap().ok());
     context_.config = &config_;
     context_.keyspace = keyspace_.get();
     context_.commands = &commands_;
@@ -79,6 +80,7 @@ class CommandsTest : public ::testing::Test {
     ASSERT_TRUE(DB::Open(options, dir_, &db_).ok());
     filter_->AttachDb(db_.get());
     keyspace_ = std::make_unique<Keyspace>(db_.get(), &clock_, filter_->durable_view());
+    ASSERT_TRUE(keyspace_->LoadDatabaseMap().ok());
     context_.keyspace = keyspace_.get();
   }
 

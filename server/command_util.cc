@@ -180,7 +180,7 @@ bool ReadCollection(CommandContext& ctx, std::string_view key, ValueType type, C
     return false;
   }
   out->deadline_ms = entry.deadline_ms;
-  AppendElementPrefix(ElementPrefixes(type)[0], key, out->meta.version, &out->prefix);
+  AppendElementPrefix(ElementPrefixes(type)[0], ctx.txn.db(), key, out->meta.version, &out->prefix);
   return true;
 }
 
@@ -196,7 +196,7 @@ bool CreateCollectionIfAbsent(CommandContext& ctx, std::string_view key, ValueTy
   c->meta.head = type == ValueType::kList ? kListInitialHead : 0;
   c->deadline_ms = 0;
   c->prefix.clear();
-  AppendElementPrefix(ElementPrefixes(type)[0], key, c->meta.version, &c->prefix);
+  AppendElementPrefix(ElementPrefixes(type)[0], ctx.txn.db(), key, c->meta.version, &c->prefix);
   c->found = true;
   return true;
 }
@@ -218,6 +218,22 @@ std::string ElementKeyOf(const Collection& c, std::string_view suffix) {
   key.append(c.prefix);
   key.append(suffix);
   return key;
+}
+
+bool ParseDbIndex(CommandContext& ctx, std::string_view text, std::string_view not_integer_error,
+                  int* db) {
+  int64_t index = 0;
+  if (!ParseInt64(text, &index)) {
+    ctx.reply.Error(not_integer_error);
+    return false;
+  }
+  const int64_t databases = ctx.server.config->Int(Setting::kDatabases);
+  if (index < 0 || index >= databases || index >= kMaxDatabases) {
+    ctx.reply.Error("ERR DB index is out of range");
+    return false;
+  }
+  *db = static_cast<int>(index);
+  return true;
 }
 
 }  // namespace lsmkv::server

@@ -21,6 +21,12 @@ std::string ToLower(std::string_view text);
 // Parses an integer argument; on failure replies kNotInteger and returns false.
 bool ParseIntArg(CommandContext& ctx, std::string_view text, int64_t* value);
 
+// Parses a logical database index (SELECT, MOVE, COPY ... DB, SWAPDB) into
+// *db. A non-integer gets not_integer_error, an index outside 0 ..
+// databases-1 "ERR DB index is out of range"; false after replying.
+bool ParseDbIndex(CommandContext& ctx, std::string_view text, std::string_view not_integer_error,
+                  int* db);
+
 // Reads key through ctx.txn. Returns false after replying with an error
 // (engine failure). *found is false for absent or expired keys.
 bool ReadKey(CommandContext& ctx, std::string_view key, Entry* entry, bool* found);

@@ -195,17 +195,12 @@ void Quit(CommandContext& ctx) {
   ctx.reply.Ok();
 }
 
+// SELECT index: later commands of this client (also later ones of its EXEC)
+// work on that logical database.
 void Select(CommandContext& ctx) {
-  int64_t index = 0;
-  if (!ParseIntArg(ctx, ctx.args[1], &index)) return;
-  if (index < std::numeric_limits<int32_t>::min() || index > std::numeric_limits<int32_t>::max()) {
-    ctx.reply.Error(errors::kNotInteger);
-    return;
-  }
-  if (index != 0) {
-    ctx.reply.Error("ERR DB index is out of range");
-    return;
-  }
+  int db = 0;
+  if (!ParseDbIndex(ctx, ctx.args[1], errors::kNotInteger, &db)) return;
+  ctx.client.db.store(db, std::memory_order_relaxed);
   ctx.reply.Ok();
 }
 
@@ -222,7 +217,9 @@ std::string ClientLine(const ClientState& c, int64_t now_ms) {
   const int64_t idle = (now_ms - c.last_interaction_ms.load(std::memory_order_relaxed)) / 1000;
   return "id=" + std::to_string(c.id) + " addr=" + c.address + " laddr=" + c.local_address +
          " fd=-1 name=" + name + " age=" + std::to_string(age) +
-         " idle=" + std::to_string(idle < 0 ? 0 : idle) + " flags=N db=0 sub=0 psub=0 ssub=0" +
+         " idle=" + std::to_string(idle < 0 ? 0 : idle) +
+         " flags=N db=" + std::to_string(c.db.load(std::memory_order_relaxed)) +
+         " sub=0 psub=0 ssub=0" +
          " multi=-1 qbuf=" + std::to_string(c.query_buffer_bytes.load(std::memory_order_relaxed)) +
          " qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=" +
          std::to_string(c.output_buffer_bytes.load(std::memory_order_relaxed)) +

@@ -45,7 +45,7 @@ class HashTest : public CommandsTest {
   // The live version of a hash key (0 if it is not a hash).
   uint64_t VersionOf(const std::string& key) {
     std::string stored;
-    if (!db_->Get(ReadOptions(), DataKey(key), &stored).ok()) return 0;
+    if (!db_->Get(ReadOptions(), DataKey(0, key), &stored).ok()) return 0;
     DecodedValue decoded;
     CollectionMeta meta;
     if (!DecodeValue(stored, &decoded) || decoded.type != ValueType::kHash ||
@@ -625,7 +625,7 @@ TEST_F(HashTest, CopyIsIndependent) {
   EXPECT_EQ(Run({"copy", "missing", "x"}), Int(0));
   EXPECT_EQ(Run({"copy", "src", "src"}), Err("ERR source and destination objects are the same"));
   EXPECT_EQ(Run({"copy", "src", "x", "db", "0"}), Int(1));
-  EXPECT_EQ(Run({"copy", "src", "y", "db", "1"}), Err("ERR DB index is out of range"));
+  EXPECT_EQ(Run({"copy", "src", "y", "db", "16"}), Err("ERR DB index is out of range"));
   EXPECT_EQ(Run({"copy", "src", "y", "db", "x"}),
             Err("ERR value is not an integer or out of range"));
   EXPECT_EQ(Run({"copy", "src", "y", "db"}), Err("ERR syntax error"));

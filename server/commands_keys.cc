@@ -1,4 +1,4 @@
-// Keyspace commands: DEL, UNLINK, EXISTS, TYPE, RENAME, RENAMENX, COPY, SCAN,
+// Keyspace commands: DEL, UNLINK, EXISTS, TYPE, RENAME, RENAMENX, COPY, MOVE, SWAPDB, SCAN,
 // KEYS, RANDOMKEY, DBSIZE, FLUSHDB, FLUSHALL.
 #include <cerrno>
 #include <cstdlib>
@@ -17,13 +17,18 @@ namespace lsmkv::server {
 
 namespace {
 
-// An iterator over the data keys whose user key starts with prefix.
+// An iterator over the data keys of the command's database whose user key
+// starts with prefix. UserKeyOf strips a key's database head.
 std::unique_ptr<Iterator> NewDataIterator(CommandContext& ctx, std::string_view prefix) {
   ReadOptions options;
-  options.lower_bound = DataKey(prefix);
-  std::string upper = PrefixSuccessor(DataKey(prefix));
+  options.lower_bound = DataKey(ctx.txn.db(), prefix);
+  std::string upper = PrefixSuccessor(DataKey(ctx.txn.db(), prefix));
   options.upper_bound = upper;
   return ctx.txn.keyspace()->db()->NewIterator(options);
+}
+
+std::string_view UserKeyOf(CommandContext& ctx, std::string_view data_key) {
+  return data_key.substr(DbKeyPrefixSize(ctx.txn.db()));
 }
 
 // True if the stored value at the iterator is live at now_ms; sets *type.
@@ -87,7 +92,9 @@ constexpr uint64_t kMaxRenameCollectionBytes = 64u << 20;
 // failure, corrupt metadata, collection over the limits); nothing is
 // buffered then.
 // verb names the command in the too-large error ("rename", "copy").
-bool CopyCollectionElements(CommandContext& ctx, ValueType type, std::string_view src,
+// The source is in the Txn's database, the copy goes to physical database
+// dst_db.
+bool CopyCollectionElements(CommandContext& ctx, ValueType type, std::string_view src, int dst_db,
                             std::string_view dst, std::string_view verb, std::string* payload) {
   CollectionMeta meta;
   if (!DecodeCollectionMeta(type, *payload, &meta)) {
@@ -117,7 +124,7 @@ bool CopyCollectionElements(CommandContext& ctx, ValueType type, std::string_vie
   bool over = false;
   for (const char prefix : prefixes) {
     std::string lower;
-    AppendElementPrefix(prefix, src, meta.version, &lower);
+    AppendElementPrefix(prefix, ctx.txn.db(), src, meta.version, &lower);
     const std::string upper = PrefixSuccessor(lower);
     uint64_t in_prefix = 0;
     Status s =
@@ -153,7 +160,7 @@ bool CopyCollectionElements(CommandContext& ctx, ValueType type, std::string_vie
   std::string key;
   for (const Element& element : elements) {
     key.clear();
-    AppendElementPrefix(element.prefix, dst, meta.version, &key);
+    AppendElementPrefix(element.prefix, dst_db, dst, meta.version, &key);
     key.append(element.suffix);
     ctx.txn.PutElement(key, element.value);
   }
@@ -203,7 +210,7 @@ void RenameGeneric(CommandContext& ctx, bool nx) {
     return;
   }
   if (IsCollectionType(entry.type) &&
-      !CopyCollectionElements(ctx, entry.type, src, dst, "rename", &entry.payload)) {
+      !CopyCollectionElements(ctx, entry.type, src, ctx.txn.db(), dst, "rename", &entry.payload)) {
     return;
   }
   ctx.txn.Delete(src);
@@ -227,22 +234,21 @@ void Copy(CommandContext& ctx) {
   const std::string& src = ctx.args[1];
   const std::string& dst = ctx.args[2];
   bool replace = false;
+  const int src_db = ctx.txn.db();
+  int dst_db = src_db;
   for (size_t i = 3; i < ctx.args.size(); i++) {
     if (EqualsIgnoreCase(ctx.args[i], "replace")) {
       replace = true;
     } else if (EqualsIgnoreCase(ctx.args[i], "db") && i + 1 < ctx.args.size()) {
-      int64_t db = 0;
-      if (!ParseIntArg(ctx, ctx.args[++i], &db)) return;
-      if (db != 0) {
-        ctx.reply.Error("ERR DB index is out of range");
-        return;
-      }
+      int logical = 0;
+      if (!ParseDbIndex(ctx, ctx.args[++i], errors::kNotInteger, &logical)) return;
+      dst_db = ctx.txn.keyspace()->PhysicalDb(logical);
     } else {
       ctx.reply.Error(errors::kSyntax);
       return;
     }
   }
-  if (src == dst) {
+  if (src == dst && src_db == dst_db) {
     ctx.reply.Error("ERR source and destination objects are the same");
     return;
   }
@@ -257,6 +263,9 @@ void Copy(CommandContext& ctx) {
     ctx.reply.Integer(0);
     return;
   }
+  // The destination's reads and writes go to its database (the source's
+  // were all made above).
+  ctx.txn.set_db(dst_db);
   if (!replace) {
     Entry existing;
     bool exists = false;
@@ -270,12 +279,91 @@ void Copy(CommandContext& ctx) {
       return;
     }
   }
-  if (IsCollectionType(entry.type) &&
-      !CopyCollectionElements(ctx, entry.type, src, dst, "copy", &entry.payload)) {
-    return;
+  if (IsCollectionType(entry.type)) {
+    ctx.txn.set_db(src_db);  // the elements are read from the source's database
+    if (!CopyCollectionElements(ctx, entry.type, src, dst_db, dst, "copy", &entry.payload)) {
+      return;
+    }
+    ctx.txn.set_db(dst_db);
   }
   ctx.txn.Put(dst, entry.type, entry.deadline_ms, entry.payload);
+  ctx.txn.set_db(src_db);
   ctx.reply.Integer(1);
+}
+
+// MOVE key db (Redis 7.0): 1 if key moved from the selected database to db;
+// 0 if key is absent here or exists there. The value keeps its type and
+// deadline; a collection's elements are copied under a new version in the
+// other database (bounded like RENAME) and the old ones are reclaimed by
+// compaction, like after DEL. One stripe (by user key) covers both
+// databases.
+void Move(CommandContext& ctx) {
+  const std::string& key = ctx.args[1];
+  int logical = 0;
+  if (!ParseDbIndex(ctx, ctx.args[2], errors::kNotInteger, &logical)) return;
+  const int src_db = ctx.txn.db();
+  const int dst_db = ctx.txn.keyspace()->PhysicalDb(logical);
+  if (src_db == dst_db) {
+    ctx.reply.Error("ERR source and destination objects are the same");
+    return;
+  }
+  Entry entry;
+  bool found = false;
+  Status s = ctx.txn.Peek(key, &entry, &found);
+  if (s.ok() && found) {
+    Entry existing;
+    bool exists = false;
+    ctx.txn.set_db(dst_db);
+    s = ctx.txn.Peek(key, &existing, &exists);
+    ctx.txn.set_db(src_db);
+    if (s.ok() && exists) found = false;
+  }
+  if (!s.ok()) {
+    ctx.reply.Error("ERR " + s.ToString());
+    return;
+  }
+  if (!found) {
+    ctx.reply.Integer(0);
+    return;
+  }
+  if (IsCollectionType(entry.type) &&
+      !CopyCollectionElements(ctx, entry.type, key, dst_db, key, "move", &entry.payload)) {
+    return;
+  }
+  ctx.txn.Delete(key);
+  ctx.txn.set_db(dst_db);
+  ctx.txn.Put(key, entry.type, entry.deadline_ms, entry.payload);
+  ctx.txn.set_db(src_db);
+  ctx.reply.Integer(1);
+}
+
+// SWAPDB index1 index2 (Redis 7.0): the two databases exchange their
+// contents for every client at once — Keyspace::SwapDatabases rewrites the
+// logical-to-physical map, O(1), with sync. Every WATCH taken before fails
+// its EXEC (Redis fails only watches of keys in the two databases). The
+// dispatcher holds every stripe.
+void SwapDb(CommandContext& ctx) {
+  int a = 0, b = 0;
+  if (!ParseDbIndex(ctx, ctx.args[1], "ERR invalid first DB index", &a) ||
+      !ParseDbIndex(ctx, ctx.args[2], "ERR invalid second DB index", &b)) {
+    return;
+  }
+  if (ctx.in_exec) {
+    // Earlier commands of the transaction are applied before the swap.
+    Status s = ctx.txn.Commit();
+    if (!s.ok()) {
+      ctx.reply.Error("ERR " + s.ToString());
+      return;
+    }
+  }
+  if (a != b) {
+    Status s = ctx.txn.keyspace()->SwapDatabases(a, b);
+    if (!s.ok()) {
+      ctx.reply.Error("ERR " + s.ToString());
+      return;
+    }
+  }
+  ctx.reply.Ok();
 }
 
 // OBJECT ENCODING key: strings as Redis 7.0 would encode them (int, embstr
@@ -342,7 +430,7 @@ void Scan(CommandContext& ctx) {
   if (cursor == 0) {
     it->SeekToFirst();
   } else {
-    std::string target = DataKey(position);
+    std::string target = DataKey(ctx.txn.db(), position);
     target.push_back('\0');  // the first key after the position
     it->Seek(target);
   }
@@ -351,7 +439,7 @@ void Scan(CommandContext& ctx) {
   int64_t examined = 0;
   const int64_t now = ctx.txn.now_ms();
   for (; it->Valid() && examined < count; it->Next(), examined++) {
-    std::string_view user_key = it->key().substr(1);
+    std::string_view user_key = UserKeyOf(ctx, it->key());
     last.assign(user_key);
     ValueType value_type;
     if (!IsLive(it->value(), now, &value_type)) continue;
@@ -379,7 +467,7 @@ void Keys(CommandContext& ctx) {
   std::vector<std::string> found;
   const int64_t now = ctx.txn.now_ms();
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
-    std::string_view user_key = it->key().substr(1);
+    std::string_view user_key = UserKeyOf(ctx, it->key());
     if (!IsLive(it->value(), now)) continue;
     if (!match_all && !GlobMatch(pattern, user_key)) continue;
     found.emplace_back(user_key);
@@ -424,7 +512,7 @@ void RandomKey(CommandContext& ctx) {
       continue;
     }
     if (IsLive(it->value(), now)) {
-      ctx.reply.Bulk(it->key().substr(1));
+      ctx.reply.Bulk(UserKeyOf(ctx, it->key()));
       return;
     }
     it->Next();
@@ -439,7 +527,7 @@ void RandomKey(CommandContext& ctx) {
 
 void DbSize(CommandContext& ctx) {
   uint64_t keys = 0, with_deadline = 0;
-  Status s = ctx.txn.keyspace()->CountKeys(ctx.txn.now_ms(), &keys, &with_deadline);
+  Status s = ctx.txn.keyspace()->CountKeys(ctx.txn.db(), ctx.txn.now_ms(), &keys, &with_deadline);
   if (!s.ok()) {
     ctx.reply.Error("ERR " + s.ToString());
     return;
@@ -448,7 +536,8 @@ void DbSize(CommandContext& ctx) {
 }
 
 // FLUSHDB / FLUSHALL [ASYNC|SYNC]: one atomic write of range deletions
-// (Keyspace::FlushAll), the same work whatever the keyspace holds; ASYNC and
+// (Keyspace::FlushDb for the selected database, Keyspace::FlushAll for
+// every one), the same work whatever the keyspace holds; ASYNC and
 // SYNC both return at once, as the engine reclaims the space in the
 // background either way. The dispatcher holds every stripe.
 void FlushDb(CommandContext& ctx) {
@@ -465,7 +554,8 @@ void FlushDb(CommandContext& ctx) {
       return;
     }
   }
-  Status s = ctx.txn.keyspace()->FlushAll();
+  const bool all = std::string_view(ctx.spec.name) == "flushall";
+  Status s = all ? ctx.txn.keyspace()->FlushAll() : ctx.txn.keyspace()->FlushDb(ctx.txn.db());
   if (!s.ok()) {
     ctx.reply.Error("ERR " + s.ToString());
     return;
@@ -490,6 +580,8 @@ void RegisterKeyCommands(CommandList* list) {
   Add(list, "rename", 3, kCmdWrite, 1, 2, 1, Rename);
   Add(list, "renamenx", 3, kCmdWrite | kCmdFast, 1, 2, 1, RenameNx);
   Add(list, "copy", -3, kCmdWrite, 1, 2, 1, Copy);
+  Add(list, "move", 3, kCmdWrite | kCmdFast, 1, 1, 1, Move);
+  Add(list, "swapdb", 3, kCmdWrite | kCmdKeyspace | kCmdLockAll | kCmdFast, 0, 0, 0, SwapDb);
   Add(list, "scan", -2, kCmdReadOnly | kCmdKeyspace, 0, 0, 0, Scan);
   Add(list, "keys", 2, kCmdReadOnly | kCmdKeyspace | kCmdSlow, 0, 0, 0, Keys);
   Add(list, "randomkey", 1, kCmdReadOnly | kCmdKeyspace, 0, 0, 0, RandomKey);

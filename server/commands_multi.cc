@@ -44,14 +44,15 @@ void Watch(CommandContext& ctx) {
   if (client.watch_txn == nullptr) {
     client.watch_txn =
         ctx.server.keyspace->db()->BeginTransaction(WriteOptions(), TransactionOptions());
+    client.watch_epoch = ctx.server.keyspace->database_epoch();
   }
   Status s = client.watch_txn->SetSnapshot();  // this WATCH's keys count from now
   std::string data_key, raw;
   for (size_t i = 1; i < ctx.args.size() && s.ok(); i++) {
     const std::string& key = ctx.args[i];
-    if (client.watched.count(key) != 0) continue;
     data_key.clear();
-    AppendDataKey(key, &data_key);
+    AppendDataKey(ctx.txn.db(), key, &data_key);
+    if (client.watched.count(data_key) != 0) continue;
     s = client.watch_txn->GetForUpdate(ReadOptions(), data_key, &raw);
     if (s.IsNotFound()) s = Status::OK();
     if (!s.ok()) break;
@@ -59,7 +60,7 @@ void Watch(CommandContext& ctx) {
     bool found = false;
     int64_t deadline = 0;
     if (ctx.txn.Peek(key, &entry, &found).ok() && found) deadline = entry.deadline_ms;
-    client.watched.emplace(key, deadline);
+    client.watched.emplace(data_key, deadline);
   }
   if (s.IsAborted()) {
     // The engine expired the transaction (its conflict tracker outgrew

@@ -69,7 +69,10 @@ TEST_F(CommandsTest, ConnectionCommands) {
   EXPECT_EQ(Run({"ping", "hi"}), Bulk("hi"));
   EXPECT_EQ(Run({"echo", "x y"}), Bulk("x y"));
   EXPECT_EQ(Run({"select", "0"}), kOk);
-  EXPECT_EQ(Run({"select", "1"}), Err("ERR DB index is out of range"));
+  EXPECT_EQ(Run({"select", "15"}), kOk);
+  EXPECT_EQ(Run({"select", "16"}), Err("ERR DB index is out of range"));  // databases 16
+  EXPECT_EQ(Run({"select", "-1"}), Err("ERR DB index is out of range"));
+  EXPECT_EQ(Run({"select", "0"}), kOk);
   EXPECT_EQ(Run({"select", "abc"}), Err("ERR value is not an integer or out of range"));
   EXPECT_EQ(Run({"client", "getname"}), kNil);
   EXPECT_EQ(Run({"client", "setname", "a b"}),
@@ -330,7 +333,7 @@ TEST_F(CommandsTest, SweepRemovesExpiredKeysAndHints) {
   ASSERT_TRUE(SweepExpired(keyspace_.get(), clock_.NowMs(), 1000, &removed).ok());
   EXPECT_EQ(removed, 50u);
   std::string value;
-  EXPECT_TRUE(db_->Get(ReadOptions(), DataKey("gone7"), &value).IsNotFound());
+  EXPECT_TRUE(db_->Get(ReadOptions(), DataKey(0, "gone7"), &value).IsNotFound());
   EXPECT_EQ(Run({"get", "rewritten"}), Bulk("v2"));
   EXPECT_EQ(Run({"ttl", "stays"}), Int(100));
   // Only the live key's hint remains.
@@ -350,9 +353,9 @@ TEST_F(CommandsTest, CompactionFilterDropsExpiredValues) {
   clock_.AdvanceMs(5);
   ASSERT_TRUE(db_->CompactRange(nullptr, nullptr).ok());
   std::string value;
-  EXPECT_TRUE(db_->Get(ReadOptions(), DataKey("short"), &value).IsNotFound())
+  EXPECT_TRUE(db_->Get(ReadOptions(), DataKey(0, "short"), &value).IsNotFound())
       << "the engine did not apply Options::compaction_filter";
-  EXPECT_TRUE(db_->Get(ReadOptions(), DataKey("long"), &value).ok());
+  EXPECT_TRUE(db_->Get(ReadOptions(), DataKey(0, "long"), &value).ok());
   EXPECT_GE(filter_->removed(), 1u);
 }
 
@@ -462,7 +465,8 @@ TEST_F(CommandsTest, FlushAllIsOneWriteWhateverTheKeyspaceHolds) {
     const uint64_t tombstones = RangeTombstones(db_.get());
     EXPECT_EQ(Run({"flushall", n == 10 ? "sync" : "async"}), kOk);
     EXPECT_EQ(keyspace_->write_generation(), writes + 1);
-    EXPECT_EQ(RangeTombstones(db_.get()), tombstones + std::size(kKeyspacePrefixes));
+    // One per prefix, in each case (database 0, the others).
+    EXPECT_EQ(RangeTombstones(db_.get()), tombstones + 2 * std::size(kKeyspacePrefixes));
     EXPECT_TRUE(keyspace_->TakeReclaimRequest());
     EXPECT_FALSE(keyspace_->TakeReclaimRequest());
     EXPECT_EQ(Run({"dbsize"}), Int(0));

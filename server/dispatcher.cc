@@ -45,6 +45,8 @@ void RunHandler(ServerContext& server, ClientState& client, const CommandSpec& s
                 const std::vector<std::string>& args, Reply& reply, Txn& txn, bool in_exec,
                 int64_t start_us) {
   const uint64_t errors_before = reply.errors();
+  // The client's database, as SELECT (perhaps earlier in this EXEC) left it.
+  txn.set_db(server.keyspace->PhysicalDb(client.db.load(std::memory_order_relaxed)));
   CommandContext ctx{server, client, spec, args, reply, txn, in_exec};
   spec.handler(ctx);
   const bool failed = reply.errors() != errors_before;
@@ -247,12 +249,19 @@ void ExecuteTransaction(ServerContext& server, ClientState& client, Reply& reply
     if (spec->flags & (kCmdKeyspace | kCmdLockAll)) lock_all = true;
     CollectKeys(*spec, args, &keys);
   }
-  for (const auto& [key, deadline] : client.watched) keys.push_back(key);
+  // The watched keys' stripes: by user key, whatever the database.
+  for (const auto& [data_key, deadline] : client.watched) {
+    char prefix = 0;
+    int db = 0;
+    std::string_view user_key;
+    if (DecodeDbKeyPrefix(data_key, &prefix, &db, &user_key)) keys.push_back(user_key);
+  }
   KeyLocks::Guard guard =
       lock_all ? server.keyspace->locks().LockAll() : server.keyspace->locks().Lock(keys);
 
   const int64_t now = server.keyspace->clock()->NowMs();
-  bool changed = false;
+  // A SWAPDB since the first WATCH changed what every watched name means.
+  bool changed = !client.watched.empty() && client.watch_epoch != server.keyspace->database_epoch();
   for (const auto& [key, deadline] : client.watched) {
     if (IsExpired(deadline, now)) changed = true;
   }

@@ -17,13 +17,14 @@ namespace {
 struct StaleVersionCache {
   uint64_t filter_id = 0;
   char prefix = 0;
+  int db = 0;
   std::string user_key;
   uint64_t version = 0;
   bool valid = false;
 
   bool Matches(uint64_t id, const ElementKey& element) const {
-    return valid && filter_id == id && element.prefix == prefix && element.version == version &&
-           element.user_key == user_key;
+    return valid && filter_id == id && element.prefix == prefix && element.db == db &&
+           element.version == version && element.user_key == user_key;
   }
 };
 
@@ -39,9 +40,13 @@ ExpiryFilter::ExpiryFilter(const Clock* clock)
 CompactionFilter::Decision ExpiryFilter::Filter(int /*level*/, std::string_view key,
                                                 std::string_view value) const {
   if (key.empty()) return Decision::kKeep;
+  char prefix = 0;
+  int db = 0;
+  std::string_view rest;
+  if (!DecodeDbKeyPrefix(key, &prefix, &db, &rest)) return Decision::kKeep;
   ValueType element_type;
-  if (ElementPrefixType(key[0], &element_type)) return FilterElement(element_type, key);
-  if (key[0] != kDataPrefix) return Decision::kKeep;
+  if (ElementPrefixType(prefix, &element_type)) return FilterElement(element_type, key);
+  if (prefix != kDataPrefix) return Decision::kKeep;
   DecodedValue decoded;
   if (!DecodeValue(value, &decoded)) return Decision::kKeep;
   if (!IsExpired(decoded.deadline_ms, clock_->NowMs())) return Decision::kKeep;
@@ -56,7 +61,7 @@ CompactionFilter::Decision ExpiryFilter::FilterElement(ValueType type, std::stri
     DB* db = db_.load(std::memory_order_acquire);
     if (db == nullptr) return Decision::kKeep;
     std::string meta_key;
-    AppendDataKey(element.user_key, &meta_key);
+    AppendDataKey(element.db, element.user_key, &meta_key);
     // (a) The latest metadata: a live version is kept without more reads.
     std::string stored;
     Status s = db->Get(ReadOptions(), meta_key, &stored);
@@ -78,6 +83,7 @@ CompactionFilter::Decision ExpiryFilter::FilterElement(ValueType type, std::stri
     }
     t_stale.filter_id = id_;
     t_stale.prefix = element.prefix;
+    t_stale.db = element.db;
     t_stale.user_key.assign(element.user_key);
     t_stale.version = element.version;
     t_stale.valid = true;

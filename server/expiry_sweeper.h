@@ -1,5 +1,6 @@
-// The background expiry sweep: reads the expiry hints ('x' keys, ordered by
-// deadline) that are due, and deletes each hinted key whose stored value has
+// The background expiry sweep: reads the expiry hints ('x' keys of database
+// 0 and 'X' keys of the others, ordered by deadline in each database) that
+// are due, and deletes each hinted key whose stored value has
 // in fact expired, together with the hint. A hint whose key was since
 // overwritten, persisted or given a later deadline is just dropped (the new
 // deadline, if any, has its own hint). Each slice handles at most max_keys

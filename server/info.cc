@@ -226,12 +226,18 @@ void ErrorStatsSection(ServerContext& server, std::string* out) {
 
 void KeyspaceSection(ServerContext& server, std::string* out) {
   Section s(out, "Keyspace");
-  uint64_t keys = 0, with_deadline = 0;
-  if (!server.keyspace->CountKeys(server.keyspace->clock()->NowMs(), &keys, &with_deadline).ok() ||
-      keys == 0)
-    return;
-  s.Field("db0", "keys=" + std::to_string(keys) + ",expires=" + std::to_string(with_deadline) +
-                     ",avg_ttl=0");
+  Keyspace& keyspace = *server.keyspace;
+  const int64_t databases = server.config->Int(Setting::kDatabases);
+  const int64_t now = keyspace.clock()->NowMs();
+  for (int db = 0; db < databases && db < kMaxDatabases; db++) {
+    uint64_t keys = 0, with_deadline = 0;
+    if (!keyspace.CountKeys(keyspace.PhysicalDb(db), now, &keys, &with_deadline).ok() ||
+        keys == 0) {
+      continue;
+    }
+    s.Field("db" + std::to_string(db), "keys=" + std::to_string(keys) + ",expires=" +
+                                           std::to_string(with_deadline) + ",avg_ttl=0");
+  }
 }
 
 void LsmkvSection(ServerContext& server, std::string* out) {

@@ -31,8 +31,55 @@ Status DecodeEntry(std::string_view stored, Entry* out, int64_t now_ms, bool* fo
 
 }  // namespace
 
+// The engine key holding the logical -> physical database map.
+const char kDatabaseMapKey[] = "mdb-map";
+
 Keyspace::Keyspace(DB* db, const Clock* clock, DurableView* durable)
-    : db_(db), clock_(clock), durable_(durable) {}
+    : db_(db), clock_(clock), durable_(durable) {
+  for (int i = 0; i < kMaxDatabases; i++) {
+    db_map_[i].store(static_cast<uint8_t>(i), std::memory_order_relaxed);
+  }
+}
+
+Status Keyspace::LoadDatabaseMap() {
+  MutexLock lock(&db_map_mu_);
+  std::string stored;
+  Status s = db_->Get(ReadOptions(), kDatabaseMapKey, &stored);
+  if (s.IsNotFound()) return Status::OK();
+  if (!s.ok()) return s;
+  // A permutation of 0 .. kMaxDatabases - 1, one byte per logical database.
+  std::array<bool, kMaxDatabases> seen{};
+  if (stored.size() != kMaxDatabases) return Status::Corruption("lsmkv-server: bad database map");
+  for (int i = 0; i < kMaxDatabases; i++) {
+    const uint8_t physical = static_cast<uint8_t>(stored[i]);
+    if (seen[physical]) return Status::Corruption("lsmkv-server: bad database map");
+    seen[physical] = true;
+  }
+  for (int i = 0; i < kMaxDatabases; i++) {
+    db_map_[i].store(static_cast<uint8_t>(stored[i]), std::memory_order_release);
+  }
+  return Status::OK();
+}
+
+Status Keyspace::SwapDatabases(int a, int b) {
+  MutexLock lock(&db_map_mu_);
+  std::string map(kMaxDatabases, '\0');
+  for (int i = 0; i < kMaxDatabases; i++) {
+    map[i] = static_cast<char>(db_map_[i].load(std::memory_order_relaxed));
+  }
+  std::swap(map[a], map[b]);
+  WriteBatch batch;
+  batch.Put(kDatabaseMapKey, map);
+  WriteOptions options;
+  options.sync = true;  // SWAPDB is acknowledged only once it survives a crash
+  Status s = db_->Write(options, &batch);
+  if (!s.ok()) return s;
+  generation_.fetch_add(1, std::memory_order_acq_rel);
+  db_map_[a].store(static_cast<uint8_t>(map[a]), std::memory_order_release);
+  db_map_[b].store(static_cast<uint8_t>(map[b]), std::memory_order_release);
+  database_epoch_.fetch_add(1, std::memory_order_acq_rel);
+  return Status::OK();
+}
 
 Keyspace::~Keyspace() {
   if (durable_ != nullptr) durable_->Clear();
@@ -50,10 +97,10 @@ thread_local std::string t_read_buffer;
 
 size_t Keyspace::TEST_ReadBufferCapacity() { return t_read_buffer.capacity(); }
 
-Status Keyspace::Read(std::string_view user_key, int64_t now_ms, Entry* out, bool* found) {
+Status Keyspace::Read(int db, std::string_view user_key, int64_t now_ms, Entry* out, bool* found) {
   thread_local std::string key;
   key.clear();
-  AppendDataKey(user_key, &key);
+  AppendDataKey(db, user_key, &key);
   *found = false;
   Status s = db_->Get(ReadOptions(), key, &t_read_buffer);
   if (s.ok()) s = DecodeEntry(t_read_buffer, out, now_ms, found);
@@ -124,13 +171,26 @@ constexpr uint64_t kVersionBlock = uint64_t{1} << 32;
 }  // namespace
 
 Status Keyspace::FlushAll() {
-  // One range deletion per keyspace prefix, all in one batch: atomic, and
-  // O(1) whatever the number of keys. The ranges are [p, p+1): every key
-  // whose first byte is p, nothing else ('m' keys are never in one).
+  // One range deletion per keyspace prefix and case, all in one batch:
+  // atomic, and O(1) whatever the number of keys. The ranges are [p, p+1):
+  // every key whose first byte is p (database 0) or its upper case (the
+  // others), nothing else ('m' keys are never in one).
   WriteBatch batch;
   for (const char prefix : kKeyspacePrefixes) {
-    const std::string begin(1, prefix);
-    const std::string end(1, static_cast<char>(prefix + 1));
+    for (const char p : {prefix, static_cast<char>(prefix - 'a' + 'A')}) {
+      batch.DeleteRange(std::string(1, p), std::string(1, static_cast<char>(p + 1)));
+    }
+  }
+  Status s = Apply(&batch);
+  if (s.ok()) reclaim_requested_.store(true, std::memory_order_release);
+  return s;
+}
+
+Status Keyspace::FlushDb(int db) {
+  WriteBatch batch;
+  std::string begin, end;
+  for (const char prefix : kKeyspacePrefixes) {
+    DatabaseRange(prefix, db, &begin, &end);
     batch.DeleteRange(begin, end);
   }
   Status s = Apply(&batch);
@@ -173,17 +233,20 @@ Status Keyspace::NewCollectionVersion(uint64_t* version) {
   return Status::OK();
 }
 
-Status Keyspace::CountKeys(int64_t now_ms, uint64_t* keys, uint64_t* with_deadline) {
+Status Keyspace::CountKeys(int db, int64_t now_ms, uint64_t* keys, uint64_t* with_deadline) {
   MutexLock lock(&count_mu_);
   const uint64_t generation = write_generation();
-  if (count_valid_ && count_generation_ == generation && now_ms < count_valid_until_ms_) {
-    *keys = count_keys_;
-    *with_deadline = count_with_deadline_;
+  KeyCount& count = counts_[db];
+  if (count.valid && count.generation == generation && now_ms < count.valid_until_ms) {
+    *keys = count.keys;
+    *with_deadline = count.with_deadline;
     return Status::OK();
   }
   ReadOptions read_options;
-  read_options.lower_bound = std::string(1, kDataPrefix);
-  read_options.upper_bound = std::string(1, static_cast<char>(kDataPrefix + 1));
+  std::string lower, upper;
+  DatabaseRange(kDataPrefix, db, &lower, &upper);
+  read_options.lower_bound = std::move(lower);
+  read_options.upper_bound = std::move(upper);
   read_options.fill_cache = false;
   std::unique_ptr<Iterator> it = db_->NewIterator(read_options);
   uint64_t live = 0;
@@ -201,11 +264,11 @@ Status Keyspace::CountKeys(int64_t now_ms, uint64_t* keys, uint64_t* with_deadli
   }
   Status s = it->status();
   if (!s.ok()) return s;
-  count_valid_ = true;
-  count_generation_ = generation;
-  count_valid_until_ms_ = valid_until;
-  count_keys_ = live;
-  count_with_deadline_ = deadlines;
+  count.valid = true;
+  count.generation = generation;
+  count.valid_until_ms = valid_until;
+  count.keys = live;
+  count.with_deadline = deadlines;
   *keys = live;
   *with_deadline = deadlines;
   return Status::OK();
@@ -216,7 +279,9 @@ Txn::Txn(Keyspace* keyspace, int64_t now_ms, bool overlay)
 
 Status Txn::Peek(std::string_view user_key, Entry* out, bool* found) {
   if (use_overlay_ && !overlay_.empty()) {
-    auto it = overlay_.find(user_key);
+    scratch_key_.clear();
+    AppendDataKey(db_, user_key, &scratch_key_);
+    auto it = overlay_.find(scratch_key_);
     if (it != overlay_.end()) {
       if (!it->second.has_value()) {
         *found = false;
@@ -225,7 +290,7 @@ Status Txn::Peek(std::string_view user_key, Entry* out, bool* found) {
       return DecodeEntry(*it->second, out, now_ms_, found);
     }
   }
-  return keyspace_->Read(user_key, now_ms_, out, found);
+  return keyspace_->Read(db_, user_key, now_ms_, out, found);
 }
 
 Status Txn::Get(std::string_view user_key, Entry* out, bool* found) {
@@ -239,39 +304,39 @@ Status Txn::Get(std::string_view user_key, Entry* out, bool* found) {
 
 void Txn::Put(std::string_view user_key, ValueType type, int64_t deadline_ms,
               std::string_view payload) {
-  pending_bytes_ += 1 + user_key.size() + kMaxValueHeader + payload.size();
+  pending_bytes_ += 2 + user_key.size() + kMaxValueHeader + payload.size();
+  scratch_key_.clear();
+  AppendDataKey(db_, user_key, &scratch_key_);
   if (use_overlay_) {
-    auto it = overlay_.find(user_key);
-    if (it == overlay_.end()) it = overlay_.emplace(std::string(user_key), std::nullopt).first;
+    auto it = overlay_.find(scratch_key_);
+    if (it == overlay_.end()) it = overlay_.emplace(scratch_key_, std::nullopt).first;
     std::optional<std::string>& slot = it->second;
     if (!slot) slot.emplace();
     slot->clear();  // keeps its capacity: rewriting a hot key allocates nothing
     EncodeValue(type, deadline_ms, payload, &*slot);
   } else {
-    scratch_key_.clear();
-    AppendDataKey(user_key, &scratch_key_);
     scratch_value_.clear();
     EncodeValue(type, deadline_ms, payload, &scratch_value_);
     batch_.Put(scratch_key_, scratch_value_);
   }
   if (deadline_ms > 0) {
-    batch_.Put(ExpiryHintKey(deadline_ms, user_key), std::string_view());
+    batch_.Put(ExpiryHintKey(deadline_ms, db_, user_key), std::string_view());
     pending_bytes_ += kExpiryHintOverhead + user_key.size();
   }
 }
 
 void Txn::Delete(std::string_view user_key) {
-  pending_bytes_ += 1 + user_key.size();
+  pending_bytes_ += 2 + user_key.size();
+  scratch_key_.clear();
+  AppendDataKey(db_, user_key, &scratch_key_);
   if (use_overlay_) {
-    auto it = overlay_.find(user_key);
+    auto it = overlay_.find(scratch_key_);
     if (it == overlay_.end()) {
-      overlay_.emplace(std::string(user_key), std::nullopt);
+      overlay_.emplace(scratch_key_, std::nullopt);
     } else {
       it->second.reset();
     }
   } else {
-    scratch_key_.clear();
-    AppendDataKey(user_key, &scratch_key_);
     batch_.Delete(scratch_key_);
   }
 }
@@ -379,12 +444,10 @@ Status Txn::Commit() {
     std::sort(entries.begin(), entries.end(),
               [](const auto* a, const auto* b) { return a->first < b->first; });
     for (const auto* entry : entries) {
-      scratch_key_.clear();
-      AppendDataKey(entry->first, &scratch_key_);
       if (entry->second.has_value()) {
-        batch_.Put(scratch_key_, *entry->second);
+        batch_.Put(entry->first, *entry->second);
       } else {
-        batch_.Delete(scratch_key_);
+        batch_.Delete(entry->first);
       }
     }
   }

@@ -1,5 +1,10 @@
-// Keyspace: the Redis keyspace (database 0) on an lsmkv DB, and Txn, the
+// Keyspace: the Redis keyspace (every database) on an lsmkv DB, and Txn, the
 // unit in which commands read and change it.
+//
+// Databases: a client selects a *logical* database (SELECT); the keys carry
+// a *physical* one (value_codec.h, DbKeyPrefix). The map between them is
+// the identity until SWAPDB exchanges two entries; it is stored (the 'm'
+// key "db-map") and read by LoadDatabaseMap.
 //
 // A command runs in one Txn: it reads keys (expired values read as absent),
 // buffers its writes in one WriteBatch, and Commit applies them atomically
@@ -16,6 +21,7 @@
 #ifndef LSMKV_SERVER_KEYSPACE_H_
 #define LSMKV_SERVER_KEYSPACE_H_
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <functional>
@@ -65,12 +71,28 @@ class Keyspace {
   void set_fsync_policy(FsyncPolicy policy) { policy_.store(policy, std::memory_order_relaxed); }
   FsyncPolicy fsync_policy() const { return policy_.load(std::memory_order_relaxed); }
 
-  // Reads user_key as of now_ms. *found is false if it is absent or expired.
+  // Reads the stored database map (the identity if none was stored). Called
+  // once after construction, before any command. Errors: the engine's, or
+  // Corruption for an undecodable map.
+  Status LoadDatabaseMap();
+  // The physical database of logical database db. REQUIRES: 0 <= db <
+  // kMaxDatabases.
+  int PhysicalDb(int db) const { return db_map_[db].load(std::memory_order_acquire); }
+  // SWAPDB: exchanges the physical databases of logical a and b, stored
+  // with sync before it takes effect. Errors: the engine's (nothing
+  // changes). REQUIRES: all stripes held (KeyLocks::LockAll).
+  Status SwapDatabases(int a, int b) EXCLUDES(db_map_mu_);
+  // Bumped by every SWAPDB: a WATCH taken before one fails its EXEC (the
+  // engine's conflict check sees no key written: only the map changed).
+  uint64_t database_epoch() const { return database_epoch_.load(std::memory_order_acquire); }
+
+  // Reads user_key of physical database db as of now_ms. *found is false if
+  // it is absent or expired.
   // Errors: the engine's (Corruption, IOError), or Corruption if the stored
   // value is not a valid encoding.
   // The calling thread's read buffer is kept for its next read only up to
   // 1 MiB; a larger value's buffer is released after the read.
-  Status Read(std::string_view user_key, int64_t now_ms, Entry* out, bool* found);
+  Status Read(int db, std::string_view user_key, int64_t now_ms, Entry* out, bool* found);
   // For tests: the capacity of the calling thread's read buffer.
   static size_t TEST_ReadBufferCapacity();
 
@@ -109,6 +131,9 @@ class Keyspace {
   // deletions are still live (nothing is deleted then).
   // REQUIRES: all stripes held (KeyLocks::LockAll).
   Status FlushAll();
+  // Like FlushAll, for the keys of physical database db only (one range
+  // deletion per prefix of that database).
+  Status FlushDb(int db);
 
   // True once after each successful FlushAll (then false until the next):
   // the background worker then flushes the memtable (DB::Flush) so that the
@@ -127,9 +152,11 @@ class Keyspace {
   // Errors: the engine's, from reading or writing the floor.
   Status NewCollectionVersion(uint64_t* version) EXCLUDES(version_mu_);
 
-  // Live keys and keys with a deadline, from a full scan; cached while no
-  // write happened and no counted deadline has passed.
-  Status CountKeys(int64_t now_ms, uint64_t* keys, uint64_t* with_deadline) EXCLUDES(count_mu_);
+  // Live keys and keys with a deadline in physical database db, from a
+  // full scan of its data keys; cached while no write happened and no
+  // counted deadline has passed.
+  Status CountKeys(int db, int64_t now_ms, uint64_t* keys, uint64_t* with_deadline)
+      EXCLUDES(count_mu_);
 
   // Bumped by every applied write (cache invalidation, INFO).
   uint64_t write_generation() const { return generation_.load(std::memory_order_acquire); }
@@ -159,14 +186,24 @@ class Keyspace {
   // The DB's live table files when that view was made ("lsmkv.live-files").
   std::string durable_files_ GUARDED_BY(sync_mu_);
 
-  // CountKeys' cache; held during the scan, so concurrent DBSIZE/INFO
-  // callers wait for one scan instead of each running their own.
+  // CountKeys' cache, per physical database; held during the scan, so
+  // concurrent DBSIZE/INFO callers wait for one scan instead of each running
+  // their own.
+  struct KeyCount {
+    bool valid = false;
+    uint64_t generation = 0;
+    int64_t valid_until_ms = 0;  // earliest counted deadline
+    uint64_t keys = 0;
+    uint64_t with_deadline = 0;
+  };
   Mutex count_mu_;
-  bool count_valid_ GUARDED_BY(count_mu_) = false;
-  uint64_t count_generation_ GUARDED_BY(count_mu_) = 0;
-  int64_t count_valid_until_ms_ GUARDED_BY(count_mu_) = 0;  // earliest counted deadline
-  uint64_t count_keys_ GUARDED_BY(count_mu_) = 0;
-  uint64_t count_with_deadline_ GUARDED_BY(count_mu_) = 0;
+  std::array<KeyCount, kMaxDatabases> counts_ GUARDED_BY(count_mu_);
+
+  // Logical -> physical database (PhysicalDb). Written under db_map_mu_
+  // (and every key stripe, SwapDatabases' caller), read without it.
+  Mutex db_map_mu_;
+  std::array<std::atomic<uint8_t>, kMaxDatabases> db_map_;
+  std::atomic<uint64_t> database_epoch_{0};
 
   Mutex version_mu_;
   uint64_t next_version_ GUARDED_BY(version_mu_) = 0;
@@ -188,6 +225,12 @@ class Txn {
   Txn(Keyspace* keyspace, int64_t now_ms, bool overlay = false);
 
   int64_t now_ms() const { return now_ms_; }
+  // The physical database the Txn's Get/Peek/Put/Delete work on (0 until
+  // set): the dispatcher sets it for each command from the client's
+  // selected database (Keyspace::PhysicalDb). MOVE and COPY ... DB switch
+  // it for their destination.
+  int db() const { return db_; }
+  void set_db(int db) { db_ = db; }
   // A pipeline batch advances the clock for each command it runs.
   void set_now_ms(int64_t now_ms) { now_ms_ = now_ms; }
   Keyspace* keyspace() { return keyspace_; }
@@ -237,10 +280,12 @@ class Txn {
 
   Keyspace* keyspace_;
   int64_t now_ms_;
+  int db_ = 0;
   bool use_overlay_;
   size_t pending_bytes_ = 0;
   WriteBatch batch_;  // direct writes (no overlay) and expiry hints
-  // Overlay mode: encoded value per user key, or nullopt for deleted.
+  // Overlay mode: encoded value per data key (AppendDataKey: database and
+  // user key), or nullopt for deleted.
   using OverlayMap =
       std::unordered_map<std::string, std::optional<std::string>, KeyHash, std::equal_to<>>;
   OverlayMap overlay_;

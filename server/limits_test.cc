@@ -73,11 +73,11 @@ TEST(KeyspaceMemoryTest, LargeReadBufferIsReleased) {
   }
   Entry out;
   bool found = false;
-  ASSERT_TRUE(keyspace.Read("big", clock.NowMs(), &out, &found).ok());
+  ASSERT_TRUE(keyspace.Read(0, "big", clock.NowMs(), &out, &found).ok());
   ASSERT_TRUE(found);
   EXPECT_EQ(size_t{8} << 20, out.payload.size());
   EXPECT_LE(Keyspace::TEST_ReadBufferCapacity(), size_t{1} << 20);
-  ASSERT_TRUE(keyspace.Read("small", clock.NowMs(), &out, &found).ok());
+  ASSERT_TRUE(keyspace.Read(0, "small", clock.NowMs(), &out, &found).ok());
   EXPECT_TRUE(found);
   EXPECT_EQ("s", out.payload);
   EXPECT_TRUE(db->Close().ok());

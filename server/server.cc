@@ -126,6 +126,8 @@ Status Server::Open() {
   expiry_filter_->AttachDb(db_.get());
   // The keyspace publishes the durable state the filter decides by.
   keyspace_ = std::make_unique<Keyspace>(db_.get(), clock_, expiry_filter_->durable_view());
+  s = keyspace_->LoadDatabaseMap();
+  if (!s.ok()) return s;
   keyspace_->set_fsync_policy(PolicyFromConfig(config_->Int(Setting::kAppendfsync)));
 
   context_.config = config_;

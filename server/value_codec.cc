@@ -1,5 +1,7 @@
 #include "server/value_codec.h"
 
+#include "util/check.h"
+
 namespace lsmkv::server {
 
 namespace {
@@ -67,35 +69,76 @@ std::string PrefixSuccessor(std::string prefix) {
   return prefix;
 }
 
-void AppendDataKey(std::string_view user_key, std::string* out) {
-  out->reserve(out->size() + 1 + user_key.size());
-  out->push_back(kDataPrefix);
+void AppendDbKeyPrefix(char prefix, int db, std::string* out) {
+  DCHECK(db >= 0 && db < kMaxDatabases);
+  if (db == 0) {
+    out->push_back(prefix);
+    return;
+  }
+  out->push_back(static_cast<char>(prefix - 'a' + 'A'));
+  out->push_back(static_cast<char>(db));
+}
+
+bool DecodeDbKeyPrefix(std::string_view key, char* prefix, int* db, std::string_view* rest) {
+  if (key.empty()) return false;
+  const char first = key[0];
+  for (const char p : kKeyspacePrefixes) {
+    if (first == p) {
+      *prefix = p;
+      *db = 0;
+      *rest = key.substr(1);
+      return true;
+    }
+    if (first == static_cast<char>(p - 'a' + 'A')) {
+      if (key.size() < 2 || key[1] == 0) return false;
+      *prefix = p;
+      *db = static_cast<uint8_t>(key[1]);
+      *rest = key.substr(2);
+      return true;
+    }
+  }
+  return false;
+}
+
+void DatabaseRange(char prefix, int db, std::string* begin, std::string* end) {
+  begin->clear();
+  AppendDbKeyPrefix(prefix, db, begin);
+  *end = PrefixSuccessor(*begin);
+}
+
+void AppendDataKey(int db, std::string_view user_key, std::string* out) {
+  out->reserve(out->size() + 2 + user_key.size());
+  AppendDbKeyPrefix(kDataPrefix, db, out);
   out->append(user_key);
 }
 
-std::string DataKey(std::string_view user_key) {
+std::string DataKey(int db, std::string_view user_key) {
   std::string key;
-  AppendDataKey(user_key, &key);
+  AppendDataKey(db, user_key, &key);
   return key;
 }
 
-std::string ExpiryHintKey(int64_t deadline_ms, std::string_view user_key) {
+std::string ExpiryHintKey(int64_t deadline_ms, int db, std::string_view user_key) {
   std::string key;
   key.reserve(kExpiryHintOverhead + user_key.size());
-  key.push_back(kExpiryHintPrefix);
+  AppendDbKeyPrefix(kExpiryHintPrefix, db, &key);
   const uint64_t d = static_cast<uint64_t>(deadline_ms);
   for (int i = 7; i >= 0; i--) key.push_back(static_cast<char>((d >> (8 * i)) & 0xff));
   key.append(user_key);
   return key;
 }
 
-bool DecodeExpiryHintKey(std::string_view key, int64_t* deadline_ms, std::string_view* user_key) {
-  if (key.size() < kExpiryHintOverhead || key[0] != kExpiryHintPrefix) return false;
+bool DecodeExpiryHintKey(std::string_view key, int64_t* deadline_ms, int* db,
+                         std::string_view* user_key) {
+  char prefix = 0;
+  std::string_view rest;
+  if (!DecodeDbKeyPrefix(key, &prefix, db, &rest) || prefix != kExpiryHintPrefix) return false;
+  if (rest.size() < 8) return false;
   uint64_t d = 0;
-  for (int i = 0; i < 8; i++) d = (d << 8) | static_cast<uint8_t>(key[1 + i]);
+  for (int i = 0; i < 8; i++) d = (d << 8) | static_cast<uint8_t>(rest[i]);
   if (d > static_cast<uint64_t>(INT64_MAX)) return false;
   *deadline_ms = static_cast<int64_t>(d);
-  *user_key = key.substr(kExpiryHintOverhead);
+  *user_key = rest.substr(8);
   return true;
 }
 

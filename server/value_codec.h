@@ -54,10 +54,31 @@ inline constexpr char kMetaPrefix = 'm';
 inline constexpr char kKeyspacePrefixes[] = {
     kHashFieldPrefix, kZSetScorePrefix,  kDataPrefix,      kListElementPrefix,
     kSetMemberPrefix, kExpiryHintPrefix, kZSetMemberPrefix};
+// Database 0's keys start with these prefixes; databases 1 and up with their
+// upper-case form and one database byte (AppendDbKeyPrefix).
+
+// Databases (SELECT): physical numbers 0 .. kMaxDatabases - 1. Database 0
+// keeps the v1 layout ('k' user-key ...); database d > 0 writes every key of
+// prefix p as toupper(p) d ... (docs/format/redis.md, "Databases").
+inline constexpr int kMaxDatabases = 256;
+// Appends the head of a key of prefix p (a kKeyspacePrefixes member) in
+// database db: p, or toupper(p) and the byte db. REQUIRES: 0 <= db <
+// kMaxDatabases.
+void AppendDbKeyPrefix(char prefix, int db, std::string* out);
+// Bytes AppendDbKeyPrefix writes for db.
+inline size_t DbKeyPrefixSize(int db) { return db == 0 ? 1 : 2; }
+// Splits the head off key: *prefix is the lower-case prefix, *db the
+// database, *rest what follows. False if key does not start with a keyspace
+// prefix (either case) or a database byte is missing or 0.
+[[nodiscard]] bool DecodeDbKeyPrefix(std::string_view key, char* prefix, int* db,
+                                     std::string_view* rest);
+// [*begin, *end): every key of prefix p in database db, nothing else.
+void DatabaseRange(char prefix, int db, std::string* begin, std::string* end);
 // Bytes an encoded value adds to its payload, at most.
 inline constexpr size_t kMaxValueHeader = 9;
-// Bytes an expiry hint key adds to its user key.
-inline constexpr size_t kExpiryHintOverhead = 9;
+// Bytes an expiry hint key adds to its user key (at most: one more than
+// database 0's).
+inline constexpr size_t kExpiryHintOverhead = 10;
 
 struct DecodedValue {
   ValueType type = ValueType::kString;
@@ -83,14 +104,17 @@ inline bool IsExpired(int64_t deadline_ms, int64_t now_ms) {
 // prefix is empty or all 0xff).
 std::string PrefixSuccessor(std::string prefix);
 
-// 'k' + user_key.
-std::string DataKey(std::string_view user_key);
-void AppendDataKey(std::string_view user_key, std::string* out);
+// The data key of user_key in database db: 'k' user_key (db 0) or
+// 'K' db user_key.
+std::string DataKey(int db, std::string_view user_key);
+void AppendDataKey(int db, std::string_view user_key, std::string* out);
 
-// 'x' + big-endian deadline + user_key; sorts by deadline.
-std::string ExpiryHintKey(int64_t deadline_ms, std::string_view user_key);
-// Splits a hint key; false if key is not one.
-[[nodiscard]] bool DecodeExpiryHintKey(std::string_view key, int64_t* deadline_ms,
+// The expiry hint of user_key in db: 'x' + big-endian deadline + user_key
+// (db 0) or 'X' db + deadline + user_key: a database's hints are one range
+// (FLUSHDB) and sort by deadline.
+std::string ExpiryHintKey(int64_t deadline_ms, int db, std::string_view user_key);
+// Splits a hint key of either form; false if key is not one.
+[[nodiscard]] bool DecodeExpiryHintKey(std::string_view key, int64_t* deadline_ms, int* db,
                                        std::string_view* user_key);
 
 }  // namespace lsmkv::server

@@ -38,18 +38,63 @@ TEST(ValueCodecTest, RejectsDamage) {
 }
 
 TEST(ValueCodecTest, KeysAndHints) {
-  EXPECT_EQ(DataKey("abc"), "kabc");
-  const std::string early = ExpiryHintKey(1000, "zzz");
-  const std::string late = ExpiryHintKey(2000, "aaa");
-  EXPECT_LT(early, late);  // hints sort by deadline first
-  EXPECT_LT(ExpiryHintKey(255, "k"), ExpiryHintKey(256, "k"));
+  EXPECT_EQ(DataKey(0, "abc"), "kabc");  // database 0: the v1 layout
+  EXPECT_EQ(DataKey(1, "abc"), std::string("K\x01"
+                                           "abc",
+                                           5));
+  EXPECT_EQ(DataKey(255, ""), std::string("K\xff", 2));
+  for (int db : {0, 1, 7, 255}) {
+    SCOPED_TRACE(db);
+    const std::string early = ExpiryHintKey(1000, db, "zzz");
+    const std::string late = ExpiryHintKey(2000, db, "aaa");
+    EXPECT_LT(early, late);  // a database's hints sort by deadline first
+    EXPECT_LT(ExpiryHintKey(255, db, "k"), ExpiryHintKey(256, db, "k"));
+    int64_t deadline = 0;
+    int decoded_db = -1;
+    std::string_view key;
+    ASSERT_TRUE(DecodeExpiryHintKey(late, &deadline, &decoded_db, &key));
+    EXPECT_EQ(deadline, 2000);
+    EXPECT_EQ(decoded_db, db);
+    EXPECT_EQ(key, "aaa");
+    // Every key of a database falls in its range, and no other database's.
+    for (char prefix : kKeyspacePrefixes) {
+      std::string begin, end;
+      DatabaseRange(prefix, db, &begin, &end);
+      std::string head;
+      AppendDbKeyPrefix(prefix, db, &head);
+      EXPECT_EQ(head.size(), DbKeyPrefixSize(db));
+      EXPECT_LE(begin, head + "anything");
+      EXPECT_LT(head + "\xff\xff", end);
+      for (int other : {0, 1, 7, 255}) {
+        if (other == db) continue;
+        std::string other_head;
+        AppendDbKeyPrefix(prefix, other, &other_head);
+        const std::string other_key = other_head + "x";
+        EXPECT_TRUE(other_key < begin || other_key >= end) << other;
+      }
+      char decoded_prefix = 0;
+      std::string_view rest;
+      ASSERT_TRUE(DecodeDbKeyPrefix(head + "rest", &decoded_prefix, &decoded_db, &rest));
+      EXPECT_EQ(decoded_prefix, prefix);
+      EXPECT_EQ(decoded_db, db);
+      EXPECT_EQ(rest, "rest");
+    }
+  }
   int64_t deadline = 0;
+  int db = 0;
   std::string_view key;
-  ASSERT_TRUE(DecodeExpiryHintKey(late, &deadline, &key));
-  EXPECT_EQ(deadline, 2000);
-  EXPECT_EQ(key, "aaa");
-  EXPECT_FALSE(DecodeExpiryHintKey("kabc", &deadline, &key));
-  EXPECT_FALSE(DecodeExpiryHintKey("x123", &deadline, &key));
+  EXPECT_FALSE(DecodeExpiryHintKey("kabc", &deadline, &db, &key));
+  EXPECT_FALSE(DecodeExpiryHintKey("x123", &deadline, &db, &key));
+  EXPECT_FALSE(DecodeExpiryHintKey(std::string("X\x01"
+                                               "1234567",
+                                               9),
+                                   &deadline, &db, &key));
+  char prefix = 0;
+  std::string_view rest;
+  EXPECT_FALSE(DecodeDbKeyPrefix("", &prefix, &db, &rest));
+  EXPECT_FALSE(DecodeDbKeyPrefix("mkey", &prefix, &db, &rest));                  // server state
+  EXPECT_FALSE(DecodeDbKeyPrefix("K", &prefix, &db, &rest));                     // no database byte
+  EXPECT_FALSE(DecodeDbKeyPrefix(std::string("K\0k", 3), &prefix, &db, &rest));  // database 0
 }
 
 TEST(ExpiryFilterTest, RemovesOnlyExpiredDataValues) {
