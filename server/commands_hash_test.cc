@@ -636,6 +636,25 @@ TEST_F(HashTest, CopyIsIndependent) {
   EXPECT_EQ(Run({"hget", "x", "g"}), Bulk("2"));
 }
 
+TEST_F(HashTest, ObjectSubcommandsAndDump) {
+  ASSERT_EQ(Run({"hset", "h", "f", "1"}), Int(1));
+  EXPECT_EQ(Run({"object", "encoding", "h"}), Bulk("hashtable"));
+  EXPECT_EQ(Run({"object", "refcount", "h"}), Int(1));
+  EXPECT_EQ(Run({"object", "refcount", "missing"}), kNil);
+  EXPECT_EQ(Run({"object", "freq", "h"}).substr(0, 40), "-ERR An LFU maxmemory policy is not sele");
+  EXPECT_EQ(Run({"object", "idletime", "h"}),
+            Err("ERR lsmkv-server does not track key access times (no LRU eviction: data lives "
+                "on disk)"));
+  EXPECT_EQ(Run({"object", "refcount"}),
+            Err("ERR wrong number of arguments for 'object|refcount' command"));
+  EXPECT_EQ(Run({"object", "nope", "h"}).substr(0, 28), "-ERR unknown subcommand 'nop");
+  EXPECT_EQ(Run({"object", "help"}).substr(0, 4), "*13\r");
+  EXPECT_EQ(Run({"dump", "h"}),
+            Err("ERR dump is not supported by lsmkv-server (no RDB serialization format)"));
+  EXPECT_EQ(Run({"restore", "h2", "0", "x"}),
+            Err("ERR restore is not supported by lsmkv-server (no RDB serialization format)"));
+}
+
 // In EXEC, RENAME moves the fields the transaction itself wrote, and later
 // commands read them under the new name.
 TEST_F(HashTest, RenameInsideExec) {

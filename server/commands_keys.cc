@@ -371,12 +371,36 @@ void SwapDb(CommandContext& ctx) {
 // ones (hashtable, quicklist, hashtable, skiplist): lsmkv has no listpack
 // or intset, every element is an engine key. Other subcommands are unknown.
 void Object(CommandContext& ctx) {
-  if (!EqualsIgnoreCase(ctx.args[1], "encoding")) {
-    ctx.reply.Error(UnknownSubcommandError(ctx.args[1], "OBJECT"));
+  const std::string& sub = ctx.args[1];
+  if (EqualsIgnoreCase(sub, "help") && ctx.args.size() == 2) {
+    static const char* const kHelp[] = {
+        "OBJECT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+        "ENCODING <key>",
+        "    Return the kind of internal representation used in order to store the value",
+        "    associated with a <key>.",
+        "FREQ <key>",
+        "    Not tracked by lsmkv-server (no LFU eviction: data lives on disk).",
+        "IDLETIME <key>",
+        "    Not tracked by lsmkv-server (no LRU eviction: data lives on disk).",
+        "REFCOUNT <key>",
+        "    Return the number of references of the value associated with the specified",
+        "    <key> (always 1: values are not shared).",
+        "HELP",
+        "    Print this help."};
+    ctx.reply.Array(std::size(kHelp));
+    for (const char* line : kHelp) ctx.reply.Status(line);
+    return;
+  }
+  const bool encoding = EqualsIgnoreCase(sub, "encoding");
+  const bool refcount = EqualsIgnoreCase(sub, "refcount");
+  const bool freq = EqualsIgnoreCase(sub, "freq");
+  const bool idletime = EqualsIgnoreCase(sub, "idletime");
+  if (!encoding && !refcount && !freq && !idletime) {
+    ctx.reply.Error(UnknownSubcommandError(sub, "OBJECT"));
     return;
   }
   if (ctx.args.size() != 3) {
-    ctx.reply.Error(ArityError("object|encoding"));
+    ctx.reply.Error(ArityError("object|" + ToLower(sub)));
     return;
   }
   Entry entry;
@@ -384,6 +408,24 @@ void Object(CommandContext& ctx) {
   if (!ReadKey(ctx, ctx.args[2], &entry, &found)) return;
   if (!found) {
     ctx.reply.Null();
+    return;
+  }
+  if (refcount) {
+    ctx.reply.Integer(1);
+    return;
+  }
+  if (freq) {
+    // What Redis says under its default policy (noeviction), which is the
+    // only one lsmkv-server has.
+    ctx.reply.Error(
+        "ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note "
+        "that when switching between policies at runtime LRU and LFU data will take some time to "
+        "adjust.");
+    return;
+  }
+  if (idletime) {
+    ctx.reply.Error(
+        "ERR lsmkv-server does not track key access times (no LRU eviction: data lives on disk)");
     return;
   }
   switch (entry.type) {
@@ -569,6 +611,13 @@ void Add(CommandList* list, const char* name, int arity, uint32_t flags, int fir
       new CommandSpec{name, arity, flags, first, last, step, "generic", handler, {}}));
 }
 
+// DUMP and RESTORE: Redis's serialization format (an RDB fragment with its
+// CRC) is not implemented; a clear error instead of "unknown command".
+void DumpRestore(CommandContext& ctx) {
+  ctx.reply.Error("ERR " + ToLower(ctx.args[0]) +
+                  " is not supported by lsmkv-server (no RDB serialization format)");
+}
+
 }  // namespace
 
 void RegisterKeyCommands(CommandList* list) {
@@ -580,6 +629,8 @@ void RegisterKeyCommands(CommandList* list) {
   Add(list, "rename", 3, kCmdWrite, 1, 2, 1, Rename);
   Add(list, "renamenx", 3, kCmdWrite | kCmdFast, 1, 2, 1, RenameNx);
   Add(list, "copy", -3, kCmdWrite, 1, 2, 1, Copy);
+  Add(list, "dump", 2, kCmdReadOnly, 1, 1, 1, DumpRestore);
+  Add(list, "restore", -4, kCmdWrite, 1, 1, 1, DumpRestore);
   Add(list, "move", 3, kCmdWrite | kCmdFast, 1, 1, 1, Move);
   Add(list, "swapdb", 3, kCmdWrite | kCmdKeyspace | kCmdLockAll | kCmdFast, 0, 0, 0, SwapDb);
   Add(list, "scan", -2, kCmdReadOnly | kCmdKeyspace, 0, 0, 0, Scan);
