@@ -59,6 +59,23 @@ struct ClientState {
   std::unordered_map<std::string, int64_t> watched;
   uint64_t watch_epoch = 0;
 
+  // Blocking commands (blocking.h). A handler that found nothing to take
+  // and may block (BlockClient) registers the client under its stripes and
+  // sets block.requested instead of replying; the connection then parks
+  // the client until wake() runs its command again (block.retry set then)
+  // or until block.deadline_ms (0 = never), when it replies a null
+  // (block.null_array: *-1, else $-1). wake is set by the connection (it
+  // posts to the connection's strand); without one a client cannot block.
+  struct BlockState {
+    bool requested = false;
+    bool retry = false;
+    uint64_t ticket = 0;
+    int64_t deadline_ms = 0;
+    bool null_array = true;
+  };
+  BlockState block;
+  std::function<void()> wake;
+
   // Set by a handler: close the connection once the reply is written (QUIT)
   // or at once without a reply (SHUTDOWN closes every client anyway).
   bool close_after_reply = false;

@@ -236,4 +236,40 @@ bool ParseDbIndex(CommandContext& ctx, std::string_view text, std::string_view n
   return true;
 }
 
+bool ParseBlockTimeout(CommandContext& ctx, std::string_view text, int64_t* deadline_ms) {
+  long double seconds = 0;
+  if (!ParseLongDouble(text, &seconds) || std::isinf(seconds)) {
+    ctx.reply.Error("ERR timeout is not a float or out of range");
+    return false;
+  }
+  if (seconds < 0) {
+    ctx.reply.Error("ERR timeout is negative");
+    return false;
+  }
+  const long double ms = seconds * 1000;
+  // A timeout past the int64 range of deadlines (about 292 million years)
+  // is refused like Redis refuses one that overflows.
+  if (ms > static_cast<long double>(std::numeric_limits<int64_t>::max() / 2)) {
+    ctx.reply.Error("ERR timeout is out of range");
+    return false;
+  }
+  const int64_t delta = static_cast<int64_t>(ms);
+  *deadline_ms = seconds == 0 ? 0 : ctx.txn.now_ms() + std::max<int64_t>(delta, 1);
+  return true;
+}
+
+bool BlockClient(CommandContext& ctx, const std::vector<std::string_view>& keys,
+                 int64_t deadline_ms, bool null_array) {
+  if (ctx.in_exec || !ctx.client.wake || keys.empty()) return false;
+  std::vector<std::string> data_keys;
+  data_keys.reserve(keys.size());
+  for (std::string_view key : keys) data_keys.push_back(DataKey(ctx.txn.db(), key));
+  ClientState::BlockState& block = ctx.client.block;
+  block.ticket = ctx.txn.keyspace()->blocking().Wait(data_keys, ctx.client.wake);
+  block.requested = true;
+  block.deadline_ms = deadline_ms;
+  block.null_array = null_array;
+  return true;
+}
+
 }  // namespace lsmkv::server

@@ -7,6 +7,7 @@
 #include <random>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "server/collection.h"
 #include "server/command.h"
@@ -26,6 +27,23 @@ bool ParseIntArg(CommandContext& ctx, std::string_view text, int64_t* value);
 // databases-1 "ERR DB index is out of range"; false after replying.
 bool ParseDbIndex(CommandContext& ctx, std::string_view text, std::string_view not_integer_error,
                   int* db);
+
+// Blocking commands: parses a timeout in seconds (a float, as Redis 7.0
+// reads it) into an absolute deadline on the Txn's clock (0 = block
+// forever). Replies "ERR timeout is not a float or out of range" or "ERR
+// timeout is negative" and returns false on bad input.
+bool ParseBlockTimeout(CommandContext& ctx, std::string_view text, int64_t* deadline_ms);
+// For a blocking command that found nothing to take: registers the client
+// on keys (user keys of the Txn's database) and asks the connection to park
+// it until a write makes one of them ready (the command then runs again,
+// ctx.client.block.retry set) or until deadline_ms (0 = never; then the
+// client gets a null array, or a null bulk if !null_array). Returns false —
+// nothing registered — where Redis does not block (inside EXEC, or a client
+// without a connection to park): the caller replies as on a timeout.
+// REQUIRES: the dispatcher holds the stripes of keys (the command declares
+// them as its keys).
+bool BlockClient(CommandContext& ctx, const std::vector<std::string_view>& keys,
+                 int64_t deadline_ms, bool null_array);
 
 // Reads key through ctx.txn. Returns false after replying with an error
 // (engine failure). *found is false for absent or expired keys.

@@ -1,5 +1,10 @@
 #include "server/connection.h"
 
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <cerrno>
+
 #include "server/command.h"
 #include "server/command_table.h"
 #include "server/config.h"
@@ -33,6 +38,7 @@ Connection::Connection(Server* server, asio::ip::tcp::socket socket)
     : server_(server),
       socket_(std::move(socket)),
       stop_timer_(socket_.get_executor()),
+      block_timer_(socket_.get_executor()),
       batch_(server->context().keyspace) {
   ServerContext& ctx = server_->context();
   state_.id = ctx.clients->NextId();
@@ -57,6 +63,14 @@ void Connection::Start() {
     if (self->closed_) return;
     self->server_->context().clients->Add(&self->state_);
     self->registered_ = true;
+    // Blocking commands wake the client through this: post to the strand.
+    std::weak_ptr<Connection> weak = self;
+    auto executor = self->socket_.get_executor();
+    self->state_.wake = [weak, executor] {
+      asio::post(executor, [weak] {
+        if (auto c = weak.lock()) c->OnWake();
+      });
+    };
     asio::error_code ec;
     self->socket_.set_option(asio::ip::tcp::no_delay(true), ec);
     self->socket_.non_blocking(true, ec);  // WriteNow must never block
@@ -78,7 +92,7 @@ void Connection::Stop() {
       self->socket_.cancel(ec);  // OnRead sees operation_aborted and closes
     } else if (self->executing_) {
       // OffLoopDone writes the command's reply, then closes.
-    } else if (!self->writing_) {
+    } else if (!self->writing_) {  // also a blocked client: Close unblocks it
       self->Close();
     } else {
       // A write is pending: give the client a moment to take it, then
@@ -99,7 +113,8 @@ void Connection::CheckTimeouts(int64_t now_ms, int64_t idle_timeout_ms,
   asio::post(socket_.get_executor(), [self, now_ms, idle_timeout_ms, request_timeout_ms] {
     if (self->closed_) return;
     const int64_t last = self->state_.last_interaction_ms.load(std::memory_order_relaxed);
-    if (idle_timeout_ms > 0 && now_ms - last >= idle_timeout_ms) {
+    // A blocked client waits for its command's own timeout, as in Redis.
+    if (idle_timeout_ms > 0 && !self->blocked_ && now_ms - last >= idle_timeout_ms) {
       self->Close();
       return;
     }
@@ -169,7 +184,7 @@ void Connection::Process() {
     state_.query_buffer_bytes.store(parser_.buffered(), std::memory_order_relaxed);
     const bool finishing = close_after_write_ || stopping_ || server_->stopping();
     if (out_.empty()) {
-      if (executing_) return;  // OffLoopDone continues
+      if (executing_ || blocked_) return;  // OffLoopDone / OnWake / OnBlockTimeout continue
       if (finishing) {
         Close();
       } else {
@@ -183,7 +198,7 @@ void Connection::Process() {
       DoWrite();
       return;
     }
-    if (executing_) return;  // OffLoopDone continues
+    if (executing_ || blocked_) return;  // OffLoopDone / OnWake / OnBlockTimeout continue
     if (finishing || close_after_write_) {
       Close();
       return;
@@ -197,7 +212,7 @@ void Connection::Process() {
 }
 
 void Connection::ExecuteBuffered(ServerContext& ctx, Reply& reply) {
-  while (!executing_ && !close_after_write_ && out_.size() < kWriteThreshold) {
+  while (!executing_ && !blocked_ && !close_after_write_ && out_.size() < kWriteThreshold) {
     RespParser::Result result = parser_.Next(&args_);
     if (result == RespParser::Result::kNeedMore) break;
     if (result == RespParser::Result::kError) {
@@ -219,6 +234,10 @@ void Connection::ExecuteBuffered(ServerContext& ctx, Reply& reply) {
     }
     reply.set_protocol(state_.protocol.load(std::memory_order_relaxed));
     ExecuteCommand(ctx, state_, spec, args_, reply, &batch_);
+    if (state_.block.requested) {
+      Park(spec, /*first=*/true);
+      break;
+    }
     if (!AfterCommand(ctx, reply)) break;
   }
   // Replies leave only after the writes they acknowledge are committed.
@@ -356,8 +375,91 @@ void Connection::OnWrite(const asio::error_code& error, size_t bytes) {
   Process();
 }
 
+void Connection::Park(const CommandSpec* spec, bool first) {
+  DCHECK(state_.block.requested);
+  state_.block.requested = false;
+  blocked_ = true;
+  if (first) {
+    blocked_spec_ = spec;
+    blocked_args_ = std::move(args_);
+    args_.clear();
+    block_deadline_ms_ = state_.block.deadline_ms;
+  }
+  if (block_deadline_ms_ == 0) return;
+  const int64_t now = server_->context().keyspace->clock()->NowMs();
+  const int64_t remaining = std::max<int64_t>(block_deadline_ms_ - now, 0);
+  auto self = shared_from_this();
+  block_timer_.expires_after(std::chrono::milliseconds(remaining));
+  block_timer_.async_wait([self](const asio::error_code& error) {
+    if (!error) self->OnBlockTimeout();
+  });
+}
+
+bool Connection::PeerClosed() {
+  char byte;
+  const ssize_t n = ::recv(socket_.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  if (n == 0) return true;
+  return n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR;
+}
+
+void Connection::OnWake() {
+  if (closed_ || !blocked_) return;
+  state_.block.ticket = 0;  // Signal forgot it
+  if (PeerClosed()) {
+    Close();
+    return;
+  }
+  ServerContext& ctx = server_->context();
+  Reply reply(&out_, state_.protocol.load(std::memory_order_relaxed));
+  reply.set_error_stats(&ctx.stats->errors);
+  blocked_ = false;
+  state_.block.retry = true;
+  ExecuteCommand(ctx, state_, blocked_spec_, blocked_args_, reply, nullptr);
+  state_.block.retry = false;
+  if (state_.block.requested) {
+    Park(blocked_spec_, /*first=*/false);  // taken by another client: wait on
+    return;
+  }
+  FinishBlock(ctx, reply);
+}
+
+void Connection::OnBlockTimeout() {
+  if (closed_ || !blocked_) return;
+  ServerContext& ctx = server_->context();
+  // A wake-up already on its way runs the command instead (OnWake).
+  if (!ctx.keyspace->blocking().Cancel(state_.block.ticket)) return;
+  state_.block.ticket = 0;
+  blocked_ = false;
+  Reply reply(&out_, state_.protocol.load(std::memory_order_relaxed));
+  reply.set_error_stats(&ctx.stats->errors);
+  if (state_.block.null_array) {
+    reply.NullArray();
+  } else {
+    reply.Null();
+  }
+  FinishBlock(ctx, reply);
+}
+
+void Connection::FinishBlock(ServerContext& ctx, Reply& reply) {
+  block_timer_.cancel();
+  blocked_spec_ = nullptr;
+  std::vector<std::string>().swap(blocked_args_);
+  block_deadline_ms_ = 0;
+  AfterCommand(ctx, reply);
+  state_.output_buffer_bytes.store(out_.size(), std::memory_order_relaxed);
+  // A write of earlier replies may still be under way: its OnWrite
+  // continues then.
+  if (!writing_) Process();
+}
+
 void Connection::Close() {
   if (closed_) return;
+  if (blocked_) {
+    server_->context().keyspace->blocking().Cancel(state_.block.ticket);
+    state_.block.ticket = 0;
+    blocked_ = false;
+    block_timer_.cancel();
+  }
   if (executing_) {
     // The slow-command thread uses the client state: close when it is done.
     close_pending_ = true;

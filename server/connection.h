@@ -14,8 +14,14 @@
 // the connection closed. Protocol errors get Redis's "-ERR Protocol error:
 // ..." reply, then the connection closes; nothing else is affected.
 //
+// Blocking commands (BLPOP...) park the connection: it reads and runs
+// nothing until a write wakes it (the command runs again) or the command's
+// timeout passes (a null reply); replies of the commands before it are
+// written meanwhile.
+//
 // Thread safety: all handlers of one connection run on its strand (the
-// socket's executor). Stop and CheckTimeouts may be called from any thread.
+// socket's executor). Stop and CheckTimeouts may be called from any thread;
+// so may the client's waker (ClientState::wake), which only posts OnWake.
 #ifndef LSMKV_SERVER_CONNECTION_H_
 #define LSMKV_SERVER_CONNECTION_H_
 
@@ -93,9 +99,26 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // Back on the strand with the off-loop command's reply.
   void OffLoopDone(std::string out);
 
+  // Blocking commands (blocking.h). Park: the command in args_ (spec)
+  // asked to block (ClientState::block); nothing more of this connection
+  // runs (no read, no command) until OnWake runs it again or
+  // OnBlockTimeout replies the null. first: a new block (it keeps args_
+  // and arms the timer); else the command blocked again after a wake-up
+  // (the first deadline stands).
+  void Park(const CommandSpec* spec, bool first);
+  // A write made a key ready (posted by the client's waker).
+  void OnWake();
+  // The block's deadline passed.
+  void OnBlockTimeout();
+  // After the blocked command replied: back to serving the connection.
+  void FinishBlock(ServerContext& ctx, Reply& reply);
+  // True if the peer closed its end (a blocked client that went away must
+  // not take the element it waited for).
+  bool PeerClosed();
   Server* server_;
   asio::ip::tcp::socket socket_;
-  asio::steady_timer stop_timer_;  // Stop's grace for a pending write
+  asio::steady_timer stop_timer_;   // Stop's grace for a pending write
+  asio::steady_timer block_timer_;  // a blocked command's deadline
   RespParser parser_;
   std::vector<std::string> args_;
   std::string out_;      // replies not yet handed to the socket
@@ -110,6 +133,12 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool registered_ = false;
   bool executing_ = false;      // a command runs on the slow-command threads
   bool close_pending_ = false;  // Close was asked for while executing_
+  bool blocked_ = false;        // a blocking command waits (Park)
+  // The blocked command, run again on each wake-up, and its deadline (Unix
+  // ms on the keyspace clock; 0 = none).
+  const CommandSpec* blocked_spec_ = nullptr;
+  std::vector<std::string> blocked_args_;
+  int64_t block_deadline_ms_ = 0;
   // When the first bytes of the incomplete request arrived (clock ms), or 0
   // when no request is incomplete.
   int64_t request_started_ms_ = 0;

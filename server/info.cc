@@ -104,7 +104,7 @@ void ClientsSection(ServerContext& server, std::string* out) {
   s.Field("connected_clients", static_cast<uint64_t>(server.clients->size()));
   s.Field("cluster_connections", 0);
   s.Field("maxclients", server.config->Int(Setting::kMaxclients));
-  s.Field("blocked_clients", 0);
+  s.Field("blocked_clients", server.keyspace->blocking().waiters());
   s.Field("tracking_clients", 0);
   s.Field("clients_in_timeout_table", 0);
 }

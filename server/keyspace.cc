@@ -307,6 +307,9 @@ void Txn::Put(std::string_view user_key, ValueType type, int64_t deadline_ms,
   pending_bytes_ += 2 + user_key.size() + kMaxValueHeader + payload.size();
   scratch_key_.clear();
   AppendDataKey(db_, user_key, &scratch_key_);
+  // The caller holds the key's stripe, as a blocking command does while it
+  // registers (blocking.h): a waiter registered before this is seen here.
+  if (keyspace_->blocking().HasWaiters()) touched_.push_back(scratch_key_);
   if (use_overlay_) {
     auto it = overlay_.find(scratch_key_);
     if (it == overlay_.end()) it = overlay_.emplace(scratch_key_, std::nullopt).first;
@@ -459,6 +462,10 @@ Status Txn::Commit() {
     }
   }
   Status s = keyspace_->Apply(&batch_);
+  if (s.ok()) {
+    for (const std::string& key : touched_) keyspace_->blocking().Signal(key);
+  }
+  touched_.clear();
   elements_.clear();
   // A Txn may be reused (a connection's pipeline batch): what a large one
   // grew is not kept.

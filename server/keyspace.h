@@ -31,9 +31,11 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 #include "lsmkv/db.h"
 #include "lsmkv/write_batch.h"
+#include "server/blocking.h"
 #include "server/clock.h"
 #include "server/durable_view.h"
 #include "server/key_locks.h"
@@ -65,6 +67,9 @@ class Keyspace {
 
   DB* db() { return db_; }
   KeyLocks& locks() { return locks_; }
+  // The clients blocked on keys of this keyspace (blocking.h); Txn::Commit
+  // wakes those waiting on the keys it wrote.
+  BlockingKeys& blocking() { return blocking_; }
   // The clock every expiry decision on this keyspace uses.
   const Clock* clock() const { return clock_; }
 
@@ -172,6 +177,7 @@ class Keyspace {
   DB* const db_;
   const Clock* const clock_;
   KeyLocks locks_;
+  BlockingKeys blocking_;
   std::atomic<FsyncPolicy> policy_{FsyncPolicy::kEverySec};
   std::atomic<uint64_t> generation_{0};
   std::atomic<uint64_t> unsynced_writes_{0};
@@ -269,6 +275,7 @@ class Txn {
   size_t pending_bytes() const { return pending_bytes_; }
   // Applies the buffered writes atomically (Keyspace::Apply) and empties the
   // Txn for reuse. On error nothing was applied (and the writes are dropped).
+  // Once applied, wakes the clients blocked on a key it Put (blocking.h).
   Status Commit();
 
  private:
@@ -293,6 +300,9 @@ class Txn {
   std::map<std::string, std::optional<std::string>, std::less<>> elements_;
   std::string scratch_key_;
   std::string scratch_value_;
+  // Data keys Put while some client was blocked (BlockingKeys::HasWaiters):
+  // Commit signals them.
+  std::vector<std::string> touched_;
 };
 
 }  // namespace lsmkv::server

@@ -1,0 +1,64 @@
+#include "server/blocking.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "util/check.h"
+
+namespace lsmkv::server {
+
+uint64_t BlockingKeys::Wait(const std::vector<std::string>& keys, Waker wake) {
+  DCHECK(!keys.empty());
+  MutexLock lock(&mu_);
+  const uint64_t ticket = next_ticket_++;
+  Waiter& waiter = waiters_by_ticket_[ticket];
+  waiter.wake = std::move(wake);
+  for (const std::string& key : keys) {
+    if (std::find(waiter.keys.begin(), waiter.keys.end(), key) != waiter.keys.end()) continue;
+    waiter.keys.push_back(key);
+    by_key_[key].push_back(ticket);
+  }
+  waiters_.fetch_add(1, std::memory_order_acq_rel);
+  return ticket;
+}
+
+void BlockingKeys::Forget(uint64_t ticket, const Waiter& waiter) {
+  for (const std::string& key : waiter.keys) {
+    auto it = by_key_.find(key);
+    if (it == by_key_.end()) continue;
+    std::erase(it->second, ticket);
+    if (it->second.empty()) by_key_.erase(it);
+  }
+}
+
+bool BlockingKeys::Cancel(uint64_t ticket) {
+  MutexLock lock(&mu_);
+  auto it = waiters_by_ticket_.find(ticket);
+  if (it == waiters_by_ticket_.end()) return false;
+  Forget(ticket, it->second);
+  waiters_by_ticket_.erase(it);
+  waiters_.fetch_sub(1, std::memory_order_acq_rel);
+  return true;
+}
+
+void BlockingKeys::Signal(std::string_view key) {
+  std::vector<Waker> wake;
+  {
+    MutexLock lock(&mu_);
+    auto it = by_key_.find(std::string(key));
+    if (it == by_key_.end()) return;
+    const std::vector<uint64_t> tickets = std::move(it->second);
+    by_key_.erase(it);
+    for (const uint64_t ticket : tickets) {
+      auto waiter = waiters_by_ticket_.find(ticket);
+      if (waiter == waiters_by_ticket_.end()) continue;
+      Forget(ticket, waiter->second);
+      wake.push_back(std::move(waiter->second.wake));
+      waiters_by_ticket_.erase(waiter);
+      waiters_.fetch_sub(1, std::memory_order_acq_rel);
+    }
+  }
+  for (Waker& w : wake) w();  // outside the lock: a waker may post, never re-enter
+}
+
+}  // namespace lsmkv::server
