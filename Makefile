@@ -127,6 +127,14 @@ soak-server: build
 	@timeout $$(( $(SOAK_SERVER_SECONDS) + 300 )) bash scripts/soak_server.sh \
 	  --seconds $(SOAK_SERVER_SECONDS) --build-dir $(BUILD_DIR)
 
+# lsmkv-server with data larger than memory: 10M-member collections of each
+# type and a memory budget against redis-server (scripts/server_bigdata.sh;
+# docs/BENCHMARKS.md, "Big data"). About 15 minutes on 2 cores.
+BIGDATA_MEMBERS ?= 10000000
+.PHONY: server-bigdata
+server-bigdata: build
+	@timeout 45m bash scripts/server_bigdata.sh --build-dir $(BUILD_DIR) --members $(BIGDATA_MEMBERS)
+
 # libFuzzer targets over the decoders (fuzz/, built with clang into build-fuzz),
 # FUZZ_SECONDS each (see docs/RELIABILITY.md).
 .PHONY: fuzz
