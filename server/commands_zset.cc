@@ -37,8 +37,11 @@ constexpr int64_t kInt64Min = std::numeric_limits<int64_t>::min();
 // samples it uniformly; a larger one is sampled by random seeks.
 constexpr uint64_t kRandomReadWhole = 1024;
 
-// Bytes a member is counted for in a reply or a batch beyond its name.
-constexpr uint64_t kEntryOverhead = 32;
+// Bytes a member is counted for beyond its name: a lower bound of what it
+// adds to a reply ("$1\r\n" ... "\r\n"), so that a reply stopped because
+// the count passed the budget really is over it (and is refused whole by
+// the connection), never cut short below it.
+constexpr uint64_t kEntryOverhead = 6;
 
 const char kMemberTooLarge[] =
     "ERR sorted set member is too large (lsmkv-server sorted set members are at most 65536 "
@@ -997,7 +1000,7 @@ void ZRandMember(CommandContext& ctx) {
           seen++;
           if (reservoir.size() < static_cast<uint64_t>(count)) {
             reservoir.push_back({std::string(m), s});
-            reservoir_bytes += m.size() + kEntryOverhead;
+            reservoir_bytes += m.size() + kEntryOverhead;  // a lower bound, as above
           } else {
             const uint64_t slot = rng() % seen;
             if (slot < reservoir.size()) reservoir[slot] = {std::string(m), s};
