@@ -1077,8 +1077,16 @@ void NumKeysAt1(const std::vector<std::string>& args, std::vector<std::string_vi
 
 void Add(CommandList* list, const char* name, int arity, uint32_t flags, CommandHandler handler,
          int first_key = 1, int last_key = 1, KeyFinder find_keys = nullptr) {
-  list->push_back(std::unique_ptr<CommandSpec>(new CommandSpec{
-      name, arity, flags, first_key, last_key, 1, "sortedset", handler, {}, find_keys}));
+  list->push_back(std::unique_ptr<CommandSpec>(new CommandSpec{name,
+                                                               arity,
+                                                               flags,
+                                                               first_key,
+                                                               last_key,
+                                                               first_key > 0 ? 1 : 0,
+                                                               "sortedset",
+                                                               handler,
+                                                               {},
+                                                               find_keys}));
 }
 
 }  // namespace

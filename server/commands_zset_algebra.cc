@@ -294,22 +294,25 @@ void DestinationAndNumKeys(const std::vector<std::string>& args,
   CollectNumKeys(args, 2, 3, keys);
 }
 
+// first_key, last_key: what COMMAND INFO reports (as Redis: 0 when the keys
+// follow numkeys, the destination for the *STORE forms); find_keys is what
+// the dispatcher locks.
 void Add(CommandList* list, const char* name, int arity, uint32_t flags, CommandHandler handler,
-         KeyFinder find_keys) {
-  list->push_back(std::unique_ptr<CommandSpec>(
-      new CommandSpec{name, arity, flags, 1, 1, 1, "sortedset", handler, {}, find_keys}));
+         int first_key, KeyFinder find_keys) {
+  list->push_back(std::unique_ptr<CommandSpec>(new CommandSpec{
+      name, arity, flags, first_key, first_key, first_key, "sortedset", handler, {}, find_keys}));
 }
 
 }  // namespace
 
 void RegisterZSetAlgebraCommands(CommandList* list) {
-  Add(list, "zunion", -3, kCmdReadOnly, ZUnion, NumKeysAt1);
-  Add(list, "zinter", -3, kCmdReadOnly, ZInter, NumKeysAt1);
-  Add(list, "zdiff", -3, kCmdReadOnly, ZDiff, NumKeysAt1);
-  Add(list, "zintercard", -3, kCmdReadOnly, ZInterCard, NumKeysAt1);
-  Add(list, "zunionstore", -4, kCmdWrite, ZUnionStore, DestinationAndNumKeys);
-  Add(list, "zinterstore", -4, kCmdWrite, ZInterStore, DestinationAndNumKeys);
-  Add(list, "zdiffstore", -4, kCmdWrite, ZDiffStore, DestinationAndNumKeys);
+  Add(list, "zunion", -3, kCmdReadOnly, ZUnion, 0, NumKeysAt1);
+  Add(list, "zinter", -3, kCmdReadOnly, ZInter, 0, NumKeysAt1);
+  Add(list, "zdiff", -3, kCmdReadOnly, ZDiff, 0, NumKeysAt1);
+  Add(list, "zintercard", -3, kCmdReadOnly, ZInterCard, 0, NumKeysAt1);
+  Add(list, "zunionstore", -4, kCmdWrite, ZUnionStore, 1, DestinationAndNumKeys);
+  Add(list, "zinterstore", -4, kCmdWrite, ZInterStore, 1, DestinationAndNumKeys);
+  Add(list, "zdiffstore", -4, kCmdWrite, ZDiffStore, 1, DestinationAndNumKeys);
 }
 
 }  // namespace lsmkv::server
