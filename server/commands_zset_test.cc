@@ -594,6 +594,28 @@ TEST_F(ZSetTest, LargeRepliesStopAtTheOutputLimit) {
   }
   ASSERT_EQ(Run(zadd), Int(2000));
   EXPECT_GT(Run({"zrange", "z", "0", "-1"}).size(), 2000000u);
+  // A set this large is sampled by random seeks (single picks, negative
+  // counts) or one reservoir pass (positive counts): real members, with
+  // their own scores.
+  for (const Args& args : std::vector<Args>{{"zrandmember", "z", "-3", "withscores"},
+                                            {"zrandmember", "z", "3", "withscores"}}) {
+    const std::string reply = Run(args);
+    ASSERT_EQ(reply.substr(0, 4), "*6\r\n") << args[2];
+    size_t pos = 4;
+    for (int i = 0; i < 3; i++) {
+      const size_t len_end = reply.find("\r\n", pos);
+      const size_t len = std::stoul(reply.substr(pos + 1, len_end - pos - 1));
+      const std::string member = reply.substr(len_end + 2, len);
+      pos = len_end + 2 + len + 2;
+      const size_t score_end = reply.find("\r\n", reply.find("\r\n", pos) + 2);
+      const std::string score = reply.substr(pos, score_end + 2 - pos);
+      pos = score_end + 2;
+      EXPECT_EQ(Run({"zscore", "z", member}), score);
+    }
+  }
+  for (int i = 0; i < 5; i++) {
+    EXPECT_NE(Run({"zscore", "z", test::BulkValue(Run({"zrandmember", "z"}))}), kNil);
+  }
   ASSERT_EQ(config_.Set(*Config::Find("client-output-buffer-limit"), "normal 100000 0 0"), "");
   for (const Args& args : std::vector<Args>{{"zrange", "z", "0", "-1", "withscores"},
                                             {"zrange", "z", "+inf", "-inf", "byscore", "rev"},
@@ -604,6 +626,47 @@ TEST_F(ZSetTest, LargeRepliesStopAtTheOutputLimit) {
     EXPECT_LT(stopped, 110000u) << args[1];
   }
   EXPECT_EQ(Run({"zcard", "z"}), Int(2000));
+}
+
+// Writes that grow with a result are bounded: past 64 MiB of member names
+// (or 1,000,000 members) the command is refused and changes nothing.
+TEST_F(ZSetTest, HugeResultsAreRefused) {
+  // Members of 60,000 bytes (the fixture's engine keeps the default 64 KiB
+  // key limit; the server's is larger): 1130 of them are just over 64 MiB.
+  const int kMembers = 1130;
+  for (int i = 0; i < kMembers;) {
+    Args zadd = {"zadd", "big"};
+    for (int j = 0; j < 50 && i < kMembers; j++, i++) {
+      std::string member(60000, 'm');
+      member.replace(0, 8, std::to_string(10000000 + i));
+      zadd.push_back(std::to_string(i));
+      zadd.push_back(member);
+    }
+    ASSERT_EQ(Run(zadd), Int(static_cast<int64_t>((zadd.size() - 2) / 2)));
+  }
+  ASSERT_EQ(Run({"zadd", "dst", "1", "keep"}), Int(1));
+  const std::string suffix =
+      " (lsmkv-server writes at most 1000000 sorted set members and 64 MiB of them in one atomic "
+      "write)";
+  EXPECT_EQ(Run({"zrangestore", "dst", "big", "0", "-1"}),
+            Err("ERR sorted set range too large to store" + suffix));
+  EXPECT_EQ(Run({"zremrangebyrank", "big", "0", "-1"}),
+            Err("ERR sorted set range too large to remove" + suffix));
+  EXPECT_EQ(Run({"zremrangebyscore", "big", "-inf", "+inf"}),
+            Err("ERR sorted set range too large to remove" + suffix));
+  EXPECT_EQ(Run({"zpopmin", "big", "2000"}),
+            Err("ERR too many sorted set members to pop" + suffix));
+  const std::string too_large =
+      "ERR sorted set result too large (lsmkv-server builds at most 1000000 members and 64 MiB of "
+      "them in one result)";
+  EXPECT_EQ(Run({"zunionstore", "dst", "1", "big"}), Err(too_large));
+  EXPECT_EQ(Run({"zinter", "2", "big", "big"}), Err(too_large));
+  EXPECT_EQ(Run({"zcard", "big"}), Int(kMembers));
+  EXPECT_EQ(Run({"zrange", "dst", "0", "-1"}), Array({Bulk("keep")}));
+  // Below the bound they work.
+  EXPECT_EQ(Run({"zremrangebyrank", "big", "0", "99"}), Int(100));
+  EXPECT_EQ(Run({"zunionstore", "dst", "1", "big"}), Int(kMembers - 100));
+  EXPECT_EQ(Run({"zcard", "dst"}), Int(kMembers - 100));
 }
 
 // A randomized comparison with a model: several hundred operations over a
