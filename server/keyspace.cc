@@ -1,6 +1,7 @@
 #include "server/keyspace.h"
 
 #include <algorithm>
+#include <iterator>
 #include <limits>
 #include <vector>
 
@@ -400,6 +401,37 @@ Status Txn::ScanElements(std::string_view lower, std::string_view upper,
       return Status::OK();
     }
     ++pending;
+  }
+  return it->status();
+}
+
+Status Txn::ScanElementsReverse(std::string_view lower, std::string_view upper,
+                                const ElementVisitor& visit) {
+  ReadOptions options;
+  options.lower_bound = std::string(lower);
+  options.upper_bound = std::string(upper);
+  std::unique_ptr<Iterator> it = keyspace_->db()->NewIterator(options);
+  it->SeekToLast();
+  // pending walks down from the first pending write at or past upper; the
+  // one before it is the next candidate, until pending_begin.
+  auto pending = elements_.lower_bound(upper);
+  const auto pending_begin = elements_.lower_bound(lower);
+  while (true) {
+    const bool engine_valid = it->Valid();
+    const bool pending_valid = pending != pending_begin;
+    if (!engine_valid && !pending_valid) break;
+    const auto candidate = pending_valid ? std::prev(pending) : pending;
+    const int order = !engine_valid ? -1 : !pending_valid ? 1 : it->key().compare(candidate->first);
+    if (order > 0) {
+      if (!visit(it->key(), it->value())) return Status::OK();
+      it->Prev();
+      continue;
+    }
+    if (order == 0) it->Prev();  // the pending write replaces the engine's
+    if (candidate->second.has_value() && !visit(candidate->first, *candidate->second)) {
+      return Status::OK();
+    }
+    pending = candidate;
   }
   return it->status();
 }

@@ -266,6 +266,12 @@ class Txn {
   // element writes merged in, until visit returns false. Errors: the
   // engine's (visit may have been called before).
   Status ScanElements(std::string_view lower, std::string_view upper, const ElementVisitor& visit);
+  // Like ScanElements, in descending key order: visits the elements in
+  // [lower, upper) from the greatest down, pending writes merged in, until
+  // visit returns false. Errors: the engine's (visit may have been called
+  // before).
+  Status ScanElementsReverse(std::string_view lower, std::string_view upper,
+                             const ElementVisitor& visit);
   // The greatest element key in [lower, upper) (pending writes merged in);
   // *found false if there is none.
   Status LastElement(std::string_view lower, std::string_view upper, std::string* key, bool* found);
