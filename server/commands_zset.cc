@@ -57,7 +57,7 @@ void EngineError(CommandContext& ctx, const Status& s) { ctx.reply.Error("ERR " 
 bool CreateZSetIfAbsent(CommandContext& ctx, std::string_view key, ZSet* z) {
   if (!CreateCollectionIfAbsent(ctx, key, ValueType::kZSet, &z->c)) return false;
   z->index.clear();
-  AppendElementPrefix(kZSetScorePrefix, key, z->c.meta.version, &z->index);
+  AppendElementPrefix(kZSetScorePrefix, ctx.txn.db(), key, z->c.meta.version, &z->index);
   return true;
 }
 
@@ -1106,7 +1106,8 @@ bool ParseZSetScore(std::string_view text, double* score) {
 bool ReadZSet(CommandContext& ctx, std::string_view key, ZSet* z) {
   z->index.clear();
   if (!ReadCollection(ctx, key, ValueType::kZSet, &z->c)) return false;
-  if (z->c.found) AppendElementPrefix(kZSetScorePrefix, key, z->c.meta.version, &z->index);
+  if (z->c.found)
+    AppendElementPrefix(kZSetScorePrefix, ctx.txn.db(), key, z->c.meta.version, &z->index);
   return true;
 }
 

@@ -43,7 +43,7 @@ class ZSetTest : public CommandsTest {
   // The live metadata of a sorted-set key; false if it is not one.
   bool MetaOf(const std::string& key, CollectionMeta* meta) {
     std::string stored;
-    if (!db_->Get(ReadOptions(), DataKey(key), &stored).ok()) return false;
+    if (!db_->Get(ReadOptions(), DataKey(0, key), &stored).ok()) return false;
     DecodedValue decoded;
     return DecodeValue(stored, &decoded) && decoded.type == ValueType::kZSet &&
            DecodeCollectionMeta(ValueType::kZSet, decoded.payload, meta);
@@ -53,7 +53,7 @@ class ZSetTest : public CommandsTest {
   std::vector<std::pair<std::string, std::string>> Elements(char prefix, const std::string& key,
                                                             uint64_t version) {
     std::string lower;
-    AppendElementPrefix(prefix, key, version, &lower);
+    AppendElementPrefix(prefix, 0, key, version, &lower);
     ReadOptions options;
     options.lower_bound = lower;
     options.upper_bound = PrefixSuccessor(lower);
@@ -108,7 +108,7 @@ class ZSetTest : public CommandsTest {
     txn.Put(key, ValueType::kSet, 0, payload);
     for (const std::string& member : members) {
       std::string element;
-      AppendElementPrefix(kSetMemberPrefix, key, meta.version, &element);
+      AppendElementPrefix(kSetMemberPrefix, 0, key, meta.version, &element);
       element += member;
       txn.PutElement(element, "");
     }
