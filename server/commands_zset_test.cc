@@ -584,6 +584,56 @@ TEST_F(ZSetTest, TransactionsSeeTheirOwnMembers) {
   ExpectStored("t", {{"c", 3}, {"z", 0}});
 }
 
+// Reverse scans (ZREVRANGE, REV ranges) merge a transaction's pending
+// member writes and deletions with what the engine holds, in memtables or
+// tables: random transactions against a model.
+TEST_F(ZSetTest, ReverseScansMergePendingWrites) {
+  std::mt19937 rng(7031);
+  Model model;
+  const std::vector<std::string> members = {"a", "b", "c", "d", "e", "f", "g", "h"};
+  for (int round = 0; round < 40; round++) {
+    SCOPED_TRACE("round " + std::to_string(round));
+    if (round % 10 == 5) Reopen();
+    if (round % 10 == 7) {
+      ASSERT_TRUE(db_->Flush().ok());
+    }
+    ASSERT_EQ(Run({"multi"}), kOk);
+    std::string expected;
+    const size_t ops = 1 + rng() % 6;
+    for (size_t i = 0; i < ops; i++) {
+      const std::string& member = members[rng() % members.size()];
+      if (rng() % 3 == 0) {
+        ASSERT_EQ(Run({"zrem", "r", member}), "+QUEUED\r\n");
+        expected += Int(static_cast<int64_t>(model.erase(member)));
+      } else {
+        const int score = static_cast<int>(rng() % 5);
+        ASSERT_EQ(Run({"zadd", "r", std::to_string(score), member}), "+QUEUED\r\n");
+        expected += Int(model.count(member) ? 0 : 1);
+        model[member] = score;
+      }
+    }
+    std::vector<std::pair<std::string, double>> sorted(model.begin(), model.end());
+    std::sort(sorted.begin(), sorted.end(), [](const auto& x, const auto& y) {
+      return x.second != y.second ? x.second > y.second : x.first > y.first;
+    });
+    std::string all = "*" + std::to_string(2 * sorted.size()) + "\r\n";
+    for (const auto& [member, score] : sorted) all += Bulk(member) + Score(score);
+    std::string limited =
+        "*" + std::to_string(sorted.size() > 1 ? std::min<size_t>(2, sorted.size() - 1) : 0) +
+        "\r\n";
+    for (size_t i = 1; i < sorted.size() && i < 3; i++) limited += Bulk(sorted[i].first);
+    std::string by_member = "*" + std::to_string(model.size()) + "\r\n";
+    for (auto it = model.rbegin(); it != model.rend(); ++it) by_member += Bulk(it->first);
+    ASSERT_EQ(Run({"zrevrange", "r", "0", "-1", "withscores"}), "+QUEUED\r\n");
+    ASSERT_EQ(Run({"zrevrangebyscore", "r", "+inf", "-inf", "limit", "1", "2"}), "+QUEUED\r\n");
+    ASSERT_EQ(Run({"zrevrangebylex", "r", "+", "-"}), "+QUEUED\r\n");
+    EXPECT_EQ(Run({"exec"}),
+              "*" + std::to_string(ops + 3) + "\r\n" + expected + all + limited + by_member);
+    ExpectStored("r", model);
+    if (HasFailure()) return;
+  }
+}
+
 // Replies past client-output-buffer-limit stop growing; members too long
 // for an engine key are refused.
 TEST_F(ZSetTest, LargeRepliesStopAtTheOutputLimit) {

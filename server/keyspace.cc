@@ -407,6 +407,7 @@ Status Txn::ScanElements(std::string_view lower, std::string_view upper,
 
 Status Txn::ScanElementsReverse(std::string_view lower, std::string_view upper,
                                 const ElementVisitor& visit) {
+  if (lower >= upper) return Status::OK();  // empty (and the walk below needs lower < upper)
   ReadOptions options;
   options.lower_bound = std::string(lower);
   options.upper_bound = std::string(upper);

@@ -268,8 +268,8 @@ class Txn {
   Status ScanElements(std::string_view lower, std::string_view upper, const ElementVisitor& visit);
   // Like ScanElements, in descending key order: visits the elements in
   // [lower, upper) from the greatest down, pending writes merged in, until
-  // visit returns false. Errors: the engine's (visit may have been called
-  // before).
+  // visit returns false; nothing if lower >= upper. Errors: the engine's
+  // (visit may have been called before).
   Status ScanElementsReverse(std::string_view lower, std::string_view upper,
                              const ElementVisitor& visit);
   // The greatest element key in [lower, upper) (pending writes merged in);
