@@ -26,8 +26,10 @@
 # of passed tests, the seconds each run took, and the exception that stopped
 # the unit early, if one did: in Redis's suite an exception, e.g. an unknown
 # command outside an assertion, ends the unit, so only the tests before it
-# count), then the commands lsmkv-server called unknown per unit. Keeps every
-# log in --logs (default a new directory under /tmp, named at the end).
+# count), then per unit the commands lsmkv-server answered unknown and the
+# other Redis commands the unit's file calls that it lacks (a static scan).
+# Keeps every log in --logs (default a new directory under /tmp, named at
+# the end).
 # Exits 0 whatever the tests say; 1 on an infrastructure failure (no fetch,
 # no tclsh, a server that does not start, a run with no result), or with
 # --require-ratio R if a unit's ratio is below R; 77 with --cached-only
