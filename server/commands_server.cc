@@ -426,8 +426,8 @@ void FunctionCommand(CommandContext& ctx) {
         "    Return the loaded libraries (always none).",
         "STATS",
         "    Return the running function (always none) and the engines.",
-        "FLUSH [ASYNC|SYNC], KILL, DELETE <library>, DUMP, RESTORE <payload> "
-        "[FLUSH|APPEND|REPLACE]",
+        "FLUSH [ASYNC|SYNC], KILL, DELETE <library>, DUMP",
+        "RESTORE <payload> [FLUSH|APPEND|REPLACE]",
         "    Answer as a server with no library loaded.",
         "LOAD [REPLACE] <code>",
         "    Refused: there is no engine to run it.",
