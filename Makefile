@@ -21,6 +21,10 @@ METAMORPHIC_OPS ?= 3000
 # Consecutive seeds from here; the default differs per run (the time), and each
 # seed is printed, so a failure reruns with METAMORPHIC_SEED=<seed>.
 METAMORPHIC_SEED_BASE ?= $(shell date +%s)
+# Redis's own test suite (scripts/redis_suite.sh): the units it runs, and the
+# lsmkv/redis ratio of passed tests below which it fails (empty: never).
+REDIS_SUITE_UNITS ?= type/string type/incr expire keyspace multi scan type/hash type/list type/set type/zset pubsub
+REDIS_SUITE_REQUIRE_RATIO ?=
 
 .PHONY: all bootstrap build run demo test asan tsan tsa install bench crashtest clean
 
@@ -134,6 +138,18 @@ BIGDATA_MEMBERS ?= 10000000
 .PHONY: server-bigdata
 server-bigdata: build
 	@timeout 45m bash scripts/server_bigdata.sh --build-dir $(BUILD_DIR) --members $(BIGDATA_MEMBERS)
+
+# Redis's own test suite (tests/ of Debian's redis 7.0.15 source package,
+# fetched once into ~/.cache/lsmkv-redis-suite) in external mode against a
+# fresh lsmkv-server and, for reference, a fresh redis-server, per unit of
+# REDIS_SUITE_UNITS; prints passed/failed per server, the ratio, and the
+# exception (often an unknown command) that stopped each unit. Fails only if
+# the run itself breaks, or below REDIS_SUITE_REQUIRE_RATIO when set
+# (docs/REDIS_COMPAT.md, "Redis's own test suite").
+.PHONY: redis-suite
+redis-suite: build
+	@bash scripts/redis_suite.sh --build-dir $(BUILD_DIR) --units "$(REDIS_SUITE_UNITS)" $(if \
+	  $(REDIS_SUITE_REQUIRE_RATIO),--require-ratio $(REDIS_SUITE_REQUIRE_RATIO))
 
 # libFuzzer targets over the decoders (fuzz/, built with clang into build-fuzz),
 # FUZZ_SECONDS each (see docs/RELIABILITY.md).

@@ -17,6 +17,7 @@ packages=(
   prometheus-cpp-dev                 # lsmkv-server's --metrics-port
   nlohmann-json3-dev                 # `lsmkv load` of JSON lines
   redis-tools redis-server           # server tests (redis-cli) and the redis-benchmark comparison
+  tcl                                # tclsh for Redis's own test suite (make redis-suite)
   python3-dev python3-pybind11       # the Python module (bindings/python), for /usr/bin/python3
   python3-setuptools python3-pip     # `python3 -m pip install --no-build-isolation .`
   python3-pytest                     # the Python module's tests

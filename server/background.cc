@@ -42,10 +42,13 @@ void BackgroundWorker::Loop() {
   while (true) {
     const int64_t hz = context_->config->Int(Setting::kHz);
     if (WaitForStop(1000 / (hz > 0 ? hz : 10))) break;
-    uint64_t removed = 0;
-    Status s = SweepExpired(&keyspace, keyspace.clock()->NowMs(), kSweepKeysPerSlice, &removed);
-    if (!s.ok()) std::fprintf(stderr, "lsmkv-server: expiry sweep: %s\n", s.ToString().c_str());
-    context_->stats->sweep_runs.fetch_add(1, std::memory_order_relaxed);
+    Status s;
+    if (keyspace.active_expire.load(std::memory_order_relaxed)) {
+      uint64_t removed = 0;
+      s = SweepExpired(&keyspace, keyspace.clock()->NowMs(), kSweepKeysPerSlice, &removed);
+      if (!s.ok()) std::fprintf(stderr, "lsmkv-server: expiry sweep: %s\n", s.ToString().c_str());
+      context_->stats->sweep_runs.fetch_add(1, std::memory_order_relaxed);
+    }
     // After FLUSHALL: its range deletions go from the memtable to the
     // version, where the engine's compactions for range deletions reclaim
     // the data (a memtable that fills slowly would hold them back). Blocks

@@ -1,5 +1,6 @@
 // BackgroundWorker: the server's housekeeping thread. Every 1/hz seconds it
-// runs one expiry sweep slice (see expiry_sweeper.h); about once a second,
+// runs one expiry sweep slice (see expiry_sweeper.h; none while DEBUG
+// SET-ACTIVE-EXPIRE 0 is in force); about once a second,
 // whatever appendfsync says, it makes unsynced writes durable and publishes
 // the durable state for the compaction filter (Keyspace::SyncIfDirty; with
 // appendfsync no these are the only syncs the server asks for). After a

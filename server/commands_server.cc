@@ -1,6 +1,14 @@
 // Server commands: INFO, CONFIG GET/SET/RESETSTAT/HELP, COMMAND (COUNT,
-// INFO, DOCS, LIST, GETKEYS), SHUTDOWN, TIME.
+// INFO, DOCS, LIST, GETKEYS), SHUTDOWN, TIME, and the glue Redis's own test
+// suite needs in external mode (scripts/redis_suite.sh): FUNCTION, answering
+// as a Redis 7.0 server with no function library loaded, the harmless
+// DEBUG subcommands; and MEMORY USAGE.
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
 #include <set>
+#include <thread>
 
 #include "server/command_table.h"
 #include "server/command_util.h"
@@ -8,6 +16,7 @@
 #include "server/dispatcher.h"
 #include "server/glob.h"
 #include "server/info.h"
+#include "server/value_codec.h"
 
 namespace lsmkv::server {
 
@@ -286,6 +295,314 @@ void Time(CommandContext& ctx) {
   ctx.reply.Bulk(std::to_string(micros % 1000000));
 }
 
+// FUNCTION: lsmkv-server has no scripting engine, so no library is ever
+// loaded. FLUSH, LIST, STATS, KILL, DELETE, DUMP and RESTORE answer as Redis
+// 7.0 does with no library (Redis's replies and error texts); LOAD is
+// refused.
+//
+// What Redis 7.0's FUNCTION DUMP returns with no library: an empty payload,
+// then the payload format version (RDB 10, 2 bytes little-endian) and the
+// CRC64 of the bytes before it. FUNCTION RESTORE accepts exactly this.
+constexpr std::string_view kEmptyFunctionDump("\x0a\x00\x5d\x9b\x5c\x40\x0f\x7f\xa2\xda", 10);
+
+std::string FunctionUsageError(std::string_view sub) {
+  return "ERR unknown subcommand or wrong number of arguments for '" +
+         std::string(sub.substr(0, 128)) + "'. Try FUNCTION HELP.";
+}
+
+void FunctionFlush(CommandContext& ctx) {
+  const auto& args = ctx.args;
+  if (args.size() > 3) {
+    ctx.reply.Error(FunctionUsageError(args[1]));
+  } else if (args.size() == 3 && !EqualsIgnoreCase(args[2], "sync") &&
+             !EqualsIgnoreCase(args[2], "async")) {
+    ctx.reply.Error("ERR FUNCTION FLUSH only supports SYNC|ASYNC option");
+  } else {
+    ctx.reply.Ok();  // there is nothing to flush
+  }
+}
+
+// FUNCTION LIST [LIBRARYNAME pattern] [WITHCODE]: no library matches.
+void FunctionList(CommandContext& ctx) {
+  const auto& args = ctx.args;
+  bool with_code = false, library_name = false;
+  for (size_t i = 2; i < args.size(); i++) {
+    if (!with_code && EqualsIgnoreCase(args[i], "withcode")) {
+      with_code = true;
+    } else if (!library_name && EqualsIgnoreCase(args[i], "libraryname")) {
+      if (i + 1 >= args.size()) {
+        ctx.reply.Error("ERR library name argument was not given");
+        return;
+      }
+      library_name = true;
+      i++;
+    } else {
+      ctx.reply.Error("ERR Unknown argument " + args[i].substr(0, 128));
+      return;
+    }
+  }
+  ctx.reply.Array(0);
+}
+
+// FUNCTION STATS: no script running, the Lua engine (which Redis always
+// lists) with no library.
+void FunctionStats(CommandContext& ctx) {
+  ctx.reply.Map(2);
+  ctx.reply.Bulk("running_script");
+  ctx.reply.Null();
+  ctx.reply.Bulk("engines");
+  ctx.reply.Map(1);
+  ctx.reply.Bulk("LUA");
+  ctx.reply.Map(2);
+  ctx.reply.Bulk("libraries_count");
+  ctx.reply.Integer(0);
+  ctx.reply.Bulk("functions_count");
+  ctx.reply.Integer(0);
+}
+
+// FUNCTION RESTORE payload [FLUSH|APPEND|REPLACE]: the payload of no library
+// restores nothing; any other is not one this server could have dumped.
+void FunctionRestore(CommandContext& ctx) {
+  const auto& args = ctx.args;
+  if (args.size() > 4) {
+    ctx.reply.Error(FunctionUsageError(args[1]));
+    return;
+  }
+  if (args.size() == 4 && !EqualsIgnoreCase(args[3], "flush") &&
+      !EqualsIgnoreCase(args[3], "append") && !EqualsIgnoreCase(args[3], "replace")) {
+    ctx.reply.Error(
+        "ERR Wrong restore policy given, value should be either FLUSH, APPEND or REPLACE.");
+    return;
+  }
+  if (args[2] != kEmptyFunctionDump) {
+    ctx.reply.Error("ERR DUMP payload version or checksum are wrong");
+    return;
+  }
+  ctx.reply.Ok();
+}
+
+void FunctionCommand(CommandContext& ctx) {
+  const auto& args = ctx.args;
+  const std::string sub = ToLower(args[1]);
+  // Subcommands with a fixed number of arguments, as Redis counts them.
+  struct Fixed {
+    const char* name;
+    size_t args;
+  };
+  static constexpr Fixed kFixed[] = {{"stats", 2}, {"kill", 2}, {"delete", 3}, {"dump", 2}};
+  for (const Fixed& f : kFixed) {
+    if (sub == f.name && args.size() != f.args) {
+      ctx.reply.Error(ArityError(std::string("function|") + f.name));
+      return;
+    }
+  }
+  if ((sub == "load" || sub == "restore") && args.size() < 3) {
+    ctx.reply.Error(ArityError("function|" + sub));
+    return;
+  }
+  if (sub == "flush") {
+    FunctionFlush(ctx);
+  } else if (sub == "list") {
+    FunctionList(ctx);
+  } else if (sub == "stats") {
+    FunctionStats(ctx);
+  } else if (sub == "kill") {
+    ctx.reply.Error("NOTBUSY No scripts in execution right now.");
+  } else if (sub == "delete") {
+    ctx.reply.Error("ERR Library not found");
+  } else if (sub == "dump") {
+    ctx.reply.Bulk(kEmptyFunctionDump);
+  } else if (sub == "restore") {
+    FunctionRestore(ctx);
+  } else if (sub == "load") {
+    ctx.reply.Error(
+        "ERR FUNCTION LOAD is not supported: lsmkv-server has no scripting engine, so no "
+        "function library can be loaded");
+  } else if (sub == "help" && args.size() == 2) {
+    static const char* const kLines[] = {
+        "FUNCTION <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+        "lsmkv-server has no scripting engine: no function library is ever loaded.",
+        "LIST [LIBRARYNAME <pattern>] [WITHCODE]",
+        "    Return the loaded libraries (always none).",
+        "STATS",
+        "    Return the running function (always none) and the engines.",
+        "FLUSH [ASYNC|SYNC], KILL, DELETE <library>, DUMP",
+        "RESTORE <payload> [FLUSH|APPEND|REPLACE]",
+        "    Answer as a server with no library loaded.",
+        "LOAD [REPLACE] <code>",
+        "    Refused: there is no engine to run it.",
+        "HELP",
+        "    Print this help."};
+    ctx.reply.Array(std::size(kLines));
+    for (const char* line : kLines) ctx.reply.Status(line);
+  } else {
+    ctx.reply.Error(UnknownSubcommandError(args[1], "FUNCTION"));
+  }
+}
+
+// DEBUG SLEEP sleeps at most this long, and only off the event loop (DEBUG
+// runs on a slow-command thread, but a command inside EXEC runs on the
+// loop, so there only DEBUG SLEEP 0 is allowed): a longer sleep would hold a
+// slow-command thread that KEYS, SCAN or FLUSHALL of other clients need.
+constexpr double kDebugSleepMaxSeconds = 1.0;
+
+std::string DebugUsageError(std::string_view sub) {
+  return "ERR unknown subcommand or wrong number of arguments for '" +
+         std::string(sub.substr(0, 128)) + "'. Try DEBUG HELP.";
+}
+
+void DebugSleep(CommandContext& ctx) {
+  const std::string& text = ctx.args[2];
+  long double seconds = 0;
+  if (!ParseLongDouble(text, &seconds) || seconds < 0) {
+    ctx.reply.Error(errors::kNotFloat);
+    return;
+  }
+  if (seconds > 0 && ctx.in_exec) {
+    ctx.reply.Error("ERR DEBUG SLEEP inside MULTI/EXEC is limited to 0 seconds in lsmkv-server");
+    return;
+  }
+  if (seconds > kDebugSleepMaxSeconds) {
+    ctx.reply.Error("ERR DEBUG SLEEP is limited to 1 second in lsmkv-server");
+    return;
+  }
+  if (seconds > 0) {
+    std::this_thread::sleep_for(std::chrono::microseconds(std::llround(seconds * 1e6L)));
+  }
+  ctx.reply.Ok();
+}
+
+// DEBUG: the subcommands that are harmless on lsmkv-server. Everything else
+// (RELOAD, RESTART, SEGFAULT, OBJECT, POPULATE, DIGEST...) is refused with an
+// error naming it: each would crash or block the server, change data behind
+// the engine's back, or report Redis internals lsmkv does not have.
+void DebugCommand(CommandContext& ctx) {
+  const auto& args = ctx.args;
+  const std::string sub = ToLower(args[1]);
+  if (sub == "help" && args.size() == 2) {
+    static const char* const kLines[] = {
+        "DEBUG <subcommand> [<arg> [value] [opt] ...]. lsmkv-server supports:",
+        "LOG <message>",
+        "    Write <message> to the server's log (standard error).",
+        "SLEEP <seconds>",
+        "    Sleep, at most 1 second (0 inside MULTI/EXEC), then reply.",
+        "SET-ACTIVE-EXPIRE <0|1>",
+        "    Stop (0) or restart (1) the background expiry sweep.",
+        "QUICKLIST-PACKED-THRESHOLD <size>",
+        "    Accepted and ignored: lsmkv-server has no list encodings.",
+        "CHANGE-REPL-ID",
+        "    Accepted and ignored: lsmkv-server has no replication.",
+        "HELP",
+        "    Print this help."};
+    ctx.reply.Array(std::size(kLines));
+    for (const char* line : kLines) ctx.reply.Status(line);
+  } else if (sub == "log" && args.size() == 3) {
+    std::fprintf(stderr, "lsmkv-server: DEBUG LOG: %.*s\n",
+                 static_cast<int>(std::min<size_t>(args[2].size(), 1024)), args[2].data());
+    ctx.reply.Ok();
+  } else if (sub == "sleep" && args.size() == 3) {
+    DebugSleep(ctx);
+  } else if (sub == "set-active-expire" && args.size() == 3) {
+    int64_t on = 0;
+    if (!ParseIntArg(ctx, args[2], &on)) return;
+    ctx.server.keyspace->active_expire.store(on != 0, std::memory_order_relaxed);
+    ctx.reply.Ok();
+  } else if (sub == "quicklist-packed-threshold" && args.size() == 3) {
+    int64_t bytes = 0;
+    if (!ParseMemory(args[2], &bytes) || bytes <= 1 || bytes >= (int64_t{4} << 30)) {
+      ctx.reply.Error("ERR argument must be a memory value bigger than 1 and smaller than 4gb");
+      return;
+    }
+    ctx.reply.Ok();
+  } else if (sub == "change-repl-id" && args.size() == 2) {
+    ctx.reply.Ok();
+  } else {
+    static const char* const kKnown[] = {
+        "help",          "log", "sleep", "set-active-expire", "quicklist-packed-threshold",
+        "change-repl-id"};
+    for (const char* known : kKnown) {
+      if (sub == known) {
+        ctx.reply.Error(DebugUsageError(args[1]));
+        return;
+      }
+    }
+    ctx.reply.Error("ERR DEBUG '" + args[1].substr(0, 64) +
+                    "' is not supported by lsmkv-server (it has only the harmless subcommands: "
+                    "see DEBUG HELP)");
+  }
+}
+
+// MEMORY USAGE key [SAMPLES count]: the bytes lsmkv stores for key — its
+// name and encoded value and, for a collection, its elements' engine keys
+// and values, estimated like Redis from the first `count` elements (default
+// 5, 0 = all): their average size times the element count. Uncompressed
+// sizes, without the engine's per-entry overhead. Nil for an absent key.
+// Redis's test suite calls it outside any test (scripts/redis_suite.sh).
+void MemoryUsage(CommandContext& ctx) {
+  const auto& args = ctx.args;
+  if (args.size() != 3 && args.size() != 5) {
+    ctx.reply.Error(args.size() < 3 ? ArityError("memory|usage") : std::string(errors::kSyntax));
+    return;
+  }
+  int64_t samples = 5;
+  if (args.size() == 5) {
+    if (!EqualsIgnoreCase(args[3], "samples")) {
+      ctx.reply.Error(errors::kSyntax);
+      return;
+    }
+    if (!ParseIntArg(ctx, args[4], &samples)) return;
+    if (samples < 0) {
+      ctx.reply.Error(errors::kSyntax);
+      return;
+    }
+  }
+  const std::string& key = args[2];
+  Entry entry;
+  bool found = false;
+  if (!ReadKey(ctx, key, &entry, &found)) return;
+  if (!found) {
+    ctx.reply.Null();
+    return;
+  }
+  uint64_t bytes = key.size() + entry.payload.size() + 9;  // + flags and deadline
+  if (IsCollectionType(entry.type)) {
+    Collection c;
+    if (!ReadCollection(ctx, key, entry.type, &c)) return;
+    uint64_t sampled = 0, sampled_bytes = 0;
+    Status s = ctx.txn.ScanElements(c.prefix, PrefixSuccessor(c.prefix),
+                                    [&](std::string_view element, std::string_view value) {
+                                      sampled++;
+                                      sampled_bytes += element.size() + value.size();
+                                      return samples == 0 || sampled < uint64_t(samples);
+                                    });
+    if (!s.ok()) {
+      ctx.reply.Error("ERR " + s.ToString());
+      return;
+    }
+    if (sampled > 0) bytes += sampled_bytes * c.meta.count / sampled;
+  }
+  ctx.reply.Integer(static_cast<int64_t>(bytes));
+}
+
+void MemoryCommand(CommandContext& ctx) {
+  const std::string sub = ToLower(ctx.args[1]);
+  if (sub == "usage") {
+    MemoryUsage(ctx);
+  } else if (sub == "help" && ctx.args.size() == 2) {
+    static const char* const kLines[] = {
+        "MEMORY <subcommand> [<arg> [value] [opt] ...]. lsmkv-server supports:",
+        "USAGE <key> [SAMPLES <count>]",
+        "    Return the bytes lsmkv stores for the key (name, value and, for a collection,",
+        "    its elements estimated from <count> of them; 5 by default, 0 = all).",
+        "HELP",
+        "    Print this help."};
+    ctx.reply.Array(std::size(kLines));
+    for (const char* line : kLines) ctx.reply.Status(line);
+  } else {
+    ctx.reply.Error(UnknownSubcommandError(ctx.args[1], "MEMORY"));
+  }
+}
+
 void Add(CommandList* list, const char* name, int arity, uint32_t flags, CommandHandler handler) {
   list->push_back(std::unique_ptr<CommandSpec>(
       new CommandSpec{name, arity, flags, 0, 0, 0, "server", handler, {}}));
@@ -299,6 +616,11 @@ void RegisterServerCommands(CommandList* list) {
   Add(list, "command", -1, 0, CommandCommand);
   Add(list, "shutdown", -1, kCmdAdmin, Shutdown);
   Add(list, "time", 1, kCmdFast, Time);
+  Add(list, "function", -2, 0, FunctionCommand);
+  Add(list, "debug", -2, kCmdAdmin | kCmdSlow, DebugCommand);
+  // MEMORY USAGE's key is its third argument (none for MEMORY HELP).
+  list->push_back(std::unique_ptr<CommandSpec>(
+      new CommandSpec{"memory", -2, kCmdReadOnly, 2, 2, 1, "server", MemoryCommand, {}}));
 }
 
 }  // namespace lsmkv::server

@@ -1082,5 +1082,169 @@ TEST(CommandTableTest, RenameAndDisable) {
   EXPECT_EQ(table.Rename("get", "set"), "rename-command: 'set' is already a command name");
 }
 
+// FUNCTION (the glue of Redis's test suite, scripts/redis_suite.sh): the
+// replies of a Redis 7.0 server with no function library loaded, and LOAD
+// refused.
+TEST_F(CommandsTest, FunctionAnswersAsAServerWithNoLibrary) {
+  EXPECT_EQ(Run({"function", "flush"}), kOk);
+  EXPECT_EQ(Run({"FUNCTION", "FLUSH", "async"}), kOk);
+  EXPECT_EQ(Run({"function", "flush", "sync"}), kOk);
+  EXPECT_EQ(Run({"function", "flush", "foo"}),
+            Err("ERR FUNCTION FLUSH only supports SYNC|ASYNC option"));
+  EXPECT_EQ(Run({"function", "flush", "a", "b"}),
+            Err("ERR unknown subcommand or wrong number of arguments for 'flush'. Try FUNCTION "
+                "HELP."));
+  EXPECT_EQ(Run({"function", "list"}), "*0\r\n");
+  EXPECT_EQ(Run({"function", "list", "withcode", "libraryname", "lib*"}), "*0\r\n");
+  EXPECT_EQ(Run({"function", "list", "libraryname"}),
+            Err("ERR library name argument was not given"));
+  EXPECT_EQ(Run({"function", "list", "withcode", "withcode"}),
+            Err("ERR Unknown argument withcode"));
+  EXPECT_EQ(Run({"function", "stats"}), "*4\r\n" + Bulk("running_script") + "$-1\r\n" +
+                                            Bulk("engines") + "*2\r\n" + Bulk("LUA") + "*4\r\n" +
+                                            Bulk("libraries_count") + Int(0) +
+                                            Bulk("functions_count") + Int(0));
+  EXPECT_EQ(Run({"function", "stats", "x"}),
+            Err("ERR wrong number of arguments for 'function|stats' command"));
+  EXPECT_EQ(Run({"function", "kill"}), Err("NOTBUSY No scripts in execution right now."));
+  EXPECT_EQ(Run({"function", "delete", "lib"}), Err("ERR Library not found"));
+  EXPECT_EQ(Run({"function", "delete"}),
+            Err("ERR wrong number of arguments for 'function|delete' command"));
+  // DUMP gives Redis's payload of no library; RESTORE takes only that one.
+  const std::string dump = Run({"function", "dump"});
+  ASSERT_EQ(dump.substr(0, 5), "$10\r\n");
+  const std::string payload = dump.substr(5, 10);
+  EXPECT_EQ(Run({"function", "restore", payload}), kOk);
+  EXPECT_EQ(Run({"function", "restore", payload, "replace"}), kOk);
+  EXPECT_EQ(Run({"function", "restore", payload, "merge"}),
+            Err("ERR Wrong restore policy given, value should be either FLUSH, APPEND or "
+                "REPLACE."));
+  EXPECT_EQ(Run({"function", "restore", "x"}),
+            Err("ERR DUMP payload version or checksum are wrong"));
+  EXPECT_EQ(Run({"function", "load",
+                 "#!lua name=lib\nredis.register_function('f', "
+                 "function() return 1 end)"}),
+            Err("ERR FUNCTION LOAD is not supported: lsmkv-server has no scripting engine, so "
+                "no function library can be loaded"));
+  EXPECT_EQ(Run({"function", "load"}),
+            Err("ERR wrong number of arguments for 'function|load' command"));
+  EXPECT_EQ(Run({"function", "nosuch"}),
+            Err("ERR unknown subcommand 'nosuch'. Try FUNCTION HELP."));
+  EXPECT_EQ(Run({"function"}), Err("ERR wrong number of arguments for 'function' command"));
+  EXPECT_EQ(Run({"function", "help"}).substr(0, 1), "*");
+}
+
+// DEBUG: the harmless subcommands the suite calls outside its needs:debug
+// tests work; every other one is refused, naming it.
+TEST_F(CommandsTest, DebugHasOnlyHarmlessSubcommands) {
+  EXPECT_EQ(Run({"debug", "log", "### Starting test"}), kOk);
+  EXPECT_EQ(Run({"debug", "change-repl-id"}), kOk);
+  EXPECT_EQ(Run({"debug", "quicklist-packed-threshold", "1k"}), kOk);
+  EXPECT_EQ(Run({"debug", "quicklist-packed-threshold", "1"}),
+            Err("ERR argument must be a memory value bigger than 1 and smaller than 4gb"));
+  EXPECT_EQ(Run({"debug", "quicklist-packed-threshold", "4gb"}),
+            Err("ERR argument must be a memory value bigger than 1 and smaller than 4gb"));
+  for (const char* sub : {"reload", "segfault", "object", "populate", "digest", "jmap"}) {
+    EXPECT_EQ(Run({"debug", sub}),
+              Err(std::string("ERR DEBUG '") + sub +
+                  "' is not supported by lsmkv-server (it has only the harmless subcommands: "
+                  "see DEBUG HELP)"))
+        << sub;
+  }
+  EXPECT_EQ(Run({"debug", "sleep"}),
+            Err("ERR unknown subcommand or wrong number of arguments for 'sleep'. Try DEBUG "
+                "HELP."));
+  EXPECT_EQ(Run({"debug"}), Err("ERR wrong number of arguments for 'debug' command"));
+  EXPECT_EQ(Run({"debug", "help"}).substr(0, 1), "*");
+  const CommandSpec* spec = commands_.Find("debug");
+  ASSERT_NE(spec, nullptr);
+  EXPECT_TRUE(spec->flags & kCmdSlow);  // DEBUG SLEEP runs off the event loop
+}
+
+// DEBUG SLEEP: at most a second, and only DEBUG SLEEP 0 inside EXEC (which
+// runs on the event loop).
+TEST_F(CommandsTest, DebugSleepIsBounded) {
+  EXPECT_EQ(Run({"debug", "sleep", "0"}), kOk);
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_EQ(Run({"debug", "sleep", "0.05"}), kOk);
+  EXPECT_GE(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(50));
+  EXPECT_EQ(Run({"debug", "sleep", "1.5"}),
+            Err("ERR DEBUG SLEEP is limited to 1 second in lsmkv-server"));
+  EXPECT_EQ(Run({"debug", "sleep", "-1"}), Err("ERR value is not a valid float"));
+  EXPECT_EQ(Run({"debug", "sleep", "abc"}), Err("ERR value is not a valid float"));
+  EXPECT_EQ(Run({"multi"}), kOk);
+  EXPECT_EQ(Run({"debug", "sleep", "0"}), "+QUEUED\r\n");
+  EXPECT_EQ(Run({"debug", "sleep", "0.5"}), "+QUEUED\r\n");
+  EXPECT_EQ(Run({"exec"}),
+            "*2\r\n" + std::string(kOk) +
+                Err("ERR DEBUG SLEEP inside MULTI/EXEC is limited to 0 seconds in lsmkv-server"));
+}
+
+// DEBUG SET-ACTIVE-EXPIRE switches the background sweep (BackgroundWorker)
+// off and on; reads still never see an expired key.
+TEST_F(CommandsTest, DebugSetActiveExpireSwitchesTheSweep) {
+  EXPECT_TRUE(keyspace_->active_expire.load());
+  EXPECT_EQ(Run({"debug", "set-active-expire", "0"}), kOk);
+  EXPECT_FALSE(keyspace_->active_expire.load());
+  EXPECT_EQ(Run({"set", "k", "v", "px", "10"}), kOk);
+  clock_.AdvanceMs(20);
+  EXPECT_EQ(Run({"get", "k"}), "$-1\r\n");
+  EXPECT_EQ(Run({"debug", "set-active-expire", "1"}), kOk);
+  EXPECT_TRUE(keyspace_->active_expire.load());
+  EXPECT_EQ(Run({"debug", "set-active-expire", "x"}),
+            Err("ERR value is not an integer or out of range"));
+}
+
+// Redis's encoding thresholds are accepted and ignored (Redis's test suite
+// sets them around its tests and restores what CONFIG GET showed); save and
+// appendonly can be set to their only values.
+TEST_F(CommandsTest, EncodingThresholdsAreAcceptedAndIgnored) {
+  EXPECT_EQ(Run({"config", "get", "set-max-intset-entries"}),
+            "*2\r\n" + Bulk("set-max-intset-entries") + Bulk("512"));
+  EXPECT_EQ(Run({"config", "set", "set-max-intset-entries", "16"}), kOk);
+  EXPECT_EQ(Run({"config", "get", "set-max-intset-entries"}),
+            "*2\r\n" + Bulk("set-max-intset-entries") + Bulk("16"));
+  EXPECT_EQ(Run({"config", "set", "hash-max-ziplist-value", "1kb", "list-max-ziplist-size", "-3",
+                 "zset-max-listpack-entries", "0", "list-compress-depth", "2"}),
+            kOk);
+  EXPECT_EQ(Run({"config", "get", "hash-max-ziplist-value"}),
+            "*2\r\n" + Bulk("hash-max-ziplist-value") + Bulk("1024"));
+  EXPECT_EQ(Run({"config", "set", "list-compress-depth", "-1"}),
+            Err("ERR CONFIG SET failed (possibly related to argument 'list-compress-depth') - "
+                "argument must be between 0 and 2147483647 inclusive"));
+  EXPECT_EQ(Run({"config", "set", "save", ""}), kOk);
+  EXPECT_EQ(Run({"config", "set", "save", "900 1"}),
+            Err("ERR CONFIG SET failed (possibly related to argument 'save') - lsmkv-server "
+                "takes no RDB snapshots; save must be empty"));
+  EXPECT_EQ(Run({"config", "set", "appendonly", "yes"}), kOk);
+  EXPECT_EQ(Run({"config", "set", "appendonly", "no"}),
+            Err("ERR CONFIG SET failed (possibly related to argument 'appendonly') - "
+                "lsmkv-server always logs every write; appendonly must be yes"));
+}
+
+// MEMORY USAGE: nil for an absent key; a string's name and value; a hash's
+// elements are counted too (estimated from SAMPLES of them).
+TEST_F(CommandsTest, MemoryUsageCountsStoredBytes) {
+  EXPECT_EQ(Run({"memory", "usage", "none"}), "$-1\r\n");
+  EXPECT_EQ(Run({"set", "k", std::string(1000, 'x')}), kOk);
+  const std::string one = Run({"memory", "usage", "k"});
+  ASSERT_EQ(one[0], ':');
+  EXPECT_GE(std::stoll(one.substr(1)), 1001);
+  EXPECT_LT(std::stoll(one.substr(1)), 1100);
+  for (int i = 0; i < 10; i++) {
+    EXPECT_EQ(Run({"hset", "h", "field" + std::to_string(i), std::string(100, 'v')}), Int(1));
+  }
+  for (const char* samples : {"0", "3"}) {
+    const std::string all = Run({"memory", "usage", "h", "SAMPLES", samples});
+    ASSERT_EQ(all[0], ':') << samples;
+    EXPECT_GE(std::stoll(all.substr(1)), 10 * 105) << samples;
+  }
+  EXPECT_EQ(Run({"memory", "usage", "h", "samples", "-1"}), Err("ERR syntax error"));
+  EXPECT_EQ(Run({"memory", "usage", "h", "foo", "1"}), Err("ERR syntax error"));
+  EXPECT_EQ(Run({"memory", "usage"}),
+            Err("ERR wrong number of arguments for 'memory|usage' command"));
+  EXPECT_EQ(Run({"memory", "doctor"}), Err("ERR unknown subcommand 'doctor'. Try MEMORY HELP."));
+}
+
 }  // namespace
 }  // namespace lsmkv::server

@@ -74,7 +74,7 @@ std::vector<SettingInfo> BuildTable() {
       {Setting::kAppendonly,
        "appendonly",
        K::kBool,
-       false,
+       true,  // to its only value, yes
        "yes",
        0,
        0,
@@ -83,7 +83,7 @@ std::vector<SettingInfo> BuildTable() {
       {Setting::kSave,
        "save",
        K::kString,
-       false,
+       true,  // to its only value, "" (Redis's test suite sets it)
        "",
        0,
        0,
@@ -327,6 +327,42 @@ std::vector<SettingInfo> BuildTable() {
        {},
        "engine: uncompressed bytes per table block"},
   };
+  // Redis's encoding thresholds, with Redis's defaults and bounds.
+  struct Ignored {
+    Setting id;
+    const char* name;
+    SettingKind kind;
+    const char* default_value;
+    int64_t min;
+    int64_t max;
+  };
+  constexpr int64_t kIntMin = std::numeric_limits<int32_t>::min();
+  static const Ignored kIgnored[] = {
+      {Setting::kHashMaxListpackEntries, "hash-max-listpack-entries", K::kInt, "128", 0, kLongMax},
+      {Setting::kHashMaxZiplistEntries, "hash-max-ziplist-entries", K::kInt, "128", 0, kLongMax},
+      {Setting::kHashMaxListpackValue, "hash-max-listpack-value", K::kBytes, "64", 0, kLongMax},
+      {Setting::kHashMaxZiplistValue, "hash-max-ziplist-value", K::kBytes, "64", 0, kLongMax},
+      {Setting::kZsetMaxListpackEntries, "zset-max-listpack-entries", K::kInt, "128", 0, kLongMax},
+      {Setting::kZsetMaxZiplistEntries, "zset-max-ziplist-entries", K::kInt, "128", 0, kLongMax},
+      {Setting::kZsetMaxListpackValue, "zset-max-listpack-value", K::kBytes, "64", 0, kLongMax},
+      {Setting::kZsetMaxZiplistValue, "zset-max-ziplist-value", K::kBytes, "64", 0, kLongMax},
+      {Setting::kListMaxListpackSize, "list-max-listpack-size", K::kInt, "-2", kIntMin, kIntMax},
+      {Setting::kListMaxZiplistSize, "list-max-ziplist-size", K::kInt, "-2", kIntMin, kIntMax},
+      {Setting::kListCompressDepth, "list-compress-depth", K::kInt, "0", 0, kIntMax},
+      {Setting::kSetMaxIntsetEntries, "set-max-intset-entries", K::kInt, "512", 0, kLongMax},
+  };
+  for (const Ignored& i : kIgnored) {
+    t.push_back({i.id,
+                 i.name,
+                 i.kind,
+                 true,
+                 i.default_value,
+                 i.min,
+                 i.max,
+                 {},
+                 "accepted and ignored: a Redis encoding threshold (lsmkv-server has no compact "
+                 "encodings)"});
+  }
   return t;
 }
 

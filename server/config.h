@@ -57,6 +57,21 @@ enum class Setting : int {
   kMaxBackgroundCompactions,
   kTargetFileSize,
   kBlockSize,
+  // Redis's encoding thresholds (and their pre-7.0 ziplist names): accepted
+  // and ignored, lsmkv-server has no compact encodings. Redis's test suite
+  // sets them (scripts/redis_suite.sh).
+  kHashMaxListpackEntries,
+  kHashMaxZiplistEntries,
+  kHashMaxListpackValue,
+  kHashMaxZiplistValue,
+  kZsetMaxListpackEntries,
+  kZsetMaxZiplistEntries,
+  kZsetMaxListpackValue,
+  kZsetMaxZiplistValue,
+  kListMaxListpackSize,
+  kListMaxZiplistSize,
+  kListCompressDepth,
+  kSetMaxIntsetEntries,
   kCount,
 };
 

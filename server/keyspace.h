@@ -172,6 +172,9 @@ class Keyspace {
   std::atomic<uint64_t> expired_keys{0};
   std::atomic<uint64_t> syncs{0};
   std::atomic<int64_t> last_sync_error_ms{0};
+  // False after DEBUG SET-ACTIVE-EXPIRE 0: the background expiry sweep
+  // (background.h) is skipped; expired keys are still invisible to reads.
+  std::atomic<bool> active_expire{true};
 
  private:
   DB* const db_;
