@@ -42,23 +42,21 @@ bool BlockingKeys::Cancel(uint64_t ticket) {
 }
 
 void BlockingKeys::Signal(std::string_view key) {
-  std::vector<Waker> wake;
+  Waker wake;
   {
     MutexLock lock(&mu_);
     auto it = by_key_.find(std::string(key));
     if (it == by_key_.end()) return;
-    const std::vector<uint64_t> tickets = std::move(it->second);
-    by_key_.erase(it);
-    for (const uint64_t ticket : tickets) {
-      auto waiter = waiters_by_ticket_.find(ticket);
-      if (waiter == waiters_by_ticket_.end()) continue;
-      Forget(ticket, waiter->second);
-      wake.push_back(std::move(waiter->second.wake));
-      waiters_by_ticket_.erase(waiter);
-      waiters_.fetch_sub(1, std::memory_order_acq_rel);
-    }
+    DCHECK(!it->second.empty());
+    const uint64_t ticket = it->second.front();  // the oldest
+    auto waiter = waiters_by_ticket_.find(ticket);
+    DCHECK(waiter != waiters_by_ticket_.end());
+    Forget(ticket, waiter->second);
+    wake = std::move(waiter->second.wake);
+    waiters_by_ticket_.erase(waiter);
+    waiters_.fetch_sub(1, std::memory_order_acq_rel);
   }
-  for (Waker& w : wake) w();  // outside the lock: a waker may post, never re-enter
+  wake();  // outside the lock: a waker posts, never re-enters
 }
 
 }  // namespace lsmkv::server

@@ -11,6 +11,13 @@
 // woken client runs its command again (and, finding nothing, registers
 // again, under its stripes).
 //
+// First come, first served: Signal wakes only the oldest waiter of the key.
+// If it takes an element and the key still holds more, its own write (the
+// collection's metadata, Put) signals the key again and wakes the next; if
+// the key is left empty (deleted) there is nothing for the next one. A woken
+// client that cannot take its turn (it disconnected) passes the wake-up on
+// by signalling its keys again (Connection::OnWake).
+//
 // Keys are data keys (value_codec.h: database and user key), so a client
 // blocked in one database is not woken by writes in another.
 //
@@ -50,7 +57,7 @@ class BlockingKeys {
   // no-op if it was already woken or cancelled. True if it was still
   // waiting (then its waker will never be called).
   bool Cancel(uint64_t ticket) EXCLUDES(mu_);
-  // Wakes every waiter of key, oldest first, and forgets them.
+  // Wakes the oldest waiter of key (if any) and forgets it on every key.
   void Signal(std::string_view key) EXCLUDES(mu_);
 
   // True if anyone waits: writers record the keys they write only then.

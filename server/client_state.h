@@ -72,6 +72,7 @@ struct ClientState {
     uint64_t ticket = 0;
     int64_t deadline_ms = 0;
     bool null_array = true;
+    std::vector<std::string> keys;  // the data keys registered (a wake-up passed on signals them)
   };
   BlockState block;
   std::function<void()> wake;

@@ -266,6 +266,7 @@ bool BlockClient(CommandContext& ctx, const std::vector<std::string_view>& keys,
   for (std::string_view key : keys) data_keys.push_back(DataKey(ctx.txn.db(), key));
   ClientState::BlockState& block = ctx.client.block;
   block.ticket = ctx.txn.keyspace()->blocking().Wait(data_keys, ctx.client.wake);
+  block.keys = std::move(data_keys);
   block.requested = true;
   block.deadline_ms = deadline_ms;
   block.null_array = null_array;

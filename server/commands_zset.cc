@@ -794,18 +794,62 @@ void ZPopMax(CommandContext& ctx) { ZPopGeneric(ctx, /*max=*/true); }
 
 // ZMPOP numkeys key [key ...] MIN|MAX [COUNT count]: pops from the first
 // non-empty sorted set; [key, [[member, score], ...]], or a null array.
-void ZMPop(CommandContext& ctx) {
+// True if key holds a value of another type than a sorted set. Used on a
+// blocked command's retry, where Redis keeps the client blocked instead of
+// replying WRONGTYPE. Returns false after replying with an engine error
+// (*error set).
+bool HoldsOtherType(CommandContext& ctx, std::string_view key, bool* error) {
+  Entry entry;
+  bool found = false;
+  Status s = ctx.txn.Peek(key, &entry, &found);
+  if (!s.ok()) {
+    ctx.reply.Error("ERR " + s.ToString());
+    *error = true;
+    return false;
+  }
+  return found && entry.type != ValueType::kZSet;
+}
+
+// Pops from the first non-empty sorted set of keys (count members; max: the
+// highest scores). *key_index is the index in keys of the set popped from,
+// or keys.size() if every one is empty. On a blocked command's retry a key
+// of another type counts as empty. Returns false after replying with an
+// error.
+bool PopFirstNonEmpty(CommandContext& ctx, const std::vector<std::string_view>& keys, bool max,
+                      uint64_t count, size_t* key_index, std::vector<ZSetEntry>* popped) {
+  for (size_t k = 0; k < keys.size(); k++) {
+    if (ctx.client.block.retry) {
+      bool error = false;
+      if (HoldsOtherType(ctx, keys[k], &error)) continue;
+      if (error) return false;
+    }
+    bool found = false;
+    if (!PopZSet(ctx, keys[k], max, count, &found, popped)) return false;
+    if (found) {
+      *key_index = k;
+      return true;
+    }
+  }
+  *key_index = keys.size();
+  return true;
+}
+
+// ZMPOP numkeys key [key ...] MIN|MAX [COUNT count] (args from numkeys_at
+// on): pops from the first non-empty sorted set; [key, [[member, score],
+// ...]], or a null array. BZMPOP timeout numkeys ...: the same, blocking
+// until deadline_ms when every key is empty (blocking).
+void MPopGeneric(CommandContext& ctx, size_t numkeys_at, bool blocking, int64_t deadline_ms) {
   const auto& args = ctx.args;
   int64_t numkeys = 0;
-  if (!ParseInt64(args[1], &numkeys) || numkeys < 1) {
+  if (!ParseInt64(args[numkeys_at], &numkeys) || numkeys < 1) {
     ctx.reply.Error("ERR numkeys should be greater than 0");
     return;
   }
-  if (numkeys > static_cast<int64_t>(args.size()) - 3) {
+  if (numkeys > static_cast<int64_t>(args.size() - numkeys_at) - 2) {
     ctx.reply.Error(errors::kSyntax);
     return;
   }
-  const size_t where = 2 + static_cast<size_t>(numkeys);
+  const size_t where = numkeys_at + 1 + static_cast<size_t>(numkeys);
   bool max = false;
   if (EqualsIgnoreCase(args[where], "max")) {
     max = true;
@@ -827,23 +871,56 @@ void ZMPop(CommandContext& ctx) {
     }
   }
   if (count == -1) count = 1;
-  for (size_t k = 2; k < where; k++) {
-    bool found = false;
-    std::vector<ZSetEntry> popped;
-    if (!PopZSet(ctx, args[k], max, static_cast<uint64_t>(count), &found, &popped)) return;
-    if (!found) continue;
-    ctx.reply.Array(2);
-    ctx.reply.Bulk(args[k]);
-    ctx.reply.Array(popped.size());
-    for (const ZSetEntry& entry : popped) {
-      ctx.reply.Array(2);
-      ctx.reply.Bulk(entry.member);
-      ctx.reply.Double(entry.score);
-    }
+  const std::vector<std::string_view> keys(args.begin() + static_cast<ptrdiff_t>(numkeys_at) + 1,
+                                           args.begin() + static_cast<ptrdiff_t>(where));
+  size_t index = 0;
+  std::vector<ZSetEntry> popped;
+  if (!PopFirstNonEmpty(ctx, keys, max, static_cast<uint64_t>(count), &index, &popped)) return;
+  if (index == keys.size()) {
+    if (blocking && BlockClient(ctx, keys, deadline_ms, /*null_array=*/true)) return;
+    ctx.reply.NullArray();
     return;
   }
-  ctx.reply.NullArray();
+  ctx.reply.Array(2);
+  ctx.reply.Bulk(keys[index]);
+  ctx.reply.Array(popped.size());
+  for (const ZSetEntry& entry : popped) {
+    ctx.reply.Array(2);
+    ctx.reply.Bulk(entry.member);
+    ctx.reply.Double(entry.score);
+  }
 }
+
+void ZMPop(CommandContext& ctx) { MPopGeneric(ctx, 1, /*blocking=*/false, 0); }
+
+void BZMPop(CommandContext& ctx) {
+  int64_t deadline_ms = 0;
+  if (!ParseBlockTimeout(ctx, ctx.args[1], &deadline_ms)) return;
+  MPopGeneric(ctx, 2, /*blocking=*/true, deadline_ms);
+}
+
+// BZPOPMIN / BZPOPMAX key [key ...] timeout: pops one member from the first
+// non-empty sorted set: [key, member, score]; blocks while every key is
+// empty (timeout: a null array).
+void BZPopGeneric(CommandContext& ctx, bool max) {
+  int64_t deadline_ms = 0;
+  if (!ParseBlockTimeout(ctx, ctx.args.back(), &deadline_ms)) return;
+  const std::vector<std::string_view> keys(ctx.args.begin() + 1, ctx.args.end() - 1);
+  size_t index = 0;
+  std::vector<ZSetEntry> popped;
+  if (!PopFirstNonEmpty(ctx, keys, max, 1, &index, &popped)) return;
+  if (index == keys.size()) {
+    if (BlockClient(ctx, keys, deadline_ms, /*null_array=*/true)) return;
+    ctx.reply.NullArray();
+    return;
+  }
+  ctx.reply.Array(3);
+  ctx.reply.Bulk(keys[index]);
+  ctx.reply.Bulk(popped[0].member);
+  ctx.reply.Double(popped[0].score);
+}
+void BZPopMin(CommandContext& ctx) { BZPopGeneric(ctx, /*max=*/false); }
+void BZPopMax(CommandContext& ctx) { BZPopGeneric(ctx, /*max=*/true); }
 
 // --- ZRANDMEMBER, ZSCAN -----------------------------------------------------
 
@@ -1074,6 +1151,9 @@ void ZScan(CommandContext& ctx) {
 void NumKeysAt1(const std::vector<std::string>& args, std::vector<std::string_view>* keys) {
   CollectNumKeys(args, 1, 2, keys);
 }
+void NumKeysAt2(const std::vector<std::string>& args, std::vector<std::string_view>* keys) {
+  CollectNumKeys(args, 2, 3, keys);
+}
 
 void Add(CommandList* list, const char* name, int arity, uint32_t flags, CommandHandler handler,
          int first_key = 1, int last_key = 1, KeyFinder find_keys = nullptr) {
@@ -1238,6 +1318,11 @@ void RegisterZSetCommands(CommandList* list) {
   Add(list, "zpopmin", -2, kWriteFast, ZPopMin);
   Add(list, "zpopmax", -2, kWriteFast, ZPopMax);
   Add(list, "zmpop", -4, kCmdWrite, ZMPop, 0, 0, NumKeysAt1);
+  // Blocking: the connection parks the client while every key is empty
+  // (BlockClient, blocking.h).
+  Add(list, "bzpopmin", -3, kCmdWrite | kCmdFast, BZPopMin, 1, -2);
+  Add(list, "bzpopmax", -3, kCmdWrite | kCmdFast, BZPopMax, 1, -2);
+  Add(list, "bzmpop", -5, kCmdWrite, BZMPop, 0, 0, NumKeysAt2);
   Add(list, "zrandmember", -2, kCmdReadOnly, ZRandMember);
   Add(list, "zscan", -3, kCmdReadOnly, ZScan);
   RegisterZSetAlgebraCommands(list);

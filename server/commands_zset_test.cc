@@ -359,6 +359,67 @@ TEST_F(ZSetTest, Pops) {
             Array({Bulk("y"), Array({Array({Bulk("a"), Score(1)})})}));
 }
 
+// BZPOPMIN/BZPOPMAX/BZMPOP: an immediate pop when a set has members; else
+// the client is registered (blocking.h) and gets no reply until a write
+// wakes it and the command runs again (what the connection does).
+TEST_F(ZSetTest, BlockingPops) {
+  ASSERT_EQ(Run({"zadd", "z2", "1", "a", "2", "b"}), Int(2));
+  EXPECT_EQ(Run({"bzpopmin", "z1", "z2", "0"}), Array({Bulk("z2"), Bulk("a"), Score(1)}));
+  EXPECT_EQ(Run({"bzpopmax", "z1", "z2", "0"}), Array({Bulk("z2"), Bulk("b"), Score(2)}));
+  EXPECT_EQ(Run({"exists", "z2"}), Int(0));
+  // A client that cannot block (no connection) gets the timeout's null.
+  EXPECT_EQ(Run({"bzpopmin", "z1", "0"}), "*-1\r\n");
+  EXPECT_EQ(Run({"bzpopmin", "z1", "-1"}), Err("ERR timeout is negative"));
+  EXPECT_EQ(Run({"bzpopmin", "z1", "x"}), Err("ERR timeout is not a float or out of range"));
+  EXPECT_EQ(Run({"bzmpop", "0", "0", "z1", "min"}), Err("ERR numkeys should be greater than 0"));
+  EXPECT_EQ(Run({"bzmpop", "0", "1", "z1", "middle"}), Err("ERR syntax error"));
+  ASSERT_EQ(Run({"set", "str", "x"}), kOk);
+  EXPECT_EQ(Run({"bzpopmin", "str", "0"}),
+            Err("WRONGTYPE Operation against a key holding the wrong kind of value"));
+
+  ClientState* blocked = NewClient();
+  int wakes = 0;
+  blocked->wake = [&wakes] { wakes++; };
+  BlockingKeys& blocking = keyspace_->blocking();
+  EXPECT_EQ(Run(blocked, {"bzpopmin", "z1", "z3", "1.5"}), "");  // blocked: no reply
+  EXPECT_TRUE(blocked->block.requested);
+  EXPECT_EQ(blocked->block.deadline_ms, clock_.NowMs() + 1500);
+  EXPECT_TRUE(blocked->block.null_array);
+  EXPECT_EQ(blocking.waiters(), 1u);
+  EXPECT_EQ(Run({"zadd", "z9", "1", "x"}), Int(1));  // another key: no wake-up
+  EXPECT_EQ(wakes, 0);
+  EXPECT_EQ(Run({"zadd", "z3", "5", "m"}), Int(1));
+  EXPECT_EQ(wakes, 1);
+  EXPECT_EQ(blocking.waiters(), 0u);
+  auto retry = [&](const Args& args) {
+    blocked->block = {};
+    blocked->block.retry = true;
+    std::string out = Run(blocked, args);
+    blocked->block.retry = false;
+    return out;
+  };
+  EXPECT_EQ(retry({"bzpopmin", "z1", "z3", "1.5"}), Array({Bulk("z3"), Bulk("m"), Score(5)}));
+  EXPECT_FALSE(blocked->block.requested);
+  // Woken, but the key now holds a string: blocked again, as in Redis.
+  EXPECT_EQ(Run(blocked, {"bzmpop", "0", "1", "z4", "max", "count", "2"}), "");
+  EXPECT_EQ(Run({"set", "z4", "not a set"}), kOk);
+  EXPECT_EQ(wakes, 2);
+  EXPECT_EQ(retry({"bzmpop", "0", "1", "z4", "max", "count", "2"}), "");
+  EXPECT_TRUE(blocked->block.requested);
+  EXPECT_EQ(blocking.waiters(), 1u);
+  EXPECT_EQ(Run({"del", "z4"}), Int(1));
+  EXPECT_EQ(Run({"zadd", "z4", "1", "p", "2", "q", "3", "r"}), Int(3));
+  EXPECT_EQ(wakes, 3);
+  EXPECT_EQ(
+      retry({"bzmpop", "0", "1", "z4", "max", "count", "2"}),
+      Array({Bulk("z4"), Array({Array({Bulk("r"), Score(3)}), Array({Bulk("q"), Score(2)})})}));
+  // Inside MULTI/EXEC a blocking pop never blocks.
+  EXPECT_EQ(Run(blocked, {"multi"}), kOk);
+  EXPECT_EQ(Run(blocked, {"bzpopmax", "empty", "0"}), "+QUEUED\r\n");
+  EXPECT_EQ(Run(blocked, {"exec"}), "*1\r\n*-1\r\n");
+  EXPECT_EQ(blocking.waiters(), 0u);
+}
+
 TEST_F(ZSetTest, Resp3Replies) {
   ASSERT_EQ(Run({"zadd", "z", "1", "a", "2.5", "b", "3", "c"}), Int(3));
   Run({"hello", "3"});

@@ -384,6 +384,7 @@ void Connection::Park(const CommandSpec* spec, bool first) {
     blocked_args_ = std::move(args_);
     args_.clear();
     block_deadline_ms_ = state_.block.deadline_ms;
+    keep_alive_while_blocked_ = shared_from_this();
   }
   if (block_deadline_ms_ == 0) return;
   const int64_t now = server_->context().keyspace->clock()->NowMs();
@@ -403,9 +404,19 @@ bool Connection::PeerClosed() {
 }
 
 void Connection::OnWake() {
-  if (closed_ || !blocked_) return;
+  BlockingKeys& blocking = server_->context().keyspace->blocking();
+  // The wake-up was this client's turn (only the oldest waiter is woken): a
+  // client that cannot take it passes it on to the next waiter.
+  auto pass_on = [&] {
+    for (const std::string& key : state_.block.keys) blocking.Signal(key);
+  };
+  if (closed_ || !blocked_) {
+    pass_on();  // closed while the wake-up was on its way
+    return;
+  }
   state_.block.ticket = 0;  // Signal forgot it
   if (PeerClosed()) {
+    pass_on();
     Close();
     return;
   }
@@ -441,6 +452,8 @@ void Connection::OnBlockTimeout() {
 }
 
 void Connection::FinishBlock(ServerContext& ctx, Reply& reply) {
+  // The caller (a posted handler) holds its own reference.
+  keep_alive_while_blocked_.reset();
   block_timer_.cancel();
   blocked_spec_ = nullptr;
   std::vector<std::string>().swap(blocked_args_);
@@ -454,11 +467,14 @@ void Connection::FinishBlock(ServerContext& ctx, Reply& reply) {
 
 void Connection::Close() {
   if (closed_) return;
+  // A reference for the rest of Close: the keep-alive below may be the last.
+  std::shared_ptr<Connection> self = shared_from_this();
   if (blocked_) {
     server_->context().keyspace->blocking().Cancel(state_.block.ticket);
     state_.block.ticket = 0;
     blocked_ = false;
     block_timer_.cancel();
+    keep_alive_while_blocked_.reset();
   }
   if (executing_) {
     // The slow-command thread uses the client state: close when it is done.

@@ -139,6 +139,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
   const CommandSpec* blocked_spec_ = nullptr;
   std::vector<std::string> blocked_args_;
   int64_t block_deadline_ms_ = 0;
+  // Keeps this connection alive while it is parked with no socket operation
+  // or timer pending (the waker holds only a weak reference); reset when the
+  // block ends or the connection closes.
+  std::shared_ptr<Connection> keep_alive_while_blocked_;
   // When the first bytes of the incomplete request arrived (clock ms), or 0
   // when no request is incomplete.
   int64_t request_started_ms_ = 0;

@@ -38,7 +38,7 @@ if(LSMKV_BUILD_TESTS)
   find_package(GTest REQUIRED)
   # Unit tests: parser, replies, glob, value encoding, config, command logic.
   file(GLOB LSMKV_SERVER_TESTS CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/server/*_test.cc)
-  list(FILTER LSMKV_SERVER_TESTS EXCLUDE REGEX "(server_integration_test|server_full_disk_test)\\.cc$")
+  list(FILTER LSMKV_SERVER_TESTS EXCLUDE REGEX "(server_integration_test|server_full_disk_test|server_blocking_e2e_test)\\.cc$")
   foreach(test_source ${LSMKV_SERVER_TESTS})
     get_filename_component(test_name ${test_source} NAME_WE)
     add_executable(server_${test_name} ${test_source})
@@ -54,6 +54,13 @@ if(LSMKV_BUILD_TESTS)
   target_link_libraries(server_integration_test PRIVATE lsmkv_server_lib GTest::gtest GTest::gtest_main)
   add_test(NAME server_integration_test COMMAND server_integration_test)
   set_tests_properties(server_integration_test PROPERTIES TIMEOUT 300
+    ENVIRONMENT "LSMKV_SERVER_BIN=$<TARGET_FILE:lsmkv_server>")
+
+  # Blocking commands end to end: a real server process and RESP clients.
+  add_executable(server_blocking_e2e_test server/server_blocking_e2e_test.cc server/test_client.cc)
+  target_link_libraries(server_blocking_e2e_test PRIVATE lsmkv_server_lib GTest::gtest GTest::gtest_main)
+  add_test(NAME server_blocking_e2e_test COMMAND server_blocking_e2e_test)
+  set_tests_properties(server_blocking_e2e_test PROPERTIES TIMEOUT 180
     ENVIRONMENT "LSMKV_SERVER_BIN=$<TARGET_FILE:lsmkv_server>")
 
   # A real full disk: mounts a small tmpfs (root only; exits 77, reported as
