@@ -123,6 +123,7 @@ std::string InvalidExpireError(std::string_view name);
 using CommandList = std::vector<std::unique_ptr<CommandSpec>>;
 void RegisterConnectionCommands(CommandList* list);
 void RegisterStringCommands(CommandList* list);
+void RegisterBitCommands(CommandList* list);
 void RegisterHashCommands(CommandList* list);
 void RegisterListCommands(CommandList* list);
 void RegisterSetCommands(CommandList* list);

@@ -60,6 +60,7 @@ std::string InvalidExpireError(std::string_view name) {
 CommandTable::CommandTable() {
   RegisterConnectionCommands(&specs_);
   RegisterStringCommands(&specs_);
+  RegisterBitCommands(&specs_);
   RegisterHashCommands(&specs_);
   RegisterListCommands(&specs_);
   RegisterSetCommands(&specs_);
