@@ -768,8 +768,9 @@ void SInterCardKeys(const std::vector<std::string>& args, std::vector<std::strin
 
 void Add(CommandList* list, const char* name, int arity, uint32_t flags, int first_key,
          int last_key, CommandHandler handler, KeyFinder find_keys = nullptr) {
-  list->push_back(std::unique_ptr<CommandSpec>(
-      new CommandSpec{name, arity, flags, first_key, last_key, 1, "set", handler, {}, find_keys}));
+  const int key_step = first_key > 0 ? 1 : 0;
+  list->push_back(std::unique_ptr<CommandSpec>(new CommandSpec{
+      name, arity, flags, first_key, last_key, key_step, "set", handler, {}, find_keys}));
 }
 
 }  // namespace
