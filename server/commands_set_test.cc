@@ -50,6 +50,22 @@ class SetTest : public CommandsTest {
     return std::set<std::string>(items.begin(), items.end());
   }
 
+  // Every set member stored in the engine, as (user key, version) -> count.
+  std::map<std::pair<std::string, uint64_t>, size_t> StoredMembers() {
+    ReadOptions options;
+    options.lower_bound = std::string(1, kSetMemberPrefix);
+    options.upper_bound = std::string(1, kSetMemberPrefix + 1);
+    std::map<std::pair<std::string, uint64_t>, size_t> out;
+    auto it = db_->NewIterator(options);
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      ElementKey element;
+      EXPECT_TRUE(DecodeElementKey(it->key(), &element));
+      out[{std::string(element.user_key), element.version}]++;
+    }
+    EXPECT_TRUE(it->status().ok());
+    return out;
+  }
+
   // The live version of a set key (0 if it is not a set).
   uint64_t VersionOf(const std::string& key) {
     std::string stored;
@@ -426,6 +442,85 @@ TEST_F(SetTest, ExpiryAndReopen) {
   EXPECT_EQ(Run({"sismember", "s", "a"}), Int(0));
   EXPECT_EQ(Run({"sadd", "s", "z"}), Int(1));  // a new set: a, b, c never come back
   EXPECT_EQ(Run({"smembers", "s"}), Members({"z"}));
+}
+
+TEST_F(SetTest, LargeRepliesAndBoundedWrites) {
+  Args add = {"sadd", "s"};
+  for (int i = 0; i < 2000; i++) add.push_back(std::to_string(i) + std::string(1000, 'm'));
+  EXPECT_EQ(Run(add), Int(2000));
+  EXPECT_GT(Run({"smembers", "s"}).size(), 2000000u);
+  ASSERT_EQ(config_.Set(*Config::Find("client-output-buffer-limit"), "normal 100000 0 0"), "");
+  for (const Args& args : std::vector<Args>{{"smembers", "s"},
+                                            {"sunion", "s", "nokey"},
+                                            {"sdiff", "s", "nokey"},
+                                            {"sinter", "s", "s"},
+                                            {"srandmember", "s", "-1000000000000"},
+                                            {"srandmember", "s", "5000"},
+                                            {"srandmember", "s", "1500"}}) {
+    const size_t stopped = Run(args).size();
+    EXPECT_GT(stopped, 100000u) << args[0];
+    EXPECT_LT(stopped, 110000u) << args[0];
+  }
+  // SPOP whose reply would pass the limit pops nothing.
+  const std::string refused =
+      Err("ERR SPOP count too large (lsmkv-server pops at most 1000000 members and 64 MiB of "
+          "them, within the client output buffer limit, in one atomic write)");
+  EXPECT_EQ(Run({"spop", "s", "1500"}), refused);
+  EXPECT_EQ(Run({"spop", "s", "2000"}), refused);
+  EXPECT_EQ(Run({"spop", "s", "2000000"}), refused);
+  EXPECT_EQ(Run({"scard", "s"}), Int(2000));
+  EXPECT_EQ(Items(Run({"spop", "s", "50"})).size(), 50u);
+  EXPECT_EQ(Run({"scard", "s"}), Int(1950));
+  ASSERT_EQ(config_.Set(*Config::Find("client-output-buffer-limit"), "normal 0 0 0"), "");
+
+  // A *STORE result over 64 MiB is refused before anything is written.
+  for (int batch = 0; batch < 12; batch++) {
+    Args big = {"sadd", batch % 2 == 0 ? "big1" : "big2"};
+    for (int i = 0; i < 100; i++) {
+      big.push_back(std::to_string(batch * 100 + i) + std::string(60000, 'x'));
+    }
+    EXPECT_EQ(Run(big), Int(100));
+  }
+  EXPECT_EQ(Run({"set", "dst", "old"}), kOk);
+  EXPECT_EQ(Run({"sunionstore", "dst", "big1", "big2"}),
+            Err("ERR set result too large to store (lsmkv-server stores at most 1000000 members "
+                "and 64 MiB of them in one atomic write)"));
+  EXPECT_EQ(Run({"get", "dst"}), Bulk("old"));
+  EXPECT_EQ(Run({"sunionstore", "dst", "big1"}), Int(600));  // 36 MB is fine
+  EXPECT_EQ(Run({"scard", "dst"}), Int(600));
+}
+
+// The members of ended set versions — a *STORE destination's old members,
+// a set popped whole, deleted or emptied — are reclaimed by compaction once
+// durable; live members never are.
+TEST_F(SetTest, CompactionReclaimsOnlyDeadMembers) {
+  auto fill = [&](const std::string& key, int n, const std::string& tag) {
+    Args args = {"sadd", key};
+    for (int i = 0; i < n; i++) args.push_back(tag + std::to_string(i));
+    EXPECT_EQ(Run(args), Int(n));
+  };
+  fill("live", 50, "m");
+  fill("dst", 40, "old");
+  fill("popped", 30, "m");
+  fill("deleted", 20, "m");
+  fill("src", 10, "new");
+  ASSERT_TRUE(db_->Flush().ok());
+  const uint64_t old_dst = VersionOf("dst");
+  EXPECT_EQ(Run({"sunionstore", "dst", "src"}), Int(10));
+  EXPECT_EQ(Items(Run({"spop", "popped", "30"})).size(), 30u);
+  EXPECT_EQ(Run({"del", "deleted"}), Int(1));
+  EXPECT_EQ(StoredMembers().size(), 6u);
+  ASSERT_TRUE(keyspace_->SyncIfDirty().ok());
+  ASSERT_TRUE(db_->CompactRange(nullptr, nullptr).ok());
+  const auto stored = StoredMembers();
+  ASSERT_EQ(stored.size(), 3u);
+  EXPECT_EQ(stored.at({"live", VersionOf("live")}), 50u);
+  EXPECT_EQ(stored.at({"src", VersionOf("src")}), 10u);
+  ASSERT_NE(VersionOf("dst"), old_dst);
+  EXPECT_EQ(stored.at({"dst", VersionOf("dst")}), 10u);
+  EXPECT_EQ(Run({"sismember", "dst", "new9"}), Int(1));
+  EXPECT_EQ(Run({"sismember", "dst", "old9"}), Int(0));
+  EXPECT_EQ(Run({"scard", "live"}), Int(50));
 }
 
 // Random SADD/SREM/SPOP/SMOVE/*STORE/DEL/EXPIRE/SET on a few keys, every
