@@ -428,6 +428,18 @@ TEST_F(SetTest, TransactionsSeeTheirOwnMembers) {
   EXPECT_EQ(Run({"exec"}),
             Array({Int(2), Int(1), Int(2), Members({"a", "b"}), Members({"b"}), Int(0)}));
   EXPECT_EQ(Run({"smembers", "t"}), Members({"a"}));
+  // The set algebra reads the transaction's pending members.
+  EXPECT_EQ(Run({"multi"}), kOk);
+  EXPECT_EQ(Run({"sadd", "s", "a", "b", "c"}), "+QUEUED\r\n");
+  EXPECT_EQ(Run({"sadd", "t", "c", "d"}), "+QUEUED\r\n");
+  EXPECT_EQ(Run({"srem", "t", "a"}), "+QUEUED\r\n");
+  EXPECT_EQ(Run({"sinter", "s", "t"}), "+QUEUED\r\n");
+  EXPECT_EQ(Run({"sintercard", "2", "t", "s"}), "+QUEUED\r\n");
+  EXPECT_EQ(Run({"sdiffstore", "d", "s", "t"}), "+QUEUED\r\n");
+  EXPECT_EQ(Run({"sunion", "d", "t"}), "+QUEUED\r\n");
+  EXPECT_EQ(Run({"exec"}), Array({Int(3), Int(2), Int(1), Members({"c"}), Int(1), Int(2),
+                                  Members({"a", "b", "c", "d"})}));
+  EXPECT_EQ(Run({"smembers", "d"}), Members({"a", "b"}));
 }
 
 TEST_F(SetTest, ExpiryAndReopen) {
