@@ -286,7 +286,7 @@ bool SampleDistinct(CommandContext& ctx, const Set& set, uint64_t count, uint64_
         } else {
           const uint64_t slot = rng() % seen;
           if (slot < out->size()) {
-            bytes += BulkBytes(member) - BulkBytes((*out)[slot]);
+            bytes = bytes - BulkBytes((*out)[slot]) + BulkBytes(member);
             (*out)[slot].assign(member);
           }
         }
