@@ -131,6 +131,7 @@ void RegisterKeyCommands(CommandList* list);
 void RegisterExpireCommands(CommandList* list);
 void RegisterServerCommands(CommandList* list);
 void RegisterTransactionCommands(CommandList* list);
+void RegisterPubSubCommands(CommandList* list);
 
 }  // namespace lsmkv::server
 
