@@ -153,6 +153,11 @@ int64_t PubSub::NumSub(Kind kind, std::string_view channel) const {
   return it == table.end() ? 0 : static_cast<int64_t>(it->second.size());
 }
 
+int64_t PubSub::NumChannels(Kind kind) const {
+  MutexLock lock(&mu_);
+  return static_cast<int64_t>(TableFor(kind).size());
+}
+
 int64_t PubSub::NumPat() const {
   MutexLock lock(&mu_);
   return static_cast<int64_t>(patterns_.size());

@@ -131,6 +131,8 @@ class PubSub {
       EXCLUDES(mu_);
   // PUBSUB NUMSUB: subscribers of channel.
   int64_t NumSub(Kind kind, std::string_view channel) const EXCLUDES(mu_);
+  // Channels with at least one subscriber (INFO pubsub_channels).
+  int64_t NumChannels(Kind kind) const EXCLUDES(mu_);
   // PUBSUB NUMPAT: distinct patterns subscribed to.
   int64_t NumPat() const EXCLUDES(mu_);
 

@@ -1235,6 +1235,10 @@ TEST_F(ServerTest, PubSubDeliversAcrossConnections) {
   EXPECT_EQ(pub->Call({"PUBSUB", "NUMPAT"}), Int(1));
   EXPECT_EQ(pub->Call({"PUBSUB", "CHANNELS"}), "*2\r\n" + Bulk("news") + Bulk("sport"));
   EXPECT_EQ(pub->Call({"PUBSUB", "CHANNELS", "s*"}), "*1\r\n" + Bulk("sport"));
+  const std::string stats = BulkValue(pub->Call({"INFO", "stats"}));
+  EXPECT_EQ(InfoField(stats, "pubsub_channels"), "2");
+  EXPECT_EQ(InfoField(stats, "pubsub_patterns"), "1");
+  EXPECT_EQ(InfoField(stats, "pubsubshard_channels"), "0");
 
   EXPECT_EQ(pub->Call({"PUBLISH", "news", "hello"}), Int(2));  // channel + pattern
   EXPECT_EQ(sub->ReadReply(kPatienceMs), Frame({"message", "news", "hello"}));
