@@ -31,6 +31,7 @@
 
 #include "server/clock.h"
 #include "server/config.h"
+#include "server/pubsub.h"
 #include "server/server.h"
 #include "server/test_client.h"
 #include "util/mutex.h"
@@ -1367,6 +1368,28 @@ TEST_F(ServerTest, PubSubSlowReaderIsDisconnectedAtTheOutputLimit) {
   EXPECT_EQ(pub->Call({"CONFIG", "GET", "client-output-buffer-limit"}),
             "*2\r\n" + Bulk("client-output-buffer-limit") +
                 Bulk("normal 1073741824 0 0 slave 0 0 0 pubsub 1048576 0 0"));
+}
+
+// lsmkv-server's own bounds: a name of at most 64 KiB, at most 100,000
+// subscriptions per client; a refused command subscribes nothing.
+TEST_F(ServerTest, PubSubLimitsOnNamesAndSubscriptions) {
+  StartServer();
+  auto c = Connect();
+  EXPECT_EQ(c->Call({"SUBSCRIBE", "ok", std::string(kMaxChannelBytes + 1, 'n')}),
+            "-ERR channel name or pattern is too long (lsmkv-server allows 65536 bytes)\r\n");
+  EXPECT_EQ(c->Call({"PUBSUB", "NUMSUB", "ok"}), "*2\r\n" + Bulk("ok") + Int(0));
+  Args many = {"PSUBSCRIBE"};
+  for (size_t i = 0; i < kMaxSubscriptionsPerClient; i++) many.push_back("p" + std::to_string(i));
+  ASSERT_TRUE(c->Send(many));
+  for (size_t i = 0; i < kMaxSubscriptionsPerClient; i++) {
+    ASSERT_EQ(c->ReadReply(kPatienceMs),
+              Frame({"psubscribe", "p" + std::to_string(i)}, std::to_string(i + 1)))
+        << i;
+  }
+  EXPECT_EQ(c->Call({"SUBSCRIBE", "one-more"}),
+            "-ERR too many subscriptions (lsmkv-server allows 100000 per client)\r\n");
+  EXPECT_EQ(c->Call({"PUNSUBSCRIBE", "p7"}), Frame({"punsubscribe", "p7"}, "99999"));
+  EXPECT_EQ(c->Call({"SUBSCRIBE", "one-more"}), Frame({"subscribe", "one-more"}, "100000"));
 }
 
 // The same pub/sub conversation with redis-server and lsmkv-server: every
