@@ -37,15 +37,20 @@ void Confirm(CommandContext& ctx, std::string_view kind, const std::string* name
   ctx.reply.Integer(static_cast<int64_t>(count));
 }
 
+// Replies the error if name is longer than a channel name or pattern may be.
+bool NameWithinLimit(CommandContext& ctx, std::string_view name, bool pattern) {
+  const size_t limit = pattern ? kMaxPatternBytes : kMaxChannelBytes;
+  if (name.size() <= limit) return true;
+  ctx.reply.Error(std::string(pattern ? "ERR pattern" : "ERR channel name") +
+                  " is too long (lsmkv-server allows " + std::to_string(limit) + " bytes)");
+  return false;
+}
+
 // The lsmkv-server limits on names and on subscriptions per client;
 // checked before any of the command's names is subscribed.
-bool WithinLimits(CommandContext& ctx, const Subscriber& sub) {
+bool WithinLimits(CommandContext& ctx, const Subscriber& sub, bool pattern) {
   for (size_t i = 1; i < ctx.args.size(); i++) {
-    if (ctx.args[i].size() > kMaxChannelBytes) {
-      ctx.reply.Error("ERR channel name or pattern is too long (lsmkv-server allows " +
-                      std::to_string(kMaxChannelBytes) + " bytes)");
-      return false;
-    }
+    if (!NameWithinLimit(ctx, ctx.args[i], pattern)) return false;
   }
   if (sub.total() + ctx.args.size() - 1 > kMaxSubscriptionsPerClient) {
     ctx.reply.Error("ERR too many subscriptions (lsmkv-server allows " +
@@ -63,7 +68,7 @@ std::set<std::string>& SetFor(Subscriber& sub, Kind kind, bool pattern) {
 
 void SubscribeCommon(CommandContext& ctx, Kind kind, bool pattern, std::string_view confirm) {
   Subscriber& sub = EnsureSubscriber(ctx);
-  if (!WithinLimits(ctx, sub)) return;
+  if (!WithinLimits(ctx, sub, pattern)) return;
   std::set<std::string>& names = SetFor(sub, kind, pattern);
   PubSub& registry = *ctx.server.pubsub;
   for (size_t i = 1; i < ctx.args.size(); i++) {
@@ -139,6 +144,7 @@ void SUnsubscribe(CommandContext& ctx) {
 }
 
 void PublishCommon(CommandContext& ctx, Kind kind) {
+  if (!NameWithinLimit(ctx, ctx.args[1], /*pattern=*/false)) return;
   const uint64_t limit = static_cast<uint64_t>(ctx.server.config->PubsubOutputLimit());
   const int64_t receivers = ctx.server.pubsub->Publish(kind, ctx.args[1], ctx.args[2], limit);
   // A client that receives its own message gets it before the reply, as in

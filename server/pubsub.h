@@ -21,8 +21,9 @@
 // not yet sent (set_unsent) would pass the limit given to Publish
 // (client-output-buffer-limit pubsub class) is marked overflowed: its
 // messages are dropped from then on and its connection closes it (Drain
-// returns false). Subscriptions per client are bounded by the command
-// handlers (kMaxSubscriptionsPerClient) and names by kMaxChannelBytes.
+// returns false). The command handlers bound subscriptions per client
+// (kMaxSubscriptionsPerClient) and names (kMaxChannelBytes,
+// kMaxPatternBytes).
 //
 // Thread safety: PubSub is thread-safe. A Subscriber's pending buffer is
 // shared by publishers (Deliver) and its connection (Drain) under its lock;
@@ -52,8 +53,13 @@ namespace lsmkv::server {
 // At most this many subscriptions (channels, patterns and shard channels
 // together) per client.
 inline constexpr size_t kMaxSubscriptionsPerClient = 100000;
-// Longest channel name or pattern accepted by the subscribe commands.
+// Longest channel name SUBSCRIBE, SSUBSCRIBE, PUBLISH and SPUBLISH accept.
 inline constexpr size_t kMaxChannelBytes = 64 * 1024;
+// Longest pattern PSUBSCRIBE accepts. Every PUBLISH matches its channel
+// against every pattern under the registry lock, and a glob match can take
+// time proportional to the pattern's length times the channel's: these two
+// bounds keep one match under about 2^26 steps.
+inline constexpr size_t kMaxPatternBytes = 1024;
 
 class Subscriber {
  public:

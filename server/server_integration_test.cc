@@ -1370,14 +1370,23 @@ TEST_F(ServerTest, PubSubSlowReaderIsDisconnectedAtTheOutputLimit) {
                 Bulk("normal 1073741824 0 0 slave 0 0 0 pubsub 1048576 0 0"));
 }
 
-// lsmkv-server's own bounds: a name of at most 64 KiB, at most 100,000
-// subscriptions per client; a refused command subscribes nothing.
+// lsmkv-server's own bounds: channel names of at most 64 KiB, patterns of
+// at most 1 KiB, at most 100,000 subscriptions per client; a refused
+// command subscribes nothing.
 TEST_F(ServerTest, PubSubLimitsOnNamesAndSubscriptions) {
   StartServer();
   auto c = Connect();
   EXPECT_EQ(c->Call({"SUBSCRIBE", "ok", std::string(kMaxChannelBytes + 1, 'n')}),
-            "-ERR channel name or pattern is too long (lsmkv-server allows 65536 bytes)\r\n");
+            "-ERR channel name is too long (lsmkv-server allows 65536 bytes)\r\n");
   EXPECT_EQ(c->Call({"PUBSUB", "NUMSUB", "ok"}), "*2\r\n" + Bulk("ok") + Int(0));
+  EXPECT_EQ(c->Call({"PUBLISH", std::string(kMaxChannelBytes + 1, 'n'), "m"}),
+            "-ERR channel name is too long (lsmkv-server allows 65536 bytes)\r\n");
+  EXPECT_EQ(c->Call({"PSUBSCRIBE", std::string(kMaxPatternBytes + 1, '*')}),
+            "-ERR pattern is too long (lsmkv-server allows 1024 bytes)\r\n");
+  EXPECT_EQ(c->Call({"SUBSCRIBE", std::string(kMaxChannelBytes, 'n')}),
+            Frame({"subscribe", std::string(kMaxChannelBytes, 'n')}, "1"));
+  EXPECT_EQ(c->Call({"UNSUBSCRIBE"}),
+            Frame({"unsubscribe", std::string(kMaxChannelBytes, 'n')}, "0"));
   Args many = {"PSUBSCRIBE"};
   for (size_t i = 0; i < kMaxSubscriptionsPerClient; i++) many.push_back("p" + std::to_string(i));
   ASSERT_TRUE(c->Send(many));
