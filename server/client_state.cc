@@ -1,6 +1,10 @@
 #include "server/client_state.h"
 
+#include "server/pubsub.h"
+
 namespace lsmkv::server {
+
+bool ClientState::subscribed() const { return subscriber != nullptr && subscriber->total() > 0; }
 
 void ClientRegistry::Add(ClientState* client) {
   MutexLock lock(&mu_);

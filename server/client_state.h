@@ -26,6 +26,7 @@
 namespace lsmkv::server {
 
 struct CommandSpec;
+class Subscriber;
 
 struct ClientState {
   uint64_t id = 0;
@@ -76,6 +77,16 @@ struct ClientState {
   };
   BlockState block;
   std::function<void()> wake;
+
+  // Pub/sub (pubsub.h): the client's subscriptions and pending messages,
+  // created by its first (P|S)SUBSCRIBE and shared with the registry.
+  // pubsub_notify is set by the connection (it posts the delivery of
+  // pending messages to the connection's strand); without one, messages
+  // stay pending until Subscriber::Drain. Both belong to the connection.
+  std::shared_ptr<Subscriber> subscriber;
+  std::function<void()> pubsub_notify;
+  // True if the client has a channel, pattern or shard-channel subscription.
+  bool subscribed() const;
 
   // Set by a handler: close the connection once the reply is written (QUIT)
   // or at once without a reply (SHUTDOWN closes every client anyway).

@@ -132,6 +132,7 @@ void RegisterKeyCommands(CommandList* list);
 void RegisterExpireCommands(CommandList* list);
 void RegisterServerCommands(CommandList* list);
 void RegisterTransactionCommands(CommandList* list);
+void RegisterPubSubCommands(CommandList* list);
 
 }  // namespace lsmkv::server
 

@@ -69,6 +69,7 @@ CommandTable::CommandTable() {
   RegisterExpireCommands(&specs_);
   RegisterServerCommands(&specs_);
   RegisterTransactionCommands(&specs_);
+  RegisterPubSubCommands(&specs_);
   for (const auto& spec : specs_) by_name_[spec->name] = spec.get();
 }
 

@@ -7,6 +7,7 @@
 #include "server/command_util.h"
 #include "server/config.h"
 #include "server/dispatcher.h"
+#include "server/pubsub.h"
 
 namespace lsmkv::server {
 
@@ -96,6 +97,11 @@ void SetClientName(ClientState& client, std::string_view name) {
 void Ping(CommandContext& ctx) {
   if (ctx.args.size() > 2) {
     ctx.reply.Error(ArityError("ping"));
+  } else if (ctx.reply.protocol() == 2 && ctx.client.subscribed()) {
+    // A RESP2 subscriber's replies are arrays, as its messages are.
+    ctx.reply.Array(2);
+    ctx.reply.Bulk("pong");
+    ctx.reply.Bulk(ctx.args.size() == 2 ? std::string_view(ctx.args[1]) : "");
   } else if (ctx.args.size() == 2) {
     ctx.reply.Bulk(ctx.args[1]);
   } else {
@@ -171,6 +177,9 @@ void Hello(CommandContext& ctx) {
   if (version != 0) {
     ctx.client.protocol.store(static_cast<int>(version), std::memory_order_relaxed);
     ctx.reply.set_protocol(static_cast<int>(version));
+    // Messages published from now on take the new shape.
+    if (ctx.client.subscriber != nullptr)
+      ctx.client.subscriber->set_protocol(static_cast<int>(version));
   }
   Reply& r = ctx.reply;
   r.Map(7);

@@ -152,8 +152,10 @@ std::vector<SettingInfo> BuildTable() {
        0,
        kLongMax,
        {},
-       "\"normal HARD SOFT SECONDS\": a client whose pending replies exceed HARD bytes gets an "
-       "error and is disconnected (0 = unlimited; SOFT and SECONDS are accepted and ignored)"},
+       "\"CLASS HARD SOFT SECONDS\"...: a client whose pending replies exceed the normal class's "
+       "HARD bytes gets an error and is disconnected; a subscriber whose undelivered messages "
+       "exceed the pubsub class's HARD (default 32mb) is disconnected (0 = unlimited; SOFT, "
+       "SECONDS and the replica class are accepted and ignored)"},
       {Setting::kProtoMaxMultibulkLen,
        "proto-max-multibulk-len",
        K::kInt,
@@ -490,7 +492,7 @@ std::string Config::Set(const SettingInfo& info, std::string_view text) {
       if (!SplitInlineArgs(text, &parts) || parts.size() % 4 != 0 || parts.empty()) {
         return "Wrong number of arguments in buffer limit configuration.";
       }
-      int64_t hard = -1;
+      int64_t hard = -1, pubsub = -1;
       for (size_t i = 0; i < parts.size(); i += 4) {
         const std::string cls = Lower(parts[i]);
         if (cls != "normal" && cls != "replica" && cls != "slave" && cls != "pubsub") {
@@ -502,8 +504,10 @@ std::string Config::Set(const SettingInfo& info, std::string_view text) {
           return "Error in hard, soft or soft_seconds setting in buffer limit configuration.";
         }
         if (cls == "normal") hard = h;
+        if (cls == "pubsub") pubsub = h;
       }
       if (hard >= 0) ints_[index].store(hard, std::memory_order_relaxed);
+      if (pubsub >= 0) pubsub_output_limit_.store(pubsub, std::memory_order_relaxed);
       return "";
     }
   }
@@ -524,7 +528,8 @@ std::string Config::Get(const SettingInfo& info) const {
     case SettingKind::kBool:
       return value ? "yes" : "no";
     case SettingKind::kOutputLimit:
-      return "normal " + std::to_string(value) + " 0 0 slave 0 0 0 pubsub 0 0 0";
+      return "normal " + std::to_string(value) + " 0 0 slave 0 0 0 pubsub " +
+             std::to_string(PubsubOutputLimit()) + " 0 0";
   }
   return "";
 }

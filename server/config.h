@@ -109,6 +109,9 @@ class Config {
     return ints_[static_cast<int>(id)].load(std::memory_order_relaxed);
   }
   std::string String(Setting id) const EXCLUDES(strings_mu_);
+  // client-output-buffer-limit's pubsub class: the hard limit, in bytes, on
+  // a subscriber's undelivered messages (0 = unlimited; default 32mb).
+  int64_t PubsubOutputLimit() const { return pubsub_output_limit_.load(std::memory_order_relaxed); }
 
   // Lowers the largest value Set accepts for a numeric setting below the
   // table's max, for limits that must agree with something fixed at startup
@@ -138,6 +141,7 @@ class Config {
 
  private:
   std::atomic<int64_t> ints_[static_cast<int>(Setting::kCount)];
+  std::atomic<int64_t> pubsub_output_limit_{32 << 20};
   // 0 = the table's max applies.
   std::atomic<int64_t> bounds_[static_cast<int>(Setting::kCount)];
   mutable Mutex strings_mu_;

@@ -9,6 +9,7 @@
 #include "server/command_table.h"
 #include "server/config.h"
 #include "server/dispatcher.h"
+#include "server/pubsub.h"
 #include "server/reply.h"
 #include "server/server.h"
 #include "server/value_codec.h"
@@ -71,6 +72,12 @@ void Connection::Start() {
         if (auto c = weak.lock()) c->OnWake();
       });
     };
+    // Publishers on any thread announce messages through this.
+    self->state_.pubsub_notify = [weak, executor] {
+      asio::post(executor, [weak] {
+        if (auto c = weak.lock()) c->OnPubSub();
+      });
+    };
     asio::error_code ec;
     self->socket_.set_option(asio::ip::tcp::no_delay(true), ec);
     self->socket_.non_blocking(true, ec);  // WriteNow must never block
@@ -113,8 +120,10 @@ void Connection::CheckTimeouts(int64_t now_ms, int64_t idle_timeout_ms,
   asio::post(socket_.get_executor(), [self, now_ms, idle_timeout_ms, request_timeout_ms] {
     if (self->closed_) return;
     const int64_t last = self->state_.last_interaction_ms.load(std::memory_order_relaxed);
-    // A blocked client waits for its command's own timeout, as in Redis.
-    if (idle_timeout_ms > 0 && !self->blocked_ && now_ms - last >= idle_timeout_ms) {
+    // A blocked client waits for its command's own timeout, and a
+    // subscriber for messages, as in Redis.
+    const bool subscribed = !self->executing_ && self->state_.subscribed();
+    if (idle_timeout_ms > 0 && !self->blocked_ && !subscribed && now_ms - last >= idle_timeout_ms) {
       self->Close();
       return;
     }
@@ -160,6 +169,12 @@ void Connection::DoRead() {
 void Connection::OnRead(const asio::error_code& error, size_t bytes) {
   DCHECK(reading_);
   reading_ = false;
+  const bool cancelled_for_write = read_cancelled_;
+  read_cancelled_ = false;
+  if (cancelled_for_write && error == asio::error::operation_aborted && !stopping_) {
+    Process();  // writes the messages OnPubSub left in out_
+    return;
+  }
   if (error || stopping_) {
     Close();
     return;
@@ -349,6 +364,7 @@ void Connection::DoWrite() {
   sending_.swap(out_);
   out_.clear();
   writing_ = true;
+  UpdateUnsent();
   auto self = shared_from_this();
   asio::async_write(
       socket_, asio::buffer(sending_),
@@ -366,6 +382,7 @@ void Connection::OnWrite(const asio::error_code& error, size_t bytes) {
     sending_.clear();
   }
   state_.output_buffer_bytes.store(0, std::memory_order_relaxed);
+  UpdateUnsent();
   // Time spent writing does not count against a buffered request.
   if (request_started_ms_ != 0) request_started_ms_ = server_->context().keyspace->clock()->NowMs();
   if (error || close_after_write_ || stopping_ || server_->stopping()) {
@@ -465,6 +482,48 @@ void Connection::FinishBlock(ServerContext& ctx, Reply& reply) {
   if (!writing_) Process();
 }
 
+void Connection::UpdateUnsent() {
+  if (state_.subscriber != nullptr) state_.subscriber->set_unsent(out_.size() + sending_.size());
+}
+
+void Connection::OnPubSub() {
+  if (closed_ || state_.subscriber == nullptr) return;
+  if (!state_.subscriber->Drain(&out_)) {
+    // Past client-output-buffer-limit pubsub: dropped, as Redis does.
+    Close();
+    return;
+  }
+  state_.output_buffer_bytes.store(out_.size() + sending_.size(), std::memory_order_relaxed);
+  if (out_.empty() || writing_ || executing_ || read_cancelled_) {
+    // The write that follows (OnWrite / OffLoopDone / OnRead's Process)
+    // takes out_.
+    UpdateUnsent();
+    return;
+  }
+  if (reading_) {
+    // Idle in a read: write beside it, without blocking.
+    if (!WriteNow()) {
+      read_cancelled_ = true;
+      asio::error_code ec;
+      socket_.cancel(ec);  // OnRead continues with Process, which writes
+    } else if (close_after_write_) {
+      Close();  // the peer is gone
+      return;
+    }
+    UpdateUnsent();
+    return;
+  }
+  // Parked (a blocking command waits): no read pending; write as
+  // FinishBlock would.
+  if (!WriteNow()) {
+    DoWrite();
+  } else if (close_after_write_) {
+    Close();
+    return;
+  }
+  UpdateUnsent();
+}
+
 void Connection::Close() {
   if (closed_) return;
   // A reference for the rest of Close: the keep-alive below may be the last.
@@ -483,6 +542,9 @@ void Connection::Close() {
   }
   closed_ = true;
   stop_timer_.cancel();
+  // The registry forgets the client's subscriptions: no message is
+  // appended for it any more (one a publisher holds is dropped with it).
+  if (state_.subscriber != nullptr) server_->context().pubsub->RemoveAll(state_.subscriber.get());
   asio::error_code ec;
   socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
   socket_.close(ec);

@@ -19,9 +19,25 @@
 // timeout passes (a null reply); replies of the commands before it are
 // written meanwhile.
 //
+// Pub/sub: a publisher on another io thread appends messages to the
+// client's Subscriber (pubsub.h) and calls ClientState::pubsub_notify, which
+// posts OnPubSub to this connection's strand. OnPubSub moves the messages
+// to out_ and, if the connection is idle in a read (the usual case for a
+// subscriber), writes them at once with a synchronous non-blocking
+// write_some beside the pending async read: a socket may have one read and
+// one write under way, and the write never blocks the strand. Only if the
+// socket does not take everything is the read cancelled (read_cancelled_),
+// so that the async write of the rest is, as always, the only socket
+// operation: OnRead then goes on with Process, which writes out_ (and
+// consumes whatever bytes the read brought, if it completed anyway). In any
+// other state (writing, executing off the loop, parked) the messages wait
+// in out_ for the write that follows. A subscriber whose undelivered
+// messages pass the pubsub output limit is closed.
+//
 // Thread safety: all handlers of one connection run on its strand (the
 // socket's executor). Stop and CheckTimeouts may be called from any thread;
-// so may the client's waker (ClientState::wake), which only posts OnWake.
+// so may the client's waker (ClientState::wake), which only posts OnWake,
+// and its pubsub_notify, which only posts OnPubSub.
 #ifndef LSMKV_SERVER_CONNECTION_H_
 #define LSMKV_SERVER_CONNECTION_H_
 
@@ -115,6 +131,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // True if the peer closed its end (a blocked client that went away must
   // not take the element it waited for).
   bool PeerClosed();
+  // Pub/sub messages are pending (posted by pubsub_notify): see above.
+  void OnPubSub();
+  // Tells the client's Subscriber how many bytes are not yet sent.
+  void UpdateUnsent();
   Server* server_;
   asio::ip::tcp::socket socket_;
   asio::steady_timer stop_timer_;   // Stop's grace for a pending write
@@ -134,6 +154,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool executing_ = false;      // a command runs on the slow-command threads
   bool close_pending_ = false;  // Close was asked for while executing_
   bool blocked_ = false;        // a blocking command waits (Park)
+  // OnPubSub cancelled the pending read to write messages asynchronously:
+  // OnRead's operation_aborted is not an error then.
+  bool read_cancelled_ = false;
   // The blocked command, run again on each wake-up, and its deadline (Unix
   // ms on the keyspace clock; 0 = none).
   const CommandSpec* blocked_spec_ = nullptr;

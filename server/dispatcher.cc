@@ -2,8 +2,10 @@
 
 #include "server/command.h"
 #include "server/command_table.h"
+#include "server/command_util.h"
 #include "server/config.h"
 #include "server/keyspace.h"
+#include "server/pubsub.h"
 #include "server/resp_parser.h"
 
 namespace lsmkv::server {
@@ -30,6 +32,33 @@ void Reject(ServerContext& server, ClientState& client, const CommandSpec* spec,
   if (client.in_multi) client.multi_failed = true;
   if (spec != nullptr) spec->stats.rejected_calls.fetch_add(1, std::memory_order_relaxed);
   reply.Error(error);
+}
+
+// Commands a RESP2 client with subscriptions may run (its connection
+// carries messages, so replies of other commands could not be told apart).
+bool AllowedWhileSubscribed(std::string_view name) {
+  static constexpr std::string_view kAllowed[] = {"ping",         "subscribe",    "ssubscribe",
+                                                  "unsubscribe",  "sunsubscribe", "psubscribe",
+                                                  "punsubscribe", "quit",         "reset"};
+  for (std::string_view allowed : kAllowed) {
+    if (name == allowed) return true;
+  }
+  return false;
+}
+
+// Redis's name for the command in errors: "client|list" for a subcommand
+// of a container command.
+std::string FullName(const CommandSpec& spec, const std::vector<std::string>& args) {
+  static constexpr std::string_view kContainers[] = {
+      "acl",    "client", "cluster", "command", "config", "function", "latency",
+      "memory", "module", "object",  "pubsub",  "script", "slowlog",  "xinfo"};
+  std::string name = spec.name;
+  if (args.size() >= 2) {
+    for (std::string_view container : kContainers) {
+      if (name == container) return name + "|" + ToLower(args[1]);
+    }
+  }
+  return name;
 }
 
 bool KeysTooLarge(const std::vector<std::string_view>& keys) {
@@ -132,6 +161,14 @@ void ExecuteCommand(ServerContext& server, ClientState& client, const CommandSpe
     Reject(server, client, spec, reply,
            "NOPERM User readonly has no permissions to run the '" + std::string(spec->name) +
                "' command");
+    return;
+  }
+  if (client.protocol.load(std::memory_order_relaxed) == 2 && client.subscribed() &&
+      !AllowedWhileSubscribed(spec->name)) {
+    Reject(server, client, spec, reply,
+           "ERR Can't execute '" + FullName(*spec, args) +
+               "': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in "
+               "this context");
     return;
   }
   if (client.in_multi && !(spec->flags & kCmdTransaction)) {

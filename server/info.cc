@@ -14,6 +14,7 @@
 #include "server/engine_stats.h"
 #include "server/expiry_filter.h"
 #include "server/keyspace.h"
+#include "server/pubsub.h"
 
 namespace lsmkv::server {
 
@@ -171,8 +172,10 @@ void StatsSection(ServerContext& server, std::string* out) {
   s.Field("evicted_keys", 0);
   s.Field("keyspace_hits", Load(ks.keyspace_hits));
   s.Field("keyspace_misses", Load(ks.keyspace_misses));
-  s.Field("pubsub_channels", 0);
-  s.Field("pubsub_patterns", 0);
+  const PubSub* pubsub = server.pubsub;
+  s.Field("pubsub_channels", pubsub ? pubsub->NumChannels(PubSub::Kind::kChannel) : 0);
+  s.Field("pubsub_patterns", pubsub ? pubsub->NumPat() : 0);
+  s.Field("pubsubshard_channels", pubsub ? pubsub->NumChannels(PubSub::Kind::kShard) : 0);
   s.Field("total_error_replies", st.errors.total());
   s.Field("total_protocol_errors", Load(st.protocol_errors));
   s.Field("lsmkv_request_timeouts", Load(st.request_timeouts));

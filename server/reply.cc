@@ -77,6 +77,8 @@ void Reply::NullArray() {
 
 void Reply::Array(size_t count) { Header('*', count); }
 
+void Reply::Push(size_t count) { Header(protocol_ >= 3 ? '>' : '*', count); }
+
 void Reply::Map(size_t pairs) {
   if (protocol_ >= 3) {
     Header('%', pairs);

@@ -39,6 +39,9 @@ class Reply {
   void Null();       // absent value: $-1 / _
   void NullArray();  // absent array (aborted EXEC): *-1 / _
   void Array(size_t count);
+  // A pub/sub frame (messages, subscription confirmations): a RESP3 push
+  // (">n") or, in RESP2, an array.
+  void Push(size_t count);
   void Map(size_t pairs);
   void Set(size_t count);
   void Double(double value);

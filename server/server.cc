@@ -135,6 +135,7 @@ Status Server::Open() {
   context_.commands = &commands_;
   context_.clients = &clients_;
   context_.cursors = &cursors_;
+  context_.pubsub = &pubsub_;
   context_.auth_guard = &auth_guard_;
   context_.expiry_filter = expiry_filter_.get();
   context_.stats = &stats_;

@@ -37,6 +37,7 @@
 #include "server/config.h"
 #include "server/expiry_filter.h"
 #include "server/keyspace.h"
+#include "server/pubsub.h"
 #include "server/scan_cursors.h"
 #include "server/server_context.h"
 #include "util/mutex.h"
@@ -108,6 +109,7 @@ class Server {
   CommandTable commands_;
   ClientRegistry clients_;
   ScanCursors cursors_;
+  PubSub pubsub_;
   AuthGuard auth_guard_;
   ServerStats stats_;
   ServerContext context_;

@@ -21,6 +21,7 @@ class CommandTable;
 class Config;
 class ExpiryFilter;
 class Keyspace;
+class PubSub;
 class ScanCursors;
 
 struct ServerStats {
@@ -51,6 +52,7 @@ struct ServerContext {
   CommandTable* commands = nullptr;
   ClientRegistry* clients = nullptr;
   ScanCursors* cursors = nullptr;
+  PubSub* pubsub = nullptr;  // the pub/sub registry (pubsub.h)
   const ExpiryFilter* expiry_filter = nullptr;
   AuthGuard* auth_guard = nullptr;  // nullptr: failed AUTHs are not limited per source
   ServerStats* stats = nullptr;
