@@ -110,13 +110,14 @@ bool ReadAt(CommandContext& ctx, const List& list, uint64_t index, std::string* 
 
 // Visits the elements at indexes [first, last) in order with their index,
 // until visit returns false. False after replying with an error (engine
-// failure, or a missing element).
+// failure, or an element missing from the range visited).
 template <typename Visit>
 bool ScanRange(CommandContext& ctx, const List& list, uint64_t first, uint64_t last,
                Visit&& visit) {
   if (first >= last) return true;
   uint64_t expect = first;
   bool gap = false;
+  bool stopped = false;
   Status s = ctx.txn.ScanElements(
       PositionKey(list, list.meta.head + first), PositionKey(list, list.meta.head + last),
       [&](std::string_view key, std::string_view value) {
@@ -128,13 +129,14 @@ bool ScanRange(CommandContext& ctx, const List& list, uint64_t first, uint64_t l
           return false;
         }
         const uint64_t index = expect++;
-        return visit(index, value);
+        stopped = !visit(index, value);
+        return !stopped;
       });
   if (!s.ok()) {
     ReplyEngineError(ctx, s);
     return false;
   }
-  if (gap) {
+  if (gap || (!stopped && expect != last)) {
     ctx.reply.Error(kMissingElements);
     return false;
   }

@@ -264,6 +264,67 @@ TEST_F(ListTest, LimitsRefuseWithoutChanging) {
   EXPECT_EQ(Run({"lrange", "l", "0", "-1"}), Bulks({"a"}));
 }
 
+// Writes a one-element list ["a"] at position head straight to the engine.
+// With count > 1 the metadata claims elements that are not stored.
+void WriteListAt(DB* db, const std::string& key, uint64_t version, uint64_t head,
+                 uint64_t count = 1) {
+  CollectionMeta meta;
+  meta.version = version;
+  meta.count = count;
+  meta.head = head;
+  std::string payload;
+  EncodeCollectionMeta(ValueType::kList, meta, &payload);
+  std::string value;
+  EncodeValue(ValueType::kList, 0, payload, &value);
+  ASSERT_TRUE(db->Put(WriteOptions(), DataKey(key), value).ok());
+  ASSERT_TRUE(db->Put(WriteOptions(), ListElementKey(key, version, head), "a").ok());
+}
+
+TEST_F(ListTest, PositionsNeverWrap) {
+  const std::string no_room =
+      "ERR lsmkv-server: list position space exhausted at this end; nothing was changed";
+  WriteListAt(db_.get(), "low", 1000, 1);
+  EXPECT_EQ(Run({"lpush", "low", "x", "y"}), Err(no_room));
+  EXPECT_EQ(Run({"lpush", "low", "x"}), Int(2));  // head 0
+  EXPECT_EQ(Run({"lpush", "low", "y"}), Err(no_room));
+  EXPECT_EQ(Run({"linsert", "low", "before", "x", "z"}), Err(no_room));
+  EXPECT_EQ(Run({"rpoplpush", "low", "low"}), Err(no_room));
+  EXPECT_EQ(Run({"lmove", "low", "low", "right", "right"}), Bulk("a"));
+  EXPECT_EQ(Run({"rpush", "low", "b"}), Int(3));
+  EXPECT_EQ(Run({"lrange", "low", "0", "-1"}), Bulks({"x", "a", "b"}));
+
+  WriteListAt(db_.get(), "high", 1001, ~uint64_t{0} - 2);  // its end is 2^64 - 2
+  EXPECT_EQ(Run({"rpush", "high", "x", "y"}), Err(no_room));
+  EXPECT_EQ(Run({"rpush", "high", "x"}), Int(2));
+  EXPECT_EQ(Run({"rpushx", "high", "y"}), Err(no_room));
+  EXPECT_EQ(Run({"lmove", "low", "high", "left", "right"}), Err(no_room));
+  EXPECT_EQ(Run({"linsert", "high", "after", "a", "z"}), Err(no_room));
+  EXPECT_EQ(Run({"lpush", "high", "w"}), Int(3));
+  EXPECT_EQ(Run({"lrange", "high", "0", "-1"}), Bulks({"w", "a", "x"}));
+  EXPECT_EQ(Run({"lrange", "low", "0", "-1"}), Bulks({"x", "a", "b"}));
+}
+
+TEST_F(ListTest, HugeRewritesAreRefusedBeforeTouchingAnything) {
+  const std::string too_many =
+      "ERR lsmkv-server: a list command may touch at most 1000000 elements; nothing was changed";
+  WriteListAt(db_.get(), "l", 1000, kListInitialHead, 3000000);
+  EXPECT_EQ(Run({"ltrim", "l", "0", "0"}), Err(too_many));
+  EXPECT_EQ(Run({"ltrim", "l", "1000001", "-1"}), Err(too_many));
+  EXPECT_EQ(Run({"lpop", "l", "1000001"}), Err(too_many));
+  EXPECT_EQ(Run({"lmpop", "1", "l", "right", "count", "2000000"}), Err(too_many));
+  EXPECT_EQ(Run({"llen", "l"}), Int(3000000));
+  // The metadata lies about the elements: reads say so instead of guessing.
+  const std::string corrupt =
+      "ERR Corruption: lsmkv-server: list metadata counts elements that are missing";
+  EXPECT_EQ(Run({"lindex", "l", "1"}), Err(corrupt));
+  EXPECT_EQ(Run({"lrange", "l", "1", "2"}), Err(corrupt));
+  EXPECT_EQ(Run({"lpop", "l", "2"}), Err(corrupt));
+  EXPECT_EQ(Run({"lrange", "l", "0", "0"}), Bulks({"a"}));
+  EXPECT_EQ(Run({"ltrim", "l", "0", "-1"}), kOk);  // removes nothing
+  EXPECT_EQ(Run({"ltrim", "l", "5", "4"}), kOk);   // empty: O(1), the key goes
+  EXPECT_EQ(Run({"exists", "l"}), Int(0));
+}
+
 TEST_F(ListTest, ElementsSurviveReopenAndExpire) {
   ASSERT_EQ(Run({"rpush", "l", "a", "b"}), Int(2));
   ASSERT_EQ(Run({"lpush", "l", "z"}), Int(3));
