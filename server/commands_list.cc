@@ -307,13 +307,19 @@ void LLen(CommandContext& ctx) {
   ctx.reply.Integer(list.found ? static_cast<int64_t>(list.meta.count) : 0);
 }
 
+// LINDEX and LSET look the key up before parsing the index, as Redis does
+// (LINDEX of an absent key is nil even with a bad index).
 void LIndex(CommandContext& ctx) {
-  int64_t index = 0;
-  if (!ParseIntArg(ctx, ctx.args[2], &index)) return;
   List list;
   if (!ReadList(ctx, ctx.args[1], &list)) return;
+  if (!list.found) {
+    ctx.reply.Null();
+    return;
+  }
+  int64_t index = 0;
+  if (!ParseIntArg(ctx, ctx.args[2], &index)) return;
   uint64_t at = 0;
-  if (!list.found || !NormalizeIndex(index, list.meta.count, &at)) {
+  if (!NormalizeIndex(index, list.meta.count, &at)) {
     ctx.reply.Null();
     return;
   }
@@ -323,8 +329,6 @@ void LIndex(CommandContext& ctx) {
 }
 
 void LSet(CommandContext& ctx) {
-  int64_t index = 0;
-  if (!ParseIntArg(ctx, ctx.args[2], &index)) return;
   const std::string& key = ctx.args[1];
   List list;
   if (!ReadList(ctx, key, &list)) return;
@@ -332,6 +336,8 @@ void LSet(CommandContext& ctx) {
     ctx.reply.Error("ERR no such key");
     return;
   }
+  int64_t index = 0;
+  if (!ParseIntArg(ctx, ctx.args[2], &index)) return;
   uint64_t at = 0;
   if (!NormalizeIndex(index, list.meta.count, &at)) {
     ctx.reply.Error("ERR index out of range");

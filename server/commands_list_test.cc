@@ -106,8 +106,8 @@ TEST_F(ListTest, WrongType) {
                                             {"lpop", "s"},
                                             {"rpop", "s", "1"},
                                             {"llen", "s"},
-                                            {"lindex", "s", "0"},
-                                            {"lset", "s", "0", "a"},
+                                            {"lindex", "s", "x"},
+                                            {"lset", "s", "x", "a"},
                                             {"lrange", "s", "0", "1"},
                                             {"ltrim", "s", "0", "1"},
                                             {"lrem", "s", "0", "a"},
@@ -140,6 +140,9 @@ TEST_F(ListTest, IndexSetAndRange) {
   EXPECT_EQ(Run({"lset", "l", "-4", "x"}), Err("ERR index out of range"));
   EXPECT_EQ(Run({"lset", "nx", "0", "x"}), Err("ERR no such key"));
   EXPECT_EQ(Run({"lset", "l", "x", "x"}), Err("ERR value is not an integer or out of range"));
+  // The key is looked up before the index is parsed, as in Redis.
+  EXPECT_EQ(Run({"lset", "nx", "x", "x"}), Err("ERR no such key"));
+  EXPECT_EQ(Run({"lindex", "nx", "x"}), kNil);
   EXPECT_EQ(Run({"lrange", "l", "0", "-1"}), Bulks({"a", "B", "C"}));
   EXPECT_EQ(Run({"lrange", "l", "-100", "100"}), Bulks({"a", "B", "C"}));
   EXPECT_EQ(Run({"lrange", "l", "1", "1"}), Bulks({"B"}));
