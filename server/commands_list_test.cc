@@ -379,7 +379,7 @@ TEST_F(ListTest, MatchesModel) {
     switch (pick(16)) {
       case 0:
       case 1: {
-        const std::string w = v + std::to_string(step % 3);
+        const std::string w = step % 5 == 0 ? v + "!" : values[pick(4)];
         EXPECT_EQ(Run({"lpush", key, v, w}), Int(static_cast<int64_t>(n + 2))) << step;
         l.push_front(v);
         l.push_front(w);
@@ -387,8 +387,9 @@ TEST_F(ListTest, MatchesModel) {
       }
       case 2:
       case 3:
-        EXPECT_EQ(Run({"rpush", key, v}), Int(static_cast<int64_t>(n + 1))) << step;
+        EXPECT_EQ(Run({"rpush", key, v, "a"}), Int(static_cast<int64_t>(n + 2))) << step;
         l.push_back(v);
+        l.push_back("a");
         break;
       case 4: {
         const bool left = pick(2) == 0;
