@@ -482,18 +482,21 @@ TEST_F(ListTest, MatchesModel) {
       }
       case 11: {
         const int64_t rank = pick(2) == 0 ? 1 + pick(2) : -1 - pick(2);
-        std::string expected = "*";
+        const size_t want = static_cast<size_t>(pick(3));    // 0: all
+        const size_t maxlen = static_cast<size_t>(pick(4));  // 0: the whole list
+        const size_t window = maxlen == 0 ? n : std::min(n, maxlen);
         std::string body;
-        int matches = 0;
-        int skipped = 0;
-        for (size_t j = 0; j < n; j++) {
+        size_t matches = 0;
+        int64_t skipped = 0;
+        for (size_t j = 0; j < window && (want == 0 || matches < want); j++) {
           const size_t i = rank > 0 ? j : n - 1 - j;
           if (l[i] != v) continue;
           if (skipped++ < std::abs(rank) - 1) continue;
           body += Int(static_cast<int64_t>(i));
           matches++;
         }
-        EXPECT_EQ(Run({"lpos", key, v, "rank", std::to_string(rank), "count", "0"}),
+        EXPECT_EQ(Run({"lpos", key, v, "rank", std::to_string(rank), "count", std::to_string(want),
+                       "maxlen", std::to_string(maxlen)}),
                   "*" + std::to_string(matches) + "\r\n" + body)
             << step;
         break;
