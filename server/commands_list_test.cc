@@ -253,6 +253,20 @@ TEST_F(ListTest, MultiPop) {
   EXPECT_EQ(Run({"lmpop", "1", "a"}), Err("ERR wrong number of arguments for 'lmpop' command"));
 }
 
+TEST_F(ListTest, TransactionsSeeTheirOwnElements) {
+  EXPECT_EQ(Run({"multi"}), kOk);
+  EXPECT_EQ(Run({"rpush", "t", "a", "b"}), "+QUEUED\r\n");
+  EXPECT_EQ(Run({"lmove", "t", "t", "left", "right"}), "+QUEUED\r\n");
+  EXPECT_EQ(Run({"linsert", "t", "before", "a", "c"}), "+QUEUED\r\n");
+  EXPECT_EQ(Run({"lrange", "t", "0", "-1"}), "+QUEUED\r\n");
+  EXPECT_EQ(Run({"lmpop", "2", "u", "t", "right", "count", "2"}), "+QUEUED\r\n");
+  EXPECT_EQ(Run({"exec"}), "*5\r\n" + Int(2) + Bulk("a") + Int(3) + Bulks({"b", "c", "a"}) +
+                               Array({Bulk("t"), Bulks({"a", "c"})}));
+  EXPECT_EQ(Run({"lrange", "t", "0", "-1"}), Bulks({"b"}));
+  EXPECT_EQ(Run({"command", "getkeys", "lmpop", "2", "u", "t", "left"}),
+            Array({Bulk("u"), Bulk("t")}));
+}
+
 TEST_F(ListTest, LimitsRefuseWithoutChanging) {
   const std::string big(kMaxFieldBytes + 1, 'x');
   const std::string expected =
