@@ -24,8 +24,10 @@ namespace lsmkv::server {
 
 namespace {
 
-// The most element keys one command may read-and-rewrite or delete.
+// The most element keys one command may read-and-rewrite or delete, and the
+// most bytes of elements it may hold in memory to rewrite or reply them.
 constexpr uint64_t kMaxTouchedElements = 1000000;
+constexpr uint64_t kMaxTouchedBytes = 64 << 20;
 constexpr uint64_t kPositionMax = std::numeric_limits<uint64_t>::max();
 
 using List = Collection;
@@ -50,7 +52,8 @@ std::string PositionKey(const List& list, uint64_t position) {
 
 void ReplyTooMany(CommandContext& ctx) {
   ctx.reply.Error("ERR lsmkv-server: a list command may touch at most " +
-                  std::to_string(kMaxTouchedElements) + " elements; nothing was changed");
+                  std::to_string(kMaxTouchedElements) + " elements and " +
+                  std::to_string(kMaxTouchedBytes >> 20) + " MiB of them; nothing was changed");
 }
 
 void ReplyEngineError(CommandContext& ctx, const Status& s) {
@@ -144,14 +147,21 @@ bool ScanRange(CommandContext& ctx, const List& list, uint64_t first, uint64_t l
 }
 
 // Reads (without removing) the n elements at end of list, in pop order.
+// False after replying with an error (also when they exceed kMaxTouchedBytes).
 bool ReadEnd(CommandContext& ctx, const List& list, ListEnd end, uint64_t n,
              std::vector<std::string>* out) {
   const uint64_t first = end == ListEnd::kLeft ? 0 : list.meta.count - n;
+  uint64_t bytes = 0;
   bool complete = ScanRange(ctx, list, first, first + n, [&](uint64_t, std::string_view value) {
     out->emplace_back(value);
-    return true;
+    bytes += value.size();
+    return bytes <= kMaxTouchedBytes;
   });
   if (!complete) return false;
+  if (bytes > kMaxTouchedBytes) {
+    ReplyTooMany(ctx);
+    return false;
+  }
   if (out->size() != n) {
     ctx.reply.Error(kMissingElements);
     return false;
@@ -193,6 +203,7 @@ bool PopElements(CommandContext& ctx, std::string_view key, List* list, ListEnd 
         "nothing was changed");
     return false;
   }
+  if (n == 0) return true;  // a count of 0 changes nothing
   DropEnd(ctx, list, end, n);
   StoreList(ctx, key, *list);
   return true;
@@ -455,6 +466,7 @@ void LRem(CommandContext& ctx) {
   uint64_t ordinal = 0;
   uint64_t removed = 0;
   bool too_many = false;
+  uint64_t moved_bytes = 0;
   std::vector<std::pair<uint64_t, std::string>> moves;
   if (!ScanRange(ctx, list, 0, list.meta.count, [&](uint64_t index, std::string_view value) {
         const bool match = value == element;
@@ -466,6 +478,11 @@ void LRem(CommandContext& ctx) {
           removed++;
         } else if (removed > 0) {
           moves.emplace_back(index - removed, value);
+          moved_bytes += value.size();
+          if (moved_bytes > kMaxTouchedBytes) {
+            too_many = true;
+            return false;
+          }
         }
         if (match) ordinal++;
         return true;
@@ -532,10 +549,16 @@ void LInsert(CommandContext& ctx) {
     return;
   }
   std::vector<std::string> shifted;
+  uint64_t shifted_bytes = 0;
   if (!ScanRange(ctx, list, first, last, [&](uint64_t, std::string_view value) {
         shifted.emplace_back(value);
-        return true;
+        shifted_bytes += value.size();
+        return shifted_bytes <= kMaxTouchedBytes;
       })) {
+    return;
+  }
+  if (shifted_bytes > kMaxTouchedBytes) {
+    ReplyTooMany(ctx);
     return;
   }
   if (shifted.size() != last - first) {

@@ -323,7 +323,8 @@ TEST_F(ListTest, PositionsNeverWrap) {
 
 TEST_F(ListTest, HugeRewritesAreRefusedBeforeTouchingAnything) {
   const std::string too_many =
-      "ERR lsmkv-server: a list command may touch at most 1000000 elements; nothing was changed";
+      "ERR lsmkv-server: a list command may touch at most 1000000 elements and 64 MiB of "
+      "them; nothing was changed";
   WriteListAt(db_.get(), "l", 1000, kListInitialHead, 3000000);
   EXPECT_EQ(Run({"ltrim", "l", "0", "0"}), Err(too_many));
   EXPECT_EQ(Run({"ltrim", "l", "1000001", "-1"}), Err(too_many));
@@ -340,6 +341,24 @@ TEST_F(ListTest, HugeRewritesAreRefusedBeforeTouchingAnything) {
   EXPECT_EQ(Run({"ltrim", "l", "0", "-1"}), kOk);  // removes nothing
   EXPECT_EQ(Run({"ltrim", "l", "5", "4"}), kOk);   // empty: O(1), the key goes
   EXPECT_EQ(Run({"exists", "l"}), Int(0));
+}
+
+TEST_F(ListTest, HugeByteCountsAreRefused) {
+  const std::string too_many =
+      "ERR lsmkv-server: a list command may touch at most 1000000 elements and 64 MiB of "
+      "them; nothing was changed";
+  ASSERT_EQ(Run({"rpush", "l", "first"}), Int(1));
+  const std::string big(kMaxFieldBytes, 'x');
+  for (int batch = 0; batch < 11; batch++) {
+    Args args = {"rpush", "l"};
+    for (int i = 0; i < 100; i++) args.push_back(big);
+    ASSERT_EQ(Run(args), Int(1 + 100 * (batch + 1)));
+  }
+  EXPECT_EQ(Run({"lpop", "l", "1100"}), Err(too_many));                // 68.75 MiB to reply
+  EXPECT_EQ(Run({"lrem", "l", "1", "first"}), Err(too_many));          // the tail to rewrite
+  EXPECT_EQ(Run({"linsert", "l", "after", "first", "y"}), Int(1102));  // shifts one element
+  EXPECT_EQ(Run({"llen", "l"}), Int(1102));
+  EXPECT_EQ(Run({"lrange", "l", "0", "1"}), Bulks({"first", "y"}));
 }
 
 TEST_F(ListTest, ElementsSurviveReopenAndExpire) {
