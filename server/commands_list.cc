@@ -700,19 +700,56 @@ void RPopLPush(CommandContext& ctx) {
   if (source_empty) ctx.reply.Null();
 }
 
-// LMPOP numkeys key [key ...] LEFT|RIGHT [COUNT count].
-void LMPop(CommandContext& ctx) {
+// On a blocked command's retry (ctx.client.block.retry), keys that now hold
+// another type are left out: Redis keeps such a client blocked rather than
+// reply WRONGTYPE after the fact. Returns false after replying with an
+// engine error.
+bool WithoutOtherTypesOnRetry(CommandContext& ctx, std::vector<std::string_view>* keys) {
+  if (!ctx.client.block.retry) return true;
+  std::vector<std::string_view> kept;
+  for (std::string_view key : *keys) {
+    Entry entry;
+    bool found = false;
+    Status s = ctx.txn.Peek(key, &entry, &found);
+    if (!s.ok()) {
+      ctx.reply.Error("ERR " + s.ToString());
+      return false;
+    }
+    if (!found || entry.type == ValueType::kList) kept.push_back(key);
+  }
+  keys->swap(kept);
+  return true;
+}
+
+// Pops from the first non-empty list of keys in shape; when every key is
+// empty, blocks until deadline_ms if blocking (BlockClient on all of
+// all_keys), else — or where the client cannot block — replies the null
+// array.
+void PopOrBlock(CommandContext& ctx, std::vector<std::string_view> keys, ListEnd end,
+                uint64_t count, PopReply shape, bool blocking, int64_t deadline_ms) {
+  const std::vector<std::string_view> all_keys = keys;
+  if (blocking && !WithoutOtherTypesOnRetry(ctx, &keys)) return;
+  bool all_empty = true;
+  if (!keys.empty() && !PopFirstNonEmpty(ctx, keys, end, count, shape, &all_empty)) return;
+  if (!all_empty) return;
+  if (blocking && BlockClient(ctx, all_keys, deadline_ms, /*null_array=*/true)) return;
+  ctx.reply.NullArray();
+}
+
+// LMPOP numkeys key [key ...] LEFT|RIGHT [COUNT count] (args from
+// numkeys_at on); BLMPOP timeout numkeys ... blocks (blocking).
+void MPopGeneric(CommandContext& ctx, size_t numkeys_at, bool blocking) {
   int64_t numkeys = 0;
-  if (!ParseInt64(ctx.args[1], &numkeys) || numkeys <= 0) {
+  if (!ParseInt64(ctx.args[numkeys_at], &numkeys) || numkeys <= 0) {
     ctx.reply.Error("ERR numkeys should be greater than 0");
     return;
   }
-  const size_t after_numkeys = ctx.args.size() - 2;
+  const size_t after_numkeys = ctx.args.size() - numkeys_at - 1;
   if (static_cast<uint64_t>(numkeys) >= after_numkeys) {
     ctx.reply.Error(errors::kSyntax);  // no room left for the direction
     return;
   }
-  const size_t where = 2 + static_cast<size_t>(numkeys);
+  const size_t where = numkeys_at + 1 + static_cast<size_t>(numkeys);
   ListEnd end = ListEnd::kLeft;
   if (!ParseEnd(ctx.args[where], &end)) {
     ctx.reply.Error(errors::kSyntax);
@@ -729,17 +766,67 @@ void LMPop(CommandContext& ctx) {
       return;
     }
   }
-  std::vector<std::string_view> keys(ctx.args.begin() + 2, ctx.args.begin() + where);
-  bool all_empty = false;
-  if (!PopFirstNonEmpty(ctx, keys, end, static_cast<uint64_t>(count), PopReply::kKeyAndElements,
-                        &all_empty)) {
+  // BLMPOP's timeout is read after the other arguments, as Redis does.
+  int64_t deadline_ms = 0;
+  if (blocking && !ParseBlockTimeout(ctx, ctx.args[1], &deadline_ms)) return;
+  std::vector<std::string_view> keys(ctx.args.begin() + static_cast<ptrdiff_t>(numkeys_at) + 1,
+                                     ctx.args.begin() + static_cast<ptrdiff_t>(where));
+  PopOrBlock(ctx, std::move(keys), end, static_cast<uint64_t>(count), PopReply::kKeyAndElements,
+             blocking, deadline_ms);
+}
+
+void LMPop(CommandContext& ctx) { MPopGeneric(ctx, 1, /*blocking=*/false); }
+void BLMPop(CommandContext& ctx) { MPopGeneric(ctx, 2, /*blocking=*/true); }
+
+// BLPOP / BRPOP key [key ...] timeout: [key, element] from the first
+// non-empty list; blocks while every one is empty.
+void BPopGeneric(CommandContext& ctx, ListEnd end) {
+  int64_t deadline_ms = 0;
+  if (!ParseBlockTimeout(ctx, ctx.args.back(), &deadline_ms)) return;
+  std::vector<std::string_view> keys(ctx.args.begin() + 1, ctx.args.end() - 1);
+  PopOrBlock(ctx, std::move(keys), end, 1, PopReply::kKeyAndElement, /*blocking=*/true,
+             deadline_ms);
+}
+void BLPop(CommandContext& ctx) { BPopGeneric(ctx, ListEnd::kLeft); }
+void BRPop(CommandContext& ctx) { BPopGeneric(ctx, ListEnd::kRight); }
+
+// BLMOVE source destination LEFT|RIGHT LEFT|RIGHT timeout and BRPOPLPUSH
+// source destination timeout: the LMOVE step, blocking while source is
+// empty.
+void BMoveGeneric(CommandContext& ctx, ListEnd from, ListEnd to, std::string_view timeout) {
+  int64_t deadline_ms = 0;
+  if (!ParseBlockTimeout(ctx, timeout, &deadline_ms)) return;
+  const std::string& source = ctx.args[1];
+  std::vector<std::string_view> keys = {source};
+  if (!WithoutOtherTypesOnRetry(ctx, &keys)) return;
+  bool source_empty = true;
+  if (!keys.empty() && !MoveStep(ctx, source, ctx.args[2], from, to, &source_empty)) return;
+  if (!source_empty) return;
+  // At the timeout a null array, as Redis 7.0 replies to every blocked
+  // list command; a null bulk where it does not block (EXEC), like LMOVE.
+  if (BlockClient(ctx, {source}, deadline_ms, /*null_array=*/true)) return;
+  ctx.reply.Null();
+}
+
+void BLMove(CommandContext& ctx) {
+  ListEnd from = ListEnd::kLeft;
+  ListEnd to = ListEnd::kLeft;
+  if (!ParseEnd(ctx.args[3], &from) || !ParseEnd(ctx.args[4], &to)) {
+    ctx.reply.Error(errors::kSyntax);
     return;
   }
-  if (all_empty) ctx.reply.NullArray();
+  BMoveGeneric(ctx, from, to, ctx.args[5]);
+}
+
+void BRPopLPush(CommandContext& ctx) {
+  BMoveGeneric(ctx, ListEnd::kRight, ListEnd::kLeft, ctx.args[3]);
 }
 
 void FindLMPopKeys(const std::vector<std::string>& args, std::vector<std::string_view>* keys) {
   CollectNumKeys(args, 1, 2, keys);
+}
+void FindBLMPopKeys(const std::vector<std::string>& args, std::vector<std::string_view>* keys) {
+  CollectNumKeys(args, 2, 3, keys);
 }
 
 void Add(CommandList* list, const char* name, int arity, uint32_t flags, CommandHandler handler,
@@ -834,6 +921,13 @@ void RegisterListCommands(CommandList* list) {
   Add(list, "lmove", 5, kCmdWrite, LMove, 1, 2);
   Add(list, "rpoplpush", 3, kCmdWrite, RPopLPush, 1, 2);
   Add(list, "lmpop", -4, kCmdWrite, LMPop, 0, 0, FindLMPopKeys);
+  // Blocking: the connection parks the client while every key is empty
+  // (BlockClient, blocking.h).
+  Add(list, "blpop", -3, kCmdWrite, BLPop, 1, -2);
+  Add(list, "brpop", -3, kCmdWrite, BRPop, 1, -2);
+  Add(list, "blmpop", -5, kCmdWrite, BLMPop, 0, 0, FindBLMPopKeys);
+  Add(list, "blmove", 6, kCmdWrite, BLMove, 1, 2);
+  Add(list, "brpoplpush", 4, kCmdWrite, BRPopLPush, 1, 2);
 }
 
 }  // namespace lsmkv::server

@@ -52,6 +52,7 @@ class ListTest : public CommandsTest {
     if (trace_.size() > 12) trace_.pop_front();
     return out;
   }
+  std::string Run(ClientState* c, Args args) { return CommandsTest::Run(c, std::move(args)); }
   std::string Trace() const {
     std::string out;
     for (const auto& t : trace_) out += t + "\n";
@@ -251,6 +252,72 @@ TEST_F(ListTest, MultiPop) {
   EXPECT_EQ(Run({"lmpop", "1", "a", "left", "count", "1", "count", "2"}), Err("ERR syntax error"));
   EXPECT_EQ(Run({"lmpop", "1", "a", "left", "foo"}), Err("ERR syntax error"));
   EXPECT_EQ(Run({"lmpop", "1", "a"}), Err("ERR wrong number of arguments for 'lmpop' command"));
+}
+
+// BLPOP, BRPOP, BLMPOP, BLMOVE, BRPOPLPUSH: immediate when a list has
+// elements; else the client registers (blocking.h) and gets no reply until a
+// push wakes it and the command runs again (what the connection does).
+TEST_F(ListTest, BlockingCommands) {
+  ASSERT_EQ(Run({"rpush", "l1", "a", "b", "c"}), Int(3));
+  EXPECT_EQ(Run({"blpop", "l0", "l1", "0"}), "*2\r\n" + Bulk("l1") + Bulk("a"));
+  EXPECT_EQ(Run({"brpop", "l0", "l1", "0"}), "*2\r\n" + Bulk("l1") + Bulk("c"));
+  EXPECT_EQ(Run({"blmove", "l1", "d", "left", "right", "0"}), Bulk("b"));
+  EXPECT_EQ(Run({"exists", "l1"}), Int(0));
+  // A client that cannot block (no connection) gets the timeout's null.
+  EXPECT_EQ(Run({"blpop", "l1", "0"}), "*-1\r\n");
+  EXPECT_EQ(Run({"brpoplpush", "l1", "d", "0"}), kNil);  // like RPOPLPUSH where it cannot block
+  EXPECT_EQ(Run({"blpop", "l1", "-1"}), Err("ERR timeout is negative"));
+  EXPECT_EQ(Run({"blmpop", "x", "0", "l1", "left"}), Err("ERR numkeys should be greater than 0"));
+  EXPECT_EQ(Run({"blmpop", "x", "1", "l1", "left"}),
+            Err("ERR timeout is not a float or out of range"));
+  EXPECT_EQ(Run({"blmove", "l1", "d", "left", "up", "0"}), Err("ERR syntax error"));
+
+  ClientState* blocked = NewClient();
+  int wakes = 0;
+  blocked->wake = [&wakes] { wakes++; };
+  auto retry = [&](const Args& args) {
+    blocked->block = {};
+    blocked->block.retry = true;
+    std::string out = Run(blocked, args);
+    blocked->block.retry = false;
+    return out;
+  };
+  EXPECT_EQ(Run(blocked, {"blpop", "q1", "q2", "2"}), "");
+  EXPECT_TRUE(blocked->block.requested);
+  EXPECT_EQ(blocked->block.deadline_ms, clock_.NowMs() + 2000);
+  EXPECT_EQ(keyspace_->blocking().waiters(), 1u);
+  EXPECT_EQ(Run({"rpush", "q2", "x", "y"}), Int(2));
+  EXPECT_EQ(wakes, 1);
+  EXPECT_EQ(retry({"blpop", "q1", "q2", "2"}), "*2\r\n" + Bulk("q2") + Bulk("x"));
+  // BLMOVE waits on its source only; at its timeout (connection) a null array.
+  EXPECT_EQ(Run(blocked, {"blmove", "src", "q2", "right", "left", "0"}), "");
+  EXPECT_TRUE(blocked->block.null_array);
+  EXPECT_EQ(Run({"rpush", "q2", "z"}), Int(2));  // the destination: no wake-up
+  EXPECT_EQ(wakes, 1);
+  EXPECT_EQ(Run({"lpush", "src", "m"}), Int(1));
+  EXPECT_EQ(wakes, 2);
+  EXPECT_EQ(retry({"blmove", "src", "q2", "right", "left", "0"}), Bulk("m"));
+  EXPECT_EQ(Run({"lrange", "q2", "0", "-1"}), "*3\r\n" + Bulk("m") + Bulk("y") + Bulk("z"));
+  // A key that became another type keeps the client blocked on a retry.
+  EXPECT_EQ(Run(blocked, {"blmpop", "0", "1", "k", "right", "count", "2"}), "");
+  EXPECT_EQ(Run({"set", "k", "str"}), kOk);
+  EXPECT_EQ(wakes, 3);
+  EXPECT_EQ(retry({"blmpop", "0", "1", "k", "right", "count", "2"}), "");
+  EXPECT_TRUE(blocked->block.requested);
+  EXPECT_EQ(Run({"del", "k"}), Int(1));
+  EXPECT_EQ(Run({"rpush", "k", "1", "2", "3"}), Int(3));
+  EXPECT_EQ(retry({"blmpop", "0", "1", "k", "right", "count", "2"}),
+            "*2\r\n" + Bulk("k") + "*2\r\n" + Bulk("3") + Bulk("2"));
+  EXPECT_EQ(keyspace_->blocking().waiters(), 0u);
+  // On a first run another type is WRONGTYPE, as in Redis.
+  EXPECT_EQ(Run({"set", "s", "x"}), kOk);
+  EXPECT_EQ(Run(blocked, {"blpop", "s", "0"}), Err(std::string(errors::kWrongType)));
+  // Inside MULTI/EXEC nothing blocks.
+  EXPECT_EQ(Run(blocked, {"multi"}), kOk);
+  EXPECT_EQ(Run(blocked, {"blmove", "none", "d", "left", "left", "0"}), "+QUEUED\r\n");
+  EXPECT_EQ(Run(blocked, {"blpop", "none", "0"}), "+QUEUED\r\n");
+  EXPECT_EQ(Run(blocked, {"exec"}), "*2\r\n" + std::string(kNil) + "*-1\r\n");
+  EXPECT_EQ(keyspace_->blocking().waiters(), 0u);
 }
 
 TEST_F(ListTest, TransactionsSeeTheirOwnElements) {

@@ -838,7 +838,7 @@ bool PopFirstNonEmpty(CommandContext& ctx, const std::vector<std::string_view>& 
 // on): pops from the first non-empty sorted set; [key, [[member, score],
 // ...]], or a null array. BZMPOP timeout numkeys ...: the same, blocking
 // until deadline_ms when every key is empty (blocking).
-void MPopGeneric(CommandContext& ctx, size_t numkeys_at, bool blocking, int64_t deadline_ms) {
+void MPopGeneric(CommandContext& ctx, size_t numkeys_at, bool blocking) {
   const auto& args = ctx.args;
   int64_t numkeys = 0;
   if (!ParseInt64(args[numkeys_at], &numkeys) || numkeys < 1) {
@@ -871,6 +871,9 @@ void MPopGeneric(CommandContext& ctx, size_t numkeys_at, bool blocking, int64_t 
     }
   }
   if (count == -1) count = 1;
+  // BZMPOP's timeout is read after the other arguments, as Redis does.
+  int64_t deadline_ms = 0;
+  if (blocking && !ParseBlockTimeout(ctx, args[1], &deadline_ms)) return;
   const std::vector<std::string_view> keys(args.begin() + static_cast<ptrdiff_t>(numkeys_at) + 1,
                                            args.begin() + static_cast<ptrdiff_t>(where));
   size_t index = 0;
@@ -891,13 +894,8 @@ void MPopGeneric(CommandContext& ctx, size_t numkeys_at, bool blocking, int64_t 
   }
 }
 
-void ZMPop(CommandContext& ctx) { MPopGeneric(ctx, 1, /*blocking=*/false, 0); }
-
-void BZMPop(CommandContext& ctx) {
-  int64_t deadline_ms = 0;
-  if (!ParseBlockTimeout(ctx, ctx.args[1], &deadline_ms)) return;
-  MPopGeneric(ctx, 2, /*blocking=*/true, deadline_ms);
-}
+void ZMPop(CommandContext& ctx) { MPopGeneric(ctx, 1, /*blocking=*/false); }
+void BZMPop(CommandContext& ctx) { MPopGeneric(ctx, 2, /*blocking=*/true); }
 
 // BZPOPMIN / BZPOPMAX key [key ...] timeout: pops one member from the first
 // non-empty sorted set: [key, member, score]; blocks while every key is

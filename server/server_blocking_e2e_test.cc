@@ -141,6 +141,29 @@ TEST_F(BlockingServerTest, AClientThatLeftTakesNothing) {
   EXPECT_EQ(admin_->Call({"zcard", "z"}), ":1\r\n");
 }
 
+// The list family: BLPOP woken by RPUSH (several elements: one each, in the
+// order the clients blocked), BLMOVE moving into another list.
+TEST_F(BlockingServerTest, ListsWakeInOrder) {
+  auto first = Connect();
+  auto second = Connect();
+  auto mover = Connect();
+  ASSERT_TRUE(first->Send({"blpop", "l", "0"}));
+  ASSERT_TRUE(WaitForBlocked(1));
+  ASSERT_TRUE(second->Send({"brpop", "other", "l", "0"}));
+  ASSERT_TRUE(WaitForBlocked(2));
+  ASSERT_TRUE(mover->Send({"blmove", "src", "dst", "left", "right", "0"}));
+  ASSERT_TRUE(WaitForBlocked(3));
+  EXPECT_EQ(admin_->Call({"rpush", "l", "a", "b", "c"}), ":3\r\n");
+  EXPECT_EQ(first->ReadReply(kPatienceMs), "*2\r\n" + Bulk("l") + Bulk("a"));
+  EXPECT_EQ(second->ReadReply(kPatienceMs), "*2\r\n" + Bulk("l") + Bulk("c"));
+  EXPECT_EQ(admin_->Call({"lrange", "l", "0", "-1"}), "*1\r\n" + Bulk("b"));
+  EXPECT_EQ(admin_->Call({"lpush", "src", "m"}), ":1\r\n");
+  EXPECT_EQ(mover->ReadReply(kPatienceMs), Bulk("m"));
+  EXPECT_EQ(admin_->Call({"lrange", "dst", "0", "-1"}), "*1\r\n" + Bulk("m"));
+  EXPECT_EQ(mover->Call({"blmove", "src", "dst", "left", "right", "0.05"}, kPatienceMs), "*-1\r\n");
+  EXPECT_EQ(BlockedClients(), 0);
+}
+
 TEST_F(BlockingServerTest, ShutdownWithABlockedClient) {
   auto blocked = Connect();
   ASSERT_TRUE(blocked->Send({"bzpopmin", "z", "0"}));
