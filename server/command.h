@@ -124,6 +124,7 @@ using CommandList = std::vector<std::unique_ptr<CommandSpec>>;
 void RegisterConnectionCommands(CommandList* list);
 void RegisterStringCommands(CommandList* list);
 void RegisterBitCommands(CommandList* list);
+void RegisterSortCommands(CommandList* list);
 void RegisterHashCommands(CommandList* list);
 void RegisterListCommands(CommandList* list);
 void RegisterSetCommands(CommandList* list);

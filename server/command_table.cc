@@ -61,6 +61,7 @@ CommandTable::CommandTable() {
   RegisterConnectionCommands(&specs_);
   RegisterStringCommands(&specs_);
   RegisterBitCommands(&specs_);
+  RegisterSortCommands(&specs_);
   RegisterHashCommands(&specs_);
   RegisterListCommands(&specs_);
   RegisterSetCommands(&specs_);

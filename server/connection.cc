@@ -442,12 +442,16 @@ void Connection::OnWake() {
   reply.set_error_stats(&ctx.stats->errors);
   blocked_ = false;
   state_.block.retry = true;
+  const uint64_t errors_before = reply.errors();
   ExecuteCommand(ctx, state_, blocked_spec_, blocked_args_, reply, nullptr);
   state_.block.retry = false;
   if (state_.block.requested) {
     Park(blocked_spec_, /*first=*/false);  // taken by another client: wait on
     return;
   }
+  // Ended with an error (e.g. BLMOVE's destination holds another type): it
+  // took nothing, so the next waiter gets the turn.
+  if (reply.errors() != errors_before) pass_on();
   FinishBlock(ctx, reply);
 }
 

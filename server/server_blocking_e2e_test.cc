@@ -164,6 +164,22 @@ TEST_F(BlockingServerTest, ListsWakeInOrder) {
   EXPECT_EQ(BlockedClients(), 0);
 }
 
+// The oldest waiter's turn ends in an error (its destination holds another
+// type): it takes nothing, and the next waiter is served.
+TEST_F(BlockingServerTest, AnErrorPassesTheTurnOn) {
+  auto first = Connect();
+  auto second = Connect();
+  EXPECT_EQ(admin_->Call({"set", "target1", "nolist"}), "+OK\r\n");
+  ASSERT_TRUE(first->Send({"brpoplpush", "blist", "target1", "0"}));
+  ASSERT_TRUE(WaitForBlocked(1));
+  ASSERT_TRUE(second->Send({"brpoplpush", "blist", "target2", "0"}));
+  ASSERT_TRUE(WaitForBlocked(2));
+  EXPECT_EQ(admin_->Call({"lpush", "blist", "foo"}), ":1\r\n");
+  EXPECT_EQ(first->ReadReply(kPatienceMs).substr(0, 10), "-WRONGTYPE");
+  EXPECT_EQ(second->ReadReply(kPatienceMs), Bulk("foo"));
+  EXPECT_EQ(admin_->Call({"lrange", "target2", "0", "-1"}), "*1\r\n" + Bulk("foo"));
+}
+
 TEST_F(BlockingServerTest, ShutdownWithABlockedClient) {
   auto blocked = Connect();
   ASSERT_TRUE(blocked->Send({"bzpopmin", "z", "0"}));
