@@ -273,4 +273,43 @@ bool BlockClient(CommandContext& ctx, const std::vector<std::string_view>& keys,
   return true;
 }
 
+bool ParseRandomCount(CommandContext& ctx, std::string_view with_option, bool* with_count,
+                      int64_t* count, bool* with) {
+  const auto& args = ctx.args;
+  *with_count = args.size() >= 3;
+  *count = 1;
+  *with = false;
+  // SRANDMEMBER checks the argument count first; HRANDFIELD and
+  // ZRANDMEMBER read the count first (Redis's order of errors).
+  if (with_option.empty() && args.size() > 3) {
+    ctx.reply.Error(errors::kSyntax);
+    return false;
+  }
+  if (!*with_count) return true;
+  if (!ParseIntArg(ctx, args[2], count)) return false;
+  if (args.size() > 4) {
+    ctx.reply.Error(errors::kSyntax);
+    return false;
+  }
+  constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
+  if (*count == std::numeric_limits<int64_t>::min()) {
+    ctx.reply.Error(
+        "ERR value is out of range, value must between -9223372036854775807 and "
+        "9223372036854775807");
+    return false;
+  }
+  if (args.size() == 4) {
+    if (!EqualsIgnoreCase(args[3], with_option)) {
+      ctx.reply.Error(errors::kSyntax);
+      return false;
+    }
+    *with = true;
+    if (*count < -kMax / 2 || *count > kMax / 2) {
+      ctx.reply.Error("ERR value is out of range");
+      return false;
+    }
+  }
+  return true;
+}
+
 }  // namespace lsmkv::server

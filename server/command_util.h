@@ -45,6 +45,15 @@ bool ParseBlockTimeout(CommandContext& ctx, std::string_view text, int64_t* dead
 bool BlockClient(CommandContext& ctx, const std::vector<std::string_view>& keys,
                  int64_t deadline_ms, bool null_array);
 
+// HRANDFIELD, SRANDMEMBER, ZRANDMEMBER: key [count [<with_option>]] from
+// ctx.args[2] on. Sets *with_count (a count was given), *count (1 if not)
+// and *with (the option was given; only when with_option is non-empty).
+// Replies Redis 7.0's error and returns false on bad input: not an integer,
+// INT64_MIN, extra arguments, or a count whose doubled reply (with the
+// option) would overflow.
+bool ParseRandomCount(CommandContext& ctx, std::string_view with_option, bool* with_count,
+                      int64_t* count, bool* with);
+
 // Reads key through ctx.txn. Returns false after replying with an error
 // (engine failure). *found is false for absent or expired keys.
 bool ReadKey(CommandContext& ctx, std::string_view key, Entry* entry, bool* found);

@@ -401,27 +401,9 @@ void ReplyPair(Reply& reply, const FieldValue& pair, bool with_values) {
 // HRANDFIELD key [count [WITHVALUES]]
 void HRandField(CommandContext& ctx) {
   const auto& args = ctx.args;
-  const bool with_count = args.size() >= 3;
+  bool with_count = false, with_values = false;
   int64_t count = 1;
-  bool with_values = false;
-  if (with_count) {
-    if (!ParseIntArg(ctx, args[2], &count)) return;
-    if (count == kInt64Min) {
-      ctx.reply.Error(
-          "ERR value is out of range, value must between -9223372036854775807 and "
-          "9223372036854775807");
-      return;
-    }
-    if (args.size() > 4 || (args.size() == 4 && !EqualsIgnoreCase(args[3], "withvalues"))) {
-      ctx.reply.Error(errors::kSyntax);
-      return;
-    }
-    with_values = args.size() == 4;
-    if (with_values && (count < -kInt64Max / 2 || count > kInt64Max / 2)) {
-      ctx.reply.Error("ERR value is out of range");
-      return;
-    }
-  }
+  if (!ParseRandomCount(ctx, "withvalues", &with_count, &count, &with_values)) return;
   Hash hash;
   if (!ReadHash(ctx, args[1], &hash)) return;
   if (!hash.found) {

@@ -302,21 +302,9 @@ bool SampleDistinct(CommandContext& ctx, const Set& set, uint64_t count, uint64_
 // SRANDMEMBER key [count]
 void SRandMember(CommandContext& ctx) {
   const auto& args = ctx.args;
-  if (args.size() > 3) {
-    ctx.reply.Error(errors::kSyntax);
-    return;
-  }
-  const bool with_count = args.size() == 3;
+  bool with_count = false, unused = false;
   int64_t count = 1;
-  if (with_count) {
-    if (!ParseIntArg(ctx, args[2], &count)) return;
-    if (count == kInt64Min) {
-      ctx.reply.Error(
-          "ERR value is out of range, value must between -9223372036854775807 and "
-          "9223372036854775807");
-      return;
-    }
-  }
+  if (!ParseRandomCount(ctx, "", &with_count, &count, &unused)) return;
   Set set;
   if (!ReadSet(ctx, args[1], &set)) return;
   if (!set.found) {

@@ -986,27 +986,9 @@ void ReplyPick(Reply& reply, const ZSetEntry& entry, bool with_scores) {
 // ZRANDMEMBER key [count [WITHSCORES]]: HRANDFIELD's rules (commands_hash.cc).
 void ZRandMember(CommandContext& ctx) {
   const auto& args = ctx.args;
-  const bool with_count = args.size() >= 3;
+  bool with_count = false, with_scores = false;
   int64_t count = 1;
-  bool with_scores = false;
-  if (with_count) {
-    if (!ParseIntArg(ctx, args[2], &count)) return;
-    if (count == kInt64Min) {
-      ctx.reply.Error(
-          "ERR value is out of range, value must between -9223372036854775807 and "
-          "9223372036854775807");
-      return;
-    }
-    if (args.size() > 4 || (args.size() == 4 && !EqualsIgnoreCase(args[3], "withscores"))) {
-      ctx.reply.Error(errors::kSyntax);
-      return;
-    }
-    with_scores = args.size() == 4;
-    if (with_scores && (count < -kInt64Max / 2 || count > kInt64Max / 2)) {
-      ctx.reply.Error("ERR value is out of range");
-      return;
-    }
-  }
+  if (!ParseRandomCount(ctx, "withscores", &with_count, &count, &with_scores)) return;
   ZSet z;
   if (!ReadZSet(ctx, args[1], &z)) return;
   if (!z.c.found) {
