@@ -288,6 +288,21 @@ void Shutdown(CommandContext& ctx) {
   ctx.server.request_shutdown();
 }
 
+// SAVE: there is no RDB snapshot to write, since every acknowledged write is
+// already in the engine's log. What a client asking for SAVE wants is its
+// data in durable tables; SAVE flushes the memtable to a synced table
+// (DB::Flush) and replies +OK only once that is done, or the engine's error.
+// Slow (it writes a table), so it runs off the event loop; refused inside
+// MULTI as in Redis.
+void Save(CommandContext& ctx) {
+  Status s = ctx.server.keyspace->db()->Flush();
+  if (!s.ok()) {
+    ctx.reply.Error("ERR " + s.ToString());
+    return;
+  }
+  ctx.reply.Status("OK");
+}
+
 void Time(CommandContext& ctx) {
   const int64_t micros = ctx.server.keyspace->clock()->NowUs();
   ctx.reply.Array(2);
@@ -614,7 +629,8 @@ void RegisterServerCommands(CommandList* list) {
   Add(list, "info", -1, kCmdKeyspace | kCmdSlow, Info);
   Add(list, "config", -2, kCmdAdmin, ConfigCommand);
   Add(list, "command", -1, 0, CommandCommand);
-  Add(list, "shutdown", -1, kCmdAdmin, Shutdown);
+  Add(list, "shutdown", -1, kCmdAdmin | kCmdNoMulti, Shutdown);
+  Add(list, "save", 1, kCmdAdmin | kCmdNoMulti | kCmdSlow, Save);
   Add(list, "time", 1, kCmdFast, Time);
   Add(list, "function", -2, 0, FunctionCommand);
   Add(list, "debug", -2, kCmdAdmin | kCmdSlow, DebugCommand);

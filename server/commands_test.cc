@@ -600,6 +600,28 @@ TEST_F(CommandsTest, MultiExec) {
   EXPECT_EQ(Run({"set", "z", "1"}), "+QUEUED\r\n");
   EXPECT_EQ(Run({"exec"}), "*6\r\n" + std::string(kOk) + Int(1) + Int(0) + kOk + kOk + kOk);
   EXPECT_EQ(Run({"mget", "y", "z"}), "*2\r\n" + std::string(kNil) + Bulk("1"));
+  // SAVE and SHUTDOWN are refused inside MULTI (and doom it), as in Redis.
+  for (const char* name : {"save", "shutdown"}) {
+    EXPECT_EQ(Run({"multi"}), kOk);
+    EXPECT_EQ(Run({"set", "foo", "bar"}), "+QUEUED\r\n");
+    EXPECT_EQ(Run({name}), Err("ERR Command not allowed inside a transaction")) << name;
+    EXPECT_EQ(Run({"exec"}), Err("EXECABORT Transaction discarded because of previous errors."));
+    EXPECT_EQ(Run({"get", "foo"}), kNil);
+  }
+  EXPECT_FALSE(shutdown_requested_);
+}
+
+TEST_F(CommandsTest, SaveFlushesTheMemtable) {
+  EXPECT_EQ(Run({"set", "k", "v"}), kOk);
+  std::string before;
+  ASSERT_TRUE(db_->GetProperty("lsmkv.num-entries-active-mem-table", &before));
+  EXPECT_EQ(Run({"save"}), kOk);
+  std::string after;
+  ASSERT_TRUE(db_->GetProperty("lsmkv.num-entries-active-mem-table", &after));
+  EXPECT_GT(std::stoi(before), 0);
+  EXPECT_EQ(std::stoi(after), 0);  // everything went to a table
+  EXPECT_EQ(Run({"save", "x"}), Err("ERR wrong number of arguments for 'save' command"));
+  EXPECT_EQ(Run({"get", "k"}), Bulk("v"));
 }
 
 TEST_F(CommandsTest, WatchAbortsWhenAnotherClientWrites) {

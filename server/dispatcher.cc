@@ -171,6 +171,10 @@ void ExecuteCommand(ServerContext& server, ClientState& client, const CommandSpe
                "this context");
     return;
   }
+  if (client.in_multi && (spec->flags & kCmdNoMulti)) {
+    Reject(server, client, spec, reply, "ERR Command not allowed inside a transaction");
+    return;
+  }
   if (client.in_multi && !(spec->flags & kCmdTransaction)) {
     const uint64_t bytes = QueuedCommandMemory(args);
     const int64_t max_commands = server.config->Int(Setting::kMultiMaxCommands);
