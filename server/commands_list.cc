@@ -146,11 +146,32 @@ bool ScanRange(CommandContext& ctx, const List& list, uint64_t first, uint64_t l
   return true;
 }
 
+// Pops of at most this many elements read them one by one (ReadEnd).
+constexpr uint64_t kPointReadPops = 4;
+
 // Reads (without removing) the n elements at end of list, in pop order.
 // False after replying with an error (also when they exceed kMaxTouchedBytes).
+
 bool ReadEnd(CommandContext& ctx, const List& list, ListEnd end, uint64_t n,
              std::vector<std::string>* out) {
   const uint64_t first = end == ListEnd::kLeft ? 0 : list.meta.count - n;
+  if (n <= kPointReadPops) {
+    // A few elements: point reads of their positions, cheaper than an
+    // iterator over every level (the common LPOP/RPOP of one element).
+    uint64_t bytes = 0;
+    for (uint64_t i = 0; i < n; i++) {
+      std::string value;
+      if (!ReadAt(ctx, list, first + i, &value)) return false;
+      bytes += value.size();
+      out->push_back(std::move(value));
+    }
+    if (bytes > kMaxTouchedBytes) {
+      ReplyTooMany(ctx);
+      return false;
+    }
+    if (end == ListEnd::kRight) std::reverse(out->begin(), out->end());
+    return true;
+  }
   uint64_t bytes = 0;
   bool complete = ScanRange(ctx, list, first, first + n, [&](uint64_t, std::string_view value) {
     out->emplace_back(value);
