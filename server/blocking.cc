@@ -59,4 +59,16 @@ void BlockingKeys::Signal(std::string_view key) {
   wake();  // outside the lock: a waker posts, never re-enters
 }
 
+void BlockingKeys::SignalEvery() {
+  std::vector<std::string> keys;
+  {
+    MutexLock lock(&mu_);
+    keys.reserve(by_key_.size());
+    for (const auto& [key, tickets] : by_key_) keys.push_back(key);
+  }
+  // A waiter woken through one key is forgotten on its others, so it is
+  // woken once; waiters registered meanwhile may be woken too (harmless).
+  for (const std::string& key : keys) Signal(key);
+}
+
 }  // namespace lsmkv::server

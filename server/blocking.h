@@ -60,6 +60,11 @@ class BlockingKeys {
   // Wakes the oldest waiter of key (if any) and forgets it on every key.
   void Signal(std::string_view key) EXCLUDES(mu_);
 
+  // Signals every key waited on (the oldest waiter of each): for changes
+  // that make keys ready without writing them, such as SWAPDB, which gives
+  // a database another's contents. A woken client that finds nothing
+  // registers again, so waking too many costs only a retry.
+  void SignalEvery() EXCLUDES(mu_);
   // True if anyone waits: writers record the keys they write only then.
   bool HasWaiters() const { return waiters_.load(std::memory_order_acquire) > 0; }
   // Waiters registered now (INFO blocked_clients).

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <thread>
 #include <vector>
@@ -37,6 +38,28 @@ TEST(BlockingKeysTest, SignalWakesWaitersOfTheKeyOldestFirst) {
   keys.Signal("k3");
   EXPECT_EQ(woken, (std::vector<int>{1, 2, 3}));
   EXPECT_FALSE(keys.HasWaiters());
+}
+
+TEST(BlockingKeysTest, SignalEveryWakesTheOldestWaiterOfEachKeyOnce) {
+  BlockingKeys keys;
+  std::vector<int> woken;
+  keys.Wait({"a", "b"}, [&] { woken.push_back(1); });
+  keys.Wait({"a"}, [&] { woken.push_back(2); });
+  keys.Wait({"b"}, [&] { woken.push_back(3); });
+  keys.Wait({"c"}, [&] { woken.push_back(4); });
+  keys.SignalEvery();
+  std::sort(woken.begin(), woken.end());
+  // 1 is the oldest of a and b (woken once); 2 then is the oldest of a, or
+  // 3 of b, depending on which key is visited first; 4 of c.
+  ASSERT_EQ(woken.size(), 3u);
+  EXPECT_EQ(woken[0], 1);
+  EXPECT_TRUE(woken[1] == 2 || woken[1] == 3);
+  EXPECT_EQ(woken[2], 4);
+  EXPECT_EQ(keys.waiters(), 1u);
+  keys.SignalEvery();
+  EXPECT_EQ(keys.waiters(), 0u);
+  keys.SignalEvery();  // nobody waits: a no-op
+  EXPECT_EQ(woken.size(), 4u);
 }
 
 TEST(BlockingKeysTest, CancelForgetsTheWaiter) {

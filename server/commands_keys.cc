@@ -340,7 +340,8 @@ void Move(CommandContext& ctx) {
 // SWAPDB index1 index2 (Redis 7.0): the two databases exchange their
 // contents for every client at once — Keyspace::SwapDatabases rewrites the
 // logical-to-physical map, O(1), with sync. Every WATCH taken before fails
-// its EXEC (Redis fails only watches of keys in the two databases). The
+// its EXEC (Redis fails only watches of keys in the two databases). Clients
+// blocked on keys (BLPOP...) are woken to look again, as in Redis. The
 // dispatcher holds every stripe.
 void SwapDb(CommandContext& ctx) {
   int a = 0, b = 0;
@@ -362,6 +363,9 @@ void SwapDb(CommandContext& ctx) {
       ctx.reply.Error("ERR " + s.ToString());
       return;
     }
+    // Clients blocked on a key of either database may now find it: they
+    // run their command again (after this command releases the stripes).
+    ctx.txn.keyspace()->blocking().SignalEvery();
   }
   ctx.reply.Ok();
 }

@@ -91,6 +91,21 @@ TEST_F(BlockingServerTest, AWriteWakesTheBlockedClient) {
   EXPECT_EQ(blocked->Call({"ping"}), "+PONG\r\n");
 }
 
+// SWAPDB gives database 1 the list pushed into database 0: the client
+// blocked in database 1 takes it (Redis wakes it too).
+TEST_F(BlockingServerTest, SwapDbWakesTheBlockedClient) {
+  auto blocked = Connect();
+  EXPECT_EQ(blocked->Call({"select", "1"}), "+OK\r\n");
+  ASSERT_TRUE(blocked->Send({"blpop", "l", "0"}));
+  ASSERT_TRUE(WaitForBlocked(1));
+  EXPECT_EQ(admin_->Call({"rpush", "l", "x"}), ":1\r\n");  // database 0: not its key
+  EXPECT_EQ(admin_->Call({"swapdb", "0", "1"}), "+OK\r\n");
+  EXPECT_EQ(blocked->ReadReply(kPatienceMs), "*2\r\n" + Bulk("l") + Bulk("x"));
+  EXPECT_EQ(BlockedClients(), 0);
+  EXPECT_EQ(admin_->Call({"select", "1"}), "+OK\r\n");
+  EXPECT_EQ(admin_->Call({"exists", "l"}), ":0\r\n");
+}
+
 TEST_F(BlockingServerTest, PipelinedCommandsWaitForTheBlockedOne) {
   auto blocked = Connect();
   ASSERT_TRUE(blocked->SendRaw(EncodeCommand({"set", "x", "1"}) +
