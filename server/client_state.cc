@@ -23,4 +23,14 @@ void ClientRegistry::ForEach(const std::function<void(const ClientState&)>& fn) 
   for (const auto& [id, client] : clients_) fn(*client);
 }
 
+bool ClientRegistry::Unblock(uint64_t id, bool error) const {
+  MutexLock lock(&mu_);
+  auto it = clients_.find(id);
+  if (it == clients_.end()) return false;
+  ClientState* client = it->second;
+  if (!client->blocked_now.load(std::memory_order_acquire) || !client->unblock) return false;
+  client->unblock(error);  // posts only
+  return true;
+}
+
 }  // namespace lsmkv::server

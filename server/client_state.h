@@ -77,6 +77,13 @@ struct ClientState {
   };
   BlockState block;
   std::function<void()> wake;
+  // CLIENT UNBLOCK from another client: blocked_now is true while the
+  // connection has a blocked command (set and cleared by the connection,
+  // read by ClientRegistry::Unblock); unblock(error) posts the end of the
+  // block to the connection's strand (set by the connection; it must only
+  // post, never block).
+  std::atomic<bool> blocked_now{false};
+  std::function<void(bool error)> unblock;
 
   // Pub/sub (pubsub.h): the client's subscriptions and pending messages,
   // created by its first (P|S)SUBSCRIBE and shared with the registry.
@@ -110,6 +117,11 @@ class ClientRegistry {
   // client listed cannot be removed, and its ClientState not destroyed,
   // while fn reads it; fn must not call back into the registry).
   void ForEach(const std::function<void(const ClientState&)>& fn) const EXCLUDES(mu_);
+  // CLIENT UNBLOCK: if client id exists and has a blocked command, asks its
+  // connection to end the block (with an -UNBLOCKED error if error, else as
+  // at its timeout) and returns true. The connection does it on its strand:
+  // a wake-up already on its way there runs the command instead.
+  bool Unblock(uint64_t id, bool error) const EXCLUDES(mu_);
   // Returns the next client id (1, 2, ...).
   uint64_t NextId() { return next_id_.fetch_add(1, std::memory_order_relaxed); }
 

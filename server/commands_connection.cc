@@ -273,6 +273,35 @@ void Client(CommandContext& ctx) {
     std::string text;
     ctx.server.clients->ForEach([&](const ClientState& c) { text += ClientLine(c, now); });
     ctx.reply.Verbatim(text);
+  } else if (sub == "unblock") {
+    // CLIENT UNBLOCK id [TIMEOUT|ERROR]: 1 if the client had a blocked
+    // command, which then ends as at its timeout or with -UNBLOCKED.
+    if (args.size() < 3) {
+      ctx.reply.Error(ArityError("client|" + sub));
+      return;
+    }
+    if (args.size() > 4) {  // Redis's own wording for this case
+      ctx.reply.Error(
+          "ERR unknown subcommand or wrong number of arguments for 'unblock'. Try "
+          "CLIENT HELP.");
+      return;
+    }
+    int64_t id = 0;
+    if (!ParseInt64(args[2], &id)) {
+      ctx.reply.Error(errors::kNotInteger);
+      return;
+    }
+    bool error = false;
+    if (args.size() == 4) {
+      if (EqualsIgnoreCase(args[3], "error")) {
+        error = true;
+      } else if (!EqualsIgnoreCase(args[3], "timeout")) {
+        ctx.reply.Error("ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR");
+        return;
+      }
+    }
+    const bool unblocked = id > 0 && ctx.server.clients->Unblock(static_cast<uint64_t>(id), error);
+    ctx.reply.Integer(unblocked ? 1 : 0);
   } else if (sub == "info") {
     if (arity(2)) ctx.reply.Verbatim(ClientLine(ctx.client, ctx.server.keyspace->clock()->NowMs()));
   } else if (sub == "help") {
@@ -289,6 +318,8 @@ void Client(CommandContext& ctx) {
         "    Return information about client connections.",
         "SETNAME <name>",
         "    Assign the name <name> to the current connection.",
+        "UNBLOCK <clientid> [TIMEOUT|ERROR]",
+        "    Unblock the specified blocked client.",
         "HELP",
         "    Print this help."};
     ctx.reply.Array(std::size(kLines));

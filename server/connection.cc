@@ -72,6 +72,11 @@ void Connection::Start() {
         if (auto c = weak.lock()) c->OnWake();
       });
     };
+    self->state_.unblock = [weak, executor](bool error) {
+      asio::post(executor, [weak, error] {
+        if (auto c = weak.lock()) c->OnUnblock(error);
+      });
+    };
     // Publishers on any thread announce messages through this.
     self->state_.pubsub_notify = [weak, executor] {
       asio::post(executor, [weak] {
@@ -396,6 +401,7 @@ void Connection::Park(const CommandSpec* spec, bool first) {
   DCHECK(state_.block.requested);
   state_.block.requested = false;
   blocked_ = true;
+  state_.blocked_now.store(true, std::memory_order_release);
   if (first) {
     blocked_spec_ = spec;
     blocked_args_ = std::move(args_);
@@ -455,7 +461,11 @@ void Connection::OnWake() {
   FinishBlock(ctx, reply);
 }
 
-void Connection::OnBlockTimeout() {
+void Connection::OnBlockTimeout() { EndBlock(/*error=*/false); }
+
+void Connection::OnUnblock(bool error) { EndBlock(error); }
+
+void Connection::EndBlock(bool error) {
   if (closed_ || !blocked_) return;
   ServerContext& ctx = server_->context();
   // A wake-up already on its way runs the command instead (OnWake).
@@ -464,7 +474,9 @@ void Connection::OnBlockTimeout() {
   blocked_ = false;
   Reply reply(&out_, state_.protocol.load(std::memory_order_relaxed));
   reply.set_error_stats(&ctx.stats->errors);
-  if (state_.block.null_array) {
+  if (error) {
+    reply.Error("UNBLOCKED client unblocked via CLIENT UNBLOCK");
+  } else if (state_.block.null_array) {
     reply.NullArray();
   } else {
     reply.Null();
@@ -475,6 +487,7 @@ void Connection::OnBlockTimeout() {
 void Connection::FinishBlock(ServerContext& ctx, Reply& reply) {
   // The caller (a posted handler) holds its own reference.
   keep_alive_while_blocked_.reset();
+  state_.blocked_now.store(false, std::memory_order_release);
   block_timer_.cancel();
   blocked_spec_ = nullptr;
   std::vector<std::string>().swap(blocked_args_);

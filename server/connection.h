@@ -126,6 +126,13 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void OnWake();
   // The block's deadline passed.
   void OnBlockTimeout();
+  // CLIENT UNBLOCK (ClientRegistry::Unblock): ends the block with an
+  // -UNBLOCKED error if error, else as OnBlockTimeout does.
+  void OnUnblock(bool error);
+  // What OnBlockTimeout and OnUnblock share: unless a wake-up is already on
+  // its way (it runs the command), replies the null or the error and
+  // resumes the connection.
+  void EndBlock(bool error);
   // After the blocked command replied: back to serving the connection.
   void FinishBlock(ServerContext& ctx, Reply& reply);
   // True if the peer closed its end (a blocked client that went away must

@@ -106,6 +106,34 @@ TEST_F(BlockingServerTest, SwapDbWakesTheBlockedClient) {
   EXPECT_EQ(admin_->Call({"exists", "l"}), ":0\r\n");
 }
 
+// CLIENT UNBLOCK ends another client's block as at its timeout, or with
+// -UNBLOCKED; 0 for a client that is not blocked (or does not exist).
+TEST_F(BlockingServerTest, ClientUnblock) {
+  auto blocked = Connect();
+  const std::string id_reply = blocked->Call({"client", "id"});
+  ASSERT_EQ(id_reply[0], ':');
+  const std::string id = id_reply.substr(1, id_reply.size() - 3);
+  EXPECT_EQ(admin_->Call({"client", "unblock", id}), ":0\r\n");  // not blocked
+  EXPECT_EQ(admin_->Call({"client", "unblock", "987654"}), ":0\r\n");
+  EXPECT_EQ(admin_->Call({"client", "unblock", id, "later"}),
+            "-ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR\r\n");
+  ASSERT_TRUE(blocked->Send({"blpop", "l", "0"}));
+  ASSERT_TRUE(WaitForBlocked(1));
+  EXPECT_EQ(admin_->Call({"client", "unblock", id}), ":1\r\n");
+  EXPECT_EQ(blocked->ReadReply(kPatienceMs), "*-1\r\n");
+  ASSERT_TRUE(WaitForBlocked(0));
+  ASSERT_TRUE(blocked->Send({"bzpopmin", "z", "0"}));
+  ASSERT_TRUE(WaitForBlocked(1));
+  EXPECT_EQ(admin_->Call({"client", "unblock", id, "error"}), ":1\r\n");
+  EXPECT_EQ(blocked->ReadReply(kPatienceMs), "-UNBLOCKED client unblocked via CLIENT UNBLOCK\r\n");
+  ASSERT_TRUE(WaitForBlocked(0));
+  EXPECT_EQ(admin_->Call({"client", "unblock", id}), ":0\r\n");
+  // Unblocked clients are no longer waiters: a write wakes nobody, and the
+  // connection serves commands again.
+  EXPECT_EQ(admin_->Call({"rpush", "l", "x"}), ":1\r\n");
+  EXPECT_EQ(blocked->Call({"lpop", "l"}), Bulk("x"));
+}
+
 TEST_F(BlockingServerTest, PipelinedCommandsWaitForTheBlockedOne) {
   auto blocked = Connect();
   ASSERT_TRUE(blocked->SendRaw(EncodeCommand({"set", "x", "1"}) +
