@@ -10,6 +10,9 @@
 #define LSMKV_SERVER_EXPIRY_SWEEPER_H_
 
 #include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "lsmkv/status.h"
 #include "server/keyspace.h"
@@ -19,8 +22,11 @@ namespace lsmkv::server {
 inline constexpr size_t kSweepKeysPerSlice = 1000;
 
 // One slice at now_ms. *removed counts the keys deleted (also added to
-// keyspace->expired_keys).
-Status SweepExpired(Keyspace* keyspace, int64_t now_ms, size_t max_keys, uint64_t* removed);
+// keyspace->expired_keys). If expired is not null, the deleted keys are
+// appended to it as (physical database, user key), in deletion order, once
+// the deletion is applied (the "expired" keyspace notifications).
+Status SweepExpired(Keyspace* keyspace, int64_t now_ms, size_t max_keys, uint64_t* removed,
+                    std::vector<std::pair<int, std::string>>* expired = nullptr);
 
 }  // namespace lsmkv::server
 
