@@ -46,18 +46,19 @@ void BackgroundWorker::Loop() {
     Status s;
     if (keyspace.active_expire.load(std::memory_order_relaxed)) {
       uint64_t removed = 0;
-      // "expired" notifications, published after the deletions are applied
+      // "expired" notifications, published once the deletions are applied
       // (the flags read once per slice).
       const uint32_t flags =
           static_cast<uint32_t>(context_->config->Int(Setting::kNotifyKeyspaceEvents));
       PendingEvents wanted;
       wanted.set_flags(flags);
-      std::vector<std::pair<int, std::string>> expired;
-      s = SweepExpired(&keyspace, keyspace.clock()->NowMs(), kSweepKeysPerSlice, &removed,
-                       wanted.Wants(kNotifyExpired) ? &expired : nullptr);
-      for (const auto& [db, key] : expired) {
-        PublishEvent(*context_, flags, kNotifyExpired, db, "expired", key);
+      ExpiredKeyFn publish;
+      if (wanted.Wants(kNotifyExpired)) {
+        publish = [this, flags](int db, std::string_view key) {
+          PublishEvent(*context_, flags, kNotifyExpired, db, "expired", key);
+        };
       }
+      s = SweepExpired(&keyspace, keyspace.clock()->NowMs(), kSweepKeysPerSlice, &removed, publish);
       if (!s.ok()) std::fprintf(stderr, "lsmkv-server: expiry sweep: %s\n", s.ToString().c_str());
       context_->stats->sweep_runs.fetch_add(1, std::memory_order_relaxed);
     }

@@ -136,8 +136,10 @@ void PipelineBatch::Finish(Reply& reply) {
   if (commands_ == 0) return;
   Status s;
   if (txn_.has_writes()) s = txn_.Commit();
-  guard_.Release();
+  // Published before the stripes are released: events of one key reach
+  // subscribers in the order its writes committed.
   FinishEvents(server_, txn_, s);
+  guard_.Release();
   if (!s.ok()) {
     reply.buffer()->resize(reply_start_);
     for (size_t i = 0; i < commands_; i++) reply.Error("ERR " + s.ToString());
@@ -399,8 +401,8 @@ void ExecuteTransaction(ServerContext& server, ClientState& client, Reply& reply
       reply.Error("EXECABORT Transaction discarded: " + s.ToString());
     }
   }
+  FinishEvents(&server, txn, s);  // under the stripes, as in PipelineBatch::Finish
   guard.Release();
-  FinishEvents(&server, txn, s);
   DiscardTransaction(server, client);
 }
 

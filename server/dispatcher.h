@@ -24,7 +24,9 @@ inline constexpr size_t kMaxKeyBytes = 64 * 1024;
 
 // After txn's commit (commit: its status; OK if there was nothing to
 // commit): publishes the keyspace notifications its commands queued, or
-// drops them if the commit failed (notify.h).
+// drops them if the commit failed (notify.h). Callers hold the stripes of
+// the Txn's keys until it returns, so the events of one key are published
+// in the order its writes committed.
 void FinishEvents(ServerContext* server, Txn& txn, const Status& commit);
 
 // PipelineBatch: lets consecutive pipelined commands of one connection share

@@ -347,7 +347,10 @@ TEST_F(NotifyTest, ExpiredKeysAreReportedBySweep) {
   clock_.AdvanceMs(200);
   std::vector<std::pair<int, std::string>> expired;
   uint64_t removed = 0;
-  ASSERT_TRUE(SweepExpired(keyspace_.get(), clock_.NowMs(), 1000, &removed, &expired).ok());
+  ASSERT_TRUE(SweepExpired(
+                  keyspace_.get(), clock_.NowMs(), 1000, &removed,
+                  [&](int db, std::string_view key) { expired.emplace_back(db, std::string(key)); })
+                  .ok());
   EXPECT_EQ(removed, 2u);
   EXPECT_EQ(expired,
             (std::vector<std::pair<int, std::string>>{{0, "a"}, {keyspace_->PhysicalDb(3), "b"}}));
