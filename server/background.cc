@@ -6,6 +6,7 @@
 #include "server/config.h"
 #include "server/expiry_sweeper.h"
 #include "server/keyspace.h"
+#include "server/notify.h"
 
 namespace lsmkv::server {
 
@@ -45,7 +46,19 @@ void BackgroundWorker::Loop() {
     Status s;
     if (keyspace.active_expire.load(std::memory_order_relaxed)) {
       uint64_t removed = 0;
-      s = SweepExpired(&keyspace, keyspace.clock()->NowMs(), kSweepKeysPerSlice, &removed);
+      // "expired" notifications, published once the deletions are applied
+      // (the flags read once per slice).
+      const uint32_t flags =
+          static_cast<uint32_t>(context_->config->Int(Setting::kNotifyKeyspaceEvents));
+      PendingEvents wanted;
+      wanted.set_flags(flags);
+      ExpiredKeyFn publish;
+      if (wanted.Wants(kNotifyExpired)) {
+        publish = [this, flags](int db, std::string_view key) {
+          PublishEvent(*context_, flags, kNotifyExpired, db, "expired", key);
+        };
+      }
+      s = SweepExpired(&keyspace, keyspace.clock()->NowMs(), kSweepKeysPerSlice, &removed, publish);
       if (!s.ok()) std::fprintf(stderr, "lsmkv-server: expiry sweep: %s\n", s.ToString().c_str());
       context_->stats->sweep_runs.fetch_add(1, std::memory_order_relaxed);
     }

@@ -95,6 +95,15 @@ struct ClientState {
   // True if the client has a channel, pattern or shard-channel subscription.
   bool subscribed() const;
 
+  // CLIENT REPLY (Redis 7.0 semantics): reply_off drops every reply until
+  // CLIENT REPLY ON; reply_skip_next (CLIENT REPLY SKIP, ignored while off)
+  // drops the reply of the next command only, which the dispatcher marks by
+  // moving it to reply_skip for that command's run. Pub/sub pushes
+  // (messages, (un)subscribe confirmations) are delivered regardless.
+  bool reply_off = false;
+  bool reply_skip_next = false;
+  bool reply_skip = false;
+
   // Set by a handler: close the connection once the reply is written (QUIT)
   // or at once without a reply (SHUTDOWN closes every client anyway).
   bool close_after_reply = false;

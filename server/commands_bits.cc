@@ -8,6 +8,7 @@
 
 #include "server/command_util.h"
 #include "server/config.h"
+#include "server/notify.h"
 
 namespace lsmkv::server {
 
@@ -59,7 +60,8 @@ void SetBit(CommandContext& ctx) {
   if (!ReadString(ctx, ctx.args[1], &entry, &found)) return;
   if (!found) entry.payload.clear();
   const uint64_t byte = offset >> 3;
-  if (byte >= entry.payload.size()) {
+  const bool grows = byte >= entry.payload.size();
+  if (grows) {
     if (StringTooLong(ctx, byte + 1)) return;
     entry.payload.resize(byte + 1, '\0');
   }
@@ -68,6 +70,8 @@ void SetBit(CommandContext& ctx) {
   uint8_t& b = reinterpret_cast<uint8_t&>(entry.payload[byte]);
   b = value ? static_cast<uint8_t>(b | mask) : static_cast<uint8_t>(b & ~mask);
   ctx.txn.Put(ctx.args[1], ValueType::kString, found ? entry.deadline_ms : 0, entry.payload);
+  // Redis notifies only a change (a new key, a longer string or a flipped bit).
+  if (grows || old != value) NotifyKeyspaceEvent(ctx, kNotifyString, "setbit", ctx.args[1]);
   ctx.reply.Integer(old);
 }
 

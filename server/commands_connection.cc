@@ -304,6 +304,22 @@ void Client(CommandContext& ctx) {
     ctx.reply.Integer(unblocked ? 1 : 0);
   } else if (sub == "info") {
     if (arity(2)) ctx.reply.Verbatim(ClientLine(ctx.client, ctx.server.keyspace->clock()->NowMs()));
+  } else if (sub == "reply") {
+    if (!arity(3)) return;
+    // OFF and SKIP reply nothing; ON replies +OK even after OFF (the
+    // dispatcher decides what reaches the client after the command ran).
+    if (EqualsIgnoreCase(args[2], "on")) {
+      ctx.client.reply_off = false;
+      ctx.client.reply_skip = false;
+      ctx.client.reply_skip_next = false;
+      ctx.reply.Ok();
+    } else if (EqualsIgnoreCase(args[2], "off")) {
+      ctx.client.reply_off = true;
+    } else if (EqualsIgnoreCase(args[2], "skip")) {
+      if (!ctx.client.reply_off) ctx.client.reply_skip_next = true;
+    } else {
+      ctx.reply.Error(errors::kSyntax);
+    }
   } else if (sub == "help") {
     if (!arity(2)) return;
     static const char* const kLines[] = {
@@ -316,6 +332,8 @@ void Client(CommandContext& ctx) {
         "    Return information about the current client connection.",
         "LIST",
         "    Return information about client connections.",
+        "REPLY (ON|OFF|SKIP)",
+        "    Control the replies sent to the current connection.",
         "SETNAME <name>",
         "    Assign the name <name> to the current connection.",
         "UNBLOCK <clientid> [TIMEOUT|ERROR]",

@@ -4,6 +4,7 @@
 #include <limits>
 
 #include "server/command_util.h"
+#include "server/notify.h"
 
 namespace lsmkv::server {
 
@@ -71,8 +72,10 @@ void ExpireGeneric(CommandContext& ctx, ExpireUnit unit, ExpireBase base) {
   }
   if (when <= ctx.txn.now_ms()) {
     ctx.txn.Delete(args[1]);
+    NotifyKeyspaceEvent(ctx, kNotifyGeneric, "del", args[1]);
   } else {
     ctx.txn.Put(args[1], entry.type, when, entry.payload);
+    NotifyKeyspaceEvent(ctx, kNotifyGeneric, "expire", args[1]);
   }
   ctx.reply.Integer(1);
 }
@@ -137,6 +140,7 @@ void Persist(CommandContext& ctx) {
     return;
   }
   ctx.txn.Put(ctx.args[1], entry.type, 0, entry.payload);
+  NotifyKeyspaceEvent(ctx, kNotifyGeneric, "persist", ctx.args[1]);
   ctx.reply.Integer(1);
 }
 

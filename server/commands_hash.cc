@@ -20,6 +20,7 @@
 #include "server/collection.h"
 #include "server/command_util.h"
 #include "server/glob.h"
+#include "server/notify.h"
 #include "server/scan_cursors.h"
 
 namespace lsmkv::server {
@@ -107,6 +108,7 @@ void HSetGeneric(CommandContext& ctx, bool hmset) {
     if (is_new) added++;
   }
   StoreHash(ctx, key, hash);
+  NotifyKeyspaceEvent(ctx, kNotifyHash, "hset", key);
   if (hmset) {
     ctx.reply.Ok();
   } else {
@@ -134,6 +136,7 @@ void HSetNx(CommandContext& ctx) {
   bool is_new = false;
   if (!SetField(ctx, &hash, ctx.args[2], ctx.args[3], &is_new)) return;
   StoreHash(ctx, key, hash);
+  NotifyKeyspaceEvent(ctx, kNotifyHash, "hset", key);
   ctx.reply.Integer(1);
 }
 
@@ -191,7 +194,11 @@ void HDel(CommandContext& ctx) {
     hash.meta.count--;
     deleted++;
   }
-  if (deleted > 0) StoreHash(ctx, key, hash);
+  if (deleted > 0) {
+    StoreHash(ctx, key, hash);
+    NotifyKeyspaceEvent(ctx, kNotifyHash, "hdel", key);
+    NotifyIfEmptied(ctx, hash.meta.count, key);
+  }
   ctx.reply.Integer(deleted);
 }
 
@@ -296,6 +303,7 @@ void HIncrBy(CommandContext& ctx) {
   bool is_new = false;
   if (!SetField(ctx, &hash, ctx.args[2], std::to_string(result), &is_new)) return;
   StoreHash(ctx, key, hash);
+  NotifyKeyspaceEvent(ctx, kNotifyHash, "hincrby", key);
   ctx.reply.Integer(result);
 }
 
@@ -330,6 +338,7 @@ void HIncrByFloat(CommandContext& ctx) {
   bool is_new = false;
   if (!SetField(ctx, &hash, ctx.args[2], formatted, &is_new)) return;
   StoreHash(ctx, key, hash);
+  NotifyKeyspaceEvent(ctx, kNotifyHash, "hincrbyfloat", key);
   ctx.reply.Bulk(formatted);
 }
 

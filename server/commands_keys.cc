@@ -11,6 +11,7 @@
 #include "server/command_util.h"
 #include "server/dispatcher.h"
 #include "server/glob.h"
+#include "server/notify.h"
 #include "server/scan_cursors.h"
 
 namespace lsmkv::server {
@@ -49,6 +50,7 @@ void Del(CommandContext& ctx) {
     if (!ReadKey(ctx, ctx.args[i], &entry, &found)) return;
     if (!found) continue;
     ctx.txn.Delete(ctx.args[i]);
+    NotifyKeyspaceEvent(ctx, kNotifyGeneric, "del", ctx.args[i]);
     deleted++;
   }
   ctx.reply.Integer(deleted);
@@ -214,7 +216,11 @@ void RenameGeneric(CommandContext& ctx, bool nx) {
     return;
   }
   ctx.txn.Delete(src);
+  // Redis deletes an existing destination first: the key is always "new".
+  NotifyReplacedAsNew(ctx, dst);
   ctx.txn.Put(dst, entry.type, entry.deadline_ms, entry.payload);
+  NotifyKeyspaceEvent(ctx, kNotifyGeneric, "rename_from", src);
+  NotifyKeyspaceEvent(ctx, kNotifyGeneric, "rename_to", dst);
   if (nx) {
     ctx.reply.Integer(1);
   } else {
@@ -286,7 +292,9 @@ void Copy(CommandContext& ctx) {
     }
     ctx.txn.set_db(dst_db);
   }
+  if (replace) NotifyReplacedAsNew(ctx, dst);
   ctx.txn.Put(dst, entry.type, entry.deadline_ms, entry.payload);
+  NotifyKeyspaceEvent(ctx, kNotifyGeneric, "copy_to", dst);
   ctx.txn.set_db(src_db);
   ctx.reply.Integer(1);
 }
@@ -334,6 +342,8 @@ void Move(CommandContext& ctx) {
   ctx.txn.set_db(dst_db);
   ctx.txn.Put(key, entry.type, entry.deadline_ms, entry.payload);
   ctx.txn.set_db(src_db);
+  NotifyKeyspaceEvent(ctx, kNotifyGeneric, "move_from", key);
+  NotifyKeyspaceEventInDb(ctx, kNotifyGeneric, "move_to", key, dst_db);
   ctx.reply.Integer(1);
 }
 

@@ -19,6 +19,7 @@
 
 #include "server/collection.h"
 #include "server/command_util.h"
+#include "server/notify.h"
 
 namespace lsmkv::server {
 
@@ -227,6 +228,8 @@ bool PopElements(CommandContext& ctx, std::string_view key, List* list, ListEnd 
   if (n == 0) return true;  // a count of 0 changes nothing
   DropEnd(ctx, list, end, n);
   StoreList(ctx, key, *list);
+  NotifyKeyspaceEvent(ctx, kNotifyList, end == ListEnd::kLeft ? "lpop" : "rpop", key);
+  NotifyIfEmptied(ctx, list->meta.count, key);
   return true;
 }
 
@@ -288,6 +291,7 @@ void PushGeneric(CommandContext& ctx, ListEnd end, bool only_if_exists) {
   }
   for (size_t i = 2; i < ctx.args.size(); i++) PushOne(ctx, &list, end, ctx.args[i]);
   StoreList(ctx, key, list);
+  NotifyKeyspaceEvent(ctx, kNotifyList, end == ListEnd::kLeft ? "lpush" : "rpush", key);
   ctx.reply.Integer(static_cast<int64_t>(list.meta.count));
 }
 void LPush(CommandContext& ctx) { PushGeneric(ctx, ListEnd::kLeft, false); }
@@ -378,6 +382,7 @@ void LSet(CommandContext& ctx) {
   if (ElementTooLarge(ctx, 3)) return;
   ctx.txn.PutElement(PositionKey(list, list.meta.head + at), ctx.args[3]);
   StoreList(ctx, key, list);
+  NotifyKeyspaceEvent(ctx, kNotifyList, "lset", key);
   ctx.reply.Ok();
 }
 
@@ -428,6 +433,8 @@ void LTrim(CommandContext& ctx) {
   if (first >= last) {
     list.meta.count = 0;  // O(1): the key goes, its elements become stale
     StoreList(ctx, key, list);
+    NotifyKeyspaceEvent(ctx, kNotifyList, "ltrim", key);
+    NotifyIfEmptied(ctx, 0, key);
     ctx.reply.Ok();
     return;
   }
@@ -446,6 +453,8 @@ void LTrim(CommandContext& ctx) {
   list.meta.head += first;
   list.meta.count = keep;
   if (removed > 0) StoreList(ctx, key, list);
+  // Redis notifies even when nothing was trimmed.
+  NotifyKeyspaceEvent(ctx, kNotifyList, "ltrim", key);
   ctx.reply.Ok();
 }
 
@@ -522,6 +531,8 @@ void LRem(CommandContext& ctx) {
   }
   list.meta.count -= removed;
   StoreList(ctx, key, list);
+  NotifyKeyspaceEvent(ctx, kNotifyList, "lrem", key);
+  NotifyIfEmptied(ctx, list.meta.count, key);
   ctx.reply.Integer(static_cast<int64_t>(removed));
 }
 
@@ -595,6 +606,7 @@ void LInsert(CommandContext& ctx) {
   ctx.txn.PutElement(PositionKey(list, list.meta.head + at), ctx.args[4]);
   list.meta.count++;
   StoreList(ctx, key, list);
+  NotifyKeyspaceEvent(ctx, kNotifyList, "linsert", key);
   ctx.reply.Integer(static_cast<int64_t>(list.meta.count));
 }
 
@@ -902,6 +914,8 @@ bool MoveStep(CommandContext& ctx, std::string_view source, std::string_view des
     DropEnd(ctx, &src, from, 1);
     PushOne(ctx, &src, to, value);
     StoreList(ctx, source, src);
+    NotifyKeyspaceEvent(ctx, kNotifyList, to == ListEnd::kLeft ? "lpush" : "rpush", source);
+    NotifyKeyspaceEvent(ctx, kNotifyList, from == ListEnd::kLeft ? "lpop" : "rpop", source);
     ctx.reply.Bulk(value);
     return true;
   }
@@ -916,6 +930,10 @@ bool MoveStep(CommandContext& ctx, std::string_view source, std::string_view des
   PushOne(ctx, &dst, to, value);
   StoreList(ctx, source, src);
   StoreList(ctx, destination, dst);
+  // Redis's order: the push, then the pop (and the source's deletion).
+  NotifyKeyspaceEvent(ctx, kNotifyList, to == ListEnd::kLeft ? "lpush" : "rpush", destination);
+  NotifyKeyspaceEvent(ctx, kNotifyList, from == ListEnd::kLeft ? "lpop" : "rpop", source);
+  NotifyIfEmptied(ctx, src.meta.count, source);
   ctx.reply.Bulk(value);
   return true;
 }

@@ -26,6 +26,7 @@
 #include "server/collection.h"
 #include "server/command_util.h"
 #include "server/glob.h"
+#include "server/notify.h"
 #include "server/scan_cursors.h"
 
 namespace lsmkv::server {
@@ -131,7 +132,10 @@ void SAdd(CommandContext& ctx) {
     added++;
   }
   // Like Redis, a SADD that adds nothing does not touch the key.
-  if (added > 0) StoreCollection(ctx, key, ValueType::kSet, set);
+  if (added > 0) {
+    StoreCollection(ctx, key, ValueType::kSet, set);
+    NotifyKeyspaceEvent(ctx, kNotifySet, "sadd", key);
+  }
   ctx.reply.Integer(added);
 }
 
@@ -148,7 +152,11 @@ void SRem(CommandContext& ctx) {
     set.meta.count--;
     removed++;
   }
-  if (removed > 0) StoreCollection(ctx, key, ValueType::kSet, set);
+  if (removed > 0) {
+    StoreCollection(ctx, key, ValueType::kSet, set);
+    NotifyKeyspaceEvent(ctx, kNotifySet, "srem", key);
+    NotifyIfEmptied(ctx, set.meta.count, key);
+  }
   ctx.reply.Integer(removed);
 }
 
@@ -390,6 +398,8 @@ void SPop(CommandContext& ctx) {
     ctx.txn.DeleteElement(MemberKey(set, pick));
     set.meta.count--;
     StoreCollection(ctx, key, ValueType::kSet, set);
+    NotifyKeyspaceEvent(ctx, kNotifySet, "spop", key);
+    NotifyIfEmptied(ctx, set.meta.count, key);
     ctx.reply.Bulk(pick);
     return;
   }
@@ -428,6 +438,8 @@ void SPop(CommandContext& ctx) {
     set.meta.count -= picks.size();
   }
   StoreCollection(ctx, key, ValueType::kSet, set);
+  NotifyKeyspaceEvent(ctx, kNotifySet, "spop", key);
+  NotifyIfEmptied(ctx, set.meta.count, key);
   ReplyMembers(ctx, picks, /*as_set=*/true);
 }
 
@@ -453,6 +465,8 @@ void SMove(CommandContext& ctx) {
   ctx.txn.DeleteElement(MemberKey(src, member));
   src.meta.count--;
   StoreCollection(ctx, src_key, ValueType::kSet, src);
+  NotifyKeyspaceEvent(ctx, kNotifySet, "srem", src_key);
+  NotifyIfEmptied(ctx, src.meta.count, src_key);
   bool in_dst = false;
   if (!HasMember(ctx, dst, member, &in_dst) ||
       !CreateCollectionIfAbsent(ctx, dst_key, ValueType::kSet, &dst)) {
@@ -463,6 +477,7 @@ void SMove(CommandContext& ctx) {
     dst.meta.count++;
   }
   StoreCollection(ctx, dst_key, ValueType::kSet, dst);
+  if (!in_dst) NotifyKeyspaceEvent(ctx, kNotifySet, "sadd", dst_key);
   ctx.reply.Integer(1);
 }
 
@@ -651,11 +666,27 @@ void SetOpStore(CommandContext& ctx, SetOp op) {
                     std::to_string(kMaxStoreBytes >> 20) + " MiB of them in one atomic write)");
     return;
   }
+  // An empty result deletes the destination: "del" if it existed.
+  bool dst_existed = false;
+  if (members.empty() && ctx.txn.events().Wants(kNotifyGeneric)) {
+    Entry old;
+    if (!ctx.txn.Peek(dst_key, &old, &dst_existed).ok()) dst_existed = false;
+  }
   Set dst;  // found == false: always a new version
   if (!members.empty() && !CreateCollectionIfAbsent(ctx, dst_key, ValueType::kSet, &dst)) return;
   for (const std::string& member : members) ctx.txn.PutElement(MemberKey(dst, member), "");
   dst.meta.count = members.size();
   StoreCollection(ctx, dst_key, ValueType::kSet, dst);
+  if (!members.empty()) {
+    static constexpr const char* kEvents[] = {"sinterstore", "sunionstore", "sdiffstore"};
+    NotifyKeyspaceEvent(ctx, kNotifySet,
+                        op == SetOp::kInter   ? kEvents[0]
+                        : op == SetOp::kUnion ? kEvents[1]
+                                              : kEvents[2],
+                        dst_key);
+  } else if (dst_existed) {
+    NotifyKeyspaceEvent(ctx, kNotifyGeneric, "del", dst_key);
+  }
   ctx.reply.Integer(static_cast<int64_t>(members.size()));
 }
 void SInterStore(CommandContext& ctx) { SetOpStore(ctx, SetOp::kInter); }

@@ -18,6 +18,7 @@
 
 #include "server/collection.h"
 #include "server/command_util.h"
+#include "server/notify.h"
 
 namespace lsmkv::server {
 
@@ -271,6 +272,11 @@ void SortGeneric(CommandContext& ctx, bool read_only) {
   }
   // STORE: a new list under the destination (whatever it held ends; an
   // empty result deletes it).
+  bool store_existed = false;  // for "del" when an empty result deletes it
+  if (out.empty() && ctx.txn.events().Wants(kNotifyGeneric)) {
+    Entry old;
+    if (!ctx.txn.Peek(store, &old, &store_existed).ok()) store_existed = false;
+  }
   Collection list;  // not found: a new version
   if (!out.empty()) {
     if (!CreateCollectionIfAbsent(ctx, store, ValueType::kList, &list)) return;
@@ -282,6 +288,11 @@ void SortGeneric(CommandContext& ctx, bool read_only) {
     }
   }
   StoreCollection(ctx, store, ValueType::kList, list);
+  if (!out.empty()) {
+    NotifyKeyspaceEvent(ctx, kNotifyList, "sortstore", store);
+  } else if (store_existed) {
+    NotifyKeyspaceEvent(ctx, kNotifyGeneric, "del", store);
+  }
   ctx.reply.Integer(static_cast<int64_t>(out.size()));
 }
 

@@ -5,6 +5,7 @@
 #include <unordered_set>
 
 #include "server/command_util.h"
+#include "server/notify.h"
 
 namespace lsmkv::server {
 
@@ -15,13 +16,22 @@ constexpr int64_t kInt64Min = std::numeric_limits<int64_t>::min();
 
 // Writes user_key = payload with deadline (0 = none); a deadline that has
 // already passed deletes the key instead (Redis's EXAT/PXAT in the past).
+// Notifies "set" (and "expire" with a deadline; "expired" too if it has
+// passed and the key existed, as Redis's next look at the key would).
 void StoreString(CommandContext& ctx, std::string_view key, std::string_view payload,
                  int64_t deadline_ms, bool existed) {
   if (IsExpired(deadline_ms, ctx.txn.now_ms())) {
-    if (existed) ctx.txn.Delete(key);
+    if (existed) {
+      ctx.txn.Delete(key);
+      NotifyKeyspaceEvent(ctx, kNotifyString, "set", key);
+      NotifyKeyspaceEvent(ctx, kNotifyGeneric, "expire", key);
+      NotifyKeyspaceEvent(ctx, kNotifyExpired, "expired", key);
+    }
     return;
   }
   ctx.txn.Put(key, ValueType::kString, deadline_ms, payload);
+  NotifyKeyspaceEvent(ctx, kNotifyString, "set", key);
+  if (deadline_ms > 0) NotifyKeyspaceEvent(ctx, kNotifyGeneric, "expire", key);
 }
 
 void Get(CommandContext& ctx) {
@@ -119,6 +129,7 @@ void SetNx(CommandContext& ctx) {
     return;
   }
   ctx.txn.Put(ctx.args[1], ValueType::kString, 0, ctx.args[2]);
+  NotifyKeyspaceEvent(ctx, kNotifyString, "set", ctx.args[1]);
   ctx.reply.Integer(1);
 }
 
@@ -127,6 +138,8 @@ void SetExGeneric(CommandContext& ctx, ExpireUnit unit, std::string_view name) {
   int64_t deadline = 0;
   if (!ParsePositiveExpire(ctx, ctx.args[2], unit, ExpireBase::kRelative, name, &deadline)) return;
   ctx.txn.Put(ctx.args[1], ValueType::kString, deadline, ctx.args[3]);
+  NotifyKeyspaceEvent(ctx, kNotifyString, "set", ctx.args[1]);
+  NotifyKeyspaceEvent(ctx, kNotifyGeneric, "expire", ctx.args[1]);
   ctx.reply.Ok();
 }
 void SetEx(CommandContext& ctx) { SetExGeneric(ctx, ExpireUnit::kSeconds, "setex"); }
@@ -142,6 +155,7 @@ void GetSet(CommandContext& ctx) {
     ctx.reply.Null();
   }
   ctx.txn.Put(ctx.args[1], ValueType::kString, 0, ctx.args[2]);
+  NotifyKeyspaceEvent(ctx, kNotifyString, "set", ctx.args[1]);
 }
 
 void GetDel(CommandContext& ctx) {
@@ -154,6 +168,7 @@ void GetDel(CommandContext& ctx) {
   }
   ctx.reply.Bulk(old.payload);
   ctx.txn.Delete(ctx.args[1]);
+  NotifyKeyspaceEvent(ctx, kNotifyGeneric, "del", ctx.args[1]);
 }
 
 // GETEX key [EX s|PX ms|EXAT s|PXAT ms|PERSIST]
@@ -193,10 +208,15 @@ void GetEx(CommandContext& ctx) {
     return;
   }
   ctx.reply.Bulk(entry.payload);
-  if (has_expire) {
-    StoreString(ctx, args[1], entry.payload, deadline, /*existed=*/true);
+  if (has_expire && IsExpired(deadline, ctx.txn.now_ms())) {
+    ctx.txn.Delete(args[1]);
+    NotifyKeyspaceEvent(ctx, kNotifyGeneric, "del", args[1]);
+  } else if (has_expire) {
+    ctx.txn.Put(args[1], ValueType::kString, deadline, entry.payload);
+    NotifyKeyspaceEvent(ctx, kNotifyGeneric, "expire", args[1]);
   } else if (persist && entry.deadline_ms != 0) {
     ctx.txn.Put(args[1], ValueType::kString, 0, entry.payload);
+    NotifyKeyspaceEvent(ctx, kNotifyGeneric, "persist", args[1]);
   }
 }
 
@@ -221,6 +241,7 @@ void MSet(CommandContext& ctx) {
   }
   for (size_t i = 1; i + 1 < ctx.args.size(); i += 2) {
     ctx.txn.Put(ctx.args[i], ValueType::kString, 0, ctx.args[i + 1]);
+    NotifyKeyspaceEvent(ctx, kNotifyString, "set", ctx.args[i]);
   }
   ctx.reply.Ok();
 }
@@ -241,6 +262,7 @@ void MSetNx(CommandContext& ctx) {
   }
   for (size_t i = 1; i + 1 < ctx.args.size(); i += 2) {
     ctx.txn.Put(ctx.args[i], ValueType::kString, 0, ctx.args[i + 1]);
+    NotifyKeyspaceEvent(ctx, kNotifyString, "set", ctx.args[i]);
   }
   ctx.reply.Integer(1);
 }
@@ -262,6 +284,7 @@ void IncrBy(CommandContext& ctx, int64_t increment) {
   }
   ctx.txn.Put(ctx.args[1], ValueType::kString, found ? entry.deadline_ms : 0,
               std::to_string(result));
+  NotifyKeyspaceEvent(ctx, kNotifyString, "incrby", ctx.args[1]);
   ctx.reply.Integer(result);
 }
 
@@ -302,6 +325,7 @@ void IncrByFloat(CommandContext& ctx) {
   }
   const std::string text = FormatLongDouble(result);
   ctx.txn.Put(ctx.args[1], ValueType::kString, found ? entry.deadline_ms : 0, text);
+  NotifyKeyspaceEvent(ctx, kNotifyString, "incrbyfloat", ctx.args[1]);
   ctx.reply.Bulk(text);
 }
 
@@ -311,12 +335,14 @@ void Append(CommandContext& ctx) {
   if (!ReadString(ctx, ctx.args[1], &entry, &found)) return;
   if (!found) {
     ctx.txn.Put(ctx.args[1], ValueType::kString, 0, ctx.args[2]);
+    NotifyKeyspaceEvent(ctx, kNotifyString, "append", ctx.args[1]);
     ctx.reply.Integer(static_cast<int64_t>(ctx.args[2].size()));
     return;
   }
   if (StringTooLong(ctx, entry.payload.size() + ctx.args[2].size())) return;
   entry.payload.append(ctx.args[2]);
   ctx.txn.Put(ctx.args[1], ValueType::kString, entry.deadline_ms, entry.payload);
+  NotifyKeyspaceEvent(ctx, kNotifyString, "append", ctx.args[1]);
   ctx.reply.Integer(static_cast<int64_t>(entry.payload.size()));
 }
 
@@ -380,6 +406,7 @@ void SetRange(CommandContext& ctx) {
   if (payload.size() < needed) payload.resize(needed, '\0');
   payload.replace(static_cast<size_t>(offset), value.size(), value);
   ctx.txn.Put(ctx.args[1], ValueType::kString, entry.deadline_ms, payload);
+  NotifyKeyspaceEvent(ctx, kNotifyString, "setrange", ctx.args[1]);
   ctx.reply.Integer(static_cast<int64_t>(payload.size()));
 }
 

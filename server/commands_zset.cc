@@ -24,6 +24,7 @@
 
 #include "server/collection.h"
 #include "server/glob.h"
+#include "server/notify.h"
 #include "server/scan_cursors.h"
 
 namespace lsmkv::server {
@@ -389,7 +390,10 @@ void ZAddGeneric(CommandContext& ctx, bool zincrby) {
     }
     last_score = score;
   }
-  if (added > 0 || updated > 0) StoreZSet(ctx, key, z);
+  if (added > 0 || updated > 0) {
+    StoreZSet(ctx, key, z);
+    NotifyKeyspaceEvent(ctx, kNotifyZset, incr ? "zincr" : "zadd", key);
+  }
   if (incr) {
     if (processed > 0) {
       ctx.reply.Double(last_score);
@@ -416,7 +420,11 @@ void ZRem(CommandContext& ctx) {
     RemoveMember(ctx, &z, ctx.args[i], score);
     removed++;
   }
-  if (removed > 0) StoreZSet(ctx, key, z);
+  if (removed > 0) {
+    StoreZSet(ctx, key, z);
+    NotifyKeyspaceEvent(ctx, kNotifyZset, "zrem", key);
+    NotifyIfEmptied(ctx, z.c.meta.count, key);
+  }
   ctx.reply.Integer(removed);
 }
 
@@ -694,6 +702,9 @@ void ZRangeGeneric(CommandContext& ctx, bool store, RangeBy by, Direction direct
   }
   if (store) {
     if (!StoreZSetResult(ctx, args[1], collector.entries())) return;
+    if (!collector.entries().empty()) {
+      NotifyKeyspaceEvent(ctx, kNotifyZset, "zrangestore", args[1]);
+    }
     ctx.reply.Integer(static_cast<int64_t>(collector.entries().size()));
     return;
   }
@@ -753,7 +764,17 @@ void ZRemRangeGeneric(CommandContext& ctx, RangeBy by) {
   for (const ZSetEntry& entry : collector.entries()) {
     RemoveMember(ctx, &z, entry.member, entry.score);
   }
-  if (!collector.entries().empty()) StoreZSet(ctx, key, z);
+  if (!collector.entries().empty()) {
+    StoreZSet(ctx, key, z);
+    static constexpr const char* kEvents[] = {"zremrangebyrank", "zremrangebyscore",
+                                              "zremrangebylex"};
+    NotifyKeyspaceEvent(ctx, kNotifyZset,
+                        by == RangeBy::kRank    ? kEvents[0]
+                        : by == RangeBy::kScore ? kEvents[1]
+                                                : kEvents[2],
+                        key);
+    NotifyIfEmptied(ctx, z.c.meta.count, key);
+  }
   ctx.reply.Integer(static_cast<int64_t>(collector.entries().size()));
 }
 void ZRemRangeByRank(CommandContext& ctx) { ZRemRangeGeneric(ctx, RangeBy::kRank); }
@@ -1211,7 +1232,10 @@ bool StoreZSetResult(CommandContext& ctx, std::string_view dst,
       EngineError(ctx, s);
       return false;
     }
-    if (exists) ctx.txn.Delete(dst);
+    if (exists) {
+      ctx.txn.Delete(dst);
+      NotifyKeyspaceEvent(ctx, kNotifyGeneric, "del", dst);
+    }
     return true;
   }
   ZSet z;  // not found: a new version whatever dst held
@@ -1266,6 +1290,8 @@ bool PopZSet(CommandContext& ctx, std::string_view key, bool max, uint64_t count
   }
   for (const ZSetEntry& entry : taken) RemoveMember(ctx, &z, entry.member, entry.score);
   StoreZSet(ctx, key, z);
+  NotifyKeyspaceEvent(ctx, kNotifyZset, max ? "zpopmax" : "zpopmin", key);
+  NotifyIfEmptied(ctx, z.c.meta.count, key);
   popped->insert(popped->end(), std::make_move_iterator(taken.begin()),
                  std::make_move_iterator(taken.end()));
   return true;

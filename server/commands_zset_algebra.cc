@@ -14,6 +14,7 @@
 
 #include "server/collection.h"
 #include "server/commands_zset.h"
+#include "server/notify.h"
 
 namespace lsmkv::server {
 
@@ -269,6 +270,13 @@ void ZSetOpGeneric(CommandContext& ctx, SetOp op, bool store, bool cardinality_o
   const std::vector<ZSetEntry> entries = result.Sorted();
   if (store) {
     if (!StoreZSetResult(ctx, args[1], entries)) return;
+    if (!entries.empty()) {
+      NotifyKeyspaceEvent(ctx, kNotifyZset,
+                          op == SetOp::kUnion   ? "zunionstore"
+                          : op == SetOp::kInter ? "zinterstore"
+                                                : "zdiffstore",
+                          args[1]);
+    }
     ctx.reply.Integer(static_cast<int64_t>(entries.size()));
     return;
   }

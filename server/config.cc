@@ -7,6 +7,7 @@
 #include <sstream>
 #include <thread>
 
+#include "server/notify.h"
 #include "server/resp_parser.h"
 #include "server/value_codec.h"
 
@@ -328,6 +329,16 @@ std::vector<SettingInfo> BuildTable() {
        64 * kMiB,
        {},
        "engine: uncompressed bytes per table block"},
+      {Setting::kNotifyKeyspaceEvents,
+       "notify-keyspace-events",
+       K::kNotifyFlags,
+       true,
+       "",
+       0,
+       0,
+       {},
+       "keyspace notifications: Redis's event classes (K E g $ l s h z x e t m d n A; \"\" = "
+       "off), published on __keyspace@DB__:KEY and __keyevent@DB__:EVENT"},
   };
   // Redis's encoding thresholds, with Redis's defaults and bounds.
   struct Ignored {
@@ -487,6 +498,14 @@ std::string Config::Set(const SettingInfo& info, std::string_view text) {
       ints_[index].store(lower == "yes" ? 1 : 0, std::memory_order_relaxed);
       return "";
     }
+    case SettingKind::kNotifyFlags: {
+      uint32_t flags = 0;
+      if (!ParseNotifyFlags(text, &flags)) {
+        return "Invalid event class character. Use 'Ag$lshzxeKEtmdn'.";
+      }
+      ints_[index].store(flags, std::memory_order_relaxed);
+      return "";
+    }
     case SettingKind::kOutputLimit: {
       std::vector<std::string> parts;
       if (!SplitInlineArgs(text, &parts) || parts.size() % 4 != 0 || parts.empty()) {
@@ -527,6 +546,8 @@ std::string Config::Get(const SettingInfo& info) const {
       return info.choices[static_cast<size_t>(value)];
     case SettingKind::kBool:
       return value ? "yes" : "no";
+    case SettingKind::kNotifyFlags:
+      return NotifyFlagsToString(static_cast<uint32_t>(value));
     case SettingKind::kOutputLimit:
       return "normal " + std::to_string(value) + " 0 0 slave 0 0 0 pubsub " +
              std::to_string(PubsubOutputLimit()) + " 0 0";

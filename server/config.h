@@ -57,6 +57,7 @@ enum class Setting : int {
   kMaxBackgroundCompactions,
   kTargetFileSize,
   kBlockSize,
+  kNotifyKeyspaceEvents,
   // Redis's encoding thresholds (and their pre-7.0 ziplist names): accepted
   // and ignored, lsmkv-server has no compact encodings. Redis's test suite
   // sets them (scripts/redis_suite.sh).
@@ -75,7 +76,9 @@ enum class Setting : int {
   kCount,
 };
 
-enum class SettingKind { kString, kInt, kBytes, kEnum, kBool, kOutputLimit };
+// kNotifyFlags: notify-keyspace-events' flag string (notify.h), kept as its
+// bits (Int).
+enum class SettingKind { kString, kInt, kBytes, kEnum, kBool, kOutputLimit, kNotifyFlags };
 
 struct SettingInfo {
   Setting id;

@@ -40,7 +40,7 @@ Connection::Connection(Server* server, asio::ip::tcp::socket socket)
       socket_(std::move(socket)),
       stop_timer_(socket_.get_executor()),
       block_timer_(socket_.get_executor()),
-      batch_(server->context().keyspace) {
+      batch_(server->context().keyspace, &server->context()) {
   ServerContext& ctx = server_->context();
   state_.id = ctx.clients->NextId();
   state_.created_ms = ctx.keyspace->clock()->NowMs();
@@ -474,7 +474,9 @@ void Connection::EndBlock(bool error) {
   blocked_ = false;
   Reply reply(&out_, state_.protocol.load(std::memory_order_relaxed));
   reply.set_error_stats(&ctx.stats->errors);
-  if (error) {
+  if (state_.reply_off || state_.reply_skip) {
+    state_.reply_skip = false;  // CLIENT REPLY: the timeout's null is dropped too
+  } else if (error) {
     reply.Error("UNBLOCKED client unblocked via CLIENT UNBLOCK");
   } else if (state_.block.null_array) {
     reply.NullArray();

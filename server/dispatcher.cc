@@ -5,6 +5,7 @@
 #include "server/command_util.h"
 #include "server/config.h"
 #include "server/keyspace.h"
+#include "server/notify.h"
 #include "server/pubsub.h"
 #include "server/resp_parser.h"
 
@@ -76,6 +77,8 @@ void RunHandler(ServerContext& server, ClientState& client, const CommandSpec& s
   const uint64_t errors_before = reply.errors();
   // The client's database, as SELECT (perhaps earlier in this EXEC) left it.
   txn.set_db(server.keyspace->PhysicalDb(client.db.load(std::memory_order_relaxed)));
+  // The one read of notify-keyspace-events per command (notify.h).
+  txn.events().set_flags(static_cast<uint32_t>(server.config->Int(Setting::kNotifyKeyspaceEvents)));
   CommandContext ctx{server, client, spec, args, reply, txn, in_exec};
   spec.handler(ctx);
   const bool failed = reply.errors() != errors_before;
@@ -85,6 +88,14 @@ void RunHandler(ServerContext& server, ClientState& client, const CommandSpec& s
 }
 
 }  // namespace
+
+void FinishEvents(ServerContext* server, Txn& txn, const Status& commit) {
+  if (commit.ok() && server != nullptr) {
+    PublishPendingEvents(*server, txn);
+  } else {
+    txn.events().clear();
+  }
+}
 
 std::string UnknownCommandError(const std::vector<std::string>& args) {
   std::string listed;
@@ -125,6 +136,9 @@ void PipelineBatch::Finish(Reply& reply) {
   if (commands_ == 0) return;
   Status s;
   if (txn_.has_writes()) s = txn_.Commit();
+  // Published before the stripes are released: events of one key reach
+  // subscribers in the order its writes committed.
+  FinishEvents(server_, txn_, s);
   guard_.Release();
   if (!s.ok()) {
     reply.buffer()->resize(reply_start_);
@@ -142,8 +156,49 @@ void ExecuteCommand(ServerContext& server, ClientState& client, std::vector<std:
   ExecuteCommand(server, client, server.commands->Find(args[0]), args, reply, batch);
 }
 
+namespace {
+
+// Commands whose every reply is a pub/sub push ((un)subscribe
+// confirmations, and the messages UNSUBSCRIBE moves into its reply): CLIENT
+// REPLY OFF|SKIP does not silence them, as in Redis.
+bool PushOnly(const CommandSpec* spec) {
+  if (spec == nullptr) return false;
+  static constexpr std::string_view kPush[] = {"subscribe",    "unsubscribe", "psubscribe",
+                                               "punsubscribe", "ssubscribe",  "sunsubscribe"};
+  for (std::string_view name : kPush) {
+    if (spec->name == name) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
 void ExecuteCommand(ServerContext& server, ClientState& client, const CommandSpec* spec,
                     std::vector<std::string>& args, Reply& reply, PipelineBatch* batch) {
+  // CLIENT REPLY SKIP silences the next command (a blocked command keeps
+  // the skip across its retries).
+  if (!client.block.retry) {
+    client.reply_skip = client.reply_skip_next;
+    client.reply_skip_next = false;
+  }
+  if (!client.reply_off && !client.reply_skip) {
+    ExecuteCommandUnfiltered(server, client, spec, args, reply, batch);
+    if (!client.block.requested) client.reply_skip = false;
+    return;
+  }
+  // A silenced command's reply is cut off after it ran; it stays out of the
+  // pipeline batch, whose failed commit would reply for every command.
+  if (batch != nullptr) batch->Finish(reply);
+  const size_t mark = reply.buffer()->size();
+  ExecuteCommandUnfiltered(server, client, spec, args, reply, nullptr);
+  if (client.block.requested) return;  // replies when it is served or times out
+  // CLIENT REPLY ON has cleared both flags: its +OK is kept.
+  if ((client.reply_off || client.reply_skip) && !PushOnly(spec)) reply.buffer()->resize(mark);
+  client.reply_skip = false;
+}
+
+void ExecuteCommandUnfiltered(ServerContext& server, ClientState& client, const CommandSpec* spec,
+                              std::vector<std::string>& args, Reply& reply, PipelineBatch* batch) {
   if (spec == nullptr) {
     Reject(server, client, nullptr, reply, UnknownCommandError(args));
     return;
@@ -235,14 +290,16 @@ void ExecuteCommand(ServerContext& server, ClientState& client, const CommandSpe
   std::string* out = reply.buffer();
   const size_t mark = out->size();
   RunHandler(server, client, *spec, args, reply, txn, /*in_exec=*/false, start_us);
+  Status s;
   if (txn.has_writes()) {
-    Status s = txn.Commit();
+    s = txn.Commit();
     if (!s.ok()) {
       out->resize(mark);
       spec->stats.failed_calls.fetch_add(1, std::memory_order_relaxed);
       reply.Error("ERR " + s.ToString());
     }
   }
+  FinishEvents(&server, txn, s);
 }
 
 void UnwatchAll(ServerContext& /*server*/, ClientState& client) {
@@ -340,13 +397,15 @@ void ExecuteTransaction(ServerContext& server, ClientState& client, Reply& reply
     client.last_command.store(&spec, std::memory_order_relaxed);
     RunHandler(server, client, spec, queued[i], reply, txn, /*in_exec=*/true, NowMicros(server));
   }
+  Status s;
   if (txn.has_writes()) {
-    Status s = txn.Commit();
+    s = txn.Commit();
     if (!s.ok()) {
       out->resize(mark);
       reply.Error("EXECABORT Transaction discarded: " + s.ToString());
     }
   }
+  FinishEvents(&server, txn, s);  // under the stripes, as in PipelineBatch::Finish
   guard.Release();
   DiscardTransaction(server, client);
 }

@@ -22,6 +22,13 @@ namespace lsmkv::server {
 // Longest key accepted by writes (the engine's key limit, less the prefixes).
 inline constexpr size_t kMaxKeyBytes = 64 * 1024;
 
+// After txn's commit (commit: its status; OK if there was nothing to
+// commit): publishes the keyspace notifications its commands queued, or
+// drops them if the commit failed (notify.h). Callers hold the stripes of
+// the Txn's keys until it returns, so the events of one key are published
+// in the order its writes committed.
+void FinishEvents(ServerContext* server, Txn& txn, const Status& commit);
+
 // PipelineBatch: lets consecutive pipelined commands of one connection share
 // one engine write (and, with appendfsync always, one fsync). Their writes
 // go to one Txn, whose reads see the batch's earlier writes; the batch holds
@@ -34,7 +41,10 @@ inline constexpr size_t kMaxKeyBytes = 64 * 1024;
 // Thread safety: one batch belongs to one connection.
 class PipelineBatch {
  public:
-  explicit PipelineBatch(Keyspace* keyspace) : txn_(keyspace, 0, /*overlay=*/true) {}
+  // server (may be null: then no keyspace notification is published) is
+  // where Finish publishes the batch's notifications.
+  explicit PipelineBatch(Keyspace* keyspace, ServerContext* server = nullptr)
+      : server_(server), txn_(keyspace, 0, /*overlay=*/true) {}
   PipelineBatch(const PipelineBatch&) = delete;
   PipelineBatch& operator=(const PipelineBatch&) = delete;
   ~PipelineBatch();
@@ -46,8 +56,9 @@ class PipelineBatch {
   void Finish(Reply& reply);
 
  private:
-  friend void ExecuteCommand(ServerContext&, ClientState&, const CommandSpec*,
-                             std::vector<std::string>&, Reply&, PipelineBatch*);
+  friend void ExecuteCommandUnfiltered(ServerContext&, ClientState&, const CommandSpec*,
+                                       std::vector<std::string>&, Reply&, PipelineBatch*);
+  ServerContext* server_;
   Txn txn_;  // reused from batch to batch
   KeyLocks::Guard guard_;
   size_t reply_start_ = 0;
@@ -66,6 +77,10 @@ void ExecuteCommand(ServerContext& server, ClientState& client, std::vector<std:
 // server.commands->Find(args[0]) (nullptr: unknown command).
 void ExecuteCommand(ServerContext& server, ClientState& client, const CommandSpec* spec,
                     std::vector<std::string>& args, Reply& reply, PipelineBatch* batch);
+
+// The same without CLIENT REPLY's filtering (ExecuteCommand applies it).
+void ExecuteCommandUnfiltered(ServerContext& server, ClientState& client, const CommandSpec* spec,
+                              std::vector<std::string>& args, Reply& reply, PipelineBatch* batch);
 
 // EXEC: runs client.queued atomically (one WriteBatch, every involved stripe
 // locked) unless a watched key changed, then leaves MULTI and unwatches.

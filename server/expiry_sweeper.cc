@@ -45,7 +45,8 @@ Status CollectDueHints(Keyspace* keyspace, std::string lower, std::string upper,
 
 }  // namespace
 
-Status SweepExpired(Keyspace* keyspace, int64_t now_ms, size_t max_keys, uint64_t* removed) {
+Status SweepExpired(Keyspace* keyspace, int64_t now_ms, size_t max_keys, uint64_t* removed,
+                    const ExpiredKeyFn& on_expired) {
   *removed = 0;
   std::vector<std::string> hints;
   std::vector<int> dbs;
@@ -67,6 +68,7 @@ Status SweepExpired(Keyspace* keyspace, int64_t now_ms, size_t max_keys, uint64_
   KeyLocks::Guard guard = keyspace->locks().Lock(views);
   WriteBatch batch;
   std::unordered_set<std::string> deleted;
+  std::vector<size_t> deleted_indexes;  // into keys, for on_expired
   for (size_t i = 0; i < hints.size(); i++) {
     batch.Delete(hints[i]);
     std::string stored;
@@ -79,9 +81,13 @@ Status SweepExpired(Keyspace* keyspace, int64_t now_ms, size_t max_keys, uint64_
     if (!deleted.insert(data_key).second) continue;
     batch.Delete(data_key);
     (*removed)++;
+    if (on_expired) deleted_indexes.push_back(i);
   }
   s = keyspace->Apply(&batch);
-  if (s.ok()) keyspace->expired_keys.fetch_add(*removed, std::memory_order_relaxed);
+  if (s.ok()) {
+    keyspace->expired_keys.fetch_add(*removed, std::memory_order_relaxed);
+    for (size_t i : deleted_indexes) on_expired(dbs[i], keys[i]);
+  }
   return s;
 }
 

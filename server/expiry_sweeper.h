@@ -10,6 +10,8 @@
 #define LSMKV_SERVER_EXPIRY_SWEEPER_H_
 
 #include <cstdint>
+#include <functional>
+#include <string_view>
 
 #include "lsmkv/status.h"
 #include "server/keyspace.h"
@@ -18,9 +20,16 @@ namespace lsmkv::server {
 
 inline constexpr size_t kSweepKeysPerSlice = 1000;
 
+// Called for each key a sweep deleted: its physical database and user key.
+using ExpiredKeyFn = std::function<void(int db, std::string_view key)>;
+
 // One slice at now_ms. *removed counts the keys deleted (also added to
-// keyspace->expired_keys).
-Status SweepExpired(Keyspace* keyspace, int64_t now_ms, size_t max_keys, uint64_t* removed);
+// keyspace->expired_keys). If on_expired is set, it is called for each
+// deleted key, in deletion order, once the deletion is applied and while
+// the keys' stripes are still held (the "expired" keyspace notifications
+// then precede the events of any later write of those keys).
+Status SweepExpired(Keyspace* keyspace, int64_t now_ms, size_t max_keys, uint64_t* removed,
+                    const ExpiredKeyFn& on_expired = nullptr);
 
 }  // namespace lsmkv::server
 

@@ -305,6 +305,14 @@ Status Txn::Get(std::string_view user_key, Entry* out, bool* found) {
 
 void Txn::Put(std::string_view user_key, ValueType type, int64_t deadline_ms,
               std::string_view payload) {
+  if (events_.Wants(kNotifyNew) && !events_.HasNew(db_, user_key)) {
+    // Only with 'n' in notify-keyspace-events: one more read per write.
+    Entry existing;
+    bool found = true;
+    if (Peek(user_key, &existing, &found).ok() && !found) {
+      events_.Add(kNotifyNew, db_, "new", user_key);
+    }
+  }
   pending_bytes_ += 2 + user_key.size() + kMaxValueHeader + payload.size();
   scratch_key_.clear();
   AppendDataKey(db_, user_key, &scratch_key_);

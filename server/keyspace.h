@@ -39,6 +39,7 @@
 #include "server/clock.h"
 #include "server/durable_view.h"
 #include "server/key_locks.h"
+#include "server/notify.h"
 #include "server/value_codec.h"
 #include "util/mutex.h"
 #include "util/thread_annotations.h"
@@ -279,6 +280,12 @@ class Txn {
   // *found false if there is none.
   Status LastElement(std::string_view lower, std::string_view upper, std::string* key, bool* found);
 
+  // Keyspace notifications queued by the commands run in this Txn
+  // (notify.h); the dispatcher publishes them after Commit succeeds, or
+  // drops them. Put queues a "new" event (if the flags ask for one) when
+  // the key it writes does not exist yet (one Peek more per Put then).
+  PendingEvents& events() { return events_; }
+
   bool has_writes() const { return pending_bytes_ > 0; }
   // Approximate bytes of the buffered writes.
   size_t pending_bytes() const { return pending_bytes_; }
@@ -312,6 +319,7 @@ class Txn {
   // Data keys Put while some client was blocked (BlockingKeys::HasWaiters):
   // Commit signals them.
   std::vector<std::string> touched_;
+  PendingEvents events_;
 };
 
 }  // namespace lsmkv::server

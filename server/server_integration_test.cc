@@ -1261,6 +1261,57 @@ TEST_F(ServerTest, PubSubDeliversAcrossConnections) {
   }
 }
 
+// CLIENT REPLY over a socket: silenced replies of pipelined commands (which
+// leave the pipeline batch) never reach the client, the writes still happen,
+// and a RESP3 subscriber with replies off still gets its confirmations and
+// messages (Redis's pubsub unit, "PubSub messages with CLIENT REPLY OFF").
+TEST_F(ServerTest, ClientReplyOffSkipOnPipelined) {
+  StartServer();
+  auto c = Connect();
+  std::string batch;
+  for (const Args& args :
+       {Args{"SET", "a", "1"}, Args{"CLIENT", "REPLY", "OFF"}, Args{"INCR", "a"}, Args{"GET", "a"},
+        Args{"NOSUCH"}, Args{"CLIENT", "REPLY", "ON"}, Args{"GET", "a"},
+        Args{"CLIENT", "REPLY", "SKIP"}, Args{"INCR", "a"}, Args{"GET", "a"}}) {
+    batch += EncodeCommand(args);
+  }
+  ASSERT_TRUE(c->SendRaw(batch));
+  EXPECT_EQ(c->ReadReply(), "+OK\r\n");
+  EXPECT_EQ(c->ReadReply(), "+OK\r\n");  // CLIENT REPLY ON
+  EXPECT_EQ(c->ReadReply(), Bulk("2"));
+  EXPECT_EQ(c->ReadReply(), Bulk("3"));  // the INCR after SKIP ran, unanswered
+  EXPECT_EQ(c->Call({"PING"}), "+PONG\r\n");
+
+  auto sub = Connect();
+  auto pub = Connect();
+  ASSERT_EQ(sub->Call({"HELLO", "3"}).substr(0, 2), "%7");
+  ASSERT_TRUE(sub->Send({"CLIENT", "REPLY", "OFF"}));
+  EXPECT_EQ(sub->Call({"SUBSCRIBE", "channel"}), Frame({"subscribe", "channel"}, "1", true));
+  EXPECT_EQ(sub->Call({"PSUBSCRIBE", "ch*"}), Frame({"psubscribe", "ch*"}, "2", true));
+  EXPECT_EQ(pub->Call({"PUBLISH", "channel", "hello"}), Int(2));
+  EXPECT_EQ(sub->ReadReply(kPatienceMs), Frame({"message", "channel", "hello"}, "", true));
+  EXPECT_EQ(sub->ReadReply(kPatienceMs), Frame({"pmessage", "ch*", "channel", "hello"}, "", true));
+  EXPECT_EQ(sub->Call({"UNSUBSCRIBE", "channel"}), Frame({"unsubscribe", "channel"}, "1", true));
+  EXPECT_EQ(sub->Call({"CLIENT", "REPLY", "ON"}), "+OK\r\n");
+}
+
+// Keyspace notifications end to end: a pattern subscriber sees the events of
+// another client's commands, and the background sweep's "expired" event.
+TEST_F(ServerTest, KeyspaceNotificationsReachSubscribers) {
+  StartServer();
+  auto sub = Connect();
+  auto c = Connect();
+  EXPECT_EQ(sub->Call({"PSUBSCRIBE", "*"}), Frame({"psubscribe", "*"}, "1"));
+  EXPECT_EQ(c->Call({"CONFIG", "SET", "notify-keyspace-events", "KEA"}), "+OK\r\n");
+  EXPECT_EQ(c->Call({"SET", "foo", "bar"}), "+OK\r\n");
+  EXPECT_EQ(sub->ReadReply(kPatienceMs), Frame({"pmessage", "*", "__keyspace@0__:foo", "set"}));
+  EXPECT_EQ(sub->ReadReply(kPatienceMs), Frame({"pmessage", "*", "__keyevent@0__:set", "foo"}));
+  EXPECT_EQ(c->Call({"CONFIG", "SET", "notify-keyspace-events", "Ex"}), "+OK\r\n");
+  EXPECT_EQ(c->Call({"PSETEX", "foo", "100", "1"}), "+OK\r\n");
+  EXPECT_EQ(sub->ReadReply(kPatienceMs), Frame({"pmessage", "*", "__keyevent@0__:expired", "foo"}));
+  EXPECT_EQ(c->Call({"EXISTS", "foo"}), Int(0));
+}
+
 // In RESP2 a subscriber may run only the pub/sub commands, PING (an array
 // reply) and QUIT; UNSUBSCRIBE and PUNSUBSCRIBE without names drop them all.
 TEST_F(ServerTest, PubSubResp2SubscribedModeAndUnsubscribeAll) {
