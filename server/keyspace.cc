@@ -279,6 +279,10 @@ Txn::Txn(Keyspace* keyspace, int64_t now_ms, bool overlay)
     : keyspace_(keyspace), now_ms_(now_ms), use_overlay_(overlay) {}
 
 Status Txn::Peek(std::string_view user_key, Entry* out, bool* found) {
+  return PeekAt(user_key, now_ms_, out, found);
+}
+
+Status Txn::PeekAt(std::string_view user_key, int64_t now_ms, Entry* out, bool* found) {
   if (use_overlay_ && !overlay_.empty()) {
     scratch_key_.clear();
     AppendDataKey(db_, user_key, &scratch_key_);
@@ -288,10 +292,25 @@ Status Txn::Peek(std::string_view user_key, Entry* out, bool* found) {
         *found = false;
         return Status::OK();
       }
-      return DecodeEntry(*it->second, out, now_ms_, found);
+      return DecodeEntry(*it->second, out, now_ms, found);
     }
   }
-  return keyspace_->Read(db_, user_key, now_ms_, out, found);
+  return keyspace_->Read(db_, user_key, now_ms, out, found);
+}
+
+void Txn::QueueReplacementEvents(std::string_view user_key, bool always_new) {
+  if (!events_.FirstWrite(db_, user_key)) return;  // this command wrote the key already
+  // At time 0 nothing has expired: the stored value, whatever its deadline.
+  Entry existing;
+  bool stored = false;
+  if (!PeekAt(user_key, 0, &existing, &stored).ok()) return;
+  const bool expired = stored && IsExpired(existing.deadline_ms, now_ms_);
+  if (expired && events_.Wants(kNotifyExpired)) {
+    events_.Add(kNotifyExpired, db_, "expired", user_key);
+  }
+  if ((always_new || !stored || expired) && events_.Wants(kNotifyNew)) {
+    events_.Add(kNotifyNew, db_, "new", user_key);
+  }
 }
 
 Status Txn::Get(std::string_view user_key, Entry* out, bool* found) {
@@ -305,14 +324,8 @@ Status Txn::Get(std::string_view user_key, Entry* out, bool* found) {
 
 void Txn::Put(std::string_view user_key, ValueType type, int64_t deadline_ms,
               std::string_view payload) {
-  if (events_.Wants(kNotifyNew) && !events_.HasNew(db_, user_key)) {
-    // Only with 'n' in notify-keyspace-events: one more read per write.
-    Entry existing;
-    bool found = true;
-    if (Peek(user_key, &existing, &found).ok() && !found) {
-      events_.Add(kNotifyNew, db_, "new", user_key);
-    }
-  }
+  // Only with 'n' or 'x' in notify-keyspace-events: one more read per write.
+  if (events_.Wants(kNotifyNew | kNotifyExpired)) QueueReplacementEvents(user_key);
   pending_bytes_ += 2 + user_key.size() + kMaxValueHeader + payload.size();
   scratch_key_.clear();
   AppendDataKey(db_, user_key, &scratch_key_);

@@ -282,11 +282,22 @@ class Txn {
 
   // Keyspace notifications queued by the commands run in this Txn
   // (notify.h); the dispatcher publishes them after Commit succeeds, or
-  // drops them. Put queues a "new" event (if the flags ask for one) when
-  // the key it writes does not exist yet (one Peek more per Put then).
+  // drops them. If the flags ask for "new" or "expired", Put first reads
+  // the key it writes (one read more per Put then): over a value whose
+  // deadline has passed (not yet removed by the sweep) it queues
+  // "expired", as Redis's lazy expiry does, and over no live value "new"
+  // (each once per command and key).
   PendingEvents& events() { return events_; }
 
   bool has_writes() const { return pending_bytes_ > 0; }
+  // Peek as of now_ms instead of the Txn's clock (0: every stored value,
+  // whatever its deadline).
+  Status PeekAt(std::string_view user_key, int64_t now_ms, Entry* out, bool* found);
+  // Put's "expired" / "new" events for user_key (see events()), once per
+  // command and key; always_new: "new" even over a live value (a command
+  // that deletes its destination before writing it, as Redis's RENAME).
+  // REQUIRES: the flags ask for "new" or "expired".
+  void QueueReplacementEvents(std::string_view user_key, bool always_new = false);
   // Approximate bytes of the buffered writes.
   size_t pending_bytes() const { return pending_bytes_; }
   // Applies the buffered writes atomically (Keyspace::Apply) and empties the

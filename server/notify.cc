@@ -91,11 +91,12 @@ void PendingEvents::Add(NotifyClass cls, int db, std::string_view event, std::st
   events_.push_back(PendingEvent{flags_, cls, db, std::string(event), std::string(key)});
 }
 
-bool PendingEvents::HasNew(int db, std::string_view key) const {
-  for (const PendingEvent& e : events_) {
-    if (e.cls == kNotifyNew && e.db == db && e.key == key) return true;
-  }
-  return false;
+bool PendingEvents::FirstWrite(int db, std::string_view key) {
+  std::string id;
+  id.reserve(1 + key.size());
+  id.push_back(static_cast<char>(db));
+  id.append(key);
+  return written_.insert(std::move(id)).second;
 }
 
 void NotifyKeyspaceEvent(CommandContext& ctx, NotifyClass cls, std::string_view event,
@@ -117,13 +118,8 @@ void NotifyIfEmptied(CommandContext& ctx, uint64_t remaining, std::string_view k
 }
 
 void NotifyReplacedAsNew(CommandContext& ctx, std::string_view key) {
-  PendingEvents& events = ctx.txn.events();
-  if (!events.Wants(kNotifyNew) || events.HasNew(ctx.txn.db(), key)) return;
-  Entry existing;
-  bool found = false;
-  if (ctx.txn.Peek(key, &existing, &found).ok() && found) {
-    events.Add(kNotifyNew, ctx.txn.db(), "new", key);
-  }
+  if (!ctx.txn.events().Wants(kNotifyNew | kNotifyExpired)) return;
+  ctx.txn.QueueReplacementEvents(key, /*always_new=*/true);
 }
 
 void PublishPendingEvents(ServerContext& server, Txn& txn) {

@@ -24,6 +24,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <unordered_set>
 #include <vector>
 
 namespace lsmkv::server {
@@ -73,7 +74,11 @@ class PendingEvents {
  public:
   // The notify-keyspace-events flags in force for the next command
   // (the dispatcher sets them before each handler runs).
-  void set_flags(uint32_t flags) { flags_ = flags; }
+  // Also starts a command (FirstWrite forgets the keys of the last one).
+  void set_flags(uint32_t flags) {
+    flags_ = flags;
+    written_.clear();
+  }
   uint32_t flags() const { return flags_; }
   // True if an event of class cls would be published.
   bool Wants(uint32_t cls) const {
@@ -81,17 +86,21 @@ class PendingEvents {
   }
   // Queues the event. REQUIRES: Wants(cls).
   void Add(NotifyClass cls, int db, std::string_view event, std::string_view key);
-  // True if a "new" event for key in db is queued (a key is new once per
-  // command even when written twice).
-  bool HasNew(int db, std::string_view key) const;
+  // True the first time the current command asks about key in db: a key is
+  // "new" (or "expired") once per command even when written twice. O(1).
+  bool FirstWrite(int db, std::string_view key);
 
   bool empty() const { return events_.empty(); }
-  void clear() { events_.clear(); }
+  void clear() {
+    events_.clear();
+    written_.clear();
+  }
   const std::vector<PendingEvent>& events() const { return events_; }
 
  private:
   uint32_t flags_ = 0;
   std::vector<PendingEvent> events_;
+  std::unordered_set<std::string> written_;  // FirstWrite's: db byte + key
 };
 
 struct CommandContext;
@@ -114,9 +123,10 @@ void NotifyKeyspaceEventInDb(CommandContext& ctx, NotifyClass cls, std::string_v
 void NotifyIfEmptied(CommandContext& ctx, uint64_t remaining, std::string_view key);
 
 // Before a command overwrites key (in the Txn's current database) with a
-// Put: if key exists and the flags ask for "new", queues "new" for it, as
-// Redis, which deletes the old value first (RENAME, COPY REPLACE, SORT
-// STORE), does. A Put of an absent key queues its own "new".
+// Put that Redis makes by deleting the old value first (RENAME, COPY
+// REPLACE): queues "new" for key even if it exists (after "expired" if its
+// value's deadline had passed), as the flags ask. The Put then queues
+// nothing more for key.
 void NotifyReplacedAsNew(CommandContext& ctx, std::string_view key);
 
 // Publishes txn's queued events (after its commit succeeded) and empties

@@ -339,6 +339,39 @@ TEST_F(NotifyTest, TransactionPublishesAfterExecInOrder) {
   EXPECT_EQ(Take(), Cat({Both("set", "p"), Both("del", "p")}));
 }
 
+// A write over a value whose deadline passed before the sweep removed it:
+// "expired" first (Redis's lazy expiry), then "new"; the sweep then finds
+// the new value and reports nothing, so the event comes once.
+TEST_F(NotifyTest, WriteOverAnExpiredValueReportsExpiredOnce) {
+  SetFlags("KEA");
+  Run({"SET", "k", "1", "PX", "100"});
+  Run({"RPUSH", "l", "a"});
+  Run({"PEXPIRE", "l", "100"});
+  Take();
+  clock_.AdvanceMs(200);
+  SetFlags("KEAn");
+  Run({"MSET", "k", "2", "k", "3"});  // written twice: once "expired", once "new"
+  Run({"RPUSH", "l", "b"});
+  EXPECT_EQ(Take(), Cat({Both("expired", "k"), Both("new", "k"), Both("set", "k"), Both("set", "k"),
+                         Both("expired", "l"), Both("new", "l"), Both("rpush", "l")}));
+  uint64_t removed = 0;
+  int reported = 0;
+  ASSERT_TRUE(
+      SweepExpired(keyspace_.get(), clock_.NowMs(), 1000, &removed, [&](int, std::string_view) {
+        reported++;
+      }).ok());
+  EXPECT_EQ(removed, 0u);
+  EXPECT_EQ(reported, 0);
+  EXPECT_EQ(Run({"LRANGE", "l", "0", "-1"}), "*1\r\n" + Bulk("b"));
+  // Only "x": no extra "new".
+  Run({"SET", "k", "1", "PX", "100"});
+  Take();
+  clock_.AdvanceMs(200);
+  SetFlags("Kx");
+  Run({"SET", "k", "4"});
+  EXPECT_EQ(Take(), (std::vector<Message>{{"__keyspace@0__:k", "expired"}}));
+}
+
 TEST_F(NotifyTest, ExpiredKeysAreReportedBySweep) {
   Run({"SET", "a", "1", "PX", "100"});
   Run({"SELECT", "3"});
