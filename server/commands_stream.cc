@@ -10,7 +10,7 @@
 // groups matter).
 //
 // Differences from Redis: approximate trimming (~) removes whole blocks of
-// kTrimBlock consecutive entries by insertion order (Redis removes whole
+// stream-node-max-entries consecutive entries by insertion order (Redis removes whole
 // radix-tree nodes of stream-node-max-entries); XINFO's radix-tree-keys and
 // radix-tree-nodes count those blocks.
 #include <algorithm>
@@ -20,6 +20,7 @@
 
 #include "server/collection.h"
 #include "server/command_util.h"
+#include "server/config.h"
 #include "server/dispatcher.h"
 #include "server/stream.h"
 
@@ -27,9 +28,12 @@ namespace lsmkv::server {
 
 namespace {
 
-constexpr uint64_t kTrimBlock = 100;
-// The default LIMIT of approximate trimming (Redis: 100 nodes).
-constexpr int64_t kDefaultTrimLimit = 100 * static_cast<int64_t>(kTrimBlock);
+// Entries per block of approximate trimming (stream-node-max-entries; 0
+// is taken as 100).
+uint64_t TrimBlock(CommandContext& ctx) {
+  const int64_t n = ctx.server.config->Int(Setting::kStreamNodeMaxEntries);
+  return n > 0 ? static_cast<uint64_t>(n) : 100;
+}
 // Longest group or consumer name (engine keys are bounded).
 constexpr size_t kMaxNameBytes = kMaxFieldBytes;
 
@@ -472,7 +476,12 @@ bool ParseAddTrimArgs(CommandContext& ctx, bool xadd, AddTrimArgs* a) {
     return false;
   }
   if (a->approx) {
-    if (!limit_given) a->limit = kDefaultTrimLimit;
+    // Redis's default: 100 nodes' worth.
+    if (!limit_given) {
+      const uint64_t block = TrimBlock(ctx);
+      a->limit = block > static_cast<uint64_t>(INT64_MAX / 100) ? 0
+                                                                 : static_cast<int64_t>(100 * block);
+    }
   } else if (limit_given) {
     ctx.reply.Error("ERR syntax error, LIMIT cannot be used without the special ~ option");
     return false;
@@ -483,7 +492,7 @@ bool ParseAddTrimArgs(CommandContext& ctx, bool xadd, AddTrimArgs* a) {
 
 // Trims s per a; *removed counts the entries deleted. Exact trimming
 // removes every entry over the threshold; approximate trimming only whole
-// blocks of kTrimBlock entries (by insertion ordinal), at most a->limit
+// blocks of stream-node-max-entries entries (by insertion ordinal), at most a->limit
 // entries (0: no limit). Bounded by the entries removed plus one block.
 // Returns false after replying an error.
 bool Trim(CommandContext& ctx, Stream* s, const AddTrimArgs& a, int64_t* removed) {
@@ -495,6 +504,7 @@ bool Trim(CommandContext& ctx, Stream* s, const AddTrimArgs& a, int64_t* removed
   }
   // Ordinal (0-based insertion count) of the first entry, for blocks.
   const uint64_t first_ordinal = m.entries_added >= m.length ? m.entries_added - m.length : 0;
+  const uint64_t kTrimBlock = TrimBlock(ctx);
   std::vector<StreamId> doomed;  // to delete for sure
   std::vector<StreamId> block;   // approximate: the current block's entries
   uint64_t ordinal = first_ordinal;
@@ -783,9 +793,9 @@ bool ParseReadArgs(CommandContext& ctx, bool xreadgroup, ReadArgs* a) {
       a->streams_arg = i + 1;
       a->streams_count = args.size() - a->streams_arg;
       if (a->streams_count % 2 != 0) {
-        ctx.reply.Error(xreadgroup ? "ERR Unbalanced 'xreadgroup' list of streams: for each stream "
+        ctx.reply.Error(xreadgroup ? "ERR Unbalanced XREADGROUP list of streams: for each stream "
                                      "key an ID or '>' must be specified."
-                                   : "ERR Unbalanced 'xread' list of streams: for each stream key "
+                                   : "ERR Unbalanced XREAD list of streams: for each stream key "
                                      "an ID or '$' must be specified.");
         return false;
       }
@@ -947,10 +957,34 @@ void ReadGeneric(CommandContext& ctx, bool xreadgroup) {
     const std::string& key = args[a.streams_arg + k];
     const std::string& id_arg = args[a.streams_arg + a.streams_count + k];
     Stream& s = streams[k];
+    if (block.retry) {
+      // Woken: a key that is gone or now holds another type ends a
+      // blocked XREADGROUP with an error and is ignored by XREAD, which
+      // waits on (Redis 7.0).
+      Entry entry;
+      bool exists = false;
+      if (!ReadKey(ctx, key, &entry, &exists)) return;
+      if (!exists || entry.type != ValueType::kStream) {
+        if (xreadgroup) {
+          ctx.reply.Error("UNBLOCKED the stream key no longer exists");
+          return;
+        }
+        if (!resolved) {
+          ids[k] = StreamId{};
+        } else if (!ParseStreamId(block.stream_ids[k], 0, &ids[k])) {
+          ids[k] = StreamId{};
+        }
+        continue;
+      }
+    }
     if (!ReadStream(ctx, key, &s)) return;
     if (xreadgroup) {
       bool found = false;
       if (s.found && !ReadGroup(ctx, s, a.group, &groups[k], &found)) return;
+      if (block.retry && !found) {
+        ctx.reply.Error("NOGROUP the consumer group this client was blocked on no longer exists");
+        return;
+      }
       if (!s.found || !found) {
         ctx.reply.Error("NOGROUP No such key '" + key + "' or consumer group '" +
                         std::string(a.group) + "' in XREADGROUP with GROUP option");
@@ -960,7 +994,9 @@ void ReadGeneric(CommandContext& ctx, bool xreadgroup) {
     if (id_arg == "$") {
       if (xreadgroup) {
         ctx.reply.Error(
-            "ERR The $ ID is meaningful only for XREAD and XADD, not for XREADGROUP");  // TODO
+            "ERR The $ ID is meaningless in the context of XREADGROUP: you want to read the "
+            "history of this consumer by specifying a proper ID, or use the > ID to get new "
+            "messages. The $ ID would just return an empty result set.");
         return;
       }
       if (resolved) {
@@ -990,11 +1026,14 @@ void ReadGeneric(CommandContext& ctx, bool xreadgroup) {
     if (!s.found) continue;
     const std::string& key = args[a.streams_arg + k];
     const bool new_entries = xreadgroup && args[a.streams_arg + a.streams_count + k] == ">";
-    bool serve = false;
-    if (xreadgroup) {
-      serve = !new_entries || s.meta.last_id > groups[k].last_id;
-    } else {
-      serve = s.meta.length > 0 && s.meta.last_id > ids[k];
+    // New entries are there if the last entry (not the last id: it may
+    // have been deleted) is past the caller's id.
+    bool serve = !new_entries && xreadgroup;
+    if (!serve && s.meta.length > 0) {
+      StreamId last;
+      bool found = false;
+      if (EngineError(ctx, EdgeEntry(ctx, s, true, &last, &found))) return;
+      serve = found && last > (xreadgroup ? groups[k].last_id : ids[k]);
     }
     if (!serve) continue;
     served++;
@@ -1133,12 +1172,16 @@ void XGroup(CommandContext& ctx) {
   }
   const bool create = sub == "create", setid = sub == "setid", destroy = sub == "destroy",
              createconsumer = sub == "createconsumer", delconsumer = sub == "delconsumer";
+  if (sub == "help") {
+    ctx.reply.Error(ArityError("xgroup|help"));
+    return;
+  }
   if (!create && !setid && !destroy && !createconsumer && !delconsumer) {
     ctx.reply.Error(UnknownSubcommandError(args[1], "XGROUP"));
     return;
   }
   const size_t n = args.size();
-  if ((create && (n < 5 || n > 8)) || (setid && (n < 5 || n > 7)) || (destroy && n != 4) ||
+  if (((create || setid) && n < 5) || (destroy && n != 4) ||
       ((createconsumer || delconsumer) && n != 5)) {
     ctx.reply.Error(ArityError("xgroup|" + sub));
     return;
@@ -1181,8 +1224,12 @@ void XGroup(CommandContext& ctx) {
     StreamId id;
     if (args[4] == "$") {
       id = s.found ? s.meta.last_id : StreamId{};
-    } else if (!ParseStrictId(ctx, args[4], 0, &id)) {
-      return;
+    } else if (create || args[4][0] == '(') {
+      if (!ParseStrictId(ctx, args[4], 0, &id)) return;
+    } else {
+      // SETID reads '-' and '+' too.
+      bool exclusive = false;
+      if (!ParseIntervalId(ctx, args[4], 0, &id, &exclusive)) return;
     }
     if (create) {
       if (NameTooLong(ctx, group)) return;
@@ -1655,6 +1702,7 @@ void XAutoClaim(CommandContext& ctx) {
       if (!RemovePending(ctx, s, group, consumers, id, pending, &g)) return;
       ReplyId(deleted, id);
       deleted_n++;
+      left--;  // deleted entries count against COUNT too (Redis 7.0)
       continue;
     }
     if (minidle != 0 && now - pending.delivery_ms < minidle) continue;
@@ -1713,10 +1761,6 @@ void XSetId(CommandContext& ctx) {
     return;
   }
   StreamMeta& m = s.meta;
-  if (id < m.max_deleted) {
-    ctx.reply.Error("ERR The ID specified in XSETID is smaller than current max_deleted_entry_id");
-    return;
-  }
   if (m.length > 0) {
     StreamId top;
     bool found = false;
@@ -1731,6 +1775,10 @@ void XSetId(CommandContext& ctx) {
       return;
     }
   }
+  if (id < m.max_deleted) {
+    ctx.reply.Error("ERR The ID specified in XSETID is smaller than current max_deleted_entry_id");
+    return;
+  }
   m.last_id = id;
   if (entries_added != -1) m.entries_added = static_cast<uint64_t>(entries_added);
   if (!max_xdel.IsZero()) m.max_deleted = max_xdel;
@@ -1744,7 +1792,8 @@ void XSetId(CommandContext& ctx) {
 void XInfoStream(CommandContext& ctx, const Stream& s, bool full, int64_t count) {
   const StreamMeta& m = s.meta;
   Reply& r = ctx.reply;
-  const uint64_t blocks = m.length == 0 ? 0 : (m.length + kTrimBlock - 1) / kTrimBlock;
+  const uint64_t block = TrimBlock(ctx);
+  const uint64_t blocks = m.length == 0 ? 0 : (m.length + block - 1) / block;
   r.Map(full ? 9 : 10);
   r.Bulk("length");
   r.Integer(static_cast<int64_t>(m.length));
@@ -1908,6 +1957,10 @@ void XInfo(CommandContext& ctx) {
     return;
   }
   const bool stream = sub == "stream", groups = sub == "groups", consumers = sub == "consumers";
+  if (sub == "help") {
+    ctx.reply.Error(ArityError("xinfo|help"));
+    return;
+  }
   if (!stream && !groups && !consumers) {
     ctx.reply.Error(UnknownSubcommandError(args[1], "XINFO"));
     return;
@@ -1920,14 +1973,16 @@ void XInfo(CommandContext& ctx) {
   bool full = false;
   int64_t count = 10;
   if (stream && args.size() > 3) {
+    const std::string syntax =
+        "ERR unknown subcommand or wrong number of arguments for '" + args[1] + "'. Try XINFO HELP.";
     if (!EqualsIgnoreCase(args[3], "full")) {
-      ctx.reply.Error(errors::kSyntax);
+      ctx.reply.Error(syntax);
       return;
     }
     full = true;
     if (args.size() > 4) {
       if (args.size() != 6 || !EqualsIgnoreCase(args[4], "count")) {
-        ctx.reply.Error(errors::kSyntax);
+        ctx.reply.Error(syntax);
         return;
       }
       if (!ParseIntArg(ctx, args[5], &count)) return;

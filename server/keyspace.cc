@@ -343,6 +343,9 @@ void Txn::Delete(std::string_view user_key) {
   } else {
     batch_.Delete(scratch_key_);
   }
+  // A deletion wakes waiters too: a blocked XREADGROUP then fails (its
+  // stream is gone); the other blocking commands find nothing and wait on.
+  if (keyspace_->blocking().HasWaiters()) touched_.push_back(scratch_key_);
 }
 
 void Txn::PutElement(std::string_view key, std::string_view value) {
