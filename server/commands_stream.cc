@@ -479,8 +479,8 @@ bool ParseAddTrimArgs(CommandContext& ctx, bool xadd, AddTrimArgs* a) {
     // Redis's default: 100 nodes' worth.
     if (!limit_given) {
       const uint64_t block = TrimBlock(ctx);
-      a->limit = block > static_cast<uint64_t>(INT64_MAX / 100) ? 0
-                                                                 : static_cast<int64_t>(100 * block);
+      a->limit =
+          block > static_cast<uint64_t>(INT64_MAX / 100) ? 0 : static_cast<int64_t>(100 * block);
     }
   } else if (limit_given) {
     ctx.reply.Error("ERR syntax error, LIMIT cannot be used without the special ~ option");
@@ -1973,8 +1973,8 @@ void XInfo(CommandContext& ctx) {
   bool full = false;
   int64_t count = 10;
   if (stream && args.size() > 3) {
-    const std::string syntax =
-        "ERR unknown subcommand or wrong number of arguments for '" + args[1] + "'. Try XINFO HELP.";
+    const std::string syntax = "ERR unknown subcommand or wrong number of arguments for '" +
+                               args[1] + "'. Try XINFO HELP.";
     if (!EqualsIgnoreCase(args[3], "full")) {
       ctx.reply.Error(syntax);
       return;

@@ -183,7 +183,10 @@ Status Keyspace::FlushAll() {
     }
   }
   Status s = Apply(&batch);
-  if (s.ok()) reclaim_requested_.store(true, std::memory_order_release);
+  if (s.ok()) {
+    reclaim_requested_.store(true, std::memory_order_release);
+    blocking_.SignalAll();  // blocked readers of deleted streams fail (blocking.h)
+  }
   return s;
 }
 
@@ -195,7 +198,10 @@ Status Keyspace::FlushDb(int db) {
     batch.DeleteRange(begin, end);
   }
   Status s = Apply(&batch);
-  if (s.ok()) reclaim_requested_.store(true, std::memory_order_release);
+  if (s.ok()) {
+    reclaim_requested_.store(true, std::memory_order_release);
+    blocking_.SignalAll();  // blocked readers of deleted streams fail (blocking.h)
+  }
   return s;
 }
 
