@@ -71,4 +71,16 @@ void BlockingKeys::SignalEvery() {
   for (const std::string& key : keys) Signal(key);
 }
 
+void BlockingKeys::SignalAll() {
+  std::vector<Waker> wakes;
+  {
+    MutexLock lock(&mu_);
+    for (auto& [ticket, waiter] : waiters_by_ticket_) wakes.push_back(std::move(waiter.wake));
+    waiters_.fetch_sub(waiters_by_ticket_.size(), std::memory_order_acq_rel);
+    waiters_by_ticket_.clear();
+    by_key_.clear();
+  }
+  for (Waker& wake : wakes) wake();  // outside the lock, as in Signal
+}
+
 }  // namespace lsmkv::server

@@ -59,6 +59,10 @@ class BlockingKeys {
   bool Cancel(uint64_t ticket) EXCLUDES(mu_);
   // Wakes the oldest waiter of key (if any) and forgets it on every key.
   void Signal(std::string_view key) EXCLUDES(mu_);
+  // Wakes (and forgets) every waiter: after FLUSHALL/FLUSHDB, so that a
+  // blocked XREADGROUP sees its stream gone; the others find nothing and
+  // wait on.
+  void SignalAll() EXCLUDES(mu_);
 
   // Signals every key waited on (the oldest waiter of each): for changes
   // that make keys ready without writing them, such as SWAPDB, which gives

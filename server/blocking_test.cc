@@ -121,20 +121,25 @@ TEST_F(BlockingTxnTest, CommitWakesWaitersOfKeysItWrote) {
   EXPECT_EQ(woken_db0, 1);
   EXPECT_EQ(woken_db1, 0);  // another database
   EXPECT_EQ(woken_other, 0);
-  // A deletion makes nothing ready.
+  // A deletion wakes too (a blocked XREADGROUP fails; a pop waits on).
   {
     Txn txn(keyspace_.get(), clock_.NowMs());
     txn.Delete("other");
     ASSERT_TRUE(txn.Commit().ok());
   }
-  EXPECT_EQ(woken_other, 0);
+  EXPECT_EQ(woken_other, 1);
+  blocking.Wait({DataKey(0, "other")}, [&] { woken_other++; });
   // Through a command, in the client's database.
   EXPECT_EQ(Run({"select", "1"}), kOk);
   EXPECT_EQ(Run({"set", "list", "x"}), kOk);
   EXPECT_EQ(woken_db1, 1);
   EXPECT_EQ(Run({"set", "other", "x"}), kOk);  // database 1's "other": nobody waits
-  EXPECT_EQ(woken_other, 0);
+  EXPECT_EQ(woken_other, 1);
   EXPECT_EQ(blocking.waiters(), 1u);
+  // FLUSHDB wakes every waiter (any database).
+  EXPECT_EQ(Run({"flushdb"}), kOk);
+  EXPECT_EQ(woken_other, 2);
+  EXPECT_EQ(blocking.waiters(), 0u);
 }
 
 }  // namespace

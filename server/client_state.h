@@ -74,6 +74,10 @@ struct ClientState {
     int64_t deadline_ms = 0;
     bool null_array = true;
     std::vector<std::string> keys;  // the data keys registered (a wake-up passed on signals them)
+    // XREAD/XREADGROUP: the ids a blocked call resolved ('$' = the last id
+    // when it first ran), set by the handler when it blocks and read on its
+    // retries.
+    std::vector<std::string> stream_ids;
   };
   BlockState block;
   std::function<void()> wake;

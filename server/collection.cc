@@ -33,7 +33,7 @@ uint64_t GetFixedBe(std::string_view in, int bytes) {
 
 bool IsCollectionType(ValueType type) {
   return type == ValueType::kHash || type == ValueType::kList || type == ValueType::kSet ||
-         type == ValueType::kZSet;
+         type == ValueType::kZSet || type == ValueType::kStream;
 }
 
 void EncodeCollectionMeta(ValueType type, const CollectionMeta& meta, std::string* out) {
@@ -42,11 +42,19 @@ void EncodeCollectionMeta(ValueType type, const CollectionMeta& meta, std::strin
   PutFixed64Le(meta.version, out);
   PutFixed64Le(meta.count, out);
   if (type == ValueType::kList) PutFixed64Le(meta.head, out);
+  if (type == ValueType::kStream) out->append(kStreamMetaBytes - kCollectionMetaBytes, '\0');
+}
+
+void ReplaceCollectionVersion(uint64_t version, std::string* payload) {
+  DCHECK(payload->size() >= kCollectionMetaBytes);
+  for (int i = 0; i < 8; i++) (*payload)[1 + i] = static_cast<char>((version >> (8 * i)) & 0xff);
 }
 
 bool DecodeCollectionMeta(ValueType type, std::string_view payload, CollectionMeta* out) {
   if (!IsCollectionType(type)) return false;
-  const size_t expected = type == ValueType::kList ? kListMetaBytes : kCollectionMetaBytes;
+  const size_t expected = type == ValueType::kList     ? kListMetaBytes
+                          : type == ValueType::kStream ? kStreamMetaBytes
+                                                       : kCollectionMetaBytes;
   if (payload.size() != expected) return false;
   if (static_cast<uint8_t>(payload[0]) != kCollectionFormat) return false;
   out->version = GetFixed64Le(payload.substr(1));
@@ -60,6 +68,7 @@ std::string_view ElementPrefixes(ValueType type) {
   static constexpr char kList[] = {kListElementPrefix, 0};
   static constexpr char kSet[] = {kSetMemberPrefix, 0};
   static constexpr char kZSet[] = {kZSetMemberPrefix, kZSetScorePrefix, 0};
+  static constexpr char kStream[] = {kStreamEntryPrefix, kStreamGroupPrefix, 0};
   switch (type) {
     case ValueType::kHash:
       return kHash;
@@ -69,6 +78,8 @@ std::string_view ElementPrefixes(ValueType type) {
       return kSet;
     case ValueType::kZSet:
       return kZSet;
+    case ValueType::kStream:
+      return kStream;
     case ValueType::kString:
       break;
   }
@@ -89,6 +100,10 @@ bool ElementPrefixType(char prefix, ValueType* type) {
     case kZSetMemberPrefix:
     case kZSetScorePrefix:
       *type = ValueType::kZSet;
+      return true;
+    case kStreamEntryPrefix:
+    case kStreamGroupPrefix:
+      *type = ValueType::kStream;
       return true;
     default:
       return false;

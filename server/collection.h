@@ -13,6 +13,8 @@
 //   set member     's' head member                 ->  empty
 //   zset member    'z' head member                 ->  score:ordered-double (8 bytes)
 //   zset score     'i' head score:ordered-double member  ->  empty
+//   stream entry   'e' head id  ->  fields;  stream groups 'g' head ...
+//                  (server/stream.h has the stream records)
 //
 // A list's elements sit at the consecutive positions [head, head + count);
 // a new list starts at kListInitialHead, so LPUSH grows it downwards and
@@ -49,6 +51,8 @@ inline constexpr size_t kMaxFieldBytes = 64 * 1024;
 
 // Lists only: one more fixed64 (head).
 inline constexpr size_t kListMetaBytes = kCollectionMetaBytes + 8;
+// Streams: the common 17 bytes, then the stream's own fields (stream.h).
+inline constexpr size_t kStreamMetaBytes = kCollectionMetaBytes + 16 * 3 + 8 + 8;
 // The position of a new list's first element: the middle of the uint64
 // range, so either end can grow 2^63 times.
 inline constexpr uint64_t kListInitialHead = uint64_t{1} << 63;
@@ -59,11 +63,15 @@ struct CollectionMeta {
   uint64_t head = 0;   // lists only: the position of the first element
 };
 
-// True for the collection types (hash, list, set, zset).
+// True for the collection types (hash, list, set, zset, stream).
 bool IsCollectionType(ValueType type);
 // Appends the metadata payload of a collection of type to *out (the head is
-// written for lists only). REQUIRES: IsCollectionType(type).
+// written for lists only; a stream's own fields are written as zeros,
+// stream.h writes real ones). REQUIRES: IsCollectionType(type).
 void EncodeCollectionMeta(ValueType type, const CollectionMeta& meta, std::string* out);
+// Rewrites the version of the metadata payload *payload (any collection
+// type), leaving the rest as it is. REQUIRES: a valid metadata payload.
+void ReplaceCollectionVersion(uint64_t version, std::string* payload);
 // Decodes a metadata payload of a collection of type; false if its size or
 // format byte is wrong, or type is not a collection type.
 [[nodiscard]] bool DecodeCollectionMeta(ValueType type, std::string_view payload,

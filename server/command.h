@@ -129,6 +129,7 @@ void RegisterHashCommands(CommandList* list);
 void RegisterListCommands(CommandList* list);
 void RegisterSetCommands(CommandList* list);
 void RegisterZSetCommands(CommandList* list);
+void RegisterStreamCommands(CommandList* list);
 void RegisterKeyCommands(CommandList* list);
 void RegisterExpireCommands(CommandList* list);
 void RegisterServerCommands(CommandList* list);

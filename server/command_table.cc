@@ -66,6 +66,7 @@ CommandTable::CommandTable() {
   RegisterListCommands(&specs_);
   RegisterSetCommands(&specs_);
   RegisterZSetCommands(&specs_);
+  RegisterStreamCommands(&specs_);
   RegisterKeyCommands(&specs_);
   RegisterExpireCommands(&specs_);
   RegisterServerCommands(&specs_);

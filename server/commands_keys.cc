@@ -148,7 +148,9 @@ bool CopyCollectionElements(CommandContext& ctx, ValueType type, std::string_vie
       ctx.reply.Error(too_large);
       return false;
     }
-    if (in_prefix == 0) {
+    // A stream may have no entries and no groups: only the other types'
+    // metadata promises elements under each prefix.
+    if (in_prefix == 0 && type != ValueType::kStream) {
       ctx.reply.Error("ERR Corruption: lsmkv-server: " + std::string(ValueTypeName(type)) +
                       " metadata without elements");
       return false;
@@ -166,8 +168,7 @@ bool CopyCollectionElements(CommandContext& ctx, ValueType type, std::string_vie
     key.append(element.suffix);
     ctx.txn.PutElement(key, element.value);
   }
-  payload->clear();
-  EncodeCollectionMeta(type, meta, payload);
+  ReplaceCollectionVersion(meta.version, payload);
   return true;
 }
 
@@ -452,6 +453,9 @@ void Object(CommandContext& ctx) {
       return;
     case ValueType::kZSet:
       ctx.reply.Bulk("skiplist");
+      return;
+    case ValueType::kStream:
+      ctx.reply.Bulk("stream");
       return;
     case ValueType::kString:
       break;

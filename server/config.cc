@@ -363,6 +363,7 @@ std::vector<SettingInfo> BuildTable() {
       {Setting::kListMaxZiplistSize, "list-max-ziplist-size", K::kInt, "-2", kIntMin, kIntMax},
       {Setting::kListCompressDepth, "list-compress-depth", K::kInt, "0", 0, kIntMax},
       {Setting::kSetMaxIntsetEntries, "set-max-intset-entries", K::kInt, "512", 0, kLongMax},
+      {Setting::kStreamNodeMaxBytes, "stream-node-max-bytes", K::kBytes, "4096", 0, kLongMax},
   };
   for (const Ignored& i : kIgnored) {
     t.push_back({i.id,
@@ -376,6 +377,16 @@ std::vector<SettingInfo> BuildTable() {
                  "accepted and ignored: a Redis encoding threshold (lsmkv-server has no compact "
                  "encodings)"});
   }
+  t.push_back({Setting::kStreamNodeMaxEntries,
+               "stream-node-max-entries",
+               K::kInt,
+               true,
+               "100",
+               0,
+               kLongMax,
+               {},
+               "approximate stream trimming (MAXLEN/MINID ~) removes whole blocks of this many "
+               "entries, by insertion order (Redis: whole radix-tree nodes); 0 = blocks of 100"});
   return t;
 }
 

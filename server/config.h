@@ -73,6 +73,9 @@ enum class Setting : int {
   kListMaxZiplistSize,
   kListCompressDepth,
   kSetMaxIntsetEntries,
+  kStreamNodeMaxBytes,
+  // Used: the block size of approximate stream trimming (commands_stream.cc).
+  kStreamNodeMaxEntries,
   kCount,
 };
 

@@ -183,7 +183,10 @@ Status Keyspace::FlushAll() {
     }
   }
   Status s = Apply(&batch);
-  if (s.ok()) reclaim_requested_.store(true, std::memory_order_release);
+  if (s.ok()) {
+    reclaim_requested_.store(true, std::memory_order_release);
+    blocking_.SignalAll();  // blocked readers of deleted streams fail (blocking.h)
+  }
   return s;
 }
 
@@ -195,7 +198,10 @@ Status Keyspace::FlushDb(int db) {
     batch.DeleteRange(begin, end);
   }
   Status s = Apply(&batch);
-  if (s.ok()) reclaim_requested_.store(true, std::memory_order_release);
+  if (s.ok()) {
+    reclaim_requested_.store(true, std::memory_order_release);
+    blocking_.SignalAll();  // blocked readers of deleted streams fail (blocking.h)
+  }
   return s;
 }
 
@@ -364,6 +370,9 @@ void Txn::Delete(std::string_view user_key) {
   } else {
     batch_.Delete(scratch_key_);
   }
+  // A deletion wakes waiters too: a blocked XREADGROUP then fails (its
+  // stream is gone); the other blocking commands find nothing and wait on.
+  if (keyspace_->blocking().HasWaiters()) touched_.push_back(scratch_key_);
 }
 
 void Txn::PutElement(std::string_view key, std::string_view value) {

@@ -254,7 +254,8 @@ class Txn {
   // marks its watchers dirty. REQUIRES: the key's stripe is held.
   void Put(std::string_view user_key, ValueType type, int64_t deadline_ms,
            std::string_view payload);
-  // Buffers a deletion. REQUIRES: the key's stripe is held.
+  // Buffers a deletion (Commit wakes the key's waiters, like Put's).
+  // REQUIRES: the key's stripe is held.
   void Delete(std::string_view user_key);
 
   // Collection elements (collection.h): engine keys written as they are.

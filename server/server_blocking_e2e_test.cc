@@ -223,6 +223,37 @@ TEST_F(BlockingServerTest, AnErrorPassesTheTurnOn) {
   EXPECT_EQ(admin_->Call({"lrange", "target2", "0", "-1"}), "*1\r\n" + Bulk("foo"));
 }
 
+// Streams: every blocked reader of a stream is served by one XADD ('$' is
+// the last id when XREAD blocked); a blocked XREADGROUP fails when its
+// stream is deleted.
+TEST_F(BlockingServerTest, StreamReadersAllWake) {
+  auto first = Connect();
+  auto second = Connect();
+  auto group_reader = Connect();
+  EXPECT_EQ(admin_->Call({"xadd", "s", "1-1", "a", "b"}), Bulk("1-1"));
+  EXPECT_EQ(admin_->Call({"xgroup", "create", "s", "g", "$"}), "+OK\r\n");
+  ASSERT_TRUE(first->Send({"xread", "block", "0", "streams", "s", "$"}));
+  ASSERT_TRUE(WaitForBlocked(1));
+  ASSERT_TRUE(second->Send({"xread", "block", "0", "streams", "s", "$"}));
+  ASSERT_TRUE(WaitForBlocked(2));
+  ASSERT_TRUE(
+      group_reader->Send({"xreadgroup", "group", "g", "c", "block", "0", "streams", "s", ">"}));
+  ASSERT_TRUE(WaitForBlocked(3));
+  EXPECT_EQ(admin_->Call({"xadd", "s", "2-1", "c", "d"}), Bulk("2-1"));
+  const std::string served =
+      "*1\r\n*2\r\n" + Bulk("s") + "*1\r\n*2\r\n" + Bulk("2-1") + "*2\r\n" + Bulk("c") + Bulk("d");
+  EXPECT_EQ(first->ReadReply(kPatienceMs), served);
+  EXPECT_EQ(second->ReadReply(kPatienceMs), served);
+  EXPECT_EQ(group_reader->ReadReply(kPatienceMs), served);
+  ASSERT_TRUE(WaitForBlocked(0));
+  ASSERT_TRUE(
+      group_reader->Send({"xreadgroup", "group", "g", "c", "block", "0", "streams", "s", ">"}));
+  ASSERT_TRUE(WaitForBlocked(1));
+  EXPECT_EQ(admin_->Call({"del", "s"}), ":1\r\n");
+  EXPECT_EQ(group_reader->ReadReply(kPatienceMs), "-UNBLOCKED the stream key no longer exists\r\n");
+  EXPECT_EQ(first->Call({"xread", "block", "50", "streams", "s", "$"}, kPatienceMs), "*-1\r\n");
+}
+
 TEST_F(BlockingServerTest, ShutdownWithABlockedClient) {
   auto blocked = Connect();
   ASSERT_TRUE(blocked->Send({"bzpopmin", "z", "0"}));

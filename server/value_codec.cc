@@ -29,7 +29,7 @@ bool DecodeValue(std::string_view stored, DecodedValue* out) {
   const uint8_t flags = static_cast<uint8_t>(stored[0]);
   if ((flags & ~kKnownFlags) != 0) return false;
   const uint8_t type = flags & kTypeMask;
-  if (type > static_cast<uint8_t>(ValueType::kZSet)) return false;
+  if (type > static_cast<uint8_t>(ValueType::kStream)) return false;
   out->type = static_cast<ValueType>(type);
   size_t header = 1;
   out->deadline_ms = 0;
@@ -58,6 +58,8 @@ const char* ValueTypeName(ValueType type) {
       return "set";
     case ValueType::kZSet:
       return "zset";
+    case ValueType::kStream:
+      return "stream";
   }
   return "none";
 }

@@ -4,7 +4,7 @@
 //   key  'k' user-key                      value: encoded value (below); for a
 //        string the value itself, for a collection its metadata
 //        (server/collection.h)
-//   key  'h' 'l' 's' 'z' 'i' ...           a collection element (server/collection.h)
+//   key  'h' 'l' 's' 'z' 'i' 'e' 'g' ...   a collection element (server/collection.h)
 //   key  'x' fixed64-big-endian(deadline-ms) user-key   value: empty
 //        an expiry hint, written with every value that has a deadline, so the
 //        background sweep finds due keys with one range scan; a hint whose
@@ -34,6 +34,7 @@ enum class ValueType : uint8_t {
   kList = 2,
   kSet = 3,
   kZSet = 4,
+  kStream = 5,
 };
 
 // The name TYPE and SCAN TYPE use ("string", "hash", ...).
@@ -43,8 +44,10 @@ inline constexpr char kDataPrefix = 'k';
 inline constexpr char kHashFieldPrefix = 'h';
 inline constexpr char kListElementPrefix = 'l';
 inline constexpr char kSetMemberPrefix = 's';
-inline constexpr char kZSetMemberPrefix = 'z';  // member -> score
-inline constexpr char kZSetScorePrefix = 'i';   // score index: score member -> empty
+inline constexpr char kZSetMemberPrefix = 'z';   // member -> score
+inline constexpr char kZSetScorePrefix = 'i';    // score index: score member -> empty
+inline constexpr char kStreamEntryPrefix = 'e';  // stream entry: id -> fields
+inline constexpr char kStreamGroupPrefix = 'g';  // consumer groups, consumers, PELs
 inline constexpr char kExpiryHintPrefix = 'x';
 inline constexpr char kMetaPrefix = 'm';
 // Every prefix that holds keyspace data (user keys, their elements and
@@ -52,8 +55,8 @@ inline constexpr char kMetaPrefix = 'm';
 // kMetaPrefix is not one of them: server state survives FLUSHALL. A new
 // collection type's element prefix must be added here.
 inline constexpr char kKeyspacePrefixes[] = {
-    kHashFieldPrefix, kZSetScorePrefix,  kDataPrefix,      kListElementPrefix,
-    kSetMemberPrefix, kExpiryHintPrefix, kZSetMemberPrefix};
+    kHashFieldPrefix,  kZSetScorePrefix,  kDataPrefix,        kListElementPrefix, kSetMemberPrefix,
+    kExpiryHintPrefix, kZSetMemberPrefix, kStreamEntryPrefix, kStreamGroupPrefix};
 // Database 0's keys start with these prefixes; databases 1 and up with their
 // upper-case form and one database byte (AppendDbKeyPrefix).
 

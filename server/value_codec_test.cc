@@ -26,9 +26,9 @@ TEST(ValueCodecTest, RoundTrip) {
 TEST(ValueCodecTest, RejectsDamage) {
   DecodedValue decoded;
   EXPECT_FALSE(DecodeValue("", &decoded));
-  EXPECT_FALSE(DecodeValue(std::string(1, '\x05'), &decoded));  // unknown type
+  EXPECT_FALSE(DecodeValue(std::string(1, '\x06'), &decoded));  // unknown type
   EXPECT_FALSE(DecodeValue(std::string(1, '\x0f'), &decoded));  // unknown type
-  for (char type : {'\x02', '\x03', '\x04'}) {                  // list, set, zset
+  for (char type : {'\x02', '\x03', '\x04', '\x05'}) {          // list, set, zset, stream
     ASSERT_TRUE(DecodeValue(std::string(1, type), &decoded));
     EXPECT_EQ(static_cast<char>(decoded.type), type);
   }
