@@ -27,6 +27,7 @@ extern "C" {
 #include <lua.h>
 #include <lualib.h>
 int luaopen_cjson(lua_State* l);
+int luaopen_bit(lua_State* l);
 }
 
 namespace lsmkv::server {
@@ -87,11 +88,16 @@ local raw_set, set_mt, set_fenv, load_string = rawset, setmetatable, setfenv, lo
 local tostring, type, error, ipairs = tostring, type, error, ipairs
 local readonly = set_mt({}, {__mode = 'k'})
 local function refuse() error('Attempt to modify a readonly table', 2) end
+-- A read-only view of t; what getmetatable shows of it is read-only too.
 local function protect(t)
-  local p = set_mt({}, {__index = t, __newindex = refuse, __metatable = false})
+  local shown = set_mt({}, {__newindex = refuse, __metatable = false})
+  readonly[shown] = true
+  local p = set_mt({}, {__index = t, __newindex = refuse, __metatable = shown})
   readonly[p] = true
   return p
 end
+local string_mt = getmetatable('')
+string_mt.__metatable = protect(string_mt)
 for _, name in ipairs({'debug', 'print', 'dofile', 'loadfile', 'require', 'module', 'package',
                        'getfenv', 'setfenv', 'newproxy'}) do
   real[name] = nil
@@ -100,11 +106,31 @@ real.rawset = function(t, k, v)
   if readonly[t] then error('Attempt to modify a readonly table', 0) end
   return raw_set(t, k, v)
 end
+-- Lua 5.1's unpack overflows on ranges past 2^31 (Redis patched its copy):
+-- such a range is refused before it gets there.
+local raw_unpack, tonumber_ = unpack, tonumber
+real.unpack = function(t, ...)
+  if type(t) == 'table' then
+    local i, j = ...
+    local a, b = tonumber_(i) or 1, tonumber_(j) or #t
+    if b - a >= 1000000 then error('too many results to unpack', 0) end
+  end
+  -- The same arguments: unpack's room on the stack depends on their number.
+  return raw_unpack(t, ...)
+end
+-- LuaBitOp 1.0.2's tohex overflows its buffer for n = -2^31 (Redis patched
+-- its copy): that n becomes -(2^31 - 1), which gives the same digits.
+local bit_lib = real.bit
+local raw_tohex, tobit = bit_lib.tohex, bit_lib.tobit
+bit_lib.tohex = function(x, n)
+  if n ~= nil and tonumber_(n) and tobit(n) == -2147483648 then n = -2147483647 end
+  return raw_tohex(x, n)
+end
 real.setmetatable = function(t, m)
   if readonly[t] then error('Attempt to modify a readonly table', 0) end
   return set_mt(t, m)
 end
-for _, name in ipairs({'redis', 'string', 'math', 'table', 'cjson', 'coroutine'}) do
+for _, name in ipairs({'redis', 'string', 'math', 'table', 'cjson', 'bit', 'coroutine'}) do
   if real[name] then real[name] = protect(real[name]) end
 end
 local env = set_mt({}, {
@@ -116,10 +142,12 @@ local env = set_mt({}, {
     return v
   end,
   __newindex = refuse,
-  __metatable = false})
+  __metatable = protect({})})
 readonly[env] = true
 real._G = env
 real.loadstring = function(s, name)
+  -- No precompiled chunks (their loader trusts its input).
+  if type(s) == 'string' and s:byte(1) == 27 then return nil, 'binary chunks are not allowed' end
   local f, e = load_string(s, name)
   if f then set_fenv(f, env) end
   return f, e
@@ -145,11 +173,12 @@ return handler, env
 // Commands a script may not call (Redis's "noscript" commands).
 bool NotAllowedFromScript(std::string_view name) {
   static constexpr std::string_view kDenied[] = {
-      "multi",      "exec",       "discard",     "watch",        "unwatch",      "subscribe",
-      "psubscribe", "ssubscribe", "unsubscribe", "punsubscribe", "sunsubscribe", "eval",
-      "evalsha",    "eval_ro",    "evalsha_ro",  "script",       "fcall",        "fcall_ro",
-      "function",   "auth",       "hello",       "reset",        "quit",         "monitor",
-      "sync",       "psync",      "client",      "shutdown"};
+      "multi", "exec", "discard", "watch", "unwatch", "subscribe", "psubscribe", "ssubscribe",
+      "unsubscribe", "punsubscribe", "sunsubscribe", "eval", "evalsha", "eval_ro", "evalsha_ro",
+      "script", "fcall", "fcall_ro", "function", "auth", "hello", "reset", "quit", "monitor",
+      "sync", "psync", "client", "shutdown",
+      // Blocking commands: Redis 7.0 refuses them in scripts.
+      "blpop", "brpop", "brpoplpush", "blmove", "blmpop", "bzpopmin", "bzpopmax", "bzmpop"};
   for (std::string_view denied : kDenied) {
     if (name == denied) return true;
   }
@@ -416,6 +445,36 @@ void WriteValue(lua_State* L, int idx, Reply& reply, int depth, bool resp3) {
     return;
   }
   lua_pop(L, 1);
+  // RESP3 {map = {k = v, ...}} and {set = {member = true, ...}} (degraded
+  // to arrays for a RESP2 caller by Reply).
+  for (const char* kind : {"map", "set"}) {
+    lua_pushstring(L, kind);
+    lua_rawget(L, idx);
+    if (lua_type(L, -1) == LUA_TTABLE) {
+      const int t = lua_gettop(L);
+      size_t n = 0;
+      lua_pushnil(L);
+      while (lua_next(L, t) != 0) {
+        n++;
+        lua_pop(L, 1);
+      }
+      const bool map = kind[0] == 'm';
+      if (map) {
+        reply.Map(n);
+      } else {
+        reply.Set(n);
+      }
+      lua_pushnil(L);
+      while (lua_next(L, t) != 0) {
+        WriteValue(L, lua_gettop(L) - 1, reply, depth + 1, resp3);
+        if (map) WriteValue(L, lua_gettop(L), reply, depth + 1, resp3);
+        lua_pop(L, 1);
+      }
+      lua_pop(L, 1);
+      return;
+    }
+    lua_pop(L, 1);
+  }
   // An array: up to the first nil.
   size_t count = 0;
   while (true) {
@@ -552,7 +611,9 @@ int CallCommand(lua_State* L, bool raise) {
     PushErrorTable(L, "Please specify at least one argument for this redis lib call");
     return raise ? lua_error(L) : 1;
   }
-  if (!CollectCallArgs(L, *run, argc)) {
+  const bool collected = CollectCallArgs(L, *run, argc);
+  lua_settop(L, 0);  // the arguments are copied: their stack room is for the reply
+  if (!collected) {
     PushErrorTable(L, run->error);
     return raise ? lua_error(L) : 1;
   }
@@ -684,6 +745,9 @@ int OpenLibraries(lua_State* L) {
   lua_pushcfunction(L, luaopen_cjson);
   lua_call(L, 0, 1);
   lua_setglobal(L, "cjson");
+  lua_pushcfunction(L, luaopen_bit);
+  lua_call(L, 0, 1);
+  lua_setglobal(L, "bit");
   lua_newtable(L);
   SetFunction(L, "call", LuaCall, state);
   SetFunction(L, "pcall", LuaPcall, state);
@@ -751,6 +815,49 @@ int CompileProtected(lua_State* L) {
 
 }  // namespace
 
+// Redis 7.0's shebang, "#!lua [flags=f1,f2,...]": sets *no_writes if the
+// flags hold no-writes. Returns "" or Redis's error text.
+static std::string ParseShebang(std::string_view body, bool* no_writes) {
+  *no_writes = false;
+  if (body.substr(0, 2) != "#!") return "";
+  std::string_view line = body.substr(0, body.find('\n'));
+  std::vector<std::string_view> parts;
+  while (!line.empty()) {
+    const size_t space = line.find(' ');
+    const std::string_view part = line.substr(0, space);
+    if (!part.empty()) parts.push_back(part);
+    if (space == std::string_view::npos) break;
+    line.remove_prefix(space + 1);
+  }
+  if (parts.empty() || parts[0] != "#!lua") {
+    return "ERR Unexpected engine in script shebang: " +
+           std::string(parts.empty() ? std::string_view("#!") : parts[0]).substr(0, 128);
+  }
+  static constexpr std::string_view kFlags[] = {"no-writes", "allow-oom", "allow-stale",
+                                                "no-cluster", "allow-cross-slot-keys"};
+  for (size_t i = 1; i < parts.size(); i++) {
+    if (parts[i].substr(0, 6) != "flags=") {
+      return "ERR Unknown lua shebang option: " + std::string(parts[i].substr(0, 128));
+    }
+    std::string_view flags = parts[i].substr(6);
+    while (!flags.empty()) {
+      const size_t comma = flags.find(',');
+      const std::string_view flag = flags.substr(0, comma);
+      if (!flag.empty()) {
+        bool known = false;
+        for (std::string_view k : kFlags) known = known || flag == k;
+        if (!known) {
+          return "ERR Unexpected flag in script shebang: " + std::string(flag.substr(0, 128));
+        }
+        if (flag == "no-writes") *no_writes = true;
+      }
+      if (comma == std::string_view::npos) break;
+      flags.remove_prefix(comma + 1);
+    }
+  }
+  return "";
+}
+
 // Compiles a script into the cache. Returns "" or the error reply text.
 // REQUIRES: lua_mu_ held.
 static std::string CompileScript(Scripting::State& state, const std::string& sha,
@@ -763,10 +870,9 @@ static std::string CompileScript(Scripting::State& state, const std::string& sha
   std::string_view source = body;
   if (body.substr(0, 2) == "#!") {
     const size_t eol = body.find('\n');
-    const std::string_view first = body.substr(0, eol);
-    if (first.substr(0, 5) != "#!lua" || (first.size() > 5 && first[5] != ' ')) {
-      return "ERR Unexpected engine in script shebang: " + std::string(first.substr(2, 64));
-    }
+    bool no_writes = false;
+    const std::string error = ParseShebang(body, &no_writes);
+    if (!error.empty()) return error;
     code = "\n";
     if (eol != std::string_view::npos) code += body.substr(eol + 1);
     source = code;
@@ -788,16 +894,10 @@ static std::string CompileScript(Scripting::State& state, const std::string& sha
   return error;
 }
 
-// The shebang's flags: true if the script declares no-writes.
-static bool ShebangNoWrites(std::string_view body) {
-  if (body.substr(0, 2) != "#!") return false;
-  const std::string_view first = body.substr(0, body.find('\n'));
-  return first.find("no-writes") != std::string_view::npos;
-}
-
 Scripting::Scripting(size_t lua_memory_limit) {
   state_ = std::make_unique<State>(lua_memory_limit);
   CHECK(state_->Init());
+  info_lua_bytes_.store(state_->used());
 }
 
 Scripting::~Scripting() = default;
@@ -859,6 +959,9 @@ void CountHook(lua_State* L, lua_Debug* /*ar*/) {
   Scripting::Run* run = tls_run;
   if (run == nullptr) return;
   if (run->owner->CheckRunForHook(*run)) {
+    // From now on on every line too: a pcall inside a loop catches one
+    // error, the loop's next line raises the next.
+    lua_sethook(L, CountHook, LUA_MASKCOUNT | LUA_MASKLINE, kHookInstructions);
     lua_pushliteral(L, "Script killed by user with SCRIPT KILL...");
     lua_error(L);
   }
@@ -1045,9 +1148,12 @@ void Scripting::Eval(CommandContext& ctx, bool by_sha, bool read_only) {
         ctx.reply.Error(error);
         return;
       }
-      read_only = read_only || ShebangNoWrites(args[1]);
+      bool no_writes = false;
+      ParseShebang(args[1], &no_writes);  // valid: it compiled
+      read_only = read_only || no_writes;
     }
     RunScript(ctx, sha, read_only, exclusive);
+    UpdateInfoLocked();
   }
   if (exclusive && ctx.txn.has_writes()) {
     // Committed before the stripes and the gate are released.
@@ -1063,6 +1169,12 @@ void Scripting::ResetStateLocked() {
   auto fresh = std::make_unique<State>(state_->limit());
   CHECK(fresh->Init());
   state_ = std::move(fresh);
+  UpdateInfoLocked();
+}
+
+void Scripting::UpdateInfoLocked() {
+  info_lua_bytes_.store(state_->used(), std::memory_order_relaxed);
+  info_cached_scripts_.store(state_->scripts.size(), std::memory_order_relaxed);
 }
 
 void Scripting::Script(CommandContext& ctx) {
@@ -1091,6 +1203,7 @@ void Scripting::Script(CommandContext& ctx) {
       ResetStateLocked();
     }
     const std::string error = CompileScript(*state_, sha, args[2]);
+    UpdateInfoLocked();
     if (!error.empty()) {
       ctx.reply.Error(error);
     } else {

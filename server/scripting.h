@@ -92,8 +92,14 @@ class Scripting {
   // Kills the running script (if any) whatever it wrote: server shutdown.
   void KillForShutdown() { kill_.store(true, std::memory_order_release); }
 
-  // Bytes the Lua heap holds now.
+  // Bytes the Lua heap holds now. REQUIRES: no script runs (tests).
   size_t lua_memory() const;
+  // INFO memory: the Lua heap's bytes and the cached scripts, as of the
+  // last script, SCRIPT LOAD or SCRIPT FLUSH.
+  uint64_t info_lua_bytes() const { return info_lua_bytes_.load(std::memory_order_relaxed); }
+  uint64_t info_cached_scripts() const {
+    return info_cached_scripts_.load(std::memory_order_relaxed);
+  }
 
   // Defined in scripting.cc: one script execution, and the Lua state with
   // the script cache.
@@ -116,12 +122,16 @@ class Scripting {
   // Replaces the Lua state with a fresh one (SCRIPT FLUSH). REQUIRES:
   // lua_mu_ held.
   void ResetStateLocked();
+  // Refreshes the INFO figures. REQUIRES: lua_mu_ held.
+  void UpdateInfoLocked();
 
   std::atomic<uint64_t> active_{0};
   std::atomic<bool> running_{false};
   std::atomic<bool> busy_{false};
   std::atomic<bool> kill_{false};
   std::atomic<size_t> waiters_{0};
+  std::atomic<uint64_t> info_lua_bytes_{0};
+  std::atomic<uint64_t> info_cached_scripts_{0};
   std::mutex mu_;  // with cv_: waiting for the script to end or turn busy
   std::condition_variable cv_;
   bool exclusive_held_ = false;  // guarded by mu_
