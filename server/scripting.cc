@@ -177,6 +177,9 @@ bool NotAllowedFromScript(std::string_view name) {
       "unsubscribe", "punsubscribe", "sunsubscribe", "eval", "evalsha", "eval_ro", "evalsha_ro",
       "script", "fcall", "fcall_ro", "function", "auth", "hello", "reset", "quit", "monitor",
       "sync", "psync", "client", "shutdown",
+      // Administration Redis 7.0 refuses in scripts.
+      "config", "debug", "save", "bgsave", "bgrewriteaof", "wait", "latency", "replicaof",
+      "slaveof", "failover", "module", "acl",
       // Blocking commands: Redis 7.0 refuses them in scripts.
       "blpop", "brpop", "brpoplpush", "blmove", "blmpop", "bzpopmin", "bzpopmax", "bzmpop"};
   for (std::string_view denied : kDenied) {
