@@ -295,7 +295,7 @@ void Time(CommandContext& ctx) {
   ctx.reply.Bulk(std::to_string(micros % 1000000));
 }
 
-// FUNCTION: lsmkv-server has no scripting engine, so no library is ever
+// FUNCTION: lsmkv-server runs EVAL scripts (scripting.h) but no library is ever
 // loaded. FLUSH, LIST, STATS, KILL, DELETE, DUMP and RESTORE answer as Redis
 // 7.0 does with no library (Redis's replies and error texts); LOAD is
 // refused.
@@ -416,12 +416,12 @@ void FunctionCommand(CommandContext& ctx) {
     FunctionRestore(ctx);
   } else if (sub == "load") {
     ctx.reply.Error(
-        "ERR FUNCTION LOAD is not supported: lsmkv-server has no scripting engine, so no "
-        "function library can be loaded");
+        "ERR FUNCTION LOAD is not supported: lsmkv-server runs EVAL scripts but no function "
+        "libraries");
   } else if (sub == "help" && args.size() == 2) {
     static const char* const kLines[] = {
         "FUNCTION <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-        "lsmkv-server has no scripting engine: no function library is ever loaded.",
+        "lsmkv-server runs EVAL scripts but no function library is ever loaded.",
         "LIST [LIBRARYNAME <pattern>] [WITHCODE]",
         "    Return the loaded libraries (always none).",
         "STATS",

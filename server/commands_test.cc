@@ -1124,8 +1124,8 @@ TEST_F(CommandsTest, FunctionAnswersAsAServerWithNoLibrary) {
   EXPECT_EQ(Run({"function", "load",
                  "#!lua name=lib\nredis.register_function('f', "
                  "function() return 1 end)"}),
-            Err("ERR FUNCTION LOAD is not supported: lsmkv-server has no scripting engine, so "
-                "no function library can be loaded"));
+            Err("ERR FUNCTION LOAD is not supported: lsmkv-server runs EVAL scripts but no "
+                "function libraries"));
   EXPECT_EQ(Run({"function", "load"}),
             Err("ERR wrong number of arguments for 'function|load' command"));
   EXPECT_EQ(Run({"function", "nosuch"}),
