@@ -564,6 +564,7 @@ void RunScriptCommand(Scripting::Run& run, ClientState& client) {
     }
   }
   Reply reply(&run.out, run.resp);
+  client.protocol.store(run.resp, std::memory_order_relaxed);  // handlers may read it
   ctx.txn.set_db(server.keyspace->PhysicalDb(client.db.load(std::memory_order_relaxed)));
   const int64_t start = server.keyspace->clock()->NowUs();
   const uint64_t errors_before = reply.errors();
@@ -622,7 +623,9 @@ int CallCommand(lua_State* L, bool raise) {
   }
   RunScriptCommand(*run, StateOf(L)->client);
   if (!run->error.empty()) {
-    PushErrorTable(L, "-" + run->error);  // a temporary: gone before PushErrorTable may raise
+    // Built in the Run's buffer: no C++ temporary is alive if a push raises.
+    run->out = "-" + run->error;
+    PushErrorTable(L, run->out);
     return raise ? lua_error(L) : 1;
   }
   const char* p = run->out.data();
