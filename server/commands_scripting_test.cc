@@ -314,6 +314,45 @@ TEST_F(ScriptingTest, MemoryCapFailsTheScriptNotTheServer) {
   context_.scripting = &scripting_;
 }
 
+TEST_F(ScriptingTest, FunctionLibraries) {
+  const std::string lib =
+      "#!lua name=mylib\n"
+      "redis.register_function('echo2', function(keys, args) return {keys[1], args[1]} end)\n"
+      "redis.register_function{function_name='ro', callback=function() return "
+      "redis.call('set','x','1') end, flags={'no-writes'}}";
+  EXPECT_EQ(Run({"function", "load", lib}), Bulk("mylib"));
+  EXPECT_EQ(Run({"function", "load", lib}), Err("ERR Library 'mylib' already exists"));
+  EXPECT_EQ(Run({"function", "load", "replace", lib}), Bulk("mylib"));
+  EXPECT_EQ(Run({"fcall", "echo2", "1", "k", "a"}), "*2\r\n" + Bulk("k") + Bulk("a"));
+  EXPECT_EQ(Run({"fcall_ro", "echo2", "0"}),
+            Err("ERR Can not execute a script with write flag using *_ro command."));
+  EXPECT_EQ(Run({"fcall", "ro", "0"}),
+            Err("ERR Write commands are not allowed from read-only scripts. script: ro, on "
+                "@user_function:3."));
+  EXPECT_EQ(Run({"fcall", "nosuch", "0"}), Err("ERR Function not found"));
+  EXPECT_EQ(Run({"function", "load",
+                 "#!lua name=other\nredis.register_function('echo2', "
+                 "function() return 1 end)"}),
+            Err("ERR Function echo2 already exists"));
+  EXPECT_EQ(Run({"function", "load", "return 1"}), Err("ERR Missing library metadata"));
+  EXPECT_EQ(Run({"function", "load", "#!lua\nreturn 1"}), Err("ERR Library name was not given"));
+  EXPECT_EQ(Run({"function", "load", "#!lua name=t3\nreturn 1"}),
+            Err("ERR No functions registered"));
+  EXPECT_EQ(Run({"function", "load", "#!foo name=t3\nreturn 1"}),
+            Err("ERR Engine 'foo' not found"));
+  EXPECT_EQ(Run({"function", "load", "#!lua name=t7\nsyntax error"}),
+            Err("ERR Error compiling function: user_function:2: '=' expected near 'error'"));
+  // Libraries survive SCRIPT FLUSH; FUNCTION DELETE and FLUSH remove them.
+  EXPECT_EQ(Run({"script", "flush"}), kOk);
+  EXPECT_EQ(Run({"fcall", "echo2", "0", "a"}), "*0\r\n");  // keys[1] is nil: empty array
+  EXPECT_EQ(Run({"function", "delete", "mylib"}), kOk);
+  EXPECT_EQ(Run({"fcall", "echo2", "0"}), Err("ERR Function not found"));
+  EXPECT_EQ(Run({"function", "delete", "mylib"}), Err("ERR Library not found"));
+  EXPECT_EQ(Run({"function", "load", lib}), Bulk("mylib"));
+  EXPECT_EQ(Run({"function", "flush"}), kOk);
+  EXPECT_EQ(Run({"fcall", "echo2", "0"}), Err("ERR Function not found"));
+}
+
 TEST_F(ScriptingTest, ConfigAlias) {
   EXPECT_EQ(config_.Get(*Config::Find("lua-time-limit")), "5000");
   ASSERT_EQ(config_.Set(*Config::Find("lua-time-limit"), "10"), "");

@@ -199,10 +199,11 @@ void ExecuteCommand(ServerContext& server, ClientState& client, const CommandSpe
         // Redis 7.0: a refused EXEC ends the transaction.
         DiscardTransaction(server, client);
         spec->stats.rejected_calls.fetch_add(1, std::memory_order_relaxed);
-        reply.Error("EXECABORT Transaction discarded because of: " + std::string(kBusyError));
+        reply.Error("EXECABORT Transaction discarded because of: " +
+                    std::string(scripting->busy_error()));
         return;
       }
-      Reject(server, client, spec, reply, kBusyError);
+      Reject(server, client, spec, reply, scripting->busy_error());
       return;
     }
   }

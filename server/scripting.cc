@@ -11,10 +11,12 @@
 
 #include <openssl/evp.h>
 
+#include <cctype>
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <map>
 
 #include "server/command_table.h"
 #include "server/command_util.h"
@@ -200,7 +202,8 @@ int64_t LuaNumberToInteger(lua_Number n) {
 struct Scripting::Run {
   Scripting* owner = nullptr;
   CommandContext* ctx = nullptr;
-  std::string sha;
+  std::string sha;        // the script's SHA1, or the function's name (FCALL)
+  bool function = false;  // FCALL: KEYS and ARGV are the function's arguments
   bool read_only = false;
   bool exclusive = false;
   int64_t start_us = 0;
@@ -239,6 +242,27 @@ class Scripting::State {
 
   // sha -> body size: what SCRIPT EXISTS answers.
   std::unordered_map<std::string, size_t> scripts;
+  // FUNCTION libraries: name -> code and functions; function -> library and
+  // whether it declared no-writes. The Lua functions are in functions_ref.
+  struct Library {
+    std::string code;
+    std::vector<std::string> functions;
+  };
+  struct Function {
+    std::string library;
+    bool no_writes = false;
+  };
+  std::map<std::string, Library> libraries;
+  std::unordered_map<std::string, Function> functions;
+  int functions_ref = LUA_NOREF;
+  // While FUNCTION LOAD runs a library: what redis.register_function
+  // registered (the Lua functions in pending_ref); nullptr otherwise.
+  struct Pending {
+    std::string name;
+    bool no_writes;
+  };
+  std::vector<Pending>* loading = nullptr;
+  int pending_ref = LUA_NOREF;
   int handler_ref = LUA_NOREF;
   int env_ref = LUA_NOREF;
   int scripts_ref = LUA_NOREF;  // table sha -> compiled function
@@ -721,6 +745,75 @@ int LuaReplicateCommands(lua_State* L) {
   return 1;
 }
 
+bool ValidFunctionName(const char* name, size_t n) {
+  if (n == 0) return false;
+  for (size_t i = 0; i < n; i++) {
+    const char c = name[i];
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_')) return false;
+  }
+  return true;
+}
+
+// redis.register_function(name, callback) or
+// redis.register_function{function_name=..., callback=..., flags={...}}:
+// only while FUNCTION LOAD runs a library.
+int LuaRegisterFunction(lua_State* L) {
+  Scripting::State* state = StateOf(L);
+  if (state->loading == nullptr) {
+    return luaL_error(L, "redis.register_function can only be called on FUNCTION LOAD command");
+  }
+  bool no_writes = false;
+  if (lua_gettop(L) == 1 && lua_type(L, 1) == LUA_TTABLE) {
+    lua_getfield(L, 1, "function_name");
+    lua_getfield(L, 1, "callback");
+    lua_getfield(L, 1, "flags");
+    if (lua_type(L, 2) != LUA_TSTRING || lua_type(L, 3) != LUA_TFUNCTION) {
+      return luaL_error(L, "function_name and callback are required");
+    }
+    if (lua_type(L, 4) == LUA_TTABLE) {
+      for (int i = 1;; i++) {
+        lua_rawgeti(L, 4, i);
+        if (lua_isnil(L, -1)) {
+          lua_pop(L, 1);
+          break;
+        }
+        const char* flag = lua_tostring(L, -1);
+        if (flag == nullptr) return luaL_error(L, "unknown flag given");
+        const std::string_view f(flag);
+        if (f == "no-writes") {
+          no_writes = true;
+        } else if (f != "allow-oom" && f != "allow-stale" && f != "no-cluster" &&
+                   f != "allow-cross-slot-keys") {
+          return luaL_error(L, "unknown flag given");
+        }
+        lua_pop(L, 1);
+      }
+    }
+    lua_remove(L, 4);
+    lua_remove(L, 1);  // name, callback
+  } else if (lua_gettop(L) != 2 || lua_type(L, 1) != LUA_TSTRING ||
+             lua_type(L, 2) != LUA_TFUNCTION) {
+    return luaL_error(L, "wrong number of arguments to redis.register_function");
+  }
+  size_t n = 0;
+  const char* name = lua_tolstring(L, 1, &n);
+  if (!ValidFunctionName(name, n)) {
+    return luaL_error(L,
+                      "Function names can only contain letters, numbers, or underscores(_) and "
+                      "must be at least one character long");
+  }
+  lua_rawgeti(L, LUA_REGISTRYINDEX, state->pending_ref);
+  lua_pushvalue(L, 1);
+  lua_rawget(L, -2);
+  if (!lua_isnil(L, -1)) return luaL_error(L, "Function already exists in the library");
+  lua_pop(L, 1);
+  lua_pushvalue(L, 1);
+  lua_pushvalue(L, 2);
+  lua_rawset(L, -3);
+  state->loading->push_back({std::string(name, n), no_writes});
+  return 0;
+}
+
 int LuaBreakpoint(lua_State* L) {
   lua_pushboolean(L, 0);  // no debugger: as Redis outside a debugging session
   return 1;
@@ -765,6 +858,7 @@ int OpenLibraries(lua_State* L) {
   SetFunction(L, "set_repl", LuaSetRepl, state);
   SetFunction(L, "replicate_commands", LuaReplicateCommands, state);
   SetFunction(L, "breakpoint", LuaBreakpoint, state);
+  SetFunction(L, "register_function", LuaRegisterFunction, state);
   SetFunction(L, "debug", LuaDebug, state);
   SetNumber(L, "LOG_DEBUG", 0);
   SetNumber(L, "LOG_VERBOSE", 1);
@@ -782,6 +876,8 @@ int OpenLibraries(lua_State* L) {
   state->handler_ref = luaL_ref(L, LUA_REGISTRYINDEX);
   lua_newtable(L);
   state->scripts_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+  lua_newtable(L);
+  state->functions_ref = luaL_ref(L, LUA_REGISTRYINDEX);
   return 0;
 }
 
@@ -994,11 +1090,17 @@ int RunProtected(lua_State* L) {
   lua_setglobal(L, "ARGV");
   lua_rawgeti(L, LUA_REGISTRYINDEX, state->handler_ref);
   const int handler = lua_gettop(L);
-  lua_rawgeti(L, LUA_REGISTRYINDEX, state->scripts_ref);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, run->function ? state->functions_ref : state->scripts_ref);
   lua_getfield(L, -1, run->sha.c_str());
   lua_remove(L, -2);
+  int nargs = 0;
+  if (run->function) {  // fn(KEYS, ARGV)
+    lua_getglobal(L, "KEYS");
+    lua_getglobal(L, "ARGV");
+    nargs = 2;
+  }
   Reply& reply = run->ctx->reply;
-  const int status = lua_pcall(L, 0, 1, handler);
+  const int status = lua_pcall(L, nargs, 1, handler);
   const int result = lua_gettop(L);
   if (status == 0) {
     WriteValue(L, result, reply, 0, run->resp == 3);
@@ -1044,14 +1146,15 @@ int RunProtected(lua_State* L) {
 
 }  // namespace
 
-void Scripting::RunScript(CommandContext& ctx, const std::string& sha, bool read_only,
-                          bool exclusive) {
+void Scripting::RunScript(CommandContext& ctx, const std::string& sha, bool function,
+                          bool read_only, bool exclusive) {
   State& state = *state_;
   lua_State* L = state.lua();
   Run run;
   run.owner = this;
   run.ctx = &ctx;
   run.sha = sha;
+  run.function = function;
   run.read_only = read_only;
   run.exclusive = exclusive;
   run.start_us = ctx.server.keyspace->clock()->NowUs();
@@ -1061,6 +1164,7 @@ void Scripting::RunScript(CommandContext& ctx, const std::string& sha, bool read
   {
     std::lock_guard<std::mutex> lock(mu_);
     kill_.store(false);
+    busy_function_.store(function);
     current_.store(&run);
   }
   tls_run = &run;
@@ -1096,21 +1200,32 @@ void Scripting::RunScript(CommandContext& ctx, const std::string& sha, bool read
   ctx.txn.set_db(ctx.server.keyspace->PhysicalDb(ctx.client.db.load(std::memory_order_relaxed)));
 }
 
-void Scripting::Eval(CommandContext& ctx, bool by_sha, bool read_only) {
+namespace {
+
+// EVAL's and FCALL's numkeys (ctx.args[2]): false after replying Redis's error.
+bool CheckNumKeys(CommandContext& ctx) {
   const auto& args = ctx.args;
   int64_t numkeys = 0;
   if (!ParseInt64(args[2], &numkeys)) {
     ctx.reply.Error(errors::kNotInteger);
-    return;
+    return false;
   }
   if (numkeys < 0) {
     ctx.reply.Error("ERR Number of keys can't be negative");
-    return;
+    return false;
   }
   if (static_cast<uint64_t>(numkeys) > args.size() - 3) {
     ctx.reply.Error("ERR Number of keys can't be greater than number of args");
-    return;
+    return false;
   }
+  return true;
+}
+
+}  // namespace
+
+void Scripting::Eval(CommandContext& ctx, bool by_sha, bool read_only) {
+  const auto& args = ctx.args;
+  if (!CheckNumKeys(ctx)) return;
   std::string sha = by_sha ? ToLower(args[1]) : Sha1Hex(args[1]);
   if (by_sha) {
     std::lock_guard<std::mutex> lock(lua_mu_);
@@ -1119,6 +1234,30 @@ void Scripting::Eval(CommandContext& ctx, bool by_sha, bool read_only) {
       return;
     }
   }
+  Execute(ctx, sha, /*function=*/false, by_sha, read_only);
+}
+
+void Scripting::Fcall(CommandContext& ctx, bool read_only) {
+  if (!CheckNumKeys(ctx)) return;
+  const std::string& name = ctx.args[1];
+  {
+    std::lock_guard<std::mutex> lock(lua_mu_);
+    auto it = state_->functions.find(name);
+    if (it == state_->functions.end()) {
+      ctx.reply.Error("ERR Function not found");
+      return;
+    }
+    if (read_only && !it->second.no_writes) {
+      ctx.reply.Error("ERR Can not execute a script with write flag using *_ro command.");
+      return;
+    }
+  }
+  Execute(ctx, name, /*function=*/true, /*by_sha=*/false, read_only);
+}
+
+void Scripting::Execute(CommandContext& ctx, const std::string& name, bool function, bool by_sha,
+                        bool read_only) {
+  const auto& args = ctx.args;
   // Outside EXEC: the gate exclusively, then every stripe (scripting.h).
   const bool exclusive = !ctx.in_exec;
   struct Exclusive {
@@ -1130,7 +1269,7 @@ void Scripting::Eval(CommandContext& ctx, bool by_sha, bool read_only) {
   KeyLocks::Guard stripes;
   if (exclusive) {
     if (!BeginExclusive()) {
-      ctx.reply.Error(kBusyError);
+      ctx.reply.Error(busy_error());
       return;
     }
     exclusive_hold.owner = this;
@@ -1140,16 +1279,23 @@ void Scripting::Eval(CommandContext& ctx, bool by_sha, bool read_only) {
   const size_t mark = out->size();
   {
     std::lock_guard<std::mutex> lock(lua_mu_);
-    if (by_sha) {
-      if (state_->scripts.count(sha) == 0) {  // flushed meanwhile
+    if (function) {
+      auto it = state_->functions.find(name);
+      if (it == state_->functions.end()) {  // deleted meanwhile
+        ctx.reply.Error("ERR Function not found");
+        return;
+      }
+      read_only = read_only || it->second.no_writes;
+    } else if (by_sha) {
+      if (state_->scripts.count(name) == 0) {  // flushed meanwhile
         ctx.reply.Error(kNoScript);
         return;
       }
     } else {
-      if (state_->scripts.count(sha) == 0 && state_->scripts.size() >= kMaxCachedScripts) {
+      if (state_->scripts.count(name) == 0 && state_->scripts.size() >= kMaxCachedScripts) {
         ResetStateLocked();
       }
-      const std::string error = CompileScript(*state_, sha, args[1]);
+      const std::string error = CompileScript(*state_, name, args[1]);
       if (!error.empty()) {
         ctx.reply.Error(error);
         return;
@@ -1158,7 +1304,7 @@ void Scripting::Eval(CommandContext& ctx, bool by_sha, bool read_only) {
       ParseShebang(args[1], &no_writes);  // valid: it compiled
       read_only = read_only || no_writes;
     }
-    RunScript(ctx, sha, read_only, exclusive);
+    RunScript(ctx, name, function, read_only, exclusive);
     UpdateInfoLocked();
   }
   if (exclusive && ctx.txn.has_writes()) {
@@ -1174,8 +1320,199 @@ void Scripting::Eval(CommandContext& ctx, bool by_sha, bool read_only) {
 void Scripting::ResetStateLocked() {
   auto fresh = std::make_unique<State>(state_->limit());
   CHECK(fresh->Init());
+  std::map<std::string, State::Library> libraries;
+  libraries.swap(state_->libraries);
   state_ = std::move(fresh);
+  // The function libraries survive SCRIPT FLUSH: loaded again.
+  for (const auto& [library, lib] : libraries) {
+    std::string name;
+    LoadLibraryLocked(lib.code, /*replace=*/false, &name);
+  }
   UpdateInfoLocked();
+}
+
+namespace {
+
+int LoadLibraryProtected(lua_State* L) {
+  Scripting::State* state = static_cast<Scripting::State*>(lua_touserdata(L, 1));
+  const std::string_view* code = static_cast<const std::string_view*>(lua_touserdata(L, 2));
+  lua_newtable(L);
+  state->pending_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, state->handler_ref);
+  const int handler = lua_gettop(L);
+  if (luaL_loadbuffer(L, code->data(), code->size(), "@user_function") != 0) {
+    lua_pushliteral(L, "ERR Error compiling function: ");
+    lua_insert(L, -2);
+    lua_concat(L, 2);
+    return 1;
+  }
+  lua_rawgeti(L, LUA_REGISTRYINDEX, state->env_ref);
+  lua_setfenv(L, -2);
+  if (lua_pcall(L, 0, 0, handler) != 0) {
+    lua_pushliteral(L, "ERR Error registering functions: ");
+    if (lua_type(L, -2) == LUA_TTABLE) {
+      lua_getfield(L, -2, "err");
+    } else {
+      lua_pushvalue(L, -2);
+    }
+    if (lua_type(L, -1) != LUA_TSTRING) {
+      lua_pop(L, 1);
+      lua_pushliteral(L, "unknown error");
+    }
+    lua_concat(L, 2);
+    return 1;
+  }
+  return 0;
+}
+
+}  // namespace
+
+std::string Scripting::LoadLibraryLocked(std::string_view code, bool replace, std::string* name) {
+  // "#!lua name=<library>" first.
+  if (code.substr(0, 2) != "#!") return "ERR Missing library metadata";
+  const size_t eol = code.find('\n');
+  std::string_view line = code.substr(0, eol);
+  std::vector<std::string_view> parts;
+  while (!line.empty()) {
+    const size_t space = line.find(' ');
+    if (space != 0) parts.push_back(line.substr(0, space));
+    if (space == std::string_view::npos) break;
+    line.remove_prefix(space + 1);
+  }
+  const std::string_view engine = parts[0].substr(2);
+  if (engine != "lua") return "ERR Engine '" + std::string(engine.substr(0, 128)) + "' not found";
+  name->clear();
+  bool named = false;
+  for (size_t i = 1; i < parts.size(); i++) {
+    if (parts[i].substr(0, 5) != "name=") {
+      return "ERR Invalid metadata value given: " + std::string(parts[i].substr(0, 128));
+    }
+    *name = std::string(parts[i].substr(5));
+    named = true;
+  }
+  if (!named) return "ERR Library name was not given";
+  if (!ValidFunctionName(name->data(), name->size())) {
+    return "ERR Library names can only contain letters, numbers, or underscores(_) and must be "
+           "at least one character long";
+  }
+  State& state = *state_;
+  if (!replace && state.libraries.count(*name) != 0) {
+    return "ERR Library '" + *name + "' already exists";
+  }
+  std::string body = "\n";  // the shebang line stays a (blank) line
+  if (eol != std::string_view::npos) body += code.substr(eol + 1);
+  const std::string_view body_view = body;
+  lua_State* L = state.lua();
+  std::vector<State::Pending> pending;
+  state.loading = &pending;
+  lua_pushcfunction(L, LoadLibraryProtected);
+  lua_pushlightuserdata(L, &state);
+  lua_pushlightuserdata(L, const_cast<std::string_view*>(&body_view));
+  const int status = lua_pcall(L, 2, 1, 0);
+  state.loading = nullptr;
+  std::string error;
+  if (status != 0) {
+    error =
+        "ERR Error registering functions: not enough memory (the Lua heap limit of "
+        "lsmkv-server)";
+  } else if (lua_type(L, -1) == LUA_TSTRING) {
+    error = lua_tostring(L, -1);
+  } else if (pending.empty()) {
+    error = "ERR No functions registered";
+  } else {
+    for (const State::Pending& f : pending) {
+      auto it = state.functions.find(f.name);
+      if (it != state.functions.end() && it->second.library != *name) {
+        error = "ERR Function " + f.name + " already exists";
+        break;
+      }
+    }
+  }
+  lua_settop(L, 0);
+  if (error.empty()) {
+    // Replace the library's old functions by the new ones.
+    lua_rawgeti(L, LUA_REGISTRYINDEX, state.functions_ref);
+    auto old = state.libraries.find(*name);
+    if (old != state.libraries.end()) {
+      for (const std::string& f : old->second.functions) {
+        lua_pushnil(L);
+        lua_setfield(L, -2, f.c_str());
+        state.functions.erase(f);
+      }
+    }
+    lua_rawgeti(L, LUA_REGISTRYINDEX, state.pending_ref);
+    State::Library library;
+    library.code = std::string(code);
+    for (const State::Pending& f : pending) {
+      lua_getfield(L, -1, f.name.c_str());
+      lua_setfield(L, -3, f.name.c_str());
+      state.functions[f.name] = State::Function{*name, f.no_writes};
+      library.functions.push_back(f.name);
+    }
+    state.libraries[*name] = std::move(library);
+    lua_settop(L, 0);
+  }
+  luaL_unref(L, LUA_REGISTRYINDEX, state.pending_ref);
+  state.pending_ref = LUA_NOREF;
+  return error;
+}
+
+void Scripting::FunctionLoad(CommandContext& ctx, std::string_view code, bool replace) {
+  std::lock_guard<std::mutex> lock(lua_mu_);
+  std::string name;
+  const std::string error = LoadLibraryLocked(code, replace, &name);
+  UpdateInfoLocked();
+  if (!error.empty()) {
+    ctx.reply.Error(error);
+  } else {
+    ctx.reply.Bulk(name);
+  }
+}
+
+void Scripting::FunctionFlush() {
+  std::lock_guard<std::mutex> lock(lua_mu_);
+  State& state = *state_;
+  lua_State* L = state.lua();
+  lua_newtable(L);
+  lua_rawseti(L, LUA_REGISTRYINDEX, state.functions_ref);
+  state.functions.clear();
+  state.libraries.clear();
+}
+
+void Scripting::FunctionDelete(CommandContext& ctx, const std::string& library) {
+  std::lock_guard<std::mutex> lock(lua_mu_);
+  State& state = *state_;
+  auto it = state.libraries.find(library);
+  if (it == state.libraries.end()) {
+    ctx.reply.Error("ERR Library not found");
+    return;
+  }
+  lua_State* L = state.lua();
+  lua_rawgeti(L, LUA_REGISTRYINDEX, state.functions_ref);
+  for (const std::string& f : it->second.functions) {
+    lua_pushnil(L);
+    lua_setfield(L, -2, f.c_str());
+    state.functions.erase(f);
+  }
+  lua_settop(L, 0);
+  state.libraries.erase(it);
+  ctx.reply.Ok();
+}
+
+void Scripting::FunctionKill(CommandContext& ctx) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Run* run = current_.load();
+  if (run == nullptr || !run->function) {
+    ctx.reply.Error("NOTBUSY No scripts in execution right now.");
+  } else if (run->wrote.load(std::memory_order_acquire)) {
+    ctx.reply.Error(
+        "UNKILLABLE Sorry the script already executed write commands against the dataset. You "
+        "can either wait the script termination or kill the server in a hard way using the "
+        "SHUTDOWN NOSAVE command.");
+  } else {
+    kill_.store(true, std::memory_order_release);
+    ctx.reply.Ok();
+  }
 }
 
 void Scripting::UpdateInfoLocked() {
@@ -1189,7 +1526,7 @@ void Scripting::Script(CommandContext& ctx) {
   if (sub == "kill" && args.size() == 2) {
     std::lock_guard<std::mutex> lock(mu_);
     Run* run = current_.load();
-    if (run == nullptr) {
+    if (run == nullptr || run->function) {
       ctx.reply.Error("NOTBUSY No scripts in execution right now.");
     } else if (run->wrote.load(std::memory_order_acquire)) {
       ctx.reply.Error(
@@ -1296,6 +1633,14 @@ void EvalShaRoCommand(CommandContext& ctx) {
   if (ctx.server.scripting == nullptr) return NoScripting(ctx);
   ctx.server.scripting->Eval(ctx, /*by_sha=*/true, /*read_only=*/true);
 }
+void FcallCommand(CommandContext& ctx) {
+  if (ctx.server.scripting == nullptr) return NoScripting(ctx);
+  ctx.server.scripting->Fcall(ctx, /*read_only=*/false);
+}
+void FcallRoCommand(CommandContext& ctx) {
+  if (ctx.server.scripting == nullptr) return NoScripting(ctx);
+  ctx.server.scripting->Fcall(ctx, /*read_only=*/true);
+}
 void ScriptCommand(CommandContext& ctx) {
   if (ctx.server.scripting == nullptr) return NoScripting(ctx);
   ctx.server.scripting->Script(ctx);
@@ -1322,6 +1667,8 @@ void RegisterScriptingCommands(CommandList* list) {
   Add(list, "evalsha", -3, kScriptFlags, EvalShaCommand, EvalKeys);
   Add(list, "eval_ro", -3, kScriptFlags | kCmdReadOnly, EvalRoCommand, EvalKeys);
   Add(list, "evalsha_ro", -3, kScriptFlags | kCmdReadOnly, EvalShaRoCommand, EvalKeys);
+  Add(list, "fcall", -3, kScriptFlags, FcallCommand, EvalKeys);
+  Add(list, "fcall_ro", -3, kScriptFlags | kCmdReadOnly, FcallRoCommand, EvalKeys);
   Add(list, "script", -2, 0, ScriptCommand, nullptr);
 }
 

@@ -37,9 +37,12 @@
 
 namespace lsmkv::server {
 
-// Redis 7.0's reply to a command refused while a script is busy.
+// Redis 7.0's reply to a command refused while a script is busy (an EVAL
+// script; a function names FUNCTION KILL instead).
 inline constexpr std::string_view kBusyError =
     "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.";
+inline constexpr std::string_view kBusyFunctionError =
+    "BUSY Redis is busy running a script. You can only call FUNCTION KILL or SHUTDOWN NOSAVE.";
 
 // The Lua heap of all scripts together (compiled scripts included) is capped
 // at this by default; a script that needs more fails, the server goes on.
@@ -77,6 +80,10 @@ class Scripting {
   }
   // True while a script has run longer than lua-time-limit.
   bool busy() const { return busy_.load(std::memory_order_acquire); }
+  // The -BUSY text for the running script (kBusyError or kBusyFunctionError).
+  std::string_view busy_error() const {
+    return busy_function_.load(std::memory_order_relaxed) ? kBusyFunctionError : kBusyError;
+  }
   // Commands waiting in EnterOrBusy now (tests wait for this).
   size_t waiters() const { return waiters_.load(std::memory_order_acquire); }
   // True while a script runs or waits for the gate.
@@ -88,6 +95,14 @@ class Scripting {
   // --- Commands (scripting.cc registers them) ---
   void Eval(CommandContext& ctx, bool by_sha, bool read_only);
   void Script(CommandContext& ctx);
+  // FUNCTION libraries (commands_server.cc's FUNCTION calls these): FCALL
+  // and FCALL_RO; FUNCTION LOAD [REPLACE] code, FLUSH, DELETE name and KILL
+  // (each replies).
+  void Fcall(CommandContext& ctx, bool read_only);
+  void FunctionLoad(CommandContext& ctx, std::string_view code, bool replace);
+  void FunctionFlush();
+  void FunctionDelete(CommandContext& ctx, const std::string& library);
+  void FunctionKill(CommandContext& ctx);
 
   // Kills the running script (if any) whatever it wrote: server shutdown.
   void KillForShutdown() { kill_.store(true, std::memory_order_release); }
@@ -116,9 +131,18 @@ class Scripting {
   bool BeginExclusive();
   void EndExclusive();
   bool CheckRun(Run& run);
-  // Runs the compiled script sha for ctx (EVAL's arguments), writing its
-  // reply. REQUIRES: lua_mu_ held; exclusive: the gate held exclusively.
-  void RunScript(CommandContext& ctx, const std::string& sha, bool read_only, bool exclusive);
+  // EVAL/FCALL after their checks: takes the gate and the stripes (outside
+  // EXEC), compiles an EVAL's script, runs, commits.
+  void Execute(CommandContext& ctx, const std::string& name, bool function, bool by_sha,
+               bool read_only);
+  // Runs the compiled script sha (or the function named so) for ctx
+  // (EVAL's/FCALL's arguments), writing its reply. REQUIRES: lua_mu_ held;
+  // exclusive: the gate held exclusively.
+  void RunScript(CommandContext& ctx, const std::string& sha, bool function, bool read_only,
+                 bool exclusive);
+  // Runs a library's code, registering its functions. Returns "" or the
+  // error reply. REQUIRES: lua_mu_ held.
+  std::string LoadLibraryLocked(std::string_view code, bool replace, std::string* name);
   // Replaces the Lua state with a fresh one (SCRIPT FLUSH). REQUIRES:
   // lua_mu_ held.
   void ResetStateLocked();
@@ -130,6 +154,7 @@ class Scripting {
   std::atomic<bool> busy_{false};
   std::atomic<bool> kill_{false};
   std::atomic<size_t> waiters_{0};
+  std::atomic<bool> busy_function_{false};  // the running script is a function (FCALL)
   std::atomic<uint64_t> info_lua_bytes_{0};
   std::atomic<uint64_t> info_cached_scripts_{0};
   std::mutex mu_;  // with cv_: waiting for the script to end or turn busy
