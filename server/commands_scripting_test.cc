@@ -282,24 +282,41 @@ TEST_F(ScriptingTest, ScriptThatWroteIsUnkillable) {
 
 TEST_F(ScriptingTest, WaitingCommandRunsAfterScriptUnderTheLimit) {
   ClientState* b = NewClient();
+  ClientState* c = NewClient();
   const int64_t until = kStartMs / 1000 + 2;  // TIME reads the test's clock
   std::string script_reply;
-  // The script runs until the clock reaches `until` (under lua-time-limit),
-  // then writes; the other client's INCR, sent meanwhile, must wait for it
-  // rather than interleave or get -BUSY.
+  // The script writes, then runs until the clock reaches `until` (under
+  // lua-time-limit). The other clients' commands, sent meanwhile, must wait
+  // for it rather than interleave, see its state half-done, or get -BUSY:
+  // also a GET, which takes no key lock (only the script gate stops it).
   std::thread runner([&] {
-    script_reply = Eval("while tonumber(redis.call('time')[1]) < " + std::to_string(until) +
-                        " do end; redis.call('set','y','10'); return 'done'");
+    script_reply = Eval(
+        "redis.call('set','y','10'); redis.call('set','z','5'); "
+        "while tonumber(redis.call('time')[1]) < " +
+        std::to_string(until) + " do end; return 'done'");
   });
   WaitExecuting();
-  std::string incr_reply;
-  std::thread other([&] { incr_reply = Run(b, {"incr", "y"}); });
-  while (scripting_.waiters() == 0) std::this_thread::yield();
+  std::string incr_reply, get_reply;
+  std::atomic<int> done{0};
+  std::thread other([&] {
+    incr_reply = Run(b, {"incr", "y"});
+    done++;
+  });
+  std::thread reader([&] {
+    get_reply = Run(c, {"get", "z"});
+    done++;
+  });
+  // Both wait (for the gate, or, were it missing, a key lock) or are done.
+  while (scripting_.waiters() + keyspace_->locks().waiters() + done.load() < 2) {
+    std::this_thread::yield();
+  }
   clock_.AdvanceMs(2000);
   runner.join();
   other.join();
+  reader.join();
   EXPECT_EQ(script_reply, Bulk("done"));
-  EXPECT_EQ(incr_reply, Int(11));  // ran after the script, on its write
+  EXPECT_EQ(incr_reply, Int(11));   // ran after the script, on its write
+  EXPECT_EQ(get_reply, Bulk("5"));  // not the state before the script
 }
 
 TEST_F(ScriptingTest, MemoryCapFailsTheScriptNotTheServer) {
