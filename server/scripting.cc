@@ -38,6 +38,9 @@ namespace {
 
 // Instructions between two runs of the hook that checks time and SCRIPT KILL.
 constexpr int kHookInstructions = 100000;
+// A script's writes are one atomic batch, held in memory until it ends: a
+// write command past this many pending bytes fails.
+constexpr size_t kMaxScriptWriteBytes = 256u << 20;
 // Nesting of a returned table converted to a reply.
 constexpr int kMaxReplyDepth = 200;
 
@@ -568,6 +571,11 @@ void RunScriptCommand(Scripting::Run& run, ClientState& client) {
     return;
   }
   if (spec->flags & kCmdWrite) {
+    if (ctx.txn.pending_bytes() > kMaxScriptWriteBytes) {
+      run.error = "ERR the script's writes exceed " + std::to_string(kMaxScriptWriteBytes >> 20) +
+                  " MiB (lsmkv-server applies a script's writes in one atomic batch)";
+      return;
+    }
     if (run.read_only) {
       run.error = "ERR Write commands are not allowed from read-only scripts.";
       return;
