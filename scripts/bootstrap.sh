@@ -16,6 +16,8 @@ packages=(
   libasio-dev                        # lsmkv-server's event loop (standalone Asio)
   prometheus-cpp-dev                 # lsmkv-server's --metrics-port
   nlohmann-json3-dev                 # `lsmkv load` of JSON lines
+  liblua5.1-0-dev lua-cjson-dev lua-bitop-dev  # lsmkv-server's EVAL (Lua 5.1, as Redis), cjson and bit
+  libssl-dev                         # lsmkv-server: SHA1 of scripts (libcrypto)
   redis-tools redis-server           # server tests (redis-cli) and the redis-benchmark comparison
   tcl                                # tclsh for Redis's own test suite (make redis-suite)
   python3-dev python3-pybind11       # the Python module (bindings/python), for /usr/bin/python3

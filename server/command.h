@@ -36,6 +36,8 @@ enum CommandFlag : uint32_t {
   kCmdNoMulti = 1 << 8,      // refused inside MULTI (SHUTDOWN is run at once in Redis)
   kCmdSlow = 1 << 9,         // O(N) in the keyspace: runs on the slow-command threads,
                              // off the event loop (connection.h)
+  kCmdScript = 1 << 10,      // runs a Lua script: takes the script gate exclusively and
+                             // every stripe itself (scripting.h); never batched
 };
 
 // Latency buckets (upper bounds, microseconds) of CommandStats; the last
@@ -135,6 +137,7 @@ void RegisterExpireCommands(CommandList* list);
 void RegisterServerCommands(CommandList* list);
 void RegisterTransactionCommands(CommandList* list);
 void RegisterPubSubCommands(CommandList* list);
+void RegisterScriptingCommands(CommandList* list);
 
 }  // namespace lsmkv::server
 

@@ -72,6 +72,7 @@ CommandTable::CommandTable() {
   RegisterServerCommands(&specs_);
   RegisterTransactionCommands(&specs_);
   RegisterPubSubCommands(&specs_);
+  RegisterScriptingCommands(&specs_);
   for (const auto& spec : specs_) by_name_[spec->name] = spec.get();
 }
 

@@ -21,6 +21,7 @@
 #include "server/expiry_filter.h"
 #include "server/keyspace.h"
 #include "server/scan_cursors.h"
+#include "server/scripting.h"
 #include "server/test_client.h"
 
 namespace lsmkv::server {
@@ -52,6 +53,7 @@ class CommandsTest : public ::testing::Test {
     context_.expiry_filter = filter_.get();
     context_.stats = &stats_;
     context_.auth_guard = &auth_guard_;
+    context_.scripting = &scripting_;
     context_.request_shutdown = [this] { shutdown_requested_ = true; };
     context_.start_time_ms = clock_.NowMs();
     client_ = NewClient();
@@ -111,6 +113,7 @@ class CommandsTest : public ::testing::Test {
   ScanCursors cursors_;
   ServerStats stats_;
   AuthGuard auth_guard_;
+  Scripting scripting_;
   ServerContext context_;
   bool shutdown_requested_ = false;
   std::vector<std::unique_ptr<ClientState>> clients_owned_;

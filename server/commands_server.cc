@@ -16,6 +16,7 @@
 #include "server/dispatcher.h"
 #include "server/glob.h"
 #include "server/info.h"
+#include "server/scripting.h"
 #include "server/value_codec.h"
 
 namespace lsmkv::server {
@@ -310,10 +311,9 @@ void Time(CommandContext& ctx) {
   ctx.reply.Bulk(std::to_string(micros % 1000000));
 }
 
-// FUNCTION: lsmkv-server has no scripting engine, so no library is ever
-// loaded. FLUSH, LIST, STATS, KILL, DELETE, DUMP and RESTORE answer as Redis
-// 7.0 does with no library (Redis's replies and error texts); LOAD is
-// refused.
+// FUNCTION: LOAD, DELETE, FLUSH and KILL work on scripting.h's libraries;
+// LIST, STATS, DUMP and RESTORE answer as Redis 7.0 does with no library
+// (Redis's replies and error texts): they do not show loaded libraries.
 //
 // What Redis 7.0's FUNCTION DUMP returns with no library: an empty payload,
 // then the payload format version (RDB 10, 2 bytes little-endian) and the
@@ -333,7 +333,8 @@ void FunctionFlush(CommandContext& ctx) {
              !EqualsIgnoreCase(args[2], "async")) {
     ctx.reply.Error("ERR FUNCTION FLUSH only supports SYNC|ASYNC option");
   } else {
-    ctx.reply.Ok();  // there is nothing to flush
+    if (ctx.server.scripting != nullptr) ctx.server.scripting->FunctionFlush();
+    ctx.reply.Ok();
   }
 }
 
@@ -421,31 +422,42 @@ void FunctionCommand(CommandContext& ctx) {
     FunctionList(ctx);
   } else if (sub == "stats") {
     FunctionStats(ctx);
+  } else if (sub == "kill" && ctx.server.scripting != nullptr) {
+    ctx.server.scripting->FunctionKill(ctx);
   } else if (sub == "kill") {
     ctx.reply.Error("NOTBUSY No scripts in execution right now.");
+  } else if (sub == "delete" && ctx.server.scripting != nullptr) {
+    ctx.server.scripting->FunctionDelete(ctx, args[2]);
   } else if (sub == "delete") {
     ctx.reply.Error("ERR Library not found");
   } else if (sub == "dump") {
     ctx.reply.Bulk(kEmptyFunctionDump);
   } else if (sub == "restore") {
     FunctionRestore(ctx);
+  } else if (sub == "load" && ctx.server.scripting != nullptr) {
+    // FUNCTION LOAD [REPLACE] code (scripting.h).
+    if (args.size() == 3) {
+      ctx.server.scripting->FunctionLoad(ctx, args[2], /*replace=*/false);
+    } else if (args.size() == 4 && EqualsIgnoreCase(args[2], "replace")) {
+      ctx.server.scripting->FunctionLoad(ctx, args[3], /*replace=*/true);
+    } else {
+      ctx.reply.Error("ERR Unknown option given: " + args[2].substr(0, 128));
+    }
   } else if (sub == "load") {
-    ctx.reply.Error(
-        "ERR FUNCTION LOAD is not supported: lsmkv-server has no scripting engine, so no "
-        "function library can be loaded");
+    ctx.reply.Error("ERR scripting is not available in this server");
   } else if (sub == "help" && args.size() == 2) {
     static const char* const kLines[] = {
         "FUNCTION <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-        "lsmkv-server has no scripting engine: no function library is ever loaded.",
-        "LIST [LIBRARYNAME <pattern>] [WITHCODE]",
-        "    Return the loaded libraries (always none).",
-        "STATS",
-        "    Return the running function (always none) and the engines.",
-        "FLUSH [ASYNC|SYNC], KILL, DELETE <library>, DUMP",
-        "RESTORE <payload> [FLUSH|APPEND|REPLACE]",
-        "    Answer as a server with no library loaded.",
-        "LOAD [REPLACE] <code>",
-        "    Refused: there is no engine to run it.",
+        "LOAD [REPLACE] <library code>",
+        "    Load a library of functions (FCALL, FCALL_RO run them).",
+        "DELETE <library>",
+        "    Delete a library and its functions.",
+        "FLUSH [ASYNC|SYNC]",
+        "    Delete every library.",
+        "KILL",
+        "    Kill the running function if it has not written.",
+        "LIST [LIBRARYNAME <pattern>] [WITHCODE], STATS, DUMP, RESTORE <payload> [policy]",
+        "    Answer as a server with no library loaded (libraries are not listed or dumped).",
         "HELP",
         "    Print this help."};
     ctx.reply.Array(std::size(kLines));

@@ -193,6 +193,24 @@ std::vector<SettingInfo> BuildTable() {
        kLongMax,
        {},
        "most memory one MULTI's queued commands may take; more aborts the transaction"},
+      {Setting::kLuaTimeLimit,
+       "lua-time-limit",
+       K::kInt,
+       true,
+       "5000",
+       0,
+       kLongMax,
+       {},
+       "ms a script runs before other clients get -BUSY (alias of busy-reply-threshold)"},
+      {Setting::kBusyReplyThreshold,
+       "busy-reply-threshold",
+       K::kInt,
+       true,
+       "5000",
+       0,
+       kLongMax,
+       {},
+       "ms a script runs before other clients get -BUSY (alias of lua-time-limit)"},
       {Setting::kProtectedMode,
        "protected-mode",
        K::kBool,
@@ -475,6 +493,13 @@ std::string Config::Set(const SettingInfo& info, std::string_view text) {
       if (value < info.min || value > UpperBound(info))
         return RangeError(info.min, UpperBound(info));
       ints_[index].store(value, std::memory_order_relaxed);
+      // lua-time-limit and busy-reply-threshold are one setting.
+      if (info.id == Setting::kLuaTimeLimit) {
+        ints_[static_cast<int>(Setting::kBusyReplyThreshold)].store(value,
+                                                                    std::memory_order_relaxed);
+      } else if (info.id == Setting::kBusyReplyThreshold) {
+        ints_[static_cast<int>(Setting::kLuaTimeLimit)].store(value, std::memory_order_relaxed);
+      }
       return "";
     }
     case SettingKind::kBytes: {

@@ -41,6 +41,11 @@ enum class Setting : int {
   kClientRequestTimeout,
   kMultiMaxCommands,
   kMultiMaxBytes,
+  // Scripts (scripting.h): milliseconds after which a running script makes
+  // other clients' commands answer -BUSY; busy-reply-threshold is Redis
+  // 7.0's name for the same setting (setting one sets both).
+  kLuaTimeLimit,
+  kBusyReplyThreshold,
   kProtectedMode,
   kReadonlyPassword,
   kAuthMaxFailures,

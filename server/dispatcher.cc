@@ -8,6 +8,7 @@
 #include "server/notify.h"
 #include "server/pubsub.h"
 #include "server/resp_parser.h"
+#include "server/scripting.h"
 
 namespace lsmkv::server {
 
@@ -118,7 +119,8 @@ namespace {
 // Commands a pipeline batch can hold: not transactions, administration or
 // keyspace-wide commands (those must see, and be seen by, committed state).
 bool Batchable(const CommandSpec& spec) {
-  return (spec.flags & (kCmdTransaction | kCmdLockAll | kCmdKeyspace | kCmdAdmin)) == 0;
+  return (spec.flags & (kCmdTransaction | kCmdLockAll | kCmdKeyspace | kCmdAdmin | kCmdScript)) ==
+         0;
 }
 
 // A batch is cut at about this many bytes of pending writes.
@@ -230,6 +232,40 @@ void ExecuteCommandUnfiltered(ServerContext& server, ClientState& client, const 
     Reject(server, client, spec, reply, "ERR Command not allowed inside a transaction");
     return;
   }
+  // Scripts (scripting.h): while one is busy, only what Redis allows runs;
+  // while one runs, a command that would execute (not one MULTI queues)
+  // waits for it. The pass is released after the command's commit.
+  ScriptGatePass gate_pass;
+  Scripting* scripting = server.scripting;
+  if (scripting != nullptr && !AllowedWhileBusy(*spec, args)) {
+    const bool queues = client.in_multi && !(spec->flags & kCmdTransaction);
+    bool busy = scripting->busy();
+    if (!busy && !queues && !(spec->flags & kCmdScript)) {
+      if (scripting->TryEnter()) {
+        gate_pass.Hold(scripting);
+      } else {
+        // Never wait holding a batch's stripes: the script needs them.
+        if (batch != nullptr) batch->Finish(reply);
+        if (scripting->EnterOrBusy()) {
+          gate_pass.Hold(scripting);
+        } else {
+          busy = true;
+        }
+      }
+    }
+    if (busy) {
+      if (std::string_view(spec->name) == "exec") {
+        // Redis 7.0: a refused EXEC ends the transaction.
+        DiscardTransaction(server, client);
+        spec->stats.rejected_calls.fetch_add(1, std::memory_order_relaxed);
+        reply.Error("EXECABORT Transaction discarded because of: " +
+                    std::string(scripting->busy_error()));
+        return;
+      }
+      Reject(server, client, spec, reply, scripting->busy_error());
+      return;
+    }
+  }
   if (client.in_multi && !(spec->flags & kCmdTransaction)) {
     const uint64_t bytes = QueuedCommandMemory(args);
     const int64_t max_commands = server.config->Int(Setting::kMultiMaxCommands);
@@ -258,7 +294,7 @@ void ExecuteCommandUnfiltered(ServerContext& server, ClientState& client, const 
     return;
   }
   KeyLocks& locks = server.keyspace->locks();
-  const bool needs_locks = !(spec->flags & kCmdTransaction) &&
+  const bool needs_locks = !(spec->flags & (kCmdTransaction | kCmdScript)) &&
                            (keys.size() > 1 || (keys.size() == 1 && (spec->flags & kCmdWrite)));
 
   if (batch != nullptr && Batchable(*spec)) {
@@ -280,13 +316,17 @@ void ExecuteCommandUnfiltered(ServerContext& server, ClientState& client, const 
   KeyLocks::Guard guard;
   if (spec->flags & kCmdTransaction) {
     // MULTI/EXEC/DISCARD/WATCH/QUIT manage locks themselves.
+  } else if (spec->flags & kCmdScript) {
+    // Scripts take the gate and every stripe themselves (scripting.h).
   } else if (spec->flags & kCmdLockAll) {
     guard = locks.LockAll();
   } else if (needs_locks) {
     guard = keys.size() == 1 ? locks.LockOne(keys[0]) : locks.Lock(keys);
   }
   const int64_t start_us = NowMicros(server);
-  Txn txn(server.keyspace, Clock::MicrosToMillis(start_us));
+  // A script's later commands must read its earlier writes (the overlay).
+  Txn txn(server.keyspace, Clock::MicrosToMillis(start_us),
+          /*overlay=*/(spec->flags & kCmdScript) != 0);
   std::string* out = reply.buffer();
   const size_t mark = out->size();
   RunHandler(server, client, *spec, args, reply, txn, /*in_exec=*/false, start_us);

@@ -15,6 +15,7 @@
 #include "server/expiry_filter.h"
 #include "server/keyspace.h"
 #include "server/pubsub.h"
+#include "server/scripting.h"
 
 namespace lsmkv::server {
 
@@ -124,6 +125,12 @@ void MemorySection(ServerContext& server, std::string* out) {
   s.Field("maxmemory_human", "0B");
   s.Field("maxmemory_policy", "noeviction");
   s.Field("mem_allocator", "libc");
+  if (server.scripting != nullptr) {  // the Lua heap (scripting.h)
+    const uint64_t lua = server.scripting->info_lua_bytes();
+    s.Field("used_memory_lua", lua);
+    s.Field("used_memory_lua_human", HumanBytes(lua));
+    s.Field("number_of_cached_scripts", server.scripting->info_cached_scripts());
+  }
   s.Field("lsmkv_memtable_bytes", EngineProperty(db, "lsmkv.cur-size-active-mem-table"));
   s.Field("lsmkv_immutable_memtables", EngineProperty(db, "lsmkv.num-immutable-mem-table"));
   s.Field("lsmkv_block_cache_capacity", server.config->Int(Setting::kBlockCacheSize));

@@ -139,7 +139,11 @@ Status Server::Open() {
   context_.auth_guard = &auth_guard_;
   context_.expiry_filter = expiry_filter_.get();
   context_.stats = &stats_;
-  context_.request_shutdown = [this] { RequestShutdown(); };
+  context_.scripting = &scripting_;
+  context_.request_shutdown = [this] {
+    scripting_.KillForShutdown();  // a running script must not hold the shutdown up
+    RequestShutdown();
+  };
   context_.start_time_ms = clock_->NowMs();
   context_.executable = executable_;
   context_.io_threads = io_threads_;

@@ -1,11 +1,20 @@
 # lsmkv-server: the Redis-protocol server (server/) and its tests.
 # Included by the top-level CMakeLists.txt. Needs standalone Asio (Debian
-# libasio-dev) and prometheus-cpp (prometheus-cpp-dev), both installed by
-# scripts/bootstrap.sh.
+# libasio-dev), prometheus-cpp (prometheus-cpp-dev), Lua 5.1 with lua-cjson and
+# lua-bitop (liblua5.1-0-dev, lua-cjson-dev, lua-bitop-dev: EVAL) and OpenSSL's libcrypto (libssl-dev:
+# script SHA1s), all installed by scripts/bootstrap.sh.
 find_path(ASIO_INCLUDE_DIR NAMES asio.hpp)
 find_package(prometheus-cpp CONFIG QUIET)
-if(NOT ASIO_INCLUDE_DIR OR NOT prometheus-cpp_FOUND)
-  message(STATUS "lsmkv-server skipped: libasio-dev and prometheus-cpp-dev are needed (scripts/bootstrap.sh)")
+find_package(PkgConfig QUIET)
+if(PkgConfig_FOUND)
+  pkg_check_modules(LUA51 QUIET IMPORTED_TARGET lua5.1)
+  pkg_check_modules(LUA51_CJSON QUIET IMPORTED_TARGET lua5.1-cjson)
+  pkg_check_modules(LUA51_BITOP QUIET IMPORTED_TARGET lua5.1-bitop)
+endif()
+find_package(OpenSSL QUIET COMPONENTS Crypto)
+if(NOT ASIO_INCLUDE_DIR OR NOT prometheus-cpp_FOUND OR NOT LUA51_FOUND OR NOT LUA51_CJSON_FOUND
+   OR NOT LUA51_BITOP_FOUND OR NOT OpenSSL_FOUND)
+  message(STATUS "lsmkv-server skipped: libasio-dev, prometheus-cpp-dev, liblua5.1-0-dev, lua-cjson-dev, lua-bitop-dev and libssl-dev are needed (scripts/bootstrap.sh)")
   return()
 endif()
 
@@ -18,6 +27,7 @@ target_include_directories(lsmkv_server_lib PUBLIC ${PROJECT_SOURCE_DIR} ${PROJE
 target_include_directories(lsmkv_server_lib SYSTEM PUBLIC ${ASIO_INCLUDE_DIR})
 target_compile_definitions(lsmkv_server_lib PUBLIC ASIO_STANDALONE)
 target_link_libraries(lsmkv_server_lib PUBLIC lsmkv_static prometheus-cpp::pull Threads::Threads)
+target_link_libraries(lsmkv_server_lib PRIVATE PkgConfig::LUA51_CJSON PkgConfig::LUA51_BITOP PkgConfig::LUA51 OpenSSL::Crypto)
 if(LSMKV_SANITIZE STREQUAL "thread")
   # g++ 12 warns (-Wtsan) that Asio's std::atomic_thread_fence is invisible to
   # ThreadSanitizer; the warning is about Asio's headers, not our code.

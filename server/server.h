@@ -39,6 +39,7 @@
 #include "server/keyspace.h"
 #include "server/pubsub.h"
 #include "server/scan_cursors.h"
+#include "server/scripting.h"
 #include "server/server_context.h"
 #include "util/mutex.h"
 #include "util/thread_annotations.h"
@@ -112,6 +113,7 @@ class Server {
   PubSub pubsub_;
   AuthGuard auth_guard_;
   ServerStats stats_;
+  Scripting scripting_;
   ServerContext context_;
 
   asio::io_context io_;

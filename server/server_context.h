@@ -23,6 +23,7 @@ class ExpiryFilter;
 class Keyspace;
 class PubSub;
 class ScanCursors;
+class Scripting;
 
 struct ServerStats {
   std::atomic<uint64_t> connections_received{0};
@@ -56,6 +57,9 @@ struct ServerContext {
   const ExpiryFilter* expiry_filter = nullptr;
   AuthGuard* auth_guard = nullptr;  // nullptr: failed AUTHs are not limited per source
   ServerStats* stats = nullptr;
+  // EVAL/SCRIPT and the script gate (scripting.h); nullptr: scripts are
+  // refused and no command waits for one.
+  Scripting* scripting = nullptr;
   // Asks the server to stop accepting, finish in-flight commands, close the
   // database and exit 0. Safe to call from any thread, more than once.
   std::function<void()> request_shutdown;
