@@ -22,6 +22,7 @@
 #include "server/command_util.h"
 #include "server/config.h"
 #include "server/dispatcher.h"
+#include "server/notify.h"
 #include "server/stream.h"
 
 namespace lsmkv::server {
@@ -46,6 +47,7 @@ struct Stream {
   StreamMeta meta;
   std::string entries;  // the 'e' head of meta.version
   std::string groups;   // the 'g' head of meta.version
+  std::string key;      // the user key (keyspace notifications)
 };
 
 bool EngineError(CommandContext& ctx, const Status& s) {
@@ -55,6 +57,7 @@ bool EngineError(CommandContext& ctx, const Status& s) {
 }
 
 void SetPrefixes(CommandContext& ctx, std::string_view key, Stream* s) {
+  s->key = std::string(key);
   s->entries.clear();
   s->groups.clear();
   AppendElementPrefix(kStreamEntryPrefix, ctx.txn.db(), key, s->meta.version, &s->entries);
@@ -275,6 +278,9 @@ class ConsumerCache {
         c.consumer.seen_ms = ctx_.txn.now_ms();
         c.dirty = true;
         g_->consumers++;
+        // Redis announces every consumer created, also by XREADGROUP,
+        // XCLAIM and XAUTOCLAIM.
+        NotifyKeyspaceEvent(ctx_, kNotifyStream, "xgroup-createconsumer", s_.key);
       }
       cache_.push_back(std::move(c));
       it = cache_.end() - 1;
@@ -631,6 +637,8 @@ void XAdd(CommandContext& ctx) {
   int64_t removed = 0;
   if (!Trim(ctx, &s, a, &removed)) return;
   StoreStream(ctx, key, s);
+  NotifyKeyspaceEvent(ctx, kNotifyStream, "xadd", key);
+  if (removed > 0) NotifyKeyspaceEvent(ctx, kNotifyStream, "xtrim", key);
   ReplyId(ctx.reply, id);
 }
 
@@ -647,7 +655,10 @@ void XTrim(CommandContext& ctx) {
   if (!ParseAddTrimArgs(ctx, /*xadd=*/false, &a)) return;
   int64_t removed = 0;
   if (!Trim(ctx, &s, a, &removed)) return;
-  if (removed > 0) StoreStream(ctx, key, s);
+  if (removed > 0) {
+    StoreStream(ctx, key, s);
+    NotifyKeyspaceEvent(ctx, kNotifyStream, "xtrim", key);
+  }
   ctx.reply.Integer(removed);
 }
 
@@ -690,6 +701,7 @@ void XDel(CommandContext& ctx) {
       if (EngineError(ctx, EdgeEntry(ctx, s, false, &m.first_id, &found))) return;
     }
     StoreStream(ctx, key, s);
+    NotifyKeyspaceEvent(ctx, kNotifyStream, "xdel", key);
   }
   ctx.reply.Integer(deleted);
 }
@@ -1244,10 +1256,12 @@ void XGroup(CommandContext& ctx) {
       StoreGroup(ctx, s, group, g);
       s.meta.groups++;
       StoreStream(ctx, key, s);
+      NotifyKeyspaceEvent(ctx, kNotifyStream, "xgroup-create", key);
     } else {
       g.last_id = id;
       g.entries_read = entries_read;
       StoreGroup(ctx, s, group, g);
+      NotifyKeyspaceEvent(ctx, kNotifyStream, "xgroup-setid", key);
     }
     ctx.reply.Ok();
     return;
@@ -1260,6 +1274,7 @@ void XGroup(CommandContext& ctx) {
     if (!DeleteGroupRecords(ctx, s, group)) return;
     if (s.meta.groups > 0) s.meta.groups--;
     StoreStream(ctx, key, s);
+    NotifyKeyspaceEvent(ctx, kNotifyStream, "xgroup-destroy", key);
     ctx.reply.Integer(1);
     return;
   }
@@ -1303,6 +1318,7 @@ void XGroup(CommandContext& ctx) {
   ctx.txn.DeleteElement(GroupKey(s, ConsumerSuffix(group, consumer)));
   if (g.consumers > 0) g.consumers--;
   StoreGroup(ctx, s, group, g);
+  NotifyKeyspaceEvent(ctx, kNotifyStream, "xgroup-delconsumer", key);
   ctx.reply.Integer(pending);
 }
 
@@ -1783,6 +1799,7 @@ void XSetId(CommandContext& ctx) {
   if (entries_added != -1) m.entries_added = static_cast<uint64_t>(entries_added);
   if (!max_xdel.IsZero()) m.max_deleted = max_xdel;
   StoreStream(ctx, args[1], s);
+  NotifyKeyspaceEvent(ctx, kNotifyStream, "xsetid", args[1]);
   ctx.reply.Ok();
 }
 

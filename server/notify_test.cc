@@ -274,6 +274,45 @@ TEST_F(NotifyTest, SetZsetAndHashEvents) {
                          Both("hdel", "h"), Both("del", "h")}));
 }
 
+// Stream events as redis-server 7.0.15 publishes them (the pubsub unit's
+// "stream events test" and more): a consumer is announced whoever creates
+// it, XGROUP DELCONSUMER only of one that existed, XTRIM/XDEL only when
+// they removed something, XADD's trimming as xadd then xtrim.
+TEST_F(NotifyTest, StreamEvents) {
+  SetFlags("Kt");
+  Run({"XGROUP", "CREATE", "st", "g", "$", "MKSTREAM"});
+  Run({"XGROUP", "CREATECONSUMER", "st", "g", "Bob"});
+  Run({"XGROUP", "CREATECONSUMER", "st", "g", "Bob"});  // exists: nothing
+  Run({"XADD", "st", "1", "f", "A"});
+  Run({"XREADGROUP", "GROUP", "g", "Alice", "STREAMS", "st", ">"});
+  Run({"XCLAIM", "st", "g", "Mike", "0", "1-0", "FORCE"});
+  Run({"XGROUP", "DELCONSUMER", "st", "g", "Lee"});   // absent: nothing
+  Run({"XAUTOCLAIM", "st", "g", "Bob", "0", "1-0"});  // Bob exists: nothing
+  Run({"XGROUP", "DELCONSUMER", "st", "g", "Bob"});
+  auto ks = [](const char* event) { return Message{"__keyspace@0__:st", event}; };
+  EXPECT_EQ(Take(), (std::vector<Message>{ks("xgroup-create"), ks("xgroup-createconsumer"),
+                                          ks("xadd"), ks("xgroup-createconsumer"),
+                                          ks("xgroup-createconsumer"), ks("xgroup-delconsumer")}));
+  Run({"XADD", "st", "MAXLEN", "1", "2", "f", "v"});
+  Run({"XADD", "st", "3", "f", "v"});
+  Run({"XTRIM", "st", "MAXLEN", "1"});
+  Run({"XTRIM", "st", "MAXLEN", "1"});  // nothing trimmed: nothing
+  Run({"XDEL", "st", "3-0"});
+  Run({"XDEL", "st", "3-0"});  // gone: nothing
+  Run({"XSETID", "st", "10-0"});
+  Run({"XGROUP", "SETID", "st", "g", "0"});
+  Run({"XGROUP", "DESTROY", "st", "g"});
+  Run({"XGROUP", "DESTROY", "st", "g"});  // gone: nothing
+  Run({"XADD", "nope", "NOMKSTREAM", "*", "a", "b"});
+  EXPECT_EQ(Take(),
+            (std::vector<Message>{ks("xadd"), ks("xtrim"), ks("xadd"), ks("xtrim"), ks("xdel"),
+                                  ks("xsetid"), ks("xgroup-setid"), ks("xgroup-destroy")}));
+  SetFlags("Kg");  // t off: stream events are masked
+  Run({"XADD", "st", "4", "f", "v"});
+  Run({"DEL", "st"});
+  EXPECT_EQ(Take(), (std::vector<Message>{{"__keyspace@0__:st", "del"}}));
+}
+
 TEST_F(NotifyTest, GenericEventsAcrossDatabases) {
   SetFlags("KEg");
   Run({"SET", "foo", "bar"});
