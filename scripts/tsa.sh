@@ -53,6 +53,11 @@ fi
 flags=(-std=c++20 -fsyntax-only -Wthread-safety -Wthread-safety-beta -Werror)
 src_includes=(-I"$repo/include" -I"$repo/src")
 server_includes=(-I"$repo" -I"$repo/include" -I"$repo/src" -DASIO_STANDALONE)
+# server/scripting.cc includes Lua 5.1's headers (liblua5.1-0-dev).
+if lua_cflags=$(pkg-config --cflags lua5.1 2>/dev/null); then
+  read -r -a lua_flags <<<"$lua_cflags"
+  server_includes+=("${lua_flags[@]}")
+fi
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
