@@ -9,8 +9,9 @@
 #   rank 3  wal | memtable | table      (siblings: none includes another)
 #   rank 4  db
 #   rank 5  admin | txn | btree | bitcask   (the engines beside db and the layers on it)
-#   rank 6  tools/ | server/ | bench/ | bindings/ | replication/   (clients)
-#   rank 7  fuzz/ (fuzz targets over any layer, the server's parser included)
+#   rank 6  engines (the engine switch: DB::Open and DestroyDB by Options::engine)
+#   rank 7  tools/ | server/ | bench/ | bindings/ | replication/   (clients)
+#   rank 8  fuzz/ (fuzz targets over any layer, the server's parser included)
 #
 # Tests (*_test.cc, *testutil*) obey the same rule. Prints every violation as
 # file:line: and exits 1 if there is any; prints a one-line summary otherwise.
@@ -25,8 +26,9 @@ rank_of() {  # component name -> rank, or nothing if unknown
     wal|memtable|table) echo 3 ;;
     db) echo 4 ;;
     admin|txn|btree|bitcask) echo 5 ;;
-    tools|server|bench|bindings|replication) echo 6 ;;
-    fuzz) echo 7 ;;
+    engines) echo 6 ;;
+    tools|server|bench|bindings|replication) echo 7 ;;
+    fuzz) echo 8 ;;
   esac
 }
 

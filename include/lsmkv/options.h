@@ -64,6 +64,30 @@ inline const char* WalRecoveryModeName(WalRecoveryMode mode) {
   return "?";
 }
 
+// The storage engine behind the DB interface (docs/engines.md says when to
+// choose which). Recorded in the database directory at creation (the ENGINE
+// file, docs/format/engine.md); opening with another engine fails with
+// InvalidArgument naming both.
+enum class StorageEngine : unsigned char {
+  kLsm = 0,      // log-structured merge tree: src/db/
+  kBTree = 1,    // copy-on-write B+tree: src/btree/
+  kBitcask = 2,  // append-only log with an in-memory ordered keydir: src/bitcask/
+};
+
+// The engine's name as the ENGINE file, the CLI and the server spell it
+// ("lsm", "btree", "bitcask"), or "?" for a value outside the enum.
+inline const char* StorageEngineName(StorageEngine engine) {
+  switch (engine) {
+    case StorageEngine::kLsm:
+      return "lsm";
+    case StorageEngine::kBTree:
+      return "btree";
+    case StorageEngine::kBitcask:
+      return "bitcask";
+  }
+  return "?";
+}
+
 // Per-block compression of sorted tables.
 enum class CompressionType : unsigned char {
   kNone = 0,
@@ -73,6 +97,9 @@ enum class CompressionType : unsigned char {
 };
 
 struct Options {
+  // Which engine stores the data. Options below marked "LSM" are ignored by
+  // the other engines; the rest apply to all.
+  StorageEngine engine = StorageEngine::kLsm;
   // Where all I/O, threads and time come from. Default: Env::Default().
   Env* env = nullptr;
 

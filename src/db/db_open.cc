@@ -5,6 +5,8 @@
 
 #include "base/filename.h"
 #include "db/db_impl.h"
+#include "db/engine_file.h"
+#include "db/lsm_db.h"
 #include "db/write_batch_internal.h"
 #include "memtable/memtable.h"
 #include "table/filter_policy.h"
@@ -79,7 +81,7 @@ Status ValidateOptions(const Options& o) {
 
 }  // namespace
 
-Status DB::Open(const Options& options, const std::string& path, std::unique_ptr<DB>* out) {
+Status OpenLsmDB(const Options& options, const std::string& path, std::unique_ptr<DB>* out) {
   out->reset();
   Status s = ValidateOptions(options);
   if (!s.ok()) return s;
@@ -201,7 +203,11 @@ Status DBImpl::Recover(VersionEdit* edit, bool* created) {
     if (!options_.create_if_missing) {
       return Status::InvalidArgument(dbname_, "does not exist (create_if_missing is false)");
     }
-    Status s = VersionSet::CreateNewDatabase(env_, dbname_, icmp_);
+    // The ENGINE file first (db/engine_file.h): a directory holding any of
+    // this database's files always names its engine.
+    Status s = WriteEngineFile(env_, dbname_, StorageEngine::kLsm);
+    if (!s.ok()) return s;
+    s = VersionSet::CreateNewDatabase(env_, dbname_, icmp_);
     if (!s.ok()) return s;
     *created = true;
   } else if (options_.error_if_exists) {
@@ -430,7 +436,7 @@ Status DBImpl::ReplayLogs(const std::vector<uint64_t>& log_numbers, SequenceNumb
   return Status::OK();
 }
 
-Status DestroyDB(const std::string& path, const Options& options) {
+Status DestroyLsmDB(const std::string& path, const Options& options) {
   Env* env = options.env != nullptr ? options.env : Env::Default();
   std::vector<std::string> children;
   Status s = env->GetChildren(path, &children);

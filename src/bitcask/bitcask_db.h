@@ -1,0 +1,26 @@
+// The Bitcask engine's entry points, called by the engine switch
+// (src/engines/open.cc) for Options::engine == StorageEngine::kBitcask.
+#ifndef LSMKV_BITCASK_BITCASK_DB_H_
+#define LSMKV_BITCASK_BITCASK_DB_H_
+
+#include <memory>
+#include <string>
+
+#include "lsmkv/db.h"
+
+namespace lsmkv {
+
+// DB::Open for the Bitcask engine. The switch has checked that the ENGINE
+// file, if present, names this engine. Validates the options that apply,
+// honours create_if_missing / error_if_exists, takes the directory's LOCK,
+// and when creating writes the ENGINE file (db/engine_file.h) before any
+// file of its own.
+Status OpenBitcaskDB(const Options& options, const std::string& path, std::unique_ptr<DB>* out);
+// DestroyDB for the Bitcask engine: removes the files this engine creates
+// and the LOCK file; leaves the ENGINE file and the directory to the switch.
+// Fails if the database is open.
+Status DestroyBitcaskDB(const std::string& path, const Options& options);
+
+}  // namespace lsmkv
+
+#endif  // LSMKV_BITCASK_BITCASK_DB_H_
