@@ -895,6 +895,9 @@ std::string RepairReport::ToString() const {
 
 Status RepairDB(const std::string& dbname, const RepairOptions& options, RepairReport* report) {
   *report = RepairReport();
+  Status s = tools::RequireLsmDirectory(
+      options.db_options.env != nullptr ? options.db_options.env : Env::Default(), dbname);
+  if (!s.ok()) return s;
   Repairer repairer(dbname, options, report);
   return repairer.Run();
 }

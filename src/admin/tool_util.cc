@@ -3,6 +3,8 @@
 #include <cstdio>
 #include <memory>
 
+#include "db/engine_file.h"
+
 namespace lsmkv::tools {
 
 namespace {
@@ -34,6 +36,19 @@ std::string HexString(std::string_view bytes) {
     out.push_back(kHexDigits[c & 15]);
   }
   return out;
+}
+
+Status RequireLsmDirectory(Env* env, const std::string& dbname) {
+  StorageEngine engine = StorageEngine::kLsm;
+  bool present = false;
+  Status s = ReadEngineFile(env, dbname, &engine, &present);
+  if (!s.ok()) return s;
+  if (present && engine != StorageEngine::kLsm) {
+    return Status::InvalidArgument(dbname, std::string("holds a database of engine ") +
+                                               StorageEngineName(engine) +
+                                               "; verify and repair read LSM databases only");
+  }
+  return Status::OK();
 }
 
 Status ListDbFiles(Env* env, const std::string& dbname, DbFiles* files) {

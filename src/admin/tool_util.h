@@ -40,6 +40,12 @@ struct DbFiles {
 // Lists dbname. The Env's error if the directory cannot be listed.
 Status ListDbFiles(Env* env, const std::string& dbname, DbFiles* files);
 
+// OK unless dbname's ENGINE file names another engine than the LSM (verify
+// and repair read LSM files only): then InvalidArgument naming the engine;
+// the ENGINE file's own error if it is damaged. A directory without one is
+// taken for an LSM database (or none).
+Status RequireLsmDirectory(Env* env, const std::string& dbname);
+
 // The size of fname, or 0 if it cannot be read.
 uint64_t FileSizeOrZero(Env* env, const std::string& fname);
 

@@ -352,6 +352,9 @@ std::string VerifyReport::ToString() const {
 
 Status VerifyDB(const std::string& dbname, const VerifyOptions& options, VerifyReport* report) {
   *report = VerifyReport();
+  Status s =
+      tools::RequireLsmDirectory(options.env != nullptr ? options.env : Env::Default(), dbname);
+  if (!s.ok()) return s;
   Verifier verifier(dbname, options, report);
   return verifier.Run();
 }

@@ -17,6 +17,7 @@
 
 #include "base/filename.h"
 #include "db/db_impl.h"
+#include "db/engine_file.h"
 #include "env/env_util.h"
 #include "lsmkv/tools.h"
 #include "wal/log_writer.h"
@@ -133,6 +134,9 @@ Status DBImpl::Checkpoint(const std::string& dir) {
     return error;
   };
 
+  // The ENGINE file first, as when a database is created.
+  s = WriteEngineFile(env_, dir, StorageEngine::kLsm);
+  if (s.ok()) created.push_back(EngineFileName(dir));
   uint64_t linked = 0, copied = 0;
   for (int level = 0; level < kNumLevels && s.ok(); level++) {
     for (const FileRef& f : state.version->files(level)) {
