@@ -514,6 +514,84 @@ TEST_P(EngineTest, SnapshotIsStableUnderConcurrentWrites) {
   db_->ReleaseSnapshot(snap);
 }
 
+// ---------------------------------------------------------------- transactions
+
+// Every engine runs transactions (the LSM its own, the others the generic
+// ones of txn/generic_transaction.h): first committer wins, write skew is
+// refused at kSerializable, and concurrent transfers keep their total.
+TEST_P(EngineTest, TransactionsOnEveryEngine) {
+  Options o = Opts();
+  o.wal_recovery_mode = WalRecoveryMode::kPointInTime;  // the LSM's transactions need it
+  ASSERT_TRUE(Open(o).ok());
+  ASSERT_TRUE(db_->Put(WriteOptions(), "x", "0").ok());
+  TransactionOptions si, ser;
+  ser.isolation = IsolationLevel::kSerializable;
+  {
+    auto t1 = db_->BeginTransaction(WriteOptions(), si);
+    auto t2 = db_->BeginTransaction(WriteOptions(), si);
+    ASSERT_TRUE(t1->Put("x", "1").ok());
+    ASSERT_TRUE(t2->Put("x", "2").ok());
+    ASSERT_TRUE(t1->Commit().ok());
+    Status s = t2->Commit();
+    EXPECT_TRUE(s.IsBusy()) << s.ToString();
+  }
+  {
+    auto t1 = db_->BeginTransaction(WriteOptions(), ser);
+    auto t2 = db_->BeginTransaction(WriteOptions(), ser);
+    std::string v;
+    EXPECT_TRUE(t1->Get(ReadOptions(), "b", &v).IsNotFound());
+    EXPECT_TRUE(t2->Get(ReadOptions(), "a", &v).IsNotFound());
+    ASSERT_TRUE(t1->Put("a", "1").ok());
+    ASSERT_TRUE(t2->Put("b", "1").ok());
+    ASSERT_TRUE(t1->Commit().ok());
+    Status s = t2->Commit();
+    EXPECT_TRUE(s.IsBusy()) << "write skew at kSerializable: " << s.ToString();
+  }
+  constexpr int kAccounts = 6, kThreads = 3, kTransfers = 150;
+  for (int i = 0; i < kAccounts; i++) {
+    ASSERT_TRUE(db_->Put(WriteOptions(), "acct" + std::to_string(i), "100").ok());
+  }
+  std::atomic<int> errors{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; t++) {
+    threads.emplace_back([&, t] {
+      Random rnd(t + 7);
+      for (int n = 0; n < kTransfers; n++) {
+        const std::string from = "acct" + std::to_string(rnd.Uniform(kAccounts));
+        const std::string to = "acct" + std::to_string(rnd.Uniform(kAccounts));
+        if (from == to) continue;
+        for (;;) {
+          auto txn = db_->BeginTransaction(WriteOptions(), ser);
+          std::string a, b;
+          if (!txn->Get(ReadOptions(), from, &a).ok() || !txn->Get(ReadOptions(), to, &b).ok()) {
+            errors++;
+            break;
+          }
+          std::this_thread::yield();
+          txn->Put(from, std::to_string(std::stoi(a) - 1)).PermitUncheckedError();
+          txn->Put(to, std::to_string(std::stoi(b) + 1)).PermitUncheckedError();
+          Status s = txn->Commit();
+          if (s.ok()) break;
+          if (!s.IsBusy()) {
+            errors++;
+            break;
+          }
+        }
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(errors.load(), 0);
+  Reopen();
+  int total = 0;
+  for (int i = 0; i < kAccounts; i++) {
+    std::string v;
+    ASSERT_TRUE(db_->Get(ReadOptions(), "acct" + std::to_string(i), &v).ok());
+    total += std::stoi(v);
+  }
+  EXPECT_EQ(total, kAccounts * 100);
+}
+
 // ---------------------------------------------------------------- power loss
 
 TEST_P(EngineTest, PowerLossKeepsAPrefixWithEverySyncedWrite) {

@@ -8,6 +8,7 @@
 #include "btree/btree_db.h"
 #include "db/engine_file.h"
 #include "db/lsm_db.h"
+#include "engines/transactional_db.h"
 #include "lsmkv/db.h"
 
 namespace lsmkv {
@@ -32,9 +33,15 @@ Status OpenEngine(const Options& options, const std::string& path, std::unique_p
     case StorageEngine::kLsm:
       return OpenLsmDB(options, path, out);
     case StorageEngine::kBTree:
-      return OpenBTreeDB(options, path, out);
-    case StorageEngine::kBitcask:
-      return OpenBitcaskDB(options, path, out);
+    case StorageEngine::kBitcask: {
+      // Engines without a transaction layer of their own get the generic
+      // one (engines/transactional_db.h).
+      std::unique_ptr<DB> db;
+      Status s = options.engine == StorageEngine::kBTree ? OpenBTreeDB(options, path, &db)
+                                                         : OpenBitcaskDB(options, path, &db);
+      if (s.ok()) *out = NewTransactionalDB(std::move(db), options);
+      return s;
+    }
   }
   return Status::InvalidArgument("Options::engine", "not a StorageEngine value");
 }
