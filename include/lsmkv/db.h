@@ -41,6 +41,9 @@ struct Range {
 
 class DB {
  public:
+  // Opens the database at path with the engine of options.engine (the LSM
+  // by default; docs/engines.md). A directory made by another engine is
+  // refused with InvalidArgument naming both (its ENGINE file says which).
   // Opens the database at path. On success *out holds it; on failure *out is
   // reset and the Status says why (e.g. IOError "lock ... held by another
   // opener" when the directory is already open in this or another process).
@@ -94,7 +97,9 @@ class DB {
   // now; Commit writes with options. Never nullptr: when no transaction can
   // start (the DB is closed, or was opened with
   // WalRecoveryMode::kSkipAnyCorrupted) every call of the returned
-  // transaction fails with the reason (InvalidArgument).
+  // transaction fails with the reason (InvalidArgument). The B+tree and
+  // Bitcask engines run the same interface with validation by value at
+  // commit (docs/transactions.md, "On the B+tree and Bitcask engines").
   virtual std::unique_ptr<Transaction> BeginTransaction(const WriteOptions& options,
                                                         const TransactionOptions& txn_options) = 0;
 
