@@ -23,6 +23,7 @@ struct CheckpointArgs {
 };
 
 int RunVerify(const Global& g, const VerifyArgs& a) {
+  if (int code = RequireLsm(g, "verify", g.db); code != kExitOk) return code;
   VerifyOptions options;
   options.check_logs = !a.no_logs;
   ProgressBar bar("verify", ProgressWanted(g));
@@ -40,6 +41,7 @@ int RunVerify(const Global& g, const VerifyArgs& a) {
 }
 
 int RunRepair(const Global& g) {
+  if (int code = RequireLsm(g, "repair", g.db); code != kExitOk) return code;
   RepairOptions options;
   ProgressBar bar("repair", ProgressWanted(g));
   options.progress = [&bar](uint64_t done, uint64_t total) { bar.Update(done, total); };
@@ -68,6 +70,11 @@ int RunDump(const Global& g, const DumpArgs& a) {
   } else if (a.type != "auto") {
     return UsageError("dump: --type must be auto, log, manifest or table");
   }
+  // The file's directory names its engine; other engines' files are not
+  // logs, MANIFESTs or tables.
+  const size_t slash = a.file.find_last_of('/');
+  const std::string dir = slash == std::string::npos ? "." : a.file.substr(0, slash + 1);
+  if (int code = RequireLsm(g, "dump", dir); code != kExitOk) return code;
   Status s = DumpFile(a.file, options, &std::cout);
   std::cout.flush();
   if (s.ok()) return kExitOk;
@@ -85,6 +92,11 @@ int RunCheckpoint(const Global& g, const CheckpointArgs& a) {
   if (!s.ok()) return Fail("cannot open " + g.db, s, g);
   const auto start = std::chrono::steady_clock::now();
   s = CreateCheckpoint(db.get(), a.dir);
+  if (s.IsNotSupported() && g.engine != StorageEngine::kLsm) {
+    std::cerr << "lsmkv: checkpoint: the " << g.engine_name
+              << " engine does not support checkpoints (lsm does)\n";
+    return kExitDbError;
+  }
   if (!s.ok()) return Fail("checkpoint to " + a.dir, s, g);
   s = db->Close();
   if (!s.ok()) return Fail("close", s, g);
