@@ -8,6 +8,8 @@ CMAKE_FLAGS ?=
 PREFIX ?= /usr/local
 DATA_DIR ?= ./data
 CRASHTEST_SECONDS ?= 1800
+# The storage engine of make crashtest's kill loop: lsm, btree or bitcask.
+CRASHTEST_ENGINE ?= lsm
 KILLPOINT_ROUNDS ?= 3
 TXN_CRASH_CYCLES ?= 2000
 SOAK_SECONDS ?= 1800
@@ -111,10 +113,11 @@ plyvel-suite: build
 
 # Kill -9 loop over lsmkv_stress with full verification after every kill,
 # for CRASHTEST_SECONDS, after KILLPOINT_ROUNDS rounds over every kill point
-# (each before and after its step; see docs/RELIABILITY.md).
+# (each before and after its step; see docs/RELIABILITY.md). The loop runs on
+# CRASHTEST_ENGINE (the kill points are the LSM's).
 crashtest: build
 	@bash scripts/crashtest.sh --kill-points --rounds $(KILLPOINT_ROUNDS) --build-dir $(BUILD_DIR)
-	@bash scripts/crashtest.sh --seconds $(CRASHTEST_SECONDS) --build-dir $(BUILD_DIR)
+	@bash scripts/crashtest.sh --seconds $(CRASHTEST_SECONDS) --engine $(CRASHTEST_ENGINE) --build-dir $(BUILD_DIR)
 	@LSMKV_TXN_CRASH_CYCLES=$(TXN_CRASH_CYCLES) $(BUILD_DIR)/transaction_crash_test
 
 # Memory soak: the stress workload for SOAK_SECONDS with its RSS sampled;
