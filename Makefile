@@ -8,6 +8,8 @@ CMAKE_FLAGS ?=
 PREFIX ?= /usr/local
 DATA_DIR ?= ./data
 CRASHTEST_SECONDS ?= 1800
+# Entries of make bench's three-engine comparison with LMDB (scripts/engines_bench.sh).
+ENGINES_BENCH_NUM ?= 1000000
 # The storage engine of make crashtest's kill loop: lsm, btree or bitcask.
 CRASHTEST_ENGINE ?= lsm
 KILLPOINT_ROUNDS ?= 3
@@ -91,13 +93,16 @@ install: build
 
 # lsmkv vs RocksDB vs LevelDB, every workload, default settings (bounded at
 # 25 minutes by `timeout`); writes docs/BENCHMARKS-peers.md. The write-path
-# driver alone: $(BUILD_DIR)/lsmkv_bench (see docs/BENCHMARKS.md).
+# driver alone: $(BUILD_DIR)/lsmkv_bench (see docs/BENCHMARKS.md). Then
+# lsmkv's lsm, btree and bitcask engines against LMDB, ENGINES_BENCH_NUM
+# entries, 3 rounds (bounded at 30 minutes): docs/BENCHMARKS-engines.md.
 bench: build
 	@bash scripts/build_release_peers.sh --cache $(PEER_CACHE) && \
 	  cmake -S . -B $(BUILD_DIR) -DLSMKV_RELEASE_PEERS_DIR=$(PEER_CACHE) >/dev/null || \
 	  { echo "bench: WARNING: no release peers; comparing with Debian's builds (assertions on)"; \
 	    cmake -S . -B $(BUILD_DIR) -DLSMKV_RELEASE_PEERS_DIR= >/dev/null; }
 	@cmake --build $(BUILD_DIR) -j $(JOBS) --target lsmkv_peer_bench lsmkv_txn_bench
+	@bash scripts/engines_bench.sh --build-dir $(BUILD_DIR) --num $(ENGINES_BENCH_NUM) --time-limit 30m
 	@timeout 25m $(BUILD_DIR)/lsmkv_peer_bench --report=docs/BENCHMARKS-peers.md
 	@timeout 10m $(BUILD_DIR)/lsmkv_txn_bench --report=docs/BENCHMARKS-txn.md
 	@timeout 10m /usr/bin/python3 bindings/python/bench.py --module-dir $(BUILD_DIR)/python
