@@ -45,6 +45,11 @@ add_test(NAME crashtest_smoke
          COMMAND bash ${PROJECT_SOURCE_DIR}/scripts/crashtest.sh --cycles 20 --max-sleep 1 --seconds 240
                  --build-dir $<TARGET_FILE_DIR:lsmkv_stress>)
 set_tests_properties(crashtest_smoke PROPERTIES TIMEOUT 300)
+# lsmkv_stress --engine and crashtest.sh --engine: the flags, their errors, the ENGINE file.
+add_test(NAME stress_engine_test
+         COMMAND bash ${PROJECT_SOURCE_DIR}/tests/stress_engine_test.sh
+                 $<TARGET_FILE_DIR:lsmkv_stress> ${PROJECT_SOURCE_DIR})
+set_tests_properties(stress_engine_test PROPERTIES TIMEOUT 120)
 # The same loop on the B+tree and Bitcask engines (lsmkv_stress --engine), shorter. Skipped
 # (exit 77) only while DB::Open answers NotSupported for the engine (not in this build yet).
 foreach(engine btree bitcask)
