@@ -114,19 +114,22 @@ void AddToolCommands(CLI::App* app, const Global* g, std::vector<Command>* comma
   CLI::App* verify = app->add_subcommand(
       "verify",
       "check every file without modifying anything: block checksums, table invariants, MANIFEST "
-      "against the files present, WAL records (exit 4 on damage)");
+      "against the files present, WAL records (exit 4 on damage; lsm engine only)");
   verify->add_flag("--no-logs", verify_args->no_logs, "skip reading the write-ahead logs");
   commands->push_back({verify, [g, verify_args] { return RunVerify(*g, *verify_args); }});
 
   CLI::App* repair = app->add_subcommand(
       "repair",
       "rebuild the MANIFEST from the readable tables and logs, report exactly what was lost "
-      "(exit 4 if anything was); the previous files are moved to DIR/lost, never deleted");
+      "(exit 4 if anything was); the previous files are moved to DIR/lost, never deleted (lsm "
+      "engine only)");
   commands->push_back({repair, [g] { return RunRepair(*g); }});
 
   auto dump_args = std::make_shared<DumpArgs>();
   CLI::App* dump = app->add_subcommand(
-      "dump", "print the contents of a WAL (NNN.log), MANIFEST, table (NNN.sst) or CURRENT file");
+      "dump",
+      "print the contents of a WAL (NNN.log), MANIFEST, table (NNN.sst) or CURRENT file (lsm "
+      "engine only)");
   dump->add_option("file", dump_args->file, "the file (no --db needed)")->required();
   dump->add_option("--type", dump_args->type, "auto (from the name), log, manifest or table")
       ->capture_default_str();
