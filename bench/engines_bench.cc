@@ -33,8 +33,8 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cinttypes>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -62,19 +62,37 @@ constexpr size_t kValueSize = 100;
 const char* const kWorkloads[] = {"fillrandom", "overwrite",  "readrandom",
                                   "readseq",    "seekrandom", "deleterandom"};
 
-std::string Key(uint64_t i) {
-  char buf[kKeySize + 1];
-  std::snprintf(buf, sizeof(buf), "%016" PRIu64, i);
-  return std::string(buf, kKeySize);
-}
+// Key i: 16 decimal digits, zero-padded. Formatted into a buffer the caller
+// keeps, so that the timed loops allocate nothing per operation.
+class KeyBuf {
+ public:
+  std::string_view Set(uint64_t i) {
+    for (size_t p = kKeySize; p-- > 0; i /= 10) buf_[p] = static_cast<char>('0' + i % 10);
+    return std::string_view(buf_, kKeySize);
+  }
 
-// The value of key i written by pass (0: fillrandom, 1: overwrite).
-std::string Value(uint64_t i, int pass) {
-  std::string v(kValueSize, 'a' + static_cast<char>((i + pass) % 26));
-  std::snprintf(v.data(), v.size(), "%d:%" PRIu64 ":", pass, i);
-  v[v.find('\0')] = '-';
-  return v;
-}
+ private:
+  char buf_[kKeySize];
+};
+
+// The value of key i written by pass (0: fillrandom, 1: overwrite): the pass,
+// the key, and a filler letter depending on both, 100 bytes.
+class ValueBuf {
+ public:
+  std::string_view Set(uint64_t i, int pass) {
+    std::memset(buf_, 'a' + static_cast<int>((i + static_cast<uint64_t>(pass)) % 26), kValueSize);
+    buf_[0] = static_cast<char>('0' + pass);
+    buf_[1] = ':';
+    const std::string_view key = key_.Set(i);
+    std::memcpy(buf_ + 2, key.data(), key.size());
+    buf_[2 + kKeySize] = ':';
+    return std::string_view(buf_, kValueSize);
+  }
+
+ private:
+  KeyBuf key_;
+  char buf_[kValueSize];
+};
 
 double Now() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
@@ -332,8 +350,9 @@ class Runner {
     order = Permutation();
     if (e.empty()) {
       e = Timed(r, "deleterandom", [&] {
+        KeyBuf key;
         for (uint64_t i : order) {
-          if (std::string d = b->Delete(Key(i)); !d.empty()) return "delete: " + d;
+          if (std::string d = b->Delete(key.Set(i)); !d.empty()) return "delete: " + d;
         }
         return std::string();
       });
@@ -361,17 +380,23 @@ class Runner {
   }
 
   std::string PutAll(Bench* b, const std::vector<uint64_t>& order, int pass) {
+    KeyBuf key;
+    ValueBuf value;
     for (uint64_t i : order) {
-      if (std::string e = b->Put(Key(i), Value(i, pass)); !e.empty()) return e;
+      if (std::string e = b->Put(key.Set(i), value.Set(i, pass)); !e.empty()) return e;
     }
     return "";
   }
   std::string GetAll(Bench* b, const std::vector<uint64_t>& order) {
+    KeyBuf key;
+    ValueBuf expected;
     std::string value;
     for (uint64_t i : order) {
       bool found = false;
-      if (std::string e = b->Get(Key(i), &value, &found); !e.empty()) return e;
-      if (!found || value != Value(i, 1)) return "wrong value for key " + Key(i);
+      if (std::string e = b->Get(key.Set(i), &value, &found); !e.empty()) return e;
+      if (!found || value != expected.Set(i, 1)) {
+        return "wrong value for key " + std::string(key.Set(i));
+      }
     }
     return "";
   }
@@ -381,11 +406,12 @@ class Runner {
     return n == num_ ? "" : "scan saw " + std::to_string(n) + " entries";
   }
   std::string SeekAll(Bench* b, const std::vector<uint64_t>& order) {
+    KeyBuf key;
     std::string at;
     for (uint64_t i : order) {
       bool found = false;
-      if (std::string e = b->Seek(Key(i), &found, &at); !e.empty()) return e;
-      if (!found || at != Key(i)) return "seek to " + Key(i) + " missed it";
+      if (std::string e = b->Seek(key.Set(i), &found, &at); !e.empty()) return e;
+      if (!found || at != key.Set(i)) return "seek to " + std::string(key.Set(i)) + " missed it";
     }
     return "";
   }
