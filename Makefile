@@ -8,6 +8,10 @@ CMAKE_FLAGS ?=
 PREFIX ?= /usr/local
 DATA_DIR ?= ./data
 CRASHTEST_SECONDS ?= 1800
+# Entries of make bench's three-engine comparison with LMDB (scripts/engines_bench.sh).
+ENGINES_BENCH_NUM ?= 1000000
+# The storage engine of make crashtest's kill loop: lsm, btree or bitcask.
+CRASHTEST_ENGINE ?= lsm
 KILLPOINT_ROUNDS ?= 3
 TXN_CRASH_CYCLES ?= 2000
 SOAK_SECONDS ?= 1800
@@ -89,13 +93,16 @@ install: build
 
 # lsmkv vs RocksDB vs LevelDB, every workload, default settings (bounded at
 # 25 minutes by `timeout`); writes docs/BENCHMARKS-peers.md. The write-path
-# driver alone: $(BUILD_DIR)/lsmkv_bench (see docs/BENCHMARKS.md).
+# driver alone: $(BUILD_DIR)/lsmkv_bench (see docs/BENCHMARKS.md). Then
+# lsmkv's lsm, btree and bitcask engines against LMDB, ENGINES_BENCH_NUM
+# entries, 3 rounds (bounded at 30 minutes): docs/BENCHMARKS-engines.md.
 bench: build
 	@bash scripts/build_release_peers.sh --cache $(PEER_CACHE) && \
 	  cmake -S . -B $(BUILD_DIR) -DLSMKV_RELEASE_PEERS_DIR=$(PEER_CACHE) >/dev/null || \
 	  { echo "bench: WARNING: no release peers; comparing with Debian's builds (assertions on)"; \
 	    cmake -S . -B $(BUILD_DIR) -DLSMKV_RELEASE_PEERS_DIR= >/dev/null; }
 	@cmake --build $(BUILD_DIR) -j $(JOBS) --target lsmkv_peer_bench lsmkv_txn_bench
+	@bash scripts/engines_bench.sh --build-dir $(BUILD_DIR) --num $(ENGINES_BENCH_NUM) --time-limit 30m
 	@timeout 25m $(BUILD_DIR)/lsmkv_peer_bench --report=docs/BENCHMARKS-peers.md
 	@timeout 10m $(BUILD_DIR)/lsmkv_txn_bench --report=docs/BENCHMARKS-txn.md
 	@timeout 10m /usr/bin/python3 bindings/python/bench.py --module-dir $(BUILD_DIR)/python
@@ -111,10 +118,11 @@ plyvel-suite: build
 
 # Kill -9 loop over lsmkv_stress with full verification after every kill,
 # for CRASHTEST_SECONDS, after KILLPOINT_ROUNDS rounds over every kill point
-# (each before and after its step; see docs/RELIABILITY.md).
+# (each before and after its step; see docs/RELIABILITY.md). The loop runs on
+# CRASHTEST_ENGINE (the kill points are the LSM's).
 crashtest: build
 	@bash scripts/crashtest.sh --kill-points --rounds $(KILLPOINT_ROUNDS) --build-dir $(BUILD_DIR)
-	@bash scripts/crashtest.sh --seconds $(CRASHTEST_SECONDS) --build-dir $(BUILD_DIR)
+	@bash scripts/crashtest.sh --seconds $(CRASHTEST_SECONDS) --engine $(CRASHTEST_ENGINE) --build-dir $(BUILD_DIR)
 	@LSMKV_TXN_CRASH_CYCLES=$(TXN_CRASH_CYCLES) $(BUILD_DIR)/transaction_crash_test
 
 # Memory soak: the stress workload for SOAK_SECONDS with its RSS sampled;

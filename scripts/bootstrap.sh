@@ -24,6 +24,7 @@ packages=(
   python3-setuptools python3-pip     # `python3 -m pip install --no-build-isolation .`
   python3-pytest                     # the Python module's tests
   python3-plyvel python3-lmdb        # peers of the Python module's tests and benchmark
+  liblmdb-dev                        # LMDB, the peer of the three-engine benchmark (bench/engines_bench.cc)
 )
 if [[ "${1:-}" == "--bench" ]]; then
   :  # nothing extra any more: the peers are in the default list

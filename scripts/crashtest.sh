@@ -3,7 +3,7 @@
 #
 #   scripts/crashtest.sh [--seconds S] [--cycles N] [--build-dir DIR]
 #                        [--max-sleep SECS] [--keys K] [--threads T] [--seed N]
-#                        [--no-kill-odds]
+#                        [--no-kill-odds] [--engine E [--skip-unsupported]]
 #   scripts/crashtest.sh --kill-points [--rounds R] [--build-dir DIR]
 #                        [--keys K] [--threads T] [--seed N]
 #
@@ -25,6 +25,13 @@
 # first hit. After each kill the database is reopened and verified. Fails if
 # a point is never reached.
 #
+# --engine lsm|btree|bitcask (default lsm) runs the loop on that storage
+# engine (lsmkv_stress --engine; kill points are the LSM's files, so
+# --kill-points is lsm only). Before the loop a verify-only run opens the empty
+# database; if DB::Open answers NotSupported (lsmkv_stress exit 4: the engine
+# is not in this build), --skip-unsupported prints SKIPPED and exits 77 (ctest's
+# SKIP_RETURN_CODE), otherwise it fails.
+#
 # Exit 0 if every verification passed; otherwise 1, with the seed, the command
 # that reproduces the failing step, and the kept work directory.
 set -uo pipefail
@@ -42,7 +49,10 @@ rounds=1
 max_tables=3000
 max_db_kib=$((2 * 1024 * 1024))
 
-usage() { sed -n '2,29p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+engine=lsm
+skip_unsupported=0
+
+usage() { sed -n '2,36p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
 while [[ $# -gt 0 ]]; do
   case $1 in
     --seconds) seconds=$2; shift 2 ;;
@@ -55,6 +65,8 @@ while [[ $# -gt 0 ]]; do
     --no-kill-odds) kill_odds=0; shift ;;
     --kill-points) kill_points=1; shift ;;
     --rounds) rounds=$2; shift 2 ;;
+    --engine) engine=$2; shift 2 ;;
+    --skip-unsupported) skip_unsupported=1; shift ;;
     -h|--help) usage ;;
     *) echo "crashtest: unknown argument $1" >&2; usage ;;
   esac
@@ -63,11 +75,21 @@ if [[ $kill_points -eq 0 && $seconds -eq 0 && $cycles -eq 0 ]]; then
   echo "crashtest: give --seconds or --cycles" >&2
   exit 2
 fi
-stress=$build_dir/lsmkv_stress
-if [[ ! -x $stress ]]; then
-  echo "crashtest: $stress not found (build the lsmkv_stress target first)" >&2
+case $engine in
+  lsm | btree | bitcask) ;;
+  *) echo "crashtest: --engine must be lsm, btree or bitcask, not '$engine'" >&2; exit 2 ;;
+esac
+if [[ $kill_points -eq 1 && $engine != lsm ]]; then
+  echo "crashtest: --kill-points names the lsm engine's files; use the kill loop for --engine $engine" >&2
   exit 2
 fi
+stress_bin=$build_dir/lsmkv_stress
+if [[ ! -x $stress_bin ]]; then
+  echo "crashtest: $stress_bin not found (build the lsmkv_stress target first)" >&2
+  exit 2
+fi
+# Every lsmkv_stress command of the run, with the engine.
+stress="$stress_bin --engine $engine"
 if [[ -z $max_sleep ]]; then
   max_sleep=120
   if [[ $seconds -gt 0 && $((seconds / 10)) -lt $max_sleep ]]; then max_sleep=$((seconds / 10)); fi
@@ -135,8 +157,22 @@ done_cycles=0
 keys_verified=0
 restarts=0
 
+# The engine must open (see --skip-unsupported above): a verify-only run on
+# the empty database.
+seed=$base_seed
+probe_log=$work/probe.log
+probe_cmd="$stress --db $db --expected $expected --seed $seed --keys $keys --verify-only"
+$probe_cmd >"$probe_log" 2>&1
+rc=$?
+if [[ $rc -eq 4 && $skip_unsupported -eq 1 ]]; then
+  echo "crashtest: SKIPPED: the $engine engine cannot be opened in this build:" \
+       "$(grep -m1 'cannot open' "$probe_log" | sed 's/.*: Not supported: //')"
+  exit 77
+fi
+[[ $rc -eq 0 ]] || fail "the $engine engine does not open (exit $rc)" "$probe_log" "$probe_cmd"
+
 if [[ $kill_points -eq 1 ]]; then
-  mapfile -t points < <("$stress" --list_kill_points)
+  mapfile -t points < <($stress --list_kill_points)
   if [[ ${#points[@]} -eq 0 ]]; then
     echo "crashtest: $stress --list_kill_points listed nothing" >&2
     exit 2
@@ -197,7 +233,7 @@ if [[ $kill_points -eq 1 ]]; then
   exit 0
 fi
 
-echo "crashtest: base seed $base_seed, keys $keys, threads $threads, max sleep ${max_sleep}s," \
+echo "crashtest: engine $engine, base seed $base_seed, keys $keys, threads $threads, max sleep ${max_sleep}s," \
      "bound: ${seconds}s / ${cycles} cycles, kill odds $([[ $kill_odds -eq 1 ]] && echo "every other cycle" || echo off)," \
      "work dir $work"
 self_kills=0
@@ -247,7 +283,7 @@ while :; do
   tables=$(find "$db" -name '*.sst' | wc -l)
   db_kib=$(du -sk "$db" | cut -f1)
   if [[ $tables -gt $max_tables || $db_kib -gt $max_db_kib ]]; then
-    "$stress" --db "$db" --expected "$expected" --destroy >/dev/null || fail "--destroy failed" /dev/null "$stress --db $db --expected $expected --destroy"
+    $stress --db "$db" --expected "$expected" --destroy >/dev/null || fail "--destroy failed" /dev/null "$stress --db $db --expected $expected --destroy"
     restarts=$((restarts + 1))
     echo "crashtest: database restarted from empty ($tables tables, $db_kib KiB)"
   fi

@@ -848,7 +848,8 @@ TEST_F(CommandsTest, CommandAndInfo) {
   for (const char* needle :
        {"# Server\r\nredis_version:", "# Clients\r\nconnected_clients:", "# Memory\r\nused_memory:",
         "# Persistence\r\n", "# Stats\r\n", "# Keyspace\r\ndb0:keys=1,expires=1,avg_ttl=0\r\n",
-        "# Lsmkv\r\n", "lsmkv_level_L0:files=", "lsmkv_wal_syncs:", "aof_enabled:1"}) {
+        "# Lsmkv\r\n", "lsmkv_level_L0:files=", "lsmkv_engine:lsm\r\n",
+        "lsmkv_wal_syncs:", "aof_enabled:1"}) {
     EXPECT_NE(info.find(needle), std::string::npos) << needle << "\n" << info;
   }
   EXPECT_EQ(info.find("# Commandstats"), std::string::npos);

@@ -81,6 +81,9 @@ enum class Setting : int {
   kStreamNodeMaxBytes,
   // Used: the block size of approximate stream trimming (commands_stream.cc).
   kStreamNodeMaxEntries,
+  // The storage engine (Options::engine): lsm, btree or bitcask; a
+  // directory opens only with the engine that created it.
+  kEngine,
   kCount,
 };
 

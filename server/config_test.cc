@@ -108,6 +108,30 @@ TEST(ConfigTest, CommandLineAndFile) {
   EXPECT_TRUE(help);
 }
 
+TEST(ConfigTest, EngineChoice) {
+  Config config;
+  const SettingInfo& info = *Config::Find("engine");
+  EXPECT_EQ(config.Get(info), "lsm");
+  EXPECT_FALSE(info.mutable_at_runtime);
+  bool help = false, version = false;
+  EXPECT_EQ(config.ParseCommandLine({"--engine", "btree"}, &help, &version), "");
+  EXPECT_EQ(config.Get(info), "btree");
+  EXPECT_EQ(config.Int(Setting::kEngine), 1);  // StorageEngine::kBTree
+  EXPECT_EQ(config.Set(info, "bitcask"), "");
+  EXPECT_EQ(config.Int(Setting::kEngine), 2);
+  EXPECT_EQ(config.Set(info, "lmdb"),
+            "argument(s) must be one of the following: lsm, btree, bitcask");
+  const std::string path = ::testing::TempDir() + "/lsmkv_server_engine_test.conf";
+  {
+    std::ofstream out(path);
+    out << "engine bitcask\n";
+  }
+  Config from_file;
+  EXPECT_EQ(from_file.ParseCommandLine({path}, &help, &version), "");
+  EXPECT_EQ(from_file.Get(info), "bitcask");
+  std::remove(path.c_str());
+}
+
 TEST(ConfigTest, RenameCommandInFileAndOnTheCommandLine) {
   const std::string path = ::testing::TempDir() + "/lsmkv_server_rename_test.conf";
   {

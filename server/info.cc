@@ -85,6 +85,7 @@ void ServerSection(ServerContext& server, std::string* out) {
   s.Field("redis_version", kRedisCompatVersion);
   s.Field("lsmkv_version", kServerVersion);
   s.Field("redis_mode", "standalone");
+  s.Field("lsmkv_engine", server.config->Get(*Config::Find("engine")));
   s.Field("os", os);
   s.Field("arch_bits", static_cast<int>(sizeof(void*) * 8));
   s.Field("multiplexing_api", "epoll");

@@ -32,6 +32,13 @@ CompressionType CompressionFromConfig(int64_t index) {
   return kTypes[index];
 }
 
+// The engine setting's choices are in StorageEngine's order.
+StorageEngine EngineFromConfig(int64_t index) {
+  static const StorageEngine kEngines[] = {StorageEngine::kLsm, StorageEngine::kBTree,
+                                           StorageEngine::kBitcask};
+  return kEngines[index];
+}
+
 FsyncPolicy PolicyFromConfig(int64_t index) {
   static const FsyncPolicy kPolicies[] = {FsyncPolicy::kEverySec, FsyncPolicy::kAlways,
                                           FsyncPolicy::kNo};
@@ -101,6 +108,7 @@ Status Server::Open() {
   options.compaction_filter = expiry_filter_;
   options.write_buffer_size = static_cast<size_t>(config_->Int(Setting::kWriteBufferSize));
   options.block_cache_size = static_cast<size_t>(config_->Int(Setting::kBlockCacheSize));
+  options.engine = EngineFromConfig(config_->Int(Setting::kEngine));
   options.compression = CompressionFromConfig(config_->Int(Setting::kCompression));
   options.max_open_files = static_cast<int>(config_->Int(Setting::kMaxOpenFiles));
   options.bloom_bits_per_key = static_cast<int>(config_->Int(Setting::kBloomBitsPerKey));

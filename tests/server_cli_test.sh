@@ -88,6 +88,8 @@ keys=$(cli DBSIZE)
 [[ $keys -eq 5254 ]] || fail "DBSIZE is $keys, expected 5254"
 cli INFO keyspace | grep -q "db0:keys=5254,expires=0" || fail "INFO keyspace: $(cli INFO keyspace)"
 cli INFO lsmkv | grep -q "lsmkv_writes:" || fail "INFO lsmkv lacks engine statistics"
+cli INFO server | grep -q "lsmkv_engine:lsm" || fail "INFO server lacks lsmkv_engine:lsm"
+expect $'engine\nlsm' CONFIG GET engine
 
 # redis-benchmark: pipelined and not, every command type of the issue, no errors.
 bench() {

@@ -7,6 +7,8 @@
 //   lsmkv --db DIR repair                 lsmkv dump FILE
 //   lsmkv --db DIR checkpoint NEWDIR
 //
+// --engine lsm|btree|bitcask picks the storage engine (default lsm).
+//
 // Keys and values are taken literally from the arguments, or as hex with
 // --hex. Output escapes non-printable bytes (\xNN, backslash as \\) unless
 // --hex or --raw. The subcommands live in tools/cli/; the exit codes are in
@@ -46,6 +48,10 @@ int main(int argc, char** argv) {
   app.add_flag("--progress", g.progress,
                "show a progress bar on stderr even if it is not a terminal");
   app.add_flag("--no-progress", g.no_progress, "never show a progress bar");
+  app.add_option("--engine", g.engine_name,
+                 "storage engine: lsm, btree or bitcask (a new database is created with it; an "
+                 "existing one must match; verify, repair and dump work on lsm only)")
+      ->capture_default_str();
 
   std::vector<Command> commands;
   AddDataCommands(&app, &g, &commands);
@@ -59,6 +65,9 @@ int main(int argc, char** argv) {
     return code == 0 ? kExitOk : kExitUsage;
   }
   if (g.hex && g.raw) return UsageError("--hex and --raw exclude each other");
+  if (!ParseEngine(g.engine_name, &g.engine)) {
+    return UsageError("--engine must be lsm, btree or bitcask, not \"" + g.engine_name + "\"");
+  }
   for (const Command& c : commands) {
     if (c.app->parsed()) {
       const int code = c.run();

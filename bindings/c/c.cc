@@ -162,6 +162,7 @@ struct lsmkv_options_t {
   std::string invalid_compression;
   std::string invalid_wal_recovery_mode;
   std::string invalid_info_log;
+  std::string invalid_engine;
 };
 struct lsmkv_cache_t {
   size_t capacity;
@@ -193,7 +194,7 @@ namespace {
 
 Status CheckOptions(const lsmkv_options_t* options) {
   for (const std::string* why : {&options->invalid_compression, &options->invalid_wal_recovery_mode,
-                                 &options->invalid_info_log}) {
+                                 &options->invalid_info_log, &options->invalid_engine}) {
     if (!why->empty()) return Status::InvalidArgument(*why);
   }
   return Status::OK();
@@ -586,6 +587,27 @@ void lsmkv_options_set_max_background_compactions(lsmkv_options_t* o, int v) {
 }
 void lsmkv_options_set_level0_file_limit(lsmkv_options_t* o, int v) {
   o->rep.level0_file_limit = v;
+}
+
+void lsmkv_options_set_engine(lsmkv_options_t* o, int v) {
+  if (v < lsmkv_engine_lsm || v > lsmkv_engine_bitcask) {
+    o->invalid_engine = "lsmkv_options_set_engine: unknown engine " + std::to_string(v);
+    return;
+  }
+  o->invalid_engine.clear();
+  o->rep.engine = static_cast<lsmkv::StorageEngine>(v);
+}
+
+void lsmkv_options_set_engine_by_name(lsmkv_options_t* o, const char* name) {
+  const std::string_view wanted = name != nullptr ? name : "";
+  for (int v = lsmkv_engine_lsm; v <= lsmkv_engine_bitcask; v++) {
+    if (wanted == lsmkv::StorageEngineName(static_cast<lsmkv::StorageEngine>(v))) {
+      lsmkv_options_set_engine(o, v);
+      return;
+    }
+  }
+  o->invalid_engine = "lsmkv_options_set_engine_by_name: unknown engine name \"" +
+                      std::string(wanted) + "\" (lsm, btree or bitcask)";
 }
 
 void lsmkv_options_set_wal_recovery_mode(lsmkv_options_t* o, int v) {

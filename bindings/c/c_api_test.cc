@@ -160,6 +160,9 @@ TEST_F(CApiTest, OptionsOutOfRangeFailOpen) {
          lsmkv_options_set_info_log(o, reinterpret_cast<lsmkv_logger_t*>(&not_a_logger));
        },
        "only NULL"},
+      {"engine", [](lsmkv_options_t* o) { lsmkv_options_set_engine(o, 3); }, "unknown engine 3"},
+      {"engine name", [](lsmkv_options_t* o) { lsmkv_options_set_engine_by_name(o, "lmdb"); },
+       "unknown engine name \"lmdb\""},
       {"compression, then a valid one, then a bad one",
        [](lsmkv_options_t* o) {
          lsmkv_options_set_compression(o, 9);
@@ -203,6 +206,44 @@ TEST_F(CApiTest, OptionsOutOfRangeFailOpen) {
   EXPECT_NE(Open(), "");
   lsmkv_options_set_info_log(options_, nullptr);
   ASSERT_EQ(Open(), "");
+}
+
+TEST_F(CApiTest, EngineIsRecordedAndChecked) {
+  lsmkv_options_set_engine_by_name(options_, "lsm");
+  ASSERT_EQ(Open(), "");
+  Put("k", "v");
+  lsmkv_close(db_);
+  db_ = nullptr;
+  lsmkv_options_set_engine(options_, lsmkv_engine_btree);
+  const std::string mismatch = Open();
+  EXPECT_NE(mismatch.find("holds a database of engine lsm but Options::engine is btree"),
+            std::string::npos)
+      << mismatch;
+  lsmkv_options_set_engine_by_name(options_, "bitcask");
+  EXPECT_NE(Open().find("engine lsm"), std::string::npos);
+  lsmkv_options_set_engine(options_, lsmkv_engine_lsm);
+  ASSERT_EQ(Open(), "");
+  EXPECT_EQ(Get("k"), "v");
+  lsmkv_close(db_);
+  db_ = nullptr;
+  // A new database of each other engine: it works, or the engine is not in
+  // this build yet and says so.
+  for (int engine : {lsmkv_engine_btree, lsmkv_engine_bitcask}) {
+    lsmkv_options_set_engine(options_, engine);
+    const std::string name = dbname_ + "_engine" + std::to_string(engine);
+    db_ = lsmkv_open(options_, name.c_str(), &err_);
+    const std::string e = TakeError();
+    if (db_ == nullptr) {
+      EXPECT_NE(e.find("not implemented yet"), std::string::npos) << e;
+      continue;
+    }
+    Put("k", "v" + std::to_string(engine));
+    EXPECT_EQ(Get("k"), "v" + std::to_string(engine));
+    lsmkv_close(db_);
+    db_ = nullptr;
+    lsmkv_destroy_db(options_, name.c_str(), &err_);
+    EXPECT_EQ(TakeError(), "");
+  }
 }
 
 // ---- comparators and filter policies

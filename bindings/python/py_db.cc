@@ -457,13 +457,14 @@ void RegisterDB(py::module_& m) {
                        std::optional<size_t> block_size, std::optional<int> block_restart_interval,
                        std::optional<uint64_t> max_file_size, py::object compression,
                        std::optional<int> bloom_filter_bits, py::object comparator,
-                       py::object comparator_name, std::string wal_recovery_mode) {
+                       py::object comparator_name, std::string wal_recovery_mode,
+                       std::string engine) {
              std::string path = PathArg(name);
              OptionArgs a{create_if_missing, error_if_exists,        paranoid_checks,
                           write_buffer_size, max_open_files,         lru_cache_size,
                           block_size,        block_restart_interval, max_file_size,
                           compression,       bloom_filter_bits,      comparator,
-                          comparator_name,   wal_recovery_mode};
+                          comparator_name,   wal_recovery_mode,      engine};
              return std::make_unique<PyDB>(OpenState(path, ParseOptions(a)), name);
            }),
            py::arg("name"), py::arg("create_if_missing") = false,
@@ -473,7 +474,7 @@ void RegisterDB(py::module_& m) {
            py::arg("block_restart_interval") = py::none(), py::arg("max_file_size") = py::none(),
            py::arg("compression") = "snappy", py::arg("bloom_filter_bits") = py::none(),
            py::arg("comparator") = py::none(), py::arg("comparator_name") = py::none(),
-           py::arg("wal_recovery_mode") = "point_in_time")
+           py::arg("wal_recovery_mode") = "point_in_time", py::arg("engine") = "lsm")
       .def_property_readonly(
           "name", [](PyDB& d) { return d.name; }, "The name given to DB().")
       .def_property_readonly("closed", [](PyDB& d) { return d.state->closed(); })

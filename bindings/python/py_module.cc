@@ -194,6 +194,17 @@ OpenArgs ParseOptions(const OptionArgs& a) {
         "wal_recovery_mode must be 'point_in_time', 'tolerate_corrupted_tail', "
         "'absolute_consistency' or 'skip_any_corrupted'");
   }
+  bool engine_known = false;
+  for (lsmkv::StorageEngine e :
+       {lsmkv::StorageEngine::kLsm, lsmkv::StorageEngine::kBTree, lsmkv::StorageEngine::kBitcask}) {
+    if (a.engine == lsmkv::StorageEngineName(e)) {
+      o.engine = e;
+      engine_known = true;
+    }
+  }
+  if (!engine_known) {
+    throw py::value_error("engine must be 'lsm', 'btree' or 'bitcask', not '" + a.engine + "'");
+  }
   if (a.comparator.is_none()) {
     if (!a.comparator_name.is_none()) {
       throw py::value_error("comparator_name given without a comparator");

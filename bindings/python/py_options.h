@@ -31,6 +31,8 @@ struct OptionArgs {
   py::object comparator = py::none();
   py::object comparator_name = py::none();
   std::string wal_recovery_mode = "point_in_time";
+  // lsmkv's storage engine: "lsm", "btree" or "bitcask" (Options::engine).
+  std::string engine = "lsm";
 };
 
 // Options::max_key_size of databases opened from Python (the engine's

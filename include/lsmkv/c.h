@@ -401,6 +401,16 @@ enum {
 };
 void lsmkv_options_set_wal_recovery_mode(lsmkv_options_t*, int);
 
+/* The storage engine (lsmkv::StorageEngine, docs/engines.md). A new database
+   is created with it; an existing one opens only with the engine that
+   created it (otherwise lsmkv_open fails with InvalidArgument naming both).
+   Another value, or a name other than "lsm", "btree" and "bitcask", makes
+   lsmkv_open (and destroy, repair, verify) fail with InvalidArgument.
+   Default: lsmkv_engine_lsm. */
+enum { lsmkv_engine_lsm = 0, lsmkv_engine_btree = 1, lsmkv_engine_bitcask = 2 };
+void lsmkv_options_set_engine(lsmkv_options_t*, int);
+void lsmkv_options_set_engine_by_name(lsmkv_options_t*, const char* name);
+
 /* An env whose files live in memory (threads and clock from the default
    env), for tests. Destroy it after every database using it is closed. */
 lsmkv_env_t* lsmkv_create_mem_env(void);

@@ -34,7 +34,19 @@ struct Global {
   bool no_create = false;  // writing commands fail instead of creating a missing database
   bool progress = false;   // force the progress bar
   bool no_progress = false;
+  std::string engine_name = "lsm";             // --engine as given
+  StorageEngine engine = StorageEngine::kLsm;  // --engine parsed (ParseEngine)
 };
+
+// Parses an engine name as StorageEngineName spells it ("lsm", "btree",
+// "bitcask"). False for anything else.
+bool ParseEngine(std::string_view name, StorageEngine* engine);
+
+// For the commands that read the LSM engine's own files (verify, repair,
+// dump): returns kExitOk if dir holds an LSM database (or no ENGINE file and
+// --engine is lsm); otherwise prints why `command` refuses dir and returns
+// kExitUsage (another engine) or kExitDbError (the ENGINE file is unreadable).
+int RequireLsm(const Global& g, const std::string& command, const std::string& dir);
 
 // A registered subcommand: parsed into `app`, run by `run` (returns the exit code).
 struct Command {

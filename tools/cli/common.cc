@@ -6,6 +6,7 @@
 
 #include "admin/tool_util.h"
 #include "cli/cli.h"
+#include "db/engine_file.h"
 
 namespace lsmkv::cli {
 
@@ -25,6 +26,9 @@ std::string Hint(const Status& s, const Global& g) {
     return "the database is damaged: `lsmkv --db " + g.db +
            " verify` lists the damage, `lsmkv --db " + g.db +
            " repair` salvages what is readable (it keeps the old files in " + g.db + "/lost)";
+  }
+  if (text.find("holds a database of engine") != std::string::npos) {
+    return "pass --engine with the engine the database was created with (named above)";
   }
   if (s.IsNoSpace()) return "the disk is full: free space and retry (acknowledged writes are safe)";
   if (text.find("create_if_missing") != std::string::npos) {
@@ -139,7 +143,36 @@ int UsageError(const std::string& message) {
 Status OpenDb(const Global& g, bool create, std::unique_ptr<DB>* db) {
   Options options;
   options.create_if_missing = create && !g.no_create;
+  options.engine = g.engine;
   return DB::Open(options, g.db, db);
+}
+
+bool ParseEngine(std::string_view name, StorageEngine* engine) {
+  for (StorageEngine e : {StorageEngine::kLsm, StorageEngine::kBTree, StorageEngine::kBitcask}) {
+    if (name == StorageEngineName(e)) {
+      *engine = e;
+      return true;
+    }
+  }
+  return false;
+}
+
+int RequireLsm(const Global& g, const std::string& command, const std::string& dir) {
+  StorageEngine recorded = StorageEngine::kLsm;
+  bool present = false;
+  Status s = ReadEngineFile(Env::Default(), dir, &recorded, &present);
+  if (!s.ok()) return Fail(command + ": cannot read the ENGINE file of " + dir, s, g);
+  if (present && recorded != StorageEngine::kLsm) {
+    return UsageError(command + ": " + dir + " holds a database of engine " +
+                      StorageEngineName(recorded) + "; " + command +
+                      " reads the lsm engine's files (tables, MANIFEST, WAL) and works on lsm "
+                      "databases only");
+  }
+  if (g.engine != StorageEngine::kLsm) {
+    return UsageError(command + " works on lsm databases only (--engine " + g.engine_name +
+                      " given)");
+  }
+  return kExitOk;
 }
 
 double SecondsSince(std::chrono::steady_clock::time_point start) {

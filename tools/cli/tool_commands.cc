@@ -23,6 +23,7 @@ struct CheckpointArgs {
 };
 
 int RunVerify(const Global& g, const VerifyArgs& a) {
+  if (int code = RequireLsm(g, "verify", g.db); code != kExitOk) return code;
   VerifyOptions options;
   options.check_logs = !a.no_logs;
   ProgressBar bar("verify", ProgressWanted(g));
@@ -40,6 +41,7 @@ int RunVerify(const Global& g, const VerifyArgs& a) {
 }
 
 int RunRepair(const Global& g) {
+  if (int code = RequireLsm(g, "repair", g.db); code != kExitOk) return code;
   RepairOptions options;
   ProgressBar bar("repair", ProgressWanted(g));
   options.progress = [&bar](uint64_t done, uint64_t total) { bar.Update(done, total); };
@@ -68,6 +70,11 @@ int RunDump(const Global& g, const DumpArgs& a) {
   } else if (a.type != "auto") {
     return UsageError("dump: --type must be auto, log, manifest or table");
   }
+  // The file's directory names its engine; other engines' files are not
+  // logs, MANIFESTs or tables.
+  const size_t slash = a.file.find_last_of('/');
+  const std::string dir = slash == std::string::npos ? "." : a.file.substr(0, slash + 1);
+  if (int code = RequireLsm(g, "dump", dir); code != kExitOk) return code;
   Status s = DumpFile(a.file, options, &std::cout);
   std::cout.flush();
   if (s.ok()) return kExitOk;
@@ -85,6 +92,11 @@ int RunCheckpoint(const Global& g, const CheckpointArgs& a) {
   if (!s.ok()) return Fail("cannot open " + g.db, s, g);
   const auto start = std::chrono::steady_clock::now();
   s = CreateCheckpoint(db.get(), a.dir);
+  if (s.IsNotSupported() && g.engine != StorageEngine::kLsm) {
+    std::cerr << "lsmkv: checkpoint: the " << g.engine_name
+              << " engine does not support checkpoints (lsm does)\n";
+    return kExitDbError;
+  }
   if (!s.ok()) return Fail("checkpoint to " + a.dir, s, g);
   s = db->Close();
   if (!s.ok()) return Fail("close", s, g);
@@ -102,19 +114,22 @@ void AddToolCommands(CLI::App* app, const Global* g, std::vector<Command>* comma
   CLI::App* verify = app->add_subcommand(
       "verify",
       "check every file without modifying anything: block checksums, table invariants, MANIFEST "
-      "against the files present, WAL records (exit 4 on damage)");
+      "against the files present, WAL records (exit 4 on damage; lsm engine only)");
   verify->add_flag("--no-logs", verify_args->no_logs, "skip reading the write-ahead logs");
   commands->push_back({verify, [g, verify_args] { return RunVerify(*g, *verify_args); }});
 
   CLI::App* repair = app->add_subcommand(
       "repair",
       "rebuild the MANIFEST from the readable tables and logs, report exactly what was lost "
-      "(exit 4 if anything was); the previous files are moved to DIR/lost, never deleted");
+      "(exit 4 if anything was); the previous files are moved to DIR/lost, never deleted (lsm "
+      "engine only)");
   commands->push_back({repair, [g] { return RunRepair(*g); }});
 
   auto dump_args = std::make_shared<DumpArgs>();
   CLI::App* dump = app->add_subcommand(
-      "dump", "print the contents of a WAL (NNN.log), MANIFEST, table (NNN.sst) or CURRENT file");
+      "dump",
+      "print the contents of a WAL (NNN.log), MANIFEST, table (NNN.sst) or CURRENT file (lsm "
+      "engine only)");
   dump->add_option("file", dump_args->file, "the file (no --db needed)")->required();
   dump->add_option("--type", dump_args->type, "auto (from the name), log, manifest or table")
       ->capture_default_str();

@@ -110,8 +110,13 @@ void DrawFromSeed(Config* config) {
 
 }  // namespace
 
+bool EngineHasTransactions(lsmkv::StorageEngine engine) {
+  return engine == lsmkv::StorageEngine::kLsm;
+}
+
 void Randomize(Config* config) {
   DrawFromSeed(config);
+  config->options.engine = config->engine;
   if (config->max_manifest_file_size_override != 0) {
     config->options.max_manifest_file_size = config->max_manifest_file_size_override;
   }
@@ -149,13 +154,17 @@ std::string OverrideFlags(const Config& c) {
     out += " --write_buffer_size " + std::to_string(c.write_buffer_size_override);
   }
   if (c.transactions) out += " --transactions";
+  if (c.engine != lsmkv::StorageEngine::kLsm) {
+    out += std::string(" --engine ") + lsmkv::StorageEngineName(c.engine);
+  }
   return out;
 }
 
 void PrintConfig(const Config& c, const char* mode) {
   const lsmkv::Options& o = c.options;
   const bool verify_only = std::string(mode) == "verify-only";
-  std::printf("lsmkv_stress: %s seed=%" PRIu64 " threads=%u keys=%u seconds=%g ops=%" PRIu64
+  std::printf("lsmkv_stress: %s engine=%s seed=%" PRIu64
+              " threads=%u keys=%u seconds=%g ops=%" PRIu64
               "\n"
               "  write_buffer_size=%zu max_write_buffer_number=%d block_size=%zu "
               "block_restart_interval=%d compression=%s bloom_bits_per_key=%d wal_recovery_mode=%s "
@@ -169,9 +178,9 @@ void PrintConfig(const Config& c, const char* mode) {
               "scan_keys_max=%u\n"
               "  reproduce: lsmkv_stress --db %s --expected %s --seed %" PRIu64
               " --threads %u --keys %u --seconds %g --ops %" PRIu64 "%s%s%s\n",
-              mode, c.seed, c.threads, c.keys, c.seconds, c.ops, o.write_buffer_size,
-              o.max_write_buffer_number, o.block_size, o.block_restart_interval,
-              CompressionName(o.compression), o.bloom_bits_per_key,
+              mode, lsmkv::StorageEngineName(c.engine), c.seed, c.threads, c.keys, c.seconds, c.ops,
+              o.write_buffer_size, o.max_write_buffer_number, o.block_size,
+              o.block_restart_interval, CompressionName(o.compression), o.bloom_bits_per_key,
               lsmkv::WalRecoveryModeName(o.wal_recovery_mode),
               verify_only         ? 0
               : o.paranoid_checks ? 1

@@ -18,6 +18,9 @@ namespace lsmkv::stress {
 constexpr int kExitMismatch = 1;  // verification failure
 constexpr int kExitUsage = 2;     // usage or expected-state file error
 constexpr int kExitDbError = 3;   // unexpected database error (including a failed Open)
+// DB::Open returned NotSupported: the engine of --engine is not available in
+// this build (scripts/crashtest.sh --skip-unsupported skips on it).
+constexpr int kExitNotSupported = 4;
 
 // Everything a run depends on: the flags and what is drawn from the seed.
 struct Config {
@@ -41,6 +44,8 @@ struct Config {
   // --transactions: a drawn kSkipAnyCorrupted recovery mode becomes
   // kPointInTime, so that the workload always runs transactions.
   bool transactions = false;
+  // --engine: the storage engine (options.engine is set from it).
+  lsmkv::StorageEngine engine = lsmkv::StorageEngine::kLsm;
 
   lsmkv::Options options;
   uint32_t sync_percent = 0;    // share of writes with WriteOptions::sync
@@ -49,6 +54,13 @@ struct Config {
   uint32_t batch_keys_max = 2;  // keys per batch: 2..batch_keys_max
   uint32_t scan_keys_max = 1;   // keys in the range of a scan or snapshot check: 1..scan_keys_max
 };
+
+// The operation mix per engine: whether the workload may run transactions
+// on engine (only the LSM has them for now). Every other operation runs on
+// every engine; on engines other than the LSM, a Flush, CompactRange or
+// DeleteRange answered NotSupported is counted and skipped (the workload
+// treats it as not written), not a failure.
+bool EngineHasTransactions(lsmkv::StorageEngine engine);
 
 // Draws config->options and the workload parameters from config->seed (the
 // same seed always draws the same values), then applies the *_override

@@ -31,8 +31,12 @@
 // compactions must equal the state when the snapshot was taken), flush and
 // compact key ranges.
 //
+// --engine picks the storage engine; the operation mix follows it
+// (EngineHasTransactions in stress/config.h).
+//
 // Exit codes: 0 success, 1 verification failure, 2 usage or expected-state
-// file error, 3 unexpected database error (including a failed Open).
+// file error, 3 unexpected database error (including a failed Open), 4 Open
+// returned NotSupported (the engine is not in this build).
 //
 // The parts: stress/config.h (flags and drawn options), stress/worker.h (the
 // workload threads), stress/verify.h (the check against the expected state),
@@ -66,7 +70,7 @@ int OpenDb(const Config& config, std::unique_ptr<lsmkv::DB>* db) {
   if (s.ok()) return 0;
   std::fprintf(stderr, "lsmkv_stress: FAILED: cannot open %s: %s [seed %" PRIu64 "]\n",
                config.db_path.c_str(), s.ToString().c_str(), config.seed);
-  return kExitDbError;
+  return s.IsNotSupported() ? kExitNotSupported : kExitDbError;
 }
 
 int CloseDb(const Config& config, std::unique_ptr<lsmkv::DB>* db) {
@@ -79,7 +83,9 @@ int CloseDb(const Config& config, std::unique_ptr<lsmkv::DB>* db) {
 }
 
 int Destroy(const Config& config) {
-  lsmkv::Status s = lsmkv::DestroyDB(config.db_path, lsmkv::Options());
+  lsmkv::Options options;
+  options.engine = config.engine;
+  lsmkv::Status s = lsmkv::DestroyDB(config.db_path, options);
   if (!s.ok()) {
     std::fprintf(stderr, "lsmkv_stress: cannot destroy %s: %s\n", config.db_path.c_str(),
                  s.ToString().c_str());
@@ -125,6 +131,7 @@ struct Flags {
   bool destroy = false;
   bool list_kill_points = false;
   std::optional<uint64_t> seed;
+  std::string engine = "lsm";  // a StorageEngineName (checked by the parser)
 };
 
 // Declares every command-line flag on *app, bound to *config and *flags.
@@ -173,6 +180,10 @@ void AddFlags(CLI::App* app, Config* config, Flags* flags) {
   app->add_flag("--transactions", config->transactions,
                 "always run transactions (a drawn kSkipAnyCorrupted recovery mode, which "
                 "transactions refuse, becomes kPointInTime)");
+  app->add_option("--engine", flags->engine,
+                  "storage engine: lsm, btree or bitcask (transactions run on lsm only)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"lsm", "btree", "bitcask"}));
   auto* verify_flag = app->add_flag("--verify-only", flags->verify_only,
                                     "reopen, verify every key, resolve and exit");
   app->add_flag("--destroy", flags->destroy,
@@ -225,7 +236,15 @@ int Main(int argc, char** argv) {
     std::fprintf(stderr, "lsmkv_stress: --db and --expected are required\n");
     return kExitUsage;
   }
+  for (StorageEngine e : {StorageEngine::kLsm, StorageEngine::kBTree, StorageEngine::kBitcask}) {
+    if (flags.engine == StorageEngineName(e)) config.engine = e;
+  }
   if (flags.destroy) return Destroy(config);
+  if (config.transactions && !EngineHasTransactions(config.engine)) {
+    std::fprintf(stderr, "lsmkv_stress: --transactions: the %s engine has no transactions\n",
+                 lsmkv::StorageEngineName(config.engine));
+    return kExitUsage;
+  }
   if (!flags.verify_only && config.seconds == 0 && config.ops == 0) {
     std::fprintf(stderr, "lsmkv_stress: --seconds 0 and --ops 0: the workload would never end\n");
     return kExitUsage;

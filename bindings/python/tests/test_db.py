@@ -171,6 +171,35 @@ def test_compression_options(tmp_path):
         lsmkv.DB(str(tmp_path / "bad"), create_if_missing=True, wal_recovery_mode="nope")
 
 
+def test_engine_option(tmp_path):
+    path = str(tmp_path / "lsm")
+    db = lsmkv.DB(path, create_if_missing=True, engine="lsm")
+    db.put(b"k", b"v")
+    db.close()
+    with pytest.raises(lsmkv.Error, match="holds a database of engine lsm but Options::engine is btree"):
+        lsmkv.DB(path, engine="btree")
+    with pytest.raises(lsmkv.Error, match="engine lsm"):
+        lsmkv.DB(path, engine="bitcask")
+    with lsmkv.DB(path) as db:
+        assert db.get(b"k") == b"v"
+    with pytest.raises(ValueError, match="engine must be 'lsm', 'btree' or 'bitcask'"):
+        lsmkv.DB(str(tmp_path / "bad"), create_if_missing=True, engine="lmdb")
+    assert not os.path.exists(str(tmp_path / "bad"))
+    # A new database of each other engine: it works, or the engine is not in
+    # this build yet and says so.
+    for engine in ("btree", "bitcask"):
+        try:
+            db = lsmkv.DB(str(tmp_path / engine), create_if_missing=True, engine=engine)
+        except lsmkv.Error as e:
+            assert "not implemented yet" in str(e)
+            continue
+        db.put(b"k", engine.encode())
+        assert db.get(b"k") == engine.encode()
+        db.close()
+        with pytest.raises(lsmkv.Error, match="engine " + engine):
+            lsmkv.DB(str(tmp_path / engine))
+
+
 def test_destroy_db(tmp_path):
     path = str(tmp_path / "x")
     db = lsmkv.DB(path, create_if_missing=True)

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# engines_bench.sh: make bench's three-engine comparison: lsmkv's lsm, btree
+# and bitcask engines against LMDB (bench/engines_bench.cc), in the release
+# build, report in docs/BENCHMARKS-engines.md.
+#
+#   scripts/engines_bench.sh [--build-dir DIR] [--num N] [--rounds R]
+#                            [--report FILE] [--time-limit DURATION]
+#
+# Defaults: build, 1,000,000 entries, 3 rounds, docs/BENCHMARKS-engines.md,
+# 30m (timeout(1) syntax; the run fails when it is exceeded). Engines not in
+# the build yet are skipped and named in the output. Without liblmdb-dev the
+# driver is not built: the script says so and exits 0 (as make bench does for
+# a missing peer benchmark).
+set -uo pipefail
+
+build_dir=build
+num=1000000
+rounds=3
+report=docs/BENCHMARKS-engines.md
+time_limit=30m
+while [[ $# -gt 0 ]]; do
+  case $1 in
+    --build-dir) build_dir=$2; shift 2 ;;
+    --num) num=$2; shift 2 ;;
+    --rounds) rounds=$2; shift 2 ;;
+    --report) report=$2; shift 2 ;;
+    --time-limit) time_limit=$2; shift 2 ;;
+    -h|--help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "engines_bench: unknown argument $1" >&2; exit 2 ;;
+  esac
+done
+bin=$build_dir/lsmkv_engines_bench
+if [[ ! -x $bin ]]; then
+  echo "engines_bench: SKIPPED: $bin not built (liblmdb-dev missing? scripts/bootstrap.sh installs it)"
+  exit 0
+fi
+work=$build_dir/engines_bench_db
+rm -rf "$work"
+timeout "$time_limit" "$bin" --num="$num" --rounds="$rounds" --db="$work" --report="$report"
+rc=$?
+rm -rf "$work"
+if [[ $rc -eq 124 ]]; then
+  echo "engines_bench: FAILED: exceeded the time limit $time_limit" >&2
+fi
+exit $rc
