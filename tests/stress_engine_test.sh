@@ -18,9 +18,6 @@ ok() { checks=$((checks + 1)); }
 "$stress" --db "$dir/bad" --expected "$dir/bad.exp" --engine lmdb --ops 10 >"$dir/out" 2>&1
 [[ $? -eq 2 ]] || fail "--engine lmdb: not a usage error"; ok
 grep -q 'lsm,btree,bitcask' "$dir/out" || fail "--engine lmdb: the choices are not listed"; ok
-"$stress" --db "$dir/bad" --expected "$dir/bad.exp" --engine bitcask --transactions --ops 10 \
-  >"$dir/out" 2>&1
-[[ $? -eq 2 ]] || fail "--transactions on bitcask accepted"; ok
 bash "$src/scripts/crashtest.sh" --engine lmdb --cycles 1 --build-dir "$build" >"$dir/out" 2>&1
 [[ $? -eq 2 ]] || fail "crashtest.sh --engine lmdb accepted"; ok
 bash "$src/scripts/crashtest.sh" --engine btree --kill-points --build-dir "$build" >"$dir/out" 2>&1

@@ -56,7 +56,8 @@ struct Config {
 };
 
 // The operation mix per engine: whether the workload may run transactions
-// on engine (only the LSM has them for now). Every other operation runs on
+// on engine (every engine has them: the LSM its own, the others the generic
+// ones). Every other operation runs on
 // every engine; on engines other than the LSM, a Flush, CompactRange or
 // DeleteRange answered NotSupported is counted and skipped (the workload
 // treats it as not written), not a failure.

@@ -180,8 +180,7 @@ void AddFlags(CLI::App* app, Config* config, Flags* flags) {
   app->add_flag("--transactions", config->transactions,
                 "always run transactions (a drawn kSkipAnyCorrupted recovery mode, which "
                 "transactions refuse, becomes kPointInTime)");
-  app->add_option("--engine", flags->engine,
-                  "storage engine: lsm, btree or bitcask (transactions run on lsm only)")
+  app->add_option("--engine", flags->engine, "storage engine: lsm, btree or bitcask")
       ->capture_default_str()
       ->check(CLI::IsMember({"lsm", "btree", "bitcask"}));
   auto* verify_flag = app->add_flag("--verify-only", flags->verify_only,
@@ -240,11 +239,6 @@ int Main(int argc, char** argv) {
     if (flags.engine == StorageEngineName(e)) config.engine = e;
   }
   if (flags.destroy) return Destroy(config);
-  if (config.transactions && !EngineHasTransactions(config.engine)) {
-    std::fprintf(stderr, "lsmkv_stress: --transactions: the %s engine has no transactions\n",
-                 lsmkv::StorageEngineName(config.engine));
-    return kExitUsage;
-  }
   if (!flags.verify_only && config.seconds == 0 && config.ops == 0) {
     std::fprintf(stderr, "lsmkv_stress: --seconds 0 and --ops 0: the workload would never end\n");
     return kExitUsage;
