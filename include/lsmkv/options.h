@@ -247,6 +247,16 @@ struct Options {
   // over a deleted range retires its tombstone when no snapshot needs the
   // data). Must be in [1, 1000000]. Default: 10000.
   size_t max_range_tombstones = 10000;
+
+  // Bitcask engine only (docs/engines.md).
+  // The active data file is closed (synced) and a new one started when it
+  // passes this size.
+  uint64_t bitcask_max_file_size = 64ull << 20;
+  // A background merge runs when the dead bytes of the closed data files
+  // (overwritten or deleted values) pass this share of their size and
+  // bitcask_merge_min_dead_bytes. In (0, 1].
+  double bitcask_merge_dead_ratio = 0.5;
+  uint64_t bitcask_merge_min_dead_bytes = 16ull << 20;
 };
 
 struct ReadOptions {
