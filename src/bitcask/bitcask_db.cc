@@ -155,7 +155,6 @@ class BitcaskDB final : public DB, public ConditionalWriter {
   // The value of key as of sequence: NotFound, the value, or the read error.
   Status ReadAt(std::string_view key, uint64_t sequence, std::string* value) EXCLUDES(mu_) {
     Version v;
-    std::shared_ptr<RandomAccessFile> file;
     {
       MutexLock lock(&mu_);
       auto it = keydir_.find(key);
@@ -163,10 +162,32 @@ class BitcaskDB final : public DB, public ConditionalWriter {
       const Version* visible = VisibleVersion(it->second, sequence);
       if (visible == nullptr || visible->deleted) return Status::NotFound("");
       v = *visible;
-      Status s = FileLocked(v.file, &file);
-      if (!s.ok()) return s;
     }
-    return ReadValue(file.get(), v, key, value);
+    return ReadVersion(v, key, value);
+  }
+
+  // Reads v's op through the file table. A file opened before it grew (the
+  // active file; PosixEnv may map a file at its size when opened) is opened
+  // again once when a read comes back short.
+  Status ReadVersion(const Version& v, std::string_view key, std::string* value) EXCLUDES(mu_) {
+    std::shared_ptr<RandomAccessFile> file;
+    for (int attempt = 0;; attempt++) {
+      {
+        MutexLock lock(&mu_);
+        if (attempt == 1) {
+          auto it = files_.find(v.file);
+          if (it != files_.end()) it->second.reader.reset();
+        }
+        Status s = FileLocked(v.file, &file);
+        if (!s.ok()) return s;
+      }
+      Status s = ReadValue(file.get(), v, key, value);
+      if (attempt == 0 && s.IsCorruption() &&
+          s.ToString().find("short read") != std::string::npos) {
+        continue;
+      }
+      return s;
+    }
   }
 
   static Status ReadValue(RandomAccessFile* file, const Version& v, std::string_view key,
@@ -375,10 +396,15 @@ class BitcaskDB final : public DB, public ConditionalWriter {
     if (bg_error_.ok()) bg_error_ = s;
   }
 
-  Status WriteManifest(const bitcask::Manifest& m) {
+  // Replaces the manifest atomically (temporary file, fsync, rename, fsync
+  // of the directory). *renamed tells whether the rename happened: after it
+  // the new manifest may be the one a crash leaves, even if this fails.
+  Status WriteManifest(const bitcask::Manifest& m, bool* renamed = nullptr) {
     const std::string name = path_ + "/" + kManifestName;
+    if (renamed != nullptr) *renamed = false;
     Status s = WriteStringToFile(env_, bitcask::EncodeManifest(m), name + ".tmp", /*sync=*/true);
     if (s.ok()) s = env_->RenameFile(name + ".tmp", name);
+    if (s.ok() && renamed != nullptr) *renamed = true;
     if (s.ok()) s = env_->SyncDir(path_);
     return s;
   }
@@ -848,15 +874,9 @@ Status BitcaskDB::Merge() {
     if (c.dropped) continue;
     std::string_view stored;
     if (!c.from.deleted) {
-      std::shared_ptr<RandomAccessFile> file;
-      {
-        MutexLock lock(&mu_);
-        Status s = FileLocked(c.from.file, &file);
-        if (!s.ok()) return abandon(s);
-      }
       // Checked here: a damaged op is never copied forward; the merge stops
       // and the old files stay (the read error shows on Get too).
-      Status s = ReadValue(file.get(), c.from, c.key, &value);
+      Status s = ReadVersion(c.from, c.key, &value);
       if (!s.ok()) return abandon(s);
       stored = value;
     }
@@ -903,7 +923,17 @@ Status BitcaskDB::Merge() {
       }
     }
     manifest.files.insert(manifest.files.end(), outputs.begin(), outputs.end());
-    s = WriteManifest(manifest);
+    bool renamed = false;
+    s = WriteManifest(manifest, &renamed);
+    if (!s.ok() && renamed) {
+      // Either manifest may be the durable one, and each names a complete
+      // set of files: delete nothing, refuse writes until a reopen settles it.
+      MutexLock lock(&mu_);
+      merge_failures_++;
+      last_merge_error_ = s;
+      if (bg_error_.ok()) bg_error_ = s;
+      return s;
+    }
     if (!s.ok()) return abandon(s);
     MutexLock lock(&mu_);
     for (const Copy& c : copies) {
@@ -1025,7 +1055,6 @@ void BitcaskIterator::Position(const std::optional<std::string>& target, bool fo
   const ComparatorLess& less = db_->less_;
   std::string key;
   Version v{};
-  std::shared_ptr<RandomAccessFile> file;
   {
     MutexLock lock(&db_->mu_);
     if (db_->closed_) {
@@ -1061,11 +1090,9 @@ void BitcaskIterator::Position(const std::optional<std::string>& target, bool fo
       }
       return;
     }
-  found:
-    status_ = db_->FileLocked(v.file, &file);
-    if (!status_.ok()) return;
+  found:;
   }
-  status_ = BitcaskDB::ReadValue(file.get(), v, key, &value_);
+  status_ = db_->ReadVersion(v, key, &value_);
   if (!status_.ok()) return;
   key_ = std::move(key);
   valid_ = true;
