@@ -859,7 +859,27 @@ TEST_P(EngineTest, ByteFlipsNeverGiveAWrongValue) {
   EXPECT_TRUE(s.ok());
 }
 
-INSTANTIATE_TEST_SUITE_P(AllEngines, EngineTest, ::testing::ValuesIn(kAllEngines), EngineParamName);
+// The engines this build implements. The B+tree (StorageEngine::kBTree)
+// joins when src/btree/ has more than its entry points (issue 19): opening
+// one today fails with NotSupported, which NotYetBuiltEnginesAreRefused
+// pins down.
+constexpr StorageEngine kBuiltEngines[] = {StorageEngine::kLsm, StorageEngine::kBitcask};
+INSTANTIATE_TEST_SUITE_P(AllEngines, EngineTest, ::testing::ValuesIn(kBuiltEngines),
+                         EngineParamName);
+
+TEST(EngineSwitchTest, NotYetBuiltEnginesAreRefused) {
+  std::unique_ptr<Env> mem = NewMemEnv(Env::Default());
+  Options o;
+  o.env = mem.get();
+  o.create_if_missing = true;
+  o.engine = StorageEngine::kBTree;
+  std::unique_ptr<DB> db;
+  Status s = DB::Open(o, "/db", &db);
+  EXPECT_TRUE(s.IsNotSupported()) << s.ToString();
+  EXPECT_EQ(db, nullptr);
+  o.engine = static_cast<StorageEngine>(7);
+  EXPECT_TRUE(DB::Open(o, "/db2", &db).IsInvalidArgument());
+}
 
 }  // namespace
 }  // namespace lsmkv
