@@ -64,9 +64,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     std::string body;
     for (const auto& e : entries) bc::EncodeHintEntry(e, &body);
     std::vector<bc::HintEntry> again;
-    FUZZ_CHECK(bc::DecodeHintFile(bc::FinishHintFile(body), &again).ok() &&
-                   again.size() == entries.size(),
-               "a re-encoded hint file does not decode");
+    FUZZ_CHECK(
+        bc::DecodeHintFile(bc::FinishHintFile(body), &again).ok() && again.size() == entries.size(),
+        "a re-encoded hint file does not decode");
     for (size_t i = 0; i < again.size(); i++) {
       FUZZ_CHECK(again[i].key == entries[i].key && again[i].sequence == entries[i].sequence &&
                      again[i].offset == entries[i].offset && again[i].size == entries[i].size,
