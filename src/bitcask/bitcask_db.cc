@@ -633,21 +633,27 @@ Status BitcaskDB::RecoverFile(uint64_t number, bool use_hint) {
     }
     hint_files_rejected_++;  // damaged: scan the data file instead
   }
-  std::unique_ptr<SequentialFile> file;
-  s = env_->NewSequentialFile(name, &file);
+  // The whole file in one read (data files are at most about
+  // bitcask_max_file_size), parsed in memory.
+  std::unique_ptr<RandomAccessFile> file;
+  s = env_->NewRandomAccessFile(name, &file);
   if (!s.ok()) return s;
+  std::string buffer(size, '\0');
+  std::string_view contents;
+  if (size > 0) {
+    s = file->Read(0, size, &contents, buffer.data());
+    if (!s.ok()) return s;
+    if (contents.size() != size) return Status::Corruption(name, "short read");
+  }
   uint64_t offset = 0;
-  std::string header_buf(bitcask::kRecordHeaderSize, '\0'), payload_buf;
   std::vector<bitcask::DecodedOp> ops;
   while (offset < size) {
-    std::string_view header;
-    s = file->Read(bitcask::kRecordHeaderSize, &header, header_buf.data());
-    if (!s.ok()) return s;
-    if (header.size() < bitcask::kRecordHeaderSize) {
+    if (size - offset < bitcask::kRecordHeaderSize) {
       MutexLock lock(&mu_);
       torn_tails_++;  // an incomplete header at the end: a write cut short
       break;
     }
+    const std::string_view header = contents.substr(offset, bitcask::kRecordHeaderSize);
     uint32_t length = 0, crc = 0;
     s = bitcask::DecodeRecordHeader(header, &length, &crc);
     if (!s.ok())
@@ -657,11 +663,7 @@ Status BitcaskDB::RecoverFile(uint64_t number, bool use_hint) {
       torn_tails_++;  // the payload runs past the end: a write cut short
       break;
     }
-    payload_buf.resize(length);
-    std::string_view payload;
-    s = file->Read(length, &payload, payload_buf.data());
-    if (!s.ok()) return s;
-    if (payload.size() != length) return Status::Corruption(name, "short read");
+    const std::string_view payload = contents.substr(offset + bitcask::kRecordHeaderSize, length);
     s = bitcask::DecodeRecordPayload(payload, crc, &ops);
     if (!s.ok())
       return Status::Corruption(name, s.ToString() + " at offset " + std::to_string(offset));
