@@ -22,7 +22,7 @@ build_dir=$repo/build-fuzz
 only_target=""
 allow_missing_clang=0
 targets=(wal_reader_fuzz write_batch_fuzz block_fuzz table_fuzz version_edit_fuzz resp_fuzz dispatcher_fuzz
-  bitcask_record_fuzz)
+  bitcask_record_fuzz btree_page_fuzz)
 
 # The exit status meaning "skipped, nothing ran" (the Automake convention;
 # tests/tests.cmake gives fuzz_smoke SKIP_RETURN_CODE 77).

@@ -75,6 +75,27 @@ class WritableFile {
   virtual void SetPreallocationBlockSize(uint64_t block_size) { (void)block_size; }
 };
 
+// A file read and written at offsets, kept in place (the B+tree engine's
+// page file). Write and Sync are not thread safe; Read may run concurrently
+// with other Reads but not with a Write to the same bytes.
+class RandomRWFile {
+ public:
+  virtual ~RandomRWFile() = default;
+  // Writes data at offset, extending the file if offset + size passes its
+  // end (a gap reads as zeros). Returns only when the bytes are in the
+  // operating system (no buffering in the object): a Read after it sees them.
+  virtual Status Write(uint64_t offset, std::string_view data) = 0;
+  // Reads up to n bytes at offset (fewer only at the end of the file);
+  // *result may point into scratch (n bytes).
+  virtual Status Read(uint64_t offset, size_t n, std::string_view* result, char* scratch) const = 0;
+  // Makes every Write that returned before the call durable. After a power
+  // loss, writes not synced may be lost, each in whole or in part, in any
+  // combination: callers order their writes with Sync.
+  virtual Status Sync() = 0;
+  // Closes the file (without syncing). Later calls fail.
+  virtual Status Close() = 0;
+};
+
 // An exclusive lock on a file, held until Env::UnlockFile.
 class FileLock {
  public:
@@ -102,6 +123,14 @@ class Env {
   // Opens a file for appending, creating it if missing.
   virtual Status NewAppendableFile(const std::string& fname,
                                    std::unique_ptr<WritableFile>* result) = 0;
+  // Opens fname for reading and writing in place, creating it empty if
+  // missing (the creation is durable only after SyncDir); an existing
+  // file's contents are kept. NotSupported where the Env has no such files.
+  virtual Status NewRandomRWFile(const std::string& fname, std::unique_ptr<RandomRWFile>* result) {
+    (void)fname;
+    result->reset();
+    return Status::NotSupported("NewRandomRWFile");
+  }
 
   virtual bool FileExists(const std::string& fname) = 0;
   // Names (not paths) of the entries of dir, without "." and "..".
@@ -160,6 +189,9 @@ class EnvWrapper : public Env {
   }
   Status NewAppendableFile(const std::string& f, std::unique_ptr<WritableFile>* r) override {
     return target_->NewAppendableFile(f, r);
+  }
+  Status NewRandomRWFile(const std::string& f, std::unique_ptr<RandomRWFile>* r) override {
+    return target_->NewRandomRWFile(f, r);
   }
   bool FileExists(const std::string& f) override { return target_->FileExists(f); }
   Status GetChildren(const std::string& d, std::vector<std::string>* r) override {

@@ -257,6 +257,14 @@ struct Options {
   // bitcask_merge_min_dead_bytes. In (0, 1].
   double bitcask_merge_dead_ratio = 0.5;
   uint64_t bitcask_merge_min_dead_bytes = 16ull << 20;
+
+  // B+tree engine only (docs/engines.md).
+  // Writes go to a write-ahead log and to the tree in memory; a checkpoint
+  // writes the changed pages to the page file (copy-on-write) and starts a
+  // new log when the log passes this size (and at Flush, CompactRange and
+  // Close). Bigger: fewer page writes for many small writes, longer
+  // recovery. At least 4096. Default: 64 MiB.
+  uint64_t btree_checkpoint_bytes = 64ull << 20;
 };
 
 struct ReadOptions {

@@ -1,15 +1,1525 @@
+// The B+tree engine (docs/engines.md, docs/format/btree.md).
+//
+// Design: a copy-on-write B+tree whose nodes live in memory and whose
+// committed state lives in a page file, plus a write-ahead log.
+//  - A write batch is applied to a private copy of the path it changes
+//    (nodes created by the batch are changed in place, the published tree is
+//    never touched), logged to the write-ahead log, and published by
+//    swapping the root pointer. Readers take the root they start from and
+//    never block writers or see a half-applied batch; a snapshot is a root.
+//  - A checkpoint writes every node changed since the last one to pages
+//    that the last committed tree does not use (copy-on-write on disk: the
+//    free pages), syncs, then writes the meta page (root, page count,
+//    sequence, the first log to replay) into the meta slot the previous
+//    checkpoint did not use, and syncs. A crash at any point leaves the
+//    last committed meta and every page it reaches untouched; replaying the
+//    logs it names brings back every write logged after it.
+//  - The free pages are those of the file that the committed tree does not
+//    reach: recomputed at each checkpoint from the committed tree, so no
+//    free list can leak or disagree with the tree it describes.
+//
+// Locks: write_mu_ orders writers (Write, WriteIf, checkpoints, Resume,
+// Close) and guards the log, the page file and the working tree; mu_
+// guards the published root, the sequence and the error state. Order:
+// write_mu_ before mu_. Readers take mu_ only to copy the root.
 #include "btree/btree_db.h"
+
+#include <algorithm>
+#include <cinttypes>
+#include <cstdio>
+#include <cstring>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <vector>
+
+#include "btree/page.h"
+#include "db/conditional_write.h"
+#include "db/engine_file.h"
+#include "db/failed_transaction.h"
+#include "util/check.h"
+#include "util/coding.h"
+#include "util/comparator.h"
+#include "util/mutex.h"
+#include "util/thread_annotations.h"
+#include "wal/log_reader.h"
+#include "wal/log_writer.h"
 
 namespace lsmkv {
 
-// Not built yet (issue 19): the engine switch and its tests are in place.
+namespace {
+
+using btree::kCapacity;
+using btree::kMaxInline;
+using btree::kPageSize;
+
+constexpr const char* kPageFileName = "BTREE";
+
+std::string LogFileName(const std::string& dir, uint64_t number) {
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "/BTREE-%06" PRIu64 ".log", number);
+  return dir + buf;
+}
+// The number of a log file name, or false.
+bool ParseLogName(const std::string& name, uint64_t* number) {
+  if (name.size() < 11 || name.compare(0, 6, "BTREE-") != 0 ||
+      name.compare(name.size() - 4, 4, ".log") != 0) {
+    return false;
+  }
+  const std::string digits = name.substr(6, name.size() - 10);
+  if (digits.empty() || digits.size() > 18 ||
+      digits.find_first_not_of("0123456789") != std::string::npos) {
+    return false;
+  }
+  *number = std::stoull(digits);
+  return true;
+}
+
+Status ClosedError() { return Status::InvalidArgument("closed"); }
+
+// Pages written for a large key or value (filled by the checkpoint that
+// first writes the entry; shared by the copies of the entry).
+struct Overflow {
+  bool written = false;
+  std::vector<uint64_t> key_pages, value_pages;
+};
+
+// A leaf entry, or an internal node's separator (value empty).
+struct Entry {
+  std::string key, value;
+  std::shared_ptr<Overflow> overflow;  // set iff key or value > kMaxInline
+};
+
+Entry MakeEntry(std::string_view key, std::string_view value) {
+  Entry e{std::string(key), std::string(value), nullptr};
+  if (key.size() > kMaxInline || value.size() > kMaxInline) {
+    e.overflow = std::make_shared<Overflow>();
+  }
+  return e;
+}
+
+struct Node;
+using NodePtr = std::shared_ptr<Node>;
+
+// A tree node. Published nodes are immutable except for page and their
+// entries' Overflow, which only the checkpoint (under write_mu_) writes and
+// which readers never look at.
+struct Node {
+  bool leaf = true;
+  uint64_t txn = 0;   // the batch that created it: that batch may change it
+  uint64_t page = 0;  // page holding it, 0 until a checkpoint writes it
+  size_t bytes = 0;   // size of its page body (<= kCapacity when published)
+  std::vector<Entry> entries;
+  std::vector<NodePtr> children;  // internal: entries.size() + 1
+};
+
+size_t EntryBytes(const Entry& e, bool leaf) {
+  return btree::BlobSize(e.key.size()) + (leaf ? btree::BlobSize(e.value.size()) : 8);
+}
+size_t NodeBytes(const Node& n) {
+  size_t b = n.leaf ? 0 : 8;
+  for (const Entry& e : n.entries) b += EntryBytes(e, n.leaf);
+  return b;
+}
+
+class BTreeSnapshot final : public Snapshot {
+ public:
+  BTreeSnapshot(NodePtr root, uint64_t sequence) : root_(std::move(root)), sequence_(sequence) {}
+  const NodePtr& root() const { return root_; }
+  uint64_t sequence() const { return sequence_; }
+
+ private:
+  const NodePtr root_;
+  const uint64_t sequence_;
+};
+
+// Ordering helpers over a comparator.
+struct Order {
+  ComparatorLess less;
+  // Index of the child of internal node n whose range holds key.
+  size_t ChildIndex(const Node& n, std::string_view key) const {
+    auto it = std::upper_bound(n.entries.begin(), n.entries.end(), key,
+                               [&](std::string_view k, const Entry& e) { return less(k, e.key); });
+    return static_cast<size_t>(it - n.entries.begin());
+  }
+  // First entry of leaf n not less than key.
+  size_t LowerBound(const Node& n, std::string_view key) const {
+    auto it = std::lower_bound(n.entries.begin(), n.entries.end(), key,
+                               [&](const Entry& e, std::string_view k) { return less(e.key, k); });
+    return static_cast<size_t>(it - n.entries.begin());
+  }
+  // The entry of key in the tree at root, or nullptr.
+  const Entry* Find(const Node* n, std::string_view key) const {
+    if (n == nullptr) return nullptr;
+    while (!n->leaf) n = n->children[ChildIndex(*n, key)].get();
+    const size_t i = LowerBound(*n, key);
+    if (i < n->entries.size() && !less(key, n->entries[i].key)) return &n->entries[i];
+    return nullptr;
+  }
+};
+
+// Iterates a tree pinned by its root: keys and values point into nodes.
+class BTreeIterator final : public Iterator {
+ public:
+  BTreeIterator(NodePtr root, const Order& order, const ReadOptions& o)
+      : root_(std::move(root)), order_(order), lower_(o.lower_bound), upper_(o.upper_bound) {}
+  bool Valid() const override { return valid_; }
+  void SeekToFirst() override {
+    if (lower_) {
+      SeekGE(*lower_);
+    } else {
+      Descend(std::nullopt, /*forward=*/true);
+      CheckUpper();
+    }
+  }
+  void SeekToLast() override {
+    if (upper_) {
+      SeekLT(*upper_);
+    } else {
+      Descend(std::nullopt, /*forward=*/false);
+      CheckLower();
+    }
+  }
+  void Seek(std::string_view target) override {
+    if (lower_ && order_.less(target, *lower_)) target = *lower_;
+    SeekGE(target);
+  }
+  void SeekForPrev(std::string_view target) override {
+    if (upper_ && !order_.less(target, *upper_)) {
+      SeekLT(*upper_);
+      return;
+    }
+    Descend(target, /*forward=*/false);  // the last key <= target
+    CheckLower();
+  }
+  void Next() override {
+    auto& [leaf, i] = path_.back();
+    if (++i >= leaf->entries.size()) NextLeaf();
+    CheckUpper();
+  }
+  void Prev() override {
+    auto& [leaf, i] = path_.back();
+    if (i == 0) {
+      PrevLeaf();
+    } else {
+      --i;
+    }
+    CheckLower();
+  }
+  std::string_view key() const override {
+    return path_.back().first->entries[path_.back().second].key;
+  }
+  std::string_view value() const override {
+    return path_.back().first->entries[path_.back().second].value;
+  }
+  Status status() const override { return Status::OK(); }
+
+ private:
+  void SeekGE(std::string_view target) {
+    Descend(target, /*forward=*/true);
+    CheckUpper();
+  }
+  void SeekLT(std::string_view target) {
+    // The last key < target: position at the first key >= target, step back.
+    Descend(target, /*forward=*/true, /*then_prev=*/true);
+    CheckLower();
+  }
+  // Positions on the first key >= target (forward), or the last key <=
+  // target (backward); no target: the first or the last key. With then_prev
+  // (forward only): on the key before that position.
+  void Descend(std::optional<std::string_view> target, bool forward, bool then_prev = false) {
+    path_.clear();
+    valid_ = false;
+    const Node* n = root_.get();
+    if (n == nullptr) return;
+    while (!n->leaf) {
+      size_t i = target ? order_.ChildIndex(*n, *target) : forward ? 0 : n->children.size() - 1;
+      path_.emplace_back(n, i);
+      n = n->children[i].get();
+    }
+    valid_ = true;
+    if (forward) {
+      const size_t i = target ? order_.LowerBound(*n, *target) : 0;
+      path_.emplace_back(n, i);
+      if (then_prev) {
+        if (i == 0) {
+          PrevLeaf();
+        } else {
+          path_.back().second = i - 1;
+        }
+      } else if (i >= n->entries.size()) {
+        NextLeaf();
+      }
+    } else {
+      // Last key <= target.
+      size_t i = n->entries.size();
+      if (target) {
+        auto it = std::upper_bound(
+            n->entries.begin(), n->entries.end(), *target,
+            [&](std::string_view k, const Entry& e) { return order_.less(k, e.key); });
+        i = static_cast<size_t>(it - n->entries.begin());
+      }
+      path_.emplace_back(n, i);
+      if (i == 0) {
+        PrevLeaf();
+      } else {
+        path_.back().second = i - 1;
+      }
+    }
+  }
+  // Moves to the first entry of the next non-empty leaf, or invalid.
+  void NextLeaf() {
+    path_.pop_back();
+    while (!path_.empty()) {
+      auto& [n, i] = path_.back();
+      if (i + 1 < n->children.size()) {
+        ++i;
+        const Node* c = n->children[i].get();
+        while (!c->leaf) {
+          path_.emplace_back(c, 0);
+          c = c->children[0].get();
+        }
+        if (!c->entries.empty()) {
+          path_.emplace_back(c, 0);
+          return;
+        }
+        continue;
+      }
+      path_.pop_back();
+    }
+    valid_ = false;
+  }
+  void PrevLeaf() {
+    path_.pop_back();
+    while (!path_.empty()) {
+      auto& [n, i] = path_.back();
+      if (i > 0) {
+        --i;
+        const Node* c = n->children[i].get();
+        while (!c->leaf) {
+          path_.emplace_back(c, c->children.size() - 1);
+          c = c->children.back().get();
+        }
+        if (!c->entries.empty()) {
+          path_.emplace_back(c, c->entries.size() - 1);
+          return;
+        }
+        continue;
+      }
+      path_.pop_back();
+    }
+    valid_ = false;
+  }
+  void CheckUpper() {
+    if (valid_ && upper_ && !order_.less(key(), *upper_)) valid_ = false;
+  }
+  void CheckLower() {
+    if (valid_ && lower_ && order_.less(key(), *lower_)) valid_ = false;
+  }
+
+  const NodePtr root_;
+  const Order order_;
+  const std::optional<std::string> lower_, upper_;
+  std::vector<std::pair<const Node*, size_t>> path_;
+  bool valid_ = false;
+};
+
+class BTreeDB final : public DB, public ConditionalWriter {
+ public:
+  BTreeDB(const Options& options, const std::string& path)
+      : options_(options),
+        env_(options.env != nullptr ? options.env : Env::Default()),
+        path_(path),
+        comparator_(options.comparator != nullptr ? options.comparator : BytewiseComparator()),
+        order_{ComparatorLess(comparator_)} {}
+
+  ~BTreeDB() override { Close().PermitUncheckedError(); }
+
+  Status OpenAndRecover();
+
+  // ---------------------------------------------------------------- writes
+  Status Put(const WriteOptions& o, std::string_view key, std::string_view value) override {
+    WriteBatch batch;
+    batch.Put(key, value);
+    return Write(o, &batch);
+  }
+  Status Delete(const WriteOptions& o, std::string_view key) override {
+    WriteBatch batch;
+    batch.Delete(key);
+    return Write(o, &batch);
+  }
+  Status DeleteRange(const WriteOptions& o, std::string_view begin, std::string_view end) override {
+    WriteBatch batch;
+    batch.DeleteRange(begin, end);
+    return Write(o, &batch);
+  }
+  Status Write(const WriteOptions& o, WriteBatch* batch) override { return WriteIf(o, batch, {}); }
+  Status WriteIf(const WriteOptions& o, WriteBatch* batch,
+                 const std::function<Status()>& check) override;
+
+  // ---------------------------------------------------------------- reads
+  Status Get(const ReadOptions& o, std::string_view key, std::string* value) override {
+    NodePtr root;
+    if (o.snapshot != nullptr) {
+      root = static_cast<const BTreeSnapshot*>(o.snapshot)->root();
+    } else {
+      MutexLock lock(&mu_);
+      if (closed_) return ClosedError();
+      root = root_;
+    }
+    const Entry* e = order_.Find(root.get(), key);
+    if (e == nullptr) return Status::NotFound("");
+    value->assign(e->value);
+    return Status::OK();
+  }
+
+  std::unique_ptr<Iterator> NewIterator(const ReadOptions& o) override {
+    NodePtr root;
+    if (o.snapshot != nullptr) {
+      root = static_cast<const BTreeSnapshot*>(o.snapshot)->root();
+    } else {
+      MutexLock lock(&mu_);
+      if (closed_) return std::unique_ptr<Iterator>(NewEmptyIterator(ClosedError()));
+      root = root_;
+    }
+    return std::make_unique<BTreeIterator>(std::move(root), order_, o);
+  }
+
+  const Snapshot* GetSnapshot() override {
+    MutexLock lock(&mu_);
+    if (closed_) return nullptr;
+    snapshots_++;
+    return new BTreeSnapshot(root_, last_sequence_);
+  }
+  void ReleaseSnapshot(const Snapshot* snapshot) override {
+    if (snapshot == nullptr) return;
+    {
+      MutexLock lock(&mu_);
+      snapshots_--;
+    }
+    delete static_cast<const BTreeSnapshot*>(snapshot);
+  }
+
+  std::unique_ptr<Transaction> BeginTransaction(const WriteOptions&,
+                                                const TransactionOptions&) override {
+    // The engine switch wraps this DB with the generic transactions
+    // (engines/transactional_db.h), which use WriteIf.
+    return NewFailedTransaction(
+        Status::NotSupported("btree transactions", "open the database with DB::Open"));
+  }
+
+  Status CompactRange(const std::string*, const std::string*) override { return Flush(); }
+
+  Status GetApproximateSizes(const Range* ranges, int n, uint64_t* sizes) override {
+    NodePtr root;
+    {
+      MutexLock lock(&mu_);
+      for (int i = 0; i < n; i++) sizes[i] = 0;
+      if (closed_) return ClosedError();
+      root = root_;
+    }
+    ReadOptions ro;
+    for (int i = 0; i < n; i++) {
+      BTreeIterator it(root, order_, ro);
+      for (it.Seek(ranges[i].start); it.Valid() && order_.less(it.key(), ranges[i].limit);
+           it.Next()) {
+        sizes[i] += it.key().size() + it.value().size();
+      }
+    }
+    return Status::OK();
+  }
+
+  // Makes every write durable in the page file (a checkpoint).
+  Status Flush() override {
+    MutexLock wlock(&write_mu_);
+    {
+      MutexLock lock(&mu_);
+      if (closed_) return ClosedError();
+      if (!bg_error_.ok()) return bg_error_;
+    }
+    Status s = CheckpointLocked();
+    if (!s.ok()) SetError(s);
+    return s;
+  }
+
+  bool GetProperty(std::string_view name, std::string* value) override;
+
+  Status Close() override {
+    MutexLock wlock(&write_mu_);
+    {
+      MutexLock lock(&mu_);
+      if (closed_) return Status::OK();
+    }
+    Status result;
+    bool failed;
+    {
+      MutexLock lock(&mu_);
+      failed = !bg_error_.ok();
+      if (failed) result = bg_error_;
+    }
+    // A checkpoint at close makes the next open quick (nothing to replay).
+    if (!failed && opened_) result = CheckpointLocked();
+    if (log_file_ != nullptr) {
+      log_.reset();
+      Status c = log_file_->Close();
+      if (result.ok()) result = c;
+      log_file_.reset();
+    }
+    if (page_file_ != nullptr) {
+      Status c = page_file_->Close();
+      if (result.ok()) result = c;
+      page_file_.reset();
+    }
+    MutexLock lock(&mu_);
+    closed_ = true;
+    root_.reset();
+    work_.reset();
+    durable_root_.reset();
+    if (lock_ != nullptr) {
+      env_->UnlockFile(lock_).PermitUncheckedError();
+      lock_ = nullptr;
+    }
+    return result;
+  }
+
+  Status Resume() override {
+    MutexLock wlock(&write_mu_);
+    {
+      MutexLock lock(&mu_);
+      if (closed_) return ClosedError();
+      if (bg_error_.ok()) return Status::OK();
+      if (!bg_error_.IsNoSpace()) return bg_error_;
+    }
+    // A failed append may have left part of a record at the log's end:
+    // continue in a new log (recovery drops an incomplete last record of
+    // each log), then retry the checkpoint.
+    Status s = NewLogLocked();
+    if (s.ok()) s = CheckpointLocked();
+    MutexLock lock(&mu_);
+    if (s.ok()) bg_error_ = Status::OK();
+    return s.ok() ? Status::OK() : bg_error_;
+  }
+
+ private:
+  // One logged operation.
+  struct Op {
+    bool put;
+    std::string key, value;
+  };
+
+  // Checks the invariants of the tree at root: keys in order and inside
+  // their parent's range, every node fits a page, every node but the root
+  // at least a quarter full (leaves: not empty), every leaf at one depth,
+  // internal nodes with keys + 1 children, byte counts exact.
+  std::string CheckTree(const Node* root) const {
+    if (root == nullptr) return "ok";
+    std::string error;
+    int leaf_depth = -1;
+    std::function<void(const Node*, int, const std::string*, const std::string*)> check =
+        [&](const Node* n, int depth, const std::string* lo, const std::string* hi) {
+          if (!error.empty()) return;
+          if (n->bytes != NodeBytes(*n)) error = "byte count differs";
+          if (n->bytes > kCapacity) error = "node larger than a page";
+          if (n->leaf && n->entries.empty()) error = "empty leaf";
+          for (size_t i = 0; i < n->entries.size(); i++) {
+            const std::string& k = n->entries[i].key;
+            if ((i > 0 && !order_.less(n->entries[i - 1].key, k)) ||
+                (lo != nullptr && order_.less(k, *lo)) || (hi != nullptr && !order_.less(k, *hi))) {
+              error = "keys out of order";
+            }
+          }
+          if (n->leaf) {
+            if (leaf_depth == -1) leaf_depth = depth;
+            if (leaf_depth != depth) error = "leaves at different depths";
+            return;
+          }
+          if (n->children.size() != n->entries.size() + 1 || n->entries.empty()) {
+            error = "internal node with a bad child count";
+            return;
+          }
+          for (size_t i = 0; i < n->children.size(); i++) {
+            const Node* c = n->children[i].get();
+            // Underfull children must not fit together with a neighbour.
+            if (c->bytes < kCapacity / 4) {
+              for (size_t j : {i - 1, i + 1}) {
+                if (j >= n->children.size()) continue;
+                const Node* d = n->children[j].get();
+                const size_t sep =
+                    c->leaf ? 0 : btree::BlobSize(n->entries[std::min(i, j)].key.size()) + 8;
+                if (c->bytes + d->bytes + sep - (c->leaf ? 0 : 8) <= kCapacity) {
+                  error = "underfull node beside a sibling it fits with";
+                }
+              }
+            }
+            check(c, depth + 1, i == 0 ? lo : &n->entries[i - 1].key,
+                  i < n->entries.size() ? &n->entries[i].key : hi);
+          }
+        };
+    check(root, 0, nullptr, nullptr);
+    return error.empty() ? "ok" : error;
+  }
+
+  void SetError(const Status& s) EXCLUDES(mu_) {
+    MutexLock lock(&mu_);
+    if (bg_error_.ok()) bg_error_ = s;
+  }
+
+  // ---- The working tree (write_mu_): copy-on-write changes of a batch.
+  Node* Writable(NodePtr& slot) REQUIRES(write_mu_) {
+    if (slot->txn != txn_) {
+      auto copy = std::make_shared<Node>(*slot);
+      copy->txn = txn_;
+      copy->page = 0;
+      slot = std::move(copy);
+    }
+    return slot.get();
+  }
+  NodePtr NewNode(bool leaf) REQUIRES(write_mu_) {
+    auto n = std::make_shared<Node>();
+    n->leaf = leaf;
+    n->txn = txn_;
+    return n;
+  }
+  void PutTo(NodePtr& slot, std::string_view key, std::string_view value) REQUIRES(write_mu_);
+  void DeleteFrom(NodePtr& slot, std::string_view key) REQUIRES(write_mu_);
+  // After child i of n changed: splits it if it outgrew a page, merges or
+  // redistributes it with a sibling if it fell under a quarter page.
+  void FixChild(Node* n, size_t i) REQUIRES(write_mu_);
+  // Splits node (owned by this batch) into pieces that each fit a page;
+  // appends (separator before the piece, piece) to out.
+  void SplitInto(NodePtr node, Entry separator, std::vector<std::pair<Entry, NodePtr>>* out)
+      REQUIRES(write_mu_);
+  void FixRoot() REQUIRES(write_mu_);
+  void ApplyPut(std::string_view key, std::string_view value) REQUIRES(write_mu_);
+  bool ApplyDelete(std::string_view key) REQUIRES(write_mu_);
+  // Applies a decoded log record to the working tree (recovery).
+  Status ApplyRecord(std::string_view record, uint64_t* first, uint64_t* count) REQUIRES(write_mu_);
+
+  // ---- Files (write_mu_).
+  Status NewLogLocked() REQUIRES(write_mu_) EXCLUDES(mu_);
+  Status CheckpointLocked() REQUIRES(write_mu_) EXCLUDES(mu_);
+  Status WritePagesLocked(const std::vector<std::pair<uint64_t, std::string>>& pages)
+      REQUIRES(write_mu_);
+  Status ReadPage(uint64_t page, std::string* out) REQUIRES(write_mu_);
+  Status LoadNode(uint64_t page, int depth, const std::string* lo, const std::string* hi,
+                  uint64_t checkpoint, std::vector<bool>* seen, NodePtr* out) REQUIRES(write_mu_);
+  Status LoadBlob(const btree::BlobRef& ref, uint64_t checkpoint, std::vector<bool>* seen,
+                  std::string* out, std::vector<uint64_t>* pages) REQUIRES(write_mu_);
+  Status ReplayLogs(uint64_t first_log, uint64_t* max_log) REQUIRES(write_mu_) EXCLUDES(mu_);
+
+  const Options options_;
+  Env* const env_;
+  const std::string path_;
+  const Comparator* const comparator_;
+  const Order order_;
+
+  Mutex write_mu_ ACQUIRED_BEFORE(mu_);
+  uint64_t txn_ GUARDED_BY(write_mu_) = 0;
+  NodePtr work_ GUARDED_BY(write_mu_);  // the tree a batch changes
+  uint64_t work_keys_ GUARDED_BY(write_mu_) = 0;
+  NodePtr durable_root_ GUARDED_BY(write_mu_);  // the tree of the last meta
+  std::unique_ptr<RandomRWFile> page_file_ GUARDED_BY(write_mu_);
+  std::unique_ptr<WritableFile> log_file_ GUARDED_BY(write_mu_);
+  std::unique_ptr<log::Writer> log_ GUARDED_BY(write_mu_);
+  uint64_t log_number_ GUARDED_BY(write_mu_) = 0;
+  uint64_t log_bytes_ GUARDED_BY(write_mu_) = 0;       // in logs not yet checkpointed
+  uint64_t first_live_log_ GUARDED_BY(write_mu_) = 0;  // the meta's wal_number
+  btree::Meta meta_ GUARDED_BY(write_mu_);             // the last committed meta
+  std::string record_ GUARDED_BY(write_mu_);           // scratch
+  bool opened_ GUARDED_BY(write_mu_) = false;          // OpenAndRecover succeeded
+
+  mutable Mutex mu_;
+  bool closed_ GUARDED_BY(mu_) = false;
+  FileLock* lock_ = nullptr;
+  NodePtr root_ GUARDED_BY(mu_);  // the published tree
+  uint64_t keys_ GUARDED_BY(mu_) = 0;
+  uint64_t last_sequence_ GUARDED_BY(mu_) = 0;
+  uint64_t snapshots_ GUARDED_BY(mu_) = 0;
+  Status bg_error_ GUARDED_BY(mu_);
+  uint64_t checkpoints_ GUARDED_BY(mu_) = 0;
+  uint64_t pages_written_ GUARDED_BY(mu_) = 0;
+  uint64_t free_pages_ GUARDED_BY(mu_) = 0;
+  uint64_t page_count_ GUARDED_BY(mu_) = 0;
+  uint64_t depth_ GUARDED_BY(mu_) = 0;
+  uint64_t replayed_records_ GUARDED_BY(mu_) = 0;
+  uint64_t recovery_micros_ GUARDED_BY(mu_) = 0;
+};
+
+// ---------------------------------------------------------------- the tree
+
+void BTreeDB::PutTo(NodePtr& slot, std::string_view key, std::string_view value) {
+  Node* n = Writable(slot);
+  if (n->leaf) {
+    const size_t i = order_.LowerBound(*n, key);
+    if (i < n->entries.size() && !order_.less(key, n->entries[i].key)) {
+      n->bytes -= EntryBytes(n->entries[i], true);
+      n->entries[i] = MakeEntry(key, value);
+    } else {
+      n->entries.insert(n->entries.begin() + static_cast<ptrdiff_t>(i), MakeEntry(key, value));
+      work_keys_++;
+    }
+    n->bytes += EntryBytes(n->entries[i], true);
+    return;
+  }
+  const size_t i = order_.ChildIndex(*n, key);
+  PutTo(n->children[i], key, value);
+  FixChild(n, i);
+}
+
+void BTreeDB::DeleteFrom(NodePtr& slot, std::string_view key) {
+  Node* n = Writable(slot);
+  if (n->leaf) {
+    const size_t i = order_.LowerBound(*n, key);
+    CHECK(i < n->entries.size() && !order_.less(key, n->entries[i].key));
+    n->bytes -= EntryBytes(n->entries[i], true);
+    n->entries.erase(n->entries.begin() + static_cast<ptrdiff_t>(i));
+    work_keys_--;
+    return;
+  }
+  const size_t i = order_.ChildIndex(*n, key);
+  DeleteFrom(n->children[i], key);
+  FixChild(n, i);
+}
+
+void BTreeDB::SplitInto(NodePtr node, Entry separator,
+                        std::vector<std::pair<Entry, NodePtr>>* out) {
+  if (node->bytes <= kCapacity) {
+    out->emplace_back(std::move(separator), std::move(node));
+    return;
+  }
+  const size_t n = node->entries.size();
+  CHECK(n >= 2);
+  // The split point that best balances the two halves' sizes.
+  std::vector<size_t> sizes(n);
+  for (size_t i = 0; i < n; i++) sizes[i] = EntryBytes(node->entries[i], node->leaf);
+  size_t best = 0, best_max = SIZE_MAX, prefix = 0;
+  const size_t total = node->bytes;
+  if (node->leaf) {
+    // Left: entries [0, p); right: [p, n).
+    for (size_t p = 1; p < n; p++) {
+      prefix += sizes[p - 1];
+      const size_t m = std::max(prefix, total - prefix);
+      if (m < best_max) best_max = m, best = p;
+    }
+  } else {
+    // Left: entries [0, p) and children [0, p]; entry p moves up; right:
+    // entries (p, n) and children [p+1, n].
+    for (size_t p = 1; p + 1 < n; p++) {
+      prefix += sizes[p - 1];
+      const size_t left = 8 + prefix;
+      const size_t right = total - prefix - sizes[p];
+      const size_t m = std::max(left, right);
+      if (m < best_max) best_max = m, best = p;
+    }
+    if (best == 0) best = 1;
+  }
+  NodePtr left = NewNode(node->leaf);
+  NodePtr right = NewNode(node->leaf);
+  Entry up;
+  if (node->leaf) {
+    left->entries.assign(std::make_move_iterator(node->entries.begin()),
+                         std::make_move_iterator(node->entries.begin() + best));
+    right->entries.assign(std::make_move_iterator(node->entries.begin() + best),
+                          std::make_move_iterator(node->entries.end()));
+    up = MakeEntry(right->entries.front().key, "");
+  } else {
+    left->entries.assign(std::make_move_iterator(node->entries.begin()),
+                         std::make_move_iterator(node->entries.begin() + best));
+    up = std::move(node->entries[best]);
+    right->entries.assign(std::make_move_iterator(node->entries.begin() + best + 1),
+                          std::make_move_iterator(node->entries.end()));
+    left->children.assign(node->children.begin(), node->children.begin() + best + 1);
+    right->children.assign(node->children.begin() + best + 1, node->children.end());
+  }
+  left->bytes = NodeBytes(*left);
+  right->bytes = NodeBytes(*right);
+  SplitInto(std::move(left), std::move(separator), out);
+  SplitInto(std::move(right), std::move(up), out);
+}
+
+void BTreeDB::FixChild(Node* n, size_t i) {
+  Node* c = n->children[i].get();
+  if (c->bytes > kCapacity) {
+    std::vector<std::pair<Entry, NodePtr>> pieces;
+    SplitInto(n->children[i], Entry{}, &pieces);
+    n->children[i] = std::move(pieces[0].second);
+    for (size_t k = 1; k < pieces.size(); k++) {
+      n->bytes += EntryBytes(pieces[k].first, false);
+      n->entries.insert(n->entries.begin() + static_cast<ptrdiff_t>(i + k - 1),
+                        std::move(pieces[k].first));
+      n->children.insert(n->children.begin() + static_cast<ptrdiff_t>(i + k),
+                         std::move(pieces[k].second));
+    }
+    return;
+  }
+  if (c->bytes >= kCapacity / 4 || n->children.size() < 2) return;
+  // Merge child l + 1 into child l; split the result again if it does not
+  // fit (which redistributes the entries of the two).
+  const size_t l = i > 0 ? i - 1 : i;
+  Node* left = Writable(n->children[l]);
+  Node* right = Writable(n->children[l + 1]);
+  if (!left->leaf) left->entries.push_back(std::move(n->entries[l]));
+  for (Entry& e : right->entries) left->entries.push_back(std::move(e));
+  for (NodePtr& child : right->children) left->children.push_back(std::move(child));
+  left->bytes = NodeBytes(*left);
+  n->entries.erase(n->entries.begin() + static_cast<ptrdiff_t>(l));
+  n->children.erase(n->children.begin() + static_cast<ptrdiff_t>(l + 1));
+  n->bytes = NodeBytes(*n);
+  if (left->bytes > kCapacity) FixChild(n, l);
+}
+
+void BTreeDB::FixRoot() {
+  if (work_ == nullptr) return;
+  while (work_->bytes > kCapacity) {
+    std::vector<std::pair<Entry, NodePtr>> pieces;
+    SplitInto(work_, Entry{}, &pieces);
+    NodePtr root = NewNode(/*leaf=*/false);
+    root->children.push_back(std::move(pieces[0].second));
+    for (size_t k = 1; k < pieces.size(); k++) {
+      root->entries.push_back(std::move(pieces[k].first));
+      root->children.push_back(std::move(pieces[k].second));
+    }
+    root->bytes = NodeBytes(*root);
+    work_ = std::move(root);
+  }
+  while (!work_->leaf && work_->children.size() == 1) {
+    NodePtr child = work_->children[0];
+    work_ = std::move(child);
+  }
+  if (work_->leaf && work_->entries.empty()) work_.reset();
+}
+
+void BTreeDB::ApplyPut(std::string_view key, std::string_view value) {
+  if (work_ == nullptr) work_ = NewNode(/*leaf=*/true);
+  PutTo(work_, key, value);
+  FixRoot();
+}
+
+bool BTreeDB::ApplyDelete(std::string_view key) {
+  if (order_.Find(work_.get(), key) == nullptr) return false;
+  DeleteFrom(work_, key);
+  FixRoot();
+  return true;
+}
+
+// ---------------------------------------------------------------- writes
+
+// A log record: fixed64 first sequence, varint32 op count, then per op a
+// byte (1 put, 0 delete), the length-prefixed key and, for a put, the
+// length-prefixed value. Range deletions are logged as the deletions of the
+// keys they removed.
+Status BTreeDB::ApplyRecord(std::string_view record, uint64_t* first, uint64_t* count) {
+  uint32_t n;
+  if (!GetFixed64(&record, first) || !GetVarint32(&record, &n)) {
+    return Status::Corruption("btree log record", "truncated header");
+  }
+  *count = n;
+  for (uint32_t i = 0; i < n; i++) {
+    if (record.empty()) return Status::Corruption("btree log record", "truncated");
+    const char type = record[0];
+    record.remove_prefix(1);
+    std::string_view key, value;
+    if (!GetLengthPrefixed(&record, &key) || (type == 1 && !GetLengthPrefixed(&record, &value)) ||
+        (type != 0 && type != 1)) {
+      return Status::Corruption("btree log record", "bad op");
+    }
+    if (type == 1) {
+      ApplyPut(key, value);
+    } else {
+      ApplyDelete(key);
+    }
+  }
+  if (!record.empty()) return Status::Corruption("btree log record", "trailing bytes");
+  return Status::OK();
+}
+
+Status BTreeDB::WriteIf(const WriteOptions& o, WriteBatch* batch,
+                        const std::function<Status()>& check) {
+  struct Collector : WriteBatch::Handler {
+    std::vector<std::pair<int, std::pair<std::string, std::string>>> ops;  // 0 del 1 put 2 range
+    size_t max_key, max_value;
+    Status error;
+    void Put(std::string_view k, std::string_view v) override {
+      if ((k.size() > max_key || v.size() > max_value) && error.ok()) {
+        error = Status::InvalidArgument(k.size() > max_key ? "key exceeds max_key_size"
+                                                           : "value exceeds max_value_size");
+      }
+      ops.push_back({1, {std::string(k), std::string(v)}});
+    }
+    void Delete(std::string_view k) override {
+      if (k.size() > max_key && error.ok()) {
+        error = Status::InvalidArgument("key exceeds max_key_size");
+      }
+      ops.push_back({0, {std::string(k), {}}});
+    }
+    bool DeleteRange(std::string_view b, std::string_view e) override {
+      ops.push_back({2, {std::string(b), std::string(e)}});
+      return true;
+    }
+  };
+
+  MutexLock wlock(&write_mu_);
+  {
+    MutexLock lock(&mu_);
+    if (closed_) return ClosedError();
+    if (!bg_error_.ok()) return bg_error_;
+  }
+  if (check) {
+    Status s = check();
+    if (!s.ok()) return s;
+  }
+  Collector collector;
+  collector.max_key = options_.max_key_size;
+  collector.max_value = options_.max_value_size;
+  Status s = batch->Iterate(&collector);
+  if (s.ok()) s = collector.error;
+  if (!s.ok()) return s;
+  if (collector.ops.empty()) return Status::OK();
+
+  uint64_t first_sequence;
+  uint64_t keys_before;
+  {
+    MutexLock lock(&mu_);
+    first_sequence = last_sequence_ + 1;
+    work_ = root_;
+    keys_before = keys_;
+  }
+  work_keys_ = keys_before;
+  txn_++;
+  // Apply to the working tree, logging what each op did.
+  std::string ops;
+  uint32_t count = 0;
+  for (auto& [type, kv] : collector.ops) {
+    auto& [a, b] = kv;
+    if (type == 1) {
+      ApplyPut(a, b);
+      ops.push_back(1);
+      PutLengthPrefixed(&ops, a);
+      PutLengthPrefixed(&ops, b);
+      count++;
+    } else if (type == 0) {
+      ApplyDelete(a);
+      ops.push_back(0);
+      PutLengthPrefixed(&ops, a);
+      count++;
+    } else {
+      if (!order_.less(a, b)) continue;
+      std::vector<std::string> keys;
+      BTreeIterator it(work_, order_, ReadOptions());
+      for (it.Seek(a); it.Valid() && order_.less(it.key(), b); it.Next()) {
+        keys.emplace_back(it.key());
+      }
+      for (const std::string& k : keys) {
+        ApplyDelete(k);
+        ops.push_back(0);
+        PutLengthPrefixed(&ops, k);
+        count++;
+      }
+    }
+  }
+  if (count == 0) {
+    work_.reset();
+    return Status::OK();
+  }
+  record_.clear();
+  PutFixed64(&record_, first_sequence);
+  PutVarint32(&record_, count);
+  record_.append(ops);
+  s = log_->AddRecord(record_);
+  if (s.ok()) s = log_file_->Flush();
+  if (s.ok() && o.sync) s = log_file_->Sync();
+  if (!s.ok()) {
+    work_.reset();
+    SetError(s);
+    return s;
+  }
+  log_bytes_ += record_.size();
+  {
+    MutexLock lock(&mu_);
+    root_ = std::move(work_);
+    keys_ = work_keys_;
+    last_sequence_ = first_sequence + count - 1;
+  }
+  work_.reset();
+  if (log_bytes_ >= options_.btree_checkpoint_bytes) {
+    // The write is logged (durable as asked); a failed checkpoint stops
+    // later writes until Resume, but this one stands.
+    Status c = CheckpointLocked();
+    if (!c.ok()) SetError(c);
+  }
+  return Status::OK();
+}
+
+// ---------------------------------------------------------------- files
+
+Status BTreeDB::NewLogLocked() {
+  const uint64_t number = log_number_ + 1;
+  std::unique_ptr<WritableFile> file;
+  Status s = env_->NewWritableFile(LogFileName(path_, number), &file);
+  // The log's name must survive a crash before any write in it is synced.
+  if (s.ok()) s = env_->SyncDir(path_);
+  if (!s.ok()) return s;
+  if (log_file_ != nullptr) {
+    log_.reset();
+    // Its records are covered by the next checkpoint, or replayed.
+    log_file_->Close().PermitUncheckedError();
+  }
+  log_file_ = std::move(file);
+  log_ = std::make_unique<log::Writer>(log_file_.get(), number);
+  log_number_ = number;
+  return Status::OK();
+}
+
+Status BTreeDB::WritePagesLocked(const std::vector<std::pair<uint64_t, std::string>>& pages) {
+  // Consecutive pages go out in one write.
+  size_t i = 0;
+  std::string run;
+  while (i < pages.size()) {
+    size_t j = i + 1;
+    while (j < pages.size() && pages[j].first == pages[j - 1].first + 1 && j - i < 256) j++;
+    run.clear();
+    for (size_t k = i; k < j; k++) run.append(pages[k].second);
+    Status s = page_file_->Write(pages[i].first * kPageSize, run);
+    if (!s.ok()) return s;
+    i = j;
+  }
+  return Status::OK();
+}
+
+Status BTreeDB::CheckpointLocked() {
+  NodePtr root;
+  uint64_t last_sequence, keys;
+  {
+    MutexLock lock(&mu_);
+    root = root_;
+    last_sequence = last_sequence_;
+    keys = keys_;
+  }
+  if (root == durable_root_ && last_sequence == meta_.last_sequence) {
+    // Nothing new: the logs written since hold nothing.
+    return Status::OK();
+  }
+  // Writes from now on go to a new log; the meta below names it.
+  Status s = NewLogLocked();
+  if (!s.ok()) return s;
+
+  // Free pages: those the committed tree does not reach.
+  std::vector<bool> used(meta_.page_count, false);
+  used[0] = used[1] = true;
+  std::vector<const Node*> stack;
+  if (durable_root_ != nullptr) stack.push_back(durable_root_.get());
+  while (!stack.empty()) {
+    const Node* n = stack.back();
+    stack.pop_back();
+    used[n->page] = true;
+    for (const Entry& e : n->entries) {
+      if (e.overflow == nullptr) continue;
+      for (uint64_t p : e.overflow->key_pages) used[p] = true;
+      for (uint64_t p : e.overflow->value_pages) used[p] = true;
+    }
+    for (const NodePtr& c : n->children) stack.push_back(c.get());
+  }
+  std::vector<uint64_t> free;
+  for (uint64_t p = meta_.page_count; p-- > btree::kFirstTreePage;) {
+    if (!used[p]) free.push_back(p);  // descending: pop_back gives the lowest
+  }
+  uint64_t page_count = meta_.page_count;
+  const uint64_t checkpoint = meta_.checkpoint + 1;
+  auto allocate = [&]() -> uint64_t {
+    if (!free.empty()) {
+      const uint64_t p = free.back();
+      free.pop_back();
+      return p;
+    }
+    return page_count++;
+  };
+
+  // Assign pages to the nodes (and large entries) changed since the last
+  // checkpoint, children first, and encode them. Undone if anything fails.
+  std::vector<Node*> assigned;
+  std::vector<Overflow*> assigned_overflow;
+  std::vector<std::pair<uint64_t, std::string>> pages;
+  uint64_t depth = 0;
+  auto encode_chain = [&](std::string_view data, std::vector<uint64_t>* chain) {
+    const size_t n = (data.size() + btree::kOverflowData - 1) / btree::kOverflowData;
+    chain->clear();
+    for (size_t k = 0; k < n; k++) chain->push_back(allocate());
+    for (size_t k = 0; k < n; k++) {
+      std::string page(kPageSize, '\0');
+      const std::string_view part = data.substr(k * btree::kOverflowData, btree::kOverflowData);
+      btree::EncodeOverflow(part, k + 1 < n ? (*chain)[k + 1] : 0, page.data());
+      btree::SealPage(page.data(), btree::PageType::kOverflow, 0, (*chain)[k], checkpoint,
+                      12 + part.size());
+      pages.emplace_back((*chain)[k], std::move(page));
+    }
+  };
+  std::function<void(Node*)> write_node = [&](Node* n) {
+    for (const NodePtr& c : n->children) {
+      if (c->page == 0) write_node(c.get());
+    }
+    std::string body;
+    if (!n->leaf) PutFixed64(&body, n->children[0]->page);
+    for (size_t k = 0; k < n->entries.size(); k++) {
+      const Entry& e = n->entries[k];
+      if (e.overflow != nullptr && !e.overflow->written) {
+        if (e.key.size() > kMaxInline) encode_chain(e.key, &e.overflow->key_pages);
+        if (e.value.size() > kMaxInline) encode_chain(e.value, &e.overflow->value_pages);
+        e.overflow->written = true;
+        assigned_overflow.push_back(e.overflow.get());
+      }
+      btree::PutBlob(&body, e.key, e.key.size() > kMaxInline ? e.overflow->key_pages[0] : 0);
+      if (n->leaf) {
+        btree::PutBlob(&body, e.value,
+                       e.value.size() > kMaxInline ? e.overflow->value_pages[0] : 0);
+      } else {
+        PutFixed64(&body, n->children[k + 1]->page);
+      }
+    }
+    CHECK(body.size() <= kCapacity);
+    CHECK(n->entries.size() <= 0xffff);
+    n->page = allocate();
+    assigned.push_back(n);
+    std::string page(kPageSize, '\0');
+    std::memcpy(page.data() + btree::kHeaderSize, body.data(), body.size());
+    btree::SealPage(page.data(), n->leaf ? btree::PageType::kLeaf : btree::PageType::kInternal,
+                    static_cast<uint16_t>(n->entries.size()), n->page, checkpoint, body.size());
+    pages.emplace_back(n->page, std::move(page));
+  };
+  if (root != nullptr && root->page == 0) write_node(root.get());
+  for (const Node* n = root.get(); n != nullptr; n = n->leaf ? nullptr : n->children[0].get()) {
+    depth++;
+  }
+  std::sort(pages.begin(), pages.end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
+
+  btree::Meta meta;
+  meta.checkpoint = checkpoint;
+  meta.root = root != nullptr ? root->page : 0;
+  meta.page_count = page_count;
+  meta.last_sequence = last_sequence;
+  meta.wal_number = log_number_;
+  meta.keys = keys;
+  meta.depth = root != nullptr ? depth : 0;
+  meta.comparator = comparator_->Name();
+  // Pages first, made durable; then the meta that makes them the tree.
+  s = WritePagesLocked(pages);
+  if (s.ok()) s = page_file_->Sync();
+  if (s.ok())
+    s = page_file_->Write((checkpoint % 2) * kPageSize, btree::EncodeMeta(meta, checkpoint % 2));
+  if (s.ok()) s = page_file_->Sync();
+  if (!s.ok()) {
+    for (Node* n : assigned) n->page = 0;
+    for (Overflow* ov : assigned_overflow) {
+      ov->written = false;
+      ov->key_pages.clear();
+      ov->value_pages.clear();
+    }
+    return s;
+  }
+  meta_ = meta;
+  durable_root_ = root;
+  // The logs before the new one are covered by this checkpoint.
+  for (uint64_t n = first_live_log_; n < log_number_; n++) {
+    env_->RemoveFile(LogFileName(path_, n)).PermitUncheckedError();
+  }
+  first_live_log_ = log_number_;
+  log_bytes_ = 0;
+  MutexLock lock(&mu_);
+  checkpoints_++;
+  pages_written_ += pages.size();
+  free_pages_ = free.size();
+  page_count_ = page_count;
+  depth_ = meta.depth;
+  return Status::OK();
+}
+
+Status BTreeDB::ReadPage(uint64_t page, std::string* out) {
+  out->resize(kPageSize);
+  std::string_view result;
+  Status s = page_file_->Read(page * kPageSize, kPageSize, &result, out->data());
+  if (!s.ok()) return s;
+  if (result.size() != kPageSize) {
+    return Status::Corruption("btree page " + std::to_string(page), "past the end of the file");
+  }
+  if (result.data() != out->data()) out->assign(result.data(), result.size());
+  return Status::OK();
+}
+
+Status BTreeDB::LoadBlob(const btree::BlobRef& ref, uint64_t checkpoint, std::vector<bool>* seen,
+                         std::string* out, std::vector<uint64_t>* pages) {
+  if (ref.length <= kMaxInline) {
+    out->assign(ref.data.data(), ref.data.size());
+    return Status::OK();
+  }
+  if (ref.length > std::max(options_.max_key_size, options_.max_value_size)) {
+    return Status::Corruption("btree overflow chain", "longer than the size limits");
+  }
+  out->clear();
+  out->reserve(ref.length);
+  uint64_t p = ref.overflow;
+  std::string page;
+  while (out->size() < ref.length) {
+    if (p < btree::kFirstTreePage || p >= seen->size() || (*seen)[p]) {
+      return Status::Corruption("btree overflow chain",
+                                "bad or repeated page " + std::to_string(p));
+    }
+    (*seen)[p] = true;
+    pages->push_back(p);
+    Status s = ReadPage(p, &page);
+    btree::PageHeader h;
+    if (s.ok()) s = btree::CheckPage(page, p, &h);
+    if (s.ok() && (h.type != btree::PageType::kOverflow || h.checkpoint > checkpoint)) {
+      s = Status::Corruption("btree page " + std::to_string(p), "not an overflow page of the tree");
+    }
+    uint64_t next;
+    std::string_view data;
+    if (s.ok()) s = btree::DecodeOverflow(page, &next, &data);
+    if (!s.ok()) return s;
+    if (out->size() + data.size() > ref.length) {
+      return Status::Corruption("btree overflow chain", "longer than its entry");
+    }
+    out->append(data);
+    if (out->size() < ref.length && next == 0) {
+      return Status::Corruption("btree overflow chain", "shorter than its entry");
+    }
+    p = next;
+  }
+  return Status::OK();
+}
+
+Status BTreeDB::LoadNode(uint64_t page, int depth, const std::string* lo, const std::string* hi,
+                         uint64_t checkpoint, std::vector<bool>* seen, NodePtr* out) {
+  if (depth > 64) return Status::Corruption("btree", "tree deeper than 64 levels");
+  if (page < btree::kFirstTreePage || page >= seen->size() || (*seen)[page]) {
+    return Status::Corruption("btree", "bad or repeated page " + std::to_string(page));
+  }
+  (*seen)[page] = true;
+  std::string buf;
+  Status s = ReadPage(page, &buf);
+  btree::PageHeader h;
+  if (s.ok()) s = btree::CheckPage(buf, page, &h);
+  btree::DecodedNode d;
+  if (s.ok()) s = btree::DecodeNode(buf, h, &d);
+  if (s.ok() && h.checkpoint > checkpoint) {
+    s = Status::Corruption("btree page " + std::to_string(page), "newer than the meta page");
+  }
+  if (!s.ok()) return s;
+  auto n = std::make_shared<Node>();
+  n->leaf = d.leaf;
+  n->page = page;
+  n->entries.resize(d.keys.size());
+  for (size_t i = 0; i < d.keys.size(); i++) {
+    Entry& e = n->entries[i];
+    std::vector<uint64_t> key_pages, value_pages;
+    s = LoadBlob(d.keys[i], checkpoint, seen, &e.key, &key_pages);
+    if (s.ok() && d.leaf) s = LoadBlob(d.values[i], checkpoint, seen, &e.value, &value_pages);
+    if (!s.ok()) return s;
+    if (!key_pages.empty() || !value_pages.empty()) {
+      e.overflow = std::make_shared<Overflow>();
+      e.overflow->written = true;
+      e.overflow->key_pages = std::move(key_pages);
+      e.overflow->value_pages = std::move(value_pages);
+    }
+    // In order, and inside the range the parent gives this node.
+    if ((i > 0 && !order_.less(n->entries[i - 1].key, e.key)) ||
+        (lo != nullptr && order_.less(e.key, *lo)) || (hi != nullptr && !order_.less(e.key, *hi))) {
+      return Status::Corruption("btree page " + std::to_string(page), "keys out of order");
+    }
+  }
+  n->bytes = NodeBytes(*n);
+  if (!d.leaf) {
+    n->children.resize(d.children.size());
+    for (size_t i = 0; i < d.children.size(); i++) {
+      const std::string* clo = i == 0 ? lo : &n->entries[i - 1].key;
+      const std::string* chi = i < n->entries.size() ? &n->entries[i].key : hi;
+      s = LoadNode(d.children[i], depth + 1, clo, chi, checkpoint, seen, &n->children[i]);
+      if (!s.ok()) return s;
+      // Every leaf at the same depth.
+      if (i > 0 && n->children[i]->leaf != n->children[0]->leaf) {
+        return Status::Corruption("btree page " + std::to_string(page), "unbalanced children");
+      }
+    }
+  }
+  *out = std::move(n);
+  return Status::OK();
+}
+
+Status BTreeDB::ReplayLogs(uint64_t first_log, uint64_t* max_log) {
+  std::vector<std::string> children;
+  Status s = env_->GetChildren(path_, &children);
+  if (!s.ok()) return s;
+  std::vector<uint64_t> logs;
+  for (const std::string& c : children) {
+    uint64_t number;
+    if (!ParseLogName(c, &number)) continue;
+    *max_log = std::max(*max_log, number);
+    if (number >= first_log) {
+      logs.push_back(number);
+    } else {
+      // Covered by the committed checkpoint: a left-over.
+      env_->RemoveFile(path_ + "/" + c).PermitUncheckedError();
+    }
+  }
+  std::sort(logs.begin(), logs.end());
+  struct Reporter : log::Reader::Reporter {
+    Status status;
+    void Corruption(uint64_t, size_t, const Status& reason) override {
+      if (status.ok()) status = reason;
+    }
+  };
+  uint64_t replayed = 0;
+  for (uint64_t number : logs) {
+    const std::string name = LogFileName(path_, number);
+    std::unique_ptr<SequentialFile> file;
+    s = env_->NewSequentialFile(name, &file);
+    if (!s.ok()) return s;
+    Reporter reporter;
+    log::Reader reader(file.get(), &reporter, /*verify_checksums=*/true, number, name);
+    std::string record;
+    while (reader.ReadRecord(&record)) {
+      uint64_t first = 0;
+      {
+        std::string_view r = record;
+        if (!GetFixed64(&r, &first)) return Status::Corruption(name, "truncated record");
+      }
+      uint64_t last;
+      {
+        MutexLock lock(&mu_);
+        last = last_sequence_;
+      }
+      if (first <= last) continue;  // in the checkpoint already
+      {
+        MutexLock lock(&mu_);
+        work_ = root_;
+        work_keys_ = keys_;
+      }
+      txn_++;
+      uint64_t first_seq = 0, count = 0;
+      s = ApplyRecord(record, &first_seq, &count);
+      if (!s.ok()) return Status::Corruption(name, s.ToString());
+      MutexLock lock(&mu_);
+      root_ = std::move(work_);
+      keys_ = work_keys_;
+      if (count > 0) last_sequence_ = first_seq + count - 1;
+      replayed++;
+    }
+    work_.reset();
+    if (!reader.status().ok()) return reader.status();
+    // Damage before the end is not a torn tail: refuse rather than drop
+    // acknowledged writes silently.
+    if (!reporter.status.ok()) return reporter.status;
+    log_bytes_ += reader.LastRecordEnd();
+  }
+  MutexLock lock(&mu_);
+  replayed_records_ = replayed;
+  return Status::OK();
+}
+
+Status BTreeDB::OpenAndRecover() {
+  const uint64_t start = env_->NowMicros();
+  if (options_.create_if_missing) {
+    Status s = env_->CreateDir(path_);
+    if (!s.ok()) return Status::IOError("cannot create database directory " + path_, s.ToString());
+  }
+  Status s = env_->LockFile(path_ + "/LOCK", &lock_);
+  if (!s.ok()) {
+    lock_ = nullptr;
+    return s;
+  }
+  MutexLock wlock(&write_mu_);
+  const std::string page_name = path_ + "/" + kPageFileName;
+  uint64_t size = 0;
+  const bool exists = env_->FileExists(page_name) && env_->GetFileSize(page_name, &size).ok() &&
+                      size >= 2 * kPageSize;
+  if (!exists) {
+    // Missing, or cut short while it was being created (before its first
+    // meta page was synced): create it.
+    if (!options_.create_if_missing) {
+      return Status::InvalidArgument(path_, "does not exist (create_if_missing is false)");
+    }
+    s = WriteEngineFile(env_, path_, StorageEngine::kBTree);
+    if (s.ok()) s = env_->NewRandomRWFile(page_name, &page_file_);
+    // The first log exists before the first meta names it (recovery
+    // refuses a meta whose log is missing).
+    log_number_ = 0;
+    if (s.ok()) s = NewLogLocked();
+    if (!s.ok()) return s;
+    meta_ = btree::Meta{};
+    meta_.checkpoint = 1;
+    meta_.page_count = btree::kFirstTreePage;
+    meta_.wal_number = 1;
+    meta_.comparator = comparator_->Name();
+    btree::Meta other = meta_;
+    other.checkpoint = 0;
+    // Both slots valid from the start; the second is the older.
+    std::string pages = btree::EncodeMeta(other, 0) + btree::EncodeMeta(meta_, 1);
+    s = page_file_->Write(0, pages);
+    if (s.ok()) s = page_file_->Sync();
+    if (s.ok()) s = env_->SyncDir(path_);
+    if (!s.ok()) return s;
+  } else {
+    if (options_.error_if_exists) {
+      return Status::InvalidArgument(path_, "exists (error_if_exists is true)");
+    }
+    s = env_->NewRandomRWFile(page_name, &page_file_);
+    if (!s.ok()) return s;
+    // The newer of the two valid meta pages.
+    btree::Meta metas[2];
+    Status ms[2];
+    for (uint64_t slot = 0; slot < 2; slot++) {
+      std::string page;
+      ms[slot] = ReadPage(slot, &page);
+      if (ms[slot].ok()) ms[slot] = btree::DecodeMeta(page, slot, &metas[slot]);
+      if (ms[slot].IsNotSupported()) return ms[slot];
+    }
+    if (!ms[0].ok() && !ms[1].ok()) {
+      return Status::Corruption(page_name, "no valid meta page: " + ms[0].ToString());
+    }
+    const int pick = !ms[0].ok() ? 1 : !ms[1].ok() ? 0 : metas[1].checkpoint > metas[0].checkpoint;
+    meta_ = metas[pick];
+    if (meta_.comparator != comparator_->Name()) {
+      return Status::InvalidArgument(path_, "was created with comparator " + meta_.comparator +
+                                                ", not " + comparator_->Name());
+    }
+    if (size < meta_.page_count * kPageSize) {
+      return Status::Corruption(page_name, "shorter than its meta page says");
+    }
+    std::vector<bool> seen(meta_.page_count, false);
+    NodePtr root;
+    if (meta_.root != 0) {
+      s = LoadNode(meta_.root, 1, nullptr, nullptr, meta_.checkpoint, &seen, &root);
+      if (!s.ok()) return s;
+    }
+    uint64_t depth = 0;
+    for (const Node* n = root.get(); n != nullptr; n = n->leaf ? nullptr : n->children[0].get()) {
+      depth++;
+    }
+    if (depth != meta_.depth) return Status::Corruption(page_name, "tree depth differs from meta");
+    MutexLock lock(&mu_);
+    root_ = root;
+    durable_root_ = root;
+    keys_ = meta_.keys;
+    last_sequence_ = meta_.last_sequence;
+    page_count_ = meta_.page_count;
+    depth_ = meta_.depth;
+  }
+  {
+    MutexLock lock(&mu_);
+    if (root_ == nullptr) keys_ = 0;
+  }
+  // The log the meta names exists from before the meta was written until a
+  // newer meta is durable. Missing: the newer meta was lost after it
+  // committed, and this older state would silently lack writes.
+  if (!env_->FileExists(LogFileName(path_, meta_.wal_number))) {
+    return Status::Corruption(page_name, "the log of meta checkpoint " +
+                                             std::to_string(meta_.checkpoint) +
+                                             " is missing: a newer meta page was damaged");
+  }
+  uint64_t max_log = meta_.wal_number - 1;
+  first_live_log_ = meta_.wal_number;
+  s = ReplayLogs(meta_.wal_number, &max_log);
+  if (!s.ok()) return s;
+  // Continue in a new log, or in the last one if it is empty (no open
+  // leaves an empty log behind for each time the database is opened).
+  uint64_t last_size = 1;
+  if (max_log >= meta_.wal_number &&
+      env_->GetFileSize(LogFileName(path_, max_log), &last_size).ok() && last_size == 0) {
+    max_log--;
+  }
+  log_number_ = max_log;
+  s = NewLogLocked();
+  if (!s.ok()) return s;
+  opened_ = true;
+  MutexLock lock(&mu_);
+  recovery_micros_ = env_->NowMicros() - start;
+  return Status::OK();
+}
+
+bool BTreeDB::GetProperty(std::string_view name, std::string* value) {
+  MutexLock lock(&mu_);
+  if (closed_) return false;
+  if (name == "lsmkv.stats") {
+    char buf[512];
+    std::snprintf(buf, sizeof(buf),
+                  "btree: %" PRIu64 " keys, depth %" PRIu64 ", %" PRIu64
+                  " pages in the file (%" PRIu64 " free at the last checkpoint), %" PRIu64
+                  " checkpoints writing %" PRIu64 " pages, last sequence %" PRIu64 ", %" PRIu64
+                  " log records replayed at open, recovery %" PRIu64 " us\n",
+                  keys_, depth_, page_count_, free_pages_, checkpoints_, pages_written_,
+                  last_sequence_, replayed_records_, recovery_micros_);
+    *value = buf;
+    return true;
+  }
+  if (name == "lsmkv.error-state") {
+    *value = bg_error_.ok() ? "none" : bg_error_.IsNoSpace() ? "recoverable" : "fatal";
+    return true;
+  }
+  if (name == "lsmkv.background-error") {
+    *value = bg_error_.ToString();
+    return true;
+  }
+  if (name == "lsmkv.last-sequence") {
+    *value = std::to_string(last_sequence_);
+    return true;
+  }
+  if (name == "lsmkv.btree.check") {
+    // The published tree's invariants: "ok" or what is wrong.
+    *value = CheckTree(root_.get());
+    return true;
+  }
+  const std::pair<const char*, uint64_t> numbers[] = {
+      {"lsmkv.btree.keys", keys_},
+      {"lsmkv.btree.depth", depth_},
+      {"lsmkv.btree.pages", page_count_},
+      {"lsmkv.btree.free-pages", free_pages_},
+      {"lsmkv.btree.checkpoints", checkpoints_},
+      {"lsmkv.btree.pages-written", pages_written_},
+      {"lsmkv.btree.snapshots", snapshots_},
+      {"lsmkv.btree.recovery-micros", recovery_micros_},
+  };
+  for (const auto& [n, v] : numbers) {
+    if (name == n) {
+      *value = std::to_string(v);
+      return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
 Status OpenBTreeDB(const Options& options, const std::string& path, std::unique_ptr<DB>* out) {
   out->reset();
-  return Status::NotSupported("storage engine btree", "not implemented yet");
+  if (options.btree_checkpoint_bytes < 4096) {
+    return Status::InvalidArgument("btree_checkpoint_bytes must be at least 4096");
+  }
+  auto db = std::make_unique<BTreeDB>(options, path);
+  Status s = db->OpenAndRecover();
+  if (!s.ok()) return s;
+  *out = std::move(db);
+  return Status::OK();
 }
 
 Status DestroyBTreeDB(const std::string& path, const Options& options) {
-  return Status::NotSupported("storage engine btree", "not implemented yet");
+  Env* env = options.env != nullptr ? options.env : Env::Default();
+  std::vector<std::string> children;
+  if (!env->GetChildren(path, &children).ok()) return Status::OK();
+  FileLock* lock = nullptr;
+  Status s = env->LockFile(path + "/LOCK", &lock);
+  if (!s.ok()) return s;
+  Status result;
+  for (const std::string& child : children) {
+    uint64_t number;
+    if (ParseLogName(child, &number) || child == kPageFileName) {
+      Status r = env->RemoveFile(path + "/" + child);
+      if (result.ok() && !r.ok()) result = r;
+    }
+  }
+  env->UnlockFile(lock).PermitUncheckedError();
+  env->RemoveFile(path + "/LOCK").PermitUncheckedError();
+  return result;
 }
 
 }  // namespace lsmkv

@@ -71,6 +71,13 @@ class FileData {
     MutexLock guard(&mu_);
     data_.clear();
   }
+  // Writes data at offset; a gap before it reads as zeros.
+  void WriteAt(uint64_t offset, std::string_view data) {
+    MutexLock guard(&mu_);
+    const size_t end = static_cast<size_t>(offset) + data.size();
+    if (data_.size() < end) data_.resize(end, '\0');
+    data_.replace(static_cast<size_t>(offset), data.size(), data);
+  }
 
  private:
   mutable Mutex mu_;  // a leaf lock
@@ -142,6 +149,35 @@ class MemWritableFile final : public WritableFile {
   bool closed_ = false;
 };
 
+class MemRandomRWFile final : public RandomRWFile {
+ public:
+  MemRandomRWFile(std::string fname, FileRef file)
+      : fname_(std::move(fname)), file_(std::move(file)) {}
+
+  Status Write(uint64_t offset, std::string_view data) override {
+    if (closed_) return ClosedError();
+    file_->WriteAt(offset, data);
+    return Status::OK();
+  }
+  Status Read(uint64_t offset, size_t n, std::string_view* result, char* scratch) const override {
+    if (closed_) return ClosedError();
+    *result = std::string_view(scratch, file_->Read(offset, n, scratch));
+    return Status::OK();
+  }
+  Status Sync() override { return closed_ ? ClosedError() : Status::OK(); }
+  Status Close() override {
+    closed_ = true;
+    return Status::OK();
+  }
+
+ private:
+  Status ClosedError() const { return Status::IOError(fname_, "file already closed"); }
+
+  const std::string fname_;
+  const FileRef file_;
+  bool closed_ = false;
+};
+
 class MemFileLock final : public FileLock {
  public:
   explicit MemFileLock(std::string fname) : fname_(std::move(fname)) {}
@@ -180,6 +216,21 @@ class MemEnv final : public Env {
   Status NewAppendableFile(const std::string& fname,
                            std::unique_ptr<WritableFile>* result) override {
     return OpenWritable(fname, /*truncate=*/false, result);
+  }
+
+  Status NewRandomRWFile(const std::string& fname, std::unique_ptr<RandomRWFile>* result) override {
+    result->reset();
+    std::string path = NormalizePath(fname);
+    FileRef file;
+    {
+      MutexLock guard(&mu_);
+      if (DirExistsLocked(path)) return Status::IOError(fname, "Is a directory");
+      FileRef& slot = files_[path];
+      if (!slot) slot = std::make_shared<FileData>();
+      file = slot;
+    }
+    *result = std::make_unique<MemRandomRWFile>(fname, std::move(file));
+    return Status::OK();
   }
 
   bool FileExists(const std::string& fname) override {

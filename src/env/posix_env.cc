@@ -165,6 +165,68 @@ class PosixRandomAccessFile final : public RandomAccessFile {
   const int fd_;
 };
 
+// pwrite/pread at offsets; Sync is fdatasync. Not buffered: a Write is in
+// the kernel when it returns.
+class PosixRandomRWFile final : public RandomRWFile {
+ public:
+  PosixRandomRWFile(std::string fname, int fd) : fname_(std::move(fname)), fd_(fd) {
+    DCHECK_GE(fd_, 0);
+  }
+  ~PosixRandomRWFile() override {
+    if (fd_ >= 0) ::close(fd_);
+  }
+
+  Status Write(uint64_t offset, std::string_view data) override {
+    if (fd_ < 0) return ClosedError();
+    while (!data.empty()) {
+      ssize_t w = ::pwrite(fd_, data.data(), data.size(), static_cast<off_t>(offset));
+      if (w < 0) {
+        if (errno == EINTR) continue;
+        return PosixError(fname_, errno);
+      }
+      DCHECK_LE(static_cast<size_t>(w), data.size());
+      data.remove_prefix(static_cast<size_t>(w));
+      offset += static_cast<uint64_t>(w);
+    }
+    return Status::OK();
+  }
+  Status Read(uint64_t offset, size_t n, std::string_view* result, char* scratch) const override {
+    if (fd_ < 0) return ClosedError();
+    size_t done = 0;
+    while (done < n) {
+      ssize_t r = ::pread(fd_, scratch + done, n - done, static_cast<off_t>(offset + done));
+      if (r < 0) {
+        if (errno == EINTR) continue;
+        *result = std::string_view();
+        return PosixError(fname_, errno);
+      }
+      if (r == 0) break;  // End of file.
+      done += static_cast<size_t>(r);
+    }
+    *result = std::string_view(scratch, done);
+    return Status::OK();
+  }
+  Status Sync() override {
+    if (fd_ < 0) return ClosedError();
+    while (::fdatasync(fd_) != 0) {
+      if (errno != EINTR) return PosixError(fname_, errno);
+    }
+    return Status::OK();
+  }
+  Status Close() override {
+    if (fd_ < 0) return Status::OK();
+    Status s = CloseFd(fname_, fd_);
+    fd_ = -1;
+    return s;
+  }
+
+ private:
+  Status ClosedError() const { return Status::IOError(fname_, "file already closed"); }
+
+  const std::string fname_;
+  int fd_;
+};
+
 class PosixWritableFile final : public WritableFile {
  public:
   // A file opened for appending (its writes land at the end, wherever that
@@ -421,6 +483,14 @@ class PosixEnv final : public Env {
   Status NewAppendableFile(const std::string& fname,
                            std::unique_ptr<WritableFile>* result) override {
     return OpenWritable(fname, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, result);
+  }
+
+  Status NewRandomRWFile(const std::string& fname, std::unique_ptr<RandomRWFile>* result) override {
+    result->reset();
+    int fd = OpenRetry(fname, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) return PosixError(fname, errno);
+    *result = std::make_unique<PosixRandomRWFile>(fname, fd);
+    return Status::OK();
   }
 
   bool FileExists(const std::string& fname) override { return ::access(fname.c_str(), F_OK) == 0; }
