@@ -231,6 +231,100 @@ class FaultWritableFile final : public WritableFile {
   bool closed_ GUARDED_BY(file_mu_) = false;
 };
 
+// Writes reach the target at once; the env keeps what each unsynced write
+// overwrote so that DropUnsyncedData can undo it.
+class FaultRandomRWFile final : public RandomRWFile {
+ public:
+  FaultRandomRWFile(FaultInjectionEnv* env, std::string fname, std::unique_ptr<RandomRWFile> target,
+                    std::shared_ptr<FaultInjectionEnv::FileInfo> info)
+      : env_(env), fname_(std::move(fname)), target_(std::move(target)), info_(std::move(info)) {}
+
+  Status Write(uint64_t offset, std::string_view data) override {
+    if (closed_) return ClosedError();
+    Status s = env_->CheckMutation(FaultOp::kAppend, fname_);
+    if (!s.ok()) return s;
+    uint64_t size;
+    {
+      MutexLock guard(&env_->mu_);
+      size = info_->size;
+    }
+    // Under a space limit, only the bytes added past the end are charged.
+    const uint64_t end = offset + data.size();
+    bool short_write = false;
+    if (end > size) {
+      const uint64_t growth = end - std::max(size, offset);
+      const uint64_t fit = env_->ChargeSpace(growth);
+      if (fit < growth) {
+        short_write = true;
+        const uint64_t keep = (std::max(size, offset) + fit) - offset;
+        data = data.substr(0, static_cast<size_t>(std::min<uint64_t>(keep, data.size())));
+      }
+    }
+    FaultInjectionEnv::Undo undo{offset, {}, data.size()};
+    if (offset < size) {
+      const size_t n = static_cast<size_t>(std::min<uint64_t>(size - offset, data.size()));
+      undo.old_bytes.resize(n);
+      std::string_view old;
+      s = target_->Read(offset, n, &old, undo.old_bytes.data());
+      if (!s.ok()) return s;
+      undo.old_bytes.assign(old.data(), old.size());
+    }
+    if (!data.empty()) s = target_->Write(offset, data);
+    if (!s.ok()) return s;
+    {
+      MutexLock guard(&env_->mu_);
+      info_->size = std::max(info_->size, offset + data.size());
+      info_->undo.push_back(std::move(undo));
+    }
+    if (short_write)
+      return Status::NoSpace(fname_, "no space left on device (simulated full disk)");
+    return Status::OK();
+  }
+
+  Status Read(uint64_t offset, size_t n, std::string_view* result, char* scratch) const override {
+    *result = std::string_view();
+    if (closed_) return ClosedError();
+    Status s = env_->MaybeFail(FaultOp::kRead, fname_);
+    if (!s.ok()) return s;
+    s = target_->Read(offset, n, result, scratch);
+    if (s.ok()) env_->MaybeCorruptRead(fname_, result, scratch);
+    return s;
+  }
+
+  Status Sync() override {
+    if (closed_) return ClosedError();
+    Status s = env_->CheckMutation(FaultOp::kSync, fname_);
+    if (!s.ok()) return s;
+    s = target_->Sync();
+    if (s.ok()) {
+      MutexLock guard(&env_->mu_);
+      if (env_->CheckActiveLocked(fname_).ok()) {
+        info_->synced = info_->size;
+        info_->undo.clear();
+      }
+    }
+    return s;
+  }
+
+  Status Close() override {
+    if (closed_) return Status::OK();
+    closed_ = true;
+    Status s = env_->CheckMutation(FaultOp::kClose, fname_);
+    Status c = target_->Close();
+    return s.ok() ? c : s;
+  }
+
+ private:
+  Status ClosedError() const { return Status::IOError(fname_, "file already closed"); }
+
+  FaultInjectionEnv* const env_;
+  const std::string fname_;
+  const std::unique_ptr<RandomRWFile> target_;
+  // *info_ is guarded by env_->mu_ (see FaultWritableFile).
+  const std::shared_ptr<FaultInjectionEnv::FileInfo> info_;
+  bool closed_ = false;
+};
+
 // ---------------------------------------------------------------- env
 
 FaultInjectionEnv::FaultInjectionEnv(Env* target) : EnvWrapper(target) {}
@@ -596,6 +690,54 @@ Status FaultInjectionEnv::OpenWritable(const std::string& fname, bool append,
   return Status::OK();
 }
 
+Status FaultInjectionEnv::NewRandomRWFile(const std::string& fname,
+                                          std::unique_ptr<RandomRWFile>* result) {
+  result->reset();
+  const std::string path = NormalizePath(fname);
+  MutexLock guard(&mu_);
+  Status s = CheckActiveLocked(fname);
+  if (!s.ok()) {
+    counts_[static_cast<int>(FaultOp::kOpen)]++;
+    return s;
+  }
+  s = MaybeFailLocked(FaultOp::kOpen, fname);
+  if (!s.ok()) return s;
+  const bool existed = target()->FileExists(path);
+  std::unique_ptr<RandomRWFile> file;
+  s = target()->NewRandomRWFile(fname, &file);
+  if (!s.ok()) return s;
+  uint64_t current_size = 0;
+  if (existed) {
+    s = target()->GetFileSize(path, &current_size);
+    if (!s.ok()) return s;
+  }
+  FileInfoRef& info = files_[path];
+  if (!existed) {
+    info = std::make_shared<FileInfo>();
+    const std::string dir = ParentDir(path);
+    new_names_[dir].insert(path);
+    PendingOp op;
+    op.type = PendingOp::Type::kCreate;
+    op.name = path;
+    AddPendingLocked(dir, std::move(op));
+  } else if (!info) {
+    // Untracked until now: its bytes are durable.
+    info = std::make_shared<FileInfo>();
+    info->size = info->synced = current_size;
+  } else {
+    info->size = current_size;
+    info->synced = std::min(info->synced, current_size);
+  }
+  *result = std::make_unique<FaultRandomRWFile>(this, fname, std::move(file), info);
+  return Status::OK();
+}
+
+void FaultInjectionEnv::SetPartialWriteLoss(uint64_t seed) {
+  MutexLock guard(&mu_);
+  partial_write_loss_ = true;
+  partial_rng_.seed(seed);
+}
+
 Status FaultInjectionEnv::GetChildren(const std::string& dir, std::vector<std::string>* result) {
   Status s = MaybeFail(FaultOp::kGetChildren, dir);
   if (!s.ok()) {
@@ -787,6 +929,32 @@ Status FaultInjectionEnv::DropUnsyncedData() {
   auto note = [&result](const Status& s) {
     if (result.ok() && !s.ok()) result = s;
   };
+
+  // 0. Undo the unsynced in-place writes, newest first (all, or a random
+  // choice of them, whole or from a sector on).
+  std::set<const FileInfo*> undone;
+  for (const auto& [path, info] : files_) {
+    if (info->undo.empty() || !undone.insert(info.get()).second) continue;
+    std::unique_ptr<RandomRWFile> file;
+    Status s = target()->NewRandomRWFile(path, &file);
+    for (auto u = info->undo.rbegin(); s.ok() && u != info->undo.rend(); ++u) {
+      size_t keep = 0;  // bytes of the write that stay
+      if (partial_write_loss_) {
+        const uint64_t choice = partial_rng_() % 3;
+        const size_t sectors = (u->write_size + 511) / 512;
+        keep = choice == 0 ? u->write_size
+               : choice == 1
+                   ? 0
+                   : std::min<size_t>(u->write_size, 512 * (partial_rng_() % (sectors + 1)));
+      }
+      if (keep < u->old_bytes.size()) {
+        s = file->Write(u->offset + keep, std::string_view(u->old_bytes).substr(keep));
+      }
+    }
+    if (file != nullptr) note(file->Close());
+    note(s);
+    info->undo.clear();
+  }
 
   // 1. Cut every written file back to its synced size (once per inode).
   std::set<const FileInfo*> done;

@@ -14,6 +14,18 @@
 // wrapper and reach the target on Flush, Sync, Close or when 64 KiB are
 // pending, so nothing is left in the target's own buffers.
 //
+// Files written in place (NewRandomRWFile). Every RandomRWFile::Write
+// since the file's last successful RandomRWFile::Sync is unsynced: the
+// wrapper keeps the bytes it overwrote (and the size before) in an undo
+// log, passes the write to the target at once, and forgets the log at Sync.
+// DropUnsyncedData undoes those writes, newest first, and cuts the file
+// back to its synced size: all of them are lost (the default), or, after
+// SetPartialWriteLoss(seed), each one independently is kept whole, lost
+// whole, or torn (its first k 512-byte sectors kept, the rest lost, k
+// chosen at random), decided by a PRNG seeded with seed: a disk that
+// reorders and tears unsynced writes. Creating the file is a directory
+// operation like the other creations.
+//
 // Directory entries. Creating a file (New*File of a missing name, LinkFile),
 // RenameFile and RemoveFile are recorded as pending in the parent directory of
 // the affected name (for RenameFile: the directory of the target name) and
@@ -45,6 +57,11 @@
 // target; buffered appends are discarded. Reads, FileExists, GetChildren,
 // GetFileSize, LockFile and UnlockFile still work, so a DB can be destroyed
 // and reopened after DropUnsyncedData + SetFilesystemActive(true).
+//
+// RandomRWFile calls are counted as the ops of the other files: Write as
+// kAppend (a failed write writes nothing), Sync as kSync, Read as kRead (read
+// damage applies), Close as kClose, NewRandomRWFile as kOpen. Under a space
+// limit a Write is charged for the bytes it adds past the file's end.
 //
 // Error injection. Every call of a FaultOp is counted (CallCount). A failing
 // call returns Status::IOError (kEIO) or Status::NoSpace (kENOSPC) with a
@@ -160,6 +177,9 @@ class FaultInjectionEnv : public EnvWrapper {
   // Called with the op and the file (or "rename A to B") of every injected
   // error, with the env's mutex held: fn must not call this env. Empty: none.
   void SetInjectionObserver(std::function<void(FaultOp op, const std::string& what)> fn);
+  // Unsynced in-place writes are kept, lost or torn at random at the next
+  // DropUnsyncedData (see the file comment) instead of all lost.
+  void SetPartialWriteLoss(uint64_t seed);
   // Removes every fault, read corruption and short read (counters and the
   // observer are kept).
   void ClearFaults();
@@ -182,6 +202,7 @@ class FaultInjectionEnv : public EnvWrapper {
   Status NewWritableFile(const std::string& fname, std::unique_ptr<WritableFile>* result) override;
   Status NewAppendableFile(const std::string& fname,
                            std::unique_ptr<WritableFile>* result) override;
+  Status NewRandomRWFile(const std::string& fname, std::unique_ptr<RandomRWFile>* result) override;
   Status GetChildren(const std::string& dir, std::vector<std::string>* result) override;
   Status RemoveFile(const std::string& fname) override;
   Status CreateDir(const std::string& dir) override;
@@ -197,12 +218,21 @@ class FaultInjectionEnv : public EnvWrapper {
   friend class FaultWritableFile;
   friend class FaultSequentialFile;
   friend class FaultRandomAccessFile;
+  friend class FaultRandomRWFile;
+
+  // What an unsynced in-place write overwrote.
+  struct Undo {
+    uint64_t offset;
+    std::string old_bytes;  // the bytes at offset before the write (within the old size)
+    uint64_t write_size;    // bytes the write wrote
+  };
 
   // Durability state of one written file ("inode"); shared by its names and
   // by its open WritableFile.
   struct FileInfo {
-    uint64_t size = 0;    // Bytes accepted by Append.
-    uint64_t synced = 0;  // Bytes durable.
+    uint64_t size = 0;       // Bytes accepted by Append.
+    uint64_t synced = 0;     // Bytes durable.
+    std::vector<Undo> undo;  // In-place writes since the last sync, oldest first.
   };
   using FileInfoRef = std::shared_ptr<FileInfo>;
 
@@ -278,6 +308,8 @@ class FaultInjectionEnv : public EnvWrapper {
   uint64_t shortened_reads_ GUARDED_BY(mu_) = 0;
   std::string damage_suffix_ GUARDED_BY(mu_);
   std::function<void(FaultOp, const std::string&)> observer_ GUARDED_BY(mu_);
+  bool partial_write_loss_ GUARDED_BY(mu_) = false;
+  std::mt19937_64 partial_rng_ GUARDED_BY(mu_);
   bool space_limited_ GUARDED_BY(mu_) = false;
   uint64_t space_left_ GUARDED_BY(mu_) = 0;
   uint64_t no_space_count_ GUARDED_BY(mu_) = 0;

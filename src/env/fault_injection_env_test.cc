@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <atomic>
 #include <functional>
+#include <map>
 #include <random>
 #include <thread>
 
@@ -742,6 +743,150 @@ TEST_P(FaultInjectionEnvTest, SyncFromAnotherThreadCoversFlushedBytes) {
   EXPECT_GT(guaranteed.load(), 0u);
   EXPECT_LE(after.size(), expected.size()) << "the unsynced tail is lost";
   EXPECT_EQ(expected.substr(0, after.size()), after);
+}
+
+// ---- Files written in place (RandomRWFile).
+
+TEST_P(FaultInjectionEnvTest, RandomRWFileReadsWritesAndReopens) {
+  std::unique_ptr<RandomRWFile> f;
+  ASSERT_TRUE(env_->NewRandomRWFile(Path("rw"), &f).ok());
+  ASSERT_TRUE(f->Write(0, "hello world").ok());
+  ASSERT_TRUE(f->Write(6, "WORLD").ok());
+  ASSERT_TRUE(f->Write(20, "gap").ok());  // past the end: zeros between
+  char scratch[64];
+  std::string_view r;
+  ASSERT_TRUE(f->Read(0, 64, &r, scratch).ok());
+  EXPECT_EQ(r, std::string("hello WORLD") + std::string(9, '\0') + "gap");
+  ASSERT_TRUE(f->Sync().ok());
+  ASSERT_TRUE(f->Close().ok());
+  EXPECT_FALSE(f->Write(0, "x").ok());                      // closed
+  ASSERT_TRUE(env_->NewRandomRWFile(Path("rw"), &f).ok());  // contents kept
+  ASSERT_TRUE(f->Read(0, 5, &r, scratch).ok());
+  EXPECT_EQ(r, "hello");
+  uint64_t size = 0;
+  ASSERT_TRUE(env_->GetFileSize(Path("rw"), &size).ok());
+  EXPECT_EQ(size, 23u);
+}
+
+TEST_P(FaultInjectionEnvTest, UnsyncedInPlaceWritesAreUndone) {
+  std::unique_ptr<RandomRWFile> f;
+  ASSERT_TRUE(env_->NewRandomRWFile(Path("rw"), &f).ok());
+  ASSERT_TRUE(f->Write(0, std::string(2048, 'a')).ok());
+  ASSERT_TRUE(f->Sync().ok());
+  ASSERT_TRUE(env_->SyncDir(dir_).ok());
+  ASSERT_TRUE(f->Write(100, std::string(10, 'b')).ok());    // overwrite
+  ASSERT_TRUE(f->Write(105, std::string(10, 'c')).ok());    // overlapping
+  ASSERT_TRUE(f->Write(2000, std::string(100, 'd')).ok());  // extends
+  EXPECT_NE(OnTarget("rw"), std::string(2048, 'a'));
+  ASSERT_TRUE(f->Close().ok());
+  ASSERT_TRUE(env_->DropUnsyncedData().ok());
+  EXPECT_EQ(OnTarget("rw"), std::string(2048, 'a'));
+  // A synced overwrite stays.
+  ASSERT_TRUE(env_->NewRandomRWFile(Path("rw"), &f).ok());
+  ASSERT_TRUE(f->Write(0, "SYNCED").ok());
+  ASSERT_TRUE(f->Sync().ok());
+  ASSERT_TRUE(f->Write(0, "lost!!").ok());
+  ASSERT_TRUE(f->Close().ok());
+  ASSERT_TRUE(env_->DropUnsyncedData().ok());
+  EXPECT_EQ(OnTarget("rw"), "SYNCED" + std::string(2042, 'a'));
+  // A new file whose directory entry was never synced disappears.
+  ASSERT_TRUE(env_->NewRandomRWFile(Path("new"), &f).ok());
+  ASSERT_TRUE(f->Write(0, "x").ok());
+  ASSERT_TRUE(f->Sync().ok());
+  ASSERT_TRUE(f->Close().ok());
+  ASSERT_TRUE(env_->DropUnsyncedData().ok());
+  EXPECT_EQ(OnTarget("new"), "<missing>");
+}
+
+TEST_P(FaultInjectionEnvTest, PartialWriteLossKeepsLosesOrTearsEachWrite) {
+  const std::string base(8 * 512, '.');
+  std::map<int, int> outcomes;  // 0 kept, 1 lost, 2 torn
+  std::vector<std::string> first_run;
+  for (int run = 0; run < 2; run++) {
+    std::vector<std::string> results;
+    for (uint64_t seed = 1; seed <= 20; seed++) {
+      const std::string name = "p" + std::to_string(seed);
+      std::unique_ptr<RandomRWFile> f;
+      ASSERT_TRUE(env_->NewRandomRWFile(Path(name), &f).ok());
+      ASSERT_TRUE(f->Write(0, base).ok());
+      ASSERT_TRUE(f->Sync().ok());
+      ASSERT_TRUE(env_->SyncDir(dir_).ok());
+      // Three writes over distinct sectors.
+      const std::string w[3] = {std::string(1024, 'A'), std::string(1536, 'B'),
+                                std::string(512, 'C')};
+      const uint64_t at[3] = {0, 1024, 3072};
+      for (int i = 0; i < 3; i++) {
+        ASSERT_TRUE(f->Write(at[i], w[i]).ok());
+      }
+      ASSERT_TRUE(f->Close().ok());
+      env_->SetPartialWriteLoss(seed);
+      ASSERT_TRUE(env_->DropUnsyncedData().ok());
+      const std::string got = OnTarget(name);
+      ASSERT_EQ(got.size(), base.size());
+      for (int i = 0; i < 3; i++) {
+        const std::string part = got.substr(at[i], w[i].size());
+        // Some sectors of the new bytes (maybe none, maybe all), then old.
+        const size_t new_bytes = part.find_first_not_of(w[i][0]);
+        const size_t kept = new_bytes == std::string::npos ? part.size() : new_bytes;
+        EXPECT_EQ(kept % 512, 0u) << seed;
+        EXPECT_EQ(part.substr(kept), std::string(part.size() - kept, '.')) << seed;
+        outcomes[kept == part.size() ? 0 : kept == 0 ? 1 : 2]++;
+      }
+      results.push_back(got);
+      ASSERT_TRUE(env_->RemoveFile(Path(name)).ok());
+    }
+    if (run == 0) {
+      first_run = results;
+    } else {
+      EXPECT_EQ(results, first_run) << "not deterministic by seed";
+    }
+  }
+  EXPECT_GT(outcomes[0], 0);
+  EXPECT_GT(outcomes[1], 0);
+  EXPECT_GT(outcomes[2], 0);
+}
+
+TEST_P(FaultInjectionEnvTest, RandomRWFileFaultsInactiveAndSpace) {
+  std::unique_ptr<RandomRWFile> f;
+  env_->FailNth(FaultOp::kOpen, 1);
+  EXPECT_FALSE(env_->NewRandomRWFile(Path("rw"), &f).ok());
+  EXPECT_EQ(OnTarget("rw"), "<missing>");
+  ASSERT_TRUE(env_->NewRandomRWFile(Path("rw"), &f).ok());
+  env_->FailNth(FaultOp::kAppend, 1);
+  EXPECT_FALSE(f->Write(0, "abc").ok());
+  EXPECT_EQ(OnTarget("rw"), "");  // a failed write writes nothing
+  ASSERT_TRUE(f->Write(0, "abc").ok());
+  env_->FailNth(FaultOp::kSync, 1);
+  EXPECT_FALSE(f->Sync().ok());
+  env_->FailNth(FaultOp::kRead, 1);
+  char scratch[8];
+  std::string_view r;
+  EXPECT_FALSE(f->Read(0, 3, &r, scratch).ok());
+  ASSERT_TRUE(f->Read(0, 3, &r, scratch).ok());
+  EXPECT_EQ(r, "abc");
+  // The failed sync marked nothing durable.
+  ASSERT_TRUE(env_->SyncDir(dir_).ok());
+  ASSERT_TRUE(env_->DropUnsyncedData().ok());
+  EXPECT_EQ(OnTarget("rw"), "");
+  // Inactive: nothing reaches the target.
+  env_->SetFilesystemActive(false);
+  EXPECT_FALSE(f->Write(0, "zzz").ok());
+  EXPECT_FALSE(f->Sync().ok());
+  std::unique_ptr<RandomRWFile> g;
+  EXPECT_FALSE(env_->NewRandomRWFile(Path("rw2"), &g).ok());
+  env_->SetFilesystemActive(true);
+  EXPECT_EQ(OnTarget("rw"), "");
+  EXPECT_EQ(OnTarget("rw2"), "<missing>");
+  // Space: overwrites are free, growth is charged, a write that does not
+  // fit writes what fits and fails with NoSpace.
+  ASSERT_TRUE(f->Write(0, "0123456789").ok());
+  env_->SetSpaceLimit(5);
+  EXPECT_TRUE(f->Write(0, "abcdefghij").ok());
+  Status s = f->Write(8, "XXXXXXXXXX");
+  EXPECT_TRUE(s.IsNoSpace()) << s.ToString();
+  EXPECT_EQ(OnTarget("rw"), "abcdefghXXXXXXX");
+  env_->ClearSpaceLimit();
+  ASSERT_TRUE(f->Close().ok());
 }
 
 INSTANTIATE_TEST_SUITE_P(Targets, FaultInjectionEnvTest,
