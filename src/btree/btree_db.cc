@@ -86,41 +86,135 @@ struct Overflow {
   std::vector<uint64_t> key_pages, value_pages;
 };
 
-// A leaf entry, or an internal node's separator (value empty).
-struct Entry {
-  std::string key, value;
-  std::shared_ptr<Overflow> overflow;  // set iff key or value > kMaxInline
-};
-
-Entry MakeEntry(std::string_view key, std::string_view value) {
-  Entry e{std::string(key), std::string(value), nullptr};
-  if (key.size() > kMaxInline || value.size() > kMaxInline) {
-    e.overflow = std::make_shared<Overflow>();
-  }
-  return e;
-}
-
 struct Node;
 using NodePtr = std::shared_ptr<Node>;
 
-// A tree node. Published nodes are immutable except for page and their
-// entries' Overflow, which only the checkpoint (under write_mu_) writes and
-// which readers never look at.
-struct Node {
-  bool leaf = true;
-  uint64_t txn = 0;   // the batch that created it: that batch may change it
-  uint64_t page = 0;  // page holding it, 0 until a checkpoint writes it
-  size_t bytes = 0;   // size of its page body (<= kCapacity when published)
-  std::vector<Entry> entries;
-  std::vector<NodePtr> children;  // internal: entries.size() + 1
+// The first 8 bytes of a key, big-endian, zero-padded: for bytewise order,
+// a < b when Prefix(a) < Prefix(b); equal prefixes need the whole keys.
+inline uint64_t KeyPrefix(std::string_view k) {
+  uint64_t p = 0;
+  const size_t n = std::min<size_t>(8, k.size());
+  for (size_t i = 0; i < n; i++) p |= uint64_t{static_cast<uint8_t>(k[i])} << (56 - 8 * i);
+  return p;
+}
+
+std::shared_ptr<Overflow> NewOverflowIfLarge(std::string_view key, std::string_view value) {
+  if (key.size() > kMaxInline || value.size() > kMaxInline) return std::make_shared<Overflow>();
+  return nullptr;
+}
+
+// A separator on its way up to a parent (a split) or down (a merge).
+struct Separator {
+  std::string key;
+  std::shared_ptr<Overflow> overflow;
 };
 
-size_t EntryBytes(const Entry& e, bool leaf) {
-  return btree::BlobSize(e.key.size()) + (leaf ? btree::BlobSize(e.value.size()) : 8);
+// A tree node: a slotted buffer, as a page is. Its keys and values are
+// bytes of data; slots, in key order, say where. Copying a node (copy on
+// write) is a few allocations whatever its number of entries. Published
+// nodes are immutable except for page and their Overflow objects, which
+// only the checkpoint (under write_mu_) writes and readers never look at.
+struct Node {
+  struct Slot {
+    uint64_t prefix;  // KeyPrefix(key): most comparisons need no more
+    uint32_t key_offset, key_size, value_offset, value_size;
+  };
+
+  bool leaf = true;
+  uint64_t txn = 0;    // the batch that created it: that batch may change it
+  uint64_t page = 0;   // page holding it, 0 until a checkpoint writes it
+  size_t bytes = 0;    // size of its page body (<= kCapacity when published)
+  std::string data;    // key and value bytes (and garbage)
+  size_t garbage = 0;  // bytes of data no slot refers to
+  std::vector<Slot> slots;
+  // Per slot: set iff its key or value is longer than kMaxInline.
+  std::vector<std::shared_ptr<Overflow>> overflow;
+  std::vector<NodePtr> children;  // internal: slots.size() + 1
+
+  Node() = default;
+  // A copy (the copy a batch changes): the buffers as they are, or
+  // without the garbage when it is a quarter of the bytes or more.
+  Node(const Node& other)
+      : leaf(other.leaf), bytes(other.bytes), overflow(other.overflow), children(other.children) {
+    if (other.garbage * 4 < other.data.size()) {
+      data = other.data;
+      garbage = other.garbage;
+      slots = other.slots;
+      return;
+    }
+    data.reserve(other.data.size() - other.garbage + 64);
+    slots.reserve(other.slots.size() + 1);
+    for (size_t i = 0; i < other.size(); i++) AppendBytes(other.key(i), other.value(i));
+  }
+  Node& operator=(const Node&) = delete;
+
+  size_t size() const { return slots.size(); }
+  std::string_view key(size_t i) const {
+    return {data.data() + slots[i].key_offset, slots[i].key_size};
+  }
+  std::string_view value(size_t i) const {
+    return {data.data() + slots[i].value_offset, slots[i].value_size};
+  }
+  // Inserts an entry at i (key and value must not point into this node).
+  void Insert(size_t i, std::string_view k, std::string_view v, std::shared_ptr<Overflow> o) {
+    const Slot slot = Store(k, v);
+    slots.insert(slots.begin() + static_cast<ptrdiff_t>(i), slot);
+    overflow.insert(overflow.begin() + static_cast<ptrdiff_t>(i), std::move(o));
+  }
+  void Append(std::string_view k, std::string_view v, std::shared_ptr<Overflow> o) {
+    Insert(size(), k, v, std::move(o));
+  }
+  void SetValue(size_t i, std::string_view v, std::shared_ptr<Overflow> o) {
+    garbage += slots[i].value_size;
+    const auto offset = static_cast<uint32_t>(data.size());
+    data.append(v);
+    slots[i].value_offset = offset;
+    slots[i].value_size = static_cast<uint32_t>(v.size());
+    overflow[i] = std::move(o);
+    MaybeCompact();
+  }
+  void Erase(size_t i) {
+    garbage += slots[i].key_size + slots[i].value_size;
+    slots.erase(slots.begin() + static_cast<ptrdiff_t>(i));
+    overflow.erase(overflow.begin() + static_cast<ptrdiff_t>(i));
+    MaybeCompact();
+  }
+
+ private:
+  Slot Store(std::string_view k, std::string_view v) {
+    Slot slot;
+    slot.prefix = KeyPrefix(k);
+    slot.key_offset = static_cast<uint32_t>(data.size());
+    slot.key_size = static_cast<uint32_t>(k.size());
+    data.append(k);
+    slot.value_offset = static_cast<uint32_t>(data.size());
+    slot.value_size = static_cast<uint32_t>(v.size());
+    data.append(v);
+    return slot;
+  }
+  void AppendBytes(std::string_view k, std::string_view v) { slots.push_back(Store(k, v)); }
+  void MaybeCompact() {
+    if (garbage <= 4096 || garbage * 2 <= data.size()) return;
+    std::string old;
+    old.swap(data);
+    std::vector<Slot> old_slots;
+    old_slots.swap(slots);
+    garbage = 0;
+    for (const Slot& sl : old_slots) {
+      AppendBytes({old.data() + sl.key_offset, sl.key_size},
+                  {old.data() + sl.value_offset, sl.value_size});
+    }
+  }
+};
+
+size_t EntryBytes(const Node& n, size_t i) {
+  return btree::BlobSize(n.slots[i].key_size) +
+         (n.leaf ? btree::BlobSize(n.slots[i].value_size) : 8);
 }
+size_t SeparatorBytes(size_t key_size) { return btree::BlobSize(key_size) + 8; }
 size_t NodeBytes(const Node& n) {
   size_t b = n.leaf ? 0 : 8;
-  for (const Entry& e : n.entries) b += EntryBytes(e, n.leaf);
+  for (size_t i = 0; i < n.size(); i++) b += EntryBytes(n, i);
   return b;
 }
 
@@ -139,24 +233,76 @@ class BTreeSnapshot final : public Snapshot {
 struct Order {
   ComparatorLess less;
   // Index of the child of internal node n whose range holds key.
-  size_t ChildIndex(const Node& n, std::string_view key) const {
-    auto it = std::upper_bound(n.entries.begin(), n.entries.end(), key,
-                               [&](std::string_view k, const Entry& e) { return less(k, e.key); });
-    return static_cast<size_t>(it - n.entries.begin());
+  size_t ChildIndex(const Node& n, std::string_view key) const { return UpperBound(n, key); }
+  // First entry of n greater than key.
+  size_t UpperBound(const Node& n, std::string_view key) const {
+    size_t lo = 0, hi = n.size();
+    if (less.bytewise) {
+      // The slots' key prefixes decide most steps without touching keys.
+      const uint64_t p = KeyPrefix(key);
+      while (lo < hi) {
+        const size_t mid = (lo + hi) / 2;
+        const uint64_t q = n.slots[mid].prefix;
+        if (p < q || (p == q && key < n.key(mid))) {
+          hi = mid;
+        } else {
+          lo = mid + 1;
+        }
+      }
+      return lo;
+    }
+    while (lo < hi) {
+      const size_t mid = (lo + hi) / 2;
+      if (less(key, n.key(mid))) {
+        hi = mid;
+      } else {
+        lo = mid + 1;
+      }
+    }
+    return lo;
   }
-  // First entry of leaf n not less than key.
+  // First entry of n not less than key.
   size_t LowerBound(const Node& n, std::string_view key) const {
-    auto it = std::lower_bound(n.entries.begin(), n.entries.end(), key,
-                               [&](const Entry& e, std::string_view k) { return less(e.key, k); });
-    return static_cast<size_t>(it - n.entries.begin());
+    size_t lo = 0, hi = n.size();
+    if (less.bytewise) {
+      const uint64_t p = KeyPrefix(key);
+      while (lo < hi) {
+        const size_t mid = (lo + hi) / 2;
+        const uint64_t q = n.slots[mid].prefix;
+        if (q < p || (q == p && n.key(mid) < key)) {
+          lo = mid + 1;
+        } else {
+          hi = mid;
+        }
+      }
+      return lo;
+    }
+    while (lo < hi) {
+      const size_t mid = (lo + hi) / 2;
+      if (less(n.key(mid), key)) {
+        lo = mid + 1;
+      } else {
+        hi = mid;
+      }
+    }
+    return lo;
   }
-  // The entry of key in the tree at root, or nullptr.
-  const Entry* Find(const Node* n, std::string_view key) const {
-    if (n == nullptr) return nullptr;
+  // The leaf holding key in the tree at n and the entry's index, or false.
+  bool Find(const Node* n, std::string_view key, const Node** leaf, size_t* index) const {
+    if (n == nullptr) return false;
     while (!n->leaf) n = n->children[ChildIndex(*n, key)].get();
     const size_t i = LowerBound(*n, key);
-    if (i < n->entries.size() && !less(key, n->entries[i].key)) return &n->entries[i];
-    return nullptr;
+    if (i < n->size() && !less(key, n->key(i))) {
+      *leaf = n;
+      *index = i;
+      return true;
+    }
+    return false;
+  }
+  bool Contains(const Node* n, std::string_view key) const {
+    const Node* leaf;
+    size_t i;
+    return Find(n, key, &leaf, &i);
   }
 };
 
@@ -196,7 +342,7 @@ class BTreeIterator final : public Iterator {
   }
   void Next() override {
     auto& [leaf, i] = path_.back();
-    if (++i >= leaf->entries.size()) NextLeaf();
+    if (++i >= leaf->size()) NextLeaf();
     CheckUpper();
   }
   void Prev() override {
@@ -208,12 +354,8 @@ class BTreeIterator final : public Iterator {
     }
     CheckLower();
   }
-  std::string_view key() const override {
-    return path_.back().first->entries[path_.back().second].key;
-  }
-  std::string_view value() const override {
-    return path_.back().first->entries[path_.back().second].value;
-  }
+  std::string_view key() const override { return path_.back().first->key(path_.back().second); }
+  std::string_view value() const override { return path_.back().first->value(path_.back().second); }
   Status status() const override { return Status::OK(); }
 
  private:
@@ -249,18 +391,12 @@ class BTreeIterator final : public Iterator {
         } else {
           path_.back().second = i - 1;
         }
-      } else if (i >= n->entries.size()) {
+      } else if (i >= n->size()) {
         NextLeaf();
       }
     } else {
       // Last key <= target.
-      size_t i = n->entries.size();
-      if (target) {
-        auto it = std::upper_bound(
-            n->entries.begin(), n->entries.end(), *target,
-            [&](std::string_view k, const Entry& e) { return order_.less(k, e.key); });
-        i = static_cast<size_t>(it - n->entries.begin());
-      }
+      const size_t i = target ? order_.UpperBound(*n, *target) : n->size();
       path_.emplace_back(n, i);
       if (i == 0) {
         PrevLeaf();
@@ -281,7 +417,7 @@ class BTreeIterator final : public Iterator {
           path_.emplace_back(c, 0);
           c = c->children[0].get();
         }
-        if (!c->entries.empty()) {
+        if (c->size() > 0) {
           path_.emplace_back(c, 0);
           return;
         }
@@ -302,8 +438,8 @@ class BTreeIterator final : public Iterator {
           path_.emplace_back(c, c->children.size() - 1);
           c = c->children.back().get();
         }
-        if (!c->entries.empty()) {
-          path_.emplace_back(c, c->entries.size() - 1);
+        if (c->size() > 0) {
+          path_.emplace_back(c, c->size() - 1);
           return;
         }
         continue;
@@ -369,9 +505,11 @@ class BTreeDB final : public DB, public ConditionalWriter {
       if (closed_) return ClosedError();
       root = root_;
     }
-    const Entry* e = order_.Find(root.get(), key);
-    if (e == nullptr) return Status::NotFound("");
-    value->assign(e->value);
+    const Node* leaf;
+    size_t i;
+    if (!order_.Find(root.get(), key, &leaf, &i)) return Status::NotFound("");
+    const std::string_view v = leaf->value(i);
+    value->assign(v.data(), v.size());
     return Status::OK();
   }
 
@@ -522,10 +660,15 @@ class BTreeDB final : public DB, public ConditionalWriter {
           if (!error.empty()) return;
           if (n->bytes != NodeBytes(*n)) error = "byte count differs";
           if (n->bytes > kCapacity) error = "node larger than a page";
-          if (n->leaf && n->entries.empty()) error = "empty leaf";
-          for (size_t i = 0; i < n->entries.size(); i++) {
-            const std::string& k = n->entries[i].key;
-            if ((i > 0 && !order_.less(n->entries[i - 1].key, k)) ||
+          if (n->leaf && n->size() == 0) error = "empty leaf";
+          if (n->overflow.size() != n->size()) error = "overflow slots differ";
+          for (size_t i = 0; i < n->size(); i++) {
+            const std::string_view k = n->key(i);
+            if ((n->overflow[i] != nullptr) !=
+                (k.size() > kMaxInline || n->value(i).size() > kMaxInline)) {
+              error = "overflow set for an entry that does not need one, or missing";
+            }
+            if ((i > 0 && !order_.less(n->key(i - 1), k)) ||
                 (lo != nullptr && order_.less(k, *lo)) || (hi != nullptr && !order_.less(k, *hi))) {
               error = "keys out of order";
             }
@@ -535,7 +678,7 @@ class BTreeDB final : public DB, public ConditionalWriter {
             if (leaf_depth != depth) error = "leaves at different depths";
             return;
           }
-          if (n->children.size() != n->entries.size() + 1 || n->entries.empty()) {
+          if (n->children.size() != n->size() + 1 || n->size() == 0) {
             error = "internal node with a bad child count";
             return;
           }
@@ -546,15 +689,15 @@ class BTreeDB final : public DB, public ConditionalWriter {
               for (size_t j : {i - 1, i + 1}) {
                 if (j >= n->children.size()) continue;
                 const Node* d = n->children[j].get();
-                const size_t sep =
-                    c->leaf ? 0 : btree::BlobSize(n->entries[std::min(i, j)].key.size()) + 8;
+                const size_t sep = c->leaf ? 0 : SeparatorBytes(n->key(std::min(i, j)).size());
                 if (c->bytes + d->bytes + sep - (c->leaf ? 0 : 8) <= kCapacity) {
                   error = "underfull node beside a sibling it fits with";
                 }
               }
             }
-            check(c, depth + 1, i == 0 ? lo : &n->entries[i - 1].key,
-                  i < n->entries.size() ? &n->entries[i].key : hi);
+            const std::string clo(i == 0 ? std::string_view() : n->key(i - 1));
+            const std::string chi(i < n->size() ? n->key(i) : std::string_view());
+            check(c, depth + 1, i == 0 ? lo : &clo, i < n->size() ? &chi : hi);
           }
         };
     check(root, 0, nullptr, nullptr);
@@ -589,7 +732,7 @@ class BTreeDB final : public DB, public ConditionalWriter {
   void FixChild(Node* n, size_t i) REQUIRES(write_mu_);
   // Splits node (owned by this batch) into pieces that each fit a page;
   // appends (separator before the piece, piece) to out.
-  void SplitInto(NodePtr node, Entry separator, std::vector<std::pair<Entry, NodePtr>>* out)
+  void SplitInto(NodePtr node, Separator separator, std::vector<std::pair<Separator, NodePtr>>* out)
       REQUIRES(write_mu_);
   void FixRoot() REQUIRES(write_mu_);
   void ApplyPut(std::string_view key, std::string_view value) REQUIRES(write_mu_);
@@ -653,14 +796,14 @@ void BTreeDB::PutTo(NodePtr& slot, std::string_view key, std::string_view value)
   Node* n = Writable(slot);
   if (n->leaf) {
     const size_t i = order_.LowerBound(*n, key);
-    if (i < n->entries.size() && !order_.less(key, n->entries[i].key)) {
-      n->bytes -= EntryBytes(n->entries[i], true);
-      n->entries[i] = MakeEntry(key, value);
+    if (i < n->size() && !order_.less(key, n->key(i))) {
+      n->bytes -= EntryBytes(*n, i);
+      n->SetValue(i, value, NewOverflowIfLarge(key, value));
     } else {
-      n->entries.insert(n->entries.begin() + static_cast<ptrdiff_t>(i), MakeEntry(key, value));
+      n->Insert(i, key, value, NewOverflowIfLarge(key, value));
       work_keys_++;
     }
-    n->bytes += EntryBytes(n->entries[i], true);
+    n->bytes += EntryBytes(*n, i);
     return;
   }
   const size_t i = order_.ChildIndex(*n, key);
@@ -672,9 +815,9 @@ void BTreeDB::DeleteFrom(NodePtr& slot, std::string_view key) {
   Node* n = Writable(slot);
   if (n->leaf) {
     const size_t i = order_.LowerBound(*n, key);
-    CHECK(i < n->entries.size() && !order_.less(key, n->entries[i].key));
-    n->bytes -= EntryBytes(n->entries[i], true);
-    n->entries.erase(n->entries.begin() + static_cast<ptrdiff_t>(i));
+    CHECK(i < n->size() && !order_.less(key, n->key(i)));
+    n->bytes -= EntryBytes(*n, i);
+    n->Erase(i);
     work_keys_--;
     return;
   }
@@ -683,23 +826,21 @@ void BTreeDB::DeleteFrom(NodePtr& slot, std::string_view key) {
   FixChild(n, i);
 }
 
-void BTreeDB::SplitInto(NodePtr node, Entry separator,
-                        std::vector<std::pair<Entry, NodePtr>>* out) {
+void BTreeDB::SplitInto(NodePtr node, Separator separator,
+                        std::vector<std::pair<Separator, NodePtr>>* out) {
   if (node->bytes <= kCapacity) {
     out->emplace_back(std::move(separator), std::move(node));
     return;
   }
-  const size_t n = node->entries.size();
+  const size_t n = node->size();
   CHECK(n >= 2);
   // The split point that best balances the two halves' sizes.
-  std::vector<size_t> sizes(n);
-  for (size_t i = 0; i < n; i++) sizes[i] = EntryBytes(node->entries[i], node->leaf);
   size_t best = 0, best_max = SIZE_MAX, prefix = 0;
   const size_t total = node->bytes;
   if (node->leaf) {
     // Left: entries [0, p); right: [p, n).
     for (size_t p = 1; p < n; p++) {
-      prefix += sizes[p - 1];
+      prefix += EntryBytes(*node, p - 1);
       const size_t m = std::max(prefix, total - prefix);
       if (m < best_max) best_max = m, best = p;
     }
@@ -707,9 +848,9 @@ void BTreeDB::SplitInto(NodePtr node, Entry separator,
     // Left: entries [0, p) and children [0, p]; entry p moves up; right:
     // entries (p, n) and children [p+1, n].
     for (size_t p = 1; p + 1 < n; p++) {
-      prefix += sizes[p - 1];
+      prefix += EntryBytes(*node, p - 1);
       const size_t left = 8 + prefix;
-      const size_t right = total - prefix - sizes[p];
+      const size_t right = total - prefix - EntryBytes(*node, p);
       const size_t m = std::max(left, right);
       if (m < best_max) best_max = m, best = p;
     }
@@ -717,19 +858,18 @@ void BTreeDB::SplitInto(NodePtr node, Entry separator,
   }
   NodePtr left = NewNode(node->leaf);
   NodePtr right = NewNode(node->leaf);
-  Entry up;
+  Separator up;
+  const size_t right_from = node->leaf ? best : best + 1;
+  for (size_t i = 0; i < best; i++) left->Append(node->key(i), node->value(i), node->overflow[i]);
+  for (size_t i = right_from; i < n; i++) {
+    right->Append(node->key(i), node->value(i), node->overflow[i]);
+  }
   if (node->leaf) {
-    left->entries.assign(std::make_move_iterator(node->entries.begin()),
-                         std::make_move_iterator(node->entries.begin() + best));
-    right->entries.assign(std::make_move_iterator(node->entries.begin() + best),
-                          std::make_move_iterator(node->entries.end()));
-    up = MakeEntry(right->entries.front().key, "");
+    up.key.assign(right->key(0));
+    up.overflow = NewOverflowIfLarge(up.key, "");
   } else {
-    left->entries.assign(std::make_move_iterator(node->entries.begin()),
-                         std::make_move_iterator(node->entries.begin() + best));
-    up = std::move(node->entries[best]);
-    right->entries.assign(std::make_move_iterator(node->entries.begin() + best + 1),
-                          std::make_move_iterator(node->entries.end()));
+    up.key.assign(node->key(best));
+    up.overflow = node->overflow[best];
     left->children.assign(node->children.begin(), node->children.begin() + best + 1);
     right->children.assign(node->children.begin() + best + 1, node->children.end());
   }
@@ -742,13 +882,12 @@ void BTreeDB::SplitInto(NodePtr node, Entry separator,
 void BTreeDB::FixChild(Node* n, size_t i) {
   Node* c = n->children[i].get();
   if (c->bytes > kCapacity) {
-    std::vector<std::pair<Entry, NodePtr>> pieces;
-    SplitInto(n->children[i], Entry{}, &pieces);
+    std::vector<std::pair<Separator, NodePtr>> pieces;
+    SplitInto(n->children[i], Separator{}, &pieces);
     n->children[i] = std::move(pieces[0].second);
     for (size_t k = 1; k < pieces.size(); k++) {
-      n->bytes += EntryBytes(pieces[k].first, false);
-      n->entries.insert(n->entries.begin() + static_cast<ptrdiff_t>(i + k - 1),
-                        std::move(pieces[k].first));
+      n->bytes += SeparatorBytes(pieces[k].first.key.size());
+      n->Insert(i + k - 1, pieces[k].first.key, "", std::move(pieces[k].first.overflow));
       n->children.insert(n->children.begin() + static_cast<ptrdiff_t>(i + k),
                          std::move(pieces[k].second));
     }
@@ -759,12 +898,14 @@ void BTreeDB::FixChild(Node* n, size_t i) {
   // fit (which redistributes the entries of the two).
   const size_t l = i > 0 ? i - 1 : i;
   Node* left = Writable(n->children[l]);
-  Node* right = Writable(n->children[l + 1]);
-  if (!left->leaf) left->entries.push_back(std::move(n->entries[l]));
-  for (Entry& e : right->entries) left->entries.push_back(std::move(e));
-  for (NodePtr& child : right->children) left->children.push_back(std::move(child));
+  const Node* right = n->children[l + 1].get();
+  if (!left->leaf) left->Append(n->key(l), "", n->overflow[l]);
+  for (size_t k = 0; k < right->size(); k++) {
+    left->Append(right->key(k), right->value(k), right->overflow[k]);
+  }
+  for (const NodePtr& child : right->children) left->children.push_back(child);
   left->bytes = NodeBytes(*left);
-  n->entries.erase(n->entries.begin() + static_cast<ptrdiff_t>(l));
+  n->Erase(l);
   n->children.erase(n->children.begin() + static_cast<ptrdiff_t>(l + 1));
   n->bytes = NodeBytes(*n);
   if (left->bytes > kCapacity) FixChild(n, l);
@@ -773,12 +914,12 @@ void BTreeDB::FixChild(Node* n, size_t i) {
 void BTreeDB::FixRoot() {
   if (work_ == nullptr) return;
   while (work_->bytes > kCapacity) {
-    std::vector<std::pair<Entry, NodePtr>> pieces;
-    SplitInto(work_, Entry{}, &pieces);
+    std::vector<std::pair<Separator, NodePtr>> pieces;
+    SplitInto(work_, Separator{}, &pieces);
     NodePtr root = NewNode(/*leaf=*/false);
     root->children.push_back(std::move(pieces[0].second));
     for (size_t k = 1; k < pieces.size(); k++) {
-      root->entries.push_back(std::move(pieces[k].first));
+      root->Append(pieces[k].first.key, "", std::move(pieces[k].first.overflow));
       root->children.push_back(std::move(pieces[k].second));
     }
     root->bytes = NodeBytes(*root);
@@ -788,7 +929,7 @@ void BTreeDB::FixRoot() {
     NodePtr child = work_->children[0];
     work_ = std::move(child);
   }
-  if (work_->leaf && work_->entries.empty()) work_.reset();
+  if (work_->leaf && work_->size() == 0) work_.reset();
 }
 
 void BTreeDB::ApplyPut(std::string_view key, std::string_view value) {
@@ -798,7 +939,7 @@ void BTreeDB::ApplyPut(std::string_view key, std::string_view value) {
 }
 
 bool BTreeDB::ApplyDelete(std::string_view key) {
-  if (order_.Find(work_.get(), key) == nullptr) return false;
+  if (!order_.Contains(work_.get(), key)) return false;
   DeleteFrom(work_, key);
   FixRoot();
   return true;
@@ -1014,10 +1155,10 @@ Status BTreeDB::CheckpointLocked() {
     const Node* n = stack.back();
     stack.pop_back();
     used[n->page] = true;
-    for (const Entry& e : n->entries) {
-      if (e.overflow == nullptr) continue;
-      for (uint64_t p : e.overflow->key_pages) used[p] = true;
-      for (uint64_t p : e.overflow->value_pages) used[p] = true;
+    for (const auto& o : n->overflow) {
+      if (o == nullptr) continue;
+      for (uint64_t p : o->key_pages) used[p] = true;
+      for (uint64_t p : o->value_pages) used[p] = true;
     }
     for (const NodePtr& c : n->children) stack.push_back(c.get());
   }
@@ -1061,30 +1202,30 @@ Status BTreeDB::CheckpointLocked() {
     }
     std::string body;
     if (!n->leaf) PutFixed64(&body, n->children[0]->page);
-    for (size_t k = 0; k < n->entries.size(); k++) {
-      const Entry& e = n->entries[k];
-      if (e.overflow != nullptr && !e.overflow->written) {
-        if (e.key.size() > kMaxInline) encode_chain(e.key, &e.overflow->key_pages);
-        if (e.value.size() > kMaxInline) encode_chain(e.value, &e.overflow->value_pages);
-        e.overflow->written = true;
-        assigned_overflow.push_back(e.overflow.get());
+    for (size_t k = 0; k < n->size(); k++) {
+      const std::string_view key = n->key(k), value = n->value(k);
+      Overflow* o = n->overflow[k].get();
+      if (o != nullptr && !o->written) {
+        if (key.size() > kMaxInline) encode_chain(key, &o->key_pages);
+        if (value.size() > kMaxInline) encode_chain(value, &o->value_pages);
+        o->written = true;
+        assigned_overflow.push_back(o);
       }
-      btree::PutBlob(&body, e.key, e.key.size() > kMaxInline ? e.overflow->key_pages[0] : 0);
+      btree::PutBlob(&body, key, key.size() > kMaxInline ? o->key_pages[0] : 0);
       if (n->leaf) {
-        btree::PutBlob(&body, e.value,
-                       e.value.size() > kMaxInline ? e.overflow->value_pages[0] : 0);
+        btree::PutBlob(&body, value, value.size() > kMaxInline ? o->value_pages[0] : 0);
       } else {
         PutFixed64(&body, n->children[k + 1]->page);
       }
     }
     CHECK(body.size() <= kCapacity);
-    CHECK(n->entries.size() <= 0xffff);
+    CHECK(n->size() <= 0xffff);
     n->page = allocate();
     assigned.push_back(n);
     std::string page(kPageSize, '\0');
     std::memcpy(page.data() + btree::kHeaderSize, body.data(), body.size());
     btree::SealPage(page.data(), n->leaf ? btree::PageType::kLeaf : btree::PageType::kInternal,
-                    static_cast<uint16_t>(n->entries.size()), n->page, checkpoint, body.size());
+                    static_cast<uint16_t>(n->size()), n->page, checkpoint, body.size());
     pages.emplace_back(n->page, std::move(page));
   };
   if (root != nullptr && root->page == 0) write_node(root.get());
@@ -1209,32 +1350,35 @@ Status BTreeDB::LoadNode(uint64_t page, int depth, const std::string* lo, const 
   auto n = std::make_shared<Node>();
   n->leaf = d.leaf;
   n->page = page;
-  n->entries.resize(d.keys.size());
+  std::string key, value;
   for (size_t i = 0; i < d.keys.size(); i++) {
-    Entry& e = n->entries[i];
     std::vector<uint64_t> key_pages, value_pages;
-    s = LoadBlob(d.keys[i], checkpoint, seen, &e.key, &key_pages);
-    if (s.ok() && d.leaf) s = LoadBlob(d.values[i], checkpoint, seen, &e.value, &value_pages);
+    value.clear();
+    s = LoadBlob(d.keys[i], checkpoint, seen, &key, &key_pages);
+    if (s.ok() && d.leaf) s = LoadBlob(d.values[i], checkpoint, seen, &value, &value_pages);
     if (!s.ok()) return s;
+    std::shared_ptr<Overflow> o;
     if (!key_pages.empty() || !value_pages.empty()) {
-      e.overflow = std::make_shared<Overflow>();
-      e.overflow->written = true;
-      e.overflow->key_pages = std::move(key_pages);
-      e.overflow->value_pages = std::move(value_pages);
+      o = std::make_shared<Overflow>();
+      o->written = true;
+      o->key_pages = std::move(key_pages);
+      o->value_pages = std::move(value_pages);
     }
     // In order, and inside the range the parent gives this node.
-    if ((i > 0 && !order_.less(n->entries[i - 1].key, e.key)) ||
-        (lo != nullptr && order_.less(e.key, *lo)) || (hi != nullptr && !order_.less(e.key, *hi))) {
+    if ((i > 0 && !order_.less(n->key(i - 1), key)) || (lo != nullptr && order_.less(key, *lo)) ||
+        (hi != nullptr && !order_.less(key, *hi))) {
       return Status::Corruption("btree page " + std::to_string(page), "keys out of order");
     }
+    n->Append(key, value, std::move(o));
   }
   n->bytes = NodeBytes(*n);
   if (!d.leaf) {
     n->children.resize(d.children.size());
     for (size_t i = 0; i < d.children.size(); i++) {
-      const std::string* clo = i == 0 ? lo : &n->entries[i - 1].key;
-      const std::string* chi = i < n->entries.size() ? &n->entries[i].key : hi;
-      s = LoadNode(d.children[i], depth + 1, clo, chi, checkpoint, seen, &n->children[i]);
+      const std::string cl(i == 0 ? std::string_view() : n->key(i - 1));
+      const std::string ch(i < n->size() ? n->key(i) : std::string_view());
+      s = LoadNode(d.children[i], depth + 1, i == 0 ? lo : &cl, i < n->size() ? &ch : hi,
+                   checkpoint, seen, &n->children[i]);
       if (!s.ok()) return s;
       // Every leaf at the same depth.
       if (i > 0 && n->children[i]->leaf != n->children[0]->leaf) {
