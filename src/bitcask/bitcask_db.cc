@@ -24,6 +24,7 @@
 #include "bitcask/format.h"
 #include "db/conditional_write.h"
 #include "db/engine_file.h"
+#include "db/engine_util.h"
 #include "db/failed_transaction.h"
 #include "util/comparator.h"
 #include "util/mutex.h"
@@ -992,18 +993,7 @@ bool BitcaskDB::GetProperty(std::string_view name, std::string* value) {
       *value += "last merge error: " + last_merge_error_.ToString() + "\n";
     return true;
   }
-  if (name == "lsmkv.error-state") {
-    *value = bg_error_.ok() ? "none" : bg_error_.IsNoSpace() ? "recoverable" : "fatal";
-    return true;
-  }
-  if (name == "lsmkv.background-error") {
-    *value = bg_error_.ToString();
-    return true;
-  }
-  if (name == "lsmkv.last-sequence") {
-    *value = std::to_string(last_sequence_);
-    return true;
-  }
+  if (CommonEngineProperty(name, bg_error_, last_sequence_, value)) return true;
   if (name == "lsmkv.bitcask.keys") {
     *value = std::to_string(keydir_.size());
     return true;
@@ -1137,25 +1127,12 @@ Status OpenBitcaskDB(const Options& options, const std::string& path, std::uniqu
 }
 
 Status DestroyBitcaskDB(const std::string& path, const Options& options) {
-  Env* env = options.env != nullptr ? options.env : Env::Default();
-  std::vector<std::string> children;
-  if (!env->GetChildren(path, &children).ok()) return Status::OK();
-  FileLock* lock = nullptr;
-  Status s = env->LockFile(path + "/LOCK", &lock);
-  if (!s.ok()) return s;
-  Status result;
-  for (const std::string& child : children) {
+  return DestroyEngineFiles(options, path, [](const std::string& name) {
     uint64_t number;
     bool hint;
-    if (ParseBitcaskName(child, &number, &hint) || child == kManifestName ||
-        child == std::string(kManifestName) + ".tmp") {
-      Status r = env->RemoveFile(path + "/" + child);
-      if (result.ok() && !r.ok()) result = r;
-    }
-  }
-  env->UnlockFile(lock).PermitUncheckedError();
-  env->RemoveFile(path + "/LOCK").PermitUncheckedError();
-  return result;
+    return ParseBitcaskName(name, &number, &hint) || name == kManifestName ||
+           name == std::string(kManifestName) + ".tmp";
+  });
 }
 
 }  // namespace lsmkv

@@ -38,6 +38,7 @@
 #include "btree/page.h"
 #include "db/conditional_write.h"
 #include "db/engine_file.h"
+#include "db/engine_util.h"
 #include "db/failed_transaction.h"
 #include "util/check.h"
 #include "util/coding.h"
@@ -1596,18 +1597,7 @@ bool BTreeDB::GetProperty(std::string_view name, std::string* value) {
     *value = buf;
     return true;
   }
-  if (name == "lsmkv.error-state") {
-    *value = bg_error_.ok() ? "none" : bg_error_.IsNoSpace() ? "recoverable" : "fatal";
-    return true;
-  }
-  if (name == "lsmkv.background-error") {
-    *value = bg_error_.ToString();
-    return true;
-  }
-  if (name == "lsmkv.last-sequence") {
-    *value = std::to_string(last_sequence_);
-    return true;
-  }
+  if (CommonEngineProperty(name, bg_error_, last_sequence_, value)) return true;
   if (name == "lsmkv.btree.check") {
     // The published tree's invariants: "ok" or what is wrong.
     *value = CheckTree(root_.get());
@@ -1647,23 +1637,10 @@ Status OpenBTreeDB(const Options& options, const std::string& path, std::unique_
 }
 
 Status DestroyBTreeDB(const std::string& path, const Options& options) {
-  Env* env = options.env != nullptr ? options.env : Env::Default();
-  std::vector<std::string> children;
-  if (!env->GetChildren(path, &children).ok()) return Status::OK();
-  FileLock* lock = nullptr;
-  Status s = env->LockFile(path + "/LOCK", &lock);
-  if (!s.ok()) return s;
-  Status result;
-  for (const std::string& child : children) {
+  return DestroyEngineFiles(options, path, [](const std::string& name) {
     uint64_t number;
-    if (ParseLogName(child, &number) || child == kPageFileName) {
-      Status r = env->RemoveFile(path + "/" + child);
-      if (result.ok() && !r.ok()) result = r;
-    }
-  }
-  env->UnlockFile(lock).PermitUncheckedError();
-  env->RemoveFile(path + "/LOCK").PermitUncheckedError();
-  return result;
+    return ParseLogName(name, &number) || name == kPageFileName;
+  });
 }
 
 }  // namespace lsmkv

@@ -629,6 +629,31 @@ Status FaultInjectionEnv::NewRandomAccessFile(const std::string& fname,
   return s;
 }
 
+FaultInjectionEnv::FileInfoRef FaultInjectionEnv::TrackOpenedLocked(const std::string& path,
+                                                                    bool existed,
+                                                                    uint64_t current_size) {
+  FileInfoRef& info = files_[path];
+  if (!existed) {
+    info = std::make_shared<FileInfo>();
+    const std::string dir = ParentDir(path);
+    new_names_[dir].insert(path);
+    PendingOp op;
+    op.type = PendingOp::Type::kCreate;
+    op.name = path;
+    AddPendingLocked(dir, std::move(op));
+  } else if (!info) {
+    // Untracked until now: its existing bytes are durable (and, for
+    // NewWritableFile, about to be truncated away, non-durably).
+    info = std::make_shared<FileInfo>();
+    info->size = info->synced = current_size;
+  } else {
+    info->size = current_size;
+    info->synced = std::min(info->synced, current_size);
+  }
+  DCHECK_LE(info->synced, info->size);
+  return info;
+}
+
 Status FaultInjectionEnv::NewWritableFile(const std::string& fname,
                                           std::unique_ptr<WritableFile>* result) {
   return OpenWritable(fname, /*append=*/false, result);
@@ -667,25 +692,7 @@ Status FaultInjectionEnv::OpenWritable(const std::string& fname, bool append,
     if (!s.ok()) return s;
   }
 
-  FileInfoRef& info = files_[path];
-  if (!existed) {
-    info = std::make_shared<FileInfo>();
-    const std::string dir = ParentDir(path);
-    new_names_[dir].insert(path);
-    PendingOp op;
-    op.type = PendingOp::Type::kCreate;
-    op.name = path;
-    AddPendingLocked(dir, std::move(op));
-  } else if (!info) {
-    // Untracked until now: its existing bytes are durable (and, for
-    // NewWritableFile, about to be truncated away, non-durably).
-    info = std::make_shared<FileInfo>();
-    info->size = info->synced = current_size;
-  } else {
-    info->size = current_size;
-    info->synced = std::min(info->synced, current_size);
-  }
-  DCHECK_LE(info->synced, info->size);
+  FileInfoRef info = TrackOpenedLocked(path, existed, current_size);
   *result = std::make_unique<FaultWritableFile>(this, fname, std::move(file), info);
   return Status::OK();
 }
@@ -711,23 +718,7 @@ Status FaultInjectionEnv::NewRandomRWFile(const std::string& fname,
     s = target()->GetFileSize(path, &current_size);
     if (!s.ok()) return s;
   }
-  FileInfoRef& info = files_[path];
-  if (!existed) {
-    info = std::make_shared<FileInfo>();
-    const std::string dir = ParentDir(path);
-    new_names_[dir].insert(path);
-    PendingOp op;
-    op.type = PendingOp::Type::kCreate;
-    op.name = path;
-    AddPendingLocked(dir, std::move(op));
-  } else if (!info) {
-    // Untracked until now: its bytes are durable.
-    info = std::make_shared<FileInfo>();
-    info->size = info->synced = current_size;
-  } else {
-    info->size = current_size;
-    info->synced = std::min(info->synced, current_size);
-  }
+  FileInfoRef info = TrackOpenedLocked(path, existed, current_size);
   *result = std::make_unique<FaultRandomRWFile>(this, fname, std::move(file), info);
   return Status::OK();
 }

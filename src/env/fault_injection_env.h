@@ -285,6 +285,12 @@ class FaultInjectionEnv : public EnvWrapper {
   // Replaces fname's content on the target with data.
   Status RewriteFile(const std::string& fname, std::string_view data);
   void AddPendingLocked(const std::string& dir, PendingOp op) REQUIRES(mu_);
+  // The FileInfo of path, just opened for writing through the target:
+  // created (a pending creation in its directory) if the name did not
+  // exist, else current_size bytes of which the synced part stays synced
+  // (all of them if the file was not tracked).
+  FileInfoRef TrackOpenedLocked(const std::string& path, bool existed, uint64_t current_size)
+      REQUIRES(mu_);
   bool IsNewNameLocked(const std::string& path) const REQUIRES(mu_);
 
   // One lock for all of the env's state and every FileInfo (a leaf lock,

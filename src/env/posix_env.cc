@@ -54,6 +54,25 @@ Status CloseFd(const std::string& fname, int fd) {
   return Status::OK();
 }
 
+// Reads n bytes at offset (fewer only at the end of the file) into scratch.
+Status PreadFully(const std::string& fname, int fd, uint64_t offset, size_t n,
+                  std::string_view* result, char* scratch) {
+  size_t done = 0;
+  while (done < n) {
+    ssize_t r = ::pread(fd, scratch + done, n - done, static_cast<off_t>(offset + done));
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      *result = std::string_view();
+      return PosixError(fname, errno);
+    }
+    if (r == 0) break;  // End of file.
+    DCHECK_LE(static_cast<size_t>(r), n - done);
+    done += static_cast<size_t>(r);
+  }
+  *result = std::string_view(scratch, done);
+  return Status::OK();
+}
+
 class PosixSequentialFile final : public SequentialFile {
  public:
   PosixSequentialFile(std::string fname, int fd) : fname_(std::move(fname)), fd_(fd) {
@@ -144,20 +163,7 @@ class PosixRandomAccessFile final : public RandomAccessFile {
   ~PosixRandomAccessFile() override { ::close(fd_); }
 
   Status Read(uint64_t offset, size_t n, std::string_view* result, char* scratch) const override {
-    size_t done = 0;
-    while (done < n) {
-      ssize_t r = ::pread(fd_, scratch + done, n - done, static_cast<off_t>(offset + done));
-      if (r < 0) {
-        if (errno == EINTR) continue;
-        *result = std::string_view();
-        return PosixError(fname_, errno);
-      }
-      if (r == 0) break;  // End of file.
-      DCHECK_LE(static_cast<size_t>(r), n - done);
-      done += static_cast<size_t>(r);
-    }
-    *result = std::string_view(scratch, done);
-    return Status::OK();
+    return PreadFully(fname_, fd_, offset, n, result, scratch);
   }
 
  private:
@@ -192,19 +198,7 @@ class PosixRandomRWFile final : public RandomRWFile {
   }
   Status Read(uint64_t offset, size_t n, std::string_view* result, char* scratch) const override {
     if (fd_ < 0) return ClosedError();
-    size_t done = 0;
-    while (done < n) {
-      ssize_t r = ::pread(fd_, scratch + done, n - done, static_cast<off_t>(offset + done));
-      if (r < 0) {
-        if (errno == EINTR) continue;
-        *result = std::string_view();
-        return PosixError(fname_, errno);
-      }
-      if (r == 0) break;  // End of file.
-      done += static_cast<size_t>(r);
-    }
-    *result = std::string_view(scratch, done);
-    return Status::OK();
+    return PreadFully(fname_, fd_, offset, n, result, scratch);
   }
   Status Sync() override {
     if (fd_ < 0) return ClosedError();
