@@ -4,11 +4,14 @@
 // with large keys and values in overflow pages), space reuse through the
 // free pages, snapshots that stay stable while writers change the tree,
 // recovery from the two meta pages and the logs, and damage refused.
+#include <atomic>
 #include <cstring>
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "btree/page.h"
@@ -344,6 +347,51 @@ TEST_F(BTreeTest, SnapshotsAndIteratorsStayStableWhileTheTreeChanges) {
   EXPECT_TRUE(db_->Get(ReadOptions(), "key0", &v).IsNotFound());
   db_->ReleaseSnapshot(snap);
   EXPECT_EQ(Scan().size(), 1500u);
+}
+
+TEST_F(BTreeTest, ReadersRunThroughWritesAndCheckpoints) {
+  // Readers never block on the writer, and see whole batches: each batch
+  // writes the same round number into all of its keys, so a point in time
+  // has one round for every key of a group.
+  Options o = Opts();
+  o.btree_checkpoint_bytes = 4096;  // a checkpoint every few batches
+  ASSERT_TRUE(Open(o).ok());
+  constexpr int kGroups = 20, kKeys = 30, kRounds = 150;
+  auto key = [](int g, int k) { return "g" + std::to_string(g) + "/" + std::to_string(100 + k); };
+  std::atomic<bool> done{false};
+  std::atomic<int> reads{0};
+  std::atomic<int> torn{0};
+  std::vector<std::thread> readers;
+  for (int r = 0; r < 2; r++) {
+    readers.emplace_back([&, r] {
+      Random rnd(static_cast<uint32_t>(r + 1));
+      while (!done.load()) {
+        const int g = static_cast<int>(rnd.Uniform(kGroups));
+        ReadOptions ro;
+        ro.lower_bound = "g" + std::to_string(g) + "/";
+        ro.upper_bound = "g" + std::to_string(g) + "0";
+        auto it = db_->NewIterator(ro);
+        std::set<std::string> rounds;
+        int n = 0;
+        for (it->SeekToFirst(); it->Valid(); it->Next(), n++)
+          rounds.insert(std::string(it->value()));
+        if (rounds.size() > 1 || (n != 0 && n != kKeys)) torn++;
+        reads++;
+      }
+    });
+  }
+  for (int round = 0; round < kRounds; round++) {
+    const int g = round % kGroups;
+    WriteBatch batch;
+    for (int k = 0; k < kKeys; k++) batch.Put(key(g, k), "round" + std::to_string(round));
+    ASSERT_TRUE(db_->Write(WriteOptions(), &batch).ok());
+  }
+  done = true;
+  for (auto& t : readers) t.join();
+  EXPECT_EQ(torn.load(), 0);
+  EXPECT_GT(reads.load(), 0);
+  EXPECT_GT(Num("lsmkv.btree.checkpoints"), 10u);
+  EXPECT_EQ(Prop("lsmkv.btree.check"), "ok");
 }
 
 TEST_F(BTreeTest, RecoversFromTheOtherMetaAfterATornCheckpoint) {
