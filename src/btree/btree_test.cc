@@ -381,6 +381,13 @@ TEST_F(BTreeTest, ReadersRunThroughWritesAndCheckpoints) {
     });
   }
   for (int round = 0; round < kRounds; round++) {
+    // Every tenth round waits for a reader to finish a scan, so reads and
+    // writes interleave however the threads are scheduled (on a loaded
+    // machine the writer could otherwise finish before a reader starts).
+    if (round % 10 == 0) {
+      const int seen = reads.load();
+      while (reads.load() == seen) std::this_thread::yield();
+    }
     const int g = round % kGroups;
     WriteBatch batch;
     for (int k = 0; k < kKeys; k++) batch.Put(key(g, k), "round" + std::to_string(round));

@@ -416,6 +416,80 @@ TEST_P(EnvTest, WriteAndReadStringHelpers) {
   EXPECT_TRUE(back.empty());
 }
 
+// RandomRWFile: writes land at their offsets (overwrite, extend, a gap
+// reads as zeros), are visible at once to the file's own reads and to the
+// other kinds of file opened on the name, and survive a reopen.
+TEST_P(EnvTest, RandomRWFileWritesInPlace) {
+  const std::string name = Path("rw");
+  std::unique_ptr<RandomRWFile> f;
+  ASSERT_TRUE(env_->NewRandomRWFile(name, &f).ok());
+  ASSERT_TRUE(env_->FileExists(name)) << "created empty";
+  uint64_t size = 99;
+  ASSERT_TRUE(env_->GetFileSize(name, &size).ok());
+  EXPECT_EQ(0u, size);
+  char scratch[64];
+  std::string_view r;
+  ASSERT_TRUE(f->Read(0, 8, &r, scratch).ok());
+  EXPECT_EQ("", r);
+  ASSERT_TRUE(f->Write(0, "0123456789").ok());
+  ASSERT_TRUE(f->Write(3, "abc").ok());    // overwrite inside
+  ASSERT_TRUE(f->Write(8, "XYZW").ok());   // overwrite and extend
+  ASSERT_TRUE(f->Write(20, "tail").ok());  // gap of 8 bytes
+  const std::string expected = "012abc67XYZW" + std::string(8, '\0') + "tail";
+  ASSERT_TRUE(f->Read(0, sizeof(scratch), &r, scratch).ok());
+  EXPECT_EQ(expected, r) << "short only at the end";
+  ASSERT_TRUE(f->Read(10, 4, &r, scratch).ok());
+  EXPECT_EQ(std::string("ZW\0\0", 4), r);
+  ASSERT_TRUE(f->Read(22, 10, &r, scratch).ok());
+  EXPECT_EQ("il", r);
+  ASSERT_TRUE(f->Read(100, 10, &r, scratch).ok());
+  EXPECT_EQ("", r);
+  ASSERT_TRUE(env_->GetFileSize(name, &size).ok());
+  EXPECT_EQ(expected.size(), size);
+  // Other file kinds on the same name see the writes (no buffering).
+  EXPECT_EQ(expected, Contents(name));
+  std::unique_ptr<RandomAccessFile> ra;
+  ASSERT_TRUE(env_->NewRandomAccessFile(name, &ra).ok());
+  ASSERT_TRUE(ra->Read(3, 9, &r, scratch).ok());
+  EXPECT_EQ("abc67XYZW", r);
+  ASSERT_TRUE(f->Sync().ok());
+  ASSERT_TRUE(f->Close().ok());
+  EXPECT_FALSE(f->Write(0, "x").ok()) << "closed";
+  EXPECT_FALSE(f->Sync().ok()) << "closed";
+  EXPECT_FALSE(f->Read(0, 1, &r, scratch).ok()) << "closed";
+  f.reset();
+  EXPECT_EQ(expected, Contents(name)) << "Close keeps the contents";
+  // Reopening keeps the contents (no truncation); a later write is seen.
+  ASSERT_TRUE(env_->NewRandomRWFile(name, &f).ok());
+  ASSERT_TRUE(f->Read(0, sizeof(scratch), &r, scratch).ok());
+  EXPECT_EQ(expected, r);
+  ASSERT_TRUE(f->Write(0, "Q").ok());
+  ASSERT_TRUE(f->Sync().ok());
+  f.reset();  // destroying closes
+  EXPECT_EQ("Q" + expected.substr(1), Contents(name));
+  // A directory is no file to write in place.
+  EXPECT_FALSE(env_->NewRandomRWFile(dir_, &f).ok());
+  EXPECT_EQ(nullptr, f);
+}
+
+// Large writes at far offsets, overwritten in part, read back exactly.
+TEST_P(EnvTest, RandomRWFileLargeWritesAtOffsets) {
+  std::unique_ptr<RandomRWFile> f;
+  ASSERT_TRUE(env_->NewRandomRWFile(Path("big"), &f).ok());
+  const std::string a = PatternData(300 * 1024, 1), b = PatternData(70 * 1024, 2);
+  ASSERT_TRUE(f->Write(4096, a).ok());
+  ASSERT_TRUE(f->Write(100 * 1024, b).ok());
+  std::string expected = std::string(4096, '\0') + a;
+  expected.replace(100 * 1024, b.size(), b);
+  std::string scratch(expected.size() + 10, '\0');
+  std::string_view r;
+  ASSERT_TRUE(f->Read(0, scratch.size(), &r, scratch.data()).ok());
+  EXPECT_TRUE(r == expected);
+  ASSERT_TRUE(f->Sync().ok());
+  ASSERT_TRUE(f->Close().ok());
+  EXPECT_TRUE(Contents(Path("big")) == expected);
+}
+
 INSTANTIATE_TEST_SUITE_P(Envs, EnvTest, testing::Values(EnvKind::kPosix, EnvKind::kMem),
                          [](const testing::TestParamInfo<EnvKind>& info) {
                            return info.param == EnvKind::kPosix ? "Posix" : "Mem";

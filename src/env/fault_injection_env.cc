@@ -12,6 +12,9 @@ namespace {
 // Appended bytes kept in a FaultWritableFile before they are pushed to the target.
 constexpr size_t kPushThreshold = 64 * 1024;
 
+// The unit in which partial write loss tears a write (a disk sector).
+constexpr uint64_t kSectorSize = 512;
+
 std::string NormalizePath(const std::string& path) {
   std::string out;
   out.reserve(path.size());
@@ -239,6 +242,9 @@ class FaultRandomRWFile final : public RandomRWFile {
                     std::shared_ptr<FaultInjectionEnv::FileInfo> info)
       : env_(env), fname_(std::move(fname)), target_(std::move(target)), info_(std::move(info)) {}
 
+  // The old bytes are read before anything is charged or written, so a
+  // failed read changes nothing. Under a space limit the growth (new size
+  // minus old size, a gap included) is charged; what does not fit is cut.
   Status Write(uint64_t offset, std::string_view data) override {
     if (closed_) return ClosedError();
     Status s = env_->CheckMutation(FaultOp::kAppend, fname_);
@@ -248,19 +254,7 @@ class FaultRandomRWFile final : public RandomRWFile {
       MutexLock guard(&env_->mu_);
       size = info_->size;
     }
-    // Under a space limit, only the bytes added past the end are charged.
-    const uint64_t end = offset + data.size();
-    bool short_write = false;
-    if (end > size) {
-      const uint64_t growth = end - std::max(size, offset);
-      const uint64_t fit = env_->ChargeSpace(growth);
-      if (fit < growth) {
-        short_write = true;
-        const uint64_t keep = (std::max(size, offset) + fit) - offset;
-        data = data.substr(0, static_cast<size_t>(std::min<uint64_t>(keep, data.size())));
-      }
-    }
-    FaultInjectionEnv::Undo undo{offset, {}, data.size()};
+    FaultInjectionEnv::Undo undo{offset, {}, {}};
     if (offset < size) {
       const size_t n = static_cast<size_t>(std::min<uint64_t>(size - offset, data.size()));
       undo.old_bytes.resize(n);
@@ -269,13 +263,35 @@ class FaultRandomRWFile final : public RandomRWFile {
       if (!s.ok()) return s;
       undo.old_bytes.assign(old.data(), old.size());
     }
+    const uint64_t end = offset + data.size();
+    bool short_write = false;
+    if (end > size) {
+      const uint64_t growth = end - size;
+      const uint64_t fit = env_->ChargeSpace(growth);
+      DCHECK_LE(fit, growth);
+      if (fit < growth) {
+        short_write = true;
+        const uint64_t new_end = size + fit;  // the file may grow to here
+        const uint64_t keep = new_end > offset ? new_end - offset : 0;
+        DCHECK_LT(keep, data.size());
+        data = data.substr(0, static_cast<size_t>(keep));
+        // Nothing written past a gap: the file does not grow at all.
+        if (keep == 0) env_->ReturnSpace(fit);
+      }
+    }
+    if (undo.old_bytes.size() > data.size()) undo.old_bytes.resize(data.size());
     if (!data.empty()) s = target_->Write(offset, data);
-    if (!s.ok()) return s;
     {
       MutexLock guard(&env_->mu_);
-      info_->size = std::max(info_->size, offset + data.size());
-      info_->undo.push_back(std::move(undo));
+      if (s.ok() && !data.empty()) {  // an empty write does not extend the file
+        info_->size = std::max(info_->size, offset + data.size());
+        undo.new_bytes.assign(data);
+      }
+      // A failed target write may have written part of data: its undo entry
+      // restores the old bytes, and it is never kept at a partial loss.
+      if (!data.empty()) info_->undo.push_back(std::move(undo));
     }
+    if (!s.ok()) return s;
     if (short_write)
       return Status::NoSpace(fname_, "no space left on device (simulated full disk)");
     return Status::OK();
@@ -491,6 +507,11 @@ uint64_t FaultInjectionEnv::ChargeSpace(uint64_t n) {
   return fit;
 }
 
+void FaultInjectionEnv::ReturnSpace(uint64_t n) {
+  MutexLock guard(&mu_);
+  if (space_limited_) space_left_ += n;
+}
+
 void FaultInjectionEnv::RefundSpaceLocked(const std::string& path) {
   if (!space_limited_) return;
   uint64_t size = 0;
@@ -592,6 +613,29 @@ Status FaultInjectionEnv::DurableSizeLocked(const std::string& path, uint64_t* s
   if (!s.ok()) return s;
   auto it = files_.find(path);
   if (it != files_.end()) *size = std::min(*size, it->second->synced);
+  return Status::OK();
+}
+
+void FaultInjectionEnv::UndoInPlaceWrites(const std::vector<Undo>& undo, uint64_t synced,
+                                          std::string* content) {
+  for (auto u = undo.rbegin(); u != undo.rend(); ++u) {
+    const size_t at = static_cast<size_t>(u->offset);
+    if (content->size() < at + u->old_bytes.size()) content->resize(at + u->old_bytes.size(), '\0');
+    content->replace(at, u->old_bytes.size(), u->old_bytes);
+  }
+  if (content->size() > synced) content->resize(static_cast<size_t>(synced));
+}
+
+Status FaultInjectionEnv::ReadDurableLocked(const std::string& path, uint64_t durable,
+                                            std::string* out) {
+  auto it = files_.find(path);
+  if (it == files_.end() || it->second->undo.empty()) return ReadPrefix(path, durable, out);
+  // Unsynced in-place writes inside the durable prefix are not durable.
+  uint64_t actual = 0;
+  Status s = target()->GetFileSize(path, &actual);
+  if (s.ok()) s = ReadPrefix(path, actual, out);
+  if (!s.ok()) return s;
+  UndoInPlaceWrites(it->second->undo, durable, out);
   return Status::OK();
 }
 
@@ -729,6 +773,11 @@ void FaultInjectionEnv::SetPartialWriteLoss(uint64_t seed) {
   partial_rng_.seed(seed);
 }
 
+void FaultInjectionEnv::ClearPartialWriteLoss() {
+  MutexLock guard(&mu_);
+  partial_write_loss_ = false;
+}
+
 Status FaultInjectionEnv::GetChildren(const std::string& dir, std::vector<std::string>* result) {
   Status s = MaybeFail(FaultOp::kGetChildren, dir);
   if (!s.ok()) {
@@ -756,7 +805,7 @@ Status FaultInjectionEnv::RemoveFile(const std::string& fname) {
   const bool is_new = IsNewNameLocked(path);
   uint64_t durable = 0;
   if (!is_new && DurableSizeLocked(path, &durable).ok()) {
-    s = ReadPrefix(path, durable, &op.saved);
+    s = ReadDurableLocked(path, durable, &op.saved);
     if (!s.ok()) return s;
     op.restore = true;
   }
@@ -828,7 +877,7 @@ Status FaultInjectionEnv::RenameFile(const std::string& src, const std::string& 
   op.src = from;
   uint64_t durable = 0;
   if (!IsNewNameLocked(to) && target()->FileExists(to) && DurableSizeLocked(to, &durable).ok()) {
-    s = ReadPrefix(to, durable, &op.saved);
+    s = ReadDurableLocked(to, durable, &op.saved);
     if (!s.ok()) return s;
     op.restore = true;
   }
@@ -914,6 +963,26 @@ Status FaultInjectionEnv::LockFile(const std::string& fname, FileLock** lock) {
 
 // ---- Power loss.
 
+size_t FaultInjectionEnv::PartialWriteKeepLocked(uint64_t offset, size_t size) {
+  if (size == 0) return 0;
+  // The cut points: the write's start, every 512-byte boundary of the file
+  // strictly inside the write, its end.
+  const uint64_t end = offset + size;
+  const uint64_t first_boundary = (offset / kSectorSize + 1) * kSectorSize;
+  const uint64_t boundaries =
+      first_boundary < end ? (end - 1 - first_boundary) / kSectorSize + 1 : 0;
+  const uint64_t choice = partial_rng_() % 3;
+  if (choice == 0) return size;  // kept whole
+  if (choice == 1) return 0;     // lost whole
+  // Torn: kept up to a cut point chosen uniformly (start and end included).
+  const uint64_t cut = partial_rng_() % (boundaries + 2);
+  if (cut == 0) return 0;
+  if (cut == boundaries + 1) return size;
+  const uint64_t keep = first_boundary + (cut - 1) * kSectorSize - offset;
+  DCHECK(keep > 0 && keep < size && (offset + keep) % kSectorSize == 0);
+  return static_cast<size_t>(keep);
+}
+
 Status FaultInjectionEnv::DropUnsyncedData() {
   MutexLock guard(&mu_);
   Status result;
@@ -921,34 +990,35 @@ Status FaultInjectionEnv::DropUnsyncedData() {
     if (result.ok() && !s.ok()) result = s;
   };
 
-  // 0. Undo the unsynced in-place writes, newest first (all, or a random
-  // choice of them, whole or from a sector on).
-  std::set<const FileInfo*> undone;
+  // 0. Files written in place: the content as of the last Sync (every
+  // unsynced write undone, newest first, and the size cut back), then with
+  // partial write loss the kept part of each unsynced write applied again,
+  // oldest first. Such a file is rewritten whole and skipped by step 1.
+  std::set<const FileInfo*> done;
   for (const auto& [path, info] : files_) {
-    if (info->undo.empty() || !undone.insert(info.get()).second) continue;
-    std::unique_ptr<RandomRWFile> file;
-    Status s = target()->NewRandomRWFile(path, &file);
-    for (auto u = info->undo.rbegin(); s.ok() && u != info->undo.rend(); ++u) {
-      size_t keep = 0;  // bytes of the write that stay
+    if (info->undo.empty() || !done.insert(info.get()).second) continue;
+    uint64_t actual = 0;
+    std::string content;
+    Status s = target()->GetFileSize(path, &actual);
+    if (s.ok()) s = ReadPrefix(path, actual, &content);
+    if (s.ok()) {
+      UndoInPlaceWrites(info->undo, info->synced, &content);
       if (partial_write_loss_) {
-        const uint64_t choice = partial_rng_() % 3;
-        const size_t sectors = (u->write_size + 511) / 512;
-        keep = choice == 0 ? u->write_size
-               : choice == 1
-                   ? 0
-                   : std::min<size_t>(u->write_size, 512 * (partial_rng_() % (sectors + 1)));
+        for (const Undo& u : info->undo) {
+          const size_t keep = PartialWriteKeepLocked(u.offset, u.new_bytes.size());
+          if (keep == 0) continue;
+          const size_t at = static_cast<size_t>(u.offset);
+          if (content.size() < at + keep) content.resize(at + keep, '\0');
+          content.replace(at, keep, std::string_view(u.new_bytes).substr(0, keep));
+        }
       }
-      if (keep < u->old_bytes.size()) {
-        s = file->Write(u->offset + keep, std::string_view(u->old_bytes).substr(keep));
-      }
+      s = RewriteFile(path, content);
     }
-    if (file != nullptr) note(file->Close());
     note(s);
     info->undo.clear();
   }
 
   // 1. Cut every written file back to its synced size (once per inode).
-  std::set<const FileInfo*> done;
   for (const auto& [path, info] : files_) {
     if (!done.insert(info.get()).second) continue;
     uint64_t actual = 0;

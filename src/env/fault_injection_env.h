@@ -14,17 +14,32 @@
 // wrapper and reach the target on Flush, Sync, Close or when 64 KiB are
 // pending, so nothing is left in the target's own buffers.
 //
-// Files written in place (NewRandomRWFile). Every RandomRWFile::Write
-// since the file's last successful RandomRWFile::Sync is unsynced: the
-// wrapper keeps the bytes it overwrote (and the size before) in an undo
-// log, passes the write to the target at once, and forgets the log at Sync.
-// DropUnsyncedData undoes those writes, newest first, and cuts the file
-// back to its synced size: all of them are lost (the default), or, after
-// SetPartialWriteLoss(seed), each one independently is kept whole, lost
-// whole, or torn (its first k 512-byte sectors kept, the rest lost, k
-// chosen at random), decided by a PRNG seeded with seed: a disk that
-// reorders and tears unsynced writes. Creating the file is a directory
-// operation like the other creations.
+// Files written in place (NewRandomRWFile). A RandomRWFile::Write reaches
+// the target at once; every Write since the file's last successful
+// RandomRWFile::Sync is unsynced, and the wrapper keeps its offset, the
+// bytes it overwrote (within the file's size then) and the bytes it wrote,
+// forgetting them at Sync, which makes the file's current size its synced
+// size. At DropUnsyncedData the file becomes its content as of that Sync
+// (every unsynced write undone, newest first, and the file cut back to its
+// synced size, so a write that extended it is gone too), and:
+//   - by default nothing more: every unsynced write is lost;
+//   - after SetPartialWriteLoss(seed), the kept part of each unsynced write
+//     is applied again, in the order written (a later kept write covers an
+//     earlier one; a write reaching past the synced size extends the file,
+//     a gap before it reading as zeros). A PRNG seeded with seed decides,
+//     for each write in the order written, file by file in name order: kept
+//     whole (1/3), lost whole (1/3), or torn (1/3): kept from its start up to
+//     a cut point chosen uniformly among its start, its end and every
+//     multiple of 512 of the file strictly inside it (a disk that reorders
+//     unsynced writes and tears them at sector boundaries). The PRNG runs
+//     on across power losses until the next SetPartialWriteLoss: the same
+//     seed and the same writes give the same result. ClearPartialWriteLoss
+//     restores the default.
+// A Write the target failed is always lost. Removing or renaming over the
+// file saves its content as of its last Sync. Creating the file (a missing
+// name) is a pending directory operation, like the other creations; opening
+// an existing file keeps its bytes, synced as they were (all of them if the
+// file was untracked).
 //
 // Directory entries. Creating a file (New*File of a missing name, LinkFile),
 // RenameFile and RemoveFile are recorded as pending in the parent directory of
@@ -34,8 +49,10 @@
 // RemoveDir forgets the directory's pending operations.
 //
 // DropUnsyncedData() (simulated power loss), in this order:
-//   1. every file truncated to its synced size (read the synced prefix,
-//      rewrite the file through the target Env);
+//   0. every file with unsynced in-place writes rewritten through the target
+//      Env with its content as described above;
+//   1. every other file truncated to its synced size (read the synced
+//      prefix, rewrite the file through the target Env);
 //   2. every pending directory operation undone, newest first:
 //      - a creation: the name is removed;
 //      - a removal: the name is recreated with the synced content the file had
@@ -46,22 +63,18 @@
 //   Memory cost: the synced content of every durable file removed or renamed
 //   over since its directory was last synced.
 //
-// REQUIRES for DropUnsyncedData: every WritableFile opened through this Env
-// is closed or destroyed, or the filesystem is inactive (see below), so that
-// nothing written later lands on top of the restored state.
+// REQUIRES for DropUnsyncedData: every WritableFile and RandomRWFile opened
+// through this Env is closed or destroyed, or the filesystem is inactive (see
+// below), so that nothing written later lands on top of the restored state.
 //
 // Simulated crash point: SetFilesystemActive(false). While inactive, every
-// mutating call (New{Writable,Appendable}File, Append, Flush, Sync, Close,
-// RemoveFile, RenameFile, LinkFile, CreateDir, RemoveDir, SyncDir) returns
+// mutating call (New{Writable,Appendable,RandomRW}File, Append, Flush, Sync,
+// Close, RandomRWFile::Write, Sync and Close, RemoveFile, RenameFile,
+// LinkFile, CreateDir, RemoveDir, SyncDir) returns
 // IOError("filesystem inactive (simulated crash)") and nothing reaches the
 // target; buffered appends are discarded. Reads, FileExists, GetChildren,
 // GetFileSize, LockFile and UnlockFile still work, so a DB can be destroyed
 // and reopened after DropUnsyncedData + SetFilesystemActive(true).
-//
-// RandomRWFile calls are counted as the ops of the other files: Write as
-// kAppend (a failed write writes nothing), Sync as kSync, Read as kRead (read
-// damage applies), Close as kClose, NewRandomRWFile as kOpen. Under a space
-// limit a Write is charged for the bytes it adds past the file's end.
 //
 // Error injection. Every call of a FaultOp is counted (CallCount). A failing
 // call returns Status::IOError (kEIO) or Status::NoSpace (kENOSPC) with a
@@ -70,9 +83,12 @@
 // rename, remove or link does not happen. A failed Close discards the bytes
 // not yet flushed and closes the target file. Counted ops:
 //   kOpen: NewSequentialFile, NewRandomAccessFile, NewWritableFile,
-//          NewAppendableFile; kRead: SequentialFile::Read/Skip and
-//          RandomAccessFile::Read; kAppend: WritableFile::Append;
-//   kSync: WritableFile::Sync; kClose: WritableFile::Close;
+//          NewAppendableFile, NewRandomRWFile; kRead: SequentialFile::Read/
+//          Skip, RandomAccessFile::Read and RandomRWFile::Read;
+//   kAppend: WritableFile::Append and RandomRWFile::Write (a failed Write
+//          writes nothing); kSync: WritableFile::Sync and RandomRWFile::Sync;
+//   kClose: WritableFile::Close and RandomRWFile::Close (a failed one still
+//          closes the target file);
 //   kRename: RenameFile; kRemove: RemoveFile and RemoveDir; kSyncDir;
 //   kLock: LockFile; kGetFileSize; kGetChildren; kCreateDir; kLink: LinkFile.
 // Each op has one fault setting at a time; a new FailNth/FailFrom/FailRandomly
@@ -83,12 +99,18 @@
 // (net: removing a file, or truncating one by opening it with
 // NewWritableFile, or renaming over one, gives its size back). An Append that
 // does not fit writes the prefix that fits and fails with Status::NoSpace, as
-// a real filesystem does (the file then ends in a partial write).
+// a real filesystem does (the file then ends in a partial write). A
+// RandomRWFile::Write is charged the file's growth, new size minus old size
+// (a gap before the data included; overwrites are free); if that does not
+// fit it writes the prefix of data that keeps the file within the budget
+// (nothing, and the file does not grow, if the budget ends before offset)
+// and fails with Status::NoSpace.
 // GetFreeSpace reports the bytes left while a limit is set, and the target's
 // answer otherwise. AddSpace(n) frees n bytes (an operator deleting a filler
 // file); ClearSpaceLimit() removes the limit. ClearFaults leaves it.
 //
-// Read damage (successful reads only, both kinds of read file): CorruptReads
+// Read damage (successful reads only: SequentialFile, RandomAccessFile and
+// RandomRWFile reads): CorruptReads
 // flips one bit of a result, ShortReads returns a strict prefix of it (OK
 // status, as at the end of the file). SetInjectionObserver is told about
 // every injected error.
@@ -115,10 +137,10 @@
 namespace lsmkv {
 
 enum class FaultOp {
-  kOpen,  // New*File
+  kOpen,  // New*File (NewRandomRWFile too)
   kRead,
-  kAppend,
-  kSync,  // WritableFile::Sync
+  kAppend,  // WritableFile::Append, RandomRWFile::Write
+  kSync,    // WritableFile::Sync, RandomRWFile::Sync
   kClose,
   kRename,
   kRemove,
@@ -177,9 +199,12 @@ class FaultInjectionEnv : public EnvWrapper {
   // Called with the op and the file (or "rename A to B") of every injected
   // error, with the env's mutex held: fn must not call this env. Empty: none.
   void SetInjectionObserver(std::function<void(FaultOp op, const std::string& what)> fn);
-  // Unsynced in-place writes are kept, lost or torn at random at the next
-  // DropUnsyncedData (see the file comment) instead of all lost.
+  // From now on every DropUnsyncedData keeps, loses or tears each unsynced
+  // in-place write at random, decided by a PRNG seeded with seed (see the
+  // file comment), instead of losing them all.
   void SetPartialWriteLoss(uint64_t seed);
+  // Back to the default: every unsynced in-place write is lost.
+  void ClearPartialWriteLoss();
   // Removes every fault, read corruption and short read (counters and the
   // observer are kept).
   void ClearFaults();
@@ -220,11 +245,11 @@ class FaultInjectionEnv : public EnvWrapper {
   friend class FaultRandomAccessFile;
   friend class FaultRandomRWFile;
 
-  // What an unsynced in-place write overwrote.
+  // One unsynced in-place write: what it overwrote and what it wrote.
   struct Undo {
     uint64_t offset;
-    std::string old_bytes;  // the bytes at offset before the write (within the old size)
-    uint64_t write_size;    // bytes the write wrote
+    std::string old_bytes;  // the bytes at offset before the write, within the size then
+    std::string new_bytes;  // the bytes written; empty if the target's write failed
   };
 
   // Durability state of one written file ("inode"); shared by its names and
@@ -264,6 +289,9 @@ class FaultInjectionEnv : public EnvWrapper {
   // With a space limit: how many of n bytes appended to a file fit (all of
   // them without a limit); charges them. Takes mu_.
   uint64_t ChargeSpace(uint64_t n) EXCLUDES(mu_);
+  // With a space limit: n bytes charged by ChargeSpace but not used go back
+  // to the budget. Takes mu_.
+  void ReturnSpace(uint64_t n) EXCLUDES(mu_);
   // With a space limit: the bytes of path (tracked or on the target) return
   // to the budget; call before path is removed or overwritten.
   void RefundSpaceLocked(const std::string& path) REQUIRES(mu_);
@@ -284,6 +312,18 @@ class FaultInjectionEnv : public EnvWrapper {
   Status ReadPrefix(const std::string& fname, uint64_t n, std::string* out);
   // Replaces fname's content on the target with data.
   Status RewriteFile(const std::string& fname, std::string_view data);
+  // Turns *content (a file's current bytes) into its bytes as of its last
+  // Sync: undoes the unsynced in-place writes, newest first, and cuts it to
+  // synced bytes.
+  static void UndoInPlaceWrites(const std::vector<Undo>& undo, uint64_t synced,
+                                std::string* content);
+  // The durable content of path (durable: its DurableSizeLocked), without
+  // its unsynced in-place writes.
+  Status ReadDurableLocked(const std::string& path, uint64_t durable, std::string* out)
+      REQUIRES(mu_);
+  // Partial write loss: how many leading bytes of an unsynced write of size
+  // bytes at offset survive the power loss (see the file comment).
+  size_t PartialWriteKeepLocked(uint64_t offset, size_t size) REQUIRES(mu_);
   void AddPendingLocked(const std::string& dir, PendingOp op) REQUIRES(mu_);
   // The FileInfo of path, just opened for writing through the target:
   // created (a pending creation in its directory) if the name did not

@@ -5,7 +5,9 @@
 #include <atomic>
 #include <functional>
 #include <map>
+#include <optional>
 #include <random>
+#include <set>
 #include <thread>
 
 #include "gtest/gtest.h"
@@ -887,6 +889,208 @@ TEST_P(FaultInjectionEnvTest, RandomRWFileFaultsInactiveAndSpace) {
   EXPECT_EQ(OnTarget("rw"), "abcdefghXXXXXXX");
   env_->ClearSpaceLimit();
   ASSERT_TRUE(f->Close().ok());
+}
+
+// "3x'a' 2x'\0'": s as runs of equal bytes.
+std::string Runs(const std::string& s) {
+  std::string out;
+  for (size_t i = 0; i < s.size();) {
+    size_t j = i;
+    while (j < s.size() && s[j] == s[i]) j++;
+    out += std::to_string(j - i) + "x" +
+           (s[i] == '\0' ? std::string("\\0") : std::string(1, s[i])) + " ";
+    i = j;
+  }
+  return out;
+}
+
+// Partial loss of unaligned, overlapping and extending writes: the result
+// is the synced content with, for each write in order, a prefix of it that
+// ends at its end, at its start or at a multiple of 512 of the file (not of
+// the write) applied; the same seed gives the same result; the default and
+// ClearPartialWriteLoss lose every unsynced write.
+TEST_P(FaultInjectionEnvTest, PartialWriteLossTearsAtFileSectorBoundaries) {
+  const std::string base(2048, '.');
+  // 'A' at 700 (torn at 1024, 1536 or 2048 only; it extends the file),
+  // 'B' over part of it, 'C' over A's end, 'D' after a gap.
+  const uint64_t at[4] = {700, 1100, 1900, 3000};
+  const std::string w[4] = {std::string(1500, 'A'), std::string(300, 'B'), std::string(600, 'C'),
+                            std::string(100, 'D')};
+  auto run = [&](const std::string& name, std::optional<uint64_t> seed) {
+    std::unique_ptr<RandomRWFile> f;
+    EXPECT_TRUE(env_->NewRandomRWFile(Path(name), &f).ok());
+    EXPECT_TRUE(f->Write(0, base).ok());
+    EXPECT_TRUE(f->Sync().ok());
+    EXPECT_TRUE(env_->SyncDir(dir_).ok());
+    for (int i = 0; i < 4; i++) EXPECT_TRUE(f->Write(at[i], w[i]).ok());
+    EXPECT_TRUE(f->Close().ok());
+    if (seed.has_value()) {
+      env_->SetPartialWriteLoss(*seed);
+    } else {
+      env_->ClearPartialWriteLoss();
+    }
+    EXPECT_TRUE(env_->DropUnsyncedData().ok());
+    return OnTarget(name);
+  };
+  std::set<size_t> a_kept_sizes;
+  bool extended = false;
+  for (uint64_t seed = 1; seed <= 60; seed++) {
+    const std::string got = run("t" + std::to_string(seed), seed);
+    EXPECT_EQ(got, run("u" + std::to_string(seed), seed)) << "not deterministic, seed " << seed;
+    // The allowed kept sizes of each write: 0, all, or up to a multiple of
+    // 512 of the file inside it. The result must be one of the 5*2*3*3
+    // contents they allow (a tear relative to the write's start is not).
+    const std::vector<size_t> cuts[4] = {{0, 1024 - 700, 1536 - 700, 2048 - 700, 1500},
+                                         {0, 300},
+                                         {0, 148, 600},
+                                         {0, 3072 - 3000, 100}};
+    bool matched = false;
+    for (size_t a : cuts[0]) {
+      for (size_t b : cuts[1]) {
+        for (size_t c : cuts[2]) {
+          for (size_t d : cuts[3]) {
+            const size_t kept[4] = {a, b, c, d};
+            std::string model = base;
+            for (int i = 0; i < 4; i++) {
+              if (kept[i] == 0) continue;
+              if (model.size() < at[i] + kept[i]) model.resize(at[i] + kept[i], '\0');
+              model.replace(at[i], kept[i], w[i].substr(0, kept[i]));
+            }
+            if (!matched && model == got) {
+              matched = true;
+              a_kept_sizes.insert(a);
+            }
+          }
+        }
+      }
+    }
+    EXPECT_TRUE(matched) << "seed " << seed << ": no allowed combination gives " << Runs(got);
+    if (got.size() > base.size()) extended = true;
+  }
+  // Every outcome of 'A' was seen: lost, torn at 1024, 1536 or 2048, kept.
+  EXPECT_EQ((std::set<size_t>{0, 1024 - 700, 1536 - 700, 2048 - 700, 1500}), a_kept_sizes);
+  EXPECT_TRUE(extended) << "a kept write past the synced end extends the file";
+  // Default: all lost, including the extension.
+  EXPECT_EQ(base, run("none", std::nullopt));
+}
+
+// Removing (or renaming over) a file saves its content as of its last Sync,
+// without its unsynced in-place writes.
+TEST_P(FaultInjectionEnvTest, RemovedRandomRWFileComesBackAsSynced) {
+  std::unique_ptr<RandomRWFile> f;
+  ASSERT_TRUE(env_->NewRandomRWFile(Path("rw"), &f).ok());
+  ASSERT_TRUE(f->Write(0, "synced--").ok());
+  ASSERT_TRUE(f->Sync().ok());
+  ASSERT_TRUE(env_->SyncDir(dir_).ok());
+  ASSERT_TRUE(f->Write(2, "XX").ok());
+  ASSERT_TRUE(f->Write(8, "more").ok());
+  ASSERT_TRUE(f->Close().ok());
+  ASSERT_TRUE(env_->RemoveFile(Path("rw")).ok());
+  Crash();
+  EXPECT_EQ("synced--", OnTarget("rw"));
+  // Renamed over, the same.
+  ASSERT_TRUE(env_->NewRandomRWFile(Path("rw"), &f).ok());
+  ASSERT_TRUE(f->Write(0, "YY").ok());
+  ASSERT_TRUE(f->Close().ok());
+  WriteDurable("other", "other");
+  ASSERT_TRUE(env_->RenameFile(Path("other"), Path("rw")).ok());
+  EXPECT_EQ("other", OnTarget("rw"));
+  Crash();
+  EXPECT_EQ("synced--", OnTarget("rw"));
+  EXPECT_EQ("other", OnTarget("other"));
+}
+
+// Ops are counted as documented; Close fails while inactive and when
+// injected; read damage applies to RandomRWFile reads.
+TEST_P(FaultInjectionEnvTest, RandomRWFileOpsCountedAndDamaged) {
+  env_->ResetCounts();
+  std::unique_ptr<RandomRWFile> f;
+  ASSERT_TRUE(env_->NewRandomRWFile(Path("rw"), &f).ok());
+  ASSERT_TRUE(env_->SyncDir(dir_).ok());
+  ASSERT_TRUE(f->Write(0, std::string(100, 'x')).ok());
+  ASSERT_TRUE(f->Write(10, "y").ok());
+  ASSERT_TRUE(f->Sync().ok());
+  char scratch[100];
+  std::string_view r;
+  ASSERT_TRUE(f->Read(0, 100, &r, scratch).ok());
+  EXPECT_EQ(1u, env_->CallCount(FaultOp::kOpen));
+  EXPECT_EQ(2u, env_->CallCount(FaultOp::kAppend));
+  EXPECT_EQ(1u, env_->CallCount(FaultOp::kSync));
+  EXPECT_EQ(1u, env_->CallCount(FaultOp::kRead));
+  EXPECT_EQ(0u, env_->CallCount(FaultOp::kClose));
+  env_->CorruptReads(1.0, 5);
+  ASSERT_TRUE(f->Read(0, 100, &r, scratch).ok());
+  EXPECT_EQ(100u, r.size());
+  std::string expected(100, 'x');
+  expected[10] = 'y';
+  EXPECT_NE(expected, r) << "one bit flipped";
+  EXPECT_EQ(1u, env_->CorruptedReadCount());
+  env_->ClearFaults();
+  env_->ShortReads(1.0, 5);
+  ASSERT_TRUE(f->Read(0, 100, &r, scratch).ok());
+  EXPECT_LT(r.size(), 100u);
+  EXPECT_EQ(expected.substr(0, r.size()), r);
+  env_->ClearFaults();
+  // Inactive: Close fails, the data stays as it was.
+  env_->SetFilesystemActive(false);
+  Status s = f->Close();
+  EXPECT_TRUE(s.IsIOError()) << s.ToString();
+  EXPECT_NE(std::string::npos, s.ToString().find("filesystem inactive")) << s.ToString();
+  env_->SetFilesystemActive(true);
+  EXPECT_EQ(1u, env_->CallCount(FaultOp::kClose));
+  EXPECT_EQ(expected, OnTarget("rw"));
+  // An injected Close error is reported; the file is closed either way.
+  ASSERT_TRUE(env_->NewRandomRWFile(Path("rw"), &f).ok());
+  env_->FailNth(FaultOp::kClose, 1);
+  s = f->Close();
+  EXPECT_FALSE(s.ok());
+  EXPECT_NE(std::string::npos, s.ToString().find("injected")) << s.ToString();
+  EXPECT_FALSE(f->Write(0, "z").ok()) << "closed";
+  // An injected Write error as ENOSPC is NoSpace and writes nothing.
+  ASSERT_TRUE(env_->NewRandomRWFile(Path("rw"), &f).ok());
+  env_->FailNth(FaultOp::kAppend, 1, FaultKind::kENOSPC);
+  s = f->Write(0, "zzz");
+  EXPECT_TRUE(s.IsNoSpace()) << s.ToString();
+  EXPECT_EQ(expected, OnTarget("rw"));
+  // An injected Sync error leaves the writes unsynced.
+  ASSERT_TRUE(f->Write(0, "zzz").ok());
+  env_->FailNth(FaultOp::kSync, 1);
+  EXPECT_FALSE(f->Sync().ok());
+  ASSERT_TRUE(f->Close().ok());
+  Crash();
+  EXPECT_EQ(expected, OnTarget("rw"));
+}
+
+// Space: a write past the end is charged the growth, gap included; what
+// does not fit is cut; past the budget nothing is written; removing the
+// file gives its whole size back.
+TEST_P(FaultInjectionEnvTest, RandomRWFileSpaceChargesGrowthWithGap) {
+  std::unique_ptr<RandomRWFile> f;
+  ASSERT_TRUE(env_->NewRandomRWFile(Path("rw"), &f).ok());
+  ASSERT_TRUE(f->Write(0, "0123456789").ok());
+  env_->SetSpaceLimit(10);
+  Status s = f->Write(15, "abcdefghij");  // growth 15: 10 fit, file ends at 20
+  EXPECT_TRUE(s.IsNoSpace()) << s.ToString();
+  EXPECT_EQ("0123456789" + std::string(5, '\0') + "abcde", OnTarget("rw"));
+  uint64_t left = 99;
+  ASSERT_TRUE(env_->GetFreeSpace(dir_, &left).ok());
+  EXPECT_EQ(0u, left);
+  EXPECT_EQ(1u, env_->NoSpaceCount());
+  env_->AddSpace(3);
+  s = f->Write(30, "xyz");  // the budget ends at 23, before offset 30
+  EXPECT_TRUE(s.IsNoSpace()) << s.ToString();
+  EXPECT_EQ(20u, OnTarget("rw").size()) << "nothing written, no growth";
+  ASSERT_TRUE(env_->GetFreeSpace(dir_, &left).ok());
+  EXPECT_EQ(3u, left) << "an unused charge is given back";
+  ASSERT_TRUE(f->Write(0, "overwrites are free").ok());
+  ASSERT_TRUE(f->Write(20, "END").ok());  // exactly fits
+  ASSERT_TRUE(env_->GetFreeSpace(dir_, &left).ok());
+  EXPECT_EQ(0u, left);
+  ASSERT_TRUE(f->Close().ok());
+  ASSERT_TRUE(env_->RemoveFile(Path("rw")).ok());
+  ASSERT_TRUE(env_->GetFreeSpace(dir_, &left).ok());
+  EXPECT_EQ(23u, left);
+  env_->ClearSpaceLimit();
 }
 
 INSTANTIATE_TEST_SUITE_P(Targets, FaultInjectionEnvTest,

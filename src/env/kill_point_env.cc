@@ -24,6 +24,18 @@ DbFileKind ClassifyDbFile(const std::string& path) {
   const std::string_view name = slash == std::string::npos
                                     ? std::string_view(path)
                                     : std::string_view(path).substr(slash + 1);
+  if (name == "BTREE") return DbFileKind::kBTree;
+  constexpr std::string_view kLogPrefix = "BTREE-", kLogSuffix = ".log";
+  if (name.size() > kLogPrefix.size() + kLogSuffix.size() && name.starts_with(kLogPrefix) &&
+      name.ends_with(kLogSuffix)) {
+    const std::string_view digits =
+        name.substr(kLogPrefix.size(), name.size() - kLogPrefix.size() - kLogSuffix.size());
+    DCHECK(!digits.empty());
+    if (std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+      return DbFileKind::kBTreeWal;
+    }
+    return DbFileKind::kOther;
+  }
   uint64_t number = 0;
   FileType type;
   if (!ParseFileName(name, &number, &type)) return DbFileKind::kOther;
@@ -66,6 +78,10 @@ const char* DbFileKindName(DbFileKind kind) {
       return "lock";
     case DbFileKind::kOptions:
       return "options";
+    case DbFileKind::kBTree:
+      return "btree";
+    case DbFileKind::kBTreeWal:
+      return "btree.wal";
     case DbFileKind::kOther:
       return "other";
   }
@@ -107,6 +123,38 @@ class KillPointWritableFile final : public WritableFile {
   const std::unique_ptr<WritableFile> target_;
 };
 
+// Forwards to the target file; Write, Sync and Close are steps of the
+// file's points (empty names for files that have none).
+class KillPointRandomRWFile final : public RandomRWFile {
+ public:
+  KillPointRandomRWFile(KillPointEnv* env, DbFileKind kind, std::unique_ptr<RandomRWFile> target)
+      : env_(env),
+        write_point_(PointFor(kind, "write")),
+        sync_point_(PointFor(kind, "sync")),
+        close_point_(PointFor(kind, "close")),
+        target_(std::move(target)) {}
+
+  Status Write(uint64_t offset, std::string_view data) override {
+    return env_->Step(write_point_, [&] { return target_->Write(offset, data); });
+  }
+  Status Read(uint64_t offset, size_t n, std::string_view* result, char* scratch) const override {
+    return target_->Read(offset, n, result, scratch);
+  }
+  Status Sync() override {
+    return env_->Step(sync_point_, [&] { return target_->Sync(); });
+  }
+  Status Close() override {
+    return env_->Step(close_point_, [&] { return target_->Close(); });
+  }
+
+ private:
+  KillPointEnv* const env_;
+  const std::string write_point_;
+  const std::string sync_point_;
+  const std::string close_point_;
+  const std::unique_ptr<RandomRWFile> target_;
+};
+
 // ---------------------------------------------------------------- env
 
 const std::vector<std::string>& KillPointEnv::AllPoints() {
@@ -121,9 +169,20 @@ const std::vector<std::string>& KillPointEnv::AllPoints() {
   return kPoints;
 }
 
+const std::vector<std::string>& KillPointEnv::BTreePoints() {
+  static const std::vector<std::string> kPoints = {
+      "btree.create",   "btree.write",      "btree.sync",
+      "btree.close",    "btree.wal.create", "btree.wal.append",
+      "btree.wal.sync", "btree.wal.close",  "btree.wal.remove",
+  };
+  return kPoints;
+}
+
 bool KillPointEnv::IsPoint(const std::string& name) {
-  const auto& points = AllPoints();
-  return std::find(points.begin(), points.end(), name) != points.end();
+  for (const auto* points : {&AllPoints(), &BTreePoints()}) {
+    if (std::find(points->begin(), points->end(), name) != points->end()) return true;
+  }
+  return false;
 }
 
 KillPointEnv::KillPointEnv(Env* target) : EnvWrapper(target) {}
@@ -170,11 +229,13 @@ std::map<std::string, uint64_t> KillPointEnv::HitCounts() const {
 std::string KillPointEnv::HitSummary() const {
   const std::map<std::string, uint64_t> hits = HitCounts();
   std::string out;
-  for (const std::string& point : AllPoints()) {
-    auto it = hits.find(point);
-    if (it == hits.end()) continue;
-    if (!out.empty()) out += ' ';
-    out += point + "=" + std::to_string(it->second);
+  for (const auto* points : {&AllPoints(), &BTreePoints()}) {
+    for (const std::string& point : *points) {
+      auto it = hits.find(point);
+      if (it == hits.end()) continue;
+      if (!out.empty()) out += ' ';
+      out += point + "=" + std::to_string(it->second);
+    }
   }
   return out;
 }
@@ -250,6 +311,20 @@ Status KillPointEnv::NewWritableFile(const std::string& fname,
 Status KillPointEnv::NewAppendableFile(const std::string& fname,
                                        std::unique_ptr<WritableFile>* result) {
   return OpenWritable(fname, /*append=*/true, result);
+}
+
+Status KillPointEnv::NewRandomRWFile(const std::string& fname,
+                                     std::unique_ptr<RandomRWFile>* result) {
+  const DbFileKind kind = ClassifyDbFile(fname);
+  std::unique_ptr<RandomRWFile> file;
+  Status s =
+      Step(PointFor(kind, "create"), [&] { return target()->NewRandomRWFile(fname, &file); });
+  if (!s.ok()) {
+    result->reset();
+    return s;
+  }
+  *result = std::make_unique<KillPointRandomRWFile>(this, kind, std::move(file));
+  return s;
 }
 
 Status KillPointEnv::RemoveFile(const std::string& fname) {

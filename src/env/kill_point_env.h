@@ -4,7 +4,9 @@
 // Every file the engine writes goes through its Env, so an EnvWrapper sees
 // each step: it classifies the file by its name (src/db/filename.h: WAL
 // "000012.log", table "000012.sst", "MANIFEST-000005", CURRENT and its
-// temporary "000005.dbtmp") and the operation, and names the step:
+// temporary "000005.dbtmp"; the B+tree engine's page file "BTREE" and its
+// write-ahead logs "BTREE-000007.log") and the operation, and names the step.
+// The LSM engine's points (AllPoints(), in this order):
 //
 //   dir.create  dir.sync
 //   wal.create  wal.append  wal.sync  wal.close  wal.remove
@@ -12,8 +14,15 @@
 //   manifest.create  manifest.append  manifest.sync  manifest.close  manifest.remove
 //   current.tmp.create  current.tmp.append  current.tmp.sync  current.tmp.close  current.rename
 //
-// (AllPoints() in this order.) A step that is none of these — the info log,
-// the LOCK file, reads — is passed through and never kills.
+// The B+tree engine's (BTreePoints(), in this order; it shares dir.*):
+//
+//   btree.create  btree.write  btree.sync  btree.close
+//   btree.wal.create  btree.wal.append  btree.wal.sync  btree.wal.close  btree.wal.remove
+//
+// btree.create is NewRandomRWFile of the page file, whether or not it
+// exists; btree.write and btree.sync are RandomRWFile::Write and Sync of it.
+// A step that is none of these — the info log, the LOCK file, reads — is
+// passed through and never kills.
 //
 // A point is "hit" each time its step runs. The env can kill the process
 // (SIGKILL, as kill -9 would) just before or just after the nth hit of one
@@ -22,7 +31,8 @@
 // PosixEnv that is the page cache, which survives the kill.
 //
 // Thread safety: all methods may be called concurrently (one internal mutex).
-// The writable files returned are as thread safe as the target's.
+// The writable and read-write files returned are as thread safe as the
+// target's.
 #ifndef LSMKV_ENV_KILL_POINT_ENV_H_
 #define LSMKV_ENV_KILL_POINT_ENV_H_
 
@@ -50,13 +60,16 @@ enum class DbFileKind {
   kInfoLog,      // LOG, LOG.old
   kLock,
   kOptions,
-  kOther,  // not a name the engine produces
+  kBTree,     // BTREE, the B+tree engine's page file
+  kBTreeWal,  // BTREE-000007.log, a B+tree write-ahead log
+  kOther,     // not a name the engine produces
 };
 
-// Classifies path by its last component (ParseFileName).
+// Classifies path by its last component (ParseFileName, and the B+tree
+// engine's names: "BTREE", and "BTREE-" digits ".log").
 DbFileKind ClassifyDbFile(const std::string& path);
 // "wal", "table", "manifest", "current", "current.tmp", "infolog", "lock",
-// "options", "other".
+// "options", "btree", "btree.wal", "other".
 const char* DbFileKindName(DbFileKind kind);
 
 class KillPointEnv : public EnvWrapper {
@@ -65,8 +78,12 @@ class KillPointEnv : public EnvWrapper {
   // Called instead of the default kill; see SetKillFunction.
   using KillFunction = std::function<void(const std::string& point, uint64_t hit, Timing timing)>;
 
-  // Every point this env can name, in the order of the file comment.
+  // The LSM engine's points, in the order of the file comment (every one
+  // is reached by an LSM workload: the kill-points crash test runs them all).
   static const std::vector<std::string>& AllPoints();
+  // The B+tree engine's points, in the order of the file comment.
+  static const std::vector<std::string>& BTreePoints();
+  // True for a point of AllPoints() or BTreePoints().
   static bool IsPoint(const std::string& name);
 
   // target must outlive this Env.
@@ -91,13 +108,15 @@ class KillPointEnv : public EnvWrapper {
 
   // Hits of every point since construction (points never hit are absent).
   std::map<std::string, uint64_t> HitCounts() const;
-  // "wal.append=1234 wal.sync=5 ..." in AllPoints() order, hit points only.
+  // "wal.append=1234 wal.sync=5 ..." in AllPoints() then BTreePoints()
+  // order, hit points only.
   std::string HitSummary() const;
 
   // ---- Env.
   Status NewWritableFile(const std::string& fname, std::unique_ptr<WritableFile>* result) override;
   Status NewAppendableFile(const std::string& fname,
                            std::unique_ptr<WritableFile>* result) override;
+  Status NewRandomRWFile(const std::string& fname, std::unique_ptr<RandomRWFile>* result) override;
   Status RemoveFile(const std::string& fname) override;
   Status CreateDir(const std::string& dir) override;
   Status RenameFile(const std::string& src, const std::string& target) override;
@@ -105,6 +124,7 @@ class KillPointEnv : public EnvWrapper {
 
  private:
   friend class KillPointWritableFile;
+  friend class KillPointRandomRWFile;
 
   // Counts a hit of point and runs op, killing just before or just after it
   // if armed so. An empty point only runs op.

@@ -46,6 +46,53 @@ TEST_F(PosixEnvTest, EnospcIsNoSpace) {
   EXPECT_TRUE(file->Close().ok()) << "nothing left to flush";
 }
 
+// RandomRWFile errors go through the same mapping and name the file.
+TEST_F(PosixEnvTest, RandomRWFileErrorsNameTheFile) {
+  std::unique_ptr<RandomRWFile> file;
+  const std::string missing = dir_ + "/absent-dir/BTREE";
+  Status s = env_->NewRandomRWFile(missing, &file);
+  EXPECT_EQ(Status::SubCode::kPathNotFound, s.subcode()) << s.ToString();
+  EXPECT_NE(std::string::npos, s.ToString().find(missing)) << s.ToString();
+  EXPECT_EQ(nullptr, file);
+  // Every write to /dev/full fails with ENOSPC: unbuffered, so at once.
+  ASSERT_TRUE(env_->NewRandomRWFile("/dev/full", &file).ok());
+  s = file->Write(0, "data");
+  EXPECT_TRUE(s.IsNoSpace()) << s.ToString();
+  EXPECT_NE(std::string::npos, s.ToString().find("/dev/full")) << s.ToString();
+  ASSERT_TRUE(file->Close().ok());
+  EXPECT_TRUE(file->Close().ok()) << "closing twice is harmless";
+  s = file->Sync();
+  EXPECT_TRUE(s.IsIOError());
+  EXPECT_NE(std::string::npos, s.ToString().find("/dev/full")) << s.ToString();
+}
+
+// The file is created with mode 0644 (before the umask) and reopening it
+// does not truncate it; a write past the end leaves a hole of zeros.
+TEST_F(PosixEnvTest, RandomRWFileCreatesKeepsAndExtends) {
+  const std::string name = dir_ + "/BTREE";
+  const mode_t old_umask = ::umask(022);
+  std::unique_ptr<RandomRWFile> file;
+  ASSERT_TRUE(env_->NewRandomRWFile(name, &file).ok());
+  ::umask(old_umask);
+  struct stat st;
+  ASSERT_EQ(0, ::stat(name.c_str(), &st));
+  EXPECT_EQ(0644u, st.st_mode & 0777);
+  ASSERT_TRUE(file->Write(1 << 20, "end").ok());
+  ASSERT_TRUE(file->Write(0, "start").ok());
+  ASSERT_TRUE(file->Sync().ok());
+  ASSERT_TRUE(file->Close().ok());
+  ASSERT_TRUE(env_->NewRandomRWFile(name, &file).ok());
+  uint64_t size = 0;
+  ASSERT_TRUE(env_->GetFileSize(name, &size).ok());
+  EXPECT_EQ((1u << 20) + 3, size);
+  char scratch[16];
+  std::string_view r;
+  ASSERT_TRUE(file->Read(0, 8, &r, scratch).ok());
+  EXPECT_EQ(std::string("start\0\0\0", 8), r);
+  ASSERT_TRUE(file->Read((1 << 20) - 2, 16, &r, scratch).ok());
+  EXPECT_EQ(std::string("\0\0end", 5), r);
+}
+
 TEST_F(PosixEnvTest, OtherErrorsArePlainIOError) {
   const std::string file_path = dir_ + "/plain";
   ASSERT_TRUE(WriteStringToFile(env_, "x", file_path, false).ok());
