@@ -106,6 +106,9 @@ void DrawFromSeed(Config* config) {
   // Memtables in ordinary pages, or carved out of 64 KiB huge-page chunks
   // (for write buffers of 512 KiB and more).
   o.memtable_huge_page_size = rnd.OneIn(2) ? 0 : size_t{64} << 10;
+  // The B+tree checkpoints every 16 KiB .. 2 MiB of logged batches, so
+  // checkpoints (page writes, meta, log switches) run during the workload.
+  o.btree_checkpoint_bytes = uint64_t{16} << 10 << rnd.Uniform(8);
 }
 
 }  // namespace
@@ -174,7 +177,8 @@ void PrintConfig(const Config& c, const char* mode) {
               "  block_cache_size=%zu max_open_files=%d target_file_size=%" PRIu64
               " level0_file_limit=%d max_bytes_for_level_base=%" PRIu64
               " level_size_multiplier=%d max_manifest_file_size=%" PRIu64
-              " max_background_compactions=%d\n"
+              " max_background_compactions=%d btree_checkpoint_bytes=%" PRIu64
+              "\n"
               "  sync_percent=%u flush_one_in=%u compact_one_in=%u batch_keys_max=%u "
               "scan_keys_max=%u\n"
               "  reproduce: lsmkv_stress --db %s --expected %s --seed %" PRIu64
@@ -190,8 +194,8 @@ void PrintConfig(const Config& c, const char* mode) {
               o.filter_policy != nullptr ? o.filter_policy->Name() : "builtin-bloom",
               o.memtable_huge_page_size, o.block_cache_size, o.max_open_files, o.target_file_size,
               o.level0_file_limit, o.max_bytes_for_level_base, o.level_size_multiplier,
-              o.max_manifest_file_size, o.max_background_compactions, c.sync_percent,
-              c.flush_one_in, c.compact_one_in, c.batch_keys_max, c.scan_keys_max,
+              o.max_manifest_file_size, o.max_background_compactions, o.btree_checkpoint_bytes,
+              c.sync_percent, c.flush_one_in, c.compact_one_in, c.batch_keys_max, c.scan_keys_max,
               c.db_path.c_str(), c.expected_path.c_str(), c.seed, c.threads, c.keys, c.seconds,
               c.ops, OverrideFlags(c).c_str(), verify_only ? " --verify-only" : "",
               verify_only ? "" : KillFlags(c).c_str());
