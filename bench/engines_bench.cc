@@ -3,6 +3,7 @@
 //
 //   lsmkv_engines_bench [--num N] [--rounds R] [--engines lsm,btree,bitcask,lmdb]
 //                       [--db DIR] [--report FILE]
+//   lsmkv_engines_bench --bitcask_startup N1,N2 [--rounds R] [--report FILE]
 //
 // Every round runs, on each engine in turn (the order rotates by one each
 // round, so no engine always runs first) and on a new database, with 16-byte
@@ -22,6 +23,13 @@
 // lsmkv's unsynced writes do). LMDB commits one write transaction per put or
 // delete (as lsmkv's Put is its own atomic batch); its reads run in one
 // read-only transaction renewed every 1,024 operations.
+//
+// --bitcask_startup N1,N2,... measures instead the Bitcask engine's start-up
+// with hint files (issue 19): for each N, N puts in a random order, a merge
+// (CompactRange: every file rewritten with its hint file), a close; then, R
+// times alternating, DB::Open with hints (the default) and with
+// paranoid_checks (every data file scanned, hints ignored), files in the page
+// cache; it reports the medians and checks every value after the last open.
 //
 // An engine whose open answers NotSupported (not in this build yet) is
 // skipped, and the report says so. Exit codes: 0 success, 1 an engine
@@ -420,6 +428,69 @@ class Runner {
   std::mt19937_64 rng_;
 };
 
+double Median(std::vector<double> v);
+
+// The --bitcask_startup run for one size (see the file comment): "" or the
+// error; *hint_ms and *scan_ms get the medians over rounds opens each.
+std::string BitcaskStartup(const std::string& dir, uint64_t num, int rounds, uint64_t seed,
+                           double* hint_ms, double* scan_ms) {
+  std::error_code ec;
+  fs::remove_all(dir, ec);
+  fs::create_directories(dir, ec);
+  lsmkv::Options options;
+  options.create_if_missing = true;
+  options.engine = lsmkv::StorageEngine::kBitcask;
+  std::unique_ptr<lsmkv::DB> db;
+  lsmkv::Status s = lsmkv::DB::Open(options, dir, &db);
+  if (!s.ok()) return "open: " + s.ToString();
+  std::vector<uint64_t> order(num);
+  std::iota(order.begin(), order.end(), 0);
+  std::mt19937_64 rng(seed);
+  std::shuffle(order.begin(), order.end(), rng);
+  KeyBuf key;
+  ValueBuf value;
+  for (uint64_t i : order) {
+    s = db->Put(lsmkv::WriteOptions(), key.Set(i), value.Set(i, 1));
+    if (!s.ok()) return "put: " + s.ToString();
+  }
+  s = db->CompactRange(nullptr, nullptr);
+  if (s.ok()) s = db->Close();
+  if (!s.ok()) return "merge: " + s.ToString();
+  db.reset();
+  std::vector<double> hint, scan;
+  for (int r = 0; r < rounds; r++) {
+    for (bool paranoid : {false, true}) {
+      options.paranoid_checks = paranoid;
+      const double start = Now();
+      s = lsmkv::DB::Open(options, dir, &db);
+      const double ms = (Now() - start) * 1000;
+      if (!s.ok()) return "reopen: " + s.ToString();
+      (paranoid ? scan : hint).push_back(ms);
+      std::string stats;
+      db->GetProperty("lsmkv.stats", &stats);
+      const bool used_hints = stats.find("hint files used 0 ") == std::string::npos;
+      if (used_hints == paranoid) {
+        return std::string("the open ") + (paranoid ? "used" : "did not use") +
+               " hint files: " + stats;
+      }
+      if (r == rounds - 1 && paranoid) {
+        std::string got;
+        for (uint64_t i = 0; i < num; i++) {
+          s = db->Get(lsmkv::ReadOptions(), key.Set(i), &got);
+          if (!s.ok() || got != value.Set(i, 1)) return "wrong value for key " + std::to_string(i);
+        }
+      }
+      s = db->Close();
+      db.reset();
+      if (!s.ok()) return "close: " + s.ToString();
+    }
+  }
+  *hint_ms = Median(hint);
+  *scan_ms = Median(scan);
+  fs::remove_all(dir, ec);
+  return "";
+}
+
 double Median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
   const size_t n = v.size();
@@ -461,7 +532,46 @@ int main(int argc, char** argv) {
   app.add_option("--db", db, "work directory (each engine's database below it)")
       ->capture_default_str();
   app.add_option("--report", report, "also write the markdown report to this file");
+  std::vector<uint64_t> startup_sizes;
+  app.add_option("--bitcask_startup", startup_sizes,
+                 "only measure Bitcask's start-up with hint files, for these sizes")
+      ->delimiter(',')
+      ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 32));
   CLI11_PARSE(app, argc, argv);
+
+  if (!startup_sizes.empty()) {
+    std::ostringstream out;
+    out << "## Bitcask start-up with hint files (`lsmkv_engines_bench --bitcask_startup`)\n\n"
+        << rounds << " round(s), medians; keys 16 bytes, values 100 bytes, written in a random "
+        << "order, then merged (every file with its hint file); files in the page cache.\n\n"
+        << "| keys | start-up with hints ms | start-up scanning the data (paranoid_checks) ms |\n"
+        << "|---:|---:|---:|\n";
+    for (uint64_t n : startup_sizes) {
+      double hint_ms = 0, scan_ms = 0;
+      const std::string e =
+          BitcaskStartup(db + "/bitcask-startup", n, rounds, seed, &hint_ms, &scan_ms);
+      if (!e.empty()) {
+        std::fprintf(stderr, "lsmkv_engines_bench: bitcask start-up with %s keys FAILED: %s\n",
+                     Thousands(static_cast<double>(n)).c_str(), e.c_str());
+        return 1;
+      }
+      std::printf("bitcask start-up %s keys: hints %.1f ms, scan %.1f ms\n",
+                  Thousands(static_cast<double>(n)).c_str(), hint_ms, scan_ms);
+      std::fflush(stdout);
+      out << "| " << Thousands(static_cast<double>(n)) << " | " << Fmt("%.0f", hint_ms) << " | "
+          << Fmt("%.0f", scan_ms) << " |\n";
+    }
+    std::cout << "\n" << out.str();
+    if (!report.empty()) {
+      std::ofstream f(report, std::ios::app);
+      f << "\n" << out.str();
+      if (!f) {
+        std::cerr << "lsmkv_engines_bench: cannot write " << report << "\n";
+        return 1;
+      }
+    }
+    return 0;
+  }
 
   std::vector<std::string> engines;
   std::stringstream list(engines_arg);

@@ -20,8 +20,13 @@ ok() { checks=$((checks + 1)); }
 grep -q 'lsm,btree,bitcask' "$dir/out" || fail "--engine lmdb: the choices are not listed"; ok
 bash "$src/scripts/crashtest.sh" --engine lmdb --cycles 1 --build-dir "$build" >"$dir/out" 2>&1
 [[ $? -eq 2 ]] || fail "crashtest.sh --engine lmdb accepted"; ok
-bash "$src/scripts/crashtest.sh" --engine btree --kill-points --build-dir "$build" >"$dir/out" 2>&1
-[[ $? -eq 2 ]] || fail "crashtest.sh --kill-points on btree accepted"; ok
+bash "$src/scripts/crashtest.sh" --engine bitcask --kill-points --build-dir "$build" >"$dir/out" 2>&1
+[[ $? -eq 2 ]] || fail "crashtest.sh --kill-points on bitcask accepted"; ok
+grep -q 'no kill points' "$dir/out" || fail "crashtest.sh --kill-points on bitcask: no reason given"; ok
+"$stress" --list_kill_points --engine bitcask >"$dir/out" 2>&1
+[[ $? -eq 2 ]] || fail "--list_kill_points --engine bitcask: not a usage error"; ok
+[[ $("$stress" --list_kill_points --engine btree | grep -c '^btree\.') -eq 9 ]] ||
+  fail "--list_kill_points --engine btree: not the nine btree points"; ok
 
 for engine in lsm btree bitcask; do
   "$stress" --db "$dir/$engine" --expected "$dir/$engine.exp" --engine "$engine" --seed 7 \

@@ -25,6 +25,11 @@ if(TARGET lsmkv_engines_bench)
            COMMAND lsmkv_engines_bench --num=2000 --rounds=1
                    --db=${PROJECT_BINARY_DIR}/engines_bench_smoke_db)
   set_tests_properties(engines_bench_smoke PROPERTIES TIMEOUT 120)
+  # Bitcask's start-up with hint files and scanning its data, each open checked.
+  add_test(NAME engines_bench_bitcask_startup_smoke
+           COMMAND lsmkv_engines_bench --bitcask_startup=2000,5000 --rounds=1
+                   --db=${PROJECT_BINARY_DIR}/engines_bench_startup_smoke_db)
+  set_tests_properties(engines_bench_bitcask_startup_smoke PROPERTIES TIMEOUT 120)
 endif()
 if(TARGET lsmkv_peer_bench)
   # Every workload once on lsmkv, RocksDB and LevelDB, 10,000 entries.
@@ -65,6 +70,11 @@ add_test(NAME crashtest_killpoints
          COMMAND bash ${PROJECT_SOURCE_DIR}/scripts/crashtest.sh --kill-points --keys 2000
                  --build-dir $<TARGET_FILE_DIR:lsmkv_stress>)
 set_tests_properties(crashtest_killpoints PROPERTIES TIMEOUT 300)
+# The same for the B+tree engine's points: the directory, the page file, the logs.
+add_test(NAME crashtest_killpoints_btree
+         COMMAND bash ${PROJECT_SOURCE_DIR}/scripts/crashtest.sh --kill-points --engine btree
+                 --keys 2000 --build-dir $<TARGET_FILE_DIR:lsmkv_stress>)
+set_tests_properties(crashtest_killpoints_btree PROPERTIES TIMEOUT 300)
 # libFuzzer targets (scripts/fuzz.sh, docs/RELIABILITY.md): built with clang, 10 s each. Not
 # defined in the sanitizer builds (the fuzz build is ASan+UBSan already). Without clang the
 # script exits 77 and ctest reports the test as Skipped (not Passed); scripts/bootstrap.sh

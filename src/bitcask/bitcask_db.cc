@@ -357,7 +357,19 @@ class BitcaskDB final : public DB, public ConditionalWriter {
   // Adds version v of key (newest first) and drops the versions no snapshot
   // can see any more; their bytes become dead.
   void ApplyLocked(std::string_view key, const Version& v) REQUIRES(mu_) {
-    auto it = keydir_.find(key);
+    // A key after every key (start-up from hint files, which a merge writes
+    // in key order; appends in key order) goes in at the end without a
+    // search from the root: one comparison instead of a walk of cache misses.
+    auto it = keydir_.end();
+    if (keydir_.empty() || less_(std::prev(it)->first, key)) {
+      if (v.deleted) {
+        files_[v.file].dead_bytes += v.size;  // nothing to delete
+      } else {
+        keydir_.emplace_hint(it, std::string(key), std::vector<Version>{v});
+      }
+      return;
+    }
+    it = keydir_.find(key);
     if (it == keydir_.end()) {
       if (v.deleted) {
         files_[v.file].dead_bytes += v.size;  // nothing to delete
@@ -367,8 +379,14 @@ class BitcaskDB final : public DB, public ConditionalWriter {
       return;
     }
     std::vector<Version>& chain = it->second;
-    chain.insert(chain.begin(), v);
-    PruneLocked(chain);
+    if (snapshots_.empty() && chain.size() == 1) {
+      // Nothing can read the old version: replace it in place.
+      files_[chain.front().file].dead_bytes += chain.front().size;
+      chain.front() = v;
+    } else {
+      chain.insert(chain.begin(), v);
+      PruneLocked(chain);
+    }
     if (chain.size() == 1 && chain.front().deleted) {
       files_[chain.front().file].dead_bytes += chain.front().size;
       keydir_.erase(it);
@@ -429,7 +447,9 @@ class BitcaskDB final : public DB, public ConditionalWriter {
   std::unique_ptr<WritableFile> active_ GUARDED_BY(write_mu_);
   uint64_t active_number_ GUARDED_BY(write_mu_) = 0;
   uint64_t active_bytes_ GUARDED_BY(write_mu_) = 0;
-  std::string record_ GUARDED_BY(write_mu_);  // scratch
+  std::string record_ GUARDED_BY(write_mu_);                          // scratch
+  std::vector<bitcask::OpToEncode> encode_ GUARDED_BY(write_mu_);     // scratch
+  std::vector<bitcask::OpLocation> locations_ GUARDED_BY(write_mu_);  // scratch
 
   mutable Mutex mu_;
   bool closed_ GUARDED_BY(mu_) = false;
@@ -459,18 +479,19 @@ class BitcaskDB final : public DB, public ConditionalWriter {
 Status BitcaskDB::WriteIf(const WriteOptions& o, WriteBatch* batch,
                           const std::function<Status()>& check) {
   // Collect the ops; range deletions become deletions of the keys in range
-  // (in the keydir now, or put earlier in this batch).
+  // (in the keydir now, or put earlier in this batch). The ops point into
+  // the batch (unchanged until this returns) or, for the keys a range
+  // deletion found, into owned: no copy of a put's key or value.
   struct Collector : WriteBatch::Handler {
     BitcaskDB* db;
-    std::vector<std::pair<std::string, std::optional<std::string>>> ops;
-    std::map<std::string, bool, ComparatorLess> batch_keys;
+    std::vector<std::pair<std::string_view, std::optional<std::string_view>>> ops;
+    // Each key its own allocation, so the views stay valid as owned grows
+    // (and a batch without range deletions allocates nothing here).
+    std::vector<std::unique_ptr<std::string>> owned;
     size_t max_key = 0, max_value = 0;
     Status error;
     explicit Collector(BitcaskDB* d)
-        : db(d),
-          batch_keys(d->less_),
-          max_key(d->options_.max_key_size),
-          max_value(d->options_.max_value_size) {}
+        : db(d), max_key(d->options_.max_key_size), max_value(d->options_.max_value_size) {}
     void Put(std::string_view k, std::string_view v) override {
       if (k.size() > max_key || v.size() > max_value) {
         if (error.ok()) {
@@ -479,31 +500,32 @@ Status BitcaskDB::WriteIf(const WriteOptions& o, WriteBatch* batch,
         }
         return;
       }
-      ops.emplace_back(std::string(k), std::string(v));
-      batch_keys[std::string(k)] = true;
+      ops.emplace_back(k, v);
     }
     void Delete(std::string_view k) override {
       if (k.size() > max_key) {
         if (error.ok()) error = Status::InvalidArgument("key exceeds max_key_size");
         return;
       }
-      ops.emplace_back(std::string(k), std::nullopt);
-      batch_keys[std::string(k)] = true;
+      ops.emplace_back(k, std::nullopt);
     }
     bool DeleteRange(std::string_view b, std::string_view e) override {
-      std::vector<std::string> keys;
+      std::vector<std::string_view> keys;
       {
         MutexLock lock(&db->mu_);
         for (auto it = db->keydir_.lower_bound(b);
              it != db->keydir_.end() && db->less_(it->first, e); ++it) {
-          if (!it->second.front().deleted) keys.push_back(it->first);
+          if (!it->second.front().deleted) {
+            keys.push_back(*owned.emplace_back(std::make_unique<std::string>(it->first)));
+          }
         }
       }
-      for (auto it = batch_keys.lower_bound(b); it != batch_keys.end() && db->less_(it->first, e);
-           ++it) {
-        keys.push_back(it->first);
+      // Keys put or deleted earlier in this batch (deleting one twice, or
+      // one the keydir also gave, is harmless).
+      for (const auto& [k, v] : ops) {
+        if (!db->less_(k, b) && db->less_(k, e)) keys.push_back(k);
       }
-      for (std::string& k : keys) ops.emplace_back(std::move(k), std::nullopt);
+      for (std::string_view k : keys) ops.emplace_back(k, std::nullopt);
       return true;
     }
   };
@@ -529,13 +551,14 @@ Status BitcaskDB::WriteIf(const WriteOptions& o, WriteBatch* batch,
     MutexLock lock(&mu_);
     first_sequence = last_sequence_ + 1;
   }
-  std::vector<bitcask::OpToEncode> encode;
-  encode.reserve(collector.ops.size());
+  std::vector<bitcask::OpToEncode>& encode = encode_;
+  encode.clear();
   for (const auto& [k, v] : collector.ops) {
-    encode.push_back({v ? OpType::kPut : OpType::kDelete, k, v ? std::string_view(*v) : ""});
+    encode.push_back({v ? OpType::kPut : OpType::kDelete, k, v ? *v : std::string_view()});
   }
   record_.clear();
-  std::vector<bitcask::OpLocation> locations;
+  std::vector<bitcask::OpLocation>& locations = locations_;
+  locations.clear();
   bitcask::EncodeRecord(first_sequence, encode, &record_, &locations);
   if (active_bytes_ > 0 && active_bytes_ + record_.size() > options_.bitcask_max_file_size) {
     s = RotateLocked(/*sync_old=*/true);

@@ -117,11 +117,17 @@ struct Separator {
 // only the checkpoint (under write_mu_) writes and readers never look at.
 struct Node {
   struct Slot {
-    uint64_t prefix;  // KeyPrefix(key): most comparisons need no more
+    // KeyPrefix(key.substr(common)): most comparisons need no more.
+    uint64_t prefix;
     uint32_t key_offset, key_size, value_offset, value_size;
   };
 
   bool leaf = true;
+  // Every key of the node starts with the first `common` bytes of key(0)
+  // (0 when the node is empty), so the slot prefixes are taken after them:
+  // keys that share a long prefix (a leaf's neighbours) still differ in
+  // their slot prefixes. Insert shrinks it; SetCommon grows it.
+  uint32_t common = 0;
   uint64_t txn = 0;    // the batch that created it: that batch may change it
   uint64_t page = 0;   // page holding it, 0 until a checkpoint writes it
   size_t bytes = 0;    // size of its page body (<= kCapacity when published)
@@ -136,7 +142,11 @@ struct Node {
   // A copy (the copy a batch changes): the buffers as they are, or
   // without the garbage when it is a quarter of the bytes or more.
   Node(const Node& other)
-      : leaf(other.leaf), bytes(other.bytes), overflow(other.overflow), children(other.children) {
+      : leaf(other.leaf),
+        common(other.common),
+        bytes(other.bytes),
+        overflow(other.overflow),
+        children(other.children) {
     if (other.garbage * 4 < other.data.size()) {
       data = other.data;
       garbage = other.garbage;
@@ -158,6 +168,10 @@ struct Node {
   }
   // Inserts an entry at i (key and value must not point into this node).
   void Insert(size_t i, std::string_view k, std::string_view v, std::shared_ptr<Overflow> o) {
+    if (common > 0) {
+      const size_t shared = SharedPrefix(k, key(0).substr(0, common));
+      if (shared < common) Reprefix(static_cast<uint32_t>(shared));
+    }
     const Slot slot = Store(k, v);
     slots.insert(slots.begin() + static_cast<ptrdiff_t>(i), slot);
     overflow.insert(overflow.begin() + static_cast<ptrdiff_t>(i), std::move(o));
@@ -178,13 +192,35 @@ struct Node {
     garbage += slots[i].key_size + slots[i].value_size;
     slots.erase(slots.begin() + static_cast<ptrdiff_t>(i));
     overflow.erase(overflow.begin() + static_cast<ptrdiff_t>(i));
+    if (slots.empty()) common = 0;
     MaybeCompact();
+  }
+  // Sets common to the longest prefix of every key. Requires keys in
+  // bytewise order (then the first and last key bound it); with another
+  // comparator the node keeps common 0 (Insert never grows it).
+  void SetCommon() {
+    const uint32_t c =
+        size() < 2 ? 0 : static_cast<uint32_t>(SharedPrefix(key(0), key(size() - 1)));
+    if (c != common) Reprefix(c);
+  }
+  static size_t SharedPrefix(std::string_view a, std::string_view b) {
+    const size_t n = std::min(a.size(), b.size());
+    size_t i = 0;
+    while (i < n && a[i] == b[i]) i++;
+    return i;
   }
 
  private:
+  // Requires c to be a prefix length every key shares.
+  void Reprefix(uint32_t c) {
+    common = c;
+    for (Slot& sl : slots) {
+      sl.prefix = KeyPrefix(std::string_view(data.data() + sl.key_offset + c, sl.key_size - c));
+    }
+  }
   Slot Store(std::string_view k, std::string_view v) {
     Slot slot;
-    slot.prefix = KeyPrefix(k);
+    slot.prefix = KeyPrefix(k.substr(common));
     slot.key_offset = static_cast<uint32_t>(data.size());
     slot.key_size = static_cast<uint32_t>(k.size());
     data.append(k);
@@ -233,6 +269,16 @@ class BTreeSnapshot final : public Snapshot {
 // Ordering helpers over a comparator.
 struct Order {
   ComparatorLess less;
+  // Bytewise: key against the prefix every key of n shares: < 0 when key
+  // orders before every key of n, > 0 after every key, 0 when key starts
+  // with it (then its bytes from n.common on decide).
+  static int CompareCommon(const Node& n, std::string_view key) {
+    const size_t c = n.common;
+    if (c == 0) return 0;
+    const int r = std::memcmp(key.data(), n.key(0).data(), std::min(c, key.size()));
+    if (r != 0) return r;
+    return key.size() < c ? -1 : 0;
+  }
   // Index of the child of internal node n whose range holds key.
   size_t ChildIndex(const Node& n, std::string_view key) const { return UpperBound(n, key); }
   // First entry of n greater than key.
@@ -240,11 +286,14 @@ struct Order {
     size_t lo = 0, hi = n.size();
     if (less.bytewise) {
       // The slots' key prefixes decide most steps without touching keys.
-      const uint64_t p = KeyPrefix(key);
+      const size_t c = n.common;
+      if (const int r = CompareCommon(n, key); r != 0) return r < 0 ? 0 : n.size();
+      const std::string_view rest = key.substr(c);
+      const uint64_t p = KeyPrefix(rest);
       while (lo < hi) {
         const size_t mid = (lo + hi) / 2;
         const uint64_t q = n.slots[mid].prefix;
-        if (p < q || (p == q && key < n.key(mid))) {
+        if (p < q || (p == q && rest < n.key(mid).substr(c))) {
           hi = mid;
         } else {
           lo = mid + 1;
@@ -266,11 +315,14 @@ struct Order {
   size_t LowerBound(const Node& n, std::string_view key) const {
     size_t lo = 0, hi = n.size();
     if (less.bytewise) {
-      const uint64_t p = KeyPrefix(key);
+      const size_t c = n.common;
+      if (const int r = CompareCommon(n, key); r != 0) return r < 0 ? 0 : n.size();
+      const std::string_view rest = key.substr(c);
+      const uint64_t p = KeyPrefix(rest);
       while (lo < hi) {
         const size_t mid = (lo + hi) / 2;
         const uint64_t q = n.slots[mid].prefix;
-        if (q < p || (q == p && n.key(mid) < key)) {
+        if (q < p || (q == p && n.key(mid).substr(c) < rest)) {
           lo = mid + 1;
         } else {
           hi = mid;
@@ -663,6 +715,17 @@ class BTreeDB final : public DB, public ConditionalWriter {
           if (n->bytes > kCapacity) error = "node larger than a page";
           if (n->leaf && n->size() == 0) error = "empty leaf";
           if (n->overflow.size() != n->size()) error = "overflow slots differ";
+          if (n->size() == 0 && n->common != 0) error = "common prefix in an empty node";
+          if (!order_.less.bytewise && n->common != 0) error = "common prefix, not bytewise";
+          for (size_t i = 0; i < n->size(); i++) {
+            const std::string_view k = n->key(i);
+            if (k.size() < n->common ||
+                k.compare(0, n->common, n->key(0).substr(0, n->common)) != 0) {
+              error = "a key without the node's common prefix";
+            } else if (n->slots[i].prefix != KeyPrefix(k.substr(n->common))) {
+              error = "slot prefix differs from its key's";
+            }
+          }
           for (size_t i = 0; i < n->size(); i++) {
             const std::string_view k = n->key(i);
             if ((n->overflow[i] != nullptr) !=
@@ -716,6 +779,7 @@ class BTreeDB final : public DB, public ConditionalWriter {
       auto copy = std::make_shared<Node>(*slot);
       copy->txn = txn_;
       copy->page = 0;
+      if (order_.less.bytewise) copy->SetCommon();
       slot = std::move(copy);
     }
     return slot.get();
@@ -876,6 +940,10 @@ void BTreeDB::SplitInto(NodePtr node, Separator separator,
   }
   left->bytes = NodeBytes(*left);
   right->bytes = NodeBytes(*right);
+  if (order_.less.bytewise) {
+    left->SetCommon();
+    right->SetCommon();
+  }
   SplitInto(std::move(left), std::move(separator), out);
   SplitInto(std::move(right), std::move(up), out);
 }
@@ -1373,6 +1441,7 @@ Status BTreeDB::LoadNode(uint64_t page, int depth, const std::string* lo, const 
     n->Append(key, value, std::move(o));
   }
   n->bytes = NodeBytes(*n);
+  if (order_.less.bytewise) n->SetCommon();
   if (!d.leaf) {
     n->children.resize(d.children.size());
     for (size_t i = 0; i < d.children.size(); i++) {
