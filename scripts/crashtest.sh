@@ -205,6 +205,9 @@ if [[ $kill_points -eq 1 ]]; then
           # the workload runs, not only at open.
           run_cmd+=" --max_manifest_file_size $((2048 << RANDOM % 4))"
           run_cmd+=" --seconds $run_seconds --kill_point $point --kill_after $hit$flag"
+          # The B+tree syncs its log only for synced writes (a checkpoint
+          # syncs the page file instead): make sure the run has some.
+          [[ $point == btree.wal.sync ]] && run_cmd+=" --sync_percent 10"
           run_to_end
           if [[ $rc -eq 137 ]] && grep -q "^kill point $point ($timing hit" "$run_log"; then
             reached=1

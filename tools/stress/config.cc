@@ -130,6 +130,7 @@ void Randomize(Config* config) {
   if (config->write_buffer_size_override != 0) {
     config->options.write_buffer_size = static_cast<size_t>(config->write_buffer_size_override);
   }
+  if (config->sync_percent_override != 0) config->sync_percent = config->sync_percent_override;
   if (config->transactions &&
       config->options.wal_recovery_mode == lsmkv::WalRecoveryMode::kSkipAnyCorrupted) {
     config->options.wal_recovery_mode = lsmkv::WalRecoveryMode::kPointInTime;
@@ -156,6 +157,9 @@ std::string OverrideFlags(const Config& c) {
   }
   if (c.write_buffer_size_override != 0) {
     out += " --write_buffer_size " + std::to_string(c.write_buffer_size_override);
+  }
+  if (c.sync_percent_override != 0) {
+    out += " --sync_percent " + std::to_string(c.sync_percent_override);
   }
   if (c.transactions) out += " --transactions";
   if (c.engine != lsmkv::StorageEngine::kLsm) {

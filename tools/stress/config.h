@@ -41,6 +41,7 @@ struct Config {
   uint64_t max_manifest_file_size_override = 0;
   uint64_t block_cache_size_override = 0;
   uint64_t write_buffer_size_override = 0;
+  uint32_t sync_percent_override = 0;  // 1..100
   // --transactions: a drawn kSkipAnyCorrupted recovery mode becomes
   // kPointInTime, so that the workload always runs transactions.
   bool transactions = false;

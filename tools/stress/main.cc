@@ -5,6 +5,7 @@
 //   lsmkv_stress --db DIR --expected FILE [--seed N] [--threads T] [--keys K]
 //                [--seconds S] [--ops N]      verify, run the workload, verify
 //                [--max_manifest_file_size B] [--block_cache_size B] [--write_buffer_size B]
+//                [--sync_percent P]
 //                                             these options instead of the drawn ones
 //   lsmkv_stress --db DIR --expected FILE --verify-only   reopen and verify
 //   lsmkv_stress --db DIR --expected FILE --destroy       remove both
@@ -178,6 +179,9 @@ void AddFlags(CLI::App* app, Config* config, Flags* flags) {
   app->add_option("--write_buffer_size", config->write_buffer_size_override,
                   "use this write buffer size instead of the one drawn from the seed")
       ->check(CLI::Range(uint64_t{4096}, uint64_t{1} << 34));
+  app->add_option("--sync_percent", config->sync_percent_override,
+                  "sync this share of writes instead of the one drawn from the seed")
+      ->check(CLI::Range(1u, 100u));
   app->add_flag("--transactions", config->transactions,
                 "always run transactions (a drawn kSkipAnyCorrupted recovery mode, which "
                 "transactions refuse, becomes kPointInTime)");
