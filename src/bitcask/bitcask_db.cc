@@ -360,22 +360,16 @@ class BitcaskDB final : public DB, public ConditionalWriter {
     // A key after every key (start-up from hint files, which a merge writes
     // in key order; appends in key order) goes in at the end without a
     // search from the root: one comparison instead of a walk of cache misses.
-    auto it = keydir_.end();
-    if (keydir_.empty() || less_(std::prev(it)->first, key)) {
-      if (v.deleted) {
-        files_[v.file].dead_bytes += v.size;  // nothing to delete
-      } else {
-        keydir_.emplace_hint(it, std::string(key), std::vector<Version>{v});
-      }
-      return;
-    }
-    it = keydir_.find(key);
+    const bool after_last = keydir_.empty() || less_(std::prev(keydir_.end())->first, key);
+    auto it = after_last ? keydir_.end() : keydir_.find(key);
     if (it == keydir_.end()) {
       if (v.deleted) {
         files_[v.file].dead_bytes += v.size;  // nothing to delete
         return;
       }
-      keydir_.emplace(std::string(key), std::vector<Version>{v});
+      // The end is the exact place when after_last; otherwise a hint that
+      // does not fit makes emplace_hint search as emplace does.
+      keydir_.emplace_hint(it, std::string(key), std::vector<Version>{v});
       return;
     }
     std::vector<Version>& chain = it->second;

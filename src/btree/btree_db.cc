@@ -725,9 +725,6 @@ class BTreeDB final : public DB, public ConditionalWriter {
             } else if (n->slots[i].prefix != KeyPrefix(k.substr(n->common))) {
               error = "slot prefix differs from its key's";
             }
-          }
-          for (size_t i = 0; i < n->size(); i++) {
-            const std::string_view k = n->key(i);
             if ((n->overflow[i] != nullptr) !=
                 (k.size() > kMaxInline || n->value(i).size() > kMaxInline)) {
               error = "overflow set for an entry that does not need one, or missing";
