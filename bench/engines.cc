@@ -69,6 +69,7 @@ class LsmkvEngine : public Engine {
     o.max_write_buffer_number = s.max_write_buffer_number;
     o.block_size = s.block_size;
     o.bloom_bits_per_key = s.bloom_bits;
+    if (s.lsmkv_memtable_run_size != SIZE_MAX) o.memtable_run_size = s.lsmkv_memtable_run_size;
     o.block_cache_size = s.block_cache_size;
     o.max_open_files = s.max_open_files;
     if (s.compression == "snappy") o.compression = lsmkv::CompressionType::kSnappy;

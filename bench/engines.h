@@ -14,6 +14,8 @@ namespace peerbench {
 
 struct EngineSettings {
   size_t write_buffer_size = 64 << 20;
+  // lsmkv only: Options::memtable_run_size (SIZE_MAX: lsmkv's default).
+  size_t lsmkv_memtable_run_size = SIZE_MAX;
   int max_write_buffer_number = 4;  // lsmkv and RocksDB; LevelDB has one memtable + one frozen
   size_t block_size = 4096;
   int bloom_bits = 10;

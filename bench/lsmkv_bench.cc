@@ -44,6 +44,7 @@ struct Config {
   int value_size = 100;
   size_t write_buffer_size = 64 << 20;
   size_t memtable_huge_page_size = lsmkv::Options().memtable_huge_page_size;
+  size_t memtable_run_size = lsmkv::Options().memtable_run_size;
   size_t block_cache_size = 32 << 20;
   int bloom_bits = 10;
 };
@@ -110,6 +111,7 @@ class Bench {
     o.create_if_missing = true;
     o.write_buffer_size = c_.write_buffer_size;
     o.memtable_huge_page_size = c_.memtable_huge_page_size;
+    o.memtable_run_size = c_.memtable_run_size;
     o.block_cache_size = c_.block_cache_size;
     o.bloom_bits_per_key = c_.bloom_bits;
     lsmkv::Status s = lsmkv::DB::Open(o, c_.db, &db_);
@@ -363,6 +365,9 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--memtable_huge_page_size", c.memtable_huge_page_size,
                  "memtable huge-page chunk bytes (0: ordinary pages)")
+      ->capture_default_str();
+  app.add_option("--memtable_run_size", c.memtable_run_size,
+                 "bytes of each memtable run (0: one skiplist per memtable)")
       ->capture_default_str();
   app.add_option("--block_cache_size", c.block_cache_size, "block cache bytes")
       ->capture_default_str();

@@ -988,6 +988,8 @@ std::optional<int> ParseFlags(int argc, char** argv, Config* c) {
       ->check(CLI::Range(1, 1 << 20));
   app.add_option("--write_buffer_size", c->settings.write_buffer_size, "memtable bytes")
       ->capture_default_str();
+  app.add_option("--lsmkv_memtable_run_size", c->settings.lsmkv_memtable_run_size,
+                 "lsmkv's Options::memtable_run_size (default: lsmkv's default)");
   app.add_option("--block_size", c->settings.block_size, "table block bytes")
       ->capture_default_str();
   app.add_option("--bloom_bits", c->settings.bloom_bits, "bloom bits per key")

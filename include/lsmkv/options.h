@@ -143,6 +143,18 @@ struct Options {
   // comparator. Must be in [0, 0.25]. Default: 1/64 (about 14 bits per key
   // at 116-byte entries, under 1% false positives).
   double memtable_filter_ratio = 1.0 / 64;
+  // For write-heavy work (bulk loads): a memtable keeps its entries in
+  // skiplists ("runs") of about this many bytes, up to 16 of them (the last
+  // grows past it), in the order they were written. A write then searches
+  // only the newest run, whose upper levels stay in the processor's caches,
+  // instead of one skiplist of the whole write buffer: random inserts into
+  // a 64 MiB write buffer ran 1.3x faster with 8 MiB runs. Reads pay for it
+  // while the memtables live: a read looks in the runs newest first, each
+  // behind its own part of the key filter, and an iterator seeks in every
+  // run (seekrandom over four full 64 MiB memtables: 0.4x with 8 MiB runs;
+  // docs/BENCHMARKS.md). 0, or a write buffer no larger than this: one
+  // skiplist. Must be 0 or at least 1 KiB. Default: 0.
+  size_t memtable_run_size = 0;
   // Memtables of a write buffer of at least 8 times this size take their
   // memory in chunks of this size, aligned to it and advised as transparent
   // huge pages (madvise MADV_HUGEPAGE; the system decides), so that a search

@@ -60,8 +60,10 @@ class Writer;
 inline constexpr uint64_t kRateLimitChunk = 64 * 1024;
 
 // A memtable owned through shared_ptr: the last owner's release Unrefs it.
+// max_runs and run_bytes: MemTable's runs (1, 0: one skiplist).
 inline std::shared_ptr<MemTable> NewMemTable(const InternalKeyComparator& icmp, size_t filter_bytes,
-                                             size_t huge_page_bytes);
+                                             size_t huge_page_bytes, int max_runs = 1,
+                                             size_t run_bytes = 0);
 
 // Adds mem's range tombstones to edit as a flush's new tombstones
 // (VersionEdit::AddFlushedRangeTombstone): called with every edit that
@@ -330,8 +332,17 @@ class DBImpl final : public DB {
     const size_t h = options_.memtable_huge_page_size;
     return h > 0 && options_.write_buffer_size / kMemTableHugePageMinChunks >= h ? h : 0;
   }
+  // Runs of each new memtable (Options::memtable_run_size): as many as
+  // the write buffer holds, at most MemTable::kMaxRuns; 1 for none.
+  int MemTableMaxRuns() const {
+    const size_t r = options_.memtable_run_size;
+    if (r == 0 || options_.write_buffer_size <= r) return 1;
+    const size_t runs = (options_.write_buffer_size + r - 1) / r;
+    return static_cast<int>(std::min<size_t>(runs, MemTable::kMaxRuns));
+  }
   std::shared_ptr<MemTable> NewMemTableForOptions() const {
-    return NewMemTable(icmp_, MemTableFilterBytes(), MemTableHugePageBytes());
+    return NewMemTable(icmp_, MemTableFilterBytes(), MemTableHugePageBytes(), MemTableMaxRuns(),
+                       options_.memtable_run_size);
   }
 
   // The current view; readers hold it for the duration of a read.
@@ -491,8 +502,9 @@ class DBImpl final : public DB {
 };
 
 inline std::shared_ptr<MemTable> NewMemTable(const InternalKeyComparator& icmp, size_t filter_bytes,
-                                             size_t huge_page_bytes) {
-  auto* mem = new MemTable(icmp, filter_bytes, huge_page_bytes);
+                                             size_t huge_page_bytes, int max_runs,
+                                             size_t run_bytes) {
+  auto* mem = new MemTable(icmp, filter_bytes, huge_page_bytes, max_runs, run_bytes);
   mem->Ref();
   return std::shared_ptr<MemTable>(mem, [](MemTable* m) { m->Unref(); });
 }

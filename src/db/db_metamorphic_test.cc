@@ -833,8 +833,10 @@ std::vector<OptionSet> StandardOptionSets() {
          o->max_bytes_for_level_base = 32 * 1024;
          o->level_size_multiplier = 2;
        }},
-      {"lz4, 1 KiB blocks, bloom 5, 16 KiB buffer, paranoid checks, kAbsoluteConsistency",
+      {"lz4, 1 KiB blocks, bloom 5, 16 KiB buffer in 2 KiB memtable runs, paranoid checks, "
+       "kAbsoluteConsistency",
        [](Options* o) {
+         o->memtable_run_size = 2 * 1024;
          o->block_size = 1024;
          o->block_restart_interval = 4;
          o->compression = CompressionType::kLZ4;
@@ -853,8 +855,10 @@ std::vector<OptionSet> StandardOptionSets() {
          o->max_bytes_for_level_base = 64 * 1024;
          o->level_size_multiplier = 3;
        }},
-      {"snappy, 16 KiB blocks, bloom 20, 32 KiB buffer, kTolerateCorruptedTail",
+      {"snappy, 16 KiB blocks, bloom 20, 32 KiB buffer in 1 KiB memtable runs (16, the last "
+       "grows), kTolerateCorruptedTail",
        [](Options* o) {
+         o->memtable_run_size = 1024;
          o->compression = CompressionType::kSnappy;
          o->block_size = 16 * 1024;
          o->block_restart_interval = 16;

@@ -27,6 +27,9 @@ Status ValidateOptions(const Options& o) {
     return Status::InvalidArgument(
         "memtable_huge_page_size must be 0 or a power of two in [64 KiB, 1 GiB]");
   }
+  if (o.memtable_run_size != 0 && o.memtable_run_size < 1024) {
+    return Status::InvalidArgument("memtable_run_size must be 0 or at least 1 KiB");
+  }
   if (o.max_range_tombstones < 1 || o.max_range_tombstones > 1000000) {
     return Status::InvalidArgument("max_range_tombstones must be in [1, 1000000]");
   }

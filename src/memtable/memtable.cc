@@ -5,6 +5,7 @@
 #include <cstring>
 #include <memory>
 #include <new>
+#include <vector>
 
 #include "util/check.h"
 #include "util/coding.h"
@@ -57,33 +58,107 @@ int MemTable::EntryComparator::operator()(const char* a, const char* b) const {
   return ta > tb ? -1 : (ta < tb ? +1 : 0);
 }
 
-// Iterates over the skiplist, presenting entries as internal key / value.
+// Merges the runs that exist when it is made, presenting entries as internal
+// key / value. Internal keys are unique across runs (sequences are), so no
+// two children ever stand on equal keys. With one run it is a plain walk of
+// that run's skiplist.
 class MemTable::IteratorImpl final : public Iterator {
  public:
-  explicit IteratorImpl(const MemTable* mem) : mem_(mem), iter_(&mem->table_) {}
+  explicit IteratorImpl(const MemTable* mem) : mem_(mem) {
+    const int n = mem->NumRuns();
+    iters_.reserve(static_cast<size_t>(n));
+    for (int i = 0; i < n; i++) iters_.emplace_back(&mem->runs_[i]->table);
+  }
 
-  bool Valid() const override { return iter_.Valid(); }
-  void SeekToFirst() override { iter_.SeekToFirst(); }
-  void SeekToLast() override { iter_.SeekToLast(); }
-  void Seek(std::string_view target) override { iter_.Seek(EncodeSearchKey(&scratch_, target)); }
+  bool Valid() const override { return current_ != nullptr; }
+  void SeekToFirst() override {
+    for (Table::Iterator& it : iters_) it.SeekToFirst();
+    FindSmallest();
+  }
+  void SeekToLast() override {
+    for (Table::Iterator& it : iters_) it.SeekToLast();
+    FindLargest();
+  }
+  void Seek(std::string_view target) override {
+    const char* k = EncodeSearchKey(&scratch_, target);
+    for (Table::Iterator& it : iters_) it.Seek(k);
+    FindSmallest();
+  }
   void SeekForPrev(std::string_view target) override {
     Seek(target);
-    if (!iter_.Valid()) {
-      iter_.SeekToLast();  // every entry is < target
+    if (!Valid()) {
+      SeekToLast();  // every entry is < target
     } else if (mem_->comparator_.Compare(key(), target) > 0) {
-      iter_.Prev();
+      Prev();
     }
   }
-  void Next() override { iter_.Next(); }
-  void Prev() override { iter_.Prev(); }
-  std::string_view key() const override { return DecodeLengthPrefixed(iter_.key()); }
+  void Next() override {
+    DCHECK(Valid());
+    if (!forward_) {
+      // Every other run moves to its first entry after key(): none holds
+      // key() itself.
+      const char* k = current_->key();
+      for (Table::Iterator& it : iters_) {
+        if (&it != current_) it.Seek(k);
+      }
+      forward_ = true;
+    }
+    current_->Next();
+    FindSmallest();
+  }
+  void Prev() override {
+    DCHECK(Valid());
+    if (forward_) {
+      // Every other run moves to its last entry before key().
+      const char* k = current_->key();
+      for (Table::Iterator& it : iters_) {
+        if (&it == current_) continue;
+        it.Seek(k);
+        if (it.Valid()) {
+          it.Prev();
+        } else {
+          it.SeekToLast();
+        }
+      }
+      forward_ = false;
+    }
+    current_->Prev();
+    FindLargest();
+  }
+  std::string_view key() const override {
+    DCHECK(Valid());
+    return DecodeLengthPrefixed(current_->key());
+  }
   std::string_view value() const override { return ValueAfter(key()); }
   Status status() const override { return Status::OK(); }
 
  private:
+  void FindSmallest() {
+    current_ = nullptr;
+    for (Table::Iterator& it : iters_) {
+      if (it.Valid() &&
+          (current_ == nullptr || mem_->entry_comparator_(it.key(), current_->key()) < 0)) {
+        current_ = &it;
+      }
+    }
+    forward_ = true;
+  }
+  void FindLargest() {
+    current_ = nullptr;
+    for (Table::Iterator& it : iters_) {
+      if (it.Valid() &&
+          (current_ == nullptr || mem_->entry_comparator_(it.key(), current_->key()) > 0)) {
+        current_ = &it;
+      }
+    }
+    forward_ = false;
+  }
+
   const MemTable* const mem_;
-  Table::Iterator iter_;
-  std::string scratch_;  // the encoded target of the last Seek
+  std::vector<Table::Iterator> iters_;  // one per run, oldest first; never resized
+  Table::Iterator* current_ = nullptr;  // the child at the smallest/largest entry
+  bool forward_ = true;                 // positioned by Seek/Next (else by Prev/SeekToLast)
+  std::string scratch_;                 // the encoded target of the last Seek
 };
 
 // A blocked bloom filter over user keys: each key sets kProbes bits inside
@@ -155,28 +230,63 @@ class MemTable::KeyFilter {
   const std::unique_ptr<std::atomic<uint64_t>[]> words_;
 };
 
-MemTable::MemTable(const InternalKeyComparator& cmp, size_t filter_bytes, size_t huge_page_bytes)
+MemTable::Run::Run(const EntryComparator& cmp, Arena* arena, uint64_t seed, size_t filter_bytes)
+    : table(cmp, arena, seed),
+      filter(filter_bytes > 0 ? std::make_unique<KeyFilter>(filter_bytes) : nullptr) {}
+
+MemTable::Run::~Run() = default;
+
+MemTable::MemTable(const InternalKeyComparator& cmp, size_t filter_bytes, size_t huge_page_bytes,
+                   int max_runs, size_t run_bytes)
     : comparator_(cmp.user_comparator()),
+      entry_comparator_{&comparator_, cmp.user_comparator() == BytewiseComparator()},
+      max_runs_(run_bytes > 0 ? std::clamp(max_runs, 1, kMaxRuns) : 1),
+      run_bytes_(run_bytes),
       // Whole-key hashing finds only byte-identical keys: only for the
       // bytewise order, where equal keys are identical bytes.
-      filter_(filter_bytes > 0 && cmp.user_comparator() == BytewiseComparator()
-                  ? std::make_unique<KeyFilter>(filter_bytes)
-                  : nullptr),
-      arena_(Arena::kBlockSize, huge_page_bytes),
-      table_(EntryComparator{&comparator_, cmp.user_comparator() == BytewiseComparator()},
-             &arena_) {}
+      run_filter_bytes_(filter_bytes > 0 && cmp.user_comparator() == BytewiseComparator()
+                            ? std::max<size_t>(1, filter_bytes / static_cast<size_t>(max_runs_))
+                            : 0),
+      arena_(Arena::kBlockSize, huge_page_bytes) {
+  runs_[0] =
+      std::make_unique<Run>(entry_comparator_, &arena_, Table::kDefaultSeed, run_filter_bytes_);
+  num_runs_.store(1, std::memory_order_release);
+}
 
 MemTable::~MemTable() { DCHECK(refs_ == 0); }
 
-size_t MemTable::FilterBytes() const { return filter_ == nullptr ? 0 : filter_->Bytes(); }
+size_t MemTable::FilterBytes() const {
+  size_t bytes = 0;
+  const int n = NumRuns();
+  for (int i = 0; i < n; i++) {
+    if (runs_[i]->filter != nullptr) bytes += runs_[i]->filter->Bytes();
+  }
+  return bytes;
+}
 
 bool MemTable::KeyMayBeHere(std::string_view user_key) const {
-  return filter_ == nullptr || filter_->MayContain(user_key);
+  if (run_filter_bytes_ == 0) return true;
+  const int n = NumRuns();
+  for (int i = n - 1; i >= 0; i--) {
+    if (runs_[i]->filter->MayContain(user_key)) return true;
+  }
+  return false;
 }
 
 void MemTable::Unref() {
   DCHECK(refs_ > 0);
   if (--refs_ == 0) delete this;
+}
+
+void MemTable::StartRun(SequenceNumber seq) {
+  const int n = num_runs_.load(std::memory_order_relaxed);  // only this thread writes it
+  DCHECK(n < max_runs_);
+  runs_[n] =
+      std::make_unique<Run>(entry_comparator_, &arena_,
+                            Table::kDefaultSeed + static_cast<uint64_t>(n), run_filter_bytes_);
+  runs_[n]->first_sequence = seq;
+  run_start_usage_ = arena_.MemoryUsage();
+  num_runs_.store(n + 1, std::memory_order_release);
 }
 
 void MemTable::Add(SequenceNumber seq, ValueType type, std::string_view user_key,
@@ -189,14 +299,28 @@ void MemTable::Add(SequenceNumber seq, ValueType type, std::string_view user_key
   const size_t entry_size = static_cast<size_t>(VarintLength(ikey_size)) + ikey_size +
                             static_cast<size_t>(VarintLength(value_size)) + value_size;
 
+  if (max_runs_ > 1) {
+    // Reads stop at the newest run holding a visible entry, which is the
+    // newest entry only while runs follow the sequence order. The DB adds
+    // sequences in order; should anything else not, reads from then on
+    // search every run (set before the entry is linked, so a reader that can
+    // see the entry sees the flag).
+    if (!Empty() && seq <= LargestSequence() && !unordered_.load(std::memory_order_relaxed)) {
+      unordered_.store(true, std::memory_order_release);
+    }
+    const int n = num_runs_.load(std::memory_order_relaxed);
+    if (n < max_runs_ && arena_.MemoryUsage() - run_start_usage_ >= run_bytes_) StartRun(seq);
+  }
+  Run& run = *runs_[num_runs_.load(std::memory_order_relaxed) - 1];
+
   // The key's filter block starts loading now; its bits are set once the
   // entry is linked (see KeyFilter).
   KeyFilter::Slot filter_slot{};
-  if (filter_ != nullptr) filter_slot = filter_->Locate(user_key);
+  if (run.filter != nullptr) filter_slot = run.filter->Locate(user_key);
 
   // The entry lives right after its skip-list node (one cache line per
   // comparison during searches).
-  const Table::Reservation reservation = table_.Reserve(entry_size);
+  const Table::Reservation reservation = run.table.Reserve(entry_size);
   char* const entry = reservation.payload;
   char* p = EncodeVarint32(entry, ikey_size);
   std::memcpy(p, user_key.data(), user_key.size());
@@ -214,8 +338,8 @@ void MemTable::Add(SequenceNumber seq, ValueType type, std::string_view user_key
   }
   num_entries_.store(NumEntries() + 1, std::memory_order_release);
 
-  table_.Insert(reservation, entry);
-  if (filter_ != nullptr) filter_->Set(filter_slot);
+  run.table.Insert(reservation, entry);
+  if (run.filter != nullptr) run.filter->Set(filter_slot);
 }
 
 void MemTable::NoteSequence(SequenceNumber seq) {
@@ -239,19 +363,48 @@ void MemTable::AddRangeTombstone(SequenceNumber seq, std::string_view begin, std
   range_tombstones_.store(node, std::memory_order_release);
 }
 
+const char* MemTable::FindInRun(const Run& run, const char* memtable_key,
+                                std::string_view user_key) const {
+  if (run.filter != nullptr && !run.filter->MayContain(user_key)) return nullptr;
+  Table::Iterator iter(&run.table);
+  iter.Seek(memtable_key);
+  if (!iter.Valid()) return nullptr;
+  const std::string_view ikey = DecodeLengthPrefixed(iter.key());
+  if (comparator_.user_comparator()->Compare(ExtractUserKey(ikey), user_key) != 0) return nullptr;
+  return iter.key();
+}
+
+const char* MemTable::FindNewestInRuns(const char* memtable_key, std::string_view user_key) const {
+  const char* best = nullptr;
+  SequenceNumber best_seq = 0;
+  for (int i = NumRuns() - 1; i >= 0; i--) {
+    const char* entry = FindInRun(*runs_[i], memtable_key, user_key);
+    if (entry == nullptr) continue;
+    const SequenceNumber seq = ExtractTag(DecodeLengthPrefixed(entry)) >> 8;
+    if (best == nullptr || seq > best_seq) {
+      best = entry;
+      best_seq = seq;
+    }
+  }
+  return best;
+}
+
 bool MemTable::Get(const LookupKey& key, std::string* value, Status* s,
                    SequenceNumber* found_seq) const {
-  if (!KeyMayBeHere(key.user_key())) return false;
-  Table::Iterator iter(&table_);
-  // Lands on the newest entry of the user key with sequence <= the lookup
-  // sequence, if there is one.
-  iter.Seek(key.memtable_key().data());
-  if (!iter.Valid()) return false;
-
-  const std::string_view ikey = DecodeLengthPrefixed(iter.key());
-  if (comparator_.user_comparator()->Compare(ExtractUserKey(ikey), key.user_key()) != 0) {
-    return false;
+  // The newest run with an entry of the user key at or below the lookup
+  // sequence holds the newest such entry (runs follow the sequence order);
+  // a seek lands on it.
+  const char* entry = nullptr;
+  if (unordered_.load(std::memory_order_acquire)) {
+    entry = FindNewestInRuns(key.memtable_key().data(), key.user_key());
+  } else {
+    for (int i = NumRuns() - 1; i >= 0 && entry == nullptr; i--) {
+      entry = FindInRun(*runs_[i], key.memtable_key().data(), key.user_key());
+    }
   }
+  if (entry == nullptr) return false;
+
+  const std::string_view ikey = DecodeLengthPrefixed(entry);
   if (found_seq != nullptr) *found_seq = ExtractTag(ikey) >> 8;
   switch (static_cast<ValueType>(ExtractTag(ikey) & 0xff)) {
     case kTypeValue: {
@@ -272,14 +425,21 @@ bool MemTable::Get(const LookupKey& key, std::string* value, Status* s,
 
 bool MemTable::KeyWrittenAfter(std::string_view user_key, SequenceNumber seq) const {
   if (LargestSequence() <= seq) return false;  // no entry at all is that new
-  // The newest entry of user_key sorts first among its entries.
+  // The newest entry of user_key sorts first among its entries, and the
+  // newest run holding the key holds its newest entry.
   const LookupKey newest(user_key, kMaxSequenceNumber);
-  Table::Iterator iter(&table_);
-  iter.Seek(newest.memtable_key().data());
-  if (!iter.Valid()) return false;
-  const std::string_view ikey = DecodeLengthPrefixed(iter.key());
-  if (comparator_.user_comparator()->Compare(ExtractUserKey(ikey), user_key) != 0) return false;
-  return (ExtractTag(ikey) >> 8) > seq;
+  if (unordered_.load(std::memory_order_acquire)) {
+    const char* entry = FindNewestInRuns(newest.memtable_key().data(), user_key);
+    return entry != nullptr && (ExtractTag(DecodeLengthPrefixed(entry)) >> 8) > seq;
+  }
+  for (int i = NumRuns() - 1; i >= 0; i--) {
+    const Run& run = *runs_[i];
+    const char* entry = FindInRun(run, newest.memtable_key().data(), user_key);
+    if (entry != nullptr) return (ExtractTag(DecodeLengthPrefixed(entry)) >> 8) > seq;
+    // Older runs hold only sequences below this run's first.
+    if (run.first_sequence <= seq) return false;
+  }
+  return false;
 }
 
 Iterator* MemTable::NewIterator() const { return new IteratorImpl(this); }

@@ -3,11 +3,24 @@
 // nothing is ever removed or overwritten — a newer version or a deletion
 // marker is simply another entry.
 //
-// Each entry lives in the memtable's Arena, and the skiplist holds a pointer
+// Each entry lives in the memtable's Arena, and a skiplist holds a pointer
 // to it:
 //   entry := varint32(internal_key length) internal_key
 //            varint32(value length) value
 //   internal_key := user_key fixed64((sequence << 8) | type)   (db/dbformat.h)
+//
+// Runs: a memtable made with max_runs > 1 keeps its entries in up to
+// max_runs skiplists ("runs") in the order they were added: the newest run
+// takes the inserts until it holds run_bytes of the arena, then a new run
+// starts (the last one grows without bound). An insert then searches a list
+// of run_bytes, whose upper levels stay in the processor's caches, instead of
+// one of the whole memtable, whose search misses the cache on most of its
+// levels (the largest cost of a random insert into a 64 MiB memtable). Reads
+// look in the runs newest first, each behind its own key filter; iterators
+// merge the runs. Reads stop at the newest run with a visible entry, which
+// is right while sequences only increase from one Add to the next (the DB's
+// write path and recovery add them so); after an Add that breaks the order,
+// reads search every run.
 //
 // Thread safety:
 //  - Add() needs external synchronisation: one writer at a time.
@@ -46,9 +59,11 @@ class MemTable {
   // bytes over the user keys added, so that Get for a key it does not hold
   // usually skips the skiplist search (a cache miss per level of a large
   // memtable). With huge_page_bytes > 0 the entries live in memory of huge
-  // pages of that size (Arena).
+  // pages of that size (Arena). With max_runs > 1 (at most kMaxRuns) and
+  // run_bytes > 0 the entries go into runs (file comment) and each run has a
+  // filter of filter_bytes / max_runs bytes.
   explicit MemTable(const InternalKeyComparator& cmp, size_t filter_bytes = 0,
-                    size_t huge_page_bytes = 0);
+                    size_t huge_page_bytes = 0, int max_runs = 1, size_t run_bytes = 0);
   MemTable(const MemTable&) = delete;
   MemTable& operator=(const MemTable&) = delete;
 
@@ -61,7 +76,8 @@ class MemTable {
   // Adds an entry mapping (user_key, seq, type) to value (value should be
   // empty for a deletion).
   // REQUIRES: one writer at a time; seq unique in this memtable and
-  // <= kMaxSequenceNumber.
+  // <= kMaxSequenceNumber. With runs, reads stay fast only while seq is
+  // larger than every sequence added before (file comment).
   void Add(SequenceNumber seq, ValueType type, std::string_view user_key, std::string_view value);
 
   // Adds the range tombstone [begin, end) @ seq (DB::DeleteRange): it is
@@ -95,8 +111,10 @@ class MemTable {
   bool KeyWrittenAfter(std::string_view user_key, SequenceNumber seq) const;
 
   // An iterator over the entries in internal key order: key() is the internal
-  // key, value() the value; status() is always OK. Sees entries added before
-  // each positioning call and possibly some added concurrently.
+  // key, value() the value; status() is always OK. Sees the entries of the
+  // runs that existed when it was made — every entry added before that, and
+  // possibly some added later — which is all a reader whose read sequence was
+  // published before the call can see (DB iterators take theirs first).
   // REQUIRES: the caller keeps a reference to the memtable until the
   // iterator is deleted. The caller owns the result.
   Iterator* NewIterator() const;
@@ -106,9 +124,12 @@ class MemTable {
   size_t ApproximateMemoryUsage() const { return arena_.MemoryUsage() + FilterBytes(); }
   // Bytes of the key filter; 0 without one.
   size_t FilterBytes() const;
-  // False if the key filter says no entry of user_key was added (Get then
-  // returns false without searching); true otherwise, or without a filter.
+  // False if the key filters say no entry of user_key was added (Get then
+  // returns false without searching); true otherwise, or without filters.
   bool KeyMayBeHere(std::string_view user_key) const;
+  // Runs started so far (>= 1).
+  int NumRuns() const { return num_runs_.load(std::memory_order_acquire); }
+  static constexpr int kMaxRuns = 16;
   uint64_t NumEntries() const { return num_entries_.load(std::memory_order_acquire); }
   uint64_t NumDeletes() const { return num_deletes_.load(std::memory_order_acquire); }
   // No entry and no range tombstone.
@@ -133,8 +154,30 @@ class MemTable {
     int operator()(const char* a, const char* b) const;
   };
   using Table = SkipList<const char*, EntryComparator>;
+  class KeyFilter;
+
+  // One skiplist of entries added in a stretch of time, with its own filter
+  // (null without filters) and the first sequence added to it. Built by the
+  // writer before num_runs_ publishes it; never changed after, apart from
+  // the inserts into the newest one.
+  struct Run {
+    Run(const EntryComparator& cmp, Arena* arena, uint64_t seed, size_t filter_bytes);
+    ~Run();
+    Table table;
+    const std::unique_ptr<KeyFilter> filter;
+    SequenceNumber first_sequence = 0;  // set before the run is published
+  };
 
   ~MemTable();  // only Unref() deletes
+
+  // The entry run's search for memtable_key lands on if it is one of
+  // user_key (the newest of user_key at or below memtable_key's sequence),
+  // else nullptr; nullptr at once if the run's filter rules user_key out.
+  const char* FindInRun(const Run& run, const char* memtable_key, std::string_view user_key) const;
+  // Like FindInRun over every run; the entry of the largest sequence.
+  const char* FindNewestInRuns(const char* memtable_key, std::string_view user_key) const;
+  // Starts a new run for an entry of sequence seq. REQUIRES: the writer.
+  void StartRun(SequenceNumber seq);
 
   // A range tombstone, in the arena; linked newest first.
   struct RangeTombstoneNode {
@@ -147,15 +190,22 @@ class MemTable {
   };
   void NoteSequence(SequenceNumber seq);
 
-  class KeyFilter;
-
   const InternalKeyComparator comparator_;
-  // Set before any entry is added, never changed; null without a filter.
-  // Written by the writer (Add), read by any reader (Get).
-  const std::unique_ptr<KeyFilter> filter_;
-  int refs_ = 0;  // externally synchronised (file comment)
+  const EntryComparator entry_comparator_;
+  const int max_runs_;
+  const size_t run_bytes_;
+  const size_t run_filter_bytes_;  // 0: no filters
+  int refs_ = 0;                   // externally synchronised (file comment)
   Arena arena_;
-  Table table_;
+  // runs_[0, num_runs_) exist, oldest first; a run is complete before the
+  // release store of num_runs_ that covers it, and readers load num_runs_
+  // with acquire before they look at runs_. Only the writer adds runs.
+  std::unique_ptr<Run> runs_[kMaxRuns];
+  std::atomic<int> num_runs_{0};
+  // Set (for good) by an Add whose sequence was not the largest yet: reads
+  // then search every run (Add).
+  std::atomic<bool> unordered_{false};
+  size_t run_start_usage_ = 0;  // arena bytes when the newest run started (writer only)
   // Written by the writer only; atomics so that readers may look at any time.
   std::atomic<uint64_t> num_entries_{0};
   std::atomic<uint64_t> num_deletes_{0};

@@ -23,9 +23,11 @@ namespace {
 // Holds one reference to a fresh memtable for the duration of a test.
 class MemTableTest : public testing::Test {
  protected:
-  // huge_page_bytes: as MemTable's (0: ordinary pages).
-  explicit MemTableTest(size_t huge_page_bytes = 0)
-      : icmp_(BytewiseComparator()), mem_(new MemTable(icmp_, 0, huge_page_bytes)) {
+  // As MemTable's arguments (defaults: one skiplist, no filter, ordinary pages).
+  explicit MemTableTest(size_t huge_page_bytes = 0, size_t filter_bytes = 0, int max_runs = 1,
+                        size_t run_bytes = 0)
+      : icmp_(BytewiseComparator()),
+        mem_(new MemTable(icmp_, filter_bytes, huge_page_bytes, max_runs, run_bytes)) {
     mem_->Ref();
   }
   ~MemTableTest() override { mem_->Unref(); }
@@ -296,15 +298,31 @@ std::string ModelGet(const Model& model, const std::string& key, SequenceNumber 
 }
 
 // The same tests with the memtable's memory in ordinary blocks and in
-// huge-page chunks (64 KiB ones here, so that a test spans many chunks).
-class MemTablePagesTest : public MemTableTest, public testing::WithParamInterface<size_t> {
- protected:
-  MemTablePagesTest() : MemTableTest(GetParam()) {}
+// huge-page chunks (64 KiB ones here, so that a test spans many chunks), and
+// with the entries in runs (small ones, so that a test fills every run; with
+// and without key filters).
+struct Layout {
+  const char* name;
+  size_t huge_page_bytes;
+  size_t filter_bytes;
+  int max_runs;
+  size_t run_bytes;
 };
-INSTANTIATE_TEST_SUITE_P(Pages, MemTablePagesTest, testing::Values(size_t{0}, size_t{64} << 10),
-                         [](const testing::TestParamInfo<size_t>& info) {
-                           return info.param == 0 ? std::string("Ordinary")
-                                                  : std::string("HugeChunks");
+void PrintTo(const Layout& layout, std::ostream* os) { *os << layout.name; }
+class MemTablePagesTest : public MemTableTest, public testing::WithParamInterface<Layout> {
+ protected:
+  MemTablePagesTest()
+      : MemTableTest(GetParam().huge_page_bytes, GetParam().filter_bytes, GetParam().max_runs,
+                     GetParam().run_bytes) {}
+};
+INSTANTIATE_TEST_SUITE_P(Pages, MemTablePagesTest,
+                         testing::Values(Layout{"Ordinary", 0, 0, 1, 0},
+                                         Layout{"HugeChunks", size_t{64} << 10, 0, 1, 0},
+                                         Layout{"Runs", 0, 0, 8, 64 << 10},
+                                         Layout{"RunsFiltered", size_t{64} << 10, 16 << 10,
+                                                MemTable::kMaxRuns, 32 << 10}),
+                         [](const testing::TestParamInfo<Layout>& info) {
+                           return std::string(info.param.name);
                          });
 
 TEST_P(MemTablePagesTest, RandomAddsMatchModel) {
@@ -356,6 +374,9 @@ TEST_P(MemTablePagesTest, RandomAddsMatchModel) {
   }
 
   EXPECT_EQ(mem_->NumEntries(), static_cast<uint64_t>(kOps));
+  // Every run was filled (this test's adds are in random sequence order, so
+  // with runs the reads above took the search-every-run path).
+  EXPECT_EQ(mem_->NumRuns(), GetParam().max_runs);
   EXPECT_EQ(mem_->NumDeletes(), deletes);
   EXPECT_EQ(mem_->FirstSequence(), min_seq);
   EXPECT_EQ(mem_->LargestSequence(), max_seq);
@@ -372,6 +393,96 @@ TEST_P(MemTablePagesTest, RandomAddsMatchModel) {
     }
   }
   EXPECT_FALSE(iter->Valid());
+}
+
+// Adds in ascending sequence order (as the DB does; with runs, reads stop at
+// the newest run with a visible entry), then checks Get and KeyWrittenAfter at
+// every kind of sequence and walks the iterator in both directions from
+// random seeks against the model's entry order.
+TEST_P(MemTablePagesTest, AscendingAddsMatchModelInBothDirections) {
+  constexpr int kOps = 12000;
+  const uint32_t seed = test::TestSeed();
+  SCOPED_TRACE(testing::Message() << "seed " << seed);
+  Random rnd(seed);
+  std::vector<std::string> keys;
+  for (int i = 0; i < 300; i++) keys.push_back(rnd.RandomBytes(rnd.Skewed(4)));
+
+  Model model;
+  for (SequenceNumber seq = 1; seq <= kOps; seq++) {
+    const std::string& key = keys[rnd.Uniform(static_cast<uint32_t>(keys.size()))];
+    const ValueType type = rnd.OneIn(4) ? kTypeDeletion : kTypeValue;
+    const std::string value = type == kTypeValue ? rnd.RandomBytes(rnd.Skewed(6)) : "";
+    mem_->Add(seq, type, key, value);
+    model[key][seq] = ModelEntry{type, value};
+  }
+  EXPECT_EQ(mem_->NumRuns(), GetParam().max_runs);
+
+  for (int p = 0; p < 6000; p++) {
+    const std::string key = rnd.OneIn(8) ? rnd.RandomBytes(rnd.Skewed(4))
+                                         : keys[rnd.Uniform(static_cast<uint32_t>(keys.size()))];
+    const SequenceNumber at = rnd.Uniform(kOps + 2);
+    ASSERT_EQ(Get(key, at), ModelGet(model, key, at)) << "seq " << at;
+    bool newer = false;
+    if (auto k = model.find(key); k != model.end()) {
+      newer = k->second.upper_bound(at) != k->second.end();
+    }
+    ASSERT_EQ(mem_->KeyWrittenAfter(key, at), newer) << "seq " << at;
+  }
+
+  // Every entry in internal key order.
+  std::vector<std::pair<std::string, std::string>> entries;
+  for (const auto& [key, versions] : model) {
+    for (auto v = versions.rbegin(); v != versions.rend(); ++v) {
+      entries.emplace_back(IKey(key, v->first, v->second.type), v->second.value);
+    }
+  }
+  std::unique_ptr<Iterator> iter(mem_->NewIterator());
+  iter->SeekToLast();
+  for (auto e = entries.rbegin(); e != entries.rend(); ++e) {
+    ASSERT_TRUE(iter->Valid());
+    ASSERT_EQ(iter->key(), e->first);
+    iter->Prev();
+  }
+  ASSERT_FALSE(iter->Valid());
+  auto position_of = [&](const std::string& target) {  // first entry >= target
+    return std::lower_bound(
+               entries.begin(), entries.end(), target,
+               [&](const auto& e, const std::string& t) { return icmp_.Compare(e.first, t) < 0; }) -
+           entries.begin();
+  };
+  for (int walk = 0; walk < 300; walk++) {
+    const std::string target =
+        IKey(rnd.OneIn(2) ? keys[rnd.Uniform(static_cast<uint32_t>(keys.size()))]
+                          : rnd.RandomBytes(rnd.Skewed(4)),
+             rnd.Uniform(kOps + 2), kValueTypeForSeek);
+    auto pos = position_of(target);
+    if (rnd.OneIn(3)) {
+      iter->SeekForPrev(target);
+      // The last entry <= target.
+      if (pos == static_cast<decltype(pos)>(entries.size()) ||
+          icmp_.Compare(entries[pos].first, target) > 0) {
+        pos--;
+      }
+    } else {
+      iter->Seek(target);
+    }
+    for (int step = 0; step < 40; step++) {
+      if (pos < 0 || pos >= static_cast<decltype(pos)>(entries.size())) {
+        ASSERT_FALSE(iter->Valid()) << "walk " << walk << " step " << step;
+        break;
+      }
+      ASSERT_TRUE(iter->Valid()) << "walk " << walk << " step " << step;
+      ASSERT_EQ(iter->key(), entries[pos].first) << "walk " << walk << " step " << step;
+      ASSERT_EQ(iter->value(), entries[pos].second);
+      if (rnd.OneIn(2)) {
+        iter->Next();
+        pos++;
+      } else {
+        iter->Prev();
+        pos--;
+      }
+    }
+  }
 }
 
 // One writer adds seq 1..kAdds, seq j writing key (j % kKeys) = "v<j>", and

@@ -109,6 +109,9 @@ void DrawFromSeed(Config* config) {
   // The B+tree checkpoints every 16 KiB .. 2 MiB of logged batches, so
   // checkpoints (page writes, meta, log switches) run during the workload.
   o.btree_checkpoint_bytes = uint64_t{16} << 10 << rnd.Uniform(8);
+  // Half the runs keep memtables in runs of 1/4 .. 1/32 of the write buffer.
+  o.memtable_run_size =
+      rnd.OneIn(2) ? 0 : std::max<size_t>(1024, o.write_buffer_size >> (2 + rnd.Uniform(4)));
 }
 
 }  // namespace
@@ -178,7 +181,8 @@ void PrintConfig(const Config& c, const char* mode) {
               "block_restart_interval=%d compression=%s bloom_bits_per_key=%d wal_recovery_mode=%s "
               "paranoid_checks=%d wal_preallocate_bytes=%" PRIu64
               " memtable_filter_ratio=%g filter_policy=%s memtable_huge_page_size=%zu\n"
-              "  block_cache_size=%zu max_open_files=%d target_file_size=%" PRIu64
+              "  memtable_run_size=%zu"
+              " block_cache_size=%zu max_open_files=%d target_file_size=%" PRIu64
               " level0_file_limit=%d max_bytes_for_level_base=%" PRIu64
               " level_size_multiplier=%d max_manifest_file_size=%" PRIu64
               " max_background_compactions=%d btree_checkpoint_bytes=%" PRIu64
@@ -196,13 +200,13 @@ void PrintConfig(const Config& c, const char* mode) {
                                   : 0,
               o.wal_preallocate_bytes, o.memtable_filter_ratio,
               o.filter_policy != nullptr ? o.filter_policy->Name() : "builtin-bloom",
-              o.memtable_huge_page_size, o.block_cache_size, o.max_open_files, o.target_file_size,
-              o.level0_file_limit, o.max_bytes_for_level_base, o.level_size_multiplier,
-              o.max_manifest_file_size, o.max_background_compactions, o.btree_checkpoint_bytes,
-              c.sync_percent, c.flush_one_in, c.compact_one_in, c.batch_keys_max, c.scan_keys_max,
-              c.db_path.c_str(), c.expected_path.c_str(), c.seed, c.threads, c.keys, c.seconds,
-              c.ops, OverrideFlags(c).c_str(), verify_only ? " --verify-only" : "",
-              verify_only ? "" : KillFlags(c).c_str());
+              o.memtable_huge_page_size, o.memtable_run_size, o.block_cache_size, o.max_open_files,
+              o.target_file_size, o.level0_file_limit, o.max_bytes_for_level_base,
+              o.level_size_multiplier, o.max_manifest_file_size, o.max_background_compactions,
+              o.btree_checkpoint_bytes, c.sync_percent, c.flush_one_in, c.compact_one_in,
+              c.batch_keys_max, c.scan_keys_max, c.db_path.c_str(), c.expected_path.c_str(), c.seed,
+              c.threads, c.keys, c.seconds, c.ops, OverrideFlags(c).c_str(),
+              verify_only ? " --verify-only" : "", verify_only ? "" : KillFlags(c).c_str());
   std::fflush(stdout);
 }
 
