@@ -314,6 +314,25 @@ class MemTablePagesTest : public MemTableTest, public testing::WithParamInterfac
   MemTablePagesTest()
       : MemTableTest(GetParam().huge_page_bytes, GetParam().filter_bytes, GetParam().max_runs,
                      GetParam().run_bytes) {}
+
+  // Checks Get and KeyWrittenAfter against the model for `probes` random
+  // (key, sequence) pairs: mostly keys of `keys`, one in ten random bytes,
+  // sequences in [0, max_seq + 1].
+  void CheckGets(const Model& model, const std::vector<std::string>& keys, uint32_t max_seq,
+                 int probes, Random* rnd) const {
+    for (int p = 0; p < probes; p++) {
+      const std::string key = rnd->OneIn(10)
+                                  ? rnd->RandomBytes(rnd->Skewed(4))
+                                  : keys[rnd->Uniform(static_cast<uint32_t>(keys.size()))];
+      const SequenceNumber at = rnd->Uniform(max_seq + 2);
+      ASSERT_EQ(Get(key, at), ModelGet(model, key, at)) << "seq " << at;
+      bool newer = false;
+      if (auto k = model.find(key); k != model.end()) {
+        newer = k->second.upper_bound(at) != k->second.end();
+      }
+      ASSERT_EQ(mem_->KeyWrittenAfter(key, at), newer) << "seq " << at;
+    }
+  }
 };
 INSTANTIATE_TEST_SUITE_P(Pages, MemTablePagesTest,
                          testing::Values(Layout{"Ordinary", 0, 0, 1, 0},
@@ -344,19 +363,7 @@ TEST_P(MemTablePagesTest, RandomAddsMatchModel) {
   Model model;
   uint64_t deletes = 0;
   SequenceNumber min_seq = kMaxSequenceNumber, max_seq = 0;
-  auto check_gets = [&](int probes) {
-    for (int p = 0; p < probes; p++) {
-      const std::string key = rnd.OneIn(10) ? rnd.RandomBytes(rnd.Skewed(4))
-                                            : keys[rnd.Uniform(static_cast<uint32_t>(keys.size()))];
-      const SequenceNumber at = rnd.Uniform(kOps + 2);
-      ASSERT_EQ(Get(key, at), ModelGet(model, key, at)) << "seq " << at;
-      bool newer = false;
-      if (auto k = model.find(key); k != model.end()) {
-        newer = k->second.upper_bound(at) != k->second.end();
-      }
-      ASSERT_EQ(mem_->KeyWrittenAfter(key, at), newer) << "seq " << at;
-    }
-  };
+  auto check_gets = [&](int probes) { CheckGets(model, keys, kOps, probes, &rnd); };
 
   for (int i = 0; i < kOps; i++) {
     const std::string& key = keys[rnd.Uniform(static_cast<uint32_t>(keys.size()))];
@@ -417,17 +424,8 @@ TEST_P(MemTablePagesTest, AscendingAddsMatchModelInBothDirections) {
   }
   EXPECT_EQ(mem_->NumRuns(), GetParam().max_runs);
 
-  for (int p = 0; p < 6000; p++) {
-    const std::string key = rnd.OneIn(8) ? rnd.RandomBytes(rnd.Skewed(4))
-                                         : keys[rnd.Uniform(static_cast<uint32_t>(keys.size()))];
-    const SequenceNumber at = rnd.Uniform(kOps + 2);
-    ASSERT_EQ(Get(key, at), ModelGet(model, key, at)) << "seq " << at;
-    bool newer = false;
-    if (auto k = model.find(key); k != model.end()) {
-      newer = k->second.upper_bound(at) != k->second.end();
-    }
-    ASSERT_EQ(mem_->KeyWrittenAfter(key, at), newer) << "seq " << at;
-  }
+  CheckGets(model, keys, kOps, 6000, &rnd);
+  if (HasFatalFailure()) return;
 
   // Every entry in internal key order.
   std::vector<std::pair<std::string, std::string>> entries;
