@@ -25,6 +25,7 @@
 #include "btree/btree_db.h"
 
 #include <algorithm>
+#include <bit>
 #include <cinttypes>
 #include <cstdio>
 #include <cstring>
@@ -93,6 +94,13 @@ using NodePtr = std::shared_ptr<Node>;
 // The first 8 bytes of a key, big-endian, zero-padded: for bytewise order,
 // a < b when Prefix(a) < Prefix(b); equal prefixes need the whole keys.
 inline uint64_t KeyPrefix(std::string_view k) {
+  if constexpr (std::endian::native == std::endian::little) {
+    if (k.size() >= 8) {
+      uint64_t p;
+      std::memcpy(&p, k.data(), 8);
+      return __builtin_bswap64(p);
+    }
+  }
   uint64_t p = 0;
   const size_t n = std::min<size_t>(8, k.size());
   for (size_t i = 0; i < n; i++) p |= uint64_t{static_cast<uint8_t>(k[i])} << (56 - 8 * i);
@@ -122,21 +130,23 @@ struct Node {
     uint32_t key_offset, key_size, value_offset, value_size;
   };
 
+  // What a search reads comes first (leaf, common, data, slots, children:
+  // the first two cache lines of the node with its shared_ptr's block).
   bool leaf = true;
   // Every key of the node starts with the first `common` bytes of key(0)
   // (0 when the node is empty), so the slot prefixes are taken after them:
   // keys that share a long prefix (a leaf's neighbours) still differ in
   // their slot prefixes. Insert shrinks it; SetCommon grows it.
   uint32_t common = 0;
-  uint64_t txn = 0;    // the batch that created it: that batch may change it
-  uint64_t page = 0;   // page holding it, 0 until a checkpoint writes it
-  size_t bytes = 0;    // size of its page body (<= kCapacity when published)
-  std::string data;    // key and value bytes (and garbage)
-  size_t garbage = 0;  // bytes of data no slot refers to
+  std::string data;  // key and value bytes (and garbage)
   std::vector<Slot> slots;
+  std::vector<NodePtr> children;  // internal: slots.size() + 1
+  uint64_t txn = 0;               // the batch that created it: that batch may change it
+  uint64_t page = 0;              // page holding it, 0 until a checkpoint writes it
+  size_t bytes = 0;               // size of its page body (<= kCapacity when published)
+  size_t garbage = 0;             // bytes of data no slot refers to
   // Per slot: set iff its key or value is longer than kMaxInline.
   std::vector<std::shared_ptr<Overflow>> overflow;
-  std::vector<NodePtr> children;  // internal: slots.size() + 1
 
   Node() = default;
   // A copy (the copy a batch changes): the buffers as they are, or
@@ -144,9 +154,9 @@ struct Node {
   Node(const Node& other)
       : leaf(other.leaf),
         common(other.common),
+        children(other.children),
         bytes(other.bytes),
-        overflow(other.overflow),
-        children(other.children) {
+        overflow(other.overflow) {
     if (other.garbage * 4 < other.data.size()) {
       data = other.data;
       garbage = other.garbage;
@@ -345,7 +355,9 @@ struct Order {
     if (n == nullptr) return false;
     while (!n->leaf) n = n->children[ChildIndex(*n, key)].get();
     const size_t i = LowerBound(*n, key);
-    if (i < n->size() && !less(key, n->key(i))) {
+    // key(i) is the first key not less than key: it is key's entry iff it
+    // is not greater (bytewise: the same bytes).
+    if (i < n->size() && (less.bytewise ? n->key(i) == key : !less(key, n->key(i)))) {
       *leaf = n;
       *index = i;
       return true;
@@ -554,8 +566,8 @@ class BTreeDB final : public DB, public ConditionalWriter {
     if (o.snapshot != nullptr) {
       root = static_cast<const BTreeSnapshot*>(o.snapshot)->root();
     } else {
-      MutexLock lock(&mu_);
-      if (closed_) return ClosedError();
+      SpinMutexLock lock(&root_mu_);
+      if (reads_closed_) return ClosedError();
       root = root_;
     }
     const Node* leaf;
@@ -571,8 +583,8 @@ class BTreeDB final : public DB, public ConditionalWriter {
     if (o.snapshot != nullptr) {
       root = static_cast<const BTreeSnapshot*>(o.snapshot)->root();
     } else {
-      MutexLock lock(&mu_);
-      if (closed_) return std::unique_ptr<Iterator>(NewEmptyIterator(ClosedError()));
+      SpinMutexLock lock(&root_mu_);
+      if (reads_closed_) return std::unique_ptr<Iterator>(NewEmptyIterator(ClosedError()));
       root = root_;
     }
     return std::make_unique<BTreeIterator>(std::move(root), order_, o);
@@ -582,7 +594,7 @@ class BTreeDB final : public DB, public ConditionalWriter {
     MutexLock lock(&mu_);
     if (closed_) return nullptr;
     snapshots_++;
-    return new BTreeSnapshot(root_, last_sequence_);
+    return new BTreeSnapshot(LoadRoot(), last_sequence_);
   }
   void ReleaseSnapshot(const Snapshot* snapshot) override {
     if (snapshot == nullptr) return;
@@ -609,7 +621,7 @@ class BTreeDB final : public DB, public ConditionalWriter {
       MutexLock lock(&mu_);
       for (int i = 0; i < n; i++) sizes[i] = 0;
       if (closed_) return ClosedError();
-      root = root_;
+      root = LoadRoot();
     }
     ReadOptions ro;
     for (int i = 0; i < n; i++) {
@@ -665,7 +677,11 @@ class BTreeDB final : public DB, public ConditionalWriter {
     }
     MutexLock lock(&mu_);
     closed_ = true;
-    root_.reset();
+    {
+      SpinMutexLock root_lock(&root_mu_);
+      reads_closed_ = true;
+      root_.reset();
+    }
     work_.reset();
     durable_root_.reset();
     if (lock_ != nullptr) {
@@ -838,7 +854,22 @@ class BTreeDB final : public DB, public ConditionalWriter {
   mutable Mutex mu_;
   bool closed_ GUARDED_BY(mu_) = false;
   FileLock* lock_ = nullptr;
-  NodePtr root_ GUARDED_BY(mu_);  // the published tree
+  // The published tree, behind a spin lock held only to copy or set the
+  // pointer, so that a point read takes no mutex: readers take root_mu_
+  // alone; writers set root_ (StoreRoot) holding mu_ as well, so that under
+  // mu_ it agrees with keys_ and last_sequence_. Lock order: mu_, then
+  // root_mu_; nothing is taken while holding root_mu_.
+  mutable SpinMutex root_mu_;
+  NodePtr root_ GUARDED_BY(root_mu_);
+  bool reads_closed_ GUARDED_BY(root_mu_) = false;  // set by Close with closed_
+  NodePtr LoadRoot() const EXCLUDES(root_mu_) {
+    SpinMutexLock lock(&root_mu_);
+    return root_;
+  }
+  void StoreRoot(NodePtr root) EXCLUDES(root_mu_) {
+    SpinMutexLock lock(&root_mu_);
+    root_ = std::move(root);
+  }
   uint64_t keys_ GUARDED_BY(mu_) = 0;
   uint64_t last_sequence_ GUARDED_BY(mu_) = 0;
   uint64_t snapshots_ GUARDED_BY(mu_) = 0;
@@ -1090,7 +1121,7 @@ Status BTreeDB::WriteIf(const WriteOptions& o, WriteBatch* batch,
   {
     MutexLock lock(&mu_);
     first_sequence = last_sequence_ + 1;
-    work_ = root_;
+    work_ = LoadRoot();
     keys_before = keys_;
   }
   work_keys_ = keys_before;
@@ -1145,7 +1176,7 @@ Status BTreeDB::WriteIf(const WriteOptions& o, WriteBatch* batch,
   log_bytes_ += record_.size();
   {
     MutexLock lock(&mu_);
-    root_ = std::move(work_);
+    StoreRoot(std::move(work_));
     keys_ = work_keys_;
     last_sequence_ = first_sequence + count - 1;
   }
@@ -1200,7 +1231,7 @@ Status BTreeDB::CheckpointLocked() {
   uint64_t last_sequence, keys;
   {
     MutexLock lock(&mu_);
-    root = root_;
+    root = LoadRoot();
     last_sequence = last_sequence_;
     keys = keys_;
   }
@@ -1503,7 +1534,7 @@ Status BTreeDB::ReplayLogs(uint64_t first_log, uint64_t* max_log) {
       if (first <= last) continue;  // in the checkpoint already
       {
         MutexLock lock(&mu_);
-        work_ = root_;
+        work_ = LoadRoot();
         work_keys_ = keys_;
       }
       txn_++;
@@ -1511,7 +1542,7 @@ Status BTreeDB::ReplayLogs(uint64_t first_log, uint64_t* max_log) {
       s = ApplyRecord(record, &first_seq, &count);
       if (!s.ok()) return Status::Corruption(name, s.ToString());
       MutexLock lock(&mu_);
-      root_ = std::move(work_);
+      StoreRoot(std::move(work_));
       keys_ = work_keys_;
       if (count > 0) last_sequence_ = first_seq + count - 1;
       replayed++;
@@ -1609,7 +1640,7 @@ Status BTreeDB::OpenAndRecover() {
     }
     if (depth != meta_.depth) return Status::Corruption(page_name, "tree depth differs from meta");
     MutexLock lock(&mu_);
-    root_ = root;
+    StoreRoot(root);
     durable_root_ = root;
     keys_ = meta_.keys;
     last_sequence_ = meta_.last_sequence;
@@ -1618,7 +1649,7 @@ Status BTreeDB::OpenAndRecover() {
   }
   {
     MutexLock lock(&mu_);
-    if (root_ == nullptr) keys_ = 0;
+    if (LoadRoot() == nullptr) keys_ = 0;
   }
   // The log the meta names exists from before the meta was written until a
   // newer meta is durable. Missing: the newer meta was lost after it
@@ -1666,7 +1697,8 @@ bool BTreeDB::GetProperty(std::string_view name, std::string* value) {
   if (CommonEngineProperty(name, bg_error_, last_sequence_, value)) return true;
   if (name == "lsmkv.btree.check") {
     // The published tree's invariants: "ok" or what is wrong.
-    *value = CheckTree(root_.get());
+    const NodePtr root = LoadRoot();
+    *value = CheckTree(root.get());
     return true;
   }
   const std::pair<const char*, uint64_t> numbers[] = {
