@@ -25,7 +25,12 @@ packages=(
   python3-pytest                     # the Python module's tests
   python3-plyvel python3-lmdb        # peers of the Python module's tests and benchmark
   liblmdb-dev                        # LMDB, the peer of the three-engine benchmark (bench/engines_bench.cc)
+  libuv1-dev                         # the event loop of libraft's I/O (replication/)
 )
+# libraft-dev comes from bookworm-backports (0.22.1, the maintained cowsql line): bookworm's own
+# 0.15 predates fixes to Raft safety bugs (docs/replication.md). The backports source is added for
+# that one package; nothing else is taken from it.
+raft_min_version="0.22.1"
 if [[ "${1:-}" == "--bench" ]]; then
   :  # nothing extra any more: the peers are in the default list
 fi
@@ -34,12 +39,38 @@ missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
-if [[ ${#missing[@]} -eq 0 ]]; then
+raft_ok() {  # libraft-dev installed at raft_min_version or later
+  local v
+  v=$(dpkg-query -W -f='${Status} ${Version}' libraft-dev 2>/dev/null) || return 1
+  [[ "$v" == "install ok installed "* ]] || return 1
+  dpkg --compare-versions "${v##* }" ge "$raft_min_version"
+}
+need_raft=0
+raft_ok || need_raft=1
+if [[ ${#missing[@]} -eq 0 && $need_raft -eq 0 ]]; then
   exit 0
 fi
-echo "bootstrap: installing ${missing[*]}"
 SUDO=""
 if [[ $(id -u) -ne 0 ]]; then SUDO="sudo"; fi
 export DEBIAN_FRONTEND=noninteractive
+backports=/etc/apt/sources.list.d/lsmkv-backports.sources
+if [[ $need_raft -eq 1 && ! -f $backports ]]; then
+  echo "bootstrap: adding bookworm-backports ($backports) for libraft-dev"
+  $SUDO tee "$backports" >/dev/null <<'SRC'
+Types: deb
+URIs: http://deb.debian.org/debian
+Suites: bookworm-backports
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+SRC
+fi
 $SUDO apt-get update -qq
-$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+if [[ ${#missing[@]} -gt 0 ]]; then
+  echo "bootstrap: installing ${missing[*]}"
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+if [[ $need_raft -eq 1 ]]; then
+  echo "bootstrap: installing libraft-dev from bookworm-backports"
+  $SUDO apt-get install -y -qq --no-install-recommends -t bookworm-backports libraft-dev
+  raft_ok || { echo "bootstrap: libraft-dev >= $raft_min_version is not installed" >&2; exit 1; }
+fi

@@ -125,7 +125,8 @@ fi
 # The translation units: what CMake compiles into the library and the server.
 mapfile -t src_files < <(cd "$repo" && find src -name '*.cc' \
   ! -name '*_test.cc' ! -name '*_fuzz.cc' ! -name '*testutil*.cc' | sort)
-mapfile -t server_files < <(cd "$repo" && find server -maxdepth 1 -name '*.cc' \
+# replication/ (RaftNode's queue lock) is checked with the server's include paths.
+mapfile -t server_files < <(cd "$repo" && find server replication -maxdepth 1 -name '*.cc' \
   ! -name '*_test.cc' | sort)
 
 export CXX repo work
@@ -133,7 +134,7 @@ export FLAGS="${flags[*]}" SRC_INCLUDES="${src_includes[*]}" SERVER_INCLUDES="${
 check_one() {
   local file=$1 includes
   case $file in
-    server/*) includes=$SERVER_INCLUDES ;;
+    server/* | replication/*) includes=$SERVER_INCLUDES ;;
     *) includes=$SRC_INCLUDES ;;
   esac
   local log="$work/$(echo "$file" | tr '/' '_').log"

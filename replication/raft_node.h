@@ -1,0 +1,151 @@
+// RaftNode: one replica of a Raft group on libraft's real I/O — its log and
+// metadata on disk (libuv), its messages over TCP — applying committed entries
+// to a StateMachine (docs/replication.md).
+//
+// libraft is single-threaded: every call into it happens on the node's loop
+// thread, which this object owns. Other threads hand work over with Post (a
+// queue plus uv_async_send); Propose, Read and Info do so for them.
+//
+// Outcomes of a proposal, as its callback sees them:
+//   OK              applied on this node (the leader) — acknowledged
+//   Busy            refused before it reached the log: this node does not lead
+//                   (the message names the leader if known); it has no effect
+//   Aborted         its outcome is unknown: leadership was lost or the node
+//                   shut down after the entry was appended; it may yet be
+//                   applied, or never. A client must not blindly retry it.
+//   IOError         anything else libraft reported
+//
+// Thread safety: every public method may be called from any thread except the
+// loop thread itself (callbacks run there and must not block on the node).
+#ifndef LSMKV_REPLICATION_RAFT_NODE_H_
+#define LSMKV_REPLICATION_RAFT_NODE_H_
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "lsmkv/db.h"
+#include "lsmkv/options.h"
+#include "lsmkv/status.h"
+#include "lsmkv/write_batch.h"
+#include "replication/raft_c.h"
+#include "replication/raft_fsm.h"
+#include "replication/snapshot.h"
+#include "replication/state_machine.h"
+#include "util/mutex.h"
+#include "util/thread_annotations.h"
+
+namespace lsmkv::replication {
+
+struct RaftNodeOptions {
+  uint64_t id = 0;      // this server's Raft id (> 0)
+  std::string address;  // HOST:PORT it listens on for Raft messages
+  std::string dir;      // its directory: raft/ (libraft's log) and replica/ (the StateMachine)
+  // The initial voters, for a brand-new cluster; ignored when the node already
+  // has Raft state. Empty: join later (not built yet) or restart.
+  std::vector<std::pair<uint64_t, std::string>> bootstrap;
+  unsigned election_timeout_ms = 1000;
+  unsigned heartbeat_timeout_ms = 100;
+  // Entries between snapshots, and log entries kept behind one. Not libraft's
+  // own defaults (1,024 / 2,048): with trailing above threshold, libraft 0.22.1
+  // crashed in our tests (docs/replication.md, "Observed in libraft").
+  unsigned snapshot_threshold = 1024;
+  unsigned snapshot_trailing = 256;
+  bool pre_vote = true;
+  Options db_options = ReplicaOptions();
+  // Where snapshot files of other servers are fetched from; not owned, must
+  // outlive the node. May be null while every snapshot is the node's own.
+  SnapshotSource* source = nullptr;
+};
+
+class RaftNode {
+ public:
+  struct Info {
+    uint64_t id = 0;
+    int state = 0;  // RAFT_FOLLOWER, RAFT_CANDIDATE, RAFT_LEADER, RAFT_UNAVAILABLE
+    uint64_t leader_id = 0;
+    std::string leader_address;
+    uint64_t term = 0;
+    uint64_t commit_index = 0;
+    uint64_t last_applied = 0;
+    uint64_t applied_index = 0;  // the state machine's
+    uint64_t applied_count = 0;  // commands applied / skipped as already applied since start
+    uint64_t skipped_count = 0;
+    uint64_t installed_snapshots = 0;
+  };
+
+  // Opens the state machine, initialises libraft on its directory (bootstrap
+  // when new), starts it and the loop thread. Sets SIGPIPE to be ignored in
+  // the process (libuv's writes to a closed peer must fail, not kill it).
+  static Status Start(const RaftNodeOptions& options, std::unique_ptr<RaftNode>* out);
+
+  RaftNode(const RaftNode&) = delete;
+  RaftNode& operator=(const RaftNode&) = delete;
+  // Stop(), then releases everything.
+  ~RaftNode();
+
+  // Closes libraft (pending proposals complete with Aborted) and joins the
+  // loop thread. Idempotent. The state machine stays readable afterwards.
+  void Stop();
+
+  // Proposes `batch` as one command; `done` runs on the loop thread with the
+  // outcome (see the top of this file). InvalidArgument at once (on the calling
+  // thread) if the batch cannot be a command (it writes reserved keys).
+  void Propose(const WriteBatch& batch, std::function<void(Status)> done);
+
+  // A linearizable read point: a barrier entry in the current term; when it is
+  // applied, `fn` runs on the loop thread with OK and the database, which then
+  // reflects every write acknowledged before the Read was called. Busy if this
+  // node does not lead, Aborted if leadership was lost meanwhile.
+  void Read(std::function<void(Status, DB* db)> fn);
+
+  // The node's current view, read on the loop thread (blocks for it). After
+  // Stop, the last view.
+  Info GetInfo();
+
+  // Runs fn on the loop thread. Returns false (fn dropped) once stopping.
+  bool Post(std::function<void()> fn);
+
+  // The state machine. Its database may be read from other threads only after
+  // Stop, or through Read.
+  StateMachine* machine() const { return machine_.get(); }
+
+ private:
+  explicit RaftNode(const RaftNodeOptions& options) : options_(options) {}
+
+  Status Init();
+  void Loop();
+  static void OnAsync(uv_async_t* handle);
+  static void OnRaftClose(raft* r);
+  static void OnApplied(struct raft_apply* req, int status, void* result);
+  static void OnBarrier(struct raft_barrier* req, int status);
+  Info InfoOnLoop();
+
+  const RaftNodeOptions options_;
+  std::unique_ptr<StateMachine> machine_;
+  std::unique_ptr<RaftFsm> fsm_;
+
+  // libraft and libuv state: touched only on the loop thread once it runs.
+  uv_loop_t loop_{};
+  uv_async_t async_{};
+  raft_uv_transport transport_{};
+  raft_io io_{};
+  raft raft_{};
+  bool loop_ready_ = false, transport_ready_ = false, io_ready_ = false, raft_ready_ = false;
+  bool closing_ = false;  // raft_close was called (loop thread)
+  std::thread thread_;
+
+  Mutex mu_;
+  std::deque<std::function<void()>> tasks_ GUARDED_BY(mu_);
+  bool stopping_ GUARDED_BY(mu_) = false;
+  Info last_info_ GUARDED_BY(mu_);
+};
+
+}  // namespace lsmkv::replication
+
+#endif  // LSMKV_REPLICATION_RAFT_NODE_H_
