@@ -17,6 +17,7 @@ endif()
 # The replicated state machine and its libraft glue.
 add_library(lsmkv_replication STATIC
   ${PROJECT_SOURCE_DIR}/replication/command.cc
+  ${PROJECT_SOURCE_DIR}/replication/slots.cc
   ${PROJECT_SOURCE_DIR}/replication/snapshot.cc
   ${PROJECT_SOURCE_DIR}/replication/state_machine.cc
   ${PROJECT_SOURCE_DIR}/replication/raft_fsm.cc
@@ -32,6 +33,11 @@ if(LSMKV_BUILD_TESTS)
   target_link_libraries(replication_state_machine_test PRIVATE lsmkv_replication lsmkv_testutil GTest::gtest GTest::gtest_main)
   add_test(NAME replication_state_machine_test COMMAND replication_state_machine_test)
   set_tests_properties(replication_state_machine_test PROPERTIES TIMEOUT 120)
+  # Redis Cluster hash slots, checked against redis-server's CLUSTER KEYSLOT answers.
+  add_executable(replication_slots_test ${PROJECT_SOURCE_DIR}/replication/slots_test.cc)
+  target_link_libraries(replication_slots_test PRIVATE lsmkv_replication GTest::gtest GTest::gtest_main)
+  add_test(NAME replication_slots_test COMMAND replication_slots_test)
+  set_tests_properties(replication_slots_test PROPERTIES TIMEOUT 60)
   # RaftNode on libraft's real disk and TCP I/O: three nodes on loopback, restarts, snapshots.
   add_executable(replication_raft_node_test ${PROJECT_SOURCE_DIR}/replication/raft_node_test.cc)
   target_link_libraries(replication_raft_node_test PRIVATE lsmkv_replication lsmkv_testutil GTest::gtest GTest::gtest_main)
