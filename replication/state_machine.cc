@@ -117,6 +117,14 @@ Status StateMachine::Open(const Options& given, const std::string& root,
     Status s = WriteLive(env, root, 0);
     if (!s.ok()) return s;
   }
+  const std::string db_dir = root + "/" + DbDirName(live);
+  // Only db-0 is created here (a crash may come between LIVE and its creation);
+  // a later database named by LIVE must exist, never be silently recreated
+  // empty — checked before anything is removed.
+  if (live != 0 && !env->FileExists(db_dir)) {
+    return Status::Corruption("replication: " + live_path + " names " + DbDirName(live) +
+                              ", which does not exist");
+  }
   // What a crash left: a partial fetch, a fetched database never made live, or
   // the database a completed switch left behind.
   std::vector<std::string> children;
@@ -131,7 +139,6 @@ Status StateMachine::Open(const Options& given, const std::string& root,
     }
   }
   std::unique_ptr<DB> db;
-  const std::string db_dir = root + "/" + DbDirName(live);
   s = DB::Open(options, db_dir, &db);
   if (!s.ok()) return s;
   uint64_t applied = 0;
@@ -263,8 +270,10 @@ Status StateMachine::RestoreSnapshot(std::string_view descriptor, uint64_t self,
   }
   s = WriteLive(env, root_, next);
   if (!s.ok()) {
+    // LIVE may or may not name next_dir now (the rename may have happened
+    // without its directory sync): keep both databases; Open removes whichever
+    // LIVE does not name, and both are consistent states.
     db.reset();
-    RemoveAll(env, next_dir).PermitUncheckedError();
     return s;
   }
   const std::string old_dir = root_ + "/" + DbDirName(live_);

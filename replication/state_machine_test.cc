@@ -232,6 +232,19 @@ TEST_F(StateMachineTest, ApplyReplayAndGaps) {
   EXPECT_EQ(Contents(), (Model{{"a", "2"}, {"b", "4"}, {"c", "5"}}));
 }
 
+TEST_F(StateMachineTest, LiveNamingAMissingDatabaseIsCorruption) {
+  Open();
+  machine_.reset();
+  ASSERT_TRUE(WriteStringToFile(Env::Default(), "db-3\n", dir_ + "/LIVE", true).ok());
+  std::unique_ptr<StateMachine> m;
+  Status s = StateMachine::Open(ReplicaOptions(), dir_, &m);
+  EXPECT_TRUE(s.IsCorruption()) << s.ToString();
+  EXPECT_FALSE(Env::Default()->FileExists(dir_ + "/db-3")) << "an empty database was created";
+  EXPECT_TRUE(Env::Default()->FileExists(dir_ + "/db-0")) << "the old database was removed";
+  ASSERT_TRUE(WriteStringToFile(Env::Default(), "db-x\n", dir_ + "/LIVE", true).ok());
+  EXPECT_TRUE(StateMachine::Open(ReplicaOptions(), dir_, &m).IsCorruption());
+}
+
 TEST_F(StateMachineTest, MalformedAppliedIndexIsCorruption) {
   Open();
   ASSERT_TRUE(machine_->db()->Put(WriteOptions(), kAppliedIndexKey, "short").ok());
