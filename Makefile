@@ -29,6 +29,8 @@ METAMORPHIC_SEED_BASE ?= $(shell date +%s)
 # lsmkv/redis ratio of passed tests below which it fails (empty: never).
 REDIS_SUITE_UNITS ?= type/string type/incr expire keyspace multi scan type/hash type/list type/set type/zset pubsub
 REDIS_SUITE_REQUIRE_RATIO ?=
+# make jepsen: seconds of faults per run (three runs).
+JEPSEN_SECONDS ?= 300
 
 .PHONY: all bootstrap build run demo test asan tsan tsa install bench crashtest clean
 
@@ -147,6 +149,21 @@ BIGDATA_MEMBERS ?= 10000000
 .PHONY: server-bigdata
 server-bigdata: build
 	@timeout 45m bash scripts/server_bigdata.sh --build-dir $(BUILD_DIR) --members $(BIGDATA_MEMBERS)
+
+# Replication under faults (server/cluster_test.py, docs/replication.md): a
+# 3-node cluster with the default snapshot settings, a 5-node cluster, and a
+# 3-node cluster whose small snapshot settings force snapshot installs, each
+# for JEPSEN_SECONDS of kill -9, SIGSTOP and restarts under client load, then
+# checked for identical replicas, acknowledged writes and linearizability.
+.PHONY: jepsen
+jepsen: build
+	@/usr/bin/python3 server/cluster_test.py --server $(BUILD_DIR)/lsmkv-server \
+	  --lincheck $(BUILD_DIR)/lsmkv-lincheck --nodes 3 --seconds $(JEPSEN_SECONDS)
+	@/usr/bin/python3 server/cluster_test.py --server $(BUILD_DIR)/lsmkv-server \
+	  --lincheck $(BUILD_DIR)/lsmkv-lincheck --nodes 5 --seconds $(JEPSEN_SECONDS) --workers 6
+	@/usr/bin/python3 server/cluster_test.py --server $(BUILD_DIR)/lsmkv-server \
+	  --lincheck $(BUILD_DIR)/lsmkv-lincheck --nodes 3 --seconds $(JEPSEN_SECONDS) \
+	  --snapshot-threshold 256 --snapshot-trailing 128
 
 # Redis's own test suite (tests/ of Debian's redis 7.0.15 source package,
 # fetched once into ~/.cache/lsmkv-redis-suite) in external mode against a

@@ -73,7 +73,36 @@ Status EncodeWriteCommand(const WriteBatch& batch, std::string* out) {
   return Status::OK();
 }
 
-Status DecodeCommand(std::string_view command, CommandType* type, WriteBatch* batch) {
+namespace {
+
+Status CheckAddress(std::string_view address) {
+  if (address.empty() || address.size() > kMaxAddressBytes) {
+    return Status::InvalidArgument("replication: an address of " + std::to_string(address.size()) +
+                                   " bytes (1.." + std::to_string(kMaxAddressBytes) + ")");
+  }
+  for (char c : address) {
+    if (c <= ' ' || c > '~') {
+      return Status::InvalidArgument("replication: an address with a byte that is not printable");
+    }
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
+Status EncodeAnnounceCommand(const Announcement& announcement, std::string* out) {
+  if (announcement.id == 0) return Status::InvalidArgument("replication: server id 0");
+  Status s = CheckAddress(announcement.address);
+  if (!s.ok()) return s;
+  std::string body;
+  PutFixed64(&body, announcement.id);
+  body.append(announcement.address);
+  *out = FrameCommand(kCommandVersion, static_cast<unsigned char>(CommandType::kAnnounce), body);
+  return Status::OK();
+}
+
+Status DecodeCommand(std::string_view command, CommandType* type, WriteBatch* batch,
+                     Announcement* announcement) {
   auto bad = [](const std::string& what) {
     return Status::Corruption("replication command: " + what);
   };
@@ -101,11 +130,24 @@ Status DecodeCommand(std::string_view command, CommandType* type, WriteBatch* ba
   }
   if (version == 0) return bad("format version 0");
   const auto raw_type = static_cast<unsigned char>(command[1]);
+  const std::string_view body = command.substr(kHeaderBytes, body_len);
+  if (raw_type == static_cast<unsigned char>(CommandType::kAnnounce) && version >= 2) {
+    if (body.size() < 8) return bad("an announcement of " + std::to_string(body.size()) + " bytes");
+    Announcement a;
+    a.id = DecodeFixed64(body.data());
+    a.address = std::string(body.substr(8));
+    if (a.id == 0) return bad("an announcement for server id 0");
+    Status s = CheckAddress(a.address);
+    if (!s.ok()) return bad(s.ToString());
+    *type = CommandType::kAnnounce;
+    if (announcement != nullptr) *announcement = std::move(a);
+    return Status::OK();
+  }
   if (raw_type != static_cast<unsigned char>(CommandType::kWrite)) {
     return bad("unknown type " + std::to_string(raw_type));
   }
   *type = CommandType::kWrite;
-  Status s = WriteBatchInternal::SetContents(batch, command.substr(kHeaderBytes, body_len));
+  Status s = WriteBatchInternal::SetContents(batch, body);
   if (!s.ok()) return bad(s.ToString());
   s = CheckReserved(*batch);  // also validates every operation's encoding
   if (!s.ok()) return bad(s.ToString());

@@ -5,7 +5,8 @@
 //   byte     type (CommandType)
 //   fixed32  body length
 //   ...      body: for kWrite, a WriteBatch's encoding (docs/format/wal.md)
-//            with its sequence field zero
+//            with its sequence field zero; for kAnnounce (version 2 on),
+//            fixed64 server id and the address
 //   fixed32  masked crc32c of every preceding byte
 //   0..7 zero bytes, to a multiple of 8 bytes in all (libraft's disk log
 //   refuses entries whose size is not a multiple of 8)
@@ -25,11 +26,21 @@
 
 namespace lsmkv::replication {
 
-inline constexpr unsigned char kCommandVersion = 1;
+// 1: kWrite only; 2: kAnnounce added (docs/format/raft-command.md).
+inline constexpr unsigned char kCommandVersion = 2;
 
 enum class CommandType : unsigned char {
-  kWrite = 1,  // apply a WriteBatch
+  kWrite = 1,     // apply a WriteBatch
+  kAnnounce = 2,  // record a server's client address (Announcement)
 };
+
+// A kAnnounce command's body: fixed64 server id, then the address ("HOST:PORT"
+// where Redis clients reach that server; 1..kMaxAddressBytes printable bytes).
+struct Announcement {
+  uint64_t id = 0;
+  std::string address;
+};
+inline constexpr size_t kMaxAddressBytes = 255;
 
 // Keys beginning with this prefix belong to the replication layer (the applied
 // index, later the membership); a command may not write them.
@@ -46,13 +57,18 @@ std::string FrameCommand(unsigned char version, unsigned char type, std::string_
 // reserved prefix or deletes a range that overlaps it.
 Status EncodeWriteCommand(const WriteBatch& batch, std::string* out);
 
+// Encodes a kAnnounce command. InvalidArgument for id 0 or an address that is
+// empty, longer than kMaxAddressBytes or not printable ASCII.
+Status EncodeAnnounceCommand(const Announcement& announcement, std::string* out);
+
 // Decodes a command. On success *type is its type and, for kWrite, *batch holds
-// its operations. Corruption (naming what is wrong) for a short buffer, a
-// length that does not fit, a bad checksum, padding that is not 0..7 zero bytes
-// to a multiple of 8, an unknown version or type, a damaged batch, or a batch
+// its operations; for kAnnounce, *announcement (if not null) its content. Corruption (naming what
+// is wrong) for a short buffer, a length that does not fit, a bad checksum, padding that is not
+// 0..7 zero bytes to a multiple of 8, an unknown version or type, a damaged batch, or a batch
 // touching the reserved prefix; NotSupported for a version newer than this
 // build's.
-Status DecodeCommand(std::string_view command, CommandType* type, WriteBatch* batch);
+Status DecodeCommand(std::string_view command, CommandType* type, WriteBatch* batch,
+                     Announcement* announcement = nullptr);
 
 }  // namespace lsmkv::replication
 

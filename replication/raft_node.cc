@@ -1,5 +1,7 @@
 #include "replication/raft_node.h"
 
+#include <algorithm>
+#include <chrono>
 #include <csignal>
 #include <cstring>
 #include <future>
@@ -80,6 +82,8 @@ Status RaftNode::Init() {
   }
   Status s = StateMachine::Open(options_.db_options, options_.dir + "/replica", &machine_);
   if (!s.ok()) return s;
+  if (options_.replace_hook) machine_->set_replace_hook(options_.replace_hook);
+  if (options_.on_open) options_.on_open(machine_.get());
   fsm_ = std::make_unique<RaftFsm>(machine_.get(), options_.source);
 
   auto fail = [this](const std::string& what, int rv, const char* detail) {
@@ -146,6 +150,178 @@ Status RaftNode::Init() {
     if (!fsm_->last_error().ok()) detail += " (" + fsm_->last_error().ToString() + ")";
     return fail("raft_start", rv, detail.c_str());
   }
+  // The role ticker (PublishRole); closed by OnRaftClose.
+  uv_timer_init(&loop_, &tick_);
+  tick_.data = this;
+  uv_timer_start(&tick_, &RaftNode::OnTick, kTickMs, kTickMs);
+  return Status::OK();
+}
+
+void RaftNode::OnTick(uv_timer_t* timer) { static_cast<RaftNode*>(timer->data)->PublishRole(); }
+
+void RaftNode::PublishRole() {
+  if (closing_) return;
+  Role r;
+  r.state = raft_state(&raft_);
+  raft_id leader = 0;
+  const char* address = nullptr;
+  raft_leader(&raft_, &leader, &address);
+  r.leader_id = leader;
+  r.term = raft_current_term(&raft_);
+  if (r.state == RAFT_LEADER && announcing_term_ != r.term) {
+    // A new term led: append an entry of this term (the announcement, or a
+    // barrier without an address). Once it is applied, so is every entry
+    // committed before the term.
+    announcing_term_ = r.term;
+    const uint64_t term = r.term;
+    auto done = [this, term](Status st) {
+      if (st.ok()) {
+        MutexLock l(&role_mu_);
+        ready_term_ = std::max(ready_term_, term);
+      } else if (announcing_term_ == term) {
+        announcing_term_ = 0;  // retried at the next tick if this node still leads
+      }
+      // The next tick publishes the new readiness.
+    };
+    if (!options_.client_address.empty()) {
+      std::string command;
+      Status st =
+          EncodeAnnounceCommand(Announcement{options_.id, options_.client_address}, &command);
+      if (st.ok()) {
+        ApplyOnLoop(std::move(command), done);
+      } else {
+        done(st);
+      }
+    } else {
+      auto* req = new BarrierRequest;
+      req->barrier.data = req;
+      req->machine = machine_.get();
+      req->fn = [done](Status st, DB*) { done(st); };
+      const int rv = raft_barrier(&raft_, &req->barrier, &RaftNode::OnBarrier);
+      if (rv != 0) {
+        auto f = std::move(req->fn);
+        delete req;
+        f(Refused(&raft_, rv), nullptr);
+      }
+    }
+  }
+  MutexLock l(&role_mu_);
+  r.ready = r.state == RAFT_LEADER && ready_term_ == r.term;
+  if (r.state != role_.state || r.leader_id != role_.leader_id || r.term != role_.term ||
+      r.ready != role_.ready) {
+    role_ = r;
+    role_cv_.SignalAll();
+  }
+}
+
+RaftNode::Role RaftNode::role() const {
+  MutexLock l(&role_mu_);
+  return role_;
+}
+
+RaftNode::Role RaftNode::WaitForRole(const std::function<bool(const Role&)>& pred,
+                                     int64_t timeout_ms) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  MutexLock l(&role_mu_);
+  while (!pred(role_)) {
+    const auto now = std::chrono::steady_clock::now();
+    if (now >= deadline) break;
+    role_cv_.WaitFor(&role_mu_, deadline - now);
+  }
+  return role_;
+}
+
+Status RaftNode::ProposeAndWait(const WriteBatch& batch) {
+  auto promise = std::make_shared<std::promise<Status>>();
+  std::future<Status> future = promise->get_future();
+  Propose(batch, [promise](Status st) { promise->set_value(st); });
+  return future.get();
+}
+
+Status RaftNode::AnnounceAndWait(uint64_t id, const std::string& address) {
+  std::string command;
+  Status s = EncodeAnnounceCommand(Announcement{id, address}, &command);
+  if (!s.ok()) return s;
+  auto promise = std::make_shared<std::promise<Status>>();
+  std::future<Status> future = promise->get_future();
+  auto task = [this, id, command = std::move(command), promise]() mutable {
+    bool member = false;
+    for (unsigned i = 0; i < raft_.configuration.n; i++) {
+      member |= raft_.configuration.servers[i].id == id;
+    }
+    if (!member) {
+      promise->set_value(Status::InvalidArgument("replication: server " + std::to_string(id) +
+                                                 " is not in the configuration"));
+      return;
+    }
+    ApplyOnLoop(std::move(command), [promise](Status st) { promise->set_value(st); });
+  };
+  if (!Post(std::move(task))) return Status::Busy("replication: the node is stopping");
+  return future.get();
+}
+
+Status RaftNode::Barrier() {
+  uint64_t target;
+  bool issue = false;
+  {
+    MutexLock l(&barrier_mu_);
+    target = barriers_issued_ + 1;
+    barrier_wanted_ = std::max(barrier_wanted_, target);
+    if (!barrier_in_flight_) {
+      barrier_in_flight_ = true;
+      barriers_issued_++;
+      issue = true;
+    }
+  }
+  if (issue) IssueBarrier();
+  MutexLock l(&barrier_mu_);
+  while (barriers_done_ < target) barrier_cv_.Wait(&barrier_mu_);
+  // The newest finished barrier was issued after this caller arrived.
+  return last_barrier_status_;
+}
+
+void RaftNode::IssueBarrier() {
+  Read([this](Status st, DB*) {
+    bool again = false;
+    {
+      MutexLock l(&barrier_mu_);
+      barriers_done_ = barriers_issued_;
+      last_barrier_status_ = st;
+      barrier_in_flight_ = false;
+      if (barrier_wanted_ > barriers_issued_) {
+        barrier_in_flight_ = true;
+        barriers_issued_++;
+        again = true;
+      }
+      barrier_cv_.SignalAll();
+    }
+    if (again) IssueBarrier();
+  });
+}
+
+namespace {
+
+struct TransferRequest {
+  struct raft_transfer transfer {};
+};
+
+void OnTransferred(struct raft_transfer* req) { delete static_cast<TransferRequest*>(req->data); }
+
+}  // namespace
+
+Status RaftNode::TransferLeadership(int64_t timeout_ms) {
+  if (role().state != RAFT_LEADER) return Status::OK();
+  Post([this] {
+    auto* req = new TransferRequest;
+    req->transfer.data = req;
+    // 0: libraft picks the most up-to-date voter.
+    if (raft_transfer(&raft_, &req->transfer, 0, &OnTransferred) != 0) delete req;
+  });
+  Role r = WaitForRole([](const Role& role) { return role.state != RAFT_LEADER; }, timeout_ms);
+  if (r.state == RAFT_LEADER) {
+    return Status::Busy("replication: still the leader after " + std::to_string(timeout_ms) +
+                        " ms");
+  }
   return Status::OK();
 }
 
@@ -200,7 +376,12 @@ void RaftNode::OnRaftClose(raft* r) {
   auto* self = static_cast<RaftNode*>(r->data);
   raft_uv_close(&self->io_);
   raft_uv_tcp_close(&self->transport_);
+  uv_close(reinterpret_cast<uv_handle_t*>(&self->tick_), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&self->async_), nullptr);
+  // Nobody leads through this node any more.
+  MutexLock l(&self->role_mu_);
+  self->role_ = Role();
+  self->role_cv_.SignalAll();
 }
 
 void RaftNode::Propose(const WriteBatch& batch, std::function<void(Status)> done) {
@@ -211,36 +392,39 @@ void RaftNode::Propose(const WriteBatch& batch, std::function<void(Status)> done
     return;
   }
   auto task = [this, command = std::move(command), done]() mutable {
-    auto* req = new ApplyRequest;
-    req->apply.data = req;
-    req->done = std::move(done);
-    raft_buffer buf;
-    buf.len = command.size();
-    buf.base = raft_malloc(buf.len);
-    if (buf.base == nullptr) {
-      auto d = std::move(req->done);
-      delete req;
-      d(Status::IOError("replication: out of memory"));
-      return;
-    }
-    std::memcpy(buf.base, command.data(), buf.len);
-    const int rv = raft_apply(&raft_, &req->apply, &buf, 1, &RaftNode::OnApplied);
-    if (rv != 0) {
-      auto d = std::move(req->done);
-      delete req;
-      if (RefusedBeforeAppend(rv)) {
-        // Refused by the consensus core: the buffer is still ours, nothing happened.
-        raft_free(buf.base);
-        d(Refused(&raft_, rv));
-      } else {
-        // Failed in the I/O layer, which has taken (and freed) the buffer; the
-        // entry may be in the leader's log: its outcome is unknown.
-        d(Status::Aborted("replication: outcome unknown (",
-                          std::string(raft_errmsg(&raft_)) + ")"));
-      }
-    }
+    ApplyOnLoop(std::move(command), std::move(done));
   };
   if (!Post(task)) done(Status::Busy("replication: the node is stopping"));
+}
+
+void RaftNode::ApplyOnLoop(std::string command, std::function<void(Status)> done) {
+  auto* req = new ApplyRequest;
+  req->apply.data = req;
+  req->done = std::move(done);
+  raft_buffer buf;
+  buf.len = command.size();
+  buf.base = raft_malloc(buf.len);
+  if (buf.base == nullptr) {
+    auto d = std::move(req->done);
+    delete req;
+    d(Status::IOError("replication: out of memory"));
+    return;
+  }
+  std::memcpy(buf.base, command.data(), buf.len);
+  const int rv = raft_apply(&raft_, &req->apply, &buf, 1, &RaftNode::OnApplied);
+  if (rv != 0) {
+    auto d = std::move(req->done);
+    delete req;
+    if (RefusedBeforeAppend(rv)) {
+      // Refused by the consensus core: the buffer is still ours, nothing happened.
+      raft_free(buf.base);
+      d(Refused(&raft_, rv));
+    } else {
+      // Failed in the I/O layer, which has taken (and freed) the buffer; the
+      // entry may be in the leader's log: its outcome is unknown.
+      d(Status::Aborted("replication: outcome unknown (", std::string(raft_errmsg(&raft_)) + ")"));
+    }
+  }
 }
 
 void RaftNode::OnApplied(struct raft_apply* req, int status, void*) {

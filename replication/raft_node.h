@@ -58,6 +58,15 @@ struct RaftNodeOptions {
   unsigned snapshot_trailing = 256;
   bool pre_vote = true;
   Options db_options = ReplicaOptions();
+  // Where Redis clients reach this server ("HOST:PORT"); when not empty, the
+  // node announces it (a kAnnounce entry) at the start of each term it leads.
+  std::string client_address;
+  // Runs when an installed snapshot replaces the database (StateMachine::
+  // set_replace_hook); empty: the database is switched in process.
+  std::function<void()> replace_hook;
+  // Runs once the state machine is open, before libraft starts (which may
+  // already restore a snapshot through `source`).
+  std::function<void(StateMachine*)> on_open;
   // Where snapshot files of other servers are fetched from; not owned, must
   // outlive the node. May be null while every snapshot is the node's own.
   SnapshotSource* source = nullptr;
@@ -108,6 +117,36 @@ class RaftNode {
   // Stop, the last view.
   Info GetInfo();
 
+  // Blocking forms for threads other than the loop thread: Propose and wait for
+  // its outcome; wait for a read point (Read) — concurrent callers share one
+  // barrier: each waits for the first barrier issued after it called.
+  Status ProposeAndWait(const WriteBatch& batch);
+  // Proposes server id's client address (a kAnnounce entry) and waits for
+  // its outcome, as ProposeAndWait. InvalidArgument if id is not in this
+  // node's current configuration or the address is malformed.
+  Status AnnounceAndWait(uint64_t id, const std::string& address);
+  Status Barrier() EXCLUDES(barrier_mu_);
+
+  // The role as last published by the loop thread (every tick_ms, and on
+  // every change seen). ready: this node leads and its announcement of this
+  // term is applied — every entry committed before the term is then applied
+  // here, so commands may read the local database.
+  struct Role {
+    int state = 0;
+    uint64_t leader_id = 0;
+    uint64_t term = 0;
+    bool ready = false;
+  };
+  Role role() const EXCLUDES(role_mu_);
+  // Waits until pred(role()) holds or timeout_ms pass; returns the last role.
+  Role WaitForRole(const std::function<bool(const Role&)>& pred, int64_t timeout_ms)
+      EXCLUDES(role_mu_);
+
+  // Asks libraft to hand leadership to another voter (raft_transfer, to the
+  // most up-to-date one) and waits up to timeout_ms for this node to stop
+  // leading. OK if it does not lead (any more); Busy otherwise.
+  Status TransferLeadership(int64_t timeout_ms);
+
   // Runs fn on the loop thread. Returns false (fn dropped) once stopping.
   bool Post(std::function<void()> fn);
 
@@ -124,7 +163,16 @@ class RaftNode {
   static void OnRaftClose(raft* r);
   static void OnApplied(struct raft_apply* req, int status, void* result);
   static void OnBarrier(struct raft_barrier* req, int status);
+  static void OnTick(uv_timer_t* timer);
+  // Loop thread: publishes the role, announces the client address once per term led.
+  void PublishRole();
   Info InfoOnLoop();
+  // Issues barrier number barriers_issued_ (the caller claimed it under
+  // barrier_mu_, which it does not hold now).
+  void IssueBarrier() EXCLUDES(barrier_mu_);
+  // Loop thread: raft_apply of an encoded command; done gets the outcome.
+  void ApplyOnLoop(std::string command, std::function<void(Status)> done);
+  static constexpr uint64_t kTickMs = 10;
 
   const RaftNodeOptions options_;
   std::unique_ptr<StateMachine> machine_;
@@ -133,6 +181,8 @@ class RaftNode {
   // libraft and libuv state: touched only on the loop thread once it runs.
   uv_loop_t loop_{};
   uv_async_t async_{};
+  uv_timer_t tick_{};
+  uint64_t announcing_term_ = 0;  // loop thread: the term whose announcement is in flight or done
   raft_uv_transport transport_{};
   raft_io io_{};
   raft raft_{};
@@ -144,6 +194,21 @@ class RaftNode {
   std::deque<std::function<void()>> tasks_ GUARDED_BY(mu_);
   bool stopping_ GUARDED_BY(mu_) = false;
   Info last_info_ GUARDED_BY(mu_);
+
+  mutable Mutex role_mu_;
+  CondVar role_cv_;  // signalled when role_ changes
+  Role role_ GUARDED_BY(role_mu_);
+  uint64_t ready_term_ GUARDED_BY(role_mu_) = 0;
+
+  // Barrier: barriers are numbered 1, 2, ...; a caller waits for the first one
+  // issued after it arrived.
+  Mutex barrier_mu_;
+  CondVar barrier_cv_;
+  uint64_t barriers_issued_ GUARDED_BY(barrier_mu_) = 0;
+  uint64_t barriers_done_ GUARDED_BY(barrier_mu_) = 0;
+  bool barrier_in_flight_ GUARDED_BY(barrier_mu_) = false;
+  uint64_t barrier_wanted_ GUARDED_BY(barrier_mu_) = 0;  // highest number a caller waits for
+  Status last_barrier_status_ GUARDED_BY(barrier_mu_);
 };
 
 }  // namespace lsmkv::replication

@@ -10,8 +10,7 @@ if(PkgConfig_FOUND)
   pkg_check_modules(LIBUV QUIET IMPORTED_TARGET libuv)
 endif()
 if(NOT RAFT_FOUND OR NOT LIBUV_FOUND)
-  message(STATUS "replication skipped: libraft-dev >= 0.17.1 (bookworm-backports) and libuv1-dev are needed (scripts/bootstrap.sh)")
-  return()
+  message(FATAL_ERROR "libraft-dev >= 0.17.1 (bookworm-backports) and libuv1-dev are needed by replication/ and lsmkv-server: run scripts/bootstrap.sh")
 endif()
 
 # The replicated state machine and its libraft glue.

@@ -144,8 +144,53 @@ Status StateMachine::Open(const Options& given, const std::string& root,
   uint64_t applied = 0;
   s = ReadAppliedIndex(db.get(), db_dir, &applied);
   if (!s.ok()) return s;
-  out->reset(new StateMachine(options, root, live, std::move(db), applied));
+  std::unique_ptr<StateMachine> machine(
+      new StateMachine(options, root, live, std::move(db), applied));
+  s = machine->LoadNodes();
+  if (!s.ok()) return s;
+  *out = std::move(machine);
   return Status::OK();
+}
+
+namespace {
+
+std::string NodeKey(uint64_t id) {
+  std::string key(kNodeAddressPrefix);
+  for (int shift = 56; shift >= 0; shift -= 8) key.push_back(static_cast<char>(id >> shift));
+  return key;
+}
+
+}  // namespace
+
+Status StateMachine::LoadNodes() {
+  std::map<uint64_t, std::string> nodes;
+  std::unique_ptr<Iterator> it(db_->NewIterator(ReadOptions()));
+  for (it->Seek(kNodeAddressPrefix); it->Valid() && it->key().starts_with(kNodeAddressPrefix);
+       it->Next()) {
+    const std::string_view suffix = it->key().substr(kNodeAddressPrefix.size());
+    if (suffix.size() != 8) {
+      return Status::Corruption("replication: a node address key with a " +
+                                std::to_string(suffix.size()) + "-byte id");
+    }
+    uint64_t id = 0;
+    for (char c : suffix) id = (id << 8) | static_cast<unsigned char>(c);
+    nodes[id] = std::string(it->value());
+  }
+  if (!it->status().ok()) return it->status();
+  MutexLock l(&nodes_mu_);
+  nodes_.swap(nodes);
+  return Status::OK();
+}
+
+std::map<uint64_t, std::string> StateMachine::NodeAddresses() const {
+  MutexLock l(&nodes_mu_);
+  return nodes_;
+}
+
+std::string StateMachine::NodeAddress(uint64_t id) const {
+  MutexLock l(&nodes_mu_);
+  auto it = nodes_.find(id);
+  return it == nodes_.end() ? std::string() : it->second;
 }
 
 Status StateMachine::Apply(uint64_t index, std::string_view command, bool* applied) {
@@ -154,14 +199,20 @@ Status StateMachine::Apply(uint64_t index, std::string_view command, bool* appli
   if (index <= applied_index()) return Status::OK();  // replayed after a restart
   CommandType type;
   WriteBatch batch;
-  Status s = DecodeCommand(command, &type, &batch);
+  Announcement announcement;
+  Status s = DecodeCommand(command, &type, &batch, &announcement);
   if (!s.ok()) return s;
+  if (type == CommandType::kAnnounce) batch.Put(NodeKey(announcement.id), announcement.address);
   std::string index_value;
   PutFixed64(&index_value, index);
   batch.Put(kAppliedIndexKey, index_value);
   s = db_->Write(WriteOptions(), &batch);
   if (!s.ok()) return s;
   applied_index_.store(index, std::memory_order_release);
+  if (type == CommandType::kAnnounce) {
+    MutexLock l(&nodes_mu_);
+    nodes_[announcement.id] = announcement.address;
+  }
   *applied = true;
   return Status::OK();
 }
@@ -277,6 +328,12 @@ Status StateMachine::RestoreSnapshot(std::string_view descriptor, uint64_t self,
     return s;
   }
   const std::string old_dir = root_ + "/" + DbDirName(live_);
+  if (replace_hook_) {
+    db.reset();  // the installed database is live on disk; the hook may end the process
+    replace_hook_();
+    s = DB::Open(options_, next_dir, &db);  // the hook returned: switch in this process
+    if (!s.ok()) return s;
+  }
   db_.swap(db);
   db.reset();  // closes the old database
   live_ = next;
@@ -284,7 +341,7 @@ Status StateMachine::RestoreSnapshot(std::string_view descriptor, uint64_t self,
   installed_snapshots_++;
   // Best effort: Open removes it if this fails or a crash comes first.
   RemoveAll(env, old_dir).PermitUncheckedError();
-  return Status::OK();
+  return LoadNodes();
 }
 
 Status StateMachine::Digest(uint64_t* digest, uint64_t* keys) const {

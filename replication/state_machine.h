@@ -28,6 +28,8 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -36,6 +38,8 @@
 #include "lsmkv/options.h"
 #include "lsmkv/status.h"
 #include "replication/snapshot.h"
+#include "util/mutex.h"
+#include "util/thread_annotations.h"
 
 namespace lsmkv::replication {
 
@@ -43,6 +47,12 @@ namespace lsmkv::replication {
 inline constexpr std::string_view kAppliedIndexKey =
     "\xff\xff"
     "raft/applied";
+
+// Server client addresses (kAnnounce commands) are stored under this prefix,
+// followed by the server id as fixed64 big-endian.
+inline constexpr std::string_view kNodeAddressPrefix =
+    "\xff\xff"
+    "raft/node/";
 
 // Options for a replica's database: the defaults with
 // wal_recovery_mode = kPointInTime.
@@ -100,6 +110,17 @@ class StateMachine {
   // Corruption for a damaged descriptor or a file that does not match it.
   Status RestoreSnapshot(std::string_view descriptor, uint64_t self, SnapshotSource* source);
 
+  // Runs after an installed snapshot's database is made live (LIVE switched,
+  // synced) and before the database db() returned is closed. A process whose
+  // other threads hold db() can end or re-execute itself here: the replica
+  // then opens the installed database. Called on the applying thread.
+  void set_replace_hook(std::function<void()> hook) { replace_hook_ = std::move(hook); }
+
+  // The client address each server announced (kAnnounce), by id. Any thread.
+  std::map<uint64_t, std::string> NodeAddresses() const EXCLUDES(nodes_mu_);
+  // One server's announced address; empty if none.
+  std::string NodeAddress(uint64_t id) const EXCLUDES(nodes_mu_);
+
   // Snapshots installed by RestoreSnapshot since Open.
   uint64_t installed_snapshots() const { return installed_snapshots_; }
 
@@ -116,6 +137,8 @@ class StateMachine {
         db_(std::move(db)),
         applied_index_(applied) {}
 
+  // Reads every announced address from db_ into nodes_.
+  Status LoadNodes() EXCLUDES(nodes_mu_);
   Status FetchInto(const SnapshotDescriptor& d, uint64_t self, SnapshotSource* source,
                    const std::string& dir);
 
@@ -125,6 +148,9 @@ class StateMachine {
   std::unique_ptr<DB> db_;
   std::atomic<uint64_t> applied_index_;
   uint64_t installed_snapshots_ = 0;
+  std::function<void()> replace_hook_;
+  mutable Mutex nodes_mu_;
+  std::map<uint64_t, std::string> nodes_ GUARDED_BY(nodes_mu_);
 };
 
 }  // namespace lsmkv::replication

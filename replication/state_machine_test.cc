@@ -14,6 +14,7 @@
 
 #include "db/write_batch_internal.h"
 #include "env/fault_injection_env.h"
+#include "lsmkv/env.h"
 #include "lsmkv/iterator.h"
 #include "lsmkv/write_batch.h"
 #include "replication/command.h"
@@ -230,6 +231,80 @@ TEST_F(StateMachineTest, ApplyReplayAndGaps) {
   ASSERT_TRUE(machine_->Apply(5, PutCommand("c", "5"), &applied).ok());
   EXPECT_TRUE(applied);
   EXPECT_EQ(Contents(), (Model{{"a", "2"}, {"b", "4"}, {"c", "5"}}));
+}
+
+TEST(CommandTest, AnnouncementRoundTripAndLimits) {
+  std::string cmd;
+  ASSERT_TRUE(EncodeAnnounceCommand(Announcement{7, "127.0.0.1:6380"}, &cmd).ok());
+  EXPECT_EQ(cmd.size() % 8, 0u);
+  CommandType type;
+  WriteBatch batch;
+  Announcement a;
+  ASSERT_TRUE(DecodeCommand(cmd, &type, &batch, &a).ok());
+  EXPECT_EQ(type, CommandType::kAnnounce);
+  EXPECT_EQ(a.id, 7u);
+  EXPECT_EQ(a.address, "127.0.0.1:6380");
+  // Without a place for the announcement it still decodes (and is checked).
+  ASSERT_TRUE(DecodeCommand(cmd, &type, &batch).ok());
+  EXPECT_EQ(type, CommandType::kAnnounce);
+  EXPECT_TRUE(EncodeAnnounceCommand(Announcement{0, "h:1"}, &cmd).IsInvalidArgument());
+  EXPECT_TRUE(EncodeAnnounceCommand(Announcement{1, ""}, &cmd).IsInvalidArgument());
+  EXPECT_TRUE(EncodeAnnounceCommand(Announcement{1, "a b:1"}, &cmd).IsInvalidArgument());
+  EXPECT_TRUE(EncodeAnnounceCommand(Announcement{1, std::string(kMaxAddressBytes + 1, 'h')}, &cmd)
+                  .IsInvalidArgument());
+  ASSERT_TRUE(
+      EncodeAnnounceCommand(Announcement{1, std::string(kMaxAddressBytes, 'h')}, &cmd).ok());
+  // Announcements came with version 2: framed as version 1 the type is unknown.
+  {
+    std::string v2;
+    ASSERT_TRUE(EncodeAnnounceCommand(Announcement{5, "h:1"}, &v2).ok());
+    const std::string body = v2.substr(6, 8 + 3);
+    EXPECT_TRUE(DecodeCommand(FrameCommand(kCommandVersion, 2, body), &type, &batch).ok());
+    EXPECT_TRUE(DecodeCommand(FrameCommand(1, 2, body), &type, &batch).IsCorruption());
+  }
+  // Forged bodies: too short for an id, id 0, a control byte in the address.
+  std::string body(4, '\0');
+  EXPECT_TRUE(DecodeCommand(FrameCommand(kCommandVersion, 2, body), &type, &batch).IsCorruption());
+  body.assign(8, '\0');
+  body += "h:1";
+  EXPECT_TRUE(DecodeCommand(FrameCommand(kCommandVersion, 2, body), &type, &batch).IsCorruption());
+  body.assign("\x01\0\0\0\0\0\0\0", 8);
+  body += "h\n:1";
+  EXPECT_TRUE(DecodeCommand(FrameCommand(kCommandVersion, 2, body), &type, &batch).IsCorruption());
+  // Every byte flip of a valid announcement is refused.
+  ASSERT_TRUE(EncodeAnnounceCommand(Announcement{3, "10.0.0.3:7000"}, &cmd).ok());
+  for (size_t i = 0; i < cmd.size(); i++) {
+    std::string bad = cmd;
+    bad[i] ^= 0x20;
+    EXPECT_FALSE(DecodeCommand(bad, &type, &batch).ok()) << "byte " << i;
+  }
+}
+
+TEST_F(StateMachineTest, AnnouncedAddressesAreAppliedAndKept) {
+  Open();
+  bool applied = false;
+  std::string cmd;
+  ASSERT_TRUE(EncodeAnnounceCommand(Announcement{2, "127.0.0.1:7002"}, &cmd).ok());
+  ASSERT_TRUE(machine_->Apply(1, cmd, &applied).ok());
+  EXPECT_TRUE(applied);
+  ASSERT_TRUE(machine_->Apply(2, PutCommand("k", "v"), &applied).ok());
+  ASSERT_TRUE(EncodeAnnounceCommand(Announcement{1, "127.0.0.1:7001"}, &cmd).ok());
+  ASSERT_TRUE(machine_->Apply(3, cmd, &applied).ok());
+  ASSERT_TRUE(EncodeAnnounceCommand(Announcement{2, "127.0.0.1:7022"}, &cmd).ok());
+  ASSERT_TRUE(machine_->Apply(4, cmd, &applied).ok());
+  const std::map<uint64_t, std::string> want = {{1, "127.0.0.1:7001"}, {2, "127.0.0.1:7022"}};
+  EXPECT_EQ(machine_->NodeAddresses(), want);
+  EXPECT_EQ(machine_->NodeAddress(2), "127.0.0.1:7022");
+  EXPECT_EQ(machine_->NodeAddress(3), "");
+  // Addresses are replicated state, not user data: the digest ignores them.
+  EXPECT_EQ(Contents(), (Model{{"k", "v"}}));
+  // Reopened, the directory is read back; a replayed old announcement is skipped.
+  Open();
+  EXPECT_EQ(machine_->NodeAddresses(), want);
+  ASSERT_TRUE(EncodeAnnounceCommand(Announcement{2, "127.0.0.1:7002"}, &cmd).ok());
+  ASSERT_TRUE(machine_->Apply(1, cmd, &applied).ok());
+  EXPECT_FALSE(applied);
+  EXPECT_EQ(machine_->NodeAddress(2), "127.0.0.1:7022");
 }
 
 TEST_F(StateMachineTest, LiveNamingAMissingDatabaseIsCorruption) {
@@ -492,6 +567,28 @@ TEST_F(SnapshotTest, InstallReplacesTheDatabaseAndSurvivesReopen) {
   int dbs = 0;
   for (const auto& c : children) dbs += c.starts_with("db-");
   EXPECT_EQ(dbs, 1);
+}
+
+TEST_F(SnapshotTest, ReplaceHookRunsOnceTheInstalledDatabaseIsLive) {
+  OpenFollower(ReplicaOptions());
+  ApplyOwn();
+  std::string live_at_hook;
+  int calls = 0;
+  follower_->set_replace_hook([&] {
+    calls++;
+    // LIVE already names the installed database: a process ending here
+    // reopens it (the server re-executes itself at this point).
+    ASSERT_TRUE(ReadFileToString(Env::Default(), follower_dir_ + "/LIVE", &live_at_hook).ok());
+  });
+  ASSERT_TRUE(follower_->RestoreSnapshot(descriptor_, /*self=*/2, &source_).ok());
+  EXPECT_EQ(calls, 1);
+  EXPECT_EQ(live_at_hook, "db-1\n");
+  // The hook returned: the switch completed in process.
+  EXPECT_EQ(follower_->applied_index(), 400u);
+  EXPECT_EQ(FollowerDigest(), digest_);
+  // A restore at or below the applied index changes nothing and calls nothing.
+  ASSERT_TRUE(follower_->RestoreSnapshot(descriptor_, 2, &source_).ok());
+  EXPECT_EQ(calls, 1);
 }
 
 TEST_F(SnapshotTest, OwnCheckpointNeedsNoSource) {

@@ -23,6 +23,7 @@ packages=(
   python3-dev python3-pybind11       # the Python module (bindings/python), for /usr/bin/python3
   python3-setuptools python3-pip     # `python3 -m pip install --no-build-isolation .`
   python3-pytest                     # the Python module's tests
+  python3-redis                      # RedisCluster, the cluster client of the replication tests (replication/cluster_test.py)
   python3-plyvel python3-lmdb        # peers of the Python module's tests and benchmark
   liblmdb-dev                        # LMDB, the peer of the three-engine benchmark (bench/engines_bench.cc)
   libuv1-dev                         # the event loop of libraft's I/O (replication/)

@@ -10,8 +10,9 @@
 #   rank 4  db
 #   rank 5  admin | txn | btree | bitcask   (the engines beside db and the layers on it)
 #   rank 6  engines (the engine switch: DB::Open and DestroyDB by Options::engine)
-#   rank 7  tools/ | server/ | bench/ | bindings/ | replication/   (clients)
-#   rank 8  fuzz/ (fuzz targets over any layer, the server's parser included)
+#   rank 7  replication/ (the Raft-replicated state machine and node)
+#   rank 8  tools/ | server/ | bench/ | bindings/   (clients; a replicated server runs a Raft node)
+#   rank 9  fuzz/ (fuzz targets over any layer, the server's parser included)
 #
 # Tests (*_test.cc, *testutil*) obey the same rule. Prints every violation as
 # file:line: and exits 1 if there is any; prints a one-line summary otherwise.
@@ -27,8 +28,9 @@ rank_of() {  # component name -> rank, or nothing if unknown
     db) echo 4 ;;
     admin|txn|btree|bitcask) echo 5 ;;
     engines) echo 6 ;;
-    tools|server|bench|bindings|replication) echo 7 ;;
-    fuzz) echo 8 ;;
+    replication) echo 7 ;;
+    tools|server|bench|bindings) echo 8 ;;
+    fuzz) echo 9 ;;
   esac
 }
 

@@ -44,7 +44,10 @@ void BackgroundWorker::Loop() {
     const int64_t hz = context_->config->Int(Setting::kHz);
     if (WaitForStop(1000 / (hz > 0 ? hz : 10))) break;
     Status s;
-    if (keyspace.active_expire.load(std::memory_order_relaxed)) {
+    // A replicated node sweeps only while it leads: the deletions are
+    // replicated writes (followers apply them from the log).
+    const bool may_write = keyspace.replicator() == nullptr || keyspace.replicator()->Leading();
+    if (may_write && keyspace.active_expire.load(std::memory_order_relaxed)) {
       uint64_t removed = 0;
       // "expired" notifications, published once the deletions are applied
       // (the flags read once per slice).

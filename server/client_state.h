@@ -36,7 +36,10 @@ struct ClientState {
 
   std::atomic<int> protocol{2};  // RESP version: 2 or 3
   bool authenticated = false;
-  bool read_only = false;     // authenticated as the read-only user
+  bool read_only = false;  // authenticated as the read-only user
+  // READONLY (replicated server): reads may run on this follower's own,
+  // possibly stale, data instead of being redirected (cluster.h).
+  bool cluster_readonly = false;
   int64_t auth_failures = 0;  // failed AUTHs on this connection
   // The logical database SELECT chose (Keyspace::PhysicalDb maps it); read
   // by CLIENT LIST from other threads.

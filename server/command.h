@@ -135,6 +135,7 @@ void RegisterStreamCommands(CommandList* list);
 void RegisterKeyCommands(CommandList* list);
 void RegisterExpireCommands(CommandList* list);
 void RegisterServerCommands(CommandList* list);
+void RegisterClusterCommands(CommandList* list);
 void RegisterTransactionCommands(CommandList* list);
 void RegisterPubSubCommands(CommandList* list);
 void RegisterScriptingCommands(CommandList* list);

@@ -70,6 +70,7 @@ CommandTable::CommandTable() {
   RegisterKeyCommands(&specs_);
   RegisterExpireCommands(&specs_);
   RegisterServerCommands(&specs_);
+  RegisterClusterCommands(&specs_);
   RegisterTransactionCommands(&specs_);
   RegisterPubSubCommands(&specs_);
   RegisterScriptingCommands(&specs_);

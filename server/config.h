@@ -84,6 +84,17 @@ enum class Setting : int {
   // The storage engine (Options::engine): lsm, btree or bitcask; a
   // directory opens only with the engine that created it.
   kEngine,
+  // Replication (cluster.h, docs/replication.md): this node's Raft id (0:
+  // standalone), the HOST:PORT its Raft messages use, and the voters of a new
+  // cluster ("1=HOST:PORT,2=HOST:PORT,..."; ignored once the node has Raft
+  // state).
+  kRaftId,
+  kRaftAddress,
+  kRaftBootstrap,
+  // Raft log entries between snapshots, and entries kept behind one (a
+  // follower further behind than that catches up by a snapshot install).
+  kRaftSnapshotThreshold,
+  kRaftSnapshotTrailing,
   kCount,
 };
 

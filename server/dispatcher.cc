@@ -1,5 +1,6 @@
 #include "server/dispatcher.h"
 
+#include "server/cluster.h"
 #include "server/command.h"
 #include "server/command_table.h"
 #include "server/command_util.h"
@@ -114,7 +115,47 @@ std::string UnknownSubcommandError(std::string_view subcommand, std::string_view
          std::string(command) + " HELP.";
 }
 
+std::string CommitErrorReply(const Status& s) {
+  const std::string_view message = s.message();
+  if ((s.IsBusy() && message.starts_with("CLUSTERDOWN ")) ||
+      (s.IsAborted() && message.starts_with("UNKNOWN "))) {
+    return std::string(message);  // a replicated write refused or of unknown outcome (cluster.h)
+  }
+  return "ERR " + s.ToString();
+}
+
 namespace {
+
+// A replicated server (cluster.h): whether this node runs the command now.
+// Empty to run it, else the error to reply. A data command is one flagged as
+// reading or writing keys, a script, EXEC (a write if it queued one) or WATCH.
+std::string AdmitToCluster(ServerContext& server, ClientState& client, const CommandSpec& spec,
+                           const std::vector<std::string_view>& keys) {
+  const std::string_view name = spec.name;
+  bool write = (spec.flags & (kCmdWrite | kCmdLockAll | kCmdScript)) != 0;
+  bool data = write || (spec.flags & kCmdReadOnly) != 0;
+  std::string_view first_key = keys.empty() ? std::string_view() : keys[0];
+  if (spec.flags & kCmdTransaction) {
+    write = false;
+    data = name == "watch" || (name == "exec" && client.in_multi && !client.queued.empty());
+    if (name == "exec" && data) {
+      std::vector<std::string_view> queued_keys;
+      for (const auto& args : client.queued) {
+        const CommandSpec* queued = server.commands->Find(args[0]);
+        if (queued == nullptr) continue;
+        write |= (queued->flags & (kCmdWrite | kCmdLockAll | kCmdScript)) != 0;
+        if (queued_keys.empty()) CollectKeys(*queued, args, &queued_keys);
+      }
+      // The key views point into client.queued, which outlives this call.
+      if (!queued_keys.empty()) first_key = queued_keys[0];
+      return server.cluster->Admit(write, true, !queued_keys.empty(), first_key,
+                                   client.cluster_readonly);
+    }
+  }
+  if (!data) return "";
+  return server.cluster->Admit(write, data, !first_key.empty() || !keys.empty(), first_key,
+                               client.cluster_readonly);
+}
 
 // Commands a pipeline batch can hold: not transactions, administration or
 // keyspace-wide commands (those must see, and be seen by, committed state).
@@ -144,7 +185,7 @@ void PipelineBatch::Finish(Reply& reply) {
   guard_.Release();
   if (!s.ok()) {
     reply.buffer()->resize(reply_start_);
-    for (size_t i = 0; i < commands_; i++) reply.Error("ERR " + s.ToString());
+    for (size_t i = 0; i < commands_; i++) reply.Error(CommitErrorReply(s));
     for (const CommandSpec* spec : specs_) {
       spec->stats.failed_calls.fetch_add(1, std::memory_order_relaxed);
     }
@@ -293,6 +334,13 @@ void ExecuteCommandUnfiltered(ServerContext& server, ClientState& client, const 
            "ERR key is too large (lsmkv-server keys are at most 65536 bytes)");
     return;
   }
+  if (server.cluster != nullptr) {
+    const std::string refusal = AdmitToCluster(server, client, *spec, keys);
+    if (!refusal.empty()) {
+      Reject(server, client, spec, reply, refusal);
+      return;
+    }
+  }
   KeyLocks& locks = server.keyspace->locks();
   const bool needs_locks = !(spec->flags & (kCmdTransaction | kCmdScript)) &&
                            (keys.size() > 1 || (keys.size() == 1 && (spec->flags & kCmdWrite)));
@@ -336,7 +384,7 @@ void ExecuteCommandUnfiltered(ServerContext& server, ClientState& client, const 
     if (!s.ok()) {
       out->resize(mark);
       spec->stats.failed_calls.fetch_add(1, std::memory_order_relaxed);
-      reply.Error("ERR " + s.ToString());
+      reply.Error(CommitErrorReply(s));
     }
   }
   FinishEvents(&server, txn, s);
@@ -442,7 +490,10 @@ void ExecuteTransaction(ServerContext& server, ClientState& client, Reply& reply
     s = txn.Commit();
     if (!s.ok()) {
       out->resize(mark);
-      reply.Error("EXECABORT Transaction discarded: " + s.ToString());
+      const std::string error = CommitErrorReply(s);
+      // A replicated EXEC whose outcome is unknown may yet take effect: not EXECABORT.
+      reply.Error(error.starts_with("ERR ") ? "EXECABORT Transaction discarded: " + s.ToString()
+                                            : error);
     }
   }
   FinishEvents(&server, txn, s);  // under the stripes, as in PipelineBatch::Finish

@@ -94,6 +94,11 @@ uint64_t QueuedCommandMemory(const std::vector<std::string>& args);
 void DiscardTransaction(ServerContext& server, ClientState& client);
 void UnwatchAll(ServerContext& server, ClientState& client);
 
+// The error reply for a failed commit: "ERR <status>", or, for a replicated
+// write refused (CLUSTERDOWN) or of unknown outcome (UNKNOWN), the
+// replication layer's own reply (cluster.h).
+std::string CommitErrorReply(const Status& s);
+
 // "ERR unknown command 'x', with args beginning with: 'a' 'b' ".
 std::string UnknownCommandError(const std::vector<std::string>& args);
 // "ERR unknown subcommand 'x'. Try NAME HELP."

@@ -9,6 +9,7 @@
 #include <set>
 
 #include "server/client_state.h"
+#include "server/cluster.h"
 #include "server/command_table.h"
 #include "server/config.h"
 #include "server/engine_stats.h"
@@ -21,12 +22,12 @@ namespace lsmkv::server {
 
 namespace {
 
-const char* const kDefaultSections[] = {"server",   "clients",     "memory", "persistence",
-                                        "stats",    "replication", "cpu",    "errorstats",
-                                        "keyspace", "lsmkv"};
-const char* const kAllSections[] = {"server",     "clients",     "memory", "persistence",
-                                    "stats",      "replication", "cpu",    "commandstats",
-                                    "errorstats", "keyspace",    "lsmkv"};
+const char* const kDefaultSections[] = {"server",  "clients",     "memory", "persistence",
+                                        "stats",   "replication", "cpu",    "errorstats",
+                                        "cluster", "keyspace",    "lsmkv"};
+const char* const kAllSections[] = {"server",     "clients",     "memory",   "persistence",
+                                    "stats",      "replication", "cpu",      "commandstats",
+                                    "errorstats", "cluster",     "keyspace", "lsmkv"};
 
 class Section {
  public:
@@ -193,11 +194,48 @@ void StatsSection(ServerContext& server, std::string* out) {
   s.Field("lsmkv_protected_mode_refusals", Load(st.protected_mode_refusals));
 }
 
-void ReplicationSection(std::string* out) {
+void ReplicationSection(ServerContext& server, std::string* out) {
   Section s(out, "Replication");
-  s.Field("role", "master");
-  s.Field("connected_slaves", 0);
-  s.Field("master_repl_offset", 0);
+  if (server.cluster == nullptr) {
+    s.Field("role", "master");
+    s.Field("connected_slaves", 0);
+    s.Field("master_repl_offset", 0);
+    return;
+  }
+  // A replicated node (docs/replication.md): Redis's fields where they have a
+  // meaning here, then the Raft view.
+  const replication::RaftNode::Info info = server.cluster->info();
+  const bool leader = info.state == RAFT_LEADER;
+  s.Field("role", leader ? "master" : "slave");
+  if (!leader) {
+    std::string leader_address;
+    for (const Cluster::NodeView& v : server.cluster->Nodes()) {
+      if (v.id == info.leader_id) leader_address = v.address;
+    }
+    std::string host;
+    int port = 0;
+    if (SplitHostPort(leader_address, &host, &port)) {
+      s.Field("master_host", host);
+      s.Field("master_port", port);
+    }
+    s.Field("master_link_status", info.leader_id != 0 ? "up" : "down");
+  }
+  s.Field("master_repl_offset", info.applied_index);
+  const char* state = info.state == RAFT_LEADER      ? "leader"
+                      : info.state == RAFT_CANDIDATE ? "candidate"
+                      : info.state == RAFT_FOLLOWER  ? "follower"
+                                                     : "unavailable";
+  s.Field("raft_id", info.id);
+  s.Field("raft_state", std::string(state));
+  s.Field("raft_term", info.term);
+  s.Field("raft_leader_id", info.leader_id);
+  s.Field("raft_commit_index", info.commit_index);
+  s.Field("raft_last_applied", info.last_applied);
+  s.Field("raft_applied_index", info.applied_index);
+  s.Field("raft_apply_lag", info.commit_index > info.last_applied
+                                ? info.commit_index - info.last_applied
+                                : uint64_t{0});
+  s.Field("raft_snapshots_installed", info.installed_snapshots);
 }
 
 void CpuSection(std::string* out) {
@@ -305,10 +343,14 @@ std::string BuildInfo(ServerContext& server, const std::vector<std::string>& req
     if (section == "memory") MemorySection(server, &out);
     if (section == "persistence") PersistenceSection(server, &out);
     if (section == "stats") StatsSection(server, &out);
-    if (section == "replication") ReplicationSection(&out);
+    if (section == "replication") ReplicationSection(server, &out);
     if (section == "cpu") CpuSection(&out);
     if (section == "commandstats") CommandStatsSection(server, &out);
     if (section == "errorstats") ErrorStatsSection(server, &out);
+    if (section == "cluster") {
+      Section c(&out, "Cluster");
+      c.Field("cluster_enabled", server.cluster != nullptr ? 1 : 0);
+    }
     if (section == "keyspace") KeyspaceSection(server, &out);
     if (section == "lsmkv") LsmkvSection(server, &out);
   }

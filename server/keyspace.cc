@@ -63,6 +63,9 @@ Status Keyspace::LoadDatabaseMap() {
 }
 
 Status Keyspace::SwapDatabases(int a, int b) {
+  if (replicator_ != nullptr) {
+    return Status::NotSupported("SWAPDB is not available on a replicated server");
+  }
   MutexLock lock(&db_map_mu_);
   std::string map(kMaxDatabases, '\0');
   for (int i = 0; i < kMaxDatabases; i++) {
@@ -112,6 +115,13 @@ Status Keyspace::Read(int db, std::string_view user_key, int64_t now_ms, Entry* 
 
 Status Keyspace::Apply(WriteBatch* batch) {
   if (batch->Count() == 0) return Status::OK();
+  if (replicator_ != nullptr) {
+    // Durable in the Raft log of a majority once applied; the engine's own
+    // log is not synced (state_machine.h).
+    Status s = replicator_->Replicate(*batch);
+    if (s.ok()) generation_.fetch_add(1, std::memory_order_acq_rel);
+    return s;
+  }
   WriteOptions options;
   const FsyncPolicy policy = fsync_policy();
   options.sync = policy == FsyncPolicy::kAlways;

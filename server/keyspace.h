@@ -48,6 +48,20 @@ namespace lsmkv::server {
 
 enum class FsyncPolicy { kAlways, kEverySec, kNo };
 
+// Where a replicated server's writes go instead of the engine (cluster.h):
+// Replicate returns once the batch is applied to the engine by replication,
+// or with the error to reply.
+class WriteReplicator {
+ public:
+  virtual ~WriteReplicator() = default;
+  virtual Status Replicate(const WriteBatch& batch) = 0;
+  // Grows with every write replication applied here (whoever proposed it).
+  virtual uint64_t applied_index() const = 0;
+  // True while this node may write (it leads): background writers (the
+  // expiry sweep) skip their work otherwise.
+  virtual bool Leading() const = 0;
+};
+
 // A live value as a command sees it.
 struct Entry {
   ValueType type = ValueType::kString;
@@ -68,6 +82,11 @@ class Keyspace {
 
   DB* db() { return db_; }
   KeyLocks& locks() { return locks_; }
+  // Replication (may be null: standalone). Set before the first command;
+  // not owned. With one, Apply hands batches to it, SwapDatabases is refused
+  // and write_generation() also counts the writes it applied.
+  void set_replicator(WriteReplicator* replicator) { replicator_ = replicator; }
+  WriteReplicator* replicator() const { return replicator_; }
   // The clients blocked on keys of this keyspace (blocking.h); Txn::Commit
   // wakes those waiting on the keys it wrote.
   BlockingKeys& blocking() { return blocking_; }
@@ -164,8 +183,12 @@ class Keyspace {
   Status CountKeys(int db, int64_t now_ms, uint64_t* keys, uint64_t* with_deadline)
       EXCLUDES(count_mu_);
 
-  // Bumped by every applied write (cache invalidation, INFO).
-  uint64_t write_generation() const { return generation_.load(std::memory_order_acquire); }
+  // Bumped by every applied write (cache invalidation, INFO), replicated
+  // ones included.
+  uint64_t write_generation() const {
+    return generation_.load(std::memory_order_acquire) +
+           (replicator_ != nullptr ? replicator_->applied_index() : 0);
+  }
 
   // Counters for INFO stats.
   std::atomic<uint64_t> keyspace_hits{0};
@@ -180,6 +203,7 @@ class Keyspace {
  private:
   DB* const db_;
   const Clock* const clock_;
+  WriteReplicator* replicator_ = nullptr;
   KeyLocks locks_;
   BlockingKeys blocking_;
   std::atomic<FsyncPolicy> policy_{FsyncPolicy::kEverySec};

@@ -10,6 +10,7 @@
 #include <filesystem>
 
 #include "server/background.h"
+#include "server/cluster.h"
 #include "server/collection.h"
 #include "server/connection.h"
 #include "server/dispatcher.h"
@@ -69,6 +70,10 @@ Server::~Server() {
   // The durable view's iterator must not outlive the DB's Close.
   if (expiry_filter_) expiry_filter_->durable_view()->Clear();
   if (db_) db_->Close().PermitUncheckedError();
+  if (cluster_) {
+    cluster_->Stop();
+    cluster_->db()->Close().PermitUncheckedError();
+  }
   if (expiry_filter_) expiry_filter_->DetachDb();  // no compaction runs after Close
 }
 
@@ -127,13 +132,54 @@ Status Server::Open() {
       std::max<int64_t>(config_->Int(Setting::kProtoMaxBulkLen), int64_t{512} << 20);
   options.max_value_size = static_cast<size_t>(max_bulk) + kMaxValueHeader;
   config_->SetUpperBound(Setting::kProtoMaxBulkLen, max_bulk);
-  Status s = DB::Open(options, dir, &db_);
-  if (!s.ok()) return s;
+  DB* db = nullptr;
+  Status s;
+  const uint64_t raft_id = static_cast<uint64_t>(config_->Int(Setting::kRaftId));
+  if (raft_id > 0) {
+    // A replicated node (cluster.h): the database is its Raft state machine's.
+    if (options.engine != StorageEngine::kLsm) {
+      return Status::InvalidArgument("a replicated server (--raft-id) needs --engine lsm");
+    }
+    ClusterOptions cluster_options;
+    cluster_options.id = raft_id;
+    cluster_options.raft_address = config_->String(Setting::kRaftAddress);
+    cluster_options.bootstrap = config_->String(Setting::kRaftBootstrap);
+    std::string raft_host;
+    int raft_port = 0;
+    if (!SplitHostPort(cluster_options.raft_address, &raft_host, &raft_port)) {
+      return Status::InvalidArgument("--raft-address '" + cluster_options.raft_address +
+                                     "' is not HOST:PORT");
+    }
+    const int64_t port = config_->Int(Setting::kPort);
+    if (port == 0) return Status::InvalidArgument("a replicated server (--raft-id) needs a --port");
+    // Clients reach this node at the Raft address's host and the client port.
+    cluster_options.client_address = raft_host + ":" + std::to_string(port);
+    cluster_options.dir = dir;
+    cluster_options.snapshot_threshold =
+        static_cast<unsigned>(config_->Int(Setting::kRaftSnapshotThreshold));
+    cluster_options.snapshot_trailing =
+        static_cast<unsigned>(config_->Int(Setting::kRaftSnapshotTrailing));
+    cluster_options.db_options = options;
+    Config* config = config_;
+    cluster_options.password = [config] { return config->String(Setting::kRequirepass); };
+    s = Cluster::Start(cluster_options, &cluster_);
+    if (!s.ok()) return s;
+    db = cluster_->db();
+  } else {
+    if (!config_->String(Setting::kRaftBootstrap).empty() ||
+        !config_->String(Setting::kRaftAddress).empty()) {
+      return Status::InvalidArgument("--raft-address and --raft-bootstrap need --raft-id");
+    }
+    s = DB::Open(options, dir, &db_);
+    if (!s.ok()) return s;
+    db = db_.get();
+  }
 
   // Stale hash fields are reclaimed from here on (expiry_filter.h).
-  expiry_filter_->AttachDb(db_.get());
+  expiry_filter_->AttachDb(db);
   // The keyspace publishes the durable state the filter decides by.
-  keyspace_ = std::make_unique<Keyspace>(db_.get(), clock_, expiry_filter_->durable_view());
+  keyspace_ = std::make_unique<Keyspace>(db, clock_, expiry_filter_->durable_view());
+  keyspace_->set_replicator(cluster_.get());
   s = keyspace_->LoadDatabaseMap();
   if (!s.ok()) return s;
   keyspace_->set_fsync_policy(PolicyFromConfig(config_->Int(Setting::kAppendfsync)));
@@ -147,6 +193,7 @@ Status Server::Open() {
   context_.auth_guard = &auth_guard_;
   context_.expiry_filter = expiry_filter_.get();
   context_.stats = &stats_;
+  context_.cluster = cluster_.get();
   context_.scripting = &scripting_;
   context_.request_shutdown = [this] {
     scripting_.KillForShutdown();  // a running script must not hold the shutdown up
@@ -253,7 +300,15 @@ Status Server::Run() {
   // No publication after the background thread stopped; compactions that
   // run during Close keep every element from here on.
   expiry_filter_->durable_view()->Clear();
-  Status s = db_->Close();
+  Status s;
+  if (cluster_) {
+    // Another voter takes over before this one leaves (SHUTDOWN, SIGTERM).
+    cluster_->TransferLeadership();
+    cluster_->Stop();
+    s = cluster_->db()->Close();
+  } else {
+    s = db_->Close();
+  }
   expiry_filter_->DetachDb();  // no compaction runs after Close
   return s;
 }

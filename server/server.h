@@ -47,6 +47,7 @@
 namespace lsmkv::server {
 
 class BackgroundWorker;
+class Cluster;
 class Connection;
 class MetricsEndpoint;
 
@@ -105,7 +106,8 @@ class Server {
   std::string executable_;
   const Clock* const clock_;
   std::shared_ptr<ExpiryFilter> expiry_filter_;
-  std::unique_ptr<DB> db_;
+  std::unique_ptr<DB> db_;            // standalone: the database
+  std::unique_ptr<Cluster> cluster_;  // replicated: the Raft node, owning the database
   std::unique_ptr<Keyspace> keyspace_;
   CommandTable commands_;
   ClientRegistry clients_;

@@ -17,6 +17,7 @@ namespace lsmkv::server {
 
 class AuthGuard;
 class ClientRegistry;
+class Cluster;
 class CommandTable;
 class Config;
 class ExpiryFilter;
@@ -57,6 +58,8 @@ struct ServerContext {
   const ExpiryFilter* expiry_filter = nullptr;
   AuthGuard* auth_guard = nullptr;  // nullptr: failed AUTHs are not limited per source
   ServerStats* stats = nullptr;
+  // The Raft node of a replicated server (cluster.h); nullptr: standalone.
+  Cluster* cluster = nullptr;
   // EVAL/SCRIPT and the script gate (scripting.h); nullptr: scripts are
   // refused and no command waits for one.
   Scripting* scripting = nullptr;

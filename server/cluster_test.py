@@ -1,0 +1,517 @@
+#!/usr/bin/python3
+"""Process-level fault test of replicated lsmkv-server nodes (docs/replication.md).
+
+Starts N lsmkv-server processes on loopback as one Raft cluster, runs client
+workers doing get / put / append on a few shared keys (and appends to a few
+append-only keys) while a nemesis kills leaders and followers with SIGKILL,
+pauses the leader with SIGSTOP and restarts nodes. Every operation on the
+shared keys is recorded (its call, and its return when the outcome is known).
+Afterwards every node is running again and must converge; then:
+  - every node holds the same value for every key (READONLY reads),
+  - every acknowledged append to an append-only key is in its final value,
+  - the recorded history is linearizable (lsmkv-lincheck --format kv), and
+    the same history with one read forged is not (a negative control),
+  - a cluster-aware client (redis-py's RedisCluster) works against the cluster.
+Exit status 0 only if all of that holds; a summary line reports the figures.
+
+Usage: cluster_test.py --server PATH --lincheck PATH [--nodes 3] [--seconds 40]
+                       [--workers 4] [--keys 6] [--seed S] [--keep DIR]
+                       [--snapshot-threshold N] [--snapshot-trailing N]
+"""
+import argparse
+import os
+import random
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+import redis
+from redis.cluster import RedisCluster
+
+
+def free_ports(n):
+    socks, ports = [], []
+    for _ in range(n):
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        socks.append(s)
+        ports.append(s.getsockname()[1])
+    for s in socks:
+        s.close()
+    return ports
+
+
+class Node:
+    def __init__(self, args, nid, port, raft_port, bootstrap, root):
+        self.args, self.id, self.port, self.raft_port = args, nid, port, raft_port
+        self.bootstrap = bootstrap
+        self.dir = os.path.join(root, "n%d" % nid)
+        self.log = os.path.join(root, "n%d.log" % nid)
+        self.proc = None
+        self.paused = False
+
+    def start(self):
+        cmd = [self.args.server, "--port", str(self.port), "--dir", self.dir,
+               "--raft-id", str(self.id), "--raft-address", "127.0.0.1:%d" % self.raft_port,
+               "--raft-bootstrap", self.bootstrap, "--io-threads", "2",
+               "--raft-snapshot-threshold", str(self.args.snapshot_threshold),
+               "--raft-snapshot-trailing", str(self.args.snapshot_trailing)]
+        with open(self.log, "ab") as log:
+            self.proc = subprocess.Popen(cmd, stdout=log, stderr=log)
+        self.paused = False
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def kill9(self):
+        if self.alive():
+            if self.paused:
+                self.proc.send_signal(signal.SIGCONT)
+            self.proc.kill()
+            self.proc.wait()
+        self.paused = False
+
+    def pause(self):
+        if self.alive():
+            self.proc.send_signal(signal.SIGSTOP)
+            self.paused = True
+
+    def resume(self):
+        if self.alive() and self.paused:
+            self.proc.send_signal(signal.SIGCONT)
+        self.paused = False
+
+    def client(self, timeout=2.0):
+        return redis.Redis(host="127.0.0.1", port=self.port, socket_timeout=timeout,
+                           socket_connect_timeout=timeout)
+
+    def info(self):
+        try:
+            return self.client(1.0).info("replication")
+        except (redis.ConnectionError, redis.TimeoutError, OSError):
+            return None
+
+
+class History:
+    """Operations in call/return order; a call of unknown outcome has no return."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.lines = []
+
+    def invoke(self, proc, f, key, value):
+        with self.lock:
+            self.lines.append((proc, "invoke", f, key, value))
+            return len(self.lines) - 1
+
+    def ok(self, proc, f, key, value):
+        with self.lock:
+            self.lines.append((proc, "ok", f, key, value))
+
+    def drop(self, index):
+        """Forgets a call that certainly had no effect (MOVED, CLUSTERDOWN)."""
+        if index is None:
+            return
+        with self.lock:
+            self.lines[index] = None
+
+    def write(self, path):
+        def edn(s):
+            if s is None:
+                return "nil"
+            return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        with open(path, "w") as out:
+            for line in self.lines:
+                if line is None:
+                    continue
+                proc, typ, f, key, value = line
+                out.write("{:process %d, :type :%s, :f :%s, :key %s, :value %s}\n" %
+                          (proc, typ, f, edn(key), edn(value)))
+
+
+class Run:
+    def __init__(self, args):
+        self.args = args
+        self.rng = random.Random(args.seed)
+        self.root = args.keep or tempfile.mkdtemp(prefix="lsmkv-cluster-")
+        os.makedirs(self.root, exist_ok=True)
+        ports = free_ports(2 * args.nodes)
+        spec = ",".join("%d=127.0.0.1:%d" % (i + 1, ports[args.nodes + i])
+                        for i in range(args.nodes))
+        self.nodes = [Node(args, i + 1, ports[i], ports[args.nodes + i], spec, self.root)
+                      for i in range(args.nodes)]
+        self.history = History()
+        self.keys = ["key%d" % i for i in range(args.keys)]
+        # Append-only keys: every acknowledged append must be in the final value.
+        # They stay out of the history (unknown appends make its search explode).
+        self.log_keys = ["log%d" % i for i in range(2)]
+        self.stop = threading.Event()
+        self.proc_lock = threading.Lock()
+        self.next_proc = 0
+        self.acked_appends = {k: [] for k in self.log_keys}
+        self.counts = {"ok": 0, "unknown": 0, "refused": 0}
+        self.unexpected = []
+        self.events = []
+        self.failovers_ms = []
+
+    def new_proc(self):
+        with self.proc_lock:
+            self.next_proc += 1
+            return self.next_proc
+
+    def count(self, what):
+        with self.proc_lock:
+            self.counts[what] += 1
+
+    def leader(self):
+        best = None
+        for n in self.nodes:
+            if not n.alive() or n.paused:
+                continue
+            info = n.info()
+            if info and info.get("raft_state") == "leader":
+                if best is None or info["raft_term"] > best[1]:
+                    best = (n, info["raft_term"])
+        return best[0] if best else None
+
+    def wait_leader(self, timeout=20.0):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            n = self.leader()
+            if n is not None:
+                return n
+            time.sleep(0.05)
+        return None
+
+    # -- clients -------------------------------------------------------------
+    def worker(self, wid):
+        rng = random.Random(self.args.seed * 1000 + wid)
+        proc = self.new_proc()
+        conns = {}
+        target = rng.choice(self.nodes).port
+        n = 0
+        while not self.stop.is_set():
+            if rng.random() < 0.25:
+                key, f = rng.choice(self.log_keys), "append"
+            else:
+                key, f = rng.choice(self.keys), rng.choice(["get", "put", "append"])
+            n += 1
+            value = None if f == "get" else "%d.%d;" % (proc, n)
+            logged = key not in self.acked_appends
+            index = self.history.invoke(proc, f, key, value) if logged else None
+            try:
+                if target not in conns:
+                    conns[target] = redis.Redis(host="127.0.0.1", port=target, socket_timeout=2.0,
+                                                socket_connect_timeout=1.0, retry_on_timeout=False)
+                c = conns[target]
+                if f == "get":
+                    r = c.get(key)
+                    self.history.ok(proc, f, key, r.decode() if r is not None else "")
+                elif f == "put":
+                    c.set(key, value)
+                    self.history.ok(proc, f, key, value)
+                else:
+                    c.append(key, value)
+                    if logged:
+                        self.history.ok(proc, f, key, value)
+                    else:
+                        with self.proc_lock:
+                            self.acked_appends[key].append(value)
+                self.count("ok")
+            except redis.exceptions.ReadOnlyError:
+                self.history.drop(index)
+                self.count("refused")
+                target = rng.choice(self.nodes).port
+            except redis.ResponseError as e:
+                # The plain client's errors by prefix: MOVED and CLUSTERDOWN had
+                # no effect; UNKNOWN (proposed, then leadership was lost) has an
+                # unknown outcome; anything else is unexpected and fails the run.
+                msg = str(e)
+                if msg.startswith("MOVED "):
+                    self.history.drop(index)
+                    self.count("refused")
+                    target = int(msg.rsplit(":", 1)[1])
+                elif msg.startswith("CLUSTERDOWN"):
+                    self.history.drop(index)
+                    self.count("refused")
+                    target = rng.choice(self.nodes).port
+                    time.sleep(0.02)
+                else:
+                    if not msg.startswith("UNKNOWN"):
+                        self.unexpected.append("%s %s: %s" % (f, key, msg))
+                    self.count("unknown")
+                    proc = self.new_proc()
+            except (redis.ConnectionError, redis.TimeoutError, OSError):
+                # The request may have been sent: its outcome is unknown.
+                self.count("unknown")
+                proc = self.new_proc()
+                c = conns.pop(target, None)
+                if c is not None:
+                    c.close()
+                target = rng.choice(self.nodes).port
+                time.sleep(0.02)
+
+    # -- faults --------------------------------------------------------------
+    def measure_failover(self, t0):
+        """Time from the fault at t0 until a write is acknowledged again."""
+        while time.time() - t0 < 30 and not self.stop.is_set():
+            n = self.leader()
+            if n is not None:
+                try:
+                    n.client(1.0).set("failover-probe", str(t0))
+                    self.failovers_ms.append(int((time.time() - t0) * 1000))
+                    return
+                except (redis.RedisError, OSError):
+                    pass
+            time.sleep(0.01)
+
+    def nemesis(self):
+        seconds = self.args.seconds
+        rng = self.rng
+        slots = max(1, int(seconds // 8))
+        actions = ["kill-leader", "pause-leader", "kill-follower", "kill-leader"]
+        t_start = time.time()
+        for i in range(slots):
+            t_next = t_start + (i + 0.3) * seconds / slots
+            while time.time() < t_next and not self.stop.is_set():
+                time.sleep(0.05)
+            if self.stop.is_set():
+                return
+            action = actions[i % len(actions)]
+            leader = self.wait_leader(10)
+            if leader is None:
+                self.events.append("no leader before %s" % action)
+                continue
+            if action in ("kill-leader", "pause-leader"):
+                t0 = time.time()
+                if action == "kill-leader":
+                    leader.kill9()
+                    self.events.append("kill -9 leader %d" % leader.id)
+                else:
+                    leader.pause()
+                    self.events.append("SIGSTOP leader %d" % leader.id)
+                probe = threading.Thread(target=self.measure_failover, args=(t0,))
+                probe.start()
+                time.sleep(rng.uniform(2.0, 3.5))
+                if action == "kill-leader":
+                    leader.start()
+                else:
+                    leader.resume()
+                    self.events.append("SIGCONT %d" % leader.id)
+                probe.join()
+            else:
+                followers = [n for n in self.nodes if n is not leader and n.alive()]
+                if followers:
+                    f = rng.choice(followers)
+                    f.kill9()
+                    self.events.append("kill -9 follower %d" % f.id)
+                    time.sleep(rng.uniform(2.0, 4.0))
+                    f.start()
+
+    # -- checks --------------------------------------------------------------
+    def converge(self, timeout=60.0):
+        """Waits until every node applied everything the leader committed."""
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            leader = self.leader()
+            if leader is None:
+                time.sleep(0.1)
+                continue
+            # A write in the current term commits everything before it.
+            try:
+                leader.client().set("converge-probe", str(time.time()))
+            except (redis.RedisError, OSError):
+                time.sleep(0.1)
+                continue
+            info = leader.info()
+            if info is None:
+                continue
+            commit = int(info["raft_commit_index"])
+            while time.time() < deadline:
+                infos = [n.info() for n in self.nodes]
+                if all(i is not None and int(i["raft_last_applied"]) >= commit for i in infos):
+                    return leader
+                if self.leader() is not leader:
+                    break
+                time.sleep(0.05)
+        return None
+
+    def lincheck(self, path):
+        return subprocess.run([self.args.lincheck, "--format", "kv", "--timeout", "120", path],
+                              capture_output=True, text=True)
+
+    def run(self):
+        failures = []
+        for n in self.nodes:
+            n.start()
+        if self.wait_leader(30) is None:
+            return ["no leader elected within 30 s"]
+        # Every node announced its address (CLUSTER SLOTS lists all of them).
+        deadline = time.time() + 20
+        while time.time() < deadline:
+            try:
+                slots = self.nodes[0].client().execute_command("CLUSTER", "SLOTS")
+                if slots and len(slots[0]) == 2 + len(self.nodes):
+                    break
+            except (redis.RedisError, OSError):
+                pass
+            time.sleep(0.1)
+        else:
+            failures.append("CLUSTER SLOTS never listed every node")
+
+        threads = [threading.Thread(target=self.worker, args=(w,))
+                   for w in range(self.args.workers)]
+        nemesis = threading.Thread(target=self.nemesis)
+        for t in threads:
+            t.start()
+        nemesis.start()
+        time.sleep(self.args.seconds)
+        self.stop.set()
+        for t in threads:
+            t.join()
+        nemesis.join()
+        for n in self.nodes:
+            n.resume()
+            if not n.alive():
+                n.start()
+
+        leader = self.converge()
+        if leader is None:
+            states = []
+            for n in self.nodes:
+                i = n.info() or {}
+                states.append("node %d: exit=%s state=%s term=%s commit=%s applied=%s" % (
+                    n.id, n.proc.poll(), i.get("raft_state"), i.get("raft_term"),
+                    i.get("raft_commit_index"), i.get("raft_last_applied")))
+            return failures + ["the nodes did not converge within 60 s: " + "; ".join(states)]
+        # Final reads: linearizable ones on the leader (the shared keys' are
+        # recorded), then every node's own copy (READONLY).
+        final = {}
+        proc = self.new_proc()
+        c = leader.client()
+        for k in self.keys + self.log_keys:
+            if k in self.keys:
+                self.history.invoke(proc, "get", k, None)
+            v = c.get(k)
+            v = v.decode() if v is not None else ""
+            if k in self.keys:
+                self.history.ok(proc, "get", k, v)
+            final[k] = v
+        for n in self.nodes:
+            rc = n.client()
+            rc.execute_command("READONLY")
+            for k in self.keys + self.log_keys:
+                v = rc.get(k)
+                v = v.decode() if v is not None else ""
+                if v != final[k]:
+                    failures.append("node %d holds %r for %s, the leader %r" %
+                                    (n.id, v[-40:], k, final[k][-40:]))
+        # Every acknowledged append to an append-only key is in its final value.
+        missing = 0
+        for k, tokens in self.acked_appends.items():
+            present = set(t + ";" for t in final[k].split(";") if t)
+            missing += sum(1 for t in tokens if t not in present)
+        if missing:
+            failures.append("%d acknowledged appends missing" % missing)
+        appends = sum(len(t) for t in self.acked_appends.values())
+
+        history_path = os.path.join(self.root, "history.edn")
+        self.history.write(history_path)
+        t0 = time.time()
+        check = self.lincheck(history_path)
+        lincheck_s = time.time() - t0
+        if check.returncode != 0:
+            failures.append("lsmkv-lincheck exit %d: %s %s" %
+                            (check.returncode, check.stdout[-2000:], check.stderr[-2000:]))
+        # Negative control: the history's first 1,500 operations (from before
+        # the first fault, so few are of unknown outcome and the search is
+        # short) with one early read answered by a value never written must be
+        # judged not linearizable (exit 1), or the check above proves nothing.
+        prefix = [l for l in self.history.lines if l is not None][:3000]
+        reads = [i for i, l in enumerate(prefix[:1000]) if l[1] == "ok" and l[2] == "get"]
+        if reads:
+            i = reads[len(reads) // 2]
+            p, typ, f, key, _ = prefix[i]
+            prefix[i] = (p, typ, f, key, "never-written;")
+            bad = History()
+            bad.lines = prefix
+            bad_path = os.path.join(self.root, "history-forged.edn")
+            bad.write(bad_path)
+            control = self.lincheck(bad_path)
+            if control.returncode != 1:
+                failures.append("negative control: a forged history got exit %d, not 1: %s" %
+                                (control.returncode, control.stdout[-500:]))
+        else:
+            failures.append("no read in the history")
+        # A cluster-aware client finds the leader by itself.
+        try:
+            rc = RedisCluster(host="127.0.0.1", port=self.nodes[-1].port)
+            for i in range(50):
+                rc.set("rc{%d}" % i, str(i))
+            if [rc.get("rc{%d}" % i) for i in range(50)] != [str(i).encode() for i in range(50)]:
+                failures.append("RedisCluster read back different values")
+            rc.close()
+        except Exception as e:  # noqa: BLE001 - any client failure fails the run
+            failures.append("RedisCluster: %r" % e)
+        failures += ["unexpected reply: " + u for u in self.unexpected[:10]]
+
+        restarts = 0
+        for n in self.nodes:
+            with open(n.log, errors="replace") as log:
+                restarts += log.read().count("restarting to serve it")
+        print("cluster_test: %d nodes, %g s, %d workers: %d ops acknowledged, %d unknown, "
+              "%d refused (MOVED/CLUSTERDOWN); %d acknowledged appends, all present: %s; "
+              "faults: %s; failover ms: %s; snapshot installs (re-exec): %d; "
+              "history %d lines, lincheck %s in %.1f s" % (
+                  len(self.nodes), self.args.seconds, self.args.workers, self.counts["ok"],
+                  self.counts["unknown"], self.counts["refused"], appends, missing == 0,
+                  ", ".join(self.events), self.failovers_ms, restarts,
+                  sum(1 for l in self.history.lines if l is not None),
+                  "linearizable" if check.returncode == 0 else "FAILED", lincheck_s))
+        if self.counts["ok"] < 100:
+            failures.append("only %d operations acknowledged" % self.counts["ok"])
+        return failures
+
+    def shutdown(self):
+        for n in self.nodes:
+            n.kill9()
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--server", required=True)
+    p.add_argument("--lincheck", required=True)
+    p.add_argument("--nodes", type=int, default=3)
+    p.add_argument("--seconds", type=float, default=40)
+    p.add_argument("--workers", type=int, default=4)
+    p.add_argument("--keys", type=int, default=6)
+    p.add_argument("--seed", type=int, default=int(time.time()))
+    p.add_argument("--snapshot-threshold", type=int, default=8192)
+    p.add_argument("--snapshot-trailing", type=int, default=4096)
+    p.add_argument("--keep", help="a directory to keep the nodes' data, logs and history in")
+    args = p.parse_args()
+    print("cluster_test: seed %d" % args.seed)
+    run = Run(args)
+    try:
+        failures = run.run()
+    finally:
+        run.shutdown()
+    if failures:
+        print("cluster_test: FAILED (data and logs in %s):" % run.root)
+        for f in failures:
+            print("  " + f)
+        return 1
+    if not args.keep:
+        shutil.rmtree(run.root, ignore_errors=True)
+    print("cluster_test: passed")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,279 @@
+// Cluster commands (docs/replication.md): CLUSTER SLOTS / SHARDS / NODES /
+// INFO / MYID / KEYSLOT / HELP, READONLY and READWRITE. A replicated server
+// (cluster.h) is one shard owning every slot: its leader is the master, the
+// other nodes that announced an address are its replicas. A standalone server
+// answers as Redis does with cluster support disabled.
+#include <algorithm>
+#include <iterator>
+#include <string>
+#include <vector>
+
+#include "replication/slots.h"
+#include "server/cluster.h"
+#include "server/command_table.h"
+#include "server/command_util.h"
+#include "server/dispatcher.h"
+
+namespace lsmkv::server {
+
+namespace {
+
+constexpr std::string_view kDisabled = "ERR This instance has cluster support disabled";
+constexpr int64_t kLastSlot = replication::kSlotCount - 1;
+
+// The known nodes, leader first; waits up to an election timeout for a leader.
+std::vector<Cluster::NodeView> OrderedNodes(Cluster* cluster) {
+  cluster->WaitForLeader();
+  std::vector<Cluster::NodeView> nodes = cluster->Nodes();
+  std::stable_partition(nodes.begin(), nodes.end(),
+                        [](const Cluster::NodeView& v) { return v.leader; });
+  return nodes;
+}
+
+void NodeTriple(Reply& reply, const Cluster::NodeView& v) {
+  std::string host;
+  int port = 0;
+  SplitHostPort(v.address, &host, &port);
+  reply.Array(3);
+  reply.Bulk(host);
+  reply.Integer(port);
+  reply.Bulk(Cluster::NodeName(v.id));
+}
+
+void Slots(CommandContext& ctx, Cluster* cluster) {
+  std::vector<Cluster::NodeView> nodes = OrderedNodes(cluster);
+  if (nodes.empty() || !nodes[0].leader || nodes[0].address.empty()) {
+    ctx.reply.Array(0);  // no master known: no slot is served
+    return;
+  }
+  size_t listed = 0;
+  for (const auto& v : nodes) listed += v.address.empty() ? 0 : 1;
+  ctx.reply.Array(1);
+  ctx.reply.Array(2 + listed);
+  ctx.reply.Integer(0);
+  ctx.reply.Integer(kLastSlot);
+  for (const auto& v : nodes) {
+    if (!v.address.empty()) NodeTriple(ctx.reply, v);
+  }
+}
+
+void Shards(CommandContext& ctx, Cluster* cluster) {
+  std::vector<Cluster::NodeView> nodes = OrderedNodes(cluster);
+  const uint64_t applied = cluster->applied_index();
+  size_t listed = 0;
+  for (const auto& v : nodes) listed += v.address.empty() ? 0 : 1;
+  ctx.reply.Array(1);
+  ctx.reply.Map(2);
+  ctx.reply.Bulk("slots");
+  ctx.reply.Array(2);
+  ctx.reply.Integer(0);
+  ctx.reply.Integer(kLastSlot);
+  ctx.reply.Bulk("nodes");
+  ctx.reply.Array(listed);
+  for (const auto& v : nodes) {
+    if (v.address.empty()) continue;
+    std::string host;
+    int port = 0;
+    SplitHostPort(v.address, &host, &port);
+    ctx.reply.Map(7);
+    ctx.reply.Bulk("id");
+    ctx.reply.Bulk(Cluster::NodeName(v.id));
+    ctx.reply.Bulk("port");
+    ctx.reply.Integer(port);
+    ctx.reply.Bulk("ip");
+    ctx.reply.Bulk(host);
+    ctx.reply.Bulk("endpoint");
+    ctx.reply.Bulk(host);
+    ctx.reply.Bulk("role");
+    ctx.reply.Bulk(v.leader ? "master" : "replica");
+    ctx.reply.Bulk("replication-offset");
+    // Only this node's own applied index is known here.
+    ctx.reply.Integer(v.self ? static_cast<int64_t>(applied) : 0);
+    ctx.reply.Bulk("health");
+    ctx.reply.Bulk("online");
+  }
+}
+
+void Nodes(CommandContext& ctx, Cluster* cluster) {
+  std::vector<Cluster::NodeView> nodes = OrderedNodes(cluster);
+  const replication::RaftNode::Role role = cluster->role();
+  std::string leader_name = "-";
+  for (const auto& v : nodes) {
+    if (v.leader) leader_name = Cluster::NodeName(v.id);
+  }
+  std::string out;
+  for (const auto& v : nodes) {
+    out += Cluster::NodeName(v.id) + " " + (v.address.empty() ? ":0" : v.address) + "@0 ";
+    if (v.self) out += "myself,";
+    out += v.leader ? "master - " : "slave " + leader_name + " ";
+    out += "0 0 " + std::to_string(role.term) + " connected";
+    if (v.leader) out += " 0-" + std::to_string(kLastSlot);
+    out += "\n";
+  }
+  ctx.reply.Verbatim(out);
+}
+
+void InfoCmd(CommandContext& ctx, Cluster* cluster) {
+  const replication::RaftNode::Role role = cluster->role();
+  const bool ok = role.leader_id != 0;
+  std::string out;
+  out += std::string("cluster_enabled:1\r\ncluster_state:") + (ok ? "ok" : "fail") + "\r\n";
+  out += "cluster_slots_assigned:16384\r\n";
+  out += std::string("cluster_slots_ok:") + (ok ? "16384" : "0") + "\r\n";
+  out += "cluster_slots_pfail:0\r\n";
+  out += std::string("cluster_slots_fail:") + (ok ? "0" : "16384") + "\r\n";
+  out += "cluster_known_nodes:" + std::to_string(cluster->Nodes().size()) + "\r\n";
+  out += "cluster_size:1\r\n";
+  out += "cluster_current_epoch:" + std::to_string(role.term) + "\r\n";
+  out += "cluster_my_epoch:" + std::to_string(role.term) + "\r\n";
+  ctx.reply.Verbatim(out);
+}
+
+void ClusterCommand(CommandContext& ctx) {
+  const std::string sub = ToLower(ctx.args[1]);
+  if (sub == "help") {
+    static const char* const kHelp[] = {
+        "CLUSTER <subcommand> [<arg> ...]. Subcommands are:",
+        "SLOTS",
+        "    The slot ranges and the nodes serving them (one shard: every slot).",
+        "SHARDS",
+        "    The shards, their slots and nodes.",
+        "NODES",
+        "    The nodes in Redis's CLUSTER NODES format.",
+        "INFO",
+        "    The cluster state.",
+        "MYID",
+        "    This node's id.",
+        "KEYSLOT <key>",
+        "    The hash slot of a key.",
+        "HELP",
+        "    Prints this help."};
+    ctx.reply.Array(std::size(kHelp));
+    for (const char* line : kHelp) ctx.reply.Status(line);
+    return;
+  }
+  if (sub == "keyslot") {
+    if (ctx.args.size() != 3) {
+      ctx.reply.Error(ArityError("cluster|keyslot"));
+      return;
+    }
+    ctx.reply.Integer(replication::KeySlot(ctx.args[2]));
+    return;
+  }
+  Cluster* cluster = ctx.server.cluster;
+  if (sub == "announce") {
+    // CLUSTER ANNOUNCE <raft-id> <host:port>: sent by a follower to the
+    // leader to record the address clients reach it at (cluster.h).
+    if (cluster == nullptr) {
+      ctx.reply.Error(kDisabled);
+      return;
+    }
+    if (ctx.args.size() != 4) {
+      ctx.reply.Error(ArityError("cluster|announce"));
+      return;
+    }
+    if (ctx.client.read_only) {
+      ctx.reply.Error(
+          "NOPERM User readonly has no permissions to run the 'cluster|announce' "
+          "command");
+      return;
+    }
+    int64_t id = 0;
+    if (!ParseIntArg(ctx, ctx.args[2], &id)) return;
+    if (id <= 0) {
+      ctx.reply.Error("ERR invalid Raft id");
+      return;
+    }
+    Status s = cluster->Announce(static_cast<uint64_t>(id), ctx.args[3]);
+    if (s.ok()) {
+      ctx.reply.Ok();
+    } else {
+      ctx.reply.Error(CommitErrorReply(s));
+    }
+    return;
+  }
+  if (sub == "snapshot-read") {
+    // CLUSTER SNAPSHOT-READ <checkpoint> <file> <offset> <count>: a follower
+    // fetching a Raft snapshot's files (cluster.h).
+    if (cluster == nullptr) {
+      ctx.reply.Error(kDisabled);
+      return;
+    }
+    if (ctx.args.size() != 6) {
+      ctx.reply.Error(ArityError("cluster|snapshot-read"));
+      return;
+    }
+    if (ctx.client.read_only) {
+      ctx.reply.Error(
+          "NOPERM User readonly has no permissions to run the 'cluster|snapshot-read' command");
+      return;
+    }
+    int64_t offset = 0, count = 0;
+    if (!ParseIntArg(ctx, ctx.args[4], &offset) || !ParseIntArg(ctx, ctx.args[5], &count)) return;
+    if (offset < 0 || count < 0) {
+      ctx.reply.Error("ERR offset and count must not be negative");
+      return;
+    }
+    std::string data;
+    Status s = cluster->ReadSnapshotFile(ctx.args[2], ctx.args[3], static_cast<uint64_t>(offset),
+                                         static_cast<size_t>(count), &data);
+    if (s.ok()) {
+      ctx.reply.Bulk(data);
+    } else {
+      ctx.reply.Error("ERR " + s.ToString());
+    }
+    return;
+  }
+  const bool known =
+      sub == "slots" || sub == "shards" || sub == "nodes" || sub == "info" || sub == "myid";
+  if (!known) {
+    ctx.reply.Error(UnknownSubcommandError(ctx.args[1], "CLUSTER"));
+    return;
+  }
+  if (cluster == nullptr) {
+    ctx.reply.Error(kDisabled);
+    return;
+  }
+  if (ctx.args.size() != 2) {
+    ctx.reply.Error(ArityError("cluster|" + sub));
+    return;
+  }
+  if (sub == "slots") return Slots(ctx, cluster);
+  if (sub == "shards") return Shards(ctx, cluster);
+  if (sub == "nodes") return Nodes(ctx, cluster);
+  if (sub == "info") return InfoCmd(ctx, cluster);
+  ctx.reply.Bulk(Cluster::NodeName(cluster->id()));  // myid
+}
+
+void Readonly(CommandContext& ctx) {
+  if (ctx.server.cluster == nullptr) {
+    ctx.reply.Error(kDisabled);
+    return;
+  }
+  ctx.client.cluster_readonly = true;
+  ctx.reply.Ok();
+}
+
+void Readwrite(CommandContext& ctx) {
+  if (ctx.server.cluster == nullptr) {
+    ctx.reply.Error(kDisabled);
+    return;
+  }
+  ctx.client.cluster_readonly = false;
+  ctx.reply.Ok();
+}
+
+void Add(CommandList* list, const char* name, int arity, uint32_t flags, CommandHandler handler) {
+  list->push_back(std::unique_ptr<CommandSpec>(
+      new CommandSpec{name, arity, flags, 0, 0, 0, "cluster", handler, {}}));
+}
+
+}  // namespace
+
+void RegisterClusterCommands(CommandList* list) {
+  Add(list, "cluster", -2, 0, ClusterCommand);
+  Add(list, "readonly", 1, kCmdFast, Readonly);
+  Add(list, "readwrite", 1, kCmdFast, Readwrite);
+}
+
+}  // namespace lsmkv::server
