@@ -205,10 +205,16 @@ void RaftNode::PublishRole() {
       }
     }
   }
+  for (unsigned i = 0; i < raft_.configuration.n; i++) {
+    const raft_server& server = raft_.configuration.servers[i];
+    if (server.role != RAFT_VOTER) continue;
+    r.voters.push_back(server.id);
+    r.voter |= server.id == options_.id;
+  }
   MutexLock l(&role_mu_);
   r.ready = r.state == RAFT_LEADER && ready_term_ == r.term;
   if (r.state != role_.state || r.leader_id != role_.leader_id || r.term != role_.term ||
-      r.ready != role_.ready) {
+      r.ready != role_.ready || r.voters != role_.voters) {
     role_ = r;
     role_cv_.SignalAll();
   }
@@ -297,6 +303,110 @@ void RaftNode::IssueBarrier() {
     }
     if (again) IssueBarrier();
   });
+}
+
+namespace {
+
+struct ChangeRequest {
+  struct raft_change change {};
+  std::function<void(int)> done;
+};
+
+void OnChanged(struct raft_change* req, int status) {
+  auto* r = static_cast<ChangeRequest*>(req->data);
+  auto done = std::move(r->done);
+  delete r;
+  done(status);
+}
+
+// Starts a membership change on the loop thread; done gets libraft's status
+// (immediately if the call itself fails).
+void StartChange(const std::function<int(struct raft_change*, raft_change_cb)>& call,
+                 std::function<void(int)> done) {
+  auto* req = new ChangeRequest;
+  req->change.data = req;
+  req->done = std::move(done);
+  const int rv = call(&req->change, &OnChanged);
+  if (rv != 0) {
+    auto d = std::move(req->done);
+    delete req;
+    d(rv);
+  }
+}
+
+Status ChangeStatus(raft* r, int rv) {
+  if (rv == 0) return Status::OK();
+  if (rv == RAFT_NOTLEADER) return Refused(r, rv);
+  if (rv == RAFT_CANTCHANGE) {
+    return Status::Busy("replication: another membership change is in progress");
+  }
+  if (rv == RAFT_DUPLICATEID || rv == RAFT_DUPLICATEADDRESS || rv == RAFT_BADID ||
+      rv == RAFT_NOTFOUND) {
+    return Status::InvalidArgument("replication: ", raft_strerror(rv));
+  }
+  if (rv == RAFT_LEADERSHIPLOST) {
+    return Status::Aborted("replication: leadership lost during the membership change");
+  }
+  return Status::IOError("replication: membership change: ", raft_strerror(rv));
+}
+
+}  // namespace
+
+Status RaftNode::AddServer(uint64_t id, const std::string& address) {
+  auto promise = std::make_shared<std::promise<Status>>();
+  std::future<Status> future = promise->get_future();
+  auto task = [this, id, address, promise] {
+    const raft_server* existing = nullptr;
+    for (unsigned i = 0; i < raft_.configuration.n; i++) {
+      if (raft_.configuration.servers[i].id == id) existing = &raft_.configuration.servers[i];
+    }
+    if (existing != nullptr && existing->address != address) {
+      promise->set_value(Status::InvalidArgument("replication: server " + std::to_string(id) +
+                                                 " is in the configuration at " +
+                                                 existing->address));
+      return;
+    }
+    auto assign = [this, id, promise] {
+      StartChange(
+          [this, id](struct raft_change* req, raft_change_cb cb) {
+            return raft_assign(&raft_, req, id, RAFT_VOTER, cb);
+          },
+          [this, promise](int rv) { promise->set_value(ChangeStatus(&raft_, rv)); });
+    };
+    if (existing != nullptr) {
+      if (existing->role == RAFT_VOTER) {
+        promise->set_value(Status::OK());
+      } else {
+        assign();
+      }
+      return;
+    }
+    StartChange(
+        [this, id, address](struct raft_change* req, raft_change_cb cb) {
+          return raft_add(&raft_, req, id, address.c_str(), cb);
+        },
+        [this, promise, assign](int rv) {
+          if (rv != 0) {
+            promise->set_value(ChangeStatus(&raft_, rv));
+          } else {
+            assign();  // caught up by libraft first, then a voter
+          }
+        });
+  };
+  if (!Post(task)) return Status::Busy("replication: the node is stopping");
+  return future.get();
+}
+
+Status RaftNode::RemoveServer(uint64_t id) {
+  auto promise = std::make_shared<std::promise<Status>>();
+  std::future<Status> future = promise->get_future();
+  auto task = [this, id, promise] {
+    StartChange([this, id](struct raft_change* req,
+                           raft_change_cb cb) { return raft_remove(&raft_, req, id, cb); },
+                [this, promise](int rv) { promise->set_value(ChangeStatus(&raft_, rv)); });
+  };
+  if (!Post(task)) return Status::Busy("replication: the node is stopping");
+  return future.get();
 }
 
 namespace {

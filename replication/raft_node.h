@@ -136,11 +136,25 @@ class RaftNode {
     uint64_t leader_id = 0;
     uint64_t term = 0;
     bool ready = false;
+    // The voters of the configuration this node knows (empty before it has
+    // one: a node waiting to be added), and whether this node is one of them.
+    std::vector<uint64_t> voters;
+    bool voter = false;
   };
   Role role() const EXCLUDES(role_mu_);
   // Waits until pred(role()) holds or timeout_ms pass; returns the last role.
   Role WaitForRole(const std::function<bool(const Role&)>& pred, int64_t timeout_ms)
       EXCLUDES(role_mu_);
+
+  // Membership (on the leader; one change at a time, as libraft allows):
+  // AddServer adds server id at `address` and promotes it to voter once it
+  // has caught up (libraft's assign), returning when the new configuration is
+  // committed; a server already in the configuration is promoted if it is not
+  // a voter, else OK. RemoveServer removes it. Busy if this node does not
+  // lead or another change is in progress; InvalidArgument for an id or
+  // address in use by another server.
+  Status AddServer(uint64_t id, const std::string& address);
+  Status RemoveServer(uint64_t id);
 
   // Asks libraft to hand leadership to another voter (raft_transfer, to the
   // most up-to-date one) and waits up to timeout_ms for this node to stop

@@ -40,6 +40,11 @@ struct ClientState {
   // READONLY (replicated server): reads may run on this follower's own,
   // possibly stale, data instead of being redirected (cluster.h).
   bool cluster_readonly = false;
+  // A replicated leader's read point (cluster.h) taken while running this
+  // connection's current run of buffered requests: every one of them was
+  // received before it, so later reads of the run need no barrier of their
+  // own. Cleared by the connection before each run.
+  bool has_read_point = false;
   int64_t auth_failures = 0;  // failed AUTHs on this connection
   // The logical database SELECT chose (Keyspace::PhysicalDb maps it); read
   // by CLIENT LIST from other threads.

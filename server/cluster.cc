@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cinttypes>
 #include <cstdio>
@@ -13,6 +14,7 @@
 #include <cstring>
 #include <fstream>
 #include <iterator>
+#include <map>
 #include <set>
 
 #include "replication/slots.h"
@@ -104,6 +106,14 @@ Status Cluster::Start(const ClusterOptions& options, std::unique_ptr<Cluster>* o
                                      std::to_string(options.id));
     }
   }
+  if (!options.join.empty()) {
+    if (!node_options.bootstrap.empty()) {
+      return Status::InvalidArgument("raft-join and raft-bootstrap exclude each other");
+    }
+    if (!SplitHostPort(options.join, &host, &port)) {
+      return Status::InvalidArgument("raft-join '" + options.join + "' is not HOST:PORT");
+    }
+  }
   node_options.client_address = options.client_address;
   node_options.election_timeout_ms = options.election_timeout_ms;
   node_options.snapshot_threshold = options.snapshot_threshold;
@@ -136,6 +146,24 @@ void Cluster::Stop() {
   }
   if (announcer_.joinable()) announcer_.join();
   if (node_) node_->Stop();
+}
+
+Status Cluster::AddNode(uint64_t id, const std::string& raft_address) {
+  std::string host;
+  int port = 0;
+  if (!SplitHostPort(raft_address, &host, &port)) {
+    return Status::InvalidArgument("'" + raft_address + "' is not HOST:PORT");
+  }
+  return node_->AddServer(id, raft_address);
+}
+
+Status Cluster::RemoveNode(uint64_t id) { return node_->RemoveServer(id); }
+
+std::string Cluster::LeaderRedirect() {
+  const replication::RaftNode::Role r = node_->role();
+  if (r.state == RAFT_LEADER || r.leader_id == 0) return "";
+  const std::string address = node_->machine()->NodeAddress(r.leader_id);
+  return address.empty() ? "" : "MOVED 0 " + address;
 }
 
 Status Cluster::Announce(uint64_t id, const std::string& address) {
@@ -267,6 +295,28 @@ class PeerConnection {
   std::string buffer_;
 };
 
+}  // namespace
+
+std::string AddressInNodes(std::string_view nodes, uint64_t id) {
+  const std::string name = Cluster::NodeName(id) + " ";
+  size_t start = 0;
+  while (start < nodes.size()) {
+    size_t end = nodes.find('\n', start);
+    if (end == std::string_view::npos) end = nodes.size();
+    const std::string_view line = nodes.substr(start, end - start);
+    if (line.starts_with(name)) {
+      std::string_view rest = line.substr(name.size());
+      rest = rest.substr(0, rest.find(' '));
+      rest = rest.substr(0, rest.find('@'));
+      return rest == ":0" ? std::string() : std::string(rest);
+    }
+    start = end + 1;
+  }
+  return "";
+}
+
+namespace {
+
 // Bytes per CLUSTER SNAPSHOT-READ.
 constexpr size_t kSnapshotChunk = 4 << 20;
 
@@ -278,14 +328,39 @@ Status Cluster::CallPeer(uint64_t server, const std::vector<std::vector<std::str
   if (address.empty()) {
     return Status::NotFound("no address is known for server " + std::to_string(server));
   }
+  return CallAddress(address, commands, last_reply, max_bulk, kPeerTimeoutSeconds);
+}
+
+Status Cluster::CallAddress(const std::string& address,
+                            const std::vector<std::vector<std::string>>& commands,
+                            std::string* last_reply, size_t max_bulk, int timeout_s) {
   PeerConnection peer;
-  Status s = peer.Connect(address, kPeerTimeoutSeconds);
+  Status s = peer.Connect(address, timeout_s);
   const std::string password = options_.password ? options_.password() : std::string();
   if (s.ok() && !password.empty()) s = peer.Call({"AUTH", password}, last_reply, 0);
   for (size_t i = 0; s.ok() && i < commands.size(); i++) {
     s = peer.Call(commands[i], last_reply, max_bulk);
   }
   return s;
+}
+
+void Cluster::TryJoin() {
+  // Asks the member named by --raft-join (following -MOVED to the leader) to
+  // add this node; the call returns once it is a voter (or fails: retried).
+  std::string target = options_.join;
+  for (int hop = 0; hop < 3; hop++) {
+    std::string reply;
+    Status s = CallAddress(
+        target, {{"CLUSTER", "ADD-NODE", std::to_string(options_.id), options_.raft_address}},
+        &reply, 0, kJoinTimeoutSeconds);
+    if (s.ok()) return;
+    const std::string text = s.ToString();
+    const size_t moved = text.find("MOVED ");
+    if (moved == std::string::npos) return;  // retried at the next interval
+    const size_t space = text.find(' ', moved + 6);
+    if (space == std::string::npos) return;
+    target = text.substr(space + 1);
+  }
 }
 
 Status Cluster::NetworkSource::Fetch(uint64_t server, const std::string& checkpoint,
@@ -296,7 +371,18 @@ Status Cluster::NetworkSource::Fetch(uint64_t server, const std::string& checkpo
   std::unique_ptr<WritableFile> file;
   Status s = env->NewWritableFile(dest, &file);
   if (!s.ok()) return s;
-  const std::string address = machine_ != nullptr ? machine_->NodeAddress(server) : std::string();
+  std::string address = machine_ != nullptr ? machine_->NodeAddress(server) : std::string();
+  // A node that has not applied the holder's announcement (a new one joining)
+  // asks the member it joined through (CLUSTER NODES).
+  if (address.empty() && !cluster_->options_.join.empty()) {
+    std::string nodes;
+    if (cluster_
+            ->CallAddress(cluster_->options_.join, {{"CLUSTER", "NODES"}}, &nodes, 1 << 20,
+                          kPeerTimeoutSeconds)
+            .ok()) {
+      address = AddressInNodes(nodes, server);
+    }
+  }
   PeerConnection peer;
   s = address.empty()
           ? Status::NotFound("snapshot source: no address for server " + std::to_string(server))
@@ -343,6 +429,10 @@ Status Cluster::ReadSnapshotFile(const std::string& checkpoint, const std::strin
 
 void Cluster::TryAnnounce() {
   const replication::RaftNode::Role r = node_->role();
+  if (!options_.join.empty() && !r.voter) {
+    TryJoin();
+    return;
+  }
   if (r.state == RAFT_LEADER || r.leader_id == 0) return;  // a leader announces itself
   if (node_->machine()->NodeAddress(options_.id) == options_.client_address) return;
   const std::string leader = node_->machine()->NodeAddress(r.leader_id);
@@ -393,7 +483,7 @@ replication::RaftNode::Role Cluster::WaitForLeader() {
 }
 
 std::string Cluster::Admit(bool write, bool data, bool keyed, std::string_view first_key,
-                           bool readonly_client) {
+                           bool readonly_client, bool* read_point) {
   if (!data && !keyed) return "";
   replication::RaftNode::Role r = node_->role();
   if (!write && readonly_client && r.state != RAFT_LEADER) return "";  // a stale read
@@ -406,8 +496,12 @@ std::string Cluster::Admit(bool write, bool data, bool keyed, std::string_view f
   if (r.state == RAFT_LEADER) {
     if (!r.ready) return std::string(kClusterDown);
     if (write) return "";  // proposed at commit
+    if (*read_point) return "";
     Status s = node_->Barrier();
-    if (s.ok()) return "";
+    if (s.ok()) {
+      *read_point = true;
+      return "";
+    }
     return std::string(kClusterDown) + ": no read point (" + s.ToString() + ")";
   }
   if (r.leader_id == 0) return std::string(kClusterDown);
@@ -421,23 +515,18 @@ std::string Cluster::Admit(bool write, bool data, bool keyed, std::string_view f
 
 std::vector<Cluster::NodeView> Cluster::Nodes() {
   const replication::RaftNode::Role r = node_->role();
+  const std::map<uint64_t, std::string> addresses = node_->machine()->NodeAddresses();
+  std::vector<uint64_t> ids = r.voters;
+  if (std::find(ids.begin(), ids.end(), options_.id) == ids.end()) ids.push_back(options_.id);
   std::vector<NodeView> nodes;
-  for (const auto& [id, address] : node_->machine()->NodeAddresses()) {
+  for (uint64_t id : ids) {
     NodeView v;
     v.id = id;
-    v.address = address;
+    auto it = addresses.find(id);
+    if (it != addresses.end()) v.address = it->second;
     v.self = id == options_.id;
+    if (v.self) v.address = options_.client_address;
     v.leader = id == r.leader_id;
-    nodes.push_back(std::move(v));
-  }
-  bool have_self = false;
-  for (const NodeView& v : nodes) have_self |= v.self;
-  if (!have_self) {
-    NodeView v;
-    v.id = options_.id;
-    v.address = options_.client_address;
-    v.self = true;
-    v.leader = options_.id == r.leader_id;
     nodes.push_back(std::move(v));
   }
   return nodes;

@@ -44,6 +44,7 @@ struct ClusterOptions {
   uint64_t id = 0;
   std::string raft_address;    // HOST:PORT
   std::string bootstrap;       // "ID=HOST:PORT,..." or empty
+  std::string join;            // a member's client HOST:PORT to ask to add this node, or empty
   std::string client_address;  // HOST:PORT where Redis clients reach this node
   std::string dir;             // the data directory
   Options db_options;          // the server's engine options
@@ -85,8 +86,10 @@ class Cluster : public WriteReplicator {
   // changes data; keyed: first_key is its first key; readonly_client: the
   // connection sent READONLY. Empty to run it (after the read barrier, for a
   // read on the leader); else the error reply, without its '-'.
+  // *read_point: true if the caller holds a read point taken after the
+  // command was received (no barrier needed); set when this call takes one.
   std::string Admit(bool write, bool data, bool keyed, std::string_view first_key,
-                    bool readonly_client);
+                    bool readonly_client, bool* read_point);
 
   // The Redis Cluster node id (40 hex digits) of Raft id `id`.
   static std::string NodeName(uint64_t id);
@@ -99,8 +102,9 @@ class Cluster : public WriteReplicator {
     bool leader = false;
     bool self = false;
   };
-  // Every voter of the configuration known here... approximated by every
-  // node that announced an address, plus this node and the leader.
+  // The voters of the configuration this node knows, and this node (a
+  // joining one is not a voter yet); address empty for a voter that has not
+  // announced one.
   std::vector<NodeView> Nodes();
   replication::RaftNode::Info info() { return node_->GetInfo(); }
   replication::RaftNode::Role role() const { return node_->role(); }
@@ -111,6 +115,13 @@ class Cluster : public WriteReplicator {
   // client address through the log. Errors as Replicate's, InvalidArgument
   // for an id outside the configuration.
   Status Announce(uint64_t id, const std::string& address);
+
+  // CLUSTER ADD-NODE / REMOVE-NODE (on the leader): RaftNode::AddServer /
+  // RemoveServer. LeaderRedirect: on a follower that knows the leader's
+  // address, "MOVED 0 <address>" (the reply to send instead); else empty.
+  Status AddNode(uint64_t id, const std::string& raft_address);
+  Status RemoveNode(uint64_t id);
+  std::string LeaderRedirect();
 
   // CLUSTER SNAPSHOT-READ (a follower fetching a Raft snapshot from this
   // node): up to count bytes (at most 4 MiB) at offset of file `name` of
@@ -147,15 +158,22 @@ class Cluster : public WriteReplicator {
   // and runs commands in order; *last_reply is the last one's reply.
   Status CallPeer(uint64_t server, const std::vector<std::vector<std::string>>& commands,
                   std::string* last_reply, size_t max_bulk);
+  Status CallAddress(const std::string& address,
+                     const std::vector<std::vector<std::string>>& commands, std::string* last_reply,
+                     size_t max_bulk, int timeout_s);
+  // --raft-join: until this node is a voter, asks options_.join to add it.
+  void TryJoin();
   std::string MovedTo(std::string_view key, uint64_t leader);
   // The announcer thread: while this node follows a leader whose address is
   // known and its own address is not (or is stale) in the log, sends CLUSTER
-  // ANNOUNCE to the leader, every kAnnounceIntervalMs.
+  // ANNOUNCE to the leader, every kAnnounceIntervalMs; with --raft-join,
+  // first asks to be added (TryJoin) until it is a voter.
   void AnnounceLoop() EXCLUDES(mu_);
   void TryAnnounce();
 
   static constexpr int kAnnounceIntervalMs = 250;
   static constexpr int kPeerTimeoutSeconds = 5;
+  static constexpr int kJoinTimeoutSeconds = 30;  // ADD-NODE waits for the catch-up
   const ClusterOptions options_;
   NetworkSource source_;
   std::unique_ptr<replication::RaftNode> node_;
@@ -164,6 +182,10 @@ class Cluster : public WriteReplicator {
   bool stop_ GUARDED_BY(mu_) = false;
   std::thread announcer_;
 };
+
+// The client address CLUSTER NODES text gives for Raft id `id`; empty if it
+// does not list it (or lists it without one).
+std::string AddressInNodes(std::string_view nodes, uint64_t id);
 
 // Re-executes this process (/proc/self/exe with its original arguments), every
 // descriptor above 2 closed on exec. Used when an installed snapshot replaces

@@ -46,5 +46,17 @@ TEST(ClusterOptionsTest, NodeNamesAreFortyHexDigits) {
   EXPECT_NE(Cluster::NodeName(2), Cluster::NodeName(3));
 }
 
+TEST(ClusterOptionsTest, AddressInClusterNodes) {
+  const std::string nodes = Cluster::NodeName(1) +
+                            " 127.0.0.1:7001@0 myself,master - 0 0 3 connected " + "0-16383\n" +
+                            Cluster::NodeName(12) + " 10.0.0.2:7002@0 slave x 0 0 3 connected\n" +
+                            Cluster::NodeName(3) + " :0@0 slave x 0 0 3 connected\n";
+  EXPECT_EQ(AddressInNodes(nodes, 1), "127.0.0.1:7001");
+  EXPECT_EQ(AddressInNodes(nodes, 12), "10.0.0.2:7002");
+  EXPECT_EQ(AddressInNodes(nodes, 3), "");  // listed without an address
+  EXPECT_EQ(AddressInNodes(nodes, 2), "");
+  EXPECT_EQ(AddressInNodes("", 1), "");
+}
+
 }  // namespace
 }  // namespace lsmkv::server

@@ -47,9 +47,9 @@ def free_ports(n):
 
 
 class Node:
-    def __init__(self, args, nid, port, raft_port, bootstrap, root):
+    def __init__(self, args, nid, port, raft_port, bootstrap, root, join=None):
         self.args, self.id, self.port, self.raft_port = args, nid, port, raft_port
-        self.bootstrap = bootstrap
+        self.bootstrap, self.join = bootstrap, join
         self.dir = os.path.join(root, "n%d" % nid)
         self.log = os.path.join(root, "n%d.log" % nid)
         self.proc = None
@@ -58,9 +58,13 @@ class Node:
     def start(self):
         cmd = [self.args.server, "--port", str(self.port), "--dir", self.dir,
                "--raft-id", str(self.id), "--raft-address", "127.0.0.1:%d" % self.raft_port,
-               "--raft-bootstrap", self.bootstrap, "--io-threads", "2",
+               "--io-threads", "2",
                "--raft-snapshot-threshold", str(self.args.snapshot_threshold),
                "--raft-snapshot-trailing", str(self.args.snapshot_trailing)]
+        if self.join:
+            cmd += ["--raft-join", self.join]
+        else:
+            cmd += ["--raft-bootstrap", self.bootstrap]
         with open(self.log, "ab") as log:
             self.proc = subprocess.Popen(cmd, stdout=log, stderr=log)
         self.paused = False
@@ -140,7 +144,8 @@ class Run:
         self.rng = random.Random(args.seed)
         self.root = args.keep or tempfile.mkdtemp(prefix="lsmkv-cluster-")
         os.makedirs(self.root, exist_ok=True)
-        ports = free_ports(2 * args.nodes)
+        ports = free_ports(2 * args.nodes + 2)
+        self.spare_ports = ports[2 * args.nodes:]
         spec = ",".join("%d=127.0.0.1:%d" % (i + 1, ports[args.nodes + i])
                         for i in range(args.nodes))
         self.nodes = [Node(args, i + 1, ports[i], ports[args.nodes + i], spec, self.root)
@@ -448,6 +453,8 @@ class Run:
                                 (control.returncode, control.stdout[-500:]))
         else:
             failures.append("no read in the history")
+        if self.args.membership:
+            failures += self.membership(final)
         # A cluster-aware client finds the leader by itself.
         try:
             rc = RedisCluster(host="127.0.0.1", port=self.nodes[-1].port)
@@ -477,7 +484,61 @@ class Run:
             failures.append("only %d operations acknowledged" % self.counts["ok"])
         return failures
 
+    def slots_nodes(self, node):
+        try:
+            slots = node.client().execute_command("CLUSTER", "SLOTS")
+            return len(slots[0]) - 2 if slots else 0
+        except (redis.RedisError, OSError):
+            return -1
+
+    def membership(self, final):
+        """Adds a node with --raft-join (asking the first node, which may have to
+        redirect to the leader), checks it catches up to the same data, removes it."""
+        failures = []
+        nid = len(self.nodes) + 1
+        new = Node(self.args, nid, self.spare_ports[0], self.spare_ports[1], None, self.root,
+                   join="127.0.0.1:%d" % self.nodes[0].port)
+        self.extra = new
+        t0 = time.time()
+        new.start()
+        leader = self.leader()
+        deadline = time.time() + 60
+        joined = False
+        while time.time() < deadline and leader is not None:
+            if self.slots_nodes(leader) == len(self.nodes) + 1:
+                info = leader.info() or {}
+                mine = new.info() or {}
+                if mine.get("raft_last_applied", 0) >= info.get("raft_commit_index", 1 << 62):
+                    joined = True
+                    break
+            time.sleep(0.1)
+            leader = self.leader() or leader
+        if not joined:
+            return ["node %d did not join within 60 s" % nid]
+        join_ms = int((time.time() - t0) * 1000)
+        rc = new.client()
+        rc.execute_command("READONLY")
+        for k, v in final.items():
+            got = rc.get(k)
+            got = got.decode() if got is not None else ""
+            if got != v:
+                failures.append("joined node %d holds %r for %s" % (nid, got[-40:], k))
+        try:
+            leader.client().execute_command("CLUSTER", "REMOVE-NODE", str(nid))
+        except (redis.RedisError, OSError) as e:
+            failures.append("CLUSTER REMOVE-NODE %d: %s" % (nid, e))
+        deadline = time.time() + 20
+        while time.time() < deadline and self.slots_nodes(leader) != len(self.nodes):
+            time.sleep(0.1)
+        if self.slots_nodes(leader) != len(self.nodes):
+            failures.append("node %d still listed after CLUSTER REMOVE-NODE" % nid)
+        new.kill9()
+        self.events.append("node %d joined (%d ms to catch up) and was removed" % (nid, join_ms))
+        return failures
+
     def shutdown(self):
+        if getattr(self, "extra", None) is not None:
+            self.extra.kill9()
         for n in self.nodes:
             n.kill9()
 
@@ -494,6 +555,8 @@ def main():
     p.add_argument("--seed", type=int, default=int(time.time()))
     p.add_argument("--snapshot-threshold", type=int, default=8192)
     p.add_argument("--snapshot-trailing", type=int, default=4096)
+    p.add_argument("--no-membership", dest="membership", action="store_false",
+                   help="skip adding a node with --raft-join and removing it")
     p.add_argument("--keep", help="a directory to keep the nodes' data, logs and history in")
     args = p.parse_args()
     print("cluster_test: seed %d" % args.seed)

@@ -192,6 +192,43 @@ void ClusterCommand(CommandContext& ctx) {
     }
     return;
   }
+  if (sub == "add-node" || sub == "remove-node") {
+    // CLUSTER ADD-NODE <raft-id> <raft-host:port> (what --raft-join sends),
+    // CLUSTER REMOVE-NODE <raft-id>: membership changes, on the leader.
+    if (cluster == nullptr) {
+      ctx.reply.Error(kDisabled);
+      return;
+    }
+    const size_t want = sub == "add-node" ? 4 : 3;
+    if (ctx.args.size() != want) {
+      ctx.reply.Error(ArityError("cluster|" + sub));
+      return;
+    }
+    if (ctx.client.read_only) {
+      ctx.reply.Error("NOPERM User readonly has no permissions to run the 'cluster|" + sub +
+                      "' command");
+      return;
+    }
+    int64_t id = 0;
+    if (!ParseIntArg(ctx, ctx.args[2], &id)) return;
+    if (id <= 0) {
+      ctx.reply.Error("ERR invalid Raft id");
+      return;
+    }
+    const std::string redirect = cluster->LeaderRedirect();
+    if (!redirect.empty()) {
+      ctx.reply.Error(redirect);
+      return;
+    }
+    Status s = sub == "add-node" ? cluster->AddNode(static_cast<uint64_t>(id), ctx.args[3])
+                                 : cluster->RemoveNode(static_cast<uint64_t>(id));
+    if (s.ok()) {
+      ctx.reply.Ok();
+    } else {
+      ctx.reply.Error("ERR " + s.ToString());
+    }
+    return;
+  }
   if (sub == "snapshot-read") {
     // CLUSTER SNAPSHOT-READ <checkpoint> <file> <offset> <count>: a follower
     // fetching a Raft snapshot's files (cluster.h).

@@ -91,6 +91,8 @@ enum class Setting : int {
   kRaftId,
   kRaftAddress,
   kRaftBootstrap,
+  // A member's client HOST:PORT: this new node asks it to be added (cluster.h).
+  kRaftJoin,
   // Raft log entries between snapshots, and entries kept behind one (a
   // follower further behind than that catches up by a snapshot install).
   kRaftSnapshotThreshold,

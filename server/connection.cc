@@ -232,6 +232,9 @@ void Connection::Process() {
 }
 
 void Connection::ExecuteBuffered(ServerContext& ctx, Reply& reply) {
+  // Requests buffered now were all received before any read point taken
+  // while running them (Cluster::Admit).
+  state_.has_read_point = false;
   while (!executing_ && !blocked_ && !close_after_write_ && out_.size() < kWriteThreshold) {
     RespParser::Result result = parser_.Next(&args_);
     if (result == RespParser::Result::kNeedMore) break;

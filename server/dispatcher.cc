@@ -149,12 +149,12 @@ std::string AdmitToCluster(ServerContext& server, ClientState& client, const Com
       // The key views point into client.queued, which outlives this call.
       if (!queued_keys.empty()) first_key = queued_keys[0];
       return server.cluster->Admit(write, true, !queued_keys.empty(), first_key,
-                                   client.cluster_readonly);
+                                   client.cluster_readonly, &client.has_read_point);
     }
   }
   if (!data) return "";
   return server.cluster->Admit(write, data, !first_key.empty() || !keys.empty(), first_key,
-                               client.cluster_readonly);
+                               client.cluster_readonly, &client.has_read_point);
 }
 
 // Commands a pipeline batch can hold: not transactions, administration or

@@ -144,6 +144,7 @@ Status Server::Open() {
     cluster_options.id = raft_id;
     cluster_options.raft_address = config_->String(Setting::kRaftAddress);
     cluster_options.bootstrap = config_->String(Setting::kRaftBootstrap);
+    cluster_options.join = config_->String(Setting::kRaftJoin);
     std::string raft_host;
     int raft_port = 0;
     if (!SplitHostPort(cluster_options.raft_address, &raft_host, &raft_port)) {
@@ -167,8 +168,10 @@ Status Server::Open() {
     db = cluster_->db();
   } else {
     if (!config_->String(Setting::kRaftBootstrap).empty() ||
-        !config_->String(Setting::kRaftAddress).empty()) {
-      return Status::InvalidArgument("--raft-address and --raft-bootstrap need --raft-id");
+        !config_->String(Setting::kRaftAddress).empty() ||
+        !config_->String(Setting::kRaftJoin).empty()) {
+      return Status::InvalidArgument(
+          "--raft-address, --raft-bootstrap and --raft-join need --raft-id");
     }
     s = DB::Open(options, dir, &db_);
     if (!s.ok()) return s;
