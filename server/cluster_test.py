@@ -465,6 +465,18 @@ class Run:
             rc.close()
         except Exception as e:  # noqa: BLE001 - any client failure fails the run
             failures.append("RedisCluster: %r" % e)
+        # redis-cli -c follows -MOVED from a follower.
+        if shutil.which("redis-cli"):
+            follower = next((n for n in self.nodes if n is not self.leader()), self.nodes[0])
+            base = ["redis-cli", "-c", "-p", str(follower.port)]
+            out = subprocess.run(base + ["SET", "cli-key", "cli-value"], capture_output=True,
+                                 text=True).stdout.strip()
+            got = subprocess.run(base + ["GET", "cli-key"], capture_output=True,
+                                 text=True).stdout.strip()
+            if out != "OK" or got != "cli-value":
+                failures.append("redis-cli -c: SET gave %r, GET gave %r" % (out, got))
+        else:
+            failures.append("redis-cli is not installed (scripts/bootstrap.sh installs it)")
         failures += ["unexpected reply: " + u for u in self.unexpected[:10]]
 
         restarts = 0
