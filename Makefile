@@ -153,7 +153,7 @@ server-bigdata: build
 # Replication under faults (server/cluster_test.py, docs/replication.md): a
 # 3-node cluster with the default snapshot settings, a 5-node cluster, and a
 # 3-node cluster whose small snapshot settings force snapshot installs, each
-# for JEPSEN_SECONDS of kill -9, SIGSTOP and restarts under client load, then
+# for JEPSEN_SECONDS of kill -9, SIGSTOP, partitions and restarts under client load, then
 # checked for identical replicas, acknowledged writes and linearizability.
 .PHONY: jepsen
 jepsen: build

@@ -115,6 +115,10 @@ Status RaftNode::Init() {
   rv = raft_uv_tcp_init(&transport_, &loop_);
   if (rv != 0) return fail("raft_uv_tcp_init", rv, nullptr);
   transport_ready_ = true;
+  if (!options_.bind_address.empty()) {
+    rv = raft_uv_tcp_set_bind_address(&transport_, options_.bind_address.c_str());
+    if (rv != 0) return fail("raft_uv_tcp_set_bind_address", rv, nullptr);
+  }
   const std::string raft_dir = options_.dir + "/raft";
   rv = raft_uv_init(&io_, &loop_, raft_dir.c_str(), &transport_);
   if (rv != 0) return fail("raft_uv_init", rv, io_.errmsg);

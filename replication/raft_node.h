@@ -44,8 +44,10 @@ namespace lsmkv::replication {
 
 struct RaftNodeOptions {
   uint64_t id = 0;      // this server's Raft id (> 0)
-  std::string address;  // HOST:PORT it listens on for Raft messages
-  std::string dir;      // its directory: raft/ (libraft's log) and replica/ (the StateMachine)
+  std::string address;  // HOST:PORT the others send its Raft messages to
+  // Where it listens for them if not `address` (behind a proxy or NAT).
+  std::string bind_address;
+  std::string dir;  // its directory: raft/ (libraft's log) and replica/ (the StateMachine)
   // The initial voters, for a brand-new cluster; ignored when the node already
   // has Raft state. Empty: join later (not built yet) or restart.
   std::vector<std::pair<uint64_t, std::string>> bootstrap;

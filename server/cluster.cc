@@ -86,6 +86,12 @@ Status Cluster::Start(const ClusterOptions& options, std::unique_ptr<Cluster>* o
   replication::RaftNodeOptions node_options;
   node_options.id = options.id;
   node_options.address = options.raft_address;
+  if (!options.raft_bind.empty()) {
+    if (!SplitHostPort(options.raft_bind, &host, &port)) {
+      return Status::InvalidArgument("raft-bind '" + options.raft_bind + "' is not HOST:PORT");
+    }
+    node_options.bind_address = options.raft_bind;
+  }
   node_options.dir = options.dir;
   const std::string error = ParseBootstrap(options.bootstrap, &node_options.bootstrap);
   if (!error.empty()) return Status::InvalidArgument(error);

@@ -43,6 +43,7 @@ namespace lsmkv::server {
 struct ClusterOptions {
   uint64_t id = 0;
   std::string raft_address;    // HOST:PORT
+  std::string raft_bind;       // HOST:PORT to listen on if not raft_address, or empty
   std::string bootstrap;       // "ID=HOST:PORT,..." or empty
   std::string join;            // a member's client HOST:PORT to ask to add this node, or empty
   std::string client_address;  // HOST:PORT where Redis clients reach this node

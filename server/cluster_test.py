@@ -4,7 +4,9 @@
 Starts N lsmkv-server processes on loopback as one Raft cluster, runs client
 workers doing get / put / append on a few shared keys (and appends to a few
 append-only keys) while a nemesis kills leaders and followers with SIGKILL,
-pauses the leader with SIGSTOP and restarts nodes. Every operation on the
+pauses the leader with SIGSTOP, cuts the leader off from the others (every
+node's Raft port is behind a proxy of this script: a partition) and restarts
+nodes. Every operation on the
 shared keys is recorded (its call, and its return when the outcome is known).
 Afterwards every node is running again and must converge; then:
   - every node holds the same value for every key (READONLY reads),
@@ -24,6 +26,7 @@ import random
 import shutil
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import tempfile
@@ -47,9 +50,9 @@ def free_ports(n):
 
 
 class Node:
-    def __init__(self, args, nid, port, raft_port, bootstrap, root, join=None):
+    def __init__(self, args, nid, port, raft_port, bootstrap, root, join=None, bind_port=None):
         self.args, self.id, self.port, self.raft_port = args, nid, port, raft_port
-        self.bootstrap, self.join = bootstrap, join
+        self.bootstrap, self.join, self.bind_port = bootstrap, join, bind_port
         self.dir = os.path.join(root, "n%d" % nid)
         self.log = os.path.join(root, "n%d.log" % nid)
         self.proc = None
@@ -61,6 +64,8 @@ class Node:
                "--io-threads", "2",
                "--raft-snapshot-threshold", str(self.args.snapshot_threshold),
                "--raft-snapshot-trailing", str(self.args.snapshot_trailing)]
+        if self.bind_port:
+            cmd += ["--raft-bind", "127.0.0.1:%d" % self.bind_port]
         if self.join:
             cmd += ["--raft-join", self.join]
         else:
@@ -99,6 +104,104 @@ class Node:
             return self.client(1.0).info("replication")
         except (redis.ConnectionError, redis.TimeoutError, OSError):
             return None
+
+
+class RaftProxy:
+    """Stands at a node's advertised Raft address and forwards to where it listens
+    (--raft-bind). It reads libraft's connection handshake (protocol, sender id,
+    address) to learn which node connects, so that a partition can refuse and cut
+    the connections between the two sides (messages flow both ways over them)."""
+
+    def __init__(self, run, dst_id, listen_port, target_port):
+        self.run, self.dst, self.target = run, dst_id, target_port
+        self.lock = threading.Lock()
+        self.conns = []
+        self.closed = False
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", listen_port))
+        self.sock.listen(64)
+        self.sock.settimeout(0.2)
+        threading.Thread(target=self.accept_loop, daemon=True).start()
+
+    def accept_loop(self):
+        while not self.closed:
+            try:
+                c, _ = self.sock.accept()
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            threading.Thread(target=self.handle, args=(c,), daemon=True).start()
+
+    @staticmethod
+    def recv_exact(c, n):
+        data = b""
+        while len(data) < n:
+            chunk = c.recv(n - len(data))
+            if not chunk:
+                return None
+            data += chunk
+        return data
+
+    def handle(self, c):
+        try:
+            c.settimeout(5)
+            hs = self.recv_exact(c, 24)
+            if hs is None:
+                c.close()
+                return
+            src = struct.unpack("<Q", hs[8:16])[0]
+            if self.run.blocked(src, self.dst):
+                c.close()
+                return
+            t = socket.create_connection(("127.0.0.1", self.target), timeout=2)
+            t.sendall(hs)
+            c.settimeout(None)
+            t.settimeout(None)
+        except OSError:
+            c.close()
+            return
+        entry = (src, c, t)
+        with self.lock:
+            self.conns.append(entry)
+
+        def pump(a, b):
+            try:
+                while True:
+                    data = a.recv(65536)
+                    if not data:
+                        break
+                    b.sendall(data)
+            except OSError:
+                pass
+            for x in (a, b):
+                try:
+                    x.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+        threading.Thread(target=pump, args=(t, c), daemon=True).start()
+        pump(c, t)
+        c.close()
+        t.close()
+        with self.lock:
+            if entry in self.conns:
+                self.conns.remove(entry)
+
+    def cut(self):
+        """Closes the connections the current partition forbids."""
+        with self.lock:
+            doomed = [e for e in self.conns if self.run.blocked(e[0], self.dst)]
+        for _, c, t in doomed:
+            for x in (c, t):
+                try:
+                    x.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+    def close(self):
+        self.closed = True
+        self.sock.close()
 
 
 class History:
@@ -144,12 +247,16 @@ class Run:
         self.rng = random.Random(args.seed)
         self.root = args.keep or tempfile.mkdtemp(prefix="lsmkv-cluster-")
         os.makedirs(self.root, exist_ok=True)
-        ports = free_ports(2 * args.nodes + 2)
-        self.spare_ports = ports[2 * args.nodes:]
+        ports = free_ports(3 * args.nodes + 2)
+        self.spare_ports = ports[3 * args.nodes:]
+        # Node i: client port, advertised Raft port (its proxy), bound Raft port.
         spec = ",".join("%d=127.0.0.1:%d" % (i + 1, ports[args.nodes + i])
                         for i in range(args.nodes))
-        self.nodes = [Node(args, i + 1, ports[i], ports[args.nodes + i], spec, self.root)
+        self.nodes = [Node(args, i + 1, ports[i], ports[args.nodes + i], spec, self.root,
+                           bind_port=ports[2 * args.nodes + i])
                       for i in range(args.nodes)]
+        self.isolated = set()  # node ids cut off from the rest (a partition)
+        self.proxies = [RaftProxy(self, n.id, n.raft_port, n.bind_port) for n in self.nodes]
         self.history = History()
         self.keys = ["key%d" % i for i in range(args.keys)]
         # Append-only keys: every acknowledged append must be in the final value.
@@ -163,6 +270,14 @@ class Run:
         self.unexpected = []
         self.events = []
         self.failovers_ms = []
+
+    def blocked(self, src, dst):
+        return bool(self.isolated) and ((src in self.isolated) != (dst in self.isolated))
+
+    def partition(self, ids):
+        self.isolated = set(ids)
+        for p in self.proxies:
+            p.cut()
 
     def new_proc(self):
         with self.proc_lock:
@@ -279,7 +394,8 @@ class Run:
         seconds = self.args.seconds
         rng = self.rng
         slots = max(1, int(seconds // 8))
-        actions = ["kill-leader", "pause-leader", "kill-follower", "kill-leader"]
+        actions = ["kill-leader", "partition-leader", "pause-leader", "kill-follower",
+                   "kill-leader"]
         t_start = time.time()
         for i in range(slots):
             t_next = t_start + (i + 0.3) * seconds / slots
@@ -292,11 +408,14 @@ class Run:
             if leader is None:
                 self.events.append("no leader before %s" % action)
                 continue
-            if action in ("kill-leader", "pause-leader"):
+            if action in ("kill-leader", "pause-leader", "partition-leader"):
                 t0 = time.time()
                 if action == "kill-leader":
                     leader.kill9()
                     self.events.append("kill -9 leader %d" % leader.id)
+                elif action == "partition-leader":
+                    self.partition([leader.id])
+                    self.events.append("partition leader %d" % leader.id)
                 else:
                     leader.pause()
                     self.events.append("SIGSTOP leader %d" % leader.id)
@@ -305,6 +424,9 @@ class Run:
                 time.sleep(rng.uniform(2.0, 3.5))
                 if action == "kill-leader":
                     leader.start()
+                elif action == "partition-leader":
+                    self.partition([])
+                    self.events.append("healed")
                 else:
                     leader.resume()
                     self.events.append("SIGCONT %d" % leader.id)
@@ -380,6 +502,7 @@ class Run:
         for t in threads:
             t.join()
         nemesis.join()
+        self.partition([])
         for n in self.nodes:
             n.resume()
             if not n.alive():
@@ -549,6 +672,8 @@ class Run:
         return failures
 
     def shutdown(self):
+        for p in self.proxies:
+            p.close()
         if getattr(self, "extra", None) is not None:
             self.extra.kill9()
         for n in self.nodes:

@@ -339,6 +339,16 @@ std::vector<SettingInfo> BuildTable() {
        {},
        "a member's client HOST:PORT to ask to add this new node to its cluster (not with "
        "--raft-bootstrap)"},
+      {Setting::kRaftBind,
+       "raft-bind",
+       K::kString,
+       false,
+       "",
+       0,
+       0,
+       {},
+       "HOST:PORT the Raft transport listens on when it is not --raft-address (behind a proxy or "
+       "NAT)"},
       {Setting::kRaftSnapshotThreshold,
        "raft-snapshot-threshold",
        K::kInt,

@@ -93,6 +93,8 @@ enum class Setting : int {
   kRaftBootstrap,
   // A member's client HOST:PORT: this new node asks it to be added (cluster.h).
   kRaftJoin,
+  // Where the Raft transport listens when not at raft-address (a proxy, NAT).
+  kRaftBind,
   // Raft log entries between snapshots, and entries kept behind one (a
   // follower further behind than that catches up by a snapshot install).
   kRaftSnapshotThreshold,

@@ -145,6 +145,7 @@ Status Server::Open() {
     cluster_options.raft_address = config_->String(Setting::kRaftAddress);
     cluster_options.bootstrap = config_->String(Setting::kRaftBootstrap);
     cluster_options.join = config_->String(Setting::kRaftJoin);
+    cluster_options.raft_bind = config_->String(Setting::kRaftBind);
     std::string raft_host;
     int raft_port = 0;
     if (!SplitHostPort(cluster_options.raft_address, &raft_host, &raft_port)) {
@@ -169,9 +170,10 @@ Status Server::Open() {
   } else {
     if (!config_->String(Setting::kRaftBootstrap).empty() ||
         !config_->String(Setting::kRaftAddress).empty() ||
-        !config_->String(Setting::kRaftJoin).empty()) {
+        !config_->String(Setting::kRaftJoin).empty() ||
+        !config_->String(Setting::kRaftBind).empty()) {
       return Status::InvalidArgument(
-          "--raft-address, --raft-bootstrap and --raft-join need --raft-id");
+          "--raft-address, --raft-bootstrap, --raft-join and --raft-bind need --raft-id");
     }
     s = DB::Open(options, dir, &db_);
     if (!s.ok()) return s;

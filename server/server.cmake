@@ -106,8 +106,8 @@ if(LSMKV_BUILD_TESTS)
   set_tests_properties(server_redis_suite_smoke PROPERTIES TIMEOUT 600 SKIP_RETURN_CODE 77)
 
   # Replication (docs/replication.md): three replicated lsmkv-server processes
-  # on loopback under client load while leaders are killed (SIGKILL) and
-  # paused (SIGSTOP) and followers killed; small snapshot settings make
+  # on loopback under client load while leaders are killed (SIGKILL), paused
+  # (SIGSTOP) and partitioned (a proxy per node) and followers killed; small snapshot settings make
   # restarted nodes catch up by snapshot installs. Checks identical replicas,
   # every acknowledged append present, a linearizable history (with a negative
   # control) and redis-py's RedisCluster. make jepsen runs it longer.
