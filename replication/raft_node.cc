@@ -32,7 +32,7 @@ Status Refused(raft* r, int rv) {
     return Status::Busy("replication: not the leader; the leader is " + std::to_string(id) +
                         " at " + (address != nullptr ? address : "?"));
   }
-  return Status::IOError("replication: ", raft_strerror(rv));
+  return Status::IOError("replication", raft_strerror(rv));
 }
 
 // raft_apply's errors from the consensus core (libraft's ClientSubmit), before
@@ -47,10 +47,10 @@ bool RefusedBeforeAppend(int rv) {
 // An entry that reached the log but was not applied here: it may still be.
 Status Unknown(int status) {
   if (status == RAFT_LEADERSHIPLOST || status == RAFT_SHUTDOWN) {
-    return Status::Aborted("replication: outcome unknown (",
-                           raft_strerror(status) + std::string(")"));
+    return Status::Aborted("replication: outcome unknown (" + std::string(raft_strerror(status)) +
+                           ")");
   }
-  return Status::IOError("replication: ", raft_strerror(status));
+  return Status::IOError("replication", raft_strerror(status));
 }
 
 }  // namespace
@@ -103,11 +103,11 @@ Status RaftNode::Init() {
                            detail != nullptr ? detail : "");
   };
   int rv = uv_loop_init(&loop_);
-  if (rv != 0) return Status::IOError("replication: uv_loop_init: ", uv_strerror(rv));
+  if (rv != 0) return Status::IOError("replication: uv_loop_init", uv_strerror(rv));
   rv = uv_async_init(&loop_, &async_, &RaftNode::OnAsync);
   if (rv != 0) {
     uv_loop_close(&loop_);
-    return Status::IOError("replication: uv_async_init: ", uv_strerror(rv));
+    return Status::IOError("replication: uv_async_init", uv_strerror(rv));
   }
   async_.data = this;
   loop_ready_ = true;
@@ -346,12 +346,12 @@ Status ChangeStatus(raft* r, int rv) {
   }
   if (rv == RAFT_DUPLICATEID || rv == RAFT_DUPLICATEADDRESS || rv == RAFT_BADID ||
       rv == RAFT_NOTFOUND) {
-    return Status::InvalidArgument("replication: ", raft_strerror(rv));
+    return Status::InvalidArgument("replication", raft_strerror(rv));
   }
   if (rv == RAFT_LEADERSHIPLOST) {
     return Status::Aborted("replication: leadership lost during the membership change");
   }
-  return Status::IOError("replication: membership change: ", raft_strerror(rv));
+  return Status::IOError("replication: membership change", raft_strerror(rv));
 }
 
 }  // namespace
@@ -536,7 +536,7 @@ void RaftNode::ApplyOnLoop(std::string command, std::function<void(Status)> done
     } else {
       // Failed in the I/O layer, which has taken (and freed) the buffer; the
       // entry may be in the leader's log: its outcome is unknown.
-      d(Status::Aborted("replication: outcome unknown (", std::string(raft_errmsg(&raft_)) + ")"));
+      d(Status::Aborted("replication: outcome unknown (" + std::string(raft_errmsg(&raft_)) + ")"));
     }
   }
 }

@@ -129,6 +129,38 @@ void InfoCmd(CommandContext& ctx, Cluster* cluster) {
   ctx.reply.Verbatim(out);
 }
 
+// The node-to-node subcommands (ANNOUNCE, ADD-NODE, REMOVE-NODE,
+// SNAPSHOT-READ): a replicated server only, exactly `args` arguments, not for
+// the read-only user. Replies the error and returns false otherwise.
+bool InternalCallAllowed(CommandContext& ctx, const std::string& sub, size_t args) {
+  if (ctx.server.cluster == nullptr) {
+    ctx.reply.Error(kDisabled);
+    return false;
+  }
+  if (ctx.args.size() != args) {
+    ctx.reply.Error(ArityError("cluster|" + sub));
+    return false;
+  }
+  if (ctx.client.read_only) {
+    ctx.reply.Error("NOPERM User readonly has no permissions to run the 'cluster|" + sub +
+                    "' command");
+    return false;
+  }
+  return true;
+}
+
+// A Raft id argument (> 0); replies the error and returns false otherwise.
+bool ParseRaftId(CommandContext& ctx, const std::string& text, uint64_t* id) {
+  int64_t value = 0;
+  if (!ParseIntArg(ctx, text, &value)) return false;
+  if (value <= 0) {
+    ctx.reply.Error("ERR invalid Raft id");
+    return false;
+  }
+  *id = static_cast<uint64_t>(value);
+  return true;
+}
+
 void ClusterCommand(CommandContext& ctx) {
   const std::string sub = ToLower(ctx.args[1]);
   if (sub == "help") {
@@ -164,27 +196,9 @@ void ClusterCommand(CommandContext& ctx) {
   if (sub == "announce") {
     // CLUSTER ANNOUNCE <raft-id> <host:port>: sent by a follower to the
     // leader to record the address clients reach it at (cluster.h).
-    if (cluster == nullptr) {
-      ctx.reply.Error(kDisabled);
-      return;
-    }
-    if (ctx.args.size() != 4) {
-      ctx.reply.Error(ArityError("cluster|announce"));
-      return;
-    }
-    if (ctx.client.read_only) {
-      ctx.reply.Error(
-          "NOPERM User readonly has no permissions to run the 'cluster|announce' "
-          "command");
-      return;
-    }
-    int64_t id = 0;
-    if (!ParseIntArg(ctx, ctx.args[2], &id)) return;
-    if (id <= 0) {
-      ctx.reply.Error("ERR invalid Raft id");
-      return;
-    }
-    Status s = cluster->Announce(static_cast<uint64_t>(id), ctx.args[3]);
+    uint64_t id = 0;
+    if (!InternalCallAllowed(ctx, sub, 4) || !ParseRaftId(ctx, ctx.args[2], &id)) return;
+    Status s = cluster->Announce(id, ctx.args[3]);
     if (s.ok()) {
       ctx.reply.Ok();
     } else {
@@ -195,24 +209,9 @@ void ClusterCommand(CommandContext& ctx) {
   if (sub == "add-node" || sub == "remove-node") {
     // CLUSTER ADD-NODE <raft-id> <raft-host:port> (what --raft-join sends),
     // CLUSTER REMOVE-NODE <raft-id>: membership changes, on the leader.
-    if (cluster == nullptr) {
-      ctx.reply.Error(kDisabled);
-      return;
-    }
-    const size_t want = sub == "add-node" ? 4 : 3;
-    if (ctx.args.size() != want) {
-      ctx.reply.Error(ArityError("cluster|" + sub));
-      return;
-    }
-    if (ctx.client.read_only) {
-      ctx.reply.Error("NOPERM User readonly has no permissions to run the 'cluster|" + sub +
-                      "' command");
-      return;
-    }
-    int64_t id = 0;
-    if (!ParseIntArg(ctx, ctx.args[2], &id)) return;
-    if (id <= 0) {
-      ctx.reply.Error("ERR invalid Raft id");
+    uint64_t id = 0;
+    if (!InternalCallAllowed(ctx, sub, sub == "add-node" ? 4 : 3) ||
+        !ParseRaftId(ctx, ctx.args[2], &id)) {
       return;
     }
     const std::string redirect = cluster->LeaderRedirect();
@@ -220,8 +219,7 @@ void ClusterCommand(CommandContext& ctx) {
       ctx.reply.Error(redirect);
       return;
     }
-    Status s = sub == "add-node" ? cluster->AddNode(static_cast<uint64_t>(id), ctx.args[3])
-                                 : cluster->RemoveNode(static_cast<uint64_t>(id));
+    Status s = sub == "add-node" ? cluster->AddNode(id, ctx.args[3]) : cluster->RemoveNode(id);
     if (s.ok()) {
       ctx.reply.Ok();
     } else {
@@ -232,19 +230,7 @@ void ClusterCommand(CommandContext& ctx) {
   if (sub == "snapshot-read") {
     // CLUSTER SNAPSHOT-READ <checkpoint> <file> <offset> <count>: a follower
     // fetching a Raft snapshot's files (cluster.h).
-    if (cluster == nullptr) {
-      ctx.reply.Error(kDisabled);
-      return;
-    }
-    if (ctx.args.size() != 6) {
-      ctx.reply.Error(ArityError("cluster|snapshot-read"));
-      return;
-    }
-    if (ctx.client.read_only) {
-      ctx.reply.Error(
-          "NOPERM User readonly has no permissions to run the 'cluster|snapshot-read' command");
-      return;
-    }
+    if (!InternalCallAllowed(ctx, sub, 6)) return;
     int64_t offset = 0, count = 0;
     if (!ParseIntArg(ctx, ctx.args[4], &offset) || !ParseIntArg(ctx, ctx.args[5], &count)) return;
     if (offset < 0 || count < 0) {
