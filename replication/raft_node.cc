@@ -593,6 +593,19 @@ RaftNode::Info RaftNode::InfoOnLoop() {
   info.applied_count = fsm_->applied_count();
   info.skipped_count = fsm_->skipped_count();
   info.installed_snapshots = machine_->installed_snapshots();
+  info.last_index = raft_last_index(&raft_);
+  if (info.state == RAFT_LEADER) {
+    for (unsigned i = 0; i < raft_.configuration.n; i++) {
+      const raft_server& server = raft_.configuration.servers[i];
+      if (server.id == options_.id) continue;
+      Info::Peer peer;
+      peer.id = server.id;
+      peer.voter = server.role == RAFT_VOTER;
+      raft_index match = 0;
+      if (raft_match_index(&raft_, server.id, &match) == 0) peer.match_index = match;
+      info.peers.push_back(peer);
+    }
+  }
   return info;
 }
 

@@ -88,6 +88,16 @@ class RaftNode {
     uint64_t applied_count = 0;  // commands applied / skipped as already applied since start
     uint64_t skipped_count = 0;
     uint64_t installed_snapshots = 0;
+    uint64_t last_index = 0;  // the last entry in this node's log
+    // On the leader, every other server of its configuration: how far its
+    // log matches the leader's (libraft's match index; the lag is
+    // last_index - match_index entries). Empty on other nodes.
+    struct Peer {
+      uint64_t id = 0;
+      bool voter = false;  // else a spare or standby (catching up)
+      uint64_t match_index = 0;
+    };
+    std::vector<Peer> peers;
   };
 
   // Opens the state machine, initialises libraft on its directory (bootstrap

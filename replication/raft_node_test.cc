@@ -14,6 +14,7 @@
 #include <chrono>
 #include <cinttypes>
 #include <cstdio>
+#include <functional>
 #include <future>
 #include <map>
 #include <optional>
@@ -243,6 +244,58 @@ TEST(RaftNodeTest, LaggingFollowerInstallsTheLeadersSnapshot) {
   c.Stop(follower);
   ASSERT_NO_FATAL_FAILURE(c.Start(follower));
   ExpectSameData(&c);
+}
+
+// Polls node `leader`'s view of its peers until pred holds for it (up to 20 s);
+// returns the last view.
+RaftNode::Info WaitForPeers(Cluster* c, unsigned leader,
+                            const std::function<bool(const RaftNode::Info&)>& pred) {
+  RaftNode::Info info = c->node(leader)->GetInfo();
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (!pred(info) && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    info = c->node(leader)->GetInfo();
+  }
+  return info;
+}
+
+TEST(RaftNodeTest, LeaderReportsEachFollowersMatchIndex) {
+  Cluster c(3);
+  for (unsigned i = 0; i < 3; i++) ASSERT_NO_FATAL_FAILURE(c.Start(i));
+  const int leader_index = c.WaitForLeader();
+  ASSERT_GE(leader_index, 0);
+  const unsigned leader = static_cast<unsigned>(leader_index);
+  const unsigned stopped = (leader + 1) % 3, live = (leader + 2) % 3;
+  c.Stop(stopped);
+  for (int i = 0; i < 50; i++) ASSERT_TRUE(c.Write("k" + std::to_string(i), "v").ok());
+  auto peer = [](const RaftNode::Info& info, unsigned i) -> const RaftNode::Info::Peer* {
+    for (const auto& p : info.peers) {
+      if (p.id == i + 1) return &p;
+    }
+    return nullptr;
+  };
+  // The live follower's log matches the leader's; the stopped one is 50+ behind.
+  RaftNode::Info info = WaitForPeers(&c, leader, [&](const RaftNode::Info& in) {
+    const auto* p = peer(in, live);
+    return p != nullptr && p->match_index == in.last_index;
+  });
+  ASSERT_EQ(info.peers.size(), 2u);
+  ASSERT_NE(peer(info, live), nullptr);
+  ASSERT_NE(peer(info, stopped), nullptr);
+  EXPECT_TRUE(peer(info, live)->voter);
+  EXPECT_EQ(peer(info, live)->match_index, info.last_index);
+  EXPECT_LE(peer(info, stopped)->match_index + 50, info.last_index);
+  // A follower knows nobody's progress but its own.
+  EXPECT_TRUE(c.node(live)->GetInfo().peers.empty());
+  // Restarted, it catches up to lag 0.
+  ASSERT_NO_FATAL_FAILURE(c.Start(stopped));
+  ASSERT_TRUE(c.WaitConverged());
+  info = WaitForPeers(&c, leader, [&](const RaftNode::Info& in) {
+    const auto* p = peer(in, stopped);
+    return p != nullptr && p->match_index == in.last_index;
+  });
+  ASSERT_NE(peer(info, stopped), nullptr);
+  EXPECT_EQ(peer(info, stopped)->match_index, info.last_index);
 }
 
 TEST(RaftNodeTest, WholeClusterRestart) {

@@ -227,6 +227,39 @@ class History:
         with self.lock:
             self.lines[index] = None
 
+    def prune_unknown(self):
+        """Drops the calls of unknown outcome the check does not need, which
+        would otherwise stay concurrent with everything after them and make the
+        search explode in long runs: a read (it has no effect), and a put or
+        append whose value (unique: "proc.n;") no completed read returned. Both
+        are sound: if such a write took effect, no read came after it before it
+        was overwritten (put) — or no read came after it at all (append) — so
+        the history is linearizable with it exactly when it is without it.
+        Returns the number dropped."""
+        with self.lock:
+            seen = set()
+            for line in self.lines:
+                if line is not None and line[1] == "ok" and line[2] == "get" and line[4]:
+                    seen.update(t for t in line[4].split(";") if t)
+            dropped = 0
+            # A process has at most one call outstanding: its invoke is matched
+            # by the next "ok" of the same process, if any.
+            pending = {}
+            for i, line in enumerate(self.lines):
+                if line is None:
+                    continue
+                proc, typ = line[0], line[1]
+                if typ == "invoke":
+                    pending[proc] = i
+                else:
+                    pending.pop(proc, None)
+            for i in pending.values():
+                proc, typ, f, key, value = self.lines[i]
+                if f == "get" or value.rstrip(";") not in seen:
+                    self.lines[i] = None
+                    dropped += 1
+            return dropped
+
     def write(self, path):
         def edn(s):
             if s is None:
@@ -468,6 +501,40 @@ class Run:
                 time.sleep(0.05)
         return None
 
+    def check_follower_lag(self, leader, timeout=10.0):
+        """The leader's INFO replication lists every other node (slaveN lines,
+        raft_id, offset = match index, lag in entries) and, with no writes
+        under way, each catches up to lag 0; CLUSTER SHARDS reports the same
+        offsets. Before any check, a write that every node has applied."""
+        others = sorted(n.id for n in self.nodes if n is not leader)
+        deadline = time.time() + timeout
+        last = None
+        while time.time() < deadline:
+            try:
+                info = leader.client().info("replication")
+            except (redis.RedisError, OSError) as e:
+                last = repr(e)
+                time.sleep(0.05)
+                continue
+            slaves = [info[k] for k in info if k.startswith("slave") and k[5:].isdigit()]
+            ids = sorted(int(s_["raft_id"]) for s_ in slaves)
+            last = "connected_slaves=%s %r" % (info.get("connected_slaves"), slaves)
+            if int(info.get("connected_slaves", -1)) != len(others) or ids != others:
+                return ["INFO replication on the leader lists %s, not nodes %s" % (last, others)]
+            if all(int(s_["lag"]) == 0 and int(s_["offset"]) == int(info["raft_last_index"])
+                   for s_ in slaves):
+                shards = leader.client().execute_command("CLUSTER", "SHARDS")
+                nodes = shards[0][b"nodes"] if isinstance(shards[0], dict) else None
+                if nodes is None:  # RESP2: a flat list of name, value pairs
+                    nodes = dict(zip(shards[0][::2], shards[0][1::2]))[b"nodes"]
+                    nodes = [dict(zip(n[::2], n[1::2])) for n in nodes]
+                offsets = [int(n[b"replication-offset"]) for n in nodes]
+                if len(offsets) != len(self.nodes) or min(offsets) <= 0:
+                    return ["CLUSTER SHARDS offsets %r" % offsets]
+                return []
+            time.sleep(0.05)
+        return ["followers' lag on the leader never reached 0: %s" % last]
+
     def lincheck(self, path):
         return subprocess.run([self.args.lincheck, "--format", "kv", "--timeout", "120", path],
                               capture_output=True, text=True)
@@ -517,6 +584,7 @@ class Run:
                     n.id, n.proc.poll(), i.get("raft_state"), i.get("raft_term"),
                     i.get("raft_commit_index"), i.get("raft_last_applied")))
             return failures + ["the nodes did not converge within 60 s: " + "; ".join(states)]
+        failures += self.check_follower_lag(leader)
         # Final reads: linearizable ones on the leader (the shared keys' are
         # recorded), then every node's own copy (READONLY).
         final = {}
@@ -549,6 +617,7 @@ class Run:
         appends = sum(len(t) for t in self.acked_appends.values())
 
         history_path = os.path.join(self.root, "history.edn")
+        self.pruned = self.history.prune_unknown()
         self.history.write(history_path)
         t0 = time.time()
         check = self.lincheck(history_path)
@@ -609,11 +678,11 @@ class Run:
         print("cluster_test: %d nodes, %g s, %d workers: %d ops acknowledged, %d unknown, "
               "%d refused (MOVED/CLUSTERDOWN); %d acknowledged appends, all present: %s; "
               "faults: %s; failover ms: %s; snapshot installs (re-exec): %d; "
-              "history %d lines, lincheck %s in %.1f s" % (
+              "history %d lines (%d calls of unknown outcome pruned), lincheck %s in %.1f s" % (
                   len(self.nodes), self.args.seconds, self.args.workers, self.counts["ok"],
                   self.counts["unknown"], self.counts["refused"], appends, missing == 0,
                   ", ".join(self.events), self.failovers_ms, restarts,
-                  sum(1 for l in self.history.lines if l is not None),
+                  sum(1 for l in self.history.lines if l is not None), self.pruned,
                   "linearizable" if check.returncode == 0 else "FAILED", lincheck_s))
         if self.counts["ok"] < 100:
             failures.append("only %d operations acknowledged" % self.counts["ok"])

@@ -149,8 +149,9 @@ bool DecodeOrderedDouble(std::string_view in, double* score) {
 void AppendElementPrefix(char prefix, int db, std::string_view user_key, uint64_t version,
                          std::string* out) {
   DCHECK(user_key.size() <= UINT32_MAX);
-  out->reserve(out->size() + kElementKeyOverhead + 1 + user_key.size());
+  out->reserve(out->size() + kElementKeyOverhead + 1 + kSlotBytes + user_key.size());
   AppendDbKeyPrefix(prefix, db, out);
+  AppendSlot(user_key, out);
   const uint32_t length = static_cast<uint32_t>(user_key.size());
   for (int i = 3; i >= 0; i--) out->push_back(static_cast<char>((length >> (8 * i)) & 0xff));
   out->append(user_key);

@@ -7,8 +7,11 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cstdlib>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "lsmkv/db.h"
@@ -23,6 +26,7 @@
 #include "server/scan_cursors.h"
 #include "server/scripting.h"
 #include "server/test_client.h"
+#include "server/value_codec.h"
 
 namespace lsmkv::server {
 
@@ -34,6 +38,12 @@ inline constexpr int64_t kStartMs = 1700000000000;
 class CommandsTest : public ::testing::Test {
  protected:
   void SetUp() override {
+    // LSMKV_TEST_KEY_LAYOUT=slotted runs every command test on the
+    // replicated node's key layout (value_codec.h; ctest runs the command
+    // tests both ways).
+    const char* layout = std::getenv("LSMKV_TEST_KEY_LAYOUT");
+    SetKeyLayout(layout != nullptr && std::string_view(layout) == "slotted" ? KeyLayout::kSlotted
+                                                                            : KeyLayout::kFlat);
     dir_ = test::MakeTempDir("lsmkv_commands_test");
     ASSERT_FALSE(dir_.empty());
     filter_ = std::make_shared<ExpiryFilter>(&clock_);
@@ -128,6 +138,58 @@ inline std::string Bulk(const std::string& s) {
 }
 inline std::string Int(int64_t v) { return ":" + std::to_string(v) + "\r\n"; }
 inline std::string Err(const std::string& s) { return "-" + s + "\r\n"; }
+
+// A RESP2 reply with every array made only of bulk strings sorted: KEYS and
+// SCAN list keys by name in the flat layout and by slot, then name, in the
+// slot layout (value_codec.h); tests that list several keys compare this.
+// Anything it cannot parse comes back unchanged.
+inline std::string SortKeyArrays(const std::string& reply) {
+  struct Parser {
+    const std::string& in;
+    size_t pos = 0;
+    bool ok = true;
+    std::string Line() {
+      const size_t end = in.find("\r\n", pos);
+      if (end == std::string::npos) {
+        ok = false;
+        return "";
+      }
+      std::string line = in.substr(pos, end - pos);
+      pos = end + 2;
+      return line;
+    }
+    // One element, rendered back; *bulk: whether it is a bulk string.
+    std::string Element(bool* bulk) {
+      const size_t start = pos;
+      std::string line = Line();
+      *bulk = false;
+      if (!ok || line.empty()) return "";
+      if (line[0] == '$') {
+        const long n = std::stol(line.substr(1));
+        if (n >= 0) pos += static_cast<size_t>(n) + 2;
+        *bulk = n >= 0;
+        return in.substr(start, pos - start);
+      }
+      if (line[0] != '*') return in.substr(start, pos - start);
+      const long n = std::stol(line.substr(1));
+      std::vector<std::string> items;
+      bool all_bulk = true;
+      for (long i = 0; i < n && ok; i++) {
+        bool b = false;
+        items.push_back(Element(&b));
+        all_bulk = all_bulk && b;
+      }
+      if (all_bulk) std::sort(items.begin(), items.end());
+      std::string out = line + "\r\n";
+      for (const std::string& item : items) out += item;
+      return out;
+    }
+  };
+  Parser parser{reply};
+  bool bulk = false;
+  std::string out = parser.Element(&bulk);
+  return parser.ok && parser.pos == reply.size() ? out : reply;
+}
 
 }  // namespace lsmkv::server
 

@@ -4,7 +4,9 @@
 // other nodes that announced an address are its replicas. A standalone server
 // answers as Redis does with cluster support disabled.
 #include <algorithm>
+#include <cstdint>
 #include <iterator>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -13,6 +15,9 @@
 #include "server/command_table.h"
 #include "server/command_util.h"
 #include "server/dispatcher.h"
+#include "server/keyspace.h"
+#include "server/value_codec.h"
+#include "util/check.h"
 
 namespace lsmkv::server {
 
@@ -60,6 +65,15 @@ void Slots(CommandContext& ctx, Cluster* cluster) {
 void Shards(CommandContext& ctx, Cluster* cluster) {
   std::vector<Cluster::NodeView> nodes = OrderedNodes(cluster);
   const uint64_t applied = cluster->applied_index();
+  // On the leader, the others' match indexes (RaftNode::Info::peers).
+  const replication::RaftNode::Info info = cluster->info();
+  auto offset = [&](const Cluster::NodeView& v) -> uint64_t {
+    if (v.self) return applied;
+    for (const auto& peer : info.peers) {
+      if (peer.id == v.id) return peer.match_index;
+    }
+    return 0;  // not known here (a follower knows only its own)
+  };
   size_t listed = 0;
   for (const auto& v : nodes) listed += v.address.empty() ? 0 : 1;
   ctx.reply.Array(1);
@@ -87,8 +101,7 @@ void Shards(CommandContext& ctx, Cluster* cluster) {
     ctx.reply.Bulk("role");
     ctx.reply.Bulk(v.leader ? "master" : "replica");
     ctx.reply.Bulk("replication-offset");
-    // Only this node's own applied index is known here.
-    ctx.reply.Integer(v.self ? static_cast<int64_t>(applied) : 0);
+    ctx.reply.Integer(static_cast<int64_t>(offset(v)));
     ctx.reply.Bulk("health");
     ctx.reply.Bulk("online");
   }
@@ -161,6 +174,58 @@ bool ParseRaftId(CommandContext& ctx, const std::string& text, uint64_t* id) {
   return true;
 }
 
+// CLUSTER COUNTKEYSINSLOT <slot> / GETKEYSINSLOT <slot> <count>: this node's
+// live keys of one slot in the selected database — one range scan, the keys
+// being laid out by slot (value_codec.h, the slot layout).
+void KeysInSlot(CommandContext& ctx, bool get) {
+  if (ctx.args.size() != (get ? 4u : 3u)) {
+    ctx.reply.Error(ArityError(get ? "cluster|getkeysinslot" : "cluster|countkeysinslot"));
+    return;
+  }
+  int64_t slot = 0, limit = INT64_MAX;
+  if (!ParseIntArg(ctx, ctx.args[2], &slot)) return;
+  if (slot < 0 || slot > kLastSlot) {
+    ctx.reply.Error("ERR Invalid slot");
+    return;
+  }
+  if (get) {
+    if (!ParseIntArg(ctx, ctx.args[3], &limit)) return;
+    if (limit < 0) {
+      ctx.reply.Error("ERR Invalid number of keys");
+      return;
+    }
+  }
+  DCHECK(key_layout() == KeyLayout::kSlotted);  // a replicated node's
+  std::string lower;
+  AppendDbKeyPrefix(kDataPrefix, ctx.txn.db(), &lower);
+  lower.push_back(static_cast<char>(slot >> 8));
+  lower.push_back(static_cast<char>(slot & 0xff));
+  ReadOptions options;
+  options.lower_bound = lower;
+  options.upper_bound = PrefixSuccessor(lower);
+  std::unique_ptr<Iterator> it = ctx.txn.keyspace()->db()->NewIterator(options);
+  const int64_t now = ctx.txn.now_ms();
+  std::vector<std::string> keys;
+  int64_t count = 0;
+  for (it->SeekToFirst(); it->Valid() && count < limit; it->Next()) {
+    DecodedValue decoded;
+    if (!DecodeValue(it->value(), &decoded) || IsExpired(decoded.deadline_ms, now)) continue;
+    count++;
+    if (get) keys.emplace_back(it->key().substr(lower.size()));
+  }
+  Status s = it->status();
+  if (!s.ok()) {
+    ctx.reply.Error("ERR " + s.ToString());
+    return;
+  }
+  if (!get) {
+    ctx.reply.Integer(count);
+    return;
+  }
+  ctx.reply.Array(keys.size());
+  for (const std::string& key : keys) ctx.reply.Bulk(key);
+}
+
 void ClusterCommand(CommandContext& ctx) {
   const std::string sub = ToLower(ctx.args[1]);
   if (sub == "help") {
@@ -178,6 +243,10 @@ void ClusterCommand(CommandContext& ctx) {
         "    This node's id.",
         "KEYSLOT <key>",
         "    The hash slot of a key.",
+        "COUNTKEYSINSLOT <slot>",
+        "    The number of keys in a slot on this node.",
+        "GETKEYSINSLOT <slot> <count>",
+        "    Up to count keys of a slot on this node.",
         "HELP",
         "    Prints this help."};
     ctx.reply.Array(std::size(kHelp));
@@ -246,6 +315,13 @@ void ClusterCommand(CommandContext& ctx) {
       ctx.reply.Error("ERR " + s.ToString());
     }
     return;
+  }
+  if (sub == "countkeysinslot" || sub == "getkeysinslot") {
+    if (cluster == nullptr) {
+      ctx.reply.Error(kDisabled);
+      return;
+    }
+    return KeysInSlot(ctx, /*get=*/sub == "getkeysinslot");
   }
   const bool known =
       sub == "slots" || sub == "shards" || sub == "nodes" || sub == "info" || sub == "myid";

@@ -22,14 +22,15 @@ namespace {
 // starts with prefix. UserKeyOf strips a key's database head.
 std::unique_ptr<Iterator> NewDataIterator(CommandContext& ctx, std::string_view prefix) {
   ReadOptions options;
-  options.lower_bound = DataKey(ctx.txn.db(), prefix);
-  std::string upper = PrefixSuccessor(DataKey(ctx.txn.db(), prefix));
+  std::string lower, upper;
+  DataPrefixRange(ctx.txn.db(), prefix, &lower, &upper);
+  options.lower_bound = lower;
   options.upper_bound = upper;
   return ctx.txn.keyspace()->db()->NewIterator(options);
 }
 
 std::string_view UserKeyOf(CommandContext& ctx, std::string_view data_key) {
-  return data_key.substr(DbKeyPrefixSize(ctx.txn.db()));
+  return data_key.substr(DataKeyHeadSize(ctx.txn.db()));
 }
 
 // True if the stored value at the iterator is live at now_ms; sets *type.

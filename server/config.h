@@ -99,6 +99,7 @@ enum class Setting : int {
   // follower further behind than that catches up by a snapshot install).
   kRaftSnapshotThreshold,
   kRaftSnapshotTrailing,
+  kRaftWorkers,
   kCount,
 };
 

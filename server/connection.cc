@@ -185,6 +185,7 @@ void Connection::OnRead(const asio::error_code& error, size_t bytes) {
     return;
   }
   parser_.Commit(bytes);
+  starved_ = false;  // the buffered request may be complete now
   server_->context().stats->net_input_bytes.fetch_add(bytes, std::memory_order_relaxed);
   const int64_t now = server_->context().keyspace->clock()->NowMs();
   state_.last_interaction_ms.store(now, std::memory_order_relaxed);
@@ -199,9 +200,17 @@ void Connection::Process() {
   ServerContext& ctx = server_->context();
   Reply reply(&out_, state_.protocol.load(std::memory_order_relaxed));
   reply.set_error_stats(&ctx.stats->errors);
+  asio::thread_pool* cluster_pool = server_->cluster_pool();
   while (true) {
-    ExecuteBuffered(ctx, reply);
-    state_.query_buffer_bytes.store(parser_.buffered(), std::memory_order_relaxed);
+    if (cluster_pool == nullptr) {
+      ExecuteBuffered(ctx, reply);
+      state_.query_buffer_bytes.store(parser_.buffered(), std::memory_order_relaxed);
+    } else if (!executing_ && !blocked_ && !close_after_write_ && !starved_ && !stopping_ &&
+               !server_->stopping() && parser_.buffered() > 0 && out_.size() < kWriteThreshold) {
+      // The replies of earlier commands (in out_) are written meanwhile.
+      state_.query_buffer_bytes.store(parser_.buffered(), std::memory_order_relaxed);
+      ExecuteBufferedOffLoop(ctx, *cluster_pool);
+    }
     const bool finishing = close_after_write_ || stopping_ || server_->stopping();
     if (out_.empty()) {
       if (executing_ || blocked_) return;  // OffLoopDone / OnWake / OnBlockTimeout continue
@@ -223,7 +232,7 @@ void Connection::Process() {
       Close();
       return;
     }
-    if (parser_.buffered() == 0) {
+    if (parser_.buffered() == 0 || starved_) {
       DoRead();
       return;
     }
@@ -320,6 +329,107 @@ void Connection::ExecuteOffLoop(ServerContext& ctx) {
     });
   });
   args_.clear();
+}
+
+void Connection::ExecuteBufferedOffLoop(ServerContext& ctx, asio::thread_pool& pool) {
+  DCHECK(!executing_ && !reading_ && !blocked_);
+  executing_ = true;
+  auto self = shared_from_this();
+  auto executor = socket_.get_executor();
+  auto work = asio::make_work_guard(executor);  // the loop runs until BatchDone
+  const size_t pending = out_.size();
+  asio::post(pool, [self, &ctx, executor, work = std::move(work), pending]() mutable {
+    // Until BatchDone the strand touches none of parser_, args_, batch_ and
+    // the client state's plain fields (executing_ holds it off), so they are
+    // this thread's alone; out_ stays the strand's (earlier replies are
+    // written meanwhile, pub/sub messages appended).
+    BatchResult result = self->RunBatch(ctx, pending);
+    asio::post(executor, [self, work = std::move(work), result = std::move(result)]() mutable {
+      self->BatchDone(std::move(result));
+    });
+  });
+}
+
+Connection::BatchResult Connection::RunBatch(ServerContext& ctx, size_t pending) {
+  BatchResult result;
+  Reply reply(&result.out, state_.protocol.load(std::memory_order_relaxed));
+  reply.set_error_stats(&ctx.stats->errors);
+  // As in ExecuteBuffered: what is buffered now was received before any
+  // read point taken while running it.
+  state_.has_read_point = false;
+  while (result.out.size() + pending < kWriteThreshold) {
+    RespParser::Result parsed = parser_.Next(&args_);
+    if (parsed == RespParser::Result::kNeedMore) {
+      result.starved = true;
+      break;
+    }
+    if (parsed == RespParser::Result::kError) {
+      batch_.Finish(reply);
+      ctx.stats->protocol_errors.fetch_add(1, std::memory_order_relaxed);
+      reply.Error("ERR " + parser_.error());
+      result.close = true;
+      break;
+    }
+    result.parsed = true;
+    result.request_started_ms =
+        parser_.in_request() ? state_.last_interaction_ms.load(std::memory_order_relaxed) : 0;
+    const CommandSpec* spec = ctx.commands->Find(args_[0]);
+    reply.set_protocol(state_.protocol.load(std::memory_order_relaxed));
+    if (RunsOffLoop(spec)) {
+      // Already off the loop: only the earlier writes are committed first,
+      // as ExecuteBuffered does before handing one to the slow threads.
+      batch_.Finish(reply);
+      ExecuteCommand(ctx, state_, args_, reply, nullptr);
+    } else {
+      ExecuteCommand(ctx, state_, spec, args_, reply, &batch_);
+    }
+    if (state_.block.requested) {
+      result.park_spec = spec;  // BatchDone parks it, args_ kept
+      result.park = true;
+      break;
+    }
+    // AfterCommand's checks, on this batch's replies.
+    if (args_.capacity() > 1024) std::vector<std::string>().swap(args_);
+    parser_.set_authenticated(state_.authenticated);
+    const int64_t limit = ctx.config->Int(Setting::kClientOutputBufferLimit);
+    if (limit > 0 && result.out.size() + pending > static_cast<uint64_t>(limit)) {
+      batch_.Finish(reply);
+      result.out.clear();
+      reply.Error(
+          "ERR client output buffer limit reached (client-output-buffer-limit); closing "
+          "the connection");
+      result.close = true;
+      break;
+    }
+    if (state_.close_after_reply) {
+      result.close = true;
+      break;
+    }
+    if (server_->stopping()) break;
+  }
+  // Replies leave only after the writes they acknowledge are committed.
+  batch_.Finish(reply);
+  result.buffered = parser_.buffered();
+  return result;
+}
+
+void Connection::BatchDone(BatchResult result) {
+  DCHECK(executing_);
+  executing_ = false;
+  starved_ = result.starved;
+  state_.query_buffer_bytes.store(result.buffered, std::memory_order_relaxed);
+  if (result.parsed) request_started_ms_ = result.request_started_ms;
+  if (close_pending_) {
+    Close();
+    return;
+  }
+  out_.append(result.out);
+  if (result.close) close_after_write_ = true;
+  state_.output_buffer_bytes.store(out_.size(), std::memory_order_relaxed);
+  if (result.park) Park(result.park_spec, /*first=*/true);
+  // A write of earlier replies may still be under way: its OnWrite
+  // continues then.
+  if (!writing_) Process();
 }
 
 void Connection::OffLoopDone(std::string out) {

@@ -5,6 +5,10 @@
 // loop, one at a time per connection, so that they do not delay other
 // clients' commands.
 //
+// On a replicated node (Server::cluster_pool) every run of buffered commands
+// goes to the cluster threads that way (RunBatch / BatchDone), because each
+// command waits for Raft there.
+//
 // A connection alternates between reading and writing, never both: it reads
 // a chunk, executes every complete command in it (pipelining) until about
 // 64 KiB of replies are pending, writes them, and continues with the
@@ -115,6 +119,29 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // Back on the strand with the off-loop command's reply.
   void OffLoopDone(std::string out);
 
+  // A replicated node (Server::cluster_pool): every command runs on the
+  // cluster threads, a run of buffered commands at a time, because it waits
+  // for Raft. RunBatch is ExecuteBuffered off the loop: it parses and runs
+  // commands until about kWriteThreshold bytes of replies (pending: those
+  // already in out_) are due, the buffer holds no complete request, the
+  // connection is to close, or a command blocks; BatchDone takes the
+  // outcome back on the strand and continues Process. Nothing else of this
+  // connection runs meanwhile but writes of earlier replies and pub/sub
+  // deliveries.
+  struct BatchResult {
+    std::string out;                         // the replies
+    bool starved = false;                    // stopped for want of bytes
+    bool close = false;                      // close after the write
+    bool park = false;                       // the last command blocks (args_ holds it)
+    const CommandSpec* park_spec = nullptr;  // its lookup
+    bool parsed = false;                     // a command was parsed
+    int64_t request_started_ms = 0;          // request_started_ms_ after the last one
+    size_t buffered = 0;                     // bytes left in the parser
+  };
+  void ExecuteBufferedOffLoop(ServerContext& ctx, asio::thread_pool& pool);
+  BatchResult RunBatch(ServerContext& ctx, size_t pending);
+  void BatchDone(BatchResult result);
+
   // Blocking commands (blocking.h). Park: the command in args_ (spec)
   // asked to block (ClientState::block); nothing more of this connection
   // runs (no read, no command) until OnWake runs it again or
@@ -158,7 +185,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool close_after_write_ = false;
   bool closed_ = false;
   bool registered_ = false;
-  bool executing_ = false;      // a command runs on the slow-command threads
+  bool executing_ = false;  // a command runs on the slow-command or cluster threads
+  // Cluster threads only: the buffered bytes hold no complete request; read
+  // before running anything more.
+  bool starved_ = false;
   bool close_pending_ = false;  // Close was asked for while executing_
   bool blocked_ = false;        // a blocking command waits (Park)
   // OnPubSub cancelled the pending read to write messages asynchronously:

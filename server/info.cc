@@ -219,6 +219,28 @@ void ReplicationSection(ServerContext& server, std::string* out) {
       s.Field("master_port", port);
     }
     s.Field("master_link_status", info.leader_id != 0 ? "up" : "down");
+  } else {
+    // The other servers as the leader sees them: Redis's replica lines, the
+    // offset the entry up to which a server's log matches this one's, the
+    // lag in entries (not seconds, as Redis's is), and its Raft id and role.
+    const std::vector<Cluster::NodeView> nodes = server.cluster->Nodes();
+    s.Field("connected_slaves", static_cast<uint64_t>(info.peers.size()));
+    for (size_t i = 0; i < info.peers.size(); i++) {
+      const auto& peer = info.peers[i];
+      std::string host = "?";
+      int port = 0;
+      for (const Cluster::NodeView& v : nodes) {
+        if (v.id == peer.id) SplitHostPort(v.address, &host, &port);
+      }
+      const uint64_t lag =
+          info.last_index > peer.match_index ? info.last_index - peer.match_index : 0;
+      s.Field("slave" + std::to_string(i), "ip=" + host + ",port=" + std::to_string(port) +
+                                               ",state=" + (peer.voter ? "online" : "catching_up") +
+                                               ",offset=" + std::to_string(peer.match_index) +
+                                               ",lag=" + std::to_string(lag) +
+                                               ",raft_id=" + std::to_string(peer.id) +
+                                               ",raft_role=" + (peer.voter ? "voter" : "spare"));
+    }
   }
   s.Field("master_repl_offset", info.applied_index);
   const char* state = info.state == RAFT_LEADER      ? "leader"
@@ -232,6 +254,7 @@ void ReplicationSection(ServerContext& server, std::string* out) {
   s.Field("raft_commit_index", info.commit_index);
   s.Field("raft_last_applied", info.last_applied);
   s.Field("raft_applied_index", info.applied_index);
+  s.Field("raft_last_index", info.last_index);
   s.Field("raft_apply_lag", info.commit_index > info.last_applied
                                 ? info.commit_index - info.last_applied
                                 : uint64_t{0});

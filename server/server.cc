@@ -135,6 +135,9 @@ Status Server::Open() {
   DB* db = nullptr;
   Status s;
   const uint64_t raft_id = static_cast<uint64_t>(config_->Int(Setting::kRaftId));
+  // A replicated node's keys carry their hash slot (value_codec.h); set
+  // before the first key is built, for the whole process.
+  SetKeyLayout(raft_id > 0 ? KeyLayout::kSlotted : KeyLayout::kFlat);
   if (raft_id > 0) {
     // A replicated node (cluster.h): the database is its Raft state machine's.
     if (options.engine != StorageEngine::kLsm) {
@@ -199,6 +202,10 @@ Status Server::Open() {
   context_.expiry_filter = expiry_filter_.get();
   context_.stats = &stats_;
   context_.cluster = cluster_.get();
+  if (cluster_) {
+    cluster_pool_ = std::make_unique<asio::thread_pool>(
+        static_cast<size_t>(config_->Int(Setting::kRaftWorkers)));
+  }
   context_.scripting = &scripting_;
   context_.request_shutdown = [this] {
     scripting_.KillForShutdown();  // a running script must not hold the shutdown up
@@ -300,6 +307,7 @@ Status Server::Run() {
   // A slow command still running (only if the event loop was stopped
   // before its connection finished) completes before the database closes.
   slow_pool_.join();
+  if (cluster_pool_) cluster_pool_->join();
   background_->Stop();
   metrics_.reset();
   // No publication after the background thread stopped; compactions that

@@ -57,6 +57,16 @@ if(LSMKV_BUILD_TESTS)
     add_test(NAME server_${test_name} COMMAND server_${test_name})
     set_tests_properties(server_${test_name} PROPERTIES TIMEOUT 120)
   endforeach()
+  # The command tests again on a replicated node's key layout (hash slot
+  # after the database head: value_codec.h), through CommandsTest's
+  # LSMKV_TEST_KEY_LAYOUT.
+  foreach(test_name commands_test commands_hash_test commands_list_test commands_set_test
+          commands_zset_test commands_stream_test commands_sort_test commands_bits_test
+          databases_test blocking_test)
+    add_test(NAME server_${test_name}_slotted COMMAND server_${test_name})
+    set_tests_properties(server_${test_name}_slotted PROPERTIES TIMEOUT 120
+      ENVIRONMENT "LSMKV_TEST_KEY_LAYOUT=slotted")
+  endforeach()
 
   # Integration: starts lsmkv-server processes on free loopback ports and
   # drives them with a RESP client (and redis-server, when installed, as the
@@ -117,6 +127,10 @@ if(LSMKV_BUILD_TESTS)
                    --lincheck $<TARGET_FILE:lsmkv_lincheck_cli>
                    --nodes 3 --seconds 45 --snapshot-threshold 512 --snapshot-trailing 256)
   set_tests_properties(server_cluster_smoke PROPERTIES TIMEOUT 400)
+  add_test(NAME server_cluster_connection_test
+           COMMAND /usr/bin/python3 ${PROJECT_SOURCE_DIR}/server/cluster_connection_test.py
+                   --server $<TARGET_FILE:lsmkv_server>)
+  set_tests_properties(server_cluster_connection_test PROPERTIES TIMEOUT 120)
 
   # redis-cli and redis-benchmark against the server (Debian redis-tools).
   add_test(NAME server_cli_test

@@ -81,6 +81,14 @@ class Server {
   // event-loop thread: other clients keep being served meanwhile.
   asio::thread_pool& slow_pool() { return slow_pool_; }
 
+  // A replicated node's command threads (raft-workers of them), nullptr when
+  // standalone: every command of a replicated node runs there, because a
+  // write waits for its Raft entry to be applied and a read for a barrier
+  // (cluster.h), and that wait must hold neither an event-loop thread nor
+  // other clients' commands. The pool's size bounds the commands waiting
+  // at once.
+  asio::thread_pool* cluster_pool() { return cluster_pool_.get(); }
+
   // Called by a connection when it closes.
   void OnConnectionClosed(uint64_t id) EXCLUDES(connections_mu_);
 
@@ -120,6 +128,7 @@ class Server {
 
   asio::io_context io_;
   asio::thread_pool slow_pool_{2};
+  std::unique_ptr<asio::thread_pool> cluster_pool_;  // replicated only
   asio::executor_work_guard<asio::io_context::executor_type> work_;
   // The acceptor, the signals and the timers share this strand, so their
   // handlers and BeginShutdown never run concurrently.

@@ -1,5 +1,8 @@
 #include "server/value_codec.h"
 
+#include <atomic>
+
+#include "replication/slots.h"
 #include "util/check.h"
 
 namespace lsmkv::server {
@@ -10,7 +13,34 @@ constexpr uint8_t kTypeMask = 0x0f;
 constexpr uint8_t kHasDeadline = 0x80;
 constexpr uint8_t kKnownFlags = kTypeMask | kHasDeadline;
 
+std::atomic<KeyLayout> g_key_layout{KeyLayout::kFlat};
+
+bool Slotted() { return g_key_layout.load(std::memory_order_relaxed) == KeyLayout::kSlotted; }
+
 }  // namespace
+
+void SetKeyLayout(KeyLayout layout) { g_key_layout.store(layout, std::memory_order_relaxed); }
+
+KeyLayout key_layout() { return g_key_layout.load(std::memory_order_relaxed); }
+
+void AppendSlot(std::string_view user_key, std::string* out) {
+  if (!Slotted()) return;
+  const uint16_t slot = replication::KeySlot(user_key);
+  out->push_back(static_cast<char>(slot >> 8));
+  out->push_back(static_cast<char>(slot & 0xff));
+}
+
+size_t DataKeyHeadSize(int db) { return DbKeyPrefixSize(db) + (Slotted() ? kSlotBytes : 0); }
+
+void DataPrefixRange(int db, std::string_view prefix, std::string* lower, std::string* upper) {
+  if (Slotted()) {
+    // Keys sharing a prefix are spread over the slots: the whole database.
+    DatabaseRange(kDataPrefix, db, lower, upper);
+    return;
+  }
+  *lower = DataKey(db, prefix);
+  *upper = PrefixSuccessor(*lower);
+}
 
 void EncodeValue(ValueType type, int64_t deadline_ms, std::string_view payload, std::string* out) {
   uint8_t flags = static_cast<uint8_t>(type);
@@ -85,19 +115,23 @@ bool DecodeDbKeyPrefix(std::string_view key, char* prefix, int* db, std::string_
   if (key.empty()) return false;
   const char first = key[0];
   for (const char p : kKeyspacePrefixes) {
+    size_t head = 0;
     if (first == p) {
-      *prefix = p;
       *db = 0;
-      *rest = key.substr(1);
-      return true;
-    }
-    if (first == static_cast<char>(p - 'a' + 'A')) {
+      head = 1;
+    } else if (first == static_cast<char>(p - 'a' + 'A')) {
       if (key.size() < 2 || key[1] == 0) return false;
-      *prefix = p;
       *db = static_cast<uint8_t>(key[1]);
-      *rest = key.substr(2);
-      return true;
+      head = 2;
+    } else {
+      continue;
     }
+    // Expiry hints stay in deadline order: no slot.
+    if (p != kExpiryHintPrefix && Slotted()) head += kSlotBytes;
+    if (key.size() < head) return false;
+    *prefix = p;
+    *rest = key.substr(head);
+    return true;
   }
   return false;
 }
@@ -109,8 +143,9 @@ void DatabaseRange(char prefix, int db, std::string* begin, std::string* end) {
 }
 
 void AppendDataKey(int db, std::string_view user_key, std::string* out) {
-  out->reserve(out->size() + 2 + user_key.size());
+  out->reserve(out->size() + 2 + kSlotBytes + user_key.size());
   AppendDbKeyPrefix(kDataPrefix, db, out);
+  AppendSlot(user_key, out);
   out->append(user_key);
 }
 

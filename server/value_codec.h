@@ -60,6 +60,24 @@ inline constexpr char kKeyspacePrefixes[] = {
 // Database 0's keys start with these prefixes; databases 1 and up with their
 // upper-case form and one database byte (AppendDbKeyPrefix).
 
+// The slot layout (docs/format/redis.md, "Hash slots"): on a replicated node
+// every key of a user key — its data key and its collection's element keys —
+// carries the key's Redis Cluster hash slot (replication/slots.h: CRC16 of
+// the key or its {hash tag}, mod 16384) as two big-endian bytes right after
+// the database head, so that one slot's keys, and a range of slots', are
+// one contiguous key range per prefix and database: a later split into
+// shards moves ranges instead of rewriting keys. Expiry hints ('x') stay in
+// deadline order without a slot. A standalone server keeps the flat layout.
+// The layout is process-wide: Server::Open sets it once, before any key is
+// built, from whether the node is replicated (its databases are only ever
+// opened in that layout; replica directories are not standalone ones).
+enum class KeyLayout : uint8_t { kFlat, kSlotted };
+void SetKeyLayout(KeyLayout layout);
+KeyLayout key_layout();
+inline constexpr size_t kSlotBytes = 2;
+// Appends user_key's slot (two bytes) in the slot layout; nothing in the flat one.
+void AppendSlot(std::string_view user_key, std::string* out);
+
 // Databases (SELECT): physical numbers 0 .. kMaxDatabases - 1. Database 0
 // keeps the v1 layout ('k' user-key ...); database d > 0 writes every key of
 // prefix p as toupper(p) d ... (docs/format/redis.md, "Databases").
@@ -71,8 +89,10 @@ void AppendDbKeyPrefix(char prefix, int db, std::string* out);
 // Bytes AppendDbKeyPrefix writes for db.
 inline size_t DbKeyPrefixSize(int db) { return db == 0 ? 1 : 2; }
 // Splits the head off key: *prefix is the lower-case prefix, *db the
-// database, *rest what follows. False if key does not start with a keyspace
-// prefix (either case) or a database byte is missing or 0.
+// database, *rest what follows (after the slot bytes, in the slot layout,
+// for every prefix but kExpiryHintPrefix). False if key does not start with a
+// keyspace prefix (either case), a database byte is missing or 0, or the
+// slot bytes are.
 [[nodiscard]] bool DecodeDbKeyPrefix(std::string_view key, char* prefix, int* db,
                                      std::string_view* rest);
 // [*begin, *end): every key of prefix p in database db, nothing else.
@@ -107,8 +127,16 @@ inline bool IsExpired(int64_t deadline_ms, int64_t now_ms) {
 // prefix is empty or all 0xff).
 std::string PrefixSuccessor(std::string prefix);
 
-// The data key of user_key in database db: 'k' user_key (db 0) or
-// 'K' db user_key.
+// Bytes before the user key in a data key of db (its head and, in the slot
+// layout, the slot).
+size_t DataKeyHeadSize(int db);
+// [*lower, *upper): a range holding every data key of db whose user key
+// starts with prefix — exactly those in the flat layout, the whole
+// database in the slot layout (one prefix's keys are spread over slots).
+void DataPrefixRange(int db, std::string_view prefix, std::string* lower, std::string* upper);
+
+// The data key of user_key in database db: 'k' [slot] user_key (db 0) or
+// 'K' db [slot] user_key.
 std::string DataKey(int db, std::string_view user_key);
 void AppendDataKey(int db, std::string_view user_key, std::string* out);
 

@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
+
+#include "replication/slots.h"
+#include "server/collection.h"
 #include "server/engine_stats.h"
 #include "server/expiry_filter.h"
 
@@ -95,6 +99,91 @@ TEST(ValueCodecTest, KeysAndHints) {
   EXPECT_FALSE(DecodeDbKeyPrefix("mkey", &prefix, &db, &rest));                  // server state
   EXPECT_FALSE(DecodeDbKeyPrefix("K", &prefix, &db, &rest));                     // no database byte
   EXPECT_FALSE(DecodeDbKeyPrefix(std::string("K\0k", 3), &prefix, &db, &rest));  // database 0
+}
+
+// Sets a layout for one test and puts the flat one back.
+class ScopedKeyLayout {
+ public:
+  explicit ScopedKeyLayout(KeyLayout layout) { SetKeyLayout(layout); }
+  ~ScopedKeyLayout() { SetKeyLayout(KeyLayout::kFlat); }
+};
+
+TEST(ValueCodecTest, SlotLayout) {
+  ScopedKeyLayout slotted(KeyLayout::kSlotted);
+  // The slot of "foo" is 12182 (0x2f96), as Redis Cluster computes it; keys
+  // with the same {hash tag} share a slot.
+  EXPECT_EQ(DataKey(0, "foo"), std::string("k\x2f\x96"
+                                           "foo",
+                                           6));
+  EXPECT_EQ(DataKey(3, "foo"), std::string("K\x03\x2f\x96"
+                                           "foo",
+                                           7));
+  EXPECT_EQ(DataKey(0, "{user1}.a").substr(0, 3), DataKey(0, "{user1}.b").substr(0, 3));
+  EXPECT_EQ(DataKeyHeadSize(0), 3u);
+  EXPECT_EQ(DataKeyHeadSize(3), 4u);
+  for (int db : {0, 1, 255}) {
+    SCOPED_TRACE(db);
+    // Data and element keys decode to what follows the slot.
+    char prefix = 0;
+    int decoded_db = -1;
+    std::string_view rest;
+    const std::string data_key = DataKey(db, "some key");
+    ASSERT_TRUE(DecodeDbKeyPrefix(data_key, &prefix, &decoded_db, &rest));
+    EXPECT_EQ(prefix, kDataPrefix);
+    EXPECT_EQ(decoded_db, db);
+    EXPECT_EQ(rest, "some key");
+    std::string element;
+    AppendElementPrefix(kHashFieldPrefix, db, "some key", 7, &element);
+    element += "field";
+    ElementKey decoded;
+    ASSERT_TRUE(DecodeElementKey(element, &decoded));
+    EXPECT_EQ(decoded.db, db);
+    EXPECT_EQ(decoded.user_key, "some key");
+    EXPECT_EQ(decoded.version, 7u);
+    EXPECT_EQ(decoded.field, "field");
+    // Element keys carry the same slot bytes as the data key.
+    EXPECT_EQ(element.substr(DbKeyPrefixSize(db), 2), data_key.substr(DbKeyPrefixSize(db), 2));
+    // Hints keep deadline order: no slot.
+    int64_t deadline = 0;
+    std::string_view user_key;
+    const std::string hint = ExpiryHintKey(5000, db, "some key");
+    ASSERT_TRUE(DecodeExpiryHintKey(hint, &deadline, &decoded_db, &user_key));
+    EXPECT_EQ(deadline, 5000);
+    EXPECT_EQ(user_key, "some key");
+    EXPECT_EQ(ExpiryHintKey(5000, db, "k").size(), DbKeyPrefixSize(db) + 8 + 1);
+    // A prefix's keys are spread over slots: the range is the database's.
+    std::string lower, upper, db_lower, db_upper;
+    DataPrefixRange(db, "some", &lower, &upper);
+    DatabaseRange(kDataPrefix, db, &db_lower, &db_upper);
+    EXPECT_EQ(lower, db_lower);
+    EXPECT_EQ(upper, db_upper);
+    // A head without its slot bytes is not a key.
+    std::string head;
+    AppendDbKeyPrefix(kDataPrefix, db, &head);
+    EXPECT_FALSE(DecodeDbKeyPrefix(head + "x", &prefix, &decoded_db, &rest));
+  }
+  // One slot's keys are one contiguous range: every key of slot s sorts
+  // between those of slots s - 1 and s + 1.
+  std::map<std::string, uint16_t> sorted;
+  for (int i = 0; i < 2000; i++) {
+    const std::string key = "key:" + std::to_string(i);
+    sorted[DataKey(0, key)] = replication::KeySlot(key);
+  }
+  uint16_t previous = 0;
+  for (const auto& [data_key, slot] : sorted) {
+    EXPECT_GE(slot, previous) << data_key;
+    previous = slot;
+  }
+}
+
+TEST(ValueCodecTest, FlatLayoutHasNoSlot) {
+  ScopedKeyLayout flat(KeyLayout::kFlat);
+  EXPECT_EQ(DataKey(0, "foo"), "kfoo");
+  EXPECT_EQ(DataKeyHeadSize(0), 1u);
+  std::string lower, upper;
+  DataPrefixRange(0, "fo", &lower, &upper);
+  EXPECT_EQ(lower, "kfo");
+  EXPECT_EQ(upper, "kfp");
 }
 
 TEST(ExpiryFilterTest, RemovesOnlyExpiredDataValues) {
