@@ -229,6 +229,11 @@ RaftNode::Role RaftNode::role() const {
   return role_;
 }
 
+uint64_t RaftNode::ReadyTerm() const {
+  MutexLock l(&role_mu_);
+  return role_.ready ? role_.term : 0;
+}
+
 RaftNode::Role RaftNode::WaitForRole(const std::function<bool(const Role&)>& pred,
                                      int64_t timeout_ms) {
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);

@@ -154,6 +154,9 @@ class RaftNode {
     bool voter = false;
   };
   Role role() const EXCLUDES(role_mu_);
+  // The term this node leads in, ready (Role::ready), as last published; 0
+  // when it does not. Cheaper than role() (no copy).
+  uint64_t ReadyTerm() const EXCLUDES(role_mu_);
   // Waits until pred(role()) holds or timeout_ms pass; returns the last role.
   Role WaitForRole(const std::function<bool(const Role&)>& pred, int64_t timeout_ms)
       EXCLUDES(role_mu_);

@@ -81,7 +81,8 @@ class Cluster : public WriteReplicator {
   // Aborted "UNKNOWN ..." if the outcome is unknown; IOError otherwise.
   Status Replicate(const WriteBatch& batch) override;
   uint64_t applied_index() const override { return node_->machine()->applied_index(); }
-  bool Leading() const override { return node_->role().ready; }
+  bool Leading() const override { return node_->ReadyTerm() != 0; }
+  uint64_t LeadingTerm() const override { return node_->ReadyTerm(); }
 
   // Whether a command may run here now (see the top of this file). write: it
   // changes data; keyed: first_key is its first key; readonly_client: the

@@ -4,9 +4,11 @@
 Starts N lsmkv-server processes on loopback as one Raft cluster, runs client
 workers doing get / put / append on a few shared keys (and appends to a few
 append-only keys) while a nemesis kills leaders and followers with SIGKILL,
-pauses the leader with SIGSTOP, cuts the leader off from the others (every
-node's Raft port is behind a proxy of this script: a partition) and restarts
-nodes. Every operation on the
+pauses the leader with SIGSTOP, partitions the network (every node's Raft port
+is behind a proxy of this script, which refuses and cuts connections across the
+partition): the leader cut off from the others, the leader's side against the
+rest (a minority or a majority), and a bridge (two sides that each reach only
+one node between them), and restarts nodes. Every operation on the
 shared keys is recorded (its call, and its return when the outcome is known).
 Afterwards every node is running again and must converge; then:
   - every node holds the same value for every key (READONLY reads),
@@ -288,7 +290,7 @@ class Run:
         self.nodes = [Node(args, i + 1, ports[i], ports[args.nodes + i], spec, self.root,
                            bind_port=ports[2 * args.nodes + i])
                       for i in range(args.nodes)]
-        self.isolated = set()  # node ids cut off from the rest (a partition)
+        self.cut_pairs = set()  # frozensets {a, b}: nodes a and b cannot talk (a partition)
         self.proxies = [RaftProxy(self, n.id, n.raft_port, n.bind_port) for n in self.nodes]
         self.history = History()
         self.keys = ["key%d" % i for i in range(args.keys)]
@@ -305,10 +307,20 @@ class Run:
         self.failovers_ms = []
 
     def blocked(self, src, dst):
-        return bool(self.isolated) and ((src in self.isolated) != (dst in self.isolated))
+        return frozenset((src, dst)) in self.cut_pairs
 
     def partition(self, ids):
-        self.isolated = set(ids)
+        """Cuts nodes ids off from the others (none: heals everything)."""
+        ids = set(ids)
+        self.cut_pairs = set(frozenset((a, b)) for a in ids for b in
+                             (n.id for n in self.nodes if n.id not in ids))
+        for p in self.proxies:
+            p.cut()
+
+    def bridge(self, left, right):
+        """Every node of left cut off from every node of right; the others (the
+        bridge) still talk to both sides."""
+        self.cut_pairs = set(frozenset((a, b)) for a in left for b in right)
         for p in self.proxies:
             p.cut()
 
@@ -427,8 +439,11 @@ class Run:
         seconds = self.args.seconds
         rng = self.rng
         slots = max(1, int(seconds // 8))
+        # partition-split: the leader and 0..n-2 others against the rest (the
+        # leader's side a minority or a majority); partition-bridge: the
+        # leader's side and the other side each reach one bridge node only.
         actions = ["kill-leader", "partition-leader", "pause-leader", "kill-follower",
-                   "kill-leader"]
+                   "partition-bridge", "kill-leader", "partition-split"]
         t_start = time.time()
         for i in range(slots):
             t_next = t_start + (i + 0.3) * seconds / slots
@@ -441,14 +456,29 @@ class Run:
             if leader is None:
                 self.events.append("no leader before %s" % action)
                 continue
-            if action in ("kill-leader", "pause-leader", "partition-leader"):
+            if action.startswith("partition-") or action in ("kill-leader", "pause-leader"):
                 t0 = time.time()
+                others = [n.id for n in self.nodes if n is not leader]
+                rng.shuffle(others)
                 if action == "kill-leader":
                     leader.kill9()
                     self.events.append("kill -9 leader %d" % leader.id)
                 elif action == "partition-leader":
                     self.partition([leader.id])
                     self.events.append("partition leader %d" % leader.id)
+                elif action == "partition-split":
+                    side = [leader.id] + others[:rng.randint(0, len(others) - 1)]
+                    self.partition(side)
+                    self.events.append("partition %s | %s" % (
+                        sorted(side), sorted(n.id for n in self.nodes if n.id not in side)))
+                elif action == "partition-bridge":
+                    bridge_id = others[0]
+                    rest = others[1:]
+                    k = rng.randint(0, len(rest) // 2)
+                    left, right = [leader.id] + rest[:k], rest[k:]
+                    self.bridge(left, right)
+                    self.events.append("bridge %s | %d | %s" % (sorted(left), bridge_id,
+                                                                  sorted(right)))
                 else:
                     leader.pause()
                     self.events.append("SIGSTOP leader %d" % leader.id)
@@ -457,7 +487,7 @@ class Run:
                 time.sleep(rng.uniform(2.0, 3.5))
                 if action == "kill-leader":
                     leader.start()
-                elif action == "partition-leader":
+                elif action.startswith("partition-"):
                     self.partition([])
                     self.events.append("healed")
                 else:

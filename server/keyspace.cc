@@ -217,6 +217,13 @@ Status Keyspace::FlushDb(int db) {
 
 Status Keyspace::NewCollectionVersion(uint64_t* version) {
   MutexLock lock(&version_mu_);
+  if (replicator_ != nullptr) {
+    // A new term (or not leading: the write below then fails): an earlier
+    // leader may have raised the floor since this node last read it.
+    const uint64_t term = replicator_->LeadingTerm();
+    if (term == 0 || term != version_term_) version_limit_ = 0;
+    version_term_ = term;
+  }
   if (next_version_ >= version_limit_) {
     uint64_t floor = 0;
     std::string stored;
@@ -238,10 +245,22 @@ Status Keyspace::NewCollectionVersion(uint64_t* version) {
     const uint64_t limit = next + kVersionBlock;
     std::string value;
     for (int i = 0; i < 8; i++) value.push_back(static_cast<char>((limit >> (8 * i)) & 0xff));
-    WriteOptions options;
-    options.sync = true;  // durable before any version below it is used
-    s = db_->Put(options, kVersionFloorKey, value);
-    if (!s.ok()) return s;
+    if (replicator_ != nullptr) {
+      // Committed, so every later leader reads it, before any version below
+      // it is used.
+      WriteBatch batch;
+      batch.Put(kVersionFloorKey, value);
+      s = replicator_->Replicate(batch);
+      if (s.ok()) generation_.fetch_add(1, std::memory_order_acq_rel);
+    } else {
+      WriteOptions options;
+      options.sync = true;  // durable before any version below it is used
+      s = db_->Put(options, kVersionFloorKey, value);
+    }
+    if (!s.ok()) {
+      version_limit_ = 0;
+      return s;
+    }
     next_version_ = next;
     version_limit_ = limit;
   }

@@ -60,6 +60,10 @@ class WriteReplicator {
   // True while this node may write (it leads): background writers (the
   // expiry sweep) skip their work otherwise.
   virtual bool Leading() const = 0;
+  // The term this node leads in, once every entry committed before the term
+  // is applied here; 0 when it does not lead. Each term's leader hands out
+  // collection versions from the replicated floor (NewCollectionVersion).
+  virtual uint64_t LeadingTerm() const = 0;
 };
 
 // A live value as a command sees it.
@@ -174,7 +178,13 @@ class Keyspace {
   // seeded from the clock that stays below a floor stored, synced, in the
   // engine ('m' key); the floor is raised 2^32 versions at a time (one
   // synced write at the first call after startup and every 2^32 calls).
-  // Errors: the engine's, from reading or writing the floor.
+  // Replicated (a replicator is set), the floor is a replicated write and is
+  // read again at the first call of every term this node leads, so a new
+  // leader's versions start above every version an earlier leader handed out
+  // (its floor was committed before those versions were used, and is
+  // applied here before the term is ready), whatever the nodes' clocks.
+  // Errors: the engine's, from reading or writing the floor, or the
+  // replicator's.
   Status NewCollectionVersion(uint64_t* version) EXCLUDES(version_mu_);
 
   // Live keys and keys with a deadline in physical database db, from a
@@ -242,6 +252,7 @@ class Keyspace {
   Mutex version_mu_;
   uint64_t next_version_ GUARDED_BY(version_mu_) = 0;
   uint64_t version_limit_ GUARDED_BY(version_mu_) = 0;  // stored floor; 0 = not read yet
+  uint64_t version_term_ GUARDED_BY(version_mu_) = 0;   // replicated: the term it was read in
 };
 
 // Receives one element (engine key and value); returns false to stop.
