@@ -213,7 +213,18 @@ def run(port):
     check(len(c.execute_command("CLUSTER", "GETKEYSINSLOT", slot, 2)) == 2, "GETKEYSINSLOT's count")
     check(c.hget("{tag}h", "f") == b"v", "a hash behind the slot layout reads back")
     check(sorted(c.keys("{tag}*")) == [b"{tag}a", b"{tag}b", b"{tag}c", b"{tag}h"],
-          "KEYS with a literal prefix finds them across slots' layout")
+          "KEYS with a hash tag in its literal prefix reads that slot")
+    c.set("{tag2}x", "1")
+    check(sorted(c.keys("{ta*")) == [b"{tag2}x", b"{tag}a", b"{tag}b", b"{tag}c", b"{tag}h"],
+          "KEYS whose prefix holds no whole tag reads every slot: %r" % (c.keys("{ta*"),))
+    got = set()
+    cursor = 0
+    while True:
+        cursor, keys = c.scan(cursor, match="{tag}*", count=2)
+        got.update(keys)
+        if cursor == 0:
+            break
+    check(got == {b"{tag}a", b"{tag}b", b"{tag}c", b"{tag}h"}, "SCAN MATCH {tag}*: %r" % (got,))
     try:
         c.execute_command("CLUSTER", "COUNTKEYSINSLOT", 16384)
         check(False, "slot 16384 accepted")

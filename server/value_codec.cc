@@ -34,9 +34,16 @@ size_t DataKeyHeadSize(int db) { return DbKeyPrefixSize(db) + (Slotted() ? kSlot
 
 void DataPrefixRange(int db, std::string_view prefix, std::string* lower, std::string* upper) {
   if (Slotted()) {
-    // Keys sharing a prefix are spread over the slots: the whole database.
-    DatabaseRange(kDataPrefix, db, lower, upper);
-    return;
+    // Keys sharing a prefix share a slot only if the prefix holds their
+    // hash tag: the first '{' of the key and the first '}' after it, with
+    // something between, all within the prefix. Otherwise they are spread
+    // over the slots: the whole database.
+    const size_t open = prefix.find('{');
+    const size_t close = open == std::string_view::npos ? open : prefix.find('}', open + 1);
+    if (close == std::string_view::npos || close == open + 1) {
+      DatabaseRange(kDataPrefix, db, lower, upper);
+      return;
+    }
   }
   *lower = DataKey(db, prefix);
   *upper = PrefixSuccessor(*lower);

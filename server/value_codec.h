@@ -131,8 +131,10 @@ std::string PrefixSuccessor(std::string prefix);
 // layout, the slot).
 size_t DataKeyHeadSize(int db);
 // [*lower, *upper): a range holding every data key of db whose user key
-// starts with prefix — exactly those in the flat layout, the whole
-// database in the slot layout (one prefix's keys are spread over slots).
+// starts with prefix — exactly those in the flat layout, and in the slot
+// layout when the prefix holds a whole hash tag ("{user1}:", so every such
+// key has that slot); else, in the slot layout, the whole database (the
+// prefix's keys are spread over slots).
 void DataPrefixRange(int db, std::string_view prefix, std::string* lower, std::string* upper);
 
 // The data key of user_key in database db: 'k' [slot] user_key (db 0) or

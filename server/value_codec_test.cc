@@ -176,6 +176,27 @@ TEST(ValueCodecTest, SlotLayout) {
   }
 }
 
+TEST(ValueCodecTest, SlotLayoutPrefixRangeWithAHashTag) {
+  ScopedKeyLayout slotted(KeyLayout::kSlotted);
+  std::string lower, upper, db_lower, db_upper;
+  DatabaseRange(kDataPrefix, 0, &db_lower, &db_upper);
+  // A whole tag in the prefix: one slot, just the prefix's keys.
+  DataPrefixRange(0, "{user1}:", &lower, &upper);
+  EXPECT_EQ(lower, DataKey(0, "{user1}:"));
+  EXPECT_EQ(upper, PrefixSuccessor(DataKey(0, "{user1}:")));
+  for (const char* key : {"{user1}:a", "{user1}:zzz", "{user1}:"}) {
+    const std::string k = DataKey(0, key);
+    EXPECT_TRUE(lower <= k && k < upper) << key;
+  }
+  EXPECT_FALSE(DataKey(0, "{user1}x") >= lower && DataKey(0, "{user1}x") < upper);
+  // No tag, an unclosed one, or an empty one ("{}" is no tag): every slot.
+  for (const char* prefix : {"user", "{user1", "{}x", "a{"}) {
+    DataPrefixRange(0, prefix, &lower, &upper);
+    EXPECT_EQ(lower, db_lower) << prefix;
+    EXPECT_EQ(upper, db_upper) << prefix;
+  }
+}
+
 TEST(ValueCodecTest, FlatLayoutHasNoSlot) {
   ScopedKeyLayout flat(KeyLayout::kFlat);
   EXPECT_EQ(DataKey(0, "foo"), "kfoo");
