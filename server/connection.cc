@@ -278,25 +278,29 @@ void Connection::ExecuteBuffered(ServerContext& ctx, Reply& reply) {
 }
 
 bool Connection::AfterCommand(ServerContext& ctx, Reply& reply) {
+  if (!CheckAfterCommand(ctx, reply, &out_, 0)) {
+    close_after_write_ = true;
+    return false;
+  }
+  return !(stopping_ || server_->stopping());
+}
+
+bool Connection::CheckAfterCommand(ServerContext& ctx, Reply& reply, std::string* out,
+                                   size_t pending) {
   // A huge command's argument vector is not kept for the next one.
   if (args_.capacity() > 1024) std::vector<std::string>().swap(args_);
   // AUTH may have lifted the unauthenticated limits for what follows.
   parser_.set_authenticated(state_.authenticated);
   const int64_t limit = ctx.config->Int(Setting::kClientOutputBufferLimit);
-  if (limit > 0 && out_.size() > static_cast<uint64_t>(limit)) {
+  if (limit > 0 && out->size() + pending > static_cast<uint64_t>(limit)) {
     batch_.Finish(reply);
-    out_.clear();
+    out->clear();
     reply.Error(
         "ERR client output buffer limit reached (client-output-buffer-limit); closing "
         "the connection");
-    close_after_write_ = true;
     return false;
   }
-  if (state_.close_after_reply) {
-    close_after_write_ = true;
-    return false;
-  }
-  return !(stopping_ || server_->stopping());
+  return !state_.close_after_reply;
 }
 
 bool Connection::RunsOffLoop(const CommandSpec* spec) const {
@@ -388,20 +392,9 @@ Connection::BatchResult Connection::RunBatch(ServerContext& ctx, size_t pending)
       result.park = true;
       break;
     }
-    // AfterCommand's checks, on this batch's replies.
-    if (args_.capacity() > 1024) std::vector<std::string>().swap(args_);
-    parser_.set_authenticated(state_.authenticated);
-    const int64_t limit = ctx.config->Int(Setting::kClientOutputBufferLimit);
-    if (limit > 0 && result.out.size() + pending > static_cast<uint64_t>(limit)) {
-      batch_.Finish(reply);
-      result.out.clear();
-      reply.Error(
-          "ERR client output buffer limit reached (client-output-buffer-limit); closing "
-          "the connection");
-      result.close = true;
-      break;
-    }
-    if (state_.close_after_reply) {
+    // AfterCommand's checks, on this batch's replies (stopping_ is the
+    // strand's: Process checks it after BatchDone).
+    if (!CheckAfterCommand(ctx, reply, &result.out, pending)) {
       result.close = true;
       break;
     }

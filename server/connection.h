@@ -116,6 +116,12 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // What follows every command: the output limit, QUIT. False if the
   // connection is to close after the write.
   bool AfterCommand(ServerContext& ctx, Reply& reply);
+  // The checks AfterCommand and RunBatch share, on the replies in *out
+  // (pending: bytes of earlier replies not in it): drops an oversized
+  // argument vector, applies AUTH to the parser's limits, replaces replies
+  // over client-output-buffer-limit by the error. False if the connection is
+  // to close after the write (that error, or QUIT).
+  bool CheckAfterCommand(ServerContext& ctx, Reply& reply, std::string* out, size_t pending);
   // Back on the strand with the off-loop command's reply.
   void OffLoopDone(std::string out);
 
