@@ -163,7 +163,20 @@ Status Cluster::AddNode(uint64_t id, const std::string& raft_address) {
   return node_->AddServer(id, raft_address);
 }
 
-Status Cluster::RemoveNode(uint64_t id) { return node_->RemoveServer(id); }
+Status Cluster::RemoveNode(uint64_t id) {
+  // Its client address, read while it is still a member.
+  const std::string address = node_->machine()->NodeAddress(id);
+  Status s = node_->RemoveServer(id);
+  if (!s.ok() || id == options_.id || address.empty()) return s;
+  std::string reply;
+  Status told = CallAddress(address, {{"CLUSTER", "REMOVED", std::to_string(id)}}, &reply, 0,
+                            kPeerTimeoutSeconds);
+  if (!told.ok()) {
+    std::fprintf(stderr, "lsmkv-server: removed server %llu was not told (%s); stop it\n",
+                 static_cast<unsigned long long>(id), told.ToString().c_str());
+  }
+  return s;
+}
 
 std::string Cluster::LeaderRedirect() {
   const replication::RaftNode::Role r = node_->role();

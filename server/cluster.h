@@ -119,7 +119,11 @@ class Cluster : public WriteReplicator {
   Status Announce(uint64_t id, const std::string& address);
 
   // CLUSTER ADD-NODE / REMOVE-NODE (on the leader): RaftNode::AddServer /
-  // RemoveServer. LeaderRedirect: on a follower that knows the leader's
+  // RemoveServer. Once another node is removed, RemoveNode tells it so
+  // (CLUSTER REMOVED <id> to its client address, best effort: it may be
+  // down), and it shuts down: a removed node never learns the new
+  // configuration by itself (the leader stops sending it entries).
+  // LeaderRedirect: on a follower that knows the leader's
   // address, "MOVED 0 <address>" (the reply to send instead); else empty.
   Status AddNode(uint64_t id, const std::string& raft_address);
   Status RemoveNode(uint64_t id);

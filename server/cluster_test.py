@@ -766,6 +766,11 @@ class Run:
             time.sleep(0.1)
         if self.slots_nodes(leader) != len(self.nodes):
             failures.append("node %d still listed after CLUSTER REMOVE-NODE" % nid)
+        # Told by the leader (CLUSTER REMOVED), the removed node shuts down.
+        try:
+            new.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            failures.append("node %d still running 20 s after its removal" % nid)
         new.kill9()
         self.events.append("node %d joined (%d ms to catch up) and was removed" % (nid, join_ms))
         return failures

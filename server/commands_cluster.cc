@@ -5,6 +5,7 @@
 // answers as Redis does with cluster support disabled.
 #include <algorithm>
 #include <cstdint>
+#include <cstdio>
 #include <iterator>
 #include <memory>
 #include <string>
@@ -142,7 +143,7 @@ void InfoCmd(CommandContext& ctx, Cluster* cluster) {
   ctx.reply.Verbatim(out);
 }
 
-// The node-to-node subcommands (ANNOUNCE, ADD-NODE, REMOVE-NODE,
+// The node-to-node subcommands (ANNOUNCE, ADD-NODE, REMOVE-NODE, REMOVED,
 // SNAPSHOT-READ): a replicated server only, exactly `args` arguments, not for
 // the read-only user. Replies the error and returns false otherwise.
 bool InternalCallAllowed(CommandContext& ctx, const std::string& sub, size_t args) {
@@ -291,9 +292,31 @@ void ClusterCommand(CommandContext& ctx) {
     Status s = sub == "add-node" ? cluster->AddNode(id, ctx.args[3]) : cluster->RemoveNode(id);
     if (s.ok()) {
       ctx.reply.Ok();
+      if (sub == "remove-node" && id == cluster->id()) {
+        // The leader removed itself: it stepped down, and leaves as a
+        // removed node does (CLUSTER REMOVED).
+        std::fprintf(stderr, "lsmkv-server: removed from the cluster; shutting down\n");
+        ctx.server.request_shutdown();
+      }
     } else {
       ctx.reply.Error("ERR " + s.ToString());
     }
+    return;
+  }
+  if (sub == "removed") {
+    // CLUSTER REMOVED <raft-id>: the leader telling this node (that id) it
+    // was removed from the configuration (Cluster::RemoveNode): it shuts
+    // down, its data directory kept.
+    uint64_t id = 0;
+    if (!InternalCallAllowed(ctx, sub, 3) || !ParseRaftId(ctx, ctx.args[2], &id)) return;
+    if (id != cluster->id()) {
+      ctx.reply.Error("ERR this is server " + std::to_string(cluster->id()) + ", not " +
+                      std::to_string(id));
+      return;
+    }
+    ctx.reply.Ok();
+    std::fprintf(stderr, "lsmkv-server: removed from the cluster; shutting down\n");
+    ctx.server.request_shutdown();
     return;
   }
   if (sub == "snapshot-read") {
