@@ -42,12 +42,16 @@ uint16_t KeySlot(std::string_view key) {
   return static_cast<uint16_t>(Crc16(key) % kSlotCount);
 }
 
-std::string SlotKey(std::string_view key) {
+void AppendSlotBytes(std::string_view key, std::string* out) {
   const uint16_t slot = KeySlot(key);
+  out->push_back(static_cast<char>(slot >> 8));
+  out->push_back(static_cast<char>(slot & 0xff));
+}
+
+std::string SlotKey(std::string_view key) {
   std::string out;
   out.reserve(2 + key.size());
-  out.push_back(static_cast<char>(slot >> 8));
-  out.push_back(static_cast<char>(slot & 0xff));
+  AppendSlotBytes(key, &out);
   out.append(key);
   return out;
 }

@@ -29,6 +29,8 @@ uint16_t KeySlot(std::string_view key);
 // key. Engine keys of one slot are contiguous and slots are in order; every
 // such key sorts below the replication layer's reserved prefix (0xff 0xff).
 std::string SlotKey(std::string_view key);
+// Appends key's slot as two big-endian bytes (what SlotKey starts with).
+void AppendSlotBytes(std::string_view key, std::string* out);
 
 }  // namespace lsmkv::replication
 

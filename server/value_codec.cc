@@ -24,10 +24,7 @@ void SetKeyLayout(KeyLayout layout) { g_key_layout.store(layout, std::memory_ord
 KeyLayout key_layout() { return g_key_layout.load(std::memory_order_relaxed); }
 
 void AppendSlot(std::string_view user_key, std::string* out) {
-  if (!Slotted()) return;
-  const uint16_t slot = replication::KeySlot(user_key);
-  out->push_back(static_cast<char>(slot >> 8));
-  out->push_back(static_cast<char>(slot & 0xff));
+  if (Slotted()) replication::AppendSlotBytes(user_key, out);
 }
 
 size_t DataKeyHeadSize(int db) { return DbKeyPrefixSize(db) + (Slotted() ? kSlotBytes : 0); }
