@@ -164,14 +164,14 @@ Status ValidateTransaction(const ConflictTracker& tracker, const TxnValidation& 
                            "ran, and it was the oldest; retry");
   }
   const std::string what = std::string("transaction conflict (") + v.level + ")";
-  auto check_key = [&](const std::string& key, SequenceNumber since) {
+  auto check_key = [&](const std::string& key, SequenceNumber since, bool absent) {
     const SequenceNumber last = tracker.LastWrite(key);
     if (last > since) {
       return Status::Busy(what, "key " + PrintableKey(key) + " written at sequence " +
                                     std::to_string(last) + " after the transaction read it at " +
                                     std::to_string(since));
     }
-    if (const SequenceNumber r = tracker.RangeDeletedAfter(key, since); r != 0) {
+    if (const SequenceNumber r = absent ? 0 : tracker.RangeDeletedAfter(key, since); r != 0) {
       return Status::Busy(what, "key " + PrintableKey(key) +
                                     " deleted by a range deletion at sequence " +
                                     std::to_string(r) + " after the transaction read it at " +
@@ -184,11 +184,11 @@ Status ValidateTransaction(const ConflictTracker& tracker, const TxnValidation& 
     return Status::OK();
   };
   for (const std::string& key : v.keys) {
-    Status s = check_key(key, v.start);
+    Status s = check_key(key, v.start, /*absent=*/false);
     if (!s.ok()) return s;
   }
-  for (const auto& [key, since] : v.keys_since) {
-    Status s = check_key(key, since);
+  for (const TxnValidation::TrackedKey& read : v.keys_since) {
+    Status s = check_key(read.key, read.since, read.absent);
     if (!s.ok()) return s;
   }
   for (const KeyRange& range : v.ranges) {

@@ -62,9 +62,20 @@ using GroupKeys = std::set<std::string_view, ComparatorLess>;
 struct TxnValidation {
   SequenceNumber start = 0;
   std::vector<std::string> keys;  // written keys (checked since start), sorted, distinct
-  // Tracked reads, each checked since the snapshot it was read at (earlier
-  // than start after Transaction::SetSnapshot).
-  std::vector<std::pair<std::string, SequenceNumber>> keys_since;
+  // A tracked point read: checked since the snapshot it was read at
+  // (earlier than start after Transaction::SetSnapshot). absent: every read
+  // of the key found no value at its snapshot. A range deletion cannot change
+  // that, so only point writes (and writes of the same group) conflict with
+  // an absent read — a FLUSHALL does not abort a WATCH of a missing key. A
+  // point write after since still conflicts even when a range deletion
+  // removed it again, so at commit the key is still absent: the read's
+  // result holds at the commit point.
+  struct TrackedKey {
+    std::string key;
+    SequenceNumber since = 0;
+    bool absent = false;
+  };
+  std::vector<TrackedKey> keys_since;
   std::vector<KeyRange> ranges;    // checked since their own sequence
   const char* level = "snapshot";  // named in conflict messages
   // Set (under the tracker's lock) when the tracker expired the

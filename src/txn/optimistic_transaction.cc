@@ -76,7 +76,7 @@ class OptimisticTransaction final : public Transaction {
       validation.level = serializable() ? "serializable" : "snapshot";
       validation.expired = &view_.expired;
       for (const auto& [key, read] : read_keys_) {
-        if (read.for_update) validation.keys_since.emplace_back(key, read.since);
+        if (read.for_update) validation.keys_since.push_back({key, read.since, read.absent});
       }
       if (!validation.keys_since.empty()) s = db_->ValidateTransactionNow(&validation);
       db_->EndTransactionView(&view_);
@@ -97,7 +97,9 @@ class OptimisticTransaction final : public Transaction {
     validation.keys.reserve(writes_.size());
     for (const auto& entry : writes_) validation.keys.push_back(entry.first);
     validation.keys_since.reserve(read_keys_.size());
-    for (const auto& [key, read] : read_keys_) validation.keys_since.emplace_back(key, read.since);
+    for (const auto& [key, read] : read_keys_) {
+      validation.keys_since.push_back({key, read.since, read.absent});
+    }
     validation.ranges = std::move(ranges_);
     s = db_->CommitTransaction(write_options_, &batch, &validation, &view_);  // ends view_
     if (s.ok()) commit_sequence_ = validation.commit_sequence;
@@ -194,6 +196,7 @@ class OptimisticTransaction final : public Transaction {
     Status s = Usable();
     if (!s.ok()) return s;
     if (options.snapshot != nullptr) return SnapshotGiven();
+    TrackedRead* tracked_read = nullptr;
     if (track) {
       auto tracked = read_keys_.find(key);
       if (tracked == read_keys_.end()) {
@@ -201,12 +204,17 @@ class OptimisticTransaction final : public Transaction {
         if (!s.ok()) return s;
         // Checked from the snapshot it is read at; a key read again after
         // SetSnapshot keeps its first (older) sequence: stricter.
-        tracked = read_keys_.emplace(std::string(key), TrackedRead{view_.sequence, false}).first;
+        tracked =
+            read_keys_.emplace(std::string(key), TrackedRead{view_.sequence, false, true}).first;
       }
       tracked->second.for_update |= for_update;
+      tracked_read = &tracked->second;
     }
     auto it = writes_.find(key);
     if (it != writes_.end()) {
+      // Answered by this transaction's own write: what the snapshot holds is
+      // not known here, so the read is not counted as absent.
+      if (tracked_read != nullptr) tracked_read->absent = false;
       if (!it->second) return Status::NotFound("deleted in this transaction");
       *value = *it->second;
       return Status::OK();
@@ -214,6 +222,7 @@ class OptimisticTransaction final : public Transaction {
     ReadOptions read = options;
     read.snapshot = view_.snapshot;
     s = db_->Get(read, key, value);
+    if (tracked_read != nullptr && !s.IsNotFound()) tracked_read->absent = false;
     // Expired while reading: compactions may no longer keep the snapshot's
     // versions, so the result cannot be trusted.
     if (view_.expired.load(std::memory_order_acquire)) return ExpireNow(/*by_tracker=*/true);
@@ -268,6 +277,7 @@ class OptimisticTransaction final : public Transaction {
   struct TrackedRead {
     SequenceNumber since;  // the snapshot it was read at
     bool for_update;       // by GetForUpdate: validated even if nothing is written
+    bool absent;           // every read of it so far found no value in the DB
   };
   std::map<std::string, TrackedRead, std::less<>> read_keys_;  // tracked point reads
   std::vector<KeyRange> ranges_;                               // tracked iterator ranges
