@@ -294,6 +294,7 @@ Status StateMachine::RestoreSnapshot(std::string_view descriptor, uint64_t self,
   Status s = DecodeSnapshotDescriptor(descriptor, &d);
   if (!s.ok()) return s;
   if (d.index <= applied_index()) return Status::OK();
+  if (install_hook_) install_hook_(d);
   Env* env = options_.env;
   const std::string incoming = root_ + "/" + kIncomingDir;
   s = RemoveAll(env, incoming);

@@ -115,6 +115,12 @@ class StateMachine {
   // other threads hold db() can end or re-execute itself here: the replica
   // then opens the installed database. Called on the applying thread.
   void set_replace_hook(std::function<void()> hook) { replace_hook_ = std::move(hook); }
+  // Runs when RestoreSnapshot starts installing a snapshot newer than the
+  // database, before it fetches a file (d is the decoded descriptor). Called
+  // on the applying thread.
+  void set_install_hook(std::function<void(const SnapshotDescriptor& d)> hook) {
+    install_hook_ = std::move(hook);
+  }
 
   // The client address each server announced (kAnnounce), by id. Any thread.
   std::map<uint64_t, std::string> NodeAddresses() const EXCLUDES(nodes_mu_);
@@ -149,6 +155,7 @@ class StateMachine {
   std::atomic<uint64_t> applied_index_;
   uint64_t installed_snapshots_ = 0;
   std::function<void()> replace_hook_;
+  std::function<void(const SnapshotDescriptor&)> install_hook_;
   mutable Mutex nodes_mu_;
   std::map<uint64_t, std::string> nodes_ GUARDED_BY(nodes_mu_);
 };

@@ -569,7 +569,7 @@ TEST_F(SnapshotTest, InstallReplacesTheDatabaseAndSurvivesReopen) {
   EXPECT_EQ(dbs, 1);
 }
 
-TEST_F(SnapshotTest, ReplaceHookRunsOnceTheInstalledDatabaseIsLive) {
+TEST_F(SnapshotTest, InstallAndReplaceHooksRunOnceEach) {
   OpenFollower(ReplicaOptions());
   ApplyOwn();
   std::string live_at_hook;
@@ -580,7 +580,18 @@ TEST_F(SnapshotTest, ReplaceHookRunsOnceTheInstalledDatabaseIsLive) {
     // reopens it (the server re-executes itself at this point).
     ASSERT_TRUE(ReadFileToString(Env::Default(), follower_dir_ + "/LIVE", &live_at_hook).ok());
   });
+  // The install hook runs first, before anything is fetched.
+  int installs = 0;
+  follower_->set_install_hook([&](const SnapshotDescriptor& d) {
+    installs++;
+    EXPECT_EQ(d.index, 400u);
+    EXPECT_EQ(d.server, 1u);
+    EXPECT_FALSE(d.files.empty());
+    EXPECT_EQ(calls, 0);
+    EXPECT_FALSE(Env::Default()->FileExists(follower_dir_ + "/incoming"));
+  });
   ASSERT_TRUE(follower_->RestoreSnapshot(descriptor_, /*self=*/2, &source_).ok());
+  EXPECT_EQ(installs, 1);
   EXPECT_EQ(calls, 1);
   EXPECT_EQ(live_at_hook, "db-1\n");
   // The hook returned: the switch completed in process.
@@ -589,6 +600,7 @@ TEST_F(SnapshotTest, ReplaceHookRunsOnceTheInstalledDatabaseIsLive) {
   // A restore at or below the applied index changes nothing and calls nothing.
   ASSERT_TRUE(follower_->RestoreSnapshot(descriptor_, 2, &source_).ok());
   EXPECT_EQ(calls, 1);
+  EXPECT_EQ(installs, 1);
 }
 
 TEST_F(SnapshotTest, OwnCheckpointNeedsNoSource) {

@@ -133,6 +133,19 @@ Status Cluster::Start(const ClusterOptions& options, std::unique_ptr<Cluster>* o
   NetworkSource* source = &cluster->source_;
   node_options.on_open = [source](replication::StateMachine* machine) {
     source->set_machine(machine);
+    // Operators (and the process test, which aims a kill -9 at an install)
+    // see when an install starts; its end is the re-execution's line.
+    machine->set_install_hook([](const replication::SnapshotDescriptor& d) {
+      uint64_t bytes = 0;
+      for (const replication::SnapshotFile& f : d.files) bytes += f.size;
+      std::fprintf(stderr,
+                   "lsmkv-server: installing the Raft snapshot of index %llu from server %llu "
+                   "(checkpoint %s: %zu files, %llu bytes)\n",
+                   static_cast<unsigned long long>(d.index),
+                   static_cast<unsigned long long>(d.server), d.checkpoint.c_str(), d.files.size(),
+                   static_cast<unsigned long long>(bytes));
+      std::fflush(stderr);
+    });
   };
   Status s = replication::RaftNode::Start(node_options, &cluster->node_);
   if (!s.ok()) return s;

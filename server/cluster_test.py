@@ -305,6 +305,9 @@ class Run:
         self.unexpected = []
         self.events = []
         self.failovers_ms = []
+        self.filler_keys = 2000  # kill_during_install's keys: filler0..filler1999
+        self.installs_killed = 0
+        self.install_not_seen = 0
 
     def blocked(self, src, dst):
         return frozenset((src, dst)) in self.cut_pairs
@@ -442,8 +445,10 @@ class Run:
         # partition-split: the leader and 0..n-2 others against the rest (the
         # leader's side a minority or a majority); partition-bridge: the
         # leader's side and the other side each reach one bridge node only.
-        actions = ["kill-leader", "partition-leader", "pause-leader", "kill-follower",
-                   "partition-bridge", "kill-leader", "partition-split"]
+        # kill-installing-follower: a follower killed, left behind until it
+        # needs a snapshot, restarted and killed again while it installs it.
+        actions = ["kill-leader", "partition-leader", "pause-leader", "kill-installing-follower",
+                   "partition-bridge", "kill-leader", "partition-split", "kill-follower"]
         t_start = time.time()
         for i in range(slots):
             t_next = t_start + (i + 0.3) * seconds / slots
@@ -494,6 +499,8 @@ class Run:
                     leader.resume()
                     self.events.append("SIGCONT %d" % leader.id)
                 probe.join()
+            elif action == "kill-installing-follower":
+                self.kill_during_install(leader)
             else:
                 followers = [n for n in self.nodes if n is not leader and n.alive()]
                 if followers:
@@ -502,6 +509,69 @@ class Run:
                     self.events.append("kill -9 follower %d" % f.id)
                     time.sleep(rng.uniform(2.0, 4.0))
                     f.start()
+
+    def fill(self, leader, entries, value_bytes):
+        """Writes `entries` filler keys through the leader (pipelined), so
+        that it takes snapshots and drops the log a stopped follower needs.
+        Returns how many were acknowledged."""
+        done = 0
+        value = "f" * value_bytes
+        try:
+            c = leader.client(10.0)
+            while done < entries:
+                pipe = c.pipeline(transaction=False)
+                batch = min(100, entries - done)
+                for i in range(done, done + batch):
+                    pipe.set("filler%d" % (i % self.filler_keys), value)
+                pipe.execute()
+                done += batch
+        except (redis.RedisError, OSError):
+            pass
+        return done
+
+    def kill_during_install(self, leader):
+        """kill -9 a follower, write past the leader's snapshot threshold and
+        trailing entries (the follower will need a snapshot), restart it and
+        kill -9 it as soon as it logs that it installs the snapshot; then
+        restart it. The final checks show whether it caught up."""
+        followers = [n for n in self.nodes if n is not leader and n.alive()]
+        if not followers:
+            return
+        f = self.rng.choice(followers)
+        f.kill9()
+        entries = 2 * self.args.snapshot_threshold + self.args.snapshot_trailing
+        written = self.fill(leader, entries, 512)
+        with open(f.log, "rb") as log:
+            log.seek(0, os.SEEK_END)
+            mark = log.tell()
+        f.start()
+        seen, installed = False, False
+        deadline = time.time() + 20
+        with open(f.log, "rb") as log:
+            log.seek(mark)
+            text = b""
+            while time.time() < deadline and f.alive():
+                text += log.read()
+                if b"installing the Raft snapshot" in text:
+                    f.kill9()
+                    text += log.read()
+                    seen = True
+                    installed = b"restarting to serve it" in text
+                    break
+                time.sleep(0.001)
+        if seen:
+            self.installs_killed += 1
+            self.events.append("kill -9 follower %d during a snapshot install (%d filler writes; "
+                               "%s)" % (f.id, written, "after the switch" if installed
+                                        else "before the switch"))
+        else:
+            f.kill9()
+            self.events.append("follower %d: no snapshot install within 20 s of its restart "
+                               "(%d of %d filler writes)" % (f.id, written, entries))
+            if written == entries:  # else the leader changed: no install was due
+                self.install_not_seen += 1
+        time.sleep(self.rng.uniform(0.5, 1.5))
+        f.start()
 
     # -- checks --------------------------------------------------------------
     def converge(self, timeout=60.0):
@@ -637,6 +707,17 @@ class Run:
                 if v != final[k]:
                     failures.append("node %d holds %r for %s, the leader %r" %
                                     (n.id, v[-40:], k, final[k][-40:]))
+        # Every node holds as many keys as the leader (the filler keys came to
+        # a follower killed during its install through that snapshot).
+        sizes = {}
+        for n in self.nodes:
+            rc = n.client()
+            rc.execute_command("READONLY")
+            sizes[n.id] = rc.dbsize()
+        if len(set(sizes.values())) != 1:
+            failures.append("the nodes hold different numbers of keys: %s" % sizes)
+        if self.install_not_seen and not self.installs_killed:
+            failures.append("no follower was seen installing a snapshot after it fell behind")
         # Every acknowledged append to an append-only key is in its final value.
         missing = 0
         for k, tokens in self.acked_appends.items():
@@ -707,11 +788,11 @@ class Run:
                 restarts += log.read().count("restarting to serve it")
         print("cluster_test: %d nodes, %g s, %d workers: %d ops acknowledged, %d unknown, "
               "%d refused (MOVED/CLUSTERDOWN); %d acknowledged appends, all present: %s; "
-              "faults: %s; failover ms: %s; snapshot installs (re-exec): %d; "
+              "faults: %s; failover ms: %s; snapshot installs (re-exec): %d, killed: %d; "
               "history %d lines (%d calls of unknown outcome pruned), lincheck %s in %.1f s" % (
                   len(self.nodes), self.args.seconds, self.args.workers, self.counts["ok"],
                   self.counts["unknown"], self.counts["refused"], appends, missing == 0,
-                  ", ".join(self.events), self.failovers_ms, restarts,
+                  ", ".join(self.events), self.failovers_ms, restarts, self.installs_killed,
                   sum(1 for l in self.history.lines if l is not None), self.pruned,
                   "linearizable" if check.returncode == 0 else "FAILED", lincheck_s))
         if self.counts["ok"] < 100:
