@@ -61,6 +61,14 @@ class SnapshotSource {
   // new local file `dest` (through env) and syncs it. The caller verifies it.
   virtual Status Fetch(uint64_t server, const std::string& checkpoint, const std::string& name,
                        Env* env, const std::string& dest) = 0;
+  // The encoded descriptor of the newest complete snapshot server `server`
+  // took (StateMachine::NewestSnapshot), for an install whose own checkpoint
+  // is gone. NotSupported unless a source overrides it.
+  virtual Status Newest(uint64_t server, std::string* descriptor) {
+    (void)server;
+    (void)descriptor;
+    return Status::NotSupported("snapshot source: no newest snapshot");
+  }
 };
 
 // A source for replicas sharing one filesystem (tests; a node restoring its own

@@ -256,7 +256,43 @@ Status StateMachine::TakeSnapshot(uint64_t self, std::string* descriptor) {
     if (!s.ok()) return s;
   }
   *descriptor = EncodeSnapshotDescriptor(d);
+  MutexLock l(&newest_mu_);
+  newest_ = *descriptor;
   return Status::OK();
+}
+
+std::string StateMachine::NewestSnapshot() const {
+  MutexLock l(&newest_mu_);
+  return newest_;
+}
+
+Status StateMachine::FetchAny(SnapshotDescriptor* d, uint64_t self, SnapshotSource* source,
+                              const std::string& dir) {
+  Status s = FetchInto(*d, self, source, dir);
+  if (s.ok() || source == nullptr) return s;
+  std::vector<uint64_t> servers = {d->server};
+  for (const auto& [id, address] : NodeAddresses()) {
+    if (id != d->server && id != self) servers.push_back(id);
+  }
+  Env* env = options_.env;
+  for (uint64_t server : servers) {
+    std::string encoded;
+    SnapshotDescriptor newer;
+    if (!source->Newest(server, &encoded).ok() || !DecodeSnapshotDescriptor(encoded, &newer).ok() ||
+        newer.server != server || newer.index < d->index ||
+        (newer.index == d->index && newer.checkpoint == d->checkpoint && server == d->server)) {
+      continue;
+    }
+    Status r = RemoveAll(env, dir);
+    if (r.ok()) r = env->CreateDir(dir);
+    if (r.ok()) r = FetchInto(newer, self, source, dir);
+    if (r.ok()) {
+      *d = std::move(newer);
+      newer_installed_++;
+      return r;
+    }
+  }
+  return s;
 }
 
 Status StateMachine::FetchInto(const SnapshotDescriptor& d, uint64_t self, SnapshotSource* source,
@@ -293,13 +329,21 @@ Status StateMachine::RestoreSnapshot(std::string_view descriptor, uint64_t self,
   SnapshotDescriptor d;
   Status s = DecodeSnapshotDescriptor(descriptor, &d);
   if (!s.ok()) return s;
-  if (d.index <= applied_index()) return Status::OK();
+  if (d.index <= applied_index()) {
+    // libraft restores its own last snapshot at start: that checkpoint is
+    // complete (TakeSnapshot returned before libraft kept the descriptor).
+    if (d.server == self) {
+      MutexLock l(&newest_mu_);
+      if (newest_.empty()) newest_ = std::string(descriptor);
+    }
+    return Status::OK();
+  }
   if (install_hook_) install_hook_(d);
   Env* env = options_.env;
   const std::string incoming = root_ + "/" + kIncomingDir;
   s = RemoveAll(env, incoming);
   if (s.ok()) s = env->CreateDir(incoming);
-  if (s.ok()) s = FetchInto(d, self, source, incoming);
+  if (s.ok()) s = FetchAny(&d, self, source, incoming);
   const uint64_t next = live_ + 1;
   const std::string next_dir = root_ + "/" + DbDirName(next);
   if (s.ok()) s = RemoveAll(env, next_dir);

@@ -105,9 +105,13 @@ class StateMachine {
   // checkpoint is there, else from `source` — each verified against the
   // descriptor's size and CRC32C, the fetched database is opened and must hold
   // exactly the descriptor's index, LIVE is switched to it (atomically, synced)
-  // and the old database is removed. A failure at any step leaves the old
-  // database live (a crash before the switch likewise: Open removes the rest).
-  // Corruption for a damaged descriptor or a file that does not match it.
+  // and the old database is removed. If the files cannot be fetched (the
+  // holder deleted that checkpoint, or is down), the newest snapshot of the
+  // holder, then of any other known server, is installed instead when its
+  // index is at or past the descriptor's (FetchAny). A failure at any step
+  // leaves the old database live (a crash before the switch likewise: Open
+  // removes the rest). Corruption for a damaged descriptor or a file that
+  // does not match it.
   Status RestoreSnapshot(std::string_view descriptor, uint64_t self, SnapshotSource* source);
 
   // Runs after an installed snapshot's database is made live (LIVE switched,
@@ -129,6 +133,15 @@ class StateMachine {
 
   // Snapshots installed by RestoreSnapshot since Open.
   uint64_t installed_snapshots() const { return installed_snapshots_; }
+  // Installs that fetched a newer snapshot than the one asked for, because
+  // the asked one's files could not be fetched (RestoreSnapshot).
+  uint64_t newer_snapshots_installed() const { return newer_installed_; }
+
+  // The descriptor of the newest snapshot this replica took and still holds
+  // complete (TakeSnapshot, or the own snapshot libraft restored at start);
+  // empty if none since Open. Other servers install it when the snapshot they
+  // were sent is gone (CLUSTER SNAPSHOT-NEWEST). Any thread.
+  std::string NewestSnapshot() const EXCLUDES(newest_mu_);
 
   // A digest of every user key and value (the reserved keys excluded) and
   // their number: equal on replicas that applied the same entries.
@@ -147,6 +160,12 @@ class StateMachine {
   Status LoadNodes() EXCLUDES(nodes_mu_);
   Status FetchInto(const SnapshotDescriptor& d, uint64_t self, SnapshotSource* source,
                    const std::string& dir);
+  // FetchInto, and if that fails, the newest snapshot (at or past d's index)
+  // of d.server and then of every other known server, fetched instead: any
+  // of them holds only committed entries, and apply skips entries the
+  // database already holds. On success *d is what was fetched.
+  Status FetchAny(SnapshotDescriptor* d, uint64_t self, SnapshotSource* source,
+                  const std::string& dir);
 
   const Options options_;
   const std::string root_;
@@ -156,6 +175,9 @@ class StateMachine {
   uint64_t installed_snapshots_ = 0;
   std::function<void()> replace_hook_;
   std::function<void(const SnapshotDescriptor&)> install_hook_;
+  uint64_t newer_installed_ = 0;
+  mutable Mutex newest_mu_;
+  std::string newest_ GUARDED_BY(newest_mu_);
   mutable Mutex nodes_mu_;
   std::map<uint64_t, std::string> nodes_ GUARDED_BY(nodes_mu_);
 };

@@ -603,6 +603,93 @@ TEST_F(SnapshotTest, InstallAndReplaceHooksRunOnceEach) {
   EXPECT_EQ(installs, 1);
 }
 
+// A source whose servers answer Newest with their newest snapshot.
+class NewestSource final : public SnapshotSource {
+ public:
+  NewestSource(DirectorySource* files, std::map<uint64_t, StateMachine*> machines)
+      : files_(files), machines_(std::move(machines)) {}
+  Status Fetch(uint64_t server, const std::string& checkpoint, const std::string& name, Env* env,
+               const std::string& dest) override {
+    return files_->Fetch(server, checkpoint, name, env, dest);
+  }
+  Status Newest(uint64_t server, std::string* descriptor) override {
+    newest_calls++;
+    auto it = machines_.find(server);
+    if (it == machines_.end()) return Status::NotFound("no server");
+    *descriptor = it->second->NewestSnapshot();
+    return descriptor->empty() ? Status::NotFound("no snapshot") : Status::OK();
+  }
+  int newest_calls = 0;
+
+ private:
+  DirectorySource* files_;
+  std::map<uint64_t, StateMachine*> machines_;
+};
+
+TEST_F(SnapshotTest, AGoneCheckpointIsReplacedByTheHoldersNewest) {
+  // The leader moves on, takes a newer snapshot and loses the one the
+  // follower was sent (as kKeptCheckpoints deletes old ones).
+  EXPECT_EQ(leader_->NewestSnapshot(), descriptor_);
+  bool applied;
+  for (uint64_t i = 401; i <= 450; i++) {
+    WriteBatch b;
+    b.Put("later" + std::to_string(i), "v");
+    std::string cmd;
+    ASSERT_TRUE(EncodeWriteCommand(b, &cmd).ok());
+    ASSERT_TRUE(leader_->Apply(i, cmd, &applied).ok());
+  }
+  std::string newer;
+  ASSERT_TRUE(leader_->TakeSnapshot(1, &newer).ok());
+  EXPECT_EQ(leader_->NewestSnapshot(), newer);
+  uint64_t newer_digest = 0, newer_keys = 0;
+  ASSERT_TRUE(leader_->Digest(&newer_digest, &newer_keys).ok());
+  SnapshotDescriptor old_d;
+  ASSERT_TRUE(DecodeSnapshotDescriptor(descriptor_, &old_d).ok());
+  test::RemoveTree(leader_dir_ + "/checkpoints/" + old_d.checkpoint);
+
+  OpenFollower(ReplicaOptions());
+  ApplyOwn();
+  // Without a source that knows newer snapshots, the install fails and the
+  // follower keeps its database.
+  Status s = follower_->RestoreSnapshot(descriptor_, /*self=*/2, &source_);
+  EXPECT_FALSE(s.ok());
+  EXPECT_EQ(follower_->applied_index(), 10u);
+  // With one, the holder's newest (index 450 >= 400) is installed instead.
+  NewestSource newest(&source_, {{1, leader_.get()}});
+  s = follower_->RestoreSnapshot(descriptor_, 2, &newest);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ(newest.newest_calls, 1);
+  EXPECT_EQ(follower_->applied_index(), 450u);
+  EXPECT_EQ(follower_->newer_snapshots_installed(), 1u);
+  EXPECT_EQ(FollowerDigest(), newer_digest);
+  // Replaying the log after the asked snapshot's index skips what it holds.
+  WriteBatch b;
+  b.Put("later401", "replayed");
+  std::string cmd;
+  ASSERT_TRUE(EncodeWriteCommand(b, &cmd).ok());
+  ASSERT_TRUE(follower_->Apply(401, cmd, &applied).ok());
+  EXPECT_FALSE(applied);
+  EXPECT_EQ(FollowerDigest(), newer_digest);
+}
+
+TEST_F(SnapshotTest, AnOlderNewestIsNotInstalled) {
+  // The holder's newest snapshot is older than the one asked for (it lost
+  // its applies and the newer checkpoint): refused, nothing changes.
+  std::string asked = descriptor_;
+  SnapshotDescriptor d;
+  ASSERT_TRUE(DecodeSnapshotDescriptor(asked, &d).ok());
+  d.index = 500;
+  d.checkpoint = "00000000000000000500";
+  asked = EncodeSnapshotDescriptor(d);
+  OpenFollower(ReplicaOptions());
+  ApplyOwn();
+  NewestSource newest(&source_, {{1, leader_.get()}});
+  EXPECT_FALSE(follower_->RestoreSnapshot(asked, 2, &newest).ok());
+  EXPECT_EQ(newest.newest_calls, 1);
+  EXPECT_EQ(follower_->applied_index(), 10u);
+  EXPECT_EQ(follower_->newer_snapshots_installed(), 0u);
+}
+
 TEST_F(SnapshotTest, OwnCheckpointNeedsNoSource) {
   // A replica whose unsynced applies were lost below its own snapshot restores
   // from its own checkpoints/ (server == self), with no source at all.

@@ -403,18 +403,7 @@ Status Cluster::NetworkSource::Fetch(uint64_t server, const std::string& checkpo
   std::unique_ptr<WritableFile> file;
   Status s = env->NewWritableFile(dest, &file);
   if (!s.ok()) return s;
-  std::string address = machine_ != nullptr ? machine_->NodeAddress(server) : std::string();
-  // A node that has not applied the holder's announcement (a new one joining)
-  // asks the member it joined through (CLUSTER NODES).
-  if (address.empty() && !cluster_->options_.join.empty()) {
-    std::string nodes;
-    if (cluster_
-            ->CallAddress(cluster_->options_.join, {{"CLUSTER", "NODES"}}, &nodes, 1 << 20,
-                          kPeerTimeoutSeconds)
-            .ok()) {
-      address = AddressInNodes(nodes, server);
-    }
-  }
+  const std::string address = AddressOf(server);
   PeerConnection peer;
   s = address.empty()
           ? Status::NotFound("snapshot source: no address for server " + std::to_string(server))
@@ -436,6 +425,37 @@ Status Cluster::NetworkSource::Fetch(uint64_t server, const std::string& checkpo
   Status c = file->Close();
   if (s.ok()) s = c;
   return s;
+}
+
+std::string Cluster::NetworkSource::AddressOf(uint64_t server) {
+  replication::StateMachine* machine = machine_.load(std::memory_order_acquire);
+  std::string address = machine != nullptr ? machine->NodeAddress(server) : std::string();
+  // A node that has not applied the holder's announcement (a new one joining)
+  // asks the member it joined through (CLUSTER NODES).
+  if (address.empty() && !cluster_->options_.join.empty()) {
+    std::string nodes;
+    if (cluster_
+            ->CallAddress(cluster_->options_.join, {{"CLUSTER", "NODES"}}, &nodes, 1 << 20,
+                          kPeerTimeoutSeconds)
+            .ok()) {
+      address = AddressInNodes(nodes, server);
+    }
+  }
+  return address;
+}
+
+Status Cluster::NetworkSource::Newest(uint64_t server, std::string* descriptor) {
+  const std::string address = AddressOf(server);
+  if (address.empty()) {
+    return Status::NotFound("snapshot source: no address for server " + std::to_string(server));
+  }
+  return cluster_->CallAddress(address, {{"CLUSTER", "SNAPSHOT-NEWEST"}}, descriptor, 1 << 20,
+                               kPeerTimeoutSeconds);
+}
+
+std::string Cluster::NewestSnapshot() const {
+  replication::StateMachine* machine = source_.machine();
+  return machine != nullptr ? machine->NewestSnapshot() : std::string();
 }
 
 Status Cluster::ReadSnapshotFile(const std::string& checkpoint, const std::string& name,

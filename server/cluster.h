@@ -20,6 +20,7 @@
 #ifndef LSMKV_SERVER_CLUSTER_H_
 #define LSMKV_SERVER_CLUSTER_H_
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -135,6 +136,10 @@ class Cluster : public WriteReplicator {
   // InvalidArgument for names that are not plain file names.
   Status ReadSnapshotFile(const std::string& checkpoint, const std::string& name, uint64_t offset,
                           size_t count, std::string* out);
+  // CLUSTER SNAPSHOT-NEWEST (a follower whose snapshot's checkpoint is gone):
+  // the descriptor of this node's newest complete snapshot; empty if none yet
+  // (StateMachine::NewestSnapshot).
+  std::string NewestSnapshot() const;
 
   // SHUTDOWN: hands leadership to another voter (up to an election timeout).
   void TransferLeadership();
@@ -150,13 +155,22 @@ class Cluster : public WriteReplicator {
     explicit NetworkSource(Cluster* cluster) : cluster_(cluster) {}
     Status Fetch(uint64_t server, const std::string& checkpoint, const std::string& name, Env* env,
                  const std::string& dest) override;
+    Status Newest(uint64_t server, std::string* descriptor) override;
+    replication::StateMachine* machine() const { return machine_.load(std::memory_order_acquire); }
     // Set (RaftNodeOptions::on_open) before libraft starts: a snapshot may be
     // restored, and fetched, while node_ is still being started.
-    void set_machine(replication::StateMachine* machine) { machine_ = machine; }
+    void set_machine(replication::StateMachine* machine) {
+      machine_.store(machine, std::memory_order_release);
+    }
 
    private:
+    // server's announced address, or for a node that has not applied the
+    // announcement (a new one joining) the address the member it joined
+    // through knows; empty if neither.
+    std::string AddressOf(uint64_t server);
+
     Cluster* const cluster_;
-    replication::StateMachine* machine_ = nullptr;
+    std::atomic<replication::StateMachine*> machine_{nullptr};
   };
 
   explicit Cluster(ClusterOptions options) : options_(std::move(options)), source_(this) {}

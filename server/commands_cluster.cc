@@ -144,7 +144,7 @@ void InfoCmd(CommandContext& ctx, Cluster* cluster) {
 }
 
 // The node-to-node subcommands (ANNOUNCE, ADD-NODE, REMOVE-NODE, REMOVED,
-// SNAPSHOT-READ): a replicated server only, exactly `args` arguments, not for
+// SNAPSHOT-READ, SNAPSHOT-NEWEST): a replicated server only, exactly `args` arguments, not for
 // the read-only user. Replies the error and returns false otherwise.
 bool InternalCallAllowed(CommandContext& ctx, const std::string& sub, size_t args) {
   if (ctx.server.cluster == nullptr) {
@@ -317,6 +317,18 @@ void ClusterCommand(CommandContext& ctx) {
     ctx.reply.Ok();
     std::fprintf(stderr, "lsmkv-server: removed from the cluster; shutting down\n");
     ctx.server.request_shutdown();
+    return;
+  }
+  if (sub == "snapshot-newest") {
+    // CLUSTER SNAPSHOT-NEWEST: the descriptor of this node's newest snapshot,
+    // for a follower whose own snapshot's checkpoint is gone (cluster.h).
+    if (!InternalCallAllowed(ctx, sub, 2)) return;
+    const std::string descriptor = cluster->NewestSnapshot();
+    if (descriptor.empty()) {
+      ctx.reply.Error("ERR this node has taken no snapshot since it started");
+    } else {
+      ctx.reply.Bulk(descriptor);
+    }
     return;
   }
   if (sub == "snapshot-read") {
