@@ -196,6 +196,10 @@ struct Options {
   // format are read whatever this says. Default: 2.
   uint32_t table_format_version = 2;
   // Bytes of uncompressed blocks kept in the shared block cache. Default: 32 MiB.
+  // Uncompressed blocks of memory-mapped table files (the first 1,000 tables
+  // open; docs/design.md) are read in place from the page cache and never
+  // enter it; the cache holds decompressed blocks and blocks of tables read
+  // with pread.
   size_t block_cache_size = 32 * 1024 * 1024;
   // Table files kept open at most (LRU). Default: 1000.
   int max_open_files = 1000;
@@ -282,9 +286,9 @@ struct Options {
 struct ReadOptions {
   // Verify the checksum of every block read from disk. Default: true.
   bool verify_checksums = true;
-  // Keep blocks read by this call in the block cache. Default: true. (An
-  // iterator scanning a memory-mapped table sequentially reads its blocks
-  // in place and does not cache them either way.)
+  // Keep blocks read by this call in the block cache. Default: true. (The
+  // uncompressed blocks of a memory-mapped table are read in place, checksum
+  // verified on every read, and not cached either way.)
   bool fill_cache = true;
   // Read as of this snapshot (from DB::GetSnapshot); nullptr reads the latest
   // state. Default: nullptr.

@@ -375,19 +375,32 @@ Status CheckAndDecode(const std::string& file_name, const BlockHandle& handle, s
   return Status::OK();
 }
 
+// ReadBlock's stack scratch: a 4 KiB block (the default block size) with
+// its trailer and the entry that may overrun it.
+constexpr size_t kStackScratchBytes = 8192;
+
 }  // namespace
 
 Status ReadBlock(const RandomAccessFile* file, const std::string& file_name,
                  const BlockHandle& handle, bool verify_checksum, BlockContents* out,
                  uint64_t* bytes_read, bool in_place) {
   const size_t n = static_cast<size_t>(handle.size()) + kBlockTrailerSize;
-  std::unique_ptr<char[]> buffer(new char[n]);
+  // A mapped file answers with its own bytes and leaves the scratch alone:
+  // for a read meant to be used in place, a block of ordinary size gets a
+  // stack buffer as scratch instead of an allocation it would not use.
+  char stack_scratch[kStackScratchBytes];
+  std::unique_ptr<char[]> buffer;
+  char* scratch = stack_scratch;
+  if (!in_place || n > sizeof(stack_scratch)) {
+    buffer.reset(new char[n]);
+    scratch = buffer.get();
+  }
   std::string_view result;
-  Status s = file->Read(handle.offset(), n, &result, buffer.get());
+  Status s = file->Read(handle.offset(), n, &result, scratch);
   if (bytes_read != nullptr) *bytes_read = result.size();
   if (!s.ok()) return s;
   DCHECK_LE(result.size(), n);  // RandomAccessFile::Read's contract
-  if (in_place && result.data() != buffer.get() && result.size() == n &&
+  if (in_place && result.data() != scratch && result.size() == n &&
       static_cast<unsigned char>(result[handle.size()]) ==
           static_cast<unsigned char>(CompressionType::kNone)) {
     std::shared_ptr<const void> pin = file->Pin();
@@ -401,7 +414,10 @@ Status ReadBlock(const RandomAccessFile* file, const std::string& file_name,
       return Status::OK();
     }
   }
-  return CheckAndDecode(file_name, handle, result, verify_checksum, &buffer, out);
+  // The contents take the heap buffer over when the bytes are in it; bytes
+  // in the stack buffer or in the file's memory are copied.
+  return CheckAndDecode(file_name, handle, result, verify_checksum,
+                        buffer != nullptr ? &buffer : nullptr, out);
 }
 
 Status DecodeBlock(const std::string& file_name, const BlockHandle& handle, std::string_view raw,

@@ -492,7 +492,11 @@ Iterator* Table::BlockIterator(bool verify_checksums, bool fill_cache, std::stri
   if (readahead != nullptr) readahead->Note(handle.offset(), end);
   Cache* cache = options_.block_cache;
   char cache_key[16];
-  if (cache != nullptr) {
+  // The cache can hold a block of this table only if this table put one
+  // there (the key starts with the table's own cache id); a mapped table
+  // whose blocks are all uncompressed never does, and skips the lookup. A
+  // stale false costs one read of a block that is in the cache.
+  if (cache != nullptr && (!in_place_ || cached_blocks_.load(std::memory_order_relaxed))) {
     EncodeFixed64(cache_key, cache_id_);
     EncodeFixed64(cache_key + 8, handle.offset());
     if (Cache::Handle* h = cache->Lookup(std::string_view(cache_key, sizeof(cache_key)))) {
@@ -522,15 +526,15 @@ Iterator* Table::BlockIterator(bool verify_checksums, bool fill_cache, std::stri
     }
     return NewTableErrorIterator(std::move(s));
   }
-  // A sequential scan over a mapped table opens each block once: it reads
-  // the mapping in place instead of copying every block into the cache,
-  // where the copies would only evict the point readers' working set.
-  const bool scanning_in_place =
-      contents.external != nullptr && readahead != nullptr && readahead->Sequential();
-  const bool to_cache = cache != nullptr && fill_cache && verify_checksums && !scanning_in_place;
-  if (to_cache && contents.external != nullptr) {
-    contents = BlockContents::Copy(contents.view());  // the cache never pins a mapping
-  }
+  // A block read in place from a mapping (uncompressed) is used there and
+  // never copied into the cache, by scans and point reads alike: the page
+  // cache already holds it, and the copy, the cache insert and the eviction
+  // it forces cost more than checking the block's checksum again on the next
+  // read (docs/design.md, "Table files are read through memory mappings").
+  // So the cache holds what is costly to rebuild: decompressed blocks and
+  // blocks of files that are not mapped.
+  const bool to_cache =
+      cache != nullptr && fill_cache && verify_checksums && contents.external == nullptr;
   auto block = std::make_unique<Block>(std::move(contents));
   if (!block->status().ok()) {
     Status bad = Corruption(std::string(block->status().message()) + " (data block at offset " +
@@ -541,6 +545,9 @@ Iterator* Table::BlockIterator(bool verify_checksums, bool fill_cache, std::stri
   // Only verified blocks enter the cache, so that a later verifying reader
   // never gets an unverified block from it.
   if (to_cache) {
+    EncodeFixed64(cache_key, cache_id_);  // the lookup may have been skipped
+    EncodeFixed64(cache_key + 8, handle.offset());
+    cached_blocks_.store(true, std::memory_order_relaxed);
     const size_t charge = block->size();
     Block* cached = block.release();
     Cache::Handle* h = cache->Insert(std::string_view(cache_key, sizeof(cache_key)), cached, charge,

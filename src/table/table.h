@@ -29,6 +29,7 @@
 #ifndef LSMKV_TABLE_TABLE_H_
 #define LSMKV_TABLE_TABLE_H_
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -204,10 +205,14 @@ class Table {
   const TableOptions options_;
   const std::unique_ptr<RandomAccessFile> file_;
   // The file's bytes can be used in place (a mapping, RandomAccessFile::Pin):
-  // data blocks are read without a copy and without readahead; a block that
-  // enters the block cache is copied first, so that the cache never keeps a
-  // mapping (and the disk space of a deleted table) alive.
+  // uncompressed data blocks are read there, without a copy, without
+  // readahead and without entering the block cache (so the cache never keeps
+  // a mapping, or the disk space of a deleted table, alive).
   const bool in_place_;
+  // Set (before the insert) once this table put a block into the block
+  // cache; until then a mapped table does not look there. Relaxed: see
+  // BlockIterator.
+  mutable std::atomic<bool> cached_blocks_{false};
   const std::string file_name_;
   const bool internal_keys_;
   // Minimum key sizes the block iterators enforce (see Block::NewIterator).
