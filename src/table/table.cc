@@ -492,13 +492,13 @@ Iterator* Table::BlockIterator(bool verify_checksums, bool fill_cache, std::stri
   if (readahead != nullptr) readahead->Note(handle.offset(), end);
   Cache* cache = options_.block_cache;
   char cache_key[16];
+  EncodeFixed64(cache_key, cache_id_);
+  EncodeFixed64(cache_key + 8, handle.offset());
   // The cache can hold a block of this table only if this table put one
   // there (the key starts with the table's own cache id); a mapped table
   // whose blocks are all uncompressed never does, and skips the lookup. A
   // stale false costs one read of a block that is in the cache.
   if (cache != nullptr && (!in_place_ || cached_blocks_.load(std::memory_order_relaxed))) {
-    EncodeFixed64(cache_key, cache_id_);
-    EncodeFixed64(cache_key + 8, handle.offset());
     if (Cache::Handle* h = cache->Lookup(std::string_view(cache_key, sizeof(cache_key)))) {
       BumpCounter(options_.counters, &TableCounters::block_cache_hits);
       auto* block = static_cast<Block*>(cache->Value(h));
@@ -545,8 +545,6 @@ Iterator* Table::BlockIterator(bool verify_checksums, bool fill_cache, std::stri
   // Only verified blocks enter the cache, so that a later verifying reader
   // never gets an unverified block from it.
   if (to_cache) {
-    EncodeFixed64(cache_key, cache_id_);  // the lookup may have been skipped
-    EncodeFixed64(cache_key + 8, handle.offset());
     cached_blocks_.store(true, std::memory_order_relaxed);
     const size_t charge = block->size();
     Block* cached = block.release();

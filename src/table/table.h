@@ -209,10 +209,6 @@ class Table {
   // readahead and without entering the block cache (so the cache never keeps
   // a mapping, or the disk space of a deleted table, alive).
   const bool in_place_;
-  // Set (before the insert) once this table put a block into the block
-  // cache; until then a mapped table does not look there. Relaxed: see
-  // BlockIterator.
-  mutable std::atomic<bool> cached_blocks_{false};
   const std::string file_name_;
   const bool internal_keys_;
   // Minimum key sizes the block iterators enforce (see Block::NewIterator).
@@ -236,6 +232,10 @@ class Table {
   bool has_salvage_ = false;
   BlockHandle salvage_handle_;
   std::string damage_;  // what Open worked around; "" if nothing
+  // Set (before the insert) once this table put a block into the block
+  // cache, by any reader; until then a mapped table does not look there.
+  // Relaxed: a stale false only costs a read of a block the cache holds.
+  mutable std::atomic<bool> cached_blocks_{false};
 
   // The salvage block, loaded on first use; a Corruption while loading it is
   // kept (the file's own errors are retried). A leaf lock (held across the
