@@ -1,14 +1,19 @@
 #include "db/conflict_tracker.h"
 
 #include <algorithm>
+#include <cstring>
+#include <functional>
 
 #include "util/check.h"
 
 namespace lsmkv {
 
 namespace {
-// Heap bytes of one map node holding key, plus its log entry (approximate).
-size_t EntryBytes(const std::string& key) { return key.capacity() + 96; }
+// Approximate heap bytes of one recorded write: its log entry, its key's copy
+// in the arena and its share of the table (or its map node).
+size_t EntryBytes(size_t key_size) { return key_size + 96; }
+constexpr size_t kChunkBytes = 64 << 10;
+constexpr size_t kMinTableSlots = 64;
 }  // namespace
 
 ConflictTracker::Handle ConflictTracker::Register(SequenceNumber start, uint64_t begin_micros,
@@ -45,16 +50,120 @@ uint64_t ConflictTracker::OldestBeginMicros() const {
   return oldest;
 }
 
-void ConflictTracker::Record(std::string_view key, SequenceNumber sequence) {
-  DCHECK(log_.empty() || log_.back().first < sequence);
-  auto it = latest_.find(key);
-  if (it == latest_.end()) {
-    it = latest_.emplace(std::string(key), sequence).first;
-    memory_ += EntryBytes(it->first);
-  } else {
-    it->second = sequence;
+uint64_t ConflictTracker::SlotHash(std::string_view key) {
+  const uint64_t h = Hash64(key);
+  return h == 0 ? 1 : h;
+}
+
+size_t ConflictTracker::FindSlot(std::string_view key, uint64_t hash) const {
+  DCHECK(!table_.empty());
+  const size_t mask = table_.size() - 1;
+  for (size_t i = hash & mask;; i = (i + 1) & mask) {
+    const Slot& slot = table_[i];
+    if (slot.hash == 0) return i;
+    if (slot.hash == hash && slot.size == key.size() &&
+        std::memcmp(slot.key, key.data(), key.size()) == 0) {
+      return i;
+    }
   }
-  log_.emplace_back(sequence, &it->first);
+}
+
+// Linear probing's deletion without tombstones: later slots of the same
+// probe run move back into the hole, so every key stays reachable from its
+// home slot.
+void ConflictTracker::EraseSlot(size_t i) {
+  const size_t mask = table_.size() - 1;
+  size_t hole = i;
+  for (size_t j = (i + 1) & mask; table_[j].hash != 0; j = (j + 1) & mask) {
+    const size_t home = table_[j].hash & mask;
+    // table_[j] may fill the hole if its home is not in (hole, j] cyclically.
+    const bool home_between = hole <= j ? (hole < home && home <= j) : (hole < home || home <= j);
+    if (!home_between) {
+      table_[hole] = table_[j];
+      hole = j;
+    }
+  }
+  table_[hole] = Slot();
+  table_used_--;
+}
+
+void ConflictTracker::GrowTable() {
+  std::vector<Slot> old = std::move(table_);
+  table_.assign(std::max(kMinTableSlots, old.size() * 2), Slot());
+  const size_t mask = table_.size() - 1;
+  for (const Slot& slot : old) {
+    if (slot.hash == 0) continue;
+    size_t i = slot.hash & mask;
+    while (table_[i].hash != 0) i = (i + 1) & mask;
+    table_[i] = slot;
+  }
+}
+
+const char* ConflictTracker::CopyKey(std::string_view key) {
+  if (chunks_.empty() || chunks_.back().capacity - chunks_.back().used < key.size()) {
+    Chunk chunk;
+    if (spare_.data != nullptr && spare_.capacity >= key.size()) {
+      chunk = std::move(spare_);
+      spare_ = Chunk();
+    } else {
+      chunk.capacity = std::max(kChunkBytes, key.size());
+      chunk.data = std::make_unique<char[]>(chunk.capacity);
+    }
+    chunk.used = 0;
+    chunks_.push_back(std::move(chunk));
+  }
+  Chunk& tail = chunks_.back();
+  char* copy = tail.data.get() + tail.used;
+  if (!key.empty()) std::memcpy(copy, key.data(), key.size());
+  tail.used += key.size();
+  return copy;
+}
+
+void ConflictTracker::ReleaseChunks() {
+  // The log's first entry is in the oldest chunk still needed; entries are
+  // copied in log order, so every chunk before that one is unreferenced.
+  while (!chunks_.empty()) {
+    Chunk& front = chunks_.front();
+    if (log_head_ < log_.size()) {
+      const char* key = log_[log_head_].key;
+      const char* base = front.data.get();
+      // An entry with an empty key may point at a chunk's end: it still
+      // belongs to that chunk.
+      if (std::less_equal<const char*>()(base, key) &&
+          std::less_equal<const char*>()(key, base + front.used)) {
+        break;
+      }
+    }
+    if (spare_.data == nullptr && front.capacity == kChunkBytes) spare_ = std::move(front);
+    chunks_.pop_front();
+  }
+}
+
+void ConflictTracker::Record(std::string_view key, SequenceNumber sequence) {
+  DCHECK(log_head_ == log_.size() || log_.back().sequence < sequence);
+  const char* copy = CopyKey(key);
+  if (hashed_keys_) {
+    if (2 * (table_used_ + 1) > table_.size()) GrowTable();
+    const uint64_t hash = SlotHash(key);
+    Slot& slot = table_[FindSlot(key, hash)];
+    if (slot.hash == 0) {
+      slot.hash = hash;
+      slot.size = key.size();
+      table_used_++;
+      memory_ += EntryBytes(key.size());
+    }
+    slot.key = copy;  // the newest copy: it outlives every older entry of the key
+    slot.sequence = sequence;
+  } else {
+    auto it = ordered_.find(key);
+    if (it == ordered_.end()) {
+      ordered_.emplace(std::string(key), sequence);
+      memory_ += EntryBytes(key.size());
+    } else {
+      it->second = sequence;
+    }
+  }
+  log_.push_back(LogEntry{sequence, copy, key.size()});
 }
 
 void ConflictTracker::RecordRange(std::string_view begin, std::string_view end,
@@ -93,38 +202,68 @@ void ConflictTracker::Prune() {
   // with any of them; with none running nothing is needed.
   const bool none = running_.empty();
   const SequenceNumber keep_after = none ? 0 : running_.begin()->first;
-  while (!log_.empty() && (none || log_.front().first <= keep_after)) {
-    const auto [sequence, key] = log_.front();
-    log_.pop_front();
-    auto it = latest_.find(*key);
-    DCHECK(it != latest_.end());
-    if (it->second == sequence) {  // the key's latest write: no later entry names it
-      memory_ -= EntryBytes(it->first);
-      latest_.erase(it);
+  while (log_head_ < log_.size() && (none || log_[log_head_].sequence <= keep_after)) {
+    const LogEntry& entry = log_[log_head_];
+    if (hashed_keys_) {
+      const size_t i = FindSlot(entry.key_view(), SlotHash(entry.key_view()));
+      DCHECK(table_[i].hash != 0);
+      if (table_[i].sequence == entry.sequence) {  // the key's latest write
+        memory_ -= EntryBytes(entry.size);
+        EraseSlot(i);
+      }
+    } else {
+      auto it = ordered_.find(entry.key_view());
+      DCHECK(it != ordered_.end());
+      if (it->second == entry.sequence) {
+        memory_ -= EntryBytes(entry.size);
+        ordered_.erase(it);
+      }
     }
+    log_head_++;
   }
+  if (log_head_ == log_.size()) {
+    log_.clear();
+    log_head_ = 0;
+  } else if (log_head_ >= 1024 && 2 * log_head_ >= log_.size()) {
+    log_.erase(log_.begin(), log_.begin() + static_cast<std::ptrdiff_t>(log_head_));
+    log_head_ = 0;
+  }
+  ReleaseChunks();
   while (!ranges_.empty() && (none || ranges_.front().sequence <= keep_after)) {
     memory_ -= ranges_.front().begin.size() + ranges_.front().end.size() + 96;
     ranges_.pop_front();
   }
   if (none) {
-    DCHECK(latest_.empty());
-    log_.shrink_to_fit();
+    DCHECK_EQ(tracked_keys(), 0u);
+    DCHECK(chunks_.empty());
+    // Nothing is tracked: give back what a burst grew.
+    if (table_.size() > kMinTableSlots) std::vector<Slot>().swap(table_);
+    if (log_.capacity() > 1024) std::vector<LogEntry>().swap(log_);
     memory_ = 0;
   }
 }
 
 SequenceNumber ConflictTracker::LastWrite(std::string_view key) const {
-  auto it = latest_.find(key);
-  return it == latest_.end() ? 0 : it->second;
+  if (hashed_keys_) {
+    if (table_used_ == 0) return 0;
+    const Slot& slot = table_[FindSlot(key, SlotHash(key))];
+    return slot.hash == 0 ? 0 : slot.sequence;
+  }
+  auto it = ordered_.find(key);
+  return it == ordered_.end() ? 0 : it->second;
 }
 
 bool ConflictTracker::WrittenInRangeAfter(const KeyRange& range, SequenceNumber start,
                                           std::string* key) const {
-  auto it = range.lo ? latest_.lower_bound(*range.lo) : latest_.begin();
-  for (; it != latest_.end() && range.BeforeHi(it->first, less_); ++it) {
-    if (it->second > start) {
-      *key = it->first;
+  // Every write after start is in the log: what is pruned is at or below
+  // the oldest registered start, and a range is read at or after its
+  // transaction's start.
+  auto it =
+      std::upper_bound(log_.begin() + static_cast<std::ptrdiff_t>(log_head_), log_.end(), start,
+                       [](SequenceNumber s, const LogEntry& entry) { return s < entry.sequence; });
+  for (; it != log_.end(); ++it) {
+    if (range.Contains(it->key_view(), less_)) {
+      *key = std::string(it->key_view());
       return true;
     }
   }

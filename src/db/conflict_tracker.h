@@ -11,6 +11,15 @@
 // transactions end: memory is bounded by the writes made during the oldest
 // running transaction's life.
 //
+// Each key's latest write is found by hashing when keys are compared
+// bytewise (equal keys are equal bytes), through a map ordered by the
+// comparator otherwise (a user comparator may call keys with different bytes
+// equal). A transaction holds a handful of keys but the tracker can hold
+// thousands while a slow transaction runs: a hash probe costs a cache miss or
+// two where a tree walk costs one per level. Key ranges (serializable
+// iterators) are checked against the writes recorded after the range was read,
+// in sequence order.
+//
 // Not thread-safe: the DB guards it with its mutex.
 #ifndef LSMKV_DB_CONFLICT_TRACKER_H_
 #define LSMKV_DB_CONFLICT_TRACKER_H_
@@ -21,6 +30,7 @@
 #include <deque>
 #include <iterator>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
@@ -30,6 +40,7 @@
 #include "base/dbformat.h"
 #include "lsmkv/status.h"
 #include "util/comparator.h"
+#include "util/hash.h"
 
 namespace lsmkv {
 
@@ -89,7 +100,7 @@ class ConflictTracker {
  public:
   // Keys ordered by user comparator ucmp (which must outlive the tracker).
   explicit ConflictTracker(const Comparator* ucmp = BytewiseComparator())
-      : less_(ucmp), latest_(less_) {}
+      : less_(ucmp), hashed_keys_(less_.bytewise), ordered_(less_) {}
   const ComparatorLess& less() const { return less_; }
 
   // A registered transaction: when it began, and the flag ExpireOldest
@@ -136,21 +147,68 @@ class ConflictTracker {
 
   // The sequence of key's latest recorded write, or 0.
   SequenceNumber LastWrite(std::string_view key) const;
-  // Some key in range written after start: sets *key to it and returns true.
+  // Some key in range written after start: sets *key to the first such
+  // write's key (in sequence order) and returns true. Costs one step per
+  // write recorded after start.
   bool WrittenInRangeAfter(const KeyRange& range, SequenceNumber start, std::string* key) const;
 
-  size_t tracked_keys() const { return latest_.size(); }
+  size_t tracked_keys() const { return hashed_keys_ ? table_used_ : ordered_.size(); }
   // Approximate heap bytes held.
   size_t ApproximateMemory() const { return memory_; }
 
  private:
+  // One recorded write. Its key's bytes are a copy in the key arena, made
+  // for this write (so a key's latest entry never refers to bytes that an
+  // earlier, pruned write owned).
+  struct LogEntry {
+    SequenceNumber sequence;
+    const char* key;
+    size_t size;
+    std::string_view key_view() const { return {key, size}; }
+  };
+  // A slot of the open-addressing table of latest writes (hashed_keys_).
+  // hash 0 marks an empty slot (a key hashing to 0 is stored as 1).
+  struct Slot {
+    uint64_t hash = 0;
+    SequenceNumber sequence = 0;
+    const char* key = nullptr;
+    size_t size = 0;
+  };
+
   void Prune();
+  // Copies key into the arena; the copy lives until its log entry is pruned.
+  const char* CopyKey(std::string_view key);
+  // Frees arena chunks no log entry refers to any more.
+  void ReleaseChunks();
+  static uint64_t SlotHash(std::string_view key);
+  // The slot holding key, or the empty slot where it would go.
+  size_t FindSlot(std::string_view key, uint64_t hash) const;
+  void EraseSlot(size_t i);
+  void GrowTable();
 
   const ComparatorLess less_;
+  // The comparator is bytewise (equal keys are equal bytes): the latest
+  // writes are in table_, found by hashing; otherwise in ordered_, under the
+  // comparator (which may call keys with different bytes equal).
+  const bool hashed_keys_;
   std::multimap<SequenceNumber, Registration> running_;  // by start
-  std::map<std::string, SequenceNumber, ComparatorLess> latest_;
-  // Every recorded write in sequence order, for pruning.
-  std::deque<std::pair<SequenceNumber, const std::string*>> log_;
+  std::vector<Slot> table_;                              // power-of-two size, at most half used
+  size_t table_used_ = 0;
+  std::map<std::string, SequenceNumber, ComparatorLess> ordered_;
+  // Every recorded write in sequence order, from log_head_ on (a vector used
+  // as a queue: the consumed front is dropped once it is the larger half).
+  std::vector<LogEntry> log_;
+  size_t log_head_ = 0;
+  // The key bytes of the log's entries, appended in log order: chunks are
+  // freed from the front as the log's front moves past them, so recording a
+  // write allocates nothing in the steady state (one spare chunk is kept).
+  struct Chunk {
+    std::unique_ptr<char[]> data;
+    size_t capacity = 0;
+    size_t used = 0;
+  };
+  std::deque<Chunk> chunks_;
+  Chunk spare_;
   struct RangeWrite {
     SequenceNumber sequence;
     std::string begin, end;

@@ -73,7 +73,7 @@ bool DBImpl::PickRangeDeletionCompaction(const Version& v, Compaction* c) {
   // and again).
   SequenceNumber oldest = snapshots_.empty() ? versions_->LastSequence() : *snapshots_.begin();
   {
-    MutexLock txn_lock(&txn_mu_);
+    SpinMutexLock txn_lock(&txn_mu_);
     if (tracker_.active()) oldest = std::min(oldest, tracker_.OldestStart());
   }
   for (const RangeTombstoneRecord& r : v.range_tombstones()) {  // ascending sequence
@@ -193,7 +193,7 @@ Status DBImpl::RunCompaction(Compaction* c, bool* manifest_failed) {
   {
     // Running transactions' read views count as snapshots (they are not in
     // snapshots_; see BeginTransactionView).
-    MutexLock txn_lock(&txn_mu_);
+    SpinMutexLock txn_lock(&txn_mu_);
     if (tracker_.active()) {
       snapshots.smallest = snapshots.any ? std::min(snapshots.smallest, tracker_.OldestStart())
                                          : tracker_.OldestStart();

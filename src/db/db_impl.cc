@@ -23,9 +23,6 @@ struct DBImpl::Writer {
   // the group (and skipped, with txn->result set, on a conflict).
   TxnValidation* txn = nullptr;
   bool skipped = false;
-  // The committing transaction's view, ended when the writer is retired
-  // (under the mutex the retirement holds anyway).
-  DBImpl::TransactionView* end_view = nullptr;
   // The batch holds a range deletion: it leads a group of its own, so that
   // no transaction's commit shares a group with it (BuildBatchGroup).
   bool range_deletion = false;
@@ -187,7 +184,7 @@ Status DBImpl::Write(const WriteOptions& options, WriteBatch* batch) {
                               "; compact deleted ranges to retire them");
     }
   }
-  s = WriteImpl(options, batch, /*txn=*/nullptr, /*end_view=*/nullptr, range_deletions > 0);
+  s = WriteImpl(options, batch, /*txn=*/nullptr, range_deletions > 0);
   if (!s.ok()) stats_.failed_writes++;
   return s;
 }
@@ -202,19 +199,20 @@ Status DBImpl::CommitTransaction(const WriteOptions& options, WriteBatch* batch,
     s = ValidateBatch(batch);
   }
   if (s.ok() && batch->Count() != 0) {
-    s = WriteImpl(options, batch, txn, view);
+    s = WriteImpl(options, batch, txn);
     if (s.ok()) stats_.txn_commits++;
     if (!s.ok() && txn->result.ok()) stats_.failed_writes++;
   }
-  EndTransactionView(view);  // a no-op if the write path ended it
+  // Ended here, by the committing thread, not by the write leader: the
+  // leader's work is the one part of a commit no other thread can share.
+  EndTransactionView(view);
   return s;
 }
 
 Status DBImpl::WriteImpl(const WriteOptions& options, WriteBatch* batch, TxnValidation* txn,
-                         TransactionView* end_view, bool range_deletion) {
+                         bool range_deletion) {
   Writer w(batch, options.sync);
   w.txn = txn;
-  w.end_view = end_view;
   w.range_deletion = range_deletion;
   InstrumentedMutexLock lock(&mu_);
   if (shutting_down_) return ClosedError();
@@ -270,7 +268,7 @@ Status DBImpl::WriteImpl(const WriteOptions& options, WriteBatch* batch, TxnVali
         // Recording and publishing under txn_mu_: a transaction registers
         // either before (and this group is recorded for it) or after (and
         // its start covers this group).
-        MutexLock txn_lock(&txn_mu_);
+        SpinMutexLock txn_lock(&txn_mu_);
         if (tracker_.active()) {
           RecordGroupForTransactions(group, first_sequence);
           stats_.txn_expired += tracker_.ExpireOldestOver(options_.max_transaction_tracker_bytes);
@@ -299,10 +297,6 @@ Status DBImpl::WriteImpl(const WriteOptions& options, WriteBatch* batch, TxnVali
     if (ready->skipped) {
       ready->status = ready->txn->result;  // a conflict (or expiry): nothing was written
       if (ready->status.IsBusy()) stats_.txn_conflicts++;
-    }
-    if (ready->end_view != nullptr) {
-      MutexLock txn_lock(&txn_mu_);
-      EndTransactionViewLocked(ready->end_view);
     }
     if (ready != &w) {
       if (ready->skipped) {
@@ -378,17 +372,25 @@ WriteBatch* DBImpl::BuildBatchGroup(Writer** last_writer) {
   }
   GroupKeys group_keys(ComparatorLess(icmp_.user_comparator()));  // written by members so far
   WriteBatch* result = nullptr;
+  if (any_txn) {
+    // One acquisition of txn_mu_ validates every transaction of the group.
+    SpinMutexLock txn_lock(&txn_mu_);
+    for (auto it = writers_.begin(); it != end; ++it) {
+      Writer* w = *it;
+      if (w->txn != nullptr) {
+        w->txn->result = ValidateTransaction(tracker_, *w->txn, group_keys);
+        if (!w->txn->result.ok()) {
+          w->skipped = true;
+          continue;
+        }
+      }
+      // Only later members are checked against them.
+      if (std::next(it) != end) AddBatchKeys(w->batch, &group_keys);
+    }
+  }
   for (auto it = writers_.begin(); it != end; ++it) {
     Writer* w = *it;
-    if (w->txn != nullptr) {
-      MutexLock txn_lock(&txn_mu_);
-      w->txn->result = ValidateTransaction(tracker_, *w->txn, group_keys);
-      if (!w->txn->result.ok()) {
-        w->skipped = true;
-        continue;
-      }
-    }
-    if (any_txn) AddBatchKeys(w->batch, &group_keys);
+    if (w->skipped) continue;
     if (result == nullptr) {
       result = w->batch;
     } else {
@@ -644,7 +646,7 @@ Status DBImpl::BeginTransactionView(TransactionView* view) {
         "kAbsoluteConsistency)");
   }
   const uint64_t now = env_->NowMicros();
-  MutexLock lock(&txn_mu_);
+  SpinMutexLock lock(&txn_mu_);
   // Under txn_mu_, which publishes sequences: every write after this
   // sequence is published later and so recorded for this transaction. The
   // snapshot is not in snapshots_: compactions keep what the registered
@@ -659,7 +661,7 @@ Status DBImpl::BeginTransactionView(TransactionView* view) {
 }
 
 Status DBImpl::ValidateTransactionNow(TxnValidation* txn) {
-  MutexLock lock(&txn_mu_);  // everything published so far is recorded
+  SpinMutexLock lock(&txn_mu_);  // everything published so far is recorded
   txn->result = ValidateTransaction(tracker_, *txn, {});
   if (txn->result.IsBusy()) stats_.txn_conflicts++;
   return txn->result;
@@ -675,7 +677,7 @@ void DBImpl::RefreshTransactionView(TransactionView* view) {
 
 void DBImpl::EndTransactionView(TransactionView* view) {
   if (view->snapshot == nullptr) return;
-  MutexLock lock(&txn_mu_);
+  SpinMutexLock lock(&txn_mu_);
   EndTransactionViewLocked(view);
 }
 
@@ -845,8 +847,7 @@ Status DBImpl::Flush() {
     InstrumentedMutexLock lock(&mu_);
     frozen_log = mem_log_number_;
   }
-  Status s =
-      WriteImpl(WriteOptions(), nullptr, nullptr, nullptr);  // freezes the memtable in queue order
+  Status s = WriteImpl(WriteOptions(), nullptr, nullptr);  // freezes the memtable in queue order
   if (!s.ok()) return s;
   InstrumentedMutexLock lock(&mu_);
   MaybeScheduleBackgroundWork();

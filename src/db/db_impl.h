@@ -126,8 +126,7 @@ class DBImpl final : public DB {
   void EndTransactionView(TransactionView* view) EXCLUDES(mu_);
   // Validates txn in the write group (see BuildBatchGroup) and writes batch
   // if it passes. Busy (txn->result) on a conflict, nothing written. Ends
-  // view whatever the outcome (in the write path when the batch got there,
-  // saving the committing thread a separate acquisition of the DB mutex).
+  // view whatever the outcome.
   Status CommitTransaction(const WriteOptions& options, WriteBatch* batch, TxnValidation* txn,
                            TransactionView* view) EXCLUDES(mu_);
   void NoteTransactionExpired() { stats_.txn_expired++; }
@@ -206,10 +205,9 @@ class DBImpl final : public DB {
   // Range tombstones in the current view's memtables and version.
   size_t LiveRangeTombstones() const EXCLUDES(view_mu_);
   // txn: a transaction's commit to validate in the write group, or nullptr;
-  // end_view: a transaction view to end when the writer is retired.
   // range_deletion: batch holds a range deletion.
   Status WriteImpl(const WriteOptions& options, WriteBatch* batch, TxnValidation* txn,
-                   TransactionView* end_view, bool range_deletion = false) EXCLUDES(mu_);
+                   bool range_deletion = false) EXCLUDES(mu_);
   void EndTransactionViewLocked(TransactionView* view) REQUIRES(txn_mu_);
   WriteBatch* BuildBatchGroup(Writer** last_writer) REQUIRES(mu_);
   void RecordGroupForTransactions(const WriteBatch* group, SequenceNumber first_sequence)
@@ -410,8 +408,12 @@ class DBImpl final : public DB {
   // oldest one's start. Its own mutex, so that beginning and ending a
   // transaction never waits for the DB mutex; the write leader takes it
   // (after mu_) to validate and to publish sequences, so a registration
-  // and a publication are ordered (conflict_tracker.h).
-  mutable Mutex txn_mu_ ACQUIRED_AFTER(mu_);
+  // and a publication are ordered (conflict_tracker.h). A spin lock: every
+  // critical section under it is a few map operations, and a futex sleep
+  // and wake-up on it (a transaction beginning while the leader publishes)
+  // cost more than the section itself; the leader takes it once per phase
+  // of a group, not once per member.
+  mutable SpinMutex txn_mu_ ACQUIRED_AFTER(mu_);
   ConflictTracker tracker_ GUARDED_BY(txn_mu_);
   // CompactRange's pending request (on CompactRange's stack; read and marked
   // done by the compaction threads).

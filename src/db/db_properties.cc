@@ -51,7 +51,7 @@ bool DBImpl::GetProperty(std::string_view name, std::string* value) {
     return true;
   }
   if (name.starts_with("lsmkv.txn-")) {
-    MutexLock lock(&txn_mu_);
+    SpinMutexLock lock(&txn_mu_);
     const SequenceNumber last = last_sequence_.load(std::memory_order_relaxed);
     if (name == "lsmkv.txn-running") {
       *value = std::to_string(tracker_.running());
