@@ -133,7 +133,9 @@ class DB {
   // error state), and for transactions "lsmkv.txn-running",
   // "lsmkv.txn-oldest-age-micros", "lsmkv.txn-pinned-sequences" (writes
   // since the oldest running transaction's start), "lsmkv.txn-tracked-keys"
-  // and "lsmkv.txn-tracker-bytes" (the conflict tracker's size), and
+  // and "lsmkv.txn-tracker-bytes" (the conflict tracker's size),
+  // "lsmkv.txn-commit-waits" (commits that waited for another commit of the
+  // same key to be published before validating), and
   // "lsmkv.range-tombstones" (live range tombstones, DeleteRange).
   virtual bool GetProperty(std::string_view name, std::string* value) = 0;
 

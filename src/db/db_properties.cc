@@ -65,6 +65,8 @@ bool DBImpl::GetProperty(std::string_view name, std::string* value) {
       *value = std::to_string(tracker_.tracked_keys());
     } else if (name == "lsmkv.txn-tracker-bytes") {
       *value = std::to_string(tracker_.ApproximateMemory());
+    } else if (name == "lsmkv.txn-commit-waits") {
+      *value = std::to_string(stats_.txn_commit_waits.load());
     } else {
       return false;
     }
@@ -156,6 +158,7 @@ void DBImpl::AppendStatsCounters(const ReadView& view, std::string* value) {
   AppendRow(value, "transactions committed", stats_.txn_commits);
   AppendRow(value, "transaction conflicts", stats_.txn_conflicts);
   AppendRow(value, "transactions expired", stats_.txn_expired);
+  AppendRow(value, "transaction commits that waited for a key", stats_.txn_commit_waits);
   AppendRow(value, "background errors", stats_.bg_errors);
   AppendRow(value, "background error recoveries", stats_.recoveries);
   AppendRow(value, "failed recovery attempts", stats_.failed_recoveries);

@@ -3,9 +3,12 @@
 // the limits, the properties that show what open transactions pin, and the
 // transaction iterator against a std::map model.
 #include <atomic>
+#include <condition_variable>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <thread>
 
 #include "db/db_testutil.h"
 #include "gtest/gtest.h"
@@ -325,6 +328,108 @@ TEST_F(TransactionTest, PlainWritesConflictToo) {
   std::string stats;
   ASSERT_TRUE(db_->GetProperty("lsmkv.stats", &stats));
   EXPECT_NE(std::string::npos, stats.find("transaction conflicts")) << stats;
+}
+
+// An Env whose WAL appends block while the gate is armed: a commit stopped
+// in the middle of its write group, after validation and before publication.
+class WalGateEnv : public EnvWrapper {
+ public:
+  explicit WalGateEnv(Env* target) : EnvWrapper(target) {}
+  Status NewWritableFile(const std::string& f, std::unique_ptr<WritableFile>* r) override {
+    return Wrap(f, target()->NewWritableFile(f, r), r);
+  }
+  Status NewAppendableFile(const std::string& f, std::unique_ptr<WritableFile>* r) override {
+    return Wrap(f, target()->NewAppendableFile(f, r), r);
+  }
+  void Arm() {
+    std::lock_guard<std::mutex> lock(mu_);
+    armed_ = true;
+  }
+  // Returns once an append is held at the gate.
+  void WaitEntered() {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait(lock, [&] { return held_ > 0; });
+  }
+  void Open() {
+    std::lock_guard<std::mutex> lock(mu_);
+    armed_ = false;
+    cv_.notify_all();
+  }
+
+ private:
+  class GatedFile : public WritableFile {
+   public:
+    GatedFile(WalGateEnv* env, std::unique_ptr<WritableFile> base)
+        : env_(env), base_(std::move(base)) {}
+    Status Append(std::string_view data) override {
+      {
+        std::unique_lock<std::mutex> lock(env_->mu_);
+        if (env_->armed_) {
+          env_->held_++;
+          env_->cv_.notify_all();
+          env_->cv_.wait(lock, [&] { return !env_->armed_; });
+        }
+      }
+      return base_->Append(data);
+    }
+    Status Flush() override { return base_->Flush(); }
+    Status Sync() override { return base_->Sync(); }
+    Status Close() override { return base_->Close(); }
+
+   private:
+    WalGateEnv* const env_;
+    std::unique_ptr<WritableFile> base_;
+  };
+  Status Wrap(const std::string& f, Status s, std::unique_ptr<WritableFile>* r) {
+    if (s.ok() && f.ends_with(".log")) *r = std::make_unique<GatedFile>(this, std::move(*r));
+    return s;
+  }
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool armed_ = false;
+  int held_ = 0;
+};
+
+// Two commits of the same key: the second waits for the first's key stripe
+// before it validates or joins the write queue, then fails on the first's
+// published write. A commit of another key does not wait.
+TEST_F(TransactionTest, CommitsOfOneKeyMeetBeforeTheWriteQueue) {
+  WalGateEnv gate(&clock_);
+  options_.env = &gate;
+  ASSERT_TRUE(Reopen().ok());
+  SeedRows();
+  auto t1 = Begin(kSI);
+  auto t2 = Begin(kSI);
+  EXPECT_EQ("10", TGet(t1.get(), "1"));
+  EXPECT_EQ("10", TGet(t2.get(), "1"));
+  ASSERT_TRUE(t1->Put("1", "11").ok());
+  ASSERT_TRUE(t2->Put("1", "12").ok());
+  EXPECT_EQ(0u, Property("lsmkv.txn-commit-waits"));
+
+  gate.Arm();
+  Status s1, s2;
+  std::thread first([&] { s1 = t1->Commit(); });
+  gate.WaitEntered();  // t1 validated, holds key 1's stripe, stopped in its WAL append
+  std::thread second([&] { s2 = t2->Commit(); });
+  // t2 takes no part in the write queue until t1 is published: it is
+  // counted as waiting for the stripe (then blocks on it).
+  while (Property("lsmkv.txn-commit-waits") == 0) std::this_thread::yield();
+  gate.Open();
+  first.join();
+  second.join();
+  EXPECT_TRUE(s1.ok()) << s1.ToString();
+  EXPECT_TRUE(s2.IsBusy()) << s2.ToString();
+  EXPECT_NE(std::string::npos, s2.ToString().find("key '1' written at sequence")) << s2.ToString();
+  EXPECT_EQ("11", Get("1"));
+
+  auto t3 = Begin(kSI);  // another key: no wait
+  ASSERT_TRUE(t3->Put("2", "22").ok());
+  ASSERT_TRUE(t3->Commit().ok());
+  EXPECT_EQ(1u, Property("lsmkv.txn-commit-waits"));
+  t1.reset();
+  t2.reset();
+  t3.reset();
+  db_.reset();  // before gate, which it uses
 }
 
 TEST_F(TransactionTest, GetForUpdateIsCheckedUnderSnapshotIsolation) {
