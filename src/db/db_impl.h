@@ -419,9 +419,18 @@ class DBImpl final : public DB {
   // it writes or tracked, from a validation before it queues until its write
   // is published (CommitTransaction). Taken in ascending index order and
   // before mu_; nothing else is acquired while waiting for one. Not checked
-  // by the analysis (a set chosen at run time).
-  static constexpr size_t kCommitStripes = 2048;
-  std::unique_ptr<std::mutex[]> commit_stripes_;
+  // by the analysis (a set chosen at run time). Many stripes, so that two
+  // commits of different keys rarely share one (a shared stripe makes the
+  // second wait, and a commit that waits validates a staler snapshot): 65,536
+  // one-word mutexes, 256 KiB, allocated by the first commit.
+  static constexpr size_t kCommitStripes = 65536;
+  std::once_flag commit_stripes_once_;
+  std::unique_ptr<WordMutex[]> commit_stripes_;
+  // Locks the stripes (ascending, distinct), counting the commit in
+  // txn_commit_waits (before sleeping) if one is held by another commit.
+  // UnlockCommitStripes releases them.
+  void LockCommitStripes(const std::vector<uint32_t>& stripes) NO_THREAD_SAFETY_ANALYSIS;
+  void UnlockCommitStripes(const std::vector<uint32_t>& stripes) NO_THREAD_SAFETY_ANALYSIS;
   // CompactRange's pending request (on CompactRange's stack; read and marked
   // done by the compaction threads).
   ManualCompaction* manual_ GUARDED_BY(mu_) PT_GUARDED_BY(mu_) = nullptr;

@@ -10,6 +10,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cstdint>
 #include <mutex>
 #include <thread>
 
@@ -99,6 +100,44 @@ class SCOPED_CAPABILITY SpinMutexLock {
  private:
   SpinMutex* const mu_;
 };
+
+// A mutex in one 32-bit word, for large arrays of locks (the commit stripes
+// of transactions: tens of thousands of them cost 4 bytes each, where a
+// std::mutex costs 40). Sleeps in the kernel when contended, as a Mutex
+// does, through C++20's atomic wait/notify (a futex on Linux). The word is
+// 0 unlocked, 1 locked, 2 locked with possible waiters — the three-state
+// futex mutex of Drepper's "Futexes Are Tricky" — so an uncontended
+// Lock/Unlock pair is two atomic operations and no system call. Not
+// recursive; no condition variables.
+class CAPABILITY("mutex") WordMutex {
+ public:
+  WordMutex() = default;
+  WordMutex(const WordMutex&) = delete;
+  WordMutex& operator=(const WordMutex&) = delete;
+
+  void Lock() ACQUIRE() {
+    uint32_t c = kUnlocked;
+    if (state_.compare_exchange_strong(c, kLocked, std::memory_order_acquire)) return;
+    // Contended: mark that a waiter may sleep, and sleep while it is held.
+    if (c != kContended) c = state_.exchange(kContended, std::memory_order_acquire);
+    while (c != kUnlocked) {
+      state_.wait(kContended, std::memory_order_relaxed);
+      c = state_.exchange(kContended, std::memory_order_acquire);
+    }
+  }
+  bool TryLock() TRY_ACQUIRE(true) {
+    uint32_t c = kUnlocked;
+    return state_.compare_exchange_strong(c, kLocked, std::memory_order_acquire);
+  }
+  void Unlock() RELEASE() {
+    if (state_.exchange(kUnlocked, std::memory_order_release) == kContended) state_.notify_one();
+  }
+
+ private:
+  static constexpr uint32_t kUnlocked = 0, kLocked = 1, kContended = 2;
+  std::atomic<uint32_t> state_{kUnlocked};
+};
+static_assert(sizeof(WordMutex) == 4);
 
 // A condition variable. Wait* take the Mutex the caller holds (always the
 // same one for one CondVar), release it while asleep and hold it again when
