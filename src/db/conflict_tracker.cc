@@ -9,9 +9,6 @@
 namespace lsmkv {
 
 namespace {
-// Approximate heap bytes of one recorded write: its log entry, its key's copy
-// in the arena and its share of the table (or its map node).
-size_t EntryBytes(size_t key_size) { return key_size + 96; }
 constexpr size_t kChunkBytes = 64 << 10;
 constexpr size_t kMinTableSlots = 64;
 }  // namespace
@@ -150,7 +147,7 @@ void ConflictTracker::Record(std::string_view key, SequenceNumber sequence) {
       slot.hash = hash;
       slot.size = key.size();
       table_used_++;
-      memory_ += EntryBytes(key.size());
+      memory_ += HashedKeyBytes();
     }
     slot.key = copy;  // the newest copy: it outlives every older entry of the key
     slot.sequence = sequence;
@@ -158,12 +155,15 @@ void ConflictTracker::Record(std::string_view key, SequenceNumber sequence) {
     auto it = ordered_.find(key);
     if (it == ordered_.end()) {
       ordered_.emplace(std::string(key), sequence);
-      memory_ += EntryBytes(key.size());
+      memory_ += OrderedKeyBytes(key.size());
     } else {
       it->second = sequence;
     }
   }
   log_.push_back(LogEntry{sequence, copy, key.size()});
+  // Every write costs its log entry and its key's copy, also a rewrite of a
+  // key already tracked: max_transaction_tracker_bytes bounds both.
+  memory_ += WriteBytes(key.size());
 }
 
 void ConflictTracker::RecordRange(std::string_view begin, std::string_view end,
@@ -208,17 +208,20 @@ void ConflictTracker::Prune() {
       const size_t i = FindSlot(entry.key_view(), SlotHash(entry.key_view()));
       DCHECK(table_[i].hash != 0);
       if (table_[i].sequence == entry.sequence) {  // the key's latest write
-        memory_ -= EntryBytes(entry.size);
+        memory_ -= HashedKeyBytes();
         EraseSlot(i);
       }
     } else {
       auto it = ordered_.find(entry.key_view());
       DCHECK(it != ordered_.end());
       if (it->second == entry.sequence) {
-        memory_ -= EntryBytes(entry.size);
+        // The map's copy may differ in size from this write's key: the
+        // comparator may call keys of different lengths equal.
+        memory_ -= OrderedKeyBytes(it->first.size());
         ordered_.erase(it);
       }
     }
+    memory_ -= WriteBytes(entry.size);
     log_head_++;
   }
   if (log_head_ == log_.size()) {
@@ -239,6 +242,7 @@ void ConflictTracker::Prune() {
     // Nothing is tracked: give back what a burst grew.
     if (table_.size() > kMinTableSlots) std::vector<Slot>().swap(table_);
     if (log_.capacity() > 1024) std::vector<LogEntry>().swap(log_);
+    DCHECK_EQ(memory_, 0u);  // every addition has been taken back
     memory_ = 0;
   }
 }

@@ -176,6 +176,13 @@ class ConflictTracker {
   };
 
   void Prune();
+  // Heap bytes one recorded write holds: its log entry and its key's copy.
+  static size_t WriteBytes(size_t key_size) { return sizeof(LogEntry) + key_size; }
+  // Heap bytes of one tracked key beyond its writes: two table slots (the
+  // table is at most half full), or a map node with its own copy of the key
+  // (stored_size: the size of that copy).
+  static size_t HashedKeyBytes() { return 2 * sizeof(Slot); }
+  static size_t OrderedKeyBytes(size_t stored_size) { return stored_size + 64; }
   // Copies key into the arena; the copy lives until its log entry is pruned.
   const char* CopyKey(std::string_view key);
   // Frees arena chunks no log entry refers to any more.

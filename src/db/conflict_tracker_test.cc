@@ -178,6 +178,56 @@ TEST(ConflictTrackerTest, EqualityFollowsTheComparator) {
   EXPECT_EQ(5u, bytewise.LastWrite("Key"));
 }
 
+// Orders keys as if leading '0's were absent: "1", "01" and "001" are one key
+// of three lengths.
+class LeadingZerosComparator final : public Comparator {
+ public:
+  int Compare(std::string_view a, std::string_view b) const override {
+    while (!a.empty() && a.front() == '0') a.remove_prefix(1);
+    while (!b.empty() && b.front() == '0') b.remove_prefix(1);
+    return a.compare(b);
+  }
+  const char* Name() const override { return "test.LeadingZeros"; }
+  void FindShortestSeparator(std::string*, std::string_view) const override {}
+  void FindShortSuccessor(std::string*) const override {}
+};
+
+// One key written under spellings of different lengths: what its tracking
+// costs is given back exactly when it is pruned (an accounting that used the
+// pruned write's spelling wrapped below zero and expired every transaction).
+TEST(ConflictTrackerTest, KeysOfDifferentLengthsThatCompareEqualAreAccountedExactly) {
+  const LeadingZerosComparator cmp;
+  ConflictTracker tracker(&cmp);
+  std::atomic<bool> e0{false}, e1{false};
+  auto t0 = tracker.Register(0, 0, &e0);
+  tracker.Record("1", 1);
+  tracker.Record("01", 2);
+  EXPECT_EQ(1u, tracker.tracked_keys());
+  EXPECT_EQ(2u, tracker.LastWrite("001"));
+  auto t1 = tracker.Register(2, 0, &e1);
+  tracker.Unregister(t0);  // prunes both writes: nothing is after t1's start
+  EXPECT_EQ(0u, tracker.tracked_keys());
+  EXPECT_EQ(0u, tracker.ApproximateMemory());
+  EXPECT_EQ(0u, tracker.ExpireOldestOver(1 << 20));
+  EXPECT_FALSE(e1.load());
+  tracker.Unregister(t1);
+}
+
+// Rewrites of one key count: the cap on the tracker's bytes bounds what a
+// transaction left open pins however few distinct keys are written.
+TEST(ConflictTrackerTest, EveryWriteCountsTowardsTheCap) {
+  ConflictTracker tracker;
+  std::atomic<bool> expired{false};
+  tracker.Register(0, 0, &expired);
+  const std::string key(100, 'c');
+  for (SequenceNumber s = 1; s <= 10000; s++) tracker.Record(key, s);
+  EXPECT_EQ(1u, tracker.tracked_keys());
+  EXPECT_GE(tracker.ApproximateMemory(), 10000u * key.size());
+  EXPECT_EQ(1u, tracker.ExpireOldestOver(64 << 10));
+  EXPECT_TRUE(expired.load());
+  EXPECT_EQ(0u, tracker.ApproximateMemory());
+}
+
 // A burst of writes while one transaction runs, then its end: everything is
 // given back, and the table keeps working after it shrank.
 TEST(ConflictTrackerTest, ABurstIsReleasedWhenTheLastTransactionEnds) {
