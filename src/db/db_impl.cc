@@ -724,11 +724,6 @@ void DBImpl::RefreshTransactionView(TransactionView* view) {
 void DBImpl::EndTransactionView(TransactionView* view) {
   if (view->snapshot == nullptr) return;
   SpinMutexLock lock(&txn_mu_);
-  EndTransactionViewLocked(view);
-}
-
-void DBImpl::EndTransactionViewLocked(TransactionView* view) {
-  if (view->snapshot == nullptr) return;
   // An expired view's registration is gone already.
   if (!view->expired.load(std::memory_order_relaxed)) tracker_.Unregister(view->handle);
   delete static_cast<const SnapshotImpl*>(view->snapshot);

@@ -208,7 +208,6 @@ class DBImpl final : public DB {
   // range_deletion: batch holds a range deletion.
   Status WriteImpl(const WriteOptions& options, WriteBatch* batch, TxnValidation* txn,
                    bool range_deletion = false) EXCLUDES(mu_);
-  void EndTransactionViewLocked(TransactionView* view) REQUIRES(txn_mu_);
   WriteBatch* BuildBatchGroup(Writer** last_writer) REQUIRES(mu_);
   void RecordGroupForTransactions(const WriteBatch* group, SequenceNumber first_sequence)
       REQUIRES(mu_, txn_mu_);

@@ -29,6 +29,17 @@ struct PingPong {
   }
 };
 
+// Whether a TryLock from another thread succeeds (it unlocks again if so).
+template <typename M>
+bool AnotherThreadGetsIt(M& mu) NO_THREAD_SAFETY_ANALYSIS {
+  bool got_it = false;
+  std::thread([&] {
+    got_it = mu.TryLock();
+    if (got_it) mu.Unlock();
+  }).join();
+  return got_it;
+}
+
 TEST(MutexTest, CondVarHandsTurnsBetweenThreads) {
   PingPong p;
   std::thread other([&p] { p.Play(1, 1000); });
@@ -44,23 +55,13 @@ TEST(MutexTest, WaitForTimesOutWithTheMutexHeld) {
   CondVar cv;
   MutexLock lock(&mu);
   EXPECT_FALSE(cv.WaitFor(&mu, std::chrono::milliseconds(1)));
-  bool other_got_it = true;  // the mutex is held again on return
-  std::thread([&] {
-    other_got_it = mu.TryLock();
-    if (other_got_it) mu.Unlock();
-  }).join();
-  EXPECT_FALSE(other_got_it);
+  EXPECT_FALSE(AnotherThreadGetsIt(mu));  // the mutex is held again on return
 }
 
 TEST(MutexTest, TryLockFailsWhileHeld) {
   Mutex mu;
   ASSERT_TRUE(mu.TryLock());
-  bool other_got_it = true;
-  std::thread([&] {
-    other_got_it = mu.TryLock();
-    if (other_got_it) mu.Unlock();
-  }).join();
-  EXPECT_FALSE(other_got_it);
+  EXPECT_FALSE(AnotherThreadGetsIt(mu));
   mu.Unlock();
 }
 
@@ -124,12 +125,7 @@ TEST(WordMutexTest, ExcludesUnderContention) {
 TEST(WordMutexTest, TryLockFailsWhileHeldAndAWaiterWakes) {
   WordMutex mu;
   ASSERT_TRUE(mu.TryLock());
-  bool other_got_it = true;
-  std::thread([&] {
-    other_got_it = mu.TryLock();
-    if (other_got_it) mu.Unlock();
-  }).join();
-  EXPECT_FALSE(other_got_it);
+  EXPECT_FALSE(AnotherThreadGetsIt(mu));
   // A thread in Lock (asleep on it, or not there yet) gets it once the
   // holder unlocks; a lost wake-up hangs here.
   std::atomic<bool> acquired{false};
