@@ -127,6 +127,11 @@ class DB {
   // "lsmkv.num-entries-active-mem-table", "lsmkv.cur-size-active-mem-table",
   // "lsmkv.num-immutable-mem-table", "lsmkv.last-sequence", "lsmkv.live-files"
   // (numbers of the table files in use, ascending, space separated),
+  // "lsmkv.open-tables" (tables the table cache holds open, at most
+  // max_open_files while no more are in use at once), "lsmkv.pinned-tables"
+  // (of those, the ones kept open for point reads by their file's metadata:
+  // at most max_open_files / 2, released when the file leaves every
+  // version),
   // "lsmkv.error-state" ("none", "recoverable": writes refused until space
   // is back, retried automatically; "fatal": writes refused until reopen),
   // "lsmkv.background-error" ("OK" or the error that put the DB in its

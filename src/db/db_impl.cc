@@ -637,7 +637,32 @@ void DBImpl::InstallView() {
   view->imm.reserve(imm_.size());
   for (auto it = imm_.rbegin(); it != imm_.rend(); ++it) view->imm.push_back(it->mem);
   view->version = versions_->current();
-  StoreView(std::move(view));
+  StoreView(view);
+}
+
+namespace {
+
+// The deleter of a view slot's pointer: owns one reference to the view for
+// as long as the slot's pointer or a reader's copy of it lives. Cache-line
+// aligned so that each slot's control block (which holds it) starts a line
+// of its own and its reference counts share the line with no other slot's.
+struct alignas(StripedCounter::kCacheLine) ViewSlotOwner {
+  std::shared_ptr<const ReadView> view;
+  void operator()(const ReadView*) const {}
+};
+
+}  // namespace
+
+void DBImpl::StoreView(const std::shared_ptr<const ReadView>& view) {
+  for (ViewSlot& slot : view_slots_) {
+    std::shared_ptr<const ReadView> own;
+    if (view != nullptr) own = std::shared_ptr<const ReadView>(view.get(), ViewSlotOwner{view});
+    {
+      SpinMutexLock guard(&slot.mu);
+      slot.view.swap(own);
+    }
+    // own (the slot's previous pointer) is released here, outside the lock.
+  }
 }
 
 class DBImpl::SnapshotImpl final : public Snapshot {
@@ -877,7 +902,7 @@ std::vector<std::shared_ptr<const RangeTombstoneSet>> DBImpl::ViewRangeTombstone
 void DBImpl::ChargeRead(const ReadCharge& charge) {
   if (!charge.Apply()) return;
   InstrumentedMutexLock lock(&mu_);
-  read_compaction_files_.emplace_back(charge.level, charge.file);
+  read_compaction_files_.emplace_back(charge.level, *charge.file);
   MaybeScheduleBackgroundWork();
 }
 

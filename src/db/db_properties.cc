@@ -46,6 +46,14 @@ bool DBImpl::GetProperty(std::string_view name, std::string* value) {
     *value = std::to_string(view->mem->ApproximateMemoryUsage());
     return true;
   }
+  if (name == "lsmkv.open-tables") {
+    *value = std::to_string(table_cache_->OpenTables());
+    return true;
+  }
+  if (name == "lsmkv.pinned-tables") {
+    *value = std::to_string(table_cache_->PinnedTables());
+    return true;
+  }
   if (name == "lsmkv.last-sequence") {
     *value = std::to_string(last_sequence_.load(std::memory_order_acquire));
     return true;
@@ -178,6 +186,7 @@ void DBImpl::AppendStatsCounters(const ReadView& view, std::string* value) {
   AppendRow(value, "data blocks salvaged", table_counters_.blocks_salvaged);
   AppendRow(value, "entry groups lost", table_counters_.salvage_groups_lost);
   AppendRow(value, "open tables", table_cache_->OpenTables());
+  AppendRow(value, "pinned tables", table_cache_->PinnedTables());
 }
 
 // The per-level compaction table of "lsmkv.stats" (levels >= 1, formatted

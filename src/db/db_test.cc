@@ -1,4 +1,5 @@
 // Engine-level tests of DB through the public API (on PosixEnv and MemEnv).
+#include <algorithm>
 #include <atomic>
 #include <map>
 #include <set>
@@ -436,6 +437,51 @@ TEST_P(DBTest, ReadersDuringFlushesSeeEverything) {
   std::string stats;
   ASSERT_TRUE(db_->GetProperty("lsmkv.stats", &stats));
   EXPECT_NE(std::string::npos, stats.find("flushes: ")) << stats;
+}
+
+// Point reads pin the tables they find (at most max_open_files / 2), read
+// right through the pins, and a pin goes with the last version that holds
+// its file: an iterator's view keeps the compacted files' pins, its end
+// releases them.
+TEST_P(DBTest, PointReadsPinTablesUntilTheirFilesLeaveEveryVersion) {
+  options_.max_open_files = 6;
+  options_.level0_file_limit = 10;  // five flushes stay five level-0 tables
+  options_.level0_slowdown_writes_trigger = 20;
+  options_.level0_stop_writes_trigger = 30;
+  ASSERT_TRUE(Reopen().ok());
+  auto property = [&](const char* name) {
+    std::string v;
+    EXPECT_TRUE(db_->GetProperty(name, &v)) << name;
+    return std::stoi(v);
+  };
+  auto key = [](int t, int j) { return "t" + std::to_string(t) + "-" + std::to_string(j); };
+  for (int t = 0; t < 5; t++) {
+    for (int j = 0; j < 20; j++) ASSERT_TRUE(Put(key(t, j), "v" + key(t, j)).ok());
+    ASSERT_TRUE(db_->Flush().ok());
+  }
+  EXPECT_EQ(0, property("lsmkv.pinned-tables"));
+  for (int round = 0; round < 2; round++) {
+    for (int t = 0; t < 5; t++) {
+      for (int j = 0; j < 20; j++) ASSERT_EQ("v" + key(t, j), Get(key(t, j)));
+    }
+    EXPECT_EQ(3, property("lsmkv.pinned-tables"));  // max_open_files / 2
+    EXPECT_LE(property("lsmkv.open-tables"), 6);
+  }
+  std::unique_ptr<Iterator> it(db_->NewIterator(ReadOptions()));
+  ASSERT_TRUE(db_->CompactRange(nullptr, nullptr).ok());
+  EXPECT_EQ(3, property("lsmkv.pinned-tables"));  // the iterator's version holds them
+  int n = 0;
+  for (it->SeekToFirst(); it->Valid(); it->Next()) n++;
+  EXPECT_EQ(100, n);
+  it.reset();
+  EXPECT_EQ(0, property("lsmkv.pinned-tables"));
+  for (int t = 0; t < 5; t++) {
+    for (int j = 0; j < 20; j++) ASSERT_EQ("v" + key(t, j), Get(key(t, j)));
+  }
+  std::string live;
+  ASSERT_TRUE(db_->GetProperty("lsmkv.live-files", &live));
+  const int live_files = static_cast<int>(std::count(live.begin(), live.end(), ' ')) + 1;
+  EXPECT_EQ(std::min(live_files, 3), property("lsmkv.pinned-tables")) << live;
 }
 
 // Close may run while other threads read, take snapshots, ask for properties

@@ -20,6 +20,7 @@
 #include "base/dbformat.h"
 #include "db/range_tombstones.h"
 #include "lsmkv/status.h"
+#include "table/table_cache.h"
 
 namespace lsmkv {
 
@@ -67,6 +68,10 @@ struct FileMetaData {
     }
   };
   mutable SeekBudget allowed_seeks;
+  // In memory only: the open table, pinned by the first point read that
+  // found it while the table cache's pin budget allowed (TableCache::Get);
+  // released with this object (a copy starts unpinned).
+  mutable PinnedTable table;
 };
 
 class VersionEdit {

@@ -129,25 +129,27 @@ Status Version::Get(const ReadOptions& options, const LookupKey& key, std::strin
       first_file = &file;
       first_level = level;
     } else if (charge->tables_read == 2) {
-      charge->file = *first_file;  // looked past the first file consulted
+      charge->file = first_file;  // looked past the first file consulted
       charge->level = first_level;
     }
-    Status s = table_cache_->Get(options, f.number, f.file_size, ikey,
-                                 [&](std::string_view found_key, std::string_view found_value) {
-                                   ParsedInternalKey parsed;
-                                   if (!ParseInternalKey(found_key, &parsed)) {
-                                     result.state = LookupState::kCorrupt;
-                                     return;
-                                   }
-                                   if (ucmp->Compare(parsed.user_key, user_key) != 0) return;
-                                   if (found_seq != nullptr) *found_seq = parsed.sequence;
-                                   if (parsed.type == kTypeValue) {
-                                     result.state = LookupState::kFound;
-                                     value->assign(found_value.data(), found_value.size());
-                                   } else {
-                                     result.state = LookupState::kDeleted;
-                                   }
-                                 });
+    Status s = table_cache_->Get(
+        options, f.number, f.file_size, ikey,
+        [&](std::string_view found_key, std::string_view found_value) {
+          ParsedInternalKey parsed;
+          if (!ParseInternalKey(found_key, &parsed)) {
+            result.state = LookupState::kCorrupt;
+            return;
+          }
+          if (ucmp->Compare(parsed.user_key, user_key) != 0) return;
+          if (found_seq != nullptr) *found_seq = parsed.sequence;
+          if (parsed.type == kTypeValue) {
+            result.state = LookupState::kFound;
+            value->assign(found_value.data(), found_value.size());
+          } else {
+            result.state = LookupState::kDeleted;
+          }
+        },
+        &f.table);
     if (!s.ok()) {
       *status = s;
       return true;
@@ -181,19 +183,19 @@ bool Version::RecordReadSample(std::string_view internal_key, ReadCharge* charge
   *charge = ReadCharge();
   ForEachFileCovering(internal_key, [charge](const FileRef& f, int level) {
     if (++charge->tables_read == 1) {
-      charge->file = f;
+      charge->file = &f;
       charge->level = level;
     }
     return false;  // visit them all
   });
-  if (charge->tables_read < 2) charge->file.reset();
+  if (charge->tables_read < 2) charge->file = nullptr;
   return charge->file != nullptr;
 }
 
 bool ReadCharge::Apply() const {
   if (file == nullptr) return false;
   // Exactly one reader sees the budget reach zero.
-  return file->allowed_seeks.remaining.fetch_sub(1, std::memory_order_relaxed) == 1;
+  return (*file)->allowed_seeks.remaining.fetch_sub(1, std::memory_order_relaxed) == 1;
 }
 
 // ----------------------------------------------------------------- builder

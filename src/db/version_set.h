@@ -69,7 +69,11 @@ using FileRef = std::shared_ptr<const FileMetaData>;
 // when the read had to look past one, that file (the one to charge).
 struct ReadCharge {
   int tables_read = 0;
-  FileRef file;   // null: nothing to charge
+  // null: nothing to charge. Points into the version that made the charge,
+  // so it is valid while that version is (a reader's view pins it); copied
+  // (a shared reference) only when the charge uses up the file's budget, so
+  // that concurrent readers do not all write the file's reference count.
+  const FileRef* file = nullptr;
   int level = 0;  // file's level
   // Charges one read to file. True for the one call that uses up its budget
   // (the caller then schedules its compaction). Thread safe.

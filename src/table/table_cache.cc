@@ -24,7 +24,16 @@ TableCache::TableCache(Env* env, const TableOptions& options,
       file_name_(std::move(file_name)),
       // Few tables: one shard, so that the limit is exact and LRU is global.
       cache_(NewLRUCache(static_cast<size_t>(max_open_files < 1 ? 1 : max_open_files),
-                         max_open_files < 256 ? 0 : 4)) {}
+                         max_open_files < 256 ? 0 : 4)),
+      max_pinned_(static_cast<size_t>(max_open_files < 1 ? 0 : max_open_files / 2)) {}
+
+PinnedTable::~PinnedTable() {
+  Cache::Handle* handle = handle_.load(std::memory_order_acquire);
+  if (handle == nullptr) return;
+  TableCache* owner = owner_.load(std::memory_order_relaxed);
+  owner->cache_->Release(handle);
+  owner->pinned_.fetch_sub(1, std::memory_order_relaxed);
+}
 
 TableCache::~TableCache() = default;
 
@@ -51,12 +60,27 @@ Status TableCache::FindTable(uint64_t file_number, uint64_t file_size, Cache::Ha
 Status TableCache::Get(
     const ReadOptions& options, uint64_t file_number, uint64_t file_size,
     std::string_view internal_key,
-    const std::function<void(std::string_view key, std::string_view value)>& on_found) {
-  Cache::Handle* handle = nullptr;
+    const std::function<void(std::string_view key, std::string_view value)>& on_found,
+    PinnedTable* pin) {
+  Cache::Handle* handle = pin == nullptr ? nullptr : pin->handle_.load(std::memory_order_acquire);
+  if (handle != nullptr) {
+    return static_cast<const Table*>(cache_->Value(handle))
+        ->InternalGet(options, internal_key, on_found);
+  }
   Status s = FindTable(file_number, file_size, &handle);
   if (!s.ok()) return s;
   const auto* table = static_cast<const Table*>(cache_->Value(handle));
   s = table->InternalGet(options, internal_key, on_found);
+  // Pin the handle (keep this lookup's reference) if the budget allows and
+  // no other reader pinned one meanwhile; else give it back.
+  if (pin != nullptr && pinned_.load(std::memory_order_relaxed) < max_pinned_) {
+    if (pinned_.fetch_add(1, std::memory_order_relaxed) < max_pinned_) {
+      pin->owner_.store(this, std::memory_order_relaxed);
+      Cache::Handle* none = nullptr;
+      if (pin->handle_.compare_exchange_strong(none, handle, std::memory_order_acq_rel)) return s;
+    }
+    pinned_.fetch_sub(1, std::memory_order_relaxed);  // over budget, or pinned meanwhile
+  }
   cache_->Release(handle);
   return s;
 }

@@ -81,15 +81,19 @@ class TableCacheTest : public testing::Test {
     }
   }
 
-  // Looks up key i of file f through the cache; returns the value or "".
-  std::string Get(TableCache* cache, uint64_t f, int i, Status* status = nullptr) {
+  // Looks up key i of file f through the cache (with f's pin, if given);
+  // returns the value or "".
+  std::string Get(TableCache* cache, uint64_t f, int i, Status* status = nullptr,
+                  PinnedTable* pin = nullptr) {
     LookupKey lk(std::to_string(f) + "-" + std::to_string(1000 + i), kMaxSequenceNumber);
     std::string value;
     const uint64_t size = sizes_.count(f) != 0 ? sizes_.at(f) : 1000;
-    Status s = cache->Get(ReadOptions(), f, size, lk.internal_key(),
-                          [&](std::string_view k, std::string_view v) {
-                            if (ExtractUserKey(k) == lk.user_key()) value = v;
-                          });
+    Status s = cache->Get(
+        ReadOptions(), f, size, lk.internal_key(),
+        [&](std::string_view k, std::string_view v) {
+          if (ExtractUserKey(k) == lk.user_key()) value = v;
+        },
+        pin);
     if (status != nullptr) *status = s;
     EXPECT_TRUE(status != nullptr || s.ok()) << s.ToString();
     return value;
@@ -141,6 +145,80 @@ TEST_F(TableCacheTest, IteratorKeepsTableOpenAfterEvict) {
   it.reset();
   EXPECT_EQ(2, env_.live_files());
   cache.Evict(12345);  // not open: nothing happens
+}
+
+// Pins: the first Get with a file's pin keeps its table open for that pin;
+// later Gets read it without opening or looking it up (even after Evict);
+// at most max_open_files / 2 pins; the pin's destruction closes an evicted
+// table and gives the budget back.
+TEST_F(TableCacheTest, PinnedTablesStayOpenWithinHalfTheCapacity) {
+  TableCache cache(&env_, options_, FileName, 6);
+  std::vector<PinnedTable> pins(kFiles + 1);
+  for (uint64_t f = 1; f <= 5; f++) {
+    EXPECT_EQ("value2", Get(&cache, f, 2, nullptr, &pins[f]));
+    EXPECT_EQ(f <= 3, pins[f].pinned()) << f;
+  }
+  EXPECT_EQ(3u, cache.PinnedTables());
+  EXPECT_EQ(5, env_.opens());
+  // Push other tables through the LRU: the pinned three stay open, and the
+  // LRU keeps its other three slots.
+  for (uint64_t f = 6; f <= kFiles; f++) EXPECT_EQ("value4", Get(&cache, f, 4));
+  EXPECT_EQ(6u, cache.OpenTables());
+  EXPECT_EQ(6, env_.live_files());
+  const int opens = env_.opens();
+  for (uint64_t f = 1; f <= 3; f++) {
+    for (int i = 0; i < kEntries; i++) {
+      EXPECT_EQ("value" + std::to_string(i), Get(&cache, f, i, nullptr, &pins[f]));
+    }
+  }
+  EXPECT_EQ(opens, env_.opens());  // read through the pins
+  // An evicted pinned table stays readable through its pin, and closes
+  // with it.
+  cache.Evict(2);
+  EXPECT_EQ(5u, cache.OpenTables());
+  EXPECT_EQ(6, env_.live_files());
+  EXPECT_EQ("value9", Get(&cache, 2, 9, nullptr, &pins[2]));
+  EXPECT_EQ(opens, env_.opens());
+  pins[2] = PinnedTable();  // assignment keeps the pin (a pin belongs to one object)
+  EXPECT_TRUE(pins[2].pinned());
+  PinnedTable copy(pins[1]);
+  EXPECT_FALSE(copy.pinned());  // copies start empty
+  pins.clear();
+  EXPECT_EQ(0u, cache.PinnedTables());
+  EXPECT_EQ(5, env_.live_files());  // table 2 closed with its pin
+  // The budget is free again.
+  PinnedTable again;
+  EXPECT_EQ("value1", Get(&cache, 7, 1, nullptr, &again));
+  EXPECT_TRUE(again.pinned());
+  EXPECT_EQ(1u, cache.PinnedTables());
+}
+
+// Readers race to pin the same files: one pin per file, every read right,
+// and every pin released when its owner dies.
+TEST_F(TableCacheTest, ConcurrentPinsOfOneFile) {
+  TableCache cache(&env_, options_, FileName, 100);
+  {
+    std::vector<PinnedTable> pins(kFiles + 1);
+    std::atomic<int> wrong{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 4; t++) {
+      threads.emplace_back([&, t] {
+        Random rnd(static_cast<uint32_t>(301 + t));
+        for (int i = 0; i < 3000; i++) {
+          const uint64_t f = 1 + rnd.Uniform(kFiles);
+          const int k = static_cast<int>(rnd.Uniform(kEntries));
+          Status s;
+          if (Get(&cache, f, k, &s, &pins[f]) != "value" + std::to_string(k) || !s.ok()) wrong++;
+        }
+      });
+    }
+    for (auto& th : threads) th.join();
+    EXPECT_EQ(0, wrong.load());
+    EXPECT_EQ(static_cast<size_t>(kFiles), cache.PinnedTables());
+    EXPECT_EQ(static_cast<size_t>(kFiles), cache.OpenTables());
+  }
+  EXPECT_EQ(0u, cache.PinnedTables());
+  EXPECT_EQ(static_cast<size_t>(kFiles), cache.OpenTables());  // cached, unpinned
 }
 
 TEST_F(TableCacheTest, OpenErrorsReachTheCaller) {

@@ -83,6 +83,37 @@ TEST(Crc32cTest, HardwareMatchesPortableAtEveryLengthAndAlignment) {
   }
 }
 
+// The three-stream rounds of the hardware path (3 x 1024 and 3 x 128 bytes)
+// and the tails after them: lengths around each round's size and a 4 KiB
+// table block with its trailer, at every alignment.
+TEST(Crc32cTest, HardwareMatchesPortableOnLongInputs) {
+  const uint32_t seed = test::TestSeed();
+  SCOPED_TRACE("seed=" + std::to_string(seed));
+  Random rnd(seed);
+  std::vector<uint64_t> backing(12000 / 8 + 2);
+  char* base = reinterpret_cast<char*>(backing.data());
+  std::vector<size_t> lengths = {383,  384,  385,  391,  392,  767,  768,  769,  1000, 3071, 3072,
+                                 3073, 3455, 3456, 3457, 4096, 4101, 6144, 6527, 9216, 11999};
+  for (int i = 0; i < 40; i++) lengths.push_back(rnd.Uniform(12000));
+  for (size_t len : lengths) {
+    for (size_t misalign = 0; misalign < 8; misalign++) {
+      const std::string bytes = rnd.RandomBytes(len);
+      std::memcpy(base + misalign, bytes.data(), len);
+      const uint32_t init = rnd.Next();
+      ASSERT_EQ(ExtendPortable(init, base + misalign, len), Extend(init, base + misalign, len))
+          << "len=" << len << " misalign=" << misalign;
+    }
+  }
+  // A single flipped bit anywhere in a long input changes the value.
+  std::string block = rnd.RandomBytes(4101);
+  const uint32_t good = Value(block.data(), block.size());
+  for (size_t pos = 0; pos < block.size(); pos += 97) {
+    block[pos] = static_cast<char>(block[pos] ^ 0x10);
+    EXPECT_NE(good, Value(block.data(), block.size())) << pos;
+    block[pos] = static_cast<char>(block[pos] ^ 0x10);
+  }
+}
+
 TEST(Crc32cTest, ExtendIsAssociative) {
   Random rnd(test::TestSeed() + 1);
   for (int trial = 0; trial < 20; trial++) {
