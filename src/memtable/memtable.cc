@@ -332,6 +332,9 @@ void MemTable::Add(SequenceNumber seq, ValueType type, std::string_view user_key
   DCHECK(p + value_size == entry + entry_size);
 
   // Statistics first: a reader that finds the entry also sees them updated.
+  if (!has_entries_.load(std::memory_order_relaxed)) {
+    has_entries_.store(true, std::memory_order_release);
+  }
   NoteSequence(seq);
   if (type == kTypeDeletion) {
     num_deletes_.store(NumDeletes() + 1, std::memory_order_release);
@@ -394,6 +397,7 @@ bool MemTable::Get(const LookupKey& key, std::string* value, Status* s,
   // The newest run with an entry of the user key at or below the lookup
   // sequence holds the newest such entry (runs follow the sequence order);
   // a seek lands on it.
+  if (!has_entries_.load(std::memory_order_acquire)) return false;
   const char* entry = nullptr;
   if (unordered_.load(std::memory_order_acquire)) {
     entry = FindNewestInRuns(key.memtable_key().data(), key.user_key());

@@ -196,22 +196,34 @@ class MemTable {
   const size_t run_bytes_;
   const size_t run_filter_bytes_;  // 0: no filters
   int refs_ = 0;                   // externally synchronised (file comment)
-  Arena arena_;
+  Arena arena_;                    // its allocation cursor is written by every Add
+
+  // Read by every lookup, written rarely (a new run, the first entry, a
+  // range tombstone): on cache lines of their own, apart from the arena's
+  // cursor and the counters below that every Add writes, so that readers
+  // running beside a writer do not miss on a line the writer keeps taking.
+  //
   // runs_[0, num_runs_) exist, oldest first; a run is complete before the
   // release store of num_runs_ that covers it, and readers load num_runs_
   // with acquire before they look at runs_. Only the writer adds runs.
-  std::unique_ptr<Run> runs_[kMaxRuns];
+  alignas(64) std::unique_ptr<Run> runs_[kMaxRuns];
   std::atomic<int> num_runs_{0};
   // Set (for good) by an Add whose sequence was not the largest yet: reads
   // then search every run (Add).
   std::atomic<bool> unordered_{false};
-  size_t run_start_usage_ = 0;  // arena bytes when the newest run started (writer only)
-  // Written by the writer only; atomics so that readers may look at any time.
-  std::atomic<uint64_t> num_entries_{0};
-  std::atomic<uint64_t> num_deletes_{0};
+  // Set (for good) by the first Add, before its entry is linked: a lookup in
+  // a memtable that never held an entry returns at once, without its key
+  // filter's cache miss (every read of a settled database met one).
+  std::atomic<bool> has_entries_{false};
   std::atomic<uint64_t> num_range_tombstones_{0};
   // Published with release after the node is complete.
   std::atomic<const RangeTombstoneNode*> range_tombstones_{nullptr};
+
+  // Written by the writer on every Add; atomics so that readers may look at
+  // any time.
+  alignas(64) size_t run_start_usage_ = 0;  // arena bytes when the newest run started
+  std::atomic<uint64_t> num_entries_{0};
+  std::atomic<uint64_t> num_deletes_{0};
   std::atomic<SequenceNumber> first_sequence_{0};
   std::atomic<SequenceNumber> largest_sequence_{0};
 };
