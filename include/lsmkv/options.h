@@ -172,6 +172,16 @@ struct Options {
   // closing a log trims it. File systems that cannot reserve space just
   // grow the file. Default: 1 MiB.
   uint64_t wal_preallocate_bytes = 1024 * 1024;
+  // Group commit: before an fdatasync, the thread that runs it waits until
+  // as many sync writers are in the WAL as the previous fdatasync released
+  // or left waiting, for at most the previous fdatasync's duration and at
+  // most this many microseconds, counted from that fdatasync's end. Threads
+  // that write with sync in a loop then share every fdatasync instead of
+  // splitting into two halves that alternate (16 threads: about 8 writes
+  // per fdatasync without it); a lone sync writer never waits, and a sync
+  // write waits at most one such window longer when fewer writers come back
+  // than were expected. 0: never wait. At most 100,000. Default: 1,000.
+  uint64_t wal_sync_gather_micros = 1000;
 
   // Sorted tables: uncompressed data bytes per block. Default: 4 KiB.
   size_t block_size = 4 * 1024;

@@ -29,10 +29,46 @@ struct DBImpl::Writer {
   // The batch holds a range deletion: it leads a group of its own, so that
   // no transaction's commit shares a group with it (BuildBatchGroup).
   bool range_deletion = false;
-  bool done = false;
-  Status status;
-  InstrumentedCondVar cv;  // waited on with the DB mutex
+  Status status;  // written before state becomes kDone, read after
+  // A sync writer whose group is in the WAL waits in sync_waiters_ until the
+  // WAL is durable up to (sync_log_number, sync_offset). Guarded by mu_.
+  uint64_t sync_log_number = 0;
+  uint64_t sync_offset = 0;
+
+  // What the writer's thread is told when it is woken. A queued writer
+  // sleeps on state without the DB mutex, so a writer completed by somebody
+  // else returns without touching mu_ (sixteen sync writers released by one
+  // fdatasync would otherwise queue on mu_ only to leave).
+  enum : uint32_t {
+    kWaiting = 0,
+    kLeader = 1,      // it is at the front of writers_: lead a group
+    kDone = 2,        // status holds the outcome: return it
+    kSyncLeader = 3,  // the front of sync_waiters_: run the next WAL sync
+  };
+  std::atomic<uint32_t> state{kWaiting};
+
   Writer(WriteBatch* b, bool s) : batch(b), sync(s) {}
+
+  // Sleeps until woken; returns what it was told and makes it kWaiting
+  // again (a writer told to lead may wait again later, for its sync).
+  uint32_t Await() {
+    uint32_t s;
+    while ((s = state.load(std::memory_order_acquire)) == kWaiting) {
+      state.wait(kWaiting, std::memory_order_acquire);
+    }
+    state.store(kWaiting, std::memory_order_relaxed);  // only this thread writes it now
+    return s;
+  }
+  // Tells the writer's thread what to do. With kDone the writer may return
+  // (and its stack frame end) as soon as the store is visible: nothing may
+  // touch the Writer after this but the futex wake-up by address, which
+  // tolerates a gone waiter (it wakes nobody, or somebody who re-checks).
+  // Call without mu_ where possible: a woken leader takes it at once.
+  void Wake(uint32_t what) {
+    DCHECK(what != kWaiting);
+    state.store(what, std::memory_order_release);
+    state.notify_one();
+  }
 };
 
 namespace {
@@ -263,23 +299,88 @@ Status DBImpl::WriteImpl(const WriteOptions& options, WriteBatch* batch, TxnVali
   InstrumentedMutexLock lock(&mu_);
   if (shutting_down_) return ClosedError();
   writers_.push_back(&w);
-  while (!w.done && &w != writers_.front()) w.cv.Wait(&mu_);
-  if (w.done) return w.status;
+  std::vector<Writer*> done;  // woken once mu_ is released
+  Writer* next_syncer = nullptr;
+  if (&w != writers_.front()) {
+    lock.Unlock();
+    const uint32_t told = w.Await();
+    if (told == Writer::kDone) return w.status;  // a leader wrote (or refused) it
+    lock.Lock();
+    if (told == Writer::kSyncLeader) {
+      // A leader wrote it and this thread is to sync it (and others).
+      Status s = RunSync(&w, &done, &next_syncer);
+      lock.Unlock();
+      WakeWriters(done, nullptr, next_syncer);
+      return s;
+    }
+    DCHECK_EQ(told, uint32_t{Writer::kLeader});
+  }
 
-  // This thread leads a group.
-  DCHECK(writers_.front() == &w);
-  Status s = MakeRoomForWrite(/*force=*/batch == nullptr);
-  Writer* last_writer = &w;
-  bool need_sync = false;
+  // This thread leads its own group, then, while it has nothing to do but
+  // wait for a sync somebody else runs, the groups queued behind it: their
+  // writers sleep on, and the hand-over (a wake-up, a context switch and a
+  // thread that must be scheduled before the queue moves) is saved for
+  // every group so led. It stops as soon as it is told anything (its sync
+  // is done, or it is to run the next one) and at a writer without a batch.
+  bool self_waits = false;  // this thread's write waits for a sync
+  bool run_sync = false;    // ... and this thread runs it
+  while (true) {
+    LeadGroup(&w, &done, &self_waits, &run_sync, &next_syncer);
+    if (!self_waits || run_sync || writers_.empty() || writers_.front()->batch == nullptr ||
+        w.state.load(std::memory_order_acquire) != Writer::kWaiting) {
+      break;
+    }
+    DCHECK(next_syncer == nullptr);  // a sync was running already: this thread waits for it
+    stats_.write_groups_led_on++;
+    if (!done.empty()) {
+      // The front writer stays queued (and asleep) while the lock is out:
+      // only a leader takes writers off the queue.
+      lock.Unlock();
+      WakeWriters(done, nullptr, nullptr);
+      done.clear();
+      lock.Lock();
+    }
+  }
+  Writer* next_leader = writers_.empty() ? nullptr : writers_.front();
+  lock.Unlock();
+  WakeWriters(done, next_leader, next_syncer);
+  if (!self_waits) return w.status;
+
+  // Wait for the WAL sync, or run it.
+  if (!run_sync) {
+    const uint32_t told = w.Await();
+    if (told == Writer::kDone) return w.status;
+    DCHECK_EQ(told, uint32_t{Writer::kSyncLeader});
+  }
+  done.clear();
+  next_syncer = nullptr;
+  lock.Lock();
+  Status s = RunSync(&w, &done, &next_syncer);
+  lock.Unlock();
+  WakeWriters(done, nullptr, next_syncer);
+  return s;
+}
+
+// REQUIRES: mu_ held; writers_.front() is led by this thread (self is the
+// thread's own writer, queued or not). Writes one group — the front
+// writer's batch and the batches it takes along — and retires its writers:
+// each gets its status; those that need no sync (or failed) are appended to
+// *done, to be woken without mu_; sync writers join sync_waiters_ (*self_waits
+// set if self is one). If the group needs a sync and none is claimed, this
+// claims it: for this thread if self waits (*run_sync), else for the first
+// sync writer of the group (*next_syncer), so that a leader without sync
+// never waits for somebody else's fdatasync. Releases mu_ while appending.
+void DBImpl::LeadGroup(Writer* self, std::vector<Writer*>* done, bool* self_waits, bool* run_sync,
+                       Writer** next_syncer) {
+  DCHECK(!writers_.empty());
+  Writer* const leader = writers_.front();
+  Status s = MakeRoomForWrite(/*force=*/leader->batch == nullptr);
+  Writer* last_writer = leader;
   uint64_t log_number = mem_log_number_;
   uint64_t log_end = 0;
   WriteBatch* group = nullptr;
-  if (s.ok() && batch != nullptr) group = BuildBatchGroup(&last_writer);
+  if (s.ok() && leader->batch != nullptr) group = BuildBatchGroup(&last_writer);
   if (group != nullptr) {
-    for (Writer* x : writers_) {
-      need_sync |= x->sync && !x->skipped;
-      if (x == last_writer) break;
-    }
     const SequenceNumber first_sequence = versions_->LastSequence() + 1;
     WriteBatchInternal::SetSequence(group, first_sequence);
     const uint32_t group_count = WriteBatchInternal::Count(group);
@@ -295,12 +396,12 @@ Status DBImpl::WriteImpl(const WriteOptions& options, WriteBatch* batch, TxnVali
 
     // Only the leader touches the log writer and the active memtable, so the
     // WAL append and memtable insert run without the DB mutex.
-    lock.Unlock();
+    mu_.Unlock();
     std::string_view record = WriteBatchInternal::Contents(group);
     s = log->AddRecord(record);
     if (s.ok()) s = file->Flush();
     if (s.ok()) s = WriteBatchInternal::InsertInto(group, mem);
-    lock.Lock();
+    mu_.Lock();
 
     if (s.ok()) {
       // Nobody else moved the last sequence while the lock was released: the
@@ -333,41 +434,60 @@ Status DBImpl::WriteImpl(const WriteOptions& options, WriteBatch* batch, TxnVali
   }
   log_end = log_written_;
 
-  // Retire the group. Non-sync writers are done now; sync writers finish
-  // after the WAL sync below, which runs without holding the queue.
-  std::vector<Writer*> sync_waiters;
+  // Retire the group. Non-sync writers are done now; sync writers wait in
+  // sync_waiters_ for a WAL sync, which runs without holding the queue, so
+  // the next group appends while this one syncs.
+  const size_t waiting_before = sync_waiters_.size();
+  bool self_in_group = false;  // self waits for a sync of this group
   while (true) {
     DCHECK(!writers_.empty());  // last_writer is still queued
     Writer* ready = writers_.front();
     writers_.pop_front();
+    bool finished = true;
     if (ready->skipped) {
       ready->status = ready->txn->result;  // a conflict (or expiry): nothing was written
       if (ready->status.IsBusy()) stats_.txn_conflicts++;
+    } else if (s.ok() && ready->sync) {
+      // Written (s is ok only if the group was): wait for the WAL sync.
+      ready->sync_log_number = log_number;
+      ready->sync_offset = log_end;
+      sync_waiters_.push_back(ready);
+      finished = false;
+      if (ready == self) self_in_group = *self_waits = true;
+    } else {
+      ready->status = s;
     }
-    if (ready != &w) {
-      if (ready->skipped) {
-        ready->done = true;
-        ready->cv.Signal();
-      } else if (s.ok() && ready->sync) {
-        sync_waiters.push_back(ready);
-      } else {
-        ready->status = s;
-        ready->done = true;
-        ready->cv.Signal();
-      }
-    }
+    if (finished && ready != self) done->push_back(ready);
     stats_.writes++;
     if (ready == last_writer) break;
   }
-  if (!writers_.empty()) writers_.front()->cv.Signal();
-
-  if (s.ok() && need_sync) s = SyncLogUpTo(log_number, log_end);
-  for (Writer* ready : sync_waiters) {
-    ready->status = s;
-    ready->done = true;
-    ready->cv.Signal();
+  if (sync_waiters_.size() > waiting_before) {
+    if (!sync_in_progress_) {
+      // Nobody syncs (so nobody waits: see sync_waiters_): this group's
+      // first sync writer does, this thread if it is one of them, so that a
+      // leader without sync never waits for somebody else's fdatasync.
+      DCHECK_EQ(waiting_before, size_t{0});
+      sync_in_progress_ = true;
+      if (self_in_group) {
+        *run_sync = true;
+      } else {
+        *next_syncer = sync_waiters_.front();
+      }
+    } else if (sync_gathering_ && sync_waiters_.size() >= sync_population_) {
+      sync_gather_cv_.Signal();  // the syncer waits for these (GatherSyncWaiters)
+    }
   }
-  return w.skipped ? w.status : s;
+}
+
+// Wakes, in this order, the writers done (told kDone: each one's status is
+// set), the next leader of writers_ and the next syncer of sync_waiters_.
+// Called without mu_: a woken leader or syncer takes it at once, and the
+// futex wake-ups are system calls the critical section need not include.
+void DBImpl::WakeWriters(const std::vector<Writer*>& done, Writer* next_leader,
+                         Writer* next_syncer) {
+  for (Writer* x : done) x->Wake(Writer::kDone);
+  if (next_leader != nullptr) next_leader->Wake(Writer::kLeader);
+  if (next_syncer != nullptr) next_syncer->Wake(Writer::kSyncLeader);
 }
 
 namespace {
@@ -483,45 +603,115 @@ void DBImpl::SetCommitSequences(Writer* last_writer, SequenceNumber first_sequen
   }
 }
 
-// Makes every WAL byte before (log_number, offset) durable. Concurrent
-// callers share syncs: one thread syncs everything flushed so far while the
-// others wait, so N waiting sync writers cost one fdatasync.
-Status DBImpl::SyncLogUpTo(uint64_t log_number, uint64_t offset) {
-  while (true) {
-    if (synced_log_number_ > log_number ||
-        (synced_log_number_ == log_number && synced_offset_ >= offset)) {
-      return Status::OK();
-    }
-    if (!bg_error_.ok()) return bg_error_;
-    if (sync_in_progress_) {
-      sync_cv_.Wait(&mu_);
-      continue;
-    }
-    sync_in_progress_ = true;
+// REQUIRES: mu_ held; this thread claimed the sync (sync_in_progress_) and
+// self waits in sync_waiters_. Syncs the WAL once, after gathering the
+// waiters expected soon; completes every waiter the sync made durable (all
+// of them with the error if it failed or the DB is in an error state):
+// self by the returned status, the others appended to *done with their
+// status set; then hands the sync to the first waiter still uncovered
+// (*next_syncer) or ends it. The caller wakes them without mu_.
+Status DBImpl::RunSync(Writer* self, std::vector<Writer*>* done, Writer** next_syncer) {
+  DCHECK(sync_in_progress_);
+  DCHECK(!sync_waiters_.empty());
+  Status s = bg_error_;
+  if (s.ok()) {
+    GatherSyncWaiters();
     const uint64_t target_log = mem_log_number_;
     const uint64_t target_offset = log_written_;
     WritableFile* file = logfile_.get();
+    const auto start = std::chrono::steady_clock::now();
     mu_.Unlock();
-    Status s = file->Sync();
+    s = file->Sync();
     mu_.Lock();
-    sync_in_progress_ = false;
-    sync_cv_.SignalAll();
+    last_sync_end_ = std::chrono::steady_clock::now();
+    last_sync_duration_ = last_sync_end_ - start;
     stats_.wal_syncs++;
     if (!s.ok()) {
       // What the kernel kept of the unsynced tail is unknown: the data is
       // made durable by flushing the memtable instead (TryResume).
       log_poisoned_ = true;
       SetBackgroundError(s);
-      return s;
+    } else {
+      // The log cannot have been replaced meanwhile (SwitchToNewLog waits
+      // for the sync), and the synced position never passes what was
+      // flushed to it.
+      DCHECK_EQ(target_log, mem_log_number_);
+      DCHECK(target_log >= synced_log_number_);
+      DCHECK(target_offset <= log_written_);
+      if (target_log > synced_log_number_ ||
+          (target_log == synced_log_number_ && target_offset > synced_offset_)) {
+        synced_log_number_ = target_log;
+        synced_offset_ = target_offset;
+      }
     }
-    // The synced position never passes what was flushed to the log.
-    DCHECK(target_log >= synced_log_number_);
-    DCHECK(target_log != mem_log_number_ || target_offset <= log_written_);
-    if (target_log > synced_log_number_ ||
-        (target_log == synced_log_number_ && target_offset > synced_offset_)) {
-      synced_log_number_ = target_log;
-      synced_offset_ = target_offset;
+  }
+  // The waiters are in WAL order: those made durable are a prefix.
+  size_t released = 0;
+  bool self_released = false;
+  while (!sync_waiters_.empty()) {
+    Writer* x = sync_waiters_.front();
+    const bool durable =
+        synced_log_number_ > x->sync_log_number ||
+        (synced_log_number_ == x->sync_log_number && synced_offset_ >= x->sync_offset);
+    if (s.ok() && !durable) break;
+    sync_waiters_.pop_front();
+    released++;
+    if (x == self) {
+      self_released = true;
+    } else {
+      x->status = s;
+      done->push_back(x);
     }
+  }
+  // Its group was in the log before the sync began, and the log is never
+  // replaced while a waiter waits.
+  CHECK(self_released);
+  // As many sync writers may be back by the next sync (GatherSyncWaiters).
+  sync_population_ = released + sync_waiters_.size();
+  if (sync_waiters_.empty()) {
+    sync_in_progress_ = false;
+    sync_cv_.SignalAll();  // SwitchToNewLog, TryResume and Close wait for this
+  } else {
+    *next_syncer = sync_waiters_.front();  // the sync stays claimed: handed over
+  }
+  return s;
+}
+
+// REQUIRES: mu_ held, by the syncer. Sixteen threads that each wait for
+// their sync write split into two cohorts that alternate: while one cohort's
+// fdatasync runs, the other appends; a sync started the moment the previous
+// one ends covers only the cohort that appended meanwhile, while the one it
+// releases is still on its way back, so every fdatasync covers about half of
+// the writers. The syncer therefore waits, briefly, until as many sync
+// writers are in the WAL as the previous sync released or left waiting
+// (sync_population_), for at most min(wal_sync_gather_micros, the previous
+// sync's duration) counted from the previous sync's end: a thread released
+// by that sync that writes again at once is back well within it, a
+// population that has shrunk costs one such wait (the next sync expects
+// only what it then finds), and a lone sync writer never waits (its own
+// write is the whole population). Measured with the steady clock, not the
+// Env's: a mock clock in tests must not stretch a wait that sleeps in real
+// time.
+void DBImpl::GatherSyncWaiters() {
+  if (options_.wal_sync_gather_micros == 0 || sync_waiters_.size() >= sync_population_) return;
+  const auto window = std::min<std::chrono::steady_clock::duration>(
+      std::chrono::microseconds(options_.wal_sync_gather_micros), last_sync_duration_);
+  const auto deadline = last_sync_end_ + window;
+  auto now = std::chrono::steady_clock::now();
+  const auto start = now;
+  bool waited = false;
+  while (now < deadline && sync_waiters_.size() < sync_population_ && bg_error_.ok() &&
+         !shutting_down_) {
+    waited = true;
+    sync_gathering_ = true;
+    sync_gather_cv_.WaitFor(&mu_, deadline - now);
+    sync_gathering_ = false;
+    now = std::chrono::steady_clock::now();
+  }
+  if (waited) {
+    stats_.wal_sync_gathers++;
+    stats_.wal_sync_gather_micros += static_cast<uint64_t>(
+        std::chrono::duration_cast<std::chrono::microseconds>(now - start).count());
   }
 }
 
@@ -953,11 +1143,21 @@ Status DBImpl::Resume() {
 Status DBImpl::ResumeInWriterQueue(bool ignore_backoff) {
   Writer w(nullptr, false);
   writers_.push_back(&w);
-  while (&w != writers_.front()) w.cv.Wait(&mu_);
+  if (&w != writers_.front()) {
+    mu_.Unlock();
+    const uint32_t told = w.Await();
+    DCHECK_EQ(told, uint32_t{Writer::kLeader});  // nobody completes a writer without a batch
+    mu_.Lock();
+  }
   Status s = TryResume(ignore_backoff);
   DCHECK(writers_.front() == &w);
   writers_.pop_front();
-  if (!writers_.empty()) writers_.front()->cv.Signal();
+  Writer* next_leader = writers_.empty() ? nullptr : writers_.front();
+  if (next_leader != nullptr) {
+    // Woken with mu_ held (this function's callers hold it throughout): the
+    // new leader waits for it as it would on any leader's unlock.
+    next_leader->Wake(Writer::kLeader);
+  }
   return s;
 }
 

@@ -29,6 +29,7 @@
 #define LSMKV_DB_DB_IMPL_H_
 
 #include <atomic>
+#include <chrono>
 #include <deque>
 #include <memory>
 #include <mutex>
@@ -219,7 +220,12 @@ class DBImpl final : public DB {
   // when they return.
   Status MakeRoomForWrite(bool force) REQUIRES(mu_);
   Status SwitchToNewLog() REQUIRES(mu_);
-  Status SyncLogUpTo(uint64_t log_number, uint64_t offset) REQUIRES(mu_);
+  void LeadGroup(Writer* self, std::vector<Writer*>* done, bool* self_waits, bool* run_sync,
+                 Writer** next_syncer) REQUIRES(mu_);
+  Status RunSync(Writer* self, std::vector<Writer*>* done, Writer** next_syncer) REQUIRES(mu_);
+  void GatherSyncWaiters() REQUIRES(mu_);
+  static void WakeWriters(const std::vector<Writer*>& done, Writer* next_leader,
+                          Writer* next_syncer);
   // Enters the error state with s (the first error wins, except that a fatal
   // error replaces a recoverable one). A no-space error is recoverable
   // (TryResume retries); any other error is fatal: writes are refused until
@@ -483,7 +489,21 @@ class DBImpl final : public DB {
   // position is durable.
   uint64_t synced_log_number_ GUARDED_BY(mu_) = 0;
   uint64_t synced_offset_ GUARDED_BY(mu_) = 0;
+  // A sync is running or handed to the front of sync_waiters_: one thread
+  // at a time syncs the WAL. Whenever sync_waiters_ is non-empty at a
+  // release of mu_, this is set (somebody will sync for the waiters).
   bool sync_in_progress_ GUARDED_BY(mu_) = false;
+  // Sync writers whose groups are in the WAL, in WAL order, each sleeping
+  // until a sync covers its (sync_log_number, sync_offset) (RunSync).
+  std::deque<Writer*> sync_waiters_ GUARDED_BY(mu_);
+  // Group commit's gathering (GatherSyncWaiters): the sync writers the last
+  // sync released or left waiting; when and how long it ran; whether the
+  // syncer sleeps on sync_gather_cv_ for more sync writers to arrive.
+  size_t sync_population_ GUARDED_BY(mu_) = 0;
+  std::chrono::steady_clock::time_point last_sync_end_ GUARDED_BY(mu_);
+  std::chrono::steady_clock::duration last_sync_duration_ GUARDED_BY(mu_){0};
+  bool sync_gathering_ GUARDED_BY(mu_) = false;
+  InstrumentedCondVar sync_gather_cv_;
   bool bg_flush_scheduled_ GUARDED_BY(mu_) = false;
   bool bg_purge_scheduled_ GUARDED_BY(mu_) = false;  // a reader's deletion pass is queued
   // Set by Open before any other thread sees the DB, then immutable (the
@@ -517,6 +537,10 @@ class DBImpl final : public DB {
   // Statistics (atomics: read by GetProperty without mu_).
   struct Stats {
     std::atomic<uint64_t> writes{0}, write_groups{0}, wal_syncs{0}, wal_bytes{0};
+    // Syncs that waited for more sync writers first, and how long in all.
+    std::atomic<uint64_t> wal_sync_gathers{0}, wal_sync_gather_micros{0};
+    // Groups a leader led after its own while it waited for a sync anyway.
+    std::atomic<uint64_t> write_groups_led_on{0};
     std::atomic<uint64_t> txn_begun{0}, txn_commits{0}, txn_conflicts{0}, txn_expired{0};
     // Commits that waited for another commit's key stripe (CommitTransaction).
     std::atomic<uint64_t> txn_commit_waits{0};

@@ -30,6 +30,9 @@ Status ValidateOptions(const Options& o) {
   if (o.memtable_run_size != 0 && o.memtable_run_size < 1024) {
     return Status::InvalidArgument("memtable_run_size must be 0 or at least 1 KiB");
   }
+  if (o.wal_sync_gather_micros > 100000) {
+    return Status::InvalidArgument("wal_sync_gather_micros must be at most 100000");
+  }
   if (o.max_range_tombstones < 1 || o.max_range_tombstones > 1000000) {
     return Status::InvalidArgument("max_range_tombstones must be in [1, 1000000]");
   }

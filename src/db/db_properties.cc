@@ -152,8 +152,11 @@ void DBImpl::AppendLevelsTable(const ReadView& view, std::string* value) {
 void DBImpl::AppendStatsCounters(const ReadView& view, std::string* value) {
   AppendRow(value, "writes", stats_.writes);
   AppendRow(value, "write groups", stats_.write_groups);
+  AppendRow(value, "write groups led by a waiting sync writer", stats_.write_groups_led_on);
   AppendRow(value, "wal bytes", stats_.wal_bytes);
   AppendRow(value, "wal syncs", stats_.wal_syncs);
+  AppendRow(value, "wal syncs that gathered writers", stats_.wal_sync_gathers);
+  AppendRow(value, "wal sync gather micros", stats_.wal_sync_gather_micros);
   AppendRow(value, "memtables frozen", view.imm.size());
   AppendRow(value, "flushes", stats_.flushes);
   AppendRow(value, "bytes flushed", stats_.flush_bytes);

@@ -70,6 +70,7 @@ void DBImpl::SetBackgroundError(const Status& s) {
   }
   bg_cv_.SignalAll();
   sync_cv_.SignalAll();
+  sync_gather_cv_.SignalAll();  // a syncer waiting for more writers syncs (and fails) now
 }
 
 void DBImpl::BackgroundRecoveryCall() {

@@ -1,0 +1,244 @@
+// Group commit of sync writes (db_impl.cc, WriteImpl/LeadGroup/RunSync):
+//   - writers whose groups reach the WAL while a sync runs share the next
+//     sync (one fdatasync for all of them), and each returns only once a
+//     sync covers its write;
+//   - a sync that fails fails every writer waiting for it, covered or not,
+//     and the DB refuses writes after it;
+//   - a write without sync never waits for a running sync;
+//   - a lone sync writer syncs once per write and never waits to gather;
+//   - sync writers in a loop are gathered (Options::wal_sync_gather_micros):
+//     on a disk whose syncs are slow, eight threads share each sync
+//     instead of splitting into two alternating halves.
+// The WAL's Sync is gated or slowed by a wrapper Env; the test waits for
+// states it can observe (a sync started, writes retired), never for time.
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "db/db_testutil.h"
+#include "gtest/gtest.h"
+
+namespace lsmkv {
+namespace {
+
+// Wraps the WAL files of its target: Sync can be held at a gate, made to
+// fail, or slowed down (a slow disk); syncs are counted.
+class SyncGateEnv : public EnvWrapper {
+ public:
+  explicit SyncGateEnv(Env* target) : EnvWrapper(target) {}
+
+  Status NewWritableFile(const std::string& f, std::unique_ptr<WritableFile>* r) override {
+    Status s = EnvWrapper::NewWritableFile(f, r);
+    if (s.ok() && f.size() > 4 && f.compare(f.size() - 4, 4, ".log") == 0) {
+      *r = std::make_unique<File>(std::move(*r), this);
+    }
+    return s;
+  }
+
+  void CloseGate() {
+    std::lock_guard<std::mutex> l(mu_);
+    gate_open_ = false;
+  }
+  void OpenGate() {
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      gate_open_ = true;
+    }
+    cv_.notify_all();
+  }
+  // Spins (yielding) until at least n syncs have started.
+  void AwaitSyncsStarted(int n) const {
+    while (syncs_started.load() < n) std::this_thread::yield();
+  }
+
+  std::atomic<int> syncs_started{0};
+  std::atomic<bool> fail_syncs{false};
+  std::atomic<int> sync_micros{0};  // each sync takes at least this long
+
+ private:
+  class File : public WritableFile {
+   public:
+    File(std::unique_ptr<WritableFile> target, SyncGateEnv* env)
+        : target_(std::move(target)), env_(env) {}
+    Status Append(std::string_view data) override { return target_->Append(data); }
+    Status Flush() override { return target_->Flush(); }
+    Status Sync() override {
+      env_->syncs_started++;
+      {
+        std::unique_lock<std::mutex> l(env_->mu_);
+        env_->cv_.wait(l, [this] { return env_->gate_open_; });
+      }
+      if (const int us = env_->sync_micros.load(); us > 0) {
+        // A slow disk, not a synchronisation: the writers' threads run on.
+        std::this_thread::sleep_for(std::chrono::microseconds(us));
+      }
+      if (env_->fail_syncs.load()) return Status::IOError("wal sync", "failed by the test");
+      return target_->Sync();
+    }
+    Status Close() override { return target_->Close(); }
+
+   private:
+    std::unique_ptr<WritableFile> target_;
+    SyncGateEnv* env_;
+  };
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool gate_open_ = true;
+};
+
+uint64_t Counter(DB* db, const std::string& label) {
+  std::string stats;
+  EXPECT_TRUE(db->GetProperty("lsmkv.stats", &stats));
+  stats.insert(0, "\n");  // every row starts after a newline
+  const std::string prefix = "\n" + label + ": ";
+  const size_t pos = stats.find(prefix);
+  if (pos == std::string::npos) {
+    ADD_FAILURE() << "no counter " << label << " in\n" << stats;
+    return 0;
+  }
+  return std::stoull(stats.substr(pos + prefix.size()));
+}
+
+class GroupCommitTest : public test::DBTestBase<> {
+ protected:
+  GroupCommitTest() : gate_env_(env_.get()) { options_.env = &gate_env_; }
+  void TearDown() override { db_.reset(); }  // before gate_env_ goes
+
+  // Starts a thread that writes key=value with sync and stores the status.
+  std::thread SyncPut(const std::string& key, Status* out) {
+    return std::thread([this, key, out] { *out = Put(key, "v-" + key, /*sync=*/true); });
+  }
+  // Spins (yielding) until n writes have been retired by write groups.
+  void AwaitWritesRetired(uint64_t n) {
+    while (Counter(db_.get(), "writes") < n) std::this_thread::yield();
+  }
+
+  SyncGateEnv gate_env_;
+};
+
+TEST_F(GroupCommitTest, SyncWritersThatAppendDuringASyncShareTheNextOne) {
+  ASSERT_TRUE(Reopen().ok());
+  const int syncs_at_open = gate_env_.syncs_started.load();
+  gate_env_.CloseGate();
+  Status a, b, c, d;
+  std::thread ta = SyncPut("a", &a);
+  gate_env_.AwaitSyncsStarted(syncs_at_open + 1);  // a's sync holds the WAL's syncer
+  std::thread tb = SyncPut("b", &b);
+  std::thread tc = SyncPut("c", &c);
+  std::thread td = SyncPut("d", &d);
+  AwaitWritesRetired(4);  // b, c and d are in the WAL and wait for a sync
+  // None of them was answered: a's sync has not finished and b, c, d were
+  // appended after it began.
+  EXPECT_EQ(syncs_at_open + 1, gate_env_.syncs_started.load());
+  gate_env_.OpenGate();
+  for (std::thread* t : {&ta, &tb, &tc, &td}) t->join();
+  for (const Status* s : {&a, &b, &c, &d}) EXPECT_TRUE(s->ok()) << s->ToString();
+  // a's sync, then one sync for b, c and d together.
+  EXPECT_EQ(syncs_at_open + 2, gate_env_.syncs_started.load());
+  EXPECT_EQ(2u, Counter(db_.get(), "wal syncs"));
+  ASSERT_TRUE(Reopen().ok());
+  for (const char* k : {"a", "b", "c", "d"}) EXPECT_EQ(std::string("v-") + k, Get(k));
+}
+
+TEST_F(GroupCommitTest, FailedSyncFailsEveryWriterWaitingForASync) {
+  ASSERT_TRUE(Reopen().ok());
+  const int syncs_at_open = gate_env_.syncs_started.load();
+  gate_env_.CloseGate();
+  gate_env_.fail_syncs = true;
+  Status a, b, c;
+  std::thread ta = SyncPut("a", &a);
+  gate_env_.AwaitSyncsStarted(syncs_at_open + 1);
+  std::thread tb = SyncPut("b", &b);
+  std::thread tc = SyncPut("c", &c);
+  AwaitWritesRetired(3);
+  gate_env_.OpenGate();
+  for (std::thread* t : {&ta, &tb, &tc}) t->join();
+  // a's sync failed; b and c, which no sync covered, fail with it rather
+  // than being answered by a sync of a log that may now have lost data.
+  for (const Status* s : {&a, &b, &c}) EXPECT_TRUE(s->IsIOError()) << s->ToString();
+  EXPECT_EQ(syncs_at_open + 1, gate_env_.syncs_started.load());  // nothing synced after it
+  EXPECT_FALSE(Put("e", "v-e", /*sync=*/true).ok());             // the DB is in its error state
+  EXPECT_FALSE(Put("f", "v-f").ok());
+  gate_env_.fail_syncs = false;
+  ASSERT_TRUE(Reopen().ok());
+  EXPECT_EQ("NOT_FOUND", Get("e"));
+  EXPECT_EQ("NOT_FOUND", Get("f"));
+}
+
+TEST_F(GroupCommitTest, WriteWithoutSyncDoesNotWaitForARunningSync) {
+  ASSERT_TRUE(Reopen().ok());
+  const int syncs_at_open = gate_env_.syncs_started.load();
+  gate_env_.CloseGate();
+  Status a, c;
+  std::thread ta = SyncPut("a", &a);
+  gate_env_.AwaitSyncsStarted(syncs_at_open + 1);
+  ASSERT_TRUE(Put("b", "v-b").ok());  // returns while a's sync is held
+  std::thread tc = SyncPut("c", &c);
+  AwaitWritesRetired(3);              // c waits for a sync
+  ASSERT_TRUE(Put("d", "v-d").ok());  // and still a write without sync returns
+  EXPECT_EQ("v-d", Get("d"));
+  EXPECT_EQ(syncs_at_open + 1, gate_env_.syncs_started.load());
+  gate_env_.OpenGate();
+  ta.join();
+  tc.join();
+  EXPECT_TRUE(a.ok()) << a.ToString();
+  EXPECT_TRUE(c.ok()) << c.ToString();
+}
+
+TEST_F(GroupCommitTest, LoneSyncWriterSyncsEachWriteAndNeverGathers) {
+  ASSERT_TRUE(Reopen().ok());
+  for (int i = 0; i < 50; i++) ASSERT_TRUE(Put("k" + std::to_string(i), "v", true).ok());
+  EXPECT_EQ(50u, Counter(db_.get(), "wal syncs"));
+  EXPECT_EQ(0u, Counter(db_.get(), "wal syncs that gathered writers"));
+}
+
+// Eight threads that each write with sync in a loop, on a disk whose syncs
+// take 20 ms: the threads one sync releases are back long before the next
+// sync would start, and the syncer waits for them (at most the previous
+// sync's duration), so a sync covers about all eight writers. Without the
+// gathering the writers split into two halves that alternate, about four
+// per sync (with wal_sync_gather_micros = 0 this test fails: 4.0 per sync).
+TEST_F(GroupCommitTest, SyncWritersInALoopAreGatheredIntoOneSync) {
+  options_.wal_sync_gather_micros = 100000;
+  ASSERT_TRUE(Reopen().ok());
+  gate_env_.sync_micros = 20000;
+  constexpr int kThreads = 8, kPerThread = 8;
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; t++) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread; i++) {
+        if (!Put("t" + std::to_string(t) + "-" + std::to_string(i), "v", true).ok()) failures++;
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  gate_env_.sync_micros = 0;
+  EXPECT_EQ(0, failures.load());
+  const uint64_t syncs = Counter(db_.get(), "wal syncs");
+  EXPECT_GE(static_cast<double>(kThreads * kPerThread) / static_cast<double>(syncs), 6.0)
+      << syncs << " syncs";
+  EXPECT_GT(Counter(db_.get(), "wal syncs that gathered writers"), 0u);
+  ASSERT_TRUE(Reopen().ok());
+  for (int t = 0; t < kThreads; t++) {
+    for (int i = 0; i < kPerThread; i++) {
+      EXPECT_EQ("v", Get("t" + std::to_string(t) + "-" + std::to_string(i)));
+    }
+  }
+}
+
+TEST_F(GroupCommitTest, GatherWindowIsBounded) {
+  options_.wal_sync_gather_micros = 100001;
+  Status s = Reopen();
+  EXPECT_TRUE(s.IsInvalidArgument()) << s.ToString();
+  EXPECT_NE(std::string::npos, s.ToString().find("wal_sync_gather_micros")) << s.ToString();
+  options_.wal_sync_gather_micros = 100000;
+  EXPECT_TRUE(Reopen().ok());
+}
+
+}  // namespace
+}  // namespace lsmkv
