@@ -231,6 +231,39 @@ TEST_F(GroupCommitTest, SyncWritersInALoopAreGatheredIntoOneSync) {
   }
 }
 
+// Sync writers on a tiny write buffer: memtables fill and WALs rotate while
+// writers wait for syncs and lead the groups queued behind them. A leader
+// that waits for a sync must never be the one to rotate the log (the
+// rotation waits for the sync, which might be handed to that very leader):
+// it hands the group to its own writer's thread instead. Every write
+// returns and is there after a reopen.
+TEST_F(GroupCommitTest, SyncWritersAcrossLogRotations) {
+  options_.write_buffer_size = 16 * 1024;
+  ASSERT_TRUE(Reopen().ok());
+  gate_env_.sync_micros = 2000;
+  constexpr int kThreads = 16, kPerThread = 40;
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; t++) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread; i++) {
+        const std::string key = "t" + std::to_string(t) + "-" + std::to_string(i);
+        if (!Put(key, std::string(100, 'v'), /*sync=*/true).ok()) failures++;
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  gate_env_.sync_micros = 0;
+  EXPECT_EQ(0, failures.load());
+  EXPECT_GE(Counter(db_.get(), "flushes"), 3u);
+  ASSERT_TRUE(Reopen().ok());
+  for (int t = 0; t < kThreads; t++) {
+    for (int i = 0; i < kPerThread; i++) {
+      EXPECT_EQ(std::string(100, 'v'), Get("t" + std::to_string(t) + "-" + std::to_string(i)));
+    }
+  }
+}
+
 TEST_F(GroupCommitTest, GatherWindowIsBounded) {
   options_.wal_sync_gather_micros = 100001;
   Status s = Reopen();

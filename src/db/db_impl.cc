@@ -321,25 +321,36 @@ Status DBImpl::WriteImpl(const WriteOptions& options, WriteBatch* batch, TxnVali
   // writers sleep on, and the hand-over (a wake-up, a context switch and a
   // thread that must be scheduled before the queue moves) is saved for
   // every group so led. It stops as soon as it is told anything (its sync
-  // is done, or it is to run the next one) and at a writer without a batch.
+  // is done, or it is to run the next one), at a writer without a batch and
+  // when the next group would have to wait for room.
   bool self_waits = false;  // this thread's write waits for a sync
   bool run_sync = false;    // ... and this thread runs it
   while (true) {
     LeadGroup(&w, &done, &self_waits, &run_sync, &next_syncer);
-    if (!self_waits || run_sync || writers_.empty() || writers_.front()->batch == nullptr ||
-        w.state.load(std::memory_order_acquire) != Writer::kWaiting) {
-      break;
-    }
+    // An empty queue ends it before the lock is let go: a writer arriving
+    // then would lead its own group.
+    if (!self_waits || run_sync || writers_.empty()) break;
     DCHECK(next_syncer == nullptr);  // a sync was running already: this thread waits for it
-    stats_.write_groups_led_on++;
     if (!done.empty()) {
       // The front writer stays queued (and asleep) while the lock is out:
-      // only a leader takes writers off the queue.
+      // only a leader takes writers off the queue, and a writer arriving
+      // behind it does not lead.
       lock.Unlock();
       WakeWriters(done, nullptr, nullptr);
       done.clear();
       lock.Lock();
     }
+    // Nor does it lead a group that must make room first (checked with mu_
+    // held up to that group's MakeRoomForWrite, which then returns at once):
+    // a full memtable means a new WAL, and SwitchToNewLog (like TryResume)
+    // waits for the running sync — which may be handed to this very thread,
+    // asleep there instead of syncing.
+    DCHECK(!writers_.empty());
+    if (writers_.front()->batch == nullptr ||
+        w.state.load(std::memory_order_acquire) != Writer::kWaiting || !HasRoomForWrite()) {
+      break;
+    }
+    stats_.write_groups_led_on++;
   }
   Writer* next_leader = writers_.empty() ? nullptr : writers_.front();
   lock.Unlock();
@@ -716,7 +727,22 @@ void DBImpl::GatherSyncWaiters() {
 }
 
 // REQUIRES: the caller leads the writer queue.
+// REQUIRES: mu_ held. True when MakeRoomForWrite(false) returns OK at once:
+// no error state, no slowdown due, room in the active memtable. Its fast
+// path, so the two cannot disagree.
+bool DBImpl::HasRoomForWrite() const {
+  if (!bg_error_.ok() || shutting_down_) return false;
+  const size_t frozen_limit = static_cast<size_t>(options_.max_write_buffer_number - 1);
+  if (versions_->current()->NumFiles(0) >= options_.level0_slowdown_writes_trigger ||
+      (frozen_limit >= 2 && imm_.size() + 1 >= frozen_limit)) {
+    return false;
+  }
+  return mem_->Empty() || (mem_->ApproximateMemoryUsage() <= options_.write_buffer_size &&
+                           mem_->NumRangeTombstones() < kMaxMemTableRangeTombstones);
+}
+
 Status DBImpl::MakeRoomForWrite(bool force) {
+  if (!force && HasRoomForWrite()) return Status::OK();
   bool allow_slowdown = !force;
   const size_t frozen_limit = static_cast<size_t>(options_.max_write_buffer_number - 1);
   while (true) {

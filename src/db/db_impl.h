@@ -216,6 +216,7 @@ class DBImpl final : public DB {
   void RecordGroupForTransactions(const WriteBatch* group, SequenceNumber first_sequence)
       REQUIRES(mu_, txn_mu_);
   void SetCommitSequences(Writer* last_writer, SequenceNumber first_sequence) REQUIRES(mu_);
+  bool HasRoomForWrite() const REQUIRES(mu_);
   // The three below release mu_ while they wait or do I/O and hold it again
   // when they return.
   Status MakeRoomForWrite(bool force) REQUIRES(mu_);
