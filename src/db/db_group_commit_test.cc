@@ -13,6 +13,8 @@
 // states it can observe (a sync started, writes retired), never for time.
 #include <atomic>
 #include <condition_variable>
+#include <cstdlib>
+#include <future>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -49,12 +51,25 @@ class SyncGateEnv : public EnvWrapper {
     }
     cv_.notify_all();
   }
+  // While appends are blocked, a WAL Append waits until UnblockAppends.
+  void BlockAppends() {
+    std::lock_guard<std::mutex> l(mu_);
+    appends_blocked_ = true;
+  }
+  void UnblockAppends() {
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      appends_blocked_ = false;
+    }
+    cv_.notify_all();
+  }
   // Spins (yielding) until at least n syncs have started.
   void AwaitSyncsStarted(int n) const {
     while (syncs_started.load() < n) std::this_thread::yield();
   }
 
   std::atomic<int> syncs_started{0};
+  std::atomic<int> appends_waiting{0};  // appends held by BlockAppends now
   std::atomic<bool> fail_syncs{false};
   std::atomic<int> sync_micros{0};  // each sync takes at least this long
 
@@ -63,7 +78,16 @@ class SyncGateEnv : public EnvWrapper {
    public:
     File(std::unique_ptr<WritableFile> target, SyncGateEnv* env)
         : target_(std::move(target)), env_(env) {}
-    Status Append(std::string_view data) override { return target_->Append(data); }
+    Status Append(std::string_view data) override {
+      std::unique_lock<std::mutex> l(env_->mu_);
+      if (env_->appends_blocked_) {
+        env_->appends_waiting++;
+        env_->cv_.wait(l, [this] { return !env_->appends_blocked_; });
+        env_->appends_waiting--;
+      }
+      l.unlock();
+      return target_->Append(data);
+    }
     Status Flush() override { return target_->Flush(); }
     Status Sync() override {
       env_->syncs_started++;
@@ -88,6 +112,7 @@ class SyncGateEnv : public EnvWrapper {
   std::mutex mu_;
   std::condition_variable cv_;
   bool gate_open_ = true;
+  bool appends_blocked_ = false;
 };
 
 uint64_t Counter(DB* db, const std::string& label) {
@@ -262,6 +287,54 @@ TEST_F(GroupCommitTest, SyncWritersAcrossLogRotations) {
       EXPECT_EQ(std::string(100, 'v'), Get("t" + std::to_string(t) + "-" + std::to_string(i)));
     }
   }
+}
+
+// The case behind the rule that a leader waiting for a sync leads no group
+// that must make room: a (sync) runs its sync, held; b's large write fills
+// the memtable while c queues behind b; b, its own write waiting for a sync,
+// must hand c's group to c's thread, which rotates the log once the sync
+// chain ends. Were b to lead c's group itself, it would wait in the rotation
+// for the running sync — which, once a's sync ends, is handed to b: a
+// deadlock (with the rule removed this test hangs; a watchdog fails it).
+TEST_F(GroupCommitTest, LeaderWaitingForASyncHandsOverAGroupThatMustRotateTheLog) {
+  options_.write_buffer_size = 64 * 1024;
+  ASSERT_TRUE(Reopen().ok());
+  const int syncs_at_open = gate_env_.syncs_started.load();
+  gate_env_.CloseGate();
+  Status a, b, c;
+  std::vector<std::future<void>> done;
+  std::vector<std::thread> threads;
+  auto start = [&](const std::string& key, size_t value_size, Status* out) {
+    std::promise<void> finished;
+    done.push_back(finished.get_future());
+    threads.emplace_back([this, key, value_size, out, f = std::move(finished)]() mutable {
+      *out = Put(key, std::string(value_size, 'v'), /*sync=*/true);
+      f.set_value();
+    });
+  };
+  start("a", 1000, &a);
+  gate_env_.AwaitSyncsStarted(syncs_at_open + 1);  // a's sync is held
+  gate_env_.BlockAppends();
+  start("b", 70 * 1024, &b);  // leads its group, held inside its WAL append
+  while (gate_env_.appends_waiting.load() == 0) std::this_thread::yield();
+  start("c", 100, &c);
+  while (impl()->TEST_QueuedWriters() < 2) std::this_thread::yield();  // c waits behind b
+  gate_env_.UnblockAppends();  // b's group is written; the memtable is now full
+  AwaitWritesRetired(2);       // b waits for a sync, uncovered by a's
+  gate_env_.OpenGate();
+  for (std::future<void>& f : done) {
+    if (f.wait_for(std::chrono::seconds(60)) != std::future_status::ready) {
+      ADD_FAILURE() << "a writer never returned: group commit deadlocked";
+      std::abort();  // the threads cannot be joined
+    }
+  }
+  for (std::thread& t : threads) t.join();
+  for (const Status* s : {&a, &b, &c}) EXPECT_TRUE(s->ok()) << s->ToString();
+  EXPECT_GE(Counter(db_.get(), "memtables frozen") + Counter(db_.get(), "flushes"), 1u);
+  ASSERT_TRUE(Reopen().ok());
+  EXPECT_EQ(std::string(1000, 'v'), Get("a"));
+  EXPECT_EQ(std::string(70 * 1024, 'v'), Get("b"));
+  EXPECT_EQ(std::string(100, 'v'), Get("c"));
 }
 
 TEST_F(GroupCommitTest, GatherWindowIsBounded) {

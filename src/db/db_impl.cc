@@ -1147,6 +1147,11 @@ size_t DBImpl::TEST_ImmutableCount() {
   return imm_.size();
 }
 
+size_t DBImpl::TEST_QueuedWriters() {
+  InstrumentedMutexLock lock(&mu_);
+  return writers_.size();
+}
+
 Status DBImpl::TEST_WaitForBackgroundWork() {
   InstrumentedMutexLock lock(&mu_);
   while (bg_error_.ok() && (bg_flush_scheduled_ || bg_compactions_running_ > 0 ||

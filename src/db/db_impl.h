@@ -148,6 +148,8 @@ class DBImpl final : public DB {
 
   // For tests: the number of frozen memtables waiting for flush.
   size_t TEST_ImmutableCount() EXCLUDES(mu_);
+  // For tests: the writers in the write queue (its leader included).
+  size_t TEST_QueuedWriters() EXCLUDES(mu_);
   // For tests: waits until no flush is pending or running.
   Status TEST_WaitForBackgroundWork() EXCLUDES(mu_);
   // For tests: waits until the background recovery thread (started on a
