@@ -8,7 +8,10 @@
 //   - a lone sync writer syncs once per write and never waits to gather;
 //   - sync writers in a loop are gathered (Options::wal_sync_gather_micros):
 //     on a disk whose syncs are slow, eight threads share each sync
-//     instead of splitting into two alternating halves.
+//     instead of splitting into two alternating halves;
+//   - a leader waiting for a sync never leads a group that must rotate the
+//     log (the rotation waits for the sync, which may be handed to it): it
+//     hands that group over, and sync writers across rotations all return.
 // The WAL's Sync is gated or slowed by a wrapper Env; the test waits for
 // states it can observe (a sync started, writes retired), never for time.
 #include <atomic>
