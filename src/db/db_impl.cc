@@ -305,15 +305,10 @@ Status DBImpl::WriteImpl(const WriteOptions& options, WriteBatch* batch, TxnVali
     lock.Unlock();
     const uint32_t told = w.Await();
     if (told == Writer::kDone) return w.status;  // a leader wrote (or refused) it
-    lock.Lock();
-    if (told == Writer::kSyncLeader) {
-      // A leader wrote it and this thread is to sync it (and others).
-      Status s = RunSync(&w, &done, &next_syncer);
-      lock.Unlock();
-      WakeWriters(done, nullptr, next_syncer);
-      return s;
-    }
+    // A leader wrote it, and this thread is to sync it (and others).
+    if (told == Writer::kSyncLeader) return SyncAsSyncer(&w);
     DCHECK_EQ(told, uint32_t{Writer::kLeader});
+    lock.Lock();
   }
 
   // This thread leads its own group, then, while it has nothing to do but
@@ -363,11 +358,19 @@ Status DBImpl::WriteImpl(const WriteOptions& options, WriteBatch* batch, TxnVali
     if (told == Writer::kDone) return w.status;
     DCHECK_EQ(told, uint32_t{Writer::kSyncLeader});
   }
-  done.clear();
-  next_syncer = nullptr;
-  lock.Lock();
-  Status s = RunSync(&w, &done, &next_syncer);
-  lock.Unlock();
+  return SyncAsSyncer(&w);
+}
+
+// self claimed the sync or was handed it: runs it (RunSync) and wakes the
+// writers it completed and the next syncer, without mu_.
+Status DBImpl::SyncAsSyncer(Writer* self) {
+  std::vector<Writer*> done;
+  Writer* next_syncer = nullptr;
+  Status s;
+  {
+    InstrumentedMutexLock lock(&mu_);
+    s = RunSync(self, &done, &next_syncer);
+  }
   WakeWriters(done, nullptr, next_syncer);
   return s;
 }

@@ -225,6 +225,7 @@ class DBImpl final : public DB {
   Status SwitchToNewLog() REQUIRES(mu_);
   void LeadGroup(Writer* self, std::vector<Writer*>* done, bool* self_waits, bool* run_sync,
                  Writer** next_syncer) REQUIRES(mu_);
+  Status SyncAsSyncer(Writer* self) EXCLUDES(mu_);
   Status RunSync(Writer* self, std::vector<Writer*>* done, Writer** next_syncer) REQUIRES(mu_);
   void GatherSyncWaiters() REQUIRES(mu_);
   static void WakeWriters(const std::vector<Writer*>& done, Writer* next_leader,
