@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "bitcask/format.h"
+#include "bitcask/keydir.h"
 #include "db/conditional_write.h"
 #include "db/engine_file.h"
 #include "db/engine_util.h"
@@ -369,7 +370,7 @@ class BitcaskDB final : public DB, public ConditionalWriter {
       }
       // The end is the exact place when after_last; otherwise a hint that
       // does not fit makes emplace_hint search as emplace does.
-      keydir_.emplace_hint(it, std::string(key), std::vector<Version>{v});
+      keydir_.emplace_hint(it, key, std::vector<Version>{v});
       return;
     }
     std::vector<Version>& chain = it->second;
@@ -449,7 +450,8 @@ class BitcaskDB final : public DB, public ConditionalWriter {
   bool closed_ GUARDED_BY(mu_) = false;
   bool closing_ GUARDED_BY(mu_) = false;
   FileLock* lock_ = nullptr;
-  std::map<std::string, std::vector<Version>, ComparatorLess> keydir_ GUARDED_BY(mu_);
+  // Ordered for iterators, hashed for point lookups (bitcask/keydir.h).
+  bitcask::Keydir<std::vector<Version>> keydir_ GUARDED_BY(mu_);
   std::multiset<uint64_t> snapshots_ GUARDED_BY(mu_);
   std::map<uint64_t, FileInfo> files_ GUARDED_BY(mu_);  // every live data file
   uint64_t last_sequence_ GUARDED_BY(mu_) = 0;
@@ -690,7 +692,7 @@ Status BitcaskDB::RecoverFile(uint64_t number, bool use_hint) {
       const Version v{op.sequence, number, offset + op.offset, op.size, op.type == OpType::kDelete};
       auto it = keydir_.find(op.key);
       if (it == keydir_.end()) {
-        keydir_.emplace(std::string(op.key), std::vector<Version>{v});
+        keydir_.emplace(op.key, std::vector<Version>{v});
       } else if (op.sequence > it->second.front().sequence) {
         files_[it->second.front().file].dead_bytes += it->second.front().size;
         it->second.front() = v;
@@ -856,7 +858,7 @@ Status BitcaskDB::Merge() {
       for (size_t i = 0; i < chain.size(); i++) {
         if (inputs.count(chain[i].file) == 0) continue;
         const bool oldest = i + 1 == chain.size();
-        copies.push_back({key, chain[i], chain[i], chain[i].deleted && oldest});
+        copies.push_back({std::string(key.view()), chain[i], chain[i], chain[i].deleted && oldest});
       }
     }
   }
