@@ -36,6 +36,7 @@
 #include <set>
 #include <vector>
 
+#include "btree/node_heap.h"
 #include "btree/page.h"
 #include "db/conditional_write.h"
 #include "db/engine_file.h"
@@ -90,6 +91,11 @@ struct Overflow {
 
 struct Node;
 using NodePtr = std::shared_ptr<Node>;
+// A node's buffers, and the node itself, live in the NodeHeap's huge pages
+// (btree/node_heap.h).
+using NodeString = std::basic_string<char, std::char_traits<char>, btree::NodeAllocator<char>>;
+template <typename T>
+using NodeVector = std::vector<T, btree::NodeAllocator<T>>;
 
 // The first 8 bytes of a key, big-endian, zero-padded: for bytewise order,
 // a < b when Prefix(a) < Prefix(b); equal prefixes need the whole keys.
@@ -138,15 +144,15 @@ struct Node {
   // keys that share a long prefix (a leaf's neighbours) still differ in
   // their slot prefixes. Insert shrinks it; SetCommon grows it.
   uint32_t common = 0;
-  std::string data;  // key and value bytes (and garbage)
-  std::vector<Slot> slots;
-  std::vector<NodePtr> children;  // internal: slots.size() + 1
-  uint64_t txn = 0;               // the batch that created it: that batch may change it
-  uint64_t page = 0;              // page holding it, 0 until a checkpoint writes it
-  size_t bytes = 0;               // size of its page body (<= kCapacity when published)
-  size_t garbage = 0;             // bytes of data no slot refers to
+  NodeString data;  // key and value bytes (and garbage)
+  NodeVector<Slot> slots;
+  NodeVector<NodePtr> children;  // internal: slots.size() + 1
+  uint64_t txn = 0;              // the batch that created it: that batch may change it
+  uint64_t page = 0;             // page holding it, 0 until a checkpoint writes it
+  size_t bytes = 0;              // size of its page body (<= kCapacity when published)
+  size_t garbage = 0;            // bytes of data no slot refers to
   // Per slot: set iff its key or value is longer than kMaxInline.
-  std::vector<std::shared_ptr<Overflow>> overflow;
+  NodeVector<std::shared_ptr<Overflow>> overflow;
 
   Node() = default;
   // A copy (the copy a batch changes): the buffers as they are, or
@@ -242,9 +248,9 @@ struct Node {
   void AppendBytes(std::string_view k, std::string_view v) { slots.push_back(Store(k, v)); }
   void MaybeCompact() {
     if (garbage <= 4096 || garbage * 2 <= data.size()) return;
-    std::string old;
+    NodeString old;
     old.swap(data);
-    std::vector<Slot> old_slots;
+    NodeVector<Slot> old_slots;
     old_slots.swap(slots);
     garbage = 0;
     for (const Slot& sl : old_slots) {
@@ -253,6 +259,11 @@ struct Node {
     }
   }
 };
+
+template <typename... Args>
+NodePtr AllocateNode(Args&&... args) {
+  return std::allocate_shared<Node>(btree::NodeAllocator<Node>(), std::forward<Args>(args)...);
+}
 
 size_t EntryBytes(const Node& n, size_t i) {
   return btree::BlobSize(n.slots[i].key_size) +
@@ -789,7 +800,7 @@ class BTreeDB final : public DB, public ConditionalWriter {
   // ---- The working tree (write_mu_): copy-on-write changes of a batch.
   Node* Writable(NodePtr& slot) REQUIRES(write_mu_) {
     if (slot->txn != txn_) {
-      auto copy = std::make_shared<Node>(*slot);
+      auto copy = AllocateNode(*slot);
       copy->txn = txn_;
       copy->page = 0;
       if (order_.less.bytewise) copy->SetCommon();
@@ -798,7 +809,7 @@ class BTreeDB final : public DB, public ConditionalWriter {
     return slot.get();
   }
   NodePtr NewNode(bool leaf) REQUIRES(write_mu_) {
-    auto n = std::make_shared<Node>();
+    auto n = AllocateNode();
     n->leaf = leaf;
     n->txn = txn_;
     return n;
@@ -1444,7 +1455,7 @@ Status BTreeDB::LoadNode(uint64_t page, int depth, const std::string* lo, const 
     s = Status::Corruption("btree page " + std::to_string(page), "newer than the meta page");
   }
   if (!s.ok()) return s;
-  auto n = std::make_shared<Node>();
+  auto n = AllocateNode();
   n->leaf = d.leaf;
   n->page = page;
   std::string key, value;

@@ -576,18 +576,9 @@ TEST_P(MemTablePagesTest, ConcurrentGetWhileAdding) {
 // other user comparator takes: random user keys (empty, sharing prefixes,
 // longer than 127 bytes so their length takes a two-byte varint), repeated
 // with several sequences and both types.
-class ReverseBytewise final : public Comparator {
- public:
-  int Compare(std::string_view a, std::string_view b) const override {
-    return BytewiseComparator()->Compare(b, a);
-  }
-  const char* Name() const override { return "test.ReverseBytewise"; }
-  void FindShortestSeparator(std::string*, std::string_view) const override {}
-  void FindShortSuccessor(std::string*) const override {}
-};
 
 TEST(MemTableOrderTest, EntriesFollowTheInternalKeyOrder) {
-  const ReverseBytewise reverse;
+  const Comparator& reverse = *test::ReverseBytewiseComparator();
   const uint32_t seed = test::TestSeed();
   SCOPED_TRACE(testing::Message() << "seed " << seed);
   for (const Comparator* user : {BytewiseComparator(), static_cast<const Comparator*>(&reverse)}) {
@@ -676,8 +667,7 @@ TEST(MemTableFilterTest, NoFalseNegativesAndFewFalsePositives) {
   EXPECT_LT(positives, kAbsent / 25) << positives;
   mem->Unref();
 
-  const ReverseBytewise reverse;
-  const InternalKeyComparator other(&reverse);
+  const InternalKeyComparator other(test::ReverseBytewiseComparator());
   MemTable* unfiltered = new MemTable(other, 64 << 10);
   unfiltered->Ref();
   EXPECT_EQ(0u, unfiltered->FilterBytes());

@@ -12,6 +12,23 @@
 
 namespace lsmkv::test {
 
+namespace {
+class ReverseBytewise final : public Comparator {
+ public:
+  int Compare(std::string_view a, std::string_view b) const override {
+    return BytewiseComparator()->Compare(b, a);
+  }
+  const char* Name() const override { return "test.ReverseBytewise"; }
+  void FindShortestSeparator(std::string*, std::string_view) const override {}
+  void FindShortSuccessor(std::string*) const override {}
+};
+}  // namespace
+
+const Comparator* ReverseBytewiseComparator() {
+  static const ReverseBytewise* const reverse = new ReverseBytewise();
+  return reverse;
+}
+
 std::string NewTempDir(const std::string& tag) {
   const char* base = std::getenv("TMPDIR");
   std::string tmpl = std::string(base && *base ? base : "/tmp") + "/lsmkv-" + tag + "-XXXXXX";

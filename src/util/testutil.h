@@ -5,7 +5,14 @@
 #include <cstdint>
 #include <string>
 
+#include "lsmkv/comparator.h"
+
 namespace lsmkv::test {
+
+// Bytewise order reversed, named "test.ReverseBytewise": a comparator that
+// is not the bytewise one, for the paths user comparators take. Its
+// separator functions leave their arguments alone. Lives forever.
+const Comparator* ReverseBytewiseComparator();
 
 // A fresh, empty directory under $TMPDIR (or /tmp) whose name contains tag.
 // The directory is not removed automatically.
