@@ -29,6 +29,7 @@
 #include "db/failed_transaction.h"
 #include "util/comparator.h"
 #include "util/mutex.h"
+#include "util/node_heap.h"
 #include "util/thread_annotations.h"
 
 namespace lsmkv {
@@ -71,6 +72,9 @@ struct Version {
   uint32_t size;
   bool deleted;
 };
+// A key's versions, newest first; in the NodeHeap beside the keydir's map
+// nodes (a point read touches both).
+using VersionChain = std::vector<Version, NodeAllocator<Version>>;
 
 class BitcaskSnapshot final : public Snapshot {
  public:
@@ -335,7 +339,7 @@ class BitcaskDB final : public DB, public ConditionalWriter {
   };
 
   // The newest version visible at sequence, or nullptr.
-  static const Version* VisibleVersion(const std::vector<Version>& chain, uint64_t sequence) {
+  static const Version* VisibleVersion(const VersionChain& chain, uint64_t sequence) {
     for (const Version& v : chain) {
       if (v.sequence <= sequence) return &v;
     }
@@ -370,10 +374,10 @@ class BitcaskDB final : public DB, public ConditionalWriter {
       }
       // The end is the exact place when after_last; otherwise a hint that
       // does not fit makes emplace_hint search as emplace does.
-      keydir_.emplace_hint(it, key, std::vector<Version>{v});
+      keydir_.emplace_hint(it, key, VersionChain{v});
       return;
     }
-    std::vector<Version>& chain = it->second;
+    VersionChain& chain = it->second;
     if (snapshots_.empty() && chain.size() == 1) {
       // Nothing can read the old version: replace it in place.
       files_[chain.front().file].dead_bytes += chain.front().size;
@@ -388,7 +392,7 @@ class BitcaskDB final : public DB, public ConditionalWriter {
     }
   }
 
-  void PruneLocked(std::vector<Version>& chain) REQUIRES(mu_) {
+  void PruneLocked(VersionChain& chain) REQUIRES(mu_) {
     // Keep versions down to the one the oldest snapshot sees.
     size_t keep = 1;
     if (!snapshots_.empty()) {
@@ -451,7 +455,7 @@ class BitcaskDB final : public DB, public ConditionalWriter {
   bool closing_ GUARDED_BY(mu_) = false;
   FileLock* lock_ = nullptr;
   // Ordered for iterators, hashed for point lookups (bitcask/keydir.h).
-  bitcask::Keydir<std::vector<Version>> keydir_ GUARDED_BY(mu_);
+  bitcask::Keydir<VersionChain> keydir_ GUARDED_BY(mu_);
   std::multiset<uint64_t> snapshots_ GUARDED_BY(mu_);
   std::map<uint64_t, FileInfo> files_ GUARDED_BY(mu_);  // every live data file
   uint64_t last_sequence_ GUARDED_BY(mu_) = 0;
@@ -640,7 +644,7 @@ Status BitcaskDB::RecoverFile(uint64_t number, bool use_hint) {
         auto it = keydir_.find(e.key);
         const Version v{e.sequence, number, e.offset, e.size, e.type == OpType::kDelete};
         if (it == keydir_.end()) {
-          keydir_.emplace(e.key, std::vector<Version>{v});
+          keydir_.emplace(e.key, VersionChain{v});
         } else if (e.sequence > it->second.front().sequence) {
           files_[it->second.front().file].dead_bytes += it->second.front().size;
           it->second.front() = v;
@@ -692,7 +696,7 @@ Status BitcaskDB::RecoverFile(uint64_t number, bool use_hint) {
       const Version v{op.sequence, number, offset + op.offset, op.size, op.type == OpType::kDelete};
       auto it = keydir_.find(op.key);
       if (it == keydir_.end()) {
-        keydir_.emplace(op.key, std::vector<Version>{v});
+        keydir_.emplace(op.key, VersionChain{v});
       } else if (op.sequence > it->second.front().sequence) {
         files_[it->second.front().file].dead_bytes += it->second.front().size;
         it->second.front() = v;
@@ -961,7 +965,7 @@ Status BitcaskDB::Merge() {
     for (const Copy& c : copies) {
       auto it = keydir_.find(c.key);
       if (it == keydir_.end()) continue;
-      std::vector<Version>& chain = it->second;
+      VersionChain& chain = it->second;
       for (size_t i = 0; i < chain.size(); i++) {
         if (chain[i].sequence != c.from.sequence || chain[i].file != c.from.file) continue;
         if (c.dropped) {

@@ -143,6 +143,29 @@ TEST(KeydirTest, AnotherComparatorDescendsTheMap) {
   EXPECT_FALSE(dir.hashed());
 }
 
+TEST(KeydirTest, TheInlineBytewiseOrderIsTheComparators) {
+  const uint32_t seed = test::TestSeed();
+  SCOPED_TRACE(testing::Message() << "seed " << seed);
+  Random rnd(seed);
+  const KeydirLess less{ComparatorLess()};
+  auto random_key = [&rnd](const std::string& base) {
+    // Sharing a prefix of base (often past 8 or 16 bytes), then random
+    // bytes over the whole range (high bytes included), 0 to 40 long.
+    std::string k = base.substr(0, rnd.Uniform(static_cast<uint32_t>(base.size()) + 1));
+    const uint32_t extra = rnd.Uniform(20);
+    for (uint32_t i = 0; i < extra; i++) k.push_back(static_cast<char>(rnd.Uniform(256)));
+    return k;
+  };
+  std::string base;
+  for (int i = 0; i < 40; i++) base.push_back(static_cast<char>(rnd.Uniform(256)));
+  for (int i = 0; i < 100000; i++) {
+    const std::string a = random_key(base), b = random_key(rnd.OneIn(4) ? a : base);
+    ASSERT_EQ(less(a, b), std::string_view(a) < std::string_view(b))
+        << testing::PrintToString(a) << " vs " << testing::PrintToString(b);
+    ASSERT_FALSE(less(a, a));
+  }
+}
+
 TEST(KeydirTest, LookupsAfterGrowthFindEveryKey) {
   Keydir<int> dir{ComparatorLess()};
   for (int i = 0; i < 100000; i++) dir.emplace("key" + std::to_string(i), i);

@@ -36,7 +36,6 @@
 #include <set>
 #include <vector>
 
-#include "btree/node_heap.h"
 #include "btree/page.h"
 #include "db/conditional_write.h"
 #include "db/engine_file.h"
@@ -46,6 +45,7 @@
 #include "util/coding.h"
 #include "util/comparator.h"
 #include "util/mutex.h"
+#include "util/node_heap.h"
 #include "util/thread_annotations.h"
 #include "wal/log_reader.h"
 #include "wal/log_writer.h"
@@ -92,10 +92,10 @@ struct Overflow {
 struct Node;
 using NodePtr = std::shared_ptr<Node>;
 // A node's buffers, and the node itself, live in the NodeHeap's huge pages
-// (btree/node_heap.h).
-using NodeString = std::basic_string<char, std::char_traits<char>, btree::NodeAllocator<char>>;
+// (util/node_heap.h).
+using NodeString = std::basic_string<char, std::char_traits<char>, NodeAllocator<char>>;
 template <typename T>
-using NodeVector = std::vector<T, btree::NodeAllocator<T>>;
+using NodeVector = std::vector<T, NodeAllocator<T>>;
 
 // The first 8 bytes of a key, big-endian, zero-padded: for bytewise order,
 // a < b when Prefix(a) < Prefix(b); equal prefixes need the whole keys.
@@ -262,7 +262,7 @@ struct Node {
 
 template <typename... Args>
 NodePtr AllocateNode(Args&&... args) {
-  return std::allocate_shared<Node>(btree::NodeAllocator<Node>(), std::forward<Args>(args)...);
+  return std::allocate_shared<Node>(NodeAllocator<Node>(), std::forward<Args>(args)...);
 }
 
 size_t EntryBytes(const Node& n, size_t i) {

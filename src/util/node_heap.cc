@@ -1,4 +1,4 @@
-#include "btree/node_heap.h"
+#include "util/node_heap.h"
 
 #include <sys/mman.h>
 
@@ -9,7 +9,7 @@
 
 #include "util/check.h"
 
-namespace lsmkv::btree {
+namespace lsmkv {
 
 // Classes 0..7: 16, 32, ..., 128 bytes. Then four per doubling: above
 // 2^e up to 2^(e+1) in steps of 2^(e-2), for e = 7 .. 14 (up to 32 KiB).
@@ -131,4 +131,4 @@ NodeHeap::Stats NodeHeap::GetStats() const {
   return s;
 }
 
-}  // namespace lsmkv::btree
+}  // namespace lsmkv

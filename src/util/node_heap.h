@@ -1,20 +1,21 @@
-// NodeHeap: the memory of the B+tree engine's in-memory nodes (each node's
-// header, slot array, key and value bytes, child and overflow arrays), in
+// NodeHeap: memory for the in-memory index nodes of the B+tree engine (each
+// node's header, slot array, key and value bytes, child and overflow
+// arrays) and of the Bitcask engine's keydir (its ordered map's nodes), in
 // 2 MiB chunks advised as transparent huge pages (madvise MADV_HUGEPAGE,
 // best effort: without THP the chunks are ordinary memory).
 //
-// Why: a point read visits every level of the tree, and each node is a few
-// blocks; from the ordinary heap, in 4 KiB pages, each block it touches is
-// likely a TLB miss of its own, a page walk that itself misses the cache. A
-// million-entry tree is some 250 MB of nodes, far beyond what the TLB maps
-// in 4 KiB pages (docs/BENCHMARKS-engines.md has the measurement).
+// Why: a point read or an insert descends a tree of nodes scattered over
+// hundreds of megabytes; from the ordinary heap, in 4 KiB pages, each node
+// it touches is likely a TLB miss of its own, a page walk that itself
+// misses the cache (docs/BENCHMARKS-engines.md has the measurements: B+tree
+// reads 1.3x, Bitcask inserts 1.1x).
 //
 // Blocks come in 40 size classes from 16 bytes to 32 KiB (every 16 bytes
 // up to 128, then four per doubling, so a block above 128 bytes wastes
 // less than a fifth of itself), carved from the current chunk; a freed block goes on its class's
 // free list and is reused by the next allocation of that class. Larger
-// requests go to operator new. The heap is shared by every B+tree in the
-// process (NodeHeap::Default(), never destroyed); when its last block is
+// requests go to operator new. The heap is shared by every B+tree and keydir in
+// the process (NodeHeap::Default(), never destroyed); when its last block is
 // freed (every tree closed, no snapshot or iterator left) it gives every
 // chunk but one back to the OS and starts carving afresh, so a tree loaded
 // after others were closed lies in consecutive memory again.
@@ -22,8 +23,8 @@
 // Thread safety: Allocate and Free may be called from any thread (nodes are
 // freed by whichever thread drops the last reference to them); a spin lock
 // guards the free lists and the chunk cursor.
-#ifndef LSMKV_BTREE_NODE_HEAP_H_
-#define LSMKV_BTREE_NODE_HEAP_H_
+#ifndef LSMKV_UTIL_NODE_HEAP_H_
+#define LSMKV_UTIL_NODE_HEAP_H_
 
 #include <array>
 #include <cstddef>
@@ -34,7 +35,7 @@
 #include "util/mutex.h"
 #include "util/thread_annotations.h"
 
-namespace lsmkv::btree {
+namespace lsmkv {
 
 class NodeHeap {
  public:
@@ -48,7 +49,7 @@ class NodeHeap {
   NodeHeap& operator=(const NodeHeap&) = delete;
   ~NodeHeap();
 
-  // The process-wide heap the B+tree's nodes use. Never destroyed.
+  // The process-wide heap the engines' nodes use. Never destroyed.
   static NodeHeap* Default();
 
   // The size of the blocks of class c (< kClasses), and the class serving
@@ -89,8 +90,8 @@ class NodeHeap {
   size_t large_ GUARDED_BY(mu_) = 0;
 };
 
-// A standard allocator over NodeHeap::Default(), for the node's containers
-// and for std::allocate_shared of the node.
+// A standard allocator over NodeHeap::Default(), for node containers, for
+// std::allocate_shared of a node and for std::map's nodes.
 template <typename T>
 struct NodeAllocator {
   using value_type = T;
@@ -108,6 +109,6 @@ struct NodeAllocator {
   }
 };
 
-}  // namespace lsmkv::btree
+}  // namespace lsmkv
 
-#endif  // LSMKV_BTREE_NODE_HEAP_H_
+#endif  // LSMKV_UTIL_NODE_HEAP_H_

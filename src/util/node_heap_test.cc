@@ -1,4 +1,4 @@
-// NodeHeap (btree/node_heap.h): blocks of every size class and above it,
+// NodeHeap (util/node_heap.h): blocks of every size class and above it,
 // allocated and freed in random order, never overlap (each is filled with a
 // pattern of its own and checked before it is freed); a freed block is
 // reused by its class; a chunk's tail goes to the smaller classes; the
@@ -6,7 +6,7 @@
 // share nothing. Heaps of the test's own, so the carving runs under the
 // sanitizers too (the process-wide heap passes through to operator new
 // there).
-#include "btree/node_heap.h"
+#include "util/node_heap.h"
 
 #include <cstring>
 #include <set>
@@ -17,7 +17,7 @@
 #include "util/random.h"
 #include "util/testutil.h"
 
-namespace lsmkv::btree {
+namespace lsmkv {
 namespace {
 
 struct Block {
@@ -194,4 +194,4 @@ TEST(NodeHeapTest, AllocatorWorksForContainers) {
 }
 
 }  // namespace
-}  // namespace lsmkv::btree
+}  // namespace lsmkv
