@@ -150,12 +150,10 @@ class Keydir {
     if (hashed_) Index(it);
     return it;
   }
+  // The same without a hint (end(): a hint that does not fit costs one
+  // comparison before the map searches as emplace does).
   iterator emplace(std::string_view key, Value value) {
-    auto [it, inserted] = map_.emplace(std::piecewise_construct, std::forward_as_tuple(key),
-                                       std::forward_as_tuple(std::move(value)));
-    CHECK(inserted);  // the key was absent
-    if (hashed_) Index(it);
-    return it;
+    return emplace_hint(map_.end(), key, std::move(value));
   }
 
   // Removes the entry at it; returns the entry after it.
