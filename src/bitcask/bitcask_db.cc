@@ -147,38 +147,46 @@ class BitcaskDB final : public DB, public ConditionalWriter {
                  const std::function<Status()>& check) override;
 
   // ---------------------------------------------------------------- reads
+  // Without a snapshot a read sees the newest version at its lookup (the
+  // lookup and the choice of version are one hold of mu_: a sequence taken
+  // in an earlier hold could meanwhile lose its version to an overwrite
+  // that replaced it in place, and the read would find nothing).
   Status Get(const ReadOptions& o, std::string_view key, std::string* value) override {
-    uint64_t sequence;
-    {
-      MutexLock lock(&mu_);
-      if (closed_) return ClosedError();
-      sequence = o.snapshot != nullptr ? static_cast<const BitcaskSnapshot*>(o.snapshot)->sequence()
-                                       : last_sequence_;
-    }
+    const uint64_t sequence = o.snapshot != nullptr
+                                  ? static_cast<const BitcaskSnapshot*>(o.snapshot)->sequence()
+                                  : UINT64_MAX;
     return ReadAt(key, sequence, value);
   }
 
   // The value of key as of sequence: NotFound, the value, or the read error.
   Status ReadAt(std::string_view key, uint64_t sequence, std::string* value) EXCLUDES(mu_) {
     Version v;
+    std::shared_ptr<RandomAccessFile> file;
     {
       MutexLock lock(&mu_);
+      if (closed_) return ClosedError();
       auto it = keydir_.find(key);
       if (it == keydir_.end()) return Status::NotFound("");
       const Version* visible = VisibleVersion(it->second, sequence);
       if (visible == nullptr || visible->deleted) return Status::NotFound("");
       v = *visible;
+      Status s = FileLocked(v.file, &file);
+      if (!s.ok()) return s;
     }
-    return ReadVersion(v, key, value);
+    return ReadVersion(v, key, value, std::move(file));
   }
 
-  // Reads v's op through the file table. A file opened before it grew (the
-  // active file; PosixEnv may map a file at its size when opened) is opened
-  // again once when a read comes back short.
-  Status ReadVersion(const Version& v, std::string_view key, std::string* value) EXCLUDES(mu_) {
-    std::shared_ptr<RandomAccessFile> file;
+  // Reads v's op. file: v's file, pinned under mu_ in the same hold as the
+  // lookup that found v, so that a merge which swaps v's file out in between
+  // cannot take it away (the open reader stays readable); nullptr pins it
+  // here, for a caller whose file cannot go (the merge reading its own
+  // inputs). A file opened before it grew (the active file; PosixEnv may map
+  // a file at its size when opened) is opened again once when a read comes
+  // back short.
+  Status ReadVersion(const Version& v, std::string_view key, std::string* value,
+                     std::shared_ptr<RandomAccessFile> file = nullptr) EXCLUDES(mu_) {
     for (int attempt = 0;; attempt++) {
-      {
+      if (file == nullptr || attempt == 1) {
         MutexLock lock(&mu_);
         if (attempt == 1) {
           auto it = files_.find(v.file);
@@ -1070,6 +1078,7 @@ void BitcaskIterator::Position(const std::optional<std::string>& target, bool fo
   const ComparatorLess& less = db_->less_;
   std::string key;
   Version v{};
+  std::shared_ptr<RandomAccessFile> file;  // v's, pinned with v (see ReadVersion)
   {
     MutexLock lock(&db_->mu_);
     if (db_->closed_) {
@@ -1105,9 +1114,11 @@ void BitcaskIterator::Position(const std::optional<std::string>& target, bool fo
       }
       return;
     }
-  found:;
+  found:
+    status_ = db_->FileLocked(v.file, &file);
+    if (!status_.ok()) return;
   }
-  status_ = db_->ReadVersion(v, key, &value_);
+  status_ = db_->ReadVersion(v, key, &value_, std::move(file));
   if (!status_.ok()) return;
   key_ = std::move(key);
   valid_ = true;
