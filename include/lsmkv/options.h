@@ -170,7 +170,10 @@ struct Options {
   // fdatasync rate of growing appends on ext4). The reserved space left
   // after a crash reads as zeros and ends the log (docs/format/wal.md);
   // closing a log trims it. File systems that cannot reserve space just
-  // grow the file. Default: 1 MiB.
+  // grow the file. On ext4, XFS and tmpfs the POSIX Env also writes the
+  // reserved space through a shared memory mapping: an append is a copy into
+  // the page cache, no system call (about half the cost of a non-synced
+  // Put); 0 turns that off too. Default: 1 MiB.
   uint64_t wal_preallocate_bytes = 1024 * 1024;
   // Group commit: before an fdatasync, the thread that runs it waits until
   // as many sync writers are in the WAL as the previous fdatasync released
