@@ -73,6 +73,14 @@ class WritableFile {
   // a file that cannot reserve space (or runs out of it) just grows. Call
   // before the first Append. Default: ignored.
   virtual void SetPreallocationBlockSize(uint64_t block_size) { (void)block_size; }
+  // Allows the file to write its reserved space (above) through a shared
+  // memory mapping instead of write calls, where the Env supports that and
+  // the file system cannot fail such a store for want of space (the POSIX
+  // Env: ext4, XFS, tmpfs). Appends are then in the operating system as soon
+  // as Append returns; an I/O error the file system meets while storing
+  // kills the process (SIGBUS) instead of failing a call. Call before the
+  // first Append. Default: ignored (and off in the POSIX Env).
+  virtual void SetMappedWrites(bool allowed) { (void)allowed; }
 };
 
 // A file read and written at offsets, kept in place (the B+tree engine's

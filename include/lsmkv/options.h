@@ -170,11 +170,18 @@ struct Options {
   // fdatasync rate of growing appends on ext4). The reserved space left
   // after a crash reads as zeros and ends the log (docs/format/wal.md);
   // closing a log trims it. File systems that cannot reserve space just
-  // grow the file. On ext4, XFS and tmpfs the POSIX Env also writes the
-  // reserved space through a shared memory mapping: an append is a copy into
-  // the page cache, no system call (about half the cost of a non-synced
-  // Put); 0 turns that off too. Default: 1 MiB.
+  // grow the file. Default: 1 MiB.
   uint64_t wal_preallocate_bytes = 1024 * 1024;
+  // A write-ahead log writes its reserved space (above; nothing without it)
+  // through a shared memory mapping where the Env can (the POSIX Env: on
+  // ext4, XFS and tmpfs): an append is a copy into the page cache with no
+  // system call, about half the cost of a non-synced Put, and as safe
+  // against a crash of the process or the machine as a write call. The
+  // price: an I/O error met while storing (a disk failing as a page is read
+  // back, a journal that aborted, a file system remounted read-only) kills
+  // the process with SIGBUS instead of failing the write with an error the
+  // DB reports and can resume from. false: write calls. Default: true.
+  bool wal_mapped_writes = true;
   // Group commit: before an fdatasync, the thread that runs it waits until
   // as many sync writers are in the WAL as the previous fdatasync released
   // or left waiting, for at most the previous fdatasync's duration and at

@@ -143,6 +143,11 @@ Status DBImpl::GetApproximateSizes(const Range* ranges, int n, uint64_t* sizes) 
   return Status::OK();
 }
 
+void DBImpl::ConfigureWalFile(WritableFile* file) const {
+  file->SetPreallocationBlockSize(options_.wal_preallocate_bytes);
+  file->SetMappedWrites(options_.wal_mapped_writes);
+}
+
 Status DBImpl::Put(const WriteOptions& options, std::string_view key, std::string_view value) {
   WriteBatch batch;
   batch.Put(key, value);
@@ -818,7 +823,7 @@ Status DBImpl::SwitchToNewLog() {
   std::unique_ptr<WritableFile> file;
   mu_.Unlock();
   Status s = env_->NewWritableFile(new_name, &file);
-  if (s.ok()) file->SetPreallocationBlockSize(options_.wal_preallocate_bytes);
+  if (s.ok()) ConfigureWalFile(file.get());
   if (s.ok()) s = env_->SyncDir(dbname_);
   if (s.ok()) s = old_file->Sync();
   if (s.ok()) s = old_file->Close();

@@ -248,6 +248,9 @@ class DBImpl final : public DB {
   // REQUIRES: the caller leads the writer queue (no write group is in
   // flight; the WAL is this thread's). Releases mu_ during I/O.
   Status TryResume(bool ignore_backoff) REQUIRES(mu_);
+  // Applies the WAL file options (wal_preallocate_bytes, wal_mapped_writes)
+  // to a newly created WAL file, before its first append.
+  void ConfigureWalFile(WritableFile* file) const;
   // Starts a new WAL in place of the poisoned one and freezes the active
   // memtable (if not empty) with the old WAL. REQUIRES as TryResume.
   Status ReplacePoisonedLog() REQUIRES(mu_);

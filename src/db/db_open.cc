@@ -138,7 +138,7 @@ Status DBImpl::OpenAndRecover() {
   std::unique_ptr<WritableFile> file;
   lock.Unlock();
   s = env_->NewWritableFile(LogFileName(dbname_, log_number), &file);
-  if (s.ok()) file->SetPreallocationBlockSize(options_.wal_preallocate_bytes);
+  if (s.ok()) ConfigureWalFile(file.get());
   if (s.ok()) s = env_->SyncDir(dbname_);
   lock.Lock();
   if (!s.ok()) return s;

@@ -165,7 +165,7 @@ Status DBImpl::ReplacePoisonedLog() {
   std::unique_ptr<WritableFile> file;
   mu_.Unlock();
   Status s = env_->NewWritableFile(new_name, &file);
-  if (s.ok()) file->SetPreallocationBlockSize(options_.wal_preallocate_bytes);
+  if (s.ok()) ConfigureWalFile(file.get());
   if (s.ok()) s = env_->SyncDir(dbname_);
   if (!s.ok() && file != nullptr) {
     file.reset();

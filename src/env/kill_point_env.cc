@@ -114,6 +114,7 @@ class KillPointWritableFile final : public WritableFile {
   void SetPreallocationBlockSize(uint64_t block_size) override {
     target_->SetPreallocationBlockSize(block_size);
   }
+  void SetMappedWrites(bool allowed) override { target_->SetMappedWrites(allowed); }
 
  private:
   KillPointEnv* const env_;

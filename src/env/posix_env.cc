@@ -26,6 +26,7 @@
 
 #include "lsmkv/env.h"
 #include "util/check.h"
+#include "util/copy_forward.h"
 #include "util/mutex.h"
 #include "util/thread_annotations.h"
 
@@ -224,16 +225,22 @@ class PosixRandomRWFile final : public RandomRWFile {
 
 // Appends go through a 64 KiB user-space buffer that Flush writes out with
 // pwrite. A file that reserves space ahead of its appends
-// (SetPreallocationBlockSize) on a file system where a store into reserved
-// space cannot fail (ReservedSpaceIsWritableInPlace) writes through a shared
-// mapping of that space instead: Append copies into the page cache directly,
-// with no system call and no buffer, so an appended record is in the
-// operating system (survives a kill of the process) as soon as Append
-// returns, and Flush has nothing to do. fdatasync writes the mapping's dirty
-// pages like any others. For a WAL of small records this halves the cost of
-// a non-synced Put (docs/BENCHMARKS.md). A failed mmap, or reserved space
-// running out because fallocate failed, turns the mapping off for the rest
-// of the file's life: it goes on with pwrite.
+// (SetPreallocationBlockSize), allows mapped writes (SetMappedWrites) and
+// lives on a file system where a store into reserved space does not need new
+// space (ReservedSpaceIsWritableInPlace) writes through a shared mapping of
+// that space instead: Append copies into the page cache directly, with no
+// system call and no buffer, so an appended record is in the operating
+// system (survives a kill of the process) as soon as Append returns, and
+// Flush has nothing to do. The copy stores strictly front to back
+// (util/copy_forward.h), so a kill in the middle of it leaves a prefix, as a
+// cut write(2) does. fdatasync writes the mapping's dirty pages like any others.
+// For a WAL of small records this halves the cost of a non-synced Put
+// (docs/BENCHMARKS.md). A failed mmap, or reserved space running out because
+// fallocate failed, turns the mapping off for the rest of the file's life: it
+// goes on with pwrite. The price: a store that the file system cannot
+// complete (an I/O error reading a page back in, a journal that aborted, a
+// file system remounted read-only) kills the process with SIGBUS where
+// write(2) would have returned an error.
 class PosixWritableFile final : public WritableFile {
  public:
   // A file opened for appending (its writes land at the end, wherever that
@@ -300,8 +307,9 @@ class PosixWritableFile final : public WritableFile {
     Status s = FlushBuffer();
     DCHECK(buffer_.empty());  // FlushBuffer drops what it could not write
     Unmap();
-    if (s.ok() && allocated_ > written_) {
-      // Trim the reserved space nothing was written to.
+    if (s.ok() && reserved_) {
+      // Trim the reserved space nothing was written to (also what a
+      // fallocate that failed part way may have added beyond allocated_).
       while (::ftruncate(fd_, static_cast<off_t>(written_)) != 0) {
         if (errno != EINTR) {
           s = PosixError(fname_, errno);
@@ -318,7 +326,14 @@ class PosixWritableFile final : public WritableFile {
     MutexLock guard(&buffer_mu_);
     if (!can_preallocate_ || fd_ < 0) return;
     prealloc_block_ = block_size;
-    map_writes_ = block_size > 0 && written_ == 0 && ReservedSpaceIsWritableInPlace(fd_);
+    DecideMapWrites();
+  }
+
+  void SetMappedWrites(bool allowed) override EXCLUDES(buffer_mu_) {
+    MutexLock guard(&buffer_mu_);
+    if (fd_ < 0) return;
+    map_allowed_ = allowed;
+    DecideMapWrites();
   }
 
  private:
@@ -335,10 +350,11 @@ class PosixWritableFile final : public WritableFile {
 
   Status WriteFully(std::string_view data) REQUIRES(buffer_mu_) {
     DCHECK_GE(fd_, 0);  // callers refuse closed files
+    if (data.empty()) return Status::OK();
     if (prealloc_block_ > 0 && written_ + data.size() > allocated_) Preallocate(data.size());
     if (map_writes_) {
       if (written_ + data.size() <= allocated_ && MapCovering(data.size())) {
-        std::memcpy(map_ + (written_ - map_offset_), data.data(), data.size());
+        CopyForward(map_ + (written_ - map_offset_), data.data(), data.size());
         written_ += data.size();
         return Status::OK();
       }
@@ -370,6 +386,7 @@ class PosixWritableFile final : public WritableFile {
   void Preallocate(size_t bytes) REQUIRES(buffer_mu_) {
     const uint64_t need = written_ + bytes;
     const uint64_t end = (need + prealloc_block_ - 1) / prealloc_block_ * prealloc_block_;
+    reserved_ = true;
     int r;
     do {
       r = ::fallocate(fd_, 0, static_cast<off_t>(allocated_), static_cast<off_t>(end - allocated_));
@@ -404,10 +421,19 @@ class PosixWritableFile final : public WritableFile {
   // page cache (and reach the disk with the file's other dirty pages).
   void Unmap() REQUIRES(buffer_mu_) {
     if (map_ == nullptr) return;
-    ::munmap(map_, map_length_);  // cannot fail for a mapping of ours
+    const int r = ::munmap(map_, map_length_);
+    DCHECK_EQ(r, 0);  // cannot fail for a whole mapping of ours
+    (void)r;
     map_ = nullptr;
     map_offset_ = 0;
     map_length_ = 0;
+  }
+
+  // Turns mapped writes on for a file that allows them, reserves space and
+  // has written nothing yet (in either path), on a suitable file system.
+  void DecideMapWrites() REQUIRES(buffer_mu_) {
+    map_writes_ = map_allowed_ && prealloc_block_ > 0 && written_ == 0 && buffer_.empty() &&
+                  ReservedSpaceIsWritableInPlace(fd_);
   }
 
   // Whether fd's file system keeps the promise writing through a mapping
@@ -434,11 +460,15 @@ class PosixWritableFile final : public WritableFile {
   uint64_t prealloc_block_ GUARDED_BY(buffer_mu_) = 0;
   uint64_t written_ GUARDED_BY(buffer_mu_) = 0;
   uint64_t allocated_ GUARDED_BY(buffer_mu_) = 0;
+  // Whether a fallocate was ever tried (Close then trims to written_).
+  bool reserved_ GUARDED_BY(buffer_mu_) = false;
   // Writing through a mapping of the reserved space (see the class comment):
-  // whether appends do, and the current mapping, [map_offset_, map_offset_ +
-  // map_length_) of the file at map_ (nullptr: none).
+  // whether the owner allows it (SetMappedWrites), whether appends do, and
+  // the current mapping, [map_offset_, map_offset_ + map_length_) of the
+  // file at map_ (nullptr: none).
+  bool map_allowed_ GUARDED_BY(buffer_mu_) = false;
   bool map_writes_ GUARDED_BY(buffer_mu_) = false;
-  char* map_ GUARDED_BY(buffer_mu_) = nullptr;
+  char* map_ GUARDED_BY(buffer_mu_) PT_GUARDED_BY(buffer_mu_) = nullptr;
   uint64_t map_offset_ GUARDED_BY(buffer_mu_) = 0;
   size_t map_length_ GUARDED_BY(buffer_mu_) = 0;
 };
@@ -557,8 +587,16 @@ class PosixEnv final : public Env {
 
   Status NewWritableFile(const std::string& fname, std::unique_ptr<WritableFile>* result) override {
     // Read and write: a shared writable mapping (PosixWritableFile's mapped
-    // writes) needs a descriptor open for both.
-    return OpenWritable(fname, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, result);
+    // writes) needs a descriptor open for both. An existing file this process
+    // may write but not read is still opened, write-only (its writes are
+    // never mapped: mmap fails and the file uses pwrite).
+    result->reset();
+    int fd = OpenRetry(fname, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0 && errno == EACCES)
+      fd = OpenRetry(fname, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) return PosixError(fname, errno);
+    *result = std::make_unique<PosixWritableFile>(fname, fd, /*can_preallocate=*/true);
+    return Status::OK();
   }
 
   Status NewAppendableFile(const std::string& fname,

@@ -1,9 +1,13 @@
 // PosixEnv-only behaviour: errno mapping, cross-process locking, preallocated
 // and mapped writes.
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include <fstream>
+#include <vector>
 
 #include "gtest/gtest.h"
 #include "lsmkv/env.h"
@@ -206,16 +210,33 @@ TEST_F(PosixEnvTest, PreallocationReservesBlocksAndCloseTrims) {
   EXPECT_EQ(data, written + "tail");
 }
 
-// On ext4, XFS and tmpfs a preallocating file writes through a shared
-// mapping of its reserved space (posix_env.cc): an Append is in the page cache
-// when it returns, before any Flush, so another reader sees it and a process
-// that dies without Flush or Close leaves it in the file, followed by the
-// reserved zeros. Records cross the ends of mappings (a block size that is
-// not a multiple of the page size, records up to 1.5 blocks long).
-TEST_F(PosixEnvTest, PreallocatedFilesWriteThroughAMapping) {
+// Whether this process maps path (a line of /proc/self/maps ends with it).
+bool IsMapped(const std::string& path) {
+  std::ifstream maps("/proc/self/maps");
+  std::string line;
+  while (std::getline(maps, line)) {
+    if (line.size() >= path.size() &&
+        line.compare(line.size() - path.size(), path.size(), path) == 0)
+      return true;
+  }
+  return false;
+}
+
+bool MapsItsWrites(const std::string& dir) {
   struct statfs fs {};
-  ASSERT_EQ(0, ::statfs(dir_.c_str(), &fs));
-  if (fs.f_type != 0xEF53 && fs.f_type != 0x58465342 && fs.f_type != 0x01021994) {
+  if (::statfs(dir.c_str(), &fs) != 0) return false;
+  return fs.f_type == 0xEF53 || fs.f_type == 0x58465342 || fs.f_type == 0x01021994;
+}
+
+// On ext4, XFS and tmpfs a preallocating file that allows mapped writes
+// writes through a shared mapping of its reserved space (posix_env.cc): the
+// file is mapped, an Append is in the page cache when it returns, before any
+// Flush, so another reader sees it, and a process that dies without Flush or
+// Close leaves it in the file, followed by the reserved zeros. Records cross
+// the ends of mappings (a block size that is not a multiple of the page
+// size, records up to 1.5 blocks long).
+TEST_F(PosixEnvTest, PreallocatedFilesWriteThroughAMapping) {
+  if (!MapsItsWrites(dir_)) {
     GTEST_SKIP() << dir_ << " is not on ext4, XFS or tmpfs: its files do not map their writes";
   }
   constexpr uint64_t kBlock = 6000;
@@ -223,6 +244,7 @@ TEST_F(PosixEnvTest, PreallocatedFilesWriteThroughAMapping) {
   std::unique_ptr<WritableFile> file;
   ASSERT_TRUE(env_->NewWritableFile(path, &file).ok());
   file->SetPreallocationBlockSize(kBlock);
+  file->SetMappedWrites(true);
   std::string written;
   std::string data;
   for (int i = 0; i < 200; i++) {
@@ -230,6 +252,7 @@ TEST_F(PosixEnvTest, PreallocatedFilesWriteThroughAMapping) {
                           static_cast<char>('a' + i % 26));
     ASSERT_TRUE(file->Append(rec).ok());
     written += rec;
+    ASSERT_TRUE(IsMapped(path)) << i;
     // No Flush: the bytes are already in the file.
     ASSERT_TRUE(ReadFileToString(env_, path, &data).ok());
     ASSERT_EQ(data.size(), (written.size() + kBlock - 1) / kBlock * kBlock) << i;
@@ -237,6 +260,7 @@ TEST_F(PosixEnvTest, PreallocatedFilesWriteThroughAMapping) {
   }
   ASSERT_TRUE(file->Sync().ok());
   ASSERT_TRUE(file->Close().ok());
+  EXPECT_FALSE(IsMapped(path));
   ASSERT_TRUE(ReadFileToString(env_, path, &data).ok());
   EXPECT_EQ(data, written);
 
@@ -249,6 +273,7 @@ TEST_F(PosixEnvTest, PreallocatedFilesWriteThroughAMapping) {
     std::unique_ptr<WritableFile> f;
     if (!env_->NewWritableFile(crashed, &f).ok()) ::_exit(2);
     f->SetPreallocationBlockSize(kBlock);
+    f->SetMappedWrites(true);
     for (int i = 0; i < 10; i++) {
       if (!f->Append(rec).ok()) ::_exit(3);
     }
@@ -266,20 +291,77 @@ TEST_F(PosixEnvTest, PreallocatedFilesWriteThroughAMapping) {
   EXPECT_EQ(data.substr(expected.size()), std::string(2 * kBlock - expected.size(), '\0'));
 }
 
-// Without preallocation the same file buffers its appends until Flush (the
-// contrast that shows the test above exercises the mapping).
-TEST_F(PosixEnvTest, UnpreallocatedFilesBufferUntilFlush) {
+// A file whose mapping fails part way (here: no address space left for the
+// next one) goes on with pwrite at the right offset — not at the descriptor's
+// offset, which the mapped appends never moved — and through the buffer.
+TEST_F(PosixEnvTest, MappedWritesFallBackToPwriteAtTheRightOffset) {
+  if (!MapsItsWrites(dir_)) {
+    GTEST_SKIP() << dir_ << " is not on ext4, XFS or tmpfs: its files do not map their writes";
+  }
+  const std::string path = dir_ + "/wal";
+  std::vector<std::string> recs;
+  std::string expected;
+  for (int i = 0; i < 40; i++) {
+    recs.emplace_back(static_cast<size_t>(300 + i * 10), static_cast<char>('A' + i % 26));
+    expected += recs.back();
+  }
+  pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    std::unique_ptr<WritableFile> f;
+    if (!env_->NewWritableFile(path, &f).ok()) ::_exit(2);
+    f->SetPreallocationBlockSize(4096);
+    f->SetMappedWrites(true);
+    for (int i = 0; i < 5; i++) {  // 1,600 bytes: inside the first block, mapped
+      if (!f->Append(recs[static_cast<size_t>(i)]).ok()) ::_exit(3);
+    }
+    if (!IsMapped(path)) ::_exit(4);
+    // From here on no new mapping can be made: the next block's mmap fails.
+    struct rlimit limit {};
+    if (::getrlimit(RLIMIT_AS, &limit) != 0) ::_exit(5);
+    std::ifstream statm("/proc/self/statm");
+    uint64_t pages = 0;
+    statm >> pages;
+    const rlim_t saved = limit.rlim_cur;
+    limit.rlim_cur = pages * static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
+    if (::setrlimit(RLIMIT_AS, &limit) != 0) ::_exit(6);
+    // Appends allocate nothing (the buffer's capacity is reserved up front).
+    for (size_t i = 5; i < recs.size(); i++) {
+      if (!f->Append(recs[i]).ok()) ::_exit(7);
+    }
+    limit.rlim_cur = saved;  // the checks below allocate
+    if (::setrlimit(RLIMIT_AS, &limit) != 0) ::_exit(6);
+    if (IsMapped(path)) ::_exit(8);
+    if (!f->Close().ok()) ::_exit(9);
+    ::_exit(0);
+  }
+  int status = 0;
+  ASSERT_EQ(pid, ::waitpid(pid, &status, 0));
+  ASSERT_TRUE(WIFEXITED(status));
+  ASSERT_EQ(0, WEXITSTATUS(status));
+  std::string data;
+  ASSERT_TRUE(ReadFileToString(env_, path, &data).ok());
+  EXPECT_EQ(expected, data);
+}
+
+// Without SetMappedWrites (the default) a preallocating file is not mapped
+// and buffers its appends until Flush.
+TEST_F(PosixEnvTest, MappedWritesAreOffUnlessAllowed) {
   const std::string path = dir_ + "/plain";
   std::unique_ptr<WritableFile> file;
   ASSERT_TRUE(env_->NewWritableFile(path, &file).ok());
+  file->SetPreallocationBlockSize(4096);
   ASSERT_TRUE(file->Append("buffered").ok());
+  EXPECT_FALSE(IsMapped(path));
   std::string data;
   ASSERT_TRUE(ReadFileToString(env_, path, &data).ok());
-  EXPECT_EQ("", data);
+  EXPECT_EQ("", data);  // in the buffer (space is reserved by the first write)
   ASSERT_TRUE(file->Flush().ok());
   ASSERT_TRUE(ReadFileToString(env_, path, &data).ok());
-  EXPECT_EQ("buffered", data);
+  EXPECT_EQ("buffered", data.substr(0, 8));
   ASSERT_TRUE(file->Close().ok());
+  ASSERT_TRUE(ReadFileToString(env_, path, &data).ok());
+  EXPECT_EQ("buffered", data);
 }
 
 TEST_F(PosixEnvTest, DestructorFlushes) {

@@ -97,6 +97,8 @@ void DrawFromSeed(Config* config) {
   // Drawn last so that the draws above stay what they were for old seeds.
   static constexpr uint64_t kPreallocate[] = {0, 4096, 64 << 10, 1 << 20};
   o.wal_preallocate_bytes = kPreallocate[rnd.Uniform(4)];
+  // Mostly mapped WAL appends (the default), a quarter of the runs write calls.
+  o.wal_mapped_writes = !rnd.OneIn(4);
   // No memtable filter, a tiny one (many false positives), the default.
   static constexpr double kFilterRatios[] = {0, 1.0 / 4096, 1.0 / 64};
   o.memtable_filter_ratio = kFilterRatios[rnd.Uniform(3)];
@@ -184,7 +186,8 @@ void PrintConfig(const Config& c, const char* mode) {
       "  write_buffer_size=%zu max_write_buffer_number=%d block_size=%zu "
       "block_restart_interval=%d compression=%s bloom_bits_per_key=%d wal_recovery_mode=%s "
       "paranoid_checks=%d wal_preallocate_bytes=%" PRIu64
-      " memtable_filter_ratio=%g filter_policy=%s memtable_huge_page_size=%zu\n"
+      " wal_mapped_writes=%d memtable_filter_ratio=%g filter_policy=%s "
+      "memtable_huge_page_size=%zu\n"
       "  memtable_run_size=%zu"
       " block_cache_size=%zu max_open_files=%d target_file_size=%" PRIu64
       " level0_file_limit=%d max_bytes_for_level_base=%" PRIu64
@@ -203,7 +206,7 @@ void PrintConfig(const Config& c, const char* mode) {
       verify_only         ? 0
       : o.paranoid_checks ? 1
                           : 0,
-      o.wal_preallocate_bytes, o.memtable_filter_ratio,
+      o.wal_preallocate_bytes, o.wal_mapped_writes ? 1 : 0, o.memtable_filter_ratio,
       o.filter_policy != nullptr ? o.filter_policy->Name() : "builtin-bloom",
       o.memtable_huge_page_size, o.memtable_run_size, o.block_cache_size, o.max_open_files,
       o.target_file_size, o.level0_file_limit, o.max_bytes_for_level_base, o.level_size_multiplier,
