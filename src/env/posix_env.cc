@@ -590,13 +590,8 @@ class PosixEnv final : public Env {
     // writes) needs a descriptor open for both. An existing file this process
     // may write but not read is still opened, write-only (its writes are
     // never mapped: mmap fails and the file uses pwrite).
-    result->reset();
-    int fd = OpenRetry(fname, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0 && errno == EACCES)
-      fd = OpenRetry(fname, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) return PosixError(fname, errno);
-    *result = std::make_unique<PosixWritableFile>(fname, fd, /*can_preallocate=*/true);
-    return Status::OK();
+    return OpenWritable(fname, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, result,
+                        /*flags_if_denied=*/O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC);
   }
 
   Status NewAppendableFile(const std::string& fname,
@@ -761,10 +756,16 @@ class PosixEnv final : public Env {
     }
   }
 
+  // Opens fname with flags, or with flags_if_denied (if not 0) when flags
+  // fail with EACCES.
   static Status OpenWritable(const std::string& fname, int flags,
-                             std::unique_ptr<WritableFile>* result) {
+                             std::unique_ptr<WritableFile>* result, int flags_if_denied = 0) {
     result->reset();
     int fd = OpenRetry(fname, flags, 0644);
+    if (fd < 0 && errno == EACCES && flags_if_denied != 0) {
+      flags = flags_if_denied;
+      fd = OpenRetry(fname, flags, 0644);
+    }
     if (fd < 0) return PosixError(fname, errno);
     *result = std::make_unique<PosixWritableFile>(fname, fd, (flags & O_APPEND) == 0);
     return Status::OK();
