@@ -143,6 +143,16 @@ struct Options {
   // comparator. Must be in [0, 0.25]. Default: 1/64 (about 14 bits per key
   // at 116-byte entries, under 1% false positives).
   double memtable_filter_ratio = 1.0 / 64;
+  // Each memtable keeps a point index of write_buffer_size *
+  // memtable_index_ratio bytes (counted in the memtable's size): a
+  // direct-mapped table from a hash of the user key to the key's newest
+  // entry, so that a read of a key written recently finds its entry with a
+  // couple of memory loads instead of a search through the memtable (a cache
+  // miss per level of a large one). Keys whose slot another key took since
+  // are searched as without it. 0: no index. Only with the bytewise
+  // comparator. Must be in [0, 0.25]. Default: 1/32 (2 MiB, 262,144 slots,
+  // for a 64 MiB write buffer).
+  double memtable_index_ratio = 1.0 / 32;
   // For write-heavy work (bulk loads): a memtable keeps its entries in
   // skiplists ("runs") of about this many bytes, up to 16 of them (the last
   // grows past it), in the order they were written. A write then searches

@@ -66,9 +66,10 @@ inline constexpr uint64_t kRateLimitChunk = 64 * 1024;
 
 // A memtable owned through shared_ptr: the last owner's release Unrefs it.
 // max_runs and run_bytes: MemTable's runs (1, 0: one skiplist).
+// index_bytes: MemTable's point index (0: none).
 inline std::shared_ptr<MemTable> NewMemTable(const InternalKeyComparator& icmp, size_t filter_bytes,
                                              size_t huge_page_bytes, int max_runs = 1,
-                                             size_t run_bytes = 0);
+                                             size_t run_bytes = 0, size_t index_bytes = 0);
 
 // Adds mem's range tombstones to edit as a flush's new tombstones
 // (VersionEdit::AddFlushedRangeTombstone): called with every edit that
@@ -337,6 +338,12 @@ class DBImpl final : public DB {
                                options_.memtable_filter_ratio);
   }
 
+  // Bytes of each new memtable's point index (Options::memtable_index_ratio).
+  size_t MemTableIndexBytes() const {
+    return static_cast<size_t>(static_cast<double>(options_.write_buffer_size) *
+                               options_.memtable_index_ratio);
+  }
+
   // Huge-page chunk size of each new memtable's arena
   // (Options::memtable_huge_page_size): only for write buffers of at least
   // kMemTableHugePageMinChunks chunks, so that a small memtable does not
@@ -356,7 +363,7 @@ class DBImpl final : public DB {
   }
   std::shared_ptr<MemTable> NewMemTableForOptions() const {
     return NewMemTable(icmp_, MemTableFilterBytes(), MemTableHugePageBytes(), MemTableMaxRuns(),
-                       options_.memtable_run_size);
+                       options_.memtable_run_size, MemTableIndexBytes());
   }
 
   // The current view; readers hold it for the duration of a read. Reads the
@@ -570,9 +577,9 @@ class DBImpl final : public DB {
 };
 
 inline std::shared_ptr<MemTable> NewMemTable(const InternalKeyComparator& icmp, size_t filter_bytes,
-                                             size_t huge_page_bytes, int max_runs,
-                                             size_t run_bytes) {
-  auto* mem = new MemTable(icmp, filter_bytes, huge_page_bytes, max_runs, run_bytes);
+                                             size_t huge_page_bytes, int max_runs, size_t run_bytes,
+                                             size_t index_bytes) {
+  auto* mem = new MemTable(icmp, filter_bytes, huge_page_bytes, max_runs, run_bytes, index_bytes);
   mem->Ref();
   return std::shared_ptr<MemTable>(mem, [](MemTable* m) { m->Unref(); });
 }

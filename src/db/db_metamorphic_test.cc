@@ -845,8 +845,9 @@ std::vector<OptionSet> StandardOptionSets() {
          o->paranoid_checks = true;
          o->wal_recovery_mode = WalRecoveryMode::kAbsoluteConsistency;
        }},
-      {"zstd, 8 KiB buffer, 3 compaction threads, kPointInTime",
+      {"zstd, 8 KiB buffer without a memtable point index, 3 compaction threads, kPointInTime",
        [](Options* o) {
+         o->memtable_index_ratio = 0;
          o->compression = CompressionType::kZstd;
          o->write_buffer_size = 8 * 1024;
          o->max_background_compactions = 3;

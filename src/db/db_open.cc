@@ -22,6 +22,9 @@ Status ValidateOptions(const Options& o) {
   if (!(o.memtable_filter_ratio >= 0 && o.memtable_filter_ratio <= 0.25)) {
     return Status::InvalidArgument("memtable_filter_ratio must be in [0, 0.25]");
   }
+  if (!(o.memtable_index_ratio >= 0 && o.memtable_index_ratio <= 0.25)) {
+    return Status::InvalidArgument("memtable_index_ratio must be in [0, 0.25]");
+  }
   if (const size_t h = o.memtable_huge_page_size;
       h != 0 && ((h & (h - 1)) != 0 || h < 64 * 1024 || h > (size_t{1} << 30))) {
     return Status::InvalidArgument(

@@ -1,6 +1,7 @@
 // Engine-level tests of DB through the public API (on PosixEnv and MemEnv).
 #include <algorithm>
 #include <atomic>
+#include <cmath>
 #include <map>
 #include <set>
 #include <thread>
@@ -175,6 +176,13 @@ TEST_P(DBTest, OpenOptionsAreChecked) {
   s = DB::Open(o, dbname_, &db);
   EXPECT_TRUE(s.IsInvalidArgument()) << s.ToString();
   EXPECT_NE(std::string::npos, s.ToString().find("memtable_run_size")) << s.ToString();
+  for (double ratio : {-0.01, 0.26, std::nan("")}) {
+    o = options_;
+    o.memtable_index_ratio = ratio;
+    s = DB::Open(o, dbname_, &db);
+    EXPECT_TRUE(s.IsInvalidArgument()) << ratio << ": " << s.ToString();
+    EXPECT_NE(std::string::npos, s.ToString().find("memtable_index_ratio")) << s.ToString();
+  }
 }
 
 // Memtables in runs (Options::memtable_run_size): reads, a snapshot taken

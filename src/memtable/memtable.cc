@@ -181,14 +181,15 @@ class MemTable::KeyFilter {
     }
   }
 
-  // Where a key's bits go; Locate starts loading the block.
+  // Where a key's bits go; Locate starts loading the block. hash: the
+  // key's Hash64 (one hash serves the filter and the point index).
   struct Slot {
     std::atomic<uint64_t>* block;
     uint64_t probes;
   };
-  Slot Locate(std::string_view key) {
+  Slot Locate(uint64_t hash) {
     Slot slot;
-    slot.block = Block(key, &slot.probes);
+    slot.block = Block(hash, &slot.probes);
     __builtin_prefetch(slot.block, 1);
     return slot;
   }
@@ -199,9 +200,10 @@ class MemTable::KeyFilter {
     }
   }
 
-  bool MayContain(std::string_view key) const {
+  // hash: the key's Hash64.
+  bool MayContain(uint64_t hash) const {
     uint64_t h = 0;
-    const std::atomic<uint64_t>* block = Block(key, &h);
+    const std::atomic<uint64_t>* block = Block(hash, &h);
     for (int i = 0; i < kProbes; i++) {
       const uint32_t bit = static_cast<uint32_t>(h >> (9 * i)) & 511;
       if ((block[bit >> 6].load(std::memory_order_relaxed) & (uint64_t{1} << (bit & 63))) == 0) {
@@ -218,9 +220,9 @@ class MemTable::KeyFilter {
   static constexpr size_t kWordsPerBlock = kBlockBytes / 8;
   static constexpr int kProbes = 6;  // 54 bits of the probe hash, 9 per probe
 
-  // The key's block; *probes: the hash its bit positions come from.
-  std::atomic<uint64_t>* Block(std::string_view key, uint64_t* probes) const {
-    const uint64_t h = Hash64(key);
+  // The block of the key of hash h; *probes: the hash its bit positions
+  // come from.
+  std::atomic<uint64_t>* Block(uint64_t h, uint64_t* probes) const {
     *probes = Mix64(h ^ 0x5bd1e9955bd1e995ull);
     const auto index = static_cast<size_t>((static_cast<unsigned __int128>(h) * blocks_) >> 64);
     return &words_[index * kWordsPerBlock];
@@ -230,14 +232,44 @@ class MemTable::KeyFilter {
   const std::unique_ptr<std::atomic<uint64_t>[]> words_;
 };
 
-MemTable::Run::Run(const EntryComparator& cmp, Arena* arena, uint64_t seed, size_t filter_bytes)
+// The point index (file comment of memtable.h): a power-of-two array of
+// slots, each the node of the last entry added whose user key's hash has the
+// slot's low bits. The writer publishes a node (release) after linking it;
+// readers load slots with acquire, so a node read through a slot is linked
+// and complete. Slots are only ever overwritten, never cleared.
+class MemTable::PointIndex {
+ public:
+  explicit PointIndex(size_t bytes)
+      : mask_(SlotsFor(bytes) - 1), slots_(new std::atomic<Table::NodeHandle>[mask_ + 1]) {
+    for (size_t i = 0; i <= mask_; i++) slots_[i].store(nullptr, std::memory_order_relaxed);
+  }
+
+  // The slot of the key of hash (its Hash64).
+  std::atomic<Table::NodeHandle>* Slot(uint64_t hash) const { return &slots_[hash & mask_]; }
+  size_t Bytes() const { return (mask_ + 1) * sizeof(Table::NodeHandle); }
+
+ private:
+  // The largest power of two of slots that fits in bytes (at least 1).
+  static size_t SlotsFor(size_t bytes) {
+    size_t slots = 1;
+    while (slots * 2 * sizeof(Table::NodeHandle) <= bytes) slots *= 2;
+    return slots;
+  }
+
+  const size_t mask_;
+  const std::unique_ptr<std::atomic<Table::NodeHandle>[]> slots_;
+};
+
+MemTable::Run::Run(const EntryComparator& cmp, Arena* arena, uint64_t seed, size_t filter_bytes,
+                   size_t index_bytes)
     : table(cmp, arena, seed),
-      filter(filter_bytes > 0 ? std::make_unique<KeyFilter>(filter_bytes) : nullptr) {}
+      filter(filter_bytes > 0 ? std::make_unique<KeyFilter>(filter_bytes) : nullptr),
+      index(index_bytes > 0 ? std::make_unique<PointIndex>(index_bytes) : nullptr) {}
 
 MemTable::Run::~Run() = default;
 
 MemTable::MemTable(const InternalKeyComparator& cmp, size_t filter_bytes, size_t huge_page_bytes,
-                   int max_runs, size_t run_bytes)
+                   int max_runs, size_t run_bytes, size_t index_bytes)
     : comparator_(cmp.user_comparator()),
       entry_comparator_{&comparator_, cmp.user_comparator() == BytewiseComparator()},
       max_runs_(run_bytes > 0 ? std::clamp(max_runs, 1, kMaxRuns) : 1),
@@ -247,9 +279,13 @@ MemTable::MemTable(const InternalKeyComparator& cmp, size_t filter_bytes, size_t
       run_filter_bytes_(filter_bytes > 0 && cmp.user_comparator() == BytewiseComparator()
                             ? std::max<size_t>(1, filter_bytes / static_cast<size_t>(max_runs_))
                             : 0),
+      // The index compares keys by their bytes too.
+      run_index_bytes_(index_bytes > 0 && cmp.user_comparator() == BytewiseComparator()
+                           ? std::max<size_t>(1, index_bytes / static_cast<size_t>(max_runs_))
+                           : 0),
       arena_(Arena::kBlockSize, huge_page_bytes) {
-  runs_[0] =
-      std::make_unique<Run>(entry_comparator_, &arena_, Table::kDefaultSeed, run_filter_bytes_);
+  runs_[0] = std::make_unique<Run>(entry_comparator_, &arena_, Table::kDefaultSeed,
+                                   run_filter_bytes_, run_index_bytes_);
   num_runs_.store(1, std::memory_order_release);
 }
 
@@ -264,11 +300,21 @@ size_t MemTable::FilterBytes() const {
   return bytes;
 }
 
+size_t MemTable::IndexBytes() const {
+  size_t bytes = 0;
+  const int n = NumRuns();
+  for (int i = 0; i < n; i++) {
+    if (runs_[i]->index != nullptr) bytes += runs_[i]->index->Bytes();
+  }
+  return bytes;
+}
+
 bool MemTable::KeyMayBeHere(std::string_view user_key) const {
   if (run_filter_bytes_ == 0) return true;
+  const uint64_t hash = Hash64(user_key);
   const int n = NumRuns();
   for (int i = n - 1; i >= 0; i--) {
-    if (runs_[i]->filter->MayContain(user_key)) return true;
+    if (runs_[i]->filter->MayContain(hash)) return true;
   }
   return false;
 }
@@ -281,9 +327,9 @@ void MemTable::Unref() {
 void MemTable::StartRun(SequenceNumber seq) {
   const int n = num_runs_.load(std::memory_order_relaxed);  // only this thread writes it
   DCHECK(n < max_runs_);
-  runs_[n] =
-      std::make_unique<Run>(entry_comparator_, &arena_,
-                            Table::kDefaultSeed + static_cast<uint64_t>(n), run_filter_bytes_);
+  runs_[n] = std::make_unique<Run>(entry_comparator_, &arena_,
+                                   Table::kDefaultSeed + static_cast<uint64_t>(n),
+                                   run_filter_bytes_, run_index_bytes_);
   runs_[n]->first_sequence = seq;
   run_start_usage_ = arena_.MemoryUsage();
   num_runs_.store(n + 1, std::memory_order_release);
@@ -299,24 +345,34 @@ void MemTable::Add(SequenceNumber seq, ValueType type, std::string_view user_key
   const size_t entry_size = static_cast<size_t>(VarintLength(ikey_size)) + ikey_size +
                             static_cast<size_t>(VarintLength(value_size)) + value_size;
 
+  // Reads stop at the newest run holding a visible entry, which is the
+  // newest entry only while runs follow the sequence order, and a point
+  // index slot holds its key's newest entry only while each Add's sequence
+  // is the largest yet. The DB adds sequences in order; should anything else
+  // not, reads from then on search every run without the indexes (set before
+  // the entry is linked and published, so a reader that can see the entry
+  // sees the flag).
+  if ((max_runs_ > 1 || run_index_bytes_ > 0) && !Empty() && seq <= LargestSequence() &&
+      !unordered_.load(std::memory_order_relaxed)) {
+    unordered_.store(true, std::memory_order_release);
+  }
   if (max_runs_ > 1) {
-    // Reads stop at the newest run holding a visible entry, which is the
-    // newest entry only while runs follow the sequence order. The DB adds
-    // sequences in order; should anything else not, reads from then on
-    // search every run (set before the entry is linked, so a reader that can
-    // see the entry sees the flag).
-    if (!Empty() && seq <= LargestSequence() && !unordered_.load(std::memory_order_relaxed)) {
-      unordered_.store(true, std::memory_order_release);
-    }
     const int n = num_runs_.load(std::memory_order_relaxed);
     if (n < max_runs_ && arena_.MemoryUsage() - run_start_usage_ >= run_bytes_) StartRun(seq);
   }
   Run& run = *runs_[num_runs_.load(std::memory_order_relaxed) - 1];
 
-  // The key's filter block starts loading now; its bits are set once the
-  // entry is linked (see KeyFilter).
+  // The key's filter block and index slot start loading now; the filter's
+  // bits are set and the slot written once the entry is linked (see
+  // KeyFilter, PointIndex).
+  const uint64_t hash = run.filter != nullptr || run.index != nullptr ? Hash64(user_key) : 0;
   KeyFilter::Slot filter_slot{};
-  if (run.filter != nullptr) filter_slot = run.filter->Locate(user_key);
+  if (run.filter != nullptr) filter_slot = run.filter->Locate(hash);
+  std::atomic<Table::NodeHandle>* index_slot = nullptr;
+  if (run.index != nullptr) {
+    index_slot = run.index->Slot(hash);
+    __builtin_prefetch(index_slot, 1);
+  }
 
   // The entry lives right after its skip-list node (one cache line per
   // comparison during searches).
@@ -343,6 +399,7 @@ void MemTable::Add(SequenceNumber seq, ValueType type, std::string_view user_key
 
   run.table.Insert(reservation, entry);
   if (run.filter != nullptr) run.filter->Set(filter_slot);
+  if (index_slot != nullptr) index_slot->store(reservation.node_memory, std::memory_order_release);
 }
 
 void MemTable::NoteSequence(SequenceNumber seq) {
@@ -366,9 +423,53 @@ void MemTable::AddRangeTombstone(SequenceNumber seq, std::string_view begin, std
   range_tombstones_.store(node, std::memory_order_release);
 }
 
+bool MemTable::FindInIndex(const Run& run, uint64_t hash, const char* memtable_key,
+                           std::string_view user_key, const char** entry) const {
+  const Table::NodeHandle node = run.index->Slot(hash)->load(std::memory_order_acquire);
+  if (node == nullptr) return false;
+  // Loaded after the slot: an Add out of sequence order sets the flag before
+  // it publishes its node, so a reader that loaded that node sees the flag.
+  if (unordered_.load(std::memory_order_acquire)) return false;
+  Table::Iterator iter(&run.table);
+  iter.JumpTo(node);
+  std::string_view ikey = DecodeLengthPrefixed(iter.key());
+  if (ExtractUserKey(ikey) != user_key) return false;  // the slot went to another key
+  // The node holds user_key's newest entry; its entries follow it newest
+  // first. The answer is the first whose tag is at or below the lookup's (as
+  // the search would land on it).
+  const uint64_t lookup_tag = ExtractTag(DecodeLengthPrefixed(memtable_key));
+  constexpr int kMaxSteps = 4;
+  for (int step = 0; step < kMaxSteps; step++) {
+    if (ExtractTag(ikey) <= lookup_tag) {
+      *entry = iter.key();
+      return true;
+    }
+    iter.Next();
+    if (!iter.Valid()) {
+      *entry = nullptr;
+      return true;
+    }
+    ikey = DecodeLengthPrefixed(iter.key());
+    if (ExtractUserKey(ikey) != user_key) {
+      *entry = nullptr;  // every entry of user_key is newer than the lookup
+      return true;
+    }
+  }
+  return false;  // many newer entries: the search is cheaper than the walk
+}
+
 const char* MemTable::FindInRun(const Run& run, const char* memtable_key,
                                 std::string_view user_key) const {
-  if (run.filter != nullptr && !run.filter->MayContain(user_key)) return nullptr;
+  if (run.filter != nullptr || run.index != nullptr) {
+    // The filter first: most keys a lookup meets in a memtable's filter
+    // are not there, and those then cost one cache line, not two.
+    const uint64_t hash = Hash64(user_key);
+    if (run.filter != nullptr && !run.filter->MayContain(hash)) return nullptr;
+    const char* entry = nullptr;
+    if (run.index != nullptr && FindInIndex(run, hash, memtable_key, user_key, &entry)) {
+      return entry;
+    }
+  }
   Table::Iterator iter(&run.table);
   iter.Seek(memtable_key);
   if (!iter.Valid()) return nullptr;
@@ -442,6 +543,20 @@ bool MemTable::KeyWrittenAfter(std::string_view user_key, SequenceNumber seq) co
     if (entry != nullptr) return (ExtractTag(DecodeLengthPrefixed(entry)) >> 8) > seq;
     // Older runs hold only sequences below this run's first.
     if (run.first_sequence <= seq) return false;
+  }
+  return false;
+}
+
+bool MemTable::IndexAnswers(const LookupKey& key) const {
+  const uint64_t hash = Hash64(key.user_key());
+  for (int i = NumRuns() - 1; i >= 0; i--) {
+    const Run& run = *runs_[i];
+    const char* entry = nullptr;
+    if (run.index == nullptr ||
+        !FindInIndex(run, hash, key.memtable_key().data(), key.user_key(), &entry)) {
+      return false;
+    }
+    if (entry != nullptr) return true;
   }
   return false;
 }

@@ -22,6 +22,17 @@
 // write path and recovery add them so); after an Add that breaks the order,
 // reads search every run.
 //
+// Point index: with index_bytes > 0 (and the bytewise user comparator) each
+// run keeps a direct-mapped table from a hash of the user key to the
+// skiplist node of the last entry added with that hash. While sequences only
+// increase from one Add to the next, a slot holding user_key's node holds its
+// newest entry, so a lookup of a key written recently reads a slot and the
+// node (and walks a few nodes for an older snapshot) instead of searching
+// the list (a cache miss per level). A slot another key took since, or an
+// empty one, sends the lookup to the search; the index is never wrong, only
+// sometimes silent. After an Add that breaks the sequence order, lookups
+// stop using it.
+//
 // Thread safety:
 //  - Add() needs external synchronisation: one writer at a time.
 //  - Get(), KeyWrittenAfter(), iterators and the statistics accessors are
@@ -61,9 +72,12 @@ class MemTable {
   // memtable). With huge_page_bytes > 0 the entries live in memory of huge
   // pages of that size (Arena). With max_runs > 1 (at most kMaxRuns) and
   // run_bytes > 0 the entries go into runs (file comment) and each run has a
-  // filter of filter_bytes / max_runs bytes.
+  // filter of filter_bytes / max_runs bytes. With index_bytes > 0 (bytewise
+  // comparator only) each run has a point index (file comment) of about
+  // index_bytes / max_runs bytes.
   explicit MemTable(const InternalKeyComparator& cmp, size_t filter_bytes = 0,
-                    size_t huge_page_bytes = 0, int max_runs = 1, size_t run_bytes = 0);
+                    size_t huge_page_bytes = 0, int max_runs = 1, size_t run_bytes = 0,
+                    size_t index_bytes = 0);
   MemTable(const MemTable&) = delete;
   MemTable& operator=(const MemTable&) = delete;
 
@@ -120,10 +134,17 @@ class MemTable {
   Iterator* NewIterator() const;
 
   // Bytes of memory held (a little over the sum of entry sizes), the key
-  // filter's included.
-  size_t ApproximateMemoryUsage() const { return arena_.MemoryUsage() + FilterBytes(); }
-  // Bytes of the key filter; 0 without one.
+  // filters' and point indexes' included.
+  size_t ApproximateMemoryUsage() const {
+    return arena_.MemoryUsage() + FilterBytes() + IndexBytes();
+  }
+  // Bytes of the key filters; 0 without them.
   size_t FilterBytes() const;
+  // Bytes of the point indexes; 0 without them.
+  size_t IndexBytes() const;
+  // True iff the point indexes alone answer Get(key) — it finds an entry
+  // without searching a skiplist (for tests).
+  bool IndexAnswers(const LookupKey& key) const;
   // False if the key filters say no entry of user_key was added (Get then
   // returns false without searching); true otherwise, or without filters.
   bool KeyMayBeHere(std::string_view user_key) const;
@@ -155,17 +176,20 @@ class MemTable {
   };
   using Table = SkipList<const char*, EntryComparator>;
   class KeyFilter;
+  class PointIndex;
 
   // One skiplist of entries added in a stretch of time, with its own filter
   // (null without filters) and the first sequence added to it. Built by the
   // writer before num_runs_ publishes it; never changed after, apart from
   // the inserts into the newest one.
   struct Run {
-    Run(const EntryComparator& cmp, Arena* arena, uint64_t seed, size_t filter_bytes);
+    Run(const EntryComparator& cmp, Arena* arena, uint64_t seed, size_t filter_bytes,
+        size_t index_bytes);
     ~Run();
     Table table;
     const std::unique_ptr<KeyFilter> filter;
-    SequenceNumber first_sequence = 0;  // set before the run is published
+    const std::unique_ptr<PointIndex> index;  // null without one
+    SequenceNumber first_sequence = 0;        // set before the run is published
   };
 
   ~MemTable();  // only Unref() deletes
@@ -174,6 +198,11 @@ class MemTable {
   // user_key (the newest of user_key at or below memtable_key's sequence),
   // else nullptr; nullptr at once if the run's filter rules user_key out.
   const char* FindInRun(const Run& run, const char* memtable_key, std::string_view user_key) const;
+  // The same answer from run's point index, or false (*entry untouched) if
+  // the index cannot give it (no index, the slot holds another key or none,
+  // the entries newer than the lookup are too many to walk).
+  bool FindInIndex(const Run& run, uint64_t hash, const char* memtable_key,
+                   std::string_view user_key, const char** entry) const;
   // Like FindInRun over every run; the entry of the largest sequence.
   const char* FindNewestInRuns(const char* memtable_key, std::string_view user_key) const;
   // Starts a new run for an entry of sequence seq. REQUIRES: the writer.
@@ -195,6 +224,7 @@ class MemTable {
   const int max_runs_;
   const size_t run_bytes_;
   const size_t run_filter_bytes_;  // 0: no filters
+  const size_t run_index_bytes_;   // 0: no point indexes
   int refs_ = 0;                   // externally synchronised (file comment)
   Arena arena_;                    // its allocation cursor is written by every Add
 
@@ -209,7 +239,7 @@ class MemTable {
   alignas(64) std::unique_ptr<Run> runs_[kMaxRuns];
   std::atomic<int> num_runs_{0};
   // Set (for good) by an Add whose sequence was not the largest yet: reads
-  // then search every run (Add).
+  // then search every run and no longer use the point indexes (Add).
   std::atomic<bool> unordered_{false};
   // Set (for good) by the first Add, before its entry is linked: a lookup in
   // a memtable that never held an entry returns at once, without its key

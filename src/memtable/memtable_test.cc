@@ -25,9 +25,9 @@ class MemTableTest : public testing::Test {
  protected:
   // As MemTable's arguments (defaults: one skiplist, no filter, ordinary pages).
   explicit MemTableTest(size_t huge_page_bytes = 0, size_t filter_bytes = 0, int max_runs = 1,
-                        size_t run_bytes = 0)
+                        size_t run_bytes = 0, size_t index_bytes = 0)
       : icmp_(BytewiseComparator()),
-        mem_(new MemTable(icmp_, filter_bytes, huge_page_bytes, max_runs, run_bytes)) {
+        mem_(new MemTable(icmp_, filter_bytes, huge_page_bytes, max_runs, run_bytes, index_bytes)) {
     mem_->Ref();
   }
   ~MemTableTest() override { mem_->Unref(); }
@@ -334,20 +334,22 @@ std::string ModelGet(const Model& model, const std::string& key, SequenceNumber 
 // The same tests with the memtable's memory in ordinary blocks and in
 // huge-page chunks (64 KiB ones here, so that a test spans many chunks), and
 // with the entries in runs (small ones, so that a test fills every run; with
-// and without key filters).
+// and without key filters), and with point indexes (a roomy one, and one of
+// two slots that keys keep taking from each other).
 struct Layout {
   const char* name;
   size_t huge_page_bytes;
   size_t filter_bytes;
   int max_runs;
   size_t run_bytes;
+  size_t index_bytes = 0;
 };
 void PrintTo(const Layout& layout, std::ostream* os) { *os << layout.name; }
 class MemTablePagesTest : public MemTableTest, public testing::WithParamInterface<Layout> {
  protected:
   MemTablePagesTest()
       : MemTableTest(GetParam().huge_page_bytes, GetParam().filter_bytes, GetParam().max_runs,
-                     GetParam().run_bytes) {}
+                     GetParam().run_bytes, GetParam().index_bytes) {}
 
   // Checks Get and KeyWrittenAfter against the model for `probes` random
   // (key, sequence) pairs: mostly keys of `keys`, one in ten random bytes,
@@ -373,7 +375,10 @@ INSTANTIATE_TEST_SUITE_P(Pages, MemTablePagesTest,
                                          Layout{"HugeChunks", size_t{64} << 10, 0, 1, 0},
                                          Layout{"Runs", 0, 0, 8, 64 << 10},
                                          Layout{"RunsFiltered", size_t{64} << 10, 16 << 10,
-                                                MemTable::kMaxRuns, 32 << 10}),
+                                                MemTable::kMaxRuns, 32 << 10},
+                                         Layout{"Indexed", 0, 16 << 10, 1, 0, 64 << 10},
+                                         Layout{"TinyIndex", 0, 0, 1, 0, 16},
+                                         Layout{"RunsIndexed", 0, 16 << 10, 8, 64 << 10, 64 << 10}),
                          [](const testing::TestParamInfo<Layout>& info) {
                            return std::string(info.param.name);
                          });
@@ -630,6 +635,97 @@ TEST(MemTableOrderTest, EntriesFollowTheInternalKeyOrder) {
     EXPECT_EQ(n, expected.size());
     mem->Unref();
   }
+}
+
+// The point index answers lookups of recently written keys without a
+// search, at every snapshot a few versions deep, and is silent (the search
+// answers) when a key's slot went to another key, when many versions are
+// newer than the lookup, and after an Add out of sequence order.
+TEST(MemTableIndexTest, AnswersRecentKeysAndFallsBackToTheSearch) {
+  const InternalKeyComparator icmp(BytewiseComparator());
+  auto get = [](const MemTable* mem, std::string_view key, SequenceNumber seq) {
+    LookupKey lookup(key, seq);
+    std::string value;
+    Status s;
+    if (!mem->Get(lookup, &value, &s)) return std::string("MISS");
+    return s.ok() ? "V:" + value : std::string("DEL");
+  };
+  auto index_answers = [](const MemTable* mem, std::string_view key, SequenceNumber seq) {
+    return mem->IndexAnswers(LookupKey(key, seq));
+  };
+
+  MemTable* mem = new MemTable(icmp, 4096, 0, 1, 0, 64 << 10);
+  mem->Ref();
+  EXPECT_EQ(64u << 10, mem->IndexBytes());
+  {  // The index counts in the memtable's size (so in when it is flushed).
+    MemTable* twin = new MemTable(icmp, 4096, 0, 1, 0, 0);
+    twin->Ref();
+    EXPECT_EQ(mem->ApproximateMemoryUsage(), twin->ApproximateMemoryUsage() + (64u << 10));
+    twin->Unref();
+  }
+  mem->Add(10, kTypeValue, "k", "v10");
+  mem->Add(11, kTypeValue, "j", "j11");
+  mem->Add(20, kTypeDeletion, "k", "");
+  mem->Add(30, kTypeValue, "k", "v30");
+  EXPECT_EQ(get(mem, "k", 40), "V:v30");
+  EXPECT_TRUE(index_answers(mem, "k", 40));
+  EXPECT_EQ(get(mem, "k", 25), "DEL");
+  EXPECT_TRUE(index_answers(mem, "k", 25));
+  EXPECT_EQ(get(mem, "k", 15), "V:v10");
+  EXPECT_TRUE(index_answers(mem, "k", 15));
+  EXPECT_EQ(get(mem, "k", 9), "MISS");  // every version is newer
+  EXPECT_FALSE(index_answers(mem, "k", 9));
+  EXPECT_EQ(get(mem, "j", 11), "V:j11");
+  EXPECT_TRUE(index_answers(mem, "j", 11));
+  EXPECT_EQ(get(mem, "absent", 40), "MISS");
+  EXPECT_FALSE(index_answers(mem, "absent", 40));
+  EXPECT_TRUE(mem->KeyWrittenAfter("k", 29));
+  EXPECT_FALSE(mem->KeyWrittenAfter("k", 30));
+
+  // Ten versions: a lookup below the fifth newest walks too far and is left
+  // to the search, which still answers it.
+  for (SequenceNumber seq = 100; seq < 110; seq++) {
+    mem->Add(seq, kTypeValue, "many", "m" + std::to_string(seq));
+  }
+  EXPECT_TRUE(index_answers(mem, "many", 109));
+  EXPECT_TRUE(index_answers(mem, "many", 106));
+  EXPECT_FALSE(index_answers(mem, "many", 105));
+  for (SequenceNumber seq = 100; seq < 110; seq++) {
+    EXPECT_EQ(get(mem, "many", seq), "V:m" + std::to_string(seq));
+  }
+
+  // An Add below the largest sequence, older than k's newest entry: were
+  // the index still used, its slot would now name this entry as k's newest.
+  mem->Add(25, kTypeValue, "k", "v25");
+  EXPECT_FALSE(index_answers(mem, "k", kMaxSequenceNumber));
+  EXPECT_FALSE(index_answers(mem, "j", kMaxSequenceNumber));
+  EXPECT_EQ(get(mem, "k", kMaxSequenceNumber), "V:v30");
+  EXPECT_EQ(get(mem, "k", 27), "V:v25");
+  EXPECT_EQ(get(mem, "k", 22), "DEL");
+  mem->Unref();
+
+  // One slot: each Add takes it from the key before.
+  MemTable* tiny = new MemTable(icmp, 0, 0, 1, 0, 8);
+  tiny->Ref();
+  EXPECT_EQ(8u, tiny->IndexBytes());
+  tiny->Add(1, kTypeValue, "a", "va");
+  EXPECT_TRUE(index_answers(tiny, "a", 1));
+  tiny->Add(2, kTypeValue, "b", "vb");
+  EXPECT_FALSE(index_answers(tiny, "a", 2));
+  EXPECT_TRUE(index_answers(tiny, "b", 2));
+  EXPECT_EQ(get(tiny, "a", 2), "V:va");
+  EXPECT_EQ(get(tiny, "b", 2), "V:vb");
+  tiny->Unref();
+
+  // Not for other comparators (equal keys need not be equal bytes).
+  const InternalKeyComparator other(test::ReverseBytewiseComparator());
+  MemTable* unindexed = new MemTable(other, 0, 0, 1, 0, 64 << 10);
+  unindexed->Ref();
+  EXPECT_EQ(0u, unindexed->IndexBytes());
+  unindexed->Add(1, kTypeValue, "a", "va");
+  EXPECT_FALSE(index_answers(unindexed, "a", 1));
+  EXPECT_EQ(get(unindexed, "a", 1), "V:va");
+  unindexed->Unref();
 }
 
 // The key filter: every added key is found (no false negative, here and in

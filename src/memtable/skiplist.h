@@ -76,6 +76,11 @@ class SkipList {
   Reservation Reserve(size_t payload);
   void Insert(const Reservation& r, const Key& key);
 
+  // The node of a Reservation once inserted: Iterator::JumpTo positions an
+  // iterator there without a search (MemTable's point index keeps these).
+  // Only the node_memory of a Reservation inserted into this list is one.
+  using NodeHandle = const char*;
+
   // True iff a key comparing equal to key is in the list. Lock-free.
   bool Contains(const Key& key) const;
 
@@ -115,6 +120,13 @@ class SkipList {
     }
     // Positions at the first key >= target.
     void Seek(const Key& target) { node_ = list_->FindGreaterOrEqual(target, nullptr); }
+    // Positions at the node of handle (a Reservation's node_memory after
+    // Insert(r, ...) into this list returned; loaded with acquire from
+    // wherever the writer published it after the Insert). O(1).
+    void JumpTo(NodeHandle handle) {
+      DCHECK(handle != nullptr);
+      node_ = std::launder(reinterpret_cast<Node*>(const_cast<char*>(handle)));
+    }
     void SeekToFirst() { node_ = list_->head_->Next(0); }
     void SeekToLast() {
       node_ = list_->FindLast();

@@ -118,6 +118,10 @@ void DrawFromSeed(Config* config) {
   // largest (sync writers then often wait for each other).
   static constexpr uint64_t kGather[] = {0, 1000, 100000};
   o.wal_sync_gather_micros = kGather[rnd.Uniform(3)];
+  // No memtable point index, a tiny one (slots taken over all the time),
+  // the default.
+  static constexpr double kIndexRatios[] = {0, 1.0 / 16384, 1.0 / 32};
+  o.memtable_index_ratio = kIndexRatios[rnd.Uniform(3)];
 }
 
 }  // namespace
@@ -180,41 +184,42 @@ std::string OverrideFlags(const Config& c) {
 void PrintConfig(const Config& c, const char* mode) {
   const lsmkv::Options& o = c.options;
   const bool verify_only = std::string(mode) == "verify-only";
-  std::printf(
-      "lsmkv_stress: %s engine=%s seed=%" PRIu64 " threads=%u keys=%u seconds=%g ops=%" PRIu64
-      "\n"
-      "  write_buffer_size=%zu max_write_buffer_number=%d block_size=%zu "
-      "block_restart_interval=%d compression=%s bloom_bits_per_key=%d wal_recovery_mode=%s "
-      "paranoid_checks=%d wal_preallocate_bytes=%" PRIu64
-      " wal_mapped_writes=%d memtable_filter_ratio=%g filter_policy=%s "
-      "memtable_huge_page_size=%zu\n"
-      "  memtable_run_size=%zu"
-      " block_cache_size=%zu max_open_files=%d target_file_size=%" PRIu64
-      " level0_file_limit=%d max_bytes_for_level_base=%" PRIu64
-      " level_size_multiplier=%d max_manifest_file_size=%" PRIu64
-      " max_background_compactions=%d btree_checkpoint_bytes=%" PRIu64
-      " wal_sync_gather_micros=%" PRIu64
-      "\n"
-      "  sync_percent=%u flush_one_in=%u compact_one_in=%u batch_keys_max=%u "
-      "scan_keys_max=%u\n"
-      "  reproduce: lsmkv_stress --db %s --expected %s --seed %" PRIu64
-      " --threads %u --keys %u --seconds %g --ops %" PRIu64 "%s%s%s\n",
-      mode, lsmkv::StorageEngineName(c.engine), c.seed, c.threads, c.keys, c.seconds, c.ops,
-      o.write_buffer_size, o.max_write_buffer_number, o.block_size, o.block_restart_interval,
-      CompressionName(o.compression), o.bloom_bits_per_key,
-      lsmkv::WalRecoveryModeName(o.wal_recovery_mode),
-      verify_only         ? 0
-      : o.paranoid_checks ? 1
-                          : 0,
-      o.wal_preallocate_bytes, o.wal_mapped_writes ? 1 : 0, o.memtable_filter_ratio,
-      o.filter_policy != nullptr ? o.filter_policy->Name() : "builtin-bloom",
-      o.memtable_huge_page_size, o.memtable_run_size, o.block_cache_size, o.max_open_files,
-      o.target_file_size, o.level0_file_limit, o.max_bytes_for_level_base, o.level_size_multiplier,
-      o.max_manifest_file_size, o.max_background_compactions, o.btree_checkpoint_bytes,
-      o.wal_sync_gather_micros, c.sync_percent, c.flush_one_in, c.compact_one_in, c.batch_keys_max,
-      c.scan_keys_max, c.db_path.c_str(), c.expected_path.c_str(), c.seed, c.threads, c.keys,
-      c.seconds, c.ops, OverrideFlags(c).c_str(), verify_only ? " --verify-only" : "",
-      verify_only ? "" : KillFlags(c).c_str());
+  std::printf("lsmkv_stress: %s engine=%s seed=%" PRIu64
+              " threads=%u keys=%u seconds=%g ops=%" PRIu64
+              "\n"
+              "  write_buffer_size=%zu max_write_buffer_number=%d block_size=%zu "
+              "block_restart_interval=%d compression=%s bloom_bits_per_key=%d wal_recovery_mode=%s "
+              "paranoid_checks=%d wal_preallocate_bytes=%" PRIu64
+              " wal_mapped_writes=%d memtable_filter_ratio=%g filter_policy=%s "
+              "memtable_huge_page_size=%zu\n"
+              "  memtable_run_size=%zu memtable_index_ratio=%g"
+              " block_cache_size=%zu max_open_files=%d target_file_size=%" PRIu64
+              " level0_file_limit=%d max_bytes_for_level_base=%" PRIu64
+              " level_size_multiplier=%d max_manifest_file_size=%" PRIu64
+              " max_background_compactions=%d btree_checkpoint_bytes=%" PRIu64
+              " wal_sync_gather_micros=%" PRIu64
+              "\n"
+              "  sync_percent=%u flush_one_in=%u compact_one_in=%u batch_keys_max=%u "
+              "scan_keys_max=%u\n"
+              "  reproduce: lsmkv_stress --db %s --expected %s --seed %" PRIu64
+              " --threads %u --keys %u --seconds %g --ops %" PRIu64 "%s%s%s\n",
+              mode, lsmkv::StorageEngineName(c.engine), c.seed, c.threads, c.keys, c.seconds, c.ops,
+              o.write_buffer_size, o.max_write_buffer_number, o.block_size,
+              o.block_restart_interval, CompressionName(o.compression), o.bloom_bits_per_key,
+              lsmkv::WalRecoveryModeName(o.wal_recovery_mode),
+              verify_only         ? 0
+              : o.paranoid_checks ? 1
+                                  : 0,
+              o.wal_preallocate_bytes, o.wal_mapped_writes ? 1 : 0, o.memtable_filter_ratio,
+              o.filter_policy != nullptr ? o.filter_policy->Name() : "builtin-bloom",
+              o.memtable_huge_page_size, o.memtable_run_size, o.memtable_index_ratio,
+              o.block_cache_size, o.max_open_files, o.target_file_size, o.level0_file_limit,
+              o.max_bytes_for_level_base, o.level_size_multiplier, o.max_manifest_file_size,
+              o.max_background_compactions, o.btree_checkpoint_bytes, o.wal_sync_gather_micros,
+              c.sync_percent, c.flush_one_in, c.compact_one_in, c.batch_keys_max, c.scan_keys_max,
+              c.db_path.c_str(), c.expected_path.c_str(), c.seed, c.threads, c.keys, c.seconds,
+              c.ops, OverrideFlags(c).c_str(), verify_only ? " --verify-only" : "",
+              verify_only ? "" : KillFlags(c).c_str());
   std::fflush(stdout);
 }
 
