@@ -265,8 +265,12 @@ typename SkipList<Key, Comparator>::Node* SkipList<Key, Comparator>::FindGreater
   int level = CurrentHeight() - 1;
   while (true) {
     Node* next = x->Next(level);
-    // The node after next on this level is the one compared next if the
-    // search moves right: start loading it while next's key is compared.
+    // The node compared next is the one after next on this level if the
+    // search moves right, or the one after x a level down if it moves down:
+    // start loading both while next's key is compared (x's links are in
+    // the cache already, so the second prefetch issues at once, and the two
+    // misses overlap instead of following each other).
+    if (level > 0) __builtin_prefetch(x->RelaxedNext(level - 1));
     if (next != nullptr) __builtin_prefetch(next->RelaxedNext(level));
     if (next != nullptr && compare_(next->key, key) < 0) {
       x = next;  // still before key: move right
