@@ -292,21 +292,11 @@ MemTable::MemTable(const InternalKeyComparator& cmp, size_t filter_bytes, size_t
 MemTable::~MemTable() { DCHECK(refs_ == 0); }
 
 size_t MemTable::FilterBytes() const {
-  size_t bytes = 0;
-  const int n = NumRuns();
-  for (int i = 0; i < n; i++) {
-    if (runs_[i]->filter != nullptr) bytes += runs_[i]->filter->Bytes();
-  }
-  return bytes;
+  return SumOverRuns([](const Run& run) { return run.filter ? run.filter->Bytes() : 0; });
 }
 
 size_t MemTable::IndexBytes() const {
-  size_t bytes = 0;
-  const int n = NumRuns();
-  for (int i = 0; i < n; i++) {
-    if (runs_[i]->index != nullptr) bytes += runs_[i]->index->Bytes();
-  }
-  return bytes;
+  return SumOverRuns([](const Run& run) { return run.index ? run.index->Bytes() : 0; });
 }
 
 bool MemTable::KeyMayBeHere(std::string_view user_key) const {
@@ -423,9 +413,14 @@ void MemTable::AddRangeTombstone(SequenceNumber seq, std::string_view begin, std
   range_tombstones_.store(node, std::memory_order_release);
 }
 
-bool MemTable::FindInIndex(const Run& run, uint64_t hash, const char* memtable_key,
-                           std::string_view user_key, const char** entry) const {
-  const Table::NodeHandle node = run.index->Slot(hash)->load(std::memory_order_acquire);
+MemTable::Probe MemTable::MakeProbe(const LookupKey& key) const {
+  const bool hashed = run_filter_bytes_ > 0 || run_index_bytes_ > 0;
+  return Probe{key.memtable_key().data(), key.user_key(), hashed ? Hash64(key.user_key()) : 0};
+}
+
+bool MemTable::FindInIndex(const Run& run, const Probe& probe, const char** entry) const {
+  const std::string_view user_key = probe.user_key;
+  const Table::NodeHandle node = run.index->Slot(probe.hash)->load(std::memory_order_acquire);
   if (node == nullptr) return false;
   // Loaded after the slot: an Add out of sequence order sets the flag before
   // it publishes its node, so a reader that loaded that node sees the flag.
@@ -437,7 +432,7 @@ bool MemTable::FindInIndex(const Run& run, uint64_t hash, const char* memtable_k
   // The node holds user_key's newest entry; its entries follow it newest
   // first. The answer is the first whose tag is at or below the lookup's (as
   // the search would land on it).
-  const uint64_t lookup_tag = ExtractTag(DecodeLengthPrefixed(memtable_key));
+  const uint64_t lookup_tag = ExtractTag(DecodeLengthPrefixed(probe.memtable_key));
   constexpr int kMaxSteps = 4;
   for (int step = 0; step < kMaxSteps; step++) {
     if (ExtractTag(ikey) <= lookup_tag) {
@@ -458,31 +453,27 @@ bool MemTable::FindInIndex(const Run& run, uint64_t hash, const char* memtable_k
   return false;  // many newer entries: the search is cheaper than the walk
 }
 
-const char* MemTable::FindInRun(const Run& run, const char* memtable_key,
-                                std::string_view user_key) const {
-  if (run.filter != nullptr || run.index != nullptr) {
-    // The filter first: most keys a lookup meets in a memtable's filter
-    // are not there, and those then cost one cache line, not two.
-    const uint64_t hash = Hash64(user_key);
-    if (run.filter != nullptr && !run.filter->MayContain(hash)) return nullptr;
-    const char* entry = nullptr;
-    if (run.index != nullptr && FindInIndex(run, hash, memtable_key, user_key, &entry)) {
-      return entry;
-    }
-  }
+const char* MemTable::FindInRun(const Run& run, const Probe& probe) const {
+  // The filter first: most keys a lookup meets in a memtable's filter are
+  // not there, and those then cost one cache line, not two.
+  if (run.filter != nullptr && !run.filter->MayContain(probe.hash)) return nullptr;
+  const char* entry = nullptr;
+  if (run.index != nullptr && FindInIndex(run, probe, &entry)) return entry;
   Table::Iterator iter(&run.table);
-  iter.Seek(memtable_key);
+  iter.Seek(probe.memtable_key);
   if (!iter.Valid()) return nullptr;
   const std::string_view ikey = DecodeLengthPrefixed(iter.key());
-  if (comparator_.user_comparator()->Compare(ExtractUserKey(ikey), user_key) != 0) return nullptr;
+  if (comparator_.user_comparator()->Compare(ExtractUserKey(ikey), probe.user_key) != 0) {
+    return nullptr;
+  }
   return iter.key();
 }
 
-const char* MemTable::FindNewestInRuns(const char* memtable_key, std::string_view user_key) const {
+const char* MemTable::FindNewestInRuns(const Probe& probe) const {
   const char* best = nullptr;
   SequenceNumber best_seq = 0;
   for (int i = NumRuns() - 1; i >= 0; i--) {
-    const char* entry = FindInRun(*runs_[i], memtable_key, user_key);
+    const char* entry = FindInRun(*runs_[i], probe);
     if (entry == nullptr) continue;
     const SequenceNumber seq = ExtractTag(DecodeLengthPrefixed(entry)) >> 8;
     if (best == nullptr || seq > best_seq) {
@@ -499,12 +490,13 @@ bool MemTable::Get(const LookupKey& key, std::string* value, Status* s,
   // sequence holds the newest such entry (runs follow the sequence order);
   // a seek lands on it.
   if (!has_entries_.load(std::memory_order_acquire)) return false;
+  const Probe probe = MakeProbe(key);
   const char* entry = nullptr;
   if (unordered_.load(std::memory_order_acquire)) {
-    entry = FindNewestInRuns(key.memtable_key().data(), key.user_key());
+    entry = FindNewestInRuns(probe);
   } else {
     for (int i = NumRuns() - 1; i >= 0 && entry == nullptr; i--) {
-      entry = FindInRun(*runs_[i], key.memtable_key().data(), key.user_key());
+      entry = FindInRun(*runs_[i], probe);
     }
   }
   if (entry == nullptr) return false;
@@ -533,13 +525,14 @@ bool MemTable::KeyWrittenAfter(std::string_view user_key, SequenceNumber seq) co
   // The newest entry of user_key sorts first among its entries, and the
   // newest run holding the key holds its newest entry.
   const LookupKey newest(user_key, kMaxSequenceNumber);
+  const Probe probe = MakeProbe(newest);
   if (unordered_.load(std::memory_order_acquire)) {
-    const char* entry = FindNewestInRuns(newest.memtable_key().data(), user_key);
+    const char* entry = FindNewestInRuns(probe);
     return entry != nullptr && (ExtractTag(DecodeLengthPrefixed(entry)) >> 8) > seq;
   }
   for (int i = NumRuns() - 1; i >= 0; i--) {
     const Run& run = *runs_[i];
-    const char* entry = FindInRun(run, newest.memtable_key().data(), user_key);
+    const char* entry = FindInRun(run, probe);
     if (entry != nullptr) return (ExtractTag(DecodeLengthPrefixed(entry)) >> 8) > seq;
     // Older runs hold only sequences below this run's first.
     if (run.first_sequence <= seq) return false;
@@ -548,14 +541,11 @@ bool MemTable::KeyWrittenAfter(std::string_view user_key, SequenceNumber seq) co
 }
 
 bool MemTable::IndexAnswers(const LookupKey& key) const {
-  const uint64_t hash = Hash64(key.user_key());
+  const Probe probe = MakeProbe(key);
   for (int i = NumRuns() - 1; i >= 0; i--) {
     const Run& run = *runs_[i];
     const char* entry = nullptr;
-    if (run.index == nullptr ||
-        !FindInIndex(run, hash, key.memtable_key().data(), key.user_key(), &entry)) {
-      return false;
-    }
+    if (run.index == nullptr || !FindInIndex(run, probe, &entry)) return false;
     if (entry != nullptr) return true;
   }
   return false;

@@ -194,17 +194,34 @@ class MemTable {
 
   ~MemTable();  // only Unref() deletes
 
-  // The entry run's search for memtable_key lands on if it is one of
-  // user_key (the newest of user_key at or below memtable_key's sequence),
-  // else nullptr; nullptr at once if the run's filter rules user_key out.
-  const char* FindInRun(const Run& run, const char* memtable_key, std::string_view user_key) const;
+  // A lookup as the runs see it: the key to seek, its user key, and the
+  // user key's Hash64 (computed once, for every run's filter and index; 0
+  // when the memtable has neither).
+  struct Probe {
+    const char* memtable_key;
+    std::string_view user_key;
+    uint64_t hash;
+  };
+  Probe MakeProbe(const LookupKey& key) const;
+  // The entry run's search for probe.memtable_key lands on if it is one of
+  // probe.user_key (its newest at or below the lookup's sequence), else
+  // nullptr; nullptr at once if the run's filter rules the user key out.
+  const char* FindInRun(const Run& run, const Probe& probe) const;
   // The same answer from run's point index, or false (*entry untouched) if
-  // the index cannot give it (no index, the slot holds another key or none,
-  // the entries newer than the lookup are too many to walk).
-  bool FindInIndex(const Run& run, uint64_t hash, const char* memtable_key,
-                   std::string_view user_key, const char** entry) const;
+  // the index cannot give it (the slot holds another key or none, the
+  // entries newer than the lookup are too many to walk, adds out of
+  // order). REQUIRES: run has an index.
+  bool FindInIndex(const Run& run, const Probe& probe, const char** entry) const;
   // Like FindInRun over every run; the entry of the largest sequence.
-  const char* FindNewestInRuns(const char* memtable_key, std::string_view user_key) const;
+  const char* FindNewestInRuns(const Probe& probe) const;
+  // The sum of bytes_of(run) over the runs started so far.
+  template <typename BytesOf>
+  size_t SumOverRuns(BytesOf bytes_of) const {
+    size_t bytes = 0;
+    const int n = NumRuns();
+    for (int i = 0; i < n; i++) bytes += bytes_of(*runs_[i]);
+    return bytes;
+  }
   // Starts a new run for an entry of sequence seq. REQUIRES: the writer.
   void StartRun(SequenceNumber seq);
 
