@@ -97,45 +97,112 @@ class SkipList {
       DCHECK(Valid());
       return node_->key;
     }
-    // REQUIRES: Valid(). Starts loading the node after the new position
-    // (its links and the start of its payload), so that a scan overlaps the
-    // next node's cache miss with the caller's work on this one: nodes of a
-    // randomly filled list lie anywhere in the arena.
+    // REQUIRES: Valid(). Nodes of a randomly filled list lie anywhere in the
+    // arena, so each step of a scan is a cache miss that depends on the one
+    // before (the link it follows is in the node it reaches). Each step
+    // starts loading the node after the new position, overlapping its miss
+    // with the caller's work on this one. From the kScanAfter-th step on, the iterator also keeps
+    // kWalkers walkers ahead of it, each touching the level-0 nodes of a later stretch of the list
+    // that it entered through a level-1 link (Scan below), so kWalkers misses are in flight at a
+    // time instead of one. They only load links and prefetch: what Next returns is unchanged.
     void Next() {
       DCHECK(Valid());
       node_ = node_->Next(0);
-      if (node_ != nullptr) {
-        const Node* after = node_->RelaxedNext(0);
-        if (after != nullptr) {
-          __builtin_prefetch(after);
-          __builtin_prefetch(reinterpret_cast<const char*>(after) + 64);
-        }
+      if (node_ == nullptr) return;
+      const Node* after = node_->RelaxedNext(0);
+      if (after != nullptr) Touch(after);
+      if (scanning_) {
+        ScanStep();
+      } else if (++steps_ == kScanAfter) {
+        StartScan();
       }
     }
     // REQUIRES: Valid(). O(log n): searches for the last key before key().
     void Prev() {
       DCHECK(Valid());
-      node_ = list_->FindLessThan(node_->key);
+      Reset(list_->FindLessThan(node_->key));
       if (node_ == list_->head_) node_ = nullptr;
     }
     // Positions at the first key >= target.
-    void Seek(const Key& target) { node_ = list_->FindGreaterOrEqual(target, nullptr); }
+    void Seek(const Key& target) { Reset(list_->FindGreaterOrEqual(target, nullptr)); }
     // Positions at the node of handle (a Reservation's node_memory after
     // Insert(r, ...) into this list returned; loaded with acquire from
     // wherever the writer published it after the Insert). O(1).
     void JumpTo(NodeHandle handle) {
       DCHECK(handle != nullptr);
-      node_ = std::launder(reinterpret_cast<Node*>(const_cast<char*>(handle)));
+      Reset(std::launder(reinterpret_cast<Node*>(const_cast<char*>(handle))));
     }
-    void SeekToFirst() { node_ = list_->head_->Next(0); }
+    void SeekToFirst() { Reset(list_->head_->Next(0)); }
     void SeekToLast() {
-      node_ = list_->FindLast();
+      Reset(list_->FindLast());
       if (node_ == list_->head_) node_ = nullptr;
     }
 
    private:
+    // Steps after a positioning before the walkers start: a seek followed by
+    // a few steps does not pay for the level-1 search that places them.
+    static constexpr uint32_t kScanAfter = 16;
+    static constexpr int kWalkers = 2;
+
+    void Reset(Node* node) {
+      node_ = node;
+      steps_ = 0;
+      scanning_ = false;
+    }
+    static void Touch(const Node* n) {
+      __builtin_prefetch(n);
+      __builtin_prefetch(reinterpret_cast<const char*>(n) + 64);
+    }
+
+    // The scan state. lanes_[0..kWalkers] are consecutive level-1 nodes
+    // after node_ (nullptr past the end): lanes_[i] starts stretch i, which
+    // runs at level 0 up to lanes_[i + 1], and walkers_[i] is the last node
+    // of stretch i touched so far (nullptr or lanes_[i + 1] once done).
+    // When node_ reaches lanes_[0], every array shifts by one and the last
+    // walker starts on a new stretch. Lanes are real nodes after node_ and
+    // nodes are never removed, so node_ meets lanes_[0] exactly, whatever
+    // was inserted meanwhile (a new node a walker missed is just not
+    // prefetched).
+    void StartScan() {
+      Node* lane = list_->FirstLevel1After(node_);
+      if (lane == nullptr) return;  // too few nodes ahead for a scan to gain
+      for (int i = 0; i <= kWalkers; i++) {
+        lanes_[i] = lane;
+        if (lane != nullptr) {
+          Touch(lane);
+          lane = lane->Next(1);
+        }
+      }
+      for (int i = 0; i < kWalkers; i++) walkers_[i] = lanes_[i];
+      scanning_ = true;
+    }
+    void ScanStep() {
+      if (node_ == lanes_[0]) {
+        for (int i = 0; i < kWalkers; i++) lanes_[i] = lanes_[i + 1];
+        for (int i = 0; i + 1 < kWalkers; i++) walkers_[i] = walkers_[i + 1];
+        // The previous last lane was touched a whole stretch ago.
+        Node* last = lanes_[kWalkers - 1];
+        lanes_[kWalkers] = last != nullptr ? last->Next(1) : nullptr;
+        if (lanes_[kWalkers] != nullptr) Touch(lanes_[kWalkers]);
+        walkers_[kWalkers - 1] = last;
+      }
+      // Each walker advances one node: the loads of different stretches do
+      // not depend on each other, so their misses overlap.
+      for (int i = 0; i < kWalkers; i++) {
+        Node* w = walkers_[i];
+        if (w == nullptr || w == lanes_[i + 1]) continue;
+        w = w->Next(0);
+        walkers_[i] = w;
+        if (w != nullptr) Touch(w);
+      }
+    }
+
     const SkipList* list_;
     Node* node_ = nullptr;
+    uint32_t steps_ = 0;
+    bool scanning_ = false;
+    Node* lanes_[kWalkers + 1] = {};
+    Node* walkers_[kWalkers] = {};
   };
 
  private:
@@ -164,6 +231,9 @@ class SkipList {
   Node* FindLessThan(const Key& key) const;
   // The last node, or head_ if the list is empty.
   Node* FindLast() const;
+  // The first node after node (in key order) that is linked at level 1, or
+  // nullptr if there is none. REQUIRES: node is in the list.
+  Node* FirstLevel1After(const Node* node) const;
 
   const Comparator compare_;
   Arena* const arena_;
@@ -308,6 +378,26 @@ typename SkipList<Key, Comparator>::Node* SkipList<Key, Comparator>::FindLast() 
       x = next;
     } else {
       if (level == 0) return x;
+      level--;
+    }
+  }
+}
+
+template <typename Key, class Comparator>
+typename SkipList<Key, Comparator>::Node* SkipList<Key, Comparator>::FirstLevel1After(
+    const Node* node) const {
+  int level = CurrentHeight() - 1;
+  if (level < 1) return nullptr;
+  Node* x = head_;
+  while (true) {
+    Node* next = x->Next(level);
+    if (next != nullptr && compare_(next->key, node->key) < 0) {
+      x = next;
+    } else if (level == 1) {
+      // next: the first level-1 node >= node's key; node itself if it is
+      // linked at level 1 (keys are unique), then the one after it.
+      return next == node ? next->Next(1) : next;
+    } else {
       level--;
     }
   }

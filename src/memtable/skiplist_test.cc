@@ -172,6 +172,90 @@ TEST(SkipListTest, RandomInsertMatchesSet) {
   }
 }
 
+// Long scans run with walkers ahead of the cursor (Iterator::Next): what they
+// return must be exactly what a plain walk returns, from any start, across
+// repositionings (Seek, Prev, SeekToFirst/Last) in the middle of a scan, and
+// while keys are inserted ahead of and behind the cursor.
+TEST(SkipListTest, LongScansMatchTheSet) {
+  const uint32_t seed = test::TestSeed();
+  SCOPED_TRACE(testing::Message() << "seed " << seed);
+  Random rnd(seed);
+  Arena arena;
+  List list(KeyComparator(), &arena, seed);
+  std::set<Key> model;
+  constexpr Key kRange = 1'000'000;
+  while (model.size() < 20000) {
+    const Key k = rnd.Uniform(kRange);
+    if (model.insert(k).second) list.Insert(k);
+  }
+  // From random targets, forward for up to 600 steps (well past the steps
+  // after which the walkers start), then a repositioning, then more steps.
+  for (int round = 0; round < 300; round++) {
+    List::Iterator iter(&list);
+    const Key target = rnd.Uniform(kRange);
+    iter.Seek(target);
+    auto it = model.lower_bound(target);
+    const int steps = static_cast<int>(rnd.Uniform(600));
+    for (int i = 0; i < steps && it != model.end(); i++, ++it) {
+      ASSERT_TRUE(iter.Valid());
+      ASSERT_EQ(iter.key(), *it);
+      iter.Next();
+    }
+    ASSERT_EQ(iter.Valid(), it != model.end());
+    if (it == model.end()) continue;
+    ASSERT_EQ(iter.key(), *it);
+    switch (rnd.Uniform(4)) {
+      case 0:
+        iter.Prev();
+        if (it == model.begin()) {
+          ASSERT_FALSE(iter.Valid());
+          continue;
+        }
+        --it;
+        break;
+      case 1: {
+        const Key again = rnd.Uniform(kRange);
+        iter.Seek(again);
+        it = model.lower_bound(again);
+        break;
+      }
+      case 2:
+        iter.SeekToFirst();
+        it = model.begin();
+        break;
+      default:
+        break;  // keep going
+    }
+    for (int i = 0; i < 200 && it != model.end(); i++, ++it) {
+      ASSERT_TRUE(iter.Valid());
+      ASSERT_EQ(iter.key(), *it);
+      iter.Next();
+    }
+    ASSERT_EQ(iter.Valid(), it != model.end());
+  }
+  // A whole scan while keys are inserted on both sides of the cursor: every
+  // key present when the scan started and every key inserted after the
+  // cursor's key is returned, in order; keys inserted behind it are not.
+  std::vector<Key> expected(model.begin(), model.end());
+  std::set<Key> seen_expected(model.begin(), model.end());
+  List::Iterator iter(&list);
+  iter.SeekToFirst();
+  std::vector<Key> got;
+  while (iter.Valid()) {
+    const Key at = iter.key();
+    got.push_back(at);
+    for (int j = 0; j < 2; j++) {
+      const Key k = rnd.Uniform(kRange);
+      if (!model.insert(k).second) continue;
+      list.Insert(k);
+      if (k > at) seen_expected.insert(k);
+    }
+    iter.Next();
+  }
+  EXPECT_EQ(got, std::vector<Key>(seen_expected.begin(), seen_expected.end()));
+  EXPECT_GT(seen_expected.size(), expected.size());
+}
+
 TEST(SkipListTest, DescendingInsertions) {
   // Insertion in decreasing order exercises the head's links at every level.
   Arena arena;
