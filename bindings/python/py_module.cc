@@ -155,7 +155,7 @@ OpenArgs ParseOptions(const OptionArgs& a) {
   // 64 KiB. plyvel's own tests write 100 KB keys.
   o.max_key_size = kMaxKeySize;
   if (!a.paranoid_checks.is_none()) o.paranoid_checks = py::bool_(a.paranoid_checks);
-  if (a.write_buffer_size) o.write_buffer_size = *a.write_buffer_size;
+  o.write_buffer_size = a.write_buffer_size.value_or(kDefaultWriteBufferSize);
   if (a.max_open_files) o.max_open_files = *a.max_open_files;
   if (a.lru_cache_size) o.block_cache_size = *a.lru_cache_size;
   if (a.block_size) o.block_size = *a.block_size;

@@ -38,6 +38,10 @@ struct OptionArgs {
 // Options::max_key_size of databases opened from Python (the engine's
 // default is 64 KiB; LevelDB has no limit).
 inline constexpr size_t kMaxKeySize = 8u << 20;
+// The write buffer when none is given: LevelDB's (and so plyvel's) 4 MiB, not
+// the engine's 64 MiB, so that a plyvel program keeps its memory footprint
+// (the engine may hold up to max_write_buffer_number memtables of this size).
+inline constexpr size_t kDefaultWriteBufferSize = 4u << 20;
 
 struct OpenArgs {
   lsmkv::Options options;

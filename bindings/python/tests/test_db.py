@@ -1,6 +1,7 @@
 # lsmkv.DB beyond plyvel's own suite: properties, closing, membership,
 # comparators with background work, prefixed DBs, snapshots, repair.
 import os
+import time
 
 import pytest
 
@@ -417,3 +418,27 @@ def test_delete_range(db):
     assert db.get(b"pa") == b"outside"
     db.compact_range()
     assert db.get(b"k050") is None and db.get(b"k055") == b"after"
+
+
+def _table_files(db):
+    return sum(int(db.get_property(b"lsmkv.num-files-at-level%d" % level)) for level in range(7))
+
+
+def test_default_write_buffer_is_leveldbs(tmp_path):
+    # Without write_buffer_size the module takes LevelDB's 4 MiB (plyvel's
+    # default), not the engine's 64 MiB: 6 MiB of writes fill a memtable,
+    # which is flushed into a table; with 64 MiB given, none is.
+    value = b"x" * 1000
+    small = lsmkv.DB(str(tmp_path / "default"), create_if_missing=True, compression=None)
+    large = lsmkv.DB(str(tmp_path / "large"), create_if_missing=True, compression=None,
+                     write_buffer_size=64 << 20)
+    for i in range(6000):
+        small.put(b"%08d" % i, value)
+        large.put(b"%08d" % i, value)
+    deadline = time.monotonic() + 60
+    while _table_files(small) == 0 and time.monotonic() < deadline:
+        time.sleep(0.01)  # the flush runs in the background: poll for its table
+    assert _table_files(small) > 0
+    assert _table_files(large) == 0
+    small.close()
+    large.close()
