@@ -361,10 +361,33 @@ Status ChangeStatus(raft* r, int rv) {
 
 }  // namespace
 
+// The outcome of one AddServer or RemoveServer, reported on the loop thread.
+class RaftNode::ChangeOutcome {
+ public:
+  ChangeOutcome(RaftNode* node, std::shared_ptr<std::promise<Status>> result)
+      : node_(node), result_(std::move(result)) {}
+  // Loop thread; once. The node may start another change from now on.
+  void set_value(Status s) {
+    node_->membership_change_ = false;
+    result_->set_value(std::move(s));
+  }
+
+ private:
+  RaftNode* const node_;
+  const std::shared_ptr<std::promise<Status>> result_;
+};
+
 Status RaftNode::AddServer(uint64_t id, const std::string& address) {
-  auto promise = std::make_shared<std::promise<Status>>();
-  std::future<Status> future = promise->get_future();
-  auto task = [this, id, address, promise] {
+  auto result = std::make_shared<std::promise<Status>>();
+  std::future<Status> future = result->get_future();
+  auto task = [this, id, address, result] {
+    if (membership_change_) {
+      result->set_value(Status::Busy("replication: another membership change is in progress"));
+      return;
+    }
+    // From here every outcome goes through promise, which ends the change.
+    membership_change_ = true;
+    auto promise = std::make_shared<ChangeOutcome>(this, result);
     const raft_server* existing = nullptr;
     for (unsigned i = 0; i < raft_.configuration.n; i++) {
       if (raft_.configuration.servers[i].id == id) existing = &raft_.configuration.servers[i];
@@ -410,9 +433,15 @@ Status RaftNode::RemoveServer(uint64_t id) {
   auto promise = std::make_shared<std::promise<Status>>();
   std::future<Status> future = promise->get_future();
   auto task = [this, id, promise] {
+    if (membership_change_) {
+      promise->set_value(Status::Busy("replication: another membership change is in progress"));
+      return;
+    }
+    membership_change_ = true;
+    auto outcome = std::make_shared<ChangeOutcome>(this, promise);
     StartChange([this, id](struct raft_change* req,
                            raft_change_cb cb) { return raft_remove(&raft_, req, id, cb); },
-                [this, promise](int rv) { promise->set_value(ChangeStatus(&raft_, rv)); });
+                [this, outcome](int rv) { outcome->set_value(ChangeStatus(&raft_, rv)); });
   };
   if (!Post(task)) return Status::Busy("replication: the node is stopping");
   return future.get();

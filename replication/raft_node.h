@@ -166,14 +166,21 @@ class RaftNode {
   // has caught up (libraft's assign), returning when the new configuration is
   // committed; a server already in the configuration is promoted if it is not
   // a voter, else OK. RemoveServer removes it. Busy if this node does not
-  // lead or another change is in progress; InvalidArgument for an id or
-  // address in use by another server.
+  // lead or another change is in progress — libraft's or one of these calls
+  // still running here: an AddServer is two libraft changes (add as a
+  // non-voter, then assign the voter role), and no other change of this
+  // node's may start between them; InvalidArgument for an id or address in
+  // use by another server. If the new server does not catch up within
+  // libraft's limit (5 s), AddServer returns IOError and the server stays in
+  // the configuration as a non-voter (a later AddServer promotes it).
   Status AddServer(uint64_t id, const std::string& address);
   Status RemoveServer(uint64_t id);
 
   // Asks libraft to hand leadership to another voter (raft_transfer, to the
   // most up-to-date one) and waits up to timeout_ms for this node to stop
-  // leading. OK if it does not lead (any more); Busy otherwise.
+  // leading. OK if it does not lead (any more); Busy otherwise. "Leads" is
+  // the role last published (role()): a node elected within the last tick
+  // may not show it yet, and then this returns OK without a transfer.
   Status TransferLeadership(int64_t timeout_ms);
 
   // Runs fn on the loop thread. Returns false (fn dropped) once stopping.
@@ -184,6 +191,9 @@ class RaftNode {
   StateMachine* machine() const { return machine_.get(); }
 
  private:
+  // Ends this node's membership change (membership_change_) when it reports
+  // the change's outcome; raft_node.cc.
+  class ChangeOutcome;
   explicit RaftNode(const RaftNodeOptions& options) : options_(options) {}
 
   Status Init();
@@ -212,6 +222,9 @@ class RaftNode {
   uv_async_t async_{};
   uv_timer_t tick_{};
   uint64_t announcing_term_ = 0;  // loop thread: the term whose announcement is in flight or done
+  // Loop thread: an AddServer or RemoveServer of this node is running (from
+  // its first libraft change until it reports its outcome).
+  bool membership_change_ = false;
   raft_uv_transport transport_{};
   raft_io io_{};
   raft raft_{};

@@ -48,7 +48,7 @@ int FreePort() {
 class Cluster {
  public:
   explicit Cluster(unsigned n, unsigned snapshot_threshold = 1024, unsigned trailing = 2048)
-      : threshold_(snapshot_threshold), trailing_(trailing) {
+      : threshold_(snapshot_threshold), trailing_(trailing), voters_(n) {
     for (unsigned i = 0; i < n; i++) {
       dirs_.push_back(test::NewTempDir("raft_node"));
       addresses_.push_back("127.0.0.1:" + std::to_string(FreePort()));
@@ -66,8 +66,10 @@ class Cluster {
     o.id = i + 1;
     o.address = addresses_[i];
     o.dir = dirs_[i];
-    for (unsigned j = 0; j < dirs_.size(); j++) o.bootstrap.emplace_back(j + 1, addresses_[j]);
-    o.election_timeout_ms = 400;
+    if (i < voters_) {
+      for (unsigned j = 0; j < voters_; j++) o.bootstrap.emplace_back(j + 1, addresses_[j]);
+    }
+    o.election_timeout_ms = election_timeout_ms_;
     o.heartbeat_timeout_ms = 40;
     o.snapshot_threshold = threshold_;
     o.snapshot_trailing = trailing_;
@@ -80,6 +82,11 @@ class Cluster {
     nodes_[i].reset();
   }
   RaftNode* node(unsigned i) { return nodes_[i].get(); }
+  const std::string& address(unsigned i) const { return addresses_[i]; }
+  // Only nodes 0 .. voters-1 form the bootstrap configuration; the others
+  // start with none and wait to be added (AddServer). Before any Start.
+  void set_initial_voters(unsigned voters) { voters_ = voters; }
+  void set_election_timeout_ms(unsigned ms) { election_timeout_ms_ = ms; }
   unsigned size() const { return static_cast<unsigned>(nodes_.size()); }
 
   // The index of a running node that leads (and knows it), waiting up to 20 s.
@@ -170,6 +177,8 @@ class Cluster {
 
  private:
   const unsigned threshold_, trailing_;
+  unsigned voters_;
+  unsigned election_timeout_ms_ = 400;
   std::vector<std::string> dirs_, addresses_;
   std::vector<std::unique_ptr<RaftNode>> nodes_;
   DirectorySource source_;
@@ -259,6 +268,14 @@ RaftNode::Info WaitForPeers(Cluster* c, unsigned leader,
   return info;
 }
 
+// Server id's entry in info.peers (the leader's view), or null.
+const RaftNode::Info::Peer* PeerOf(const RaftNode::Info& info, uint64_t id) {
+  for (const auto& p : info.peers) {
+    if (p.id == id) return &p;
+  }
+  return nullptr;
+}
+
 TEST(RaftNodeTest, LeaderReportsEachFollowersMatchIndex) {
   Cluster c(3);
   for (unsigned i = 0; i < 3; i++) ASSERT_NO_FATAL_FAILURE(c.Start(i));
@@ -336,6 +353,212 @@ TEST(RaftNodeTest, FollowerRefusesWithTheLeadersAddress) {
   std::promise<Status> q;
   c.node(leader)->Propose(evil, [&q](Status st) { q.set_value(st); });
   EXPECT_TRUE(q.get_future().get().IsInvalidArgument());
+}
+
+// The index of a running node other than node `other` that leads (and knows
+// it), polled every 5 ms for up to 20 s; -1 if none does by then.
+int WaitForLeaderOtherThan(Cluster* c, unsigned other) {
+  const auto deadline = Clock::now() + std::chrono::seconds(20);
+  while (Clock::now() < deadline) {
+    for (unsigned i = 0; i < c->size(); i++) {
+      if (i != other && c->node(i) != nullptr && c->node(i)->GetInfo().state == RAFT_LEADER) {
+        return static_cast<int>(i);
+      }
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return -1;
+}
+
+// TransferLeadership hands the lead to another voter: the old leader steps
+// down and follows, and another node leads in a later term and accepts writes.
+// The handover does not wait for an election timeout: libraft's TimeoutNow
+// makes the chosen voter campaign at once (a leader that merely stepped down
+// would leave the others waiting for their election timers, at least
+// election_timeout_ms with no heartbeat).
+TEST(RaftNodeTest, TransferLeadershipHandsOverToAnotherVoter) {
+  constexpr unsigned kElectionTimeoutMs = 1000;
+  Cluster c(3);
+  c.set_election_timeout_ms(kElectionTimeoutMs);
+  for (unsigned i = 0; i < 3; i++) ASSERT_NO_FATAL_FAILURE(c.Start(i));
+  ASSERT_TRUE(c.Write("before", "transfer").ok());
+  ASSERT_TRUE(c.WaitConverged());  // both followers are up to date: either may take over
+  const int old_index = c.WaitForLeader();
+  ASSERT_GE(old_index, 0);
+  const unsigned old = static_cast<unsigned>(old_index);
+  RaftNode* old_leader = c.node(old);
+  // TransferLeadership reads the published role (OK at once if it shows no
+  // lead): wait until it shows this node leading.
+  ASSERT_EQ(
+      old_leader->WaitForRole([](const RaftNode::Role& r) { return r.state == RAFT_LEADER; }, 20000)
+          .state,
+      RAFT_LEADER);
+  const uint64_t old_term = old_leader->GetInfo().term;
+
+  const auto start = Clock::now();
+  Status s = old_leader->TransferLeadership(/*timeout_ms=*/5 * kElectionTimeoutMs);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  const int new_index = WaitForLeaderOtherThan(&c, old);
+  const auto handover =
+      std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start).count();
+  ASSERT_GE(new_index, 0) << "no other node took the lead";
+  const unsigned now = static_cast<unsigned>(new_index);
+  EXPECT_LT(handover, kElectionTimeoutMs) << "the handover waited for an election timeout";
+  EXPECT_GT(c.node(now)->GetInfo().term, old_term);
+
+  // The old leader no longer leads: it follows the new one.
+  RaftNode::Info info = old_leader->GetInfo();
+  const auto deadline = Clock::now() + std::chrono::seconds(20);
+  while (info.leader_id != now + 1 && Clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    info = old_leader->GetInfo();
+  }
+  EXPECT_EQ(info.state, RAFT_FOLLOWER);
+  EXPECT_EQ(info.leader_id, now + 1);
+  EXPECT_NE(old_leader->role().state, RAFT_LEADER);
+
+  // The new leader accepts a write; the old one refuses it, naming the new leader.
+  WriteBatch b;
+  b.Put("after", "transfer");
+  s = c.node(now)->ProposeAndWait(b);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  WriteBatch refused;
+  refused.Put("refused", "x");
+  s = old_leader->ProposeAndWait(refused);
+  EXPECT_TRUE(s.IsBusy()) << s.ToString();
+  EXPECT_NE(s.ToString().find("the leader is " + std::to_string(now + 1)), std::string::npos)
+      << s.ToString();
+  Status st;
+  EXPECT_EQ(c.Read("after", &st).value_or("<none>"), "transfer") << st.ToString();
+  EXPECT_FALSE(c.Read("refused", &st).has_value());
+  ExpectSameData(&c);
+  std::printf("leadership handed from node %u to node %u in %lld ms\n", old + 1, now + 1,
+              static_cast<long long>(handover));
+}
+
+// Waits until the leader has committed the entry that added a server it shows
+// in its configuration (first seen at info.last_index); returns its last view.
+// libraft reports that first step of AddServer (the server added as a spare)
+// at the end of the loop iteration that committed it (libuv's check phase),
+// where RaftNode asks for the promotion: a task posted after this returns runs
+// in a later iteration and finds the promotion in progress. (Posted before, it
+// could run between the two steps, when no change is in progress.)
+RaftNode::Info WaitForAddCommitted(Cluster* c, unsigned leader, const RaftNode::Info& info) {
+  const uint64_t added_at = info.last_index;
+  return WaitForPeers(c, leader,
+                      [added_at](const RaftNode::Info& in) { return in.commit_index >= added_at; });
+}
+
+// One membership change at a time. AddServer of a node that is not running
+// stays in progress: libraft adds it as a spare, then holds its promotion to
+// voter until its log has caught up with the leader's (or until 5 s pass
+// without an answer from it). Meanwhile a second AddServer and a RemoveServer
+// on the leader are refused with Busy and change nothing. Once the node runs,
+// the first AddServer completes, and the next change is accepted.
+TEST(RaftNodeTest, OneMembershipChangeAtATime) {
+  Cluster c(5);
+  c.set_initial_voters(3);  // nodes 4 and 5 are not members
+  for (unsigned i = 0; i < 3; i++) ASSERT_NO_FATAL_FAILURE(c.Start(i));
+  ASSERT_TRUE(c.Write("k", "v").ok());
+  const int leader_index = c.WaitForLeader();
+  ASSERT_GE(leader_index, 0);
+  const unsigned leader = static_cast<unsigned>(leader_index);
+  const unsigned follower = (leader + 1) % 3;
+  RaftNode* l = c.node(leader);
+
+  std::future<Status> first = std::async(
+      std::launch::async, [l, address = c.address(3)] { return l->AddServer(4, address); });
+  RaftNode::Info info =
+      WaitForPeers(&c, leader, [](const RaftNode::Info& in) { return PeerOf(in, 4) != nullptr; });
+  ASSERT_NE(PeerOf(info, 4), nullptr) << "the first AddServer never started";
+  info = WaitForAddCommitted(&c, leader, info);
+
+  const std::string kInProgress = "another membership change is in progress";
+  Status s = l->AddServer(5, c.address(4));
+  EXPECT_TRUE(s.IsBusy()) << s.ToString();
+  EXPECT_NE(s.ToString().find(kInProgress), std::string::npos) << s.ToString();
+  s = l->RemoveServer(follower + 1);
+  EXPECT_TRUE(s.IsBusy()) << s.ToString();
+  EXPECT_NE(s.ToString().find(kInProgress), std::string::npos) << s.ToString();
+  // They were refused while the first change was in progress: it still is.
+  ASSERT_EQ(first.wait_for(std::chrono::seconds(0)), std::future_status::timeout)
+      << "the first AddServer ended early: " << first.get().ToString();
+  // The refused changes changed nothing.
+  info = l->GetInfo();
+  EXPECT_EQ(PeerOf(info, 5), nullptr);
+  ASSERT_NE(PeerOf(info, follower + 1), nullptr);
+  EXPECT_TRUE(PeerOf(info, follower + 1)->voter);
+  ASSERT_NE(PeerOf(info, 4), nullptr);
+  EXPECT_FALSE(PeerOf(info, 4)->voter);
+
+  // Node 4 starts (with no configuration: it waits to be added), catches up,
+  // and the first change completes.
+  ASSERT_NO_FATAL_FAILURE(c.Start(3));
+  s = first.get();
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  info = l->GetInfo();
+  ASSERT_NE(PeerOf(info, 4), nullptr);
+  EXPECT_TRUE(PeerOf(info, 4)->voter);
+  // Nothing is in progress any more: the next change is accepted.
+  s = l->RemoveServer(4);
+  EXPECT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ(PeerOf(l->GetInfo(), 4), nullptr);
+}
+
+// A server added with AddServer is a non-voter (libraft's spare) until it has
+// caught up, then a voter. Not running, it cannot catch up: it shows in the
+// leader's configuration as a non-voter that nothing was replicated to, and
+// stays one, its AddServer waiting, after the entry adding it is committed.
+// Started (with no configuration of its own), it receives the leader's log,
+// AddServer returns OK, and every node's configuration names it a voter; its
+// data is the leader's.
+TEST(RaftNodeTest, AddedServerIsASpareUntilPromoted) {
+  Cluster c(4);
+  c.set_initial_voters(3);
+  for (unsigned i = 0; i < 3; i++) ASSERT_NO_FATAL_FAILURE(c.Start(i));
+  for (int i = 0; i < 30; i++) ASSERT_TRUE(c.Write("k" + std::to_string(i), "v").ok());
+  const int leader_index = c.WaitForLeader();
+  ASSERT_GE(leader_index, 0);
+  const unsigned leader = static_cast<unsigned>(leader_index);
+  RaftNode* l = c.node(leader);
+
+  std::future<Status> add = std::async(
+      std::launch::async, [l, address = c.address(3)] { return l->AddServer(4, address); });
+  RaftNode::Info info =
+      WaitForPeers(&c, leader, [](const RaftNode::Info& in) { return PeerOf(in, 4) != nullptr; });
+  ASSERT_NE(PeerOf(info, 4), nullptr) << "node 4 never entered the configuration";
+  EXPECT_FALSE(PeerOf(info, 4)->voter);
+  info = WaitForAddCommitted(&c, leader, info);
+  ASSERT_NE(PeerOf(info, 4), nullptr);
+  EXPECT_FALSE(PeerOf(info, 4)->voter) << "promoted before it caught up";
+  EXPECT_EQ(PeerOf(info, 4)->match_index, 0u);
+  ASSERT_EQ(add.wait_for(std::chrono::seconds(0)), std::future_status::timeout)
+      << "AddServer returned before node 4 was a voter: " << add.get().ToString();
+  const std::vector<uint64_t> three = {1, 2, 3};
+  EXPECT_EQ(l->role().voters, three);
+
+  const auto started = Clock::now();
+  ASSERT_NO_FATAL_FAILURE(c.Start(3));
+  Status s = add.get();
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  const auto promoted =
+      std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started).count();
+  info = WaitForPeers(&c, leader, [](const RaftNode::Info& in) {
+    const auto* p = PeerOf(in, 4);
+    return p != nullptr && p->voter && p->match_index == in.last_index;
+  });
+  ASSERT_NE(PeerOf(info, 4), nullptr);
+  EXPECT_TRUE(PeerOf(info, 4)->voter);
+  EXPECT_EQ(PeerOf(info, 4)->match_index, info.last_index);
+  const std::vector<uint64_t> four = {1, 2, 3, 4};
+  for (unsigned i = 0; i < 4; i++) {
+    const RaftNode::Role r = c.node(i)->WaitForRole(
+        [&four](const RaftNode::Role& role) { return role.voters == four; }, 20000);
+    EXPECT_EQ(r.voters, four) << "node " << i + 1;
+    EXPECT_TRUE(r.voter) << "node " << i + 1;
+  }
+  ExpectSameData(&c);
+  std::printf("node 4 a voter %lld ms after it started\n", static_cast<long long>(promoted));
 }
 
 }  // namespace
