@@ -7,6 +7,7 @@
 #include <future>
 
 #include "replication/command.h"
+#include "util/check.h"
 
 namespace lsmkv::replication {
 
@@ -366,8 +367,17 @@ class RaftNode::ChangeOutcome {
  public:
   ChangeOutcome(RaftNode* node, std::shared_ptr<std::promise<Status>> result)
       : node_(node), result_(std::move(result)) {}
+  ChangeOutcome(const ChangeOutcome&) = delete;
+  ChangeOutcome& operator=(const ChangeOutcome&) = delete;
+  // A change dropped without an outcome (no path does that today) still
+  // answers its caller and frees the node for the next one.
+  ~ChangeOutcome() {
+    if (!set_) set_value(Status::Aborted("replication: the membership change was dropped"));
+  }
   // Loop thread; once. The node may start another change from now on.
   void set_value(Status s) {
+    DCHECK(!set_);
+    set_ = true;
     node_->membership_change_ = false;
     result_->set_value(std::move(s));
   }
@@ -375,14 +385,27 @@ class RaftNode::ChangeOutcome {
  private:
   RaftNode* const node_;
   const std::shared_ptr<std::promise<Status>> result_;
+  bool set_ = false;
 };
+
+namespace {
+
+// The refusal of a change while this node's own AddServer or RemoveServer
+// runs (libraft's own refusal, RAFT_CANTCHANGE, reads differently).
+Status OwnChangeInProgress() {
+  return Status::Busy(
+      "replication: another membership change is in progress (this node's add or removal of a "
+      "server has not finished)");
+}
+
+}  // namespace
 
 Status RaftNode::AddServer(uint64_t id, const std::string& address) {
   auto result = std::make_shared<std::promise<Status>>();
   std::future<Status> future = result->get_future();
   auto task = [this, id, address, result] {
     if (membership_change_) {
-      result->set_value(Status::Busy("replication: another membership change is in progress"));
+      result->set_value(OwnChangeInProgress());
       return;
     }
     // From here every outcome goes through promise, which ends the change.
@@ -434,7 +457,7 @@ Status RaftNode::RemoveServer(uint64_t id) {
   std::future<Status> future = promise->get_future();
   auto task = [this, id, promise] {
     if (membership_change_) {
-      promise->set_value(Status::Busy("replication: another membership change is in progress"));
+      promise->set_value(OwnChangeInProgress());
       return;
     }
     membership_change_ = true;

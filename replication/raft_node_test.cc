@@ -471,10 +471,17 @@ TEST(RaftNodeTest, OneMembershipChangeAtATime) {
   RaftNode::Info info =
       WaitForPeers(&c, leader, [](const RaftNode::Info& in) { return PeerOf(in, 4) != nullptr; });
   ASSERT_NE(PeerOf(info, 4), nullptr) << "the first AddServer never started";
+  // The node refuses a change of its own while its AddServer runs, at every
+  // step of it (libraft accepts a new change for a moment between the add
+  // and the promotion): the refusal names the node's own change, not
+  // libraft's (RAFT_CANTCHANGE), both before and after the add committed.
+  const std::string kInProgress = "another membership change is in progress (this node's";
+  Status s = l->AddServer(5, c.address(4));
+  EXPECT_TRUE(s.IsBusy()) << s.ToString();
+  EXPECT_NE(s.ToString().find(kInProgress), std::string::npos) << s.ToString();
   info = WaitForAddCommitted(&c, leader, info);
 
-  const std::string kInProgress = "another membership change is in progress";
-  Status s = l->AddServer(5, c.address(4));
+  s = l->AddServer(5, c.address(4));
   EXPECT_TRUE(s.IsBusy()) << s.ToString();
   EXPECT_NE(s.ToString().find(kInProgress), std::string::npos) << s.ToString();
   s = l->RemoveServer(follower + 1);

@@ -1005,12 +1005,31 @@ class Run:
         limits = {"expiring-ex": 3000, "expiring-px": 2500}
         t0 = time.time()
         rc = None
+        def retried(call):
+            # The writes are idempotent: a call refused (no leader yet after
+            # the faults) or of unknown outcome is sent again, for up to 20 s.
+            give_up = time.time() + 20
+            while True:
+                try:
+                    return call()
+                except (redis.exceptions.ClusterDownError, redis.exceptions.ConnectionError,
+                        redis.exceptions.TimeoutError, ResendRefused) as e:
+                    error = e
+                except redis.exceptions.ResponseError as e:
+                    if not str(e).startswith("UNKNOWN"):
+                        raise
+                    error = e
+                if time.time() > give_up:
+                    raise error
+                time.sleep(0.1)  # a back-off between attempts, not a synchronisation
+
         try:
             rc = self.cluster_client()
-            rc.set("expiring-ex", "ex", ex=3)
-            rc.set("expiring-px", "px")
-            if not rc.pexpire("expiring-px", 2500):
+            retried(lambda: rc.set("expiring-ex", "ex", ex=3))
+            retried(lambda: rc.set("expiring-px", "px"))
+            if not retried(lambda: rc.pexpire("expiring-px", 2500)):
                 return ["PEXPIRE through RedisCluster answered 0"], 0
+            t0 = time.time()
         except Exception as e:  # noqa: BLE001 - any client failure fails the run
             return ["RedisCluster: %r" % e], 0
         finally:

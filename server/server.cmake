@@ -126,7 +126,7 @@ if(LSMKV_BUILD_TESTS)
                    --server $<TARGET_FILE:lsmkv_server>
                    --lincheck $<TARGET_FILE:lsmkv_lincheck_cli>
                    --nodes 3 --seconds 60 --snapshot-threshold 512 --snapshot-trailing 256)
-  set_tests_properties(server_cluster_smoke PROPERTIES TIMEOUT 400)
+  set_tests_properties(server_cluster_smoke PROPERTIES TIMEOUT 600)
   add_test(NAME server_cluster_connection_test
            COMMAND /usr/bin/python3 ${PROJECT_SOURCE_DIR}/server/cluster_connection_test.py
                    --server $<TARGET_FILE:lsmkv_server>)

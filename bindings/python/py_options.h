@@ -13,7 +13,8 @@
 
 namespace lsmkv_py {
 
-// plyvel's DB() options (None = the engine's default), and lsmkv's
+// plyvel's DB() options (None = the engine's default, but write_buffer_size:
+// kDefaultWriteBufferSize below), and lsmkv's
 // wal_recovery_mode ("point_in_time" by default so that transactions can
 // begin; the engine's own default, "skip_any_corrupted", refuses them).
 struct OptionArgs {
