@@ -133,6 +133,9 @@ class SkipList {
       Reset(std::launder(reinterpret_cast<Node*>(const_cast<char*>(handle))));
     }
     void SeekToFirst() { Reset(list_->head_->Next(0)); }
+    // For tests: the walkers run (this positioning's scan has gone far
+    // enough and found level-1 nodes ahead).
+    bool scanning() const { return scanning_; }
     void SeekToLast() {
       Reset(list_->FindLast());
       if (node_ == list_->head_) node_ = nullptr;
@@ -177,6 +180,8 @@ class SkipList {
       scanning_ = true;
     }
     void ScanStep() {
+      // The cursor never passes the next lane: it meets it exactly.
+      DCHECK(lanes_[0] == nullptr || list_->compare_(node_->key, lanes_[0]->key) <= 0);
       if (node_ == lanes_[0]) {
         for (int i = 0; i < kWalkers; i++) lanes_[i] = lanes_[i + 1];
         for (int i = 0; i + 1 < kWalkers; i++) walkers_[i] = walkers_[i + 1];

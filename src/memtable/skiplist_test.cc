@@ -241,7 +241,9 @@ TEST(SkipListTest, LongScansMatchTheSet) {
   List::Iterator iter(&list);
   iter.SeekToFirst();
   std::vector<Key> got;
+  bool walked = false;  // the walkers ran during this scan
   while (iter.Valid()) {
+    walked |= iter.scanning();
     const Key at = iter.key();
     got.push_back(at);
     for (int j = 0; j < 2; j++) {
@@ -254,6 +256,15 @@ TEST(SkipListTest, LongScansMatchTheSet) {
   }
   EXPECT_EQ(got, std::vector<Key>(seen_expected.begin(), seen_expected.end()));
   EXPECT_GT(seen_expected.size(), expected.size());
+  EXPECT_TRUE(walked);
+  // A repositioning stops them; SeekToLast and JumpTo too.
+  iter.SeekToFirst();
+  for (int i = 0; i < 100; i++) iter.Next();
+  EXPECT_TRUE(iter.scanning());
+  iter.SeekToLast();
+  EXPECT_FALSE(iter.scanning());
+  ASSERT_TRUE(iter.Valid());
+  EXPECT_EQ(iter.key(), *model.rbegin());
 }
 
 TEST(SkipListTest, DescendingInsertions) {
