@@ -171,8 +171,11 @@ struct Options {
   // through a large memtable, which touches a node per level anywhere in the
   // buffer, does not also miss the TLB at each of them. The process's
   // resident memory may then exceed a memtable's counted size by up to one
-  // chunk. 0: ordinary pages. Must be 0 or a power of two in [64 KiB, 1 GiB].
-  // Default: 2 MiB (x86-64's huge page).
+  // chunk. The chunks of flushed memtables are kept for the next ones, up
+  // to write_buffer_size bytes of them (so the DB keeps that memory while
+  // it is open; "lsmkv.stats" counts them). 0: ordinary pages. Must be 0
+  // or a power of two in [64 KiB, 1 GiB]. Default: 2 MiB (x86-64's huge
+  // page).
   size_t memtable_huge_page_size = 2 * 1024 * 1024;
   // Each write-ahead log reserves disk space ahead of its appends this many
   // bytes at a time (fallocate; 0: never), so that a synced write only

@@ -93,6 +93,7 @@ DBImpl::DBImpl(const Options& options, const std::string& dbname)
       env_(options_.env),
       icmp_(options_.comparator),
       block_cache_(NewLRUCache(options_.block_cache_size)),
+      memtable_chunks_(NewMemTableChunkPool()),
       tracker_(options_.comparator),
       rate_limiter_(env_, options_.rate_limit_bytes_per_sec) {
   table_options_ = TableOptionsFromOptions(options_, &icmp_);

@@ -69,7 +69,8 @@ inline constexpr uint64_t kRateLimitChunk = 64 * 1024;
 // index_bytes: MemTable's point index (0: none).
 inline std::shared_ptr<MemTable> NewMemTable(const InternalKeyComparator& icmp, size_t filter_bytes,
                                              size_t huge_page_bytes, int max_runs = 1,
-                                             size_t run_bytes = 0, size_t index_bytes = 0);
+                                             size_t run_bytes = 0, size_t index_bytes = 0,
+                                             std::shared_ptr<ArenaChunkPool> chunk_pool = nullptr);
 
 // Adds mem's range tombstones to edit as a flush's new tombstones
 // (VersionEdit::AddFlushedRangeTombstone): called with every edit that
@@ -363,7 +364,14 @@ class DBImpl final : public DB {
   }
   std::shared_ptr<MemTable> NewMemTableForOptions() const {
     return NewMemTable(icmp_, MemTableFilterBytes(), MemTableHugePageBytes(), MemTableMaxRuns(),
-                       options_.memtable_run_size, MemTableIndexBytes());
+                       options_.memtable_run_size, MemTableIndexBytes(), memtable_chunks_);
+  }
+  // The huge-page chunks of flushed memtables, kept for the next ones (at
+  // most one write buffer's worth: Arena); null without huge pages.
+  std::shared_ptr<ArenaChunkPool> NewMemTableChunkPool() const {
+    const size_t h = MemTableHugePageBytes();
+    if (h == 0) return nullptr;
+    return std::make_shared<ArenaChunkPool>(h, (options_.write_buffer_size + h - 1) / h);
   }
 
   // The current view; readers hold it for the duration of a read. Reads the
@@ -392,6 +400,8 @@ class DBImpl final : public DB {
   const InternalKeyComparator icmp_;
   TableCounters table_counters_;  // striped counters (no lock)
   std::unique_ptr<Cache> block_cache_;
+  // NewMemTableChunkPool; shared with the memtables' arenas.
+  const std::shared_ptr<ArenaChunkPool> memtable_chunks_;
   TableOptions table_options_;
   std::unique_ptr<TableCache> table_cache_;
   // Set by Open before any other thread sees the DB, then immutable.
@@ -578,8 +588,10 @@ class DBImpl final : public DB {
 
 inline std::shared_ptr<MemTable> NewMemTable(const InternalKeyComparator& icmp, size_t filter_bytes,
                                              size_t huge_page_bytes, int max_runs, size_t run_bytes,
-                                             size_t index_bytes) {
-  auto* mem = new MemTable(icmp, filter_bytes, huge_page_bytes, max_runs, run_bytes, index_bytes);
+                                             size_t index_bytes,
+                                             std::shared_ptr<ArenaChunkPool> chunk_pool) {
+  auto* mem = new MemTable(icmp, filter_bytes, huge_page_bytes, max_runs, run_bytes, index_bytes,
+                           std::move(chunk_pool));
   mem->Ref();
   return std::shared_ptr<MemTable>(mem, [](MemTable* m) { m->Unref(); });
 }

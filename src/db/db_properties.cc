@@ -176,6 +176,12 @@ void DBImpl::AppendStatsCounters(const ReadView& view, std::string* value) {
   AppendRow(value, "compactions out of space", stats_.compactions_out_of_space);
   AppendRow(value, "compactions deferred for space", stats_.compactions_deferred);
   AppendRow(value, "memtable hits", stats_.memtable_hits);
+  // Huge-page chunks of memtable memory (Options::memtable_huge_page_size):
+  // obtained from the system, reused from a flushed memtable, and kept now
+  // for the next memtables (at most one write buffer's worth).
+  AppendRow(value, "memtable chunks allocated", memtable_chunks_ ? memtable_chunks_->Made() : 0);
+  AppendRow(value, "memtable chunks reused", memtable_chunks_ ? memtable_chunks_->Reused() : 0);
+  AppendRow(value, "memtable chunks kept", memtable_chunks_ ? memtable_chunks_->Kept() : 0);
   AppendRow(value, "tables read by gets", stats_.table_gets);
   AppendRow(value, "wal damaged regions dropped at open", stats_.wal_damaged_regions);
   AppendRow(value, "wal damaged bytes dropped at open", stats_.wal_damaged_bytes);

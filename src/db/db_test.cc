@@ -264,6 +264,54 @@ TEST_P(DBTest, MemTableHugePages) {
   }
 }
 
+// A flushed memtable's huge-page chunks go to the next memtables: after
+// many flushes the DB has obtained no more chunks than the memtables alive
+// at once can hold, and every value, written into reused memory, reads back
+// (from memtables and from the tables they were flushed to).
+TEST_P(DBTest, MemTableChunksAreReusedAcrossFlushes) {
+  options_.memtable_huge_page_size = 64 << 10;
+  options_.write_buffer_size = 1 << 20;  // 16 chunks per memtable
+  ASSERT_TRUE(Reopen().ok());
+  auto stat = [&](const std::string& label) {
+    std::string stats;
+    EXPECT_TRUE(db_->GetProperty("lsmkv.stats", &stats));
+    const size_t at = stats.find(label + ": ");
+    EXPECT_NE(std::string::npos, at) << label;
+    return at == std::string::npos ? 0 : std::stoull(stats.substr(at + label.size() + 2));
+  };
+  std::map<std::string, std::string> model;
+  Random rnd(test::TestSeed());
+  for (int i = 0; i < 80000; i++) {  // about 12 MB: a dozen write buffers
+    const std::string key = "k" + std::to_string(rnd.Uniform(20000));
+    const std::string value = rnd.RandomBytes(100 + rnd.Uniform(50));
+    ASSERT_TRUE(Put(key, value).ok());
+    model[key] = value;
+    if (i % 10000 == 9999) {
+      for (int j = 0; j < 200; j++) {
+        const std::string probe = "k" + std::to_string(rnd.Uniform(20000));
+        auto it = model.find(probe);
+        ASSERT_EQ(it == model.end() ? "NOT_FOUND" : it->second, Get(probe)) << probe;
+      }
+    }
+  }
+  ASSERT_TRUE(db_->Flush().ok());
+  const uint64_t flushes = stat("flushes");
+  const uint64_t made = stat("memtable chunks allocated");
+  const uint64_t reused = stat("memtable chunks reused");
+  ASSERT_GE(flushes, 8u);
+  EXPECT_GT(reused, 0u);
+  // Without reuse every memtable would take 16 new chunks; with it, only as
+  // many as the memtables alive at once (the active one and the frozen ones
+  // being flushed) hold, plus the pool.
+  const uint64_t alive = static_cast<uint64_t>(options_.max_write_buffer_number) + 1;
+  EXPECT_LE(made, alive * 16);
+  EXPECT_LT(made, flushes * 16);
+  EXPECT_LE(stat("memtable chunks kept"), 16u);  // at most one write buffer's worth
+  for (const auto& [key, value] : model) ASSERT_EQ(value, Get(key)) << key;
+  ASSERT_TRUE(Reopen().ok());
+  for (const auto& [key, value] : model) ASSERT_EQ(value, Get(key)) << key;
+}
+
 // Options::table_format_version picks the format new tables are written in;
 // tables of both formats are read whatever it says; other values are refused.
 TEST_P(DBTest, TableFormatVersionOption) {

@@ -5,6 +5,16 @@
 #include <cstdint>
 #include <cstdlib>
 #include <new>
+#include <utility>
+
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+#define LSMKV_POISON(p, n) ASAN_POISON_MEMORY_REGION(p, n)
+#define LSMKV_UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION(p, n)
+#else
+#define LSMKV_POISON(p, n) ((void)(p), (void)(n))
+#define LSMKV_UNPOISON(p, n) ((void)(p), (void)(n))
+#endif
 
 #include "util/check.h"
 
@@ -13,11 +23,95 @@ namespace lsmkv {
 static_assert(Arena::kAlignment <= alignof(std::max_align_t),
               "blocks from operator new[] must already be aligned");
 
-Arena::Arena(size_t block_size, size_t huge_page_bytes)
-    : block_size_(block_size), huge_page_bytes_(huge_page_bytes) {
+namespace {
+
+// A new chunk of bytes (a power of two), aligned to its size and advised as
+// huge pages. Throws std::bad_alloc if there is no memory, as new[] does.
+char* NewChunk(size_t bytes) {
+  char* chunk = static_cast<char*>(std::aligned_alloc(bytes, bytes));
+  if (chunk == nullptr) throw std::bad_alloc();
+  // Advice only: without transparent huge pages (or with them off) the
+  // chunk is ordinary memory.
+  (void)madvise(chunk, bytes, MADV_HUGEPAGE);
+  return chunk;
+}
+
+}  // namespace
+
+ArenaChunkPool::ArenaChunkPool(size_t chunk_bytes, size_t max_chunks)
+    : chunk_bytes_(chunk_bytes), max_chunks_(max_chunks) {
+  CHECK(chunk_bytes > 0 && (chunk_bytes & (chunk_bytes - 1)) == 0);
+  MutexLock lock(&mu_);
+  kept_.reserve(max_chunks);  // so that Give (run by destructors) never allocates
+}
+
+ArenaChunkPool::~ArenaChunkPool() {
+  MutexLock lock(&mu_);
+  for (char* chunk : kept_) {
+    LSMKV_UNPOISON(chunk, chunk_bytes_);
+    std::free(chunk);
+  }
+}
+
+char* ArenaChunkPool::Take() {
+  {
+    MutexLock lock(&mu_);
+    if (!kept_.empty()) {
+      char* chunk = kept_.back();
+      kept_.pop_back();
+      reused_++;
+      LSMKV_UNPOISON(chunk, chunk_bytes_);
+      return chunk;
+    }
+    made_++;
+  }
+  return NewChunk(chunk_bytes_);  // outside the lock: it may fault and wait
+}
+
+void ArenaChunkPool::Give(char* chunk) {
+  DCHECK(chunk != nullptr);
+  {
+    MutexLock lock(&mu_);
+    if (kept_.size() < max_chunks_) {
+      kept_.push_back(chunk);
+      // Under ASan a read through a stale pointer into a kept chunk (a
+      // memtable entry used after its memtable died) is still reported.
+      LSMKV_POISON(chunk, chunk_bytes_);
+      return;
+    }
+  }
+  std::free(chunk);
+}
+
+size_t ArenaChunkPool::Kept() const {
+  MutexLock lock(&mu_);
+  return kept_.size();
+}
+
+size_t ArenaChunkPool::Made() const {
+  MutexLock lock(&mu_);
+  return made_;
+}
+
+size_t ArenaChunkPool::Reused() const {
+  MutexLock lock(&mu_);
+  return reused_;
+}
+
+Arena::Arena(size_t block_size, size_t huge_page_bytes, std::shared_ptr<ArenaChunkPool> chunk_pool)
+    : block_size_(block_size),
+      huge_page_bytes_(huge_page_bytes),
+      chunk_pool_(std::move(chunk_pool)) {
   DCHECK(block_size >= 64);
   DCHECK(huge_page_bytes == 0 ||
          ((huge_page_bytes & (huge_page_bytes - 1)) == 0 && huge_page_bytes % block_size == 0));
+  CHECK(chunk_pool_ == nullptr ||
+        (huge_page_bytes > 0 && chunk_pool_->chunk_bytes() == huge_page_bytes));
+}
+
+Arena::~Arena() {
+  if (chunk_pool_ == nullptr) return;  // chunks_ frees them
+  for (auto& chunk : chunks_) chunk_pool_->Give(chunk.release());
 }
 
 void Arena::FreeDeleter::operator()(char* p) const { std::free(p); }
@@ -65,12 +159,9 @@ char* Arena::AllocateSlow(size_t bytes) {
 char* Arena::NewOrdinaryBlock() {
   if (huge_page_bytes_ == 0) return NewBlock(block_size_);
   if (chunk_remaining_ < block_size_) {
-    char* chunk = static_cast<char*>(std::aligned_alloc(huge_page_bytes_, huge_page_bytes_));
-    if (chunk == nullptr) throw std::bad_alloc();  // as new[] does
+    chunks_.reserve(chunks_.size() + 1);  // so that emplace_back cannot throw
+    char* chunk = chunk_pool_ != nullptr ? chunk_pool_->Take() : NewChunk(huge_page_bytes_);
     chunks_.emplace_back(chunk);
-    // Advice only: without transparent huge pages (or with them off) the
-    // chunk is ordinary memory.
-    (void)madvise(chunk, huge_page_bytes_, MADV_HUGEPAGE);
     chunk_cursor_ = chunk;
     chunk_remaining_ = huge_page_bytes_;
     memory_usage_.store(MemoryUsage() + sizeof(chunks_[0]), std::memory_order_relaxed);

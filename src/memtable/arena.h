@@ -13,9 +13,16 @@
 // all over its memory, and a search that touches a node per level misses the
 // TLB at nearly every node when the memory is in 4 KiB pages.
 //
+// Such chunks may come from, and go back to, an ArenaChunkPool shared by
+// the arenas of one DB's memtables: a chunk a flushed memtable gave back is
+// already backed by memory, so the next memtable's first store into it
+// takes no page fault (zeroing a fresh 2 MiB page was about 6 % of a
+// random-order load into a 64 MiB memtable: docs/BENCHMARKS.md).
+//
 // Thread safety: Allocate() and AllocateAligned() need external
 // synchronisation (one allocating thread at a time). MemoryUsage() may be
-// called from any thread at any time, concurrently with allocation.
+// called from any thread at any time, concurrently with allocation. An
+// ArenaChunkPool is thread-safe.
 #ifndef LSMKV_MEMTABLE_ARENA_H_
 #define LSMKV_MEMTABLE_ARENA_H_
 
@@ -24,7 +31,44 @@
 #include <memory>
 #include <vector>
 
+#include "util/mutex.h"
+#include "util/thread_annotations.h"
+
 namespace lsmkv {
+
+// Keeps up to max_chunks chunks of chunk_bytes (each aligned to its size
+// and advised as huge pages) that arenas gave back, for arenas to take
+// again. Owned jointly by its arenas (shared_ptr): the last one frees it.
+class ArenaChunkPool {
+ public:
+  // REQUIRES: chunk_bytes is a power of two.
+  ArenaChunkPool(size_t chunk_bytes, size_t max_chunks);
+  ArenaChunkPool(const ArenaChunkPool&) = delete;
+  ArenaChunkPool& operator=(const ArenaChunkPool&) = delete;
+  ~ArenaChunkPool();  // frees the chunks kept
+
+  size_t chunk_bytes() const { return chunk_bytes_; }
+  // A kept chunk (its contents are whatever its last arena left), else a
+  // new one (std::bad_alloc if there is no memory). The caller owns it:
+  // it goes back with Give, or to std::free.
+  char* Take() EXCLUDES(mu_);
+  // Keeps chunk (from Take) for a later Take, or frees it if max_chunks
+  // are kept already.
+  void Give(char* chunk) EXCLUDES(mu_);
+  // Chunks kept now, chunks Take made new, chunks Take reused (for tests
+  // and statistics).
+  size_t Kept() const EXCLUDES(mu_);
+  size_t Made() const EXCLUDES(mu_);
+  size_t Reused() const EXCLUDES(mu_);
+
+ private:
+  const size_t chunk_bytes_;
+  const size_t max_chunks_;
+  mutable Mutex mu_;
+  std::vector<char*> kept_ GUARDED_BY(mu_);
+  size_t made_ GUARDED_BY(mu_) = 0;
+  size_t reused_ GUARDED_BY(mu_) = 0;
+};
 
 class Arena {
  public:
@@ -35,13 +79,17 @@ class Arena {
 
   // block_size: the size of an ordinary block; tests use small ones.
   // huge_page_bytes: 0, or the size of the chunks ordinary blocks are carved
-  // from (see the file comment).
+  // from (see the file comment). chunk_pool: where those chunks come from
+  // and go back to when the arena is destroyed; null: they are allocated
+  // and freed.
   // REQUIRES: block_size >= 64; huge_page_bytes is 0 or a power of two that
-  // is a multiple of block_size.
-  explicit Arena(size_t block_size = kBlockSize, size_t huge_page_bytes = 0);
+  // is a multiple of block_size; chunk_pool is null or huge_page_bytes > 0
+  // and chunk_pool->chunk_bytes() == huge_page_bytes.
+  explicit Arena(size_t block_size = kBlockSize, size_t huge_page_bytes = 0,
+                 std::shared_ptr<ArenaChunkPool> chunk_pool = nullptr);
   Arena(const Arena&) = delete;
   Arena& operator=(const Arena&) = delete;
-  ~Arena() = default;
+  ~Arena();
 
   // Returns bytes of uninitialised memory, valid until the Arena is destroyed.
   // No alignment is promised.
@@ -75,6 +123,7 @@ class Arena {
 
   const size_t block_size_;
   const size_t huge_page_bytes_;
+  const std::shared_ptr<ArenaChunkPool> chunk_pool_;
   // The unused tail of the current block: [cursor_, cursor_ + remaining_).
   char* cursor_ = nullptr;
   size_t remaining_ = 0;

@@ -5,6 +5,8 @@
 #include <atomic>
 #include <cstdint>
 #include <cstring>
+#include <memory>
+#include <string>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -173,6 +175,75 @@ TEST(ArenaTest, HugePageChunksHoldOrdinaryBlocks) {
   // Usage counts the blocks handed out (not the chunks' uncarved tails).
   EXPECT_GE(arena.MemoryUsage(), total + kBlock);
   EXPECT_LE(arena.MemoryUsage(), chunks * kHuge + kBlock + 4096);
+}
+
+// A pool hands back the chunks it kept, last given first, and makes new ones
+// when it has none; it keeps at most max_chunks and frees the rest.
+TEST(ArenaChunkPoolTest, KeepsUpToItsLimitAndReusesWhatItKept) {
+  constexpr size_t kChunk = 64 << 10;
+  ArenaChunkPool pool(kChunk, /*max_chunks=*/2);
+  char* a = pool.Take();
+  char* b = pool.Take();
+  char* c = pool.Take();
+  EXPECT_EQ(3u, pool.Made());
+  EXPECT_EQ(0u, pool.Reused());
+  for (char* p : {a, b, c}) {
+    ASSERT_NE(p, nullptr);
+    EXPECT_EQ(0u, reinterpret_cast<uintptr_t>(p) % kChunk);  // aligned to its size
+    std::memset(p, 0x5a, kChunk);                            // all of it is usable
+  }
+  pool.Give(a);
+  pool.Give(b);
+  pool.Give(c);  // over the limit: freed (ASan/LSan would report a leak otherwise)
+  EXPECT_EQ(2u, pool.Kept());
+  EXPECT_EQ(b, pool.Take());
+  EXPECT_EQ(a, pool.Take());
+  EXPECT_EQ(2u, pool.Reused());
+  EXPECT_EQ(0u, pool.Kept());
+  char* d = pool.Take();  // none kept: a new one
+  EXPECT_EQ(4u, pool.Made());
+  pool.Give(a);
+  pool.Give(b);
+  pool.Give(d);
+  EXPECT_EQ(2u, pool.Kept());  // the pool's destructor frees these
+}
+
+// Arenas sharing a pool give their chunks back when destroyed, and the next
+// arena carves its blocks out of them: no new chunk while the pool has one,
+// and the contents each arena wrote read back intact whatever the chunk
+// held before.
+TEST(ArenaChunkPoolTest, ArenasGiveTheirChunksBackForTheNextArena) {
+  constexpr size_t kBlock = 4096, kHuge = 64 << 10;
+  auto pool = std::make_shared<ArenaChunkPool>(kHuge, /*max_chunks=*/8);
+  Random rnd(test::TestSeed());
+  size_t first_chunks = 0;
+  for (int round = 0; round < 4; round++) {
+    SCOPED_TRACE(round);
+    Arena arena(kBlock, kHuge, pool);
+    std::vector<std::pair<char*, std::string>> written;
+    size_t total = 0;
+    while (total < 6 * kHuge) {  // six chunks' worth (plus the quarter-block waste)
+      const size_t n = 1 + rnd.Uniform(kBlock / 4);
+      char* p = arena.Allocate(n);
+      std::string bytes = rnd.RandomBytes(n);
+      std::memcpy(p, bytes.data(), n);
+      written.emplace_back(p, std::move(bytes));
+      total += n;
+    }
+    for (const auto& [p, bytes] : written) ASSERT_EQ(0, std::memcmp(p, bytes.data(), bytes.size()));
+    if (round == 0) {
+      first_chunks = arena.HugeChunks();
+      EXPECT_EQ(first_chunks, pool->Made());
+      EXPECT_EQ(0u, pool->Reused());
+    } else {
+      // Every chunk came from the pool, which held the last arena's chunks.
+      EXPECT_EQ(first_chunks, pool->Made());
+      EXPECT_EQ(round * first_chunks, pool->Reused());
+      EXPECT_EQ(first_chunks, arena.HugeChunks());
+    }
+    EXPECT_EQ(0u, pool->Kept());
+  }
+  EXPECT_EQ(first_chunks, pool->Kept());
 }
 
 }  // namespace

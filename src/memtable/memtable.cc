@@ -2,9 +2,12 @@
 
 #include <algorithm>
 #include <atomic>
+#include <bit>
+#include <cstdint>
 #include <cstring>
 #include <memory>
 #include <new>
+#include <utility>
 #include <vector>
 
 #include "util/check.h"
@@ -25,6 +28,29 @@ inline std::string_view DecodeLengthPrefixed(const char* p) {
   const char* data = GetVarint32Ptr(p, p + kMaxVarint32Length, &len);
   DCHECK(data != nullptr);
   return std::string_view(data, len);
+}
+
+// memcmp(a, b, n)'s sign, without the call: eight bytes at a time, read as
+// big-endian words so that the first differing byte decides. User keys
+// are short (most compare in two or three words), and the skiplist's
+// searches spend a tenth of their time in these calls.
+inline int CompareBytes(const char* a, const char* b, size_t n) {
+  for (; n >= 8; a += 8, b += 8, n -= 8) {
+    uint64_t x, y;
+    std::memcpy(&x, a, 8);
+    std::memcpy(&y, b, 8);
+    if (x != y) {
+      if constexpr (std::endian::native == std::endian::little) {
+        x = __builtin_bswap64(x);
+        y = __builtin_bswap64(y);
+      }
+      return x < y ? -1 : +1;
+    }
+  }
+  for (; n > 0; a++, b++, n--) {
+    if (*a != *b) return static_cast<uint8_t>(*a) < static_cast<uint8_t>(*b) ? -1 : +1;
+  }
+  return 0;
 }
 
 // The value that follows the internal key ikey in its entry.
@@ -50,7 +76,7 @@ int MemTable::EntryComparator::operator()(const char* a, const char* b) const {
   DCHECK(ka.size() >= 8 && kb.size() >= 8);
   const size_t ua = ka.size() - 8;
   const size_t ub = kb.size() - 8;
-  const int r = std::memcmp(ka.data(), kb.data(), ua < ub ? ua : ub);
+  const int r = CompareBytes(ka.data(), kb.data(), ua < ub ? ua : ub);
   if (r != 0) return r;
   if (ua != ub) return ua < ub ? -1 : +1;
   const uint64_t ta = DecodeFixed64(ka.data() + ua);
@@ -269,7 +295,8 @@ MemTable::Run::Run(const EntryComparator& cmp, Arena* arena, uint64_t seed, size
 MemTable::Run::~Run() = default;
 
 MemTable::MemTable(const InternalKeyComparator& cmp, size_t filter_bytes, size_t huge_page_bytes,
-                   int max_runs, size_t run_bytes, size_t index_bytes)
+                   int max_runs, size_t run_bytes, size_t index_bytes,
+                   std::shared_ptr<ArenaChunkPool> chunk_pool)
     : comparator_(cmp.user_comparator()),
       entry_comparator_{&comparator_, cmp.user_comparator() == BytewiseComparator()},
       max_runs_(run_bytes > 0 ? std::clamp(max_runs, 1, kMaxRuns) : 1),
@@ -283,7 +310,7 @@ MemTable::MemTable(const InternalKeyComparator& cmp, size_t filter_bytes, size_t
       run_index_bytes_(index_bytes > 0 && cmp.user_comparator() == BytewiseComparator()
                            ? std::max<size_t>(1, index_bytes / static_cast<size_t>(max_runs_))
                            : 0),
-      arena_(Arena::kBlockSize, huge_page_bytes) {
+      arena_(Arena::kBlockSize, huge_page_bytes, std::move(chunk_pool)) {
   runs_[0] = std::make_unique<Run>(entry_comparator_, &arena_, Table::kDefaultSeed,
                                    run_filter_bytes_, run_index_bytes_);
   num_runs_.store(1, std::memory_order_release);

@@ -74,10 +74,12 @@ class MemTable {
   // run_bytes > 0 the entries go into runs (file comment) and each run has a
   // filter of filter_bytes / max_runs bytes. With index_bytes > 0 (bytewise
   // comparator only) each run has a point index (file comment) of about
-  // index_bytes / max_runs bytes.
+  // index_bytes / max_runs bytes. chunk_pool (null, or one of chunks of
+  // huge_page_bytes): where the arena's huge-page chunks come from and go
+  // back to (Arena).
   explicit MemTable(const InternalKeyComparator& cmp, size_t filter_bytes = 0,
                     size_t huge_page_bytes = 0, int max_runs = 1, size_t run_bytes = 0,
-                    size_t index_bytes = 0);
+                    size_t index_bytes = 0, std::shared_ptr<ArenaChunkPool> chunk_pool = nullptr);
   MemTable(const MemTable&) = delete;
   MemTable& operator=(const MemTable&) = delete;
 
