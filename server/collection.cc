@@ -20,7 +20,9 @@ uint64_t GetFixed64Le(std::string_view in) {
 }
 
 void PutFixed64Be(uint64_t v, std::string* out) {
-  for (int i = 7; i >= 0; i--) out->push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+  char bytes[8];
+  for (int i = 0; i < 8; i++) bytes[i] = static_cast<char>((v >> (8 * (7 - i))) & 0xff);
+  out->append(bytes, sizeof(bytes));  // one append: no capacity check per byte
 }
 
 uint64_t GetFixedBe(std::string_view in, int bytes) {

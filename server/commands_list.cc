@@ -122,20 +122,24 @@ bool ScanRange(CommandContext& ctx, const List& list, uint64_t first, uint64_t l
   uint64_t expect = first;
   bool gap = false;
   bool stopped = false;
-  Status s = ctx.txn.ScanElements(
-      PositionKey(list, list.meta.head + first), PositionKey(list, list.meta.head + last),
-      [&](std::string_view key, std::string_view value) {
-        ElementKey parsed;
-        uint64_t position = 0;
-        if (!DecodeElementKey(key, &parsed) || !DecodeListPosition(parsed.field, &position) ||
-            position != list.meta.head + expect) {
-          gap = true;
-          return false;
-        }
-        const uint64_t index = expect++;
-        stopped = !visit(index, value);
-        return !stopped;
-      });
+  // The key the next element must have: the position is its last 8 bytes
+  // (big-endian), so stepping to the next one rewrites only those, and a
+  // comparison of whole keys checks the element without decoding it.
+  const std::string lower = PositionKey(list, list.meta.head + first);
+  std::string want = lower;
+  const size_t position_at = want.size() - 8;
+  Status s = ctx.txn.ScanElements(lower, PositionKey(list, list.meta.head + last),
+                                  [&](std::string_view key, std::string_view value) {
+                                    if (key != want) {
+                                      gap = true;
+                                      return false;
+                                    }
+                                    const uint64_t index = expect++;
+                                    want.resize(position_at);
+                                    AppendListPosition(list.meta.head + expect, &want);
+                                    stopped = !visit(index, value);
+                                    return !stopped;
+                                  });
   if (!s.ok()) {
     ReplyEngineError(ctx, s);
     return false;
