@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "util/check.h"
+#include "util/comparator.h"
 
 namespace lsmkv {
 
@@ -156,7 +157,7 @@ class DBIter final : public Iterator {
 
   // ucmp_->Compare, without the virtual call for the default comparator.
   int CompareUser(std::string_view a, std::string_view b) const {
-    return bytewise_ ? a.compare(b) : ucmp_->Compare(a, b);
+    return bytewise_ ? CompareBytes(a, b) : ucmp_->Compare(a, b);
   }
 
   // Counts the bytes of iter_'s current entry; about every kSamplePeriod

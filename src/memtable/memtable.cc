@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <atomic>
-#include <bit>
 #include <cstdint>
 #include <cstring>
 #include <memory>
@@ -28,29 +27,6 @@ inline std::string_view DecodeLengthPrefixed(const char* p) {
   const char* data = GetVarint32Ptr(p, p + kMaxVarint32Length, &len);
   DCHECK(data != nullptr);
   return std::string_view(data, len);
-}
-
-// memcmp(a, b, n)'s sign, without the call: eight bytes at a time, read as
-// big-endian words so that the first differing byte decides. User keys
-// are short (most compare in two or three words), and the skiplist's
-// searches spend a tenth of their time in these calls.
-inline int CompareBytes(const char* a, const char* b, size_t n) {
-  for (; n >= 8; a += 8, b += 8, n -= 8) {
-    uint64_t x, y;
-    std::memcpy(&x, a, 8);
-    std::memcpy(&y, b, 8);
-    if (x != y) {
-      if constexpr (std::endian::native == std::endian::little) {
-        x = __builtin_bswap64(x);
-        y = __builtin_bswap64(y);
-      }
-      return x < y ? -1 : +1;
-    }
-  }
-  for (; n > 0; a++, b++, n--) {
-    if (*a != *b) return static_cast<uint8_t>(*a) < static_cast<uint8_t>(*b) ? -1 : +1;
-  }
-  return 0;
 }
 
 // The value that follows the internal key ikey in its entry.

@@ -7,7 +7,7 @@ namespace {
 
 class BytewiseComparatorImpl final : public Comparator {
  public:
-  int Compare(std::string_view a, std::string_view b) const override { return a.compare(b); }
+  int Compare(std::string_view a, std::string_view b) const override { return CompareBytes(a, b); }
   const char* Name() const override { return "lsmkv.BytewiseComparator"; }
 
   void FindShortestSeparator(std::string* start, std::string_view limit) const override {

@@ -2,7 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cstring>
 #include <string>
+#include <string_view>
 
 #include "util/random.h"
 #include "util/testutil.h"
@@ -130,6 +133,47 @@ TEST(BytewiseComparatorTest, SuccessorKeepsOrderOnRandomStrings) {
     }
   }
   EXPECT_GT(shortened, 1000);
+}
+
+// CompareBytes gives memcmp's and std::string_view::compare's sign on keys
+// that share prefixes of every length, differ in bytes above and below 0x80,
+// or are prefixes of each other.
+TEST(CompareBytesTest, MatchesMemcmpAndStringCompare) {
+  Random rnd(test::TestSeed());
+  auto sign = [](int v) { return v < 0 ? -1 : (v > 0 ? 1 : 0); };
+  for (int i = 0; i < 20000; i++) {
+    std::string a = rnd.RandomBytes(rnd.Uniform(40));
+    std::string b = a;
+    switch (rnd.Uniform(4)) {
+      case 0:
+        b = rnd.RandomBytes(rnd.Uniform(40));
+        break;
+      case 1:  // one byte changed
+        if (!b.empty())
+          b[rnd.Uniform(static_cast<uint32_t>(b.size()))] ^=
+              static_cast<char>(1 + rnd.Uniform(255));
+        break;
+      case 2:  // a prefix, or a longer key
+        if (rnd.OneIn(2)) {
+          b.resize(rnd.Uniform(static_cast<uint32_t>(b.size()) + 1));
+        } else {
+          b += rnd.RandomBytes(1 + rnd.Uniform(9));
+        }
+        break;
+      default:  // equal
+        break;
+    }
+    const size_t n = std::min(a.size(), b.size());
+    ASSERT_EQ(sign(std::memcmp(a.data(), b.data(), n)), CompareBytes(a.data(), b.data(), n)) << i;
+    ASSERT_EQ(sign(std::string_view(a).compare(b)), CompareBytes(a, b)) << i;
+    ASSERT_EQ(-CompareBytes(a, b), CompareBytes(b, a)) << i;
+  }
+  EXPECT_EQ(-1, CompareBytes(std::string_view("\x7f"), std::string_view("\x80")));
+  EXPECT_EQ(+1, CompareBytes(std::string_view("abcdefgh\xff"), std::string_view("abcdefgh\x01")));
+  EXPECT_EQ(-1,
+            CompareBytes(std::string_view("abcdefg\x01zzzzzzzz"), std::string_view("abcdefg\xff")));
+  EXPECT_EQ(0, CompareBytes(std::string_view(""), std::string_view("")));
+  EXPECT_EQ(-1, CompareBytes(std::string_view(""), std::string_view("a")));
 }
 
 }  // namespace
