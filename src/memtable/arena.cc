@@ -159,7 +159,8 @@ char* Arena::AllocateSlow(size_t bytes) {
 char* Arena::NewOrdinaryBlock() {
   if (huge_page_bytes_ == 0) return NewBlock(block_size_);
   if (chunk_remaining_ < block_size_) {
-    chunks_.reserve(chunks_.size() + 1);  // so that emplace_back cannot throw
+    // Room first (doubling), so that emplace_back cannot throw and leak the chunk.
+    if (chunks_.size() == chunks_.capacity()) chunks_.reserve(2 * chunks_.size() + 4);
     char* chunk = chunk_pool_ != nullptr ? chunk_pool_->Take() : NewChunk(huge_page_bytes_);
     chunks_.emplace_back(chunk);
     chunk_cursor_ = chunk;
