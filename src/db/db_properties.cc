@@ -188,6 +188,8 @@ void DBImpl::AppendStatsCounters(const ReadView& view, std::string* value) {
   AppendRow(value, "wal intact records dropped at open", stats_.wal_intact_dropped);
   AppendRow(value, "bloom filter checks", table_counters_.bloom_checks);
   AppendRow(value, "bloom filter useful", table_counters_.bloom_useful);
+  AppendRow(value, "index fence hits", table_counters_.index_fence_hits);
+  AppendRow(value, "index fence ties", table_counters_.index_fence_ties);
   AppendRow(value, "block cache hits", table_counters_.block_cache_hits);
   AppendRow(value, "block cache misses", table_counters_.block_cache_misses);
   AppendRow(value, "blocks read", table_counters_.block_reads);

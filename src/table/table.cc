@@ -1,6 +1,7 @@
 #include "table/table.h"
 
 #include <algorithm>
+#include <cstring>
 #include <memory>
 
 #include "base/dbformat.h"
@@ -288,7 +289,114 @@ Status Table::CheckIndex(bool data_end_known) {
     return Corruption("index lists " + std::to_string(count) + " data blocks, properties say " +
                       std::to_string(properties_.num_data_blocks));
   }
+  BuildIndexFences();
   return Status::OK();
+}
+
+namespace {
+
+// The first sixteen bytes of rest as a big-endian number, zero-padded: for
+// keys a, b after a shared prefix, FenceOf(a) < FenceOf(b) implies a < b
+// bytewise (the first byte where the padded forms differ is a real byte of
+// b, and either a real, smaller byte of a or past a's end).
+Table::Fence FenceOf(std::string_view rest) {
+  if (rest.size() >= 16) {
+    uint64_t high, low;
+    std::memcpy(&high, rest.data(), sizeof(high));
+    std::memcpy(&low, rest.data() + 8, sizeof(low));
+    return (Table::Fence{__builtin_bswap64(high)} << 64) | __builtin_bswap64(low);
+  }
+  Table::Fence fence = 0;
+  for (size_t i = 0; i < rest.size(); i++) {
+    fence |= Table::Fence{static_cast<unsigned char>(rest[i])} << (120 - 8 * i);
+  }
+  return fence;
+}
+
+}  // namespace
+
+void Table::BuildIndexFences() {
+  index_prefix_.clear();
+  index_last_key_.clear();
+  index_fences_.clear();
+  index_handles_.clear();
+  const Comparator* user_comparator = options_.comparator;
+  if (internal_keys_) {
+    const auto* icmp = dynamic_cast<const InternalKeyComparator*>(options_.comparator);
+    if (icmp == nullptr) return;
+    user_comparator = icmp->user_comparator();
+  }
+  if (user_comparator != BytewiseComparator()) return;
+  auto user_key = [this](std::string_view key) {
+    return internal_keys_ ? ExtractUserKey(key) : key;
+  };
+  std::vector<std::string> keys;  // user keys, for the prefix
+  std::vector<BlockHandle> handles;
+  std::unique_ptr<Iterator> it(
+      index_block_->NewIterator(options_.comparator, index_min_key_size_, file_name_));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    BlockHandle handle;
+    if (!handle.DecodeExactly(it->value())) return;  // CheckIndex decoded it
+    keys.emplace_back(user_key(it->key()));
+    handles.push_back(handle);
+  }
+  if (!it->status().ok() || keys.empty()) return;
+  // The prefix every entry but the last shares (the index is sorted: what
+  // the first and the one before the last share). The last entry's key is
+  // often a short successor of the table's last key ("1" after "0999..."),
+  // which would leave no prefix at all.
+  const std::string& first = keys.front();
+  const std::string& before_last = keys[keys.size() >= 2 ? keys.size() - 2 : 0];
+  size_t shared = 0;
+  while (shared < first.size() && shared < before_last.size() &&
+         first[shared] == before_last[shared]) {
+    shared++;
+  }
+  const std::string_view prefix = std::string_view(first).substr(0, shared);
+  std::vector<Fence> fences;
+  fences.reserve(keys.size());
+  for (const std::string& key : keys) {
+    if (std::string_view(key).substr(0, shared) == prefix) {
+      fences.push_back(FenceOf(std::string_view(key).substr(shared)));
+    } else {
+      // Only the last entry can lack the prefix; it is then larger than
+      // every key with it, so the largest fence keeps the order.
+      DCHECK(&key == &keys.back());
+      fences.push_back(~Fence{0});
+    }
+  }
+  index_prefix_.assign(prefix);
+  index_last_key_ = keys.back();
+  index_fences_ = std::move(fences);
+  index_handles_ = std::move(handles);
+}
+
+bool Table::FindByFences(std::string_view user_key, size_t* entry) const {
+  DCHECK(!index_fences_.empty());
+  const size_t n = index_fences_.size();
+  const std::string_view prefix = index_prefix_;
+  const size_t common = std::min(user_key.size(), prefix.size());
+  int c = common == 0 ? 0 : std::memcmp(user_key.data(), prefix.data(), common);
+  if (c == 0 && user_key.size() < prefix.size()) c = -1;  // a proper prefix of the prefix
+  if (c < 0) {
+    *entry = 0;  // smaller than every key with the prefix, the first entry's included
+    return true;
+  }
+  if (c > 0) {
+    // Larger than every key with the prefix: only the last entry may be
+    // larger still.
+    const int last = user_key.compare(index_last_key_);
+    if (last == 0) return false;
+    *entry = last < 0 ? n - 1 : n;
+    return true;
+  }
+  const Fence fence = FenceOf(user_key.substr(prefix.size()));
+  const auto at = std::lower_bound(index_fences_.begin(), index_fences_.end(), fence);
+  // Entries before `at` are smaller than user_key; `at` is larger unless
+  // its fence is equal, which decides nothing.
+  if (at != index_fences_.end() && *at == fence) return false;
+  *entry = static_cast<size_t>(at - index_fences_.begin());
+  return true;
 }
 
 Status Table::RebuildIndex(const Status& index_damage) {
@@ -485,8 +593,16 @@ void DeleteBlock(void* block, void*) { delete static_cast<Block*>(block); }
 Iterator* Table::BlockIterator(bool verify_checksums, bool fill_cache, std::string_view index_value,
                                Readahead* readahead) const {
   BlockHandle handle;
+  if (!handle.DecodeExactly(index_value)) {
+    return NewTableErrorIterator(Corruption("bad data block handle in index"));
+  }
+  return BlockIterator(verify_checksums, fill_cache, handle, readahead);
+}
+
+Iterator* Table::BlockIterator(bool verify_checksums, bool fill_cache, const BlockHandle& handle,
+                               Readahead* readahead) const {
   uint64_t end = 0;
-  if (!handle.DecodeExactly(index_value) || !BlockEnd(handle, &end) || end > data_end_) {
+  if (!BlockEnd(handle, &end) || end > data_end_) {
     return NewTableErrorIterator(Corruption("bad data block handle in index"));
   }
   if (readahead != nullptr) readahead->Note(handle.offset(), end);
@@ -619,12 +735,23 @@ Status Table::InternalGet(
       return Status::OK();
     }
   }
-  std::unique_ptr<Iterator> index(
-      index_block_->NewIterator(options_.comparator, index_min_key_size_, file_name_));
-  index->Seek(internal_key);
-  if (!index->Valid()) return index->status();
-  std::unique_ptr<Iterator> block(
-      BlockIterator(options.verify_checksums, options.fill_cache, index->value(), nullptr));
+  std::unique_ptr<Iterator> block;
+  size_t entry = 0;
+  if (!index_fences_.empty() &&
+      FindByFences(internal_keys_ ? ExtractUserKey(internal_key) : internal_key, &entry)) {
+    BumpCounter(options_.counters, &TableCounters::index_fence_hits);
+    if (entry == index_handles_.size()) return Status::OK();  // after every block
+    block.reset(BlockIterator(options.verify_checksums, options.fill_cache, index_handles_[entry],
+                              nullptr));
+  } else {
+    if (!index_fences_.empty()) BumpCounter(options_.counters, &TableCounters::index_fence_ties);
+    std::unique_ptr<Iterator> index(
+        index_block_->NewIterator(options_.comparator, index_min_key_size_, file_name_));
+    index->Seek(internal_key);
+    if (!index->Valid()) return index->status();
+    block.reset(
+        BlockIterator(options.verify_checksums, options.fill_cache, index->value(), nullptr));
+  }
   block->Seek(internal_key);
   if (block->Valid()) on_found(block->key(), block->value());
   return block->status();

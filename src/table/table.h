@@ -36,6 +36,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "lsmkv/env.h"
 #include "lsmkv/iterator.h"
@@ -66,6 +67,9 @@ class Table {
   static Status Open(const TableOptions& options, std::unique_ptr<RandomAccessFile> file,
                      uint64_t file_size, const std::string& file_name,
                      std::unique_ptr<Table>* table);
+
+  // An index fence (index_fences_).
+  using Fence = unsigned __int128;
 
   Table(const Table&) = delete;
   Table& operator=(const Table&) = delete;
@@ -195,6 +199,18 @@ class Table {
   // misses from larger reads.
   Iterator* BlockIterator(bool verify_checksums, bool fill_cache, std::string_view index_value,
                           Readahead* readahead) const;
+  // The same for a decoded handle.
+  Iterator* BlockIterator(bool verify_checksums, bool fill_cache, const BlockHandle& handle,
+                          Readahead* readahead) const;
+  // Builds index_prefix_, index_fences_ and index_handles_ from an index
+  // block CheckIndex accepted, if the keys are ordered bytewise (by user key,
+  // for internal keys); leaves them empty otherwise.
+  void BuildIndexFences();
+  // For a point lookup of user_key: true with *entry set to the first index
+  // entry whose user key is >= user_key (index_fences_.size() when there is
+  // none) if the fences decide it; false if user_key's fence equals an
+  // entry's (the index block's search must decide). REQUIRES: fences built.
+  bool FindByFences(std::string_view user_key, size_t* entry) const;
   // Reads the block at handle (ending at end, trailer included) through
   // readahead's window, refilling it if the block is not inside.
   Status ReadAhead(Readahead* readahead, const BlockHandle& handle, uint64_t end,
@@ -219,6 +235,19 @@ class Table {
   uint32_t format_version_ = 1;
   BlockHandle metaindex_handle_;
   std::unique_ptr<Block> index_block_;
+  // The index block summarised for point lookups (BuildIndexFences), so
+  // that most of them find their data block without a search through the
+  // index block — a chain of cache misses per lookup once the tables no
+  // longer fit in the processor's caches. index_prefix_ is the prefix every
+  // index entry's user key but the last shares; index_fences_[i] is the next
+  // sixteen bytes of entry i's user key after it, zero-padded, as a
+  // big-endian number (a smaller fence means a smaller user key; equal
+  // fences decide nothing), all ones for a last entry without the prefix;
+  // index_handles_[i] is entry i's data block. All empty when not built.
+  std::string index_prefix_;
+  std::string index_last_key_;  // the last entry's user key (it may lack the prefix)
+  std::vector<Fence> index_fences_;
+  std::vector<BlockHandle> index_handles_;
   // The meta-index key of the filter this reader uses ("filter.<name>" of
   // options_.filter_policy, else of the built-in bloom filter).
   const std::string filter_block_name_;

@@ -19,6 +19,11 @@ struct TableCounters {
   StripedCounter bloom_checks;
   // ... of which the filter said "absent", saving a block read.
   StripedCounter bloom_useful;
+  // Point lookups past the filter whose data block the index fences named
+  // without a search of the index block (Table::InternalGet), and those the
+  // fences left to that search (equal fences).
+  StripedCounter index_fence_hits;
+  StripedCounter index_fence_ties;
   // Data block lookups in the block cache that hit / missed.
   StripedCounter block_cache_hits;
   StripedCounter block_cache_misses;
