@@ -68,9 +68,6 @@ class Table {
                      uint64_t file_size, const std::string& file_name,
                      std::unique_ptr<Table>* table);
 
-  // An index fence (index_fences_).
-  using Fence = unsigned __int128;
-
   Table(const Table&) = delete;
   Table& operator=(const Table&) = delete;
   ~Table();
@@ -202,13 +199,13 @@ class Table {
   // The same for a decoded handle.
   Iterator* BlockIterator(bool verify_checksums, bool fill_cache, const BlockHandle& handle,
                           Readahead* readahead) const;
-  // Builds index_prefix_, index_fences_ and index_handles_ from an index
+  // Builds the index fences (index_prefix_ and the vectors after it) from an index
   // block CheckIndex accepted, if the keys are ordered bytewise (by user key,
   // for internal keys); leaves them empty otherwise.
   void BuildIndexFences();
   // For a point lookup of user_key: true with *entry set to the first index
-  // entry whose user key is >= user_key (index_fences_.size() when there is
-  // none) if the fences decide it; false if user_key's fence equals an
+  // entry whose user key is >= user_key (index_handles_.size() when there
+  // is none) if the fences decide it; false if user_key's fence equals an
   // entry's (the index block's search must decide). REQUIRES: fences built.
   bool FindByFences(std::string_view user_key, size_t* entry) const;
   // Reads the block at handle (ending at end, trailer included) through
@@ -239,14 +236,17 @@ class Table {
   // that most of them find their data block without a search through the
   // index block — a chain of cache misses per lookup once the tables no
   // longer fit in the processor's caches. index_prefix_ is the prefix every
-  // index entry's user key but the last shares; index_fences_[i] is the next
-  // sixteen bytes of entry i's user key after it, zero-padded, as a
-  // big-endian number (a smaller fence means a smaller user key; equal
-  // fences decide nothing), all ones for a last entry without the prefix;
-  // index_handles_[i] is entry i's data block. All empty when not built.
+  // index entry's user key but the last shares; entry i's fence is the next
+  // sixteen bytes of its user key after it, zero-padded, as a big-endian
+  // number (a smaller fence means a smaller user key; equal fences decide
+  // nothing), all ones for a last entry without the prefix, kept in two
+  // arrays of halves so that a search reads the dense high halves and
+  // only their ties read the low ones; index_handles_[i] is entry i's data
+  // block. All empty when not built.
   std::string index_prefix_;
-  std::string index_last_key_;  // the last entry's user key (it may lack the prefix)
-  std::vector<Fence> index_fences_;
+  std::string index_last_key_;               // the last entry's user key (it may lack the prefix)
+  std::vector<uint64_t> index_fences_high_;  // the fences' first eight bytes
+  std::vector<uint64_t> index_fences_low_;   // and their last eight
   std::vector<BlockHandle> index_handles_;
   // The meta-index key of the filter this reader uses ("filter.<name>" of
   // options_.filter_policy, else of the built-in bloom filter).
