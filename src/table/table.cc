@@ -324,7 +324,7 @@ size_t LowerBound(const uint64_t* data, size_t n, uint64_t key) {
 
 void Table::BuildIndexFences() {
   index_prefix_.clear();
-  index_last_key_.clear();
+  index_tail_keys_.clear();
   index_fences_high_.clear();
   index_fences_low_.clear();
   index_handles_.clear();
@@ -338,47 +338,60 @@ void Table::BuildIndexFences() {
   auto user_key = [this](std::string_view key) {
     return internal_keys_ ? ExtractUserKey(key) : key;
   };
-  std::vector<std::string> keys;  // user keys, for the prefix
   std::vector<BlockHandle> handles;
   std::unique_ptr<Iterator> it(
       index_block_->NewIterator(options_.comparator, index_min_key_size_, file_name_));
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
     BlockHandle handle;
     if (!handle.DecodeExactly(it->value())) return;  // CheckIndex decoded it
-    keys.emplace_back(user_key(it->key()));
     handles.push_back(handle);
   }
-  if (!it->status().ok() || keys.empty()) return;
-  // The prefix every entry but the last shares (the index is sorted: what
-  // the first and the one before the last share). The last entry's key is
-  // often a short successor of the table's last key ("1" after "0999..."),
-  // which would leave no prefix at all.
-  const std::string& first = keys.front();
-  const std::string& before_last = keys[keys.size() >= 2 ? keys.size() - 2 : 0];
+  if (!it->status().ok() || handles.empty()) return;
+  const size_t n = handles.size();
+  // The prefix: what the first entry shares with the entry kTail places
+  // before the last (or fewer). In a sorted index that is what every entry
+  // up to that one shares, and it is at least as long as what the first
+  // shares with any later entry: the last few index keys are often short
+  // separators or a short successor ("u" after "tenant/..."), or the first
+  // keys of another range, and would leave little or no prefix. The
+  // entries after the prefix's range (the tail) keep their keys.
+  const size_t tail_allowance = std::min<size_t>(n - 1, std::max<size_t>(2, n / 64));
+  const size_t anchor = n - 1 - tail_allowance;
+  std::string first, anchor_key;
+  size_t i = 0;
+  for (it->SeekToFirst(); it->Valid() && i <= anchor; it->Next(), i++) {
+    if (i == 0) first.assign(user_key(it->key()));
+    if (i == anchor) anchor_key.assign(user_key(it->key()));
+  }
+  if (!it->status().ok() || i != anchor + 1) return;
   size_t shared = 0;
-  while (shared < first.size() && shared < before_last.size() &&
-         first[shared] == before_last[shared]) {
+  while (shared < first.size() && shared < anchor_key.size() &&
+         first[shared] == anchor_key[shared]) {
     shared++;
   }
   const std::string_view prefix = std::string_view(first).substr(0, shared);
   std::vector<uint64_t> high, low;
-  high.reserve(keys.size());
-  low.reserve(keys.size());
-  for (const std::string& key : keys) {
-    if (std::string_view(key).substr(0, shared) == prefix) {
-      const Fence16 fence = FenceOf(std::string_view(key).substr(shared));
+  std::vector<std::string> tail;
+  high.reserve(n);
+  low.reserve(n);
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    const std::string_view key = user_key(it->key());
+    if (tail.empty() && key.substr(0, shared) == prefix) {
+      const Fence16 fence = FenceOf(key.substr(shared));
       high.push_back(fence.high);
       low.push_back(fence.low);
     } else {
-      // Only the last entry can lack the prefix; it is then larger than
-      // every key with it, so the largest fence keeps the order.
-      DCHECK(&key == &keys.back());
+      // Past the prefix's range: larger than every key with the prefix, so
+      // the largest fence keeps the order.
+      DCHECK_GT(high.size(), anchor);
       high.push_back(UINT64_MAX);
       low.push_back(UINT64_MAX);
+      tail.emplace_back(key);
     }
   }
+  if (!it->status().ok() || high.size() != n) return;
   index_prefix_.assign(prefix);
-  index_last_key_ = keys.back();
+  index_tail_keys_ = std::move(tail);
   index_fences_high_ = std::move(high);
   index_fences_low_ = std::move(low);
   index_handles_ = std::move(handles);
@@ -396,11 +409,14 @@ bool Table::FindByFences(std::string_view user_key, size_t* entry) const {
     return true;
   }
   if (c > 0) {
-    // Larger than every key with the prefix: only the last entry may be
-    // larger still.
-    const int last = user_key.compare(index_last_key_);
-    if (last == 0) return false;
-    *entry = last < 0 ? n - 1 : n;
+    // Larger than every key with the prefix: the answer is in the tail (or
+    // past the end).
+    const std::vector<std::string>& tail = index_tail_keys_;
+    const auto at = std::lower_bound(
+        tail.begin(), tail.end(), user_key,
+        [](const std::string& a, std::string_view b) { return std::string_view(a) < b; });
+    if (at != tail.end() && *at == user_key) return false;  // the tag decides
+    *entry = n - tail.size() + static_cast<size_t>(at - tail.begin());
     return true;
   }
   const Fence16 fence = FenceOf(user_key.substr(prefix.size()));

@@ -235,16 +235,17 @@ class Table {
   // The index block summarised for point lookups (BuildIndexFences), so
   // that most of them find their data block without a search through the
   // index block — a chain of cache misses per lookup once the tables no
-  // longer fit in the processor's caches. index_prefix_ is the prefix every
-  // index entry's user key but the last shares; entry i's fence is the next
-  // sixteen bytes of its user key after it, zero-padded, as a big-endian
-  // number (a smaller fence means a smaller user key; equal fences decide
-  // nothing), all ones for a last entry without the prefix, kept in two
-  // arrays of halves so that a search reads the dense high halves and
-  // only their ties read the low ones; index_handles_[i] is entry i's data
-  // block. All empty when not built.
+  // longer fit in the processor's caches. index_prefix_ is the prefix the
+  // index entries' user keys share, all but a short tail of them; entry i's
+  // fence is the next sixteen bytes of its user key after it, zero-padded,
+  // as a big-endian number (a smaller fence means a smaller user key; equal
+  // fences decide nothing), all ones for a tail entry, kept in two arrays
+  // of halves so that a search reads the dense high halves and only their
+  // ties read the low ones; index_tail_keys_ holds the tail entries' user
+  // keys, in order; index_handles_[i] is entry i's data block. All empty
+  // when not built.
   std::string index_prefix_;
-  std::string index_last_key_;               // the last entry's user key (it may lack the prefix)
+  std::vector<std::string> index_tail_keys_;
   std::vector<uint64_t> index_fences_high_;  // the fences' first eight bytes
   std::vector<uint64_t> index_fences_low_;   // and their last eight
   std::vector<BlockHandle> index_handles_;

@@ -876,7 +876,9 @@ TEST(TableTest, IndexFencesAgreeWithTheIndexSearch) {
         }
         const uint64_t hits = counters.index_fence_hits.load();
         const uint64_t ties = counters.index_fence_ties.load();
-        if (shape != 1) {
+        if (shape != 1 && (entries > 1 || bloom_bits == 0)) {
+          // (With one entry and a filter only that entry's own key reaches
+          // the fences, and it may equal the index key.)
           EXPECT_GT(hits, 0u);
         }
         if (shape == 1 && entries > 1) {
