@@ -41,6 +41,15 @@ class DBTest : public test::DBTestBase<::testing::TestWithParam<bool /*use_mem_e
     EXPECT_TRUE(db_->GetProperty("lsmkv.last-sequence", &v));
     return std::stoull(v);
   }
+
+  // The row `label` of lsmkv.stats (0, with a failure, if there is none).
+  uint64_t Stat(const std::string& label) {
+    std::string stats;
+    EXPECT_TRUE(db_->GetProperty("lsmkv.stats", &stats));
+    const size_t at = stats.find(label + ": ");
+    EXPECT_NE(std::string::npos, at) << label;
+    return at == std::string::npos ? 0 : std::stoull(stats.substr(at + label.size() + 2));
+  }
 };
 
 TEST_P(DBTest, EmptyAndMissing) {
@@ -273,13 +282,6 @@ TEST_P(DBTest, MemTableChunksAreReusedAcrossFlushes) {
   options_.memtable_huge_page_size = 64 << 10;
   options_.write_buffer_size = 1 << 20;  // 16 chunks per memtable
   ASSERT_TRUE(Reopen().ok());
-  auto stat = [&](const std::string& label) {
-    std::string stats;
-    EXPECT_TRUE(db_->GetProperty("lsmkv.stats", &stats));
-    const size_t at = stats.find(label + ": ");
-    EXPECT_NE(std::string::npos, at) << label;
-    return at == std::string::npos ? 0 : std::stoull(stats.substr(at + label.size() + 2));
-  };
   std::map<std::string, std::string> model;
   Random rnd(test::TestSeed());
   for (int i = 0; i < 80000; i++) {  // about 12 MB: a dozen write buffers
@@ -296,9 +298,9 @@ TEST_P(DBTest, MemTableChunksAreReusedAcrossFlushes) {
     }
   }
   ASSERT_TRUE(db_->Flush().ok());
-  const uint64_t flushes = stat("flushes");
-  const uint64_t made = stat("memtable chunks allocated");
-  const uint64_t reused = stat("memtable chunks reused");
+  const uint64_t flushes = Stat("flushes");
+  const uint64_t made = Stat("memtable chunks allocated");
+  const uint64_t reused = Stat("memtable chunks reused");
   ASSERT_GE(flushes, 8u);
   EXPECT_GT(reused, 0u);
   // Without reuse every memtable would take 16 new chunks; with it, only as
@@ -307,7 +309,7 @@ TEST_P(DBTest, MemTableChunksAreReusedAcrossFlushes) {
   const uint64_t alive = static_cast<uint64_t>(options_.max_write_buffer_number) + 1;
   EXPECT_LE(made, alive * 16);
   EXPECT_LT(made, flushes * 16);
-  EXPECT_LE(stat("memtable chunks kept"), 16u);  // at most one write buffer's worth
+  EXPECT_LE(Stat("memtable chunks kept"), 16u);  // at most one write buffer's worth
   for (const auto& [key, value] : model) ASSERT_EQ(value, Get(key)) << key;
   ASSERT_TRUE(Reopen().ok());
   for (const auto& [key, value] : model) ASSERT_EQ(value, Get(key)) << key;
@@ -503,13 +505,6 @@ TEST_P(DBTest, ReadersDuringFlushesSeeEverything) {
 TEST_P(DBTest, PointReadsFindBlocksThroughIndexFences) {
   options_.block_size = 512;  // many blocks per table
   ASSERT_TRUE(Reopen().ok());
-  auto stat = [&](const std::string& label) {
-    std::string stats;
-    EXPECT_TRUE(db_->GetProperty("lsmkv.stats", &stats));
-    const size_t at = stats.find(label + ": ");
-    EXPECT_NE(std::string::npos, at) << label;
-    return at == std::string::npos ? 0 : std::stoull(stats.substr(at + label.size() + 2));
-  };
   auto key = [](int i) {
     char buf[32];
     std::snprintf(buf, sizeof(buf), "tenant/7/user:%08d", i);
@@ -518,15 +513,15 @@ TEST_P(DBTest, PointReadsFindBlocksThroughIndexFences) {
   for (int i = 0; i < 6000; i += 2) ASSERT_TRUE(Put(key(i), "value" + std::to_string(i)).ok());
   ASSERT_TRUE(db_->Flush().ok());
   for (int round = 0; round < 2; round++) {
-    const uint64_t hits_before = stat("index fence hits");
-    const uint64_t ties_before = stat("index fence ties");
+    const uint64_t hits_before = Stat("index fence hits");
+    const uint64_t ties_before = Stat("index fence ties");
     for (int i = 0; i < 6000; i++) {
       ASSERT_EQ(i % 2 == 0 ? "value" + std::to_string(i) : "NOT_FOUND", Get(key(i))) << i;
     }
     ASSERT_EQ("NOT_FOUND", Get("tenant/6"));
     ASSERT_EQ("NOT_FOUND", Get("tenant/8"));
-    const uint64_t hits = stat("index fence hits") - hits_before;
-    const uint64_t ties = stat("index fence ties") - ties_before;
+    const uint64_t hits = Stat("index fence hits") - hits_before;
+    const uint64_t ties = Stat("index fence ties") - ties_before;
     // The 3,000 present keys all reach a table; absent ones that pass the
     // filter do too.
     EXPECT_GE(hits + ties, 3000u);
