@@ -348,10 +348,11 @@ void Table::BuildIndexFences() {
   }
   if (!it->status().ok() || handles.empty()) return;
   const size_t n = handles.size();
-  // The prefix: what the first entry shares with the entry kTail places
-  // before the last (or fewer). In a sorted index that is what every entry
-  // up to that one shares, and it is at least as long as what the first
-  // shares with any later entry: the last few index keys are often short
+  // The prefix: what the first entry shares with the entry tail_allowance
+  // places before the last (n / 64, at least two, fewer in a table of few
+  // blocks). In a sorted index that is what every entry up to that one
+  // shares, and it is at least as long as what the first shares with any
+  // later entry: the last few index keys are often short
   // separators or a short successor ("u" after "tenant/..."), or the first
   // keys of another range, and would leave little or no prefix. The
   // entries after the prefix's range (the tail) keep their keys.
@@ -415,7 +416,9 @@ bool Table::FindByFences(std::string_view user_key, size_t* entry) const {
     const auto at = std::lower_bound(
         tail.begin(), tail.end(), user_key,
         [](const std::string& a, std::string_view b) { return std::string_view(a) < b; });
-    if (at != tail.end() && *at == user_key) return false;  // the tag decides
+    // An equal user key: the sequence numbers decide, which the index
+    // block's search compares.
+    if (at != tail.end() && *at == user_key) return false;
     *entry = n - tail.size() + static_cast<size_t>(at - tail.begin());
     return true;
   }
