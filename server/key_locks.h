@@ -32,12 +32,13 @@
 #include <vector>
 
 #include "util/check.h"
+#include "util/futex.h"
 #include "util/thread_annotations.h"
 
 namespace lsmkv::server {
 
 // A stripe's lock: a futex-style mutex on one atomic word (0 free, 1 held,
-// 2 held with waiters; waiting uses std::atomic::wait). Unlike std::mutex,
+// 2 held with waiters; waiting is a futex sleep, util/futex.h). Unlike std::mutex,
 // one thread may hold hundreds of these (a pipeline batch over many keys,
 // FLUSHDB's every stripe) without tripping ThreadSanitizer's deadlock
 // detector, which tracks at most 64 mutexes per thread; TSan still sees the
@@ -50,7 +51,7 @@ class CAPABILITY("mutex") StripeMutex {
     if (state_.compare_exchange_strong(state, 1, std::memory_order_acquire)) return;
     if (state != 2) state = state_.exchange(2, std::memory_order_acquire);
     while (state != 0) {
-      state_.wait(2, std::memory_order_relaxed);
+      FutexWait(&state_, 2);
       state = state_.exchange(2, std::memory_order_acquire);
     }
   }
@@ -59,7 +60,7 @@ class CAPABILITY("mutex") StripeMutex {
     return state_.compare_exchange_strong(state, 1, std::memory_order_acquire);
   }
   void unlock() RELEASE() {
-    if (state_.exchange(0, std::memory_order_release) == 2) state_.notify_one();
+    if (state_.exchange(0, std::memory_order_release) == 2) FutexWakeOne(&state_);
   }
   // For the analysis: the caller holds this stripe (through a Guard). At run
   // time it can only check that someone holds it.

@@ -99,7 +99,7 @@ TEST_F(VerifyTest, DamageReadsWorkAroundIsReported) {
   ASSERT_TRUE(walker.Open(Env::Default(), table).ok());
   int checked = 0;
   for (const auto& meta : walker.meta_blocks()) {
-    if (meta.name != kFilterBlockName && meta.name != kSalvageBlockName) continue;
+    if (!IsBuiltinFilterBlockName(meta.name) && meta.name != kSalvageBlockName) continue;
     SCOPED_TRACE(meta.name);
     WriteAll(table, good);
     FlipByte(table, meta.handle.offset() + 3);
@@ -112,8 +112,8 @@ TEST_F(VerifyTest, DamageReadsWorkAroundIsReported) {
     ASSERT_TRUE(s.IsCorruption()) << Problems();
     EXPECT_EQ(1u, report_.problems.size()) << Problems();
     EXPECT_TRUE(ProblemMentions(Basename(table))) << Problems();
-    EXPECT_TRUE(
-        ProblemMentions(meta.name == kFilterBlockName ? "filter block damaged" : "salvage block"))
+    EXPECT_TRUE(ProblemMentions(IsBuiltinFilterBlockName(meta.name) ? "filter block damaged"
+                                                                    : "salvage block"))
         << Problems();
     checked++;
   }

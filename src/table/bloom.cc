@@ -2,6 +2,9 @@
 
 #include <bit>
 #include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <new>
 
 #include "table/table_hash.h"
 #include "util/check.h"
@@ -11,14 +14,21 @@ namespace lsmkv {
 namespace {
 
 constexpr int kMaxProbes = 30;
-constexpr uint64_t kMinBits = 64;
+constexpr uint64_t kMinBits = 64;  // classic
+constexpr size_t kLineBytes = 64;  // lines: one cache line
+constexpr uint64_t kLineBits = kLineBytes * 8;
+constexpr uint64_t kMaxLines = uint64_t{1} << 32;  // (h >> 32) * L >> 32 reaches them all
 
 inline uint64_t ProbeDelta(uint64_t h) { return std::rotl(h, 21) | 1; }
 
+// Lines: the line of a key with hash h, and the bit of probe i from g.
+inline uint64_t LineOf(uint64_t h, uint64_t num_lines) { return ((h >> 32) * num_lines) >> 32; }
+inline uint32_t NextProbe(uint32_t g) { return g * 0x9e3779b9u; }
+
 }  // namespace
 
-BloomFilterBuilder::BloomFilterBuilder(int bits_per_key)
-    : bits_per_key_(bits_per_key < 1 ? 1 : bits_per_key) {}
+BloomFilterBuilder::BloomFilterBuilder(int bits_per_key, BloomLayout layout)
+    : bits_per_key_(bits_per_key < 1 ? 1 : bits_per_key), layout_(layout) {}
 
 int BloomFilterBuilder::ProbesFor(int bits_per_key) {
   const long k = std::lround(static_cast<double>(bits_per_key) * 0.69314718055994530942);
@@ -34,12 +44,20 @@ void BloomFilterBuilder::AddKey(std::string_view key) {
 }
 
 std::string BloomFilterBuilder::Finish() {
+  const int k = ProbesFor(bits_per_key_);
+  DCHECK(k >= 1 && k <= kMaxProbes);
+  std::string filter = layout_ == BloomLayout::kLines ? FinishLines(k) : FinishClassic(k);
+  filter.push_back(static_cast<char>(k));
+  hashes_.clear();
+  last_key_.clear();
+  return filter;
+}
+
+std::string BloomFilterBuilder::FinishClassic(int k) const {
   uint64_t bits = static_cast<uint64_t>(hashes_.size()) * static_cast<uint64_t>(bits_per_key_);
   if (bits < kMinBits) bits = kMinBits;
   const uint64_t bytes = (bits + 7) / 8;
   bits = bytes * 8;
-  const int k = ProbesFor(bits_per_key_);
-
   std::string filter(static_cast<size_t>(bytes), '\0');
   for (uint64_t h : hashes_) {
     const uint64_t delta = ProbeDelta(h);
@@ -49,42 +67,88 @@ std::string BloomFilterBuilder::Finish() {
       h += delta;
     }
   }
-  filter.push_back(static_cast<char>(k));
-  // What Parse accepts: at least kMinBits of bits and a probe count in range.
-  DCHECK_GE(filter.size(), kMinBits / 8 + 1);
-  DCHECK(k >= 1 && k <= kMaxProbes);
-  hashes_.clear();
-  last_key_.clear();
+  // What Parse accepts: at least kMinBits of bits.
+  DCHECK_GE(filter.size(), kMinBits / 8);
   return filter;
 }
 
-Status BloomFilterReader::Parse(std::string filter, BloomFilterReader* out) {
-  if (filter.size() < kMinBits / 8 + 1) {
-    return Status::Corruption("bloom filter too short: " + std::to_string(filter.size()));
+std::string BloomFilterBuilder::FinishLines(int k) const {
+  const uint64_t bits =
+      static_cast<uint64_t>(hashes_.size()) * static_cast<uint64_t>(bits_per_key_);
+  uint64_t lines = (bits + kLineBits - 1) / kLineBits;
+  if (lines < 1) lines = 1;
+  // A table of 2^32 lines would hold a 256 GiB filter: no table gets near.
+  CHECK_LE(lines, kMaxLines);
+  std::string filter(static_cast<size_t>(lines * kLineBytes), '\0');
+  for (uint64_t h : hashes_) {
+    char* line = filter.data() + LineOf(h, lines) * kLineBytes;
+    uint32_t g = static_cast<uint32_t>(h);
+    for (int i = 0; i < k; i++) {
+      const uint32_t bit = g >> 23;  // 0..511
+      line[bit / 8] = static_cast<char>(line[bit / 8] | (1u << (bit % 8)));
+      g = NextProbe(g);
+    }
   }
+  return filter;
+}
+
+void BloomFilterReader::AlignedFree::operator()(uint8_t* p) const {
+  ::operator delete[](p, std::align_val_t(kLineBytes));
+}
+
+Status BloomFilterReader::Parse(std::string_view filter, BloomLayout layout,
+                                BloomFilterReader* out) {
+  if (filter.empty()) return Status::Corruption("bloom filter is empty");
   const int k = static_cast<unsigned char>(filter.back());
   if (k < 1 || k > kMaxProbes) {
     return Status::Corruption("bad bloom filter probe count " + std::to_string(k));
   }
-  out->num_bits_ = static_cast<uint64_t>(filter.size() - 1) * 8;
+  const size_t bytes = filter.size() - 1;
+  if (layout == BloomLayout::kClassic) {
+    if (bytes < kMinBits / 8) {
+      return Status::Corruption("bloom filter too short: " + std::to_string(filter.size()));
+    }
+  } else if (bytes == 0 || bytes % kLineBytes != 0 || bytes / kLineBytes > kMaxLines) {
+    return Status::Corruption("bloom filter of lines has " + std::to_string(bytes) +
+                              " bytes of bits, not a positive multiple of 64");
+  }
+  // Whole lines of storage, aligned to a line, whatever the layout.
+  const size_t storage = (bytes + kLineBytes - 1) / kLineBytes * kLineBytes;
+  std::unique_ptr<uint8_t[], AlignedFree> bits(
+      static_cast<uint8_t*>(::operator new[](storage, std::align_val_t(kLineBytes))));
+  std::memcpy(bits.get(), filter.data(), bytes);
+  std::memset(bits.get() + bytes, 0, storage - bytes);
+  out->bits_ = std::move(bits);
+  out->size_ = filter.size();
+  out->layout_ = layout;
+  out->num_bits_ = static_cast<uint64_t>(bytes) * 8;
+  out->num_lines_ = bytes / kLineBytes;
   out->probes_ = k;
-  out->filter_ = std::move(filter);
   return Status::OK();
 }
 
 bool BloomFilterReader::KeyMayMatch(std::string_view key) const {
-  if (filter_.empty()) return true;
+  if (size_ == 0) return true;
+  DCHECK(bits_ != nullptr);
+  const uint64_t h = TableHash64(key);
+  if (layout_ == BloomLayout::kLines) {
+    DCHECK_GT(num_lines_, 0u);  // set by Parse with the filter
+    const uint8_t* line = bits_.get() + LineOf(h, num_lines_) * kLineBytes;
+    uint32_t g = static_cast<uint32_t>(h);
+    for (int i = 0; i < probes_; i++) {
+      const uint32_t bit = g >> 23;
+      if ((line[bit / 8] & (1u << (bit % 8))) == 0) return false;
+      g = NextProbe(g);
+    }
+    return true;
+  }
   DCHECK_GT(num_bits_, 0u);  // set by Parse with the filter
-  DCHECK_EQ(num_bits_, static_cast<uint64_t>(filter_.size() - 1) * 8);
-  uint64_t h = TableHash64(key);
+  uint64_t probe = h;
   const uint64_t delta = ProbeDelta(h);
   for (int i = 0; i < probes_; i++) {
-    const uint64_t bit = h % num_bits_;
-    if ((static_cast<unsigned char>(filter_[static_cast<size_t>(bit / 8)]) & (1u << (bit % 8))) ==
-        0) {
-      return false;
-    }
-    h += delta;
+    const uint64_t bit = probe % num_bits_;
+    if ((bits_[static_cast<size_t>(bit / 8)] & (1u << (bit % 8))) == 0) return false;
+    probe += delta;
   }
   return true;
 }

@@ -14,7 +14,7 @@ class BuiltinBloomPolicy final : public FilterPolicy {
   const char* Name() const override { return kBuiltinBloomPolicyName; }
 
   void CreateFilter(const std::string_view* keys, size_t n, std::string* dst) const override {
-    BloomFilterBuilder builder(bits_per_key_);
+    BloomFilterBuilder builder(bits_per_key_, BloomLayout::kClassic);
     for (size_t i = 0; i < n; i++) builder.AddKey(keys[i]);
     dst->append(builder.Finish());
   }
@@ -23,7 +23,7 @@ class BuiltinBloomPolicy final : public FilterPolicy {
   // malformed filter matches everything.
   bool KeyMayMatch(std::string_view key, std::string_view filter) const override {
     BloomFilterReader reader;
-    if (!BloomFilterReader::Parse(std::string(filter), &reader).ok()) return true;
+    if (!BloomFilterReader::Parse(filter, BloomLayout::kClassic, &reader).ok()) return true;
     return reader.KeyMayMatch(key);
   }
 

@@ -61,7 +61,14 @@ inline constexpr uint32_t kTableFormatVersion = 2;
 inline constexpr uint32_t kMinTableFormatVersion = 1;
 
 // Names of the meta-index entries (docs/format/table.md, "meta-index").
+// The built-in bloom filter (table/bloom.h) in its two layouts: lines
+// (written since the line layout exists) and classic (older tables, and
+// tables of format version 1). A table holds at most one of them.
+inline constexpr char kLineFilterBlockName[] = "filter.lsmkv.bloom-lines";
 inline constexpr char kFilterBlockName[] = "filter.lsmkv.bloom";
+inline bool IsBuiltinFilterBlockName(std::string_view name) {
+  return name == kLineFilterBlockName || name == kFilterBlockName;
+}
 inline constexpr char kPropertiesBlockName[] = "properties";
 // Version 2: per data block, the lengths and checksums of its entry groups.
 inline constexpr char kSalvageBlockName[] = "salvage.lsmkv";

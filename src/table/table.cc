@@ -177,9 +177,21 @@ Status Table::ReadMetaIndex(MetaBlocks* meta, bool* metaindex_ok) {
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
     BlockHandle* handle = nullptr;
     BlockHandle other_filter;
-    if (it->key() == filter_block_name_) {
-      handle = &meta->filter;
-      meta->has_filter = true;
+    if (it->key() == filter_block_name_ ||
+        (options_.filter_policy == nullptr && it->key() == kLineFilterBlockName)) {
+      const BloomLayout layout =
+          it->key() == kLineFilterBlockName ? BloomLayout::kLines : BloomLayout::kClassic;
+      if (meta->has_filter && meta->filter_layout == BloomLayout::kLines) {
+        handle = &other_filter;  // both built-in layouts: the line filter is read
+      } else {
+        if (meta->has_filter) {
+          // Both (no writer makes such a table): the other only bounds the data.
+          meta->other_filter_offset = std::min(meta->other_filter_offset, meta->filter.offset());
+        }
+        handle = &meta->filter;
+        meta->has_filter = true;
+        meta->filter_layout = layout;
+      }
     } else if (it->key().starts_with("filter.")) {
       handle = &other_filter;  // another policy's: only bounds the data
     } else if (it->key() == kPropertiesBlockName) {
@@ -245,7 +257,7 @@ Status Table::ReadPropertiesAndFilter(const MetaBlocks& meta) {
       }
     } else {
       BloomFilterReader filter;
-      s = BloomFilterReader::Parse(std::string(contents.view()), &filter);
+      s = BloomFilterReader::Parse(contents.view(), meta.filter_layout, &filter);
       if (!s.ok()) return Corruption(std::string(s.message()));
       if (usable) filter_ = std::move(filter);
     }

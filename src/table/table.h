@@ -160,6 +160,8 @@ class Table {
     BlockHandle filter;
     BlockHandle properties;
     bool has_filter = false;
+    // The built-in filter's layout (by its name); unused with a policy.
+    BloomLayout filter_layout = BloomLayout::kClassic;
     bool has_properties = false;
     // Where the first filter of another policy starts (the data blocks end
     // before it); UINT64_MAX if there is none.

@@ -31,7 +31,8 @@ struct TableBuilder::Rep {
         data_block(opt.block_restart_interval),
         index_block(1) {
     if (options.filter_policy == nullptr && options.bloom_bits_per_key > 0) {
-      filter = std::make_unique<BloomFilterBuilder>(options.bloom_bits_per_key);
+      filter =
+          std::make_unique<BloomFilterBuilder>(options.bloom_bits_per_key, options.bloom_layout);
     }
     if (options.compression == CompressionType::kZstd) zstd_context = ZSTD_createCCtx();
   }
@@ -195,7 +196,9 @@ Status TableBuilder::Finish() {
     r.WriteBlock(r.filter->Finish(), CompressionType::kNone, &filter_handle);
     std::string encoded;
     filter_handle.EncodeTo(&encoded);
-    metaindex.Add(kFilterBlockName, encoded);
+    metaindex.Add(
+        r.filter->layout() == BloomLayout::kLines ? kLineFilterBlockName : kFilterBlockName,
+        encoded);
   } else if (r.options.filter_policy != nullptr) {
     BlockHandle filter_handle;
     r.WriteBlock(r.PolicyFilter(), CompressionType::kNone, &filter_handle);

@@ -77,7 +77,7 @@ Layout Parse(const std::string& bytes) {
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
     BlockHandle h;
     EXPECT_TRUE(h.DecodeExactly(it->value()));
-    if (it->key() == kFilterBlockName) layout.filter = h;
+    if (IsBuiltinFilterBlockName(it->key())) layout.filter = h;
     if (it->key() == kPropertiesBlockName) layout.properties = h;
     if (it->key() == kSalvageBlockName) layout.salvage = h;
   }

@@ -15,6 +15,7 @@
 
 #include "lsmkv/filter_policy.h"
 #include "lsmkv/options.h"
+#include "table/bloom.h"
 #include "table/filter_policy.h"
 #include "table/table_counters.h"
 #include "util/comparator.h"
@@ -42,10 +43,16 @@ struct TableOptions {
   // Bloom filter bits per key of the built-in filter; 0 (or less) writes no
   // built-in filter. Not used when filter_policy is set. Default: 10.
   int bloom_bits_per_key = 10;
+  // The built-in filter's layout (table/bloom.h): kLines, or kClassic for
+  // tables that readers older than the line layout must use the filter of
+  // (TableOptionsFromOptions picks it with table_format_version 1). Readers
+  // read both whatever this says. Default: kLines.
+  BloomLayout bloom_layout = BloomLayout::kLines;
   // A user's filter policy (never the built-in one: TableOptionsFromOptions
   // turns that into bloom_bits_per_key). Set: tables are written with its
   // filter under "filter.<name>" and read with a filter only of that name.
-  // Unset: the built-in bloom filter ("filter.lsmkv.bloom") is written per
+  // Unset: the built-in bloom filter ("filter.lsmkv.bloom-lines", or
+  // "filter.lsmkv.bloom" in the classic layout) is written per
   // bloom_bits_per_key and read whenever present. Default: unset.
   std::shared_ptr<const FilterPolicy> filter_policy;
   // The keys are internal keys (docs/format/table.md, "internal key"): every
@@ -91,6 +98,8 @@ inline TableOptions TableOptionsFromOptions(const Options& options,
     if (builtin_bits < 0) t.filter_policy = options.filter_policy;
   }
   t.format_version = options.table_format_version;
+  // Version 1 is for readers that predate version 2, and so the line filter.
+  if (t.format_version == 1) t.bloom_layout = BloomLayout::kClassic;
   t.internal_keys = true;
   return t;
 }

@@ -108,7 +108,7 @@ Layout Parse(const std::string& bytes) {
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
     BlockHandle h;
     EXPECT_TRUE(h.DecodeExactly(it->value()));
-    if (it->key() == kFilterBlockName) l.filter = h;
+    if (IsBuiltinFilterBlockName(it->key())) l.filter = h;
     if (it->key() == kPropertiesBlockName) l.properties = h;
     if (it->key() == kSalvageBlockName) l.salvage = h;
   }

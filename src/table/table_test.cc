@@ -239,13 +239,25 @@ INSTANTIATE_TEST_SUITE_P(
                                      CompressionType::kLZ4, CompressionType::kZstd),
                      testing::Values(size_t{256}, size_t{4096}, size_t{65536})));
 
-TEST(TableTest, FilterSavesReadsForAbsentKeys) {
+// Both layouts of the built-in filter (table/bloom.h): lines, written by
+// default, and classic, which older tables hold and format version 1 writes —
+// each under its own meta-index name, each read with its own layout.
+class TableFilterLayoutTest : public testing::TestWithParam<BloomLayout> {};
+
+TEST_P(TableFilterLayoutTest, FilterSavesReadsForAbsentKeys) {
   Random rnd(17);
   const InternalKeyMap data = test::RandomInternalData(&rnd, 2000, &kCmp);
   TableCounters counters;
   TableOptions options = InternalOptions();
   options.counters = &counters;
+  options.bloom_layout = GetParam();
   const std::string bytes = BuildTable(options, data);
+  // The meta-index names the layout (its keys are stored whole).
+  const bool lines = GetParam() == BloomLayout::kLines;
+  EXPECT_EQ(lines, bytes.find(kLineFilterBlockName) != std::string::npos);
+  EXPECT_NE(std::string::npos, bytes.find(kFilterBlockName));  // a prefix of the other
+  // Whatever the reader's own layout option says: it reads what the table has.
+  options.bloom_layout = lines ? BloomLayout::kClassic : BloomLayout::kLines;
   std::unique_ptr<Table> table;
   ASSERT_TRUE(OpenTable(options, bytes, &table).ok());
   const uint64_t reads_after_open = counters.block_reads.load();
@@ -276,6 +288,22 @@ TEST(TableTest, FilterSavesReadsForAbsentKeys) {
   }
   EXPECT_EQ(useful, counters.bloom_useful.load());  // never for present keys
   EXPECT_EQ(1000u + data.size(), counters.bloom_checks.load());
+}
+
+INSTANTIATE_TEST_SUITE_P(BothLayouts, TableFilterLayoutTest,
+                         testing::Values(BloomLayout::kLines, BloomLayout::kClassic),
+                         [](const testing::TestParamInfo<BloomLayout>& info) {
+                           return std::string(info.param == BloomLayout::kLines ? "lines"
+                                                                                : "classic");
+                         });
+
+// A database's tables of format version 1 are for readers that predate
+// version 2 and so the line filter: they get the classic one.
+TEST(TableTest, FormatVersion1TablesGetTheClassicFilter) {
+  Options o;
+  EXPECT_EQ(BloomLayout::kLines, TableOptionsFromOptions(o, &kCmp).bloom_layout);
+  o.table_format_version = 1;
+  EXPECT_EQ(BloomLayout::kClassic, TableOptionsFromOptions(o, &kCmp).bloom_layout);
 }
 
 TEST(TableTest, NoFilterWhenDisabled) {

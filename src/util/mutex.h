@@ -14,6 +14,7 @@
 #include <mutex>
 #include <thread>
 
+#include "util/futex.h"
 #include "util/thread_annotations.h"
 
 namespace lsmkv {
@@ -81,11 +82,6 @@ class CAPABILITY("mutex") SpinMutex {
   void Unlock() RELEASE() { locked_.store(false, std::memory_order_release); }
 
  private:
-  static void CpuRelax() {
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#endif
-  }
   std::atomic<bool> locked_{false};
 };
 
@@ -104,7 +100,7 @@ class SCOPED_CAPABILITY SpinMutexLock {
 // A mutex in one 32-bit word, for large arrays of locks (the commit stripes
 // of transactions: tens of thousands of them cost 4 bytes each, where a
 // std::mutex costs 40). Sleeps in the kernel when contended, as a Mutex
-// does, through C++20's atomic wait/notify (a futex on Linux). The word is
+// does, on a futex (util/futex.h: no yielding spin). The word is
 // 0 unlocked, 1 locked, 2 locked with possible waiters — the three-state
 // futex mutex of Drepper's "Futexes Are Tricky" — so an uncontended
 // Lock/Unlock pair is two atomic operations and no system call. Not
@@ -121,7 +117,7 @@ class CAPABILITY("mutex") WordMutex {
     // Contended: mark that a waiter may sleep, and sleep while it is held.
     if (c != kContended) c = state_.exchange(kContended, std::memory_order_acquire);
     while (c != kUnlocked) {
-      state_.wait(kContended, std::memory_order_relaxed);
+      FutexWait(&state_, kContended);
       c = state_.exchange(kContended, std::memory_order_acquire);
     }
   }
@@ -130,7 +126,7 @@ class CAPABILITY("mutex") WordMutex {
     return state_.compare_exchange_strong(c, kLocked, std::memory_order_acquire);
   }
   void Unlock() RELEASE() {
-    if (state_.exchange(kUnlocked, std::memory_order_release) == kContended) state_.notify_one();
+    if (state_.exchange(kUnlocked, std::memory_order_release) == kContended) FutexWakeOne(&state_);
   }
 
  private:
