@@ -9,7 +9,11 @@
 // whose format changes must change its name.
 //
 // The default (Options::filter_policy unset) is the built-in bloom filter,
-// NewBloomFilterPolicy(Options::bloom_bits_per_key).
+// NewBloomFilterPolicy(Options::bloom_bits_per_key). A database writes it
+// under "filter.lsmkv.bloom-lines" (every key's bits in one 64-byte line)
+// and reads that and the older "filter.lsmkv.bloom" (its classic layout,
+// still written with table_format_version 1); the policy object's own
+// CreateFilter/KeyMayMatch, called directly, use the classic layout.
 //
 // Thread safety: CreateFilter and KeyMayMatch are called from many threads
 // at once and must be thread safe. A policy in Options is shared (shared_ptr)

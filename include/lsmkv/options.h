@@ -225,8 +225,9 @@ struct Options {
   int bloom_bits_per_key = 10;
   // The format new tables are written in (docs/format/table.md): 2 (salvage
   // data for damaged blocks, a checksummed footer written twice) or 1 (the
-  // older format, for tables that older readers must open). Tables of either
-  // format are read whatever this says. Default: 2.
+  // older format, for tables that older readers must open; their bloom
+  // filter is in the classic layout, which those readers know). Tables of
+  // either format are read whatever this says. Default: 2.
   uint32_t table_format_version = 2;
   // Bytes of uncompressed blocks kept in the shared block cache. Default: 32 MiB.
   // Uncompressed blocks of memory-mapped table files (the first 1,000 tables

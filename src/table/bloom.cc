@@ -17,7 +17,7 @@ constexpr int kMaxProbes = 30;
 constexpr uint64_t kMinBits = 64;  // classic
 constexpr size_t kLineBytes = 64;  // lines: one cache line
 constexpr uint64_t kLineBits = kLineBytes * 8;
-constexpr uint64_t kMaxLines = uint64_t{1} << 32;  // (h >> 32) * L >> 32 reaches them all
+constexpr uint64_t kMaxLines = UINT32_MAX;  // L fits 32 bits: (h >> 32) * L is 32 x 32 bits
 
 inline uint64_t ProbeDelta(uint64_t h) { return std::rotl(h, 21) | 1; }
 

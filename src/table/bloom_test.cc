@@ -174,6 +174,15 @@ TEST(BloomTest, ParseRejectsMalformedFilters) {
     EXPECT_FALSE(reader.KeyMayMatch("anything"));  // no bit set
     EXPECT_EQ(bytes + 1, reader.size());
   }
+  // Too short for the layout, with a valid probe count: no bits at all
+  // (lines), fewer than 64 bits (classic).
+  EXPECT_TRUE(
+      BloomFilterReader::Parse(std::string(1, 7), BloomLayout::kLines, &reader).IsCorruption());
+  EXPECT_TRUE(
+      BloomFilterReader::Parse(std::string(1, 7), BloomLayout::kClassic, &reader).IsCorruption());
+  EXPECT_TRUE(
+      BloomFilterReader::Parse(std::string(7, '\0') + '\x07', BloomLayout::kClassic, &reader)
+          .IsCorruption());
   // Lines: whole lines only.
   for (size_t bytes : {63, 65, 100, 127}) {
     std::string filter(bytes, '\0');

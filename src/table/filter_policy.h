@@ -11,8 +11,10 @@
 
 namespace lsmkv {
 
-// The built-in policy's name ("lsmkv.bloom"); its tables' meta-index key is
-// "filter.lsmkv.bloom" (kFilterBlockName).
+// The built-in policy's name ("lsmkv.bloom"). A database turns the policy
+// into TableOptions::bloom_bits_per_key: its tables' meta-index key is
+// "filter.lsmkv.bloom-lines" (kLineFilterBlockName), or "filter.lsmkv.bloom"
+// (kFilterBlockName) for the classic layout (table/bloom.h).
 inline constexpr char kBuiltinBloomPolicyName[] = "lsmkv.bloom";
 
 // The bits per key of policy if it is the built-in bloom policy (from

@@ -31,8 +31,9 @@ struct TableBuilder::Rep {
         data_block(opt.block_restart_interval),
         index_block(1) {
     if (options.filter_policy == nullptr && options.bloom_bits_per_key > 0) {
-      filter =
-          std::make_unique<BloomFilterBuilder>(options.bloom_bits_per_key, options.bloom_layout);
+      // Version 1 is for readers that predate version 2, and so the line layout.
+      filter = std::make_unique<BloomFilterBuilder>(
+          options.bloom_bits_per_key, version == 1 ? BloomLayout::kClassic : options.bloom_layout);
     }
     if (options.compression == CompressionType::kZstd) zstd_context = ZSTD_createCCtx();
   }

@@ -44,9 +44,9 @@ struct TableOptions {
   // built-in filter. Not used when filter_policy is set. Default: 10.
   int bloom_bits_per_key = 10;
   // The built-in filter's layout (table/bloom.h): kLines, or kClassic for
-  // tables that readers older than the line layout must use the filter of
-  // (TableOptionsFromOptions picks it with table_format_version 1). Readers
-  // read both whatever this says. Default: kLines.
+  // tables that readers older than the line layout must use the filter of.
+  // Tables of format version 1 always get kClassic. Readers read both
+  // whatever this says. Default: kLines.
   BloomLayout bloom_layout = BloomLayout::kLines;
   // A user's filter policy (never the built-in one: TableOptionsFromOptions
   // turns that into bloom_bits_per_key). Set: tables are written with its
@@ -98,8 +98,6 @@ inline TableOptions TableOptionsFromOptions(const Options& options,
     if (builtin_bits < 0) t.filter_policy = options.filter_policy;
   }
   t.format_version = options.table_format_version;
-  // Version 1 is for readers that predate version 2, and so the line filter.
-  if (t.format_version == 1) t.bloom_layout = BloomLayout::kClassic;
   t.internal_keys = true;
   return t;
 }

@@ -252,12 +252,11 @@ TEST_P(TableFilterLayoutTest, FilterSavesReadsForAbsentKeys) {
   options.counters = &counters;
   options.bloom_layout = GetParam();
   const std::string bytes = BuildTable(options, data);
-  // The meta-index names the layout (its keys are stored whole).
+  // The meta-index names the layout (its keys are stored whole; the
+  // classic name is a prefix of the line one).
   const bool lines = GetParam() == BloomLayout::kLines;
   EXPECT_EQ(lines, bytes.find(kLineFilterBlockName) != std::string::npos);
-  EXPECT_NE(std::string::npos, bytes.find(kFilterBlockName));  // a prefix of the other
-  // Whatever the reader's own layout option says: it reads what the table has.
-  options.bloom_layout = lines ? BloomLayout::kClassic : BloomLayout::kLines;
+  EXPECT_NE(std::string::npos, bytes.find(kFilterBlockName));
   std::unique_ptr<Table> table;
   ASSERT_TRUE(OpenTable(options, bytes, &table).ok());
   const uint64_t reads_after_open = counters.block_reads.load();
@@ -297,13 +296,70 @@ INSTANTIATE_TEST_SUITE_P(BothLayouts, TableFilterLayoutTest,
                                                                                 : "classic");
                          });
 
-// A database's tables of format version 1 are for readers that predate
-// version 2 and so the line filter: they get the classic one.
+// Tables of format version 1 are for readers that predate version 2 and so
+// the line filter: they get the classic one whatever bloom_layout says, and
+// it is used.
 TEST(TableTest, FormatVersion1TablesGetTheClassicFilter) {
-  Options o;
-  EXPECT_EQ(BloomLayout::kLines, TableOptionsFromOptions(o, &kCmp).bloom_layout);
-  o.table_format_version = 1;
-  EXPECT_EQ(BloomLayout::kClassic, TableOptionsFromOptions(o, &kCmp).bloom_layout);
+  Random rnd(29);
+  const InternalKeyMap data = test::RandomInternalData(&rnd, 500, &kCmp);
+  for (uint32_t version : {1u, 2u}) {
+    SCOPED_TRACE("version " + std::to_string(version));
+    TableCounters counters;
+    TableOptions options = InternalOptions();
+    options.format_version = version;
+    options.bloom_layout = BloomLayout::kLines;
+    options.counters = &counters;
+    const std::string bytes = BuildTable(options, data);
+    EXPECT_EQ(version == 2, bytes.find(kLineFilterBlockName) != std::string::npos);
+    EXPECT_NE(std::string::npos, bytes.find(kFilterBlockName));
+    std::unique_ptr<Table> table;
+    ASSERT_TRUE(OpenTable(options, bytes, &table).ok());
+    for (int i = 0; i < 200; i++) {
+      LookupKey lk("absent-" + std::to_string(i), kMaxSequenceNumber);
+      ASSERT_TRUE(table
+                      ->InternalGet(ReadOptions(), lk.internal_key(),
+                                    [](std::string_view, std::string_view) {})
+                      .ok());
+    }
+    EXPECT_EQ(200u, counters.bloom_checks.load());
+    EXPECT_GE(counters.bloom_useful.load(), 190u);
+  }
+}
+
+// A user's policy that rules out every key: a reader that handed it another
+// filter's bytes would lose keys.
+class NeverPolicy final : public FilterPolicy {
+ public:
+  const char* Name() const override { return "test.never"; }
+  void CreateFilter(const std::string_view*, size_t, std::string* dst) const override {
+    dst->push_back('n');
+  }
+  bool KeyMayMatch(std::string_view, std::string_view) const override { return false; }
+};
+
+// A reader with a user's filter policy opens a table that holds the
+// built-in line filter: that filter is not its own, so it reads without
+// one, and the line filter only bounds the data blocks — every key reads.
+TEST(TableTest, ALineFilterIsAnotherPolicysFilterToAUserPolicy) {
+  Random rnd(31);
+  const InternalKeyMap data = test::RandomInternalData(&rnd, 1500, &kCmp);
+  TableOptions options = InternalOptions();
+  const std::string bytes = BuildTable(options, data);
+  ASSERT_NE(std::string::npos, bytes.find(kLineFilterBlockName));
+  TableCounters counters;
+  TableOptions reader = options;
+  reader.filter_policy = std::make_shared<NeverPolicy>();
+  reader.counters = &counters;
+  std::unique_ptr<Table> table;
+  ASSERT_TRUE(OpenTable(reader, bytes, &table).ok());
+  ASSERT_NO_FATAL_FAILURE(
+      CheckInternalGetOfEveryKey(table.get(), Entries(data.begin(), data.end())));
+  EXPECT_EQ(0u, counters.bloom_checks.load());
+  std::unique_ptr<Iterator> it(table->NewIterator(ReadOptions()));
+  size_t n = 0;
+  for (it->SeekToFirst(); it->Valid(); it->Next()) n++;
+  EXPECT_TRUE(it->status().ok());
+  EXPECT_EQ(data.size(), n);
 }
 
 TEST(TableTest, NoFilterWhenDisabled) {

@@ -26,6 +26,14 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 #endif
+// The system call, where there is one of that name (32-bit targets with
+// only 64-bit time, such as riscv32, have futex_time64 instead: they use
+// the portable path).
+#if defined(__linux__) && defined(SYS_futex)
+#define LSMKV_HAVE_FUTEX_SYSCALL 1
+#else
+#define LSMKV_HAVE_FUTEX_SYSCALL 0
+#endif
 
 namespace lsmkv {
 
@@ -54,7 +62,7 @@ inline void FutexWait(std::atomic<uint32_t>* word, uint32_t expected, int spins 
     if (word->load(std::memory_order_relaxed) != expected) return;
     CpuRelax();
   }
-#if defined(__linux__)
+#if LSMKV_HAVE_FUTEX_SYSCALL
   // The kernel compares the word with expected under its own lock, so a
   // change (and its wake-up) between the load above and the sleep is never
   // missed: the call returns at once (EAGAIN).
@@ -70,7 +78,7 @@ inline void FutexWait(std::atomic<uint32_t>* word, uint32_t expected, int spins 
 // may return as soon as it sees its word change — the kernel wakes by
 // address and wakes nobody, or somebody who re-checks.
 inline void FutexWakeOne(std::atomic<uint32_t>* word) {
-#if defined(__linux__)
+#if LSMKV_HAVE_FUTEX_SYSCALL
   ::syscall(SYS_futex, reinterpret_cast<uint32_t*>(word), FUTEX_WAKE_PRIVATE, 1, nullptr, nullptr,
             0);
 #else
