@@ -94,13 +94,6 @@ class RecoveryTest : public test::DBTestBase<> {
     ASSERT_TRUE(writer.AddRecord(WriteBatchInternal::Contents(&batch)).ok());
     ASSERT_TRUE(file->Close().ok());
   }
-  uint64_t Stat(const std::string& row) {
-    std::string stats;
-    EXPECT_TRUE(db_->GetProperty("lsmkv.stats", &stats));
-    const size_t at = stats.find(row + ": ");
-    EXPECT_NE(std::string::npos, at) << stats;
-    return at == std::string::npos ? 0 : std::stoull(stats.substr(at + row.size() + 2));
-  }
 };
 
 // Damage in the middle of the log (in record 50 of 100, ~33 records per

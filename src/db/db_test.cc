@@ -41,15 +41,6 @@ class DBTest : public test::DBTestBase<::testing::TestWithParam<bool /*use_mem_e
     EXPECT_TRUE(db_->GetProperty("lsmkv.last-sequence", &v));
     return std::stoull(v);
   }
-
-  // The row `label` of lsmkv.stats (0, with a failure, if there is none).
-  uint64_t Stat(const std::string& label) {
-    std::string stats;
-    EXPECT_TRUE(db_->GetProperty("lsmkv.stats", &stats));
-    const size_t at = stats.find(label + ": ");
-    EXPECT_NE(std::string::npos, at) << label;
-    return at == std::string::npos ? 0 : std::stoull(stats.substr(at + label.size() + 2));
-  }
 };
 
 TEST_P(DBTest, EmptyAndMissing) {

@@ -203,6 +203,14 @@ class DBTestBase : public TestBase {
   }
   // Everything a forward scan of db_ shows (EXPECTs an OK scan).
   std::map<std::string, std::string> Contents() { return ScanContents(db_.get()); }
+  // The row `label` of db_'s lsmkv.stats (0, with a failure, if there is none).
+  uint64_t Stat(const std::string& label) {
+    std::string stats;
+    EXPECT_TRUE(db_->GetProperty("lsmkv.stats", &stats));
+    const size_t at = stats.find(label + ": ");
+    EXPECT_NE(std::string::npos, at) << label << " in\n" << stats;
+    return at == std::string::npos ? 0 : std::stoull(stats.substr(at + label.size() + 2));
+  }
 
   std::unique_ptr<Env> env_;
   std::string dbname_ = "/db";
