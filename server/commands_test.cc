@@ -778,6 +778,12 @@ TEST_F(CommandsTest, PipelineBatchSharesOneWriteAndSeesItsOwnWrites) {
   releaser.join();
   EXPECT_EQ(out, std::string(kOk) + kOk);
   EXPECT_EQ(Run(other, {"get", "busy"}), Bulk("1"));
+  // That wait is in INFO: taken while spinning or after a sleep.
+  const KeyLocks::WaitStats waits = keyspace_->locks().wait_stats();
+  EXPECT_GE(waits.spun + waits.slept, 1u);
+  const std::string info = test::BulkValue(Run(other, {"info", "stats"}));
+  EXPECT_EQ(test::InfoField(info, "lsmkv_key_lock_spins"), std::to_string(waits.spun)) << info;
+  EXPECT_EQ(test::InfoField(info, "lsmkv_key_lock_sleeps"), std::to_string(waits.slept)) << info;
 }
 
 TEST_F(CommandsTest, Authentication) {

@@ -192,6 +192,11 @@ void StatsSection(ServerContext& server, std::string* out) {
   s.Field("lsmkv_auth_rate_limited", Load(st.auth_rate_limited));
   s.Field("lsmkv_auth_disconnects", Load(st.auth_disconnects));
   s.Field("lsmkv_protected_mode_refusals", Load(st.protected_mode_refusals));
+  // Key-lock stripes found taken: taken while spinning, or after a sleep
+  // (key_locks.h, SpinPolicy).
+  const KeyLocks::WaitStats waits = ks.locks().wait_stats();
+  s.Field("lsmkv_key_lock_spins", waits.spun);
+  s.Field("lsmkv_key_lock_sleeps", waits.slept);
 }
 
 void ReplicationSection(ServerContext& server, std::string* out) {

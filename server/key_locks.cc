@@ -2,6 +2,9 @@
 
 #include <algorithm>
 #include <functional>
+#include <thread>
+
+#include "util/futex.h"
 
 namespace lsmkv::server {
 
@@ -57,7 +60,15 @@ void KeyLocks::Guard::Release() {
   all_ = false;
 }
 
-KeyLocks::KeyLocks() : stripes_(new Stripe[kStripes]) {}
+KeyLocks::SpinPolicy KeyLocks::DefaultSpinPolicy() {
+  const unsigned cpus = std::thread::hardware_concurrency();  // 0: unknown
+  SpinPolicy p;
+  p.budget = std::chrono::microseconds(50);
+  p.max_spinners = cpus > 1 ? cpus - 1 : 0;
+  return p;
+}
+
+KeyLocks::KeyLocks(SpinPolicy spin) : spin_(spin), stripes_(new Stripe[kStripes]) {}
 
 size_t KeyLocks::StripeOf(std::string_view key) const {
   return std::hash<std::string_view>()(key) % kStripes;
@@ -67,8 +78,38 @@ void KeyLocks::LockStripe(size_t s) {
   StripeMutex& mu = stripes_[s].mu;
   if (mu.try_lock()) return;
   waiters_.fetch_add(1, std::memory_order_acq_rel);
-  mu.lock();
+  if (SpinToLock(mu)) {
+    spun_.fetch_add(1, std::memory_order_relaxed);
+  } else {
+    mu.lock();
+    slept_.fetch_add(1, std::memory_order_relaxed);
+  }
   waiters_.fetch_sub(1, std::memory_order_acq_rel);
+}
+
+bool KeyLocks::SpinToLock(StripeMutex& mu) {
+  if (spin_.budget.count() <= 0) return false;
+  size_t spinning = spinners_.load(std::memory_order_relaxed);
+  do {
+    if (spinning >= spin_.max_spinners) return false;
+  } while (!spinners_.compare_exchange_weak(spinning, spinning + 1, std::memory_order_acq_rel));
+  // The clock is read every 64 pauses (a few microseconds), not every pause.
+  const auto deadline = std::chrono::steady_clock::now() + spin_.budget;
+  bool locked = false;
+  for (uint32_t i = 1;; i++) {
+    CpuRelax();
+    // Taking a lock that sleepers wait on with state 1 loses no wake-up: the
+    // releaser woke one of them already, and it marks the lock contended
+    // again (state 2) before it sleeps.
+    if (mu.looks_free() && mu.try_lock()) {
+      locked = true;
+      break;
+    }
+    if (i % 64 == 0 && std::chrono::steady_clock::now() >= deadline) break;
+  }
+  spinners_.fetch_sub(1, std::memory_order_acq_rel);
+  if (!locked) spins_out_.fetch_add(1, std::memory_order_release);
+  return locked;
 }
 
 void KeyLocks::LockStripes(std::vector<size_t>* stripes) {

@@ -12,6 +12,14 @@
 // watched key either commits before the validation (EXEC aborts) or waits
 // until after the EXEC.
 //
+// A stripe found taken is first spun on, briefly, then slept on (SpinPolicy):
+// a pipeline batch holds its stripes for tens of microseconds, about what a
+// futex sleep and wake-up cost, so a second io thread that wants the same
+// key (clients of one queue) takes the stripe the moment it is released
+// instead of sleeping through the hand-over. At most SpinPolicy::max_spinners
+// threads spin at once (one fewer than the CPUs by default, so a spinner
+// never keeps the holder from a CPU), each for at most SpinPolicy::budget.
+//
 // Locking annotations (util/thread_annotations.h): which stripes a Guard
 // holds is decided at run time, which the static analysis cannot follow, so
 // the functions that take and drop stripes for a Guard are
@@ -23,6 +31,7 @@
 
 #include <atomic>
 #include <bitset>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -59,6 +68,9 @@ class CAPABILITY("mutex") StripeMutex {
     uint32_t state = 0;
     return state_.compare_exchange_strong(state, 1, std::memory_order_acquire);
   }
+  // Whether the lock looked free a moment ago (a spinner's cheap read before
+  // try_lock; no ordering).
+  bool looks_free() const { return state_.load(std::memory_order_relaxed) == 0; }
   void unlock() RELEASE() {
     if (state_.exchange(0, std::memory_order_release) == 2) FutexWakeOne(&state_);
   }
@@ -75,6 +87,27 @@ class CAPABILITY("mutex") StripeMutex {
 class KeyLocks {
  public:
   static constexpr size_t kStripes = 1024;
+
+  // How a thread that finds a stripe taken waits for it: it spins (pausing,
+  // re-reading the lock) for at most budget while fewer than max_spinners
+  // threads spin, then sleeps on the futex until woken. budget 0 or
+  // max_spinners 0: never spin.
+  struct SpinPolicy {
+    std::chrono::nanoseconds budget{0};
+    size_t max_spinners = 0;
+  };
+  // The default: a 50 µs budget (a pipeline batch of 16 list pops holds its
+  // stripe about 20-40 µs on this project's reference machine,
+  // docs/BENCHMARKS.md) and one spinner fewer than the CPUs
+  // (std::thread::hardware_concurrency; none on one CPU).
+  static SpinPolicy DefaultSpinPolicy();
+
+  // Ways a taken stripe was acquired (counters since construction).
+  struct WaitStats {
+    uint64_t spun = 0;       // taken while spinning
+    uint64_t slept = 0;      // taken in the futex path (after a spin, if any, ran out)
+    uint64_t spins_out = 0;  // spins whose budget ran out (then the futex path)
+  };
 
   // Holds a set of stripes until destroyed (or Release()).
   class Guard {
@@ -97,7 +130,7 @@ class KeyLocks {
     bool all_ = false;
   };
 
-  KeyLocks();
+  explicit KeyLocks(SpinPolicy spin = DefaultSpinPolicy());
 
   size_t StripeOf(std::string_view key) const;
   // Locks the stripes of keys (any order, duplicates allowed). The Lock*
@@ -116,6 +149,13 @@ class KeyLocks {
   // holds: tests use it to know that a thread has reached a lock it cannot
   // take, instead of sleeping.
   size_t waiters() const { return waiters_.load(std::memory_order_acquire); }
+  // Threads spinning on a taken stripe right now (never above
+  // SpinPolicy::max_spinners); tests use it like waiters().
+  size_t spinners() const { return spinners_.load(std::memory_order_acquire); }
+  WaitStats wait_stats() const {
+    return {spun_.load(std::memory_order_relaxed), slept_.load(std::memory_order_relaxed),
+            spins_out_.load(std::memory_order_relaxed)};
+  }
 
  private:
   struct alignas(64) Stripe {
@@ -124,10 +164,18 @@ class KeyLocks {
 
   // Takes stripe s, counting this thread in waiters_ while it must wait.
   void LockStripe(size_t s) NO_THREAD_SAFETY_ANALYSIS;
+  // Spins on mu within spin_ (if a spinner's place is free); true if it took
+  // mu, false if the budget ran out or no place was free (mu not taken).
+  bool SpinToLock(StripeMutex& mu) NO_THREAD_SAFETY_ANALYSIS;
   void LockStripes(std::vector<size_t>* stripes) NO_THREAD_SAFETY_ANALYSIS;
 
+  const SpinPolicy spin_;
   std::unique_ptr<Stripe[]> stripes_;
   std::atomic<size_t> waiters_{0};
+  std::atomic<size_t> spinners_{0};
+  std::atomic<uint64_t> spun_{0};
+  std::atomic<uint64_t> slept_{0};
+  std::atomic<uint64_t> spins_out_{0};
 };
 
 }  // namespace lsmkv::server
