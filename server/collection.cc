@@ -2,6 +2,7 @@
 
 #include <bit>
 #include <cmath>
+#include <cstring>
 
 #include "util/check.h"
 
@@ -124,7 +125,9 @@ void AppendListPosition(uint64_t position, std::string* out) { PutFixed64Be(posi
 
 bool DecodeListPosition(std::string_view suffix, uint64_t* position) {
   if (suffix.size() != 8) return false;
-  *position = GetFixedBe(suffix, 8);
+  uint64_t v;
+  std::memcpy(&v, suffix.data(), sizeof(v));
+  *position = std::endian::native == std::endian::little ? __builtin_bswap64(v) : v;
   return true;
 }
 

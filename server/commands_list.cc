@@ -122,24 +122,25 @@ bool ScanRange(CommandContext& ctx, const List& list, uint64_t first, uint64_t l
   uint64_t expect = first;
   bool gap = false;
   bool stopped = false;
-  // The key the next element must have: the position is its last 8 bytes
-  // (big-endian), so stepping to the next one rewrites only those, and a
-  // comparison of whole keys checks the element without decoding it.
+  // Every key in [lower, upper) begins with the list's element prefix (both
+  // bounds do, and positions are fixed-width), so an element is checked by
+  // its length and its last 8 bytes, its big-endian position.
   const std::string lower = PositionKey(list, list.meta.head + first);
-  std::string want = lower;
-  const size_t position_at = want.size() - 8;
-  Status s = ctx.txn.ScanElements(lower, PositionKey(list, list.meta.head + last),
-                                  [&](std::string_view key, std::string_view value) {
-                                    if (key != want) {
-                                      gap = true;
-                                      return false;
-                                    }
-                                    const uint64_t index = expect++;
-                                    want.resize(position_at);
-                                    AppendListPosition(list.meta.head + expect, &want);
-                                    stopped = !visit(index, value);
-                                    return !stopped;
-                                  });
+  const size_t key_size = lower.size();
+  Status s = ctx.txn.ScanElements(
+      lower, PositionKey(list, list.meta.head + last),
+      [&](std::string_view key, std::string_view value) {
+        uint64_t position = 0;
+        if (key.size() != key_size || !DecodeListPosition(key.substr(key_size - 8), &position) ||
+            position != list.meta.head + expect) {
+          gap = true;
+          return false;
+        }
+        DCHECK(key.substr(0, key_size - 8) == std::string_view(lower).substr(0, key_size - 8));
+        const uint64_t index = expect++;
+        stopped = !visit(index, value);
+        return !stopped;
+      });
   if (!s.ok()) {
     ReplyEngineError(ctx, s);
     return false;
@@ -403,21 +404,32 @@ void LRange(CommandContext& ctx) {
     ctx.reply.Array(0);
     return;
   }
-  // Written to a side buffer so the header counts what was read; the reply
-  // stops growing at ReplyByteBudget (the connection then refuses it).
+  // The elements go straight into the reply, after a header that counts all
+  // of [first, last): a scan stopped early (at ReplyByteBudget, after which
+  // the connection refuses the reply) rewrites the header, and a failed one
+  // leaves only its error.
   const uint64_t budget = ReplyByteBudget(ctx);
-  std::string body;
-  Reply elements(&body, ctx.reply.protocol());
-  size_t n = 0;
+  std::string* out = ctx.reply.buffer();
+  const size_t reply_start = out->size();
+  ctx.reply.Array(last - first);
+  const size_t body_start = out->size();
+  size_t body_end = body_start;
+  Reply elements(out, ctx.reply.protocol());
+  uint64_t n = 0;
   if (!ScanRange(ctx, list, first, last, [&](uint64_t, std::string_view value) {
         elements.Bulk(value);
         n++;
-        return budget == 0 || body.size() <= budget;
+        body_end = out->size();
+        return budget == 0 || body_end - body_start <= budget;
       })) {
+    out->erase(reply_start, body_end - reply_start);  // the error ScanRange replied stays
     return;
   }
-  ctx.reply.Array(n);
-  ctx.reply.buffer()->append(body);
+  if (n != last - first) {
+    std::string header;
+    Reply(&header, ctx.reply.protocol()).Array(n);
+    out->replace(reply_start, body_start - reply_start, header);
+  }
 }
 
 void LTrim(CommandContext& ctx) {

@@ -403,11 +403,37 @@ TEST_F(ListTest, HugeRewritesAreRefusedBeforeTouchingAnything) {
       "ERR Corruption: lsmkv-server: list metadata counts elements that are missing";
   EXPECT_EQ(Run({"lindex", "l", "1"}), Err(corrupt));
   EXPECT_EQ(Run({"lrange", "l", "1", "2"}), Err(corrupt));
+  // Elements found before the missing one: the reply is the error alone.
+  EXPECT_EQ(Run({"lrange", "l", "0", "2"}), Err(corrupt));
   EXPECT_EQ(Run({"lpop", "l", "2"}), Err(corrupt));
   EXPECT_EQ(Run({"lrange", "l", "0", "0"}), Bulks({"a"}));
   EXPECT_EQ(Run({"ltrim", "l", "0", "-1"}), kOk);  // removes nothing
   EXPECT_EQ(Run({"ltrim", "l", "5", "4"}), kOk);   // empty: O(1), the key goes
   EXPECT_EQ(Run({"exists", "l"}), Int(0));
+}
+
+// LRANGE's reply stops growing once past client-output-buffer-limit (the
+// connection then replaces it with the limit error and closes); its header
+// counts the elements it holds.
+TEST_F(ListTest, LargeRangesStopAtTheOutputLimit) {
+  Args push = {"rpush", "l"};
+  for (int i = 0; i < 2000; i++) push.push_back(std::string(1000, 'a' + i % 26));
+  EXPECT_EQ(Run(push), Int(2000));
+  EXPECT_GT(Run({"lrange", "l", "0", "-1"}).size(), 2000000u);
+  ASSERT_EQ(config_.Set(*Config::Find("client-output-buffer-limit"), "normal 100000 0 0"), "");
+  const std::string stopped = Run({"lrange", "l", "0", "-1"});
+  EXPECT_GT(stopped.size(), 100000u);
+  EXPECT_LT(stopped.size(), 110000u);
+  // "*n\r\n" then n whole elements, n as many as fit the limit (and one more).
+  const size_t header_end = stopped.find("\r\n");
+  ASSERT_NE(header_end, std::string::npos);
+  const int n = std::stoi(stopped.substr(1, header_end - 1));
+  const std::string element = Bulk(std::string(1000, 'a'));
+  EXPECT_EQ(stopped.size(), header_end + 2 + n * element.size());
+  EXPECT_EQ(n, 100000 / static_cast<int>(element.size()) + 1);
+  // Within the limit, nothing changes.
+  EXPECT_EQ(Run({"lrange", "l", "0", "1"}),
+            Bulks({std::string(1000, 'a'), std::string(1000, 'b')}));
 }
 
 TEST_F(ListTest, HugeByteCountsAreRefused) {
