@@ -412,6 +412,25 @@ TEST_F(ListTest, HugeRewritesAreRefusedBeforeTouchingAnything) {
   EXPECT_EQ(Run({"exists", "l"}), Int(0));
 }
 
+// An inverted range is empty, in both directions, with pending element
+// writes on either side of it (the forward walk over them once ran past its
+// end when lower > upper).
+TEST_F(ListTest, ElementScansOfAnInvertedRangeVisitNothing) {
+  Txn txn(keyspace_.get(), clock_.NowMs(), /*overlay=*/true);
+  for (const char* key : {"a", "b", "c", "d"}) txn.PutElement(key, "v");
+  int visits = 0;
+  auto count = [&](std::string_view, std::string_view) {
+    visits++;
+    return true;
+  };
+  EXPECT_TRUE(txn.ScanElements("c", "b", count).ok());
+  EXPECT_TRUE(txn.ScanElementsReverse("c", "b", count).ok());
+  EXPECT_TRUE(txn.ScanElements("b", "b", count).ok());
+  EXPECT_EQ(visits, 0);
+  EXPECT_TRUE(txn.ScanElements("b", "d", count).ok());
+  EXPECT_EQ(visits, 2);  // b and c
+}
+
 // LRANGE's reply stops growing once past client-output-buffer-limit (the
 // connection then replaces it with the limit error and closes); its header
 // counts the elements it holds.

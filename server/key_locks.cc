@@ -1,5 +1,7 @@
 #include "server/key_locks.h"
 
+#include <sched.h>
+
 #include <algorithm>
 #include <functional>
 #include <thread>
@@ -61,7 +63,12 @@ void KeyLocks::Guard::Release() {
 }
 
 KeyLocks::SpinPolicy KeyLocks::DefaultSpinPolicy() {
-  const unsigned cpus = std::thread::hardware_concurrency();  // 0: unknown
+  // The CPUs this thread may run on (a container's cpuset, taskset), not
+  // every CPU of the machine; the machine's count if the mask is unknown.
+  unsigned cpus = std::thread::hardware_concurrency();  // 0: unknown
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (::sched_getaffinity(0, sizeof(set), &set) == 0) cpus = static_cast<unsigned>(CPU_COUNT(&set));
   SpinPolicy p;
   p.budget = std::chrono::microseconds(50);
   p.max_spinners = cpus > 1 ? cpus - 1 : 0;
@@ -91,16 +98,21 @@ bool KeyLocks::SpinToLock(StripeMutex& mu) {
   if (spin_.budget.count() <= 0) return false;
   size_t spinning = spinners_.load(std::memory_order_relaxed);
   do {
-    if (spinning >= spin_.max_spinners) return false;
+    if (spinning >= spin_.max_spinners) {
+      no_place_.fetch_add(1, std::memory_order_release);
+      return false;
+    }
   } while (!spinners_.compare_exchange_weak(spinning, spinning + 1, std::memory_order_acq_rel));
   // The clock is read every 64 pauses (a few microseconds), not every pause.
   const auto deadline = std::chrono::steady_clock::now() + spin_.budget;
   bool locked = false;
   for (uint32_t i = 1;; i++) {
     CpuRelax();
-    // Taking a lock that sleepers wait on with state 1 loses no wake-up: the
-    // releaser woke one of them already, and it marks the lock contended
-    // again (state 2) before it sleeps.
+    // Taking a lock that sleepers wait on with state 1 (as a new arrival's
+    // first compare-and-swap in StripeMutex::lock does) loses no wake-up:
+    // a sleeper marks the lock contended (state 2) before every futex wait,
+    // and the wait returns at once if the word is not 2 by then, so the
+    // release after this one still sees 2 and wakes it.
     if (mu.looks_free() && mu.try_lock()) {
       locked = true;
       break;

@@ -17,8 +17,11 @@
 // futex sleep and wake-up cost, so a second io thread that wants the same
 // key (clients of one queue) takes the stripe the moment it is released
 // instead of sleeping through the hand-over. At most SpinPolicy::max_spinners
-// threads spin at once (one fewer than the CPUs by default, so a spinner
-// never keeps the holder from a CPU), each for at most SpinPolicy::budget.
+// threads spin at once (by default one fewer than the CPUs this process may
+// run on, so spinners alone never take every CPU from the holder), each for
+// at most SpinPolicy::budget. The lock is not fair: a sleeper woken by a
+// release may find the stripe taken again by a spinner, and sleeps until the
+// next release (it is woken at every release while it waits).
 //
 // Locking annotations (util/thread_annotations.h): which stripes a Guard
 // holds is decided at run time, which the static analysis cannot follow, so
@@ -98,15 +101,16 @@ class KeyLocks {
   };
   // The default: a 50 µs budget (a pipeline batch of 16 list pops holds its
   // stripe about 20-40 µs on this project's reference machine,
-  // docs/BENCHMARKS.md) and one spinner fewer than the CPUs
-  // (std::thread::hardware_concurrency; none on one CPU).
+  // docs/BENCHMARKS.md) and one spinner fewer than the CPUs in this
+  // thread's affinity mask (sched_getaffinity; none on one CPU).
   static SpinPolicy DefaultSpinPolicy();
 
   // Ways a taken stripe was acquired (counters since construction).
   struct WaitStats {
     uint64_t spun = 0;       // taken while spinning
-    uint64_t slept = 0;      // taken in the futex path (after a spin, if any, ran out)
+    uint64_t slept = 0;      // taken in the futex path (sleeping there if still taken)
     uint64_t spins_out = 0;  // spins whose budget ran out (then the futex path)
+    uint64_t no_place = 0;   // no spinner place was free (straight to the futex path)
   };
 
   // Holds a set of stripes until destroyed (or Release()).
@@ -154,7 +158,7 @@ class KeyLocks {
   size_t spinners() const { return spinners_.load(std::memory_order_acquire); }
   WaitStats wait_stats() const {
     return {spun_.load(std::memory_order_relaxed), slept_.load(std::memory_order_relaxed),
-            spins_out_.load(std::memory_order_relaxed)};
+            spins_out_.load(std::memory_order_relaxed), no_place_.load(std::memory_order_relaxed)};
   }
 
  private:
@@ -176,6 +180,7 @@ class KeyLocks {
   std::atomic<uint64_t> spun_{0};
   std::atomic<uint64_t> slept_{0};
   std::atomic<uint64_t> spins_out_{0};
+  std::atomic<uint64_t> no_place_{0};
 };
 
 }  // namespace lsmkv::server

@@ -438,6 +438,7 @@ Status Txn::GetElement(std::string_view key, std::string* value, bool* found) {
 
 Status Txn::ScanElements(std::string_view lower, std::string_view upper,
                          const ElementVisitor& visit) {
+  if (lower >= upper) return Status::OK();  // empty (and the pending walk needs lower < upper)
   ReadOptions options;
   options.lower_bound = std::string(lower);
   options.upper_bound = std::string(upper);

@@ -303,8 +303,8 @@ class Txn {
   // engine's. *found is false if absent. Errors: the engine's.
   Status GetElement(std::string_view key, std::string* value, bool* found);
   // Visits the elements in [lower, upper) in key order, this Txn's pending
-  // element writes merged in, until visit returns false. Errors: the
-  // engine's (visit may have been called before).
+  // element writes merged in, until visit returns false; nothing if lower >=
+  // upper. Errors: the engine's (visit may have been called before).
   Status ScanElements(std::string_view lower, std::string_view upper, const ElementVisitor& visit);
   // Like ScanElements, in descending key order: visits the elements in
   // [lower, upper) from the greatest down, pending writes merged in, until
