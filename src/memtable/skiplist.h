@@ -22,7 +22,9 @@
 // previous one) skip the search: the writer keeps the previous insert's
 // splice (its node and the last node before it at each level) and reuses it
 // when the new key falls between that node and its successor; two
-// comparisons instead of a descent through every level.
+// comparisons instead of a descent through every level. While inserts keep
+// landing a node or two further (ascending writes over keys that each have
+// an older entry), the writer steps there instead of searching.
 //
 // Shape: at most kMaxHeight levels; a node reaches level i+1 with probability
 // 1/kBranching given it reached level i. Heights come from a seeded
@@ -220,9 +222,10 @@ class SkipList {
   static Node* ConstructNode(char* mem, const Key& key, int height);
   // Fills prev[0..kMaxHeight) with the last node before key at each level
   // (head_ above the levels in use) and returns the first node >= key: from
-  // the previous insert's splice when key falls right after it, else by a
+  // the previous insert's splice when key falls right after it, or a few
+  // nodes past it while recent inserts did (walk_credit_), else by a
   // search. REQUIRES: the writer.
-  Node* FindSplice(const Key& key, Node** prev) const;
+  Node* FindSplice(const Key& key, Node** prev);
   // Links node (of height) in after the nodes FindSplice found and records
   // the splice for the next insert. REQUIRES: the writer.
   void Link(Node* node, int height, Node** prev);
@@ -253,6 +256,12 @@ class SkipList {
   // below none). Writer only; nodes never move, so they stay valid.
   Node* last_ = nullptr;
   Node* splice_[kMaxHeight];
+  // Inserts that may still step up to kMaxSpliceSteps nodes past last_
+  // before searching: reset to kSpliceWalkCredit whenever a key lands there
+  // (by the steps or by a search), one less for each walk that fails.
+  static constexpr int kMaxSpliceSteps = 2;
+  static constexpr int kSpliceWalkCredit = 8;
+  int walk_credit_ = 0;
 };
 
 // A node is followed in memory by its `height` forward links, one per level.
@@ -421,9 +430,10 @@ void SkipList<Key, Comparator>::Insert(const Key& key) {
 
 template <typename Key, class Comparator>
 typename SkipList<Key, Comparator>::Node* SkipList<Key, Comparator>::FindSplice(const Key& key,
-                                                                                Node** prev) const {
+                                                                                Node** prev) {
+  Node* next_to_last = nullptr;  // last_'s successor when key comes after it
   if (last_ != nullptr && compare_(last_->key, key) < 0) {
-    Node* const after = last_->RelaxedNext(0);
+    Node* after = last_->RelaxedNext(0);
     if (after == nullptr || compare_(key, after->key) < 0) {
       // key goes right after last_. At each level the recorded node is
       // before last_ (so before key), and its successor there comes after
@@ -432,9 +442,34 @@ typename SkipList<Key, Comparator>::Node* SkipList<Key, Comparator>::FindSplice(
       DCHECK(prev[0] == last_);
       return after;
     }
+    next_to_last = after;
+    if (walk_credit_ > 0) {
+      // Ordered writes over keys that have entries already (a delete or a
+      // newer version of each key in turn sorts just before the key's older
+      // entry) land a node or two past last_: step there at level 0. A node
+      // passed becomes the predecessor at every level it is linked at — the
+      // levels whose recorded predecessor links to it — and the levels
+      // above keep theirs, whose successors lie beyond it.
+      for (int i = 0; i < kMaxHeight; i++) prev[i] = splice_[i];
+      for (int step = 0; step < kMaxSpliceSteps; step++) {
+        DCHECK(compare_(after->key, key) < 0);
+        for (int i = 0; i < kMaxHeight && prev[i]->RelaxedNext(i) == after; i++) prev[i] = after;
+        after = after->RelaxedNext(0);
+        if (after == nullptr || compare_(key, after->key) < 0) {
+          walk_credit_ = kSpliceWalkCredit;
+          return after;
+        }
+      }
+      walk_credit_--;
+    }
   }
   for (int i = CurrentHeight(); i < kMaxHeight; i++) prev[i] = head_;
-  return FindGreaterOrEqual(key, prev);
+  Node* const found = FindGreaterOrEqual(key, prev);
+  // A search that lands one node past last_'s successor is what the walk
+  // above would have found: the next inserts may well follow the same way.
+  // (Random inserts almost never do, so they never pay for a walk.)
+  if (next_to_last != nullptr && prev[0] == next_to_last) walk_credit_ = kSpliceWalkCredit;
+  return found;
 }
 
 template <typename Key, class Comparator>
