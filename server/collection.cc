@@ -2,7 +2,6 @@
 
 #include <bit>
 #include <cmath>
-#include <cstring>
 
 #include "util/check.h"
 
@@ -125,9 +124,7 @@ void AppendListPosition(uint64_t position, std::string* out) { PutFixed64Be(posi
 
 bool DecodeListPosition(std::string_view suffix, uint64_t* position) {
   if (suffix.size() != 8) return false;
-  uint64_t v;
-  std::memcpy(&v, suffix.data(), sizeof(v));
-  *position = std::endian::native == std::endian::little ? __builtin_bswap64(v) : v;
+  *position = GetFixedBe(suffix, 8);
   return true;
 }
 

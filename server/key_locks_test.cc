@@ -92,15 +92,25 @@ KeyLocks::SpinPolicy SpinForever(size_t spinners) {
   return p;
 }
 
-TEST(KeyLocksSpinTest, AWaiterSpinsAndTakesTheStripeWhenReleased) {
-  KeyLocks locks(SpinForever(1));
+// Holds "k" while one other thread locks it, runs while_held (which waits
+// for the state the test checks) before releasing, and returns the counters
+// once the other thread has had the stripe.
+template <typename WhileHeld>
+KeyLocks::WaitStats ContendOnce(KeyLocks& locks, WhileHeld while_held) {
   KeyLocks::Guard held = locks.LockOne("k");
   std::thread other([&] { KeyLocks::Guard g = locks.LockOne("k"); });
-  while (locks.spinners() == 0) std::this_thread::yield();
-  EXPECT_EQ(locks.waiters(), 1u);  // a spinner counts as waiting
+  while_held();
   held.Release();
   other.join();
-  const KeyLocks::WaitStats st = locks.wait_stats();
+  return locks.wait_stats();
+}
+
+TEST(KeyLocksSpinTest, AWaiterSpinsAndTakesTheStripeWhenReleased) {
+  KeyLocks locks(SpinForever(1));
+  const KeyLocks::WaitStats st = ContendOnce(locks, [&] {
+    while (locks.spinners() == 0) std::this_thread::yield();
+    EXPECT_EQ(locks.waiters(), 1u);  // a spinner counts as waiting
+  });
   EXPECT_EQ(st.spun, 1u);
   EXPECT_EQ(st.slept, 0u);
   EXPECT_EQ(st.spins_out, 0u);
@@ -133,14 +143,11 @@ TEST(KeyLocksSpinTest, ASpinThatRunsOutSleepsUntilWoken) {
   p.budget = std::chrono::microseconds(1);
   p.max_spinners = 1;
   KeyLocks locks(p);
-  KeyLocks::Guard held = locks.LockOne("k");
-  std::thread other([&] { KeyLocks::Guard g = locks.LockOne("k"); });
   // The stripe stays held until the spin has given up: the waiter then
   // takes it in the futex path.
-  while (locks.wait_stats().spins_out == 0) std::this_thread::yield();
-  held.Release();
-  other.join();
-  const KeyLocks::WaitStats st = locks.wait_stats();
+  const KeyLocks::WaitStats st = ContendOnce(locks, [&] {
+    while (locks.wait_stats().spins_out == 0) std::this_thread::yield();
+  });
   EXPECT_EQ(st.spun, 0u);
   EXPECT_EQ(st.slept, 1u);
   EXPECT_EQ(st.spins_out, 1u);
@@ -148,13 +155,10 @@ TEST(KeyLocksSpinTest, ASpinThatRunsOutSleepsUntilWoken) {
 
 TEST(KeyLocksSpinTest, NoSpinningPolicyOnlySleeps) {
   KeyLocks locks(KeyLocks::SpinPolicy{});
-  KeyLocks::Guard held = locks.LockOne("k");
-  std::thread other([&] { KeyLocks::Guard g = locks.LockOne("k"); });
-  while (locks.waiters() == 0) std::this_thread::yield();
-  EXPECT_EQ(locks.spinners(), 0u);
-  held.Release();
-  other.join();
-  const KeyLocks::WaitStats st = locks.wait_stats();
+  const KeyLocks::WaitStats st = ContendOnce(locks, [&] {
+    while (locks.waiters() == 0) std::this_thread::yield();
+    EXPECT_EQ(locks.spinners(), 0u);
+  });
   EXPECT_EQ(st.spun, 0u);
   EXPECT_EQ(st.slept, 1u);
   EXPECT_EQ(st.spins_out, 0u);
