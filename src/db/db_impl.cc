@@ -1034,14 +1034,19 @@ std::unique_ptr<Iterator> DBImpl::NewIterator(const ReadOptions& options) {
       if (version->RecordReadSample(ikey, &charge)) ChargeRead(charge);
     };
   }
-  Iterator* db_iter =
-      NewDBIterator(ucmp, internal, sequence, options.lower_bound, options.upper_bound, nullptr,
-                    std::move(sampler), ViewRangeTombstones(*view));
-  // The iterator pins the view (memtables and table files) until destroyed.
-  return std::unique_ptr<Iterator>(NewCleanupIterator(db_iter, [this, view]() mutable {
-    view.reset();
-    PurgeObsoleteFilesIfNeeded();
-  }));
+  auto tombstones = ViewRangeTombstones(*view);
+  // The iterator pins the view (memtables and table files) until the
+  // internal iterator is gone, then purges what only it still held — held
+  // by the DB iterator itself (keep_alive), not by a wrapper that would add
+  // a virtual call to every Valid/Next/key/value of a scan.
+  std::shared_ptr<const void> keep_alive(new std::shared_ptr<const ReadView>(std::move(view)),
+                                         [this](const std::shared_ptr<const ReadView>* pinned) {
+                                           delete pinned;
+                                           PurgeObsoleteFilesIfNeeded();
+                                         });
+  return std::unique_ptr<Iterator>(NewDBIterator(ucmp, internal, sequence, options.lower_bound,
+                                                 options.upper_bound, std::move(keep_alive),
+                                                 std::move(sampler), std::move(tombstones)));
 }
 
 Status DBImpl::Get(const ReadOptions& options, std::string_view key, std::string* value) {

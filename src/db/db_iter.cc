@@ -42,11 +42,11 @@ class DBIter final : public Iterator {
   std::string_view key() const override {
     DCHECK(valid_);
     DCHECK(direction_ == kReverse || iter_->Valid());  // kForward: iter_ is on the entry
-    return direction_ == kForward ? ExtractUserKey(iter_->key()) : std::string_view(saved_key_);
+    return direction_ == kForward ? forward_key_ : std::string_view(saved_key_);
   }
   std::string_view value() const override {
     DCHECK(valid_);
-    return direction_ == kForward ? iter_->value() : std::string_view(saved_value_);
+    return direction_ == kForward ? forward_value_ : std::string_view(saved_value_);
   }
   Status status() const override { return status_.ok() ? iter_->status() : status_; }
 
@@ -112,7 +112,7 @@ class DBIter final : public Iterator {
         iter_->SeekToFirst();
       }
     } else {
-      SaveUserKey(ExtractUserKey(iter_->key()));
+      SaveUserKey(forward_key_);
       iter_->Next();
     }
     FindNextUserEntry(true);
@@ -123,7 +123,7 @@ class DBIter final : public Iterator {
     if (direction_ == kForward) {
       // Step back over the current key's entries (its newer, invisible
       // versions included) to the last entry of a smaller user key.
-      SaveUserKey(ExtractUserKey(iter_->key()));
+      SaveUserKey(forward_key_);
       direction_ = kReverse;
       while (true) {
         iter_->Prev();
@@ -155,16 +155,37 @@ class DBIter final : public Iterator {
     if (!user_key.empty()) std::memcpy(saved_key_.data(), user_key.data(), user_key.size());
   }
 
+  // Whether a and b are the same user key: equal bytes under the bytewise
+  // comparator (keys of a word or more compare their last eight bytes
+  // first: neighbouring keys mostly differ there), else Compare's 0.
+  bool SameUserKey(std::string_view a, std::string_view b) const {
+    if (!bytewise_) return ucmp_->Compare(a, b) == 0;
+    const size_t n = a.size();
+    if (n != b.size()) return false;
+    if (n >= 8) {
+      uint64_t x, y;
+      std::memcpy(&x, a.data() + n - 8, 8);
+      std::memcpy(&y, b.data() + n - 8, 8);
+      if (x != y) return false;
+    }
+    return std::memcmp(a.data(), b.data(), n) == 0;
+  }
+
   // ucmp_->Compare, without the virtual call for the default comparator.
   int CompareUser(std::string_view a, std::string_view b) const {
     return bytewise_ ? CompareBytes(a, b) : ucmp_->Compare(a, b);
   }
 
-  // Counts the bytes of iter_'s current entry; about every kSamplePeriod
-  // bytes (randomized) hands its key to the sampler.
-  void CountRead() {
+  // Counts the bytes of iter_'s current entry, whose internal key ikey was
+  // parsed from it and whose value is value (read only with a sampler:
+  // ReadValueToCount); about every kSamplePeriod bytes (randomized) hands
+  // its key to the sampler.
+  std::string_view ReadValueToCount() const {
+    return sampler_ ? iter_->value() : std::string_view();
+  }
+  void CountRead(const ParsedInternalKey& ikey, std::string_view value) {
     if (!sampler_) return;
-    const int64_t n = static_cast<int64_t>(iter_->key().size() + iter_->value().size());
+    const int64_t n = static_cast<int64_t>(ikey.user_key.size() + 8 + value.size());
     bytes_until_sample_ -= n;
     if (bytes_until_sample_ > 0) return;
     // xorshift64: a cheap period in [0, 2 * kSamplePeriod).
@@ -206,16 +227,26 @@ class DBIter final : public Iterator {
     for (; iter_->Valid(); iter_->Next()) {
       ParsedInternalKey ikey;
       if (!Parse(&ikey)) return;
-      CountRead();
+      const std::string_view value = ReadValueToCount();
+      CountRead(ikey, value);
       if (upper_ && CompareUser(ikey.user_key, *upper_) >= 0) break;
-      if (ikey.sequence > sequence_) continue;                                // invisible
-      if (skipping && CompareUser(ikey.user_key, saved_key_) <= 0) continue;  // hidden
+      if (ikey.sequence > sequence_) continue;  // invisible
+      // A visible entry met while skipping is never of a smaller user key
+      // than saved_key_ (forward order; after a turn from reverse, the
+      // entries before saved_key_'s that iter_ steps over are invisible,
+      // FindPrevUserEntry having stopped at the first visible one), so
+      // hidden means equal — a check that most keys fail on their last
+      // bytes, not an ordered comparison.
+      DCHECK(!skipping || CompareUser(ikey.user_key, saved_key_) >= 0);
+      if (skipping && SameUserKey(ikey.user_key, saved_key_)) continue;  // hidden
       if (ikey.type == kTypeDeletion || Covered(ikey)) {
         // Older versions of this key are hidden by the deletion.
         SaveUserKey(ikey.user_key);
         skipping = true;
         continue;
       }
+      forward_key_ = ikey.user_key;
+      forward_value_ = sampler_ ? value : iter_->value();
       valid_ = true;
       return;
     }
@@ -234,7 +265,8 @@ class DBIter final : public Iterator {
     for (; iter_->Valid(); iter_->Prev()) {
       ParsedInternalKey ikey;
       if (!Parse(&ikey)) return;
-      CountRead();
+      const std::string_view value = ReadValueToCount();
+      CountRead(ikey, value);
       if (upper_ && CompareUser(ikey.user_key, *upper_) >= 0) continue;
       if (lower_ && CompareUser(ikey.user_key, *lower_) < 0) break;
       if (ikey.sequence > sequence_) continue;  // invisible
@@ -249,7 +281,7 @@ class DBIter final : public Iterator {
       } else {
         have_value = true;
         SaveUserKey(ikey.user_key);
-        const std::string_view v = iter_->value();
+        const std::string_view v = sampler_ ? value : iter_->value();
         saved_value_.assign(v.data(), v.size());
       }
     }
@@ -278,6 +310,11 @@ class DBIter final : public Iterator {
   Direction direction_ = kForward;
   bool valid_ = false;
   Status status_;
+  // Forward, while valid_: the current user key, a view of iter_'s key
+  // (valid until iter_ moves, which only this class does), parsed once
+  // instead of at every key() and Next().
+  std::string_view forward_key_;
+  std::string_view forward_value_;  // likewise, iter_'s value
   // Forward: the user key being skipped. Reverse: the current user key.
   std::string saved_key_;
   std::string saved_value_;  // reverse only

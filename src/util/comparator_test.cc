@@ -176,5 +176,36 @@ TEST(CompareBytesTest, MatchesMemcmpAndStringCompare) {
   EXPECT_EQ(-1, CompareBytes(std::string_view(""), std::string_view("a")));
 }
 
+// Every length up to five words and every position of the first difference
+// (in the whole words, in the tail CompareBytes reads as an overlapping
+// word, and in keys shorter than a word), with byte pairs on either side of
+// 0x80 and after equal prefixes of any byte.
+TEST(CompareBytesTest, EveryLengthAndPositionOfTheFirstDifference) {
+  const unsigned char values[] = {0x00, 0x01, 0x7f, 0x80, 0xfe, 0xff};
+  for (size_t n = 0; n <= 40; n++) {
+    for (size_t p = 0; p < n; p++) {
+      for (unsigned char x : values) {
+        for (unsigned char y : values) {
+          std::string a(n, '\x5a'), b(n, '\x5a');
+          for (size_t i = 0; i < n; i++) a[i] = b[i] = static_cast<char>(0x30 + (i * 37) % 200);
+          a[p] = static_cast<char>(x);
+          b[p] = static_cast<char>(y);
+          // Bytes after the first difference must not matter.
+          for (size_t i = p + 1; i < n; i++) b[i] = static_cast<char>(~a[i]);
+          const int want = x < y ? -1
+                                 : (x > y ? +1
+                                          : (std::memcmp(a.data(), b.data(), n) < 0   ? -1
+                                             : std::memcmp(a.data(), b.data(), n) > 0 ? 1
+                                                                                      : 0));
+          ASSERT_EQ(want, CompareBytes(a.data(), b.data(), n)) << n << " " << p;
+          ASSERT_EQ(-want, CompareBytes(b.data(), a.data(), n)) << n << " " << p;
+        }
+      }
+    }
+    const std::string same(n, '\x81');
+    ASSERT_EQ(0, CompareBytes(same.data(), std::string(same).data(), n)) << n;
+  }
+}
+
 }  // namespace
 }  // namespace lsmkv
