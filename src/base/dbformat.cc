@@ -1,5 +1,7 @@
 #include "base/dbformat.h"
 
+#include <cstring>
+
 namespace lsmkv {
 
 int InternalKeyComparator::Compare(std::string_view a, std::string_view b) const {
@@ -41,10 +43,20 @@ void InternalKeyComparator::FindShortSuccessor(std::string* key) const {
 
 LookupKey::LookupKey(std::string_view user_key, SequenceNumber sequence) {
   const size_t internal_size = user_key.size() + 8;
-  rep_.reserve(internal_size + kMaxVarint32Length);
-  PutVarint32(&rep_, static_cast<uint32_t>(internal_size));
-  kstart_ = rep_.size();
-  AppendInternalKey(&rep_, user_key, sequence, kValueTypeForSeek);
+  DCHECK(internal_size <= UINT32_MAX);
+  const size_t needed = kMaxVarint32Length + internal_size;
+  char* buf = space_;
+  if (needed > sizeof(space_)) {
+    heap_ = std::make_unique_for_overwrite<char[]>(needed);
+    buf = heap_.get();
+  }
+  char* p = EncodeVarint32(buf, static_cast<uint32_t>(internal_size));
+  kstart_ = static_cast<size_t>(p - buf);
+  if (!user_key.empty()) std::memcpy(p, user_key.data(), user_key.size());
+  p += user_key.size();
+  EncodeFixed64(p, PackSequenceAndType(sequence, kValueTypeForSeek));
+  data_ = buf;
+  size_ = kstart_ + internal_size;
 }
 
 }  // namespace lsmkv

@@ -155,8 +155,11 @@ TEST(DbFormatTest, ComparatorMatchesModelOnRandomKeys) {
   }
 }
 
+// Lengths around the one-byte varint's end and around the end of the
+// in-place buffer (115 bytes of user key; longer ones are built on the heap).
 TEST(DbFormatTest, LookupKeyLayout) {
-  for (size_t len : {size_t{0}, size_t{3}, size_t{119}, size_t{120}, size_t{1000}}) {
+  for (size_t len : {size_t{0}, size_t{3}, size_t{114}, size_t{115}, size_t{116}, size_t{119},
+                     size_t{120}, size_t{1000}, size_t{20000}}) {
     const std::string user(len, 'k');
     LookupKey lk(user, 12345);
     const std::string expected_internal = IKey(user, 12345, kValueTypeForSeek);

@@ -16,6 +16,7 @@
 #include <bit>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <string_view>
 
 namespace lsmkv {
@@ -36,6 +37,14 @@ inline uint64_t Hash64(std::string_view data, uint64_t seed = 0) {
   constexpr uint64_t kMul2 = 0x4cf5ad432745937full;
   constexpr uint64_t kStep = 0x52dce729ull;
   auto scramble = [](uint64_t w) { return std::rotl(w * kMul1, 31) * kMul2; };
+  // A whole word in one load (the byte loop below is not merged into one by
+  // the compiler: a 25-byte key took about 230 instructions, not 60).
+  auto load8 = [](const unsigned char* p) {
+    uint64_t w;
+    std::memcpy(&w, p, 8);
+    if constexpr (std::endian::native == std::endian::big) w = __builtin_bswap64(w);
+    return w;
+  };
   auto load = [](const unsigned char* p, size_t n) {
     uint64_t w = 0;
     for (size_t i = 0; i < n; i++) w |= static_cast<uint64_t>(p[i]) << (8 * i);
@@ -47,7 +56,7 @@ inline uint64_t Hash64(std::string_view data, uint64_t seed = 0) {
   constexpr uint64_t kInit = 0x9e3779b97f4a7c15ull;
   uint64_t h = seed ^ kInit ^ (static_cast<uint64_t>(n) * kMul2);
   while (n >= 8) {
-    h ^= scramble(load(p, 8));
+    h ^= scramble(load8(p));
     h = std::rotl(h, 27) * 5 + kStep;
     p += 8;
     n -= 8;
