@@ -35,6 +35,7 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <new>
 #include <type_traits>
 
@@ -438,7 +439,7 @@ typename SkipList<Key, Comparator>::Node* SkipList<Key, Comparator>::FindSplice(
       // key goes right after last_. At each level the recorded node is
       // before last_ (so before key), and its successor there comes after
       // last_, so at or after `after` (so after key): the splice still holds.
-      for (int i = 0; i < kMaxHeight; i++) prev[i] = splice_[i];
+      std::memcpy(prev, splice_, sizeof(splice_));  // a few vector moves, not a loop
       DCHECK(prev[0] == last_);
       return after;
     }
@@ -450,7 +451,7 @@ typename SkipList<Key, Comparator>::Node* SkipList<Key, Comparator>::FindSplice(
       // passed becomes the predecessor at every level it is linked at — the
       // levels whose recorded predecessor links to it — and the levels
       // above keep theirs, whose successors lie beyond it.
-      for (int i = 0; i < kMaxHeight; i++) prev[i] = splice_[i];
+      std::memcpy(prev, splice_, sizeof(splice_));  // a few vector moves, not a loop
       for (int step = 0; step < kMaxSpliceSteps; step++) {
         DCHECK(compare_(after->key, key) < 0);
         for (int i = 0; i < kMaxHeight && prev[i]->RelaxedNext(i) == after; i++) prev[i] = after;
@@ -483,8 +484,8 @@ void SkipList<Key, Comparator>::Link(Node* node, int height, Node** prev) {
     prev[i]->SetNext(i, node);
   }
   last_ = node;
+  std::memcpy(splice_, prev, sizeof(splice_));
   for (int i = 0; i < height; i++) splice_[i] = node;
-  for (int i = height; i < kMaxHeight; i++) splice_[i] = prev[i];
 }
 
 template <typename Key, class Comparator>
