@@ -5,10 +5,15 @@
 
 #include <deque>
 #include <map>
+#include <optional>
 #include <random>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "server/collection.h"
 #include "server/command_test_fixture.h"
+#include "util/random.h"
 
 namespace lsmkv::server {
 namespace {
@@ -429,6 +434,70 @@ TEST_F(ListTest, ElementScansOfAnInvertedRangeVisitNothing) {
   EXPECT_EQ(visits, 0);
   EXPECT_TRUE(txn.ScanElements("b", "d", count).ok());
   EXPECT_EQ(visits, 2);  // b and c
+}
+
+// One Txn reused for many commits, as a connection's pipeline batch is: its
+// pending element writes (kept in memory every commit releases) read back as
+// a std::map model says, before and after each commit, through rounds that
+// outgrow the first block of that memory (values of up to 3,000 bytes), and
+// every commit leaves exactly the model in the engine.
+TEST_F(ListTest, AReusedTxnsPendingElementWritesMatchAModel) {
+  Txn txn(keyspace_.get(), clock_.NowMs(), /*overlay=*/true);
+  std::map<std::string, std::string> committed;
+  Random rnd(20261207);
+  using Entries = std::vector<std::pair<std::string, std::string>>;
+  for (int round = 0; round < 40; round++) {
+    std::map<std::string, std::optional<std::string>> pending;
+    const int writes = 1 + static_cast<int>(rnd.Uniform(round % 4 == 0 ? 400 : 20));
+    for (int i = 0; i < writes; i++) {
+      const std::string key = "e" + std::to_string(rnd.Uniform(60));
+      if (rnd.OneIn(4)) {
+        txn.DeleteElement(key);
+        pending[key] = std::nullopt;
+      } else {
+        const std::string value(rnd.Uniform(3000), static_cast<char>('a' + i % 26));
+        txn.PutElement(key, value);
+        pending[key] = value;
+      }
+      if (rnd.OneIn(8)) {  // a read of any key sees the write, else the engine
+        const std::string probe = "e" + std::to_string(rnd.Uniform(60));
+        std::string got;
+        bool found = false;
+        ASSERT_TRUE(txn.GetElement(probe, &got, &found).ok());
+        auto p = pending.find(probe);
+        auto c = committed.find(probe);
+        const bool want = p != pending.end() ? p->second.has_value() : c != committed.end();
+        ASSERT_EQ(found, want) << probe;
+        if (want) {
+          ASSERT_EQ(got, p != pending.end() ? *p->second : c->second) << probe;
+        }
+      }
+    }
+    Entries seen;
+    ASSERT_TRUE(txn.ScanElements("e", "f",
+                                 [&](std::string_view k, std::string_view v) {
+                                   seen.emplace_back(k, v);
+                                   return true;
+                                 })
+                    .ok());
+    for (const auto& [key, value] : pending) {
+      if (value.has_value()) {
+        committed[key] = *value;
+      } else {
+        committed.erase(key);
+      }
+    }
+    ASSERT_EQ(seen, (Entries(committed.begin(), committed.end())));
+    ASSERT_TRUE(txn.Commit().ok());
+    seen.clear();
+    ASSERT_TRUE(txn.ScanElements("e", "f",
+                                 [&](std::string_view k, std::string_view v) {
+                                   seen.emplace_back(k, v);
+                                   return true;
+                                 })
+                    .ok());
+    ASSERT_EQ(seen, (Entries(committed.begin(), committed.end())));
+  }
 }
 
 // LRANGE's reply stops growing once past client-output-buffer-limit (the

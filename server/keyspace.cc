@@ -408,9 +408,12 @@ void Txn::PutElement(std::string_view key, std::string_view value) {
   pending_bytes_ += key.size() + value.size() + 16;
   auto it = elements_.find(key);
   if (it == elements_.end()) {
-    elements_.emplace(std::string(key), std::string(value));
+    elements_.emplace(std::piecewise_construct, std::forward_as_tuple(key),
+                      std::forward_as_tuple(std::in_place, value, elements_.get_allocator()));
+  } else if (it->second.has_value()) {
+    it->second->assign(value);
   } else {
-    it->second = std::string(value);
+    it->second.emplace(value, elements_.get_allocator());
   }
 }
 
@@ -418,7 +421,8 @@ void Txn::DeleteElement(std::string_view key) {
   pending_bytes_ += key.size() + 16;
   auto it = elements_.find(key);
   if (it == elements_.end()) {
-    elements_.emplace(std::string(key), std::nullopt);
+    elements_.emplace(std::piecewise_construct, std::forward_as_tuple(key),
+                      std::forward_as_tuple(std::nullopt));
   } else {
     it->second.reset();
   }
@@ -428,7 +432,7 @@ Status Txn::GetElement(std::string_view key, std::string* value, bool* found) {
   auto it = elements_.find(key);
   if (it != elements_.end()) {
     *found = it->second.has_value();
-    if (*found) value->assign(*it->second);
+    if (*found) value->assign(it->second->data(), it->second->size());
     return Status::OK();
   }
   Status s = keyspace_->db()->Get(ReadOptions(), key, value);
@@ -521,7 +525,7 @@ Status Txn::LastElement(std::string_view lower, std::string_view upper, std::str
     --pending;
     if (pending->first < lower) break;
     if (!pending->second.has_value()) continue;
-    if (!*found || pending->first > *key) {
+    if (!*found || std::string_view(pending->first) > *key) {
       key->assign(pending->first);
       *found = true;
     }
@@ -560,6 +564,7 @@ Status Txn::Commit() {
   }
   touched_.clear();
   elements_.clear();
+  element_memory_.release();  // after the map let go of every node
   // A Txn may be reused (a connection's pipeline batch): what a large one
   // grew is not kept.
   if (pending_bytes_ > kKeepReadBuffer) {

@@ -27,6 +27,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <memory_resource>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -348,6 +349,9 @@ class Txn {
     size_t operator()(std::string_view key) const { return std::hash<std::string_view>()(key); }
   };
 
+  // The first block element_memory_ takes from the heap (later ones grow).
+  static constexpr size_t kElementMemoryChunk = 4096;
+
   Keyspace* keyspace_;
   int64_t now_ms_;
   int db_ = 0;
@@ -359,8 +363,15 @@ class Txn {
   using OverlayMap =
       std::unordered_map<std::string, std::optional<std::string>, KeyHash, std::equal_to<>>;
   OverlayMap overlay_;
-  // Pending element writes, by engine key; nullopt = deleted.
-  std::map<std::string, std::optional<std::string>, std::less<>> elements_;
+  // Pending element writes, by engine key; nullopt = deleted. Their nodes
+  // and strings come from element_memory_, a bump allocator that Commit
+  // releases at once: a pipeline batch of pushes or pops made three heap
+  // allocations and frees per element (node, key, value), about a tenth of
+  // the server's instructions on LPUSH and LPOP. Declared first: it
+  // outlives the map.
+  std::pmr::monotonic_buffer_resource element_memory_{kElementMemoryChunk};
+  std::pmr::map<std::pmr::string, std::optional<std::pmr::string>, std::less<>> elements_{
+      &element_memory_};
   std::string scratch_key_;
   std::string scratch_value_;
   // Data keys Put while some client was blocked (BlockingKeys::HasWaiters):
