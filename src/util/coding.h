@@ -17,8 +17,8 @@ namespace lsmkv {
 inline constexpr int kMaxVarint32Length = 5;
 inline constexpr int kMaxVarint64Length = 10;
 
-// One load or store of the whole word (byte-swapped on a big-endian host):
-// the compiler does not merge a loop of byte stores into one, and the
+// One store of the whole word (byte-swapped on a big-endian host): the
+// compiler does not merge a loop of byte stores into one, and the
 // fixed-width fields are written for every memtable entry, batch and block.
 inline void EncodeFixed32(char* dst, uint32_t v) {
   if constexpr (std::endian::native == std::endian::big) v = __builtin_bswap32(v);
@@ -28,17 +28,16 @@ inline void EncodeFixed64(char* dst, uint64_t v) {
   if constexpr (std::endian::native == std::endian::big) v = __builtin_bswap64(v);
   std::memcpy(dst, &v, 8);
 }
+// The decoders stay byte-wise: the compiler already merges this pattern into
+// one load (a memcpy form measured no faster on point reads).
 inline uint32_t DecodeFixed32(const char* p) {
-  uint32_t v;
-  std::memcpy(&v, p, 4);
-  if constexpr (std::endian::native == std::endian::big) v = __builtin_bswap32(v);
-  return v;
+  const auto* u = reinterpret_cast<const unsigned char*>(p);
+  return static_cast<uint32_t>(u[0]) | (static_cast<uint32_t>(u[1]) << 8) |
+         (static_cast<uint32_t>(u[2]) << 16) | (static_cast<uint32_t>(u[3]) << 24);
 }
 inline uint64_t DecodeFixed64(const char* p) {
-  uint64_t v;
-  std::memcpy(&v, p, 8);
-  if constexpr (std::endian::native == std::endian::big) v = __builtin_bswap64(v);
-  return v;
+  return static_cast<uint64_t>(DecodeFixed32(p)) |
+         (static_cast<uint64_t>(DecodeFixed32(p + 4)) << 32);
 }
 
 inline void PutFixed32(std::string* dst, uint32_t v) {
