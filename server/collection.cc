@@ -11,17 +11,11 @@ namespace lsmkv::server {
 
 namespace {
 
-// Whole-word loads and stores (util/coding.h for little-endian): the
-// metadata record is encoded and decoded by every collection command, and
-// an element key is built for every element a command touches; byte loops
-// and a push_back per byte were about 600 instructions per metadata record.
-void PutFixed64Le(uint64_t v, std::string* out) { PutFixed64(out, v); }
-
-uint64_t GetFixed64Le(std::string_view in) {
-  DCHECK(in.size() >= 8);
-  return DecodeFixed64(in.data());
-}
-
+// Whole-word loads and stores (util/coding.h's PutFixed64/DecodeFixed64 for
+// the little-endian metadata fields): the metadata record is encoded and
+// decoded by every collection command, and an element key is built for
+// every element a command touches; byte loops and a push_back per byte were
+// about 600 instructions per metadata record.
 uint64_t ToBigEndian64(uint64_t v) {
   return std::endian::native == std::endian::little ? __builtin_bswap64(v) : v;
 }
@@ -58,9 +52,9 @@ bool IsCollectionType(ValueType type) {
 void EncodeCollectionMeta(ValueType type, const CollectionMeta& meta, std::string* out) {
   DCHECK(IsCollectionType(type));
   out->push_back(static_cast<char>(kCollectionFormat));
-  PutFixed64Le(meta.version, out);
-  PutFixed64Le(meta.count, out);
-  if (type == ValueType::kList) PutFixed64Le(meta.head, out);
+  PutFixed64(out, meta.version);
+  PutFixed64(out, meta.count);
+  if (type == ValueType::kList) PutFixed64(out, meta.head);
   if (type == ValueType::kStream) out->append(kStreamMetaBytes - kCollectionMetaBytes, '\0');
 }
 
@@ -76,9 +70,9 @@ bool DecodeCollectionMeta(ValueType type, std::string_view payload, CollectionMe
                                                        : kCollectionMetaBytes;
   if (payload.size() != expected) return false;
   if (static_cast<uint8_t>(payload[0]) != kCollectionFormat) return false;
-  out->version = GetFixed64Le(payload.substr(1));
-  out->count = GetFixed64Le(payload.substr(9));
-  out->head = type == ValueType::kList ? GetFixed64Le(payload.substr(17)) : 0;
+  out->version = DecodeFixed64(payload.data() + 1);
+  out->count = DecodeFixed64(payload.data() + 9);
+  out->head = type == ValueType::kList ? DecodeFixed64(payload.data() + 17) : 0;
   return true;
 }
 
