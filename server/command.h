@@ -38,6 +38,9 @@ enum CommandFlag : uint32_t {
                              // off the event loop (connection.h)
   kCmdScript = 1 << 10,      // runs a Lua script: takes the script gate exclusively and
                              // every stripe itself (scripting.h); never batched
+  // Set by CommandTable from the name (AllowedWhileBusy), not by Add:
+  kCmdWhileBusy = 1 << 11,            // runs while a script is busy
+  kCmdWhileBusySubcommand = 1 << 12,  // ... with some subcommands (SCRIPT KILL)
 };
 
 // Latency buckets (upper bounds, microseconds) of CommandStats; the last

@@ -2,6 +2,9 @@
 
 #include <cctype>
 
+#include "server/scripting.h"
+#include "util/check.h"
+
 namespace lsmkv::server {
 
 void CommandStats::Record(uint64_t elapsed_micros, bool failed) {
@@ -74,7 +77,11 @@ CommandTable::CommandTable() {
   RegisterTransactionCommands(&specs_);
   RegisterPubSubCommands(&specs_);
   RegisterScriptingCommands(&specs_);
-  for (const auto& spec : specs_) by_name_[spec->name] = spec.get();
+  for (const auto& spec : specs_) {
+    DCHECK((spec->flags & (kCmdWhileBusy | kCmdWhileBusySubcommand)) == 0);  // not Add's to set
+    spec->flags |= WhileBusyFlags(spec->name);
+    by_name_[spec->name] = spec.get();
+  }
 }
 
 std::string CommandTable::Rename(std::string_view name, std::string_view new_name) {
@@ -99,7 +106,7 @@ const CommandSpec* CommandTable::Find(std::string_view name) const {
   for (size_t i = 0; i < name.size(); i++) {
     lower[i] = static_cast<char>(std::tolower(static_cast<unsigned char>(name[i])));
   }
-  auto it = by_name_.find(std::string(lower, name.size()));
+  auto it = by_name_.find(std::string_view(lower, name.size()));
   return it == by_name_.end() ? nullptr : it->second;
 }
 

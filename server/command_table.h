@@ -32,7 +32,12 @@ class CommandTable {
 
  private:
   CommandList specs_;
-  std::unordered_map<std::string, const CommandSpec*> by_name_;
+  // Transparent hashing: Find looks names up without building a string.
+  struct NameHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view name) const { return std::hash<std::string_view>()(name); }
+  };
+  std::unordered_map<std::string, const CommandSpec*, NameHash, std::equal_to<>> by_name_;
 };
 
 }  // namespace lsmkv::server

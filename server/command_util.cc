@@ -166,7 +166,9 @@ bool ParseLongDouble(std::string_view text, long double* value) {
 }
 
 bool ReadCollection(CommandContext& ctx, std::string_view key, ValueType type, Collection* out) {
-  Entry entry;
+  // Kept from call to call: its payload's buffer is reused (no allocation
+  // per read of a metadata record). Not used past this function.
+  thread_local Entry entry;
   out->prefix.clear();
   if (!ReadKey(ctx, key, &entry, &out->found)) return false;
   if (!out->found) return true;

@@ -51,6 +51,16 @@ std::string PositionKey(const List& list, uint64_t position) {
   return ElementKeyOf(list, suffix);
 }
 
+// The same, built in a buffer of the calling thread: valid until its next
+// call on the thread. For a key passed straight to one Txn call (which
+// copies what it keeps): no allocation per element read or written.
+std::string_view PositionKeyView(const List& list, uint64_t position) {
+  thread_local std::string key;
+  key.assign(list.prefix);
+  AppendListPosition(position, &key);
+  return key;
+}
+
 void ReplyTooMany(CommandContext& ctx) {
   ctx.reply.Error("ERR lsmkv-server: a list command may touch at most " +
                   std::to_string(kMaxTouchedElements) + " elements and " +
@@ -90,9 +100,9 @@ void ReplyNoRoom(CommandContext& ctx) {
 void PushOne(CommandContext& ctx, List* list, ListEnd end, std::string_view value) {
   if (end == ListEnd::kLeft) {
     list->meta.head--;
-    ctx.txn.PutElement(PositionKey(*list, list->meta.head), value);
+    ctx.txn.PutElement(PositionKeyView(*list, list->meta.head), value);
   } else {
-    ctx.txn.PutElement(PositionKey(*list, list->meta.head + list->meta.count), value);
+    ctx.txn.PutElement(PositionKeyView(*list, list->meta.head + list->meta.count), value);
   }
   list->meta.count++;
 }
@@ -100,7 +110,7 @@ void PushOne(CommandContext& ctx, List* list, ListEnd end, std::string_view valu
 // Reads the element at index (0 <= index < count). False after replying.
 bool ReadAt(CommandContext& ctx, const List& list, uint64_t index, std::string* value) {
   bool found = false;
-  Status s = ctx.txn.GetElement(PositionKey(list, list.meta.head + index), value, &found);
+  Status s = ctx.txn.GetElement(PositionKeyView(list, list.meta.head + index), value, &found);
   if (!s.ok()) {
     ReplyEngineError(ctx, s);
     return false;
@@ -201,10 +211,10 @@ bool ReadEnd(CommandContext& ctx, const List& list, ListEnd end, uint64_t n,
 void DropEnd(CommandContext& ctx, List* list, ListEnd end, uint64_t n) {
   for (uint64_t i = 0; i < n; i++) {
     if (end == ListEnd::kLeft) {
-      ctx.txn.DeleteElement(PositionKey(*list, list->meta.head));
+      ctx.txn.DeleteElement(PositionKeyView(*list, list->meta.head));
       list->meta.head++;
     } else {
-      ctx.txn.DeleteElement(PositionKey(*list, list->meta.head + list->meta.count - 1));
+      ctx.txn.DeleteElement(PositionKeyView(*list, list->meta.head + list->meta.count - 1));
     }
     list->meta.count--;
   }
@@ -330,7 +340,19 @@ void PopGeneric(CommandContext& ctx, ListEnd end) {
     }
     return;
   }
-  std::vector<std::string> popped;
+  // Reused from pop to pop on this thread (no allocation for the vector of
+  // the common pop of one element); what a large pop held is let go.
+  thread_local std::vector<std::string> popped;
+  popped.clear();
+  struct Release {
+    ~Release() {
+      if (popped.capacity() > kPointReadPops) {
+        std::vector<std::string>().swap(popped);
+      } else {
+        popped.clear();
+      }
+    }
+  } release;
   if (!PopElements(ctx, key, &list, end, static_cast<uint64_t>(count), &popped)) return;
   if (!has_count) {
     ctx.reply.Bulk(popped.front());
@@ -385,7 +407,7 @@ void LSet(CommandContext& ctx) {
     return;
   }
   if (ElementTooLarge(ctx, 3)) return;
-  ctx.txn.PutElement(PositionKey(list, list.meta.head + at), ctx.args[3]);
+  ctx.txn.PutElement(PositionKeyView(list, list.meta.head + at), ctx.args[3]);
   StoreList(ctx, key, list);
   NotifyKeyspaceEvent(ctx, kNotifyList, "lset", key);
   ctx.reply.Ok();
@@ -461,10 +483,10 @@ void LTrim(CommandContext& ctx) {
   }
   const uint64_t keep = last - first;
   for (uint64_t i = 0; i < first; i++) {
-    ctx.txn.DeleteElement(PositionKey(list, list.meta.head + i));
+    ctx.txn.DeleteElement(PositionKeyView(list, list.meta.head + i));
   }
   for (uint64_t i = last; i < list.meta.count; i++) {
-    ctx.txn.DeleteElement(PositionKey(list, list.meta.head + i));
+    ctx.txn.DeleteElement(PositionKeyView(list, list.meta.head + i));
   }
   list.meta.head += first;
   list.meta.count = keep;
@@ -540,10 +562,10 @@ void LRem(CommandContext& ctx) {
     return;
   }
   for (const auto& [index, value] : moves) {
-    ctx.txn.PutElement(PositionKey(list, list.meta.head + index), value);
+    ctx.txn.PutElement(PositionKeyView(list, list.meta.head + index), value);
   }
   for (uint64_t i = list.meta.count - removed; i < list.meta.count; i++) {
-    ctx.txn.DeleteElement(PositionKey(list, list.meta.head + i));
+    ctx.txn.DeleteElement(PositionKeyView(list, list.meta.head + i));
   }
   list.meta.count -= removed;
   StoreList(ctx, key, list);
@@ -616,10 +638,10 @@ void LInsert(CommandContext& ctx) {
   const uint64_t base = list.meta.head + first;
   for (uint64_t i = 0; i < shifted.size(); i++) {
     const uint64_t to = shift_left ? base + i - 1 : base + i + 1;
-    ctx.txn.PutElement(PositionKey(list, to), shifted[i]);
+    ctx.txn.PutElement(PositionKeyView(list, to), shifted[i]);
   }
   if (shift_left) list.meta.head--;
-  ctx.txn.PutElement(PositionKey(list, list.meta.head + at), ctx.args[4]);
+  ctx.txn.PutElement(PositionKeyView(list, list.meta.head + at), ctx.args[4]);
   list.meta.count++;
   StoreList(ctx, key, list);
   NotifyKeyspaceEvent(ctx, kNotifyList, "linsert", key);

@@ -14,6 +14,7 @@
 #include "db/db_impl.h"
 #include "server/command_test_fixture.h"
 #include "server/expiry_sweeper.h"
+#include "util/random.h"
 
 namespace lsmkv::server {
 namespace {
@@ -784,6 +785,169 @@ TEST_F(CommandsTest, PipelineBatchSharesOneWriteAndSeesItsOwnWrites) {
   const std::string info = test::BulkValue(Run(other, {"info", "stats"}));
   EXPECT_EQ(test::InfoField(info, "lsmkv_key_lock_spins"), std::to_string(waits.spun)) << info;
   EXPECT_EQ(test::InfoField(info, "lsmkv_key_lock_sleeps"), std::to_string(waits.slept)) << info;
+}
+
+// A batch keeps what a command reads of the keys it locked (read caching,
+// Txn::set_cacheable_keys) and answers its later reads of them from there;
+// never a key read without its stripe, a value over 256 bytes, or anything
+// after Finish.
+TEST_F(CommandsTest, PipelineBatchKeepsReadsOfTheKeysItLocked) {
+  ClientState* other = NewClient();
+  ASSERT_EQ(Run(other, {"sadd", "s", "m1"}), Int(1));
+  ASSERT_EQ(Run(other, {"set", "x", "1"}), kOk);
+  ASSERT_EQ(Run(other, {"set", "big", std::string(300, 'b')}), kOk);
+  PipelineBatch batch(keyspace_.get());
+  std::string out;
+  Reply reply(&out, 2);
+  auto run = [&](Args args) {
+    out.clear();
+    ExecuteCommand(context_, *client_, args, reply, &batch);
+    return out;
+  };
+  // A read-only command on one key takes no stripe: nothing is kept, and a
+  // write of another client between two such reads is seen. (First: once
+  // the batch holds stripes, another client's write could wait for them.)
+  EXPECT_EQ(run({"get", "x"}), Bulk("1"));
+  EXPECT_EQ(batch.TEST_txn().TEST_CachedReads(), 0u);
+  EXPECT_EQ(Run(other, {"set", "x", "2"}), kOk);
+  EXPECT_EQ(run({"get", "x"}), Bulk("2"));
+  // SADD of a member present writes nothing: its read of s's metadata is kept.
+  EXPECT_EQ(run({"sadd", "s", "m1"}), Int(0));
+  EXPECT_EQ(batch.TEST_txn().TEST_CachedReads(), 1u);
+  EXPECT_EQ(run({"scard", "s"}), Int(1));
+  // The batch's own writes go over the kept read.
+  EXPECT_EQ(run({"sadd", "s", "m2"}), Int(1));
+  EXPECT_EQ(batch.TEST_txn().TEST_CachedReads(), 0u);
+  EXPECT_EQ(run({"scard", "s"}), Int(2));
+  // A missing key locked by a write is kept as missing.
+  EXPECT_EQ(run({"spop", "nothing"}), kNil);
+  EXPECT_EQ(batch.TEST_txn().TEST_CachedReads(), 1u);
+  EXPECT_EQ(run({"exists", "nothing"}), Int(0));
+  // A value over 256 bytes is not kept.
+  EXPECT_EQ(run({"getdel", "absent"}), kNil);
+  EXPECT_EQ(batch.TEST_txn().TEST_CachedReads(), 2u);
+  EXPECT_EQ(run({"setnx", "big", "y"}), Int(0));
+  EXPECT_EQ(batch.TEST_txn().TEST_CachedReads(), 2u);
+  batch.Finish(reply);
+  EXPECT_EQ(batch.TEST_txn().TEST_CachedReads(), 0u);
+  EXPECT_EQ(Run(other, {"scard", "s"}), Int(2));
+
+  // A batch without writes drops its kept reads at Finish, before its
+  // stripes go: another client's write is then seen by the next batch.
+  // (Other clients write only between batches: one would wait for a stripe
+  // a batch holds.)
+  EXPECT_EQ(run({"sadd", "s", "m1"}), Int(0));
+  EXPECT_EQ(run({"srem", "nothing", "m"}), Int(0));
+  EXPECT_EQ(batch.TEST_txn().TEST_CachedReads(), 2u);
+  batch.Finish(reply);
+  EXPECT_EQ(batch.TEST_txn().TEST_CachedReads(), 0u);
+  EXPECT_EQ(Run(other, {"sadd", "s", "m3"}), Int(1));
+  EXPECT_EQ(Run(other, {"sadd", "nothing", "m"}), Int(1));
+  EXPECT_EQ(run({"sadd", "s", "m1"}), Int(0));
+  EXPECT_EQ(run({"scard", "s"}), Int(3));
+  EXPECT_EQ(run({"srem", "nothing", "m"}), Int(1));
+  batch.Finish(reply);
+  EXPECT_EQ(Run(other, {"exists", "nothing"}), Int(0));
+}
+
+// Pipeline batches (overlay, read caching, one commit per batch) answer as
+// the same commands run one at a time: random commands over a few keys of
+// every type, batches cut at random, against a second database run command
+// by command first.
+TEST_F(CommandsTest, PipelineBatchesAnswerAsCommandsRunOneByOne) {
+  ClientState* batched = NewClient();
+  ClientState* single = NewClient();
+  ASSERT_EQ(Run(single, {"select", "1"}), kOk);
+  PipelineBatch batch(keyspace_.get());
+  std::string out;
+  Reply reply(&out, 2);
+  Random rnd(20261207);
+  const std::vector<std::string> members = {"a", "b", "c", "d"};
+  auto pick = [&](const std::vector<std::string>& from) { return from[rnd.Uniform(from.size())]; };
+  // Mostly each type on keys of its own (few WRONGTYPE replies); the
+  // generic commands on any key (so RENAME moves values across types).
+  auto key = [&](char type) { return std::string(1, type) + std::to_string(rnd.Uniform(2)); };
+  auto any_key = [&] { return key("kshlz"[rnd.Uniform(5)]); };
+  std::vector<Args> commands;
+  for (int i = 0; i < 3000; i++) {
+    const std::string m = pick(members);
+    Args args;
+    switch (rnd.Uniform(21)) {
+      case 0:
+        args = {"set", key('k'), std::to_string(rnd.Uniform(3))};
+        break;
+      case 1:
+        args = {"get", key('k')};
+        break;
+      case 2:
+        args = {"incr", key('k')};
+        break;
+      case 3:
+        args = {"sadd", key('s'), m};
+        break;
+      case 4:
+        args = {"srem", key('s'), m};
+        break;
+      case 5:
+        args = {"scard", key('s')};
+        break;
+      case 6:
+        args = {"sismember", key('s'), m};
+        break;
+      case 7:
+        args = {"hset", key('h'), m, std::to_string(i)};
+        break;
+      case 8:
+        args = {"hdel", key('h'), m};
+        break;
+      case 9:
+        args = {"hget", key('h'), m};
+        break;
+      case 10:
+        args = {"lpush", key('l'), m};
+        break;
+      case 11:
+        args = {"rpop", key('l')};
+        break;
+      case 12:
+        args = {"llen", key('l')};
+        break;
+      case 13:
+        args = {"zadd", key('z'), std::to_string(rnd.Uniform(5)), m};
+        break;
+      case 14:
+        args = {"zpopmin", key('z')};
+        break;
+      case 15:
+        args = {"zscore", key('z'), m};
+        break;
+      case 16:
+        args = {"type", any_key()};
+        break;
+      case 17:
+        args = {"exists", any_key(), any_key()};
+        break;
+      case 18:
+        args = {"rename", any_key(), any_key()};
+        break;
+      case 19:
+        args = {"del", any_key()};
+        break;
+      default:
+        args = {"lrange", key('l'), "0", "-1"};
+        break;
+    }
+    commands.push_back(std::move(args));
+  }
+  // One after the other: the single client would wait for a stripe a batch holds.
+  std::string expected;
+  for (const Args& args : commands) expected += Run(single, args);
+  for (Args& args : commands) {
+    ExecuteCommand(context_, *batched, args, reply, &batch);
+    if (rnd.OneIn(8)) batch.Finish(reply);
+  }
+  batch.Finish(reply);
+  EXPECT_EQ(out, expected);
 }
 
 TEST_F(CommandsTest, Authentication) {

@@ -240,6 +240,16 @@ void Connection::Process() {
   }
 }
 
+const CommandSpec* Connection::FindCommand(ServerContext& ctx, const std::string& name) {
+  if (last_spec_ != nullptr && name == last_name_) return last_spec_;
+  const CommandSpec* spec = ctx.commands->Find(name);
+  if (spec != nullptr) {
+    last_name_ = name;  // a found name is short (CommandTable::Find)
+    last_spec_ = spec;
+  }
+  return spec;
+}
+
 void Connection::ExecuteBuffered(ServerContext& ctx, Reply& reply) {
   // Requests buffered now were all received before any read point taken
   // while running them (Cluster::Admit).
@@ -258,7 +268,7 @@ void Connection::ExecuteBuffered(ServerContext& ctx, Reply& reply) {
     // read that brought them.
     request_started_ms_ =
         parser_.in_request() ? state_.last_interaction_ms.load(std::memory_order_relaxed) : 0;
-    const CommandSpec* spec = ctx.commands->Find(args_[0]);  // once per command
+    const CommandSpec* spec = FindCommand(ctx, args_[0]);  // once per command
     if (RunsOffLoop(spec)) {
       batch_.Finish(reply);  // the earlier replies' writes first
       ExecuteOffLoop(ctx);
@@ -377,7 +387,7 @@ Connection::BatchResult Connection::RunBatch(ServerContext& ctx, size_t pending)
     result.parsed = true;
     result.request_started_ms =
         parser_.in_request() ? state_.last_interaction_ms.load(std::memory_order_relaxed) : 0;
-    const CommandSpec* spec = ctx.commands->Find(args_[0]);
+    const CommandSpec* spec = FindCommand(ctx, args_[0]);
     reply.set_protocol(state_.protocol.load(std::memory_order_relaxed));
     if (RunsOffLoop(spec)) {
       // Already off the loop: only the earlier writes are committed first,

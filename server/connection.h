@@ -181,6 +181,12 @@ class Connection : public std::enable_shared_from_this<Connection> {
   asio::steady_timer block_timer_;  // a blocked command's deadline
   RespParser parser_;
   std::vector<std::string> args_;
+  // The last command name looked up and its spec (pipelines repeat one
+  // command): FindCommand compares bytes before hashing. The table does
+  // not change once the server runs (CommandTable::Rename is for startup).
+  std::string last_name_;
+  const CommandSpec* last_spec_ = nullptr;
+  const CommandSpec* FindCommand(ServerContext& ctx, const std::string& name);
   std::string out_;      // replies not yet handed to the socket
   std::string sending_;  // replies being written
   ClientState state_;

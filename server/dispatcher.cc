@@ -178,7 +178,11 @@ PipelineBatch::~PipelineBatch() {
 void PipelineBatch::Finish(Reply& reply) {
   if (commands_ == 0) return;
   Status s;
-  if (txn_.has_writes()) s = txn_.Commit();
+  if (txn_.has_writes()) {
+    s = txn_.Commit();
+  } else {
+    txn_.DropReadCache();  // before the stripes that kept it valid are released
+  }
   // Published before the stripes are released: events of one key reach
   // subscribers in the order its writes committed.
   FinishEvents(server_, txn_, s);
@@ -355,7 +359,11 @@ void ExecuteCommandUnfiltered(ServerContext& server, ClientState& client, const 
     batch->txn_.set_now_ms(Clock::MicrosToMillis(start_us));
     batch->commands_++;
     batch->specs_.push_back(spec);
+    // The batch holds this command's stripes until Finish: what it reads of
+    // its keys may answer the batch's later reads of them.
+    batch->txn_.set_cacheable_keys(needs_locks ? &keys : nullptr);
     RunHandler(server, client, *spec, args, reply, batch->txn_, /*in_exec=*/false, start_us);
+    batch->txn_.set_cacheable_keys(nullptr);
     if (batch->txn_.pending_bytes() >= kMaxBatchBytes) batch->Finish(reply);
     return;
   }

@@ -54,6 +54,8 @@ class PipelineBatch {
   // fails, every reply written since the batch began is replaced by the
   // error (one per command).
   void Finish(Reply& reply);
+  // The batch's Txn (tests: Txn::TEST_CachedReads).
+  const Txn& TEST_txn() const { return txn_; }
 
  private:
   friend void ExecuteCommandUnfiltered(ServerContext&, ClientState&, const CommandSpec*,

@@ -102,15 +102,21 @@ thread_local std::string t_read_buffer;
 size_t Keyspace::TEST_ReadBufferCapacity() { return t_read_buffer.capacity(); }
 
 Status Keyspace::Read(int db, std::string_view user_key, int64_t now_ms, Entry* out, bool* found) {
+  *found = false;
+  bool present = false;
+  Status s = ReadStored(db, user_key, &t_read_buffer, &present);
+  if (s.ok() && present) s = DecodeEntry(t_read_buffer, out, now_ms, found);
+  if (t_read_buffer.capacity() > kKeepReadBuffer) std::string().swap(t_read_buffer);
+  return s;
+}
+
+Status Keyspace::ReadStored(int db, std::string_view user_key, std::string* stored, bool* present) {
   thread_local std::string key;
   key.clear();
   AppendDataKey(db, user_key, &key);
-  *found = false;
-  Status s = db_->Get(ReadOptions(), key, &t_read_buffer);
-  if (s.ok()) s = DecodeEntry(t_read_buffer, out, now_ms, found);
-  if (s.IsNotFound()) s = Status::OK();
-  if (t_read_buffer.capacity() > kKeepReadBuffer) std::string().swap(t_read_buffer);
-  return s;
+  Status s = db_->Get(ReadOptions(), key, stored);
+  *present = s.ok();
+  return s.IsNotFound() ? Status::OK() : s;
 }
 
 Status Keyspace::Apply(WriteBatch* batch) {
@@ -317,20 +323,59 @@ Status Txn::Peek(std::string_view user_key, Entry* out, bool* found) {
   return PeekAt(user_key, now_ms_, out, found);
 }
 
+bool Txn::Cacheable(std::string_view user_key) const {
+  if (cacheable_keys_ == nullptr || keyspace_->replicator() != nullptr) return false;
+  if (cached_bytes_ >= kMaxCachedBytes) return false;
+  return std::find(cacheable_keys_->begin(), cacheable_keys_->end(), user_key) !=
+         cacheable_keys_->end();
+}
+
 Status Txn::PeekAt(std::string_view user_key, int64_t now_ms, Entry* out, bool* found) {
   if (use_overlay_ && !overlay_.empty()) {
     scratch_key_.clear();
     AppendDataKey(db_, user_key, &scratch_key_);
     auto it = overlay_.find(scratch_key_);
     if (it != overlay_.end()) {
-      if (!it->second.has_value()) {
+      if (!it->second.value.has_value()) {
         *found = false;
         return Status::OK();
       }
-      return DecodeEntry(*it->second, out, now_ms, found);
+      return DecodeEntry(*it->second.value, out, now_ms, found);
     }
   }
+  if (use_overlay_ && Cacheable(user_key)) {
+    bool present = false;
+    Status s = keyspace_->ReadStored(db_, user_key, &scratch_value_, &present);
+    if (!s.ok()) return s;
+    if (scratch_value_.size() <= kMaxCachedValue) {
+      scratch_key_.clear();
+      AppendDataKey(db_, user_key, &scratch_key_);
+      OverlayEntry& entry = overlay_[scratch_key_];
+      DCHECK(entry.dirty && !entry.value.has_value());  // new: the lookup above missed
+      entry.dirty = false;
+      if (present) entry.value.emplace(scratch_value_);
+      cached_bytes_ += scratch_key_.size() + scratch_value_.size() + 64;
+    }
+    *found = false;
+    if (!present) return Status::OK();
+    return DecodeEntry(scratch_value_, out, now_ms, found);
+  }
   return keyspace_->Read(db_, user_key, now_ms, out, found);
+}
+
+void Txn::DropReadCache() {
+  if (cached_bytes_ == 0) return;
+  // Clean entries only: a dirty one is a write still to commit.
+  for (auto it = overlay_.begin(); it != overlay_.end();) {
+    it = it->second.dirty ? std::next(it) : overlay_.erase(it);
+  }
+  cached_bytes_ = 0;
+}
+
+size_t Txn::TEST_CachedReads() const {
+  size_t n = 0;
+  for (const auto& [key, entry] : overlay_) n += entry.dirty ? 0 : 1;
+  return n;
 }
 
 void Txn::QueueReplacementEvents(std::string_view user_key, bool always_new) {
@@ -368,9 +413,9 @@ void Txn::Put(std::string_view user_key, ValueType type, int64_t deadline_ms,
   // registers (blocking.h): a waiter registered before this is seen here.
   if (keyspace_->blocking().HasWaiters()) touched_.push_back(scratch_key_);
   if (use_overlay_) {
-    auto it = overlay_.find(scratch_key_);
-    if (it == overlay_.end()) it = overlay_.emplace(scratch_key_, std::nullopt).first;
-    std::optional<std::string>& slot = it->second;
+    OverlayEntry& entry = overlay_[scratch_key_];
+    entry.dirty = true;
+    std::optional<std::string>& slot = entry.value;
     if (!slot) slot.emplace();
     slot->clear();  // keeps its capacity: rewriting a hot key allocates nothing
     EncodeValue(type, deadline_ms, payload, &*slot);
@@ -390,12 +435,9 @@ void Txn::Delete(std::string_view user_key) {
   scratch_key_.clear();
   AppendDataKey(db_, user_key, &scratch_key_);
   if (use_overlay_) {
-    auto it = overlay_.find(scratch_key_);
-    if (it == overlay_.end()) {
-      overlay_.emplace(scratch_key_, std::nullopt);
-    } else {
-      it->second.reset();
-    }
+    OverlayEntry& entry = overlay_[scratch_key_];
+    entry.dirty = true;
+    entry.value.reset();
   } else {
     batch_.Delete(scratch_key_);
   }
@@ -540,12 +582,14 @@ Status Txn::Commit() {
     // paths, which the cache still holds.
     thread_local std::vector<const OverlayMap::value_type*> entries;
     entries.clear();
-    for (const auto& entry : overlay_) entries.push_back(&entry);
+    for (const auto& entry : overlay_) {
+      if (entry.second.dirty) entries.push_back(&entry);  // not the reads kept
+    }
     std::sort(entries.begin(), entries.end(),
               [](const auto* a, const auto* b) { return a->first < b->first; });
     for (const auto* entry : entries) {
-      if (entry->second.has_value()) {
-        batch_.Put(entry->first, *entry->second);
+      if (entry->second.value.has_value()) {
+        batch_.Put(entry->first, *entry->second.value);
       } else {
         batch_.Delete(entry->first);
       }
@@ -575,6 +619,7 @@ Status Txn::Commit() {
     overlay_.clear();
   }
   pending_bytes_ = 0;
+  cached_bytes_ = 0;
   return s;
 }
 

@@ -123,6 +123,10 @@ class Keyspace {
   // The calling thread's read buffer is kept for its next read only up to
   // 1 MiB; a larger value's buffer is released after the read.
   Status Read(int db, std::string_view user_key, int64_t now_ms, Entry* out, bool* found);
+  // The stored (encoded, value_codec.h) value of user_key in physical
+  // database db, whatever its deadline; *present is false if there is none.
+  // Errors: the engine's.
+  Status ReadStored(int db, std::string_view user_key, std::string* stored, bool* present);
   // For tests: the capacity of the calling thread's read buffer.
   static size_t TEST_ReadBufferCapacity();
 
@@ -327,6 +331,22 @@ class Txn {
   PendingEvents& events() { return events_; }
 
   bool has_writes() const { return pending_bytes_ > 0; }
+
+  // Read caching, for a pipeline batch (overlay mode): while keys is set,
+  // a value of one of these user keys that this Txn reads from the engine
+  // is kept in the overlay and answers this Txn's later reads of the key,
+  // until Commit or DropReadCache. REQUIRES: the caller holds the stripe
+  // of every key in *keys from the read until that Commit or DropReadCache
+  // (so no other client can write the key meanwhile), and *keys outlives
+  // its setting (set nullptr after the command). Ignored on a replicated
+  // server (its state machine applies writes without stripes) and for
+  // values over kMaxCachedValue bytes; at most kMaxCachedBytes are kept.
+  void set_cacheable_keys(const std::vector<std::string_view>* keys) { cacheable_keys_ = keys; }
+  // Forgets the reads kept (the pipeline batch ends without writes; Commit
+  // forgets them too).
+  void DropReadCache();
+  // Values read from the engine and kept (tests).
+  size_t TEST_CachedReads() const;
   // Peek as of now_ms instead of the Txn's clock (0: every stored value,
   // whatever its deadline).
   Status PeekAt(std::string_view user_key, int64_t now_ms, Entry* out, bool* found);
@@ -358,11 +378,21 @@ class Txn {
   bool use_overlay_;
   size_t pending_bytes_ = 0;
   WriteBatch batch_;  // direct writes (no overlay) and expiry hints
-  // Overlay mode: encoded value per data key (AppendDataKey: database and
-  // user key), or nullopt for deleted.
-  using OverlayMap =
-      std::unordered_map<std::string, std::optional<std::string>, KeyHash, std::equal_to<>>;
+  // Overlay mode: per data key (AppendDataKey: database and user key), its
+  // encoded value or nullopt for none, and whether it is this Txn's write
+  // (dirty) or a read kept by read caching (clean: Commit skips it).
+  struct OverlayEntry {
+    std::optional<std::string> value;
+    bool dirty = true;
+  };
+  using OverlayMap = std::unordered_map<std::string, OverlayEntry, KeyHash, std::equal_to<>>;
   OverlayMap overlay_;
+  // Read caching (set_cacheable_keys).
+  static constexpr size_t kMaxCachedValue = 256;
+  static constexpr size_t kMaxCachedBytes = 1 << 20;
+  const std::vector<std::string_view>* cacheable_keys_ = nullptr;
+  size_t cached_bytes_ = 0;  // kept by read caching since the last Commit/DropReadCache
+  bool Cacheable(std::string_view user_key) const;
   // Pending element writes, by engine key; nullopt = deleted. Their nodes
   // and strings come from element_memory_, a bump allocator that Commit
   // releases at once: a pipeline batch of pushes or pops made three heap

@@ -254,25 +254,45 @@ RespParser::Result RespParser::ParseCount(char marker, int64_t* value, bool* nee
   *need_more = false;
   const char* start = buffer_.get() + begin_;
   const size_t available = end_ - begin_;
-  const void* cr = std::memchr(start, '\r', available);
-  if (cr == nullptr) {
-    if (available > limits_.max_inline_length) {
-      return Fail(marker == '*' ? "Protocol error: too big mbulk count string"
-                                : "Protocol error: too big bulk count string");
-    }
-    *need_more = true;
-    return Result::kNeedMore;
+  // The common line, 1 to 18 digits without a leading zero then '\r' and
+  // one more byte, is read in one pass (what ParseInt64 would accept);
+  // anything else goes the general way below.
+  size_t digits = 0;
+  uint64_t magnitude = 0;
+  while (digits < 18 && digits + 1 < available) {
+    const char c = start[digits + 1];
+    if (c < '0' || c > '9') break;
+    magnitude = magnitude * 10 + static_cast<uint64_t>(c - '0');
+    digits++;
   }
-  const size_t line_length = static_cast<const char*>(cr) - start;
-  if (line_length + 2 > available) {  // the byte after '\r' has not arrived
-    *need_more = true;
-    return Result::kNeedMore;
+  size_t line_length = 0;
+  int64_t parsed = 0;
+  bool ok = false;
+  if (digits > 0 && digits + 3 <= available && start[digits + 1] == '\r' &&
+      (digits == 1 || start[1] != '0')) {
+    line_length = digits + 1;
+    parsed = static_cast<int64_t>(magnitude);
+    ok = true;
+  } else {
+    const void* cr = std::memchr(start, '\r', available);
+    if (cr == nullptr) {
+      if (available > limits_.max_inline_length) {
+        return Fail(marker == '*' ? "Protocol error: too big mbulk count string"
+                                  : "Protocol error: too big bulk count string");
+      }
+      *need_more = true;
+      return Result::kNeedMore;
+    }
+    line_length = static_cast<const char*>(cr) - start;
+    if (line_length + 2 > available) {  // the byte after '\r' has not arrived
+      *need_more = true;
+      return Result::kNeedMore;
+    }
+    ok = ParseInt64(std::string_view(start + 1, line_length - 1), &parsed);
   }
   if (marker == '$' && start[0] != '$') {
     return Fail(std::string("Protocol error: expected '$', got '") + start[0] + "'");
   }
-  int64_t parsed = 0;
-  const bool ok = ParseInt64(std::string_view(start + 1, line_length - 1), &parsed);
   if (marker == '*') {
     if (!ok || parsed > kMaxArrayLength) return Fail("Protocol error: invalid multibulk length");
     if (parsed > limits_.max_args) {

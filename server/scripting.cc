@@ -1605,18 +1605,23 @@ void Scripting::Script(CommandContext& ctx) {
   ctx.reply.Error(UnknownSubcommandError(args[1], "SCRIPT"));
 }
 
-bool AllowedWhileBusy(const CommandSpec& spec, const std::vector<std::string>& args) {
-  const std::string_view name = spec.name;
+uint32_t WhileBusyFlags(std::string_view name) {
   static constexpr std::string_view kAllowed[] = {"multi", "discard", "watch", "unwatch",
                                                   "auth",  "hello",   "quit",  "shutdown"};
   for (std::string_view allowed : kAllowed) {
-    if (name == allowed) return true;
+    if (name == allowed) return kCmdWhileBusy;
   }
-  if (args.size() >= 2 && name == "script") return EqualsIgnoreCase(args[1], "kill");
-  if (args.size() >= 2 && name == "function") {
-    return EqualsIgnoreCase(args[1], "kill") || EqualsIgnoreCase(args[1], "stats");
-  }
-  return false;
+  if (name == "script" || name == "function") return kCmdWhileBusySubcommand;
+  return 0;
+}
+
+bool AllowedWhileBusy(const CommandSpec& spec, const std::vector<std::string>& args) {
+  // The flags CommandTable set from the name: one test for most commands.
+  if (spec.flags & kCmdWhileBusy) return true;
+  if (!(spec.flags & kCmdWhileBusySubcommand) || args.size() < 2) return false;
+  const std::string_view name = spec.name;
+  if (name == "script") return EqualsIgnoreCase(args[1], "kill");
+  return EqualsIgnoreCase(args[1], "kill") || EqualsIgnoreCase(args[1], "stats");
 }
 
 namespace {

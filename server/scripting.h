@@ -186,6 +186,10 @@ class ScriptGatePass {
 // wait for the gate): MULTI, DISCARD, WATCH, UNWATCH, AUTH, HELLO, QUIT,
 // SHUTDOWN, SCRIPT KILL, FUNCTION KILL and FUNCTION STATS.
 bool AllowedWhileBusy(const CommandSpec& spec, const std::vector<std::string>& args);
+// The kCmdWhileBusy* flags of the command called name (CommandTable sets
+// them; AllowedWhileBusy reads them): MULTI, DISCARD, WATCH, UNWATCH, AUTH,
+// HELLO, QUIT, SHUTDOWN always; SCRIPT and FUNCTION by subcommand.
+uint32_t WhileBusyFlags(std::string_view name);
 
 }  // namespace lsmkv::server
 
