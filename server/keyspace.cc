@@ -446,12 +446,14 @@ void Txn::Delete(std::string_view user_key) {
   if (keyspace_->blocking().HasWaiters()) touched_.push_back(scratch_key_);
 }
 
+// One descent of the map per element write: lower_bound, then an insert
+// hinted there (a pop's or push's keys mostly land at one end).
 void Txn::PutElement(std::string_view key, std::string_view value) {
   pending_bytes_ += key.size() + value.size() + 16;
-  auto it = elements_.find(key);
-  if (it == elements_.end()) {
-    elements_.emplace(std::piecewise_construct, std::forward_as_tuple(key),
-                      std::forward_as_tuple(std::in_place, value, elements_.get_allocator()));
+  auto it = elements_.lower_bound(key);
+  if (it == elements_.end() || std::string_view(it->first) != key) {
+    elements_.emplace_hint(it, std::piecewise_construct, std::forward_as_tuple(key),
+                           std::forward_as_tuple(std::in_place, value, elements_.get_allocator()));
   } else if (it->second.has_value()) {
     it->second->assign(value);
   } else {
@@ -461,10 +463,10 @@ void Txn::PutElement(std::string_view key, std::string_view value) {
 
 void Txn::DeleteElement(std::string_view key) {
   pending_bytes_ += key.size() + 16;
-  auto it = elements_.find(key);
-  if (it == elements_.end()) {
-    elements_.emplace(std::piecewise_construct, std::forward_as_tuple(key),
-                      std::forward_as_tuple(std::nullopt));
+  auto it = elements_.lower_bound(key);
+  if (it == elements_.end() || std::string_view(it->first) != key) {
+    elements_.emplace_hint(it, std::piecewise_construct, std::forward_as_tuple(key),
+                           std::forward_as_tuple(std::nullopt));
   } else {
     it->second.reset();
   }

@@ -4,6 +4,7 @@
 #include <malloc.h>
 
 #include <cstring>
+#include <limits>
 #include <random>
 #include <string>
 #include <vector>
@@ -163,6 +164,73 @@ TEST(RespParserTest, ProtocolErrorsUseRedisWording) {
     Args args;
     parser.Append("PING\r\n");
     EXPECT_EQ(parser.Next(&args), RespParser::Result::kError);
+  }
+}
+
+// Count lines ("*<n>", "$<n>") are read in one pass when they are plain
+// digits (RespParser::ParseCount): every line must mean what ParseInt64
+// and the limits make of it, whichever way it is read.
+TEST(RespParserTest, CountLinesMeanWhatParseInt64ReadsInThem) {
+  const std::vector<std::string> texts = {"0",
+                                          "1",
+                                          "3",
+                                          "9",
+                                          "10",
+                                          "20",
+                                          "00",
+                                          "01",
+                                          "007",
+                                          "-0",
+                                          "-1",
+                                          "+1",
+                                          " 1",
+                                          "1 ",
+                                          "",
+                                          "a1",
+                                          "1a",
+                                          "0x1",
+                                          "123456789012345678",
+                                          "999999999999999999",
+                                          "1234567890123456789",
+                                          "99999999999999999999",
+                                          "100000000000000000000"};
+  for (const std::string& t : texts) {
+    int64_t v = 0;
+    const bool valid = ParseInt64(t, &v);
+    {  // as a bulk length
+      const bool small = valid && v >= 0 && v <= 20;
+      std::string input = "*1\r\n$" + t + "\r\n";
+      if (small) input += std::string(static_cast<size_t>(v), 'x') + "\r\n";
+      RespParser parser;
+      RespParser::Result last;
+      const std::vector<Args> commands = ParseAll(&parser, input, &last);
+      if (small) {
+        ASSERT_EQ(commands.size(), 1u) << "$" << t;
+        EXPECT_EQ(commands[0][0], std::string(static_cast<size_t>(v), 'x')) << "$" << t;
+      } else {
+        EXPECT_EQ(last, RespParser::Result::kError) << "$" << t;
+        EXPECT_EQ(parser.error(), "Protocol error: invalid bulk length") << "$" << t;
+      }
+    }
+    {  // as an argument count
+      const bool small = valid && v >= 1 && v <= 5;
+      std::string input = "*" + t + "\r\n";
+      for (int64_t i = 0; small && i < v; i++) input += "$1\r\na\r\n";
+      input += "PING\r\n";
+      RespParser parser;
+      RespParser::Result last;
+      const std::vector<Args> commands = ParseAll(&parser, input, &last);
+      if (!valid || v > std::numeric_limits<int32_t>::max()) {
+        EXPECT_EQ(last, RespParser::Result::kError) << "*" << t;
+        EXPECT_EQ(parser.error(), "Protocol error: invalid multibulk length") << "*" << t;
+      } else if (v <= 0) {  // ignored, as by Redis
+        ASSERT_EQ(commands.size(), 1u) << "*" << t;
+        EXPECT_EQ(commands[0], Args{"PING"}) << "*" << t;
+      } else if (small) {
+        ASSERT_EQ(commands.size(), 2u) << "*" << t;
+        EXPECT_EQ(commands[0], Args(static_cast<size_t>(v), "a")) << "*" << t;
+      }
+    }
   }
 }
 
