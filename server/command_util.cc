@@ -167,8 +167,14 @@ bool ParseLongDouble(std::string_view text, long double* value) {
 
 bool ReadCollection(CommandContext& ctx, std::string_view key, ValueType type, Collection* out) {
   // Kept from call to call: its payload's buffer is reused (no allocation
-  // per read of a metadata record). Not used past this function.
+  // per read of a metadata record). Not used past this function; a large
+  // value read here (a string key named by a collection command) is not kept.
   thread_local Entry entry;
+  struct Trim {
+    ~Trim() {
+      if (entry.payload.capacity() > 1024) std::string().swap(entry.payload);
+    }
+  } trim;
   out->prefix.clear();
   if (!ReadKey(ctx, key, &entry, &out->found)) return false;
   if (!out->found) return true;

@@ -796,6 +796,7 @@ TEST_F(CommandsTest, PipelineBatchKeepsReadsOfTheKeysItLocked) {
   ASSERT_EQ(Run(other, {"sadd", "s", "m1"}), Int(1));
   ASSERT_EQ(Run(other, {"set", "x", "1"}), kOk);
   ASSERT_EQ(Run(other, {"set", "big", std::string(300, 'b')}), kOk);
+  ASSERT_EQ(Run(other, {"set", "huge", std::string(2 << 20, 'h')}), kOk);
   PipelineBatch batch(keyspace_.get());
   std::string out;
   Reply reply(&out, 2);
@@ -828,6 +829,11 @@ TEST_F(CommandsTest, PipelineBatchKeepsReadsOfTheKeysItLocked) {
   EXPECT_EQ(batch.TEST_txn().TEST_CachedReads(), 2u);
   EXPECT_EQ(run({"setnx", "big", "y"}), Int(0));
   EXPECT_EQ(batch.TEST_txn().TEST_CachedReads(), 2u);
+  // Nor does a large one leave a large read buffer behind (it is read into the
+  // thread's buffer, trimmed after use, not into the batch's Txn).
+  EXPECT_EQ(run({"append", "huge", "x"}), Int((2 << 20) + 1));
+  EXPECT_EQ(batch.TEST_txn().TEST_CachedReads(), 2u);
+  EXPECT_LE(Keyspace::TEST_ReadBufferCapacity(), size_t{1} << 20);
   batch.Finish(reply);
   EXPECT_EQ(batch.TEST_txn().TEST_CachedReads(), 0u);
   EXPECT_EQ(Run(other, {"scard", "s"}), Int(2));

@@ -344,21 +344,24 @@ Status Txn::PeekAt(std::string_view user_key, int64_t now_ms, Entry* out, bool* 
     }
   }
   if (use_overlay_ && Cacheable(user_key)) {
+    // Read into the thread's read buffer (as Keyspace::Read): a large value
+    // leaves no buffer behind in this Txn, which a connection keeps.
     bool present = false;
-    Status s = keyspace_->ReadStored(db_, user_key, &scratch_value_, &present);
+    Status s = keyspace_->ReadStored(db_, user_key, &t_read_buffer, &present);
     if (!s.ok()) return s;
-    if (scratch_value_.size() <= kMaxCachedValue) {
+    if (t_read_buffer.size() <= kMaxCachedValue) {
       scratch_key_.clear();
       AppendDataKey(db_, user_key, &scratch_key_);
       OverlayEntry& entry = overlay_[scratch_key_];
       DCHECK(entry.dirty && !entry.value.has_value());  // new: the lookup above missed
       entry.dirty = false;
-      if (present) entry.value.emplace(scratch_value_);
-      cached_bytes_ += scratch_key_.size() + scratch_value_.size() + 64;
+      if (present) entry.value.emplace(t_read_buffer);
+      cached_bytes_ += scratch_key_.size() + t_read_buffer.size() + 64;
     }
     *found = false;
-    if (!present) return Status::OK();
-    return DecodeEntry(scratch_value_, out, now_ms, found);
+    if (present) s = DecodeEntry(t_read_buffer, out, now_ms, found);
+    if (t_read_buffer.capacity() > kKeepReadBuffer) std::string().swap(t_read_buffer);
+    return s;
   }
   return keyspace_->Read(db_, user_key, now_ms, out, found);
 }
