@@ -215,7 +215,8 @@ void StoreCollection(CommandContext& ctx, std::string_view key, ValueType type,
     ctx.txn.Delete(key);
     return;
   }
-  std::string payload;
+  thread_local std::string payload;  // reused: Put copies it; a few dozen bytes
+  payload.clear();
   EncodeCollectionMeta(type, c.meta, &payload);
   ctx.txn.Put(key, type, c.deadline_ms, payload);
 }
