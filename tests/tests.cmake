@@ -83,5 +83,5 @@ if(LSMKV_SANITIZE STREQUAL "")
   add_test(NAME fuzz_smoke
            COMMAND bash ${PROJECT_SOURCE_DIR}/scripts/fuzz.sh --seconds-per-target 10
                    --build-dir ${PROJECT_BINARY_DIR}/fuzz --allow-missing-clang)
-  set_tests_properties(fuzz_smoke PROPERTIES TIMEOUT 600 SKIP_RETURN_CODE 77)
+  set_tests_properties(fuzz_smoke PROPERTIES TIMEOUT 1200 SKIP_RETURN_CODE 77)
 endif()
