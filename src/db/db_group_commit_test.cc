@@ -11,7 +11,9 @@
 //     instead of splitting into two alternating halves;
 //   - a leader waiting for a sync never leads a group that must rotate the
 //     log (the rotation waits for the sync, which may be handed to it): it
-//     hands that group over, and sync writers across rotations all return.
+//     hands that group over, and sync writers across rotations all return;
+//   - a sync that ends while such a leader appends a group leaves that group
+//     to claim the next sync, and the leader stops leading to wake its syncer.
 // The WAL's Sync is gated or slowed by a wrapper Env; the test waits for
 // states it can observe (a sync started, writes retired), never for time.
 #include <atomic>
@@ -63,6 +65,15 @@ class SyncGateEnv : public EnvWrapper {
     {
       std::lock_guard<std::mutex> l(mu_);
       appends_blocked_ = false;
+      append_passes_ = 0;
+    }
+    cv_.notify_all();
+  }
+  // While appends are blocked, lets one held (or the next) append through.
+  void PassOneAppend() {
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      append_passes_++;
     }
     cv_.notify_all();
   }
@@ -73,6 +84,7 @@ class SyncGateEnv : public EnvWrapper {
 
   std::atomic<int> syncs_started{0};
   std::atomic<int> appends_waiting{0};  // appends held by BlockAppends now
+  std::atomic<int> appends_held{0};     // appends ever held by BlockAppends
   std::atomic<bool> fail_syncs{false};
   std::atomic<int> sync_micros{0};  // each sync takes at least this long
 
@@ -84,8 +96,10 @@ class SyncGateEnv : public EnvWrapper {
     Status Append(std::string_view data) override {
       std::unique_lock<std::mutex> l(env_->mu_);
       if (env_->appends_blocked_) {
+        env_->appends_held++;
         env_->appends_waiting++;
-        env_->cv_.wait(l, [this] { return !env_->appends_blocked_; });
+        env_->cv_.wait(l, [this] { return !env_->appends_blocked_ || env_->append_passes_ > 0; });
+        if (env_->appends_blocked_) env_->append_passes_--;
         env_->appends_waiting--;
       }
       l.unlock();
@@ -116,6 +130,7 @@ class SyncGateEnv : public EnvWrapper {
   std::condition_variable cv_;
   bool gate_open_ = true;
   bool appends_blocked_ = false;
+  int append_passes_ = 0;  // held appends PassOneAppend let through, not yet gone
 };
 
 uint64_t Counter(DB* db, const std::string& label) {
@@ -338,6 +353,67 @@ TEST_F(GroupCommitTest, LeaderWaitingForASyncHandsOverAGroupThatMustRotateTheLog
   EXPECT_EQ(std::string(1000, 'v'), Get("a"));
   EXPECT_EQ(std::string(70 * 1024, 'v'), Get("b"));
   EXPECT_EQ(std::string(100, 'v'), Get("c"));
+}
+
+// A leader whose own write waits for a running sync leads the groups queued
+// behind it; the sync may end while it appends one of them. Here that sync
+// fails, which releases every waiter (the leader's writer too) and leaves no
+// sync claimed, so the group being appended claims one for its own sync
+// writer. The leader then stops leading at once and wakes that writer to
+// sync, though a writer is still queued. (It once went on and asserted that
+// no sync had been claimed: with DCHECKs on, this test aborted, as 1 in some
+// hundred runs of DBTest.ConcurrentWritersMixedSync did on a loaded machine.)
+//   a: sync write, its sync held at the gate (and to fail);
+//   b: sync write, leads its own group (appended while a's sync is held),
+//      waits for a sync, and leads c's group, whose append is held;
+//   a's sync fails: a and b are told, no sync is claimed any more;
+//   c's append goes through: c's group claims a sync for c, while d (too
+//      large to share c's group) is queued.
+TEST_F(GroupCommitTest, SyncEndingWhileTheWaitingLeaderAppendsHandsTheNextSyncOver) {
+  ASSERT_TRUE(Reopen().ok());
+  const int syncs_at_open = gate_env_.syncs_started.load();
+  gate_env_.CloseGate();
+  gate_env_.fail_syncs = true;
+  Status a, b, c, d;
+  std::vector<std::future<void>> done;
+  std::vector<std::thread> threads;
+  auto start = [&](const std::string& key, size_t value_size, Status* out) {
+    std::promise<void> finished;
+    done.push_back(finished.get_future());
+    threads.emplace_back([this, key, value_size, out, f = std::move(finished)]() mutable {
+      *out = Put(key, std::string(value_size, 'v'), /*sync=*/true);
+      f.set_value();
+    });
+  };
+  start("a", 100, &a);
+  gate_env_.AwaitSyncsStarted(syncs_at_open + 1);  // a's sync is held
+  gate_env_.BlockAppends();
+  start("b", 100, &b);  // leads its group, held inside its WAL append
+  while (gate_env_.appends_held.load() < 1) std::this_thread::yield();
+  start("c", 100, &c);
+  while (impl()->TEST_QueuedWriters() < 2) std::this_thread::yield();  // c waits behind b
+  start("d", 200 << 10, &d);  // more than c's group may take along
+  while (impl()->TEST_QueuedWriters() < 3) std::this_thread::yield();
+  gate_env_.PassOneAppend();  // b's group is written; b leads c's group
+  while (gate_env_.appends_held.load() < 2) std::this_thread::yield();  // c's append is held
+  EXPECT_EQ(2u, impl()->TEST_QueuedWriters());                          // c's group and d
+  gate_env_.OpenGate();                                                 // a's sync fails
+  ASSERT_EQ(std::future_status::ready, done[0].wait_for(std::chrono::seconds(60)));
+  gate_env_.UnblockAppends();  // c's group is written and claims a sync for c
+  for (std::future<void>& f : done) {
+    if (f.wait_for(std::chrono::seconds(60)) != std::future_status::ready) {
+      ADD_FAILURE() << "a writer never returned";
+      std::abort();  // the threads cannot be joined
+    }
+  }
+  for (std::thread& t : threads) t.join();
+  // a's sync failed and covered a and b; c's sync (run by c's thread) found
+  // the DB in its error state, as did d's write.
+  for (const Status* s : {&a, &b, &c, &d}) EXPECT_TRUE(s->IsIOError()) << s->ToString();
+  EXPECT_EQ(syncs_at_open + 1, gate_env_.syncs_started.load());
+  gate_env_.fail_syncs = false;
+  ASSERT_TRUE(Reopen().ok());
+  EXPECT_EQ("NOT_FOUND", Get("d"));  // never written
 }
 
 TEST_F(GroupCommitTest, GatherWindowIsBounded) {

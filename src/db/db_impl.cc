@@ -345,9 +345,11 @@ Status DBImpl::WriteImpl(const WriteOptions& options, WriteBatch* batch, TxnVali
   while (true) {
     LeadGroup(&w, &done, &self_waits, &run_sync, &next_syncer);
     // An empty queue ends it before the lock is let go: a writer arriving
-    // then would lead its own group.
-    if (!self_waits || run_sync || writers_.empty()) break;
-    DCHECK(next_syncer == nullptr);  // a sync was running already: this thread waits for it
+    // then would lead its own group. So does a sync this group claimed for
+    // one of its writers: the sync this thread waited for ended while the
+    // group was appended (releasing this thread's writer, woken by that
+    // syncer), and the new syncer is woken at once, not after more groups.
+    if (!self_waits || run_sync || next_syncer != nullptr || writers_.empty()) break;
     if (!done.empty()) {
       // The front writer stays queued (and asleep) while the lock is out:
       // only a leader takes writers off the queue, and a writer arriving
