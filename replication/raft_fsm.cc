@@ -18,6 +18,13 @@ RaftFsm::RaftFsm(StateMachine* machine, SnapshotSource* source)
 
 void RaftFsm::Attach(raft* r) { raft_ = r; }
 
+int RaftFsm::Fail(const Status& s) {
+  DCHECK(!s.ok());
+  last_error_ = s;
+  errors_++;
+  return RAFT_IOERR;
+}
+
 int RaftFsm::ApplyCallback(raft_fsm* fsm, const raft_buffer* buf, void** result) {
   auto* self = static_cast<RaftFsm*>(fsm->data);
   CHECK(self->raft_ != nullptr);
@@ -26,10 +33,7 @@ int RaftFsm::ApplyCallback(raft_fsm* fsm, const raft_buffer* buf, void** result)
   bool applied = false;
   Status s = self->machine_->Apply(
       index, std::string_view(static_cast<const char*>(buf->base), buf->len), &applied);
-  if (!s.ok()) {
-    self->last_error_ = s;
-    return RAFT_IOERR;
-  }
+  if (!s.ok()) return self->Fail(s);
   if (applied) {
     ++self->applied_count_;
   } else {
@@ -43,10 +47,7 @@ int RaftFsm::SnapshotCallback(raft_fsm* fsm, raft_buffer* bufs[], unsigned* n_bu
   CHECK(self->raft_ != nullptr);
   std::string descriptor;
   Status s = self->machine_->TakeSnapshot(self->raft_->id, &descriptor);
-  if (!s.ok()) {
-    self->last_error_ = s;
-    return RAFT_IOERR;
-  }
+  if (!s.ok()) return self->Fail(s);
   // Ownership of both allocations passes to libraft (a version 1 FSM).
   auto* buf = static_cast<raft_buffer*>(raft_malloc(sizeof(raft_buffer)));
   if (buf == nullptr) return RAFT_NOMEM;
@@ -70,10 +71,7 @@ int RaftFsm::RestoreCallback(raft_fsm* fsm, raft_buffer* buf) {
   Status s = self->machine_->RestoreSnapshot(
       std::string_view(static_cast<const char*>(buf->base), buf->len), self->raft_->id,
       self->source_);
-  if (!s.ok()) {
-    self->last_error_ = s;
-    return RAFT_IOERR;
-  }
+  if (!s.ok()) return self->Fail(s);
   raft_free(buf->base);  // a version 1 FSM owns the buffer once restore succeeds
   return 0;
 }

@@ -41,8 +41,10 @@ class RaftFsm {
   void Attach(raft* r);
 
   StateMachine* machine() const { return machine_; }
-  // The error of the last failed apply (OK if none failed).
+  // The error of the last failed apply, snapshot or restore (OK if none
+  // failed), and how many of those callbacks failed.
   const Status& last_error() const { return last_error_; }
+  uint64_t errors() const { return errors_; }
   // Entries applied, and entries skipped as already applied before a restart.
   uint64_t applied_count() const { return applied_count_; }
   uint64_t skipped_count() const { return skipped_count_; }
@@ -59,7 +61,11 @@ class RaftFsm {
   SnapshotSource* const source_;
   raft* raft_ = nullptr;
   raft_fsm fsm_{};
+  // REQUIRES: !s.ok(). Records s as the last error. Returns RAFT_IOERR.
+  int Fail(const Status& s);
+
   Status last_error_;
+  uint64_t errors_ = 0;
   uint64_t applied_count_ = 0;
   uint64_t skipped_count_ = 0;
   uint64_t snapshots_taken_ = 0;

@@ -651,6 +651,8 @@ RaftNode::Info RaftNode::InfoOnLoop() {
   info.skipped_count = fsm_->skipped_count();
   info.installed_snapshots = machine_->installed_snapshots();
   info.last_index = raft_last_index(&raft_);
+  info.fsm_errors = fsm_->errors();
+  if (!fsm_->last_error().ok()) info.fsm_last_error = fsm_->last_error().ToString();
   if (info.state == RAFT_LEADER) {
     for (unsigned i = 0; i < raft_.configuration.n; i++) {
       const raft_server& server = raft_.configuration.servers[i];

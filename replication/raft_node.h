@@ -89,6 +89,10 @@ class RaftNode {
     uint64_t skipped_count = 0;
     uint64_t installed_snapshots = 0;
     uint64_t last_index = 0;  // the last entry in this node's log
+    // State machine callbacks (apply, snapshot, restore) that failed, and the
+    // last one's error (empty if none failed).
+    uint64_t fsm_errors = 0;
+    std::string fsm_last_error;
     // On the leader, every other server of its configuration: how far its
     // log matches the leader's (libraft's match index; the lag is
     // last_index - match_index entries). Empty on other nodes.

@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cinttypes>
 #include <cstdio>
@@ -44,6 +45,27 @@ int FreePort() {
   close(fd);
   return ntohs(addr.sin_port);
 }
+
+// A DirectorySource whose next fail_fetches Fetch calls fail (a holder that
+// is unreachable or was killed while a follower copied its checkpoint).
+class FlakySource final : public SnapshotSource {
+ public:
+  void Add(uint64_t server, std::string root) { dirs_.Add(server, std::move(root)); }
+  Status Fetch(uint64_t server, const std::string& checkpoint, const std::string& name, Env* env,
+               const std::string& dest) override {
+    fetches++;
+    if (fail_fetches.load() > 0) {
+      fail_fetches--;
+      return Status::IOError("snapshot source", "failed by the test");
+    }
+    return dirs_.Fetch(server, checkpoint, name, env, dest);
+  }
+  std::atomic<int> fail_fetches{0};
+  std::atomic<int> fetches{0};
+
+ private:
+  DirectorySource dirs_;
+};
 
 class Cluster {
  public:
@@ -181,7 +203,10 @@ class Cluster {
   unsigned election_timeout_ms_ = 400;
   std::vector<std::string> dirs_, addresses_;
   std::vector<std::unique_ptr<RaftNode>> nodes_;
-  DirectorySource source_;
+  FlakySource source_;
+
+ public:
+  FlakySource* source() { return &source_; }
 };
 
 void ExpectSameData(Cluster* c) {
@@ -253,6 +278,43 @@ TEST(RaftNodeTest, LaggingFollowerInstallsTheLeadersSnapshot) {
   c.Stop(follower);
   ASSERT_NO_FATAL_FAILURE(c.Start(follower));
   ExpectSameData(&c);
+}
+
+// A follower whose snapshot install fails (its fetches from the holder fail)
+// reports the failed restore (Info::fsm_errors, fsm_last_error: INFO's
+// raft_fsm_errors) and still catches up once the holder answers: libraft
+// retries the install, and the node applies everything after it.
+TEST(RaftNodeTest, FollowerWhoseSnapshotInstallFailsStillCatchesUp) {
+  Cluster c(3, /*snapshot_threshold=*/64, /*trailing=*/16);
+  for (unsigned i = 0; i < 3; i++) ASSERT_NO_FATAL_FAILURE(c.Start(i));
+  const int leader = c.WaitForLeader();
+  ASSERT_GE(leader, 0);
+  const unsigned follower = (static_cast<unsigned>(leader) + 1) % 3;
+  c.Stop(follower);
+  for (int i = 0; i < 300; i++) {
+    Status s = c.Write("k" + std::to_string(i % 70), std::string(100, 'x') + std::to_string(i));
+    ASSERT_TRUE(s.ok()) << s.ToString();
+  }
+  c.source()->fail_fetches = 1000000;  // every fetch fails until the follower tried
+  const int fetches_before = c.source()->fetches.load();
+  ASSERT_NO_FATAL_FAILURE(c.Start(follower));
+  const auto deadline = Clock::now() + std::chrono::seconds(20);
+  while (c.source()->fetches.load() == fetches_before && Clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_GT(c.source()->fetches.load(), fetches_before) << "no install was tried";
+  RaftNode::Info info = c.node(follower)->GetInfo();
+  while (info.fsm_errors == 0 && Clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    info = c.node(follower)->GetInfo();
+  }
+  EXPECT_GE(info.fsm_errors, 1u);  // the failed restore is counted, with its error
+  EXPECT_NE(std::string::npos, info.fsm_last_error.find("failed by the test"))
+      << info.fsm_last_error;
+  c.source()->fail_fetches = 0;
+  for (int i = 0; i < 20; i++) ASSERT_TRUE(c.Write("more" + std::to_string(i), "v").ok());
+  ExpectSameData(&c);
+  EXPECT_GE(c.node(follower)->GetInfo().installed_snapshots, 1u);
 }
 
 // Polls node `leader`'s view of its peers until pred holds for it (up to 20 s);

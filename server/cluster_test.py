@@ -101,8 +101,20 @@ class Node:
         else:
             cmd += ["--raft-bootstrap", self.bootstrap]
         with open(self.log, "ab") as log:
+            log.write(("cluster_test: node %d started at %s\n" %
+                       (self.id, time.strftime("%H:%M:%S"))).encode())
+            log.flush()
             self.proc = subprocess.Popen(cmd, stdout=log, stderr=log)
         self.paused = False
+
+    def log_tail(self, n):
+        """The last n lines of this node's log (stdout and stderr)."""
+        try:
+            with open(self.log, "rb") as f:
+                lines = f.read().decode(errors="replace").splitlines()
+        except OSError as e:
+            return ["(no log: %s)" % e]
+        return [line[:300] for line in lines[-n:]]
 
     def alive(self):
         return self.proc is not None and self.proc.poll() is None
@@ -1306,10 +1318,15 @@ class Run:
             states = []
             for n in self.nodes:
                 i = n.info() or {}
-                states.append("node %d: exit=%s state=%s term=%s commit=%s applied=%s" % (
-                    n.id, n.proc.poll(), i.get("raft_state"), i.get("raft_term"),
-                    i.get("raft_commit_index"), i.get("raft_last_applied")))
-            return failures + ["the nodes did not converge within 60 s: " + "; ".join(states)]
+                states.append("node %d: exit=%s state=%s term=%s commit=%s applied=%s "
+                              "(state machine %s) last index=%s installs=%s fsm errors=%s %s" % (
+                                  n.id, n.proc.poll(), i.get("raft_state"), i.get("raft_term"),
+                                  i.get("raft_commit_index"), i.get("raft_last_applied"),
+                                  i.get("raft_applied_index"), i.get("raft_last_index"),
+                                  i.get("raft_snapshots_installed"), i.get("raft_fsm_errors"),
+                                  i.get("raft_fsm_last_error", "")))
+                states.append("its log ends:\n    " + "\n    ".join(n.log_tail(12)))
+            return failures + ["the nodes did not converge within 60 s: " + "\n  ".join(states)]
         failures += self.check_follower_lag(leader)
         # Final reads: linearizable ones on the leader (the shared keys' are
         # recorded), then every node's own copy (READONLY).

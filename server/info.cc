@@ -264,6 +264,14 @@ void ReplicationSection(ServerContext& server, std::string* out) {
                                 ? info.commit_index - info.last_applied
                                 : uint64_t{0});
   s.Field("raft_snapshots_installed", info.installed_snapshots);
+  s.Field("raft_fsm_errors", info.fsm_errors);
+  if (!info.fsm_last_error.empty()) {
+    std::string error = info.fsm_last_error;  // one line of INFO
+    for (char& ch : error) {
+      if (ch == '\r' || ch == '\n') ch = ' ';
+    }
+    s.Field("raft_fsm_last_error", error);
+  }
 }
 
 void CpuSection(std::string* out) {
