@@ -68,10 +68,13 @@ int RaftFsm::RestoreCallback(raft_fsm* fsm, raft_buffer* buf) {
   auto* self = static_cast<RaftFsm*>(fsm->data);
   CHECK(self->raft_ != nullptr);
   self->restores_++;
-  Status s = self->machine_->RestoreSnapshot(
-      std::string_view(static_cast<const char*>(buf->base), buf->len), self->raft_->id,
-      self->source_);
-  if (!s.ok()) return self->Fail(s);
+  const std::string_view descriptor(static_cast<const char*>(buf->base), buf->len);
+  Status s = self->machine_->RestoreSnapshot(descriptor, self->raft_->id, self->source_);
+  for (int failures = 1; !s.ok(); failures++) {
+    self->Fail(s);
+    if (!self->restore_retry_ || !self->restore_retry_(s, failures)) return RAFT_IOERR;
+    s = self->machine_->RestoreSnapshot(descriptor, self->raft_->id, self->source_);
+  }
   raft_free(buf->base);  // a version 1 FSM owns the buffer once restore succeeds
   return 0;
 }

@@ -18,6 +18,7 @@
 #define LSMKV_REPLICATION_RAFT_FSM_H_
 
 #include <cstdint>
+#include <functional>
 
 #include "lsmkv/status.h"
 #include "replication/raft_c.h"
@@ -35,6 +36,17 @@ class RaftFsm {
 
   // The FSM to hand to raft_init (or raft_fixture_grow). Owned by this object.
   raft_fsm* fsm() { return &fsm_; }
+
+  // A failed restore leaves libraft 0.22.1 unable to apply again: its v0
+  // layer has reset the log to the snapshot and forgets the snapshot before
+  // restoring it (legacy.c, legacyHandleUpdateCommitIndex), so the entries
+  // between the state machine and the snapshot are gone and the node stays
+  // at its applied index for good. With a retry function, a failed restore
+  // is tried again for as long as retry(error, failures in a row) returns
+  // true (it waits before returning); without one, it fails at once.
+  void set_restore_retry(std::function<bool(const Status&, int)> retry) {
+    restore_retry_ = std::move(retry);
+  }
 
   // Names the raft instance driving this FSM. REQUIRES: called before the
   // first entry is applied (after raft_init, before raft_start).
@@ -64,6 +76,7 @@ class RaftFsm {
   // REQUIRES: !s.ok(). Records s as the last error. Returns RAFT_IOERR.
   int Fail(const Status& s);
 
+  std::function<bool(const Status&, int)> restore_retry_;
   Status last_error_;
   uint64_t errors_ = 0;
   uint64_t applied_count_ = 0;

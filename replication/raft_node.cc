@@ -68,6 +68,7 @@ Status RaftNode::Start(const RaftNodeOptions& options, std::unique_ptr<RaftNode>
   Status s = node->Init();
   if (!s.ok()) return s;
   RaftNode* raw = node.get();
+  node->running_ = true;
   node->thread_ = std::thread([raw] { raw->Loop(); });
   *out = std::move(node);
   return Status::OK();
@@ -86,6 +87,8 @@ Status RaftNode::Init() {
   if (options_.replace_hook) machine_->set_replace_hook(options_.replace_hook);
   if (options_.on_open) options_.on_open(machine_.get());
   fsm_ = std::make_unique<RaftFsm>(machine_.get(), options_.source);
+  fsm_->set_restore_retry(
+      [this](const Status& s, int failures) { return RetryRestore(s, failures); });
 
   auto fail = [this](const std::string& what, int rv, const char* detail) {
     // Release what was set up, running the loop so that handles close.
@@ -128,6 +131,9 @@ Status RaftNode::Init() {
   if (rv != 0) return fail("raft_init", rv, raft_errmsg(&raft_));
   raft_.data = this;
   raft_ready_ = true;
+  // raft_start calls io_.start with libraft's receive callback (OnReceive).
+  io_start_ = io_.start;
+  io_.start = &RaftNode::StartIo;
   fsm_->Attach(&raft_);
   if (!options_.bootstrap.empty()) {
     raft_configuration conf;
@@ -162,7 +168,59 @@ Status RaftNode::Init() {
   return Status::OK();
 }
 
-void RaftNode::OnTick(uv_timer_t* timer) { static_cast<RaftNode*>(timer->data)->PublishRole(); }
+void RaftNode::OnTick(uv_timer_t* timer) {
+  auto* self = static_cast<RaftNode*>(timer->data);
+  if (!self->held_installs_.empty()) self->DeliverHeldInstalls();
+  self->PublishRole();
+}
+
+int RaftNode::StartIo(raft_io* io, unsigned msecs, raft_io_tick_cb tick, raft_io_recv_cb recv) {
+  auto* self = static_cast<RaftNode*>(static_cast<raft*>(io->data)->data);
+  CHECK(io == &self->io_);
+  self->raft_recv_ = recv;
+  return self->io_start_(io, msecs, tick, &RaftNode::OnReceive);
+}
+
+void RaftNode::OnReceive(raft_io* io, raft_message* message) {
+  auto* self = static_cast<RaftNode*>(static_cast<raft*>(io->data)->data);
+  if (message->type == RAFT_INSTALL_SNAPSHOT &&
+      (self->raft_.legacy.snapshot_taking || !self->held_installs_.empty())) {
+    // The message and its address belong to the connection; the payload and
+    // configuration pass to whoever takes the message (now: this node).
+    HeldInstall held{*message, message->server_address != nullptr ? message->server_address : ""};
+    self->held_installs_.push_back(std::move(held));
+    self->installs_held_++;
+    return;
+  }
+  self->raft_recv_(io, message);
+}
+
+bool RaftNode::RetryRestore(const Status& s, int failures) {
+  if (options_.restore_failed) options_.restore_failed(s, failures);
+  if (!running_ && failures >= kStartRestoreAttempts) return false;
+  const int64_t ms = std::min<int64_t>(int64_t{100} << std::min(failures - 1, 6), 5000);
+  MutexLock l(&mu_);
+  if (stopping_) return false;
+  stop_cv_.WaitFor(&mu_, std::chrono::milliseconds(ms));
+  return !stopping_;
+}
+
+void RaftNode::DeliverHeldInstalls() {
+  while (!held_installs_.empty() && !closing_ && !raft_.legacy.snapshot_taking) {
+    HeldInstall held = std::move(held_installs_.front());
+    held_installs_.pop_front();
+    held.message.server_address = held.address.c_str();
+    raft_recv_(&io_, &held.message);  // libraft owns the payload from here
+  }
+}
+
+void RaftNode::DropHeldInstalls() {
+  for (HeldInstall& held : held_installs_) {
+    raft_free(held.message.install_snapshot.data.base);
+    raft_configuration_close(&held.message.install_snapshot.conf);
+  }
+  held_installs_.clear();
+}
 
 void RaftNode::PublishRole() {
   if (closing_) return;
@@ -536,6 +594,7 @@ void RaftNode::Stop() {
         raft_close(&raft_, &RaftNode::OnRaftClose);
       });
       stopping_ = true;
+      stop_cv_.SignalAll();
     }
   }
   uv_async_send(&async_);
@@ -545,6 +604,7 @@ void RaftNode::Stop() {
 
 void RaftNode::OnRaftClose(raft* r) {
   auto* self = static_cast<RaftNode*>(r->data);
+  self->DropHeldInstalls();
   raft_uv_close(&self->io_);
   raft_uv_tcp_close(&self->transport_);
   uv_close(reinterpret_cast<uv_handle_t*>(&self->tick_), nullptr);
@@ -652,6 +712,7 @@ RaftNode::Info RaftNode::InfoOnLoop() {
   info.installed_snapshots = machine_->installed_snapshots();
   info.last_index = raft_last_index(&raft_);
   info.fsm_errors = fsm_->errors();
+  info.installs_held = installs_held_;
   if (!fsm_->last_error().ok()) info.fsm_last_error = fsm_->last_error().ToString();
   if (info.state == RAFT_LEADER) {
     for (unsigned i = 0; i < raft_.configuration.n; i++) {

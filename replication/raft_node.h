@@ -72,6 +72,10 @@ struct RaftNodeOptions {
   // Where snapshot files of other servers are fetched from; not owned, must
   // outlive the node. May be null while every snapshot is the node's own.
   SnapshotSource* source = nullptr;
+  // Runs on the loop thread after a snapshot restore failed (a fetch from an
+  // unreachable holder, say), before the node waits and tries again; the
+  // error and how many attempts failed in a row. Empty: nothing is told.
+  std::function<void(const Status&, int)> restore_failed;
 };
 
 class RaftNode {
@@ -93,6 +97,9 @@ class RaftNode {
     // last one's error (empty if none failed).
     uint64_t fsm_errors = 0;
     std::string fsm_last_error;
+    // InstallSnapshot messages held back because this node was writing a
+    // snapshot of its own (RaftNode::OnReceive), since it started.
+    uint64_t installs_held = 0;
     // On the leader, every other server of its configuration: how far its
     // log matches the leader's (libraft's match index; the lag is
     // last_index - match_index entries). Empty on other nodes.
@@ -207,6 +214,30 @@ class RaftNode {
   static void OnApplied(struct raft_apply* req, int status, void* result);
   static void OnBarrier(struct raft_barrier* req, int status);
   static void OnTick(uv_timer_t* timer);
+  // libraft 0.22.1 crashes a node that receives an InstallSnapshot while its
+  // own snapshot is being written: the core accepts the install, the v0
+  // layer parks it until the write ends (legacy.c, legacyHandleUpdateSnapshot)
+  // and then starts it through a pointer it has just cleared
+  // (takeSnapshotCb), a null dereference on the loop thread. This node's I/O
+  // therefore holds such a message back — libraft never sees it while a
+  // snapshot of its own is in flight — and hands it over at the first tick
+  // after the write ended. Installed by Init between raft_init and
+  // raft_start (io_.start is replaced by StartIo, which replaces libraft's
+  // receive callback by OnReceive).
+  static int StartIo(raft_io* io, unsigned msecs, raft_io_tick_cb tick, raft_io_recv_cb recv);
+  static void OnReceive(raft_io* io, raft_message* message);
+  // After a failed snapshot restore (RaftFsm's retry), on the loop thread or
+  // in raft_start: tells options_.restore_failed, waits (100 ms, doubling to
+  // 5 s) unless the node is stopping; true to try again, false once stopping
+  // — and, in raft_start (Init), after kStartRestoreAttempts failures, so
+  // that Start reports the error instead of waiting without end.
+  static constexpr int kStartRestoreAttempts = 8;
+  bool RetryRestore(const Status& s, int failures) EXCLUDES(mu_);
+  // Loop thread: hands the held messages to libraft once no snapshot of its
+  // own is being written (each may be held again by OnReceive's rule).
+  void DeliverHeldInstalls();
+  // Loop thread, at close: frees the held messages' payloads.
+  void DropHeldInstalls();
   // Loop thread: publishes the role, announces the client address once per term led.
   void PublishRole();
   Info InfoOnLoop();
@@ -232,13 +263,26 @@ class RaftNode {
   raft_uv_transport transport_{};
   raft_io io_{};
   raft raft_{};
+  // StartIo: the uv backend's start, and libraft's receive callback.
+  int (*io_start_)(raft_io*, unsigned, raft_io_tick_cb, raft_io_recv_cb) = nullptr;
+  raft_io_recv_cb raft_recv_ = nullptr;
+  // Loop thread: InstallSnapshot messages held back (OnReceive), oldest
+  // first, each with its own copy of the sender's address; payloads owned here.
+  struct HeldInstall {
+    raft_message message;
+    std::string address;
+  };
+  std::deque<HeldInstall> held_installs_;
+  uint64_t installs_held_ = 0;  // loop thread: messages ever held (Info)
   bool loop_ready_ = false, transport_ready_ = false, io_ready_ = false, raft_ready_ = false;
   bool closing_ = false;  // raft_close was called (loop thread)
+  bool running_ = false;  // the loop thread runs (set before it starts)
   std::thread thread_;
 
   Mutex mu_;
   std::deque<std::function<void()>> tasks_ GUARDED_BY(mu_);
   bool stopping_ GUARDED_BY(mu_) = false;
+  CondVar stop_cv_;  // signalled when stopping_ is set (ends RetryRestore's wait)
   Info last_info_ GUARDED_BY(mu_);
 
   mutable Mutex role_mu_;

@@ -130,6 +130,13 @@ Status Cluster::Start(const ClusterOptions& options, std::unique_ptr<Cluster>* o
   node_options.replace_hook = [] { ReExecSelf(); };
   std::unique_ptr<Cluster> cluster(new Cluster(options));
   node_options.source = &cluster->source_;
+  node_options.restore_failed = [](const Status& s, int failures) {
+    std::fprintf(stderr,
+                 "lsmkv-server: installing a Raft snapshot failed (%d in a row): %s; "
+                 "trying again\n",
+                 failures, s.ToString().c_str());
+    std::fflush(stderr);
+  };
   NetworkSource* source = &cluster->source_;
   node_options.on_open = [source](replication::StateMachine* machine) {
     source->set_machine(machine);

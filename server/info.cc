@@ -265,6 +265,7 @@ void ReplicationSection(ServerContext& server, std::string* out) {
                                 : uint64_t{0});
   s.Field("raft_snapshots_installed", info.installed_snapshots);
   s.Field("raft_fsm_errors", info.fsm_errors);
+  s.Field("raft_installs_held", info.installs_held);
   if (!info.fsm_last_error.empty()) {
     std::string error = info.fsm_last_error;  // one line of INFO
     for (char& ch : error) {
