@@ -238,6 +238,15 @@ class Cluster {
   FlakySource* source() { return &source_; }
 };
 
+// 300 writes over 70 keys, each of them acknowledged: past a 64-entry
+// snapshot threshold several times.
+void WriteOverwrites(Cluster* c) {
+  for (int i = 0; i < 300; i++) {
+    Status s = c->Write("k" + std::to_string(i % 70), std::string(100, 'x') + std::to_string(i));
+    ASSERT_TRUE(s.ok()) << s.ToString();
+  }
+}
+
 void ExpectSameData(Cluster* c) {
   ASSERT_TRUE(c->WaitConverged());
   const uint64_t d0 = c->Digest(0);
@@ -294,10 +303,7 @@ TEST(RaftNodeTest, LaggingFollowerInstallsTheLeadersSnapshot) {
   ASSERT_GE(leader, 0);
   const unsigned follower = (static_cast<unsigned>(leader) + 1) % 3;
   c.Stop(follower);
-  for (int i = 0; i < 300; i++) {
-    Status s = c.Write("k" + std::to_string(i % 70), std::string(100, 'x') + std::to_string(i));
-    ASSERT_TRUE(s.ok()) << s.ToString();
-  }
+  ASSERT_NO_FATAL_FAILURE(WriteOverwrites(&c));
   ASSERT_NO_FATAL_FAILURE(c.Start(follower));
   ExpectSameData(&c);
   EXPECT_GE(c.node(follower)->GetInfo().installed_snapshots, 1u)
@@ -311,8 +317,9 @@ TEST(RaftNodeTest, LaggingFollowerInstallsTheLeadersSnapshot) {
 
 // A follower whose snapshot install fails (its fetches from the holder fail)
 // reports the failed restore (Info::fsm_errors, fsm_last_error: INFO's
-// raft_fsm_errors) and still catches up once the holder answers: libraft
-// retries the install, and the node applies everything after it.
+// raft_fsm_errors) and still catches up once the holder answers: the restore
+// is retried (RaftFsm::set_restore_retry), and the node applies everything
+// after it.
 TEST(RaftNodeTest, FollowerWhoseSnapshotInstallFailsStillCatchesUp) {
   Cluster c(3, /*snapshot_threshold=*/64, /*trailing=*/16);
   for (unsigned i = 0; i < 3; i++) ASSERT_NO_FATAL_FAILURE(c.Start(i));
@@ -320,10 +327,7 @@ TEST(RaftNodeTest, FollowerWhoseSnapshotInstallFailsStillCatchesUp) {
   ASSERT_GE(leader, 0);
   const unsigned follower = (static_cast<unsigned>(leader) + 1) % 3;
   c.Stop(follower);
-  for (int i = 0; i < 300; i++) {
-    Status s = c.Write("k" + std::to_string(i % 70), std::string(100, 'x') + std::to_string(i));
-    ASSERT_TRUE(s.ok()) << s.ToString();
-  }
+  ASSERT_NO_FATAL_FAILURE(WriteOverwrites(&c));
   c.source()->fail_fetches = 1000000;  // every fetch fails until the follower tried
   const int fetches_before = c.source()->fetches.load();
   ASSERT_NO_FATAL_FAILURE(c.Start(follower));
@@ -372,10 +376,7 @@ TEST(RaftNodeTest, RunningFollowerSurvivesInstallsDuringItsSnapshotAndFailedRest
   }));
   held.get_future().wait();
   c.set_held(static_cast<int>(follower));
-  for (int i = 0; i < 300; i++) {
-    Status s = c.Write("k" + std::to_string(i % 70), std::string(100, 'x') + std::to_string(i));
-    ASSERT_TRUE(s.ok()) << s.ToString();
-  }
+  ASSERT_NO_FATAL_FAILURE(WriteOverwrites(&c));
   c.source()->fail_fetches = 1000000;
   const int fetches_before = c.source()->fetches.load();
   release.set_value();

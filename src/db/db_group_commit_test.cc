@@ -155,6 +155,17 @@ class GroupCommitTest : public test::DBTestBase<> {
   std::thread SyncPut(const std::string& key, Status* out) {
     return std::thread([this, key, out] { *out = Put(key, "v-" + key, /*sync=*/true); });
   }
+  // Starts a thread that writes key = value_size bytes with sync into *out;
+  // appends the thread and a future ready once it wrote.
+  void StartSyncPut(const std::string& key, size_t value_size, Status* out,
+                    std::vector<std::future<void>>* done, std::vector<std::thread>* threads) {
+    std::promise<void> finished;
+    done->push_back(finished.get_future());
+    threads->emplace_back([this, key, value_size, out, f = std::move(finished)]() mutable {
+      *out = Put(key, std::string(value_size, 'v'), /*sync=*/true);
+      f.set_value();
+    });
+  }
   // Spins (yielding) until n writes have been retired by write groups.
   void AwaitWritesRetired(uint64_t n) {
     while (Counter(db_.get(), "writes") < n) std::this_thread::yield();
@@ -323,12 +334,7 @@ TEST_F(GroupCommitTest, LeaderWaitingForASyncHandsOverAGroupThatMustRotateTheLog
   std::vector<std::future<void>> done;
   std::vector<std::thread> threads;
   auto start = [&](const std::string& key, size_t value_size, Status* out) {
-    std::promise<void> finished;
-    done.push_back(finished.get_future());
-    threads.emplace_back([this, key, value_size, out, f = std::move(finished)]() mutable {
-      *out = Put(key, std::string(value_size, 'v'), /*sync=*/true);
-      f.set_value();
-    });
+    StartSyncPut(key, value_size, out, &done, &threads);
   };
   start("a", 1000, &a);
   gate_env_.AwaitSyncsStarted(syncs_at_open + 1);  // a's sync is held
@@ -378,12 +384,7 @@ TEST_F(GroupCommitTest, SyncEndingWhileTheWaitingLeaderAppendsHandsTheNextSyncOv
   std::vector<std::future<void>> done;
   std::vector<std::thread> threads;
   auto start = [&](const std::string& key, size_t value_size, Status* out) {
-    std::promise<void> finished;
-    done.push_back(finished.get_future());
-    threads.emplace_back([this, key, value_size, out, f = std::move(finished)]() mutable {
-      *out = Put(key, std::string(value_size, 'v'), /*sync=*/true);
-      f.set_value();
-    });
+    StartSyncPut(key, value_size, out, &done, &threads);
   };
   start("a", 100, &a);
   gate_env_.AwaitSyncsStarted(syncs_at_open + 1);  // a's sync is held
