@@ -42,7 +42,7 @@ if(LSMKV_BUILD_TESTS)
   target_link_libraries(replication_raft_node_test PRIVATE lsmkv_replication lsmkv_testutil GTest::gtest GTest::gtest_main)
   add_test(NAME replication_raft_node_test COMMAND replication_raft_node_test)
   set_tests_properties(replication_raft_node_test PROPERTIES TIMEOUT 300
-    ENVIRONMENT "LSAN_OPTIONS=suppressions=${PROJECT_SOURCE_DIR}/replication/lsan_libraft.supp")
+    ENVIRONMENT "LSAN_OPTIONS=suppressions=${PROJECT_SOURCE_DIR}/replication/lsan_libraft.supp;TSAN_OPTIONS=halt_on_error=1 second_deadlock_stack=1 suppressions=${PROJECT_SOURCE_DIR}/replication/tsan_libraft.supp")
   # Deterministic clusters of real state machines on libraft's in-memory fixture: elections,
   # leader kills, partitions, lost and delayed messages; every run checked for acknowledged
   # writes, identical replicas and linearizability.

@@ -267,9 +267,11 @@ void ReplicationSection(ServerContext& server, std::string* out) {
   s.Field("raft_fsm_errors", info.fsm_errors);
   s.Field("raft_installs_held", info.installs_held);
   if (!info.fsm_last_error.empty()) {
-    std::string error = info.fsm_last_error;  // one line of INFO
+    // One line of INFO, and no "a=b,c=d" that clients would parse as fields.
+    std::string error = info.fsm_last_error;
     for (char& ch : error) {
       if (ch == '\r' || ch == '\n') ch = ' ';
+      if (ch == ',') ch = ';';
     }
     s.Field("raft_fsm_last_error", error);
   }
