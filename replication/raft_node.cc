@@ -170,6 +170,11 @@ Status RaftNode::Init() {
 
 void RaftNode::OnTick(uv_timer_t* timer) {
   auto* self = static_cast<RaftNode*>(timer->data);
+  if (self->restore_retried_) {
+    self->restore_retried_ = false;
+    MutexLock l(&self->mu_);
+    self->restoring_ = false;
+  }
   if (!self->held_installs_.empty()) self->DeliverHeldInstalls();
   self->PublishRole();
 }
@@ -199,7 +204,17 @@ bool RaftNode::RetryRestore(const Status& s, int failures) {
   if (options_.restore_failed) options_.restore_failed(s, failures);
   if (!running_ && failures >= kStartRestoreAttempts) return false;
   const int64_t ms = std::min<int64_t>(int64_t{100} << std::min(failures - 1, 6), 5000);
+  Info info;
+  if (running_) {
+    info = InfoOnLoop();
+    info.restoring = true;
+    restore_retried_ = true;
+  }
   MutexLock l(&mu_);
+  if (running_) {
+    last_info_ = std::move(info);
+    restoring_ = true;
+  }
   if (stopping_) return false;
   stop_cv_.WaitFor(&mu_, std::chrono::milliseconds(ms));
   return !stopping_;
@@ -735,6 +750,12 @@ RaftNode::Info RaftNode::GetInfo() {
   if (!Post([this, promise] { promise->set_value(InfoOnLoop()); })) {
     MutexLock l(&mu_);
     return last_info_;
+  }
+  // The loop thread may be retrying a restore for a long time: then the view
+  // it published (the task above runs once it is free; nobody waits for it).
+  while (future.wait_for(std::chrono::milliseconds(20)) != std::future_status::ready) {
+    MutexLock l(&mu_);
+    if (restoring_) return last_info_;
   }
   return future.get();
 }

@@ -100,6 +100,9 @@ class RaftNode {
     // InstallSnapshot messages held back because this node was writing a
     // snapshot of its own (RaftNode::OnReceive), since it started.
     uint64_t installs_held = 0;
+    // A failed snapshot restore is being retried (the loop thread is busy
+    // with it; this view was published before its latest wait).
+    bool restoring = false;
     // On the leader, every other server of its configuration: how far its
     // log matches the leader's (libraft's match index; the lag is
     // last_index - match_index entries). Empty on other nodes.
@@ -137,8 +140,9 @@ class RaftNode {
   void Read(std::function<void(Status, DB* db)> fn);
 
   // The node's current view, read on the loop thread (blocks for it). After
-  // Stop, the last view.
-  Info GetInfo();
+  // Stop, the last view; while the loop thread retries a failed snapshot
+  // restore (RetryRestore), the view it published then (restoring set).
+  Info GetInfo() EXCLUDES(mu_);
 
   // Blocking forms for threads other than the loop thread: Propose and wait for
   // its outcome; wait for a read point (Read) — concurrent callers share one
@@ -284,6 +288,10 @@ class RaftNode {
   bool stopping_ GUARDED_BY(mu_) = false;
   CondVar stop_cv_;  // signalled when stopping_ is set (ends RetryRestore's wait)
   Info last_info_ GUARDED_BY(mu_);
+  // The loop thread retries a snapshot restore: GetInfo answers last_info_.
+  // Set by RetryRestore, cleared by the next tick (the loop is free again).
+  bool restoring_ GUARDED_BY(mu_) = false;
+  bool restore_retried_ = false;  // loop thread: RetryRestore ran since the last tick
 
   mutable Mutex role_mu_;
   CondVar role_cv_;  // signalled when role_ changes

@@ -389,6 +389,12 @@ TEST(RaftNodeTest, RunningFollowerSurvivesInstallsDuringItsSnapshotAndFailedRest
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   ASSERT_GT(c.source()->fetches.load(), fetches_before) << "no install was tried";
+  // The follower's loop is retrying: its view is the one it published.
+  const RaftNode::Info during = c.node(follower)->GetInfo();
+  EXPECT_TRUE(during.restoring);
+  EXPECT_GE(during.fsm_errors, 1u);
+  EXPECT_NE(std::string::npos, during.fsm_last_error.find("failed by the test"))
+      << during.fsm_last_error;
   c.source()->fail_fetches = 0;
   const RaftNode::Info before = c.node(follower)->GetInfo();
   const bool converged = c.WaitConverged();

@@ -266,6 +266,7 @@ void ReplicationSection(ServerContext& server, std::string* out) {
   s.Field("raft_snapshots_installed", info.installed_snapshots);
   s.Field("raft_fsm_errors", info.fsm_errors);
   s.Field("raft_installs_held", info.installs_held);
+  s.Field("raft_restoring", info.restoring ? 1 : 0);
   if (!info.fsm_last_error.empty()) {
     // One line of INFO, and no "a=b,c=d" that clients would parse as fields.
     std::string error = info.fsm_last_error;
