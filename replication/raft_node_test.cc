@@ -247,6 +247,17 @@ void WriteOverwrites(Cluster* c) {
   }
 }
 
+// Starts c's three nodes, stops a follower (*follower) and writes
+// WriteOverwrites past it.
+void LeaveAFollowerBehind(Cluster* c, unsigned* follower) {
+  for (unsigned i = 0; i < 3; i++) ASSERT_NO_FATAL_FAILURE(c->Start(i));
+  const int leader = c->WaitForLeader();
+  ASSERT_GE(leader, 0);
+  *follower = (static_cast<unsigned>(leader) + 1) % 3;
+  c->Stop(*follower);
+  ASSERT_NO_FATAL_FAILURE(WriteOverwrites(c));
+}
+
 void ExpectSameData(Cluster* c) {
   ASSERT_TRUE(c->WaitConverged());
   const uint64_t d0 = c->Digest(0);
@@ -298,12 +309,8 @@ TEST(RaftNodeTest, LeaderLossRestartAndReplay) {
 
 TEST(RaftNodeTest, LaggingFollowerInstallsTheLeadersSnapshot) {
   Cluster c(3, /*snapshot_threshold=*/64, /*trailing=*/16);
-  for (unsigned i = 0; i < 3; i++) ASSERT_NO_FATAL_FAILURE(c.Start(i));
-  const int leader = c.WaitForLeader();
-  ASSERT_GE(leader, 0);
-  const unsigned follower = (static_cast<unsigned>(leader) + 1) % 3;
-  c.Stop(follower);
-  ASSERT_NO_FATAL_FAILURE(WriteOverwrites(&c));
+  unsigned follower = 0;
+  ASSERT_NO_FATAL_FAILURE(LeaveAFollowerBehind(&c, &follower));
   ASSERT_NO_FATAL_FAILURE(c.Start(follower));
   ExpectSameData(&c);
   EXPECT_GE(c.node(follower)->GetInfo().installed_snapshots, 1u)
@@ -322,12 +329,8 @@ TEST(RaftNodeTest, LaggingFollowerInstallsTheLeadersSnapshot) {
 // after it.
 TEST(RaftNodeTest, FollowerWhoseSnapshotInstallFailsStillCatchesUp) {
   Cluster c(3, /*snapshot_threshold=*/64, /*trailing=*/16);
-  for (unsigned i = 0; i < 3; i++) ASSERT_NO_FATAL_FAILURE(c.Start(i));
-  const int leader = c.WaitForLeader();
-  ASSERT_GE(leader, 0);
-  const unsigned follower = (static_cast<unsigned>(leader) + 1) % 3;
-  c.Stop(follower);
-  ASSERT_NO_FATAL_FAILURE(WriteOverwrites(&c));
+  unsigned follower = 0;
+  ASSERT_NO_FATAL_FAILURE(LeaveAFollowerBehind(&c, &follower));
   c.source()->fail_fetches = 1000000;  // every fetch fails until the follower tried
   const int fetches_before = c.source()->fetches.load();
   ASSERT_NO_FATAL_FAILURE(c.Start(follower));

@@ -155,16 +155,28 @@ class GroupCommitTest : public test::DBTestBase<> {
   std::thread SyncPut(const std::string& key, Status* out) {
     return std::thread([this, key, out] { *out = Put(key, "v-" + key, /*sync=*/true); });
   }
-  // Starts a thread that writes key = value_size bytes with sync into *out;
-  // appends the thread and a future ready once it wrote.
-  void StartSyncPut(const std::string& key, size_t value_size, Status* out,
-                    std::vector<std::future<void>>* done, std::vector<std::thread>* threads) {
+  // Starts a thread that writes key = value_size bytes with sync into *out
+  // (joined by JoinSyncPuts).
+  void StartSyncPut(const std::string& key, size_t value_size, Status* out) {
     std::promise<void> finished;
-    done->push_back(finished.get_future());
-    threads->emplace_back([this, key, value_size, out, f = std::move(finished)]() mutable {
+    sync_puts_done_.push_back(finished.get_future());
+    sync_puts_.emplace_back([this, key, value_size, out, f = std::move(finished)]() mutable {
       *out = Put(key, std::string(value_size, 'v'), /*sync=*/true);
       f.set_value();
     });
+  }
+  // Joins the StartSyncPut threads; aborts the test (they cannot be joined)
+  // if one has not returned within 60 s, saying `hung`.
+  void JoinSyncPuts(const char* hung) {
+    for (std::future<void>& f : sync_puts_done_) {
+      if (f.wait_for(std::chrono::seconds(60)) != std::future_status::ready) {
+        ADD_FAILURE() << hung;
+        std::abort();
+      }
+    }
+    for (std::thread& t : sync_puts_) t.join();
+    sync_puts_done_.clear();
+    sync_puts_.clear();
   }
   // Spins (yielding) until n writes have been retired by write groups.
   void AwaitWritesRetired(uint64_t n) {
@@ -172,6 +184,8 @@ class GroupCommitTest : public test::DBTestBase<> {
   }
 
   SyncGateEnv gate_env_;
+  std::vector<std::future<void>> sync_puts_done_;  // StartSyncPut's threads and their ends
+  std::vector<std::thread> sync_puts_;
 };
 
 TEST_F(GroupCommitTest, SyncWritersThatAppendDuringASyncShareTheNextOne) {
@@ -331,28 +345,17 @@ TEST_F(GroupCommitTest, LeaderWaitingForASyncHandsOverAGroupThatMustRotateTheLog
   const int syncs_at_open = gate_env_.syncs_started.load();
   gate_env_.CloseGate();
   Status a, b, c;
-  std::vector<std::future<void>> done;
-  std::vector<std::thread> threads;
-  auto start = [&](const std::string& key, size_t value_size, Status* out) {
-    StartSyncPut(key, value_size, out, &done, &threads);
-  };
-  start("a", 1000, &a);
+  StartSyncPut("a", 1000, &a);
   gate_env_.AwaitSyncsStarted(syncs_at_open + 1);  // a's sync is held
   gate_env_.BlockAppends();
-  start("b", 70 * 1024, &b);  // leads its group, held inside its WAL append
+  StartSyncPut("b", 70 * 1024, &b);  // leads its group, held inside its WAL append
   while (gate_env_.appends_waiting.load() == 0) std::this_thread::yield();
-  start("c", 100, &c);
+  StartSyncPut("c", 100, &c);
   while (impl()->TEST_QueuedWriters() < 2) std::this_thread::yield();  // c waits behind b
   gate_env_.UnblockAppends();  // b's group is written; the memtable is now full
   AwaitWritesRetired(2);       // b waits for a sync, uncovered by a's
   gate_env_.OpenGate();
-  for (std::future<void>& f : done) {
-    if (f.wait_for(std::chrono::seconds(60)) != std::future_status::ready) {
-      ADD_FAILURE() << "a writer never returned: group commit deadlocked";
-      std::abort();  // the threads cannot be joined
-    }
-  }
-  for (std::thread& t : threads) t.join();
+  JoinSyncPuts("a writer never returned: group commit deadlocked");
   for (const Status* s : {&a, &b, &c}) EXPECT_TRUE(s->ok()) << s->ToString();
   EXPECT_GE(Counter(db_.get(), "memtables frozen") + Counter(db_.get(), "flushes"), 1u);
   ASSERT_TRUE(Reopen().ok());
@@ -381,33 +384,22 @@ TEST_F(GroupCommitTest, SyncEndingWhileTheWaitingLeaderAppendsHandsTheNextSyncOv
   gate_env_.CloseGate();
   gate_env_.fail_syncs = true;
   Status a, b, c, d;
-  std::vector<std::future<void>> done;
-  std::vector<std::thread> threads;
-  auto start = [&](const std::string& key, size_t value_size, Status* out) {
-    StartSyncPut(key, value_size, out, &done, &threads);
-  };
-  start("a", 100, &a);
+  StartSyncPut("a", 100, &a);
   gate_env_.AwaitSyncsStarted(syncs_at_open + 1);  // a's sync is held
   gate_env_.BlockAppends();
-  start("b", 100, &b);  // leads its group, held inside its WAL append
+  StartSyncPut("b", 100, &b);  // leads its group, held inside its WAL append
   while (gate_env_.appends_held.load() < 1) std::this_thread::yield();
-  start("c", 100, &c);
+  StartSyncPut("c", 100, &c);
   while (impl()->TEST_QueuedWriters() < 2) std::this_thread::yield();  // c waits behind b
-  start("d", 200 << 10, &d);  // more than c's group may take along
+  StartSyncPut("d", 200 << 10, &d);  // more than c's group may take along
   while (impl()->TEST_QueuedWriters() < 3) std::this_thread::yield();
   gate_env_.PassOneAppend();  // b's group is written; b leads c's group
   while (gate_env_.appends_held.load() < 2) std::this_thread::yield();  // c's append is held
   EXPECT_EQ(2u, impl()->TEST_QueuedWriters());                          // c's group and d
   gate_env_.OpenGate();                                                 // a's sync fails
-  ASSERT_EQ(std::future_status::ready, done[0].wait_for(std::chrono::seconds(60)));
+  ASSERT_EQ(std::future_status::ready, sync_puts_done_[0].wait_for(std::chrono::seconds(60)));
   gate_env_.UnblockAppends();  // c's group is written and claims a sync for c
-  for (std::future<void>& f : done) {
-    if (f.wait_for(std::chrono::seconds(60)) != std::future_status::ready) {
-      ADD_FAILURE() << "a writer never returned";
-      std::abort();  // the threads cannot be joined
-    }
-  }
-  for (std::thread& t : threads) t.join();
+  JoinSyncPuts("a writer never returned");
   // a's sync failed and covered a and b; c's sync (run by c's thread) found
   // the DB in its error state, as did d's write.
   for (const Status* s : {&a, &b, &c, &d}) EXPECT_TRUE(s->IsIOError()) << s->ToString();
