@@ -3,6 +3,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <vector>
 
 #include "util/check.h"
@@ -54,7 +55,26 @@ void Reply::Integer(int64_t value) {
 }
 
 void Reply::Bulk(std::string_view value) {
-  Header('$', value.size());
+  const size_t n = value.size();
+  if (n < kShortBulk) {
+    // The whole reply built on the stack and appended once: an array reply
+    // (LRANGE, HGETALL, SMEMBERS) writes one per element, and three appends
+    // and a general number conversion cost more than the copies they make.
+    char buf[kShortBulk + 8];  // '$', at most 2 digits, CRLF, value, CRLF
+    char* p = buf;
+    *p++ = '$';
+    if (n >= 10) *p++ = static_cast<char>('0' + n / 10);
+    *p++ = static_cast<char>('0' + n % 10);
+    *p++ = '\r';
+    *p++ = '\n';
+    if (n > 0) std::memcpy(p, value.data(), n);
+    p += n;
+    *p++ = '\r';
+    *p++ = '\n';
+    out_->append(buf, static_cast<size_t>(p - buf));
+    return;
+  }
+  Header('$', n);
   out_->append(value);
   out_->append("\r\n", 2);
 }

@@ -54,6 +54,10 @@ class Reply {
   uint64_t errors() const { return errors_; }
 
  private:
+  // Bulk strings shorter than this are formatted in one piece (at most two
+  // digits of length).
+  static constexpr size_t kShortBulk = 100;
+
   void Header(char marker, uint64_t count);
 
   std::string* out_;

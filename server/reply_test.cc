@@ -26,6 +26,20 @@ TEST(ReplyTest, Resp2Forms) {
   EXPECT_EQ(Render(2, [](Reply& r) { r.Verbatim("a:b"); }), "$3\r\na:b\r\n");
 }
 
+// Short bulk strings are formatted in one piece, longer ones through the
+// general header: every length across the boundary, with bytes a client must
+// get back unchanged (CR, LF, NUL, '$').
+TEST(ReplyTest, BulkOfEveryLengthAroundTheShortForm) {
+  for (size_t n = 0; n <= 300; n++) {
+    std::string value;
+    for (size_t i = 0; i < n; i++) value.push_back("a\r\n\0$"[i % 5]);
+    std::string out = "*1\r\n";  // appended after what the buffer holds
+    Reply reply(&out, 2);
+    reply.Bulk(value);
+    EXPECT_EQ(out, "*1\r\n$" + std::to_string(n) + "\r\n" + value + "\r\n") << n;
+  }
+}
+
 TEST(ReplyTest, Resp3Forms) {
   EXPECT_EQ(Render(3, [](Reply& r) { r.Null(); }), "_\r\n");
   EXPECT_EQ(Render(3, [](Reply& r) { r.NullArray(); }), "_\r\n");
