@@ -169,7 +169,9 @@ struct Options {
   // memory in chunks of this size, aligned to it and advised as transparent
   // huge pages (madvise MADV_HUGEPAGE; the system decides), so that a search
   // through a large memtable, which touches a node per level anywhere in the
-  // buffer, does not also miss the TLB at each of them. The process's
+  // buffer, does not also miss the TLB at each of them. Their key filter and
+  // point index, when at least this size, are placed the same way (every
+  // lookup and insert probes them at random). The process's
   // resident memory may then exceed a memtable's counted size by up to one
   // chunk. The chunks of flushed memtables are kept for the next ones, up
   // to write_buffer_size bytes of them (so the DB keeps that memory while

@@ -1,11 +1,15 @@
 #include "memtable/memtable.h"
 
+#include <sys/mman.h>
+
 #include <algorithm>
 #include <atomic>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <new>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -40,6 +44,42 @@ const char* EncodeSearchKey(std::string* scratch, std::string_view target) {
   PutLengthPrefixed(scratch, target);
   return scratch->data();
 }
+
+// A zeroed array of n atomics that every lookup and insert probes at a
+// random place (a memtable's key filter and point index), in memory aligned
+// to 64 bytes, so that a filter's 64-byte block is one cache line and not two.
+// From huge_page_bytes up (when it is > 0) the array takes whole huge pages,
+// aligned to them and advised as such (madvise, as the arena's chunks): with
+// 4 KiB pages an 8 MiB point index spans 2,048 pages, more than the TLB
+// maps, and a probe would miss the TLB as well as the cache. Never resized.
+template <typename T>
+class ProbedArray {
+ public:
+  ProbedArray(size_t n, size_t huge_page_bytes) {
+    DCHECK(n > 0);
+    DCHECK((huge_page_bytes & (huge_page_bytes - 1)) == 0);
+    const size_t bytes = n * sizeof(std::atomic<T>);
+    const bool huge = huge_page_bytes > 0 && bytes >= huge_page_bytes;
+    const size_t align = huge ? huge_page_bytes : kCacheLine;
+    const size_t rounded = (bytes + align - 1) & ~(align - 1);  // aligned_alloc's rule
+    void* memory = std::aligned_alloc(align, rounded);
+    if (memory == nullptr) throw std::bad_alloc();
+    // Advice only: without transparent huge pages it is ordinary memory.
+    if (huge) (void)madvise(memory, rounded, MADV_HUGEPAGE);
+    items_ = static_cast<std::atomic<T>*>(memory);
+    for (size_t i = 0; i < n; i++) new (&items_[i]) std::atomic<T>(T{});
+  }
+  ~ProbedArray() { std::free(items_); }  // atomics of these T need no destructor
+  ProbedArray(const ProbedArray&) = delete;
+  ProbedArray& operator=(const ProbedArray&) = delete;
+
+  std::atomic<T>& operator[](size_t i) const { return items_[i]; }
+
+ private:
+  static_assert(std::is_trivially_destructible_v<std::atomic<T>>);
+  static constexpr size_t kCacheLine = 64;
+  std::atomic<T>* items_;
+};
 
 }  // namespace
 
@@ -175,13 +215,10 @@ class MemTable::IteratorImpl final : public Iterator {
 // before its bits, but that entry is not visible to it anyway.
 class MemTable::KeyFilter {
  public:
-  explicit KeyFilter(size_t bytes)
+  // huge_page_bytes: ProbedArray's.
+  KeyFilter(size_t bytes, size_t huge_page_bytes)
       : blocks_(std::max<size_t>(1, bytes / kBlockBytes)),
-        words_(new std::atomic<uint64_t>[blocks_ * kWordsPerBlock]) {
-    for (size_t i = 0; i < blocks_ * kWordsPerBlock; i++) {
-      words_[i].store(0, std::memory_order_relaxed);
-    }
-  }
+        words_(blocks_ * kWordsPerBlock, huge_page_bytes) {}
 
   // Where a key's bits go; Locate starts loading the block. hash: the
   // key's Hash64 (one hash serves the filter and the point index).
@@ -216,6 +253,7 @@ class MemTable::KeyFilter {
   }
 
   size_t Bytes() const { return blocks_ * kBlockBytes; }
+  uintptr_t TEST_Address() const { return reinterpret_cast<uintptr_t>(&words_[0]); }
 
  private:
   static constexpr size_t kBlockBytes = 64;
@@ -231,7 +269,7 @@ class MemTable::KeyFilter {
   }
 
   const size_t blocks_;
-  const std::unique_ptr<std::atomic<uint64_t>[]> words_;
+  const ProbedArray<uint64_t> words_;  // 64-byte aligned: a block is one line
 };
 
 // The point index (file comment of memtable.h): a power-of-two array of
@@ -241,14 +279,14 @@ class MemTable::KeyFilter {
 // and complete. Slots are only ever overwritten, never cleared.
 class MemTable::PointIndex {
  public:
-  explicit PointIndex(size_t bytes)
-      : mask_(SlotsFor(bytes) - 1), slots_(new std::atomic<Table::NodeHandle>[mask_ + 1]) {
-    for (size_t i = 0; i <= mask_; i++) slots_[i].store(nullptr, std::memory_order_relaxed);
-  }
+  // huge_page_bytes: ProbedArray's.
+  PointIndex(size_t bytes, size_t huge_page_bytes)
+      : mask_(SlotsFor(bytes) - 1), slots_(mask_ + 1, huge_page_bytes) {}
 
   // The slot of the key of hash (its Hash64).
   std::atomic<Table::NodeHandle>* Slot(uint64_t hash) const { return &slots_[hash & mask_]; }
   size_t Bytes() const { return (mask_ + 1) * sizeof(Table::NodeHandle); }
+  uintptr_t TEST_Address() const { return reinterpret_cast<uintptr_t>(&slots_[0]); }
 
  private:
   // The largest power of two of slots that fits in bytes (at least 1).
@@ -259,14 +297,16 @@ class MemTable::PointIndex {
   }
 
   const size_t mask_;
-  const std::unique_ptr<std::atomic<Table::NodeHandle>[]> slots_;
+  const ProbedArray<Table::NodeHandle> slots_;
 };
 
 MemTable::Run::Run(const EntryComparator& cmp, Arena* arena, uint64_t seed, size_t filter_bytes,
-                   size_t index_bytes)
+                   size_t index_bytes, size_t huge_page_bytes)
     : table(cmp, arena, seed),
-      filter(filter_bytes > 0 ? std::make_unique<KeyFilter>(filter_bytes) : nullptr),
-      index(index_bytes > 0 ? std::make_unique<PointIndex>(index_bytes) : nullptr) {}
+      filter(filter_bytes > 0 ? std::make_unique<KeyFilter>(filter_bytes, huge_page_bytes)
+                              : nullptr),
+      index(index_bytes > 0 ? std::make_unique<PointIndex>(index_bytes, huge_page_bytes)
+                            : nullptr) {}
 
 MemTable::Run::~Run() = default;
 
@@ -286,9 +326,10 @@ MemTable::MemTable(const InternalKeyComparator& cmp, size_t filter_bytes, size_t
       run_index_bytes_(index_bytes > 0 && cmp.user_comparator() == BytewiseComparator()
                            ? std::max<size_t>(1, index_bytes / static_cast<size_t>(max_runs_))
                            : 0),
+      huge_page_bytes_(huge_page_bytes),
       arena_(Arena::kBlockSize, huge_page_bytes, std::move(chunk_pool)) {
   runs_[0] = std::make_unique<Run>(entry_comparator_, &arena_, Table::kDefaultSeed,
-                                   run_filter_bytes_, run_index_bytes_);
+                                   run_filter_bytes_, run_index_bytes_, huge_page_bytes_);
   num_runs_.store(1, std::memory_order_release);
 }
 
@@ -322,7 +363,7 @@ void MemTable::StartRun(SequenceNumber seq) {
   DCHECK(n < max_runs_);
   runs_[n] = std::make_unique<Run>(entry_comparator_, &arena_,
                                    Table::kDefaultSeed + static_cast<uint64_t>(n),
-                                   run_filter_bytes_, run_index_bytes_);
+                                   run_filter_bytes_, run_index_bytes_, huge_page_bytes_);
   runs_[n]->first_sequence = seq;
   run_start_usage_ = arena_.MemoryUsage();
   num_runs_.store(n + 1, std::memory_order_release);
@@ -552,6 +593,11 @@ bool MemTable::IndexAnswers(const LookupKey& key) const {
     if (entry != nullptr) return true;
   }
   return false;
+}
+
+std::pair<uintptr_t, uintptr_t> MemTable::TEST_FilterAndIndexAddresses() const {
+  const Run& run = *runs_[NumRuns() - 1];
+  return {run.filter ? run.filter->TEST_Address() : 0, run.index ? run.index->TEST_Address() : 0};
 }
 
 Iterator* MemTable::NewIterator() const { return new IteratorImpl(this); }

@@ -50,6 +50,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include <memory>
 
@@ -70,7 +71,8 @@ class MemTable {
   // bytes over the user keys added, so that Get for a key it does not hold
   // usually skips the skiplist search (a cache miss per level of a large
   // memtable). With huge_page_bytes > 0 the entries live in memory of huge
-  // pages of that size (Arena). With max_runs > 1 (at most kMaxRuns) and
+  // pages of that size (Arena), and so do a filter or point index of at
+  // least that size. With max_runs > 1 (at most kMaxRuns) and
   // run_bytes > 0 the entries go into runs (file comment) and each run has a
   // filter of filter_bytes / max_runs bytes. With index_bytes > 0 (bytewise
   // comparator only) each run has a point index (file comment) of about
@@ -147,6 +149,9 @@ class MemTable {
   // True iff the point indexes alone answer Get(key) — it finds an entry
   // without searching a skiplist (for tests).
   bool IndexAnswers(const LookupKey& key) const;
+  // For tests: where the newest run's key filter and point index begin (0
+  // for one it does not have).
+  std::pair<uintptr_t, uintptr_t> TEST_FilterAndIndexAddresses() const;
   // False if the key filters say no entry of user_key was added (Get then
   // returns false without searching); true otherwise, or without filters.
   bool KeyMayBeHere(std::string_view user_key) const;
@@ -185,8 +190,10 @@ class MemTable {
   // writer before num_runs_ publishes it; never changed after, apart from
   // the inserts into the newest one.
   struct Run {
+    // huge_page_bytes: the filter and index take huge pages from this size
+    // up (0: never).
     Run(const EntryComparator& cmp, Arena* arena, uint64_t seed, size_t filter_bytes,
-        size_t index_bytes);
+        size_t index_bytes, size_t huge_page_bytes);
     ~Run();
     Table table;
     const std::unique_ptr<KeyFilter> filter;
@@ -244,6 +251,7 @@ class MemTable {
   const size_t run_bytes_;
   const size_t run_filter_bytes_;  // 0: no filters
   const size_t run_index_bytes_;   // 0: no point indexes
+  const size_t huge_page_bytes_;   // 0: no huge pages
   int refs_ = 0;                   // externally synchronised (file comment)
   Arena arena_;                    // its allocation cursor is written by every Add
 

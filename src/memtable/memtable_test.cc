@@ -728,6 +728,46 @@ TEST(MemTableIndexTest, AnswersRecentKeysAndFallsBackToTheSearch) {
   unindexed->Unref();
 }
 
+// The filter's 64-byte blocks are whole cache lines (aligned to 64 bytes:
+// memory from new[] is only 16-byte aligned, and a block across two lines
+// costs two misses a probe), and a filter or index of at least one huge page
+// is aligned to the huge page size (the memory madvise'd as huge pages, so
+// that a probe does not miss the TLB); without huge pages, 64 bytes.
+TEST(MemTableFilterTest, FilterBlocksAreCacheLinesAndLargeArraysHugePages) {
+  const InternalKeyComparator icmp(BytewiseComparator());
+  constexpr size_t kHuge = 2 << 20;
+  struct Case {
+    size_t filter_bytes, huge_page_bytes, index_bytes;
+    size_t filter_alignment, index_alignment;
+  };
+  const Case cases[] = {
+      {1 << 20, kHuge, 4 << 20, 64, kHuge},   // a small filter, a huge index
+      {4 << 20, kHuge, 64 << 10, kHuge, 64},  // and the other way round
+      {4 << 20, 0, 4 << 20, 64, 64},          // no huge pages asked for
+      {100, kHuge, 8, 64, 64},                // tiny ones
+  };
+  for (const Case& c : cases) {
+    for (int i = 0; i < 4; i++) {  // a lucky allocation must not pass alone
+      MemTable* mem = new MemTable(icmp, c.filter_bytes, c.huge_page_bytes, 1, 0, c.index_bytes);
+      mem->Ref();
+      const auto [filter, index] = mem->TEST_FilterAndIndexAddresses();
+      ASSERT_NE(0u, filter);
+      ASSERT_NE(0u, index);
+      EXPECT_EQ(0u, filter % c.filter_alignment) << c.filter_bytes << " " << c.huge_page_bytes;
+      EXPECT_EQ(0u, index % c.index_alignment) << c.index_bytes << " " << c.huge_page_bytes;
+      // Usable: every key added is found through the filter and the index.
+      for (int k = 0; k < 100; k++) mem->Add(k + 1, kTypeValue, "key" + std::to_string(k), "v");
+      for (int k = 0; k < 100; k++) {
+        std::string value;
+        Status s;
+        ASSERT_TRUE(mem->Get(LookupKey("key" + std::to_string(k), 200), &value, &s));
+        EXPECT_EQ("v", value);
+      }
+      mem->Unref();
+    }
+  }
+}
+
 // The key filter: every added key is found (no false negative, here and in
 // Get), most absent keys are answered by the filter alone, and a memtable
 // with a non-bytewise user comparator has no filter.
