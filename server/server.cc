@@ -119,8 +119,8 @@ Status Server::Open() {
   // a 64 MiB memtable holds a million of them, and pops, HSET, SADD and
   // ZADD read keys written moments before. With the default's 262,144 slots
   // a third of RPOP's element reads after the benchmark's pushes and LPOPs
-  // missed the index and searched the skiplist; with 1,048,576 LPOP ran
-  // 1.2x and RPOP 1.06x as fast (docs/BENCHMARKS.md, issue 18's log). The
+  // missed the index and searched the skiplist; with 1,048,576 LPOP and
+  // RPOP took 15-18 % less server CPU (docs/BENCHMARKS.md, issue 18). The
   // index is counted in the memtable's size, so memory stays bounded by
   // write-buffer-size; a memtable holds about a tenth fewer entries.
   options.memtable_index_ratio = 1.0 / 8;

@@ -23,18 +23,21 @@ namespace lsmkv {
 static_assert(Arena::kAlignment <= alignof(std::max_align_t),
               "blocks from operator new[] must already be aligned");
 
+char* AllocateHugePageMemory(size_t bytes, size_t alignment) {
+  DCHECK(alignment > 0 && (alignment & (alignment - 1)) == 0 && bytes % alignment == 0);
+  char* memory = static_cast<char*>(std::aligned_alloc(alignment, bytes));
+  if (memory == nullptr) throw std::bad_alloc();
+  // Advice only: without transparent huge pages (or with them off) the
+  // memory is ordinary.
+  (void)madvise(memory, bytes, MADV_HUGEPAGE);
+  return memory;
+}
+
 namespace {
 
 // A new chunk of bytes (a power of two), aligned to its size and advised as
-// huge pages. Throws std::bad_alloc if there is no memory, as new[] does.
-char* NewChunk(size_t bytes) {
-  char* chunk = static_cast<char*>(std::aligned_alloc(bytes, bytes));
-  if (chunk == nullptr) throw std::bad_alloc();
-  // Advice only: without transparent huge pages (or with them off) the
-  // chunk is ordinary memory.
-  (void)madvise(chunk, bytes, MADV_HUGEPAGE);
-  return chunk;
-}
+// huge pages.
+char* NewChunk(size_t bytes) { return AllocateHugePageMemory(bytes, bytes); }
 
 }  // namespace
 

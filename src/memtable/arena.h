@@ -36,6 +36,12 @@
 
 namespace lsmkv {
 
+// bytes of memory aligned to alignment (a power of two dividing bytes) and
+// advised as transparent huge pages (madvise MADV_HUGEPAGE, best effort).
+// Release with std::free. Throws std::bad_alloc if there is no memory, as
+// new[] does. The arena's chunks, and a memtable's large filter and index.
+char* AllocateHugePageMemory(size_t bytes, size_t alignment);
+
 // Keeps up to max_chunks chunks of chunk_bytes (each aligned to its size
 // and advised as huge pages) that arenas gave back, for arenas to take
 // again. Owned jointly by its arenas (shared_ptr): the last one frees it.

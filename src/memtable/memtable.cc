@@ -1,7 +1,5 @@
 #include "memtable/memtable.h"
 
-#include <sys/mman.h>
-
 #include <algorithm>
 #include <atomic>
 #include <cstdint>
@@ -62,10 +60,9 @@ class ProbedArray {
     const bool huge = huge_page_bytes > 0 && bytes >= huge_page_bytes;
     const size_t align = huge ? huge_page_bytes : kCacheLine;
     const size_t rounded = (bytes + align - 1) & ~(align - 1);  // aligned_alloc's rule
-    void* memory = std::aligned_alloc(align, rounded);
+    void* memory =
+        huge ? AllocateHugePageMemory(rounded, align) : std::aligned_alloc(align, rounded);
     if (memory == nullptr) throw std::bad_alloc();
-    // Advice only: without transparent huge pages it is ordinary memory.
-    if (huge) (void)madvise(memory, rounded, MADV_HUGEPAGE);
     items_ = static_cast<std::atomic<T>*>(memory);
     for (size_t i = 0; i < n; i++) new (&items_[i]) std::atomic<T>(T{});
   }
