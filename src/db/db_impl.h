@@ -28,9 +28,11 @@
 #ifndef LSMKV_DB_DB_IMPL_H_
 #define LSMKV_DB_DB_IMPL_H_
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -367,11 +369,18 @@ class DBImpl final : public DB {
                        options_.memtable_run_size, MemTableIndexBytes(), memtable_chunks_);
   }
   // The huge-page chunks of flushed memtables, kept for the next ones (at
-  // most one write buffer's worth: Arena); null without huge pages.
+  // most one write buffer's worth: Arena), with kMemTableChunkReserve
+  // chunks faulted in ahead of the writer by a thread of env_ (Arena:
+  // ArenaChunkPool's reserve); null without huge pages.
+  static constexpr size_t kMemTableChunkReserve = 2;
   std::shared_ptr<ArenaChunkPool> NewMemTableChunkPool() const {
     const size_t h = MemTableHugePageBytes();
     if (h == 0) return nullptr;
-    return std::make_shared<ArenaChunkPool>(h, (options_.write_buffer_size + h - 1) / h);
+    const size_t max_chunks = (options_.write_buffer_size + h - 1) / h;
+    Env* env = env_;
+    return std::make_shared<ArenaChunkPool>(
+        h, max_chunks, std::min(kMemTableChunkReserve, max_chunks),
+        [env](std::function<void()> fn) { env->StartThread(std::move(fn)); });
   }
 
   // The current view; readers hold it for the duration of a read. Reads the

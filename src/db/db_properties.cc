@@ -177,9 +177,12 @@ void DBImpl::AppendStatsCounters(const ReadView& view, std::string* value) {
   AppendRow(value, "compactions deferred for space", stats_.compactions_deferred);
   AppendRow(value, "memtable hits", stats_.memtable_hits);
   // Huge-page chunks of memtable memory (Options::memtable_huge_page_size):
-  // obtained from the system, reused from a flushed memtable, and kept now
-  // for the next memtables (at most one write buffer's worth).
+  // obtained from the system (of which faulted in ahead of the writer by
+  // the pool's refilling thread), reused from a flushed memtable, and kept
+  // now for the next memtables (at most one write buffer's worth).
   AppendRow(value, "memtable chunks allocated", memtable_chunks_ ? memtable_chunks_->Made() : 0);
+  AppendRow(value, "memtable chunks faulted in ahead",
+            memtable_chunks_ ? memtable_chunks_->Prefaulted() : 0);
   AppendRow(value, "memtable chunks reused", memtable_chunks_ ? memtable_chunks_->Reused() : 0);
   AppendRow(value, "memtable chunks kept", memtable_chunks_ ? memtable_chunks_->Kept() : 0);
   AppendRow(value, "tables read by gets", stats_.table_gets);

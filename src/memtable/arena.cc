@@ -41,9 +41,14 @@ char* NewChunk(size_t bytes) { return AllocateHugePageMemory(bytes, bytes); }
 
 }  // namespace
 
-ArenaChunkPool::ArenaChunkPool(size_t chunk_bytes, size_t max_chunks)
-    : chunk_bytes_(chunk_bytes), max_chunks_(max_chunks) {
+ArenaChunkPool::ArenaChunkPool(size_t chunk_bytes, size_t max_chunks, size_t reserve,
+                               ThreadStarter start_thread)
+    : chunk_bytes_(chunk_bytes),
+      max_chunks_(max_chunks),
+      reserve_(reserve),
+      start_thread_(std::move(start_thread)) {
   CHECK(chunk_bytes > 0 && (chunk_bytes & (chunk_bytes - 1)) == 0);
+  CHECK(reserve <= max_chunks && (reserve == 0 || start_thread_ != nullptr));
   MutexLock lock(&mu_);
   kept_.reserve(max_chunks);  // so that Give (run by destructors) never allocates
 }
@@ -57,18 +62,52 @@ ArenaChunkPool::~ArenaChunkPool() {
 }
 
 char* ArenaChunkPool::Take() {
+  char* chunk = nullptr;
+  bool refill = false;
   {
     MutexLock lock(&mu_);
     if (!kept_.empty()) {
-      char* chunk = kept_.back();
+      chunk = kept_.back();
       kept_.pop_back();
       reused_++;
       LSMKV_UNPOISON(chunk, chunk_bytes_);
-      return chunk;
+    } else {
+      made_++;
     }
-    made_++;
+    if (kept_.size() < reserve_ && !refilling_) refilling_ = refill = true;
   }
-  return NewChunk(chunk_bytes_);  // outside the lock: it may fault and wait
+  if (refill) {
+    // The thread's reference keeps the pool alive until Refill returns.
+    start_thread_([self = shared_from_this()] { self->Refill(); });
+  }
+  if (chunk == nullptr) chunk = NewChunk(chunk_bytes_);  // outside the lock: it may fault and wait
+  return chunk;
+}
+
+void ArenaChunkPool::Refill() {
+  while (true) {
+    {
+      MutexLock lock(&mu_);
+      if (kept_.size() >= reserve_) {
+        refilling_ = false;
+        return;
+      }
+    }
+    char* chunk = NewChunk(chunk_bytes_);  // outside the lock: faulting in takes milliseconds
+    volatile char* bytes = chunk;
+    for (size_t offset = 0; offset < chunk_bytes_; offset += 4096) bytes[offset] = 0;
+    MutexLock lock(&mu_);
+    made_++;
+    prefaulted_++;
+    if (kept_.size() >= max_chunks_) {
+      // Arenas gave back enough meanwhile: the reserve is there.
+      std::free(chunk);
+      refilling_ = false;
+      return;
+    }
+    kept_.push_back(chunk);
+    LSMKV_POISON(chunk, chunk_bytes_);
+  }
 }
 
 void ArenaChunkPool::Give(char* chunk) {
@@ -99,6 +138,11 @@ size_t ArenaChunkPool::Made() const {
 size_t ArenaChunkPool::Reused() const {
   MutexLock lock(&mu_);
   return reused_;
+}
+
+size_t ArenaChunkPool::Prefaulted() const {
+  MutexLock lock(&mu_);
+  return prefaulted_;
 }
 
 Arena::Arena(size_t block_size, size_t huge_page_bytes, std::shared_ptr<ArenaChunkPool> chunk_pool)

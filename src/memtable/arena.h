@@ -28,6 +28,7 @@
 
 #include <atomic>
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -45,10 +46,27 @@ char* AllocateHugePageMemory(size_t bytes, size_t alignment);
 // Keeps up to max_chunks chunks of chunk_bytes (each aligned to its size
 // and advised as huge pages) that arenas gave back, for arenas to take
 // again. Owned jointly by its arenas (shared_ptr): the last one frees it.
-class ArenaChunkPool {
+//
+// With a reserve, the pool also keeps chunks ready ahead of need: whenever
+// Take leaves fewer than `reserve` kept, it has start_thread run Refill,
+// which makes chunks and faults their memory in until `reserve` are kept.
+// A writer that outgrows its chunk then takes memory the system backs
+// already instead of stopping for the fault: the first store into a fresh
+// 2 MiB huge page had the kernel zero it (and, in a virtual machine, the
+// host back it) for about 6 ms on this project's reference machine, a
+// stall every few tens of milliseconds of a fast write load until the
+// first memtables are flushed and their chunks come back
+// (docs/BENCHMARKS.md). The cost: up to `reserve` chunks of memory more.
+class ArenaChunkPool : public std::enable_shared_from_this<ArenaChunkPool> {
  public:
-  // REQUIRES: chunk_bytes is a power of two.
-  ArenaChunkPool(size_t chunk_bytes, size_t max_chunks);
+  // Runs a function on a new thread (Env::StartThread).
+  using ThreadStarter = std::function<void(std::function<void()>)>;
+
+  // REQUIRES: chunk_bytes is a power of two; reserve <= max_chunks; with a
+  // reserve, start_thread is set and the pool is owned by a shared_ptr (the
+  // refilling thread holds one until it is done).
+  ArenaChunkPool(size_t chunk_bytes, size_t max_chunks, size_t reserve = 0,
+                 ThreadStarter start_thread = nullptr);
   ArenaChunkPool(const ArenaChunkPool&) = delete;
   ArenaChunkPool& operator=(const ArenaChunkPool&) = delete;
   ~ArenaChunkPool();  // frees the chunks kept
@@ -61,19 +79,30 @@ class ArenaChunkPool {
   // Keeps chunk (from Take) for a later Take, or frees it if max_chunks
   // are kept already.
   void Give(char* chunk) EXCLUDES(mu_);
+  // Makes chunks, writes a byte into each 4 KiB page of them (so the system
+  // backs all of their memory), and keeps them until `reserve` are kept.
+  // Take runs it on a thread of its own; tests call it directly. Running it
+  // twice at once is harmless (the second stops at the reserve too).
+  void Refill() EXCLUDES(mu_);
   // Chunks kept now, chunks Take made new, chunks Take reused (for tests
   // and statistics).
   size_t Kept() const EXCLUDES(mu_);
   size_t Made() const EXCLUDES(mu_);
   size_t Reused() const EXCLUDES(mu_);
+  // Chunks Refill made and faulted in (counted in Made too).
+  size_t Prefaulted() const EXCLUDES(mu_);
 
  private:
   const size_t chunk_bytes_;
   const size_t max_chunks_;
+  const size_t reserve_;
+  const ThreadStarter start_thread_;
   mutable Mutex mu_;
   std::vector<char*> kept_ GUARDED_BY(mu_);
   size_t made_ GUARDED_BY(mu_) = 0;
   size_t reused_ GUARDED_BY(mu_) = 0;
+  size_t prefaulted_ GUARDED_BY(mu_) = 0;
+  bool refilling_ GUARDED_BY(mu_) = false;  // a thread Take started runs Refill
 };
 
 class Arena {

@@ -4,13 +4,16 @@
 
 #include <atomic>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
 #include <utility>
 #include <vector>
 
+#include "lsmkv/env.h"
 #include "util/random.h"
 #include "util/testutil.h"
 
@@ -206,6 +209,66 @@ TEST(ArenaChunkPoolTest, KeepsUpToItsLimitAndReusesWhatItKept) {
   pool.Give(b);
   pool.Give(d);
   EXPECT_EQ(2u, pool.Kept());  // the pool's destructor frees these
+}
+
+// With a reserve, a Take that leaves fewer than `reserve` chunks kept
+// starts one refilling thread (not another while it runs), and the refill
+// makes chunks, backs their memory and keeps them until the reserve is
+// there: the next Takes reuse them instead of making chunks on the spot.
+TEST(ArenaChunkPoolTest, TakeStartsARefillThatKeepsTheReserveReady) {
+  constexpr size_t kChunk = 64 << 10;
+  std::vector<std::function<void()>> started;  // run by hand: no thread
+  auto pool = std::make_shared<ArenaChunkPool>(
+      kChunk, /*max_chunks=*/4, /*reserve=*/2,
+      [&started](std::function<void()> fn) { started.push_back(std::move(fn)); });
+  char* a = pool->Take();  // nothing kept: made now, and a refill started
+  ASSERT_EQ(1u, started.size());
+  char* b = pool->Take();  // the refill has not run: made now, no second refill
+  EXPECT_EQ(1u, started.size());
+  EXPECT_EQ(2u, pool->Made());
+  EXPECT_EQ(0u, pool->Prefaulted());
+  started[0]();
+  EXPECT_EQ(2u, pool->Kept());
+  EXPECT_EQ(2u, pool->Prefaulted());
+  EXPECT_EQ(4u, pool->Made());
+  char* c = pool->Take();  // one of the reserve, which starts the next refill
+  EXPECT_EQ(1u, pool->Reused());
+  ASSERT_EQ(2u, started.size());
+  std::memset(c, 0x5a, kChunk);  // all of it is usable
+  EXPECT_EQ(0u, reinterpret_cast<uintptr_t>(c) % kChunk);
+  started[1]();
+  EXPECT_EQ(2u, pool->Kept());
+  EXPECT_EQ(3u, pool->Prefaulted());
+  // A refill with the reserve in place makes nothing.
+  pool->Refill();
+  EXPECT_EQ(3u, pool->Prefaulted());
+  // Chunks given back beyond max_chunks are freed, as without a reserve.
+  for (char* p : {a, b, c}) pool->Give(p);
+  EXPECT_EQ(4u, pool->Kept());
+}
+
+// The refill runs on the thread the starter gives it (here the default
+// Env's), holding the pool: the last reference may be the thread's.
+TEST(ArenaChunkPoolTest, RefillOnItsOwnThreadOutlivesTheOtherReferences) {
+  constexpr size_t kChunk = 64 << 10;
+  Env* env = Env::Default();
+  auto pool = std::make_shared<ArenaChunkPool>(
+      kChunk, /*max_chunks=*/8, /*reserve=*/3,
+      [env](std::function<void()> fn) { env->StartThread(std::move(fn)); });
+  char* a = pool->Take();
+  // Wait (bounded) for the thread to finish the reserve.
+  for (int i = 0; i < 2000000 && pool->Kept() < 3; i++) std::this_thread::yield();
+  EXPECT_EQ(3u, pool->Kept());
+  EXPECT_EQ(3u, pool->Prefaulted());
+  pool->Give(a);
+  // Two Takes leave two kept and start a second refill; the pool is
+  // dropped while it may still run: the thread's reference frees the pool
+  // after it (ASan would report a use after free, LSan a leak).
+  char* b = pool->Take();
+  char* c = pool->Take();
+  std::free(b);
+  std::free(c);
+  pool.reset();
 }
 
 // Arenas sharing a pool give their chunks back when destroyed, and the next
