@@ -255,7 +255,7 @@ std::vector<SettingInfo> BuildTable() {
        0,
        128,
        {},
-       "threads serving clients (0 = one per core)"},
+       "threads serving clients (0 = one per usable CPU but one, at least one)"},
       {Setting::kHz, "hz", K::kInt, true, "10", 1, 500, {}, "background expiry sweeps per second"},
       {Setting::kMetricsPort,
        "metrics-port",

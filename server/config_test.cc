@@ -4,6 +4,9 @@
 
 #include <cstdio>
 #include <fstream>
+#include <thread>
+
+#include "server/cpus.h"
 
 namespace lsmkv::server {
 namespace {
@@ -21,6 +24,21 @@ TEST(ConfigTest, DefaultsMatchTheDocumentedOnes) {
   for (const SettingInfo& info : Config::Table()) {
     Config scratch;
     EXPECT_EQ(scratch.Set(info, info.default_value), "") << info.name;
+  }
+}
+
+// io-threads 0 leaves one usable CPU to the engine's background threads,
+// and never runs fewer than one loop; the usable CPUs are this process's
+// (its affinity mask), at least one, at most the machine's.
+TEST(ConfigTest, DefaultIoThreadsLeaveACpuFree) {
+  EXPECT_EQ(1, DefaultIoThreads(1));
+  EXPECT_EQ(1, DefaultIoThreads(2));
+  EXPECT_EQ(3, DefaultIoThreads(4));
+  EXPECT_EQ(63, DefaultIoThreads(64));
+  const unsigned cpus = UsableCpus();
+  EXPECT_GE(cpus, 1u);
+  if (std::thread::hardware_concurrency() > 0) {
+    EXPECT_LE(cpus, std::thread::hardware_concurrency());
   }
 }
 

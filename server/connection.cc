@@ -201,42 +201,24 @@ void Connection::Process() {
   Reply reply(&out_, state_.protocol.load(std::memory_order_relaxed));
   reply.set_error_stats(&ctx.stats->errors);
   asio::thread_pool* cluster_pool = server_->cluster_pool();
-  while (true) {
-    if (cluster_pool == nullptr) {
-      ExecuteBuffered(ctx, reply);
-      state_.query_buffer_bytes.store(parser_.buffered(), std::memory_order_relaxed);
-    } else if (!executing_ && !blocked_ && !close_after_write_ && !starved_ && !stopping_ &&
-               !server_->stopping() && parser_.buffered() > 0 && out_.size() < kWriteThreshold) {
-      // The replies of earlier commands (in out_) are written meanwhile.
-      state_.query_buffer_bytes.store(parser_.buffered(), std::memory_order_relaxed);
-      ExecuteBufferedOffLoop(ctx, *cluster_pool);
-    }
-    const bool finishing = close_after_write_ || stopping_ || server_->stopping();
-    if (out_.empty()) {
-      if (executing_ || blocked_) return;  // OffLoopDone / OnWake / OnBlockTimeout continue
-      if (finishing) {
-        Close();
-      } else {
-        DoRead();
-      }
-      return;
-    }
-    // Most replies fit in the socket buffer: write them now and save a
-    // round through the event loop; whatever does not fit goes async.
-    if (!WriteNow()) {
-      DoWrite();
-      return;
-    }
-    if (executing_ || blocked_) return;  // OffLoopDone / OnWake / OnBlockTimeout continue
-    if (finishing || close_after_write_) {
-      Close();
-      return;
-    }
-    if (parser_.buffered() == 0 || starved_) {
-      DoRead();
-      return;
-    }
-    // More pipelined requests are buffered: run them.
+  if (cluster_pool == nullptr) {
+    ExecuteBuffered(ctx, reply);
+    state_.query_buffer_bytes.store(parser_.buffered(), std::memory_order_relaxed);
+  } else if (!executing_ && !blocked_ && !close_after_write_ && !starved_ && !stopping_ &&
+             !server_->stopping() && parser_.buffered() > 0 && out_.size() < kWriteThreshold) {
+    // The replies of earlier commands (in out_) are written meanwhile.
+    state_.query_buffer_bytes.store(parser_.buffered(), std::memory_order_relaxed);
+    ExecuteBufferedOffLoop(ctx, *cluster_pool);
+  }
+  if (!out_.empty()) {
+    DeferWrite();  // OnDeferredWrite continues
+    return;
+  }
+  if (executing_ || blocked_) return;  // OffLoopDone / OnWake / OnBlockTimeout continue
+  if (close_after_write_ || stopping_ || server_->stopping()) {
+    Close();
+  } else {
+    DoRead();
   }
 }
 
@@ -477,6 +459,43 @@ bool Connection::WriteNow() {
   }
   out_.erase(0, written);
   return false;
+}
+
+void Connection::DeferWrite() {
+  DCHECK(!writing_ && sending_.empty());
+  DCHECK(!out_.empty());
+  // Pending like an async write: nothing else touches the socket, and what
+  // arrives meanwhile (pub/sub messages, an off-loop reply) joins out_.
+  writing_ = true;
+  auto self = shared_from_this();
+  asio::post(socket_.get_executor(), [self] { self->OnDeferredWrite(); });
+}
+
+void Connection::OnDeferredWrite() {
+  DCHECK(writing_);
+  writing_ = false;
+  if (closed_) return;
+  if (out_.empty()) {
+    Process();  // nothing left to write (output limit): read or close
+    return;
+  }
+  // Most replies fit in the socket buffer: write them without a round
+  // through the reactor; whatever does not fit goes async (OnWrite then
+  // continues with Process).
+  if (!WriteNow()) {
+    DoWrite();
+    return;
+  }
+  if (executing_ || blocked_) return;  // OffLoopDone / OnWake / OnBlockTimeout continue
+  if (close_after_write_ || stopping_ || server_->stopping()) {
+    Close();
+    return;
+  }
+  if (parser_.buffered() == 0 || starved_) {
+    DoRead();
+    return;
+  }
+  Process();  // more pipelined requests are buffered: run them
 }
 
 void Connection::DoWrite() {

@@ -11,7 +11,8 @@
 //
 // A connection alternates between reading and writing, never both: it reads
 // a chunk, executes every complete command in it (pipelining) until about
-// 64 KiB of replies are pending, writes them, and continues with the
+// 64 KiB of replies are pending, writes them (once the event loop has run
+// the other handlers it holds ready: DeferWrite), and continues with the
 // buffered commands or the next read. A client that does not read its
 // replies therefore stops being served instead of growing server memory;
 // a single reply over client-output-buffer-limit is replaced by an error and
@@ -95,13 +96,26 @@ class Connection : public std::enable_shared_from_this<Connection> {
  private:
   void DoRead();
   void OnRead(const asio::error_code& error, size_t bytes);
-  // Executes buffered commands, then writes, reads or closes.
+  // Executes buffered commands, then defers the write of their replies
+  // (DeferWrite), or reads or closes.
   void Process();
   // Executes complete buffered commands until about kWriteThreshold bytes of
   // replies are pending (or the connection is to close), then commits them.
   void ExecuteBuffered(ServerContext& ctx, Reply& reply);
   // Writes out_ without blocking; true if nothing is left to send.
   bool WriteNow();
+  // Queues the write of out_ behind the handlers the event loop holds
+  // ready now (asio runs them in order), as Redis writes its replies just
+  // before it sleeps: a client reading many connections is then woken
+  // once for a round of replies, not once per connection — each wake-up
+  // costs the writer several microseconds in the kernel (the wake-up was a
+  // quarter of lsmkv-server's CPU on pipelined LPOP, docs/BENCHMARKS.md).
+  // Until OnDeferredWrite runs, the write counts as pending (writing_).
+  // REQUIRES: no socket operation pending; out_ not empty.
+  void DeferWrite();
+  // Writes out_ (WriteNow, or DoWrite for the rest) and continues as
+  // Process would after a write: reads, closes or runs buffered requests.
+  void OnDeferredWrite();
   void DoWrite();
   void OnWrite(const asio::error_code& error, size_t bytes);
   void Close();

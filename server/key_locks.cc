@@ -1,11 +1,10 @@
 #include "server/key_locks.h"
 
-#include <sched.h>
-
 #include <algorithm>
 #include <functional>
 #include <thread>
 
+#include "server/cpus.h"
 #include "util/futex.h"
 
 namespace lsmkv::server {
@@ -64,11 +63,8 @@ void KeyLocks::Guard::Release() {
 
 KeyLocks::SpinPolicy KeyLocks::DefaultSpinPolicy() {
   // The CPUs this thread may run on (a container's cpuset, taskset), not
-  // every CPU of the machine; the machine's count if the mask is unknown.
-  unsigned cpus = std::thread::hardware_concurrency();  // 0: unknown
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  if (::sched_getaffinity(0, sizeof(set), &set) == 0) cpus = static_cast<unsigned>(CPU_COUNT(&set));
+  // every CPU of the machine.
+  const unsigned cpus = UsableCpus();
   SpinPolicy p;
   p.budget = std::chrono::microseconds(50);
   p.max_spinners = cpus > 1 ? cpus - 1 : 0;

@@ -13,6 +13,7 @@
 #include "server/cluster.h"
 #include "server/collection.h"
 #include "server/connection.h"
+#include "server/cpus.h"
 #include "server/dispatcher.h"
 #include "server/fd_limits.h"
 #include "server/metrics.h"
@@ -59,8 +60,8 @@ Server::Server(Config* config, std::string executable, const Clock* clock)
       tick_timer_(strand_),
       accept_retry_timer_(strand_) {
   int threads = static_cast<int>(config_->Int(Setting::kIoThreads));
-  if (threads <= 0) threads = static_cast<int>(std::thread::hardware_concurrency());
-  io_threads_ = threads > 0 ? threads : 1;
+  if (threads <= 0) threads = DefaultIoThreads(UsableCpus());
+  io_threads_ = threads;
 }
 
 Server::~Server() {
