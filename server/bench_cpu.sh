@@ -16,9 +16,9 @@
 # it (the sum of /proc/PID/task/*/schedstat, in nanoseconds: /proc/PID/stat's
 # 10 ms ticks are too coarse for a test of a few hundred milliseconds),
 # divided by REQUESTS: background threads (flushes, compactions, the WAL's
-# syncs) included; a thread that ends during the test is not counted. redis-benchmark's
-# lrange_* tests push their list first in the same invocation, so their
-# figure covers those pushes too. Prints every measurement and a Markdown
+# syncs) included, and threads that ended meanwhile (counted in clock
+# ticks). redis-benchmark's lrange_* tests push their list first in the same
+# invocation, so their figure covers those pushes too. Prints every measurement and a Markdown
 # table of medians: µs of server CPU per request and requests/s per server,
 # and redis's CPU over lsmkv's (above 1: lsmkv spends less).
 set -euo pipefail
@@ -42,7 +42,21 @@ cleanup() {
 }
 trap cleanup EXIT
 
-cpu_ns() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{s += $1} END {printf "%.0f", s}'; }
+hz=$(getconf CLK_TCK)
+# The server's CPU so far in ns: its live threads' from schedstat (ns), and
+# that of its threads already gone (short-lived ones, such as the memtable
+# chunk pool's refills) from /proc/PID/stat, whose clock ticks count them
+# while the live threads' own stat files no longer do. A thread may end
+# between the reads (its files then vanish: not an error).
+cpu_ns() {
+  local live ticks_all ticks_live
+  live=$({ cat /proc/"$1"/task/*/schedstat 2>/dev/null || true; } | awk '{s += $1} END {printf "%.0f", s}')
+  ticks_all=$(awk '{print $14 + $15}' /proc/"$1"/stat)
+  ticks_live=$({ cat /proc/"$1"/task/*/stat 2>/dev/null || true; } |
+    awk '{s += $14 + $15} END {printf "%.0f", s}')
+  awk -v l="$live" -v a="$ticks_all" -v t="$ticks_live" -v hz="$hz" \
+    'BEGIN {d = a - t; if (d < 0) d = 0; printf "%.0f", l + d * 1e9 / hz}'
+}
 
 results=$work/results.csv  # server,test,us_per_request,rps
 : >"$results"

@@ -316,6 +316,67 @@ RespParser::Result RespParser::ParseCount(char marker, int64_t* value, bool* nee
   return Result::kCommand;
 }
 
+bool RespParser::ParseWhole(std::vector<std::string>* args) {
+  constexpr int64_t kMaxWholeArgs = 32;
+  // A kept argument string's memory beyond this is let go rather than kept
+  // for the next command.
+  constexpr size_t kKeepArgumentCapacity = 4096;
+  const char* const base = buffer_.get();
+  size_t pos = begin_;
+  // One count line as ParseCount's common case reads it: the marker, 1 to
+  // 18 digits without a leading zero, '\r' and one more byte.
+  auto count_line = [&](char marker, int64_t* value) {
+    if (pos >= end_ || base[pos] != marker) return false;
+    size_t p = pos + 1;
+    uint64_t magnitude = 0;
+    while (p < end_ && p - pos <= 18 && base[p] >= '0' && base[p] <= '9') {
+      magnitude = magnitude * 10 + static_cast<uint64_t>(base[p] - '0');
+      p++;
+    }
+    const size_t digits = p - pos - 1;
+    if (digits == 0 || digits > 18 || end_ - p < 2 || base[p] != '\r') return false;
+    if (digits > 1 && base[pos + 1] == '0') return false;
+    *value = static_cast<int64_t>(magnitude);
+    pos = p + 2;
+    return true;
+  };
+  int64_t count = 0;
+  if (!count_line('*', &count) || count < 1 || count > kMaxWholeArgs || count > limits_.max_args ||
+      (!authenticated_ && count > kUnauthenticatedMaxArgs)) {
+    return false;
+  }
+  size_t offsets[kMaxWholeArgs];
+  size_t lengths[kMaxWholeArgs];
+  uint64_t memory = 0;
+  for (int64_t i = 0; i < count; i++) {
+    int64_t length = 0;
+    if (!count_line('$', &length)) return false;
+    if (static_cast<uint64_t>(length) > limits_.max_bulk_length ||
+        (!authenticated_ && length > kUnauthenticatedMaxBulk)) {
+      return false;
+    }
+    // The body and the two bytes taken as its CRLF (as the general path).
+    if (end_ - pos < static_cast<uint64_t>(length) + 2) return false;
+    offsets[i] = pos;
+    lengths[i] = static_cast<size_t>(length);
+    pos += static_cast<size_t>(length) + 2;
+    memory += ArgumentMemory(static_cast<uint64_t>(length));
+  }
+  // The most the general path's query buffer checks could see on the way
+  // (each below this): every argument, the argument vector's slots, the
+  // bytes buffered.
+  const uint64_t slots = std::max<uint64_t>(partial_.capacity(), static_cast<uint64_t>(count));
+  if (memory + slots * sizeof(std::string) + end_ > limits_.max_query_buffer) return false;
+  args->resize(static_cast<size_t>(count));
+  for (int64_t i = 0; i < count; i++) {
+    std::string& arg = (*args)[static_cast<size_t>(i)];
+    if (arg.capacity() > kKeepArgumentCapacity) std::string().swap(arg);
+    arg.assign(base + offsets[i], lengths[i]);
+  }
+  begin_ = pos;
+  return true;
+}
+
 RespParser::Result RespParser::ParseInline(std::vector<std::string>* args) {
   const char* start = buffer_.get() + begin_;
   const size_t available = end_ - begin_;
@@ -354,6 +415,7 @@ RespParser::Result RespParser::Next(std::vector<std::string>* args) {
           if (args->empty()) continue;  // blank line
           return Result::kCommand;
         }
+        if (ParseWhole(args)) return Result::kCommand;
         int64_t count = 0;
         bool need_more = false;
         Result r = ParseCount('*', &count, &need_more);

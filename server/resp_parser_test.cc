@@ -426,5 +426,38 @@ TEST(RespParserLimitsTest, LargeCommandsLeaveNoMemoryBehind) {
   EXPECT_GE(parser.pending_memory(), ArgumentMemory(3));
 }
 
+// A whole buffered command goes into the caller's argument strings in
+// place: a pipeline of same-shaped commands allocates nothing per argument
+// (the heap block of an argument longer than the inline buffer is reused),
+// and the memory of a large argument is not kept for the next command.
+TEST(RespParserTest, WholeCommandsReuseTheArgumentStrings) {
+  RespParser parser;
+  const Args first = {"SADD", "myset", "element:__rand_int__"};
+  const Args second = {"SADD", "myset", "element:__rand_int2_"};
+  std::vector<std::string> args;
+  parser.Append(Encode(first));
+  ASSERT_EQ(RespParser::Result::kCommand, parser.Next(&args));
+  EXPECT_EQ(first, args);
+  const char* block = args[2].data();  // 20 bytes: on the heap
+  parser.Append(Encode(second));
+  ASSERT_EQ(RespParser::Result::kCommand, parser.Next(&args));
+  EXPECT_EQ(second, args);
+  EXPECT_EQ(block, args[2].data());
+  // Fewer arguments than last time: the vector shrinks to them.
+  parser.Append(Encode({"PING"}));
+  ASSERT_EQ(RespParser::Result::kCommand, parser.Next(&args));
+  EXPECT_EQ(Args{"PING"}, args);
+  // A large argument, then a small one in its place: its block is let go.
+  const Args large = {"SET", "k", std::string(100000, 'v')};
+  parser.Append(Encode(large));
+  ASSERT_EQ(RespParser::Result::kCommand, parser.Next(&args));
+  EXPECT_EQ(large, args);
+  parser.Append(Encode({"SET", "k", "v"}));
+  ASSERT_EQ(RespParser::Result::kCommand, parser.Next(&args));
+  EXPECT_EQ((Args{"SET", "k", "v"}), args);
+  EXPECT_LE(args[2].capacity(), 4096u);
+  EXPECT_EQ(RespParser::Result::kNeedMore, parser.Next(&args));
+}
+
 }  // namespace
 }  // namespace lsmkv::server
