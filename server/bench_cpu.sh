@@ -8,8 +8,8 @@
 #
 # Each round starts a fresh redis-server (appendonly yes, appendfsync
 # everysec) and a fresh lsmkv-server (and, with BIN_B, a second lsmkv-server
-# build, so that two builds compare in the same run), alternating which goes
-# first, and runs redis-benchmark's tests of BENCH_TESTS (default the data-model
+# build, so that two builds compare in the same run), rotating which goes
+# first (use a multiple of the number of servers as ROUNDS), and runs redis-benchmark's tests of BENCH_TESTS (default the data-model
 # set lpush,rpush,lpop,rpop,sadd,hset,spop,zadd,zpopmin,lrange_100,mset) one
 # at a time in that order, REQUESTS (default 200000) requests each, 50
 # clients, -P 16. A test's CPU is the time the server's threads ran across
@@ -103,12 +103,12 @@ run_server() {
 servers=(redis lsmkv)
 [[ -n $bin_b ]] && servers+=(lsmkv-b)
 echo "tests $tests, $requests requests each, -P 16, 50 clients; $(nproc) cores; load: $(cut -d' ' -f1-3 /proc/loadavg)"
+# Each round rotates the order, so that over a multiple of the number of
+# servers every one runs in every position equally often: a server run right
+# after another measured several per cent more CPU than one run first.
 for round in $(seq "$rounds"); do
-  order=("${servers[@]}")
-  if (( round % 2 == 0 )); then
-    mapfile -t order < <(printf '%s\n' "${servers[@]}" | tac)
-  fi
-  for server in "${order[@]}"; do run_server "$server"; done
+  n=${#servers[@]}
+  for i in $(seq 0 $((n - 1))); do run_server "${servers[$(((i + round) % n))]}"; done
 done
 
 median() {  # server test column

@@ -289,11 +289,34 @@ void NormalizeRange(int64_t start, int64_t stop, uint64_t count, uint64_t* first
   *last = static_cast<uint64_t>(stop) + 1;
 }
 
+// The List a push or pop reads its key into: kept on the thread from
+// command to command, so that its element prefix (longer than a string's
+// inline buffer) costs no allocation per LPUSH or LPOP. ReadList resets it
+// (and a push creating the list sets the rest); a long key's prefix is not
+// kept. Commands on one thread do not nest.
+class ThreadList {
+ public:
+  ThreadList() : list_(Get()) {}
+  ~ThreadList() {
+    if (list_.prefix.capacity() > 1024) std::string().swap(list_.prefix);
+  }
+  List& operator*() { return list_; }
+  List* operator->() { return &list_; }
+
+ private:
+  static List& Get() {
+    thread_local List list;
+    return list;
+  }
+  List& list_;
+};
+
 // LPUSH/RPUSH/LPUSHX/RPUSHX key element [element ...].
 void PushGeneric(CommandContext& ctx, ListEnd end, bool only_if_exists) {
   if (ElementTooLarge(ctx, 2)) return;
   const std::string& key = ctx.args[1];
-  List list;
+  ThreadList thread_list;
+  List& list = *thread_list;
   if (!ReadList(ctx, key, &list)) return;
   if (!list.found && only_if_exists) {
     ctx.reply.Integer(0);
@@ -330,7 +353,8 @@ void PopGeneric(CommandContext& ctx, ListEnd end) {
     }
   }
   const std::string& key = ctx.args[1];
-  List list;
+  ThreadList thread_list;
+  List& list = *thread_list;
   if (!ReadList(ctx, key, &list)) return;
   if (!list.found) {
     if (has_count) {

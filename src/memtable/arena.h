@@ -49,7 +49,8 @@ char* AllocateHugePageMemory(size_t bytes, size_t alignment);
 //
 // With a reserve, the pool also keeps chunks ready ahead of need: whenever
 // Take leaves fewer than `reserve` kept, it has start_thread run Refill,
-// which makes chunks and faults their memory in until `reserve` are kept.
+// which makes chunks and faults their memory in until `reserve` are kept,
+// at idle priority (SCHED_IDLE: it never preempts other work).
 // A writer that outgrows its chunk then takes memory the system backs
 // already instead of stopping for the fault: the first store into a fresh
 // 2 MiB huge page had the kernel zero it (and, in a virtual machine, the
