@@ -366,6 +366,13 @@ void RunBank(DB* db, IsolationLevel level, int accounts, int movers, int moves_e
     threads.emplace_back([&, m] {
       Random rnd(77 + m);
       for (int i = 0; i < moves_each; i++) {
+        // Halfway, wait for the reader's first sum: at least one sum checks
+        // a state in the middle of the transfers, however the threads are
+        // scheduled (the movers can otherwise finish before the reader
+        // runs at all, as happened on a loaded two-core machine).
+        if (i == moves_each / 2) {
+          while (sums_checked->load() == 0) std::this_thread::yield();
+        }
         const std::string from = "acct" + std::to_string(rnd.Uniform(accounts));
         const std::string to_key = "acct" + std::to_string(rnd.Uniform(accounts));
         const int64_t amount = 1 + rnd.Uniform(50);
