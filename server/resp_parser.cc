@@ -19,6 +19,27 @@ constexpr int64_t kUnauthenticatedMaxBulk = 16 * 1024;
 // Redis rejects counts above INT_MAX.
 constexpr int64_t kMaxArrayLength = std::numeric_limits<int32_t>::max();
 
+// The common count line at start (available bytes from it): the marker
+// byte, 1 to 18 digits without a leading zero (what ParseInt64 accepts),
+// '\r' and one more byte. Returns the bytes it spans, digits + 3, with its
+// value in *value; 0 if the line has another form or has not all arrived.
+size_t ShortCountLine(const char* start, size_t available, int64_t* value) {
+  size_t digits = 0;
+  uint64_t magnitude = 0;
+  while (digits < 18 && digits + 1 < available) {
+    const char c = start[digits + 1];
+    if (c < '0' || c > '9') break;
+    magnitude = magnitude * 10 + static_cast<uint64_t>(c - '0');
+    digits++;
+  }
+  if (digits == 0 || digits + 3 > available || start[digits + 1] != '\r' ||
+      (digits > 1 && start[1] == '0')) {
+    return 0;
+  }
+  *value = static_cast<int64_t>(magnitude);
+  return digits + 3;
+}
+
 bool IsHexDigit(char c) {
   return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
 }
@@ -254,24 +275,13 @@ RespParser::Result RespParser::ParseCount(char marker, int64_t* value, bool* nee
   *need_more = false;
   const char* start = buffer_.get() + begin_;
   const size_t available = end_ - begin_;
-  // The common line, 1 to 18 digits without a leading zero then '\r' and
-  // one more byte, is read in one pass (what ParseInt64 would accept);
-  // anything else goes the general way below.
-  size_t digits = 0;
-  uint64_t magnitude = 0;
-  while (digits < 18 && digits + 1 < available) {
-    const char c = start[digits + 1];
-    if (c < '0' || c > '9') break;
-    magnitude = magnitude * 10 + static_cast<uint64_t>(c - '0');
-    digits++;
-  }
+  // The common line is read in one pass (ShortCountLine); anything else
+  // goes the general way below.
   size_t line_length = 0;
   int64_t parsed = 0;
   bool ok = false;
-  if (digits > 0 && digits + 3 <= available && start[digits + 1] == '\r' &&
-      (digits == 1 || start[1] != '0')) {
-    line_length = digits + 1;
-    parsed = static_cast<int64_t>(magnitude);
+  if (const size_t spans = ShortCountLine(start, available, &parsed); spans > 0) {
+    line_length = spans - 2;
     ok = true;
   } else {
     const void* cr = std::memchr(start, '\r', available);
@@ -323,22 +333,12 @@ bool RespParser::ParseWhole(std::vector<std::string>* args) {
   constexpr size_t kKeepArgumentCapacity = 4096;
   const char* const base = buffer_.get();
   size_t pos = begin_;
-  // One count line as ParseCount's common case reads it: the marker, 1 to
-  // 18 digits without a leading zero, '\r' and one more byte.
+  // One count line of ParseCount's common form (ShortCountLine).
   auto count_line = [&](char marker, int64_t* value) {
     if (pos >= end_ || base[pos] != marker) return false;
-    size_t p = pos + 1;
-    uint64_t magnitude = 0;
-    while (p < end_ && p - pos <= 18 && base[p] >= '0' && base[p] <= '9') {
-      magnitude = magnitude * 10 + static_cast<uint64_t>(base[p] - '0');
-      p++;
-    }
-    const size_t digits = p - pos - 1;
-    if (digits == 0 || digits > 18 || end_ - p < 2 || base[p] != '\r') return false;
-    if (digits > 1 && base[pos + 1] == '0') return false;
-    *value = static_cast<int64_t>(magnitude);
-    pos = p + 2;
-    return true;
+    const size_t spans = ShortCountLine(base + pos, end_ - pos, value);
+    pos += spans;
+    return spans > 0;
   };
   int64_t count = 0;
   if (!count_line('*', &count) || count < 1 || count > kMaxWholeArgs || count > limits_.max_args ||
