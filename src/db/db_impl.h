@@ -212,6 +212,13 @@ class DBImpl final : public DB {
   // deletion's begin is not before its end; *range_deletions (if not null):
   // how many range deletions the batch holds.
   Status ValidateBatch(const WriteBatch* batch, uint32_t* range_deletions = nullptr) const;
+  // InvalidArgument if key_size passes max_key_size or value_size passes
+  // max_value_size (ValidateBatch's check of each operation).
+  Status CheckSizes(size_t key_size, size_t value_size) const;
+  // Put and Delete: the one operation's sizes checked without building a
+  // Handler to walk the batch (ValidateBatch), then as Write.
+  Status WriteOne(const WriteOptions& options, WriteBatch* batch, size_t key_size,
+                  size_t value_size) EXCLUDES(mu_);
   // Range tombstones in the current view's memtables and version.
   size_t LiveRangeTombstones() const;
   // txn: a transaction's commit to validate in the write group, or nullptr;

@@ -167,6 +167,12 @@ class VersionSet {
     mu_->AssertHeld();
     return current_;
   }
+  // current()->NumFiles(level) without copying the shared_ptr (two atomic
+  // read-modify-writes on every write's room check).
+  int NumLevelFiles(int level) const {
+    mu_->AssertHeld();
+    return current_->NumFiles(level);
+  }
   // Immutable: no lock needed.
   std::shared_ptr<ObsoleteFiles> obsolete_files() const { return obsolete_; }
 

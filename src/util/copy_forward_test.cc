@@ -78,5 +78,49 @@ TEST(CopyForwardTest, ACopyStoppedByAFaultHasStoredAPrefix) {
   }
 }
 
+// Short copies (stored 8, 4, 2, 1 bytes at a time) and copies whose last
+// 16-byte store overlaps the one before, each running into the
+// inaccessible page at every offset: what was stored is a prefix.
+TEST(CopyForwardTest, ShortAndOverlappingCopiesStoppedByAFaultHaveStoredAPrefix) {
+  const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+  void* mem = ::mmap(nullptr, 2 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  ASSERT_NE(MAP_FAILED, mem);
+  char* dst = static_cast<char*>(mem);
+  ASSERT_EQ(0, ::mprotect(dst + page, page, PROT_NONE));
+  std::string src(64, '\0');
+  for (size_t i = 0; i < src.size(); i++) src[i] = static_cast<char>('a' + i % 26);
+  struct sigaction action {
+  }, old_segv{}, old_bus{};
+  action.sa_handler = OnFault;
+  sigemptyset(&action.sa_mask);
+  ASSERT_EQ(0, ::sigaction(SIGSEGV, &action, &old_segv));
+  ASSERT_EQ(0, ::sigaction(SIGBUS, &action, &old_bus));
+  int faults = 0;
+  for (size_t n = 1; n <= 40; n++) {
+    for (size_t room = 0; room < n; room++) {  // bytes before the inaccessible page
+      std::memset(dst + page - 64, 0, 64);
+      const size_t start = page - room;
+      volatile bool faulted = false;
+      if (sigsetjmp(g_fault_jump, 1) == 0) {
+        CopyForward(dst + start, src.data(), n);
+      } else {
+        faulted = true;
+      }
+      ASSERT_TRUE(faulted) << n << " " << room;
+      faults++;
+      size_t stored = 0;
+      while (stored < room && dst[start + stored] == src[stored]) stored++;
+      for (size_t i = start + stored; i < page; i++) {
+        ASSERT_EQ('\0', dst[i]) << "byte " << i << " stored after a gap; n " << n << " room "
+                                << room;
+      }
+    }
+  }
+  ::sigaction(SIGSEGV, &old_segv, nullptr);
+  ::sigaction(SIGBUS, &old_bus, nullptr);
+  EXPECT_EQ(40 * 41 / 2, faults);
+  ASSERT_EQ(0, ::munmap(mem, 2 * page));
+}
+
 }  // namespace
 }  // namespace lsmkv

@@ -71,6 +71,25 @@ void Histogram::Add(double value) {
   m2_ += delta * (value - mean_);
 }
 
+void Histogram::Add(double value, uint64_t n) {
+  if (n == 0) return;
+  if (!(value >= 0)) value = 0;
+  buckets_[BucketFor(value)] += n;
+  if (count_ == 0) {
+    min_ = max_ = value;
+  } else {
+    min_ = std::min(min_, value);
+    max_ = std::max(max_, value);
+  }
+  // Merge's combination with a histogram of n equal values (no deviation).
+  const double n_a = static_cast<double>(count_);
+  const double n_b = static_cast<double>(n);
+  const double delta = value - mean_;
+  mean_ += delta * n_b / (n_a + n_b);
+  m2_ += delta * delta * n_a * n_b / (n_a + n_b);
+  count_ += n;
+}
+
 void Histogram::Merge(const Histogram& other) {
   if (other.count_ == 0) return;
   if (count_ == 0) {

@@ -30,6 +30,9 @@ class Histogram {
   void Clear();
   // Records one value. Negative values and NaN are recorded as 0.
   void Add(double value);
+  // Records n copies of value (n == 0: nothing), as n calls of Add(value)
+  // would, in constant time.
+  void Add(double value, uint64_t n);
   // Adds every value recorded in other to this histogram.
   void Merge(const Histogram& other);
 

@@ -203,6 +203,32 @@ TEST(HistogramTest, MergeEqualsAddingEverything) {
   EXPECT_EQ(s_all.substr(s_all.find("Percentiles")), s_merged.substr(s_merged.find("Percentiles")));
 }
 
+TEST(HistogramTest, AddingCopiesEqualsAddingEachOne) {
+  Random rnd(test::TestSeed() + 5);
+  Histogram one_by_one;
+  Histogram copies;
+  copies.Add(3.0, 0);  // nothing
+  EXPECT_EQ(0u, copies.Count());
+  for (int i = 0; i < 200; i++) {
+    const double v = rnd.Skewed(20) * 1.5;
+    const uint64_t n = rnd.Uniform(50);
+    for (uint64_t k = 0; k < n; k++) one_by_one.Add(v);
+    copies.Add(v, n);
+  }
+  copies.Add(-1.0, 2);  // recorded as zeros, as Add records them
+  one_by_one.Add(-1.0);
+  one_by_one.Add(-1.0);
+  EXPECT_EQ(one_by_one.Count(), copies.Count());
+  EXPECT_EQ(one_by_one.Min(), copies.Min());
+  EXPECT_EQ(one_by_one.Max(), copies.Max());
+  EXPECT_NEAR(one_by_one.Average(), copies.Average(), 1e-9 * std::max(1.0, copies.Average()));
+  EXPECT_NEAR(one_by_one.StandardDeviation(), copies.StandardDeviation(),
+              1e-9 * std::max(1.0, copies.StandardDeviation()));
+  for (double p : {0.0, 10.0, 50.0, 90.0, 99.0, 99.9, 100.0}) {
+    EXPECT_DOUBLE_EQ(one_by_one.Percentile(p), copies.Percentile(p)) << p;
+  }
+}
+
 TEST(HistogramTest, MergeWithEmpty) {
   Histogram h;
   h.Add(3);
