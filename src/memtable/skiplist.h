@@ -110,6 +110,7 @@ class SkipList {
     // time instead of one. They only load links and prefetch: what Next returns is unchanged.
     void Next() {
       DCHECK(Valid());
+      back_count_ = 0;  // kept for the node Next leaves, not the one it reaches
       node_ = node_->Next(0);
       if (node_ == nullptr) return;
       const Node* after = node_->RelaxedNext(0);
@@ -120,11 +121,22 @@ class SkipList {
         StartScan();
       }
     }
-    // REQUIRES: Valid(). O(log n): searches for the last key before key().
+    // REQUIRES: Valid(). A search per level-1 stretch, not per step: the
+    // first Prev after a positioning finds the last node linked at level 1
+    // or above before key() (O(log n), its lower levels cache misses in a
+    // large list), walks level 0 from there to the current node keeping the
+    // nodes it passes (about 1 / (1 - 1/kBranching) of them), and the Prevs
+    // after it take them back one by one until they run out. Nodes are never
+    // removed, so the walk meets the current node exactly; a node inserted
+    // between kept ones later is not returned (the contract: entries added
+    // after the iterator was made may be seen).
     void Prev() {
       DCHECK(Valid());
-      Reset(list_->FindLessThan(node_->key));
-      if (node_ == list_->head_) node_ = nullptr;
+      if (back_count_ == 0) FillBack();
+      Node* prev = back_count_ > 0 ? back_[--back_count_] : nullptr;
+      const uint32_t kept = back_count_;
+      Reset(prev);
+      back_count_ = kept;
     }
     // Positions at the first key >= target.
     void Seek(const Key& target) { Reset(list_->FindGreaterOrEqual(target, nullptr)); }
@@ -149,11 +161,32 @@ class SkipList {
     // a few steps does not pay for the level-1 search that places them.
     static constexpr uint32_t kScanAfter = 16;
     static constexpr int kWalkers = 2;
+    // Nodes a backward stretch keeps (Prev): a level-1 stretch is longer
+    // than this with probability (1 - 1/kBranching)^kBack, about 1 %.
+    static constexpr uint32_t kBack = 16;
 
     void Reset(Node* node) {
       node_ = node;
       steps_ = 0;
       scanning_ = false;
+      back_count_ = 0;
+    }
+    // Fills back_ with the nodes before node_ back to the last level-1 node
+    // before it (the newest kBack of them if the stretch is longer); empty
+    // if node_ is the first node.
+    void FillBack() {
+      DCHECK_EQ(back_count_, 0u);
+      Node* x = list_->LastLevel1Before(node_->key);
+      Node* n = x == list_->head_ ? x->Next(0) : x;
+      while (n != node_) {
+        DCHECK(n != nullptr);  // node_ follows x at level 0
+        if (back_count_ == kBack) {
+          std::memmove(back_, back_ + 1, sizeof(back_[0]) * (kBack - 1));
+          back_count_--;
+        }
+        back_[back_count_++] = n;
+        n = n->Next(0);
+      }
     }
     static void Touch(const Node* n) {
       __builtin_prefetch(n);
@@ -211,6 +244,9 @@ class SkipList {
     bool scanning_ = false;
     Node* lanes_[kWalkers + 1] = {};
     Node* walkers_[kWalkers] = {};
+    // The nodes before node_ that Prev returns next, the nearest last.
+    Node* back_[kBack] = {};
+    uint32_t back_count_ = 0;
   };
 
  private:
@@ -236,8 +272,9 @@ class SkipList {
   // prev[level] with the last node before key at each level below
   // CurrentHeight().
   Node* FindGreaterOrEqual(const Key& key, Node** prev) const;
-  // The last node with key < key, or head_ if there is none.
-  Node* FindLessThan(const Key& key) const;
+  // The last node linked at level 1 or above whose key is < key; head_ if
+  // there is none (or the list has a single level).
+  Node* LastLevel1Before(const Key& key) const;
   // The last node, or head_ if the list is empty.
   Node* FindLast() const;
   // The first node after node (in key order) that is linked at level 1, or
@@ -368,22 +405,6 @@ typename SkipList<Key, Comparator>::Node* SkipList<Key, Comparator>::FindGreater
 }
 
 template <typename Key, class Comparator>
-typename SkipList<Key, Comparator>::Node* SkipList<Key, Comparator>::FindLessThan(
-    const Key& key) const {
-  Node* x = head_;
-  int level = CurrentHeight() - 1;
-  while (true) {
-    Node* next = x->Next(level);
-    if (next != nullptr && compare_(next->key, key) < 0) {
-      x = next;
-    } else {
-      if (level == 0) return x;
-      level--;
-    }
-  }
-}
-
-template <typename Key, class Comparator>
 typename SkipList<Key, Comparator>::Node* SkipList<Key, Comparator>::FindLast() const {
   Node* x = head_;
   int level = CurrentHeight() - 1;
@@ -393,6 +414,24 @@ typename SkipList<Key, Comparator>::Node* SkipList<Key, Comparator>::FindLast() 
       x = next;
     } else {
       if (level == 0) return x;
+      level--;
+    }
+  }
+}
+
+template <typename Key, class Comparator>
+typename SkipList<Key, Comparator>::Node* SkipList<Key, Comparator>::LastLevel1Before(
+    const Key& key) const {
+  int level = CurrentHeight() - 1;
+  Node* x = head_;
+  if (level < 1) return x;
+  while (true) {
+    Node* next = x->Next(level);
+    if (next != nullptr && compare_(next->key, key) < 0) {
+      x = next;
+    } else if (level == 1) {
+      return x;
+    } else {
       level--;
     }
   }

@@ -279,6 +279,78 @@ TEST(SkipListTest, LongScansMatchTheSet) {
   EXPECT_EQ(iter.key(), *model.rbegin());
 }
 
+// Backward scans take the nodes of a level-1 stretch from one search
+// (Iterator::Prev): what they return must be exactly the set's order, from
+// any start, for stretches of any length (heights are random), across
+// changes of direction and repositionings, and with keys inserted just
+// before the cursor meanwhile (a key inserted after the iterator was
+// positioned may be returned or skipped; every other key must be returned).
+TEST(SkipListTest, BackwardScansMatchTheSet) {
+  const uint32_t seed = test::TestSeed();
+  SCOPED_TRACE(testing::Message() << "seed " << seed);
+  Random rnd(seed);
+  Arena arena;
+  List list(KeyComparator(), &arena, seed);
+  std::set<Key> model;
+  constexpr Key kRange = 1'000'000;
+  while (model.size() < 20000) {
+    const Key k = 2 * rnd.Uniform(kRange / 2);  // even keys; odd ones are inserted below
+    if (model.insert(k).second) list.Insert(k);
+  }
+  int skipped = 0, returned = 0;
+  for (int round = 0; round < 300; round++) {
+    List::Iterator iter(&list);
+    const Key target = rnd.Uniform(kRange);
+    iter.Seek(target);
+    auto it = model.lower_bound(target);
+    std::set<Key> fresh;  // inserted since this round's Seek
+    const int steps = static_cast<int>(rnd.Uniform(600));
+    for (int i = 0; i < steps && it != model.end(); i++) {
+      ASSERT_TRUE(iter.Valid());
+      ASSERT_EQ(iter.key(), *it);
+      if (rnd.OneIn(20)) {  // a step forward, then on backwards
+        iter.Next();
+        ++it;
+        continue;
+      }
+      if (rnd.OneIn(10) && *it % 2 == 0 && *it > 0 && model.insert(*it - 1).second) {
+        list.Insert(*it - 1);  // odd: just before the cursor
+        fresh.insert(*it - 1);
+      }
+      const bool first = it == model.begin();
+      iter.Prev();
+      if (first) {
+        ASSERT_FALSE(iter.Valid());
+        break;
+      }
+      // The set's predecessor, past fresh keys the iterator did not return.
+      while (it != model.begin()) {
+        --it;
+        if (fresh.count(*it) == 0) break;
+        if (iter.Valid() && iter.key() == *it) {
+          returned++;
+          break;
+        }
+        skipped++;
+      }
+      if (it == model.begin() && !(iter.Valid() && iter.key() == *it)) {
+        ASSERT_FALSE(iter.Valid());
+        it = model.end();
+      }
+    }
+  }
+  EXPECT_GT(skipped + returned, 0) << "no key was inserted during a scan";
+  // Whole backward scans: every key, in order.
+  List::Iterator iter(&list);
+  iter.SeekToLast();
+  for (auto it = model.rbegin(); it != model.rend(); ++it) {
+    ASSERT_TRUE(iter.Valid());
+    ASSERT_EQ(iter.key(), *it);
+    iter.Prev();
+  }
+  EXPECT_FALSE(iter.Valid());
+}
+
 TEST(SkipListTest, DescendingInsertions) {
   // Insertion in decreasing order exercises the head's links at every level.
   Arena arena;
