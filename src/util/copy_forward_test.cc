@@ -36,6 +36,29 @@ sigjmp_buf g_fault_jump;
 
 void OnFault(int) { siglongjmp(g_fault_jump, 1); }
 
+// Sends SIGSEGV and SIGBUS to OnFault for its lifetime, then restores the
+// previous handlers.
+class FaultHandlers {
+ public:
+  FaultHandlers() {
+    struct sigaction action {};
+    action.sa_handler = OnFault;
+    sigemptyset(&action.sa_mask);
+    EXPECT_EQ(0, ::sigaction(SIGSEGV, &action, &old_segv_));
+    EXPECT_EQ(0, ::sigaction(SIGBUS, &action, &old_bus_));
+  }
+  ~FaultHandlers() {
+    ::sigaction(SIGSEGV, &old_segv_, nullptr);
+    ::sigaction(SIGBUS, &old_bus_, nullptr);
+  }
+  FaultHandlers(const FaultHandlers&) = delete;
+  FaultHandlers& operator=(const FaultHandlers&) = delete;
+
+ private:
+  struct sigaction old_segv_ {};
+  struct sigaction old_bus_ {};
+};
+
 TEST(CopyForwardTest, ACopyStoppedByAFaultHasStoredAPrefix) {
   const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
   for (size_t start : {size_t{0}, size_t{100}, page - 64, page - 1}) {
@@ -48,20 +71,13 @@ TEST(CopyForwardTest, ACopyStoppedByAFaultHasStoredAPrefix) {
     std::string src(n, '\0');
     for (size_t i = 0; i < n; i++) src[i] = static_cast<char>('a' + i % 26);
 
-    struct sigaction action {
-    }, old_segv{}, old_bus{};
-    action.sa_handler = OnFault;
-    sigemptyset(&action.sa_mask);
-    ASSERT_EQ(0, ::sigaction(SIGSEGV, &action, &old_segv));
-    ASSERT_EQ(0, ::sigaction(SIGBUS, &action, &old_bus));
+    FaultHandlers handlers;
     volatile bool faulted = false;
     if (sigsetjmp(g_fault_jump, 1) == 0) {
       CopyForward(dst + start, src.data(), n);
     } else {
       faulted = true;
     }
-    ::sigaction(SIGSEGV, &old_segv, nullptr);
-    ::sigaction(SIGBUS, &old_bus, nullptr);
 
     EXPECT_TRUE(faulted) << start;
     // What was stored before the fault is a prefix: the bytes that match the
@@ -89,12 +105,7 @@ TEST(CopyForwardTest, ShortAndOverlappingCopiesStoppedByAFaultHaveStoredAPrefix)
   ASSERT_EQ(0, ::mprotect(dst + page, page, PROT_NONE));
   std::string src(64, '\0');
   for (size_t i = 0; i < src.size(); i++) src[i] = static_cast<char>('a' + i % 26);
-  struct sigaction action {
-  }, old_segv{}, old_bus{};
-  action.sa_handler = OnFault;
-  sigemptyset(&action.sa_mask);
-  ASSERT_EQ(0, ::sigaction(SIGSEGV, &action, &old_segv));
-  ASSERT_EQ(0, ::sigaction(SIGBUS, &action, &old_bus));
+  FaultHandlers handlers;
   int faults = 0;
   for (size_t n = 1; n <= 40; n++) {
     for (size_t room = 0; room < n; room++) {  // bytes before the inaccessible page
@@ -116,8 +127,6 @@ TEST(CopyForwardTest, ShortAndOverlappingCopiesStoppedByAFaultHaveStoredAPrefix)
       }
     }
   }
-  ::sigaction(SIGSEGV, &old_segv, nullptr);
-  ::sigaction(SIGBUS, &old_bus, nullptr);
   EXPECT_EQ(40 * 41 / 2, faults);
   ASSERT_EQ(0, ::munmap(mem, 2 * page));
 }
