@@ -26,6 +26,16 @@ struct KeyComparator {
 
 using List = SkipList<Key, KeyComparator>;
 
+// Inserts random distinct keys below range, multiples of step, into list and
+// model until model holds count keys.
+void InsertRandomKeys(List* list, std::set<Key>* model, Random* rnd, size_t count, Key range,
+                      Key step = 1) {
+  while (model->size() < count) {
+    const Key k = step * rnd->Uniform(static_cast<uint32_t>(range / step));
+    if (model->insert(k).second) list->Insert(k);
+  }
+}
+
 // A forward scan of list from its first key yields exactly model's keys.
 template <typename ListType>
 void ExpectScanMatches(typename ListType::Iterator* iter, const std::set<Key>& model) {
@@ -196,10 +206,7 @@ TEST(SkipListTest, LongScansMatchTheSet) {
   List list(KeyComparator(), &arena, seed);
   std::set<Key> model;
   constexpr Key kRange = 1'000'000;
-  while (model.size() < 20000) {
-    const Key k = rnd.Uniform(kRange);
-    if (model.insert(k).second) list.Insert(k);
-  }
+  InsertRandomKeys(&list, &model, &rnd, 20000, kRange);
   // From random targets, forward for up to 600 steps (well past the steps
   // after which the walkers start), then a repositioning, then more steps.
   for (int round = 0; round < 300; round++) {
@@ -293,10 +300,8 @@ TEST(SkipListTest, BackwardScansMatchTheSet) {
   List list(KeyComparator(), &arena, seed);
   std::set<Key> model;
   constexpr Key kRange = 1'000'000;
-  while (model.size() < 20000) {
-    const Key k = 2 * rnd.Uniform(kRange / 2);  // even keys; odd ones are inserted below
-    if (model.insert(k).second) list.Insert(k);
-  }
+  // Even keys: odd ones are inserted below, during the scans.
+  InsertRandomKeys(&list, &model, &rnd, 20000, kRange, 2);
   int skipped = 0, returned = 0;
   for (int round = 0; round < 300; round++) {
     List::Iterator iter(&list);
