@@ -125,7 +125,7 @@ class SkipList {
     // first Prev after a positioning finds the last node linked at level 1
     // or above before key() (O(log n), its lower levels cache misses in a
     // large list), walks level 0 from there to the current node keeping the
-    // nodes it passes (about 1 / (1 - 1/kBranching) of them), and the Prevs
+    // nodes it passes (kBranching of them on average), and the Prevs
     // after it take them back one by one until they run out. Nodes are never
     // removed, so the walk meets the current node exactly; a node inserted
     // between kept ones later is not returned (the contract: entries added
