@@ -96,6 +96,25 @@ Status ForEachOperation(std::string_view rep, Fn&& fn) {
   return Status::OK();
 }
 
+// Calls fn(ValueType type, std::string_view key) for each of the first
+// max_ops operations of rep that decode whole, in order, and stops quietly at
+// the first that does not (or at the end): for hints (prefetching), never
+// for applying a batch, which is ForEachOperation's job.
+template <typename Fn>
+void ForFirstKeys(std::string_view rep, int max_ops, Fn&& fn) {
+  if (rep.size() < kHeaderSize) return;
+  std::string_view input = rep.substr(kHeaderSize);
+  for (int i = 0; i < max_ops && !input.empty(); i++) {
+    const auto type = static_cast<unsigned char>(input[0]);
+    input.remove_prefix(1);
+    std::string_view key, value;
+    if (type != kTypeValue && type != kTypeDeletion && type != kTypeRangeDeletion) return;
+    if (!GetLengthPrefixed(&input, &key)) return;
+    if (type != kTypeDeletion && !GetLengthPrefixed(&input, &value)) return;
+    fn(static_cast<ValueType>(type), key);
+  }
+}
+
 // Whether a WAL record is a batch that recovery may apply: the header is
 // present, every operation decodes, their number matches the header's count,
 // and the sequence numbers fit (checked in that order; the first fault is

@@ -149,6 +149,14 @@ Status WriteBatchInternal::InsertInto(const WriteBatch* batch, MemTable* memtabl
   return s;
 }
 
+void WriteBatchInternal::PrefetchInsert(const WriteBatch* batch, const MemTable* memtable,
+                                        int max_ops) {
+  batch_format::ForFirstKeys(batch->rep_, max_ops,
+                             [memtable](ValueType type, std::string_view key) {
+                               if (type != kTypeRangeDeletion) memtable->PrefetchForAdd(key);
+                             });
+}
+
 void WriteBatchInternal::Append(WriteBatch* dst, const WriteBatch* src) {
   DCHECK_LE(Count(src), UINT32_MAX - Count(dst));  // the count field cannot wrap
   SetCount(dst, Count(dst) + Count(src));

@@ -40,6 +40,10 @@ class WriteBatchInternal {
   // header counts are ever inserted.
   // REQUIRES: the caller is the memtable's single writer.
   static Status InsertInto(const WriteBatch* batch, MemTable* memtable);
+  // MemTable::PrefetchForAdd for the keys of batch's first max_ops
+  // operations (a hint: it stops quietly at anything it cannot decode).
+  // REQUIRES: as InsertInto.
+  static void PrefetchInsert(const WriteBatch* batch, const MemTable* memtable, int max_ops);
   // Corruption if Sequence(batch) .. Sequence(batch) + Count(batch) passes
   // kMaxSequenceNumber (bytes from disk that no writer of ours produced).
   static Status CheckSequenceRange(const WriteBatch* batch);

@@ -1,10 +1,13 @@
 // WriteBatch encoding: round trips, and what InsertInto refuses — more
 // operations than the header counts, and sequence numbers past the largest.
+#include <algorithm>
+#include <cstring>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "base/dbformat.h"
+#include "base/write_batch_format.h"
 #include "db/write_batch_internal.h"
 #include "gtest/gtest.h"
 #include "lsmkv/iterator.h"
@@ -109,6 +112,93 @@ TEST(WriteBatchTest, FuzzerFoundOverflowingBatch) {
   Status s = WriteBatchInternal::InsertInto(&batch, mem.get());
   EXPECT_TRUE(s.IsCorruption()) << s.ToString();
   EXPECT_EQ(0u, mem.Entries());
+}
+
+// ForFirstKeys (the keys the write leader prefetches for) yields exactly the
+// first max_ops operations ForEachOperation decodes, for every prefix of a
+// batch: a truncated operation, and everything after it, is not yielded,
+// and nothing past the bytes given is read (each prefix is its own heap
+// copy, so ASan would see it).
+TEST(WriteBatchTest, ForFirstKeysYieldsTheFirstWholeOperationsOfEveryPrefix) {
+  WriteBatch batch;
+  batch.Put("alpha", "1");
+  batch.Delete("b");
+  batch.DeleteRange("c", "d");
+  batch.Put(std::string(200, 'k'), std::string(300, 'v'));  // two-byte lengths
+  batch.Delete("");
+  const std::string rep(WriteBatchInternal::Contents(&batch));
+  std::vector<std::string> all;
+  ASSERT_TRUE(batch_format::ForEachOperation(rep, [&](ValueType type, std::string_view key,
+                                                      std::string_view) {
+                all.push_back(std::to_string(static_cast<int>(type)) + ":" + std::string(key));
+              }).ok());
+  ASSERT_EQ(5u, all.size());
+  // Where each operation ends in rep: the shortest prefix that holds it
+  // whole is the shortest that ForEachOperation decodes with that many
+  // operations (it decodes in order, so before the count mismatch).
+  std::vector<size_t> ends;
+  for (size_t cut = batch_format::kHeaderSize; cut <= rep.size(); cut++) {
+    size_t decoded = 0;
+    batch_format::ForEachOperation(rep.substr(0, cut), [&](ValueType, std::string_view,
+                                                           std::string_view) {
+      decoded++;
+    }).PermitUncheckedError();
+    if (decoded > ends.size()) ends.push_back(cut);
+  }
+  ASSERT_EQ(all.size(), ends.size());
+  for (size_t i = 1; i < ends.size(); i++) EXPECT_LT(ends[i - 1], ends[i]);
+  EXPECT_EQ(rep.size(), ends.back());
+
+  for (size_t cut = 0; cut <= rep.size(); cut++) {
+    const std::unique_ptr<char[]> copy(new char[cut]);
+    std::memcpy(copy.get(), rep.data(), cut);
+    size_t whole = 0;  // operations wholly inside the prefix
+    while (whole < ends.size() && ends[whole] <= cut) whole++;
+    for (int max_ops : {0, 1, 2, 4, 100}) {
+      std::vector<std::string> got;
+      batch_format::ForFirstKeys(
+          std::string_view(copy.get(), cut), max_ops, [&](ValueType type, std::string_view key) {
+            got.push_back(std::to_string(static_cast<int>(type)) + ":" + std::string(key));
+          });
+      const size_t want = std::min(whole, static_cast<size_t>(max_ops));
+      EXPECT_EQ(std::vector<std::string>(all.begin(), all.begin() + static_cast<long>(want)), got)
+          << "prefix " << cut << " max_ops " << max_ops;
+    }
+  }
+  // An unknown type stops it.
+  std::string bad = rep.substr(0, batch_format::kHeaderSize) + "\x7f" + rep.substr(12);
+  int calls = 0;
+  batch_format::ForFirstKeys(bad, 100, [&](ValueType, std::string_view) { calls++; });
+  EXPECT_EQ(0, calls);
+}
+
+// Prefetching the keys of a batch changes nothing: a memtable with a filter
+// and a point index answers the same after it.
+TEST(WriteBatchTest, PrefetchInsertChangesNothing) {
+  const InternalKeyComparator icmp(BytewiseComparator());
+  MemTable* mem = new MemTable(icmp, /*filter_bytes=*/4096, 0, 1, 0, /*index_bytes=*/4096);
+  mem->Ref();
+  WriteBatch batch;
+  batch.Put("a", "1");
+  batch.Delete("b");
+  batch.DeleteRange("c", "d");
+  batch.Put("e", "5");
+  WriteBatchInternal::SetSequence(&batch, 10);
+  WriteBatchInternal::PrefetchInsert(&batch, mem, 4);
+  EXPECT_TRUE(mem->Empty());
+  EXPECT_EQ(0u, mem->NumEntries());
+  ASSERT_TRUE(WriteBatchInternal::InsertInto(&batch, mem).ok());
+  WriteBatchInternal::PrefetchInsert(&batch, mem, 100);
+  std::string value;
+  Status s;
+  ASSERT_TRUE(mem->Get(LookupKey("a", 20), &value, &s));
+  EXPECT_TRUE(s.ok());
+  EXPECT_EQ("1", value);
+  ASSERT_TRUE(mem->Get(LookupKey("b", 20), &value, &s));
+  EXPECT_TRUE(s.IsNotFound());
+  EXPECT_EQ(3u, mem->NumEntries());
+  EXPECT_EQ(1u, mem->NumRangeTombstones());
+  mem->Unref();
 }
 
 }  // namespace

@@ -28,11 +28,17 @@
 #include "util/check.h"
 #include "util/copy_forward.h"
 #include "util/mutex.h"
+#include "util/prefetch.h"
 #include "util/thread_annotations.h"
 
 namespace lsmkv {
 
 namespace {
+
+// How far ahead of its mapped window an appender asks for the lines of the
+// next records (PrefetchAheadOfWrites): a few WAL records. fillrandom
+// 1.04x, fillseq 1.05x (with the arena's; 6 alternating pairs).
+constexpr size_t kPrefetchDistance = 512;
 
 // Size of the user-space buffer of a PosixWritableFile.
 constexpr size_t kWritableBufferSize = 64 * 1024;
@@ -258,6 +264,7 @@ class PosixWritableFile final : public WritableFile {
     if (data.size() <= fast_room_) {
       // The appending thread's own window of the mapping (fast_dst_): no lock.
       CopyForward(fast_dst_, data.data(), data.size());
+      PrefetchAheadOfWrites(fast_dst_, fast_dst_ + data.size(), kPrefetchDistance);
       fast_dst_ += data.size();
       fast_room_ -= data.size();
       fast_appended_ += data.size();

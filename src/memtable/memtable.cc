@@ -440,6 +440,14 @@ void MemTable::Add(SequenceNumber seq, ValueType type, std::string_view user_key
   if (index_slot != nullptr) index_slot->store(reservation.node_memory, std::memory_order_release);
 }
 
+void MemTable::PrefetchForAdd(std::string_view user_key) const {
+  const Run& run = *runs_[num_runs_.load(std::memory_order_relaxed) - 1];
+  if (run.filter == nullptr && run.index == nullptr) return;
+  const uint64_t hash = Hash64(user_key);
+  if (run.filter != nullptr) (void)run.filter->Locate(hash);  // Locate prefetches the block
+  if (run.index != nullptr) __builtin_prefetch(run.index->Slot(hash), 1);
+}
+
 void MemTable::NoteSequence(SequenceNumber seq) {
   const bool first = Empty();
   if (first || seq < FirstSequence()) first_sequence_.store(seq, std::memory_order_release);

@@ -98,6 +98,15 @@ class MemTable {
   // larger than every sequence added before (file comment).
   void Add(SequenceNumber seq, ValueType type, std::string_view user_key, std::string_view value);
 
+  // Starts loading the lines an Add of user_key will write at random places
+  // (its key filter block and point index slot), so that a writer with other
+  // work first (the WAL append) finds them in the cache: written while
+  // still loading, they hold every later store in the store buffer, and the
+  // next locked instruction waits for all of them. A hint only: nothing
+  // changes, and an Add without it is as correct.
+  // REQUIRES: the memtable's writer (as Add).
+  void PrefetchForAdd(std::string_view user_key) const;
+
   // Adds the range tombstone [begin, end) @ seq (DB::DeleteRange): it is
   // kept beside the entries, in a list readers walk lock-free, never in the
   // skiplist. REQUIRES: as Add; begin < end in the user order.

@@ -3,7 +3,7 @@
 namespace lsmkv {
 
 Status::Status(Code code, SubCode sub, std::string_view msg, std::string_view msg2)
-    : code_(code), subcode_(sub) {
+    : codes_(Pack(code, sub)) {
   if (msg.empty() && msg2.empty()) return;
   message_ = std::make_unique<std::string>(msg);
   if (!msg2.empty()) {
@@ -13,14 +13,12 @@ Status::Status(Code code, SubCode sub, std::string_view msg, std::string_view ms
 }
 
 Status::Status(const Status& other)
-    : code_(other.code_),
-      subcode_(other.subcode_),
+    : codes_(other.codes_),
       message_(other.message_ ? std::make_unique<std::string>(*other.message_) : nullptr) {}
 
 Status& Status::operator=(const Status& other) {
   if (this != &other) {
-    code_ = other.code_;
-    subcode_ = other.subcode_;
+    codes_ = other.codes_;
     message_ = other.message_ ? std::make_unique<std::string>(*other.message_) : nullptr;
   }
   return *this;
@@ -29,7 +27,7 @@ Status& Status::operator=(const Status& other) {
 std::string Status::ToString() const {
   if (ok()) return "OK";
   const char* name = "Unknown";
-  switch (code_) {
+  switch (code()) {
     case Code::kOk:
       name = "OK";
       break;
@@ -56,7 +54,7 @@ std::string Status::ToString() const {
       break;
   }
   std::string result(name);
-  if (subcode_ == SubCode::kNoSpace) result.append(" (no space left)");
+  if (subcode() == SubCode::kNoSpace) result.append(" (no space left)");
   result.append(": ");
   result.append(message());
   return result;

@@ -9,6 +9,7 @@
 #include <string>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 namespace lsmkv {
 namespace {
@@ -127,6 +128,49 @@ TEST(StatusTest, SelfAssignment) {
   s = alias;
   EXPECT_TRUE(s.IsAborted());
   EXPECT_EQ("stop", s.message());
+}
+
+// Code and subcode share one field: each survives copies and moves with
+// the other, for every pair a factory can make, and a moved-from status is
+// OK with no subcode.
+TEST(StatusTest, CodeAndSubcodeTravelTogether) {
+  static_assert(sizeof(Status) <= 2 * sizeof(void*), "a status stays two words");
+  std::vector<Status> made = {Status::OK(),
+                              Status::NotFound("a"),
+                              Status::Corruption(""),
+                              Status::NotSupported("c"),
+                              Status::InvalidArgument("d"),
+                              Status::Busy(""),
+                              Status::Aborted("f")};
+  for (Status::SubCode sub :
+       {Status::SubCode::kNone, Status::SubCode::kNoSpace, Status::SubCode::kPathNotFound}) {
+    made.push_back(Status::IOError("io", "", sub));
+    made.push_back(Status::IOError("", "", sub));
+  }
+  for (const Status& s : made) {
+    const Status::Code code = s.code();
+    const Status::SubCode sub = s.subcode();
+    EXPECT_TRUE(code == Status::Code::kIOError || sub == Status::SubCode::kNone);
+    Status copy(s);
+    EXPECT_EQ(code, copy.code());
+    EXPECT_EQ(sub, copy.subcode());
+    Status assigned = Status::Aborted("x");
+    assigned = s;
+    EXPECT_EQ(code, assigned.code());
+    EXPECT_EQ(sub, assigned.subcode());
+    Status moved(std::move(copy));
+    EXPECT_EQ(code, moved.code());
+    EXPECT_EQ(sub, moved.subcode());
+    EXPECT_EQ(Status::Code::kOk, copy.code());  // NOLINT(bugprone-use-after-move)
+    EXPECT_EQ(Status::SubCode::kNone, copy.subcode());
+    Status target = Status::NoSpace("full");
+    target = std::move(moved);
+    EXPECT_EQ(code, target.code());
+    EXPECT_EQ(sub, target.subcode());
+    EXPECT_EQ(code == Status::Code::kOk, target.ok());
+    EXPECT_EQ(Status::SubCode::kNone, moved.subcode());  // NOLINT(bugprone-use-after-move)
+    EXPECT_TRUE(moved.ok());
+  }
 }
 
 TEST(StatusTest, Move) {
