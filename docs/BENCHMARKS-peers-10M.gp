@@ -13,7 +13,7 @@ set bmargin 9
 set output "BENCHMARKS-peers-10M-ratios.png"
 set title "lsmkv throughput / peer throughput (median ops/s of the runs; above 1 = lsmkv faster)"
 set ylabel "ratio"
-set yrange [0:5.04]
+set yrange [0:4.31]
 unset logscale y
 set arrow 1 from graph 0, first 1 to graph 1, first 1 nohead lw 2 lc rgb "black"
 set arrow 2 from graph 0, first 0.8 to graph 1, first 0.8 nohead dt 2 lc rgb "red"
