@@ -8,14 +8,21 @@
 //    one entry per put or delete and one range tombstone per range deletion,
 //    with consecutive sequence numbers.
 // When Iterate fails, InsertInto must fail too.
+// For every input, batch_format::ForFirstKeys (the keys the write leader
+// prefetches for) yields the types and keys ForEachOperation decodes, in the
+// same order, as far as both go; when the batch is valid, exactly the first
+// max_ops of them.
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "base/dbformat.h"
+#include "base/write_batch_format.h"
 #include "db/write_batch_internal.h"
 #include "fuzz/fuzz_util.h"
 #include "lsmkv/iterator.h"
@@ -51,11 +58,48 @@ class Recorder final : public WriteBatch::Handler {
   std::vector<Operation> operations;
 };
 
-// Inserts batch into a fresh memtable and checks what it holds.
+// Checks ForFirstKeys against ForEachOperation on input (see the file comment).
+void CheckFirstKeys(std::string_view input, bool valid, uint32_t count) {
+  using Key = std::pair<lsmkv::ValueType, std::string>;
+  std::vector<Key> decoded;
+  lsmkv::batch_format::ForEachOperation(input, [&](lsmkv::ValueType type, std::string_view key,
+                                                   std::string_view) {
+    decoded.emplace_back(type, std::string(key));
+  }).PermitUncheckedError();
+  for (int max_ops : {0, 1, 4, 64}) {
+    std::vector<Key> first;
+    lsmkv::batch_format::ForFirstKeys(input, max_ops,
+                                      [&](lsmkv::ValueType type, std::string_view key) {
+                                        first.emplace_back(type, std::string(key));
+                                      });
+    FUZZ_CHECK(first.size() <= static_cast<size_t>(max_ops), "at most max_ops keys");
+    for (size_t i = 0; i < first.size() && i < decoded.size(); i++) {
+      FUZZ_CHECK(first[i] == decoded[i], "the first keys are the decoded ones");
+    }
+    const size_t limit = static_cast<size_t>(max_ops);
+    if (decoded.size() < count) {
+      // ForEachOperation stopped at a fault or at the end: so does ForFirstKeys.
+      FUZZ_CHECK(first.size() == std::min(decoded.size(), limit),
+                 "the first keys stop where the decoding does");
+    } else {
+      // It stopped at the header's count: ForFirstKeys ignores the count.
+      FUZZ_CHECK(first.size() >= std::min(decoded.size(), limit), "every counted key is yielded");
+    }
+    if (valid) {
+      FUZZ_CHECK(first.size() == std::min<size_t>(count, limit),
+                 "a valid batch yields its first max_ops keys");
+    }
+  }
+}
+
+// Inserts batch into a fresh memtable (with a key filter and a point index,
+// prefetched for first) and checks what it holds.
 void CheckInsertInto(const WriteBatch& batch, const std::vector<Operation>* operations) {
   const lsmkv::InternalKeyComparator icmp(lsmkv::BytewiseComparator());
-  auto* memtable = new lsmkv::MemTable(icmp);
+  auto* memtable = new lsmkv::MemTable(icmp, /*filter_bytes=*/4096, 0, 1, 0, /*index_bytes=*/4096);
   memtable->Ref();
+  WriteBatchInternal::PrefetchInsert(&batch, memtable, 4);
+  FUZZ_CHECK(memtable->Empty(), "a prefetch inserts nothing");
   const Status s = WriteBatchInternal::InsertInto(&batch, memtable);
   if (operations == nullptr) {
     FUZZ_CHECK(!s.ok(), "InsertInto rejects what Iterate rejects");
@@ -113,6 +157,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
   Recorder recorder;
   const Status s = batch.Iterate(&recorder);
+  CheckFirstKeys(input, s.ok(), batch.Count());
   const lsmkv::SequenceNumber sequence = WriteBatchInternal::Sequence(&batch);
   // Sequence numbers that would pass kMaxSequenceNumber are refused by
   // InsertInto (WriteBatchInternal::CheckSequenceRange) before anything is
