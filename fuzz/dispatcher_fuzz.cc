@@ -32,6 +32,7 @@
 #include "server/config.h"
 #include "server/dispatcher.h"
 #include "server/keyspace.h"
+#include "server/pubsub.h"
 #include "server/resp_parser.h"
 #include "server/scan_cursors.h"
 
@@ -77,6 +78,7 @@ void RunInput(uint8_t mode, std::string_view input) {
   ClientRegistry clients;
   ScanCursors cursors;
   ServerStats stats;
+  PubSub pubsub;  // as the server's: every server has one (PUBLISH, SUBSCRIBE use it)
   ServerContext context;
   context.config = &config;
   context.keyspace = &keyspace;
@@ -84,6 +86,7 @@ void RunInput(uint8_t mode, std::string_view input) {
   context.clients = &clients;
   context.cursors = &cursors;
   context.stats = &stats;
+  context.pubsub = &pubsub;
   context.request_shutdown = [] {};
   {
     ClientState client;
@@ -110,7 +113,12 @@ void RunInput(uint8_t mode, std::string_view input) {
         parser.set_authenticated(client.authenticated);
         const size_t before = out.size();
         ExecuteCommand(context, client, args, reply, &batch);
-        FUZZ_CHECK(out.size() > before, "a command without a reply");
+        // A successful SHUTDOWN alone sends nothing (as in Redis): it closes
+        // the connection.
+        const bool shutdown = client.close_after_reply && args.size() >= 1 && args[0].size() == 8 &&
+                              std::equal(args[0].begin(), args[0].end(), "shutdown",
+                                         [](char a, char b) { return (a | 0x20) == b; });
+        FUZZ_CHECK(out.size() > before || shutdown, "a command without a reply");
         parser.set_authenticated(client.authenticated);
         FUZZ_CHECK(QueueMemory(client) <= fed * 64 + 4096, "MULTI queue larger than its input");
         if (out.size() > 64 * 1024) {
@@ -135,6 +143,8 @@ void RunInput(uint8_t mode, std::string_view input) {
     }
     batch.Finish(reply);
     DiscardTransaction(context, client);
+    // As a connection does when it closes (connection.cc).
+    if (client.subscriber != nullptr) pubsub.RemoveAll(client.subscriber.get());
     clients.Remove(&client);
   }
   db->Close().PermitUncheckedError();  // a full-disk or I/O state is not this target's concern
