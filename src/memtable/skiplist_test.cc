@@ -28,6 +28,22 @@ using List = SkipList<Key, KeyComparator>;
 
 // Inserts random distinct keys below range, multiples of step, into list and
 // model until model holds count keys.
+// A list filled by a test and the set it must match, seeded from the test
+// seed, which failures report.
+struct SeededList {
+  SeededList()
+      : seed(test::TestSeed()),
+        trace(__FILE__, __LINE__, testing::Message() << "seed " << seed),
+        rnd(seed),
+        list(KeyComparator(), &arena, seed) {}
+  const uint32_t seed;
+  const testing::ScopedTrace trace;
+  Random rnd;
+  Arena arena;
+  List list;
+  std::set<Key> model;
+};
+
 void InsertRandomKeys(List* list, std::set<Key>* model, Random* rnd, size_t count, Key range,
                       Key step = 1) {
   while (model->size() < count) {
@@ -127,26 +143,21 @@ TEST(SkipListTest, SingleKey) {
 TEST(SkipListTest, RandomInsertMatchesSet) {
   constexpr int kInserts = 3000;
   constexpr Key kRange = 6000;
-  const uint32_t seed = test::TestSeed();
-  SCOPED_TRACE(testing::Message() << "seed " << seed);
-  Random rnd(seed);
-  Arena arena;
-  List list(KeyComparator(), &arena, seed);
-  std::set<Key> model;
+  SeededList s;
   for (int i = 0; i < kInserts; i++) {
-    const Key k = rnd.Uniform(kRange);
-    if (model.insert(k).second) list.Insert(k);
+    const Key k = s.rnd.Uniform(kRange);
+    if (s.model.insert(k).second) s.list.Insert(k);
   }
 
   for (Key k = 0; k < kRange; k++) {
-    ASSERT_EQ(list.Contains(k), model.count(k) == 1) << k;
+    ASSERT_EQ(s.list.Contains(k), s.model.count(k) == 1) << k;
   }
 
   // Forward.
   {
-    List::Iterator iter(&list);
+    List::Iterator iter(&s.list);
     iter.SeekToFirst();
-    for (Key expected : model) {
+    for (Key expected : s.model) {
       ASSERT_TRUE(iter.Valid());
       ASSERT_EQ(iter.key(), expected);
       iter.Next();
@@ -155,9 +166,9 @@ TEST(SkipListTest, RandomInsertMatchesSet) {
   }
   // Backward.
   {
-    List::Iterator iter(&list);
+    List::Iterator iter(&s.list);
     iter.SeekToLast();
-    for (auto it = model.rbegin(); it != model.rend(); ++it) {
+    for (auto it = s.model.rbegin(); it != s.model.rend(); ++it) {
       ASSERT_TRUE(iter.Valid());
       ASSERT_EQ(iter.key(), *it);
       iter.Prev();
@@ -166,10 +177,10 @@ TEST(SkipListTest, RandomInsertMatchesSet) {
   }
   // Seek to every target, then step both ways.
   for (Key target = 0; target <= kRange; target++) {
-    List::Iterator iter(&list);
+    List::Iterator iter(&s.list);
     iter.Seek(target);
-    auto it = model.lower_bound(target);
-    if (it == model.end()) {
+    auto it = s.model.lower_bound(target);
+    if (it == s.model.end()) {
       ASSERT_FALSE(iter.Valid()) << target;
       continue;
     }
@@ -179,13 +190,13 @@ TEST(SkipListTest, RandomInsertMatchesSet) {
     List::Iterator forward = iter;
     forward.Next();
     auto next = std::next(it);
-    ASSERT_EQ(forward.Valid(), next != model.end());
-    if (next != model.end()) {
+    ASSERT_EQ(forward.Valid(), next != s.model.end());
+    if (next != s.model.end()) {
       ASSERT_EQ(forward.key(), *next);
     }
 
     iter.Prev();
-    if (it == model.begin()) {
+    if (it == s.model.begin()) {
       ASSERT_FALSE(iter.Valid()) << target;
     } else {
       ASSERT_TRUE(iter.Valid()) << target;
@@ -199,65 +210,60 @@ TEST(SkipListTest, RandomInsertMatchesSet) {
 // repositionings (Seek, Prev, SeekToFirst/Last) in the middle of a scan, and
 // while keys are inserted ahead of and behind the cursor.
 TEST(SkipListTest, LongScansMatchTheSet) {
-  const uint32_t seed = test::TestSeed();
-  SCOPED_TRACE(testing::Message() << "seed " << seed);
-  Random rnd(seed);
-  Arena arena;
-  List list(KeyComparator(), &arena, seed);
-  std::set<Key> model;
+  SeededList s;
   constexpr Key kRange = 1'000'000;
-  InsertRandomKeys(&list, &model, &rnd, 20000, kRange);
+  InsertRandomKeys(&s.list, &s.model, &s.rnd, 20000, kRange);
   // From random targets, forward for up to 600 steps (well past the steps
   // after which the walkers start), then a repositioning, then more steps.
   for (int round = 0; round < 300; round++) {
-    List::Iterator iter(&list);
-    const Key target = rnd.Uniform(kRange);
+    List::Iterator iter(&s.list);
+    const Key target = s.rnd.Uniform(kRange);
     iter.Seek(target);
-    auto it = model.lower_bound(target);
-    const int steps = static_cast<int>(rnd.Uniform(600));
-    for (int i = 0; i < steps && it != model.end(); i++, ++it) {
+    auto it = s.model.lower_bound(target);
+    const int steps = static_cast<int>(s.rnd.Uniform(600));
+    for (int i = 0; i < steps && it != s.model.end(); i++, ++it) {
       ASSERT_TRUE(iter.Valid());
       ASSERT_EQ(iter.key(), *it);
       iter.Next();
     }
-    ASSERT_EQ(iter.Valid(), it != model.end());
-    if (it == model.end()) continue;
+    ASSERT_EQ(iter.Valid(), it != s.model.end());
+    if (it == s.model.end()) continue;
     ASSERT_EQ(iter.key(), *it);
-    switch (rnd.Uniform(4)) {
+    switch (s.rnd.Uniform(4)) {
       case 0:
         iter.Prev();
-        if (it == model.begin()) {
+        if (it == s.model.begin()) {
           ASSERT_FALSE(iter.Valid());
           continue;
         }
         --it;
         break;
       case 1: {
-        const Key again = rnd.Uniform(kRange);
+        const Key again = s.rnd.Uniform(kRange);
         iter.Seek(again);
-        it = model.lower_bound(again);
+        it = s.model.lower_bound(again);
         break;
       }
       case 2:
         iter.SeekToFirst();
-        it = model.begin();
+        it = s.model.begin();
         break;
       default:
         break;  // keep going
     }
-    for (int i = 0; i < 200 && it != model.end(); i++, ++it) {
+    for (int i = 0; i < 200 && it != s.model.end(); i++, ++it) {
       ASSERT_TRUE(iter.Valid());
       ASSERT_EQ(iter.key(), *it);
       iter.Next();
     }
-    ASSERT_EQ(iter.Valid(), it != model.end());
+    ASSERT_EQ(iter.Valid(), it != s.model.end());
   }
   // A whole scan while keys are inserted on both sides of the cursor: every
   // key present when the scan started and every key inserted after the
   // cursor's key is returned, in order; keys inserted behind it are not.
-  std::vector<Key> expected(model.begin(), model.end());
-  std::set<Key> seen_expected(model.begin(), model.end());
-  List::Iterator iter(&list);
+  std::vector<Key> expected(s.model.begin(), s.model.end());
+  std::set<Key> seen_expected(s.model.begin(), s.model.end());
+  List::Iterator iter(&s.list);
   iter.SeekToFirst();
   std::vector<Key> got;
   bool walked = false;  // the walkers ran during this scan
@@ -266,9 +272,9 @@ TEST(SkipListTest, LongScansMatchTheSet) {
     const Key at = iter.key();
     got.push_back(at);
     for (int j = 0; j < 2; j++) {
-      const Key k = rnd.Uniform(kRange);
-      if (!model.insert(k).second) continue;
-      list.Insert(k);
+      const Key k = s.rnd.Uniform(kRange);
+      if (!s.model.insert(k).second) continue;
+      s.list.Insert(k);
       if (k > at) seen_expected.insert(k);
     }
     iter.Next();
@@ -283,7 +289,7 @@ TEST(SkipListTest, LongScansMatchTheSet) {
   iter.SeekToLast();
   EXPECT_FALSE(iter.scanning());
   ASSERT_TRUE(iter.Valid());
-  EXPECT_EQ(iter.key(), *model.rbegin());
+  EXPECT_EQ(iter.key(), *s.model.rbegin());
 }
 
 // Backward scans take the nodes of a level-1 stretch from one search
@@ -293,43 +299,38 @@ TEST(SkipListTest, LongScansMatchTheSet) {
 // before the cursor meanwhile (a key inserted after the iterator was
 // positioned may be returned or skipped; every other key must be returned).
 TEST(SkipListTest, BackwardScansMatchTheSet) {
-  const uint32_t seed = test::TestSeed();
-  SCOPED_TRACE(testing::Message() << "seed " << seed);
-  Random rnd(seed);
-  Arena arena;
-  List list(KeyComparator(), &arena, seed);
-  std::set<Key> model;
+  SeededList s;
   constexpr Key kRange = 1'000'000;
   // Even keys: odd ones are inserted below, during the scans.
-  InsertRandomKeys(&list, &model, &rnd, 20000, kRange, 2);
+  InsertRandomKeys(&s.list, &s.model, &s.rnd, 20000, kRange, 2);
   int skipped = 0, returned = 0;
   for (int round = 0; round < 300; round++) {
-    List::Iterator iter(&list);
-    const Key target = rnd.Uniform(kRange);
+    List::Iterator iter(&s.list);
+    const Key target = s.rnd.Uniform(kRange);
     iter.Seek(target);
-    auto it = model.lower_bound(target);
+    auto it = s.model.lower_bound(target);
     std::set<Key> fresh;  // inserted since this round's Seek
-    const int steps = static_cast<int>(rnd.Uniform(600));
-    for (int i = 0; i < steps && it != model.end(); i++) {
+    const int steps = static_cast<int>(s.rnd.Uniform(600));
+    for (int i = 0; i < steps && it != s.model.end(); i++) {
       ASSERT_TRUE(iter.Valid());
       ASSERT_EQ(iter.key(), *it);
-      if (rnd.OneIn(20)) {  // a step forward, then on backwards
+      if (s.rnd.OneIn(20)) {  // a step forward, then on backwards
         iter.Next();
         ++it;
         continue;
       }
-      if (rnd.OneIn(10) && *it % 2 == 0 && *it > 0 && model.insert(*it - 1).second) {
-        list.Insert(*it - 1);  // odd: just before the cursor
+      if (s.rnd.OneIn(10) && *it % 2 == 0 && *it > 0 && s.model.insert(*it - 1).second) {
+        s.list.Insert(*it - 1);  // odd: just before the cursor
         fresh.insert(*it - 1);
       }
-      const bool first = it == model.begin();
+      const bool first = it == s.model.begin();
       iter.Prev();
       if (first) {
         ASSERT_FALSE(iter.Valid());
         break;
       }
       // The set's predecessor, past fresh keys the iterator did not return.
-      while (it != model.begin()) {
+      while (it != s.model.begin()) {
         --it;
         if (fresh.count(*it) == 0) break;
         if (iter.Valid() && iter.key() == *it) {
@@ -338,17 +339,17 @@ TEST(SkipListTest, BackwardScansMatchTheSet) {
         }
         skipped++;
       }
-      if (it == model.begin() && !(iter.Valid() && iter.key() == *it)) {
+      if (it == s.model.begin() && !(iter.Valid() && iter.key() == *it)) {
         ASSERT_FALSE(iter.Valid());
-        it = model.end();
+        it = s.model.end();
       }
     }
   }
   EXPECT_GT(skipped + returned, 0) << "no key was inserted during a scan";
   // Whole backward scans: every key, in order.
-  List::Iterator iter(&list);
+  List::Iterator iter(&s.list);
   iter.SeekToLast();
-  for (auto it = model.rbegin(); it != model.rend(); ++it) {
+  for (auto it = s.model.rbegin(); it != s.model.rend(); ++it) {
     ASSERT_TRUE(iter.Valid());
     ASSERT_EQ(iter.key(), *it);
     iter.Prev();
@@ -377,39 +378,34 @@ TEST(SkipListTest, DescendingInsertions) {
 // previous one inside already-filled stretches: the list must match a
 // std::set at every level (Seek and Contains search from the top level).
 TEST(SkipListTest, SpliceReuseMatchesSet) {
-  const uint32_t seed = test::TestSeed();
-  SCOPED_TRACE(testing::Message() << "seed " << seed);
-  Random rnd(seed);
-  Arena arena;
-  List list(KeyComparator(), &arena, seed);
-  std::set<Key> model;
+  SeededList s;
   constexpr Key kRange = 200000;
-  Key k = rnd.Uniform(kRange);
+  Key k = s.rnd.Uniform(kRange);
   for (int i = 0; i < 20000; i++) {
-    switch (rnd.Uniform(4)) {
+    switch (s.rnd.Uniform(4)) {
       case 0:
-        k = rnd.Uniform(kRange);  // a jump anywhere
+        k = s.rnd.Uniform(kRange);  // a jump anywhere
         break;
       case 1:
-        k = k + 1 + rnd.Uniform(3);  // right after, or a little past, the previous key
+        k = k + 1 + s.rnd.Uniform(3);  // right after, or a little past, the previous key
         break;
       default:
         k = k + 1;  // the next key
         break;
     }
-    if (model.insert(k).second) list.Insert(k);
+    if (s.model.insert(k).second) s.list.Insert(k);
   }
-  List::Iterator iter(&list);
-  ExpectScanMatches<List>(&iter, model);
+  List::Iterator iter(&s.list);
+  ExpectScanMatches<List>(&iter, s.model);
   for (int i = 0; i < 20000; i++) {
-    const Key target = rnd.Uniform(kRange + 10);
-    auto it = model.lower_bound(target);
+    const Key target = s.rnd.Uniform(kRange + 10);
+    auto it = s.model.lower_bound(target);
     iter.Seek(target);
-    ASSERT_EQ(iter.Valid(), it != model.end()) << target;
-    if (it != model.end()) {
+    ASSERT_EQ(iter.Valid(), it != s.model.end()) << target;
+    if (it != s.model.end()) {
       ASSERT_EQ(iter.key(), *it) << target;
     }
-    ASSERT_EQ(list.Contains(target), model.count(target) == 1) << target;
+    ASSERT_EQ(s.list.Contains(target), s.model.count(target) == 1) << target;
   }
 }
 

@@ -41,6 +41,20 @@ void ExpectPercentilesClose(const Histogram& h, std::vector<double> values) {
   EXPECT_DOUBLE_EQ(values.back(), h.Percentile(100));
 }
 
+// a and b hold the same values: equal counts, extremes and percentiles, and
+// moments equal but for the last bits of floating-point sums.
+void ExpectSameDistribution(const Histogram& a, const Histogram& b) {
+  EXPECT_EQ(a.Count(), b.Count());
+  EXPECT_EQ(a.Min(), b.Min());
+  EXPECT_EQ(a.Max(), b.Max());
+  EXPECT_NEAR(a.Average(), b.Average(), 1e-9 * std::max(1.0, a.Average()));
+  EXPECT_NEAR(a.StandardDeviation(), b.StandardDeviation(),
+              1e-9 * std::max(1.0, a.StandardDeviation()));
+  for (double p : {0.0, 10.0, 50.0, 90.0, 99.0, 99.9, 100.0}) {
+    EXPECT_DOUBLE_EQ(a.Percentile(p), b.Percentile(p)) << p;
+  }
+}
+
 TEST(HistogramTest, EmptyReportsZeros) {
   Histogram h;
   EXPECT_EQ(0u, h.Count());
@@ -187,15 +201,7 @@ TEST(HistogramTest, MergeEqualsAddingEverything) {
   }
   Histogram merged = a;
   merged.Merge(b);
-  EXPECT_EQ(all.Count(), merged.Count());
-  EXPECT_EQ(all.Min(), merged.Min());
-  EXPECT_EQ(all.Max(), merged.Max());
-  EXPECT_NEAR(all.Average(), merged.Average(), 1e-9 * std::max(1.0, all.Average()));
-  EXPECT_NEAR(all.StandardDeviation(), merged.StandardDeviation(),
-              1e-9 * std::max(1.0, all.StandardDeviation()));
-  for (double p : {0.0, 10.0, 50.0, 90.0, 99.0, 99.9, 100.0}) {
-    EXPECT_DOUBLE_EQ(all.Percentile(p), merged.Percentile(p)) << p;
-  }
+  ExpectSameDistribution(all, merged);
   // The bucket table is printed identically; only the moments may differ in
   // the last bits, so compare from the percentile line on.
   const std::string s_all = all.ToString();
@@ -218,15 +224,7 @@ TEST(HistogramTest, AddingCopiesEqualsAddingEachOne) {
   copies.Add(-1.0, 2);  // recorded as zeros, as Add records them
   one_by_one.Add(-1.0);
   one_by_one.Add(-1.0);
-  EXPECT_EQ(one_by_one.Count(), copies.Count());
-  EXPECT_EQ(one_by_one.Min(), copies.Min());
-  EXPECT_EQ(one_by_one.Max(), copies.Max());
-  EXPECT_NEAR(one_by_one.Average(), copies.Average(), 1e-9 * std::max(1.0, copies.Average()));
-  EXPECT_NEAR(one_by_one.StandardDeviation(), copies.StandardDeviation(),
-              1e-9 * std::max(1.0, copies.StandardDeviation()));
-  for (double p : {0.0, 10.0, 50.0, 90.0, 99.0, 99.9, 100.0}) {
-    EXPECT_DOUBLE_EQ(one_by_one.Percentile(p), copies.Percentile(p)) << p;
-  }
+  ExpectSameDistribution(one_by_one, copies);
 }
 
 TEST(HistogramTest, MergeWithEmpty) {
