@@ -492,13 +492,13 @@ void DBImpl::LeadGroup(Writer* self, std::vector<Writer*>* done, bool* self_wait
     // this group (only the leader inserts, one group at a time).
     DCHECK(mem->Empty() || mem->LargestSequence() < first_sequence);
     log_number = mem_log_number_;
-    // The memtable lines the first inserts write at random places load
-    // while the WAL append runs (MemTable::PrefetchForAdd).
-    WriteBatchInternal::PrefetchInsert(group, mem, /*max_ops=*/4);
 
     // Only the leader touches the log writer and the active memtable, so the
     // WAL append and memtable insert run without the DB mutex.
     mu_.Unlock();
+    // The memtable lines the first inserts write at random places load
+    // while the WAL append runs (MemTable::PrefetchForAdd).
+    WriteBatchInternal::PrefetchInsert(group, mem, /*max_ops=*/4);
     std::string_view record = WriteBatchInternal::Contents(group);
     s = log->AddRecord(record);
     if (s.ok()) s = file->Flush();
